@@ -1,0 +1,12 @@
+import type { Auth } from "./auth/sessions";
+import type { Clock } from "./lib/clock";
+
+/** Hono's typed environment: the bindings, and what middleware puts on the context. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    clock: Clock;
+    /** Set by requireSession on portal pages. */
+    auth: Auth;
+  };
+}

@@ -1,0 +1,89 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { csrf } from "hono/csrf";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "./app-env";
+import { signInRoutes } from "./auth/routes";
+import { setupRoutes } from "./auth/setup-routes";
+import { type Clock, systemClock } from "./lib/clock";
+import { devMailboxRoutes } from "./mail/routes";
+import { agentHomeRoutes, supportHomeRoutes } from "./portal/routes";
+import { Card, Layout } from "./web/layout";
+
+export interface AppOptions {
+  clock?: Clock;
+}
+
+/** Build the Worker's app. Tests pass their own clock; production uses the system clock. */
+export function createApp({ clock = systemClock }: AppOptions = {}) {
+  const app = new Hono<AppEnv>();
+
+  app.use(async (c, next) => {
+    c.set("clock", clock);
+    await next();
+  });
+
+  // SECURITY.md 30: a strict CSP with no inline script, no framing, no referrer leaks.
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+      xFrameOptions: "DENY",
+      referrerPolicy: "same-origin",
+      strictTransportSecurity: "max-age=63072000; includeSubDomains",
+    }),
+  );
+  // Pages carry personal data and one-time secrets: never cache them.
+  app.use(async (c, next) => {
+    await next();
+    if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+  });
+  // SECURITY.md 27: a cross-origin form POST is refused.
+  app.use(csrf());
+  app.use(
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: (c) => c.text("The request is too large.", 413),
+    }),
+  );
+
+  app.get("/", (c) => c.redirect("/agent", 302));
+  app.route("/", setupRoutes);
+  app.route("/", devMailboxRoutes);
+  app.route("/agent", signInRoutes("agent"));
+  app.route("/agent", agentHomeRoutes);
+  app.route("/support", signInRoutes("support"));
+  app.route("/support", supportHomeRoutes);
+
+  app.notFound((c) =>
+    c.html(
+      <Layout title="Not found">
+        <Card title="Page not found">
+          <p>There is nothing at this address. Check the link, or go to the <a href="/agent">agent portal</a> or the <a href="/support">support portal</a>.</p>
+        </Card>
+      </Layout>,
+      404,
+    ),
+  );
+  app.onError((error, c) => {
+    console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, error);
+    return c.html(
+      <Layout title="Something went wrong">
+        <Card title="Something went wrong">
+          <p>We could not finish that request, and nothing was changed. Try again in a moment.</p>
+        </Card>
+      </Layout>,
+      500,
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,155 @@
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { AppEnv } from "../app-env";
+import { newId, randomToken, sha256Hex } from "../lib/crypto";
+import type { Portal, PortalPolicy } from "../portal/policy";
+import type { PortalState } from "../portal/portal-do";
+import { ALL_PERMISSIONS, type Permission } from "../settings/permissions";
+import type { SessionInfo, SessionStage, SignInMethod, UserProfile } from "./user-do";
+
+export function userStub(env: Env, userId: string) {
+  return env.USER_DO.get(env.USER_DO.idFromName(userId));
+}
+
+export function portalStub(env: Env, portal: Portal) {
+  return env.PORTAL_DO.get(env.PORTAL_DO.idFromName(portal));
+}
+
+// SECURITY.md 14: `__Host-` (Secure, Path=/, no Domain), HttpOnly, SameSite=Lax; one cookie per portal.
+const COOKIE_NAMES: Record<Portal, string> = { agent: "edgedesk_agent", support: "edgedesk_support" };
+
+export function sessionCookieName(portal: Portal): string {
+  return `__Host-${COOKIE_NAMES[portal]}`;
+}
+
+function setSessionCookie(c: Context<AppEnv>, portal: Portal, token: string, maxAgeMs: number) {
+  setCookie(c, COOKIE_NAMES[portal], token, {
+    prefix: "host",
+    httpOnly: true,
+    sameSite: "Lax",
+    maxAge: Math.floor(maxAgeMs / 1000),
+  });
+}
+
+export function clearSessionCookie(c: Context<AppEnv>, portal: Portal) {
+  deleteCookie(c, COOKIE_NAMES[portal], { prefix: "host", secure: true, path: "/" });
+}
+
+/** A token is `<user id>.<160 random bits>`: the id routes to the user's Durable Object, the secret proves the session. */
+function parseToken(token: string | undefined): { userId: string; tokenHash: Promise<string> } | null {
+  const match = token && /^((?:agt|cnt)_[a-z2-7]{16})\.[a-z2-7]{32}$/.exec(token);
+  if (!match?.[1]) return null;
+  return { userId: match[1], tokenHash: sha256Hex(token!) };
+}
+
+export interface Auth {
+  portal: Portal;
+  user: UserProfile;
+  session: SessionInfo;
+  tokenHash: string;
+  permissions: Permission[];
+  policy: PortalPolicy;
+}
+
+function permissionsOf(user: UserProfile, state: PortalState): Permission[] {
+  if (user.kind !== "agent" || !user.roleId) return [];
+  return state.rolePermissions[user.roleId] ?? [];
+}
+
+/**
+ * The session of this request's portal cookie, or null. Costs two Durable Object calls and no
+ * D1 query: the portal's state (policy generation, timeouts, role permissions) and the user's
+ * session. A failing call throws, so the request fails closed rather than passing as signed in.
+ */
+export async function readSession(c: Context<AppEnv>, portal: Portal): Promise<Auth | null> {
+  const parsed = parseToken(getCookie(c, COOKIE_NAMES[portal], "host"));
+  if (!parsed) return null;
+  const [state, tokenHash] = await Promise.all([portalStub(c.env, portal).getState(), parsed.tokenHash]);
+  const result = await userStub(c.env, parsed.userId).validateSession(parsed.userId, {
+    tokenHash,
+    generation: state.policy.generation,
+    policy: state.policy.session,
+    now: c.var.clock.now(),
+  });
+  if (!result || result.profile.kind !== (portal === "agent" ? "agent" : "contact")) return null;
+  return {
+    portal,
+    user: result.profile,
+    session: result.session,
+    tokenHash,
+    permissions: permissionsOf(result.profile, state),
+    policy: state.policy,
+  };
+}
+
+function requestDetails(c: Context<AppEnv>) {
+  return {
+    ip: c.req.header("CF-Connecting-IP") ?? "unknown",
+    userAgent: (c.req.header("User-Agent") ?? "").slice(0, 512),
+  };
+}
+
+/** Start a session for a user who has just proven who they are, and set its cookie. */
+export async function startSession(
+  c: Context<AppEnv>,
+  portal: Portal,
+  userId: string,
+  options: { stage: SessionStage; method: SignInMethod },
+): Promise<void> {
+  const policy = await portalStub(c.env, portal).getPolicy();
+  const token = `${userId}.${randomToken()}`;
+  await userStub(c.env, userId).createSession({
+    id: newId("ses"),
+    tokenHash: await sha256Hex(token),
+    generation: policy.generation,
+    now: c.var.clock.now(),
+    ...options,
+    ...requestDetails(c),
+  });
+  setSessionCookie(c, portal, token, policy.session.absoluteLifetimeMs);
+}
+
+/**
+ * Give the current session a new token (ASVS 7.2.4: after MFA, re-authentication or a password
+ * change); the old token stops working in the same write.
+ */
+export async function rotateSession(
+  c: Context<AppEnv>,
+  auth: Pick<Auth, "portal" | "user" | "tokenHash" | "policy">,
+  next: { stage: SessionStage; reauthenticated: boolean },
+): Promise<boolean> {
+  const token = `${auth.user.id}.${randomToken()}`;
+  const rotated = await userStub(c.env, auth.user.id).rotateSession(auth.tokenHash, {
+    id: newId("ses"),
+    tokenHash: await sha256Hex(token),
+    now: c.var.clock.now(),
+    ...next,
+  });
+  if (rotated) setSessionCookie(c, auth.portal, token, auth.policy.session.absoluteLifetimeMs);
+  return rotated;
+}
+
+/** Sign out: end this request's session of the portal and clear its cookie. */
+export async function endCurrentSession(c: Context<AppEnv>, portal: Portal): Promise<void> {
+  const parsed = parseToken(getCookie(c, COOKIE_NAMES[portal], "host"));
+  if (parsed) await userStub(c.env, parsed.userId).revokeSessionByToken(await parsed.tokenHash);
+  clearSessionCookie(c, portal);
+}
+
+/** End every session of one user (disabling, password change, MFA reset). */
+export function endAllSessionsOfUser(env: Env, userId: string, exceptSessionId?: string): Promise<number> {
+  return userStub(env, userId).revokeAllSessions(exceptSessionId);
+}
+
+/**
+ * End every session of a portal now. One write to the portal's Durable Object moves its
+ * generation on; each request compares its session's generation with that one number, so the
+ * next request of every earlier session fails whatever the number of users.
+ */
+export function endEveryPortalSession(env: Env, portal: Portal): Promise<number> {
+  return portalStub(env, portal).endAllSessions();
+}
+
+export function isAdministrator(permissions: readonly Permission[]): boolean {
+  return ALL_PERMISSIONS.every((p) => permissions.includes(p));
+}

@@ -1,0 +1,29 @@
+import { eq } from "drizzle-orm";
+import type { Db } from "../db";
+import { users, type User } from "../db/schema";
+import { kindOfPortal, type Portal } from "../portal/policy";
+import { hashPassword, passwordNeedsRehash, verifyAgainstDummyHash, verifyPassword } from "./password";
+import { findUserByEmail } from "./users";
+
+export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: "invalid" | "disabled" };
+
+/**
+ * Check an email and password for a portal. An unknown email, an account without a password
+ * (SSO only) and a wrong password all cost one full hash and give the same answer
+ * (SECURITY.md 22), so neither time nor text reveals whether an account exists.
+ */
+export async function checkPassword(db: Db, portal: Portal, email: string, password: string, now: number): Promise<PasswordCheck> {
+  const user = await findUserByEmail(db, kindOfPortal(portal), email);
+  if (!user?.passwordHash) {
+    await verifyAgainstDummyHash(password);
+    return { ok: false, reason: "invalid" };
+  }
+  if (!(await verifyPassword(user.passwordHash, password))) return { ok: false, reason: "invalid" };
+  // Only someone who knows the password learns that the account is disabled.
+  if (!user.active) return { ok: false, reason: "disabled" };
+  if (passwordNeedsRehash(user.passwordHash)) {
+    const upgraded = await hashPassword(password);
+    await db.update(users).set({ passwordHash: upgraded, updatedAt: now }).where(eq(users.id, user.id));
+  }
+  return { ok: true, user };
+}

@@ -1,0 +1,131 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Permission } from "../settings/permissions";
+
+// Agents (helpdesk staff) and contacts (customers) share one table: every sign-in and MFA
+// rule is the same for both, and `kind` decides the portal. Emails are stored lower-cased,
+// so the unique index compares them case-insensitively.
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["agent", "contact"] }).notNull(),
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    passwordHash: text("password_hash"),
+    passwordChangedAt: integer("password_changed_at"),
+    roleId: text("role_id").references(() => roles.id),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("users_kind_email_unique").on(t.kind, t.email),
+    index("users_role_idx").on(t.roleId),
+  ],
+);
+
+export const roles = sqliteTable("roles", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  // "administrator" and "agent" are the built-in roles; custom roles have null.
+  builtin: text("builtin", { enum: ["administrator", "agent"] }),
+  permissions: text("permissions", { mode: "json" }).$type<Permission[]>().notNull().default(sql`'[]'`),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const groups = sqliteTable("groups", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const groupMembers = sqliteTable(
+  "group_members",
+  {
+    groupId: text("group_id")
+      .notNull()
+      .references(() => groups.id, { onDelete: "cascade" }),
+    agentId: text("agent_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.agentId] }), index("group_members_agent_idx").on(t.agentId)],
+);
+
+export const locations = sqliteTable("locations", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const ASSET_TYPES = ["laptop", "desktop", "monitor", "server", "printer", "mobile", "network", "other"] as const;
+export const ASSET_STATUSES = ["in_use", "in_stock", "in_repair", "retired"] as const;
+export const IMPACTS = ["low", "medium", "high"] as const;
+
+export const assets = sqliteTable(
+  "assets",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    assetTag: text("asset_tag").notNull().unique(),
+    assetType: text("asset_type", { enum: ASSET_TYPES }).notNull(),
+    serialNumber: text("serial_number"),
+    status: text("status", { enum: ASSET_STATUSES }).notNull(),
+    impact: text("impact", { enum: IMPACTS }).notNull(),
+    locationId: text("location_id").references(() => locations.id),
+    groupId: text("group_id").references(() => groups.id),
+    agentId: text("agent_id").references(() => users.id),
+    usedById: text("used_by_id").references(() => users.id),
+    description: text("description"),
+    // Bumped on every write; an edit made against an older version is refused (no lost updates).
+    version: integer("version").notNull().default(1),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("assets_name_idx").on(t.name),
+    index("assets_location_idx").on(t.locationId),
+    index("assets_group_idx").on(t.groupId),
+    index("assets_agent_idx").on(t.agentId),
+    index("assets_used_by_idx").on(t.usedById),
+  ],
+);
+
+export const software = sqliteTable(
+  "software",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    publisher: text("publisher"),
+    category: text("category"),
+    version: text("software_version"),
+    status: text("status", { enum: ["active", "inactive", "retired"] }).notNull(),
+    impact: text("impact", { enum: IMPACTS }).notNull(),
+    locationId: text("location_id").references(() => locations.id),
+    groupId: text("group_id").references(() => groups.id),
+    agentId: text("agent_id").references(() => users.id),
+    rowVersion: integer("row_version").notNull().default(1),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("software_name_idx").on(t.name)],
+);
+
+// One-shot flags, e.g. "setup_complete": inserting an existing key fails, which closes /setup for good.
+export const appFlags = sqliteTable("app_flags", {
+  key: text("key").primaryKey(),
+  setAt: integer("set_at").notNull(),
+});
+
+// Development mailbox: every message sent while ENVIRONMENT=development, newest first.
+export const devMailbox = sqliteTable("dev_mailbox", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  to: text("to_address").notNull(),
+  subject: text("subject").notNull(),
+  body: text("body").notNull(),
+  sentAt: integer("sent_at").notNull(),
+});
+
+export type User = typeof users.$inferSelect;
+export type Role = typeof roles.$inferSelect;

@@ -1,0 +1,12 @@
+// Secrets (set with `wrangler secret put`, locally in .dev.vars) and test-only bindings,
+// merged into the Env that `wrangler types` generates from wrangler.toml.
+declare namespace Cloudflare {
+  interface Env {
+    /** 32 random bytes, base64: AES-GCM key for TOTP secrets and recovery codes. */
+    ENCRYPTION_KEY: string;
+    /** 32 random bytes, base64: HMAC key for email one-time passwords. */
+    HMAC_KEY: string;
+    /** Only in tests: the D1 migrations the setup file applies. */
+    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+  }
+}

@@ -1,0 +1,10 @@
+import { createApp } from "./app";
+
+export { UserDurableObject } from "./auth/user-do";
+export { PortalDurableObject } from "./portal/portal-do";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

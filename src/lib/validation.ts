@@ -1,0 +1,54 @@
+import type { Context } from "hono";
+import { z } from "zod";
+
+export type Parsed<T> = { ok: true; data: T } | { ok: false; message: string };
+
+function firstMessage(error: z.ZodError): string {
+  return error.issues[0]?.message ?? "The form was not filled in correctly.";
+}
+
+/** Parse a form body with a zod schema; a bad or unreadable body becomes a message, never an exception. */
+export async function parseForm<S extends z.ZodType>(c: Context, schema: S): Promise<Parsed<z.output<S>>> {
+  let body: Record<string, unknown>;
+  try {
+    body = await c.req.parseBody();
+  } catch {
+    return { ok: false, message: "The form could not be read. Reload the page and try again." };
+  }
+  const result = schema.safeParse(body);
+  return result.success ? { ok: true, data: result.data } : { ok: false, message: firstMessage(result.error) };
+}
+
+export function parseQuery<S extends z.ZodType>(c: Context, schema: S): Parsed<z.output<S>> {
+  const result = schema.safeParse(c.req.query());
+  return result.success ? { ok: true, data: result.data } : { ok: false, message: firstMessage(result.error) };
+}
+
+/** A required text field with a message that names it, trimmed, and bounded in length. */
+export function requiredText(label: string, max = 200) {
+  return z
+    .string({ error: `Enter ${label}.` })
+    .trim()
+    .min(1, `Enter ${label}.`)
+    .max(max, `${label[0]!.toUpperCase()}${label.slice(1)} must be at most ${max} characters.`)
+    .refine((v) => !v.includes("\0"), `${label[0]!.toUpperCase()}${label.slice(1)} contains a character that is not allowed.`);
+}
+
+export function emailField() {
+  return requiredText("your email", 254).pipe(z.email("Enter a valid email address, like name@example.com."));
+}
+
+/** Passwords are never trimmed or truncated; 1,024 characters is far above any real one. */
+export function passwordField(label = "your password") {
+  return z
+    .string({ error: `Enter ${label}.` })
+    .min(1, `Enter ${label}.`)
+    .max(1024, "Passwords can be at most 1,024 characters.");
+}
+
+/** Where to go after signing in: only a path inside the same portal, never another site (open redirect). */
+export function safeNextPath(next: unknown, portalRoot: string): string {
+  if (typeof next !== "string") return portalRoot;
+  const ok = (next === portalRoot || next.startsWith(`${portalRoot}/`) || next.startsWith(`${portalRoot}?`)) && !next.includes("//") && !next.includes("\\");
+  return ok && next.length <= 2048 ? next : portalRoot;
+}

@@ -1,0 +1,58 @@
+import { DAY, HOUR, MINUTE } from "../lib/clock";
+
+export type Portal = "agent" | "support";
+export type UserKind = "agent" | "contact";
+
+export const PORTALS: readonly Portal[] = ["agent", "support"];
+
+export function kindOfPortal(portal: Portal): UserKind {
+  return portal === "agent" ? "agent" : "contact";
+}
+
+export function portalOfKind(kind: UserKind): Portal {
+  return kind === "agent" ? "agent" : "support";
+}
+
+export function portalLabel(portal: Portal): string {
+  return portal === "agent" ? "Agent portal" : "Support portal";
+}
+
+/** How sessions of one portal expire. Later issues make these admin settings. */
+export interface SessionPolicy {
+  idleTimeoutMs: number;
+  absoluteLifetimeMs: number;
+}
+
+/** A portal's authentication policy, held by its PortalDurableObject. */
+export interface PortalPolicy {
+  /**
+   * Bumped by "end every session of this portal now": a session created under an older
+   * generation fails its next request. One number, so the check is O(1) per request.
+   */
+  generation: number;
+  session: SessionPolicy;
+}
+
+export const DEFAULT_SESSION_POLICY: SessionPolicy = {
+  idleTimeoutMs: 8 * HOUR,
+  absoluteLifetimeMs: 7 * DAY,
+};
+
+export const SESSION_POLICY_LIMITS = {
+  idleTimeoutMs: { min: 15 * MINUTE, max: 30 * DAY },
+  absoluteLifetimeMs: { min: 15 * MINUTE, max: 90 * DAY },
+} as const;
+
+export function defaultPortalPolicy(): PortalPolicy {
+  return { generation: 1, session: { ...DEFAULT_SESSION_POLICY } };
+}
+
+/** Fill what an older stored policy lacks with today's defaults, so new settings need no data migration. */
+export function withPolicyDefaults(stored: Partial<PortalPolicy> | undefined): PortalPolicy {
+  const defaults = defaultPortalPolicy();
+  return {
+    ...defaults,
+    ...stored,
+    session: { ...defaults.session, ...stored?.session },
+  };
+}

@@ -1,0 +1,117 @@
+import type { Child } from "hono/jsx";
+import type { Auth } from "../auth/sessions";
+import { hasPermission } from "../settings/permissions";
+
+export interface LayoutProps {
+  title: string;
+  auth?: Auth | undefined;
+  children?: Child;
+}
+
+function AgentNav({ auth }: { auth: Auth }) {
+  const can = (p: Parameters<typeof hasPermission>[1]) => hasPermission(auth.permissions, p);
+  return (
+    <nav aria-label="Main">
+      <a href="/agent">Home</a>
+      {can("viewAssets") && <a href="/agent/assets">Assets</a>}
+      {can("manageAuthentication") && <a href="/agent/settings/security">Security and Compliance</a>}
+    </nav>
+  );
+}
+
+function SignOut({ auth }: { auth: Auth }) {
+  return (
+    <form method="post" action={`/${auth.portal}/logout`} class="sign-out">
+      <span class="who">{auth.user.name}</span>
+      <button type="submit" class="link">Sign out</button>
+    </form>
+  );
+}
+
+/** The one page frame of both portals. No inline script or style: the CSP forbids them. */
+export function Layout({ title, auth, children }: LayoutProps) {
+  const portalName = auth?.portal === "support" ? "Support portal" : auth ? "Agent portal" : "EdgeDesk";
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${title} · EdgeDesk`}</title>
+        <link rel="stylesheet" href="/styles.css" />
+      </head>
+      <body>
+        <header class="topbar">
+          <a class="brand" href={auth ? `/${auth.portal}` : "/"}>
+            EdgeDesk <span class="portal-name">{portalName}</span>
+          </a>
+          {auth?.portal === "agent" && auth.session.stage === "full" && <AgentNav auth={auth} />}
+          {auth && <SignOut auth={auth} />}
+        </header>
+        <main>{children}</main>
+      </body>
+    </html>
+  );
+}
+
+/** A one-column card, used by sign-in, setup and error pages. */
+export function Card({ title, children }: { title: string; children?: Child }) {
+  return (
+    <section class="card">
+      <h1>{title}</h1>
+      {children}
+    </section>
+  );
+}
+
+export function ErrorMessage({ message }: { message?: string | undefined }) {
+  return message ? (
+    <p class="alert error" role="alert">
+      {message}
+    </p>
+  ) : null;
+}
+
+export function Notice({ message }: { message?: string | undefined }) {
+  return message ? (
+    <p class="alert success" role="status">
+      {message}
+    </p>
+  ) : null;
+}
+
+export function Field(props: {
+  label: string;
+  name: string;
+  type?: string;
+  value?: string | undefined;
+  autocomplete?: string;
+  required?: boolean;
+  hint?: string;
+  inputmode?: "numeric" | "text" | "email";
+  maxlength?: number;
+  autofocus?: boolean;
+}) {
+  const id = `field-${props.name}`;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <input
+        id={id}
+        name={props.name}
+        type={props.type ?? "text"}
+        value={props.value}
+        autocomplete={props.autocomplete}
+        required={props.required ?? true}
+        inputmode={props.inputmode}
+        maxlength={props.maxlength}
+        autofocus={props.autofocus}
+        aria-describedby={props.hint ? `${id}-hint` : undefined}
+      />
+      {props.hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}

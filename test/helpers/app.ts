@@ -1,0 +1,67 @@
+import { env } from "cloudflare:workers";
+import { createApp } from "../../src/app";
+import type { Clock } from "../../src/lib/clock";
+
+/** A clock tests move by hand. */
+export function fakeClock(start = Date.UTC(2026, 10, 22, 9, 0, 0)) {
+  let now = start;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+    set(ms: number) {
+      now = ms;
+    },
+  } satisfies Clock & Record<string, unknown>;
+}
+export type FakeClock = ReturnType<typeof fakeClock>;
+
+export const ORIGIN = "https://edgedesk.test";
+
+/**
+ * A browser-like client of the app: keeps cookies, sends the Origin a same-site form post has,
+ * and does not follow redirects, so tests see each step.
+ */
+export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: string; userAgent?: string } = {}) {
+  const app = createApp({ clock: options.clock ?? fakeClock() });
+  const jar = new Map<string, string>();
+
+  function storeCookies(response: Response) {
+    for (const header of response.headers.getSetCookie()) {
+      const [pair] = header.split(";");
+      const eq = pair!.indexOf("=");
+      const name = pair!.slice(0, eq);
+      const value = pair!.slice(eq + 1);
+      if (value === "" || /max-age=0/i.test(header)) jar.delete(name);
+      else jar.set(name, value);
+    }
+  }
+
+  async function request(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (jar.size && !headers.has("Cookie")) headers.set("Cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
+    if (!headers.has("Origin") && init.method && init.method !== "GET") headers.set("Origin", ORIGIN);
+    headers.set("CF-Connecting-IP", options.ip ?? "203.0.113.7");
+    if (!headers.has("User-Agent")) headers.set("User-Agent", options.userAgent ?? "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36");
+    const response = await app.request(new Request(new URL(path, ORIGIN), { ...init, headers, redirect: "manual" }), undefined, { ...env, ...options.env });
+    storeCookies(response);
+    return response;
+  }
+
+  return {
+    request,
+    get: (path: string, init: RequestInit = {}) => request(path, { ...init, method: "GET" }),
+    /** Post a form as a browser does (application/x-www-form-urlencoded). */
+    post: (path: string, form: Record<string, string> = {}, init: RequestInit = {}) =>
+      request(path, { ...init, method: "POST", body: new URLSearchParams(form) }),
+    cookies: jar,
+    cookie: (name: string) => jar.get(name),
+  };
+}
+export type Browser = ReturnType<typeof browser>;
+
+/** Read a body and return it (tests must read every body, or workerd complains at teardown). */
+export async function text(response: Response): Promise<string> {
+  return response.text();
+}

@@ -1,0 +1,13 @@
+import { expect } from "vitest";
+import type { Portal } from "../../src/portal/policy";
+import { sessionCookieName } from "../../src/auth/sessions";
+import type { Browser } from "./app";
+
+/** Sign in through the form, as a person would, and check it worked. */
+export async function signIn(client: Browser, portal: Portal, user: { email: string; password: string }) {
+  const response = await client.post(`/${portal}/login`, { email: user.email, password: user.password });
+  await response.text();
+  expect(response.status, "sign-in should redirect").toBe(303);
+  expect(client.cookie(sessionCookieName(portal)), "sign-in should set the session cookie").toBeTruthy();
+  return response;
+}

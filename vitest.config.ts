@@ -1,0 +1,27 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// Tests run inside workerd against real local D1, KV and Durable Objects (storage isolated per file).
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      main: "./src/index.tsx",
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          ENVIRONMENT: "development",
+          // Test-only keys; real deployments set these with `wrangler secret put`.
+          ENCRYPTION_KEY: "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE=",
+          HMAC_KEY: "dGVzdC1obWFjLWtleS1mb3Itb3RwLWNvZGVzLTMyYnl0ZXM=",
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.{ts,tsx}"],
+    exclude: ["test/e2e/**"],
+    setupFiles: ["./test/apply-migrations.ts"],
+    testTimeout: 30_000,
+  },
+}));
