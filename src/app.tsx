@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import { signInRoutes } from "./auth/routes";
@@ -74,6 +75,18 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
     ),
   );
   app.onError((error, c) => {
+    // Refusals raised by middleware (the CSRF check's 403) keep their status, with a page a person can read.
+    if (error instanceof HTTPException && error.status < 500) {
+      const message = error.status === 403 ? "This request came from another site, so it was refused. Go back to EdgeDesk and try again there." : "The request could not be accepted.";
+      return c.html(
+        <Layout title="Request refused">
+          <Card title="Request refused">
+            <p>{message}</p>
+          </Card>
+        </Layout>,
+        error.status,
+      );
+    }
     console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, error);
     return c.html(
       <Layout title="Something went wrong">

@@ -1,0 +1,26 @@
+// Builds the Worker as `wrangler deploy` would (without uploading) and fails if the compressed
+// bundle passes 1 MiB (Workers' free-plan limit is 3 MiB; we hold ourselves to 1 MiB for startup time).
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+
+const LIMIT = 1024 * 1024;
+const outdir = "dist/bundle-check";
+rmSync(outdir, { recursive: true, force: true });
+execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {
+  stdio: ["ignore", "ignore", "inherit"],
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+});
+
+const files = readdirSync(outdir, { recursive: true })
+  .map((f) => join(outdir, String(f)))
+  .filter((f) => statSync(f).isFile() && !f.endsWith(".map") && !f.endsWith("README.md"));
+const raw = files.reduce((sum, f) => sum + statSync(f).size, 0);
+const gzip = gzipSync(Buffer.concat(files.map((f) => readFileSync(f))), { level: 9 }).length;
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+console.log(`Worker bundle: ${kib(raw)}, ${kib(gzip)} compressed (limit ${kib(LIMIT)}).`);
+if (gzip > LIMIT) {
+  console.error("The compressed Worker bundle is over 1 MiB: find what grew (npx wrangler deploy --dry-run --outdir dist --metafile).");
+  process.exit(1);
+}

@@ -1,0 +1,82 @@
+// Demo data for local use (`npm start`) and benchmarks: never run against production.
+// Builds one SQL file; password hashes use the same scrypt format as src/auth/password.ts.
+import { randomBytes, scryptSync } from "node:crypto";
+
+const NOW = Date.UTC(2026, 10, 1);
+const sqlString = (v) => (v === null || v === undefined ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
+const id = (prefix) => `${prefix}_${randomBytes(10).toString("hex").slice(0, 16).replace(/[0189]/g, (d) => "abcd"["0189".indexOf(d)])}`;
+
+export function hashPassword(password) {
+  const salt = randomBytes(16);
+  const key = scryptSync(password.normalize("NFC"), salt, 32, { N: 16384, r: 8, p: 5, maxmem: 64 * 1024 * 1024 });
+  return `scrypt$v=1$N=16384$r=8$p=5$${salt.toString("base64")}$${key.toString("base64")}`;
+}
+
+function insert(table, rows) {
+  if (rows.length === 0) return "";
+  const columns = Object.keys(rows[0]);
+  const out = [];
+  for (let i = 0; i < rows.length; i += 200) {
+    const values = rows.slice(i, i + 200).map((row) => `(${columns.map((c) => sqlString(row[c])).join(", ")})`);
+    out.push(`INSERT INTO ${table} (${columns.join(", ")}) VALUES\n${values.join(",\n")};`);
+  }
+  return out.join("\n");
+}
+
+const FIRST = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Radia", "Edsger", "Frances", "Tim"];
+const LAST = ["Lovelace", "Hopper", "Turing", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson", "Perlman", "Dijkstra", "Allen", "Berners-Lee"];
+const TYPES = ["laptop", "desktop", "monitor", "server", "printer", "mobile", "network", "other"];
+const MODELS = { laptop: "ThinkPad X1", desktop: "OptiPlex 7010", monitor: "UltraSharp U2723", server: "PowerEdge R760", printer: "LaserJet M507", mobile: "iPhone 16", network: "Catalyst 9200", other: "Dock WD22" };
+const STATUSES = ["in_use", "in_use", "in_use", "in_stock", "in_repair", "retired"];
+const IMPACTS = ["low", "medium", "high"];
+
+/** Returns { sql, admin, password, counts }. */
+export function buildSeed({ password, assetCount = 200, softwareCount = 60, agentCount = 5, contactCount = 8 }) {
+  const hash = hashPassword(password);
+  const user = (kind, email, name, roleId) => ({
+    id: id(kind === "agent" ? "agt" : "cnt"), kind, email, name, password_hash: hash, password_changed_at: NOW,
+    role_id: roleId, active: 1, created_at: NOW, updated_at: NOW,
+  });
+  const admin = user("agent", "admin@edgedesk.test", "Ada Admin", "role_administrator");
+  const agents = [admin, ...Array.from({ length: agentCount }, (_, i) => user("agent", `agent${i + 1}@edgedesk.test`, `${FIRST[i % 12]} ${LAST[(i + 3) % 12]}`, "role_agent"))];
+  const contacts = Array.from({ length: contactCount }, (_, i) => user("contact", `contact${i + 1}@customer.test`, `${FIRST[(i + 5) % 12]} ${LAST[(i + 7) % 12]}`, null));
+  const groups = ["Service Desk", "Infrastructure", "Field Support", "Security"].map((name) => ({ id: id("grp"), name, created_at: NOW }));
+  const members = agents.slice(1).map((a, i) => ({ group_id: groups[i % groups.length].id, agent_id: a.id }));
+  members.push({ group_id: groups[0].id, agent_id: admin.id });
+  const locations = ["London HQ", "New York", "Berlin", "Singapore", "Remote"].map((name) => ({ id: id("loc"), name, created_at: NOW }));
+  const groupAgents = (g) => members.filter((m) => m.group_id === g.id).map((m) => m.agent_id);
+
+  const assets = Array.from({ length: assetCount }, (_, i) => {
+    const type = TYPES[i % TYPES.length];
+    const group = i % 5 === 0 ? null : groups[i % groups.length];
+    const agentsOfGroup = group ? groupAgents(group) : [];
+    return {
+      id: id("ast"), name: `${MODELS[type]} ${String(i + 1).padStart(5, "0")}`, asset_tag: `AST-${String(i + 1).padStart(5, "0")}`,
+      asset_type: type, serial_number: `SN${(1_000_000 + i * 7919).toString(36).toUpperCase()}`, status: STATUSES[i % STATUSES.length],
+      impact: IMPACTS[i % 3], location_id: locations[i % locations.length].id, group_id: group?.id ?? null,
+      agent_id: agentsOfGroup.length && i % 3 ? agentsOfGroup[i % agentsOfGroup.length] : null,
+      used_by_id: i % 4 === 0 ? contacts[i % contacts.length].id : null, description: null, version: 1, created_at: NOW + i, updated_at: NOW + i,
+    };
+  });
+  const SOFTWARE = [["Microsoft 365", "Microsoft", "Productivity"], ["Slack", "Salesforce", "Communication"], ["Zoom", "Zoom", "Communication"], ["Adobe Acrobat", "Adobe", "Productivity"], ["Visual Studio Code", "Microsoft", "Development"], ["1Password", "AgileBits", "Security"], ["CrowdStrike Falcon", "CrowdStrike", "Security"], ["Figma", "Figma", "Design"], ["Jira", "Atlassian", "Project management"], ["Tableau", "Salesforce", "Analytics"]];
+  const software = Array.from({ length: softwareCount }, (_, i) => {
+    const [name, publisher, category] = SOFTWARE[i % SOFTWARE.length];
+    return {
+      id: id("sw"), name: `${name}${i >= SOFTWARE.length ? ` (${Math.floor(i / SOFTWARE.length) + 1})` : ""}`, publisher, category,
+      software_version: `${1 + (i % 9)}.${i % 4}.${i % 7}`, status: i % 11 === 0 ? "inactive" : "active", impact: IMPACTS[(i + 1) % 3],
+      location_id: locations[i % locations.length].id, group_id: groups[i % groups.length].id, agent_id: null, row_version: 1, created_at: NOW + i, updated_at: NOW + i,
+    };
+  });
+
+  const sql = [
+    "-- EdgeDesk demo data",
+    insert("users", [...agents, ...contacts]),
+    insert("groups", groups),
+    insert("group_members", members),
+    insert("locations", locations),
+    insert("assets", assets),
+    insert("software", software),
+    insert("app_flags", [{ key: "setup_complete", set_at: NOW }, { key: "demo_seeded", set_at: NOW }]),
+  ].join("\n");
+  return { sql, admin, agents, contacts, counts: { agents: agents.length, contacts: contacts.length, assets: assets.length, software: software.length } };
+}

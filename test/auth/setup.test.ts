@@ -1,0 +1,52 @@
+import { count, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { users } from "../../src/db/schema";
+import { browser } from "../helpers/app";
+import { db } from "../helpers/factories";
+
+// Storage is per test file, so this file starts with no agents at all.
+const form = { name: "Ada Admin", email: "ada@example.com", password: "a long enough passphrase", confirm: "a long enough passphrase" };
+
+describe("/setup, the first administrator", () => {
+  it("refuses bad input with a message and creates nothing", async () => {
+    const client = browser();
+    for (const [change, message] of [
+      [{ email: "not-an-email" }, "Enter a valid email address"],
+      [{ password: "short", confirm: "short" }, "Use at least 8 characters."],
+      [{ confirm: "something else entirely" }, "The two passwords do not match."],
+      [{ name: "" }, "Enter your name."],
+    ] as const) {
+      const response = await client.post("/setup", { ...form, ...change });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain(message);
+    }
+    expect((await db().select({ n: count() }).from(users))[0]!.n).toBe(0);
+  });
+
+  it("of 20 parallel submissions exactly one creates an Administrator; then it is gone for good", async () => {
+    const page = await browser().get("/setup");
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Create the first administrator");
+
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => browser().post("/setup", { ...form, email: `admin${i}@example.com` })),
+    );
+    await Promise.all(responses.map((r) => r.text()));
+    expect(responses.filter((r) => r.status === 303)).toHaveLength(1);
+    expect(responses.filter((r) => r.status === 404)).toHaveLength(19);
+    const admins = await db().select().from(users).where(eq(users.kind, "agent"));
+    expect(admins).toHaveLength(1);
+    expect(admins[0]!.roleId).toBe("role_administrator");
+
+    // The winner is signed in as that administrator.
+    const winner = responses.find((r) => r.status === 303)!;
+    expect(winner.headers.get("Location")).toBe("/agent");
+
+    const later = browser();
+    expect((await later.get("/setup")).status).toBe(404);
+    const retry = await later.post("/setup", { ...form, email: "late@example.com" });
+    expect(retry.status).toBe(404);
+    await retry.text();
+    expect(await db().select().from(users)).toHaveLength(1);
+  });
+});
