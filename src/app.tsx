@@ -8,6 +8,7 @@ import { signInRoutes } from "./auth/routes";
 import { setupRoutes } from "./auth/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
 import { devMailboxRoutes } from "./mail/routes";
+import { mfaRoutes } from "./mfa/routes";
 import { agentHomeRoutes, supportHomeRoutes } from "./portal/routes";
 import { Card, Layout } from "./web/layout";
 
@@ -59,9 +60,11 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
   app.get("/", (c) => c.redirect("/agent", 302));
   app.route("/", setupRoutes);
   app.route("/", devMailboxRoutes);
-  app.route("/agent", signInRoutes("agent"));
+  for (const portal of ["agent", "support"] as const) {
+    app.route(`/${portal}`, signInRoutes(portal));
+    app.route(`/${portal}`, mfaRoutes(portal));
+  }
   app.route("/agent", agentHomeRoutes);
-  app.route("/support", signInRoutes("support"));
   app.route("/support", supportHomeRoutes);
 
   app.notFound((c) =>

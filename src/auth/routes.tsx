@@ -3,10 +3,13 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { getDb } from "../db";
 import { emailField, parseForm, passwordField, safeNextPath } from "../lib/validation";
+import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { sendEmailOtp, secondStepFor } from "../mfa/flow";
 import type { Portal } from "../portal/policy";
 import { SignInPage } from "./pages";
-import { endCurrentSession, readSession, startSession } from "./sessions";
+import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
 import { checkPassword } from "./sign-in";
+import { normalizeEmail } from "./users";
 
 const signInForm = z.object({
   email: emailField(),
@@ -36,13 +39,44 @@ export function signInRoutes(portal: Portal) {
     const next = safeNextPath(form.data.next, home);
     const keepNext = next === home ? undefined : next;
 
-    const result = await checkPassword(getDb(c.env.DB), portal, email, password, c.var.clock.now());
+    const now = c.var.clock.now();
+
+    // SECURITY.md 3: counted per IP (across accounts) and per email (across IPs) before the
+    // password is checked. Keyed by the email typed, known or not, so a 429 reveals nothing.
+    const accountKey = limitKeys.passwordAccount(portal, normalizeEmail(email));
+    const [perIp, perAccount] = await Promise.all([
+      countAttempt(c.env, limitKeys.passwordIp(c.req.header("CF-Connecting-IP") ?? "unknown"), LIMITS.passwordPerIp, now),
+      countAttempt(c.env, accountKey, LIMITS.passwordPerAccount, now),
+    ]);
+    const blocked = [perIp, perAccount].find((r) => !r.allowed);
+    if (blocked && !blocked.allowed) {
+      c.header("Retry-After", String(retryAfterSeconds(blocked.retryAfterMs)));
+      const error = `Too many sign-in attempts. For your security, try again in ${waitMessage(blocked.retryAfterMs)}.`;
+      return c.html(<SignInPage portal={portal} email={email} next={keepNext} error={error} />, 429);
+    }
+
+    const db = getDb(c.env.DB);
+    const result = await checkPassword(db, portal, email, password, now);
     if (!result.ok) {
       const error = result.reason === "disabled" ? "This account is disabled. Ask your administrator to enable it." : INVALID_CREDENTIALS;
       return c.html(<SignInPage portal={portal} email={email} next={keepNext} error={error} />, result.reason === "disabled" ? 403 : 401);
     }
-    await startSession(c, portal, result.user.id, { stage: "full", method: "password" });
-    return c.redirect(next, 303);
+    await resetAttempts(c.env, accountKey);
+
+    const { mfa } = await portalStub(c.env, portal).getPolicy();
+    const step = await secondStepFor(db, mfa, result.user.id);
+    if (step === "none") {
+      await startSession(c, portal, result.user.id, { stage: "full", method: "password" });
+      return c.redirect(next, 303);
+    }
+    const flowId = await startSession(c, portal, result.user.id, { stage: step === "enroll" ? "enroll" : "second_factor", method: "password" });
+    if (step === "enroll") return c.redirect(`/${portal}/login/enroll`, 303);
+    if (step === "email") {
+      // The code goes out now; if the mail fails, the page offers Resend OTP.
+      const sent = await sendEmailOtp(c.env, result.user, portal, flowId, now);
+      return c.redirect(`/${portal}/login/verify?method=email${sent.ok ? "&sent=1" : ""}`, 303);
+    }
+    return c.redirect(`/${portal}/login/verify`, 303);
   });
 
   app.post("/logout", async (c) => {

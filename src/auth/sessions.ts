@@ -95,11 +95,12 @@ export async function startSession(
   portal: Portal,
   userId: string,
   options: { stage: SessionStage; method: SignInMethod },
-): Promise<void> {
+): Promise<string> {
   const policy = await portalStub(c.env, portal).getPolicy();
   const token = `${userId}.${randomToken()}`;
+  const id = newId("ses");
   await userStub(c.env, userId).createSession({
-    id: newId("ses"),
+    id,
     tokenHash: await sha256Hex(token),
     generation: policy.generation,
     now: c.var.clock.now(),
@@ -107,6 +108,7 @@ export async function startSession(
     ...requestDetails(c),
   });
   setSessionCookie(c, portal, token, policy.session.absoluteLifetimeMs);
+  return id;
 }
 
 /**

@@ -2,6 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db";
 import type { SessionPolicy, UserKind } from "../portal/policy";
 import { findUserById } from "./users";
+import { EMAIL_OTP, type EmailOtpIssue, type EmailOtpCheck, otpMac, newOtpCode } from "../mfa/email-otp-rules";
+import { constantTimeEqual, newId } from "../lib/crypto";
 
 /** What a request needs to know about its user, cached here so the hot path reads no D1. */
 export interface UserProfile {
@@ -13,8 +15,15 @@ export interface UserProfile {
   active: boolean;
 }
 
-/** "full": signed in. The other stages reach only the pages that finish signing in. */
-export type SessionStage = "full" | "second_factor";
+/**
+ * "full": signed in. The others are part-way through signing in and reach only the pages that
+ * finish it: "second_factor" (password done, code needed), "enroll" (must set up the
+ * authenticator app), "recovery_codes" (enrolled, saving the recovery codes until Finish).
+ */
+export type SessionStage = "full" | "second_factor" | "enroll" | "recovery_codes";
+
+// Part-way sign-ins do not linger: 15 minutes to finish, then start again.
+export const PENDING_SESSION_LIFETIME_MS = 15 * 60_000;
 export type SignInMethod = "password" | "sso";
 
 export interface SessionInfo {
@@ -59,6 +68,18 @@ interface SessionRow extends Record<string, SqlStorageValue> {
   user_agent: string;
 }
 
+export interface OtpRow extends Record<string, SqlStorageValue> {
+  flow_id: string;
+  challenge_id: string;
+  attempts: number;
+  expires_at: number;
+  sent_at: number;
+}
+
+function otpKvKey(userId: string): string {
+  return `otp:${userId}`;
+}
+
 // Writing last-seen on every request would cost a write per page; a minute is precise enough
 // for inactivity timeouts of 15 minutes and more.
 const LAST_SEEN_PRECISION_MS = 60_000;
@@ -80,7 +101,8 @@ function isExpired(row: SessionRow, check: Omit<SessionCheck, "tokenHash">): boo
   return (
     row.generation !== check.generation ||
     check.now - row.last_seen_at >= check.policy.idleTimeoutMs ||
-    check.now - row.created_at >= check.policy.absoluteLifetimeMs
+    check.now - row.created_at >= check.policy.absoluteLifetimeMs ||
+    (row.stage !== "full" && check.now - row.created_at >= PENDING_SESSION_LIFETIME_MS)
   );
 }
 
@@ -107,6 +129,16 @@ export class UserDurableObject extends DurableObject<Env> {
       ip TEXT NOT NULL,
       user_agent TEXT NOT NULL
     )`);
+    // The one live email OTP challenge of this user; `sends` feeds the hourly cap.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS otp_challenge (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      flow_id TEXT NOT NULL,
+      challenge_id TEXT NOT NULL,
+      attempts INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      sent_at INTEGER NOT NULL
+    )`);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS otp_sends (challenge_id TEXT PRIMARY KEY, sent_at INTEGER NOT NULL)");
   }
 
   async createSession(session: NewSession): Promise<void> {
@@ -190,6 +222,79 @@ export class UserDurableObject extends DurableObject<Env> {
   /** End every session of this user, or every one but `exceptSessionId`. Returns how many ended. */
   async revokeAllSessions(exceptSessionId?: string): Promise<number> {
     return this.ctx.storage.sql.exec("DELETE FROM sessions WHERE id IS NOT ?", exceptSessionId ?? null).rowsWritten;
+  }
+
+  /**
+   * Make a new email code for a sign-in flow, unless the 30-second cooldown or the hourly cap
+   * says no. The previous code stops working; the flow's failure count carries over
+   * (SECURITY.md 4). The HMAC of the code goes to KV, where it expires; the DO keeps what must
+   * be exact (attempts, the current challenge). If the mail then fails, cancelEmailOtp undoes it.
+   */
+  async issueEmailOtp(userId: string, flowId: string, now: number): Promise<EmailOtpIssue> {
+    const sql = this.ctx.storage.sql;
+    const current = sql.exec<OtpRow>("SELECT * FROM otp_challenge").toArray()[0];
+    if (current && now - current.sent_at < EMAIL_OTP.resendCooldownMs && now >= current.sent_at) {
+      return { ok: false, reason: "cooldown", retryAfterMs: current.sent_at + EMAIL_OTP.resendCooldownMs - now };
+    }
+    const sends = sql.exec<{ sent_at: number }>("SELECT sent_at FROM otp_sends WHERE sent_at > ? ORDER BY sent_at", now - EMAIL_OTP.sendWindowMs).toArray();
+    if (sends.length >= EMAIL_OTP.maxSendsPerWindow) {
+      return { ok: false, reason: "hourly_cap", retryAfterMs: sends[0]!.sent_at + EMAIL_OTP.sendWindowMs - now };
+    }
+    const challengeId = newId("otp");
+    const attempts = current?.flow_id === flowId ? current.attempts : 0;
+    const expiresAt = now + EMAIL_OTP.lifetimeMs;
+    sql.exec("DELETE FROM otp_sends WHERE sent_at <= ?", now - EMAIL_OTP.sendWindowMs);
+    sql.exec("INSERT OR REPLACE INTO otp_challenge (id, flow_id, challenge_id, attempts, expires_at, sent_at) VALUES (1, ?, ?, ?, ?, ?)", flowId, challengeId, attempts, expiresAt, now);
+    sql.exec("INSERT INTO otp_sends (challenge_id, sent_at) VALUES (?, ?)", challengeId, now);
+    const code = newOtpCode();
+    const record = { challengeId, mac: await otpMac(this.env, userId, flowId, challengeId, code), expiresAt };
+    await this.env.OTP_KV.put(otpKvKey(userId), JSON.stringify(record), { expirationTtl: Math.ceil(EMAIL_OTP.lifetimeMs / 1000) });
+    return { ok: true, code, challengeId, expiresAt, previous: current ?? null };
+  }
+
+  /** The mail could not be sent: forget this code as if it was never made (no cooldown, no count). */
+  async cancelEmailOtp(userId: string, challengeId: string, previous: OtpRow | null): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM otp_sends WHERE challenge_id = ?", challengeId);
+    const current = sql.exec<OtpRow>("SELECT * FROM otp_challenge").toArray()[0];
+    if (current?.challenge_id !== challengeId) return;
+    if (previous) {
+      sql.exec("INSERT OR REPLACE INTO otp_challenge (id, flow_id, challenge_id, attempts, expires_at, sent_at) VALUES (1, ?, ?, ?, ?, ?)", previous.flow_id, previous.challenge_id, current.attempts, previous.expires_at, previous.sent_at);
+    } else {
+      sql.exec("DELETE FROM otp_challenge");
+      await this.env.OTP_KV.delete(otpKvKey(userId));
+    }
+  }
+
+  /**
+   * Check an email code. The attempt is counted before anything is awaited, so of any number of
+   * parallel guesses at most five are evaluated; after that the challenge is burned and even the
+   * right code fails (SECURITY.md 1). A code only works in the flow that asked for it (9).
+   */
+  async verifyEmailOtp(userId: string, flowId: string, code: string, now: number): Promise<EmailOtpCheck> {
+    const sql = this.ctx.storage.sql;
+    const challenge = sql.exec<OtpRow>("SELECT * FROM otp_challenge").toArray()[0];
+    if (!challenge || challenge.flow_id !== flowId) return "no_code";
+    if (challenge.attempts >= EMAIL_OTP.maxAttempts) return "burned";
+    sql.exec("UPDATE otp_challenge SET attempts = attempts + 1 WHERE id = 1");
+    if (now >= challenge.expires_at) return "expired";
+    const record = await this.env.OTP_KV.get<{ challengeId: string; mac: string; expiresAt: number }>(otpKvKey(userId), "json");
+    // A record of another challenge (a stale read after a resend) is never trusted.
+    if (!record || record.challengeId !== challenge.challenge_id || now >= record.expiresAt) return "expired";
+    const mac = await otpMac(this.env, userId, flowId, challenge.challenge_id, code);
+    if (!constantTimeEqual(new TextEncoder().encode(mac), new TextEncoder().encode(record.mac))) return "wrong";
+    // Single use: the challenge goes in a synchronous write; a second right answer finds nothing.
+    const spent = sql.exec("DELETE FROM otp_challenge WHERE challenge_id = ?", challenge.challenge_id).rowsWritten;
+    if (spent !== 1) return "no_code";
+    await this.env.OTP_KV.delete(otpKvKey(userId));
+    return "ok";
+  }
+
+  /** When the next resend is allowed (ms since epoch), for the page's countdown; null without a code. */
+  async emailOtpStatus(flowId: string): Promise<{ sentAt: number; resendAt: number } | null> {
+    const challenge = this.ctx.storage.sql.exec<OtpRow>("SELECT * FROM otp_challenge").toArray()[0];
+    if (!challenge || challenge.flow_id !== flowId) return null;
+    return { sentAt: challenge.sent_at, resendAt: challenge.sent_at + EMAIL_OTP.resendCooldownMs };
   }
 
   /** Forget the cached profile: the next request reads the user's row from D1 again. */

@@ -112,6 +112,36 @@ export const software = sqliteTable(
   (t) => [index("software_name_idx").on(t.name)],
 );
 
+// An authenticator app (TOTP) of a user. The secret is AES-GCM encrypted with the user id as
+// associated data. `confirmedAt` is null while enrollment is under way. `lastUsedStep` is the
+// last accepted time step: a code of that step or an earlier one is never accepted again.
+export const totpCredentials = sqliteTable("totp_credentials", {
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  secretEncrypted: text("secret_encrypted").notNull(),
+  confirmedAt: integer("confirmed_at"),
+  lastUsedStep: integer("last_used_step"),
+  createdAt: integer("created_at").notNull(),
+});
+
+// Ten single-use recovery codes a user, each encrypted with the user id as associated data
+// (admins may view them, so they cannot be one-way hashes). `usedAt` marks a spent code.
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    codeEncrypted: text("code_encrypted").notNull(),
+    usedAt: integer("used_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("recovery_codes_user_idx").on(t.userId)],
+);
+
 // One-shot flags, e.g. "setup_complete": inserting an existing key fails, which closes /setup for good.
 export const appFlags = sqliteTable("app_flags", {
   key: text("key").primaryKey(),

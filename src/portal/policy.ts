@@ -23,6 +23,18 @@ export interface SessionPolicy {
   absoluteLifetimeMs: number;
 }
 
+/** Which second factors email+password sign-ins of a portal need (never asked after SSO). */
+export interface MfaPolicy {
+  authenticatorApp: boolean;
+  emailOtp: boolean;
+  /** The label authenticator apps show, e.g. "RTX Solutions – Agent App". */
+  issuerName: string;
+}
+
+export function mfaRequired(mfa: MfaPolicy): boolean {
+  return mfa.authenticatorApp || mfa.emailOtp;
+}
+
 /** A portal's authentication policy, held by its PortalDurableObject. */
 export interface PortalPolicy {
   /**
@@ -31,6 +43,7 @@ export interface PortalPolicy {
    */
   generation: number;
   session: SessionPolicy;
+  mfa: MfaPolicy;
 }
 
 export const DEFAULT_SESSION_POLICY: SessionPolicy = {
@@ -44,7 +57,11 @@ export const SESSION_POLICY_LIMITS = {
 } as const;
 
 export function defaultPortalPolicy(): PortalPolicy {
-  return { generation: 1, session: { ...DEFAULT_SESSION_POLICY } };
+  return {
+    generation: 1,
+    session: { ...DEFAULT_SESSION_POLICY },
+    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk" },
+  };
 }
 
 /** Fill what an older stored policy lacks with today's defaults, so new settings need no data migration. */
@@ -54,5 +71,6 @@ export function withPolicyDefaults(stored: Partial<PortalPolicy> | undefined): P
     ...defaults,
     ...stored,
     session: { ...defaults.session, ...stored?.session },
+    mfa: { ...defaults.mfa, ...stored?.mfa },
   };
 }

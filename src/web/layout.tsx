@@ -38,6 +38,7 @@ export function Layout({ title, auth, children }: LayoutProps) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · EdgeDesk`}</title>
         <link rel="stylesheet" href="/styles.css" />
+        <script src="/app.js" defer></script>
       </head>
       <body>
         <header class="topbar">

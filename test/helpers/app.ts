@@ -26,6 +26,8 @@ export const ORIGIN = "https://edgedesk.test";
 export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: string; userAgent?: string } = {}) {
   const app = createApp({ clock: options.clock ?? fakeClock() });
   const jar = new Map<string, string>();
+  // Each browser has its own address, so per-IP limits do not couple unrelated tests.
+  const ip = options.ip ?? `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
 
   function storeCookies(response: Response) {
     for (const header of response.headers.getSetCookie()) {
@@ -42,7 +44,7 @@ export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: strin
     const headers = new Headers(init.headers);
     if (jar.size && !headers.has("Cookie")) headers.set("Cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
     if (!headers.has("Origin") && init.method && init.method !== "GET") headers.set("Origin", ORIGIN);
-    headers.set("CF-Connecting-IP", options.ip ?? "203.0.113.7");
+    headers.set("CF-Connecting-IP", ip);
     if (!headers.has("User-Agent")) headers.set("User-Agent", options.userAgent ?? "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36");
     const response = await app.request(new Request(new URL(path, ORIGIN), { ...init, headers, redirect: "manual" }), undefined, { ...env, ...options.env });
     storeCookies(response);

@@ -1,0 +1,32 @@
+import { HOUR, MINUTE } from "../lib/clock";
+import { hmacHex } from "../lib/encryption";
+import type { OtpRow } from "../auth/user-do";
+
+export const EMAIL_OTP = {
+  lifetimeMs: 10 * MINUTE,
+  resendCooldownMs: 30_000,
+  maxAttempts: 5,
+  maxSendsPerWindow: 5,
+  sendWindowMs: HOUR,
+  digits: 6,
+} as const;
+
+export type EmailOtpIssue =
+  | { ok: true; code: string; challengeId: string; expiresAt: number; previous: OtpRow | null }
+  | { ok: false; reason: "cooldown" | "hourly_cap"; retryAfterMs: number };
+
+export type EmailOtpCheck = "ok" | "wrong" | "expired" | "burned" | "no_code";
+
+/** Six uniformly random digits (rejection sampling: no modulo bias). */
+export function newOtpCode(): string {
+  const limit = 4_294_000_000; // a multiple of 10^6 below 2^32
+  for (;;) {
+    const [n] = crypto.getRandomValues(new Uint32Array(1));
+    if (n! < limit) return String(n! % 1_000_000).padStart(EMAIL_OTP.digits, "0");
+  }
+}
+
+/** The code is stored only as this HMAC, bound to the user, the sign-in flow and the challenge (SECURITY.md 9). */
+export function otpMac(env: Env, userId: string, flowId: string, challengeId: string, code: string): Promise<string> {
+  return hmacHex(env, `${userId}\n${flowId}\n${challengeId}\n${code.trim()}`);
+}

@@ -1,0 +1,59 @@
+import type { Db } from "../db";
+import { sendMail } from "../mail/mailer";
+import { type MfaPolicy, type Portal, portalLabel } from "../portal/policy";
+import { userStub } from "../auth/sessions";
+import { EMAIL_OTP } from "./email-otp-rules";
+import { hasConfirmedAuthenticator } from "./totp";
+
+/** What a user must do after a correct password, under the portal's MFA policy. */
+export type SecondStep = "none" | "enroll" | "app" | "email";
+
+export async function secondStepFor(db: Db, mfa: MfaPolicy, userId: string): Promise<SecondStep> {
+  if (mfa.authenticatorApp) return (await hasConfirmedAuthenticator(db, userId)) ? "app" : "enroll";
+  if (mfa.emailOtp) return "email";
+  return "none";
+}
+
+export type SendResult = { ok: true; expiresAt: number } | { ok: false; status: 429 | 503; message: string; retryAfterMs?: number };
+
+/**
+ * Email a fresh one-time password for this sign-in flow. If the mail cannot be sent, the code is
+ * forgotten and no cooldown starts, so the person can simply try again.
+ */
+export async function sendEmailOtp(
+  env: Env,
+  user: { id: string; email: string; name: string },
+  portal: Portal,
+  flowId: string,
+  now: number,
+): Promise<SendResult> {
+  const stub = userStub(env, user.id);
+  const issued = await stub.issueEmailOtp(user.id, flowId, now);
+  if (!issued.ok) {
+    const seconds = Math.ceil(issued.retryAfterMs / 1000);
+    const message =
+      issued.reason === "cooldown"
+        ? `A code was sent moments ago. You can ask for another in ${seconds} seconds.`
+        : `Too many codes were sent this hour. You can ask for another in ${Math.ceil(seconds / 60)} minutes.`;
+    return { ok: false, status: 429, message, retryAfterMs: issued.retryAfterMs };
+  }
+  try {
+    await sendMail(
+      env,
+      {
+        to: user.email,
+        subject: `Your EdgeDesk sign-in code: ${issued.code}`,
+        text:
+          `Hello ${user.name},\n\nYour one-time password for the EdgeDesk ${portalLabel(portal).toLowerCase()} is:\n\n    ${issued.code}\n\n` +
+          `It works once, for the next ${EMAIL_OTP.lifetimeMs / 60_000} minutes, in the browser where you asked for it.\n` +
+          `If you did not try to sign in, change your password: someone else knows it.\n`,
+      },
+      now,
+    );
+  } catch (error) {
+    console.error("Sending an email OTP failed:", error);
+    await stub.cancelEmailOtp(user.id, issued.challengeId, issued.previous);
+    return { ok: false, status: 503, message: "We could not send the code. Try again in a moment." };
+  }
+  return { ok: true, expiresAt: issued.expiresAt };
+}

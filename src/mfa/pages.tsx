@@ -1,0 +1,152 @@
+import { raw } from "hono/html";
+import type { Auth } from "../auth/sessions";
+import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
+
+interface StepProps {
+  auth: Auth;
+  error?: string | undefined;
+  notice?: string | undefined;
+}
+
+const base = (auth: Auth) => `/${auth.portal}/login`;
+
+function CodeField({ label, name, numeric = true }: { label: string; name: string; numeric?: boolean }) {
+  return (
+    <Field label={label} name={name} autocomplete="one-time-code" inputmode={numeric ? "numeric" : "text"} maxlength={numeric ? 6 : 20} autofocus />
+  );
+}
+
+/** Buttons to the other ways of finishing sign-in. */
+function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean; email?: boolean; recovery?: boolean } }) {
+  return (
+    <div class="alternatives">
+      {methods.app && <a href={`${base(auth)}/verify?method=app`}>Use the authenticator app</a>}
+      {methods.recovery && <a href={`${base(auth)}/verify?method=recovery`}>Use a recovery code</a>}
+      {methods.email && (
+        <form method="post" action={`${base(auth)}/verify/email/send`}>
+          <button type="submit" class="link">Enter OTP received via email</button>
+        </form>
+      )}
+    </div>
+  );
+}
+
+export function AppCodePage(props: StepProps & { emailFallback: boolean }) {
+  return (
+    <Layout title="Verify it's you" auth={props.auth}>
+      <Card title="Verify it's you">
+        <p>Open your authenticator app and enter the 6-digit code it shows for EdgeDesk.</p>
+        <ErrorMessage message={props.error} />
+        <Notice message={props.notice} />
+        <form method="post" action={`${base(props.auth)}/verify/app`} class="stack">
+          <CodeField label="Authentication code" name="code" />
+          <button type="submit" class="primary">Verify</button>
+        </form>
+        <Alternatives auth={props.auth} methods={{ recovery: true, email: props.emailFallback }} />
+      </Card>
+    </Layout>
+  );
+}
+
+export function EmailCodePage(props: StepProps & { email: string; resendAt: number | null; now: number; app: boolean }) {
+  const waitSeconds = props.resendAt ? Math.max(0, Math.ceil((props.resendAt - props.now) / 1000)) : 0;
+  return (
+    <Layout title="Check your email" auth={props.auth}>
+      <Card title="Check your email">
+        <p>
+          {props.resendAt ? "We sent a one-time password to " : "We will send a one-time password to "}
+          <strong>{props.email}</strong>. It works for 10 minutes.
+        </p>
+        <ErrorMessage message={props.error} />
+        <Notice message={props.notice} />
+        <form method="post" action={`${base(props.auth)}/verify/email`} class="stack">
+          <CodeField label="One-time password" name="code" />
+          <button type="submit" class="primary">Verify</button>
+        </form>
+        <form method="post" action={`${base(props.auth)}/verify/email/send`} class="resend">
+          <button type="submit" id="resend-otp" data-wait-seconds={String(waitSeconds)} disabled={waitSeconds > 0}>
+            Resend OTP
+          </button>
+          <span class="hint" id="resend-countdown" aria-live="polite">
+            {waitSeconds > 0 ? `You can resend in ${waitSeconds} s.` : ""}
+          </span>
+        </form>
+        <Alternatives auth={props.auth} methods={{ app: props.app, recovery: props.app }} />
+      </Card>
+    </Layout>
+  );
+}
+
+export function RecoveryCodePage(props: StepProps & { emailFallback: boolean }) {
+  return (
+    <Layout title="Use a recovery code" auth={props.auth}>
+      <Card title="Use a recovery code">
+        <p>Enter one of the recovery codes you saved when you set up your authenticator app. Each code works once.</p>
+        <ErrorMessage message={props.error} />
+        <form method="post" action={`${base(props.auth)}/verify/recovery`} class="stack">
+          <CodeField label="Recovery code" name="code" numeric={false} />
+          <button type="submit" class="primary">Verify</button>
+        </form>
+        <Alternatives auth={props.auth} methods={{ app: true, email: props.emailFallback }} />
+      </Card>
+    </Layout>
+  );
+}
+
+export function EnrollPage(props: StepProps & { qrSvg: string; manualKey: string; issuer: string }) {
+  return (
+    <Layout title="Set up your authenticator app" auth={props.auth}>
+      <Card title="Set up your authenticator app">
+        <p>Your administrator requires an authenticator app (such as Microsoft Authenticator, Google Authenticator or 1Password) to sign in.</p>
+        <ol class="steps">
+          <li>In the app, add an account and scan this QR code.</li>
+        </ol>
+        {/* The SVG is made by qrcode-svg from our own URI; it holds no text of the user's. */}
+        <div class="qr" role="img" aria-label={`QR code for ${props.issuer}`}>
+          {raw(props.qrSvg)}
+        </div>
+        <p class="hint">Can't scan it? Enter this key in the app instead (time-based, 6 digits):</p>
+        <p class="manual-key">
+          <code data-testid="totp-secret">{props.manualKey}</code>
+        </p>
+        <ErrorMessage message={props.error} />
+        <form method="post" action={`${base(props.auth)}/enroll`} class="stack">
+          <CodeField label="Authentication code" name="code" />
+          <button type="submit" class="primary">Verify</button>
+        </form>
+      </Card>
+    </Layout>
+  );
+}
+
+export function RecoveryCodesPage(props: StepProps & { codes: string[] }) {
+  return (
+    <Layout title="Save your recovery codes" auth={props.auth}>
+      <Card title="Save your recovery codes">
+        <p>
+          If you lose your phone, each of these codes lets you sign in once. Keep them somewhere safe, like a password manager. They will
+          not be shown again.
+        </p>
+        <ol class="recovery-codes" data-testid="recovery-codes">
+          {props.codes.map((code) => (
+            <li>
+              <code>{code}</code>
+            </li>
+          ))}
+        </ol>
+        <div class="actions">
+          <a class="button" href={`${base(props.auth)}/recovery-codes.txt`} download="edgedesk-recovery-codes.txt">
+            Download
+          </a>
+          <button type="button" id="copy-recovery-codes" data-copy={props.codes.join("\n")}>
+            Copy
+          </button>
+          <span class="hint" id="copy-status" aria-live="polite"></span>
+        </div>
+        <form method="post" action={`${base(props.auth)}/finish`} class="stack">
+          <button type="submit" class="primary">Finish</button>
+        </form>
+      </Card>
+    </Layout>
+  );
+}

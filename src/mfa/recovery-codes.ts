@@ -1,0 +1,74 @@
+import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
+import { and, asc, eq, isNull } from "drizzle-orm";
+import type { Db } from "../db";
+import { recoveryCodes } from "../db/schema";
+import { newId, randomBytes } from "../lib/crypto";
+import { decryptForUser, encryptForUser } from "../lib/encryption";
+
+export const RECOVERY_CODE_COUNT = 10;
+
+/** "k7pq-3xzm-a2ft": 60 random bits, in groups a person can copy by hand. */
+function newCode(): string {
+  return encodeBase32LowerCaseNoPadding(randomBytes(8)).slice(0, 12).match(/.{4}/g)!.join("-");
+}
+
+/** What a person typed, in the stored form: lower case, hyphens and spaces ignored. */
+export function normalizeRecoveryCode(input: string): string {
+  const bare = input.toLowerCase().replace(/[\s-]/g, "");
+  return bare.length === 12 ? bare.match(/.{4}/g)!.join("-") : bare;
+}
+
+/**
+ * Make a new set of ten codes; the old set stops working in the same transaction
+ * (SECURITY.md 10). Returns the codes, to be shown once to their owner.
+ */
+export async function generateRecoveryCodes(env: Env, db: Db, userId: string, now: number): Promise<string[]> {
+  const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
+  const rows = await Promise.all(
+    codes.map(async (code, position) => ({
+      id: newId("rc"),
+      userId,
+      position,
+      codeEncrypted: await encryptForUser(env, userId, code),
+      createdAt: now,
+    })),
+  );
+  await db.batch([db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)), db.insert(recoveryCodes).values(rows)]);
+  return codes;
+}
+
+export interface RecoveryCodeView {
+  code: string;
+  usedAt: number | null;
+}
+
+export async function listRecoveryCodes(env: Env, db: Db, userId: string): Promise<RecoveryCodeView[]> {
+  const rows = await db.select().from(recoveryCodes).where(eq(recoveryCodes.userId, userId)).orderBy(asc(recoveryCodes.position));
+  return Promise.all(rows.map(async (row) => ({ code: await decryptForUser(env, userId, row.codeEncrypted), usedAt: row.usedAt })));
+}
+
+/**
+ * Spend one code. Marking it used is a compare-and-swap (`used_at IS NULL`), so of parallel
+ * requests with the same code exactly one succeeds (SECURITY.md 6).
+ */
+export async function useRecoveryCode(env: Env, db: Db, userId: string, input: string, now: number): Promise<boolean> {
+  const wanted = normalizeRecoveryCode(input);
+  if (!/^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/.test(wanted)) return false;
+  const rows = await db
+    .select()
+    .from(recoveryCodes)
+    .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
+  for (const row of rows) {
+    if ((await decryptForUser(env, userId, row.codeEncrypted)) !== wanted) continue;
+    const result = await db
+      .update(recoveryCodes)
+      .set({ usedAt: now })
+      .where(and(eq(recoveryCodes.id, row.id), isNull(recoveryCodes.usedAt)));
+    return result.meta.changes === 1;
+  }
+  return false;
+}
+
+export async function removeRecoveryCodes(db: Db, userId: string): Promise<void> {
+  await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
+}

@@ -1,0 +1,185 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { requireSession } from "../auth/middleware";
+import { type Auth, endCurrentSession, rotateSession, userStub } from "../auth/sessions";
+import type { SessionStage } from "../auth/user-do";
+import { getDb } from "../db";
+import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
+import type { Portal } from "../portal/policy";
+import { sendEmailOtp, secondStepFor } from "./flow";
+import { AppCodePage, EmailCodePage, EnrollPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
+import { generateRecoveryCodes, listRecoveryCodes, useRecoveryCode } from "./recovery-codes";
+import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
+
+// A missing code is parsed as "" and still counts as a failed attempt (SECURITY.md 2).
+const codeForm = z.object({ code: z.string().max(64).optional().default("") });
+
+type Ctx = Context<AppEnv>;
+type Method = "app" | "email" | "recovery";
+
+/**
+ * Count one second-factor attempt against the account, across every sign-in flow and method
+ * (SECURITY.md 2), before the code is looked at. Null when allowed; otherwise the 429 message.
+ */
+async function secondFactorAllowed(c: Ctx, auth: Auth): Promise<{ message: string; retryAfterMs: number } | null> {
+  const result = await countAttempt(c.env, limitKeys.secondFactor(auth.user.id), LIMITS.secondFactorPerAccount, c.var.clock.now());
+  if (result.allowed) return null;
+  return { message: `Too many wrong codes. For your security, try again in ${waitMessage(result.retryAfterMs)}.`, retryAfterMs: result.retryAfterMs };
+}
+
+/** The second factor is proven: the session gets a new token (ASVS 7.2.4) and its next stage. */
+async function passSecondFactor(c: Ctx, auth: Auth, stage: SessionStage) {
+  await resetAttempts(c.env, limitKeys.secondFactor(auth.user.id));
+  if (!(await rotateSession(c, auth, { stage, reauthenticated: true }))) return c.redirect(`/${auth.portal}/login`, 303);
+  return c.redirect(stage === "full" ? `/${auth.portal}` : `/${auth.portal}/login/recovery-codes`, 303);
+}
+
+/** The MFA pages of one portal, mounted at /agent or /support. */
+export function mfaRoutes(portal: Portal) {
+  const app = new Hono<AppEnv>();
+  const pending = requireSession(portal, ["second_factor"]);
+
+  async function renderStep(c: Ctx, method: Method, extra: { error?: string; notice?: string; status?: 200 | 400 | 401 | 429 | 503 } = {}) {
+    const auth = c.var.auth;
+    const mfa = auth.policy.mfa;
+    const status = extra.status ?? 200;
+    if (method === "email") {
+      const otp = await userStub(c.env, auth.user.id).emailOtpStatus(auth.session.id);
+      return c.html(
+        <EmailCodePage auth={auth} email={auth.user.email} resendAt={otp?.resendAt ?? null} now={c.var.clock.now()} app={mfa.authenticatorApp} {...extra} />,
+        status,
+      );
+    }
+    if (method === "recovery") return c.html(<RecoveryCodePage auth={auth} emailFallback={mfa.emailOtp} {...extra} />, status);
+    return c.html(<AppCodePage auth={auth} emailFallback={mfa.emailOtp} {...extra} />, status);
+  }
+
+  /** Which method a request may use now, given the policy; null if it is not on. */
+  function allowed(auth: Auth, method: Method): boolean {
+    const mfa = auth.policy.mfa;
+    return method === "email" ? mfa.emailOtp : mfa.authenticatorApp;
+  }
+
+  app.get("/login/verify", requireSession(portal, ["second_factor", "enroll", "recovery_codes"]), async (c) => {
+    const auth = c.var.auth;
+    if (auth.session.stage === "enroll") return c.redirect(`/${portal}/login/enroll`, 303);
+    if (auth.session.stage === "recovery_codes") return c.redirect(`/${portal}/login/recovery-codes`, 303);
+    const step = await secondStepFor(getDb(c.env.DB), auth.policy.mfa, auth.user.id);
+    // The policy changed under this sign-in ("On next login"): start it again under the new one.
+    if (step === "none" || step === "enroll") {
+      await endCurrentSession(c, portal);
+      return c.redirect(`/${portal}/login`, 303);
+    }
+    const asked = c.req.query("method");
+    const method: Method = asked === "email" || asked === "recovery" || asked === "app" ? asked : step;
+    return renderStep(c, allowed(auth, method) ? method : step);
+  });
+
+  app.post("/login/verify/app", pending, async (c) => {
+    const auth = c.var.auth;
+    if (!allowed(auth, "app")) return renderStep(c, "email", { error: "The authenticator app is not used for this portal.", status: 400 });
+    const form = await parseCode(c);
+    const throttled = await secondFactorAllowed(c, auth);
+    if (throttled) return tooMany(c, renderStep(c, "app", { error: throttled.message, status: 429 }), throttled.retryAfterMs);
+    if (form && (await verifyAuthenticatorCode(c.env, getDb(c.env.DB), auth.user.id, form, c.var.clock.now()))) {
+      return passSecondFactor(c, auth, "full");
+    }
+    return renderStep(c, "app", { error: form ? "That code is not right, or was already used. Enter the newest code from your app." : "Enter the 6-digit code from your authenticator app.", status: 401 });
+  });
+
+  app.post("/login/verify/recovery", pending, async (c) => {
+    const auth = c.var.auth;
+    if (!allowed(auth, "recovery")) return renderStep(c, "email", { error: "Recovery codes are not used for this portal.", status: 400 });
+    const code = await parseCode(c);
+    const throttled = await secondFactorAllowed(c, auth);
+    if (throttled) return tooMany(c, renderStep(c, "recovery", { error: throttled.message, status: 429 }), throttled.retryAfterMs);
+    if (code && (await useRecoveryCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now()))) {
+      return passSecondFactor(c, auth, "full");
+    }
+    return renderStep(c, "recovery", { error: code ? "That recovery code is not right, or was already used." : "Enter one of your recovery codes.", status: 401 });
+  });
+
+  app.post("/login/verify/email/send", pending, async (c) => {
+    const auth = c.var.auth;
+    if (!allowed(auth, "email")) return renderStep(c, "app", { error: "Email codes are not used for this portal.", status: 400 });
+    const sent = await sendEmailOtp(c.env, auth.user, portal, auth.session.id, c.var.clock.now());
+    if (!sent.ok) {
+      const page = renderStep(c, "email", { error: sent.message, status: sent.status });
+      return sent.retryAfterMs ? tooMany(c, page, sent.retryAfterMs) : page;
+    }
+    return c.redirect(`/${portal}/login/verify?method=email&sent=1`, 303);
+  });
+
+  app.post("/login/verify/email", pending, async (c) => {
+    const auth = c.var.auth;
+    if (!allowed(auth, "email")) return renderStep(c, "app", { error: "Email codes are not used for this portal.", status: 400 });
+    const code = await parseCode(c);
+    const throttled = await secondFactorAllowed(c, auth);
+    if (throttled) return tooMany(c, renderStep(c, "email", { error: throttled.message, status: 429 }), throttled.retryAfterMs);
+    const result = code ? await userStub(c.env, auth.user.id).verifyEmailOtp(auth.user.id, auth.session.id, code, c.var.clock.now()) : "wrong";
+    if (result === "ok") return passSecondFactor(c, auth, "full");
+    const error = {
+      wrong: code ? "That code is not right. Check the newest email from EdgeDesk." : "Enter the one-time password from the email.",
+      expired: "That code has expired. Use Resend OTP to get a new one.",
+      burned: "Too many wrong tries for this code. Use Resend OTP to get a new one.",
+      no_code: "There is no code for this sign-in yet. Use Resend OTP to get one.",
+    }[result];
+    return renderStep(c, "email", { error, status: 401 });
+  });
+
+  const enrolling = requireSession(portal, ["enroll"]);
+  async function renderEnroll(c: Ctx, error?: string) {
+    const auth = c.var.auth;
+    const key = await pendingEnrollmentKey(c.env, getDb(c.env.DB), auth.user.id, c.var.clock.now());
+    const uri = keyUri(auth.policy.mfa.issuerName, auth.user.email, key);
+    return c.html(<EnrollPage auth={auth} qrSvg={qrSvg(uri)} manualKey={formatManualKey(key)} issuer={auth.policy.mfa.issuerName} error={error} />, error ? 401 : 200);
+  }
+
+  app.get("/login/enroll", enrolling, (c) => renderEnroll(c));
+  app.post("/login/enroll", enrolling, async (c) => {
+    const auth = c.var.auth;
+    const code = await parseCode(c);
+    const throttled = await secondFactorAllowed(c, auth);
+    if (throttled) return tooMany(c, renderEnroll(c, throttled.message), throttled.retryAfterMs);
+    const db = getDb(c.env.DB);
+    if (!code || !(await confirmEnrollment(c.env, db, auth.user.id, code, c.var.clock.now()))) {
+      return renderEnroll(c, code ? "That code is not right. Check the app shows EdgeDesk, and enter the newest code." : "Enter the 6-digit code from your authenticator app.");
+    }
+    await generateRecoveryCodes(c.env, db, auth.user.id, c.var.clock.now());
+    return passSecondFactor(c, auth, "recovery_codes");
+  });
+
+  const savingCodes = requireSession(portal, ["recovery_codes"]);
+  app.get("/login/recovery-codes", savingCodes, async (c) => {
+    const codes = await listRecoveryCodes(c.env, getDb(c.env.DB), c.var.auth.user.id);
+    return c.html(<RecoveryCodesPage auth={c.var.auth} codes={codes.map((r) => r.code)} />);
+  });
+  app.get("/login/recovery-codes.txt", savingCodes, async (c) => {
+    const codes = await listRecoveryCodes(c.env, getDb(c.env.DB), c.var.auth.user.id);
+    const text = `EdgeDesk recovery codes for ${c.var.auth.user.email}\nEach code signs you in once. Keep them somewhere safe.\n\n${codes.map((r) => r.code).join("\n")}\n`;
+    return c.body(text, 200, {
+      "Content-Type": "text/plain; charset=utf-8",
+      "Content-Disposition": 'attachment; filename="edgedesk-recovery-codes.txt"',
+    });
+  });
+  app.post("/login/finish", savingCodes, async (c) => {
+    const auth = c.var.auth;
+    await rotateSession(c, auth, { stage: "full", reauthenticated: false });
+    return c.redirect(`/${portal}`, 303);
+  });
+
+  return app;
+}
+
+async function parseCode(c: Ctx): Promise<string> {
+  const form = await c.req.parseBody().catch(() => ({}));
+  const parsed = codeForm.safeParse(form);
+  return parsed.success ? parsed.data.code.trim() : "";
+}
+
+async function tooMany(c: Ctx, page: Response | Promise<Response>, retryAfterMs: number): Promise<Response> {
+  const response = await page;
+  response.headers.set("Retry-After", String(retryAfterSeconds(retryAfterMs)));
+  return response;
+}
