@@ -9,6 +9,7 @@ import { setupRoutes } from "./auth/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
 import { devMailboxRoutes } from "./mail/routes";
 import { mfaRoutes } from "./mfa/routes";
+import { securitySettingsRoutes } from "./settings/routes";
 import { agentHomeRoutes, supportHomeRoutes } from "./portal/routes";
 import { Card, Layout } from "./web/layout";
 
@@ -64,6 +65,7 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
     app.route(`/${portal}`, signInRoutes(portal));
     app.route(`/${portal}`, mfaRoutes(portal));
   }
+  app.route("/agent/settings/security", securitySettingsRoutes);
   app.route("/agent", agentHomeRoutes);
   app.route("/support", supportHomeRoutes);
 

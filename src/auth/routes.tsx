@@ -28,7 +28,12 @@ export function signInRoutes(portal: Portal) {
     const next = safeNextPath(c.req.query("next"), home);
     const auth = await readSession(c, portal);
     if (auth?.session.stage === "full") return c.redirect(next, 303);
-    const notice = c.req.query("signed_out") === "1" ? "You have signed out." : undefined;
+    const notice =
+      c.req.query("signed_out") === "1"
+        ? "You have signed out."
+        : c.req.query("policy_applied") === "1"
+          ? "The new sign-in policy applies now: sign in again."
+          : undefined;
     return c.html(<SignInPage portal={portal} next={next === home ? undefined : next} notice={notice} />);
   });
 

@@ -1,0 +1,19 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env";
+import { Card, Layout } from "../web/layout";
+import { hasPermission, PERMISSIONS, type Permission } from "./permissions";
+
+/** After requireSession("agent"): let through only agents whose role holds `permission`. */
+export function requirePermission(permission: Permission): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (hasPermission(c.var.auth.permissions, permission)) return next();
+    return c.html(
+      <Layout title="Not allowed" auth={c.var.auth}>
+        <Card title="You don't have access to this page">
+          <p>Your role does not include “{PERMISSIONS[permission]}”. Ask an administrator if you need it.</p>
+        </Card>
+      </Layout>,
+      403,
+    );
+  };
+}

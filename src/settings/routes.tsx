@@ -1,0 +1,31 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { requireSession } from "../auth/middleware";
+import { Layout } from "../web/layout";
+import { audienceTitle, SETTINGS_ROOT } from "./audiences";
+import { requirePermission } from "./guard";
+import { mfaSettingsRoutes } from "./mfa-routes";
+import { TABS } from "./pages";
+
+/** Settings > Security and Compliance, mounted at /agent/settings/security. */
+export const securitySettingsRoutes = new Hono<AppEnv>();
+securitySettingsRoutes.use("*", requireSession("agent"), requirePermission("manageAuthentication"));
+
+securitySettingsRoutes.get("/", (c) =>
+  c.html(
+    <Layout title="Security and Compliance" auth={c.var.auth}>
+      <section class="wide">
+        <h1>Security and Compliance</h1>
+        <ul class="tiles">
+          {(["agents", "contacts"] as const).map((audience) => (
+            <li>
+              <a href={`${SETTINGS_ROOT}/${audience}/${TABS[0].slug}`}>{audienceTitle(audience)}</a>
+              <p>How {audience} sign in to the {audience === "agents" ? "agent" : "support"} portal.</p>
+            </li>
+          ))}
+        </ul>
+      </section>
+    </Layout>,
+  ),
+);
+securitySettingsRoutes.route("/", mfaSettingsRoutes);

@@ -1,0 +1,68 @@
+import { decodeBase32IgnorePadding } from "@oslojs/encoding";
+import { generateHOTP } from "@oslojs/otp";
+import { env } from "cloudflare:workers";
+import { desc, eq } from "drizzle-orm";
+import { expect } from "vitest";
+import { portalStub, sessionCookieName } from "../../src/auth/sessions";
+import { devMailbox } from "../../src/db/schema";
+import { timeStep } from "../../src/mfa/totp";
+import type { MfaPolicy, Portal } from "../../src/portal/policy";
+import type { Browser, FakeClock } from "./app";
+import { db } from "./factories";
+
+/** Set a portal's MFA policy directly (for tests that are not about the settings page). */
+export async function setMfa(portal: Portal, mfa: Partial<MfaPolicy>, endSessions = false) {
+  const current = await portalStub(env, portal).getPolicy();
+  await portalStub(env, portal).updatePolicy({ mfa: { ...current.mfa, ...mfa } }, endSessions);
+}
+
+/** The code an authenticator app shows for a manual key, at a time step offset from now. */
+export function totpCode(manualKey: string, now: number, stepOffset = 0): string {
+  const key = decodeBase32IgnorePadding(manualKey.replace(/\s/g, ""));
+  return generateHOTP(key, BigInt(timeStep(now) + stepOffset), 6);
+}
+
+/** The newest one-time password mailed to an address, read from the development mailbox. */
+export async function latestEmailCode(to: string): Promise<string> {
+  const mail = await db().select().from(devMailbox).where(eq(devMailbox.to, to)).orderBy(desc(devMailbox.id)).get();
+  expect(mail, `no mail to ${to}`).toBeTruthy();
+  return /\b(\d{6})\b/.exec(mail!.body)![1]!;
+}
+
+export async function mailCount(to: string): Promise<number> {
+  return (await db().select().from(devMailbox).where(eq(devMailbox.to, to))).length;
+}
+
+export function extract(html: string, testId: string): string {
+  const match = new RegExp(`data-testid="${testId}"[^>]*>([\\s\\S]*?)</`).exec(html);
+  expect(match, `no element with data-testid="${testId}"`).toBeTruthy();
+  return match![1]!;
+}
+
+export function recoveryCodesIn(html: string): string[] {
+  const list = /data-testid="recovery-codes"[^>]*>([\s\S]*?)<\/ol>/.exec(html)![1]!;
+  return [...list.matchAll(/<li><code>([^<]+)<\/code><\/li>/g)].map((m) => m[1]!);
+}
+
+export async function postPassword(client: Browser, portal: Portal, user: { email: string; password: string }) {
+  const response = await client.post(`/${portal}/login`, { email: user.email, password: user.password });
+  await response.text();
+  return response;
+}
+
+/** Sign in with a password and enroll the authenticator app through the pages; returns the key and codes. */
+export async function enrollThroughPages(client: Browser, portal: Portal, user: { email: string; password: string }, clock: FakeClock) {
+  const login = await postPassword(client, portal, user);
+  expect(login.headers.get("Location")).toBe(`/${portal}/login/enroll`);
+  const page = await (await client.get(`/${portal}/login/enroll`)).text();
+  const manualKey = extract(page, "totp-secret");
+  const verified = await client.post(`/${portal}/login/enroll`, { code: totpCode(manualKey, clock.now()) });
+  await verified.text();
+  expect(verified.headers.get("Location")).toBe(`/${portal}/login/recovery-codes`);
+  const codesPage = await (await client.get(`/${portal}/login/recovery-codes`)).text();
+  const recoveryCodes = recoveryCodesIn(codesPage);
+  const finish = await client.post(`/${portal}/login/finish`);
+  await finish.text();
+  expect(finish.headers.get("Location")).toBe(`/${portal}`);
+  return { manualKey, recoveryCodes, cookie: client.cookie(sessionCookieName(portal))! };
+}

@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import { MINUTE } from "../../src/lib/clock";
+import { PORTALS, type Portal } from "../../src/portal/policy";
+import { browser, fakeClock } from "../helpers/app";
+import { makeUser } from "../helpers/factories";
+import { enrollThroughPages, latestEmailCode, mailCount, postPassword, setMfa, totpCode } from "../helpers/mfa";
+
+const kindOf = (portal: Portal) => (portal === "agent" ? "agent" : "contact");
+
+describe.each(PORTALS)("email OTP on the %s portal", (portal) => {
+  it("mails a code after the password, and the code signs in once", async () => {
+    await setMfa(portal, { authenticatorApp: false, emailOtp: true });
+    const clock = fakeClock();
+    const user = await makeUser({ kind: kindOf(portal) });
+    const client = browser({ clock });
+    const login = await postPassword(client, portal, user);
+    expect(login.headers.get("Location")).toBe(`/${portal}/login/verify?method=email&sent=1`);
+    const page = await (await client.get(login.headers.get("Location")!)).text();
+    expect(page).toMatch(/<label for="field-code">One-time password<\/label>/);
+    expect(page).toContain(">Verify</button>");
+    expect(page).toMatch(/<button type="submit" id="resend-otp" data-wait-seconds="30" disabled="">\s*Resend OTP/);
+    expect(page).not.toContain("Use a recovery code");
+
+    const code = await latestEmailCode(user.email);
+    const ok = await client.post(`/${portal}/login/verify/email`, { code });
+    await ok.text();
+    expect(ok.headers.get("Location")).toBe(`/${portal}`);
+    expect((await client.get(`/${portal}`)).status).toBe(200);
+
+    // A spent code fails in the next sign-in, which gets a code of its own.
+    clock.advance(31_000);
+    const other = browser({ clock });
+    await postPassword(other, portal, user);
+    expect(await mailCount(user.email)).toBe(2);
+    const fresh = await latestEmailCode(user.email);
+    if (fresh !== code) {
+      const reused = await other.post(`/${portal}/login/verify/email`, { code });
+      expect(reused.status).toBe(401);
+      await reused.text();
+    }
+    const second = await other.post(`/${portal}/login/verify/email`, { code: fresh });
+    await second.text();
+    expect(second.headers.get("Location")).toBe(`/${portal}`);
+  });
+
+  it("expires the code after 10 minutes", async () => {
+    await setMfa(portal, { authenticatorApp: false, emailOtp: true });
+    const clock = fakeClock();
+    const user = await makeUser({ kind: kindOf(portal) });
+    const client = browser({ clock });
+    await postPassword(client, portal, user);
+    const code = await latestEmailCode(user.email);
+    clock.advance(10 * MINUTE);
+    const late = await client.post(`/${portal}/login/verify/email`, { code });
+    expect(late.status).toBe(401);
+    expect(await late.text()).toContain("That code has expired");
+  });
+
+  it("allows a resend only after 30 seconds; the new code replaces the old", async () => {
+    await setMfa(portal, { authenticatorApp: false, emailOtp: true });
+    const clock = fakeClock();
+    const user = await makeUser({ kind: kindOf(portal) });
+    const client = browser({ clock });
+    await postPassword(client, portal, user);
+    const first = await latestEmailCode(user.email);
+
+    clock.advance(29_000);
+    const early = await client.post(`/${portal}/login/verify/email/send`);
+    expect(early.status).toBe(429);
+    expect(early.headers.get("Retry-After")).toBe("1");
+    expect(await early.text()).toContain("You can ask for another in 1 seconds");
+    expect(await mailCount(user.email)).toBe(1);
+
+    clock.advance(1_000);
+    const resend = await client.post(`/${portal}/login/verify/email/send`);
+    await resend.text();
+    expect(resend.status).toBe(303);
+    expect(await mailCount(user.email)).toBe(2);
+    const second = await latestEmailCode(user.email);
+
+    if (first !== second) {
+      const old = await client.post(`/${portal}/login/verify/email`, { code: first });
+      expect(old.status).toBe(401);
+      await old.text();
+    }
+    const ok = await client.post(`/${portal}/login/verify/email`, { code: second });
+    await ok.text();
+    expect(ok.headers.get("Location")).toBe(`/${portal}`);
+  });
+
+  it("binds a code to the sign-in that asked for it", async () => {
+    await setMfa(portal, { authenticatorApp: false, emailOtp: true });
+    const clock = fakeClock();
+    const user = await makeUser({ kind: kindOf(portal) });
+    const flowA = browser({ clock });
+    const flowB = browser({ clock });
+    await postPassword(flowA, portal, user);
+    const codeA = await latestEmailCode(user.email);
+    await postPassword(flowB, portal, user); // B asks within A's cooldown: no new code is sent
+    const inB = await flowB.post(`/${portal}/login/verify/email`, { code: codeA });
+    expect(inB.status).toBe(401);
+    await inB.text();
+  });
+
+  it("caps codes at 5 an hour", async () => {
+    await setMfa(portal, { authenticatorApp: false, emailOtp: true });
+    const clock = fakeClock();
+    const user = await makeUser({ kind: kindOf(portal) });
+    const client = browser({ clock });
+    await postPassword(client, portal, user);
+    for (let i = 0; i < 4; i++) {
+      clock.advance(31_000);
+      const r = await client.post(`/${portal}/login/verify/email/send`);
+      await r.text();
+      expect(r.status).toBe(303);
+    }
+    clock.advance(31_000);
+    const capped = await client.post(`/${portal}/login/verify/email/send`);
+    expect(capped.status).toBe(429);
+    expect(await capped.text()).toContain("Too many codes were sent this hour");
+    expect(Number(capped.headers.get("Retry-After"))).toBeGreaterThan(50 * 60);
+    expect(await mailCount(user.email)).toBe(5);
+  });
+});
+
+describe("both methods on", () => {
+  it("makes the app primary and email the fallback", async () => {
+    await setMfa("agent", { authenticatorApp: true, emailOtp: true });
+    const clock = fakeClock();
+    const user = await makeUser({ kind: "agent" });
+    const { manualKey } = await enrollThroughPages(browser({ clock }), "agent", user, clock);
+    expect(await mailCount(user.email)).toBe(0);
+
+    const client = browser({ clock });
+    expect((await postPassword(client, "agent", user)).headers.get("Location")).toBe("/agent/login/verify");
+    const page = await (await client.get("/agent/login/verify")).text();
+    expect(page).toMatch(/<label for="field-code">Authentication code<\/label>/);
+    expect(page).toContain("Enter OTP received via email");
+    expect(await mailCount(user.email)).toBe(0);
+
+    const fallback = await client.post("/agent/login/verify/email/send");
+    await fallback.text();
+    expect(fallback.headers.get("Location")).toBe("/agent/login/verify?method=email&sent=1");
+    const emailPage = await (await client.get("/agent/login/verify?method=email")).text();
+    expect(emailPage).toMatch(/<label for="field-code">One-time password<\/label>/);
+    const ok = await client.post("/agent/login/verify/email", { code: await latestEmailCode(user.email) });
+    await ok.text();
+    expect(ok.headers.get("Location")).toBe("/agent");
+    // And the app still works as the primary method.
+    clock.advance(30_000);
+    const next = browser({ clock });
+    await postPassword(next, "agent", user);
+    const viaApp = await next.post("/agent/login/verify/app", { code: totpCode(manualKey, clock.now()) });
+    await viaApp.text();
+    expect(viaApp.headers.get("Location")).toBe("/agent");
+  });
+
+  it("asks nothing when both are off", async () => {
+    await setMfa("support", { authenticatorApp: false, emailOtp: false });
+    const user = await makeUser({ kind: "contact" });
+    expect((await postPassword(browser(), "support", user)).headers.get("Location")).toBe("/support");
+  });
+});
