@@ -98,9 +98,7 @@ export function EnrollPage(props: StepProps & { qrSvg: string; manualKey: string
     <Layout title="Set up your authenticator app" auth={props.auth}>
       <Card title="Set up your authenticator app">
         <p>Your administrator requires an authenticator app (such as Microsoft Authenticator, Google Authenticator or 1Password) to sign in.</p>
-        <ol class="steps">
-          <li>In the app, add an account and scan this QR code.</li>
-        </ol>
+        <p>In the app, add an account and scan this QR code.</p>
         {/* The SVG is made by qrcode-svg from our own URI; it holds no text of the user's. */}
         <div class="qr" role="img" aria-label={`QR code for ${props.issuer}`}>
           {raw(props.qrSvg)}

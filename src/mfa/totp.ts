@@ -37,9 +37,16 @@ export function keyUri(issuer: string, accountName: string, key: Uint8Array): st
   return createTOTPKeyURI(issuer, accountName, key, TOTP_PERIOD_SECONDS, TOTP_DIGITS);
 }
 
-/** The QR code as an SVG made here on the server (SECURITY.md 8: no third-party QR service). */
+/**
+ * The QR code as an SVG made here on the server (SECURITY.md 8: no third-party QR service).
+ * qrcode-svg writes `style="fill:…"` attributes, which our CSP (no inline styles) blocks and
+ * which would leave a black square; they become SVG presentation attributes instead.
+ */
 export function qrSvg(uri: string): string {
-  return new QRCode({ content: uri, padding: 2, width: 220, height: 220, ecl: "M", join: true, container: "svg-viewbox" }).svg();
+  const svg = new QRCode({ content: uri, padding: 2, width: 220, height: 220, ecl: "M", join: true, container: "svg-viewbox" }).svg();
+  return svg
+    .replace(/^<\?xml[^>]*>\s*/, "")
+    .replace(/style="fill:(#[0-9a-fA-F]{6});shape-rendering:crispEdges;"/g, 'fill="$1" shape-rendering="crispEdges"');
 }
 
 async function loadKey(env: Env, userId: string, encrypted: string): Promise<Uint8Array> {

@@ -40,18 +40,30 @@ function describeChanges(before: MfaPolicy, after: MfaPolicy): string[] {
   return changes;
 }
 
+/** A checkbox whose label is only its name; the explanation is linked, not part of the label. */
+export function Toggle(props: { name: string; label: string; checked: boolean; children?: Child }) {
+  const id = `field-${props.name}`;
+  return (
+    <div class="toggle">
+      <input type="checkbox" id={id} name={props.name} checked={props.checked} aria-describedby={`${id}-hint`} />
+      <div>
+        <label for={id}>{props.label}</label>
+        <p class="hint" id={`${id}-hint`}>
+          {props.children}
+        </p>
+      </div>
+    </div>
+  );
+}
+
 function MfaForm(props: { audience: Audience; mfa: MfaPolicy }) {
   const action = `${SETTINGS_ROOT}/${props.audience}/mfa`;
   return (
     <form method="post" action={action} class="stack">
       <p class="hint">Multi-factor authentication applies to email and password sign-ins. People who sign in with single sign-on are never asked.</p>
-      <label class="toggle">
-        <input type="checkbox" name="authenticatorApp" checked={props.mfa.authenticatorApp} />
-        <span>
-          <strong>Authenticator App</strong>
-          <span class="hint">A 6-digit code from an app such as Microsoft Authenticator. With Email OTP also on, the app comes first.</span>
-        </span>
-      </label>
+      <Toggle name="authenticatorApp" label="Authenticator App" checked={props.mfa.authenticatorApp}>
+        A 6-digit code from an app such as Microsoft Authenticator. With Email OTP also on, the app comes first.
+      </Toggle>
       <div class="field">
         <label for="field-issuerName">Issuer Name</label>
         <input id="field-issuerName" name="issuerName" type="text" value={props.mfa.issuerName} maxlength={64} aria-describedby="issuer-hint" />
@@ -59,13 +71,9 @@ function MfaForm(props: { audience: Audience; mfa: MfaPolicy }) {
           The label shown in the authenticator app, e.g. “RTX Solutions – Agent App”. Needed when the Authenticator App is on.
         </p>
       </div>
-      <label class="toggle">
-        <input type="checkbox" name="emailOtp" checked={props.mfa.emailOtp} />
-        <span>
-          <strong>Email OTP</strong>
-          <span class="hint">A one-time password sent to the person's email address, valid for 10 minutes.</span>
-        </span>
-      </label>
+      <Toggle name="emailOtp" label="Email OTP" checked={props.mfa.emailOtp}>
+        A one-time password sent to the person's email address, valid for 10 minutes.
+      </Toggle>
       <div class="actions">
         <button type="submit" class="primary">Save</button>
       </div>

@@ -20,6 +20,7 @@ describe.each(PORTALS)("authenticator app on the %s portal", (portal) => {
 
     const page = await (await client.get(`/${portal}/login/enroll`)).text();
     expect(page).toContain("<svg");
+    expect(page, "inline styles are blocked by the CSP").not.toMatch(/\sstyle="/);
     expect(page).toMatch(/<label for="field-code">Authentication code<\/label>/);
     expect(page).toContain(">Verify</button>");
     const manualKey = extract(page, "totp-secret");

@@ -66,3 +66,15 @@ describe("SECURITY.md 8 and 10: secrets at rest", () => {
     }
   });
 });
+
+describe("the enrollment QR code", () => {
+  it("is an SVG made on the server, with no inline style the CSP would block", async () => {
+    const { qrSvg, keyUri } = await import("../../src/mfa/totp");
+    const svg = qrSvg(keyUri("RTX Solutions – Agent App", "robin@example.com", new Uint8Array(20)));
+    expect(svg).toMatch(/^<svg /);
+    expect(svg).not.toContain("style=");
+    expect(svg).toContain('fill="#ffffff"');
+    expect(svg).toContain('fill="#000000"');
+    expect(svg).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { MINUTE } from "../../src/lib/clock";
+import { LIMITS } from "../../src/limits/limits";
+import { browser, fakeClock } from "../helpers/app";
+import { makeAgent } from "../helpers/factories";
+
+async function burst(responses: Promise<Response>[]) {
+  const all = await Promise.all(responses);
+  const bodies = await Promise.all(all.map((r) => r.text()));
+  return all.map((r, i) => ({ status: r.status, body: bodies[i]!, retryAfter: r.headers.get("Retry-After") }));
+}
+
+describe("SECURITY.md 3: password attempts", () => {
+  it("throttles one account across IPs after 10 attempts, the right password included, and says when to retry", async () => {
+    const clock = fakeClock();
+    const agent = await makeAgent();
+    const results = await burst(
+      Array.from({ length: 14 }, (_, i) => browser({ clock, ip: `203.0.113.${i + 1}` }).post("/agent/login", { email: agent.email, password: "wrong password" })),
+    );
+    expect(results.filter((r) => r.status === 401)).toHaveLength(LIMITS.passwordPerAccount.limit);
+    const throttled = results.filter((r) => r.status === 429);
+    expect(throttled).toHaveLength(4);
+    expect(throttled[0]!.body).toContain("Too many sign-in attempts");
+    expect(Number(throttled[0]!.retryAfter)).toBeGreaterThan(0);
+
+    const right = await browser({ clock, ip: "203.0.113.99" }).post("/agent/login", { email: agent.email, password: agent.password });
+    expect(right.status).toBe(429);
+    await right.text();
+
+    clock.advance(15 * MINUTE);
+    const later = await browser({ clock, ip: "203.0.113.99" }).post("/agent/login", { email: agent.email, password: agent.password });
+    expect(later.status).toBe(303);
+    await later.text();
+  });
+
+  it("throttles an unknown email exactly like a real one, so a 429 reveals nothing", async () => {
+    const clock = fakeClock();
+    const results = await burst(
+      Array.from({ length: 12 }, (_, i) => browser({ clock, ip: `203.0.114.${i + 1}` }).post("/agent/login", { email: "ghost@example.com", password: "wrong password" })),
+    );
+    expect(results.filter((r) => r.status === 401)).toHaveLength(10);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(2);
+  });
+
+  it("throttles one IP across many accounts", async () => {
+    const clock = fakeClock();
+    const ip = "198.51.100.200";
+    const results = await burst(
+      Array.from({ length: LIMITS.passwordPerIp.limit + 5 }, (_, i) => browser({ clock, ip }).post("/support/login", { email: `someone${i}@example.com`, password: "guess" })),
+    );
+    expect(results.filter((r) => r.status === 401)).toHaveLength(LIMITS.passwordPerIp.limit);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(5);
+    // Another address is not affected.
+    const elsewhere = await browser({ clock, ip: "198.51.100.201" }).post("/support/login", { email: "someone@example.com", password: "guess" });
+    expect(elsewhere.status).toBe(401);
+    await elsewhere.text();
+  });
+});
