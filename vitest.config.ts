@@ -14,6 +14,12 @@ export default defineConfig(async () => ({
           // Test-only keys; real deployments set these with `wrangler secret put`.
           ENCRYPTION_KEY: "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE=",
           HMAC_KEY: "dGVzdC1obWFjLWtleS1mb3Itb3RwLWNvZGVzLTMyYnl0ZXM=",
+          // SSO against the OpenID provider in test/helpers/oidc-provider.ts (answered inside the test).
+          ENTRA_AUTHORITY: "https://login.test",
+          ENTRA_CLIENT_ID: "edgedesk-test-client",
+          ENTRA_CLIENT_SECRET: "test-client-secret",
+          ENTRA_TENANT_ID: "organizations",
+          ENTRA_ALLOWED_TENANT_IDS: "tenant-a,tenant-b",
         },
       },
     }),

@@ -10,6 +10,7 @@ import { type Clock, systemClock } from "./lib/clock";
 import { devMailboxRoutes } from "./mail/routes";
 import { mfaRoutes } from "./mfa/routes";
 import { securitySettingsRoutes } from "./settings/routes";
+import { ssoRoutes } from "./sso/routes";
 import { agentHomeRoutes, supportHomeRoutes } from "./portal/routes";
 import { Card, Layout } from "./web/layout";
 
@@ -64,6 +65,7 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
   for (const portal of ["agent", "support"] as const) {
     app.route(`/${portal}`, signInRoutes(portal));
     app.route(`/${portal}`, mfaRoutes(portal));
+    app.route(`/${portal}`, ssoRoutes(portal));
   }
   app.route("/agent/settings/security", securitySettingsRoutes);
   app.route("/agent", agentHomeRoutes);

@@ -6,6 +6,8 @@ declare namespace Cloudflare {
     ENCRYPTION_KEY: string;
     /** 32 random bytes, base64: HMAC key for email one-time passwords. */
     HMAC_KEY: string;
+    /** Microsoft Entra app registration's client secret (SSO). */
+    ENTRA_CLIENT_SECRET?: string;
     /** Only in tests: the D1 migrations the setup file applies. */
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }

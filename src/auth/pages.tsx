@@ -2,18 +2,38 @@ import type { Portal } from "../portal/policy";
 import { portalLabel } from "../portal/policy";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
 
-export function SignInPage(props: { portal: Portal; email?: string; next?: string | undefined; error?: string; notice?: string }) {
+export interface SignInPageProps {
+  portal: Portal;
+  /** Which ways the portal's access mode allows. */
+  password: boolean;
+  sso: boolean;
+  email?: string;
+  next?: string | undefined;
+  error?: string;
+  notice?: string;
+}
+
+export function SignInPage(props: SignInPageProps) {
+  const ssoHref = `/${props.portal}/sso/start${props.next ? `?next=${encodeURIComponent(props.next)}` : ""}`;
   return (
     <Layout title="Sign in">
       <Card title={`Sign in to the ${portalLabel(props.portal).toLowerCase()}`}>
         <ErrorMessage message={props.error} />
         <Notice message={props.notice} />
-        <form method="post" action={`/${props.portal}/login`} class="stack">
-          {props.next && <input type="hidden" name="next" value={props.next} />}
-          <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" autofocus={!props.email} maxlength={254} />
-          <Field label="Password" name="password" type="password" autocomplete="current-password" autofocus={!!props.email} />
-          <button type="submit" class="primary">Sign in</button>
-        </form>
+        {props.sso && (
+          <a class="button sso" href={ssoHref}>
+            Sign in with Microsoft
+          </a>
+        )}
+        {props.sso && props.password && <p class="divider">or</p>}
+        {props.password && (
+          <form method="post" action={`/${props.portal}/login`} class="stack">
+            {props.next && <input type="hidden" name="next" value={props.next} />}
+            <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" autofocus={!props.email} maxlength={254} />
+            <Field label="Password" name="password" type="password" autocomplete="current-password" autofocus={!!props.email} />
+            <button type="submit" class="primary">Sign in</button>
+          </form>
+        )}
       </Card>
     </Layout>
   );

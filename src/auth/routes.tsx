@@ -5,7 +5,8 @@ import { getDb } from "../db";
 import { emailField, parseForm, passwordField, safeNextPath } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sendEmailOtp, secondStepFor } from "../mfa/flow";
-import type { Portal } from "../portal/policy";
+import { allowsPassword, allowsSso, type Portal } from "../portal/policy";
+import { ssoConfig } from "../sso/oidc";
 import { SignInPage } from "./pages";
 import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
 import { checkPassword } from "./sign-in";
@@ -24,6 +25,14 @@ export function signInRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const home = `/${portal}`;
 
+  /** The ways this portal offers right now: its access mode, and SSO only once it is set up. */
+  async function ways(env: Env) {
+    const { access } = await portalStub(env, portal).getPolicy();
+    const sso = allowsSso(access) && ssoConfig(env) !== null;
+    // A mode of SSO only, with SSO not set up, must not lock everyone out: offer the password.
+    return { password: allowsPassword(access) || !sso, sso };
+  }
+
   app.get("/login", async (c) => {
     const next = safeNextPath(c.req.query("next"), home);
     const auth = await readSession(c, portal);
@@ -34,12 +43,15 @@ export function signInRoutes(portal: Portal) {
         : c.req.query("policy_applied") === "1"
           ? "The new sign-in policy applies now: sign in again."
           : undefined;
-    return c.html(<SignInPage portal={portal} next={next === home ? undefined : next} notice={notice} />);
+    return c.html(<SignInPage portal={portal} {...await ways(c.env)} next={next === home ? undefined : next} notice={notice} />);
   });
 
   app.post("/login", async (c) => {
+    const allowed = await ways(c.env);
+    // The access mode is enforced here too, not only by hiding the form.
+    if (!allowed.password) return c.html(<SignInPage portal={portal} {...allowed} error="This portal signs in with Microsoft only." />, 403);
     const form = await parseForm(c, signInForm);
-    if (!form.ok) return c.html(<SignInPage portal={portal} error={form.message} />, 400);
+    if (!form.ok) return c.html(<SignInPage portal={portal} {...allowed} error={form.message} />, 400);
     const { email, password } = form.data;
     const next = safeNextPath(form.data.next, home);
     const keepNext = next === home ? undefined : next;
@@ -57,14 +69,14 @@ export function signInRoutes(portal: Portal) {
     if (blocked && !blocked.allowed) {
       c.header("Retry-After", String(retryAfterSeconds(blocked.retryAfterMs)));
       const error = `Too many sign-in attempts. For your security, try again in ${waitMessage(blocked.retryAfterMs)}.`;
-      return c.html(<SignInPage portal={portal} email={email} next={keepNext} error={error} />, 429);
+      return c.html(<SignInPage portal={portal} {...allowed} email={email} next={keepNext} error={error} />, 429);
     }
 
     const db = getDb(c.env.DB);
     const result = await checkPassword(db, portal, email, password, now);
     if (!result.ok) {
       const error = result.reason === "disabled" ? "This account is disabled. Ask your administrator to enable it." : INVALID_CREDENTIALS;
-      return c.html(<SignInPage portal={portal} email={email} next={keepNext} error={error} />, result.reason === "disabled" ? 403 : 401);
+      return c.html(<SignInPage portal={portal} {...allowed} email={email} next={keepNext} error={error} />, result.reason === "disabled" ? 403 : 401);
     }
     await resetAttempts(c.env, accountKey);
 

@@ -142,6 +142,21 @@ export const recoveryCodes = sqliteTable(
   (t) => [index("recovery_codes_user_idx").on(t.userId)],
 );
 
+// A Microsoft Entra identity linked to a user. Linked on (tenant id, object id), which never
+// change, and never on the email claim, which can (the "nOAuth" takeover).
+export const ssoIdentities = sqliteTable(
+  "sso_identities",
+  {
+    tenantId: text("tenant_id").notNull(),
+    objectId: text("object_id").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.objectId] }), index("sso_identities_user_idx").on(t.userId)],
+);
+
 // One-shot flags, e.g. "setup_complete": inserting an existing key fails, which closes /setup for good.
 export const appFlags = sqliteTable("app_flags", {
   key: text("key").primaryKey(),

@@ -35,6 +35,24 @@ export function mfaRequired(mfa: MfaPolicy): boolean {
   return mfa.authenticatorApp || mfa.emailOtp;
 }
 
+/** How people may sign in to a portal: email and password, Microsoft Entra SSO, or both. */
+export type AccessMode = "password" | "sso" | "both";
+export const ACCESS_MODES: readonly AccessMode[] = ["both", "sso", "password"];
+
+export function allowsPassword(mode: AccessMode): boolean {
+  return mode !== "sso";
+}
+
+export function allowsSso(mode: AccessMode): boolean {
+  return mode !== "password";
+}
+
+/** The reference product's wording, which differs between the portals. */
+export function accessModeLabel(portal: Portal, mode: AccessMode): string {
+  if (portal === "agent") return { password: "Email and password", sso: "Microsoft Entra SSO", both: "Email and password, and Microsoft Entra SSO" }[mode];
+  return { password: "Email and password only", sso: "Microsoft Entra SSO only", both: "Both Microsoft 365 and email login" }[mode];
+}
+
 /** A portal's authentication policy, held by its PortalDurableObject. */
 export interface PortalPolicy {
   /**
@@ -44,6 +62,7 @@ export interface PortalPolicy {
   generation: number;
   session: SessionPolicy;
   mfa: MfaPolicy;
+  access: AccessMode;
 }
 
 export const DEFAULT_SESSION_POLICY: SessionPolicy = {
@@ -61,6 +80,7 @@ export function defaultPortalPolicy(): PortalPolicy {
     generation: 1,
     session: { ...DEFAULT_SESSION_POLICY },
     mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk" },
+    access: "password",
   };
 }
 

@@ -4,6 +4,7 @@ import { Layout } from "../web/layout";
 import { type Audience, audienceTitle, SETTINGS_ROOT } from "./audiences";
 
 export const TABS = [
+  { slug: "access", label: "Portal Access" },
   { slug: "mfa", label: "Multi-Factor Authentication" },
 ] as const;
 export type TabSlug = (typeof TABS)[number]["slug"];

@@ -4,7 +4,9 @@ import { requireSession } from "../auth/middleware";
 import { Layout } from "../web/layout";
 import { audienceTitle, SETTINGS_ROOT } from "./audiences";
 import { requirePermission } from "./guard";
-import { mfaSettingsRoutes } from "./mfa-routes";
+import { accessTab } from "./access-tab";
+import { mfaTab } from "./mfa-tab";
+import { policyTabRoutes } from "./policy-tab";
 import { TABS } from "./pages";
 
 /** Settings > Security and Compliance, mounted at /agent/settings/security. */
@@ -28,4 +30,5 @@ securitySettingsRoutes.get("/", (c) =>
     </Layout>,
   ),
 );
-securitySettingsRoutes.route("/", mfaSettingsRoutes);
+securitySettingsRoutes.route("/", policyTabRoutes(accessTab));
+securitySettingsRoutes.route("/", policyTabRoutes(mfaTab));

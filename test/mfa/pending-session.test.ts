@@ -6,8 +6,9 @@ import { makeAdmin, makeContact } from "../helpers/factories";
 import { PORTALS } from "../../src/portal/policy";
 import { postPassword, setMfa } from "../helpers/mfa";
 
-// The pages a part-way sign-in may reach; everything else must refuse it.
-const MFA_PATHS = /^\/(agent|support)\/(login|logout)(\/|$)|^\/(setup|dev\/mailbox)$|^\/$/;
+// The pages of signing in (password, second step, SSO) and those outside the portals;
+// everything else must refuse a part-way sign-in.
+const MFA_PATHS = /^\/(agent|support)\/(login|logout|sso)(\/|$)|^\/(setup|dev\/mailbox)$|^\/$/;
 
 function concrete(path: string): string {
   return path.replace(/:audience/g, "agents").replace(/:[a-zA-Z]+/g, "x").replace(/\*$/, "");

@@ -1,0 +1,24 @@
+import type { Child } from "hono/jsx";
+import { z } from "zod";
+
+/** An HTML checkbox: "on" when ticked, absent (or "") when not. Anything else is refused. */
+export const checkbox = z
+  .union([z.literal("on"), z.literal("")], { error: "A checkbox had an unexpected value. Reload the page and try again." })
+  .optional()
+  .transform((v) => v === "on");
+
+/** A checkbox whose label is only its name; the explanation is linked, not part of the label. */
+export function Toggle(props: { name: string; label: string; checked: boolean; children?: Child }) {
+  const id = `field-${props.name}`;
+  return (
+    <div class="toggle">
+      <input type="checkbox" id={id} name={props.name} checked={props.checked} aria-describedby={`${id}-hint`} />
+      <div>
+        <label for={id}>{props.label}</label>
+        <p class="hint" id={`${id}-hint`}>
+          {props.children}
+        </p>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,105 @@
+import { type Context, Hono } from "hono";
+import type { Child } from "hono/jsx";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { portalStub } from "../auth/sessions";
+import { parseForm } from "../lib/validation";
+import type { Portal, PortalPolicy } from "../portal/policy";
+import { ErrorMessage, Notice } from "../web/layout";
+import { AUDIENCES, type Audience, parseAudience, SETTINGS_ROOT } from "./audiences";
+import { ApplyChoice, SettingsFrame, type TabSlug } from "./pages";
+
+/** One tab of a portal's authentication policy: how to read, show, check and write its part. */
+export interface PolicyTab<T> {
+  slug: TabSlug;
+  title: string;
+  read(policy: PortalPolicy): T;
+  /** Parses the tab's form fields into a value; its messages are shown to the admin. */
+  schema: z.ZodType<T>;
+  /** A problem the schema cannot see (it needs the environment), or null. */
+  check?(value: T, env: Env, portal: Portal): string | null;
+  /** "Field: before → after" lines; empty when nothing changed. */
+  describe(before: T, after: T, portal: Portal): string[];
+  /** The value as hidden form fields, to carry it through the confirmation. */
+  fields(value: T): Record<string, string>;
+  Form(props: { action: string; value: T; portal: Portal; env: Env }): Child;
+  write(value: T): Partial<Omit<PortalPolicy, "generation">>;
+}
+
+const applySchema = z.object({ apply: z.enum(["immediately", "next_login"], { error: "Choose when the change applies." }) });
+
+const SAVED: Record<string, string> = {
+  immediately: "Saved. Everyone was signed out and signs in under the new policy.",
+  next_login: "Saved. The new policy applies as people next sign in.",
+  unchanged: "Nothing changed.",
+};
+
+/**
+ * Routes for a policy tab at /:audience/<slug>: Save validates and asks when the change applies
+ * (nothing is written yet); apply writes it, and "Immediately" moves the portal's session
+ * generation on in the same write, so every earlier session ends on its next request.
+ */
+export function policyTabRoutes<T>(tab: PolicyTab<T>) {
+  const app = new Hono<AppEnv>();
+  type Ctx = Context<AppEnv>;
+  const path = (audience: Audience) => `${SETTINGS_ROOT}/${audience}/${tab.slug}`;
+
+  function page(c: Ctx, audience: Audience, value: T, extra: { error?: string; notice?: string; confirm?: Child } = {}, status: 200 | 400 = 200) {
+    const portal = AUDIENCES[audience];
+    return c.html(
+      <SettingsFrame auth={c.var.auth} audience={audience} tab={tab.slug}>
+        <h1>{tab.title}</h1>
+        <ErrorMessage message={extra.error} />
+        <Notice message={extra.notice} />
+        {extra.confirm ?? <tab.Form action={path(audience)} value={value} portal={portal} env={c.env} />}
+      </SettingsFrame>,
+      status,
+    );
+  }
+
+  async function current(c: Ctx, audience: Audience): Promise<T> {
+    return tab.read(await portalStub(c.env, AUDIENCES[audience]).getPolicy());
+  }
+
+  async function parse<U extends T>(c: Ctx, audience: Audience, schema: z.ZodType<U>) {
+    const form = await parseForm(c, schema);
+    if (!form.ok) return form;
+    const problem = tab.check?.(form.data, c.env, AUDIENCES[audience]);
+    return problem ? ({ ok: false, message: problem } as const) : form;
+  }
+
+  app.get(`/:audience/${tab.slug}`, async (c) => {
+    const audience = parseAudience(c.req.param("audience"));
+    if (!audience) return c.notFound();
+    return page(c, audience, await current(c, audience), { notice: SAVED[c.req.query("saved") ?? ""] });
+  });
+
+  app.post(`/:audience/${tab.slug}`, async (c) => {
+    const audience = parseAudience(c.req.param("audience"));
+    if (!audience) return c.notFound();
+    const before = await current(c, audience);
+    const form = await parse(c, audience, tab.schema);
+    if (!form.ok) return page(c, audience, before, { error: form.message }, 400);
+    const changes = tab.describe(before, form.data, AUDIENCES[audience]);
+    if (changes.length === 0) return c.redirect(`${path(audience)}?saved=unchanged`, 303);
+    return page(c, audience, before, {
+      confirm: <ApplyChoice action={`${path(audience)}/apply`} fields={tab.fields(form.data)} changes={changes} cancel={path(audience)} audience={audience} />,
+    });
+  });
+
+  app.post(`/:audience/${tab.slug}/apply`, async (c) => {
+    const audience = parseAudience(c.req.param("audience"));
+    if (!audience) return c.notFound();
+    const before = await current(c, audience);
+    const form = await parse(c, audience, z.intersection(tab.schema, applySchema));
+    if (!form.ok) return page(c, audience, before, { error: form.message }, 400);
+    const { apply, ...value } = form.data;
+    const portal = AUDIENCES[audience];
+    await portalStub(c.env, portal).updatePolicy(tab.write(value as T), apply === "immediately");
+    // The admin's own agent session ends too when the agents' policy applies immediately.
+    if (apply === "immediately" && portal === c.var.auth.portal) return c.redirect("/agent/login?policy_applied=1", 303);
+    return c.redirect(`${path(audience)}?saved=${apply}`, 303);
+  });
+
+  return app;
+}

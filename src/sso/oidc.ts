@@ -1,0 +1,118 @@
+import { CodeChallengeMethod, generateCodeVerifier, generateState, OAuth2Client } from "arctic";
+import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from "jose";
+import { randomToken } from "../lib/crypto";
+
+/** Microsoft Entra ID settings, from vars and the ENTRA_CLIENT_SECRET secret; null when SSO is not set up. */
+export interface SsoConfig {
+  authority: string;
+  clientId: string;
+  clientSecret: string;
+  /** Path segment of the endpoints: a tenant id, or "organizations" for a multi-tenant app. */
+  tenant: string;
+  allowedTenants: string[];
+}
+
+export function ssoConfig(env: Env): SsoConfig | null {
+  const clientId = env.ENTRA_CLIENT_ID?.trim();
+  const clientSecret = env.ENTRA_CLIENT_SECRET?.trim();
+  const tenant = env.ENTRA_TENANT_ID?.trim();
+  if (!clientId || !clientSecret || !tenant) return null;
+  const listed = (env.ENTRA_ALLOWED_TENANT_IDS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  const multiTenant = ["organizations", "common"].includes(tenant);
+  const allowedTenants = listed.length > 0 ? listed : multiTenant ? [] : [tenant];
+  // A multi-tenant app with no list would let any organisation in: treat that as not set up.
+  if (allowedTenants.length === 0) return null;
+  return { authority: (env.ENTRA_AUTHORITY || "https://login.microsoftonline.com").replace(/\/+$/, ""), clientId, clientSecret, tenant, allowedTenants };
+}
+
+/** Entra's v2.0 endpoints under a configurable authority, so tests and local use can point elsewhere. */
+export function endpoints(config: SsoConfig) {
+  const base = `${config.authority}/${config.tenant}`;
+  return {
+    authorization: `${base}/oauth2/v2.0/authorize`,
+    token: `${base}/oauth2/v2.0/token`,
+    jwks: `${base}/discovery/v2.0/keys`,
+    // Entra's multi-tenant issuer template; {tenantid} is the token's own tid (SECURITY.md 25).
+    issuerTemplate: `${config.authority}/{tenantid}/v2.0`,
+  };
+}
+
+/** What the browser carries (in an HttpOnly cookie) from the start of a sign-in to its callback. */
+export interface SsoFlow {
+  state: string;
+  codeVerifier: string;
+  nonce: string;
+  next: string;
+}
+
+export function startFlow(config: SsoConfig, redirectUri: string, next: string): { url: URL; flow: SsoFlow } {
+  const flow: SsoFlow = { state: generateState(), codeVerifier: generateCodeVerifier(), nonce: randomToken(), next };
+  const client = new OAuth2Client(config.clientId, config.clientSecret, redirectUri);
+  // SECURITY.md 23 and 26: PKCE with S256, state and nonce; the code comes back in the query.
+  const url = client.createAuthorizationURLWithPKCE(endpoints(config).authorization, flow.state, CodeChallengeMethod.S256, flow.codeVerifier, [
+    "openid",
+    "profile",
+    "email",
+  ]);
+  url.searchParams.set("nonce", flow.nonce);
+  url.searchParams.set("response_mode", "query");
+  url.searchParams.set("prompt", "select_account");
+  return { url, flow };
+}
+
+/** Exchange the authorization code (with the PKCE verifier) for tokens; returns the raw ID token. */
+export async function exchangeCode(config: SsoConfig, redirectUri: string, code: string, codeVerifier: string): Promise<string> {
+  const client = new OAuth2Client(config.clientId, config.clientSecret, redirectUri);
+  const tokens = await client.validateAuthorizationCode(endpoints(config).token, code, codeVerifier);
+  return tokens.idToken();
+}
+
+export interface EntraIdentity {
+  tenantId: string;
+  objectId: string;
+  name: string;
+  /** Only an email Microsoft says the tenant's domain owner verified (xms_edov), else null. */
+  verifiedEmail: string | null;
+}
+
+const jwksCache = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+export type TokenCheck = { ok: true; identity: EntraIdentity } | { ok: false; reason: string };
+
+/**
+ * Verify an ID token (SECURITY.md 24-25): RS256 signature against the tenant's published keys
+ * (so `alg: none` and HMAC tricks fail), audience = our client id, not expired, issuer = the
+ * template with the token's own tid, that tid on our allowed list, and our nonce.
+ */
+export async function verifyIdToken(config: SsoConfig, idToken: string, nonce: string, now: number): Promise<TokenCheck> {
+  const { jwks, issuerTemplate } = endpoints(config);
+  if (!jwksCache.has(jwks)) jwksCache.set(jwks, createRemoteJWKSet(new URL(jwks)));
+  let payload: JWTPayload;
+  try {
+    const unverified = decodeJwt(idToken);
+    const tid = typeof unverified.tid === "string" ? unverified.tid : "";
+    if (!config.allowedTenants.includes(tid)) return { ok: false, reason: "Your organisation is not allowed to sign in here." };
+    ({ payload } = await jwtVerify(idToken, jwksCache.get(jwks)!, {
+      algorithms: ["RS256"],
+      audience: config.clientId,
+      issuer: issuerTemplate.replace("{tenantid}", tid),
+      currentDate: new Date(now),
+      clockTolerance: 60,
+      requiredClaims: ["tid", "oid", "nonce", "exp", "iat"],
+    }));
+  } catch (error) {
+    console.warn("SSO: ID token refused:", error instanceof Error ? error.message : error);
+    return { ok: false, reason: "Microsoft's answer could not be verified." };
+  }
+  if (payload.nonce !== nonce) return { ok: false, reason: "Microsoft's answer does not belong to this sign-in." };
+  const email = typeof payload.email === "string" && payload.xms_edov === true ? payload.email.trim().toLowerCase() : null;
+  return {
+    ok: true,
+    identity: {
+      tenantId: String(payload.tid),
+      objectId: String(payload.oid),
+      name: typeof payload.name === "string" && payload.name.trim() ? payload.name.trim().slice(0, 100) : (email ?? "Microsoft user"),
+      verifiedEmail: email,
+    },
+  };
+}

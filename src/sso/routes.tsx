@@ -1,0 +1,94 @@
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { SignInPage } from "../auth/pages";
+import { portalStub, startSession } from "../auth/sessions";
+import { getDb } from "../db";
+import { MINUTE } from "../lib/clock";
+import { safeNextPath } from "../lib/validation";
+import { countAttempt } from "../limits/limits";
+import { allowsSso, type Portal } from "../portal/policy";
+import { findOrLinkUser } from "./accounts";
+import { exchangeCode, type SsoFlow, ssoConfig, startFlow, verifyIdToken } from "./oidc";
+
+const FLOW_LIFETIME_MS = 10 * MINUTE;
+const flowCookie = (portal: Portal) => `edgedesk_sso_${portal}`;
+
+const flowSchema = z.object({ state: z.string().min(20).max(100), codeVerifier: z.string().min(43).max(128), nonce: z.string().min(20).max(100), next: z.string().max(2048) });
+const callbackQuery = z.union([
+  z.object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(100) }),
+  z.object({ error: z.string().max(200), error_description: z.string().max(2000).optional(), state: z.string().max(100).optional() }),
+]);
+
+function readFlow(c: Context<AppEnv>, portal: Portal): SsoFlow | null {
+  const raw = getCookie(c, flowCookie(portal), "host");
+  if (!raw) return null;
+  try {
+    const parsed = flowSchema.safeParse(JSON.parse(atob(raw.replace(/-/g, "+").replace(/_/g, "/"))));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+function redirectUri(c: Context<AppEnv>, portal: Portal): string {
+  return `${new URL(c.req.url).origin}/${portal}/sso/callback`;
+}
+
+/** "Sign in with Microsoft" for one portal, mounted at /agent or /support. MFA is never asked after it. */
+export function ssoRoutes(portal: Portal) {
+  const app = new Hono<AppEnv>();
+  const home = `/${portal}`;
+  const refuse = (c: Context<AppEnv>, error: string, status: 400 | 403 | 404 | 502) => c.html(<SignInPage portal={portal} error={error} password sso={false} />, status);
+
+  app.get("/sso/start", async (c) => {
+    const config = ssoConfig(c.env);
+    if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
+    if (!allowsSso((await portalStub(c.env, portal).getPolicy()).access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
+    const { url, flow } = startFlow(config, redirectUri(c, portal), safeNextPath(c.req.query("next"), home));
+    // SECURITY.md 26: SameSite=Lax still travels on Microsoft's top-level redirect back to us.
+    setCookie(c, flowCookie(portal), btoa(JSON.stringify(flow)).replace(/\+/g, "-").replace(/\//g, "_"), {
+      prefix: "host",
+      httpOnly: true,
+      sameSite: "Lax",
+      maxAge: FLOW_LIFETIME_MS / 1000,
+    });
+    return c.redirect(url.toString(), 302);
+  });
+
+  app.get("/sso/callback", async (c) => {
+    const config = ssoConfig(c.env);
+    if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
+    const flow = readFlow(c, portal);
+    deleteCookie(c, flowCookie(portal), { prefix: "host", secure: true, path: "/" });
+    const policy = await portalStub(c.env, portal).getPolicy();
+    if (!allowsSso(policy.access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
+
+    const query = callbackQuery.safeParse(c.req.query());
+    if (!query.success) return refuse(c, "Microsoft's answer was incomplete. Start the sign-in again.", 400);
+    if ("error" in query.data) return refuse(c, "Microsoft did not sign you in. Start again, or ask your administrator.", 400);
+    // SECURITY.md 23: the state must be the one this browser started with.
+    if (!flow || flow.state !== query.data.state) return refuse(c, "This sign-in expired or was not started in this browser. Start again.", 400);
+    const now = c.var.clock.now();
+    // Each state is good for one callback: a replayed callback (and its code) is refused here.
+    const firstUse = await countAttempt(c.env, `sso-state:${flow.state}`, { limit: 1, windowMs: FLOW_LIFETIME_MS }, now);
+    if (!firstUse.allowed) return refuse(c, "This sign-in was already used. Start again.", 400);
+
+    let idToken: string;
+    try {
+      idToken = await exchangeCode(config, redirectUri(c, portal), query.data.code, flow.codeVerifier);
+    } catch (error) {
+      console.warn("SSO: code exchange failed:", error instanceof Error ? error.message : error);
+      return refuse(c, "Microsoft did not accept this sign-in. Start again.", 400);
+    }
+    const checked = await verifyIdToken(config, idToken, flow.nonce, now);
+    if (!checked.ok) return refuse(c, checked.reason, 403);
+    const linked = await findOrLinkUser(getDb(c.env.DB), portal, checked.identity, now);
+    if (!linked.ok) return refuse(c, linked.message, 403);
+    await startSession(c, portal, linked.user.id, { stage: "full", method: "sso" });
+    return c.redirect(safeNextPath(flow.next, home), 303);
+  });
+
+  return app;
+}

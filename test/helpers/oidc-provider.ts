@@ -1,0 +1,77 @@
+import { encodeBase64urlNoPadding } from "@oslojs/encoding";
+import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { vi } from "vitest";
+
+export const AUTHORITY = "https://login.test";
+export const CLIENT_ID = "edgedesk-test-client";
+
+type Key = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
+
+/**
+ * A small OpenID provider in Entra's shape, answered from inside the test: it publishes an RS256
+ * key at the JWKS endpoint, and its token endpoint checks the client secret and PKCE (S256) and
+ * returns a really signed ID token. Tests choose the claims, or a whole token, per sign-in.
+ */
+export async function startProvider() {
+  const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: "test-key-1", alg: "RS256", use: "sig" };
+  const codes = new Map<string, { challenge: string; idToken: string }>();
+  let counter = 0;
+
+  const sign = (claims: JWTPayload, key: Key = privateKey, kid = "test-key-1") =>
+    new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid, typ: "JWT" }).sign(key);
+
+  const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    if (url.origin !== AUTHORITY) throw new Error(`unexpected fetch to ${url}`);
+    if (url.pathname.endsWith("/discovery/v2.0/keys")) return Response.json({ keys: [jwk] });
+    if (url.pathname.endsWith("/oauth2/v2.0/token") && request.method === "POST") {
+      const body = new URLSearchParams(await request.text());
+      const grant = codes.get(body.get("code") ?? "");
+      const basic = request.headers.get("Authorization") ?? "";
+      if (basic !== `Basic ${btoa(`${CLIENT_ID}:test-client-secret`)}`) return Response.json({ error: "invalid_client" }, { status: 401 });
+      if (!grant) return Response.json({ error: "invalid_grant" }, { status: 400 });
+      codes.delete(body.get("code")!);
+      const verifier = body.get("code_verifier") ?? "";
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+      if (encodeBase64urlNoPadding(digest) !== grant.challenge) return Response.json({ error: "invalid_grant", error_description: "PKCE" }, { status: 400 });
+      return Response.json({ access_token: "at", token_type: "Bearer", expires_in: 3600, id_token: grant.idToken });
+    }
+    return new Response("not found", { status: 404 });
+  });
+
+  return {
+    sign,
+    /** Claims Entra would put in an ID token for this user, for the sign-in with this nonce. */
+    claims(nonce: string, now: number, overrides: JWTPayload = {}): JWTPayload {
+      const tid = (overrides.tid as string) ?? "tenant-a";
+      return {
+        iss: `${AUTHORITY}/${tid}/v2.0`,
+        aud: CLIENT_ID,
+        iat: Math.floor(now / 1000) - 5,
+        nbf: Math.floor(now / 1000) - 5,
+        exp: Math.floor(now / 1000) + 3600,
+        tid,
+        oid: "oid-default",
+        nonce,
+        name: "Sam SSO",
+        ...overrides,
+      };
+    },
+    /** What the authorization endpoint does after the person signs in: a code bound to the PKCE challenge. */
+    authorize(authorizationUrl: URL, idToken: string): string {
+      const code = `code-${++counter}`;
+      codes.set(code, { challenge: authorizationUrl.searchParams.get("code_challenge") ?? "", idToken });
+      return code;
+    },
+    stop: () => spy.mockRestore(),
+  };
+}
+export type Provider = Awaited<ReturnType<typeof startProvider>>;
+
+/** A JWT with `alg: none` and no signature. */
+export function unsignedToken(claims: JWTPayload): string {
+  const enc = (v: object) => encodeBase64urlNoPadding(new TextEncoder().encode(JSON.stringify(v)));
+  return `${enc({ alg: "none", typ: "JWT" })}.${enc(claims)}.`;
+}
