@@ -16,7 +16,7 @@ export interface SignInPageProps {
 export function SignInPage(props: SignInPageProps) {
   const ssoHref = `/${props.portal}/sso/start${props.next ? `?next=${encodeURIComponent(props.next)}` : ""}`;
   return (
-    <Layout title="Sign in">
+    <Layout title="Sign in" portal={props.portal}>
       <Card title={`Sign in to the ${portalLabel(props.portal).toLowerCase()}`}>
         <ErrorMessage message={props.error} />
         <Notice message={props.notice} />

@@ -5,6 +5,8 @@ import { hasPermission } from "../settings/permissions";
 export interface LayoutProps {
   title: string;
   auth?: Auth | undefined;
+  /** The portal of a signed-out page (sign-in), for the header. */
+  portal?: "agent" | "support";
   children?: Child;
 }
 
@@ -29,8 +31,8 @@ function SignOut({ auth }: { auth: Auth }) {
 }
 
 /** The one page frame of both portals. No inline script or style: the CSP forbids them. */
-export function Layout({ title, auth, children }: LayoutProps) {
-  const portalName = auth?.portal === "support" ? "Support portal" : auth ? "Agent portal" : "EdgeDesk";
+export function Layout({ title, auth, portal = auth?.portal, children }: LayoutProps) {
+  const portalName = portal === "support" ? "Support portal" : portal === "agent" ? "Agent portal" : null;
   return (
     <html lang="en">
       <head>
@@ -42,8 +44,8 @@ export function Layout({ title, auth, children }: LayoutProps) {
       </head>
       <body>
         <header class="topbar">
-          <a class="brand" href={auth ? `/${auth.portal}` : "/"}>
-            EdgeDesk <span class="portal-name">{portalName}</span>
+          <a class="brand" href={portal ? `/${portal}` : "/"}>
+            EdgeDesk {portalName && <span class="portal-name">{portalName}</span>}
           </a>
           {auth?.portal === "agent" && auth.session.stage === "full" && <AgentNav auth={auth} />}
           {auth && <SignOut auth={auth} />}
