@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
+import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { emailField, parseForm, passwordField, safeNextPath } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
@@ -67,6 +68,7 @@ export function signInRoutes(portal: Portal) {
     ]);
     const blocked = [perIp, perAccount].find((r) => !r.allowed);
     if (blocked && !blocked.allowed) {
+      await recordAudit(c, { event: "sign_in.throttled", portal, details: { email: normalizeEmail(email), method: "password" } });
       c.header("Retry-After", String(retryAfterSeconds(blocked.retryAfterMs)));
       const error = `Too many sign-in attempts. For your security, try again in ${waitMessage(blocked.retryAfterMs)}.`;
       return c.html(<SignInPage portal={portal} {...allowed} email={email} next={keepNext} error={error} />, 429);
@@ -75,6 +77,7 @@ export function signInRoutes(portal: Portal) {
     const db = getDb(c.env.DB);
     const result = await checkPassword(db, portal, email, password, now);
     if (!result.ok) {
+      await recordAudit(c, { event: "sign_in.failed", portal, details: { email: normalizeEmail(email), method: "password", reason: result.reason } });
       const error = result.reason === "disabled" ? "This account is disabled. Ask your administrator to enable it." : INVALID_CREDENTIALS;
       return c.html(<SignInPage portal={portal} {...allowed} email={email} next={keepNext} error={error} />, result.reason === "disabled" ? 403 : 401);
     }
@@ -84,6 +87,7 @@ export function signInRoutes(portal: Portal) {
     const step = await secondStepFor(db, mfa, result.user.id);
     if (step === "none") {
       await startSession(c, portal, result.user.id, { stage: "full", method: "password" });
+      await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: result.user.id, details: { method: "password" } });
       return c.redirect(next, 303);
     }
     const flowId = await startSession(c, portal, result.user.id, { stage: step === "enroll" ? "enroll" : "second_factor", method: "password" });
@@ -97,7 +101,9 @@ export function signInRoutes(portal: Portal) {
   });
 
   app.post("/logout", async (c) => {
+    const auth = await readSession(c, portal);
     await endCurrentSession(c, portal);
+    if (auth) await recordAudit(c, { event: "sign_out", portal, actorId: auth.user.id });
     return c.redirect(`/${portal}/login?signed_out=1`, 303);
   });
 

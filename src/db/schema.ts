@@ -157,6 +157,23 @@ export const ssoIdentities = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.objectId] }), index("sso_identities_user_idx").on(t.userId)],
 );
 
+// The security audit log: who did what to whom, from where. Append-only.
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at").notNull(),
+    event: text("event").notNull(),
+    portal: text("portal", { enum: ["agent", "support"] }),
+    actorId: text("actor_id"),
+    targetId: text("target_id"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index("audit_events_at_idx").on(t.at), index("audit_events_event_idx").on(t.event, t.at), index("audit_events_target_idx").on(t.targetId, t.at)],
+);
+
 // One-shot flags, e.g. "setup_complete": inserting an existing key fails, which closes /setup for good.
 export const appFlags = sqliteTable("app_flags", {
   key: text("key").primaryKey(),

@@ -4,6 +4,7 @@ import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { type Auth, endCurrentSession, rotateSession, userStub } from "../auth/sessions";
 import type { SessionStage } from "../auth/user-do";
+import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import type { Portal } from "../portal/policy";
@@ -29,8 +30,15 @@ async function secondFactorAllowed(c: Ctx, auth: Auth): Promise<{ message: strin
 }
 
 /** The second factor is proven: the session gets a new token (ASVS 7.2.4) and its next stage. */
-async function passSecondFactor(c: Ctx, auth: Auth, stage: SessionStage) {
+async function passSecondFactor(c: Ctx, auth: Auth, stage: SessionStage, method: Method | "enrollment") {
   await resetAttempts(c.env, limitKeys.secondFactor(auth.user.id));
+  const audit = { portal: auth.portal, actorId: auth.user.id };
+  if (method === "enrollment") await recordAudit(c, { ...audit, event: "mfa.enrolled", details: { method: "app" } });
+  else {
+    if (method === "recovery") await recordAudit(c, { ...audit, event: "recovery_code.used" });
+    await recordAudit(c, { ...audit, event: "mfa.verified", details: { method } });
+    await recordAudit(c, { ...audit, event: "sign_in.succeeded", details: { method: "password", secondFactor: method } });
+  }
   if (!(await rotateSession(c, auth, { stage, reauthenticated: true }))) return c.redirect(`/${auth.portal}/login`, 303);
   return c.redirect(stage === "full" ? `/${auth.portal}` : `/${auth.portal}/login/recovery-codes`, 303);
 }
@@ -83,8 +91,9 @@ export function mfaRoutes(portal: Portal) {
     const throttled = await secondFactorAllowed(c, auth);
     if (throttled) return tooMany(c, renderStep(c, "app", { error: throttled.message, status: 429 }), throttled.retryAfterMs);
     if (form && (await verifyAuthenticatorCode(c.env, getDb(c.env.DB), auth.user.id, form, c.var.clock.now()))) {
-      return passSecondFactor(c, auth, "full");
+      return passSecondFactor(c, auth, "full", "app");
     }
+    await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "app" } });
     return renderStep(c, "app", { error: form ? "That code is not right, or was already used. Enter the newest code from your app." : "Enter the 6-digit code from your authenticator app.", status: 401 });
   });
 
@@ -95,8 +104,9 @@ export function mfaRoutes(portal: Portal) {
     const throttled = await secondFactorAllowed(c, auth);
     if (throttled) return tooMany(c, renderStep(c, "recovery", { error: throttled.message, status: 429 }), throttled.retryAfterMs);
     if (code && (await useRecoveryCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now()))) {
-      return passSecondFactor(c, auth, "full");
+      return passSecondFactor(c, auth, "full", "recovery");
     }
+    await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "recovery" } });
     return renderStep(c, "recovery", { error: code ? "That recovery code is not right, or was already used." : "Enter one of your recovery codes.", status: 401 });
   });
 
@@ -118,7 +128,8 @@ export function mfaRoutes(portal: Portal) {
     const throttled = await secondFactorAllowed(c, auth);
     if (throttled) return tooMany(c, renderStep(c, "email", { error: throttled.message, status: 429 }), throttled.retryAfterMs);
     const result = code ? await userStub(c.env, auth.user.id).verifyEmailOtp(auth.user.id, auth.session.id, code, c.var.clock.now()) : "wrong";
-    if (result === "ok") return passSecondFactor(c, auth, "full");
+    if (result === "ok") return passSecondFactor(c, auth, "full", "email");
+    await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "email", result } });
     const error = {
       wrong: code ? "That code is not right. Check the newest email from EdgeDesk." : "Enter the one-time password from the email.",
       expired: "That code has expired. Use Resend OTP to get a new one.",
@@ -144,10 +155,11 @@ export function mfaRoutes(portal: Portal) {
     if (throttled) return tooMany(c, renderEnroll(c, throttled.message), throttled.retryAfterMs);
     const db = getDb(c.env.DB);
     if (!code || !(await confirmEnrollment(c.env, db, auth.user.id, code, c.var.clock.now()))) {
+      await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "enrollment" } });
       return renderEnroll(c, code ? "That code is not right. Check the app shows EdgeDesk, and enter the newest code." : "Enter the 6-digit code from your authenticator app.");
     }
     await generateRecoveryCodes(c.env, db, auth.user.id, c.var.clock.now());
-    return passSecondFactor(c, auth, "recovery_codes");
+    return passSecondFactor(c, auth, "recovery_codes", "enrollment");
   });
 
   const savingCodes = requireSession(portal, ["recovery_codes"]);
@@ -166,6 +178,7 @@ export function mfaRoutes(portal: Portal) {
   app.post("/login/finish", savingCodes, async (c) => {
     const auth = c.var.auth;
     await rotateSession(c, auth, { stage: "full", reauthenticated: false });
+    await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: auth.user.id, details: { method: "password", secondFactor: "enrollment" } });
     return c.redirect(`/${portal}`, 303);
   });
 

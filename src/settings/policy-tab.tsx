@@ -2,6 +2,7 @@ import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
+import { recordAudit } from "../audit/audit";
 import { portalStub } from "../auth/sessions";
 import { parseForm } from "../lib/validation";
 import type { Portal, PortalPolicy } from "../portal/policy";
@@ -95,7 +96,11 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     if (!form.ok) return page(c, audience, before, { error: form.message }, 400);
     const { apply, ...value } = form.data;
     const portal = AUDIENCES[audience];
+    const changes = tab.describe(before, value as T, portal);
     await portalStub(c.env, portal).updatePolicy(tab.write(value as T), apply === "immediately");
+    const audit = { portal, actorId: c.var.auth.user.id, targetId: null };
+    await recordAudit(c, { ...audit, event: "settings.changed", details: { audience, tab: tab.slug, changes, apply } });
+    if (apply === "immediately") await recordAudit(c, { ...audit, event: "policy.applied_immediately", details: { audience, tab: tab.slug } });
     // The admin's own agent session ends too when the agents' policy applies immediately.
     if (apply === "immediately" && portal === c.var.auth.portal) return c.redirect("/agent/login?policy_applied=1", 303);
     return c.redirect(`${path(audience)}?saved=${apply}`, 303);

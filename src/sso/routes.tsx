@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { SignInPage } from "../auth/pages";
 import { portalStub, startSession } from "../auth/sessions";
+import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { safeNextPath } from "../lib/validation";
@@ -83,10 +84,18 @@ export function ssoRoutes(portal: Portal) {
       return refuse(c, "Microsoft did not accept this sign-in. Start again.", 400);
     }
     const checked = await verifyIdToken(config, idToken, flow.nonce, now);
-    if (!checked.ok) return refuse(c, checked.reason, 403);
+    if (!checked.ok) {
+      await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", reason: checked.reason } });
+      return refuse(c, checked.reason, 403);
+    }
+    const { tenantId, objectId } = checked.identity;
     const linked = await findOrLinkUser(getDb(c.env.DB), portal, checked.identity, now);
-    if (!linked.ok) return refuse(c, linked.message, 403);
+    if (!linked.ok) {
+      await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", tenantId, objectId, reason: linked.message } });
+      return refuse(c, linked.message, 403);
+    }
     await startSession(c, portal, linked.user.id, { stage: "full", method: "sso" });
+    await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: linked.user.id, details: { method: "sso", tenantId, objectId } });
     return c.redirect(safeNextPath(flow.next, home), 303);
   });
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { portalStub, sessionCookieName, userStub } from "../../src/auth/sessions";
-import { ssoIdentities, users } from "../../src/db/schema";
+import { auditEvents, ssoIdentities, users } from "../../src/db/schema";
 import { HOUR } from "../../src/lib/clock";
 import { type AccessMode, PORTALS, type Portal } from "../../src/portal/policy";
 import { browser, type Browser, fakeClock } from "../helpers/app";
@@ -72,6 +72,8 @@ describe.each(PORTALS)("single sign-on on the %s portal", (portal) => {
     expect(await home.text()).toContain(person.name);
     const sessions = await userStub(env, person.id).listSessions({ generation: (await portalStub(env, portal).getPolicy()).generation, policy: { idleTimeoutMs: HOUR, absoluteLifetimeMs: 24 * HOUR }, now: clock.now() });
     expect(sessions.map((s) => s.method)).toEqual(["sso"]);
+    const audit = await db().select().from(auditEvents).where(eq(auditEvents.actorId, person.id)).get();
+    expect(audit).toMatchObject({ event: "sign_in.succeeded", portal, details: { method: "sso", tenantId: "tenant-a", objectId: `oid-${person.id}` } });
     await setMfa(portal, { authenticatorApp: false, emailOtp: false });
   });
 

@@ -1,0 +1,46 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { getDb } from "../db";
+import { auditEvents } from "../db/schema";
+import type { Portal } from "../portal/policy";
+
+/** Every security event the audit log knows. The settings area's audit page filters by these. */
+export const AUDIT_EVENTS = {
+  "sign_in.succeeded": "Signed in",
+  "sign_in.failed": "Sign-in failed",
+  "sign_in.throttled": "Sign-in throttled",
+  "mfa.enrolled": "Authenticator app enrolled",
+  "mfa.verified": "Second factor verified",
+  "mfa.failed": "Second factor failed",
+  "recovery_code.used": "Recovery code used",
+  "settings.changed": "Authentication settings changed",
+  "policy.applied_immediately": "Policy applied immediately (all sessions ended)",
+  "sign_out": "Signed out",
+} as const;
+export type AuditEvent = keyof typeof AUDIT_EVENTS;
+
+export interface AuditEntry {
+  event: AuditEvent;
+  portal?: Portal;
+  /** Who did it (null for an unknown person, e.g. a failed sign-in with an unknown email). */
+  actorId?: string | null;
+  /** Whom it concerns, when that is someone else or the account signed in to. */
+  targetId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Append an event, with the request's time, IP and user agent. Awaited: an event is never silently lost. */
+export async function recordAudit(c: Context<AppEnv>, entry: AuditEntry): Promise<void> {
+  await getDb(c.env.DB)
+    .insert(auditEvents)
+    .values({
+      at: c.var.clock.now(),
+      event: entry.event,
+      portal: entry.portal ?? null,
+      actorId: entry.actorId ?? null,
+      targetId: entry.targetId === undefined ? (entry.actorId ?? null) : entry.targetId,
+      ip: c.req.header("CF-Connecting-IP") ?? null,
+      userAgent: (c.req.header("User-Agent") ?? "").slice(0, 512) || null,
+      details: entry.details ?? null,
+    });
+}

@@ -1,0 +1,63 @@
+import { desc, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { auditEvents } from "../../src/db/schema";
+import { browser, fakeClock } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { db, makeAdmin, makeContact } from "../helpers/factories";
+import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
+
+const eventsFor = async (userId: string) =>
+  (await db().select().from(auditEvents).where(eq(auditEvents.actorId, userId)).orderBy(auditEvents.id)).map((e) => [e.event, e.details]);
+
+describe("the security audit log", () => {
+  it("records password sign-ins and failures with time, IP and user agent", async () => {
+    const clock = fakeClock();
+    const contact = await makeContact();
+    await postPassword(browser({ clock, ip: "203.0.113.50" }), "support", { ...contact, password: "nope nope" });
+    const failed = await db().select().from(auditEvents).where(eq(auditEvents.event, "sign_in.failed")).orderBy(desc(auditEvents.id)).get();
+    expect(failed).toMatchObject({ portal: "support", actorId: null, ip: "203.0.113.50", at: clock.now(), details: { email: contact.email, method: "password", reason: "invalid" } });
+    expect(failed!.userAgent).toContain("Chrome");
+
+    const client = browser({ clock });
+    await signIn(client, "support", contact);
+    await (await client.post("/support/logout")).text();
+    expect(await eventsFor(contact.id)).toEqual([
+      ["sign_in.succeeded", { method: "password" }],
+      ["sign_out", null],
+    ]);
+  });
+
+  it("records enrollment, second factors, failures and recovery codes", async () => {
+    await setMfa("support", { authenticatorApp: true, emailOtp: false });
+    const clock = fakeClock();
+    const contact = await makeContact();
+    const { manualKey, recoveryCodes } = await enrollThroughPages(browser({ clock }), "support", contact, clock);
+    clock.advance(30_000);
+    const client = browser({ clock });
+    await postPassword(client, "support", contact);
+    await (await client.post("/support/login/verify/app", { code: totpCode(manualKey, clock.now()) === "000000" ? "111111" : "000000" })).text();
+    await (await client.post("/support/login/verify/recovery", { code: recoveryCodes[0]! })).text();
+    expect(await eventsFor(contact.id)).toEqual([
+      ["mfa.enrolled", { method: "app" }],
+      ["sign_in.succeeded", { method: "password", secondFactor: "enrollment" }],
+      ["mfa.failed", { method: "app" }],
+      ["recovery_code.used", null],
+      ["mfa.verified", { method: "recovery" }],
+      ["sign_in.succeeded", { method: "password", secondFactor: "recovery" }],
+    ]);
+    await setMfa("support", { authenticatorApp: false });
+  });
+
+  it("records a settings change and an immediate application, by whom", async () => {
+    const admin = await makeAdmin();
+    const client = browser();
+    await signIn(client, "agent", admin);
+    await (await client.post("/agent/settings/security/contacts/mfa/apply", { emailOtp: "on", issuerName: "X", apply: "immediately" })).text();
+    const events = await db().select().from(auditEvents).where(eq(auditEvents.actorId, admin.id)).orderBy(auditEvents.id);
+    expect(events.slice(-2).map((e) => [e.event, e.portal, e.targetId, e.details])).toEqual([
+      ["settings.changed", "support", null, { audience: "contacts", tab: "mfa", changes: ["Email OTP: off → on"], apply: "immediately" }],
+      ["policy.applied_immediately", "support", null, { audience: "contacts", tab: "mfa" }],
+    ]);
+    await setMfa("support", { emailOtp: false });
+  });
+});
