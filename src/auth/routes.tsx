@@ -6,7 +6,7 @@ import { getDb } from "../db";
 import { emailField, parseForm, passwordField, safeNextPath } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sendEmailOtp, secondStepFor } from "../mfa/flow";
-import { allowsPassword, allowsSso, type Portal } from "../portal/policy";
+import { allowsPassword, allowsSso, type Portal, type PortalPolicy } from "../portal/policy";
 import { ssoConfig } from "../sso/oidc";
 import { SignInPage } from "./pages";
 import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
@@ -27,11 +27,10 @@ export function signInRoutes(portal: Portal) {
   const home = `/${portal}`;
 
   /** The ways this portal offers right now: its access mode, and SSO only once it is set up. */
-  async function ways(env: Env) {
-    const { access } = await portalStub(env, portal).getPolicy();
-    const sso = allowsSso(access) && ssoConfig(env) !== null;
+  function ways(env: Env, policy: PortalPolicy) {
+    const sso = allowsSso(policy.access) && ssoConfig(env) !== null;
     // A mode of SSO only, with SSO not set up, must not lock everyone out: offer the password.
-    return { password: allowsPassword(access) || !sso, sso };
+    return { password: allowsPassword(policy.access) || !sso, sso };
   }
 
   app.get("/login", async (c) => {
@@ -44,11 +43,13 @@ export function signInRoutes(portal: Portal) {
         : c.req.query("policy_applied") === "1"
           ? "The new sign-in policy applies now: sign in again."
           : undefined;
-    return c.html(<SignInPage portal={portal} {...await ways(c.env)} next={next === home ? undefined : next} notice={notice} />);
+    const policy = await portalStub(c.env, portal).getPolicy();
+    return c.html(<SignInPage portal={portal} {...ways(c.env, policy)} next={next === home ? undefined : next} notice={notice} />);
   });
 
   app.post("/login", async (c) => {
-    const allowed = await ways(c.env);
+    const policy = await portalStub(c.env, portal).getPolicy();
+    const allowed = ways(c.env, policy);
     // The access mode is enforced here too, not only by hiding the form.
     if (!allowed.password) return c.html(<SignInPage portal={portal} {...allowed} error="This portal signs in with Microsoft only." />, 403);
     const form = await parseForm(c, signInForm);
@@ -83,14 +84,13 @@ export function signInRoutes(portal: Portal) {
     }
     await resetAttempts(c.env, accountKey);
 
-    const { mfa } = await portalStub(c.env, portal).getPolicy();
-    const step = await secondStepFor(db, mfa, result.user.id);
+    const step = await secondStepFor(db, policy.mfa, result.user.id);
     if (step === "none") {
-      await startSession(c, portal, result.user.id, { stage: "full", method: "password" });
+      await startSession(c, portal, result.user.id, { stage: "full", method: "password", policy });
       await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: result.user.id, details: { method: "password" } });
       return c.redirect(next, 303);
     }
-    const flowId = await startSession(c, portal, result.user.id, { stage: step === "enroll" ? "enroll" : "second_factor", method: "password" });
+    const flowId = await startSession(c, portal, result.user.id, { stage: step === "enroll" ? "enroll" : "second_factor", method: "password", policy });
     if (step === "enroll") return c.redirect(`/${portal}/login/enroll`, 303);
     if (step === "email") {
       // The code goes out now; if the mail fails, the page offers Resend OTP.

@@ -94,9 +94,11 @@ export async function startSession(
   c: Context<AppEnv>,
   portal: Portal,
   userId: string,
-  options: { stage: SessionStage; method: SignInMethod },
+  options: { stage: SessionStage; method: SignInMethod; policy?: PortalPolicy },
 ): Promise<string> {
-  const policy = await portalStub(c.env, portal).getPolicy();
+  // A generation read a moment ago is safe to reuse: if it moved on since, this session simply
+  // fails its first request, which is what "end every session now" asks.
+  const { policy = await portalStub(c.env, portal).getPolicy(), ...rest } = options;
   const token = `${userId}.${randomToken()}`;
   const id = newId("ses");
   await userStub(c.env, userId).createSession({
@@ -104,7 +106,7 @@ export async function startSession(
     tokenHash: await sha256Hex(token),
     generation: policy.generation,
     now: c.var.clock.now(),
-    ...options,
+    ...rest,
     ...requestDetails(c),
   });
   setSessionCookie(c, portal, token, policy.session.absoluteLifetimeMs);

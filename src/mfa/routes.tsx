@@ -84,31 +84,21 @@ export function mfaRoutes(portal: Portal) {
     return renderStep(c, allowed(auth, method) ? method : step);
   });
 
-  app.post("/login/verify/app", pending, async (c) => {
-    const auth = c.var.auth;
-    if (!allowed(auth, "app")) return renderStep(c, "email", { error: "The authenticator app is not used for this portal.", status: 400 });
-    const form = await parseCode(c);
-    const throttled = await secondFactorAllowed(c, auth);
-    if (throttled) return tooMany(c, renderStep(c, "app", { error: throttled.message, status: 429 }), throttled.retryAfterMs);
-    if (form && (await verifyAuthenticatorCode(c.env, getDb(c.env.DB), auth.user.id, form, c.var.clock.now()))) {
-      return passSecondFactor(c, auth, "full", "app");
-    }
-    await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "app" } });
-    return renderStep(c, "app", { error: form ? "That code is not right, or was already used. Enter the newest code from your app." : "Enter the 6-digit code from your authenticator app.", status: 401 });
-  });
-
-  app.post("/login/verify/recovery", pending, async (c) => {
-    const auth = c.var.auth;
-    if (!allowed(auth, "recovery")) return renderStep(c, "email", { error: "Recovery codes are not used for this portal.", status: 400 });
-    const code = await parseCode(c);
-    const throttled = await secondFactorAllowed(c, auth);
-    if (throttled) return tooMany(c, renderStep(c, "recovery", { error: throttled.message, status: 429 }), throttled.retryAfterMs);
-    if (code && (await useRecoveryCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now()))) {
-      return passSecondFactor(c, auth, "full", "recovery");
-    }
-    await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "recovery" } });
-    return renderStep(c, "recovery", { error: code ? "That recovery code is not right, or was already used." : "Enter one of your recovery codes.", status: 401 });
-  });
+  // One path for every code a person types at the second step: the method must be on, the
+  // attempt is counted against the account before the code is looked at, and a failure is audited.
+  for (const method of ["app", "recovery", "email"] as const) {
+    app.post(`/login/verify/${method}`, pending, async (c) => {
+      const auth = c.var.auth;
+      if (!allowed(auth, method)) return renderStep(c, method === "email" ? "app" : "email", { error: UNAVAILABLE[method], status: 400 });
+      const code = await parseCode(c);
+      const throttled = await secondFactorAllowed(c, auth);
+      if (throttled) return tooMany(c, renderStep(c, method, { error: throttled.message, status: 429 }), throttled.retryAfterMs);
+      const error = await CHECK_CODE[method](c, auth, code);
+      if (!error) return passSecondFactor(c, auth, "full", method);
+      await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method } });
+      return renderStep(c, method, { error, status: 401 });
+    });
+  }
 
   app.post("/login/verify/email/send", pending, async (c) => {
     const auth = c.var.auth;
@@ -119,24 +109,6 @@ export function mfaRoutes(portal: Portal) {
       return sent.retryAfterMs ? tooMany(c, page, sent.retryAfterMs) : page;
     }
     return c.redirect(`/${portal}/login/verify?method=email&sent=1`, 303);
-  });
-
-  app.post("/login/verify/email", pending, async (c) => {
-    const auth = c.var.auth;
-    if (!allowed(auth, "email")) return renderStep(c, "app", { error: "Email codes are not used for this portal.", status: 400 });
-    const code = await parseCode(c);
-    const throttled = await secondFactorAllowed(c, auth);
-    if (throttled) return tooMany(c, renderStep(c, "email", { error: throttled.message, status: 429 }), throttled.retryAfterMs);
-    const result = code ? await userStub(c.env, auth.user.id).verifyEmailOtp(auth.user.id, auth.session.id, code, c.var.clock.now()) : "wrong";
-    if (result === "ok") return passSecondFactor(c, auth, "full", "email");
-    await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "email", result } });
-    const error = {
-      wrong: code ? "That code is not right. Check the newest email from EdgeDesk." : "Enter the one-time password from the email.",
-      expired: "That code has expired. Use Resend OTP to get a new one.",
-      burned: "Too many wrong tries for this code. Use Resend OTP to get a new one.",
-      no_code: "There is no code for this sign-in yet. Use Resend OTP to get one.",
-    }[result];
-    return renderStep(c, "email", { error, status: 401 });
   });
 
   const enrolling = requireSession(portal, ["enroll"]);
@@ -184,6 +156,38 @@ export function mfaRoutes(portal: Portal) {
 
   return app;
 }
+
+const UNAVAILABLE: Record<Method, string> = {
+  app: "The authenticator app is not used for this portal.",
+  recovery: "Recovery codes are not used for this portal.",
+  email: "Email codes are not used for this portal.",
+};
+
+const EMAIL_ERRORS = {
+  expired: "That code has expired. Use Resend OTP to get a new one.",
+  burned: "Too many wrong tries for this code. Use Resend OTP to get a new one.",
+  no_code: "There is no code for this sign-in yet. Use Resend OTP to get one.",
+} as const;
+
+/** How each method checks a code: null when it is right, else what to tell the person. */
+const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<string | null>> = {
+  async app(c, auth, code) {
+    if (!code) return "Enter the 6-digit code from your authenticator app.";
+    const ok = await verifyAuthenticatorCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now());
+    return ok ? null : "That code is not right, or was already used. Enter the newest code from your app.";
+  },
+  async recovery(c, auth, code) {
+    if (!code) return "Enter one of your recovery codes.";
+    const ok = await useRecoveryCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now());
+    return ok ? null : "That recovery code is not right, or was already used.";
+  },
+  async email(c, auth, code) {
+    if (!code) return "Enter the one-time password from the email.";
+    const result = await userStub(c.env, auth.user.id).verifyEmailOtp(auth.user.id, auth.session.id, code, c.var.clock.now());
+    if (result === "ok") return null;
+    return result === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : EMAIL_ERRORS[result];
+  },
+};
 
 async function parseCode(c: Ctx): Promise<string> {
   const form = await c.req.parseBody().catch(() => ({}));
