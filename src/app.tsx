@@ -4,6 +4,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
+import { accountRoutes } from "./account/routes";
 import { signInRoutes } from "./auth/routes";
 import { setupRoutes } from "./auth/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
@@ -66,6 +67,7 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
     app.route(`/${portal}`, signInRoutes(portal));
     app.route(`/${portal}`, mfaRoutes(portal));
     app.route(`/${portal}`, ssoRoutes(portal));
+    app.route(`/${portal}`, accountRoutes(portal));
   }
   app.route("/agent/settings/security", securitySettingsRoutes);
   app.route("/agent", agentHomeRoutes);

@@ -16,6 +16,8 @@ export const AUDIT_EVENTS = {
   "settings.changed": "Authentication settings changed",
   "policy.applied_immediately": "Policy applied immediately (all sessions ended)",
   "sign_out": "Signed out",
+  "password.changed": "Password changed",
+  "sessions.revoked": "Sessions signed out",
 } as const;
 export type AuditEvent = keyof typeof AUDIT_EVENTS;
 

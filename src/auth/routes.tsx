@@ -10,7 +10,7 @@ import { allowsPassword, allowsSso, type Portal, type PortalPolicy } from "../po
 import { ssoConfig } from "../sso/oidc";
 import { SignInPage } from "./pages";
 import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
-import { checkPassword } from "./sign-in";
+import { checkPassword, finalStageFor, landingFor } from "./sign-in";
 import { normalizeEmail } from "./users";
 
 const signInForm = z.object({
@@ -86,9 +86,10 @@ export function signInRoutes(portal: Portal) {
 
     const step = await secondStepFor(db, policy.mfa, result.user.id);
     if (step === "none") {
-      await startSession(c, portal, result.user.id, { stage: "full", method: "password", policy });
+      const stage = await finalStageFor(db, result.user.id, policy, now);
+      await startSession(c, portal, result.user.id, { stage, method: "password", policy });
       await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: result.user.id, details: { method: "password" } });
-      return c.redirect(next, 303);
+      return c.redirect(landingFor(portal, stage, next), 303);
     }
     const flowId = await startSession(c, portal, result.user.id, { stage: step === "enroll" ? "enroll" : "second_factor", method: "password", policy });
     if (step === "enroll") return c.redirect(`/${portal}/login/enroll`, 303);

@@ -121,16 +121,18 @@ export async function rotateSession(
   c: Context<AppEnv>,
   auth: Pick<Auth, "portal" | "user" | "tokenHash" | "policy">,
   next: { stage: SessionStage; reauthenticated: boolean },
-): Promise<boolean> {
+): Promise<string | null> {
   const token = `${auth.user.id}.${randomToken()}`;
+  const id = newId("ses");
   const rotated = await userStub(c.env, auth.user.id).rotateSession(auth.tokenHash, {
-    id: newId("ses"),
+    id,
     tokenHash: await sha256Hex(token),
     now: c.var.clock.now(),
     ...next,
   });
-  if (rotated) setSessionCookie(c, auth.portal, token, auth.policy.session.absoluteLifetimeMs);
-  return rotated;
+  if (!rotated) return null;
+  setSessionCookie(c, auth.portal, token, auth.policy.session.absoluteLifetimeMs);
+  return id;
 }
 
 /** Sign out: end this request's session of the portal and clear its cookie. */

@@ -2,10 +2,15 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { getDb } from "../db";
+import { passwordHistory } from "../db/schema";
 import { emailField, parseForm, passwordField, requiredText } from "../lib/validation";
 import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { hashPassword } from "./password";
-import { checkNewPassword } from "./password-policy";
+import { checkNewPassword, passwordRules } from "./password-policy";
+import { passwordHistoryMac } from "./password-change";
+import { portalStub } from "./sessions";
+import type { PasswordPolicy } from "../portal/policy";
+import { PasswordRulesList } from "../account/pages";
 import { findUserByEmail, createFirstAdministrator, setupIsOpen } from "./users";
 import { startSession } from "./sessions";
 
@@ -18,7 +23,7 @@ const setupForm = z
   })
   .refine((f) => f.password === f.confirm, { message: "The two passwords do not match.", path: ["confirm"] });
 
-function SetupPage(props: { error?: string; name?: string; email?: string }) {
+function SetupPage(props: { policy: PasswordPolicy; error?: string; name?: string; email?: string }) {
   return (
     <Layout title="Set up EdgeDesk">
       <Card title="Create the first administrator">
@@ -27,7 +32,8 @@ function SetupPage(props: { error?: string; name?: string; email?: string }) {
         <form method="post" action="/setup" class="stack">
           <Field label="Name" name="name" value={props.name} autocomplete="name" maxlength={100} />
           <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" maxlength={254} />
-          <Field label="Password" name="password" type="password" autocomplete="new-password" hint="At least 8 characters. Long passphrases are welcome." />
+          <Field label="Password" name="password" type="password" autocomplete="new-password" hint="Long passphrases are welcome." />
+          <PasswordRulesList rules={passwordRules(props.policy)} />
           <Field label="Confirm password" name="confirm" type="password" autocomplete="new-password" />
           <button type="submit" class="primary">Create administrator</button>
         </form>
@@ -40,20 +46,23 @@ function SetupPage(props: { error?: string; name?: string; email?: string }) {
 export const setupRoutes = new Hono<AppEnv>()
   .get("/setup", async (c) => {
     if (!(await setupIsOpen(getDb(c.env.DB)))) return c.notFound();
-    return c.html(<SetupPage />);
+    return c.html(<SetupPage policy={(await portalStub(c.env, "agent").getPolicy()).password} />);
   })
   .post("/setup", async (c) => {
     const db = getDb(c.env.DB);
     if (!(await setupIsOpen(db))) return c.notFound();
+    const policy = (await portalStub(c.env, "agent").getPolicy()).password;
     const form = await parseForm(c, setupForm);
-    if (!form.ok) return c.html(<SetupPage error={form.message} />, 400);
+    if (!form.ok) return c.html(<SetupPage policy={policy} error={form.message} />, 400);
     const { name, email, password } = form.data;
-    const weakness = checkNewPassword(password);
-    if (weakness) return c.html(<SetupPage error={weakness} name={name} email={email} />, 400);
+    const weakness = checkNewPassword(password, policy, { email, name });
+    if (weakness) return c.html(<SetupPage policy={policy} error={weakness} name={name} email={email} />, 400);
 
-    const result = await createFirstAdministrator(db, { name, email, passwordHash: await hashPassword(password), now: c.var.clock.now() });
+    const now = c.var.clock.now();
+    const result = await createFirstAdministrator(db, { name, email, passwordHash: await hashPassword(password), now });
     if (result === "closed") return c.notFound();
     const admin = await findUserByEmail(db, "agent", email);
+    await db.insert(passwordHistory).values({ userId: admin!.id, mac: await passwordHistoryMac(c.env, admin!.id, password), createdAt: now });
     await startSession(c, "agent", admin!.id, { stage: "full", method: "password" });
     return c.redirect("/agent", 303);
   });

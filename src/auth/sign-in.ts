@@ -1,9 +1,10 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { users, type User } from "../db/schema";
-import { kindOfPortal, type Portal } from "../portal/policy";
+import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
+import { passwordExpired } from "./password-policy";
 import { hashPassword, passwordNeedsRehash, verifyAgainstDummyHash, verifyPassword } from "./password";
-import { findUserByEmail } from "./users";
+import { findUserByEmail, findUserById } from "./users";
 
 export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: "invalid" | "disabled" };
 
@@ -26,4 +27,14 @@ export async function checkPassword(db: Db, portal: Portal, email: string, passw
     await db.update(users).set({ passwordHash: upgraded, updatedAt: now }).where(eq(users.id, user.id));
   }
   return { ok: true, user };
+}
+
+/** Where a password sign-in ends once every factor is proven: signed in, or made to change an expired password first. */
+export async function finalStageFor(db: Db, userId: string, policy: PortalPolicy, now: number): Promise<"full" | "change_password"> {
+  const user = await findUserById(db, userId);
+  return user && passwordExpired(user.passwordChangedAt, policy.password, now) ? "change_password" : "full";
+}
+
+export function landingFor(portal: Portal, stage: "full" | "change_password", next: string): string {
+  return stage === "change_password" ? `/${portal}/login/change-password` : next;
 }

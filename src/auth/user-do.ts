@@ -18,9 +18,10 @@ export interface UserProfile {
 /**
  * "full": signed in. The others are part-way through signing in and reach only the pages that
  * finish it: "second_factor" (password done, code needed), "enroll" (must set up the
- * authenticator app), "recovery_codes" (enrolled, saving the recovery codes until Finish).
+ * authenticator app), "recovery_codes" (enrolled, saving the recovery codes until Finish),
+ * "change_password" (signed in with a password that has expired under the portal's policy).
  */
-export type SessionStage = "full" | "second_factor" | "enroll" | "recovery_codes";
+export type SessionStage = "full" | "second_factor" | "enroll" | "recovery_codes" | "change_password";
 
 // Part-way sign-ins do not linger: 15 minutes to finish, then start again.
 export const PENDING_SESSION_LIFETIME_MS = 15 * 60_000;

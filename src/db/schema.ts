@@ -174,6 +174,22 @@ export const auditEvents = sqliteTable(
   (t) => [index("audit_events_at_idx").on(t.at), index("audit_events_event_idx").on(t.event, t.at), index("audit_events_target_idx").on(t.targetId, t.at)],
 );
 
+// A user's recent passwords, for the opt-in reuse restriction: HMAC-SHA-256 under the
+// HMAC_KEY secret, not scrypt, because checking up to 24 scrypt hashes per change would cost
+// seconds of CPU. Without the secret a D1 dump reveals nothing testable offline.
+export const passwordHistory = sqliteTable(
+  "password_history",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    mac: text("mac").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("password_history_user_idx").on(t.userId, t.id)],
+);
+
 // One-shot flags, e.g. "setup_complete": inserting an existing key fails, which closes /setup for good.
 export const appFlags = sqliteTable("app_flags", {
   key: text("key").primaryKey(),

@@ -8,6 +8,7 @@ import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import type { Portal } from "../portal/policy";
+import { finalStageFor, landingFor } from "../auth/sign-in";
 import { sendEmailOtp, secondStepFor } from "./flow";
 import { AppCodePage, EmailCodePage, EnrollPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
 import { generateRecoveryCodes, listRecoveryCodes, useRecoveryCode } from "./recovery-codes";
@@ -30,7 +31,7 @@ async function secondFactorAllowed(c: Ctx, auth: Auth): Promise<{ message: strin
 }
 
 /** The second factor is proven: the session gets a new token (ASVS 7.2.4) and its next stage. */
-async function passSecondFactor(c: Ctx, auth: Auth, stage: SessionStage, method: Method | "enrollment") {
+async function passSecondFactor(c: Ctx, auth: Auth, stage: "full" | "recovery_codes", method: Method | "enrollment") {
   await resetAttempts(c.env, limitKeys.secondFactor(auth.user.id));
   const audit = { portal: auth.portal, actorId: auth.user.id };
   if (method === "enrollment") await recordAudit(c, { ...audit, event: "mfa.enrolled", details: { method: "app" } });
@@ -39,8 +40,9 @@ async function passSecondFactor(c: Ctx, auth: Auth, stage: SessionStage, method:
     await recordAudit(c, { ...audit, event: "mfa.verified", details: { method } });
     await recordAudit(c, { ...audit, event: "sign_in.succeeded", details: { method: "password", secondFactor: method } });
   }
-  if (!(await rotateSession(c, auth, { stage, reauthenticated: true }))) return c.redirect(`/${auth.portal}/login`, 303);
-  return c.redirect(stage === "full" ? `/${auth.portal}` : `/${auth.portal}/login/recovery-codes`, 303);
+  const final = stage === "full" ? await finalStageFor(getDb(c.env.DB), auth.user.id, auth.policy, c.var.clock.now()) : stage;
+  if (!(await rotateSession(c, auth, { stage: final, reauthenticated: true }))) return c.redirect(`/${auth.portal}/login`, 303);
+  return c.redirect(final === "recovery_codes" ? `/${auth.portal}/login/recovery-codes` : landingFor(auth.portal, final, `/${auth.portal}`), 303);
 }
 
 /** The MFA pages of one portal, mounted at /agent or /support. */
@@ -69,8 +71,9 @@ export function mfaRoutes(portal: Portal) {
     return method === "email" ? mfa.emailOtp : mfa.authenticatorApp;
   }
 
-  app.get("/login/verify", requireSession(portal, ["second_factor", "enroll", "recovery_codes"]), async (c) => {
+  app.get("/login/verify", requireSession(portal, ["second_factor", "enroll", "recovery_codes", "change_password"]), async (c) => {
     const auth = c.var.auth;
+    if (auth.session.stage === "change_password") return c.redirect(`/${portal}/login/change-password`, 303);
     if (auth.session.stage === "enroll") return c.redirect(`/${portal}/login/enroll`, 303);
     if (auth.session.stage === "recovery_codes") return c.redirect(`/${portal}/login/recovery-codes`, 303);
     const step = await secondStepFor(getDb(c.env.DB), auth.policy.mfa, auth.user.id);
@@ -149,9 +152,10 @@ export function mfaRoutes(portal: Portal) {
   });
   app.post("/login/finish", savingCodes, async (c) => {
     const auth = c.var.auth;
-    await rotateSession(c, auth, { stage: "full", reauthenticated: false });
+    const stage = await finalStageFor(getDb(c.env.DB), auth.user.id, auth.policy, c.var.clock.now());
+    await rotateSession(c, auth, { stage, reauthenticated: false });
     await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: auth.user.id, details: { method: "password", secondFactor: "enrollment" } });
-    return c.redirect(`/${portal}`, 303);
+    return c.redirect(landingFor(portal, stage, `/${portal}`), 303);
   });
 
   return app;

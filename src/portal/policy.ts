@@ -53,6 +53,25 @@ export function accessModeLabel(portal: Portal, mode: AccessMode): string {
   return { password: "Email and password only", sso: "Microsoft Entra SSO only", both: "Both Microsoft 365 and email login" }[mode];
 }
 
+/** Password rules of a portal. Defaults follow NIST SP 800-63B; the rest are opt-in. */
+export interface PasswordPolicy {
+  minLength: number;
+  requireUppercase: boolean;
+  requireLowercase: boolean;
+  requireDigit: boolean;
+  requireSymbol: boolean;
+  /** Days until a password must be changed; 0 = never. */
+  expiryDays: number;
+  /** How many previous passwords cannot be used again; 0 = no history. */
+  reuseCount: number;
+}
+
+export const PASSWORD_POLICY_LIMITS = {
+  minLength: { min: 8, max: 128 },
+  expiryDays: { min: 0, max: 3650 },
+  reuseCount: { min: 0, max: 24 },
+} as const;
+
 /** A portal's authentication policy, held by its PortalDurableObject. */
 export interface PortalPolicy {
   /**
@@ -63,6 +82,7 @@ export interface PortalPolicy {
   session: SessionPolicy;
   mfa: MfaPolicy;
   access: AccessMode;
+  password: PasswordPolicy;
 }
 
 export const DEFAULT_SESSION_POLICY: SessionPolicy = {
@@ -81,6 +101,7 @@ export function defaultPortalPolicy(): PortalPolicy {
     session: { ...DEFAULT_SESSION_POLICY },
     mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk" },
     access: "password",
+    password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 },
   };
 }
 
@@ -92,5 +113,6 @@ export function withPolicyDefaults(stored: Partial<PortalPolicy> | undefined): P
     ...stored,
     session: { ...defaults.session, ...stored?.session },
     mfa: { ...defaults.mfa, ...stored?.mfa },
+    password: { ...defaults.password, ...stored?.password },
   };
 }

@@ -22,3 +22,27 @@ export function Toggle(props: { name: string; label: string; checked: boolean; c
     </div>
   );
 }
+
+/** A whole number typed into a form, within bounds, with a message that names the field. */
+export function wholeNumber(label: string, min: number, max: number) {
+  const message = `${label} must be a whole number from ${min} to ${max}.`;
+  return z
+    .string({ error: message })
+    .trim()
+    .regex(/^\d{1,7}$/, message)
+    .transform(Number)
+    .pipe(z.number().int().min(min, message).max(max, message));
+}
+
+export function NumberField(props: { name: string; label: string; value: number; min: number; max: number; hint: string }) {
+  const id = `field-${props.name}`;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <input id={id} name={props.name} type="number" inputmode="numeric" value={String(props.value)} min={props.min} max={props.max} required aria-describedby={`${id}-hint`} />
+      <p class="hint" id={`${id}-hint`}>
+        {props.hint}
+      </p>
+    </div>
+  );
+}

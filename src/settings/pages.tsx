@@ -6,6 +6,8 @@ import { type Audience, audienceTitle, SETTINGS_ROOT } from "./audiences";
 export const TABS = [
   { slug: "access", label: "Portal Access" },
   { slug: "mfa", label: "Multi-Factor Authentication" },
+  { slug: "password", label: "Password Requirements" },
+  { slug: "sessions", label: "Session Configuration" },
 ] as const;
 export type TabSlug = (typeof TABS)[number]["slug"];
 

@@ -6,6 +6,8 @@ import { audienceTitle, SETTINGS_ROOT } from "./audiences";
 import { requirePermission } from "./guard";
 import { accessTab } from "./access-tab";
 import { mfaTab } from "./mfa-tab";
+import { passwordTab } from "./password-tab";
+import { sessionTab } from "./session-tab";
 import { policyTabRoutes } from "./policy-tab";
 import { TABS } from "./pages";
 
@@ -32,3 +34,5 @@ securitySettingsRoutes.get("/", (c) =>
 );
 securitySettingsRoutes.route("/", policyTabRoutes(accessTab));
 securitySettingsRoutes.route("/", policyTabRoutes(mfaTab));
+securitySettingsRoutes.route("/", policyTabRoutes(passwordTab));
+securitySettingsRoutes.route("/", policyTabRoutes(sessionTab));

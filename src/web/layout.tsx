@@ -24,7 +24,7 @@ function AgentNav({ auth }: { auth: Auth }) {
 function SignOut({ auth }: { auth: Auth }) {
   return (
     <form method="post" action={`/${auth.portal}/logout`} class="sign-out">
-      <span class="who">{auth.user.name}</span>
+      {auth.session.stage === "full" ? <a href={`/${auth.portal}/account`}>My account</a> : <span class="who">{auth.user.name}</span>}
       <button type="submit" class="link">Sign out</button>
     </form>
   );

@@ -12,7 +12,8 @@ describe("/setup, the first administrator", () => {
     const client = browser();
     for (const [change, message] of [
       [{ email: "not-an-email" }, "Enter a valid email address"],
-      [{ password: "short", confirm: "short" }, "Use at least 8 characters."],
+      [{ password: "short", confirm: "short" }, "This password does not meet a rule: at least 8 characters."],
+      [{ password: "password123", confirm: "password123" }, "most commonly used passwords"],
       [{ confirm: "something else entirely" }, "The two passwords do not match."],
       [{ name: "" }, "Enter your name."],
     ] as const) {

@@ -1,0 +1,126 @@
+import type { PasswordRule } from "../auth/password-policy";
+import type { Auth } from "../auth/sessions";
+import type { SessionInfo } from "../auth/user-do";
+import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
+import { describeDevice } from "./device";
+import { PasswordRulesList } from "./pages";
+
+function when(ms: number, now: number): string {
+  const minutes = Math.round((now - ms) / 60_000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  if (minutes < 48 * 60) return `${Math.round(minutes / 60)} h ago`;
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function AccountPage(props: {
+  auth: Auth;
+  hasPassword: boolean;
+  hasApp: boolean;
+  rules: PasswordRule[];
+  sessions: SessionInfo[];
+  now: number;
+  error?: string;
+  notice?: string;
+}) {
+  const { auth } = props;
+  const base = `/${auth.portal}/account`;
+  const mfa = auth.policy.mfa;
+  return (
+    <Layout title="My account" auth={auth}>
+      <section class="wide account">
+        <h1>My account</h1>
+        <p class="hint">
+          {auth.user.name} · {auth.user.email}
+        </p>
+        <ErrorMessage message={props.error} />
+        <Notice message={props.notice} />
+
+        <div class="panel">
+          <h2>Password</h2>
+          {props.hasPassword ? (
+            <form method="post" action={`${base}/password`} class="stack narrow">
+              <Field label="Current password" name="current" type="password" autocomplete="current-password" />
+              {props.hasApp && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint="From your authenticator app." />}
+              <Field label="New password" name="password" type="password" autocomplete="new-password" />
+              <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
+              <PasswordRulesList rules={props.rules} />
+              <div class="actions">
+                <button type="submit" class="primary">Change password</button>
+              </div>
+              <p class="hint">Changing your password signs out your other sessions.</p>
+            </form>
+          ) : (
+            <p>You sign in with Microsoft, so your password is managed there.</p>
+          )}
+        </div>
+
+        <div class="panel">
+          <h2>Two-step verification</h2>
+          <p data-testid="mfa-status">
+            {props.hasApp ? "Authenticator app: set up." : mfa.authenticatorApp ? "Authenticator app: not set up yet. You will set it up at your next sign-in." : "Authenticator app: not used for this portal."}
+            {mfa.emailOtp ? " Email one-time passwords: on." : ""}
+          </p>
+        </div>
+
+        <div class="panel">
+          <h2>Active sessions</h2>
+          <table class="sessions">
+            <thead>
+              <tr>
+                <th scope="col">Device</th>
+                <th scope="col">IP address</th>
+                <th scope="col">Signed in</th>
+                <th scope="col">Last activity</th>
+                <th scope="col"><span class="visually-hidden">Action</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.sessions.map((s) => (
+                <tr data-testid="session-row">
+                  <td>
+                    {describeDevice(s.userAgent)}
+                    {s.method === "sso" && <span class="badge">SSO</span>}
+                    {s.id === auth.session.id && <span class="badge current">This device</span>}
+                  </td>
+                  <td>{s.ip}</td>
+                  <td>{when(s.createdAt, props.now)}</td>
+                  <td>{when(s.lastSeenAt, props.now)}</td>
+                  <td>
+                    <form method="post" action={`${base}/sessions/${s.id}/revoke`}>
+                      <button type="submit" class="link" aria-label={`Sign out ${describeDevice(s.userAgent)}, ${s.ip}`}>
+                        Sign out
+                      </button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {props.sessions.length > 1 && (
+            <form method="post" action={`${base}/sessions/others/revoke`} class="actions">
+              <button type="submit">Sign out all other sessions</button>
+            </form>
+          )}
+        </div>
+      </section>
+    </Layout>
+  );
+}
+
+export function ChangeExpiredPasswordPage(props: { auth: Auth; rules: PasswordRule[]; error?: string }) {
+  return (
+    <Layout title="Change password" auth={props.auth}>
+      <Card title="Change password">
+        <p>Your password has expired under your organisation's policy. Choose a new one to continue.</p>
+        <ErrorMessage message={props.error} />
+        <form method="post" action={`/${props.auth.portal}/login/change-password`} class="stack">
+          <Field label="New password" name="password" type="password" autocomplete="new-password" autofocus />
+          <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
+          <PasswordRulesList rules={props.rules} />
+          <button type="submit" class="primary">Change password</button>
+        </form>
+      </Card>
+    </Layout>
+  );
+}

@@ -1,0 +1,143 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { recordAudit } from "../audit/audit";
+import { requireSession } from "../auth/middleware";
+import { verifyPassword } from "../auth/password";
+import { setPassword } from "../auth/password-change";
+import { passwordRules } from "../auth/password-policy";
+import { type Auth, endAllSessionsOfUser, rotateSession, userStub } from "../auth/sessions";
+import { findUserById } from "../auth/users";
+import { getDb } from "../db";
+import { parseForm, passwordField } from "../lib/validation";
+import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
+import type { Portal } from "../portal/policy";
+import { AccountPage, ChangeExpiredPasswordPage } from "./account-pages";
+
+const newPasswordFields = {
+  password: passwordField("a new password"),
+  confirm: passwordField("the new password again"),
+};
+const matching = { message: "The two new passwords do not match.", path: ["confirm"] };
+
+const changeForm = z
+  .object({ current: passwordField("your current password"), code: z.string().max(64).optional().default(""), ...newPasswordFields })
+  .refine((f) => f.password === f.confirm, matching);
+const expiredForm = z.object(newPasswordFields).refine((f) => f.password === f.confirm, matching);
+
+type Ctx = Context<AppEnv>;
+
+/** My account (password, sessions) and the forced change of an expired password, for one portal. */
+export function accountRoutes(portal: Portal) {
+  const app = new Hono<AppEnv>();
+  const signedIn = requireSession(portal);
+
+  async function render(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 429 = 200) {
+    const auth = c.var.auth;
+    const db = getDb(c.env.DB);
+    const [user, sessions, hasApp] = await Promise.all([
+      findUserById(db, auth.user.id),
+      userStub(c.env, auth.user.id).listSessions({ generation: auth.policy.generation, policy: auth.policy.session, now: c.var.clock.now() }),
+      hasConfirmedAuthenticator(db, auth.user.id),
+    ]);
+    return c.html(
+      <AccountPage
+        auth={auth}
+        hasPassword={!!user?.passwordHash}
+        hasApp={hasApp}
+        rules={passwordRules(auth.policy.password)}
+        sessions={sessions}
+        now={c.var.clock.now()}
+        {...extra}
+      />,
+      status,
+    );
+  }
+
+  app.get("/account", signedIn, (c) => {
+    const notices: Record<string, string> = {
+      password: "Your password was changed. Your other sessions were signed out.",
+      others: "Your other sessions were signed out.",
+      one: "That session was signed out.",
+    };
+    return render(c, { notice: notices[c.req.query("done") ?? ""] });
+  });
+
+  // SECURITY.md 18: the current password, and the app's code when the user has one.
+  app.post("/account/password", signedIn, async (c) => {
+    const auth = c.var.auth;
+    const db = getDb(c.env.DB);
+    const form = await parseForm(c, changeForm);
+    if (!form.ok) return render(c, { error: form.message }, 400);
+    const now = c.var.clock.now();
+    const user = await findUserById(db, auth.user.id);
+    if (!user?.passwordHash) return render(c, { error: "You sign in with Microsoft, so your password is managed there." }, 400);
+
+    const attempt = await countAttempt(c.env, limitKeys.passwordAccount(portal, user.email), LIMITS.passwordPerAccount, now);
+    if (!attempt.allowed) {
+      c.header("Retry-After", String(retryAfterSeconds(attempt.retryAfterMs)));
+      return render(c, { error: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` }, 429);
+    }
+    if (!(await verifyPassword(user.passwordHash, form.data.current))) return render(c, { error: "Your current password is not right." }, 401);
+    if (await hasConfirmedAuthenticator(db, user.id)) {
+      const second = await countAttempt(c.env, limitKeys.secondFactor(user.id), LIMITS.secondFactorPerAccount, now);
+      if (!second.allowed) return render(c, { error: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` }, 429);
+      if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.data.code.trim(), now))) {
+        return render(c, { error: "Enter the current code from your authenticator app." }, 401);
+      }
+      await resetAttempts(c.env, limitKeys.secondFactor(user.id));
+    }
+    await resetAttempts(c.env, limitKeys.passwordAccount(portal, user.email));
+
+    const changed = await setPassword(c.env, db, user, form.data.password, auth.policy.password, now);
+    if (!changed.ok) return render(c, { error: changed.message }, 400);
+    await finishPasswordChange(c, auth);
+    return c.redirect(`/${portal}/account?done=password`, 303);
+  });
+
+  app.post("/account/sessions/others/revoke", signedIn, async (c) => {
+    const auth = c.var.auth;
+    const ended = await endAllSessionsOfUser(c.env, auth.user.id, auth.session.id);
+    await recordAudit(c, { event: "sessions.revoked", portal, actorId: auth.user.id, details: { scope: "others", count: ended } });
+    return c.redirect(`/${portal}/account?done=others`, 303);
+  });
+
+  app.post("/account/sessions/:id/revoke", signedIn, async (c) => {
+    const auth = c.var.auth;
+    const id = c.req.param("id");
+    if (!/^ses_[a-z2-7]{16}$/.test(id)) return render(c, { error: "That session does not exist." }, 400);
+    // Only this user's own Durable Object is asked, so nobody can end someone else's session.
+    const ended = await userStub(c.env, auth.user.id).revokeSession(id);
+    if (!ended) return render(c, { error: "That session had already ended." }, 400);
+    await recordAudit(c, { event: "sessions.revoked", portal, actorId: auth.user.id, details: { scope: "one", sessionId: id } });
+    if (id === auth.session.id) return c.redirect(`/${portal}/login?signed_out=1`, 303);
+    return c.redirect(`/${portal}/account?done=one`, 303);
+  });
+
+  const expired = requireSession(portal, ["change_password"]);
+  app.get("/login/change-password", expired, (c) =>
+    c.html(<ChangeExpiredPasswordPage auth={c.var.auth} rules={passwordRules(c.var.auth.policy.password)} />),
+  );
+  app.post("/login/change-password", expired, async (c) => {
+    const auth = c.var.auth;
+    const rules = passwordRules(auth.policy.password);
+    const form = await parseForm(c, expiredForm);
+    if (!form.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} error={form.message} />, 400);
+    const db = getDb(c.env.DB);
+    const user = await findUserById(db, auth.user.id);
+    const changed = user ? await setPassword(c.env, db, user, form.data.password, auth.policy.password, c.var.clock.now()) : { ok: false as const, message: "Your account was not found." };
+    if (!changed.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} error={changed.message} />, 400);
+    await finishPasswordChange(c, auth);
+    return c.redirect(`/${portal}`, 303);
+  });
+
+  return app;
+}
+
+/** After any password change: a new token for this session (SECURITY.md 13), every other session ended (16). */
+async function finishPasswordChange(c: Ctx, auth: Auth): Promise<void> {
+  const sessionId = await rotateSession(c, auth, { stage: "full", reauthenticated: true });
+  const ended = await endAllSessionsOfUser(c.env, auth.user.id, sessionId ?? undefined);
+  await recordAudit(c, { event: "password.changed", portal: auth.portal, actorId: auth.user.id, details: { otherSessionsEnded: ended } });
+}
