@@ -4,6 +4,7 @@ import type { SessionInfo } from "../auth/user-do";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
 import { describeDevice } from "./device";
 import { PasswordRulesList } from "./pages";
+import { RecoveryCodesBlock } from "../mfa/pages";
 
 function when(ms: number, now: number): string {
   const minutes = Math.round((now - ms) / 60_000);
@@ -17,6 +18,7 @@ export function AccountPage(props: {
   auth: Auth;
   hasPassword: boolean;
   hasApp: boolean;
+  unusedRecoveryCodes: number;
   rules: PasswordRule[];
   sessions: SessionInfo[];
   now: number;
@@ -58,9 +60,33 @@ export function AccountPage(props: {
         <div class="panel">
           <h2>Two-step verification</h2>
           <p data-testid="mfa-status">
-            {props.hasApp ? "Authenticator app: set up." : mfa.authenticatorApp ? "Authenticator app: not set up yet. You will set it up at your next sign-in." : "Authenticator app: not used for this portal."}
+            {props.hasApp ? "Authenticator app: set up." : mfa.authenticatorApp ? "Authenticator app: not set up yet." : "Authenticator app: not used for this portal."}
             {mfa.emailOtp ? " Email one-time passwords: on." : ""}
           </p>
+          {props.hasApp && (
+            <>
+              <p class={props.unusedRecoveryCodes <= 3 ? "alert warning" : ""} data-testid="recovery-codes-left">
+                {props.unusedRecoveryCodes} of 10 recovery codes left.
+                {props.unusedRecoveryCodes <= 3 ? " Generate new ones so you are not locked out." : ""}
+              </p>
+              <form method="post" action={`${base}/recovery-codes`} class="stack narrow">
+                <Field label="Current password" name="current" type="password" autocomplete="current-password" />
+                <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint="From your authenticator app." />
+                <div class="actions">
+                  <button type="submit">Generate new recovery codes</button>
+                </div>
+                <p class="hint">The old codes stop working. You can do this once every two hours.</p>
+              </form>
+            </>
+          )}
+          {!props.hasApp && mfa.authenticatorApp && props.hasPassword && (
+            <form method="post" action={`${base}/mfa/enroll`} class="stack narrow">
+              <Field label="Current password" name="current" type="password" autocomplete="current-password" />
+              <div class="actions">
+                <button type="submit" class="primary">Set up authenticator app</button>
+              </div>
+            </form>
+          )}
         </div>
 
         <div class="panel">
@@ -120,6 +146,22 @@ export function ChangeExpiredPasswordPage(props: { auth: Auth; rules: PasswordRu
           <PasswordRulesList rules={props.rules} />
           <button type="submit" class="primary">Change password</button>
         </form>
+      </Card>
+    </Layout>
+  );
+}
+
+export function NewRecoveryCodesPage(props: { auth: Auth; codes: string[] }) {
+  return (
+    <Layout title="Your new recovery codes" auth={props.auth}>
+      <Card title="Your new recovery codes">
+        <p>Your old codes no longer work. Save these somewhere safe: each signs you in once, and they will not be shown again.</p>
+        <RecoveryCodesBlock codes={props.codes} downloadHref={`/${props.auth.portal}/account/recovery-codes.txt`} />
+        <p>
+          <a class="button primary" href={`/${props.auth.portal}/account`}>
+            Back to My account
+          </a>
+        </p>
       </Card>
     </Layout>
   );

@@ -13,7 +13,10 @@ import { parseForm, passwordField } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
-import { AccountPage, ChangeExpiredPasswordPage } from "./account-pages";
+import { AccountPage, ChangeExpiredPasswordPage, NewRecoveryCodesPage } from "./account-pages";
+import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
+
+const REAUTH_WINDOW_MS = 5 * 60_000;
 
 const newPasswordFields = {
   password: passwordField("a new password"),
@@ -25,6 +28,7 @@ const changeForm = z
   .object({ current: passwordField("your current password"), code: z.string().max(64).optional().default(""), ...newPasswordFields })
   .refine((f) => f.password === f.confirm, matching);
 const expiredForm = z.object(newPasswordFields).refine((f) => f.password === f.confirm, matching);
+const identityForm = z.object({ current: passwordField("your current password"), code: z.string().max(64).optional().default("") });
 
 type Ctx = Context<AppEnv>;
 
@@ -36,16 +40,18 @@ export function accountRoutes(portal: Portal) {
   async function render(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 429 = 200) {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
-    const [user, sessions, hasApp] = await Promise.all([
+    const [user, sessions, hasApp, unusedRecoveryCodes] = await Promise.all([
       findUserById(db, auth.user.id),
       userStub(c.env, auth.user.id).listSessions({ generation: auth.policy.generation, policy: auth.policy.session, now: c.var.clock.now() }),
       hasConfirmedAuthenticator(db, auth.user.id),
+      countUnusedRecoveryCodes(db, auth.user.id),
     ]);
     return c.html(
       <AccountPage
         auth={auth}
         hasPassword={!!user?.passwordHash}
         hasApp={hasApp}
+        unusedRecoveryCodes={unusedRecoveryCodes}
         rules={passwordRules(auth.policy.password)}
         sessions={sessions}
         now={c.var.clock.now()}
@@ -71,24 +77,9 @@ export function accountRoutes(portal: Portal) {
     const form = await parseForm(c, changeForm);
     if (!form.ok) return render(c, { error: form.message }, 400);
     const now = c.var.clock.now();
-    const user = await findUserById(db, auth.user.id);
-    if (!user?.passwordHash) return render(c, { error: "You sign in with Microsoft, so your password is managed there." }, 400);
-
-    const attempt = await countAttempt(c.env, limitKeys.passwordAccount(portal, user.email), LIMITS.passwordPerAccount, now);
-    if (!attempt.allowed) {
-      c.header("Retry-After", String(retryAfterSeconds(attempt.retryAfterMs)));
-      return render(c, { error: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` }, 429);
-    }
-    if (!(await verifyPassword(user.passwordHash, form.data.current))) return render(c, { error: "Your current password is not right." }, 401);
-    if (await hasConfirmedAuthenticator(db, user.id)) {
-      const second = await countAttempt(c.env, limitKeys.secondFactor(user.id), LIMITS.secondFactorPerAccount, now);
-      if (!second.allowed) return render(c, { error: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` }, 429);
-      if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.data.code.trim(), now))) {
-        return render(c, { error: "Enter the current code from your authenticator app." }, 401);
-      }
-      await resetAttempts(c.env, limitKeys.secondFactor(user.id));
-    }
-    await resetAttempts(c.env, limitKeys.passwordAccount(portal, user.email));
+    const confirmed = await confirmIdentity(c, form.data);
+    if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);
+    const user = confirmed.user;
 
     const changed = await setPassword(c.env, db, user, form.data.password, auth.policy.password, now);
     if (!changed.ok) return render(c, { error: changed.message }, 400);
@@ -115,6 +106,54 @@ export function accountRoutes(portal: Portal) {
     return c.redirect(`/${portal}/account?done=one`, 303);
   });
 
+  // Set up the authenticator app now, when the portal uses it and the user has none yet
+  // (a policy applied "On next login" while they were signed in).
+  app.post("/account/mfa/enroll", signedIn, async (c) => {
+    const auth = c.var.auth;
+    if (!auth.policy.mfa.authenticatorApp) return render(c, { error: "This portal does not use an authenticator app." }, 400);
+    if (await hasConfirmedAuthenticator(getDb(c.env.DB), auth.user.id)) return render(c, { error: "Your authenticator app is already set up." }, 400);
+    const form = await parseForm(c, identityForm);
+    if (!form.ok) return render(c, { error: form.message }, 400);
+    const confirmed = await confirmIdentity(c, form.data);
+    if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);
+    await rotateSession(c, auth, { stage: "enroll", reauthenticated: true });
+    return c.redirect(`/${portal}/login/enroll`, 303);
+  });
+
+  // New recovery codes, at most once every two hours (the old set stops working at once).
+  app.post("/account/recovery-codes", signedIn, async (c) => {
+    const auth = c.var.auth;
+    const db = getDb(c.env.DB);
+    if (!(await hasConfirmedAuthenticator(db, auth.user.id))) return render(c, { error: "Recovery codes come with the authenticator app, which you have not set up." }, 400);
+    const form = await parseForm(c, identityForm);
+    if (!form.ok) return render(c, { error: form.message }, 400);
+    const confirmed = await confirmIdentity(c, form.data);
+    if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);
+    const now = c.var.clock.now();
+    // Counted only once the person is confirmed, so a typo does not use up the two hours.
+    const allowed = await countAttempt(c.env, limitKeys.recoveryCodes(auth.user.id), LIMITS.recoveryCodesPerUser, now);
+    if (!allowed.allowed) {
+      c.header("Retry-After", String(retryAfterSeconds(allowed.retryAfterMs)));
+      const at = new Date(now + allowed.retryAfterMs).toISOString().slice(11, 16);
+      return render(c, { error: `You can generate new recovery codes once every two hours. Next possible at ${at} UTC (in ${waitMessage(allowed.retryAfterMs)}).` }, 429);
+    }
+    const codes = await generateRecoveryCodes(c.env, db, auth.user.id, now);
+    await rotateSession(c, auth, { stage: "full", reauthenticated: true });
+    await recordAudit(c, { event: "recovery_codes.regenerated", portal, actorId: auth.user.id });
+    return c.html(<NewRecoveryCodesPage auth={auth} codes={codes} />);
+  });
+
+  // The download of codes just regenerated: only within 5 minutes of confirming one's identity.
+  app.get("/account/recovery-codes.txt", signedIn, async (c) => {
+    const auth = c.var.auth;
+    if (c.var.clock.now() - auth.session.reauthenticatedAt > REAUTH_WINDOW_MS) return render(c, { error: "For your security, generate new codes to download them." }, 400);
+    const codes = await listRecoveryCodes(c.env, getDb(c.env.DB), auth.user.id);
+    return c.body(recoveryCodesFile(auth.user.email, codes.filter((r) => r.usedAt === null).map((r) => r.code)), 200, {
+      "Content-Type": "text/plain; charset=utf-8",
+      "Content-Disposition": 'attachment; filename="edgedesk-recovery-codes.txt"',
+    });
+  });
+
   const expired = requireSession(portal, ["change_password"]);
   app.get("/login/change-password", expired, (c) =>
     c.html(<ChangeExpiredPasswordPage auth={c.var.auth} rules={passwordRules(c.var.auth.policy.password)} />),
@@ -133,6 +172,36 @@ export function accountRoutes(portal: Portal) {
   });
 
   return app;
+}
+
+type Confirmed = { ok: true; user: NonNullable<Awaited<ReturnType<typeof findUserById>>> } | { ok: false; status: 400 | 401 | 429; message: string };
+
+/**
+ * SECURITY.md 18: sensitive changes to one's own account need the current password, and the
+ * authenticator code when the user has one, each throttled like sign-in.
+ */
+async function confirmIdentity(c: Ctx, form: { current: string; code: string }): Promise<Confirmed> {
+  const auth = c.var.auth;
+  const db = getDb(c.env.DB);
+  const now = c.var.clock.now();
+  const user = await findUserById(db, auth.user.id);
+  if (!user?.passwordHash) return { ok: false, status: 400, message: "You sign in with Microsoft, so your password is managed there." };
+  const attempt = await countAttempt(c.env, limitKeys.passwordAccount(auth.portal, user.email), LIMITS.passwordPerAccount, now);
+  if (!attempt.allowed) {
+    c.header("Retry-After", String(retryAfterSeconds(attempt.retryAfterMs)));
+    return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
+  }
+  if (!(await verifyPassword(user.passwordHash, form.current))) return { ok: false, status: 401, message: "Your current password is not right." };
+  if (await hasConfirmedAuthenticator(db, user.id)) {
+    const second = await countAttempt(c.env, limitKeys.secondFactor(user.id), LIMITS.secondFactorPerAccount, now);
+    if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
+    if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.code.trim(), now))) {
+      return { ok: false, status: 401, message: "Enter the current code from your authenticator app." };
+    }
+    await resetAttempts(c.env, limitKeys.secondFactor(user.id));
+  }
+  await resetAttempts(c.env, limitKeys.passwordAccount(auth.portal, user.email));
+  return { ok: true, user };
 }
 
 /** After any password change: a new token for this session (SECURITY.md 13), every other session ended (16). */

@@ -17,6 +17,7 @@ export const AUDIT_EVENTS = {
   "policy.applied_immediately": "Policy applied immediately (all sessions ended)",
   "sign_out": "Signed out",
   "password.changed": "Password changed",
+  "recovery_codes.regenerated": "Recovery codes regenerated",
   "sessions.revoked": "Sessions signed out",
 } as const;
 export type AuditEvent = keyof typeof AUDIT_EVENTS;

@@ -103,7 +103,8 @@ function isExpired(row: SessionRow, check: Omit<SessionCheck, "tokenHash">): boo
     row.generation !== check.generation ||
     check.now - row.last_seen_at >= check.policy.idleTimeoutMs ||
     check.now - row.created_at >= check.policy.absoluteLifetimeMs ||
-    (row.stage !== "full" && check.now - row.created_at >= PENDING_SESSION_LIFETIME_MS)
+    // A part-way stage lasts 15 minutes from the last time the person proved who they are.
+    (row.stage !== "full" && check.now - row.reauthenticated_at >= PENDING_SESSION_LIFETIME_MS)
   );
 }
 

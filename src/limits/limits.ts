@@ -7,6 +7,8 @@ export const LIMITS = {
   passwordPerAccount: { limit: 10, windowMs: 15 * MINUTE },
   passwordPerIp: { limit: 50, windowMs: 15 * MINUTE },
   secondFactorPerAccount: { limit: 10, windowMs: 15 * MINUTE },
+  // Issue 4/5: a user regenerates their own codes, or asks an admin for new ones, once every two hours.
+  recoveryCodesPerUser: { limit: 1, windowMs: 120 * MINUTE },
 } satisfies Record<string, LimitRule>;
 
 function limiter(env: Env, key: string) {
@@ -25,6 +27,7 @@ export const limitKeys = {
   passwordIp: (ip: string) => `pw-ip:${ip}`,
   passwordAccount: (portal: string, email: string) => `pw-account:${portal}:${email}`,
   secondFactor: (userId: string) => `2fa:${userId}`,
+  recoveryCodes: (userId: string) => `recovery-codes:${userId}`,
 };
 
 export function retryAfterSeconds(ms: number): number {

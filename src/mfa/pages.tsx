@@ -125,26 +125,35 @@ export function RecoveryCodesPage(props: StepProps & { codes: string[] }) {
           If you lose your phone, each of these codes lets you sign in once. Keep them somewhere safe, like a password manager. They will
           not be shown again.
         </p>
-        <ol class="recovery-codes" data-testid="recovery-codes">
-          {props.codes.map((code) => (
-            <li>
-              <code>{code}</code>
-            </li>
-          ))}
-        </ol>
-        <div class="actions">
-          <a class="button" href={`${base(props.auth)}/recovery-codes.txt`} download="edgedesk-recovery-codes.txt">
-            Download
-          </a>
-          <button type="button" id="copy-recovery-codes" data-copy={props.codes.join("\n")}>
-            Copy
-          </button>
-          <span class="hint" id="copy-status" aria-live="polite"></span>
-        </div>
+        <RecoveryCodesBlock codes={props.codes} downloadHref={`${base(props.auth)}/recovery-codes.txt`} />
         <form method="post" action={`${base(props.auth)}/finish`} class="stack">
           <button type="submit" class="primary">Finish</button>
         </form>
       </Card>
     </Layout>
+  );
+}
+
+/** The codes, one per list item, with Download and Copy. */
+export function RecoveryCodesBlock({ codes, downloadHref }: { codes: string[]; downloadHref: string }) {
+  return (
+    <>
+      <ol class="recovery-codes" data-testid="recovery-codes">
+        {codes.map((code) => (
+          <li>
+            <code>{code}</code>
+          </li>
+        ))}
+      </ol>
+      <div class="actions">
+        <a class="button" href={downloadHref} download="edgedesk-recovery-codes.txt">
+          Download
+        </a>
+        <button type="button" id="copy-recovery-codes" data-copy={codes.join("\n")}>
+          Copy
+        </button>
+        <span class="hint" id="copy-status" aria-live="polite"></span>
+      </div>
+    </>
   );
 }

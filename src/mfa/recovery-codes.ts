@@ -1,5 +1,5 @@
 import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, asc, count, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db";
 import { recoveryCodes } from "../db/schema";
 import { newId, randomBytes } from "../lib/crypto";
@@ -71,4 +71,14 @@ export async function useRecoveryCode(env: Env, db: Db, userId: string, input: s
 
 export async function removeRecoveryCodes(db: Db, userId: string): Promise<void> {
   await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
+}
+
+/** The downloadable .txt of a set of codes. */
+export function recoveryCodesFile(email: string, codes: string[]): string {
+  return `EdgeDesk recovery codes for ${email}\nEach code signs you in once. Keep them somewhere safe.\n\n${codes.join("\n")}\n`;
+}
+
+export async function countUnusedRecoveryCodes(db: Db, userId: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
+  return row?.n ?? 0;
 }

@@ -11,7 +11,7 @@ import type { Portal } from "../portal/policy";
 import { finalStageFor, landingFor } from "../auth/sign-in";
 import { sendEmailOtp, secondStepFor } from "./flow";
 import { AppCodePage, EmailCodePage, EnrollPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
-import { generateRecoveryCodes, listRecoveryCodes, useRecoveryCode } from "./recovery-codes";
+import { generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
 
 // A missing code is parsed as "" and still counts as a failed attempt (SECURITY.md 2).
@@ -144,8 +144,7 @@ export function mfaRoutes(portal: Portal) {
   });
   app.get("/login/recovery-codes.txt", savingCodes, async (c) => {
     const codes = await listRecoveryCodes(c.env, getDb(c.env.DB), c.var.auth.user.id);
-    const text = `EdgeDesk recovery codes for ${c.var.auth.user.email}\nEach code signs you in once. Keep them somewhere safe.\n\n${codes.map((r) => r.code).join("\n")}\n`;
-    return c.body(text, 200, {
+    return c.body(recoveryCodesFile(c.var.auth.user.email, codes.map((r) => r.code)), 200, {
       "Content-Type": "text/plain; charset=utf-8",
       "Content-Disposition": 'attachment; filename="edgedesk-recovery-codes.txt"',
     });
