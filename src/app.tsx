@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import { accountRoutes } from "./account/routes";
+import { reauthRoutes } from "./auth/reauth";
 import { signInRoutes } from "./auth/routes";
 import { setupRoutes } from "./auth/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
@@ -68,6 +69,7 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
     app.route(`/${portal}`, mfaRoutes(portal));
     app.route(`/${portal}`, ssoRoutes(portal));
     app.route(`/${portal}`, accountRoutes(portal));
+    app.route(`/${portal}`, reauthRoutes(portal));
   }
   app.route("/agent/settings/security", securitySettingsRoutes);
   app.route("/agent", agentHomeRoutes);

@@ -13,10 +13,11 @@ import { parseForm, passwordField } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
+import { confirmIdentity } from "../auth/reauth";
 import { AccountPage, ChangeExpiredPasswordPage, NewRecoveryCodesPage } from "./account-pages";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
 
-const REAUTH_WINDOW_MS = 5 * 60_000;
+import { REAUTH_WINDOW_MS } from "../auth/reauth";
 
 const newPasswordFields = {
   password: passwordField("a new password"),
@@ -172,36 +173,6 @@ export function accountRoutes(portal: Portal) {
   });
 
   return app;
-}
-
-type Confirmed = { ok: true; user: NonNullable<Awaited<ReturnType<typeof findUserById>>> } | { ok: false; status: 400 | 401 | 429; message: string };
-
-/**
- * SECURITY.md 18: sensitive changes to one's own account need the current password, and the
- * authenticator code when the user has one, each throttled like sign-in.
- */
-async function confirmIdentity(c: Ctx, form: { current: string; code: string }): Promise<Confirmed> {
-  const auth = c.var.auth;
-  const db = getDb(c.env.DB);
-  const now = c.var.clock.now();
-  const user = await findUserById(db, auth.user.id);
-  if (!user?.passwordHash) return { ok: false, status: 400, message: "You sign in with Microsoft, so your password is managed there." };
-  const attempt = await countAttempt(c.env, limitKeys.passwordAccount(auth.portal, user.email), LIMITS.passwordPerAccount, now);
-  if (!attempt.allowed) {
-    c.header("Retry-After", String(retryAfterSeconds(attempt.retryAfterMs)));
-    return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
-  }
-  if (!(await verifyPassword(user.passwordHash, form.current))) return { ok: false, status: 401, message: "Your current password is not right." };
-  if (await hasConfirmedAuthenticator(db, user.id)) {
-    const second = await countAttempt(c.env, limitKeys.secondFactor(user.id), LIMITS.secondFactorPerAccount, now);
-    if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
-    if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.code.trim(), now))) {
-      return { ok: false, status: 401, message: "Enter the current code from your authenticator app." };
-    }
-    await resetAttempts(c.env, limitKeys.secondFactor(user.id));
-  }
-  await resetAttempts(c.env, limitKeys.passwordAccount(auth.portal, user.email));
-  return { ok: true, user };
 }
 
 /** After any password change: a new token for this session (SECURITY.md 13), every other session ended (16). */

@@ -16,8 +16,17 @@ export const AUDIT_EVENTS = {
   "settings.changed": "Authentication settings changed",
   "policy.applied_immediately": "Policy applied immediately (all sessions ended)",
   "sign_out": "Signed out",
+  "reauthenticated": "Re-authenticated",
   "password.changed": "Password changed",
   "recovery_codes.regenerated": "Recovery codes regenerated",
+  "recovery_codes.requested": "New recovery codes requested",
+  "recovery_codes.issued": "New recovery codes issued by an admin",
+  "recovery_codes.viewed": "Recovery codes viewed by an admin",
+  "mfa.reset": "MFA reset by an admin",
+  "user.created": "User created",
+  "user.updated": "User updated",
+  "role.saved": "Role created or changed",
+  "role.deleted": "Role deleted",
   "sessions.revoked": "Sessions signed out",
 } as const;
 export type AuditEvent = keyof typeof AUDIT_EVENTS;

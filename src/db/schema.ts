@@ -190,6 +190,23 @@ export const passwordHistory = sqliteTable(
   (t) => [index("password_history_user_idx").on(t.userId, t.id)],
 );
 
+// "I lost my recovery codes": a user's request, answered by an admin with a new set (shown to
+// the user at their next sign-in) or an MFA reset.
+export const recoveryCodeRequests = sqliteTable(
+  "recovery_code_requests",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["pending", "issued", "reset", "shown"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    resolvedBy: text("resolved_by"),
+    resolvedAt: integer("resolved_at"),
+  },
+  (t) => [index("recovery_code_requests_status_idx").on(t.status, t.createdAt), index("recovery_code_requests_user_idx").on(t.userId, t.status)],
+);
+
 // One-shot flags, e.g. "setup_complete": inserting an existing key fails, which closes /setup for good.
 export const appFlags = sqliteTable("app_flags", {
   key: text("key").primaryKey(),

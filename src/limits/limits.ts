@@ -28,6 +28,7 @@ export const limitKeys = {
   passwordAccount: (portal: string, email: string) => `pw-account:${portal}:${email}`,
   secondFactor: (userId: string) => `2fa:${userId}`,
   recoveryCodes: (userId: string) => `recovery-codes:${userId}`,
+  recoveryRequest: (userId: string) => `recovery-request:${userId}`,
 };
 
 export function retryAfterSeconds(ms: number): number {

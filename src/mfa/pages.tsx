@@ -83,11 +83,16 @@ export function RecoveryCodePage(props: StepProps & { emailFallback: boolean }) 
       <Card title="Use a recovery code">
         <p>Enter one of the recovery codes you saved when you set up your authenticator app. Each code works once.</p>
         <ErrorMessage message={props.error} />
+        <Notice message={props.notice} />
         <form method="post" action={`${base(props.auth)}/verify/recovery`} class="stack">
           <CodeField label="Recovery code" name="code" numeric={false} />
           <button type="submit" class="primary">Verify</button>
         </form>
         <Alternatives auth={props.auth} methods={{ app: true, email: props.emailFallback }} />
+        <form method="post" action={`${base(props.auth)}/verify/request-codes`} class="request-codes">
+          <p class="hint">Lost your recovery codes too?</p>
+          <button type="submit" class="link">Request new recovery codes</button>
+        </form>
       </Card>
     </Layout>
   );

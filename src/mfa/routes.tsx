@@ -9,6 +9,7 @@ import { getDb } from "../db";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import type { Portal } from "../portal/policy";
 import { finalStageFor, landingFor } from "../auth/sign-in";
+import { hasIssuedCodesToShow, markIssuedCodesShown, requestRecoveryCodes } from "../admin/mfa-admin";
 import { sendEmailOtp, secondStepFor } from "./flow";
 import { AppCodePage, EmailCodePage, EnrollPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
 import { generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
@@ -40,7 +41,10 @@ async function passSecondFactor(c: Ctx, auth: Auth, stage: "full" | "recovery_co
     await recordAudit(c, { ...audit, event: "mfa.verified", details: { method } });
     await recordAudit(c, { ...audit, event: "sign_in.succeeded", details: { method: "password", secondFactor: method } });
   }
-  const final = stage === "full" ? await finalStageFor(getDb(c.env.DB), auth.user.id, auth.policy, c.var.clock.now()) : stage;
+  const db = getDb(c.env.DB);
+  // Codes an admin issued on request are shown now, before the portal opens.
+  const issued = stage === "full" && (await hasIssuedCodesToShow(db, auth.user.id));
+  const final = issued ? "recovery_codes" : stage === "full" ? await finalStageFor(db, auth.user.id, auth.policy, c.var.clock.now()) : stage;
   if (!(await rotateSession(c, auth, { stage: final, reauthenticated: true }))) return c.redirect(`/${auth.portal}/login`, 303);
   return c.redirect(final === "recovery_codes" ? `/${auth.portal}/login/recovery-codes` : landingFor(auth.portal, final, `/${auth.portal}`), 303);
 }
@@ -114,6 +118,21 @@ export function mfaRoutes(portal: Portal) {
     return c.redirect(`/${portal}/login/verify?method=email&sent=1`, 303);
   });
 
+  // Lost the recovery codes: ask an admin for new ones, once every two hours.
+  app.post("/login/verify/request-codes", pending, async (c) => {
+    const auth = c.var.auth;
+    if (!auth.policy.mfa.authenticatorApp) return renderStep(c, "email", { error: UNAVAILABLE.recovery, status: 400 });
+    const now = c.var.clock.now();
+    const allowed = await countAttempt(c.env, limitKeys.recoveryRequest(auth.user.id), LIMITS.recoveryCodesPerUser, now);
+    if (!allowed.allowed) {
+      const at = new Date(now + allowed.retryAfterMs).toISOString().slice(11, 16);
+      return tooMany(c, renderStep(c, "recovery", { error: `You already asked for new codes. You can ask again at ${at} UTC (in ${waitMessage(allowed.retryAfterMs)}).`, status: 429 }), allowed.retryAfterMs);
+    }
+    await requestRecoveryCodes(getDb(c.env.DB), auth.user.id, now);
+    await recordAudit(c, { event: "recovery_codes.requested", portal, actorId: auth.user.id });
+    return renderStep(c, "recovery", { notice: "Your request was sent to your administrators. Once they issue new codes, you will see them the next time you sign in with your app." });
+  });
+
   const enrolling = requireSession(portal, ["enroll"]);
   async function renderEnroll(c: Ctx, error?: string) {
     const auth = c.var.auth;
@@ -151,7 +170,9 @@ export function mfaRoutes(portal: Portal) {
   });
   app.post("/login/finish", savingCodes, async (c) => {
     const auth = c.var.auth;
-    const stage = await finalStageFor(getDb(c.env.DB), auth.user.id, auth.policy, c.var.clock.now());
+    const db = getDb(c.env.DB);
+    await markIssuedCodesShown(db, auth.user.id);
+    const stage = await finalStageFor(db, auth.user.id, auth.policy, c.var.clock.now());
     await rotateSession(c, auth, { stage, reauthenticated: false });
     await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: auth.user.id, details: { method: "password", secondFactor: "enrollment" } });
     return c.redirect(landingFor(portal, stage, `/${portal}`), 303);

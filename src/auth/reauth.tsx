@@ -1,0 +1,114 @@
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { recordAudit } from "../audit/audit";
+import { getDb } from "../db";
+import { MINUTE } from "../lib/clock";
+import { parseForm, passwordField, safeNextPath } from "../lib/validation";
+import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
+import type { Portal } from "../portal/policy";
+import { Card, ErrorMessage, Field, Layout } from "../web/layout";
+import { verifyPassword } from "./password";
+import { rotateSession } from "./sessions";
+import { findUserById } from "./users";
+import { requireSession } from "./middleware";
+
+/** SECURITY.md 11, 17: sensitive admin actions need a re-authentication this recent. */
+export const REAUTH_WINDOW_MS = 5 * MINUTE;
+
+type Ctx = Context<AppEnv>;
+type Confirmed = { ok: true; user: NonNullable<Awaited<ReturnType<typeof findUserById>>> } | { ok: false; status: 400 | 401 | 429; message: string };
+
+/**
+ * SECURITY.md 18: the current password, and the authenticator code when the user has one, each
+ * throttled like sign-in. Used by My account and by re-authentication.
+ */
+export async function confirmIdentity(c: Ctx, form: { current: string; code: string }): Promise<Confirmed> {
+  const auth = c.var.auth;
+  const db = getDb(c.env.DB);
+  const now = c.var.clock.now();
+  const user = await findUserById(db, auth.user.id);
+  if (!user?.passwordHash) return { ok: false, status: 400, message: "You sign in with Microsoft, so your password is managed there." };
+  const attempt = await countAttempt(c.env, limitKeys.passwordAccount(auth.portal, user.email), LIMITS.passwordPerAccount, now);
+  if (!attempt.allowed) {
+    c.header("Retry-After", String(retryAfterSeconds(attempt.retryAfterMs)));
+    return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
+  }
+  if (!(await verifyPassword(user.passwordHash, form.current))) return { ok: false, status: 401, message: "Your current password is not right." };
+  if (await hasConfirmedAuthenticator(db, user.id)) {
+    const second = await countAttempt(c.env, limitKeys.secondFactor(user.id), LIMITS.secondFactorPerAccount, now);
+    if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
+    if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.code.trim(), now))) {
+      return { ok: false, status: 401, message: "Enter the current code from your authenticator app." };
+    }
+    await resetAttempts(c.env, limitKeys.secondFactor(user.id));
+  }
+  await resetAttempts(c.env, limitKeys.passwordAccount(auth.portal, user.email));
+  return { ok: true, user };
+}
+
+export function recentlyReauthenticated(c: Ctx): boolean {
+  return c.var.clock.now() - c.var.auth.session.reauthenticatedAt < REAUTH_WINDOW_MS;
+}
+
+/** After requireSession: a page visit without a recent re-authentication goes to confirm first; other requests get 401. */
+export function requireRecentAuth(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (recentlyReauthenticated(c)) return next();
+    if (c.req.method === "GET") {
+      const url = new URL(c.req.url);
+      return c.redirect(`/${c.var.auth.portal}/reauth?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+    }
+    return c.text("Confirm it's you first: your re-authentication is more than 5 minutes old.", 401);
+  };
+}
+
+const reauthForm = z.object({ current: passwordField("your password"), code: z.string().max(64).optional().default(""), next: z.string().max(2048).optional() });
+
+function ReauthPage(props: { portal: Portal; next: string; hasApp: boolean; hasPassword: boolean; error?: string }) {
+  return (
+    <Layout title="Confirm it's you" portal={props.portal}>
+      <Card title="Confirm it's you">
+        <p>This action needs you to confirm your identity again. It stays confirmed for 5 minutes.</p>
+        <ErrorMessage message={props.error} />
+        {props.hasPassword ? (
+          <form method="post" action={`/${props.portal}/reauth`} class="stack">
+            <input type="hidden" name="next" value={props.next} />
+            <Field label="Password" name="current" type="password" autocomplete="current-password" autofocus />
+            {props.hasApp && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} />}
+            <button type="submit" class="primary">Confirm</button>
+          </form>
+        ) : (
+          <a class="button sso" href={`/${props.portal}/sso/start?next=${encodeURIComponent(props.next)}`}>
+            Sign in with Microsoft again
+          </a>
+        )}
+      </Card>
+    </Layout>
+  );
+}
+
+/** /{portal}/reauth: confirm identity again (password, plus the app's code when enrolled). */
+export function reauthRoutes(portal: Portal) {
+  const app = new Hono<AppEnv>();
+  const home = `/${portal}`;
+  async function page(c: Ctx, next: string, error?: string, status: 200 | 400 | 401 | 429 = 200) {
+    const db = getDb(c.env.DB);
+    const [user, hasApp] = await Promise.all([findUserById(db, c.var.auth.user.id), hasConfirmedAuthenticator(db, c.var.auth.user.id)]);
+    return c.html(<ReauthPage portal={portal} next={next} hasApp={hasApp} hasPassword={!!user?.passwordHash} error={error} />, status);
+  }
+  app.get("/reauth", requireSession(portal), (c) => page(c, safeNextPath(c.req.query("next"), home)));
+  app.post("/reauth", requireSession(portal), async (c) => {
+    const form = await parseForm(c, reauthForm);
+    if (!form.ok) return page(c, home, form.message, 400);
+    const next = safeNextPath(form.data.next, home);
+    const confirmed = await confirmIdentity(c, form.data);
+    if (!confirmed.ok) return page(c, next, confirmed.message, confirmed.status);
+    // ASVS 7.2.4: a new token after re-authentication too.
+    await rotateSession(c, c.var.auth, { stage: "full", reauthenticated: true });
+    await recordAudit(c, { event: "reauthenticated", portal, actorId: c.var.auth.user.id });
+    return c.redirect(next, 303);
+  });
+  return app;
+}
