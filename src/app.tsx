@@ -5,6 +5,9 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import { accountRoutes } from "./account/routes";
+import { peopleRoutes } from "./admin/people-routes";
+import { requestsRoutes } from "./admin/requests-routes";
+import { rolesRoutes } from "./admin/roles-routes";
 import { reauthRoutes } from "./auth/reauth";
 import { signInRoutes } from "./auth/routes";
 import { setupRoutes } from "./auth/setup-routes";
@@ -72,6 +75,9 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
     app.route(`/${portal}`, reauthRoutes(portal));
   }
   app.route("/agent/settings/security", securitySettingsRoutes);
+  app.route("/agent/admin/roles", rolesRoutes);
+  app.route("/agent/admin/recovery-requests", requestsRoutes);
+  app.route("/agent/admin", peopleRoutes);
   app.route("/agent", agentHomeRoutes);
   app.route("/support", supportHomeRoutes);
 

@@ -5,6 +5,7 @@ import { Layout } from "../web/layout";
 import { audienceTitle, SETTINGS_ROOT } from "./audiences";
 import { requirePermission } from "./guard";
 import { accessTab } from "./access-tab";
+import { auditLogRoutes } from "./audit-routes";
 import { mfaTab } from "./mfa-tab";
 import { passwordTab } from "./password-tab";
 import { sessionTab } from "./session-tab";
@@ -27,11 +28,16 @@ securitySettingsRoutes.get("/", (c) =>
               <p>How {audience} sign in to the {audience === "agents" ? "agent" : "support"} portal.</p>
             </li>
           ))}
+          <li>
+            <a href={`${SETTINGS_ROOT}/audit`}>Audit log</a>
+            <p>Every sign-in, MFA and settings event, with filters and CSV export.</p>
+          </li>
         </ul>
       </section>
     </Layout>,
   ),
 );
+securitySettingsRoutes.route("/", auditLogRoutes);
 securitySettingsRoutes.route("/", policyTabRoutes(accessTab));
 securitySettingsRoutes.route("/", policyTabRoutes(mfaTab));
 securitySettingsRoutes.route("/", policyTabRoutes(passwordTab));

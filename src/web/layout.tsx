@@ -16,6 +16,8 @@ function AgentNav({ auth }: { auth: Auth }) {
     <nav aria-label="Main">
       <a href="/agent">Home</a>
       {can("viewAssets") && <a href="/agent/assets">Assets</a>}
+      {can("manageAgents") && <a href="/agent/admin/agents">Agents</a>}
+      {!can("manageAgents") && can("manageRecoveryAndMfaReset") && <a href="/agent/admin/recovery-requests">Recovery code requests</a>}
       {can("manageAuthentication") && <a href="/agent/settings/security">Security and Compliance</a>}
     </nav>
   );

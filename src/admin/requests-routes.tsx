@@ -1,0 +1,61 @@
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { recordAudit } from "../audit/audit";
+import { requireSession } from "../auth/middleware";
+import { getDb } from "../db";
+import { requirePermission } from "../settings/guard";
+import { ErrorMessage, Notice } from "../web/layout";
+import { issueRequestedCodes, pendingRecoveryRequests } from "./mfa-admin";
+import { AdminFrame } from "./pages";
+
+/** Pending "I lost my recovery codes" requests: /agent/admin/recovery-requests. */
+export const requestsRoutes = new Hono<AppEnv>();
+requestsRoutes.use("*", requireSession("agent"), requirePermission("manageRecoveryAndMfaReset"));
+
+async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string } = {}, status: 200 | 400 = 200) {
+  const pending = await pendingRecoveryRequests(getDb(c.env.DB));
+  return c.html(
+    <AdminFrame auth={c.var.auth} title="Recovery code requests">
+      <ErrorMessage message={extra.error} />
+      <Notice message={extra.notice} />
+      {pending.length === 0 ? (
+        <p>No pending requests.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Who</th>
+              <th scope="col">Asked</th>
+              <th scope="col"><span class="visually-hidden">Actions</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {pending.map((r) => (
+              <tr data-testid="recovery-request">
+                <td>
+                  {r.name} ({r.email}, {r.kind})
+                </td>
+                <td>{new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " ")} UTC</td>
+                <td class="actions">
+                  <form method="post" action={`/agent/admin/recovery-requests/${r.id}/issue`}>
+                    <button type="submit">Issue new codes</button>
+                  </form>
+                  <a class="button danger" href={`/agent/admin/people/${r.userId}/reset-mfa`}>Reset MFA</a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </AdminFrame>,
+    status,
+  );
+}
+
+requestsRoutes.get("/", (c) => page(c, { notice: c.req.query("done") === "issued" ? "New codes issued. They will see them at their next sign-in." : undefined }));
+requestsRoutes.post("/:id/issue", async (c) => {
+  const result = await issueRequestedCodes(c.env, getDb(c.env.DB), c.req.param("id"), c.var.auth.user.id, c.var.clock.now());
+  if (!result.ok) return page(c, { error: result.message }, 400);
+  await recordAudit(c, { event: "recovery_codes.issued", portal: "agent", actorId: c.var.auth.user.id, targetId: result.userId });
+  return c.redirect("/agent/admin/recovery-requests?done=issued", 303);
+});
