@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { auditEvents } from "../../src/db/schema";
 import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
-import { db, makeAdmin, makeContact } from "../helpers/factories";
+import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 
 const eventsFor = async (userId: string) =>
@@ -59,5 +59,39 @@ describe("the security audit log", () => {
       ["policy.applied_immediately", "support", null, { audience: "contacts", tab: "mfa" }],
     ]);
     await setMfa("support", { emailOtp: false });
+  });
+});
+
+describe("the rest of the audited events", () => {
+  it("records codes regenerated and requested, role changes and sessions revoked", async () => {
+    await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+    const clock = fakeClock();
+    const admin = await makeAdmin();
+    const adminClient = browser({ clock });
+    await signIn(adminClient, "agent", admin);
+    await (await adminClient.post("/agent/admin/roles/new", { name: "Audited role", permissions: "viewAssets" })).text();
+    const roleId = /roles\/(role_[a-f0-9]+)"/.exec(await (await adminClient.get("/agent/admin/roles")).text())![1]!;
+    await (await adminClient.post(`/agent/admin/roles/${roleId}/delete`)).text();
+    await signIn(browser({ clock }), "agent", admin);
+    await (await adminClient.post("/agent/account/sessions/others/revoke")).text();
+
+    await setMfa("agent", { authenticatorApp: true });
+    const agent = await makeAgent();
+    const { manualKey } = await enrollThroughPages(browser({ clock }), "agent", agent, clock);
+    const pending = browser({ clock });
+    await postPassword(pending, "agent", agent);
+    await (await pending.post("/agent/login/verify/request-codes")).text();
+    clock.advance(30_000);
+    const own = browser({ clock });
+    await postPassword(own, "agent", agent);
+    await (await own.post("/agent/login/verify/app", { code: totpCode(manualKey, clock.now()) })).text();
+    clock.advance(30_000);
+    await (await own.post("/agent/account/recovery-codes", { current: agent.password, code: totpCode(manualKey, clock.now()) })).text();
+    await setMfa("agent", { authenticatorApp: false });
+
+    const adminEvents = (await eventsFor(admin.id)).map(([e]) => e);
+    expect(adminEvents).toEqual(expect.arrayContaining(["role.saved", "role.deleted", "sessions.revoked"]));
+    const agentEvents = (await eventsFor(agent.id)).map(([e]) => e);
+    expect(agentEvents).toEqual(expect.arrayContaining(["recovery_codes.requested", "recovery_codes.regenerated"]));
   });
 });

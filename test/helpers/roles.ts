@@ -1,0 +1,13 @@
+import { env } from "cloudflare:workers";
+import { portalStub } from "../../src/auth/sessions";
+import { roles } from "../../src/db/schema";
+import type { Permission } from "../../src/settings/permissions";
+import { db } from "./factories";
+
+/** A custom role holding exactly these permissions. */
+export async function makeRole(permissions: Permission[]): Promise<string> {
+  const id = `role_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  await db().insert(roles).values({ id, name: `Role ${id}`, builtin: null, permissions, createdAt: 0 });
+  await portalStub(env, "agent").reloadRoles();
+  return id;
+}
