@@ -163,3 +163,17 @@ export function RoleForm(props: { action: string; value?: { name: string; permis
     </form>
   );
 }
+
+export function SetPasswordForm(props: { action: string; rules: PasswordRule[] }) {
+  return (
+    <form method="post" action={props.action} class="stack narrow set-password">
+      <h2>Set a new password</h2>
+      <Field label="New password" name="password" type="password" autocomplete="new-password" />
+      <PasswordRulesList rules={props.rules} />
+      <div class="actions">
+        <button type="submit">Set password</button>
+      </div>
+      <p class="hint">The agent is signed out everywhere. Needs you to have confirmed your identity in the last 5 minutes.</p>
+    </form>
+  );
+}

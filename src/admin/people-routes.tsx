@@ -5,7 +5,8 @@ import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { passwordRules } from "../auth/password-policy";
 import { requireRecentAuth } from "../auth/reauth";
-import { portalStub } from "../auth/sessions";
+import { endAllSessionsOfUser, portalStub } from "../auth/sessions";
+import { setPassword } from "../auth/password-change";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { emailField, parseForm, passwordField, requiredText } from "../lib/validation";
@@ -16,7 +17,7 @@ import { hasPermission } from "../settings/permissions";
 import { ErrorMessage, Notice } from "../web/layout";
 import { createAgent, groupIdsOf, listAgents, listContacts, listGroups, listRoles, setContactActive, updateAgent } from "./agents";
 import { notifyRecoveryCodesViewed, resetMfa } from "./mfa-admin";
-import { AdminFrame, AgentForm, MfaPanel, PeopleTable, RecoveryCodesView } from "./pages";
+import { AdminFrame, AgentForm, MfaPanel, PeopleTable, RecoveryCodesView, SetPasswordForm } from "./pages";
 
 type Ctx = Context<AppEnv>;
 const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
@@ -48,14 +49,24 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
   const db = getDb(c.env.DB);
   const agent = await findUserById(db, agentId);
   if (!agent || agent.kind !== "agent") return c.notFound();
-  const [roles, groups, memberOf, hasApp, codesLeft] = await Promise.all([listRoles(db), listGroups(db), groupIdsOf(db, agentId), hasConfirmedAuthenticator(db, agentId), countUnusedRecoveryCodes(db, agentId)]);
+  const [roles, groups, memberOf, hasApp, codesLeft, policy] = await Promise.all([
+    listRoles(db),
+    listGroups(db),
+    groupIdsOf(db, agentId),
+    hasConfirmedAuthenticator(db, agentId),
+    countUnusedRecoveryCodes(db, agentId),
+    portalStub(c.env, "agent").getPolicy(),
+  ]);
   const auth = c.var.auth;
   return c.html(
     <AdminFrame auth={auth} title={agent.name}>
       <ErrorMessage message={extra.error} />
       <Notice message={extra.notice} />
       {hasPermission(auth.permissions, "manageAgents") && (
-        <AgentForm action={`/agent/admin/agents/${agentId}`} roles={roles} groups={groups} value={{ ...agent, groupIds: memberOf }} />
+        <>
+          <AgentForm action={`/agent/admin/agents/${agentId}`} roles={roles} groups={groups} value={{ ...agent, groupIds: memberOf }} />
+          <SetPasswordForm action={`/agent/admin/agents/${agentId}/password`} rules={passwordRules(policy.password)} />
+        </>
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
         <MfaPanel person={agent} hasApp={hasApp} codesLeft={codesLeft} self={agent.id === auth.user.id} base={`/agent/admin/people/${agentId}`} />
@@ -105,7 +116,7 @@ peopleRoutes.get("/agents/:id", async (c) => {
   const auth = c.var.auth;
   if (!hasPermission(auth.permissions, "manageAgents") && !hasPermission(auth.permissions, "manageRecoveryAndMfaReset")) return requirePermission("manageAgents")(c, async () => {});
   if (!ID.test(c.req.param("id"))) return c.notFound();
-  const notices: Record<string, string> = { saved: "Saved.", reset: "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in." };
+  const notices: Record<string, string> = { saved: "Saved.", password: "Password set. The agent was signed out everywhere.", reset: "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in." };
   return agentPage(c, c.req.param("id"), { notice: notices[c.req.query("done") ?? ""] });
 });
 
@@ -118,6 +129,22 @@ peopleRoutes.post("/agents/:id", manage, async (c) => {
   if (!updated.ok) return agentPage(c, agentId, { error: updated.message }, 400);
   await recordAudit(c, { event: "user.updated", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { roleId: form.data.roleId, active: form.data.active, groupIds: form.data.groupIds } });
   return c.redirect(`/agent/admin/agents/${agentId}?done=saved`, 303);
+});
+
+/** An admin sets an agent's password: the agents' policy applies, and every session of that agent ends. */
+peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), async (c) => {
+  const agentId = c.req.param("id");
+  const db = getDb(c.env.DB);
+  const agent = ID.test(agentId) ? await findUserById(db, agentId) : null;
+  if (!agent || agent.kind !== "agent") return c.notFound();
+  const form = await parseForm(c, z.object({ password: passwordField("a new password") }));
+  if (!form.ok) return agentPage(c, agentId, { error: form.message }, 400);
+  const policy = await portalStub(c.env, "agent").getPolicy();
+  const changed = await setPassword(c.env, db, agent, form.data.password, policy.password, c.var.clock.now());
+  if (!changed.ok) return agentPage(c, agentId, { error: changed.message }, 400);
+  await endAllSessionsOfUser(c.env, agentId);
+  await recordAudit(c, { event: "password.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { byAdmin: true } });
+  return c.redirect(`/agent/admin/agents/${agentId}?done=password`, 303);
 });
 
 peopleRoutes.get("/contacts", manage, async (c) => {

@@ -285,7 +285,7 @@ describe("agents and roles", () => {
       [{ groupIds: "grp_nope" }, "One of the chosen groups does not exist."],
       [{ email: admin.email }, "Another agent already uses this email."],
     ] as const) {
-      const r = await client.post(`/agent/admin/agents/${other.id}`, { name: other.name, email: other.email, roleId: "role_agent", active: "on", ...form });
+      const r = await client.post(`/agent/admin/agents/${other.id}`, Object.assign({ name: other.name, email: other.email, roleId: "role_agent", active: "on" }, form));
       expect(r.status).toBe(400);
       expect(await r.text()).toContain(message);
     }
