@@ -207,6 +207,39 @@ export const recoveryCodeRequests = sqliteTable(
   (t) => [index("recovery_code_requests_status_idx").on(t.status, t.createdAt), index("recovery_code_requests_user_idx").on(t.userId, t.status)],
 );
 
+// Who changed which field of an asset or software record, from what to what, and when. Bulk
+// changes share a `batchId`; `versionAfter` is the record's version right after the change, so
+// Undo restores only rows nobody has changed since.
+export const inventoryHistory = sqliteTable(
+  "inventory_history",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    recordType: text("record_type", { enum: ["asset", "software"] }).notNull(),
+    recordId: text("record_id").notNull(),
+    field: text("field").notNull(),
+    oldValue: text("old_value"),
+    newValue: text("new_value"),
+    versionAfter: integer("version_after").notNull(),
+    actorId: text("actor_id"),
+    batchId: text("batch_id"),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("inventory_history_record_idx").on(t.recordType, t.recordId, t.id), index("inventory_history_batch_idx").on(t.batchId)],
+);
+
+// A bulk change that can be undone for a few minutes.
+export const bulkOperations = sqliteTable("bulk_operations", {
+  id: text("id").primaryKey(),
+  recordType: text("record_type", { enum: ["asset", "software"] }).notNull(),
+  field: text("field").notNull(),
+  count: integer("count").notNull(),
+  actorId: text("actor_id").notNull(),
+  at: integer("at").notNull(),
+  undoneAt: integer("undone_at"),
+  // Set by the one Undo that claims the operation; its statements run only under that claim.
+  undoToken: text("undo_token"),
+});
+
 // One-shot flags, e.g. "setup_complete": inserting an existing key fails, which closes /setup for good.
 export const appFlags = sqliteTable("app_flags", {
   key: text("key").primaryKey(),
