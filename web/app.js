@@ -20,6 +20,14 @@ document.addEventListener("DOMContentLoaded", () => {
     tick();
   }
 
+  // Asset and software lists: "select all rows on this page".
+  const selectPage = document.getElementById("select-page");
+  if (selectPage) {
+    selectPage.addEventListener("change", () => {
+      for (const box of document.querySelectorAll("input.row-select")) box.checked = selectPage.checked;
+    });
+  }
+
   // Copy recovery codes to the clipboard.
   const copy = document.getElementById("copy-recovery-codes");
   const status = document.getElementById("copy-status");

@@ -16,7 +16,13 @@ export const agentHomeRoutes = new Hono<AppEnv>().get("/", requireSession("agent
           {can("viewAssets") && (
             <li>
               <a href="/agent/assets">Assets</a>
-              <p>Hardware and software your team looks after.</p>
+              <p>Hardware your team looks after.</p>
+            </li>
+          )}
+          {can("viewAssets") && (
+            <li>
+              <a href="/agent/software">Software</a>
+              <p>Software and licences your team looks after.</p>
             </li>
           )}
           {can("manageAuthentication") && (
@@ -39,6 +45,16 @@ export const supportHomeRoutes = new Hono<AppEnv>().get("/", requireSession("sup
       <section class="wide">
         <h1>Hello, {auth.user.name}</h1>
         <p>You are signed in to the support portal as {auth.user.email}.</p>
+        <ul class="tiles">
+          <li>
+            <a href="/support/assets">My assets</a>
+            <p>The equipment assigned to you.</p>
+          </li>
+          <li>
+            <a href="/support/account">My account</a>
+            <p>Your password, two-step verification and sessions.</p>
+          </li>
+        </ul>
       </section>
     </Layout>,
   );

@@ -5,6 +5,8 @@ import { hasPermission } from "../settings/permissions";
 export interface LayoutProps {
   title: string;
   auth?: Auth | undefined;
+  /** Pages with inline editing load htmx (served from our origin; configured for the CSP). */
+  htmx?: boolean;
   /** The portal of a signed-out page (sign-in), for the header. */
   portal?: "agent" | "support";
   children?: Child;
@@ -16,6 +18,7 @@ function AgentNav({ auth }: { auth: Auth }) {
     <nav aria-label="Main">
       <a href="/agent">Home</a>
       {can("viewAssets") && <a href="/agent/assets">Assets</a>}
+      {can("viewAssets") && <a href="/agent/software">Software</a>}
       {can("manageAgents") && <a href="/agent/admin/agents">Agents</a>}
       {!can("manageAgents") && can("manageRecoveryAndMfaReset") && <a href="/agent/admin/recovery-requests">Recovery code requests</a>}
       {can("manageAuthentication") && <a href="/agent/settings/security">Security and Compliance</a>}
@@ -33,7 +36,21 @@ function SignOut({ auth }: { auth: Auth }) {
 }
 
 /** The one page frame of both portals. No inline script or style: the CSP forbids them. */
-export function Layout({ title, auth, portal = auth?.portal, children }: LayoutProps) {
+// htmx must not inject its indicator <style> (the CSP forbids inline styles), nor eval; and the
+// refusals the rows explain (400, 403, 409) swap in like successes.
+const HTMX_CONFIG = JSON.stringify({
+  includeIndicatorStyles: false,
+  allowEval: false,
+  allowScriptTags: false,
+  responseHandling: [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "40[039]", swap: true, error: false },
+    { code: "[45]..", swap: false, error: true },
+  ],
+});
+
+export function Layout({ title, auth, portal = auth?.portal, htmx, children }: LayoutProps) {
   const portalName = portal === "support" ? "Support portal" : portal === "agent" ? "Agent portal" : null;
   return (
     <html lang="en">
@@ -43,6 +60,8 @@ export function Layout({ title, auth, portal = auth?.portal, children }: LayoutP
         <title>{`${title} · EdgeDesk`}</title>
         <link rel="stylesheet" href="/styles.css" />
         <script src="/app.js" defer></script>
+        {htmx && <meta name="htmx-config" content={HTMX_CONFIG} />}
+        {htmx && <script src="/vendor/htmx-2.0.11.min.js" defer></script>}
       </head>
       <body>
         <header class="topbar">

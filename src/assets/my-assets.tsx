@@ -1,0 +1,35 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { requireSession } from "../auth/middleware";
+import { Layout } from "../web/layout";
+import { humanize } from "./kinds";
+
+/** Support portal: the assets the signed-in contact uses, read-only. */
+export const myAssetsRoutes = new Hono<AppEnv>().get("/", requireSession("support"), async (c) => {
+  const { results } = await c.env.DB.prepare(
+    "SELECT a.name, a.asset_tag, a.asset_type, a.status, l.name AS location FROM assets a LEFT JOIN locations l ON l.id = a.location_id WHERE a.used_by_id = ? ORDER BY a.name",
+  )
+    .bind(c.var.auth.user.id)
+    .all<{ name: string; asset_tag: string; asset_type: string; status: string; location: string | null }>();
+  return c.html(
+    <Layout title="My assets" auth={c.var.auth}>
+      <section class="wide">
+        <h1>My assets</h1>
+        {results.length === 0 ? (
+          <p>No assets are assigned to you.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr><th scope="col">Name</th><th scope="col">Asset tag</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Location</th></tr>
+            </thead>
+            <tbody>
+              {results.map((a) => (
+                <tr data-testid="my-asset"><td>{a.name}</td><td>{a.asset_tag}</td><td>{humanize(a.asset_type)}</td><td>{humanize(a.status)}</td><td>{a.location ?? "—"}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </Layout>,
+  );
+});

@@ -1,0 +1,199 @@
+import type { Auth } from "../auth/sessions";
+import { IMPACTS } from "../db/schema";
+import { Layout } from "../web/layout";
+import type { HistoryEntry, ListFilter, Options, Row } from "./inventory";
+import { PAGE_SIZE } from "./inventory";
+import { type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
+
+/** The list URL for a filter, with some of it changed: the filter lives in the URL, to share and reload. */
+export function listUrl(kind: InventoryKind, filter: ListFilter, change: Partial<ListFilter> & { enums?: Record<string, string | undefined> } = {}): string {
+  const f = { ...filter, ...change, enums: { ...filter.enums, ...change.enums } };
+  const q = new URLSearchParams();
+  if (f.q) q.set("q", f.q);
+  for (const [k, v] of Object.entries(f.enums)) if (v) q.set(k, v);
+  for (const k of ["location", "group", "agent"] as const) if (f[k]) q.set(k, f[k]!);
+  if (f.sort !== "name") q.set("sort", f.sort);
+  if (f.dir !== "asc") q.set("dir", f.dir);
+  if (f.page > 1) q.set("page", String(f.page));
+  const s = q.toString();
+  return s ? `${kind.path}?${s}` : kind.path;
+}
+
+function FilterHiddenFields({ kind, filter }: { kind: InventoryKind; filter: ListFilter }) {
+  const params = new URL(listUrl(kind, { ...filter, page: 1 }), "https://x").searchParams;
+  return (
+    <>
+      {[...params].map(([k, v]) => (
+        <input type="hidden" name={`f_${k}`} value={v} />
+      ))}
+    </>
+  );
+}
+
+function Select(props: { id?: string; name: string; label: string; value: string | null; options: { id: string; name: string }[]; none?: string; form?: string; htmx?: Record<string, string> }) {
+  return (
+    <select id={props.id} name={props.name} aria-label={props.id ? undefined : props.label} form={props.form} {...props.htmx}>
+      {props.none !== undefined && <option value="">{props.none}</option>}
+      {props.options.map((o) => (
+        <option value={o.id} selected={o.id === props.value}>
+          {o.name}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** One row. With Manage, the four fields are dropdowns that save on change (htmx), or with the row's Save button without JavaScript. */
+export function InventoryRow(props: { kind: InventoryKind; row: Row; options: Options; canManage: boolean; returnTo: string; status?: { ok: boolean; text: string } }) {
+  const { kind, row, options } = props;
+  const id = String(row.id);
+  const formId = `inline-${id}`;
+  const editable = props.canManage && row.status !== "retired";
+  const htmx = { "hx-post": `${kind.path}/${id}/inline`, "hx-trigger": "change", "hx-target": "closest tr", "hx-swap": "outerHTML", "hx-include": "closest tr" };
+  const groupId = (row.group_id as string | null) ?? null;
+  const agents = groupId ? options.agents.filter((a) => a.groupIds.includes(groupId)) : options.agents;
+  const cell = (field: EditableField, value: string | null, choices: { id: string; name: string }[], none?: string) =>
+    editable ? <Select name={field} label={`${FIELD_LABELS[field]} of ${row.name}`} value={value} options={choices} none={none} form={formId} htmx={htmx} /> : <span>{choices.find((c) => c.id === value)?.name ?? "—"}</span>;
+  return (
+    <tr id={`row-${id}`} data-testid="inventory-row">
+      <td>
+        {props.canManage && <input type="checkbox" name="ids" value={id} form="bulk" aria-label={`Select ${row.name}`} class="row-select" />}
+      </td>
+      <td>
+        <a href={`${kind.path}/${id}`}>{row.name}</a>
+      </td>
+      {kind.columns.map((c) => (
+        <td>{c.key === "type" || c.key === "status" ? humanize(String(row[c.column] ?? "")) : String(row[c.column] ?? "")}</td>
+      ))}
+      <td>{cell("impact", row.impact, IMPACTS.map((i) => ({ id: i, name: humanize(i) })))}</td>
+      <td>{cell("location", row.location_id as string | null, options.locations, "—")}</td>
+      <td>{cell("group", groupId, options.groups, "—")}</td>
+      <td>{cell("agent", (row.agent_id as string | null) ?? null, agents, "—")}</td>
+      <td class="row-status">
+        {editable && (
+          <form id={formId} method="post" action={`${kind.path}/${id}/inline`}>
+            <input type="hidden" name="version" value={String(row.row_version_value)} />
+            <input type="hidden" name="return" value={props.returnTo} />
+            <noscript>
+              <button type="submit">Save</button>
+            </noscript>
+          </form>
+        )}
+        <span role="status" class={props.status ? (props.status.ok ? "saved" : "failed") : ""}>
+          {props.status?.text ?? ""}
+        </span>
+      </td>
+    </tr>
+  );
+}
+
+function SortHeader(props: { kind: InventoryKind; filter: ListFilter; sort: string; label: string }) {
+  const active = props.filter.sort === props.sort;
+  const dir = active && props.filter.dir === "asc" ? "desc" : "asc";
+  return (
+    <th scope="col" aria-sort={active ? (props.filter.dir === "asc" ? "ascending" : "descending") : undefined}>
+      {props.kind.sorts[props.sort] ? <a href={listUrl(props.kind, props.filter, { sort: props.sort, dir, page: 1 })}>{props.label}{active ? (props.filter.dir === "asc" ? " ▲" : " ▼") : ""}</a> : props.label}
+    </th>
+  );
+}
+
+export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filter: ListFilter; rows: Row[]; total: number; options: Options; canManage: boolean; error?: string | undefined }) {
+  const { kind, filter, options } = props;
+  const here = listUrl(kind, filter);
+  const pages = Math.max(1, Math.ceil(props.total / PAGE_SIZE));
+  return (
+    <Layout title={kind.title} auth={props.auth} htmx>
+      <section class="wide inventory">
+        <h1>{kind.title}</h1>
+        {props.error && <p class="alert error" role="alert">{props.error}</p>}
+        <form method="get" action={kind.path} class="filters" role="search">
+          <div class="field">
+            <label for="f-q">Search</label>
+            <input id="f-q" type="search" name="q" value={filter.q ?? ""} maxlength={100} placeholder={`Name${kind.type === "asset" ? ", tag or serial" : ", publisher or category"}`} />
+          </div>
+          {Object.entries(kind.enums).map(([key, def]) => (
+            <div class="field">
+              <label for={`f-${key}`}>{def.label}</label>
+              <Select id={`f-${key}`} name={key} label={def.label} value={filter.enums[key] ?? null} options={def.values.map((v) => ({ id: v, name: humanize(v) }))} none="Any" />
+            </div>
+          ))}
+          {(["location", "group", "agent"] as const).map((key) => (
+            <div class="field">
+              <label for={`f-${key}`}>{FIELD_LABELS[key]}</label>
+              <Select id={`f-${key}`} name={key} label={FIELD_LABELS[key]} value={filter[key] ?? null} options={[{ id: "none", name: "None" }, ...(key === "location" ? options.locations : key === "group" ? options.groups : options.agents)]} none="Any" />
+            </div>
+          ))}
+          <div class="actions">
+            <button type="submit" class="primary">Filter</button>
+            <a href={kind.path}>Clear</a>
+          </div>
+        </form>
+        <p class="hint" data-testid="match-count">{props.total} {props.total === 1 ? "record matches" : "records match"}.</p>
+        {props.canManage && (
+          <form id="bulk" method="post" action={`${kind.path}/bulk`} class="bulk-bar">
+            <FilterHiddenFields kind={kind} filter={filter} />
+            <fieldset class="choices inline">
+              <legend>Apply to</legend>
+              <div class="choice"><input type="radio" id="scope-selected" name="scope" value="selected" checked /><label for="scope-selected">Selected rows</label></div>
+              <div class="choice"><input type="radio" id="scope-all" name="scope" value="all" /><label for="scope-all">All {props.total} matching this filter</label></div>
+            </fieldset>
+            <div class="field">
+              <label for="bulk-action">Action</label>
+              <select id="bulk-action" name="action">
+                <option value="group">Assign Group</option>
+                <option value="agent">Assign Agent</option>
+                <option value="location">Update Location</option>
+              </select>
+            </div>
+            <div class="field"><label for="bulk-group">Group</label><Select id="bulk-group" name="value_group" label="Group" value={null} options={options.groups} none="None" /></div>
+            <div class="field"><label for="bulk-agent">Agent</label><Select id="bulk-agent" name="value_agent" label="Agent" value={null} options={options.agents} none="None" /></div>
+            <div class="field"><label for="bulk-location">Location</label><Select id="bulk-location" name="value_location" label="Location" value={null} options={options.locations} none="None" /></div>
+            <button type="submit">Review change</button>
+          </form>
+        )}
+        <table class="inventory-table">
+          <thead>
+            <tr>
+              <th scope="col">{props.canManage && <input type="checkbox" id="select-page" aria-label="Select all rows on this page" />}</th>
+              <SortHeader kind={kind} filter={filter} sort="name" label="Name" />
+              {kind.columns.map((c) => (
+                <SortHeader kind={kind} filter={filter} sort={c.key} label={c.label} />
+              ))}
+              <SortHeader kind={kind} filter={filter} sort="impact" label="Impact" />
+              <th scope="col">Location</th>
+              <th scope="col">Managed By Group</th>
+              <th scope="col">Managed By Agent</th>
+              <th scope="col"><span class="visually-hidden">Status</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map((row) => (
+              <InventoryRow kind={kind} row={row} options={options} canManage={props.canManage} returnTo={here} />
+            ))}
+          </tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">
+          {filter.page > 1 && <a href={listUrl(kind, filter, { page: filter.page - 1 })}>Previous</a>}
+          <span>Page {filter.page} of {pages}</span>
+          {filter.page < pages && <a href={listUrl(kind, filter, { page: filter.page + 1 })}>Next</a>}
+        </nav>
+      </section>
+    </Layout>
+  );
+}
+
+export function HistoryList({ entries, names }: { entries: HistoryEntry[]; names: Map<string, string> }) {
+  const show = (v: string | null) => (v === null ? "—" : names.get(v) ?? humanize(v));
+  return entries.length === 0 ? (
+    <p>No changes yet.</p>
+  ) : (
+    <ol class="history" data-testid="history">
+      {entries.map((h) => (
+        <li>
+          <strong>{FIELD_LABELS[h.field as EditableField] ?? h.field}</strong>: {show(h.old_value)} → {show(h.new_value)}
+          <span class="hint"> · {h.actor_name ?? "someone"} · {new Date(h.at).toISOString().slice(0, 16).replace("T", " ")} UTC{h.batch_id ? (h.batch_id.startsWith("undo:") ? " · undo" : " · bulk change") : ""}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}

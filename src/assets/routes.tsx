@@ -1,0 +1,215 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { requireSession } from "../auth/middleware";
+import { safeNextPath } from "../lib/validation";
+import { requirePermission } from "../settings/guard";
+import { hasPermission } from "../settings/permissions";
+import { Card, Layout } from "../web/layout";
+import { bulkUpdate, countScope, editInline, getRecord, type ListFilter, listRecords, loadOptions, recordHistory, type Scope, undoBulk } from "./inventory";
+import { BULK_FIELDS, type BulkField, EDITABLE, type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
+import { HistoryList, InventoryListPage, InventoryRow, listUrl } from "./pages";
+
+type Ctx = Context<AppEnv>;
+const idValue = z.string().max(40).regex(/^[a-z]+_[a-z0-9]+$/, "That is not a valid id.");
+const optionalId = z.union([z.literal(""), z.literal("none"), idValue]).optional().transform((v) => v || undefined);
+
+function filterSchema(kind: InventoryKind, prefix = "") {
+  const enumFields = Object.fromEntries(
+    Object.entries(kind.enums).map(([k, def]) => [`${prefix}${k}`, z.enum(["", ...def.values] as [string, ...string[]], { error: `${def.label}: choose one from the list.` }).optional()]),
+  );
+  return z
+    .object({
+      [`${prefix}q`]: z.string().trim().max(100, "Search for at most 100 characters.").optional(),
+      [`${prefix}location`]: optionalId,
+      [`${prefix}group`]: optionalId,
+      [`${prefix}agent`]: optionalId,
+      [`${prefix}sort`]: z.string().refine((s) => s in kind.sorts, "That column cannot be sorted.").optional(),
+      [`${prefix}dir`]: z.enum(["asc", "desc"]).optional(),
+      [`${prefix}page`]: z.string().regex(/^\d{1,6}$/, "The page is a number.").optional(),
+      ...enumFields,
+    })
+    .transform((raw: Record<string, string | undefined>): ListFilter => ({
+      q: raw[`${prefix}q`] || undefined,
+      enums: Object.fromEntries(Object.keys(kind.enums).map((k) => [k, raw[`${prefix}${k}`] || undefined])),
+      location: raw[`${prefix}location`],
+      group: raw[`${prefix}group`],
+      agent: raw[`${prefix}agent`],
+      sort: raw[`${prefix}sort`] ?? "name",
+      dir: (raw[`${prefix}dir`] as "asc" | "desc") ?? "asc",
+      page: Math.max(1, Number(raw[`${prefix}page`] ?? 1)),
+    }));
+}
+
+// Unknown fields are refused (SECURITY.md 29): only the four inline fields, the version and where to return.
+const inlineSchema = z.strictObject({
+  version: z.string({ error: "The row's version is missing: reload the page." }).regex(/^\d{1,9}$/, "The row's version is missing: reload the page.").transform(Number),
+  impact: z.enum(["low", "medium", "high"], { error: "Choose an impact: low, medium or high." }).optional(),
+  location: z.union([z.literal(""), idValue]).optional(),
+  group: z.union([z.literal(""), idValue]).optional(),
+  agent: z.union([z.literal(""), idValue]).optional(),
+  return: z.string().max(2048).optional(),
+  ids: z.unknown().optional(),
+}, { error: (issue) => (issue.code === "unrecognized_keys" ? "Only Impact, Location, Managed By Group and Managed By Agent can be edited here." : undefined) });
+
+const MAX_SELECTED = 500;
+const bulkSchema = z.object({
+  scope: z.enum(["selected", "all"], { error: "Choose which records to change." }),
+  action: z.enum(BULK_FIELDS, { error: "Choose Assign Group, Assign Agent or Update Location." }),
+  ids: z.array(idValue).max(MAX_SELECTED, `Select at most ${MAX_SELECTED} rows, or choose all matching this filter.`).optional().default([]),
+  value_group: z.union([z.literal(""), idValue]).optional(),
+  value_agent: z.union([z.literal(""), idValue]).optional(),
+  value_location: z.union([z.literal(""), idValue]).optional(),
+});
+
+async function readBody(c: Ctx): Promise<Record<string, unknown> | null> {
+  const body = await c.req.parseBody({ all: true }).catch(() => null);
+  if (!body) return null;
+  if (typeof body.ids === "string") body.ids = [body.ids];
+  return body;
+}
+
+/** The asset list or the software list, mounted at kind.path; agents with View (read) and Manage (write). */
+export function inventoryRoutes(kind: InventoryKind) {
+  const app = new Hono<AppEnv>();
+  app.use("*", requireSession("agent"), requirePermission("viewAssets"));
+  const manage = requirePermission("manageAssets");
+  const canManage = (c: Ctx) => hasPermission(c.var.auth.permissions, "manageAssets");
+
+  async function listPage(c: Ctx, filter: ListFilter, error?: string, status: 200 | 400 = 200) {
+    const [{ rows, total }, options] = await Promise.all([listRecords(c.env.DB, kind, filter), loadOptions(c.env.DB)]);
+    return c.html(<InventoryListPage auth={c.var.auth} kind={kind} filter={filter} rows={rows} total={total} options={options} canManage={canManage(c)} error={error} />, status);
+  }
+
+  app.get("/", async (c) => {
+    const parsed = filterSchema(kind).safeParse(c.req.query());
+    if (!parsed.success) return listPage(c, { enums: {}, sort: "name", dir: "asc", page: 1 }, parsed.error.issues[0]?.message, 400);
+    return listPage(c, parsed.data);
+  });
+
+  app.post("/:id/inline", manage, async (c) => {
+    const id = c.req.param("id");
+    const body = await readBody(c);
+    const parsed = inlineSchema.safeParse(body ?? {});
+    const htmx = c.req.header("HX-Request") === "true";
+    const returnTo = safeNextPath(typeof body?.return === "string" ? body.return : undefined, kind.path);
+    if (!parsed.success) return c.text(parsed.error.issues[0]?.message ?? "Bad request.", 400);
+    const changes: Partial<Record<EditableField, string | null>> = {};
+    for (const field of Object.keys(EDITABLE) as EditableField[]) {
+      const value = parsed.data[field];
+      if (value !== undefined) changes[field] = value === "" ? null : value;
+    }
+    const result = await editInline(c.env.DB, kind, id, parsed.data.version, changes, c.var.auth.user.id, c.var.clock.now());
+    if (!htmx) {
+      if (!result.ok && result.status === 404) return c.notFound();
+      return result.ok ? c.redirect(returnTo, 303) : listPage(c, { enums: {}, sort: "name", dir: "asc", page: 1 }, result.message, 400);
+    }
+    if (!result.ok && !result.row) return c.text(result.message, result.status);
+    const row = result.ok ? result.row : result.row!;
+    const text = result.ok ? (result.changed.length ? `Saved ${result.changed.map((f) => FIELD_LABELS[f]).join(", ")}` : "No change") : result.message;
+    return c.html(<InventoryRow kind={kind} row={row} options={await loadOptions(c.env.DB)} canManage returnTo={returnTo} status={{ ok: result.ok, text }} />, result.ok ? 200 : result.status);
+  });
+
+  function scopeOf(data: z.output<typeof bulkSchema>, filter: ListFilter): Scope {
+    return data.scope === "all" ? { filter } : { ids: data.ids };
+  }
+
+  async function readBulk(c: Ctx) {
+    const body = await readBody(c);
+    const parsed = bulkSchema.safeParse(body ?? {});
+    const filter = filterSchema(kind, "f_").safeParse(body ?? {});
+    if (!parsed.success) return { ok: false as const, message: parsed.error.issues[0]?.message ?? "Bad request." };
+    if (!filter.success) return { ok: false as const, message: filter.error.issues[0]?.message ?? "Bad filter." };
+    if (parsed.data.scope === "selected" && parsed.data.ids.length === 0) return { ok: false as const, message: "Select at least one row, or choose all matching this filter." };
+    const action = parsed.data.action as BulkField;
+    const raw = parsed.data[`value_${action}`];
+    return { ok: true as const, data: parsed.data, filter: filter.data, action, value: raw ? raw : null, body: body! };
+  }
+
+  app.post("/bulk", manage, async (c) => {
+    const bulk = await readBulk(c);
+    if (!bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{bulk.message}</p><a href={kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
+    const { total } = await countScope(c.env.DB, kind, scopeOf(bulk.data, bulk.filter));
+    const options = await loadOptions(c.env.DB);
+    const list = bulk.action === "group" ? options.groups : bulk.action === "agent" ? options.agents : options.locations;
+    const valueName = bulk.value ? list.find((o) => o.id === bulk.value)?.name ?? "(unknown)" : "none";
+    return c.html(
+      <Layout title="Confirm bulk change" auth={c.var.auth}>
+        <Card title="Confirm bulk change">
+          <p data-testid="bulk-summary">
+            {FIELD_LABELS[bulk.action]} will be set to <strong>{valueName}</strong> on <strong>{total}</strong> {total === 1 ? kind.noun : `${kind.noun}s`}.
+          </p>
+          <form method="post" action={`${kind.path}/bulk/apply`} class="actions">
+            {Object.entries(bulk.body).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => <input type="hidden" name={k} value={String(x)} />))}
+            <button type="submit" class="primary">Change {total} {total === 1 ? "record" : "records"}</button>
+            <a href={listUrl(kind, bulk.filter)}>Cancel</a>
+          </form>
+        </Card>
+      </Layout>,
+    );
+  });
+
+  app.post("/bulk/apply", manage, async (c) => {
+    const bulk = await readBulk(c);
+    const back = bulk.ok ? listUrl(kind, bulk.filter) : kind.path;
+    const result = bulk.ok ? await bulkUpdate(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, c.var.clock.now()) : bulk;
+    if (!result.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{result.message}</p><a href={back}>Back to {kind.title}</a></Card></Layout>, 400);
+    return c.html(
+      <Layout title="Bulk change done" auth={c.var.auth}>
+        <Card title="Done">
+          <p data-testid="bulk-result">Changed {result.changed} of {result.matched} {kind.noun}s.</p>
+          <form method="post" action={`${kind.path}/bulk/${result.batchId}/undo`} class="actions">
+            <input type="hidden" name="return" value={back} />
+            <button type="submit">Undo</button>
+            <a class="button primary" href={back}>Back to {kind.title}</a>
+          </form>
+          <p class="hint">Undo is available for 10 minutes, and restores only records nobody has changed since.</p>
+        </Card>
+      </Layout>,
+    );
+  });
+
+  app.post("/bulk/:batchId/undo", manage, async (c) => {
+    const body = await readBody(c);
+    const back = safeNextPath(typeof body?.return === "string" ? body.return : undefined, kind.path);
+    const result = await undoBulk(c.env.DB, kind, c.req.param("batchId").slice(0, 40), c.var.auth.user.id, c.var.clock.now());
+    const text = result.ok ? `Undone: ${result.restored} restored${result.skipped ? `, ${result.skipped} left as they were because someone changed them since` : ""}.` : result.message;
+    return c.html(
+      <Layout title="Undo" auth={c.var.auth}>
+        <Card title={result.ok ? "Undone" : "Could not undo"}>
+          <p role={result.ok ? "status" : "alert"} data-testid="undo-result">{text}</p>
+          <a class="button primary" href={back}>Back to {kind.title}</a>
+        </Card>
+      </Layout>,
+      result.ok ? 200 : 400,
+    );
+  });
+
+  app.get("/:id", async (c) => {
+    const row = await getRecord(c.env.DB, kind, c.req.param("id"));
+    if (!row) return c.notFound();
+    const [history, options] = await Promise.all([recordHistory(c.env.DB, kind, row.id), loadOptions(c.env.DB)]);
+    const names = new Map([...options.locations, ...options.groups, ...options.agents].map((o) => [o.id, o.name]));
+    return c.html(
+      <Layout title={row.name} auth={c.var.auth}>
+        <section class="wide">
+          <p class="breadcrumb"><a href={kind.path}>{kind.title}</a> › {row.name}</p>
+          <h1>{row.name}</h1>
+          <div class="panel">
+            <dl class="details-grid">
+              {kind.columns.map((col) => (<><dt>{col.label}</dt><dd>{humanize(String(row[col.column] ?? "—"))}</dd></>))}
+              <dt>Impact</dt><dd>{humanize(row.impact)}</dd>
+              <dt>Location</dt><dd>{String(row.location_name ?? "—")}</dd>
+              <dt>Managed By Group</dt><dd>{String(row.group_name ?? "—")}</dd>
+              <dt>Managed By Agent</dt><dd>{String(row.agent_name ?? "—")}</dd>
+            </dl>
+          </div>
+          <h2>History</h2>
+          <div class="panel"><HistoryList entries={history} names={names} /></div>
+        </section>
+      </Layout>,
+    );
+  });
+
+  return app;
+}

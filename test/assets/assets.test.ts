@@ -1,0 +1,261 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ASSET_KIND } from "../../src/assets/kinds";
+import { getRecord } from "../../src/assets/inventory";
+import { browser, type Browser } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { makeAgent, makeContact } from "../helpers/factories";
+import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
+import { setMfa } from "../helpers/mfa";
+import { makeRole } from "../helpers/roles";
+
+const HX = { "HX-Request": "true" };
+
+async function signedInAgent(options: { roleId?: string } = {}) {
+  await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+  const agent = await makeAgent(options);
+  const client = browser();
+  await signIn(client, "agent", agent);
+  return { agent, client };
+}
+
+async function inline(client: Browser, id: string, form: Record<string, string>, htmx = true) {
+  const response = await client.post(`/agent/assets/${id}/inline`, form, htmx ? { headers: HX } : {});
+  return { status: response.status, body: await response.text(), location: response.headers.get("Location") };
+}
+
+const rowCount = (html: string) => (html.match(/data-testid="inventory-row"/g) ?? []).length;
+const asset = async (id: string) => (await getRecord(env.DB, ASSET_KIND, id))!;
+
+describe("the asset list", () => {
+  it("pages by 50, searches name, tag and serial, filters and sorts, with the filter in the URL", async () => {
+    const { client } = await signedInAgent();
+    const loc = await makeLocation("Lisbon");
+    await seedAssets(120, { prefix: "Paging", location_id: loc });
+    await seedAssets(3, { prefix: "Needle", impact: "high" });
+    const first = await (await client.get("/agent/assets?q=Paging")).text();
+    expect(rowCount(first)).toBe(50);
+    expect(first).toContain("120 records match");
+    expect(rowCount(await (await client.get("/agent/assets?q=Paging&page=3")).text())).toBe(20);
+    expect(rowCount(await (await client.get("/agent/assets?q=NEEDLE-00002")).text())).toBe(1); // asset tag
+    expect(rowCount(await (await client.get(`/agent/assets?impact=high&q=Needle`)).text())).toBe(3);
+    expect(await (await client.get(`/agent/assets?location=${loc}&q=Pag`)).text()).toContain("120 records match");
+    const sorted = await (await client.get("/agent/assets?q=Needle&sort=name&dir=desc")).text();
+    expect(sorted.indexOf("Needle 00003")).toBeLessThan(sorted.indexOf("Needle 00001"));
+    // Paging links keep the filter.
+    expect(first).toContain('href="/agent/assets?q=Paging&amp;page=2"');
+    // LIKE wildcards in a search are literal.
+    expect(await (await client.get("/agent/assets?q=%25")).text()).toContain("0 records match");
+  });
+
+  it("refuses a bad filter with a message, not a 500", async () => {
+    const { client } = await signedInAgent();
+    for (const [query, message] of [
+      ["impact=extreme", "Impact: choose one from the list."],
+      ["sort=password_hash", "That column cannot be sorted."],
+      ["page=abc", "The page is a number."],
+      [`q=${"x".repeat(101)}`, "at most 100 characters"],
+    ]) {
+      const r = await client.get(`/agent/assets?${query}`);
+      expect(r.status, query).toBe(400);
+      expect(await r.text()).toContain(message);
+    }
+  });
+});
+
+describe("inline editing", () => {
+  it("saves each of the four fields without a reload and records history", async () => {
+    const { agent, client } = await signedInAgent();
+    const [loc, group] = [await makeLocation(), await makeGroup([agent.id])];
+    const [id] = await seedAssets(1);
+    const steps: [Record<string, string>, string][] = [
+      [{ impact: "high" }, "Saved Impact"],
+      [{ location: loc }, "Saved Location"],
+      [{ group }, "Saved Managed By Group"],
+      [{ agent: agent.id }, "Saved Managed By Agent"],
+    ];
+    for (const [i, [change, text]] of steps.entries()) {
+      const r = await inline(client, id!, { version: String(i + 1), ...change });
+      expect(r.status).toBe(200);
+      expect(r.body).toContain(text);
+      expect(r.body).toMatch(/^<tr id="row-/);
+    }
+    expect(await asset(id!)).toMatchObject({ impact: "high", location_id: loc, group_id: group, agent_id: agent.id, version: 5 });
+    const detail = await (await client.get(`/agent/assets/${id}`)).text();
+    for (const field of ["Impact", "Location", "Managed By Group", "Managed By Agent"]) expect(detail).toContain(`<strong>${field}</strong>`);
+    expect(detail).toContain(agent.name);
+  });
+
+  it("refuses a stale version with 409 and shows the current value", async () => {
+    const { client } = await signedInAgent();
+    const [id] = await seedAssets(1);
+    expect((await inline(client, id!, { version: "1", impact: "medium" })).status).toBe(200);
+    const stale = await inline(client, id!, { version: "1", impact: "high" });
+    expect(stale.status).toBe(409);
+    expect(stale.body).toContain("Changed by someone else");
+    expect(stale.body).toMatch(/<option value="medium" selected="">Medium<\/option>/);
+    expect((await asset(id!)).impact).toBe("medium");
+  });
+
+  it("of 20 parallel edits on one version, exactly one applies and the rest get 409", async () => {
+    const { client } = await signedInAgent();
+    const [id] = await seedAssets(1);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => inline(client, id!, { version: "1", impact: i % 2 ? "high" : "medium" })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(19);
+    expect((await asset(id!)).version).toBe(2);
+  });
+
+  it("works without JavaScript as a plain form post", async () => {
+    const { client } = await signedInAgent();
+    const [id] = await seedAssets(1);
+    const r = await inline(client, id!, { version: "1", impact: "high", location: "", group: "", agent: "", return: "/agent/assets?q=x" }, false);
+    expect(r.status).toBe(303);
+    expect(r.location).toBe("/agent/assets?q=x");
+    expect((await asset(id!)).impact).toBe("high");
+  });
+
+  it("refuses bad input with 400 and changes nothing", async () => {
+    const { agent, client } = await signedInAgent();
+    const other = await makeAgent();
+    const group = await makeGroup([agent.id]);
+    const [id] = await seedAssets(1, { group_id: group });
+    for (const [form, message] of [
+      [{ version: "1", location: "loc_doesnotexist" }, "That location does not exist."],
+      [{ version: "1", impact: "extreme" }, "Choose an impact"],
+      [{ version: "1", status: "retired" }, "Only Impact, Location, Managed By Group and Managed By Agent can be edited here."],
+      [{ version: "1", agent: other.id }, "is not in the record&#39;s Managed By Group"],
+      [{ impact: "high" }, "version is missing"],
+    ] as const) {
+      const r = await inline(client, id!, form);
+      expect(r.status, JSON.stringify(form)).toBe(400);
+      expect(r.body).toContain(message);
+    }
+    expect(await asset(id!)).toMatchObject({ version: 1, impact: "low", location_id: null });
+    const page = await (await client.get(`/agent/assets?q=${encodeURIComponent((await asset(id!)).name)}`)).text();
+    const row = page.slice(page.indexOf(`<tr id="row-${id}"`), page.indexOf("</tr>", page.indexOf(`<tr id="row-${id}"`)));
+    // The row's agent dropdown offers only agents of the row's group.
+    expect(row).toContain(`<option value="${agent.id}"`);
+    expect(row).not.toContain(`<option value="${other.id}"`);
+  });
+});
+
+describe("bulk actions", () => {
+  it("assigns a group to a page selection, says how many, and Undo restores them", async () => {
+    const { agent, client } = await signedInAgent();
+    const group = await makeGroup([agent.id]);
+    const ids = await seedAssets(5, { prefix: "Pick" });
+    const review = await client.post("/agent/assets/bulk", { scope: "selected", action: "group", value_group: group, ids: ids[0]!, f_q: "Pick" });
+    const reviewPage = await review.text();
+    expect(reviewPage).toContain("on <strong>1</strong> asset");
+    const form = new URLSearchParams([["scope", "selected"], ["action", "group"], ["value_group", group], ...ids.slice(0, 3).map((id) => ["ids", id] as [string, string])]);
+    const applied = await client.request("/agent/assets/bulk/apply", { method: "POST", body: form });
+    const page = await applied.text();
+    expect(page).toContain("Changed 3 of 3 assets.");
+    for (const id of ids.slice(0, 3)) expect((await asset(id)).group_id).toBe(group);
+    expect((await asset(ids[3]!)).group_id).toBeNull();
+
+    // Someone edits one of them; Undo leaves that one alone.
+    expect((await inline(client, ids[0]!, { version: "2", impact: "high" })).status).toBe(200);
+    const batchId = /bulk\/(bulk_[a-z2-7]+)\/undo/.exec(page)![1]!;
+    const undo = await client.post(`/agent/assets/bulk/${batchId}/undo`, { return: "/agent/assets" });
+    expect(await undo.text()).toContain("Undone: 2 restored, 1 left as they were");
+    expect((await asset(ids[1]!)).group_id).toBeNull();
+    expect((await asset(ids[0]!)).group_id).toBe(group);
+    const again = await client.post(`/agent/assets/bulk/${batchId}/undo`);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain("already undone");
+  });
+
+  it("changes all 5,000 matching a filter in one write, and nothing when one is refused", async () => {
+    const { agent, client } = await signedInAgent();
+    const loc = await makeLocation();
+    await seedAssets(5000, { prefix: "Fleet" });
+    const applied = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Fleet" });
+    expect(await applied.text()).toContain("Changed 5000 of 5000 assets.");
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE location_id = ? AND name LIKE 'Fleet %'").bind(loc).first<{ n: number }>();
+    expect(count!.n).toBe(5000);
+    const history = await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE new_value = ?").bind(loc).first<{ n: number }>();
+    expect(history!.n).toBe(5000);
+
+    // One retired asset among the matches: the whole change is refused.
+    const [retired] = await seedAssets(1, { prefix: "Fleet retired", status: "retired" });
+    const group = await makeGroup([agent.id]);
+    const refused = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "group", value_group: group, f_q: "Fleet" });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("1 of the selected records are retired and read-only. Nothing was changed.");
+    const grouped = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE group_id = ?").bind(group).first<{ n: number }>();
+    expect(grouped!.n).toBe(0);
+    expect((await asset(retired!)).group_id).toBeNull();
+  });
+
+  it("refuses unknown ids, unknown values and agents outside a record's group, changing nothing", async () => {
+    const { agent, client } = await signedInAgent();
+    const outsider = await makeAgent();
+    const group = await makeGroup([agent.id]);
+    const ids = await seedAssets(2, { group_id: group });
+    const cases: [string[][], string][] = [
+      [[["scope", "selected"], ["action", "location"], ["value_location", "loc_nope"], ["ids", ids[0]!]], "That location does not exist."],
+      [[["scope", "selected"], ["action", "group"], ["value_group", group], ["ids", ids[0]!], ["ids", "ast_unknown1"]], "1 of the selected records do not exist"],
+      [[["scope", "selected"], ["action", "agent"], ["value_agent", outsider.id], ["ids", ids[0]!], ["ids", ids[1]!]], "belong to a group this agent is not in"],
+      [[["scope", "selected"], ["action", "status"], ["ids", ids[0]!]], "Choose Assign Group, Assign Agent or Update Location."],
+      [[["scope", "selected"], ["action", "group"], ["value_group", group]], "Select at least one row"],
+    ];
+    for (const [pairs, message] of cases) {
+      const r = await client.request("/agent/assets/bulk/apply", { method: "POST", body: new URLSearchParams(pairs as [string, string][]) });
+      expect(r.status, message).toBe(400);
+      expect(await r.text()).toContain(message);
+    }
+    for (const id of ids) expect(await asset(id)).toMatchObject({ version: 1, agent_id: null, location_id: null });
+  });
+});
+
+describe("permissions and the support portal", () => {
+  it("View Assets alone shows a read-only list and refuses every edit with 403", async () => {
+    const { client } = await signedInAgent({ roleId: await makeRole(["viewAssets"]) });
+    const [id] = await seedAssets(1, { prefix: "Readonly" });
+    const page = await (await client.get("/agent/assets?q=Readonly")).text();
+    expect(rowCount(page)).toBe(1);
+    expect(page).not.toContain("<select name=\"impact\"");
+    expect(page).not.toContain('id="bulk"');
+    expect((await inline(client, id!, { version: "1", impact: "high" })).status).toBe(403);
+    const bulk = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: "", f_q: "Readonly" });
+    expect(bulk.status).toBe(403);
+    await bulk.text();
+    expect((await asset(id!)).impact).toBe("low");
+
+    const { client: none } = await signedInAgent({ roleId: await makeRole([]) });
+    const refused = await none.get("/agent/assets");
+    expect(refused.status).toBe(403);
+    await refused.text();
+  });
+
+  it("shows a contact only the assets they use, read-only", async () => {
+    const contact = await makeContact();
+    const [mine] = await seedAssets(2, { prefix: "Loaner" });
+    await env.DB.prepare("UPDATE assets SET used_by_id = ? WHERE id = ?").bind(contact.id, mine).run();
+    const client = browser();
+    await signIn(client, "support", contact);
+    const page = await (await client.get("/support/assets")).text();
+    expect(page.match(/data-testid="my-asset"/g)).toHaveLength(1);
+    expect(page).toContain("Loaner 00001");
+    expect(page).not.toContain("<select");
+    const agentSide = await client.get("/agent/assets");
+    expect(agentSide.status).toBe(303);
+    await agentSide.text();
+  });
+
+  it("the software list has the same inline edits", async () => {
+    const { client } = await signedInAgent();
+    const id = "sw_testsoftware01";
+    await env.DB.prepare("INSERT INTO software (id, name, status, impact, row_version, created_at, updated_at) VALUES (?, 'Test Suite', 'active', 'low', 1, 0, 0)").bind(id).run();
+    const page = await (await client.get("/agent/software?q=Test%20Suite")).text();
+    expect(rowCount(page)).toBe(1);
+    const r = await client.post(`/agent/software/${id}/inline`, { version: "1", impact: "high" }, { headers: HX });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toContain("Saved Impact");
+    const stale = await client.post(`/agent/software/${id}/inline`, { version: "1", impact: "medium" }, { headers: HX });
+    expect(stale.status).toBe(409);
+    await stale.text();
+  });
+});
