@@ -7,6 +7,7 @@ import type { AppEnv } from "./app-env";
 import { accountRoutes } from "./account/routes";
 import { ASSET_KIND, SOFTWARE_KIND } from "./assets/kinds";
 import { inventoryRoutes } from "./assets/routes";
+import { assetFormRoutes } from "./assets/asset-form-routes";
 import { myAssetsRoutes } from "./assets/my-assets";
 import { peopleRoutes } from "./admin/people-routes";
 import { requestsRoutes } from "./admin/requests-routes";
@@ -81,6 +82,7 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
   app.route("/agent/admin/roles", rolesRoutes);
   app.route("/agent/admin/recovery-requests", requestsRoutes);
   app.route("/agent/admin", peopleRoutes);
+  app.route(ASSET_KIND.path, assetFormRoutes);
   app.route(ASSET_KIND.path, inventoryRoutes(ASSET_KIND));
   app.route(SOFTWARE_KIND.path, inventoryRoutes(SOFTWARE_KIND));
   app.route("/support/assets", myAssetsRoutes);

@@ -148,23 +148,40 @@ export async function editInline(
   const changed = (Object.keys(EDITABLE) as EditableField[]).filter((f) => (row[EDITABLE[f]] ?? null) !== next[f]);
   if (changed.length === 0) return { ok: true, row, changed };
 
+  const columns = Object.fromEntries(changed.map((f) => [f, { column: EDITABLE[f], value: next[f] }]));
+  const written = await writeVersioned(db, kind, id, version, columns, actorId, now);
+  const current = (await getRecord(db, kind, id))!;
+  if (!written) return { ok: false, status: 409, message: "Changed by someone else: this row now shows the current values.", row: current };
+  return { ok: true, row: current, changed };
+}
+
+/**
+ * Write columns of one record if its version is still `version`, with a history row per field,
+ * all in one transaction. False when the version had moved on (nothing written).
+ */
+export async function writeVersioned(
+  db: D1Database,
+  kind: InventoryKind,
+  id: string,
+  version: number,
+  fields: Record<string, { column: string; value: string | null }>,
+  actorId: string,
+  now: number,
+): Promise<boolean> {
   const guard = `id = ? AND ${kind.versionColumn} = ?`;
-  const statements = changed.map((field) =>
+  const entries = Object.entries(fields);
+  const statements = entries.map(([field, { column, value }]) =>
     db
-      .prepare(
-        `${HISTORY_INSERT} SELECT ?, id, ?, ${EDITABLE[field]}, ?, ${kind.versionColumn} + 1, ?, NULL, ? FROM ${kind.table} WHERE ${guard}`,
-      )
-      .bind(kind.type, field, next[field], actorId, now, id, version),
+      .prepare(`${HISTORY_INSERT} SELECT ?, id, ?, ${column}, ?, ${kind.versionColumn} + 1, ?, NULL, ? FROM ${kind.table} WHERE ${guard} AND ${column} IS NOT ?`)
+      .bind(kind.type, field, value, actorId, now, id, version, value),
   );
   statements.push(
     db
-      .prepare(`UPDATE ${kind.table} SET ${changed.map((f) => `${EDITABLE[f]} = ?`).join(", ")}, ${kind.versionColumn} = ${kind.versionColumn} + 1, updated_at = ? WHERE ${guard}`)
-      .bind(...changed.map((f) => next[f]), now, id, version),
+      .prepare(`UPDATE ${kind.table} SET ${entries.map(([, f]) => `${f.column} = ?`).join(", ")}, ${kind.versionColumn} = ${kind.versionColumn} + 1, updated_at = ? WHERE ${guard}`)
+      .bind(...entries.map(([, f]) => f.value), now, id, version),
   );
   const results = await db.batch(statements);
-  const current = (await getRecord(db, kind, id))!;
-  if (results.at(-1)!.meta.changes !== 1) return { ok: false, status: 409, message: "Changed by someone else: this row now shows the current values.", row: current };
-  return { ok: true, row: current, changed };
+  return results.at(-1)!.meta.changes === 1;
 }
 
 export type Scope = { ids: string[] } | { filter: ListFilter };

@@ -105,6 +105,11 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
     <Layout title={kind.title} auth={props.auth} htmx>
       <section class="wide inventory">
         <h1>{kind.title}</h1>
+        {props.canManage && kind.type === "asset" && (
+          <p class="actions">
+            <a class="button primary" href={`${kind.path}/new`}>New asset</a>
+          </p>
+        )}
         {props.error && <p class="alert error" role="alert">{props.error}</p>}
         <form method="get" action={kind.path} class="filters" role="search">
           <div class="field">
@@ -182,6 +187,18 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
   );
 }
 
+const HISTORY_LABELS: Record<string, string> = {
+  ...FIELD_LABELS,
+  created: "Created",
+  name: "Name",
+  assetTag: "Asset tag",
+  assetType: "Type",
+  serialNumber: "Serial number",
+  status: "Status",
+  usedBy: "Used by",
+  description: "Description",
+};
+
 export function HistoryList({ entries, names }: { entries: HistoryEntry[]; names: Map<string, string> }) {
   const show = (v: string | null) => (v === null ? "—" : names.get(v) ?? humanize(v));
   return entries.length === 0 ? (
@@ -190,7 +207,7 @@ export function HistoryList({ entries, names }: { entries: HistoryEntry[]; names
     <ol class="history" data-testid="history">
       {entries.map((h) => (
         <li>
-          <strong>{FIELD_LABELS[h.field as EditableField] ?? h.field}</strong>: {show(h.old_value)} → {show(h.new_value)}
+          <strong>{HISTORY_LABELS[h.field] ?? h.field}</strong>: {show(h.old_value)} → {show(h.new_value)}
           <span class="hint"> · {h.actor_name ?? "someone"} · {new Date(h.at).toISOString().slice(0, 16).replace("T", " ")} UTC{h.batch_id ? (h.batch_id.startsWith("undo:") ? " · undo" : " · bulk change") : ""}</span>
         </li>
       ))}

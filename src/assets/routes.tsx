@@ -195,6 +195,12 @@ export function inventoryRoutes(kind: InventoryKind) {
         <section class="wide">
           <p class="breadcrumb"><a href={kind.path}>{kind.title}</a> › {row.name}</p>
           <h1>{row.name}</h1>
+          {canManage(c) && kind.type === "asset" && (
+            <p class="actions">
+              <a class="button" href={`${kind.path}/${row.id}/edit`}>Edit</a>
+              <a class="button danger" href={`${kind.path}/${row.id}/delete`}>Delete</a>
+            </p>
+          )}
           <div class="panel">
             <dl class="details-grid">
               {kind.columns.map((col) => (<><dt>{col.label}</dt><dd>{humanize(String(row[col.column] ?? "—"))}</dd></>))}

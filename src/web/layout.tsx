@@ -59,6 +59,7 @@ export function Layout({ title, auth, portal = auth?.portal, htmx, children }: L
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · EdgeDesk`}</title>
         <link rel="stylesheet" href="/styles.css" />
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
         <script src="/app.js" defer></script>
         {htmx && <meta name="htmx-config" content={HTMX_CONFIG} />}
         {htmx && <script src="/vendor/htmx-2.0.11.min.js" defer></script>}
