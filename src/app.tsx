@@ -9,6 +9,7 @@ import { ASSET_KIND, SOFTWARE_KIND } from "./assets/kinds";
 import { inventoryRoutes } from "./assets/routes";
 import { assetFormRoutes } from "./assets/asset-form-routes";
 import { myAssetsRoutes } from "./assets/my-assets";
+import { groupsRoutes, locationsRoutes } from "./admin/named-list-routes";
 import { peopleRoutes } from "./admin/people-routes";
 import { requestsRoutes } from "./admin/requests-routes";
 import { rolesRoutes } from "./admin/roles-routes";
@@ -81,6 +82,8 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
   app.route("/agent/settings/security", securitySettingsRoutes);
   app.route("/agent/admin/roles", rolesRoutes);
   app.route("/agent/admin/recovery-requests", requestsRoutes);
+  app.route("/agent/admin/locations", locationsRoutes);
+  app.route("/agent/admin/groups", groupsRoutes);
   app.route("/agent/admin", peopleRoutes);
   app.route(ASSET_KIND.path, assetFormRoutes);
   app.route(ASSET_KIND.path, inventoryRoutes(ASSET_KIND));

@@ -15,6 +15,8 @@ export function AdminFrame(props: { auth: Auth; title: string; children?: Child 
           {can("manageAgents") && <a href="/agent/admin/agents">Agents</a>}
           {can("manageAgents") && <a href="/agent/admin/contacts">Contacts</a>}
           {can("manageAgents") && <a href="/agent/admin/roles">Roles</a>}
+          {can("manageAgents") && <a href="/agent/admin/groups">Groups</a>}
+          {can("manageAssets") && <a href="/agent/admin/locations">Locations</a>}
           {can("manageRecoveryAndMfaReset") && <a href="/agent/admin/recovery-requests">Recovery code requests</a>}
         </nav>
         <h1>{props.title}</h1>
