@@ -105,9 +105,9 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
     <Layout title={kind.title} auth={props.auth} htmx>
       <section class="wide inventory">
         <h1>{kind.title}</h1>
-        {props.canManage && kind.type === "asset" && (
+        {props.canManage && (
           <p class="actions">
-            <a class="button primary" href={`${kind.path}/new`}>New asset</a>
+            <a class="button primary" href={`${kind.path}/new`}>New {kind.noun}</a>
           </p>
         )}
         {props.error && <p class="alert error" role="alert">{props.error}</p>}
@@ -197,6 +197,9 @@ const HISTORY_LABELS: Record<string, string> = {
   status: "Status",
   usedBy: "Used by",
   description: "Description",
+  publisher: "Publisher",
+  category: "Category",
+  version: "Version",
 };
 
 export function HistoryList({ entries, names }: { entries: HistoryEntry[]; names: Map<string, string> }) {

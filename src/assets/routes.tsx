@@ -195,7 +195,7 @@ export function inventoryRoutes(kind: InventoryKind) {
         <section class="wide">
           <p class="breadcrumb"><a href={kind.path}>{kind.title}</a> › {row.name}</p>
           <h1>{row.name}</h1>
-          {canManage(c) && kind.type === "asset" && (
+          {canManage(c) && (
             <p class="actions">
               <a class="button" href={`${kind.path}/${row.id}/edit`}>Edit</a>
               <a class="button danger" href={`${kind.path}/${row.id}/delete`}>Delete</a>

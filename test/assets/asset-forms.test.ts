@@ -31,19 +31,19 @@ describe("asset create, edit and delete pages", () => {
     expect((await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE name = 'Another'").first<{ n: number }>())!.n).toBe(0);
 
     for (const [change, message] of [
-      [{ assetType: "toaster" }, "Choose a type from the list."],
+      [{ assetType: "toaster" }, "Asset type: choose one from the list."],
       [{ usedBy: "nobody@example.com" }, "no contact has this email"],
       [{ name: "" }, "Enter a name."],
       [{ assetTag: "has spaces" }, "Asset tags use letters"],
     ] as const) {
-      const r = await client.post(`/agent/assets/${id}/edit`, { ...base, version: "1", ...change });
+      const r = await client.post(`/agent/assets/${id}/edit`, { ...base, rowVersion: "1", ...change });
       expect(r.status, JSON.stringify(change)).toBe(400);
       expect(await r.text()).toContain(message);
     }
-    const edited = await client.post(`/agent/assets/${id}/edit`, { ...base, version: "1", usedBy: contact.email, location: loc, status: "in_repair", name: "MacBook Pro 14 (2024)" });
+    const edited = await client.post(`/agent/assets/${id}/edit`, { ...base, rowVersion: "1", usedBy: contact.email, location: loc, status: "in_repair", name: "MacBook Pro 14 (2024)" });
     await edited.text();
     expect(edited.status).toBe(303);
-    const stale = await client.post(`/agent/assets/${id}/edit`, { ...base, version: "1", usedBy: contact.email, location: loc, name: "Stale write" });
+    const stale = await client.post(`/agent/assets/${id}/edit`, { ...base, rowVersion: "1", usedBy: contact.email, location: loc, name: "Stale write" });
     expect(stale.status).toBe(409);
     expect(await stale.text()).toContain("Changed by someone else");
     const detail = await (await client.get(url)).text();
@@ -51,13 +51,36 @@ describe("asset create, edit and delete pages", () => {
     expect(detail).toMatch(/<strong>Status<\/strong>: In use → In repair/);
     expect(detail).toContain("<strong>Created</strong>");
 
-    const gone = await client.post(`/agent/assets/${id}/delete`, { version: "1" });
+    const gone = await client.post(`/agent/assets/${id}/delete`, { rowVersion: "1" });
     expect(gone.status).toBe(409);
     await gone.text();
-    const del = await client.post(`/agent/assets/${id}/delete`, { version: "2" });
+    const del = await client.post(`/agent/assets/${id}/delete`, { rowVersion: "2" });
     await del.text();
     expect(del.headers.get("Location")).toBe("/agent/assets");
     expect(await env.DB.prepare("SELECT id FROM assets WHERE id = ?").bind(id).first()).toBeNull();
     expect((await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE record_id = ?").bind(id).first<{ n: number }>())!.n).toBe(0);
+  });
+});
+
+describe("software create, edit and delete pages", () => {
+  it("work like the asset pages", async () => {
+    await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+    const agent = await makeAgent();
+    const client = browser();
+    await signIn(client, "agent", agent);
+    const form = { name: "Figma", publisher: "Figma", category: "Design", version: "124.1", status: "active", impact: "low", location: "", group: "", agent: "" };
+    const created = await client.post("/agent/software/new", form);
+    await created.text();
+    const id = created.headers.get("Location")!.split("/").pop()!;
+    const bad = await client.post(`/agent/software/${id}/edit`, { ...form, rowVersion: "1", status: "deprecated" });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("Status: choose one from the list.");
+    const edited = await client.post(`/agent/software/${id}/edit`, { ...form, rowVersion: "1", version: "125.0" });
+    await edited.text();
+    expect(edited.status).toBe(303);
+    expect(await (await client.get(`/agent/software/${id}`)).text()).toMatch(/<strong>version<\/strong>: 124.1 → 125.0/);
+    const del = await client.post(`/agent/software/${id}/delete`, { rowVersion: "2" });
+    await del.text();
+    expect(del.headers.get("Location")).toBe("/agent/software");
   });
 });

@@ -1,0 +1,208 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { requireSession } from "../auth/middleware";
+import { findUserByEmail } from "../auth/users";
+import { getDb } from "../db";
+import { ASSET_STATUSES, ASSET_TYPES, IMPACTS } from "../db/schema";
+import { newId } from "../lib/crypto";
+import { parseForm } from "../lib/validation";
+import { requirePermission } from "../settings/guard";
+import { Card, ErrorMessage, Layout } from "../web/layout";
+import { getRecord, loadOptions, type Options, type Row, writeVersioned } from "./inventory";
+import { humanize, type InventoryKind } from "./kinds";
+
+/** One field of a record's create/edit form; `key` is also its name in the history. */
+interface FormField {
+  key: string;
+  column: string;
+  label: string;
+  type: "text" | "choice" | "ref" | "contact" | "textarea";
+  required?: boolean;
+  max?: number;
+  values?: readonly string[];
+  ref?: "locations" | "groups" | "agents";
+  pattern?: [RegExp, string];
+}
+
+export const ASSET_FIELDS: FormField[] = [
+  { key: "name", column: "name", label: "Name", type: "text", required: true, max: 120 },
+  { key: "assetTag", column: "asset_tag", label: "Asset tag", type: "text", required: true, max: 40, pattern: [/^[A-Za-z0-9._-]+$/, "Asset tags use letters, digits, dots, dashes and underscores."] },
+  { key: "assetType", column: "asset_type", label: "Asset type", type: "choice", values: ASSET_TYPES },
+  { key: "serialNumber", column: "serial_number", label: "Serial number", type: "text", max: 80 },
+  { key: "status", column: "status", label: "Status", type: "choice", values: ASSET_STATUSES },
+  { key: "impact", column: "impact", label: "Impact", type: "choice", values: IMPACTS },
+  { key: "location", column: "location_id", label: "Location", type: "ref", ref: "locations" },
+  { key: "group", column: "group_id", label: "Managed By Group", type: "ref", ref: "groups" },
+  { key: "agent", column: "agent_id", label: "Managed By Agent", type: "ref", ref: "agents" },
+  { key: "usedBy", column: "used_by_id", label: "Used by (contact email)", type: "contact" },
+  { key: "description", column: "description", label: "Description", type: "textarea", max: 2000 },
+];
+
+export const SOFTWARE_FIELDS: FormField[] = [
+  { key: "name", column: "name", label: "Name", type: "text", required: true, max: 120 },
+  { key: "publisher", column: "publisher", label: "Publisher", type: "text", max: 120 },
+  { key: "category", column: "category", label: "Category", type: "text", max: 80 },
+  { key: "version", column: "software_version", label: "Version", type: "text", max: 40 },
+  { key: "status", column: "status", label: "Status", type: "choice", values: ["active", "inactive", "retired"] },
+  { key: "impact", column: "impact", label: "Impact", type: "choice", values: IMPACTS },
+  { key: "location", column: "location_id", label: "Location", type: "ref", ref: "locations" },
+  { key: "group", column: "group_id", label: "Managed By Group", type: "ref", ref: "groups" },
+  { key: "agent", column: "agent_id", label: "Managed By Agent", type: "ref", ref: "agents" },
+];
+
+function schemaOf(fields: FormField[]) {
+  const shape: Record<string, z.ZodType> = { rowVersion: z.string().regex(/^\d{1,9}$/).optional() };
+  for (const f of fields) {
+    const lower = f.label.toLowerCase();
+    if (f.type === "choice") shape[f.key] = z.enum(f.values as [string, ...string[]], { error: `${f.label}: choose one from the list.` });
+    else if (f.type === "ref") shape[f.key] = z.union([z.literal(""), z.string().max(40).regex(/^[a-z]+_[a-z0-9]+$/, `${f.label}: that choice does not exist.`)]).optional();
+    else if (f.type === "contact") shape[f.key] = z.union([z.literal(""), z.email("Used by: enter the contact's email address.")]).optional();
+    else {
+      let text = z.string({ error: `Enter ${lower}.` }).trim().max(f.max ?? 200, `${f.label} must be at most ${f.max} characters.`);
+      if (f.required) text = text.min(1, `Enter ${f.key === "name" ? "a name" : `the ${lower}`}.`);
+      if (f.pattern) text = text.regex(f.pattern[0], f.pattern[1]);
+      shape[f.key] = f.required ? text : text.optional();
+    }
+  }
+  return z.object(shape);
+}
+
+/** The columns a form writes, with every reference checked; or what is wrong. */
+async function columnsOf(c: Context<AppEnv>, fields: FormField[], input: Record<string, unknown>, options: Options) {
+  const columns: Record<string, { key: string; value: string | null }> = {};
+  for (const f of fields) {
+    let value = (input[f.key] as string | undefined) || null;
+    if (f.type === "ref" && value && !options[f.ref!].some((o) => o.id === value)) return { ok: false as const, message: `${f.label}: that choice does not exist.` };
+    if (f.type === "contact" && value) {
+      const contact = await findUserByEmail(getDb(c.env.DB), "contact", value);
+      if (!contact) return { ok: false as const, message: "Used by: no contact has this email address." };
+      value = contact.id;
+    }
+    columns[f.column] = { key: f.key, value };
+  }
+  const agent = columns.agent_id?.value ? options.agents.find((a) => a.id === columns.agent_id!.value) : null;
+  if (agent && columns.group_id?.value && !agent.groupIds.includes(columns.group_id.value)) return { ok: false as const, message: "That agent is not in the chosen Managed By Group." };
+  return { ok: true as const, columns };
+}
+
+function RecordForm(props: { kind: InventoryKind; fields: FormField[]; c: Context<AppEnv>; title: string; action: string; options: Options; row?: Row | null; contactEmail?: string | null; error?: string }) {
+  const r = props.row;
+  return (
+    <Layout title={props.title} auth={props.c.var.auth}>
+      <Card title={props.title}>
+        <ErrorMessage message={props.error} />
+        <form method="post" action={props.action} class="stack">
+          {r && <input type="hidden" name="rowVersion" value={String(r.row_version_value)} />}
+          {props.fields.map((f) => {
+            const id = `field-${f.key}`;
+            const current = f.type === "contact" ? props.contactEmail ?? "" : ((r?.[f.column] as string | null) ?? "");
+            if (f.type === "choice" || f.type === "ref") {
+              const choices = f.type === "choice" ? f.values!.map((v) => ({ id: v, name: humanize(v) })) : props.options[f.ref!];
+              return (
+                <div class="field">
+                  <label for={id}>{f.label}</label>
+                  <select id={id} name={f.key}>
+                    {f.type === "ref" && <option value="">—</option>}
+                    {choices.map((o) => <option value={o.id} selected={o.id === current}>{o.name}</option>)}
+                  </select>
+                </div>
+              );
+            }
+            return (
+              <div class="field">
+                <label for={id}>{f.label}</label>
+                {f.type === "textarea" ? <textarea id={id} name={f.key} maxlength={f.max} rows={3}>{current}</textarea> : <input id={id} name={f.key} type={f.type === "contact" ? "email" : "text"} value={current} maxlength={f.max ?? 254} required={f.required} />}
+              </div>
+            );
+          })}
+          <button type="submit" class="primary">{r ? "Save" : `Create ${props.kind.noun}`}</button>
+        </form>
+      </Card>
+    </Layout>
+  );
+}
+
+/** Create, edit and delete pages of one kind (mounted before the list's /:id route). */
+export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
+  const app = new Hono<AppEnv>();
+  // Guards per route, not use("*"): this app shares its mount point with the list, which viewers may see.
+  const manage = [requireSession("agent"), requirePermission("manageAssets")] as const;
+  const schema = schemaOf(fields);
+  const hasContact = fields.some((f) => f.type === "contact");
+
+  const render = async (c: Context<AppEnv>, id: string | null, error?: string, status: 200 | 400 | 409 = 200) => {
+    const [row, options] = await Promise.all([id ? getRecord(c.env.DB, kind, id) : null, loadOptions(c.env.DB)]);
+    if (id && !row) return c.notFound();
+    const contact = hasContact && row?.used_by_id ? await c.env.DB.prepare("SELECT email FROM users WHERE id = ?").bind(row.used_by_id).first<{ email: string }>() : null;
+    const title = row ? `Edit ${row.name}` : `New ${kind.noun}`;
+    return c.html(<RecordForm kind={kind} fields={fields} c={c} title={title} action={row ? `${kind.path}/${row.id}/edit` : `${kind.path}/new`} options={options} row={row} contactEmail={contact?.email} error={error} />, status);
+  };
+
+  app.get("/new", ...manage, (c) => render(c, null));
+  app.post("/new", ...manage, async (c) => {
+    const form = await parseForm(c, schema);
+    if (!form.ok) return render(c, null, form.message, 400);
+    const checked = await columnsOf(c, fields, form.data, await loadOptions(c.env.DB));
+    if (!checked.ok) return render(c, null, checked.message, 400);
+    const id = newId(kind.type === "asset" ? "ast" : "sw");
+    const now = c.var.clock.now();
+    const cols = Object.entries(checked.columns);
+    // INSERT OR IGNORE: a duplicate asset tag inserts nothing, and then no history row is written either.
+    const [inserted] = await c.env.DB.batch([
+      c.env.DB.prepare(`INSERT OR IGNORE INTO ${kind.table} (id, ${cols.map(([k]) => k).join(", ")}, ${kind.versionColumn}, created_at, updated_at) VALUES (?, ${cols.map(() => "?").join(", ")}, 1, ?, ?)`).bind(id, ...cols.map(([, v]) => v.value), now, now),
+      c.env.DB.prepare("INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, at) SELECT ?, ?, 'created', NULL, ?, 1, ?, ? WHERE changes() = 1").bind(kind.type, id, form.data.name as string, c.var.auth.user.id, now),
+    ]);
+    if (inserted!.meta.changes !== 1) return render(c, null, "An asset with this tag already exists.", 409);
+    return c.redirect(`${kind.path}/${id}`, 303);
+  });
+
+  app.get("/:id/edit", ...manage, (c) => render(c, c.req.param("id")));
+  app.post("/:id/edit", ...manage, async (c) => {
+    const id = c.req.param("id");
+    const row = await getRecord(c.env.DB, kind, id);
+    if (!row) return c.notFound();
+    const form = await parseForm(c, schema);
+    if (!form.ok) return render(c, id, form.message, 400);
+    if (!form.data.rowVersion) return render(c, id, `The ${kind.noun}'s version is missing: reload the page.`, 400);
+    const checked = await columnsOf(c, fields, form.data, await loadOptions(c.env.DB));
+    if (!checked.ok) return render(c, id, checked.message, 400);
+    if (kind.type === "asset" && (await c.env.DB.prepare("SELECT id FROM assets WHERE asset_tag = ? AND id != ?").bind(form.data.assetTag, id).first())) {
+      return render(c, id, "Another asset already has this tag.", 400);
+    }
+    const changed = Object.fromEntries(Object.entries(checked.columns).filter(([col, v]) => (row[col] ?? null) !== v.value).map(([col, v]) => [v.key, { column: col, value: v.value }]));
+    if (Object.keys(changed).length && !(await writeVersioned(c.env.DB, kind, id, Number(form.data.rowVersion), changed, c.var.auth.user.id, c.var.clock.now()))) {
+      return render(c, id, "Changed by someone else while you were editing: the form now shows the current values.", 409);
+    }
+    return c.redirect(`${kind.path}/${id}`, 303);
+  });
+
+  app.get("/:id/delete", ...manage, async (c) => {
+    const row = await getRecord(c.env.DB, kind, c.req.param("id"));
+    if (!row) return c.notFound();
+    return c.html(
+      <Layout title={`Delete ${row.name}?`} auth={c.var.auth}>
+        <Card title={`Delete ${row.name}?`}>
+          <p>The {kind.noun} and its history are removed for good.</p>
+          <form method="post" action={`${kind.path}/${row.id}/delete`} class="actions">
+            <input type="hidden" name="rowVersion" value={String(row.row_version_value)} />
+            <button type="submit" class="danger">Delete</button>
+            <a href={`${kind.path}/${row.id}`}>Cancel</a>
+          </form>
+        </Card>
+      </Layout>,
+    );
+  });
+  app.post("/:id/delete", ...manage, async (c) => {
+    const id = c.req.param("id");
+    const form = await parseForm(c, z.object({ rowVersion: z.string({ error: "The version is missing: reload the page." }).regex(/^\d{1,9}$/, "The version is missing: reload the page.").transform(Number) }));
+    if (!form.ok) return c.text(form.message, 400);
+    const [deleted] = await c.env.DB.batch([
+      c.env.DB.prepare(`DELETE FROM ${kind.table} WHERE id = ? AND ${kind.versionColumn} = ?`).bind(id, form.data.rowVersion),
+      c.env.DB.prepare("DELETE FROM inventory_history WHERE record_type = ? AND record_id = ? AND changes() = 1").bind(kind.type, id),
+    ]);
+    if (deleted!.meta.changes !== 1) return (await getRecord(c.env.DB, kind, id)) ? render(c, id, "Changed by someone else: review the current values before deleting.", 409) : c.notFound();
+    return c.redirect(kind.path, 303);
+  });
+  return app;
+}
