@@ -78,7 +78,7 @@ describe("software create, edit and delete pages", () => {
     const edited = await client.post(`/agent/software/${id}/edit`, { ...form, rowVersion: "1", version: "125.0" });
     await edited.text();
     expect(edited.status).toBe(303);
-    expect(await (await client.get(`/agent/software/${id}`)).text()).toMatch(/<strong>version<\/strong>: 124.1 → 125.0/);
+    expect(await (await client.get(`/agent/software/${id}`)).text()).toMatch(/<strong>Version<\/strong>: 124.1 → 125.0/);
     const del = await client.post(`/agent/software/${id}/delete`, { rowVersion: "2" });
     await del.text();
     expect(del.headers.get("Location")).toBe("/agent/software");
