@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { portalStub, sessionCookieName } from "../../src/auth/sessions";
 import { DAY, HOUR, MINUTE } from "../../src/lib/clock";
 import type { PasswordPolicy, Portal } from "../../src/portal/policy";
-import { browser, fakeClock } from "../helpers/app";
+import { browser, fakeClock, statusOf } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
@@ -13,11 +13,6 @@ async function setPasswordPolicy(portal: Portal, change: Partial<PasswordPolicy>
   await portalStub(env, portal).updatePolicy({ password: { ...current.password, ...change } }, false);
 }
 
-async function status(client: ReturnType<typeof browser>, path: string) {
-  const response = await client.get(path);
-  await response.text();
-  return response.status;
-}
 
 describe("changing one's own password on My account", () => {
   it("needs the current password, checks the rules, rotates this session and ends the others", async () => {
@@ -39,8 +34,8 @@ describe("changing one's own password on My account", () => {
     await ok.text();
     expect(ok.headers.get("Location")).toBe("/support/account?done=password");
     expect(laptop.cookie(sessionCookieName("support"))).not.toBe(before);
-    expect(await status(laptop, "/support")).toBe(200);
-    expect(await status(phone, "/support")).toBe(303);
+    expect(await statusOf(laptop, "/support")).toBe(200);
+    expect(await statusOf(phone, "/support")).toBe(303);
     const stale = await browser({ clock }).get("/support", { headers: { Cookie: `${sessionCookieName("support")}=${before}` } });
     await stale.text();
     expect(stale.status).toBe(303);
@@ -110,7 +105,7 @@ describe("password expiry", () => {
     const ok = await client.post("/agent/login/change-password", { password: "a brand new phrase", confirm: "a brand new phrase" });
     await ok.text();
     expect(ok.headers.get("Location")).toBe("/agent");
-    expect(await status(client, "/agent")).toBe(200);
+    expect(await statusOf(client, "/agent")).toBe(200);
     // A fresh sign-in 89 days later goes straight in.
     clock.advance(89 * DAY);
     expect((await postPassword(browser({ clock }), "agent", { email: agent.email, password: "a brand new phrase" })).headers.get("Location")).toBe("/agent");
@@ -126,18 +121,18 @@ describe("session configuration", () => {
     await signIn(client, "support", contact);
     await portalStub(env, "support").updatePolicy({ session: { idleTimeoutMs: 15 * MINUTE, absoluteLifetimeMs: 2 * HOUR } }, false);
     clock.advance(14 * MINUTE);
-    expect(await status(client, "/support")).toBe(200);
+    expect(await statusOf(client, "/support")).toBe(200);
     clock.advance(15 * MINUTE);
-    expect(await status(client, "/support")).toBe(303);
+    expect(await statusOf(client, "/support")).toBe(303);
 
     const other = browser({ clock });
     await signIn(other, "support", contact);
     for (let i = 0; i < 8; i++) {
       clock.advance(14 * MINUTE);
-      expect(await status(other, "/support")).toBe(200);
+      expect(await statusOf(other, "/support")).toBe(200);
     }
     clock.advance(14 * MINUTE); // 126 minutes after sign-in
-    expect(await status(other, "/support")).toBe(303);
+    expect(await statusOf(other, "/support")).toBe(303);
     await portalStub(env, "support").updatePolicy({ session: { idleTimeoutMs: 8 * HOUR, absoluteLifetimeMs: 7 * DAY } }, false);
   });
 });
@@ -165,13 +160,13 @@ describe("active sessions", () => {
     const one = await here.post(`/agent/account/sessions/${id}/revoke`);
     await one.text();
     expect(one.headers.get("Location")).toBe("/agent/account?done=one");
-    expect(await status(phone, "/agent")).toBe(303);
-    expect(await status(tablet, "/agent")).toBe(200);
+    expect(await statusOf(phone, "/agent")).toBe(303);
+    expect(await statusOf(tablet, "/agent")).toBe(200);
 
     const others = await here.post("/agent/account/sessions/others/revoke");
     await others.text();
-    expect(await status(tablet, "/agent")).toBe(303);
-    expect(await status(here, "/agent")).toBe(200);
+    expect(await statusOf(tablet, "/agent")).toBe(303);
+    expect(await statusOf(here, "/agent")).toBe(200);
 
     // Another user's session id changes nothing.
     const bad = await here.post("/agent/account/sessions/not-an-id/revoke");

@@ -2,16 +2,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { endAllSessionsOfUser, endEveryPortalSession, sessionCookieName } from "../../src/auth/sessions";
 import { DAY, HOUR, MINUTE } from "../../src/lib/clock";
-import { browser, fakeClock } from "../helpers/app";
+import { browser, fakeClock, statusOf } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { openSession } from "../helpers/sessions";
 
-async function status(client: ReturnType<typeof browser>, path: string, cookie?: string) {
-  const response = await client.get(path, cookie ? { headers: { Cookie: cookie } } : {});
-  await response.text();
-  return response.status;
-}
 
 describe("session lifetime", () => {
   it("ends after 8 hours without activity, but not before", async () => {
@@ -20,15 +15,15 @@ describe("session lifetime", () => {
     const client = browser({ clock });
     await signIn(client, "agent", agent);
     clock.advance(8 * HOUR - MINUTE);
-    expect(await status(client, "/agent")).toBe(200);
+    expect(await statusOf(client, "/agent")).toBe(200);
     // Activity just now moves the idle deadline on.
     clock.advance(8 * HOUR - MINUTE);
-    expect(await status(client, "/agent")).toBe(200);
+    expect(await statusOf(client, "/agent")).toBe(200);
     clock.advance(8 * HOUR);
-    expect(await status(client, "/agent")).toBe(303);
+    expect(await statusOf(client, "/agent")).toBe(303);
     // And it stays ended even when the clock is turned back.
     clock.advance(-8 * HOUR);
-    expect(await status(client, "/agent")).toBe(303);
+    expect(await statusOf(client, "/agent")).toBe(303);
   });
 
   it("ends 7 days after sign-in however active it was", async () => {
@@ -38,10 +33,10 @@ describe("session lifetime", () => {
     await signIn(client, "support", contact);
     for (let hours = 0; hours < 7 * 24 - 4; hours += 4) {
       clock.advance(4 * HOUR);
-      expect(await status(client, "/support")).toBe(200);
+      expect(await statusOf(client, "/support")).toBe(200);
     }
     clock.set(fakeClock().now() + 7 * DAY);
-    expect(await status(client, "/support")).toBe(303);
+    expect(await statusOf(client, "/support")).toBe(303);
   });
 
   it("revoke-all ends every session of one user and no one else's", async () => {
@@ -50,18 +45,18 @@ describe("session lifetime", () => {
     const client = browser({ clock });
     const aliceSessions = await Promise.all([1, 2, 3].map(() => openSession("agent", alice.id, clock.now())));
     const bobSession = await openSession("agent", bob.id, clock.now());
-    for (const cookie of aliceSessions) expect(await status(client, "/agent", cookie)).toBe(200);
+    for (const cookie of aliceSessions) expect(await statusOf(client, "/agent", cookie)).toBe(200);
 
     expect(await endAllSessionsOfUser(env, alice.id)).toBe(3);
-    for (const cookie of aliceSessions) expect(await status(client, "/agent", cookie)).toBe(303);
-    expect(await status(client, "/agent", bobSession)).toBe(200);
+    for (const cookie of aliceSessions) expect(await statusOf(client, "/agent", cookie)).toBe(303);
+    expect(await statusOf(client, "/agent", bobSession)).toBe(200);
   });
 
   it("a forged or malformed token is refused without an error", async () => {
     const agent = await makeAgent();
     const client = browser();
     for (const token of [`${agent.id}.${"a".repeat(32)}`, "garbage", `${agent.id}.`, "agt_aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "x".repeat(5000)]) {
-      expect(await status(client, "/agent", `${sessionCookieName("agent")}=${token}`)).toBe(303);
+      expect(await statusOf(client, "/agent", `${sessionCookieName("agent")}=${token}`)).toBe(303);
     }
   });
 });
@@ -79,16 +74,16 @@ describe("ending every session of a portal", () => {
 
     const client = browser({ clock });
     const sample = cookies.filter((_, i) => i % 50 === 0);
-    for (const cookie of sample) expect(await status(client, "/agent", cookie)).toBe(200);
+    for (const cookie of sample) expect(await statusOf(client, "/agent", cookie)).toBe(200);
 
     await endEveryPortalSession(env, "agent");
 
-    const after = await Promise.all(cookies.map((cookie) => status(client, "/agent", cookie)));
+    const after = await Promise.all(cookies.map((cookie) => statusOf(client, "/agent", cookie)));
     expect(after.filter((s) => s !== 303)).toEqual([]);
-    expect(await status(client, "/support", contactCookie)).toBe(200);
+    expect(await statusOf(client, "/support", contactCookie)).toBe(200);
 
     // Signing in again afterwards works as usual.
     const fresh = await openSession("agent", agents[0]!.id, clock.now());
-    expect(await status(client, "/agent", fresh)).toBe(200);
+    expect(await statusOf(client, "/agent", fresh)).toBe(200);
   });
 });

@@ -67,3 +67,10 @@ export type Browser = ReturnType<typeof browser>;
 export async function text(response: Response): Promise<string> {
   return response.text();
 }
+
+/** GET a path (with a Cookie header, if given) and return only the status, reading the body. */
+export async function statusOf(client: Browser, path: string, cookie?: string): Promise<number> {
+  const response = await client.get(path, cookie ? { headers: { Cookie: cookie } } : {});
+  await response.text();
+  return response.status;
+}

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { portalStub } from "../../src/auth/sessions";
-import { browser, fakeClock } from "../helpers/app";
+import { browser, fakeClock, statusOf } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { postPassword, setMfa } from "../helpers/mfa";
@@ -9,11 +9,6 @@ import { openSession } from "../helpers/sessions";
 
 const PAGE = "/agent/settings/security/agents/mfa";
 
-async function statusOf(client: ReturnType<typeof browser>, path: string, cookie: string) {
-  const response = await client.get(path, { headers: { Cookie: cookie } });
-  await response.text();
-  return response.status;
-}
 
 describe("the MFA settings page", () => {
   it("refuses an agent without “Access to Agent & Contact Authentication”, and hides the link", async () => {
