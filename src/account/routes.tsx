@@ -3,21 +3,19 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
-import { verifyPassword } from "../auth/password";
 import { setPassword } from "../auth/password-change";
 import { passwordRules } from "../auth/password-policy";
 import { type Auth, endAllSessionsOfUser, rotateSession, userStub } from "../auth/sessions";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { parseForm, passwordField } from "../lib/validation";
-import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
-import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
+import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { hasConfirmedAuthenticator } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
-import { confirmIdentity } from "../auth/reauth";
 import { AccountPage, ChangeExpiredPasswordPage, NewRecoveryCodesPage } from "./account-pages";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
 
-import { REAUTH_WINDOW_MS } from "../auth/reauth";
+import { confirmIdentity, REAUTH_WINDOW_MS } from "../auth/reauth";
 
 const newPasswordFields = {
   password: passwordField("a new password"),
