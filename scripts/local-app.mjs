@@ -1,0 +1,88 @@
+// Runs EdgeDesk locally under `wrangler dev`: used by `npm start`, the browser journeys
+// (test/e2e) and the benchmarks (bench/). Local D1, KV and Durable Objects live in `persist`.
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { buildSeed } from "./seed.mjs";
+import { DEV_CLIENT_ID, DEV_TENANT, startDevOidcProvider } from "./dev-oidc-provider.mjs";
+
+/** Keeps wrangler from opening outside connections (update check, telemetry, Request.cf). */
+export const QUIET = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+
+const wrangler = (persist, args, options = {}) =>
+  execFileSync("npx", ["wrangler", ...args, "--persist-to", persist], { env: { ...process.env, ...QUIET, CI: "1" }, encoding: "utf8", ...options });
+
+/** Local secrets for a throwaway run: fresh random keys, development mailbox on. */
+export function randomDevVars() {
+  const key = () => randomBytes(32).toString("base64");
+  return { ENVIRONMENT: "development", ENCRYPTION_KEY: key(), HMAC_KEY: key(), ENTRA_CLIENT_SECRET: randomBytes(18).toString("base64url") };
+}
+
+export function applyMigrations(persist) {
+  wrangler(persist, ["d1", "migrations", "apply", "DB", "--local"], { stdio: ["ignore", "ignore", "inherit"] });
+}
+
+export function isSeeded(persist) {
+  const rows = JSON.parse(wrangler(persist, ["d1", "execute", "DB", "--local", "--json", "--command", "SELECT count(*) AS n FROM app_flags WHERE key = 'demo_seeded'"]));
+  return rows[0].results[0].n > 0;
+}
+
+/** Seeds demo data (sizes as in buildSeed) and returns the seed's accounts and counts. */
+export function seedDemoData(persist, { password, ...sizes }) {
+  const seed = buildSeed({ password, ...sizes });
+  mkdirSync(persist, { recursive: true });
+  writeFileSync(`${persist}/seed.sql`, seed.sql);
+  wrangler(persist, ["d1", "execute", "DB", "--local", "--file", `${persist}/seed.sql`], { stdio: ["ignore", "ignore", "inherit"] });
+  return seed;
+}
+
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts the dev OpenID provider and `wrangler dev` on 127.0.0.1:port, and resolves once the
+ * Worker answers. `vars` are written to an env file the run owns (never the developer's .dev.vars).
+ */
+export async function runWorker({ persist, port, vars, logLevel = "info", stdio = "inherit", readyTimeoutMs = 60_000 }) {
+  const sso = await startDevOidcProvider({ port: await freePort(), clientSecret: vars.ENTRA_CLIENT_SECRET });
+  const envFile = `${persist}/run.env`;
+  mkdirSync(persist, { recursive: true });
+  writeFileSync(envFile, Object.entries({ ...vars, ENTRA_AUTHORITY: sso.authority, ENTRA_CLIENT_ID: DEV_CLIENT_ID, ENTRA_TENANT_ID: DEV_TENANT }).map(([k, v]) => `${k}=${v}`).join("\n"), { mode: 0o600 });
+  const child = spawn(
+    "npx",
+    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--env-file", envFile, "--log-level", logLevel, "--show-interactive-dev-session=false"],
+    { env: { ...process.env, ...QUIET }, stdio, detached: true },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  let exited = null;
+  child.on("exit", (code) => (exited = code ?? 0));
+  const stop = async () => {
+    sso.close();
+    if (exited !== null) return;
+    const gone = new Promise((resolve) => child.on("exit", resolve));
+    try {
+      process.kill(-child.pid, "SIGTERM"); // wrangler and the workerd it started
+    } catch {}
+    await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  };
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (exited !== null) throw new Error(`wrangler dev exited with code ${exited} before answering on ${url}`);
+    try {
+      const response = await fetch(`${url}/favicon.svg`);
+      if (response.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not answer on ${url} within ${readyTimeoutMs / 1000} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { url, sso, child, stop, done: new Promise((resolve) => child.on("exit", resolve)) };
+}
