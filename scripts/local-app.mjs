@@ -48,6 +48,8 @@ export async function freePort() {
 /**
  * Starts the dev OpenID provider and `wrangler dev` on 127.0.0.1:port, and resolves once the
  * Worker answers. `vars` are written to an env file the run owns (never the developer's .dev.vars).
+ * @param {{ persist: string, port: number, vars: Record<string, string>, logLevel?: string,
+ *   stdio?: import("node:child_process").StdioOptions, readyTimeoutMs?: number }} options
  */
 export async function runWorker({ persist, port, vars, logLevel = "info", stdio = "inherit", readyTimeoutMs = 60_000 }) {
   const sso = await startDevOidcProvider({ port: await freePort(), clientSecret: vars.ENTRA_CLIENT_SECRET });

@@ -1,0 +1,204 @@
+// Agent portal journeys, in order: roles and the reset permission, MFA applied Immediately,
+// enrollment and recovery codes, the email fallback, and an admin resetting an agent's MFA.
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { absent, Authenticator, emailedCode, eventually, type Journey, readDownload, screenshot, shown, signInWithPassword, signOut, startJourney } from "./harness";
+
+const ADMIN = "admin@edgedesk.test";
+const AGENT = "agent1@edgedesk.test";
+const LEAD = "lead@edgedesk.test";
+
+let journey: Journey;
+let admin: Page;
+let lead: Page;
+let agentApp: Authenticator;
+let savedRecoveryCodes: string[] = [];
+
+beforeAll(async () => {
+  journey = await startJourney();
+});
+afterAll(async () => {
+  await journey?.stop();
+});
+
+/** Sign-in up to an enrollment page; returns the person's authenticator after verifying its first code. */
+async function enroll(page: Page, issuer: string, screenshotName?: string) {
+  await shown(page.getByRole("heading", { name: "Set up your authenticator app" }));
+  await shown(page.getByRole("img", { name: `QR code for ${issuer}` }));
+  if (screenshotName) await screenshot(page, screenshotName);
+  const app = new Authenticator(await page.getByTestId("totp-secret").innerText());
+  await page.getByLabel("Authentication code").fill(await app.nextCode());
+  await page.getByRole("button", { name: "Verify" }).click();
+  await shown(page.getByRole("heading", { name: "Save your recovery codes" }));
+  return app;
+}
+
+async function finishEnrollment(page: Page) {
+  await page.getByRole("button", { name: "Finish" }).click();
+  await shown(page.getByRole("heading", { name: /^Welcome, / }));
+}
+
+async function openSecuritySettings(page: Page, audience: "Agent Authentication" | "Contact Authentication", tab: string) {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security and Compliance" }).click();
+  await page.getByRole("link", { name: audience }).first().click();
+  await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: tab }).click();
+  await shown(page.getByRole("heading", { name: tab, level: 1 }));
+}
+
+describe("agent portal", () => {
+  test("an admin gives a role the agent-management permission but not recovery; its holder sees no Reset MFA", async () => {
+    admin = await journey.newPage();
+    await signInWithPassword(admin, "agent", ADMIN, journey.password);
+    await shown(admin.getByRole("heading", { name: "Welcome, Ada Admin" }));
+
+    await admin.getByRole("link", { name: "Agents" }).click();
+    await admin.getByRole("navigation", { name: "Administration" }).getByRole("link", { name: "Roles" }).click();
+    await admin.getByRole("link", { name: "New role" }).click();
+    await admin.getByLabel("Role name").fill("Team Lead");
+    await admin.getByLabel("Manage Agents, Groups and Roles").check();
+    await admin.getByLabel("View Assets").check();
+    await admin.getByRole("button", { name: "Create role" }).click();
+    await shown(admin.getByRole("link", { name: "Team Lead" }));
+
+    await admin.getByRole("navigation", { name: "Administration" }).getByRole("link", { name: "Agents" }).click();
+    await admin.getByRole("link", { name: "New agent" }).click();
+    await admin.getByLabel("Name").fill("Terry Lead");
+    await admin.getByLabel("Email").fill(LEAD);
+    await admin.getByLabel("Role").selectOption({ label: "Team Lead" });
+    await admin.getByLabel("First password").fill(journey.password);
+    await admin.getByRole("button", { name: "Create agent" }).click();
+    await shown(admin.getByText("Agent created."));
+
+    // The admin sees the agent's two-step verification panel with Reset MFA.
+    await admin.getByRole("row").filter({ hasText: AGENT }).getByRole("link").click();
+    await shown(admin.getByRole("heading", { name: "Two-step verification" }));
+    await shown(admin.getByRole("link", { name: "Reset MFA" }));
+
+    // The team lead manages agents but holds no recovery permission: no panel, no button, and the URL is refused.
+    lead = await journey.newPage();
+    await signInWithPassword(lead, "agent", LEAD, journey.password);
+    await shown(lead.getByRole("heading", { name: "Welcome, Terry Lead" }));
+    await lead.getByRole("link", { name: "Agents" }).click();
+    await lead.getByRole("row").filter({ hasText: AGENT }).getByRole("link").click();
+    expect(await lead.getByLabel("Email").inputValue()).toBe(AGENT);
+    await absent(lead.getByRole("link", { name: "Reset MFA" }));
+    await absent(lead.getByRole("heading", { name: "Two-step verification" }));
+    const resetUrl = (await admin.getByRole("link", { name: "Reset MFA" }).getAttribute("href")) ?? "";
+    const refused = await lead.goto(resetUrl);
+    expect(refused?.status()).toBe(403);
+  });
+
+  test("the admin turns on the authenticator app Immediately: the lead's open session ends on its next click", async () => {
+    await admin.goto("/agent");
+    await openSecuritySettings(admin, "Agent Authentication", "Multi-Factor Authentication");
+    await admin.getByLabel("Authenticator App").check();
+    await admin.getByLabel("Issuer Name").fill("RTX Solutions – Agent App");
+    await admin.getByRole("button", { name: "Save" }).click();
+    await shown(admin.getByRole("heading", { name: "When should this apply?" }));
+    await shown(admin.getByText("Authenticator App: off → on"));
+    await screenshot(admin, "mfa-settings-apply-choice");
+    await admin.getByRole("button", { name: "Immediately (all users will be logged out)" }).click();
+    // The admin's own session ended with everyone else's.
+    await shown(admin.getByText("The new sign-in policy applies now: sign in again."));
+
+    // The lead's page is still on screen; the next click lands on the sign-in page.
+    await lead.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Home" }).click();
+    await shown(lead.getByRole("heading", { name: "Sign in to the agent portal" }));
+
+    // Signing in again now requires the app: the admin enrolls.
+    await signInWithPassword(admin, "agent", ADMIN, journey.password);
+    await enroll(admin, "RTX Solutions – Agent App");
+    await finishEnrollment(admin);
+  });
+
+  test("an agent enrolls with the manual key, keeps the recovery codes, and signs in with a code and then a recovery code", async () => {
+    const page = await journey.newPage();
+    await signInWithPassword(page, "agent", AGENT, journey.password);
+    agentApp = await enroll(page, "RTX Solutions – Agent App", "enroll-authenticator");
+    savedRecoveryCodes = await page.getByTestId("recovery-codes").getByRole("listitem").allInnerTexts();
+    expect(savedRecoveryCodes).toHaveLength(10);
+    await screenshot(page, "recovery-codes");
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download" }).click()]);
+    expect(download.suggestedFilename()).toBe("edgedesk-recovery-codes.txt");
+    const file = readDownload(await download.path());
+    for (const code of savedRecoveryCodes) expect(file).toContain(code.trim());
+
+    await finishEnrollment(page);
+    await signOut(page);
+
+    // A fresh code from the app.
+    await signInWithPassword(page, "agent", AGENT, journey.password);
+    await shown(page.getByRole("heading", { name: "Verify it's you" }));
+    await page.getByLabel("Authentication code").fill(await agentApp.nextCode());
+    await page.getByRole("button", { name: "Verify" }).click();
+    await shown(page.getByRole("heading", { name: "Welcome, Ada Torvalds" }));
+    await signOut(page);
+
+    // A recovery code works once.
+    const recoveryCode = savedRecoveryCodes[0]!.trim();
+    for (const attempt of ["first", "second"] as const) {
+      await signInWithPassword(page, "agent", AGENT, journey.password);
+      await page.getByRole("link", { name: "Use a recovery code" }).click();
+      await page.getByLabel("Recovery code").fill(recoveryCode);
+      await page.getByRole("button", { name: "Verify" }).click();
+      if (attempt === "first") {
+        await shown(page.getByRole("heading", { name: "Welcome, Ada Torvalds" }));
+        await signOut(page);
+      } else {
+        expect(await page.getByRole("alert").innerText()).toMatch(/code/i);
+        await shown(page.getByRole("heading", { name: "Use a recovery code" }));
+      }
+    }
+    await page.context().close();
+  });
+
+  test("with Email OTP on as well, 'Enter OTP received via email' signs the agent in with the mailed code", async () => {
+    await openSecuritySettings(admin, "Agent Authentication", "Multi-Factor Authentication");
+    await admin.getByLabel("Email OTP").check();
+    await admin.getByRole("button", { name: "Save" }).click();
+    await admin.getByRole("button", { name: "On next login" }).click();
+    await shown(admin.getByText("Saved. The new policy applies as people next sign in."));
+
+    const context = await journey.newContext();
+    const page = await context.newPage();
+    await page.clock.install();
+    await signInWithPassword(page, "agent", AGENT, journey.password);
+    // The app comes first; the email is the fallback.
+    await shown(page.getByRole("heading", { name: "Verify it's you" }));
+    await page.getByRole("button", { name: "Enter OTP received via email" }).click();
+    await shown(page.getByRole("heading", { name: "Check your email" }));
+
+    // Resend waits 30 seconds (the browser's clock runs fast-forwarded here; the server enforces it too).
+    const resend = page.getByRole("button", { name: "Resend OTP" });
+    await eventually(() => resend.isDisabled()).toBe(true);
+    await shown(page.getByText(/You can resend in (30|29) s\./));
+    await page.clock.runFor(15_000);
+    await eventually(() => resend.isDisabled()).toBe(true);
+    await page.clock.runFor(16_000);
+    await eventually(() => resend.isEnabled()).toBe(true);
+
+    await page.getByLabel("One-time password").fill(await emailedCode(context, AGENT));
+    await page.getByRole("button", { name: "Verify" }).click();
+    await shown(page.getByRole("heading", { name: "Welcome, Ada Torvalds" }));
+    await context.close();
+  });
+
+  test("an admin with the recovery permission resets the agent's MFA; the agent enrolls again", async () => {
+    await admin.goto("/agent/admin/agents");
+    await admin.getByRole("row").filter({ hasText: AGENT }).getByRole("link").click();
+    expect(await admin.getByTestId("admin-mfa-status").innerText()).toContain("Authenticator app set up; 9 of 10 recovery codes unused.");
+    await admin.getByRole("link", { name: "Reset MFA" }).click();
+
+    // The admin signed in (password and app) minutes ago, which counts as confirming it's them for 5 minutes.
+    await shown(admin.getByRole("heading", { name: "Reset MFA of Ada Torvalds?" }));
+    await admin.getByRole("button", { name: "Reset MFA" }).click();
+    expect(await admin.getByTestId("admin-mfa-status").innerText()).toBe("No authenticator app set up.");
+
+    const page = await journey.newPage();
+    await signInWithPassword(page, "agent", AGENT, journey.password);
+    const fresh = await enroll(page, "RTX Solutions – Agent App");
+    expect(fresh).not.toEqual(agentApp);
+    await finishEnrollment(page);
+  });
+});

@@ -1,0 +1,34 @@
+// Builds one seeded local state (migrations + demo data) that every journey file copies, so each
+// file starts from the same fresh data without paying for migrations and seeding again.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { applyMigrations, seedDemoData } from "../../scripts/local-app.mjs";
+import { chromiumPath } from "./chromium";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    templateState: string;
+    demoPassword: string;
+  }
+}
+
+export default function setup(project: TestProject) {
+  const chromium = chromiumPath();
+  if (!existsSync(chromium)) {
+    throw new Error(
+      `The browser journeys need Chromium at ${chromium}, and it is not there.\n` +
+        "Install Debian's Chromium with: sudo apt-get install -y --no-install-recommends chromium\n" +
+        "(or point CHROMIUM_PATH at a Chromium binary). .ci/run installs it on CI machines.",
+    );
+  }
+  const template = mkdtempSync(join(tmpdir(), "edgedesk-e2e-template-"));
+  const password = `Journey-${randomBytes(9).toString("base64url")}`;
+  applyMigrations(template);
+  seedDemoData(template, { password });
+  project.provide("templateState", template);
+  project.provide("demoPassword", password);
+  return () => rmSync(template, { recursive: true, force: true });
+}

@@ -1,0 +1,124 @@
+// Browser journeys: each test file runs its own `wrangler dev` over a copy of the seeded state
+// (global-setup.ts) and drives Debian's Chromium through the labels a person reads.
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeBase32IgnorePadding } from "@oslojs/encoding";
+import { generateHOTP } from "@oslojs/otp";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { expect, inject } from "vitest";
+import { freePort, randomDevVars, runWorker } from "../../scripts/local-app.mjs";
+import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
+
+export type Portal = "agent" | "support";
+
+/** Waits until the locator is on screen (playwright-core has no `expect`; these are its waits). */
+export async function shown(locator: Locator) {
+  await locator.first().waitFor({ state: "visible" });
+}
+
+/** Asserts that nothing matches the locator on the page as it is now. */
+export async function absent(locator: Locator) {
+  expect(await locator.count()).toBe(0);
+}
+
+/** Polls a property of the page until it holds (for changes made by the page's own script). */
+export function eventually<T>(read: () => Promise<T>) {
+  return expect.poll(read, { timeout: 10_000 });
+}
+
+export interface Journey {
+  url: string;
+  /** Every seeded account's password. */
+  password: string;
+  /** A new browser context (its own cookies: another person, or another browser of the same one). */
+  newContext(): Promise<BrowserContext>;
+  newPage(): Promise<Page>;
+  stop(): Promise<void>;
+}
+
+export async function startJourney(): Promise<Journey> {
+  const persist = mkdtempSync(join(tmpdir(), "edgedesk-e2e-"));
+  cpSync(inject("templateState"), persist, { recursive: true });
+  const app = await runWorker({ persist, port: await freePort(), vars: randomDevVars(), logLevel: "warn", stdio: ["ignore", "ignore", "inherit"] });
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  } catch (error) {
+    await app.stop();
+    throw error;
+  }
+  const contexts: BrowserContext[] = [];
+  const newContext = async () => {
+    const context = await browser.newContext({ baseURL: app.url, acceptDownloads: true });
+    context.setDefaultTimeout(10_000);
+    contexts.push(context);
+    return context;
+  };
+  return {
+    url: app.url,
+    password: inject("demoPassword"),
+    newContext,
+    newPage: async () => (await newContext()).newPage(),
+    async stop() {
+      await browser.close();
+      await app.stop();
+      rmSync(persist, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function signInWithPassword(page: Page, portal: Portal, email: string, password: string) {
+  await page.goto(`/${portal}/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}
+
+export async function signOut(page: Page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await shown(page.getByRole("heading", { name: /^Sign in to the/ }));
+}
+
+/**
+ * A person's authenticator app. Each time step is accepted once, so a new code is for a later
+ * step than the last one used; the server accepts up to one step ahead, and beyond that this waits
+ * for the clock (at most one 30-second step).
+ */
+export class Authenticator {
+  private readonly key: Uint8Array;
+  private lastStep = 0;
+  constructor(manualKey: string) {
+    this.key = decodeBase32IgnorePadding(manualKey.replace(/\s+/g, ""));
+  }
+  async nextCode(): Promise<string> {
+    const now = () => Math.floor(Date.now() / 30_000);
+    const step = Math.max(now(), this.lastStep + 1);
+    while (step > now() + 1) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    this.lastStep = step;
+    return generateHOTP(this.key, BigInt(step), 6);
+  }
+}
+
+/** The newest one-time password mailed to `email`, read from the development mailbox page. */
+export async function emailedCode(context: BrowserContext, email: string): Promise<string> {
+  const mailbox = await context.newPage();
+  await mailbox.goto("/dev/mailbox");
+  const mail = mailbox.getByTestId("mail").filter({ has: mailbox.getByTestId("mail-to").getByText(email, { exact: true }) }).first();
+  const body = await mail.getByTestId("mail-body").innerText();
+  await mailbox.close();
+  const code = body.match(/\b(\d{6})\b/)?.[1];
+  if (!code) throw new Error(`No 6-digit code in the newest mail to ${email}:\n${body}`);
+  return code;
+}
+
+/** Saves a full-page screenshot for the README (docs/screenshots/<name>.png). */
+export async function screenshot(page: Page, name: string) {
+  mkdirSync("docs/screenshots", { recursive: true });
+  await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: true });
+}
+
+export function readDownload(path: string | null): string {
+  if (!path) throw new Error("The download did not finish");
+  return readFileSync(path, "utf8");
+}
