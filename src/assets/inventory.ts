@@ -136,23 +136,26 @@ export async function editInline(
   if (Number(row.row_version_value) !== version) return { ok: false, status: 409, message: "Changed by someone else: this row now shows the current values.", row };
   if (isReadOnly(row)) return { ok: false, status: 403, message: "Retired records are read-only.", row };
   const options = await loadOptions(db);
-  const next = { ...Object.fromEntries(Object.entries(EDITABLE).map(([f, col]) => [f, row[col] as string | null])), ...changes } as Record<EditableField, string | null>;
-  for (const field of Object.keys(changes) as EditableField[]) {
+  const current = Object.fromEntries(Object.entries(EDITABLE).map(([f, col]) => [f, (row[col] as string | null) ?? null])) as Record<EditableField, string | null>;
+  // A row's form carries all four dropdowns; only the ones whose value differs were changed.
+  const requested = Object.fromEntries(Object.entries(changes).filter(([f, v]) => current[f as EditableField] !== v)) as typeof changes;
+  const next = { ...current, ...requested };
+  for (const field of Object.keys(requested) as EditableField[]) {
     const problem = checkValue(options, field, next[field], next.group);
     if (problem) return { ok: false, status: 400, message: problem, row };
   }
   // A group change that leaves the agent outside the new group clears the agent.
   if (next.agent && next.group && !options.agents.find((a) => a.id === next.agent)?.groupIds.includes(next.group)) {
-    if (!("agent" in changes)) next.agent = null;
+    if (!("agent" in requested)) next.agent = null;
   }
-  const changed = (Object.keys(EDITABLE) as EditableField[]).filter((f) => (row[EDITABLE[f]] ?? null) !== next[f]);
+  const changed = (Object.keys(EDITABLE) as EditableField[]).filter((f) => current[f] !== next[f]);
   if (changed.length === 0) return { ok: true, row, changed };
 
   const columns = Object.fromEntries(changed.map((f) => [f, { column: EDITABLE[f], value: next[f] }]));
   const written = await writeVersioned(db, kind, id, version, columns, actorId, now);
-  const current = (await getRecord(db, kind, id))!;
-  if (!written) return { ok: false, status: 409, message: "Changed by someone else: this row now shows the current values.", row: current };
-  return { ok: true, row: current, changed };
+  const after = (await getRecord(db, kind, id))!;
+  if (!written) return { ok: false, status: 409, message: "Changed by someone else: this row now shows the current values.", row: after };
+  return { ok: true, row: after, changed };
 }
 
 /**

@@ -115,6 +115,22 @@ describe("inline editing", () => {
     expect((await asset(id!)).impact).toBe("high");
   });
 
+  it("a group change sent with the whole row (as htmx sends it) clears an agent outside the new group", async () => {
+    const { agent, client } = await signedInAgent();
+    const other = await makeAgent();
+    const [oldGroup, newGroup] = [await makeGroup([other.id]), await makeGroup([agent.id])];
+    const [id] = await seedAssets(1, { group_id: oldGroup, agent_id: other.id });
+    const row = { version: "1", impact: "low", location: "", group: newGroup, agent: other.id };
+    const r = await inline(client, id!, row);
+    expect(r.status).toBe(200);
+    expect(r.body).toContain("Saved Managed By Group, Managed By Agent");
+    expect(await asset(id!)).toMatchObject({ version: 2, group_id: newGroup, agent_id: null });
+    // Choosing an outside agent on purpose is still refused.
+    const refused = await inline(client, id!, { ...row, version: "2", agent: other.id });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toContain("is not in the record&#39;s Managed By Group");
+  });
+
   it("refuses bad input with 400 and changes nothing", async () => {
     const { agent, client } = await signedInAgent();
     const other = await makeAgent();
