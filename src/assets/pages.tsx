@@ -135,7 +135,7 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
         </form>
         <p class="hint" data-testid="match-count">{props.total} {props.total === 1 ? "record matches" : "records match"}.</p>
         {props.canManage && (
-          <form id="bulk" method="post" action={`${kind.path}/bulk`} class="bulk-bar">
+          <form id="bulk" method="post" action={`${kind.path}/bulk`} class="bulk-bar" aria-label="Bulk change">
             <FilterHiddenFields kind={kind} filter={filter} />
             <fieldset class="choices inline">
               <legend>Apply to</legend>

@@ -2,7 +2,7 @@
 // enrollment and recovery codes, the email fallback, and an admin resetting an agent's MFA.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { absent, Authenticator, emailedCode, eventually, type Journey, readDownload, screenshot, shown, signInWithPassword, signOut, startJourney } from "./harness";
+import { absent, type Authenticator, emailedCode, enroll, eventually, finishEnrollment, type Journey, openSecuritySettings, readDownload, screenshot, shown, signInWithPassword, signOut, startJourney } from "./harness";
 
 const ADMIN = "admin@edgedesk.test";
 const AGENT = "agent1@edgedesk.test";
@@ -20,30 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await journey?.stop();
 });
-
-/** Sign-in up to an enrollment page; returns the person's authenticator after verifying its first code. */
-async function enroll(page: Page, issuer: string, screenshotName?: string) {
-  await shown(page.getByRole("heading", { name: "Set up your authenticator app" }));
-  await shown(page.getByRole("img", { name: `QR code for ${issuer}` }));
-  if (screenshotName) await screenshot(page, screenshotName);
-  const app = new Authenticator(await page.getByTestId("totp-secret").innerText());
-  await page.getByLabel("Authentication code").fill(await app.nextCode());
-  await page.getByRole("button", { name: "Verify" }).click();
-  await shown(page.getByRole("heading", { name: "Save your recovery codes" }));
-  return app;
-}
-
-async function finishEnrollment(page: Page) {
-  await page.getByRole("button", { name: "Finish" }).click();
-  await shown(page.getByRole("heading", { name: /^Welcome, / }));
-}
-
-async function openSecuritySettings(page: Page, audience: "Agent Authentication" | "Contact Authentication", tab: string) {
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security and Compliance" }).click();
-  await page.getByRole("link", { name: audience }).first().click();
-  await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: tab }).click();
-  await shown(page.getByRole("heading", { name: tab, level: 1 }));
-}
 
 describe("agent portal", () => {
   test("an admin gives a role the agent-management permission but not recovery; its holder sees no Reset MFA", async () => {

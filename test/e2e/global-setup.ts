@@ -27,7 +27,8 @@ export default function setup(project: TestProject) {
   const template = mkdtempSync(join(tmpdir(), "edgedesk-e2e-template-"));
   const password = `Journey-${randomBytes(9).toString("base64url")}`;
   applyMigrations(template);
-  seedDemoData(template, { password });
+  // 600 assets, so a filter such as "Singapore, in use" matches more than one page of 50.
+  seedDemoData(template, { password, assetCount: 600 });
   project.provide("templateState", template);
   project.provide("demoPassword", password);
   return () => rmSync(template, { recursive: true, force: true });

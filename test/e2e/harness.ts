@@ -112,13 +112,37 @@ export async function emailedCode(context: BrowserContext, email: string): Promi
   return code;
 }
 
-/** Saves a full-page screenshot for the README (docs/screenshots/<name>.png). */
-export async function screenshot(page: Page, name: string) {
+/** Saves a screenshot for the README (docs/screenshots/<name>.png): the whole page, or what a 1280×720 window shows. */
+export async function screenshot(page: Page, name: string, { fullPage = true } = {}) {
   mkdirSync("docs/screenshots", { recursive: true });
-  await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: true });
+  await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage });
 }
 
 export function readDownload(path: string | null): string {
   if (!path) throw new Error("The download did not finish");
   return readFileSync(path, "utf8");
+}
+
+/** Sign-in up to an enrollment page; returns the person's authenticator after verifying its first code. */
+export async function enroll(page: Page, issuer: string, screenshotName?: string) {
+  await shown(page.getByRole("heading", { name: "Set up your authenticator app" }));
+  await shown(page.getByRole("img", { name: `QR code for ${issuer}` }));
+  if (screenshotName) await screenshot(page, screenshotName);
+  const app = new Authenticator(await page.getByTestId("totp-secret").innerText());
+  await page.getByLabel("Authentication code").fill(await app.nextCode());
+  await page.getByRole("button", { name: "Verify" }).click();
+  await shown(page.getByRole("heading", { name: "Save your recovery codes" }));
+  return app;
+}
+
+export async function finishEnrollment(page: Page) {
+  await page.getByRole("button", { name: "Finish" }).click();
+  await shown(page.getByRole("heading", { name: /^(Welcome|Hello), / }));
+}
+
+export async function openSecuritySettings(page: Page, audience: "Agent Authentication" | "Contact Authentication", tab: string) {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security and Compliance" }).click();
+  await page.getByRole("link", { name: audience }).first().click();
+  await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: tab }).click();
+  await shown(page.getByRole("heading", { name: tab, level: 1 }));
 }

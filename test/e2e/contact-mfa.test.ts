@@ -1,0 +1,71 @@
+// The support portal: a contact enrolls in the authenticator app, keeps recovery codes, and signs in
+// with the app, with the emailed fallback, and with a recovery code that then stops working.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { emailedCode, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, shown, signInWithPassword, signOut, startJourney } from "./harness";
+
+const CONTACT = "contact1@customer.test";
+const HOME = { name: "Hello, Dennis Thompson" };
+
+let journey: Journey;
+beforeAll(async () => {
+  journey = await startJourney();
+});
+afterAll(async () => {
+  await journey?.stop();
+});
+
+test("a contact enrolls on the support portal and signs in with the app, the email fallback and a single-use recovery code", async () => {
+  const admin = await journey.newPage();
+  await signInWithPassword(admin, "agent", "admin@edgedesk.test", journey.password);
+  await openSecuritySettings(admin, "Contact Authentication", "Multi-Factor Authentication");
+  await admin.getByLabel("Authenticator App").check();
+  await admin.getByLabel("Issuer Name").fill("RTX Solutions Support");
+  await admin.getByLabel("Email OTP").check();
+  await admin.getByRole("button", { name: "Save" }).click();
+  await shown(admin.getByText("Email OTP: off → on"));
+  await admin.getByRole("button", { name: "On next login" }).click();
+  await shown(admin.getByText("Saved. The new policy applies as people next sign in."));
+
+  const context = await journey.newContext();
+  const page = await context.newPage();
+  await signInWithPassword(page, "support", CONTACT, journey.password);
+  const app = await enroll(page, "RTX Solutions Support");
+  const codes = (await page.getByTestId("recovery-codes").getByRole("listitem").allInnerTexts()).map((c) => c.trim());
+  expect(codes).toHaveLength(10);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download" }).click()]);
+  expect(readDownload(await download.path())).toContain(codes[9]);
+  await finishEnrollment(page);
+  await shown(page.getByRole("heading", HOME));
+  await signOut(page);
+
+  // The app's code.
+  await signInWithPassword(page, "support", CONTACT, journey.password);
+  await page.getByLabel("Authentication code").fill(await app.nextCode());
+  await page.getByRole("button", { name: "Verify" }).click();
+  await shown(page.getByRole("heading", HOME));
+  await signOut(page);
+
+  // The emailed fallback.
+  await signInWithPassword(page, "support", CONTACT, journey.password);
+  await page.getByRole("button", { name: "Enter OTP received via email" }).click();
+  await shown(page.getByRole("heading", { name: "Check your email" }));
+  expect(await page.getByRole("button", { name: "Resend OTP" }).isDisabled()).toBe(true);
+  await page.getByLabel("One-time password").fill(await emailedCode(context, CONTACT));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await shown(page.getByRole("heading", HOME));
+  await signOut(page);
+
+  // A recovery code, twice: the second time it is refused.
+  await signInWithPassword(page, "support", CONTACT, journey.password);
+  await page.getByRole("link", { name: "Use a recovery code" }).click();
+  await page.getByLabel("Recovery code").fill(codes[3]!);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await shown(page.getByRole("heading", HOME));
+  await signOut(page);
+  await signInWithPassword(page, "support", CONTACT, journey.password);
+  await page.getByRole("link", { name: "Use a recovery code" }).click();
+  await page.getByLabel("Recovery code").fill(codes[3]!);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await shown(page.getByRole("heading", { name: "Use a recovery code" }));
+  expect(await page.getByRole("alert").innerText()).toMatch(/code/i);
+});
