@@ -5,6 +5,7 @@ import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { parseForm, passwordField, safeNextPath } from "../lib/validation";
+import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
@@ -31,6 +32,7 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
   const user = await findUserById(db, auth.user.id);
   if (!user?.passwordHash) return { ok: false, status: 400, message: "You sign in with Microsoft, so your password is managed there." };
   const attempt = await countAttempt(c.env, limitKeys.passwordAccount(auth.portal, user.email), LIMITS.passwordPerAccount, now);
+  await noticeThrottling(c, attempt, auth.portal, "password", async () => user);
   if (!attempt.allowed) {
     c.header("Retry-After", String(retryAfterSeconds(attempt.retryAfterMs)));
     return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
@@ -38,6 +40,7 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
   if (!(await verifyPassword(user.passwordHash, form.current))) return { ok: false, status: 401, message: "Your current password is not right." };
   if (await hasConfirmedAuthenticator(db, user.id)) {
     const second = await countAttempt(c.env, limitKeys.secondFactor(user.id), LIMITS.secondFactorPerAccount, now);
+    await noticeThrottling(c, second, auth.portal, "code", async () => user);
     if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
     if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.code.trim(), now))) {
       return { ok: false, status: 401, message: "Enter the current code from your authenticator app." };

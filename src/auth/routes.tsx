@@ -4,14 +4,15 @@ import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { emailField, parseForm, passwordField, safeNextPath } from "../lib/validation";
+import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sendEmailOtp, secondStepFor } from "../mfa/flow";
-import { allowsPassword, allowsSso, type Portal, type PortalPolicy } from "../portal/policy";
+import { allowsPassword, allowsSso, kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { ssoConfig } from "../sso/oidc";
 import { SignInPage } from "./pages";
 import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
 import { checkPassword, finalStageFor, landingFor } from "./sign-in";
-import { normalizeEmail } from "./users";
+import { findUserByEmail, normalizeEmail } from "./users";
 
 const signInForm = z.object({
   email: emailField(),
@@ -67,6 +68,10 @@ export function signInRoutes(portal: Portal) {
       countAttempt(c.env, limitKeys.passwordIp(c.req.header("CF-Connecting-IP") ?? "unknown"), LIMITS.passwordPerIp, now),
       countAttempt(c.env, accountKey, LIMITS.passwordPerAccount, now),
     ]);
+    await noticeThrottling(c, perAccount, portal, "password", async () => {
+      const holder = await findUserByEmail(getDb(c.env.DB), kindOfPortal(portal), email);
+      return holder?.active ? holder : null;
+    });
     const blocked = [perIp, perAccount].find((r) => !r.allowed);
     if (blocked && !blocked.allowed) {
       await recordAudit(c, { event: "sign_in.throttled", portal, details: { email: normalizeEmail(email), method: "password" } });

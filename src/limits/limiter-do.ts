@@ -6,7 +6,8 @@ export interface LimitRule {
   windowMs: number;
 }
 
-export type LimitResult = { allowed: true; remaining: number } | { allowed: false; retryAfterMs: number };
+/** `firstRefusal`: this is the window's first refused attempt (exactly one per window, even in a burst). */
+export type LimitResult = { allowed: true; remaining: number } | { allowed: false; retryAfterMs: number; firstRefusal: boolean };
 
 /**
  * One instance per counted thing ("pw-ip:203.0.113.7", "2fa:agt_…"): a fixed-window counter.
@@ -24,7 +25,12 @@ export class LimiterDurableObject extends DurableObject<Env> {
     const fresh = !row || now - row.started_at >= rule.windowMs || now < row.started_at;
     const startedAt = fresh ? now : row.started_at;
     const count = fresh ? 0 : row.count;
-    if (count >= rule.limit) return { allowed: false, retryAfterMs: startedAt + rule.windowMs - now };
+    if (count >= rule.limit) {
+      // The count goes one past the limit once, marking that the first refusal was reported.
+      const firstRefusal = count === rule.limit;
+      if (firstRefusal) this.ctx.storage.sql.exec("UPDATE window SET count = ? WHERE id = 1", count + 1);
+      return { allowed: false, retryAfterMs: startedAt + rule.windowMs - now, firstRefusal };
+    }
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO window (id, started_at, count) VALUES (1, ?, ?)", startedAt, count + 1);
     return { allowed: true, remaining: rule.limit - count - 1 };
   }
@@ -37,6 +43,6 @@ export class LimiterDurableObject extends DurableObject<Env> {
   async peek(now: number, rule: LimitRule): Promise<LimitResult> {
     const row = this.ctx.storage.sql.exec<{ started_at: number; count: number }>("SELECT started_at, count FROM window").toArray()[0];
     if (!row || now - row.started_at >= rule.windowMs || row.count < rule.limit) return { allowed: true, remaining: rule.limit - (row?.count ?? 0) };
-    return { allowed: false, retryAfterMs: row.started_at + rule.windowMs - now };
+    return { allowed: false, retryAfterMs: row.started_at + rule.windowMs - now, firstRefusal: false };
   }
 }

@@ -6,6 +6,7 @@ import { type Auth, endCurrentSession, rotateSession, userStub } from "../auth/s
 import type { SessionStage } from "../auth/user-do";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
+import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import type { Portal } from "../portal/policy";
 import { finalStageFor, landingFor } from "../auth/sign-in";
@@ -27,6 +28,7 @@ type Method = "app" | "email" | "recovery";
  */
 async function secondFactorAllowed(c: Ctx, auth: Auth): Promise<{ message: string; retryAfterMs: number } | null> {
   const result = await countAttempt(c.env, limitKeys.secondFactor(auth.user.id), LIMITS.secondFactorPerAccount, c.var.clock.now());
+  await noticeThrottling(c, result, auth.portal, "code", async () => auth.user);
   if (result.allowed) return null;
   return { message: `Too many wrong codes. For your security, try again in ${waitMessage(result.retryAfterMs)}.`, retryAfterMs: result.retryAfterMs };
 }

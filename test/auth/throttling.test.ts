@@ -1,8 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { MINUTE } from "../../src/lib/clock";
 import { LIMITS } from "../../src/limits/limits";
+import { env } from "cloudflare:workers";
 import { browser, fakeClock } from "../helpers/app";
-import { makeAgent } from "../helpers/factories";
+import { makeAgent, makeContact } from "../helpers/factories";
+
+const PAUSED = "Sign-in to your EdgeDesk account was paused";
+async function pausedNotices(to: string) {
+  const rows = await env.DB.prepare("SELECT body FROM dev_mailbox WHERE to_address = ? AND subject = ?").bind(to, PAUSED).all<{ body: string }>();
+  return rows.results.map((r) => r.body);
+}
 
 async function burst(responses: Promise<Response>[]) {
   const all = await Promise.all(responses);
@@ -54,5 +61,41 @@ describe("SECURITY.md 3: password attempts", () => {
     const elsewhere = await browser({ clock, ip: "198.51.100.201" }).post("/support/login", { email: "someone@example.com", password: "guess" });
     expect(elsewhere.status).toBe(401);
     await elsewhere.text();
+  });
+});
+
+describe("issue 10: the account holder hears about throttling", () => {
+  it("emails the holder once when a burst of wrong passwords throttles their account", async () => {
+    const clock = fakeClock();
+    const contact = await makeContact();
+    const results = await burst(
+      Array.from({ length: 60 }, (_, i) => browser({ clock, ip: `203.0.115.${i + 1}` }).post("/support/login", { email: contact.email, password: "wrong password" })),
+    );
+    expect(results.filter((r) => r.status === 429)).toHaveLength(50);
+    const notices = await pausedNotices(contact.email);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain("too many wrong passwords for your EdgeDesk support portal account");
+    expect(notices[0]).toContain("paused for 15 minutes");
+
+    // Next window, throttled again: one more notice.
+    clock.advance(15 * MINUTE);
+    await burst(Array.from({ length: 12 }, (_, i) => browser({ clock, ip: `203.0.116.${i + 1}` }).post("/support/login", { email: contact.email, password: "wrong" })));
+    expect(await pausedNotices(contact.email)).toHaveLength(2);
+  });
+
+  it("answers an unknown email exactly as a real one, and mails no one", async () => {
+    const clock = fakeClock();
+    const real = await makeAgent();
+    const ghost = `ghost-${crypto.randomUUID()}@example.com`;
+    const attempt = async (email: string, i: number) => {
+      const r = await browser({ clock, ip: `203.0.117.${i}` }).post("/agent/login", { email, password: "wrong password" });
+      return { status: r.status, retryAfter: r.headers.get("Retry-After"), body: (await r.text()).replaceAll(email, "EMAIL") };
+    };
+    for (let i = 1; i <= 10; i++) await Promise.all([attempt(real.email, i), attempt(ghost, i)]);
+    const [forReal, forGhost] = await Promise.all([attempt(real.email, 11), attempt(ghost, 11)]);
+    expect(forReal.status).toBe(429);
+    expect(forGhost).toEqual(forReal);
+    expect(await pausedNotices(real.email)).toHaveLength(1);
+    expect(await pausedNotices(ghost)).toHaveLength(0);
   });
 });

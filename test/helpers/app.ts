@@ -46,7 +46,11 @@ export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: strin
     if (!headers.has("Origin") && init.method && init.method !== "GET") headers.set("Origin", ORIGIN);
     headers.set("CF-Connecting-IP", ip);
     if (!headers.has("User-Agent")) headers.set("User-Agent", options.userAgent ?? "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36");
-    const response = await app.request(new Request(new URL(path, ORIGIN), { ...init, headers, redirect: "manual" }), undefined, { ...env, ...options.env });
+    // Work the app hands to waitUntil finishes before the test sees the response, as it would soon after in production.
+    const background: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => void background.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+    const response = await app.request(new Request(new URL(path, ORIGIN), { ...init, headers, redirect: "manual" }), undefined, { ...env, ...options.env }, ctx);
+    await Promise.all(background);
     storeCookies(response);
     return response;
   }

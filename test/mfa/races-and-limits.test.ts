@@ -92,6 +92,11 @@ describe("SECURITY.md 2: second-factor failures are counted per account, across 
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get("Retry-After"))).toBeGreaterThan(0);
     expect(await blocked.text()).toContain("Too many wrong codes");
+    // The holder is told once; whoever tried knew the password.
+    const notices = await env.DB.prepare("SELECT body FROM dev_mailbox WHERE to_address = ? AND subject = 'Sign-in to your EdgeDesk account was paused'").bind(agent.email).all<{ body: string }>();
+    expect(notices.results).toHaveLength(1);
+    expect(notices.results[0]!.body).toContain("too many wrong verification codes");
+    expect(notices.results[0]!.body).toContain("Whoever tried knew your password");
 
     clock.advance(15 * MINUTE);
     const again = browser({ clock });
