@@ -17,6 +17,8 @@ import { reauthRoutes } from "./auth/reauth";
 import { signInRoutes } from "./auth/routes";
 import { setupRoutes } from "./auth/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
+import { assertSecrets, SecretConfigurationError } from "./lib/encryption";
+import { isDependencyFailure, RETRY_AFTER_SECONDS } from "./lib/failures";
 import { devMailboxRoutes } from "./mail/routes";
 import { mfaRoutes } from "./mfa/routes";
 import { securitySettingsRoutes } from "./settings/routes";
@@ -59,6 +61,24 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
   app.use(async (c, next) => {
     await next();
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+  });
+  // A missing or malformed secret stops every request with a page naming it (and a log line).
+  app.use(async (c, next) => {
+    try {
+      assertSecrets(c.env);
+    } catch (error) {
+      if (!(error instanceof SecretConfigurationError)) throw error;
+      console.error(error.message);
+      return c.html(
+        <Layout title="Not configured">
+          <Card title="EdgeDesk is not configured yet">
+            <p>{error.message}</p>
+          </Card>
+        </Layout>,
+        503,
+      );
+    }
+    await next();
   });
   // SECURITY.md 27: a cross-origin form POST is refused.
   app.use(csrf());
@@ -117,6 +137,17 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
       );
     }
     console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, error);
+    if (isDependencyFailure(error)) {
+      c.header("Retry-After", String(RETRY_AFTER_SECONDS));
+      return c.html(
+        <Layout title="Temporarily unavailable">
+          <Card title="Temporarily unavailable">
+            <p>Part of EdgeDesk did not answer, so this request stopped before it finished. Try again in a moment.</p>
+          </Card>
+        </Layout>,
+        503,
+      );
+    }
     return c.html(
       <Layout title="Something went wrong">
         <Card title="Something went wrong">

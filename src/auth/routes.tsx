@@ -99,9 +99,9 @@ export function signInRoutes(portal: Portal) {
     const flowId = await startSession(c, portal, result.user.id, { stage: step === "enroll" ? "enroll" : "second_factor", method: "password", policy });
     if (step === "enroll") return c.redirect(`/${portal}/login/enroll`, 303);
     if (step === "email") {
-      // The code goes out now; if the mail fails, the page offers Resend OTP.
+      // The code goes out now; if the mail fails, the page says so and Resend OTP works at once.
       const sent = await sendEmailOtp(c.env, result.user, portal, flowId, now);
-      return c.redirect(`/${portal}/login/verify?method=email${sent.ok ? "&sent=1" : ""}`, 303);
+      return c.redirect(`/${portal}/login/verify?method=email${sent.ok ? "&sent=1" : "&unsent=1"}`, 303);
     }
     return c.redirect(`/${portal}/login/verify`, 303);
   });

@@ -68,3 +68,19 @@ export async function hmacHex(env: Env, message: string): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", await hmacKeys.get(raw)!, new TextEncoder().encode(message));
   return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+const checkedSecrets = new Set<string>();
+
+/**
+ * The secrets every request may need, checked before anything else runs (once per value per
+ * isolate): a missing or malformed one stops the app with an error naming it, instead of
+ * failing deep inside a sign-in.
+ */
+export function assertSecrets(env: Env): void {
+  for (const name of ["ENCRYPTION_KEY", "HMAC_KEY"] as const) {
+    const value = env[name];
+    if (checkedSecrets.has(`${name}=${value}`)) continue;
+    secretBytes(name, value);
+    checkedSecrets.add(`${name}=${value}`);
+  }
+}

@@ -14,6 +14,8 @@ export async function secondStepFor(db: Db, mfa: MfaPolicy, userId: string): Pro
   return "none";
 }
 
+export const EMAIL_NOT_SENT = "We could not send the code. Try again in a moment.";
+
 export type SendResult = { ok: true; expiresAt: number } | { ok: false; status: 429 | 503; message: string; retryAfterMs?: number };
 
 /**
@@ -53,7 +55,7 @@ export async function sendEmailOtp(
   } catch (error) {
     console.error("Sending an email OTP failed:", error);
     await stub.cancelEmailOtp(user.id, issued.challengeId, issued.previous);
-    return { ok: false, status: 503, message: "We could not send the code. Try again in a moment." };
+    return { ok: false, status: 503, message: EMAIL_NOT_SENT };
   }
   return { ok: true, expiresAt: issued.expiresAt };
 }

@@ -11,7 +11,7 @@ import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, wait
 import type { Portal } from "../portal/policy";
 import { finalStageFor, landingFor } from "../auth/sign-in";
 import { hasIssuedCodesToShow, markIssuedCodesShown, requestRecoveryCodes } from "../admin/mfa-admin";
-import { sendEmailOtp, secondStepFor } from "./flow";
+import { EMAIL_NOT_SENT, sendEmailOtp, secondStepFor } from "./flow";
 import { AppCodePage, EmailCodePage, EnrollPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
 import { generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
@@ -90,7 +90,10 @@ export function mfaRoutes(portal: Portal) {
     }
     const asked = c.req.query("method");
     const method: Method = asked === "email" || asked === "recovery" || asked === "app" ? asked : step;
-    return renderStep(c, allowed(auth, method) ? method : step);
+    const shown = allowed(auth, method) ? method : step;
+    // The code could not be mailed at sign-in (the same words as a failed Resend OTP).
+    if (shown === "email" && c.req.query("unsent") === "1") return renderStep(c, "email", { error: EMAIL_NOT_SENT });
+    return renderStep(c, shown);
   });
 
   // One path for every code a person types at the second step: the method must be on, the

@@ -1,0 +1,17 @@
+/**
+ * Failures of the parts EdgeDesk depends on (D1, Durable Objects), as opposed to our own bugs:
+ * the request is answered 503 with Retry-After, and no session is ever treated as valid.
+ * Workers marks transient Durable Object failures `retryable` or `overloaded`; D1 errors carry a
+ * `D1_` prefix, wrapped by drizzle as the cause of its own error (a constraint violation is ours to fix, not the storage's, so it is not included).
+ */
+export function isDependencyFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  // drizzle wraps a D1 error in its own (DrizzleQueryError), with the original as its cause.
+  if (error.cause && isDependencyFailure(error.cause)) return true;
+  const flags = error as Error & { retryable?: unknown; overloaded?: unknown };
+  if (flags.retryable === true || flags.overloaded === true) return true;
+  if (/^D1_/.test(error.message) && !/constraint failed/i.test(error.message)) return true;
+  return /Durable Object|Network connection lost/i.test(error.message);
+}
+
+export const RETRY_AFTER_SECONDS = 5;

@@ -1,0 +1,67 @@
+// Failures of the parts EdgeDesk depends on, injected through the env a test client passes to the
+// app (test/helpers/app.ts `browser({ env })`). The real bindings do the work until the fault fires.
+
+/** A D1 database whose n-th call (a statement's run/all/first/raw, or a batch) fails as D1 does. */
+export function faultyD1(real: D1Database, failAt: (call: number) => boolean = () => true) {
+  let calls = 0;
+  const originals = new WeakMap<object, D1PreparedStatement>();
+  const hit = () => {
+    calls += 1;
+    if (failAt(calls)) throw new Error("D1_ERROR: Network connection lost (injected by the test).");
+  };
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(statement, {
+      get(target, prop) {
+        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
+        if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") {
+          return async (...args: unknown[]) => {
+            hit();
+            return (target[prop] as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    originals.set(proxy, statement);
+    return proxy;
+  };
+  const db = new Proxy(real, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          hit();
+          return target.batch(statements.map((s) => originals.get(s) ?? s));
+        };
+      }
+      if (prop === "exec") {
+        return async (query: string) => {
+          hit();
+          return target.exec(query);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, calls: () => calls };
+}
+
+/** A Durable Object namespace whose every call fails as an overloaded Durable Object does. */
+export function faultyNamespace<T extends object>(real: T): T {
+  const fail = async () => {
+    throw Object.assign(new Error("Durable Object is overloaded. Requests queued for too long."), { overloaded: true });
+  };
+  const stub = new Proxy({}, { get: (_, prop) => (prop === "then" ? undefined : fail) });
+  return new Proxy(real, {
+    get(target, prop) {
+      if (prop === "get" || prop === "getByName") return () => stub;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A send_email binding that refuses every message, as it does when the route is not verified. */
+export const failingEmail = { send: async () => Promise.reject(new Error("send_email: destination address is not verified (injected by the test)")) } as unknown as SendEmail;

@@ -1,0 +1,209 @@
+// Issue 10.4: the parts EdgeDesk depends on fail. Each failure is injected into the env the app
+// sees (test/helpers/faults.ts); the real D1, KV and Durable Objects do the work until it fires.
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { sessionCookieName } from "../../src/auth/sessions";
+import { verifyPassword } from "../../src/auth/password";
+import { findUserByEmail, findUserById } from "../../src/auth/users";
+import { browser, fakeClock } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { db, makeAdmin, makeContact } from "../helpers/factories";
+import { failingEmail, faultyD1, faultyNamespace } from "../helpers/faults";
+import { makeGroup, seedAssets } from "../helpers/inventory";
+import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
+
+beforeEach(async () => {
+  await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+  await setMfa("support", { authenticatorApp: false, emailOtp: false });
+});
+
+/** A signed-in admin whose later requests see `faults` laid over the real bindings. */
+async function adminWithFaults() {
+  const faults: Partial<Env> = {};
+  const admin = await makeAdmin();
+  const client = browser({ env: faults });
+  await signIn(client, "agent", admin);
+  return { admin, client, faults };
+}
+
+async function read(response: Response) {
+  return { status: response.status, retryAfter: response.headers.get("Retry-After"), body: await response.text() };
+}
+
+describe("a missing or malformed secret", () => {
+  it("stops every page with a 503 naming the secret and how to set it", async () => {
+    for (const name of ["ENCRYPTION_KEY", "HMAC_KEY"] as const) {
+      for (const value of ["", "not base64!", "c2hvcnQ="]) {
+        const r = await read(await browser({ env: { [name]: value } }).get("/agent/login"));
+        expect(r.status, `${name}=${value}`).toBe(503);
+        expect(r.body).toContain(`The secret ${name} is missing or malformed`);
+        expect(r.body).toContain(`wrangler secret put ${name}`);
+      }
+    }
+    expect((await read(await browser().get("/agent/login"))).status).toBe(200);
+  });
+});
+
+describe("send_email failing", () => {
+  it("says the code could not be sent, marks nothing sent, and starts no cooldown", async () => {
+    await setMfa("support", { emailOtp: true });
+    const contact = await makeContact();
+    const faults: Partial<Env> = { EMAIL: failingEmail };
+    const client = browser({ env: faults });
+    const signedIn = await postPassword(client, "support", contact);
+    expect(signedIn.headers.get("Location")).toBe("/support/login/verify?method=email&unsent=1");
+    const page = await read(await client.get(signedIn.headers.get("Location")!));
+    expect(page.body).toContain("We could not send the code. Try again in a moment.");
+    expect(page.body).toContain("We will send a one-time password to"); // not "We sent"
+    expect(page.body).not.toMatch(/id="resend-otp"[^>]*disabled/);
+    expect(await mailCount(contact.email)).toBe(0);
+
+    // Resend while mail is still down: the same message, 503.
+    const again = await read(await client.post("/support/login/verify/email/send"));
+    expect(again.status).toBe(503);
+    expect(again.body).toContain("We could not send the code. Try again in a moment.");
+
+    // Mail is back: Resend works at once (no 30-second cooldown was started) and the code signs in.
+    delete faults.EMAIL;
+    const resent = await client.post("/support/login/verify/email/send");
+    await resent.text();
+    expect(resent.status).toBe(303);
+    const verified = await client.post("/support/login/verify/email", { code: await latestEmailCode(contact.email) });
+    await verified.text();
+    expect(verified.headers.get("Location")).toBe("/support");
+  });
+});
+
+describe("D1 failing", () => {
+  it("answers a page with 503 and Retry-After, and a page a person can read", async () => {
+    const { client, faults } = await adminWithFaults();
+    faults.DB = faultyD1(env.DB).db;
+    const r = await read(await client.get("/agent/assets"));
+    expect(r.status).toBe(503);
+    expect(Number(r.retryAfter)).toBeGreaterThan(0);
+    expect(r.body).toContain("Try again in a moment");
+  });
+
+  /**
+   * Runs `act` once healthy to count its D1 calls, then once failing at each call in turn, and
+   * checks after each that its change is all there or not there at all (never half-written).
+   */
+  async function sweep<T>(setup: () => Promise<T>, act: (fixture: T, faults: Partial<Env>) => Promise<Response>, check: (fixture: T) => Promise<"none" | "all" | "partial">) {
+    const healthy = faultyD1(env.DB, () => false);
+    const first = await setup();
+    const okResponse = await act(first, { DB: healthy.db });
+    await okResponse.text();
+    expect(okResponse.status).toBeLessThan(400);
+    expect(await check(first)).toBe("all");
+    const calls = healthy.calls();
+    expect(calls).toBeGreaterThan(0);
+    for (let k = 1; k <= calls; k++) {
+      const fixture = await setup();
+      const faulty = faultyD1(env.DB, (n) => n === k);
+      const r = await read(await act(fixture, { DB: faulty.db }));
+      expect(r.status, `failing D1 call ${k} of ${calls}`).toBe(503);
+      expect(await check(fixture), `failing D1 call ${k} of ${calls}`).not.toBe("partial");
+    }
+  }
+
+  it("creating an agent: at every D1 call that can fail, the agent is created whole or not at all", async () => {
+    const { client, faults } = await adminWithFaults();
+    const group = await makeGroup();
+    let n = 0;
+    await sweep(
+      async () => ({ email: `new-agent-${++n}-${crypto.randomUUID().slice(0, 8)}@example.com` }),
+      ({ email }, inject) => {
+        Object.assign(faults, inject);
+        return client.post("/agent/admin/agents/new", { name: "Nia New", email, roleId: "role_agent", groupIds: group, password: "a long and unusual passphrase" });
+      },
+      async ({ email }) => {
+        const user = await findUserByEmail(db(), "agent", email);
+        if (!user) return "none";
+        const members = await env.DB.prepare("SELECT count(*) AS n FROM group_members WHERE agent_id = ?").bind(user.id).first<{ n: number }>();
+        const history = await env.DB.prepare("SELECT count(*) AS n FROM password_history WHERE user_id = ?").bind(user.id).first<{ n: number }>();
+        return members!.n === 1 && history!.n === 1 ? "all" : "partial";
+      },
+    );
+  });
+
+  it("a bulk change of all matching assets: all of them change or none", async () => {
+    const { client, faults } = await adminWithFaults();
+    const group = await makeGroup();
+    let n = 0;
+    await sweep(
+      async () => {
+        const prefix = `Fault${++n}x${crypto.randomUUID().slice(0, 6)}`;
+        const ids = await seedAssets(30, { prefix });
+        return { prefix, ids };
+      },
+      ({ prefix }, inject) => {
+        Object.assign(faults, inject);
+        return client.post("/agent/assets/bulk/apply", { scope: "all", action: "group", value_group: group, f_q: prefix });
+      },
+      async ({ ids }) => {
+        const placeholders = ids.map(() => "?").join(",");
+        const changed = await env.DB.prepare(`SELECT count(*) AS n FROM assets WHERE group_id = ? AND id IN (${placeholders})`).bind(group, ...ids).first<{ n: number }>();
+        const history = await env.DB.prepare(`SELECT count(*) AS n FROM inventory_history WHERE field = 'group' AND record_id IN (${placeholders})`).bind(...ids).first<{ n: number }>();
+        if (changed!.n === 0 && history!.n === 0) return "none";
+        return changed!.n === ids.length && history!.n === ids.length ? "all" : "partial";
+      },
+    );
+  });
+
+  it("changing one's password: the new password and its history land together, or neither", async () => {
+    let faults: Partial<Env> = {};
+    const clock = fakeClock();
+    await sweep(
+      async () => {
+        const contact = await makeContact();
+        faults = {};
+        const client = browser({ clock, env: faults });
+        await signIn(client, "support", contact);
+        return { contact, client };
+      },
+      ({ contact, client }, inject) => {
+        Object.assign(faults, inject);
+        const next = "a different long passphrase";
+        return client.post("/support/account/password", { current: contact.password, password: next, confirm: next });
+      },
+      async ({ contact }) => {
+        const user = (await findUserById(db(), contact.id))!;
+        const changed = await verifyPassword(user.passwordHash!, "a different long passphrase");
+        const history = await env.DB.prepare("SELECT count(*) AS n FROM password_history WHERE user_id = ?").bind(contact.id).first<{ n: number }>();
+        if (!changed && history!.n === 0) return "none";
+        return changed && history!.n === 1 ? "all" : "partial";
+      },
+    );
+  });
+});
+
+describe("a Durable Object failing", () => {
+  it("the user's object: a signed-in page is refused with 503, never served", async () => {
+    const { client, faults } = await adminWithFaults();
+    faults.USER_DO = faultyNamespace(env.USER_DO);
+    const r = await read(await client.get("/agent"));
+    expect(r.status).toBe(503);
+    expect(r.body).not.toContain("Welcome");
+    const settings = await read(await client.get("/agent/settings/security/agents/mfa"));
+    expect(settings.status).toBe(503);
+    expect(settings.body).not.toContain("Authenticator App");
+  });
+
+  it("the portal's object: signed-in pages are refused with 503", async () => {
+    const { client, faults } = await adminWithFaults();
+    faults.PORTAL_DO = faultyNamespace(env.PORTAL_DO);
+    const r = await read(await client.get("/agent/assets"));
+    expect(r.status).toBe(503);
+    expect(r.body).not.toContain("records match");
+  });
+
+  for (const binding of ["USER_DO", "PORTAL_DO", "LIMITER_DO"] as const) {
+    it(`${binding}: a right password signs no one in while it fails`, async () => {
+      const contact = await makeContact();
+      const client = browser({ env: { [binding]: faultyNamespace(env[binding]) } });
+      const r = await read(await client.post("/support/login", { email: contact.email, password: contact.password }));
+      expect(r.status).toBe(503);
+      expect(client.cookie(sessionCookieName("support"))).toBeUndefined();
+    });
+  }
+});
