@@ -4,7 +4,7 @@ import { userStub } from "../../src/auth/sessions";
 import { MINUTE } from "../../src/lib/clock";
 import { browser, fakeClock, type Browser } from "../helpers/app";
 import { makeAgent, makeContact } from "../helpers/factories";
-import { enrollThroughPages, latestEmailCode, postPassword, setMfa, totpCode } from "../helpers/mfa";
+import { enrollThroughPages, latestEmailCode, mailCount, postPassword, setMfa, totpCode } from "../helpers/mfa";
 
 async function statuses(responses: Promise<Response>[]) {
   const all = await Promise.all(responses);
@@ -114,7 +114,7 @@ describe("SECURITY.md 5-6: each code works exactly once", () => {
     return flows;
   }
 
-  it("one TOTP code submitted from 10 sign-ins in parallel: exactly one succeeds", async () => {
+  it("one TOTP code submitted 50 times from 10 sign-ins in parallel: exactly one succeeds", async () => {
     await setMfa("agent", { authenticatorApp: true, emailOtp: false });
     const clock = fakeClock();
     const agent = await makeAgent();
@@ -122,30 +122,67 @@ describe("SECURITY.md 5-6: each code works exactly once", () => {
     clock.advance(30_000);
     const flows = await pendingFlows(10, agent, clock);
     const code = totpCode(manualKey, clock.now());
-    const results = await statuses(flows.map((f) => f.post("/agent/login/verify/app", { code })));
+    const results = await statuses(flows.flatMap((f) => Array.from({ length: 5 }, () => f.post("/agent/login/verify/app", { code }))));
     expect(count(results, 303)).toBe(1);
-    expect(count(results, 401)).toBe(9);
+    // The rest are refused: as reused (401) or, past 10 counted attempts, throttled (429).
+    expect(count(results, 401) + count(results, 429)).toBe(49);
+    expect(count(results, 401)).toBeGreaterThanOrEqual(9);
   });
 
-  it("one recovery code submitted from 10 sign-ins in parallel: exactly one succeeds", async () => {
+  it("one recovery code submitted 50 times from 10 sign-ins in parallel: exactly one succeeds", async () => {
     await setMfa("agent", { authenticatorApp: true, emailOtp: false });
     const clock = fakeClock();
     const agent = await makeAgent();
     const { recoveryCodes } = await enrollThroughPages(browser({ clock }), "agent", agent, clock);
     const flows = await pendingFlows(10, agent, clock);
-    const results = await statuses(flows.map((f) => f.post("/agent/login/verify/recovery", { code: recoveryCodes[0]! })));
+    const results = await statuses(flows.flatMap((f) => Array.from({ length: 5 }, () => f.post("/agent/login/verify/recovery", { code: recoveryCodes[0]! }))));
     expect(count(results, 303)).toBe(1);
-    expect(count(results, 401)).toBe(9);
+    expect(count(results, 401) + count(results, 429)).toBe(49);
+    expect(count(results, 401)).toBeGreaterThanOrEqual(9);
   });
 
-  it("one email code submitted 10 times in parallel: exactly one succeeds", async () => {
+  it("one email code submitted 50 times in parallel: exactly one succeeds", async () => {
     await setMfa("support", { authenticatorApp: false, emailOtp: true });
     const clock = fakeClock();
     const contact = await makeContact();
     const client = browser({ clock });
     await postPassword(client, "support", contact);
     const code = await latestEmailCode(contact.email);
-    const results = await statuses(Array.from({ length: 10 }, () => client.post("/support/login/verify/email", { code })));
+    const results = await statuses(Array.from({ length: 50 }, () => client.post("/support/login/verify/email", { code })));
     expect(count(results, 303)).toBe(1);
+    expect(results.filter((s) => s !== 303).every((s) => s === 401 || s === 429)).toBe(true);
+  });
+});
+
+describe("issue 10: bursts against counted things", () => {
+  it("50 parallel Resend OTP after the cooldown: exactly one code goes out, the rest wait with Retry-After", async () => {
+    await setMfa("support", { authenticatorApp: false, emailOtp: true });
+    const clock = fakeClock();
+    const contact = await makeContact();
+    const client = browser({ clock });
+    await postPassword(client, "support", contact);
+    expect(await mailCount(contact.email)).toBe(1);
+    clock.advance(31_000);
+    const all = await Promise.all(Array.from({ length: 50 }, () => client.post("/support/login/verify/email/send")));
+    await Promise.all(all.map((r) => r.text()));
+    expect(all.filter((r) => r.status === 303)).toHaveLength(1);
+    const waiting = all.filter((r) => r.status === 429);
+    expect(waiting).toHaveLength(49);
+    expect(waiting.every((r) => Number(r.headers.get("Retry-After")) >= 29)).toBe(true);
+    expect(await mailCount(contact.email)).toBe(2);
+  });
+
+  it("50 parallel requests for new recovery codes: exactly one request is filed", async () => {
+    await setMfa("agent", { authenticatorApp: true, emailOtp: false });
+    const clock = fakeClock();
+    const agent = await makeAgent();
+    await enrollThroughPages(browser({ clock }), "agent", agent, clock);
+    const client = browser({ clock });
+    await postPassword(client, "agent", agent);
+    const results = await statuses(Array.from({ length: 50 }, () => client.post("/agent/login/verify/request-codes")));
+    expect(results.filter((s) => s === 429)).toHaveLength(49);
+    expect(results.filter((s) => s !== 429)).toHaveLength(1);
+    const filed = await env.DB.prepare("SELECT count(*) AS n FROM recovery_code_requests WHERE user_id = ?").bind(agent.id).first<{ n: number }>();
+    expect(filed!.n).toBe(1);
   });
 });
