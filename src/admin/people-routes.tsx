@@ -9,7 +9,7 @@ import { endAllSessionsOfUser, portalStub } from "../auth/sessions";
 import { setPassword } from "../auth/password-change";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { emailField, parseForm, passwordField, requiredText } from "../lib/validation";
+import { emailField, noteInput, parseForm, passwordField, requiredText } from "../lib/validation";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
 import { countUnusedRecoveryCodes, listRecoveryCodes } from "../mfa/recovery-codes";
 import { requirePermission } from "../settings/guard";
@@ -35,6 +35,7 @@ async function parseAgentForm<S extends z.ZodType>(c: Ctx, schema: S) {
   // Checkbox groups arrive as repeated fields: parseBody's `all` keeps them as arrays.
   const body = await c.req.parseBody({ all: true }).catch(() => null);
   if (!body) return { ok: false as const, message: "The form could not be read." };
+  noteInput(c, schema);
   const result = schema.safeParse({ ...body, groupIds: body["groupIds"] });
   return result.success ? { ok: true as const, data: result.data as z.output<S> } : { ok: false as const, message: result.error.issues[0]?.message ?? "Check the form." };
 }
@@ -184,8 +185,9 @@ peopleRoutes.get("/contacts/:id", async (c) => {
 
 peopleRoutes.post("/contacts/:id/active", manage, async (c) => {
   const id = c.req.param("id");
-  const form = await parseForm(c, z.object({ active: z.enum(["on", ""]).optional() }));
-  if (!ID.test(id) || !form.ok) return c.text("Bad request.", 400);
+  if (!ID.test(id)) return c.notFound();
+  const form = await parseForm(c, z.object({ active: z.enum(["on", ""], { error: "The Active box had an unexpected value. Reload the page and try again." }).optional() }));
+  if (!form.ok) return c.text(form.message, 400);
   const result = await setContactActive(c.env, getDb(c.env.DB), id, form.data.active === "on", c.var.clock.now());
   if (!result.ok) return c.notFound();
   await recordAudit(c, { event: "user.updated", portal: "support", actorId: c.var.auth.user.id, targetId: id, details: { active: form.data.active === "on" } });

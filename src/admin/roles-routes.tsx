@@ -6,7 +6,7 @@ import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { getDb } from "../db";
 import { roles } from "../db/schema";
-import { requiredText } from "../lib/validation";
+import { noteInput, requiredText } from "../lib/validation";
 import { requirePermission } from "../settings/guard";
 import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "../settings/permissions";
 import { ErrorMessage, Notice } from "../web/layout";
@@ -26,6 +26,7 @@ type Ctx = Context<AppEnv>;
 
 async function readRoleForm(c: Ctx) {
   const body = await c.req.parseBody({ all: true }).catch(() => null);
+  noteInput(c, roleForm);
   const result = roleForm.safeParse(body ?? {});
   return result.success ? ({ ok: true, data: result.data } as const) : ({ ok: false, message: result.error.issues[0]?.message ?? "Check the form." } as const);
 }

@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
-import { safeNextPath } from "../lib/validation";
+import { noteInput, safeNextPath } from "../lib/validation";
 import { requirePermission } from "../settings/guard";
 import { hasPermission } from "../settings/permissions";
 import { Card, Layout } from "../web/layout";
@@ -82,6 +82,7 @@ export function inventoryRoutes(kind: InventoryKind) {
   }
 
   app.get("/", async (c) => {
+    noteInput(c, filterSchema(kind));
     const parsed = filterSchema(kind).safeParse(c.req.query());
     if (!parsed.success) return listPage(c, { enums: {}, sort: "name", dir: "asc", page: 1 }, parsed.error.issues[0]?.message, 400);
     return listPage(c, parsed.data);
@@ -90,10 +91,11 @@ export function inventoryRoutes(kind: InventoryKind) {
   app.post("/:id/inline", manage, async (c) => {
     const id = c.req.param("id");
     const body = await readBody(c);
+    noteInput(c, inlineSchema);
     const parsed = inlineSchema.safeParse(body ?? {});
     const htmx = c.req.header("HX-Request") === "true";
     const returnTo = safeNextPath(typeof body?.return === "string" ? body.return : undefined, kind.path);
-    if (!parsed.success) return c.text(parsed.error.issues[0]?.message ?? "Bad request.", 400);
+    if (!parsed.success) return c.text(parsed.error.issues[0]?.message ?? "The change could not be read. Reload the page and try again.", 400);
     const changes: Partial<Record<EditableField, string | null>> = {};
     for (const field of Object.keys(EDITABLE) as EditableField[]) {
       const value = parsed.data[field];
@@ -116,9 +118,10 @@ export function inventoryRoutes(kind: InventoryKind) {
 
   async function readBulk(c: Ctx) {
     const body = await readBody(c);
+    noteInput(c, bulkSchema, filterSchema(kind, "f_"));
     const parsed = bulkSchema.safeParse(body ?? {});
     const filter = filterSchema(kind, "f_").safeParse(body ?? {});
-    if (!parsed.success) return { ok: false as const, message: parsed.error.issues[0]?.message ?? "Bad request." };
+    if (!parsed.success) return { ok: false as const, message: parsed.error.issues[0]?.message ?? "The bulk change could not be read. Reload the page and try again." };
     if (!filter.success) return { ok: false as const, message: filter.error.issues[0]?.message ?? "Bad filter." };
     if (parsed.data.scope === "selected" && parsed.data.ids.length === 0) return { ok: false as const, message: "Select at least one row, or choose all matching this filter." };
     const action = parsed.data.action as BulkField;

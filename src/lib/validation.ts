@@ -3,6 +3,17 @@ import { z } from "zod";
 
 export type Parsed<T> = { ok: true; data: T } | { ok: false; message: string };
 
+/**
+ * The schemas each route reads its input with ("POST /agent/login" → [schema]), noted as requests
+ * arrive. The hostile-input tests (test/web/hostile-input.test.ts) build their cases from it, so a
+ * new route's fields are attacked without anyone listing them.
+ */
+export const routeInputs = new Map<string, z.ZodType[]>();
+
+export function noteInput(c: Context, ...schemas: z.ZodType[]): void {
+  routeInputs.set(`${c.req.method} ${c.req.routePath}`, schemas);
+}
+
 function firstMessage(error: z.ZodError): string {
   return error.issues[0]?.message ?? "The form was not filled in correctly.";
 }
@@ -15,11 +26,13 @@ export async function parseForm<S extends z.ZodType>(c: Context, schema: S): Pro
   } catch {
     return { ok: false, message: "The form could not be read. Reload the page and try again." };
   }
+  noteInput(c, schema);
   const result = schema.safeParse(body);
   return result.success ? { ok: true, data: result.data } : { ok: false, message: firstMessage(result.error) };
 }
 
 export function parseQuery<S extends z.ZodType>(c: Context, schema: S): Parsed<z.output<S>> {
+  noteInput(c, schema);
   const result = schema.safeParse(c.req.query());
   return result.success ? { ok: true, data: result.data } : { ok: false, message: firstMessage(result.error) };
 }

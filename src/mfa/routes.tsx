@@ -6,6 +6,7 @@ import { type Auth, endCurrentSession, rotateSession, userStub } from "../auth/s
 import type { SessionStage } from "../auth/user-do";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
+import { noteInput } from "../lib/validation";
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import type { Portal } from "../portal/policy";
@@ -220,6 +221,7 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
 
 async function parseCode(c: Ctx): Promise<string> {
   const form = await c.req.parseBody().catch(() => ({}));
+  noteInput(c, codeForm);
   const parsed = codeForm.safeParse(form);
   return parsed.success ? parsed.data.code.trim() : "";
 }

@@ -9,11 +9,21 @@ import { parseQuery } from "../lib/validation";
 import { ErrorMessage, Layout } from "../web/layout";
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Dates are written YYYY-MM-DD.").refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "That date does not exist.");
+// An empty field means "no filter"; anything else gets the field's own message.
+const optionalDay = z
+  .string()
+  .optional()
+  .transform((v) => v || undefined)
+  .pipe(day.optional());
 const filterSchema = z.object({
-  event: z.union([z.literal(""), z.enum(Object.keys(AUDIT_EVENTS) as [AuditEvent, ...AuditEvent[]], { error: "Choose an event type from the list." })]).optional().transform((v) => v || undefined),
+  event: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .pipe(z.enum(Object.keys(AUDIT_EVENTS) as [AuditEvent, ...AuditEvent[]], { error: "Choose an event type from the list." }).optional()),
   user: z.string().trim().max(254, "The user filter is an email address.").optional().transform((v) => v || undefined),
-  from: z.union([z.literal(""), day]).optional().transform((v) => v || undefined),
-  to: z.union([z.literal(""), day]).optional().transform((v) => v || undefined),
+  from: optionalDay,
+  to: optionalDay,
   page: z.string().regex(/^\d{1,5}$/, "The page is a number.").optional().transform((v) => Math.max(1, Number(v ?? 1))),
 });
 

@@ -7,7 +7,7 @@ import { portalStub, startSession } from "../auth/sessions";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
-import { safeNextPath } from "../lib/validation";
+import { noteInput, safeNextPath } from "../lib/validation";
 import { countAttempt } from "../limits/limits";
 import { allowsSso, type Portal } from "../portal/policy";
 import { findOrLinkUser } from "./accounts";
@@ -66,6 +66,7 @@ export function ssoRoutes(portal: Portal) {
     const policy = await portalStub(c.env, portal).getPolicy();
     if (!allowsSso(policy.access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
 
+    noteInput(c, callbackQuery);
     const query = callbackQuery.safeParse(c.req.query());
     if (!query.success) return refuse(c, "Microsoft's answer was incomplete. Start the sign-in again.", 400);
     if ("error" in query.data) return refuse(c, "Microsoft did not sign you in. Start again, or ask your administrator.", 400);
