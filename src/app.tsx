@@ -20,6 +20,7 @@ import { type Clock, systemClock } from "./lib/clock";
 import { assertSecrets, SecretConfigurationError } from "./lib/encryption";
 import { isDependencyFailure, RETRY_AFTER_SECONDS } from "./lib/failures";
 import { devMailboxRoutes } from "./mail/routes";
+import { devSessionsRoutes } from "./dev/sessions-route";
 import { mfaRoutes } from "./mfa/routes";
 import { securitySettingsRoutes } from "./settings/routes";
 import { ssoRoutes } from "./sso/routes";
@@ -92,6 +93,7 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
   app.get("/", (c) => c.redirect("/agent", 302));
   app.route("/", setupRoutes);
   app.route("/", devMailboxRoutes);
+  app.route("/", devSessionsRoutes);
   for (const portal of ["agent", "support"] as const) {
     app.route(`/${portal}`, signInRoutes(portal));
     app.route(`/${portal}`, mfaRoutes(portal));

@@ -99,18 +99,21 @@ export async function startSession(
   // A generation read a moment ago is safe to reuse: if it moved on since, this session simply
   // fails its first request, which is what "end every session now" asks.
   const { policy = await portalStub(c.env, portal).getPolicy(), ...rest } = options;
-  const token = `${userId}.${randomToken()}`;
-  const id = newId("ses");
-  await userStub(c.env, userId).createSession({
-    id,
-    tokenHash: await sha256Hex(token),
-    generation: policy.generation,
-    now: c.var.clock.now(),
-    ...rest,
-    ...requestDetails(c),
-  });
+  const { id, token } = await mintSession(c.env, userId, { ...rest, generation: policy.generation, now: c.var.clock.now(), ...requestDetails(c) });
   setSessionCookie(c, portal, token, policy.session.absoluteLifetimeMs);
   return id;
+}
+
+/** A new session in the user's object; only its token's hash is stored. */
+export async function mintSession(
+  env: Env,
+  userId: string,
+  session: { stage: SessionStage; method: SignInMethod; generation: number; now: number; ip: string; userAgent: string },
+): Promise<{ id: string; token: string }> {
+  const token = `${userId}.${randomToken()}`;
+  const id = newId("ses");
+  await userStub(env, userId).createSession({ id, tokenHash: await sha256Hex(token), ...session });
+  return { id, token };
 }
 
 /**
