@@ -23,9 +23,13 @@ export function applyMigrations(persist) {
   wrangler(persist, ["d1", "migrations", "apply", "DB", "--local"], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
+/** Rows of one SQL query against the local D1. */
+export function queryLocal(persist, sql) {
+  return JSON.parse(wrangler(persist, ["d1", "execute", "DB", "--local", "--json", "--command", sql]))[0].results;
+}
+
 export function isSeeded(persist) {
-  const rows = JSON.parse(wrangler(persist, ["d1", "execute", "DB", "--local", "--json", "--command", "SELECT count(*) AS n FROM app_flags WHERE key = 'demo_seeded'"]));
-  return rows[0].results[0].n > 0;
+  return queryLocal(persist, "SELECT count(*) AS n FROM app_flags WHERE key = 'demo_seeded'")[0].n > 0;
 }
 
 /** Seeds demo data (sizes as in buildSeed) and returns the seed's accounts and counts. */

@@ -30,8 +30,8 @@ const MODELS = { laptop: "ThinkPad X1", desktop: "OptiPlex 7010", monitor: "Ultr
 const STATUSES = ["in_use", "in_use", "in_use", "in_stock", "in_repair", "retired"];
 const IMPACTS = ["low", "medium", "high"];
 
-/** Returns { sql, admin, password, counts }. */
-export function buildSeed({ password, assetCount = 200, softwareCount = 60, agentCount = 5, contactCount = 8 }) {
+/** Returns { sql, admin, agents, contacts, groups, locations, assetIds, counts }. `retiredAssets: false` keeps every asset editable (the bench). */
+export function buildSeed({ password, assetCount = 200, softwareCount = 60, agentCount = 5, contactCount = 8, retiredAssets = true }) {
   const hash = hashPassword(password);
   const user = (kind, email, name, roleId) => ({
     id: id(kind === "agent" ? "agt" : "cnt"), kind, email, name, password_hash: hash, password_changed_at: NOW,
@@ -52,7 +52,7 @@ export function buildSeed({ password, assetCount = 200, softwareCount = 60, agen
     const agentsOfGroup = group ? groupAgents(group) : [];
     return {
       id: id("ast"), name: `${MODELS[type]} ${String(i + 1).padStart(5, "0")}`, asset_tag: `AST-${String(i + 1).padStart(5, "0")}`,
-      asset_type: type, serial_number: `SN${(1_000_000 + i * 7919).toString(36).toUpperCase()}`, status: STATUSES[i % STATUSES.length],
+      asset_type: type, serial_number: `SN${(1_000_000 + i * 7919).toString(36).toUpperCase()}`, status: retiredAssets ? STATUSES[i % STATUSES.length] : "in_use",
       impact: IMPACTS[i % 3], location_id: locations[i % locations.length].id, group_id: group?.id ?? null,
       agent_id: agentsOfGroup.length && i % 3 ? agentsOfGroup[i % agentsOfGroup.length] : null,
       used_by_id: i % 4 === 0 ? contacts[i % contacts.length].id : null, description: null, version: 1, created_at: NOW + i, updated_at: NOW + i,
@@ -78,5 +78,5 @@ export function buildSeed({ password, assetCount = 200, softwareCount = 60, agen
     insert("software", software),
     insert("app_flags", [{ key: "setup_complete", set_at: NOW }, { key: "demo_seeded", set_at: NOW }]),
   ].join("\n");
-  return { sql, admin, agents, contacts, counts: { agents: agents.length, contacts: contacts.length, assets: assets.length, software: software.length } };
+  return { sql, admin, agents, contacts, groups, locations, assetIds: assets.map((a) => a.id), counts: { agents: agents.length, contacts: contacts.length, assets: assets.length, software: software.length } };
 }
