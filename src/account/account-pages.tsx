@@ -5,6 +5,8 @@ import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
 import { describeDevice } from "./device";
 import { PasswordRulesList } from "./pages";
 import { RecoveryCodesBlock } from "../mfa/pages";
+import { LOW_RECOVERY_CODES } from "../mfa/recovery-codes";
+import { type PersonalEvent, SecurityLog } from "./security-log";
 
 function when(ms: number, now: number): string {
   const minutes = Math.round((now - ms) / 60_000);
@@ -21,6 +23,7 @@ export function AccountPage(props: {
   unusedRecoveryCodes: number;
   rules: PasswordRule[];
   sessions: SessionInfo[];
+  securityLog: PersonalEvent[];
   now: number;
   error?: string;
   notice?: string;
@@ -65,9 +68,9 @@ export function AccountPage(props: {
           </p>
           {props.hasApp && (
             <>
-              <p class={props.unusedRecoveryCodes <= 3 ? "alert warning" : ""} data-testid="recovery-codes-left">
+              <p class={props.unusedRecoveryCodes <= LOW_RECOVERY_CODES ? "alert warning" : ""} data-testid="recovery-codes-left">
                 {props.unusedRecoveryCodes} of 10 recovery codes left.
-                {props.unusedRecoveryCodes <= 3 ? " Generate new ones so you are not locked out." : ""}
+                {props.unusedRecoveryCodes <= LOW_RECOVERY_CODES ? " Generate new ones so you are not locked out." : ""}
               </p>
               <form method="post" action={`${base}/recovery-codes`} class="stack narrow">
                 <Field label="Current password" name="current" type="password" autocomplete="current-password" />
@@ -129,6 +132,8 @@ export function AccountPage(props: {
             </form>
           )}
         </div>
+
+        <SecurityLog events={props.securityLog} />
       </section>
     </Layout>
   );

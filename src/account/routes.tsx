@@ -13,6 +13,7 @@ import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from 
 import { hasConfirmedAuthenticator } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
 import { AccountPage, ChangeExpiredPasswordPage, NewRecoveryCodesPage } from "./account-pages";
+import { personalSecurityLog } from "./security-log";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
 
 import { confirmIdentity, REAUTH_WINDOW_MS } from "../auth/reauth";
@@ -39,11 +40,12 @@ export function accountRoutes(portal: Portal) {
   async function render(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 429 = 200) {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
-    const [user, sessions, hasApp, unusedRecoveryCodes] = await Promise.all([
+    const [user, sessions, hasApp, unusedRecoveryCodes, securityLog] = await Promise.all([
       findUserById(db, auth.user.id),
       userStub(c.env, auth.user.id).listSessions({ generation: auth.policy.generation, policy: auth.policy.session, now: c.var.clock.now() }),
       hasConfirmedAuthenticator(db, auth.user.id),
       countUnusedRecoveryCodes(db, auth.user.id),
+      personalSecurityLog(db, auth.user.id),
     ]);
     return c.html(
       <AccountPage
@@ -53,6 +55,7 @@ export function accountRoutes(portal: Portal) {
         unusedRecoveryCodes={unusedRecoveryCodes}
         rules={passwordRules(auth.policy.password)}
         sessions={sessions}
+        securityLog={securityLog}
         now={c.var.clock.now()}
         {...extra}
       />,
@@ -65,6 +68,7 @@ export function accountRoutes(portal: Portal) {
       password: "Your password was changed. Your other sessions were signed out.",
       others: "Your other sessions were signed out.",
       one: "That session was signed out.",
+      low_codes: "You signed in with a recovery code and have 3 or fewer left. Generate new ones below so you are not locked out.",
     };
     return render(c, { notice: notices[c.req.query("done") ?? ""] });
   });

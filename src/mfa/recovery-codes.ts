@@ -82,3 +82,6 @@ export async function countUnusedRecoveryCodes(db: Db, userId: string): Promise<
   const [row] = await db.select({ n: count() }).from(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
   return row?.n ?? 0;
 }
+
+/** At or below this many unused codes, the person is asked to generate new ones. */
+export const LOW_RECOVERY_CODES = 3;

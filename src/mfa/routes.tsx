@@ -14,7 +14,7 @@ import { finalStageFor, landingFor } from "../auth/sign-in";
 import { hasIssuedCodesToShow, markIssuedCodesShown, requestRecoveryCodes } from "../admin/mfa-admin";
 import { EMAIL_NOT_SENT, sendEmailOtp, secondStepFor } from "./flow";
 import { AppCodePage, EmailCodePage, EnrollPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
-import { generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
+import { countUnusedRecoveryCodes, generateRecoveryCodes, LOW_RECOVERY_CODES, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
 
 // A missing code is parsed as "" and still counts as a failed attempt (SECURITY.md 2).
@@ -49,7 +49,12 @@ async function passSecondFactor(c: Ctx, auth: Auth, stage: "full" | "recovery_co
   const issued = stage === "full" && (await hasIssuedCodesToShow(db, auth.user.id));
   const final = issued ? "recovery_codes" : stage === "full" ? await finalStageFor(db, auth.user.id, auth.policy, c.var.clock.now()) : stage;
   if (!(await rotateSession(c, auth, { stage: final, reauthenticated: true }))) return c.redirect(`/${auth.portal}/login`, 303);
-  return c.redirect(final === "recovery_codes" ? `/${auth.portal}/login/recovery-codes` : landingFor(auth.portal, final, `/${auth.portal}`), 303);
+  if (final === "recovery_codes") return c.redirect(`/${auth.portal}/login/recovery-codes`, 303);
+  // Signed in with a recovery code and running low: My account, to generate new ones.
+  if (final === "full" && method === "recovery" && (await countUnusedRecoveryCodes(db, auth.user.id)) <= LOW_RECOVERY_CODES) {
+    return c.redirect(`/${auth.portal}/account?done=low_codes`, 303);
+  }
+  return c.redirect(landingFor(auth.portal, final, `/${auth.portal}`), 303);
 }
 
 /** The MFA pages of one portal, mounted at /agent or /support. */

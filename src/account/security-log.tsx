@@ -1,0 +1,84 @@
+import { and, desc, eq, inArray } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
+import type { AuditEvent } from "../audit/audit";
+import type { Db } from "../db";
+import { auditEvents, users } from "../db/schema";
+import { describeDevice } from "./device";
+
+/** The events a person sees about their own account, in their words ({actor}: the admin who did it). */
+const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => string>> = {
+  "sign_in.succeeded": (d) => (d.method === "sso" ? "Signed in with Microsoft" : d.secondFactor ? `Signed in (password and ${SECOND_FACTOR[String(d.secondFactor)] ?? "a second factor"})` : "Signed in with a password"),
+  "mfa.failed": () => "A wrong code was entered while signing in",
+  "mfa.enrolled": () => "Authenticator app set up",
+  "mfa.reset": () => "Two-step verification reset by {actor}",
+  "recovery_code.used": () => "A recovery code was used to sign in",
+  "recovery_codes.regenerated": () => "New recovery codes generated",
+  "recovery_codes.requested": () => "New recovery codes requested",
+  "recovery_codes.issued": () => "New recovery codes issued by {actor}",
+  "recovery_codes.viewed": () => "Your recovery codes were viewed by {actor}",
+  "sessions.revoked": (d) => (d.scope === "one" ? "A session was signed out" : "All other sessions were signed out"),
+  "password.changed": (d) => (d.byAdmin ? "Password set by {actor}" : "Password changed"),
+};
+const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up" };
+
+export interface PersonalEvent {
+  at: number;
+  text: string;
+  device: string;
+  ip: string;
+}
+
+/** The newest security events about one person's account (SECURITY.md 11 and issue 11). */
+export async function personalSecurityLog(db: Db, userId: string, limit = 30): Promise<PersonalEvent[]> {
+  const actor = alias(users, "actor");
+  const rows = await db
+    .select({ at: auditEvents.at, event: auditEvents.event, details: auditEvents.details, ip: auditEvents.ip, userAgent: auditEvents.userAgent, actorId: auditEvents.actorId, actorName: actor.name })
+    .from(auditEvents)
+    .leftJoin(actor, eq(actor.id, auditEvents.actorId))
+    .where(and(eq(auditEvents.targetId, userId), inArray(auditEvents.event, Object.keys(PERSONAL))))
+    .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+    .limit(limit);
+  return rows.map((r) => {
+    const byOther = r.actorId !== null && r.actorId !== userId;
+    return {
+      at: r.at,
+      text: PERSONAL[r.event as AuditEvent]!(r.details ?? {}).replace("{actor}", byOther ? (r.actorName ?? "an administrator") : "you"),
+      // An admin's action happened on the admin's device, not the person's: show neither.
+      device: byOther ? "—" : describeDevice(r.userAgent ?? ""),
+      ip: byOther ? "—" : (r.ip ?? "—"),
+    };
+  });
+}
+
+export function SecurityLog({ events }: { events: PersonalEvent[] }) {
+  return (
+    <div class="panel">
+      <h2>Security activity</h2>
+      {events.length === 0 ? (
+        <p>Nothing yet.</p>
+      ) : (
+        <table data-testid="security-log">
+          <thead>
+            <tr>
+              <th scope="col">When (UTC)</th>
+              <th scope="col">What happened</th>
+              <th scope="col">Device</th>
+              <th scope="col">IP address</th>
+            </tr>
+          </thead>
+          <tbody>
+            {events.map((e) => (
+              <tr>
+                <td>{new Date(e.at).toISOString().slice(0, 16).replace("T", " ")}</td>
+                <td>{e.text}</td>
+                <td>{e.device}</td>
+                <td>{e.ip}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p class="hint">If something here was not you, change your password and tell your administrator.</p>
+    </div>
+  );
+}
