@@ -60,7 +60,7 @@ export function AccountPage(props: {
           )}
         </div>
 
-        <div class="panel">
+        <div class="panel" id="two-step">
           <h2>Two-step verification</h2>
           <p data-testid="mfa-status">
             {props.hasApp ? "Authenticator app: set up." : mfa.authenticatorApp ? "Authenticator app: not set up yet." : "Authenticator app: not used for this portal."}

@@ -10,6 +10,7 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "sign_in.succeeded": (d) => (d.method === "sso" ? "Signed in with Microsoft" : d.secondFactor ? `Signed in (password and ${SECOND_FACTOR[String(d.secondFactor)] ?? "a second factor"})` : "Signed in with a password"),
   "mfa.failed": () => "A wrong code was entered while signing in",
   "mfa.enrolled": () => "Authenticator app set up",
+  "mfa.skipped": () => "Setting up the authenticator app was skipped for now",
   "mfa.reset": () => "Two-step verification reset by {actor}",
   "recovery_code.used": () => "A recovery code was used to sign in",
   "recovery_codes.regenerated": () => "New recovery codes generated",

@@ -10,6 +10,7 @@ export const AUDIT_EVENTS = {
   "sign_in.failed": "Sign-in failed",
   "sign_in.throttled": "Sign-in throttled",
   "mfa.enrolled": "Authenticator app enrolled",
+  "mfa.skipped": "Authenticator app set-up skipped (grace period)",
   "mfa.verified": "Second factor verified",
   "mfa.failed": "Second factor failed",
   "recovery_code.used": "Recovery code used",

@@ -6,11 +6,14 @@ import { noteInput } from "../lib/validation";
 import { isDevelopment } from "../mail/mailer";
 import { kindOfPortal } from "../portal/policy";
 
-const mintRequest = z.strictObject({
-  portal: z.enum(["agent", "support"], { error: "portal is agent or support." }),
-  userIds: z.array(z.string().max(40), { error: "userIds is a list of user ids." }).min(1, "Name at least one user.").max(200, "At most 200 users a request."),
-  perUser: z.number({ error: "perUser is a number." }).int().min(1).max(10, "At most 10 sessions a user a request."),
-});
+const mintRequest = z.strictObject(
+  {
+    portal: z.enum(["agent", "support"], { error: "portal is agent or support." }),
+    userIds: z.array(z.string().max(40), { error: "userIds is a list of user ids." }).min(1, "Name at least one user.").max(200, "At most 200 users a request."),
+    perUser: z.number({ error: "perUser is a number." }).int().min(1).max(10, "At most 10 sessions a user a request."),
+  },
+  { error: "the body is not a JSON object." },
+);
 
 /**
  * Development only (a 404 in every other environment, like the development mailbox): full

@@ -98,7 +98,12 @@ export function RecoveryCodePage(props: StepProps & { emailFallback: boolean }) 
   );
 }
 
-export function EnrollPage(props: StepProps & { qrSvg: string; manualKey: string; issuer: string }) {
+/** A deadline as people read it: "Monday 30 November 2026, 09:00 UTC". */
+export function deadlineText(ms: number): string {
+  return `${new Date(ms).toLocaleDateString("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" })}, ${new Date(ms).toISOString().slice(11, 16)} UTC`;
+}
+
+export function EnrollPage(props: StepProps & { qrSvg: string; manualKey: string; issuer: string; skipUntil?: number | null }) {
   return (
     <Layout title="Set up your authenticator app" auth={props.auth}>
       <Card title="Set up your authenticator app">
@@ -117,6 +122,12 @@ export function EnrollPage(props: StepProps & { qrSvg: string; manualKey: string
           <CodeField label="Authentication code" name="code" />
           <button type="submit" class="primary">Verify</button>
         </form>
+        {props.skipUntil && (
+          <form method="post" action={`${base(props.auth)}/enroll/skip`} class="skip">
+            <p class="hint">You can skip this until {deadlineText(props.skipUntil)}. After that you will need the app to sign in.</p>
+            <button type="submit">Skip for now</button>
+          </form>
+        )}
       </Card>
     </Layout>
   );

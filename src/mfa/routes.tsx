@@ -9,7 +9,7 @@ import { getDb } from "../db";
 import { noteInput } from "../lib/validation";
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
-import type { Portal } from "../portal/policy";
+import { inGracePeriod, type Portal } from "../portal/policy";
 import { finalStageFor, landingFor } from "../auth/sign-in";
 import { hasIssuedCodesToShow, markIssuedCodesShown, requestRecoveryCodes } from "../admin/mfa-admin";
 import { EMAIL_NOT_SENT, sendEmailOtp, secondStepFor } from "./flow";
@@ -145,12 +145,24 @@ export function mfaRoutes(portal: Portal) {
   });
 
   const enrolling = requireSession(portal, ["enroll"]);
-  async function renderEnroll(c: Ctx, error?: string) {
+  async function renderEnroll(c: Ctx, error?: string, status?: 401 | 403) {
     const auth = c.var.auth;
     const key = await pendingEnrollmentKey(c.env, getDb(c.env.DB), auth.user.id, c.var.clock.now());
     const uri = keyUri(auth.policy.mfa.issuerName, auth.user.email, key);
-    return c.html(<EnrollPage auth={auth} qrSvg={qrSvg(uri)} manualKey={formatManualKey(key)} issuer={auth.policy.mfa.issuerName} error={error} />, error ? 401 : 200);
+    const skipUntil = inGracePeriod(auth.policy.mfa, c.var.clock.now()) ? auth.policy.mfa.graceUntil : null;
+    return c.html(<EnrollPage auth={auth} qrSvg={qrSvg(uri)} manualKey={formatManualKey(key)} issuer={auth.policy.mfa.issuerName} error={error} skipUntil={skipUntil} />, error ? (status ?? 401) : 200);
   }
+
+  // Issue 11.3: within the grace period, "Skip for now" signs in without the app.
+  app.post("/login/enroll/skip", enrolling, async (c) => {
+    const auth = c.var.auth;
+    const now = c.var.clock.now();
+    if (!inGracePeriod(auth.policy.mfa, now)) return renderEnroll(c, "The time to set up the app has ended: set it up now to continue.", 403);
+    const stage = await finalStageFor(getDb(c.env.DB), auth.user.id, auth.policy, now);
+    if (!(await rotateSession(c, auth, { stage, reauthenticated: true }))) return c.redirect(`/${portal}/login`, 303);
+    await recordAudit(c, { event: "mfa.skipped", portal, actorId: auth.user.id, details: { until: auth.policy.mfa.graceUntil } });
+    return c.redirect(landingFor(portal, stage, `/${portal}`), 303);
+  });
 
   app.get("/login/enroll", enrolling, (c) => renderEnroll(c));
   app.post("/login/enroll", enrolling, async (c) => {

@@ -29,6 +29,15 @@ export interface MfaPolicy {
   emailOtp: boolean;
   /** The label authenticator apps show, e.g. "RTX Solutions – Agent App". */
   issuerName: string;
+  /** Days people without the app may skip setting it up once it is required (0 to 30). */
+  graceDays: number;
+  /** Until when (ms since epoch) they may skip; null without a grace period. Set when applied. */
+  graceUntil: number | null;
+}
+
+/** A person without the app may still skip setting it up (issue 11.3). */
+export function inGracePeriod(mfa: MfaPolicy, now: number): boolean {
+  return mfa.authenticatorApp && mfa.graceUntil !== null && now < mfa.graceUntil;
 }
 
 export function mfaRequired(mfa: MfaPolicy): boolean {
@@ -99,7 +108,7 @@ export function defaultPortalPolicy(): PortalPolicy {
   return {
     generation: 1,
     session: { ...DEFAULT_SESSION_POLICY },
-    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk" },
+    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk", graceDays: 0, graceUntil: null },
     access: "password",
     password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 },
   };

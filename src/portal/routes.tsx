@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { hasPermission } from "../settings/permissions";
+import { GraceReminder } from "../mfa/grace-banner";
 import { Layout } from "../web/layout";
 
 /** The agent portal's home: what this agent may use. */
@@ -12,6 +13,7 @@ export const agentHomeRoutes = new Hono<AppEnv>().get("/", requireSession("agent
     <Layout title="Home" auth={auth}>
       <section class="wide">
         <h1>Welcome, {auth.user.name}</h1>
+        <GraceReminder c={c} />
         <ul class="tiles">
           {can("viewAssets") && (
             <li>
@@ -44,6 +46,7 @@ export const supportHomeRoutes = new Hono<AppEnv>().get("/", requireSession("sup
     <Layout title="Support" auth={auth}>
       <section class="wide">
         <h1>Hello, {auth.user.name}</h1>
+        <GraceReminder c={c} />
         <p>You are signed in to the support portal as {auth.user.email}.</p>
         <ul class="tiles">
           <li>

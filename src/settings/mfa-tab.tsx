@@ -1,7 +1,12 @@
 import { z } from "zod";
+import { DAY } from "../lib/clock";
 import type { MfaPolicy } from "../portal/policy";
-import { checkbox, Toggle } from "./fields";
+import { EnrollmentCoverage } from "./coverage";
+import { checkbox, NumberField, Toggle, wholeNumber } from "./fields";
 import type { PolicyTab } from "./policy-tab";
+
+/** What the tab edits; when the grace period ends is worked out as the change is applied. */
+type MfaSettings = Omit<MfaPolicy, "graceUntil">;
 
 const issuerName = z
   .string()
@@ -15,15 +20,22 @@ const issuerName = z
       .regex(/^[^\p{Cc}:]*$/u, "The Issuer Name cannot contain a colon or control characters."),
   );
 
+// A form from before the grace period existed (or a hand-made request) means no grace period.
+const gracePeriod = z
+  .string()
+  .optional()
+  .transform((v) => v || "0")
+  .pipe(wholeNumber("Grace period", 0, 30));
+
 const onOff = (v: boolean) => (v ? "on" : "off");
 
 /** Settings > … > Multi-Factor Authentication. */
-export const mfaTab: PolicyTab<MfaPolicy> = {
+export const mfaTab: PolicyTab<MfaSettings> = {
   slug: "mfa",
   title: "Multi-Factor Authentication",
-  read: (policy) => policy.mfa,
+  read: ({ mfa: { graceUntil: _, ...settings } }) => settings,
   schema: z
-    .object({ authenticatorApp: checkbox, emailOtp: checkbox, issuerName })
+    .object({ authenticatorApp: checkbox, emailOtp: checkbox, issuerName, graceDays: gracePeriod })
     .refine((f) => !f.authenticatorApp || f.issuerName.length > 0, {
       message: "Enter an Issuer Name: it is the label people see in their authenticator app.",
     })
@@ -33,11 +45,19 @@ export const mfaTab: PolicyTab<MfaPolicy> = {
     if (before.authenticatorApp !== after.authenticatorApp) changes.push(`Authenticator App: ${onOff(before.authenticatorApp)} → ${onOff(after.authenticatorApp)}`);
     if (before.emailOtp !== after.emailOtp) changes.push(`Email OTP: ${onOff(before.emailOtp)} → ${onOff(after.emailOtp)}`);
     if (after.authenticatorApp && before.issuerName !== after.issuerName) changes.push(`Issuer Name: “${before.issuerName}” → “${after.issuerName}”`);
+    if (before.graceDays !== after.graceDays) changes.push(`Grace period: ${before.graceDays} → ${after.graceDays} days`);
     return changes;
   },
-  fields: (v) => ({ authenticatorApp: v.authenticatorApp ? "on" : "", emailOtp: v.emailOtp ? "on" : "", issuerName: v.issuerName }),
-  write: (mfa) => ({ mfa }),
-  Form: ({ action, value }) => (
+  fields: (v) => ({ authenticatorApp: v.authenticatorApp ? "on" : "", emailOtp: v.emailOtp ? "on" : "", issuerName: v.issuerName, graceDays: String(v.graceDays) }),
+  // The grace period runs from when the app is turned on, or from when its length is changed.
+  write(settings, { before, now }) {
+    const restart = !before.mfa.authenticatorApp || before.mfa.graceDays !== settings.graceDays;
+    const graceUntil = !settings.authenticatorApp || settings.graceDays === 0 ? null : restart ? now + settings.graceDays * DAY : before.mfa.graceUntil;
+    return { mfa: { ...settings, graceUntil } };
+  },
+  Form: ({ action, value, portal, env }) => (
+    <>
+    <EnrollmentCoverage env={env} portal={portal} />
     <form method="post" action={action} class="stack">
       <p class="hint">Multi-factor authentication applies to email and password sign-ins. People who sign in with single sign-on are never asked.</p>
       <Toggle name="authenticatorApp" label="Authenticator App" checked={value.authenticatorApp}>
@@ -50,6 +70,14 @@ export const mfaTab: PolicyTab<MfaPolicy> = {
           The label shown in the authenticator app, e.g. “RTX Solutions – Agent App”. Needed when the Authenticator App is on.
         </p>
       </div>
+      <NumberField
+        name="graceDays"
+        label="Grace period (days)"
+        value={value.graceDays}
+        min={0}
+        max={30}
+        hint="With the Authenticator App on, people who have not set it up may skip it for this many days (0 to 30) and see a reminder; after that they set it up at sign-in. 0 asks at once."
+      />
       <Toggle name="emailOtp" label="Email OTP" checked={value.emailOtp}>
         A one-time password sent to the person's email address, valid for 10 minutes.
       </Toggle>
@@ -57,5 +85,6 @@ export const mfaTab: PolicyTab<MfaPolicy> = {
         <button type="submit" class="primary">Save</button>
       </div>
     </form>
+    </>
   ),
 };

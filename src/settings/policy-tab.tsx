@@ -24,7 +24,8 @@ export interface PolicyTab<T> {
   /** The value as hidden form fields, to carry it through the confirmation. */
   fields(value: T): Record<string, string>;
   Form(props: { action: string; value: T; portal: Portal; env: Env }): Child;
-  write(value: T): Partial<Omit<PortalPolicy, "generation">>;
+  /** The policy change to store; `before` is the whole policy as it was, `now` the time it applies. */
+  write(value: T, context: { before: PortalPolicy; now: number }): Partial<Omit<PortalPolicy, "generation">>;
 }
 
 const applySchema = z.object({ apply: z.enum(["immediately", "next_login"], { error: "Choose when the change applies." }) });
@@ -97,7 +98,8 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     const { apply, ...value } = form.data;
     const portal = AUDIENCES[audience];
     const changes = tab.describe(before, value as T, portal);
-    await portalStub(c.env, portal).updatePolicy(tab.write(value as T), apply === "immediately");
+    const context = { before: await portalStub(c.env, portal).getPolicy(), now: c.var.clock.now() };
+    await portalStub(c.env, portal).updatePolicy(tab.write(value as T, context), apply === "immediately");
     const audit = { portal, actorId: c.var.auth.user.id, targetId: null };
     await recordAudit(c, { ...audit, event: "settings.changed", details: { audience, tab: tab.slug, changes, apply } });
     if (apply === "immediately") await recordAudit(c, { ...audit, event: "policy.applied_immediately", details: { audience, tab: tab.slug } });

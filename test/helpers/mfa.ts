@@ -13,7 +13,8 @@ import { db } from "./factories";
 /** Set a portal's MFA policy directly (for tests that are not about the settings page). */
 export async function setMfa(portal: Portal, mfa: Partial<MfaPolicy>, endSessions = false) {
   const current = await portalStub(env, portal).getPolicy();
-  await portalStub(env, portal).updatePolicy({ mfa: { ...current.mfa, ...mfa } }, endSessions);
+  // A grace period from an earlier test in the file never leaks into the next: it is set only on purpose.
+  await portalStub(env, portal).updatePolicy({ mfa: { ...current.mfa, graceDays: 0, graceUntil: null, ...mfa } }, endSessions);
 }
 
 /** The code an authenticator app shows for a manual key, at a time step offset from now. */

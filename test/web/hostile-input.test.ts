@@ -24,7 +24,7 @@ const ROUTES: Route[] = [...new Map(createApp().routes.filter((r) => r.method !=
 const ANONYMOUS = /^\/($|setup|dev\/|(agent|support)\/(login$|sso\/))/;
 const UNKNOWN_ID = "zz_doesnotexist0001";
 const NO_FIELDS = /^\/(setup|(agent|support)\/(logout|login\/finish|account\/sessions\/.*\/revoke|login\/verify\/(email\/send|request-codes))|agent\/(admin\/[a-z-]+\/:id\/(delete|issue|reset-mfa)|(assets|software)\/bulk\/:batchId\/undo))$/;
-const NEEDS_MFA = /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll|change-password)|account\/(mfa\/enroll|recovery-codes))$/;
+const NEEDS_MFA = /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll(\/skip)?|change-password)|account\/(mfa\/enroll|recovery-codes))$/;
 const clock = fakeClock();
 
 type Who = "anonymous" | "agent" | "support";
