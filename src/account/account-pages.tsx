@@ -1,6 +1,6 @@
 import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../auth/sessions";
-import type { SessionInfo } from "../auth/user-do";
+import type { RememberedDevice, SessionInfo } from "../auth/user-do";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
 import { describeDevice } from "./device";
 import { PasswordRulesList } from "./pages";
@@ -23,6 +23,7 @@ export function AccountPage(props: {
   unusedRecoveryCodes: number;
   rules: PasswordRule[];
   sessions: SessionInfo[];
+  devices: RememberedDevice[];
   securityLog: PersonalEvent[];
   now: number;
   error?: string;
@@ -132,6 +133,45 @@ export function AccountPage(props: {
             </form>
           )}
         </div>
+
+        {(props.devices.length > 0 || mfa.rememberDays > 0) && (
+          <div class="panel">
+            <h2>Remembered devices</h2>
+            {props.devices.length === 0 ? (
+              <p>No device skips the second step. Tick “Don't ask again on this device” when you next sign in to add this one.</p>
+            ) : (
+              <table data-testid="remembered-devices">
+                <thead>
+                  <tr>
+                    <th scope="col">Device</th>
+                    <th scope="col">IP address</th>
+                    <th scope="col">Added</th>
+                    <th scope="col">Last used</th>
+                    <th scope="col"><span class="visually-hidden">Action</span></th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {props.devices.map((d) => (
+                    <tr>
+                      <td>{describeDevice(d.userAgent)}</td>
+                      <td>{d.ip}</td>
+                      <td>{when(d.createdAt, props.now)}</td>
+                      <td>{when(d.lastUsedAt, props.now)}</td>
+                      <td>
+                        <form method="post" action={`${base}/devices/${d.id}/forget`}>
+                          <button type="submit" class="link" aria-label={`Forget ${describeDevice(d.userAgent)}, ${d.ip}`}>
+                            Forget
+                          </button>
+                        </form>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            <p class="hint">A remembered device signs in with your password alone until it expires. A password change or an MFA reset forgets them all.</p>
+          </div>
+        )}
 
         <SecurityLog events={props.securityLog} />
       </section>

@@ -40,9 +40,10 @@ export function accountRoutes(portal: Portal) {
   async function render(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 429 = 200) {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
-    const [user, sessions, hasApp, unusedRecoveryCodes, securityLog] = await Promise.all([
+    const [user, sessions, devices, hasApp, unusedRecoveryCodes, securityLog] = await Promise.all([
       findUserById(db, auth.user.id),
       userStub(c.env, auth.user.id).listSessions({ generation: auth.policy.generation, policy: auth.policy.session, now: c.var.clock.now() }),
+      userStub(c.env, auth.user.id).listDevices(auth.policy.generation, c.var.clock.now()),
       hasConfirmedAuthenticator(db, auth.user.id),
       countUnusedRecoveryCodes(db, auth.user.id),
       personalSecurityLog(db, auth.user.id),
@@ -55,6 +56,7 @@ export function accountRoutes(portal: Portal) {
         unusedRecoveryCodes={unusedRecoveryCodes}
         rules={passwordRules(auth.policy.password)}
         sessions={sessions}
+        devices={devices}
         securityLog={securityLog}
         now={c.var.clock.now()}
         {...extra}
@@ -68,6 +70,7 @@ export function accountRoutes(portal: Portal) {
       password: "Your password was changed. Your other sessions were signed out.",
       others: "Your other sessions were signed out.",
       one: "That session was signed out.",
+      device: "That device will be asked for a code again.",
       low_codes: "You signed in with a recovery code and have 3 or fewer left. Generate new ones below so you are not locked out.",
     };
     return render(c, { notice: notices[c.req.query("done") ?? ""] });
@@ -95,6 +98,15 @@ export function accountRoutes(portal: Portal) {
     const ended = await endAllSessionsOfUser(c.env, auth.user.id, auth.session.id);
     await recordAudit(c, { event: "sessions.revoked", portal, actorId: auth.user.id, details: { scope: "others", count: ended } });
     return c.redirect(`/${portal}/account?done=others`, 303);
+  });
+
+  // Issue 11.2: forget one remembered device; only this user's own object is asked.
+  app.post("/account/devices/:id/forget", signedIn, async (c) => {
+    const auth = c.var.auth;
+    const id = c.req.param("id");
+    if (!/^dev_[a-z2-7]{16}$/.test(id) || !(await userStub(c.env, auth.user.id).forgetDevice(id))) return render(c, { error: "That device is not remembered." }, 400);
+    await recordAudit(c, { event: "devices.forgotten", portal, actorId: auth.user.id, details: { deviceId: id } });
+    return c.redirect(`/${portal}/account?done=device`, 303);
   });
 
   app.post("/account/sessions/:id/revoke", signedIn, async (c) => {

@@ -20,7 +20,7 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "sessions.revoked": (d) => (d.scope === "one" ? "A session was signed out" : "All other sessions were signed out"),
   "password.changed": (d) => (d.byAdmin ? "Password set by {actor}" : "Password changed"),
 };
-const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up" };
+const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up", remembered_device: "a remembered device" };
 
 export interface PersonalEvent {
   at: number;

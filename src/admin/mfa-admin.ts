@@ -1,7 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { recoveryCodeRequests, recoveryCodes, totpCredentials, users } from "../db/schema";
-import { endAllSessionsOfUser } from "../auth/sessions";
+import { endAllSessionsOfUser, userStub } from "../auth/sessions";
 import { newId } from "../lib/crypto";
 import { sendMail } from "../mail/mailer";
 import { generateRecoveryCodes } from "../mfa/recovery-codes";
@@ -25,6 +25,7 @@ export async function resetMfa(env: Env, db: Db, target: Person, admin: { name: 
     db.update(recoveryCodeRequests).set({ status: "reset", resolvedAt: now }).where(and(eq(recoveryCodeRequests.userId, target.id), eq(recoveryCodeRequests.status, "pending"))),
   ]);
   await endAllSessionsOfUser(env, target.id);
+  await userStub(env, target.id).forgetAllDevices();
   await sendMail(
     env,
     {

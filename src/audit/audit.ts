@@ -29,6 +29,7 @@ export const AUDIT_EVENTS = {
   "role.saved": "Role created or changed",
   "role.deleted": "Role deleted",
   "sessions.revoked": "Sessions signed out",
+  "devices.forgotten": "Remembered device forgotten",
 } as const;
 export type AuditEvent = keyof typeof AUDIT_EVENTS;
 

@@ -5,6 +5,7 @@ import { hmacHex } from "../lib/encryption";
 import type { PasswordPolicy } from "../portal/policy";
 import { hashPassword, verifyPassword } from "./password";
 import { checkNewPassword } from "./password-policy";
+import { userStub } from "./sessions";
 
 const HISTORY_KEPT = 24;
 
@@ -55,5 +56,7 @@ export async function setPassword(
         ),
       ),
   ]);
+  // A new password means every device proves the second factor again (issue 11.2).
+  await userStub(env, user.id).forgetAllDevices();
   return { ok: true };
 }

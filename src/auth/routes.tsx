@@ -9,6 +9,7 @@ import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, wait
 import { sendEmailOtp, secondStepFor } from "../mfa/flow";
 import { allowsPassword, allowsSso, kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { ssoConfig } from "../sso/oidc";
+import { isRememberedDevice } from "../mfa/remembered-devices";
 import { SignInPage } from "./pages";
 import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
 import { checkPassword, finalStageFor, landingFor } from "./sign-in";
@@ -89,11 +90,14 @@ export function signInRoutes(portal: Portal) {
     }
     await resetAttempts(c.env, accountKey);
 
-    const step = await secondStepFor(db, policy.mfa, result.user.id);
+    let step = await secondStepFor(db, policy.mfa, result.user.id);
+    // A device the person asked us to remember skips the code (never the app's set-up).
+    const remembered = (step === "app" || step === "email") && (await isRememberedDevice(c, portal, result.user.id, policy));
+    if (remembered) step = "none";
     if (step === "none") {
       const stage = await finalStageFor(db, result.user.id, policy, now);
       await startSession(c, portal, result.user.id, { stage, method: "password", policy });
-      await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: result.user.id, details: { method: "password" } });
+      await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: result.user.id, details: { method: "password", ...(remembered ? { secondFactor: "remembered_device" } : {}) } });
       return c.redirect(landingFor(portal, stage, next), 303);
     }
     const flowId = await startSession(c, portal, result.user.id, { stage: step === "enroll" ? "enroll" : "second_factor", method: "password", policy });

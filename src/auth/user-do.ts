@@ -38,6 +38,24 @@ export interface SessionInfo {
   userAgent: string;
 }
 
+export interface RememberedDevice {
+  id: string;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  ip: string;
+  userAgent: string;
+}
+
+interface DeviceRow extends Record<string, SqlStorageValue> {
+  id: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  ip: string;
+  user_agent: string;
+}
+
 export interface NewSession {
   id: string;
   tokenHash: string;
@@ -141,6 +159,54 @@ export class UserDurableObject extends DurableObject<Env> {
       sent_at INTEGER NOT NULL
     )`);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS otp_sends (challenge_id TEXT PRIMARY KEY, sent_at INTEGER NOT NULL)");
+    // Devices where the person ticked "Don't ask again on this device" (issue 11.2). Like sessions,
+    // only a hash of the cookie's secret is kept, with the portal generation it was made under.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS devices (
+      id TEXT PRIMARY KEY,
+      token_hash TEXT NOT NULL UNIQUE,
+      generation INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      last_used_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      ip TEXT NOT NULL,
+      user_agent TEXT NOT NULL
+    )`);
+  }
+
+  async rememberDevice(device: { id: string; tokenHash: string; generation: number; now: number; expiresAt: number; ip: string; userAgent: string }): Promise<void> {
+    this.ctx.storage.sql.exec(
+      "INSERT INTO devices (id, token_hash, generation, created_at, last_used_at, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      device.id,
+      device.tokenHash,
+      device.generation,
+      device.now,
+      device.now,
+      device.expiresAt,
+      device.ip,
+      device.userAgent,
+    );
+  }
+
+  /** A remembered device skips the second step if it is unexpired and from the portal's current generation. */
+  async useRememberedDevice(tokenHash: string, generation: number, now: number, seen: { ip: string; userAgent: string }): Promise<boolean> {
+    this.ctx.storage.sql.exec("DELETE FROM devices WHERE expires_at <= ? OR generation != ?", now, generation);
+    return this.ctx.storage.sql.exec("UPDATE devices SET last_used_at = ?, ip = ?, user_agent = ? WHERE token_hash = ?", now, seen.ip, seen.userAgent, tokenHash).rowsWritten === 1;
+  }
+
+  async listDevices(generation: number, now: number): Promise<RememberedDevice[]> {
+    return this.ctx.storage.sql
+      .exec<DeviceRow>("SELECT id, created_at, last_used_at, expires_at, ip, user_agent FROM devices WHERE expires_at > ? AND generation = ? ORDER BY last_used_at DESC", now, generation)
+      .toArray()
+      .map((r) => ({ id: r.id, createdAt: r.created_at, lastUsedAt: r.last_used_at, expiresAt: r.expires_at, ip: r.ip, userAgent: r.user_agent }));
+  }
+
+  async forgetDevice(id: string): Promise<boolean> {
+    return this.ctx.storage.sql.exec("DELETE FROM devices WHERE id = ?", id).rowsWritten > 0;
+  }
+
+  /** After an MFA reset or a password change, no device skips the second step any more. */
+  async forgetAllDevices(): Promise<number> {
+    return this.ctx.storage.sql.exec("DELETE FROM devices").rowsWritten;
   }
 
   async createSession(session: NewSession): Promise<void> {

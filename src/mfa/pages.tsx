@@ -10,6 +10,18 @@ interface StepProps {
 
 const base = (auth: Auth) => `/${auth.portal}/login`;
 
+/** "Don't ask again on this device", when the portal allows it. */
+function RememberDevice({ auth }: { auth: Auth }) {
+  const days = auth.policy.mfa.rememberDays;
+  if (days <= 0) return null;
+  return (
+    <div class="choice">
+      <input type="checkbox" id="field-remember" name="remember" />
+      <label for="field-remember">Don't ask again on this device for {days} {days === 1 ? "day" : "days"}</label>
+    </div>
+  );
+}
+
 function CodeField({ label, name, numeric = true }: { label: string; name: string; numeric?: boolean }) {
   return (
     <Field label={label} name={name} autocomplete="one-time-code" inputmode={numeric ? "numeric" : "text"} maxlength={numeric ? 6 : 20} autofocus />
@@ -40,6 +52,7 @@ export function AppCodePage(props: StepProps & { emailFallback: boolean }) {
         <Notice message={props.notice} />
         <form method="post" action={`${base(props.auth)}/verify/app`} class="stack">
           <CodeField label="Authentication code" name="code" />
+          <RememberDevice auth={props.auth} />
           <button type="submit" class="primary">Verify</button>
         </form>
         <Alternatives auth={props.auth} methods={{ recovery: true, email: props.emailFallback }} />
@@ -61,6 +74,7 @@ export function EmailCodePage(props: StepProps & { email: string; resendAt: numb
         <Notice message={props.notice} />
         <form method="post" action={`${base(props.auth)}/verify/email`} class="stack">
           <CodeField label="One-time password" name="code" />
+          <RememberDevice auth={props.auth} />
           <button type="submit" class="primary">Verify</button>
         </form>
         <form method="post" action={`${base(props.auth)}/verify/email/send`} class="resend">
@@ -86,6 +100,7 @@ export function RecoveryCodePage(props: StepProps & { emailFallback: boolean }) 
         <Notice message={props.notice} />
         <form method="post" action={`${base(props.auth)}/verify/recovery`} class="stack">
           <CodeField label="Recovery code" name="code" numeric={false} />
+          <RememberDevice auth={props.auth} />
           <button type="submit" class="primary">Verify</button>
         </form>
         <Alternatives auth={props.auth} methods={{ app: true, email: props.emailFallback }} />

@@ -10,6 +10,7 @@ import { noteInput } from "../lib/validation";
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { inGracePeriod, type Portal } from "../portal/policy";
+import { rememberThisDevice } from "./remembered-devices";
 import { finalStageFor, landingFor } from "../auth/sign-in";
 import { hasIssuedCodesToShow, markIssuedCodesShown, requestRecoveryCodes } from "../admin/mfa-admin";
 import { EMAIL_NOT_SENT, sendEmailOtp, secondStepFor } from "./flow";
@@ -18,7 +19,7 @@ import { countUnusedRecoveryCodes, generateRecoveryCodes, LOW_RECOVERY_CODES, li
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
 
 // A missing code is parsed as "" and still counts as a failed attempt (SECURITY.md 2).
-const codeForm = z.object({ code: z.string().max(64).optional().default("") });
+const codeForm = z.object({ code: z.string().max(64).optional().default(""), remember: z.string().max(8).optional() });
 
 type Ctx = Context<AppEnv>;
 type Method = "app" | "email" | "recovery";
@@ -108,11 +109,14 @@ export function mfaRoutes(portal: Portal) {
     app.post(`/login/verify/${method}`, pending, async (c) => {
       const auth = c.var.auth;
       if (!allowed(auth, method)) return renderStep(c, method === "email" ? "app" : "email", { error: UNAVAILABLE[method], status: 400 });
-      const code = await parseCode(c);
+      const { code, remember } = await parseCodeForm(c);
       const throttled = await secondFactorAllowed(c, auth);
       if (throttled) return tooMany(c, renderStep(c, method, { error: throttled.message, status: 429 }), throttled.retryAfterMs);
       const error = await CHECK_CODE[method](c, auth, code);
-      if (!error) return passSecondFactor(c, auth, "full", method);
+      if (!error) {
+        if (remember) await rememberThisDevice(c, auth);
+        return passSecondFactor(c, auth, "full", method);
+      }
       await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method } });
       return renderStep(c, method, { error, status: 401 });
     });
@@ -237,10 +241,15 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
 };
 
 async function parseCode(c: Ctx): Promise<string> {
+  return (await parseCodeForm(c)).code;
+}
+
+/** The code typed at a second step, and whether "Don't ask again on this device" was ticked. */
+async function parseCodeForm(c: Ctx): Promise<{ code: string; remember: boolean }> {
   const form = await c.req.parseBody().catch(() => ({}));
   noteInput(c, codeForm);
   const parsed = codeForm.safeParse(form);
-  return parsed.success ? parsed.data.code.trim() : "";
+  return parsed.success ? { code: parsed.data.code.trim(), remember: parsed.data.remember === "on" } : { code: "", remember: false };
 }
 
 async function tooMany(c: Ctx, page: Response | Promise<Response>, retryAfterMs: number): Promise<Response> {

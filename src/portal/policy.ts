@@ -33,6 +33,8 @@ export interface MfaPolicy {
   graceDays: number;
   /** Until when (ms since epoch) they may skip; null without a grace period. Set when applied. */
   graceUntil: number | null;
+  /** "Don't ask again on this device" for this many days; 0 turns it off (1 to 90). */
+  rememberDays: number;
 }
 
 /** A person without the app may still skip setting it up (issue 11.3). */
@@ -108,7 +110,7 @@ export function defaultPortalPolicy(): PortalPolicy {
   return {
     generation: 1,
     session: { ...DEFAULT_SESSION_POLICY },
-    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk", graceDays: 0, graceUntil: null },
+    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk", graceDays: 0, graceUntil: null, rememberDays: 0 },
     access: "password",
     password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 },
   };

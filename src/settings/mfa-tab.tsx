@@ -20,12 +20,13 @@ const issuerName = z
       .regex(/^[^\p{Cc}:]*$/u, "The Issuer Name cannot contain a colon or control characters."),
   );
 
-// A form from before the grace period existed (or a hand-made request) means no grace period.
-const gracePeriod = z
-  .string()
-  .optional()
-  .transform((v) => v || "0")
-  .pipe(wholeNumber("Grace period", 0, 30));
+// A form from before these settings existed (or a hand-made request) means "off".
+const daysOrOff = (label: string, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => v || "0")
+    .pipe(wholeNumber(label, 0, max));
 
 const onOff = (v: boolean) => (v ? "on" : "off");
 
@@ -35,7 +36,7 @@ export const mfaTab: PolicyTab<MfaSettings> = {
   title: "Multi-Factor Authentication",
   read: ({ mfa: { graceUntil: _, ...settings } }) => settings,
   schema: z
-    .object({ authenticatorApp: checkbox, emailOtp: checkbox, issuerName, graceDays: gracePeriod })
+    .object({ authenticatorApp: checkbox, emailOtp: checkbox, issuerName, graceDays: daysOrOff("Grace period", 30), rememberDays: daysOrOff("Remember devices", 90) })
     .refine((f) => !f.authenticatorApp || f.issuerName.length > 0, {
       message: "Enter an Issuer Name: it is the label people see in their authenticator app.",
     })
@@ -46,9 +47,10 @@ export const mfaTab: PolicyTab<MfaSettings> = {
     if (before.emailOtp !== after.emailOtp) changes.push(`Email OTP: ${onOff(before.emailOtp)} → ${onOff(after.emailOtp)}`);
     if (after.authenticatorApp && before.issuerName !== after.issuerName) changes.push(`Issuer Name: “${before.issuerName}” → “${after.issuerName}”`);
     if (before.graceDays !== after.graceDays) changes.push(`Grace period: ${before.graceDays} → ${after.graceDays} days`);
+    if (before.rememberDays !== after.rememberDays) changes.push(`Remember devices: ${before.rememberDays ? `${before.rememberDays} days` : "off"} → ${after.rememberDays ? `${after.rememberDays} days` : "off"}`);
     return changes;
   },
-  fields: (v) => ({ authenticatorApp: v.authenticatorApp ? "on" : "", emailOtp: v.emailOtp ? "on" : "", issuerName: v.issuerName, graceDays: String(v.graceDays) }),
+  fields: (v) => ({ authenticatorApp: v.authenticatorApp ? "on" : "", emailOtp: v.emailOtp ? "on" : "", issuerName: v.issuerName, graceDays: String(v.graceDays), rememberDays: String(v.rememberDays) }),
   // The grace period runs from when the app is turned on, or from when its length is changed.
   write(settings, { before, now }) {
     const restart = !before.mfa.authenticatorApp || before.mfa.graceDays !== settings.graceDays;
@@ -81,6 +83,14 @@ export const mfaTab: PolicyTab<MfaSettings> = {
       <Toggle name="emailOtp" label="Email OTP" checked={value.emailOtp}>
         A one-time password sent to the person's email address, valid for 10 minutes.
       </Toggle>
+      <NumberField
+        name="rememberDays"
+        label="Remember devices (days)"
+        value={value.rememberDays}
+        min={0}
+        max={90}
+        hint="Lets people tick “Don't ask again on this device” at the second step, for this many days (1 to 90); 0 turns it off. An MFA reset, a password change and Immediately forget every device."
+      />
       <div class="actions">
         <button type="submit" class="primary">Save</button>
       </div>

@@ -23,7 +23,7 @@ interface Route {
 const ROUTES: Route[] = [...new Map(createApp().routes.filter((r) => r.method !== "ALL").map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
 const ANONYMOUS = /^\/($|setup|dev\/|(agent|support)\/(login$|sso\/))/;
 const UNKNOWN_ID = "zz_doesnotexist0001";
-const NO_FIELDS = /^\/(setup|(agent|support)\/(logout|login\/finish|account\/sessions\/.*\/revoke|login\/verify\/(email\/send|request-codes))|agent\/(admin\/[a-z-]+\/:id\/(delete|issue|reset-mfa)|(assets|software)\/bulk\/:batchId\/undo))$/;
+const NO_FIELDS = /^\/(setup|(agent|support)\/(logout|login\/finish|account\/sessions\/.*\/revoke|account\/devices\/:id\/forget|login\/verify\/(email\/send|request-codes))|agent\/(admin\/[a-z-]+\/:id\/(delete|issue|reset-mfa)|(assets|software)\/bulk\/:batchId\/undo))$/;
 const NEEDS_MFA = /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll(\/skip)?|change-password)|account\/(mfa\/enroll|recovery-codes))$/;
 const clock = fakeClock();
 
