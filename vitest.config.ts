@@ -20,6 +20,9 @@ export default defineConfig(async () => ({
           ENTRA_CLIENT_SECRET: "test-client-secret",
           ENTRA_TENANT_ID: "organizations",
           ENTRA_ALLOWED_TENANT_IDS: "tenant-a,tenant-b",
+          // Passkeys: the relying party is the test origin (test/helpers/app.ts ORIGIN).
+          WEBAUTHN_RP_ID: "edgedesk.test",
+          WEBAUTHN_ORIGINS: "https://edgedesk.test",
         },
       },
     }),

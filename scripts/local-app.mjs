@@ -59,7 +59,9 @@ export async function runWorker({ persist, port, vars, logLevel = "info", stdio 
   const sso = await startDevOidcProvider({ port: await freePort(), clientSecret: vars.ENTRA_CLIENT_SECRET });
   const envFile = `${persist}/run.env`;
   mkdirSync(persist, { recursive: true });
-  writeFileSync(envFile, Object.entries({ ...vars, ENTRA_AUTHORITY: sso.authority, ENTRA_CLIENT_ID: DEV_CLIENT_ID, ENTRA_TENANT_ID: DEV_TENANT }).map(([k, v]) => `${k}=${v}`).join("\n"), { mode: 0o600 });
+  // Passkeys need a domain, not an IP address: locally they work at http://localhost:<port>.
+  const local = { WEBAUTHN_RP_ID: "localhost", WEBAUTHN_ORIGINS: `http://localhost:${port}` };
+  writeFileSync(envFile, Object.entries({ ...local, ...vars, ENTRA_AUTHORITY: sso.authority, ENTRA_CLIENT_ID: DEV_CLIENT_ID, ENTRA_TENANT_ID: DEV_TENANT }).map(([k, v]) => `${k}=${v}`).join("\n"), { mode: 0o600 });
   const child = spawn(
     "npx",
     ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--env-file", envFile, "--log-level", logLevel, "--show-interactive-dev-session=false"],

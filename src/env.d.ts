@@ -6,6 +6,9 @@ declare namespace Cloudflare {
     ENCRYPTION_KEY: string;
     /** 32 random bytes, base64: HMAC key for email one-time passwords. */
     HMAC_KEY: string;
+    /** Passkeys: the relying-party id (your domain, e.g. "helpdesk.example.com") and the origins pages are served from. */
+    WEBAUTHN_RP_ID?: string;
+    WEBAUTHN_ORIGINS?: string;
     /** Microsoft Entra app registration's client secret (SSO). */
     ENTRA_CLIENT_SECRET?: string;
     /** Only in tests: the D1 migrations the setup file applies. */

@@ -24,6 +24,9 @@ export function AccountPage(props: {
   rules: PasswordRule[];
   sessions: SessionInfo[];
   devices: RememberedDevice[];
+  passkeys: { id: string; name: string; createdAt: number; lastUsedAt: number | null }[];
+  canAddPasskey: boolean;
+  recentlyConfirmed: boolean;
   securityLog: PersonalEvent[];
   now: number;
   error?: string;
@@ -33,7 +36,7 @@ export function AccountPage(props: {
   const base = `/${auth.portal}/account`;
   const mfa = auth.policy.mfa;
   return (
-    <Layout title="My account" auth={auth}>
+    <Layout title="My account" auth={auth} passkeys={props.canAddPasskey}>
       <section class="wide account">
         <h1>My account</h1>
         <p class="hint">
@@ -133,6 +136,58 @@ export function AccountPage(props: {
             </form>
           )}
         </div>
+
+        {(props.passkeys.length > 0 || props.canAddPasskey) && (
+          <div class="panel" id="passkeys">
+            <h2>Passkeys</h2>
+            {props.passkeys.length === 0 ? (
+              <p>No passkeys yet. A passkey signs you in with your fingerprint, face, PIN or security key instead of a code.</p>
+            ) : (
+              <table data-testid="passkeys">
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Added</th>
+                    <th scope="col">Last used</th>
+                    <th scope="col"><span class="visually-hidden">Action</span></th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {props.passkeys.map((p) => (
+                    <tr>
+                      <td>{p.name}</td>
+                      <td>{when(p.createdAt, props.now)}</td>
+                      <td>{p.lastUsedAt ? when(p.lastUsedAt, props.now) : "never"}</td>
+                      <td>
+                        <form method="post" action={`${base}/passkeys/${encodeURIComponent(p.id)}/delete`}>
+                          <button type="submit" class="link" aria-label={`Remove passkey ${p.name}`}>
+                            Remove
+                          </button>
+                        </form>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {props.canAddPasskey &&
+              (props.recentlyConfirmed ? (
+                <div class="stack narrow">
+                  <Field label="Passkey name" name="passkeyName" maxlength={60} hint="So you can tell your passkeys apart, e.g. “Work laptop”." />
+                  <div class="actions">
+                    <button type="button" id="passkey-add" data-options={`${base}/passkeys/options`} data-verify={`${base}/passkeys`} data-done={`${base}?done=passkey_added#passkeys`}>
+                      Add a passkey
+                    </button>
+                  </div>
+                  <p class="hint" role="status" id="passkey-add-status" aria-live="polite"></p>
+                </div>
+              ) : (
+                <p>
+                  <a class="button" href={`/${auth.portal}/reauth?next=${encodeURIComponent(`${base}#passkeys`)}`}>Confirm it's you to add or remove a passkey</a>
+                </p>
+              ))}
+          </div>
+        )}
 
         {(props.devices.length > 0 || mfa.rememberDays > 0) && (
           <div class="panel">

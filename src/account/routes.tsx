@@ -8,7 +8,9 @@ import { passwordRules } from "../auth/password-policy";
 import { type Auth, endAllSessionsOfUser, rotateSession, userStub } from "../auth/sessions";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { parseForm, passwordField } from "../lib/validation";
+import { noteInput, parseForm, passwordField, requiredText } from "../lib/validation";
+import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../mfa/passkeys";
+import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
@@ -16,7 +18,13 @@ import { AccountPage, ChangeExpiredPasswordPage, NewRecoveryCodesPage } from "./
 import { personalSecurityLog } from "./security-log";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
 
-import { confirmIdentity, REAUTH_WINDOW_MS } from "../auth/reauth";
+import { confirmIdentity, REAUTH_WINDOW_MS, recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
+
+// What the browser sends back from navigator.credentials.create(): checked in depth by @simplewebauthn/server.
+const newPasskeyForm = z.object({
+  name: requiredText("a name for the passkey", 60),
+  response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }, { error: "The passkey's answer could not be read." }),
+});
 
 const newPasswordFields = {
   password: passwordField("a new password"),
@@ -40,13 +48,14 @@ export function accountRoutes(portal: Portal) {
   async function render(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 429 = 200) {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
-    const [user, sessions, devices, hasApp, unusedRecoveryCodes, securityLog] = await Promise.all([
+    const [user, sessions, devices, hasApp, unusedRecoveryCodes, securityLog, myPasskeys] = await Promise.all([
       findUserById(db, auth.user.id),
       userStub(c.env, auth.user.id).listSessions({ generation: auth.policy.generation, policy: auth.policy.session, now: c.var.clock.now() }),
       userStub(c.env, auth.user.id).listDevices(auth.policy.generation, c.var.clock.now()),
       hasConfirmedAuthenticator(db, auth.user.id),
       countUnusedRecoveryCodes(db, auth.user.id),
       personalSecurityLog(db, auth.user.id),
+      listPasskeys(db, auth.user.id),
     ]);
     return c.html(
       <AccountPage
@@ -57,6 +66,9 @@ export function accountRoutes(portal: Portal) {
         rules={passwordRules(auth.policy.password)}
         sessions={sessions}
         devices={devices}
+        passkeys={myPasskeys.map((p) => ({ id: p.id, name: p.name, createdAt: p.createdAt, lastUsedAt: p.lastUsedAt }))}
+        canAddPasskey={auth.policy.mfa.passkeys && relyingParty(c.env) !== null}
+        recentlyConfirmed={recentlyReauthenticated(c)}
         securityLog={securityLog}
         now={c.var.clock.now()}
         {...extra}
@@ -71,6 +83,8 @@ export function accountRoutes(portal: Portal) {
       others: "Your other sessions were signed out.",
       one: "That session was signed out.",
       device: "That device will be asked for a code again.",
+      passkey_added: "Passkey added.",
+      passkey_removed: "Passkey removed.",
       low_codes: "You signed in with a recovery code and have 3 or fewer left. Generate new ones below so you are not locked out.",
     };
     return render(c, { notice: notices[c.req.query("done") ?? ""] });
@@ -98,6 +112,34 @@ export function accountRoutes(portal: Portal) {
     const ended = await endAllSessionsOfUser(c.env, auth.user.id, auth.session.id);
     await recordAudit(c, { event: "sessions.revoked", portal, actorId: auth.user.id, details: { scope: "others", count: ended } });
     return c.redirect(`/${portal}/account?done=others`, 303);
+  });
+
+  // Issue 11.1: passkeys are added and removed only within 5 minutes of confirming it's you.
+  app.post("/account/passkeys/options", signedIn, requireRecentAuth(), async (c) => {
+    const auth = c.var.auth;
+    const rp = relyingParty(c.env);
+    if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
+    return c.json(await registrationOptions(c.env, getDb(c.env.DB), rp, auth.user, c.var.clock.now()));
+  });
+  app.post("/account/passkeys", signedIn, requireRecentAuth(), async (c) => {
+    const auth = c.var.auth;
+    const rp = relyingParty(c.env);
+    if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
+    if (!c.req.header("Content-Type")?.startsWith("application/json")) return c.json({ error: "Send the passkey as JSON." }, 415);
+    noteInput(c, newPasskeyForm);
+    const form = newPasskeyForm.safeParse(await c.req.json().catch(() => null));
+    if (!form.success) return c.json({ error: form.error.issues[0]?.message ?? "The passkey could not be read." }, 400);
+    const added = await finishRegistration(c.env, getDb(c.env.DB), rp, auth.user.id, form.data.name, form.data.response as unknown as RegistrationResponseJSON, c.var.clock.now());
+    if (!added.ok) return c.json({ error: added.message }, 400);
+    await recordAudit(c, { event: "passkey.added", portal, actorId: auth.user.id, details: { name: form.data.name } });
+    return c.json({ ok: true });
+  });
+  app.post("/account/passkeys/:id/delete", signedIn, requireRecentAuth(), async (c) => {
+    const auth = c.var.auth;
+    const id = c.req.param("id");
+    if (id.length > 1024 || !(await removePasskey(getDb(c.env.DB), auth.user.id, id))) return render(c, { error: "That passkey is not registered to your account." }, 400);
+    await recordAudit(c, { event: "passkey.removed", portal, actorId: auth.user.id });
+    return c.redirect(`/${portal}/account?done=passkey_removed`, 303);
   });
 
   // Issue 11.2: forget one remembered device; only this user's own object is asked.

@@ -10,6 +10,8 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "sign_in.succeeded": (d) => (d.method === "sso" ? "Signed in with Microsoft" : d.secondFactor ? `Signed in (password and ${SECOND_FACTOR[String(d.secondFactor)] ?? "a second factor"})` : "Signed in with a password"),
   "mfa.failed": () => "A wrong code was entered while signing in",
   "mfa.enrolled": () => "Authenticator app set up",
+  "passkey.added": (d) => `Passkey “${String(d.name ?? "")}” added`,
+  "passkey.removed": () => "A passkey was removed",
   "mfa.skipped": () => "Setting up the authenticator app was skipped for now",
   "mfa.reset": () => "Two-step verification reset by {actor}",
   "recovery_code.used": () => "A recovery code was used to sign in",
@@ -20,7 +22,7 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "sessions.revoked": (d) => (d.scope === "one" ? "A session was signed out" : "All other sessions were signed out"),
   "password.changed": (d) => (d.byAdmin ? "Password set by {actor}" : "Password changed"),
 };
-const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up", remembered_device: "a remembered device" };
+const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up", passkey: "a passkey", remembered_device: "a remembered device" };
 
 export interface PersonalEvent {
   at: number;

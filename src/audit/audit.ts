@@ -30,6 +30,8 @@ export const AUDIT_EVENTS = {
   "role.deleted": "Role deleted",
   "sessions.revoked": "Sessions signed out",
   "devices.forgotten": "Remembered device forgotten",
+  "passkey.added": "Passkey added",
+  "passkey.removed": "Passkey removed",
 } as const;
 export type AuditEvent = keyof typeof AUDIT_EVENTS;
 

@@ -92,7 +92,7 @@ export function signInRoutes(portal: Portal) {
 
     let step = await secondStepFor(db, policy.mfa, result.user.id);
     // A device the person asked us to remember skips the code (never the app's set-up).
-    const remembered = (step === "app" || step === "email") && (await isRememberedDevice(c, portal, result.user.id, policy));
+    const remembered = (step === "app" || step === "email" || step === "passkey") && (await isRememberedDevice(c, portal, result.user.id, policy));
     if (remembered) step = "none";
     if (step === "none") {
       const stage = await finalStageFor(db, result.user.id, policy, now);

@@ -159,6 +159,7 @@ export class UserDurableObject extends DurableObject<Env> {
       sent_at INTEGER NOT NULL
     )`);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS otp_sends (challenge_id TEXT PRIMARY KEY, sent_at INTEGER NOT NULL)");
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS webauthn_challenges (purpose TEXT PRIMARY KEY, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL)");
     // Devices where the person ticked "Don't ask again on this device" (issue 11.2). Like sessions,
     // only a hash of the cookie's secret is kept, with the portal generation it was made under.
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS devices (
@@ -171,6 +172,17 @@ export class UserDurableObject extends DurableObject<Env> {
       ip TEXT NOT NULL,
       user_agent TEXT NOT NULL
     )`);
+  }
+
+  /** A WebAuthn challenge for one purpose ("register", or a sign-in flow), replacing any earlier one. */
+  async putChallenge(purpose: string, challenge: string, expiresAt: number): Promise<void> {
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO webauthn_challenges (purpose, challenge, expires_at) VALUES (?, ?, ?)", purpose, challenge, expiresAt);
+  }
+
+  /** Single use: the challenge is gone once taken, answered or not; an expired one is never returned. */
+  async takeChallenge(purpose: string, now: number): Promise<string | null> {
+    const row = this.ctx.storage.sql.exec<{ challenge: string; expires_at: number }>("DELETE FROM webauthn_challenges WHERE purpose = ? RETURNING challenge, expires_at", purpose).toArray()[0];
+    return row && row.expires_at > now ? row.challenge : null;
   }
 
   async rememberDevice(device: { id: string; tokenHash: string; generation: number; now: number; expiresAt: number; ip: string; userAgent: string }): Promise<void> {

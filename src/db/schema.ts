@@ -125,6 +125,26 @@ export const totpCredentials = sqliteTable("totp_credentials", {
   createdAt: integer("created_at").notNull(),
 });
 
+// Passkeys (WebAuthn credentials) a user registered as a second factor (issue 11.1). `id` is the
+// credential id (base64url); the public key is COSE, base64url. `counter` is the authenticator's
+// signature counter, moved forward only by compare-and-swap.
+export const passkeys = sqliteTable(
+  "passkeys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    publicKey: text("public_key").notNull(),
+    counter: integer("counter").notNull(),
+    transports: text("transports", { mode: "json" }).$type<string[]>(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [index("passkeys_user_idx").on(t.userId)],
+);
+
 // Ten single-use recovery codes a user, each encrypted with the user id as associated data
 // (admins may view them, so they cannot be one-way hashes). `usedAt` marks a spent code.
 export const recoveryCodes = sqliteTable(

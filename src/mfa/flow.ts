@@ -3,14 +3,17 @@ import { sendMail } from "../mail/mailer";
 import { type MfaPolicy, type Portal, portalLabel } from "../portal/policy";
 import { userStub } from "../auth/sessions";
 import { EMAIL_OTP } from "./email-otp-rules";
+import { hasPasskey } from "./passkeys";
 import { hasConfirmedAuthenticator } from "./totp";
 
 /** What a user must do after a correct password, under the portal's MFA policy. */
-export type SecondStep = "none" | "enroll" | "app" | "email";
+export type SecondStep = "none" | "enroll" | "app" | "email" | "passkey";
 
 export async function secondStepFor(db: Db, mfa: MfaPolicy, userId: string): Promise<SecondStep> {
   if (mfa.authenticatorApp) return (await hasConfirmedAuthenticator(db, userId)) ? "app" : "enroll";
   if (mfa.emailOtp) return "email";
+  // Passkeys alone: whoever registered one uses it; nobody else is asked for a second factor.
+  if (mfa.passkeys && (await hasPasskey(db, userId))) return "passkey";
   return "none";
 }
 

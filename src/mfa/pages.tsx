@@ -29,9 +29,10 @@ function CodeField({ label, name, numeric = true }: { label: string; name: strin
 }
 
 /** Buttons to the other ways of finishing sign-in. */
-function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean; email?: boolean; recovery?: boolean } }) {
+function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean; email?: boolean; recovery?: boolean; passkey?: boolean } }) {
   return (
     <div class="alternatives">
+      {methods.passkey && <a href={`${base(auth)}/verify?method=passkey`}>Use a passkey</a>}
       {methods.app && <a href={`${base(auth)}/verify?method=app`}>Use the authenticator app</a>}
       {methods.recovery && <a href={`${base(auth)}/verify?method=recovery`}>Use a recovery code</a>}
       {methods.email && (
@@ -43,7 +44,7 @@ function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean;
   );
 }
 
-export function AppCodePage(props: StepProps & { emailFallback: boolean }) {
+export function AppCodePage(props: StepProps & { emailFallback: boolean; passkey: boolean }) {
   return (
     <Layout title="Verify it's you" auth={props.auth}>
       <Card title="Verify it's you">
@@ -55,13 +56,13 @@ export function AppCodePage(props: StepProps & { emailFallback: boolean }) {
           <RememberDevice auth={props.auth} />
           <button type="submit" class="primary">Verify</button>
         </form>
-        <Alternatives auth={props.auth} methods={{ recovery: true, email: props.emailFallback }} />
+        <Alternatives auth={props.auth} methods={{ recovery: true, email: props.emailFallback, passkey: props.passkey }} />
       </Card>
     </Layout>
   );
 }
 
-export function EmailCodePage(props: StepProps & { email: string; resendAt: number | null; now: number; app: boolean }) {
+export function EmailCodePage(props: StepProps & { email: string; resendAt: number | null; now: number; app: boolean; passkey: boolean }) {
   const waitSeconds = props.resendAt ? Math.max(0, Math.ceil((props.resendAt - props.now) / 1000)) : 0;
   return (
     <Layout title="Check your email" auth={props.auth}>
@@ -85,13 +86,13 @@ export function EmailCodePage(props: StepProps & { email: string; resendAt: numb
             {waitSeconds > 0 ? `You can resend in ${waitSeconds} s.` : ""}
           </span>
         </form>
-        <Alternatives auth={props.auth} methods={{ app: props.app, recovery: props.app }} />
+        <Alternatives auth={props.auth} methods={{ app: props.app, recovery: props.app, passkey: props.passkey }} />
       </Card>
     </Layout>
   );
 }
 
-export function RecoveryCodePage(props: StepProps & { emailFallback: boolean }) {
+export function RecoveryCodePage(props: StepProps & { emailFallback: boolean; passkey: boolean }) {
   return (
     <Layout title="Use a recovery code" auth={props.auth}>
       <Card title="Use a recovery code">
@@ -103,7 +104,7 @@ export function RecoveryCodePage(props: StepProps & { emailFallback: boolean }) 
           <RememberDevice auth={props.auth} />
           <button type="submit" class="primary">Verify</button>
         </form>
-        <Alternatives auth={props.auth} methods={{ app: true, email: props.emailFallback }} />
+        <Alternatives auth={props.auth} methods={{ app: true, email: props.emailFallback, passkey: props.passkey }} />
         <form method="post" action={`${base(props.auth)}/verify/request-codes`} class="request-codes">
           <p class="hint">Lost your recovery codes too?</p>
           <button type="submit" class="link">Request new recovery codes</button>
@@ -116,6 +117,26 @@ export function RecoveryCodePage(props: StepProps & { emailFallback: boolean }) 
 /** A deadline as people read it: "Monday 30 November 2026, 09:00 UTC". */
 export function deadlineText(ms: number): string {
   return `${new Date(ms).toLocaleDateString("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" })}, ${new Date(ms).toISOString().slice(11, 16)} UTC`;
+}
+
+/** The second step with a passkey: the browser asks the authenticator (web/passkeys.js). */
+export function PasskeyPage(props: StepProps & { app: boolean; email: boolean }) {
+  return (
+    <Layout title="Use a passkey" auth={props.auth} passkeys>
+      <Card title="Use a passkey">
+        <p>Use the passkey you added for EdgeDesk: Windows Hello, Touch ID, a security key or your phone.</p>
+        <ErrorMessage message={props.error} />
+        <p class="alert error" role="alert" id="passkey-error" aria-live="assertive"></p>
+        <div class="stack">
+          <RememberDevice auth={props.auth} />
+          <button type="button" class="primary" id="passkey-sign-in" data-options={`${base(props.auth)}/verify/passkey/options`} data-verify={`${base(props.auth)}/verify/passkey`}>
+            Use a passkey
+          </button>
+        </div>
+        <Alternatives auth={props.auth} methods={{ app: props.app, recovery: props.app, email: props.email }} />
+      </Card>
+    </Layout>
+  );
 }
 
 export function EnrollPage(props: StepProps & { qrSvg: string; manualKey: string; issuer: string; skipUntil?: number | null }) {

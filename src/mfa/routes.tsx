@@ -11,18 +11,24 @@ import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { inGracePeriod, type Portal } from "../portal/policy";
 import { rememberThisDevice } from "./remembered-devices";
+import { authenticationOptions, finishAuthentication, hasPasskey, relyingParty } from "./passkeys";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { finalStageFor, landingFor } from "../auth/sign-in";
 import { hasIssuedCodesToShow, markIssuedCodesShown, requestRecoveryCodes } from "../admin/mfa-admin";
 import { EMAIL_NOT_SENT, sendEmailOtp, secondStepFor } from "./flow";
-import { AppCodePage, EmailCodePage, EnrollPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
+import { AppCodePage, EmailCodePage, EnrollPage, PasskeyPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, LOW_RECOVERY_CODES, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
 
 // A missing code is parsed as "" and still counts as a failed attempt (SECURITY.md 2).
+// What the browser sends back from navigator.credentials.get(): checked in depth by @simplewebauthn/server.
+const assertionForm = z.object({ response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }), remember: z.boolean().optional() });
 const codeForm = z.object({ code: z.string().max(64).optional().default(""), remember: z.string().max(8).optional() });
 
 type Ctx = Context<AppEnv>;
 type Method = "app" | "email" | "recovery";
+/** A way to finish the second step: a typed code, or a passkey. */
+type Step = Method | "passkey";
 
 /**
  * Count one second-factor attempt against the account, across every sign-in flow and method
@@ -36,7 +42,7 @@ async function secondFactorAllowed(c: Ctx, auth: Auth): Promise<{ message: strin
 }
 
 /** The second factor is proven: the session gets a new token (ASVS 7.2.4) and its next stage. */
-async function passSecondFactor(c: Ctx, auth: Auth, stage: "full" | "recovery_codes", method: Method | "enrollment") {
+async function passSecondFactor(c: Ctx, auth: Auth, stage: "full" | "recovery_codes", method: Step | "enrollment") {
   await resetAttempts(c.env, limitKeys.secondFactor(auth.user.id));
   const audit = { portal: auth.portal, actorId: auth.user.id };
   if (method === "enrollment") await recordAudit(c, { ...audit, event: "mfa.enrolled", details: { method: "app" } });
@@ -63,25 +69,27 @@ export function mfaRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const pending = requireSession(portal, ["second_factor"]);
 
-  async function renderStep(c: Ctx, method: Method, extra: { error?: string; notice?: string; status?: 200 | 400 | 401 | 429 | 503 } = {}) {
+  async function renderStep(c: Ctx, method: Step, extra: { error?: string; notice?: string; status?: 200 | 400 | 401 | 429 | 503 } = {}) {
     const auth = c.var.auth;
     const mfa = auth.policy.mfa;
     const status = extra.status ?? 200;
+    const passkey = mfa.passkeys && (await hasPasskey(getDb(c.env.DB), auth.user.id));
+    if (method === "passkey" && passkey) return c.html(<PasskeyPage auth={auth} app={mfa.authenticatorApp} email={mfa.emailOtp} {...extra} />, status);
     if (method === "email") {
       const otp = await userStub(c.env, auth.user.id).emailOtpStatus(auth.session.id);
       return c.html(
-        <EmailCodePage auth={auth} email={auth.user.email} resendAt={otp?.resendAt ?? null} now={c.var.clock.now()} app={mfa.authenticatorApp} {...extra} />,
+        <EmailCodePage auth={auth} email={auth.user.email} resendAt={otp?.resendAt ?? null} now={c.var.clock.now()} app={mfa.authenticatorApp} passkey={passkey} {...extra} />,
         status,
       );
     }
-    if (method === "recovery") return c.html(<RecoveryCodePage auth={auth} emailFallback={mfa.emailOtp} {...extra} />, status);
-    return c.html(<AppCodePage auth={auth} emailFallback={mfa.emailOtp} {...extra} />, status);
+    if (method === "recovery") return c.html(<RecoveryCodePage auth={auth} emailFallback={mfa.emailOtp} passkey={passkey} {...extra} />, status);
+    return c.html(<AppCodePage auth={auth} emailFallback={mfa.emailOtp} passkey={passkey} {...extra} />, status);
   }
 
   /** Which method a request may use now, given the policy; null if it is not on. */
-  function allowed(auth: Auth, method: Method): boolean {
+  function allowed(auth: Auth, method: Step): boolean {
     const mfa = auth.policy.mfa;
-    return method === "email" ? mfa.emailOtp : mfa.authenticatorApp;
+    return method === "email" ? mfa.emailOtp : method === "passkey" ? mfa.passkeys : mfa.authenticatorApp;
   }
 
   app.get("/login/verify", requireSession(portal, ["second_factor", "enroll", "recovery_codes", "change_password"]), async (c) => {
@@ -96,7 +104,7 @@ export function mfaRoutes(portal: Portal) {
       return c.redirect(`/${portal}/login`, 303);
     }
     const asked = c.req.query("method");
-    const method: Method = asked === "email" || asked === "recovery" || asked === "app" ? asked : step;
+    const method: Step = asked === "email" || asked === "recovery" || asked === "app" || asked === "passkey" ? asked : step;
     const shown = allowed(auth, method) ? method : step;
     // The code could not be mailed at sign-in (the same words as a failed Resend OTP).
     if (shown === "email" && c.req.query("unsent") === "1") return renderStep(c, "email", { error: EMAIL_NOT_SENT });
@@ -121,6 +129,38 @@ export function mfaRoutes(portal: Portal) {
       return renderStep(c, method, { error, status: 401 });
     });
   }
+
+  // Issue 11.1: the second step with a passkey. JSON in and out (the browser's WebAuthn call sits
+  // between the two requests); the attempt counts against the same per-account limit as codes.
+  app.post("/login/verify/passkey/options", pending, async (c) => {
+    const auth = c.var.auth;
+    const rp = relyingParty(c.env);
+    if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
+    return c.json(await authenticationOptions(c.env, getDb(c.env.DB), rp, auth.user.id, auth.session.id, c.var.clock.now()));
+  });
+  app.post("/login/verify/passkey", pending, async (c) => {
+    const auth = c.var.auth;
+    const rp = relyingParty(c.env);
+    if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
+    if (!c.req.header("Content-Type")?.startsWith("application/json")) return c.json({ error: "Send the passkey's answer as JSON." }, 415);
+    noteInput(c, assertionForm);
+    const form = assertionForm.safeParse(await c.req.json().catch(() => null));
+    if (!form.success) return c.json({ error: "The passkey's answer could not be read. Try again." }, 400);
+    const throttled = await secondFactorAllowed(c, auth);
+    if (throttled) {
+      c.header("Retry-After", String(retryAfterSeconds(throttled.retryAfterMs)));
+      return c.json({ error: throttled.message }, 429);
+    }
+    const db = getDb(c.env.DB);
+    const result = await finishAuthentication(c.env, db, rp, auth.user.id, auth.session.id, form.data.response as unknown as AuthenticationResponseJSON, c.var.clock.now());
+    if (!result.ok) {
+      await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "passkey" } });
+      return c.json({ error: result.message }, 401);
+    }
+    if (form.data.remember) await rememberThisDevice(c, auth);
+    const done = await passSecondFactor(c, auth, "full", "passkey");
+    return c.json({ redirect: done.headers.get("Location") });
+  });
 
   app.post("/login/verify/email/send", pending, async (c) => {
     const auth = c.var.auth;

@@ -35,6 +35,8 @@ export interface MfaPolicy {
   graceUntil: number | null;
   /** "Don't ask again on this device" for this many days; 0 turns it off (1 to 90). */
   rememberDays: number;
+  /** Passkeys (WebAuthn) as a second factor, for people who register one. */
+  passkeys: boolean;
 }
 
 /** A person without the app may still skip setting it up (issue 11.3). */
@@ -110,7 +112,7 @@ export function defaultPortalPolicy(): PortalPolicy {
   return {
     generation: 1,
     session: { ...DEFAULT_SESSION_POLICY },
-    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk", graceDays: 0, graceUntil: null, rememberDays: 0 },
+    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk", graceDays: 0, graceUntil: null, rememberDays: 0, passkeys: false },
     access: "password",
     password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 },
   };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DAY } from "../lib/clock";
 import type { MfaPolicy } from "../portal/policy";
+import { relyingParty } from "../mfa/passkeys";
 import { EnrollmentCoverage } from "./coverage";
 import { checkbox, NumberField, Toggle, wholeNumber } from "./fields";
 import type { PolicyTab } from "./policy-tab";
@@ -36,21 +37,23 @@ export const mfaTab: PolicyTab<MfaSettings> = {
   title: "Multi-Factor Authentication",
   read: ({ mfa: { graceUntil: _, ...settings } }) => settings,
   schema: z
-    .object({ authenticatorApp: checkbox, emailOtp: checkbox, issuerName, graceDays: daysOrOff("Grace period", 30), rememberDays: daysOrOff("Remember devices", 90) })
+    .object({ authenticatorApp: checkbox, emailOtp: checkbox, issuerName, graceDays: daysOrOff("Grace period", 30), rememberDays: daysOrOff("Remember devices", 90), passkeys: checkbox })
     .refine((f) => !f.authenticatorApp || f.issuerName.length > 0, {
       message: "Enter an Issuer Name: it is the label people see in their authenticator app.",
     })
     .transform((f) => ({ ...f, issuerName: f.issuerName || "EdgeDesk" })),
+  check: (value, env) => (value.passkeys && !relyingParty(env) ? "Passkeys need WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS in the Worker's configuration first." : null),
   describe(before, after) {
     const changes: string[] = [];
     if (before.authenticatorApp !== after.authenticatorApp) changes.push(`Authenticator App: ${onOff(before.authenticatorApp)} → ${onOff(after.authenticatorApp)}`);
     if (before.emailOtp !== after.emailOtp) changes.push(`Email OTP: ${onOff(before.emailOtp)} → ${onOff(after.emailOtp)}`);
     if (after.authenticatorApp && before.issuerName !== after.issuerName) changes.push(`Issuer Name: “${before.issuerName}” → “${after.issuerName}”`);
     if (before.graceDays !== after.graceDays) changes.push(`Grace period: ${before.graceDays} → ${after.graceDays} days`);
+    if (before.passkeys !== after.passkeys) changes.push(`Passkeys: ${onOff(before.passkeys)} → ${onOff(after.passkeys)}`);
     if (before.rememberDays !== after.rememberDays) changes.push(`Remember devices: ${before.rememberDays ? `${before.rememberDays} days` : "off"} → ${after.rememberDays ? `${after.rememberDays} days` : "off"}`);
     return changes;
   },
-  fields: (v) => ({ authenticatorApp: v.authenticatorApp ? "on" : "", emailOtp: v.emailOtp ? "on" : "", issuerName: v.issuerName, graceDays: String(v.graceDays), rememberDays: String(v.rememberDays) }),
+  fields: (v) => ({ authenticatorApp: v.authenticatorApp ? "on" : "", emailOtp: v.emailOtp ? "on" : "", issuerName: v.issuerName, graceDays: String(v.graceDays), rememberDays: String(v.rememberDays), passkeys: v.passkeys ? "on" : "" }),
   // The grace period runs from when the app is turned on, or from when its length is changed.
   write(settings, { before, now }) {
     const restart = !before.mfa.authenticatorApp || before.mfa.graceDays !== settings.graceDays;
@@ -82,6 +85,9 @@ export const mfaTab: PolicyTab<MfaSettings> = {
       />
       <Toggle name="emailOtp" label="Email OTP" checked={value.emailOtp}>
         A one-time password sent to the person's email address, valid for 10 minutes.
+      </Toggle>
+      <Toggle name="passkeys" label="Passkeys" checked={value.passkeys}>
+        People may add passkeys (Windows Hello, Touch ID, a security key or a phone) on My account and use one at the second step.
       </Toggle>
       <NumberField
         name="rememberDays"

@@ -7,6 +7,8 @@ export interface LayoutProps {
   auth?: Auth | undefined;
   /** Pages with inline editing load htmx (served from our origin; configured for the CSP). */
   htmx?: boolean;
+  /** Pages that register or use a passkey load @simplewebauthn/browser and web/passkeys.js. */
+  passkeys?: boolean;
   /** The portal of a signed-out page (sign-in), for the header. */
   portal?: "agent" | "support";
   children?: Child;
@@ -50,7 +52,7 @@ const HTMX_CONFIG = JSON.stringify({
   ],
 });
 
-export function Layout({ title, auth, portal = auth?.portal, htmx, children }: LayoutProps) {
+export function Layout({ title, auth, portal = auth?.portal, htmx, passkeys, children }: LayoutProps) {
   const portalName = portal === "support" ? "Support portal" : portal === "agent" ? "Agent portal" : null;
   return (
     <html lang="en">
@@ -63,6 +65,8 @@ export function Layout({ title, auth, portal = auth?.portal, htmx, children }: L
         <script src="/app.js" defer></script>
         {htmx && <meta name="htmx-config" content={HTMX_CONFIG} />}
         {htmx && <script src="/vendor/htmx-2.0.11.min.js" defer></script>}
+        {passkeys && <script src="/vendor/simplewebauthn-browser-14.0.0.umd.min.js" defer></script>}
+        {passkeys && <script src="/passkeys.js" defer></script>}
       </head>
       <body>
         <header class="topbar">

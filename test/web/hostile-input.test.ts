@@ -23,8 +23,8 @@ interface Route {
 const ROUTES: Route[] = [...new Map(createApp().routes.filter((r) => r.method !== "ALL").map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
 const ANONYMOUS = /^\/($|setup|dev\/|(agent|support)\/(login$|sso\/))/;
 const UNKNOWN_ID = "zz_doesnotexist0001";
-const NO_FIELDS = /^\/(setup|(agent|support)\/(logout|login\/finish|account\/sessions\/.*\/revoke|account\/devices\/:id\/forget|login\/verify\/(email\/send|request-codes))|agent\/(admin\/[a-z-]+\/:id\/(delete|issue|reset-mfa)|(assets|software)\/bulk\/:batchId\/undo))$/;
-const NEEDS_MFA = /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll(\/skip)?|change-password)|account\/(mfa\/enroll|recovery-codes))$/;
+const NO_FIELDS = /^\/(setup|(agent|support)\/(logout|login\/finish|account\/sessions\/.*\/revoke|account\/devices\/:id\/forget|account\/passkeys\/(options|:id\/delete)|login\/verify\/passkey\/options|login\/verify\/(email\/send|request-codes))|agent\/(admin\/[a-z-]+\/:id\/(delete|issue|reset-mfa)|(assets|software)\/bulk\/:batchId\/undo))$/;
+const NEEDS_MFA = /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll(\/skip)?|change-password)|login\/verify\/passkey|account\/(mfa\/enroll|recovery-codes|passkeys))$/;
 const clock = fakeClock();
 
 type Who = "anonymous" | "agent" | "support";
