@@ -11,8 +11,10 @@ export async function EnrollmentCoverage({ env, portal }: { env: Env; portal: Po
   const kind = kindOfPortal(portal);
   const [counts, missing] = await env.DB.batch<Record<string, number | string>>([
     env.DB.prepare(
-      `SELECT count(*) AS total, count(t.confirmed_at) AS app FROM users u LEFT JOIN totp_credentials t ON t.user_id = u.id WHERE u.kind = ? AND u.active = 1`,
-    ).bind(kind),
+      `SELECT count(*) AS total, count(t.confirmed_at) AS app,
+         (SELECT count(DISTINCT p.user_id) FROM passkeys p JOIN users pu ON pu.id = p.user_id WHERE pu.kind = ? AND pu.active = 1) AS passkey
+       FROM users u LEFT JOIN totp_credentials t ON t.user_id = u.id WHERE u.kind = ? AND u.active = 1`,
+    ).bind(kind, kind),
     env.DB.prepare(
       `SELECT u.name, u.email FROM users u LEFT JOIN totp_credentials t ON t.user_id = u.id AND t.confirmed_at IS NOT NULL
        WHERE u.kind = ? AND u.active = 1 AND t.user_id IS NULL AND u.password_hash IS NOT NULL ORDER BY u.name LIMIT ?`,
@@ -20,6 +22,7 @@ export async function EnrollmentCoverage({ env, portal }: { env: Env; portal: Po
   ]);
   const total = Number(counts!.results[0]?.total ?? 0);
   const app = Number(counts!.results[0]?.app ?? 0);
+  const passkey = Number(counts!.results[0]?.passkey ?? 0);
   const people = missing!.results as { name: string; email: string }[];
   const who = kind === "agent" ? "agents" : "contacts";
   return (
@@ -28,6 +31,9 @@ export async function EnrollmentCoverage({ env, portal }: { env: Env; portal: Po
       <ul data-testid="coverage">
         <li>
           Authenticator app: <strong>{app}</strong> of {total} active {who}
+        </li>
+        <li>
+          Passkeys: <strong>{passkey}</strong> of {total}
         </li>
         <li>
           Email OTP: <strong>{total}</strong> of {total} (every account has an email address)
