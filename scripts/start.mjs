@@ -37,6 +37,7 @@ EdgeDesk is running at ${app.url}
   Agent portal:    ${app.url}/agent
   Support portal:  ${app.url}/support
   Dev mailbox:     ${app.url}/dev/mailbox  (one-time passwords and notices land here)
+  Passkeys:        work at http://localhost:${port} (browsers refuse them on an IP address)
   Local SSO:       ${app.sso.authority} stands in for Microsoft Entra ID (turn SSO on under Settings > Security and Compliance > Portal Access)
 ${demo ? `  Demo admin:      ${demo.email}  password: ${demo.password}
   Other demo users (same password): ${demo.agents.slice(1, 3).join(", ")}, ${demo.contacts[0]} (support portal)` : ""}
