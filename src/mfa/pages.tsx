@@ -30,6 +30,7 @@ function CodeField({ label, name, numeric = true }: { label: string; name: strin
 
 /** Buttons to the other ways of finishing sign-in. */
 function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean; email?: boolean; recovery?: boolean; passkey?: boolean } }) {
+  if (!Object.values(methods).some(Boolean)) return null;
   return (
     <div class="alternatives">
       {methods.passkey && <a href={`${base(auth)}/verify?method=passkey`}>Use a passkey</a>}

@@ -37,7 +37,8 @@ export interface Journey {
   stop(): Promise<void>;
 }
 
-export async function startJourney(): Promise<Journey> {
+/** `host: "localhost"` for passkeys: browsers refuse WebAuthn on an IP address. */
+export async function startJourney({ host = "127.0.0.1" }: { host?: "127.0.0.1" | "localhost" } = {}): Promise<Journey> {
   const persist = mkdtempSync(join(tmpdir(), "edgedesk-e2e-"));
   cpSync(inject("templateState"), persist, { recursive: true });
   const app = await runWorker({ persist, port: await freePort(), vars: randomDevVars(), logLevel: "warn", stdio: ["ignore", "ignore", "inherit"] });
@@ -49,14 +50,15 @@ export async function startJourney(): Promise<Journey> {
     throw error;
   }
   const contexts: BrowserContext[] = [];
+  const url = app.url.replace("127.0.0.1", host);
   const newContext = async () => {
-    const context = await browser.newContext({ baseURL: app.url, acceptDownloads: true });
+    const context = await browser.newContext({ baseURL: url, acceptDownloads: true });
     context.setDefaultTimeout(10_000);
     contexts.push(context);
     return context;
   };
   return {
-    url: app.url,
+    url,
     password: inject("demoPassword"),
     newContext,
     newPage: async () => (await newContext()).newPage(),
@@ -76,7 +78,7 @@ export async function signInWithPassword(page: Page, portal: Portal, email: stri
 }
 
 export async function signOut(page: Page) {
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
   await shown(page.getByRole("heading", { name: /^Sign in to the/ }));
 }
 
