@@ -1,6 +1,6 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../db";
-import { recoveryCodeRequests, recoveryCodes, totpCredentials, users } from "../db/schema";
+import { passkeys, recoveryCodeRequests, recoveryCodes, totpCredentials, users } from "../db/schema";
 import { endAllSessionsOfUser, userStub } from "../auth/sessions";
 import { newId } from "../lib/crypto";
 import { sendMail } from "../mail/mailer";
@@ -15,13 +15,14 @@ interface Person {
 }
 
 /**
- * SECURITY.md 17: remove a user's authenticator and recovery codes in one transaction, end all
+ * SECURITY.md 17: remove a user's authenticator, passkeys and recovery codes in one transaction, end all
  * their sessions, and tell them. With the app required, their next sign-in enrolls again.
  */
 export async function resetMfa(env: Env, db: Db, target: Person, admin: { name: string }, now: number): Promise<void> {
   await db.batch([
     db.delete(totpCredentials).where(eq(totpCredentials.userId, target.id)),
     db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id)),
+    db.delete(passkeys).where(eq(passkeys.userId, target.id)),
     db.update(recoveryCodeRequests).set({ status: "reset", resolvedAt: now }).where(and(eq(recoveryCodeRequests.userId, target.id), eq(recoveryCodeRequests.status, "pending"))),
   ]);
   await endAllSessionsOfUser(env, target.id);

@@ -200,7 +200,7 @@ peopleRoutes.get("/people/:id/reset-mfa", recovery, requireRecentAuth(), async (
   return c.html(
     <AdminFrame auth={c.var.auth} title={`Reset MFA of ${target.name}?`}>
       <p>
-        This removes {target.name}'s authenticator app and recovery codes, signs them out everywhere and emails them. They set up the app again at
+        This removes {target.name}'s authenticator app, passkeys and recovery codes, signs them out everywhere and emails them. They set up the app again at
         their next sign-in.
       </p>
       <form method="post" action={`/agent/admin/people/${target.id}/reset-mfa`} class="actions">

@@ -4,7 +4,7 @@ import { sessionCookieName } from "../../src/auth/sessions";
 import { LIMITS } from "../../src/limits/limits";
 import { browser, type Browser, type FakeClock, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
-import { makeContact } from "../helpers/factories";
+import { makeAdmin, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 import { softwareAuthenticator } from "../helpers/webauthn";
 
@@ -146,5 +146,18 @@ describe("passkeys", () => {
     expect(removed.headers.get("Location")).toBe("/support/account?done=passkey_removed");
     expect(await (await client.get("/support/account")).text()).not.toContain("<td>Phone</td>");
   });
-});
 
+  it("are removed by an admin's MFA reset", async () => {
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: true });
+    const clock = fakeClock();
+    const { contact } = await contactWithPasskey(clock);
+    const admin = await makeAdmin();
+    const adminClient = browser({ clock });
+    await signIn(adminClient, "agent", admin);
+    const reset = await adminClient.post(`/agent/admin/people/${contact.id}/reset-mfa`);
+    await reset.text();
+    expect(reset.status).toBe(303);
+    // Passkeys alone on: with none left, the password is enough again.
+    expect((await postPassword(browser({ clock }), "support", contact)).headers.get("Location")).toBe("/support");
+  });
+});
