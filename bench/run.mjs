@@ -24,6 +24,15 @@ let ipCounter = 0;
 /** Each sign-in comes from its own address, as real traffic does; per-IP limits would otherwise stop a one-host bench. */
 const nextIp = () => `10.${(ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter++ & 255}`;
 
+// The password hash's CPU time, measured first, while nothing else runs on the machine.
+const hashMs = median(
+  Array.from({ length: 9 }, () => {
+    const t0 = performance.now();
+    scryptSync("a benchmark password", randomBytes(16), 32, { N: 16384, r: 8, p: 5, maxmem: 64 * 1024 * 1024 });
+    return performance.now() - t0;
+  }),
+);
+
 // ---------------------------------------------------------------------------------------------
 log("Seeding a fresh local state: 10,000 assets, 2,000 contacts…");
 const persist = mkdtempSync(join(os.tmpdir(), "edgedesk-bench-"));
@@ -126,13 +135,6 @@ for (let round = 1; round <= ROUNDS; round++) {
     await loop(4, async () => (await request("/support/login", { method: "POST", form: { email: nextContact().email, password } })).status === 303),
   );
 }
-const hashMs = median(
-  Array.from({ length: 7 }, () => {
-    const t0 = performance.now();
-    scryptSync("a benchmark password", randomBytes(16), 32, { N: 16384, r: 8, p: 5, maxmem: 64 * 1024 * 1024 });
-    return performance.now() - t0;
-  }),
-);
 
 // ---------------------------------------------------------------------------------------------
 // "Immediately": 10,000 live sessions over 2,000 contacts, then an MFA change applied Immediately.
@@ -140,7 +142,15 @@ async function mintSessions() {
   const tokens = [];
   for (let i = 0; i < seed.contacts.length; i += 200) {
     const userIds = seed.contacts.slice(i, i + 200).map((c) => c.id);
-    const r = await fetch(`${url}/dev/sessions`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ portal: "support", userIds, perUser: 5 }) });
+    // wrangler dev occasionally restarts the Worker under this load and answers 503 ("restarted
+    // mid-request"); minting again is harmless, so a chunk is retried a few times.
+    let r;
+    for (let attempt = 1; ; attempt++) {
+      r = await fetch(`${url}/dev/sessions`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ portal: "support", userIds, perUser: 5 }) });
+      if (r.status === 200 || attempt === 3) break;
+      log(`  /dev/sessions answered ${r.status}; trying again`);
+      await r.text();
+    }
     if (r.status !== 200) throw new Error(`/dev/sessions: ${r.status} ${await r.text()}`);
     const { cookieName, tokens: minted } = await r.json();
     tokens.push(...minted.map((t) => `${cookieName}=${t}`));
@@ -304,7 +314,7 @@ const md = [
   "",
   "| measure | result | goal | |",
   "| --- | --- | --- | --- |",
-  `| Password hash CPU per sign-in (scrypt N=2^14 r=8 p=5, N·r·p = 655,360 ≤ Workers' 2^20; timed in Node with the same parameters) | ${fmt(hashMs, 0)} ms | ≤ 250 ms | ${yes(hashMs <= 250)} |`,
+  `| Password hash CPU per sign-in (scrypt N=2^14 r=8 p=5, N·r·p = 655,360 ≤ Workers' 2^20; timed in Node with the same parameters, before the load starts) | ${fmt(hashMs, 0)} ms | ≤ 250 ms | ${yes(hashMs <= 250)} |`,
   `| "Immediately": earlier sessions (sample of 500 of 10,000 over 2,000 users) served after the apply response | ${immediatelyServed} in each of ${ROUNDS} rounds | 0 | ${yes(results.immediately.met)} |`,
   `| "Immediately": the apply request's latency; time to check all 500 afterwards | ${fmt(results.immediately.medianApplyMs, 0)} ms; ${fmt(results.immediately.medianAllRefusedMs, 0)} ms | — | |`,
   `| Bulk assign-group, all matching, 1,000 assets (one request, one atomic batch) | ${fmt(results.bulk[1000], 0)} ms | — | |`,
