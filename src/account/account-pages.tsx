@@ -16,6 +16,17 @@ function when(ms: number, now: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/** A table row's one action (Sign out, Forget, Remove), named for screen readers by what it acts on. */
+function RowAction(props: { action: string; label: string; of: string }) {
+  return (
+    <form method="post" action={props.action}>
+      <button type="submit" class="link" aria-label={`${props.label} ${props.of}`}>
+        {props.label}
+      </button>
+    </form>
+  );
+}
+
 export function AccountPage(props: {
   auth: Auth;
   hasPassword: boolean;
@@ -120,11 +131,7 @@ export function AccountPage(props: {
                   <td>{when(s.createdAt, props.now)}</td>
                   <td>{when(s.lastSeenAt, props.now)}</td>
                   <td>
-                    <form method="post" action={`${base}/sessions/${s.id}/revoke`}>
-                      <button type="submit" class="link" aria-label={`Sign out ${describeDevice(s.userAgent)}, ${s.ip}`}>
-                        Sign out
-                      </button>
-                    </form>
+                    <RowAction action={`${base}/sessions/${s.id}/revoke`} label="Sign out" of={`${describeDevice(s.userAgent)}, ${s.ip}`} />
                   </td>
                 </tr>
               ))}
@@ -159,11 +166,7 @@ export function AccountPage(props: {
                       <td>{when(p.createdAt, props.now)}</td>
                       <td>{p.lastUsedAt ? when(p.lastUsedAt, props.now) : "never"}</td>
                       <td>
-                        <form method="post" action={`${base}/passkeys/${encodeURIComponent(p.id)}/delete`}>
-                          <button type="submit" class="link" aria-label={`Remove passkey ${p.name}`}>
-                            Remove
-                          </button>
-                        </form>
+                        <RowAction action={`${base}/passkeys/${encodeURIComponent(p.id)}/delete`} label="Remove" of={`passkey ${p.name}`} />
                       </td>
                     </tr>
                   ))}
@@ -213,11 +216,7 @@ export function AccountPage(props: {
                       <td>{when(d.createdAt, props.now)}</td>
                       <td>{when(d.lastUsedAt, props.now)}</td>
                       <td>
-                        <form method="post" action={`${base}/devices/${d.id}/forget`}>
-                          <button type="submit" class="link" aria-label={`Forget ${describeDevice(d.userAgent)}, ${d.ip}`}>
-                            Forget
-                          </button>
-                        </form>
+                        <RowAction action={`${base}/devices/${d.id}/forget`} label="Forget" of={`${describeDevice(d.userAgent)}, ${d.ip}`} />
                       </td>
                     </tr>
                   ))}

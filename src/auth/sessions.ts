@@ -82,7 +82,8 @@ export async function readSession(c: Context<AppEnv>, portal: Portal): Promise<A
   };
 }
 
-function requestDetails(c: Context<AppEnv>) {
+/** Where a request comes from, as sessions and remembered devices record it. */
+export function requestDetails(c: Context<AppEnv>) {
   return {
     ip: c.req.header("CF-Connecting-IP") ?? "unknown",
     userAgent: (c.req.header("User-Agent") ?? "").slice(0, 512),

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { mintSession, portalStub, sessionCookieName } from "../auth/sessions";
-import { noteInput } from "../lib/validation";
+import { parseJson } from "../lib/validation";
 import { isDevelopment } from "../mail/mailer";
 import { kindOfPortal } from "../portal/policy";
 
@@ -22,10 +22,8 @@ const mintRequest = z.strictObject(
  */
 export const devSessionsRoutes = new Hono<AppEnv>().post("/dev/sessions", async (c) => {
   if (!isDevelopment(c.env)) return c.notFound();
-  noteInput(c, mintRequest);
-  const body = await c.req.json().catch(() => undefined);
-  const parsed = mintRequest.safeParse(body);
-  if (!parsed.success) return c.text(`Send JSON like {"portal": "support", "userIds": ["cnt_…"], "perUser": 5}: ${parsed.error.issues[0]?.message}`, 400);
+  const parsed = await parseJson(c, mintRequest);
+  if (!parsed.ok) return c.text(`Send JSON like {"portal": "support", "userIds": ["cnt_…"], "perUser": 5}: ${parsed.message}`, parsed.status ?? 400);
   const { portal, userIds, perUser } = parsed.data;
   const ids = [...new Set(userIds)];
   const known = await c.env.DB.prepare("SELECT count(*) AS n FROM users WHERE kind = ? AND active = 1 AND id IN (SELECT value FROM json_each(?))")

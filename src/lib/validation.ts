@@ -31,6 +31,18 @@ export async function parseForm<S extends z.ZodType>(c: Context, schema: S): Pro
   return result.success ? { ok: true, data: result.data } : { ok: false, message: firstMessage(result.error) };
 }
 
+/**
+ * Parse a JSON body with a zod schema (the passkey and development routes). Only
+ * `application/json` is read (SECURITY.md 27: a cross-site form cannot send it); anything else,
+ * unreadable JSON or a schema failure becomes a message and a status, never an exception.
+ */
+export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Promise<Parsed<z.output<S>> & { status?: 400 | 415 }> {
+  noteInput(c, schema);
+  if (!c.req.header("Content-Type")?.startsWith("application/json")) return { ok: false, status: 415, message: "Send the request as JSON." };
+  const result = schema.safeParse(await c.req.json().catch(() => undefined));
+  return result.success ? { ok: true, data: result.data } : { ok: false, status: 400, message: firstMessage(result.error) };
+}
+
 export function parseQuery<S extends z.ZodType>(c: Context, schema: S): Parsed<z.output<S>> {
   noteInput(c, schema);
   const result = schema.safeParse(c.req.query());

@@ -1,17 +1,13 @@
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
-import { type Auth, userStub } from "../auth/sessions";
+import { type Auth, requestDetails, userStub } from "../auth/sessions";
 import { DAY } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import type { Portal, PortalPolicy } from "../portal/policy";
 
 // `__Host-` like the session cookie; it carries only `<user id>.<160 random bits>`.
 const cookieName = (portal: Portal) => `edgedesk_${portal}_device`;
-
-function deviceDetails(c: Context<AppEnv>) {
-  return { ip: c.req.header("CF-Connecting-IP") ?? "unknown", userAgent: (c.req.header("User-Agent") ?? "").slice(0, 512) };
-}
 
 /** "Don't ask again on this device": a record in the user's object, and a cookie for this browser. */
 export async function rememberThisDevice(c: Context<AppEnv>, auth: Pick<Auth, "portal" | "user" | "policy">): Promise<void> {
@@ -25,7 +21,7 @@ export async function rememberThisDevice(c: Context<AppEnv>, auth: Pick<Auth, "p
     generation: auth.policy.generation,
     now,
     expiresAt: now + days * DAY,
-    ...deviceDetails(c),
+    ...requestDetails(c),
   });
   setCookie(c, cookieName(auth.portal), token, { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: days * 86_400 });
 }
@@ -36,5 +32,5 @@ export async function isRememberedDevice(c: Context<AppEnv>, portal: Portal, use
   const token = getCookie(c, cookieName(portal), "host");
   // Bound to the user: another person's device cookie in this browser counts for nothing.
   if (!token || !token.startsWith(`${userId}.`) || token.length > 128) return false;
-  return userStub(c.env, userId).useRememberedDevice(await sha256Hex(token), policy.generation, c.var.clock.now(), deviceDetails(c));
+  return userStub(c.env, userId).useRememberedDevice(await sha256Hex(token), policy.generation, c.var.clock.now(), requestDetails(c));
 }

@@ -6,7 +6,7 @@ import { type Auth, endCurrentSession, rotateSession, userStub } from "../auth/s
 import type { SessionStage } from "../auth/user-do";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
-import { noteInput } from "../lib/validation";
+import { noteInput, parseJson } from "../lib/validation";
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { inGracePeriod, type Portal } from "../portal/policy";
@@ -142,10 +142,8 @@ export function mfaRoutes(portal: Portal) {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
-    if (!c.req.header("Content-Type")?.startsWith("application/json")) return c.json({ error: "Send the passkey's answer as JSON." }, 415);
-    noteInput(c, assertionForm);
-    const form = assertionForm.safeParse(await c.req.json().catch(() => null));
-    if (!form.success) return c.json({ error: "The passkey's answer could not be read. Try again." }, 400);
+    const form = await parseJson(c, assertionForm);
+    if (!form.ok) return c.json({ error: "The passkey's answer could not be read. Try again." }, form.status ?? 400);
     const throttled = await secondFactorAllowed(c, auth);
     if (throttled) {
       c.header("Retry-After", String(retryAfterSeconds(throttled.retryAfterMs)));

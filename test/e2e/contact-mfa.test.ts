@@ -1,7 +1,7 @@
 // The support portal: a contact enrolls in the authenticator app, keeps recovery codes, and signs in
 // with the app, with the emailed fallback, and with a recovery code that then stops working.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { emailedCode, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, shown, signInWithPassword, signOut, startJourney } from "./harness";
+import { emailedCode, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
 
 const CONTACT = "contact1@customer.test";
 const HOME = { name: "Hello, Dennis Thompson" };
@@ -21,10 +21,7 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   await admin.getByLabel("Authenticator App").check();
   await admin.getByLabel("Issuer Name").fill("RTX Solutions Support");
   await admin.getByLabel("Email OTP").check();
-  await admin.getByRole("button", { name: "Save" }).click();
-  await shown(admin.getByText("Email OTP: off → on"));
-  await admin.getByRole("button", { name: "On next login" }).click();
-  await shown(admin.getByText("Saved. The new policy applies as people next sign in."));
+  await saveForNextLogin(admin, "Email OTP: off → on");
 
   const context = await journey.newContext();
   const page = await context.newPage();
@@ -56,16 +53,10 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   await signOut(page);
 
   // A recovery code, twice: the second time it is refused.
-  await signInWithPassword(page, "support", CONTACT, journey.password);
-  await page.getByRole("link", { name: "Use a recovery code" }).click();
-  await page.getByLabel("Recovery code").fill(codes[3]!);
-  await page.getByRole("button", { name: "Verify" }).click();
+  await signInWithRecoveryCode(page, "support", CONTACT, journey.password, codes[3]!);
   await shown(page.getByRole("heading", HOME));
   await signOut(page);
-  await signInWithPassword(page, "support", CONTACT, journey.password);
-  await page.getByRole("link", { name: "Use a recovery code" }).click();
-  await page.getByLabel("Recovery code").fill(codes[3]!);
-  await page.getByRole("button", { name: "Verify" }).click();
+  await signInWithRecoveryCode(page, "support", CONTACT, journey.password, codes[3]!);
   await shown(page.getByRole("heading", { name: "Use a recovery code" }));
   expect(await page.getByRole("alert").innerText()).toMatch(/code/i);
 });

@@ -90,8 +90,11 @@ export async function signOut(page: Page) {
 export class Authenticator {
   private readonly key: Uint8Array;
   private lastStep = 0;
-  constructor(manualKey: string) {
-    this.key = decodeBase32IgnorePadding(manualKey.replace(/\s+/g, ""));
+  /** The key as the set-up page showed it (spaces removed). */
+  readonly manualKey: string;
+  constructor(shown: string) {
+    this.manualKey = shown.replace(/\s+/g, "");
+    this.key = decodeBase32IgnorePadding(this.manualKey);
   }
   async nextCode(): Promise<string> {
     const now = () => Math.floor(Date.now() / 30_000);
@@ -140,6 +143,23 @@ export async function enroll(page: Page, issuer: string, screenshotName?: string
 export async function finishEnrollment(page: Page) {
   await page.getByRole("button", { name: "Finish" }).click();
   await shown(page.getByRole("heading", { name: /^(Welcome|Hello), / }));
+}
+
+/** Sign in with the password, then choose "Use a recovery code" and enter `code`. */
+export async function signInWithRecoveryCode(page: Page, portal: Portal, email: string, password: string, code: string) {
+  await signInWithPassword(page, portal, email, password);
+  await page.getByRole("link", { name: "Use a recovery code" }).click();
+  await page.getByLabel("Recovery code").fill(code);
+  await page.getByRole("button", { name: "Verify" }).click();
+}
+
+/** Save the settings form, see `change` listed in "When should this apply?", and choose On next login. */
+export async function saveForNextLogin(page: Page, change: string) {
+  await page.getByRole("button", { name: "Save" }).click();
+  await shown(page.getByRole("heading", { name: "When should this apply?" }));
+  await shown(page.getByText(change));
+  await page.getByRole("button", { name: "On next login" }).click();
+  await shown(page.getByText("Saved. The new policy applies as people next sign in."));
 }
 
 export async function openSecuritySettings(page: Page, audience: "Agent Authentication" | "Contact Authentication", tab: string) {

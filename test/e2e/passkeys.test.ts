@@ -3,7 +3,7 @@
 // @simplewebauthn/browser end to end; the server-side refusals are tested in test/mfa/passkeys.test.ts.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type Journey, openSecuritySettings, screenshot, shown, signInWithPassword, signOut, startJourney } from "./harness";
+import { type Journey, openSecuritySettings, saveForNextLogin, screenshot, shown, signInWithPassword, signOut, startJourney } from "./harness";
 
 const CONTACT = "contact3@customer.test";
 let journey: Journey;
@@ -27,10 +27,7 @@ test("a contact adds a passkey on My account and signs in with it", async () => 
   await signInWithPassword(admin, "agent", "admin@edgedesk.test", journey.password);
   await openSecuritySettings(admin, "Contact Authentication", "Multi-Factor Authentication");
   await admin.getByLabel("Passkeys").check();
-  await admin.getByRole("button", { name: "Save" }).click();
-  await shown(admin.getByText("Passkeys: off → on"));
-  await admin.getByRole("button", { name: "On next login" }).click();
-  await shown(admin.getByText("Saved. The new policy applies as people next sign in."));
+  await saveForNextLogin(admin, "Passkeys: off → on");
 
   const page = await journey.newPage();
   await withVirtualAuthenticator(page);

@@ -1,6 +1,6 @@
 // Password Requirements set by an admin, met (or not) by a contact changing their password.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type Journey, openSecuritySettings, shown, signInWithPassword, startJourney } from "./harness";
+import { type Journey, openSecuritySettings, saveForNextLogin, shown, signInWithPassword, startJourney } from "./harness";
 
 let journey: Journey;
 beforeAll(async () => {
@@ -16,10 +16,7 @@ test("a contact's weak new password is refused with the rule it breaks, and a st
   await openSecuritySettings(admin, "Contact Authentication", "Password Requirements");
   await admin.getByLabel("Minimum length").fill("12");
   await admin.getByLabel("At least one symbol").check();
-  await admin.getByRole("button", { name: "Save" }).click();
-  await shown(admin.getByText("Symbol: not required → required"));
-  await admin.getByRole("button", { name: "On next login" }).click();
-  await shown(admin.getByText("Saved. The new policy applies as people next sign in."));
+  await saveForNextLogin(admin, "Symbol: not required → required");
 
   const page = await journey.newPage();
   await signInWithPassword(page, "support", "contact2@customer.test", journey.password);
