@@ -11,6 +11,9 @@ export default defineConfig(async () => ({
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           ENVIRONMENT: "development",
+          // Cheap password hashes (production refuses these; test/auth/password.test.ts covers the
+          // production parameters, including one sign-in end to end).
+          PASSWORD_HASH_PARAMS: "N=1024,r=1,p=1",
           // Test-only keys; real deployments set these with `wrangler secret put`.
           ENCRYPTION_KEY: "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE=",
           HMAC_KEY: "dGVzdC1obWFjLWtleS1mb3Itb3RwLWNvZGVzLTMyYnl0ZXM=",

@@ -15,6 +15,7 @@ import { requestsRoutes } from "./admin/requests-routes";
 import { rolesRoutes } from "./admin/roles-routes";
 import { reauthRoutes } from "./auth/reauth";
 import { signInRoutes } from "./auth/routes";
+import { PasswordHashConfigurationError, scryptParamsFor } from "./auth/password";
 import { setupRoutes } from "./auth/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
 import { assertSecrets, SecretConfigurationError } from "./lib/encryption";
@@ -63,12 +64,14 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
     await next();
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
   });
-  // A missing or malformed secret stops every request with a page naming it (and a log line).
+  // A missing or malformed secret, or a password hash weaker than production allows, stops
+  // every request with a page naming the setting (and a log line).
   app.use(async (c, next) => {
     try {
       assertSecrets(c.env);
+      scryptParamsFor(c.env);
     } catch (error) {
-      if (!(error instanceof SecretConfigurationError)) throw error;
+      if (!(error instanceof SecretConfigurationError || error instanceof PasswordHashConfigurationError)) throw error;
       console.error(error.message);
       return c.html(
         <Layout title="Not configured">

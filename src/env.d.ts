@@ -9,6 +9,8 @@ declare namespace Cloudflare {
     /** Passkeys: the relying-party id (your domain, e.g. "helpdesk.example.com") and the origins pages are served from. */
     WEBAUTHN_RP_ID?: string;
     WEBAUTHN_ORIGINS?: string;
+    /** Development and tests only: cheaper scrypt parameters, "N=1024,r=1,p=1". Production refuses anything under its floor (src/auth/password.ts). */
+    PASSWORD_HASH_PARAMS?: string;
     /** Microsoft Entra app registration's client secret (SSO). */
     ENTRA_CLIENT_SECRET?: string;
     /** Only in tests: the D1 migrations the setup file applies. */

@@ -1,7 +1,7 @@
 import { and, asc, count, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { groupMembers, groups, passwordHistory, roles, users } from "../db/schema";
-import { hashPassword } from "../auth/password";
+import { hashPassword, scryptParamsFor } from "../auth/password";
 import { passwordHistoryMac } from "../auth/password-change";
 import { checkNewPassword } from "../auth/password-policy";
 import { endAllSessionsOfUser, portalStub, userStub } from "../auth/sessions";
@@ -67,7 +67,7 @@ export async function createAgent(env: Env, db: Db, input: AgentInput & { passwo
   if (await findUserByEmail(db, "agent", input.email)) return { ok: false, message: "An agent with this email already exists." };
   const weakness = checkNewPassword(input.password, policy, input);
   if (weakness) return { ok: false, message: weakness };
-  const row = newUserRow({ kind: "agent", email: input.email, name: input.name, passwordHash: await hashPassword(input.password), roleId: input.roleId, now });
+  const row = newUserRow({ kind: "agent", email: input.email, name: input.name, passwordHash: await hashPassword(input.password, scryptParamsFor(env)), roleId: input.roleId, now });
   await db.batch([
     db.insert(users).values(row),
     db.insert(passwordHistory).values({ userId: row.id, mac: await passwordHistoryMac(env, row.id, input.password), createdAt: now }),

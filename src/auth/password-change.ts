@@ -3,7 +3,7 @@ import type { Db } from "../db";
 import { passwordHistory, users } from "../db/schema";
 import { hmacHex } from "../lib/encryption";
 import type { PasswordPolicy } from "../portal/policy";
-import { hashPassword, verifyPassword } from "./password";
+import { hashPassword, scryptParamsFor, verifyPassword } from "./password";
 import { checkNewPassword } from "./password-policy";
 import { userStub } from "./sessions";
 
@@ -40,7 +40,7 @@ export async function setPassword(
       return { ok: false, message: `You used this password recently. Choose one that is not among your last ${policy.reuseCount}.` };
     }
   }
-  const passwordHash = await hashPassword(password);
+  const passwordHash = await hashPassword(password, scryptParamsFor(env));
   await db.batch([
     db.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, user.id)),
     db.insert(passwordHistory).values({ userId: user.id, mac, createdAt: now }),

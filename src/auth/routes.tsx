@@ -12,6 +12,7 @@ import { ssoConfig } from "../sso/oidc";
 import { isRememberedDevice } from "../mfa/remembered-devices";
 import { SignInPage } from "./pages";
 import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
+import { scryptParamsFor } from "./password";
 import { checkPassword, finalStageFor, landingFor } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 
@@ -82,7 +83,7 @@ export function signInRoutes(portal: Portal) {
     }
 
     const db = getDb(c.env.DB);
-    const result = await checkPassword(db, portal, email, password, now);
+    const result = await checkPassword(db, scryptParamsFor(c.env), portal, email, password, now);
     if (!result.ok) {
       await recordAudit(c, { event: "sign_in.failed", portal, details: { email: normalizeEmail(email), method: "password", reason: result.reason } });
       const error = result.reason === "disabled" ? "This account is disabled. Ask your administrator to enable it." : INVALID_CREDENTIALS;

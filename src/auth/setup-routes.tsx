@@ -5,7 +5,7 @@ import { getDb } from "../db";
 import { passwordHistory } from "../db/schema";
 import { emailField, parseForm, passwordField, requiredText } from "../lib/validation";
 import { Card, ErrorMessage, Field, Layout } from "../web/layout";
-import { hashPassword } from "./password";
+import { hashPassword, scryptParamsFor } from "./password";
 import { checkNewPassword, passwordRules } from "./password-policy";
 import { passwordHistoryMac } from "./password-change";
 import { portalStub } from "./sessions";
@@ -59,7 +59,7 @@ export const setupRoutes = new Hono<AppEnv>()
     if (weakness) return c.html(<SetupPage policy={policy} error={weakness} name={name} email={email} />, 400);
 
     const now = c.var.clock.now();
-    const result = await createFirstAdministrator(db, { name, email, passwordHash: await hashPassword(password), now });
+    const result = await createFirstAdministrator(db, { name, email, passwordHash: await hashPassword(password, scryptParamsFor(c.env)), now });
     if (result === "closed") return c.notFound();
     const admin = await findUserByEmail(db, "agent", email);
     await db.insert(passwordHistory).values({ userId: admin!.id, mac: await passwordHistoryMac(c.env, admin!.id, password), createdAt: now });

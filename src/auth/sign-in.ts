@@ -3,7 +3,7 @@ import type { Db } from "../db";
 import { users, type User } from "../db/schema";
 import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { passwordExpired } from "./password-policy";
-import { hashPassword, passwordNeedsRehash, verifyAgainstDummyHash, verifyPassword } from "./password";
+import { hashPassword, passwordNeedsRehash, type ScryptParams, verifyAgainstDummyHash, verifyPassword } from "./password";
 import { findUserByEmail, findUserById } from "./users";
 
 export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: "invalid" | "disabled" };
@@ -13,17 +13,17 @@ export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: "inv
  * (SSO only) and a wrong password all cost one full hash and give the same answer
  * (SECURITY.md 22), so neither time nor text reveals whether an account exists.
  */
-export async function checkPassword(db: Db, portal: Portal, email: string, password: string, now: number): Promise<PasswordCheck> {
+export async function checkPassword(db: Db, hashParams: ScryptParams, portal: Portal, email: string, password: string, now: number): Promise<PasswordCheck> {
   const user = await findUserByEmail(db, kindOfPortal(portal), email);
   if (!user?.passwordHash) {
-    await verifyAgainstDummyHash(password);
+    await verifyAgainstDummyHash(password, hashParams);
     return { ok: false, reason: "invalid" };
   }
   if (!(await verifyPassword(user.passwordHash, password))) return { ok: false, reason: "invalid" };
   // Only someone who knows the password learns that the account is disabled.
   if (!user.active) return { ok: false, reason: "disabled" };
-  if (passwordNeedsRehash(user.passwordHash)) {
-    const upgraded = await hashPassword(password);
+  if (passwordNeedsRehash(user.passwordHash, hashParams)) {
+    const upgraded = await hashPassword(password, hashParams);
     await db.update(users).set({ passwordHash: upgraded, updatedAt: now }).where(eq(users.id, user.id));
   }
   return { ok: true, user };

@@ -19,6 +19,11 @@ export type FakeClock = ReturnType<typeof fakeClock>;
 
 export const ORIGIN = "https://edgedesk.test";
 
+/** The env a deployed Worker has: not development, and production's password hash (tests' cheap one would stop it). */
+export function deployedEnv(ENVIRONMENT = "production"): Partial<Env> {
+  return { ENVIRONMENT, PASSWORD_HASH_PARAMS: "" };
+}
+
 /**
  * A browser-like client of the app: keeps cookies, sends the Origin a same-site form post has,
  * and does not follow redirects, so tests see each step.

@@ -1,17 +1,17 @@
 import { env } from "cloudflare:workers";
 import { getDb } from "../../src/db";
 import { users } from "../../src/db/schema";
-import { hashPassword } from "../../src/auth/password";
+import { hashPassword, scryptParamsFor } from "../../src/auth/password";
 import { newUserRow } from "../../src/auth/users";
 import type { UserKind } from "../../src/portal/policy";
 
 export const db = () => getDb(env.DB);
 
-// Hashing costs ~200 ms at production parameters, so one hash per distinct password is
-// shared across users (each hash string carries its own salt and parameters, so it verifies).
+// Users are made with the parameters the tests' app uses (vitest.config.ts PASSWORD_HASH_PARAMS,
+// cheap); one hash per distinct password is shared across users (each carries its own salt).
 const hashes = new Map<string, Promise<string>>();
 export function passwordHashFor(password: string): Promise<string> {
-  if (!hashes.has(password)) hashes.set(password, hashPassword(password));
+  if (!hashes.has(password)) hashes.set(password, hashPassword(password, scryptParamsFor(env)));
   return hashes.get(password)!;
 }
 

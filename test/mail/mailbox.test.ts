@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildMessage, sendMail } from "../../src/mail/mailer";
-import { browser } from "../helpers/app";
+import { browser, deployedEnv } from "../helpers/app";
 
 describe("mail", () => {
   it("builds a MIME message with From, To, Subject and a Message-ID", () => {
@@ -25,7 +25,7 @@ describe("mail", () => {
 
   it("has no development mailbox outside development", async () => {
     for (const ENVIRONMENT of ["production", "staging", ""]) {
-      const response = await browser({ env: { ENVIRONMENT } }).get("/dev/mailbox");
+      const response = await browser({ env: deployedEnv(ENVIRONMENT) }).get("/dev/mailbox");
       expect(response.status).toBe(404);
       expect(await response.text()).not.toContain("Development mailbox");
     }

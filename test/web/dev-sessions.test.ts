@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { browser } from "../helpers/app";
+import { browser, deployedEnv } from "../helpers/app";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { setMfa } from "../helpers/mfa";
 
@@ -22,7 +22,7 @@ describe("/dev/sessions (development only, for the bench)", () => {
 
   it("is a 404 outside development", async () => {
     const contact = await makeContact();
-    const r = await browser({ env: { ENVIRONMENT: "production" } }).request("/dev/sessions", { method: "POST", ...json({ portal: "support", userIds: [contact.id], perUser: 1 }) });
+    const r = await browser({ env: deployedEnv() }).request("/dev/sessions", { method: "POST", ...json({ portal: "support", userIds: [contact.id], perUser: 1 }) });
     expect(r.status).toBe(404);
     await r.text();
   });
