@@ -34,6 +34,7 @@ export default defineConfig(async () => ({
     include: ["test/**/*.test.{ts,tsx}"],
     exclude: ["test/e2e/**"],
     setupFiles: ["./test/apply-migrations.ts"],
-    testTimeout: 30_000,
+    // A guard against a hung test, not a speed check: a busy machine may take several times longer.
+    testTimeout: 120_000,
   },
 }));

@@ -6,10 +6,11 @@ const NOW = Date.UTC(2026, 10, 1);
 const sqlString = (v) => (v === null || v === undefined ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
 const id = (prefix) => `${prefix}_${randomBytes(10).toString("hex").slice(0, 16).replace(/[0189]/g, (d) => "abcd"["0189".indexOf(d)])}`;
 
-export function hashPassword(password) {
+/** `params` as the Worker's PASSWORD_HASH_PARAMS would choose them (the browser journeys hash cheaply); production's by default. */
+export function hashPassword(password, { N, r, p } = { N: 16384, r: 8, p: 5 }) {
   const salt = randomBytes(16);
-  const key = scryptSync(password.normalize("NFC"), salt, 32, { N: 16384, r: 8, p: 5, maxmem: 64 * 1024 * 1024 });
-  return `scrypt$v=1$N=16384$r=8$p=5$${salt.toString("base64")}$${key.toString("base64")}`;
+  const key = scryptSync(password.normalize("NFC"), salt, 32, { N, r, p, maxmem: 64 * 1024 * 1024 });
+  return `scrypt$v=1$N=${N}$r=${r}$p=${p}$${salt.toString("base64")}$${key.toString("base64")}`;
 }
 
 function insert(table, rows) {
@@ -31,8 +32,8 @@ const STATUSES = ["in_use", "in_use", "in_use", "in_stock", "in_repair", "retire
 const IMPACTS = ["low", "medium", "high"];
 
 /** Returns { sql, admin, agents, contacts, groups, locations, assetIds, counts }. `retiredAssets: false` keeps every asset editable (the bench). */
-export function buildSeed({ password, assetCount = 200, softwareCount = 60, agentCount = 5, contactCount = 8, retiredAssets = true }) {
-  const hash = hashPassword(password);
+export function buildSeed({ password, hashParams, assetCount = 200, softwareCount = 60, agentCount = 5, contactCount = 8, retiredAssets = true }) {
+  const hash = hashPassword(password, hashParams);
   const user = (kind, email, name, roleId) => ({
     id: id(kind === "agent" ? "agt" : "cnt"), kind, email, name, password_hash: hash, password_changed_at: NOW,
     role_id: roleId, active: 1, created_at: NOW, updated_at: NOW,

@@ -106,7 +106,7 @@ describe("agent portal", () => {
     // A fresh code from the app.
     await signInWithPassword(page, "agent", AGENT, journey.password);
     await shown(page.getByRole("heading", { name: "Verify it's you" }));
-    await page.getByLabel("Authentication code").fill(await agentApp.nextCode());
+    await page.getByLabel("Authentication code").fill(agentApp.nextCode());
     await page.getByRole("button", { name: "Verify" }).click();
     await shown(page.getByRole("heading", { name: "Welcome, Ada Torvalds" }));
     await signOut(page);

@@ -37,6 +37,8 @@ test("an agent changes Impact, Location, Group and Agent inline, and a reload sh
   for (const [field, value, status] of edits) {
     await row(ASSET).getByLabel(`${field} of ${ASSET}`).selectOption({ label: value });
     await shown(row(ASSET).getByRole("status").getByText(status, { exact: true }));
+    // The saved row replaced the old one: htmx wires its dropdowns once the swap settles (20 ms).
+    await page.waitForFunction(`!document.querySelector(".htmx-added, .htmx-settling, .htmx-request")`);
   }
 
   await page.reload();

@@ -37,7 +37,7 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
 
   // The app's code.
   await signInWithPassword(page, "support", CONTACT, journey.password);
-  await page.getByLabel("Authentication code").fill(await app.nextCode());
+  await page.getByLabel("Authentication code").fill(app.nextCode());
   await page.getByRole("button", { name: "Verify" }).click();
   await shown(page.getByRole("heading", HOME));
   await signOut(page);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { applyMigrations, seedDemoData } from "../../scripts/local-app.mjs";
 import { chromiumPath } from "./chromium";
+import { JOURNEY_HASH_PARAMS } from "./hash-params";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -28,7 +29,7 @@ export default function setup(project: TestProject) {
   const password = `Journey-${randomBytes(9).toString("base64url")}`;
   applyMigrations(template);
   // 600 assets, so a filter such as "Singapore, in use" matches more than one page of 50.
-  seedDemoData(template, { password, assetCount: 600 });
+  seedDemoData(template, { password, assetCount: 600, hashParams: JOURNEY_HASH_PARAMS });
   project.provide("templateState", template);
   project.provide("demoPassword", password);
   return () => rmSync(template, { recursive: true, force: true });
