@@ -7,16 +7,40 @@ import { checkNewPassword } from "../auth/password-policy";
 import { endAllSessionsOfUser, portalStub, userStub } from "../auth/sessions";
 import { findUserByEmail, newUserRow, normalizeEmail } from "../auth/users";
 import type { PasswordPolicy } from "../portal/policy";
-import type { Permission } from "../settings/permissions";
+import type { Permission } from "../access/permissions";
+import { ADMIN_ROLE_ID, type Holder, mayAssignRole, mayChangeRole, mayManagePerson, type RoleShape } from "../access/grants";
 
-export const ADMIN_ROLE_ID = "role_administrator";
+export { ADMIN_ROLE_ID };
 
-export type Result<T = void> = { ok: true; value: T } | { ok: false; message: string };
+/** A refusal says why, and with which status: 400 bad input, 403 beyond the actor's permissions, 404 no such record, 409 changed meanwhile. */
+export type Result<T = void> = { ok: true; value: T } | { ok: false; message: string; status?: 400 | 401 | 403 | 404 | 409 };
+
+const refused = (message: string) => ({ ok: false as const, message, status: 403 as const });
+
+/** SECURITY.md 31: role grants, permission changes and another person's email or password need a re-authentication this recent. */
+export const REAUTH_FIRST = "Confirm it's you first: changing a role, an email or a password needs a re-authentication in the last 5 minutes.";
+const reauthFirst = { ok: false as const, message: REAUTH_FIRST, status: 401 as const };
+
+/** The person as the access rule sees them: id, role, and that role's permissions, read now. */
+export async function holderOf(db: Db, userId: string): Promise<(Holder & { kind: "agent" | "contact"; email: string; name: string; active: boolean }) | null> {
+  const row = await db
+    .select({ id: users.id, kind: users.kind, email: users.email, name: users.name, active: users.active, roleId: users.roleId, permissions: roles.permissions })
+    .from(users)
+    .leftJoin(roles, eq(roles.id, users.roleId))
+    .where(eq(users.id, userId))
+    .get();
+  return row ? { ...row, permissions: row.permissions ?? [] } : null;
+}
+
+async function roleShape(db: Db, roleId: string): Promise<RoleShape | null> {
+  return (await db.select({ id: roles.id, name: roles.name, permissions: roles.permissions }).from(roles).where(eq(roles.id, roleId)).get()) ?? null;
+}
 
 export async function listAgents(db: Db) {
   const [agents, memberships] = await db.batch([
-    db.select({ id: users.id, name: users.name, email: users.email, active: users.active, roleId: users.roleId, roleName: roles.name }).from(users).leftJoin(roles, eq(roles.id, users.roleId)).where(eq(users.kind, "agent")).orderBy(asc(users.name)),
-    db.select({ agentId: groupMembers.agentId, name: groups.name }).from(groupMembers).innerJoin(groups, eq(groups.id, groupMembers.groupId)),
+    // Aliased: D1's batch maps rows by column name, and users.name and roles.name would collide (drizzle-orm issue 6038).
+    db.select({ id: users.id, name: users.name, email: users.email, active: users.active, roleId: users.roleId, roleName: sql<string | null>`${roles.name}`.as("role_name") }).from(users).leftJoin(roles, eq(roles.id, users.roleId)).where(eq(users.kind, "agent")).orderBy(asc(users.name)),
+    db.select({ agentId: groupMembers.agentId, name: sql<string>`${groups.name}`.as("group_name") }).from(groupMembers).innerJoin(groups, eq(groups.id, groupMembers.groupId)),
   ]);
   return agents.map((a) => ({ ...a, groups: memberships.filter((m) => m.agentId === a.id).map((m) => m.name) }));
 }
@@ -60,13 +84,16 @@ export interface AgentInput {
   groupIds: string[];
 }
 
-/** An admin creates an agent with a first password, which meets the agents' password policy. */
-export async function createAgent(env: Env, db: Db, input: AgentInput & { password: string }, policy: PasswordPolicy, now: number): Promise<Result<string>> {
+/** An admin creates an agent with a first password, which meets the agents' password policy, and a role the admin may give. */
+export async function createAgent(env: Env, db: Db, actor: Holder, input: AgentInput & { password: string }, policy: PasswordPolicy, now: number, fresh: boolean): Promise<Result<string>> {
   const problem = await validRoleAndGroups(db, input.roleId, input.groupIds);
   if (problem) return { ok: false, message: problem };
+  const grant = mayAssignRole(actor, null, (await roleShape(db, input.roleId))!);
+  if (!grant.ok) return refused(grant.message);
   if (await findUserByEmail(db, "agent", input.email)) return { ok: false, message: "An agent with this email already exists." };
   const weakness = checkNewPassword(input.password, policy, input);
   if (weakness) return { ok: false, message: weakness };
+  if (!fresh) return reauthFirst;
   const row = newUserRow({ kind: "agent", email: input.email, name: input.name, passwordHash: await hashPassword(input.password, scryptParamsFor(env)), roleId: input.roleId, now });
   await db.batch([
     db.insert(users).values(row),
@@ -76,17 +103,44 @@ export async function createAgent(env: Env, db: Db, input: AgentInput & { passwo
   return { ok: true, value: row.id };
 }
 
+/** What an agent edit changes that the access rule and re-authentication care about. */
+export interface AgentChanges {
+  role: boolean;
+  email: boolean;
+  active: boolean;
+}
+
+export function agentChanges(target: { roleId: string | null; email: string; active: boolean }, input: AgentInput & { active: boolean }): AgentChanges {
+  return { role: target.roleId !== input.roleId, email: target.email !== normalizeEmail(input.email), active: target.active !== input.active };
+}
+
 /**
- * Update an agent. Demoting or disabling the last active Administrator is refused inside the
- * UPDATE itself (one statement), so two admins demoting each other at once cannot both succeed.
+ * Update an agent, within the access rule: a new role must be one the actor may give, and the
+ * email or active state of someone holding more than the actor cannot change. The UPDATE holds
+ * only while the agent still has the role the rule was checked against (a promotion in between
+ * refuses it), and demoting or disabling the last active Administrator is refused inside the
+ * same statement, so two admins demoting each other at once cannot both succeed.
  * A disabled agent's sessions end; the agent's cached profile is refreshed either way.
  */
-export async function updateAgent(env: Env, db: Db, agentId: string, input: AgentInput & { active: boolean }, now: number): Promise<Result> {
+export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: string, input: AgentInput & { active: boolean }, now: number, fresh: boolean): Promise<Result<AgentChanges>> {
+  const target = await holderOf(db, agentId);
+  if (!target || target.kind !== "agent") return { ok: false, message: "That agent does not exist.", status: 404 };
   const problem = await validRoleAndGroups(db, input.roleId, input.groupIds);
   if (problem) return { ok: false, message: problem };
+  const changes = agentChanges(target, input);
+  if (changes.role) {
+    const grant = mayAssignRole(actor, target, (await roleShape(db, input.roleId))!);
+    if (!grant.ok) return refused(grant.message);
+  }
+  for (const [changed, what] of [[changes.email, "change their email"], [changes.active, input.active ? "enable them" : "disable them"]] as const) {
+    if (!changed) continue;
+    const allowed = mayManagePerson(actor, target, what);
+    if (!allowed.ok) return refused(allowed.message);
+  }
   const email = normalizeEmail(input.email);
   const clash = await findUserByEmail(db, "agent", email);
   if (clash && clash.id !== agentId) return { ok: false, message: "Another agent already uses this email." };
+  if ((changes.role || changes.email) && !fresh) return reauthFirst;
   const staysAdmin = input.roleId === ADMIN_ROLE_ID && input.active;
   // Memberships change only if the update did: "the row now holds what was asked for".
   const applied = sql`EXISTS (SELECT 1 FROM users WHERE id = ${agentId} AND role_id = ${input.roleId} AND active = ${input.active ? 1 : 0} AND email = ${email})`;
@@ -98,6 +152,7 @@ export async function updateAgent(env: Env, db: Db, agentId: string, input: Agen
         and(
           eq(users.id, agentId),
           eq(users.kind, "agent"),
+          sql`${users.roleId} IS ${target.roleId}`,
           staysAdmin
             ? sql`1`
             : sql`(${users.roleId} IS NOT ${ADMIN_ROLE_ID} OR ${users.active} = 0 OR
@@ -113,16 +168,21 @@ export async function updateAgent(env: Env, db: Db, agentId: string, input: Agen
     ),
   ]);
   if (updated.meta.changes !== 1) {
-    const exists = await db.select({ id: users.id }).from(users).where(and(eq(users.id, agentId), eq(users.kind, "agent"))).get();
-    return { ok: false, message: exists ? "This is the last active Administrator: make someone else an Administrator first." : "That agent does not exist." };
+    const current = await holderOf(db, agentId);
+    if (current && current.roleId !== target.roleId) return { ok: false, message: "Someone changed this agent's role meanwhile. Reload the page and try again.", status: 409 };
+    return { ok: false, message: "This is the last active Administrator: make someone else an Administrator first." };
   }
   const stub = userStub(env, agentId);
   await stub.refreshProfile();
   if (!input.active) await endAllSessionsOfUser(env, agentId);
-  return { ok: true, value: undefined };
+  return { ok: true, value: changes };
 }
 
-export async function setContactActive(env: Env, db: Db, contactId: string, active: boolean, now: number): Promise<Result> {
+export async function setContactActive(env: Env, db: Db, actor: Holder, contactId: string, active: boolean, now: number): Promise<Result> {
+  const contact = await holderOf(db, contactId);
+  if (!contact || contact.kind !== "contact") return { ok: false, message: "That contact does not exist.", status: 404 };
+  const allowed = mayManagePerson(actor, contact, active ? "enable them" : "disable them");
+  if (!allowed.ok) return refused(allowed.message);
   const result = await db.update(users).set({ active, updatedAt: now }).where(and(eq(users.id, contactId), eq(users.kind, "contact")));
   if (result.meta.changes !== 1) return { ok: false, message: "That contact does not exist." };
   await userStub(env, contactId).refreshProfile();
@@ -135,33 +195,55 @@ export interface RoleInput {
   permissions: Permission[];
 }
 
-/** Roles: the built-in Administrator keeps every permission and cannot be deleted. */
-export async function saveRole(env: Env, db: Db, roleId: string | null, input: RoleInput, now: number): Promise<Result<string>> {
+/**
+ * Roles: the built-in Administrator keeps every permission and cannot be deleted. A role is
+ * created or changed only with permissions the actor holds (before and after), never the
+ * actor's own; the UPDATE holds only while the role still has the permissions checked.
+ */
+export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string | null, input: RoleInput, now: number, fresh: boolean): Promise<Result<string>> {
   const clash = await db.select({ id: roles.id }).from(roles).where(eq(sql`lower(${roles.name})`, input.name.trim().toLowerCase())).get();
   if (clash && clash.id !== roleId) return { ok: false, message: "A role with this name already exists." };
   let id = roleId;
   if (roleId === null) {
+    const allowed = mayChangeRole(actor, null, null, input.permissions);
+    if (!allowed.ok) return refused(allowed.message);
+    if (!fresh) return reauthFirst;
     id = `role_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
     await db.insert(roles).values({ id, name: input.name.trim(), builtin: null, permissions: input.permissions, createdAt: now });
   } else {
     const role = await db.select().from(roles).where(eq(roles.id, roleId)).get();
-    if (!role) return { ok: false, message: "That role does not exist." };
-    if (role.builtin === "administrator") return { ok: false, message: "The Administrator role always has every permission and keeps its name." };
-    await db.update(roles).set({ name: input.name.trim(), permissions: input.permissions }).where(eq(roles.id, roleId));
+    if (!role) return { ok: false, message: "That role does not exist.", status: 404 };
+    if (role.builtin === "administrator") return { ok: false, message: "The Administrator role always has every permission and keeps its name.", status: 403 };
+    const allowed = mayChangeRole(actor, roleId, role.permissions, input.permissions);
+    if (!allowed.ok) return refused(allowed.message);
+    if (!fresh) return reauthFirst;
+    const result = await db
+      .update(roles)
+      .set({ name: input.name.trim(), permissions: input.permissions })
+      .where(and(eq(roles.id, roleId), sql`json(${roles.permissions}) = json(${JSON.stringify(role.permissions)})`));
+    if (result.meta.changes !== 1) return { ok: false, message: "Someone changed this role meanwhile. Reload the page and try again.", status: 409 };
   }
   await portalStub(env, "agent").reloadRoles();
   return { ok: true, value: id! };
 }
 
-export async function deleteRole(env: Env, db: Db, roleId: string): Promise<Result> {
+export async function deleteRole(env: Env, db: Db, actor: Holder, roleId: string, fresh: boolean): Promise<Result> {
   const role = await db.select().from(roles).where(eq(roles.id, roleId)).get();
-  if (!role) return { ok: false, message: "That role does not exist." };
+  if (!role) return { ok: false, message: "That role does not exist.", status: 404 };
   if (role.builtin) return { ok: false, message: `The built-in ${role.name} role cannot be deleted.` };
+  const allowed = mayChangeRole(actor, roleId, role.permissions, null);
+  if (!allowed.ok) return refused(allowed.message);
+  if (!fresh) return reauthFirst;
   // Only while no agent holds it: the delete and the check are one statement.
   const result = await db.delete(roles).where(and(eq(roles.id, roleId), sql`NOT EXISTS (SELECT 1 FROM users WHERE role_id = ${roleId})`));
   if (result.meta.changes !== 1) return { ok: false, message: "Agents still have this role: give them another role first." };
   await portalStub(env, "agent").reloadRoles();
   return { ok: true, value: undefined };
+}
+
+/** The agents holding a role (to tell them its permissions changed), at most 500. */
+export async function holdersOfRole(db: Db, roleId: string) {
+  return db.select({ id: users.id, email: users.email, name: users.name, kind: users.kind }).from(users).where(and(eq(users.roleId, roleId), eq(users.kind, "agent"))).limit(500);
 }
 
 export async function countActiveAdministrators(db: Db): Promise<number> {

@@ -5,8 +5,8 @@ import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { newId } from "../lib/crypto";
 import { parseForm, requiredText } from "../lib/validation";
-import { requirePermission } from "../settings/guard";
-import type { Permission } from "../settings/permissions";
+import { requirePermission } from "../access/guard";
+import type { Permission } from "../access/permissions";
 import { ErrorMessage, Field, Notice } from "../web/layout";
 import { AdminFrame } from "./pages";
 

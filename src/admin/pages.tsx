@@ -2,7 +2,7 @@ import type { Child } from "hono/jsx";
 import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../auth/sessions";
 import { PasswordRulesList } from "../account/pages";
-import { ALL_PERMISSIONS, hasPermission, type Permission, PERMISSIONS } from "../settings/permissions";
+import { ALL_PERMISSIONS, hasPermission, type Permission, PERMISSIONS } from "../access/permissions";
 import { Field, Layout } from "../web/layout";
 
 /** The admin area's frame, with its own navigation of what this admin may use. */
@@ -23,6 +23,15 @@ export function AdminFrame(props: { auth: Auth; title: string; children?: Child 
         <div class="panel">{props.children}</div>
       </section>
     </Layout>
+  );
+}
+
+/** "Confirm it's you", coming back to `back` afterwards. */
+export function ReauthLink(props: { back: string }) {
+  return (
+    <p class="actions">
+      <a class="button" href={`/agent/reauth?next=${encodeURIComponent(props.back)}`}>Confirm it's you</a>
+    </p>
   );
 }
 
@@ -57,27 +66,61 @@ export function PeopleTable(props: { rows: { id: string; name: string; email: st
   );
 }
 
+/** A role as the agent form offers it: `refused` says why this admin may not give it (shown, not selectable). */
+export interface RoleChoice {
+  id: string;
+  name: string;
+  refused?: string;
+}
+
 export function AgentForm(props: {
   action: string;
-  roles: { id: string; name: string }[];
+  roles: RoleChoice[];
   groups: { id: string; name: string }[];
   value?: { name: string; email: string; roleId: string | null; active: boolean; groupIds: string[] };
   rules?: PasswordRule[];
+  /** Why this admin may not change the role at all (their own, or someone holding more). */
+  roleLocked?: string;
+  /** Why this admin may not change the email or active state (someone holding more). */
+  accountLocked?: string;
+  /** Changing the role or email asks for a re-authentication first. */
+  reauthHint?: boolean;
 }) {
   const v = props.value;
+  const current = v?.roleId ?? "role_agent";
+  const refusals = props.roles.filter((r) => r.refused && r.id !== current);
   return (
     <form method="post" action={props.action} class="stack narrow">
       <Field label="Name" name="name" value={v?.name} maxlength={100} />
-      <Field label="Email" name="email" type="email" value={v?.email} maxlength={254} />
+      <Field label="Email" name="email" type="email" value={v?.email} maxlength={254} readonly={!!props.accountLocked} />
       <div class="field">
         <label for="field-roleId">Role</label>
-        <select id="field-roleId" name="roleId">
-          {props.roles.map((r) => (
-            <option value={r.id} selected={(v?.roleId ?? "role_agent") === r.id}>
-              {r.name}
-            </option>
-          ))}
-        </select>
+        {props.roleLocked ? (
+          <>
+            <input type="hidden" name="roleId" value={current} />
+            <select id="field-roleId" disabled aria-describedby="role-locked">
+              <option selected>{props.roles.find((r) => r.id === current)?.name ?? current}</option>
+            </select>
+            <p class="hint" id="role-locked">{props.roleLocked}</p>
+          </>
+        ) : (
+          <>
+            <select id="field-roleId" name="roleId" aria-describedby={refusals.length ? "role-refusals" : undefined}>
+              {props.roles.map((r) => (
+                <option value={r.id} selected={current === r.id} disabled={!!r.refused && r.id !== current}>
+                  {r.refused && r.id !== current ? `${r.name} (not yours to give)` : r.name}
+                </option>
+              ))}
+            </select>
+            {refusals.length > 0 && (
+              <ul class="hint" id="role-refusals">
+                {refusals.map((r) => (
+                  <li>{r.refused}</li>
+                ))}
+              </ul>
+            )}
+          </>
+        )}
       </div>
       <fieldset class="choices">
         <legend>Groups</legend>
@@ -90,7 +133,8 @@ export function AgentForm(props: {
       </fieldset>
       {v ? (
         <div class="choice">
-          <input type="checkbox" id="field-active" name="active" checked={v.active} />
+          {props.accountLocked && v.active && <input type="hidden" name="active" value="on" />}
+          <input type="checkbox" id="field-active" name={props.accountLocked ? undefined : "active"} checked={v.active} disabled={!!props.accountLocked} />
           <label for="field-active">Active (can sign in)</label>
         </div>
       ) : (
@@ -99,6 +143,8 @@ export function AgentForm(props: {
           {props.rules && <PasswordRulesList rules={props.rules} />}
         </>
       )}
+      {props.accountLocked && <p class="hint">{props.accountLocked}</p>}
+      {props.reauthHint && <p class="hint">Changing the role or the email asks you to confirm it's you (once every 5 minutes).</p>}
       <div class="actions">
         <button type="submit" class="primary">{v ? "Save" : "Create agent"}</button>
       </div>
@@ -106,15 +152,32 @@ export function AgentForm(props: {
   );
 }
 
-export function MfaPanel(props: { person: { id: string; name: string }; hasApp: boolean; codesLeft: number; self: boolean; base: string; canViewCodes?: boolean }) {
+export function MfaPanel(props: {
+  person: { id: string; name: string };
+  hasApp: boolean;
+  passkeyCount: number;
+  codesLeft: number;
+  self: boolean;
+  base: string;
+  canViewCodes?: boolean;
+  /** Why this admin may not touch this person's second factors (the access rule). */
+  refused?: string;
+}) {
+  const nothingToReset = !props.hasApp && props.passkeyCount === 0 && props.codesLeft === 0;
+  const status = [
+    props.hasApp ? `Authenticator app set up; ${props.codesLeft} of 10 recovery codes unused.` : "No authenticator app set up.",
+    props.passkeyCount ? `${props.passkeyCount} passkey${props.passkeyCount === 1 ? "" : "s"}.` : "",
+  ].join(" ").trim();
   return (
     <section class="mfa-admin">
       <h2>Two-step verification</h2>
-      <p data-testid="admin-mfa-status">
-        {props.hasApp ? `Authenticator app set up; ${props.codesLeft} of 10 recovery codes unused.` : "No authenticator app set up."}
-      </p>
+      <p data-testid="admin-mfa-status">{status}</p>
       {props.self ? (
         <p class="hint">You cannot reset your own MFA here: ask another administrator.</p>
+      ) : props.refused ? (
+        <p class="hint">{props.refused}</p>
+      ) : nothingToReset ? (
+        <p class="hint" data-testid="admin-mfa-nothing">Reset MFA is not needed: {props.person.name} has no authenticator app, passkey or recovery codes.</p>
       ) : (
         <div class="actions">
           {props.hasApp && props.canViewCodes !== false && (
@@ -143,24 +206,47 @@ export function RecoveryCodesView({ codes }: { codes: { code: string; usedAt: nu
   );
 }
 
-export function RoleForm(props: { action: string; value?: { name: string; permissions: Permission[]; builtin: string | null } }) {
-  const locked = props.value?.builtin === "administrator";
+export function RoleForm(props: {
+  action: string;
+  value?: { name: string; permissions: Permission[]; builtin: string | null };
+  /** Why this admin may not tick a permission (null: they may). */
+  grantable: Map<Permission, string | null>;
+  /** Why this admin may not change this role at all (the role they hold). */
+  locked?: string;
+}) {
+  const builtinAdmin = props.value?.builtin === "administrator";
+  const locked = builtinAdmin ? "The Administrator role always holds every permission." : props.locked;
   return (
     <form method="post" action={props.action} class="stack narrow">
-      <Field label="Role name" name="name" value={props.value?.name} maxlength={60} />
+      <Field label="Role name" name="name" value={props.value?.name} maxlength={60} readonly={!!locked} />
       <fieldset class="choices">
         <legend>Permissions</legend>
-        {ALL_PERMISSIONS.map((p) => (
-          <div class="choice">
-            <input type="checkbox" id={`perm-${p}`} name="permissions" value={p} checked={locked || props.value?.permissions.includes(p)} disabled={locked} />
-            <label for={`perm-${p}`}>{PERMISSIONS[p]}</label>
-          </div>
-        ))}
+        {ALL_PERMISSIONS.map((p) => {
+          const checked = builtinAdmin || props.value?.permissions.includes(p);
+          const refused = props.grantable.get(p);
+          return (
+            <div class="choice">
+              <input type="checkbox" id={`perm-${p}`} name="permissions" value={p} checked={checked} disabled={!!locked || !!refused} aria-describedby={refused && !locked ? `perm-${p}-why` : undefined} />
+              <label for={`perm-${p}`}>{PERMISSIONS[p]}</label>
+              {refused && !locked && (
+                <span class="hint" id={`perm-${p}-why`}>
+                  {" "}
+                  {refused}
+                </span>
+              )}
+            </div>
+          );
+        })}
       </fieldset>
-      {locked ? <p class="hint">The Administrator role always holds every permission.</p> : (
-        <div class="actions">
-          <button type="submit" class="primary">{props.value ? "Save role" : "Create role"}</button>
-        </div>
+      {locked ? (
+        <p class="hint">{locked}</p>
+      ) : (
+        <>
+          <p class="hint">Saving a role asks you to confirm it's you (once every 5 minutes); its holders are emailed.</p>
+          <div class="actions">
+            <button type="submit" class="primary">{props.value ? "Save role" : "Create role"}</button>
+          </div>
+        </>
       )}
     </form>
   );

@@ -4,20 +4,24 @@ import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { passwordRules } from "../auth/password-policy";
-import { requireRecentAuth } from "../auth/reauth";
+import { recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
 import { endAllSessionsOfUser, portalStub } from "../auth/sessions";
 import { setPassword } from "../auth/password-change";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { emailField, noteInput, parseForm, passwordField, requiredText } from "../lib/validation";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
+import { listPasskeys } from "../mfa/passkeys";
 import { countUnusedRecoveryCodes, listRecoveryCodes } from "../mfa/recovery-codes";
-import { requirePermission } from "../settings/guard";
-import { hasPermission } from "../settings/permissions";
+import { actorOf, requirePermission } from "../access/guard";
+import { type Decision, mayAssignRole, mayManagePerson } from "../access/grants";
+import { hasPermission, type Permission } from "../access/permissions";
 import { ErrorMessage, Notice } from "../web/layout";
-import { createAgent, groupIdsOf, listAgents, listContacts, listGroups, listRoles, setContactActive, updateAgent } from "./agents";
+import { afterResponse } from "../lib/background";
+import { createAgent, REAUTH_FIRST, groupIdsOf, holderOf, listAgents, listContacts, listGroups, listRoles, type Result, setContactActive, updateAgent } from "./agents";
+import { notifyEmailChanged, notifyPasswordSetByAdmin, notifyRoleChanged } from "./notices";
 import { notifyRecoveryCodesViewed, resetMfa } from "./mfa-admin";
-import { AdminFrame, AgentForm, MfaPanel, PeopleTable, RecoveryCodesView, SetPasswordForm } from "./pages";
+import { AdminFrame, AgentForm, MfaPanel, ReauthLink, PeopleTable, RecoveryCodesView, type RoleChoice, SetPasswordForm } from "./pages";
 
 type Ctx = Context<AppEnv>;
 const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
@@ -46,16 +50,56 @@ peopleRoutes.use("*", requireSession("agent"));
 const manage = requirePermission("manageAgents");
 const recovery = requirePermission("manageRecoveryAndMfaReset");
 
-async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 403 = 200) {
+/** The roles an admin sees on the agent form, each refused with its reason if not theirs to give. */
+function roleChoices(c: Ctx, roles: { id: string; name: string; permissions: Permission[] }[], target: Awaited<ReturnType<typeof holderOf>>): RoleChoice[] {
+  const actor = actorOf(c);
+  return roles.map((r) => {
+    const grant = mayAssignRole(actor, target, r);
+    return { id: r.id, name: r.name, refused: grant.ok ? undefined : grant.message };
+  });
+}
+
+const reason = (decision: Decision) => (decision.ok ? undefined : decision.message);
+
+/** A refused admin change is audited (who tried what on whom), then shown. */
+async function auditRefusal(c: Ctx, result: Result<unknown>, action: string, targetId: string | null) {
+  if (!result.ok && result.status === 403) {
+    await recordAudit(c, { event: "access.refused", portal: "agent", actorId: c.var.auth.user.id, targetId: targetId ?? undefined, details: { action, reason: result.message } });
+  }
+}
+
+/** The access rule for an action on one person: null when allowed, else the audited 403 page. */
+async function refuseUnlessManageable(c: Ctx, targetId: string, what: string, action: string): Promise<Response | null> {
+  const target = await holderOf(getDb(c.env.DB), targetId);
+  const allowed = target ? mayManagePerson(actorOf(c), target, what) : { ok: true as const };
+  if (allowed.ok) return null;
+  await auditRefusal(c, { ok: false, message: allowed.message, status: 403 }, action, targetId);
+  return c.html(
+    <AdminFrame auth={c.var.auth} title="Not allowed">
+      <ErrorMessage message={allowed.message} />
+    </AdminFrame>,
+    403,
+  );
+}
+
+function statusOf(result: Result<unknown>): 400 | 401 | 403 | 404 | 409 {
+  return result.ok ? 400 : (result.status ?? 400);
+}
+
+
+async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const db = getDb(c.env.DB);
   const agent = await findUserById(db, agentId);
   if (!agent || agent.kind !== "agent") return c.notFound();
-  const [roles, groups, memberOf, hasApp, codesLeft, policy] = await Promise.all([
+  const holder = (await holderOf(db, agentId))!;
+  const actor = actorOf(c);
+  const [roles, groups, memberOf, hasApp, codesLeft, passkeyList, policy] = await Promise.all([
     listRoles(db),
     listGroups(db),
     groupIdsOf(db, agentId),
     hasConfirmedAuthenticator(db, agentId),
     countUnusedRecoveryCodes(db, agentId),
+    listPasskeys(db, agentId),
     portalStub(c.env, "agent").getPolicy(),
   ]);
   const auth = c.var.auth;
@@ -65,12 +109,33 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
       <Notice message={extra.notice} />
       {hasPermission(auth.permissions, "manageAgents") && (
         <>
-          <AgentForm action={`/agent/admin/agents/${agentId}`} roles={roles} groups={groups} value={{ ...agent, groupIds: memberOf }} />
-          <SetPasswordForm action={`/agent/admin/agents/${agentId}/password`} rules={passwordRules(policy.password)} />
+          {extra.error === REAUTH_FIRST && <ReauthLink back={`/agent/admin/agents/${agentId}`} />}
+          <AgentForm
+            action={`/agent/admin/agents/${agentId}`}
+            roles={roleChoices(c, roles, holder)}
+            groups={groups}
+            value={{ ...agent, groupIds: memberOf }}
+            roleLocked={agent.id === actor.id ? "You cannot change your own role. Ask another administrator." : reason(mayManagePerson(actor, holder, "change their role"))}
+            accountLocked={reason(mayManagePerson(actor, holder, "change their email or active state"))}
+            reauthHint={!recentlyReauthenticated(c)}
+          />
+          {mayManagePerson(actor, holder, "set their password").ok ? (
+            <SetPasswordForm action={`/agent/admin/agents/${agentId}/password`} rules={passwordRules(policy.password)} />
+          ) : (
+            <p class="hint">{reason(mayManagePerson(actor, holder, "set their password"))}</p>
+          )}
         </>
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
-        <MfaPanel person={agent} hasApp={hasApp} codesLeft={codesLeft} self={agent.id === auth.user.id} base={`/agent/admin/people/${agentId}`} />
+        <MfaPanel
+          person={agent}
+          hasApp={hasApp}
+          passkeyCount={passkeyList.length}
+          codesLeft={codesLeft}
+          self={agent.id === auth.user.id}
+          base={`/agent/admin/people/${agentId}`}
+          refused={reason(mayManagePerson(actor, holder, "reset their MFA or view their recovery codes"))}
+        />
       )}
     </AdminFrame>,
     status,
@@ -90,25 +155,28 @@ peopleRoutes.get("/agents", manage, async (c) => {
   );
 });
 
-async function newAgentPage(c: Ctx, error?: string, status: 200 | 400 = 200) {
+async function newAgentPage(c: Ctx, error?: string, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const db = getDb(c.env.DB);
   const [roles, groups, policy] = await Promise.all([listRoles(db), listGroups(db), portalStub(c.env, "agent").getPolicy()]);
   return c.html(
     <AdminFrame auth={c.var.auth} title="New agent">
       <ErrorMessage message={error} />
-      <AgentForm action="/agent/admin/agents/new" roles={roles} groups={groups} rules={passwordRules(policy.password)} />
+      {!recentlyReauthenticated(c) && <ReauthLink back="/agent/admin/agents/new" />}
+      <AgentForm action="/agent/admin/agents/new" roles={roleChoices(c, roles, null)} groups={groups} rules={passwordRules(policy.password)} reauthHint={!recentlyReauthenticated(c)} />
     </AdminFrame>,
     status,
   );
 }
 
+// Creating an agent gives a role and sets a password: createAgent asks for a recent re-authentication.
 peopleRoutes.get("/agents/new", manage, (c) => newAgentPage(c));
 peopleRoutes.post("/agents/new", manage, async (c) => {
   const form = await parseAgentForm(c, newAgentForm);
   if (!form.ok) return newAgentPage(c, form.message, 400);
   const policy = await portalStub(c.env, "agent").getPolicy();
-  const created = await createAgent(c.env, getDb(c.env.DB), form.data, policy.password, c.var.clock.now());
-  if (!created.ok) return newAgentPage(c, created.message, 400);
+  const created = await createAgent(c.env, getDb(c.env.DB), actorOf(c), form.data, policy.password, c.var.clock.now(), recentlyReauthenticated(c));
+  await auditRefusal(c, created, "create an agent", null);
+  if (!created.ok) return newAgentPage(c, created.message, statusOf(created));
   await recordAudit(c, { event: "user.created", portal: "agent", actorId: c.var.auth.user.id, targetId: created.value, details: { email: form.data.email, roleId: form.data.roleId } });
   return c.redirect("/agent/admin/agents?created=1", 303);
 });
@@ -126,9 +194,22 @@ peopleRoutes.post("/agents/:id", manage, async (c) => {
   if (!ID.test(agentId)) return c.notFound();
   const form = await parseAgentForm(c, editAgentForm);
   if (!form.ok) return agentPage(c, agentId, { error: form.message }, 400);
-  const updated = await updateAgent(c.env, getDb(c.env.DB), agentId, form.data, c.var.clock.now());
-  if (!updated.ok) return agentPage(c, agentId, { error: updated.message }, 400);
-  await recordAudit(c, { event: "user.updated", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { roleId: form.data.roleId, active: form.data.active, groupIds: form.data.groupIds } });
+  const db = getDb(c.env.DB);
+  const before = await holderOf(db, agentId);
+  if (!before || before.kind !== "agent") return c.notFound();
+  const now = c.var.clock.now();
+  const updated = await updateAgent(c.env, db, actorOf(c), agentId, form.data, now, recentlyReauthenticated(c));
+  await auditRefusal(c, updated, "change an agent", agentId);
+  if (!updated.ok) return agentPage(c, agentId, { error: updated.message }, statusOf(updated));
+  const actorId = c.var.auth.user.id;
+  await recordAudit(c, { event: "user.updated", portal: "agent", actorId, targetId: agentId, details: { roleId: form.data.roleId, active: form.data.active, groupIds: form.data.groupIds, ...(updated.value.email ? { email: { from: before.email, to: form.data.email } } : {}) } });
+  const after = (await holderOf(db, agentId))!;
+  if (updated.value.role) {
+    const roleName = (await listRoles(db)).find((r) => r.id === after.roleId)?.name ?? "";
+    await recordAudit(c, { event: "role.assigned", portal: "agent", actorId, targetId: agentId, details: { from: before.roleId, to: after.roleId } });
+    await afterResponse(c, "role change notice", () => notifyRoleChanged(c.env, after, roleName, c.var.auth.user, now));
+  }
+  if (updated.value.email) await afterResponse(c, "email change notice", () => notifyEmailChanged(c.env, after, before.email, c.var.auth.user, now));
   return c.redirect(`/agent/admin/agents/${agentId}?done=saved`, 303);
 });
 
@@ -140,11 +221,15 @@ peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), async (c)
   if (!agent || agent.kind !== "agent") return c.notFound();
   const form = await parseForm(c, z.object({ password: passwordField("a new password") }));
   if (!form.ok) return agentPage(c, agentId, { error: form.message }, 400);
+  const refused = await refuseUnlessManageable(c, agentId, "set their password", "set an agent's password");
+  if (refused) return refused;
   const policy = await portalStub(c.env, "agent").getPolicy();
-  const changed = await setPassword(c.env, db, agent, form.data.password, policy.password, c.var.clock.now());
+  const now = c.var.clock.now();
+  const changed = await setPassword(c.env, db, agent, form.data.password, policy.password, now);
   if (!changed.ok) return agentPage(c, agentId, { error: changed.message }, 400);
   await endAllSessionsOfUser(c.env, agentId);
   await recordAudit(c, { event: "password.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { byAdmin: true } });
+  await afterResponse(c, "password set notice", () => notifyPasswordSetByAdmin(c.env, agent, c.var.auth.user, now));
   return c.redirect(`/agent/admin/agents/${agentId}?done=password`, 303);
 });
 
@@ -163,7 +248,7 @@ peopleRoutes.get("/contacts/:id", async (c) => {
   const db = getDb(c.env.DB);
   const contact = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
   if (!contact || contact.kind !== "contact") return c.notFound();
-  const [hasApp, codesLeft] = await Promise.all([hasConfirmedAuthenticator(db, contact.id), countUnusedRecoveryCodes(db, contact.id)]);
+  const [hasApp, codesLeft, passkeyList] = await Promise.all([hasConfirmedAuthenticator(db, contact.id), countUnusedRecoveryCodes(db, contact.id), listPasskeys(db, contact.id)]);
   return c.html(
     <AdminFrame auth={auth} title={contact.name}>
       <Notice message={c.req.query("done") === "reset" ? "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in." : undefined} />
@@ -177,7 +262,7 @@ peopleRoutes.get("/contacts/:id", async (c) => {
         </form>
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
-        <MfaPanel person={contact} hasApp={hasApp} codesLeft={codesLeft} self={false} base={`/agent/admin/people/${contact.id}`} canViewCodes={false} />
+        <MfaPanel person={contact} hasApp={hasApp} passkeyCount={passkeyList.length} codesLeft={codesLeft} self={false} base={`/agent/admin/people/${contact.id}`} canViewCodes={false} />
       )}
     </AdminFrame>,
   );
@@ -188,8 +273,9 @@ peopleRoutes.post("/contacts/:id/active", manage, async (c) => {
   if (!ID.test(id)) return c.notFound();
   const form = await parseForm(c, z.object({ active: z.enum(["on", ""], { error: "The Active box had an unexpected value. Reload the page and try again." }).optional() }));
   if (!form.ok) return c.text(form.message, 400);
-  const result = await setContactActive(c.env, getDb(c.env.DB), id, form.data.active === "on", c.var.clock.now());
-  if (!result.ok) return c.notFound();
+  const result = await setContactActive(c.env, getDb(c.env.DB), actorOf(c), id, form.data.active === "on", c.var.clock.now());
+  await auditRefusal(c, result, "enable or disable a contact", id);
+  if (!result.ok) return result.status === 403 ? c.text(result.message, 403) : c.notFound();
   await recordAudit(c, { event: "user.updated", portal: "support", actorId: c.var.auth.user.id, targetId: id, details: { active: form.data.active === "on" } });
   return c.redirect(`/agent/admin/contacts/${id}`, 303);
 });
@@ -197,6 +283,8 @@ peopleRoutes.post("/contacts/:id/active", manage, async (c) => {
 peopleRoutes.get("/people/:id/reset-mfa", recovery, requireRecentAuth(), async (c) => {
   const target = ID.test(c.req.param("id")) ? await findUserById(getDb(c.env.DB), c.req.param("id")) : null;
   if (!target) return c.notFound();
+  const refused = await refuseUnlessManageable(c, target.id, "reset their MFA", "reset MFA");
+  if (refused) return refused;
   return c.html(
     <AdminFrame auth={c.var.auth} title={`Reset MFA of ${target.name}?`}>
       <p>
@@ -219,6 +307,8 @@ peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), async 
   if (!target) return c.notFound();
   const back = target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`;
   if (target.id === auth.user.id) return agentPage(c, target.id, { error: "You cannot reset your own MFA here. Ask another administrator." }, 403);
+  const refused = await refuseUnlessManageable(c, target.id, "reset their MFA", "reset MFA");
+  if (refused) return refused;
   await resetMfa(c.env, db, target, auth.user, c.var.clock.now());
   await recordAudit(c, { event: "mfa.reset", portal: target.kind === "agent" ? "agent" : "support", actorId: auth.user.id, targetId: target.id });
   return c.redirect(`${back}?done=reset`, 303);
@@ -230,6 +320,8 @@ peopleRoutes.get("/people/:id/recovery-codes", recovery, requireRecentAuth(), as
   const db = getDb(c.env.DB);
   const target = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
   if (!target || target.kind !== "agent") return c.notFound();
+  const refused = await refuseUnlessManageable(c, target.id, "view their recovery codes", "view recovery codes");
+  if (refused) return refused;
   const codes = await listRecoveryCodes(c.env, db, target.id);
   await recordAudit(c, { event: "recovery_codes.viewed", portal: "agent", actorId: auth.user.id, targetId: target.id });
   await notifyRecoveryCodesViewed(c.env, target, auth.user, c.var.clock.now());

@@ -3,7 +3,7 @@ import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { getDb } from "../db";
-import { requirePermission } from "../settings/guard";
+import { requirePermission } from "../access/guard";
 import { ErrorMessage, Notice } from "../web/layout";
 import { issueRequestedCodes, pendingRecoveryRequests } from "./mfa-admin";
 import { AdminFrame } from "./pages";

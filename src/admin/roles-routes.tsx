@@ -7,11 +7,15 @@ import { requireSession } from "../auth/middleware";
 import { getDb } from "../db";
 import { roles } from "../db/schema";
 import { noteInput, requiredText } from "../lib/validation";
-import { requirePermission } from "../settings/guard";
-import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "../settings/permissions";
+import { actorOf, requirePermission } from "../access/guard";
+import { grantablePermissions, mayChangeRole } from "../access/grants";
+import { recentlyReauthenticated } from "../auth/reauth";
+import { afterResponse } from "../lib/background";
+import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "../access/permissions";
 import { ErrorMessage, Notice } from "../web/layout";
-import { deleteRole, listRoles, saveRole } from "./agents";
-import { AdminFrame, RoleForm } from "./pages";
+import { deleteRole, holdersOfRole, listRoles, REAUTH_FIRST, type Result, saveRole } from "./agents";
+import { notifyRolePermissionsChanged } from "./notices";
+import { AdminFrame, ReauthLink, RoleForm } from "./pages";
 
 const roleForm = z.object({
   name: requiredText("a role name", 60),
@@ -35,11 +39,14 @@ async function readRoleForm(c: Ctx) {
 export const rolesRoutes = new Hono<AppEnv>();
 rolesRoutes.use("*", requireSession("agent"), requirePermission("manageAgents"));
 
-async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 = 200) {
+
+
+async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const rows = await listRoles(getDb(c.env.DB));
   return c.html(
     <AdminFrame auth={c.var.auth} title="Roles">
       <ErrorMessage message={extra.error} />
+      {extra.error === REAUTH_FIRST && <ReauthLink back="/agent/admin/roles" />}
       <Notice message={extra.notice} />
       <p class="actions">
         <a class="button primary" href="/agent/admin/roles/new">New role</a>
@@ -77,32 +84,58 @@ async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {},
   );
 }
 
+/** The role form: only the permissions this admin holds can be ticked, and their own role is read-only. */
+async function formPage(c: Ctx, roleId: string | null, extra: { error?: string; value?: { name: string; permissions: Permission[]; builtin: string | null } } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
+  const actor = actorOf(c);
+  const role = roleId ? await getDb(c.env.DB).select().from(roles).where(eq(roles.id, roleId)).get() : null;
+  if (roleId && !role) return c.notFound();
+  const decision = role ? mayChangeRole(actor, role.id, role.permissions, role.permissions) : { ok: true as const };
+  const action = roleId ? `/agent/admin/roles/${roleId}` : "/agent/admin/roles/new";
+  return c.html(
+    <AdminFrame auth={c.var.auth} title={role ? role.name : "New role"}>
+      <ErrorMessage message={extra.error} />
+      {(extra.error === REAUTH_FIRST || (!recentlyReauthenticated(c) && decision.ok)) && <ReauthLink back={roleId ? `/agent/admin/roles/${roleId}` : "/agent/admin/roles/new"} />}
+      <RoleForm action={action} value={extra.value ?? role ?? undefined} grantable={grantablePermissions(actor)} locked={decision.ok ? undefined : decision.message} />
+    </AdminFrame>,
+    status,
+  );
+}
+
+async function refusedOrError(c: Ctx, result: Result<unknown>, action: string, targetId: string | null) {
+  if (!result.ok && result.status === 403) {
+    await recordAudit(c, { event: "access.refused", portal: "agent", actorId: c.var.auth.user.id, targetId: targetId ?? undefined, details: { action, reason: result.message } });
+  }
+}
+
 rolesRoutes.get("/", (c) => listPage(c, { notice: { saved: "Role saved.", deleted: "Role deleted." }[c.req.query("done") ?? ""] }));
-rolesRoutes.get("/new", (c) => c.html(<AdminFrame auth={c.var.auth} title="New role"><RoleForm action="/agent/admin/roles/new" /></AdminFrame>));
+rolesRoutes.get("/new", (c) => formPage(c, null));
 
 async function save(c: Ctx, roleId: string | null) {
   const form = await readRoleForm(c);
-  const title = roleId ? "Edit role" : "New role";
-  const action = roleId ? `/agent/admin/roles/${roleId}` : "/agent/admin/roles/new";
-  if (!form.ok) return c.html(<AdminFrame auth={c.var.auth} title={title}><ErrorMessage message={form.message} /><RoleForm action={action} /></AdminFrame>, 400);
-  const saved = await saveRole(c.env, getDb(c.env.DB), roleId, form.data, c.var.clock.now());
-  if (!saved.ok) {
-    return c.html(<AdminFrame auth={c.var.auth} title={title}><ErrorMessage message={saved.message} /><RoleForm action={action} value={{ ...form.data, builtin: null }} /></AdminFrame>, 400);
-  }
+  if (!form.ok) return formPage(c, roleId, { error: form.message }, 400);
+  const value = { ...form.data, builtin: null };
+  const db = getDb(c.env.DB);
+  const now = c.var.clock.now();
+  const saved = await saveRole(c.env, db, actorOf(c), roleId, form.data, now, recentlyReauthenticated(c));
+  await refusedOrError(c, saved, roleId ? "change a role" : "create a role", roleId);
+  if (!saved.ok) return formPage(c, roleId, { error: saved.message, value }, saved.status ?? 400);
   await recordAudit(c, { event: "role.saved", portal: "agent", actorId: c.var.auth.user.id, targetId: saved.value, details: { name: form.data.name, permissions: form.data.permissions } });
+  if (roleId) {
+    const holders = await holdersOfRole(db, roleId);
+    await afterResponse(c, "role permissions notice", async () => {
+      for (const holder of holders) await notifyRolePermissionsChanged(c.env, holder, form.data.name, c.var.auth.user, now);
+    });
+  }
   return c.redirect("/agent/admin/roles?done=saved", 303);
 }
 
 rolesRoutes.post("/new", (c) => save(c, null));
-rolesRoutes.get("/:id", async (c) => {
-  const role = await getDb(c.env.DB).select().from(roles).where(eq(roles.id, c.req.param("id"))).get();
-  if (!role) return c.notFound();
-  return c.html(<AdminFrame auth={c.var.auth} title={role.name}><RoleForm action={`/agent/admin/roles/${role.id}`} value={role} /></AdminFrame>);
-});
+rolesRoutes.get("/:id", (c) => formPage(c, c.req.param("id")));
 rolesRoutes.post("/:id", (c) => save(c, c.req.param("id")));
 rolesRoutes.post("/:id/delete", async (c) => {
-  const deleted = await deleteRole(c.env, getDb(c.env.DB), c.req.param("id"));
-  if (!deleted.ok) return listPage(c, { error: deleted.message }, 400);
+  const deleted = await deleteRole(c.env, getDb(c.env.DB), actorOf(c), c.req.param("id"), recentlyReauthenticated(c));
+  await refusedOrError(c, deleted, "delete a role", c.req.param("id"));
+  if (!deleted.ok) return listPage(c, { error: deleted.message }, deleted.status ?? 400);
   await recordAudit(c, { event: "role.deleted", portal: "agent", actorId: c.var.auth.user.id, targetId: c.req.param("id") });
   return c.redirect("/agent/admin/roles?done=deleted", 303);
 });

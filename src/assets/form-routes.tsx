@@ -7,7 +7,7 @@ import { getDb } from "../db";
 import { ASSET_STATUSES, ASSET_TYPES, IMPACTS } from "../db/schema";
 import { newId } from "../lib/crypto";
 import { parseForm } from "../lib/validation";
-import { requirePermission } from "../settings/guard";
+import { requirePermission } from "../access/guard";
 import { Card, ErrorMessage, Layout } from "../web/layout";
 import { getRecord, loadOptions, type Options, type Row, writeVersioned } from "./inventory";
 import { humanize, type InventoryKind } from "./kinds";

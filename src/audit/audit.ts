@@ -27,6 +27,8 @@ export const AUDIT_EVENTS = {
   "user.created": "User created",
   "user.updated": "User updated",
   "role.saved": "Role created or changed",
+  "role.assigned": "Role given to an agent",
+  "access.refused": "Admin change refused: beyond the actor's own permissions",
   "role.deleted": "Role deleted",
   "sessions.revoked": "Sessions signed out",
   "devices.forgotten": "Remembered device forgotten",

@@ -4,7 +4,7 @@ import type { AppEnv } from "../app-env";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import type { PortalState } from "../portal/portal-do";
-import { ALL_PERMISSIONS, type Permission } from "../settings/permissions";
+import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
 import type { SessionInfo, SessionStage, SignInMethod, UserProfile } from "./user-do";
 
 export function userStub(env: Env, userId: string) {

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { Permission } from "../settings/permissions";
+import type { Permission } from "../access/permissions";
 
 // Agents (helpdesk staff) and contacts (customers) share one table: every sign-in and MFA
 // rule is the same for both, and `kind` decides the portal. Emails are stored lower-cased,

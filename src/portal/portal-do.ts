@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db";
 import { roles } from "../db/schema";
-import { ALL_PERMISSIONS, type Permission } from "../settings/permissions";
+import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
 import { type PortalPolicy, withPolicyDefaults } from "./policy";
 
 export interface PortalState {

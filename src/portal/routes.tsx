@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
-import { hasPermission } from "../settings/permissions";
+import { hasPermission } from "../access/permissions";
 import { GraceReminder } from "../mfa/grace-banner";
 import { Layout } from "../web/layout";
 

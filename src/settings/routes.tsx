@@ -3,7 +3,7 @@ import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { Layout } from "../web/layout";
 import { audienceTitle, SETTINGS_ROOT } from "./audiences";
-import { requirePermission } from "./guard";
+import { requirePermission } from "../access/guard";
 import { accessTab } from "./access-tab";
 import { auditLogRoutes } from "./audit-routes";
 import { mfaTab } from "./mfa-tab";

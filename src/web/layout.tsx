@@ -1,6 +1,6 @@
 import type { Child } from "hono/jsx";
 import type { Auth } from "../auth/sessions";
-import { hasPermission } from "../settings/permissions";
+import { hasPermission } from "../access/permissions";
 
 export interface LayoutProps {
   title: string;
@@ -119,6 +119,7 @@ export function Field(props: {
   inputmode?: "numeric" | "text" | "email";
   maxlength?: number;
   autofocus?: boolean;
+  readonly?: boolean;
 }) {
   const id = `field-${props.name}`;
   return (
@@ -134,6 +135,7 @@ export function Field(props: {
         inputmode={props.inputmode}
         maxlength={props.maxlength}
         autofocus={props.autofocus}
+        readonly={props.readonly}
         aria-describedby={props.hint ? `${id}-hint` : undefined}
       />
       {props.hint && (

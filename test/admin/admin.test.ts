@@ -201,21 +201,24 @@ describe("the last Administrator", () => {
     const admin = await makeAdmin();
     const client = browser();
     await signIn(client, "agent", admin);
+    await reauth(client, admin.password);
     const others = await db().select().from(users).where(and(eq(users.roleId, "role_administrator"), eq(users.active, true)));
     for (const other of others.filter((o) => o.id !== admin.id)) {
       const r = await client.post(`/agent/admin/agents/${other.id}`, { name: other.name, email: other.email, roleId: "role_agent", active: "on" });
       await r.text();
     }
+    // Nobody changes their own role; and the last Administrator cannot disable themselves either.
     const demote = await client.post(`/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_agent", active: "on" });
-    expect(demote.status).toBe(400);
-    expect(await demote.text()).toContain("This is the last active Administrator");
+    expect(demote.status).toBe(403);
+    expect(await demote.text()).toContain("You cannot change your own role");
     const disable = await client.post(`/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_administrator" });
     expect(disable.status).toBe(400);
-    await disable.text();
+    expect(await disable.text()).toContain("This is the last active Administrator");
 
     const second = await makeAdmin();
     const secondClient = browser();
     await signIn(secondClient, "agent", second);
+    await reauth(secondClient, second.password);
     const [a, b] = await Promise.all([
       client.post(`/agent/admin/agents/${second.id}`, { name: second.name, email: second.email, roleId: "role_agent", active: "on" }),
       secondClient.post(`/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_agent", active: "on" }),
@@ -233,7 +236,7 @@ describe("the last Administrator", () => {
     const client = browser();
     await signIn(client, "agent", admin);
     const edit = await client.post("/agent/admin/roles/role_administrator", { name: "Admins", permissions: "viewAssets" });
-    expect(edit.status).toBe(400);
+    expect(edit.status).toBe(403);
     expect(await edit.text()).toContain("always has every permission");
     const del = await client.post("/agent/admin/roles/role_administrator/delete");
     expect(del.status).toBe(400);
@@ -247,6 +250,7 @@ describe("agents and roles", () => {
     const admin = await makeAdmin();
     const client = browser();
     await signIn(client, "agent", admin);
+    await reauth(client, admin.password);
     const weak = await client.post("/agent/admin/agents/new", { name: "Nia New", email: "nia@example.com", roleId: "role_agent", password: "password1" });
     expect(weak.status).toBe(400);
     expect(await weak.text()).toContain("most commonly used");
@@ -279,6 +283,7 @@ describe("agents and roles", () => {
     const other = await makeAgent();
     const client = browser();
     await signIn(client, "agent", admin);
+    await reauth(client, admin.password);
     const before = await db().select().from(users).where(eq(users.id, other.id)).get();
     for (const [form, message] of [
       [{ roleId: "role_nope" }, "Choose a role that exists."],

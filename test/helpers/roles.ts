@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { portalStub } from "../../src/auth/sessions";
 import { roles } from "../../src/db/schema";
-import type { Permission } from "../../src/settings/permissions";
+import type { Permission } from "../../src/access/permissions";
 import { db } from "./factories";
 
 /** A custom role holding exactly these permissions. */

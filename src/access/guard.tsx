@@ -1,7 +1,14 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import { Card, Layout } from "../web/layout";
+import type { Holder } from "./grants";
 import { hasPermission, PERMISSIONS, type Permission } from "./permissions";
+
+/** The signed-in agent as the access rule (./grants.ts) sees them. */
+export function actorOf(c: Context<AppEnv>): Holder {
+  const auth = c.var.auth;
+  return { id: auth.user.id, roleId: auth.user.roleId, permissions: auth.permissions };
+}
 
 /** After requireSession("agent"): let through only agents whose role holds `permission`. */
 export function requirePermission(permission: Permission): MiddlewareHandler<AppEnv> {

@@ -1,0 +1,174 @@
+// Issue 15 / SECURITY.md 31, as a property: whatever an admin does through the admin routes, no
+// agent ends up holding a permission the admin lacks unless that agent held it before; nobody
+// changes their own role or its permissions; and nobody changes the email, password or active
+// state of someone holding more than they do. Generated over 200 actor/target pairs of
+// permission subsets (Administrator included) and random sequences of every admin endpoint that
+// changes a role, a role's permissions, a role assignment, a password, an email or an active state.
+import { and, eq, inArray, like, or } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ALL_PERMISSIONS, type Permission } from "../../src/access/permissions";
+import { roles, users } from "../../src/db/schema";
+import { browser, type Browser } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { db, makeAgent } from "../helpers/factories";
+import { setMfa } from "../helpers/mfa";
+import { makeRole } from "../helpers/roles";
+
+const ADMIN = "role_administrator";
+// 50 actors × 4 targets = 200 generated actor/target pairs, each with a sequence of 4 admin actions.
+const ACTORS = 50;
+const TARGETS_EACH = 4;
+
+/** mulberry32: the same cases on every run, so a failure can be replayed by its case number. */
+function random(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Rand = ReturnType<typeof random>;
+const pick = <T,>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+const subset = (rand: Rand, must: Permission[] = []): Permission[] => ALL_PERMISSIONS.filter((p) => must.includes(p) || rand() < 0.5);
+
+/** Written here, not imported: the test's own idea of what a role lets its holder do. */
+function powers(roleId: string | null, rolePermissions: Map<string, Permission[]>): Set<string> {
+  if (roleId === ADMIN) return new Set([...ALL_PERMISSIONS, "administrator"]);
+  return new Set(roleId ? (rolePermissions.get(roleId) ?? []) : []);
+}
+
+async function rolePermissions(): Promise<Map<string, Permission[]>> {
+  const rows = await db().select({ id: roles.id, permissions: roles.permissions }).from(roles);
+  return new Map(rows.map((r) => [r.id, r.permissions]));
+}
+
+/**
+ * The agents a case can touch: its actor and target, the agents it created, and anyone holding
+ * one of its roles (cases run side by side, and each only names its own people and roles).
+ */
+async function agentsState(n: string, ids: string[], roleIds: string[]) {
+  return db()
+    .select({ id: users.id, roleId: users.roleId, email: users.email, active: users.active, passwordHash: users.passwordHash })
+    .from(users)
+    .where(and(eq(users.kind, "agent"), or(inArray(users.id, ids), inArray(users.roleId, roleIds), like(users.email, `new-${n}-%`))));
+}
+
+const ANSWERS = [303, 400, 401, 403, 404, 409];
+
+async function post(client: Browser, path: string, form: Record<string, string | string[]>) {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) body.append(k, one);
+  const response = await client.request(path, { method: "POST", body });
+  const text = await response.text();
+  expect(ANSWERS, `${path} answered ${response.status}`).toContain(response.status);
+  if (response.status === 403) expect(text.replace(/<[^>]+>/g, " ")).toMatch(/[Yy]ou (cannot|don't)|Only an Administrator|Your role does not include/);
+  return response.status;
+}
+
+beforeAll(() => setMfa("agent", { authenticatorApp: false, emailOtp: false }));
+
+describe("least privilege, over generated actors, targets and sequences", () => {
+  it(`holds for ${ACTORS * TARGETS_EACH} generated actor/target pairs`, async () => {
+    const tally = { applied: 0, refused: 0 };
+    // Four actors at a time: each has its own people and roles.
+    let next = 0;
+    const worker = async () => {
+      while (next < ACTORS) await runActor(next++, tally);
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    // The generator reaches both sides of the rule often.
+    expect(tally.applied).toBeGreaterThan(100);
+    expect(tally.refused).toBeGreaterThan(100);
+  }, 600_000);
+});
+
+/** One actor (a generated permission subset, or Administrator), signed in once, against TARGETS_EACH generated targets. */
+async function runActor(a: number, tally: { applied: number; refused: number }) {
+  const rand = random(a + 1);
+  // Most actors can reach the admin pages; a few cannot, and must be refused at the door.
+  const actorRole = rand() < 0.1 ? ADMIN : await makeRole(subset(rand, rand() < 0.9 ? ["manageAgents"] : []));
+  const actor = await makeAgent({ roleId: actorRole });
+  const client = browser();
+  await signIn(client, "agent", actor);
+  // Usually confirmed, so the rule (not the re-authentication) is what refuses.
+  if (rand() < 0.85) expect(await post(client, "/agent/reauth", { current: actor.password, next: "/agent" })).toBe(303);
+  for (let t = 0; t < TARGETS_EACH; t++) await runPair(`${a}.${t}`, rand, client, actor, actorRole, tally);
+}
+
+async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<ReturnType<typeof makeAgent>>, actorRole: string, tally: { applied: number; refused: number }) {
+  const targetRole = rand() < 0.15 ? ADMIN : await makeRole(subset(rand));
+  const otherRole = await makeRole(subset(rand));
+  const target = await makeAgent({ roleId: targetRole });
+  const created: string[] = [];
+  const caseRoles = () => [actorRole, targetRole, otherRole, ...created].filter((r) => r !== ADMIN);
+  const roleIds = () => [ADMIN, "role_agent", actorRole, targetRole, otherRole, ...created];
+  const rolesBefore = await rolePermissions();
+  const agentsBefore = new Map((await agentsState(n, [actor.id, target.id], caseRoles())).map((x) => [x.id, x]));
+  const actorPowers = powers(actorRole, rolesBefore);
+
+  for (let step = 0; step < 4; step++) {
+    const who = rand() < 0.25 ? actor : target;
+    const op = pick(rand, ["assign", "assign", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole"] as const);
+    let status: number;
+    if (op === "assign") {
+      status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: (await agentEmail(who.id))!, roleId: pick(rand, roleIds()), active: "on" });
+    } else if (op === "editRole") {
+      status = await post(client, `/agent/admin/roles/${pick(rand, [actorRole, targetRole, otherRole, ...created])}`, { name: `Edited ${n}-${step}`, permissions: subset(rand) });
+    } else if (op === "createRole") {
+      const name = `Made ${n}-${step}`;
+      status = await post(client, "/agent/admin/roles/new", { name, permissions: subset(rand) });
+      const made = await db().select({ id: roles.id }).from(roles).where(eq(roles.name, name)).get();
+      if (made) created.push(made.id);
+    } else if (op === "password") {
+      status = await post(client, `/agent/admin/agents/${who.id}/password`, { password: `a brand new passphrase ${n} ${step}` });
+    } else if (op === "email") {
+      status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: `moved-${n}-${step}@example.com`, roleId: (await agentRole(who.id))!, active: "on" });
+    } else if (op === "active") {
+      status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: (await agentEmail(who.id))!, roleId: (await agentRole(who.id))! });
+    } else if (op === "createAgent") {
+      status = await post(client, "/agent/admin/agents/new", { name: `New ${n}`, email: `new-${n}-${step}@example.com`, roleId: pick(rand, roleIds()), password: "a long enough first passphrase" });
+    } else {
+      status = await post(client, `/agent/admin/roles/${pick(rand, [targetRole, otherRole, ...created])}/delete`, {});
+    }
+    if (status === 303) tally.applied++;
+    else tally.refused++;
+  }
+
+  const rolesAfter = await rolePermissions();
+  const label = `pair ${n} (actor ${[...actorPowers].join("+") || "nothing"})`;
+  for (const agent of await agentsState(n, [actor.id, target.id], caseRoles())) {
+    const before = agentsBefore.get(agent.id);
+    const had = before ? powers(before.roleId, rolesBefore) : new Set<string>();
+    for (const power of powers(agent.roleId, rolesAfter)) {
+      expect(had.has(power) || actorPowers.has(power), `${label}: ${agent.id} gained ${power}, which the actor lacks`).toBe(true);
+    }
+    // Someone who held more than the actor keeps their email, password and active state.
+    if (before && [...powers(before.roleId, rolesBefore)].some((p) => !actorPowers.has(p))) {
+      expect({ email: agent.email, active: agent.active, hash: agent.passwordHash }, `${label}: ${agent.id} was taken over`).toEqual({ email: before.email, active: before.active, hash: before.passwordHash });
+    }
+  }
+  for (const roleId of caseRoles()) {
+    const before = rolesBefore.get(roleId);
+    const permissions = rolesAfter.get(roleId) ?? [];
+    if (!before) continue;
+    for (const p of permissions) expect(before.includes(p) || actorPowers.has(p), `${label}: role ${roleId} gained ${p}`).toBe(true);
+    if (before.some((p) => !actorPowers.has(p))) expect(permissions, `${label}: role ${roleId} held more than the actor and changed`).toEqual(before);
+  }
+  const actorNow = (await agentsState(n, [actor.id], []))[0]!;
+  expect(actorNow.roleId, `${label}: the actor changed their own role`).toBe(actorRole);
+  if (actorRole !== ADMIN) expect(rolesAfter.get(actorRole), `${label}: the actor changed their own role's permissions`).toEqual(rolesBefore.get(actorRole));
+}
+
+async function agentRole(id: string) {
+  return (await db().select({ roleId: users.roleId }).from(users).where(eq(users.id, id)).get())?.roleId;
+}
+
+async function agentEmail(id: string) {
+  return (await db().select({ email: users.email }).from(users).where(eq(users.id, id)).get())?.email;
+}
+
+

@@ -1,0 +1,173 @@
+// Issue 15.1, the reproduction: an agent whose role holds only "Manage Agents, Groups and Roles"
+// tries to make itself Administrator, to add permissions to its own role, and to take over an
+// Administrator by setting their password or email. Each step is refused with a sentence, audited,
+// and changes nothing; the forms offer only what the agent may give.
+import { and, desc, eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { auditEvents, devMailbox, roles, users } from "../../src/db/schema";
+import { MINUTE } from "../../src/lib/clock";
+import { browser, type Browser, fakeClock } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { db, makeAdmin, makeAgent } from "../helpers/factories";
+import { setMfa } from "../helpers/mfa";
+import { makeRole } from "../helpers/roles";
+
+async function post(client: Browser, path: string, form: Record<string, string | string[]>) {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) body.append(k, one);
+  const response = await client.request(path, { method: "POST", body });
+  return { status: response.status, text: visible(await response.text()) };
+}
+
+/** What a person reads: tags dropped, entities decoded. */
+function visible(html: string): string {
+  return html.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&").replace(/\s+/g, " ");
+}
+
+async function reauth(client: Browser, password: string) {
+  expect((await post(client, "/agent/reauth", { current: password, next: "/agent" })).status).toBe(303);
+}
+
+const row = (id: string) => db().select().from(users).where(eq(users.id, id)).get();
+const refusals = (actorId: string) => db().select().from(auditEvents).where(and(eq(auditEvents.event, "access.refused"), eq(auditEvents.actorId, actorId)));
+const mailsTo = (to: string) => db().select().from(devMailbox).where(eq(devMailbox.to, to)).orderBy(desc(devMailbox.id));
+
+beforeAll(() => setMfa("agent", { authenticatorApp: false, emailOtp: false }));
+
+describe("an agent-manager cannot raise themselves or take over an Administrator", () => {
+  it("refuses every step of the reproduction, with a reason, and writes nothing", async () => {
+    const managerRole = await makeRole(["manageAgents"]);
+    const manager = await makeAgent({ roleId: managerRole });
+    const admin = await makeAdmin();
+    const client = browser();
+    await signIn(client, "agent", manager);
+    await reauth(client, manager.password);
+
+    const own = await post(client, `/agent/admin/agents/${manager.id}`, { name: manager.name, email: manager.email, roleId: "role_administrator", active: "on" });
+    expect(own.status).toBe(403);
+    expect(own.text).toContain("You cannot change your own role");
+    expect((await row(manager.id))!.roleId).toBe(managerRole);
+
+    const grantSelf = await post(client, `/agent/admin/roles/${managerRole}`, { name: "Managers", permissions: ["manageAgents", "manageRecoveryAndMfaReset", "manageAuthentication"] });
+    expect(grantSelf.status).toBe(403);
+    expect(grantSelf.text).toContain("You cannot change the role you hold");
+    expect((await db().select().from(roles).where(eq(roles.id, managerRole)).get())!.permissions).toEqual(["manageAgents"]);
+
+    const before = await row(admin.id);
+    const password = await post(client, `/agent/admin/agents/${admin.id}/password`, { password: "a password the attacker knows" });
+    expect(password.status).toBe(403);
+    expect(password.text).toContain("This agent holds permissions you don't have");
+    const email = await post(client, `/agent/admin/agents/${admin.id}`, { name: admin.name, email: "attacker@example.com", roleId: "role_administrator", active: "on" });
+    expect(email.status).toBe(403);
+    const disable = await post(client, `/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_administrator" });
+    expect(disable.status).toBe(403);
+    expect(await row(admin.id)).toEqual(before);
+
+    // A role the manager does not fully hold cannot be given to anyone, even a new agent.
+    const richer = await makeRole(["manageAgents", "manageAuthentication"]);
+    const other = await makeAgent({ roleId: await makeRole([]) });
+    const give = await post(client, `/agent/admin/agents/${other.id}`, { name: other.name, email: other.email, roleId: richer, active: "on" });
+    expect(give.status).toBe(403);
+    expect(give.text).toContain("includes permissions you don't have");
+    const made = await post(client, "/agent/admin/agents/new", { name: "Sock Puppet", email: "puppet@example.com", roleId: "role_administrator", password: "a long enough first passphrase" });
+    expect(made.status).toBe(403);
+    expect(made.text).toContain("Only an Administrator can make someone an Administrator");
+    expect(await db().select().from(users).where(eq(users.email, "puppet@example.com")).get()).toBeUndefined();
+    const newRole = await post(client, "/agent/admin/roles/new", { name: "Escalator", permissions: ["manageAgents", "manageRecoveryAndMfaReset"] });
+    expect(newRole.status).toBe(403);
+    expect(await db().select().from(roles).where(eq(roles.name, "Escalator")).get()).toBeUndefined();
+
+    // Every refusal is in the audit log, with what was tried and why.
+    const audited = await refusals(manager.id);
+    expect(audited.map((e) => (e.details as { action: string }).action).sort()).toEqual(
+      ["change a role", "change an agent", "change an agent", "change an agent", "change an agent", "create a role", "create an agent", "set an agent's password"].sort(),
+    );
+  });
+
+  it("offers only the roles and permissions the agent may give, the rest shown disabled with the reason", async () => {
+    const managerRole = await makeRole(["manageAgents", "viewAssets"]);
+    const manager = await makeAgent({ roleId: managerRole });
+    const viewers = await makeRole(["viewAssets"]);
+    const target = await makeAgent({ roleId: viewers });
+    const client = browser();
+    await signIn(client, "agent", manager);
+    const page = await (await client.get(`/agent/admin/agents/${target.id}`)).text();
+    const select = page.slice(page.indexOf('id="field-roleId"'), page.indexOf("</select>", page.indexOf('id="field-roleId"')));
+    expect(select).toMatch(/<option value="role_administrator" disabled="">Administrator \(not yours to give\)<\/option>/);
+    expect(select).toMatch(new RegExp(`<option value="${viewers}" selected="">Role ${viewers}</option>`));
+    // The built-in Agent role holds Manage Assets, which this manager lacks.
+    expect(select).toMatch(/<option value="role_agent" disabled="">Agent \(not yours to give\)<\/option>/);
+    expect(visible(page)).toContain("Only an Administrator can make someone an Administrator.");
+    expect(visible(page)).toContain("The role Agent includes permissions you don't have (“Manage Assets”), so you cannot give it.");
+    // Someone holding more than the manager: the role is locked, and so are email and active state.
+    const agentPage = visible(await (await client.get(`/agent/admin/agents/${(await makeAgent()).id}`)).text());
+    expect(agentPage).toContain("This agent holds permissions you don't have (“Manage Assets”), so you cannot change their role.");
+
+    const ownPage = await (await client.get(`/agent/admin/agents/${manager.id}`)).text();
+    expect(visible(ownPage)).toContain("You cannot change your own role. Ask another administrator.");
+    expect(ownPage).not.toMatch(/<select id="field-roleId" name="roleId"/);
+
+    const roleForm = await (await client.get("/agent/admin/roles/new")).text();
+    expect(roleForm).toMatch(/<input type="checkbox" id="perm-viewAssets" name="permissions" value="viewAssets"(?! disabled)/);
+    expect(roleForm).toMatch(/id="perm-manageAuthentication"[^>]*disabled=""/);
+    expect(visible(roleForm)).toContain("You don't hold this permission, so you cannot grant it.");
+    const ownRole = await (await client.get(`/agent/admin/roles/${managerRole}`)).text();
+    expect(ownRole).toContain("You cannot change the role you hold.");
+    expect(ownRole).not.toContain("Save role");
+  });
+
+  it("asks for a re-authentication within 5 minutes for role grants, role changes and email changes, and tells the person", async () => {
+    const clock = fakeClock();
+    const admin = await makeAdmin();
+    const target = await makeAgent();
+    const role = await makeRole(["viewAssets"]);
+    const holder = await makeAgent({ roleId: role });
+    const client = browser({ clock });
+    await signIn(client, "agent", admin);
+    // Signing in counts as confirming; 5 minutes later it no longer does.
+    clock.advance(5 * MINUTE + 1);
+
+    const stale = await post(client, `/agent/admin/agents/${target.id}`, { name: target.name, email: target.email, roleId: role, active: "on" });
+    expect(stale.status).toBe(401);
+    expect(stale.text).toContain("Confirm it's you first");
+    expect((await row(target.id))!.roleId).toBe("role_agent");
+    // A name or group change needs no re-authentication.
+    expect((await post(client, `/agent/admin/agents/${target.id}`, { name: "Renamed Agent", email: target.email, roleId: "role_agent", active: "on" })).status).toBe(303);
+
+    await reauth(client, admin.password);
+    expect((await post(client, `/agent/admin/agents/${target.id}`, { name: "Renamed Agent", email: target.email, roleId: role, active: "on" })).status).toBe(303);
+    expect((await mailsTo(target.email))[0]!.subject).toBe("Your EdgeDesk role changed");
+    expect((await mailsTo(target.email))[0]!.body).toContain(`gave you the role Role ${role}`);
+
+    expect((await post(client, `/agent/admin/roles/${role}`, { name: "Asset viewers", permissions: ["viewAssets", "manageAssets"] })).status).toBe(303);
+    expect((await mailsTo(holder.email))[0]!.subject).toBe("The permissions of your EdgeDesk role changed");
+
+    const moved = `moved-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    expect((await post(client, `/agent/admin/agents/${target.id}`, { name: "Renamed Agent", email: moved, roleId: role, active: "on" })).status).toBe(303);
+    expect((await mailsTo(target.email))[0]!.subject).toBe("The email of your EdgeDesk account changed");
+    expect((await mailsTo(moved))[0]!.body).toContain(`from ${target.email} to ${moved}`);
+
+    expect((await post(client, `/agent/admin/agents/${target.id}/password`, { password: "an admin-chosen passphrase" })).status).toBe(303);
+    expect((await mailsTo(moved))[0]!.subject).toBe("Your EdgeDesk password was set by an administrator");
+
+    clock.advance(5 * MINUTE + 1);
+    const late = await post(client, `/agent/admin/roles/${role}`, { name: "Asset viewers", permissions: ["viewAssets"] });
+    expect(late.status).toBe(401);
+    expect((await db().select().from(roles).where(eq(roles.id, role)).get())!.permissions).toEqual(["viewAssets", "manageAssets"]);
+    const assigned = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "role.assigned"), eq(auditEvents.targetId, target.id)));
+    expect(assigned.map((e) => e.details)).toEqual([{ from: "role_agent", to: role }]);
+  });
+
+  it("keeps an MFA reset and the recovery codes of someone holding more out of reach", async () => {
+    const recoveryRole = await makeRole(["manageRecoveryAndMfaReset", "manageAgents"]);
+    const helper = await makeAgent({ roleId: recoveryRole });
+    const admin = await makeAdmin();
+    const client = browser();
+    await signIn(client, "agent", helper);
+    await reauth(client, helper.password);
+    expect((await post(client, `/agent/admin/people/${admin.id}/reset-mfa`, {})).status).toBe(403);
+    const codes = await client.get(`/agent/admin/people/${admin.id}/recovery-codes`);
+    expect(codes.status).toBe(403);
+    expect(await codes.text()).toContain("so you cannot view their recovery codes");
+  });
+});
