@@ -45,10 +45,11 @@ describe("agent portal", () => {
     await admin.getByRole("button", { name: "Create agent" }).click();
     await shown(admin.getByText("Agent created."));
 
-    // The admin sees the agent's two-step verification panel with Reset MFA.
+    // The admin sees the agent's two-step verification panel; with nothing set up, there is nothing to reset.
     await admin.getByRole("row").filter({ hasText: AGENT }).getByRole("link").click();
     await shown(admin.getByRole("heading", { name: "Two-step verification" }));
-    await shown(admin.getByRole("link", { name: "Reset MFA" }));
+    await shown(admin.getByText("Reset MFA is not needed: Ada Torvalds has no authenticator app, passkey or recovery codes."));
+    await absent(admin.getByRole("link", { name: "Reset MFA" }));
 
     // The team lead manages agents but holds no recovery permission: no panel, no button, and the URL is refused.
     lead = await journey.newPage();
@@ -59,9 +60,31 @@ describe("agent portal", () => {
     expect(await lead.getByLabel("Email").inputValue()).toBe(AGENT);
     await absent(lead.getByRole("link", { name: "Reset MFA" }));
     await absent(lead.getByRole("heading", { name: "Two-step verification" }));
-    const resetUrl = (await admin.getByRole("link", { name: "Reset MFA" }).getAttribute("href")) ?? "";
+    const resetUrl = `${new URL(admin.url()).pathname.replace("/agents/", "/people/")}/reset-mfa`;
     const refused = await lead.goto(resetUrl);
     expect(refused?.status()).toBe(403);
+  });
+
+  test("the team lead sees no Administrator option to give and cannot raise themselves", async () => {
+    await lead.goto("/agent");
+    await lead.getByRole("link", { name: "Agents" }).click();
+    await lead.getByRole("link", { name: "New agent" }).click();
+    const administrator = lead.getByLabel("Role").getByRole("option", { name: "Administrator (not yours to give)" });
+    expect(await administrator.isDisabled()).toBe(true);
+    await shown(lead.getByText("Only an Administrator can make someone an Administrator."));
+    await expect(lead.getByLabel("Role").selectOption({ label: "Administrator (not yours to give)" }, { timeout: 1_000 })).rejects.toThrow();
+
+    // Their own record: the role cannot be changed, and a hand-made post is refused.
+    await lead.getByRole("navigation", { name: "Administration" }).getByRole("link", { name: "Agents" }).click();
+    await lead.getByRole("row").filter({ hasText: LEAD }).getByRole("link").click();
+    expect(await lead.getByLabel("Role").isDisabled()).toBe(true);
+    await shown(lead.getByText("You cannot change your own role. Ask another administrator."));
+    const url = new URL(lead.url());
+    const forged = await lead.request.post(url.pathname, { form: { name: "Terry Lead", email: LEAD, roleId: "role_administrator", active: "on" }, headers: { Origin: url.origin } });
+    expect(forged.status()).toBe(403);
+    expect(await forged.text()).toContain("You cannot change your own role");
+    await lead.reload();
+    expect(await lead.getByLabel("Role").locator("option:checked").innerText()).toBe("Team Lead");
   });
 
   test("the admin turns on the authenticator app Immediately: the lead's open session ends on its next click", async () => {
