@@ -22,6 +22,7 @@ import { createAgent, REAUTH_FIRST, groupIdsOf, holderOf, listAgents, listContac
 import { notifyEmailChanged, notifyPasswordSetByAdmin, notifyRoleChanged } from "./notices";
 import { notifyRecoveryCodesViewed, resetMfa } from "./mfa-admin";
 import { AdminFrame, AgentForm, MfaPanel, ReauthLink, PeopleTable, RecoveryCodesView, type RoleChoice, SetPasswordForm } from "./pages";
+import { ownValue } from "../lib/lookup";
 
 type Ctx = Context<AppEnv>;
 const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
@@ -186,7 +187,7 @@ peopleRoutes.get("/agents/:id", async (c) => {
   if (!hasPermission(auth.permissions, "manageAgents") && !hasPermission(auth.permissions, "manageRecoveryAndMfaReset")) return requirePermission("manageAgents")(c, async () => {});
   if (!ID.test(c.req.param("id"))) return c.notFound();
   const notices: Record<string, string> = { saved: "Saved.", password: "Password set. The agent was signed out everywhere.", reset: "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in." };
-  return agentPage(c, c.req.param("id"), { notice: notices[c.req.query("done") ?? ""] });
+  return agentPage(c, c.req.param("id"), { notice: ownValue(notices, c.req.query("done")) });
 });
 
 peopleRoutes.post("/agents/:id", manage, async (c) => {

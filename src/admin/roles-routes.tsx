@@ -16,6 +16,7 @@ import { ErrorMessage, Notice } from "../web/layout";
 import { deleteRole, holdersOfRole, listRoles, REAUTH_FIRST, type Result, saveRole } from "./agents";
 import { notifyRolePermissionsChanged } from "./notices";
 import { AdminFrame, ReauthLink, RoleForm } from "./pages";
+import { ownValue } from "../lib/lookup";
 
 const roleForm = z.object({
   name: requiredText("a role name", 60),
@@ -107,7 +108,7 @@ async function refusedOrError(c: Ctx, result: Result<unknown>, action: string, t
   }
 }
 
-rolesRoutes.get("/", (c) => listPage(c, { notice: { saved: "Role saved.", deleted: "Role deleted." }[c.req.query("done") ?? ""] }));
+rolesRoutes.get("/", (c) => listPage(c, { notice: ownValue({ saved: "Role saved.", deleted: "Role deleted." }, c.req.query("done")) }));
 rolesRoutes.get("/new", (c) => formPage(c, null));
 
 async function save(c: Ctx, roleId: string | null) {

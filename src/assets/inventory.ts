@@ -2,6 +2,7 @@ import { IMPACTS } from "../db/schema";
 import { newId } from "../lib/crypto";
 import { MINUTE } from "../lib/clock";
 import { type BulkField, EDITABLE, type EditableField, type InventoryKind } from "./kinds";
+import { ownValue } from "../lib/lookup";
 
 // Set-based SQL on D1 directly: every bulk change is one batch (one transaction), with ids passed
 // as one JSON parameter (`json_each`), so no statement nears D1's 100 bound parameters.
@@ -27,12 +28,25 @@ interface Where {
   params: unknown[];
 }
 
+// D1 refuses a LIKE pattern over 50 bytes ("LIKE or GLOB pattern too complex"), counted on the
+// escaped UTF-8 pattern: the search is bounded there, with a message, rather than answering 5xx.
+export const MAX_LIKE_PATTERN_BYTES = 50;
+
+function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** True when a search term's LIKE pattern stays inside D1's limit. */
+export function searchFits(q: string): boolean {
+  return new TextEncoder().encode(likePattern(q)).length <= MAX_LIKE_PATTERN_BYTES;
+}
+
 /** The WHERE of a filter. Column names come from the kind's config, never from the request. */
 export function filterWhere(kind: InventoryKind, filter: ListFilter, alias = "t"): Where {
   const parts: string[] = [];
   const params: unknown[] = [];
   if (filter.q) {
-    const like = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = likePattern(filter.q);
     parts.push(`(${kind.search.map((col) => `${alias}.${col} LIKE ? ESCAPE '\\'`).join(" OR ")})`);
     params.push(...kind.search.map(() => like));
   }
@@ -59,7 +73,7 @@ const SELECT_ROW = (kind: InventoryKind) => `SELECT t.*, t.${kind.versionColumn}
 
 export async function listRecords(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<{ rows: Row[]; total: number }> {
   const where = filterWhere(kind, filter);
-  const sortColumn = kind.sorts[filter.sort] ?? "name";
+  const sortColumn = ownValue(kind.sorts, filter.sort) ?? "name";
   const [rows, total] = await db.batch<Record<string, unknown>>([
     db
       .prepare(`${SELECT_ROW(kind)} WHERE ${where.sql} ORDER BY t.${sortColumn} ${filter.dir === "desc" ? "DESC" : "ASC"}, t.id LIMIT ? OFFSET ?`)

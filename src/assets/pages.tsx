@@ -4,6 +4,7 @@ import { Layout } from "../web/layout";
 import type { HistoryEntry, ListFilter, Options, Row } from "./inventory";
 import { PAGE_SIZE } from "./inventory";
 import { type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
+import { ownValue } from "../lib/lookup";
 
 /** The list URL for a filter, with some of it changed: the filter lives in the URL, to share and reload. */
 export function listUrl(kind: InventoryKind, filter: ListFilter, change: Partial<ListFilter> & { enums?: Record<string, string | undefined> } = {}): string {
@@ -92,7 +93,7 @@ function SortHeader(props: { kind: InventoryKind; filter: ListFilter; sort: stri
   const dir = active && props.filter.dir === "asc" ? "desc" : "asc";
   return (
     <th scope="col" aria-sort={active ? (props.filter.dir === "asc" ? "ascending" : "descending") : undefined}>
-      {props.kind.sorts[props.sort] ? <a href={listUrl(props.kind, props.filter, { sort: props.sort, dir, page: 1 })}>{props.label}{active ? (props.filter.dir === "asc" ? " ▲" : " ▼") : ""}</a> : props.label}
+      {ownValue(props.kind.sorts, props.sort) ? <a href={listUrl(props.kind, props.filter, { sort: props.sort, dir, page: 1 })}>{props.label}{active ? (props.filter.dir === "asc" ? " ▲" : " ▼") : ""}</a> : props.label}
     </th>
   );
 }

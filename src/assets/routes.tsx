@@ -6,9 +6,10 @@ import { noteInput, safeNextPath } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
 import { Card, Layout } from "../web/layout";
-import { bulkUpdate, countScope, editInline, getRecord, type ListFilter, listRecords, loadOptions, recordHistory, type Scope, undoBulk } from "./inventory";
+import { bulkUpdate, countScope, editInline, getRecord, type ListFilter, listRecords, loadOptions, recordHistory, type Scope, searchFits, undoBulk } from "./inventory";
 import { BULK_FIELDS, type BulkField, EDITABLE, type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
 import { HistoryList, InventoryListPage, InventoryRow, listUrl } from "./pages";
+import { ownValue } from "../lib/lookup";
 
 type Ctx = Context<AppEnv>;
 const idValue = z.string().max(40).regex(/^[a-z]+_[a-z0-9]+$/, "That is not a valid id.");
@@ -20,11 +21,16 @@ function filterSchema(kind: InventoryKind, prefix = "") {
   );
   return z
     .object({
-      [`${prefix}q`]: z.string().trim().max(100, "Search for at most 100 characters.").optional(),
+      [`${prefix}q`]: z
+        .string()
+        .trim()
+        .max(100, "Search for at most 100 characters.")
+        .refine(searchFits, "That search is too long: use up to 48 plain letters or digits (accents, symbols and the characters % _ \\ count as more).")
+        .optional(),
       [`${prefix}location`]: optionalId,
       [`${prefix}group`]: optionalId,
       [`${prefix}agent`]: optionalId,
-      [`${prefix}sort`]: z.string().refine((s) => s in kind.sorts, "That column cannot be sorted.").optional(),
+      [`${prefix}sort`]: z.string().refine((s) => ownValue(kind.sorts, s) !== undefined, "That column cannot be sorted.").optional(),
       [`${prefix}dir`]: z.enum(["asc", "desc"]).optional(),
       [`${prefix}page`]: z.string().regex(/^\d{1,6}$/, "The page is a number.").optional(),
       ...enumFields,

@@ -9,6 +9,7 @@ import type { Portal, PortalPolicy } from "../portal/policy";
 import { ErrorMessage, Notice } from "../web/layout";
 import { AUDIENCES, type Audience, parseAudience, SETTINGS_ROOT } from "./audiences";
 import { ApplyChoice, SettingsFrame, type TabSlug } from "./pages";
+import { ownValue } from "../lib/lookup";
 
 /** One tab of a portal's authentication policy: how to read, show, check and write its part. */
 export interface PolicyTab<T> {
@@ -73,7 +74,7 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
   app.get(`/:audience/${tab.slug}`, async (c) => {
     const audience = parseAudience(c.req.param("audience"));
     if (!audience) return c.notFound();
-    return page(c, audience, await current(c, audience), { notice: SAVED[c.req.query("saved") ?? ""] });
+    return page(c, audience, await current(c, audience), { notice: ownValue(SAVED, c.req.query("saved")) });
   });
 
   app.post(`/:audience/${tab.slug}`, async (c) => {

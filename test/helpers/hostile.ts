@@ -11,7 +11,55 @@ export const HOSTILE_VALUES = [
   "\u202Egnp.exe\u200B", // right-to-left override, zero-width space
   "9".repeat(400),
   "-1e309",
+  // Names an object inherits: a lookup with `in` or a bare index takes them for real keys.
+  "constructor",
+  "__proto__",
+  "toString",
+  // LIKE wildcards: escaping doubles them, and D1 refuses a pattern over 50 bytes.
+  "%".repeat(30),
+  "_%".repeat(20),
 ] as const;
+
+/** Field names an object inherits, sent as extra fields and query parameters. */
+export const PROTOTYPE_NAMES = ["constructor", "__proto__", "toString", "valueOf", "hasOwnProperty"] as const;
+
+/** The longest string a schema's field accepts (its zod max length), if it states one. */
+export function maxLengthOf(schema: z.ZodType, field: string): number | null {
+  const def = (schema as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
+  switch (def.type) {
+    case "object": {
+      const inner = (def.shape as Record<string, z.ZodType>)[field];
+      return inner ? stringMax(inner) : null;
+    }
+    case "pipe":
+      return maxLengthOf(def.in as z.ZodType, field);
+    case "intersection":
+      return maxLengthOf(def.left as z.ZodType, field) ?? maxLengthOf(def.right as z.ZodType, field);
+    case "union":
+      return (def.options as z.ZodType[]).map((o) => maxLengthOf(o, field)).find((m) => m !== null) ?? null;
+    case "optional":
+    case "nullable":
+    case "default":
+    case "prefault":
+    case "catch":
+    case "readonly":
+      return maxLengthOf(def.innerType as z.ZodType, field);
+    default:
+      return null;
+  }
+}
+
+function stringMax(schema: z.ZodType): number | null {
+  const def = (schema as unknown as { _zod: { def: Record<string, unknown> & { type: string; checks?: { _zod: { def: { check: string; maximum?: number } } }[] } } })._zod.def;
+  const own = def.checks?.map((c) => c._zod.def).find((c) => c.check === "max_length")?.maximum;
+  if (own !== undefined) return own;
+  for (const key of ["innerType", "in", "out"] as const) if (def[key]) {
+    const inner = stringMax(def[key] as z.ZodType);
+    if (inner !== null) return inner;
+  }
+  if (def.type === "union") return (def.options as z.ZodType[]).map(stringMax).find((m) => m !== null) ?? null;
+  return null;
+}
 
 /** Markup that must never come back unescaped in a page. */
 export const REFLECTION_MARKERS = [`<script>alert("xss")</script>`, `<img src=x onerror=alert(1)>`];
@@ -40,7 +88,7 @@ export function fieldNames(schema: z.ZodType): string[] {
   }
 }
 
-const NOT_DOMAIN = new Set(["audit_log", "dev_mailbox", "d1_migrations", "sqlite_sequence", "_cf_KV", "_cf_METADATA"]);
+const NOT_DOMAIN = new Set(["audit_events", "dev_mailbox", "d1_migrations", "sqlite_sequence", "_cf_KV", "_cf_METADATA"]);
 
 /** Every row of every domain table (not the audit log or the development mailbox), as one string. */
 export async function snapshotData(): Promise<string> {

@@ -12,8 +12,9 @@ import { env } from "cloudflare:workers";
 import { makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
-import { fieldNames, fillPath, HOSTILE_VALUES, REFLECTION_MARKERS, snapshotData } from "../helpers/hostile";
-import { setMfa } from "../helpers/mfa";
+import { fieldNames, fillPath, HOSTILE_VALUES, maxLengthOf, PROTOTYPE_NAMES, REFLECTION_MARKERS, snapshotData } from "../helpers/hostile";
+import { enrollThroughPages, postPassword, setMfa } from "../helpers/mfa";
+import { portalStub } from "../../src/auth/sessions";
 
 interface Route {
   method: string;
@@ -23,7 +24,7 @@ interface Route {
 const ROUTES: Route[] = [...new Map(createApp().routes.filter((r) => r.method !== "ALL").map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
 const ANONYMOUS = /^\/($|setup|dev\/|(agent|support)\/(login$|sso\/))/;
 const UNKNOWN_ID = "zz_doesnotexist0001";
-const NO_FIELDS = /^\/(setup|(agent|support)\/(logout|login\/finish|account\/sessions\/.*\/revoke|account\/devices\/:id\/forget|account\/passkeys\/(options|:id\/delete)|login\/verify\/passkey\/options|login\/verify\/(email\/send|request-codes))|agent\/(admin\/[a-z-]+\/:id\/(delete|issue|reset-mfa)|(assets|software)\/bulk\/:batchId\/undo))$/;
+const NO_FIELDS = /^\/(setup|(agent|support)\/(logout|login\/finish|account\/sessions\/.*\/revoke|account\/devices\/:id\/forget|account\/passkeys\/(options|:id\/delete)|login\/verify\/passkey\/options|login\/verify\/(email\/send|request-codes)|login\/enroll\/skip)|agent\/(admin\/[a-z-]+\/:id\/(delete|issue|reset-mfa)|(assets|software)\/bulk\/:batchId\/undo))$/;
 const NEEDS_MFA = /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll(\/skip)?|change-password)|login\/verify\/passkey|account\/(mfa\/enroll|recovery-codes|passkeys))$/;
 const clock = fakeClock();
 
@@ -49,6 +50,39 @@ async function clientFor(who: Who): Promise<Browser> {
   await signIn(fresh, who, people[who]);
   clients.set(who, fresh);
   return fresh;
+}
+
+/**
+ * A client at the stage a second-step or MFA-only route serves, for a person of its own (so one
+ * route's wrong codes never throttle another's): enrolled with the app and paused after the
+ * password, paused at enrollment, or fully signed in with the app set up.
+ */
+const MFA_ON = { authenticatorApp: true, emailOtp: true, passkeys: true };
+
+async function setExpiry(portal: "agent" | "support", expiryDays: number) {
+  await setMfa(portal, expiryDays === 0 ? MFA_ON : { authenticatorApp: false, emailOtp: false });
+  await portalStub(env, portal).updatePolicy({ password: { ...(await portalStub(env, portal).getPolicy()).password, expiryDays } }, false);
+}
+
+async function stageClient(portal: "agent" | "support", path: string): Promise<Browser> {
+  const person = portal === "agent" ? await makeAdmin() : await makeContact();
+  const client = browser({ clock });
+  if (path.endsWith("/account/mfa/enroll")) {
+    // Signed in while the portal did not use the app, which was then turned on "On next login".
+    await setMfa(portal, { authenticatorApp: false, emailOtp: false });
+    await signIn(client, portal, person);
+    await setMfa(portal, MFA_ON);
+    return client;
+  }
+  if (/\/login\/(enroll|change-password)/.test(path)) {
+    await postPassword(client, portal, person);
+    return client;
+  }
+  await enrollThroughPages(client, portal, person, clock);
+  if (/\/account\//.test(path)) return client;
+  const paused = browser({ clock });
+  await postPassword(paused, portal, person);
+  return paused;
 }
 
 interface Outcome {
@@ -93,13 +127,24 @@ async function realPath(route: Route): Promise<string> {
   return fillPath(p, UNKNOWN_ID);
 }
 
+/** Each field's values at 1×, 2× and 10× its stated maximum length. */
+function lengthValues(route: Route, field: string): string[] {
+  const max = (routeInputs.get(`${route.method} ${route.path}`) ?? []).map((schema) => maxLengthOf(schema, field)).find((m) => m !== null);
+  return max ? [1, 2, 10].map((times) => "é%".repeat(Math.ceil((max * times) / 2)).slice(0, max * times)) : [];
+}
+
 /** The hostile cases for one route: [label, method, path, init]. */
 function casesFor(route: Route, path: string, fields: string[]): [string, string, string, RequestInit][] {
   const cases: [string, string, string, RequestInit][] = [];
+  for (const name of PROTOTYPE_NAMES) {
+    cases.push([`extra field ${name}`, route.method, route.method === "GET" ? `${path}?${form([[name, "x"]])}` : path, route.method === "GET" ? {} : { body: form([...fields.map((f): [string, string] => [f, "x"]), [name, "x"]]) }]);
+  }
   for (const value of HOSTILE_VALUES.slice(0, 3)) cases.push([`param ${value}`, route.method, fillPath(route.path, value), route.method === "GET" ? {} : { body: form([]) }]);
   cases.push(["wrong method", route.method === "GET" ? "DELETE" : "PUT", path, {}]);
   if (route.method === "GET") {
-    for (const field of [...fields, "next"]) for (const value of HOSTILE_VALUES) cases.push([`query ${field}=${value}`, "GET", `${path}?${form([[field, value]])}`, {}]);
+    for (const field of [...fields, "next"]) {
+      for (const value of [...HOSTILE_VALUES, ...lengthValues(route, field)]) cases.push([`query ${field}=${value}`, "GET", `${path}?${form([[field, value]])}`, {}]);
+    }
     return cases;
   }
   cases.push(["empty body", route.method, path, { body: form([]) }]);
@@ -107,7 +152,7 @@ function casesFor(route: Route, path: string, fields: string[]): [string, string
   cases.push(["JSON body", route.method, path, { body: JSON.stringify(Object.fromEntries(fields.map((f) => [f, { $gt: "" }]))), headers: { "Content-Type": "application/json" } }]);
   cases.push(["text body", route.method, path, { body: "name=x", headers: { "Content-Type": "text/plain" } }]);
   for (const field of fields) {
-    for (const value of HOSTILE_VALUES) cases.push([`${field}=${value}`, route.method, path, { body: form([[field, value]]) }]);
+    for (const value of [...HOSTILE_VALUES, ...lengthValues(route, field)]) cases.push([`${field}=${value}`, route.method, path, { body: form([[field, value]]) }]);
     cases.push([`${field} repeated`, route.method, path, { body: form([[field, "a"], [field, "b"]]) }]);
   }
   for (const value of HOSTILE_VALUES) cases.push([`every field=${value}`, route.method, path, { body: form(fields.map((f) => [f, value])) }]);
@@ -172,9 +217,9 @@ describe("hostile input, generated from the router and the schemas", () => {
     expect(ROUTES.length).toBeGreaterThan(100);
     const unread = ROUTES.filter((r) => r.method === "POST" && !routeInputs.has(`POST ${r.path}`)).map((r) => r.path);
     // A POST route either noted its schema during discovery, or is one of these: routes that read
-    // no fields, and routes reached only with MFA on or mid sign-in, which these sessions never are
-    // (their code fields have their own tests in test/mfa and test/account). A new route that reads
-    // a form through parseForm is attacked field by field without being listed anywhere.
+    // no fields, and routes reached only with MFA on or mid sign-in, which the MFA pass below
+    // attacks (and then checks that nothing is left unread). A new route that reads a form through
+    // parseForm is attacked field by field without being listed anywhere.
     const unexplained = unread.filter((p) => !NO_FIELDS.test(p) && !NEEDS_MFA.test(p));
     expect(unexplained).toEqual([]);
     expect(fieldNames(routeInputs.get("POST /agent/login")![0]!)).toEqual(expect.arrayContaining(["email", "password"]));
@@ -203,6 +248,37 @@ describe("hostile input, generated from the router and the schemas", () => {
       expect(sent).toBeGreaterThan(routes.length * 3);
     }, 600_000);
   }
+
+  // Routes behind the second step and the MFA-only routes: MFA on in both portals, and for each
+  // route a person at the stage it serves (mid sign-in with the app, enrolling, with an expired
+  // password, or fully signed in with the app set up). Runs last: it turns MFA on.
+  it("routes behind the second step and MFA-only routes: the same checks", async () => {
+    const routes = ROUTES.filter((r) => NEEDS_MFA.test(r.path));
+    expect(routes.length).toBeGreaterThan(15);
+    for (const portal of ["agent", "support"] as const) await setMfa(portal, MFA_ON);
+    for (const route of routes) {
+      const portal = route.path.startsWith("/support") ? "support" : "agent";
+      const expired = route.path.endsWith("/login/change-password");
+      // An expired password is asked for right after the password when MFA is off.
+      if (expired) await setExpiry(portal, 30);
+      const client = await stageClient(portal, route.path);
+      // Discovery for this route (it could not be reached before), then its cases.
+      await send(client, route.method, route.path, route.method === "GET" ? {} : { body: form([]) });
+      const fields = [...new Set((routeInputs.get(`${route.method} ${route.path}`) ?? []).flatMap(fieldNames))];
+      const before = await snapshotData();
+      const cases = casesFor(route, route.path, fields);
+      const outcomes = await inParallel(cases, 8, ([, method, casePath, init]) => send(client, method, casePath, init));
+      outcomes.forEach((outcome, i) => expectSafe(`${route.method} ${route.path} · ${cases[i]![0].slice(0, 80)} → ${outcome.status}`, outcome));
+      // Reaching the route means getting past its session and stage guard (requireSession's answers).
+      const guarded = outcomes.filter((o) => /^(Your session has ended|Finish signing in first)/.test(o.body) || (o.status === 303 && o.body === ""));
+      expect(guarded.length, `${route.path} stayed behind its guard`).toBeLessThan(cases.length / 2);
+      if ((await snapshotData()) !== before && outcomes.some((o) => o.status >= 400)) await oneByOne(await stageClient(portal, route.path), route, fields);
+      if (expired) await setExpiry(portal, 0);
+    }
+    // Now every POST route has noted the fields it reads, or reads none.
+    const unread = ROUTES.filter((r) => r.method === "POST" && !routeInputs.has(`POST ${r.path}`) && !NO_FIELDS.test(r.path)).map((r) => r.path);
+    expect(unread).toEqual([]);
+  }, 600_000);
 
   it("stored values come back escaped on every page", async () => {
     for (const route of ROUTES.filter((r) => r.method === "GET")) {
