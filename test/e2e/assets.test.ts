@@ -1,5 +1,6 @@
 // The asset list: inline dropdowns that save on change and survive a reload, and a bulk
 // "all matching this filter" group assignment that is then undone.
+import { readdirSync } from "node:fs";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { type Journey, screenshot, shown, signInWithPassword, startJourney } from "./harness";
@@ -38,7 +39,7 @@ test("an agent changes Impact, Location, Group and Agent inline, and a reload sh
     await row(ASSET).getByLabel(`${field} of ${ASSET}`).selectOption({ label: value });
     await shown(row(ASSET).getByRole("status").getByText(status, { exact: true }));
     // The saved row replaced the old one: htmx wires its dropdowns once the swap settles (20 ms).
-    await page.waitForFunction(`!document.querySelector(".htmx-added, .htmx-settling, .htmx-request")`);
+    await page.waitForFunction(() => !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(".htmx-added, .htmx-settling, .htmx-request"));
   }
 
   await page.reload();
@@ -85,4 +86,23 @@ test("an agent assigns a group to all assets matching a filter, then undoes it",
   await page.getByLabel("Search").fill(firstName);
   await page.getByRole("button", { name: "Filter" }).click();
   expect(await selected(row(firstName).getByLabel(`Managed By Group of ${firstName}`))).toBe(groupBefore);
+});
+
+test("every static file is served with the security headers a page gets", async () => {
+  const SECURITY = ["content-security-policy", "cross-origin-opener-policy", "cross-origin-resource-policy", "referrer-policy", "strict-transport-security", "x-content-type-options", "x-frame-options", "x-permitted-cross-domain-policies"];
+  const pick = (headers: Headers) => Object.fromEntries(SECURITY.map((h) => [h, headers.get(h)]));
+  const page = await fetch(`${journey.url}/agent/login`);
+  await page.text();
+  expect(pick(page.headers)["x-content-type-options"]).toBe("nosniff");
+  const files = readdirSync("web", { recursive: true, withFileTypes: true }).filter((f) => f.isFile() && f.name !== "_headers");
+  expect(files.length).toBeGreaterThanOrEqual(6);
+  for (const file of files) {
+    const path = `${file.parentPath.replace(/^web\/?/, "")}/${file.name}`.replace(/^\//, "");
+    const response = await fetch(`${journey.url}/${path}`);
+    await response.arrayBuffer();
+    expect(response.status, path).toBe(200);
+    expect(pick(response.headers), path).toEqual(pick(page.headers));
+  }
+  // The rules file itself is not served.
+  expect((await fetch(`${journey.url}/_headers`)).status).not.toBe(200);
 });
