@@ -6,6 +6,8 @@ declare namespace Cloudflare {
     ENCRYPTION_KEY: string;
     /** 32 random bytes, base64: HMAC key for email one-time passwords. */
     HMAC_KEY: string;
+    /** Production: the one-time token /setup asks for before creating the first administrator (remove it afterwards). */
+    SETUP_TOKEN?: string;
     /** Passkeys: the relying-party id (your domain, e.g. "helpdesk.example.com") and the origins pages are served from. */
     WEBAUTHN_RP_ID?: string;
     WEBAUTHN_ORIGINS?: string;

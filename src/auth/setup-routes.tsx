@@ -6,6 +6,7 @@ import { passwordHistory } from "../db/schema";
 import { emailField, parseForm, passwordField, requiredText } from "../lib/validation";
 import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { hashPassword, scryptParamsFor } from "./password";
+import { constantTimeEqual, sha256Hex } from "../lib/crypto";
 import { checkNewPassword, passwordRules } from "./password-policy";
 import { passwordHistoryMac } from "./password-change";
 import { portalStub } from "./sessions";
@@ -16,6 +17,7 @@ import { startSession } from "./sessions";
 
 const setupForm = z
   .object({
+    setupToken: z.string().max(200, "The setup token is at most 200 characters.").optional(),
     name: requiredText("your name", 100),
     email: emailField(),
     password: passwordField("a password"),
@@ -23,13 +25,31 @@ const setupForm = z
   })
   .refine((f) => f.password === f.confirm, { message: "The two passwords do not match.", path: ["confirm"] });
 
-function SetupPage(props: { policy: PasswordPolicy; error?: string; name?: string; email?: string }) {
+const MIN_SETUP_TOKEN = 24;
+
+/**
+ * Issue 15.4: a freshly deployed Worker's /setup is not the first visitor's to claim. Outside
+ * development it needs the one-time SETUP_TOKEN secret (README, "Deploy"): "missing" while the
+ * secret is unset or too short to be a secret, then "wrong" or "right" for what was typed.
+ */
+async function checkSetupToken(env: Env, typed: string | undefined): Promise<"not needed" | "missing" | "wrong" | "right"> {
+  if (env.ENVIRONMENT === "development") return "not needed";
+  const secret = env.SETUP_TOKEN?.trim() ?? "";
+  if (secret.length < MIN_SETUP_TOKEN) return "missing";
+  const [a, b] = await Promise.all([sha256Hex(secret), sha256Hex((typed ?? "").trim())]);
+  return constantTimeEqual(new TextEncoder().encode(a), new TextEncoder().encode(b)) ? "right" : "wrong";
+}
+
+const NO_TOKEN_YET = `This EdgeDesk has no administrator yet, and no setup token. Set one with \`wrangler secret put SETUP_TOKEN\` (at least ${MIN_SETUP_TOKEN} random characters), then come back and enter it here.`;
+
+function SetupPage(props: { policy: PasswordPolicy; needsToken: boolean; error?: string; name?: string; email?: string }) {
   return (
     <Layout title="Set up EdgeDesk">
       <Card title="Create the first administrator">
         <p>EdgeDesk has no agents yet. The account you create here is the Administrator; this page closes once it exists.</p>
         <ErrorMessage message={props.error} />
         <form method="post" action="/setup" class="stack">
+          {props.needsToken && <Field label="Setup token" name="setupToken" type="password" autocomplete="off" hint="The SETUP_TOKEN secret set when EdgeDesk was deployed. Remove the secret once you are in." />}
           <Field label="Name" name="name" value={props.name} autocomplete="name" maxlength={100} />
           <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" maxlength={254} />
           <Field label="Password" name="password" type="password" autocomplete="new-password" hint="Long passphrases are welcome." />
@@ -46,17 +66,23 @@ function SetupPage(props: { policy: PasswordPolicy; error?: string; name?: strin
 export const setupRoutes = new Hono<AppEnv>()
   .get("/setup", async (c) => {
     if (!(await setupIsOpen(getDb(c.env.DB)))) return c.notFound();
-    return c.html(<SetupPage policy={(await portalStub(c.env, "agent").getPolicy()).password} />);
+    const token = await checkSetupToken(c.env, undefined);
+    if (token === "missing") return c.html(<Layout title="Set up EdgeDesk"><Card title="Set a setup token first"><p>{NO_TOKEN_YET}</p></Card></Layout>, 403);
+    return c.html(<SetupPage policy={(await portalStub(c.env, "agent").getPolicy()).password} needsToken={token !== "not needed"} />);
   })
   .post("/setup", async (c) => {
     const db = getDb(c.env.DB);
     if (!(await setupIsOpen(db))) return c.notFound();
     const policy = (await portalStub(c.env, "agent").getPolicy()).password;
     const form = await parseForm(c, setupForm);
-    if (!form.ok) return c.html(<SetupPage policy={policy} error={form.message} />, 400);
+    const needsToken = c.env.ENVIRONMENT !== "development";
+    if (!form.ok) return c.html(<SetupPage policy={policy} needsToken={needsToken} error={form.message} />, 400);
     const { name, email, password } = form.data;
+    const token = await checkSetupToken(c.env, form.data.setupToken);
+    if (token === "missing") return c.html(<Layout title="Set up EdgeDesk"><Card title="Set a setup token first"><p>{NO_TOKEN_YET}</p></Card></Layout>, 403);
+    if (token === "wrong") return c.html(<SetupPage policy={policy} needsToken error="That setup token is not right." name={name} email={email} />, 403);
     const weakness = checkNewPassword(password, policy, { email, name });
-    if (weakness) return c.html(<SetupPage policy={policy} error={weakness} name={name} email={email} />, 400);
+    if (weakness) return c.html(<SetupPage policy={policy} needsToken={needsToken} error={weakness} name={name} email={email} />, 400);
 
     const now = c.var.clock.now();
     const result = await createFirstAdministrator(db, { name, email, passwordHash: await hashPassword(password, scryptParamsFor(c.env)), now });
