@@ -106,7 +106,9 @@ export function signInRoutes(portal: Portal) {
     if (step === "email") {
       // The code goes out now; if the mail fails, the page says so and Resend OTP works at once.
       const sent = await sendEmailOtp(c.env, result.user, portal, flowId, now);
-      return c.redirect(`/${portal}/login/verify?method=email${sent.ok ? "&sent=1" : "&unsent=1"}`, 303);
+      // A code mailed moments ago (an earlier sign-in) is a wait, not a failure: the page says how long.
+      const outcome = sent.ok ? "&sent=1" : sent.retryAfterMs ? `&wait=${Math.ceil(sent.retryAfterMs / 1000)}` : "&unsent=1";
+      return c.redirect(`/${portal}/login/verify?method=email${outcome}`, 303);
     }
     return c.redirect(`/${portal}/login/verify`, 303);
   });

@@ -63,13 +63,13 @@ export function AppCodePage(props: StepProps & { emailFallback: boolean; passkey
   );
 }
 
-export function EmailCodePage(props: StepProps & { email: string; resendAt: number | null; now: number; app: boolean; passkey: boolean }) {
+export function EmailCodePage(props: StepProps & { email: string; resendAt: number | null; now: number; app: boolean; passkey: boolean; nothingSent?: boolean }) {
   const waitSeconds = props.resendAt ? Math.max(0, Math.ceil((props.resendAt - props.now) / 1000)) : 0;
   return (
     <Layout title="Check your email" auth={props.auth}>
       <Card title="Check your email">
         <p>
-          {props.resendAt ? "We sent a one-time password to " : "We will send a one-time password to "}
+          {props.resendAt && !props.nothingSent ? "We sent a one-time password to " : "We will send a one-time password to "}
           <strong>{props.email}</strong>. It works for 10 minutes.
         </p>
         <ErrorMessage message={props.error} />

@@ -64,12 +64,17 @@ async function passSecondFactor(c: Ctx, auth: Auth, stage: "full" | "recovery_co
   return c.redirect(landingFor(auth.portal, final, `/${auth.portal}`), 303);
 }
 
+function waitForCodeMessage(seconds: number): string {
+  const when = seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
+  return `A code was emailed to you moments ago, for an earlier sign-in, so none was sent this time. You can send a new one in ${when}.`;
+}
+
 /** The MFA pages of one portal, mounted at /agent or /support. */
 export function mfaRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const pending = requireSession(portal, ["second_factor"]);
 
-  async function renderStep(c: Ctx, method: Step, extra: { error?: string; notice?: string; status?: 200 | 400 | 401 | 429 | 503 } = {}) {
+  async function renderStep(c: Ctx, method: Step, extra: { error?: string; notice?: string; status?: 200 | 400 | 401 | 429 | 503; resendAt?: number } = {}) {
     const auth = c.var.auth;
     const mfa = auth.policy.mfa;
     const status = extra.status ?? 200;
@@ -78,7 +83,7 @@ export function mfaRoutes(portal: Portal) {
     if (method === "email") {
       const otp = await userStub(c.env, auth.user.id).emailOtpStatus(auth.session.id);
       return c.html(
-        <EmailCodePage auth={auth} email={auth.user.email} resendAt={otp?.resendAt ?? null} now={c.var.clock.now()} app={mfa.authenticatorApp} passkey={passkey} {...extra} />,
+        <EmailCodePage auth={auth} email={auth.user.email} now={c.var.clock.now()} app={mfa.authenticatorApp} passkey={passkey} error={extra.error} notice={extra.notice} resendAt={extra.resendAt ?? otp?.resendAt ?? null} nothingSent={extra.resendAt !== undefined} />,
         status,
       );
     }
@@ -108,6 +113,9 @@ export function mfaRoutes(portal: Portal) {
     const shown = allowed(auth, method) ? method : step;
     // The code could not be mailed at sign-in (the same words as a failed Resend OTP).
     if (shown === "email" && c.req.query("unsent") === "1") return renderStep(c, "email", { error: EMAIL_NOT_SENT });
+    // A code went out moments ago for an earlier sign-in: say so, and when a new one can be sent.
+    const wait = /^\d{1,4}$/.exec(c.req.query("wait") ?? "") ? Math.min(Number(c.req.query("wait")), 3600) : 0;
+    if (shown === "email" && wait > 0) return renderStep(c, "email", { notice: waitForCodeMessage(wait), resendAt: c.var.clock.now() + wait * 1000 });
     return renderStep(c, shown);
   });
 

@@ -43,6 +43,28 @@ describe.each(PORTALS)("email OTP on the %s portal", (portal) => {
     expect(second.headers.get("Location")).toBe(`/${portal}`);
   });
 
+  it("says a code was just sent, and when another can be, when a second sign-in comes within 30 seconds", async () => {
+    await setMfa(portal, { authenticatorApp: false, emailOtp: true });
+    const clock = fakeClock();
+    const user = await makeUser({ kind: kindOf(portal) });
+    await postPassword(browser({ clock }), portal, user);
+    clock.advance(10_000);
+    const again = browser({ clock });
+    const login = await postPassword(again, portal, user);
+    expect(login.headers.get("Location")).toBe(`/${portal}/login/verify?method=email&wait=20`);
+    const page = await (await again.get(login.headers.get("Location")!)).text();
+    expect(page).not.toContain("We could not send the code");
+    expect(page).toContain("A code was emailed to you moments ago, for an earlier sign-in, so none was sent this time. You can send a new one in 20 seconds.");
+    expect(page).toMatch(/<button type="submit" id="resend-otp" data-wait-seconds="20" disabled="">/);
+    expect(await mailCount(user.email)).toBe(1);
+    // Once the 30 seconds have passed, Resend OTP sends this sign-in its own code.
+    clock.advance(20_000);
+    const resend = await again.post(`/${portal}/login/verify/email/send`);
+    await resend.text();
+    expect(resend.headers.get("Location")).toBe(`/${portal}/login/verify?method=email&sent=1`);
+    expect(await mailCount(user.email)).toBe(2);
+  });
+
   it("expires the code after 10 minutes", async () => {
     await setMfa(portal, { authenticatorApp: false, emailOtp: true });
     const clock = fakeClock();
