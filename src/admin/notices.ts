@@ -33,3 +33,8 @@ export async function notifyEmailChanged(env: Env, person: Person, oldEmail: str
 export function notifyPasswordSetByAdmin(env: Env, person: Person, admin: Person, now: number) {
   return sendMail(env, mail(person, "Your EdgeDesk password was set by an administrator", `${admin.name} set a new password for your EdgeDesk account and signed you out everywhere.\n`), now);
 }
+
+/** An admin removed one passkey or forgot one remembered device of this person. */
+export function notifySecondFactorRemoved(env: Env, person: Person, what: string, admin: Person, now: number) {
+  return sendMail(env, mail(person, "An administrator changed your EdgeDesk sign-in", `${admin.name} removed ${what} from your EdgeDesk account.\n`), now);
+}

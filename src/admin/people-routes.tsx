@@ -11,7 +11,9 @@ import { findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { emailField, noteInput, parseForm, passwordField, requiredText } from "../lib/validation";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
-import { listPasskeys } from "../mfa/passkeys";
+import { listPasskeys, removePasskey } from "../mfa/passkeys";
+import { portalOfKind } from "../portal/policy";
+import { userStub } from "../auth/sessions";
 import { countUnusedRecoveryCodes, listRecoveryCodes } from "../mfa/recovery-codes";
 import { actorOf, requirePermission } from "../access/guard";
 import { type Decision, mayAssignRole, mayManagePerson } from "../access/grants";
@@ -19,9 +21,9 @@ import { hasPermission, type Permission } from "../access/permissions";
 import { ErrorMessage, Notice } from "../web/layout";
 import { afterResponse } from "../lib/background";
 import { createAgent, REAUTH_FIRST, groupIdsOf, holderOf, listAgents, listContacts, listGroups, listRoles, type Result, setContactActive, updateAgent } from "./agents";
-import { notifyEmailChanged, notifyPasswordSetByAdmin, notifyRoleChanged } from "./notices";
+import { notifyEmailChanged, notifyPasswordSetByAdmin, notifyRoleChanged, notifySecondFactorRemoved } from "./notices";
 import { notifyRecoveryCodesViewed, resetMfa } from "./mfa-admin";
-import { AdminFrame, AgentForm, MfaPanel, ReauthLink, PeopleTable, RecoveryCodesView, type RoleChoice, SetPasswordForm } from "./pages";
+import { AdminFrame, AgentForm, MfaPanel, PersonDevicesPanel, ReauthLink, PeopleTable, RecoveryCodesView, type RoleChoice, SetPasswordForm } from "./pages";
 import { ownValue } from "../lib/lookup";
 
 type Ctx = Context<AppEnv>;
@@ -67,6 +69,14 @@ async function auditRefusal(c: Ctx, result: Result<unknown>, action: string, tar
   if (!result.ok && result.status === 403) {
     await recordAudit(c, { event: "access.refused", portal: "agent", actorId: c.var.auth.user.id, targetId: targetId ?? undefined, details: { action, reason: result.message } });
   }
+}
+
+/** The passkeys and remembered devices panel, for admins with the recovery permission over this person. */
+async function devicesPanel(c: Ctx, person: { id: string; name: string; kind: "agent" | "contact" }, passkeyList: Awaited<ReturnType<typeof listPasskeys>>) {
+  const policy = await portalStub(c.env, portalOfKind(person.kind)).getPolicy();
+  const now = c.var.clock.now();
+  const devices = await userStub(c.env, person.id).listDevices(policy.generation, now);
+  return <PersonDevicesPanel person={person} passkeys={passkeyList} devices={devices} now={now} base={`/agent/admin/people/${person.id}`} />;
 }
 
 /** The access rule for an action on one person: null when allowed, else the audited 403 page. */
@@ -138,6 +148,9 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
           refused={reason(mayManagePerson(actor, holder, "reset their MFA or view their recovery codes"))}
         />
       )}
+      {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && agent.id !== auth.user.id && mayManagePerson(actor, holder, "").ok && (
+        await devicesPanel(c, agent, passkeyList)
+      )}
     </AdminFrame>,
     status,
   );
@@ -186,7 +199,7 @@ peopleRoutes.get("/agents/:id", async (c) => {
   const auth = c.var.auth;
   if (!hasPermission(auth.permissions, "manageAgents") && !hasPermission(auth.permissions, "manageRecoveryAndMfaReset")) return requirePermission("manageAgents")(c, async () => {});
   if (!ID.test(c.req.param("id"))) return c.notFound();
-  const notices: Record<string, string> = { saved: "Saved.", password: "Password set. The agent was signed out everywhere.", reset: "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in." };
+  const notices: Record<string, string> = { passkey_removed: "Passkey removed. They were emailed.", device_forgotten: "Device forgotten: it will be asked for the second step again. They were emailed.", saved: "Saved.", password: "Password set. The agent was signed out everywhere.", reset: "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in." };
   return agentPage(c, c.req.param("id"), { notice: ownValue(notices, c.req.query("done")) });
 });
 
@@ -265,6 +278,7 @@ peopleRoutes.get("/contacts/:id", async (c) => {
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
         <MfaPanel person={contact} hasApp={hasApp} passkeyCount={passkeyList.length} codesLeft={codesLeft} self={false} base={`/agent/admin/people/${contact.id}`} canViewCodes={false} />
       )}
+      {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (await devicesPanel(c, contact, passkeyList))}
     </AdminFrame>,
   );
 });
@@ -334,3 +348,32 @@ peopleRoutes.get("/people/:id/recovery-codes", recovery, requireRecentAuth(), as
     </AdminFrame>,
   );
 });
+
+/** Issue 15.4: remove one passkey, or forget one remembered device, of another person. */
+async function removeOne(c: Ctx, kind: "passkey" | "device") {
+  const auth = c.var.auth;
+  const db = getDb(c.env.DB);
+  const targetId = c.req.param("id") ?? "";
+  const target = ID.test(targetId) ? await findUserById(db, targetId) : null;
+  if (!target) return c.notFound();
+  if (target.id === auth.user.id) return c.text("Remove your own passkeys and devices from My account.", 403);
+  const refused = await refuseUnlessManageable(c, target.id, kind === "passkey" ? "remove their passkeys" : "forget their devices", kind === "passkey" ? "remove a passkey" : "forget a device");
+  if (refused) return refused;
+  const itemId = c.req.param("itemId") ?? "";
+  const now = c.var.clock.now();
+  const back = target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`;
+  if (kind === "passkey") {
+    const passkey = (await listPasskeys(db, target.id)).find((p) => p.id === itemId);
+    if (!passkey || !(await removePasskey(db, target.id, itemId))) return c.text("That passkey is not registered to this person.", 404);
+    await recordAudit(c, { event: "passkey.removed", portal: portalOfKind(target.kind), actorId: auth.user.id, targetId: target.id, details: { byAdmin: true, name: passkey.name } });
+    await afterResponse(c, "passkey removal notice", () => notifySecondFactorRemoved(c.env, target, `the passkey “${passkey.name}”`, auth.user, now));
+  } else {
+    if (!/^dev_[a-z2-7]{16}$/.test(itemId) || !(await userStub(c.env, target.id).forgetDevice(itemId))) return c.text("That device is not remembered for this person.", 404);
+    await recordAudit(c, { event: "devices.forgotten", portal: portalOfKind(target.kind), actorId: auth.user.id, targetId: target.id, details: { byAdmin: true, deviceId: itemId } });
+    await afterResponse(c, "device removal notice", () => notifySecondFactorRemoved(c.env, target, "a remembered device (it will be asked for the second step again)", auth.user, now));
+  }
+  return c.redirect(`${back}?done=${kind === "passkey" ? "passkey_removed" : "device_forgotten"}`, 303);
+}
+
+peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), (c) => removeOne(c, "passkey"));
+peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), (c) => removeOne(c, "device"));
