@@ -30,7 +30,7 @@ export async function startDevOidcProvider({ port = 8790, clientSecret }) {
     if (url.pathname.endsWith("/oauth2/v2.0/authorize") && req.method === "POST") {
       const form = await readBody(req);
       const code = randomBytes(16).toString("hex");
-      grants.set(code, { challenge: form.get("code_challenge"), nonce: form.get("nonce"), email: form.get("email"), name: form.get("name"), clientId: form.get("client_id") });
+      grants.set(code, { challenge: form.get("code_challenge"), nonce: form.get("nonce"), email: form.get("email"), name: form.get("name"), clientId: form.get("client_id"), authTime: Math.floor(Date.now() / 1000) });
       const back = new URL(form.get("redirect_uri"));
       back.searchParams.set("code", code);
       back.searchParams.set("state", form.get("state"));
@@ -49,6 +49,8 @@ export async function startDevOidcProvider({ port = 8790, clientSecret }) {
       const idToken = await new SignJWT({
         tid: DEV_TENANT, oid: createHash("sha256").update(grant.email.toLowerCase()).digest("hex").slice(0, 32),
         email: grant.email, xms_edov: true, name: grant.name, nonce: grant.nonce,
+        // Every sign-in here asks for the form, so auth_time is when it was sent (Entra: an optional claim).
+        auth_time: grant.authTime,
       }).setProtectedHeader({ alg: "RS256", kid: "dev-key" }).setIssuer(`${authority}/${DEV_TENANT}/v2.0`).setAudience(DEV_CLIENT_ID)
         .setIssuedAt(now).setExpirationTime(now + 3600).sign(privateKey);
       return send(200, { access_token: randomBytes(16).toString("hex"), token_type: "Bearer", expires_in: 3600, id_token: idToken });

@@ -83,9 +83,12 @@ function ReauthPage(props: { portal: Portal; next: string; hasApp: boolean; hasP
             <button type="submit" class="primary">Confirm</button>
           </form>
         ) : (
-          <a class="button sso" href={`/${props.portal}/sso/start?next=${encodeURIComponent(props.next)}`}>
-            Sign in with Microsoft again
-          </a>
+          <>
+            <p>Microsoft will ask for your password again (signing in to Microsoft earlier does not count).</p>
+            <a class="button sso" href={`/${props.portal}/sso/start?reauth=1&next=${encodeURIComponent(props.next)}`}>
+              Confirm with Microsoft
+            </a>
+          </>
         )}
       </Card>
     </Layout>

@@ -232,7 +232,8 @@ export class UserDurableObject extends DurableObject<Env> {
       session.method,
       session.now,
       session.now,
-      session.now,
+      // Issue 15.2: a Microsoft sign-in may have been silent (Microsoft's own session), so it is no fresh re-authentication.
+      session.method === "sso" ? 0 : session.now,
       session.ip,
       session.userAgent,
     );

@@ -13,14 +13,20 @@ export type LinkResult = { ok: true; user: User } | { ok: false; message: string
  * to a user already linked to another identity, so changing the email on some other account
  * cannot take this one over (SECURITY.md 25). Agents are never created by SSO; contacts are.
  */
-export async function findOrLinkUser(db: Db, portal: Portal, identity: EntraIdentity, now: number): Promise<LinkResult> {
-  const kind = kindOfPortal(portal);
+/** The user an Entra identity (tenant id, object id) is already linked to, if any. */
+export async function findLinkedUser(db: Db, portal: Portal, identity: Pick<EntraIdentity, "tenantId" | "objectId">): Promise<User | null> {
   const linked = await db
     .select({ user: users })
     .from(ssoIdentities)
     .innerJoin(users, eq(users.id, ssoIdentities.userId))
-    .where(and(eq(ssoIdentities.tenantId, identity.tenantId), eq(ssoIdentities.objectId, identity.objectId), eq(users.kind, kind)))
+    .where(and(eq(ssoIdentities.tenantId, identity.tenantId), eq(ssoIdentities.objectId, identity.objectId), eq(users.kind, kindOfPortal(portal))))
     .get();
+  return linked?.user ?? null;
+}
+
+export async function findOrLinkUser(db: Db, portal: Portal, identity: EntraIdentity, now: number): Promise<LinkResult> {
+  const kind = kindOfPortal(portal);
+  const linked = await findLinkedUser(db, portal, identity).then((user) => (user ? { user } : null));
   if (linked) return linked.user.active ? { ok: true, user: linked.user } : { ok: false, message: "This account is disabled. Ask your administrator to enable it." };
 
   const noAccount =

@@ -43,10 +43,15 @@ export interface SsoFlow {
   codeVerifier: string;
   nonce: string;
   next: string;
+  /** Set when this flow confirms the identity of a signed-in user (re-authentication), not a sign-in. */
+  reauthFor?: string | undefined;
 }
 
-export function startFlow(config: SsoConfig, redirectUri: string, next: string): { url: URL; flow: SsoFlow } {
-  const flow: SsoFlow = { state: generateState(), codeVerifier: generateCodeVerifier(), nonce: randomToken(), next };
+/** Issue 15.2: how recent Microsoft's own sign-in must be (auth_time) for a re-authentication. */
+export const SSO_REAUTH_MAX_AGE_SECONDS = 300;
+
+export function startFlow(config: SsoConfig, redirectUri: string, next: string, reauthFor?: string): { url: URL; flow: SsoFlow } {
+  const flow: SsoFlow = { state: generateState(), codeVerifier: generateCodeVerifier(), nonce: randomToken(), next, ...(reauthFor ? { reauthFor } : {}) };
   const client = new OAuth2Client(config.clientId, config.clientSecret, redirectUri);
   // SECURITY.md 23 and 26: PKCE with S256, state and nonce; the code comes back in the query.
   const url = client.createAuthorizationURLWithPKCE(endpoints(config).authorization, flow.state, CodeChallengeMethod.S256, flow.codeVerifier, [
@@ -56,7 +61,13 @@ export function startFlow(config: SsoConfig, redirectUri: string, next: string):
   ]);
   url.searchParams.set("nonce", flow.nonce);
   url.searchParams.set("response_mode", "query");
-  url.searchParams.set("prompt", "select_account");
+  if (reauthFor) {
+    // A re-authentication makes Microsoft ask for the credentials again, whatever session it holds.
+    url.searchParams.set("prompt", "login");
+    url.searchParams.set("max_age", String(SSO_REAUTH_MAX_AGE_SECONDS));
+  } else {
+    url.searchParams.set("prompt", "select_account");
+  }
   return { url, flow };
 }
 
@@ -73,6 +84,8 @@ export interface EntraIdentity {
   name: string;
   /** Only an email Microsoft says the tenant's domain owner verified (xms_edov), else null. */
   verifiedEmail: string | null;
+  /** When Microsoft last had the person enter credentials (auth_time, ms), if the token says. */
+  authTime: number | null;
 }
 
 const jwksCache = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
@@ -113,6 +126,7 @@ export async function verifyIdToken(config: SsoConfig, idToken: string, nonce: s
       objectId: String(payload.oid),
       name: typeof payload.name === "string" && payload.name.trim() ? payload.name.trim().slice(0, 100) : (email ?? "Microsoft user"),
       verifiedEmail: email,
+      authTime: typeof payload.auth_time === "number" && Number.isFinite(payload.auth_time) ? payload.auth_time * 1000 : null,
     },
   };
 }

@@ -3,20 +3,28 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { SignInPage } from "../auth/pages";
-import { portalStub, startSession } from "../auth/sessions";
+import { portalStub, readSession, rotateSession, startSession } from "../auth/sessions";
+import { REAUTH_WINDOW_MS } from "../auth/reauth";
+import { Card, Layout } from "../web/layout";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { noteInput, safeNextPath } from "../lib/validation";
 import { countAttempt } from "../limits/limits";
 import { allowsSso, type Portal } from "../portal/policy";
-import { findOrLinkUser } from "./accounts";
-import { exchangeCode, type SsoFlow, ssoConfig, startFlow, verifyIdToken } from "./oidc";
+import { findLinkedUser, findOrLinkUser } from "./accounts";
+import { type EntraIdentity, exchangeCode, type SsoFlow, ssoConfig, startFlow, verifyIdToken } from "./oidc";
 
 const FLOW_LIFETIME_MS = 10 * MINUTE;
 const flowCookie = (portal: Portal) => `edgedesk_sso_${portal}`;
 
-const flowSchema = z.object({ state: z.string().min(20).max(100), codeVerifier: z.string().min(43).max(128), nonce: z.string().min(20).max(100), next: z.string().max(2048) });
+const flowSchema = z.object({
+  state: z.string().min(20).max(100),
+  codeVerifier: z.string().min(43).max(128),
+  nonce: z.string().min(20).max(100),
+  next: z.string().max(2048),
+  reauthFor: z.string().max(40).optional(),
+});
 const callbackQuery = z.union([
   z.object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(100) }),
   z.object({ error: z.string().max(200), error_description: z.string().max(2000).optional(), state: z.string().max(100).optional() }),
@@ -47,7 +55,10 @@ export function ssoRoutes(portal: Portal) {
     const config = ssoConfig(c.env);
     if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
     if (!allowsSso((await portalStub(c.env, portal).getPolicy()).access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
-    const { url, flow } = startFlow(config, redirectUri(c, portal), safeNextPath(c.req.query("next"), home));
+    // ?reauth=1: a signed-in person confirms it's them with a fresh Microsoft sign-in (issue 15.2).
+    const reauthFor = c.req.query("reauth") === "1" ? (await readSession(c, portal))?.user.id : undefined;
+    if (c.req.query("reauth") === "1" && !reauthFor) return c.redirect(`/${portal}/login`, 303);
+    const { url, flow } = startFlow(config, redirectUri(c, portal), safeNextPath(c.req.query("next"), home), reauthFor);
     // SECURITY.md 26: SameSite=Lax still travels on Microsoft's top-level redirect back to us.
     setCookie(c, flowCookie(portal), btoa(JSON.stringify(flow)).replace(/\+/g, "-").replace(/\//g, "_"), {
       prefix: "host",
@@ -90,6 +101,7 @@ export function ssoRoutes(portal: Portal) {
       return refuse(c, checked.reason, 403);
     }
     const { tenantId, objectId } = checked.identity;
+    if (flow.reauthFor) return confirmWithMicrosoft(c, flow, checked.identity, now);
     const linked = await findOrLinkUser(getDb(c.env.DB), portal, checked.identity, now);
     if (!linked.ok) {
       await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", tenantId, objectId, reason: linked.message } });
@@ -99,6 +111,37 @@ export function ssoRoutes(portal: Portal) {
     await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: linked.user.id, details: { method: "sso", tenantId, objectId } });
     return c.redirect(safeNextPath(flow.next, home), 303);
   });
+
+  /**
+   * Issue 15.2: a re-authentication through Microsoft counts only if Microsoft itself asked for
+   * the credentials within the last 5 minutes (auth_time, which Entra sends as an optional claim),
+   * for the account linked to the person signed in here. It renews this session; it starts none.
+   */
+  async function confirmWithMicrosoft(c: Context<AppEnv>, flow: SsoFlow, identity: EntraIdentity, now: number) {
+    const auth = await readSession(c, portal);
+    const refuseReauth = async (message: string) => {
+      await recordAudit(c, { event: "sign_in.failed", portal, actorId: auth?.user.id, details: { method: "sso", reauth: true, reason: message } });
+      return c.html(
+        <Layout title="Confirm it's you" portal={portal}>
+          <Card title="Confirm it's you">
+            <p role="alert">{message}</p>
+            <p><a href={`/${portal}/reauth?next=${encodeURIComponent(flow.next)}`}>Try again</a></p>
+          </Card>
+        </Layout>,
+        403,
+      );
+    };
+    if (!auth || auth.user.id !== flow.reauthFor || auth.session.stage !== "full") return refuseReauth("You are no longer signed in here as the person who started this. Sign in again.");
+    const linked = await findLinkedUser(getDb(c.env.DB), portal, identity);
+    if (linked?.id !== auth.user.id) return refuseReauth("That Microsoft account is not the one linked to your EdgeDesk account.");
+    if (identity.authTime === null) {
+      return refuseReauth("Microsoft did not say when you last signed in (the ID token has no auth_time claim), so this cannot confirm it's you. Ask your administrator to add the optional claim auth_time to EdgeDesk's app registration.");
+    }
+    if (now - identity.authTime > REAUTH_WINDOW_MS) return refuseReauth("Microsoft did not ask for your password just now, so this cannot confirm it's you. Try again, and sign in at Microsoft when it asks.");
+    await rotateSession(c, auth, { stage: "full", reauthenticated: true });
+    await recordAudit(c, { event: "reauthenticated", portal, actorId: auth.user.id, details: { method: "sso" } });
+    return c.redirect(safeNextPath(flow.next, home), 303);
+  }
 
   return app;
 }

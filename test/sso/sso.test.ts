@@ -22,8 +22,8 @@ async function setAccess(portal: Portal, access: AccessMode) {
 }
 
 /** Click "Sign in with Microsoft", sign in at the provider (with these claims, or a token made from the nonce), come back. */
-async function ssoSignIn(client: Browser, portal: Portal, now: number, token: JWTPayload | ((nonce: string) => Promise<string>)) {
-  const start = await client.get(`/${portal}/sso/start`);
+async function ssoSignIn(client: Browser, portal: Portal, now: number, token: JWTPayload | ((nonce: string) => Promise<string>), startPath = `/${portal}/sso/start`) {
+  const start = await client.get(startPath);
   await start.text();
   expect(start.status).toBe(302);
   const authorize = new URL(start.headers.get("Location")!);
@@ -237,5 +237,58 @@ describe("portal access modes, enforced on the server", () => {
     const start = await browser().get(`/${portal}/sso/start`);
     await start.text();
     expect(start.status).toBe(sso ? 302 : 403);
+  });
+});
+
+describe("re-authentication of a person who signs in with Microsoft (issue 15.2)", () => {
+  it("needs Microsoft to ask for the password again: prompt=login, max_age, and a recent auth_time of the linked account", async () => {
+    await setAccess("support", "both");
+    await setMfa("support", { authenticatorApp: false, emailOtp: false });
+    const clock = fakeClock();
+    const client = browser({ clock });
+    const oid = `oid-${crypto.randomUUID()}`;
+    const email = `reauth-${crypto.randomUUID().slice(0, 8)}@tenant-a.example`;
+    const signedIn = await ssoSignIn(client, "support", clock.now(), { oid, email, xms_edov: true });
+    expect(signedIn.response.status).toBe(303);
+    // A Microsoft sign-in is no fresh re-authentication: a sensitive action asks for one.
+    const sensitive = await client.post("/support/account/passkeys/options");
+    expect(sensitive.status).toBe(401);
+    await sensitive.text();
+    const page = await (await client.get("/support/reauth?next=/support/account")).text();
+    expect(page).toContain(`href="/support/sso/start?reauth=1&amp;next=%2Fsupport%2Faccount"`);
+
+    const start = "/support/sso/start?reauth=1&next=/support/account";
+    const attempt = (claims: JWTPayload) => ssoSignIn(client, "support", clock.now(), { oid, email, xms_edov: true, ...claims }, start);
+    const noAuthTime = await attempt({});
+    expect(noAuthTime.authorize.searchParams.get("prompt")).toBe("login");
+    expect(noAuthTime.authorize.searchParams.get("max_age")).toBe("300");
+    expect(noAuthTime.response.status).toBe(403);
+    expect(noAuthTime.body).toContain("the ID token has no auth_time claim");
+    const stale = await attempt({ auth_time: Math.floor(clock.now() / 1000) - 600 });
+    expect(stale.response.status).toBe(403);
+    expect(stale.body).toContain("Microsoft did not ask for your password just now");
+    const someoneElse = await attempt({ oid: `oid-other-${crypto.randomUUID()}`, auth_time: Math.floor(clock.now() / 1000) });
+    expect(someoneElse.response.status).toBe(403);
+    expect(someoneElse.body).toContain("not the one linked to your EdgeDesk account");
+    const stillStale = await client.post("/support/account/passkeys/options");
+    expect(stillStale.status).toBe(401);
+    await stillStale.text();
+
+    const fresh = await attempt({ auth_time: Math.floor(clock.now() / 1000) - 30 });
+    expect(fresh.response.status).toBe(303);
+    expect(fresh.response.headers.get("Location")).toBe("/support/account");
+    const now = await client.post("/support/account/passkeys/options");
+    expect(now.status).not.toBe(401);
+    await now.text();
+    const events = await db().select().from(auditEvents).where(eq(auditEvents.event, "reauthenticated"));
+    expect(events.some((e) => (e.details as { method?: string } | null)?.method === "sso")).toBe(true);
+  });
+
+  it("a re-authentication flow needs someone signed in", async () => {
+    await setAccess("support", "both");
+    const start = await browser().get("/support/sso/start?reauth=1");
+    await start.text();
+    expect(start.status).toBe(303);
+    expect(start.headers.get("Location")).toBe("/support/login");
   });
 });
