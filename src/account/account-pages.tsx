@@ -1,5 +1,6 @@
 import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../auth/sessions";
+import { EmailedCodeField, secondProofFor } from "../auth/reauth";
 import type { RememberedDevice, SessionInfo } from "../auth/user-do";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
 import { describeDevice } from "./device";
@@ -62,6 +63,7 @@ export function AccountPage(props: {
             <form method="post" action={`${base}/password`} class="stack narrow">
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
               {props.hasApp && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint="From your authenticator app." />}
+              {secondProofFor(props.hasApp, auth.policy) === "email" && <EmailedCodeField portal={auth.portal} next={base} />}
               <Field label="New password" name="password" type="password" autocomplete="new-password" />
               <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
               <PasswordRulesList rules={props.rules} />
@@ -100,6 +102,7 @@ export function AccountPage(props: {
           {!props.hasApp && mfa.authenticatorApp && props.hasPassword && (
             <form method="post" action={`${base}/mfa/enroll`} class="stack narrow">
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
+              {secondProofFor(props.hasApp, auth.policy) === "email" && <EmailedCodeField portal={auth.portal} next={base} />}
               <div class="actions">
                 <button type="submit" class="primary">Set up authenticator app</button>
               </div>

@@ -18,7 +18,7 @@ import { AccountPage, ChangeExpiredPasswordPage, NewRecoveryCodesPage } from "./
 import { personalSecurityLog } from "./security-log";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
 
-import { confirmIdentity, REAUTH_WINDOW_MS, recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
+import { CODE_SENT, confirmIdentity, REAUTH_WINDOW_MS, recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
 import { ownValue } from "../lib/lookup";
 
 // What the browser sends back from navigator.credentials.create(): checked in depth by @simplewebauthn/server.
@@ -88,7 +88,7 @@ export function accountRoutes(portal: Portal) {
       passkey_removed: "Passkey removed.",
       low_codes: "You signed in with a recovery code and have 3 or fewer left. Generate new ones below so you are not locked out.",
     };
-    return render(c, { notice: ownValue(notices, c.req.query("done")) });
+    return render(c, { notice: c.req.query("code_sent") === "1" ? CODE_SENT : ownValue(notices, c.req.query("done")) });
   });
 
   // SECURITY.md 18: the current password, and the app's code when the user has one.

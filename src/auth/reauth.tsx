@@ -9,9 +9,10 @@ import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
-import { Card, ErrorMessage, Field, Layout } from "../web/layout";
+import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
 import { verifyPassword } from "./password";
-import { rotateSession } from "./sessions";
+import { rotateSession, userStub } from "./sessions";
+import { sendEmailOtp } from "../mfa/flow";
 import { findUserById } from "./users";
 import { requireSession } from "./middleware";
 
@@ -21,9 +22,18 @@ export const REAUTH_WINDOW_MS = 5 * MINUTE;
 type Ctx = Context<AppEnv>;
 type Confirmed = { ok: true; user: NonNullable<Awaited<ReturnType<typeof findUserById>>> } | { ok: false; status: 400 | 401 | 429; message: string };
 
+/** The email code that confirms identity belongs to this session's own flow, never a sign-in's. */
+const confirmFlowId = (auth: { session: { id: string } }) => `confirm:${auth.session.id}`;
+
+/** What confirming identity asks of this person besides the password: their app's code, a mailed code, or nothing. */
+export function secondProofFor(hasApp: boolean, policy: { mfa: { emailOtp: boolean } }): "app" | "email" | "none" {
+  return hasApp ? "app" : policy.mfa.emailOtp ? "email" : "none";
+}
+
 /**
- * SECURITY.md 18: the current password, and the authenticator code when the user has one, each
- * throttled like sign-in. Used by My account and by re-authentication.
+ * SECURITY.md 18: the current password, and a second proof: the authenticator code when the user
+ * has one, else (issue 15.2) a code mailed for this confirmation when the portal uses email
+ * codes; each throttled like sign-in. Used by My account and by re-authentication.
  */
 export async function confirmIdentity(c: Ctx, form: { current: string; code: string }): Promise<Confirmed> {
   const auth = c.var.auth;
@@ -38,7 +48,8 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
     return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
   }
   if (!(await verifyPassword(user.passwordHash, form.current))) return { ok: false, status: 401, message: "Your current password is not right." };
-  if (await hasConfirmedAuthenticator(db, user.id)) {
+  const proof = secondProofFor(await hasConfirmedAuthenticator(db, user.id), auth.policy);
+  if (proof === "app") {
     const second = await countAttempt(c.env, limitKeys.secondFactor(user.id), LIMITS.secondFactorPerAccount, now);
     await noticeThrottling(c, second, auth.portal, "code", async () => user);
     if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
@@ -46,6 +57,11 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
       return { ok: false, status: 401, message: "Enter the current code from your authenticator app." };
     }
     await resetAttempts(c.env, limitKeys.secondFactor(user.id));
+  }
+  if (proof === "email") {
+    if (!form.code.trim()) return { ok: false, status: 401, message: "Enter the code we emailed you: choose “Email me a code” first." };
+    const checked = await userStub(c.env, user.id).verifyEmailOtp(user.id, confirmFlowId(auth), form.code.trim(), now);
+    if (checked !== "ok") return { ok: false, status: 401, message: checked === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : "That code has expired or was used up. Choose “Email me a code” for a new one." };
   }
   await resetAttempts(c.env, limitKeys.passwordAccount(auth.portal, user.email));
   return { ok: true, user };
@@ -69,17 +85,38 @@ export function requireRecentAuth(): MiddlewareHandler<AppEnv> {
 
 const reauthForm = z.object({ current: passwordField("your password"), code: z.string().max(64).optional().default(""), next: z.string().max(2048).optional() });
 
-function ReauthPage(props: { portal: Portal; next: string; hasApp: boolean; hasPassword: boolean; error?: string }) {
+/**
+ * The mailed-code part of an identity form: the code field, and a button that (inside the same
+ * form, so no nesting) asks for a code and comes back to `next`.
+ */
+export function EmailedCodeField(props: { portal: Portal; next: string }) {
+  return (
+    <>
+      <Field label="Code from your email" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} required={false} hint="Choose “Email me a code”, then enter the 6 digits here." />
+      <div class="actions">
+        <button type="submit" formaction={`/${props.portal}/reauth/email?next=${encodeURIComponent(props.next)}`} formmethod="post" formnovalidate>
+          Email me a code
+        </button>
+      </div>
+    </>
+  );
+}
+
+export const CODE_SENT = "We emailed you a code. It works once, for 10 minutes.";
+
+function ReauthPage(props: { portal: Portal; next: string; proof: "app" | "email" | "none"; hasPassword: boolean; error?: string; notice?: string }) {
   return (
     <Layout title="Confirm it's you" portal={props.portal}>
       <Card title="Confirm it's you">
         <p>This action needs you to confirm your identity again. It stays confirmed for 5 minutes.</p>
         <ErrorMessage message={props.error} />
+        <Notice message={props.notice} />
         {props.hasPassword ? (
           <form method="post" action={`/${props.portal}/reauth`} class="stack">
             <input type="hidden" name="next" value={props.next} />
             <Field label="Password" name="current" type="password" autocomplete="current-password" autofocus />
-            {props.hasApp && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} />}
+            {props.proof === "app" && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} />}
+            {props.proof === "email" && <EmailedCodeField portal={props.portal} next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`} />}
             <button type="submit" class="primary">Confirm</button>
           </form>
         ) : (
@@ -99,12 +136,21 @@ function ReauthPage(props: { portal: Portal; next: string; hasApp: boolean; hasP
 export function reauthRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const home = `/${portal}`;
-  async function page(c: Ctx, next: string, error?: string, status: 200 | 400 | 401 | 429 = 200) {
+  async function page(c: Ctx, next: string, error?: string, status: 200 | 400 | 401 | 429 | 503 = 200, notice?: string) {
     const db = getDb(c.env.DB);
     const [user, hasApp] = await Promise.all([findUserById(db, c.var.auth.user.id), hasConfirmedAuthenticator(db, c.var.auth.user.id)]);
-    return c.html(<ReauthPage portal={portal} next={next} hasApp={hasApp} hasPassword={!!user?.passwordHash} error={error} />, status);
+    return c.html(<ReauthPage portal={portal} next={next} proof={secondProofFor(hasApp, c.var.auth.policy)} hasPassword={!!user?.passwordHash} error={error} notice={notice} />, status);
   }
-  app.get("/reauth", requireSession(portal), (c) => page(c, safeNextPath(c.req.query("next"), home)));
+  app.get("/reauth", requireSession(portal), (c) => page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined));
+  // Issue 15.2: a code mailed to confirm identity, for people whose second factor is email.
+  app.post("/reauth/email", requireSession(portal), async (c) => {
+    const auth = c.var.auth;
+    const back = safeNextPath(c.req.query("next"), home);
+    if (!auth.policy.mfa.emailOtp) return page(c, back, "This portal does not use email codes.", 400);
+    const sent = await sendEmailOtp(c.env, auth.user, portal, confirmFlowId(auth), c.var.clock.now());
+    if (!sent.ok) return page(c, back, sent.message, sent.status);
+    return c.redirect(`${back}${back.includes("?") ? "&" : "?"}code_sent=1`, 303);
+  });
   app.post("/reauth", requireSession(portal), async (c) => {
     const form = await parseForm(c, reauthForm);
     if (!form.ok) return page(c, home, form.message, 400);
