@@ -62,7 +62,7 @@ export function AccountPage(props: {
           {props.hasPassword ? (
             <form method="post" action={`${base}/password`} class="stack narrow">
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-              {props.hasApp && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint="From your authenticator app." />}
+              {props.hasApp && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${mfa.issuerName}.`} />}
               {secondProofFor(props.hasApp, auth.policy) === "email" && <EmailedCodeField portal={auth.portal} next={base} />}
               <Field label="New password" name="password" type="password" autocomplete="new-password" />
               <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
@@ -91,7 +91,7 @@ export function AccountPage(props: {
               </p>
               <form method="post" action={`${base}/recovery-codes`} class="stack narrow">
                 <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-                <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint="From your authenticator app." />
+                <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${mfa.issuerName}.`} />
                 <div class="actions">
                   <button type="submit">Generate new recovery codes</button>
                 </div>

@@ -54,7 +54,7 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
     await noticeThrottling(c, second, auth.portal, "code", async () => user);
     if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
     if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.code.trim(), now))) {
-      return { ok: false, status: 401, message: "Enter the current code from your authenticator app." };
+      return { ok: false, status: 401, message: `Enter the current code your authenticator app shows for ${auth.policy.mfa.issuerName}.` };
     }
     await resetAttempts(c.env, limitKeys.secondFactor(user.id));
   }
@@ -104,7 +104,7 @@ export function EmailedCodeField(props: { portal: Portal; next: string }) {
 
 export const CODE_SENT = "We emailed you a code. It works once, for 10 minutes.";
 
-function ReauthPage(props: { portal: Portal; next: string; proof: "app" | "email" | "none"; hasPassword: boolean; error?: string; notice?: string }) {
+function ReauthPage(props: { portal: Portal; next: string; proof: "app" | "email" | "none"; issuer: string; hasPassword: boolean; error?: string; notice?: string }) {
   return (
     <Layout title="Confirm it's you" portal={props.portal}>
       <Card title="Confirm it's you">
@@ -115,7 +115,7 @@ function ReauthPage(props: { portal: Portal; next: string; proof: "app" | "email
           <form method="post" action={`/${props.portal}/reauth`} class="stack">
             <input type="hidden" name="next" value={props.next} />
             <Field label="Password" name="current" type="password" autocomplete="current-password" autofocus />
-            {props.proof === "app" && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} />}
+            {props.proof === "app" && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${props.issuer}.`} />}
             {props.proof === "email" && <EmailedCodeField portal={props.portal} next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`} />}
             <button type="submit" class="primary">Confirm</button>
           </form>
@@ -139,7 +139,7 @@ export function reauthRoutes(portal: Portal) {
   async function page(c: Ctx, next: string, error?: string, status: 200 | 400 | 401 | 429 | 503 = 200, notice?: string) {
     const db = getDb(c.env.DB);
     const [user, hasApp] = await Promise.all([findUserById(db, c.var.auth.user.id), hasConfirmedAuthenticator(db, c.var.auth.user.id)]);
-    return c.html(<ReauthPage portal={portal} next={next} proof={secondProofFor(hasApp, c.var.auth.policy)} hasPassword={!!user?.passwordHash} error={error} notice={notice} />, status);
+    return c.html(<ReauthPage portal={portal} next={next} proof={secondProofFor(hasApp, c.var.auth.policy)} issuer={c.var.auth.policy.mfa.issuerName} hasPassword={!!user?.passwordHash} error={error} notice={notice} />, status);
   }
   app.get("/reauth", requireSession(portal), (c) => page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined));
   // Issue 15.2: a code mailed to confirm identity, for people whose second factor is email.

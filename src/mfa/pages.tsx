@@ -49,7 +49,7 @@ export function AppCodePage(props: StepProps & { emailFallback: boolean; passkey
   return (
     <Layout title="Verify it's you" auth={props.auth}>
       <Card title="Verify it's you">
-        <p>Open your authenticator app and enter the 6-digit code it shows for EdgeDesk.</p>
+        <p>Open your authenticator app and enter the 6-digit code it shows for {props.auth.policy.mfa.issuerName}.</p>
         <ErrorMessage message={props.error} />
         <Notice message={props.notice} />
         <form method="post" action={`${base(props.auth)}/verify/app`} class="stack">

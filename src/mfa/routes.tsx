@@ -223,7 +223,7 @@ export function mfaRoutes(portal: Portal) {
     const db = getDb(c.env.DB);
     if (!code || !(await confirmEnrollment(c.env, db, auth.user.id, code, c.var.clock.now()))) {
       await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "enrollment" } });
-      return renderEnroll(c, code ? "That code is not right. Check the app shows EdgeDesk, and enter the newest code." : "Enter the 6-digit code from your authenticator app.");
+      return renderEnroll(c, code ? `That code is not right. Check the app shows ${c.var.auth.policy.mfa.issuerName}, and enter the newest code.` : "Enter the 6-digit code from your authenticator app.");
     }
     await generateRecoveryCodes(c.env, db, auth.user.id, c.var.clock.now());
     return passSecondFactor(c, auth, "recovery_codes", "enrollment");
@@ -271,7 +271,7 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
   async app(c, auth, code) {
     if (!code) return "Enter the 6-digit code from your authenticator app.";
     const ok = await verifyAuthenticatorCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now());
-    return ok ? null : "That code is not right, or was already used. Enter the newest code from your app.";
+    return ok ? null : `That code is not right, or was already used. Enter the newest code your app shows for ${auth.policy.mfa.issuerName}.`;
   },
   async recovery(c, auth, code) {
     if (!code) return "Enter one of your recovery codes.";

@@ -1,5 +1,5 @@
 import { decodeBase32IgnorePadding, encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
-import { createTOTPKeyURI, verifyHOTP } from "@oslojs/otp";
+import { verifyHOTP } from "@oslojs/otp";
 import { and, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
 import QRCode from "qrcode-svg";
 import type { Db } from "../db";
@@ -33,8 +33,16 @@ export function formatManualKey(key: Uint8Array): string {
   return encodeBase32UpperCaseNoPadding(key).match(/.{1,4}/g)!.join(" ");
 }
 
+/**
+ * The otpauth:// URI of Google's Key URI Format. Built here rather than with @oslojs/otp's
+ * createTOTPKeyURI, which writes the query with URLSearchParams: a space in the issuer becomes
+ * "+", which apps decoding per RFC 3986 show literally ("RTX+Solutions"). Every part is
+ * percent-encoded (a space is %20).
+ */
 export function keyUri(issuer: string, accountName: string, key: Uint8Array): string {
-  return createTOTPKeyURI(issuer, accountName, key, TOTP_PERIOD_SECONDS, TOTP_DIGITS);
+  const params = { issuer, algorithm: "SHA1", secret: encodeBase32UpperCaseNoPadding(key), period: String(TOTP_PERIOD_SECONDS), digits: String(TOTP_DIGITS) };
+  const query = Object.entries(params).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+  return `otpauth://totp/${encodeURIComponent(issuer)}:${encodeURIComponent(accountName)}?${query}`;
 }
 
 /**
