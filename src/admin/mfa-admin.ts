@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { passkeys, recoveryCodeRequests, recoveryCodes, totpCredentials, users } from "../db/schema";
 import { endAllSessionsOfUser, userStub } from "../auth/sessions";
@@ -60,7 +60,8 @@ export async function requestRecoveryCodes(db: Db, userId: string, now: number):
 
 export async function pendingRecoveryRequests(db: Db) {
   return db
-    .select({ id: recoveryCodeRequests.id, createdAt: recoveryCodeRequests.createdAt, userId: users.id, name: users.name, email: users.email, kind: users.kind })
+    // Aliased: two columns named "id" would collide wherever rows are mapped by name (issue 17.1).
+    .select({ id: recoveryCodeRequests.id, createdAt: recoveryCodeRequests.createdAt, userId: sql<string>`${users.id}`.as("user_id"), name: users.name, email: users.email, kind: users.kind })
     .from(recoveryCodeRequests)
     .innerJoin(users, eq(users.id, recoveryCodeRequests.userId))
     .where(eq(recoveryCodeRequests.status, "pending"))

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db";
 import { auditEvents, users } from "../db/schema";
@@ -42,8 +42,9 @@ export async function searchAudit(db: Db, filter: AuditFilter, page: number, lim
       ip: auditEvents.ip,
       userAgent: auditEvents.userAgent,
       details: auditEvents.details,
-      actor: actor.email,
-      target: target.email,
+      // Aliased: two columns named "email" would collide wherever rows are mapped by name (issue 17.1).
+      actor: sql<string | null>`${actor.email}`.as("actor_email"),
+      target: sql<string | null>`${target.email}`.as("target_email"),
     })
     .from(auditEvents)
     .leftJoin(actor, eq(actor.id, auditEvents.actorId))

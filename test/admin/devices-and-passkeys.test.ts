@@ -10,6 +10,7 @@ import { DAY, MINUTE } from "../../src/lib/clock";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
+import { tableRows } from "../helpers/html";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
 
@@ -26,16 +27,6 @@ async function giveDevice(userId: string, portal: "agent" | "support") {
   const { generation } = await portalStub(env, portal).getPolicy();
   await userStub(env, userId).rememberDevice({ id, tokenHash: crypto.randomUUID(), generation, now: clock.now(), expiresAt: clock.now() + 30 * DAY, ip: "203.0.113.7", userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Firefox/140.0" });
   return id;
-}
-
-/** The cells of a table's rows, by column heading. */
-function rowsOf(html: string, testId: string): Record<string, string>[] {
-  const table = new RegExp(`<table data-testid="${testId}">([\\s\\S]*?)</table>`).exec(html)?.[1] ?? "";
-  const heads = [...table.matchAll(/<th scope="col">([\s\S]*?)<\/th>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, "").trim());
-  return [...table.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].slice(1).map((row) => {
-    const cells = [...row[1]!.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim());
-    return Object.fromEntries(heads.map((h, i) => [h, cells[i] ?? ""]));
-  });
 }
 
 async function post(client: Browser, path: string) {
@@ -56,11 +47,11 @@ describe("an admin removes one passkey or one remembered device", () => {
     await signIn(client, "agent", admin);
 
     const page = await (await client.get(`/agent/admin/contacts/${contact.id}`)).text();
-    expect(rowsOf(page, "admin-passkeys").map((r) => [r["Name"], r["Added"], r["Last used"]])).toEqual([
+    expect(tableRows(page, "admin-passkeys").map((r) => [r["Name"], r["Added"], r["Last used"]])).toEqual([
       ["Work laptop", "24 h ago", "never"],
       ["Phone", "24 h ago", "never"],
     ]);
-    expect(rowsOf(page, "admin-devices").map((r) => [r["Device"], r["IP address"]])).toEqual([["Firefox on macOS", "203.0.113.7"]]);
+    expect(tableRows(page, "admin-devices").map((r) => [r["Device"], r["IP address"]])).toEqual([["Firefox on macOS", "203.0.113.7"]]);
 
     const removed = await post(client, `/agent/admin/people/${contact.id}/passkeys/${encodeURIComponent(laptop)}/remove`);
     expect(removed.status).toBe(303);
