@@ -31,10 +31,15 @@ export function passwordRules(policy: PasswordPolicy): PasswordRule[] {
   return rules;
 }
 
-/** The message of the first rule a password breaks, or null when it meets them all. */
+/**
+ * Every rule a password breaks, in the words the rules list on the form uses (issue 17.7: all at
+ * once, so a person fixes them in one go), or null when it meets them all.
+ */
 export function checkNewPassword(password: string, policy: PasswordPolicy, who: { email: string; name: string }): string | null {
-  const failed = passwordRules(policy).find((rule) => !rule.test(password, who));
-  return failed ? `This password does not meet a rule: ${failed.text.toLowerCase()}.` : null;
+  const failed = passwordRules(policy).filter((rule) => !rule.test(password, who));
+  if (failed.length === 0) return null;
+  if (failed.length === 1) return `This password does not meet a rule: ${failed[0]!.text.toLowerCase()}.`;
+  return `This password does not meet these rules: ${failed.map((r) => r.text.toLowerCase()).join("; ")}.`;
 }
 
 export function passwordExpired(passwordChangedAt: number | null, policy: PasswordPolicy, now: number): boolean {

@@ -15,6 +15,14 @@ describe("password rules", () => {
     expect(checkNewPassword("seven77", nist, who)).toContain("at least 8 characters");
   });
 
+  it("names every unmet rule at once, in the words the rules list uses", () => {
+    expect(checkNewPassword("longpasswordonly", strict, who)).toBe("This password does not meet these rules: an upper-case letter; a digit; a symbol, such as ! or #.");
+    expect(checkNewPassword("robin", strict, who)).toBe(
+      "This password does not meet these rules: at least 12 characters; an upper-case letter; a digit; a symbol, such as ! or #; not your name or email address.",
+    );
+    expect(checkNewPassword("Longpasswordonly1", strict, who)).toBe("This password does not meet a rule: a symbol, such as ! or #.");
+  });
+
   it.each([
     ["Abcdefgh1!xy", null],
     ["abcdefgh1!xy", "an upper-case letter"],

@@ -33,7 +33,7 @@ describe("Password Requirements and Session Configuration tabs", () => {
     for (const rule of ["At least 12 characters", "An upper-case letter", "A digit", "Not one of the most commonly used passwords"]) expect(account).toContain(rule);
     const refused = await contactClient.post("/support/account/password", { current: contact.password, password: "all lower case words", confirm: "all lower case words" });
     expect(refused.status).toBe(400);
-    expect(await refused.text()).toContain("does not meet a rule: an upper-case letter");
+    expect(await refused.text()).toContain("does not meet these rules: an upper-case letter; a digit.");
     await portalStub(env, "support").updatePolicy({ password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 } }, false);
   });
 
