@@ -8,5 +8,7 @@ export interface AppEnv {
     clock: Clock;
     /** Set by requireSession on portal pages. */
     auth: Auth;
+    /** Set by readSession when this request's session ended because a policy was applied immediately. */
+    sessionEnded: "policy";
   };
 }

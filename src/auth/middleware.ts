@@ -4,6 +4,9 @@ import type { Portal } from "../portal/policy";
 import { clearSessionCookie, readSession } from "./sessions";
 import type { SessionStage } from "./user-do";
 
+/** What a person signed out by "Immediately" reads (issue 17.5): why, and nothing more. */
+export const POLICY_APPLIED = "Your administrator changed the sign-in settings, so you need to sign in again.";
+
 export function loginPath(portal: Portal, next?: string): string {
   return next ? `/${portal}/login?next=${encodeURIComponent(next)}` : `/${portal}/login`;
 }
@@ -21,11 +24,13 @@ export function requireSession(portal: Portal, stages: readonly SessionStage[] =
     const auth = known?.portal === portal ? known : await readSession(c, portal);
     if (!auth) {
       clearSessionCookie(c, portal);
+      const byPolicy = c.get("sessionEnded") === "policy";
       if (c.req.method === "GET") {
         const url = new URL(c.req.url);
-        return c.redirect(loginPath(portal, url.pathname + url.search), 303);
+        const login = loginPath(portal, url.pathname + url.search);
+        return c.redirect(byPolicy ? `${login}${login.includes("?") ? "&" : "?"}policy_applied=1` : login, 303);
       }
-      return c.text("Your session has ended. Sign in again.", 401);
+      return c.text(byPolicy ? POLICY_APPLIED : "Your session has ended. Sign in again.", 401);
     }
     if (!stages.includes(auth.session.stage)) {
       if (c.req.method === "GET") return c.redirect(`/${portal}/login/verify`, 303);

@@ -13,6 +13,7 @@ import { isRememberedDevice } from "../mfa/remembered-devices";
 import { SignInPage } from "./pages";
 import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
 import { scryptParamsFor } from "./password";
+import { POLICY_APPLIED } from "./middleware";
 import { checkPassword, finalStageFor, landingFor } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 
@@ -44,7 +45,7 @@ export function signInRoutes(portal: Portal) {
       c.req.query("signed_out") === "1"
         ? "You have signed out."
         : c.req.query("policy_applied") === "1"
-          ? "The new sign-in policy applies now: sign in again."
+          ? POLICY_APPLIED
           : undefined;
     const policy = await portalStub(c.env, portal).getPolicy();
     return c.html(<SignInPage portal={portal} {...ways(c.env, policy)} next={next === home ? undefined : next} notice={notice} />);

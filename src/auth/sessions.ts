@@ -71,6 +71,10 @@ export async function readSession(c: Context<AppEnv>, portal: Portal): Promise<A
     policy: state.policy.session,
     now: c.var.clock.now(),
   });
+  if (result && "ended" in result) {
+    c.set("sessionEnded", result.ended);
+    return null;
+  }
   if (!result || result.profile.kind !== (portal === "agent" ? "agent" : "contact")) return null;
   return {
     portal,

@@ -239,13 +239,21 @@ export class UserDurableObject extends DurableObject<Env> {
     );
   }
 
-  /** The session behind a token, touched as seen; null (and the row deleted) when it has ended. */
-  async validateSession(userId: string, check: SessionCheck): Promise<{ session: SessionInfo; profile: UserProfile } | null> {
+  /**
+   * The session behind a token, touched as seen; null (and the row deleted) when it has ended,
+   * or `{ ended: "policy" }` when it ended because the portal's policy was applied immediately
+   * (so the sign-in page can say why, issue 17.5).
+   */
+  async validateSession(userId: string, check: SessionCheck): Promise<{ session: SessionInfo; profile: UserProfile } | { ended: "policy" } | null> {
     const row = this.ctx.storage.sql
       .exec<SessionRow>("SELECT * FROM sessions WHERE token_hash = ?", check.tokenHash)
       .toArray()[0];
     if (!row) return null;
     if (isExpired(row, check)) {
+      // Ended by "Immediately" but not otherwise over: the row stays (it can never validate again,
+      // generations only move on) so every request of that browser is told why, not only the first.
+      const byPolicy = row.generation !== check.generation && !isExpired(row, { ...check, generation: row.generation });
+      if (byPolicy) return { ended: "policy" };
       this.ctx.storage.sql.exec("DELETE FROM sessions WHERE id = ?", row.id);
       return null;
     }

@@ -98,11 +98,12 @@ describe("agent portal", () => {
     await screenshot(admin, "mfa-settings-apply-choice");
     await admin.getByRole("button", { name: "Immediately (all users will be logged out)" }).click();
     // The admin's own session ended with everyone else's.
-    await shown(admin.getByText("The new sign-in policy applies now: sign in again."));
+    await shown(admin.getByText("Your administrator changed the sign-in settings, so you need to sign in again."));
 
     // The lead's page is still on screen; the next click lands on the sign-in page.
     await lead.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Home" }).click();
     await shown(lead.getByRole("heading", { name: "Sign in to the agent portal" }));
+    await shown(lead.getByText("Your administrator changed the sign-in settings, so you need to sign in again."));
 
     // Signing in again now requires the app: the admin enrolls.
     await signInWithPassword(admin, "agent", ADMIN, journey.password);

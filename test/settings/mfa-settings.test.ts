@@ -89,6 +89,18 @@ describe("the MFA settings page", () => {
     expect(apply.headers.get("Location")).toBe("/agent/login?policy_applied=1");
 
     for (const cookie of agentCookies) expect(await statusOf(other, "/agent", cookie)).toBe(303);
+    // The person signed out is told why, and nothing more (issue 17.5).
+    const ended = await other.get("/agent/assets", { headers: { Cookie: agentCookies[0]! } });
+    await ended.text();
+    const again = await other.get("/agent/assets", { headers: { Cookie: agentCookies[1]! } });
+    await again.text();
+    expect(again.headers.get("Location")).toBe(`/agent/login?next=${encodeURIComponent("/agent/assets")}&policy_applied=1`);
+    const loginPage = await (await other.get(again.headers.get("Location")!)).text();
+    expect(loginPage).toContain("Your administrator changed the sign-in settings, so you need to sign in again.");
+    // A session that simply ran out says nothing of the kind.
+    const plain = await browser({ clock }).get("/agent/assets");
+    await plain.text();
+    expect(plain.headers.get("Location")).toBe(`/agent/login?next=${encodeURIComponent("/agent/assets")}`);
     expect((await client.get("/agent")).status).toBe(303);
     expect(await statusOf(other, "/support", contactCookie)).toBe(200);
     const policy = await portalStub(env, "agent").getPolicy();
