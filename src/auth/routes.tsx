@@ -25,17 +25,18 @@ const signInForm = z.object({
 
 export const INVALID_CREDENTIALS = "Invalid email or password";
 
+/** The ways a portal offers right now: its access mode, and SSO only once it is set up. */
+export function signInWays(env: Env, policy: PortalPolicy) {
+  const sso = allowsSso(policy.access) && ssoConfig(env) !== null;
+  // A mode of SSO only, with SSO not set up, must not lock everyone out: offer the password.
+  return { password: allowsPassword(policy.access) || !sso, sso };
+}
+
 /** Sign-in and sign-out of one portal, mounted at /agent or /support. */
 export function signInRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const home = `/${portal}`;
-
-  /** The ways this portal offers right now: its access mode, and SSO only once it is set up. */
-  function ways(env: Env, policy: PortalPolicy) {
-    const sso = allowsSso(policy.access) && ssoConfig(env) !== null;
-    // A mode of SSO only, with SSO not set up, must not lock everyone out: offer the password.
-    return { password: allowsPassword(policy.access) || !sso, sso };
-  }
+  const ways = signInWays;
 
   app.get("/login", async (c) => {
     const next = safeNextPath(c.req.query("next"), home);

@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { SignInPage } from "../auth/pages";
+import { signInWays } from "../auth/routes";
 import { portalStub, readSession, rotateSession, startSession } from "../auth/sessions";
 import { REAUTH_WINDOW_MS } from "../auth/reauth";
 import { Card, Layout } from "../web/layout";
@@ -49,7 +50,10 @@ function redirectUri(c: Context<AppEnv>, portal: Portal): string {
 export function ssoRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const home = `/${portal}`;
-  const refuse = (c: Context<AppEnv>, error: string, status: 400 | 403 | 404 | 502) => c.html(<SignInPage portal={portal} error={error} password sso={false} />, status);
+  // A refused Microsoft sign-in returns to the sign-in page with every way the portal offers, so
+  // "Sign in with Microsoft" is there to try again (issue 17.6).
+  const refuse = async (c: Context<AppEnv>, error: string, status: 400 | 403 | 404 | 502) =>
+    c.html(<SignInPage portal={portal} error={error} {...signInWays(c.env, await portalStub(c.env, portal).getPolicy())} />, status);
 
   app.get("/sso/start", async (c) => {
     const config = ssoConfig(c.env);

@@ -153,6 +153,9 @@ describe("SECURITY.md 23-26: rejected callbacks and tokens", () => {
     expect(result.response.status, result.body.slice(0, 200)).toBeGreaterThanOrEqual(400);
     if (message) expect(result.body).toContain(message);
     expect(client.cookie(sessionCookieName("support"))).toBeUndefined();
+    // The page offers Microsoft sign-in again, beside the password form (issue 17.6).
+    expect(result.body).toContain('href="/support/sso/start"');
+    expect(result.body).toContain('<label for="field-password">Password</label>');
     return { contact, clock };
   }
 
