@@ -38,8 +38,9 @@ log("Seeding a fresh local state: 10,000 assets, 2,000 contacts…");
 const persist = mkdtempSync(join(os.tmpdir(), "edgedesk-bench-"));
 const password = `Bench-${randomBytes(9).toString("base64url")}`;
 applyMigrations(persist);
-const seed = seedDemoData(persist, { password, assetCount: 10_000, contactCount: 2_000, retiredAssets: false });
-const app = await runWorker({ persist, port: await freePort(), vars: randomDevVars(), logLevel: "error", stdio: ["ignore", "ignore", "inherit"] });
+const vars = randomDevVars();
+const seed = seedDemoData(persist, { password, hmacKey: vars.HMAC_KEY, assetCount: 10_000, contactCount: 2_000, retiredAssets: false });
+const app = await runWorker({ persist, port: await freePort(), vars, logLevel: "error", stdio: ["ignore", "ignore", "inherit"] });
 const url = app.url;
 log(`wrangler dev is answering at ${url}`);
 

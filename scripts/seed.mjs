@@ -1,6 +1,6 @@
 // Demo data for local use (`npm start`) and benchmarks: never run against production.
 // Builds one SQL file; password hashes use the same scrypt format as src/auth/password.ts.
-import { randomBytes, scryptSync } from "node:crypto";
+import { createHmac, randomBytes, scryptSync } from "node:crypto";
 
 const NOW = Date.UTC(2026, 10, 1);
 const sqlString = (v) => (v === null || v === undefined ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
@@ -11,6 +11,11 @@ export function hashPassword(password, { N, r, p } = { N: 16384, r: 8, p: 5 }) {
   const salt = randomBytes(16);
   const key = scryptSync(password.normalize("NFC"), salt, 32, { N, r, p, maxmem: 64 * 1024 * 1024 });
   return `scrypt$v=1$N=${N}$r=${r}$p=${p}$${salt.toString("base64")}$${key.toString("base64")}`;
+}
+
+/** The password-history entry src/auth/password-change.ts passwordHistoryMac writes: HMAC-SHA-256 under HMAC_KEY. */
+export function passwordHistoryMac(hmacKey, userId, password) {
+  return createHmac("sha256", Buffer.from(hmacKey.trim(), "base64")).update(`password-history\n${userId}\n${password.normalize("NFC")}`).digest("hex");
 }
 
 function insert(table, rows) {
@@ -31,8 +36,8 @@ const MODELS = { laptop: "ThinkPad X1", desktop: "OptiPlex 7010", monitor: "Ultr
 const STATUSES = ["in_use", "in_use", "in_use", "in_stock", "in_repair", "retired"];
 const IMPACTS = ["low", "medium", "high"];
 
-/** Returns { sql, admin, agents, contacts, groups, locations, assetIds, counts }. `retiredAssets: false` keeps every asset editable (the bench). */
-export function buildSeed({ password, hashParams, assetCount = 200, softwareCount = 60, agentCount = 5, contactCount = 8, retiredAssets = true }) {
+/** `hmacKey`: the Worker's HMAC_KEY, so the history entries match. Returns { sql, admin, agents, contacts, groups, locations, assetIds, counts }. `retiredAssets: false` keeps every asset editable (the bench). */
+export function buildSeed({ password, hmacKey, hashParams, assetCount = 200, softwareCount = 60, agentCount = 5, contactCount = 8, retiredAssets = true }) {
   const hash = hashPassword(password, hashParams);
   const user = (kind, email, name, roleId) => ({
     id: id(kind === "agent" ? "agt" : "cnt"), kind, email, name, password_hash: hash, password_changed_at: NOW,
@@ -72,6 +77,8 @@ export function buildSeed({ password, hashParams, assetCount = 200, softwareCoun
   const sql = [
     "-- EdgeDesk demo data",
     insert("users", [...agents, ...contacts]),
+    // Every path that sets a password records it, the seed's too (issue 17.4): reuse rules apply to demo users.
+    insert("password_history", [...agents, ...contacts].map((u) => ({ user_id: u.id, mac: passwordHistoryMac(hmacKey, u.id, password), created_at: NOW }))),
     insert("groups", groups),
     insert("group_members", members),
     insert("locations", locations),

@@ -24,7 +24,7 @@ applyMigrations(persist);
 const credentialsFile = `${persist}/demo-credentials.json`;
 if (!isSeeded(persist)) {
   const password = `demo-${randomBytes(9).toString("base64url")}`;
-  const seed = seedDemoData(persist, { password });
+  const seed = seedDemoData(persist, { password, hmacKey: devVars.HMAC_KEY });
   writeFileSync(credentialsFile, JSON.stringify({ email: seed.admin.email, password, agents: seed.agents.map((a) => a.email), contacts: seed.contacts.map((c) => c.email) }, null, 2));
   console.log(`Seeded demo data: ${Object.entries(seed.counts).map(([k, v]) => `${v} ${k}`).join(", ")}.`);
 }

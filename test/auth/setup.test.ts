@@ -1,6 +1,6 @@
 import { count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { users } from "../../src/db/schema";
+import { passwordHistory, users } from "../../src/db/schema";
 import { browser } from "../helpers/app";
 import { db } from "../helpers/factories";
 
@@ -38,6 +38,8 @@ describe("/setup, the first administrator", () => {
     const admins = await db().select().from(users).where(eq(users.kind, "agent"));
     expect(admins).toHaveLength(1);
     expect(admins[0]!.roleId).toBe("role_administrator");
+    // Its password is in the history from the start (issue 17.4).
+    expect(await db().select().from(passwordHistory).where(eq(passwordHistory.userId, admins[0]!.id))).toHaveLength(1);
 
     // The winner is signed in as that administrator.
     const winner = responses.find((r) => r.status === 303)!;

@@ -13,6 +13,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     templateState: string;
     demoPassword: string;
+    /** The HMAC_KEY every journey's Worker uses, so the seed's password history matches. */
+    hmacKey: string;
   }
 }
 
@@ -29,7 +31,9 @@ export default function setup(project: TestProject) {
   const password = `Journey-${randomBytes(9).toString("base64url")}`;
   applyMigrations(template);
   // 600 assets, so a filter such as "Singapore, in use" matches more than one page of 50.
-  seedDemoData(template, { password, assetCount: 600, hashParams: JOURNEY_HASH_PARAMS });
+  const hmacKey = randomBytes(32).toString("base64");
+  seedDemoData(template, { password, hmacKey, assetCount: 600, hashParams: JOURNEY_HASH_PARAMS });
+  project.provide("hmacKey", hmacKey);
   project.provide("templateState", template);
   project.provide("demoPassword", password);
   return () => rmSync(template, { recursive: true, force: true });

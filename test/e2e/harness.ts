@@ -42,7 +42,7 @@ export interface Journey {
 export async function startJourney({ host = "127.0.0.1" }: { host?: "127.0.0.1" | "localhost" } = {}): Promise<Journey> {
   const persist = mkdtempSync(join(tmpdir(), "edgedesk-e2e-"));
   cpSync(inject("templateState"), persist, { recursive: true });
-  const app = await runWorker({ persist, port: await freePort(), vars: { ...randomDevVars(), PASSWORD_HASH_PARAMS: `N=${JOURNEY_HASH_PARAMS.N},r=${JOURNEY_HASH_PARAMS.r},p=${JOURNEY_HASH_PARAMS.p}` }, logLevel: "warn", stdio: ["ignore", "ignore", "inherit"] });
+  const app = await runWorker({ persist, port: await freePort(), vars: { ...randomDevVars(), HMAC_KEY: inject("hmacKey"), PASSWORD_HASH_PARAMS: `N=${JOURNEY_HASH_PARAMS.N},r=${JOURNEY_HASH_PARAMS.r},p=${JOURNEY_HASH_PARAMS.p}` }, logLevel: "warn", stdio: ["ignore", "ignore", "inherit"] });
   let browser: Browser;
   try {
     browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });

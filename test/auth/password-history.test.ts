@@ -1,0 +1,69 @@
+// Issue 17.4: every path that sets a password records it, so a reuse restriction refuses A→B→A
+// whichever way A was set: the demo seed (scripts/seed.mjs, run here against this D1), an admin
+// creating an agent, an admin setting a password, and a person changing their own.
+import { env } from "cloudflare:workers";
+import { count, eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildSeed } from "../../scripts/seed.mjs";
+import { portalStub } from "../../src/auth/sessions";
+import { passwordHistory, users } from "../../src/db/schema";
+import { browser, type Browser } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { db, makeAdmin } from "../helpers/factories";
+import { setMfa } from "../helpers/mfa";
+
+const A = "amber lanterns at noon";
+const B = "basalt rivers in spring";
+
+async function change(client: Browser, portal: "agent" | "support", current: string, next: string) {
+  const response = await client.post(`/${portal}/account/password`, { current, password: next, confirm: next });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Changing to another password and back is refused: the first one is in the history. */
+async function expectReuseRefused(portal: "agent" | "support", email: string, password: string) {
+  const client = browser();
+  await signIn(client, portal, { email, password });
+  const other = `${B} after ${password}`;
+  expect((await change(client, portal, password, other)).status).toBe(303);
+  const back = await change(client, portal, other, password);
+  expect(back.status).toBe(400);
+  expect(back.text).toContain("You used this password recently");
+}
+
+beforeAll(async () => {
+  for (const portal of ["agent", "support"] as const) {
+    await setMfa(portal, { authenticatorApp: false, emailOtp: false });
+    const { password } = await portalStub(env, portal).getPolicy();
+    await portalStub(env, portal).updatePolicy({ password: { ...password, reuseCount: 5 } }, false);
+  }
+});
+
+describe("password history on every path that sets a password", () => {
+  it("the demo seed records each user's password", async () => {
+    const seed = buildSeed({ password: A, hmacKey: env.HMAC_KEY, hashParams: { N: 1024, r: 1, p: 1 }, assetCount: 0, softwareCount: 0, agentCount: 1, contactCount: 1 });
+    const statements = (seed.sql as string).split(/;\n/).map((s) => s.replace(/^--.*\n/, "").trim()).filter(Boolean);
+    await env.DB.batch(statements.map((s) => env.DB.prepare(s)));
+    const [rows] = await db().select({ n: count() }).from(passwordHistory);
+    expect(rows!.n).toBe(seed.agents.length + seed.contacts.length);
+    await expectReuseRefused("support", seed.contacts[0]!.email, A);
+    await expectReuseRefused("agent", seed.agents[1]!.email, A);
+  });
+
+  it("an admin creating an agent, and an admin setting a password, record them", async () => {
+    const admin = await makeAdmin();
+    const client = browser();
+    await signIn(client, "agent", admin);
+    const email = `made-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const made = await client.post("/agent/admin/agents/new", { name: "Made Agent", email, roleId: "role_agent", password: A });
+    await made.text();
+    expect(made.status).toBe(303);
+    await expectReuseRefused("agent", email, A);
+
+    const agent = (await db().select().from(users).where(eq(users.email, email)).get())!;
+    const set = await client.post(`/agent/admin/agents/${agent.id}/password`, { password: "cobalt harbours at dusk" });
+    const setText = await set.text();
+    expect(set.status, setText.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").slice(0, 600)).toBe(303);
+    await expectReuseRefused("agent", email, "cobalt harbours at dusk");
+  });
+});
