@@ -23,6 +23,7 @@ import { isDependencyFailure, RETRY_AFTER_SECONDS } from "./lib/failures";
 import { devMailboxRoutes } from "./mail/routes";
 import { devSessionsRoutes } from "./dev/sessions-route";
 import { mfaRoutes } from "./mfa/routes";
+import { settingsHubRoutes } from "./settings/hub";
 import { securitySettingsRoutes } from "./settings/routes";
 import { ssoRoutes } from "./sso/routes";
 import { agentHomeRoutes, supportHomeRoutes } from "./portal/routes";
@@ -104,6 +105,7 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
     app.route(`/${portal}`, accountRoutes(portal));
     app.route(`/${portal}`, reauthRoutes(portal));
   }
+  app.route("/agent/settings", settingsHubRoutes);
   app.route("/agent/settings/security", securitySettingsRoutes);
   app.route("/agent/admin/roles", rolesRoutes);
   app.route("/agent/admin/recovery-requests", requestsRoutes);

@@ -1,6 +1,7 @@
 import type { Child } from "hono/jsx";
 import type { Auth } from "../auth/sessions";
 import { hasPermission } from "../access/permissions";
+import { settingsSectionsFor } from "./navigation";
 
 export interface LayoutProps {
   title: string;
@@ -21,9 +22,7 @@ function AgentNav({ auth }: { auth: Auth }) {
       <a href="/agent">Home</a>
       {can("viewAssets") && <a href="/agent/assets">Assets</a>}
       {can("viewAssets") && <a href="/agent/software">Software</a>}
-      {can("manageAgents") && <a href="/agent/admin/agents">Agents</a>}
-      {!can("manageAgents") && can("manageRecoveryAndMfaReset") && <a href="/agent/admin/recovery-requests">Recovery code requests</a>}
-      {can("manageAuthentication") && <a href="/agent/settings/security">Security and Compliance</a>}
+      {settingsSectionsFor(auth.permissions).length > 0 && <a href="/agent/settings">Settings</a>}
     </nav>
   );
 }

@@ -9,6 +9,12 @@ const AGENT = "agent1@edgedesk.test";
 const LEAD = "lead@edgedesk.test";
 
 let journey: Journey;
+
+/** Settings > Agents, from any page. */
+async function openAgents(page: Page) {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("main").getByRole("link", { name: "Agents", exact: true }).click();
+}
 let admin: Page;
 let lead: Page;
 let agentApp: Authenticator;
@@ -27,7 +33,7 @@ describe("agent portal", () => {
     await signInWithPassword(admin, "agent", ADMIN, journey.password);
     await shown(admin.getByRole("heading", { name: "Welcome, Ada Admin" }));
 
-    await admin.getByRole("link", { name: "Agents" }).click();
+    await openAgents(admin);
     await admin.getByRole("navigation", { name: "Administration" }).getByRole("link", { name: "Roles" }).click();
     await admin.getByRole("link", { name: "New role" }).click();
     await admin.getByLabel("Role name").fill("Team Lead");
@@ -55,7 +61,7 @@ describe("agent portal", () => {
     lead = await journey.newPage();
     await signInWithPassword(lead, "agent", LEAD, journey.password);
     await shown(lead.getByRole("heading", { name: "Welcome, Terry Lead" }));
-    await lead.getByRole("link", { name: "Agents" }).click();
+    await openAgents(lead);
     await lead.getByRole("row").filter({ hasText: AGENT }).getByRole("link").click();
     expect(await lead.getByLabel("Email").inputValue()).toBe(AGENT);
     await absent(lead.getByRole("link", { name: "Reset MFA" }));
@@ -67,7 +73,7 @@ describe("agent portal", () => {
 
   test("the team lead sees no Administrator option to give and cannot raise themselves", async () => {
     await lead.goto("/agent");
-    await lead.getByRole("link", { name: "Agents" }).click();
+    await openAgents(lead);
     await lead.getByRole("link", { name: "New agent" }).click();
     const administrator = lead.getByLabel("Role").getByRole("option", { name: "Administrator (not yours to give)" });
     expect(await administrator.isDisabled()).toBe(true);

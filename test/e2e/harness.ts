@@ -165,7 +165,9 @@ export async function saveForNextLogin(page: Page, change: string) {
 }
 
 export async function openSecuritySettings(page: Page, audience: "Agent Authentication" | "Contact Authentication", tab: string) {
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Security and Compliance" }).click();
+  // The help article's path, as written: Settings > Security and Compliance > Agent Authentication.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("main").getByRole("link", { name: "Security and Compliance" }).click();
   await page.getByRole("link", { name: audience }).first().click();
   await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: tab }).click();
   await shown(page.getByRole("heading", { name: tab, level: 1 }));
