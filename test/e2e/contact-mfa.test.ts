@@ -35,8 +35,9 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   await shown(page.getByRole("heading", HOME));
   await signOut(page);
 
-  // The app's code.
+  // The app's code; the page names what the app shows (the Issuer Name, issue 17.2).
   await signInWithPassword(page, "support", CONTACT, journey.password);
+  await shown(page.getByText("Open your authenticator app and enter the 6-digit code it shows for RTX Solutions Support."));
   await page.getByLabel("Authentication code").fill(app.nextCode());
   await page.getByRole("button", { name: "Verify" }).click();
   await shown(page.getByRole("heading", HOME));

@@ -5,7 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { generateHOTP } from "@oslojs/otp";
+import jsQR from "jsqr";
+import * as OTPAuth from "otpauth";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { PNG } from "pngjs";
 import { expect, inject } from "vitest";
 import { freePort, randomDevVars, runWorker } from "../../scripts/local-app.mjs";
 import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
@@ -130,15 +133,64 @@ export function readDownload(path: string | null): string {
   return readFileSync(path, "utf8");
 }
 
+/**
+ * The enrollment QR code as an authenticator app reads it: a screenshot decoded by jsQR (not our
+ * encoder), its otpauth:// URI parsed by the otpauth library (not our code), issue 17.
+ */
+export async function scanQrCode(page: Page): Promise<{ raw: string; totp: OTPAuth.TOTP }> {
+  const png = PNG.sync.read(await page.getByRole("img", { name: /^QR code for / }).screenshot());
+  const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  if (!decoded) throw new Error("The QR code on the page could not be decoded");
+  return { raw: decoded.data, totp: OTPAuth.URI.parse(decoded.data) as OTPAuth.TOTP };
+}
+
+/**
+ * Issue 17.9: no code breaks inside itself, at a phone's width or a desktop's: each recovery code
+ * and each group of four of the manual key stays on one line.
+ */
+export async function expectCodesUnbroken(page: Page, selector: string) {
+  const before = page.viewportSize();
+  for (const width of [320, 390, 768, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    const broken = await page.evaluate((sel) => {
+      const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ firstChild: unknown; textContent: string | null }>; createRange(): { setStart(n: unknown, o: number): void; setEnd(n: unknown, o: number): void; getClientRects(): { length: number } } } }).document;
+      const out: string[] = [];
+      for (const element of Array.from(doc.querySelectorAll(sel))) {
+        const text = element.textContent ?? "";
+        // Every run of characters without a space must sit on one line box.
+        for (const match of text.matchAll(/\S+/g)) {
+          const range = doc.createRange();
+          range.setStart(element.firstChild, match.index!);
+          range.setEnd(element.firstChild, match.index! + match[0].length);
+          if (range.getClientRects().length !== 1) out.push(match[0]);
+        }
+      }
+      return out;
+    }, selector);
+    expect(broken, `broken at ${width} px`).toEqual([]);
+  }
+  if (before) await page.setViewportSize(before);
+}
+
 /** Sign-in up to an enrollment page; returns the person's authenticator after verifying its first code. */
 export async function enroll(page: Page, issuer: string, screenshotName?: string) {
   await shown(page.getByRole("heading", { name: "Set up your authenticator app" }));
   await shown(page.getByRole("img", { name: `QR code for ${issuer}` }));
   if (screenshotName) await screenshot(page, screenshotName);
-  const app = new Authenticator(await page.getByTestId("totp-secret").innerText());
+  const manualKey = (await page.getByTestId("totp-secret").innerText()).replace(/\s+/g, "");
+  // What the person's app reads from the QR code is what the page says.
+  const { raw, totp } = await scanQrCode(page);
+  expect(raw).not.toContain("+");
+  expect(totp.issuer).toBe(issuer);
+  expect(totp.label).toMatch(/^[^@\s]+@[^@\s]+$/);
+  expect([totp.algorithm, totp.digits, totp.period]).toEqual(["SHA1", 6, 30]);
+  expect(totp.secret.base32).toBe(manualKey);
+  await expectCodesUnbroken(page, '[data-testid="totp-secret"]');
+  const app = new Authenticator(manualKey);
   await page.getByLabel("Authentication code").fill(app.nextCode());
   await page.getByRole("button", { name: "Verify" }).click();
   await shown(page.getByRole("heading", { name: "Save your recovery codes" }));
+  await expectCodesUnbroken(page, '[data-testid="recovery-codes"] code');
   return app;
 }
 
