@@ -37,7 +37,7 @@ function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean;
       {methods.app && <a href={`${base(auth)}/verify?method=app`}>Use the authenticator app</a>}
       {methods.recovery && <a href={`${base(auth)}/verify?method=recovery`}>Use a recovery code</a>}
       {methods.email && (
-        <form method="post" action={`${base(auth)}/verify/email/send`}>
+        <form method="post" action={`${base(auth)}/verify/email/send`} data-dialog="[data-email-code]">
           <button type="submit" class="link">Enter OTP received via email</button>
         </form>
       )}
@@ -68,6 +68,9 @@ export function EmailCodePage(props: StepProps & { email: string; resendAt: numb
   return (
     <Layout title="Check your email" auth={props.auth}>
       <Card title="Check your email">
+        {/* What "Enter OTP received via email" opens as a popup when JavaScript runs (web/app.js). */}
+        <div data-email-code>
+        <h2 class="dialog-only">Check your email</h2>
         <p>
           {props.resendAt && !props.nothingSent ? "We sent a one-time password to " : "We will send a one-time password to "}
           <strong>{props.email}</strong>. It works for 10 minutes.
@@ -87,6 +90,12 @@ export function EmailCodePage(props: StepProps & { email: string; resendAt: numb
             {waitSeconds > 0 ? `You can resend in ${waitSeconds} s.` : ""}
           </span>
         </form>
+        <p class="dialog-only">
+          <a href={`${base(props.auth)}/verify`} data-close-dialog>
+            Cancel
+          </a>
+        </p>
+        </div>
         <Alternatives auth={props.auth} methods={{ app: props.app, recovery: props.app, passkey: props.passkey }} />
       </Card>
     </Layout>

@@ -19,7 +19,7 @@ export const accessTab: PolicyTab<{ access: AccessMode }> = {
   fields: (v) => ({ access: v.access }),
   write: (v) => ({ access: v.access }),
   Form: ({ action, value, portal, env }) => (
-    <form method="post" action={action} class="stack">
+    <form method="post" action={action} class="stack" data-dialog="form.confirm-apply">
       <fieldset class="choices">
         <legend>How {portal === "agent" ? "agents" : "contacts"} sign in</legend>
         {ACCESS_MODES.map((mode) => (

@@ -63,7 +63,7 @@ export const mfaTab: PolicyTab<MfaSettings> = {
   Form: ({ action, value, portal, env }) => (
     <>
     <EnrollmentCoverage env={env} portal={portal} />
-    <form method="post" action={action} class="stack">
+    <form method="post" action={action} class="stack" data-dialog="form.confirm-apply">
       <p class="hint">Multi-factor authentication applies to email and password sign-ins. People who sign in with single sign-on are never asked.</p>
       <Toggle name="authenticatorApp" label="Authenticator App" checked={value.authenticatorApp}>
         A 6-digit code from an app such as Microsoft Authenticator. With Email OTP also on, the app comes first.

@@ -60,7 +60,7 @@ export function ApplyChoice(props: { action: string; fields: Record<string, stri
         <button type="submit" name="apply" value="next_login">
           On next login
         </button>
-        <a href={props.cancel}>Cancel</a>
+        <a href={props.cancel} data-close-dialog>Cancel</a>
       </div>
       <p class="hint">
         Immediately signs out every {who.slice(0, -1)} at once, on their very next click. On next login lets current sessions continue;

@@ -43,7 +43,7 @@ export const passwordTab: PolicyTab<PasswordPolicy> = {
   }),
   write: (password) => ({ password }),
   Form: ({ action, value }) => (
-    <form method="post" action={action} class="stack narrow">
+    <form method="post" action={action} class="stack narrow" data-dialog="form.confirm-apply">
       <p class="hint">
         The defaults follow NIST SP 800-63B: length matters most, while composition rules and forced expiry push people to predictable
         passwords. Common passwords and the person's own name or email are always refused.

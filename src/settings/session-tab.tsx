@@ -35,7 +35,7 @@ export const sessionTab: PolicyTab<SessionPolicy> = {
   fields: (v) => ({ idleMinutes: String(minutes(v.idleTimeoutMs)), absoluteHours: String(hours(v.absoluteLifetimeMs)) }),
   write: (session) => ({ session }),
   Form: ({ action, value }) => (
-    <form method="post" action={action} class="stack narrow">
+    <form method="post" action={action} class="stack narrow" data-dialog="form.confirm-apply">
       <NumberField name="idleMinutes" label="Inactivity timeout (minutes)" value={minutes(value.idleTimeoutMs)} min={15} max={43200} hint="From 15 minutes to 30 days (43,200 minutes). A session unused this long ends." />
       <NumberField name="absoluteHours" label="Session lifetime (hours)" value={hours(value.absoluteLifetimeMs)} min={1} max={2160} hint="However active, a session ends this long after sign-in (up to 90 days)." />
       <p class="hint">A shorter value applies to every existing session at its next request.</p>

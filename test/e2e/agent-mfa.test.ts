@@ -164,10 +164,13 @@ describe("agent portal", () => {
     // The app comes first; the email is the fallback.
     await shown(page.getByRole("heading", { name: "Verify it's you" }));
     await page.getByRole("button", { name: "Enter OTP received via email" }).click();
-    await shown(page.getByRole("heading", { name: "Check your email" }));
+    // A popup, as the help article describes (issue 17.10); the page behind it stays.
+    const popup = page.getByRole("dialog", { name: "Check your email" });
+    await shown(popup);
+    await shown(page.getByRole("heading", { name: "Verify it's you" }));
 
     // Resend waits 30 seconds (the browser's clock runs fast-forwarded here; the server enforces it too).
-    const resend = page.getByRole("button", { name: "Resend OTP" });
+    const resend = popup.getByRole("button", { name: "Resend OTP" });
     await eventually(() => resend.isDisabled()).toBe(true);
     await shown(page.getByText(/You can resend in (30|29) s\./));
     await page.clock.runFor(15_000);
@@ -175,8 +178,8 @@ describe("agent portal", () => {
     await page.clock.runFor(16_000);
     await eventually(() => resend.isEnabled()).toBe(true);
 
-    await page.getByLabel("One-time password").fill(await emailedCode(context, AGENT));
-    await page.getByRole("button", { name: "Verify" }).click();
+    await popup.getByLabel("One-time password").fill(await emailedCode(context, AGENT));
+    await popup.getByRole("button", { name: "Verify" }).click();
     await shown(page.getByRole("heading", { name: "Welcome, Ada Torvalds" }));
     await context.close();
   });

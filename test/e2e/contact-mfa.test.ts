@@ -46,10 +46,11 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   // The emailed fallback.
   await signInWithPassword(page, "support", CONTACT, journey.password);
   await page.getByRole("button", { name: "Enter OTP received via email" }).click();
-  await shown(page.getByRole("heading", { name: "Check your email" }));
-  expect(await page.getByRole("button", { name: "Resend OTP" }).isDisabled()).toBe(true);
-  await page.getByLabel("One-time password").fill(await emailedCode(context, CONTACT));
-  await page.getByRole("button", { name: "Verify" }).click();
+  const popup = page.getByRole("dialog", { name: "Check your email" });
+  await shown(popup);
+  expect(await popup.getByRole("button", { name: "Resend OTP" }).isDisabled()).toBe(true);
+  await popup.getByLabel("One-time password").fill(await emailedCode(context, CONTACT));
+  await popup.getByRole("button", { name: "Verify" }).click();
   await shown(page.getByRole("heading", HOME));
   await signOut(page);
 

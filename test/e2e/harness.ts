@@ -210,9 +210,11 @@ export async function signInWithRecoveryCode(page: Page, portal: Portal, email: 
 /** Save the settings form, see `change` listed in "When should this apply?", and choose On next login. */
 export async function saveForNextLogin(page: Page, change: string) {
   await page.getByRole("button", { name: "Save" }).click();
-  await shown(page.getByRole("heading", { name: "When should this apply?" }));
-  await shown(page.getByText(change));
-  await page.getByRole("button", { name: "On next login" }).click();
+  // A popup over the settings page (issue 17.10), with the server's list of changes.
+  const popup = page.getByRole("dialog", { name: "When should this apply?" });
+  await shown(popup);
+  await shown(popup.getByText(change));
+  await popup.getByRole("button", { name: "On next login" }).click();
   await shown(page.getByText("Saved. The new policy applies as people next sign in."));
 }
 
