@@ -169,7 +169,7 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
               <th scope="col">Location</th>
               <th scope="col">Managed By Group</th>
               <th scope="col">Managed By Agent</th>
-              <th scope="col"><span class="visually-hidden">Status</span></th>
+              <th scope="col"><span class="visually-hidden">Save note</span></th>
             </tr>
           </thead>
           <tbody>
