@@ -7,13 +7,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildSeed } from "../../scripts/seed.mjs";
 import { portalStub } from "../../src/auth/sessions";
 import { passwordHistory, users } from "../../src/db/schema";
-import { browser, type Browser } from "../helpers/app";
+import { DAY } from "../../src/lib/clock";
+import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
-import { db, makeAdmin } from "../helpers/factories";
+import { db, makeAdmin, makeAgent } from "../helpers/factories";
 import { setMfa } from "../helpers/mfa";
 
 const A = "amber lanterns at noon";
 const B = "basalt rivers in spring";
+const C = "cinnamon clocktowers hum";
 
 async function change(client: Browser, portal: "agent" | "support", current: string, next: string) {
   const response = await client.post(`/${portal}/account/password`, { current, password: next, confirm: next });
@@ -48,6 +50,22 @@ describe("password history on every path that sets a password", () => {
     expect(rows!.n).toBe(seed.agents.length + seed.contacts.length);
     await expectReuseRefused("support", seed.contacts[0]!.email, A);
     await expectReuseRefused("agent", seed.agents[1]!.email, A);
+  });
+
+  it("the forced change of an expired password records it", async () => {
+    const { password } = await portalStub(env, "agent").getPolicy();
+    await portalStub(env, "agent").updatePolicy({ password: { ...password, expiryDays: 90 } }, false);
+    const agent = await makeAgent();
+    // The factory set the password on 2026-01-01; 91 days later it has expired.
+    const client = browser({ clock: fakeClock(Date.UTC(2026, 0, 1) + 91 * DAY) });
+    const login = await client.post("/agent/login", { email: agent.email, password: agent.password });
+    await login.text();
+    expect(login.headers.get("Location")).toBe("/agent/login/change-password");
+    const changed = await client.post("/agent/login/change-password", { password: C, confirm: C });
+    await changed.text();
+    expect(changed.headers.get("Location")).toBe("/agent");
+    await portalStub(env, "agent").updatePolicy({ password: { ...password, expiryDays: 0 } }, false);
+    await expectReuseRefused("agent", agent.email, C);
   });
 
   it("an admin creating an agent, and an admin setting a password, record them", async () => {
