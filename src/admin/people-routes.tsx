@@ -16,7 +16,7 @@ import { portalOfKind } from "../portal/policy";
 import { userStub } from "../auth/sessions";
 import { countUnusedRecoveryCodes, listRecoveryCodes } from "../mfa/recovery-codes";
 import { actorOf, requirePermission } from "../access/guard";
-import { type Decision, mayAssignRole, mayManagePerson } from "../access/grants";
+import { type Decision, holdsAllOf, mayAssignRole, mayManagePerson } from "../access/grants";
 import { hasPermission, type Permission } from "../access/permissions";
 import { ErrorMessage, Notice } from "../web/layout";
 import { afterResponse } from "../lib/background";
@@ -148,7 +148,7 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
           refused={reason(mayManagePerson(actor, holder, "reset their MFA or view their recovery codes"))}
         />
       )}
-      {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && agent.id !== auth.user.id && mayManagePerson(actor, holder, "").ok && (
+      {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && agent.id !== auth.user.id && holdsAllOf(actor, holder.roleId, holder.permissions) && (
         await devicesPanel(c, agent, passkeyList)
       )}
     </AdminFrame>,
