@@ -28,6 +28,71 @@ export function RowAction(props: { action: string; label: string; of: string }) 
   );
 }
 
+interface PasskeyRow {
+  id: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/** Passkeys with when each was added and last used, and a Remove for each (My account, and an admin's view of a person). */
+export function PasskeysTable(props: { testId: string; passkeys: PasskeyRow[]; now: number; removeAction: (p: PasskeyRow) => string }) {
+  return (
+    <table data-testid={props.testId}>
+      <thead>
+        <tr>
+          <th scope="col">Name</th>
+          <th scope="col">Added</th>
+          <th scope="col">Last used</th>
+          <th scope="col"><span class="visually-hidden">Action</span></th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.passkeys.map((p) => (
+          <tr>
+            <td>{p.name}</td>
+            <td>{when(p.createdAt, props.now)}</td>
+            <td>{p.lastUsedAt ? when(p.lastUsedAt, props.now) : "never"}</td>
+            <td>
+              <RowAction action={props.removeAction(p)} label="Remove" of={`passkey ${p.name}`} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Remembered devices with browser, IP, added and last used, and a Forget for each. */
+export function DevicesTable(props: { testId: string; devices: RememberedDevice[]; now: number; forgetAction: (d: RememberedDevice) => string }) {
+  return (
+    <table data-testid={props.testId}>
+      <thead>
+        <tr>
+          <th scope="col">Device</th>
+          <th scope="col">IP address</th>
+          <th scope="col">Added</th>
+          <th scope="col">Last used</th>
+          <th scope="col"><span class="visually-hidden">Action</span></th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.devices.map((d) => (
+          <tr>
+            <td>{describeDevice(d.userAgent)}</td>
+            <td>{d.ip}</td>
+            <td>{when(d.createdAt, props.now)}</td>
+            <td>{when(d.lastUsedAt, props.now)}</td>
+            <td>
+              <RowAction action={props.forgetAction(d)} label="Forget" of={`${describeDevice(d.userAgent)}, ${d.ip}`} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function AccountPage(props: {
   auth: Auth;
   hasPassword: boolean;
@@ -153,28 +218,7 @@ export function AccountPage(props: {
             {props.passkeys.length === 0 ? (
               <p>No passkeys yet. A passkey signs you in with your fingerprint, face, PIN or security key instead of a code.</p>
             ) : (
-              <table data-testid="passkeys">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Added</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col"><span class="visually-hidden">Action</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {props.passkeys.map((p) => (
-                    <tr>
-                      <td>{p.name}</td>
-                      <td>{when(p.createdAt, props.now)}</td>
-                      <td>{p.lastUsedAt ? when(p.lastUsedAt, props.now) : "never"}</td>
-                      <td>
-                        <RowAction action={`${base}/passkeys/${encodeURIComponent(p.id)}/delete`} label="Remove" of={`passkey ${p.name}`} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <PasskeysTable testId="passkeys" passkeys={props.passkeys} now={props.now} removeAction={(p) => `${base}/passkeys/${encodeURIComponent(p.id)}/delete`} />
             )}
             {props.canAddPasskey &&
               (props.recentlyConfirmed ? (
@@ -201,30 +245,7 @@ export function AccountPage(props: {
             {props.devices.length === 0 ? (
               <p>No device skips the second step. Tick “Don't ask again on this device” when you next sign in to add this one.</p>
             ) : (
-              <table data-testid="remembered-devices">
-                <thead>
-                  <tr>
-                    <th scope="col">Device</th>
-                    <th scope="col">IP address</th>
-                    <th scope="col">Added</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col"><span class="visually-hidden">Action</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {props.devices.map((d) => (
-                    <tr>
-                      <td>{describeDevice(d.userAgent)}</td>
-                      <td>{d.ip}</td>
-                      <td>{when(d.createdAt, props.now)}</td>
-                      <td>{when(d.lastUsedAt, props.now)}</td>
-                      <td>
-                        <RowAction action={`${base}/devices/${d.id}/forget`} label="Forget" of={`${describeDevice(d.userAgent)}, ${d.ip}`} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DevicesTable testId="remembered-devices" devices={props.devices} now={props.now} forgetAction={(d) => `${base}/devices/${d.id}/forget`} />
             )}
             <p class="hint">A remembered device signs in with your password alone until it expires. A password change or an MFA reset forgets them all.</p>
           </div>

@@ -2,8 +2,7 @@ import type { Child } from "hono/jsx";
 import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../auth/sessions";
 import { PasswordRulesList } from "../account/pages";
-import { RowAction, when } from "../account/account-pages";
-import { describeDevice } from "../account/device";
+import { DevicesTable, PasskeysTable } from "../account/account-pages";
 import type { RememberedDevice } from "../auth/user-do";
 import { ALL_PERMISSIONS, hasPermission, type Permission, PERMISSIONS } from "../access/permissions";
 import { Field, Layout } from "../web/layout";
@@ -214,57 +213,13 @@ export function PersonDevicesPanel(props: {
       {props.passkeys.length === 0 ? (
         <p>{props.person.name} has no passkeys.</p>
       ) : (
-        <table data-testid="admin-passkeys">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Added</th>
-              <th scope="col">Last used</th>
-              <th scope="col"><span class="visually-hidden">Action</span></th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.passkeys.map((p) => (
-              <tr>
-                <td>{p.name}</td>
-                <td>{when(p.createdAt, props.now)}</td>
-                <td>{p.lastUsedAt ? when(p.lastUsedAt, props.now) : "never"}</td>
-                <td>
-                  <RowAction action={`${props.base}/passkeys/${encodeURIComponent(p.id)}/remove`} label="Remove" of={`passkey ${p.name}`} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <PasskeysTable testId="admin-passkeys" passkeys={props.passkeys} now={props.now} removeAction={(p) => `${props.base}/passkeys/${encodeURIComponent(p.id)}/remove`} />
       )}
       <h2>Remembered devices</h2>
       {props.devices.length === 0 ? (
         <p>No device of {props.person.name} skips the second step.</p>
       ) : (
-        <table data-testid="admin-devices">
-          <thead>
-            <tr>
-              <th scope="col">Device</th>
-              <th scope="col">IP address</th>
-              <th scope="col">Added</th>
-              <th scope="col">Last used</th>
-              <th scope="col"><span class="visually-hidden">Action</span></th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.devices.map((d) => (
-              <tr>
-                <td>{describeDevice(d.userAgent)}</td>
-                <td>{d.ip}</td>
-                <td>{when(d.createdAt, props.now)}</td>
-                <td>{when(d.lastUsedAt, props.now)}</td>
-                <td>
-                  <RowAction action={`${props.base}/devices/${d.id}/forget`} label="Forget" of={`${describeDevice(d.userAgent)}, ${d.ip}`} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DevicesTable testId="admin-devices" devices={props.devices} now={props.now} forgetAction={(d) => `${props.base}/devices/${d.id}/forget`} />
       )}
       <p class="hint">Removing one needs you to have confirmed your identity in the last 5 minutes. {props.person.name} is emailed, and it is in the audit log.</p>
     </section>
