@@ -9,7 +9,7 @@ import { RecoveryCodesBlock } from "../mfa/pages";
 import { LOW_RECOVERY_CODES } from "../mfa/recovery-codes";
 import { type PersonalEvent, SecurityLog } from "./security-log";
 
-export function when(ms: number, now: number): string {
+function when(ms: number, now: number): string {
   const minutes = Math.round((now - ms) / 60_000);
   if (minutes < 1) return "just now";
   if (minutes < 60) return `${minutes} min ago`;
@@ -18,7 +18,7 @@ export function when(ms: number, now: number): string {
 }
 
 /** A table row's one action (Sign out, Forget, Remove), named for screen readers by what it acts on. */
-export function RowAction(props: { action: string; label: string; of: string }) {
+function RowAction(props: { action: string; label: string; of: string }) {
   return (
     <form method="post" action={props.action}>
       <button type="submit" class="link" aria-label={`${props.label} ${props.of}`}>
