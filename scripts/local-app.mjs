@@ -64,7 +64,8 @@ export async function runWorker({ persist, port, vars, logLevel = "info", stdio 
   writeFileSync(envFile, Object.entries({ ...local, ...vars, ENTRA_AUTHORITY: sso.authority, ENTRA_CLIENT_ID: DEV_CLIENT_ID, ENTRA_TENANT_ID: DEV_TENANT }).map(([k, v]) => `${k}=${v}`).join("\n"), { mode: 0o600 });
   const child = spawn(
     "npx",
-    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--env-file", envFile, "--log-level", logLevel, "--show-interactive-dev-session=false"],
+    // Its own inspector port too: two copies of the journeys (or npm start beside them) never share 9229.
+    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", persist, "--env-file", envFile, "--log-level", logLevel, "--show-interactive-dev-session=false"],
     { env: { ...process.env, ...QUIET }, stdio, detached: true },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -81,7 +82,10 @@ export async function runWorker({ persist, port, vars, logLevel = "info", stdio 
   };
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (exited !== null) throw new Error(`wrangler dev exited with code ${exited} before answering on ${url}`);
+    if (exited !== null) {
+      sso.close();
+      throw new Error(`wrangler dev exited with code ${exited} before answering on ${url}`);
+    }
     try {
       const response = await fetch(`${url}/favicon.svg`);
       if (response.ok) break;

@@ -41,11 +41,29 @@ export interface Journey {
   stop(): Promise<void>;
 }
 
+/**
+ * `wrangler dev` on a free port. A free port is only free when it was looked up: with another
+ * copy of the suite running beside this one, the port (or one wrangler takes for itself) can be
+ * gone a moment later and wrangler exits at once. That start is retried on fresh ports; a Worker
+ * that started and then failed is not.
+ */
+async function startWorker(persist: string) {
+  const vars = { ...randomDevVars(), HMAC_KEY: inject("hmacKey"), PASSWORD_HASH_PARAMS: `N=${JOURNEY_HASH_PARAMS.N},r=${JOURNEY_HASH_PARAMS.r},p=${JOURNEY_HASH_PARAMS.p}` };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runWorker({ persist, port: await freePort(), vars, logLevel: "warn", stdio: ["ignore", "ignore", "inherit"] });
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error) || !/exited with code/.test(error.message)) throw error;
+      console.warn(`${error.message}; starting it again on another port`);
+    }
+  }
+}
+
 /** `host: "localhost"` for passkeys: browsers refuse WebAuthn on an IP address. */
 export async function startJourney({ host = "127.0.0.1" }: { host?: "127.0.0.1" | "localhost" } = {}): Promise<Journey> {
   const persist = mkdtempSync(join(tmpdir(), "edgedesk-e2e-"));
   cpSync(inject("templateState"), persist, { recursive: true });
-  const app = await runWorker({ persist, port: await freePort(), vars: { ...randomDevVars(), HMAC_KEY: inject("hmacKey"), PASSWORD_HASH_PARAMS: `N=${JOURNEY_HASH_PARAMS.N},r=${JOURNEY_HASH_PARAMS.r},p=${JOURNEY_HASH_PARAMS.p}` }, logLevel: "warn", stdio: ["ignore", "ignore", "inherit"] });
+  const app = await startWorker(persist);
   let browser: Browser;
   try {
     browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
