@@ -16,9 +16,14 @@ import { JOURNEY_HASH_PARAMS } from "./hash-params";
 
 export type Portal = "agent" | "support";
 
-/** Waits until the locator is on screen (playwright-core has no `expect`; these are its waits). */
+/**
+ * Waits until the locator is on screen (playwright-core has no `expect`; these are its waits),
+ * and until the page has loaded: its scripts (htmx, the popups) are wired only then, and on a busy
+ * machine a click can otherwise land in between, where a person would be no faster.
+ */
 export async function shown(locator: Locator) {
   await locator.first().waitFor({ state: "visible" });
+  await locator.page().waitForLoadState("load");
 }
 
 /** Asserts that nothing matches the locator on the page as it is now. */
@@ -97,6 +102,8 @@ export async function signInWithPassword(page: Page, portal: Portal, email: stri
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.waitForURL((url) => !url.pathname.endsWith("/login"));
+  await page.waitForLoadState("load");
 }
 
 export async function signOut(page: Page) {
