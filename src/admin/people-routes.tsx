@@ -5,7 +5,7 @@ import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { passwordRules } from "../auth/password-policy";
 import { recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
-import { endAllSessionsOfUser, portalStub } from "../auth/sessions";
+import { endAllSessionsOfUser, portalStub, userStub } from "../auth/sessions";
 import { setPassword } from "../auth/password-change";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
@@ -13,7 +13,6 @@ import { emailField, noteInput, parseForm, passwordField, requiredText } from ".
 import { hasConfirmedAuthenticator } from "../mfa/totp";
 import { listPasskeys, removePasskey } from "../mfa/passkeys";
 import { portalOfKind } from "../portal/policy";
-import { userStub } from "../auth/sessions";
 import { countUnusedRecoveryCodes, listRecoveryCodes } from "../mfa/recovery-codes";
 import { actorOf, requirePermission } from "../access/guard";
 import { type Decision, holdsAllOf, mayAssignRole, mayManagePerson } from "../access/grants";
