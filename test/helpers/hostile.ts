@@ -25,28 +25,11 @@ export const PROTOTYPE_NAMES = ["constructor", "__proto__", "toString", "valueOf
 
 /** The longest string a schema's field accepts (its zod max length), if it states one. */
 export function maxLengthOf(schema: z.ZodType, field: string): number | null {
-  const def = (schema as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
-  switch (def.type) {
-    case "object": {
-      const inner = (def.shape as Record<string, z.ZodType>)[field];
-      return inner ? stringMax(inner) : null;
-    }
-    case "pipe":
-      return maxLengthOf(def.in as z.ZodType, field);
-    case "intersection":
-      return maxLengthOf(def.left as z.ZodType, field) ?? maxLengthOf(def.right as z.ZodType, field);
-    case "union":
-      return (def.options as z.ZodType[]).map((o) => maxLengthOf(o, field)).find((m) => m !== null) ?? null;
-    case "optional":
-    case "nullable":
-    case "default":
-    case "prefault":
-    case "catch":
-    case "readonly":
-      return maxLengthOf(def.innerType as z.ZodType, field);
-    default:
-      return null;
+  for (const shape of objectShapes(schema)) {
+    const inner = shape[field];
+    if (inner) return stringMax(inner);
   }
+  return null;
 }
 
 function stringMax(schema: z.ZodType): number | null {
@@ -64,28 +47,33 @@ function stringMax(schema: z.ZodType): number | null {
 /** Markup that must never come back unescaped in a page. */
 export const REFLECTION_MARKERS = [`<script>alert("xss")</script>`, `<img src=x onerror=alert(1)>`];
 
-/** The field names a zod schema reads (objects, through pipes, intersections, unions and wrappers). */
-export function fieldNames(schema: z.ZodType): string[] {
+/** The object shapes a zod schema reads, through pipes, intersections, unions and wrappers. */
+function objectShapes(schema: z.ZodType): Record<string, z.ZodType>[] {
   const def = (schema as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
   switch (def.type) {
     case "object":
-      return Object.keys(def.shape as object);
+      return [def.shape as Record<string, z.ZodType>];
     case "pipe":
-      return fieldNames(def.in as z.ZodType);
+      return objectShapes(def.in as z.ZodType);
     case "intersection":
-      return [...fieldNames(def.left as z.ZodType), ...fieldNames(def.right as z.ZodType)];
+      return [...objectShapes(def.left as z.ZodType), ...objectShapes(def.right as z.ZodType)];
     case "union":
-      return (def.options as z.ZodType[]).flatMap(fieldNames);
+      return (def.options as z.ZodType[]).flatMap(objectShapes);
     case "optional":
     case "nullable":
     case "default":
     case "prefault":
     case "catch":
     case "readonly":
-      return fieldNames(def.innerType as z.ZodType);
+      return objectShapes(def.innerType as z.ZodType);
     default:
       return [];
   }
+}
+
+/** The field names a zod schema reads (objects, through pipes, intersections, unions and wrappers). */
+export function fieldNames(schema: z.ZodType): string[] {
+  return objectShapes(schema).flatMap((shape) => Object.keys(shape));
 }
 
 const NOT_DOMAIN = new Set(["audit_events", "dev_mailbox", "d1_migrations", "sqlite_sequence", "_cf_KV", "_cf_METADATA"]);
