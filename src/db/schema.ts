@@ -272,6 +272,8 @@ export const devMailbox = sqliteTable("dev_mailbox", {
   to: text("to_address").notNull(),
   subject: text("subject").notNull(),
   body: text("body").notNull(),
+  /** Exactly what the send_email binding received (JSON of the structured message). */
+  sent: text("sent").notNull().default("{}"),
   sentAt: integer("sent_at").notNull(),
 });
 

@@ -1,39 +1,62 @@
-import { EmailMessage } from "cloudflare:email";
-import { createMimeMessage } from "mimetext";
 import { getDb } from "../db";
 import { devMailbox } from "../db/schema";
-import { randomToken } from "../lib/crypto";
+import { htmlOf } from "./html";
 
+/** What a part of EdgeDesk asks to send: one person, a subject without secrets, and plain text. */
 export interface Mail {
   to: string;
   subject: string;
   text: string;
 }
 
+/**
+ * Exactly what EdgeDesk hands the `send_email` binding: Cloudflare Email Service's structured form
+ * (issue 18). Email Service builds the MIME message itself (Message-ID, Date, encodings, DKIM), so
+ * nothing here is raw RFC 5322 and any recipient can be reached once the sending domain is onboarded.
+ */
+export interface OutgoingMail {
+  from: { email: string; name: string };
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The custom headers EdgeDesk sets, all on Email Service's allowlist
+ * (developers.cloudflare.com/email-service/reference/headers): RFC 3834 tells auto-responders
+ * ("out of office") not to answer a sign-in code.
+ */
+export const MAIL_HEADERS: Readonly<Record<string, string>> = Object.freeze({ "Auto-Submitted": "auto-generated" });
+
 export function isDevelopment(env: Env): boolean {
   return env.ENVIRONMENT === "development";
 }
 
-/** Build an RFC 5322 message with mimetext (headers, encoding and line folding are its job, not ours). */
-export function buildMessage(env: Env, mail: Mail): string {
-  const message = createMimeMessage();
-  message.setSender({ name: env.MAIL_FROM_NAME, addr: env.MAIL_FROM });
-  message.setRecipient(mail.to);
-  message.setSubject(mail.subject);
-  // Cloudflare's send_email refuses messages without a Message-ID.
-  message.setHeader("Message-ID", `<${randomToken()}@${env.MAIL_FROM.split("@")[1]}>`);
-  message.addMessage({ contentType: "text/plain", data: mail.text });
-  return message.asRaw();
+export function composeMail(env: Env, mail: Mail): OutgoingMail {
+  const text = mail.text.endsWith("\n") ? mail.text : `${mail.text}\n`;
+  return {
+    from: { email: env.MAIL_FROM, name: env.MAIL_FROM_NAME },
+    to: mail.to,
+    subject: mail.subject,
+    text,
+    html: htmlOf(mail.subject, text),
+    headers: { ...MAIL_HEADERS },
+  };
 }
 
 /**
- * Send one message through the send_email binding. In development it is also kept in the
- * development mailbox (/dev/mailbox), after the binding accepted it, so a message that failed
- * to send is never shown as sent.
+ * Send one message through the binding. In development it is also kept in the development mailbox
+ * (/dev/mailbox), exactly as the binding received it, after the binding accepted it, so a message
+ * that failed to send is never shown as sent.
  */
 export async function sendMail(env: Env, mail: Mail, now: number): Promise<void> {
-  await env.EMAIL.send(new EmailMessage(env.MAIL_FROM, mail.to, buildMessage(env, mail)));
+  const message = composeMail(env, mail);
+  await env.EMAIL.send(message);
   if (isDevelopment(env)) {
-    await getDb(env.DB).insert(devMailbox).values({ to: mail.to, subject: mail.subject, body: mail.text, sentAt: now });
+    await getDb(env.DB)
+      .insert(devMailbox)
+      .values({ to: message.to, subject: message.subject, body: message.text, sent: JSON.stringify(message), sentAt: now });
   }
 }

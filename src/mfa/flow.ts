@@ -47,7 +47,7 @@ export async function sendEmailOtp(
       env,
       {
         to: user.email,
-        subject: `Your EdgeDesk sign-in code: ${issued.code}`,
+        subject: "Your EdgeDesk sign-in code",
         text:
           `Hello ${user.name},\n\nYour one-time password for the EdgeDesk ${portalLabel(portal).toLowerCase()} is:\n\n    ${issued.code}\n\n` +
           `It works once, for the next ${EMAIL_OTP.lifetimeMs / 60_000} minutes, in the browser where you asked for it.\n` +

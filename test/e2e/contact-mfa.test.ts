@@ -1,7 +1,7 @@
 // The support portal: a contact enrolls in the authenticator app, keeps recovery codes, and signs in
 // with the app, with the emailed fallback, and with a recovery code that then stops working.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { emailedCode, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
+import { emailedCode, emailedMessage, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
 
 const CONTACT = "contact1@customer.test";
 const HOME = { name: "Hello, Dennis Thompson" };
@@ -49,7 +49,16 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   const popup = page.getByRole("dialog", { name: "Check your email" });
   await shown(popup);
   expect(await popup.getByRole("button", { name: "Resend OTP" }).isDisabled()).toBe(true);
-  await popup.getByLabel("One-time password").fill(await emailedCode(context, CONTACT));
+  const code = await emailedCode(context, CONTACT);
+  // The mail as a mail client reads it (issue 18.1): named sender, no code in the subject, both parts.
+  const { raw, parsed } = await emailedMessage(context, CONTACT);
+  expect(raw).not.toMatch(/[^\r]\n/);
+  expect(parsed.from?.value).toEqual([{ address: "no-reply@edgedesk.example", name: "EdgeDesk" }]);
+  expect(parsed.subject).toBe("Your EdgeDesk sign-in code");
+  expect(parsed.headers.get("auto-submitted")).toBe("auto-generated");
+  expect(parsed.text).toContain(`    ${code}\n`);
+  expect(parsed.html).toContain(`>${code}</p>`);
+  await popup.getByLabel("One-time password").fill(code);
   await popup.getByRole("button", { name: "Verify" }).click();
   await shown(page.getByRole("heading", HOME));
   await signOut(page);

@@ -1,5 +1,6 @@
 // Browser journeys: each test file runs its own `wrangler dev` over a copy of the seeded state
 // (global-setup.ts) and drives Debian's Chromium through the labels a person reads.
+import { type ParsedMail, simpleParser } from "mailparser";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -145,6 +146,18 @@ export async function emailedCode(context: BrowserContext, email: string): Promi
   const code = body.match(/\b(\d{6})\b/)?.[1];
   if (!code) throw new Error(`No 6-digit code in the newest mail to ${email}:\n${body}`);
   return code;
+}
+
+/** The newest mail to `email` as its .eml download, read back by mailparser (someone else's MIME parser). */
+export async function emailedMessage(context: BrowserContext, email: string): Promise<{ raw: string; parsed: ParsedMail }> {
+  const mailbox = await context.newPage();
+  await mailbox.goto("/dev/mailbox");
+  const mail = mailbox.getByTestId("mail").filter({ has: mailbox.getByTestId("mail-to").getByText(email, { exact: true }) }).first();
+  const href = await mail.getByRole("link", { name: "Download .eml" }).getAttribute("href");
+  const response = await context.request.get(href!);
+  await mailbox.close();
+  const raw = await response.text();
+  return { raw, parsed: await simpleParser(raw) };
 }
 
 /** Saves a screenshot for the README (docs/screenshots/<name>.png): the whole page, or what a 1280×720 window shows. */
