@@ -1,6 +1,8 @@
 import { CodeChallengeMethod, generateCodeVerifier, generateState, OAuth2Client } from "arctic";
-import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from "jose";
+import { decodeJwt, type JWTPayload, jwtVerify } from "jose";
 import { randomToken } from "../lib/crypto";
+import { microsoftKeys } from "./jwks";
+import { allowedTenantIds } from "./tenants";
 
 /** Microsoft Entra ID settings, from vars and the ENTRA_CLIENT_SECRET secret; null when SSO is not set up. */
 export interface SsoConfig {
@@ -9,7 +11,10 @@ export interface SsoConfig {
   clientSecret: string;
   /** Path segment of the endpoints: a tenant id, or "organizations" for a multi-tenant app. */
   tenant: string;
+  /** As configured: tenant ids (any case) or domains; see tenants.ts. */
   allowedTenants: string[];
+  /** The setting the allowed tenants came from, for messages about it. */
+  allowedTenantsSetting: "ENTRA_ALLOWED_TENANT_IDS" | "ENTRA_TENANT_ID";
 }
 
 export function ssoConfig(env: Env): SsoConfig | null {
@@ -18,11 +23,18 @@ export function ssoConfig(env: Env): SsoConfig | null {
   const tenant = env.ENTRA_TENANT_ID?.trim();
   if (!clientId || !clientSecret || !tenant) return null;
   const listed = (env.ENTRA_ALLOWED_TENANT_IDS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
-  const multiTenant = ["organizations", "common"].includes(tenant);
+  const multiTenant = ["organizations", "common"].includes(tenant.toLowerCase());
   const allowedTenants = listed.length > 0 ? listed : multiTenant ? [] : [tenant];
   // A multi-tenant app with no list would let any organisation in: treat that as not set up.
   if (allowedTenants.length === 0) return null;
-  return { authority: (env.ENTRA_AUTHORITY || "https://login.microsoftonline.com").replace(/\/+$/, ""), clientId, clientSecret, tenant, allowedTenants };
+  return {
+    authority: (env.ENTRA_AUTHORITY || "https://login.microsoftonline.com").replace(/\/+$/, ""),
+    clientId,
+    clientSecret,
+    tenant,
+    allowedTenants,
+    allowedTenantsSetting: listed.length > 0 ? "ENTRA_ALLOWED_TENANT_IDS" : "ENTRA_TENANT_ID",
+  };
 }
 
 /** Entra's v2.0 endpoints under a configurable authority, so tests and local use can point elsewhere. */
@@ -88,9 +100,7 @@ export interface EntraIdentity {
   authTime: number | null;
 }
 
-const jwksCache = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
-
-export type TokenCheck = { ok: true; identity: EntraIdentity } | { ok: false; reason: string };
+export type TokenCheck = { ok: true; identity: EntraIdentity } | { ok: false; reason: string; misconfigured?: true };
 
 /**
  * Verify an ID token (SECURITY.md 24-25): RS256 signature against the tenant's published keys
@@ -99,13 +109,14 @@ export type TokenCheck = { ok: true; identity: EntraIdentity } | { ok: false; re
  */
 export async function verifyIdToken(config: SsoConfig, idToken: string, nonce: string, now: number): Promise<TokenCheck> {
   const { jwks, issuerTemplate } = endpoints(config);
-  if (!jwksCache.has(jwks)) jwksCache.set(jwks, createRemoteJWKSet(new URL(jwks)));
+  const allowed = await allowedTenantIds(config, now);
+  if (!allowed.ok) return { ok: false, reason: allowed.message, misconfigured: true };
   let payload: JWTPayload;
   try {
     const unverified = decodeJwt(idToken);
     const tid = typeof unverified.tid === "string" ? unverified.tid : "";
-    if (!config.allowedTenants.includes(tid)) return { ok: false, reason: "Your organisation is not allowed to sign in here." };
-    ({ payload } = await jwtVerify(idToken, jwksCache.get(jwks)!, {
+    if (!allowed.ids.includes(tid.toLowerCase())) return { ok: false, reason: "Your organisation is not allowed to sign in here." };
+    ({ payload } = await jwtVerify(idToken, microsoftKeys(jwks, now), {
       algorithms: ["RS256"],
       audience: config.clientId,
       issuer: issuerTemplate.replace("{tenantid}", tid),
@@ -122,11 +133,27 @@ export async function verifyIdToken(config: SsoConfig, idToken: string, nonce: s
   return {
     ok: true,
     identity: {
-      tenantId: String(payload.tid),
+      tenantId: String(payload.tid).toLowerCase(),
       objectId: String(payload.oid),
       name: typeof payload.name === "string" && payload.name.trim() ? payload.name.trim().slice(0, 100) : (email ?? "Microsoft user"),
       verifiedEmail: email,
       authTime: typeof payload.auth_time === "number" && Number.isFinite(payload.auth_time) ? payload.auth_time * 1000 : null,
     },
   };
+}
+
+/**
+ * What a person reads when Microsoft sends an error back instead of a code (issue 18.2). The
+ * AADSTS number in error_description is the precise reason; error is the OAuth category.
+ */
+export function entraErrorMessage(error: string, description = ""): string {
+  const code = /AADSTS(\d+)/.exec(description)?.[1];
+  if (code === "50105") return "Your Microsoft account is not assigned to EdgeDesk. Ask your administrator to assign you to the EdgeDesk app in Microsoft Entra ID (Enterprise applications > EdgeDesk > Users and groups).";
+  if (code === "65001" || code === "90094" || error === "consent_required") return "Your organisation has not given EdgeDesk permission to sign you in yet. Ask an administrator of your Microsoft tenant to grant consent to the EdgeDesk app, then try again.";
+  if (code === "65004") return "You declined the permissions EdgeDesk asked for at Microsoft, so you are not signed in. Start again and accept them to sign in with Microsoft.";
+  if (code === "50020" || code === "500200") return "That Microsoft account does not belong to an organisation EdgeDesk accepts. Sign in with your work account.";
+  if (error === "interaction_required" || error === "login_required") return "Microsoft needs you to finish signing in there (for example to complete its own verification or accept terms). Start again.";
+  if (error === "access_denied") return "Microsoft did not sign you in: the sign-in was cancelled or refused. Start again, or ask your administrator.";
+  if (error === "temporarily_unavailable" || error === "server_error") return "Microsoft could not sign you in just now. Try again in a moment.";
+  return "Microsoft did not sign you in. Start again, or ask your administrator.";
 }

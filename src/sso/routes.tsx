@@ -14,7 +14,8 @@ import { noteInput, safeNextPath } from "../lib/validation";
 import { countAttempt } from "../limits/limits";
 import { allowsSso, type Portal } from "../portal/policy";
 import { findLinkedUser, findOrLinkUser } from "./accounts";
-import { type EntraIdentity, exchangeCode, type SsoFlow, ssoConfig, startFlow, verifyIdToken } from "./oidc";
+import { type EntraIdentity, entraErrorMessage, exchangeCode, type SsoFlow, ssoConfig, startFlow, verifyIdToken } from "./oidc";
+import { allowedTenantIds } from "./tenants";
 
 const FLOW_LIFETIME_MS = 10 * MINUTE;
 const flowCookie = (portal: Portal) => `edgedesk_sso_${portal}`;
@@ -52,13 +53,19 @@ export function ssoRoutes(portal: Portal) {
   const home = `/${portal}`;
   // A refused Microsoft sign-in returns to the sign-in page with every way the portal offers, so
   // "Sign in with Microsoft" is there to try again (issue 17.6).
-  const refuse = async (c: Context<AppEnv>, error: string, status: 400 | 403 | 404 | 502) =>
+  const refuse = async (c: Context<AppEnv>, error: string, status: 400 | 403 | 404 | 502 | 503) =>
     c.html(<SignInPage portal={portal} error={error} {...signInWays(c.env, await portalStub(c.env, portal).getPolicy())} />, status);
 
   app.get("/sso/start", async (c) => {
     const config = ssoConfig(c.env);
     if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
     if (!allowsSso((await portalStub(c.env, portal).getPolicy()).access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
+    // A tenant named by a domain that does not resolve stops here, naming the setting (issue 18.2).
+    const tenants = await allowedTenantIds(config, c.var.clock.now());
+    if (!tenants.ok) {
+      console.error(`SSO: ${tenants.message}`);
+      return refuse(c, tenants.message, 503);
+    }
     // ?reauth=1: a signed-in person confirms it's them with a fresh Microsoft sign-in (issue 15.2).
     const reauthFor = c.req.query("reauth") === "1" ? (await readSession(c, portal))?.user.id : undefined;
     if (c.req.query("reauth") === "1" && !reauthFor) return c.redirect(`/${portal}/login`, 303);
@@ -84,7 +91,13 @@ export function ssoRoutes(portal: Portal) {
     noteInput(c, callbackQuery);
     const query = callbackQuery.safeParse(c.req.query());
     if (!query.success) return refuse(c, "Microsoft's answer was incomplete. Start the sign-in again.", 400);
-    if ("error" in query.data) return refuse(c, "Microsoft did not sign you in. Start again, or ask your administrator.", 400);
+    if ("error" in query.data) {
+      const { error, error_description: description = "" } = query.data;
+      console.warn(`SSO: Microsoft answered ${error}: ${description}`);
+      const aadsts = /AADSTS\d+/.exec(description)?.[0];
+      await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", reason: aadsts ? `${error} (${aadsts})` : error } });
+      return refuse(c, entraErrorMessage(error, description), 400);
+    }
     // SECURITY.md 23: the state must be the one this browser started with.
     if (!flow || flow.state !== query.data.state) return refuse(c, "This sign-in expired or was not started in this browser. Start again.", 400);
     const now = c.var.clock.now();
@@ -101,6 +114,7 @@ export function ssoRoutes(portal: Portal) {
     }
     const checked = await verifyIdToken(config, idToken, flow.nonce, now);
     if (!checked.ok) {
+      if (checked.misconfigured) return refuse(c, checked.reason, 503);
       await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", reason: checked.reason } });
       return refuse(c, checked.reason, 403);
     }

@@ -1,6 +1,10 @@
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
-import { vi } from "vitest";
+import { env } from "cloudflare:workers";
+import { expect, vi } from "vitest";
+import { portalStub } from "../../src/auth/sessions";
+import type { AccessMode, Portal } from "../../src/portal/policy";
+import type { Browser } from "./app";
 
 export const AUTHORITY = "https://login.test";
 export const CLIENT_ID = "edgedesk-test-client";
@@ -12,20 +16,36 @@ type Key = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
  * key at the JWKS endpoint, and its token endpoint checks the client secret and PKCE (S256) and
  * returns a really signed ID token. Tests choose the claims, or a whole token, per sign-in.
  */
-export async function startProvider() {
+async function signingKey(kid: string) {
   const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
-  const jwk = { ...(await exportJWK(publicKey)), kid: "test-key-1", alg: "RS256", use: "sig" };
+  return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" } };
+}
+
+export async function startProvider() {
+  // The published keys; the first signs. rotate() publishes a new one and withdraws the old.
+  let keys = [await signingKey("test-key-1")];
+  let jwksFetches = 0;
+  /** Domain names a tenant answers to (issue 18.2), each resolved through its discovery document. */
+  const domains = new Map<string, string>();
   const codes = new Map<string, { challenge: string; idToken: string }>();
   let counter = 0;
 
-  const sign = (claims: JWTPayload, key: Key = privateKey, kid = "test-key-1") =>
-    new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid, typ: "JWT" }).sign(key);
+  const sign = (claims: JWTPayload, key?: Key, kid?: string) =>
+    new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: kid ?? keys[0]!.kid, typ: "JWT" }).sign(key ?? keys[0]!.privateKey);
 
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
     if (url.origin !== AUTHORITY) throw new Error(`unexpected fetch to ${url}`);
-    if (url.pathname.endsWith("/discovery/v2.0/keys")) return Response.json({ keys: [jwk] });
+    if (url.pathname.endsWith("/discovery/v2.0/keys")) {
+      jwksFetches++;
+      return Response.json({ keys: keys.map((k) => k.jwk) });
+    }
+    const discovery = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
+    if (discovery) {
+      const tid = domains.get(decodeURIComponent(discovery[1]!).toLowerCase());
+      return tid ? Response.json({ issuer: `${AUTHORITY}/${tid}/v2.0` }) : Response.json({ error: "invalid_tenant" }, { status: 400 });
+    }
     if (url.pathname.endsWith("/oauth2/v2.0/token") && request.method === "POST") {
       const body = new URLSearchParams(await request.text());
       const grant = codes.get(body.get("code") ?? "");
@@ -65,6 +85,13 @@ export async function startProvider() {
       codes.set(code, { challenge: authorizationUrl.searchParams.get("code_challenge") ?? "", idToken });
       return code;
     },
+    /** Publish a new signing key and withdraw the old one, as Microsoft does when it rotates. */
+    async rotate(): Promise<string> {
+      keys = [await signingKey(`test-key-${++counter}-${crypto.randomUUID().slice(0, 8)}`)];
+      return keys[0]!.kid;
+    },
+    jwksFetches: () => jwksFetches,
+    domains,
     stop: () => spy.mockRestore(),
   };
 }
@@ -74,4 +101,25 @@ export type Provider = Awaited<ReturnType<typeof startProvider>>;
 export function unsignedToken(claims: JWTPayload): string {
   const enc = (v: object) => encodeBase64urlNoPadding(new TextEncoder().encode(JSON.stringify(v)));
   return `${enc({ alg: "none", typ: "JWT" })}.${enc(claims)}.`;
+}
+
+export async function setAccess(portal: Portal, access: AccessMode) {
+  await portalStub(env, portal).updatePolicy({ access }, false);
+}
+
+export type SsoToken = JWTPayload | ((nonce: string) => Promise<string>);
+
+/** Click "Sign in with Microsoft", sign in at the provider (with these claims, or a token made from the nonce), come back. */
+export async function signInThrough(provider: Provider, client: Browser, portal: Portal, now: number, token: SsoToken, startPath = `/${portal}/sso/start`) {
+  const start = await client.get(startPath);
+  await start.text();
+  expect(start.status).toBe(302);
+  const authorize = new URL(start.headers.get("Location")!);
+  const nonce = authorize.searchParams.get("nonce")!;
+  const idToken = typeof token === "function" ? await token(nonce) : await provider.sign(provider.claims(nonce, now, token));
+  const code = provider.authorize(authorize, idToken);
+  const callback = `/${portal}/sso/callback?code=${code}&state=${authorize.searchParams.get("state")}`;
+  const flowCookie = `__Host-edgedesk_sso_${portal}=${client.cookie(`__Host-edgedesk_sso_${portal}`)}`;
+  const response = await client.get(callback);
+  return { response, body: await response.text(), callback, authorize, flowCookie };
 }

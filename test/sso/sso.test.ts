@@ -9,7 +9,7 @@ import { type AccessMode, PORTALS, type Portal } from "../../src/portal/policy";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { db, makeAgent, makeContact } from "../helpers/factories";
 import { setMfa } from "../helpers/mfa";
-import { AUTHORITY, type Provider, startProvider, unsignedToken } from "../helpers/oidc-provider";
+import { AUTHORITY, type Provider, setAccess, signInThrough, type SsoToken, startProvider, unsignedToken } from "../helpers/oidc-provider";
 
 let provider: Provider;
 beforeAll(async () => {
@@ -17,24 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => provider.stop());
 
-async function setAccess(portal: Portal, access: AccessMode) {
-  await portalStub(env, portal).updatePolicy({ access }, false);
-}
-
-/** Click "Sign in with Microsoft", sign in at the provider (with these claims, or a token made from the nonce), come back. */
-async function ssoSignIn(client: Browser, portal: Portal, now: number, token: JWTPayload | ((nonce: string) => Promise<string>), startPath = `/${portal}/sso/start`) {
-  const start = await client.get(startPath);
-  await start.text();
-  expect(start.status).toBe(302);
-  const authorize = new URL(start.headers.get("Location")!);
-  const nonce = authorize.searchParams.get("nonce")!;
-  const idToken = typeof token === "function" ? await token(nonce) : await provider.sign(provider.claims(nonce, now, token));
-  const code = provider.authorize(authorize, idToken);
-  const callback = `/${portal}/sso/callback?code=${code}&state=${authorize.searchParams.get("state")}`;
-  const flowCookie = `__Host-edgedesk_sso_${portal}=${client.cookie(`__Host-edgedesk_sso_${portal}`)}`;
-  const response = await client.get(callback);
-  return { response, body: await response.text(), callback, authorize, flowCookie };
-}
+const ssoSignIn = (client: Browser, portal: Portal, now: number, token: SsoToken, startPath?: string) => signInThrough(provider, client, portal, now, token, startPath);
 
 describe("the authorization request", () => {
   it("uses PKCE S256, state, nonce and response_mode=query against the configured authority", async () => {
