@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { buildSeed } from "./seed.mjs";
-import { DEV_CLIENT_ID, DEV_TENANT, startDevOidcProvider } from "./dev-oidc-provider.mjs";
+import { DEV_CLIENT_ID, DEV_TENANTS, startDevOidcProvider } from "./dev-oidc-provider.mjs";
 
 /** Keeps wrangler from opening outside connections (update check, telemetry, Request.cf). */
 export const QUIET = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
@@ -56,12 +56,15 @@ export async function freePort() {
  *   stdio?: import("node:child_process").StdioOptions, readyTimeoutMs?: number }} options
  */
 export async function runWorker({ persist, port, vars, logLevel = "info", stdio = "inherit", readyTimeoutMs = 60_000 }) {
-  const sso = await startDevOidcProvider({ port: await freePort(), clientSecret: vars.ENTRA_CLIENT_SECRET });
+  const redirectUris = ["127.0.0.1", "localhost"].flatMap((host) => ["agent", "support"].map((portal) => `http://${host}:${port}/${portal}/sso/callback`));
+  const sso = await startDevOidcProvider({ port: await freePort(), clientSecret: vars.ENTRA_CLIENT_SECRET, redirectUris });
+  // Multi-tenant, as most helpdesks' Entra apps are: Contoso may sign in, Fabrikam may not.
+  const entra = { ENTRA_AUTHORITY: sso.authority, ENTRA_CLIENT_ID: DEV_CLIENT_ID, ENTRA_TENANT_ID: "organizations", ENTRA_ALLOWED_TENANT_IDS: DEV_TENANTS.contoso.id };
   const envFile = `${persist}/run.env`;
   mkdirSync(persist, { recursive: true });
   // Passkeys need a domain, not an IP address: locally they work at http://localhost:<port>.
   const local = { WEBAUTHN_RP_ID: "localhost", WEBAUTHN_ORIGINS: `http://localhost:${port}` };
-  writeFileSync(envFile, Object.entries({ ...local, ...vars, ENTRA_AUTHORITY: sso.authority, ENTRA_CLIENT_ID: DEV_CLIENT_ID, ENTRA_TENANT_ID: DEV_TENANT }).map(([k, v]) => `${k}=${v}`).join("\n"), { mode: 0o600 });
+  writeFileSync(envFile, Object.entries({ ...local, ...vars, ...entra }).map(([k, v]) => `${k}=${v}`).join("\n"), { mode: 0o600 });
   const child = spawn(
     "npx",
     // Its own inspector port too: two copies of the journeys (or npm start beside them) never share 9229.

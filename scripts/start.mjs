@@ -30,7 +30,7 @@ if (!isSeeded(persist)) {
 }
 const demo = existsSync(credentialsFile) ? JSON.parse(readFileSync(credentialsFile, "utf8")) : null;
 
-// Single sign-on locally goes to a small stand-in for Microsoft Entra ID (scripts/dev-oidc-provider.mjs).
+// Single sign-on locally goes to oidc-provider configured as Microsoft Entra ID (scripts/dev-oidc-provider.mjs).
 const app = await runWorker({ persist, port, vars: devVars, logLevel: process.env.LOG_LEVEL ?? "info" });
 console.log(`
 EdgeDesk is running at ${app.url}
@@ -38,7 +38,8 @@ EdgeDesk is running at ${app.url}
   Support portal:  ${app.url}/support
   Dev mailbox:     ${app.url}/dev/mailbox  (one-time passwords and notices land here)
   Passkeys:        work at http://localhost:${port} (browsers refuse them on an IP address)
-  Local SSO:       ${app.sso.authority} stands in for Microsoft Entra ID (turn SSO on under Settings > Security and Compliance > Portal Access)
+  Local SSO:       ${app.sso.authority} stands in for Microsoft Entra ID (turn SSO on under Settings > Security and Compliance > Portal Access);
+                   tenant Contoso may sign in, Fabrikam is refused
 ${demo ? `  Demo admin:      ${demo.email}  password: ${demo.password}
   Other demo users (same password): ${demo.agents.slice(1, 3).join(", ")}, ${demo.contacts[0]} (support portal)` : ""}
 Press Ctrl+C to stop.`);

@@ -79,16 +79,17 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
-  // Copy recovery codes to the clipboard.
-  const copy = document.getElementById("copy-recovery-codes");
-  const status = document.getElementById("copy-status");
-  if (copy && status) {
+  // Copy buttons (recovery codes, an invitation link): data-copy holds the text, and the element
+  // named by data-copy-status (default #copy-status) says what happened.
+  for (const copy of document.querySelectorAll("button[data-copy]")) {
+    const status = document.getElementById(copy.dataset.copyStatus || "copy-status");
+    if (!status) continue;
     copy.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText(copy.dataset.copy || "");
         status.textContent = "Copied.";
       } catch {
-        status.textContent = "Copying is blocked here: select the codes and copy them, or use Download.";
+        status.textContent = copy.dataset.copyBlocked || "Copying is blocked here: select the codes and copy them, or use Download.";
       }
     });
   }

@@ -1,6 +1,7 @@
 // Issue 15: role grants, permission changes, and an admin setting someone's password or email are
 // told to the person they touch, so a change made behind their back does not stay unseen.
 import { sendMail } from "../mail/mailer";
+import { type Portal, portalLabel } from "../portal/policy";
 
 interface Person {
   email: string;
@@ -37,4 +38,27 @@ export function notifyPasswordSetByAdmin(env: Env, person: Person, admin: Person
 /** An admin removed one passkey or forgot one remembered device of this person. */
 export function notifySecondFactorRemoved(env: Env, person: Person, what: string, admin: Person, now: number) {
   return sendMail(env, mail(person, "An administrator changed your EdgeDesk sign-in", `${admin.name} removed ${what} from your EdgeDesk account.\n`), now);
+}
+
+/** Issue 18.2: the invitation itself, for people who have a mailbox (the admin also sees the link once). */
+export function notifySsoInvited(env: Env, person: Person, portal: Portal, link: string, expiresAt: number, admin: Person, now: number) {
+  const until = new Date(expiresAt).toUTCString();
+  return sendMail(
+    env,
+    mail(
+      person,
+      "Sign in to EdgeDesk with your Microsoft account",
+      `${admin.name} invited you to sign in to the EdgeDesk ${portalLabel(portal).toLowerCase()} with your Microsoft account. Open this link and sign in with the Microsoft account you use for work:\n\n${link}\n\nIt works once, until ${until}. After that, "Sign in with Microsoft" signs you in.\n`,
+    ),
+    now,
+  );
+}
+
+/** Issue 18.2: a Microsoft account was linked through an invitation, so a link passed to the wrong person is noticed. */
+export function notifySsoLinked(env: Env, person: Person, portal: Portal, now: number) {
+  return sendMail(
+    env,
+    mail(person, "A Microsoft account was linked to your EdgeDesk account", `A Microsoft account was linked to your EdgeDesk ${portalLabel(portal).toLowerCase()} account through an invitation, and can now sign in as you.\n`),
+    now,
+  );
 }

@@ -197,6 +197,52 @@ export function MfaPanel(props: {
 }
 
 /**
+ * Issue 18.2: how a person signs in with Microsoft: the Microsoft account linked (tenant and object
+ * id, as Entra ID shows them), and "Invite to sign in with Microsoft" for people who cannot link by
+ * a verified email (or its reason, when this admin may not).
+ */
+export function SsoPanel(props: {
+  person: { id: string; name: string };
+  linked: { tenantId: string; objectId: string; createdAt: number } | undefined;
+  ssoReady: boolean;
+  refused?: string | undefined;
+}) {
+  return (
+    <section class="sso-admin">
+      <h2>Microsoft sign-in</h2>
+      {props.linked ? (
+        <dl data-testid="sso-link">
+          <dt>Tenant ID</dt>
+          <dd>{props.linked.tenantId}</dd>
+          <dt>Object ID</dt>
+          <dd>{props.linked.objectId}</dd>
+          <dt>Linked</dt>
+          <dd>{new Date(props.linked.createdAt).toUTCString()}</dd>
+        </dl>
+      ) : (
+        <p data-testid="sso-link">Not linked to a Microsoft account.</p>
+      )}
+      {!props.ssoReady ? (
+        <p class="hint">Single sign-on is not set up for EdgeDesk yet.</p>
+      ) : props.refused ? (
+        <p class="hint">{props.refused}</p>
+      ) : (
+        <>
+          <p class="hint">
+            People whose Microsoft account has no verified email cannot link by signing in. Invite them: they sign in with Microsoft through a one-time link.
+          </p>
+          <div class="actions">
+            <a class="button" href={`/agent/admin/people/${props.person.id}/sso-invite`}>
+              Invite to sign in with Microsoft
+            </a>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+/**
  * Issue 15.4: one person's passkeys and remembered devices, each removable on its own (an MFA
  * reset removes them all). Removing needs a re-authentication, is audited, and the person is told.
  */

@@ -22,8 +22,12 @@ import { afterResponse } from "../lib/background";
 import { createAgent, REAUTH_FIRST, groupIdsOf, holderOf, listAgents, listContacts, listGroups, listRoles, type Result, setContactActive, updateAgent } from "./agents";
 import { notifyEmailChanged, notifyPasswordSetByAdmin, notifyRoleChanged, notifySecondFactorRemoved } from "./notices";
 import { notifyRecoveryCodesViewed, resetMfa } from "./mfa-admin";
-import { AdminFrame, AgentForm, MfaPanel, PersonDevicesPanel, ReauthLink, PeopleTable, RecoveryCodesView, type RoleChoice, SetPasswordForm } from "./pages";
+import { AdminFrame, AgentForm, MfaPanel, PersonDevicesPanel, ReauthLink, PeopleTable, RecoveryCodesView, type RoleChoice, SetPasswordForm, SsoPanel } from "./pages";
+import { linkedIdentityOf } from "../sso/invitations";
+import { ssoConfig } from "../sso/oidc";
 import { ownValue } from "../lib/lookup";
+import { auditRefusal, refuseUnlessManageable } from "./refusals";
+import { ssoInviteRoutes } from "./sso-invite-routes";
 
 type Ctx = Context<AppEnv>;
 const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
@@ -49,6 +53,7 @@ async function parseAgentForm<S extends z.ZodType>(c: Ctx, schema: S) {
 /** Agents and contacts, for admins: /agent/admin/... */
 export const peopleRoutes = new Hono<AppEnv>();
 peopleRoutes.use("*", requireSession("agent"));
+peopleRoutes.route("/", ssoInviteRoutes);
 const manage = requirePermission("manageAgents");
 const recovery = requirePermission("manageRecoveryAndMfaReset");
 
@@ -63,33 +68,12 @@ function roleChoices(c: Ctx, roles: { id: string; name: string; permissions: Per
 
 const reason = (decision: Decision) => (decision.ok ? undefined : decision.message);
 
-/** A refused admin change is audited (who tried what on whom), then shown. */
-async function auditRefusal(c: Ctx, result: Result<unknown>, action: string, targetId: string | null) {
-  if (!result.ok && result.status === 403) {
-    await recordAudit(c, { event: "access.refused", portal: "agent", actorId: c.var.auth.user.id, targetId: targetId ?? undefined, details: { action, reason: result.message } });
-  }
-}
-
 /** The passkeys and remembered devices panel, for admins with the recovery permission over this person. */
 async function devicesPanel(c: Ctx, person: { id: string; name: string; kind: "agent" | "contact" }, passkeyList: Awaited<ReturnType<typeof listPasskeys>>) {
   const policy = await portalStub(c.env, portalOfKind(person.kind)).getPolicy();
   const now = c.var.clock.now();
   const devices = await userStub(c.env, person.id).listDevices(policy.generation, now);
   return <PersonDevicesPanel person={person} passkeys={passkeyList} devices={devices} now={now} base={`/agent/admin/people/${person.id}`} />;
-}
-
-/** The access rule for an action on one person: null when allowed, else the audited 403 page. */
-async function refuseUnlessManageable(c: Ctx, targetId: string, what: string, action: string): Promise<Response | null> {
-  const target = await holderOf(getDb(c.env.DB), targetId);
-  const allowed = target ? mayManagePerson(actorOf(c), target, what) : { ok: true as const };
-  if (allowed.ok) return null;
-  await auditRefusal(c, { ok: false, message: allowed.message, status: 403 }, action, targetId);
-  return c.html(
-    <AdminFrame auth={c.var.auth} title="Not allowed">
-      <ErrorMessage message={allowed.message} />
-    </AdminFrame>,
-    403,
-  );
 }
 
 function statusOf(result: Result<unknown>): 400 | 401 | 403 | 404 | 409 {
@@ -103,7 +87,7 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
   if (!agent || agent.kind !== "agent") return c.notFound();
   const holder = (await holderOf(db, agentId))!;
   const actor = actorOf(c);
-  const [roles, groups, memberOf, hasApp, codesLeft, passkeyList, policy] = await Promise.all([
+  const [roles, groups, memberOf, hasApp, codesLeft, passkeyList, policy, linked] = await Promise.all([
     listRoles(db),
     listGroups(db),
     groupIdsOf(db, agentId),
@@ -111,6 +95,7 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
     countUnusedRecoveryCodes(db, agentId),
     listPasskeys(db, agentId),
     portalStub(c.env, "agent").getPolicy(),
+    linkedIdentityOf(db, agentId),
   ]);
   const auth = c.var.auth;
   return c.html(
@@ -134,6 +119,12 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
           ) : (
             <p class="hint">{reason(mayManagePerson(actor, holder, "set their password"))}</p>
           )}
+          <SsoPanel
+            person={agent}
+            linked={linked}
+            ssoReady={ssoConfig(c.env) !== null}
+            refused={agent.id === actor.id ? "You cannot invite yourself: sign in with Microsoft, or ask another administrator." : reason(mayManagePerson(actor, holder, "invite them to sign in with Microsoft"))}
+          />
         </>
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
@@ -261,7 +252,13 @@ peopleRoutes.get("/contacts/:id", async (c) => {
   const db = getDb(c.env.DB);
   const contact = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
   if (!contact || contact.kind !== "contact") return c.notFound();
-  const [hasApp, codesLeft, passkeyList] = await Promise.all([hasConfirmedAuthenticator(db, contact.id), countUnusedRecoveryCodes(db, contact.id), listPasskeys(db, contact.id)]);
+  const [hasApp, codesLeft, passkeyList, linked, holder] = await Promise.all([
+    hasConfirmedAuthenticator(db, contact.id),
+    countUnusedRecoveryCodes(db, contact.id),
+    listPasskeys(db, contact.id),
+    linkedIdentityOf(db, contact.id),
+    holderOf(db, contact.id),
+  ]);
   return c.html(
     <AdminFrame auth={auth} title={contact.name}>
       <Notice message={c.req.query("done") === "reset" ? "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in." : undefined} />
@@ -273,6 +270,9 @@ peopleRoutes.get("/contacts/:id", async (c) => {
           <input type="hidden" name="active" value={contact.active ? "" : "on"} />
           <button type="submit">{contact.active ? "Disable contact" : "Enable contact"}</button>
         </form>
+      )}
+      {hasPermission(auth.permissions, "manageAgents") && (
+        <SsoPanel person={contact} linked={linked} ssoReady={ssoConfig(c.env) !== null} refused={reason(mayManagePerson(actorOf(c), holder!, "invite them to sign in with Microsoft"))} />
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
         <MfaPanel person={contact} hasApp={hasApp} passkeyCount={passkeyList.length} codesLeft={codesLeft} self={false} base={`/agent/admin/people/${contact.id}`} canViewCodes={false} />

@@ -34,6 +34,8 @@ export const AUDIT_EVENTS = {
   "devices.forgotten": "Remembered device forgotten",
   "passkey.added": "Passkey added",
   "passkey.removed": "Passkey removed",
+  "sso.invited": "Invited to sign in with Microsoft",
+  "sso.linked": "Microsoft account linked",
 } as const;
 export type AuditEvent = keyof typeof AUDIT_EVENTS;
 

@@ -267,6 +267,28 @@ export const appFlags = sqliteTable("app_flags", {
 });
 
 // Development mailbox: every message sent while ENVIRONMENT=development, newest first.
+/**
+ * Issue 18.2: "Invite to sign in with Microsoft". A one-time, expiring link an admin issues so a
+ * person whose Microsoft account carries no (verified) email can link it by tenant and object id.
+ * Only the SHA-256 of the link's token is stored. `consumedBy` marks which sign-in used it.
+ */
+export const ssoInvitations = sqliteTable(
+  "sso_invitations",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull().unique(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+    consumedBy: text("consumed_by"),
+  },
+  (t) => [index("sso_invitations_user_idx").on(t.userId)],
+);
+
 export const devMailbox = sqliteTable("dev_mailbox", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   to: text("to_address").notNull(),

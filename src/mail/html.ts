@@ -5,9 +5,9 @@
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
 
-const LINK = /https:\/\/[^\s<>"']+/g;
+const LINK = /https?:\/\/[^\s<>"']+/g;
 
-/** One line of text, escaped, with each https:// address made a link that reads as the address. */
+/** One line of text, escaped, with each http(s):// address made a link that reads as the address. */
 function inline(line: string): string {
   let out = "";
   let last = 0;

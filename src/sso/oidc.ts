@@ -57,13 +57,16 @@ export interface SsoFlow {
   next: string;
   /** Set when this flow confirms the identity of a signed-in user (re-authentication), not a sign-in. */
   reauthFor?: string | undefined;
+  /** Set when this sign-in uses an invitation to link a Microsoft account (the token's SHA-256). */
+  invite?: string | undefined;
 }
 
 /** Issue 15.2: how recent Microsoft's own sign-in must be (auth_time) for a re-authentication. */
 export const SSO_REAUTH_MAX_AGE_SECONDS = 300;
 
-export function startFlow(config: SsoConfig, redirectUri: string, next: string, reauthFor?: string): { url: URL; flow: SsoFlow } {
-  const flow: SsoFlow = { state: generateState(), codeVerifier: generateCodeVerifier(), nonce: randomToken(), next, ...(reauthFor ? { reauthFor } : {}) };
+export function startFlow(config: SsoConfig, redirectUri: string, next: string, purpose: { reauthFor?: string; invite?: string } = {}): { url: URL; flow: SsoFlow } {
+  const { reauthFor, invite } = purpose;
+  const flow: SsoFlow = { state: generateState(), codeVerifier: generateCodeVerifier(), nonce: randomToken(), next, ...(reauthFor ? { reauthFor } : {}), ...(invite ? { invite } : {}) };
   const client = new OAuth2Client(config.clientId, config.clientSecret, redirectUri);
   // SECURITY.md 23 and 26: PKCE with S256, state and nonce; the code comes back in the query.
   const url = client.createAuthorizationURLWithPKCE(endpoints(config).authorization, flow.state, CodeChallengeMethod.S256, flow.codeVerifier, [

@@ -14,7 +14,8 @@ import { noteInput, safeNextPath } from "../lib/validation";
 import { countAttempt } from "../limits/limits";
 import { allowsSso, type Portal } from "../portal/policy";
 import { findLinkedUser, findOrLinkUser } from "./accounts";
-import { type EntraIdentity, entraErrorMessage, exchangeCode, type SsoFlow, ssoConfig, startFlow, verifyIdToken } from "./oidc";
+import { invitationRoutes, linkThroughInvitation } from "./invitation-routes";
+import { type EntraIdentity, entraErrorMessage, exchangeCode, type SsoConfig, type SsoFlow, ssoConfig, startFlow, verifyIdToken } from "./oidc";
 import { allowedTenantIds } from "./tenants";
 
 const FLOW_LIFETIME_MS = 10 * MINUTE;
@@ -26,6 +27,7 @@ const flowSchema = z.object({
   nonce: z.string().min(20).max(100),
   next: z.string().max(2048),
   reauthFor: z.string().max(40).optional(),
+  invite: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 const callbackQuery = z.union([
   z.object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(100) }),
@@ -46,6 +48,20 @@ function readFlow(c: Context<AppEnv>, portal: Portal): SsoFlow | null {
 function redirectUri(c: Context<AppEnv>, portal: Portal): string {
   return `${new URL(c.req.url).origin}/${portal}/sso/callback`;
 }
+
+/** Start a flow: its state travels in an HttpOnly cookie, and the browser goes to Microsoft. */
+function goToMicrosoft(c: Context<AppEnv>, portal: Portal, config: SsoConfig, next: string, purpose: { reauthFor?: string | undefined; invite?: string }) {
+  const { url, flow } = startFlow(config, redirectUri(c, portal), next, { ...(purpose.reauthFor ? { reauthFor: purpose.reauthFor } : {}), ...(purpose.invite ? { invite: purpose.invite } : {}) });
+  // SECURITY.md 26: SameSite=Lax still travels on Microsoft's top-level redirect back to us.
+  setCookie(c, flowCookie(portal), btoa(JSON.stringify(flow)).replace(/\+/g, "-").replace(/\//g, "_"), {
+    prefix: "host",
+    httpOnly: true,
+    sameSite: "Lax",
+    maxAge: FLOW_LIFETIME_MS / 1000,
+  });
+  return c.redirect(url.toString(), 302);
+}
+export type GoToMicrosoft = typeof goToMicrosoft;
 
 /** "Sign in with Microsoft" for one portal, mounted at /agent or /support. MFA is never asked after it. */
 export function ssoRoutes(portal: Portal) {
@@ -69,16 +85,10 @@ export function ssoRoutes(portal: Portal) {
     // ?reauth=1: a signed-in person confirms it's them with a fresh Microsoft sign-in (issue 15.2).
     const reauthFor = c.req.query("reauth") === "1" ? (await readSession(c, portal))?.user.id : undefined;
     if (c.req.query("reauth") === "1" && !reauthFor) return c.redirect(`/${portal}/login`, 303);
-    const { url, flow } = startFlow(config, redirectUri(c, portal), safeNextPath(c.req.query("next"), home), reauthFor);
-    // SECURITY.md 26: SameSite=Lax still travels on Microsoft's top-level redirect back to us.
-    setCookie(c, flowCookie(portal), btoa(JSON.stringify(flow)).replace(/\+/g, "-").replace(/\//g, "_"), {
-      prefix: "host",
-      httpOnly: true,
-      sameSite: "Lax",
-      maxAge: FLOW_LIFETIME_MS / 1000,
-    });
-    return c.redirect(url.toString(), 302);
+    return goToMicrosoft(c, portal, config, safeNextPath(c.req.query("next"), home), { reauthFor });
   });
+
+  app.route("/", invitationRoutes(portal, goToMicrosoft));
 
   app.get("/sso/callback", async (c) => {
     const config = ssoConfig(c.env);
@@ -120,6 +130,7 @@ export function ssoRoutes(portal: Portal) {
     }
     const { tenantId, objectId } = checked.identity;
     if (flow.reauthFor) return confirmWithMicrosoft(c, flow, checked.identity, now);
+    if (flow.invite) return linkThroughInvitation(c, portal, flow.invite, flow.state, checked.identity, refuse);
     const linked = await findOrLinkUser(getDb(c.env.DB), portal, checked.identity, now);
     if (!linked.ok) {
       await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", tenantId, objectId, reason: linked.message } });

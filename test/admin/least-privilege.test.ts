@@ -3,11 +3,12 @@
 // changes their own role or its permissions; and nobody changes the email, password or active
 // state of someone holding more than they do. Generated over 200 actor/target pairs of
 // permission subsets (Administrator included) and random sequences of every admin endpoint that
-// changes a role, a role's permissions, a role assignment, a password, an email or an active state.
+// changes a role, a role's permissions, a role assignment, a password, an email or an active state,
+// or invites someone to sign in with Microsoft (issue 18.2).
 import { and, eq, inArray, like, or } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ALL_PERMISSIONS, type Permission } from "../../src/access/permissions";
-import { roles, users } from "../../src/db/schema";
+import { roles, ssoInvitations, users } from "../../src/db/schema";
 import { browser, type Browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAgent } from "../helpers/factories";
@@ -59,12 +60,12 @@ async function agentsState(n: string, ids: string[], roleIds: string[]) {
 
 const ANSWERS = [303, 400, 401, 403, 404, 409];
 
-async function post(client: Browser, path: string, form: Record<string, string | string[]>) {
+async function post(client: Browser, path: string, form: Record<string, string | string[]>, answers = ANSWERS) {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) body.append(k, one);
   const response = await client.request(path, { method: "POST", body });
   const text = await response.text();
-  expect(ANSWERS, `${path} answered ${response.status}`).toContain(response.status);
+  expect(answers, `${path} answered ${response.status}`).toContain(response.status);
   if (response.status === 403) expect(text.replace(/<[^>]+>/g, " ")).toMatch(/[Yy]ou (cannot|don't)|Only an Administrator|Your role does not include/);
   return response.status;
 }
@@ -112,7 +113,7 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
 
   for (let step = 0; step < 4; step++) {
     const who = rand() < 0.25 ? actor : target;
-    const op = pick(rand, ["assign", "assign", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole"] as const);
+    const op = pick(rand, ["assign", "assign", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole", "invite"] as const);
     let status: number;
     if (op === "assign") {
       status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: (await agentEmail(who.id))!, roleId: pick(rand, roleIds()), active: "on" });
@@ -131,10 +132,13 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
       status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: (await agentEmail(who.id))!, roleId: (await agentRole(who.id))! });
     } else if (op === "createAgent") {
       status = await post(client, "/agent/admin/agents/new", { name: `New ${n}`, email: `new-${n}-${step}@example.com`, roleId: pick(rand, roleIds()), password: "a long enough first passphrase" });
+    } else if (op === "invite") {
+      // "Invite to sign in with Microsoft" lets whoever uses the link sign in as them (issue 18.2): the link page is a 200.
+      status = await post(client, `/agent/admin/people/${who.id}/sso-invite`, {}, [200, 401, 403, 404]);
     } else {
       status = await post(client, `/agent/admin/roles/${pick(rand, [targetRole, otherRole, ...created])}/delete`, {});
     }
-    if (status === 303) tally.applied++;
+    if (status === 303 || status === 200) tally.applied++;
     else tally.refused++;
   }
 
@@ -149,6 +153,7 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
     // Someone who held more than the actor keeps their email, password and active state.
     if (before && [...powers(before.roleId, rolesBefore)].some((p) => !actorPowers.has(p))) {
       expect({ email: agent.email, active: agent.active, hash: agent.passwordHash }, `${label}: ${agent.id} was taken over`).toEqual({ email: before.email, active: before.active, hash: before.passwordHash });
+      expect(await db().select().from(ssoInvitations).where(eq(ssoInvitations.userId, agent.id)), `${label}: ${agent.id} was invited to be signed in as`).toHaveLength(0);
     }
   }
   for (const roleId of caseRoles()) {

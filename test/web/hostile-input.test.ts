@@ -24,7 +24,7 @@ interface Route {
 const ROUTES: Route[] = [...new Map(createApp().routes.filter((r) => r.method !== "ALL").map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
 const ANONYMOUS = /^\/($|setup|dev\/|(agent|support)\/(login$|sso\/))/;
 const UNKNOWN_ID = "zz_doesnotexist0001";
-const NO_FIELDS = /^\/(setup|(agent|support)\/(logout|login\/finish|account\/sessions\/.*\/revoke|account\/devices\/:id\/forget|account\/passkeys\/(options|:id\/delete)|login\/verify\/passkey\/options|login\/verify\/(email\/send|request-codes)|login\/enroll\/skip|reauth\/email)|agent\/(admin\/[a-z-]+\/:id\/(delete|issue|reset-mfa|passkeys\/:itemId\/remove|devices\/:itemId\/forget)|(assets|software)\/bulk\/:batchId\/undo))$/;
+const NO_FIELDS = /^\/(setup|(agent|support)\/(logout|login\/finish|account\/sessions\/.*\/revoke|account\/devices\/:id\/forget|account\/passkeys\/(options|:id\/delete)|login\/verify\/passkey\/options|login\/verify\/(email\/send|request-codes)|login\/enroll\/skip|reauth\/email)|agent\/(admin\/[a-z-]+\/:id\/(delete|issue|reset-mfa|sso-invite|passkeys\/:itemId\/remove|devices\/:itemId\/forget)|(assets|software)\/bulk\/:batchId\/undo))$/;
 const NEEDS_MFA = /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll(\/skip)?|change-password)|login\/verify\/passkey|account\/(mfa\/enroll|recovery-codes|passkeys))$/;
 const clock = fakeClock();
 

@@ -1,0 +1,100 @@
+// Issue 18.2, the admin's side: "Invite to sign in with Microsoft" for an agent or a contact whose
+// Microsoft account has no verified email to link by. The one access rule decides who may (the
+// inviter must hold at least what the person holds), it needs a re-authentication within 5
+// minutes, and it is audited. The link is emailed to the person and shown once here to pass on.
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { recordAudit } from "../audit/audit";
+import { requireRecentAuth } from "../auth/reauth";
+import { findUserById } from "../auth/users";
+import { getDb } from "../db";
+import { afterResponse } from "../lib/background";
+import { requirePermission } from "../access/guard";
+import { portalOfKind } from "../portal/policy";
+import { createInvitation, INVITATION_LIFETIME_MS } from "../sso/invitations";
+import { ssoConfig } from "../sso/oidc";
+import { ErrorMessage } from "../web/layout";
+import { notifySsoInvited } from "./notices";
+import { AdminFrame } from "./pages";
+import { refuseUnlessManageable } from "./refusals";
+
+type Ctx = Context<AppEnv>;
+const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
+const WHAT = "invite them to sign in with Microsoft";
+
+/** Mounted inside the people routes, behind their signed-in check. */
+export const ssoInviteRoutes = new Hono<AppEnv>();
+const manage = requirePermission("manageAgents");
+
+const pageOf = (person: { id: string; kind: "agent" | "contact" }) => (person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`);
+
+/** The person, when this admin may invite them now; otherwise the page that says why not. */
+async function invitee(c: Ctx) {
+  const id = c.req.param("id") ?? "";
+  const person = ID.test(id) ? await findUserById(getDb(c.env.DB), id) : null;
+  if (!person) return { refused: c.notFound() };
+  const stop = (message: string, status: 403 | 409 | 503) =>
+    c.html(
+      <AdminFrame auth={c.var.auth} title="Invite to sign in with Microsoft">
+        <ErrorMessage message={message} />
+        <p><a href={pageOf(person)}>Back to {person.name}</a></p>
+      </AdminFrame>,
+      status,
+    );
+  if (!ssoConfig(c.env)) return { refused: stop("Single sign-on is not set up for EdgeDesk yet (README, Single sign-on).", 503) };
+  if (person.id === c.var.auth.user.id) return { refused: stop("You cannot invite yourself: sign in with Microsoft, or ask another administrator.", 403) };
+  if (!person.active) return { refused: stop(`${person.name} is disabled. Enable them first.`, 409) };
+  const refused = await refuseUnlessManageable(c, person.id, WHAT, "invite to sign in with Microsoft");
+  return refused ? { refused } : { person };
+}
+
+ssoInviteRoutes.get("/people/:id/sso-invite", manage, requireRecentAuth(), async (c) => {
+  const found = await invitee(c);
+  if (found.refused) return found.refused;
+  const { person } = found;
+  return c.html(
+    <AdminFrame auth={c.var.auth} title={`Invite ${person.name} to sign in with Microsoft?`}>
+      <p>
+        This makes a link that works once, for {INVITATION_LIFETIME_MS / 3_600_000} hours. Whoever signs in with Microsoft through it links that
+        Microsoft account to {person.name}'s EdgeDesk account, replacing any earlier link, and can then sign in as {person.name}. Any earlier
+        invitation stops working.
+      </p>
+      <p>We email the link to {person.email} and show it to you once, to pass on if they have no mailbox.</p>
+      <form method="post" action={`/agent/admin/people/${person.id}/sso-invite`} class="actions">
+        <button type="submit">Create invitation</button>
+        <a href={pageOf(person)}>Cancel</a>
+      </form>
+    </AdminFrame>,
+  );
+});
+
+ssoInviteRoutes.post("/people/:id/sso-invite", manage, requireRecentAuth(), async (c) => {
+  const found = await invitee(c);
+  if (found.refused) return found.refused;
+  const { person } = found;
+  const auth = c.var.auth;
+  const now = c.var.clock.now();
+  const portal = portalOfKind(person.kind);
+  const { token, expiresAt } = await createInvitation(getDb(c.env.DB), person.id, auth.user.id, now);
+  const link = `${new URL(c.req.url).origin}/${portal}/sso/invitation/${token}`;
+  await recordAudit(c, { event: "sso.invited", portal, actorId: auth.user.id, targetId: person.id, details: { expiresAt } });
+  await afterResponse(c, "the Microsoft invitation", () => notifySsoInvited(c.env, person, portal, link, expiresAt, auth.user, now));
+  c.header("Cache-Control", "no-store");
+  return c.html(
+    <AdminFrame auth={auth} title={`Invitation for ${person.name}`}>
+      <p>Pass this link to {person.name}. It is shown only now; it works once, until {new Date(expiresAt).toUTCString()}.</p>
+      <p>
+        <label for="invitation-link">Invitation link</label>
+        <input id="invitation-link" type="text" readonly value={link} data-testid="invitation-link" />
+      </p>
+      <p class="actions">
+        <button type="button" data-copy={link} data-copy-status="invitation-copied" data-copy-blocked="Copying is blocked here: select the link and copy it.">
+          Copy link
+        </button>
+        <span id="invitation-copied" role="status" />
+      </p>
+      <p class="hint">We also emailed it to {person.email}. The invitation is in the audit log.</p>
+      <p><a href={pageOf(person)}>Back to {person.name}</a></p>
+    </AdminFrame>,
+  );
+});
