@@ -37,7 +37,7 @@ const STATUSES = ["in_use", "in_use", "in_use", "in_stock", "in_repair", "retire
 const IMPACTS = ["low", "medium", "high"];
 
 /** `hmacKey`: the Worker's HMAC_KEY, so the history entries match. Returns { sql, admin, agents, contacts, groups, locations, assetIds, counts }. `retiredAssets: false` keeps every asset editable (the bench). */
-export function buildSeed({ password, hmacKey, hashParams, assetCount = 200, softwareCount = 60, agentCount = 5, contactCount = 8, retiredAssets = true }) {
+export function buildSeed({ password, hmacKey, hashParams, assetCount = 200, softwareCount = 60, agentCount = 5, contactCount = 8, retiredAssets = true, auditCount = 0 }) {
   const hash = hashPassword(password, hashParams);
   const user = (kind, email, name, roleId) => ({
     id: id(kind === "agent" ? "agt" : "cnt"), kind, email, name, password_hash: hash, password_changed_at: NOW,
@@ -84,6 +84,11 @@ export function buildSeed({ password, hmacKey, hashParams, assetCount = 200, sof
     insert("locations", locations),
     insert("assets", assets),
     insert("software", software),
+    // The bench's audit log: sign-ins with a realistic user agent, for the CSV export at its 10,000-row cap.
+    ...(auditCount ? [insert("audit_events", Array.from({ length: auditCount }, (_, i) => ({
+      at: NOW - i * 1000, event: i % 7 ? "sign_in.succeeded" : "sign_in.failed", portal: i % 2 ? "agent" : "support", actor_id: contacts[i % contacts.length].id, target_id: null,
+      ip: `198.51.100.${i % 250}`, user_agent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36", details: JSON.stringify({ method: "password" }),
+    })))] : []),
     insert("app_flags", [{ key: "setup_complete", set_at: NOW }, { key: "demo_seeded", set_at: NOW }]),
   ].join("\n");
   return { sql, admin, agents, contacts, groups, locations, assetIds: assets.map((a) => a.id), counts: { agents: agents.length, contacts: contacts.length, assets: assets.length, software: software.length } };

@@ -64,7 +64,7 @@ export interface SsoFlow {
 /** Issue 15.2: how recent Microsoft's own sign-in must be (auth_time) for a re-authentication. */
 export const SSO_REAUTH_MAX_AGE_SECONDS = 300;
 
-export function startFlow(config: SsoConfig, redirectUri: string, next: string, purpose: { reauthFor?: string; invite?: string } = {}): { url: URL; flow: SsoFlow } {
+export function startFlow(config: SsoConfig, redirectUri: string, next: string, purpose: { reauthFor?: string | undefined; invite?: string | undefined } = {}): { url: URL; flow: SsoFlow } {
   const { reauthFor, invite } = purpose;
   const flow: SsoFlow = { state: generateState(), codeVerifier: generateCodeVerifier(), nonce: randomToken(), next, ...(reauthFor ? { reauthFor } : {}), ...(invite ? { invite } : {}) };
   const client = new OAuth2Client(config.clientId, config.clientSecret, redirectUri);

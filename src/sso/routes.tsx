@@ -50,8 +50,8 @@ function redirectUri(c: Context<AppEnv>, portal: Portal): string {
 }
 
 /** Start a flow: its state travels in an HttpOnly cookie, and the browser goes to Microsoft. */
-function goToMicrosoft(c: Context<AppEnv>, portal: Portal, config: SsoConfig, next: string, purpose: { reauthFor?: string | undefined; invite?: string }) {
-  const { url, flow } = startFlow(config, redirectUri(c, portal), next, { ...(purpose.reauthFor ? { reauthFor: purpose.reauthFor } : {}), ...(purpose.invite ? { invite: purpose.invite } : {}) });
+function goToMicrosoft(c: Context<AppEnv>, portal: Portal, config: SsoConfig, next: string, purpose: Parameters<typeof startFlow>[3]) {
+  const { url, flow } = startFlow(config, redirectUri(c, portal), next, purpose);
   // SECURITY.md 26: SameSite=Lax still travels on Microsoft's top-level redirect back to us.
   setCookie(c, flowCookie(portal), btoa(JSON.stringify(flow)).replace(/\+/g, "-").replace(/\//g, "_"), {
     prefix: "host",
