@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { findUserByEmail } from "../auth/users";
-import { getDb } from "../db";
+import { changedAny, getDb } from "../db";
 import { ASSET_STATUSES, ASSET_TYPES, IMPACTS } from "../db/schema";
 import { newId } from "../lib/crypto";
 import { parseForm } from "../lib/validation";
@@ -153,7 +153,7 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
       c.env.DB.prepare(`INSERT OR IGNORE INTO ${kind.table} (id, ${cols.map(([k]) => k).join(", ")}, ${kind.versionColumn}, created_at, updated_at) VALUES (?, ${cols.map(() => "?").join(", ")}, 1, ?, ?)`).bind(id, ...cols.map(([, v]) => v.value), now, now),
       c.env.DB.prepare("INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, at) SELECT ?, ?, 'created', NULL, ?, 1, ?, ? WHERE changes() = 1").bind(kind.type, id, form.data.name as string, c.var.auth.user.id, now),
     ]);
-    if (inserted!.meta.changes !== 1) return render(c, null, "An asset with this tag already exists.", 409);
+    if (!changedAny(inserted!)) return render(c, null, "An asset with this tag already exists.", 409);
     return c.redirect(`${kind.path}/${id}`, 303);
   });
 
@@ -201,7 +201,7 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
       c.env.DB.prepare(`DELETE FROM ${kind.table} WHERE id = ? AND ${kind.versionColumn} = ?`).bind(id, form.data.rowVersion),
       c.env.DB.prepare("DELETE FROM inventory_history WHERE record_type = ? AND record_id = ? AND changes() = 1").bind(kind.type, id),
     ]);
-    if (deleted!.meta.changes !== 1) return (await getRecord(c.env.DB, kind, id)) ? render(c, id, "Changed by someone else: review the current values before deleting.", 409) : c.notFound();
+    if (!changedAny(deleted!)) return (await getRecord(c.env.DB, kind, id)) ? render(c, id, "Changed by someone else: review the current values before deleting.", 409) : c.notFound();
     return c.redirect(kind.path, 303);
   });
   return app;

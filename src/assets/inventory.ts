@@ -1,3 +1,4 @@
+import { changedAny } from "../db";
 import { IMPACTS } from "../db/schema";
 import { newId } from "../lib/crypto";
 import { MINUTE } from "../lib/clock";
@@ -9,6 +10,15 @@ import { ownValue } from "../lib/lookup";
 
 export const PAGE_SIZE = 50;
 export const UNDO_WINDOW_MS = 10 * MINUTE;
+/** Counts stop here: beyond it a list says "1,000+" (the exact number is computed only for a bulk change). */
+export const COUNT_CAP = 1000;
+
+/** Where a page starts: after (Next) or before (Previous) the row with this sort value and id. */
+export interface Cursor {
+  dir: "after" | "before";
+  value: string | number | null;
+  id: string;
+}
 
 export interface ListFilter {
   q?: string | undefined;
@@ -18,10 +28,21 @@ export interface ListFilter {
   agent?: string | undefined;
   sort: string;
   dir: "asc" | "desc";
+  /** The page's number, shown to the person; the cursor decides what the page holds. */
   page: number;
+  cursor?: Cursor | undefined;
 }
 
 export type Row = Record<string, string | number | null> & { id: string; name: string; status: string; impact: string };
+
+export interface ListPage {
+  rows: Row[];
+  /** Matches, counted up to COUNT_CAP + 1: `capped` when there are more than COUNT_CAP. */
+  total: number;
+  capped: boolean;
+  hasNext: boolean;
+  hasPrevious: boolean;
+}
 
 interface Where {
   sql: string;
@@ -29,23 +50,31 @@ interface Where {
 }
 
 // D1 refuses a LIKE pattern over 50 bytes ("LIKE or GLOB pattern too complex"), counted on the
-// escaped UTF-8 pattern: the search is bounded there, with a message, rather than answering 5xx.
+// escaped UTF-8 pattern. LIKE now serves only terms too short for the trigram index, which fit.
 export const MAX_LIKE_PATTERN_BYTES = 50;
+/** The trigram index finds substrings of at least 3 characters; shorter terms use LIKE. */
+const TRIGRAM = 3;
 
 function likePattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** True when a search term's LIKE pattern stays inside D1's limit. */
-export function searchFits(q: string): boolean {
-  return new TextEncoder().encode(likePattern(q)).length <= MAX_LIKE_PATTERN_BYTES;
+/**
+ * User text as one FTS5 phrase: quoted, inner quotes doubled, so no search syntax ever reaches
+ * MATCH. Control characters (a NUL would end the query string early) become spaces.
+ */
+function ftsPhrase(q: string): string {
+  return `"${q.replace(/[\u0000-\u001f\u007f]/g, " ").replaceAll('"', '""')}"`;
 }
 
 /** The WHERE of a filter. Column names come from the kind's config, never from the request. */
 export function filterWhere(kind: InventoryKind, filter: ListFilter, alias = "t"): Where {
   const parts: string[] = [];
   const params: unknown[] = [];
-  if (filter.q) {
+  if (filter.q && [...filter.q].length >= TRIGRAM) {
+    parts.push(`${alias}.rowid IN (SELECT rowid FROM ${kind.table}_fts WHERE ${kind.table}_fts MATCH ?)`);
+    params.push(ftsPhrase(filter.q));
+  } else if (filter.q) {
     const like = likePattern(filter.q);
     parts.push(`(${kind.search.map((col) => `${alias}.${col} LIKE ? ESCAPE '\\'`).join(" OR ")})`);
     params.push(...kind.search.map(() => like));
@@ -71,16 +100,80 @@ export function filterWhere(kind: InventoryKind, filter: ListFilter, alias = "t"
 const SELECT_ROW = (kind: InventoryKind) => `SELECT t.*, t.${kind.versionColumn} AS row_version_value, l.name AS location_name, g.name AS group_name, u.name AS agent_name
   FROM ${kind.table} t LEFT JOIN locations l ON l.id = t.location_id LEFT JOIN groups g ON g.id = t.group_id LEFT JOIN users u ON u.id = t.agent_id`;
 
-export async function listRecords(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<{ rows: Row[]; total: number }> {
+/**
+ * Rows after (or before) the cursor in the order (column, id), both ascending or both descending.
+ * SQLite sorts NULL first ascending and last descending; a nullable column is handled so.
+ */
+function keysetWhere(column: string, forward: boolean, cursor: Cursor): Where {
+  const later = forward ? ">" : "<";
+  const col = `t.${column}`;
+  if (cursor.value === null) {
+    // Past the NULLs going forward means every non-NULL value; going backward, nothing but NULLs.
+    return forward ? { sql: `((${col} IS NULL AND t.id > ?) OR ${col} IS NOT NULL)`, params: [cursor.id] } : { sql: `(${col} IS NULL AND t.id < ?)`, params: [cursor.id] };
+  }
+  const tail = forward ? "" : ` OR ${col} IS NULL`;
+  return { sql: `(${col} ${later} ? OR (${col} = ? AND t.id ${later} ?)${tail})`, params: [cursor.value, cursor.value, cursor.id] };
+}
+
+/**
+ * One page of a list: 50 rows by keyset (a page far into the list costs what the first does), a
+ * count capped at COUNT_CAP, and the dropdowns' options, in one D1 batch (one round trip).
+ */
+export async function listRecords(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<ListPage & { options: Options }> {
   const where = filterWhere(kind, filter);
   const sortColumn = ownValue(kind.sorts, filter.sort) ?? "name";
-  const [rows, total] = await db.batch<Record<string, unknown>>([
+  const ascending = filter.dir !== "desc";
+  // Reading backwards (Previous) walks the order reversed, then turns the page the right way up.
+  const backwards = filter.cursor?.dir === "before";
+  const walkAscending = ascending !== backwards;
+  const order = walkAscending ? "ASC" : "DESC";
+  const keyset = filter.cursor ? keysetWhere(sortColumn, walkAscending, filter.cursor) : { sql: "1", params: [] };
+  const [page, count, ...options] = await db.batch<Record<string, unknown>>([
     db
-      .prepare(`${SELECT_ROW(kind)} WHERE ${where.sql} ORDER BY t.${sortColumn} ${filter.dir === "desc" ? "DESC" : "ASC"}, t.id LIMIT ? OFFSET ?`)
-      .bind(...where.params, PAGE_SIZE, (filter.page - 1) * PAGE_SIZE),
-    db.prepare(`SELECT count(*) AS n FROM ${kind.table} t WHERE ${where.sql}`).bind(...where.params),
+      .prepare(`${SELECT_ROW(kind)} WHERE ${where.sql} AND ${keyset.sql} ORDER BY t.${sortColumn} ${order}, t.id ${order} LIMIT ?`)
+      .bind(...where.params, ...keyset.params, PAGE_SIZE + 1),
+    db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${kind.table} t WHERE ${where.sql} LIMIT ?)`).bind(...where.params, COUNT_CAP + 1),
+    ...optionStatements(db),
   ]);
-  return { rows: rows!.results as Row[], total: Number(total!.results[0]?.n ?? 0) };
+  const fetched = page!.results as Row[];
+  const more = fetched.length > PAGE_SIZE;
+  const rows = fetched.slice(0, PAGE_SIZE);
+  if (backwards) rows.reverse();
+  const n = Number(count!.results[0]?.n ?? 0);
+  return {
+    rows,
+    total: Math.min(n, COUNT_CAP),
+    capped: n > COUNT_CAP,
+    hasNext: backwards ? true : more,
+    hasPrevious: backwards ? more : filter.cursor !== undefined,
+    options: optionsFrom(options),
+  };
+}
+
+/** A cursor in a URL: base64url of [value, id], so page links can be shared and reloaded. */
+export function encodeCursor(cursor: Cursor): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify([cursor.value, cursor.id])))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The cursor a URL carries, or null when it is not one this app wrote. */
+export function decodeCursor(dir: Cursor["dir"], text: string): Cursor | null {
+  try {
+    const json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)));
+    const parsed: unknown = JSON.parse(json);
+    if (!Array.isArray(parsed) || parsed.length !== 2) return null;
+    const [value, id] = parsed as unknown[];
+    const valueOk = value === null || (typeof value === "string" && value.length <= 200) || (typeof value === "number" && Number.isFinite(value));
+    if (!valueOk || typeof id !== "string" || !/^[a-z]+_[a-z0-9]{1,40}$/.test(id)) return null;
+    return { dir, value: value as Cursor["value"], id };
+  } catch {
+    return null;
+  }
+}
+
+/** The cursor of a row for the list's sort: what Next (after the last row) and Previous (before the first) carry. */
+export function cursorOf(kind: InventoryKind, filter: ListFilter, row: Row, dir: Cursor["dir"]): Cursor {
+  const column = ownValue(kind.sorts, filter.sort) ?? "name";
+  return { dir, value: row[column] ?? null, id: row.id };
 }
 
 export async function getRecord(db: D1Database, kind: InventoryKind, id: string): Promise<Row | null> {
@@ -93,20 +186,29 @@ export interface Options {
   agents: { id: string; name: string; groupIds: string[] }[];
 }
 
-/** Everything the dropdowns offer, in one round trip. */
-export async function loadOptions(db: D1Database): Promise<Options> {
-  const [locations, groups, agents, members] = await db.batch<Record<string, string>>([
+/** The four queries behind the dropdowns, to run in a batch of their own or beside a page's rows. */
+function optionStatements(db: D1Database) {
+  return [
     db.prepare("SELECT id, name FROM locations ORDER BY name"),
     db.prepare("SELECT id, name FROM groups ORDER BY name"),
     db.prepare("SELECT id, name FROM users WHERE kind = 'agent' AND active = 1 ORDER BY name"),
     db.prepare("SELECT group_id, agent_id FROM group_members"),
-  ]);
-  const memberRows = members!.results;
+  ];
+}
+
+function optionsFrom([locations, groups, agents, members]: D1Result<Record<string, unknown>>[]): Options {
+  const groupsOf = new Map<string, string[]>();
+  for (const m of members!.results as { group_id: string; agent_id: string }[]) groupsOf.set(m.agent_id, [...(groupsOf.get(m.agent_id) ?? []), m.group_id]);
   return {
     locations: locations!.results as Options["locations"],
     groups: groups!.results as Options["groups"],
-    agents: (agents!.results as { id: string; name: string }[]).map((a) => ({ ...a, groupIds: memberRows.filter((m) => m.agent_id === a.id).map((m) => m.group_id!) })),
+    agents: (agents!.results as { id: string; name: string }[]).map((a) => ({ ...a, groupIds: groupsOf.get(a.id) ?? [] })),
   };
+}
+
+/** Everything the dropdowns offer, in one round trip. */
+export async function loadOptions(db: D1Database): Promise<Options> {
+  return optionsFrom(await db.batch<Record<string, unknown>>(optionStatements(db)));
 }
 
 export type EditResult = { ok: true; row: Row; changed: EditableField[] } | { ok: false; status: 400 | 403 | 404 | 409; message: string; row?: Row };
@@ -198,7 +300,7 @@ export async function writeVersioned(
       .bind(...entries.map(([, f]) => f.value), now, id, version),
   );
   const results = await db.batch(statements);
-  return results.at(-1)!.meta.changes === 1;
+  return changedAny(results.at(-1)!);
 }
 
 export type Scope = { ids: string[] } | { filter: ListFilter };

@@ -1,8 +1,8 @@
 import type { Auth } from "../auth/sessions";
 import { IMPACTS } from "../db/schema";
 import { Layout } from "../web/layout";
-import type { HistoryEntry, ListFilter, Options, Row } from "./inventory";
-import { PAGE_SIZE } from "./inventory";
+import type { HistoryEntry, ListFilter, ListPage, Options, Row } from "./inventory";
+import { COUNT_CAP, cursorOf, encodeCursor } from "./inventory";
 import { type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
 import { ownValue } from "../lib/lookup";
 
@@ -15,13 +15,16 @@ export function listUrl(kind: InventoryKind, filter: ListFilter, change: Partial
   for (const k of ["location", "group", "agent"] as const) if (f[k]) q.set(k, f[k]!);
   if (f.sort !== "name") q.set("sort", f.sort);
   if (f.dir !== "asc") q.set("dir", f.dir);
-  if (f.page > 1) q.set("page", String(f.page));
+  if (f.cursor) {
+    q.set(f.cursor.dir, encodeCursor(f.cursor));
+    q.set("page", String(f.page));
+  }
   const s = q.toString();
   return s ? `${kind.path}?${s}` : kind.path;
 }
 
 function FilterHiddenFields({ kind, filter }: { kind: InventoryKind; filter: ListFilter }) {
-  const params = new URL(listUrl(kind, { ...filter, page: 1 }), "https://x").searchParams;
+  const params = new URL(listUrl(kind, { ...filter, page: 1, cursor: undefined }), "https://x").searchParams;
   return (
     <>
       {[...params].map(([k, v]) => (
@@ -93,15 +96,23 @@ function SortHeader(props: { kind: InventoryKind; filter: ListFilter; sort: stri
   const dir = active && props.filter.dir === "asc" ? "desc" : "asc";
   return (
     <th scope="col" aria-sort={active ? (props.filter.dir === "asc" ? "ascending" : "descending") : undefined}>
-      {ownValue(props.kind.sorts, props.sort) ? <a href={listUrl(props.kind, props.filter, { sort: props.sort, dir, page: 1 })}>{props.label}{active ? (props.filter.dir === "asc" ? " ▲" : " ▼") : ""}</a> : props.label}
+      {ownValue(props.kind.sorts, props.sort) ? <a href={listUrl(props.kind, props.filter, { sort: props.sort, dir, page: 1, cursor: undefined })}>{props.label}{active ? (props.filter.dir === "asc" ? " ▲" : " ▼") : ""}</a> : props.label}
     </th>
   );
 }
 
-export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filter: ListFilter; rows: Row[]; total: number; options: Options; canManage: boolean; error?: string | undefined }) {
-  const { kind, filter, options } = props;
+/** "1,234 records match", or "More than 1,000 records match" past the count's cap. */
+function matchCount(page: ListPage): string {
+  if (page.capped) return `More than ${COUNT_CAP.toLocaleString("en-US")} records match`;
+  return `${page.total.toLocaleString("en-US")} ${page.total === 1 ? "record matches" : "records match"}`;
+}
+
+export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filter: ListFilter; page: ListPage; options: Options; canManage: boolean; error?: string | undefined }) {
+  const { kind, filter, options, page } = props;
+  const rows = page.rows;
   const here = listUrl(kind, filter);
-  const pages = Math.max(1, Math.ceil(props.total / PAGE_SIZE));
+  const first = rows[0];
+  const last = rows.at(-1);
   return (
     <Layout title={kind.title} auth={props.auth} htmx>
       <section class="wide inventory">
@@ -134,14 +145,14 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
             <a href={kind.path}>Clear</a>
           </div>
         </form>
-        <p class="hint" data-testid="match-count">{props.total} {props.total === 1 ? "record matches" : "records match"}.</p>
+        <p class="hint" data-testid="match-count">{matchCount(page)}.</p>
         {props.canManage && (
           <form id="bulk" method="post" action={`${kind.path}/bulk`} class="bulk-bar" aria-label="Bulk change">
             <FilterHiddenFields kind={kind} filter={filter} />
             <fieldset class="choices inline">
               <legend>Apply to</legend>
               <div class="choice"><input type="radio" id="scope-selected" name="scope" value="selected" checked /><label for="scope-selected">Selected rows</label></div>
-              <div class="choice"><input type="radio" id="scope-all" name="scope" value="all" /><label for="scope-all">All {props.total} matching this filter</label></div>
+              <div class="choice"><input type="radio" id="scope-all" name="scope" value="all" /><label for="scope-all">{page.capped ? "All matching this filter (the next step shows how many)" : `All ${page.total.toLocaleString("en-US")} matching this filter`}</label></div>
             </fieldset>
             <div class="field">
               <label for="bulk-action">Action</label>
@@ -173,15 +184,23 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
             </tr>
           </thead>
           <tbody>
-            {props.rows.map((row) => (
+            {rows.map((row) => (
               <InventoryRow kind={kind} row={row} options={options} canManage={props.canManage} returnTo={here} />
             ))}
           </tbody>
         </table>
         <nav class="pager" aria-label="Pages">
-          {filter.page > 1 && <a href={listUrl(kind, filter, { page: filter.page - 1 })}>Previous</a>}
-          <span>Page {filter.page} of {pages}</span>
-          {filter.page < pages && <a href={listUrl(kind, filter, { page: filter.page + 1 })}>Next</a>}
+          {page.hasPrevious && first && (
+            <a href={filter.page <= 2 ? listUrl(kind, filter, { page: 1, cursor: undefined }) : listUrl(kind, filter, { page: filter.page - 1, cursor: cursorOf(kind, filter, first, "before") })} rel="prev">
+              Previous
+            </a>
+          )}
+          <span>Page {filter.page}</span>
+          {page.hasNext && last && (
+            <a href={listUrl(kind, filter, { page: filter.page + 1, cursor: cursorOf(kind, filter, last, "after") })} rel="next">
+              Next
+            </a>
+          )}
         </nav>
       </section>
     </Layout>

@@ -6,7 +6,7 @@ import { noteInput, safeNextPath } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
 import { Card, Layout } from "../web/layout";
-import { bulkUpdate, countScope, editInline, getRecord, type ListFilter, listRecords, loadOptions, recordHistory, type Scope, searchFits, undoBulk } from "./inventory";
+import { bulkUpdate, countScope, decodeCursor, editInline, getRecord, type ListFilter, listRecords, loadOptions, recordHistory, type Scope, undoBulk } from "./inventory";
 import { BULK_FIELDS, type BulkField, EDITABLE, type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
 import { HistoryList, InventoryListPage, InventoryRow, listUrl } from "./pages";
 import { ownValue } from "../lib/lookup";
@@ -14,6 +14,9 @@ import { ownValue } from "../lib/lookup";
 type Ctx = Context<AppEnv>;
 const idValue = z.string().max(40).regex(/^[a-z]+_[a-z0-9]+$/, "That is not a valid id.");
 const optionalId = z.union([z.literal(""), z.literal("none"), idValue]).optional().transform((v) => v || undefined);
+
+const cursorField = (dir: "after" | "before") =>
+  z.string().max(400, "That page link is not one of ours: go back to the first page.").refine((v) => decodeCursor(dir, v) !== null, "That page link is not one of ours: go back to the first page.");
 
 function filterSchema(kind: InventoryKind, prefix = "") {
   const enumFields = Object.fromEntries(
@@ -25,7 +28,6 @@ function filterSchema(kind: InventoryKind, prefix = "") {
         .string()
         .trim()
         .max(100, "Search for at most 100 characters.")
-        .refine(searchFits, "That search is too long: use up to 48 plain letters or digits (accents, symbols and the characters % _ \\ count as more).")
         .optional(),
       [`${prefix}location`]: optionalId,
       [`${prefix}group`]: optionalId,
@@ -33,6 +35,8 @@ function filterSchema(kind: InventoryKind, prefix = "") {
       [`${prefix}sort`]: z.string().refine((s) => ownValue(kind.sorts, s) !== undefined, "That column cannot be sorted.").optional(),
       [`${prefix}dir`]: z.enum(["asc", "desc"]).optional(),
       [`${prefix}page`]: z.string().regex(/^\d{1,6}$/, "The page is a number.").optional(),
+      [`${prefix}after`]: cursorField("after").optional(),
+      [`${prefix}before`]: cursorField("before").optional(),
       ...enumFields,
     })
     .transform((raw: Record<string, string | undefined>): ListFilter => ({
@@ -43,7 +47,9 @@ function filterSchema(kind: InventoryKind, prefix = "") {
       agent: raw[`${prefix}agent`],
       sort: raw[`${prefix}sort`] ?? "name",
       dir: (raw[`${prefix}dir`] as "asc" | "desc") ?? "asc",
-      page: Math.max(1, Number(raw[`${prefix}page`] ?? 1)),
+      // A page number means something only with the cursor that reaches it; alone it is page 1.
+      page: raw[`${prefix}after`] || raw[`${prefix}before`] ? Math.max(1, Number(raw[`${prefix}page`] ?? 1)) : 1,
+      cursor: raw[`${prefix}after`] ? decodeCursor("after", raw[`${prefix}after`]!)! : raw[`${prefix}before`] ? decodeCursor("before", raw[`${prefix}before`]!)! : undefined,
     }));
 }
 
@@ -83,8 +89,8 @@ export function inventoryRoutes(kind: InventoryKind) {
   const canManage = (c: Ctx) => hasPermission(c.var.auth.permissions, "manageAssets");
 
   async function listPage(c: Ctx, filter: ListFilter, error?: string, status: 200 | 400 = 200) {
-    const [{ rows, total }, options] = await Promise.all([listRecords(c.env.DB, kind, filter), loadOptions(c.env.DB)]);
-    return c.html(<InventoryListPage auth={c.var.auth} kind={kind} filter={filter} rows={rows} total={total} options={options} canManage={canManage(c)} error={error} />, status);
+    const page = await listRecords(c.env.DB, kind, filter);
+    return c.html(<InventoryListPage auth={c.var.auth} kind={kind} filter={filter} page={page} options={page.options} canManage={canManage(c)} error={error} />, status);
   }
 
   app.get("/", async (c) => {

@@ -83,11 +83,22 @@ export const assets = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
+  // Issue 21: each filter column with the default sort (name, then id for a stable order), and each
+  // sortable column with id for the tie-break, so a filtered or sorted page reads its 50 rows from
+  // an index instead of sorting every match. Search goes through assets_fts (migration 0012).
   (t) => [
-    index("assets_name_idx").on(t.name),
-    index("assets_location_idx").on(t.locationId),
-    index("assets_group_idx").on(t.groupId),
-    index("assets_agent_idx").on(t.agentId),
+    index("assets_name_idx").on(t.name, t.id),
+    index("assets_type_name_idx").on(t.assetType, t.name, t.id),
+    index("assets_status_name_idx").on(t.status, t.name, t.id),
+    index("assets_impact_name_idx").on(t.impact, t.name, t.id),
+    index("assets_location_name_idx").on(t.locationId, t.name, t.id),
+    index("assets_group_name_idx").on(t.groupId, t.name, t.id),
+    index("assets_agent_name_idx").on(t.agentId, t.name, t.id),
+    index("assets_tag_id_idx").on(t.assetTag, t.id),
+    index("assets_type_id_idx").on(t.assetType, t.id),
+    index("assets_status_id_idx").on(t.status, t.id),
+    index("assets_impact_id_idx").on(t.impact, t.id),
+    index("assets_updated_id_idx").on(t.updatedAt, t.id),
     index("assets_used_by_idx").on(t.usedById),
   ],
 );
@@ -109,7 +120,19 @@ export const software = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("software_name_idx").on(t.name)],
+  // Issue 21: as for assets. Search goes through software_fts (migration 0012).
+  (t) => [
+    index("software_name_idx").on(t.name, t.id),
+    index("software_status_name_idx").on(t.status, t.name, t.id),
+    index("software_impact_name_idx").on(t.impact, t.name, t.id),
+    index("software_location_name_idx").on(t.locationId, t.name, t.id),
+    index("software_group_name_idx").on(t.groupId, t.name, t.id),
+    index("software_agent_name_idx").on(t.agentId, t.name, t.id),
+    index("software_publisher_id_idx").on(t.publisher, t.id),
+    index("software_status_id_idx").on(t.status, t.id),
+    index("software_impact_id_idx").on(t.impact, t.id),
+    index("software_updated_id_idx").on(t.updatedAt, t.id),
+  ],
 );
 
 // An authenticator app (TOTP) of a user. The secret is AES-GCM encrypted with the user id as

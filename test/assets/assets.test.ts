@@ -24,6 +24,8 @@ async function inline(client: Browser, id: string, form: Record<string, string>,
   return { status: response.status, body: await response.text(), location: response.headers.get("Location") };
 }
 
+/** The Next link of a list page, as a browser would follow it. */
+export const nextHref = (html: string) => /href="([^"]+)" rel="next"/.exec(html)![1]!.replaceAll("&amp;", "&");
 const rowCount = (html: string) => (html.match(/data-testid="inventory-row"/g) ?? []).length;
 const asset = async (id: string) => (await getRecord(env.DB, ASSET_KIND, id))!;
 
@@ -36,14 +38,16 @@ describe("the asset list", () => {
     const first = await (await client.get("/agent/assets?q=Paging")).text();
     expect(rowCount(first)).toBe(50);
     expect(first).toContain("120 records match");
-    expect(rowCount(await (await client.get("/agent/assets?q=Paging&page=3")).text())).toBe(20);
+    const third = await (await client.get(nextHref(await (await client.get(nextHref(first))).text()))).text();
+    expect(rowCount(third)).toBe(20);
+    expect(third).not.toContain('rel="next"');
     expect(rowCount(await (await client.get("/agent/assets?q=NEEDLE-00002")).text())).toBe(1); // asset tag
     expect(rowCount(await (await client.get(`/agent/assets?impact=high&q=Needle`)).text())).toBe(3);
     expect(await (await client.get(`/agent/assets?location=${loc}&q=Pag`)).text()).toContain("120 records match");
     const sorted = await (await client.get("/agent/assets?q=Needle&sort=name&dir=desc")).text();
     expect(sorted.indexOf("Needle 00003")).toBeLessThan(sorted.indexOf("Needle 00001"));
     // Paging links keep the filter.
-    expect(first).toContain('href="/agent/assets?q=Paging&amp;page=2"');
+    expect(first).toMatch(/href="\/agent\/assets\?q=Paging&amp;after=[A-Za-z0-9_-]+&amp;page=2" rel="next"/);
     // LIKE wildcards in a search are literal.
     expect(await (await client.get("/agent/assets?q=%25")).text()).toContain("0 records match");
   });
@@ -54,6 +58,7 @@ describe("the asset list", () => {
       ["impact=extreme", "Impact: choose one from the list."],
       ["sort=password_hash", "That column cannot be sorted."],
       ["page=abc", "The page is a number."],
+      ["after=bm90LWEtY3Vyc29y", "That page link is not one of ours"],
       [`q=${"x".repeat(101)}`, "at most 100 characters"],
     ]) {
       const r = await client.get(`/agent/assets?${query}`);

@@ -81,7 +81,8 @@ const NOT_DOMAIN = new Set(["audit_events", "dev_mailbox", "d1_migrations", "sql
 /** Every row of every domain table (not the audit log or the development mailbox), as one string. */
 export async function snapshotData(): Promise<string> {
   const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all<{ name: string }>();
-  const names = tables.results.map((t) => t.name).filter((n) => !NOT_DOMAIN.has(n) && !n.startsWith("_cf"));
+  // The search indexes (assets_fts and its shadow tables) are derived from the tables they index.
+  const names = tables.results.map((t) => t.name).filter((n) => !NOT_DOMAIN.has(n) && !n.startsWith("_cf") && !/_fts(_|$)/.test(n));
   const rows = await env.DB.batch(names.map((n) => env.DB.prepare(`SELECT * FROM "${n}" ORDER BY rowid`)));
   return JSON.stringify(names.map((n, i) => [n, rows[i]!.results]));
 }

@@ -1,0 +1,142 @@
+// Issue 21: lists whose cost does not grow with the number of records. Search goes through an FTS5
+// trigram index (short terms still work), pages are keyset (Next and Previous by sort value and id,
+// shareable, steady across edits), and the count stops at 1,000 while a bulk change still states
+// the exact number it will change.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ASSET_KIND, SOFTWARE_KIND } from "../../src/assets/kinds";
+import { filterWhere } from "../../src/assets/inventory";
+import { browser } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { makeAgent } from "../helpers/factories";
+import { seedAssets } from "../helpers/inventory";
+import { makeRole } from "../helpers/roles";
+
+const names = (html: string) => [...html.matchAll(/<td><a href="\/agent\/(?:assets|software)\/[^"]+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]!);
+const link = (html: string, rel: "next" | "prev") => [...html.matchAll(/href="([^"]+)" rel="(next|prev)"/g)].find((m) => m[2] === rel)?.[1]?.replaceAll("&amp;", "&");
+
+async function signedIn() {
+  const agent = await makeAgent({ roleId: await makeRole(["viewAssets", "manageAssets"]) });
+  const client = browser();
+  await signIn(client, "agent", agent);
+  return client;
+}
+
+describe("search", () => {
+  it("finds substrings of name, tag and serial through the trigram index, in any case", async () => {
+    const client = await signedIn();
+    const ids = await seedAssets(3, { prefix: "Quokka" });
+    await env.DB.prepare("UPDATE assets SET serial_number = 'ZX-SERIAL-777' WHERE id = ?").bind(ids[1]).run();
+    expect(names(await (await client.get("/agent/assets?q=okk")).text())).toEqual(["Quokka 00001", "Quokka 00002", "Quokka 00003"]);
+    expect(names(await (await client.get("/agent/assets?q=QUOKKA-00003")).text())).toEqual(["Quokka 00003"]); // tag
+    expect(names(await (await client.get("/agent/assets?q=serial-77")).text())).toEqual(["Quokka 00002"]); // serial
+    // The index is the search: the query names the FTS table, not LIKE.
+    expect(filterWhere(ASSET_KIND, { q: "okk", enums: {}, sort: "name", dir: "asc", page: 1 }).sql).toContain("assets_fts MATCH ?");
+    expect(filterWhere(SOFTWARE_KIND, { q: "Micro", enums: {}, sort: "name", dir: "asc", page: 1 }).sql).toContain("software_fts MATCH ?");
+  });
+
+  it("keeps the index in step with renames and deletions", async () => {
+    const client = await signedIn();
+    const [id] = await seedAssets(1, { prefix: "Wombat" });
+    // (Searched by "Wombat 0", which only the name holds: the tag is WOMBAT-00001.)
+    expect(names(await (await client.get("/agent/assets?q=Wombat 0")).text())).toEqual(["Wombat 00001"]);
+    await env.DB.prepare("UPDATE assets SET name = 'Numbat 1' WHERE id = ?").bind(id).run();
+    expect(names(await (await client.get("/agent/assets?q=Wombat 0")).text())).toEqual([]);
+    expect(names(await (await client.get("/agent/assets?q=umbat 1")).text())).toEqual(["Numbat 1"]);
+    // Changing a field that is not searched leaves the index alone and the row findable.
+    await env.DB.prepare("UPDATE assets SET impact = 'high' WHERE id = ?").bind(id).run();
+    expect(names(await (await client.get("/agent/assets?q=Numbat")).text())).toEqual(["Numbat 1"]);
+    await env.DB.prepare("DELETE FROM assets WHERE id = ?").bind(id).run();
+    expect(names(await (await client.get("/agent/assets?q=Numbat")).text())).toEqual([]);
+  });
+
+  it("still finds terms shorter than three characters", async () => {
+    const client = await signedIn();
+    await seedAssets(2, { prefix: "Qz" });
+    const found = names(await (await client.get("/agent/assets?q=Qz")).text());
+    expect(found).toEqual(expect.arrayContaining(["Qz 00001", "Qz 00002"]));
+    expect(filterWhere(ASSET_KIND, { q: "Qz", enums: {}, sort: "name", dir: "asc", page: 1 }).sql).toContain("LIKE ?");
+  });
+
+  it("takes FTS syntax in a search as plain text, never a 5xx", async () => {
+    const client = await signedIn();
+    await seedAssets(1, { prefix: 'Odd "quote" NEAR(x) OR' });
+    for (const q of ['"', '""', "a*", "NEAR(a b)", "x OR y", "-minus", "col:umn", "^start", "AND", '"quote"', "(((", "\u0000abc"]) {
+      const response = await client.get(`/agent/assets?q=${encodeURIComponent(q)}`);
+      expect(response.status, q).toBeLessThan(500);
+      await response.text();
+    }
+    expect(names(await (await client.get(`/agent/assets?q=${encodeURIComponent('"quote" NEAR(x)')}`)).text())).toEqual(['Odd "quote" NEAR(x) OR 00001'.replaceAll('"', "&quot;")]);
+  });
+});
+
+describe("keyset pages", () => {
+  it("go forward and back by cursor, with shareable URLs, across an edit", async () => {
+    const client = await signedIn();
+    await seedAssets(130, { prefix: "Keyset" });
+    const first = await (await client.get("/agent/assets?q=Keyset")).text();
+    expect(names(first)).toEqual(Array.from({ length: 50 }, (_, i) => `Keyset ${String(i + 1).padStart(5, "0")}`));
+    expect(link(first, "prev")).toBeUndefined();
+    const secondUrl = link(first, "next")!;
+    expect(secondUrl).toMatch(/^\/agent\/assets\?q=Keyset&after=[A-Za-z0-9_-]+&page=2$/);
+    const second = await (await client.get(secondUrl)).text();
+    expect(names(second)[0]).toBe("Keyset 00051");
+    expect(second).toContain("Page 2");
+
+    // An edit meanwhile: a record renamed to sort before page 2 moves to page 1 and shifts it, yet
+    // page 2's URL still starts after the same row, and Previous shows the 50 just before it.
+    await env.DB.prepare("UPDATE assets SET name = 'Keyset 00000 (renamed)' WHERE name = 'Keyset 00120'").run();
+    const again = await (await client.get(secondUrl)).text();
+    expect(names(again)).toEqual(names(second));
+    const back = await (await client.get(link(again, "prev")!)).text();
+    expect(names(back)).toEqual(["Keyset 00000 (renamed)", ...Array.from({ length: 49 }, (_, i) => `Keyset ${String(i + 1).padStart(5, "0")}`)]);
+
+    // Onward to the end: 130 rows in pages of 50, no row twice, none missed.
+    const third = await (await client.get(link(second, "next")!)).text();
+    const seen = [...names(first), ...names(second), ...names(third)];
+    expect(names(third).at(-1)).toBe("Keyset 00130");
+    expect(link(third, "next")).toBeUndefined();
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it("page backwards from deep in a descending sort, and for a column with empty values", async () => {
+    const client = await signedIn();
+    await seedAssets(120, { prefix: "Desc" });
+    const first = await (await client.get("/agent/assets?q=Desc&sort=name&dir=desc")).text();
+    expect(names(first)[0]).toBe("Desc 00120");
+    const second = await (await client.get(link(first, "next")!)).text();
+    expect(names(second)[0]).toBe("Desc 00070");
+    const back = await (await client.get(link(second, "prev")!)).text();
+    expect(names(back)).toEqual(names(first));
+    // Software sorted by publisher, which may be empty (NULL sorts first): every record once.
+    await env.DB.prepare(
+      `INSERT INTO software (id, name, publisher, status, impact, row_version, created_at, updated_at)
+       SELECT 'sw_pub' || value, 'Pubsort ' || printf('%03d', value), CASE WHEN value % 3 = 0 THEN NULL ELSE 'Vendor ' || (value % 5) END, 'active', 'low', 1, 0, 0
+       FROM json_each(?)`,
+    ).bind(JSON.stringify(Array.from({ length: 110 }, (_, i) => i + 1))).run();
+    for (const dir of ["asc", "desc"]) {
+      let html = await (await client.get(`/agent/software?q=Pubsort&sort=publisher&dir=${dir}`)).text();
+      const all = [...names(html)];
+      for (let next = link(html, "next"); next; next = link(html, "next")) {
+        html = await (await client.get(next)).text();
+        all.push(...names(html));
+      }
+      expect(all.length, dir).toBe(110);
+      expect(new Set(all).size, dir).toBe(110);
+    }
+  });
+});
+
+describe("the count", () => {
+  it("stops at 1,000, while a bulk change on all matching states the exact number first", async () => {
+    const client = await signedIn();
+    await seedAssets(1100, { prefix: "Capped" });
+    const list = await (await client.get("/agent/assets?q=Capped")).text();
+    expect(list).toContain('data-testid="match-count">More than 1,000 records match.</p>');
+    expect(list).toContain("All matching this filter (the next step shows how many)");
+    const review = await client.post("/agent/assets/bulk", { scope: "all", action: "location", value_location: "", f_q: "Capped" });
+    expect(await review.text()).toContain("on <strong>1100</strong> assets");
+    const exact = await (await client.get("/agent/assets?q=Capped 0000")).text();
+    expect(exact).toContain('data-testid="match-count">9 records match.</p>');
+  });
+});
