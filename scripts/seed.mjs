@@ -52,18 +52,8 @@ export function buildSeed({ password, hmacKey, hashParams, assetCount = 200, sof
   const locations = ["London HQ", "New York", "Berlin", "Singapore", "Remote"].map((name) => ({ id: id("loc"), name, created_at: NOW }));
   const groupAgents = (g) => members.filter((m) => m.group_id === g.id).map((m) => m.agent_id);
 
-  const assets = Array.from({ length: assetCount }, (_, i) => {
-    const type = TYPES[i % TYPES.length];
-    const group = i % 5 === 0 ? null : groups[i % groups.length];
-    const agentsOfGroup = group ? groupAgents(group) : [];
-    return {
-      id: id("ast"), name: `${MODELS[type]} ${String(i + 1).padStart(5, "0")}`, asset_tag: `AST-${String(i + 1).padStart(5, "0")}`,
-      asset_type: type, serial_number: `SN${(1_000_000 + i * 7919).toString(36).toUpperCase()}`, status: retiredAssets ? STATUSES[i % STATUSES.length] : "in_use",
-      impact: IMPACTS[i % 3], location_id: locations[i % locations.length].id, group_id: group?.id ?? null,
-      agent_id: agentsOfGroup.length && i % 3 ? agentsOfGroup[i % agentsOfGroup.length] : null,
-      used_by_id: i % 4 === 0 ? contacts[i % contacts.length].id : null, description: null, version: 1, created_at: NOW + i, updated_at: NOW + i,
-    };
-  });
+  const assetContext = { groups, locations, contacts, groupAgents, retiredAssets };
+  const assets = Array.from({ length: assetCount }, (_, i) => assetRow(i, assetContext));
   const SOFTWARE = [["Microsoft 365", "Microsoft", "Productivity"], ["Slack", "Salesforce", "Communication"], ["Zoom", "Zoom", "Communication"], ["Adobe Acrobat", "Adobe", "Productivity"], ["Visual Studio Code", "Microsoft", "Development"], ["1Password", "AgileBits", "Security"], ["CrowdStrike Falcon", "CrowdStrike", "Security"], ["Figma", "Figma", "Design"], ["Jira", "Atlassian", "Project management"], ["Tableau", "Salesforce", "Analytics"]];
   const software = Array.from({ length: softwareCount }, (_, i) => {
     const [name, publisher, category] = SOFTWARE[i % SOFTWARE.length];
@@ -91,5 +81,24 @@ export function buildSeed({ password, hmacKey, hashParams, assetCount = 200, sof
     })))] : []),
     insert("app_flags", [{ key: "setup_complete", set_at: NOW }, { key: "demo_seeded", set_at: NOW }]),
   ].join("\n");
-  return { sql, admin, agents, contacts, groups, locations, assetIds: assets.map((a) => a.id), counts: { agents: agents.length, contacts: contacts.length, assets: assets.length, software: software.length } };
+  return { sql, admin, agents, contacts, groups, locations, assetContext, assetIds: assets.map((a) => a.id), counts: { agents: agents.length, contacts: contacts.length, assets: assets.length, software: software.length } };
+}
+
+/** Asset number i (0-based) of the demo data: the same shape at any size. */
+function assetRow(i, { groups, locations, contacts, groupAgents, retiredAssets }) {
+  const type = TYPES[i % TYPES.length];
+  const group = i % 5 === 0 ? null : groups[i % groups.length];
+  const agentsOfGroup = group ? groupAgents(group) : [];
+  return {
+    id: id("ast"), name: `${MODELS[type]} ${String(i + 1).padStart(5, "0")}`, asset_tag: `AST-${String(i + 1).padStart(5, "0")}`,
+    asset_type: type, serial_number: `SN${(1_000_000 + i * 7919).toString(36).toUpperCase()}`, status: retiredAssets ? STATUSES[i % STATUSES.length] : "in_use",
+    impact: IMPACTS[i % 3], location_id: locations[i % locations.length].id, group_id: group?.id ?? null,
+    agent_id: agentsOfGroup.length && i % 3 ? agentsOfGroup[i % agentsOfGroup.length] : null,
+    used_by_id: i % 4 === 0 ? contacts[i % contacts.length].id : null, description: null, version: 1, created_at: NOW + i, updated_at: NOW + i,
+  };
+}
+
+/** SQL adding assets numbered from..to-1 to a seeded database (the bench grows one from 1,000 to 100,000). */
+export function moreAssetsSql(seed, from, to) {
+  return insert("assets", Array.from({ length: to - from }, (_, k) => assetRow(from + k, seed.assetContext)));
 }

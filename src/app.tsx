@@ -21,6 +21,7 @@ import { type Clock, systemClock } from "./lib/clock";
 import { assertSecrets, SecretConfigurationError } from "./lib/encryption";
 import { isDependencyFailure, RETRY_AFTER_SECONDS } from "./lib/failures";
 import { devMailboxRoutes } from "./mail/routes";
+import { devFloorRoutes } from "./dev/floor-route";
 import { devSessionsRoutes } from "./dev/sessions-route";
 import { mfaRoutes } from "./mfa/routes";
 import { settingsHubRoutes } from "./settings/hub";
@@ -98,6 +99,7 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
   app.route("/", setupRoutes);
   app.route("/", devMailboxRoutes);
   app.route("/", devSessionsRoutes);
+  app.route("/", devFloorRoutes);
   for (const portal of ["agent", "support"] as const) {
     app.route(`/${portal}`, signInRoutes(portal));
     app.route(`/${portal}`, mfaRoutes(portal));

@@ -119,19 +119,26 @@ function keysetWhere(column: string, forward: boolean, cursor: Cursor): Where {
  * One page of a list: 50 rows by keyset (a page far into the list costs what the first does), a
  * count capped at COUNT_CAP, and the dropdowns' options, in one D1 batch (one round trip).
  */
-export async function listRecords(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<ListPage & { options: Options }> {
+/** The page query of a list (the rows only, one more than a page), shared with the bench's floor route. */
+export function pageQuery(kind: InventoryKind, filter: ListFilter): Where {
   const where = filterWhere(kind, filter);
   const sortColumn = ownValue(kind.sorts, filter.sort) ?? "name";
-  const ascending = filter.dir !== "desc";
-  // Reading backwards (Previous) walks the order reversed, then turns the page the right way up.
-  const backwards = filter.cursor?.dir === "before";
-  const walkAscending = ascending !== backwards;
+  // Reading backwards (Previous) walks the order reversed; listRecords turns the page the right way up.
+  const walkAscending = (filter.dir !== "desc") !== (filter.cursor?.dir === "before");
   const order = walkAscending ? "ASC" : "DESC";
   const keyset = filter.cursor ? keysetWhere(sortColumn, walkAscending, filter.cursor) : { sql: "1", params: [] };
+  return {
+    sql: `${SELECT_ROW(kind)} WHERE ${where.sql} AND ${keyset.sql} ORDER BY t.${sortColumn} ${order}, t.id ${order} LIMIT ?`,
+    params: [...where.params, ...keyset.params, PAGE_SIZE + 1],
+  };
+}
+
+export async function listRecords(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<ListPage & { options: Options }> {
+  const where = filterWhere(kind, filter);
+  const rowsQuery = pageQuery(kind, filter);
+  const backwards = filter.cursor?.dir === "before";
   const [page, count, ...options] = await db.batch<Record<string, unknown>>([
-    db
-      .prepare(`${SELECT_ROW(kind)} WHERE ${where.sql} AND ${keyset.sql} ORDER BY t.${sortColumn} ${order}, t.id ${order} LIMIT ?`)
-      .bind(...where.params, ...keyset.params, PAGE_SIZE + 1),
+    db.prepare(rowsQuery.sql).bind(...rowsQuery.params),
     db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${kind.table} t WHERE ${where.sql} LIMIT ?)`).bind(...where.params, COUNT_CAP + 1),
     ...optionStatements(db),
   ]);

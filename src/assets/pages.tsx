@@ -1,5 +1,6 @@
 import type { Auth } from "../auth/sessions";
 import { IMPACTS } from "../db/schema";
+import { raw } from "hono/html";
 import { Layout } from "../web/layout";
 import type { HistoryEntry, ListFilter, ListPage, Options, Row } from "./inventory";
 import { COUNT_CAP, cursorOf, encodeCursor } from "./inventory";
@@ -47,17 +48,57 @@ function Select(props: { id?: string; name: string; label: string; value: string
   );
 }
 
+// A list page shows 50 rows of four dropdowns with the same options: each option's markup is
+// written once per page (escaped) and the rows' selects are joined from it as raw HTML, rather
+// than building a thousand <option> elements through JSX (issue 21).
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const escapeHtml = (v: string) => v.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
+type Choice = { id: string; name: string };
+const prepared = new WeakMap<readonly Choice[], { id: string; plain: string; selected: string }[]>();
+
+function optionsHtml(choices: readonly Choice[], value: string | null, none?: string): string {
+  let items = prepared.get(choices);
+  if (!items) {
+    items = choices.map((o) => {
+      const value = ` value="${escapeHtml(o.id)}"`;
+      const label = `>${escapeHtml(o.name)}</option>`;
+      return { id: o.id, plain: `<option${value}${label}`, selected: `<option${value} selected=""${label}` };
+    });
+    prepared.set(choices, items);
+  }
+  const head = none === undefined ? "" : `<option value="">${escapeHtml(none)}</option>`;
+  return head + items.map((o) => (o.id === value ? o.selected : o.plain)).join("");
+}
+
+function selectHtml(attrs: Record<string, string>, choices: readonly Choice[], value: string | null, none?: string) {
+  const attributes = Object.entries(attrs).map(([k, v]) => ` ${k}="${escapeHtml(v)}"`).join("");
+  return raw(`<select${attributes}>${optionsHtml(choices, value, none)}</select>`);
+}
+
+const IMPACT_CHOICES: readonly Choice[] = IMPACTS.map((i) => ({ id: i, name: humanize(i) }));
+const agentsByGroup = new WeakMap<Options, Map<string, Options["agents"]>>();
+/** The agents a row's Managed By Agent offers: those in its group (one list per group and page). */
+function agentsFor(options: Options, groupId: string | null): readonly Choice[] {
+  if (!groupId) return options.agents;
+  let byGroup = agentsByGroup.get(options);
+  if (!byGroup) agentsByGroup.set(options, (byGroup = new Map()));
+  let list = byGroup.get(groupId);
+  if (!list) byGroup.set(groupId, (list = options.agents.filter((a) => a.groupIds.includes(groupId))));
+  return list;
+}
+
 /** One row. With Manage, the four fields are dropdowns that save on change (htmx), or with the row's Save button without JavaScript. */
 export function InventoryRow(props: { kind: InventoryKind; row: Row; options: Options; canManage: boolean; returnTo: string; status?: { ok: boolean; text: string } }) {
   const { kind, row, options } = props;
   const id = String(row.id);
   const formId = `inline-${id}`;
   const editable = props.canManage && row.status !== "retired";
-  const htmx = { "hx-post": `${kind.path}/${id}/inline`, "hx-trigger": "change", "hx-target": "closest tr", "hx-swap": "outerHTML", "hx-include": "closest tr" };
+  // Each select posts its row on change; where the answer goes (the row) is inherited from <tbody>.
+  const post = `${kind.path}/${id}/inline`;
   const groupId = (row.group_id as string | null) ?? null;
-  const agents = groupId ? options.agents.filter((a) => a.groupIds.includes(groupId)) : options.agents;
-  const cell = (field: EditableField, value: string | null, choices: { id: string; name: string }[], none?: string) =>
-    editable ? <Select name={field} label={`${FIELD_LABELS[field]} of ${row.name}`} value={value} options={choices} none={none} form={formId} htmx={htmx} /> : <span>{choices.find((c) => c.id === value)?.name ?? "—"}</span>;
+  const agents = agentsFor(options, groupId);
+  const cell = (field: EditableField, value: string | null, choices: readonly Choice[], none?: string) =>
+    editable ? selectHtml({ name: field, "aria-label": `${FIELD_LABELS[field]} of ${row.name}`, form: formId, "hx-post": post, "hx-trigger": "change" }, choices, value, none) : <span>{choices.find((c) => c.id === value)?.name ?? "—"}</span>;
   return (
     <tr id={`row-${id}`} data-testid="inventory-row">
       <td>
@@ -69,7 +110,7 @@ export function InventoryRow(props: { kind: InventoryKind; row: Row; options: Op
       {kind.columns.map((c) => (
         <td>{c.key === "type" || c.key === "status" ? humanize(String(row[c.column] ?? "")) : String(row[c.column] ?? "")}</td>
       ))}
-      <td>{cell("impact", row.impact, IMPACTS.map((i) => ({ id: i, name: humanize(i) })))}</td>
+      <td>{cell("impact", row.impact, IMPACT_CHOICES)}</td>
       <td>{cell("location", row.location_id as string | null, options.locations, "—")}</td>
       <td>{cell("group", groupId, options.groups, "—")}</td>
       <td>{cell("agent", (row.agent_id as string | null) ?? null, agents, "—")}</td>
@@ -183,7 +224,7 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
               <th scope="col"><span class="visually-hidden">Save note</span></th>
             </tr>
           </thead>
-          <tbody>
+          <tbody hx-target="closest tr" hx-swap="outerHTML" hx-include="closest tr">
             {rows.map((row) => (
               <InventoryRow kind={kind} row={row} options={options} canManage={props.canManage} returnTo={here} />
             ))}

@@ -18,7 +18,8 @@ const optionalId = z.union([z.literal(""), z.literal("none"), idValue]).optional
 const cursorField = (dir: "after" | "before") =>
   z.string().max(400, "That page link is not one of ours: go back to the first page.").refine((v) => decodeCursor(dir, v) !== null, "That page link is not one of ours: go back to the first page.");
 
-function filterSchema(kind: InventoryKind, prefix = "") {
+/** A list's filter, sort and cursor from a query (or, with a prefix, from a bulk form's hidden fields). */
+export function filterSchema(kind: InventoryKind, prefix = "") {
   const enumFields = Object.fromEntries(
     Object.entries(kind.enums).map(([k, def]) => [`${prefix}${k}`, z.enum(["", ...def.values] as [string, ...string[]], { error: `${def.label}: choose one from the list.` }).optional()]),
   );

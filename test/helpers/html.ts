@@ -23,7 +23,7 @@ export function tableRows(html: string, testId?: string): Record<string, string>
   const heads = [...table.matchAll(/<th[^>]*>([\s\S]*?)<\/th>/g)].map((m) => cellText(m[1]!).replace(/\s*[▲▼]$/, ""));
   const named = heads.filter(Boolean);
   if (new Set(named).size !== named.length) throw new Error(`Two columns share a heading: ${heads.join(" | ")}`);
-  const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(table)?.[1] ?? "";
+  const body = /<tbody[^>]*>([\s\S]*?)<\/tbody>/.exec(table)?.[1] ?? "";
   return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) => {
     const cells = [...row[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => cellText(m[1]!));
     return Object.fromEntries(heads.map((h, i) => [h, cells[i] ?? ""]));

@@ -1,0 +1,128 @@
+// Issue 21: the asset list at 1,000, 10,000 and 100,000 records, each scenario beside the floor
+// (/dev/floor/assets: the same page query as one raw statement, rows as a string, no session) in
+// the same run, and bulk "All matching" on 100,000 with what waits behind it. One database grows
+// from 1,000 to 100,000 between sizes (the Worker is stopped while rows are added).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { applyMigrations, freePort, QUIET, randomDevVars, runWorker, seedDemoData } from "../scripts/local-app.mjs";
+import { moreAssetsSql } from "../scripts/seed.mjs";
+
+// BENCH_LIST_SIZES=1000,5000 tries the phase quickly; the goals read 1,000, 10,000 and 100,000.
+const SIZES = process.env.BENCH_LIST_SIZES ? process.env.BENCH_LIST_SIZES.split(",").map(Number) : [1000, 10_000, 100_000];
+const SCENARIOS = [
+  ["first page", ""],
+  ["filtered (impact + type)", "impact=high&type=laptop"],
+  ["broad search (1 in 8 match)", "q=ThinkPad"],
+  ["selective tag search", "q=AST-00123"],
+];
+const DEEP = "200th page, reached through Next";
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+export async function benchLists({ log, rounds, seconds, connections, password }) {
+  const persist = mkdtempSync(join(os.tmpdir(), "edgedesk-bench-lists-"));
+  const vars = randomDevVars();
+  applyMigrations(persist);
+  const seed = seedDemoData(persist, { password, hmacKey: vars.HMAC_KEY, assetCount: SIZES[0], contactCount: 50, retiredAssets: false });
+  const results = { sizes: {}, bulk: null };
+  let count = SIZES[0];
+  try {
+    for (const size of SIZES) {
+      if (size > count) {
+        log(`lists: adding ${(size - count).toLocaleString("en-US")} assets…`);
+        for (let from = count; from < size; from += 20_000) {
+          const file = join(persist, "more.sql");
+          writeFileSync(file, moreAssetsSql(seed, from, Math.min(size, from + 20_000)));
+          execFileSync("npx", ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", persist, "--file", file], { env: { ...process.env, ...QUIET, CI: "1" }, stdio: ["ignore", "ignore", "inherit"] });
+        }
+        count = size;
+      }
+      const app = await runWorker({ persist, port: await freePort(), vars, logLevel: "error", stdio: ["ignore", "ignore", "inherit"] });
+      try {
+        results.sizes[size] = await measureSize(app.url, size, seed, { log, rounds, seconds, connections, password });
+        if (size === SIZES.at(-1)) results.bulk = await bulkAtScale(app.url, size, seed, { log, password });
+      } finally {
+        await app.stop();
+      }
+    }
+  } finally {
+    rmSync(persist, { recursive: true, force: true });
+  }
+  return results;
+}
+
+async function signIn(url, email, password) {
+  const r = await fetch(`${url}/agent/login`, { method: "POST", redirect: "manual", headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: url }, body: new URLSearchParams({ email, password }) });
+  await r.text();
+  const cookie = r.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c.startsWith("__Host-edgedesk_"));
+  if (r.status !== 303 || !cookie) throw new Error(`bench sign-in: ${r.status}`);
+  return cookie;
+}
+
+async function get(url, path, cookie) {
+  const r = await fetch(url + path, { headers: cookie ? { Cookie: cookie } : {} });
+  const body = await r.text();
+  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${body.slice(0, 200)}`);
+  return body;
+}
+
+function cannon(url, path, cookie, { seconds, connections }) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url: url + path, connections, duration: seconds, headers: cookie ? { Cookie: cookie } : {} }, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+async function measureSize(url, size, seed, { log, rounds, seconds, connections, password }) {
+  const cookie = await signIn(url, seed.admin.email, password);
+  // The 200th page (or the last, when there are fewer), reached as a person would: Next, and Next.
+  let query = "";
+  let page = 1;
+  for (; page < 200; page++) {
+    const next = /href="\/agent\/assets\?([^"]+)" rel="next"/.exec(await get(url, `/agent/assets${query ? `?${query}` : ""}`, cookie));
+    if (!next) break;
+    query = next[1].replaceAll("&amp;", "&");
+  }
+  const scenarios = [...SCENARIOS, [`${DEEP} (page ${page})`, query]];
+  const out = [];
+  for (const [name, q] of scenarios) {
+    const app = [];
+    const floor = [];
+    for (let round = 1; round <= rounds; round++) {
+      app.push((await cannon(url, `/agent/assets${q ? `?${q}` : ""}`, cookie, { seconds, connections })).latency.p50);
+      floor.push((await cannon(url, `/dev/floor/assets${q ? `?${q}` : ""}`, null, { seconds, connections })).latency.p50);
+    }
+    const row = { name: name.startsWith(DEEP) ? DEEP : name, shown: name, appP50: median(app), floorP50: median(floor) };
+    row.ratio = row.appP50 / row.floorP50;
+    out.push(row);
+    log(`lists at ${size.toLocaleString("en-US")}: ${name}: app p50 ${row.appP50} ms, floor ${row.floorP50} ms (${row.ratio.toFixed(2)}×)`);
+  }
+  return out;
+}
+
+/**
+ * Bulk "All matching" on every asset: its time, and how long a list page and a sign-in started
+ * 100 ms into it wait (one D1 database runs one query at a time).
+ */
+async function bulkAtScale(url, size, seed, { log, password }) {
+  const cookie = await signIn(url, seed.admin.email, password);
+  const group = seed.groups[1];
+  const t0 = performance.now();
+  const bulk = fetch(`${url}/agent/assets/bulk/apply`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: url, Cookie: cookie },
+    body: new URLSearchParams({ scope: "all", action: "group", value_group: group.id }),
+  }).then(async (r) => ({ status: r.status, body: await r.text(), ms: performance.now() - t0 }));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const timed = async (run) => {
+    const start = performance.now();
+    await run();
+    return performance.now() - start;
+  };
+  const [done, listMs, signInMs] = await Promise.all([bulk, timed(() => get(url, "/agent/assets", cookie)), timed(() => signIn(url, seed.agents[1].email, password))]);
+  const changed = /Changed (\d+) of (\d+)/.exec(done.body);
+  const result = { records: size, status: done.status, ms: done.ms, changed: changed ? Number(changed[1]) : null, matched: changed ? Number(changed[2]) : null, listWaitMs: listMs, signInWaitMs: signInMs };
+  log(`bulk all matching on ${size.toLocaleString("en-US")}: ${done.status} in ${done.ms.toFixed(0)} ms (changed ${result.changed} of ${result.matched}); a list page meanwhile took ${listMs.toFixed(0)} ms, a sign-in ${signInMs.toFixed(0)} ms`);
+  return result;
+}

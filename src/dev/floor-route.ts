@@ -1,0 +1,27 @@
+// Development only (a 404 elsewhere): the bench's floor for the lists (issue 21). The same page
+// query the asset and software lists run, as one raw prepared D1 statement, its rows rendered as
+// a plain string, and no session: what any Worker serving this list must at least do. The bench
+// reports every list scenario as a ratio to this, measured in the same run.
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { pageQuery, PAGE_SIZE, type Row } from "../assets/inventory";
+import { ASSET_KIND, SOFTWARE_KIND } from "../assets/kinds";
+import { filterSchema } from "../assets/routes";
+import { isDevelopment } from "../mail/mailer";
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
+const esc = (v: unknown) => String(v ?? "").replace(/[&<>"]/g, (ch) => ESCAPES[ch]!);
+
+export const devFloorRoutes = new Hono<AppEnv>();
+for (const kind of [ASSET_KIND, SOFTWARE_KIND]) {
+  devFloorRoutes.get(`/dev/floor/${kind.table}`, async (c) => {
+    if (!isDevelopment(c.env)) return c.notFound();
+    const parsed = filterSchema(kind).safeParse(c.req.query());
+    if (!parsed.success) return c.text(parsed.error.issues[0]?.message ?? "Bad filter.", 400);
+    const query = pageQuery(kind, parsed.data);
+    const { results } = await c.env.DB.prepare(query.sql).bind(...query.params).all<Row>();
+    const cells = (r: Row) => [r.name, ...kind.columns.map((col) => r[col.column]), r.impact, r.location_name, r.group_name, r.agent_name];
+    const rows = results.slice(0, PAGE_SIZE).map((r) => `<tr>${cells(r).map((v) => `<td>${esc(v)}</td>`).join("")}</tr>`);
+    return c.html(`<!doctype html><html lang="en"><title>${kind.title}</title><table>${rows.join("")}</table></html>`);
+  });
+}
