@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { applyMigrations, freePort, QUIET, randomDevVars, runWorker, seedDemoData } from "../scripts/local-app.mjs";
+import { applyMigrations, freePort, optimizeLocal, QUIET, randomDevVars, runWorker, seedDemoData } from "../scripts/local-app.mjs";
 import { moreAssetsSql } from "../scripts/seed.mjs";
 
 // BENCH_LIST_SIZES=1000,5000 tries the phase quickly; the goals read 1,000, 10,000 and 100,000.
@@ -37,6 +37,7 @@ export async function benchLists({ log, rounds, seconds, connections, password }
           writeFileSync(file, moreAssetsSql(seed, from, Math.min(size, from + 20_000)));
           execFileSync("npx", ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", persist, "--file", file], { env: { ...process.env, ...QUIET, CI: "1" }, stdio: ["ignore", "ignore", "inherit"] });
         }
+        optimizeLocal(persist);
         count = size;
       }
       const app = await runWorker({ persist, port: await freePort(), vars, logLevel: "error", stdio: ["ignore", "ignore", "inherit"] });

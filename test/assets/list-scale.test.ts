@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ASSET_KIND, SOFTWARE_KIND } from "../../src/assets/kinds";
 import { filterWhere } from "../../src/assets/inventory";
-import { browser } from "../helpers/app";
+import { browser, deployedEnv } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
 import { seedAssets } from "../helpers/inventory";
@@ -138,5 +138,22 @@ describe("the count", () => {
     expect(await review.text()).toContain("on <strong>1100</strong> assets");
     const exact = await (await client.get("/agent/assets?q=Capped 0000")).text();
     expect(exact).toContain('data-testid="match-count">9 records match.</p>');
+  });
+});
+
+describe("the bench's floor route", () => {
+  it("runs the list's own page query (the same rows), and does not exist outside development", async () => {
+    const client = await signedIn();
+    await seedAssets(60, { prefix: "Floorcheck", impact: "high" });
+    const query = "q=Floorcheck&impact=high&sort=name&dir=desc";
+    const app = names(await (await client.get(`/agent/assets?${query}`)).text());
+    const floor = await (await browser().get(`/dev/floor/assets?${query}`)).text();
+    expect([...floor.matchAll(/<tr><td>([^<]+)<\/td>/g)].map((m) => m[1])).toEqual(app);
+    expect(app).toHaveLength(50);
+    for (const ENVIRONMENT of ["production", "staging"]) {
+      const response = await browser({ env: deployedEnv(ENVIRONMENT) }).get(`/dev/floor/assets?${query}`);
+      expect(response.status).toBe(404);
+      await response.text();
+    }
   });
 });
