@@ -35,12 +35,13 @@ const hashMs = median(
 );
 
 // ---------------------------------------------------------------------------------------------
-log("Seeding a fresh local state: 10,000 assets, 2,000 contacts…");
-// ---------------------------------------------------------------------------------------------
 // Lists at 1,000, 10,000 and 100,000 assets against the floor route (bench/lists.mjs).
 const LIST_SECONDS = Number(process.env.BENCH_LIST_SECONDS ?? 3);
+log("Lists at scale: seeding 1,000 assets…");
 const lists = await benchLists({ log, rounds: ROUNDS, seconds: LIST_SECONDS, connections: CONNECTIONS, password: `Bench-${randomBytes(9).toString("base64url")}` });
 
+// ---------------------------------------------------------------------------------------------
+log("Seeding a fresh local state: 10,000 assets, 2,000 contacts…");
 const persist = mkdtempSync(join(os.tmpdir(), "edgedesk-bench-"));
 const password = `Bench-${randomBytes(9).toString("base64url")}`;
 applyMigrations(persist);

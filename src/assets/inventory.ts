@@ -37,11 +37,14 @@ export type Row = Record<string, string | number | null> & { id: string; name: s
 
 export interface ListPage {
   rows: Row[];
-  /** Matches, counted up to COUNT_CAP + 1: `capped` when there are more than COUNT_CAP. */
-  total: number;
-  capped: boolean;
   hasNext: boolean;
   hasPrevious: boolean;
+}
+
+/** Matches of a filter, counted up to COUNT_CAP + 1: `capped` when there are more than COUNT_CAP. */
+export interface MatchCount {
+  total: number;
+  capped: boolean;
 }
 
 interface Where {
@@ -116,8 +119,8 @@ function keysetWhere(column: string, forward: boolean, cursor: Cursor): Where {
 }
 
 /**
- * One page of a list: 50 rows by keyset (a page far into the list costs what the first does), a
- * count capped at COUNT_CAP, and the dropdowns' options, in one D1 batch (one round trip).
+ * One page of a list: 50 rows by keyset (a page far into the list costs what the first does) and
+ * the dropdowns' options, in one D1 batch (one round trip). The count comes after (countMatches).
  */
 /** The page query of a list (the rows only, one more than a page), shared with the bench's floor route. */
 export function pageQuery(kind: InventoryKind, filter: ListFilter): Where {
@@ -134,27 +137,31 @@ export function pageQuery(kind: InventoryKind, filter: ListFilter): Where {
 }
 
 export async function listRecords(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<ListPage & { options: Options }> {
-  const where = filterWhere(kind, filter);
   const rowsQuery = pageQuery(kind, filter);
   const backwards = filter.cursor?.dir === "before";
-  const [page, count, ...options] = await db.batch<Record<string, unknown>>([
-    db.prepare(rowsQuery.sql).bind(...rowsQuery.params),
-    db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${kind.table} t WHERE ${where.sql} LIMIT ?)`).bind(...where.params, COUNT_CAP + 1),
-    ...optionStatements(db),
-  ]);
+  const [page, ...options] = await db.batch<Record<string, unknown>>([db.prepare(rowsQuery.sql).bind(...rowsQuery.params), ...optionStatements(db)]);
   const fetched = page!.results as Row[];
   const more = fetched.length > PAGE_SIZE;
   const rows = fetched.slice(0, PAGE_SIZE);
   if (backwards) rows.reverse();
-  const n = Number(count!.results[0]?.n ?? 0);
   return {
     rows,
-    total: Math.min(n, COUNT_CAP),
-    capped: n > COUNT_CAP,
     hasNext: backwards ? true : more,
     hasPrevious: backwards ? more : filter.cursor !== undefined,
     options: optionsFrom(options),
   };
+}
+
+/**
+ * How many records match, up to COUNT_CAP + 1. It is asked for after the page (htmx), so a
+ * selective filter over many records, whose count must check thousands of rows, never holds up
+ * the rows themselves.
+ */
+export async function countMatches(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<MatchCount> {
+  const where = filterWhere(kind, filter);
+  const row = await db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${kind.table} t WHERE ${where.sql} LIMIT ?)`).bind(...where.params, COUNT_CAP + 1).first<{ n: number }>();
+  const n = Number(row?.n ?? 0);
+  return { total: Math.min(n, COUNT_CAP), capped: n > COUNT_CAP };
 }
 
 /** A cursor in a URL: base64url of [value, id], so page links can be shared and reloaded. */

@@ -2,7 +2,7 @@ import type { Auth } from "../auth/sessions";
 import { IMPACTS } from "../db/schema";
 import { raw } from "hono/html";
 import { Layout } from "../web/layout";
-import type { HistoryEntry, ListFilter, ListPage, Options, Row } from "./inventory";
+import type { HistoryEntry, ListFilter, ListPage, MatchCount, Options, Row } from "./inventory";
 import { COUNT_CAP, cursorOf, encodeCursor } from "./inventory";
 import { type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
 import { ownValue } from "../lib/lookup";
@@ -143,9 +143,34 @@ function SortHeader(props: { kind: InventoryKind; filter: ListFilter; sort: stri
 }
 
 /** "1,234 records match", or "More than 1,000 records match" past the count's cap. */
-function matchCount(page: ListPage): string {
-  if (page.capped) return `More than ${COUNT_CAP.toLocaleString("en-US")} records match`;
-  return `${page.total.toLocaleString("en-US")} ${page.total === 1 ? "record matches" : "records match"}`;
+function matchCountText(count: MatchCount): string {
+  if (count.capped) return `More than ${COUNT_CAP.toLocaleString("en-US")} records match`;
+  return `${count.total.toLocaleString("en-US")} ${count.total === 1 ? "record matches" : "records match"}`;
+}
+
+const SCOPE_ALL = "All matching this filter";
+
+/**
+ * The count, as it replaces the page's "Counting…" (htmx, after the rows are shown), and the
+ * bulk bar's "All N matching this filter" beside it (an out-of-band swap).
+ */
+export function MatchCountFragment({ count, canManage }: { count: MatchCount; canManage: boolean }) {
+  return (
+    <>
+      <p class="hint" data-testid="match-count" role="status">{matchCountText(count)}.</p>
+      {canManage && (
+        <label for="scope-all" id="scope-all-label" hx-swap-oob="true">
+          {count.capped ? `${SCOPE_ALL} (more than ${COUNT_CAP.toLocaleString("en-US")}: the next step shows how many)` : `All ${count.total.toLocaleString("en-US")} matching this filter`}
+        </label>
+      )}
+    </>
+  );
+}
+
+/** The count page without JavaScript: the same words, and the way back. */
+export function countUrl(kind: InventoryKind, filter: ListFilter): string {
+  const list = listUrl(kind, { ...filter, page: 1, cursor: undefined });
+  return list.replace(kind.path, `${kind.path}/count`);
 }
 
 export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filter: ListFilter; page: ListPage; options: Options; canManage: boolean; error?: string | undefined }) {
@@ -186,14 +211,20 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
             <a href={kind.path}>Clear</a>
           </div>
         </form>
-        <p class="hint" data-testid="match-count">{matchCount(page)}.</p>
+        <p class="hint" data-testid="match-count" hx-get={countUrl(kind, filter)} hx-trigger="load" hx-swap="outerHTML">
+          Counting matches…
+          <noscript>
+            {" "}
+            <a href={countUrl(kind, filter)}>Count them</a>
+          </noscript>
+        </p>
         {props.canManage && (
           <form id="bulk" method="post" action={`${kind.path}/bulk`} class="bulk-bar" aria-label="Bulk change">
             <FilterHiddenFields kind={kind} filter={filter} />
             <fieldset class="choices inline">
               <legend>Apply to</legend>
               <div class="choice"><input type="radio" id="scope-selected" name="scope" value="selected" checked /><label for="scope-selected">Selected rows</label></div>
-              <div class="choice"><input type="radio" id="scope-all" name="scope" value="all" /><label for="scope-all">{page.capped ? "All matching this filter (the next step shows how many)" : `All ${page.total.toLocaleString("en-US")} matching this filter`}</label></div>
+              <div class="choice"><input type="radio" id="scope-all" name="scope" value="all" /><label for="scope-all" id="scope-all-label">{SCOPE_ALL}</label></div>
             </fieldset>
             <div class="field">
               <label for="bulk-action">Action</label>

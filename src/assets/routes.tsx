@@ -6,9 +6,9 @@ import { noteInput, safeNextPath } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
 import { Card, Layout } from "../web/layout";
-import { bulkUpdate, countScope, decodeCursor, editInline, getRecord, type ListFilter, listRecords, loadOptions, recordHistory, type Scope, undoBulk } from "./inventory";
+import { bulkUpdate, countMatches, countScope, decodeCursor, editInline, getRecord, type ListFilter, listRecords, loadOptions, recordHistory, type Scope, undoBulk } from "./inventory";
 import { BULK_FIELDS, type BulkField, EDITABLE, type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
-import { HistoryList, InventoryListPage, InventoryRow, listUrl } from "./pages";
+import { HistoryList, InventoryListPage, InventoryRow, listUrl, MatchCountFragment } from "./pages";
 import { ownValue } from "../lib/lookup";
 
 type Ctx = Context<AppEnv>;
@@ -99,6 +99,23 @@ export function inventoryRoutes(kind: InventoryKind) {
     const parsed = filterSchema(kind).safeParse(c.req.query());
     if (!parsed.success) return listPage(c, { enums: {}, sort: "name", dir: "asc", page: 1 }, parsed.error.issues[0]?.message, 400);
     return listPage(c, parsed.data);
+  });
+
+  // The count, after the page (htmx swaps it in); without JavaScript, a page of its own.
+  app.get("/count", async (c) => {
+    noteInput(c, filterSchema(kind));
+    const parsed = filterSchema(kind).safeParse(c.req.query());
+    if (!parsed.success) return c.text(parsed.error.issues[0]?.message ?? "Bad filter.", 400);
+    const count = await countMatches(c.env.DB, kind, parsed.data);
+    if (c.req.header("HX-Request") === "true") return c.html(<MatchCountFragment count={count} canManage={canManage(c)} />);
+    return c.html(
+      <Layout title={kind.title} auth={c.var.auth}>
+        <Card title={kind.title}>
+          <MatchCountFragment count={count} canManage={false} />
+          <a href={listUrl(kind, parsed.data)}>Back to the list</a>
+        </Card>
+      </Layout>,
+    );
   });
 
   app.post("/:id/inline", manage, async (c) => {

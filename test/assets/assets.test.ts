@@ -37,19 +37,21 @@ describe("the asset list", () => {
     await seedAssets(3, { prefix: "Needle", impact: "high" });
     const first = await (await client.get("/agent/assets?q=Paging")).text();
     expect(rowCount(first)).toBe(50);
-    expect(first).toContain("120 records match");
+    // The count comes after the rows (htmx asks for it on load).
+    expect(first).toContain('hx-get="/agent/assets/count?q=Paging" hx-trigger="load"');
+    expect(await (await client.get("/agent/assets/count?q=Paging", { headers: { "HX-Request": "true" } })).text()).toContain("120 records match.");
     const third = await (await client.get(nextHref(await (await client.get(nextHref(first))).text()))).text();
     expect(rowCount(third)).toBe(20);
     expect(third).not.toContain('rel="next"');
     expect(rowCount(await (await client.get("/agent/assets?q=NEEDLE-00002")).text())).toBe(1); // asset tag
     expect(rowCount(await (await client.get(`/agent/assets?impact=high&q=Needle`)).text())).toBe(3);
-    expect(await (await client.get(`/agent/assets?location=${loc}&q=Pag`)).text()).toContain("120 records match");
+    expect(await (await client.get(`/agent/assets/count?location=${loc}&q=Pag`)).text()).toContain("120 records match");
     const sorted = await (await client.get("/agent/assets?q=Needle&sort=name&dir=desc")).text();
     expect(sorted.indexOf("Needle 00003")).toBeLessThan(sorted.indexOf("Needle 00001"));
     // Paging links keep the filter.
     expect(first).toMatch(/href="\/agent\/assets\?q=Paging&amp;after=[A-Za-z0-9_-]+&amp;page=2" rel="next"/);
     // LIKE wildcards in a search are literal.
-    expect(await (await client.get("/agent/assets?q=%25")).text()).toContain("0 records match");
+    expect(await (await client.get("/agent/assets/count?q=%25")).text()).toContain("0 records match");
   });
 
   it("refuses a bad filter with a message, not a 500", async () => {

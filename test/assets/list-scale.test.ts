@@ -128,16 +128,22 @@ describe("keyset pages", () => {
 });
 
 describe("the count", () => {
-  it("stops at 1,000, while a bulk change on all matching states the exact number first", async () => {
+  it("comes after the rows, stops at 1,000, while a bulk change on all matching states the exact number first", async () => {
     const client = await signedIn();
     await seedAssets(1100, { prefix: "Capped" });
     const list = await (await client.get("/agent/assets?q=Capped")).text();
-    expect(list).toContain('data-testid="match-count">More than 1,000 records match.</p>');
-    expect(list).toContain("All matching this filter (the next step shows how many)");
+    expect(list).toContain('<label for="scope-all" id="scope-all-label">All matching this filter</label>');
+    const count = await (await client.get("/agent/assets/count?q=Capped", { headers: { "HX-Request": "true" } })).text();
+    expect(count).toContain('data-testid="match-count" role="status">More than 1,000 records match.</p>');
+    expect(count).toContain('<label for="scope-all" id="scope-all-label" hx-swap-oob="true">All matching this filter (more than 1,000: the next step shows how many)</label>');
     const review = await client.post("/agent/assets/bulk", { scope: "all", action: "location", value_location: "", f_q: "Capped" });
     expect(await review.text()).toContain("on <strong>1100</strong> assets");
-    const exact = await (await client.get("/agent/assets?q=Capped 0000")).text();
-    expect(exact).toContain('data-testid="match-count">9 records match.</p>');
+    const exact = await (await client.get("/agent/assets/count?q=Capped 0000", { headers: { "HX-Request": "true" } })).text();
+    expect(exact).toContain('data-testid="match-count" role="status">9 records match.</p>');
+    expect(exact).toContain(">All 9 matching this filter</label>");
+    // Without JavaScript the count is a page of its own, linked from the list.
+    expect(list).toContain('<a href="/agent/assets/count?q=Capped">Count them</a>');
+    expect(await (await client.get("/agent/assets/count?q=Capped")).text()).toContain("Back to the list");
   });
 });
 

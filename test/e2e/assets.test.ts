@@ -52,6 +52,8 @@ test("an agent assigns a group to all assets matching a filter, then undoes it",
   await filters.getByLabel("Location", { exact: true }).selectOption({ label: "Singapore" });
   await filters.getByLabel("Status", { exact: true }).selectOption({ label: "In use" });
   await page.getByRole("button", { name: "Filter" }).click();
+  // The count arrives after the rows (htmx), and fills in the bulk bar's "All N matching".
+  await shown(page.getByTestId("match-count").getByText(/^\d+ records match\.$/));
   const count = Number((await page.getByTestId("match-count").innerText()).match(/^(\d+)/)![1]);
   expect(count).toBeGreaterThan(50); // more than one page: "all matching" reaches past what is on screen
   const first = page.getByTestId("inventory-row").first();
@@ -73,7 +75,7 @@ test("an agent assigns a group to all assets matching a filter, then undoes it",
   // The filtered list, in another tab, shows every match in Security (the page of results stays open for Undo).
   const list = await page.context().newPage();
   await list.goto((await page.getByRole("link", { name: "Back to Assets" }).getAttribute("href"))!);
-  expect(await list.getByTestId("match-count").innerText()).toBe(`${count} records match.`);
+  await shown(list.getByTestId("match-count").getByText(`${count} records match.`, { exact: true }));
   for (const r of await list.getByTestId("inventory-row").all()) {
     const name = await r.getByRole("link").first().innerText();
     expect(await selected(r.getByLabel(`Managed By Group of ${name}`))).toBe("Security");
