@@ -4,7 +4,7 @@
 --    external content (the rows stay in assets / software; the index holds only trigrams), kept
 --    in step by triggers on insert, delete and an update of a searched column. Trigram matching
 --    finds any substring of 3 or more characters, case-insensitively, as LIKE '%x%' did, without
---    reading every row. Terms shorter than 3 characters still use LIKE (src/assets/inventory.ts).
+--    reading every row. Terms shorter than 3 characters still use LIKE (src/assets/listing.ts).
 --    Note: `wrangler d1 export` refuses databases with virtual tables (README, Operations).
 --    Note: D1's meta.changes counts the rows these triggers write; code asks changedAny()
 --    (src/db/index.ts), never "exactly 1".

@@ -9,7 +9,8 @@ import { newId } from "../lib/crypto";
 import { parseForm } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { Card, ErrorMessage, Layout } from "../web/layout";
-import { getRecord, loadOptions, type Options, type Row, writeVersioned } from "./inventory";
+import { writeVersioned } from "./inventory";
+import { getRecord, loadOptions, type Options, type Row } from "./listing";
 import { humanize, type InventoryKind } from "./kinds";
 
 /** One field of a record's create/edit form; `key` is also its name in the history. */

@@ -2,8 +2,8 @@ import type { Auth } from "../auth/sessions";
 import { IMPACTS } from "../db/schema";
 import { raw } from "hono/html";
 import { Layout } from "../web/layout";
-import type { HistoryEntry, ListFilter, ListPage, MatchCount, Options, Row } from "./inventory";
-import { COUNT_CAP, cursorOf, encodeCursor } from "./inventory";
+import type { HistoryEntry } from "./inventory";
+import { COUNT_CAP, cursorOf, encodeCursor, type ListFilter, type ListPage, type MatchCount, type Options, type Row } from "./listing";
 import { type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
 import { ownValue } from "../lib/lookup";
 

@@ -4,7 +4,7 @@
 // reports every list scenario as a ratio to this, measured in the same run.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { pageQuery, PAGE_SIZE, type Row } from "../assets/inventory";
+import { pageQuery, PAGE_SIZE, type Row } from "../assets/listing";
 import { ASSET_KIND, SOFTWARE_KIND } from "../assets/kinds";
 import { filterSchema } from "../assets/routes";
 import { isDevelopment } from "../mail/mailer";

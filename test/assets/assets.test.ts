@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ASSET_KIND } from "../../src/assets/kinds";
-import { getRecord } from "../../src/assets/inventory";
+import { getRecord } from "../../src/assets/listing";
 import { browser, type Browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";

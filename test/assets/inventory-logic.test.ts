@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bulkUpdate, editInline, getRecord, listRecords, recordHistory, undoBulk, type ListFilter } from "../../src/assets/inventory";
+import { bulkUpdate, editInline, recordHistory, undoBulk } from "../../src/assets/inventory";
+import { getRecord, listRecords, type ListFilter } from "../../src/assets/listing";
 import { ASSET_KIND } from "../../src/assets/kinds";
 import { makeAgent } from "../helpers/factories";
 import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";

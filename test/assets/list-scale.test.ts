@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ASSET_KIND, SOFTWARE_KIND } from "../../src/assets/kinds";
-import { filterWhere } from "../../src/assets/inventory";
+import { filterWhere } from "../../src/assets/listing";
 import { browser, deployedEnv } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";

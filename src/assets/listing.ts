@@ -1,0 +1,221 @@
+// Reading the asset and software lists (issue 21): the filter's WHERE (FTS5 trigram search for
+// terms of 3+ characters), keyset pages by (sort value, id), the capped count, and the options the
+// dropdowns offer, each a few statements that cost the same at 1,000 records and at 100,000.
+import { EDITABLE, type InventoryKind } from "./kinds";
+import { ownValue } from "../lib/lookup";
+
+export const PAGE_SIZE = 50;
+/** Counts stop here: beyond it a list says "More than 1,000" (a bulk change still counts exactly). */
+export const COUNT_CAP = 1000;
+
+/** Where a page starts: after (Next) or before (Previous) the row with this sort value and id. */
+export interface Cursor {
+  dir: "after" | "before";
+  value: string | number | null;
+  id: string;
+}
+
+export interface ListFilter {
+  q?: string | undefined;
+  enums: Record<string, string | undefined>;
+  location?: string | undefined;
+  group?: string | undefined;
+  agent?: string | undefined;
+  sort: string;
+  dir: "asc" | "desc";
+  /** The page's number, shown to the person; the cursor decides what the page holds. */
+  page: number;
+  cursor?: Cursor | undefined;
+}
+
+export type Row = Record<string, string | number | null> & { id: string; name: string; status: string; impact: string };
+
+export interface ListPage {
+  rows: Row[];
+  hasNext: boolean;
+  hasPrevious: boolean;
+}
+
+/** Matches of a filter, counted up to COUNT_CAP + 1: `capped` when there are more than COUNT_CAP. */
+export interface MatchCount {
+  total: number;
+  capped: boolean;
+}
+
+export interface Where {
+  sql: string;
+  params: unknown[];
+}
+
+// D1 refuses a LIKE pattern over 50 bytes ("LIKE or GLOB pattern too complex"), counted on the
+// escaped UTF-8 pattern. LIKE now serves only terms too short for the trigram index, which fit.
+export const MAX_LIKE_PATTERN_BYTES = 50;
+/** The trigram index finds substrings of at least 3 characters; shorter terms use LIKE. */
+const TRIGRAM = 3;
+
+function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * User text as one FTS5 phrase: quoted, inner quotes doubled, so no search syntax ever reaches
+ * MATCH. Control characters (a NUL would end the query string early) become spaces.
+ */
+function ftsPhrase(q: string): string {
+  return `"${q.replace(/[\u0000-\u001f\u007f]/g, " ").replaceAll('"', '""')}"`;
+}
+
+/** The WHERE of a filter. Column names come from the kind's config, never from the request. */
+export function filterWhere(kind: InventoryKind, filter: ListFilter, alias = "t"): Where {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (filter.q && [...filter.q].length >= TRIGRAM) {
+    parts.push(`${alias}.rowid IN (SELECT rowid FROM ${kind.table}_fts WHERE ${kind.table}_fts MATCH ?)`);
+    params.push(ftsPhrase(filter.q));
+  } else if (filter.q) {
+    const like = likePattern(filter.q);
+    parts.push(`(${kind.search.map((col) => `${alias}.${col} LIKE ? ESCAPE '\\'`).join(" OR ")})`);
+    params.push(...kind.search.map(() => like));
+  }
+  for (const [key, value] of Object.entries(filter.enums)) {
+    const def = kind.enums[key];
+    if (value && def) {
+      parts.push(`${alias}.${def.column} = ?`);
+      params.push(value);
+    }
+  }
+  for (const field of ["location", "group", "agent"] as const) {
+    const value = filter[field];
+    if (value === "none") parts.push(`${alias}.${EDITABLE[field]} IS NULL`);
+    else if (value) {
+      parts.push(`${alias}.${EDITABLE[field]} = ?`);
+      params.push(value);
+    }
+  }
+  return { sql: parts.length ? parts.join(" AND ") : "1", params };
+}
+
+export const SELECT_ROW = (kind: InventoryKind) => `SELECT t.*, t.${kind.versionColumn} AS row_version_value, l.name AS location_name, g.name AS group_name, u.name AS agent_name
+  FROM ${kind.table} t LEFT JOIN locations l ON l.id = t.location_id LEFT JOIN groups g ON g.id = t.group_id LEFT JOIN users u ON u.id = t.agent_id`;
+
+/**
+ * Rows after (or before) the cursor in the order (column, id), both ascending or both descending.
+ * SQLite sorts NULL first ascending and last descending; a nullable column is handled so.
+ */
+function keysetWhere(column: string, forward: boolean, cursor: Cursor): Where {
+  const later = forward ? ">" : "<";
+  const col = `t.${column}`;
+  if (cursor.value === null) {
+    // Past the NULLs going forward means every non-NULL value; going backward, nothing but NULLs.
+    return forward ? { sql: `((${col} IS NULL AND t.id > ?) OR ${col} IS NOT NULL)`, params: [cursor.id] } : { sql: `(${col} IS NULL AND t.id < ?)`, params: [cursor.id] };
+  }
+  const tail = forward ? "" : ` OR ${col} IS NULL`;
+  return { sql: `(${col} ${later} ? OR (${col} = ? AND t.id ${later} ?)${tail})`, params: [cursor.value, cursor.value, cursor.id] };
+}
+
+/**
+ * One page of a list: 50 rows by keyset (a page far into the list costs what the first does) and
+ * the dropdowns' options, in one D1 batch (one round trip). The count comes after (countMatches).
+ */
+/** The page query of a list (the rows only, one more than a page), shared with the bench's floor route. */
+export function pageQuery(kind: InventoryKind, filter: ListFilter): Where {
+  const where = filterWhere(kind, filter);
+  const sortColumn = ownValue(kind.sorts, filter.sort) ?? "name";
+  // Reading backwards (Previous) walks the order reversed; listRecords turns the page the right way up.
+  const walkAscending = (filter.dir !== "desc") !== (filter.cursor?.dir === "before");
+  const order = walkAscending ? "ASC" : "DESC";
+  const keyset = filter.cursor ? keysetWhere(sortColumn, walkAscending, filter.cursor) : { sql: "1", params: [] };
+  return {
+    sql: `${SELECT_ROW(kind)} WHERE ${where.sql} AND ${keyset.sql} ORDER BY t.${sortColumn} ${order}, t.id ${order} LIMIT ?`,
+    params: [...where.params, ...keyset.params, PAGE_SIZE + 1],
+  };
+}
+
+export async function listRecords(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<ListPage & { options: Options }> {
+  const rowsQuery = pageQuery(kind, filter);
+  const backwards = filter.cursor?.dir === "before";
+  const [page, ...options] = await db.batch<Record<string, unknown>>([db.prepare(rowsQuery.sql).bind(...rowsQuery.params), ...optionStatements(db)]);
+  const fetched = page!.results as Row[];
+  const more = fetched.length > PAGE_SIZE;
+  const rows = fetched.slice(0, PAGE_SIZE);
+  if (backwards) rows.reverse();
+  return {
+    rows,
+    hasNext: backwards ? true : more,
+    hasPrevious: backwards ? more : filter.cursor !== undefined,
+    options: optionsFrom(options),
+  };
+}
+
+/**
+ * How many records match, up to COUNT_CAP + 1. It is asked for after the page (htmx), so a
+ * selective filter over many records, whose count must check thousands of rows, never holds up
+ * the rows themselves.
+ */
+export async function countMatches(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<MatchCount> {
+  const where = filterWhere(kind, filter);
+  const row = await db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${kind.table} t WHERE ${where.sql} LIMIT ?)`).bind(...where.params, COUNT_CAP + 1).first<{ n: number }>();
+  const n = Number(row?.n ?? 0);
+  return { total: Math.min(n, COUNT_CAP), capped: n > COUNT_CAP };
+}
+
+/** A cursor in a URL: base64url of [value, id], so page links can be shared and reloaded. */
+export function encodeCursor(cursor: Cursor): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify([cursor.value, cursor.id])))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The cursor a URL carries, or null when it is not one this app wrote. */
+export function decodeCursor(dir: Cursor["dir"], text: string): Cursor | null {
+  try {
+    const json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)));
+    const parsed: unknown = JSON.parse(json);
+    if (!Array.isArray(parsed) || parsed.length !== 2) return null;
+    const [value, id] = parsed as unknown[];
+    const valueOk = value === null || (typeof value === "string" && value.length <= 200) || (typeof value === "number" && Number.isFinite(value));
+    if (!valueOk || typeof id !== "string" || !/^[a-z]+_[a-z0-9]{1,40}$/.test(id)) return null;
+    return { dir, value: value as Cursor["value"], id };
+  } catch {
+    return null;
+  }
+}
+
+/** The cursor of a row for the list's sort: what Next (after the last row) and Previous (before the first) carry. */
+export function cursorOf(kind: InventoryKind, filter: ListFilter, row: Row, dir: Cursor["dir"]): Cursor {
+  const column = ownValue(kind.sorts, filter.sort) ?? "name";
+  return { dir, value: row[column] ?? null, id: row.id };
+}
+
+export async function getRecord(db: D1Database, kind: InventoryKind, id: string): Promise<Row | null> {
+  return (await db.prepare(`${SELECT_ROW(kind)} WHERE t.id = ?`).bind(id).first<Row>()) ?? null;
+}
+
+export interface Options {
+  locations: { id: string; name: string }[];
+  groups: { id: string; name: string }[];
+  agents: { id: string; name: string; groupIds: string[] }[];
+}
+
+/** The four queries behind the dropdowns, to run in a batch of their own or beside a page's rows. */
+function optionStatements(db: D1Database) {
+  return [
+    db.prepare("SELECT id, name FROM locations ORDER BY name"),
+    db.prepare("SELECT id, name FROM groups ORDER BY name"),
+    db.prepare("SELECT id, name FROM users WHERE kind = 'agent' AND active = 1 ORDER BY name"),
+    db.prepare("SELECT group_id, agent_id FROM group_members"),
+  ];
+}
+
+function optionsFrom([locations, groups, agents, members]: D1Result<Record<string, unknown>>[]): Options {
+  const groupsOf = new Map<string, string[]>();
+  for (const m of members!.results as { group_id: string; agent_id: string }[]) groupsOf.set(m.agent_id, [...(groupsOf.get(m.agent_id) ?? []), m.group_id]);
+  return {
+    locations: locations!.results as Options["locations"],
+    groups: groups!.results as Options["groups"],
+    agents: (agents!.results as { id: string; name: string }[]).map((a) => ({ ...a, groupIds: groupsOf.get(a.id) ?? [] })),
+  };
+}
+
+/** Everything the dropdowns offer, in one round trip. */
+export async function loadOptions(db: D1Database): Promise<Options> {
+  return optionsFrom(await db.batch<Record<string, unknown>>(optionStatements(db)));
+}
