@@ -1,4 +1,4 @@
-import type { Auth } from "./auth/sessions";
+import type { Auth } from "./access/auth";
 import type { Clock } from "./lib/clock";
 
 /** Hono's typed environment: the bindings, and what middleware puts on the context. */

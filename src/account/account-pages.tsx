@@ -1,5 +1,5 @@
 import type { PasswordRule } from "../auth/password-policy";
-import type { Auth } from "../auth/sessions";
+import type { Auth } from "../access/auth";
 import { EmailedCodeField, secondProofFor } from "../auth/reauth";
 import type { RememberedDevice, SessionInfo } from "../auth/user-do";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";

@@ -1,6 +1,6 @@
 import type { Child } from "hono/jsx";
 import type { PasswordRule } from "../auth/password-policy";
-import type { Auth } from "../auth/sessions";
+import type { Auth } from "../access/auth";
 import { PasswordRulesList } from "../account/pages";
 import { DevicesTable, PasskeysTable } from "../account/account-pages";
 import type { RememberedDevice } from "../auth/user-do";

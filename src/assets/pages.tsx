@@ -1,4 +1,4 @@
-import type { Auth } from "../auth/sessions";
+import type { Auth } from "../access/auth";
 import { IMPACTS } from "../db/schema";
 import { raw } from "hono/html";
 import { Layout } from "../web/layout";

@@ -5,7 +5,8 @@ import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import type { PortalState } from "../portal/portal-do";
 import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
-import type { SessionInfo, SessionStage, SignInMethod, UserProfile } from "./user-do";
+import type { Auth } from "../access/auth";
+import type { SessionStage, SignInMethod, UserProfile } from "./user-do";
 
 export function userStub(env: Env, userId: string) {
   return env.USER_DO.get(env.USER_DO.idFromName(userId));
@@ -42,14 +43,6 @@ function parseToken(token: string | undefined): { userId: string; tokenHash: Pro
   return { userId: match[1], tokenHash: sha256Hex(token!) };
 }
 
-export interface Auth {
-  portal: Portal;
-  user: UserProfile;
-  session: SessionInfo;
-  tokenHash: string;
-  permissions: Permission[];
-  policy: PortalPolicy;
-}
 
 function permissionsOf(user: UserProfile, state: PortalState): Permission[] {
   if (user.kind !== "agent" || !user.roleId) return [];

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db";
 import type { SessionPolicy, UserKind } from "../portal/policy";
 import { findUserById } from "./users";
-import { EMAIL_OTP, type EmailOtpIssue, type EmailOtpCheck, otpMac, newOtpCode } from "../mfa/email-otp-rules";
+import { EMAIL_OTP, type EmailOtpIssue, type EmailOtpCheck, otpMac, newOtpCode, type OtpRow } from "../mfa/email-otp-rules";
 import { constantTimeEqual, newId } from "../lib/crypto";
 
 /** What a request needs to know about its user, cached here so the hot path reads no D1. */
@@ -87,13 +87,6 @@ interface SessionRow extends Record<string, SqlStorageValue> {
   user_agent: string;
 }
 
-export interface OtpRow extends Record<string, SqlStorageValue> {
-  flow_id: string;
-  challenge_id: string;
-  attempts: number;
-  expires_at: number;
-  sent_at: number;
-}
 
 function otpKvKey(userId: string): string {
   return `otp:${userId}`;

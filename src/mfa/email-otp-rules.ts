@@ -1,6 +1,14 @@
 import { HOUR, MINUTE } from "../lib/clock";
 import { hmacHex } from "../lib/encryption";
-import type { OtpRow } from "../auth/user-do";
+
+/** The user Durable Object's row for the email code in flight (its table otp_challenge). */
+export interface OtpRow extends Record<string, SqlStorageValue> {
+  flow_id: string;
+  challenge_id: string;
+  attempts: number;
+  expires_at: number;
+  sent_at: number;
+}
 
 export const EMAIL_OTP = {
   lifetimeMs: 10 * MINUTE,

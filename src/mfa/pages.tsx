@@ -1,5 +1,5 @@
 import { raw } from "hono/html";
-import type { Auth } from "../auth/sessions";
+import type { Auth } from "../access/auth";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
 
 interface StepProps {

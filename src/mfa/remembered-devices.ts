@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
-import { type Auth, requestDetails, userStub } from "../auth/sessions";
+import type { Auth } from "../access/auth";
+import { requestDetails, userStub } from "../auth/sessions";
 import { DAY } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import type { Portal, PortalPolicy } from "../portal/policy";

@@ -1,5 +1,5 @@
 import type { Child } from "hono/jsx";
-import type { Auth } from "../auth/sessions";
+import type { Auth } from "../access/auth";
 import { Layout } from "../web/layout";
 import { type Audience, audienceTitle, SETTINGS_ROOT } from "./audiences";
 

@@ -13,8 +13,10 @@ import { afterResponse } from "../lib/background";
 import { allowsSso, kindOfPortal, type Portal, portalLabel } from "../portal/policy";
 import { Card, Layout } from "../web/layout";
 import { acceptInvitation, INVITATION_GONE, openInvitation } from "./invitations";
-import { type EntraIdentity, ssoConfig } from "./oidc";
-import type { GoToMicrosoft } from "./routes";
+import { type EntraIdentity, type SsoConfig, ssoConfig } from "./oidc";
+
+/** How a route sends the browser to Microsoft with a flow of its own (src/sso/routes.tsx). */
+export type GoToMicrosoft = (c: Ctx, portal: Portal, config: SsoConfig, next: string, purpose: { invite?: string }) => Response;
 
 type Ctx = Context<AppEnv>;
 type Refuse = (c: Ctx, error: string, status: 400 | 403 | 404 | 502 | 503) => Promise<Response>;

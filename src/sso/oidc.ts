@@ -2,19 +2,14 @@ import { CodeChallengeMethod, generateCodeVerifier, generateState, OAuth2Client 
 import { decodeJwt, type JWTPayload, jwtVerify } from "jose";
 import { randomToken } from "../lib/crypto";
 import { microsoftKeys } from "./jwks";
-import { allowedTenantIds } from "./tenants";
+import { allowedTenantIds, type TenantSettings } from "./tenants";
 
 /** Microsoft Entra ID settings, from vars and the ENTRA_CLIENT_SECRET secret; null when SSO is not set up. */
-export interface SsoConfig {
-  authority: string;
+export interface SsoConfig extends TenantSettings {
   clientId: string;
   clientSecret: string;
   /** Path segment of the endpoints: a tenant id, or "organizations" for a multi-tenant app. */
   tenant: string;
-  /** As configured: tenant ids (any case) or domains; see tenants.ts. */
-  allowedTenants: string[];
-  /** The setting the allowed tenants came from, for messages about it. */
-  allowedTenantsSetting: "ENTRA_ALLOWED_TENANT_IDS" | "ENTRA_TENANT_ID";
 }
 
 export function ssoConfig(env: Env): SsoConfig | null {

@@ -61,7 +61,6 @@ function goToMicrosoft(c: Context<AppEnv>, portal: Portal, config: SsoConfig, ne
   });
   return c.redirect(url.toString(), 302);
 }
-export type GoToMicrosoft = typeof goToMicrosoft;
 
 /** "Sign in with Microsoft" for one portal, mounted at /agent or /support. MFA is never asked after it. */
 export function ssoRoutes(portal: Portal) {

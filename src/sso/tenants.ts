@@ -4,7 +4,15 @@
 // discovery document, whose issuer carries the id; one that cannot be resolved stops SSO with a
 // message naming the setting, rather than refusing every person from that tenant.
 import { MINUTE } from "../lib/clock";
-import type { SsoConfig } from "./oidc";
+
+/** What deciding the allowed tenants needs of the SSO settings (src/sso/oidc.ts SsoConfig). */
+export interface TenantSettings {
+  authority: string;
+  /** As configured: tenant ids (any case) or domains. */
+  allowedTenants: string[];
+  /** The setting the allowed tenants came from, for messages about it. */
+  allowedTenantsSetting: "ENTRA_ALLOWED_TENANT_IDS" | "ENTRA_TENANT_ID";
+}
 
 const RESOLVED_FOR_MS = 24 * 60 * MINUTE;
 const UNRESOLVED_FOR_MS = MINUTE;
@@ -29,7 +37,7 @@ async function tenantIdOf(authority: string, domain: string): Promise<string | n
 }
 
 /** The allowed tenant ids, lower-cased, with domains resolved (cached per isolate). */
-export async function allowedTenantIds(config: SsoConfig, now: number): Promise<AllowedTenants> {
+export async function allowedTenantIds(config: TenantSettings, now: number): Promise<AllowedTenants> {
   const ids: string[] = [];
   for (const tenant of config.allowedTenants) {
     if (!isTenantDomain(tenant)) {

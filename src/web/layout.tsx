@@ -1,5 +1,5 @@
 import type { Child } from "hono/jsx";
-import type { Auth } from "../auth/sessions";
+import type { Auth } from "../access/auth";
 import { hasPermission } from "../access/permissions";
 import { settingsSectionsFor } from "./navigation";
 

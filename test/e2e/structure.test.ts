@@ -1,0 +1,56 @@
+// Issue 16.3: no module of src imports itself back, directly or through others (type imports
+// included: a cycle of types still ties two modules' owners together). Read from the files.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return /\.tsx?$/.test(name) && !name.endsWith(".d.ts") ? [resolve(path)] : [];
+  });
+}
+
+function importGraph(files: string[]): Map<string, string[]> {
+  const known = new Set(files);
+  return new Map(
+    files.map((file) => {
+      const specifiers = [...readFileSync(file, "utf8").matchAll(/(?:import|export)[^'"]*?from\s+"(\.[^"]+)"/g)].map((m) => m[1]!);
+      const targets = specifiers
+        .map((s) => [".ts", ".tsx", "/index.ts", "/index.tsx"].map((ext) => resolve(dirname(file), s) + ext).find((p) => known.has(p)))
+        .filter((p): p is string => p !== undefined);
+      return [file, targets];
+    }),
+  );
+}
+
+function cycles(graph: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (node: string) => {
+    state.set(node, "open");
+    stack.push(node);
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === "open") found.push([...stack.slice(stack.indexOf(next)), next]);
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(node, "done");
+  };
+  for (const node of graph.keys()) if (!state.has(node)) visit(node);
+  return found;
+}
+
+describe("src's module structure", () => {
+  it("has no import cycles", () => {
+    const files = sourceFiles("src");
+    expect(files.length).toBeGreaterThan(50);
+    const graph = importGraph(files);
+    // The check itself finds a cycle when there is one.
+    expect(cycles(new Map([["a", ["b"]], ["b", ["a"]]]))).toEqual([["a", "b", "a"]]);
+    const names = cycles(graph).map((cycle) => cycle.map((f) => relative("src", f)).join(" → "));
+    expect(names).toEqual([]);
+  });
+});
