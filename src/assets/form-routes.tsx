@@ -4,13 +4,13 @@ import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { findUserByEmail } from "../auth/users";
 import { changedAny, getDb } from "../db";
-import { ASSET_STATUSES, ASSET_TYPES, IMPACTS } from "../db/schema";
+import { ASSET_STATUSES, ASSET_TYPES, IMPACTS, SOFTWARE_STATUSES } from "../db/schema";
 import { newId } from "../lib/crypto";
 import { parseForm } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { Card, ErrorMessage, Layout } from "../web/layout";
 import { writeVersioned } from "./inventory";
-import { getRecord, loadOptions, type Options, type Row } from "./listing";
+import { agentFitsGroup, getRecord, loadOptions, type Options, type Row } from "./listing";
 import { humanize, type InventoryKind } from "./kinds";
 
 /** One field of a record's create/edit form; `key` is also its name in the history. */
@@ -45,7 +45,7 @@ export const SOFTWARE_FIELDS: FormField[] = [
   { key: "publisher", column: "publisher", label: "Publisher", type: "text", max: 120 },
   { key: "category", column: "category", label: "Category", type: "text", max: 80 },
   { key: "version", column: "software_version", label: "Version", type: "text", max: 40 },
-  { key: "status", column: "status", label: "Status", type: "choice", values: ["active", "inactive", "retired"] },
+  { key: "status", column: "status", label: "Status", type: "choice", values: SOFTWARE_STATUSES },
   { key: "impact", column: "impact", label: "Impact", type: "choice", values: IMPACTS },
   { key: "location", column: "location_id", label: "Location", type: "ref", ref: "locations" },
   { key: "group", column: "group_id", label: "Managed By Group", type: "ref", ref: "groups" },
@@ -83,7 +83,7 @@ async function columnsOf(c: Context<AppEnv>, fields: FormField[], input: Record<
     columns[f.column] = { key: f.key, value };
   }
   const agent = columns.agent_id?.value ? options.agents.find((a) => a.id === columns.agent_id!.value) : null;
-  if (agent && columns.group_id?.value && !agent.groupIds.includes(columns.group_id.value)) return { ok: false as const, message: "That agent is not in the chosen Managed By Group." };
+  if (agent && !agentFitsGroup(agent, columns.group_id?.value)) return { ok: false as const, message: "That agent is not in the chosen Managed By Group." };
   return { ok: true as const, columns };
 }
 

@@ -3,7 +3,7 @@ import { IMPACTS } from "../db/schema";
 import { newId } from "../lib/crypto";
 import { MINUTE } from "../lib/clock";
 import { type BulkField, EDITABLE, type EditableField, type InventoryKind } from "./kinds";
-import { filterWhere, getRecord, type ListFilter, loadOptions, type Options, type Row, type Where } from "./listing";
+import { agentFitsGroup, filterWhere, getRecord, type ListFilter, loadOptions, type Options, type Row, type Where } from "./listing";
 
 // Set-based SQL on D1 directly: every bulk change is one batch (one transaction), with ids passed
 // as one JSON parameter (`json_each`), so no statement nears D1's 100 bound parameters.
@@ -25,7 +25,7 @@ function checkValue(options: Options, field: EditableField, value: string | null
   if (field === "agent") {
     const agent = options.agents.find((a) => a.id === value);
     if (!agent) return "That agent does not exist or is disabled.";
-    if (groupId && !agent.groupIds.includes(groupId)) return "That agent is not in the record's Managed By Group.";
+    if (!agentFitsGroup(agent, groupId)) return "That agent is not in the record's Managed By Group.";
   }
   return null;
 }
@@ -60,7 +60,8 @@ export async function editInline(
     if (problem) return { ok: false, status: 400, message: problem, row };
   }
   // A group change that leaves the agent outside the new group clears the agent.
-  if (next.agent && next.group && !options.agents.find((a) => a.id === next.agent)?.groupIds.includes(next.group)) {
+  const nextAgent = next.agent ? options.agents.find((a) => a.id === next.agent) : undefined;
+  if (next.agent && next.group && !(nextAgent && agentFitsGroup(nextAgent, next.group))) {
     if (!("agent" in requested)) next.agent = null;
   }
   const changed = (Object.keys(EDITABLE) as EditableField[]).filter((f) => current[f] !== next[f]);

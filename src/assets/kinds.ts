@@ -1,4 +1,4 @@
-import { ASSET_STATUSES, ASSET_TYPES, IMPACTS } from "../db/schema";
+import { ASSET_STATUSES, ASSET_TYPES, IMPACTS, SOFTWARE_STATUSES } from "../db/schema";
 
 /** The four fields edited inline and in bulk, and their columns (the same in both tables). */
 export const EDITABLE = {
@@ -66,7 +66,7 @@ export const SOFTWARE_KIND: InventoryKind = {
   noun: "software record",
   search: ["name", "publisher", "category"],
   enums: {
-    status: { column: "status", values: ["active", "inactive", "retired"], label: "Status" },
+    status: { column: "status", values: SOFTWARE_STATUSES, label: "Status" },
     impact: { column: "impact", values: IMPACTS, label: "Impact" },
   },
   sorts: { name: "name", publisher: "publisher", status: "status", impact: "impact", updated: "updated_at" },

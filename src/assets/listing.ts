@@ -195,6 +195,14 @@ export interface Options {
   agents: { id: string; name: string; groupIds: string[] }[];
 }
 
+/**
+ * The one rule of which agent may manage a record: any agent when the record has no Managed By
+ * Group, else only the group's members (inline and bulk edits, the forms, and the dropdowns).
+ */
+export function agentFitsGroup(agent: { groupIds: readonly string[] }, groupId: string | null | undefined): boolean {
+  return !groupId || agent.groupIds.includes(groupId);
+}
+
 /** The four queries behind the dropdowns, to run in a batch of their own or beside a page's rows. */
 function optionStatements(db: D1Database) {
   return [

@@ -3,7 +3,7 @@ import { IMPACTS } from "../db/schema";
 import { raw } from "hono/html";
 import { Layout } from "../web/layout";
 import type { HistoryEntry } from "./inventory";
-import { COUNT_CAP, cursorOf, encodeCursor, type ListFilter, type ListPage, type MatchCount, type Options, type Row } from "./listing";
+import { agentFitsGroup, COUNT_CAP, cursorOf, encodeCursor, type ListFilter, type ListPage, type MatchCount, type Options, type Row } from "./listing";
 import { type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
 import { ownValue } from "../lib/lookup";
 
@@ -83,7 +83,7 @@ function agentsFor(options: Options, groupId: string | null): readonly Choice[] 
   let byGroup = agentsByGroup.get(options);
   if (!byGroup) agentsByGroup.set(options, (byGroup = new Map()));
   let list = byGroup.get(groupId);
-  if (!list) byGroup.set(groupId, (list = options.agents.filter((a) => a.groupIds.includes(groupId))));
+  if (!list) byGroup.set(groupId, (list = options.agents.filter((a) => agentFitsGroup(a, groupId))));
   return list;
 }
 

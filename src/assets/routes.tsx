@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { IMPACTS } from "../db/schema";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { noteInput, safeNextPath } from "../lib/validation";
@@ -58,7 +59,7 @@ export function filterSchema(kind: InventoryKind, prefix = "") {
 // Unknown fields are refused (SECURITY.md 29): only the four inline fields, the version and where to return.
 const inlineSchema = z.strictObject({
   version: z.string({ error: "The row's version is missing: reload the page." }).regex(/^\d{1,9}$/, "The row's version is missing: reload the page.").transform(Number),
-  impact: z.enum(["low", "medium", "high"], { error: "Choose an impact: low, medium or high." }).optional(),
+  impact: z.enum(IMPACTS, { error: "Choose an impact: low, medium or high." }).optional(),
   location: z.union([z.literal(""), idValue]).optional(),
   group: z.union([z.literal(""), idValue]).optional(),
   agent: z.union([z.literal(""), idValue]).optional(),

@@ -62,6 +62,7 @@ export const locations = sqliteTable("locations", {
 export const ASSET_TYPES = ["laptop", "desktop", "monitor", "server", "printer", "mobile", "network", "other"] as const;
 export const ASSET_STATUSES = ["in_use", "in_stock", "in_repair", "retired"] as const;
 export const IMPACTS = ["low", "medium", "high"] as const;
+export const SOFTWARE_STATUSES = ["active", "inactive", "retired"] as const;
 
 export const assets = sqliteTable(
   "assets",
@@ -111,7 +112,7 @@ export const software = sqliteTable(
     publisher: text("publisher"),
     category: text("category"),
     version: text("software_version"),
-    status: text("status", { enum: ["active", "inactive", "retired"] }).notNull(),
+    status: text("status", { enum: SOFTWARE_STATUSES }).notNull(),
     impact: text("impact", { enum: IMPACTS }).notNull(),
     locationId: text("location_id").references(() => locations.id),
     groupId: text("group_id").references(() => groups.id),
