@@ -1,6 +1,7 @@
 import type { Auth } from "../access/auth";
 import { IMPACTS } from "../db/schema";
 import { raw } from "hono/html";
+import { escapeHtml } from "../lib/html-escape";
 import { Layout } from "../web/layout";
 import type { HistoryEntry } from "./inventory";
 import { agentFitsGroup, COUNT_CAP, cursorOf, encodeCursor, type ListFilter, type ListPage, type MatchCount, type Options, type Row } from "./listing";
@@ -51,8 +52,6 @@ function Select(props: { id?: string; name: string; label: string; value: string
 // A list page shows 50 rows of four dropdowns with the same options: each option's markup is
 // written once per page (escaped) and the rows' selects are joined from it as raw HTML, rather
 // than building a thousand <option> elements through JSX (issue 21).
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-const escapeHtml = (v: string) => v.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
 type Choice = { id: string; name: string };
 const prepared = new WeakMap<readonly Choice[], { id: string; plain: string; selected: string }[]>();
 

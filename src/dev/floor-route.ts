@@ -7,10 +7,10 @@ import type { AppEnv } from "../app-env";
 import { pageQuery, PAGE_SIZE, type Row } from "../assets/listing";
 import { ASSET_KIND, SOFTWARE_KIND } from "../assets/kinds";
 import { filterSchema } from "../assets/routes";
+import { escapeHtml } from "../lib/html-escape";
 import { isDevelopment } from "../mail/mailer";
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
-const esc = (v: unknown) => String(v ?? "").replace(/[&<>"]/g, (ch) => ESCAPES[ch]!);
+const esc = (v: unknown) => escapeHtml(String(v ?? ""));
 
 export const devFloorRoutes = new Hono<AppEnv>();
 for (const kind of [ASSET_KIND, SOFTWARE_KIND]) {

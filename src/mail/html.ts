@@ -2,8 +2,7 @@
 // Simple and accessible: a language, a title, real paragraphs, no images (so nothing remote to load),
 // no scripts, colours with enough contrast, and links written out as their own text.
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
+import { escapeHtml } from "../lib/html-escape";
 
 const LINK = /https?:\/\/[^\s<>"']+/g;
 

@@ -33,7 +33,7 @@ export function invitationRoutes(portal: Portal, goToMicrosoft: GoToMicrosoft) {
   const app = new Hono<AppEnv>();
   const formatter = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
 
-  /** Why this invitation cannot be used here now, as the page to show; null when it can. */
+  /** The invitation with the SSO settings when it can be used here now; otherwise the page saying why not. */
   async function unusable(c: Ctx, token: string) {
     const gone = (message: string, status: 403 | 404 | 410 | 503) =>
       c.html(

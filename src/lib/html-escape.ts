@@ -1,0 +1,8 @@
+// Text into HTML, for the few places that write markup as strings rather than through hono/jsx
+// (mail's HTML part, the list rows' prebuilt dropdowns, the bench's floor route): the same five
+// characters hono/jsx escapes.
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
+}
