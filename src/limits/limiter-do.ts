@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { ddl, migrateSchema, type SchemaStep } from "../lib/do-schema";
 
 export interface LimitRule {
   /** Attempts allowed within one window. */
@@ -9,6 +10,12 @@ export interface LimitRule {
 /** `firstRefusal`: this is the window's first refused attempt (exactly one per window, even in a burst). */
 export type LimitResult = { allowed: true; remaining: number } | { allowed: false; retryAfterMs: number; firstRefusal: boolean };
 
+/** The limiter's one table, versioned like the user object's (src/lib/do-schema.ts); append steps, never edit. */
+const LIMITER_DO_SCHEMA: readonly SchemaStep[] = [
+  // 1: as before the schema had a version (`IF NOT EXISTS` adopts objects that older code created).
+  ddl("CREATE TABLE IF NOT EXISTS window (id INTEGER PRIMARY KEY CHECK (id = 1), started_at INTEGER NOT NULL, count INTEGER NOT NULL)"),
+];
+
 /**
  * One instance per counted thing ("pw-ip:203.0.113.7", "2fa:agt_…"): a fixed-window counter.
  * Each attempt is counted before it is evaluated, in one synchronous storage write, so a burst
@@ -17,7 +24,7 @@ export type LimitResult = { allowed: true; remaining: number } | { allowed: fals
 export class LimiterDurableObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS window (id INTEGER PRIMARY KEY CHECK (id = 1), started_at INTEGER NOT NULL, count INTEGER NOT NULL)");
+    migrateSchema(ctx.storage, LIMITER_DO_SCHEMA);
   }
 
   async hit(now: number, rule: LimitRule): Promise<LimitResult> {

@@ -1,0 +1,152 @@
+import { DurableObject } from "cloudflare:workers";
+import { getDb } from "../../db";
+import type { UserKind } from "../../portal/policy";
+import { findUserById } from "../users";
+import type { EmailOtpCheck, EmailOtpIssue, OtpRow } from "../../mfa/email-otp-rules";
+import { migrateSchema } from "../../lib/do-schema";
+import { USER_DO_SCHEMA } from "./schema";
+import * as sessions from "./sessions";
+import * as devices from "./devices";
+import * as emailOtp from "./email-otp";
+import { putWebauthnChallenge, takeWebauthnChallenge } from "./webauthn-challenges";
+import type { NewSession, SessionCheck, SessionInfo, SessionRotation } from "./sessions";
+import type { NewRememberedDevice, RememberedDevice } from "./devices";
+
+export type { NewSession, SessionCheck, SessionInfo, SessionStage, SignInMethod } from "./sessions";
+export { PENDING_SESSION_LIFETIME_MS } from "./sessions";
+export type { RememberedDevice } from "./devices";
+
+/** What a request needs to know about its user, cached here so the hot path reads no D1. */
+export interface UserProfile {
+  id: string;
+  kind: UserKind;
+  email: string;
+  name: string;
+  roleId: string | null;
+  active: boolean;
+}
+
+/**
+ * One instance per user (named by user id): that user's sessions, remembered devices, WebAuthn
+ * challenges, email-code state and cached profile. A single location that reads its own writes,
+ * so revocation here is immediate and strongly consistent. The methods are a thin RPC layer over
+ * the store modules beside this file; the tables and their versions are in ./schema.ts.
+ */
+export class UserDurableObject extends DurableObject<Env> {
+  private profile: UserProfile | null | undefined;
+  // Bumped by refreshProfile, so a D1 read that was under way then is not cached afterwards.
+  private profileVersion = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    migrateSchema(ctx.storage, USER_DO_SCHEMA);
+  }
+
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
+  async putChallenge(purpose: string, challenge: string, expiresAt: number): Promise<void> {
+    putWebauthnChallenge(this.sql, purpose, challenge, expiresAt);
+  }
+
+  async takeChallenge(purpose: string, now: number): Promise<string | null> {
+    return takeWebauthnChallenge(this.sql, purpose, now);
+  }
+
+  async rememberDevice(device: NewRememberedDevice): Promise<void> {
+    devices.insertDevice(this.sql, device);
+  }
+
+  async useRememberedDevice(tokenHash: string, generation: number, now: number, seen: { ip: string; userAgent: string }): Promise<boolean> {
+    return devices.useDevice(this.sql, tokenHash, generation, now, seen);
+  }
+
+  async listDevices(generation: number, now: number): Promise<RememberedDevice[]> {
+    return devices.listLiveDevices(this.sql, generation, now);
+  }
+
+  async forgetDevice(id: string): Promise<boolean> {
+    return devices.deleteDevice(this.sql, id);
+  }
+
+  async forgetAllDevices(): Promise<number> {
+    return devices.deleteAllDevices(this.sql);
+  }
+
+  async createSession(session: NewSession): Promise<void> {
+    sessions.insertSession(this.sql, session);
+  }
+
+  /**
+   * The session behind a token with its user's profile; null when it has ended (or the user is
+   * disabled, which ends every session), `{ ended: "policy" }` when an immediate policy change ended it.
+   */
+  async validateSession(userId: string, check: SessionCheck): Promise<{ session: SessionInfo; profile: UserProfile } | { ended: "policy" } | null> {
+    const found = sessions.findSessionByToken(this.sql, check);
+    if (!found || "ended" in found) return found;
+    const profile = await this.getProfile(userId);
+    if (!profile?.active) {
+      sessions.deleteAllSessions(this.sql);
+      return null;
+    }
+    return { session: found.live, profile };
+  }
+
+  async rotateSession(oldTokenHash: string, next: SessionRotation): Promise<boolean> {
+    return sessions.rotateSessionToken(this.sql, oldTokenHash, next);
+  }
+
+  async listSessions(check: Omit<SessionCheck, "tokenHash">): Promise<SessionInfo[]> {
+    return sessions.listLiveSessions(this.sql, check);
+  }
+
+  async revokeSessionByToken(tokenHash: string): Promise<void> {
+    sessions.deleteSessionByToken(this.sql, tokenHash);
+  }
+
+  async revokeSession(sessionId: string): Promise<boolean> {
+    return sessions.deleteSession(this.sql, sessionId);
+  }
+
+  async revokeAllSessions(exceptSessionId?: string): Promise<number> {
+    return sessions.deleteAllSessions(this.sql, exceptSessionId);
+  }
+
+  async issueEmailOtp(userId: string, flowId: string, now: number): Promise<EmailOtpIssue> {
+    return emailOtp.issueEmailOtp(this.sql, this.env, userId, flowId, now);
+  }
+
+  async cancelEmailOtp(userId: string, challengeId: string, previous: OtpRow | null): Promise<void> {
+    return emailOtp.cancelEmailOtp(this.sql, this.env, userId, challengeId, previous);
+  }
+
+  async verifyEmailOtp(userId: string, flowId: string, code: string, now: number): Promise<EmailOtpCheck> {
+    return emailOtp.verifyEmailOtp(this.sql, this.env, userId, flowId, code, now);
+  }
+
+  async emailOtpStatus(flowId: string): Promise<{ sentAt: number; resendAt: number } | null> {
+    return emailOtp.emailOtpStatus(this.sql, flowId);
+  }
+
+  /** Forget the cached profile: the next request reads the user's row from D1 again. */
+  async refreshProfile(): Promise<void> {
+    this.profileVersion++;
+    this.profile = undefined;
+    await this.ctx.storage.delete("profile");
+  }
+
+  private async getProfile(userId: string): Promise<UserProfile | null> {
+    if (this.profile !== undefined) return this.profile;
+    const stored = await this.ctx.storage.get<UserProfile>("profile");
+    if (stored) return (this.profile = stored);
+    const version = this.profileVersion;
+    const user = await findUserById(getDb(this.env.DB), userId);
+    const profile = user && { id: user.id, kind: user.kind, email: user.email, name: user.name, roleId: user.roleId, active: user.active };
+    if (version === this.profileVersion && profile) {
+      await this.ctx.storage.put("profile", profile);
+      this.profile = profile;
+    }
+    return profile;
+  }
+}

@@ -1,0 +1,47 @@
+import { ddl, type SchemaStep } from "../../lib/do-schema";
+
+/**
+ * The user Durable Object's tables, one step per release that changed them (src/lib/do-schema.ts).
+ * Append a step; never edit one that has shipped.
+ */
+export const USER_DO_SCHEMA: readonly SchemaStep[] = [
+  // 1: the tables as they were before the schema had a version. `IF NOT EXISTS` lets an object
+  // created by that older code adopt version 1 with its rows intact.
+  ddl(
+    `CREATE TABLE IF NOT EXISTS sessions (
+      id TEXT PRIMARY KEY,
+      token_hash TEXT NOT NULL UNIQUE,
+      generation INTEGER NOT NULL,
+      stage TEXT NOT NULL,
+      method TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      last_seen_at INTEGER NOT NULL,
+      reauthenticated_at INTEGER NOT NULL,
+      ip TEXT NOT NULL,
+      user_agent TEXT NOT NULL
+    )`,
+    // The one live email OTP challenge of this user; otp_sends feeds the hourly cap.
+    `CREATE TABLE IF NOT EXISTS otp_challenge (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      flow_id TEXT NOT NULL,
+      challenge_id TEXT NOT NULL,
+      attempts INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      sent_at INTEGER NOT NULL
+    )`,
+    "CREATE TABLE IF NOT EXISTS otp_sends (challenge_id TEXT PRIMARY KEY, sent_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS webauthn_challenges (purpose TEXT PRIMARY KEY, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+    // Devices where the person ticked "Don't ask again on this device" (issue 11.2). Like sessions,
+    // only a hash of the cookie's secret is kept, with the portal generation it was made under.
+    `CREATE TABLE IF NOT EXISTS devices (
+      id TEXT PRIMARY KEY,
+      token_hash TEXT NOT NULL UNIQUE,
+      generation INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      last_used_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      ip TEXT NOT NULL,
+      user_agent TEXT NOT NULL
+    )`,
+  ),
+];

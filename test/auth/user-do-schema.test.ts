@@ -1,0 +1,112 @@
+// Issue 16.1: the Durable Objects' SQLite tables carry a version and migrate, on real DO storage.
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { userStub } from "../../src/auth/sessions";
+import { UserDurableObject } from "../../src/auth/user-do";
+import { USER_DO_SCHEMA } from "../../src/auth/user-do/schema";
+import { ddl, migrateSchema, schemaVersion, type SchemaStep } from "../../src/lib/do-schema";
+import { browser, fakeClock, statusOf } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { makeAgent } from "../helpers/factories";
+
+// The user object's tables exactly as the constructor made them before they had a version
+// (commit 73a52a7, src/auth/user-do.ts): what every object already in production holds.
+const UNVERSIONED_USER_DO_TABLES = [
+  `CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, generation INTEGER NOT NULL, stage TEXT NOT NULL, method TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, reauthenticated_at INTEGER NOT NULL, ip TEXT NOT NULL, user_agent TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS otp_challenge (id INTEGER PRIMARY KEY CHECK (id = 1), flow_id TEXT NOT NULL, challenge_id TEXT NOT NULL, attempts INTEGER NOT NULL, expires_at INTEGER NOT NULL, sent_at INTEGER NOT NULL)`,
+  "CREATE TABLE IF NOT EXISTS otp_sends (challenge_id TEXT PRIMARY KEY, sent_at INTEGER NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS webauthn_challenges (purpose TEXT PRIMARY KEY, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+  `CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, generation INTEGER NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, ip TEXT NOT NULL, user_agent TEXT NOT NULL)`,
+];
+
+function tables(sql: SqlStorage): string[] {
+  return sql
+    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    .toArray()
+    .map((r) => r.name);
+}
+
+/** A scratch object's storage for the runner's own tests (any SQLite-backed class will do). */
+async function withScratchStorage(run: (storage: DurableObjectStorage) => void): Promise<void> {
+  const stub = env.LIMITER_DO.get(env.LIMITER_DO.idFromName(`schema-test:${crypto.randomUUID()}`));
+  await runInDurableObject(stub, async (_instance, state) => {
+    for (const name of tables(state.storage.sql)) state.storage.sql.exec(`DROP TABLE ${name}`);
+    run(state.storage);
+  });
+}
+
+describe("the user object's schema", () => {
+  it("upgrades an object made before the schema had a version, and its signed-in browser stays signed in", async () => {
+    const clock = fakeClock();
+    const agent = await makeAgent();
+    const client = browser({ clock });
+    await signIn(client, "agent", agent);
+
+    await runInDurableObject(userStub(env, agent.id), async (_instance, state) => {
+      const sql = state.storage.sql;
+      const sessionRows = sql.exec("SELECT * FROM sessions").toArray();
+      expect(sessionRows).toHaveLength(1);
+      // Turn this object into one the previous release made: its tables, its rows, no version.
+      for (const name of tables(sql)) sql.exec(`DROP TABLE ${name}`);
+      for (const statement of UNVERSIONED_USER_DO_TABLES) sql.exec(statement);
+      for (const row of sessionRows) {
+        const columns = Object.keys(row);
+        sql.exec(`INSERT INTO sessions (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`, ...Object.values(row));
+      }
+      expect(tables(sql)).not.toContain("schema_version");
+
+      // The object wakes under this release.
+      const upgraded = new UserDurableObject(state, env);
+      expect(schemaVersion(sql)).toBe(USER_DO_SCHEMA.length);
+      expect(sql.exec("SELECT count(*) AS n FROM sessions").one().n).toBe(1);
+      expect(await upgraded.listSessions({ generation: sessionRows[0]!.generation as number, policy: { idleTimeoutMs: 8 * 3_600_000, absoluteLifetimeMs: 7 * 86_400_000 }, now: clock.now() })).toHaveLength(1);
+    });
+    expect(await statusOf(client, "/agent")).toBe(200);
+  });
+
+  it("creates every table a new object needs, at the latest version", async () => {
+    const agent = await makeAgent();
+    await runInDurableObject(userStub(env, agent.id), async (_instance, state) => {
+      expect(schemaVersion(state.storage.sql)).toBe(USER_DO_SCHEMA.length);
+      expect(tables(state.storage.sql)).toEqual(["devices", "otp_challenge", "otp_sends", "schema_version", "sessions", "webauthn_challenges"]);
+    });
+  });
+});
+
+describe("the schema runner", () => {
+  const v1 = ddl("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+  const v2 = ddl("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0");
+
+  it("runs each step once, in order, and a later release's new step on the next wake with the rows kept", async () => {
+    await withScratchStorage((storage) => {
+      expect(migrateSchema(storage, [v1])).toEqual({ from: 0, to: 1 });
+      storage.sql.exec("INSERT INTO notes (body) VALUES ('kept')");
+      // Waking again under the same release changes nothing (creating notes twice would throw).
+      expect(migrateSchema(storage, [v1])).toEqual({ from: 1, to: 1 });
+      expect(migrateSchema(storage, [v1, v2])).toEqual({ from: 1, to: 2 });
+      expect(storage.sql.exec("SELECT body, pinned FROM notes").toArray()).toEqual([{ body: "kept", pinned: 0 }]);
+    });
+  });
+
+  it("rolls a failing step back whole: tables and version stay as they were", async () => {
+    await withScratchStorage((storage) => {
+      migrateSchema(storage, [v1]);
+      const broken: SchemaStep = (sql) => {
+        sql.exec("ALTER TABLE notes ADD COLUMN half_done INTEGER");
+        sql.exec("THIS IS NOT SQL");
+      };
+      expect(() => migrateSchema(storage, [v1, v2, broken])).toThrow();
+      expect(schemaVersion(storage.sql)).toBe(1);
+      const columns = storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('notes')").toArray().map((c) => c.name);
+      expect(columns).toEqual(["id", "body"]);
+    });
+  });
+
+  it("leaves an object a newer release has migrated alone (a rollback keeps working)", async () => {
+    await withScratchStorage((storage) => {
+      migrateSchema(storage, [v1, v2]);
+      expect(migrateSchema(storage, [v1])).toEqual({ from: 2, to: 2 });
+      expect(schemaVersion(storage.sql)).toBe(2);
+    });
+  });
+});
