@@ -1,10 +1,8 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "../db";
-import { passkeys, recoveryCodeRequests, recoveryCodes, totpCredentials, users } from "../db/schema";
+import { passkeys, recoveryCodeRequests, recoveryCodes, totpCredentials } from "../db/schema";
 import { endAllSessionsOfUser, userStub } from "../auth/sessions";
-import { newId } from "../lib/crypto";
 import { sendMail } from "../mail/mailer";
-import { generateRecoveryCodes } from "../mfa/recovery-codes";
 import { portalLabel, portalOfKind } from "../portal/policy";
 
 interface Person {
@@ -52,41 +50,4 @@ export async function notifyRecoveryCodesViewed(env: Env, target: Person, admin:
     },
     now,
   );
-}
-
-export async function requestRecoveryCodes(db: Db, userId: string, now: number): Promise<void> {
-  await db.insert(recoveryCodeRequests).values({ id: newId("rcr"), userId, status: "pending", createdAt: now });
-}
-
-export async function pendingRecoveryRequests(db: Db) {
-  return db
-    // Aliased: two columns named "id" would collide wherever rows are mapped by name (issue 17.1).
-    .select({ id: recoveryCodeRequests.id, createdAt: recoveryCodeRequests.createdAt, userId: sql<string>`${users.id}`.as("user_id"), name: users.name, email: users.email, kind: users.kind })
-    .from(recoveryCodeRequests)
-    .innerJoin(users, eq(users.id, recoveryCodeRequests.userId))
-    .where(eq(recoveryCodeRequests.status, "pending"))
-    .orderBy(asc(recoveryCodeRequests.createdAt));
-}
-
-/** Answer a pending request with a new set of codes; the user is shown them at their next sign-in. */
-export async function issueRequestedCodes(env: Env, db: Db, requestId: string, adminId: string, now: number): Promise<{ ok: true; userId: string } | { ok: false; message: string }> {
-  const claimed = await db
-    .update(recoveryCodeRequests)
-    .set({ status: "issued", resolvedBy: adminId, resolvedAt: now })
-    .where(and(eq(recoveryCodeRequests.id, requestId), eq(recoveryCodeRequests.status, "pending")))
-    .returning({ userId: recoveryCodeRequests.userId });
-  const userId = claimed[0]?.userId;
-  if (!userId) return { ok: false, message: "That request was already answered." };
-  await generateRecoveryCodes(env, db, userId, now);
-  return { ok: true, userId };
-}
-
-/** True when an admin issued codes this user has not seen yet; marks them seen when `markShown`. */
-export async function hasIssuedCodesToShow(db: Db, userId: string): Promise<boolean> {
-  const row = await db.select({ id: recoveryCodeRequests.id }).from(recoveryCodeRequests).where(and(eq(recoveryCodeRequests.userId, userId), eq(recoveryCodeRequests.status, "issued"))).get();
-  return !!row;
-}
-
-export async function markIssuedCodesShown(db: Db, userId: string): Promise<void> {
-  await db.update(recoveryCodeRequests).set({ status: "shown" }).where(and(eq(recoveryCodeRequests.userId, userId), eq(recoveryCodeRequests.status, "issued")));
 }

@@ -5,7 +5,7 @@ import { requireSession } from "../auth/middleware";
 import { getDb } from "../db";
 import { requirePermission } from "../access/guard";
 import { ErrorMessage, Notice } from "../web/layout";
-import { issueRequestedCodes, pendingRecoveryRequests } from "./mfa-admin";
+import { issueRequestedCodes, pendingRecoveryRequests } from "../mfa/recovery-requests";
 import { AdminFrame } from "./pages";
 
 /** Pending "I lost my recovery codes" requests: /agent/admin/recovery-requests. */

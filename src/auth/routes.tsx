@@ -6,7 +6,7 @@ import { getDb } from "../db";
 import { emailField, parseForm, passwordField, safeNextPath } from "../lib/validation";
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
-import { sendEmailOtp, secondStepFor } from "../mfa/flow";
+import { sendEmailOtp } from "../mfa/flow";
 import { allowsPassword, allowsSso, kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { ssoConfig } from "../sso/oidc";
 import { isRememberedDevice } from "../mfa/remembered-devices";
@@ -14,7 +14,7 @@ import { SignInPage } from "./pages";
 import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
 import { scryptParamsFor } from "./password";
 import { POLICY_APPLIED } from "./middleware";
-import { checkPassword, finalStageFor, landingFor } from "./sign-in";
+import { checkPassword, nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 
 const signInForm = z.object({
@@ -93,26 +93,19 @@ export function signInRoutes(portal: Portal) {
     }
     await resetAttempts(c.env, accountKey);
 
-    let step = await secondStepFor(db, policy.mfa, result.user.id);
-    // A device the person asked us to remember skips the code (never the app's set-up).
-    const remembered = (step === "app" || step === "email" || step === "passkey") && (await isRememberedDevice(c, portal, result.user.id, policy));
-    if (remembered) step = "none";
-    if (step === "none") {
-      const stage = await finalStageFor(db, result.user.id, policy, now);
-      await startSession(c, portal, result.user.id, { stage, method: "password", policy });
-      await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: result.user.id, details: { method: "password", ...(remembered ? { secondFactor: "remembered_device" } : {}) } });
-      return c.redirect(landingFor(portal, stage, next), 303);
+    const after = await nextStage(db, portal, result.user.id, policy, now, { passed: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy) }, next);
+    const flowId = await startSession(c, portal, result.user.id, { stage: after.stage, method: "password", policy });
+    if (after.secondStep === "none") {
+      await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: result.user.id, details: { method: "password", ...(after.remembered ? { secondFactor: "remembered_device" } : {}) } });
     }
-    const flowId = await startSession(c, portal, result.user.id, { stage: step === "enroll" ? "enroll" : "second_factor", method: "password", policy });
-    if (step === "enroll") return c.redirect(`/${portal}/login/enroll`, 303);
-    if (step === "email") {
+    if (after.secondStep === "email") {
       // The code goes out now; if the mail fails, the page says so and Resend OTP works at once.
       const sent = await sendEmailOtp(c.env, result.user, portal, flowId, now);
       // A code mailed moments ago (an earlier sign-in) is a wait, not a failure: the page says how long.
       const outcome = sent.ok ? "&sent=1" : sent.retryAfterMs ? `&wait=${Math.ceil(sent.retryAfterMs / 1000)}` : "&unsent=1";
-      return c.redirect(`/${portal}/login/verify?method=email${outcome}`, 303);
+      return c.redirect(`${after.location}?method=email${outcome}`, 303);
     }
-    return c.redirect(`/${portal}/login/verify`, 303);
+    return c.redirect(after.location, 303);
   });
 
   app.post("/logout", async (c) => {

@@ -2,8 +2,12 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { users, type User } from "../db/schema";
 import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
+import { secondStepFor, type SecondStep } from "../mfa/flow";
+import { countUnusedRecoveryCodes, LOW_RECOVERY_CODES } from "../mfa/recovery-codes";
+import { hasIssuedCodesToShow } from "../mfa/recovery-requests";
 import { passwordExpired } from "./password-policy";
 import { hashPassword, passwordNeedsRehash, type ScryptParams, verifyAgainstDummyHash, verifyPassword } from "./password";
+import type { SessionStage } from "./user-do";
 import { findUserByEmail, findUserById } from "./users";
 
 export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: "invalid" | "disabled" };
@@ -29,12 +33,71 @@ export async function checkPassword(db: Db, hashParams: ScryptParams, portal: Po
   return { ok: true, user };
 }
 
-/** Where a password sign-in ends once every factor is proven: signed in, or made to change an expired password first. */
-export async function finalStageFor(db: Db, userId: string, policy: PortalPolicy, now: number): Promise<"full" | "change_password"> {
-  const user = await findUserById(db, userId);
-  return user && passwordExpired(user.passwordChangedAt, policy.password, now) ? "change_password" : "full";
+/** A step of a password sign-in that the person has just passed. */
+export type PassedStep =
+  // The password was right; a device remembered from "Don't ask again" skips the code (never the app's set-up).
+  | { passed: "password"; rememberedDevice: () => Promise<boolean> }
+  // A code or passkey at the second step.
+  | { passed: "second_factor"; method: "app" | "email" | "recovery" | "passkey" }
+  | { passed: "enrollment" }
+  | { passed: "enrollment_skipped" }
+  | { passed: "recovery_codes_saved" };
+
+export interface NextStage {
+  stage: SessionStage;
+  /** Where the browser goes next. */
+  location: string;
+  /** After the password: the second step asked for ("none" when no code is needed). */
+  secondStep?: SecondStep;
+  /** After the password: a remembered device stood in for the second step. */
+  remembered?: boolean;
 }
 
-export function landingFor(portal: Portal, stage: "full" | "change_password", next: string): string {
-  return stage === "change_password" ? `/${portal}/login/change-password` : next;
+/**
+ * Issue 16.2: the one place that says what follows each step of a password sign-in, under the
+ * portal's policy: the second factor (or setting up the app), the recovery codes (after setting
+ * up the app, or codes an admin issued on request), a change of an expired password, then the
+ * portal. Routes turn the answer into a session rotation and a redirect (or JSON).
+ */
+export async function nextStage(db: Db, portal: Portal, userId: string, policy: PortalPolicy, now: number, step: PassedStep, next = `/${portal}`): Promise<NextStage> {
+  const finish = async (): Promise<NextStage> => {
+    const user = await findUserById(db, userId);
+    const stage = user && passwordExpired(user.passwordChangedAt, policy.password, now) ? "change_password" : "full";
+    return { stage, location: stageLocation(portal, stage, next) };
+  };
+  switch (step.passed) {
+    case "password": {
+      const secondStep = await secondStepFor(db, policy.mfa, userId);
+      if (secondStep === "enroll") return { stage: "enroll", location: stageLocation(portal, "enroll", next), secondStep };
+      if (secondStep === "none") return { ...(await finish()), secondStep };
+      if (await step.rememberedDevice()) return { ...(await finish()), secondStep: "none", remembered: true };
+      return { stage: "second_factor", location: stageLocation(portal, "second_factor", next), secondStep };
+    }
+    case "enrollment":
+      return { stage: "recovery_codes", location: stageLocation(portal, "recovery_codes", next) };
+    case "second_factor": {
+      // Codes an admin issued on request are shown now, before the portal opens.
+      if (await hasIssuedCodesToShow(db, userId)) return { stage: "recovery_codes", location: stageLocation(portal, "recovery_codes", next) };
+      const done = await finish();
+      // Signed in with a recovery code and running low: My account, to generate new ones.
+      if (done.stage === "full" && step.method === "recovery" && (await countUnusedRecoveryCodes(db, userId)) <= LOW_RECOVERY_CODES) {
+        return { ...done, location: `/${portal}/account?done=low_codes` };
+      }
+      return done;
+    }
+    case "enrollment_skipped":
+    case "recovery_codes_saved":
+      return finish();
+  }
+}
+
+/** The page of each stage; a finished sign-in goes to `next` (already checked to be a path of ours). */
+export function stageLocation(portal: Portal, stage: SessionStage, next = `/${portal}`): string {
+  const pages: Record<Exclude<SessionStage, "full">, string> = {
+    second_factor: `/${portal}/login/verify`,
+    enroll: `/${portal}/login/enroll`,
+    recovery_codes: `/${portal}/login/recovery-codes`,
+    change_password: `/${portal}/login/change-password`,
+  };
+  return stage === "full" ? next : pages[stage];
 }

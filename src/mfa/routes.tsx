@@ -4,7 +4,6 @@ import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import type { Auth } from "../access/auth";
 import { endCurrentSession, rotateSession, userStub } from "../auth/sessions";
-import type { SessionStage } from "../auth/user-do";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { noteInput, parseJson } from "../lib/validation";
@@ -14,11 +13,11 @@ import { inGracePeriod, type Portal } from "../portal/policy";
 import { rememberThisDevice } from "./remembered-devices";
 import { authenticationOptions, finishAuthentication, hasPasskey, relyingParty } from "./passkeys";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
-import { finalStageFor, landingFor } from "../auth/sign-in";
-import { hasIssuedCodesToShow, markIssuedCodesShown, requestRecoveryCodes } from "../admin/mfa-admin";
+import { nextStage, type PassedStep, stageLocation } from "../auth/sign-in";
+import { markIssuedCodesShown, requestRecoveryCodes } from "./recovery-requests";
 import { EMAIL_NOT_SENT, sendEmailOtp, secondStepFor } from "./flow";
 import { AppCodePage, EmailCodePage, EnrollPage, PasskeyPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
-import { countUnusedRecoveryCodes, generateRecoveryCodes, LOW_RECOVERY_CODES, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
+import { generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
 
 // A missing code is parsed as "" and still counts as a failed attempt (SECURITY.md 2).
@@ -42,27 +41,22 @@ async function secondFactorAllowed(c: Ctx, auth: Auth): Promise<{ message: strin
   return { message: `Too many wrong codes. For your security, try again in ${waitMessage(result.retryAfterMs)}.`, retryAfterMs: result.retryAfterMs };
 }
 
-/** The second factor is proven: the session gets a new token (ASVS 7.2.4) and its next stage. */
-async function passSecondFactor(c: Ctx, auth: Auth, stage: "full" | "recovery_codes", method: Step | "enrollment") {
+/**
+ * The second factor is proven (or the app set up): the session gets a new token (ASVS 7.2.4) and
+ * the stage nextStage says comes next. Returns where the browser goes, for a redirect or JSON.
+ */
+async function passSecondFactor(c: Ctx, auth: Auth, step: PassedStep): Promise<string> {
   await resetAttempts(c.env, limitKeys.secondFactor(auth.user.id));
   const audit = { portal: auth.portal, actorId: auth.user.id };
-  if (method === "enrollment") await recordAudit(c, { ...audit, event: "mfa.enrolled", details: { method: "app" } });
-  else {
-    if (method === "recovery") await recordAudit(c, { ...audit, event: "recovery_code.used" });
-    await recordAudit(c, { ...audit, event: "mfa.verified", details: { method } });
-    await recordAudit(c, { ...audit, event: "sign_in.succeeded", details: { method: "password", secondFactor: method } });
+  if (step.passed === "enrollment") await recordAudit(c, { ...audit, event: "mfa.enrolled", details: { method: "app" } });
+  else if (step.passed === "second_factor") {
+    if (step.method === "recovery") await recordAudit(c, { ...audit, event: "recovery_code.used" });
+    await recordAudit(c, { ...audit, event: "mfa.verified", details: { method: step.method } });
+    await recordAudit(c, { ...audit, event: "sign_in.succeeded", details: { method: "password", secondFactor: step.method } });
   }
-  const db = getDb(c.env.DB);
-  // Codes an admin issued on request are shown now, before the portal opens.
-  const issued = stage === "full" && (await hasIssuedCodesToShow(db, auth.user.id));
-  const final = issued ? "recovery_codes" : stage === "full" ? await finalStageFor(db, auth.user.id, auth.policy, c.var.clock.now()) : stage;
-  if (!(await rotateSession(c, auth, { stage: final, reauthenticated: true }))) return c.redirect(`/${auth.portal}/login`, 303);
-  if (final === "recovery_codes") return c.redirect(`/${auth.portal}/login/recovery-codes`, 303);
-  // Signed in with a recovery code and running low: My account, to generate new ones.
-  if (final === "full" && method === "recovery" && (await countUnusedRecoveryCodes(db, auth.user.id)) <= LOW_RECOVERY_CODES) {
-    return c.redirect(`/${auth.portal}/account?done=low_codes`, 303);
-  }
-  return c.redirect(landingFor(auth.portal, final, `/${auth.portal}`), 303);
+  const after = await nextStage(getDb(c.env.DB), auth.portal, auth.user.id, auth.policy, c.var.clock.now(), step);
+  if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true }))) return `/${auth.portal}/login`;
+  return after.location;
 }
 
 function waitForCodeMessage(seconds: number): string {
@@ -100,9 +94,7 @@ export function mfaRoutes(portal: Portal) {
 
   app.get("/login/verify", requireSession(portal, ["second_factor", "enroll", "recovery_codes", "change_password"]), async (c) => {
     const auth = c.var.auth;
-    if (auth.session.stage === "change_password") return c.redirect(`/${portal}/login/change-password`, 303);
-    if (auth.session.stage === "enroll") return c.redirect(`/${portal}/login/enroll`, 303);
-    if (auth.session.stage === "recovery_codes") return c.redirect(`/${portal}/login/recovery-codes`, 303);
+    if (auth.session.stage !== "second_factor") return c.redirect(stageLocation(portal, auth.session.stage), 303);
     const step = await secondStepFor(getDb(c.env.DB), auth.policy.mfa, auth.user.id);
     // The policy changed under this sign-in ("On next login"): start it again under the new one.
     if (step === "none" || step === "enroll") {
@@ -132,7 +124,7 @@ export function mfaRoutes(portal: Portal) {
       const error = await CHECK_CODE[method](c, auth, code);
       if (!error) {
         if (remember) await rememberThisDevice(c, auth);
-        return passSecondFactor(c, auth, "full", method);
+        return c.redirect(await passSecondFactor(c, auth, { passed: "second_factor", method }), 303);
       }
       await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method } });
       return renderStep(c, method, { error, status: 401 });
@@ -165,8 +157,7 @@ export function mfaRoutes(portal: Portal) {
       return c.json({ error: result.message }, 401);
     }
     if (form.data.remember) await rememberThisDevice(c, auth);
-    const done = await passSecondFactor(c, auth, "full", "passkey");
-    return c.json({ redirect: done.headers.get("Location") });
+    return c.json({ redirect: await passSecondFactor(c, auth, { passed: "second_factor", method: "passkey" }) });
   });
 
   app.post("/login/verify/email/send", pending, async (c) => {
@@ -209,10 +200,10 @@ export function mfaRoutes(portal: Portal) {
     const auth = c.var.auth;
     const now = c.var.clock.now();
     if (!inGracePeriod(auth.policy.mfa, now)) return renderEnroll(c, "The time to set up the app has ended: set it up now to continue.", 403);
-    const stage = await finalStageFor(getDb(c.env.DB), auth.user.id, auth.policy, now);
-    if (!(await rotateSession(c, auth, { stage, reauthenticated: true }))) return c.redirect(`/${portal}/login`, 303);
+    const after = await nextStage(getDb(c.env.DB), portal, auth.user.id, auth.policy, now, { passed: "enrollment_skipped" });
+    if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true }))) return c.redirect(`/${portal}/login`, 303);
     await recordAudit(c, { event: "mfa.skipped", portal, actorId: auth.user.id, details: { until: auth.policy.mfa.graceUntil } });
-    return c.redirect(landingFor(portal, stage, `/${portal}`), 303);
+    return c.redirect(after.location, 303);
   });
 
   app.get("/login/enroll", enrolling, (c) => renderEnroll(c));
@@ -227,7 +218,7 @@ export function mfaRoutes(portal: Portal) {
       return renderEnroll(c, code ? `That code is not right. Check the app shows ${c.var.auth.policy.mfa.issuerName}, and enter the newest code.` : "Enter the 6-digit code from your authenticator app.");
     }
     await generateRecoveryCodes(c.env, db, auth.user.id, c.var.clock.now());
-    return passSecondFactor(c, auth, "recovery_codes", "enrollment");
+    return c.redirect(await passSecondFactor(c, auth, { passed: "enrollment" }), 303);
   });
 
   const savingCodes = requireSession(portal, ["recovery_codes"]);
@@ -246,10 +237,10 @@ export function mfaRoutes(portal: Portal) {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     await markIssuedCodesShown(db, auth.user.id);
-    const stage = await finalStageFor(db, auth.user.id, auth.policy, c.var.clock.now());
-    await rotateSession(c, auth, { stage, reauthenticated: false });
+    const after = await nextStage(db, portal, auth.user.id, auth.policy, c.var.clock.now(), { passed: "recovery_codes_saved" });
+    await rotateSession(c, auth, { stage: after.stage, reauthenticated: false });
     await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: auth.user.id, details: { method: "password", secondFactor: "enrollment" } });
-    return c.redirect(landingFor(portal, stage, `/${portal}`), 303);
+    return c.redirect(after.location, 303);
   });
 
   return app;
