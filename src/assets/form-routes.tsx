@@ -2,14 +2,13 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
-import { findUserByEmail } from "../auth/users";
-import { changedAny, getDb } from "../db";
+import { findUserByEmail, findUserById } from "../auth/users";
+import { getDb } from "../db";
 import { ASSET_STATUSES, ASSET_TYPES, IMPACTS, SOFTWARE_STATUSES } from "../db/schema";
-import { newId } from "../lib/crypto";
 import { parseForm } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { Card, ErrorMessage, Layout } from "../web/layout";
-import { writeVersioned } from "./inventory";
+import { createRecord, deleteRecord, editRecord } from "./inventory";
 import { agentFitsGroup, getRecord, loadOptions, type Options, type Row } from "./listing";
 import { humanize, type InventoryKind } from "./kinds";
 
@@ -87,6 +86,10 @@ async function columnsOf(c: Context<AppEnv>, fields: FormField[], input: Record<
   return { ok: true as const, columns };
 }
 
+function valuesOf(columns: Record<string, { value: string | null }>): Record<string, string | null> {
+  return Object.fromEntries(Object.entries(columns).map(([column, { value }]) => [column, value]));
+}
+
 function RecordForm(props: { kind: InventoryKind; fields: FormField[]; c: Context<AppEnv>; title: string; action: string; options: Options; row?: Row | null; contactEmail?: string | null; error?: string }) {
   const r = props.row;
   return (
@@ -132,10 +135,10 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
   const schema = schemaOf(fields);
   const hasContact = fields.some((f) => f.type === "contact");
 
-  const render = async (c: Context<AppEnv>, id: string | null, error?: string, status: 200 | 400 | 409 = 200) => {
+  const render = async (c: Context<AppEnv>, id: string | null, error?: string, status: 200 | 400 | 404 | 409 = 200) => {
     const [row, options] = await Promise.all([id ? getRecord(c.env.DB, kind, id) : null, loadOptions(c.env.DB)]);
     if (id && !row) return c.notFound();
-    const contact = hasContact && row?.used_by_id ? await c.env.DB.prepare("SELECT email FROM users WHERE id = ?").bind(row.used_by_id).first<{ email: string }>() : null;
+    const contact = hasContact && row?.used_by_id ? await findUserById(getDb(c.env.DB), String(row.used_by_id)) : null;
     const title = row ? `Edit ${row.name}` : `New ${kind.noun}`;
     return c.html(<RecordForm kind={kind} fields={fields} c={c} title={title} action={row ? `${kind.path}/${row.id}/edit` : `${kind.path}/new`} options={options} row={row} contactEmail={contact?.email} error={error} />, status);
   };
@@ -146,16 +149,9 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
     if (!form.ok) return render(c, null, form.message, 400);
     const checked = await columnsOf(c, fields, form.data, await loadOptions(c.env.DB));
     if (!checked.ok) return render(c, null, checked.message, 400);
-    const id = newId(kind.type === "asset" ? "ast" : "sw");
-    const now = c.var.clock.now();
-    const cols = Object.entries(checked.columns);
-    // INSERT OR IGNORE: a duplicate asset tag inserts nothing, and then no history row is written either.
-    const [inserted] = await c.env.DB.batch([
-      c.env.DB.prepare(`INSERT OR IGNORE INTO ${kind.table} (id, ${cols.map(([k]) => k).join(", ")}, ${kind.versionColumn}, created_at, updated_at) VALUES (?, ${cols.map(() => "?").join(", ")}, 1, ?, ?)`).bind(id, ...cols.map(([, v]) => v.value), now, now),
-      c.env.DB.prepare("INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, at) SELECT ?, ?, 'created', NULL, ?, 1, ?, ? WHERE changes() = 1").bind(kind.type, id, form.data.name as string, c.var.auth.user.id, now),
-    ]);
-    if (!changedAny(inserted!)) return render(c, null, "An asset with this tag already exists.", 409);
-    return c.redirect(`${kind.path}/${id}`, 303);
+    const created = await createRecord(c.env.DB, kind, valuesOf(checked.columns), c.var.auth.user.id, c.var.clock.now());
+    if (!created.ok) return render(c, null, created.message, created.status);
+    return c.redirect(`${kind.path}/${created.id}`, 303);
   });
 
   app.get("/:id/edit", ...manage, (c) => render(c, c.req.param("id")));
@@ -168,13 +164,9 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
     if (!form.data.rowVersion) return render(c, id, `The ${kind.noun}'s version is missing: reload the page.`, 400);
     const checked = await columnsOf(c, fields, form.data, await loadOptions(c.env.DB));
     if (!checked.ok) return render(c, id, checked.message, 400);
-    if (kind.type === "asset" && (await c.env.DB.prepare("SELECT id FROM assets WHERE asset_tag = ? AND id != ?").bind(form.data.assetTag, id).first())) {
-      return render(c, id, "Another asset already has this tag.", 400);
-    }
     const changed = Object.fromEntries(Object.entries(checked.columns).filter(([col, v]) => (row[col] ?? null) !== v.value).map(([col, v]) => [v.key, { column: col, value: v.value }]));
-    if (Object.keys(changed).length && !(await writeVersioned(c.env.DB, kind, id, Number(form.data.rowVersion), changed, c.var.auth.user.id, c.var.clock.now()))) {
-      return render(c, id, "Changed by someone else while you were editing: the form now shows the current values.", 409);
-    }
+    const edited = await editRecord(c.env.DB, kind, id, Number(form.data.rowVersion), changed, c.var.auth.user.id, c.var.clock.now());
+    if (!edited.ok) return render(c, id, edited.message, edited.status);
     return c.redirect(`${kind.path}/${id}`, 303);
   });
 
@@ -198,11 +190,8 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
     const id = c.req.param("id");
     const form = await parseForm(c, z.object({ rowVersion: z.string({ error: "The version is missing: reload the page." }).regex(/^\d{1,9}$/, "The version is missing: reload the page.").transform(Number) }));
     if (!form.ok) return c.text(form.message, 400);
-    const [deleted] = await c.env.DB.batch([
-      c.env.DB.prepare(`DELETE FROM ${kind.table} WHERE id = ? AND ${kind.versionColumn} = ?`).bind(id, form.data.rowVersion),
-      c.env.DB.prepare("DELETE FROM inventory_history WHERE record_type = ? AND record_id = ? AND changes() = 1").bind(kind.type, id),
-    ]);
-    if (!changedAny(deleted!)) return (await getRecord(c.env.DB, kind, id)) ? render(c, id, "Changed by someone else: review the current values before deleting.", 409) : c.notFound();
+    const deleted = await deleteRecord(c.env.DB, kind, id, form.data.rowVersion);
+    if (!deleted.ok) return deleted.status === 404 ? c.notFound() : render(c, id, deleted.message, deleted.status);
     return c.redirect(kind.path, 303);
   });
   return app;

@@ -3,7 +3,7 @@ import { IMPACTS } from "../db/schema";
 import { newId } from "../lib/crypto";
 import { MINUTE } from "../lib/clock";
 import { type BulkField, EDITABLE, type EditableField, type InventoryKind } from "./kinds";
-import { agentFitsGroup, filterWhere, getRecord, type ListFilter, loadOptions, type Options, type Row, type Where } from "./listing";
+import { agentFitsGroup, agentFitsGroupWhere, filterWhere, getRecord, type ListFilter, loadOptions, type Options, type Row, type Where } from "./listing";
 
 // Set-based SQL on D1 directly: every bulk change is one batch (one transaction), with ids passed
 // as one JSON parameter (`json_each`), so no statement nears D1's 100 bound parameters.
@@ -103,6 +103,77 @@ export async function writeVersioned(
   return changedAny(results.at(-1)!);
 }
 
+/** A failed write of one record, as the forms and the inline edit answer it. */
+export type WriteRefusal = { ok: false; status: 404 | 409; message: string };
+
+export const DUPLICATE_TAG = "Another asset already has this tag.";
+
+/**
+ * The UNIQUE index on assets.asset_tag decides duplicates (issue 16.4): no read-then-write, so of
+ * two parallel writes of one tag exactly one succeeds and the other is a 409, never a 5xx.
+ */
+function duplicateTag(error: unknown): WriteRefusal | null {
+  const message = error instanceof Error ? error.message : "";
+  return /UNIQUE constraint failed: assets\.asset_tag/.test(message) ? { ok: false, status: 409, message: DUPLICATE_TAG } : null;
+}
+
+/** A new record from a form's checked columns, with its "created" history row, in one transaction. */
+export async function createRecord(
+  db: D1Database,
+  kind: InventoryKind,
+  columns: Record<string, string | null>,
+  actorId: string,
+  now: number,
+): Promise<{ ok: true; id: string } | WriteRefusal> {
+  const id = newId(kind.type === "asset" ? "ast" : "sw");
+  const names = Object.keys(columns);
+  try {
+    await db.batch([
+      db
+        .prepare(`INSERT INTO ${kind.table} (id, ${names.join(", ")}, ${kind.versionColumn}, created_at, updated_at) VALUES (?, ${names.map(() => "?").join(", ")}, 1, ?, ?)`)
+        .bind(id, ...Object.values(columns), now, now),
+      db.prepare(`${HISTORY_INSERT} VALUES (?, ?, 'created', NULL, ?, 1, ?, NULL, ?)`).bind(kind.type, id, columns.name ?? null, actorId, now),
+    ]);
+  } catch (error) {
+    const refusal = duplicateTag(error);
+    if (refusal) return refusal;
+    throw error;
+  }
+  return { ok: true, id };
+}
+
+/** A form's edit: the changed columns, if the record is still at `version`. */
+export async function editRecord(
+  db: D1Database,
+  kind: InventoryKind,
+  id: string,
+  version: number,
+  fields: Record<string, { column: string; value: string | null }>,
+  actorId: string,
+  now: number,
+): Promise<{ ok: true } | WriteRefusal> {
+  if (Object.keys(fields).length === 0) return { ok: true };
+  try {
+    if (await writeVersioned(db, kind, id, version, fields, actorId, now)) return { ok: true };
+  } catch (error) {
+    const refusal = duplicateTag(error);
+    if (refusal) return refusal;
+    throw error;
+  }
+  return { ok: false, status: 409, message: "Changed by someone else while you were editing: the form now shows the current values." };
+}
+
+/** Delete a record and its history, if it is still at `version`. */
+export async function deleteRecord(db: D1Database, kind: InventoryKind, id: string, version: number): Promise<{ ok: true } | WriteRefusal> {
+  const [deleted] = await db.batch([
+    db.prepare(`DELETE FROM ${kind.table} WHERE id = ? AND ${kind.versionColumn} = ?`).bind(id, version),
+    db.prepare("DELETE FROM inventory_history WHERE record_type = ? AND record_id = ? AND changes() = 1").bind(kind.type, id),
+  ]);
+  if (changedAny(deleted!)) return { ok: true };
+  if (!(await getRecord(db, kind, id))) return { ok: false, status: 404, message: `That ${kind.noun} does not exist.` };
+  return { ok: false, status: 409, message: "Changed by someone else: review the current values before deleting." };
+}
+
 export type Scope = { ids: string[] } | { filter: ListFilter };
 
 function scopeWhere(kind: InventoryKind, scope: Scope): Where {
@@ -136,12 +207,10 @@ export async function bulkUpdate(db: D1Database, kind: InventoryKind, scope: Sco
   if (readOnly > 0) return { ok: false, message: `${readOnly} of the selected records are retired and read-only. Nothing was changed.` };
   const where = scopeWhere(kind, scope);
   const column = EDITABLE[field];
-  let agentGuard = "1";
-  const agentParams: unknown[] = [];
+  const fits: Where = field === "agent" && value ? agentFitsGroupWhere(options.agents.find((a) => a.id === value)!) : { sql: "1", params: [] };
+  const agentGuard = fits.sql;
+  const agentParams = fits.params;
   if (field === "agent" && value) {
-    const groupIds = options.agents.find((a) => a.id === value)!.groupIds;
-    agentGuard = `(t.group_id IS NULL OR t.group_id IN (SELECT value FROM json_each(?)))`;
-    agentParams.push(JSON.stringify(groupIds));
     const outside = await db.prepare(`SELECT count(*) AS n FROM ${kind.table} t WHERE ${where.sql} AND NOT ${agentGuard}`).bind(...where.params, ...agentParams).first<{ n: number }>();
     if (outside && outside.n > 0) return { ok: false, message: `${outside.n} of the selected records belong to a group this agent is not in. Nothing was changed.` };
   }

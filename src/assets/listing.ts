@@ -203,6 +203,11 @@ export function agentFitsGroup(agent: { groupIds: readonly string[] }, groupId: 
   return !groupId || agent.groupIds.includes(groupId);
 }
 
+/** agentFitsGroup as SQL over a record aliased `t`, for changes made to many records at once. */
+export function agentFitsGroupWhere(agent: { groupIds: readonly string[] }): Where {
+  return { sql: "(t.group_id IS NULL OR t.group_id IN (SELECT value FROM json_each(?)))", params: [JSON.stringify(agent.groupIds)] };
+}
+
 /** The four queries behind the dropdowns, to run in a batch of their own or beside a page's rows. */
 function optionStatements(db: D1Database) {
   return [

@@ -27,7 +27,7 @@ describe("asset create, edit and delete pages", () => {
 
     const dup = await client.post("/agent/assets/new", { ...base, name: "Another" });
     expect(dup.status).toBe(409);
-    expect(await dup.text()).toContain("An asset with this tag already exists.");
+    expect(await dup.text()).toContain("Another asset already has this tag.");
     expect((await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE name = 'Another'").first<{ n: number }>())!.n).toBe(0);
 
     for (const [change, message] of [
@@ -82,5 +82,57 @@ describe("software create, edit and delete pages", () => {
     const del = await client.post(`/agent/software/${id}/delete`, { rowVersion: "2" });
     await del.text();
     expect(del.headers.get("Location")).toBe("/agent/software");
+  });
+});
+
+describe("an asset tag belongs to one asset (the UNIQUE index decides, issue 16.4)", () => {
+  async function signedInManager() {
+    await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+    const client = browser();
+    await signIn(client, "agent", await makeAgent());
+    return client;
+  }
+  async function create(client: ReturnType<typeof browser>, assetTag: string) {
+    const response = await client.post("/agent/assets/new", { ...base, name: `Laptop ${assetTag}`, assetTag });
+    await response.text();
+    expect(response.status).toBe(303);
+    return response.headers.get("Location")!.split("/").pop()!;
+  }
+  const holders = async (tag: string) => (await env.DB.prepare("SELECT id FROM assets WHERE asset_tag = ?").bind(tag).all<{ id: string }>()).results.map((r) => r.id);
+
+  it("two parallel edits giving two assets one tag: one is saved, the other is told why (409), nothing half-written", async () => {
+    const client = await signedInManager();
+    const [a, b] = [await create(client, "RACE-A"), await create(client, "RACE-B")];
+    const responses = await Promise.all(
+      [a, b].map((id, i) => client.post(`/agent/assets/${id}/edit`, { ...base, name: `Renamed ${i}`, assetTag: "RACE-SAME", rowVersion: "1" })),
+    );
+    const bodies = await Promise.all(responses.map((r) => r.text()));
+    expect(responses.map((r) => r.status).sort()).toEqual([303, 409]);
+    expect(bodies[responses.findIndex((r) => r.status === 409)]).toContain("Another asset already has this tag.");
+    const winner = (await holders("RACE-SAME"))[0];
+    expect(await holders("RACE-SAME")).toHaveLength(1);
+    // The refused edit wrote nothing at all: not its name, not a history row, not a version.
+    const loser = winner === a ? b : a;
+    const row = await env.DB.prepare("SELECT name, asset_tag, version FROM assets WHERE id = ?").bind(loser).first();
+    expect(row).toEqual({ name: `Laptop ${loser === a ? "RACE-A" : "RACE-B"}`, asset_tag: loser === a ? "RACE-A" : "RACE-B", version: 1 });
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE record_id = ? AND field != 'created'").bind(loser).first<{ n: number }>())!.n).toBe(0);
+  });
+
+  it("an edit to a tag already taken answers 409, like a create", async () => {
+    const client = await signedInManager();
+    const [, b] = [await create(client, "TAKEN-1"), await create(client, "TAKEN-2")];
+    const response = await client.post(`/agent/assets/${b}/edit`, { ...base, assetTag: "TAKEN-1", rowVersion: "1" });
+    expect(response.status).toBe(409);
+    expect(await response.text()).toContain("Another asset already has this tag.");
+  });
+
+  it("of eight parallel creates with one tag exactly one is made", async () => {
+    const client = await signedInManager();
+    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => client.post("/agent/assets/new", { ...base, name: `Twin ${i}`, assetTag: "TWIN-1" })));
+    await Promise.all(responses.map((r) => r.text()));
+    expect(responses.map((r) => r.status).sort()).toEqual([303, 409, 409, 409, 409, 409, 409, 409]);
+    const [id] = await holders("TWIN-1");
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE field = 'created' AND new_value LIKE 'Twin %'").first<{ n: number }>())!.n).toBe(1);
+    expect(id).toBeTruthy();
   });
 });
