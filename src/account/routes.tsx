@@ -9,7 +9,7 @@ import type { Auth } from "../access/auth";
 import { endAllSessionsOfUser, rotateSession, userStub } from "../auth/sessions";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { parseForm, parseJson, passwordField, requiredText } from "../lib/validation";
+import { parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
 import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../mfa/passkeys";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
@@ -93,7 +93,7 @@ export function accountRoutes(portal: Portal) {
   });
 
   // SECURITY.md 18: the current password, and the app's code when the user has one.
-  app.post("/account/password", signedIn, async (c) => {
+  app.post("/account/password", signedIn, reads(changeForm), async (c) => {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     const form = await parseForm(c, changeForm);
@@ -109,7 +109,7 @@ export function accountRoutes(portal: Portal) {
     return c.redirect(`/${portal}/account?done=password`, 303);
   });
 
-  app.post("/account/sessions/others/revoke", signedIn, async (c) => {
+  app.post("/account/sessions/others/revoke", signedIn, reads(), async (c) => {
     const auth = c.var.auth;
     const ended = await endAllSessionsOfUser(c.env, auth.user.id, auth.session.id);
     await recordAudit(c, { event: "sessions.revoked", portal, actorId: auth.user.id, details: { scope: "others", count: ended } });
@@ -117,13 +117,13 @@ export function accountRoutes(portal: Portal) {
   });
 
   // Issue 11.1: passkeys are added and removed only within 5 minutes of confirming it's you.
-  app.post("/account/passkeys/options", signedIn, requireRecentAuth(), async (c) => {
+  app.post("/account/passkeys/options", signedIn, requireRecentAuth(), reads(), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
     return c.json(await registrationOptions(c.env, getDb(c.env.DB), rp, auth.user, c.var.clock.now()));
   });
-  app.post("/account/passkeys", signedIn, requireRecentAuth(), async (c) => {
+  app.post("/account/passkeys", signedIn, requireRecentAuth(), reads(newPasskeyForm), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
@@ -134,7 +134,7 @@ export function accountRoutes(portal: Portal) {
     await recordAudit(c, { event: "passkey.added", portal, actorId: auth.user.id, details: { name: form.data.name } });
     return c.json({ ok: true });
   });
-  app.post("/account/passkeys/:id/delete", signedIn, requireRecentAuth(), async (c) => {
+  app.post("/account/passkeys/:id/delete", signedIn, requireRecentAuth(), reads(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
     if (id.length > 1024 || !(await removePasskey(getDb(c.env.DB), auth.user.id, id))) return render(c, { error: "That passkey is not registered to your account." }, 400);
@@ -143,7 +143,7 @@ export function accountRoutes(portal: Portal) {
   });
 
   // Issue 11.2: forget one remembered device; only this user's own object is asked.
-  app.post("/account/devices/:id/forget", signedIn, async (c) => {
+  app.post("/account/devices/:id/forget", signedIn, reads(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
     if (!/^dev_[a-z2-7]{16}$/.test(id) || !(await userStub(c.env, auth.user.id).forgetDevice(id))) return render(c, { error: "That device is not remembered." }, 400);
@@ -151,7 +151,7 @@ export function accountRoutes(portal: Portal) {
     return c.redirect(`/${portal}/account?done=device`, 303);
   });
 
-  app.post("/account/sessions/:id/revoke", signedIn, async (c) => {
+  app.post("/account/sessions/:id/revoke", signedIn, reads(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
     if (!/^ses_[a-z2-7]{16}$/.test(id)) return render(c, { error: "That session does not exist." }, 400);
@@ -165,7 +165,7 @@ export function accountRoutes(portal: Portal) {
 
   // Set up the authenticator app now, when the portal uses it and the user has none yet
   // (a policy applied "On next login" while they were signed in).
-  app.post("/account/mfa/enroll", signedIn, async (c) => {
+  app.post("/account/mfa/enroll", signedIn, reads(identityForm), async (c) => {
     const auth = c.var.auth;
     if (!auth.policy.mfa.authenticatorApp) return render(c, { error: "This portal does not use an authenticator app." }, 400);
     if (await hasConfirmedAuthenticator(getDb(c.env.DB), auth.user.id)) return render(c, { error: "Your authenticator app is already set up." }, 400);
@@ -178,7 +178,7 @@ export function accountRoutes(portal: Portal) {
   });
 
   // New recovery codes, at most once every two hours (the old set stops working at once).
-  app.post("/account/recovery-codes", signedIn, async (c) => {
+  app.post("/account/recovery-codes", signedIn, reads(identityForm), async (c) => {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     if (!(await hasConfirmedAuthenticator(db, auth.user.id))) return render(c, { error: "Recovery codes come with the authenticator app, which you have not set up." }, 400);
@@ -215,7 +215,7 @@ export function accountRoutes(portal: Portal) {
   app.get("/login/change-password", expired, (c) =>
     c.html(<ChangeExpiredPasswordPage auth={c.var.auth} rules={passwordRules(c.var.auth.policy.password)} />),
   );
-  app.post("/login/change-password", expired, async (c) => {
+  app.post("/login/change-password", expired, reads(expiredForm), async (c) => {
     const auth = c.var.auth;
     const rules = passwordRules(auth.policy.password);
     const form = await parseForm(c, expiredForm);

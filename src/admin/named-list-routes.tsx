@@ -4,7 +4,7 @@ import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { newId } from "../lib/crypto";
-import { parseForm, requiredText } from "../lib/validation";
+import { parseForm, reads, requiredText } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import type { Permission } from "../access/permissions";
 import { ErrorMessage, Field, Notice } from "../web/layout";
@@ -60,14 +60,14 @@ export function namedListRoutes(list: NamedList) {
   }
 
   app.get("/", (c) => page(c));
-  app.post("/", async (c) => {
+  app.post("/", reads(form), async (c) => {
     const parsed = await parseForm(c, form);
     if (!parsed.ok) return page(c, { error: parsed.message }, 400);
     const added = await c.env.DB.prepare(`INSERT OR IGNORE INTO ${list.table} (id, name, created_at) VALUES (?, ?, ?)`).bind(newId(list.idPrefix), parsed.data.name, c.var.clock.now()).run();
     if (added.meta.changes !== 1) return page(c, { error: `A ${list.noun} with this name already exists.` }, 400);
     return page(c, { notice: `Added ${parsed.data.name}.` });
   });
-  app.post("/:id/rename", async (c) => {
+  app.post("/:id/rename", reads(form), async (c) => {
     const parsed = await parseForm(c, form);
     if (!parsed.ok) return page(c, { error: parsed.message }, 400);
     const taken = await c.env.DB.prepare(`SELECT id FROM ${list.table} WHERE name = ? AND id != ?`).bind(parsed.data.name, c.req.param("id")).first();
@@ -76,7 +76,7 @@ export function namedListRoutes(list: NamedList) {
     if (renamed.meta.changes !== 1) return page(c, { error: `That ${list.noun} does not exist.` }, 400);
     return c.redirect(list.path, 303);
   });
-  app.post("/:id/delete", async (c) => {
+  app.post("/:id/delete", reads(), async (c) => {
     // Deleted only while nothing refers to it: the check and the delete are one statement.
     const deleted = await c.env.DB.prepare(`DELETE FROM ${list.table} AS t WHERE t.id = ? AND (${list.usage}) = 0`).bind(c.req.param("id")).run();
     if (deleted.meta.changes !== 1) return page(c, { error: `That ${list.noun} is in use or does not exist.` }, 400);

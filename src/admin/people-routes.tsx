@@ -9,7 +9,7 @@ import { endAllSessionsOfUser, portalStub, userStub } from "../auth/sessions";
 import { setPassword } from "../auth/password-change";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { emailField, noteInput, parseForm, passwordField, requiredText } from "../lib/validation";
+import { emailField, parseForm, passwordField, reads, requiredText } from "../lib/validation";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
 import { listPasskeys, removePasskey } from "../mfa/passkeys";
 import { portalOfKind } from "../portal/policy";
@@ -41,13 +41,12 @@ const agentFields = { name: requiredText("a name", 100), email: emailField(), ro
 const newAgentForm = z.object({ ...agentFields, password: passwordField("a first password") });
 const editAgentForm = z.object({ ...agentFields, active: z.enum(["on", ""]).optional().transform((v) => v === "on") });
 
-async function parseAgentForm<S extends z.ZodType>(c: Ctx, schema: S) {
-  // Checkbox groups arrive as repeated fields: parseBody's `all` keeps them as arrays.
-  const body = await c.req.parseBody({ all: true }).catch(() => null);
-  if (!body) return { ok: false as const, message: "The form could not be read." };
-  noteInput(c, schema);
-  const result = schema.safeParse({ ...body, groupIds: body["groupIds"] });
-  return result.success ? { ok: true as const, data: result.data as z.output<S> } : { ok: false as const, message: result.error.issues[0]?.message ?? "Check the form." };
+const passwordForm = z.object({ password: passwordField("a new password") });
+const activeForm = z.object({ active: z.enum(["on", ""], { error: "The Active box had an unexpected value. Reload the page and try again." }).optional() });
+
+function parseAgentForm<S extends z.ZodType>(c: Ctx, schema: S) {
+  // Checkbox groups arrive as repeated fields: `all` keeps them as arrays.
+  return parseForm(c, schema, { all: true });
 }
 
 /** Agents and contacts, for admins: /agent/admin/... */
@@ -174,7 +173,7 @@ async function newAgentPage(c: Ctx, error?: string, status: 200 | 400 | 401 | 40
 
 // Creating an agent gives a role and sets a password: createAgent asks for a recent re-authentication.
 peopleRoutes.get("/agents/new", manage, (c) => newAgentPage(c));
-peopleRoutes.post("/agents/new", manage, async (c) => {
+peopleRoutes.post("/agents/new", manage, reads(newAgentForm), async (c) => {
   const form = await parseAgentForm(c, newAgentForm);
   if (!form.ok) return newAgentPage(c, form.message, 400);
   const policy = await portalStub(c.env, "agent").getPolicy();
@@ -193,7 +192,7 @@ peopleRoutes.get("/agents/:id", async (c) => {
   return agentPage(c, c.req.param("id"), { notice: ownValue(notices, c.req.query("done")) });
 });
 
-peopleRoutes.post("/agents/:id", manage, async (c) => {
+peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
   const agentId = c.req.param("id");
   if (!ID.test(agentId)) return c.notFound();
   const form = await parseAgentForm(c, editAgentForm);
@@ -218,12 +217,12 @@ peopleRoutes.post("/agents/:id", manage, async (c) => {
 });
 
 /** An admin sets an agent's password: the agents' policy applies, and every session of that agent ends. */
-peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), async (c) => {
+peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), reads(passwordForm), async (c) => {
   const agentId = c.req.param("id");
   const db = getDb(c.env.DB);
   const agent = ID.test(agentId) ? await findUserById(db, agentId) : null;
   if (!agent || agent.kind !== "agent") return c.notFound();
-  const form = await parseForm(c, z.object({ password: passwordField("a new password") }));
+  const form = await parseForm(c, passwordForm);
   if (!form.ok) return agentPage(c, agentId, { error: form.message }, 400);
   const refused = await refuseUnlessManageable(c, agentId, "set their password", "set an agent's password");
   if (refused) return refused;
@@ -282,10 +281,10 @@ peopleRoutes.get("/contacts/:id", async (c) => {
   );
 });
 
-peopleRoutes.post("/contacts/:id/active", manage, async (c) => {
+peopleRoutes.post("/contacts/:id/active", manage, reads(activeForm), async (c) => {
   const id = c.req.param("id");
   if (!ID.test(id)) return c.notFound();
-  const form = await parseForm(c, z.object({ active: z.enum(["on", ""], { error: "The Active box had an unexpected value. Reload the page and try again." }).optional() }));
+  const form = await parseForm(c, activeForm);
   if (!form.ok) return c.text(form.message, 400);
   const result = await setContactActive(c.env, getDb(c.env.DB), actorOf(c), id, form.data.active === "on", c.var.clock.now());
   await auditRefusal(c, result, "enable or disable a contact", id);
@@ -314,7 +313,7 @@ peopleRoutes.get("/people/:id/reset-mfa", recovery, requireRecentAuth(), async (
 });
 
 /** SECURITY.md 17: reset someone's MFA. Permission, a re-authentication in the last 5 minutes, and never oneself. */
-peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), async (c) => {
+peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), reads(), async (c) => {
   const auth = c.var.auth;
   const db = getDb(c.env.DB);
   const target = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
@@ -374,5 +373,5 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
   return c.redirect(`${back}?done=${kind === "passkey" ? "passkey_removed" : "device_forgotten"}`, 303);
 }
 
-peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), (c) => removeOne(c, "passkey"));
-peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), (c) => removeOne(c, "device"));
+peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), reads(), (c) => removeOne(c, "passkey"));
+peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), reads(), (c) => removeOne(c, "device"));

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
@@ -53,7 +54,7 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
 }
 
 requestsRoutes.get("/", (c) => page(c, { notice: c.req.query("done") === "issued" ? "New codes issued. They will see them at their next sign-in." : undefined }));
-requestsRoutes.post("/:id/issue", async (c) => {
+requestsRoutes.post("/:id/issue", reads(), async (c) => {
   const result = await issueRequestedCodes(c.env, getDb(c.env.DB), c.req.param("id"), c.var.auth.user.id, c.var.clock.now());
   if (!result.ok) return page(c, { error: result.message }, 400);
   await recordAudit(c, { event: "recovery_codes.issued", portal: "agent", actorId: c.var.auth.user.id, targetId: result.userId });

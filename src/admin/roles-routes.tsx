@@ -6,7 +6,7 @@ import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { getDb } from "../db";
 import { roles } from "../db/schema";
-import { noteInput, requiredText } from "../lib/validation";
+import { parseForm, reads, requiredText } from "../lib/validation";
 import { actorOf, requirePermission } from "../access/guard";
 import { grantablePermissions, mayChangeRole } from "../access/grants";
 import { recentlyReauthenticated } from "../auth/reauth";
@@ -29,11 +29,8 @@ const roleForm = z.object({
 
 type Ctx = Context<AppEnv>;
 
-async function readRoleForm(c: Ctx) {
-  const body = await c.req.parseBody({ all: true }).catch(() => null);
-  noteInput(c, roleForm);
-  const result = roleForm.safeParse(body ?? {});
-  return result.success ? ({ ok: true, data: result.data } as const) : ({ ok: false, message: result.error.issues[0]?.message ?? "Check the form." } as const);
+function readRoleForm(c: Ctx) {
+  return parseForm(c, roleForm, { all: true });
 }
 
 /** Roles: /agent/admin/roles. Custom roles with permission checkboxes; built-in roles stay. */
@@ -130,10 +127,10 @@ async function save(c: Ctx, roleId: string | null) {
   return c.redirect("/agent/admin/roles?done=saved", 303);
 }
 
-rolesRoutes.post("/new", (c) => save(c, null));
+rolesRoutes.post("/new", reads(roleForm), (c) => save(c, null));
 rolesRoutes.get("/:id", (c) => formPage(c, c.req.param("id")));
-rolesRoutes.post("/:id", (c) => save(c, c.req.param("id")));
-rolesRoutes.post("/:id/delete", async (c) => {
+rolesRoutes.post("/:id", reads(roleForm), (c) => save(c, c.req.param("id")));
+rolesRoutes.post("/:id/delete", reads(), async (c) => {
   const deleted = await deleteRole(c.env, getDb(c.env.DB), actorOf(c), c.req.param("id"), recentlyReauthenticated(c));
   await refusedOrError(c, deleted, "delete a role", c.req.param("id"));
   if (!deleted.ok) return listPage(c, { error: deleted.message }, deleted.status ?? 400);

@@ -5,7 +5,7 @@ import { requireSession } from "../auth/middleware";
 import { findUserByEmail, findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { ASSET_STATUSES, ASSET_TYPES, IMPACTS, SOFTWARE_STATUSES } from "../db/schema";
-import { parseForm } from "../lib/validation";
+import { parseForm, reads } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { Card, ErrorMessage, Layout } from "../web/layout";
 import { createRecord, deleteRecord, editRecord } from "./inventory";
@@ -86,6 +86,8 @@ async function columnsOf(c: Context<AppEnv>, fields: FormField[], input: Record<
   return { ok: true as const, columns };
 }
 
+const deleteForm = z.object({ rowVersion: z.string({ error: "The version is missing: reload the page." }).regex(/^\d{1,9}$/, "The version is missing: reload the page.").transform(Number) });
+
 function valuesOf(columns: Record<string, { value: string | null }>): Record<string, string | null> {
   return Object.fromEntries(Object.entries(columns).map(([column, { value }]) => [column, value]));
 }
@@ -144,7 +146,7 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
   };
 
   app.get("/new", ...manage, (c) => render(c, null));
-  app.post("/new", ...manage, async (c) => {
+  app.post("/new", ...manage, reads(schema), async (c) => {
     const form = await parseForm(c, schema);
     if (!form.ok) return render(c, null, form.message, 400);
     const checked = await columnsOf(c, fields, form.data, await loadOptions(c.env.DB));
@@ -155,7 +157,7 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
   });
 
   app.get("/:id/edit", ...manage, (c) => render(c, c.req.param("id")));
-  app.post("/:id/edit", ...manage, async (c) => {
+  app.post("/:id/edit", ...manage, reads(schema), async (c) => {
     const id = c.req.param("id");
     const row = await getRecord(c.env.DB, kind, id);
     if (!row) return c.notFound();
@@ -186,9 +188,9 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
       </Layout>,
     );
   });
-  app.post("/:id/delete", ...manage, async (c) => {
+  app.post("/:id/delete", ...manage, reads(deleteForm), async (c) => {
     const id = c.req.param("id");
-    const form = await parseForm(c, z.object({ rowVersion: z.string({ error: "The version is missing: reload the page." }).regex(/^\d{1,9}$/, "The version is missing: reload the page.").transform(Number) }));
+    const form = await parseForm(c, deleteForm);
     if (!form.ok) return c.text(form.message, 400);
     const deleted = await deleteRecord(c.env.DB, kind, id, form.data.rowVersion);
     if (!deleted.ok) return deleted.status === 404 ? c.notFound() : render(c, id, deleted.message, deleted.status);

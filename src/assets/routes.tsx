@@ -3,7 +3,7 @@ import { z } from "zod";
 import { IMPACTS } from "../db/schema";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
-import { noteInput, safeNextPath } from "../lib/validation";
+import { parseDeclared, parseQuery, reads, safeNextPath } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
 import { Card, Layout } from "../web/layout";
@@ -77,6 +77,9 @@ const bulkSchema = z.object({
   value_location: z.union([z.literal(""), idValue]).optional(),
 });
 
+// Where Undo goes back to (a list URL with its filter); anything else goes to the list itself.
+const undoForm = z.object({ return: z.string().max(2048).optional() });
+
 async function readBody(c: Ctx): Promise<Record<string, unknown> | null> {
   const body = await c.req.parseBody({ all: true }).catch(() => null);
   if (!body) return null;
@@ -90,24 +93,25 @@ export function inventoryRoutes(kind: InventoryKind) {
   app.use("*", requireSession("agent"), requirePermission("viewAssets"));
   const manage = requirePermission("manageAssets");
   const canManage = (c: Ctx) => hasPermission(c.var.auth.permissions, "manageAssets");
+  const filters = filterSchema(kind);
+  // The bulk forms carry the list's filter as f_ fields, for "all matching".
+  const bulkFilters = filterSchema(kind, "f_");
 
   async function listPage(c: Ctx, filter: ListFilter, error?: string, status: 200 | 400 = 200) {
     const page = await listRecords(c.env.DB, kind, filter);
     return c.html(<InventoryListPage auth={c.var.auth} kind={kind} filter={filter} page={page} options={page.options} canManage={canManage(c)} error={error} />, status);
   }
 
-  app.get("/", async (c) => {
-    noteInput(c, filterSchema(kind));
-    const parsed = filterSchema(kind).safeParse(c.req.query());
-    if (!parsed.success) return listPage(c, { enums: {}, sort: "name", dir: "asc", page: 1 }, parsed.error.issues[0]?.message, 400);
+  app.get("/", reads(filters), async (c) => {
+    const parsed = parseQuery(c, filters);
+    if (!parsed.ok) return listPage(c, { enums: {}, sort: "name", dir: "asc", page: 1 }, parsed.message, 400);
     return listPage(c, parsed.data);
   });
 
   // The count, after the page (htmx swaps it in); without JavaScript, a page of its own.
-  app.get("/count", async (c) => {
-    noteInput(c, filterSchema(kind));
-    const parsed = filterSchema(kind).safeParse(c.req.query());
-    if (!parsed.success) return c.text(parsed.error.issues[0]?.message ?? "Bad filter.", 400);
+  app.get("/count", reads(filters), async (c) => {
+    const parsed = parseQuery(c, filters);
+    if (!parsed.ok) return c.text(parsed.message, 400);
     const count = await countMatches(c.env.DB, kind, parsed.data);
     if (c.req.header("HX-Request") === "true") return c.html(<MatchCountFragment count={count} canManage={canManage(c)} />);
     return c.html(
@@ -120,14 +124,13 @@ export function inventoryRoutes(kind: InventoryKind) {
     );
   });
 
-  app.post("/:id/inline", manage, async (c) => {
+  app.post("/:id/inline", manage, reads(inlineSchema), async (c) => {
     const id = c.req.param("id");
     const body = await readBody(c);
-    noteInput(c, inlineSchema);
-    const parsed = inlineSchema.safeParse(body ?? {});
+    const parsed = parseDeclared(c, inlineSchema, body ?? {});
     const htmx = c.req.header("HX-Request") === "true";
     const returnTo = safeNextPath(typeof body?.return === "string" ? body.return : undefined, kind.path);
-    if (!parsed.success) return c.text(parsed.error.issues[0]?.message ?? "The change could not be read. Reload the page and try again.", 400);
+    if (!parsed.ok) return c.text(parsed.message, 400);
     const changes: Partial<Record<EditableField, string | null>> = {};
     for (const field of Object.keys(EDITABLE) as EditableField[]) {
       const value = parsed.data[field];
@@ -150,18 +153,17 @@ export function inventoryRoutes(kind: InventoryKind) {
 
   async function readBulk(c: Ctx) {
     const body = await readBody(c);
-    noteInput(c, bulkSchema, filterSchema(kind, "f_"));
-    const parsed = bulkSchema.safeParse(body ?? {});
-    const filter = filterSchema(kind, "f_").safeParse(body ?? {});
-    if (!parsed.success) return { ok: false as const, message: parsed.error.issues[0]?.message ?? "The bulk change could not be read. Reload the page and try again." };
-    if (!filter.success) return { ok: false as const, message: filter.error.issues[0]?.message ?? "Bad filter." };
+    const parsed = parseDeclared(c, bulkSchema, body ?? {});
+    const filter = parseDeclared(c, bulkFilters, body ?? {});
+    if (!parsed.ok) return { ok: false as const, message: parsed.message };
+    if (!filter.ok) return { ok: false as const, message: filter.message };
     if (parsed.data.scope === "selected" && parsed.data.ids.length === 0) return { ok: false as const, message: "Select at least one row, or choose all matching this filter." };
     const action = parsed.data.action as BulkField;
     const raw = parsed.data[`value_${action}`];
     return { ok: true as const, data: parsed.data, filter: filter.data, action, value: raw ? raw : null, body: body! };
   }
 
-  app.post("/bulk", manage, async (c) => {
+  app.post("/bulk", manage, reads(bulkSchema, bulkFilters), async (c) => {
     const bulk = await readBulk(c);
     if (!bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{bulk.message}</p><a href={kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
     const { total } = await countScope(c.env.DB, kind, scopeOf(bulk.data, bulk.filter));
@@ -184,7 +186,7 @@ export function inventoryRoutes(kind: InventoryKind) {
     );
   });
 
-  app.post("/bulk/apply", manage, async (c) => {
+  app.post("/bulk/apply", manage, reads(bulkSchema, bulkFilters), async (c) => {
     const bulk = await readBulk(c);
     const back = bulk.ok ? listUrl(kind, bulk.filter) : kind.path;
     const result = bulk.ok ? await bulkUpdate(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, c.var.clock.now()) : bulk;
@@ -204,9 +206,9 @@ export function inventoryRoutes(kind: InventoryKind) {
     );
   });
 
-  app.post("/bulk/:batchId/undo", manage, async (c) => {
-    const body = await readBody(c);
-    const back = safeNextPath(typeof body?.return === "string" ? body.return : undefined, kind.path);
+  app.post("/bulk/:batchId/undo", manage, reads(undoForm), async (c) => {
+    const form = parseDeclared(c, undoForm, (await readBody(c)) ?? {});
+    const back = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
     const result = await undoBulk(c.env.DB, kind, c.req.param("batchId").slice(0, 40), c.var.auth.user.id, c.var.clock.now());
     const text = result.ok ? `Undone: ${result.restored} restored${result.skipped ? `, ${result.skipped} left as they were because someone changed them since` : ""}.` : result.message;
     return c.html(

@@ -4,7 +4,7 @@ import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
-import { parseForm, passwordField, safeNextPath } from "../lib/validation";
+import { parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
@@ -143,7 +143,7 @@ export function reauthRoutes(portal: Portal) {
   }
   app.get("/reauth", requireSession(portal), (c) => page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined));
   // Issue 15.2: a code mailed to confirm identity, for people whose second factor is email.
-  app.post("/reauth/email", requireSession(portal), async (c) => {
+  app.post("/reauth/email", requireSession(portal), reads(), async (c) => {
     const auth = c.var.auth;
     const back = safeNextPath(c.req.query("next"), home);
     if (!auth.policy.mfa.emailOtp) return page(c, back, "This portal does not use email codes.", 400);
@@ -151,7 +151,7 @@ export function reauthRoutes(portal: Portal) {
     if (!sent.ok) return page(c, back, sent.message, sent.status);
     return c.redirect(`${back}${back.includes("?") ? "&" : "?"}code_sent=1`, 303);
   });
-  app.post("/reauth", requireSession(portal), async (c) => {
+  app.post("/reauth", requireSession(portal), reads(reauthForm), async (c) => {
     const form = await parseForm(c, reauthForm);
     if (!form.ok) return page(c, home, form.message, 400);
     const next = safeNextPath(form.data.next, home);

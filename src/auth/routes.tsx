@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
-import { emailField, parseForm, passwordField, safeNextPath } from "../lib/validation";
+import { emailField, parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sendEmailOtp } from "../mfa/flow";
@@ -52,7 +52,7 @@ export function signInRoutes(portal: Portal) {
     return c.html(<SignInPage portal={portal} {...ways(c.env, policy)} next={next === home ? undefined : next} notice={notice} />);
   });
 
-  app.post("/login", async (c) => {
+  app.post("/login", reads(signInForm), async (c) => {
     const policy = await portalStub(c.env, portal).getPolicy();
     const allowed = ways(c.env, policy);
     // The access mode is enforced here too, not only by hiding the form.
@@ -108,7 +108,7 @@ export function signInRoutes(portal: Portal) {
     return c.redirect(after.location, 303);
   });
 
-  app.post("/logout", async (c) => {
+  app.post("/logout", reads(), async (c) => {
     const auth = await readSession(c, portal);
     await endCurrentSession(c, portal);
     if (auth) await recordAudit(c, { event: "sign_out", portal, actorId: auth.user.id });

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { getDb } from "../db";
 import { passwordHistory } from "../db/schema";
-import { emailField, parseForm, passwordField, requiredText } from "../lib/validation";
+import { emailField, parseForm, passwordField, reads, requiredText } from "../lib/validation";
 import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { hashPassword, scryptParamsFor } from "./password";
 import { constantTimeEqual, sha256Hex } from "../lib/crypto";
@@ -70,7 +70,7 @@ export const setupRoutes = new Hono<AppEnv>()
     if (token === "missing") return c.html(<Layout title="Set up EdgeDesk"><Card title="Set a setup token first"><p>{NO_TOKEN_YET}</p></Card></Layout>, 403);
     return c.html(<SetupPage policy={(await portalStub(c.env, "agent").getPolicy()).password} needsToken={token !== "not needed"} />);
   })
-  .post("/setup", async (c) => {
+  .post("/setup", reads(setupForm), async (c) => {
     const db = getDb(c.env.DB);
     if (!(await setupIsOpen(db))) return c.notFound();
     const policy = (await portalStub(c.env, "agent").getPolicy()).password;

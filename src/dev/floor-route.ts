@@ -9,15 +9,17 @@ import { ASSET_KIND, SOFTWARE_KIND } from "../assets/kinds";
 import { filterSchema } from "../assets/routes";
 import { escapeHtml } from "../lib/html-escape";
 import { isDevelopment } from "../mail/mailer";
+import { parseQuery, reads } from "../lib/validation";
 
 const esc = (v: unknown) => escapeHtml(String(v ?? ""));
 
 export const devFloorRoutes = new Hono<AppEnv>();
 for (const kind of [ASSET_KIND, SOFTWARE_KIND]) {
-  devFloorRoutes.get(`/dev/floor/${kind.table}`, async (c) => {
+  const filters = filterSchema(kind);
+  devFloorRoutes.get(`/dev/floor/${kind.table}`, reads(filters), async (c) => {
     if (!isDevelopment(c.env)) return c.notFound();
-    const parsed = filterSchema(kind).safeParse(c.req.query());
-    if (!parsed.success) return c.text(parsed.error.issues[0]?.message ?? "Bad filter.", 400);
+    const parsed = parseQuery(c, filters);
+    if (!parsed.ok) return c.text(parsed.message, 400);
     const query = pageQuery(kind, parsed.data);
     const { results } = await c.env.DB.prepare(query.sql).bind(...query.params).all<Row>();
     const cells = (r: Row) => [r.name, ...kind.columns.map((col) => r[col.column]), r.impact, r.location_name, r.group_name, r.agent_name];

@@ -1,17 +1,42 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import { z } from "zod";
 
 export type Parsed<T> = { ok: true; data: T } | { ok: false; message: string };
 
-/**
- * The schemas each route reads its input with ("POST /agent/login" → [schema]), noted as requests
- * arrive. The hostile-input tests (test/web/hostile-input.test.ts) build their cases from it, so a
- * new route's fields are attacked without anyone listing them.
- */
-export const routeInputs = new Map<string, z.ZodType[]>();
+const INPUT = Symbol("the schemas a route reads its input with");
 
-export function noteInput(c: Context, ...schemas: z.ZodType[]): void {
-  routeInputs.set(`${c.req.method} ${c.req.routePath}`, schemas);
+/**
+ * Issue 16.5: a route declares the schemas it reads its input with where it is defined,
+ * `app.post("/login", reads(signInForm), handler)`, and `reads()` with none when it reads no
+ * fields. Nothing is recorded per request: the hostile-input tests find the declarations in the
+ * router's own route list (`declaredInputs`), and parsing with a schema the route did not
+ * declare throws, so a forgotten declaration fails the first test that reaches the route.
+ */
+export function reads(...schemas: z.ZodType[]): MiddlewareHandler {
+  const declaration: MiddlewareHandler = (_c, next) => next();
+  return Object.assign(declaration, { [INPUT]: schemas });
+}
+
+/** The schemas a handler of the router declares (`reads`), or undefined for other handlers. */
+export function declaredInputs(handler: unknown): readonly z.ZodType[] | undefined {
+  return typeof handler === "function" ? (handler as { [INPUT]?: readonly z.ZodType[] })[INPUT] : undefined;
+}
+
+function assertDeclared(c: Context, schema: z.ZodType): void {
+  if (matchedRoutes(c).some((route) => declaredInputs(route.handler)?.includes(schema))) return;
+  throw new Error(`${c.req.method} ${c.req.path} parses input with a schema its route does not declare: add reads(schema) where the route is defined.`);
+}
+
+/** Parse a value the route has read itself (a body read with options, a cookie) with a declared schema. */
+export function parseDeclared<S extends z.ZodType>(c: Context, schema: S, value: unknown): Parsed<z.output<S>> {
+  assertDeclared(c, schema);
+  return parsedBy(schema, value);
+}
+
+function parsedBy<S extends z.ZodType>(schema: S, value: unknown): Parsed<z.output<S>> {
+  const result = schema.safeParse(value);
+  return result.success ? { ok: true, data: result.data } : { ok: false, message: firstMessage(result.error) };
 }
 
 function firstMessage(error: z.ZodError): string {
@@ -19,16 +44,16 @@ function firstMessage(error: z.ZodError): string {
 }
 
 /** Parse a form body with a zod schema; a bad or unreadable body becomes a message, never an exception. */
-export async function parseForm<S extends z.ZodType>(c: Context, schema: S): Promise<Parsed<z.output<S>>> {
+export async function parseForm<S extends z.ZodType>(c: Context, schema: S, options: { all?: boolean } = {}): Promise<Parsed<z.output<S>>> {
+  assertDeclared(c, schema);
   let body: Record<string, unknown>;
   try {
-    body = await c.req.parseBody();
+    // `all`: a field sent more than once (a group of checkboxes) arrives as an array.
+    body = await c.req.parseBody({ all: options.all ?? false });
   } catch {
     return { ok: false, message: "The form could not be read. Reload the page and try again." };
   }
-  noteInput(c, schema);
-  const result = schema.safeParse(body);
-  return result.success ? { ok: true, data: result.data } : { ok: false, message: firstMessage(result.error) };
+  return parsedBy(schema, body);
 }
 
 /**
@@ -37,16 +62,14 @@ export async function parseForm<S extends z.ZodType>(c: Context, schema: S): Pro
  * unreadable JSON or a schema failure becomes a message and a status, never an exception.
  */
 export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Promise<Parsed<z.output<S>> & { status?: 400 | 415 }> {
-  noteInput(c, schema);
+  assertDeclared(c, schema);
   if (!c.req.header("Content-Type")?.startsWith("application/json")) return { ok: false, status: 415, message: "Send the request as JSON." };
   const result = schema.safeParse(await c.req.json().catch(() => undefined));
   return result.success ? { ok: true, data: result.data } : { ok: false, status: 400, message: firstMessage(result.error) };
 }
 
 export function parseQuery<S extends z.ZodType>(c: Context, schema: S): Parsed<z.output<S>> {
-  noteInput(c, schema);
-  const result = schema.safeParse(c.req.query());
-  return result.success ? { ok: true, data: result.data } : { ok: false, message: firstMessage(result.error) };
+  return parseDeclared(c, schema, c.req.query());
 }
 
 /** A required text field with a message that names it, trimmed, and bounded in length. */

@@ -6,7 +6,7 @@ import type { Auth } from "../access/auth";
 import { endCurrentSession, rotateSession, userStub } from "../auth/sessions";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
-import { noteInput, parseJson } from "../lib/validation";
+import { parseForm, parseJson, reads } from "../lib/validation";
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { inGracePeriod, type Portal } from "../portal/policy";
@@ -115,7 +115,7 @@ export function mfaRoutes(portal: Portal) {
   // One path for every code a person types at the second step: the method must be on, the
   // attempt is counted against the account before the code is looked at, and a failure is audited.
   for (const method of ["app", "recovery", "email"] as const) {
-    app.post(`/login/verify/${method}`, pending, async (c) => {
+    app.post(`/login/verify/${method}`, pending, reads(codeForm), async (c) => {
       const auth = c.var.auth;
       if (!allowed(auth, method)) return renderStep(c, method === "email" ? "app" : "email", { error: UNAVAILABLE[method], status: 400 });
       const { code, remember } = await parseCodeForm(c);
@@ -133,13 +133,13 @@ export function mfaRoutes(portal: Portal) {
 
   // Issue 11.1: the second step with a passkey. JSON in and out (the browser's WebAuthn call sits
   // between the two requests); the attempt counts against the same per-account limit as codes.
-  app.post("/login/verify/passkey/options", pending, async (c) => {
+  app.post("/login/verify/passkey/options", pending, reads(), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
     return c.json(await authenticationOptions(c.env, getDb(c.env.DB), rp, auth.user.id, auth.session.id, c.var.clock.now()));
   });
-  app.post("/login/verify/passkey", pending, async (c) => {
+  app.post("/login/verify/passkey", pending, reads(assertionForm), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
@@ -160,7 +160,7 @@ export function mfaRoutes(portal: Portal) {
     return c.json({ redirect: await passSecondFactor(c, auth, { passed: "second_factor", method: "passkey" }) });
   });
 
-  app.post("/login/verify/email/send", pending, async (c) => {
+  app.post("/login/verify/email/send", pending, reads(), async (c) => {
     const auth = c.var.auth;
     if (!allowed(auth, "email")) return renderStep(c, "app", { error: "Email codes are not used for this portal.", status: 400 });
     const sent = await sendEmailOtp(c.env, auth.user, portal, auth.session.id, c.var.clock.now());
@@ -172,7 +172,7 @@ export function mfaRoutes(portal: Portal) {
   });
 
   // Lost the recovery codes: ask an admin for new ones, once every two hours.
-  app.post("/login/verify/request-codes", pending, async (c) => {
+  app.post("/login/verify/request-codes", pending, reads(), async (c) => {
     const auth = c.var.auth;
     if (!auth.policy.mfa.authenticatorApp) return renderStep(c, "email", { error: UNAVAILABLE.recovery, status: 400 });
     const now = c.var.clock.now();
@@ -196,7 +196,7 @@ export function mfaRoutes(portal: Portal) {
   }
 
   // Issue 11.3: within the grace period, "Skip for now" signs in without the app.
-  app.post("/login/enroll/skip", enrolling, async (c) => {
+  app.post("/login/enroll/skip", enrolling, reads(), async (c) => {
     const auth = c.var.auth;
     const now = c.var.clock.now();
     if (!inGracePeriod(auth.policy.mfa, now)) return renderEnroll(c, "The time to set up the app has ended: set it up now to continue.", 403);
@@ -207,7 +207,7 @@ export function mfaRoutes(portal: Portal) {
   });
 
   app.get("/login/enroll", enrolling, (c) => renderEnroll(c));
-  app.post("/login/enroll", enrolling, async (c) => {
+  app.post("/login/enroll", enrolling, reads(codeForm), async (c) => {
     const auth = c.var.auth;
     const code = await parseCode(c);
     const throttled = await secondFactorAllowed(c, auth);
@@ -233,7 +233,7 @@ export function mfaRoutes(portal: Portal) {
       "Content-Disposition": 'attachment; filename="edgedesk-recovery-codes.txt"',
     });
   });
-  app.post("/login/finish", savingCodes, async (c) => {
+  app.post("/login/finish", savingCodes, reads(), async (c) => {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     await markIssuedCodesShown(db, auth.user.id);
@@ -284,10 +284,8 @@ async function parseCode(c: Ctx): Promise<string> {
 
 /** The code typed at a second step, and whether "Don't ask again on this device" was ticked. */
 async function parseCodeForm(c: Ctx): Promise<{ code: string; remember: boolean }> {
-  const form = await c.req.parseBody().catch(() => ({}));
-  noteInput(c, codeForm);
-  const parsed = codeForm.safeParse(form);
-  return parsed.success ? { code: parsed.data.code.trim(), remember: parsed.data.remember === "on" } : { code: "", remember: false };
+  const parsed = await parseForm(c, codeForm);
+  return parsed.ok ? { code: parsed.data.code.trim(), remember: parsed.data.remember === "on" } : { code: "", remember: false };
 }
 
 async function tooMany(c: Ctx, page: Response | Promise<Response>, retryAfterMs: number): Promise<Response> {

@@ -5,7 +5,7 @@ import { AUDIT_EVENTS, type AuditEvent } from "../audit/audit";
 import { type AuditFilter, csvCell, searchAudit } from "../audit/log";
 import { describeDevice } from "../account/device";
 import { getDb } from "../db";
-import { parseQuery } from "../lib/validation";
+import { parseQuery, reads } from "../lib/validation";
 import { ErrorMessage, Layout } from "../web/layout";
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Dates are written YYYY-MM-DD.").refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "That date does not exist.");
@@ -30,7 +30,7 @@ const filterSchema = z.object({
 /** Settings > Security and Compliance > Audit log (guarded by the settings area's permission). */
 export const auditLogRoutes = new Hono<AppEnv>();
 
-auditLogRoutes.get("/audit", async (c) => {
+auditLogRoutes.get("/audit", reads(filterSchema), async (c) => {
   const parsed = parseQuery(c, filterSchema);
   const filter: AuditFilter & { page: number } = parsed.ok ? parsed.data : { page: 1 };
   const { rows, hasMore } = await searchAudit(getDb(c.env.DB), filter, filter.page);
@@ -111,7 +111,7 @@ auditLogRoutes.get("/audit", async (c) => {
   );
 });
 
-auditLogRoutes.get("/audit.csv", async (c) => {
+auditLogRoutes.get("/audit.csv", reads(filterSchema), async (c) => {
   const parsed = parseQuery(c, filterSchema);
   if (!parsed.ok) return c.text(parsed.message, 400);
   const { rows } = await searchAudit(getDb(c.env.DB), parsed.data, 1, 10_000);

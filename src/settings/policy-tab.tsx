@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { portalStub } from "../auth/sessions";
-import { parseForm } from "../lib/validation";
+import { parseForm, reads } from "../lib/validation";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import { ErrorMessage, Notice } from "../web/layout";
 import { AUDIENCES, type Audience, parseAudience, SETTINGS_ROOT } from "./audiences";
@@ -77,7 +77,8 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     return page(c, audience, await current(c, audience), { notice: ownValue(SAVED, c.req.query("saved")) });
   });
 
-  app.post(`/:audience/${tab.slug}`, async (c) => {
+  const applyForm = z.intersection(tab.schema, applySchema);
+  app.post(`/:audience/${tab.slug}`, reads(tab.schema), async (c) => {
     const audience = parseAudience(c.req.param("audience"));
     if (!audience) return c.notFound();
     const before = await current(c, audience);
@@ -90,11 +91,11 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     });
   });
 
-  app.post(`/:audience/${tab.slug}/apply`, async (c) => {
+  app.post(`/:audience/${tab.slug}/apply`, reads(applyForm), async (c) => {
     const audience = parseAudience(c.req.param("audience"));
     if (!audience) return c.notFound();
     const before = await current(c, audience);
-    const form = await parse(c, audience, z.intersection(tab.schema, applySchema));
+    const form = await parse(c, audience, applyForm);
     if (!form.ok) return page(c, audience, before, { error: form.message }, 400);
     const { apply, ...value } = form.data;
     const portal = AUDIENCES[audience];

@@ -10,7 +10,7 @@ import { Card, Layout } from "../web/layout";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
-import { noteInput, safeNextPath } from "../lib/validation";
+import { parseQuery, reads, safeNextPath } from "../lib/validation";
 import { countAttempt } from "../limits/limits";
 import { allowsSso, type Portal } from "../portal/policy";
 import { findLinkedUser, findOrLinkUser } from "./accounts";
@@ -89,7 +89,7 @@ export function ssoRoutes(portal: Portal) {
 
   app.route("/", invitationRoutes(portal, goToMicrosoft));
 
-  app.get("/sso/callback", async (c) => {
+  app.get("/sso/callback", reads(callbackQuery), async (c) => {
     const config = ssoConfig(c.env);
     if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
     const flow = readFlow(c, portal);
@@ -97,9 +97,8 @@ export function ssoRoutes(portal: Portal) {
     const policy = await portalStub(c.env, portal).getPolicy();
     if (!allowsSso(policy.access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
 
-    noteInput(c, callbackQuery);
-    const query = callbackQuery.safeParse(c.req.query());
-    if (!query.success) return refuse(c, "Microsoft's answer was incomplete. Start the sign-in again.", 400);
+    const query = parseQuery(c, callbackQuery);
+    if (!query.ok) return refuse(c, "Microsoft's answer was incomplete. Start the sign-in again.", 400);
     if ("error" in query.data) {
       const { error, error_description: description = "" } = query.data;
       console.warn(`SSO: Microsoft answered ${error}: ${description}`);

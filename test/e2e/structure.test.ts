@@ -53,4 +53,15 @@ describe("src's module structure", () => {
     const names = cycles(graph).map((cycle) => cycle.map((f) => relative("src", f)).join(" → "));
     expect(names).toEqual([]);
   });
+
+  // Issue 16.5: request input is parsed only through the helpers that check the route declared
+  // its schema (src/lib/validation.ts), never with a schema's safeParse on the raw query or body.
+  it("parses request input only through the declared-schema helpers", () => {
+    const direct = sourceFiles("src")
+      .filter((f) => !f.endsWith("lib/validation.ts"))
+      .flatMap((f) => readFileSync(f, "utf8").split("\n").map((line, i) => [`${relative("src", f)}:${i + 1}`, line] as const))
+      .filter(([, line]) => /safeParse\((c\.req\.query\(\)|await c\.req\.parseBody|body\b)/.test(line))
+      .map(([where]) => where);
+    expect(direct).toEqual([]);
+  });
 });
