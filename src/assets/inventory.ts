@@ -78,7 +78,7 @@ export async function editInline(
  * Write columns of one record if its version is still `version`, with a history row per field,
  * all in one transaction. False when the version had moved on (nothing written).
  */
-export async function writeVersioned(
+async function writeVersioned(
   db: D1Database,
   kind: InventoryKind,
   id: string,
