@@ -268,7 +268,8 @@ export const inventoryHistory = sqliteTable(
     batchId: text("batch_id"),
     at: integer("at").notNull(),
   },
-  (t) => [index("inventory_history_record_idx").on(t.recordType, t.recordId, t.id), index("inventory_history_batch_idx").on(t.batchId)],
+  // `at`: the retention job deletes the oldest entries (issue 19.2).
+  (t) => [index("inventory_history_record_idx").on(t.recordType, t.recordId, t.id), index("inventory_history_batch_idx").on(t.batchId), index("inventory_history_at_idx").on(t.at)],
 );
 
 // A bulk change that can be undone for a few minutes.
@@ -325,3 +326,21 @@ export const devMailbox = sqliteTable("dev_mailbox", {
 
 export type User = typeof users.$inferSelect;
 export type Role = typeof roles.$inferSelect;
+
+// Issue 19.1: "Forgot password?" links. Only a hash of the token is kept; a link belongs to one
+// person and one portal, works once, for 30 minutes, and asking again replaces it.
+export const passwordResets = sqliteTable(
+  "password_resets",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull().unique(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    portal: text("portal", { enum: ["agent", "support"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("password_resets_user_idx").on(t.userId, t.portal)],
+);

@@ -1,0 +1,1 @@
+CREATE INDEX `inventory_history_at_idx` ON `inventory_history` (`at`);
