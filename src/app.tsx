@@ -15,6 +15,7 @@ import { requestsRoutes } from "./admin/requests-routes";
 import { rolesRoutes } from "./admin/roles-routes";
 import { reauthRoutes } from "./auth/reauth";
 import { signInRoutes } from "./auth/routes";
+import { passwordResetRoutes } from "./auth/reset-routes";
 import { PasswordHashConfigurationError, scryptParamsFor } from "./auth/password";
 import { setupRoutes } from "./auth/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
@@ -102,6 +103,7 @@ export function createApp({ clock = systemClock }: AppOptions = {}) {
   app.route("/", devFloorRoutes);
   for (const portal of ["agent", "support"] as const) {
     app.route(`/${portal}`, signInRoutes(portal));
+    app.route(`/${portal}`, passwordResetRoutes(portal));
     app.route(`/${portal}`, mfaRoutes(portal));
     app.route(`/${portal}`, ssoRoutes(portal));
     app.route(`/${portal}`, accountRoutes(portal));

@@ -7,7 +7,7 @@ import { describeDevice } from "./device";
 
 /** The events a person sees about their own account, in their words ({actor}: the admin who did it). */
 const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => string>> = {
-  "sign_in.succeeded": (d) => (d.method === "sso" ? "Signed in with Microsoft" : d.secondFactor ? `Signed in (password and ${SECOND_FACTOR[String(d.secondFactor)] ?? "a second factor"})` : "Signed in with a password"),
+  "sign_in.succeeded": (d) => (d.method === "sso" ? "Signed in with Microsoft" : d.method === "password_reset" ? "Signed in with a new password, set with a reset link" : d.secondFactor ? `Signed in (password and ${SECOND_FACTOR[String(d.secondFactor)] ?? "a second factor"})` : "Signed in with a password"),
   "mfa.failed": () => "A wrong code was entered while signing in",
   "mfa.enrolled": () => "Authenticator app set up",
   "passkey.added": (d) => `Passkey “${String(d.name ?? "")}” added`,
@@ -21,6 +21,8 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "recovery_codes.viewed": () => "Your recovery codes were viewed by {actor}",
   "sessions.revoked": (d) => (d.scope === "one" ? "A session was signed out" : "All other sessions were signed out"),
   "password.changed": (d) => (d.byAdmin ? "Password set by {actor}" : "Password changed"),
+  "password_reset.requested": () => "A password reset link was emailed to you",
+  "password_reset.completed": () => "Password set with a reset link",
 };
 const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up", passkey: "a passkey", remembered_device: "a remembered device" };
 

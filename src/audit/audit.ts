@@ -19,6 +19,8 @@ export const AUDIT_EVENTS = {
   "sign_out": "Signed out",
   "reauthenticated": "Re-authenticated",
   "password.changed": "Password changed",
+  "password_reset.requested": "Password reset link asked for",
+  "password_reset.completed": "Password set with a reset link",
   "recovery_codes.regenerated": "Recovery codes regenerated",
   "recovery_codes.requested": "New recovery codes requested",
   "recovery_codes.issued": "New recovery codes issued by an admin",

@@ -34,6 +34,11 @@ export function SignInPage(props: SignInPageProps) {
             <button type="submit" class="primary">Sign in</button>
           </form>
         )}
+        {props.password && (
+          <p>
+            <a href={`/${props.portal}/login/forgot`}>Forgot password?</a>
+          </p>
+        )}
       </Card>
     </Layout>
   );

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
@@ -30,6 +30,33 @@ export function signInWays(env: Env, policy: PortalPolicy) {
   const sso = allowsSso(policy.access) && ssoConfig(env) !== null;
   // A mode of SSO only, with SSO not set up, must not lock everyone out: offer the password.
   return { password: allowsPassword(policy.access) || !sso, sso };
+}
+
+/**
+ * The password is proven (typed at sign-in, or just set with a reset link): start the session at
+ * the stage nextStage says and go there, mailing the code first when the second step is an email code.
+ */
+export async function continueAfterPassword(
+  c: Context<AppEnv>,
+  portal: Portal,
+  user: { id: string; email: string; name: string },
+  policy: PortalPolicy,
+  how: { next: string; method: "password" | "password_reset"; rememberedDevice: () => Promise<boolean> },
+): Promise<Response> {
+  const now = c.var.clock.now();
+  const after = await nextStage(getDb(c.env.DB), portal, user.id, policy, now, { passed: "password", rememberedDevice: how.rememberedDevice }, how.next);
+  const flowId = await startSession(c, portal, user.id, { stage: after.stage, method: "password", policy });
+  if (after.secondStep === "none") {
+    await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details: { method: how.method, ...(after.remembered ? { secondFactor: "remembered_device" } : {}) } });
+  }
+  if (after.secondStep === "email") {
+    // The code goes out now; if the mail fails, the page says so and Resend OTP works at once.
+    const sent = await sendEmailOtp(c.env, user, portal, flowId, now);
+    // A code mailed moments ago (an earlier sign-in) is a wait, not a failure: the page says how long.
+    const outcome = sent.ok ? "&sent=1" : sent.retryAfterMs ? `&wait=${Math.ceil(sent.retryAfterMs / 1000)}` : "&unsent=1";
+    return c.redirect(`${after.location}?method=email${outcome}`, 303);
+  }
+  return c.redirect(after.location, 303);
 }
 
 /** Sign-in and sign-out of one portal, mounted at /agent or /support. */
@@ -93,19 +120,7 @@ export function signInRoutes(portal: Portal) {
     }
     await resetAttempts(c.env, accountKey);
 
-    const after = await nextStage(db, portal, result.user.id, policy, now, { passed: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy) }, next);
-    const flowId = await startSession(c, portal, result.user.id, { stage: after.stage, method: "password", policy });
-    if (after.secondStep === "none") {
-      await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: result.user.id, details: { method: "password", ...(after.remembered ? { secondFactor: "remembered_device" } : {}) } });
-    }
-    if (after.secondStep === "email") {
-      // The code goes out now; if the mail fails, the page says so and Resend OTP works at once.
-      const sent = await sendEmailOtp(c.env, result.user, portal, flowId, now);
-      // A code mailed moments ago (an earlier sign-in) is a wait, not a failure: the page says how long.
-      const outcome = sent.ok ? "&sent=1" : sent.retryAfterMs ? `&wait=${Math.ceil(sent.retryAfterMs / 1000)}` : "&unsent=1";
-      return c.redirect(`${after.location}?method=email${outcome}`, 303);
-    }
-    return c.redirect(after.location, 303);
+    return continueAfterPassword(c, portal, result.user, policy, { next, method: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy) });
   });
 
   app.post("/logout", reads(), async (c) => {

@@ -9,6 +9,9 @@ export const LIMITS = {
   secondFactorPerAccount: { limit: 10, windowMs: 15 * MINUTE },
   // Issue 4/5: a user regenerates their own codes, or asks an admin for new ones, once every two hours.
   recoveryCodesPerUser: { limit: 1, windowMs: 120 * MINUTE },
+  // Issue 19.1: "Forgot password?" mails, per email typed (known or not) and per IP.
+  passwordResetPerEmail: { limit: 3, windowMs: 60 * MINUTE },
+  passwordResetPerIp: { limit: 20, windowMs: 60 * MINUTE },
 } satisfies Record<string, LimitRule>;
 
 function limiter(env: Env, key: string) {
@@ -29,6 +32,8 @@ export const limitKeys = {
   secondFactor: (userId: string) => `2fa:${userId}`,
   recoveryCodes: (userId: string) => `recovery-codes:${userId}`,
   recoveryRequest: (userId: string) => `recovery-request:${userId}`,
+  passwordResetIp: (ip: string) => `reset-ip:${ip}`,
+  passwordResetEmail: (portal: string, email: string) => `reset-email:${portal}:${email}`,
 };
 
 export function retryAfterSeconds(ms: number): number {

@@ -1,7 +1,8 @@
 // The support portal: a contact enrolls in the authenticator app, keeps recovery codes, and signs in
-// with the app, with the emailed fallback, and with a recovery code that then stops working.
+// with the app, with the emailed fallback, and with a recovery code that then stops working; then
+// forgets the password, sets a new one through the mailed link, and still passes the second factor.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { emailedCode, emailedMessage, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
+import { emailedCode, emailedLink, emailedMessage, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
 
 const CONTACT = "contact1@customer.test";
 const HOME = { name: "Hello, Dennis Thompson" };
@@ -70,4 +71,38 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   await signInWithRecoveryCode(page, "support", CONTACT, journey.password, codes[3]!);
   await shown(page.getByRole("heading", { name: "Use a recovery code" }));
   expect(await page.getByRole("alert").innerText()).toMatch(/code/i);
+});
+
+// Issue 19.1. Runs after the test above, which turned on the app and email codes for contacts and
+// enrolled this contact.
+test("a contact who forgot the password sets a new one through the mailed link, then passes the second factor", async () => {
+  const context = await journey.newContext();
+  const page = await context.newPage();
+  await page.goto("/support/login");
+  await page.getByRole("link", { name: "Forgot password?" }).click();
+  await shown(page.getByRole("heading", { name: "Forgot your password?" }));
+  await page.getByLabel("Email").fill(CONTACT);
+  await page.getByRole("button", { name: "Email me a link" }).click();
+  await shown(page.getByTestId("reset-sent").getByText(`If an account on the support portal uses ${CONTACT}, we have emailed it a link`));
+
+  const link = await emailedLink(context, CONTACT, /^\/support\/login\/reset\/[a-z2-7]{32}$/);
+  await page.goto(link.pathname);
+  await shown(page.getByRole("heading", { name: "Choose a new password" }));
+  const fresh = "a fresh passphrase for the portal 19";
+  await page.getByLabel("New password", { exact: true }).fill(fresh);
+  await page.getByLabel("Confirm new password").fill(fresh);
+  await page.getByRole("button", { name: "Set password and continue" }).click();
+
+  // The reset stands for the password only: the second step follows (here the emailed code).
+  await shown(page.getByRole("heading", { name: "Verify it's you" }));
+  await page.getByRole("button", { name: "Enter OTP received via email" }).click();
+  const popup = page.getByRole("dialog", { name: "Check your email" });
+  await shown(popup);
+  await popup.getByLabel("One-time password").fill(await emailedCode(context, CONTACT));
+  await popup.getByRole("button", { name: "Verify" }).click();
+  await shown(page.getByRole("heading", HOME));
+
+  // The link worked once.
+  await page.goto(link.pathname);
+  await shown(page.getByText("This link has expired or was already used."));
 });

@@ -148,6 +148,18 @@ export async function emailedCode(context: BrowserContext, email: string): Promi
   return code;
 }
 
+/** The first link in the newest mail to `email` whose path matches `path`, read from the development mailbox page. */
+export async function emailedLink(context: BrowserContext, email: string, path: RegExp): Promise<URL> {
+  const mailbox = await context.newPage();
+  await mailbox.goto("/dev/mailbox");
+  const mail = mailbox.getByTestId("mail").filter({ has: mailbox.getByTestId("mail-to").getByText(email, { exact: true }) }).first();
+  const body = await mail.getByTestId("mail-body").innerText();
+  await mailbox.close();
+  const link = [...body.matchAll(/https?:\/\/\S+/g)].map((m) => new URL(m[0])).find((url) => path.test(url.pathname));
+  if (!link) throw new Error(`No link to ${path} in the newest mail to ${email}:\n${body}`);
+  return link;
+}
+
 /** The newest mail to `email` as its .eml download, read back by mailparser (someone else's MIME parser). */
 export async function emailedMessage(context: BrowserContext, email: string): Promise<{ raw: string; parsed: ParsedMail }> {
   const mailbox = await context.newPage();

@@ -30,7 +30,7 @@ for (const r of APP_ROUTES) {
   const declared = declaredInputs(r.handler);
   if (declared) routeInputs.set(`${r.method} ${r.path}`, [...(routeInputs.get(`${r.method} ${r.path}`) ?? []), ...declared]);
 }
-const ANONYMOUS = /^\/($|setup|dev\/|(agent|support)\/(login$|sso\/))/;
+const ANONYMOUS = /^\/($|setup|dev\/|(agent|support)\/(login$|login\/(forgot|reset\/)|sso\/))/;
 const UNKNOWN_ID = "zz_doesnotexist0001";
 const NEEDS_MFA = /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll(\/skip)?|change-password)|login\/verify\/passkey|account\/(mfa\/enroll|recovery-codes|passkeys))$/;
 const clock = fakeClock();

@@ -1,0 +1,150 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { PasswordRulesList } from "../account/pages";
+import { recordAudit } from "../audit/audit";
+import { getDb } from "../db";
+import { MINUTE } from "../lib/clock";
+import { afterResponse } from "../lib/background";
+import { emailField, parseForm, passwordField, reads } from "../lib/validation";
+import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { type Portal, portalLabel } from "../portal/policy";
+import { Card, ErrorMessage, Field, Layout } from "../web/layout";
+import { setPassword } from "./password-change";
+import { passwordRules, type PasswordRule } from "./password-policy";
+import { claimPasswordReset, notifyPasswordReset, openPasswordReset, releasePasswordReset, RESET_LIFETIME_MS, sendPasswordResetLink } from "./password-reset";
+import { continueAfterPassword, signInWays } from "./routes";
+import { endAllSessionsOfUser, portalStub, requestDetails } from "./sessions";
+import { normalizeEmail } from "./users";
+
+const forgotForm = z.object({ email: emailField() });
+const resetForm = z
+  .object({ password: passwordField("a new password"), confirm: passwordField("the new password again") })
+  .refine((f) => f.password === f.confirm, { message: "The two new passwords do not match.", path: ["confirm"] });
+
+export const RESET_LINK_GONE = "This link has expired or was already used. Ask for a new one below.";
+const SSO_ONLY = "This portal signs in with Microsoft only, so there is no password to reset here.";
+
+type Ctx = Context<AppEnv>;
+
+function ForgotPage(props: { portal: Portal; email?: string; error?: string; sentTo?: string }) {
+  return (
+    <Layout title="Forgot password" portal={props.portal}>
+      <Card title="Forgot your password?">
+        <ErrorMessage message={props.error} />
+        {props.sentTo ? (
+          <div role="status" data-testid="reset-sent">
+            <p>
+              If an account on the {portalLabel(props.portal).toLowerCase()} uses <strong>{props.sentTo}</strong>, we have emailed it a link to choose a new password.
+              The link works once, for {RESET_LIFETIME_MS / MINUTE} minutes.
+            </p>
+            <p class="hint">Nothing arrived? Check the spelling and your spam folder, then ask again.</p>
+          </div>
+        ) : (
+          <p>Enter the email address you sign in with. We will email you a link to choose a new password.</p>
+        )}
+        <form method="post" action={`/${props.portal}/login/forgot`} class="stack">
+          <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" autofocus={!props.sentTo} maxlength={254} />
+          <button type="submit" class={props.sentTo ? "" : "primary"}>{props.sentTo ? "Send again" : "Email me a link"}</button>
+        </form>
+        <p>
+          <a href={`/${props.portal}/login`}>Back to sign in</a>
+        </p>
+      </Card>
+    </Layout>
+  );
+}
+
+function ResetPage(props: { portal: Portal; action: string; rules: PasswordRule[]; email: string; error?: string }) {
+  return (
+    <Layout title="Choose a new password" portal={props.portal}>
+      <Card title="Choose a new password">
+        <p>
+          For <strong>{props.email}</strong>. Afterwards you confirm it's you with your second factor, if your account uses one, and every other session is signed out.
+        </p>
+        <ErrorMessage message={props.error} />
+        <form method="post" action={props.action} class="stack">
+          <Field label="New password" name="password" type="password" autocomplete="new-password" autofocus />
+          <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
+          <PasswordRulesList rules={props.rules} />
+          <button type="submit" class="primary">Set password and continue</button>
+        </form>
+      </Card>
+    </Layout>
+  );
+}
+
+/** "Forgot password?" of one portal (issue 19.1), mounted at /agent or /support. */
+export function passwordResetRoutes(portal: Portal) {
+  const app = new Hono<AppEnv>();
+
+  async function passwordAllowed(c: Ctx) {
+    const policy = await portalStub(c.env, portal).getPolicy();
+    return { policy, allowed: signInWays(c.env, policy).password };
+  }
+  const gone = (c: Ctx) => c.html(<ForgotPage portal={portal} error={RESET_LINK_GONE} />, 410);
+
+  app.get("/login/forgot", async (c) => {
+    if (!(await passwordAllowed(c)).allowed) return c.html(<ForgotPage portal={portal} error={SSO_ONLY} />, 403);
+    return c.html(<ForgotPage portal={portal} />);
+  });
+
+  app.post("/login/forgot", reads(forgotForm), async (c) => {
+    if (!(await passwordAllowed(c)).allowed) return c.html(<ForgotPage portal={portal} error={SSO_ONLY} />, 403);
+    const form = await parseForm(c, forgotForm);
+    if (!form.ok) return c.html(<ForgotPage portal={portal} error={form.message} />, 400);
+    const email = normalizeEmail(form.data.email);
+    const now = c.var.clock.now();
+    // Counted per email typed (known or not) and per IP, so a 429 says nothing about accounts.
+    const [perIp, perEmail] = await Promise.all([
+      countAttempt(c.env, limitKeys.passwordResetIp(requestDetails(c).ip), LIMITS.passwordResetPerIp, now),
+      countAttempt(c.env, limitKeys.passwordResetEmail(portal, email), LIMITS.passwordResetPerEmail, now),
+    ]);
+    const blocked = [perIp, perEmail].find((r) => !r.allowed);
+    if (blocked && !blocked.allowed) {
+      c.header("Retry-After", String(retryAfterSeconds(blocked.retryAfterMs)));
+      return c.html(<ForgotPage portal={portal} email={email} error={`Too many reset links were asked for. Try again in ${waitMessage(blocked.retryAfterMs)}.`} />, 429);
+    }
+    // SECURITY.md 22: whether an account exists decides only work done after the response.
+    const origin = new URL(c.req.url).origin;
+    await afterResponse(c, "A password reset request", async () => {
+      const { outcome, user } = await sendPasswordResetLink(c.env, getDb(c.env.DB), portal, email, origin, now);
+      await recordAudit(c, { event: "password_reset.requested", portal, actorId: null, targetId: user?.id ?? null, details: { email, outcome } });
+    });
+    return c.html(<ForgotPage portal={portal} sentTo={email} />);
+  });
+
+  app.get("/login/reset/:token", async (c) => {
+    const { policy, allowed } = await passwordAllowed(c);
+    if (!allowed) return c.html(<ForgotPage portal={portal} error={SSO_ONLY} />, 403);
+    const reset = await openPasswordReset(getDb(c.env.DB), portal, c.req.param("token"), c.var.clock.now());
+    if (!reset) return gone(c);
+    return c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} />);
+  });
+
+  app.post("/login/reset/:token", reads(resetForm), async (c) => {
+    const { policy, allowed } = await passwordAllowed(c);
+    if (!allowed) return c.html(<ForgotPage portal={portal} error={SSO_ONLY} />, 403);
+    const db = getDb(c.env.DB);
+    const now = c.var.clock.now();
+    const reset = await openPasswordReset(db, portal, c.req.param("token"), now);
+    if (!reset) return gone(c);
+    const page = (error: string) => c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} error={error} />, 400);
+    const form = await parseForm(c, resetForm);
+    if (!form.ok) return page(form.message);
+    // Claimed before the password is written, so two uses of one link set at most one password.
+    if (!(await claimPasswordReset(db, reset.tokenHash, now))) return gone(c);
+    const set = await setPassword(c.env, db, reset.user, form.data.password, policy.password, now);
+    if (!set.ok) {
+      await releasePasswordReset(db, reset.tokenHash, now);
+      return page(set.message);
+    }
+    const ended = await endAllSessionsOfUser(c.env, reset.user.id);
+    await recordAudit(c, { event: "password_reset.completed", portal, actorId: reset.user.id, details: { sessionsEnded: ended } });
+    await afterResponse(c, "The password-changed mail", () => notifyPasswordReset(c.env, reset.user, portal, requestDetails(c).ip, now));
+    // SECURITY.md 22 / issue 19.1: a reset never skips the second factor; it stands for the password only.
+    return continueAfterPassword(c, portal, reset.user, policy, { next: `/${portal}`, method: "password_reset", rememberedDevice: async () => false });
+  });
+
+  return app;
+}
