@@ -243,7 +243,8 @@ export type UndoResult = { ok: true; restored: number; skipped: number } | { ok:
  */
 export async function undoBulk(db: D1Database, kind: InventoryKind, batchId: string, actorId: string, now: number): Promise<UndoResult> {
   const op = await db.prepare("SELECT * FROM bulk_operations WHERE id = ? AND record_type = ?").bind(batchId, kind.type).first<{ field: BulkField; at: number; undone_at: number | null; count: number }>();
-  if (!op) return { ok: false, message: "That change does not exist." };
+  // Undo records are deleted 10 minutes after the change (src/lifecycle/retention.ts), so a missing one may just be old.
+  if (!op) return { ok: false, message: "That change does not exist, or is more than 10 minutes old and can no longer be undone." };
   if (op.undone_at) return { ok: false, message: "That change was already undone." };
   if (now - op.at > UNDO_WINDOW_MS) return { ok: false, message: "Undo is available for 10 minutes after a change; that one is older." };
   const token = newId("undo");

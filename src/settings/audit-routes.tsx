@@ -6,6 +6,7 @@ import { type AuditFilter, csvCell, searchAudit } from "../audit/log";
 import { describeDevice } from "../account/device";
 import { getDb } from "../db";
 import { parseQuery, reads } from "../lib/validation";
+import { retentionSettings } from "../lifecycle/retention";
 import { ErrorMessage, Layout } from "../web/layout";
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Dates are written YYYY-MM-DD.").refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "That date does not exist.");
@@ -27,6 +28,21 @@ const filterSchema = z.object({
   page: z.string().regex(/^\d{1,5}$/, "The page is a number.").optional().transform((v) => Math.max(1, Number(v ?? 1))),
 });
 
+/** How long events are kept (issue 19.2): a deployment setting, shown where the events are read. */
+function RetentionNote({ env }: { env: Env }) {
+  let days: number;
+  try {
+    days = retentionSettings(env).auditDays;
+  } catch (error) {
+    return <ErrorMessage message={`Nothing is being deleted: ${(error as Error).message}`} />;
+  }
+  return (
+    <p class="hint" data-testid="audit-retention">
+      Events are kept for {days.toLocaleString("en-US")} days, then deleted. This is set for the whole deployment (AUDIT_RETENTION_DAYS in wrangler.toml).
+    </p>
+  );
+}
+
 /** Settings > Security and Compliance > Audit log (guarded by the settings area's permission). */
 export const auditLogRoutes = new Hono<AppEnv>();
 
@@ -46,6 +62,7 @@ auditLogRoutes.get("/audit", reads(filterSchema), async (c) => {
           <a href="/agent/settings/security">Security and Compliance</a> › Audit log
         </p>
         <h1>Audit log</h1>
+        <RetentionNote env={c.env} />
         {!parsed.ok && <ErrorMessage message={parsed.message} />}
         <form method="get" action="/agent/settings/security/audit" class="filters">
           <div class="field">

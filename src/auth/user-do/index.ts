@@ -9,6 +9,8 @@ import * as sessions from "./sessions";
 import * as devices from "./devices";
 import * as emailOtp from "./email-otp";
 import { putWebauthnChallenge, takeWebauthnChallenge } from "./webauthn-challenges";
+import { holdsExpiringRows, sweepExpired } from "./sweep";
+import { DAY } from "../../lib/clock";
 import type { NewSession, SessionCheck, SessionInfo, SessionRotation } from "./sessions";
 import type { NewRememberedDevice, RememberedDevice } from "./devices";
 
@@ -25,6 +27,8 @@ export interface UserProfile {
   roleId: string | null;
   active: boolean;
 }
+
+const SWEEP_EVERY_MS = DAY;
 
 /**
  * One instance per user (named by user id): that user's sessions, remembered devices, WebAuthn
@@ -46,8 +50,19 @@ export class UserDurableObject extends DurableObject<Env> {
     return this.ctx.storage.sql;
   }
 
+  /** Once a day while the object holds anything with a lifetime, its alarm deletes what has ended (issue 19.2). */
+  private async scheduleSweep(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
+  }
+
+  override async alarm(): Promise<void> {
+    sweepExpired(this.sql, Date.now());
+    if (holdsExpiringRows(this.sql)) await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
+  }
+
   async putChallenge(purpose: string, challenge: string, expiresAt: number): Promise<void> {
     putWebauthnChallenge(this.sql, purpose, challenge, expiresAt);
+    await this.scheduleSweep();
   }
 
   async takeChallenge(purpose: string, now: number): Promise<string | null> {
@@ -56,6 +71,7 @@ export class UserDurableObject extends DurableObject<Env> {
 
   async rememberDevice(device: NewRememberedDevice): Promise<void> {
     devices.insertDevice(this.sql, device);
+    await this.scheduleSweep();
   }
 
   async useRememberedDevice(tokenHash: string, generation: number, now: number, seen: { ip: string; userAgent: string }): Promise<boolean> {
@@ -76,6 +92,7 @@ export class UserDurableObject extends DurableObject<Env> {
 
   async createSession(session: NewSession): Promise<void> {
     sessions.insertSession(this.sql, session);
+    await this.scheduleSweep();
   }
 
   /**
@@ -114,7 +131,9 @@ export class UserDurableObject extends DurableObject<Env> {
   }
 
   async issueEmailOtp(userId: string, flowId: string, now: number): Promise<EmailOtpIssue> {
-    return emailOtp.issueEmailOtp(this.sql, this.env, userId, flowId, now);
+    const issued = await emailOtp.issueEmailOtp(this.sql, this.env, userId, flowId, now);
+    if (issued.ok) await this.scheduleSweep();
+    return issued;
   }
 
   async cancelEmailOtp(userId: string, challengeId: string, previous: OtpRow | null): Promise<void> {
