@@ -1,6 +1,6 @@
 // Demo data for local use (`npm start`) and benchmarks: never run against production.
 // Builds one SQL file; password hashes use the same scrypt format as src/auth/password.ts.
-import { createHmac, randomBytes, scryptSync } from "node:crypto";
+import { createHash, createHmac, randomBytes, scryptSync } from "node:crypto";
 
 const NOW = Date.UTC(2026, 10, 1);
 const sqlString = (v) => (v === null || v === undefined ? "NULL" : typeof v === "number" ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
@@ -13,9 +13,11 @@ export function hashPassword(password, { N, r, p } = { N: 16384, r: 8, p: 5 }) {
   return `scrypt$v=1$N=${N}$r=${r}$p=${p}$${salt.toString("base64")}$${key.toString("base64")}`;
 }
 
-/** The password-history entry src/auth/password-change.ts passwordHistoryMac writes: HMAC-SHA-256 under HMAC_KEY. */
+/** The password-history entry src/auth/password-change.ts passwordHistoryMac writes: `<key id>.<HMAC-SHA-256 under HMAC_KEY, hex>` (src/lib/encryption.ts). */
 export function passwordHistoryMac(hmacKey, userId, password) {
-  return createHmac("sha256", Buffer.from(hmacKey.trim(), "base64")).update(`password-history\n${userId}\n${password.normalize("NFC")}`).digest("hex");
+  const key = Buffer.from(hmacKey.trim(), "base64");
+  const keyId = createHash("sha256").update(Buffer.concat([Buffer.from("edgedesk key id\n"), key])).digest("hex").slice(0, 8);
+  return `${keyId}.${createHmac("sha256", key).update(`password-history\n${userId}\n${password.normalize("NFC")}`).digest("hex")}`;
 }
 
 function insert(table, rows) {

@@ -4,8 +4,11 @@ declare namespace Cloudflare {
   interface Env {
     /** 32 random bytes, base64: AES-GCM key for TOTP secrets and recovery codes. */
     ENCRYPTION_KEY: string;
-    /** 32 random bytes, base64: HMAC key for email one-time passwords. */
+    /** 32 random bytes, base64: HMAC key for email one-time passwords and password history. */
     HMAC_KEY: string;
+    /** During a key rotation only: the key before ENCRYPTION_KEY / HMAC_KEY (README, "Key rotation"). */
+    ENCRYPTION_KEY_PREVIOUS?: string;
+    HMAC_KEY_PREVIOUS?: string;
     /** Production: the one-time token /setup asks for before creating the first administrator (remove it afterwards). */
     SETUP_TOKEN?: string;
     /** Passkeys: the relying-party id (your domain, e.g. "helpdesk.example.com") and the origins pages are served from. */

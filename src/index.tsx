@@ -1,4 +1,6 @@
 import { createApp } from "./app";
+import { getDb } from "./db";
+import { resealBatch, staleSecrets } from "./lifecycle/key-rotation";
 import { runRetention } from "./lifecycle/retention";
 
 export { UserDurableObject } from "./auth/user-do";
@@ -9,8 +11,23 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  // The hourly retention run (wrangler.toml [triggers]); its time is the schedule's, not the wall clock's.
+  // Hourly (wrangler.toml [triggers]): retention, then re-encryption after a key rotation. Each
+  // part is bounded and logs what it did; one failing does not stop the other, and the run is
+  // still reported as failed (Cron Events in the dashboard).
   async scheduled(controller, env) {
-    console.log(`Retention: ${JSON.stringify(await runRetention(env, controller.scheduledTime))}`);
+    const failures: unknown[] = [];
+    try {
+      console.log(`Retention: ${JSON.stringify(await runRetention(env, controller.scheduledTime))}`);
+    } catch (error) {
+      failures.push(error);
+    }
+    try {
+      const db = getDb(env.DB);
+      const done = await resealBatch(env, db);
+      console.log(`Key rotation: ${JSON.stringify({ ...done, stillOnAnOlderKey: await staleSecrets(env, db) })}`);
+    } catch (error) {
+      failures.push(error);
+    }
+    if (failures.length) throw new AggregateError(failures, `The scheduled run failed: ${failures.map(String).join("; ")}`);
   },
 } satisfies ExportedHandler<Env>;

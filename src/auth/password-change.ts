@@ -1,7 +1,7 @@
 import { and, desc, eq, notInArray } from "drizzle-orm";
 import type { Db } from "../db";
 import { passwordHistory, users } from "../db/schema";
-import { hmacHex } from "../lib/encryption";
+import { hmacHex, hmacMatches } from "../lib/encryption";
 import type { PasswordPolicy } from "../portal/policy";
 import { hashPassword, scryptParamsFor, verifyPassword } from "./password";
 import { checkNewPassword } from "./password-policy";
@@ -9,8 +9,12 @@ import { userStub } from "./sessions";
 
 const HISTORY_KEPT = 24;
 
+function historyMessage(userId: string, password: string): string {
+  return `password-history\n${userId}\n${password.normalize("NFC")}`;
+}
+
 export function passwordHistoryMac(env: Env, userId: string, password: string): Promise<string> {
-  return hmacHex(env, `password-history\n${userId}\n${password.normalize("NFC")}`);
+  return hmacHex(env, historyMessage(userId, password));
 }
 
 export type SetPasswordResult = { ok: true } | { ok: false; message: string };
@@ -36,7 +40,9 @@ export async function setPassword(
   const mac = await passwordHistoryMac(env, user.id, password);
   if (policy.reuseCount > 0) {
     const recent = await db.select({ mac: passwordHistory.mac }).from(passwordHistory).where(eq(passwordHistory.userId, user.id)).orderBy(desc(passwordHistory.id)).limit(policy.reuseCount);
-    if (recent.some((r) => r.mac === mac)) {
+    // Each entry is checked under the key that made it (HMAC_KEY, or HMAC_KEY_PREVIOUS during a rotation).
+    const reused = await Promise.all(recent.map((r) => hmacMatches(env, historyMessage(user.id, password), r.mac)));
+    if (reused.some(Boolean)) {
       return { ok: false, message: `You used this password recently. Choose one that is not among your last ${policy.reuseCount}.` };
     }
   }

@@ -1,6 +1,5 @@
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
-
-const keys = new Map<string, Promise<CryptoKey>>();
+import { timingSafeEqual } from "node:crypto";
 
 /** Thrown when a secret is missing or malformed: names the secret and says how to make one. */
 export class SecretConfigurationError extends Error {}
@@ -21,52 +20,134 @@ export function secretBytes(name: string, value: string | undefined): Uint8Array
   return bytes;
 }
 
-function encryptionKey(env: Env): Promise<CryptoKey> {
-  const raw = env.ENCRYPTION_KEY;
-  if (!keys.has(raw)) {
-    const bytes = secretBytes("ENCRYPTION_KEY", raw).slice(0, 32);
-    keys.set(raw, crypto.subtle.importKey("raw", bytes, "AES-GCM", false, ["encrypt", "decrypt"]));
-  }
-  return keys.get(raw)!;
+/**
+ * Issue 19.4: keys can be rotated. The secret in use and, during a rotation, the one before it
+ * (`ENCRYPTION_KEY_PREVIOUS`, `HMAC_KEY_PREVIOUS`). Each key has an id derived from it (8 hex
+ * digits of a SHA-256 over it, which says nothing about the key), written into every ciphertext
+ * and MAC, so a value is checked with the key that made it.
+ */
+interface RingKey {
+  id: string;
+  key: CryptoKey;
 }
+interface Keyring {
+  current: RingKey;
+  previous: RingKey | null;
+}
+
+const rings = new Map<string, Promise<Keyring>>();
+
+async function keyId(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array([...new TextEncoder().encode("edgedesk key id\n"), ...bytes])));
+  return [...digest.slice(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function keyring(name: "ENCRYPTION_KEY" | "HMAC_KEY", current: string | undefined, previous: string | undefined): Promise<Keyring> {
+  const cacheKey = `${name}\n${current}\n${previous ?? ""}`;
+  if (!rings.has(cacheKey)) {
+    const load = async (secret: string, value: string | undefined): Promise<RingKey> => {
+      const bytes = secretBytes(secret, value);
+      const key =
+        name === "ENCRYPTION_KEY"
+          ? await crypto.subtle.importKey("raw", bytes.slice(0, 32), "AES-GCM", false, ["encrypt", "decrypt"])
+          : await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      return { id: await keyId(bytes), key };
+    };
+    const ring = (async () => ({
+      current: await load(name, current),
+      previous: previous?.trim() ? await load(`${name}_PREVIOUS`, previous) : null,
+    }))();
+    // A malformed secret is not cached: fixing it takes effect without a new isolate.
+    ring.catch(() => rings.delete(cacheKey));
+    rings.set(cacheKey, ring);
+  }
+  return rings.get(cacheKey)!;
+}
+
+const aesRing = (env: Env) => keyring("ENCRYPTION_KEY", env.ENCRYPTION_KEY, env.ENCRYPTION_KEY_PREVIOUS);
+const hmacRing = (env: Env) => keyring("HMAC_KEY", env.HMAC_KEY, env.HMAC_KEY_PREVIOUS);
+
+/** The keys that may have made a value: the one its id names, or (no id: written before rotation existed) any. */
+function candidates(ring: Keyring, id: string | null): RingKey[] {
+  const all = ring.previous ? [ring.current, ring.previous] : [ring.current];
+  return id === null ? all : all.filter((k) => k.id === id);
+}
+
+export class RetiredKeyError extends Error {}
+
+const SEALED = /^v2\.([0-9a-f]{8})\.([A-Za-z0-9+/=]+)$/;
 
 /**
  * AES-256-GCM with the owner's user id as associated data (SECURITY.md 8, 10): a ciphertext
- * copied into another user's row fails to decrypt. Output: base64(iv || ciphertext+tag).
+ * copied into another user's row fails to decrypt. Output: `v2.<key id>.base64(iv || ciphertext+tag)`.
  */
 export async function encryptForUser(env: Env, userId: string, plaintext: string): Promise<string> {
+  const { current } = await aesRing(env);
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(userId) },
-    await encryptionKey(env),
-    new TextEncoder().encode(plaintext),
-  );
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(userId) }, current.key, new TextEncoder().encode(plaintext));
   const out = new Uint8Array(12 + sealed.byteLength);
   out.set(iv);
   out.set(new Uint8Array(sealed), 12);
-  return encodeBase64(out);
+  return `v2.${current.id}.${encodeBase64(out)}`;
 }
 
 export async function decryptForUser(env: Env, userId: string, ciphertext: string): Promise<string> {
-  const bytes = decodeBase64(ciphertext);
-  const plain = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: new TextEncoder().encode(userId) },
-    await encryptionKey(env),
-    bytes.slice(12),
-  );
-  return new TextDecoder().decode(plain);
+  const match = SEALED.exec(ciphertext);
+  const keys = candidates(await aesRing(env), match ? match[1]! : null);
+  if (keys.length === 0) throw new RetiredKeyError(`A secret was encrypted with key ${match![1]}, which is neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS: put that key back as ENCRYPTION_KEY_PREVIOUS (README, "Key rotation").`);
+  const bytes = decodeBase64(match ? match[2]! : ciphertext);
+  let failure: unknown;
+  for (const { key } of keys) {
+    try {
+      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: new TextEncoder().encode(userId) }, key, bytes.slice(12));
+      return new TextDecoder().decode(plain);
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
 }
 
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
+/** True when a ciphertext was made with the key in use now; otherwise it is re-encrypted when next used. */
+export async function sealedWithCurrentKey(env: Env, ciphertext: string): Promise<boolean> {
+  return SEALED.exec(ciphertext)?.[1] === (await aesRing(env)).current.id;
+}
 
-/** HMAC-SHA-256 keyed by the HMAC_KEY secret, hex. Used to store one-time passwords without storing them. */
-export async function hmacHex(env: Env, message: string): Promise<string> {
-  const raw = env.HMAC_KEY;
-  if (!hmacKeys.has(raw)) {
-    hmacKeys.set(raw, crypto.subtle.importKey("raw", secretBytes("HMAC_KEY", raw), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]));
-  }
-  const mac = await crypto.subtle.sign("HMAC", await hmacKeys.get(raw)!, new TextEncoder().encode(message));
+/** The same secret under the key in use now, or null when it already is. */
+export async function resealed(env: Env, userId: string, ciphertext: string): Promise<string | null> {
+  if (await sealedWithCurrentKey(env, ciphertext)) return null;
+  return encryptForUser(env, userId, await decryptForUser(env, userId, ciphertext));
+}
+
+/** The prefix every ciphertext made with the key in use now starts with (for finding the others in SQL). */
+export async function currentSealPrefix(env: Env): Promise<string> {
+  return `v2.${(await aesRing(env)).current.id}.`;
+}
+
+async function hmacWith(key: CryptoKey, message: string): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message));
   return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * HMAC-SHA-256 under HMAC_KEY, as `<key id>.<hex>`: how one-time passwords and password history
+ * are stored without storing them.
+ */
+export async function hmacHex(env: Env, message: string): Promise<string> {
+  const { current } = await hmacRing(env);
+  return `${current.id}.${await hmacWith(current.key, message)}`;
+}
+
+/** Whether `mac` is the MAC of `message` under the key it names (or, for one without an id, under any key held). */
+export async function hmacMatches(env: Env, message: string, mac: string): Promise<boolean> {
+  const tagged = /^([0-9a-f]{8})\.([0-9a-f]{64})$/.exec(mac);
+  const expected = tagged ? tagged[2]! : mac;
+  for (const { key } of candidates(await hmacRing(env), tagged ? tagged[1]! : null)) {
+    const ours = new TextEncoder().encode(await hmacWith(key, message));
+    const theirs = new TextEncoder().encode(expected);
+    if (ours.length === theirs.length && timingSafeEqual(ours, theirs)) return true;
+  }
+  return false;
 }
 
 const checkedSecrets = new Set<string>();
@@ -77,8 +158,10 @@ const checkedSecrets = new Set<string>();
  * failing deep inside a sign-in.
  */
 export function assertSecrets(env: Env): void {
-  for (const name of ["ENCRYPTION_KEY", "HMAC_KEY"] as const) {
+  for (const name of ["ENCRYPTION_KEY", "HMAC_KEY", "ENCRYPTION_KEY_PREVIOUS", "HMAC_KEY_PREVIOUS"] as const) {
     const value = env[name];
+    // The previous keys are optional: checked only when set.
+    if (name.endsWith("_PREVIOUS") && !value?.trim()) continue;
     if (checkedSecrets.has(`${name}=${value}`)) continue;
     secretBytes(name, value);
     checkedSecrets.add(`${name}=${value}`);

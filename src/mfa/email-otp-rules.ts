@@ -1,5 +1,5 @@
 import { HOUR, MINUTE } from "../lib/clock";
-import { hmacHex } from "../lib/encryption";
+import { hmacHex, hmacMatches } from "../lib/encryption";
 
 /** The user Durable Object's row for the email code in flight (its table otp_challenge). */
 export interface OtpRow extends Record<string, SqlStorageValue> {
@@ -35,6 +35,15 @@ export function newOtpCode(): string {
 }
 
 /** The code is stored only as this HMAC, bound to the user, the sign-in flow and the challenge (SECURITY.md 9). */
+function otpMessage(userId: string, flowId: string, challengeId: string, code: string): string {
+  return `${userId}\n${flowId}\n${challengeId}\n${code.trim()}`;
+}
+
 export function otpMac(env: Env, userId: string, flowId: string, challengeId: string, code: string): Promise<string> {
-  return hmacHex(env, `${userId}\n${flowId}\n${challengeId}\n${code.trim()}`);
+  return hmacHex(env, otpMessage(userId, flowId, challengeId, code));
+}
+
+/** Compared in constant time, under the key that made the MAC (one being rotated out still works for its 10 minutes). */
+export function otpMacMatches(env: Env, userId: string, flowId: string, challengeId: string, code: string, mac: string): Promise<boolean> {
+  return hmacMatches(env, otpMessage(userId, flowId, challengeId, code), mac);
 }

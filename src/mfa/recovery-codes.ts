@@ -3,7 +3,7 @@ import { and, asc, count, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db";
 import { recoveryCodes } from "../db/schema";
 import { newId, randomBytes } from "../lib/crypto";
-import { decryptForUser, encryptForUser } from "../lib/encryption";
+import { decryptForUser, encryptForUser, resealed } from "../lib/encryption";
 
 export const RECOVERY_CODE_COUNT = 10;
 
@@ -64,9 +64,26 @@ export async function useRecoveryCode(env: Env, db: Db, userId: string, input: s
       .update(recoveryCodes)
       .set({ usedAt: now })
       .where(and(eq(recoveryCodes.id, row.id), isNull(recoveryCodes.usedAt)));
-    return result.meta.changes === 1;
+    if (result.meta.changes !== 1) return false;
+    await resealRecoveryCodes(env, db, rows);
+    return true;
   }
   return false;
+}
+
+/**
+ * Issue 19.4: codes encrypted with a key being rotated out are encrypted again with the new one
+ * (compare-and-swap on each old ciphertext). Returns how many were.
+ */
+export async function resealRecoveryCodes(env: Env, db: Db, rows: { id: string; userId: string; codeEncrypted: string }[]): Promise<number> {
+  const updates = [];
+  for (const row of rows) {
+    const fresh = await resealed(env, row.userId, row.codeEncrypted);
+    if (fresh) updates.push(db.update(recoveryCodes).set({ codeEncrypted: fresh }).where(and(eq(recoveryCodes.id, row.id), eq(recoveryCodes.codeEncrypted, row.codeEncrypted))));
+  }
+  if (updates.length === 0) return 0;
+  const results = await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
+  return results.reduce((n, r) => n + r.meta.changes, 0);
 }
 
 export async function removeRecoveryCodes(db: Db, userId: string): Promise<void> {

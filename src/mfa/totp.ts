@@ -4,7 +4,7 @@ import { and, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
 import QRCode from "qrcode-svg";
 import type { Db } from "../db";
 import { totpCredentials } from "../db/schema";
-import { decryptForUser, encryptForUser } from "../lib/encryption";
+import { decryptForUser, encryptForUser, resealed } from "../lib/encryption";
 import { randomBytes } from "../lib/crypto";
 
 export const TOTP_PERIOD_SECONDS = 30;
@@ -104,6 +104,22 @@ async function consumeStep(env: Env, db: Db, userId: string, code: string, now: 
         or(isNull(totpCredentials.lastUsedStep), lt(totpCredentials.lastUsedStep, step)),
       ),
     );
+  if (result.meta.changes !== 1) return false;
+  await resealSecret(env, db, userId, credential.secretEncrypted);
+  return true;
+}
+
+/**
+ * Issue 19.4: a secret encrypted with a key being rotated out is encrypted again with the new one
+ * when used. Compare-and-swap on the old ciphertext, so a concurrent change wins.
+ */
+export async function resealSecret(env: Env, db: Db, userId: string, secretEncrypted: string): Promise<boolean> {
+  const fresh = await resealed(env, userId, secretEncrypted);
+  if (!fresh) return false;
+  const result = await db
+    .update(totpCredentials)
+    .set({ secretEncrypted: fresh })
+    .where(and(eq(totpCredentials.userId, userId), eq(totpCredentials.secretEncrypted, secretEncrypted)));
   return result.meta.changes === 1;
 }
 

@@ -1,5 +1,5 @@
-import { EMAIL_OTP, type EmailOtpCheck, type EmailOtpIssue, newOtpCode, otpMac, type OtpRow } from "../../mfa/email-otp-rules";
-import { constantTimeEqual, newId } from "../../lib/crypto";
+import { EMAIL_OTP, type EmailOtpCheck, type EmailOtpIssue, newOtpCode, otpMac, otpMacMatches, type OtpRow } from "../../mfa/email-otp-rules";
+import { newId } from "../../lib/crypto";
 
 /**
  * The email one-time code of one user: the Durable Object keeps what must be exact (attempts,
@@ -85,8 +85,7 @@ export async function verifyEmailOtp(sql: SqlStorage, env: Env, userId: string, 
   const record = await env.OTP_KV.get<OtpKvRecord>(otpKvKey(userId), "json");
   // A record of another challenge (a stale read after a resend) is never trusted.
   if (!record || record.challengeId !== challenge.challenge_id || now >= record.expiresAt) return "expired";
-  const mac = await otpMac(env, userId, flowId, challenge.challenge_id, code);
-  if (!constantTimeEqual(new TextEncoder().encode(mac), new TextEncoder().encode(record.mac))) return "wrong";
+  if (!(await otpMacMatches(env, userId, flowId, challenge.challenge_id, code, record.mac))) return "wrong";
   // Single use: the challenge goes in a synchronous write; a second right answer finds nothing.
   const spent = sql.exec("DELETE FROM otp_challenge WHERE challenge_id = ?", challenge.challenge_id).rowsWritten;
   if (spent !== 1) return "no_code";
