@@ -22,7 +22,7 @@ const resetForm = z
   .object({ password: passwordField("a new password"), confirm: passwordField("the new password again") })
   .refine((f) => f.password === f.confirm, { message: "The two new passwords do not match.", path: ["confirm"] });
 
-export const RESET_LINK_GONE = "This link has expired or was already used. Ask for a new one below.";
+const RESET_LINK_GONE = "This link has expired or was already used. Ask for a new one below.";
 const SSO_ONLY = "This portal signs in with Microsoft only, so there is no password to reset here.";
 
 type Ctx = Context<AppEnv>;

@@ -1,5 +1,5 @@
-import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
-import { timingSafeEqual } from "node:crypto";
+import { decodeBase64, encodeBase64, encodeHexLowerCase } from "@oslojs/encoding";
+import { constantTimeEqual } from "./crypto";
 
 /** Thrown when a secret is missing or malformed: names the secret and says how to make one. */
 export class SecretConfigurationError extends Error {}
@@ -39,7 +39,7 @@ const rings = new Map<string, Promise<Keyring>>();
 
 async function keyId(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array([...new TextEncoder().encode("edgedesk key id\n"), ...bytes])));
-  return [...digest.slice(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return encodeHexLowerCase(digest.slice(0, 4));
 }
 
 function keyring(name: "ENCRYPTION_KEY" | "HMAC_KEY", current: string | undefined, previous: string | undefined): Promise<Keyring> {
@@ -109,7 +109,7 @@ export async function decryptForUser(env: Env, userId: string, ciphertext: strin
 }
 
 /** True when a ciphertext was made with the key in use now; otherwise it is re-encrypted when next used. */
-export async function sealedWithCurrentKey(env: Env, ciphertext: string): Promise<boolean> {
+async function sealedWithCurrentKey(env: Env, ciphertext: string): Promise<boolean> {
   return SEALED.exec(ciphertext)?.[1] === (await aesRing(env)).current.id;
 }
 
@@ -125,8 +125,7 @@ export async function currentSealPrefix(env: Env): Promise<string> {
 }
 
 async function hmacWith(key: CryptoKey, message: string): Promise<string> {
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message));
-  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return encodeHexLowerCase(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message))));
 }
 
 /**
@@ -143,9 +142,7 @@ export async function hmacMatches(env: Env, message: string, mac: string): Promi
   const tagged = /^([0-9a-f]{8})\.([0-9a-f]{64})$/.exec(mac);
   const expected = tagged ? tagged[2]! : mac;
   for (const { key } of candidates(await hmacRing(env), tagged ? tagged[1]! : null)) {
-    const ours = new TextEncoder().encode(await hmacWith(key, message));
-    const theirs = new TextEncoder().encode(expected);
-    if (ours.length === theirs.length && timingSafeEqual(ours, theirs)) return true;
+    if (constantTimeEqual(new TextEncoder().encode(await hmacWith(key, message)), new TextEncoder().encode(expected))) return true;
   }
   return false;
 }

@@ -9,7 +9,7 @@ import { currentSealPrefix } from "../lib/encryption";
 import { resealRecoveryCodes } from "../mfa/recovery-codes";
 import { resealSecret } from "../mfa/totp";
 
-export const RESEAL_BATCH = 100;
+const RESEAL_BATCH = 100;
 
 function notCurrent(column: typeof totpCredentials.secretEncrypted | typeof recoveryCodes.codeEncrypted, prefix: string) {
   return sql`substr(${column}, 1, ${prefix.length}) != ${prefix}`;

@@ -9,7 +9,7 @@ export const RETENTION_BATCH = 500;
 /** Batches per run, shared by every table: at most 10,000 rows a run. */
 export const RETENTION_BATCHES_PER_RUN = 20;
 
-export const RETENTION_DEFAULTS = { auditDays: 365, assetHistoryDays: 730 } as const;
+const RETENTION_DEFAULTS = { auditDays: 365, assetHistoryDays: 730 } as const;
 const DAYS_RANGE = { min: 30, max: 3650 };
 const UNDO_RECORD_LIFETIME_MS = 10 * MINUTE;
 const DEV_MAIL_LIFETIME_MS = DAY;

@@ -63,7 +63,7 @@ interface SessionRow extends Record<string, SqlStorageValue> {
 }
 
 /** What finding a session by its token says: live, ended by an immediate policy change, or gone. */
-export type SessionLookup = { live: SessionInfo } | { ended: "policy" } | null;
+type SessionLookup = { live: SessionInfo } | { ended: "policy" } | null;
 
 // Writing last-seen on every request would cost a write per page; a minute is precise enough
 // for inactivity timeouts of 15 minutes and more.
