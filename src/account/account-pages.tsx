@@ -252,6 +252,14 @@ export function AccountPage(props: {
         )}
 
         <SecurityLog events={props.securityLog} />
+
+        <div class="panel" id="my-data">
+          <h2>Your data</h2>
+          <p>Download what EdgeDesk holds about you: your profile, how you sign in, your sessions and devices, your security activity and the assets you use, as a JSON file. It holds no password or code.</p>
+          <div class="actions">
+            <a class="button" href={`${base}/export`} download>Download my data</a>
+          </div>
+        </div>
       </section>
     </Layout>
   );

@@ -17,6 +17,7 @@ import { hasConfirmedAuthenticator } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
 import { AccountPage, ChangeExpiredPasswordPage, NewRecoveryCodesPage } from "./account-pages";
 import { personalSecurityLog } from "./security-log";
+import { personalData } from "./export";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
 
 import { CODE_SENT, confirmIdentity, REAUTH_WINDOW_MS, recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
@@ -107,6 +108,17 @@ export function accountRoutes(portal: Portal) {
     if (!changed.ok) return render(c, { error: changed.message }, 400);
     await finishPasswordChange(c, auth);
     return c.redirect(`/${portal}/account?done=password`, 303);
+  });
+
+  // Issue 19.5: a person's own data as JSON. A GET that writes only its audit event.
+  app.get("/account/export", signedIn, async (c) => {
+    const auth = c.var.auth;
+    const now = c.var.clock.now();
+    const data = await personalData(c.env, getDb(c.env.DB), auth, now);
+    await recordAudit(c, { event: "account.exported", portal, actorId: auth.user.id });
+    c.header("Content-Disposition", `attachment; filename="edgedesk-my-data-${new Date(now).toISOString().slice(0, 10)}.json"`);
+    c.header("Cache-Control", "no-store");
+    return c.body(JSON.stringify(data, null, 2), 200, { "Content-Type": "application/json; charset=utf-8" });
   });
 
   app.post("/account/sessions/others/revoke", signedIn, reads(), async (c) => {

@@ -1,8 +1,8 @@
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { AuditEvent } from "../audit/audit";
 import type { Db } from "../db";
-import { auditEvents, users } from "../db/schema";
+import { auditEvents, removedPeople, users } from "../db/schema";
 import { describeDevice } from "./device";
 
 /** The events a person sees about their own account, in their words ({actor}: the admin who did it). */
@@ -23,6 +23,7 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "password.changed": (d) => (d.byAdmin ? "Password set by {actor}" : "Password changed"),
   "password_reset.requested": () => "A password reset link was emailed to you",
   "password_reset.completed": () => "Password set with a reset link",
+  "account.exported": () => "Your data was downloaded from My account",
 };
 const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up", passkey: "a passkey", remembered_device: "a remembered device" };
 
@@ -37,9 +38,10 @@ export interface PersonalEvent {
 export async function personalSecurityLog(db: Db, userId: string, limit = 30): Promise<PersonalEvent[]> {
   const actor = alias(users, "actor");
   const rows = await db
-    .select({ at: auditEvents.at, event: auditEvents.event, details: auditEvents.details, ip: auditEvents.ip, userAgent: auditEvents.userAgent, actorId: auditEvents.actorId, actorName: actor.name })
+    .select({ at: auditEvents.at, event: auditEvents.event, details: auditEvents.details, ip: auditEvents.ip, userAgent: auditEvents.userAgent, actorId: auditEvents.actorId, actorName: sql<string | null>`coalesce(${actor.name}, ${removedPeople.pseudonym})` })
     .from(auditEvents)
     .leftJoin(actor, eq(actor.id, auditEvents.actorId))
+    .leftJoin(removedPeople, eq(removedPeople.id, auditEvents.actorId))
     .where(and(eq(auditEvents.targetId, userId), inArray(auditEvents.event, Object.keys(PERSONAL))))
     .orderBy(desc(auditEvents.at), desc(auditEvents.id))
     .limit(limit);

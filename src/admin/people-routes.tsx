@@ -28,6 +28,8 @@ import { ssoConfig } from "../sso/oidc";
 import { ownValue } from "../lib/lookup";
 import { auditRefusal, refuseUnlessManageable } from "./refusals";
 import { ssoInviteRoutes } from "./sso-invite-routes";
+import { removalRoutes, removedNotice } from "./removal-routes";
+import { RemovalPanel } from "./removal-pages";
 
 type Ctx = Context<AppEnv>;
 const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
@@ -53,6 +55,7 @@ function parseAgentForm<S extends z.ZodType>(c: Ctx, schema: S) {
 export const peopleRoutes = new Hono<AppEnv>();
 peopleRoutes.use("*", requireSession("agent"));
 peopleRoutes.route("/", ssoInviteRoutes);
+peopleRoutes.route("/", removalRoutes);
 const manage = requirePermission("manageAgents");
 const recovery = requirePermission("manageRecoveryAndMfaReset");
 
@@ -124,6 +127,10 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
             ssoReady={ssoConfig(c.env) !== null}
             refused={agent.id === actor.id ? "You cannot invite yourself: sign in with Microsoft, or ask another administrator." : reason(mayManagePerson(actor, holder, "invite them to sign in with Microsoft"))}
           />
+          <RemovalPanel
+            person={agent}
+            blocked={agent.id === actor.id ? "You cannot remove yourself. Ask another administrator." : (reason(mayManagePerson(actor, holder, "remove them")) ?? (agent.active ? `To remove ${agent.name}, disable them first: untick Active above and save.` : undefined))}
+          />
         </>
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
@@ -149,7 +156,7 @@ peopleRoutes.get("/agents", manage, async (c) => {
   const agents = await listAgents(getDb(c.env.DB));
   return c.html(
     <AdminFrame auth={c.var.auth} title="Agents">
-      <Notice message={c.req.query("created") ? "Agent created." : undefined} />
+      <Notice message={c.req.query("created") ? "Agent created." : removedNotice(c.req.query("removed"))} />
       <p class="actions">
         <a class="button primary" href="/agent/admin/agents/new">New agent</a>
       </p>
@@ -240,6 +247,7 @@ peopleRoutes.get("/contacts", manage, async (c) => {
   const contacts = await listContacts(getDb(c.env.DB));
   return c.html(
     <AdminFrame auth={c.var.auth} title="Contacts">
+      <Notice message={removedNotice(c.req.query("removed"))} />
       <PeopleTable rows={contacts.map((p) => ({ ...p, href: `/agent/admin/contacts/${p.id}`, extra: [] }))} extraHeads={[]} />
     </AdminFrame>,
   );
@@ -273,6 +281,7 @@ peopleRoutes.get("/contacts/:id", async (c) => {
       {hasPermission(auth.permissions, "manageAgents") && (
         <SsoPanel person={contact} linked={linked} ssoReady={ssoConfig(c.env) !== null} refused={reason(mayManagePerson(actorOf(c), holder!, "invite them to sign in with Microsoft"))} />
       )}
+      {hasPermission(auth.permissions, "manageAgents") && <RemovalPanel person={contact} blocked={reason(mayManagePerson(actorOf(c), holder!, "remove them"))} />}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
         <MfaPanel person={contact} hasApp={hasApp} passkeyCount={passkeyList.length} codesLeft={codesLeft} self={false} base={`/agent/admin/people/${contact.id}`} canViewCodes={false} />
       )}

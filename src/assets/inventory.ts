@@ -284,8 +284,8 @@ export interface HistoryEntry {
 export async function recordHistory(db: D1Database, kind: InventoryKind, id: string): Promise<HistoryEntry[]> {
   const result = await db
     .prepare(
-      `SELECT h.field, h.old_value, h.new_value, h.at, h.batch_id, u.name AS actor_name FROM inventory_history h
-       LEFT JOIN users u ON u.id = h.actor_id WHERE h.record_type = ? AND h.record_id = ? ORDER BY h.id DESC LIMIT 200`,
+      `SELECT h.field, h.old_value, h.new_value, h.at, h.batch_id, coalesce(u.name, r.pseudonym) AS actor_name FROM inventory_history h
+       LEFT JOIN users u ON u.id = h.actor_id LEFT JOIN removed_people r ON r.id = h.actor_id WHERE h.record_type = ? AND h.record_id = ? ORDER BY h.id DESC LIMIT 200`,
     )
     .bind(kind.type, id)
     .all<HistoryEntry>();

@@ -10,6 +10,7 @@ import { Card, Layout } from "../web/layout";
 import { bulkUpdate, countScope, editInline, recordHistory, type Scope, undoBulk } from "./inventory";
 import { countMatches, decodeCursor, getRecord, type ListFilter, listRecords, loadOptions } from "./listing";
 import { BULK_FIELDS, type BulkField, EDITABLE, type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
+import { personNames } from "../auth/users";
 import { HistoryList, InventoryListPage, InventoryRow, listUrl, MatchCountFragment } from "./pages";
 import { ownValue } from "../lib/lookup";
 
@@ -226,7 +227,10 @@ export function inventoryRoutes(kind: InventoryKind) {
     const row = await getRecord(c.env.DB, kind, c.req.param("id"));
     if (!row) return c.notFound();
     const [history, options] = await Promise.all([recordHistory(c.env.DB, kind, row.id), loadOptions(c.env.DB)]);
+    // People by id: disabled agents and contacts too, and removed people under their pseudonym (issue 19.5).
+    const people = await personNames(c.env.DB, history.filter((h) => h.field === "agent" || h.field === "usedBy").flatMap((h) => [h.old_value, h.new_value]).filter((v): v is string => v !== null));
     const names = new Map([...options.locations, ...options.groups, ...options.agents].map((o) => [o.id, o.name]));
+    for (const [id, name] of people) names.set(id, name);
     return c.html(
       <Layout title={row.name} auth={c.var.auth}>
         <section class="wide">

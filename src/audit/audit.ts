@@ -28,6 +28,8 @@ export const AUDIT_EVENTS = {
   "mfa.reset": "MFA reset by an admin",
   "user.created": "User created",
   "user.updated": "User updated",
+  "user.removed": "Person removed (their name and email replaced by a pseudonym)",
+  "account.exported": "Own data downloaded from My account",
   "role.saved": "Role created or changed",
   "role.assigned": "Role given to an agent",
   "access.refused": "Admin change refused: beyond the actor's own permissions",

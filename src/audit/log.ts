@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db";
-import { auditEvents, users } from "../db/schema";
+import { auditEvents, removedPeople, users } from "../db/schema";
 import { DAY } from "../lib/clock";
 import { normalizeEmail } from "../auth/users";
 import type { AuditEvent } from "./audit";
@@ -23,7 +23,12 @@ async function conditions(db: Db, filter: AuditFilter): Promise<SQL | undefined>
   if (filter.from) parts.push(gte(auditEvents.at, Date.parse(`${filter.from}T00:00:00Z`)));
   if (filter.to) parts.push(lt(auditEvents.at, Date.parse(`${filter.to}T00:00:00Z`) + DAY));
   if (filter.user) {
-    const ids = (await db.select({ id: users.id }).from(users).where(eq(users.email, normalizeEmail(filter.user)))).map((u) => u.id);
+    // An email, or the pseudonym of a removed person (issue 19.5), whichever case it is typed in.
+    const [people, removed] = await db.batch([
+      db.select({ id: users.id }).from(users).where(eq(users.email, normalizeEmail(filter.user))),
+      db.select({ id: removedPeople.id }).from(removedPeople).where(sql`lower(${removedPeople.pseudonym}) = ${filter.user.trim().toLowerCase()}`),
+    ]);
+    const ids = [...people, ...removed].map((u) => u.id);
     parts.push(ids.length ? or(inArray(auditEvents.actorId, ids), inArray(auditEvents.targetId, ids)) : eq(auditEvents.id, -1));
   }
   return and(...parts);
@@ -33,6 +38,8 @@ async function conditions(db: Db, filter: AuditFilter): Promise<SQL | undefined>
 export async function searchAudit(db: Db, filter: AuditFilter, page: number, limit = AUDIT_PAGE_SIZE) {
   const actor = alias(users, "actor");
   const target = alias(users, "target");
+  const removedActor = alias(removedPeople, "removed_actor");
+  const removedTarget = alias(removedPeople, "removed_target");
   const rows = await db
     .select({
       id: auditEvents.id,
@@ -43,12 +50,15 @@ export async function searchAudit(db: Db, filter: AuditFilter, page: number, lim
       userAgent: auditEvents.userAgent,
       details: auditEvents.details,
       // Aliased: two columns named "email" would collide wherever rows are mapped by name (issue 17.1).
-      actor: sql<string | null>`${actor.email}`.as("actor_email"),
-      target: sql<string | null>`${target.email}`.as("target_email"),
+      // A removed person appears under their pseudonym (issue 19.5).
+      actor: sql<string | null>`coalesce(${actor.email}, ${removedActor.pseudonym})`.as("actor_email"),
+      target: sql<string | null>`coalesce(${target.email}, ${removedTarget.pseudonym})`.as("target_email"),
     })
     .from(auditEvents)
     .leftJoin(actor, eq(actor.id, auditEvents.actorId))
     .leftJoin(target, eq(target.id, auditEvents.targetId))
+    .leftJoin(removedActor, eq(removedActor.id, auditEvents.actorId))
+    .leftJoin(removedTarget, eq(removedTarget.id, auditEvents.targetId))
     .where(await conditions(db, filter))
     .orderBy(desc(auditEvents.id))
     .limit(limit + 1)

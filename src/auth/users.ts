@@ -72,3 +72,14 @@ export async function createFirstAdministrator(db: Db, admin: Omit<NewUser, "kin
   }
   return "created";
 }
+
+/** Names for person ids in history and logs: the current name, or the pseudonym of a removed person. */
+export async function personNames(d1: D1Database, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const list = JSON.stringify([...new Set(ids)]);
+  const { results } = await d1
+    .prepare("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?1)) UNION ALL SELECT id, pseudonym FROM removed_people WHERE id IN (SELECT value FROM json_each(?1))")
+    .bind(list)
+    .all<{ id: string; name: string }>();
+  return new Map(results.map((r) => [r.id, r.name]));
+}

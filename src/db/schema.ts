@@ -344,3 +344,14 @@ export const passwordResets = sqliteTable(
   },
   (t) => [index("password_resets_user_idx").on(t.userId, t.portal)],
 );
+
+// Issue 19.5: a person an admin removed. Their users row and everything hanging off it are gone;
+// the id stays in the audit log and asset history, and this table gives it the stable pseudonym
+// shown there instead of the name and email ("Removed contact 7K2QM4XAPB").
+export const removedPeople = sqliteTable("removed_people", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["agent", "contact"] }).notNull(),
+  pseudonym: text("pseudonym").notNull().unique(),
+  removedAt: integer("removed_at").notNull(),
+  removedBy: text("removed_by").notNull(),
+});

@@ -22,7 +22,7 @@ const filterSchema = z.object({
     .optional()
     .transform((v) => v || undefined)
     .pipe(z.enum(Object.keys(AUDIT_EVENTS) as [AuditEvent, ...AuditEvent[]], { error: "Choose an event type from the list." }).optional()),
-  user: z.string().trim().max(254, "The user filter is an email address.").optional().transform((v) => v || undefined),
+  user: z.string().trim().max(254, "The user filter is an email address, or a removed person's pseudonym.").optional().transform((v) => v || undefined),
   from: optionalDay,
   to: optionalDay,
   page: z.string().regex(/^\d{1,5}$/, "The page is a number.").optional().transform((v) => Math.max(1, Number(v ?? 1))),
@@ -75,7 +75,7 @@ auditLogRoutes.get("/audit", reads(filterSchema), async (c) => {
             </select>
           </div>
           <div class="field">
-            <label for="f-user">User (email)</label>
+            <label for="f-user">User (email, or a removed person's pseudonym)</label>
             <input id="f-user" name="user" type="search" value={f.user ?? ""} maxlength={254} />
           </div>
           <div class="field">

@@ -4,7 +4,7 @@
 // state of someone holding more than they do. Generated over 200 actor/target pairs of
 // permission subsets (Administrator included) and random sequences of every admin endpoint that
 // changes a role, a role's permissions, a role assignment, a password, an email or an active state,
-// or invites someone to sign in with Microsoft (issue 18.2).
+// invites someone to sign in with Microsoft (issue 18.2), or removes someone (issue 19.5).
 import { and, eq, inArray, like, or } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ALL_PERMISSIONS, type Permission } from "../../src/access/permissions";
@@ -74,7 +74,7 @@ beforeAll(() => setMfa("agent", { authenticatorApp: false, emailOtp: false }));
 
 describe("least privilege, over generated actors, targets and sequences", () => {
   it(`holds for ${ACTORS * TARGETS_EACH} generated actor/target pairs`, async () => {
-    const tally = { applied: 0, refused: 0 };
+    const tally = { applied: 0, refused: 0, removed: 0 };
     // Four actors at a time: each has its own people and roles.
     let next = 0;
     const worker = async () => {
@@ -84,11 +84,12 @@ describe("least privilege, over generated actors, targets and sequences", () => 
     // The generator reaches both sides of the rule often.
     expect(tally.applied).toBeGreaterThan(100);
     expect(tally.refused).toBeGreaterThan(100);
+    expect(tally.removed, "some generated removals go through").toBeGreaterThan(0);
   }, 600_000);
 });
 
 /** One actor (a generated permission subset, or Administrator), signed in once, against TARGETS_EACH generated targets. */
-async function runActor(a: number, tally: { applied: number; refused: number }) {
+async function runActor(a: number, tally: { applied: number; refused: number; removed: number }) {
   const rand = random(a + 1);
   // Most actors can reach the admin pages; a few cannot, and must be refused at the door.
   const actorRole = rand() < 0.1 ? ADMIN : await makeRole(subset(rand, rand() < 0.9 ? ["manageAgents"] : []));
@@ -100,7 +101,7 @@ async function runActor(a: number, tally: { applied: number; refused: number }) 
   for (let t = 0; t < TARGETS_EACH; t++) await runPair(`${a}.${t}`, rand, client, actor, actorRole, tally);
 }
 
-async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<ReturnType<typeof makeAgent>>, actorRole: string, tally: { applied: number; refused: number }) {
+async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<ReturnType<typeof makeAgent>>, actorRole: string, tally: { applied: number; refused: number; removed: number }) {
   const targetRole = rand() < 0.15 ? ADMIN : await makeRole(subset(rand));
   const otherRole = await makeRole(subset(rand));
   const target = await makeAgent({ roleId: targetRole });
@@ -113,7 +114,7 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
 
   for (let step = 0; step < 4; step++) {
     const who = rand() < 0.25 ? actor : target;
-    const op = pick(rand, ["assign", "assign", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole", "invite"] as const);
+    const op = pick(rand, ["assign", "assign", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole", "invite", "remove"] as const);
     let status: number;
     if (op === "assign") {
       status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: (await agentEmail(who.id))!, roleId: pick(rand, roleIds()), active: "on" });
@@ -134,15 +135,20 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
       status = await post(client, "/agent/admin/agents/new", { name: `New ${n}`, email: `new-${n}-${step}@example.com`, roleId: pick(rand, roleIds()), password: "a long enough first passphrase" });
     } else if (op === "invite") {
       // "Invite to sign in with Microsoft" lets whoever uses the link sign in as them (issue 18.2): the link page is a 200.
-      status = await post(client, `/agent/admin/people/${who.id}/sso-invite`, {}, [200, 401, 403, 404]);
+      status = await post(client, `/agent/admin/people/${who.id}/sso-invite`, {}, [200, 401, 403, 404, 409]);
+    } else if (op === "remove") {
+      // Only a disabled agent can be removed (the "active" step disables one): otherwise a 409.
+      status = await post(client, `/agent/admin/people/${who.id}/remove`, { confirm: (await agentEmail(who.id)) ?? "gone@example.com" });
     } else {
       status = await post(client, `/agent/admin/roles/${pick(rand, [targetRole, otherRole, ...created])}/delete`, {});
     }
+    if (op === "remove" && status === 303) tally.removed++;
     if (status === 303 || status === 200) tally.applied++;
     else tally.refused++;
   }
 
   const rolesAfter = await rolePermissions();
+  const present = new Set((await db().select({ id: users.id }).from(users).where(inArray(users.id, [...agentsBefore.keys()]))).map((x) => x.id));
   const label = `pair ${n} (actor ${[...actorPowers].join("+") || "nothing"})`;
   for (const agent of await agentsState(n, [actor.id, target.id], caseRoles())) {
     const before = agentsBefore.get(agent.id);
@@ -150,11 +156,14 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
     for (const power of powers(agent.roleId, rolesAfter)) {
       expect(had.has(power) || actorPowers.has(power), `${label}: ${agent.id} gained ${power}, which the actor lacks`).toBe(true);
     }
-    // Someone who held more than the actor keeps their email, password and active state.
+    // Someone who held more than the actor keeps their email, password and active state, and is not removed.
     if (before && [...powers(before.roleId, rolesBefore)].some((p) => !actorPowers.has(p))) {
       expect({ email: agent.email, active: agent.active, hash: agent.passwordHash }, `${label}: ${agent.id} was taken over`).toEqual({ email: before.email, active: before.active, hash: before.passwordHash });
       expect(await db().select().from(ssoInvitations).where(eq(ssoInvitations.userId, agent.id)), `${label}: ${agent.id} was invited to be signed in as`).toHaveLength(0);
     }
+  }
+  for (const [id, before] of agentsBefore) {
+    if ([...powers(before.roleId, rolesBefore)].some((p) => !actorPowers.has(p))) expect(present.has(id), `${label}: ${id} held more than the actor and was removed`).toBe(true);
   }
   for (const roleId of caseRoles()) {
     const before = rolesBefore.get(roleId);

@@ -17,6 +17,11 @@ function otpKvKey(userId: string): string {
   return `otp:${userId}`;
 }
 
+/** The code's KV record goes too when its person is removed (issue 19.5). */
+export async function forgetEmailOtp(env: Env, userId: string): Promise<void> {
+  await env.OTP_KV.delete(otpKvKey(userId));
+}
+
 function currentChallenge(sql: SqlStorage): OtpRow | undefined {
   return sql.exec<OtpRow>("SELECT * FROM otp_challenge").toArray()[0];
 }

@@ -148,6 +148,19 @@ export class UserDurableObject extends DurableObject<Env> {
     return emailOtp.emailOtpStatus(this.sql, flowId);
   }
 
+  /**
+   * Issue 19.5: the person was removed. Everything this object holds goes (sessions, devices,
+   * challenges, email-code state, the cached profile, the alarm), and it starts again empty.
+   */
+  async eraseEverything(userId: string): Promise<void> {
+    this.profileVersion++;
+    this.profile = undefined;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    migrateSchema(this.ctx.storage, USER_DO_SCHEMA);
+    await emailOtp.forgetEmailOtp(this.env, userId);
+  }
+
   /** Forget the cached profile: the next request reads the user's row from D1 again. */
   async refreshProfile(): Promise<void> {
     this.profileVersion++;
