@@ -1,11 +1,14 @@
 import type { Auth } from "./access/auth";
 import type { Clock } from "./lib/clock";
+import type { PortalStateCache } from "./portal/state-cache";
 
 /** Hono's typed environment: the bindings, and what middleware puts on the context. */
 export interface AppEnv {
   Bindings: Env;
   Variables: {
     clock: Clock;
+    /** This isolate's copy of the portals' state (issue 20). */
+    portals: PortalStateCache;
     /** Set by requireSession on portal pages. */
     auth: Auth;
     /** Set by readSession when this request's session ended because a policy was applied immediately. */

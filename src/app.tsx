@@ -22,27 +22,44 @@ import { type Clock, systemClock } from "./lib/clock";
 import { assertSecrets, SecretConfigurationError } from "./lib/encryption";
 import { isDependencyFailure, RETRY_AFTER_SECONDS } from "./lib/failures";
 import { devMailboxRoutes } from "./mail/routes";
+import { isDevelopment } from "./mail/mailer";
 import { devFloorRoutes } from "./dev/floor-route";
 import { devSessionsRoutes } from "./dev/sessions-route";
+import { countingEnv, formatStorageCalls, noStorageCalls } from "./dev/storage-calls";
 import { mfaRoutes } from "./mfa/routes";
 import { settingsHubRoutes } from "./settings/hub";
 import { securitySettingsRoutes } from "./settings/routes";
 import { ssoRoutes } from "./sso/routes";
 import { agentHomeRoutes, supportHomeRoutes } from "./portal/routes";
 import { Card, Layout } from "./web/layout";
+import { d1Sessions } from "./lib/d1-session";
+import { PortalStateCache } from "./portal/state-cache";
 
 export interface AppOptions {
   clock?: Clock;
+  /** One per isolate: the Worker builds its app once, and tests build one per simulated browser. */
+  portals?: PortalStateCache;
 }
 
 /** Build the Worker's app. Tests pass their own clock; production uses the system clock. */
-export function createApp({ clock = systemClock }: AppOptions = {}) {
+export function createApp({ clock = systemClock, portals = new PortalStateCache() }: AppOptions = {}) {
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
     c.set("clock", clock);
+    c.set("portals", portals);
+    // Development only: the bench asks how many storage calls a request makes (issue 20).
+    if (isDevelopment(c.env) && c.req.header("X-EdgeDesk-Count-Storage")) {
+      const calls = noStorageCalls();
+      c.env = countingEnv(c.env, calls);
+      await next();
+      c.header("X-EdgeDesk-Storage-Calls", formatStorageCalls(calls));
+      return;
+    }
     await next();
   });
+
+  app.use(d1Sessions());
 
   // SECURITY.md 30: a strict CSP with no inline script, no framing, no referrer leaks.
   app.use(

@@ -4,7 +4,7 @@ import { groupMembers, groups, passwordHistory, roles, users } from "../db/schem
 import { hashPassword, scryptParamsFor } from "../auth/password";
 import { passwordHistoryMac } from "../auth/password-change";
 import { checkNewPassword } from "../auth/password-policy";
-import { endAllSessionsOfUser, portalStub, userStub } from "../auth/sessions";
+import { endAllSessionsOfUser, userStub } from "../auth/sessions";
 import { findUserByEmail, newUserRow, normalizeEmail } from "../auth/users";
 import type { PasswordPolicy } from "../portal/policy";
 import type { Permission } from "../access/permissions";
@@ -223,7 +223,6 @@ export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string |
       .where(and(eq(roles.id, roleId), sql`json(${roles.permissions}) = json(${JSON.stringify(role.permissions)})`));
     if (result.meta.changes !== 1) return { ok: false, message: "Someone changed this role meanwhile. Reload the page and try again.", status: 409 };
   }
-  await portalStub(env, "agent").reloadRoles();
   return { ok: true, value: id! };
 }
 
@@ -237,7 +236,6 @@ export async function deleteRole(env: Env, db: Db, actor: Holder, roleId: string
   // Only while no agent holds it: the delete and the check are one statement.
   const result = await db.delete(roles).where(and(eq(roles.id, roleId), sql`NOT EXISTS (SELECT 1 FROM users WHERE role_id = ${roleId})`));
   if (result.meta.changes !== 1) return { ok: false, message: "Agents still have this role: give them another role first." };
-  await portalStub(env, "agent").reloadRoles();
   return { ok: true, value: undefined };
 }
 

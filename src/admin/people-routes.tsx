@@ -5,7 +5,7 @@ import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { passwordRules } from "../auth/password-policy";
 import { recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
-import { endAllSessionsOfUser, portalStub, userStub } from "../auth/sessions";
+import { endAllSessionsOfUser, userStub } from "../auth/sessions";
 import { setPassword } from "../auth/password-change";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
@@ -30,6 +30,7 @@ import { auditRefusal, refuseUnlessManageable } from "./refusals";
 import { ssoInviteRoutes } from "./sso-invite-routes";
 import { removalRoutes, removedNotice } from "./removal-routes";
 import { RemovalPanel } from "./removal-pages";
+import { portalPolicy } from "../portal/context";
 
 type Ctx = Context<AppEnv>;
 const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
@@ -72,7 +73,7 @@ const reason = (decision: Decision) => (decision.ok ? undefined : decision.messa
 
 /** The passkeys and remembered devices panel, for admins with the recovery permission over this person. */
 async function devicesPanel(c: Ctx, person: { id: string; name: string; kind: "agent" | "contact" }, passkeyList: Awaited<ReturnType<typeof listPasskeys>>) {
-  const policy = await portalStub(c.env, portalOfKind(person.kind)).getPolicy();
+  const policy = await portalPolicy(c, portalOfKind(person.kind));
   const now = c.var.clock.now();
   const devices = await userStub(c.env, person.id).listDevices(policy.generation, now);
   return <PersonDevicesPanel person={person} passkeys={passkeyList} devices={devices} now={now} base={`/agent/admin/people/${person.id}`} />;
@@ -96,7 +97,7 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
     hasConfirmedAuthenticator(db, agentId),
     countUnusedRecoveryCodes(db, agentId),
     listPasskeys(db, agentId),
-    portalStub(c.env, "agent").getPolicy(),
+    portalPolicy(c, "agent"),
     linkedIdentityOf(db, agentId),
   ]);
   const auth = c.var.auth;
@@ -167,7 +168,7 @@ peopleRoutes.get("/agents", manage, async (c) => {
 
 async function newAgentPage(c: Ctx, error?: string, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const db = getDb(c.env.DB);
-  const [roles, groups, policy] = await Promise.all([listRoles(db), listGroups(db), portalStub(c.env, "agent").getPolicy()]);
+  const [roles, groups, policy] = await Promise.all([listRoles(db), listGroups(db), portalPolicy(c, "agent")]);
   return c.html(
     <AdminFrame auth={c.var.auth} title="New agent">
       <ErrorMessage message={error} />
@@ -183,7 +184,7 @@ peopleRoutes.get("/agents/new", manage, (c) => newAgentPage(c));
 peopleRoutes.post("/agents/new", manage, reads(newAgentForm), async (c) => {
   const form = await parseAgentForm(c, newAgentForm);
   if (!form.ok) return newAgentPage(c, form.message, 400);
-  const policy = await portalStub(c.env, "agent").getPolicy();
+  const policy = await portalPolicy(c, "agent");
   const created = await createAgent(c.env, getDb(c.env.DB), actorOf(c), form.data, policy.password, c.var.clock.now(), recentlyReauthenticated(c));
   await auditRefusal(c, created, "create an agent", null);
   if (!created.ok) return newAgentPage(c, created.message, statusOf(created));
@@ -233,7 +234,7 @@ peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), reads(pas
   if (!form.ok) return agentPage(c, agentId, { error: form.message }, 400);
   const refused = await refuseUnlessManageable(c, agentId, "set their password", "set an agent's password");
   if (refused) return refused;
-  const policy = await portalStub(c.env, "agent").getPolicy();
+  const policy = await portalPolicy(c, "agent");
   const now = c.var.clock.now();
   const changed = await setPassword(c.env, db, agent, form.data.password, policy.password, now);
   if (!changed.ok) return agentPage(c, agentId, { error: changed.message }, 400);

@@ -17,6 +17,8 @@ import { deleteRole, holdersOfRole, listRoles, REAUTH_FIRST, type Result, saveRo
 import { notifyRolePermissionsChanged } from "./notices";
 import { AdminFrame, ReauthLink, RoleForm } from "./pages";
 import { ownValue } from "../lib/lookup";
+import { portalWriter } from "../portal/context";
+import { reloadRolePermissions } from "../portal/state-cache";
 
 const roleForm = z.object({
   name: requiredText("a role name", 60),
@@ -117,6 +119,8 @@ async function save(c: Ctx, roleId: string | null) {
   const saved = await saveRole(c.env, db, actorOf(c), roleId, form.data, now, recentlyReauthenticated(c));
   await refusedOrError(c, saved, roleId ? "change a role" : "create a role", roleId);
   if (!saved.ok) return formPage(c, roleId, { error: saved.message, value }, saved.status ?? 400);
+  // Answers only once no isolate still holds the role's permissions from before (issue 20).
+  await reloadRolePermissions(portalWriter(c));
   await recordAudit(c, { event: "role.saved", portal: "agent", actorId: c.var.auth.user.id, targetId: saved.value, details: { name: form.data.name, permissions: form.data.permissions } });
   if (roleId) {
     const holders = await holdersOfRole(db, roleId);
@@ -134,6 +138,7 @@ rolesRoutes.post("/:id/delete", reads(), async (c) => {
   const deleted = await deleteRole(c.env, getDb(c.env.DB), actorOf(c), c.req.param("id"), recentlyReauthenticated(c));
   await refusedOrError(c, deleted, "delete a role", c.req.param("id"));
   if (!deleted.ok) return listPage(c, { error: deleted.message }, deleted.status ?? 400);
+  await reloadRolePermissions(portalWriter(c));
   await recordAudit(c, { event: "role.deleted", portal: "agent", actorId: c.var.auth.user.id, targetId: c.req.param("id") });
   return c.redirect("/agent/admin/roles?done=deleted", 303);
 });

@@ -19,7 +19,7 @@ export function loginPath(portal: Portal, next?: string): string {
 export function requireSession(portal: Portal, stages: readonly SessionStage[] = ["full"]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     // Sub-apps sharing a mount point each guard their routes: a session this request already
-    // validated for this portal is reused rather than read again (two Durable Object calls).
+    // validated for this portal is reused rather than read again (a Durable Object call).
     const known = c.get("auth");
     const auth = known?.portal === portal ? known : await readSession(c, portal);
     if (!auth) {

@@ -14,8 +14,9 @@ import { setPassword } from "./password-change";
 import { passwordRules, type PasswordRule } from "./password-policy";
 import { claimPasswordReset, notifyPasswordReset, openPasswordReset, releasePasswordReset, RESET_LIFETIME_MS, sendPasswordResetLink } from "./password-reset";
 import { continueAfterPassword, signInWays } from "./routes";
-import { endAllSessionsOfUser, portalStub, requestDetails } from "./sessions";
+import { endAllSessionsOfUser, requestDetails } from "./sessions";
 import { normalizeEmail } from "./users";
+import { portalPolicy } from "../portal/context";
 
 const forgotForm = z.object({ email: emailField() });
 const resetForm = z
@@ -79,7 +80,7 @@ export function passwordResetRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
 
   async function passwordAllowed(c: Ctx) {
-    const policy = await portalStub(c.env, portal).getPolicy();
+    const policy = await portalPolicy(c, portal);
     return { policy, allowed: signInWays(c.env, policy).password };
   }
   const gone = (c: Ctx) => c.html(<ForgotPage portal={portal} error={RESET_LINK_GONE} />, 410);

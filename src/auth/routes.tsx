@@ -11,11 +11,12 @@ import { allowsPassword, allowsSso, kindOfPortal, type Portal, type PortalPolicy
 import { ssoConfig } from "../sso/oidc";
 import { isRememberedDevice } from "../mfa/remembered-devices";
 import { SignInPage } from "./pages";
-import { endCurrentSession, portalStub, readSession, startSession } from "./sessions";
+import { endCurrentSession, readSession, startSession } from "./sessions";
 import { scryptParamsFor } from "./password";
 import { POLICY_APPLIED } from "./middleware";
 import { checkPassword, nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
+import { portalPolicy } from "../portal/context";
 
 const signInForm = z.object({
   email: emailField(),
@@ -75,12 +76,12 @@ export function signInRoutes(portal: Portal) {
         : c.req.query("policy_applied") === "1"
           ? POLICY_APPLIED
           : undefined;
-    const policy = await portalStub(c.env, portal).getPolicy();
+    const policy = await portalPolicy(c, portal);
     return c.html(<SignInPage portal={portal} {...ways(c.env, policy)} next={next === home ? undefined : next} notice={notice} />);
   });
 
   app.post("/login", reads(signInForm), async (c) => {
-    const policy = await portalStub(c.env, portal).getPolicy();
+    const policy = await portalPolicy(c, portal);
     const allowed = ways(c.env, policy);
     // The access mode is enforced here too, not only by hiding the form.
     if (!allowed.password) return c.html(<SignInPage portal={portal} {...allowed} error="This portal signs in with Microsoft only." />, 403);

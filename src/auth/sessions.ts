@@ -4,6 +4,7 @@ import type { AppEnv } from "../app-env";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import type { PortalState } from "../portal/portal-do";
+import { portalPolicy, portalState } from "../portal/context";
 import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
 import type { Auth } from "../access/auth";
 import type { SessionStage, SignInMethod, UserProfile } from "./user-do";
@@ -50,14 +51,15 @@ function permissionsOf(user: UserProfile, state: PortalState): Permission[] {
 }
 
 /**
- * The session of this request's portal cookie, or null. Costs two Durable Object calls and no
- * D1 query: the portal's state (policy generation, timeouts, role permissions) and the user's
- * session. A failing call throws, so the request fails closed rather than passing as signed in.
+ * The session of this request's portal cookie, or null. Costs one Durable Object call (the
+ * user's) and no D1 query: the portal's state (policy generation, timeouts, role permissions)
+ * comes from the isolate's cache, read from the portal's object at most every 5 seconds (issue
+ * 20). A failing call throws, so the request fails closed rather than passing as signed in.
  */
 export async function readSession(c: Context<AppEnv>, portal: Portal): Promise<Auth | null> {
   const parsed = parseToken(getCookie(c, COOKIE_NAMES[portal], "host"));
   if (!parsed) return null;
-  const [state, tokenHash] = await Promise.all([portalStub(c.env, portal).getState(), parsed.tokenHash]);
+  const [state, tokenHash] = await Promise.all([portalState(c, portal), parsed.tokenHash]);
   const result = await userStub(c.env, parsed.userId).validateSession(parsed.userId, {
     tokenHash,
     generation: state.policy.generation,
@@ -96,7 +98,7 @@ export async function startSession(
 ): Promise<string> {
   // A generation read a moment ago is safe to reuse: if it moved on since, this session simply
   // fails its first request, which is what "end every session now" asks.
-  const { policy = await portalStub(c.env, portal).getPolicy(), ...rest } = options;
+  const { policy = await portalPolicy(c, portal), ...rest } = options;
   const { id, token } = await mintSession(c.env, userId, { ...rest, generation: policy.generation, now: c.var.clock.now(), ...requestDetails(c) });
   setSessionCookie(c, portal, token, policy.session.absoluteLifetimeMs);
   return id;
@@ -146,15 +148,6 @@ export async function endCurrentSession(c: Context<AppEnv>, portal: Portal): Pro
 /** End every session of one user (disabling, password change, MFA reset). */
 export function endAllSessionsOfUser(env: Env, userId: string, exceptSessionId?: string): Promise<number> {
   return userStub(env, userId).revokeAllSessions(exceptSessionId);
-}
-
-/**
- * End every session of a portal now. One write to the portal's Durable Object moves its
- * generation on; each request compares its session's generation with that one number, so the
- * next request of every earlier session fails whatever the number of users.
- */
-export function endEveryPortalSession(env: Env, portal: Portal): Promise<number> {
-  return portalStub(env, portal).endAllSessions();
 }
 
 export function isAdministrator(permissions: readonly Permission[]): boolean {

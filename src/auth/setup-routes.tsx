@@ -9,11 +9,11 @@ import { hashPassword, scryptParamsFor } from "./password";
 import { constantTimeEqual, sha256Hex } from "../lib/crypto";
 import { checkNewPassword, passwordRules } from "./password-policy";
 import { passwordHistoryMac } from "./password-change";
-import { portalStub } from "./sessions";
 import type { PasswordPolicy } from "../portal/policy";
 import { PasswordRulesList } from "../account/pages";
 import { findUserByEmail, createFirstAdministrator, setupIsOpen } from "./users";
 import { startSession } from "./sessions";
+import { portalPolicy } from "../portal/context";
 
 const setupForm = z
   .object({
@@ -68,12 +68,12 @@ export const setupRoutes = new Hono<AppEnv>()
     if (!(await setupIsOpen(getDb(c.env.DB)))) return c.notFound();
     const token = await checkSetupToken(c.env, undefined);
     if (token === "missing") return c.html(<Layout title="Set up EdgeDesk"><Card title="Set a setup token first"><p>{NO_TOKEN_YET}</p></Card></Layout>, 403);
-    return c.html(<SetupPage policy={(await portalStub(c.env, "agent").getPolicy()).password} needsToken={token !== "not needed"} />);
+    return c.html(<SetupPage policy={(await portalPolicy(c, "agent")).password} needsToken={token !== "not needed"} />);
   })
   .post("/setup", reads(setupForm), async (c) => {
     const db = getDb(c.env.DB);
     if (!(await setupIsOpen(db))) return c.notFound();
-    const policy = (await portalStub(c.env, "agent").getPolicy()).password;
+    const policy = (await portalPolicy(c, "agent")).password;
     const form = await parseForm(c, setupForm);
     const needsToken = c.env.ENVIRONMENT !== "development";
     if (!form.ok) return c.html(<SetupPage policy={policy} needsToken={needsToken} error={form.message} />, 400);

@@ -1,10 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { mintSession, portalStub, sessionCookieName } from "../auth/sessions";
+import { mintSession, sessionCookieName } from "../auth/sessions";
 import { parseJson, reads } from "../lib/validation";
 import { isDevelopment } from "../mail/mailer";
 import { kindOfPortal } from "../portal/policy";
+import { portalPolicy } from "../portal/context";
 
 const mintRequest = z.strictObject(
   {
@@ -30,7 +31,7 @@ export const devSessionsRoutes = new Hono<AppEnv>().post("/dev/sessions", reads(
     .bind(kindOfPortal(portal), JSON.stringify(ids))
     .first<{ n: number }>();
   if (known?.n !== ids.length) return c.text(`Some of those ids are not active users of the ${portal} portal.`, 400);
-  const { generation } = await portalStub(c.env, portal).getPolicy();
+  const { generation } = await portalPolicy(c, portal);
   const session = { stage: "full" as const, method: "password" as const, generation, now: c.var.clock.now(), ip: "127.0.0.1", userAgent: "EdgeDesk bench" };
   const minted = await Promise.all(ids.flatMap((id) => Array.from({ length: perUser }, () => mintSession(c.env, id, session))));
   return c.json({ cookieName: sessionCookieName(portal), tokens: minted.map((m) => m.token) });

@@ -53,7 +53,15 @@ export function composeMail(env: Env, mail: Mail): OutgoingMail {
  */
 export async function sendMail(env: Env, mail: Mail, now: number): Promise<void> {
   const message = composeMail(env, mail);
-  await env.EMAIL.send(message);
+  try {
+    await env.EMAIL.send(message);
+  } catch (error) {
+    // Workers mark a dropped connection to the binding as retryable: try once more, then let the
+    // caller say it could not be sent. (Should the first have got through after all, the person
+    // gets a notice or a code twice, the same code; a lost one would cost more.)
+    if (!(error instanceof Error && (error as { retryable?: unknown }).retryable === true)) throw error;
+    await env.EMAIL.send(message);
+  }
   if (isDevelopment(env)) {
     await getDb(env.DB)
       .insert(devMailbox)

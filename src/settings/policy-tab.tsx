@@ -3,13 +3,14 @@ import type { Child } from "hono/jsx";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
-import { portalStub } from "../auth/sessions";
 import { parseForm, reads } from "../lib/validation";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import { ErrorMessage, Notice } from "../web/layout";
 import { AUDIENCES, type Audience, parseAudience, SETTINGS_ROOT } from "./audiences";
 import { ApplyChoice, SettingsFrame, type TabSlug } from "./pages";
 import { ownValue } from "../lib/lookup";
+import { portalPolicy, portalWriter } from "../portal/context";
+import { changePortalPolicy, freshPolicy } from "../portal/state-cache";
 
 /** One tab of a portal's authentication policy: how to read, show, check and write its part. */
 export interface PolicyTab<T> {
@@ -61,7 +62,7 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
   }
 
   async function current(c: Ctx, audience: Audience): Promise<T> {
-    return tab.read(await portalStub(c.env, AUDIENCES[audience]).getPolicy());
+    return tab.read(await portalPolicy(c, AUDIENCES[audience]));
   }
 
   async function parse<U extends T>(c: Ctx, audience: Audience, schema: z.ZodType<U>) {
@@ -100,8 +101,9 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     const { apply, ...value } = form.data;
     const portal = AUDIENCES[audience];
     const changes = tab.describe(before, value as T, portal);
-    const context = { before: await portalStub(c.env, portal).getPolicy(), now: c.var.clock.now() };
-    await portalStub(c.env, portal).updatePolicy(tab.write(value as T, context), apply === "immediately");
+    const context = { before: await freshPolicy(c.env, portal), now: c.var.clock.now() };
+    // Answers only once no isolate can still hold the policy from before (issue 20).
+    await changePortalPolicy(portalWriter(c), portal, tab.write(value as T, context), apply === "immediately");
     const audit = { portal, actorId: c.var.auth.user.id, targetId: null };
     await recordAudit(c, { ...audit, event: "settings.changed", details: { audience, tab: tab.slug, changes, apply } });
     if (apply === "immediately") await recordAudit(c, { ...audit, event: "policy.applied_immediately", details: { audience, tab: tab.slug } });

@@ -6,7 +6,7 @@ import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
-import { portalStub, startSession } from "../auth/sessions";
+import { startSession } from "../auth/sessions";
 import { getDb } from "../db";
 import { notifySsoLinked } from "../admin/notices";
 import { afterResponse } from "../lib/background";
@@ -14,6 +14,7 @@ import { allowsSso, kindOfPortal, type Portal, portalLabel } from "../portal/pol
 import { Card, Layout } from "../web/layout";
 import { acceptInvitation, INVITATION_GONE, openInvitation } from "./invitations";
 import { type EntraIdentity, type SsoConfig, ssoConfig } from "./oidc";
+import { portalPolicy } from "../portal/context";
 
 /** How a route sends the browser to Microsoft with a flow of its own (src/sso/routes.tsx). */
 export type GoToMicrosoft = (c: Ctx, portal: Portal, config: SsoConfig, next: string, purpose: { invite?: string }) => Response;
@@ -46,7 +47,7 @@ export function invitationRoutes(portal: Portal, goToMicrosoft: GoToMicrosoft) {
     if (!config) return { page: gone("Single sign-on is not set up for EdgeDesk yet. Ask your administrator.", 503) };
     const invitation = await openInvitation(getDb(c.env.DB), token, c.var.clock.now());
     if (!invitation || invitation.user.kind !== kindOfPortal(portal)) return { page: gone(INVITATION_GONE, 410) };
-    if (!allowsSso((await portalStub(c.env, portal).getPolicy()).access)) {
+    if (!allowsSso((await portalPolicy(c, portal)).access)) {
       return { page: gone(`The ${portalLabel(portal).toLowerCase()} does not use Microsoft sign-in yet. Ask your administrator to turn it on, then open this link again.`, 403) };
     }
     return { config, invitation };

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { SignInPage } from "../auth/pages";
 import { signInWays } from "../auth/routes";
-import { portalStub, readSession, rotateSession, startSession } from "../auth/sessions";
+import { readSession, rotateSession, startSession } from "../auth/sessions";
 import { REAUTH_WINDOW_MS } from "../auth/reauth";
 import { Card, Layout } from "../web/layout";
 import { recordAudit } from "../audit/audit";
@@ -17,6 +17,7 @@ import { findLinkedUser, findOrLinkUser } from "./accounts";
 import { invitationRoutes, linkThroughInvitation } from "./invitation-routes";
 import { type EntraIdentity, entraErrorMessage, exchangeCode, type SsoConfig, type SsoFlow, ssoConfig, startFlow, verifyIdToken } from "./oidc";
 import { allowedTenantIds } from "./tenants";
+import { portalPolicy } from "../portal/context";
 
 const FLOW_LIFETIME_MS = 10 * MINUTE;
 const flowCookie = (portal: Portal) => `edgedesk_sso_${portal}`;
@@ -69,12 +70,12 @@ export function ssoRoutes(portal: Portal) {
   // A refused Microsoft sign-in returns to the sign-in page with every way the portal offers, so
   // "Sign in with Microsoft" is there to try again (issue 17.6).
   const refuse = async (c: Context<AppEnv>, error: string, status: 400 | 403 | 404 | 502 | 503) =>
-    c.html(<SignInPage portal={portal} error={error} {...signInWays(c.env, await portalStub(c.env, portal).getPolicy())} />, status);
+    c.html(<SignInPage portal={portal} error={error} {...signInWays(c.env, await portalPolicy(c, portal))} />, status);
 
   app.get("/sso/start", async (c) => {
     const config = ssoConfig(c.env);
     if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
-    if (!allowsSso((await portalStub(c.env, portal).getPolicy()).access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
+    if (!allowsSso((await portalPolicy(c, portal)).access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
     // A tenant named by a domain that does not resolve stops here, naming the setting (issue 18.2).
     const tenants = await allowedTenantIds(config, c.var.clock.now());
     if (!tenants.ok) {
@@ -94,7 +95,7 @@ export function ssoRoutes(portal: Portal) {
     if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
     const flow = readFlow(c, portal);
     deleteCookie(c, flowCookie(portal), { prefix: "host", secure: true, path: "/" });
-    const policy = await portalStub(c.env, portal).getPolicy();
+    const policy = await portalPolicy(c, portal);
     if (!allowsSso(policy.access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
 
     const query = parseQuery(c, callbackQuery);

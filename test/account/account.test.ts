@@ -7,10 +7,11 @@ import { browser, fakeClock, statusOf } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
+import { writePortalPolicy } from "../helpers/portal";
 
 async function setPasswordPolicy(portal: Portal, change: Partial<PasswordPolicy>) {
   const current = await portalStub(env, portal).getPolicy();
-  await portalStub(env, portal).updatePolicy({ password: { ...current.password, ...change } }, false);
+  await writePortalPolicy(portal, { password: { ...current.password, ...change } }, false);
 }
 
 
@@ -119,7 +120,7 @@ describe("session configuration", () => {
     const contact = await makeContact();
     const client = browser({ clock });
     await signIn(client, "support", contact);
-    await portalStub(env, "support").updatePolicy({ session: { idleTimeoutMs: 15 * MINUTE, absoluteLifetimeMs: 2 * HOUR } }, false);
+    await writePortalPolicy("support", { session: { idleTimeoutMs: 15 * MINUTE, absoluteLifetimeMs: 2 * HOUR } }, false);
     clock.advance(14 * MINUTE);
     expect(await statusOf(client, "/support")).toBe(200);
     clock.advance(15 * MINUTE);
@@ -133,7 +134,7 @@ describe("session configuration", () => {
     }
     clock.advance(14 * MINUTE); // 126 minutes after sign-in
     expect(await statusOf(other, "/support")).toBe(303);
-    await portalStub(env, "support").updatePolicy({ session: { idleTimeoutMs: 8 * HOUR, absoluteLifetimeMs: 7 * DAY } }, false);
+    await writePortalPolicy("support", { session: { idleTimeoutMs: 8 * HOUR, absoluteLifetimeMs: 7 * DAY } }, false);
   });
 });
 

@@ -12,6 +12,7 @@ import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent } from "../helpers/factories";
 import { setMfa } from "../helpers/mfa";
+import { writePortalPolicy } from "../helpers/portal";
 
 const A = "amber lanterns at noon";
 const B = "basalt rivers in spring";
@@ -37,7 +38,7 @@ beforeAll(async () => {
   for (const portal of ["agent", "support"] as const) {
     await setMfa(portal, { authenticatorApp: false, emailOtp: false });
     const { password } = await portalStub(env, portal).getPolicy();
-    await portalStub(env, portal).updatePolicy({ password: { ...password, reuseCount: 5 } }, false);
+    await writePortalPolicy(portal, { password: { ...password, reuseCount: 5 } }, false);
   }
 });
 
@@ -54,7 +55,7 @@ describe("password history on every path that sets a password", () => {
 
   it("the forced change of an expired password records it", async () => {
     const { password } = await portalStub(env, "agent").getPolicy();
-    await portalStub(env, "agent").updatePolicy({ password: { ...password, expiryDays: 90 } }, false);
+    await writePortalPolicy("agent", { password: { ...password, expiryDays: 90 } }, false);
     const agent = await makeAgent();
     // The factory set the password on 2026-01-01; 91 days later it has expired.
     const client = browser({ clock: fakeClock(Date.UTC(2026, 0, 1) + 91 * DAY) });
@@ -64,7 +65,7 @@ describe("password history on every path that sets a password", () => {
     const changed = await client.post("/agent/login/change-password", { password: C, confirm: C });
     await changed.text();
     expect(changed.headers.get("Location")).toBe("/agent");
-    await portalStub(env, "agent").updatePolicy({ password: { ...password, expiryDays: 0 } }, false);
+    await writePortalPolicy("agent", { password: { ...password, expiryDays: 0 } }, false);
     await expectReuseRefused("agent", agent.email, C);
   });
 

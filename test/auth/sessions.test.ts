@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { endAllSessionsOfUser, endEveryPortalSession, sessionCookieName } from "../../src/auth/sessions";
+import { endAllSessionsOfUser, sessionCookieName } from "../../src/auth/sessions";
 import { DAY, HOUR, MINUTE } from "../../src/lib/clock";
 import { browser, fakeClock, statusOf } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { openSession } from "../helpers/sessions";
+import { writePortalPolicy } from "../helpers/portal";
 
 
 describe("session lifetime", () => {
@@ -76,7 +77,7 @@ describe("ending every session of a portal", () => {
     const sample = cookies.filter((_, i) => i % 50 === 0);
     for (const cookie of sample) expect(await statusOf(client, "/agent", cookie)).toBe(200);
 
-    await endEveryPortalSession(env, "agent");
+    await writePortalPolicy("agent", {}, true);
 
     const after = await Promise.all(cookies.map((cookie) => statusOf(client, "/agent", cookie)));
     expect(after.filter((s) => s !== 303)).toEqual([]);

@@ -15,10 +15,11 @@ import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
 
-/** env.DB, recording the SQL of every statement the app prepares. */
-function recordingDb(real: D1Database, seen: Set<string>): D1Database {
+/** env.DB, recording the SQL of every statement the app prepares (in the D1 session each request opens too). */
+function recordingDb<T extends D1Database | D1DatabaseSession>(real: T, seen: Set<string>): T {
   return new Proxy(real, {
     get(target, prop) {
+      if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => recordingDb((target as D1Database).withSession(...args), seen);
       if (prop === "prepare") return (sql: string) => (seen.add(sql), target.prepare(sql));
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;

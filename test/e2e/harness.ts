@@ -54,7 +54,9 @@ export interface Journey {
  * that started and then failed is not.
  */
 async function startWorker(persist: string) {
-  const vars = { ...randomDevVars(), HMAC_KEY: inject("hmacKey"), PASSWORD_HASH_PARAMS: `N=${JOURNEY_HASH_PARAMS.N},r=${JOURNEY_HASH_PARAMS.r},p=${JOURNEY_HASH_PARAMS.p}` };
+  // PORTAL_STATE_TTL_SECONDS: saves wait for every isolate's copy of a portal's state to expire (issue 20);
+  // 1 second keeps that cache in play while the journeys stay quick.
+  const vars = { ...randomDevVars(), HMAC_KEY: inject("hmacKey"), PASSWORD_HASH_PARAMS: `N=${JOURNEY_HASH_PARAMS.N},r=${JOURNEY_HASH_PARAMS.r},p=${JOURNEY_HASH_PARAMS.p}`, PORTAL_STATE_TTL_SECONDS: "1" };
   for (let attempt = 1; ; attempt++) {
     try {
       return await runWorker({ persist, port: await freePort(), vars, logLevel: "warn", stdio: ["ignore", "ignore", "inherit"] });

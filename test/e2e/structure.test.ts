@@ -64,4 +64,26 @@ describe("src's module structure", () => {
       .map(([where]) => where);
     expect(direct).toEqual([]);
   });
+
+  // Issue 20: requests read a portal's state through the isolate's cache, and change it only
+  // through the functions that wait until every cache has expired (src/portal/state-cache.ts).
+  it("calls the portal objects only from src/portal", () => {
+    const direct = lines(sourceFiles("src").filter((f) => !f.includes("/src/portal/")))
+      .filter(([, line]) => /\.(getState|getPolicy|updatePolicy|reloadRoles|endAllSessions)\(/.test(line))
+      .map(([where]) => where);
+    expect(direct).toEqual([]);
+  });
+
+  // Issue 20: requests query D1 through a D1 session (src/lib/d1-session.ts), which has only
+  // prepare() and batch(): nothing in src may call exec() or dump() on a database.
+  it("calls nothing on D1 that a D1 session lacks", () => {
+    const direct = lines(sourceFiles("src"))
+      .filter(([, line]) => /\b(DB|d1|db)\.(exec|dump)\(/.test(line))
+      .map(([where]) => where);
+    expect(direct).toEqual([]);
+  });
 });
+
+function lines(files: string[]) {
+  return files.flatMap((f) => readFileSync(f, "utf8").split("\n").map((line, i) => [`${relative("src", f)}:${i + 1}`, line] as const));
+}

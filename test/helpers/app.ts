@@ -13,6 +13,10 @@ export function fakeClock(start = Date.UTC(2026, 10, 22, 9, 0, 0)) {
     set(ms: number) {
       now = ms;
     },
+    /** Waiting on a test's clock moves it on at once. */
+    async sleep(ms: number) {
+      now += ms;
+    },
   } satisfies Clock & Record<string, unknown>;
 }
 export type FakeClock = ReturnType<typeof fakeClock>;

@@ -26,8 +26,10 @@ export function faultyD1(real: D1Database, failAt: (call: number) => boolean = (
     originals.set(proxy, statement);
     return proxy;
   };
-  const db = new Proxy(real, {
+  // The app runs its queries in a D1 session (src/lib/d1-session.ts): the session fails alike.
+  const wrapDatabase = <T extends D1Database | D1DatabaseSession>(database: T): T => new Proxy(database, {
     get(target, prop) {
+      if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => wrapDatabase((target as D1Database).withSession(...args));
       if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
@@ -38,14 +40,14 @@ export function faultyD1(real: D1Database, failAt: (call: number) => boolean = (
       if (prop === "exec") {
         return async (query: string) => {
           hit();
-          return target.exec(query);
+          return (target as D1Database).exec(query);
         };
       }
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { db, calls: () => calls };
+  return { db: wrapDatabase(real), calls: () => calls };
 }
 
 /** A Durable Object namespace whose every call fails as an overloaded Durable Object does. */
@@ -65,3 +67,17 @@ export function faultyNamespace<T extends object>(real: T): T {
 
 /** A send_email binding that refuses every message, as it does when the route is not verified. */
 export const failingEmail = { send: async () => Promise.reject(new Error("send_email: destination address is not verified (injected by the test)")) } as unknown as SendEmail;
+
+/** The real send_email binding, after `drops` dropped connections (Workers mark those retryable). */
+export function droppingEmail(real: SendEmail, drops: number) {
+  let left = drops;
+  let attempts = 0;
+  const binding = {
+    send: async (message: unknown) => {
+      attempts++;
+      if (left-- > 0) throw Object.assign(new Error("Network connection lost. (injected by the test)"), { retryable: true, remote: true });
+      return (real.send as (m: unknown) => Promise<unknown>)(message);
+    },
+  } as unknown as SendEmail;
+  return { binding, attempts: () => attempts };
+}

@@ -9,12 +9,13 @@ import { timeStep } from "../../src/mfa/totp";
 import type { MfaPolicy, Portal } from "../../src/portal/policy";
 import type { Browser, FakeClock } from "./app";
 import { db } from "./factories";
+import { writePortalPolicy } from "./portal";
 
 /** Set a portal's MFA policy directly (for tests that are not about the settings page). */
 export async function setMfa(portal: Portal, mfa: Partial<MfaPolicy>, endSessions = false) {
   const current = await portalStub(env, portal).getPolicy();
   // A grace period from an earlier test in the file never leaks into the next: it is set only on purpose.
-  await portalStub(env, portal).updatePolicy({ mfa: { ...current.mfa, graceDays: 0, graceUntil: null, ...mfa } }, endSessions);
+  await writePortalPolicy(portal, { mfa: { ...current.mfa, graceDays: 0, graceUntil: null, ...mfa } }, endSessions);
 }
 
 /** The code an authenticator app shows for a manual key, at a time step offset from now. */

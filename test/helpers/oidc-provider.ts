@@ -5,6 +5,7 @@ import { expect, vi } from "vitest";
 import { portalStub } from "../../src/auth/sessions";
 import type { AccessMode, Portal } from "../../src/portal/policy";
 import type { Browser } from "./app";
+import { writePortalPolicy } from "./portal";
 
 export const AUTHORITY = "https://login.test";
 export const CLIENT_ID = "edgedesk-test-client";
@@ -104,7 +105,7 @@ export function unsignedToken(claims: JWTPayload): string {
 }
 
 export async function setAccess(portal: Portal, access: AccessMode) {
-  await portalStub(env, portal).updatePolicy({ access }, false);
+  await writePortalPolicy(portal, { access }, false);
 }
 
 export type SsoToken = JWTPayload | ((nonce: string) => Promise<string>);

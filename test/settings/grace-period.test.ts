@@ -23,9 +23,11 @@ describe("the grace period", () => {
     const admin = await makeAdmin();
     const adminClient = browser({ clock });
     await signIn(adminClient, "agent", admin);
+    // From when it was saved (the save answers a few seconds later: src/portal/state-cache.ts).
+    const savedAt = clock.now();
     const applied = await applyGrace(adminClient, "7");
     expect(applied.headers.get("Location")).toBe(`${PAGE}?saved=next_login`);
-    const deadline = clock.now() + 7 * DAY;
+    const deadline = savedAt + 7 * DAY;
     expect((await portalStub(env, "agent").getPolicy()).mfa).toMatchObject({ authenticatorApp: true, graceDays: 7, graceUntil: deadline });
 
     clock.advance(DAY);
@@ -70,9 +72,10 @@ describe("the grace period", () => {
 
     // Changing the length restarts it from now; turning the app off clears it.
     clock.advance(2 * HOUR);
+    const restartedAt = clock.now();
     const longer = await applyGrace(adminClient, "10");
     expect(longer.headers.get("Location")).toBe(`${PAGE}?saved=next_login`);
-    expect((await portalStub(env, "agent").getPolicy()).mfa.graceUntil).toBe(clock.now() + 10 * DAY);
+    expect((await portalStub(env, "agent").getPolicy()).mfa.graceUntil).toBe(restartedAt + 10 * DAY);
     const r = await adminClient.post(`${PAGE}/apply`, { authenticatorApp: "", issuerName: "EdgeDesk", emailOtp: "", graceDays: "10", apply: "next_login" });
     await r.text();
     expect((await portalStub(env, "agent").getPolicy()).mfa).toMatchObject({ authenticatorApp: false, graceUntil: null });

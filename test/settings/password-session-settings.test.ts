@@ -5,6 +5,7 @@ import { DAY, MINUTE } from "../../src/lib/clock";
 import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeContact } from "../helpers/factories";
+import { writePortalPolicy } from "../helpers/portal";
 
 const ROOT = "/agent/settings/security/contacts";
 
@@ -34,7 +35,7 @@ describe("Password Requirements and Session Configuration tabs", () => {
     const refused = await contactClient.post("/support/account/password", { current: contact.password, password: "all lower case words", confirm: "all lower case words" });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain("does not meet these rules: an upper-case letter; a digit.");
-    await portalStub(env, "support").updatePolicy({ password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 } }, false);
+    await writePortalPolicy("support", { password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 } }, false);
   });
 
   it("refuses out-of-range values with a message naming the field, changing nothing", async () => {

@@ -8,7 +8,8 @@ import { findUserByEmail, findUserById } from "../../src/auth/users";
 import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeContact } from "../helpers/factories";
-import { failingEmail, faultyD1, faultyNamespace } from "../helpers/faults";
+import { portalStateTtlMs } from "../../src/portal/state-cache";
+import { droppingEmail, failingEmail, faultyD1, faultyNamespace } from "../helpers/faults";
 import { makeGroup, seedAssets } from "../helpers/inventory";
 import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
 
@@ -71,6 +72,25 @@ describe("send_email failing", () => {
     const verified = await client.post("/support/login/verify/email", { code: await latestEmailCode(contact.email) });
     await verified.text();
     expect(verified.headers.get("Location")).toBe("/support");
+  });
+});
+
+describe("send_email dropping the connection", () => {
+  it("is tried once more: one drop still delivers the code once; two say it could not be sent", async () => {
+    await setMfa("support", { emailOtp: true });
+    const contact = await makeContact();
+    const once = droppingEmail(env.EMAIL, 1);
+    const signedIn = await postPassword(browser({ env: { EMAIL: once.binding } }), "support", contact);
+    expect(signedIn.headers.get("Location")).toBe("/support/login/verify?method=email&sent=1");
+    expect(once.attempts()).toBe(2);
+    expect(await mailCount(contact.email)).toBe(1);
+
+    const other = await makeContact();
+    const twice = droppingEmail(env.EMAIL, 2);
+    const refused = await postPassword(browser({ env: { EMAIL: twice.binding } }), "support", other);
+    expect(refused.headers.get("Location")).toBe("/support/login/verify?method=email&unsent=1");
+    expect(twice.attempts()).toBe(2);
+    expect(await mailCount(other.email)).toBe(0);
   });
 });
 
@@ -189,9 +209,15 @@ describe("a Durable Object failing", () => {
     expect(settings.body).not.toContain("Authenticator App");
   });
 
-  it("the portal's object: signed-in pages are refused with 503", async () => {
-    const { client, faults } = await adminWithFaults();
+  it("the portal's object: once the isolate's copy of its state is over 5 seconds old, signed-in pages are refused with 503", async () => {
+    const clock = fakeClock();
+    const faults: Partial<Env> = {};
+    const client = browser({ clock, env: faults });
+    await signIn(client, "agent", await makeAdmin());
     faults.PORTAL_DO = faultyNamespace(env.PORTAL_DO);
+    // The copy read at sign-in still serves (issue 20): an outage shorter than that goes unnoticed.
+    expect((await read(await client.get("/agent/assets"))).status).toBe(200);
+    clock.advance(portalStateTtlMs(env));
     const r = await read(await client.get("/agent/assets"));
     expect(r.status).toBe(503);
     expect(r.body).not.toContain("records match");

@@ -16,6 +16,7 @@ import { makeRole } from "../helpers/roles";
 import { fieldNames, fillPath, HOSTILE_VALUES, maxLengthOf, PROTOTYPE_NAMES, REFLECTION_MARKERS, snapshotData } from "../helpers/hostile";
 import { enrollThroughPages, postPassword, setMfa } from "../helpers/mfa";
 import { portalStub } from "../../src/auth/sessions";
+import { writePortalPolicy } from "../helpers/portal";
 
 interface Route {
   method: string;
@@ -68,7 +69,7 @@ const MFA_ON = { authenticatorApp: true, emailOtp: true, passkeys: true };
 
 async function setExpiry(portal: "agent" | "support", expiryDays: number) {
   await setMfa(portal, expiryDays === 0 ? MFA_ON : { authenticatorApp: false, emailOtp: false });
-  await portalStub(env, portal).updatePolicy({ password: { ...(await portalStub(env, portal).getPolicy()).password, expiryDays } }, false);
+  await writePortalPolicy(portal, { password: { ...(await portalStub(env, portal).getPolicy()).password, expiryDays } }, false);
 }
 
 async function stageClient(portal: "agent" | "support", path: string): Promise<Browser> {
