@@ -13,7 +13,7 @@ import { loadOptions } from "../assets/listing";
 import { assetsUsedBy, managedRecordIds, managedRecords, outsideGroupsOf, pseudonymFor, removePerson } from "../lifecycle/removal";
 import { parseForm, reads, requiredText } from "../lib/validation";
 import { holderOf } from "./agents";
-import { auditRefusal, refuseUnlessManageable } from "./refusals";
+import { refuseUnlessManageable } from "./refusals";
 import { RemovalPage } from "./removal-pages";
 
 type Ctx = Context<AppEnv>;
@@ -57,6 +57,9 @@ removalRoutes.post("/people/:id/remove", manage, requireRecentAuth(), reads(remo
   if (!ID.test(id)) return c.notFound();
   const form = await parseForm(c, removeForm);
   if (!form.ok) return removalPage(c, id, { error: form.message }, 400);
+  // The access rule's refusal is audited here once; removePerson checks it again against the row it removes.
+  const refused = await refuseUnlessManageable(c, id, "remove them", "remove a person");
+  if (refused) return refused;
   const removed = await removePerson(c.env, getDb(c.env.DB), {
     actor: actorOf(c),
     targetId: id,
@@ -65,7 +68,6 @@ removalRoutes.post("/people/:id/remove", manage, requireRecentAuth(), reads(remo
     ip: c.req.header("CF-Connecting-IP") ?? null,
     userAgent: (c.req.header("User-Agent") ?? "").slice(0, 512) || null,
   });
-  await auditRefusal(c, removed, "remove a person", id);
   if (!removed.ok) return removed.status === 404 ? c.notFound() : removalPage(c, id, { error: removed.message }, removed.status ?? 400);
   const list = removed.value.kind === "agent" ? "agents" : "contacts";
   return c.redirect(`/agent/admin/${list}?removed=${encodeURIComponent(removed.value.pseudonym)}`, 303);
