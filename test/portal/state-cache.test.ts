@@ -5,7 +5,7 @@
 // can tell.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { portalStub } from "../../src/auth/sessions";
+import { portalStub, sessionCookieName } from "../../src/auth/sessions";
 import { countingEnv, noStorageCalls } from "../../src/dev/storage-calls";
 import { portalChangeSettleMs, portalStateTtlMs } from "../../src/portal/state-cache";
 import { browser, fakeClock } from "../helpers/app";
@@ -63,6 +63,20 @@ describe("each isolate's copy of the portal state", () => {
     expect((await status(client, "/support")).status).toBe(200);
     clock.advance(1);
     expect((await status(client, "/support")).location).toBe("/support/login?next=%2Fsupport&policy_applied=1");
+  });
+
+  it("takes a session made after a change it has not seen yet as current, not as ended", async () => {
+    const clock = fakeClock();
+    const contact = await makeContact();
+    const stale = browser({ clock });
+    await signIn(stale, "support", contact);
+    expect((await status(stale, "/support")).status).toBe(200); // its copy: this generation
+    await portalStub(env, "support").updatePolicy({}, true); // "Immediately", not yet seen by `stale`
+    const fresh = browser({ clock });
+    await signIn(fresh, "support", contact); // another isolate: a session of the new generation
+    stale.cookies.set(sessionCookieName("support"), fresh.cookie(sessionCookieName("support"))!);
+    expect((await status(stale, "/support")).status).toBe(200);
+    expect((await status(fresh, "/support")).status).toBe(200);
   });
 });
 
