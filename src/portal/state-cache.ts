@@ -30,7 +30,7 @@ export function portalChangeSettleMs(env: Pick<Env, "PORTAL_STATE_TTL_SECONDS">)
   return ttl === 0 ? 0 : ttl + CLOCK_MARGIN_MS;
 }
 
-function portalStub(env: Env, portal: Portal) {
+export function portalStub(env: Env, portal: Portal) {
   return env.PORTAL_DO.get(env.PORTAL_DO.idFromName(portal));
 }
 
