@@ -67,17 +67,79 @@ function enhanceDialogForms(root) {
   }
 }
 
+/**
+ * Asset and software lists (issue 22): the bulk bar shows once rows are selected ("3 selected",
+ * Clear), or after "change all matching this filter"; only the chosen action's field shows; a row
+ * saved inline keeps its checkbox. Without this file the bar is always there, with every field.
+ */
+function enhanceBulkBar() {
+  const bar = document.querySelector("form[data-bulk-bar]");
+  if (!bar) return;
+  const summary = bar.querySelector("[data-bulk-summary]");
+  const count = bar.querySelector("[data-bulk-count]");
+  const idle = document.querySelector("[data-bulk-idle]");
+  const action = bar.querySelector("#bulk-action");
+  const scopeAll = bar.querySelector("#scope-all");
+  const scopeSelected = bar.querySelector("#scope-selected");
+  const selectPage = document.getElementById("select-page");
+  const boxes = () => [...document.querySelectorAll("input.row-select")];
+  const kept = () => [...bar.querySelectorAll("input[data-kept-selection]")];
+  let allMatching = false;
+
+  const showChosenField = () => {
+    for (const field of bar.querySelectorAll("[data-bulk-value]")) field.hidden = field.dataset.bulkValue !== action.value;
+  };
+  const update = () => {
+    const onPage = boxes();
+    const selected = onPage.filter((box) => box.checked).length + kept().length;
+    if (selected > 0 && !allMatching) scopeSelected.checked = true;
+    const open = selected > 0 || allMatching;
+    bar.hidden = !open;
+    if (idle) idle.hidden = open;
+    summary.hidden = selected === 0;
+    count.textContent = `${selected} selected`;
+    if (selectPage) selectPage.checked = onPage.length > 0 && onPage.every((box) => box.checked);
+  };
+
+  action.addEventListener("change", showChosenField);
+  scopeAll.addEventListener("change", () => (allMatching = scopeAll.checked));
+  scopeSelected.addEventListener("change", () => ((allMatching = false), update()));
+  document.addEventListener("change", (event) => {
+    if (event.target === selectPage) for (const box of boxes()) box.checked = selectPage.checked;
+    if (event.target === selectPage || event.target.matches?.("input.row-select")) update();
+  });
+  bar.querySelector("[data-bulk-clear]").addEventListener("click", () => {
+    for (const box of boxes()) box.checked = false;
+    for (const input of kept()) input.remove();
+    allMatching = false;
+    update();
+    idle?.querySelector("button")?.focus();
+  });
+  idle?.querySelector("[data-bulk-all]")?.addEventListener("click", () => {
+    allMatching = true;
+    scopeAll.checked = true;
+    update();
+    action.focus();
+  });
+  // An inline save replaces its row (htmx): the new row keeps the old one's checkbox.
+  const checkedRows = new Set();
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const box = event.detail.target?.querySelector?.("input.row-select");
+    if (box?.checked) checkedRows.add(box.value);
+  });
+  document.body.addEventListener("htmx:afterSwap", () => {
+    for (const box of boxes()) if (checkedRows.delete(box.value)) box.checked = true;
+    update();
+  });
+  showChosenField();
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   startResendCountdown(document);
   enhanceDialogForms(document);
 
-  // Asset and software lists: "select all rows on this page".
-  const selectPage = document.getElementById("select-page");
-  if (selectPage) {
-    selectPage.addEventListener("change", () => {
-      for (const box of document.querySelectorAll("input.row-select")) box.checked = selectPage.checked;
-    });
-  }
+  enhanceBulkBar();
 
   // Copy buttons (recovery codes, an invitation link): data-copy holds the text, and the element
   // named by data-copy-status (default #copy-status) says what happened.

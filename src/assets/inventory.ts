@@ -181,57 +181,100 @@ function scopeWhere(kind: InventoryKind, scope: Scope): Where {
   return filterWhere(kind, scope.filter);
 }
 
-export async function countScope(db: D1Database, kind: InventoryKind, scope: Scope): Promise<{ total: number; readOnly: number }> {
-  const where = scopeWhere(kind, scope);
-  const row = await db
-    .prepare(`SELECT count(*) AS total, sum(t.status = 'retired') AS read_only FROM ${kind.table} t WHERE ${where.sql}`)
-    .bind(...where.params)
-    .first<{ total: number; read_only: number | null }>();
-  return { total: row?.total ?? 0, readOnly: row?.read_only ?? 0 };
+/**
+ * What a bulk change would do to its scope, by reason (issue 22): how many records it changes,
+ * and how many it leaves as they are because they already have the value, are retired
+ * (read-only), or (agents) belong to a group the agent is not in.
+ */
+export interface BulkPlan {
+  total: number;
+  change: number;
+  alreadySet: number;
+  retired: number;
+  outsideGroup: number;
 }
 
-export type BulkResult = { ok: true; batchId: string; changed: number; matched: number } | { ok: false; message: string };
+interface BulkGuards {
+  where: Where;
+  column: string;
+  fits: Where;
+}
+
+function bulkGuards(kind: InventoryKind, options: Options, scope: Scope, field: BulkField, value: string | null): BulkGuards {
+  const agent = field === "agent" && value ? options.agents.find((a) => a.id === value) : undefined;
+  return { where: scopeWhere(kind, scope), column: EDITABLE[field], fits: agent ? agentFitsGroupWhere(agent) : { sql: "1", params: [] } };
+}
+
+async function countPlan(db: D1Database, kind: InventoryKind, guards: BulkGuards, value: string | null): Promise<BulkPlan> {
+  const { where, column, fits } = guards;
+  const live = "t.status != 'retired'";
+  const row = await db
+    .prepare(
+      `SELECT count(*) AS total, coalesce(sum(NOT (${live})), 0) AS retired,
+         coalesce(sum(${live} AND t.${column} IS ?), 0) AS already_set,
+         coalesce(sum(${live} AND t.${column} IS NOT ? AND NOT ${fits.sql}), 0) AS outside_group
+       FROM ${kind.table} t WHERE ${where.sql}`,
+    )
+    .bind(value, value, ...fits.params, ...where.params)
+    .first<{ total: number; retired: number; already_set: number; outside_group: number }>();
+  const total = row?.total ?? 0;
+  const retired = row?.retired ?? 0;
+  const alreadySet = row?.already_set ?? 0;
+  const outsideGroup = row?.outside_group ?? 0;
+  return { total, retired, alreadySet, outsideGroup, change: total - retired - alreadySet - outsideGroup };
+}
+
+/** The plan of a bulk change, for its confirmation page; or why it cannot be made at all. */
+export async function planBulk(db: D1Database, kind: InventoryKind, scope: Scope, field: BulkField, value: string | null, options?: Options): Promise<{ ok: true; plan: BulkPlan } | { ok: false; message: string }> {
+  options ??= await loadOptions(db);
+  const problem = checkValue(options, field, value, null);
+  if (problem) return { ok: false, message: problem };
+  const plan = await countPlan(db, kind, bulkGuards(kind, options, scope, field, value), value);
+  if ("ids" in scope && plan.total !== new Set(scope.ids).size) return { ok: false, message: `${new Set(scope.ids).size - plan.total} of the selected records no longer exist: reload the list and select again. Nothing was changed.` };
+  if (plan.total === 0) return { ok: false, message: "Nothing is selected." };
+  return { ok: true, plan };
+}
+
+export type BulkResult = ({ ok: true; batchId: string } & BulkPlan) | { ok: false; message: string };
 
 /**
- * Set one field on every record in scope, in one transaction: an operation row, a history row
- * per record that changes, then one UPDATE. Refused whole when a selected id is unknown, a
- * record is read-only, or (agents) a record's group does not include the agent.
+ * Set one field on every record in scope that can take it, in one transaction: an operation row,
+ * a history row per record that changes, then one UPDATE. Records that already have the value,
+ * retired ones and (agents) those of a group the agent is not in are left as they are, and the
+ * result counts them by reason. Refused whole when a selected id is unknown.
  */
 export async function bulkUpdate(db: D1Database, kind: InventoryKind, scope: Scope, field: BulkField, value: string | null, actorId: string, now: number): Promise<BulkResult> {
   const options = await loadOptions(db);
-  const problem = checkValue(options, field, value, null);
-  if (problem) return { ok: false, message: problem };
-  const { total, readOnly } = await countScope(db, kind, scope);
-  if ("ids" in scope && total !== new Set(scope.ids).size) return { ok: false, message: `${new Set(scope.ids).size - total} of the selected records do not exist. Nothing was changed.` };
-  if (total === 0) return { ok: false, message: "Nothing is selected." };
-  if (readOnly > 0) return { ok: false, message: `${readOnly} of the selected records are retired and read-only. Nothing was changed.` };
-  const where = scopeWhere(kind, scope);
-  const column = EDITABLE[field];
-  const fits: Where = field === "agent" && value ? agentFitsGroupWhere(options.agents.find((a) => a.id === value)!) : { sql: "1", params: [] };
-  const agentGuard = fits.sql;
-  const agentParams = fits.params;
-  if (field === "agent" && value) {
-    const outside = await db.prepare(`SELECT count(*) AS n FROM ${kind.table} t WHERE ${where.sql} AND NOT ${agentGuard}`).bind(...where.params, ...agentParams).first<{ n: number }>();
-    if (outside && outside.n > 0) return { ok: false, message: `${outside.n} of the selected records belong to a group this agent is not in. Nothing was changed.` };
-  }
+  const planned = await planBulk(db, kind, scope, field, value, options);
+  if (!planned.ok) return planned;
+  const guards = bulkGuards(kind, options, scope, field, value);
+  const { where, column, fits } = guards;
   const batchId = newId("bulk");
-  // Every statement repeats the guards, so a record that turned read-only meanwhile changes nothing at all.
-  const guards = `${where.sql} AND ${agentGuard} AND NOT EXISTS (SELECT 1 FROM ${kind.table} t WHERE ${where.sql} AND t.status = 'retired')`;
-  const guardParams = [...where.params, ...agentParams, ...where.params];
-  const differs = `t.${column} IS NOT ?`;
+  // Every statement repeats the guards, so a record that turned read-only meanwhile is left alone by all of them.
+  const changes = `${where.sql} AND t.status != 'retired' AND ${fits.sql} AND t.${column} IS NOT ?`;
+  const params = [...where.params, ...fits.params, value];
+  const selected = "ids" in scope ? JSON.stringify([...new Set(scope.ids)]) : null;
   const results = await db.batch([
-    db.prepare(`INSERT INTO bulk_operations (id, record_type, field, count, actor_id, at) VALUES (?, ?, ?, (SELECT count(*) FROM ${kind.table} t WHERE ${guards} AND ${differs}), ?, ?)`).bind(batchId, kind.type, field, ...guardParams, value, actorId, now),
     db
-      .prepare(
-        `${HISTORY_INSERT}
-         SELECT ?, t.id, ?, t.${column}, ?, t.${kind.versionColumn} + 1, ?, ?, ? FROM ${kind.table} t WHERE ${guards} AND ${differs}`,
-      )
-      .bind(kind.type, field, value, actorId, batchId, now, ...guardParams, value),
+      .prepare(`INSERT INTO bulk_operations (id, record_type, field, count, actor_id, at, selected_ids) VALUES (?, ?, ?, (SELECT count(*) FROM ${kind.table} t WHERE ${changes}), ?, ?, ?)`)
+      .bind(batchId, kind.type, field, ...params, actorId, now, selected),
     db
-      .prepare(`UPDATE ${kind.table} AS t SET ${column} = ?, ${kind.versionColumn} = ${kind.versionColumn} + 1, updated_at = ? WHERE ${guards} AND ${differs}`)
-      .bind(value, now, ...guardParams, value),
+      .prepare(`${HISTORY_INSERT} SELECT ?, t.id, ?, t.${column}, ?, t.${kind.versionColumn} + 1, ?, ?, ? FROM ${kind.table} t WHERE ${changes}`)
+      .bind(kind.type, field, value, actorId, batchId, now, ...params),
+    db.prepare(`UPDATE ${kind.table} AS t SET ${column} = ?, ${kind.versionColumn} = ${kind.versionColumn} + 1, updated_at = ? WHERE ${changes}`).bind(value, now, ...params),
   ]);
-  return { ok: true, batchId, changed: results[2]!.meta.changes, matched: total };
+  const changed = results[2]!.meta.changes;
+  // What the counts said a moment ago, corrected by what the UPDATE really changed (a record edited in between).
+  const plan = planned.plan;
+  return { ok: true, batchId, ...plan, change: changed, alreadySet: Math.max(0, plan.total - plan.retired - plan.outsideGroup - changed) };
+}
+
+/** The rows a "selected rows" change of this person was asked for, to select them again (issue 22). */
+export async function selectionOf(db: D1Database, kind: InventoryKind, batchId: string, actorId: string): Promise<string[]> {
+  const row = await db.prepare("SELECT selected_ids FROM bulk_operations WHERE id = ? AND record_type = ? AND actor_id = ?").bind(batchId, kind.type, actorId).first<{ selected_ids: string | null }>();
+  if (!row?.selected_ids) return [];
+  const ids: unknown = JSON.parse(row.selected_ids);
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
 }
 
 export type UndoResult = { ok: true; restored: number; skipped: number } | { ok: false; message: string };

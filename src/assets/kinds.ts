@@ -32,8 +32,6 @@ export interface InventoryKind {
   enums: Record<string, { column: string; values: readonly string[]; label: string }>;
   /** Sortable columns: query key -> column. */
   sorts: Record<string, string>;
-  /** Extra columns shown in the list. */
-  columns: readonly { key: string; column: string; label: string }[];
 }
 
 export const ASSET_KIND: InventoryKind = {
@@ -50,11 +48,6 @@ export const ASSET_KIND: InventoryKind = {
     impact: { column: "impact", values: IMPACTS, label: "Impact" },
   },
   sorts: { name: "name", tag: "asset_tag", type: "asset_type", status: "status", impact: "impact", updated: "updated_at" },
-  columns: [
-    { key: "tag", column: "asset_tag", label: "Asset tag" },
-    { key: "type", column: "asset_type", label: "Type" },
-    { key: "status", column: "status", label: "Status" },
-  ],
 };
 
 export const SOFTWARE_KIND: InventoryKind = {
@@ -70,11 +63,6 @@ export const SOFTWARE_KIND: InventoryKind = {
     impact: { column: "impact", values: IMPACTS, label: "Impact" },
   },
   sorts: { name: "name", publisher: "publisher", status: "status", impact: "impact", updated: "updated_at" },
-  columns: [
-    { key: "publisher", column: "publisher", label: "Publisher" },
-    { key: "version", column: "software_version", label: "Version" },
-    { key: "status", column: "status", label: "Status" },
-  ],
 };
 
 export function humanize(value: string): string {

@@ -114,11 +114,10 @@ function keysetWhere(column: string, forward: boolean, cursor: Cursor): Where {
 }
 
 /**
- * One page of a list: 50 rows by keyset (a page far into the list costs what the first does) and
- * the dropdowns' options, in one D1 batch (one round trip). The count comes after (countMatches).
+ * The page query of a list: `limit` rows (by default one more than a page) after the filter's
+ * cursor. Shared with the bench's floor route and the CSV export, which walks it page by page.
  */
-/** The page query of a list (the rows only, one more than a page), shared with the bench's floor route. */
-export function pageQuery(kind: InventoryKind, filter: ListFilter): Where {
+export function pageQuery(kind: InventoryKind, filter: ListFilter, limit = PAGE_SIZE + 1): Where {
   const where = filterWhere(kind, filter);
   const sortColumn = ownValue(kind.sorts, filter.sort) ?? "name";
   // Reading backwards (Previous) walks the order reversed; listRecords turns the page the right way up.
@@ -127,10 +126,14 @@ export function pageQuery(kind: InventoryKind, filter: ListFilter): Where {
   const keyset = filter.cursor ? keysetWhere(sortColumn, walkAscending, filter.cursor) : { sql: "1", params: [] };
   return {
     sql: `${SELECT_ROW(kind)} WHERE ${where.sql} AND ${keyset.sql} ORDER BY t.${sortColumn} ${order}, t.id ${order} LIMIT ?`,
-    params: [...where.params, ...keyset.params, PAGE_SIZE + 1],
+    params: [...where.params, ...keyset.params, limit],
   };
 }
 
+/**
+ * One page of a list: 50 rows by keyset (a page far into the list costs what the first does) and
+ * the dropdowns' options, in one D1 batch (one round trip). The count comes after (countMatches).
+ */
 export async function listRecords(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<ListPage & { options: Options }> {
   const rowsQuery = pageQuery(kind, filter);
   const backwards = filter.cursor?.dir === "before";

@@ -5,7 +5,8 @@ import { escapeHtml } from "../lib/html-escape";
 import { Layout } from "../web/layout";
 import type { HistoryEntry } from "./inventory";
 import { agentFitsGroup, COUNT_CAP, cursorOf, encodeCursor, type ListFilter, type ListPage, type MatchCount, type Options, type Row } from "./listing";
-import { type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
+import { EDITABLE, type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
+import { availableColumns, type ListColumn } from "./columns";
 import { ownValue } from "../lib/lookup";
 
 /** The list URL for a filter, with some of it changed: the filter lives in the URL, to share and reload. */
@@ -86,8 +87,8 @@ function agentsFor(options: Options, groupId: string | null): readonly Choice[] 
   return list;
 }
 
-/** One row. With Manage, the four fields are dropdowns that save on change (htmx), or with the row's Save button without JavaScript. */
-export function InventoryRow(props: { kind: InventoryKind; row: Row; options: Options; canManage: boolean; returnTo: string; status?: { ok: boolean; text: string } }) {
+/** One row. With Manage, the editable columns are dropdowns that save on change (htmx), or with the row's Save button without JavaScript. */
+export function InventoryRow(props: { kind: InventoryKind; columns: readonly ListColumn[]; row: Row; options: Options; canManage: boolean; returnTo: string; selected?: boolean; status?: { ok: boolean; text: string } }) {
   const { kind, row, options } = props;
   const id = String(row.id);
   const formId = `inline-${id}`;
@@ -95,24 +96,25 @@ export function InventoryRow(props: { kind: InventoryKind; row: Row; options: Op
   // Each select posts its row on change; where the answer goes (the row) is inherited from <tbody>.
   const post = `${kind.path}/${id}/inline`;
   const groupId = (row.group_id as string | null) ?? null;
-  const agents = agentsFor(options, groupId);
-  const cell = (field: EditableField, value: string | null, choices: readonly Choice[], none?: string) =>
-    editable ? selectHtml({ name: field, "aria-label": `${FIELD_LABELS[field]} of ${row.name}`, form: formId, "hx-post": post, "hx-trigger": "change" }, choices, value, none) : <span>{choices.find((c) => c.id === value)?.name ?? "—"}</span>;
+  const choicesOf = (field: EditableField): readonly Choice[] =>
+    field === "impact" ? IMPACT_CHOICES : field === "location" ? options.locations : field === "group" ? options.groups : agentsFor(options, groupId);
+  const cell = (column: ListColumn) => {
+    const field = column.editable;
+    if (!field || !editable) return column.text(row) || "—";
+    const value = (row[EDITABLE[field]] as string | null) ?? null;
+    return selectHtml({ name: field, "aria-label": `${FIELD_LABELS[field]} of ${row.name}`, form: formId, "hx-post": post, "hx-trigger": "change" }, choicesOf(field), value, field === "impact" ? undefined : "—");
+  };
   return (
     <tr id={`row-${id}`} data-testid="inventory-row">
       <td>
-        {props.canManage && <input type="checkbox" name="ids" value={id} form="bulk" aria-label={`Select ${row.name}`} class="row-select" />}
+        {props.canManage && <input type="checkbox" name="ids" value={id} form="bulk" aria-label={`Select ${row.name}`} class="row-select" checked={props.selected} />}
       </td>
       <td>
         <a href={`${kind.path}/${id}`}>{row.name}</a>
       </td>
-      {kind.columns.map((c) => (
-        <td>{c.key === "type" || c.key === "status" ? humanize(String(row[c.column] ?? "")) : String(row[c.column] ?? "")}</td>
+      {props.columns.map((column) => (
+        <td>{cell(column)}</td>
       ))}
-      <td>{cell("impact", row.impact, IMPACT_CHOICES)}</td>
-      <td>{cell("location", row.location_id as string | null, options.locations, "—")}</td>
-      <td>{cell("group", groupId, options.groups, "—")}</td>
-      <td>{cell("agent", (row.agent_id as string | null) ?? null, agents, "—")}</td>
       <td class="row-status">
         {editable && (
           <form id={formId} method="post" action={`${kind.path}/${id}/inline`}>
@@ -166,15 +168,34 @@ export function MatchCountFragment({ count, canManage }: { count: MatchCount; ca
   );
 }
 
+/** The CSV of everything the list's filter matches, in its sort order (the page's cursor aside). */
+export function exportUrl(kind: InventoryKind, filter: ListFilter): string {
+  const list = listUrl(kind, { ...filter, page: 1, cursor: undefined });
+  return list.replace(kind.path, `${kind.path}/export.csv`);
+}
+
 /** The count page without JavaScript: the same words, and the way back. */
 export function countUrl(kind: InventoryKind, filter: ListFilter): string {
   const list = listUrl(kind, { ...filter, page: 1, cursor: undefined });
   return list.replace(kind.path, `${kind.path}/count`);
 }
 
-export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filter: ListFilter; page: ListPage; options: Options; canManage: boolean; error?: string | undefined }) {
-  const { kind, filter, options, page } = props;
+export function InventoryListPage(props: {
+  auth: Auth;
+  kind: InventoryKind;
+  columns: readonly ListColumn[];
+  filter: ListFilter;
+  page: ListPage;
+  options: Options;
+  canManage: boolean;
+  /** Rows selected again after a bulk change (issue 22), on this page or others. */
+  selected?: ReadonlySet<string>;
+  error?: string | undefined;
+}) {
+  const { kind, filter, options, page, columns } = props;
   const rows = page.rows;
+  const selected = props.selected ?? new Set<string>();
+  const onPage = new Set(rows.map((r) => r.id));
   const here = listUrl(kind, filter);
   const first = rows[0];
   const last = rows.at(-1);
@@ -182,11 +203,12 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
     <Layout title={kind.title} auth={props.auth} htmx>
       <section class="wide inventory">
         <h1>{kind.title}</h1>
-        {props.canManage && (
-          <p class="actions">
-            <a class="button primary" href={`${kind.path}/new`}>New {kind.noun}</a>
-          </p>
-        )}
+        <p class="actions">
+          {props.canManage && <a class="button primary" href={`${kind.path}/new`}>New {kind.noun}</a>}
+          {props.canManage && <a class="button" href={`${kind.path}/import`}>Import CSV</a>}
+          <a class="button" href={exportUrl(kind, filter)} download>Export CSV</a>
+          <a class="button" href={`${kind.path}/columns?return=${encodeURIComponent(here)}`}>Columns</a>
+        </p>
         {props.error && <p class="alert error" role="alert">{props.error}</p>}
         <form method="get" action={kind.path} class="filters" role="search">
           <div class="field">
@@ -218,8 +240,12 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
           </noscript>
         </p>
         {props.canManage && (
-          <form id="bulk" method="post" action={`${kind.path}/bulk`} class="bulk-bar" aria-label="Bulk change">
+          <form id="bulk" method="post" action={`${kind.path}/bulk`} class="bulk-bar" aria-label="Bulk change" data-bulk-bar>
             <FilterHiddenFields kind={kind} filter={filter} />
+            {[...selected].filter((id) => !onPage.has(id)).map((id) => <input type="hidden" name="ids" value={id} data-kept-selection />)}
+            <p class="bulk-selection" hidden data-bulk-summary>
+              <span aria-live="polite" data-bulk-count></span> <button type="button" data-bulk-clear>Clear</button>
+            </p>
             <fieldset class="choices inline">
               <legend>Apply to</legend>
               <div class="choice"><input type="radio" id="scope-selected" name="scope" value="selected" checked /><label for="scope-selected">Selected rows</label></div>
@@ -233,33 +259,34 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
                 <option value="location">Update Location</option>
               </select>
             </div>
-            <div class="field"><label for="bulk-group">Group</label><Select id="bulk-group" name="value_group" label="Group" value={null} options={options.groups} none="None" /></div>
-            <div class="field"><label for="bulk-agent">Agent</label><Select id="bulk-agent" name="value_agent" label="Agent" value={null} options={options.agents} none="None" /></div>
-            <div class="field"><label for="bulk-location">Location</label><Select id="bulk-location" name="value_location" label="Location" value={null} options={options.locations} none="None" /></div>
+            {/* Without JavaScript all three show and the chosen action's is used; app.js shows only that one. */}
+            <div class="field" data-bulk-value="group"><label for="bulk-group">Group</label><Select id="bulk-group" name="value_group" label="Group" value={null} options={options.groups} none="None" /></div>
+            <div class="field" data-bulk-value="agent"><label for="bulk-agent">Agent</label><Select id="bulk-agent" name="value_agent" label="Agent" value={null} options={options.agents} none="None" /></div>
+            <div class="field" data-bulk-value="location"><label for="bulk-location">Location</label><Select id="bulk-location" name="value_location" label="Location" value={null} options={options.locations} none="None" /></div>
             <button type="submit">Review change</button>
           </form>
+        )}
+        {props.canManage && (
+          <p class="bulk-hint" hidden data-bulk-idle>
+            Select rows to change them together, or <button type="button" class="link" data-bulk-all>change all matching this filter</button>.
+          </p>
         )}
         <table class="inventory-table">
           <thead>
             <tr>
               <th scope="col">{props.canManage && <input type="checkbox" id="select-page" aria-label="Select all rows on this page" />}</th>
               <SortHeader kind={kind} filter={filter} sort="name" label="Name" />
-              {kind.columns.map((c) => (
-                <SortHeader kind={kind} filter={filter} sort={c.key} label={c.label} />
-              ))}
-              <SortHeader kind={kind} filter={filter} sort="impact" label="Impact" />
-              <th scope="col">Location</th>
-              <th scope="col">Managed By Group</th>
-              <th scope="col">Managed By Agent</th>
+              {columns.map((c) => (c.sort ? <SortHeader kind={kind} filter={filter} sort={c.sort} label={c.label} /> : <th scope="col">{c.label}</th>))}
               <th scope="col"><span class="visually-hidden">Save note</span></th>
             </tr>
           </thead>
           <tbody hx-target="closest tr" hx-swap="outerHTML" hx-include="closest tr">
             {rows.map((row) => (
-              <InventoryRow kind={kind} row={row} options={options} canManage={props.canManage} returnTo={here} />
+              <InventoryRow kind={kind} columns={columns} row={row} options={options} canManage={props.canManage} returnTo={here} selected={selected.has(row.id)} />
             ))}
           </tbody>
         </table>
+        {rows.length === 0 && <p class="empty" role="status">No {kind.noun}s match{filter.q || Object.values(filter.enums).some(Boolean) || filter.location || filter.group || filter.agent ? " this filter" : " yet"}.</p>}
         <nav class="pager" aria-label="Pages">
           {page.hasPrevious && first && (
             <a href={filter.page <= 2 ? listUrl(kind, filter, { page: 1, cursor: undefined }) : listUrl(kind, filter, { page: filter.page - 1, cursor: cursorOf(kind, filter, first, "before") })} rel="prev">
@@ -273,6 +300,52 @@ export function InventoryListPage(props: { auth: Auth; kind: InventoryKind; filt
             </a>
           )}
         </nav>
+      </section>
+    </Layout>
+  );
+}
+
+/**
+ * Which columns a list shows, and their order (issue 22): a checkbox and a position per column,
+ * in the order they are shown now (the hidden ones after). Works without JavaScript.
+ */
+export function ColumnChoicePage(props: { auth: Auth; kind: InventoryKind; chosen: readonly ListColumn[]; back: string; error?: string | undefined }) {
+  const { kind, chosen } = props;
+  const shown = new Set(chosen.map((c) => c.key));
+  const all = [...chosen, ...availableColumns(kind).filter((c) => !shown.has(c.key))];
+  return (
+    <Layout title={`${kind.title}: columns`} auth={props.auth}>
+      <section class="narrow">
+        <p class="breadcrumb"><a href={props.back}>{kind.title}</a> › Columns</p>
+        <h1>Columns of {kind.title}</h1>
+        <p class="hint">Name always comes first. Choose the other columns and their order; the CSV export uses the same columns. Your choice is kept for your account.</p>
+        {props.error && <p class="alert error" role="alert">{props.error}</p>}
+        <form method="post" action={`${kind.path}/columns`} class="stack">
+          <input type="hidden" name="return" value={props.back} />
+          <table class="column-choice">
+            <thead>
+              <tr><th scope="col">Show</th><th scope="col">Column</th><th scope="col">Position</th></tr>
+            </thead>
+            <tbody>
+              {all.map((c, index) => (
+                <tr>
+                  <td><input type="checkbox" id={`show-${c.key}`} name="show" value={c.key} checked={shown.has(c.key)} /></td>
+                  <td><label for={`show-${c.key}`}>{c.label}</label></td>
+                  <td>
+                    <select name={`pos_${c.key}`} aria-label={`Position of ${c.label}`}>
+                      {all.map((_, n) => <option value={String(n + 1)} selected={n === index}>{n + 1}</option>)}
+                    </select>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div class="actions">
+            <button type="submit" class="primary">Save columns</button>
+            <button type="submit" name="reset" value="1">Back to the default columns</button>
+            <a href={props.back}>Cancel</a>
+          </div>
+        </form>
       </section>
     </Layout>
   );

@@ -7,11 +7,14 @@ import { parseDeclared, parseQuery, reads, safeNextPath } from "../lib/validatio
 import { requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
 import { Card, Layout } from "../web/layout";
-import { bulkUpdate, countScope, editInline, recordHistory, type Scope, undoBulk } from "./inventory";
+import { type BulkPlan, bulkUpdate, editInline, planBulk, recordHistory, type Scope, selectionOf, undoBulk } from "./inventory";
+import { exportStream } from "./export";
+import { recordAudit } from "../audit/audit";
 import { countMatches, decodeCursor, getRecord, type ListFilter, listRecords, loadOptions } from "./listing";
 import { BULK_FIELDS, type BulkField, EDITABLE, type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
 import { personNames } from "../auth/users";
-import { HistoryList, InventoryListPage, InventoryRow, listUrl, MatchCountFragment } from "./pages";
+import { availableColumns, chosenColumns, columnFormSchema, saveColumnChoice } from "./columns";
+import { ColumnChoicePage, HistoryList, InventoryListPage, InventoryRow, listUrl, MatchCountFragment } from "./pages";
 import { ownValue } from "../lib/lookup";
 
 type Ctx = Context<AppEnv>;
@@ -78,6 +81,32 @@ const bulkSchema = z.object({
   value_location: z.union([z.literal(""), idValue]).optional(),
 });
 
+const reselectQuery = z.object({ reselect: z.string().max(40).regex(/^bulk_[a-z0-9]+$/, "That selection link is not one of ours.").optional() });
+const returnQuery = z.object({ return: z.string().max(2048).optional() });
+
+/** "asset" or "assets" (a kind's noun for a count). */
+function nouns(kind: InventoryKind, n: number): string {
+  return n === 1 ? kind.noun : `${kind.noun}s`;
+}
+
+/** Why records of a bulk change are (or were) not changed, by reason; "" when all are. */
+export function unchangedText(plan: BulkPlan, when: "before" | "after"): string {
+  const reasons = [
+    plan.alreadySet && `${plan.alreadySet} already had that value`,
+    plan.retired && `${plan.retired} ${plan.retired === 1 ? "is" : "are"} retired (read-only)`,
+    plan.outsideGroup && `${plan.outsideGroup} ${plan.outsideGroup === 1 ? "belongs" : "belong"} to a group the agent is not in`,
+  ].filter(Boolean);
+  const left = plan.alreadySet + plan.retired + plan.outsideGroup;
+  if (!left) return "";
+  const one = left === 1;
+  const verb = when === "before" ? (one ? "will be left as it is" : "will be left as they are") : one ? "was left as it was" : "were left as they were";
+  return `${left} ${verb}: ${reasons.join(", ")}.`;
+}
+
+function withParam(url: string, key: string, value: string): string {
+  return `${url}${url.includes("?") ? "&" : "?"}${key}=${encodeURIComponent(value)}`;
+}
+
 // Where Undo goes back to (a list URL with its filter); anything else goes to the list itself.
 const undoForm = z.object({ return: z.string().max(2048).optional() });
 
@@ -98,15 +127,55 @@ export function inventoryRoutes(kind: InventoryKind) {
   // The bulk forms carry the list's filter as f_ fields, for "all matching".
   const bulkFilters = filterSchema(kind, "f_");
 
-  async function listPage(c: Ctx, filter: ListFilter, error?: string, status: 200 | 400 = 200) {
+  async function listPage(c: Ctx, filter: ListFilter, error?: string, status: 200 | 400 = 200, selected?: ReadonlySet<string>) {
     const page = await listRecords(c.env.DB, kind, filter);
-    return c.html(<InventoryListPage auth={c.var.auth} kind={kind} filter={filter} page={page} options={page.options} canManage={canManage(c)} error={error} />, status);
+    const columns = chosenColumns(kind, c.var.auth.user);
+    return c.html(<InventoryListPage auth={c.var.auth} kind={kind} columns={columns} filter={filter} page={page} options={page.options} canManage={canManage(c)} selected={selected} error={error} />, status);
   }
 
-  app.get("/", reads(filters), async (c) => {
+  app.get("/", reads(filters, reselectQuery), async (c) => {
     const parsed = parseQuery(c, filters);
     if (!parsed.ok) return listPage(c, { enums: {}, sort: "name", dir: "asc", page: 1 }, parsed.message, 400);
-    return listPage(c, parsed.data);
+    const again = parseQuery(c, reselectQuery);
+    const batchId = again.ok ? again.data.reselect : undefined;
+    const selected = batchId && canManage(c) ? new Set(await selectionOf(c.env.DB, kind, batchId, c.var.auth.user.id)) : undefined;
+    return listPage(c, parsed.data, undefined, 200, selected);
+  });
+
+  // Which columns the list shows, and in which order: the person's own choice (issue 22).
+  const columnForm = columnFormSchema(kind);
+  const columnsPage = (c: Ctx, back: string, error?: string) =>
+    c.html(<ColumnChoicePage auth={c.var.auth} kind={kind} chosen={chosenColumns(kind, c.var.auth.user)} back={back} error={error} />, error ? 400 : 200);
+  app.get("/columns", reads(returnQuery), (c) => {
+    const back = parseQuery(c, returnQuery);
+    return columnsPage(c, safeNextPath(back.ok ? back.data.return : undefined, kind.path));
+  });
+  app.post("/columns", reads(columnForm), async (c) => {
+    const body = await readBody(c);
+    const back = safeNextPath(typeof body?.return === "string" ? body.return : undefined, kind.path);
+    const parsed = parseDeclared(c, columnForm, body ?? {});
+    if (!parsed.ok) return columnsPage(c, back, parsed.message);
+    await saveColumnChoice(c.env, c.var.auth.user.id, kind, parsed.data);
+    return c.redirect(back, 303);
+  });
+
+  // Everything the filter matches as CSV, with the person's columns; audited with its filter and size.
+  app.get("/export.csv", reads(filters), async (c) => {
+    const parsed = parseQuery(c, filters);
+    if (!parsed.ok) return c.text(parsed.message, 400);
+    const filter: ListFilter = { ...parsed.data, page: 1, cursor: undefined };
+    const described = listUrl(kind, filter).slice(kind.path.length).replace(/^\?/, "");
+    const stream = exportStream(c.env.DB, kind, filter, chosenColumns(kind, c.var.auth.user), (rows, complete) =>
+      recordAudit(c, { event: "inventory.exported", portal: "agent", actorId: c.var.auth.user.id, details: { list: kind.table, filter: described || "(none)", rows, ...(complete ? {} : { cancelled: true }) } }),
+    );
+    const day = new Date(c.var.clock.now()).toISOString().slice(0, 10);
+    return new Response(stream, {
+      headers: {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": `attachment; filename="${kind.table}-${day}.csv"`,
+        "Cache-Control": "no-store",
+      },
+    });
   });
 
   // The count, after the page (htmx swaps it in); without JavaScript, a page of its own.
@@ -145,7 +214,7 @@ export function inventoryRoutes(kind: InventoryKind) {
     if (!result.ok && !result.row) return c.text(result.message, result.status);
     const row = result.ok ? result.row : result.row!;
     const text = result.ok ? (result.changed.length ? `Saved ${result.changed.map((f) => FIELD_LABELS[f]).join(", ")}` : "No change") : result.message;
-    return c.html(<InventoryRow kind={kind} row={row} options={await loadOptions(c.env.DB)} canManage returnTo={returnTo} status={{ ok: result.ok, text }} />, result.ok ? 200 : result.status);
+    return c.html(<InventoryRow kind={kind} columns={chosenColumns(kind, c.var.auth.user)} row={row} options={await loadOptions(c.env.DB)} canManage returnTo={returnTo} status={{ ok: result.ok, text }} />, result.ok ? 200 : result.status);
   });
 
   function scopeOf(data: z.output<typeof bulkSchema>, filter: ListFilter): Scope {
@@ -166,21 +235,24 @@ export function inventoryRoutes(kind: InventoryKind) {
 
   app.post("/bulk", manage, reads(bulkSchema, bulkFilters), async (c) => {
     const bulk = await readBulk(c);
-    if (!bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{bulk.message}</p><a href={kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
-    const { total } = await countScope(c.env.DB, kind, scopeOf(bulk.data, bulk.filter));
     const options = await loadOptions(c.env.DB);
+    const planned = bulk.ok ? await planBulk(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, options) : bulk;
+    if (!planned.ok || !bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{planned.ok ? "" : planned.message}</p><a href={kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
     const list = bulk.action === "group" ? options.groups : bulk.action === "agent" ? options.agents : options.locations;
     const valueName = bulk.value ? list.find((o) => o.id === bulk.value)?.name ?? "(unknown)" : "none";
+    const { plan } = planned;
+    const unchanged = unchangedText(plan, "before");
     return c.html(
       <Layout title="Confirm bulk change" auth={c.var.auth}>
         <Card title="Confirm bulk change">
           <p data-testid="bulk-summary">
-            {FIELD_LABELS[bulk.action]} will be set to <strong>{valueName}</strong> on <strong>{total}</strong> {total === 1 ? kind.noun : `${kind.noun}s`}.
+            {FIELD_LABELS[bulk.action]} will be set to <strong>{valueName}</strong> on <strong>{plan.change}</strong> of {plan.total} {nouns(kind, plan.total)}.
           </p>
+          {unchanged && <p data-testid="bulk-unchanged">{unchanged}</p>}
           <form method="post" action={`${kind.path}/bulk/apply`} class="actions">
             {Object.entries(bulk.body).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => <input type="hidden" name={k} value={String(x)} />))}
-            <button type="submit" class="primary">Change {total} {total === 1 ? "record" : "records"}</button>
-            <a href={listUrl(kind, bulk.filter)}>Cancel</a>
+            {plan.change > 0 && <button type="submit" class="primary">Change {plan.change} {plan.change === 1 ? "record" : "records"}</button>}
+            <a href={listUrl(kind, bulk.filter)}>{plan.change > 0 ? "Cancel" : `Back to ${kind.title}`}</a>
           </form>
         </Card>
       </Layout>,
@@ -189,19 +261,24 @@ export function inventoryRoutes(kind: InventoryKind) {
 
   app.post("/bulk/apply", manage, reads(bulkSchema, bulkFilters), async (c) => {
     const bulk = await readBulk(c);
-    const back = bulk.ok ? listUrl(kind, bulk.filter) : kind.path;
     const result = bulk.ok ? await bulkUpdate(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, c.var.clock.now()) : bulk;
-    if (!result.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{result.message}</p><a href={back}>Back to {kind.title}</a></Card></Layout>, 400);
+    if (!result.ok || !bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{result.ok ? "" : result.message}</p><a href={bulk.ok ? listUrl(kind, bulk.filter) : kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
+    const list = listUrl(kind, bulk.filter);
+    // Back to the list with the same rows selected, ready for the next change to them.
+    const back = bulk.data.scope === "selected" ? withParam(list, "reselect", result.batchId) : list;
+    const unchanged = unchangedText(result, "after");
     return c.html(
       <Layout title="Bulk change done" auth={c.var.auth}>
         <Card title="Done">
-          <p data-testid="bulk-result">Changed {result.changed} of {result.matched} {kind.noun}s.</p>
+          <p data-testid="bulk-result" role="status">
+            Changed {result.change} of {result.total} {nouns(kind, result.total)}.{unchanged ? ` ${unchanged}` : ""}
+          </p>
           <form method="post" action={`${kind.path}/bulk/${result.batchId}/undo`} class="actions">
-            <input type="hidden" name="return" value={back} />
-            <button type="submit">Undo</button>
-            <a class="button primary" href={back}>Back to {kind.title}</a>
+            <input type="hidden" name="return" value={list} />
+            {result.change > 0 && <button type="submit">Undo</button>}
+            <a class="button primary" href={back}>{bulk.data.scope === "selected" ? `Back to ${kind.title}, same rows selected` : `Back to ${kind.title}`}</a>
           </form>
-          <p class="hint">Undo is available for 10 minutes, and restores only records nobody has changed since.</p>
+          {result.change > 0 && <p class="hint">Undo is available for 10 minutes, and restores only records nobody has changed since.</p>}
         </Card>
       </Layout>,
     );
@@ -244,11 +321,7 @@ export function inventoryRoutes(kind: InventoryKind) {
           )}
           <div class="panel">
             <dl class="details-grid">
-              {kind.columns.map((col) => (<><dt>{col.label}</dt><dd>{humanize(String(row[col.column] ?? "—"))}</dd></>))}
-              <dt>Impact</dt><dd>{humanize(row.impact)}</dd>
-              <dt>Location</dt><dd>{String(row.location_name ?? "—")}</dd>
-              <dt>Managed By Group</dt><dd>{String(row.group_name ?? "—")}</dd>
-              <dt>Managed By Agent</dt><dd>{String(row.agent_name ?? "—")}</dd>
+              {availableColumns(kind).map((col) => (<><dt>{col.label}</dt><dd>{col.text(row) || "—"}</dd></>))}
             </dl>
           </div>
           <h2>History</h2>

@@ -40,6 +40,8 @@ export const AUDIT_EVENTS = {
   "passkey.removed": "Passkey removed",
   "sso.invited": "Invited to sign in with Microsoft",
   "sso.linked": "Microsoft account linked",
+  "inventory.exported": "Assets or software exported as CSV",
+  "inventory.imported": "Assets or software imported from CSV",
 } as const;
 export type AuditEvent = keyof typeof AUDIT_EVENTS;
 

@@ -16,6 +16,8 @@ export const users = sqliteTable(
     passwordChangedAt: integer("password_changed_at"),
     roleId: text("role_id").references(() => roles.id),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
+    // Issue 22: the columns an agent chose for each list, in order ({"asset": ["tag", …], "software": […]}).
+    listColumns: text("list_columns", { mode: "json" }).$type<Partial<Record<"asset" | "software", string[]>>>(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -283,6 +285,8 @@ export const bulkOperations = sqliteTable("bulk_operations", {
   undoneAt: integer("undone_at"),
   // Set by the one Undo that claims the operation; its statements run only under that claim.
   undoToken: text("undo_token"),
+  // Issue 22: the ids a "selected rows" change was asked for, so the list can select them again.
+  selectedIds: text("selected_ids", { mode: "json" }).$type<string[]>(),
 });
 
 // One-shot flags, e.g. "setup_complete": inserting an existing key fails, which closes /setup for good.

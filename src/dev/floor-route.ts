@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { pageQuery, PAGE_SIZE, type Row } from "../assets/listing";
 import { ASSET_KIND, SOFTWARE_KIND } from "../assets/kinds";
+import { chosenColumns } from "../assets/columns";
 import { filterSchema } from "../assets/routes";
 import { escapeHtml } from "../lib/html-escape";
 import { isDevelopment } from "../mail/mailer";
@@ -22,7 +23,7 @@ for (const kind of [ASSET_KIND, SOFTWARE_KIND]) {
     if (!parsed.ok) return c.text(parsed.message, 400);
     const query = pageQuery(kind, parsed.data);
     const { results } = await c.env.DB.prepare(query.sql).bind(...query.params).all<Row>();
-    const cells = (r: Row) => [r.name, ...kind.columns.map((col) => r[col.column]), r.impact, r.location_name, r.group_name, r.agent_name];
+    const cells = (r: Row) => [r.name, ...chosenColumns(kind, {}).map((col) => col.text(r))];
     const rows = results.slice(0, PAGE_SIZE).map((r) => `<tr>${cells(r).map((v) => `<td>${esc(v)}</td>`).join("")}</tr>`);
     return c.html(`<!doctype html><html lang="en"><title>${kind.title}</title><table>${rows.join("")}</table></html>`);
   });

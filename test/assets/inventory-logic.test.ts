@@ -23,7 +23,7 @@ describe("inventory logic", () => {
     );
 
     const bulk = await bulkUpdate(env.DB, ASSET_KIND, { filter: filter({ q: "Logic" }) }, "group", group, agent.id, 2000);
-    expect(bulk).toMatchObject({ ok: true, changed: 3, matched: 3 });
+    expect(bulk).toMatchObject({ ok: true, change: 3, total: 3, alreadySet: 0, retired: 0, outsideGroup: 0 });
     const { rows } = await listRecords(env.DB, ASSET_KIND, filter({ q: "Logic", group }));
     expect(rows).toHaveLength(3);
     if (!bulk.ok) throw new Error();

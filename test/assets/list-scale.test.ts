@@ -9,7 +9,7 @@ import { filterWhere } from "../../src/assets/listing";
 import { browser, deployedEnv } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
-import { seedAssets } from "../helpers/inventory";
+import { makeLocation, seedAssets } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 
 const names = (html: string) => [...html.matchAll(/<td><a href="\/agent\/(?:assets|software)\/[^"]+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]!);
@@ -136,8 +136,8 @@ describe("the count", () => {
     const count = await (await client.get("/agent/assets/count?q=Capped", { headers: { "HX-Request": "true" } })).text();
     expect(count).toContain('data-testid="match-count" role="status">More than 1,000 records match.</p>');
     expect(count).toContain('<label for="scope-all" id="scope-all-label" hx-swap-oob="true">All matching this filter (more than 1,000: the next step shows how many)</label>');
-    const review = await client.post("/agent/assets/bulk", { scope: "all", action: "location", value_location: "", f_q: "Capped" });
-    expect(await review.text()).toContain("on <strong>1100</strong> assets");
+    const review = await client.post("/agent/assets/bulk", { scope: "all", action: "location", value_location: await makeLocation(), f_q: "Capped" });
+    expect(await review.text()).toContain("on <strong>1100</strong> of 1100 assets");
     const exact = await (await client.get("/agent/assets/count?q=Capped 0000", { headers: { "HX-Request": "true" } })).text();
     expect(exact).toContain('data-testid="match-count" role="status">9 records match.</p>');
     expect(exact).toContain(">All 9 matching this filter</label>");

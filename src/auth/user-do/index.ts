@@ -26,6 +26,8 @@ export interface UserProfile {
   name: string;
   roleId: string | null;
   active: boolean;
+  /** The list columns the person chose (issue 22); absent in profiles cached before it. */
+  listColumns?: Partial<Record<"asset" | "software", string[]>> | null;
 }
 
 const SWEEP_EVERY_MS = DAY;
@@ -174,7 +176,7 @@ export class UserDurableObject extends DurableObject<Env> {
     if (stored) return (this.profile = stored);
     const version = this.profileVersion;
     const user = await findUserById(getDb(this.env.DB), userId);
-    const profile = user && { id: user.id, kind: user.kind, email: user.email, name: user.name, roleId: user.roleId, active: user.active };
+    const profile = user && { id: user.id, kind: user.kind, email: user.email, name: user.name, roleId: user.roleId, active: user.active, listColumns: user.listColumns ?? null };
     if (version === this.profileVersion && profile) {
       await this.ctx.storage.put("profile", profile);
       this.profile = profile;

@@ -1,0 +1,180 @@
+// Issue 22: the bulk flow (reasons, the same rows selected again), the columns each agent
+// chooses, and the CSV export, read back with Papa Parse.
+import { env } from "cloudflare:workers";
+import Papa from "papaparse";
+import { describe, expect, it } from "vitest";
+import { browser, type Browser } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { makeAgent } from "../helpers/factories";
+import { tableRows } from "../helpers/html";
+import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
+import { setMfa } from "../helpers/mfa";
+import { makeRole } from "../helpers/roles";
+
+async function signedInAgent(options: { roleId?: string } = {}) {
+  await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+  const agent = await makeAgent(options);
+  const client = browser();
+  await signIn(client, "agent", agent);
+  return { agent, client };
+}
+
+const checkedIds = (html: string) => [...html.matchAll(/<input type="checkbox" name="ids" value="([^"]+)"[^>]*checked/g)].map((m) => m[1]);
+const keptIds = (html: string) => [...html.matchAll(/<input type="hidden" name="ids" value="([^"]+)" data-kept-selection/g)].map((m) => m[1]);
+const parse = (csv: string) => Papa.parse<Record<string, string>>(csv.replace(/^\uFEFF/, ""), { header: true, skipEmptyLines: true });
+
+async function post(client: Browser, path: string, pairs: [string, string][]) {
+  return client.request(path, { method: "POST", body: new URLSearchParams(pairs) });
+}
+
+describe("bulk changes that say what they left alone", () => {
+  it("counts the unchanged by reason before and after, and changes the rest", async () => {
+    const { agent, client } = await signedInAgent();
+    const mine = await makeGroup([agent.id]);
+    const theirs = await makeGroup([]);
+    const inMine = await seedAssets(2, { prefix: "Reason mine", group_id: mine });
+    const [already] = await seedAssets(1, { prefix: "Reason already", group_id: mine, agent_id: agent.id });
+    const [outside] = await seedAssets(1, { prefix: "Reason outside", group_id: theirs });
+    const [retired] = await seedAssets(1, { prefix: "Reason retired", status: "retired" });
+    const ids = [...inMine, already!, outside!, retired!];
+    const pairs: [string, string][] = [["scope", "selected"], ["action", "agent"], ["value_agent", agent.id], ...ids.map((id) => ["ids", id] as [string, string])];
+
+    const review = await (await post(client, "/agent/assets/bulk", pairs)).text();
+    expect(review).toContain(`will be set to <strong>${agent.name}</strong> on <strong>2</strong> of 5 assets.`);
+    expect(review).toContain("3 will be left as they are: 1 already had that value, 1 is retired (read-only), 1 belongs to a group the agent is not in.");
+
+    const done = await (await post(client, "/agent/assets/bulk/apply", pairs)).text();
+    expect(done).toContain("Changed 2 of 5 assets. 3 were left as they were: 1 already had that value, 1 is retired (read-only), 1 belongs to a group the agent is not in.");
+    const { results } = await env.DB.prepare("SELECT id, agent_id, version FROM assets WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(ids)).all<{ id: string; agent_id: string | null; version: number }>();
+    const byId = new Map(results.map((r) => [r.id, r]));
+    for (const id of inMine) expect(byId.get(id)).toMatchObject({ agent_id: agent.id, version: 2 });
+    expect(byId.get(already!)).toMatchObject({ agent_id: agent.id, version: 1 });
+    expect(byId.get(outside!)).toMatchObject({ agent_id: null, version: 1 });
+    expect(byId.get(retired!)).toMatchObject({ agent_id: null, version: 1 });
+  });
+
+  it("says why when nothing changes, and offers no Undo then", async () => {
+    const { client } = await signedInAgent();
+    const loc = await makeLocation();
+    const ids = await seedAssets(3, { prefix: "Nothing new", location_id: loc });
+    const pairs: [string, string][] = [["scope", "selected"], ["action", "location"], ["value_location", loc], ...ids.map((id) => ["ids", id] as [string, string])];
+    const review = await (await post(client, "/agent/assets/bulk", pairs)).text();
+    expect(review).toContain("3 will be left as they are: 3 already had that value.");
+    expect(review).not.toContain("Change 0");
+    const done = await (await post(client, "/agent/assets/bulk/apply", pairs)).text();
+    expect(done).toContain("Changed 0 of 3 assets. 3 were left as they were: 3 already had that value.");
+    expect(done).not.toContain(">Undo</button>");
+  });
+
+  it("brings the same rows back selected after a change, on this page and beyond it, for its author only", async () => {
+    const { client } = await signedInAgent();
+    const group = await makeGroup([]);
+    const loc = await makeLocation();
+    const ids = await seedAssets(60, { prefix: "Again" });
+    // Rows 1, 2 and 55: the last is on the second page of the list.
+    const chosen = [ids[0]!, ids[1]!, ids[54]!];
+    const pairs: [string, string][] = [["scope", "selected"], ["action", "group"], ["value_group", group], ["f_q", "Again"], ...chosen.map((id) => ["ids", id] as [string, string])];
+    const done = await (await post(client, "/agent/assets/bulk/apply", pairs)).text();
+    const back = /href="([^"]*reselect=[^"]+)"/.exec(done)![1]!.replaceAll("&amp;", "&");
+    expect(done).toContain("Back to Assets, same rows selected");
+    const list = await (await client.get(back)).text();
+    expect(checkedIds(list)).toEqual([ids[0], ids[1]]);
+    expect(keptIds(list)).toEqual([ids[54]]);
+
+    // The next change goes to the same three without selecting them again.
+    const second = await post(client, "/agent/assets/bulk/apply", [["scope", "selected"], ["action", "location"], ["value_location", loc], ...[...checkedIds(list), ...keptIds(list)].map((id) => ["ids", id!] as [string, string])]);
+    expect(await second.text()).toContain("Changed 3 of 3 assets.");
+
+    // Someone else following the link selects nothing.
+    const other = await signedInAgent();
+    expect(checkedIds(await (await other.client.get(back)).text())).toEqual([]);
+  });
+});
+
+describe("columns each agent chooses", () => {
+  it("shows the chosen columns in the chosen order, with values under their headings, and keeps them after signing out", async () => {
+    await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+    const agent = await makeAgent();
+    const client = browser();
+    await signIn(client, "agent", agent);
+    const loc = await makeLocation("Porto office");
+    const [id] = await seedAssets(1, { prefix: "Columned", location_id: loc });
+
+    const before = tableRows(await (await client.get("/agent/assets?q=Columned")).text());
+    expect(Object.keys(before[0]!)).toEqual(["", "Name", "Asset tag", "Type", "Status", "Impact", "Location", "Managed By Group", "Managed By Agent", "Save note"]);
+
+    const saved = await post(client, "/agent/assets/columns", [["show", "serial"], ["pos_serial", "1"], ["show", "location"], ["pos_location", "2"], ["show", "tag"], ["pos_tag", "3"], ["return", "/agent/assets?q=Columned"]]);
+    expect(saved.status).toBe(303);
+    expect(saved.headers.get("Location")).toBe("/agent/assets?q=Columned");
+    const check = async (c: Browser) => {
+      const rows = tableRows(await (await c.get("/agent/assets?q=Columned")).text());
+      expect(Object.keys(rows[0]!)).toEqual(["", "Name", "Serial number", "Location", "Asset tag", "Save note"]);
+      expect(rows[0]).toMatchObject({ Name: "Columned 00001", "Serial number": `SN-${id}`, "Asset tag": "COLUMNED-00001" });
+      // Location is an inline dropdown here: its selected option is the asset's location.
+      expect(rows[0]!.Location).toContain("Porto office");
+    };
+    await check(client);
+
+    await client.post("/agent/sign-out", {});
+    const again = browser();
+    await signIn(again, "agent", agent);
+    await check(again);
+
+    // Another agent still has the default columns; the software list has its own choice.
+    const other = await signedInAgent();
+    expect(Object.keys(tableRows(await (await other.client.get("/agent/assets?q=Columned")).text())[0]!)).toContain("Type");
+    expect(await (await again.get("/agent/software")).text()).toContain(">Publisher");
+
+    // Back to the default.
+    expect((await post(again, "/agent/assets/columns", [["reset", "1"]])).status).toBe(303);
+    expect(Object.keys(tableRows(await (await again.get("/agent/assets?q=Columned")).text())[0]!)).toEqual(Object.keys(before[0]!));
+  });
+
+  it("refuses unknown columns and positions with a message, keeping the choice", async () => {
+    const { client } = await signedInAgent();
+    for (const [pairs, message] of [
+      [[["show", "password_hash"]], "That column does not exist."],
+      [[["show", "tag"], ["pos_tag", "99"]], "Asset tag: the position is a number from 1 to 9."],
+      [[["show", "tag"], ["sort", "x"]], "That column does not exist."],
+    ] as [string[][], string][]) {
+      const r = await post(client, "/agent/assets/columns", pairs as [string, string][]);
+      expect(r.status).toBe(400);
+      expect(await r.text()).toContain(message);
+    }
+    expect(Object.keys(tableRows(await (await client.get("/agent/assets")).text())[0] ?? { "": "" })).not.toEqual(["", "Name", "Asset tag", "Save note"]);
+  });
+});
+
+describe("CSV export", () => {
+  it("exports every row of a filtered list, page by page, with the chosen columns, formula-safe, and audits it", async () => {
+    const { agent, client } = await signedInAgent({ roleId: await makeRole(["viewAssets"]) });
+    const loc = await makeLocation("=HYPERLINK(evil)");
+    await seedAssets(1203, { prefix: "Exported", location_id: loc, impact: "high" });
+    await seedAssets(5, { prefix: "Exported low", impact: "low" });
+    await post(client, "/agent/assets/columns", [["show", "tag"], ["pos_tag", "1"], ["show", "impact"], ["pos_impact", "2"], ["show", "location"], ["pos_location", "3"]]);
+
+    const response = await client.get("/agent/assets/export.csv?q=Exported&impact=high&sort=tag&dir=desc");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
+    expect(response.headers.get("Content-Disposition")).toMatch(/^attachment; filename="assets-\d{4}-\d{2}-\d{2}\.csv"$/);
+    const csv = parse(await response.text());
+    expect(csv.errors).toEqual([]);
+    expect(csv.meta.fields).toEqual(["Name", "Asset tag", "Impact", "Location"]);
+    expect(csv.data).toHaveLength(1203);
+    expect(csv.data[0]).toEqual({ Name: "Exported 01203", "Asset tag": "EXPORTED-01203", Impact: "High", Location: "'=HYPERLINK(evil)" });
+    expect(csv.data.at(-1)!["Asset tag"]).toBe("EXPORTED-00001");
+    expect(new Set(csv.data.map((r) => r["Asset tag"])).size).toBe(1203);
+
+    const audit = await env.DB.prepare("SELECT details FROM audit_events WHERE event = 'inventory.exported' AND actor_id = ?").bind(agent.id).first<{ details: string }>();
+    expect(JSON.parse(audit!.details)).toEqual({ list: "assets", filter: "q=Exported&impact=high&sort=tag&dir=desc", rows: 1203 });
+  });
+
+  it("is refused without View Assets, and a bad filter is a 400", async () => {
+    const { client } = await signedInAgent({ roleId: await makeRole([]) });
+    expect((await client.get("/agent/assets/export.csv")).status).toBe(403);
+    const viewer = await signedInAgent({ roleId: await makeRole(["viewAssets"]) });
+    const bad = await viewer.client.get("/agent/software/export.csv?impact=extreme");
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("Impact: choose one from the list.");
+  });
+});
