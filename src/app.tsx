@@ -7,7 +7,10 @@ import type { AppEnv } from "./app-env";
 import { accountRoutes } from "./account/routes";
 import { ASSET_KIND, SOFTWARE_KIND } from "./assets/kinds";
 import { inventoryRoutes } from "./assets/routes";
-import { ASSET_FIELDS, recordFormRoutes, SOFTWARE_FIELDS } from "./assets/form-routes";
+import { recordFormRoutes } from "./assets/form-routes";
+import { importRoutes } from "./assets/import-routes";
+import { IMPORT_MAX_BYTES } from "./assets/import";
+import { ASSET_FIELDS, SOFTWARE_FIELDS } from "./assets/fields";
 import { myAssetsRoutes } from "./assets/my-assets";
 import { groupsRoutes, locationsRoutes } from "./admin/named-list-routes";
 import { peopleRoutes } from "./admin/people-routes";
@@ -106,12 +109,11 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
   });
   // SECURITY.md 27: a cross-origin form POST is refused.
   app.use(csrf());
-  app.use(
-    bodyLimit({
-      maxSize: 64 * 1024,
-      onError: (c) => c.text("The request is too large.", 413),
-    }),
-  );
+  // A CSV import carries its file (at most IMPORT_MAX_BYTES, checked with a clear message) and
+  // multipart's overhead; every other request fits in 64 KB.
+  const smallBodies = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("The request is too large.", 413) });
+  const importBodies = bodyLimit({ maxSize: IMPORT_MAX_BYTES * 2 + 64 * 1024, onError: (c) => c.text(`The file is too large: at most ${IMPORT_MAX_BYTES / 1024} KB can be imported at once.`, 413) });
+  app.use((c, next) => (/^\/agent\/(assets|software)\/import(\/apply)?$/.test(c.req.path) ? importBodies : smallBodies)(c, next));
 
   app.get("/", (c) => c.redirect("/agent", 302));
   app.route("/", setupRoutes);
@@ -133,6 +135,8 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
   app.route("/agent/admin/locations", locationsRoutes);
   app.route("/agent/admin/groups", groupsRoutes);
   app.route("/agent/admin", peopleRoutes);
+  app.route(ASSET_KIND.path, importRoutes(ASSET_KIND));
+  app.route(SOFTWARE_KIND.path, importRoutes(SOFTWARE_KIND));
   app.route(ASSET_KIND.path, recordFormRoutes(ASSET_KIND, ASSET_FIELDS));
   app.route(ASSET_KIND.path, inventoryRoutes(ASSET_KIND));
   app.route(SOFTWARE_KIND.path, recordFormRoutes(SOFTWARE_KIND, SOFTWARE_FIELDS));

@@ -4,52 +4,13 @@ import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { findUserByEmail, findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { ASSET_STATUSES, ASSET_TYPES, IMPACTS, SOFTWARE_STATUSES } from "../db/schema";
 import { parseForm, reads } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { Card, ErrorMessage, Layout } from "../web/layout";
 import { createRecord, deleteRecord, editRecord } from "./inventory";
 import { agentFitsGroup, getRecord, loadOptions, type Options, type Row } from "./listing";
 import { humanize, type InventoryKind } from "./kinds";
-
-/** One field of a record's create/edit form; `key` is also its name in the history. */
-interface FormField {
-  key: string;
-  column: string;
-  label: string;
-  type: "text" | "choice" | "ref" | "contact" | "textarea";
-  required?: boolean;
-  max?: number;
-  values?: readonly string[];
-  ref?: "locations" | "groups" | "agents";
-  pattern?: [RegExp, string];
-}
-
-export const ASSET_FIELDS: FormField[] = [
-  { key: "name", column: "name", label: "Name", type: "text", required: true, max: 120 },
-  { key: "assetTag", column: "asset_tag", label: "Asset tag", type: "text", required: true, max: 40, pattern: [/^[A-Za-z0-9._-]+$/, "Asset tags use letters, digits, dots, dashes and underscores."] },
-  { key: "assetType", column: "asset_type", label: "Asset type", type: "choice", values: ASSET_TYPES },
-  { key: "serialNumber", column: "serial_number", label: "Serial number", type: "text", max: 80 },
-  { key: "status", column: "status", label: "Status", type: "choice", values: ASSET_STATUSES },
-  { key: "impact", column: "impact", label: "Impact", type: "choice", values: IMPACTS },
-  { key: "location", column: "location_id", label: "Location", type: "ref", ref: "locations" },
-  { key: "group", column: "group_id", label: "Managed By Group", type: "ref", ref: "groups" },
-  { key: "agent", column: "agent_id", label: "Managed By Agent", type: "ref", ref: "agents" },
-  { key: "usedBy", column: "used_by_id", label: "Used by (contact email)", type: "contact" },
-  { key: "description", column: "description", label: "Description", type: "textarea", max: 2000 },
-];
-
-export const SOFTWARE_FIELDS: FormField[] = [
-  { key: "name", column: "name", label: "Name", type: "text", required: true, max: 120 },
-  { key: "publisher", column: "publisher", label: "Publisher", type: "text", max: 120 },
-  { key: "category", column: "category", label: "Category", type: "text", max: 80 },
-  { key: "version", column: "software_version", label: "Version", type: "text", max: 40 },
-  { key: "status", column: "status", label: "Status", type: "choice", values: SOFTWARE_STATUSES },
-  { key: "impact", column: "impact", label: "Impact", type: "choice", values: IMPACTS },
-  { key: "location", column: "location_id", label: "Location", type: "ref", ref: "locations" },
-  { key: "group", column: "group_id", label: "Managed By Group", type: "ref", ref: "groups" },
-  { key: "agent", column: "agent_id", label: "Managed By Agent", type: "ref", ref: "agents" },
-];
+import type { FormField } from "./fields";
 
 function schemaOf(fields: FormField[]) {
   const shape: Record<string, z.ZodType> = { rowVersion: z.string().regex(/^\d{1,9}$/).optional() };

@@ -30,7 +30,7 @@ function checkValue(options: Options, field: EditableField, value: string | null
   return null;
 }
 
-const HISTORY_INSERT = "INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, batch_id, at)";
+export const HISTORY_INSERT = "INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, batch_id, at)";
 
 /**
  * Inline edit of one record: applied only if `version` is still the record's version (else 409
@@ -275,44 +275,6 @@ export async function selectionOf(db: D1Database, kind: InventoryKind, batchId: 
   if (!row?.selected_ids) return [];
   const ids: unknown = JSON.parse(row.selected_ids);
   return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
-}
-
-export type UndoResult = { ok: true; restored: number; skipped: number } | { ok: false; message: string };
-
-/**
- * Undo a bulk change within 10 minutes: each record goes back to its previous value, unless
- * someone changed it since (its version moved on). Claimed with a token, so of two parallel
- * Undos exactly one runs.
- */
-export async function undoBulk(db: D1Database, kind: InventoryKind, batchId: string, actorId: string, now: number): Promise<UndoResult> {
-  const op = await db.prepare("SELECT * FROM bulk_operations WHERE id = ? AND record_type = ?").bind(batchId, kind.type).first<{ field: BulkField; at: number; undone_at: number | null; count: number }>();
-  // Undo records are deleted 10 minutes after the change (src/lifecycle/retention.ts), so a missing one may just be old.
-  if (!op) return { ok: false, message: "That change does not exist, or is more than 10 minutes old and can no longer be undone." };
-  if (op.undone_at) return { ok: false, message: "That change was already undone." };
-  if (now - op.at > UNDO_WINDOW_MS) return { ok: false, message: "Undo is available for 10 minutes after a change; that one is older." };
-  const token = newId("undo");
-  const column = EDITABLE[op.field];
-  const claimed = `EXISTS (SELECT 1 FROM bulk_operations WHERE id = ? AND undo_token = ?)`;
-  const untouched = `h.batch_id = ? AND h.record_id = t.id AND t.${kind.versionColumn} = h.version_after`;
-  const results = await db.batch([
-    db.prepare("UPDATE bulk_operations SET undone_at = ?, undo_token = ? WHERE id = ? AND undone_at IS NULL AND at >= ?").bind(now, token, batchId, now - UNDO_WINDOW_MS),
-    db
-      .prepare(
-        `${HISTORY_INSERT}
-         SELECT ?, t.id, ?, t.${column}, h.old_value, t.${kind.versionColumn} + 1, ?, ?, ? FROM ${kind.table} t JOIN inventory_history h ON ${untouched} WHERE ${claimed}`,
-      )
-      .bind(kind.type, op.field, actorId, `undo:${batchId}`, now, batchId, batchId, token),
-    db
-      .prepare(
-        `UPDATE ${kind.table} AS t SET ${column} = (SELECT h.old_value FROM inventory_history h WHERE ${untouched}),
-           ${kind.versionColumn} = ${kind.versionColumn} + 1, updated_at = ?
-         WHERE EXISTS (SELECT 1 FROM inventory_history h WHERE ${untouched}) AND ${claimed}`,
-      )
-      .bind(batchId, now, batchId, batchId, token),
-  ]);
-  if (results[0]!.meta.changes !== 1) return { ok: false, message: "That change was already undone." };
-  const restored = results[2]!.meta.changes;
-  return { ok: true, restored, skipped: op.count - restored };
 }
 
 export interface HistoryEntry {

@@ -7,7 +7,8 @@ import { parseDeclared, parseQuery, reads, safeNextPath } from "../lib/validatio
 import { requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
 import { Card, Layout } from "../web/layout";
-import { type BulkPlan, bulkUpdate, editInline, planBulk, recordHistory, type Scope, selectionOf, undoBulk } from "./inventory";
+import { type BulkPlan, bulkUpdate, editInline, planBulk, recordHistory, type Scope, selectionOf } from "./inventory";
+import { undoBatch } from "./undo";
 import { exportStream } from "./export";
 import { recordAudit } from "../audit/audit";
 import { countMatches, decodeCursor, getRecord, type ListFilter, listRecords, loadOptions } from "./listing";
@@ -287,7 +288,7 @@ export function inventoryRoutes(kind: InventoryKind) {
   app.post("/bulk/:batchId/undo", manage, reads(undoForm), async (c) => {
     const form = parseDeclared(c, undoForm, (await readBody(c)) ?? {});
     const back = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
-    const result = await undoBulk(c.env.DB, kind, c.req.param("batchId").slice(0, 40), c.var.auth.user.id, c.var.clock.now());
+    const result = await undoBatch(c.env.DB, kind, c.req.param("batchId").slice(0, 40), c.var.auth.user.id, c.var.clock.now());
     const text = result.ok ? `Undone: ${result.restored} restored${result.skipped ? `, ${result.skipped} left as they were because someone changed them since` : ""}.` : result.message;
     return c.html(
       <Layout title="Undo" auth={c.var.auth}>

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bulkUpdate, editInline, recordHistory, undoBulk } from "../../src/assets/inventory";
+import { bulkUpdate, editInline, recordHistory } from "../../src/assets/inventory";
+import { undoBatch } from "../../src/assets/undo";
 import { getRecord, listRecords, type ListFilter } from "../../src/assets/listing";
 import { ASSET_KIND } from "../../src/assets/kinds";
 import { makeAgent } from "../helpers/factories";
@@ -27,9 +28,9 @@ describe("inventory logic", () => {
     const { rows } = await listRecords(env.DB, ASSET_KIND, filter({ q: "Logic", group }));
     expect(rows).toHaveLength(3);
     if (!bulk.ok) throw new Error();
-    const undone = await undoBulk(env.DB, ASSET_KIND, bulk.batchId, agent.id, 3000);
+    const undone = await undoBatch(env.DB, ASSET_KIND, bulk.batchId, agent.id, 3000);
     expect(undone).toEqual({ ok: true, restored: 3, skipped: 0 });
     expect((await listRecords(env.DB, ASSET_KIND, filter({ q: "Logic", group }))).rows).toHaveLength(0);
-    expect(await undoBulk(env.DB, ASSET_KIND, bulk.batchId, agent.id, 3001)).toMatchObject({ ok: false });
+    expect(await undoBatch(env.DB, ASSET_KIND, bulk.batchId, agent.id, 3001)).toMatchObject({ ok: false });
   });
 });

@@ -115,7 +115,8 @@ describe("columns each agent chooses", () => {
     };
     await check(client);
 
-    await client.post("/agent/sign-out", {});
+    expect((await client.post("/agent/logout", {})).status).toBe(303);
+    expect((await client.get("/agent/assets")).status).not.toBe(200);
     const again = browser();
     await signIn(again, "agent", agent);
     await check(again);

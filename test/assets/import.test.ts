@@ -1,0 +1,223 @@
+// Issue 22: CSV import with a dry run, applied whole, undone like a bulk change.
+import { env } from "cloudflare:workers";
+import Papa from "papaparse";
+import { describe, expect, it } from "vitest";
+import { MAX_PLAN_JSON_BYTES } from "../../src/assets/import-apply";
+import { IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, planImport } from "../../src/assets/import";
+import { ASSET_KIND } from "../../src/assets/kinds";
+import { loadOptions } from "../../src/assets/listing";
+import { browser, type Browser, fakeClock } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { makeAgent } from "../helpers/factories";
+import { tableRows } from "../helpers/html";
+import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
+import { setMfa } from "../helpers/mfa";
+import { makeRole } from "../helpers/roles";
+
+let seq = 0;
+const unique = (name: string) => `${name} ${Date.now().toString(36)}${++seq}`;
+
+async function signedInAgent(options: { roleId?: string; clock?: ReturnType<typeof fakeClock> } = {}) {
+  await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+  const agent = await makeAgent(options.roleId ? { roleId: options.roleId } : {});
+  const client = browser(options.clock ? { clock: options.clock } : {});
+  await signIn(client, "agent", agent);
+  return { agent, client };
+}
+
+const csvOf = (rows: (string | null)[][]) => Papa.unparse(rows, { newline: "\r\n" });
+
+async function dryRun(client: Browser, csv: string, path = "/agent/assets") {
+  const form = new FormData();
+  form.set("file", new File([csv], "assets.csv", { type: "text/csv" }));
+  const response = await client.request(`${path}/import`, { method: "POST", body: form });
+  return { status: response.status, html: await response.text() };
+}
+
+/** The hidden fields of the dry run's Apply form, posted as the browser does. */
+async function apply(client: Browser, html: string, path = "/agent/assets") {
+  const form = new FormData();
+  form.set("csv", /<textarea name="csv"[^>]*>([\s\S]*?)<\/textarea>/.exec(html)![1]!.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&"));
+  form.set("checked_at", /name="checked_at" value="(\d+)"/.exec(html)![1]!);
+  form.set("expect", /name="expect" value="([\d:]+)"/.exec(html)![1]!);
+  const response = await client.request(`${path}/import/apply`, { method: "POST", body: form });
+  return { status: response.status, html: await response.text() };
+}
+
+const assetByTag = (tag: string) => env.DB.prepare("SELECT * FROM assets WHERE asset_tag = ?").bind(tag).first<Record<string, string | number | null>>();
+const assetCount = async () => (await env.DB.prepare("SELECT count(*) AS n FROM assets").first<{ n: number }>())!.n;
+
+describe("the dry run", () => {
+  it("shows each line's result and every error by line, field and reason, and writes nothing", async () => {
+    const { agent, client } = await signedInAgent();
+    const office = await makeLocation(unique("Office"));
+    const officeName = (await env.DB.prepare("SELECT name FROM locations WHERE id = ?").bind(office).first<{ name: string }>())!.name;
+    const group = await makeGroup([]);
+    const [existing] = await seedAssets(1, { prefix: "DRYRUN" });
+    const [retired] = await seedAssets(1, { prefix: "DRYRET", status: "retired" });
+    const existingTag = (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(existing).first<{ asset_tag: string }>())!.asset_tag;
+    const retiredTag = (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(retired).first<{ asset_tag: string }>())!.asset_tag;
+    const groupName = (await env.DB.prepare("SELECT name FROM groups WHERE id = ?").bind(group).first<{ name: string }>())!.name;
+    const before = await assetCount();
+    const csv = csvOf([
+      ["Name", "Asset tag", "Type", "Location", "Managed By Group", "Managed By Agent", "Impact"],
+      ["New laptop", "NEW-DRY-1", "Laptop", officeName, "", "", "high"],
+      ["Renamed", existingTag, "laptop", officeName, "", "", "Low"],
+      ["Nowhere", "NEW-DRY-2", "laptop", "Atlantis", "", "", ""],
+      ["Robot", "NEW-DRY-3", "robot", "", "", "", ""],
+      ["Again", "NEW-DRY-1", "laptop", "", "", "", ""],
+      ["Outsider", "NEW-DRY-4", "laptop", "", groupName, agent.name, ""],
+      ["Old one", retiredTag, "laptop", officeName, "", "", ""],
+      ["Bad tag", "has space", "laptop", "", "", "", ""],
+    ]);
+    const { status, html } = await dryRun(client, csv);
+    expect(status).toBe(400);
+    expect(html).toContain("1 to create, 1 to update, 0 unchanged, 6 with errors.");
+    expect(html).not.toContain("/import/apply");
+    const rows = new Map(tableRows(html, "import-rows").map((r) => [r.Line, r]));
+    expect(rows.get("2")).toMatchObject({ "Asset tag": "NEW-DRY-1", Result: "Create" });
+    expect(rows.get("3")).toMatchObject({ "Asset tag": existingTag, Result: "Update", Details: `Name: DRYRUN 00001 → Renamed Location: — → ${officeName}` });
+    expect(rows.get("4")).toMatchObject({ Result: "Error", Details: 'Location: No location is named "Atlantis" (imports never create one).' });
+    expect(rows.get("5")!.Details).toBe('Type: "robot" is not one of: Laptop, Desktop, Monitor, Server, Printer, Mobile, Network, Other.');
+    expect(rows.get("6")!.Details).toBe("Asset tag: Line 2 is the same asset.");
+    expect(rows.get("7")!.Details).toBe("Managed By Agent: That agent is not in the record's Managed By Group.");
+    expect(rows.get("8")!.Details).toBe("Status: Retired records are read-only.");
+    expect(rows.get("9")!.Details).toBe("Asset tag: Asset tags use letters, digits, dots, dashes and underscores.");
+    // The lines with errors come first.
+    expect(tableRows(html, "import-rows")[0]!.Result).toBe("Error");
+    expect(await assetCount()).toBe(before);
+    expect(await assetByTag("NEW-DRY-1")).toBeNull();
+  });
+
+  it("refuses a file as a whole with a clear message: unknown or repeated columns, too many lines, too large, empty", async () => {
+    const { client } = await signedInAgent();
+    const cases: [string, string][] = [
+      [csvOf([["Name", "Asset tag", "Colour"], ["A", "T-1", "red"]]), 'Line 1: "Colour" is not a column assets can import. The columns are: Name, Asset tag, Type, Serial number, Status, Impact, Location, Managed By Group, Managed By Agent, Description.'],
+      [csvOf([["Name", "Asset tag", "Name"], ["A", "T-1", "B"]]), 'Line 1: the column "Name" appears twice.'],
+      [csvOf([["Name", "Type"], ["A", "laptop"]]), 'Line 1: a "Asset tag" column is required'],
+      [csvOf([["Name", "Asset tag"]]), "The file has no lines after the header."],
+      ["", "Choose a CSV file, or paste its lines."],
+      [csvOf([["Name", "Asset tag", "Type"], ...Array.from({ length: IMPORT_MAX_ROWS + 1 }, (_, i) => [`A${i}`, `LIMIT-${i}`, "laptop"])]), `The file has ${IMPORT_MAX_ROWS + 1} lines; at most ${IMPORT_MAX_ROWS} can be imported at once: split it.`],
+      [`Name,Asset tag,Description\r\n${"x,LARGE-1,".padEnd(IMPORT_MAX_BYTES + 10, "y")}`, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`],
+    ];
+    for (const [csv, message] of cases) {
+      const { status, html } = await dryRun(client, csv);
+      expect(status, message).toBe(400);
+      expect(html.replaceAll("&quot;", '"')).toContain(message);
+    }
+  });
+
+  it("is for Manage Assets only; View Assets is refused", async () => {
+    const { client } = await signedInAgent({ roleId: await makeRole(["viewAssets"]) });
+    expect((await client.get("/agent/assets/import")).status).toBe(403);
+    expect((await dryRun(client, csvOf([["Name", "Asset tag"], ["A", "V-1"]]))).status).toBe(403);
+  });
+});
+
+describe("applying and undoing an import", () => {
+  it("creates and updates in one write with a history row per changed field, audits it, and Undo reverses it", async () => {
+    const clock = fakeClock();
+    const { agent, client } = await signedInAgent({ clock });
+    const hq = unique("HQ");
+    const loc = await makeLocation(hq);
+    const group = await makeGroup([agent.id]);
+    const groupName = (await env.DB.prepare("SELECT name FROM groups WHERE id = ?").bind(group).first<{ name: string }>())!.name;
+    const [kept, touched] = await seedAssets(2, { prefix: "APPLY" });
+    const tagOf = async (id: string) => (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(id).first<{ asset_tag: string }>())!.asset_tag;
+    const csv = csvOf([
+      ["Name", "Asset tag", "Type", "Location", "Managed By Group", "Managed By Agent", "Serial number"],
+      ["Imported one", "IMP-A-1", "Monitor", hq, groupName, agent.name, "S1"],
+      ["Imported two", "IMP-A-2", "printer", "", "", "", ""],
+      ["APPLY 00001", await tagOf(kept!), "laptop", hq, "", "", `SN-${kept}`],
+      ["APPLY 00002", await tagOf(touched!), "laptop", hq, "", "", `SN-${touched}`],
+    ]);
+    const dry = await dryRun(client, csv);
+    expect(dry.html).toContain("2 to create, 2 to update, 0 unchanged, 0 with errors.");
+    const applied = await apply(client, dry.html);
+    expect(applied.status).toBe(200);
+    expect(applied.html).toContain("Created 2 and updated 2 assets.");
+
+    expect(await assetByTag("IMP-A-1")).toMatchObject({ name: "Imported one", asset_type: "monitor", location_id: loc, group_id: group, agent_id: agent.id, serial_number: "S1", status: "in_use", impact: "low", version: 1 });
+    expect(await assetByTag("IMP-A-2")).toMatchObject({ asset_type: "printer", location_id: null, serial_number: null });
+    expect(await assetByTag(await tagOf(kept!))).toMatchObject({ location_id: loc, version: 2 });
+    const history = await env.DB.prepare("SELECT record_id, field, old_value, new_value FROM inventory_history WHERE record_id IN (?, ?) ORDER BY field").bind(kept, touched).all();
+    expect(history.results).toEqual([
+      { record_id: kept, field: "location", old_value: null, new_value: loc },
+      { record_id: touched, field: "location", old_value: null, new_value: loc },
+    ].sort((a, b) => (a.record_id! < b.record_id! ? -1 : 1)).sort((a, b) => a.field.localeCompare(b.field)));
+    const audit = await env.DB.prepare("SELECT details FROM audit_events WHERE event = 'inventory.imported' AND actor_id = ?").bind(agent.id).first<{ details: string }>();
+    expect(JSON.parse(audit!.details)).toMatchObject({ list: "assets", created: 2, updated: 2 });
+
+    // Someone edits one updated record and one created record; Undo leaves those two alone.
+    await env.DB.prepare("UPDATE assets SET impact = 'high', version = version + 1 WHERE id = ?").bind(touched).run();
+    await env.DB.prepare("UPDATE assets SET impact = 'high', version = version + 1 WHERE asset_tag = 'IMP-A-2'").run();
+    clock.advance(60_000);
+    const batchId = /bulk\/(bulk_[a-z2-7]+)\/undo/.exec(applied.html)![1]!;
+    const undo = await client.post(`/agent/assets/bulk/${batchId}/undo`, { return: "/agent/assets" });
+    expect(await undo.text()).toContain("Undone: 2 restored, 2 left as they were because someone changed them since.");
+    expect(await assetByTag("IMP-A-1")).toBeNull();
+    expect(await assetByTag("IMP-A-2")).not.toBeNull();
+    expect(await assetByTag(await tagOf(kept!))).toMatchObject({ location_id: null, version: 3 });
+    expect(await assetByTag(await tagOf(touched!))).toMatchObject({ location_id: loc });
+  });
+
+  it("writes nothing when a record changed after the dry run", async () => {
+    const clock = fakeClock();
+    const { client } = await signedInAgent({ clock });
+    const hq = unique("Stale HQ");
+    await makeLocation(hq);
+    const [id] = await seedAssets(1, { prefix: "STALE" });
+    const tag = (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(id).first<{ asset_tag: string }>())!.asset_tag;
+    const dry = await dryRun(client, csvOf([["Name", "Asset tag", "Type", "Location"], ["New stale", "STALE-NEW", "laptop", ""], ["Stale", tag, "laptop", hq]]));
+    clock.advance(1000);
+    // Someone changes the record's impact after the dry run (the file does not even touch impact).
+    await env.DB.prepare("UPDATE assets SET impact = 'high', version = version + 1, updated_at = ? WHERE id = ?").bind(clock.now(), id).run();
+    const applied = await apply(client, dry.html);
+    expect(applied.status).toBe(409);
+    expect(applied.html).toContain("Records in this file were changed by someone else after the dry run. Nothing was written");
+    expect(await assetByTag("STALE-NEW")).toBeNull();
+    expect(await assetByTag(tag)).toMatchObject({ location_id: null, name: "STALE 00001" });
+  });
+
+  it("reads an export back: the file a list exports imports as 'no change', and an edited cell as one update", async () => {
+    const { client } = await signedInAgent();
+    const loc = await makeLocation(unique("=Round trip"));
+    await seedAssets(3, { prefix: "ROUNDTRIP", location_id: loc });
+    await client.request("/agent/assets/columns", { method: "POST", body: new URLSearchParams([["show", "tag"], ["show", "type"], ["show", "location"], ["show", "updated"]]) });
+    const exported = (await (await client.get("/agent/assets/export.csv?q=ROUNDTRIP")).text());
+    const dry = await dryRun(client, exported);
+    expect(dry.html).toContain("0 to create, 0 to update, 3 unchanged, 0 with errors.");
+    const parsed = Papa.parse<string[]>(exported.replace(/^\uFEFF/, ""), { skipEmptyLines: true }).data;
+    parsed[2]![2] = "Server";
+    const edited = await dryRun(client, csvOf(parsed));
+    expect(edited.html).toContain("0 to create, 1 to update, 2 unchanged, 0 with errors.");
+    expect(tableRows(edited.html, "import-rows").find((r) => r.Result === "Update")!.Details).toBe("Type: Laptop → Server");
+  });
+
+  it("imports software by name and version", async () => {
+    const { client } = await signedInAgent();
+    const name = unique("Editor");
+    const csv = csvOf([["Name", "Version", "Publisher", "Status"], [name, "1.0", "Acme", "Active"], [name, "2.0", "Acme", "inactive"]]);
+    const applied = await apply(client, (await dryRun(client, csv, "/agent/software")).html, "/agent/software");
+    expect(applied.html).toContain("Created 2 and updated 0 software records.");
+    const again = await dryRun(client, csvOf([["Name", "Version", "Publisher"], [name, "2.0", "Acme Corp"]]), "/agent/software");
+    expect(again.html).toContain("0 to create, 1 to update, 0 unchanged, 0 with errors.");
+    const rows = await env.DB.prepare("SELECT software_version, status FROM software WHERE name = ? ORDER BY software_version").bind(name).all();
+    expect(rows.results).toEqual([{ software_version: "1.0", status: "active" }, { software_version: "2.0", status: "inactive" }]);
+  });
+});
+
+describe("production limits of an import", () => {
+  it("a file at the row limit fits D1's bound value limit and applies in one batch", async () => {
+    const agent = await makeAgent();
+    const description = "d".repeat(Math.floor(IMPORT_MAX_BYTES / IMPORT_MAX_ROWS) - 40);
+    const csv = csvOf([["Name", "Asset tag", "Type", "Description"], ...Array.from({ length: IMPORT_MAX_ROWS }, (_, i) => [`Max ${i}`, `MAXROW-${i}`, "laptop", `"${description}"`])]);
+    expect(new TextEncoder().encode(csv).length).toBeLessThanOrEqual(IMPORT_MAX_BYTES);
+    const plan = await planImport(env.DB, ASSET_KIND, csv, await loadOptions(env.DB));
+    expect(plan.counts).toEqual({ create: IMPORT_MAX_ROWS, update: 0, unchanged: 0, error: 0 });
+    expect(new TextEncoder().encode(JSON.stringify(plan.writes)).length).toBeLessThan(MAX_PLAN_JSON_BYTES);
+    const { applyImport } = await import("../../src/assets/import-apply");
+    expect(await applyImport(env.DB, ASSET_KIND, plan, agent.id, Date.now(), Date.now())).toMatchObject({ ok: true, created: IMPORT_MAX_ROWS });
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE asset_tag LIKE 'MAXROW-%'").first<{ n: number }>())!.n).toBe(IMPORT_MAX_ROWS);
+  });
+});
