@@ -78,19 +78,24 @@ export function defaultColumnKeys(kind: InventoryKind): string[] {
 
 /**
  * The column form: per column a "show" checkbox (`show`, repeated) and a position (`pos_<key>`,
- * 1 to the number of columns). The shown columns are ordered by position, ties in the form's order.
+ * 1 to the number of columns), and `order`, the order the form listed them in. Shown columns are
+ * ordered by position; of two at one position, the one moved there comes first (so "Serial number
+ * to 1" puts it before the column that was first).
  */
 export function columnFormSchema(kind: InventoryKind) {
   const columns = COLUMNS[kind.type];
   const keys = columns.map((c) => c.key) as [string, ...string[]];
+  const known = new Set<string>(keys);
+  const positionError = `the position is a number from 1 to ${columns.length}.`;
   const positions = Object.fromEntries(
-    columns.map((c) => [`pos_${c.key}`, z.string().regex(/^\d{1,2}$/, `${c.label}: the position is a number from 1 to ${columns.length}.`).transform(Number).refine((n) => n >= 1 && n <= columns.length, `${c.label}: the position is a number from 1 to ${columns.length}.`).optional()]),
+    columns.map((c) => [`pos_${c.key}`, z.string().regex(/^\d{1,2}$/, `${c.label}: ${positionError}`).transform(Number).refine((n) => n >= 1 && n <= columns.length, `${c.label}: ${positionError}`).optional()]),
   );
   return z
     .strictObject(
       {
         // A checkbox sent once arrives as a string, more than once as an array.
         show: z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.enum(keys, { error: "That column does not exist." })).max(columns.length)).optional().default([]),
+        order: z.string().max(400).refine((v) => v.split(",").every((k) => known.has(k)), "That column does not exist.").optional(),
         reset: z.literal("1").optional(),
         return: z.string().max(2048).optional(),
         ...positions,
@@ -100,11 +105,16 @@ export function columnFormSchema(kind: InventoryKind) {
     .transform((form: Record<string, unknown>): string[] | null => {
       if (form.reset) return null;
       const shown = new Set(form.show as string[]);
-      const position = (key: string, index: number) => (form[`pos_${key}`] as number | undefined) ?? index + 1;
+      const listed = form.order ? (form.order as string).split(",") : keys;
+      const formIndex = (key: string) => (listed.includes(key) ? listed.indexOf(key) : listed.length + keys.indexOf(key));
       return columns
-        .map((c, index) => ({ key: c.key, at: position(c.key, index), index }))
+        .map((c) => {
+          const index = formIndex(c.key);
+          const at = (form[`pos_${c.key}`] as number | undefined) ?? index + 1;
+          return { key: c.key, at, moved: at !== index + 1, index };
+        })
         .filter((c) => shown.has(c.key))
-        .sort((a, b) => a.at - b.at || a.index - b.index)
+        .sort((a, b) => a.at - b.at || Number(b.moved) - Number(a.moved) || a.index - b.index)
         .map((c) => c.key);
     });
 }

@@ -14,13 +14,13 @@ import type { InventoryKind } from "./kinds";
 import { loadOptions } from "./listing";
 
 type Ctx = Context<AppEnv>;
-const csvText = z.string().max(IMPORT_MAX_BYTES * 2, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`);
+const csvText = z.string({ error: "Choose a CSV file, or paste its lines." }).max(IMPORT_MAX_BYTES * 2, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`);
 const dryRunForm = z.object({
   file: z.union([z.instanceof(File), z.string()], { error: "Choose a CSV file." }).optional(),
   text: csvText.optional(),
 });
 const applyForm = z.object({
-  csv: csvText,
+  csv: z.string({ error: "Check the file again first." }).max(IMPORT_MAX_BYTES * 2, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`),
   checked_at: z.string({ error: "Check the file again first." }).regex(/^\d{1,15}$/, "Check the file again first.").transform(Number),
   expect: z.string({ error: "Check the file again first." }).regex(/^\d{1,4}:\d{1,4}$/, "Check the file again first."),
 });

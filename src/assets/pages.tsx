@@ -268,7 +268,7 @@ export function InventoryListPage(props: {
         )}
         {props.canManage && (
           <p class="bulk-hint" hidden data-bulk-idle>
-            Select rows to change them together, or <button type="button" class="link" data-bulk-all>change all matching this filter</button>.
+            Select rows to change them together, or <button type="button" class="link" data-bulk-all>change every record that matches</button>.
           </p>
         )}
         <table class="inventory-table">
@@ -322,6 +322,7 @@ export function ColumnChoicePage(props: { auth: Auth; kind: InventoryKind; chose
         {props.error && <p class="alert error" role="alert">{props.error}</p>}
         <form method="post" action={`${kind.path}/columns`} class="stack">
           <input type="hidden" name="return" value={props.back} />
+          <input type="hidden" name="order" value={all.map((c) => c.key).join(",")} />
           <table class="column-choice">
             <thead>
               <tr><th scope="col">Show</th><th scope="col">Column</th><th scope="col">Position</th></tr>

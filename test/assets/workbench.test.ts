@@ -131,6 +131,16 @@ describe("columns each agent chooses", () => {
     expect(Object.keys(tableRows(await (await again.get("/agent/assets?q=Columned")).text())[0]!)).toEqual(Object.keys(before[0]!));
   });
 
+  it("puts a column moved to a position before the one that was there, as the form sends it", async () => {
+    const { client } = await signedInAgent();
+    const order = ["tag", "type", "status", "impact", "location", "group", "agent", "serial", "updated"];
+    const pairs: [string, string][] = [["order", order.join(",")], ...order.map((k, i) => [`pos_${k}`, k === "serial" ? "1" : String(i + 1)] as [string, string]), ...order.filter((k) => k !== "type" && k !== "updated").map((k) => ["show", k] as [string, string])];
+    expect((await post(client, "/agent/assets/columns", pairs)).status).toBe(303);
+    const html = await (await client.get("/agent/assets")).text();
+    const heads = [...html.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, "").replace(/\s*[▲▼]$/, ""));
+    expect(heads).toEqual(["", "Name", "Serial number", "Asset tag", "Status", "Impact", "Location", "Managed By Group", "Managed By Agent", "Save note"]);
+  });
+
   it("refuses unknown columns and positions with a message, keeping the choice", async () => {
     const { client } = await signedInAgent();
     for (const [pairs, message] of [

@@ -68,9 +68,11 @@ test("an agent assigns a group to all assets matching a filter, then undoes it",
   await screenshot(page, "asset-list-bulk-selection", { fullPage: false });
   await page.getByRole("button", { name: "Review change" }).click();
 
-  expect(await page.getByTestId("bulk-summary").innerText()).toBe(`Managed By Group will be set to Security on ${count} assets.`);
-  await page.getByRole("button", { name: `Change ${count} records` }).click();
-  expect(await page.getByTestId("bulk-result").innerText()).toMatch(new RegExp(`^Changed \\d+ of ${count} assets\\.$`));
+  // Some matches may be in Security already: the summary says how many change, and why the rest do not.
+  const summary = await page.getByTestId("bulk-summary").innerText();
+  const changing = Number(new RegExp(`^Managed By Group will be set to Security on (\\d+) of ${count} assets\\.$`).exec(summary)![1]);
+  await page.getByRole("button", { name: `Change ${changing} ${changing === 1 ? "record" : "records"}` }).click();
+  expect(await page.getByTestId("bulk-result").innerText()).toMatch(new RegExp(`^Changed ${changing} of ${count} assets\\.`));
 
   // The filtered list, in another tab, shows every match in Security (the page of results stays open for Undo).
   const list = await page.context().newPage();
