@@ -221,3 +221,23 @@ describe("production limits of an import", () => {
     expect((await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE asset_tag LIKE 'MAXROW-%'").first<{ n: number }>())!.n).toBe(IMPORT_MAX_ROWS);
   });
 });
+
+describe("the example files in docs/", () => {
+  it("check without errors against data holding the names they use", async () => {
+    const { default: assets } = await import("../../docs/example-assets.csv?raw");
+    const { default: software } = await import("../../docs/example-software.csv?raw");
+    await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+    const existingName = async (table: string, name: string) => (await env.DB.prepare(`SELECT id FROM ${table} WHERE name = ?`).bind(name).first<{ id: string }>())?.id;
+    for (const name of ["London HQ", "Berlin", "Singapore", "Remote"]) if (!(await existingName("locations", name))) await makeLocation(name);
+    const admin = await makeAgent({ name: "Ada Admin" });
+    for (const name of ["Service Desk", "Infrastructure", "Security"]) if (!(await existingName("groups", name))) await makeGroup([admin.id], name);
+    const options = await loadOptions(env.DB);
+    const { SOFTWARE_KIND } = await import("../../src/assets/kinds");
+    const assetPlan = await planImport(env.DB, ASSET_KIND, assets, options);
+    expect(assetPlan.rows.flatMap((r) => r.errors)).toEqual([]);
+    expect(assetPlan.counts).toMatchObject({ create: 3, error: 0 });
+    const softwarePlan = await planImport(env.DB, SOFTWARE_KIND, software, options);
+    expect(softwarePlan.rows.flatMap((r) => r.errors)).toEqual([]);
+    expect(softwarePlan.counts).toMatchObject({ create: 3, error: 0 });
+  });
+});

@@ -3,7 +3,8 @@
 import { env } from "cloudflare:workers";
 import Papa from "papaparse";
 import { describe, expect, it } from "vitest";
-import { browser, type Browser } from "../helpers/app";
+import { countingEnv, noStorageCalls } from "../../src/dev/storage-calls";
+import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
 import { tableRows } from "../helpers/html";
@@ -28,6 +29,17 @@ async function post(client: Browser, path: string, pairs: [string, string][]) {
 }
 
 describe("bulk changes that say what they left alone", () => {
+  it("works without JavaScript: the bar and all three fields are in the page, and only scripts hide them", async () => {
+    const { client } = await signedInAgent();
+    await seedAssets(2, { prefix: "Nojs" });
+    const html = await (await client.get("/agent/assets?q=Nojs")).text();
+    const bar = /<form id="bulk"[^>]*>/.exec(html)![0];
+    expect(bar).not.toContain("hidden");
+    for (const field of ["group", "agent", "location"]) expect(html).toMatch(new RegExp(`<div class="field" data-bulk-value="${field}">`));
+    // The count and Clear belong to the script's version; without it they stay hidden.
+    expect(html).toContain('<p class="bulk-selection" hidden="" data-bulk-summary="true">');
+  });
+
   it("counts the unchanged by reason before and after, and changes the rest", async () => {
     const { agent, client } = await signedInAgent();
     const mine = await makeGroup([agent.id]);
@@ -129,6 +141,26 @@ describe("columns each agent chooses", () => {
     // Back to the default.
     expect((await post(again, "/agent/assets/columns", [["reset", "1"]])).status).toBe(303);
     expect(Object.keys(tableRows(await (await again.get("/agent/assets?q=Columned")).text())[0]!)).toEqual(Object.keys(before[0]!));
+  });
+
+  it("reads the choice with the session, so a list page makes the same storage calls as with the default", async () => {
+    await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+    const agent = await makeAgent();
+    const calls = noStorageCalls();
+    const clock = fakeClock();
+    const client = browser({ clock, env: countingEnv(env, calls) });
+    await signIn(client, "agent", agent);
+    const measure = async () => {
+      await (await client.get("/agent/assets")).text();
+      clock.advance(100);
+      const before = { ...calls };
+      await (await client.get("/agent/assets")).text();
+      return { user: calls.user - before.user, portal: calls.portal - before.portal, d1: calls.d1RoundTrips - before.d1RoundTrips };
+    };
+    const withDefault = await measure();
+    await post(client, "/agent/assets/columns", [["show", "serial"], ["show", "agent"]]);
+    expect(await measure()).toEqual(withDefault);
+    expect(withDefault).toEqual({ user: 1, portal: 0, d1: 1 });
   });
 
   it("puts a column moved to a position before the one that was there, as the form sends it", async () => {
