@@ -186,7 +186,9 @@ export async function planImport(db: D1Database, kind: InventoryKind, text: stri
     if (record) for (const f of present) if ((record[f.column] ?? null) !== values[f.column]) next[f.column] = values[f.column]!;
     const changedFields = present.filter((f) => f.column in next && (!record ? next[f.column] !== null : true));
     if (!record && !next.asset_type && kind.type === "asset") errors.push({ field: "Type", reason: "Type is required for a new asset." });
-    if (record && record.status === "retired" && Object.keys(next).length > 0) errors.push({ field: "Status", reason: "Retired records are read-only." });
+    // Retired records are read-only, as in the list; a line may bring one back by changing its status (as its edit form can).
+    const unretires = "status" in next && next.status !== "retired";
+    if (record && record.status === "retired" && Object.keys(next).length > 0 && !unretires) errors.push({ field: "Status", reason: "Retired records are read-only: change the status to bring one back." });
     const group = "group_id" in next ? next.group_id : ((record?.group_id as string | null) ?? null);
     const agentId = "agent_id" in next ? next.agent_id : ((record?.agent_id as string | null) ?? null);
     const agent = agentId ? options.agents.find((a) => a.id === agentId) : undefined;

@@ -5,19 +5,11 @@ import { getRecord } from "../../src/assets/listing";
 import { browser, type Browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
-import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
-import { setMfa } from "../helpers/mfa";
+import { makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 
 const HX = { "HX-Request": "true" };
 
-async function signedInAgent(options: { roleId?: string } = {}) {
-  await setMfa("agent", { authenticatorApp: false, emailOtp: false });
-  const agent = await makeAgent(options);
-  const client = browser();
-  await signIn(client, "agent", agent);
-  return { agent, client };
-}
 
 async function inline(client: Browser, id: string, form: Record<string, string>, htmx = true) {
   const response = await client.post(`/agent/assets/${id}/inline`, form, htmx ? { headers: HX } : {});

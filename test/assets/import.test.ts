@@ -6,24 +6,16 @@ import { MAX_PLAN_JSON_BYTES } from "../../src/assets/import-apply";
 import { IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, planImport } from "../../src/assets/import";
 import { ASSET_KIND } from "../../src/assets/kinds";
 import { loadOptions } from "../../src/assets/listing";
-import { browser, type Browser, fakeClock } from "../helpers/app";
-import { signIn } from "../helpers/auth";
+import { type Browser, fakeClock } from "../helpers/app";
 import { makeAgent } from "../helpers/factories";
 import { tableRows } from "../helpers/html";
-import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
+import { makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
 
 let seq = 0;
 const unique = (name: string) => `${name} ${Date.now().toString(36)}${++seq}`;
 
-async function signedInAgent(options: { roleId?: string; clock?: ReturnType<typeof fakeClock> } = {}) {
-  await setMfa("agent", { authenticatorApp: false, emailOtp: false });
-  const agent = await makeAgent(options.roleId ? { roleId: options.roleId } : {});
-  const client = browser(options.clock ? { clock: options.clock } : {});
-  await signIn(client, "agent", agent);
-  return { agent, client };
-}
 
 const csvOf = (rows: (string | null)[][]) => Papa.unparse(rows, { newline: "\r\n" });
 
@@ -81,12 +73,22 @@ describe("the dry run", () => {
     expect(rows.get("5")!.Details).toBe('Type: "robot" is not one of: Laptop, Desktop, Monitor, Server, Printer, Mobile, Network, Other.');
     expect(rows.get("6")!.Details).toBe("Asset tag: Line 2 is the same asset.");
     expect(rows.get("7")!.Details).toBe("Managed By Agent: That agent is not in the record's Managed By Group.");
-    expect(rows.get("8")!.Details).toBe("Status: Retired records are read-only.");
+    expect(rows.get("8")!.Details).toBe("Status: Retired records are read-only: change the status to bring one back.");
     expect(rows.get("9")!.Details).toBe("Asset tag: Asset tags use letters, digits, dots, dashes and underscores.");
     // The lines with errors come first.
     expect(tableRows(html, "import-rows")[0]!.Result).toBe("Error");
     expect(await assetCount()).toBe(before);
     expect(await assetByTag("NEW-DRY-1")).toBeNull();
+  });
+
+  it("lets a line bring a retired asset back by changing its status, and nothing else", async () => {
+    const { client } = await signedInAgent();
+    const [retired] = await seedAssets(1, { prefix: "UNRETIRE", status: "retired" });
+    const tag = (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(retired).first<{ asset_tag: string }>())!.asset_tag;
+    const back = await dryRun(client, csvOf([["Asset tag", "Status", "Impact"], [tag, "In use", "High"]]));
+    expect(back.html).toContain("0 to create, 1 to update, 0 unchanged, 0 with errors.");
+    const still = await dryRun(client, csvOf([["Asset tag", "Status", "Impact"], [tag, "Retired", "High"]]));
+    expect(tableRows(still.html, "import-rows")[0]!.Details).toBe("Status: Retired records are read-only: change the status to bring one back.");
   });
 
   it("refuses a file as a whole with a clear message: unknown or repeated columns, too many lines, too large, empty", async () => {

@@ -8,17 +8,10 @@ import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
 import { tableRows } from "../helpers/html";
-import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
+import { makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
 
-async function signedInAgent(options: { roleId?: string } = {}) {
-  await setMfa("agent", { authenticatorApp: false, emailOtp: false });
-  const agent = await makeAgent(options);
-  const client = browser();
-  await signIn(client, "agent", agent);
-  return { agent, client };
-}
 
 const checkedIds = (html: string) => [...html.matchAll(/<input type="checkbox" name="ids" value="([^"]+)"[^>]*checked/g)].map((m) => m[1]);
 const keptIds = (html: string) => [...html.matchAll(/<input type="hidden" name="ids" value="([^"]+)" data-kept-selection/g)].map((m) => m[1]);

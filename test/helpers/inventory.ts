@@ -1,6 +1,10 @@
 import { env } from "cloudflare:workers";
 import { groupMembers, groups, locations } from "../../src/db/schema";
-import { db } from "./factories";
+import { db, makeAgent } from "./factories";
+import type { Clock } from "../../src/lib/clock";
+import { browser } from "./app";
+import { signIn } from "./auth";
+import { setMfa } from "./mfa";
 
 let seq = 0;
 const uid = (p: string) => `${p}_${(++seq).toString(36).padStart(4, "0")}${crypto.randomUUID().replace(/[^a-z]/g, "").slice(0, 8)}`;
@@ -33,4 +37,13 @@ export async function seedAssets(count: number, values: { prefix?: string; impac
     .bind(prefix, prefix.toUpperCase(), values.type ?? "laptop", values.status ?? "in_use", values.impact ?? "low", values.location_id ?? null, values.group_id ?? null, values.agent_id ?? null, JSON.stringify(rows))
     .run();
   return rows.map((r) => r.id);
+}
+
+/** An agent (of a role, default the built-in Agent) signed in to the agent portal with MFA off, and their browser. */
+export async function signedInAgent(options: { roleId?: string; clock?: Clock } = {}) {
+  await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+  const agent = await makeAgent(options.roleId ? { roleId: options.roleId } : {});
+  const client = browser(options.clock ? { clock: options.clock } : {});
+  await signIn(client, "agent", agent);
+  return { agent, client };
 }
