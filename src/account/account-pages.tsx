@@ -38,58 +38,62 @@ interface PasskeyRow {
 /** Passkeys with when each was added and last used, and a Remove for each (My account, and an admin's view of a person). */
 export function PasskeysTable(props: { testId: string; passkeys: PasskeyRow[]; now: number; removeAction: (p: PasskeyRow) => string }) {
   return (
-    <table data-testid={props.testId}>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Added</th>
-          <th scope="col">Last used</th>
-          <th scope="col"><span class="visually-hidden">Action</span></th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.passkeys.map((p) => (
+    <div class="table-scroll">
+      <table data-testid={props.testId}>
+        <thead>
           <tr>
-            <td>{p.name}</td>
-            <td>{when(p.createdAt, props.now)}</td>
-            <td>{p.lastUsedAt ? when(p.lastUsedAt, props.now) : "never"}</td>
-            <td>
-              <RowAction action={props.removeAction(p)} label="Remove" of={`passkey ${p.name}`} />
-            </td>
+            <th scope="col">Name</th>
+            <th scope="col">Added</th>
+            <th scope="col">Last used</th>
+            <th scope="col"><span class="visually-hidden">Action</span></th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.passkeys.map((p) => (
+            <tr>
+              <td>{p.name}</td>
+              <td>{when(p.createdAt, props.now)}</td>
+              <td>{p.lastUsedAt ? when(p.lastUsedAt, props.now) : "never"}</td>
+              <td>
+                <RowAction action={props.removeAction(p)} label="Remove" of={`passkey ${p.name}`} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
 /** Remembered devices with browser, IP, added and last used, and a Forget for each. */
 export function DevicesTable(props: { testId: string; devices: RememberedDevice[]; now: number; forgetAction: (d: RememberedDevice) => string }) {
   return (
-    <table data-testid={props.testId}>
-      <thead>
-        <tr>
-          <th scope="col">Device</th>
-          <th scope="col">IP address</th>
-          <th scope="col">Added</th>
-          <th scope="col">Last used</th>
-          <th scope="col"><span class="visually-hidden">Action</span></th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.devices.map((d) => (
+    <div class="table-scroll">
+      <table data-testid={props.testId}>
+        <thead>
           <tr>
-            <td>{describeDevice(d.userAgent)}</td>
-            <td>{d.ip}</td>
-            <td>{when(d.createdAt, props.now)}</td>
-            <td>{when(d.lastUsedAt, props.now)}</td>
-            <td>
-              <RowAction action={props.forgetAction(d)} label="Forget" of={`${describeDevice(d.userAgent)}, ${d.ip}`} />
-            </td>
+            <th scope="col">Device</th>
+            <th scope="col">IP address</th>
+            <th scope="col">Added</th>
+            <th scope="col">Last used</th>
+            <th scope="col"><span class="visually-hidden">Action</span></th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.devices.map((d) => (
+            <tr>
+              <td>{describeDevice(d.userAgent)}</td>
+              <td>{d.ip}</td>
+              <td>{when(d.createdAt, props.now)}</td>
+              <td>{when(d.lastUsedAt, props.now)}</td>
+              <td>
+                <RowAction action={props.forgetAction(d)} label="Forget" of={`${describeDevice(d.userAgent)}, ${d.ip}`} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -177,34 +181,36 @@ export function AccountPage(props: {
 
         <div class="panel">
           <h2>Active sessions</h2>
-          <table class="sessions">
-            <thead>
-              <tr>
-                <th scope="col">Device</th>
-                <th scope="col">IP address</th>
-                <th scope="col">Signed in</th>
-                <th scope="col">Last activity</th>
-                <th scope="col"><span class="visually-hidden">Action</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.sessions.map((s) => (
-                <tr data-testid="session-row">
-                  <td>
-                    {describeDevice(s.userAgent)}
-                    {s.method === "sso" && <span class="badge">SSO</span>}
-                    {s.id === auth.session.id && <span class="badge current">This device</span>}
-                  </td>
-                  <td>{s.ip}</td>
-                  <td>{when(s.createdAt, props.now)}</td>
-                  <td>{when(s.lastSeenAt, props.now)}</td>
-                  <td>
-                    <RowAction action={`${base}/sessions/${s.id}/revoke`} label="Sign out" of={`${describeDevice(s.userAgent)}, ${s.ip}`} />
-                  </td>
+          <div class="table-scroll">
+            <table class="sessions">
+              <thead>
+                <tr>
+                  <th scope="col">Device</th>
+                  <th scope="col">IP address</th>
+                  <th scope="col">Signed in</th>
+                  <th scope="col">Last activity</th>
+                  <th scope="col"><span class="visually-hidden">Action</span></th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {props.sessions.map((s) => (
+                  <tr data-testid="session-row">
+                    <td>
+                      {describeDevice(s.userAgent)}
+                      {s.method === "sso" && <span class="badge">SSO</span>}
+                      {s.id === auth.session.id && <span class="badge current">This device</span>}
+                    </td>
+                    <td>{s.ip}</td>
+                    <td>{when(s.createdAt, props.now)}</td>
+                    <td>{when(s.lastSeenAt, props.now)}</td>
+                    <td>
+                      <RowAction action={`${base}/sessions/${s.id}/revoke`} label="Sign out" of={`${describeDevice(s.userAgent)}, ${s.ip}`} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {props.sessions.length > 1 && (
             <form method="post" action={`${base}/sessions/others/revoke`} class="actions">
               <button type="submit">Sign out all other sessions</button>

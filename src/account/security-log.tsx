@@ -64,26 +64,28 @@ export function SecurityLog({ events }: { events: PersonalEvent[] }) {
       {events.length === 0 ? (
         <p>Nothing yet.</p>
       ) : (
-        <table data-testid="security-log">
-          <thead>
-            <tr>
-              <th scope="col">When (UTC)</th>
-              <th scope="col">What happened</th>
-              <th scope="col">Device</th>
-              <th scope="col">IP address</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((e) => (
+        <div class="table-scroll" tabindex={0}>
+          <table data-testid="security-log">
+            <thead>
               <tr>
-                <td>{new Date(e.at).toISOString().slice(0, 16).replace("T", " ")}</td>
-                <td>{e.text}</td>
-                <td>{e.device}</td>
-                <td>{e.ip}</td>
+                <th scope="col">When (UTC)</th>
+                <th scope="col">What happened</th>
+                <th scope="col">Device</th>
+                <th scope="col">IP address</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {events.map((e) => (
+                <tr>
+                  <td>{new Date(e.at).toISOString().slice(0, 16).replace("T", " ")}</td>
+                  <td>{e.text}</td>
+                  <td>{e.device}</td>
+                  <td>{e.ip}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <p class="hint">If something here was not you, change your password and tell your administrator.</p>
     </div>

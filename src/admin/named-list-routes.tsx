@@ -37,23 +37,25 @@ export function namedListRoutes(list: NamedList) {
           <Field label={`New ${list.noun}`} name="name" maxlength={80} />
           <button type="submit" class="primary">Add</button>
         </form>
-        <table>
-          <thead><tr><th scope="col">Name</th><th scope="col">In use by</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-          <tbody>
-            {results.map((r) => (
-              <tr data-testid="named-row">
-                <td>
-                  <form method="post" action={`${list.path}/${r.id}/rename`} class="actions">
-                    <input name="name" value={r.name} maxlength={80} aria-label={`Name of ${r.name}`} />
-                    <button type="submit" class="link">Rename</button>
-                  </form>
-                </td>
-                <td>{r.uses}</td>
-                <td>{r.uses === 0 && <form method="post" action={`${list.path}/${r.id}/delete`}><button type="submit" class="link" aria-label={`Delete ${r.name}`}>Delete</button></form>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div class="table-scroll">
+          <table>
+            <thead><tr><th scope="col">Name</th><th scope="col">In use by</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+            <tbody>
+              {results.map((r) => (
+                <tr data-testid="named-row">
+                  <td>
+                    <form method="post" action={`${list.path}/${r.id}/rename`} class="actions">
+                      <input name="name" value={r.name} maxlength={80} aria-label={`Name of ${r.name}`} />
+                      <button type="submit" class="link">Rename</button>
+                    </form>
+                  </td>
+                  <td>{r.uses}</td>
+                  <td>{r.uses === 0 && <form method="post" action={`${list.path}/${r.id}/delete`}><button type="submit" class="link" aria-label={`Delete ${r.name}`}>Delete</button></form>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </AdminFrame>,
       status,
     );

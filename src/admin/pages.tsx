@@ -39,32 +39,34 @@ export function ReauthLink(props: { back: string }) {
 
 export function PeopleTable(props: { rows: { id: string; name: string; email: string; active: boolean; href: string; extra: string[] }[]; extraHeads: string[] }) {
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Email</th>
-          {props.extraHeads.map((h) => (
-            <th scope="col">{h}</th>
-          ))}
-          <th scope="col">Status</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.rows.map((row) => (
+    <div class="table-scroll">
+      <table>
+        <thead>
           <tr>
-            <td>
-              <a href={row.href}>{row.name}</a>
-            </td>
-            <td>{row.email}</td>
-            {row.extra.map((x) => (
-              <td>{x}</td>
+            <th scope="col">Name</th>
+            <th scope="col">Email</th>
+            {props.extraHeads.map((h) => (
+              <th scope="col">{h}</th>
             ))}
-            <td>{row.active ? "Active" : "Disabled"}</td>
+            <th scope="col">Status</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.rows.map((row) => (
+            <tr>
+              <td>
+                <a href={row.href}>{row.name}</a>
+              </td>
+              <td>{row.email}</td>
+              {row.extra.map((x) => (
+                <td>{x}</td>
+              ))}
+              <td>{row.active ? "Active" : "Disabled"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

@@ -49,7 +49,7 @@ function ManagedList(props: { person: RemovalPageProps["person"]; managed: Manag
         {person.name} manages {managed.assets} {managed.assets === 1 ? "asset" : "assets"} and {managed.software} software {managed.software === 1 ? "record" : "records"} that are not retired.
         Reassign them before removing {person.name}: nobody may be left managing records as a removed person.
       </p>
-      <div class="table-scroll">
+      <div class="table-scroll" tabindex={0}>
         <table data-testid="managed-table">
           <thead>
             <tr><th scope="col">Kind</th><th scope="col">Name</th><th scope="col">Asset tag or version</th><th scope="col">Managed By Group</th></tr>

@@ -22,31 +22,33 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
       {pending.length === 0 ? (
         <p>No pending requests.</p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Who</th>
-              <th scope="col">Asked</th>
-              <th scope="col"><span class="visually-hidden">Actions</span></th>
-            </tr>
-          </thead>
-          <tbody>
-            {pending.map((r) => (
-              <tr data-testid="recovery-request">
-                <td>
-                  {r.name} ({r.email}, {r.kind})
-                </td>
-                <td>{new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " ")} UTC</td>
-                <td class="actions">
-                  <form method="post" action={`/agent/admin/recovery-requests/${r.id}/issue`}>
-                    <button type="submit">Issue new codes</button>
-                  </form>
-                  <a class="button danger" href={`/agent/admin/people/${r.userId}/reset-mfa`}>Reset MFA</a>
-                </td>
+        <div class="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Who</th>
+                <th scope="col">Asked</th>
+                <th scope="col"><span class="visually-hidden">Actions</span></th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {pending.map((r) => (
+                <tr data-testid="recovery-request">
+                  <td>
+                    {r.name} ({r.email}, {r.kind})
+                  </td>
+                  <td>{new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " ")} UTC</td>
+                  <td class="actions">
+                    <form method="post" action={`/agent/admin/recovery-requests/${r.id}/issue`}>
+                      <button type="submit">Issue new codes</button>
+                    </form>
+                    <a class="button danger" href={`/agent/admin/people/${r.userId}/reset-mfa`}>Reset MFA</a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </AdminFrame>,
     status,

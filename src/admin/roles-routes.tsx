@@ -51,34 +51,36 @@ async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {},
       <p class="actions">
         <a class="button primary" href="/agent/admin/roles/new">New role</a>
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Role</th>
-            <th scope="col">Permissions</th>
-            <th scope="col">Agents</th>
-            <th scope="col"><span class="visually-hidden">Actions</span></th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
+      <div class="table-scroll">
+        <table>
+          <thead>
             <tr>
-              <td>
-                <a href={`/agent/admin/roles/${r.id}`}>{r.name}</a> {r.builtin && <span class="badge">built-in</span>}
-              </td>
-              <td>{(r.builtin === "administrator" ? ALL_PERMISSIONS : r.permissions).map((p) => PERMISSIONS[p]).join("; ") || "None"}</td>
-              <td>{r.agents}</td>
-              <td>
-                {!r.builtin && (
-                  <form method="post" action={`/agent/admin/roles/${r.id}/delete`}>
-                    <button type="submit" class="link" aria-label={`Delete ${r.name}`}>Delete</button>
-                  </form>
-                )}
-              </td>
+              <th scope="col">Role</th>
+              <th scope="col">Permissions</th>
+              <th scope="col">Agents</th>
+              <th scope="col"><span class="visually-hidden">Actions</span></th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr>
+                <td>
+                  <a href={`/agent/admin/roles/${r.id}`}>{r.name}</a> {r.builtin && <span class="badge">built-in</span>}
+                </td>
+                <td>{(r.builtin === "administrator" ? ALL_PERMISSIONS : r.permissions).map((p) => PERMISSIONS[p]).join("; ") || "None"}</td>
+                <td>{r.agents}</td>
+                <td>
+                  {!r.builtin && (
+                    <form method="post" action={`/agent/admin/roles/${r.id}/delete`}>
+                      <button type="submit" class="link" aria-label={`Delete ${r.name}`}>Delete</button>
+                    </form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </AdminFrame>,
     status,
   );

@@ -140,7 +140,7 @@ function DryRunPage({ c, kind, plan, csv, checkedAt, error }: { c: Ctx; kind: In
             <a href={`${kind.path}/import`}>Choose another file</a>
           </form>
         )}
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex={0}>
           <table data-testid="import-rows">
             <thead>
               <tr><th scope="col">Line</th><th scope="col">{kind.type === "asset" ? "Asset tag" : "Name and version"}</th><th scope="col">Result</th><th scope="col">Details</th></tr>

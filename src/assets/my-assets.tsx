@@ -31,16 +31,18 @@ export const myAssetsRoutes = new Hono<AppEnv>().get("/", requireSession("suppor
         {results.length === 0 ? (
           <p>No assets are assigned to you.</p>
         ) : (
-          <table>
-            <thead>
-              <tr><th scope="col">Name</th><th scope="col">Asset tag</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Location</th></tr>
-            </thead>
-            <tbody>
-              {results.map((a) => (
-                <tr data-testid="my-asset"><td>{a.name}</td><td>{a.asset_tag}</td><td>{humanize(a.asset_type)}</td><td>{humanize(a.status)}</td><td>{a.location ?? "—"}</td></tr>
-              ))}
-            </tbody>
-          </table>
+          <div class="table-scroll" tabindex={0}>
+            <table>
+              <thead>
+                <tr><th scope="col">Name</th><th scope="col">Asset tag</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Location</th></tr>
+              </thead>
+              <tbody>
+                {results.map((a) => (
+                  <tr data-testid="my-asset"><td>{a.name}</td><td>{a.asset_tag}</td><td>{humanize(a.asset_type)}</td><td>{humanize(a.status)}</td><td>{a.location ?? "—"}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
     </Layout>,

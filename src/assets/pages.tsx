@@ -106,16 +106,17 @@ export function InventoryRow(props: { kind: InventoryKind; columns: readonly Lis
   };
   return (
     <tr id={`row-${id}`} data-testid="inventory-row">
-      <td>
+      {/* data-label names each cell in the narrow layout, where the heading row is hidden (issue 23). */}
+      <td data-label={props.canManage ? "Select" : ""}>
         {props.canManage && <input type="checkbox" name="ids" value={id} form="bulk" aria-label={`Select ${row.name}`} class="row-select" checked={props.selected} />}
       </td>
-      <td>
+      <td data-label="Name">
         <a href={`${kind.path}/${id}`}>{row.name}</a>
       </td>
       {props.columns.map((column) => (
-        <td>{cell(column)}</td>
+        <td data-label={column.label}>{cell(column)}</td>
       ))}
-      <td class="row-status">
+      <td class="row-status" data-label="">
         {editable && (
           <form id={formId} method="post" action={`${kind.path}/${id}/inline`}>
             <input type="hidden" name="version" value={String(row.row_version_value)} />

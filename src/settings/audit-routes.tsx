@@ -91,32 +91,34 @@ auditLogRoutes.get("/audit", reads(filterSchema), async (c) => {
             <a class="button" href={`/agent/settings/security/audit.csv${query(1)}`}>Export CSV</a>
           </div>
         </form>
-        <table class="audit">
-          <thead>
-            <tr>
-              <th scope="col">Time (UTC)</th>
-              <th scope="col">Event</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Target</th>
-              <th scope="col">IP</th>
-              <th scope="col">Device</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr data-testid="audit-row">
-                <td>{new Date(r.at).toISOString().slice(0, 19).replace("T", " ")}</td>
-                <td>{AUDIT_EVENTS[r.event as AuditEvent] ?? r.event}</td>
-                <td>{r.actor ?? "—"}</td>
-                <td>{r.target ?? "—"}</td>
-                <td>{r.ip ?? ""}</td>
-                <td>{r.userAgent ? describeDevice(r.userAgent) : ""}</td>
-                <td><code class="details">{r.details ? JSON.stringify(r.details) : ""}</code></td>
+        <div class="table-scroll" tabindex={0}>
+          <table class="audit">
+            <thead>
+              <tr>
+                <th scope="col">Time (UTC)</th>
+                <th scope="col">Event</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Target</th>
+                <th scope="col">IP</th>
+                <th scope="col">Device</th>
+                <th scope="col">Details</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr data-testid="audit-row">
+                  <td>{new Date(r.at).toISOString().slice(0, 19).replace("T", " ")}</td>
+                  <td>{AUDIT_EVENTS[r.event as AuditEvent] ?? r.event}</td>
+                  <td>{r.actor ?? "—"}</td>
+                  <td>{r.target ?? "—"}</td>
+                  <td>{r.ip ?? ""}</td>
+                  <td>{r.userAgent ? describeDevice(r.userAgent) : ""}</td>
+                  <td><code class="details">{r.details ? JSON.stringify(r.details) : ""}</code></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
         {rows.length === 0 && <p>No events match.</p>}
         <nav class="pager" aria-label="Pages">
           {filter.page > 1 && <a href={query(filter.page - 1)}>Newer</a>}

@@ -72,8 +72,22 @@ export function Layout({ title, auth, portal = auth?.portal, htmx, passkeys, chi
           <a class="brand" href={portal ? `/${portal}` : "/"}>
             EdgeDesk {portalName && <span class="portal-name">{portalName}</span>}
           </a>
-          {auth?.portal === "agent" && auth.session.stage === "full" && <AgentNav auth={auth} />}
-          {auth && <SignOut auth={auth} />}
+          {/* Wide screens show the menu in the bar; narrow ones fold it into a Menu button that needs no script (issue 23). */}
+          {auth && (
+            <div class="topbar-menu wide-only">
+              {auth.portal === "agent" && auth.session.stage === "full" && <AgentNav auth={auth} />}
+              <SignOut auth={auth} />
+            </div>
+          )}
+          {auth && (
+            <details class="menu narrow-only">
+              <summary>Menu</summary>
+              <div class="topbar-menu">
+                {auth.portal === "agent" && auth.session.stage === "full" && <AgentNav auth={auth} />}
+                <SignOut auth={auth} />
+              </div>
+            </details>
+          )}
         </header>
         <main>{children}</main>
       </body>

@@ -14,6 +14,8 @@ import { expect, inject } from "vitest";
 import { freePort, randomDevVars, runWorker } from "../../scripts/local-app.mjs";
 import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
 import { JOURNEY_HASH_PARAMS } from "./hash-params";
+import { PageLedger } from "./page-checks";
+
 
 export type Portal = "agent" | "support";
 
@@ -81,10 +83,13 @@ export async function startJourney({ host = "127.0.0.1" }: { host?: "127.0.0.1" 
   }
   const contexts: BrowserContext[] = [];
   const url = app.url.replace("127.0.0.1", host);
+  // The checks' own browser context, without the journey's cookies (issue 23, page-checks.ts).
+  const ledger = new PageLedger(url, () => browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } }));
   const newContext = async () => {
-    const context = await browser.newContext({ baseURL: url, acceptDownloads: true });
+    const context = await browser.newContext({ baseURL: url, acceptDownloads: true, viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(10_000);
     contexts.push(context);
+    await ledger.watch(context);
     return context;
   };
   return {
@@ -93,9 +98,12 @@ export async function startJourney({ host = "127.0.0.1" }: { host?: "127.0.0.1" 
     newContext,
     newPage: async () => (await newContext()).newPage(),
     async stop() {
+      const checked = ledger.assertAllChecked();
+      await checked.catch(() => {});
       await browser.close();
       await app.stop();
       rmSync(persist, { recursive: true, force: true });
+      await checked;
     },
   };
 }
