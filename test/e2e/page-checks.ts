@@ -72,7 +72,9 @@ export async function checkPage(page: Page) {
       await settled(page);
       const width = await sidewaysScroll(page);
       expect(width.scrollWidth, `${route} at ${size.width} px scrolls sideways: ${width.widest}`).toBeLessThanOrEqual(width.innerWidth);
-      if (name !== "small") expect(await axeViolations(page), `${route} at ${size.width} px: axe-core violations`).toEqual([]);
+      if (name === "small") continue;
+      const violations = await axeViolations(page);
+      expect(violations, `${route} at ${size.width} px: axe-core violations: ${violations.map((v) => `${v.id} (${v.help}) at ${v.targets.join(", ")}`).join("; ")}`).toEqual([]);
     }
   } finally {
     if (original) await page.setViewportSize(original);

@@ -1,0 +1,49 @@
+// The page checks of issue 23 fail where they should: a page that scrolls sideways at 390 px, and
+// one axe-core finds a violation on. Served from Playwright's routing; no Worker needed.
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
+import { checkPage } from "./page-checks";
+
+let browser: Browser;
+let page: Page;
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function serve(body: string) {
+  await page.route("https://checks.test/page", (route) => route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body }));
+  await page.goto("https://checks.test/page");
+}
+
+const frame = (main: string) => `<!DOCTYPE html><html lang="en"><head><title>A page</title><meta name="viewport" content="width=device-width, initial-scale=1"></head><body><main><h1>A page</h1>${main}</main></body></html>`;
+
+test("a clean page passes at every width", async () => {
+  await serve(frame("<p>Fine at any width.</p>"));
+  await checkPage(page);
+  expect(page.viewportSize()).toEqual({ width: 1280, height: 800 });
+});
+
+test("a page wider than a phone fails, naming what sticks out", async () => {
+  await serve(frame('<div class="wide" style="width: 600px">Too wide</div>'));
+  await expect(checkPage(page)).rejects.toThrow(/scrolls sideways: main > div\.wide \(right edge \d+ px\)/);
+  expect(page.viewportSize()).toEqual({ width: 1280, height: 800 });
+});
+
+test("a wide table inside a scrolling box passes", async () => {
+  // Focusable, as a box that scrolls must be for the keyboard (axe-core: scrollable-region-focusable).
+  await serve(frame('<div style="overflow-x: auto" tabindex="0"><table><tr><th scope="col" style="min-width: 900px">Wide</th></tr><tr><td>cell</td></tr></table></div>'));
+  await checkPage(page);
+});
+
+test("an axe-core violation fails: an image without a text alternative, a field without a label", async () => {
+  await serve(frame('<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" width="10" height="10"><input type="text">'));
+  const failure = await checkPage(page).then(() => null, (error: Error) => error.message);
+  expect(failure).toContain("axe-core violations");
+  expect(failure).toContain("image-alt (Images must have alternative text)");
+  expect(failure).toMatch(/label \(.*\) at input/);
+});
