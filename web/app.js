@@ -135,7 +135,71 @@ function enhanceBulkBar() {
   update();
 }
 
+/**
+ * Inline dropdowns of the asset lists (issue 23): a mouse choice saves at once, but arrowing
+ * through a dropdown on the keyboard changes its value on every key press, so a keyboard change
+ * is held until Enter or until the person leaves the field, then saved once. The row the save
+ * replaces keeps the keyboard focus where it was.
+ */
+function enhanceInlineDropdowns() {
+  const table = document.querySelector("table.inventory-table");
+  if (!table) return;
+  const inline = (target) => target instanceof HTMLSelectElement && target.hasAttribute("hx-post") && table.contains(target);
+  let byKeyboard = null;
+  const held = new Set();
+  // Each field's value when the person came to it: leaving it unchanged saves nothing.
+  const before = new WeakMap();
+  table.addEventListener("focusin", (event) => { if (inline(event.target)) before.set(event.target, event.target.value); });
+  table.addEventListener("pointerdown", (event) => { if (inline(event.target)) byKeyboard = null; }, true);
+  table.addEventListener("keydown", (event) => {
+    if (!inline(event.target)) return;
+    if (event.key === "Enter" && held.has(event.target)) {
+      event.preventDefault();
+      commit(event.target);
+    } else if (event.key !== "Tab") {
+      byKeyboard = event.target;
+    }
+  }, true);
+  // Capturing on the document runs before htmx's listener on the select: a keyboard change stops here.
+  document.addEventListener("change", (event) => {
+    if (!inline(event.target) || event.edgedeskCommit) return;
+    if (byKeyboard === event.target) {
+      event.stopImmediatePropagation();
+      held.add(event.target);
+    }
+  }, true);
+  table.addEventListener("focusout", (event) => { if (held.has(event.target)) commit(event.target); }, true);
+  function commit(select) {
+    held.delete(select);
+    byKeyboard = null;
+    if (before.get(select) === select.value) return;
+    before.set(select, select.value);
+    const change = new Event("change", { bubbles: true });
+    change.edgedeskCommit = true;
+    select.dispatchEvent(change);
+  }
+  // The saved row replaces the old one: focus goes back to the same field of the new row.
+  let refocus = null;
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const active = document.activeElement;
+    const row = event.detail.target;
+    refocus = row?.contains?.(active) && active.name ? { id: row.id, name: active.name } : null;
+  });
+  document.body.addEventListener("htmx:afterSettle", () => {
+    if (!refocus) return;
+    document.getElementById(refocus.id)?.querySelector(`[name="${CSS.escape(refocus.name)}"]`)?.focus();
+    refocus = null;
+  });
+}
+
+/** A page that answers a step (a bulk change, its Undo, an import) puts the focus on its answer. */
+function focusTheAnswer() {
+  document.querySelector("[data-focus-on-load]")?.focus();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  enhanceInlineDropdowns();
+  focusTheAnswer();
   startResendCountdown(document);
   enhanceDialogForms(document);
 

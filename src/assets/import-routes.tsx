@@ -64,7 +64,7 @@ export function importRoutes(kind: InventoryKind) {
     return c.html(
       <Layout title="Import done" auth={c.var.auth}>
         <Card title="Import done">
-          <p data-testid="import-result" role="status">
+          <p data-testid="import-result" role="status" tabindex={-1} data-focus-on-load>
             Created {result.created} and updated {result.updated} {result.created + result.updated === 1 ? kind.noun : `${kind.noun}s`}.
           </p>
           <form method="post" action={`${kind.path}/bulk/${result.batchId}/undo`} class="actions">
@@ -127,7 +127,7 @@ function DryRunPage({ c, kind, plan, csv, checkedAt, error }: { c: Ctx; kind: In
         <p class="breadcrumb"><a href={kind.path}>{kind.title}</a> › <a href={`${kind.path}/import`}>Import</a> › Dry run</p>
         <h1>Dry run: nothing is written yet</h1>
         {error && <p class="alert error" role="alert">{error}</p>}
-        <p data-testid="import-summary" role="status">
+        <p data-testid="import-summary" role="status" tabindex={-1} data-focus-on-load>
           {counts.create} to create, {counts.update} to update, {counts.unchanged} unchanged, {counts.error} with errors.
         </p>
         {counts.error > 0 && <p class="alert error">Fix the lines with errors and check the file again: an import is written whole or not at all.</p>}

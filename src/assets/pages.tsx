@@ -105,18 +105,18 @@ export function InventoryRow(props: { kind: InventoryKind; columns: readonly Lis
     return selectHtml({ name: field, "aria-label": `${FIELD_LABELS[field]} of ${row.name}`, form: formId, "hx-post": post, "hx-trigger": "change" }, choicesOf(field), value, field === "impact" ? undefined : "—");
   };
   return (
-    <tr id={`row-${id}`} data-testid="inventory-row">
+    <tr id={`row-${id}`} data-testid="inventory-row" role="row">
       {/* data-label names each cell in the narrow layout, where the heading row is hidden (issue 23). */}
-      <td data-label={props.canManage ? "Select" : ""}>
+      <td data-label={props.canManage ? "Select" : ""} role="cell">
         {props.canManage && <input type="checkbox" name="ids" value={id} form="bulk" aria-label={`Select ${row.name}`} class="row-select" checked={props.selected} />}
       </td>
-      <td data-label="Name">
+      <td data-label="Name" role="cell">
         <a href={`${kind.path}/${id}`}>{row.name}</a>
       </td>
       {props.columns.map((column) => (
-        <td data-label={column.label}>{cell(column)}</td>
+        <td data-label={column.label} role="cell">{cell(column)}</td>
       ))}
-      <td class="row-status" data-label="">
+      <td class="row-status" data-label="" role="cell">
         {editable && (
           <form id={formId} method="post" action={`${kind.path}/${id}/inline`}>
             <input type="hidden" name="version" value={String(row.row_version_value)} />
@@ -138,7 +138,7 @@ function SortHeader(props: { kind: InventoryKind; filter: ListFilter; sort: stri
   const active = props.filter.sort === props.sort;
   const dir = active && props.filter.dir === "asc" ? "desc" : "asc";
   return (
-    <th scope="col" aria-sort={active ? (props.filter.dir === "asc" ? "ascending" : "descending") : undefined}>
+    <th scope="col" role="columnheader" aria-sort={active ? (props.filter.dir === "asc" ? "ascending" : "descending") : undefined}>
       {ownValue(props.kind.sorts, props.sort) ? <a href={listUrl(props.kind, props.filter, { sort: props.sort, dir, page: 1, cursor: undefined })}>{props.label}{active ? (props.filter.dir === "asc" ? " ▲" : " ▼") : ""}</a> : props.label}
     </th>
   );
@@ -272,16 +272,17 @@ export function InventoryListPage(props: {
             Select rows to change them together, or <button type="button" class="link" data-bulk-all>change every record that matches</button>.
           </p>
         )}
-        <table class="inventory-table">
-          <thead>
-            <tr>
-              <th scope="col">{props.canManage && <input type="checkbox" id="select-page" aria-label="Select all rows on this page" />}</th>
+        {/* Explicit roles: the narrow layout's display: block would otherwise drop the table's semantics in some browsers. */}
+        <table class="inventory-table" role="table">
+          <thead role="rowgroup">
+            <tr role="row">
+              <th scope="col" role="columnheader">{props.canManage && <input type="checkbox" id="select-page" aria-label="Select all rows on this page" />}</th>
               <SortHeader kind={kind} filter={filter} sort="name" label="Name" />
-              {columns.map((c) => (c.sort ? <SortHeader kind={kind} filter={filter} sort={c.sort} label={c.label} /> : <th scope="col">{c.label}</th>))}
-              <th scope="col"><span class="visually-hidden">Save note</span></th>
+              {columns.map((c) => (c.sort ? <SortHeader kind={kind} filter={filter} sort={c.sort} label={c.label} /> : <th scope="col" role="columnheader">{c.label}</th>))}
+              <th scope="col" role="columnheader"><span class="visually-hidden">Save note</span></th>
             </tr>
           </thead>
-          <tbody hx-target="closest tr" hx-swap="outerHTML" hx-include="closest tr">
+          <tbody hx-target="closest tr" hx-swap="outerHTML" hx-include="closest tr" role="rowgroup">
             {rows.map((row) => (
               <InventoryRow kind={kind} columns={columns} row={row} options={options} canManage={props.canManage} returnTo={here} selected={selected.has(row.id)} />
             ))}

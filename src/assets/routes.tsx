@@ -246,7 +246,7 @@ export function inventoryRoutes(kind: InventoryKind) {
     return c.html(
       <Layout title="Confirm bulk change" auth={c.var.auth}>
         <Card title="Confirm bulk change">
-          <p data-testid="bulk-summary">
+          <p data-testid="bulk-summary" tabindex={-1} data-focus-on-load>
             {FIELD_LABELS[bulk.action]} will be set to <strong>{valueName}</strong> on <strong>{plan.change}</strong> of {plan.total} {nouns(kind, plan.total)}.
           </p>
           {unchanged && <p data-testid="bulk-unchanged">{unchanged}</p>}
@@ -271,7 +271,7 @@ export function inventoryRoutes(kind: InventoryKind) {
     return c.html(
       <Layout title="Bulk change done" auth={c.var.auth}>
         <Card title="Done">
-          <p data-testid="bulk-result" role="status">
+          <p data-testid="bulk-result" role="status" tabindex={-1} data-focus-on-load>
             Changed {result.change} of {result.total} {nouns(kind, result.total)}.{unchanged ? ` ${unchanged}` : ""}
           </p>
           <form method="post" action={`${kind.path}/bulk/${result.batchId}/undo`} class="actions">
@@ -293,7 +293,7 @@ export function inventoryRoutes(kind: InventoryKind) {
     return c.html(
       <Layout title="Undo" auth={c.var.auth}>
         <Card title={result.ok ? "Undone" : "Could not undo"}>
-          <p role={result.ok ? "status" : "alert"} data-testid="undo-result">{text}</p>
+          <p role={result.ok ? "status" : "alert"} data-testid="undo-result" tabindex={-1} data-focus-on-load>{text}</p>
           <a class="button primary" href={back}>Back to {kind.title}</a>
         </Card>
       </Layout>,

@@ -2,7 +2,7 @@
 // with the app, with the emailed fallback, and with a recovery code that then stops working; then
 // forgets the password, sets a new one through the mailed link, and still passes the second factor.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { emailedCode, emailedLink, emailedMessage, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
+import { emailedCode, emailedLink, emailedMessage, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, screenshot, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
 
 const CONTACT = "contact1@customer.test";
 const HOME = { name: "Hello, Dennis Thompson" };
@@ -39,6 +39,10 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   // The app's code; the page names what the app shows (the Issuer Name, issue 17.2).
   await signInWithPassword(page, "support", CONTACT, journey.password);
   await shown(page.getByText("Open your authenticator app and enter the 6-digit code it shows for RTX Solutions Support."));
+  // The second step as a phone shows it (README, issue 23).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, "phone-second-step", { fullPage: false });
+  await page.setViewportSize({ width: 1280, height: 800 });
   await page.getByLabel("Authentication code").fill(app.nextCode());
   await page.getByRole("button", { name: "Verify" }).click();
   await shown(page.getByRole("heading", HOME));
