@@ -7,7 +7,7 @@ import type { AppEnv } from "../app-env";
 import { pageQuery, PAGE_SIZE, type Row } from "../assets/listing";
 import { ASSET_KIND, SOFTWARE_KIND } from "../assets/kinds";
 import { chosenColumns } from "../assets/columns";
-import { filterSchema } from "../assets/routes";
+import { filterSchema } from "../assets/inputs";
 import { escapeHtml } from "../lib/html-escape";
 import { isDevelopment } from "../mail/mailer";
 import { parseQuery, reads } from "../lib/validation";

@@ -12,7 +12,7 @@ import { makeAgent } from "../helpers/factories";
 import { makeLocation, seedAssets } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 
-const names = (html: string) => [...html.matchAll(/<td><a href="\/agent\/(?:assets|software)\/[^"]+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]!);
+const names = (html: string) => [...html.matchAll(/<td[^>]*><a href="\/agent\/(?:assets|software)\/[^"]+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]!);
 const link = (html: string, rel: "next" | "prev") => [...html.matchAll(/href="([^"]+)" rel="(next|prev)"/g)].find((m) => m[2] === rel)?.[1]?.replaceAll("&amp;", "&");
 
 async function signedIn() {

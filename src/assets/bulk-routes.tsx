@@ -1,0 +1,144 @@
+// Bulk changes of a list (issue 22): the confirmation, the change, and Undo (of a bulk change or
+// an import), mounted at <list>/bulk behind the list's session and View Assets guards.
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { requirePermission } from "../access/guard";
+import { parseDeclared, reads, safeNextPath } from "../lib/validation";
+import { Card, Layout } from "../web/layout";
+import { type BulkPlan, bulkUpdate, planBulk, type Scope } from "./inventory";
+import { BULK_FIELDS, type BulkField, FIELD_LABELS, type InventoryKind } from "./kinds";
+import { type ListFilter, loadOptions } from "./listing";
+import { listUrl } from "./pages";
+import { filterSchema, idValue, readBody } from "./inputs";
+import { undoBatch } from "./undo";
+
+type Ctx = Context<AppEnv>;
+
+const MAX_SELECTED = 500;
+const bulkSchema = z.object({
+  scope: z.enum(["selected", "all"], { error: "Choose which records to change." }),
+  action: z.enum(BULK_FIELDS, { error: "Choose Assign Group, Assign Agent or Update Location." }),
+  ids: z.array(idValue).max(MAX_SELECTED, `Select at most ${MAX_SELECTED} rows, or choose all matching this filter.`).optional().default([]),
+  value_group: z.union([z.literal(""), idValue]).optional(),
+  value_agent: z.union([z.literal(""), idValue]).optional(),
+  value_location: z.union([z.literal(""), idValue]).optional(),
+});
+
+/** "asset" or "assets" (a kind's noun for a count). */
+function nouns(kind: InventoryKind, n: number): string {
+  return n === 1 ? kind.noun : `${kind.noun}s`;
+}
+
+/** Why records of a bulk change are (or were) not changed, by reason; "" when all are. */
+export function unchangedText(plan: BulkPlan, when: "before" | "after"): string {
+  const reasons = [
+    plan.alreadySet && `${plan.alreadySet} already had that value`,
+    plan.retired && `${plan.retired} ${plan.retired === 1 ? "is" : "are"} retired (read-only)`,
+    plan.outsideGroup && `${plan.outsideGroup} ${plan.outsideGroup === 1 ? "belongs" : "belong"} to a group the agent is not in`,
+  ].filter(Boolean);
+  const left = plan.alreadySet + plan.retired + plan.outsideGroup;
+  if (!left) return "";
+  const one = left === 1;
+  const verb = when === "before" ? (one ? "will be left as it is" : "will be left as they are") : one ? "was left as it was" : "were left as they were";
+  return `${left} ${verb}: ${reasons.join(", ")}.`;
+}
+
+function withParam(url: string, key: string, value: string): string {
+  return `${url}${url.includes("?") ? "&" : "?"}${key}=${encodeURIComponent(value)}`;
+}
+
+// Where Undo goes back to (a list URL with its filter); anything else goes to the list itself.
+const undoForm = z.object({ return: z.string().max(2048).optional() });
+
+export function bulkRoutes(kind: InventoryKind) {
+  const app = new Hono<AppEnv>();
+  const manage = requirePermission("manageAssets");
+  // The bulk forms carry the list's filter as f_ fields, for "all matching".
+  const bulkFilters = filterSchema(kind, "f_");
+
+  function scopeOf(data: z.output<typeof bulkSchema>, filter: ListFilter): Scope {
+    return data.scope === "all" ? { filter } : { ids: data.ids };
+  }
+
+  async function readBulk(c: Ctx) {
+    const body = await readBody(c);
+    const parsed = parseDeclared(c, bulkSchema, body ?? {});
+    const filter = parseDeclared(c, bulkFilters, body ?? {});
+    if (!parsed.ok) return { ok: false as const, message: parsed.message };
+    if (!filter.ok) return { ok: false as const, message: filter.message };
+    if (parsed.data.scope === "selected" && parsed.data.ids.length === 0) return { ok: false as const, message: "Select at least one row, or choose all matching this filter." };
+    const action = parsed.data.action as BulkField;
+    const raw = parsed.data[`value_${action}`];
+    return { ok: true as const, data: parsed.data, filter: filter.data, action, value: raw ? raw : null, body: body! };
+  }
+
+  app.post("/", manage, reads(bulkSchema, bulkFilters), async (c) => {
+    const bulk = await readBulk(c);
+    const options = await loadOptions(c.env.DB);
+    const planned = bulk.ok ? await planBulk(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, options) : bulk;
+    if (!planned.ok || !bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{planned.ok ? "" : planned.message}</p><a href={kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
+    const list = bulk.action === "group" ? options.groups : bulk.action === "agent" ? options.agents : options.locations;
+    const valueName = bulk.value ? list.find((o) => o.id === bulk.value)?.name ?? "(unknown)" : "none";
+    const { plan } = planned;
+    const unchanged = unchangedText(plan, "before");
+    return c.html(
+      <Layout title="Confirm bulk change" auth={c.var.auth}>
+        <Card title="Confirm bulk change">
+          <p data-testid="bulk-summary" tabindex={-1} data-focus-on-load>
+            {FIELD_LABELS[bulk.action]} will be set to <strong>{valueName}</strong> on <strong>{plan.change}</strong> of {plan.total} {nouns(kind, plan.total)}.
+          </p>
+          {unchanged && <p data-testid="bulk-unchanged">{unchanged}</p>}
+          <form method="post" action={`${kind.path}/bulk/apply`} class="actions">
+            {Object.entries(bulk.body).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => <input type="hidden" name={k} value={String(x)} />))}
+            {plan.change > 0 && <button type="submit" class="primary">Change {plan.change} {plan.change === 1 ? "record" : "records"}</button>}
+            <a href={listUrl(kind, bulk.filter)}>{plan.change > 0 ? "Cancel" : `Back to ${kind.title}`}</a>
+          </form>
+        </Card>
+      </Layout>,
+    );
+  });
+
+  app.post("/apply", manage, reads(bulkSchema, bulkFilters), async (c) => {
+    const bulk = await readBulk(c);
+    const result = bulk.ok ? await bulkUpdate(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, c.var.clock.now()) : bulk;
+    if (!result.ok || !bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{result.ok ? "" : result.message}</p><a href={bulk.ok ? listUrl(kind, bulk.filter) : kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
+    const list = listUrl(kind, bulk.filter);
+    // Back to the list with the same rows selected, ready for the next change to them.
+    const back = bulk.data.scope === "selected" ? withParam(list, "reselect", result.batchId) : list;
+    const unchanged = unchangedText(result, "after");
+    return c.html(
+      <Layout title="Bulk change done" auth={c.var.auth}>
+        <Card title="Done">
+          <p data-testid="bulk-result" role="status" tabindex={-1} data-focus-on-load>
+            Changed {result.change} of {result.total} {nouns(kind, result.total)}.{unchanged ? ` ${unchanged}` : ""}
+          </p>
+          <form method="post" action={`${kind.path}/bulk/${result.batchId}/undo`} class="actions">
+            <input type="hidden" name="return" value={list} />
+            {result.change > 0 && <button type="submit">Undo</button>}
+            <a class="button primary" href={back}>{bulk.data.scope === "selected" ? `Back to ${kind.title}, same rows selected` : `Back to ${kind.title}`}</a>
+          </form>
+          {result.change > 0 && <p class="hint">Undo is available for 10 minutes, and restores only records nobody has changed since.</p>}
+        </Card>
+      </Layout>,
+    );
+  });
+
+  app.post("/:batchId/undo", manage, reads(undoForm), async (c) => {
+    const form = parseDeclared(c, undoForm, (await readBody(c)) ?? {});
+    const back = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
+    const result = await undoBatch(c.env.DB, kind, c.req.param("batchId").slice(0, 40), c.var.auth.user.id, c.var.clock.now());
+    const text = result.ok ? `Undone: ${result.restored} restored${result.skipped ? `, ${result.skipped} left as they were because someone changed them since` : ""}.` : result.message;
+    return c.html(
+      <Layout title="Undo" auth={c.var.auth}>
+        <Card title={result.ok ? "Undone" : "Could not undo"}>
+          <p role={result.ok ? "status" : "alert"} data-testid="undo-result" tabindex={-1} data-focus-on-load>{text}</p>
+          <a class="button primary" href={back}>Back to {kind.title}</a>
+        </Card>
+      </Layout>,
+      result.ok ? 200 : 400,
+    );
+  });
+
+  return app;
+}
