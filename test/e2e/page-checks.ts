@@ -88,7 +88,7 @@ const SNAPSHOT_SCRIPT = `(() => {
   let timer;
   const send = () => {
     timer = undefined;
-    window.__edgedeskSnapshot?.(location.href, "<!DOCTYPE html>" + document.documentElement.outerHTML).catch(() => {});
+    window.__edgedeskSnapshot?.(location.href, "<!DOCTYPE html>" + document.documentElement.outerHTML)?.catch(() => {});
   };
   addEventListener("load", send);
   new MutationObserver(() => { timer ??= setTimeout(send, 50); }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
