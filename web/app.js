@@ -69,7 +69,7 @@ function enhanceDialogForms(root) {
 
 /**
  * Asset and software lists (issue 22): the bulk bar shows once rows are selected ("3 selected",
- * Clear), or after "change all matching this filter"; only the chosen action's field shows; a row
+ * Clear), or after "change every record that matches"; only the chosen action's field shows; a row
  * saved inline keeps its checkbox. Without this file the bar is always there, with every field.
  */
 function enhanceBulkBar() {
