@@ -12,6 +12,7 @@ import { IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, type ImportPlan, importHeaders, plan
 import { applyImport } from "./import-apply";
 import type { InventoryKind } from "./kinds";
 import { loadOptions } from "./listing";
+import { readBody } from "./inputs";
 
 type Ctx = Context<AppEnv>;
 const csvText = z.string({ error: "Choose a CSV file, or paste its lines." }).max(IMPORT_MAX_BYTES * 2, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`);
@@ -32,14 +33,10 @@ export function importRoutes(kind: InventoryKind) {
 
   const form = (c: Ctx, error?: string) => c.html(<ImportFormPage c={c} kind={kind} error={error} />, error ? 400 : 200);
 
-  async function body(c: Ctx) {
-    return (await c.req.parseBody().catch(() => null)) ?? {};
-  }
-
   app.get("/import", ...manage, (c) => form(c));
 
   app.post("/import", ...manage, reads(dryRunForm), async (c) => {
-    const parsed = parseDeclared(c, dryRunForm, await body(c));
+    const parsed = parseDeclared(c, dryRunForm, (await readBody(c)) ?? {});
     if (!parsed.ok) return form(c, parsed.message);
     const file = parsed.data.file instanceof File && parsed.data.file.size > 0 ? parsed.data.file : null;
     if (file && file.size > IMPORT_MAX_BYTES) return form(c, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`);
@@ -51,7 +48,7 @@ export function importRoutes(kind: InventoryKind) {
   });
 
   app.post("/import/apply", ...manage, reads(applyForm), async (c) => {
-    const parsed = parseDeclared(c, applyForm, await body(c));
+    const parsed = parseDeclared(c, applyForm, (await readBody(c)) ?? {});
     if (!parsed.ok) return form(c, parsed.message);
     const { csv, checked_at: checkedAt } = parsed.data;
     const plan = await planImport(c.env.DB, kind, csv, await loadOptions(c.env.DB));

@@ -61,7 +61,7 @@ export function importHeaders(kind: InventoryKind): string[] {
   return importableFields(kind).map((f) => EXTRA_HEADERS[f.key] ?? f.label);
 }
 
-const empty = (counts: ImportPlan["counts"] = { create: 0, update: 0, unchanged: 0, error: 0 }): ImportPlan => ({ fileErrors: [], rows: [], writes: [], counts });
+const empty = (): ImportPlan => ({ fileErrors: [], rows: [], writes: [], counts: { create: 0, update: 0, unchanged: 0, error: 0 } });
 
 /** An exported cell starting with a formula character was prefixed with ' (export.ts); reading it back drops that. */
 function cellValue(raw: string | undefined): string {
