@@ -6,6 +6,7 @@ import { runRetention } from "./lifecycle/retention";
 export { UserDurableObject } from "./auth/user-do";
 export { PortalDurableObject } from "./portal/portal-do";
 export { LimiterDurableObject } from "./limits/limiter-do";
+export { BulkJobDurableObject } from "./assets/bulk-job-do";
 
 const app = createApp();
 

@@ -4,9 +4,11 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requirePermission } from "../access/guard";
-import { parseDeclared, reads, safeNextPath } from "../lib/validation";
+import { parseDeclared, parseQuery, reads, safeNextPath } from "../lib/validation";
 import { Card, Layout } from "../web/layout";
-import { type BulkPlan, bulkUpdate, planBulk, type Scope } from "./inventory";
+import { type BulkPlan, planBulk, type Scope } from "./inventory";
+import { applyBulk, BULK_CHUNK, type JobState, type JobStatus, jobStatus } from "./bulk-job";
+import { startBulkJob } from "./bulk-job-do";
 import { BULK_FIELDS, type BulkField, FIELD_LABELS, type InventoryKind } from "./kinds";
 import { type ListFilter, loadOptions } from "./listing";
 import { listUrl } from "./pages";
@@ -44,12 +46,82 @@ export function unchangedText(plan: BulkPlan, when: "before" | "after"): string 
   return `${left} ${verb}: ${reasons.join(", ")}.`;
 }
 
+function undoneText(restored: number, skipped: number): string {
+  return `Undone: ${restored.toLocaleString("en-US")} restored${skipped ? `, ${skipped.toLocaleString("en-US")} left as they were because someone changed them since` : ""}.`;
+}
+
+/** A finished bulk change: what it changed and left, Undo, and the way back. */
+function BulkDone({ kind, batchId, plan, list, back }: { kind: InventoryKind; batchId: string; plan: BulkPlan; list: string; back: { href: string; text: string } }) {
+  const unchanged = unchangedText(plan, "after");
+  return (
+    <>
+      <p data-testid="bulk-result" role="status" tabindex={-1} data-focus-on-load>
+        Changed {plan.change.toLocaleString("en-US")} of {plan.total.toLocaleString("en-US")} {nouns(kind, plan.total)}.{unchanged ? ` ${unchanged}` : ""}
+      </p>
+      <form method="post" action={`${kind.path}/bulk/${batchId}/undo`} class="actions">
+        <input type="hidden" name="return" value={list} />
+        {plan.change > 0 && <button type="submit">Undo</button>}
+        <a class="button primary" href={back.href}>{back.text}</a>
+      </form>
+      {plan.change > 0 && <p class="hint">Undo is available for 10 minutes, and restores only records nobody has changed since.</p>}
+    </>
+  );
+}
+
+const JOB_TITLES: Record<JobState, string> = {
+  snapshot: "Changing records…",
+  applying: "Changing records…",
+  undoing: "Putting records back…",
+  done: "Done",
+  undone: "Undone",
+  failed: "Nothing was changed",
+};
+
+function jobUrl(kind: InventoryKind, batchId: string): string {
+  return `${kind.path}/bulk/${batchId}`;
+}
+
+/** A job as its page shows it: progress while it runs (asked again every second), then its result. */
+function JobView({ kind, status, list }: { kind: InventoryKind; status: JobStatus; list: string }) {
+  const spec = status.spec!;
+  const n = (x: number) => x.toLocaleString("en-US");
+  if (status.state === "done") {
+    // The records changed are the job's count; the ones it left, the plan's, by reason, as the confirmation said.
+    const plan = { ...spec.plan, change: status.count, alreadySet: Math.max(0, spec.plan.total - spec.plan.retired - spec.plan.outsideGroup - status.count) };
+    return <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}><BulkDone kind={kind} batchId={status.id} plan={plan} list={list} back={{ href: list, text: `Back to ${kind.title}` }} /></div>;
+  }
+  const back = <a class="button primary" href={list}>Back to {kind.title}</a>;
+  if (status.state === "undone") return <div data-testid="bulk-job"><p role="status" data-testid="undo-result" tabindex={-1} data-focus-on-load>{undoneText(status.doneCount, status.count - status.doneCount)}</p>{back}</div>;
+  if (status.state === "failed") {
+    return (
+      <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}>
+        <p role="alert" data-testid="bulk-result" tabindex={-1} data-focus-on-load>{status.message}</p>
+        <p class="hint">{n(status.doneCount)} put back{status.count > status.doneCount ? `; ${n(status.count - status.doneCount)} left as someone else changed them since` : ""}.</p>
+        {back}
+      </div>
+    );
+  }
+  const url = `${jobUrl(kind, status.id)}?return=${encodeURIComponent(list)}`;
+  const [done, of, words] =
+    status.state === "snapshot" ? [0, spec.plan.change, `Finding the ${n(spec.plan.change)} ${nouns(kind, spec.plan.change)} to change (${FIELD_LABELS[spec.field]})…`]
+    : status.state === "applying" ? [status.doneCount, status.count, `${FIELD_LABELS[spec.field]}: changed ${n(status.doneCount)} of ${n(status.count)} ${nouns(kind, status.count)}…`]
+    : [status.doneCount, status.count, `Put back ${n(status.doneCount)} of ${n(status.count)} ${nouns(kind, status.count)}…`];
+  return (
+    <div data-testid="bulk-job" hx-get={url} hx-trigger="every 1s" hx-swap="outerHTML">
+      <p role="status" data-testid="bulk-progress">{words}</p>
+      <progress max={Math.max(1, of)} value={done} aria-label="Progress">{Math.round((100 * done) / Math.max(1, of))}%</progress>
+      <p class="hint">It runs in steps of {n(BULK_CHUNK)}, so others can keep working meanwhile; you may leave this page. <a href={url}>Check again</a></p>
+    </div>
+  );
+}
+
 function withParam(url: string, key: string, value: string): string {
   return `${url}${url.includes("?") ? "&" : "?"}${key}=${encodeURIComponent(value)}`;
 }
 
 // Where Undo goes back to (a list URL with its filter); anything else goes to the list itself.
 const undoForm = z.object({ return: z.string().max(2048).optional() });
+const returnQuery = undoForm;
 
 export function bulkRoutes(kind: InventoryKind) {
   const app = new Hono<AppEnv>();
@@ -101,25 +173,37 @@ export function bulkRoutes(kind: InventoryKind) {
 
   app.post("/apply", manage, reads(bulkSchema, bulkFilters), async (c) => {
     const bulk = await readBulk(c);
-    const result = bulk.ok ? await bulkUpdate(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, c.var.clock.now()) : bulk;
+    const result = bulk.ok ? await applyBulk(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, c.var.clock.now()) : bulk;
     if (!result.ok || !bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{result.ok ? "" : result.message}</p><a href={bulk.ok ? listUrl(kind, bulk.filter) : kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
     const list = listUrl(kind, bulk.filter);
+    if (result.job) {
+      // Too many records for one batch: a job runs it in steps (bulk-job.ts); its page shows the progress.
+      await startBulkJob(c.env, kind, result.batchId);
+      return c.redirect(`${jobUrl(kind, result.batchId)}?return=${encodeURIComponent(list)}`, 303);
+    }
     // Back to the list with the same rows selected, ready for the next change to them.
-    const back = bulk.data.scope === "selected" ? withParam(list, "reselect", result.batchId) : list;
-    const unchanged = unchangedText(result, "after");
+    const back = bulk.data.scope === "selected" ? { href: withParam(list, "reselect", result.batchId), text: `Back to ${kind.title}, same rows selected` } : { href: list, text: `Back to ${kind.title}` };
     return c.html(
       <Layout title="Bulk change done" auth={c.var.auth}>
         <Card title="Done">
-          <p data-testid="bulk-result" role="status" tabindex={-1} data-focus-on-load>
-            Changed {result.change} of {result.total} {nouns(kind, result.total)}.{unchanged ? ` ${unchanged}` : ""}
-          </p>
-          <form method="post" action={`${kind.path}/bulk/${result.batchId}/undo`} class="actions">
-            <input type="hidden" name="return" value={list} />
-            {result.change > 0 && <button type="submit">Undo</button>}
-            <a class="button primary" href={back}>{bulk.data.scope === "selected" ? `Back to ${kind.title}, same rows selected` : `Back to ${kind.title}`}</a>
-          </form>
-          {result.change > 0 && <p class="hint">Undo is available for 10 minutes, and restores only records nobody has changed since.</p>}
+          <BulkDone kind={kind} batchId={result.batchId} plan={result} list={list} back={back} />
         </Card>
+      </Layout>,
+    );
+  });
+
+  // A job's progress (htmx asks again every second; without JavaScript, a link does), then its result.
+  app.get("/:batchId", reads(returnQuery), async (c) => {
+    const status = await jobStatus(c.env.DB, kind, c.req.param("batchId").slice(0, 40));
+    // Only its author follows a change here; to anyone else it does not exist.
+    if (!status?.spec || status.actorId !== c.var.auth.user.id) return c.notFound();
+    const form = parseQuery(c, returnQuery);
+    const list = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
+    const view = <JobView kind={kind} status={status} list={list} />;
+    if (c.req.header("HX-Request") === "true") return c.html(view);
+    return c.html(
+      <Layout title={status.state === "done" ? "Bulk change done" : "Bulk change"} auth={c.var.auth}>
+        <Card title={JOB_TITLES[status.state]}>{view}</Card>
       </Layout>,
     );
   });
@@ -127,8 +211,13 @@ export function bulkRoutes(kind: InventoryKind) {
   app.post("/:batchId/undo", manage, reads(undoForm), async (c) => {
     const form = parseDeclared(c, undoForm, (await readBody(c)) ?? {});
     const back = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
-    const result = await undoBatch(c.env.DB, kind, c.req.param("batchId").slice(0, 40), c.var.auth.user.id, c.var.clock.now());
-    const text = result.ok ? `Undone: ${result.restored} restored${result.skipped ? `, ${result.skipped} left as they were because someone changed them since` : ""}.` : result.message;
+    const batchId = c.req.param("batchId").slice(0, 40);
+    const result = await undoBatch(c.env.DB, kind, batchId, c.var.auth.user.id, c.var.clock.now());
+    if (result.ok && result.job) {
+      await startBulkJob(c.env, kind, batchId);
+      return c.redirect(`${jobUrl(kind, batchId)}?return=${encodeURIComponent(back)}`, 303);
+    }
+    const text = result.ok ? undoneText(result.restored, result.skipped) : result.message;
     return c.html(
       <Layout title="Undo" auth={c.var.auth}>
         <Card title={result.ok ? "Undone" : "Could not undo"}>

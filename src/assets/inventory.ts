@@ -200,9 +200,18 @@ interface BulkGuards {
   fits: Where;
 }
 
-function bulkGuards(kind: InventoryKind, options: Options, scope: Scope, field: BulkField, value: string | null): BulkGuards {
+/** The groups of the agent a bulk change assigns, whose records alone it may change; null for other fields. */
+export function agentGroups(options: Options, field: BulkField, value: string | null): string[] | null {
   const agent = field === "agent" && value ? options.agents.find((a) => a.id === value) : undefined;
-  return { where: scopeWhere(kind, scope), column: EDITABLE[field], fits: agent ? agentFitsGroupWhere(agent) : { sql: "1", params: [] } };
+  return agent ? agent.groupIds : null;
+}
+
+export function fitsWhere(groupIds: readonly string[] | null, placeholder = "?"): Where {
+  return groupIds ? agentFitsGroupWhere({ groupIds }, placeholder) : { sql: "1", params: [] };
+}
+
+function bulkGuards(kind: InventoryKind, options: Options, scope: Scope, field: BulkField, value: string | null): BulkGuards {
+  return { where: scopeWhere(kind, scope), column: EDITABLE[field], fits: fitsWhere(agentGroups(options, field, value)) };
 }
 
 async function countPlan(db: D1Database, kind: InventoryKind, guards: BulkGuards, value: string | null): Promise<BulkPlan> {
@@ -235,7 +244,13 @@ export async function planBulk(db: D1Database, kind: InventoryKind, scope: Scope
   return { ok: true, plan };
 }
 
-export type BulkResult = ({ ok: true; batchId: string } & BulkPlan) | { ok: false; message: string };
+/** What a bulk change changes: the records in scope that are live, fit the agent's groups and lack the value. */
+export function changeWhere(kind: InventoryKind, where: Where, field: BulkField, value: string | null, fits: Where): Where {
+  return { sql: `${where.sql} AND t.status != 'retired' AND ${fits.sql} AND t.${EDITABLE[field]} IS NOT ?`, params: [...where.params, ...fits.params, value] };
+}
+
+/** Written at once, or (more than BULK_CHUNK records) started as a job that a Durable Object runs (bulk-job.ts). */
+export type BulkResult = ({ ok: true; batchId: string; job: boolean } & BulkPlan) | { ok: false; message: string };
 
 /**
  * Set one field on every record in scope that can take it, in one transaction: an operation row,
@@ -243,16 +258,24 @@ export type BulkResult = ({ ok: true; batchId: string } & BulkPlan) | { ok: fals
  * retired ones and (agents) those of a group the agent is not in are left as they are, and the
  * result counts them by reason. Refused whole when a selected id is unknown.
  */
-export async function bulkUpdate(db: D1Database, kind: InventoryKind, scope: Scope, field: BulkField, value: string | null, actorId: string, now: number): Promise<BulkResult> {
-  const options = await loadOptions(db);
-  const planned = await planBulk(db, kind, scope, field, value, options);
+export async function bulkUpdate(
+  db: D1Database,
+  kind: InventoryKind,
+  scope: Scope,
+  field: BulkField,
+  value: string | null,
+  actorId: string,
+  now: number,
+  prepared?: { options: Options; plan: BulkPlan },
+): Promise<BulkResult> {
+  const options = prepared?.options ?? (await loadOptions(db));
+  const planned = prepared ? { ok: true as const, plan: prepared.plan } : await planBulk(db, kind, scope, field, value, options);
   if (!planned.ok) return planned;
   const guards = bulkGuards(kind, options, scope, field, value);
   const { where, column, fits } = guards;
   const batchId = newId("bulk");
   // Every statement repeats the guards, so a record that turned read-only meanwhile is left alone by all of them.
-  const changes = `${where.sql} AND t.status != 'retired' AND ${fits.sql} AND t.${column} IS NOT ?`;
-  const params = [...where.params, ...fits.params, value];
+  const { sql: changes, params } = changeWhere(kind, where, field, value, fits);
   const selected = "ids" in scope ? JSON.stringify([...new Set(scope.ids)]) : null;
   const results = await db.batch([
     db
@@ -266,7 +289,7 @@ export async function bulkUpdate(db: D1Database, kind: InventoryKind, scope: Sco
   const changed = results[2]!.meta.changes;
   // What the counts said a moment ago, corrected by what the UPDATE really changed (a record edited in between).
   const plan = planned.plan;
-  return { ok: true, batchId, ...plan, change: changed, alreadySet: Math.max(0, plan.total - plan.retired - plan.outsideGroup - changed) };
+  return { ok: true, batchId, job: false, ...plan, change: changed, alreadySet: Math.max(0, plan.total - plan.retired - plan.outsideGroup - changed) };
 }
 
 /** The rows a "selected rows" change of this person was asked for, to select them again (issue 22). */

@@ -207,8 +207,8 @@ export function agentFitsGroup(agent: { groupIds: readonly string[] }, groupId: 
 }
 
 /** agentFitsGroup as SQL over a record aliased `t`, for changes made to many records at once. */
-export function agentFitsGroupWhere(agent: { groupIds: readonly string[] }): Where {
-  return { sql: "(t.group_id IS NULL OR t.group_id IN (SELECT value FROM json_each(?)))", params: [JSON.stringify(agent.groupIds)] };
+export function agentFitsGroupWhere(agent: { groupIds: readonly string[] }, placeholder = "?"): Where {
+  return { sql: `(t.group_id IS NULL OR t.group_id IN (SELECT value FROM json_each(${placeholder})))`, params: [JSON.stringify(agent.groupIds)] };
 }
 
 /** The four queries behind the dropdowns, to run in a batch of their own or beside a page's rows. */

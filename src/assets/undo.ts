@@ -6,18 +6,38 @@ import { fieldsOf } from "./fields";
 import type { InventoryKind } from "./kinds";
 import { newId } from "../lib/crypto";
 
-export type UndoResult = { ok: true; restored: number; skipped: number } | { ok: false; message: string };
+/** `job`: the change was a job (bulk-job.ts), whose Durable Object puts its records back a chunk at a time. */
+export type UndoResult = { ok: true; job: false; restored: number; skipped: number } | { ok: true; job: true } | { ok: false; message: string };
+
+interface Operation {
+  at: number;
+  undone_at: number | null;
+  count: number;
+  state: string;
+  job: string | null;
+}
 
 /**
  * Claimed with a token, so of two parallel Undos exactly one runs; all of it is one transaction.
  * Only the fields the batch wrote are touched (a bulk change writes one).
  */
 export async function undoBatch(db: D1Database, kind: InventoryKind, batchId: string, actorId: string, now: number): Promise<UndoResult> {
-  const op = await db.prepare("SELECT * FROM bulk_operations WHERE id = ? AND record_type = ?").bind(batchId, kind.type).first<{ at: number; undone_at: number | null; count: number }>();
+  const op = await db.prepare("SELECT * FROM bulk_operations WHERE id = ? AND record_type = ?").bind(batchId, kind.type).first<Operation>();
   // Undo records are deleted 10 minutes after the change (src/lifecycle/retention.ts), so a missing one may just be old.
   if (!op) return { ok: false, message: "That change does not exist, or is more than 10 minutes old and can no longer be undone." };
   if (op.undone_at) return { ok: false, message: "That change was already undone." };
   if (now - op.at > UNDO_WINDOW_MS) return { ok: false, message: "Undo is available for 10 minutes after a change; that one is older." };
+  if (op.state !== "done") return { ok: false, message: "That change is still running: Undo is offered once it is done." };
+  if (op.job !== null) {
+    // Claimed here; the job's steps (undoChunk) put the records back. `count` keeps how many it had changed.
+    const claim = await db
+      .prepare(
+        "UPDATE bulk_operations SET undone_at = ?, undo_token = ?, state = 'undoing', count = done_count, done_count = 0, cursor = NULL, job = json_set(job, '$.undoBy', ?) WHERE id = ? AND undone_at IS NULL AND state = 'done' AND at >= ?",
+      )
+      .bind(now, newId("undo"), actorId, batchId, now - UNDO_WINDOW_MS)
+      .run();
+    return claim.meta.changes === 1 ? { ok: true, job: true } : { ok: false, message: "That change was already undone." };
+  }
   const columns = new Map(fieldsOf(kind).map((f) => [f.key, f.column]));
   const written = (await db.prepare("SELECT DISTINCT field FROM inventory_history WHERE batch_id = ?").bind(batchId).all<{ field: string }>()).results.map((r) => r.field);
   const fields = written.filter((f) => columns.has(f));
@@ -58,5 +78,31 @@ export async function undoBatch(db: D1Database, kind: InventoryKind, batchId: st
   const updated = fields.length > 0 ? results[2]!.results.length : 0;
   const deleted = creates ? results[fields.length > 0 ? 3 : 1]!.results.length : 0;
   const restored = updated + deleted;
-  return { ok: true, restored, skipped: op.count - restored };
+  return { ok: true, job: false, restored, skipped: op.count - restored };
+}
+
+/**
+ * One step of putting back a job's bulk change (one field, no records created): the next
+ * BULK_CHUNK history rows after `cursor`, each record restored only if nobody changed it since.
+ * The cursor moves in the same transaction, so a step run twice restores nothing twice. Returns
+ * how many were restored, and the new cursor (null when none were left).
+ */
+export async function undoChunk(db: D1Database, kind: InventoryKind, batchId: string, field: string, cursor: number, limit: number, actorId: string, now: number) {
+  const column = new Map(fieldsOf(kind).map((f) => [f.key, f.column])).get(field);
+  if (!column) throw new Error(`undoChunk: ${kind.table} has no field ${field}`);
+  const v = kind.versionColumn;
+  const last = "(SELECT max(id) FROM (SELECT id FROM inventory_history WHERE batch_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3))";
+  // The step's history rows (found by the batch index, in id order), each joined to its record by key; CROSS JOIN keeps that order.
+  const step = `(SELECT record_id, field, old_value, version_after FROM inventory_history WHERE batch_id = ?1 AND id > ?2 AND id <= ${last} AND field = ?4) h`;
+  const claimed = "EXISTS (SELECT 1 FROM bulk_operations WHERE id = ?1 AND state = 'undoing' AND coalesce(CAST(cursor AS INTEGER), 0) = ?2)";
+  const [, restored, moved] = await db.batch<{ id: string }>([
+    db
+      .prepare(`${HISTORY_INSERT} SELECT ?5, t.id, h.field, t.${column}, h.old_value, t.${v} + 1, ?6, 'undo:' || ?1, ?7 FROM ${step} CROSS JOIN ${kind.table} t ON t.id = h.record_id AND t.${v} = h.version_after WHERE ${claimed}`)
+      .bind(batchId, cursor, limit, field, kind.type, actorId, now),
+    db
+      .prepare(`UPDATE ${kind.table} AS t SET ${column} = h.old_value, ${v} = ${v} + 1, updated_at = ?5 FROM ${step} WHERE t.id = h.record_id AND t.${v} = h.version_after AND ${claimed} RETURNING id`)
+      .bind(batchId, cursor, limit, field, now),
+    db.prepare(`UPDATE bulk_operations SET cursor = ${last} WHERE id = ?1 AND ${last} IS NOT NULL AND ${claimed} RETURNING cursor AS id`).bind(batchId, cursor, limit),
+  ]);
+  return { restored: restored!.results.length, cursor: moved!.results[0] ? Number(moved!.results[0].id) : null };
 }

@@ -287,7 +287,36 @@ export const bulkOperations = sqliteTable("bulk_operations", {
   undoToken: text("undo_token"),
   // Issue 22: the ids a "selected rows" change was asked for, so the list can select them again.
   selectedIds: text("selected_ids", { mode: "json" }).$type<string[]>(),
+  // Issue 21: a change too large for one batch runs as a job (src/assets/bulk-job.ts). "done" for
+  // one written at once; a job goes snapshot → applying → done, or → undoing → failed / undone.
+  state: text("state", { enum: ["snapshot", "applying", "undoing", "done", "undone", "failed"] }).notNull().default("done"),
+  // The job's scope (filter, value, the agent's groups) and its plan's counts, as planBulk gave them.
+  job: text("job", { mode: "json" }).$type<Record<string, unknown>>(),
+  chunks: integer("chunks").notNull().default(0),
+  // Where the next step starts: the last record id snapshotted, or (undoing) the last history id put back.
+  cursor: text("cursor"),
+  appliedChunks: integer("applied_chunks").notNull().default(0),
+  // Set by the one attempt that claims a chunk; the chunk's other statements run only under it.
+  chunkToken: text("chunk_token"),
+  // Records changed (applying) or put back (undoing) so far: the progress shown.
+  doneCount: integer("done_count").notNull().default(0),
+  // The longest single D1 call of the job, ms: how long it held the database at most.
+  longestMs: integer("longest_ms").notNull().default(0),
+  message: text("message"),
 });
+
+// A job's snapshot: which records it changes, at which version, BULK_CHUNK to a row (JSON [[id, version], …]).
+export const bulkChunks = sqliteTable(
+  "bulk_chunks",
+  {
+    batchId: text("batch_id")
+      .notNull()
+      .references(() => bulkOperations.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    items: text("items").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.batchId, t.seq] })],
+);
 
 // One-shot flags, e.g. "setup_complete": inserting an existing key fails, which closes /setup for good.
 export const appFlags = sqliteTable("app_flags", {

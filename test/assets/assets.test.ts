@@ -5,7 +5,7 @@ import { getRecord } from "../../src/assets/listing";
 import { browser, type Browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
-import { makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
+import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 
 const HX = { "HX-Request": "true" };
@@ -182,12 +182,12 @@ describe("bulk actions", () => {
     expect(await again.text()).toContain("already undone");
   });
 
-  it("changes all 5,000 matching a filter in one write, and nothing when one is refused", async () => {
+  it("changes all 5,000 matching a filter (a job of three steps), and leaves a retired one, saying why", async () => {
     const { agent, client } = await signedInAgent();
     const loc = await makeLocation();
     await seedAssets(5000, { prefix: "Fleet" });
-    const applied = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Fleet" });
-    expect(await applied.text()).toContain("Changed 5000 of 5000 assets.");
+    const applied = await followJob(client, await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Fleet" }));
+    expect(applied.page).toContain("Changed 5,000 of 5,000 assets.");
     const count = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE location_id = ? AND name LIKE 'Fleet %'").bind(loc).first<{ n: number }>();
     expect(count!.n).toBe(5000);
     const history = await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE new_value = ?").bind(loc).first<{ n: number }>();
@@ -196,9 +196,9 @@ describe("bulk actions", () => {
     // One retired asset among the matches: the others change, and the result says why it did not.
     const [retired] = await seedAssets(1, { prefix: "Fleet retired", status: "retired" });
     const group = await makeGroup([agent.id]);
-    const grouped = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "group", value_group: group, f_q: "Fleet" });
+    const grouped = await followJob(client, await client.post("/agent/assets/bulk/apply", { scope: "all", action: "group", value_group: group, f_q: "Fleet" }));
     expect(grouped.status).toBe(200);
-    expect(await grouped.text()).toContain("Changed 5000 of 5001 assets. 1 was left as it was: 1 is retired (read-only).");
+    expect(grouped.page).toContain("Changed 5,000 of 5,001 assets. 1 was left as it was: 1 is retired (read-only).");
     const inGroup = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE group_id = ?").bind(group).first<{ n: number }>();
     expect(inGroup!.n).toBe(5000);
     expect((await asset(retired!)).group_id).toBeNull();

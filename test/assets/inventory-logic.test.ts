@@ -29,7 +29,7 @@ describe("inventory logic", () => {
     expect(rows).toHaveLength(3);
     if (!bulk.ok) throw new Error();
     const undone = await undoBatch(env.DB, ASSET_KIND, bulk.batchId, agent.id, 3000);
-    expect(undone).toEqual({ ok: true, restored: 3, skipped: 0 });
+    expect(undone).toEqual({ ok: true, job: false, restored: 3, skipped: 0 });
     expect((await listRecords(env.DB, ASSET_KIND, filter({ q: "Logic", group }))).rows).toHaveLength(0);
     expect(await undoBatch(env.DB, ASSET_KIND, bulk.batchId, agent.id, 3001)).toMatchObject({ ok: false });
   });

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { groupMembers, groups, locations } from "../../src/db/schema";
 import { db, makeAgent } from "./factories";
 import type { Clock } from "../../src/lib/clock";
-import { browser } from "./app";
+import { expect } from "vitest";
+import { browser, type Browser } from "./app";
 import { signIn } from "./auth";
 import { setMfa } from "./mfa";
 
@@ -46,4 +47,18 @@ export async function signedInAgent(options: { roleId?: string; clock?: Clock } 
   const client = browser(options.clock ? { clock: options.clock } : {});
   await signIn(client, "agent", agent);
   return { agent, client };
+}
+
+/**
+ * A bulk change big enough to be a job answers 303 to its progress page: wait for its Durable
+ * Object to finish (the same run its alarm makes), then read that page.
+ */
+export async function followJob(client: Browser, response: Response): Promise<{ batchId: string; page: string; status: number }> {
+  expect(response.status).toBe(303);
+  await response.text();
+  const location = response.headers.get("Location")!;
+  const batchId = /\/bulk\/(bulk_[a-z0-9]+)/.exec(location)![1]!;
+  await env.BULK_JOB_DO.get(env.BULK_JOB_DO.idFromName(batchId)).finished();
+  const page = await client.get(location);
+  return { batchId, status: page.status, page: await page.text() };
 }

@@ -1,0 +1,147 @@
+// Issue 21: a bulk change of more than BULK_CHUNK records runs as a job in steps, each its own
+// D1 call, so it never holds the database for the whole change; all or nothing through the
+// snapshot's versions; its progress page; Undo in steps; and steps that are safe to run twice.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { advanceJob, applyBulk, BULK_CHUNK, jobStatus } from "../../src/assets/bulk-job";
+import { ASSET_KIND } from "../../src/assets/kinds";
+import type { ListFilter } from "../../src/assets/listing";
+import { followJob, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
+
+const filterOf = (q: string): ListFilter => ({ q, enums: {}, sort: "name", dir: "asc", page: 1 });
+
+async function locations(prefix: string) {
+  const { results } = await env.DB.prepare("SELECT id, location_id, version FROM assets WHERE name LIKE ? || ' %' ORDER BY id").bind(prefix).all<{ id: string; location_id: string | null; version: number }>();
+  return results;
+}
+
+const historyOf = async (batchId: string) => (await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ?").bind(batchId).first<{ n: number }>())!.n;
+const chunksOf = async (batchId: string) => (await env.DB.prepare("SELECT count(*) AS n FROM bulk_chunks WHERE batch_id = ?").bind(batchId).first<{ n: number }>())!.n;
+
+/** A job started as the route starts one, but left for the test to step through (no Durable Object). */
+async function jobOf(prefix: string, agentId: string, loc: string) {
+  const started = await applyBulk(env.DB, ASSET_KIND, { filter: filterOf(prefix) }, "location", loc, agentId, Date.now());
+  if (!started.ok || !started.job) throw new Error("expected a job");
+  return started.batchId;
+}
+
+async function stepUntil(batchId: string, state: string) {
+  for (let i = 0; i < 20; i++) {
+    if ((await jobStatus(env.DB, ASSET_KIND, batchId))!.state === state) return;
+    await advanceJob(env.DB, ASSET_KIND, batchId);
+  }
+  throw new Error(`the job never reached ${state}`);
+}
+
+describe("bulk changes too big for one batch", () => {
+  it("changes 4,500 matching records in steps of 2,000 through its Durable Object, then undoes them in steps", async () => {
+    expect(BULK_CHUNK).toBe(2000);
+    const { agent, client } = await signedInAgent();
+    const loc = await makeLocation();
+    await seedAssets(4500, { prefix: "Jobrun" });
+    const applied = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Jobrun" });
+    expect(applied.headers.get("Location")).toMatch(/^\/agent\/assets\/bulk\/bulk_[a-z0-9]+\?return=%2Fagent%2Fassets%3Fq%3DJobrun$/);
+    const done = await followJob(client, applied);
+    expect(done.page).toContain("Changed 4,500 of 4,500 assets.");
+    expect(done.page).toContain(">Undo</button>");
+    expect(done.page).toContain('href="/agent/assets?q=Jobrun">Back to Assets</a>');
+    const rows = await locations("Jobrun");
+    expect(rows.every((r) => r.location_id === loc && r.version === 2)).toBe(true);
+    expect(await historyOf(done.batchId)).toBe(4500);
+    // The snapshot is gone once the job is done; the longest step was timed.
+    expect(await chunksOf(done.batchId)).toBe(0);
+    expect((await jobStatus(env.DB, ASSET_KIND, done.batchId))!.longestMs).toBeGreaterThan(0);
+
+    // Only its author follows a job; to another agent it does not exist.
+    const { client: other } = await signedInAgent();
+    const peek = await other.get(`/agent/assets/bulk/${done.batchId}`);
+    expect(peek.status).toBe(404);
+    await peek.text();
+
+    const undone = await followJob(client, await client.post(`/agent/assets/bulk/${done.batchId}/undo`, { return: "/agent/assets?q=Jobrun" }));
+    expect(undone.page).toContain("Undone: 4,500 restored.");
+    expect((await locations("Jobrun")).every((r) => r.location_id === null && r.version === 3)).toBe(true);
+    const put = await env.DB.prepare("SELECT count(*) AS n, min(actor_id) AS actor FROM inventory_history WHERE batch_id = ?").bind(`undo:${done.batchId}`).first<{ n: number; actor: string }>();
+    expect(put).toEqual({ n: 4500, actor: agent.id });
+    const again = await client.post(`/agent/assets/bulk/${done.batchId}/undo`);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain("already undone");
+  });
+
+  it("shows its progress between steps, and refuses Undo until it is done", async () => {
+    const { agent, client } = await signedInAgent();
+    const loc = await makeLocation();
+    await seedAssets(4500, { prefix: "Progress" });
+    const batchId = await jobOf("Progress", agent.id, loc);
+    const page = async () => (await client.get(`/agent/assets/bulk/${batchId}?return=/agent/assets`)).text();
+
+    expect(await page()).toContain("Finding the 4,500 assets to change (Location)…");
+    await stepUntil(batchId, "applying");
+    expect(await chunksOf(batchId)).toBe(3);
+    await advanceJob(env.DB, ASSET_KIND, batchId);
+    const midway = await page();
+    expect(midway).toContain("Location: changed 2,000 of 4,500 assets…");
+    expect(midway).toContain('<progress max="4500" value="2000" aria-label="Progress">44%</progress>');
+    expect(midway).toContain('hx-trigger="every 1s"');
+    // Part of the change is visible meanwhile (README says so); the rest is not yet written.
+    expect((await locations("Progress")).filter((r) => r.location_id === loc)).toHaveLength(2000);
+
+    const early = await client.post(`/agent/assets/bulk/${batchId}/undo`);
+    expect(early.status).toBe(400);
+    expect(await early.text()).toContain("That change is still running");
+
+    while (await advanceJob(env.DB, ASSET_KIND, batchId));
+    const finished = await page();
+    expect(finished).toContain("Changed 4,500 of 4,500 assets.");
+    expect(finished).not.toContain("hx-trigger");
+  });
+
+  it("puts back everything it changed when a record is changed by someone else mid-way: all or nothing", async () => {
+    const { agent, client } = await signedInAgent();
+    const loc = await makeLocation();
+    await seedAssets(4500, { prefix: "Conflict" });
+    const batchId = await jobOf("Conflict", agent.id, loc);
+    await stepUntil(batchId, "applying");
+    await advanceJob(env.DB, ASSET_KIND, batchId);
+    await advanceJob(env.DB, ASSET_KIND, batchId);
+    // Two chunks written; someone edits a record of the third (records go in id order).
+    const late = (await locations("Conflict"))[4400]!;
+    expect(late.location_id).toBeNull();
+    const edit = await client.request(`/agent/assets/${late.id}/inline`, { method: "POST", headers: { "HX-Request": "true" }, body: new URLSearchParams({ version: "1", impact: "high" }) });
+    expect(edit.status).toBe(200);
+    await edit.text();
+
+    while (await advanceJob(env.DB, ASSET_KIND, batchId));
+    const status = (await jobStatus(env.DB, ASSET_KIND, batchId))!;
+    expect(status.state).toBe("failed");
+    const rows = await locations("Conflict");
+    expect(rows.filter((r) => r.location_id !== null)).toEqual([]);
+    // The 4,000 written went back (version 3); the edited one kept its edit and its location.
+    expect(rows.filter((r) => r.version === 3)).toHaveLength(4000);
+    expect((await env.DB.prepare("SELECT impact, version FROM assets WHERE id = ?").bind(late.id).first())).toEqual({ impact: "high", version: 2 });
+    const shown = await (await client.get(`/agent/assets/bulk/${batchId}`)).text();
+    expect(shown).toContain("Nothing was changed: records were changed by someone else while this change ran, so the ones it had already changed were put back.");
+    expect(shown).toContain("4,000 put back.");
+    expect(shown).not.toContain(">Undo</button>");
+    // A step run after the end changes nothing.
+    const history = await historyOf(batchId);
+    expect(await advanceJob(env.DB, ASSET_KIND, batchId)).toBe(false);
+    expect(await historyOf(batchId)).toBe(history);
+    expect(await chunksOf(batchId)).toBe(0);
+  });
+
+  it("writes each record once when two runners step the same job at the same time", async () => {
+    const { agent } = await signedInAgent();
+    const loc = await makeLocation();
+    await seedAssets(4500, { prefix: "Twice" });
+    const batchId = await jobOf("Twice", agent.id, loc);
+    for (let i = 0; i < 30; i++) {
+      const more = await Promise.all([advanceJob(env.DB, ASSET_KIND, batchId), advanceJob(env.DB, ASSET_KIND, batchId).catch(() => true)]);
+      if (!more.some(Boolean)) break;
+    }
+    const status = (await jobStatus(env.DB, ASSET_KIND, batchId))!;
+    expect(status).toMatchObject({ state: "done", count: 4500, doneCount: 4500 });
+    expect(await historyOf(batchId)).toBe(4500);
+    expect((await locations("Twice")).every((r) => r.location_id === loc && r.version === 2)).toBe(true);
+  });
+});
