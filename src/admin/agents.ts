@@ -1,5 +1,5 @@
 import { and, asc, count, eq, inArray, ne, sql } from "drizzle-orm";
-import type { Db } from "../db";
+import { changedAny, type Db } from "../db";
 import { groupMembers, groups, passwordHistory, roles, users } from "../db/schema";
 import { hashPassword, scryptParamsFor } from "../auth/password";
 import { passwordHistoryMac } from "../auth/password-change";
@@ -167,7 +167,7 @@ export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: stri
         .where(applied),
     ),
   ]);
-  if (updated.meta.changes !== 1) {
+  if (!changedAny(updated)) {
     const current = await holderOf(db, agentId);
     if (current && current.roleId !== target.roleId) return { ok: false, message: "Someone changed this agent's role meanwhile. Reload the page and try again.", status: 409 };
     return { ok: false, message: "This is the last active Administrator: make someone else an Administrator first." };
@@ -184,7 +184,7 @@ export async function setContactActive(env: Env, db: Db, actor: Holder, contactI
   const allowed = mayManagePerson(actor, contact, active ? "enable them" : "disable them");
   if (!allowed.ok) return refused(allowed.message);
   const result = await db.update(users).set({ active, updatedAt: now }).where(and(eq(users.id, contactId), eq(users.kind, "contact")));
-  if (result.meta.changes !== 1) return { ok: false, message: "That contact does not exist." };
+  if (!changedAny(result)) return { ok: false, message: "That contact does not exist." };
   await userStub(env, contactId).refreshProfile();
   if (!active) await endAllSessionsOfUser(env, contactId);
   return { ok: true, value: undefined };
@@ -221,7 +221,7 @@ export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string |
       .update(roles)
       .set({ name: input.name.trim(), permissions: input.permissions })
       .where(and(eq(roles.id, roleId), sql`json(${roles.permissions}) = json(${JSON.stringify(role.permissions)})`));
-    if (result.meta.changes !== 1) return { ok: false, message: "Someone changed this role meanwhile. Reload the page and try again.", status: 409 };
+    if (!changedAny(result)) return { ok: false, message: "Someone changed this role meanwhile. Reload the page and try again.", status: 409 };
   }
   return { ok: true, value: id! };
 }
@@ -235,7 +235,7 @@ export async function deleteRole(env: Env, db: Db, actor: Holder, roleId: string
   if (!fresh) return reauthFirst;
   // Only while no agent holds it: the delete and the check are one statement.
   const result = await db.delete(roles).where(and(eq(roles.id, roleId), sql`NOT EXISTS (SELECT 1 FROM users WHERE role_id = ${roleId})`));
-  if (result.meta.changes !== 1) return { ok: false, message: "Agents still have this role: give them another role first." };
+  if (!changedAny(result)) return { ok: false, message: "Agents still have this role: give them another role first." };
   return { ok: true, value: undefined };
 }
 

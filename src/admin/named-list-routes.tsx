@@ -1,3 +1,4 @@
+import { changedAny } from "../db";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
@@ -66,7 +67,7 @@ export function namedListRoutes(list: NamedList) {
     const parsed = await parseForm(c, form);
     if (!parsed.ok) return page(c, { error: parsed.message }, 400);
     const added = await c.env.DB.prepare(`INSERT OR IGNORE INTO ${list.table} (id, name, created_at) VALUES (?, ?, ?)`).bind(newId(list.idPrefix), parsed.data.name, c.var.clock.now()).run();
-    if (added.meta.changes !== 1) return page(c, { error: `A ${list.noun} with this name already exists.` }, 400);
+    if (!changedAny(added)) return page(c, { error: `A ${list.noun} with this name already exists.` }, 400);
     return page(c, { notice: `Added ${parsed.data.name}.` });
   });
   app.post("/:id/rename", reads(form), async (c) => {
@@ -75,13 +76,13 @@ export function namedListRoutes(list: NamedList) {
     const taken = await c.env.DB.prepare(`SELECT id FROM ${list.table} WHERE name = ? AND id != ?`).bind(parsed.data.name, c.req.param("id")).first();
     if (taken) return page(c, { error: `A ${list.noun} with this name already exists.` }, 400);
     const renamed = await c.env.DB.prepare(`UPDATE ${list.table} SET name = ? WHERE id = ?`).bind(parsed.data.name, c.req.param("id")).run();
-    if (renamed.meta.changes !== 1) return page(c, { error: `That ${list.noun} does not exist.` }, 400);
+    if (!changedAny(renamed)) return page(c, { error: `That ${list.noun} does not exist.` }, 400);
     return c.redirect(list.path, 303);
   });
   app.post("/:id/delete", reads(), async (c) => {
     // Deleted only while nothing refers to it: the check and the delete are one statement.
     const deleted = await c.env.DB.prepare(`DELETE FROM ${list.table} AS t WHERE t.id = ? AND (${list.usage}) = 0`).bind(c.req.param("id")).run();
-    if (deleted.meta.changes !== 1) return page(c, { error: `That ${list.noun} is in use or does not exist.` }, 400);
+    if (!changedAny(deleted)) return page(c, { error: `That ${list.noun} is in use or does not exist.` }, 400);
     await recordAudit(c, { event: "settings.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: null, details: { deleted: list.table, id: c.req.param("id") } });
     return c.redirect(list.path, 303);
   });

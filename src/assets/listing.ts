@@ -1,6 +1,7 @@
 // Reading the asset and software lists (issue 21): the filter's WHERE (FTS5 trigram search for
 // terms of 3+ characters), keyset pages by (sort value, id), the capped count, and the options the
-// dropdowns offer, each a few statements that cost the same at 1,000 records and at 100,000.
+// dropdowns offer (kept per isolate while their token stays the same), each a few statements that
+// cost the same at 1,000 records and at 100,000.
 import { EDITABLE, type InventoryKind } from "./kinds";
 import { ownValue } from "../lib/lookup";
 
@@ -132,12 +133,14 @@ export function pageQuery(kind: InventoryKind, filter: ListFilter, limit = PAGE_
 
 /**
  * One page of a list: 50 rows by keyset (a page far into the list costs what the first does) and
- * the dropdowns' options, in one D1 batch (one round trip). The count comes after (countMatches).
+ * the dropdowns' options token, in one D1 batch (one round trip); the options themselves only
+ * when the token moved on. The count comes after (countMatches).
  */
 export async function listRecords(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<ListPage & { options: Options }> {
   const rowsQuery = pageQuery(kind, filter);
   const backwards = filter.cursor?.dir === "before";
-  const [page, ...options] = await db.batch<Record<string, unknown>>([db.prepare(rowsQuery.sql).bind(...rowsQuery.params), ...optionStatements(db)]);
+  const [page, token] = await db.batch<Record<string, unknown>>([db.prepare(rowsQuery.sql).bind(...rowsQuery.params), tokenStatement(db)]);
+  const options = await optionsUnder(db, tokenOf(token!));
   const fetched = page!.results as Row[];
   const more = fetched.length > PAGE_SIZE;
   const rows = fetched.slice(0, PAGE_SIZE);
@@ -146,7 +149,7 @@ export async function listRecords(db: D1Database, kind: InventoryKind, filter: L
     rows,
     hasNext: backwards ? true : more,
     hasPrevious: backwards ? more : filter.cursor !== undefined,
-    options: optionsFrom(options),
+    options,
   };
 }
 
@@ -231,7 +234,36 @@ function optionsFrom([locations, groups, agents, members]: D1Result<Record<strin
   };
 }
 
-/** Everything the dropdowns offer, in one round trip. */
+/**
+ * The options this isolate read last, and the token (option_list_version) they were read under.
+ * Triggers replace the token on every change to what the dropdowns show (migrations/0018), so
+ * while a request reads the same token, these are the options it would read. Frozen: requests
+ * share them. Only read values are kept, never another request's promise.
+ */
+let kept: { token: string; options: Options } | null = null;
+
+const tokenStatement = (db: D1Database) => db.prepare("SELECT token FROM option_list_version WHERE id = 1");
+const tokenOf = (result: D1Result<Record<string, unknown>>): string | null => (result.results[0]?.token as string | undefined) ?? null;
+
+async function optionsUnder(db: D1Database, token: string | null): Promise<Options> {
+  if (token !== null && kept?.token === token) return kept.options;
+  // Read with the token in one batch (one transaction), so the token kept is the one these options had.
+  const [fresh, ...lists] = await db.batch<Record<string, unknown>>([tokenStatement(db), ...optionStatements(db)]);
+  const options = deepFreeze(optionsFrom(lists));
+  const freshToken = tokenOf(fresh!);
+  if (freshToken !== null) kept = { token: freshToken, options };
+  return options;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/** Everything the dropdowns offer: one statement (the token) while this isolate's copy is current, else one more round trip. */
 export async function loadOptions(db: D1Database): Promise<Options> {
-  return optionsFrom(await db.batch<Record<string, unknown>>(optionStatements(db)));
+  return optionsUnder(db, tokenOf(await tokenStatement(db).run<Record<string, unknown>>()));
 }

@@ -305,6 +305,14 @@ export const bulkOperations = sqliteTable("bulk_operations", {
   message: text("message"),
 });
 
+// Issue 21: a token that every change to the lists' dropdown options (locations, groups, their
+// members, agents' names and active state) replaces, by triggers (migrations/0018, by hand), so
+// each isolate keeps the options while the token stays the same (src/assets/listing.ts).
+export const optionListVersion = sqliteTable("option_list_version", {
+  id: integer("id").primaryKey(),
+  token: text("token").notNull(),
+});
+
 // A job's snapshot: which records it changes, at which version, BULK_CHUNK to a row (JSON [[id, version], …]).
 export const bulkChunks = sqliteTable(
   "bulk_chunks",
