@@ -161,6 +161,7 @@ export function bulkRoutes(kind: InventoryKind) {
             {FIELD_LABELS[bulk.action]} will be set to <strong>{valueName}</strong> on <strong>{plan.change}</strong> of {plan.total} {nouns(kind, plan.total)}.
           </p>
           {unchanged && <p data-testid="bulk-unchanged">{unchanged}</p>}
+          {plan.change > BULK_CHUNK && <p class="hint" data-testid="bulk-steps">So many records change in steps of {BULK_CHUNK.toLocaleString("en-US")}, so others can keep working meanwhile; the next page shows its progress. If someone changes one of them before it is done, nothing is changed.</p>}
           <form method="post" action={`${kind.path}/bulk/apply`} class="actions">
             {Object.entries(bulk.body).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => <input type="hidden" name={k} value={String(x)} />))}
             {plan.change > 0 && <button type="submit" class="primary">Change {plan.change} {plan.change === 1 ? "record" : "records"}</button>}

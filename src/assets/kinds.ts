@@ -65,6 +65,14 @@ export const SOFTWARE_KIND: InventoryKind = {
   sorts: { name: "name", publisher: "publisher", status: "status", impact: "impact", updated: "updated_at" },
 };
 
+const humanized = new Map<string, string>();
+
+/** "in_use" → "In use". Kept per value: the values are a few enums, asked for on every row. */
 export function humanize(value: string): string {
-  return value.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
+  let text = humanized.get(value);
+  if (text === undefined) {
+    text = value.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
+    if (humanized.size < 1000) humanized.set(value, text);
+  }
+  return text;
 }

@@ -39,6 +39,9 @@ describe("bulk changes too big for one batch", () => {
     const { agent, client } = await signedInAgent();
     const loc = await makeLocation();
     await seedAssets(4500, { prefix: "Jobrun" });
+    const review = await (await client.post("/agent/assets/bulk", { scope: "all", action: "location", value_location: loc, f_q: "Jobrun" })).text();
+    expect(review).toContain("on <strong>4500</strong> of 4500 assets.");
+    expect(review).toContain("So many records change in steps of 2,000");
     const applied = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Jobrun" });
     expect(applied.headers.get("Location")).toMatch(/^\/agent\/assets\/bulk\/bulk_[a-z0-9]+\?return=%2Fagent%2Fassets%3Fq%3DJobrun$/);
     const done = await followJob(client, applied);
