@@ -1,5 +1,5 @@
 // Bulk "All matching" as a person meets it: one request that answers with the result (up to
-// 2,000 records), or a 303 to a job's progress page (src/assets/bulk-job.ts), read every 50 ms
+// 2,000 records), or a 303 to a job's progress page (src/assets/bulk-job.ts), read every second as the page itself does,
 // until the job has ended. The job's page carries its longest step (data-longest-step-ms).
 export async function bulkAllMatching(url, cookie, form) {
   const headers = { Cookie: cookie };
@@ -22,7 +22,7 @@ export async function bulkAllMatching(url, cookie, form) {
       status = page.status;
       polls++;
       if (status !== 200 || !body.includes('hx-trigger="every 1s"')) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
   const ms = performance.now() - t0;

@@ -196,8 +196,9 @@ export function bulkRoutes(kind: InventoryKind) {
   // A job's progress (htmx asks again every second; without JavaScript, a link does), then its result.
   app.get("/:batchId", reads(returnQuery), async (c) => {
     const status = await jobStatus(c.env.DB, kind, c.req.param("batchId").slice(0, 40));
-    // Only its author follows a change here; to anyone else it does not exist.
-    if (!status?.spec || status.actorId !== c.var.auth.user.id) return c.notFound();
+    // Only its author (or whoever undid it) follows a change here; to anyone else it does not exist.
+    const me = c.var.auth.user.id;
+    if (!status?.spec || (status.actorId !== me && status.spec.undoBy !== me)) return c.notFound();
     const form = parseQuery(c, returnQuery);
     const list = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
     const view = <JobView kind={kind} status={status} list={list} />;
