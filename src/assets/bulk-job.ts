@@ -105,8 +105,9 @@ interface StepRow {
 }
 
 /**
- * One step of a job; true while there are more. Each D1 call's time is kept in longest_ms, the
- * most the job held the database at once.
+ * One step of a job; true while there are more. The longest step's time (its D1 calls, the
+ * step's batch among them) is kept in longest_ms: at most that long did the job hold the
+ * database at once.
  */
 export async function advanceJob(db: D1Database, kind: InventoryKind, batchId: string): Promise<boolean> {
   const op = await db.prepare("SELECT state, job, chunks, applied_chunks, cursor, actor_id, undone_at FROM bulk_operations WHERE id = ? AND record_type = ?").bind(batchId, kind.type).first<StepRow>();
