@@ -70,8 +70,10 @@ function optionsHtml(choices: readonly Choice[], value: string | null, none?: st
   return head + items.map((o) => (o.id === value ? o.selected : o.plain)).join("");
 }
 
+const attr = (name: string, value: string) => ` ${name}="${escapeHtml(value)}"`;
+
 function selectHtml(attrs: Record<string, string>, choices: readonly Choice[], value: string | null, none?: string) {
-  const attributes = Object.entries(attrs).map(([k, v]) => ` ${k}="${escapeHtml(v)}"`).join("");
+  const attributes = Object.entries(attrs).map(([k, v]) => attr(k, v)).join("");
   return raw(`<select${attributes}>${optionsHtml(choices, value, none)}</select>`);
 }
 
@@ -86,8 +88,6 @@ function agentsFor(options: Options, groupId: string | null): readonly Choice[] 
   if (!list) byGroup.set(groupId, (list = options.agents.filter((a) => agentFitsGroup(a, groupId))));
   return list;
 }
-
-const attr = (name: string, value: string) => ` ${name}="${escapeHtml(value)}"`;
 
 /**
  * One row. With Manage, the editable columns are dropdowns that save on change (htmx), or with

@@ -139,7 +139,9 @@ describe("bulk changes too big for one batch", () => {
     await seedAssets(4500, { prefix: "Twice" });
     const batchId = await jobOf("Twice", agent.id, loc);
     for (let i = 0; i < 30; i++) {
-      const more = await Promise.all([advanceJob(env.DB, ASSET_KIND, batchId), advanceJob(env.DB, ASSET_KIND, batchId).catch(() => true)]);
+      // Either runner may lose a race on the snapshot's key and throw (the alarm would run again); the end state is what counts.
+      const step = () => advanceJob(env.DB, ASSET_KIND, batchId).catch(() => true);
+      const more = await Promise.all([step(), step()]);
       if (!more.some(Boolean)) break;
     }
     const status = (await jobStatus(env.DB, ASSET_KIND, batchId))!;
