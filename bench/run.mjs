@@ -392,7 +392,7 @@ results.goals = [
       const growth = at100k.appP50 / row.appP50;
       return { name: `Asset list, ${row.name}: p50 at 100,000 ÷ p50 at 1,000`, value: growth, limit: 1.5, met: growth <= 1.5 };
     }),
-  { name: "CSV export of 100,000 assets: wall ms (bounds its CPU) ÷ cpu_ms (at most)", value: lists.export.ms / cpuMs, limit: 1, met: lists.export.status === 200 && lists.export.rows === lists.export.records && lists.export.ms <= cpuMs },
+  { name: "CSV export of 100,000 assets: the Worker's CPU ms (from its profiler) ÷ cpu_ms (at most)", value: lists.export.cpuMs / cpuMs, limit: 1, met: lists.export.status === 200 && lists.export.rows === lists.export.records && lists.export.cpuMs <= cpuMs },
   // The design (src/assets/bulk-job.ts): a job of 2,000-record steps, none holding D1 for more than a second.
   { name: "Bulk all matching on 100,000 assets: longest step, ms (the most it holds the database at once)", value: lists.bulk.longestStepMs, limit: 1000, met: lists.bulk.job && lists.bulk.longestStepMs !== null && lists.bulk.longestStepMs <= 1000 },
   { name: "Bulk all matching on 100,000 assets: matched − changed − left with a reason (all or nothing: 0)", value: lists.bulk.matched === null ? null : lists.bulk.matched - lists.bulk.changed - lists.bulk.left, limit: 0, met: lists.bulk.status === 200 && lists.bulk.changed !== null && lists.bulk.matched - lists.bulk.changed - lists.bulk.left === 0 },
@@ -424,7 +424,7 @@ const md = [
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...lists.sizes[1000].map((row, i) => `| ${row.name} | ${[1000, 10_000, 100_000].map((size) => { const r = lists.sizes[size][i]; return `${fmt(r.appP50)} | ${fmt(r.floorP50)} | ${fmt(r.ratio, 2)}`; }).join(" | ")} |`),
   "",
-  `CSV export of all ${lists.export.records.toLocaleString("en-US")} assets, alone: ${lists.export.rows.toLocaleString("en-US")} rows, ${fmt(lists.export.bytes / 1e6, 1)} MB in ${fmt(lists.export.ms, 0)} ms (streamed, 500 rows a D1 query); its wall time bounds its CPU time.`,
+  `CSV export of all ${lists.export.records.toLocaleString("en-US")} assets, alone: ${lists.export.rows.toLocaleString("en-US")} rows, ${fmt(lists.export.bytes / 1e6, 1)} MB in ${fmt(lists.export.ms, 0)} ms (streamed, 500 rows a D1 query), of which ${fmt(lists.export.cpuMs, 0)} ms was the Worker's CPU time (its V8 profiler's busy samples; cpu_ms caps ${cpuMs.toLocaleString("en-US")} ms).`,
   "",
   `Bulk "All matching" on ${lists.bulk.records.toLocaleString("en-US")} assets: ${lists.bulk.status === 200 ? `changed ${lists.bulk.changed} of ${lists.bulk.matched}` : `answered ${lists.bulk.status}`} in ${fmt(lists.bulk.ms, 0)} ms, as a job of steps of 2,000 records (the longest ${fmt(lists.bulk.longestStepMs, 0)} ms; all or nothing); a list page started 100 ms into it took ${fmt(lists.bulk.listWaitMs, 0)} ms and a sign-in ${fmt(lists.bulk.signInWaitMs, 0)} ms.`,
   "",

@@ -71,6 +71,7 @@ export async function runWorker({ persist, port, vars, logLevel = "info", stdio 
   // Multi-tenant, as most helpdesks' Entra apps are: Contoso may sign in, Fabrikam may not.
   const entra = { ENTRA_AUTHORITY: sso.authority, ENTRA_CLIENT_ID: DEV_CLIENT_ID, ENTRA_TENANT_ID: "organizations", ENTRA_ALLOWED_TENANT_IDS: DEV_TENANTS.contoso.id };
   const envFile = `${persist}/run.env`;
+  const inspectorPort = await freePort();
   mkdirSync(persist, { recursive: true });
   // Passkeys need a domain, not an IP address: locally they work at http://localhost:<port>.
   const local = { WEBAUTHN_RP_ID: "localhost", WEBAUTHN_ORIGINS: `http://localhost:${port}` };
@@ -78,7 +79,7 @@ export async function runWorker({ persist, port, vars, logLevel = "info", stdio 
   const child = spawn(
     "npx",
     // Its own inspector port too: two copies of the journeys (or npm start beside them) never share 9229.
-    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", persist, "--env-file", envFile, "--log-level", logLevel, "--show-interactive-dev-session=false"],
+    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--env-file", envFile, "--log-level", logLevel, "--show-interactive-dev-session=false"],
     { env: { ...process.env, ...QUIET }, stdio, detached: true },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -109,5 +110,5 @@ export async function runWorker({ persist, port, vars, logLevel = "info", stdio 
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return { url, sso, child, stop, done: new Promise((resolve) => child.on("exit", resolve)) };
+  return { url, inspectorPort, sso, child, stop, done: new Promise((resolve) => child.on("exit", resolve)) };
 }
