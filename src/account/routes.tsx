@@ -89,6 +89,7 @@ export function accountRoutes(portal: Portal) {
       passkey_added: "Passkey added.",
       passkey_removed: "Passkey removed.",
       low_codes: "You signed in with a recovery code and have 3 or fewer left. Generate new ones below so you are not locked out.",
+      access_pass: "You signed in with a temporary access pass, which works only once. Add a passkey now, so you can sign in next time without your administrator.",
     };
     return render(c, { notice: c.req.query("code_sent") === "1" ? CODE_SENT : ownValue(notices, c.req.query("done")) });
   });

@@ -14,6 +14,8 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "passkey.removed": () => "A passkey was removed",
   "mfa.skipped": () => "Setting up the authenticator app was skipped for now",
   "mfa.reset": () => "Two-step verification reset by {actor}",
+  "access_pass.issued": (d) => `A temporary access pass was issued by {actor}, valid until ${new Date(Number(d.expiresAt)).toISOString().slice(0, 16).replace("T", " ")} UTC`,
+  "access_pass.used": () => "A temporary access pass was used to sign in",
   "recovery_code.used": () => "A recovery code was used to sign in",
   "recovery_codes.regenerated": () => "New recovery codes generated",
   "recovery_codes.requested": () => "New recovery codes requested",
@@ -25,7 +27,7 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "password_reset.completed": () => "Password set with a reset link",
   "account.exported": () => "Your data was downloaded from My account",
 };
-const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up", passkey: "a passkey", remembered_device: "a remembered device" };
+const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up", passkey: "a passkey", remembered_device: "a remembered device", pass: "a temporary access pass" };
 
 export interface PersonalEvent {
   at: number;

@@ -3,6 +3,7 @@ import type { Db } from "../db";
 import { passkeys, recoveryCodeRequests, recoveryCodes, totpCredentials } from "../db/schema";
 import { endAllSessionsOfUser, userStub } from "../auth/sessions";
 import { sendMail } from "../mail/mailer";
+import { deleteAccessPasses } from "../mfa/access-pass";
 import { portalLabel, portalOfKind } from "../portal/policy";
 
 interface Person {
@@ -13,7 +14,7 @@ interface Person {
 }
 
 /**
- * SECURITY.md 17: remove a user's authenticator, passkeys and recovery codes in one transaction, end all
+ * SECURITY.md 17: remove a user's authenticator, passkeys, recovery codes and temporary access pass in one transaction, end all
  * their sessions, and tell them. With the app required, their next sign-in enrolls again.
  */
 export async function resetMfa(env: Env, db: Db, target: Person, admin: { name: string }, now: number): Promise<void> {
@@ -21,6 +22,7 @@ export async function resetMfa(env: Env, db: Db, target: Person, admin: { name: 
     db.delete(totpCredentials).where(eq(totpCredentials.userId, target.id)),
     db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id)),
     db.delete(passkeys).where(eq(passkeys.userId, target.id)),
+    deleteAccessPasses(db, target.id),
     db.update(recoveryCodeRequests).set({ status: "reset", resolvedAt: now }).where(and(eq(recoveryCodeRequests.userId, target.id), eq(recoveryCodeRequests.status, "pending"))),
   ]);
   await endAllSessionsOfUser(env, target.id);

@@ -164,13 +164,16 @@ export function MfaPanel(props: {
   self: boolean;
   base: string;
   canViewCodes?: boolean;
+  /** Their unused temporary access pass (issue 24.3), if any. */
+  accessPass?: { expiresAt: number } | null;
   /** Why this admin may not touch this person's second factors (the access rule). */
-  refused?: string;
+  refused?: string | undefined;
 }) {
   const nothingToReset = !props.hasApp && props.passkeyCount === 0 && props.codesLeft === 0;
   const status = [
     props.hasApp ? `Authenticator app set up; ${props.codesLeft} of 10 recovery codes unused.` : "No authenticator app set up.",
     props.passkeyCount ? `${props.passkeyCount} passkey${props.passkeyCount === 1 ? "" : "s"}.` : "",
+    props.accessPass ? `A temporary access pass works until ${new Date(props.accessPass.expiresAt).toISOString().slice(0, 16).replace("T", " ")} UTC.` : "",
   ].join(" ").trim();
   return (
     <section class="mfa-admin">
@@ -180,19 +183,25 @@ export function MfaPanel(props: {
         <p class="hint">You cannot reset your own MFA here: ask another administrator.</p>
       ) : props.refused ? (
         <p class="hint">{props.refused}</p>
-      ) : nothingToReset ? (
-        <p class="hint" data-testid="admin-mfa-nothing">Reset MFA is not needed: {props.person.name} has no authenticator app, passkey or recovery codes.</p>
       ) : (
-        <div class="actions">
-          {props.hasApp && props.canViewCodes !== false && (
-            <a class="button" href={`${props.base}/recovery-codes`}>
-              View recovery codes
+        <>
+          {nothingToReset && <p class="hint" data-testid="admin-mfa-nothing">Reset MFA is not needed: {props.person.name} has no authenticator app, passkey or recovery codes.</p>}
+          <div class="actions">
+            {props.hasApp && props.canViewCodes !== false && (
+              <a class="button" href={`${props.base}/recovery-codes`}>
+                View recovery codes
+              </a>
+            )}
+            <a class="button" href={`${props.base}/access-pass`}>
+              Issue temporary access pass
             </a>
-          )}
-          <a class="button danger" href={`${props.base}/reset-mfa`}>
-            Reset MFA
-          </a>
-        </div>
+            {!nothingToReset && (
+              <a class="button danger" href={`${props.base}/reset-mfa`}>
+                Reset MFA
+              </a>
+            )}
+          </div>
+        </>
       )}
     </section>
   );

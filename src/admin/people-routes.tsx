@@ -28,6 +28,8 @@ import { ssoConfig } from "../sso/oidc";
 import { ownValue } from "../lib/lookup";
 import { auditRefusal, refuseUnlessManageable } from "./refusals";
 import { ssoInviteRoutes } from "./sso-invite-routes";
+import { accessPassRoutes } from "./access-pass-routes";
+import { liveAccessPass } from "../mfa/access-pass";
 import { removalRoutes, removedNotice } from "./removal-routes";
 import { RemovalPanel } from "./removal-pages";
 import { portalPolicy } from "../portal/context";
@@ -57,6 +59,7 @@ export const peopleRoutes = new Hono<AppEnv>();
 peopleRoutes.use("*", requireSession("agent"));
 peopleRoutes.route("/", ssoInviteRoutes);
 peopleRoutes.route("/", removalRoutes);
+peopleRoutes.route("/", accessPassRoutes);
 const manage = requirePermission("manageAgents");
 const recovery = requirePermission("manageRecoveryAndMfaReset");
 
@@ -90,7 +93,7 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
   if (!agent || agent.kind !== "agent") return c.notFound();
   const holder = (await holderOf(db, agentId))!;
   const actor = actorOf(c);
-  const [roles, groups, memberOf, hasApp, codesLeft, passkeyList, policy, linked] = await Promise.all([
+  const [roles, groups, memberOf, hasApp, codesLeft, passkeyList, policy, linked, accessPass] = await Promise.all([
     listRoles(db),
     listGroups(db),
     groupIdsOf(db, agentId),
@@ -99,6 +102,7 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
     listPasskeys(db, agentId),
     portalPolicy(c, "agent"),
     linkedIdentityOf(db, agentId),
+    liveAccessPass(db, agentId, c.var.clock.now()),
   ]);
   const auth = c.var.auth;
   return c.html(
@@ -140,9 +144,10 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
           hasApp={hasApp}
           passkeyCount={passkeyList.length}
           codesLeft={codesLeft}
+          accessPass={accessPass}
           self={agent.id === auth.user.id}
           base={`/agent/admin/people/${agentId}`}
-          refused={reason(mayManagePerson(actor, holder, "reset their MFA or view their recovery codes"))}
+          refused={reason(mayManagePerson(actor, holder, "reset their MFA, view their recovery codes or issue them a temporary access pass"))}
         />
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && agent.id !== auth.user.id && holdsAllOf(actor, holder.roleId, holder.permissions) && (
@@ -260,12 +265,13 @@ peopleRoutes.get("/contacts/:id", async (c) => {
   const db = getDb(c.env.DB);
   const contact = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
   if (!contact || contact.kind !== "contact") return c.notFound();
-  const [hasApp, codesLeft, passkeyList, linked, holder] = await Promise.all([
+  const [hasApp, codesLeft, passkeyList, linked, holder, accessPass] = await Promise.all([
     hasConfirmedAuthenticator(db, contact.id),
     countUnusedRecoveryCodes(db, contact.id),
     listPasskeys(db, contact.id),
     linkedIdentityOf(db, contact.id),
     holderOf(db, contact.id),
+    liveAccessPass(db, contact.id, c.var.clock.now()),
   ]);
   return c.html(
     <AdminFrame auth={auth} title={contact.name}>
@@ -284,7 +290,7 @@ peopleRoutes.get("/contacts/:id", async (c) => {
       )}
       {hasPermission(auth.permissions, "manageAgents") && <RemovalPanel person={contact} blocked={reason(mayManagePerson(actorOf(c), holder!, "remove them"))} />}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
-        <MfaPanel person={contact} hasApp={hasApp} passkeyCount={passkeyList.length} codesLeft={codesLeft} self={false} base={`/agent/admin/people/${contact.id}`} canViewCodes={false} />
+        <MfaPanel person={contact} hasApp={hasApp} passkeyCount={passkeyList.length} codesLeft={codesLeft} accessPass={accessPass} self={false} base={`/agent/admin/people/${contact.id}`} canViewCodes={false} />
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (await devicesPanel(c, contact, passkeyList))}
     </AdminFrame>,

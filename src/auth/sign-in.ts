@@ -38,7 +38,8 @@ export type PassedStep =
   // The password was right; a device remembered from "Don't ask again" skips the code (never the app's set-up).
   | { passed: "password"; rememberedDevice: () => Promise<boolean> }
   // A code or passkey at the second step.
-  | { passed: "second_factor"; method: "app" | "email" | "recovery" | "passkey" }
+  // A temporary access pass an admin issued (issue 24.3) counts as both factors, once.
+  | { passed: "second_factor"; method: "app" | "email" | "recovery" | "passkey" | "pass" }
   | { passed: "enrollment" }
   | { passed: "enrollment_skipped" }
   | { passed: "recovery_codes_saved" };
@@ -76,6 +77,12 @@ export async function nextStage(db: Db, portal: Portal, userId: string, policy: 
     case "enrollment":
       return { stage: "recovery_codes", location: stageLocation(portal, "recovery_codes", next) };
     case "second_factor": {
+      // After a temporary access pass, straight to setting up the app (its old one is gone), or a passkey.
+      if (step.method === "pass") {
+        if (policy.mfa.authenticatorApp) return { stage: "enroll", location: stageLocation(portal, "enroll", next) };
+        const done = await finish();
+        return done.stage === "full" && policy.mfa.passkeys ? { ...done, location: `/${portal}/account?done=access_pass#passkeys` } : done;
+      }
       // Codes an admin issued on request are shown now, before the portal opens.
       if (await hasIssuedCodesToShow(db, userId)) return { stage: "recovery_codes", location: stageLocation(portal, "recovery_codes", next) };
       const done = await finish();

@@ -386,6 +386,25 @@ export const passwordResets = sqliteTable(
   (t) => [index("password_resets_user_idx").on(t.userId, t.portal)],
 );
 
+// Issue 24.3: a temporary access pass an admin issued to a locked-out person. Only its SHA-256
+// is kept; it works once, until expires_at, and issuing another (or resetting the person's MFA)
+// deletes it. `issuedBy` stays a plain id: the issuer may be removed later.
+export const temporaryAccessPasses = sqliteTable(
+  "temporary_access_passes",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    passHash: text("pass_hash").notNull().unique(),
+    issuedBy: text("issued_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("temporary_access_passes_user_idx").on(t.userId)],
+);
+
 // Issue 19.5: a person an admin removed. Their users row and everything hanging off it are gone;
 // the id stays in the audit log and asset history, and this table gives it the stable pseudonym
 // shown there instead of the name and email ("Removed contact 7K2QM4XAPB").

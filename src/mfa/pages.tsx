@@ -28,9 +28,8 @@ function CodeField({ label, name, numeric = true }: { label: string; name: strin
   );
 }
 
-/** Buttons to the other ways of finishing sign-in. */
-function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean; email?: boolean; recovery?: boolean; passkey?: boolean } }) {
-  if (!Object.values(methods).some(Boolean)) return null;
+/** Buttons to the other ways of finishing sign-in; a temporary access pass from an admin is always one (issue 24.3). */
+function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean; email?: boolean; recovery?: boolean; passkey?: boolean; pass?: boolean } }) {
   return (
     <div class="alternatives">
       {methods.passkey && <a href={`${base(auth)}/verify?method=passkey`}>Use a passkey</a>}
@@ -41,6 +40,7 @@ function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean;
           <button type="submit" class="link">Enter OTP received via email</button>
         </form>
       )}
+      {methods.pass !== false && <a href={`${base(auth)}/verify?method=pass`}>Use a temporary access pass</a>}
     </div>
   );
 }
@@ -144,6 +144,24 @@ export function PasskeyPage(props: StepProps & { app: boolean; email: boolean })
           </button>
         </div>
         <Alternatives auth={props.auth} methods={{ app: props.app, recovery: props.app, email: props.email }} />
+      </Card>
+    </Layout>
+  );
+}
+
+/** The second step with a temporary access pass an administrator gave the person (issue 24.3). */
+export function AccessPassPage(props: StepProps & { app: boolean; email: boolean; passkey: boolean }) {
+  return (
+    <Layout title="Use a temporary access pass" auth={props.auth}>
+      <Card title="Use a temporary access pass">
+        <p>If you cannot use your usual second step, an administrator can give you a temporary access pass. It works once; then you set up your authenticator app or a passkey again.</p>
+        <ErrorMessage message={props.error} />
+        <Notice message={props.notice} />
+        <form method="post" action={`${base(props.auth)}/verify/pass`} class="stack">
+          <Field label="Temporary access pass" name="code" autocomplete="off" inputmode="text" maxlength={24} autofocus />
+          <button type="submit" class="primary">Verify</button>
+        </form>
+        <Alternatives auth={props.auth} methods={{ app: props.app, recovery: props.app, email: props.email, passkey: props.passkey, pass: false }} />
       </Card>
     </Layout>
   );

@@ -16,7 +16,9 @@ import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { nextStage, type PassedStep, stageLocation } from "../auth/sign-in";
 import { markIssuedCodesShown, requestRecoveryCodes } from "./recovery-requests";
 import { EMAIL_NOT_SENT, sendEmailOtp, secondStepFor } from "./flow";
-import { AppCodePage, EmailCodePage, EnrollPage, PasskeyPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
+import { AccessPassPage, AppCodePage, EmailCodePage, EnrollPage, PasskeyPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
+import { notifyAccessPassUsed, useAccessPass } from "./access-pass";
+import { afterResponse } from "../lib/background";
 import { generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
 
@@ -26,7 +28,7 @@ const assertionForm = z.object({ response: z.looseObject({ id: z.string().max(10
 const codeForm = z.object({ code: z.string().max(64).optional().default(""), remember: z.string().max(8).optional() });
 
 type Ctx = Context<AppEnv>;
-type Method = "app" | "email" | "recovery";
+type Method = "app" | "email" | "recovery" | "pass";
 /** A way to finish the second step: a typed code, or a passkey. */
 type Step = Method | "passkey";
 
@@ -83,12 +85,14 @@ export function mfaRoutes(portal: Portal) {
       );
     }
     if (method === "recovery") return c.html(<RecoveryCodePage auth={auth} emailFallback={mfa.emailOtp} passkey={passkey} {...extra} />, status);
+    if (method === "pass") return c.html(<AccessPassPage auth={auth} app={mfa.authenticatorApp} email={mfa.emailOtp} passkey={passkey} {...extra} />, status);
     return c.html(<AppCodePage auth={auth} emailFallback={mfa.emailOtp} passkey={passkey} {...extra} />, status);
   }
 
-  /** Which method a request may use now, given the policy; null if it is not on. */
+  /** Which method a request may use now, given the policy; null if it is not on. A pass an admin issued always may. */
   function allowed(auth: Auth, method: Step): boolean {
     const mfa = auth.policy.mfa;
+    if (method === "pass") return true;
     return method === "email" ? mfa.emailOtp : method === "passkey" ? mfa.passkeys : mfa.authenticatorApp;
   }
 
@@ -102,7 +106,7 @@ export function mfaRoutes(portal: Portal) {
       return c.redirect(`/${portal}/login`, 303);
     }
     const asked = c.req.query("method");
-    const method: Step = asked === "email" || asked === "recovery" || asked === "app" || asked === "passkey" ? asked : step;
+    const method: Step = asked === "email" || asked === "recovery" || asked === "app" || asked === "passkey" || asked === "pass" ? asked : step;
     const shown = allowed(auth, method) ? method : step;
     // The code could not be mailed at sign-in (the same words as a failed Resend OTP).
     if (shown === "email" && c.req.query("unsent") === "1") return renderStep(c, "email", { error: EMAIL_NOT_SENT });
@@ -114,7 +118,7 @@ export function mfaRoutes(portal: Portal) {
 
   // One path for every code a person types at the second step: the method must be on, the
   // attempt is counted against the account before the code is looked at, and a failure is audited.
-  for (const method of ["app", "recovery", "email"] as const) {
+  for (const method of ["app", "recovery", "email", "pass"] as const) {
     app.post(`/login/verify/${method}`, pending, reads(codeForm), async (c) => {
       const auth = c.var.auth;
       if (!allowed(auth, method)) return renderStep(c, method === "email" ? "app" : "email", { error: UNAVAILABLE[method], status: 400 });
@@ -123,7 +127,8 @@ export function mfaRoutes(portal: Portal) {
       if (throttled) return tooMany(c, renderStep(c, method, { error: throttled.message, status: 429 }), throttled.retryAfterMs);
       const error = await CHECK_CODE[method](c, auth, code);
       if (!error) {
-        if (remember) await rememberThisDevice(c, auth);
+        // A pass is for once: it never makes this device skip the second step later.
+        if (remember && method !== "pass") await rememberThisDevice(c, auth);
         return c.redirect(await passSecondFactor(c, auth, { passed: "second_factor", method }), 303);
       }
       await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method } });
@@ -250,6 +255,7 @@ const UNAVAILABLE: Record<Method, string> = {
   app: "The authenticator app is not used for this portal.",
   recovery: "Recovery codes are not used for this portal.",
   email: "Email codes are not used for this portal.",
+  pass: "Temporary access passes are not used for this portal.",
 };
 
 const EMAIL_ERRORS = {
@@ -269,6 +275,21 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
     if (!code) return "Enter one of your recovery codes.";
     const ok = await useRecoveryCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now());
     return ok ? null : "That recovery code is not right, or was already used.";
+  },
+  /**
+   * Issue 24.3: a pass counts as both factors once. Its use is audited and emailed (an admin who
+   * issued it could otherwise sign in as the person unseen), and where the portal uses the app,
+   * the old authenticator goes: the person sets up a new one next (nextStage), as after a reset.
+   */
+  async pass(c, auth, code) {
+    if (!code) return "Enter the temporary access pass your administrator gave you.";
+    const now = c.var.clock.now();
+    const used = await useAccessPass(getDb(c.env.DB), auth.user.id, code, now, { removeApp: auth.policy.mfa.authenticatorApp });
+    if (!used) return "That temporary access pass is not right, was already used, or has expired. Ask your administrator for a new one.";
+    await recordAudit(c, { event: "access_pass.used", portal: auth.portal, actorId: auth.user.id, details: { issuedBy: used.issuedBy } });
+    const seen = { ip: c.req.header("CF-Connecting-IP") ?? "unknown", userAgent: c.req.header("User-Agent") ?? "" };
+    await afterResponse(c, "the access pass use notice", () => notifyAccessPassUsed(c.env, auth.user, auth.portal, seen, now));
+    return null;
   },
   async email(c, auth, code) {
     if (!code) return "Enter the one-time password from the email.";

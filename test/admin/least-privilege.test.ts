@@ -4,11 +4,12 @@
 // state of someone holding more than they do. Generated over 200 actor/target pairs of
 // permission subsets (Administrator included) and random sequences of every admin endpoint that
 // changes a role, a role's permissions, a role assignment, a password, an email or an active state,
-// invites someone to sign in with Microsoft (issue 18.2), or removes someone (issue 19.5).
+// invites someone to sign in with Microsoft (issue 18.2), removes someone (issue 19.5), or issues
+// a temporary access pass (issue 24.3).
 import { and, eq, inArray, like, or } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ALL_PERMISSIONS, type Permission } from "../../src/access/permissions";
-import { roles, ssoInvitations, users } from "../../src/db/schema";
+import { roles, ssoInvitations, temporaryAccessPasses, users } from "../../src/db/schema";
 import { browser, type Browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAgent } from "../helpers/factories";
@@ -114,7 +115,7 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
 
   for (let step = 0; step < 4; step++) {
     const who = rand() < 0.25 ? actor : target;
-    const op = pick(rand, ["assign", "assign", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole", "invite", "remove"] as const);
+    const op = pick(rand, ["assign", "assign", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole", "invite", "remove", "pass"] as const);
     let status: number;
     if (op === "assign") {
       status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: (await agentEmail(who.id))!, roleId: pick(rand, roleIds()), active: "on" });
@@ -136,6 +137,9 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
     } else if (op === "invite") {
       // "Invite to sign in with Microsoft" lets whoever uses the link sign in as them (issue 18.2): the link page is a 200.
       status = await post(client, `/agent/admin/people/${who.id}/sso-invite`, {}, [200, 401, 403, 404, 409]);
+    } else if (op === "pass") {
+      // A temporary access pass signs in as them (issue 24.3): the page showing it is a 200.
+      status = await post(client, `/agent/admin/people/${who.id}/access-pass`, { minutes: "60" }, [200, 401, 403, 404, 409]);
     } else if (op === "remove") {
       // Only a disabled agent can be removed (the "active" step disables one): otherwise a 409.
       status = await post(client, `/agent/admin/people/${who.id}/remove`, { confirm: (await agentEmail(who.id)) ?? "gone@example.com" });
@@ -160,6 +164,7 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
     if (before && [...powers(before.roleId, rolesBefore)].some((p) => !actorPowers.has(p))) {
       expect({ email: agent.email, active: agent.active, hash: agent.passwordHash }, `${label}: ${agent.id} was taken over`).toEqual({ email: before.email, active: before.active, hash: before.passwordHash });
       expect(await db().select().from(ssoInvitations).where(eq(ssoInvitations.userId, agent.id)), `${label}: ${agent.id} was invited to be signed in as`).toHaveLength(0);
+      expect(await db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, agent.id)), `${label}: ${agent.id} was given a pass to be signed in as`).toHaveLength(0);
     }
   }
   for (const [id, before] of agentsBefore) {
@@ -172,6 +177,7 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
     for (const p of permissions) expect(before.includes(p) || actorPowers.has(p), `${label}: role ${roleId} gained ${p}`).toBe(true);
     if (before.some((p) => !actorPowers.has(p))) expect(permissions, `${label}: role ${roleId} held more than the actor and changed`).toEqual(before);
   }
+  expect(await db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, actor.id)), `${label}: the actor issued themselves a pass`).toHaveLength(0);
   const actorNow = (await agentsState(n, [actor.id], []))[0]!;
   expect(actorNow.roleId, `${label}: the actor changed their own role`).toBe(actorRole);
   if (actorRole !== ADMIN) expect(rolesAfter.get(actorRole), `${label}: the actor changed their own role's permissions`).toEqual(rolesBefore.get(actorRole));

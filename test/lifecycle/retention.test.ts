@@ -34,6 +34,9 @@ describe("the retention run", () => {
     const reset = "INSERT INTO password_resets (id, token_hash, user_id, portal, created_at, expires_at) VALUES (?, ?, ?, 'agent', ?, ?)";
     await env.DB.prepare(reset).bind("pwr_old", "hash-old", agent.id, NOW - 31 * MINUTE, NOW - MINUTE).run();
     await env.DB.prepare(reset).bind("pwr_live", "hash-live", agent.id, NOW - MINUTE, NOW + 29 * MINUTE).run();
+    const pass = "INSERT INTO temporary_access_passes (id, user_id, pass_hash, issued_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)";
+    await env.DB.prepare(pass).bind("tap_old", agent.id, "pass-old", agent.id, NOW - 61 * MINUTE, NOW - MINUTE).run();
+    await env.DB.prepare(pass).bind("tap_live", agent.id, "pass-live", agent.id, NOW - MINUTE, NOW + 59 * MINUTE).run();
     const mail = "INSERT INTO dev_mailbox (to_address, subject, body, sent, sent_at) VALUES (?, 'x', 'x', '{}', ?)";
     await env.DB.prepare(mail).bind("old-mail@retention.test", NOW - 2 * DAY).run();
     await env.DB.prepare(mail).bind("new-mail@retention.test", NOW - 60 * MINUTE).run();
@@ -46,10 +49,12 @@ describe("the retention run", () => {
     expect(await count("SELECT count(*) AS n FROM bulk_operations WHERE id IN ('bulk_ret_old', 'bulk_ret_recent')")).toBe(1);
     expect(await count("SELECT count(*) AS n FROM password_resets WHERE id = 'pwr_live'")).toBe(1);
     expect(await count("SELECT count(*) AS n FROM password_resets WHERE id = 'pwr_old'")).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM temporary_access_passes WHERE id IN ('tap_old', 'tap_live')")).toBe(1);
+    expect(await count("SELECT count(*) AS n FROM temporary_access_passes WHERE id = 'tap_live'")).toBe(1);
     expect(await count("SELECT count(*) AS n FROM dev_mailbox WHERE to_address LIKE '%@retention.test'")).toBe(1);
 
     const second = await runRetention(env, NOW);
-    expect(second).toEqual({ deleted: { auditEvents: 0, assetHistory: 0, undoRecords: 0, passwordResets: 0, ssoInvitations: 0, devMailbox: 0 }, complete: true });
+    expect(second).toEqual({ deleted: { auditEvents: 0, assetHistory: 0, undoRecords: 0, passwordResets: 0, accessPasses: 0, ssoInvitations: 0, devMailbox: 0 }, complete: true });
   });
 
   it("works in bounded batches: a backlog drains over several runs", async () => {

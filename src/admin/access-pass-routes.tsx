@@ -1,0 +1,133 @@
+// Issue 24.3, the admin's side: "Issue temporary access pass" for a locked-out agent or contact,
+// instead of reading their recovery codes to them. "Access to Agent Recovery Code and Reset MFA",
+// a re-authentication within 5 minutes, and the one access rule (the issuer must hold at least
+// what the person holds: a pass signs in as them). Shown once, kept only as a hash, audited, and
+// the person is emailed (never the pass).
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { recordAudit } from "../audit/audit";
+import { requireRecentAuth } from "../auth/reauth";
+import { findUserById } from "../auth/users";
+import { getDb } from "../db";
+import { afterResponse } from "../lib/background";
+import { parseForm, reads } from "../lib/validation";
+import { requirePermission } from "../access/guard";
+import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText, notifyAccessPassIssued } from "../mfa/access-pass";
+import { portalOfKind } from "../portal/policy";
+import { ErrorMessage } from "../web/layout";
+import { AdminFrame } from "./pages";
+import { refuseUnlessManageable } from "./refusals";
+
+type Ctx = Context<AppEnv>;
+const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
+const CHOOSE = "Choose how long the pass works: from 10 minutes to 8 hours.";
+const passForm = z.object({ minutes: z.enum(ACCESS_PASS_MINUTES.map(String) as [string, ...string[]], { error: CHOOSE }) });
+
+/** Mounted inside the people routes, behind their signed-in check. */
+export const accessPassRoutes = new Hono<AppEnv>();
+const recovery = requirePermission("manageRecoveryAndMfaReset");
+
+const pageOf = (person: { id: string; kind: "agent" | "contact" }) => (person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`);
+
+/** The person, when this admin may issue them a pass now; otherwise the page that says why not. */
+async function holderOfPass(c: Ctx) {
+  const id = c.req.param("id") ?? "";
+  const person = ID.test(id) ? await findUserById(getDb(c.env.DB), id) : null;
+  if (!person) return { refused: c.notFound() };
+  const stop = (message: string, status: 403 | 409) =>
+    c.html(
+      <AdminFrame auth={c.var.auth} title="Temporary access pass">
+        <ErrorMessage message={message} />
+        <p><a href={pageOf(person)}>Back to {person.name}</a></p>
+      </AdminFrame>,
+      status,
+    );
+  if (person.id === c.var.auth.user.id) return { refused: stop("You cannot issue yourself a temporary access pass. Ask another administrator.", 403) };
+  if (!person.active) return { refused: stop(`${person.name} is disabled. Enable them first.`, 409) };
+  // The pass stands in for the second step of a password sign-in.
+  if (!person.passwordHash) return { refused: stop(`${person.name} signs in with Microsoft only, so a temporary access pass would not help them: their second step is Microsoft's.`, 409) };
+  const refused = await refuseUnlessManageable(c, person.id, "issue them a temporary access pass", "issue a temporary access pass");
+  return refused ? { refused } : { person };
+}
+
+function IssueForm({ person, error }: { person: { id: string; name: string; kind: "agent" | "contact" }; error?: string | undefined }) {
+  return (
+    <>
+      <ErrorMessage message={error} />
+      <p>
+        A temporary access pass is a one-time code that {person.name} types, after their password, in place of their authenticator app, passkey or emailed
+        code. It counts as both steps once; they then set up their authenticator app (or a passkey) again before anything else. Any earlier pass stops
+        working.
+      </p>
+      <p>You see the pass once, to give to {person.name} yourself (by phone, or in person). We email them that it was issued, never the pass.</p>
+      <form method="post" action={`/agent/admin/people/${person.id}/access-pass`} class="stack">
+        <div class="field">
+          <label for="field-minutes">Works for</label>
+          <select id="field-minutes" name="minutes">
+            {ACCESS_PASS_MINUTES.map((m) => (
+              <option value={String(m)} selected={m === DEFAULT_ACCESS_PASS_MINUTES}>{lifetimeText(m)}</option>
+            ))}
+          </select>
+        </div>
+        <div class="actions">
+          <button type="submit" class="primary">Issue pass</button>
+          <a href={pageOf(person)}>Cancel</a>
+        </div>
+      </form>
+    </>
+  );
+}
+
+accessPassRoutes.get("/people/:id/access-pass", recovery, requireRecentAuth(), async (c) => {
+  const found = await holderOfPass(c);
+  if (found.refused) return found.refused;
+  return c.html(
+    <AdminFrame auth={c.var.auth} title={`Issue a temporary access pass to ${found.person.name}?`}>
+      <IssueForm person={found.person} />
+    </AdminFrame>,
+  );
+});
+
+accessPassRoutes.post("/people/:id/access-pass", recovery, requireRecentAuth(), reads(passForm), async (c) => {
+  const found = await holderOfPass(c);
+  if (found.refused) return found.refused;
+  const { person } = found;
+  const auth = c.var.auth;
+  const form = await parseForm(c, passForm);
+  if (!form.ok) {
+    return c.html(
+      <AdminFrame auth={auth} title={`Issue a temporary access pass to ${person.name}?`}>
+        <IssueForm person={person} error={CHOOSE} />
+      </AdminFrame>,
+      400,
+    );
+  }
+  const minutes = Number(form.data.minutes);
+  const now = c.var.clock.now();
+  const { pass, expiresAt } = await issueAccessPass(getDb(c.env.DB), person, auth.user, minutes, now);
+  await recordAudit(c, { event: "access_pass.issued", portal: portalOfKind(person.kind), actorId: auth.user.id, targetId: person.id, details: { minutes, expiresAt } });
+  await afterResponse(c, "the access pass notice", () => notifyAccessPassIssued(c.env, person, auth.user, expiresAt, now));
+  const shown = formatPass(pass);
+  c.header("Cache-Control", "no-store");
+  return c.html(
+    <AdminFrame auth={auth} title={`Temporary access pass for ${person.name}`}>
+      <p>
+        Give this pass to {person.name} yourself. It is shown only now; it works once, with their password, for {lifetimeText(minutes)} (until{" "}
+        {new Date(expiresAt).toISOString().slice(0, 16).replace("T", " ")} UTC).
+      </p>
+      <p>
+        <label for="access-pass">Temporary access pass</label>
+        <input id="access-pass" type="text" readonly value={shown} class="code" data-testid="access-pass" />
+      </p>
+      <p class="actions">
+        <button type="button" data-copy={shown} data-copy-status="pass-copied" data-copy-blocked="Copying is blocked here: select the pass and copy it.">
+          Copy pass
+        </button>
+        <span id="pass-copied" role="status" />
+      </p>
+      <p class="hint">We emailed {person.email} that you issued it (not the pass). It is in the audit log, and so will its use be.</p>
+      <p><a href={pageOf(person)}>Back to {person.name}</a></p>
+    </AdminFrame>,
+  );
+});
