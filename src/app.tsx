@@ -18,6 +18,7 @@ import { requestsRoutes } from "./admin/requests-routes";
 import { rolesRoutes } from "./admin/roles-routes";
 import { reauthRoutes } from "./auth/reauth";
 import { signInRoutes } from "./auth/routes";
+import { notMeRoutes } from "./auth/not-me-routes";
 import { passwordResetRoutes } from "./auth/reset-routes";
 import { PasswordHashConfigurationError, scryptParamsFor } from "./auth/password";
 import { setupRoutes } from "./auth/setup-routes";
@@ -123,6 +124,7 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
   for (const portal of ["agent", "support"] as const) {
     app.route(`/${portal}`, signInRoutes(portal));
     app.route(`/${portal}`, passwordResetRoutes(portal));
+    app.route(`/${portal}`, notMeRoutes(portal));
     app.route(`/${portal}`, mfaRoutes(portal));
     app.route(`/${portal}`, ssoRoutes(portal));
     app.route(`/${portal}`, accountRoutes(portal));

@@ -26,6 +26,8 @@ export const AUDIT_EVENTS = {
   "recovery_codes.issued": "New recovery codes issued by an admin",
   "recovery_codes.viewed": "Recovery codes viewed by an admin",
   "mfa.reset": "MFA reset by an admin",
+  "sign_in.new_device": "Signed in from a new browser: the person was emailed",
+  "account.secured": "“This wasn't me”: signed out everywhere, password cancelled",
   "access_pass.issued": "Temporary access pass issued by an admin",
   "access_pass.used": "Temporary access pass used to sign in",
   "user.created": "User created",

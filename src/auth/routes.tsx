@@ -16,6 +16,7 @@ import { scryptParamsFor } from "./password";
 import { POLICY_APPLIED } from "./middleware";
 import { checkPassword, nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
+import { signInSucceeded } from "./new-device";
 import { portalPolicy } from "../portal/context";
 
 const signInForm = z.object({
@@ -48,7 +49,7 @@ export async function continueAfterPassword(
   const after = await nextStage(getDb(c.env.DB), portal, user.id, policy, now, { passed: "password", rememberedDevice: how.rememberedDevice }, how.next);
   const flowId = await startSession(c, portal, user.id, { stage: after.stage, method: "password", policy });
   if (after.secondStep === "none") {
-    await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details: { method: how.method, ...(after.remembered ? { secondFactor: "remembered_device" } : {}) } });
+    await signInSucceeded(c, portal, user, { method: how.method, ...(after.remembered ? { secondFactor: "remembered_device" } : {}) });
   }
   if (after.secondStep === "email") {
     // The code goes out now; if the mail fails, the page says so and Resend OTP works at once.

@@ -405,6 +405,28 @@ export const temporaryAccessPasses = sqliteTable(
   (t) => [index("temporary_access_passes_user_idx").on(t.userId)],
 );
 
+// Issue 24.2: the "This wasn't me" link of a new-device alert. Only the token's SHA-256 is kept,
+// with the browser of that sign-in (the hash of its cookie, its address and user agent, to show
+// and to forget); it works once, for 7 days.
+export const notMeLinks = sqliteTable(
+  "not_me_links",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull().unique(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    portal: text("portal", { enum: ["agent", "support"] }).notNull(),
+    deviceHash: text("device_hash").notNull(),
+    ip: text("ip").notNull(),
+    userAgent: text("user_agent").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("not_me_links_user_idx").on(t.userId)],
+);
+
 // Issue 19.5: a person an admin removed. Their users row and everything hanging off it are gone;
 // the id stays in the audit log and asset history, and this table gives it the stable pseudonym
 // shown there instead of the name and email ("Removed contact 7K2QM4XAPB").

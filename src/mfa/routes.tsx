@@ -19,6 +19,7 @@ import { EMAIL_NOT_SENT, sendEmailOtp, secondStepFor } from "./flow";
 import { AccessPassPage, AppCodePage, EmailCodePage, EnrollPage, PasskeyPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
 import { notifyAccessPassUsed, useAccessPass } from "./access-pass";
 import { afterResponse } from "../lib/background";
+import { signInSucceeded } from "../auth/new-device";
 import { generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
 
@@ -54,7 +55,7 @@ async function passSecondFactor(c: Ctx, auth: Auth, step: PassedStep): Promise<s
   else if (step.passed === "second_factor") {
     if (step.method === "recovery") await recordAudit(c, { ...audit, event: "recovery_code.used" });
     await recordAudit(c, { ...audit, event: "mfa.verified", details: { method: step.method } });
-    await recordAudit(c, { ...audit, event: "sign_in.succeeded", details: { method: "password", secondFactor: step.method } });
+    await signInSucceeded(c, auth.portal, auth.user, { method: "password", secondFactor: step.method });
   }
   const after = await nextStage(getDb(c.env.DB), auth.portal, auth.user.id, auth.policy, c.var.clock.now(), step);
   if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true }))) return `/${auth.portal}/login`;
@@ -244,7 +245,7 @@ export function mfaRoutes(portal: Portal) {
     await markIssuedCodesShown(db, auth.user.id);
     const after = await nextStage(db, portal, auth.user.id, auth.policy, c.var.clock.now(), { passed: "recovery_codes_saved" });
     await rotateSession(c, auth, { stage: after.stage, reauthenticated: false });
-    await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: auth.user.id, details: { method: "password", secondFactor: "enrollment" } });
+    await signInSucceeded(c, portal, auth.user, { method: "password", secondFactor: "enrollment" });
     return c.redirect(after.location, 303);
   });
 

@@ -49,21 +49,25 @@ describe("the personal security log", () => {
     const later = browser({ ...own, ip: "203.0.113.52" });
     await signIn(later, "agent", agent);
     const rows = logRows(await (await later.get("/agent/account")).text());
+    // Each sign-in here is from a browser the person had not used (issue 24.2), so each is told.
     expect(rows.map((r) => r[1])).toEqual([
+      "Signed in from a new browser (Firefox on Windows): you were emailed",
       "Signed in with a password",
       "Two-step verification reset by Ada Admin",
       "Your recovery codes were viewed by Ada Admin",
       "All other sessions were signed out",
+      "Signed in from a new browser (Firefox on Windows): you were emailed",
       "Signed in (password and authenticator app)",
+      "Signed in from a new browser (Firefox on Windows): you were emailed",
       "Signed in (password and recovery code)",
       "A recovery code was used to sign in",
       "A wrong code was entered while signing in",
       "Signed in (password and app set-up)",
       "Authenticator app set up",
     ]);
-    expect(rows[0]!.slice(2)).toEqual(["Firefox on Windows", "203.0.113.52"]);
-    expect(rows[1]!.slice(2)).toEqual(["—", "—"]); // an admin's action: not the person's device
-    expect(rows[4]!.slice(2)).toEqual(["Firefox on Windows", "203.0.113.51"]);
+    expect(rows[1]!.slice(2)).toEqual(["Firefox on Windows", "203.0.113.52"]);
+    expect(rows[2]!.slice(2)).toEqual(["—", "—"]); // an admin's action: not the person's device
+    expect(rows[6]!.slice(2)).toEqual(["Firefox on Windows", "203.0.113.51"]);
     expect(rows[0]![0]).toMatch(/^2026-11-22 09:0\d$/);
 
     // Someone else's log holds none of it.

@@ -7,6 +7,7 @@ import { migrateSchema } from "../../lib/do-schema";
 import { USER_DO_SCHEMA } from "./schema";
 import * as sessions from "./sessions";
 import * as devices from "./devices";
+import * as knownDevices from "./known-devices";
 import * as emailOtp from "./email-otp";
 import { putWebauthnChallenge, takeWebauthnChallenge } from "./webauthn-challenges";
 import { holdsExpiringRows, sweepExpired } from "./sweep";
@@ -90,6 +91,17 @@ export class UserDurableObject extends DurableObject<Env> {
 
   async forgetAllDevices(): Promise<number> {
     return devices.deleteAllDevices(this.sql);
+  }
+
+  /** Issue 24.2: a password sign-in succeeded in this browser: was it first, known or new? */
+  async noteSignInDevice(tokenHash: string, now: number, seen: { ip: string; userAgent: string }): Promise<knownDevices.Sighting> {
+    const sighting = knownDevices.noteSighting(this.sql, tokenHash, now, knownDevices.KNOWN_DEVICE_WINDOW_DAYS * DAY, seen);
+    await this.scheduleSweep();
+    return sighting;
+  }
+
+  async forgetKnownDevice(tokenHash: string): Promise<boolean> {
+    return knownDevices.forgetKnownDevice(this.sql, tokenHash);
   }
 
   async createSession(session: NewSession): Promise<void> {

@@ -44,4 +44,16 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
       user_agent TEXT NOT NULL
     )`,
   ),
+  // 2 (issue 24.2): the browsers this person signed in from, by a hash of the browser cookie, for
+  // new-device alerts; device_watch records when watching began (the first sign-in it saw).
+  ddl(
+    `CREATE TABLE known_devices (
+      token_hash TEXT PRIMARY KEY,
+      first_seen_at INTEGER NOT NULL,
+      last_seen_at INTEGER NOT NULL,
+      ip TEXT NOT NULL,
+      user_agent TEXT NOT NULL
+    )`,
+    "CREATE TABLE device_watch (id INTEGER PRIMARY KEY CHECK (id = 1), since INTEGER NOT NULL)",
+  ),
 ];

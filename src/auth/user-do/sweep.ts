@@ -1,6 +1,8 @@
 import { SESSION_POLICY_LIMITS } from "../../portal/policy";
 import { EMAIL_OTP } from "../../mfa/email-otp-rules";
 import { PENDING_SESSION_LIFETIME_MS } from "./sessions";
+import { KNOWN_DEVICE_WINDOW_DAYS } from "./known-devices";
+import { DAY } from "../../lib/clock";
 
 /**
  * Issue 19.2: the object's own clean-up, run by its alarm. Lookups already ignore what has ended;
@@ -18,6 +20,7 @@ export function sweepExpired(sql: SqlStorage, now: number): number {
       now - PENDING_SESSION_LIFETIME_MS,
     ],
     ["DELETE FROM devices WHERE expires_at <= ?", now],
+    ["DELETE FROM known_devices WHERE last_seen_at <= ?", now - KNOWN_DEVICE_WINDOW_DAYS * DAY],
     ["DELETE FROM webauthn_challenges WHERE expires_at <= ?", now],
     ["DELETE FROM otp_challenge WHERE expires_at <= ?", now - PENDING_SESSION_LIFETIME_MS],
     ["DELETE FROM otp_sends WHERE sent_at <= ?", now - EMAIL_OTP.sendWindowMs],
@@ -27,5 +30,5 @@ export function sweepExpired(sql: SqlStorage, now: number): number {
 
 /** Whether anything is left that a later sweep may need to delete. */
 export function holdsExpiringRows(sql: SqlStorage): boolean {
-  return ["sessions", "devices", "webauthn_challenges", "otp_challenge", "otp_sends"].some((table) => sql.exec(`SELECT 1 FROM ${table} LIMIT 1`).toArray().length > 0);
+  return ["sessions", "devices", "known_devices", "webauthn_challenges", "otp_challenge", "otp_sends"].some((table) => sql.exec(`SELECT 1 FROM ${table} LIMIT 1`).toArray().length > 0);
 }

@@ -1,0 +1,111 @@
+// Issue 24.2: new-device sign-in alerts. Every browser carries one random cookie (not tied to a
+// person); each person's object keeps the hashes of the browsers they signed in from. A password
+// sign-in from a browser not seen for them in the last 90 days emails them what, when and from
+// where, with a "This wasn't me" link. Not counted as new: the first sign-in the object sees (a
+// new account's first, or the first since alerts began) and Microsoft sign-ins (Entra ID alerts
+// on its own). The check and the mail run after the response, as the throttling notice does.
+import type { Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { AppEnv } from "../app-env";
+import { describeDevice } from "../account/device";
+import { recordAudit } from "../audit/audit";
+import { getDb, type Db } from "../db";
+import { notMeLinks, users, type User } from "../db/schema";
+import { afterResponse } from "../lib/background";
+import { DAY } from "../lib/clock";
+import { newId, randomToken, sha256Hex } from "../lib/crypto";
+import { sendMail } from "../mail/mailer";
+import { type Portal, portalLabel } from "../portal/policy";
+import { requestDetails, userStub } from "./sessions";
+
+export const NOT_ME_LIFETIME_MS = 7 * DAY;
+const TOKEN = /^[a-z2-7]{32}$/;
+// `__Host-` like the session cookie; one for the browser, whoever signs in with it.
+const BROWSER_COOKIE = "edgedesk_browser";
+const BROWSER_COOKIE_DAYS = 400;
+
+/** This browser's token, made (and its cookie set) on its first sign-in; each sign-in renews it. */
+function browserToken(c: Context<AppEnv>): string {
+  const carried = getCookie(c, BROWSER_COOKIE, "host");
+  const token = carried && TOKEN.test(carried) ? carried : randomToken();
+  setCookie(c, BROWSER_COOKIE, token, { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: BROWSER_COOKIE_DAYS * 86_400 });
+  return token;
+}
+
+const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+
+/**
+ * A password sign-in succeeded (every way one finishes: no second step, a code, a passkey, a
+ * remembered device, the app's set-up, a temporary access pass, a reset link): audited, and the
+ * browser checked against the person's known ones after the response.
+ */
+export async function signInSucceeded(c: Context<AppEnv>, portal: Portal, user: { id: string; email: string; name: string }, details: Record<string, unknown>): Promise<void> {
+  await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details });
+  const token = browserToken(c);
+  const seen = requestDetails(c);
+  const now = c.var.clock.now();
+  const origin = new URL(c.req.url).origin;
+  await afterResponse(c, "the new-device check", async () => {
+    const deviceHash = await sha256Hex(token);
+    if ((await userStub(c.env, user.id).noteSignInDevice(deviceHash, now, seen)) !== "new") return;
+    const link = await createNotMeLink(getDb(c.env.DB), user.id, portal, deviceHash, seen, now);
+    await recordAudit(c, { event: "sign_in.new_device", portal, actorId: user.id, details: { device: describeDevice(seen.userAgent) } });
+    await sendMail(
+      c.env,
+      {
+        to: user.email,
+        subject: "New sign-in to your EdgeDesk account",
+        text:
+          `Hello ${user.name},\n\nYour account on the EdgeDesk ${portalLabel(portal).toLowerCase()} was just signed in to from a browser it has not seen in the last 90 days:\n\n` +
+          `    When: ${when(now)}\n    Browser: ${describeDevice(seen.userAgent)}\n    From: ${seen.ip}\n\n` +
+          `If this was you, there is nothing to do.\n\nIf it was not you, open this link within 7 days: it signs you out everywhere, cancels your password and emails you a link to choose a new one.\n\n` +
+          `This wasn't me: ${origin}/${portal}/login/not-me/${link}\n`,
+      },
+      now,
+    );
+  });
+}
+
+async function createNotMeLink(db: Db, userId: string, portal: Portal, deviceHash: string, seen: { ip: string; userAgent: string }, now: number): Promise<string> {
+  const token = randomToken();
+  await db.insert(notMeLinks).values({ id: newId("nml"), tokenHash: await sha256Hex(token), userId, portal, deviceHash, ip: seen.ip, userAgent: seen.userAgent, createdAt: now, expiresAt: now + NOT_ME_LIFETIME_MS });
+  return token;
+}
+
+export interface OpenNotMe {
+  tokenHash: string;
+  user: User;
+  deviceHash: string;
+  signedInAt: number;
+  ip: string;
+  userAgent: string;
+}
+
+/** The unused, unexpired link of this portal behind a token, with its person; null otherwise. */
+export async function openNotMeLink(db: Db, portal: Portal, token: string, now: number): Promise<OpenNotMe | null> {
+  if (!TOKEN.test(token)) return null;
+  const tokenHash = await sha256Hex(token);
+  const row = await db
+    .select({ user: users, link: notMeLinks })
+    .from(notMeLinks)
+    .innerJoin(users, eq(users.id, notMeLinks.userId))
+    .where(and(eq(notMeLinks.tokenHash, tokenHash), eq(notMeLinks.portal, portal), isNull(notMeLinks.usedAt), gt(notMeLinks.expiresAt, now)))
+    .get();
+  return row ? { tokenHash, user: row.user, deviceHash: row.link.deviceHash, signedInAt: row.link.createdAt, ip: row.link.ip, userAgent: row.link.userAgent } : null;
+}
+
+/** Compare-and-swap: of two presses of the button, exactly one acts. */
+export async function claimNotMeLink(db: Db, tokenHash: string, now: number): Promise<boolean> {
+  const claimed = await db
+    .update(notMeLinks)
+    .set({ usedAt: now })
+    .where(and(eq(notMeLinks.tokenHash, tokenHash), isNull(notMeLinks.usedAt), gt(notMeLinks.expiresAt, now)))
+    .returning({ id: notMeLinks.id });
+  return claimed.length === 1;
+}
+
+/** Securing the account failed part-way: the link works again, to try once more. */
+export async function releaseNotMeLink(db: Db, tokenHash: string, claimedAt: number): Promise<void> {
+  await db.update(notMeLinks).set({ usedAt: null }).where(and(eq(notMeLinks.tokenHash, tokenHash), eq(notMeLinks.usedAt, claimedAt)));
+}

@@ -1,0 +1,109 @@
+// Issue 24.2: "This wasn't me", from a new-device alert. The link opens a page that changes
+// nothing (mail scanners follow links); its one button ends all the person's sessions, forgets
+// their remembered devices and that browser, cancels the current password and emails a link to
+// choose a new one (a new password at next sign-in would let whoever holds the old one set it
+// first). Audited, and in the person's security activity.
+import { type Context, Hono } from "hono";
+import { eq } from "drizzle-orm";
+import type { AppEnv } from "../app-env";
+import { describeDevice } from "../account/device";
+import { recordAudit } from "../audit/audit";
+import { getDb } from "../db";
+import { users } from "../db/schema";
+import { randomToken } from "../lib/crypto";
+import { reads } from "../lib/validation";
+import { type Portal, portalLabel } from "../portal/policy";
+import { Card, ErrorMessage, Layout } from "../web/layout";
+import { claimNotMeLink, openNotMeLink, releaseNotMeLink } from "./new-device";
+import { hashPassword, scryptParamsFor } from "./password";
+import { RESET_LIFETIME_MS, sendPasswordResetLink } from "./password-reset";
+import { MINUTE } from "../lib/clock";
+import { endAllSessionsOfUser, userStub } from "./sessions";
+
+type Ctx = Context<AppEnv>;
+const GONE = "This link has expired or was already used. If you still think someone else signed in, choose a new password with “Forgot password?” on the sign-in page.";
+const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+
+function Gone({ portal }: { portal: Portal }) {
+  return (
+    <Layout title="Link expired" portal={portal}>
+      <Card title="This link no longer works">
+        <ErrorMessage message={GONE} />
+        <p><a href={`/${portal}/login/forgot`}>Forgot password?</a></p>
+      </Card>
+    </Layout>
+  );
+}
+
+/** The "This wasn't me" pages of one portal, mounted at /agent or /support. */
+export function notMeRoutes(portal: Portal) {
+  const app = new Hono<AppEnv>();
+  const gone = (c: Ctx) => c.html(<Gone portal={portal} />, 404);
+
+  app.get("/login/not-me/:token", async (c) => {
+    const open = await openNotMeLink(getDb(c.env.DB), portal, c.req.param("token"), c.var.clock.now());
+    if (!open) return gone(c);
+    return c.html(
+      <Layout title="Was this you?" portal={portal}>
+        <Card title="Was this you?">
+          <p>Your account on the EdgeDesk {portalLabel(portal).toLowerCase()} was signed in to from a browser it had not seen before:</p>
+          <dl class="facts" data-testid="sign-in-facts">
+            <dt>When</dt>
+            <dd>{when(open.signedInAt)}</dd>
+            <dt>Browser</dt>
+            <dd>{describeDevice(open.userAgent)}</dd>
+            <dt>From</dt>
+            <dd>{open.ip}</dd>
+          </dl>
+          <p>If it was not you, secure your account: we sign you out everywhere, cancel your password and email {open.user.email} a link to choose a new one.</p>
+          <form method="post" action={c.req.path} class="actions">
+            <button type="submit" class="danger">This wasn't me: secure my account</button>
+            <a href={`/${portal}/login`}>It was me</a>
+          </form>
+        </Card>
+      </Layout>,
+    );
+  });
+
+  app.post("/login/not-me/:token", reads(), async (c) => {
+    const db = getDb(c.env.DB);
+    const now = c.var.clock.now();
+    const open = await openNotMeLink(db, portal, c.req.param("token"), now);
+    if (!open || !(await claimNotMeLink(db, open.tokenHash, now))) return gone(c);
+    const { user } = open;
+    let sessionsEnded: number;
+    try {
+      // Cancelled: the password becomes one of 160 random bits nobody knows, so the old one stops
+      // working while "Forgot password?" (and the link below) still can set a new one.
+      if (user.passwordHash) await db.update(users).set({ passwordHash: await hashPassword(randomToken(), scryptParamsFor(c.env)), updatedAt: now }).where(eq(users.id, user.id));
+      sessionsEnded = await endAllSessionsOfUser(c.env, user.id);
+      const stub = userStub(c.env, user.id);
+      await stub.forgetAllDevices();
+      await stub.forgetKnownDevice(open.deviceHash);
+    } catch (error) {
+      await releaseNotMeLink(db, open.tokenHash, now);
+      throw error;
+    }
+    await recordAudit(c, { event: "account.secured", portal, actorId: user.id, details: { sessionsEnded, device: describeDevice(open.userAgent), ip: open.ip } });
+    const sent = user.passwordHash ? await sendPasswordResetLink(c.env, db, portal, user.email, new URL(c.req.url).origin, now).then((r) => r.outcome === "sent", () => false) : false;
+    if (sent) await recordAudit(c, { event: "password_reset.requested", portal, actorId: user.id, details: { email: user.email, outcome: "sent", by: "not_me" } });
+    return c.html(
+      <Layout title="Account secured" portal={portal}>
+        <Card title="Your account is secured">
+          <div role="status" data-testid="secured">
+            <p>We signed you out everywhere and forgot your remembered devices.</p>
+            {user.passwordHash && (sent ? (
+              <p>Your password no longer works. We emailed {user.email} a link to choose a new one; it works once, for {RESET_LIFETIME_MS / MINUTE} minutes.</p>
+            ) : (
+              <p>Your password no longer works. We could not email you a link just now: choose a new password with “Forgot password?” on the sign-in page.</p>
+            ))}
+            <p>If you use the same password anywhere else, change it there too.</p>
+          </div>
+          <p><a href={`/${portal}/login/forgot`}>Forgot password?</a></p>
+        </Card>
+      </Layout>,
+    );
+  });
+
+  return app;
+}
