@@ -30,6 +30,33 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // Issue 24.1: a passkey alone, from the button or from the Email field's autofill (conditional
+  // mediation, where the browser offers it). Starting one cancels the other's waiting request.
+  const aloneButton = document.getElementById("passkey-sign-in-alone");
+  if (aloneButton) {
+    const signIn = async (autofill) => {
+      const options = await (await post(aloneButton.dataset.options)).json();
+      if (options.error) return show("passkey-error", options.error);
+      const response = await startAuthentication({ optionsJSON: options, useBrowserAutofill: autofill });
+      const answer = await (await post(aloneButton.dataset.verify, { response, next: aloneButton.dataset.next || undefined })).json();
+      if (answer.redirect) window.location.assign(answer.redirect);
+      else show("passkey-error", answer.error || "The passkey could not be verified. Try again.");
+    };
+    if (!browserSupportsWebAuthn || !browserSupportsWebAuthn()) {
+      aloneButton.hidden = true;
+    } else {
+      aloneButton.addEventListener("click", () => {
+        show("passkey-error", "");
+        signIn(false).catch((error) => show("passkey-error", explain(error)));
+      });
+      const { browserSupportsWebAuthnAutofill } = window.SimpleWebAuthnBrowser;
+      // Autofill waits quietly; it is cancelled (AbortError) when the button starts its own request.
+      browserSupportsWebAuthnAutofill().then((supported) => supported && signIn(true)).catch((error) => {
+        if (error && error.name !== "AbortError") show("passkey-error", explain(error));
+      });
+    }
+  }
+
   const addButton = document.getElementById("passkey-add");
   if (addButton) {
     addButton.addEventListener("click", async () => {

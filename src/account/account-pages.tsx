@@ -28,11 +28,15 @@ function RowAction(props: { action: string; label: string; of: string }) {
   );
 }
 
+const MAY_NEED_ADDING_AGAIN = "may need adding again";
+
 interface PasskeyRow {
   id: string;
   name: string;
   createdAt: number;
   lastUsedAt: number | null;
+  /** Shown after the name, e.g. that it may need adding again (issue 24.1). */
+  note?: string | undefined;
 }
 
 /** Passkeys with when each was added and last used, and a Remove for each (My account, and an admin's view of a person). */
@@ -51,7 +55,10 @@ export function PasskeysTable(props: { testId: string; passkeys: PasskeyRow[]; n
         <tbody>
           {props.passkeys.map((p) => (
             <tr>
-              <td>{p.name}</td>
+              <td>
+                {p.name}
+                {p.note && <span class="hint"> · {p.note}</span>}
+              </td>
               <td>{when(p.createdAt, props.now)}</td>
               <td>{p.lastUsedAt ? when(p.lastUsedAt, props.now) : "never"}</td>
               <td>
@@ -105,8 +112,10 @@ export function AccountPage(props: {
   rules: PasswordRule[];
   sessions: SessionInfo[];
   devices: RememberedDevice[];
-  passkeys: { id: string; name: string; createdAt: number; lastUsedAt: number | null }[];
+  passkeys: { id: string; name: string; createdAt: number; lastUsedAt: number | null; discoverable: boolean | null }[];
   canAddPasskey: boolean;
+  /** The portal lets a passkey sign in without a password (issue 24.1). */
+  passwordless: boolean;
   recentlyConfirmed: boolean;
   securityLog: PersonalEvent[];
   now: number;
@@ -224,7 +233,21 @@ export function AccountPage(props: {
             {props.passkeys.length === 0 ? (
               <p>No passkeys yet. A passkey signs you in with your fingerprint, face, PIN or security key instead of a code.</p>
             ) : (
-              <PasskeysTable testId="passkeys" passkeys={props.passkeys} now={props.now} removeAction={(p) => `${base}/passkeys/${encodeURIComponent(p.id)}/delete`} />
+              <PasskeysTable
+                testId="passkeys"
+                passkeys={props.passkeys.map((p) => ({ ...p, note: props.passwordless && p.discoverable !== true ? MAY_NEED_ADDING_AGAIN : undefined }))}
+                now={props.now}
+                removeAction={(p) => `${base}/passkeys/${encodeURIComponent(p.id)}/delete`}
+              />
+            )}
+            {props.passwordless && props.passkeys.some((p) => p.discoverable !== true) && (
+              <p class="hint" data-testid="passkeys-unknown">
+                A passkey marked “{MAY_NEED_ADDING_AGAIN}” was added before EdgeDesk recorded whether it can sign you in without a password. If “Sign in with a
+                passkey” does not offer it, add it again here.
+              </p>
+            )}
+            {props.passwordless && props.passkeys.length === 1 && (
+              <p class="hint" data-testid="passkeys-last">This is your only passkey. Without it you sign in with your email, password and second step.</p>
             )}
             {props.canAddPasskey &&
               (props.recentlyConfirmed ? (

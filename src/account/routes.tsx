@@ -11,6 +11,8 @@ import { findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
 import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../mfa/passkeys";
+import { passwordlessRp } from "../mfa/passwordless";
+import { signInWays } from "../auth/routes";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
@@ -69,8 +71,9 @@ export function accountRoutes(portal: Portal) {
         rules={passwordRules(auth.policy.password)}
         sessions={sessions}
         devices={devices}
-        passkeys={myPasskeys.map((p) => ({ id: p.id, name: p.name, createdAt: p.createdAt, lastUsedAt: p.lastUsedAt }))}
+        passkeys={myPasskeys.map((p) => ({ id: p.id, name: p.name, createdAt: p.createdAt, lastUsedAt: p.lastUsedAt, discoverable: p.discoverable }))}
         canAddPasskey={auth.policy.mfa.passkeys && relyingParty(c.env) !== null}
+        passwordless={passwordlessRp(c.env, auth.policy, signInWays(c.env, auth.policy).password) !== null}
         recentlyConfirmed={recentlyReauthenticated(c)}
         securityLog={securityLog}
         now={c.var.clock.now()}
@@ -88,6 +91,7 @@ export function accountRoutes(portal: Portal) {
       device: "That device will be asked for a code again.",
       passkey_added: "Passkey added.",
       passkey_removed: "Passkey removed.",
+      last_passkey_removed: "Passkey removed. It was your last one: you now sign in with your email, password and second step.",
       low_codes: "You signed in with a recovery code and have 3 or fewer left. Generate new ones below so you are not locked out.",
       access_pass: "You signed in with a temporary access pass, which works only once. Add a passkey now, so you can sign in next time without your administrator.",
     };
@@ -134,7 +138,8 @@ export function accountRoutes(portal: Portal) {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
-    return c.json(await registrationOptions(c.env, getDb(c.env.DB), rp, auth.user, c.var.clock.now()));
+    const discoverable = passwordlessRp(c.env, auth.policy, signInWays(c.env, auth.policy).password) !== null;
+    return c.json(await registrationOptions(c.env, getDb(c.env.DB), rp, auth.user, c.var.clock.now(), { discoverable }));
   });
   app.post("/account/passkeys", signedIn, requireRecentAuth(), reads(newPasskeyForm), async (c) => {
     const auth = c.var.auth;
@@ -152,7 +157,9 @@ export function accountRoutes(portal: Portal) {
     const id = c.req.param("id");
     if (id.length > 1024 || !(await removePasskey(getDb(c.env.DB), auth.user.id, id))) return render(c, { error: "That passkey is not registered to your account." }, 400);
     await recordAudit(c, { event: "passkey.removed", portal, actorId: auth.user.id });
-    return c.redirect(`/${portal}/account?done=passkey_removed`, 303);
+    // The last one gone where passkeys sign in alone: a warning, never a lock-out (password and second step remain).
+    const last = passwordlessRp(c.env, auth.policy, signInWays(c.env, auth.policy).password) !== null && (await listPasskeys(getDb(c.env.DB), auth.user.id)).length === 0;
+    return c.redirect(`/${portal}/account?done=${last ? "last_passkey_removed" : "passkey_removed"}`, 303);
   });
 
   // Issue 11.2: forget one remembered device; only this user's own object is asked.

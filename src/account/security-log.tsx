@@ -7,7 +7,7 @@ import { describeDevice } from "./device";
 
 /** The events a person sees about their own account, in their words ({actor}: the admin who did it). */
 const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => string>> = {
-  "sign_in.succeeded": (d) => (d.method === "sso" ? "Signed in with Microsoft" : d.method === "password_reset" ? "Signed in with a new password, set with a reset link" : d.secondFactor ? `Signed in (password and ${SECOND_FACTOR[String(d.secondFactor)] ?? "a second factor"})` : "Signed in with a password"),
+  "sign_in.succeeded": (d) => (d.method === "sso" ? "Signed in with Microsoft" : d.method === "passkey" ? "Signed in with a passkey, no password" : d.method === "password_reset" ? "Signed in with a new password, set with a reset link" : d.secondFactor ? `Signed in (password and ${SECOND_FACTOR[String(d.secondFactor)] ?? "a second factor"})` : "Signed in with a password"),
   "mfa.failed": () => "A wrong code was entered while signing in",
   "mfa.enrolled": () => "Authenticator app set up",
   "passkey.added": (d) => `Passkey “${String(d.name ?? "")}” added`,

@@ -7,6 +7,8 @@ export interface SignInPageProps {
   /** Which ways the portal's access mode allows. */
   password: boolean;
   sso: boolean;
+  /** A passkey may sign in alone (issue 24.1). */
+  passkey?: boolean;
   email?: string;
   next?: string | undefined;
   error?: string;
@@ -16,7 +18,7 @@ export interface SignInPageProps {
 export function SignInPage(props: SignInPageProps) {
   const ssoHref = `/${props.portal}/sso/start${props.next ? `?next=${encodeURIComponent(props.next)}` : ""}`;
   return (
-    <Layout title="Sign in" portal={props.portal}>
+    <Layout title="Sign in" portal={props.portal} passkeys={props.passkey}>
       <Card title={`Sign in to the ${portalLabel(props.portal).toLowerCase()}`}>
         <ErrorMessage message={props.error} />
         <Notice message={props.notice} />
@@ -29,7 +31,8 @@ export function SignInPage(props: SignInPageProps) {
         {props.password && (
           <form method="post" action={`/${props.portal}/login`} class="stack">
             {props.next && <input type="hidden" name="next" value={props.next} />}
-            <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" autofocus={!props.email} maxlength={254} />
+            {/* "webauthn" lets the browser offer passkeys in the Email field's autofill (conditional mediation, web/passkeys.js). */}
+            <Field label="Email" name="email" type="email" value={props.email} autocomplete={props.passkey ? "username webauthn" : "username"} autofocus={!props.email} maxlength={254} />
             <Field label="Password" name="password" type="password" autocomplete="current-password" autofocus={!!props.email} />
             <button type="submit" class="primary">Sign in</button>
           </form>
@@ -38,6 +41,21 @@ export function SignInPage(props: SignInPageProps) {
           <p>
             <a href={`/${props.portal}/login/forgot`}>Forgot password?</a>
           </p>
+        )}
+        {props.passkey && (
+          <div class="stack passkey-alone">
+            <p class="divider">or</p>
+            <button
+              type="button"
+              id="passkey-sign-in-alone"
+              data-options={`/${props.portal}/login/passkey/options`}
+              data-verify={`/${props.portal}/login/passkey`}
+              data-next={props.next ?? ""}
+            >
+              Sign in with a passkey
+            </button>
+            <p class="alert error" role="alert" id="passkey-error" aria-live="assertive"></p>
+          </div>
         )}
       </Card>
     </Layout>

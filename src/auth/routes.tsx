@@ -17,6 +17,7 @@ import { POLICY_APPLIED } from "./middleware";
 import { checkPassword, nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 import { signInSucceeded } from "./new-device";
+import { passwordlessRp } from "../mfa/passwordless";
 import { portalPolicy } from "../portal/context";
 
 const signInForm = z.object({
@@ -78,7 +79,9 @@ export function signInRoutes(portal: Portal) {
           ? POLICY_APPLIED
           : undefined;
     const policy = await portalPolicy(c, portal);
-    return c.html(<SignInPage portal={portal} {...ways(c.env, policy)} next={next === home ? undefined : next} notice={notice} />);
+    const allowed = ways(c.env, policy);
+    const passkey = passwordlessRp(c.env, policy, allowed.password) !== null;
+    return c.html(<SignInPage portal={portal} {...allowed} passkey={passkey} next={next === home ? undefined : next} notice={notice} />);
   });
 
   app.post("/login", reads(signInForm), async (c) => {

@@ -167,9 +167,24 @@ export const passkeys = sqliteTable(
     transports: text("transports", { mode: "json" }).$type<string[]>(),
     createdAt: integer("created_at").notNull(),
     lastUsedAt: integer("last_used_at"),
+    // Issue 24.1: whether the authenticator keeps it as a discoverable credential (the browser's
+    // credProps), which signing in without a password needs. Null: unknown (added before it was
+    // recorded, or the browser did not say).
+    discoverable: integer("discoverable", { mode: "boolean" }),
   },
   (t) => [index("passkeys_user_idx").on(t.userId)],
 );
+
+// Issue 24.1: the challenge of a passkey sign-in before anyone is known, keyed by the SHA-256 of
+// the browser's attempt cookie. Taken once (used_at), for 5 minutes.
+export const passkeyChallenges = sqliteTable("passkey_challenges", {
+  id: text("id").primaryKey(),
+  portal: text("portal", { enum: ["agent", "support"] }).notNull(),
+  challenge: text("challenge").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+});
 
 // Ten single-use recovery codes a user, each encrypted with the user id as associated data
 // (admins may view them, so they cannot be one-way hashes). `usedAt` marks a spent code.

@@ -51,6 +51,7 @@ function targets(env: Env, settings: RetentionSettings, now: number): Target[] {
     { name: "undoRecords", table: "bulk_operations", expired: "at < ?", cutoff: now - UNDO_RECORD_LIFETIME_MS },
     { name: "passwordResets", table: "password_resets", expired: "expires_at < ?", cutoff: now },
     { name: "accessPasses", table: "temporary_access_passes", expired: "expires_at < ?", cutoff: now },
+    { name: "passkeyChallenges", table: "passkey_challenges", expired: "expires_at < ?", cutoff: now },
     { name: "notMeLinks", table: "not_me_links", expired: "expires_at < ?", cutoff: now },
     { name: "ssoInvitations", table: "sso_invitations", expired: "expires_at < ?", cutoff: now },
   ];

@@ -41,7 +41,12 @@ export async function hasPasskey(db: Db, userId: string): Promise<boolean> {
   return (await db.select({ id: passkeys.id }).from(passkeys).where(eq(passkeys.userId, userId)).limit(1)).length > 0;
 }
 
-export async function registrationOptions(env: Env, db: Db, rp: RelyingParty, user: { id: string; email: string; name: string }, now: number) {
+/**
+ * Options to add a passkey. Where the portal lets passkeys sign in alone, the authenticator must
+ * keep it discoverable (it is found without an email typed); credProps (on by default) reports
+ * whether it did.
+ */
+export async function registrationOptions(env: Env, db: Db, rp: RelyingParty, user: { id: string; email: string; name: string }, now: number, { discoverable }: { discoverable: boolean }) {
   const existing = await listPasskeys(db, user.id);
   const options = await generateRegistrationOptions({
     rpName: "EdgeDesk",
@@ -51,7 +56,7 @@ export async function registrationOptions(env: Env, db: Db, rp: RelyingParty, us
     userID: new Uint8Array(new TextEncoder().encode(user.id)),
     attestationType: "none",
     excludeCredentials: existing.map((p) => ({ id: p.id, transports: (p.transports ?? undefined) as never })),
-    authenticatorSelection: { residentKey: "preferred", userVerification: "preferred" },
+    authenticatorSelection: { residentKey: discoverable ? "required" : "preferred", userVerification: "preferred" },
   });
   await userStub(env, user.id).putChallenge("register", options.challenge, now + CHALLENGE_LIFETIME_MS);
   return options;
@@ -72,10 +77,16 @@ export async function finishRegistration(env: Env, db: Db, rp: RelyingParty, use
   const { credential } = verified.registrationInfo;
   const inserted = await db
     .insert(passkeys)
-    .values({ id: credential.id, userId, name, publicKey: isoBase64URL.fromBuffer(credential.publicKey), counter: credential.counter, transports: credential.transports ?? null, createdAt: now })
+    .values({ id: credential.id, userId, name, publicKey: isoBase64URL.fromBuffer(credential.publicKey), counter: credential.counter, transports: credential.transports ?? null, createdAt: now, discoverable: discoverableOf(response) })
     .onConflictDoNothing()
     .returning({ id: passkeys.id });
   return inserted.length ? { ok: true } : { ok: false, message: "That passkey is already registered." };
+}
+
+/** What the browser said of the new credential (credProps.rk); null when it did not say. */
+function discoverableOf(response: RegistrationResponseJSON): boolean | null {
+  const rk = (response.clientExtensionResults as { credProps?: { rk?: unknown } } | undefined)?.credProps?.rk;
+  return typeof rk === "boolean" ? rk : null;
 }
 
 /** Options for the second step of one sign-in flow: only this person's passkeys are allowed. */
@@ -100,6 +111,17 @@ export async function finishAuthentication(env: Env, db: Db, rp: RelyingParty, u
   if (!challenge) return { ok: false, message: "That passkey request expired or was already used. Try again." };
   const stored = typeof response?.id === "string" ? await db.select().from(passkeys).where(and(eq(passkeys.id, response.id), eq(passkeys.userId, userId))).get() : undefined;
   if (!stored) return { ok: false, message: "That passkey is not registered to your account." };
+  return checkAssertion(db, rp, stored, challenge, response, now, { requireUserVerification: false });
+}
+
+export const USER_NOT_VERIFIED = "This passkey did not check it is you (a PIN, fingerprint or face), which signing in without a password needs. Use a passkey that does, or sign in with your email and password.";
+
+/**
+ * The signature of a stored passkey over the challenge, from one of our origins, and (for a
+ * passkey alone, issue 24.1) with the person verified; then the signature counter moves forward
+ * by compare-and-swap, so a replayed or cloned assertion is refused.
+ */
+export async function checkAssertion(db: Db, rp: RelyingParty, stored: typeof passkeys.$inferSelect, challenge: string, response: AuthenticationResponseJSON, now: number, { requireUserVerification }: { requireUserVerification: boolean }): Promise<PasskeyResult> {
   let verified;
   try {
     verified = await verifyAuthenticationResponse({
@@ -108,9 +130,10 @@ export async function finishAuthentication(env: Env, db: Db, rp: RelyingParty, u
       expectedOrigin: rp.origins,
       expectedRPID: rp.id,
       credential: { id: stored.id, publicKey: isoBase64URL.toBuffer(stored.publicKey), counter: stored.counter, transports: (stored.transports ?? undefined) as never },
-      requireUserVerification: false,
+      requireUserVerification,
     });
-  } catch {
+  } catch (error) {
+    if (requireUserVerification && error instanceof Error && /user verification/i.test(error.message)) return { ok: false, message: USER_NOT_VERIFIED };
     return { ok: false, message: "The passkey could not be verified. Try again." };
   }
   if (!verified.verified) return { ok: false, message: "The passkey could not be verified. Try again." };

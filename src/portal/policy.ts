@@ -37,6 +37,11 @@ export interface MfaPolicy {
   rememberDays: number;
   /** Passkeys (WebAuthn) as a second factor, for people who register one. */
   passkeys: boolean;
+  /**
+   * Issue 24.1: a passkey alone signs in (discoverable, user verification required), counting as
+   * both factors. Only with `passkeys` on, and never where the portal signs in with SSO only.
+   */
+  passwordlessPasskeys: boolean;
 }
 
 /** A person without the app may still skip setting it up (issue 11.3). */
@@ -112,7 +117,7 @@ export function defaultPortalPolicy(): PortalPolicy {
   return {
     generation: 1,
     session: { ...DEFAULT_SESSION_POLICY },
-    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk", graceDays: 0, graceUntil: null, rememberDays: 0, passkeys: false },
+    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk", graceDays: 0, graceUntil: null, rememberDays: 0, passkeys: false, passwordlessPasskeys: false },
     access: "password",
     password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 },
   };

@@ -37,9 +37,12 @@ export const mfaTab: PolicyTab<MfaSettings> = {
   title: "Multi-Factor Authentication",
   read: ({ mfa: { graceUntil: _, ...settings } }) => settings,
   schema: z
-    .object({ authenticatorApp: checkbox, emailOtp: checkbox, issuerName, graceDays: daysOrOff("Grace period", 30), rememberDays: daysOrOff("Remember devices", 90), passkeys: checkbox })
+    .object({ authenticatorApp: checkbox, emailOtp: checkbox, issuerName, graceDays: daysOrOff("Grace period", 30), rememberDays: daysOrOff("Remember devices", 90), passkeys: checkbox, passwordlessPasskeys: checkbox })
     .refine((f) => !f.authenticatorApp || f.issuerName.length > 0, {
       message: "Enter an Issuer Name: it is the label people see in their authenticator app.",
+    })
+    .refine((f) => !f.passwordlessPasskeys || f.passkeys, {
+      message: "Turn on Passkeys too: signing in with a passkey alone needs people to be able to add one.",
     })
     .transform((f) => ({ ...f, issuerName: f.issuerName || "EdgeDesk" })),
   check: (value, env) => (value.passkeys && !relyingParty(env) ? "Passkeys need WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS in the Worker's configuration first." : null),
@@ -50,10 +53,11 @@ export const mfaTab: PolicyTab<MfaSettings> = {
     if (after.authenticatorApp && before.issuerName !== after.issuerName) changes.push(`Issuer Name: “${before.issuerName}” → “${after.issuerName}”`);
     if (before.graceDays !== after.graceDays) changes.push(`Grace period: ${before.graceDays} → ${after.graceDays} days`);
     if (before.passkeys !== after.passkeys) changes.push(`Passkeys: ${onOff(before.passkeys)} → ${onOff(after.passkeys)}`);
+    if (before.passwordlessPasskeys !== after.passwordlessPasskeys) changes.push(`Passkeys can sign in without a password: ${onOff(before.passwordlessPasskeys)} → ${onOff(after.passwordlessPasskeys)}`);
     if (before.rememberDays !== after.rememberDays) changes.push(`Remember devices: ${before.rememberDays ? `${before.rememberDays} days` : "off"} → ${after.rememberDays ? `${after.rememberDays} days` : "off"}`);
     return changes;
   },
-  fields: (v) => ({ authenticatorApp: v.authenticatorApp ? "on" : "", emailOtp: v.emailOtp ? "on" : "", issuerName: v.issuerName, graceDays: String(v.graceDays), rememberDays: String(v.rememberDays), passkeys: v.passkeys ? "on" : "" }),
+  fields: (v) => ({ authenticatorApp: v.authenticatorApp ? "on" : "", emailOtp: v.emailOtp ? "on" : "", issuerName: v.issuerName, graceDays: String(v.graceDays), rememberDays: String(v.rememberDays), passkeys: v.passkeys ? "on" : "", passwordlessPasskeys: v.passwordlessPasskeys ? "on" : "" }),
   // The grace period runs from when the app is turned on, or from when its length is changed.
   write(settings, { before, now }) {
     const restart = !before.mfa.authenticatorApp || before.mfa.graceDays !== settings.graceDays;
@@ -88,6 +92,11 @@ export const mfaTab: PolicyTab<MfaSettings> = {
       </Toggle>
       <Toggle name="passkeys" label="Passkeys" checked={value.passkeys}>
         People may add passkeys (Windows Hello, Touch ID, a security key or a phone) on My account and use one at the second step.
+      </Toggle>
+      <Toggle name="passwordlessPasskeys" label="Passkeys can sign in without a password" checked={value.passwordlessPasskeys}>
+        The sign-in page offers “Sign in with a passkey”. The passkey must verify the person (a PIN, fingerprint or face), so it counts as both steps:
+        no password and no second step follows, even with the Authenticator App required. Not offered when the portal signs in with Microsoft only.
+        Needs Passkeys on.
       </Toggle>
       <NumberField
         name="rememberDays"

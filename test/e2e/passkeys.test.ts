@@ -1,11 +1,13 @@
 // Passkeys in real Chromium, with its virtual authenticator (the DevTools WebAuthn domain): a
-// contact adds one on My account and signs in with it. This drives web/passkeys.js and the vendored
+// contact adds one on My account and signs in with it; where passkeys may sign in alone (issue 24.1),
+// another signs in with one and no password. This drives web/passkeys.js and the vendored
 // @simplewebauthn/browser end to end; the server-side refusals are tested in test/mfa/passkeys.test.ts.
-import type { Page } from "playwright-core";
+import type { CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { type Journey, openSecuritySettings, saveForNextLogin, screenshot, shown, signInWithPassword, signOut, startJourney } from "./harness";
 
 const CONTACT = "contact3@customer.test";
+const OTHER_CONTACT = "contact4@customer.test";
 let journey: Journey;
 beforeAll(async () => {
   journey = await startJourney({ host: "localhost" });
@@ -14,19 +16,30 @@ afterAll(async () => {
   await journey?.stop();
 });
 
+const authenticators = new WeakMap<Page, { cdp: CDPSession; id: string }>();
+const cdpOf = (page: Page) => authenticators.get(page)!.cdp;
+const authenticatorOf = (page: Page) => authenticators.get(page)!.id;
+
 async function withVirtualAuthenticator(page: Page) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("WebAuthn.enable");
-  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
     options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
   });
+  authenticators.set(page, { cdp, id: authenticatorId });
+}
+
+/** Sign out, and wait until the page is at `path` (the sign-in page may move on by itself). */
+async function signOutTo(page: Page, path: string) {
+  await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL((url) => url.pathname === path);
 }
 
 test("a contact adds a passkey on My account and signs in with it", async () => {
   const admin = await journey.newPage();
   await signInWithPassword(admin, "agent", "admin@edgedesk.test", journey.password);
   await openSecuritySettings(admin, "Contact Authentication", "Multi-Factor Authentication");
-  await admin.getByLabel("Passkeys").check();
+  await admin.getByLabel("Passkeys", { exact: true }).check();
   await saveForNextLogin(admin, "Passkeys: off → on");
 
   const page = await journey.newPage();
@@ -45,4 +58,40 @@ test("a contact adds a passkey on My account and signs in with it", async () => 
   await page.getByRole("button", { name: "Use a passkey" }).click();
   await shown(page.getByRole("heading", { name: /^Hello, / }));
   expect(new URL(page.url()).pathname).toBe("/support");
+});
+
+test("where passkeys may sign in alone, a contact signs in with one and no password", async () => {
+  const admin = await journey.newPage();
+  await signInWithPassword(admin, "agent", "admin@edgedesk.test", journey.password);
+  await openSecuritySettings(admin, "Contact Authentication", "Multi-Factor Authentication");
+  await admin.getByLabel("Passkeys", { exact: true }).check();
+  await admin.getByLabel("Passkeys can sign in without a password").check();
+  await saveForNextLogin(admin, "Passkeys can sign in without a password: off → on");
+
+  const page = await journey.newPage();
+  await withVirtualAuthenticator(page);
+  await signInWithPassword(page, "support", OTHER_CONTACT, journey.password);
+  await page.getByRole("banner").getByRole("link", { name: "My account" }).click();
+  await page.getByLabel("Passkey name").fill("Phone");
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await shown(page.getByText("Passkey added."));
+  await shown(page.getByText("This is your only passkey."));
+
+  // The Email field's autofill (conditional mediation): the virtual authenticator answers it at
+  // once, as a person picking the passkey from the list would, and the portal opens.
+  await signOutTo(page, "/support");
+  await shown(page.getByRole("heading", { name: /^Hello, / }));
+
+  // The button: with the authenticator waiting for a touch, the page shows it; a touch signs in.
+  await cdpOf(page).send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId: authenticatorOf(page), enabled: false });
+  await signOut(page);
+  expect(await page.getByLabel("Email").getAttribute("autocomplete")).toBe("username webauthn");
+  await screenshot(page, "passkey-sign-in-alone");
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await cdpOf(page).send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId: authenticatorOf(page), enabled: true });
+  await shown(page.getByRole("heading", { name: /^Hello, / }));
+  expect(new URL(page.url()).pathname).toBe("/support");
+  // No password was typed: the session began with the passkey alone.
+  await page.getByRole("banner").getByRole("link", { name: "My account" }).click();
+  await shown(page.getByText("Signed in with a passkey, no password"));
 });

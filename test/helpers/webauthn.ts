@@ -37,10 +37,12 @@ export async function softwareAuthenticator(rpId = "edgedesk.test") {
   const rpIdHash = await sha256(new TextEncoder().encode(rpId));
   const clientData = (type: string, challenge: string, origin: string) => new TextEncoder().encode(JSON.stringify({ type, challenge, origin, crossOrigin: false }));
   let counter = 0;
+  let userHandle: string | undefined;
   return {
     id: b64(credentialId),
-    /** navigator.credentials.create(), answered. */
-    register(options: { challenge: string }, origin = ORIGIN) {
+    /** navigator.credentials.create(), answered; `discoverable` is what credProps reports (absent: the browser says nothing). */
+    register(options: { challenge: string; user?: { id: string } }, origin = ORIGIN, { discoverable }: { discoverable?: boolean } = {}) {
+      if (options.user) userHandle = options.user.id;
       const cose = new Map<number, number | Uint8Array>([
         [1, 2],
         [3, -7],
@@ -55,13 +57,17 @@ export async function softwareAuthenticator(rpId = "edgedesk.test") {
         rawId: b64(credentialId),
         type: "public-key",
         response: { clientDataJSON: b64(clientData("webauthn.create", options.challenge, origin)), attestationObject: b64(attestationObject), transports: ["internal"] },
-        clientExtensionResults: {},
+        clientExtensionResults: discoverable === undefined ? {} : { credProps: { rk: discoverable } },
       };
     },
-    /** navigator.credentials.get(), answered; `counter` overrides the signature counter (a cloned authenticator). */
-    async assert(options: { challenge: string }, { origin = ORIGIN, signCount }: { origin?: string; signCount?: number } = {}) {
+    /**
+     * navigator.credentials.get(), answered; `signCount` overrides the signature counter (a cloned
+     * authenticator), `userVerified: false` leaves out the UV flag (presence only), and with
+     * `withUserHandle` it names the account it holds the passkey for, as a discoverable one does.
+     */
+    async assert(options: { challenge: string }, { origin = ORIGIN, signCount, userVerified = true, withUserHandle = false }: { origin?: string; signCount?: number; userVerified?: boolean; withUserHandle?: boolean } = {}) {
       counter = signCount ?? counter + 1;
-      const authData = concat(rpIdHash, [0x05], u32(counter));
+      const authData = concat(rpIdHash, [userVerified ? 0x05 : 0x01], u32(counter));
       const clientDataJSON = clientData("webauthn.get", options.challenge, origin);
       const signed = concat(authData, await sha256(clientDataJSON));
       const signature = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keys.privateKey, signed as Uint8Array<ArrayBuffer>));
@@ -69,7 +75,7 @@ export async function softwareAuthenticator(rpId = "edgedesk.test") {
         id: b64(credentialId),
         rawId: b64(credentialId),
         type: "public-key",
-        response: { clientDataJSON: b64(clientDataJSON), authenticatorData: b64(authData), signature: b64(der(signature)) },
+        response: { clientDataJSON: b64(clientDataJSON), authenticatorData: b64(authData), signature: b64(der(signature)), ...(withUserHandle && userHandle ? { userHandle } : {}) },
         clientExtensionResults: {},
       };
     },

@@ -104,7 +104,7 @@ describe("the MFA settings page", () => {
     expect((await client.get("/agent")).status).toBe(303);
     expect(await statusOf(other, "/support", contactCookie)).toBe(200);
     const policy = await portalStub(env, "agent").getPolicy();
-    expect(policy.mfa).toEqual({ authenticatorApp: true, emailOtp: false, issuerName: "RTX Solutions – Agent App", graceDays: 0, graceUntil: null, rememberDays: 0, passkeys: false });
+    expect(policy.mfa).toEqual({ authenticatorApp: true, emailOtp: false, issuerName: "RTX Solutions – Agent App", graceDays: 0, graceUntil: null, rememberDays: 0, passkeys: false, passwordlessPasskeys: false });
 
     // Signing in again now means enrolling.
     expect((await postPassword(browser({ clock }), "agent", agents[0]!)).headers.get("Location")).toBe("/agent/login/enroll");

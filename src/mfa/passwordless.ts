@@ -1,0 +1,71 @@
+// Issue 24.1: sign in with a passkey alone. Where the portal allows it ("Passkeys can sign in
+// without a password", with Passkeys on and password sign-in offered), a discoverable passkey
+// that verifies the person (user verification required) counts as both factors. The challenge
+// exists before anyone is known, so it lives in D1 keyed by a hash of the browser's attempt
+// cookie: single-use (compare-and-swap) and 5 minutes.
+import { type AuthenticationResponseJSON, generateAuthenticationOptions } from "@simplewebauthn/server";
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { Db } from "../db";
+import { passkeyChallenges, passkeys, type User, users } from "../db/schema";
+import { MINUTE } from "../lib/clock";
+import { randomToken, sha256Hex } from "../lib/crypto";
+import { isoBase64URL } from "@simplewebauthn/server/helpers";
+import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
+import { checkAssertion, type RelyingParty, relyingParty } from "./passkeys";
+
+export const ATTEMPT_LIFETIME_MS = 5 * MINUTE;
+const TOKEN = /^[a-z2-7]{32}$/;
+export const NOT_REGISTERED = "That passkey is not registered for this portal. Sign in with your email and password.";
+
+/** The relying party when this portal lets a passkey sign in alone; null when it does not. */
+export function passwordlessRp(env: Env, policy: PortalPolicy, passwordOffered: boolean): RelyingParty | null {
+  // "SSO only" means no passkey sign-in either: a passkey stands in for the password.
+  if (!policy.mfa.passkeys || !policy.mfa.passwordlessPasskeys || !passwordOffered) return null;
+  return relyingParty(env);
+}
+
+/** Options for navigator.credentials.get() with no account named, and the attempt's token for its cookie. */
+export async function startPasskeySignIn(db: Db, rp: RelyingParty, portal: Portal, now: number) {
+  const options = await generateAuthenticationOptions({ rpID: rp.id, allowCredentials: [], userVerification: "required" });
+  const token = randomToken();
+  await db.insert(passkeyChallenges).values({ id: await sha256Hex(token), portal, challenge: options.challenge, createdAt: now, expiresAt: now + ATTEMPT_LIFETIME_MS });
+  return { token, options };
+}
+
+/** The attempt's challenge, taken once: of two requests with one cookie, one gets it. */
+async function takeChallenge(db: Db, portal: Portal, token: string | undefined, now: number): Promise<string | null> {
+  if (!token || !TOKEN.test(token)) return null;
+  const taken = await db
+    .update(passkeyChallenges)
+    .set({ usedAt: now })
+    .where(and(eq(passkeyChallenges.id, await sha256Hex(token)), eq(passkeyChallenges.portal, portal), isNull(passkeyChallenges.usedAt), gt(passkeyChallenges.expiresAt, now)))
+    .returning({ challenge: passkeyChallenges.challenge });
+  return taken[0]?.challenge ?? null;
+}
+
+export type PasskeyHolder = { ok: true; challenge: string; user: User; passkey: typeof passkeys.$inferSelect } | { ok: false; message: string };
+
+/**
+ * Whose passkey this is, for the attempt behind the cookie: the challenge is taken first (single
+ * use), then the credential must be registered to a person of this portal. The signature is not
+ * checked yet: the caller counts the attempt against that person first (finishPasskeySignIn).
+ */
+export async function findPasskeyHolder(db: Db, portal: Portal, token: string | undefined, response: AuthenticationResponseJSON, now: number): Promise<PasskeyHolder> {
+  const challenge = await takeChallenge(db, portal, token, now);
+  if (!challenge) return { ok: false, message: "That passkey request expired or was already used. Try again." };
+  const found = typeof response?.id === "string" ? await db.select({ passkey: passkeys, user: users }).from(passkeys).innerJoin(users, eq(users.id, passkeys.userId)).where(eq(passkeys.id, response.id)).get() : undefined;
+  // A passkey of the other portal's people is not one of this portal's.
+  if (!found || found.user.kind !== kindOfPortal(portal)) return { ok: false, message: NOT_REGISTERED };
+  // The authenticator names the account it holds the passkey for; it must be the same person.
+  const handle = response.response?.userHandle;
+  if (handle !== undefined && handle !== null && handle !== encodeUserHandle(found.user.id)) return { ok: false, message: NOT_REGISTERED };
+  return { ok: true, challenge, user: found.user, passkey: found.passkey };
+}
+
+/** The user handle registration gave the authenticator (the user id's UTF-8 bytes), as base64url. */
+const encodeUserHandle = (userId: string) => isoBase64URL.fromUTF8String(userId);
+
+/** The signature, with the person verified by the authenticator (PIN or biometrics), and the counter moved on. */
+export async function finishPasskeySignIn(db: Db, rp: RelyingParty, holder: Extract<PasskeyHolder, { ok: true }>, response: AuthenticationResponseJSON, now: number) {
+  return checkAssertion(db, rp, holder.passkey, holder.challenge, response, now, { requireUserVerification: true });
+}
