@@ -19,7 +19,7 @@ import { rolesRoutes } from "./admin/roles-routes";
 import { reauthRoutes } from "./auth/reauth";
 import { signInRoutes } from "./auth/routes";
 import { notMeRoutes } from "./auth/not-me-routes";
-import { passkeySignInRoutes } from "./auth/passkey-sign-in-routes";
+import { passwordlessRoutes } from "./auth/passwordless-routes";
 import { passwordResetRoutes } from "./auth/reset-routes";
 import { PasswordHashConfigurationError, scryptParamsFor } from "./auth/password";
 import { setupRoutes } from "./auth/setup-routes";
@@ -126,7 +126,7 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
     app.route(`/${portal}`, signInRoutes(portal));
     app.route(`/${portal}`, passwordResetRoutes(portal));
     app.route(`/${portal}`, notMeRoutes(portal));
-    app.route(`/${portal}`, passkeySignInRoutes(portal));
+    app.route(`/${portal}`, passwordlessRoutes(portal));
     app.route(`/${portal}`, mfaRoutes(portal));
     app.route(`/${portal}`, ssoRoutes(portal));
     app.route(`/${portal}`, accountRoutes(portal));

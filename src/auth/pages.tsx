@@ -55,6 +55,9 @@ export function SignInPage(props: SignInPageProps) {
               Sign in with a passkey
             </button>
             <p class="alert error" role="alert" id="passkey-error" aria-live="assertive"></p>
+            <p>
+              <a href={`/${props.portal}/login/pass`}>Use a temporary access pass</a>
+            </p>
           </div>
         )}
       </Card>

@@ -17,8 +17,7 @@ import { nextStage, type PassedStep, stageLocation } from "../auth/sign-in";
 import { markIssuedCodesShown, requestRecoveryCodes } from "./recovery-requests";
 import { EMAIL_NOT_SENT, sendEmailOtp, secondStepFor } from "./flow";
 import { AccessPassPage, AppCodePage, EmailCodePage, EnrollPage, PasskeyPage, RecoveryCodePage, RecoveryCodesPage } from "./pages";
-import { notifyAccessPassUsed, useAccessPass } from "./access-pass";
-import { afterResponse } from "../lib/background";
+import { PASS_REFUSED, signInWithAccessPass } from "./access-pass-sign-in";
 import { signInSucceeded } from "../auth/new-device";
 import { generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
@@ -277,20 +276,10 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
     const ok = await useRecoveryCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now());
     return ok ? null : "That recovery code is not right, or was already used.";
   },
-  /**
-   * Issue 24.3: a pass counts as both factors once. Its use is audited and emailed (an admin who
-   * issued it could otherwise sign in as the person unseen), and where the portal uses the app,
-   * the old authenticator goes: the person sets up a new one next (nextStage), as after a reset.
-   */
+  /** Issue 24.3: a pass counts as both factors once (signInWithAccessPass says what else it does). */
   async pass(c, auth, code) {
     if (!code) return "Enter the temporary access pass your administrator gave you.";
-    const now = c.var.clock.now();
-    const used = await useAccessPass(getDb(c.env.DB), auth.user.id, code, now, { removeApp: auth.policy.mfa.authenticatorApp });
-    if (!used) return "That temporary access pass is not right, was already used, or has expired. Ask your administrator for a new one.";
-    await recordAudit(c, { event: "access_pass.used", portal: auth.portal, actorId: auth.user.id, details: { issuedBy: used.issuedBy } });
-    const seen = { ip: c.req.header("CF-Connecting-IP") ?? "unknown", userAgent: c.req.header("User-Agent") ?? "" };
-    await afterResponse(c, "the access pass use notice", () => notifyAccessPassUsed(c.env, auth.user, auth.portal, seen, now));
-    return null;
+    return (await signInWithAccessPass(c, auth.portal, auth.policy, auth.user, code)) ? null : PASS_REFUSED;
   },
   async email(c, auth, code) {
     if (!code) return "Enter the one-time password from the email.";

@@ -3,7 +3,7 @@
 // shown once, kept only as a hash, audited and emailed about without the pass. The person types
 // it after their password; it works once, until it expires, and sends them straight to setting
 // up a new authenticator app. Its use is audited and emailed. An MFA reset cancels it.
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, isNotNull } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
 import { auditEvents, devMailbox, temporaryAccessPasses, totpCredentials } from "../../src/db/schema";
@@ -252,5 +252,40 @@ describe("signing in with a temporary access pass", () => {
     await enrollThroughPages(browser({ clock }), "support", contact, clock);
     const refused = await passAtSecondStep(clock, contact, second);
     expect(refused.response.status).toBe(401);
+  });
+
+  it("works with the email alone where passkeys may sign in without a password, and only there", async () => {
+    const clock = fakeClock();
+    const { client } = await signedInAdmin(clock);
+    const { contact } = await contactWithApp(clock);
+    const pass = await issuePass(client, contact.id);
+    const alone = (code: string, email = contact.email) => browser({ clock }).post("/support/login/pass", { email, code });
+
+    // Off (the default): only after the password.
+    const off = await alone(pass);
+    expect(off.status).toBe(403);
+    await off.text();
+    expect(await auditOf("access_pass.used", contact.id)).toHaveLength(0);
+
+    await setMfa("support", { authenticatorApp: true, passkeys: true, passwordlessPasskeys: true });
+    try {
+      expect(await (await browser({ clock }).get("/support/login")).text()).toContain('href="/support/login/pass"');
+      for (const [email, code] of [[`nobody-${contact.id}@example.com`, pass], [contact.email, "AAAA-BBBB-CCCC-DDDD"]] as const) {
+        const refused = await alone(code, email);
+        expect(refused.status).toBe(401);
+        expect(visible(await refused.text())).toContain("That temporary access pass is not right, was already used, or has expired.");
+      }
+      const person = browser({ clock });
+      const used = await person.post("/support/login/pass", { email: contact.email, code: pass });
+      await used.text();
+      expect(used.headers.get("Location")).toBe("/support/login/enroll");
+      expect(await db().select().from(totpCredentials).where(and(eq(totpCredentials.userId, contact.id), isNotNull(totpCredentials.confirmedAt)))).toHaveLength(0);
+      const again = await alone(pass);
+      expect(again.status).toBe(401);
+      await again.text();
+      expect(await auditOf("access_pass.used", contact.id)).toHaveLength(1);
+    } finally {
+      await setMfa("support", { authenticatorApp: true, passkeys: false, passwordlessPasskeys: false });
+    }
   });
 });

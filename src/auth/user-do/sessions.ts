@@ -10,7 +10,7 @@ export type SessionStage = "full" | "second_factor" | "enroll" | "recovery_codes
 
 // Part-way sign-ins do not linger: 15 minutes to finish, then start again.
 export const PENDING_SESSION_LIFETIME_MS = 15 * 60_000;
-export type SignInMethod = "password" | "sso" | "passkey";
+export type SignInMethod = "password" | "sso" | "passkey" | "pass";
 
 export interface SessionInfo {
   id: string;

@@ -1,7 +1,8 @@
-// Issue 24.1: "Sign in with a passkey", no password. JSON in and out (the browser's WebAuthn call
-// sits between the two requests). The attempt's challenge is tied to this browser by a short-lived
-// cookie; attempts count against the same limits as passwords (per IP, and per account once the
-// passkey names one), before the signature is checked.
+// Sign-ins without a password, where the portal lets passkeys sign in alone. Issue 24.1: "Sign in
+// with a passkey", JSON in and out (the browser's WebAuthn call sits between the two requests);
+// the attempt's challenge is tied to this browser by a short-lived cookie. Issue 24.3: a temporary
+// access pass with the email alone. Attempts count against the same limits as passwords (per IP,
+// and per account), before the passkey's signature or the pass is checked.
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
@@ -9,12 +10,16 @@ import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
-import { parseJson, reads, safeNextPath } from "../lib/validation";
+import { emailField, parseForm, parseJson, reads, safeNextPath } from "../lib/validation";
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { ATTEMPT_LIFETIME_MS, findPasskeyHolder, finishPasskeySignIn, passwordlessRp, startPasskeySignIn } from "../mfa/passwordless";
 import { portalPolicy } from "../portal/context";
-import type { Portal } from "../portal/policy";
+import { kindOfPortal, type Portal } from "../portal/policy";
+import { PASS_REFUSED, signInWithAccessPass } from "../mfa/access-pass-sign-in";
+import { Card, ErrorMessage, Field, Layout } from "../web/layout";
+import { nextStage } from "./sign-in";
+import { findUserByEmail, normalizeEmail } from "./users";
 import { signInSucceeded } from "./new-device";
 import { signInWays } from "./routes";
 import { requestDetails, startSession } from "./sessions";
@@ -22,11 +27,12 @@ import { requestDetails, startSession } from "./sessions";
 // What navigator.credentials.get() sends back: checked in depth by @simplewebauthn/server.
 const assertionForm = z.object({ response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }), next: z.string().max(2048).optional() });
 const OFF = "Passkeys do not sign in on their own here. Sign in with your email and password.";
+const passForm = z.object({ email: emailField(), code: z.string().max(64, "That is longer than any temporary access pass.").optional().default("") });
 
 type Ctx = Context<AppEnv>;
 
-/** The passkey sign-in of one portal, mounted at /agent or /support. */
-export function passkeySignInRoutes(portal: Portal) {
+/** The sign-ins without a password of one portal, mounted at /agent or /support. */
+export function passwordlessRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   // `__Host-` like the session cookie: the attempt's token, for as long as its challenge lives.
   const cookie = `edgedesk_${portal}_passkey`;
@@ -91,5 +97,63 @@ export function passkeySignInRoutes(portal: Portal) {
     return c.json({ redirect: safeNextPath(form.data.next, `/${portal}`) });
   });
 
+  // Issue 24.3: a temporary access pass alone. It counts as both factors once; then, as after the
+  // password, the person sets up the app (or is sent to My account's passkeys).
+  const passPage = (c: Ctx, props: { email?: string; error?: string }, status: 200 | 400 | 401 | 403 | 429 = 200) => c.html(<AccessPassSignInPage portal={portal} {...props} />, status);
+
+  app.get("/login/pass", async (c) => {
+    if (!(await allowedRp(c))) return c.redirect(`/${portal}/login`, 303);
+    return passPage(c, {});
+  });
+
+  app.post("/login/pass", reads(passForm), async (c) => {
+    const policy = await portalPolicy(c, portal);
+    if (!passwordlessRp(c.env, policy, signInWays(c.env, policy).password)) return passPage(c, { error: "A temporary access pass works here only after your password." }, 403);
+    const form = await parseForm(c, passForm);
+    if (!form.ok) return passPage(c, { error: form.message }, 400);
+    const { email, code } = form.data;
+    const now = c.var.clock.now();
+    const accountKey = limitKeys.passwordAccount(portal, normalizeEmail(email));
+    const [perIp, perAccount] = await Promise.all([
+      countAttempt(c.env, limitKeys.passwordIp(requestDetails(c).ip), LIMITS.passwordPerIp, now),
+      countAttempt(c.env, accountKey, LIMITS.passwordPerAccount, now),
+    ]);
+    const blocked = [perIp, perAccount].find((r) => !r.allowed);
+    if (blocked && !blocked.allowed) {
+      c.header("Retry-After", String(retryAfterSeconds(blocked.retryAfterMs)));
+      return passPage(c, { email, error: `Too many sign-in attempts. For your security, try again in ${waitMessage(blocked.retryAfterMs)}.` }, 429);
+    }
+    const db = getDb(c.env.DB);
+    const user = await findUserByEmail(db, kindOfPortal(portal), email);
+    // An unknown email, a disabled account and a wrong pass read the same.
+    if (!user?.active || !(await signInWithAccessPass(c, portal, policy, user, code))) {
+      await recordAudit(c, { event: "sign_in.failed", portal, targetId: user?.id ?? null, details: { email: normalizeEmail(email), method: "pass" } });
+      return passPage(c, { email, error: PASS_REFUSED }, 401);
+    }
+    await resetAttempts(c.env, accountKey);
+    const after = await nextStage(db, portal, user.id, policy, now, { passed: "second_factor", method: "pass" });
+    await startSession(c, portal, user.id, { stage: after.stage, method: "pass", policy });
+    // Finished now, or when the new app is set up (that step records the sign-in).
+    if (after.stage === "full") await signInSucceeded(c, portal, user, { method: "pass" });
+    return c.redirect(after.location, 303);
+  });
+
   return app;
+}
+
+function AccessPassSignInPage(props: { portal: Portal; email?: string | undefined; error?: string | undefined }) {
+  return (
+    <Layout title="Use a temporary access pass" portal={props.portal}>
+      <Card title="Sign in with a temporary access pass">
+        <p>An administrator gave you a one-time pass because you could not sign in. It works once; then you set up your authenticator app or a passkey again.</p>
+        <ErrorMessage message={props.error} />
+        <form method="post" action={`/${props.portal}/login/pass`} class="stack">
+          <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" autofocus={!props.email} maxlength={254} />
+          <Field label="Temporary access pass" name="code" autocomplete="off" inputmode="text" maxlength={24} autofocus={!!props.email} />
+          <button type="submit" class="primary">Sign in</button>
+        </form>
+        <p><a href={`/${props.portal}/login`}>Back to sign in</a></p>
+      </Card>
+    </Layout>
+  );
 }

@@ -1,0 +1,25 @@
+// Issue 24.3: using a temporary access pass to sign in, at the second step after the password or
+// (where passkeys may sign in alone) with the email alone. One rule for both: it works once, the
+// person's authenticator goes with it where the portal uses the app (they set up a new one next),
+// and its use is audited and emailed to them (an admin who issued it could otherwise sign in as
+// them unseen).
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { recordAudit } from "../audit/audit";
+import { requestDetails } from "../auth/sessions";
+import { getDb } from "../db";
+import { afterResponse } from "../lib/background";
+import type { Portal, PortalPolicy } from "../portal/policy";
+import { notifyAccessPassUsed, useAccessPass } from "./access-pass";
+
+export const PASS_REFUSED = "That temporary access pass is not right, was already used, or has expired. Ask your administrator for a new one.";
+
+export async function signInWithAccessPass(c: Context<AppEnv>, portal: Portal, policy: PortalPolicy, user: { id: string; email: string; name: string }, typed: string): Promise<boolean> {
+  const now = c.var.clock.now();
+  const used = await useAccessPass(getDb(c.env.DB), user.id, typed, now, { removeApp: policy.mfa.authenticatorApp });
+  if (!used) return false;
+  await recordAudit(c, { event: "access_pass.used", portal, actorId: user.id, details: { issuedBy: used.issuedBy } });
+  const seen = requestDetails(c);
+  await afterResponse(c, "the access pass use notice", () => notifyAccessPassUsed(c.env, user, portal, seen, now));
+  return true;
+}
