@@ -8,7 +8,6 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { requireRecentAuth } from "../auth/reauth";
-import { findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { afterResponse } from "../lib/background";
 import { parseForm, reads } from "../lib/validation";
@@ -17,10 +16,9 @@ import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAcce
 import { portalOfKind } from "../portal/policy";
 import { ErrorMessage } from "../web/layout";
 import { AdminFrame } from "./pages";
-import { refuseUnlessManageable } from "./refusals";
+import { personPage, personToActOn } from "./refusals";
 
 type Ctx = Context<AppEnv>;
-const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
 const CHOOSE = "Choose how long the pass works: from 10 minutes to 8 hours.";
 const passForm = z.object({ minutes: z.enum(ACCESS_PASS_MINUTES.map(String) as [string, ...string[]], { error: CHOOSE }) });
 
@@ -28,27 +26,22 @@ const passForm = z.object({ minutes: z.enum(ACCESS_PASS_MINUTES.map(String) as [
 export const accessPassRoutes = new Hono<AppEnv>();
 const recovery = requirePermission("manageRecoveryAndMfaReset");
 
-const pageOf = (person: { id: string; kind: "agent" | "contact" }) => (person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`);
-
 /** The person, when this admin may issue them a pass now; otherwise the page that says why not. */
-async function holderOfPass(c: Ctx) {
-  const id = c.req.param("id") ?? "";
-  const person = ID.test(id) ? await findUserById(getDb(c.env.DB), id) : null;
-  if (!person) return { refused: c.notFound() };
-  const stop = (message: string, status: 403 | 409) =>
-    c.html(
-      <AdminFrame auth={c.var.auth} title="Temporary access pass">
-        <ErrorMessage message={message} />
-        <p><a href={pageOf(person)}>Back to {person.name}</a></p>
-      </AdminFrame>,
-      status,
-    );
-  if (person.id === c.var.auth.user.id) return { refused: stop("You cannot issue yourself a temporary access pass. Ask another administrator.", 403) };
-  if (!person.active) return { refused: stop(`${person.name} is disabled. Enable them first.`, 409) };
-  // The pass stands in for the second step of a password sign-in.
-  if (!person.passwordHash) return { refused: stop(`${person.name} signs in with Microsoft only, so a temporary access pass would not help them: their second step is Microsoft's.`, 409) };
-  const refused = await refuseUnlessManageable(c, person.id, "issue them a temporary access pass", "issue a temporary access pass");
-  return refused ? { refused } : { person };
+function holderOfPass(c: Ctx) {
+  return personToActOn(c, {
+    title: "Temporary access pass",
+    what: "issue them a temporary access pass",
+    action: "issue a temporary access pass",
+    refuse: (person) =>
+      person.id === c.var.auth.user.id
+        ? { message: "You cannot issue yourself a temporary access pass. Ask another administrator.", status: 403 }
+        : !person.active
+          ? { message: `${person.name} is disabled. Enable them first.`, status: 409 }
+          : // The pass stands in for the second step of a password sign-in.
+            !person.passwordHash
+            ? { message: `${person.name} signs in with Microsoft only, so a temporary access pass would not help them: their second step is Microsoft's.`, status: 409 }
+            : null,
+  });
 }
 
 function IssueForm({ person, error }: { person: { id: string; name: string; kind: "agent" | "contact" }; error?: string | undefined }) {
@@ -72,7 +65,7 @@ function IssueForm({ person, error }: { person: { id: string; name: string; kind
         </div>
         <div class="actions">
           <button type="submit" class="primary">Issue pass</button>
-          <a href={pageOf(person)}>Cancel</a>
+          <a href={personPage(person)}>Cancel</a>
         </div>
       </form>
     </>
@@ -127,7 +120,7 @@ accessPassRoutes.post("/people/:id/access-pass", recovery, requireRecentAuth(), 
         <span id="pass-copied" role="status" />
       </p>
       <p class="hint">We emailed {person.email} that you issued it (not the pass). It is in the audit log, and so will its use be.</p>
-      <p><a href={pageOf(person)}>Back to {person.name}</a></p>
+      <p><a href={personPage(person)}>Back to {person.name}</a></p>
     </AdminFrame>,
   );
 });

@@ -7,6 +7,7 @@ import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { ErrorMessage } from "../web/layout";
 import { holderOf, type Result } from "./agents";
+import { findUserById } from "../auth/users";
 import { AdminFrame } from "./pages";
 
 type Ctx = Context<AppEnv>;
@@ -32,3 +33,36 @@ export async function refuseUnlessManageable(c: Ctx, targetId: string, what: str
   );
 }
 
+
+const PERSON_ID = /^(agt|cnt)_[a-z2-7]{16}$/;
+
+/** The admin page of an agent or a contact. */
+export const personPage = (person: { id: string; kind: "agent" | "contact" }) => (person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`);
+
+type Person = NonNullable<Awaited<ReturnType<typeof findUserById>>>;
+export type Refusal = { message: string; status: 403 | 409 | 503 };
+
+/**
+ * The person of the route's `:id`, when this admin may act on them now: they exist, the action's
+ * own checks pass (`refuse`, in order), and the access rule allows it (audited when it does not).
+ * Otherwise `refused` is the page that says why, titled `title`, with the way back.
+ */
+export async function personToActOn(c: Ctx, options: { title: string; what: string; action: string; refuse: (person: Person) => Refusal | null }): Promise<{ person: Person; refused?: undefined } | { refused: Response }> {
+  const id = c.req.param("id") ?? "";
+  const person = PERSON_ID.test(id) ? await findUserById(getDb(c.env.DB), id) : null;
+  if (!person) return { refused: await c.notFound() };
+  const stop = options.refuse(person);
+  if (stop) {
+    return {
+      refused: await c.html(
+        <AdminFrame auth={c.var.auth} title={options.title}>
+          <ErrorMessage message={stop.message} />
+          <p><a href={personPage(person)}>Back to {person.name}</a></p>
+        </AdminFrame>,
+        stop.status,
+      ),
+    };
+  }
+  const refused = await refuseUnlessManageable(c, person.id, options.what, options.action);
+  return refused ? { refused } : { person };
+}

@@ -7,46 +7,38 @@ import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { requireRecentAuth } from "../auth/reauth";
-import { findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { afterResponse } from "../lib/background";
 import { requirePermission } from "../access/guard";
 import { portalOfKind } from "../portal/policy";
 import { createInvitation, INVITATION_LIFETIME_MS } from "../sso/invitations";
 import { ssoConfig } from "../sso/oidc";
-import { ErrorMessage } from "../web/layout";
 import { notifySsoInvited } from "./notices";
 import { AdminFrame } from "./pages";
-import { refuseUnlessManageable } from "./refusals";
+import { personPage, personToActOn } from "./refusals";
 
 type Ctx = Context<AppEnv>;
-const ID = /^(agt|cnt)_[a-z2-7]{16}$/;
 const WHAT = "invite them to sign in with Microsoft";
 
 /** Mounted inside the people routes, behind their signed-in check. */
 export const ssoInviteRoutes = new Hono<AppEnv>();
 const manage = requirePermission("manageAgents");
 
-const pageOf = (person: { id: string; kind: "agent" | "contact" }) => (person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`);
-
 /** The person, when this admin may invite them now; otherwise the page that says why not. */
-async function invitee(c: Ctx) {
-  const id = c.req.param("id") ?? "";
-  const person = ID.test(id) ? await findUserById(getDb(c.env.DB), id) : null;
-  if (!person) return { refused: c.notFound() };
-  const stop = (message: string, status: 403 | 409 | 503) =>
-    c.html(
-      <AdminFrame auth={c.var.auth} title="Invite to sign in with Microsoft">
-        <ErrorMessage message={message} />
-        <p><a href={pageOf(person)}>Back to {person.name}</a></p>
-      </AdminFrame>,
-      status,
-    );
-  if (!ssoConfig(c.env)) return { refused: stop("Single sign-on is not set up for EdgeDesk yet (README, Single sign-on).", 503) };
-  if (person.id === c.var.auth.user.id) return { refused: stop("You cannot invite yourself: sign in with Microsoft, or ask another administrator.", 403) };
-  if (!person.active) return { refused: stop(`${person.name} is disabled. Enable them first.`, 409) };
-  const refused = await refuseUnlessManageable(c, person.id, WHAT, "invite to sign in with Microsoft");
-  return refused ? { refused } : { person };
+function invitee(c: Ctx) {
+  return personToActOn(c, {
+    title: "Invite to sign in with Microsoft",
+    what: WHAT,
+    action: "invite to sign in with Microsoft",
+    refuse: (person) =>
+      !ssoConfig(c.env)
+        ? { message: "Single sign-on is not set up for EdgeDesk yet (README, Single sign-on).", status: 503 }
+        : person.id === c.var.auth.user.id
+          ? { message: "You cannot invite yourself: sign in with Microsoft, or ask another administrator.", status: 403 }
+          : !person.active
+            ? { message: `${person.name} is disabled. Enable them first.`, status: 409 }
+            : null,
+  });
 }
 
 ssoInviteRoutes.get("/people/:id/sso-invite", manage, requireRecentAuth(), async (c) => {
@@ -63,7 +55,7 @@ ssoInviteRoutes.get("/people/:id/sso-invite", manage, requireRecentAuth(), async
       <p>We email the link to {person.email} and show it to you once, to pass on if they have no mailbox.</p>
       <form method="post" action={`/agent/admin/people/${person.id}/sso-invite`} class="actions">
         <button type="submit">Create invitation</button>
-        <a href={pageOf(person)}>Cancel</a>
+        <a href={personPage(person)}>Cancel</a>
       </form>
     </AdminFrame>,
   );
@@ -95,7 +87,7 @@ ssoInviteRoutes.post("/people/:id/sso-invite", manage, requireRecentAuth(), read
         <span id="invitation-copied" role="status" />
       </p>
       <p class="hint">We also emailed it to {person.email}. The invitation is in the audit log.</p>
-      <p><a href={pageOf(person)}>Back to {person.name}</a></p>
+      <p><a href={personPage(person)}>Back to {person.name}</a></p>
     </AdminFrame>,
   );
 });

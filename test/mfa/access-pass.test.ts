@@ -288,4 +288,25 @@ describe("signing in with a temporary access pass", () => {
       await setMfa("support", { authenticatorApp: true, passkeys: false, passwordlessPasskeys: false });
     }
   });
+
+  it("sends the person to My account's passkeys where the portal uses passkeys but not the app", async () => {
+    await setMfa("support", { authenticatorApp: false, emailOtp: true, passkeys: true });
+    try {
+      const clock = fakeClock();
+      const { client } = await signedInAdmin(clock);
+      const contact = await makeContact();
+      const pass = await issuePass(client, contact.id);
+      const person = browser({ clock });
+      const login = await postPassword(person, "support", contact);
+      expect(login.headers.get("Location")).toMatch(/^\/support\/login\/verify\?method=email/);
+      const used = await person.post("/support/login/verify/pass", { code: pass });
+      await used.text();
+      expect(used.headers.get("Location")).toBe("/support/account?done=access_pass#passkeys");
+      const account = visible(await (await person.get("/support/account?done=access_pass")).text());
+      expect(account).toContain("You signed in with a temporary access pass, which works only once. Add a passkey now");
+      expect(account).toContain("Add a passkey");
+    } finally {
+      await setMfa("support", { authenticatorApp: true, emailOtp: false, passkeys: false });
+    }
+  });
 });

@@ -38,12 +38,13 @@ async function addPasskey(client: Browser, portal: Portal, discoverable?: boolea
   return key;
 }
 
-/** A contact with a discoverable passkey (and the app, which the portal requires). */
-async function contactWithPasskey(clock: FakeClock) {
+/** A contact, signed in (with the app set up first when `withApp`), who adds a passkey the browser reports discoverable (unless `credProps` is false: it says nothing). */
+async function contactWithPasskey(clock: FakeClock, { withApp = false, credProps = true } = {}) {
   const contact = await makeContact();
   const client = browser({ clock });
-  await enrollThroughPages(client, "support", contact, clock);
-  const key = await addPasskey(client, "support", true);
+  if (withApp) await enrollThroughPages(client, "support", contact, clock);
+  else await signIn(client, "support", contact);
+  const key = await addPasskey(client, "support", credProps ? true : undefined);
   return { contact, key, client };
 }
 
@@ -67,7 +68,7 @@ describe("signing in with a passkey alone", () => {
   it("counts as both factors: no password and no second step, even with the app required", async () => {
     await setMfa("support", { authenticatorApp: true, ...PASSWORDLESS });
     const clock = fakeClock();
-    const { contact, key } = await contactWithPasskey(clock);
+    const { contact, key } = await contactWithPasskey(clock, { withApp: true });
     expect((await db().select().from(passkeys).where(eq(passkeys.userId, contact.id)).get())!.discoverable).toBe(true);
 
     const page = await (await browser({ clock }).get("/support/login")).text();
@@ -86,10 +87,7 @@ describe("signing in with a passkey alone", () => {
     await setMfa("support", PASSWORDLESS);
     await setMfa("agent", { authenticatorApp: false, emailOtp: false, passkeys: true });
     const clock = fakeClock();
-    const contact = await makeContact();
-    const contactClient = browser({ clock });
-    await signIn(contactClient, "support", contact);
-    const key = await addPasskey(contactClient, "support", true);
+    const { key } = await contactWithPasskey(clock);
 
     const presenceOnly = await passkeyAlone(clock, "support", (options) => key.assert(options, { userVerified: false }));
     expect({ status: presenceOnly.status, error: presenceOnly.body.error }).toEqual({ status: 401, error: USER_NOT_VERIFIED });
@@ -116,10 +114,7 @@ describe("signing in with a passkey alone", () => {
   it("tells the holder of a disabled account's passkey that it is disabled, and opens nothing", async () => {
     await setMfa("support", PASSWORDLESS);
     const clock = fakeClock();
-    const contact = await makeContact();
-    const client = browser({ clock });
-    await signIn(client, "support", contact);
-    const key = await addPasskey(client, "support", true);
+    const { contact, key } = await contactWithPasskey(clock);
     await db().update(users).set({ active: false }).where(eq(users.id, contact.id));
     const refused = await passkeyAlone(clock, "support", (o) => key.assert(o));
     expect({ status: refused.status, error: refused.body.error }).toEqual({ status: 403, error: "This account is disabled. Ask your administrator to enable it." });
@@ -129,10 +124,7 @@ describe("signing in with a passkey alone", () => {
   it("is not offered, and refused, with the setting off or in SSO-only mode", async () => {
     await setMfa("support", PASSWORDLESS);
     const clock = fakeClock();
-    const contact = await makeContact();
-    const client = browser({ clock });
-    await signIn(client, "support", contact);
-    const key = await addPasskey(client, "support", true);
+    const { key } = await contactWithPasskey(clock);
 
     for (const change of [() => setMfa("support", { passkeys: true, passwordlessPasskeys: false }), () => setAccess("support", "sso")]) {
       await setMfa("support", PASSWORDLESS);
@@ -151,10 +143,7 @@ describe("signing in with a passkey alone", () => {
   it("shares the per-account attempt limit with passwords", async () => {
     await setMfa("support", PASSWORDLESS);
     const clock = fakeClock();
-    const contact = await makeContact();
-    const client = browser({ clock });
-    await signIn(client, "support", contact);
-    const key = await addPasskey(client, "support", true);
+    const { contact, key } = await contactWithPasskey(clock);
     for (let i = 0; i < LIMITS.passwordPerAccount.limit; i++) {
       const wrong = await postPassword(browser({ clock }), "support", { email: contact.email, password: `wrong password ${i}` });
       expect(wrong.status).toBe(401);
@@ -187,10 +176,7 @@ describe("passkeys on My account, where they sign in alone", () => {
   it("marks those not known to be discoverable, and warns before the last one goes without locking anyone out", async () => {
     await setMfa("support", PASSWORDLESS);
     const clock = fakeClock();
-    const contact = await makeContact();
-    const client = browser({ clock });
-    await signIn(client, "support", contact);
-    await addPasskey(client, "support");
+    const { contact, client } = await contactWithPasskey(clock, { credProps: false });
     const [stored] = await db().select().from(passkeys).where(eq(passkeys.userId, contact.id));
     expect(stored!.discoverable).toBeNull();
     const account = await (await client.get("/support/account")).text();
