@@ -15,7 +15,7 @@ import { requirePermission } from "../access/guard";
 import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText, notifyAccessPassIssued } from "../mfa/access-pass";
 import { portalOfKind } from "../portal/policy";
 import { ErrorMessage } from "../web/layout";
-import { AdminFrame } from "./pages";
+import { AdminFrame, CopyableSecret } from "./pages";
 import { personPage, personToActOn } from "./refusals";
 
 type Ctx = Context<AppEnv>;
@@ -109,16 +109,7 @@ accessPassRoutes.post("/people/:id/access-pass", recovery, requireRecentAuth(), 
         Give this pass to {person.name} yourself. It is shown only now; it works once, with their password, for {lifetimeText(minutes)} (until{" "}
         {new Date(expiresAt).toISOString().slice(0, 16).replace("T", " ")} UTC).
       </p>
-      <p>
-        <label for="access-pass">Temporary access pass</label>
-        <input id="access-pass" type="text" readonly value={shown} class="code" data-testid="access-pass" />
-      </p>
-      <p class="actions">
-        <button type="button" data-copy={shown} data-copy-status="pass-copied" data-copy-blocked="Copying is blocked here: select the pass and copy it.">
-          Copy pass
-        </button>
-        <span id="pass-copied" role="status" />
-      </p>
+      <CopyableSecret id="access-pass" label="Temporary access pass" noun="pass" value={shown} class="code" />
       <p class="hint">We emailed {person.email} that you issued it (not the pass). It is in the audit log, and so will its use be.</p>
       <p><a href={personPage(person)}>Back to {person.name}</a></p>
     </AdminFrame>,

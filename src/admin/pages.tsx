@@ -354,3 +354,21 @@ export function SetPasswordForm(props: { action: string; rules: PasswordRule[] }
     </form>
   );
 }
+
+/** Something shown to an admin once, to pass on: read-only, selectable, and a Copy button (web/app.js). */
+export function CopyableSecret(props: { id: string; label: string; noun: string; value: string; class?: string }) {
+  return (
+    <>
+      <p>
+        <label for={props.id}>{props.label}</label>
+        <input id={props.id} type="text" readonly value={props.value} class={props.class} data-testid={props.id} />
+      </p>
+      <p class="actions">
+        <button type="button" data-copy={props.value} data-copy-status={`${props.id}-copied`} data-copy-blocked={`Copying is blocked here: select the ${props.noun} and copy it.`}>
+          Copy {props.noun}
+        </button>
+        <span id={`${props.id}-copied`} role="status" />
+      </p>
+    </>
+  );
+}

@@ -14,7 +14,7 @@ import { portalOfKind } from "../portal/policy";
 import { createInvitation, INVITATION_LIFETIME_MS } from "../sso/invitations";
 import { ssoConfig } from "../sso/oidc";
 import { notifySsoInvited } from "./notices";
-import { AdminFrame } from "./pages";
+import { AdminFrame, CopyableSecret } from "./pages";
 import { personPage, personToActOn } from "./refusals";
 
 type Ctx = Context<AppEnv>;
@@ -76,16 +76,7 @@ ssoInviteRoutes.post("/people/:id/sso-invite", manage, requireRecentAuth(), read
   return c.html(
     <AdminFrame auth={auth} title={`Invitation for ${person.name}`}>
       <p>Pass this link to {person.name}. It is shown only now; it works once, until {new Date(expiresAt).toUTCString()}.</p>
-      <p>
-        <label for="invitation-link">Invitation link</label>
-        <input id="invitation-link" type="text" readonly value={link} data-testid="invitation-link" />
-      </p>
-      <p class="actions">
-        <button type="button" data-copy={link} data-copy-status="invitation-copied" data-copy-blocked="Copying is blocked here: select the link and copy it.">
-          Copy link
-        </button>
-        <span id="invitation-copied" role="status" />
-      </p>
+      <CopyableSecret id="invitation-link" label="Invitation link" noun="link" value={link} />
       <p class="hint">We also emailed it to {person.email}. The invitation is in the audit log.</p>
       <p><a href={personPage(person)}>Back to {person.name}</a></p>
     </AdminFrame>,
