@@ -11,8 +11,7 @@ import { findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
 import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../mfa/passkeys";
-import { passwordlessRp } from "../mfa/passwordless";
-import { signInWays } from "../auth/routes";
+import { signInWays } from "../auth/sign-in-ways";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
@@ -73,7 +72,7 @@ export function accountRoutes(portal: Portal) {
         devices={devices}
         passkeys={myPasskeys.map((p) => ({ id: p.id, name: p.name, createdAt: p.createdAt, lastUsedAt: p.lastUsedAt, discoverable: p.discoverable }))}
         canAddPasskey={auth.policy.mfa.passkeys && relyingParty(c.env) !== null}
-        passwordless={passwordlessRp(c.env, auth.policy, signInWays(c.env, auth.policy).password) !== null}
+        passwordless={signInWays(c.env, auth.policy).passkey}
         recentlyConfirmed={recentlyReauthenticated(c)}
         securityLog={securityLog}
         now={c.var.clock.now()}
@@ -138,7 +137,7 @@ export function accountRoutes(portal: Portal) {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
-    const discoverable = passwordlessRp(c.env, auth.policy, signInWays(c.env, auth.policy).password) !== null;
+    const discoverable = signInWays(c.env, auth.policy).passkey;
     return c.json(await registrationOptions(c.env, getDb(c.env.DB), rp, auth.user, c.var.clock.now(), { discoverable }));
   });
   app.post("/account/passkeys", signedIn, requireRecentAuth(), reads(newPasskeyForm), async (c) => {
@@ -158,7 +157,7 @@ export function accountRoutes(portal: Portal) {
     if (id.length > 1024 || !(await removePasskey(getDb(c.env.DB), auth.user.id, id))) return render(c, { error: "That passkey is not registered to your account." }, 400);
     await recordAudit(c, { event: "passkey.removed", portal, actorId: auth.user.id });
     // The last one gone where passkeys sign in alone: a warning, never a lock-out (password and second step remain).
-    const last = passwordlessRp(c.env, auth.policy, signInWays(c.env, auth.policy).password) !== null && (await listPasskeys(getDb(c.env.DB), auth.user.id)).length === 0;
+    const last = signInWays(c.env, auth.policy).passkey && (await listPasskeys(getDb(c.env.DB), auth.user.id)).length === 0;
     return c.redirect(`/${portal}/account?done=${last ? "last_passkey_removed" : "passkey_removed"}`, 303);
   });
 

@@ -4,6 +4,7 @@ import type { AuditEvent } from "../audit/audit";
 import type { Db } from "../db";
 import { auditEvents, removedPeople, users } from "../db/schema";
 import { describeDevice } from "./device";
+import { utcMinute } from "../lib/clock";
 
 /** The events a person sees about their own account, in their words ({actor}: the admin who did it). */
 const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => string>> = {
@@ -16,7 +17,7 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "mfa.reset": () => "Two-step verification reset by {actor}",
   "sign_in.new_device": (d) => `Signed in from a new browser (${String(d.device ?? "unknown")}): you were emailed`,
   "account.secured": () => "“This wasn't me”: signed out everywhere, password cancelled",
-  "access_pass.issued": (d) => `A temporary access pass was issued by {actor}, valid until ${new Date(Number(d.expiresAt)).toISOString().slice(0, 16).replace("T", " ")} UTC`,
+  "access_pass.issued": (d) => `A temporary access pass was issued by {actor}, valid until ${utcMinute(Number(d.expiresAt))}`,
   "access_pass.used": () => "A temporary access pass was used to sign in",
   "recovery_code.used": () => "A recovery code was used to sign in",
   "recovery_codes.regenerated": () => "New recovery codes generated",

@@ -11,6 +11,7 @@ import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";
 import { afterResponse } from "../lib/background";
 import { parseForm, reads } from "../lib/validation";
+import { utcMinute } from "../lib/clock";
 import { requirePermission } from "../access/guard";
 import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText, notifyAccessPassIssued } from "../mfa/access-pass";
 import { portalOfKind } from "../portal/policy";
@@ -106,8 +107,7 @@ accessPassRoutes.post("/people/:id/access-pass", recovery, requireRecentAuth(), 
   return c.html(
     <AdminFrame auth={auth} title={`Temporary access pass for ${person.name}`}>
       <p>
-        Give this pass to {person.name} yourself. It is shown only now; it works once, with their password, for {lifetimeText(minutes)} (until{" "}
-        {new Date(expiresAt).toISOString().slice(0, 16).replace("T", " ")} UTC).
+        Give this pass to {person.name} yourself. It is shown only now; it works once, with their password, for {lifetimeText(minutes)} (until {utcMinute(expiresAt)}).
       </p>
       <CopyableSecret id="access-pass" label="Temporary access pass" noun="pass" value={shown} class="code" />
       <p class="hint">We emailed {person.email} that you issued it (not the pass). It is in the audit log, and so will its use be.</p>

@@ -6,6 +6,7 @@ import { DevicesTable, PasskeysTable } from "../account/account-pages";
 import type { RememberedDevice } from "../auth/user-do";
 import { ALL_PERMISSIONS, hasPermission, type Permission, PERMISSIONS } from "../access/permissions";
 import { Field, Layout } from "../web/layout";
+import { utcMinute } from "../lib/clock";
 
 /** The admin area's frame, with its own navigation of what this admin may use. */
 export function AdminFrame(props: { auth: Auth; title: string; children?: Child }) {
@@ -173,7 +174,7 @@ export function MfaPanel(props: {
   const status = [
     props.hasApp ? `Authenticator app set up; ${props.codesLeft} of 10 recovery codes unused.` : "No authenticator app set up.",
     props.passkeyCount ? `${props.passkeyCount} passkey${props.passkeyCount === 1 ? "" : "s"}.` : "",
-    props.accessPass ? `A temporary access pass works until ${new Date(props.accessPass.expiresAt).toISOString().slice(0, 16).replace("T", " ")} UTC.` : "",
+    props.accessPass ? `A temporary access pass works until ${utcMinute(props.accessPass.expiresAt)}.` : "",
   ].join(" ").trim();
   return (
     <section class="mfa-admin">

@@ -13,7 +13,7 @@ import { recordAudit } from "../audit/audit";
 import { getDb, type Db } from "../db";
 import { notMeLinks, users, type User } from "../db/schema";
 import { afterResponse } from "../lib/background";
-import { DAY } from "../lib/clock";
+import { DAY, utcMinute } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import { sendMail } from "../mail/mailer";
 import { type Portal, portalLabel } from "../portal/policy";
@@ -33,7 +33,6 @@ function browserToken(c: Context<AppEnv>): string {
   return token;
 }
 
-const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 /**
  * A password sign-in succeeded (every way one finishes: no second step, a code, a passkey, a
@@ -58,7 +57,7 @@ export async function signInSucceeded(c: Context<AppEnv>, portal: Portal, user: 
         subject: "New sign-in to your EdgeDesk account",
         text:
           `Hello ${user.name},\n\nYour account on the EdgeDesk ${portalLabel(portal).toLowerCase()} was just signed in to from a browser it has not seen in the last 90 days:\n\n` +
-          `    When: ${when(now)}\n    Browser: ${describeDevice(seen.userAgent)}\n    From: ${seen.ip}\n\n` +
+          `    When: ${utcMinute(now)}\n    Browser: ${describeDevice(seen.userAgent)}\n    From: ${seen.ip}\n\n` +
           `If this was you, there is nothing to do.\n\nIf it was not you, open this link within 7 days: it signs you out everywhere, cancels your password and emails you a link to choose a new one.\n\n` +
           `This wasn't me: ${origin}/${portal}/login/not-me/${link}\n`,
       },

@@ -17,12 +17,11 @@ import { Card, ErrorMessage, Layout } from "../web/layout";
 import { claimNotMeLink, openNotMeLink, releaseNotMeLink } from "./new-device";
 import { hashPassword, scryptParamsFor } from "./password";
 import { RESET_LIFETIME_MS, sendPasswordResetLink } from "./password-reset";
-import { MINUTE } from "../lib/clock";
+import { MINUTE, utcMinute } from "../lib/clock";
 import { endAllSessionsOfUser, userStub } from "./sessions";
 
 type Ctx = Context<AppEnv>;
 const GONE = "This link has expired or was already used. If you still think someone else signed in, choose a new password with “Forgot password?” on the sign-in page.";
-const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 function Gone({ portal }: { portal: Portal }) {
   return (
@@ -49,7 +48,7 @@ export function notMeRoutes(portal: Portal) {
           <p>Your account on the EdgeDesk {portalLabel(portal).toLowerCase()} was signed in to from a browser it had not seen before:</p>
           <dl class="facts" data-testid="sign-in-facts">
             <dt>When</dt>
-            <dd>{when(open.signedInAt)}</dd>
+            <dd>{utcMinute(open.signedInAt)}</dd>
             <dt>Browser</dt>
             <dd>{describeDevice(open.userAgent)}</dd>
             <dt>From</dt>

@@ -21,7 +21,6 @@ import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 import { signInSucceeded } from "./new-device";
-import { signInWays } from "./routes";
 import { requestDetails, startSession } from "./sessions";
 
 // What navigator.credentials.get() sends back: checked in depth by @simplewebauthn/server.
@@ -39,7 +38,7 @@ export function passwordlessRoutes(portal: Portal) {
 
   async function allowedRp(c: Ctx) {
     const policy = await portalPolicy(c, portal);
-    return passwordlessRp(c.env, policy, signInWays(c.env, policy).password);
+    return passwordlessRp(c.env, policy);
   }
 
   function tooMany(c: Ctx, retryAfterMs: number) {
@@ -108,7 +107,7 @@ export function passwordlessRoutes(portal: Portal) {
 
   app.post("/login/pass", reads(passForm), async (c) => {
     const policy = await portalPolicy(c, portal);
-    if (!passwordlessRp(c.env, policy, signInWays(c.env, policy).password)) return passPage(c, { error: "A temporary access pass works here only after your password." }, 403);
+    if (!passwordlessRp(c.env, policy)) return passPage(c, { error: "A temporary access pass works here only after your password." }, 403);
     const form = await parseForm(c, passForm);
     if (!form.ok) return passPage(c, { error: form.message }, 400);
     const { email, code } = form.data;

@@ -7,8 +7,7 @@ import { emailField, parseForm, passwordField, reads, safeNextPath } from "../li
 import { noticeThrottling } from "../limits/throttle-notice";
 import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sendEmailOtp } from "../mfa/flow";
-import { allowsPassword, allowsSso, kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
-import { ssoConfig } from "../sso/oidc";
+import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { isRememberedDevice } from "../mfa/remembered-devices";
 import { SignInPage } from "./pages";
 import { endCurrentSession, readSession, startSession } from "./sessions";
@@ -17,7 +16,7 @@ import { POLICY_APPLIED } from "./middleware";
 import { checkPassword, nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 import { signInSucceeded } from "./new-device";
-import { passwordlessRp } from "../mfa/passwordless";
+import { signInWays } from "./sign-in-ways";
 import { portalPolicy } from "../portal/context";
 
 const signInForm = z.object({
@@ -28,12 +27,6 @@ const signInForm = z.object({
 
 export const INVALID_CREDENTIALS = "Invalid email or password";
 
-/** The ways a portal offers right now: its access mode, and SSO only once it is set up. */
-export function signInWays(env: Env, policy: PortalPolicy) {
-  const sso = allowsSso(policy.access) && ssoConfig(env) !== null;
-  // A mode of SSO only, with SSO not set up, must not lock everyone out: offer the password.
-  return { password: allowsPassword(policy.access) || !sso, sso };
-}
 
 /**
  * The password is proven (typed at sign-in, or just set with a reset link): start the session at
@@ -79,9 +72,7 @@ export function signInRoutes(portal: Portal) {
           ? POLICY_APPLIED
           : undefined;
     const policy = await portalPolicy(c, portal);
-    const allowed = ways(c.env, policy);
-    const passkey = passwordlessRp(c.env, policy, allowed.password) !== null;
-    return c.html(<SignInPage portal={portal} {...allowed} passkey={passkey} next={next === home ? undefined : next} notice={notice} />);
+    return c.html(<SignInPage portal={portal} {...ways(c.env, policy)} next={next === home ? undefined : next} notice={notice} />);
   });
 
   app.post("/login", reads(signInForm), async (c) => {

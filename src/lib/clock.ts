@@ -10,3 +10,8 @@ export const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Pr
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
+
+/** A moment as the app writes it for people, to the minute: "2026-11-22 09:00 UTC". */
+export function utcMinute(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}

@@ -9,7 +9,7 @@ import { and, eq, exists, gt, isNull, sql } from "drizzle-orm";
 import { describeDevice } from "../account/device";
 import type { Db } from "../db";
 import { temporaryAccessPasses, totpCredentials } from "../db/schema";
-import { MINUTE } from "../lib/clock";
+import { MINUTE, utcMinute } from "../lib/clock";
 import { newId, randomBytes, sha256Hex } from "../lib/crypto";
 import { sendMail } from "../mail/mailer";
 import { type Portal, portalLabel, portalOfKind } from "../portal/policy";
@@ -95,7 +95,6 @@ export function deleteAccessPasses(db: Db, userId: string) {
   return db.delete(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, userId));
 }
 
-const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 /** The person hears that a pass was issued for them, and by whom; never the pass itself. */
 export async function notifyAccessPassIssued(env: Env, target: Person, admin: { name: string }, expiresAt: number, now: number): Promise<void> {
@@ -107,7 +106,7 @@ export async function notifyAccessPassIssued(env: Env, target: Person, admin: { 
       subject: "A temporary access pass was issued for your EdgeDesk account",
       text:
         `Hello ${target.name},\n\n${admin.name} issued a temporary access pass for your account on the EdgeDesk ${portal}. ` +
-        `It works once, until ${when(expiresAt)}, together with your password. ${admin.name} gives it to you directly; it is never sent by email.\n` +
+        `It works once, until ${utcMinute(expiresAt)}, together with your password. ${admin.name} gives it to you directly; it is never sent by email.\n` +
         `If you did not ask your administrators for help signing in, contact them straight away.\n`,
     },
     now,
@@ -123,7 +122,7 @@ export async function notifyAccessPassUsed(env: Env, user: { email: string; name
       subject: "Your EdgeDesk temporary access pass was used",
       text:
         `Hello ${user.name},\n\nYour temporary access pass was used to sign in to the EdgeDesk ${portalLabel(portal).toLowerCase()} ` +
-        `at ${when(now)}, from ${seen.ip} (${describeDevice(seen.userAgent)}). It cannot be used again.\n` +
+        `at ${utcMinute(now)}, from ${seen.ip} (${describeDevice(seen.userAgent)}). It cannot be used again.\n` +
         `If this was not you, contact your administrator straight away.\n`,
     },
     now,

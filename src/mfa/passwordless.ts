@@ -12,16 +12,15 @@ import { randomToken, sha256Hex } from "../lib/crypto";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { checkAssertion, type RelyingParty, relyingParty } from "./passkeys";
+import { signInWays } from "../auth/sign-in-ways";
 
 export const ATTEMPT_LIFETIME_MS = 5 * MINUTE;
 const TOKEN = /^[a-z2-7]{32}$/;
 export const NOT_REGISTERED = "That passkey is not registered for this portal. Sign in with your email and password.";
 
-/** The relying party when this portal lets a passkey sign in alone; null when it does not. */
-export function passwordlessRp(env: Env, policy: PortalPolicy, passwordOffered: boolean): RelyingParty | null {
-  // "SSO only" means no passkey sign-in either: a passkey stands in for the password.
-  if (!policy.mfa.passkeys || !policy.mfa.passwordlessPasskeys || !passwordOffered) return null;
-  return relyingParty(env);
+/** The relying party when this portal lets a passkey sign in alone (signInWays); null when it does not. */
+export function passwordlessRp(env: Env, policy: PortalPolicy): RelyingParty | null {
+  return signInWays(env, policy).passkey ? relyingParty(env) : null;
 }
 
 /** Options for navigator.credentials.get() with no account named, and the attempt's token for its cookie. */

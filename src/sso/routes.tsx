@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { SignInPage } from "../auth/pages";
-import { signInWays } from "../auth/routes";
+import { signInWays } from "../auth/sign-in-ways";
 import { readSession, rotateSession, startSession } from "../auth/sessions";
 import { REAUTH_WINDOW_MS } from "../auth/reauth";
 import { Card, Layout } from "../web/layout";

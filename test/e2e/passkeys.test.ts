@@ -30,6 +30,21 @@ async function signOutTo(page: Page, path: string) {
   await page.waitForURL((url) => url.pathname === path);
 }
 
+/** A contact signs in with their password in a browser with a virtual authenticator and adds a passkey on My account. */
+async function contactAddsPasskey(email: string, name: string): Promise<Page> {
+  const page = await journey.newPage();
+  await withVirtualAuthenticator(page);
+  await signInWithPassword(page, "support", email, journey.password);
+  await page.getByRole("banner").getByRole("link", { name: "My account" }).click();
+  // Loaded, scripts and all: a click before web/passkeys.js listens would do nothing.
+  await page.waitForURL((url) => url.pathname === "/support/account", { waitUntil: "load" });
+  await page.getByLabel("Passkey name").fill(name);
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await shown(page.getByText("Passkey added."));
+  await shown(page.getByTestId("passkeys").getByText(name));
+  return page;
+}
+
 test("a contact adds a passkey on My account and signs in with it", async () => {
   const admin = await journey.newPage();
   await signInWithPassword(admin, "agent", "admin@edgedesk.test", journey.password);
@@ -37,16 +52,7 @@ test("a contact adds a passkey on My account and signs in with it", async () => 
   await admin.getByLabel("Passkeys", { exact: true }).check();
   await saveForNextLogin(admin, "Passkeys: off → on");
 
-  const page = await journey.newPage();
-  await withVirtualAuthenticator(page);
-  await signInWithPassword(page, "support", CONTACT, journey.password);
-  await page.getByRole("banner").getByRole("link", { name: "My account" }).click();
-  // Loaded, scripts and all: a click before web/passkeys.js listens would do nothing.
-  await page.waitForURL((url) => url.pathname === "/support/account", { waitUntil: "load" });
-  await page.getByLabel("Passkey name").fill("Work laptop");
-  await page.getByRole("button", { name: "Add a passkey" }).click();
-  await shown(page.getByText("Passkey added."));
-  await shown(page.getByTestId("passkeys").getByText("Work laptop"));
+  const page = await contactAddsPasskey(CONTACT, "Work laptop");
   await signOut(page);
 
   await signInWithPassword(page, "support", CONTACT, journey.password);
@@ -65,15 +71,7 @@ test("where passkeys may sign in alone, a contact signs in with one and no passw
   await admin.getByLabel("Passkeys can sign in without a password").check();
   await saveForNextLogin(admin, "Passkeys can sign in without a password: off → on");
 
-  const page = await journey.newPage();
-  await withVirtualAuthenticator(page);
-  await signInWithPassword(page, "support", OTHER_CONTACT, journey.password);
-  await page.getByRole("banner").getByRole("link", { name: "My account" }).click();
-  // Loaded, scripts and all: a click before web/passkeys.js listens would do nothing.
-  await page.waitForURL((url) => url.pathname === "/support/account", { waitUntil: "load" });
-  await page.getByLabel("Passkey name").fill("Phone");
-  await page.getByRole("button", { name: "Add a passkey" }).click();
-  await shown(page.getByText("Passkey added."));
+  const page = await contactAddsPasskey(OTHER_CONTACT, "Phone");
   await shown(page.getByText("This is your only passkey."));
 
   // The Email field's autofill (conditional mediation): the virtual authenticator answers it at
