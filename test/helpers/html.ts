@@ -1,10 +1,10 @@
 /** What a person reads in a cell: a dropdown's chosen option, a text box's value, the text; tags dropped, entities decoded. */
-function cellText(html: string): string {
+export function cellText(html: string): string {
   return html
     .replace(/<select[\s\S]*?<\/select>/g, (select) => />([^<]*)<\/option>/.exec(select.match(/<option[^>]*selected[^>]*>[^<]*<\/option>/)?.[0] ?? "")?.[1] ?? "")
     .replace(/<input(?![^>]*type="(?:hidden|checkbox)")[^>]*value="([^"]*)"[^>]*>/g, " $1 ")
     .replace(/<[^>]+>/g, " ")
-    .replace(/&#39;/g, "'")
+    .replace(/&#(\d+);/g, (_, code: string) => String.fromCodePoint(Number(code)))
     .replace(/&quot;/g, '"')
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
