@@ -14,7 +14,10 @@ import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { generateHOTP } from "@oslojs/otp";
 import { applyMigrations, freePort, queryLocal, randomDevVars, runWorker, seedDemoData } from "../scripts/local-app.mjs";
 import { benchLists } from "./lists.mjs";
+import { keepWranglerLogSmall } from "./wrangler-log.mjs";
 
+const removeWranglerLog = keepWranglerLogSmall();
+process.on("exit", removeWranglerLog);
 const ROUNDS = 3;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 10;

@@ -136,15 +136,32 @@ function enhanceBulkBar() {
 }
 
 /**
- * Inline dropdowns of the asset lists (issue 23): a mouse choice saves at once, but arrowing
- * through a dropdown on the keyboard changes its value on every key press, so a keyboard change
- * is held until Enter or until the person leaves the field, then saved once. The row the save
- * replaces keeps the keyboard focus where it was.
+ * Lean dropdowns of the asset lists (issue 21): a list page sends each row's dropdown with only the
+ * option it shows closed, and each list of choices once, in the <template> its data-choices names.
+ * This fills every such dropdown as the page loads, the chosen option still chosen; a browser
+ * without JavaScript is given whole dropdowns instead (the page's <noscript>).
+ */
+function fillLeanDropdowns(root) {
+  for (const select of root.querySelectorAll("select[data-choices]")) {
+    const list = document.getElementById(`choices-${select.dataset.choices}`);
+    if (!(list instanceof HTMLTemplateElement)) continue;
+    const chosen = select.value;
+    select.replaceChildren(list.content.cloneNode(true));
+    for (const option of select.options) option.defaultSelected = option.value === chosen;
+    select.removeAttribute("data-choices");
+  }
+}
+
+/**
+ * Inline dropdowns of the asset lists (issue 23): each belongs to its row's form, which htmx
+ * posts. A mouse choice saves at once, but arrowing through a dropdown on the keyboard changes its
+ * value on every key press, so a keyboard change is held until Enter or until the person leaves
+ * the field, then saved once. The row the save replaces keeps the keyboard focus where it was.
  */
 function enhanceInlineDropdowns() {
   const table = document.querySelector("table.inventory-table");
   if (!table) return;
-  const inline = (target) => target instanceof HTMLSelectElement && target.hasAttribute("hx-post") && table.contains(target);
+  const inline = (target) => target instanceof HTMLSelectElement && target.form?.hasAttribute("hx-post") && table.contains(target);
   let byKeyboard = null;
   const held = new Set();
   // Each field's value when the person came to it: leaving it unchanged saves nothing.
@@ -160,23 +177,20 @@ function enhanceInlineDropdowns() {
       byKeyboard = event.target;
     }
   }, true);
-  // Capturing on the document runs before htmx's listener on the select: a keyboard change stops here.
-  document.addEventListener("change", (event) => {
-    if (!inline(event.target) || event.edgedeskCommit) return;
-    if (byKeyboard === event.target) {
-      event.stopImmediatePropagation();
-      held.add(event.target);
-    }
-  }, true);
+  table.addEventListener("change", (event) => {
+    if (!inline(event.target)) return;
+    if (byKeyboard === event.target) held.add(event.target);
+    else save(event.target);
+  });
   table.addEventListener("focusout", (event) => { if (held.has(event.target)) commit(event.target); }, true);
   function commit(select) {
     held.delete(select);
     byKeyboard = null;
-    if (before.get(select) === select.value) return;
+    if (before.get(select) !== select.value) save(select);
+  }
+  function save(select) {
     before.set(select, select.value);
-    const change = new Event("change", { bubbles: true });
-    change.edgedeskCommit = true;
-    select.dispatchEvent(change);
+    select.form.requestSubmit();
   }
   // The saved row replaces the old one: focus goes back to the same field of the new row.
   let refocus = null;
@@ -198,6 +212,7 @@ function focusTheAnswer() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  fillLeanDropdowns(document);
   enhanceInlineDropdowns();
   focusTheAnswer();
   startResendCountdown(document);

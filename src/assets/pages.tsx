@@ -54,18 +54,35 @@ const ARROW = { asc: raw(" &#9650;"), desc: raw(" &#9660;") };
 
 const optionMarkup = new WeakMap<readonly Choice[], Map<string, string>>();
 
+/** Markup kept per list of choices (the lists are per isolate, so this is too): made once, then reused. */
+function keptMarkup(choices: readonly Choice[], key: string, make: () => string): string {
+  let byKey = optionMarkup.get(choices);
+  if (!byKey) optionMarkup.set(choices, (byKey = new Map()));
+  let html = byKey.get(key);
+  if (html === undefined) byKey.set(key, (html = make()));
+  return html;
+}
+
+const optionHtml = (choice: Choice, selected: boolean) => `<option value="${escapeHtml(choice.id)}"${selected ? ' selected=""' : ""}>${escapeHtml(choice.name)}</option>`;
+const noneHtmlOption = (noneHtml: string) => `<option value="">${noneHtml}</option>`;
+
 /** The options of a dropdown with `value` chosen, after an empty choice labelled `noneHtml` (markup) if given. */
 function optionsHtml(choices: readonly Choice[], value: string | null, noneHtml?: string): string {
-  let byValue = optionMarkup.get(choices);
-  if (!byValue) optionMarkup.set(choices, (byValue = new Map()));
-  const key = `${noneHtml ?? "\u0000"}\u0000${value ?? ""}`;
-  let html = byValue.get(key);
-  if (html === undefined) {
-    const head = noneHtml === undefined ? "" : `<option value="">${noneHtml}</option>`;
-    html = head + choices.map((o) => `<option value="${escapeHtml(o.id)}"${o.id === value ? ' selected=""' : ""}>${escapeHtml(o.name)}</option>`).join("");
-    byValue.set(key, html);
-  }
-  return html;
+  return keptMarkup(choices, `all\u0000${noneHtml ?? "\u0000"}\u0000${value ?? ""}`, () =>
+    (noneHtml === undefined ? "" : noneHtmlOption(noneHtml)) + choices.map((o) => optionHtml(o, o.id === value)).join(""),
+  );
+}
+
+/**
+ * Only the option a dropdown shows closed: the chosen one, or the first (the empty choice) when
+ * the value is none of the choices, as the whole list would show.
+ */
+function chosenOptionHtml(choices: readonly Choice[], value: string | null, noneHtml?: string): string {
+  return keptMarkup(choices, `chosen\u0000${noneHtml ?? "\u0000"}\u0000${value ?? ""}`, () => {
+    const chosen = value === null ? undefined : choices.find((o) => o.id === value);
+    if (chosen) return optionHtml(chosen, true);
+    return noneHtml === undefined ? (choices[0] ? optionHtml(choices[0], false) : "") : noneHtmlOption(noneHtml);
+  });
 }
 
 const attr = (name: string, value: string) => ` ${name}="${escapeHtml(value)}"`;
@@ -107,6 +124,14 @@ function agentsFor(options: Options, groupId: string | null): readonly Choice[] 
   return list;
 }
 
+/**
+ * How a row's dropdowns are sent (issue 21). "full": each with all its options, as a browser
+ * without JavaScript needs them, and as an inline save answers with its row. "lean": each with
+ * only the option it shows closed and `data-choices` naming the <template> (ChoiceLists, once a
+ * page) that app.js fills it from as the page loads, so 50 rows do not repeat every list.
+ */
+export type Dropdowns = "full" | "lean";
+
 interface RowSettings {
   kind: InventoryKind;
   columns: readonly ListColumn[];
@@ -114,6 +139,7 @@ interface RowSettings {
   canManage: boolean;
   /** Where the row's Save (without JavaScript) comes back to: the list page it is on. */
   returnTo: string;
+  dropdowns: Dropdowns;
 }
 
 /** A row's own state beside its record: ticked for a bulk change, or the note of its last save. */
@@ -125,14 +151,20 @@ interface RowState {
 // data-label names each cell in the narrow layout, where the heading row is hidden (issue 23).
 const cellStart = (label: string, cls = "") => `<td${cls ? attr("class", cls) : ""}${attr("data-label", label)} role="cell">`;
 
+/** The <template> a lean dropdown of this field (and, for agents, of this group) is filled from. */
+function choicesId(field: EditableField, groupId: string | null): string {
+  return field === "agent" ? (groupId ? `agents-${groupId}` : "agents") : field;
+}
+
 /**
- * The rows of one page. With Manage, the editable columns are dropdowns that save on change
- * (htmx), or with the row's Save button without JavaScript; each select posts its row, and
- * where the answer goes (the row) is inherited from <tbody>.
+ * The rows of one page. With Manage, the editable columns are dropdowns tied to the row's form
+ * (the form attribute), which posts the row: by htmx once app.js sees a change, or with its
+ * Save button without JavaScript. Where htmx puts the answer (the row) is inherited from <tbody>.
  */
-function rowRenderer({ kind, columns, options, canManage, returnTo }: RowSettings): (row: Row, state?: RowState) => string {
+function rowRenderer({ kind, columns, options, canManage, returnTo, dropdowns }: RowSettings): (row: Row, state?: RowState) => string {
   const path = escapeHtml(kind.path);
   const back = escapeHtml(returnTo);
+  const lean = dropdowns === "lean";
   const selectStart = cellStart(canManage ? "Select" : "");
   const nameStart = cellStart("Name");
   const statusStart = cellStart("", "row-status");
@@ -152,7 +184,6 @@ function rowRenderer({ kind, columns, options, canManage, returnTo }: RowSetting
     const name = escapeHtml(String(row.name));
     const post = `${path}/${id}/inline`;
     const editable = canManage && row.status !== "retired";
-    const selectTail = `" form="inline-${id}" hx-post="${post}" hx-trigger="change">`;
     const groupId = (row.group_id as string | null) ?? null;
     let html = `<tr id="row-${id}" data-testid="inventory-row" role="row">${selectStart}`;
     if (canManage) html += `<input type="checkbox" name="ids" value="${id}" form="bulk" aria-label="Select ${name}" class="row-select"${state.selected ? ' checked=""' : ""}/>`;
@@ -161,7 +192,10 @@ function rowRenderer({ kind, columns, options, canManage, returnTo }: RowSetting
       html += cell.start;
       if (cell.field && editable) {
         const value = (row[EDITABLE[cell.field]] as string | null) ?? null;
-        html += `${cell.select}${name}${selectTail}${optionsHtml(cell.choices ?? agentsFor(options, groupId), value, cell.none)}</select>`;
+        const choices = cell.choices ?? agentsFor(options, groupId);
+        html += `${cell.select}${name}" form="inline-${id}"`;
+        html += lean ? ` data-choices="${escapeHtml(choicesId(cell.field, groupId))}">${chosenOptionHtml(choices, value, cell.none)}` : `>${optionsHtml(choices, value, cell.none)}`;
+        html += "</select>";
       } else {
         const text = cell.column.text(row);
         html += text ? escapeHtml(text) : DASH;
@@ -169,16 +203,36 @@ function rowRenderer({ kind, columns, options, canManage, returnTo }: RowSetting
       html += "</td>";
     }
     html += statusStart;
-    if (editable) html += `<form id="inline-${id}" method="post" action="${post}"><input type="hidden" name="version" value="${escapeHtml(String(row.row_version_value))}"/><input type="hidden" name="return" value="${back}"/><noscript><button type="submit">Save</button></noscript></form>`;
+    if (editable) {
+      html += `<form id="inline-${id}" method="post" action="${post}" hx-post="${post}"><input type="hidden" name="version" value="${escapeHtml(String(row.row_version_value))}"/>`;
+      // Where to come back to, and the Save button, serve only a browser without JavaScript.
+      html += lean ? "</form>" : `<input type="hidden" name="return" value="${back}"/><noscript><button type="submit">Save</button></noscript></form>`;
+    }
     const status = state.status;
     html += `<span role="status" class="${status ? (status.ok ? "saved" : "failed") : ""}">${escapeHtml(status?.text ?? "")}</span></td></tr>`;
     return html;
   };
 }
 
-/** One row, as an inline save answers with it. */
-export function InventoryRow(props: RowSettings & { row: Row } & RowState) {
-  return raw(rowRenderer(props)(props.row, props));
+/** One row, as an inline save answers with it: with whole dropdowns, since its group may have changed. */
+export function InventoryRow(props: Omit<RowSettings, "dropdowns"> & { row: Row } & RowState) {
+  return raw(rowRenderer({ ...props, dropdowns: "full" })(props.row, props));
+}
+
+/**
+ * The lists lean dropdowns are filled from: each once, with its empty choice, none chosen; the
+ * agents of each group some editable row on the page is in.
+ */
+function ChoiceLists({ options, rows }: { options: Options; rows: readonly Row[] }) {
+  const lists: [string, readonly Choice[], string | undefined][] = [
+    ["impact", IMPACT_CHOICES, undefined],
+    ["location", options.locations, DASH],
+    ["group", options.groups, DASH],
+    ["agents", options.agents, DASH],
+  ];
+  const groups = new Set(rows.filter((r) => r.status !== "retired" && r.group_id).map((r) => r.group_id as string));
+  for (const group of groups) lists.push([`agents-${group}`, agentsFor(options, group), DASH]);
+  return raw(lists.map(([id, choices, none]) => `<template id="choices-${escapeHtml(id)}">${optionsHtml(choices, null, none)}</template>`).join(""));
 }
 
 function SortHeader(props: { kind: InventoryKind; filter: ListFilter; sort: string; label: string }) {
@@ -222,6 +276,11 @@ export function exportUrl(kind: InventoryKind, filter: ListFilter): string {
   return list.replace(kind.path, `${kind.path}/export.csv`);
 }
 
+/** Where a list page without JavaScript goes once, to be sent back with whole dropdowns. */
+export function noScriptUrl(kind: InventoryKind, back: string): string {
+  return `${kind.path}/without-script?return=${encodeURIComponent(back)}`;
+}
+
 /** The count page without JavaScript: the same words, and the way back. */
 export function countUrl(kind: InventoryKind, filter: ListFilter): string {
   const list = listUrl(kind, { ...filter, page: 1, cursor: undefined });
@@ -239,6 +298,7 @@ export function InventoryListPage(props: {
   /** Rows selected again after a bulk change (issue 22), on this page or others. */
   selected?: ReadonlySet<string>;
   error?: string | undefined;
+  dropdowns: Dropdowns;
 }) {
   const { kind, filter, options, page, columns } = props;
   const rows = page.rows;
@@ -247,9 +307,13 @@ export function InventoryListPage(props: {
   const here = listUrl(kind, filter);
   const first = rows[0];
   const last = rows.at(-1);
-  const renderRow = rowRenderer({ kind, columns, options, canManage: props.canManage, returnTo: here });
+  const lean = props.dropdowns === "lean" && props.canManage;
+  const renderRow = rowRenderer({ kind, columns, options, canManage: props.canManage, returnTo: here, dropdowns: props.dropdowns });
+  // A browser without JavaScript cannot fill lean dropdowns: it is sent once to noScriptUrl, which
+  // remembers that and brings it back here to whole ones.
+  const head = lean ? <noscript><meta http-equiv="refresh" content={`0; url=${noScriptUrl(kind, here)}`} /></noscript> : undefined;
   return (
-    <Layout title={kind.title} auth={props.auth} htmx>
+    <Layout title={kind.title} auth={props.auth} htmx head={head}>
       <section class="wide inventory">
         <h1>{kind.title}</h1>
         <p class="actions">
@@ -330,10 +394,11 @@ export function InventoryListPage(props: {
               <th scope="col" role="columnheader"><span class="visually-hidden">Save note</span></th>
             </tr>
           </thead>
-          <tbody hx-target="closest tr" hx-swap="outerHTML" hx-include="closest tr" role="rowgroup">
+          <tbody hx-target="closest tr" hx-swap="outerHTML" role="rowgroup">
             {raw(rows.map((row) => renderRow(row, { selected: selected.has(row.id) })).join(""))}
           </tbody>
         </table>
+        {lean && <ChoiceLists options={options} rows={rows} />}
         {rows.length === 0 && <p class="empty" role="status">No {kind.noun}s match{filter.q || Object.values(filter.enums).some(Boolean) || filter.location || filter.group || filter.agent ? " this filter" : " yet"}.</p>}
         <nav class="pager" aria-label="Pages">
           {page.hasPrevious && first && (

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { IMPACTS } from "../db/schema";
 import type { AppEnv } from "../app-env";
@@ -16,7 +17,7 @@ import { countMatches, getRecord, type ListFilter, listRecords, loadOptions } fr
 import { EDITABLE, type EditableField, FIELD_LABELS, type InventoryKind } from "./kinds";
 import { personNames } from "../auth/users";
 import { availableColumns, chosenColumns, columnFormSchema, saveColumnChoice } from "./columns";
-import { HistoryList, InventoryListPage, InventoryRow, listUrl, MatchCountFragment } from "./pages";
+import { type Dropdowns, HistoryList, InventoryListPage, InventoryRow, listUrl, MatchCountFragment } from "./pages";
 import { ColumnChoicePage } from "./column-page";
 
 type Ctx = Context<AppEnv>;
@@ -35,6 +36,13 @@ const inlineSchema = z.strictObject({
 const reselectQuery = z.object({ reselect: z.string().max(40).regex(/^bulk_[a-z0-9]+$/, "That selection link is not one of ours.").optional() });
 const returnQuery = z.object({ return: z.string().max(2048).optional() });
 
+// Issue 21: list pages send lean dropdowns that app.js fills. A browser that runs no script is
+// sent once (by the page's <noscript>) to /without-script, which sets this, and from then on it
+// gets whole dropdowns. It says nothing about who the person is, and changes only the markup.
+const NO_SCRIPT_COOKIE = "edgedesk_no_script";
+const NO_SCRIPT_MAX_AGE_SECONDS = 400 * 24 * 60 * 60; // the longest a browser keeps a cookie
+const dropdownsFor = (c: Ctx): Dropdowns => (getCookie(c, NO_SCRIPT_COOKIE, "host") === "1" ? "full" : "lean");
+
 
 /** The asset list or the software list, mounted at kind.path; agents with View (read) and Manage (write). */
 export function inventoryRoutes(kind: InventoryKind) {
@@ -47,7 +55,7 @@ export function inventoryRoutes(kind: InventoryKind) {
   async function listPage(c: Ctx, filter: ListFilter, error?: string, status: 200 | 400 = 200, selected?: ReadonlySet<string>) {
     const page = await listRecords(c.env.DB, kind, filter);
     const columns = chosenColumns(kind, c.var.auth.user);
-    return c.html(<InventoryListPage auth={c.var.auth} kind={kind} columns={columns} filter={filter} page={page} options={page.options} canManage={canManage(c)} selected={selected} error={error} />, status);
+    return c.html(<InventoryListPage auth={c.var.auth} kind={kind} columns={columns} filter={filter} page={page} options={page.options} canManage={canManage(c)} selected={selected} error={error} dropdowns={dropdownsFor(c)} />, status);
   }
 
   app.get("/", reads(filters, reselectQuery), async (c) => {
@@ -57,6 +65,12 @@ export function inventoryRoutes(kind: InventoryKind) {
     const batchId = again.ok ? again.data.reselect : undefined;
     const selected = batchId && canManage(c) ? new Set(await selectionOf(c.env.DB, kind, batchId, c.var.auth.user.id)) : undefined;
     return listPage(c, parsed.data, undefined, 200, selected);
+  });
+
+  app.get("/without-script", reads(returnQuery), (c) => {
+    const back = parseQuery(c, returnQuery);
+    setCookie(c, NO_SCRIPT_COOKIE, "1", { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: NO_SCRIPT_MAX_AGE_SECONDS });
+    return c.redirect(safeNextPath(back.ok ? back.data.return : undefined, kind.path), 303);
   });
 
   // Which columns the list shows, and in which order: the person's own choice (issue 22).

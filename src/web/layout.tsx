@@ -12,6 +12,8 @@ export interface LayoutProps {
   passkeys?: boolean;
   /** The portal of a signed-out page (sign-in), for the header. */
   portal?: "agent" | "support";
+  /** More of the page's <head> (a list page's way for browsers without JavaScript). */
+  head?: Child;
   children?: Child;
 }
 
@@ -51,7 +53,7 @@ const HTMX_CONFIG = JSON.stringify({
   ],
 });
 
-export function Layout({ title, auth, portal = auth?.portal, htmx, passkeys, children }: LayoutProps) {
+export function Layout({ title, auth, portal = auth?.portal, htmx, passkeys, head, children }: LayoutProps) {
   const portalName = portal === "support" ? "Support portal" : portal === "agent" ? "Agent portal" : null;
   return (
     <html lang="en">
@@ -66,6 +68,7 @@ export function Layout({ title, auth, portal = auth?.portal, htmx, passkeys, chi
         {htmx && <script src="/vendor/htmx-2.0.11.min.js" defer></script>}
         {passkeys && <script src="/vendor/simplewebauthn-browser-14.0.0.umd.min.js" defer></script>}
         {passkeys && <script src="/passkeys.js" defer></script>}
+        {head}
       </head>
       <body>
         <header class="topbar">

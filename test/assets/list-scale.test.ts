@@ -9,7 +9,8 @@ import { filterWhere } from "../../src/assets/listing";
 import { browser, deployedEnv } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
-import { makeLocation, seedAssets } from "../helpers/inventory";
+import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
+import { cellText, dropdownOptions, tableRows } from "../helpers/html";
 import { makeRole } from "../helpers/roles";
 
 const names = (html: string) => [...html.matchAll(/<td[^>]*><a href="\/agent\/(?:assets|software)\/[^"]+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]!);
@@ -144,6 +145,94 @@ describe("the count", () => {
     // Without JavaScript the count is a page of its own, linked from the list.
     expect(list).toContain('<a href="/agent/assets/count?q=Capped">Count them</a>');
     expect(await (await client.get("/agent/assets/count?q=Capped")).text()).toContain("Back to the list");
+  });
+});
+
+describe("the page's dropdowns", () => {
+  const selects = (html: string, label: string) => [...html.matchAll(new RegExp(`<select[^>]*aria-label="${label} of [^"]*"[^>]*>([\\s\\S]*?)</select>`, "g"))].map((m) => m[0]);
+  const NO_SCRIPT = "__Host-edgedesk_no_script";
+
+  it("carry only their chosen option, each list once a page however many locations there are", async () => {
+    const client = await signedIn();
+    const member = await makeAgent({ name: "Lena Lean" });
+    const group = await makeGroup([member.id], "Lean Crew");
+    // 300 locations, as a company with many sites has: 50 rows must not repeat them 50 times.
+    const { results } = await env.DB.prepare(
+      "INSERT INTO locations (id, name, created_at) SELECT 'loc_lean' || value, 'Site ' || printf('%03d', value), 0 FROM json_each(?) RETURNING id",
+    ).bind(JSON.stringify(Array.from({ length: 300 }, (_, i) => i + 1))).all<{ id: string }>();
+    const chosen = results[41]!.id; // Site 042
+    await seedAssets(30, { prefix: "Lean", location_id: chosen, group_id: group, agent_id: member.id });
+    await seedAssets(25, { prefix: "Lean none" });
+    const html = await (await client.get("/agent/assets?q=Lean")).text();
+
+    // What a person reads in each row is unchanged.
+    const rows = tableRows(html);
+    expect(rows).toHaveLength(50);
+    expect(rows.filter((r) => r.Location === "Site 042" && r["Managed By Group"] === "Lean Crew" && r["Managed By Agent"] === "Lena Lean")).toHaveLength(30);
+    expect(rows.filter((r) => r.Location === "—" && r["Managed By Group"] === "—" && r["Managed By Agent"] === "—")).toHaveLength(20);
+    // Each row's dropdown holds the one option it shows closed, chosen.
+    for (const select of selects(html, "Location")) expect(select).toMatch(/^<select[^>]*data-choices="location"[^>]*>(<option value="loc_lean42" selected="">Site 042<\/option>|<option value="">&#8212;<\/option>)<\/select>$/);
+    // The lists are each sent once: a location no row has is on the page three times, in the
+    // list the rows are filled from, the filter and the bulk bar.
+    expect(html.split(">Site 299</option>")).toHaveLength(4);
+    const every = (await env.DB.prepare("SELECT id AS value, name AS text FROM locations ORDER BY name").all<{ value: string; text: string }>()).results;
+    expect(every.length).toBeGreaterThanOrEqual(300);
+    expect(dropdownOptions(html, "Location of Lean 00001")).toEqual([{ value: "", text: "—" }, ...every]);
+    // The agent list of a row is its group's.
+    expect(dropdownOptions(html, "Managed By Agent of Lean 00001")).toEqual([{ value: "", text: "—" }, { value: member.id, text: "Lena Lean" }]);
+    expect(dropdownOptions(html, "Managed By Agent of Lean none 00001").map((o) => o.text)).toContain("Lena Lean");
+    // Whole dropdowns (as a browser without JavaScript gets them) repeat the 300 sites in 50 rows.
+    client.cookies.set(NO_SCRIPT, "1");
+    const whole = await (await client.get("/agent/assets?q=Lean")).text();
+    // (The same cells, but for the Save button a browser without JavaScript shows in the last one.)
+    const withoutSave = (list: Record<string, string>[]) => list.map(({ "Save note": _note, ...cells }) => cells);
+    expect(tableRows(whole).map((r) => r["Save note"])).toEqual(Array(50).fill("Save"));
+    expect(withoutSave(tableRows(whole))).toEqual(withoutSave(rows));
+    expect(whole.split(">Site 299</option>")).toHaveLength(53);
+    expect(html.length).toBeLessThan(whole.length / 3);
+  });
+
+  it("are whole for a browser without JavaScript, which the page sends once to be remembered", async () => {
+    const client = await signedIn();
+    const location = await makeLocation("Whole Site");
+    await seedAssets(2, { prefix: "Noscript", location_id: location });
+    const lean = await (await client.get("/agent/assets?q=Noscript")).text();
+    const way = "/agent/assets/without-script?return=%2Fagent%2Fassets%3Fq%3DNoscript";
+    expect(lean).toContain(`<noscript><meta http-equiv="refresh" content="0; url=${way}"/></noscript>`);
+
+    const sent = await client.get(way);
+    expect(sent.status).toBe(303);
+    expect(sent.headers.get("Location")).toBe("/agent/assets?q=Noscript");
+    const cookie = sent.headers.getSetCookie().find((c) => c.startsWith(`${NO_SCRIPT}=`))!;
+    expect(cookie.split("; ").slice(1).sort()).toEqual(["HttpOnly", "Max-Age=34560000", "Path=/", "SameSite=Lax", "Secure"]);
+    const whole = await (await client.get("/agent/assets?q=Noscript")).text();
+    expect(whole).not.toContain("<noscript><meta");
+    expect(whole).not.toContain("<template");
+    const [row] = selects(whole, "Location");
+    expect(cellText(row!)).toBe("Whole Site");
+    expect(row).not.toContain("data-choices");
+    expect(dropdownOptions(whole, "Location of Noscript 00001")).toEqual(dropdownOptions(lean, "Location of Noscript 00001"));
+    // The row's Save posts the form its dropdowns belong to, as before.
+    expect(whole).toMatch(/<select name="location" aria-label="Location of Noscript 00001" form="inline-(ast_[a-z0-9]+)">[\s\S]*<form id="inline-\1" method="post" action="\/agent\/assets\/\1\/inline"/);
+
+    // It only ever leads back into the list.
+    for (const away of ["https://evil.example/agent/assets", "//evil.example", "/agent/software", "/agent/assets//evil.example"]) {
+      const r = await client.get(`/agent/assets/without-script?return=${encodeURIComponent(away)}`);
+      expect(r.headers.get("Location"), away).toBe("/agent/assets");
+      await r.text();
+    }
+  });
+
+  it("come whole in the row an inline save answers with, for the row's new group", async () => {
+    const client = await signedIn();
+    const member = await makeAgent({ name: "Gus Group" });
+    const group = await makeGroup([member.id], "Swap Crew");
+    const [id] = await seedAssets(1, { prefix: "Swap" });
+    const r = await client.post(`/agent/assets/${id}/inline`, { version: "1", group }, { headers: { "HX-Request": "true" } });
+    const row = await r.text();
+    expect(r.status).toBe(200);
+    expect(row).not.toContain("data-choices");
+    expect(dropdownOptions(row, "Managed By Agent of Swap 00001")).toEqual([{ value: "", text: "—" }, { value: member.id, text: "Gus Group" }]);
   });
 });
 

@@ -9,13 +9,10 @@ import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent } from "../helpers/factories";
 import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
+import { dropdownOptions } from "../helpers/html";
 
 /** The option texts of one dropdown of the page, found by its accessible name. */
-function optionsOf(html: string, label: string): string[] {
-  const select = new RegExp(`<select[^>]*aria-label="${label}"[^>]*>(.*?)</select>`).exec(html);
-  if (!select) throw new Error(`no dropdown "${label}"`);
-  return [...select[1]!.matchAll(/<option[^>]*>([^<]*)<\/option>/g)].map((m) => m[1]!);
-}
+const optionsOf = (html: string, label: string) => dropdownOptions(html, label).map((o) => o.text);
 
 describe("the dropdowns' options, kept per isolate", () => {
   it("reads the rows and the options' token in one round trip of two statements once the isolate holds them", async () => {

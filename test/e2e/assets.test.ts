@@ -3,7 +3,7 @@
 import { readdirSync } from "node:fs";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type Journey, screenshot, shown, signInWithPassword, startJourney } from "./harness";
+import { eventually, type Journey, screenshot, shown, signInWithPassword, startJourney } from "./harness";
 
 const ASSET = "OptiPlex 7010 00002";
 
@@ -90,6 +90,55 @@ test("an agent assigns a group to all assets matching a filter, then undoes it",
   await page.getByLabel("Search").fill(firstName);
   await page.getByRole("button", { name: "Filter" }).click();
   expect(await selected(row(firstName).getByLabel(`Managed By Group of ${firstName}`))).toBe(groupBefore);
+});
+
+/** Every dropdown of the list's rows as the browser has it: its name, chosen value and options. */
+const rowDropdowns = (on: Page) =>
+  on.locator("table.inventory-table tbody select").evaluateAll((selects) =>
+    (selects as unknown as { ariaLabel: string; value: string; options: ArrayLike<{ value: string; text: string }> }[]).map((s) => ({ name: s.ariaLabel, value: s.value, options: Array.from(s.options, (o) => `${o.value}=${o.text}`) })),
+  );
+
+test("the rows' dropdowns, filled in by the page's script, offer what whole ones do; without JavaScript the list sends whole ones, saved with Save", async () => {
+  const list = "/agent/assets?q=ThinkPad";
+  await page.goto(list);
+  await shown(page.getByTestId("inventory-row"));
+  // The page came with lean dropdowns (issue 21), and its script has filled every one.
+  expect(await page.locator("template[id^=choices-]").count()).toBeGreaterThan(3);
+  expect(await page.locator("select[data-choices]").count()).toBe(0);
+  const filled = await rowDropdowns(page);
+  expect(filled.length).toBe(200); // 50 rows, four dropdowns each
+  expect(new Set(filled.map((d) => d.options.length)).size).toBeGreaterThan(2);
+
+  const context = await journey.newContext({ javaScriptEnabled: false });
+  const noScript = await context.newPage();
+  await signInWithPassword(noScript, "agent", "admin@edgedesk.test", journey.password);
+  // The lean page's <noscript> sends the browser once by /without-script, which remembers it
+  // (a cookie), and back: from then on the list comes with whole dropdowns.
+  let arrivals = 0;
+  noScript.on("framenavigated", (frame) => void (frame === noScript.mainFrame() && arrivals++));
+  // (The refresh starts before the first page has loaded: only its start is waited for.)
+  await noScript.goto(list, { waitUntil: "commit" });
+  await eventually(() => arrivals).toBe(2);
+  await noScript.waitForLoadState("load");
+  expect(noScript.url()).toBe(`${journey.url}${list}`);
+  expect((await context.cookies()).map((c) => c.name)).toContain("__Host-edgedesk_no_script");
+  await shown(noScript.getByTestId("inventory-row"));
+  expect(await noScript.locator("select[data-choices], template").count()).toBe(0);
+  expect(await rowDropdowns(noScript)).toEqual(filled);
+
+  // A change saved with the row's Save button, as a plain form post, comes back to the same list.
+  const first = noScript.getByTestId("inventory-row").first();
+  const name = await first.getByRole("link").first().innerText();
+  const location = first.getByLabel(`Location of ${name}`);
+  const before = await selected(location);
+  const choice = (await location.locator("option").allInnerTexts()).find((text) => text !== "—" && text !== before)!;
+  await location.selectOption({ label: choice });
+  await first.getByRole("button", { name: "Save" }).click();
+  await noScript.waitForURL((url) => url.search === "?q=ThinkPad");
+  const saved = noScript.getByTestId("inventory-row").filter({ has: noScript.getByRole("link", { name, exact: true }) });
+  expect(await selected(saved.getByLabel(`Location of ${name}`))).toBe(choice);
+  await page.reload();
+  expect(await selected(row(name).getByLabel(`Location of ${name}`))).toBe(choice);
 });
 
 test("every static file is served with the security headers a page gets", async () => {

@@ -43,8 +43,8 @@ export interface Journey {
   url: string;
   /** Every seeded account's password. */
   password: string;
-  /** A new browser context (its own cookies: another person, or another browser of the same one). */
-  newContext(): Promise<BrowserContext>;
+  /** A new browser context (its own cookies: another person, or another browser of the same one); `javaScriptEnabled: false` for one that runs no script. */
+  newContext(options?: { javaScriptEnabled?: boolean }): Promise<BrowserContext>;
   newPage(): Promise<Page>;
   stop(): Promise<void>;
 }
@@ -85,8 +85,8 @@ export async function startJourney({ host = "127.0.0.1" }: { host?: "127.0.0.1" 
   const url = app.url.replace("127.0.0.1", host);
   // The checks' own browser context, without the journey's cookies (issue 23, page-checks.ts).
   const ledger = new PageLedger(url, () => browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } }));
-  const newContext = async () => {
-    const context = await browser.newContext({ baseURL: url, acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+  const newContext = async ({ javaScriptEnabled = true } = {}) => {
+    const context = await browser.newContext({ baseURL: url, acceptDownloads: true, viewport: { width: 1280, height: 800 }, javaScriptEnabled });
     context.setDefaultTimeout(10_000);
     contexts.push(context);
     await ledger.watch(context);

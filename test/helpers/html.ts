@@ -1,7 +1,8 @@
 /** What a person reads in a cell: a dropdown's chosen option, a text box's value, the text; tags dropped, entities decoded. */
 export function cellText(html: string): string {
   return html
-    .replace(/<select[\s\S]*?<\/select>/g, (select) => />([^<]*)<\/option>/.exec(select.match(/<option[^>]*selected[^>]*>[^<]*<\/option>/)?.[0] ?? "")?.[1] ?? "")
+    // A dropdown shows its selected option, or its first when none is marked, as a browser does.
+    .replace(/<select[\s\S]*?<\/select>/g, (select) => />([^<]*)<\/option>/.exec(select.match(/<option[^>]*selected[^>]*>[^<]*<\/option>/)?.[0] ?? select.match(/<option[^>]*>[^<]*<\/option>/)?.[0] ?? "")?.[1] ?? "")
     .replace(/<input(?![^>]*type="(?:hidden|checkbox)")[^>]*value="([^"]*)"[^>]*>/g, " $1 ")
     .replace(/<[^>]+>/g, " ")
     .replace(/&#(\d+);/g, (_, code: string) => String.fromCodePoint(Number(code)))
@@ -28,4 +29,17 @@ export function tableRows(html: string, testId?: string): Record<string, string>
     const cells = [...row[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => cellText(m[1]!));
     return Object.fromEntries(heads.map((h, i) => [h, cells[i] ?? ""]));
   });
+}
+
+/**
+ * The options a dropdown offers, found by its accessible name: its own, or for a list row's lean
+ * dropdown (issue 21) those of the <template> its data-choices names, as app.js fills it in.
+ */
+export function dropdownOptions(html: string, label: string): { value: string; text: string }[] {
+  const select = new RegExp(`<select[^>]*aria-label="${label}"[^>]*>([\\s\\S]*?)</select>`).exec(html);
+  if (!select) throw new Error(`no dropdown "${label}"`);
+  const list = /data-choices="([^"]+)"/.exec(select[0]);
+  const options = list ? new RegExp(`<template id="choices-${list[1]}">([\\s\\S]*?)</template>`).exec(html)?.[1] : select[1];
+  if (options === undefined) throw new Error(`dropdown "${label}" names a list the page does not have`);
+  return [...options.matchAll(/<option value="([^"]*)"[^>]*>([^<]*)<\/option>/g)].map((m) => ({ value: cellText(m[1]!), text: cellText(m[2]!) }));
 }
