@@ -17,7 +17,8 @@ import { countMatches, getRecord, type ListFilter, listRecords, loadOptions } fr
 import { EDITABLE, type EditableField, FIELD_LABELS, type InventoryKind } from "./kinds";
 import { personNames } from "../auth/users";
 import { availableColumns, chosenColumns, columnFormSchema, saveColumnChoice } from "./columns";
-import { type Dropdowns, HistoryList, InventoryListPage, InventoryRow, listUrl, MatchCountFragment } from "./pages";
+import { HistoryList, InventoryListPage, InventoryRow, listUrl, MatchCountFragment } from "./pages";
+import type { Dropdowns } from "./rows";
 import { ColumnChoicePage } from "./column-page";
 
 type Ctx = Context<AppEnv>;

@@ -118,7 +118,7 @@ test("the rows' dropdowns, filled in by the page's script, offer what whole ones
   noScript.on("framenavigated", (frame) => void (frame === noScript.mainFrame() && arrivals++));
   // (The refresh starts before the first page has loaded: only its start is waited for.)
   await noScript.goto(list, { waitUntil: "commit" });
-  await eventually(() => arrivals).toBe(2);
+  await eventually(async () => arrivals).toBe(2);
   await noScript.waitForLoadState("load");
   expect(noScript.url()).toBe(`${journey.url}${list}`);
   expect((await context.cookies()).map((c) => c.name)).toContain("__Host-edgedesk_no_script");

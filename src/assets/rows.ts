@@ -1,0 +1,195 @@
+// The rows of the asset and software lists, written as strings (issue 21).
+import { IMPACTS } from "../db/schema";
+import { escapeHtml } from "../lib/html-escape";
+import { agentFitsGroup, type Options, type Row } from "./listing";
+import { EDITABLE, type EditableField, FIELD_LABELS, humanize, type InventoryKind } from "./kinds";
+import type { ListColumn } from "./columns";
+
+// A list page shows 50 rows of four dropdowns with the same options. The rows are written as
+// strings rather than JSX elements (element objects for them were most of the page's rendering
+// time), and what the rows share is escaped once: each dropdown's options for each chosen value
+// are kept per options list (the lists are per isolate, replaced when they change: listing.ts),
+// and the cells' openings, the return address and the row's own attributes once per page or row
+// (issue 21). The markup is the same; values are escaped as JSX does.
+export type Choice = { id: string; name: string };
+
+// Characters beyond Latin-1 are written as character references: while every character of a page
+// is Latin-1, V8 keeps its strings at one byte a character, and building the page and encoding it
+// for the response cost about a quarter less than for a two-byte page (issue 21).
+export const DASH = "&#8212;";
+
+const optionHtml = (choice: Choice, selected: boolean) => `<option value="${escapeHtml(choice.id)}"${selected ? ' selected=""' : ""}>${escapeHtml(choice.name)}</option>`;
+const noneHtmlOption = (noneHtml: string) => `<option value="">${noneHtml}</option>`;
+
+/**
+ * A dropdown's options as markup for a chosen value: "all" of them, after an empty choice
+ * labelled `noneHtml` (markup) if given; or only the "chosen" one, the option a closed dropdown
+ * shows (the first when the value is none of the choices, as the whole list would show).
+ */
+function makeOptionsHtml(choices: readonly Choice[], which: "all" | "chosen", value: string, noneHtml: string | undefined): string {
+  const none = noneHtml === undefined ? [] : [noneHtmlOption(noneHtml)];
+  if (which === "all") return [...none, ...choices.map((o) => optionHtml(o, o.id === value))].join("");
+  const chosen = choices.find((o) => o.id === value);
+  return chosen ? optionHtml(chosen, true) : (none[0] ?? (choices[0] ? optionHtml(choices[0], false) : ""));
+}
+
+type OptionsHtml = (value: string | null) => string;
+const kept = new WeakMap<readonly Choice[], Map<string, OptionsHtml>>();
+
+/**
+ * makeOptionsHtml for one list of choices, its markup kept per chosen value: the lists are per
+ * isolate (replaced when they change, listing.ts), so 50 rows escape each option once.
+ */
+export function optionsHtmlOf(choices: readonly Choice[], which: "all" | "chosen", noneHtml?: string): OptionsHtml {
+  let byKind = kept.get(choices);
+  if (!byKind) kept.set(choices, (byKind = new Map()));
+  const key = `${which}${noneHtml === undefined ? "" : `:${noneHtml}`}`;
+  let of = byKind.get(key);
+  if (!of) {
+    const byValue = new Map<string, string>();
+    of = (value) => {
+      let html = byValue.get(value ?? "");
+      if (html === undefined) byValue.set(value ?? "", (html = makeOptionsHtml(choices, which, value ?? "", noneHtml)));
+      return html;
+    };
+    byKind.set(key, of);
+  }
+  return of;
+}
+
+export const attr = (name: string, value: string) => ` ${name}="${escapeHtml(value)}"`;
+
+export function selectHtml(attrs: Record<string, string>, choices: readonly Choice[], value: string | null, noneHtml: string): string {
+  const attributes = Object.entries(attrs).map(([k, v]) => attr(k, v)).join("");
+  return `<select${attributes}>${optionsHtmlOf(choices, "all", noneHtml)(value)}</select>`;
+}
+
+/** A dropdown of the filter bar or the bulk bar, named by the <label for> beside it. */
+const IMPACT_CHOICES: readonly Choice[] = IMPACTS.map((i) => ({ id: i, name: humanize(i) }));
+const agentsByGroup = new WeakMap<Options, Map<string, Options["agents"]>>();
+/** The agents a row's Managed By Agent offers: those in its group (one list per group and options). */
+export function agentsFor(options: Options, groupId: string | null): readonly Choice[] {
+  if (!groupId) return options.agents;
+  let byGroup = agentsByGroup.get(options);
+  if (!byGroup) agentsByGroup.set(options, (byGroup = new Map()));
+  let list = byGroup.get(groupId);
+  if (!list) byGroup.set(groupId, (list = options.agents.filter((a) => agentFitsGroup(a, groupId))));
+  return list;
+}
+
+/**
+ * How a row's dropdowns are sent (issue 21). "full": each with all its options, as a browser
+ * without JavaScript needs them, and as an inline save answers with its row. "lean": each with
+ * only the option it shows closed and `data-choices` naming the <template> (choiceListsHtml, once a
+ * page) that app.js fills it from as the page loads, so 50 rows do not repeat every list.
+ */
+export type Dropdowns = "full" | "lean";
+
+export interface RowSettings {
+  kind: InventoryKind;
+  columns: readonly ListColumn[];
+  options: Options;
+  canManage: boolean;
+  /** Where the row's Save (without JavaScript) comes back to: the list page it is on. */
+  returnTo: string;
+  dropdowns: Dropdowns;
+}
+
+/** A row's own state beside its record: ticked for a bulk change, or the note of its last save. */
+export interface RowState {
+  selected?: boolean | undefined;
+  status?: { ok: boolean; text: string } | undefined;
+}
+
+// data-label names each cell in the narrow layout, where the heading row is hidden (issue 23).
+const cellStart = (label: string, cls = "") => `<td${cls ? attr("class", cls) : ""}${attr("data-label", label)} role="cell">`;
+
+/** The <template> a lean dropdown of this field (and, for agents, of this group) is filled from. */
+function choicesId(field: EditableField, groupId: string | null): string {
+  return field === "agent" ? (groupId ? `agents-${groupId}` : "agents") : field;
+}
+
+/**
+ * The rows of one page. With Manage, the editable columns are dropdowns tied to the row's form
+ * (the form attribute), which posts the row: by htmx once app.js sees a change, or with its
+ * Save button without JavaScript. Where htmx puts the answer (the row) is inherited from <tbody>.
+ */
+export function rowRenderer({ kind, columns, options, canManage, returnTo, dropdowns }: RowSettings): (row: Row, state?: RowState) => string {
+  const path = escapeHtml(kind.path);
+  const back = escapeHtml(returnTo);
+  const lean = dropdowns === "lean";
+  const selectStart = cellStart(canManage ? "Select" : "");
+  const nameStart = cellStart("Name");
+  const statusStart = cellStart("", "row-status");
+  const which = lean ? "chosen" : "all";
+  const cells = columns.map((column) => {
+    const field = column.editable;
+    const choices = field === "impact" ? IMPACT_CHOICES : field === "location" ? options.locations : field === "group" ? options.groups : undefined;
+    const none = field === "impact" ? undefined : DASH;
+    return {
+      column,
+      start: cellStart(column.label),
+      field,
+      none,
+      // The agents offered depend on the row's group: their markup is looked up per row.
+      options: choices && optionsHtmlOf(choices, which, none),
+      select: field && `<select name="${field}" aria-label="${escapeHtml(FIELD_LABELS[field])} of `,
+      // Which list a lean dropdown is filled from: the agents' depends on the row's group.
+      list: field && field !== "agent" ? ` data-choices="${choicesId(field, null)}">` : undefined,
+    };
+  });
+  return (row, state = {}) => {
+    const id = escapeHtml(String(row.id));
+    const name = escapeHtml(String(row.name));
+    const post = `${path}/${id}/inline`;
+    const editable = canManage && row.status !== "retired";
+    const groupId = (row.group_id as string | null) ?? null;
+    let html = `<tr id="row-${id}" data-testid="inventory-row" role="row">${selectStart}`;
+    if (canManage) html += `<input type="checkbox" name="ids" value="${id}" form="bulk" aria-label="Select ${name}" class="row-select"${state.selected ? ' checked=""' : ""}/>`;
+    html += `</td>${nameStart}<a href="${path}/${id}">${name}</a></td>`;
+    for (const cell of cells) {
+      html += cell.start;
+      if (cell.field && editable) {
+        const value = (row[EDITABLE[cell.field]] as string | null) ?? null;
+        const markup = (cell.options ?? optionsHtmlOf(agentsFor(options, groupId), which, cell.none))(value);
+        html += `${cell.select}${name}" form="inline-${id}"`;
+        html += lean ? (cell.list ?? ` data-choices="${escapeHtml(choicesId(cell.field, groupId))}">`) : ">";
+        html += `${markup}</select>`;
+      } else {
+        const text = cell.column.text(row);
+        html += text ? escapeHtml(text) : DASH;
+      }
+      html += "</td>";
+    }
+    html += statusStart;
+    if (editable) {
+      html += `<form id="inline-${id}" method="post" action="${post}" hx-post="${post}"><input type="hidden" name="version" value="${escapeHtml(String(row.row_version_value))}"/>`;
+      // Where to come back to, and the Save button, serve only a browser without JavaScript.
+      html += lean ? "</form>" : `<input type="hidden" name="return" value="${back}"/><noscript><button type="submit">Save</button></noscript></form>`;
+    }
+    const status = state.status;
+    html += `<span role="status" class="${status ? (status.ok ? "saved" : "failed") : ""}">${escapeHtml(status?.text ?? "")}</span></td></tr>`;
+    return html;
+  };
+}
+
+/** One row, as an inline save answers with it: with whole dropdowns, since its group may have changed. */
+export function rowHtml(props: Omit<RowSettings, "dropdowns"> & { row: Row } & RowState): string {
+  return rowRenderer({ ...props, dropdowns: "full" })(props.row, props);
+}
+
+/**
+ * The lists lean dropdowns are filled from: each once, with its empty choice, none chosen; the
+ * agents of each group some editable row on the page is in.
+ */
+export function choiceListsHtml(options: Options, rows: readonly Row[]): string {
+  const lists: [string, readonly Choice[], string | undefined][] = [
+    ["impact", IMPACT_CHOICES, undefined],
+    ["location", options.locations, DASH],
+    ["group", options.groups, DASH],
+    ["agents", options.agents, DASH],
+  ];
+  const groups = new Set(rows.filter((r) => r.status !== "retired" && r.group_id).map((r) => r.group_id as string));
+  for (const group of groups) lists.push([`agents-${group}`, agentsFor(options, group), DASH]);
+  return lists.map(([id, choices, none]) => `<template id="choices-${escapeHtml(id)}">${optionsHtmlOf(choices, "all", none)(null)}</template>`).join("");
+}
