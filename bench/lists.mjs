@@ -101,9 +101,14 @@ async function measureSize(url, size, seed, { log, rounds, seconds, connections,
   for (const [name, q] of scenarios) {
     const app = [];
     const floor = [];
+    const measure = {
+      app: async () => app.push((await cannon(url, `/agent/assets${q ? `?${q}` : ""}`, cookie, { seconds, connections })).latency.p50),
+      floor: async () => floor.push((await cannon(url, `/dev/floor/assets${q ? `?${q}` : ""}`, null, { seconds, connections })).latency.p50),
+    };
+    // Each round measures both, one right after the other, taking turns at going first: neither
+    // is always the one measured later, when the shared machine may have slowed or sped up.
     for (let round = 1; round <= rounds; round++) {
-      app.push((await cannon(url, `/agent/assets${q ? `?${q}` : ""}`, cookie, { seconds, connections })).latency.p50);
-      floor.push((await cannon(url, `/dev/floor/assets${q ? `?${q}` : ""}`, null, { seconds, connections })).latency.p50);
+      for (const side of round % 2 ? ["app", "floor"] : ["floor", "app"]) await measure[side]();
     }
     const row = { name: name.startsWith(DEEP) ? DEEP : name, shown: name, appP50: median(app), floorP50: median(floor) };
     row.ratio = row.appP50 / row.floorP50;

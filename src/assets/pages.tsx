@@ -159,7 +159,7 @@ export function InventoryListPage(props: {
       }<table class="inventory-table" role="table"><thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">${canManage ? html`<input type="checkbox" id="select-page" aria-label="Select all rows on this page"/>` : ""}</th>${sortHeader(kind, filter, "name", "Name")}${columns.map((c) =>
         c.sort ? sortHeader(kind, filter, c.sort, c.label) : html`<th scope="col" role="columnheader">${c.label}</th>`,
       )}<th scope="col" role="columnheader"><span class="visually-hidden">Save note</span></th></tr></thead><tbody hx-target="closest tr" hx-swap="outerHTML" role="rowgroup">${raw(rows.map((row) => renderRow(row, { selected: selected.has(row.id) })).join(""))}</tbody></table>${
-        lean ? raw(choiceListsHtml(options, rows)) : ""
+        lean ? raw(choiceListsHtml(options, columns, rows)) : ""
       }${rows.length === 0 ? html`<p class="empty" role="status">No ${kind.noun}s match${filtered ? " this filter" : " yet"}.</p>` : ""}<nav class="pager" aria-label="Pages">${
         previous ? html`<a href="${previous}" rel="prev">Previous</a>` : ""
       }<span>Page ${filter.page}</span>${next ? html`<a href="${next}" rel="next">Next</a>` : ""}</nav></section>`}

@@ -64,7 +64,6 @@ export function selectHtml(attrs: Record<string, string>, choices: readonly Choi
   return `<select${attributes}>${optionsHtmlOf(choices, "all", noneHtml)(value)}</select>`;
 }
 
-/** A dropdown of the filter bar or the bulk bar, named by the <label for> beside it. */
 const IMPACT_CHOICES: readonly Choice[] = IMPACTS.map((i) => ({ id: i, name: humanize(i) }));
 const agentsByGroup = new WeakMap<Options, Map<string, Options["agents"]>>();
 /** The agents a row's Managed By Agent offers: those in its group (one list per group and options). */
@@ -104,6 +103,9 @@ export interface RowState {
 // data-label names each cell in the narrow layout, where the heading row is hidden (issue 23).
 const cellStart = (label: string, cls = "") => `<td${cls ? attr("class", cls) : ""}${attr("data-label", label)} role="cell">`;
 
+/** Retired records are read-only: their row shows values, not dropdowns. */
+const editableRow = (row: Row) => row.status !== "retired";
+
 /** The <template> a lean dropdown of this field (and, for agents, of this group) is filled from. */
 function choicesId(field: EditableField, groupId: string | null): string {
   return field === "agent" ? (groupId ? `agents-${groupId}` : "agents") : field;
@@ -142,7 +144,7 @@ export function rowRenderer({ kind, columns, options, canManage, returnTo, dropd
     const id = escapeHtml(String(row.id));
     const name = escapeHtml(String(row.name));
     const post = `${path}/${id}/inline`;
-    const editable = canManage && row.status !== "retired";
+    const editable = canManage && editableRow(row);
     const groupId = (row.group_id as string | null) ?? null;
     let html = `<tr id="row-${id}" data-testid="inventory-row" role="row">${selectStart}`;
     if (canManage) html += `<input type="checkbox" name="ids" value="${id}" form="bulk" aria-label="Select ${name}" class="row-select"${state.selected ? ' checked=""' : ""}/>`;
@@ -179,17 +181,21 @@ export function rowHtml(props: Omit<RowSettings, "dropdowns"> & { row: Row } & R
 }
 
 /**
- * The lists lean dropdowns are filled from: each once, with its empty choice, none chosen; the
- * agents of each group some editable row on the page is in.
+ * The lists the lean dropdowns of these rows are filled from: each once, with its empty choice,
+ * none chosen; only for the columns shown, and the agents only of the groups rows are in.
  */
-export function choiceListsHtml(options: Options, rows: readonly Row[]): string {
-  const lists: [string, readonly Choice[], string | undefined][] = [
-    ["impact", IMPACT_CHOICES, undefined],
-    ["location", options.locations, DASH],
-    ["group", options.groups, DASH],
-    ["agents", options.agents, DASH],
-  ];
-  const groups = new Set(rows.filter((r) => r.status !== "retired" && r.group_id).map((r) => r.group_id as string));
-  for (const group of groups) lists.push([`agents-${group}`, agentsFor(options, group), DASH]);
-  return lists.map(([id, choices, none]) => `<template id="choices-${escapeHtml(id)}">${optionsHtmlOf(choices, "all", none)(null)}</template>`).join("");
+export function choiceListsHtml(options: Options, columns: readonly ListColumn[], rows: readonly Row[]): string {
+  const editable = rows.filter(editableRow);
+  const lists = new Map<string, [readonly Choice[], string | undefined]>();
+  for (const field of columns.map((c) => c.editable)) {
+    if (field === "impact") lists.set(choicesId(field, null), [IMPACT_CHOICES, undefined]);
+    if (field === "location" || field === "group") lists.set(choicesId(field, null), [field === "location" ? options.locations : options.groups, DASH]);
+    if (field !== "agent") continue;
+    for (const row of editable) {
+      const group = (row.group_id as string | null) ?? null;
+      lists.set(choicesId(field, group), [agentsFor(options, group), DASH]);
+    }
+  }
+  if (editable.length === 0) return "";
+  return [...lists].map(([id, [choices, none]]) => `<template id="choices-${escapeHtml(id)}">${optionsHtmlOf(choices, "all", none)(null)}</template>`).join("");
 }
