@@ -125,7 +125,7 @@ async function measureSize(url, size, seed, { log, rounds, seconds, connections,
     for (let round = 1; round <= rounds; round++) {
       for (const side of round % 2 ? ["app", "floor"] : ["floor", "app"]) await measure[side]();
     }
-    const row = { name: name.startsWith(DEEP) ? DEEP : name, shown: name, appP50: median(app), floorP50: median(floor) };
+    const row = { name: name.startsWith(DEEP) ? DEEP : name, shown: name, appP50: median(app), floorP50: median(floor), rounds: app.map((p50, i) => ({ app: p50, floor: floor[i] })) };
     row.ratio = row.appP50 / row.floorP50;
     out.push(row);
     log(`lists at ${size.toLocaleString("en-US")}: ${name}: app p50 ${row.appP50.toFixed(1)} ms, floor ${row.floorP50.toFixed(1)} ms (${row.ratio.toFixed(2)}×)`);
