@@ -1,3 +1,4 @@
+import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import type { Auth } from "../access/auth";
 import { hasPermission } from "../access/permissions";
@@ -55,46 +56,55 @@ const HTMX_CONFIG = JSON.stringify({
 
 export function Layout({ title, auth, portal = auth?.portal, htmx, passkeys, head, children }: LayoutProps) {
   const portalName = portal === "support" ? "Support portal" : portal === "agent" ? "Agent portal" : null;
+  // The doctype keeps browsers in standards mode (without it they lay the page out in quirks mode).
+  // The title's dot is written as a character reference so the page's own markup stays ASCII:
+  // workerd writes an ASCII string out as it is, but one with a single other character is
+  // converted character by character, which took a 100 KB list page from about 30 to 155 µs.
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${title} · EdgeDesk`}</title>
-        <link rel="stylesheet" href="/styles.css" />
-        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-        <script src="/app.js" defer></script>
-        {htmx && <meta name="htmx-config" content={HTMX_CONFIG} />}
-        {htmx && <script src="/vendor/htmx-2.0.11.min.js" defer></script>}
-        {passkeys && <script src="/vendor/simplewebauthn-browser-14.0.0.umd.min.js" defer></script>}
-        {passkeys && <script src="/passkeys.js" defer></script>}
-        {head}
-      </head>
-      <body>
-        <header class="topbar">
-          <a class="brand" href={portal ? `/${portal}` : "/"}>
-            EdgeDesk {portalName && <span class="portal-name">{portalName}</span>}
-          </a>
-          {/* Wide screens show the menu in the bar; narrow ones fold it into a Menu button that needs no script (issue 23). */}
-          {auth && (
-            <div class="topbar-menu wide-only">
-              {auth.portal === "agent" && auth.session.stage === "full" && <AgentNav auth={auth} />}
-              <SignOut auth={auth} />
-            </div>
-          )}
-          {auth && (
-            <details class="menu narrow-only">
-              <summary>Menu</summary>
-              <div class="topbar-menu">
+    <>
+      {raw("<!DOCTYPE html>")}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>
+            {title} {raw("&middot;")} EdgeDesk
+          </title>
+          <link rel="stylesheet" href="/styles.css" />
+          <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+          <script src="/app.js" defer></script>
+          {htmx && <meta name="htmx-config" content={HTMX_CONFIG} />}
+          {htmx && <script src="/vendor/htmx-2.0.11.min.js" defer></script>}
+          {passkeys && <script src="/vendor/simplewebauthn-browser-14.0.0.umd.min.js" defer></script>}
+          {passkeys && <script src="/passkeys.js" defer></script>}
+          {head}
+        </head>
+        <body>
+          <header class="topbar">
+            <a class="brand" href={portal ? `/${portal}` : "/"}>
+              EdgeDesk {portalName && <span class="portal-name">{portalName}</span>}
+            </a>
+            {/* Wide screens show the menu in the bar; narrow ones fold it into a Menu button that needs no script (issue 23). */}
+            {auth && (
+              <div class="topbar-menu wide-only">
                 {auth.portal === "agent" && auth.session.stage === "full" && <AgentNav auth={auth} />}
                 <SignOut auth={auth} />
               </div>
-            </details>
-          )}
-        </header>
-        <main>{children}</main>
-      </body>
-    </html>
+            )}
+            {auth && (
+              <details class="menu narrow-only">
+                <summary>Menu</summary>
+                <div class="topbar-menu">
+                  {auth.portal === "agent" && auth.session.stage === "full" && <AgentNav auth={auth} />}
+                  <SignOut auth={auth} />
+                </div>
+              </details>
+            )}
+          </header>
+          <main>{children}</main>
+        </body>
+      </html>
+    </>
   );
 }
 

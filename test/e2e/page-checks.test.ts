@@ -1,9 +1,9 @@
 // The page checks of issue 23 fail where they should: a page that scrolls sideways at 390 px, and
-// one axe-core finds a violation on. Served from Playwright's routing; no Worker needed.
+// one axe-core finds a violation on, and one a browser lays out in quirks mode. Served from Playwright's routing; no Worker needed.
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
-import { checkPage } from "./page-checks";
+import { checkPage, PageLedger } from "./page-checks";
 
 let browser: Browser;
 let page: Page;
@@ -46,4 +46,21 @@ test("an axe-core violation fails: an image without a text alternative, a field 
   expect(failure).toContain("axe-core violations");
   expect(failure).toContain("image-alt (Images must have alternative text)");
   expect(failure).toMatch(/label \(.*\) at input/);
+});
+
+test("a journey's page without a doctype fails the journey: the browser lays it out in quirks mode", async () => {
+  const journey = async (pages: Record<string, string>) => {
+    const context = await browser.newContext();
+    const ledger = new PageLedger("https://checks.test", () => browser.newContext());
+    await ledger.watch(context);
+    await context.route("https://checks.test/**", (route) => route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: pages[new URL(route.request().url()).pathname] ?? "" }));
+    const tab = await context.newPage();
+    for (const path of Object.keys(pages)) await tab.goto(`https://checks.test${path}`, { waitUntil: "load" });
+    return ledger.assertAllChecked().then(() => null, (error: Error) => error.message).finally(() => context.close());
+  };
+  const fine = frame("<p>Standards mode.</p>");
+  expect(await journey({ "/first": fine, "/second": fine })).toBeNull();
+  const failure = await journey({ "/first": fine, "/second": fine.replace("<!DOCTYPE html>", "") });
+  expect(failure).toContain("/second is laid out in quirks mode (BackCompat)");
+  expect(failure).not.toContain("/first");
 });

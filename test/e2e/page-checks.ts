@@ -88,7 +88,7 @@ const SNAPSHOT_SCRIPT = `(() => {
   let timer;
   const send = () => {
     timer = undefined;
-    window.__edgedeskSnapshot?.(location.href, "<!DOCTYPE html>" + document.documentElement.outerHTML)?.catch(() => {});
+    window.__edgedeskSnapshot?.(location.href, "<!DOCTYPE html>" + document.documentElement.outerHTML, document.compatMode)?.catch(() => {});
   };
   addEventListener("load", send);
   new MutationObserver(() => { timer ??= setTimeout(send, 50); }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
@@ -103,7 +103,7 @@ const SNAPSHOT_SCRIPT = `(() => {
  */
 export class PageLedger {
   private readonly visited = new Map<string, string>();
-  private readonly latest = new Map<string, { url: string; html: string }>();
+  private readonly latest = new Map<string, { url: string; html: string; mode: string }>();
   private readonly checked = new Set<string>();
   private readonly current = new WeakMap<Page, string>();
   private readonly failures: string[] = [];
@@ -120,8 +120,8 @@ export class PageLedger {
   }
 
   async watch(context: BrowserContext) {
-    await context.exposeBinding("__edgedeskSnapshot", (_source, url: string, html: string) => {
-      if (this.ours(url)) this.latest.set(routeOf(url), { url, html });
+    await context.exposeBinding("__edgedeskSnapshot", (_source, url: string, html: string, mode: string) => {
+      if (this.ours(url)) this.latest.set(routeOf(url), { url, html, mode });
     });
     await context.addInitScript(SNAPSHOT_SCRIPT);
     context.on("page", (page) =>
@@ -140,7 +140,9 @@ export class PageLedger {
   private checkSoon(route: string) {
     if (this.checked.has(route) || !this.latest.has(route)) return;
     this.checked.add(route);
-    const { url, html } = this.latest.get(route)!;
+    const { url, html, mode } = this.latest.get(route)!;
+    // The copy is checked with a doctype of its own, so whether the page itself had one is read here.
+    if (mode !== "CSS1Compat") this.failures.push(`${route} is laid out in quirks mode (${mode}): the page does not start with <!DOCTYPE html>`);
     this.queue = this.queue.then(() => this.check(url, html));
   }
 
@@ -167,7 +169,7 @@ export class PageLedger {
     for (const route of this.visited.keys()) this.checkSoon(route);
     await this.queue;
     const unchecked = [...this.visited.entries()].filter(([route]) => !this.checked.has(route)).map(([route, url]) => `${route} (${url})`);
-    expect(this.failures, "pages that scroll sideways or have axe-core violations").toEqual([]);
+    expect(this.failures, `pages that scroll sideways, have axe-core violations or are laid out in quirks mode:\n${this.failures.join("\n")}`).toEqual([]);
     expect(unchecked, "pages visited but never copied for their check").toEqual([]);
   }
 }

@@ -4,6 +4,18 @@ import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAgent } from "../helpers/factories";
 
+describe("documents", () => {
+  it("start with a doctype, so browsers lay them out in standards mode, and read their title as written", async () => {
+    const agent = await makeAgent();
+    const client = browser();
+    for (const path of ["/agent/login", "/support/login", "/no/such/page"]) expect((await (await client.get(path)).text()).startsWith('<!DOCTYPE html><html lang="en">'), path).toBe(true);
+    await signIn(client, "agent", agent);
+    const home = await (await client.get("/agent")).text();
+    expect(home.startsWith('<!DOCTYPE html><html lang="en">')).toBe(true);
+    expect(home).toContain("<title>Home &middot; EdgeDesk</title>"); // a browser reads "Home · EdgeDesk"
+  });
+});
+
 describe("cross-site requests", () => {
   it("refuses a form POST from another origin with 403 and signs no one in", async () => {
     const agent = await makeAgent();
