@@ -58,8 +58,8 @@ export function Layout({ title, auth, portal = auth?.portal, htmx, passkeys, hea
   const portalName = portal === "support" ? "Support portal" : portal === "agent" ? "Agent portal" : null;
   // The doctype keeps browsers in standards mode (without it they lay the page out in quirks mode).
   // The title's dot is written as a character reference so the page's own markup stays ASCII:
-  // workerd writes an ASCII string out as it is, but one with a single other character is
-  // converted character by character, which took a 100 KB list page from about 30 to 155 µs.
+  // workerd writes an ASCII string out as it is, but converts one with a single other character
+  // character by character (a 100 KB list page: about 155 µs instead of 30, profiled).
   return (
     <>
       {raw("<!DOCTYPE html>")}

@@ -1,5 +1,6 @@
-// The page checks of issue 23 fail where they should: a page that scrolls sideways at 390 px, and
-// one axe-core finds a violation on, and one a browser lays out in quirks mode. Served from Playwright's routing; no Worker needed.
+// The page checks of issue 23 fail where they should: a page that scrolls sideways at 390 px, one
+// axe-core finds a violation on, and one a browser lays out in quirks mode. Served from
+// Playwright's routing; no Worker needed.
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
