@@ -400,6 +400,8 @@ results.goals = [
   { name: "CSV export of 100,000 assets: the Worker's CPU ms (from its profiler) ÷ cpu_ms (at most)", value: lists.export.cpuMs / cpuMs, limit: 1, met: lists.export.status === 200 && lists.export.rows === lists.export.records && lists.export.cpuMs <= cpuMs },
   // The design (src/assets/bulk-job.ts): a job of 2,000-record steps, none holding D1 for more than a second.
   { name: "Bulk all matching on 100,000 assets: longest step, ms (the most it holds the database at once)", value: lists.bulk.longestStepMs, limit: 1000, met: lists.bulk.job && lists.bulk.longestStepMs !== null && lists.bulk.longestStepMs <= 1000 },
+  // What others feel of it: a list page asked for while the job runs waits for a step, not for the job.
+  { name: "Bulk all matching on 100,000 assets: a list page started during it, ms (at most)", value: lists.bulk.listWaitMs, limit: 1000, met: lists.bulk.job && lists.bulk.listWaitMs <= 1000 },
   { name: "Bulk all matching on 100,000 assets: matched − changed − left with a reason (all or nothing: 0)", value: lists.bulk.matched === null ? null : lists.bulk.matched - lists.bulk.changed - lists.bulk.left, limit: 0, met: lists.bulk.status === 200 && lists.bulk.changed !== null && lists.bulk.matched - lists.bulk.changed - lists.bulk.left === 0 },
 ];
 
