@@ -13,9 +13,10 @@ import type { ListColumn } from "./columns";
 // (issue 21). The markup is the same; values are escaped as JSX does.
 export type Choice = { id: string; name: string };
 
-// Characters beyond Latin-1 are written as character references: while every character of a page
-// is Latin-1, V8 keeps its strings at one byte a character, and building the page and encoding it
-// for the response cost about a quarter less than for a two-byte page (issue 21).
+// Characters beyond ASCII are written as character references: V8 keeps a page of Latin-1 at one
+// byte a character (building it cost about a quarter less than a two-byte page), and workerd
+// writes an ASCII page out as it is, five times faster than one with a single other character
+// (web/layout.tsx; issue 21).
 export const DASH = "&#8212;";
 
 const optionHtml = (choice: Choice, selected: boolean) => `<option value="${escapeHtml(choice.id)}"${selected ? ' selected=""' : ""}>${escapeHtml(choice.name)}</option>`;
@@ -65,6 +66,17 @@ export function selectHtml(attrs: Record<string, string>, choices: readonly Choi
 }
 
 const IMPACT_CHOICES: readonly Choice[] = IMPACTS.map((i) => ({ id: i, name: humanize(i) }));
+
+/** What a dropdown of this field offers (for agents, those of the row's group), and its empty choice's markup. */
+interface FieldChoices {
+  choices: readonly Choice[];
+  none: string | undefined;
+}
+function choicesOf(options: Options, field: EditableField, groupId: string | null): FieldChoices {
+  if (field === "impact") return { choices: IMPACT_CHOICES, none: undefined };
+  return { choices: field === "location" ? options.locations : field === "group" ? options.groups : agentsFor(options, groupId), none: DASH };
+}
+
 const agentsByGroup = new WeakMap<Options, Map<string, Options["agents"]>>();
 /** The agents a row's Managed By Agent offers: those in its group (one list per group and options). */
 export function agentsFor(options: Options, groupId: string | null): readonly Choice[] {
@@ -124,17 +136,15 @@ export function rowRenderer({ kind, columns, options, canManage, returnTo, dropd
   const nameStart = cellStart("Name");
   const statusStart = cellStart("", "row-status");
   const which = lean ? "chosen" : "all";
+  const optionsFor = ({ choices, none }: FieldChoices) => optionsHtmlOf(choices, which, none);
   const cells = columns.map((column) => {
     const field = column.editable;
-    const choices = field === "impact" ? IMPACT_CHOICES : field === "location" ? options.locations : field === "group" ? options.groups : undefined;
-    const none = field === "impact" ? undefined : DASH;
     return {
       column,
       start: cellStart(column.label),
       field,
-      none,
       // The agents offered depend on the row's group: their markup is looked up per row.
-      options: choices && optionsHtmlOf(choices, which, none),
+      options: field && field !== "agent" ? optionsFor(choicesOf(options, field, null)) : undefined,
       select: field && `<select name="${field}" aria-label="${escapeHtml(FIELD_LABELS[field])} of `,
       // Which list a lean dropdown is filled from: the agents' depends on the row's group.
       list: field && field !== "agent" ? ` data-choices="${choicesId(field, null)}">` : undefined,
@@ -153,7 +163,7 @@ export function rowRenderer({ kind, columns, options, canManage, returnTo, dropd
       html += cell.start;
       if (cell.field && editable) {
         const value = (row[EDITABLE[cell.field]] as string | null) ?? null;
-        const markup = (cell.options ?? optionsHtmlOf(agentsFor(options, groupId), which, cell.none))(value);
+        const markup = (cell.options ?? optionsFor(choicesOf(options, cell.field, groupId)))(value);
         html += `${cell.select}${name}" form="inline-${id}"`;
         html += lean ? (cell.list ?? ` data-choices="${escapeHtml(choicesId(cell.field, groupId))}">`) : ">";
         html += `${markup}</select>`;
@@ -185,17 +195,12 @@ export function rowHtml(props: Omit<RowSettings, "dropdowns"> & { row: Row } & R
  * none chosen; only for the columns shown, and the agents only of the groups rows are in.
  */
 export function choiceListsHtml(options: Options, columns: readonly ListColumn[], rows: readonly Row[]): string {
-  const editable = rows.filter(editableRow);
-  const lists = new Map<string, [readonly Choice[], string | undefined]>();
+  const groups = [...new Set(rows.filter(editableRow).map((row) => (row.group_id as string | null) ?? null))];
+  if (groups.length === 0) return "";
+  const lists = new Map<string, FieldChoices>();
   for (const field of columns.map((c) => c.editable)) {
-    if (field === "impact") lists.set(choicesId(field, null), [IMPACT_CHOICES, undefined]);
-    if (field === "location" || field === "group") lists.set(choicesId(field, null), [field === "location" ? options.locations : options.groups, DASH]);
-    if (field !== "agent") continue;
-    for (const row of editable) {
-      const group = (row.group_id as string | null) ?? null;
-      lists.set(choicesId(field, group), [agentsFor(options, group), DASH]);
-    }
+    if (!field) continue;
+    for (const group of field === "agent" ? groups : [null]) lists.set(choicesId(field, group), choicesOf(options, field, group));
   }
-  if (editable.length === 0) return "";
-  return [...lists].map(([id, [choices, none]]) => `<template id="choices-${escapeHtml(id)}">${optionsHtmlOf(choices, "all", none)(null)}</template>`).join("");
+  return [...lists].map(([id, { choices, none }]) => `<template id="choices-${escapeHtml(id)}">${optionsHtmlOf(choices, "all", none)(null)}</template>`).join("");
 }
