@@ -5,7 +5,6 @@
 // new account's first, or the first since alerts began) and Microsoft sign-ins (Entra ID alerts
 // on its own). The check and the mail run after the response, as the throttling notice does.
 import type { Context } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { AppEnv } from "../app-env";
 import { describeDevice } from "../account/device";
@@ -17,22 +16,13 @@ import { DAY, utcMinute } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import { sendMail } from "../mail/mailer";
 import { type Portal, portalLabel } from "../portal/policy";
+import { browserToken } from "./browser";
+import { normalizeEmail } from "./users";
+import { browserSignedIn } from "../limits/sign-in-guard";
 import { requestDetails, userStub } from "./sessions";
 
 export const NOT_ME_LIFETIME_MS = 7 * DAY;
 const TOKEN = /^[a-z2-7]{32}$/;
-// `__Host-` like the session cookie; one for the browser, whoever signs in with it.
-const BROWSER_COOKIE = "edgedesk_browser";
-const BROWSER_COOKIE_DAYS = 400;
-
-/** This browser's token, made (and its cookie set) on its first sign-in; each sign-in renews it. */
-function browserToken(c: Context<AppEnv>): string {
-  const carried = getCookie(c, BROWSER_COOKIE, "host");
-  const token = carried && TOKEN.test(carried) ? carried : randomToken();
-  setCookie(c, BROWSER_COOKIE, token, { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: BROWSER_COOKIE_DAYS * 86_400 });
-  return token;
-}
-
 
 /**
  * A password sign-in succeeded (every way one finishes: no second step, a code, a passkey, a
@@ -45,8 +35,10 @@ export async function signInSucceeded(c: Context<AppEnv>, portal: Portal, user: 
   const seen = requestDetails(c);
   const now = c.var.clock.now();
   const origin = new URL(c.req.url).origin;
+  const deviceHash = await sha256Hex(token);
+  // Known to the account's limiter at once, so the next sign-in from here is spared strangers' failures.
+  await browserSignedIn(c.env, portal, normalizeEmail(user.email), deviceHash, now);
   await afterResponse(c, "the new-device check", async () => {
-    const deviceHash = await sha256Hex(token);
     if ((await userStub(c.env, user.id).noteSignInDevice(deviceHash, now, seen)) !== "new") return;
     const link = await createNotMeLink(getDb(c.env.DB), user.id, portal, deviceHash, seen, now);
     await recordAudit(c, { event: "sign_in.new_device", portal, actorId: user.id, details: { device: describeDevice(seen.userAgent) } });

@@ -11,8 +11,10 @@ import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { emailField, parseForm, parseJson, reads, safeNextPath } from "../lib/validation";
-import { noticeThrottling } from "../limits/throttle-notice";
-import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { retryAfterSeconds } from "../limits/limits";
+import { countForAccount, countFromSource, settle } from "../limits/sign-in-guard";
+import { sourceOf } from "../limits/source";
+import { attempterOf, attemptRight, countAttemptAt, refused, tooManyAttempts } from "./attempts";
 import { ATTEMPT_LIFETIME_MS, findPasskeyHolder, finishPasskeySignIn, passwordlessRp, startPasskeySignIn } from "../mfa/passwordless";
 import { portalPolicy } from "../portal/context";
 import { kindOfPortal, type Portal } from "../portal/policy";
@@ -41,11 +43,6 @@ export function passwordlessRoutes(portal: Portal) {
     return passwordlessRp(c.env, policy);
   }
 
-  function tooMany(c: Ctx, retryAfterMs: number) {
-    c.header("Retry-After", String(retryAfterSeconds(retryAfterMs)));
-    return c.json({ error: `Too many sign-in attempts. For your security, try again in ${waitMessage(retryAfterMs)}.` }, 429);
-  }
-
   app.post("/login/passkey/options", reads(), async (c) => {
     const rp = await allowedRp(c);
     if (!rp) return c.json({ error: OFF }, 403);
@@ -60,8 +57,14 @@ export function passwordlessRoutes(portal: Portal) {
     const form = await parseJson(c, assertionForm);
     if (!form.ok) return c.json({ error: "The passkey's answer could not be read. Try again." }, form.status ?? 400);
     const now = c.var.clock.now();
-    const perIp = await countAttempt(c.env, limitKeys.passwordIp(requestDetails(c).ip), LIMITS.passwordPerIp, now);
-    if (!perIp.allowed) return tooMany(c, perIp.retryAfterMs);
+    // Counted per source before the passkey is looked up (it names its account only then), and per account after.
+    const source = sourceOf(requestDetails(c).ip);
+    const bySource = await countFromSource(c.env, source, now);
+    if (!bySource.allowed) {
+      c.header("Retry-After", String(retryAfterSeconds(bySource.retryAfterMs)));
+      if (bySource.firstRefusal) await recordAudit(c, { event: "sign_in.throttled", portal, details: { method: "passkey", by: "source" } });
+      return c.json({ error: tooManyAttempts(bySource.retryAfterMs) }, 429);
+    }
     const db = getDb(c.env.DB);
     const response = form.data.response as unknown as AuthenticationResponseJSON;
     const token = getCookie(c, cookie, "host");
@@ -72,12 +75,11 @@ export function passwordlessRoutes(portal: Portal) {
       return c.json({ error: holder.message }, 401);
     }
     const { user } = holder;
-    const accountKey = limitKeys.passwordAccount(portal, user.email);
-    const perAccount = await countAttempt(c.env, accountKey, LIMITS.passwordPerAccount, now);
-    await noticeThrottling(c, perAccount, portal, "password", async () => (user.active ? user : null));
-    if (!perAccount.allowed) {
-      await recordAudit(c, { event: "sign_in.throttled", portal, targetId: user.id, details: { email: user.email, method: "passkey" } });
-      return tooMany(c, perAccount.retryAfterMs);
+    const who = await attempterOf(c, portal, user.email);
+    const counted = await settle(c.env, who, bySource, await countForAccount(c.env, who, "password", now));
+    if (!counted.allowed) {
+      await refused(c, who, "password", counted, async () => (user.active ? user : null), { method: "passkey", targetId: user.id });
+      return c.json({ error: tooManyAttempts(counted.retryAfterMs) }, 429);
     }
     const checked = await finishPasskeySignIn(db, rp, holder, response, now);
     if (!checked.ok) {
@@ -89,7 +91,7 @@ export function passwordlessRoutes(portal: Portal) {
       await recordAudit(c, { event: "sign_in.failed", portal, targetId: user.id, details: { email: user.email, method: "passkey", reason: "disabled" } });
       return c.json({ error: "This account is disabled. Ask your administrator to enable it." }, 403);
     }
-    await resetAttempts(c.env, accountKey);
+    await attemptRight(c, who, counted);
     // Possession and the person's verification: both factors, so the portal opens at once.
     await startSession(c, portal, user.id, { stage: "full", method: "passkey" });
     await signInSucceeded(c, portal, user, { method: "passkey" });
@@ -112,24 +114,24 @@ export function passwordlessRoutes(portal: Portal) {
     if (!form.ok) return passPage(c, { error: form.message }, 400);
     const { email, code } = form.data;
     const now = c.var.clock.now();
-    const accountKey = limitKeys.passwordAccount(portal, normalizeEmail(email));
-    const [perIp, perAccount] = await Promise.all([
-      countAttempt(c.env, limitKeys.passwordIp(requestDetails(c).ip), LIMITS.passwordPerIp, now),
-      countAttempt(c.env, accountKey, LIMITS.passwordPerAccount, now),
-    ]);
-    const blocked = [perIp, perAccount].find((r) => !r.allowed);
-    if (blocked && !blocked.allowed) {
-      c.header("Retry-After", String(retryAfterSeconds(blocked.retryAfterMs)));
-      return passPage(c, { email, error: `Too many sign-in attempts. For your security, try again in ${waitMessage(blocked.retryAfterMs)}.` }, 429);
-    }
     const db = getDb(c.env.DB);
+    const who = await attempterOf(c, portal, email);
+    const counted = await countAttemptAt(c, who, "password", {
+      perSource: true,
+      method: "pass",
+      holder: async () => {
+        const holder = await findUserByEmail(db, kindOfPortal(portal), email);
+        return holder?.active ? holder : null;
+      },
+    });
+    if (!counted.allowed) return passPage(c, { email, error: tooManyAttempts(counted.retryAfterMs) }, 429);
     const user = await findUserByEmail(db, kindOfPortal(portal), email);
     // An unknown email, a disabled account and a wrong pass read the same.
     if (!user?.active || !(await signInWithAccessPass(c, portal, policy, user, code))) {
       await recordAudit(c, { event: "sign_in.failed", portal, targetId: user?.id ?? null, details: { email: normalizeEmail(email), method: "pass" } });
       return passPage(c, { email, error: PASS_REFUSED }, 401);
     }
-    await resetAttempts(c.env, accountKey);
+    await attemptRight(c, who, counted);
     const after = await nextStage(db, portal, user.id, policy, now, { passed: "second_factor", method: "pass" });
     await startSession(c, portal, user.id, { stage: after.stage, method: "pass", policy });
     // Finished now, or when the new app is set up (that step records the sign-in).

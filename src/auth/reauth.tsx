@@ -5,8 +5,8 @@ import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
-import { noticeThrottling } from "../limits/throttle-notice";
-import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { waitMessage } from "../limits/limits";
+import { attempterOf, attemptRight, countAttemptAt } from "./attempts";
 import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
@@ -41,29 +41,27 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
   const now = c.var.clock.now();
   const user = await findUserById(db, auth.user.id);
   if (!user?.passwordHash) return { ok: false, status: 400, message: "You sign in with Microsoft, so your password is managed there." };
-  const attempt = await countAttempt(c.env, limitKeys.passwordAccount(auth.portal, user.email), LIMITS.passwordPerAccount, now);
-  await noticeThrottling(c, attempt, auth.portal, "password", async () => user);
-  if (!attempt.allowed) {
-    c.header("Retry-After", String(retryAfterSeconds(attempt.retryAfterMs)));
-    return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
-  }
+  // Counted like sign-in's password and codes (per account, for this browser), before either is checked.
+  const who = await attempterOf(c, auth.portal, user.email);
+  const holder = async () => user;
+  const attempt = await countAttemptAt(c, who, "password", { perSource: false, method: "reauth", holder, targetId: user.id });
+  if (!attempt.allowed) return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
   if (!(await verifyPassword(user.passwordHash, form.current))) return { ok: false, status: 401, message: "Your current password is not right." };
   const proof = secondProofFor(await hasConfirmedAuthenticator(db, user.id), auth.policy);
   if (proof === "app") {
-    const second = await countAttempt(c.env, limitKeys.secondFactor(user.id), LIMITS.secondFactorPerAccount, now);
-    await noticeThrottling(c, second, auth.portal, "code", async () => user);
+    const second = await countAttemptAt(c, who, "second_step", { perSource: false, method: "reauth", holder, targetId: user.id });
     if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
     if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.code.trim(), now))) {
       return { ok: false, status: 401, message: `Enter the current code your authenticator app shows for ${auth.policy.mfa.issuerName}.` };
     }
-    await resetAttempts(c.env, limitKeys.secondFactor(user.id));
+    await attemptRight(c, who, second);
   }
   if (proof === "email") {
     if (!form.code.trim()) return { ok: false, status: 401, message: "Enter the code we emailed you: choose “Email me a code” first." };
     const checked = await userStub(c.env, user.id).verifyEmailOtp(user.id, confirmFlowId(auth), form.code.trim(), now);
     if (checked !== "ok") return { ok: false, status: 401, message: checked === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : "That code has expired or was used up. Choose “Email me a code” for a new one." };
   }
-  await resetAttempts(c.env, limitKeys.passwordAccount(auth.portal, user.email));
+  await attemptRight(c, who, attempt);
   return { ok: true, user };
 }
 

@@ -7,7 +7,9 @@ import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { afterResponse } from "../lib/background";
 import { emailField, parseForm, passwordField, reads } from "../lib/validation";
-import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { accountLimiter, countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { sourceOf } from "../limits/source";
+import { attempterOf, attemptRight, countAttemptAt, tooManyAttempts } from "./attempts";
 import { type Portal, portalLabel } from "../portal/policy";
 import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { setPassword } from "./password-change";
@@ -99,7 +101,7 @@ export function passwordResetRoutes(portal: Portal) {
     const now = c.var.clock.now();
     // Counted per email typed (known or not) and per IP, so a 429 says nothing about accounts.
     const [perIp, perEmail] = await Promise.all([
-      countAttempt(c.env, limitKeys.passwordResetIp(requestDetails(c).ip), LIMITS.passwordResetPerIp, now),
+      countAttempt(c.env, limitKeys.passwordResetSource(sourceOf(requestDetails(c).ip)), LIMITS.passwordResetPerSource, now),
       countAttempt(c.env, limitKeys.passwordResetEmail(portal, email), LIMITS.passwordResetPerEmail, now),
     ]);
     const blocked = [perIp, perEmail].find((r) => !r.allowed);
@@ -134,6 +136,11 @@ export function passwordResetRoutes(portal: Portal) {
     const page = (error: string) => c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} error={error} />, 400);
     const form = await parseForm(c, resetForm);
     if (!form.ok) return page(form.message);
+    // SECURITY.md 45: setting a password hashes it, so each try counts per source and per account
+    // before that, the refused ones included (a link handed back after a refusal is not a free hash).
+    const who = await attempterOf(c, portal, reset.user.email);
+    const counted = await countAttemptAt(c, who, "reset", { perSource: true, method: "reset", holder: async () => reset.user, targetId: reset.user.id });
+    if (!counted.allowed) return c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} error={tooManyAttempts(counted.retryAfterMs)} />, 429);
     // Claimed before the password is written, so two uses of one link set at most one password.
     if (!(await claimPasswordReset(db, reset.tokenHash, now))) return gone(c);
     const set = await setPassword(c.env, db, reset.user, form.data.password, policy.password, now);
@@ -141,6 +148,9 @@ export function passwordResetRoutes(portal: Portal) {
       await releasePasswordReset(db, reset.tokenHash, now);
       return page(set.message);
     }
+    await attemptRight(c, who, counted);
+    // Whoever holds the mailbox is the person: strangers' pauses on new browsers end here (SECURITY.md 43).
+    await accountLimiter(c.env, portal, normalizeEmail(reset.user.email)).lift();
     const ended = await endAllSessionsOfUser(c.env, reset.user.id);
     await recordAudit(c, { event: "password_reset.completed", portal, actorId: reset.user.id, details: { sessionsEnded: ended } });
     await afterResponse(c, "The password-changed mail", () => notifyPasswordReset(c.env, reset.user, portal, requestDetails(c).ip, now));

@@ -4,8 +4,6 @@ import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { emailField, parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
-import { noticeThrottling } from "../limits/throttle-notice";
-import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sendEmailOtp } from "../mfa/flow";
 import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { isRememberedDevice } from "../mfa/remembered-devices";
@@ -17,6 +15,7 @@ import { checkPassword, nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 import { signInSucceeded } from "./new-device";
 import { signInWays } from "./sign-in-ways";
+import { attempterOf, attemptRight, countAttemptAt, tooManyAttempts } from "./attempts";
 import { portalPolicy } from "../portal/context";
 
 const signInForm = z.object({
@@ -87,34 +86,30 @@ export function signInRoutes(portal: Portal) {
     const keepNext = next === home ? undefined : next;
 
     const now = c.var.clock.now();
+    const db = getDb(c.env.DB);
 
-    // SECURITY.md 3: counted per IP (across accounts) and per email (across IPs) before the
-    // password is checked. Keyed by the email typed, known or not, so a 429 reveals nothing.
-    const accountKey = limitKeys.passwordAccount(portal, normalizeEmail(email));
-    const [perIp, perAccount] = await Promise.all([
-      countAttempt(c.env, limitKeys.passwordIp(c.req.header("CF-Connecting-IP") ?? "unknown"), LIMITS.passwordPerIp, now),
-      countAttempt(c.env, accountKey, LIMITS.passwordPerAccount, now),
-    ]);
-    await noticeThrottling(c, perAccount, portal, "password", async () => {
-      const holder = await findUserByEmail(getDb(c.env.DB), kindOfPortal(portal), email);
-      return holder?.active ? holder : null;
+    // SECURITY.md 3, 37, 43: counted per source and per account as typed, known or not, before
+    // the password is checked, so a 429 reveals nothing; a right password gives its count back.
+    const who = await attempterOf(c, portal, email);
+    const counted = await countAttemptAt(c, who, "password", {
+      perSource: true,
+      method: "password",
+      holder: async () => {
+        const holder = await findUserByEmail(db, kindOfPortal(portal), email);
+        return holder?.active ? holder : null;
+      },
     });
-    const blocked = [perIp, perAccount].find((r) => !r.allowed);
-    if (blocked && !blocked.allowed) {
-      await recordAudit(c, { event: "sign_in.throttled", portal, details: { email: normalizeEmail(email), method: "password" } });
-      c.header("Retry-After", String(retryAfterSeconds(blocked.retryAfterMs)));
-      const error = `Too many sign-in attempts. For your security, try again in ${waitMessage(blocked.retryAfterMs)}.`;
-      return c.html(<SignInPage portal={portal} {...allowed} email={email} next={keepNext} error={error} />, 429);
+    if (!counted.allowed) {
+      return c.html(<SignInPage portal={portal} {...allowed} email={email} next={keepNext} error={tooManyAttempts(counted.retryAfterMs)} />, 429);
     }
 
-    const db = getDb(c.env.DB);
     const result = await checkPassword(db, scryptParamsFor(c.env), portal, email, password, now);
     if (!result.ok) {
       await recordAudit(c, { event: "sign_in.failed", portal, details: { email: normalizeEmail(email), method: "password", reason: result.reason } });
       const error = result.reason === "disabled" ? "This account is disabled. Ask your administrator to enable it." : INVALID_CREDENTIALS;
       return c.html(<SignInPage portal={portal} {...allowed} email={email} next={keepNext} error={error} />, result.reason === "disabled" ? 403 : 401);
     }
-    await resetAttempts(c.env, accountKey);
+    await attemptRight(c, who, counted);
 
     return continueAfterPassword(c, portal, result.user, policy, { next, method: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy) });
   });

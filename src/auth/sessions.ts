@@ -82,9 +82,13 @@ export async function readSession(c: Context<AppEnv>, portal: Portal): Promise<A
 
 /** Where a request comes from, as sessions and remembered devices record it. */
 export function requestDetails(c: Context<AppEnv>) {
+  // Cloudflare sets both headers on every request it forwards (SECURITY.md 41); `cf.country` where the runtime has it.
+  const cf = c.req.raw.cf as { country?: unknown } | undefined;
+  const country = typeof cf?.country === "string" ? cf.country : c.req.header("CF-IPCountry");
   return {
     ip: c.req.header("CF-Connecting-IP") ?? "unknown",
     userAgent: (c.req.header("User-Agent") ?? "").slice(0, 512),
+    country: country && /^[A-Z0-9]{2}$/.test(country) ? country : null,
   };
 }
 

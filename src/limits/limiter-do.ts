@@ -1,25 +1,30 @@
 import { DurableObject } from "cloudflare:workers";
 import { ddl, migrateSchema, type SchemaStep } from "../lib/do-schema";
+import * as windows from "./windows";
+import type { GuardAttempt, GuardResult, LimitResult, LimitRule, Ticket } from "./windows";
 
-export interface LimitRule {
-  /** Attempts allowed within one window. */
-  limit: number;
-  windowMs: number;
-}
+export type { GuardAttempt, GuardResult, LimitResult, LimitRule, Ticket } from "./windows";
 
-/** `firstRefusal`: this is the window's first refused attempt (exactly one per window, even in a burst). */
-export type LimitResult = { allowed: true; remaining: number } | { allowed: false; retryAfterMs: number; firstRefusal: boolean };
-
-/** The limiter's one table, versioned like the user object's (src/lib/do-schema.ts); append steps, never edit. */
+/** The limiter's tables, versioned like the user object's (src/lib/do-schema.ts); append steps, never edit. */
 const LIMITER_DO_SCHEMA: readonly SchemaStep[] = [
   // 1: as before the schema had a version (`IF NOT EXISTS` adopts objects that older code created).
   ddl("CREATE TABLE IF NOT EXISTS window (id INTEGER PRIMARY KEY CHECK (id = 1), started_at INTEGER NOT NULL, count INTEGER NOT NULL)"),
+  // 2: named windows (an account counts each way in, and each browser, apart), the browsers that
+  // completed a sign-in here, and where counted attempts came from. The one window of version 1
+  // carries on as "attempts", ending with the longest rule any key had (two hours).
+  ddl(
+    "CREATE TABLE windows (name TEXT PRIMARY KEY, started_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, count INTEGER NOT NULL, reported INTEGER NOT NULL DEFAULT 0)",
+    "INSERT INTO windows (name, started_at, ends_at, count, reported) SELECT 'attempts', started_at, started_at + 7200000, count, 0 FROM window",
+    "CREATE TABLE browsers (hash TEXT PRIMARY KEY, seen_at INTEGER NOT NULL)",
+    "CREATE TABLE sources (window TEXT NOT NULL, source TEXT NOT NULL, country TEXT, count INTEGER NOT NULL, PRIMARY KEY (window, source))",
+  ),
 ];
 
 /**
- * One instance per counted thing ("pw-ip:203.0.113.7", "2fa:agt_…"): a fixed-window counter.
- * Each attempt is counted before it is evaluated, in one synchronous storage write, so a burst
- * of parallel requests can never get more than `limit` evaluations through.
+ * One instance per counted thing: a source ("src:203.0.113.7", "src:2001:db8:1:2::/64"), an
+ * account as typed ("account:agent:ann@example.com"), a person's recovery codes. Each attempt is
+ * counted before it is evaluated, in one synchronous storage step, so a burst of parallel
+ * requests can never get more than a rule's limit evaluated. The counting rules are in ./windows.ts.
  */
 export class LimiterDurableObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -27,29 +32,75 @@ export class LimiterDurableObject extends DurableObject<Env> {
     migrateSchema(ctx.storage, LIMITER_DO_SCHEMA);
   }
 
-  async hit(now: number, rule: LimitRule): Promise<LimitResult> {
-    const row = this.ctx.storage.sql.exec<{ started_at: number; count: number }>("SELECT started_at, count FROM window").toArray()[0];
-    const fresh = !row || now - row.started_at >= rule.windowMs || now < row.started_at;
-    const startedAt = fresh ? now : row.started_at;
-    const count = fresh ? 0 : row.count;
-    if (count >= rule.limit) {
-      // The count goes one past the limit once, marking that the first refusal was reported.
-      const firstRefusal = count === rule.limit;
-      if (firstRefusal) this.ctx.storage.sql.exec("UPDATE window SET count = ? WHERE id = 1", count + 1);
-      return { allowed: false, retryAfterMs: startedAt + rule.windowMs - now, firstRefusal };
-    }
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO window (id, started_at, count) VALUES (1, ?, ?)", startedAt, count + 1);
-    return { allowed: true, remaining: rule.limit - count - 1 };
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
+  /** Count one attempt in the window `name` (one window per plain counter: "attempts"). */
+  async hit(now: number, rule: LimitRule, name = "attempts"): Promise<LimitResult> {
+    const result = windows.hit(this.sql, name, now, rule);
+    await this.sweepLater(now);
+    return result;
+  }
+
+  /** An attempt counted by `hit` turned out right (or was never evaluated): it no longer counts. */
+  async refund(tickets: Ticket[]): Promise<void> {
+    windows.refund(this.sql, tickets);
   }
 
   /** After a success: the failures before it no longer count. */
-  async reset(): Promise<void> {
-    this.ctx.storage.sql.exec("DELETE FROM window");
+  async reset(names: string[] = ["attempts"]): Promise<void> {
+    windows.clear(this.sql, names);
   }
 
-  async peek(now: number, rule: LimitRule): Promise<LimitResult> {
-    const row = this.ctx.storage.sql.exec<{ started_at: number; count: number }>("SELECT started_at, count FROM window").toArray()[0];
-    if (!row || now - row.started_at >= rule.windowMs || row.count < rule.limit) return { allowed: true, remaining: rule.limit - (row?.count ?? 0) };
-    return { allowed: false, retryAfterMs: row.started_at + rule.windowMs - now, firstRefusal: false };
+  async peek(now: number, rule: LimitRule, name = "attempts"): Promise<LimitResult> {
+    return windows.peek(this.sql, name, now, rule);
+  }
+
+  /** An account's attempt at one way in, counted for the browser it came from (./windows.ts guardAttempt). */
+  async attempt(now: number, attempt: GuardAttempt): Promise<GuardResult> {
+    const result = windows.guardAttempt(this.sql, now, attempt);
+    await this.sweepLater(now);
+    return result;
+  }
+
+  /** A sign-in through this account finished in this browser: it is known here from now on. */
+  async knowBrowser(hash: string, now: number): Promise<void> {
+    windows.knowBrowser(this.sql, hash, now);
+    await this.sweepLater(now);
+  }
+
+  async forgetBrowser(hash: string): Promise<void> {
+    windows.forgetBrowser(this.sql, hash);
+  }
+
+  /** Lift every pause of unknown browsers (a password reset, an admin). */
+  async lift(): Promise<void> {
+    windows.liftUnknown(this.sql);
+  }
+
+  /** Where the counted attempts of a window came from, most first. */
+  async sources(name: string): Promise<windows.SourceCount[]> {
+    return windows.sourcesOf(this.sql, name);
+  }
+
+  /**
+   * Counters that have nothing left to count go, and so does an object left with nothing: a
+   * stranger's made-up emails and addresses leave no storage behind once their windows end.
+   * Windows end by the clock the app passes in (tests move it); the alarm runs on real time, so
+   * it looks at both and keeps what has not ended by the later of the two.
+   */
+  override async alarm(): Promise<void> {
+    const now = Math.max(Date.now(), windows.latestMoment(this.sql));
+    windows.sweep(this.sql, now);
+    const next = windows.nextEnd(this.sql);
+    if (next === null) await this.ctx.storage.deleteAll();
+    else await this.ctx.storage.setAlarm(Date.now() + Math.max(1_000, next - now));
+  }
+
+  private async sweepLater(now: number): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) !== null) return;
+    const next = windows.nextEnd(this.sql);
+    if (next !== null) await this.ctx.storage.setAlarm(Date.now() + Math.max(1_000, next - now));
   }
 }

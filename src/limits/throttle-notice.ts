@@ -3,39 +3,56 @@ import type { AppEnv } from "../app-env";
 import { afterResponse } from "../lib/background";
 import { sendMail } from "../mail/mailer";
 import { type Portal, portalLabel } from "../portal/policy";
-import type { LimitResult } from "./limiter-do";
-import { waitMessage } from "./limits";
+import { accountLimiter, waitMessage } from "./limits";
+import type { Attempter, Counted, Way } from "./sign-in-guard";
+import { OTHER_SOURCES, unknownWindows } from "./windows";
 
-interface Holder {
+export interface Holder {
   email: string;
   name: string;
 }
 
+const WRONG: Record<Way, string> = { password: "wrong passwords", second_step: "wrong verification codes", reset: "refused new passwords through a reset link" };
+
 /**
- * Issue 10: the account holder is told by email when their account starts being throttled, once
- * per window (the limiter marks the window's first refusal atomically, so a burst sends one mail).
- * The holder is looked up after the response, so the response cannot tell a real account from an
- * unknown email, by content or by time.
+ * The account holder is told by email when their account starts being throttled, once per window
+ * (the limiter marks the window's first refusal atomically, so a burst sends one mail): what is
+ * paused (new browsers only, or the one browser whose own guesses ran out), where the attempts
+ * came from, and how to choose a new password. The holder is looked up after the response, so
+ * the response cannot tell a real account from an unknown email, by content or by time.
  */
-export async function noticeThrottling(c: Context<AppEnv>, result: LimitResult, portal: Portal, what: "password" | "code", holder: () => Promise<Holder | null>) {
-  if (result.allowed || !result.firstRefusal) return;
+export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: Way, counted: Counted & { allowed: false }, holder: () => Promise<Holder | null>) {
+  const portal = who.portal as Portal;
+  const origin = new URL(c.req.url).origin;
   const now = c.var.clock.now();
   await afterResponse(c, "The throttling notice", async () => {
     const person = await holder();
     if (!person) return;
-    const wrong = what === "password" ? "wrong passwords" : "wrong verification codes";
-    const advice =
-      what === "password"
-        ? "If this was you, wait and try again. If it was not, nobody got in; a longer, unique password keeps it that way.\n"
-        : "Whoever tried knew your password. If this was not you, change your password now and tell your administrator.\n";
+    const account = `your EdgeDesk ${portalLabel(portal).toLowerCase()} account`;
+    const wait = waitMessage(counted.retryAfterMs);
+    let text: string;
+    if (counted.bucket === "browser") {
+      text =
+        `There were too many ${WRONG[way]} for ${account} from a browser you have signed in with before, so signing in from that browser is paused for ${wait}. ` +
+        `Other browsers are not affected.\n\nIf this was not you, someone may have that device: choose a new password and tell your administrator.\n`;
+    } else {
+      const sources = await accountLimiter(c.env, who.portal, who.email).sources(unknownWindows(way).daily);
+      const total = sources.reduce((n, s) => n + s.count, 0);
+      const lines = sources.map((s) => `    ${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`).join("\n");
+      text =
+        `There were too many ${WRONG[way]} for ${account} from browsers you have not signed in with, so signing in from new browsers is paused for ${wait}. ` +
+        `Browsers you have signed in with before keep working.\n\n` +
+        (total ? `${total} attempt${total === 1 ? "" : "s"} came from:\n${lines}\n\n` : "") +
+        (way === "password"
+          ? "If this was you, wait and try again, or use a browser you signed in with before. If it was not, nobody got in; a longer, unique password keeps it that way.\n"
+          : "Whoever tried knew your password. If this was not you, change your password now and tell your administrator.\n");
+    }
     await sendMail(
       c.env,
       {
         to: person.email,
         subject: "Sign-in to your EdgeDesk account was paused",
-        text:
-          `Hello ${person.name},\n\nThere were too many ${wrong} for your EdgeDesk ${portalLabel(portal).toLowerCase()} account, ` +
-          `so signing in is paused for ${waitMessage(result.retryAfterMs)}.\n${advice}`,
+        text: `Hello ${person.name},\n\n${text}\nTo choose a new password: ${origin}/${portal}/login/forgot\n`,
       },
       now,
     );

@@ -7,8 +7,9 @@ import { endCurrentSession, rotateSession, userStub } from "../auth/sessions";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { parseForm, parseJson, reads } from "../lib/validation";
-import { noticeThrottling } from "../limits/throttle-notice";
-import { countAttempt, LIMITS, limitKeys, resetAttempts, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
+import type { Attempter } from "../limits/sign-in-guard";
+import { attempterOf, attemptRight, countAttemptAt, type Counted } from "../auth/attempts";
 import { inGracePeriod, type Portal } from "../portal/policy";
 import { rememberThisDevice } from "./remembered-devices";
 import { authenticationOptions, finishAuthentication, hasPasskey, relyingParty } from "./passkeys";
@@ -34,21 +35,28 @@ type Step = Method | "passkey";
 
 /**
  * Count one second-factor attempt against the account, across every sign-in flow and method
- * (SECURITY.md 2), before the code is looked at. Null when allowed; otherwise the 429 message.
+ * (SECURITY.md 2), before the code is looked at; a browser the person signed in with counts
+ * apart from strangers' (SECURITY.md 43). Null when allowed; otherwise the 429 message.
  */
-async function secondFactorAllowed(c: Ctx, auth: Auth): Promise<{ message: string; retryAfterMs: number } | null> {
-  const result = await countAttempt(c.env, limitKeys.secondFactor(auth.user.id), LIMITS.secondFactorPerAccount, c.var.clock.now());
-  await noticeThrottling(c, result, auth.portal, "code", async () => auth.user);
-  if (result.allowed) return null;
-  return { message: `Too many wrong codes. For your security, try again in ${waitMessage(result.retryAfterMs)}.`, retryAfterMs: result.retryAfterMs };
+async function countSecondStep(c: Ctx, auth: Auth): Promise<{ ok: true; attempt: SecondStepAttempt } | { ok: false; message: string; retryAfterMs: number }> {
+  const who = await attempterOf(c, auth.portal, auth.user.email);
+  const counted = await countAttemptAt(c, who, "second_step", { perSource: false, method: "second_step", holder: async () => auth.user, targetId: auth.user.id });
+  if (counted.allowed) return { ok: true, attempt: { who, counted } };
+  return { ok: false, message: `Too many wrong codes. For your security, try again in ${waitMessage(counted.retryAfterMs)}.`, retryAfterMs: counted.retryAfterMs };
+}
+
+/** The attempt a request counted, which the step gives back once it passes. */
+interface SecondStepAttempt {
+  who: Attempter;
+  counted: Counted & { allowed: true };
 }
 
 /**
  * The second factor is proven (or the app set up): the session gets a new token (ASVS 7.2.4) and
  * the stage nextStage says comes next. Returns where the browser goes, for a redirect or JSON.
  */
-async function passSecondFactor(c: Ctx, auth: Auth, step: PassedStep): Promise<string> {
-  await resetAttempts(c.env, limitKeys.secondFactor(auth.user.id));
+async function passSecondFactor(c: Ctx, auth: Auth, attempt: SecondStepAttempt, step: PassedStep): Promise<string> {
+  await attemptRight(c, attempt.who, attempt.counted);
   const audit = { portal: auth.portal, actorId: auth.user.id };
   if (step.passed === "enrollment") await recordAudit(c, { ...audit, event: "mfa.enrolled", details: { method: "app" } });
   else if (step.passed === "second_factor") {
@@ -123,13 +131,13 @@ export function mfaRoutes(portal: Portal) {
       const auth = c.var.auth;
       if (!allowed(auth, method)) return renderStep(c, method === "email" ? "app" : "email", { error: UNAVAILABLE[method], status: 400 });
       const { code, remember } = await parseCodeForm(c);
-      const throttled = await secondFactorAllowed(c, auth);
-      if (throttled) return tooMany(c, renderStep(c, method, { error: throttled.message, status: 429 }), throttled.retryAfterMs);
+      const counted = await countSecondStep(c, auth);
+      if (!counted.ok) return tooMany(c, renderStep(c, method, { error: counted.message, status: 429 }), counted.retryAfterMs);
       const error = await CHECK_CODE[method](c, auth, code);
       if (!error) {
         // A pass is for once: it never makes this device skip the second step later.
         if (remember && method !== "pass") await rememberThisDevice(c, auth);
-        return c.redirect(await passSecondFactor(c, auth, { passed: "second_factor", method }), 303);
+        return c.redirect(await passSecondFactor(c, auth, counted.attempt, { passed: "second_factor", method }), 303);
       }
       await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method } });
       return renderStep(c, method, { error, status: 401 });
@@ -150,11 +158,8 @@ export function mfaRoutes(portal: Portal) {
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
     const form = await parseJson(c, assertionForm);
     if (!form.ok) return c.json({ error: "The passkey's answer could not be read. Try again." }, form.status ?? 400);
-    const throttled = await secondFactorAllowed(c, auth);
-    if (throttled) {
-      c.header("Retry-After", String(retryAfterSeconds(throttled.retryAfterMs)));
-      return c.json({ error: throttled.message }, 429);
-    }
+    const counted = await countSecondStep(c, auth);
+    if (!counted.ok) return c.json({ error: counted.message }, 429);
     const db = getDb(c.env.DB);
     const result = await finishAuthentication(c.env, db, rp, auth.user.id, auth.session.id, form.data.response as unknown as AuthenticationResponseJSON, c.var.clock.now());
     if (!result.ok) {
@@ -162,7 +167,7 @@ export function mfaRoutes(portal: Portal) {
       return c.json({ error: result.message }, 401);
     }
     if (form.data.remember) await rememberThisDevice(c, auth);
-    return c.json({ redirect: await passSecondFactor(c, auth, { passed: "second_factor", method: "passkey" }) });
+    return c.json({ redirect: await passSecondFactor(c, auth, counted.attempt, { passed: "second_factor", method: "passkey" }) });
   });
 
   app.post("/login/verify/email/send", pending, reads(), async (c) => {
@@ -215,15 +220,15 @@ export function mfaRoutes(portal: Portal) {
   app.post("/login/enroll", enrolling, reads(codeForm), async (c) => {
     const auth = c.var.auth;
     const code = await parseCode(c);
-    const throttled = await secondFactorAllowed(c, auth);
-    if (throttled) return tooMany(c, renderEnroll(c, throttled.message), throttled.retryAfterMs);
+    const counted = await countSecondStep(c, auth);
+    if (!counted.ok) return tooMany(c, renderEnroll(c, counted.message), counted.retryAfterMs);
     const db = getDb(c.env.DB);
     if (!code || !(await confirmEnrollment(c.env, db, auth.user.id, code, c.var.clock.now()))) {
       await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "enrollment" } });
       return renderEnroll(c, code ? `That code is not right. Check the app shows ${c.var.auth.policy.mfa.issuerName}, and enter the newest code.` : "Enter the 6-digit code from your authenticator app.");
     }
     await generateRecoveryCodes(c.env, db, auth.user.id, c.var.clock.now());
-    return c.redirect(await passSecondFactor(c, auth, { passed: "enrollment" }), 303);
+    return c.redirect(await passSecondFactor(c, auth, counted.attempt, { passed: "enrollment" }), 303);
   });
 
   const savingCodes = requireSession(portal, ["recovery_codes"]);

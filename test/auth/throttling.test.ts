@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MINUTE } from "../../src/lib/clock";
-import { LIMITS } from "../../src/limits/limits";
+import { ACCOUNT_LIMITS, LIMITS } from "../../src/limits/limits";
 import { env } from "cloudflare:workers";
 import { browser, fakeClock } from "../helpers/app";
 import { makeAgent, makeContact } from "../helpers/factories";
@@ -24,7 +24,7 @@ describe("SECURITY.md 3: password attempts", () => {
     const results = await burst(
       Array.from({ length: 14 }, (_, i) => browser({ clock, ip: `203.0.113.${i + 1}` }).post("/agent/login", { email: agent.email, password: "wrong password" })),
     );
-    expect(results.filter((r) => r.status === 401)).toHaveLength(LIMITS.passwordPerAccount.limit);
+    expect(results.filter((r) => r.status === 401)).toHaveLength(ACCOUNT_LIMITS.unknown.limit);
     const throttled = results.filter((r) => r.status === 429);
     expect(throttled).toHaveLength(4);
     expect(throttled[0]!.body).toContain("Too many sign-in attempts");
@@ -53,9 +53,9 @@ describe("SECURITY.md 3: password attempts", () => {
     const clock = fakeClock();
     const ip = "198.51.100.200";
     const results = await burst(
-      Array.from({ length: LIMITS.passwordPerIp.limit + 5 }, (_, i) => browser({ clock, ip }).post("/support/login", { email: `someone${i}@example.com`, password: "guess" })),
+      Array.from({ length: LIMITS.passwordPerSource.limit + 5 }, (_, i) => browser({ clock, ip }).post("/support/login", { email: `someone${i}@example.com`, password: "guess" })),
     );
-    expect(results.filter((r) => r.status === 401)).toHaveLength(LIMITS.passwordPerIp.limit);
+    expect(results.filter((r) => r.status === 401)).toHaveLength(LIMITS.passwordPerSource.limit);
     expect(results.filter((r) => r.status === 429)).toHaveLength(5);
     // Another address is not affected.
     const elsewhere = await browser({ clock, ip: "198.51.100.201" }).post("/support/login", { email: "someone@example.com", password: "guess" });

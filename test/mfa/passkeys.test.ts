@@ -1,7 +1,7 @@
 // Issue 11.1: passkeys as a second factor, checked with a software authenticator (real P-256 keys).
 import { describe, expect, it } from "vitest";
 import { sessionCookieName } from "../../src/auth/sessions";
-import { LIMITS } from "../../src/limits/limits";
+import { ACCOUNT_LIMITS, LIMITS } from "../../src/limits/limits";
 import { browser, type Browser, type FakeClock, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeContact } from "../helpers/factories";
@@ -124,7 +124,7 @@ describe("passkeys", () => {
     expect(await (await flow.get("/support/login/verify")).text()).toContain("Use a passkey");
     const statuses: number[] = [];
     const stranger = await softwareAuthenticator();
-    for (let i = 0; i < LIMITS.secondFactorPerAccount.limit; i++) {
+    for (let i = 0; i < ACCOUNT_LIMITS.unknown.limit; i++) {
       if (i % 2) {
         const o = await postJson(flow, "/support/login/verify/passkey/options");
         statuses.push((await postJson(flow, "/support/login/verify/passkey", { response: await stranger.assert(o.body) })).status);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { portalStub, sessionCookieName } from "../../src/auth/sessions";
 import { auditEvents, passkeys, users } from "../../src/db/schema";
-import { LIMITS } from "../../src/limits/limits";
+import { ACCOUNT_LIMITS, LIMITS } from "../../src/limits/limits";
 import { USER_NOT_VERIFIED } from "../../src/mfa/passkeys";
 import { NOT_REGISTERED } from "../../src/mfa/passwordless";
 import type { Portal } from "../../src/portal/policy";
@@ -144,14 +144,14 @@ describe("signing in with a passkey alone", () => {
     await setMfa("support", PASSWORDLESS);
     const clock = fakeClock();
     const { contact, key } = await contactWithPasskey(clock);
-    for (let i = 0; i < LIMITS.passwordPerAccount.limit; i++) {
+    for (let i = 0; i < ACCOUNT_LIMITS.unknown.limit; i++) {
       const wrong = await postPassword(browser({ clock }), "support", { email: contact.email, password: `wrong password ${i}` });
       expect(wrong.status).toBe(401);
     }
     const throttled = await passkeyAlone(clock, "support", (o) => key.assert(o));
     expect(throttled.status).toBe(429);
     expect(throttled.body.error).toMatch(/Too many sign-in attempts/);
-    clock.advance(LIMITS.passwordPerAccount.windowMs);
+    clock.advance(ACCOUNT_LIMITS.unknown.windowMs);
     expect((await passkeyAlone(clock, "support", (o) => key.assert(o))).status).toBe(200);
   });
 });
