@@ -1,15 +1,14 @@
-// Issue 24.2: "This wasn't me", from a new-device alert. The link opens a page that changes
-// nothing (mail scanners follow links); its one button ends all the person's sessions, forgets
-// their remembered devices and that browser, cancels the current password and emails a link to
-// choose a new one (a new password at next sign-in would let whoever holds the old one set it
-// first). Audited, and in the person's security activity.
+// "This wasn't me", from a new-device alert. The link opens a page that changes nothing (mail
+// scanners follow links); its one button ends all the person's sessions, forgets their remembered
+// devices and that browser, cancels the current password, removes every sign-in factor added since
+// that sign-in (SECURITY.md 38) and emails a link to choose a new one (a new password at next
+// sign-in would let whoever holds the old one set it first). Audited, and in the person's security
+// activity.
 import { type Context, Hono } from "hono";
-import { eq } from "drizzle-orm";
 import type { AppEnv } from "../app-env";
 import { describeDevice } from "../account/device";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
-import { users } from "../db/schema";
 import { randomToken } from "../lib/crypto";
 import { reads } from "../lib/validation";
 import { type Portal, portalLabel } from "../portal/policy";
@@ -18,7 +17,11 @@ import { claimNotMeLink, openNotMeLink, releaseNotMeLink } from "./new-device";
 import { hashPassword, scryptParamsFor } from "./password";
 import { RESET_LIFETIME_MS, sendPasswordResetLink } from "./password-reset";
 import { MINUTE, utcMinute } from "../lib/clock";
-import { endAllSessionsOfUser, userStub } from "./sessions";
+import { endAllSessionsOfUser, requestDetails, userStub } from "./sessions";
+import { factorsCutoff, removeFactorsSince, type SecuredReport } from "./secure-account";
+import { accountLimiter } from "../limits/limits";
+import { normalizeEmail } from "./users";
+import { portalPolicy } from "../portal/context";
 
 type Ctx = Context<AppEnv>;
 const GONE = "This link has expired or was already used. If you still think someone else signed in, choose a new password with “Forgot password?” on the sign-in page.";
@@ -71,26 +74,32 @@ export function notMeRoutes(portal: Portal) {
     if (!open || !(await claimNotMeLink(db, open.tokenHash, now))) return gone(c);
     const { user } = open;
     let sessionsEnded: number;
+    let report: SecuredReport;
     try {
-      // Cancelled: the password becomes one of 160 random bits nobody knows, so the old one stops
-      // working while "Forgot password?" (and the link below) still can set a new one.
-      if (user.passwordHash) await db.update(users).set({ passwordHash: await hashPassword(randomToken(), scryptParamsFor(c.env)), updatedAt: now }).where(eq(users.id, user.id));
+      const seen = requestDetails(c);
+      const details = { device: describeDevice(open.userAgent), ip: open.ip };
+      // The password becomes one of 160 random bits nobody knows, so the old one stops working
+      // while "Forgot password?" (and the link below) still can set a new one.
+      const cancelled = user.passwordHash ? await hashPassword(randomToken(), scryptParamsFor(c.env)) : null;
+      report = await removeFactorsSince(db, user, factorsCutoff(open.signedInAt), now, cancelled, { portal, ip: seen.ip, userAgent: seen.userAgent || null, details });
       sessionsEnded = await endAllSessionsOfUser(c.env, user.id);
       const stub = userStub(c.env, user.id);
       await stub.forgetAllDevices();
       await stub.forgetKnownDevice(open.deviceHash);
+      // That browser is a stranger to the account's limits again, as to new-device alerts.
+      await accountLimiter(c.env, portal, normalizeEmail(user.email)).forgetBrowser(open.deviceHash);
     } catch (error) {
       await releaseNotMeLink(db, open.tokenHash, now);
       throw error;
     }
-    await recordAudit(c, { event: "account.secured", portal, actorId: user.id, details: { sessionsEnded, device: describeDevice(open.userAgent), ip: open.ip } });
     const sent = user.passwordHash ? await sendPasswordResetLink(c.env, db, portal, user.email, new URL(c.req.url).origin, now).then((r) => r.outcome === "sent", () => false) : false;
     if (sent) await recordAudit(c, { event: "password_reset.requested", portal, actorId: user.id, details: { email: user.email, outcome: "sent", by: "not_me" } });
+    const setUpAgain = report.removed.some((f) => f.kind === "app") && (await portalPolicy(c, portal)).mfa.authenticatorApp;
     return c.html(
       <Layout title="Account secured" portal={portal}>
         <Card title="Your account is secured">
           <div role="status" data-testid="secured">
-            <p>We signed you out everywhere and forgot your remembered devices.</p>
+            <p>We signed you out everywhere ({sessionsEnded === 1 ? "1 session" : `${sessionsEnded} sessions`}) and forgot your remembered devices.</p>
             {user.passwordHash && (sent ? (
               <p>Your password no longer works. We emailed {user.email} a link to choose a new one; it works once, for {RESET_LIFETIME_MS / MINUTE} minutes.</p>
             ) : (
@@ -98,6 +107,35 @@ export function notMeRoutes(portal: Portal) {
             ))}
             <p>If you use the same password anywhere else, change it there too.</p>
           </div>
+          <h2>Removed: added since that sign-in</h2>
+          {report.removed.length ? (
+            <ul data-testid="removed-factors">
+              {report.removed.map((f) => (
+                <li>{f.label}, added {utcMinute(f.addedAt)}</li>
+              ))}
+            </ul>
+          ) : (
+            <p data-testid="removed-factors">Nothing was added to your account since that sign-in.</p>
+          )}
+          {report.removed.length > 0 && (
+            <p>
+              {setUpAgain ? "You will set up your authenticator app again the next time you sign in. " : ""}
+              If you added any of these yourself, add them again from My account after you sign in.
+            </p>
+          )}
+          <h2>Still on your account</h2>
+          {report.kept.length ? (
+            <>
+              <ul data-testid="kept-factors">
+                {report.kept.map((f) => (
+                  <li>{f.label}, added {utcMinute(f.addedAt)}</li>
+                ))}
+              </ul>
+              <p>These were there before that sign-in. If you do not recognise one, remove it on My account once you have chosen a new password.</p>
+            </>
+          ) : (
+            <p data-testid="kept-factors">No passkeys, authenticator app or recovery codes.</p>
+          )}
           <p><a href={`/${portal}/login/forgot`}>Forgot password?</a></p>
         </Card>
       </Layout>,

@@ -7,12 +7,13 @@ import { env } from "cloudflare:workers";
 import { and, desc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userStub } from "../../src/auth/sessions";
-import { auditEvents, devMailbox } from "../../src/db/schema";
+import { auditEvents, devMailbox, passkeys, recoveryCodes, ssoIdentities, totpCredentials } from "../../src/db/schema";
 import { DAY } from "../../src/lib/clock";
 import { browser, type Browser, type FakeClock, fakeClock, ORIGIN } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAgent, makeContact } from "../helpers/factories";
-import { latestEmailCode, postPassword, setMfa } from "../helpers/mfa";
+import { enrollThroughPages, latestEmailCode, postPassword, setMfa } from "../helpers/mfa";
+import { softwareAuthenticator } from "../helpers/webauthn";
 import { type Provider, setAccess, signInThrough, startProvider } from "../helpers/oidc-provider";
 
 const ALERT = "New sign-in to your EdgeDesk account";
@@ -177,5 +178,69 @@ describe("This wasn't me", () => {
     expect(refused.status).toBe(404);
     expect((await postPassword(browser({ clock }), "support", late.contact)).status).toBe(303);
     expect(await auditOf("account.secured", late.contact.id)).toHaveLength(0);
+  });
+});
+
+describe("This wasn't me, after the intruder added ways back in", () => {
+  it("removes every factor added since that sign-in, lists what stays, and the intruder's factors stop working", async () => {
+    const clock = fakeClock();
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: true, passwordlessPasskeys: true });
+    const contact = await makeContact();
+    // Linked to Microsoft a day before; the person signs in on their laptop (their first sign-in).
+    await db().insert(ssoIdentities).values({ tenantId: "tenant-a", objectId: `oid-${contact.id}`, userId: contact.id, createdAt: clock.now() - DAY });
+    await signIn(browser({ clock }), "support", contact);
+    clock.advance(DAY);
+
+    // The portal starts requiring the app; the intruder, with the password alone, sets it up first.
+    await setMfa("support", { authenticatorApp: true, emailOtp: false, passkeys: true, passwordlessPasskeys: true });
+    const thief = browser({ clock, ip: "203.0.113.8", userAgent: PHONE });
+    const enrolled = await enrollThroughPages(thief, "support", contact, clock);
+    clock.advance(60_000);
+    const key = await softwareAuthenticator();
+    const options = await thief.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    const added = await thief.request("/support/account/passkeys", {
+      method: "POST",
+      body: JSON.stringify({ name: "Thief's key", response: key.register((await options.json()) as { challenge: string }, undefined, { discoverable: true }) }),
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(await added.json()).toEqual({ ok: true });
+
+    const owner = browser({ clock });
+    const secured = await owner.post(await notMeLink(contact.email));
+    const html = await secured.text();
+    expect(secured.status).toBe(200);
+    const removed = visible(/data-testid="removed-factors"[\s\S]*?<\/ul>/.exec(html)![0]);
+    expect(removed).toContain("Passkey “Thief's key”");
+    expect(removed).toContain("Authenticator app");
+    expect(removed).toContain("Recovery codes (10 unused)");
+    expect(removed).not.toContain("Microsoft account");
+    expect(visible(html)).toContain("You will set up your authenticator app again the next time you sign in.");
+    expect(visible(/data-testid="kept-factors"[\s\S]*?<\/ul>/.exec(html)![0])).toContain("Microsoft account, added");
+
+    // Nothing the intruder added opens the account any more.
+    const passkeyOptions = await browser({ clock }).request("/support/login/passkey/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    const intruder = browser({ clock });
+    const viaPasskey = await intruder.request("/support/login/passkey", {
+      method: "POST",
+      body: JSON.stringify({ response: await key.assert((await passkeyOptions.json()) as { challenge: string }) }),
+      headers: { "Content-Type": "application/json" },
+    });
+    await viaPasskey.text();
+    expect(viaPasskey.status).toBe(401);
+    expect(await db().select().from(passkeys).where(eq(passkeys.userId, contact.id))).toEqual([]);
+    expect(await db().select().from(recoveryCodes).where(eq(recoveryCodes.userId, contact.id))).toEqual([]);
+    expect(await db().select().from(totpCredentials).where(eq(totpCredentials.userId, contact.id))).toEqual([]);
+    expect(await db().select().from(ssoIdentities).where(eq(ssoIdentities.userId, contact.id))).toHaveLength(1);
+    expect(enrolled.recoveryCodes).toHaveLength(10);
+    const [audit] = await auditOf("account.secured", contact.id);
+    expect(audit!.details).toMatchObject({ removed: ["app", "recovery_codes", "passkey"] });
+
+    // With a new password from the mailed link, the person sets up their own app.
+    const [reset] = (await mailsTo(contact.email)).filter((m) => m.subject === "Reset your EdgeDesk password");
+    const resetPath = new RegExp(`${ORIGIN}(/support/login/reset/[a-z2-7]{32})`).exec(reset!.body)![1]!;
+    const done = await owner.post(resetPath, { password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+    await done.text();
+    expect(done.headers.get("Location")).toBe("/support/login/enroll");
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
   });
 });
