@@ -10,9 +10,16 @@ import { cursorOf, type ListFilter, pageQuery, type Row } from "./listing";
 /** Rows read per D1 query while exporting. */
 export const EXPORT_PAGE = 500;
 
-/** Cells as text; Papa Parse's escapeFormulae prefixes = + - @ tab and CR with ' (SECURITY.md: CSV injection). */
+/**
+ * A cell a spreadsheet could read as a formula: one starting with = + - @ tab or CR, whatever
+ * follows. Papa Parse's own `escapeFormulae: true` is `^[=+\-@\t\r].*$`, whose `.` stops at a
+ * line break, so a multi-line cell `=HYPERLINK(…)\nmore` went out as a live formula.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** Cells as text; each that starts like a formula is prefixed with ' (SECURITY.md: CSV injection). */
 export function csvLines(rows: string[][]): string {
-  return `${Papa.unparse(rows, { escapeFormulae: true, newline: "\r\n" })}\r\n`;
+  return `${Papa.unparse(rows, { escapeFormulae: FORMULA_START, newline: "\r\n" })}\r\n`;
 }
 
 /**

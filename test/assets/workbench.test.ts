@@ -205,6 +205,30 @@ describe("CSV export", () => {
     expect(JSON.parse(audit!.details)).toEqual({ list: "assets", filter: "q=Exported&impact=high&sort=tag&dir=desc", rows: 1203 });
   });
 
+  it("prefixes with ' every cell that starts with = + - @ tab or CR, also when a line break follows", async () => {
+    const { client } = await signedInAgent({ roleId: await makeRole(["viewAssets"]) });
+    const loc = await makeLocation('=HYPERLINK("http://x","Open")\nHQ');
+    const hostile = ['=HYPERLINK("http://x","y")\nmore text', "+SUM(1,2)\nplus", "-2+3\r\nminus", "@SUM(A1)\nat", "\t=1+1\ntab", "\r=1+1\ncarriage return"];
+    // Names and serials as a person could have stored them before; assets seeded straight into D1.
+    await env.DB.prepare(
+      `INSERT INTO assets (id, name, asset_tag, asset_type, serial_number, status, impact, location_id, version, created_at, updated_at)
+       SELECT 'ast_multiline' || key, json_extract(value, '$[0]'), 'MULTILINE-' || key, 'laptop', json_extract(value, '$[1]'), 'in_use', 'low', ?, 1, 0, 0 FROM json_each(?)`,
+    )
+      .bind(loc, JSON.stringify(hostile.map((name, i) => [name, hostile[(i + 1) % hostile.length]])))
+      .run();
+    await post(client, "/agent/assets/columns", [["show", "tag"], ["pos_tag", "1"], ["show", "serial"], ["pos_serial", "2"], ["show", "location"], ["pos_location", "3"]]);
+
+    const response = await client.get(`/agent/assets/export.csv?location=${loc}&sort=tag`);
+    expect(response.status).toBe(200);
+    const csv = Papa.parse<Record<string, string>>((await response.text()).replace(/^\uFEFF/, ""), { header: true, skipEmptyLines: true, newline: "\r\n" });
+    expect(csv.errors).toEqual([]);
+    expect(csv.data.map((r) => r["Asset tag"])).toEqual(hostile.map((_, i) => `MULTILINE-${i}`));
+    csv.data.forEach((row, i) => {
+      expect(row).toEqual({ Name: `'${hostile[i]}`, "Asset tag": `MULTILINE-${i}`, "Serial number": `'${hostile[(i + 1) % hostile.length]}`, Location: `'=HYPERLINK("http://x","Open")\nHQ` });
+    });
+    for (const cell of csv.data.flatMap((r) => Object.values(r))) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+  });
+
   it("is refused without View Assets, and a bad filter is a 400", async () => {
     const { client } = await signedInAgent({ roleId: await makeRole([]) });
     expect((await client.get("/agent/assets/export.csv")).status).toBe(403);
