@@ -1,9 +1,10 @@
-// Bulk changes of a list (issue 22): the confirmation, the change, and Undo (of a bulk change or
-// an import), mounted at <list>/bulk behind the list's session and View Assets guards.
+// Bulk changes of a list (issue 22): the confirmation, the change, a change's page, and Undo (of a
+// bulk change or an import), mounted at <list>/bulk behind the list's session and View Assets guards.
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requirePermission } from "../access/guard";
+import { hasPermission } from "../access/permissions";
 import { parseDeclared, parseQuery, reads, safeNextPath } from "../lib/validation";
 import { Card, Layout } from "../web/layout";
 import { type BulkPlan, planBulk, type Scope } from "./inventory";
@@ -14,6 +15,8 @@ import { type ListFilter, loadOptions } from "./listing";
 import { listUrl } from "./pages";
 import { filterSchema, idValue, readBody } from "./inputs";
 import { undoBatch } from "./undo";
+import { batchOverview, mayFollowBatch, type Viewer } from "./batch";
+import { BatchPage, BatchSummary } from "./batch-page";
 
 type Ctx = Context<AppEnv>;
 
@@ -50,9 +53,10 @@ function undoneText(restored: number, skipped: number): string {
   return `Undone: ${restored.toLocaleString("en-US")} restored${skipped ? `, ${skipped.toLocaleString("en-US")} left as they were because someone changed them since` : ""}.`;
 }
 
-/** A finished bulk change: what it changed and left, Undo, and the way back. */
-function BulkDone({ kind, batchId, plan, list, back }: { kind: InventoryKind; batchId: string; plan: BulkPlan; list: string; back: { href: string; text: string } }) {
+/** A finished bulk change: what it changed and left, Undo (for whoever may undo it), and the way back. */
+function BulkDone({ kind, batchId, plan, list, back, canUndo }: { kind: InventoryKind; batchId: string; plan: BulkPlan; list: string; back: { href: string; text: string }; canUndo: boolean }) {
   const unchanged = unchangedText(plan, "after");
+  const undo = canUndo && plan.change > 0;
   return (
     <>
       <p data-testid="bulk-result" role="status" tabindex={-1} data-focus-on-load>
@@ -60,10 +64,10 @@ function BulkDone({ kind, batchId, plan, list, back }: { kind: InventoryKind; ba
       </p>
       <form method="post" action={`${kind.path}/bulk/${batchId}/undo`} class="actions">
         <input type="hidden" name="return" value={list} />
-        {plan.change > 0 && <button type="submit">Undo</button>}
+        {undo && <button type="submit">Undo</button>}
         <a class="button primary" href={back.href}>{back.text}</a>
       </form>
-      {plan.change > 0 && <p class="hint">Undo is available for 10 minutes, and restores only records nobody has changed since.</p>}
+      {undo && <p class="hint">Undo is available for 10 minutes, and restores only records nobody has changed since.</p>}
     </>
   );
 }
@@ -82,13 +86,13 @@ function jobUrl(kind: InventoryKind, batchId: string): string {
 }
 
 /** A job as its page shows it: progress while it runs (asked again every second), then its result. */
-function JobView({ kind, status, list }: { kind: InventoryKind; status: JobStatus; list: string }) {
+function JobView({ kind, status, list, canUndo }: { kind: InventoryKind; status: JobStatus; list: string; canUndo: boolean }) {
   const spec = status.spec!;
   const n = (x: number) => x.toLocaleString("en-US");
   if (status.state === "done") {
     // The records changed are the job's count; the ones it left, the plan's, by reason, as the confirmation said.
     const plan = { ...spec.plan, change: status.count, alreadySet: Math.max(0, spec.plan.total - spec.plan.retired - spec.plan.outsideGroup - status.count) };
-    return <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}><BulkDone kind={kind} batchId={status.id} plan={plan} list={list} back={{ href: list, text: `Back to ${kind.title}` }} /></div>;
+    return <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}><BulkDone kind={kind} batchId={status.id} plan={plan} list={list} back={{ href: list, text: `Back to ${kind.title}` }} canUndo={canUndo} /></div>;
   }
   const back = <a class="button primary" href={list}>Back to {kind.title}</a>;
   if (status.state === "undone") return <div data-testid="bulk-job"><p role="status" data-testid="undo-result" tabindex={-1} data-focus-on-load>{undoneText(status.doneCount, status.count - status.doneCount)}</p>{back}</div>;
@@ -122,6 +126,8 @@ function withParam(url: string, key: string, value: string): string {
 // Where Undo goes back to (a list URL with its filter); anything else goes to the list itself.
 const undoForm = z.object({ return: z.string().max(2048).optional() });
 const returnQuery = undoForm;
+
+const viewerOf = (c: Ctx): Viewer => ({ id: c.var.auth.user.id, permissions: c.var.auth.permissions });
 
 export function bulkRoutes(kind: InventoryKind) {
   const app = new Hono<AppEnv>();
@@ -187,34 +193,47 @@ export function bulkRoutes(kind: InventoryKind) {
     return c.html(
       <Layout title="Bulk change done" auth={c.var.auth}>
         <Card title="Done">
-          <BulkDone kind={kind} batchId={result.batchId} plan={result} list={list} back={back} />
+          <BulkDone kind={kind} batchId={result.batchId} plan={result} list={list} back={back} canUndo />
         </Card>
       </Layout>,
     );
   });
 
-  // A job's progress (htmx asks again every second; without JavaScript, a link does), then its result.
+  // A change's page: a job's progress (htmx asks again every second; without JavaScript, a link
+  // does), then its result; a change written at once, what it changed. Undo is offered from here.
   app.get("/:batchId", reads(returnQuery), async (c) => {
-    const status = await jobStatus(c.env.DB, kind, c.req.param("batchId").slice(0, 40));
-    // Only its author (or whoever undid it) follows a change here; to anyone else it does not exist.
-    const me = c.var.auth.user.id;
-    if (!status?.spec || (status.actorId !== me && status.spec.undoBy !== me)) return c.notFound();
+    const batchId = c.req.param("batchId").slice(0, 40);
+    const viewer = viewerOf(c);
+    const status = await jobStatus(c.env.DB, kind, batchId);
+    // Only its author or a Manage Assets holder may follow a change; to anyone else it does not exist.
+    if (!status || !mayFollowBatch(status, viewer)) return c.notFound();
     const form = parseQuery(c, returnQuery);
     const list = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
-    const view = <JobView kind={kind} status={status} list={list} />;
+    const canUndo = hasPermission(viewer.permissions, "manageAssets");
+    if (!status.spec) {
+      // Written at once (a bulk change or an import): what it changed.
+      const batch = await batchOverview(c.env.DB, kind, batchId, true);
+      return batch ? c.html(<BatchPage auth={c.var.auth} kind={kind} batch={batch} list={list} canUndo={canUndo} now={c.var.clock.now()} />) : c.notFound();
+    }
+    const view = <JobView kind={kind} status={status} list={list} canUndo={canUndo} />;
     if (c.req.header("HX-Request") === "true") return c.html(view);
+    const batch = await batchOverview(c.env.DB, kind, batchId, false);
     return c.html(
       <Layout title={status.state === "done" ? "Bulk change done" : "Bulk change"} auth={c.var.auth}>
-        <Card title={JOB_TITLES[status.state]}>{view}</Card>
+        <Card title={JOB_TITLES[status.state]}>
+          {batch && <BatchSummary kind={kind} batch={batch} />}
+          {view}
+        </Card>
       </Layout>,
     );
   });
 
-  app.post("/:batchId/undo", manage, reads(undoForm), async (c) => {
+  app.post("/:batchId/undo", reads(undoForm), async (c) => {
     const form = parseDeclared(c, undoForm, (await readBody(c)) ?? {});
     const back = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
     const batchId = c.req.param("batchId").slice(0, 40);
-    const result = await undoBatch(c.env.DB, kind, batchId, c.var.auth.user.id, c.var.clock.now());
+    // undoBatch decides who may: the change's author or a Manage Assets holder, as for its page (batch.ts).
+    const result = await undoBatch(c.env.DB, kind, batchId, viewerOf(c), c.var.clock.now());
     if (result.ok && result.job) {
       await startBulkJob(c.env, kind, batchId);
       return c.redirect(`${jobUrl(kind, batchId)}?return=${encodeURIComponent(back)}`, 303);
@@ -227,7 +246,7 @@ export function bulkRoutes(kind: InventoryKind) {
           <a class="button primary" href={back}>Back to {kind.title}</a>
         </Card>
       </Layout>,
-      result.ok ? 200 : 400,
+      result.ok ? 200 : result.status,
     );
   });
 

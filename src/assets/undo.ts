@@ -1,15 +1,23 @@
 // Undo of a bulk change or a CSV import (issue 22), within 10 minutes: every field the batch
 // changed goes back to its value before, and every record it created is deleted, unless someone
 // changed that record since (its version moved on), which is then left as it is and counted.
+// Only someone who may see the batch's page (batch.ts: its author or a Manage Assets holder) may
+// undo it, and only while holding Manage Assets.
+import { hasPermission } from "../access/permissions";
+import { mayFollowBatch, type Viewer } from "./batch";
 import { HISTORY_INSERT, UNDO_WINDOW_MS } from "./inventory";
 import { fieldsOf } from "./fields";
 import type { InventoryKind } from "./kinds";
 import { newId } from "../lib/crypto";
 
 /** `job`: the change was a job (bulk-job.ts), whose Durable Object puts its records back a chunk at a time. */
-export type UndoResult = { ok: true; job: false; restored: number; skipped: number } | { ok: true; job: true } | { ok: false; message: string };
+export type UndoResult = { ok: true; job: false; restored: number; skipped: number } | { ok: true; job: true } | { ok: false; status: 400 | 403 | 404; message: string };
+
+/** What a batch nobody may follow, a missing one and one removed after 10 minutes answer alike. */
+const NO_SUCH_CHANGE = "That change does not exist, or is more than 10 minutes old and can no longer be undone.";
 
 interface Operation {
+  actor_id: string;
   at: number;
   undone_at: number | null;
   count: number;
@@ -21,13 +29,16 @@ interface Operation {
  * Claimed with a token, so of two parallel Undos exactly one runs; all of it is one transaction.
  * Only the fields the batch wrote are touched (a bulk change writes one).
  */
-export async function undoBatch(db: D1Database, kind: InventoryKind, batchId: string, actorId: string, now: number): Promise<UndoResult> {
+export async function undoBatch(db: D1Database, kind: InventoryKind, batchId: string, actor: Viewer, now: number): Promise<UndoResult> {
+  const actorId = actor.id;
   const op = await db.prepare("SELECT * FROM bulk_operations WHERE id = ? AND record_type = ?").bind(batchId, kind.type).first<Operation>();
   // Undo records are deleted 10 minutes after the change (src/lifecycle/retention.ts), so a missing one may just be old.
-  if (!op) return { ok: false, message: "That change does not exist, or is more than 10 minutes old and can no longer be undone." };
-  if (op.undone_at) return { ok: false, message: "That change was already undone." };
-  if (now - op.at > UNDO_WINDOW_MS) return { ok: false, message: "Undo is available for 10 minutes after a change; that one is older." };
-  if (op.state !== "done") return { ok: false, message: "That change is still running: Undo is offered once it is done." };
+  if (!op || !mayFollowBatch({ actorId: op.actor_id }, actor)) return { ok: false, status: 404, message: NO_SUCH_CHANGE };
+  // Its author may still see a change after losing Manage Assets, but no longer write with it.
+  if (!hasPermission(actor.permissions, "manageAssets")) return { ok: false, status: 403, message: "Undoing a change needs “Manage Assets”, which your role does not include." };
+  if (op.undone_at) return { ok: false, status: 400, message: "That change was already undone." };
+  if (now - op.at > UNDO_WINDOW_MS) return { ok: false, status: 400, message: "Undo is available for 10 minutes after a change; that one is older." };
+  if (op.state !== "done") return { ok: false, status: 400, message: "That change is still running: Undo is offered once it is done." };
   if (op.job !== null) {
     // Claimed here; the job's steps (undoChunk) put the records back. `count` keeps how many it had changed.
     const claim = await db
@@ -36,7 +47,7 @@ export async function undoBatch(db: D1Database, kind: InventoryKind, batchId: st
       )
       .bind(now, newId("undo"), actorId, batchId, now - UNDO_WINDOW_MS)
       .run();
-    return claim.meta.changes === 1 ? { ok: true, job: true } : { ok: false, message: "That change was already undone." };
+    return claim.meta.changes === 1 ? { ok: true, job: true } : { ok: false, status: 400, message: "That change was already undone." };
   }
   const columns = new Map(fieldsOf(kind).map((f) => [f.key, f.column]));
   const written = (await db.prepare("SELECT DISTINCT field FROM inventory_history WHERE batch_id = ?").bind(batchId).all<{ field: string }>()).results.map((r) => r.field);
@@ -73,7 +84,7 @@ export async function undoBatch(db: D1Database, kind: InventoryKind, batchId: st
     );
   }
   const results = await db.batch(statements);
-  if (results[0]!.meta.changes !== 1) return { ok: false, message: "That change was already undone." };
+  if (results[0]!.meta.changes !== 1) return { ok: false, status: 400, message: "That change was already undone." };
   // Rows returned, not meta.changes, which also counts the search index's trigger writes.
   const updated = fields.length > 0 ? results[2]!.results.length : 0;
   const deleted = creates ? results[fields.length > 0 ? 3 : 1]!.results.length : 0;

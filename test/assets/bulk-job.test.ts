@@ -7,6 +7,7 @@ import { advanceJob, applyBulk, BULK_CHUNK, jobStatus } from "../../src/assets/b
 import { ASSET_KIND } from "../../src/assets/kinds";
 import type { ListFilter } from "../../src/assets/listing";
 import { followJob, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
+import { makeRole } from "../helpers/roles";
 
 const filterOf = (q: string): ListFilter => ({ q, enums: {}, sort: "name", dir: "asc", page: 1 });
 
@@ -55,9 +56,9 @@ describe("bulk changes too big for one batch", () => {
     expect(await chunksOf(done.batchId)).toBe(0);
     expect((await jobStatus(env.DB, ASSET_KIND, done.batchId))!.longestMs).toBeGreaterThan(0);
 
-    // Only its author follows a job; to another agent it does not exist.
-    const { client: other } = await signedInAgent();
-    const peek = await other.get(`/agent/assets/bulk/${done.batchId}`);
+    // Its author and Manage Assets holders follow a job; to an agent without Manage Assets it does not exist.
+    const { client: viewer } = await signedInAgent({ roleId: await makeRole(["viewAssets"]) });
+    const peek = await viewer.get(`/agent/assets/bulk/${done.batchId}`);
     expect(peek.status).toBe(404);
     await peek.text();
 

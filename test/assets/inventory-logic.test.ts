@@ -4,6 +4,7 @@ import { bulkUpdate, editInline, recordHistory } from "../../src/assets/inventor
 import { undoBatch } from "../../src/assets/undo";
 import { getRecord, listRecords, type ListFilter } from "../../src/assets/listing";
 import { ASSET_KIND } from "../../src/assets/kinds";
+import { AGENT_ROLE_PERMISSIONS } from "../../src/access/permissions";
 import { makeAgent } from "../helpers/factories";
 import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
 
@@ -28,9 +29,10 @@ describe("inventory logic", () => {
     const { rows } = await listRecords(env.DB, ASSET_KIND, filter({ q: "Logic", group }));
     expect(rows).toHaveLength(3);
     if (!bulk.ok) throw new Error();
-    const undone = await undoBatch(env.DB, ASSET_KIND, bulk.batchId, agent.id, 3000);
+    const author = { id: agent.id, permissions: AGENT_ROLE_PERMISSIONS };
+    const undone = await undoBatch(env.DB, ASSET_KIND, bulk.batchId, author, 3000);
     expect(undone).toEqual({ ok: true, job: false, restored: 3, skipped: 0 });
     expect((await listRecords(env.DB, ASSET_KIND, filter({ q: "Logic", group }))).rows).toHaveLength(0);
-    expect(await undoBatch(env.DB, ASSET_KIND, bulk.batchId, agent.id, 3001)).toMatchObject({ ok: false });
+    expect(await undoBatch(env.DB, ASSET_KIND, bulk.batchId, author, 3001)).toMatchObject({ ok: false });
   });
 });
