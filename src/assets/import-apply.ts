@@ -13,7 +13,7 @@ export const MAX_PLAN_JSON_BYTES = 1_900_000;
 
 export type ApplyResult = { ok: true; batchId: string; created: number; updated: number } | { ok: false; message: string };
 
-const STALE = "Records in this file were changed by someone else after the dry run. Nothing was written: check the file again.";
+export const CHANGED_SINCE_DRY_RUN = "Records in this file were changed by someone else after the dry run. Nothing was written: check the file again.";
 
 /**
  * Write a plan whole. `checkedAt` is when the person saw the dry run: a record changed after it,
@@ -73,6 +73,6 @@ export async function applyImport(db: D1Database, kind: InventoryKind, plan: Imp
     if (error instanceof Error && /UNIQUE constraint failed/.test(error.message)) return { ok: false, message: "Another asset now has one of this file's asset tags. Nothing was written: check the file again." };
     throw error;
   }
-  if (results[0]!.meta.changes !== 1) return { ok: false, message: STALE };
+  if (results[0]!.meta.changes !== 1) return { ok: false, message: CHANGED_SINCE_DRY_RUN };
   return { ok: true, batchId, created: creates, updated };
 }

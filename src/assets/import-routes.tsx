@@ -9,7 +9,8 @@ import { recordAudit } from "../audit/audit";
 import { parseDeclared, reads } from "../lib/validation";
 import { Card, Layout } from "../web/layout";
 import { IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, type ImportPlan, importHeaders, planImport } from "./import";
-import { applyImport } from "./import-apply";
+import { applyImport, CHANGED_SINCE_DRY_RUN } from "./import-apply";
+import { isOurDryRun, signDryRun } from "./import-check";
 import type { InventoryKind } from "./kinds";
 import { loadOptions } from "./listing";
 import { readBody } from "./inputs";
@@ -24,7 +25,11 @@ const applyForm = z.object({
   csv: z.string({ error: "Check the file again first." }).max(IMPORT_MAX_BYTES * 2, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`),
   checked_at: z.string({ error: "Check the file again first." }).regex(/^\d{1,15}$/, "Check the file again first.").transform(Number),
   expect: z.string({ error: "Check the file again first." }).regex(/^\d{1,4}:\d{1,4}$/, "Check the file again first."),
+  // Checked against the other fields in the route (import-check.ts): a missing one is refused there, with the same message.
+  checked_sig: z.string().max(80).optional(),
 });
+
+const NOT_THIS_DRY_RUN = "This Apply does not match a dry run of this file by you: check the file again. Nothing was written.";
 
 /** Where the import pages live, and the pages. Mounted before the list's /:id route. */
 export function importRoutes(kind: InventoryKind) {
@@ -32,6 +37,13 @@ export function importRoutes(kind: InventoryKind) {
   const manage = [requireSession("agent"), requirePermission("manageAssets")] as const;
 
   const form = (c: Ctx, error?: string) => c.html(<ImportFormPage c={c} kind={kind} error={error} />, error ? 400 : 200);
+
+  /** The dry run of a file, checked now: its Apply form carries this time and the MAC that vouches for it. */
+  async function dryRunPage(c: Ctx, plan: ImportPlan, csv: string, status: 200 | 400 | 409, error?: string) {
+    const run = { actorId: c.var.auth.user.id, checkedAt: c.var.clock.now(), expect: expectedCounts(plan), csv };
+    const mac = await signDryRun(c.env, kind, run);
+    return c.html(<DryRunPage c={c} kind={kind} plan={plan} csv={csv} checkedAt={run.checkedAt} mac={mac} error={error} />, status);
+  }
 
   app.get("/import", ...manage, (c) => form(c));
 
@@ -44,19 +56,21 @@ export function importRoutes(kind: InventoryKind) {
     if (text === null) return form(c, "Choose a CSV file, or paste its lines.");
     const plan = await planImport(c.env.DB, kind, text, await loadOptions(c.env.DB));
     if (plan.fileErrors.length > 0) return form(c, plan.fileErrors.join(" "));
-    return c.html(<DryRunPage c={c} kind={kind} plan={plan} csv={text} checkedAt={c.var.clock.now()} />, plan.counts.error > 0 ? 400 : 200);
+    return dryRunPage(c, plan, text, plan.counts.error > 0 ? 400 : 200);
   });
 
   app.post("/import/apply", ...manage, reads(applyForm), async (c) => {
     const parsed = parseDeclared(c, applyForm, (await readBody(c)) ?? {});
     if (!parsed.ok) return form(c, parsed.message);
-    const { csv, checked_at: checkedAt } = parsed.data;
+    const { csv, checked_at: checkedAt, expect } = parsed.data;
     const plan = await planImport(c.env.DB, kind, csv, await loadOptions(c.env.DB));
     if (plan.fileErrors.length > 0) return form(c, plan.fileErrors.join(" "));
+    // The dry-run time decides which changes count as "since the dry run": taken only as the dry run wrote it.
+    const run = { actorId: c.var.auth.user.id, checkedAt, expect, csv };
+    if (!(await isOurDryRun(c.env, kind, run, parsed.data.checked_sig ?? ""))) return dryRunPage(c, plan, csv, 400, NOT_THIS_DRY_RUN);
     // What the dry run showed is what is written: if the same file now means something else, check it again.
-    const expected = `${plan.counts.create}:${plan.counts.update}`;
-    const result = expected === parsed.data.expect || plan.counts.error > 0 ? await applyImport(c.env.DB, kind, plan, c.var.auth.user.id, c.var.clock.now(), checkedAt) : { ok: false as const, message: "Records in this file were changed by someone else after the dry run. Nothing was written: check the file again." };
-    if (!result.ok) return c.html(<DryRunPage c={c} kind={kind} plan={plan} csv={csv} checkedAt={c.var.clock.now()} error={result.message} />, 409);
+    const result = expectedCounts(plan) === expect || plan.counts.error > 0 ? await applyImport(c.env.DB, kind, plan, run.actorId, c.var.clock.now(), checkedAt) : { ok: false as const, message: CHANGED_SINCE_DRY_RUN };
+    if (!result.ok) return dryRunPage(c, plan, csv, 409, result.message);
     await recordAudit(c, { event: "inventory.imported", portal: "agent", actorId: c.var.auth.user.id, details: { list: kind.table, created: result.created, updated: result.updated, batch: result.batchId } });
     return c.html(
       <Layout title="Import done" auth={c.var.auth}>
@@ -111,9 +125,14 @@ function ImportFormPage({ c, kind, error }: { c: Ctx; kind: InventoryKind; error
   );
 }
 
+/** The counts a dry run's Apply button shows, "create:update": what the apply must still find. */
+function expectedCounts(plan: ImportPlan): string {
+  return `${plan.counts.create}:${plan.counts.update}`;
+}
+
 const ACTION_TEXT: Record<ImportPlan["rows"][number]["action"], string> = { create: "Create", update: "Update", unchanged: "No change", error: "Error" };
 
-function DryRunPage({ c, kind, plan, csv, checkedAt, error }: { c: Ctx; kind: InventoryKind; plan: ImportPlan; csv: string; checkedAt: number; error?: string }) {
+function DryRunPage({ c, kind, plan, csv, checkedAt, mac, error }: { c: Ctx; kind: InventoryKind; plan: ImportPlan; csv: string; checkedAt: number; mac: string; error?: string | undefined }) {
   const { counts } = plan;
   const writable = counts.error === 0 && counts.create + counts.update > 0;
   // Errors first, so the lines to fix are at the top.
@@ -132,7 +151,8 @@ function DryRunPage({ c, kind, plan, csv, checkedAt, error }: { c: Ctx; kind: In
           <form method="post" action={`${kind.path}/import/apply`} enctype="multipart/form-data" class="actions">
             <textarea name="csv" hidden aria-hidden="true">{csv}</textarea>
             <input type="hidden" name="checked_at" value={String(checkedAt)} />
-            <input type="hidden" name="expect" value={`${counts.create}:${counts.update}`} />
+            <input type="hidden" name="expect" value={expectedCounts(plan)} />
+            <input type="hidden" name="checked_sig" value={mac} />
             <button type="submit" class="primary">Apply: create {counts.create}, update {counts.update}</button>
             <a href={`${kind.path}/import`}>Choose another file</a>
           </form>

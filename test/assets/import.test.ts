@@ -6,35 +6,17 @@ import { MAX_PLAN_JSON_BYTES } from "../../src/assets/import-apply";
 import { IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, planImport } from "../../src/assets/import";
 import { ASSET_KIND } from "../../src/assets/kinds";
 import { loadOptions } from "../../src/assets/listing";
-import { type Browser, fakeClock } from "../helpers/app";
+import { fakeClock } from "../helpers/app";
 import { makeAgent } from "../helpers/factories";
 import { tableRows } from "../helpers/html";
 import { makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
+import { apply, applyFields, csvOf, dryRun } from "./import-helpers";
 
 let seq = 0;
 const unique = (name: string) => `${name} ${Date.now().toString(36)}${++seq}`;
 
-
-const csvOf = (rows: (string | null)[][]) => Papa.unparse(rows, { newline: "\r\n" });
-
-async function dryRun(client: Browser, csv: string, path = "/agent/assets") {
-  const form = new FormData();
-  form.set("file", new File([csv], "assets.csv", { type: "text/csv" }));
-  const response = await client.request(`${path}/import`, { method: "POST", body: form });
-  return { status: response.status, html: await response.text() };
-}
-
-/** The hidden fields of the dry run's Apply form, posted as the browser does. */
-async function apply(client: Browser, html: string, path = "/agent/assets") {
-  const form = new FormData();
-  form.set("csv", /<textarea name="csv"[^>]*>([\s\S]*?)<\/textarea>/.exec(html)![1]!.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&"));
-  form.set("checked_at", /name="checked_at" value="(\d+)"/.exec(html)![1]!);
-  form.set("expect", /name="expect" value="([\d:]+)"/.exec(html)![1]!);
-  const response = await client.request(`${path}/import/apply`, { method: "POST", body: form });
-  return { status: response.status, html: await response.text() };
-}
 
 const assetByTag = (tag: string) => env.DB.prepare("SELECT * FROM assets WHERE asset_tag = ?").bind(tag).first<Record<string, string | number | null>>();
 const assetCount = async () => (await env.DB.prepare("SELECT count(*) AS n FROM assets").first<{ n: number }>())!.n;
@@ -179,6 +161,69 @@ describe("applying and undoing an import", () => {
     expect(applied.html).toContain("Records in this file were changed by someone else after the dry run. Nothing was written");
     expect(await assetByTag("STALE-NEW")).toBeNull();
     expect(await assetByTag(tag)).toMatchObject({ location_id: null, name: "STALE 00001" });
+  });
+
+  it("a dry-run time sent from the future skips nothing: a record changed after the dry run still refuses the import", async () => {
+    const clock = fakeClock();
+    const { client } = await signedInAgent({ clock });
+    const hq = unique("Forged HQ");
+    await makeLocation(hq);
+    const [id] = await seedAssets(1, { prefix: "FORGED" });
+    const tag = (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(id).first<{ asset_tag: string }>())!.asset_tag;
+    const dry = await dryRun(client, csvOf([["Name", "Asset tag", "Type", "Location"], ["New forged", "FORGED-NEW", "laptop", ""], ["Forged", tag, "laptop", hq]]));
+    expect(dry.status).toBe(200);
+    clock.advance(1000);
+    await env.DB.prepare("UPDATE assets SET impact = 'high', version = version + 1, updated_at = ? WHERE id = ?").bind(clock.now(), id).run();
+
+    const forged = await apply(client, dry.html, "/agent/assets", { checked_at: String(clock.now() + 10 * 365 * 24 * 3600 * 1000) });
+    expect(forged.status).toBe(400);
+    expect(forged.html).toContain("This Apply does not match a dry run of this file by you: check the file again. Nothing was written.");
+    expect(await assetByTag("FORGED-NEW")).toBeNull();
+    expect(await assetByTag(tag)).toMatchObject({ name: "FORGED 00001", location_id: null, impact: "high", version: 2 });
+
+    // The form as the dry run wrote it meets the check, and is refused for the change made since.
+    const honest = await apply(client, dry.html);
+    expect(honest.status).toBe(409);
+    expect(honest.html).toContain("Records in this file were changed by someone else after the dry run. Nothing was written");
+    expect(await assetByTag("FORGED-NEW")).toBeNull();
+    expect(await assetByTag(tag)).toMatchObject({ name: "FORGED 00001", location_id: null, version: 2 });
+  });
+
+  it("refuses an Apply whose dry run is unproven, altered, someone else's or another file's, writing nothing", async () => {
+    const { client } = await signedInAgent();
+    const csv = csvOf([["Name", "Asset tag", "Type"], ["Signed new", "SIGNED-NEW", "laptop"]]);
+    const dry = await dryRun(client, csv);
+    const { client: colleague } = await signedInAgent();
+    const theirs = await dryRun(colleague, csv);
+    const sig = /name="checked_sig" value="([^"]+)"/.exec(dry.html)?.[1] ?? "";
+    const flipped = sig.replace(/.$/, (ch) => (ch === "0" ? "1" : "0"));
+    const before = await assetCount();
+    const cases: [string, Record<string, string | undefined>, string?][] = [
+      ["no proof", { checked_sig: undefined }],
+      ["a proof with one digit changed", { checked_sig: flipped }],
+      ["an earlier dry-run time", { checked_at: String(Number(/name="checked_at" value="(\d+)"/.exec(dry.html)![1]) - 1) }],
+      ["other counts", { expect: "0:0" }],
+      ["another file", { csv: csvOf([["Name", "Asset tag", "Type"], ["Signed other", "SIGNED-NEW", "laptop"]]) }],
+      ["a colleague's dry run of the same file", {}, theirs.html],
+    ];
+    for (const [label, change, page] of cases) {
+      const refused = await apply(client, page ?? dry.html, "/agent/assets", change);
+      expect(refused.status, label).toBe(400);
+      expect(refused.html, label).toContain("This Apply does not match a dry run of this file by you: check the file again. Nothing was written.");
+      expect(await assetCount(), label).toBe(before);
+      expect(await assetByTag("SIGNED-NEW"), label).toBeNull();
+    }
+    const applied = await apply(client, dry.html);
+    expect(applied.status).toBe(200);
+    expect(await assetByTag("SIGNED-NEW")).toMatchObject({ name: "Signed new" });
+  });
+
+  it("applies the form a browser sends back, whose file comes with CRLF line breaks whatever it had", async () => {
+    const { client } = await signedInAgent();
+    const dry = await dryRun(client, "Name,Asset tag,Type,Description\nBrowser sent,CRLF-1,laptop,\"Two\nlines\"\n");
+    const applied = await apply(client, dry.html, "/agent/assets", { csv: applyFields(dry.html).csv!.replace(/\n/g, "\r\n") });
+    expect(applied.status).toBe(200);
+    expect(await assetByTag("CRLF-1")).toMatchObject({ name: "Browser sent", description: "Two\r\nlines" });
   });
 
   it("reads an export back: the file a list exports imports as 'no change', and an edited cell as one update", async () => {
