@@ -1,6 +1,7 @@
 // The fields of a record, as its create and edit forms, the CSV import and Undo know them: `key`
 // names the field in the history, `column` is its column in the kind's table.
 import { ASSET_STATUSES, ASSET_TYPES, IMPACTS, SOFTWARE_STATUSES } from "../db/schema";
+import { controlCharacterMessage, hasControlCharacter } from "../lib/validation";
 import type { InventoryKind } from "./kinds";
 
 /** One field of a record's create/edit form; `key` is also its name in the history. */
@@ -46,4 +47,18 @@ export const SOFTWARE_FIELDS: FormField[] = [
 /** A kind's fields. */
 export function fieldsOf(kind: InventoryKind): FormField[] {
   return kind.type === "asset" ? ASSET_FIELDS : SOFTWARE_FIELDS;
+}
+
+/** Only a textarea holds more than one line: tab and line breaks are allowed there and nowhere else. */
+export function isMultiLine(field: FormField): boolean {
+  return field.type === "textarea";
+}
+
+/**
+ * Why a value cannot be stored in a field because of a control character (a NUL, or a line break
+ * in a one-line field), naming the field; null when it has none. The forms and the CSV import
+ * both ask this.
+ */
+export function controlCharacterProblem(field: FormField, text: string): string | null {
+  return hasControlCharacter(text, isMultiLine(field)) ? controlCharacterMessage(field.label, isMultiLine(field)) : null;
 }

@@ -10,7 +10,7 @@ import { Card, ErrorMessage, Layout } from "../web/layout";
 import { createRecord, deleteRecord, editRecord } from "./inventory";
 import { agentFitsGroup, getRecord, loadOptions, type Options, type Row } from "./listing";
 import { humanize, type InventoryKind } from "./kinds";
-import type { FormField } from "./fields";
+import { controlCharacterProblem, type FormField } from "./fields";
 
 function schemaOf(fields: FormField[]) {
   const shape: Record<string, z.ZodType> = { rowVersion: z.string().regex(/^\d{1,9}$/).optional() };
@@ -20,7 +20,14 @@ function schemaOf(fields: FormField[]) {
     else if (f.type === "ref") shape[f.key] = z.union([z.literal(""), z.string().max(40).regex(/^[a-z]+_[a-z0-9]+$/, `${f.label}: that choice does not exist.`)]).optional();
     else if (f.type === "contact") shape[f.key] = z.union([z.literal(""), z.email("Used by: enter the contact's email address.")]).optional();
     else {
-      let text = z.string({ error: `Enter ${lower}.` }).trim().max(f.max ?? 200, `${f.label} must be at most ${f.max} characters.`);
+      let text = z
+        .string({ error: `Enter ${lower}.` })
+        .trim()
+        .max(f.max ?? 200, `${f.label} must be at most ${f.max} characters.`)
+        .check((ctx) => {
+          const problem = controlCharacterProblem(f, ctx.value);
+          if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+        });
       if (f.required) text = text.min(1, `Enter ${f.key === "name" ? "a name" : `the ${lower}`}.`);
       if (f.pattern) text = text.regex(f.pattern[0], f.pattern[1]);
       shape[f.key] = f.required ? text : text.optional();

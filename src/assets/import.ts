@@ -5,7 +5,7 @@
 // (import-apply.ts). Nothing is ever created that the file only names: an unknown location is an error.
 import Papa from "papaparse";
 import { newId } from "../lib/crypto";
-import { type FormField, fieldsOf } from "./fields";
+import { controlCharacterProblem, type FormField, fieldsOf } from "./fields";
 import { humanize, type InventoryKind } from "./kinds";
 import { agentFitsGroup, type Options, type Row, SELECT_ROW } from "./listing";
 
@@ -77,6 +77,8 @@ function byName<T extends { id: string; name: string }>(list: readonly T[], name
 /** A cell's value for its column (null: empty), or what is wrong with it. */
 function readCell(field: FormField, text: string, options: Options): { value: string | null } | { reason: string } {
   if (text === "") return field.required ? { reason: `${field.label} is required.` } : { value: null };
+  const control = controlCharacterProblem(field, text);
+  if (control) return { reason: control };
   if (field.type === "choice") {
     const wanted = text.toLowerCase();
     const value = field.values!.find((v) => v === wanted || humanize(v).toLowerCase() === wanted);

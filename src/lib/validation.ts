@@ -72,14 +72,33 @@ export function parseQuery<S extends z.ZodType>(c: Context, schema: S): Parsed<z
   return parseDeclared(c, schema, c.req.query());
 }
 
-/** A required text field with a message that names it, trimmed, and bounded in length. */
+// Control characters (C0, DEL and C1: Unicode's Cc) in a stored name end up in pages, mail
+// headers, CSV files and logs, where a NUL truncates and a line break splits a line; none is
+// typed on purpose. A multi-line field (a textarea) keeps tab and its line breaks.
+const CONTROL = /\p{Cc}/u;
+const CONTROL_BUT_LINES = /(?![\t\n\r])\p{Cc}/u;
+
+/** Whether text holds a control character (in a multi-line field, other than tab, CR and LF). */
+export function hasControlCharacter(text: string, multiLine = false): boolean {
+  return (multiLine ? CONTROL_BUT_LINES : CONTROL).test(text);
+}
+
+/** The message refusing a control character in the field `label` (as a person reads it: "Name", "a role name"). */
+export function controlCharacterMessage(label: string, multiLine = false): string {
+  const field = `${label[0]!.toUpperCase()}${label.slice(1)}`;
+  return multiLine
+    ? `${field} contains a control character (such as NUL), which is not allowed; line breaks and tabs are fine.`
+    : `${field} contains a control character (such as NUL, a tab or a line break), which is not allowed.`;
+}
+
+/** A required text field with a message that names it, trimmed, bounded in length, on one line. */
 export function requiredText(label: string, max = 200) {
   return z
     .string({ error: `Enter ${label}.` })
     .trim()
     .min(1, `Enter ${label}.`)
     .max(max, `${label[0]!.toUpperCase()}${label.slice(1)} must be at most ${max} characters.`)
-    .refine((v) => !v.includes("\0"), `${label[0]!.toUpperCase()}${label.slice(1)} contains a character that is not allowed.`);
+    .refine((v) => !hasControlCharacter(v), controlCharacterMessage(label));
 }
 
 export function emailField() {
