@@ -21,7 +21,7 @@ import { personalSecurityLog } from "./security-log";
 import { personalData } from "./export";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
 
-import { CODE_SENT, confirmIdentity, REAUTH_WINDOW_MS, recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
+import { CODE_SENT, confirmIdentity, REAUTH_WINDOW_MS, recentlyReauthenticated, requireMoreThanPassword, requireRecentAuth } from "../auth/reauth";
 import { ownValue } from "../lib/lookup";
 
 // What the browser sends back from navigator.credentials.create(): checked in depth by @simplewebauthn/server.
@@ -73,7 +73,7 @@ export function accountRoutes(portal: Portal) {
         passkeys={myPasskeys.map((p) => ({ id: p.id, name: p.name, createdAt: p.createdAt, lastUsedAt: p.lastUsedAt, discoverable: p.discoverable }))}
         canAddPasskey={auth.policy.mfa.passkeys && relyingParty(c.env) !== null}
         passwordless={signInWays(c.env, auth.policy).passkey}
-        recentlyConfirmed={recentlyReauthenticated(c)}
+        recentlyConfirmed={recentlyReauthenticated(c) && !auth.session.passwordOnly}
         securityLog={securityLog}
         now={c.var.clock.now()}
         {...extra}
@@ -133,14 +133,14 @@ export function accountRoutes(portal: Portal) {
   });
 
   // Issue 11.1: passkeys are added and removed only within 5 minutes of confirming it's you.
-  app.post("/account/passkeys/options", signedIn, requireRecentAuth(), reads(), async (c) => {
+  app.post("/account/passkeys/options", signedIn, requireRecentAuth(), requireMoreThanPassword(), reads(), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
     const discoverable = signInWays(c.env, auth.policy).passkey;
     return c.json(await registrationOptions(c.env, getDb(c.env.DB), rp, auth.user, c.var.clock.now(), { discoverable }));
   });
-  app.post("/account/passkeys", signedIn, requireRecentAuth(), reads(newPasskeyForm), async (c) => {
+  app.post("/account/passkeys", signedIn, requireRecentAuth(), requireMoreThanPassword(), reads(newPasskeyForm), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
@@ -192,7 +192,7 @@ export function accountRoutes(portal: Portal) {
     if (!form.ok) return render(c, { error: form.message }, 400);
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);
-    await rotateSession(c, auth, { stage: "enroll", reauthenticated: true });
+    await rotateSession(c, auth, { stage: "enroll", reauthenticated: true, proved: confirmed.proved });
     return c.redirect(`/${portal}/login/enroll`, 303);
   });
 
@@ -214,7 +214,7 @@ export function accountRoutes(portal: Portal) {
       return render(c, { error: `You can generate new recovery codes once every two hours. Next possible at ${at} UTC (in ${waitMessage(allowed.retryAfterMs)}).` }, 429);
     }
     const codes = await generateRecoveryCodes(c.env, db, auth.user.id, now);
-    await rotateSession(c, auth, { stage: "full", reauthenticated: true });
+    await rotateSession(c, auth, { stage: "full", reauthenticated: true, proved: confirmed.proved });
     await recordAudit(c, { event: "recovery_codes.regenerated", portal, actorId: auth.user.id });
     return c.html(<NewRecoveryCodesPage auth={auth} codes={codes} />);
   });

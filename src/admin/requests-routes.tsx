@@ -3,6 +3,7 @@ import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
+import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";
 import { requirePermission } from "../access/guard";
 import { ErrorMessage, Notice } from "../web/layout";
@@ -56,7 +57,8 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
 }
 
 requestsRoutes.get("/", (c) => page(c, { notice: c.req.query("done") === "issued" ? "New codes issued. They will see them at their next sign-in." : undefined }));
-requestsRoutes.post("/:id/issue", reads(), async (c) => {
+// New codes are a new way in for that person (SECURITY.md 39).
+requestsRoutes.post("/:id/issue", requireRecentAuth(), reads(), async (c) => {
   const result = await issueRequestedCodes(c.env, getDb(c.env.DB), c.req.param("id"), c.var.auth.user.id, c.var.clock.now());
   if (!result.ok) return page(c, { error: result.message }, 400);
   await recordAudit(c, { event: "recovery_codes.issued", portal: "agent", actorId: c.var.auth.user.id, targetId: result.userId });

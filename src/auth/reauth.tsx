@@ -20,14 +20,20 @@ import { requireSession } from "./middleware";
 export const REAUTH_WINDOW_MS = 5 * MINUTE;
 
 type Ctx = Context<AppEnv>;
-type Confirmed = { ok: true; user: NonNullable<Awaited<ReturnType<typeof findUserById>>> } | { ok: false; status: 400 | 401 | 429; message: string };
+/** `proved`: more than the password was shown (the app's code, or a mailed code). */
+type Confirmed = { ok: true; user: NonNullable<Awaited<ReturnType<typeof findUserById>>>; proved: boolean } | { ok: false; status: 400 | 401 | 429; message: string };
 
 /** The email code that confirms identity belongs to this session's own flow, never a sign-in's. */
 const confirmFlowId = (auth: { session: { id: string } }) => `confirm:${auth.session.id}`;
 
-/** What confirming identity asks of this person besides the password: their app's code, a mailed code, or nothing. */
-export function secondProofFor(hasApp: boolean, policy: { mfa: { emailOtp: boolean } }): "app" | "email" | "none" {
-  return hasApp ? "app" : policy.mfa.emailOtp ? "email" : "none";
+/**
+ * What confirming identity asks of this person besides the password: their app's code, a mailed
+ * code, or nothing. A session that proved only a password from a browser new to the account is
+ * asked for a mailed code even where the portal does not use them (SECURITY.md 38): whoever holds
+ * a stolen password does not hold the mailbox too, as a rule.
+ */
+export function secondProofFor(hasApp: boolean, policy: { mfa: { emailOtp: boolean } }, passwordOnly = false): "app" | "email" | "none" {
+  return hasApp ? "app" : policy.mfa.emailOtp || passwordOnly ? "email" : "none";
 }
 
 /**
@@ -47,7 +53,7 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
   const attempt = await countAttemptAt(c, who, "password", { perSource: false, method: "reauth", holder, targetId: user.id });
   if (!attempt.allowed) return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
   if (!(await verifyPassword(user.passwordHash, form.current))) return { ok: false, status: 401, message: "Your current password is not right." };
-  const proof = secondProofFor(await hasConfirmedAuthenticator(db, user.id), auth.policy);
+  const proof = secondProofFor(await hasConfirmedAuthenticator(db, user.id), auth.policy, auth.session.passwordOnly);
   if (proof === "app") {
     const second = await countAttemptAt(c, who, "second_step", { perSource: false, method: "reauth", holder, targetId: user.id });
     if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
@@ -62,23 +68,65 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
     if (checked !== "ok") return { ok: false, status: 401, message: checked === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : "That code has expired or was used up. Choose “Email me a code” for a new one." };
   }
   await attemptRight(c, who, attempt);
-  return { ok: true, user };
+  return { ok: true, user, proved: proof !== "none" };
 }
 
 export function recentlyReauthenticated(c: Ctx): boolean {
   return c.var.clock.now() - c.var.auth.session.reauthenticatedAt < REAUTH_WINDOW_MS;
 }
 
-/** After requireSession: a page visit without a recent re-authentication goes to confirm first; other requests get 401. */
+export const REAUTH_FIRST_MESSAGE = "Confirm it's you first: your re-authentication is more than 5 minutes old.";
+const RECENT_AUTH = Symbol("requires a recent authentication");
+
+/**
+ * After requireSession: a page visit without a recent re-authentication goes to confirm first;
+ * other requests get 401 (a page with the way to confirm and come back, or JSON for JSON).
+ * Marked, so tests find in the router which routes ask for it (`requiresRecentAuth`).
+ */
 export function requireRecentAuth(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+  const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (recentlyReauthenticated(c)) return next();
+    const portal = c.var.auth.portal;
     if (c.req.method === "GET") {
       const url = new URL(c.req.url);
-      return c.redirect(`/${c.var.auth.portal}/reauth?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+      return c.redirect(`/${portal}/reauth?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
     }
-    return c.text("Confirm it's you first: your re-authentication is more than 5 minutes old.", 401);
+    if (/json/i.test(c.req.header("Content-Type") ?? "")) return c.json({ error: REAUTH_FIRST_MESSAGE }, 401);
+    // Back to the page the form was on (a path of ours), once confirmed.
+    const referer = c.req.header("Referer");
+    const back = safeNextPath(referer && URL.canParse(referer) && new URL(referer).origin === new URL(c.req.url).origin ? new URL(referer).pathname + new URL(referer).search : undefined, `/${portal}`);
+    return c.html(
+      <Layout title="Confirm it's you" portal={portal}>
+        <Card title="Confirm it's you">
+          <ErrorMessage message={REAUTH_FIRST_MESSAGE} />
+          <p>Nothing was changed. Confirm it's you, then make the change again.</p>
+          <a class="button primary" href={`/${portal}/reauth?next=${encodeURIComponent(back)}`}>Confirm it's you</a>
+        </Card>
+      </Layout>,
+      401,
+    );
   };
+  return Object.assign(guard, { [RECENT_AUTH]: true });
+}
+
+export const MORE_THAN_PASSWORD_MESSAGE = "You signed in with only your password, from a browser you had not used here before. Confirm it's you with a code we email you, then add it.";
+
+/**
+ * After requireRecentAuth, for adding a sign-in factor (SECURITY.md 38): a session whose sign-in
+ * proved only a password from a browser new to the account must prove more first (its second
+ * step, or a mailed code on the confirmation page). Otherwise a stolen password alone would be
+ * enough to add a way back in that outlives a password reset.
+ */
+export function requireMoreThanPassword(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!c.var.auth.session.passwordOnly) return next();
+    return c.json({ error: MORE_THAN_PASSWORD_MESSAGE }, 401);
+  };
+}
+
+/** Whether a handler of the router is requireRecentAuth's guard. */
+export function requiresRecentAuth(handler: unknown): boolean {
+  return typeof handler === "function" && (handler as { [RECENT_AUTH]?: boolean })[RECENT_AUTH] === true;
 }
 
 const reauthForm = z.object({ current: passwordField("your password"), code: z.string().max(64).optional().default(""), next: z.string().max(2048).optional() });
@@ -137,14 +185,14 @@ export function reauthRoutes(portal: Portal) {
   async function page(c: Ctx, next: string, error?: string, status: 200 | 400 | 401 | 429 | 503 = 200, notice?: string) {
     const db = getDb(c.env.DB);
     const [user, hasApp] = await Promise.all([findUserById(db, c.var.auth.user.id), hasConfirmedAuthenticator(db, c.var.auth.user.id)]);
-    return c.html(<ReauthPage portal={portal} next={next} proof={secondProofFor(hasApp, c.var.auth.policy)} issuer={c.var.auth.policy.mfa.issuerName} hasPassword={!!user?.passwordHash} error={error} notice={notice} />, status);
+    return c.html(<ReauthPage portal={portal} next={next} proof={secondProofFor(hasApp, c.var.auth.policy, c.var.auth.session.passwordOnly)} issuer={c.var.auth.policy.mfa.issuerName} hasPassword={!!user?.passwordHash} error={error} notice={notice} />, status);
   }
   app.get("/reauth", requireSession(portal), (c) => page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined));
   // Issue 15.2: a code mailed to confirm identity, for people whose second factor is email.
   app.post("/reauth/email", requireSession(portal), reads(), async (c) => {
     const auth = c.var.auth;
     const back = safeNextPath(c.req.query("next"), home);
-    if (!auth.policy.mfa.emailOtp) return page(c, back, "This portal does not use email codes.", 400);
+    if (!auth.policy.mfa.emailOtp && !auth.session.passwordOnly) return page(c, back, "This portal does not use email codes.", 400);
     const sent = await sendEmailOtp(c.env, auth.user, portal, confirmFlowId(auth), c.var.clock.now());
     if (!sent.ok) return page(c, back, sent.message, sent.status);
     return c.redirect(`${back}${back.includes("?") ? "&" : "?"}code_sent=1`, 303);
@@ -156,7 +204,7 @@ export function reauthRoutes(portal: Portal) {
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return page(c, next, confirmed.message, confirmed.status);
     // ASVS 7.2.4: a new token after re-authentication too.
-    await rotateSession(c, c.var.auth, { stage: "full", reauthenticated: true });
+    await rotateSession(c, c.var.auth, { stage: "full", reauthenticated: true, proved: confirmed.proved });
     await recordAudit(c, { event: "reauthenticated", portal, actorId: c.var.auth.user.id });
     return c.redirect(next, 303);
   });

@@ -36,11 +36,14 @@ export async function continueAfterPassword(
   portal: Portal,
   user: { id: string; email: string; name: string },
   policy: PortalPolicy,
-  how: { next: string; method: "password" | "password_reset"; rememberedDevice: () => Promise<boolean> },
+  how: { next: string; method: "password" | "password_reset"; rememberedDevice: () => Promise<boolean>; newBrowser: boolean },
 ): Promise<Response> {
   const now = c.var.clock.now();
   const after = await nextStage(getDb(c.env.DB), portal, user.id, policy, now, { passed: "password", rememberedDevice: how.rememberedDevice }, how.next);
-  const flowId = await startSession(c, portal, user.id, { stage: after.stage, method: "password", policy });
+  // SECURITY.md 38: a password typed in a browser new to the account proves only the password (a
+  // reset link proves the mailbox too); a second step, if one follows, proves more.
+  const passwordOnly = how.method === "password" && how.newBrowser;
+  const flowId = await startSession(c, portal, user.id, { stage: after.stage, method: "password", policy, passwordOnly });
   if (after.secondStep === "none") {
     await signInSucceeded(c, portal, user, { method: how.method, ...(after.remembered ? { secondFactor: "remembered_device" } : {}) });
   }
@@ -111,7 +114,7 @@ export function signInRoutes(portal: Portal) {
     }
     await attemptRight(c, who, counted);
 
-    return continueAfterPassword(c, portal, result.user, policy, { next, method: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy) });
+    return continueAfterPassword(c, portal, result.user, policy, { next, method: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy), newBrowser: counted.newBrowser });
   });
 
   app.post("/logout", reads(), async (c) => {

@@ -97,12 +97,13 @@ export async function startSession(
   c: Context<AppEnv>,
   portal: Portal,
   userId: string,
-  options: { stage: SessionStage; method: SignInMethod; policy?: PortalPolicy },
+  options: { stage: SessionStage; method: SignInMethod; policy?: PortalPolicy; passwordOnly?: boolean },
 ): Promise<string> {
   // A generation read a moment ago is safe to reuse: if it moved on since, this session simply
   // fails its first request, which is what "end every session now" asks.
   const { policy = await portalPolicy(c, portal), ...rest } = options;
-  const { id, token } = await mintSession(c.env, userId, { ...rest, generation: policy.generation, now: c.var.clock.now(), ...requestDetails(c) });
+  const { ip, userAgent } = requestDetails(c);
+  const { id, token } = await mintSession(c.env, userId, { ...rest, generation: policy.generation, now: c.var.clock.now(), ip, userAgent });
   setSessionCookie(c, portal, token, policy.session.absoluteLifetimeMs);
   return id;
 }
@@ -111,7 +112,7 @@ export async function startSession(
 export async function mintSession(
   env: Env,
   userId: string,
-  session: { stage: SessionStage; method: SignInMethod; generation: number; now: number; ip: string; userAgent: string },
+  session: { stage: SessionStage; method: SignInMethod; generation: number; now: number; ip: string; userAgent: string; passwordOnly?: boolean },
 ): Promise<{ id: string; token: string }> {
   const token = `${userId}.${randomToken()}`;
   const id = newId("ses");
@@ -126,7 +127,7 @@ export async function mintSession(
 export async function rotateSession(
   c: Context<AppEnv>,
   auth: Pick<Auth, "portal" | "user" | "tokenHash" | "policy">,
-  next: { stage: SessionStage; reauthenticated: boolean },
+  next: { stage: SessionStage; reauthenticated: boolean; proved?: boolean },
 ): Promise<string | null> {
   const token = `${auth.user.id}.${randomToken()}`;
   const id = newId("ses");

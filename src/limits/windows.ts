@@ -116,7 +116,11 @@ export interface GuardAttempt {
   rules: GuardRules;
 }
 
-export type GuardResult = (LimitResult & { known: boolean }) & ({ allowed: true } | { allowed: false; bucket: "browser" | "unknown" });
+/**
+ * `known`: the browser finished a sign-in here in the last 90 days. `newBrowser`: it did not,
+ * though another one did (an account's first browser is nobody's new one, as for new-device alerts).
+ */
+export type GuardResult = (LimitResult & { known: boolean; newBrowser: boolean }) & ({ allowed: true } | { allowed: false; bucket: "browser" | "unknown" });
 
 export function unknownWindows(way: string): { unknown: string; daily: string } {
   return { unknown: `${way}:unknown`, daily: `${way}:daily` };
@@ -130,15 +134,16 @@ export function unknownWindows(way: string): { unknown: string; daily: string } 
  */
 export function guardAttempt(sql: SqlStorage, now: number, a: GuardAttempt): GuardResult {
   const known = a.browser !== null && sql.exec("SELECT 1 FROM browsers WHERE hash = ? AND seen_at > ?", a.browser, now - KNOWN_BROWSER_MS).toArray().length > 0;
+  const newBrowser = !known && sql.exec("SELECT 1 FROM browsers WHERE seen_at > ? LIMIT 1", now - KNOWN_BROWSER_MS).toArray().length > 0;
   const names = unknownWindows(a.way);
   const states = known
     ? [read(sql, `${a.way}:browser:${a.browser}`, now, a.rules.browser)]
     : [read(sql, names.unknown, now, a.rules.unknown), read(sql, names.daily, now, a.rules.daily)];
   const refused = states.filter(full);
-  if (refused.length > 0) return { ...refuse(sql, refused, now), known, bucket: known ? "browser" : "unknown" };
+  if (refused.length > 0) return { ...refuse(sql, refused, now), known, newBrowser, bucket: known ? "browser" : "unknown" };
   const tickets = states.map((s) => count(sql, s));
   if (!known) noteSource(sql, names.daily, a.source, a.country);
-  return { allowed: true, remaining: Math.min(...states.map((s) => s.rule.limit - s.count - 1)), tickets, known };
+  return { allowed: true, remaining: Math.min(...states.map((s) => s.rule.limit - s.count - 1)), tickets, known, newBrowser };
 }
 
 function noteSource(sql: SqlStorage, window: string, source: string, country: string | null): void {

@@ -65,7 +65,7 @@ async function passSecondFactor(c: Ctx, auth: Auth, attempt: SecondStepAttempt, 
     await signInSucceeded(c, auth.portal, auth.user, { method: "password", secondFactor: step.method });
   }
   const after = await nextStage(getDb(c.env.DB), auth.portal, auth.user.id, auth.policy, c.var.clock.now(), step);
-  if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true }))) return `/${auth.portal}/login`;
+  if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true, proved: true }))) return `/${auth.portal}/login`;
   return after.location;
 }
 

@@ -11,6 +11,7 @@ import { ApplyChoice, SettingsFrame, type TabSlug } from "./pages";
 import { ownValue } from "../lib/lookup";
 import { portalPolicy, portalWriter } from "../portal/context";
 import { changePortalPolicy, freshPolicy } from "../portal/state-cache";
+import { requireRecentAuth } from "../auth/reauth";
 
 /** One tab of a portal's authentication policy: how to read, show, check and write its part. */
 export interface PolicyTab<T> {
@@ -79,7 +80,9 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
   });
 
   const applyForm = z.intersection(tab.schema, applySchema);
-  app.post(`/:audience/${tab.slug}`, reads(tab.schema), async (c) => {
+  // SECURITY.md 39: who may sign in, and how, changes only within 5 minutes of confirming it's
+  // you; Save asks too, so the admin learns it before the confirmation, not after it.
+  app.post(`/:audience/${tab.slug}`, requireRecentAuth(), reads(tab.schema), async (c) => {
     const audience = parseAudience(c.req.param("audience"));
     if (!audience) return c.notFound();
     const before = await current(c, audience);
@@ -92,7 +95,7 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     });
   });
 
-  app.post(`/:audience/${tab.slug}/apply`, reads(applyForm), async (c) => {
+  app.post(`/:audience/${tab.slug}/apply`, requireRecentAuth(), reads(applyForm), async (c) => {
     const audience = parseAudience(c.req.param("audience"));
     if (!audience) return c.notFound();
     const before = await current(c, audience);

@@ -244,3 +244,46 @@ describe("This wasn't me, after the intruder added ways back in", () => {
     await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
   });
 });
+
+describe("a password-only sign-in from a new browser", () => {
+  async function addPasskey(client: Browser) {
+    const options = await client.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    if (options.status !== 200) return { status: options.status, body: (await options.json()) as { error?: string } };
+    const key = await softwareAuthenticator();
+    const added = await client.request("/support/account/passkeys", {
+      method: "POST",
+      body: JSON.stringify({ name: "New key", response: key.register((await options.json()) as { challenge: string }, undefined, { discoverable: true }) }),
+      headers: { "Content-Type": "application/json" },
+    });
+    return { status: added.status, body: (await added.json()) as { error?: string } };
+  }
+
+  it("adds no sign-in factor until a code mailed to the person is shown too; the person's own browser adds one at once", async () => {
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: true, passwordlessPasskeys: false });
+    const clock = fakeClock();
+    const { contact, laptop, thief } = await signedInFromTwoBrowsers(clock);
+
+    const refused = await addPasskey(thief);
+    expect(refused).toEqual({ status: 401, body: { error: expect.stringContaining("Confirm it's you with a code we email you") } });
+    expect(visible(await (await thief.get("/support/account")).text())).toContain("Confirm it's you to add or remove a passkey");
+    // The confirmation asks for a mailed code, though the portal uses none at sign-in; the password alone is not enough.
+    expect(visible(await (await thief.get("/support/reauth")).text())).toContain("Code from your email");
+    const passwordAlone = await thief.post("/support/reauth", { current: contact.password, code: "", next: "/support/account" });
+    expect(passwordAlone.status).toBe(401);
+    await passwordAlone.text();
+    expect((await addPasskey(thief)).status).toBe(401);
+
+    // Whoever also holds the mailbox (the person, on a new computer) confirms and adds one.
+    const send = await thief.post("/support/reauth/email?next=%2Fsupport%2Freauth");
+    await send.text();
+    expect(send.status).toBe(303);
+    const confirmed = await thief.post("/support/reauth", { current: contact.password, code: await latestEmailCode(contact.email), next: "/support/account" });
+    await confirmed.text();
+    expect(confirmed.status).toBe(303);
+    expect(await addPasskey(thief)).toEqual({ status: 200, body: { ok: true } });
+
+    // The browser the person signed in with first was never held back.
+    expect(await addPasskey(laptop)).toEqual({ status: 200, body: { ok: true } });
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+  });
+});

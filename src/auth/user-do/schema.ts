@@ -56,4 +56,7 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
     )`,
     "CREATE TABLE device_watch (id INTEGER PRIMARY KEY CHECK (id = 1), since INTEGER NOT NULL)",
   ),
+  // 3: a session whose sign-in proved only a password, from a browser new to the account
+  // (SECURITY.md 38): it adds no sign-in factor until something more is proved.
+  ddl("ALTER TABLE sessions ADD COLUMN password_only INTEGER NOT NULL DEFAULT 0"),
 ];

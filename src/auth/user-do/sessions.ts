@@ -19,6 +19,8 @@ export interface SessionInfo {
   createdAt: number;
   lastSeenAt: number;
   reauthenticatedAt: number;
+  /** Signed in with nothing but a password, from a browser new to the account, and nothing more proved since. */
+  passwordOnly: boolean;
   ip: string;
   userAgent: string;
 }
@@ -30,6 +32,7 @@ export interface NewSession {
   stage: SessionStage;
   method: SignInMethod;
   now: number;
+  passwordOnly?: boolean;
   ip: string;
   userAgent: string;
 }
@@ -47,6 +50,8 @@ export interface SessionRotation {
   stage: SessionStage;
   now: number;
   reauthenticated: boolean;
+  /** A second factor (or a mailed code) was proved: the session is no longer password-only. */
+  proved?: boolean;
 }
 
 interface SessionRow extends Record<string, SqlStorageValue> {
@@ -58,6 +63,7 @@ interface SessionRow extends Record<string, SqlStorageValue> {
   created_at: number;
   last_seen_at: number;
   reauthenticated_at: number;
+  password_only: number;
   ip: string;
   user_agent: string;
 }
@@ -77,6 +83,7 @@ function toInfo(row: SessionRow): SessionInfo {
     createdAt: row.created_at,
     lastSeenAt: row.last_seen_at,
     reauthenticatedAt: row.reauthenticated_at,
+    passwordOnly: row.password_only === 1,
     ip: row.ip,
     userAgent: row.user_agent,
   };
@@ -96,8 +103,8 @@ function isExpired(row: SessionRow, check: Omit<SessionCheck, "tokenHash">): boo
 
 export function insertSession(sql: SqlStorage, session: NewSession): void {
   sql.exec(
-    `INSERT INTO sessions (id, token_hash, generation, stage, method, created_at, last_seen_at, reauthenticated_at, ip, user_agent)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO sessions (id, token_hash, generation, stage, method, created_at, last_seen_at, reauthenticated_at, password_only, ip, user_agent)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     session.id,
     session.tokenHash,
     session.generation,
@@ -107,6 +114,7 @@ export function insertSession(sql: SqlStorage, session: NewSession): void {
     session.now,
     // Issue 15.2: a Microsoft sign-in may have been silent (Microsoft's own session), so it is no fresh re-authentication.
     session.method === "sso" ? 0 : session.now,
+    session.passwordOnly ? 1 : 0,
     session.ip,
     session.userAgent,
   );
@@ -140,7 +148,8 @@ export function findSessionByToken(sql: SqlStorage, check: SessionCheck): Sessio
 export function rotateSessionToken(sql: SqlStorage, oldTokenHash: string, next: SessionRotation): boolean {
   const cursor = sql.exec(
     `UPDATE sessions SET id = ?, token_hash = ?, stage = ?, last_seen_at = ?,
-       reauthenticated_at = CASE WHEN ? THEN ? ELSE reauthenticated_at END
+       reauthenticated_at = CASE WHEN ? THEN ? ELSE reauthenticated_at END,
+       password_only = CASE WHEN ? THEN 0 ELSE password_only END
      WHERE token_hash = ?`,
     next.id,
     next.tokenHash,
@@ -148,6 +157,7 @@ export function rotateSessionToken(sql: SqlStorage, oldTokenHash: string, next: 
     next.now,
     next.reauthenticated ? 1 : 0,
     next.now,
+    next.proved ? 1 : 0,
     oldTokenHash,
   );
   return cursor.rowsWritten > 0;
