@@ -1,6 +1,7 @@
 // The one least-privilege rule (SECURITY.md 31): nobody grants, sets or takes over what they do
 // not hold themselves. Every admin route that changes a role, a role's permissions, a role
-// assignment, or another person's password, email, active state or second factors asks it first.
+// assignment, or anything about another person (name, groups, email, password, active state,
+// second factors) asks it first.
 // Pure functions over "powers": a role's permissions, plus "administrator" for the built-in
 // Administrator role, so an Administrator stands above any custom role holding every permission.
 import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "./permissions";
@@ -50,8 +51,8 @@ export function mayAssignRole(actor: Holder, target: Holder | null, role: RoleSh
   if (target && target.roleId === role.id) return ALLOWED;
   if (target?.id === actor.id) return { ok: false, message: "You cannot change your own role. Ask another administrator." };
   if (target) {
-    const over = missing(actor, target.roleId, target.permissions);
-    if (over.length) return { ok: false, message: `This agent holds permissions you don't have (${named(over)}), so you cannot change their role.` };
+    const person = mayManagePerson(actor, target, "change their role");
+    if (!person.ok) return person;
   }
   if (role.id === ADMIN_ROLE_ID && !holdsAllOf(actor, ADMIN_ROLE_ID, [])) {
     return { ok: false, message: "Only an Administrator can make someone an Administrator." };
@@ -77,9 +78,11 @@ export function mayChangeRole(actor: Holder, roleId: string | null, before: read
 }
 
 /**
- * May the actor change the target's email, password, active state or second factors? Only when
- * the target holds nothing the actor lacks: otherwise taking the account over would give the
- * actor the target's permissions.
+ * May the actor change anything about the target (name, groups, role, email, password, active
+ * state, second factors) or act as them? Only when the target holds nothing the actor lacks:
+ * taking the account over would give the actor the target's permissions, and someone whose role
+ * is out of the actor's reach is out of reach whole. mayAssignRole asks this too, so the two never
+ * disagree. `what` completes "so you cannot …".
  */
 export function mayManagePerson(actor: Holder, target: Holder, what: string): Decision {
   const over = missing(actor, target.roleId, target.permissions);

@@ -103,47 +103,66 @@ export async function createAgent(env: Env, db: Db, actor: Holder, input: AgentI
   return { ok: true, value: row.id };
 }
 
-/** What an agent edit changes that the access rule and re-authentication care about. */
+/** Which fields of the agent form an edit changes: every one is within the access rule; role and email also need a re-authentication. */
 export interface AgentChanges {
+  name: boolean;
+  groups: boolean;
   role: boolean;
   email: boolean;
   active: boolean;
 }
 
-export function agentChanges(target: { roleId: string | null; email: string; active: boolean }, input: AgentInput & { active: boolean }): AgentChanges {
-  return { role: target.roleId !== input.roleId, email: target.email !== normalizeEmail(input.email), active: target.active !== input.active };
+export function agentChanges(target: { name: string; roleId: string | null; email: string; active: boolean; groupIds: readonly string[] }, input: AgentInput & { active: boolean }): AgentChanges {
+  const asked = new Set(input.groupIds);
+  return {
+    name: target.name !== input.name.trim(),
+    groups: asked.size !== target.groupIds.length || target.groupIds.some((id) => !asked.has(id)),
+    role: target.roleId !== input.roleId,
+    email: target.email !== normalizeEmail(input.email),
+    active: target.active !== input.active,
+  };
+}
+
+const FIELD_NAMES: Record<keyof AgentChanges, string> = { name: "name", groups: "groups", role: "role", email: "email", active: "active state" };
+
+/** "change their name and groups": what a refused edit asked for, in the refusal's words. */
+function changesText(changes: AgentChanges): string {
+  const fields = (Object.keys(FIELD_NAMES) as (keyof AgentChanges)[]).filter((f) => changes[f]).map((f) => FIELD_NAMES[f]);
+  if (fields.length === 0) return "edit them";
+  return `change their ${fields.length === 1 ? fields[0] : `${fields.slice(0, -1).join(", ")} and ${fields.at(-1)}`}`;
 }
 
 /**
- * Update an agent, within the access rule: a new role must be one the actor may give, and the
- * email or active state of someone holding more than the actor cannot change. The UPDATE holds
- * only while the agent still has the role the rule was checked against (a promotion in between
- * refuses it), and demoting or disabling the last active Administrator is refused inside the
- * same statement, so two admins demoting each other at once cannot both succeed.
+ * Update an agent, within the access rule: nothing at all about someone holding more than the
+ * actor changes (asked before the input is even validated), and a new role must be one the actor
+ * may give. The UPDATE holds only while the agent still has the role the rule was checked against,
+ * and that role still has the same permissions (a promotion in between refuses it); demoting or
+ * disabling the last active Administrator is refused inside the same statement, so two admins
+ * demoting each other at once cannot both succeed.
  * A disabled agent's sessions end; the agent's cached profile is refreshed either way.
  */
 export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: string, input: AgentInput & { active: boolean }, now: number, fresh: boolean): Promise<Result<AgentChanges>> {
   const target = await holderOf(db, agentId);
   if (!target || target.kind !== "agent") return { ok: false, message: "That agent does not exist.", status: 404 };
+  const changes = agentChanges({ ...target, groupIds: await groupIdsOf(db, agentId) }, input);
+  // SECURITY.md 31: whoever may not change someone's role may not change anything else about them either.
+  const allowed = mayManagePerson(actor, target, changesText(changes));
+  if (!allowed.ok) return refused(allowed.message);
   const problem = await validRoleAndGroups(db, input.roleId, input.groupIds);
   if (problem) return { ok: false, message: problem };
-  const changes = agentChanges(target, input);
   if (changes.role) {
     const grant = mayAssignRole(actor, target, (await roleShape(db, input.roleId))!);
     if (!grant.ok) return refused(grant.message);
-  }
-  for (const [changed, what] of [[changes.email, "change their email"], [changes.active, input.active ? "enable them" : "disable them"]] as const) {
-    if (!changed) continue;
-    const allowed = mayManagePerson(actor, target, what);
-    if (!allowed.ok) return refused(allowed.message);
   }
   const email = normalizeEmail(input.email);
   const clash = await findUserByEmail(db, "agent", email);
   if (clash && clash.id !== agentId) return { ok: false, message: "Another agent already uses this email." };
   if ((changes.role || changes.email) && !fresh) return reauthFirst;
   const staysAdmin = input.roleId === ADMIN_ROLE_ID && input.active;
-  // Memberships change only if the update did: "the row now holds what was asked for".
-  const applied = sql`EXISTS (SELECT 1 FROM users WHERE id = ${agentId} AND role_id = ${input.roleId} AND active = ${input.active ? 1 : 0} AND email = ${email})`;
+  // The agent's role still grants what the rule saw: a role gaining a permission in between refuses the edit.
+  const roleAsChecked = target.roleId === null ? sql`1` : sql`(SELECT json(permissions) FROM roles WHERE id = ${target.roleId}) = json(${JSON.stringify(target.permissions)})`;
+  // Memberships change only if the update did: "the row now holds what was asked for", under the same role check.
+  const applied = sql`(EXISTS (SELECT 1 FROM users WHERE id = ${agentId} AND role_id = ${input.roleId} AND active = ${input.active ? 1 : 0} AND email = ${email}) AND ${roleAsChecked})`;
   const [updated] = await db.batch([
     db
       .update(users)
@@ -153,6 +172,7 @@ export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: stri
           eq(users.id, agentId),
           eq(users.kind, "agent"),
           sql`${users.roleId} IS ${target.roleId}`,
+          roleAsChecked,
           staysAdmin
             ? sql`1`
             : sql`(${users.roleId} IS NOT ${ADMIN_ROLE_ID} OR ${users.active} = 0 OR
@@ -170,6 +190,9 @@ export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: stri
   if (!changedAny(updated)) {
     const current = await holderOf(db, agentId);
     if (current && current.roleId !== target.roleId) return { ok: false, message: "Someone changed this agent's role meanwhile. Reload the page and try again.", status: 409 };
+    if (current && JSON.stringify(current.permissions) !== JSON.stringify(target.permissions)) {
+      return { ok: false, message: "Someone changed the permissions of this agent's role meanwhile. Reload the page and try again.", status: 409 };
+    }
     return { ok: false, message: "This is the last active Administrator: make someone else an Administrator first." };
   }
   const stub = userStub(env, agentId);

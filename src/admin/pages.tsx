@@ -84,29 +84,40 @@ export function AgentForm(props: {
   groups: { id: string; name: string }[];
   value?: { name: string; email: string; roleId: string | null; active: boolean; groupIds: string[] };
   rules?: PasswordRule[];
-  /** Why this admin may not change the role at all (their own, or someone holding more). */
-  roleLocked?: string;
-  /** Why this admin may not change the email or active state (someone holding more). */
-  accountLocked?: string;
+  /** Why this admin may not change the role (their own). */
+  roleLocked?: string | undefined;
+  /** Why this admin may not change anything here (someone holding more): every field is shown read-only, with no Save. */
+  locked?: string | undefined;
   /** Changing the role or email asks for a re-authentication first. */
   reauthHint?: boolean;
 }) {
   const v = props.value;
   const current = v?.roleId ?? "role_agent";
   const refusals = props.roles.filter((r) => r.refused && r.id !== current);
-  return (
-    <form method="post" action={props.action} class="stack narrow">
-      <Field label="Name" name="name" value={v?.name} maxlength={100} />
-      <Field label="Email" name="email" type="email" value={v?.email} maxlength={254} readonly={!!props.accountLocked} />
+  const locked = !!props.locked;
+  const roleLocked = props.locked ?? props.roleLocked;
+  const fields = (
+    <>
+      {props.locked && (
+        <p class="hint" id="agent-locked">
+          {props.locked}
+        </p>
+      )}
+      <Field label="Name" name="name" value={v?.name} maxlength={100} readonly={locked} />
+      <Field label="Email" name="email" type="email" value={v?.email} maxlength={254} readonly={locked} />
       <div class="field">
         <label for="field-roleId">Role</label>
-        {props.roleLocked ? (
+        {roleLocked ? (
           <>
-            <input type="hidden" name="roleId" value={current} />
-            <select id="field-roleId" disabled aria-describedby="role-locked">
+            {!locked && <input type="hidden" name="roleId" value={current} />}
+            <select id="field-roleId" disabled aria-describedby={locked ? "agent-locked" : "role-locked"}>
               <option selected>{props.roles.find((r) => r.id === current)?.name ?? current}</option>
             </select>
-            <p class="hint" id="role-locked">{props.roleLocked}</p>
+            {!locked && (
+              <p class="hint" id="role-locked">
+                {props.roleLocked}
+              </p>
+            )}
           </>
         ) : (
           <>
@@ -127,19 +138,18 @@ export function AgentForm(props: {
           </>
         )}
       </div>
-      <fieldset class="choices">
+      <fieldset class="choices" aria-describedby={locked ? "agent-locked" : undefined}>
         <legend>Groups</legend>
         {props.groups.map((g) => (
           <div class="choice">
-            <input type="checkbox" id={`group-${g.id}`} name="groupIds" value={g.id} checked={v?.groupIds.includes(g.id)} />
+            <input type="checkbox" id={`group-${g.id}`} name="groupIds" value={g.id} checked={v?.groupIds.includes(g.id)} disabled={locked} />
             <label for={`group-${g.id}`}>{g.name}</label>
           </div>
         ))}
       </fieldset>
       {v ? (
         <div class="choice">
-          {props.accountLocked && v.active && <input type="hidden" name="active" value="on" />}
-          <input type="checkbox" id="field-active" name={props.accountLocked ? undefined : "active"} checked={v.active} disabled={!!props.accountLocked} />
+          <input type="checkbox" id="field-active" name="active" checked={v.active} disabled={locked} />
           <label for="field-active">Active (can sign in)</label>
         </div>
       ) : (
@@ -148,7 +158,13 @@ export function AgentForm(props: {
           {props.rules && <PasswordRulesList rules={props.rules} />}
         </>
       )}
-      {props.accountLocked && <p class="hint">{props.accountLocked}</p>}
+    </>
+  );
+  // Someone out of reach is shown, not offered: no form to post, so nothing looks changeable.
+  if (locked) return <div class="stack narrow">{fields}</div>;
+  return (
+    <form method="post" action={props.action} class="stack narrow">
+      {fields}
       {props.reauthHint && <p class="hint">Changing the role or the email asks you to confirm it's you (once every 5 minutes).</p>}
       <div class="actions">
         <button type="submit" class="primary">{v ? "Save" : "Create agent"}</button>

@@ -117,8 +117,8 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
             roles={roleChoices(c, roles, holder)}
             groups={groups}
             value={{ ...agent, groupIds: memberOf }}
-            roleLocked={agent.id === actor.id ? "You cannot change your own role. Ask another administrator." : reason(mayManagePerson(actor, holder, "change their role"))}
-            accountLocked={reason(mayManagePerson(actor, holder, "change their email or active state"))}
+            roleLocked={agent.id === actor.id ? "You cannot change your own role. Ask another administrator." : undefined}
+            locked={reason(mayManagePerson(actor, holder, "change their name, groups, role, email or active state"))}
             reauthHint={!recentlyReauthenticated(c)}
           />
           {mayManagePerson(actor, holder, "set their password").ok ? (
@@ -280,10 +280,13 @@ peopleRoutes.get("/contacts/:id", async (c) => {
         {contact.email} · {contact.active ? "Active" : "Disabled"}
       </p>
       {hasPermission(auth.permissions, "manageAgents") && (
-        <form method="post" action={`/agent/admin/contacts/${contact.id}/active`} class="actions">
-          <input type="hidden" name="active" value={contact.active ? "" : "on"} />
-          <button type="submit">{contact.active ? "Disable contact" : "Enable contact"}</button>
-        </form>
+        <>
+          {!recentlyReauthenticated(c) && <p class="hint">Enabling or disabling a contact asks you to confirm it's you (once every 5 minutes).</p>}
+          <form method="post" action={`/agent/admin/contacts/${contact.id}/active`} class="actions">
+            <input type="hidden" name="active" value={contact.active ? "" : "on"} />
+            <button type="submit">{contact.active ? "Disable contact" : "Enable contact"}</button>
+          </form>
+        </>
       )}
       {hasPermission(auth.permissions, "manageAgents") && (
         <SsoPanel person={contact} linked={linked} ssoReady={ssoConfig(c.env) !== null} refused={reason(mayManagePerson(actorOf(c), holder!, "invite them to sign in with Microsoft"))} />
@@ -297,7 +300,8 @@ peopleRoutes.get("/contacts/:id", async (c) => {
   );
 });
 
-peopleRoutes.post("/contacts/:id/active", manage, reads(activeForm), async (c) => {
+// Who may sign in (SECURITY.md 39).
+peopleRoutes.post("/contacts/:id/active", manage, requireRecentAuth(), reads(activeForm), async (c) => {
   const id = c.req.param("id");
   if (!ID.test(id)) return c.notFound();
   const form = await parseForm(c, activeForm);

@@ -43,14 +43,17 @@ type Person = NonNullable<Awaited<ReturnType<typeof findUserById>>>;
 export type Refusal = { message: string; status: 403 | 409 | 503 };
 
 /**
- * The person of the route's `:id`, when this admin may act on them now: they exist, the action's
- * own checks pass (`refuse`, in order), and the access rule allows it (audited when it does not).
- * Otherwise `refused` is the page that says why, titled `title`, with the way back.
+ * The person of the route's `:id`, when this admin may act on them now: they exist, the access
+ * rule allows it (audited when it does not), and the action's own checks pass (`refuse`, in
+ * order). Otherwise `refused` is the page that says why, titled `title`, with the way back.
  */
 export async function personToActOn(c: Ctx, options: { title: string; what: string; action: string; refuse: (person: Person) => Refusal | null }): Promise<{ person: Person; refused?: undefined } | { refused: Response }> {
   const id = c.req.param("id") ?? "";
   const person = PERSON_ID.test(id) ? await findUserById(getDb(c.env.DB), id) : null;
   if (!person) return { refused: await c.notFound() };
+  // The rule first: someone out of reach is refused whole, never told to "enable them first".
+  const refused = await refuseUnlessManageable(c, person.id, options.what, options.action);
+  if (refused) return { refused };
   const stop = options.refuse(person);
   if (stop) {
     return {
@@ -63,6 +66,5 @@ export async function personToActOn(c: Ctx, options: { title: string; what: stri
       ),
     };
   }
-  const refused = await refuseUnlessManageable(c, person.id, options.what, options.action);
-  return refused ? { refused } : { person };
+  return { person };
 }

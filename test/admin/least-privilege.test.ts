@@ -1,18 +1,21 @@
 // Issue 15 / SECURITY.md 31, as a property: whatever an admin does through the admin routes, no
 // agent ends up holding a permission the admin lacks unless that agent held it before; nobody
-// changes their own role or its permissions; and nobody changes the email, password or active
-// state of someone holding more than they do. Generated over 200 actor/target pairs of
-// permission subsets (Administrator included) and random sequences of every admin endpoint that
-// changes a role, a role's permissions, a role assignment, a password, an email or an active state,
-// invites someone to sign in with Microsoft (issue 18.2), removes someone (issue 19.5), or issues
-// a temporary access pass (issue 24.3).
+// changes their own role or its permissions; and nobody changes anything about someone holding
+// more than they do: not their name, groups, role, email, password or active state. Generated over
+// 200 actor/target pairs of permission subsets (Administrator included) and random sequences of
+// every admin endpoint that changes a role, a role's permissions, a role assignment, a password, an
+// email or an active state, edits every field of the agent form at once (each changed or kept at
+// random), invites someone to sign in with Microsoft (issue 18.2), removes someone (issue 19.5), or
+// issues a temporary access pass (issue 24.3). Whatever is refused leaves the person's D1 rows as
+// they were.
 import { and, eq, inArray, like, or } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ALL_PERMISSIONS, type Permission } from "../../src/access/permissions";
-import { roles, ssoInvitations, temporaryAccessPasses, users } from "../../src/db/schema";
+import { groupMembers, roles, ssoInvitations, temporaryAccessPasses, users } from "../../src/db/schema";
 import { browser, type Browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAgent } from "../helpers/factories";
+import { makeGroup } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
 
@@ -54,9 +57,20 @@ async function rolePermissions(): Promise<Map<string, Permission[]>> {
  */
 async function agentsState(n: string, ids: string[], roleIds: string[]) {
   return db()
-    .select({ id: users.id, roleId: users.roleId, email: users.email, active: users.active, passwordHash: users.passwordHash })
+    .select({ id: users.id, name: users.name, roleId: users.roleId, email: users.email, active: users.active, passwordHash: users.passwordHash })
     .from(users)
     .where(and(eq(users.kind, "agent"), or(inArray(users.id, ids), inArray(users.roleId, roleIds), like(users.email, `new-${n}-%`))));
+}
+
+/** Everything D1 holds about one person that an admin action could change: their row, groups, invitations and passes. */
+async function personState(id: string) {
+  const [row, groupIds, invitations, passes] = await Promise.all([
+    db().select().from(users).where(eq(users.id, id)).get(),
+    db().select({ groupId: groupMembers.groupId }).from(groupMembers).where(eq(groupMembers.agentId, id)),
+    db().select().from(ssoInvitations).where(eq(ssoInvitations.userId, id)),
+    db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, id)),
+  ]);
+  return { row, groupIds: groupIds.map((g) => g.groupId).sort(), invitations, passes };
 }
 
 const ANSWERS = [303, 400, 401, 403, 404, 409];
@@ -75,7 +89,7 @@ beforeAll(() => setMfa("agent", { authenticatorApp: false, emailOtp: false }));
 
 describe("least privilege, over generated actors, targets and sequences", () => {
   it(`holds for ${ACTORS * TARGETS_EACH} generated actor/target pairs`, async () => {
-    const tally = { applied: 0, refused: 0, removed: 0 };
+    const tally: Tally = { applied: 0, refused: 0, removed: 0, outOfReachEdits: 0 };
     // Four actors at a time: each has its own people and roles.
     let next = 0;
     const worker = async () => {
@@ -86,11 +100,20 @@ describe("least privilege, over generated actors, targets and sequences", () => 
     expect(tally.applied).toBeGreaterThan(100);
     expect(tally.refused).toBeGreaterThan(100);
     expect(tally.removed, "some generated removals go through").toBeGreaterThan(0);
+    expect(tally.outOfReachEdits, "many generated edits touch someone holding more than the actor").toBeGreaterThan(20);
   }, 600_000);
 });
 
+interface Tally {
+  applied: number;
+  refused: number;
+  removed: number;
+  /** Edits of the agent form aimed at someone holding more than the actor. */
+  outOfReachEdits: number;
+}
+
 /** One actor (a generated permission subset, or Administrator), signed in once, against TARGETS_EACH generated targets. */
-async function runActor(a: number, tally: { applied: number; refused: number; removed: number }) {
+async function runActor(a: number, tally: Tally) {
   const rand = random(a + 1);
   // Most actors can reach the admin pages; a few cannot, and must be refused at the door.
   const actorRole = rand() < 0.1 ? ADMIN : await makeRole(subset(rand, rand() < 0.9 ? ["manageAgents"] : []));
@@ -102,22 +125,43 @@ async function runActor(a: number, tally: { applied: number; refused: number; re
   for (let t = 0; t < TARGETS_EACH; t++) await runPair(`${a}.${t}`, rand, client, actor, actorRole, tally);
 }
 
-async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<ReturnType<typeof makeAgent>>, actorRole: string, tally: { applied: number; refused: number; removed: number }) {
+async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<ReturnType<typeof makeAgent>>, actorRole: string, tally: Tally) {
   const targetRole = rand() < 0.15 ? ADMIN : await makeRole(subset(rand));
   const otherRole = await makeRole(subset(rand));
-  const target = await makeAgent({ roleId: targetRole });
+  // Some start disabled: enabling is an edit too, and only a disabled agent can be removed.
+  const target = await makeAgent({ roleId: targetRole, active: rand() >= 0.2 });
+  // Two groups of the case's own; the target starts in one of them, so an edit can add and remove.
+  const caseGroups = [await makeGroup(), await makeGroup()];
+  if (rand() < 0.5) await db().insert(groupMembers).values({ groupId: caseGroups[0]!, agentId: target.id });
   const created: string[] = [];
   const caseRoles = () => [actorRole, targetRole, otherRole, ...created].filter((r) => r !== ADMIN);
   const roleIds = () => [ADMIN, "role_agent", actorRole, targetRole, otherRole, ...created];
   const rolesBefore = await rolePermissions();
   const agentsBefore = new Map((await agentsState(n, [actor.id, target.id], caseRoles())).map((x) => [x.id, x]));
+  const groupsBefore = new Map(await Promise.all([actor.id, target.id].map(async (id) => [id, (await personState(id)).groupIds] as const)));
   const actorPowers = powers(actorRole, rolesBefore);
+  const outOfReach = (roleId: string | null | undefined, rolesNow: Map<string, Permission[]>) => roleId !== undefined && [...powers(roleId, rolesNow)].some((p) => !actorPowers.has(p));
 
   for (let step = 0; step < 4; step++) {
     const who = rand() < 0.25 ? actor : target;
-    const op = pick(rand, ["assign", "assign", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole", "invite", "remove", "pass"] as const);
+    const op = pick(rand, ["assign", "assign", "edit", "edit", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole", "invite", "remove", "pass"] as const);
+    const person = ["assign", "edit", "password", "email", "active", "invite", "remove", "pass"].includes(op);
+    const whoBefore = await personState(who.id);
+    const whoOutOfReach = outOfReach(whoBefore.row?.roleId, await rolePermissions());
     let status: number;
-    if (op === "assign") {
+    if (op === "edit") {
+      // Every field of the agent form, each changed or kept at random.
+      const current = whoBefore.row ?? { name: who.name, email: who.email, roleId: "role_agent", active: true };
+      const change = () => rand() < 0.5;
+      const active = change() ? !current.active : current.active;
+      status = await post(client, `/agent/admin/agents/${who.id}`, {
+        name: change() ? `Renamed ${n}-${step}` : current.name,
+        email: change() ? `edited-${n}-${step}@example.com` : current.email,
+        roleId: change() ? pick(rand, roleIds()) : (current.roleId ?? "role_agent"),
+        groupIds: caseGroups.filter(() => rand() < 0.5),
+        ...(active ? { active: "on" } : {}),
+      });
+    } else if (op === "assign") {
       status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: (await agentEmail(who.id))!, roleId: pick(rand, roleIds()), active: "on" });
     } else if (op === "editRole") {
       status = await post(client, `/agent/admin/roles/${pick(rand, [actorRole, targetRole, otherRole, ...created])}`, { name: `Edited ${n}-${step}`, permissions: subset(rand) });
@@ -141,11 +185,15 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
       // A temporary access pass signs in as them (issue 24.3): the page showing it is a 200.
       status = await post(client, `/agent/admin/people/${who.id}/access-pass`, { minutes: "60" }, [200, 401, 403, 404, 409]);
     } else if (op === "remove") {
-      // Only a disabled agent can be removed (the "active" step disables one): otherwise a 409.
+      // Only a disabled agent can be removed (some start disabled, and the "active" and "edit" steps disable): otherwise a 409.
       status = await post(client, `/agent/admin/people/${who.id}/remove`, { confirm: (await agentEmail(who.id)) ?? "gone@example.com" });
     } else {
       status = await post(client, `/agent/admin/roles/${pick(rand, [targetRole, otherRole, ...created])}/delete`, {});
     }
+    // Whatever is refused changes nothing about the person; someone holding more is refused whole.
+    if (person && status !== 303 && status !== 200) expect(await personState(who.id), `pair ${n} step ${step}: a refused ${op} changed ${who.id}`).toEqual(whoBefore);
+    if (op === "edit" && whoOutOfReach) tally.outOfReachEdits++;
+    if (person && whoOutOfReach) expect([401, 403], `pair ${n} step ${step}: ${op} on ${who.id}, who holds more than the actor, answered ${status}`).toContain(status);
     if (op === "remove" && status === 303) tally.removed++;
     if (status === 303 || status === 200) tally.applied++;
     else tally.refused++;
@@ -160,9 +208,9 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
     for (const power of powers(agent.roleId, rolesAfter)) {
       expect(had.has(power) || actorPowers.has(power), `${label}: ${agent.id} gained ${power}, which the actor lacks`).toBe(true);
     }
-    // Someone who held more than the actor keeps their email, password and active state, and is not removed.
+    // Someone who held more than the actor keeps everything: name, groups, role, email, password and active state; and is not removed.
     if (before && [...powers(before.roleId, rolesBefore)].some((p) => !actorPowers.has(p))) {
-      expect({ email: agent.email, active: agent.active, hash: agent.passwordHash }, `${label}: ${agent.id} was taken over`).toEqual({ email: before.email, active: before.active, hash: before.passwordHash });
+      expect({ ...agent, groupIds: (await personState(agent.id)).groupIds }, `${label}: ${agent.id} was changed`).toEqual({ ...before, groupIds: groupsBefore.get(agent.id) ?? [] });
       expect(await db().select().from(ssoInvitations).where(eq(ssoInvitations.userId, agent.id)), `${label}: ${agent.id} was invited to be signed in as`).toHaveLength(0);
       expect(await db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, agent.id)), `${label}: ${agent.id} was given a pass to be signed in as`).toHaveLength(0);
     }

@@ -1,14 +1,16 @@
 // Issue 15.1, the reproduction: an agent whose role holds only "Manage Agents, Groups and Roles"
-// tries to make itself Administrator, to add permissions to its own role, and to take over an
-// Administrator by setting their password or email. Each step is refused with a sentence, audited,
-// and changes nothing; the forms offer only what the agent may give.
+// tries to make itself Administrator, to add permissions to its own role, to take over an
+// Administrator by setting their password or email, and to rename them or change their groups.
+// Each step is refused with a sentence, audited, and changes nothing; the forms offer only what the
+// agent may give, and someone holding more is shown read-only.
 import { and, desc, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { auditEvents, devMailbox, roles, users } from "../../src/db/schema";
+import { auditEvents, devMailbox, groupMembers, roles, users } from "../../src/db/schema";
 import { MINUTE } from "../../src/lib/clock";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent } from "../helpers/factories";
+import { makeGroup } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
 
@@ -29,6 +31,7 @@ async function reauth(client: Browser, password: string) {
 }
 
 const row = (id: string) => db().select().from(users).where(eq(users.id, id)).get();
+const groupsOf = async (id: string) => (await db().select().from(groupMembers).where(eq(groupMembers.agentId, id))).map((m) => m.groupId).sort();
 const refusals = (actorId: string) => db().select().from(auditEvents).where(and(eq(auditEvents.event, "access.refused"), eq(auditEvents.actorId, actorId)));
 const mailsTo = (to: string) => db().select().from(devMailbox).where(eq(devMailbox.to, to)).orderBy(desc(devMailbox.id));
 
@@ -61,7 +64,20 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     expect(email.status).toBe(403);
     const disable = await post(client, `/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_administrator" });
     expect(disable.status).toBe(403);
+    // Nor anything else about them: not their name, not their groups.
+    const team = await makeGroup([admin.id]);
+    const otherTeam = await makeGroup();
+    const rename = await post(client, `/agent/admin/agents/${admin.id}`, { name: "Ada Renamed", email: admin.email, roleId: "role_administrator", groupIds: team, active: "on" });
+    expect(rename.status).toBe(403);
+    expect(rename.text).toContain("This agent holds permissions you don't have (“Access to Agent & Contact Authentication”, “Access to Agent Recovery Code and Reset MFA”, “View Assets”, “Manage Assets”, Administrator), so you cannot change their name.");
+    const regroup = await post(client, `/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_administrator", groupIds: otherTeam, active: "on" });
+    expect(regroup.status).toBe(403);
+    expect(regroup.text).toContain("so you cannot change their groups.");
+    const everything = await post(client, `/agent/admin/agents/${admin.id}`, { name: "Ada Renamed", email: "attacker@example.com", roleId: managerRole, groupIds: [team, otherTeam] });
+    expect(everything.status).toBe(403);
+    expect(everything.text).toContain("so you cannot change their name, groups, role, email and active state.");
     expect(await row(admin.id)).toEqual(before);
+    expect(await groupsOf(admin.id)).toEqual([team]);
 
     // A role the manager does not fully hold cannot be given to anyone, even a new agent.
     const richer = await makeRole(["manageAgents", "manageAuthentication"]);
@@ -80,7 +96,7 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     // Every refusal is in the audit log, with what was tried and why.
     const audited = await refusals(manager.id);
     expect(audited.map((e) => (e.details as { action: string }).action).sort()).toEqual(
-      ["change a role", "change an agent", "change an agent", "change an agent", "change an agent", "create a role", "create an agent", "set an agent's password"].sort(),
+      ["change a role", "change an agent", "change an agent", "change an agent", "change an agent", "change an agent", "change an agent", "change an agent", "create a role", "create an agent", "set an agent's password"].sort(),
     );
   });
 
@@ -99,9 +115,20 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     expect(select).toMatch(/<option value="role_agent" disabled="">Agent \(not yours to give\)<\/option>/);
     expect(visible(page)).toContain("Only an Administrator can make someone an Administrator.");
     expect(visible(page)).toContain("The role Agent includes permissions you don't have (“Manage Assets”), so you cannot give it.");
-    // Someone holding more than the manager: the role is locked, and so are email and active state.
-    const agentPage = visible(await (await client.get(`/agent/admin/agents/${(await makeAgent()).id}`)).text());
-    expect(agentPage).toContain("This agent holds permissions you don't have (“Manage Assets”), so you cannot change their role.");
+    // Someone holding more than the manager: every field of the form is locked, with the reason once and no Save.
+    await makeGroup();
+    const richerAgent = await makeAgent();
+    const lockedPage = await (await client.get(`/agent/admin/agents/${richerAgent.id}`)).text();
+    expect(visible(lockedPage)).toContain("This agent holds permissions you don't have (“Manage Assets”), so you cannot change their name, groups, role, email or active state.");
+    expect(lockedPage).not.toContain(`action="/agent/admin/agents/${richerAgent.id}"`);
+    const form = lockedPage.slice(lockedPage.indexOf('id="field-name"') - 100, lockedPage.indexOf('for="field-active"'));
+    expect(form).toMatch(/<input id="field-name" name="name"[^>]*readonly=""/);
+    expect(form).toMatch(/<input id="field-email" name="email"[^>]*readonly=""/);
+    expect(form).toMatch(/<select id="field-roleId" disabled=""/);
+    expect(form).toMatch(/<input type="checkbox" id="group-[^"]+"[^>]*disabled=""/);
+    expect(form).not.toMatch(/<input type="checkbox" id="group-[^"]+"(?![^>]*disabled="")[^>]*>/);
+    expect(form).toMatch(/<input type="checkbox" id="field-active"[^>]*disabled=""/);
+    expect(visible(lockedPage)).not.toMatch(/\bSave\b/);
 
     const ownPage = await (await client.get(`/agent/admin/agents/${manager.id}`)).text();
     expect(visible(ownPage)).toContain("You cannot change your own role. Ask another administrator.");
