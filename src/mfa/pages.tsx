@@ -22,9 +22,20 @@ function RememberDevice({ auth }: { auth: Auth }) {
   );
 }
 
+/**
+ * A code box. App and emailed codes are 6 digits (TOTP_DIGITS, EMAIL_OTP.digits), said in a hint
+ * the field is described by, so a screen reader announces it with the label; the pattern lets the
+ * browser stop a 5-digit or spaced code before it costs one of the limited attempts.
+ */
 function CodeField({ label, name, numeric = true }: { label: string; name: string; numeric?: boolean }) {
+  if (!numeric) return <Field label={label} name={name} autocomplete="one-time-code" inputmode="text" maxlength={20} autofocus />;
+  const id = `field-${name}`;
   return (
-    <Field label={label} name={name} autocomplete="one-time-code" inputmode={numeric ? "numeric" : "text"} maxlength={numeric ? 6 : 20} autofocus />
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input id={id} name={name} type="text" autocomplete="one-time-code" required inputmode="numeric" pattern="[0-9]{6}" maxlength={6} title="6 digits" autofocus aria-describedby={`${id}-hint`} />
+      <p class="hint" id={`${id}-hint`}>The code has 6 digits.</p>
+    </div>
   );
 }
 
@@ -168,13 +179,18 @@ export function AccessPassPage(props: StepProps & { app: boolean; email: boolean
 }
 
 export function EnrollPage(props: StepProps & { qrSvg: string; manualKey: string; issuer: string; skipUntil?: number | null }) {
+  // The account name the enrollment route puts in the otpauth:// label (keyUri): what the app lists under the issuer.
+  const account = props.auth.user.email;
   return (
     <Layout title="Set up your authenticator app" auth={props.auth}>
       <Card title="Set up your authenticator app">
         <p>Your administrator requires an authenticator app (such as Microsoft Authenticator, Google Authenticator or 1Password) to sign in.</p>
         <p>In the app, add an account and scan this QR code.</p>
+        <p>
+          It will appear in the app as <strong>{props.issuer}</strong> ({account}).
+        </p>
         {/* The SVG is made by qrcode-svg from our own URI; it holds no text of the user's. */}
-        <div class="qr" role="img" aria-label={`QR code for ${props.issuer}`}>
+        <div class="qr" role="img" aria-label={`QR code for ${props.issuer} (${account})`}>
           {raw(props.qrSvg)}
         </div>
         <p class="hint">Can't scan it? Enter this key in the app instead (time-based, 6 digits):</p>

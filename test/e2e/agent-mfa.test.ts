@@ -2,7 +2,7 @@
 // enrollment and recovery codes, the email fallback, and an admin resetting an agent's MFA.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { absent, type Authenticator, emailedCode, enroll, eventually, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, screenshot, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
+import { absent, type Authenticator, emailedCode, enroll, eventually, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, scanQrCode, screenshot, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
 
 const ADMIN = "admin@edgedesk.test";
 const AGENT = "agent1@edgedesk.test";
@@ -120,6 +120,18 @@ describe("agent portal", () => {
   test("an agent enrolls with the manual key, keeps the recovery codes, and signs in with a code and then a recovery code", async () => {
     const page = await journey.newPage();
     await signInWithPassword(page, "agent", AGENT, journey.password);
+    // The page names, in text a person reads, the entry the app will show: exactly what the QR code adds.
+    await shown(page.getByRole("heading", { name: "Set up your authenticator app" }));
+    const { totp } = await scanQrCode(page);
+    expect([totp.issuer, totp.label]).toEqual(["RTX Solutions – Agent App", AGENT]);
+    const named = page.getByText("It will appear in the app as");
+    expect(await named.innerText()).toBe(`It will appear in the app as ${totp.issuer} (${totp.label}).`);
+    expect(await named.locator("strong").innerText()).toBe(totp.issuer);
+    await shown(page.getByRole("img", { name: `QR code for ${totp.issuer} (${totp.label})`, exact: true }));
+    // The code box says how long a code is, where a screen reader reads it with the label.
+    const codeBox = page.getByLabel("Authentication code");
+    expect([await codeBox.getAttribute("inputmode"), await codeBox.getAttribute("pattern"), await codeBox.getAttribute("maxlength")]).toEqual(["numeric", "[0-9]{6}", "6"]);
+    expect(await page.locator(`[id="${await codeBox.getAttribute("aria-describedby")}"]`).innerText()).toBe("The code has 6 digits.");
     agentApp = await enroll(page, "RTX Solutions – Agent App", "enroll-authenticator");
     savedRecoveryCodes = await page.getByTestId("recovery-codes").getByRole("listitem").allInnerTexts();
     expect(savedRecoveryCodes).toHaveLength(10);
