@@ -141,7 +141,7 @@ export function AccountPage(props: {
             <form method="post" action={`${base}/password`} class="stack narrow">
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
               {props.hasApp && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${mfa.issuerName}.`} />}
-              {secondProofFor(props.hasApp, auth.policy, auth.session.passwordOnly) === "email" && <EmailedCodeField portal={auth.portal} next={base} />}
+              {secondProofFor(props.hasApp, auth.policy) === "email" && <EmailedCodeField portal={auth.portal} next={base} />}
               <Field label="New password" name="password" type="password" autocomplete="new-password" />
               <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
               <PasswordRulesList rules={props.rules} />
@@ -180,7 +180,9 @@ export function AccountPage(props: {
           {!props.hasApp && mfa.authenticatorApp && props.hasPassword && (
             <form method="post" action={`${base}/mfa/enroll`} class="stack narrow">
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-              {secondProofFor(props.hasApp, auth.policy, auth.session.passwordOnly) === "email" && <EmailedCodeField portal={auth.portal} next={base} />}
+              {secondProofFor(props.hasApp, auth.policy, auth.session.passwordOnly) !== "none" && (
+                <EmailedCodeField portal={auth.portal} next={base} />
+              )}
               <div class="actions">
                 <button type="submit" class="primary">Set up authenticator app</button>
               </div>

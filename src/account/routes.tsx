@@ -192,6 +192,8 @@ export function accountRoutes(portal: Portal) {
     if (!form.ok) return render(c, { error: form.message }, 400);
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);
+    // Setting up an app adds a sign-in factor: a password-only session from a new browser proves more first (SECURITY.md 38).
+    if (auth.session.passwordOnly && !confirmed.proved) return render(c, { error: "Enter the code we emailed you too: choose “Email me a code” first." }, 401);
     await rotateSession(c, auth, { stage: "enroll", reauthenticated: true, proved: confirmed.proved });
     return c.redirect(`/${portal}/login/enroll`, 303);
   });

@@ -28,12 +28,13 @@ const confirmFlowId = (auth: { session: { id: string } }) => `confirm:${auth.ses
 
 /**
  * What confirming identity asks of this person besides the password: their app's code, a mailed
- * code, or nothing. A session that proved only a password from a browser new to the account is
- * asked for a mailed code even where the portal does not use them (SECURITY.md 38): whoever holds
- * a stolen password does not hold the mailbox too, as a rule.
+ * code, or nothing. Where it is nothing, a session that proved only a password from a browser new
+ * to the account may add a mailed code, which it needs before adding a sign-in factor
+ * (SECURITY.md 38: whoever holds a stolen password does not hold the mailbox too, as a rule);
+ * "email_optional" says so.
  */
-export function secondProofFor(hasApp: boolean, policy: { mfa: { emailOtp: boolean } }, passwordOnly = false): "app" | "email" | "none" {
-  return hasApp ? "app" : policy.mfa.emailOtp || passwordOnly ? "email" : "none";
+export function secondProofFor(hasApp: boolean, policy: { mfa: { emailOtp: boolean } }, passwordOnly = false): "app" | "email" | "email_optional" | "none" {
+  return hasApp ? "app" : policy.mfa.emailOtp ? "email" : passwordOnly ? "email_optional" : "none";
 }
 
 /**
@@ -62,13 +63,14 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
     }
     await attemptRight(c, who, second);
   }
-  if (proof === "email") {
+  const mailed = proof === "email" || (proof === "email_optional" && form.code.trim() !== "");
+  if (mailed) {
     if (!form.code.trim()) return { ok: false, status: 401, message: "Enter the code we emailed you: choose “Email me a code” first." };
     const checked = await userStub(c.env, user.id).verifyEmailOtp(user.id, confirmFlowId(auth), form.code.trim(), now);
     if (checked !== "ok") return { ok: false, status: 401, message: checked === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : "That code has expired or was used up. Choose “Email me a code” for a new one." };
   }
   await attemptRight(c, who, attempt);
-  return { ok: true, user, proved: proof !== "none" };
+  return { ok: true, user, proved: proof === "app" || mailed };
 }
 
 export function recentlyReauthenticated(c: Ctx): boolean {
@@ -76,15 +78,13 @@ export function recentlyReauthenticated(c: Ctx): boolean {
 }
 
 export const REAUTH_FIRST_MESSAGE = "Confirm it's you first: your re-authentication is more than 5 minutes old.";
-const RECENT_AUTH = Symbol("requires a recent authentication");
 
 /**
  * After requireSession: a page visit without a recent re-authentication goes to confirm first;
  * other requests get 401 (a page with the way to confirm and come back, or JSON for JSON).
- * Marked, so tests find in the router which routes ask for it (`requiresRecentAuth`).
  */
 export function requireRecentAuth(): MiddlewareHandler<AppEnv> {
-  const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  return async (c, next) => {
     if (recentlyReauthenticated(c)) return next();
     const portal = c.var.auth.portal;
     if (c.req.method === "GET") {
@@ -106,7 +106,6 @@ export function requireRecentAuth(): MiddlewareHandler<AppEnv> {
       401,
     );
   };
-  return Object.assign(guard, { [RECENT_AUTH]: true });
 }
 
 export const MORE_THAN_PASSWORD_MESSAGE = "You signed in with only your password, from a browser you had not used here before. Confirm it's you with a code we email you, then add it.";
@@ -124,10 +123,6 @@ export function requireMoreThanPassword(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Whether a handler of the router is requireRecentAuth's guard. */
-export function requiresRecentAuth(handler: unknown): boolean {
-  return typeof handler === "function" && (handler as { [RECENT_AUTH]?: boolean })[RECENT_AUTH] === true;
-}
 
 const reauthForm = z.object({ current: passwordField("your password"), code: z.string().max(64).optional().default(""), next: z.string().max(2048).optional() });
 
@@ -135,10 +130,13 @@ const reauthForm = z.object({ current: passwordField("your password"), code: z.s
  * The mailed-code part of an identity form: the code field, and a button that (inside the same
  * form, so no nesting) asks for a code and comes back to `next`.
  */
-export function EmailedCodeField(props: { portal: Portal; next: string }) {
+export function EmailedCodeField(props: { portal: Portal; next: string; optional?: boolean }) {
+  const hint = props.optional
+    ? "Needed only to add a passkey from this browser, which you signed in to with just your password: choose “Email me a code”, then enter the 6 digits here."
+    : "Choose “Email me a code”, then enter the 6 digits here.";
   return (
     <>
-      <Field label="Code from your email" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} required={false} hint="Choose “Email me a code”, then enter the 6 digits here." />
+      <Field label="Code from your email" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} required={false} hint={hint} />
       <div class="actions">
         <button type="submit" formaction={`/${props.portal}/reauth/email?next=${encodeURIComponent(props.next)}`} formmethod="post" formnovalidate>
           Email me a code
@@ -150,7 +148,7 @@ export function EmailedCodeField(props: { portal: Portal; next: string }) {
 
 export const CODE_SENT = "We emailed you a code. It works once, for 10 minutes.";
 
-function ReauthPage(props: { portal: Portal; next: string; proof: "app" | "email" | "none"; issuer: string; hasPassword: boolean; error?: string; notice?: string }) {
+function ReauthPage(props: { portal: Portal; next: string; proof: ReturnType<typeof secondProofFor>; issuer: string; hasPassword: boolean; error?: string; notice?: string }) {
   return (
     <Layout title="Confirm it's you" portal={props.portal}>
       <Card title="Confirm it's you">
@@ -162,7 +160,7 @@ function ReauthPage(props: { portal: Portal; next: string; proof: "app" | "email
             <input type="hidden" name="next" value={props.next} />
             <Field label="Password" name="current" type="password" autocomplete="current-password" autofocus />
             {props.proof === "app" && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${props.issuer}.`} />}
-            {props.proof === "email" && <EmailedCodeField portal={props.portal} next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`} />}
+            {(props.proof === "email" || props.proof === "email_optional") && <EmailedCodeField portal={props.portal} next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`} optional={props.proof === "email_optional"} />}
             <button type="submit" class="primary">Confirm</button>
           </form>
         ) : (

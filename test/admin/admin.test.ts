@@ -169,6 +169,11 @@ describe("recovery-code requests", () => {
     const list = await (await adminClient.get("/agent/admin/recovery-requests")).text();
     expect(list.match(/data-testid="recovery-request"/g)).toHaveLength(1);
     const requestId = /recovery-requests\/(rcr_[a-z2-7]+)\/issue/.exec(list)![1]!;
+    // New codes are a new way in: the admin, signed in two hours ago, confirms it's them first.
+    const stale = await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`);
+    expect(stale.status).toBe(401);
+    expect(await stale.text()).toContain("your re-authentication is more than 5 minutes old");
+    await (await adminClient.post("/agent/reauth", { current: admin.password, next: "/agent/admin/recovery-requests" })).text();
     await (await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`)).text();
     const twice = await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`);
     expect(twice.status).toBe(400);

@@ -1,0 +1,178 @@
+// SECURITY.md 39: every route that changes who may sign in, or how, needs a recent
+// authentication. Found by trying, not by a list: every POST route of the router (but the
+// sign-in flows themselves) is sent a filled-in form twice, by a person who confirmed it's them
+// moments ago and by one whose confirmation is older than the window. What the first changes in
+// the state that decides sign-in (people's passwords, emails, roles, active flags, factors,
+// roles' permissions, the portals' policies) the second must never change. A new route is
+// covered the day it is added.
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
+import { REAUTH_WINDOW_MS } from "../../src/auth/reauth";
+import { portalStub } from "../../src/auth/sessions";
+import { MINUTE } from "../../src/lib/clock";
+import { declaredInputs } from "../../src/lib/validation";
+import type { Portal } from "../../src/portal/policy";
+import { browser, type Browser, fakeClock } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { makeAdmin, makeAgent, makeContact } from "../helpers/factories";
+import { fieldNames, fillPath } from "../helpers/hostile";
+import { makeGroup, makeLocation } from "../helpers/inventory";
+import { setMfa } from "../helpers/mfa";
+import { writePortalPolicy } from "../helpers/portal";
+import { makeRole } from "../helpers/roles";
+
+const NEW_PASSWORD = "violet tangerine ladder 4071";
+// Signing in, confirming identity and signing out are how a person authenticates, not changes to it.
+const SIGN_IN_FLOW = /\/(login|reauth|logout|sso)(\/|$)|^\/(dev|setup)\//;
+
+const APP_ROUTES = createApp().routes;
+const POSTS = [...new Set(APP_ROUTES.filter((r) => r.method === "POST" && !SIGN_IN_FLOW.test(r.path)).map((r) => r.path))];
+const FIELDS = new Map<string, string[]>();
+for (const r of APP_ROUTES) {
+  const declared = declaredInputs(r.handler);
+  if (r.method === "POST" && declared) FIELDS.set(r.path, [...new Set([...(FIELDS.get(r.path) ?? []), ...declared.flatMap(fieldNames)])]);
+}
+
+interface Case {
+  path: string;
+  actor: { id: string; email: string; password: string };
+  target: { id: string; email: string };
+  fresh: boolean;
+  n: number;
+}
+
+/** A value for each field a form of these routes has: one that changes something, where it can. */
+const SAMPLES: Record<string, (c: Case) => string | string[]> = {
+  access: () => "both",
+  apply: () => "next_login",
+  authenticatorApp: () => "",
+  emailOtp: () => "on",
+  issuerName: (c) => `Property issuer ${c.n}`,
+  graceDays: () => "0",
+  rememberDays: () => "7",
+  passkeys: () => "on",
+  passwordlessPasskeys: () => "",
+  minLength: () => "14",
+  requireUppercase: () => "on",
+  requireLowercase: () => "",
+  requireDigit: () => "",
+  requireSymbol: () => "",
+  expiryDays: () => "0",
+  reuseCount: () => "3",
+  idleMinutes: () => "45",
+  absoluteHours: () => "48",
+  name: (c) => `Property ${c.n}`,
+  permissions: () => ["viewAssets", "manageAuthentication"],
+  email: (c) => `property-${c.n}-${c.fresh ? "fresh" : "stale"}@example.com`,
+  roleId: () => "role_administrator",
+  password: () => NEW_PASSWORD,
+  confirm: (c) => (c.path.endsWith("/remove") ? c.target.email : NEW_PASSWORD),
+  active: () => "",
+  minutes: () => "60",
+  current: (c) => (c.fresh ? c.actor.password : "not the password at all"),
+  code: () => "",
+};
+
+let counter = 0;
+const clock = fakeClock();
+
+/** The path with a fresh record behind each parameter, and the person it acts on. */
+async function target(path: string): Promise<{ path: string; target: { id: string; email: string } }> {
+  const person = await makeAgent();
+  const fill = (id: string) => path.replace(/:audience/, "contacts").replace(/:[A-Za-z]+/, id);
+  if (/\/admin\/contacts\/:id/.test(path)) {
+    const contact = await makeContact();
+    return { path: fill(contact.id), target: contact };
+  }
+  if (/\/admin\/(agents|people)\/:id/.test(path)) return { path: fill(person.id).replace(/:itemId/, "zz_none"), target: person };
+  if (path.includes("/admin/roles/:id")) return { path: fill(await makeRole(["viewAssets"])), target: person };
+  if (path.includes("/admin/groups/:id")) return { path: fill(await makeGroup()), target: person };
+  if (path.includes("/admin/locations/:id")) return { path: fill(await makeLocation()), target: person };
+  if (path.includes("/recovery-requests/:id")) {
+    const id = `rcr_${crypto.randomUUID().slice(0, 12)}`;
+    await env.DB.prepare("INSERT INTO recovery_code_requests (id, user_id, status, created_at) VALUES (?, ?, 'pending', 0)").bind(id, person.id).run();
+    return { path: fill(id), target: person };
+  }
+  return { path: fillPath(fill("zz_none"), "zz_none"), target: person };
+}
+
+/** What decides who may sign in, and how: people's credentials and factors, roles, the portals' policies. */
+async function signInState(): Promise<string> {
+  const queries = [
+    "SELECT id, kind, email, password_hash, role_id, active FROM users ORDER BY id",
+    "SELECT * FROM roles ORDER BY id",
+    "SELECT * FROM passkeys ORDER BY id",
+    "SELECT * FROM totp_credentials ORDER BY user_id",
+    "SELECT id, user_id, used_at, created_at FROM recovery_codes ORDER BY id",
+    "SELECT id, status FROM recovery_code_requests ORDER BY id",
+    "SELECT * FROM sso_identities ORDER BY user_id",
+    "SELECT * FROM sso_invitations ORDER BY id",
+    "SELECT * FROM temporary_access_passes ORDER BY id",
+    "SELECT * FROM removed_people ORDER BY rowid",
+  ];
+  const rows = await env.DB.batch(queries.map((q) => env.DB.prepare(q)));
+  const policies = await Promise.all((["agent", "support"] as const).map((p) => portalStub(env, p).getPolicy()));
+  return JSON.stringify([rows.map((r) => r.results), policies]);
+}
+
+async function send(path: string, fresh: boolean): Promise<{ status: number; changed: boolean }> {
+  const portal: Portal = path.startsWith("/support") ? "support" : "agent";
+  const actor = portal === "agent" ? await makeAdmin() : await makeContact();
+  const client: Browser = browser({ clock });
+  await signIn(client, portal, actor);
+  if (!fresh) clock.advance(REAUTH_WINDOW_MS + MINUTE);
+  const filled = await target(path);
+  const c: Case = { path, actor, target: filled.target, fresh, n: ++counter };
+  const body = new URLSearchParams();
+  for (const field of FIELDS.get(path) ?? []) {
+    const sample = SAMPLES[field]?.(c);
+    for (const value of sample === undefined ? [] : Array.isArray(sample) ? sample : [sample]) body.append(field, value);
+  }
+  const policies = await Promise.all((["agent", "support"] as const).map((p) => portalStub(env, p).getPolicy()));
+  const before = await signInState();
+  const response = await client.request(filled.path, { method: "POST", body, headers: { Referer: `https://edgedesk.test/${portal}` } });
+  await response.text();
+  const changed = (await signInState()) !== before;
+  // Each route meets the portals as the test set them up.
+  await Promise.all((["agent", "support"] as const).map((p, i) => writePortalPolicy(p, policies[i]!, false)));
+  return { status: response.status, changed };
+}
+
+beforeAll(async () => {
+  for (const portal of ["agent", "support"] as const) await setMfa(portal, { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+});
+afterAll(async () => {
+  for (const portal of ["agent", "support"] as const) await setMfa(portal, { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+});
+
+describe("SECURITY.md 39: changes to signing in need a recent authentication", () => {
+  it("no route changes sign-in state for a session whose confirmation is older than the window, though a fresh one does", async () => {
+    expect(POSTS.length).toBeGreaterThan(50);
+    const changedWhenFresh: string[] = [];
+    const changedWhenStale: string[] = [];
+    for (const path of POSTS) {
+      const fresh = await send(path, true);
+      if (fresh.changed) changedWhenFresh.push(path);
+      const stale = await send(path, false);
+      if (stale.changed) changedWhenStale.push(`${path} → ${stale.status}`);
+    }
+    expect(changedWhenStale).toEqual([]);
+    // The forms were filled in well enough to make the changes a person would: at least these did change sign-in state.
+    const expected = [
+      "/agent/settings/security/:audience/access/apply",
+      "/agent/settings/security/:audience/mfa/apply",
+      "/agent/settings/security/:audience/password/apply",
+      "/agent/settings/security/:audience/sessions/apply",
+      "/agent/admin/agents/:id",
+      "/agent/admin/agents/:id/password",
+      "/agent/admin/agents/new",
+      "/agent/admin/contacts/:id/active",
+      "/agent/admin/roles/:id",
+      "/agent/admin/people/:id/access-pass",
+      "/agent/account/password",
+      "/support/account/password",
+    ];
+    expect(expected.filter((p) => !changedWhenFresh.includes(p))).toEqual([]);
+  }, 600_000);
+});
