@@ -108,6 +108,8 @@ export function AccountPage(props: {
   auth: Auth;
   hasPassword: boolean;
   hasApp: boolean;
+  /** Whether the app's code confirms it's them in this session (appProves in src/auth/reauth.tsx). */
+  appProves: boolean;
   unusedRecoveryCodes: number;
   rules: PasswordRule[];
   sessions: SessionInfo[];
@@ -140,8 +142,7 @@ export function AccountPage(props: {
           {props.hasPassword ? (
             <form method="post" action={`${base}/password`} class="stack narrow">
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-              {props.hasApp && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${mfa.issuerName}.`} />}
-              {secondProofFor(props.hasApp, auth.policy) === "email" && <EmailedCodeField portal={auth.portal} next={base} />}
+              <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
               <Field label="New password" name="password" type="password" autocomplete="new-password" />
               <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
               <PasswordRulesList rules={props.rules} />
@@ -169,7 +170,7 @@ export function AccountPage(props: {
               </p>
               <form method="post" action={`${base}/recovery-codes`} class="stack narrow">
                 <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-                <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${mfa.issuerName}.`} />
+                <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
                 <div class="actions">
                   <button type="submit">Generate new recovery codes</button>
                 </div>
@@ -180,9 +181,7 @@ export function AccountPage(props: {
           {!props.hasApp && mfa.authenticatorApp && props.hasPassword && (
             <form method="post" action={`${base}/mfa/enroll`} class="stack narrow">
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-              {secondProofFor(props.hasApp, auth.policy, auth.session.passwordOnly) !== "none" && (
-                <EmailedCodeField portal={auth.portal} next={base} />
-              )}
+              <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
               <div class="actions">
                 <button type="submit" class="primary">Set up authenticator app</button>
               </div>
@@ -327,4 +326,14 @@ export function NewRecoveryCodesPage(props: { auth: Auth; codes: string[] }) {
       </Card>
     </Layout>
   );
+}
+
+/** What a form that confirms identity asks besides the password, as confirmIdentity checks it. */
+function SecondProofFields(props: { auth: Auth; appProves: boolean; base: string }) {
+  const proof = secondProofFor(props.appProves, props.auth.policy, props.auth.session.passwordOnly);
+  if (proof === "app") {
+    return <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${props.auth.policy.mfa.issuerName}.`} />;
+  }
+  if (proof === "none") return null;
+  return <EmailedCodeField portal={props.auth.portal} next={props.base} optional={proof === "email_optional"} />;
 }

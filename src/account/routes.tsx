@@ -21,7 +21,7 @@ import { personalSecurityLog } from "./security-log";
 import { personalData } from "./export";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
 
-import { CODE_SENT, confirmIdentity, REAUTH_WINDOW_MS, recentlyReauthenticated, requireMoreThanPassword, requireRecentAuth } from "../auth/reauth";
+import { appProves, CODE_SENT, confirmIdentity, MAILED_CODE_FIRST, REAUTH_WINDOW_MS, recentlyReauthenticated, requireMoreThanPassword, requireRecentAuth } from "../auth/reauth";
 import { ownValue } from "../lib/lookup";
 
 // What the browser sends back from navigator.credentials.create(): checked in depth by @simplewebauthn/server.
@@ -52,11 +52,12 @@ export function accountRoutes(portal: Portal) {
   async function render(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 429 = 200) {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
-    const [user, sessions, devices, hasApp, unusedRecoveryCodes, securityLog, myPasskeys] = await Promise.all([
+    const [user, sessions, devices, hasApp, appConfirms, unusedRecoveryCodes, securityLog, myPasskeys] = await Promise.all([
       findUserById(db, auth.user.id),
       userStub(c.env, auth.user.id).listSessions({ generation: auth.policy.generation, policy: auth.policy.session, now: c.var.clock.now() }),
       userStub(c.env, auth.user.id).listDevices(auth.policy.generation, c.var.clock.now()),
       hasConfirmedAuthenticator(db, auth.user.id),
+      appProves(db, auth),
       countUnusedRecoveryCodes(db, auth.user.id),
       personalSecurityLog(db, auth.user.id),
       listPasskeys(db, auth.user.id),
@@ -66,6 +67,7 @@ export function accountRoutes(portal: Portal) {
         auth={auth}
         hasPassword={!!user?.passwordHash}
         hasApp={hasApp}
+        appProves={appConfirms}
         unusedRecoveryCodes={unusedRecoveryCodes}
         rules={passwordRules(auth.policy.password)}
         sessions={sessions}
@@ -106,11 +108,13 @@ export function accountRoutes(portal: Portal) {
     const now = c.var.clock.now();
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);
+    // A new password would lock the person out: a password-only session from a new browser proves more first (SECURITY.md 38).
+    if (auth.session.passwordOnly && !confirmed.proved) return render(c, { error: MAILED_CODE_FIRST }, 401);
     const user = confirmed.user;
 
     const changed = await setPassword(c.env, db, user, form.data.password, auth.policy.password, now);
     if (!changed.ok) return render(c, { error: changed.message }, 400);
-    await finishPasswordChange(c, auth);
+    await finishPasswordChange(c, auth, confirmed.proved);
     return c.redirect(`/${portal}/account?done=password`, 303);
   });
 
@@ -193,7 +197,7 @@ export function accountRoutes(portal: Portal) {
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);
     // Setting up an app adds a sign-in factor: a password-only session from a new browser proves more first (SECURITY.md 38).
-    if (auth.session.passwordOnly && !confirmed.proved) return render(c, { error: "Enter the code we emailed you too: choose “Email me a code” first." }, 401);
+    if (auth.session.passwordOnly && !confirmed.proved) return render(c, { error: MAILED_CODE_FIRST }, 401);
     await rotateSession(c, auth, { stage: "enroll", reauthenticated: true, proved: confirmed.proved });
     return c.redirect(`/${portal}/login/enroll`, 303);
   });
@@ -207,6 +211,8 @@ export function accountRoutes(portal: Portal) {
     if (!form.ok) return render(c, { error: form.message }, 400);
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);
+    // New codes are a way in: a password-only session from a new browser proves more first (SECURITY.md 38).
+    if (auth.session.passwordOnly && !confirmed.proved) return render(c, { error: MAILED_CODE_FIRST }, 401);
     const now = c.var.clock.now();
     // Counted only once the person is confirmed, so a typo does not use up the two hours.
     const allowed = await countAttempt(c.env, limitKeys.recoveryCodes(auth.user.id), LIMITS.recoveryCodesPerUser, now);
@@ -245,7 +251,7 @@ export function accountRoutes(portal: Portal) {
     const user = await findUserById(db, auth.user.id);
     const changed = user ? await setPassword(c.env, db, user, form.data.password, auth.policy.password, c.var.clock.now()) : { ok: false as const, message: "Your account was not found." };
     if (!changed.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} error={changed.message} />, 400);
-    await finishPasswordChange(c, auth);
+    await finishPasswordChange(c, auth, false);
     return c.redirect(`/${portal}`, 303);
   });
 
@@ -253,8 +259,8 @@ export function accountRoutes(portal: Portal) {
 }
 
 /** After any password change: a new token for this session (SECURITY.md 13), every other session ended (16). */
-async function finishPasswordChange(c: Ctx, auth: Auth): Promise<void> {
-  const sessionId = await rotateSession(c, auth, { stage: "full", reauthenticated: true });
+async function finishPasswordChange(c: Ctx, auth: Auth, proved: boolean): Promise<void> {
+  const sessionId = await rotateSession(c, auth, { stage: "full", reauthenticated: true, proved });
   const ended = await endAllSessionsOfUser(c.env, auth.user.id, sessionId ?? undefined);
   await recordAudit(c, { event: "password.changed", portal: auth.portal, actorId: auth.user.id, details: { otherSessionsEnded: ended } });
 }

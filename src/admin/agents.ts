@@ -103,7 +103,7 @@ export async function createAgent(env: Env, db: Db, actor: Holder, input: AgentI
   return { ok: true, value: row.id };
 }
 
-/** Which fields of the agent form an edit changes: every one is within the access rule; role and email also need a re-authentication. */
+/** Which fields of the agent form an edit changes: every one is within the access rule; role, email and active state also need a re-authentication. */
 export interface AgentChanges {
   name: boolean;
   groups: boolean;
@@ -157,7 +157,8 @@ export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: stri
   const email = normalizeEmail(input.email);
   const clash = await findUserByEmail(db, "agent", email);
   if (clash && clash.id !== agentId) return { ok: false, message: "Another agent already uses this email." };
-  if ((changes.role || changes.email) && !fresh) return reauthFirst;
+  // Who may sign in, and as whom (SECURITY.md 39): a name or groups change needs no confirmation.
+  if ((changes.role || changes.email || changes.active) && !fresh) return reauthFirst;
   const staysAdmin = input.roleId === ADMIN_ROLE_ID && input.active;
   // The agent's role still grants what the rule saw: a role gaining a permission in between refuses the edit.
   const roleAsChecked = target.roleId === null ? sql`1` : sql`(SELECT json(permissions) FROM roles WHERE id = ${target.roleId}) = json(${JSON.stringify(target.permissions)})`;

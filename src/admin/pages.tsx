@@ -165,7 +165,7 @@ export function AgentForm(props: {
   return (
     <form method="post" action={props.action} class="stack narrow">
       {fields}
-      {props.reauthHint && <p class="hint">Changing the role or the email asks you to confirm it's you (once every 5 minutes).</p>}
+      {props.reauthHint && <p class="hint">Changing the role, the email or whether they are active asks you to confirm it's you (once every 5 minutes).</p>}
       <div class="actions">
         <button type="submit" class="primary">{v ? "Save" : "Create agent"}</button>
       </div>

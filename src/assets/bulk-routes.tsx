@@ -1,4 +1,4 @@
-// Bulk changes of a list (issue 22): the confirmation, the change, a change's page, and Undo (of a
+// Bulk changes of a list: the confirmation, the change, a change's page, and Undo (of a
 // bulk change or an import), mounted at <list>/bulk behind the list's session and View Assets guards.
 import { type Context, Hono } from "hono";
 import { z } from "zod";

@@ -5,12 +5,13 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { retryAfterSeconds, waitMessage } from "../limits/limits";
-import { type Attempter, attemptWasRight, type Counted, countSignInAttempt, type Way } from "../limits/sign-in-guard";
+import { type Attempter, attemptWasRight, browserSignedIn, type Counted, countSignInAttempt, type Way } from "../limits/sign-in-guard";
 import { sourceOf } from "../limits/source";
 import { noticeThrottling, type Holder } from "../limits/throttle-notice";
 import type { Portal } from "../portal/policy";
-import { carriedBrowserHash } from "./browser";
-import { requestDetails } from "./sessions";
+import { sha256Hex } from "../lib/crypto";
+import { browserToken, carriedBrowserHash } from "./browser";
+import { requestDetails, userStub } from "./sessions";
 import { normalizeEmail } from "./users";
 
 export type { Counted } from "../limits/sign-in-guard";
@@ -57,4 +58,20 @@ export async function countAttemptAt(
 
 export function attemptRight(c: Context<AppEnv>, who: Attempter, counted: Counted & { allowed: true }): Promise<void> {
   return attemptWasRight(c.env, who, counted);
+}
+
+/**
+ * Whether a right password came from a browser new to the person (SECURITY.md 38): not known to
+ * the account, though the person signed in before, from a browser the account knows or as their
+ * own object has seen (which predates the account's list, so a deployment's first sign-in after
+ * an upgrade is not taken for an account's first).
+ */
+export async function fromNewBrowser(env: Env, userId: string, counted: Counted & { allowed: true }): Promise<boolean> {
+  if (counted.known) return false;
+  return counted.trustedAny || (await userStub(env, userId).hasSignedInBefore());
+}
+
+/** This browser proved more than a password for the person: it is known to the account's limits from now on. */
+export async function trustThisBrowser(c: Context<AppEnv>, portal: Portal, email: string): Promise<void> {
+  await browserSignedIn(c.env, portal, normalizeEmail(email), await sha256Hex(browserToken(c)), c.var.clock.now());
 }

@@ -29,15 +29,23 @@ const TOKEN = /^[a-z2-7]{32}$/;
  * remembered device, the app's set-up, a temporary access pass, a reset link): audited, and the
  * browser checked against the person's known ones after the response.
  */
-export async function signInSucceeded(c: Context<AppEnv>, portal: Portal, user: { id: string; email: string; name: string }, details: Record<string, unknown>): Promise<void> {
+export async function signInSucceeded(
+  c: Context<AppEnv>,
+  portal: Portal,
+  user: { id: string; email: string; name: string },
+  details: Record<string, unknown>,
+  { passwordOnly }: { passwordOnly: boolean },
+): Promise<void> {
   await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details });
   const token = browserToken(c);
   const seen = requestDetails(c);
   const now = c.var.clock.now();
   const origin = new URL(c.req.url).origin;
   const deviceHash = await sha256Hex(token);
-  // Known to the account's limiter at once, so the next sign-in from here is spared strangers' failures.
-  await browserSignedIn(c.env, portal, normalizeEmail(user.email), deviceHash, now);
+  // Known to the account's limits at once, so the next sign-in from here is spared strangers'
+  // failures; not after a password alone from a new browser (SECURITY.md 38), or a second sign-in
+  // with the stolen password would find the browser known and unmarked.
+  if (!passwordOnly) await browserSignedIn(c.env, portal, normalizeEmail(user.email), deviceHash, now);
   await afterResponse(c, "the new-device check", async () => {
     if ((await userStub(c.env, user.id).noteSignInDevice(deviceHash, now, seen)) !== "new") return;
     const link = await createNotMeLink(getDb(c.env.DB), user.id, portal, deviceHash, seen, now);

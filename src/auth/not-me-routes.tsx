@@ -81,13 +81,15 @@ export function notMeRoutes(portal: Portal) {
       // The password becomes one of 160 random bits nobody knows, so the old one stops working
       // while "Forgot password?" (and the link below) still can set a new one.
       const cancelled = user.passwordHash ? await hashPassword(randomToken(), scryptParamsFor(c.env)) : null;
-      report = await removeFactorsSince(db, user, factorsCutoff(open.signedInAt), now, cancelled, { portal, ip: seen.ip, userAgent: seen.userAgent || null, details });
+      // Sessions end first: a factor the intruder's open session adds while this runs would
+      // otherwise land after the removal and survive it.
       sessionsEnded = await endAllSessionsOfUser(c.env, user.id);
       const stub = userStub(c.env, user.id);
       await stub.forgetAllDevices();
       await stub.forgetKnownDevice(open.deviceHash);
-      // That browser is a stranger to the account's limits again, as to new-device alerts.
-      await accountLimiter(c.env, portal, normalizeEmail(user.email)).forgetBrowser(open.deviceHash);
+      // No browser is known to the account's limits any more: the intruder may have made one known.
+      await accountLimiter(c.env, portal, normalizeEmail(user.email)).forgetBrowsers();
+      report = await removeFactorsSince(db, user, factorsCutoff(open.signedInAt), now, cancelled, { portal, ip: seen.ip, userAgent: seen.userAgent || null, details });
     } catch (error) {
       await releaseNotMeLink(db, open.tokenHash, now);
       throw error;

@@ -94,7 +94,7 @@ export function passwordlessRoutes(portal: Portal) {
     await attemptRight(c, who, counted);
     // Possession and the person's verification: both factors, so the portal opens at once.
     await startSession(c, portal, user.id, { stage: "full", method: "passkey" });
-    await signInSucceeded(c, portal, user, { method: "passkey" });
+    await signInSucceeded(c, portal, user, { method: "passkey" }, { passwordOnly: false });
     return c.json({ redirect: safeNextPath(form.data.next, `/${portal}`) });
   });
 
@@ -135,7 +135,7 @@ export function passwordlessRoutes(portal: Portal) {
     const after = await nextStage(db, portal, user.id, policy, now, { passed: "second_factor", method: "pass" });
     await startSession(c, portal, user.id, { stage: after.stage, method: "pass", policy });
     // Finished now, or when the new app is set up (that step records the sign-in).
-    if (after.stage === "full") await signInSucceeded(c, portal, user, { method: "pass" });
+    if (after.stage === "full") await signInSucceeded(c, portal, user, { method: "pass" }, { passwordOnly: false });
     return c.redirect(after.location, 303);
   });
 

@@ -6,8 +6,8 @@ import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
 import { waitMessage } from "../limits/limits";
-import { attempterOf, attemptRight, countAttemptAt } from "./attempts";
-import { hasConfirmedAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
+import { attempterOf, attemptRight, countAttemptAt, trustThisBrowser } from "./attempts";
+import { findAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
 import { verifyPassword } from "./password";
@@ -38,6 +38,17 @@ export function secondProofFor(hasApp: boolean, policy: { mfa: { emailOtp: boole
 }
 
 /**
+ * Whether the person's authenticator app proves it's them in this session: it does unless the
+ * session signed in with just a password from a new browser and the app was set up since (by
+ * whoever holds the password, as far as we know: SECURITY.md 38).
+ */
+export async function appProves(db: ReturnType<typeof getDb>, auth: { user: { id: string }; session: { passwordOnly: boolean; createdAt: number } }): Promise<boolean> {
+  const app = await findAuthenticator(db, auth.user.id);
+  if (app?.confirmedAt == null) return false;
+  return !auth.session.passwordOnly || app.confirmedAt < auth.session.createdAt;
+}
+
+/**
  * SECURITY.md 18: the current password, and a second proof: the authenticator code when the user
  * has one, else (issue 15.2) a code mailed for this confirmation when the portal uses email
  * codes; each throttled like sign-in. Used by My account and by re-authentication.
@@ -54,7 +65,7 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
   const attempt = await countAttemptAt(c, who, "password", { perSource: false, method: "reauth", holder, targetId: user.id });
   if (!attempt.allowed) return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
   if (!(await verifyPassword(user.passwordHash, form.current))) return { ok: false, status: 401, message: "Your current password is not right." };
-  const proof = secondProofFor(await hasConfirmedAuthenticator(db, user.id), auth.policy, auth.session.passwordOnly);
+  const proof = secondProofFor(await appProves(db, auth), auth.policy, auth.session.passwordOnly);
   if (proof === "app") {
     const second = await countAttemptAt(c, who, "second_step", { perSource: false, method: "reauth", holder, targetId: user.id });
     if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
@@ -70,7 +81,10 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
     if (checked !== "ok") return { ok: false, status: 401, message: checked === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : "That code has expired or was used up. Choose “Email me a code” for a new one." };
   }
   await attemptRight(c, who, attempt);
-  return { ok: true, user, proved: proof === "app" || mailed };
+  const proved = proof === "app" || mailed;
+  // The person proved more than the password here: this browser is theirs to the account's limits.
+  if (proved && auth.session.passwordOnly) await trustThisBrowser(c, auth.portal, user.email);
+  return { ok: true, user, proved };
 }
 
 export function recentlyReauthenticated(c: Ctx): boolean {
@@ -108,6 +122,7 @@ export function requireRecentAuth(): MiddlewareHandler<AppEnv> {
   };
 }
 
+export const MAILED_CODE_FIRST = "Enter the code we emailed you too: choose “Email me a code” first.";
 export const MORE_THAN_PASSWORD_MESSAGE = "You signed in with only your password, from a browser you had not used here before. Confirm it's you with a code we email you, then add it.";
 
 /**
@@ -132,7 +147,7 @@ const reauthForm = z.object({ current: passwordField("your password"), code: z.s
  */
 export function EmailedCodeField(props: { portal: Portal; next: string; optional?: boolean }) {
   const hint = props.optional
-    ? "Needed only to add a passkey from this browser, which you signed in to with just your password: choose “Email me a code”, then enter the 6 digits here."
+    ? "You signed in to this browser with just your password: to change your password or add a passkey or app here, choose “Email me a code”, then enter the 6 digits."
     : "Choose “Email me a code”, then enter the 6 digits here.";
   return (
     <>
@@ -182,7 +197,7 @@ export function reauthRoutes(portal: Portal) {
   const home = `/${portal}`;
   async function page(c: Ctx, next: string, error?: string, status: 200 | 400 | 401 | 429 | 503 = 200, notice?: string) {
     const db = getDb(c.env.DB);
-    const [user, hasApp] = await Promise.all([findUserById(db, c.var.auth.user.id), hasConfirmedAuthenticator(db, c.var.auth.user.id)]);
+    const [user, hasApp] = await Promise.all([findUserById(db, c.var.auth.user.id), appProves(db, c.var.auth)]);
     return c.html(<ReauthPage portal={portal} next={next} proof={secondProofFor(hasApp, c.var.auth.policy, c.var.auth.session.passwordOnly)} issuer={c.var.auth.policy.mfa.issuerName} hasPassword={!!user?.passwordHash} error={error} notice={notice} />, status);
   }
   app.get("/reauth", requireSession(portal), (c) => page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined));

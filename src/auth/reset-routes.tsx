@@ -155,7 +155,7 @@ export function passwordResetRoutes(portal: Portal) {
     await recordAudit(c, { event: "password_reset.completed", portal, actorId: reset.user.id, details: { sessionsEnded: ended } });
     await afterResponse(c, "The password-changed mail", () => notifyPasswordReset(c.env, reset.user, portal, requestDetails(c).ip, now));
     // SECURITY.md 22 / issue 19.1: a reset never skips the second factor; it stands for the password only.
-    return continueAfterPassword(c, portal, reset.user, policy, { next: `/${portal}`, method: "password_reset", rememberedDevice: async () => false, newBrowser: counted.newBrowser });
+    return continueAfterPassword(c, portal, reset.user, policy, { next: `/${portal}`, method: "password_reset", rememberedDevice: async () => false, newBrowser: false });
   });
 
   return app;

@@ -15,7 +15,7 @@ import { checkPassword, nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 import { signInSucceeded } from "./new-device";
 import { signInWays } from "./sign-in-ways";
-import { attempterOf, attemptRight, countAttemptAt, tooManyAttempts } from "./attempts";
+import { attempterOf, attemptRight, countAttemptAt, fromNewBrowser, tooManyAttempts } from "./attempts";
 import { portalPolicy } from "../portal/context";
 
 const signInForm = z.object({
@@ -42,10 +42,10 @@ export async function continueAfterPassword(
   const after = await nextStage(getDb(c.env.DB), portal, user.id, policy, now, { passed: "password", rememberedDevice: how.rememberedDevice }, how.next);
   // SECURITY.md 38: a password typed in a browser new to the account proves only the password (a
   // reset link proves the mailbox too); a second step, if one follows, proves more.
-  const passwordOnly = how.method === "password" && how.newBrowser;
+  const passwordOnly = how.method === "password" && !after.remembered && how.newBrowser;
   const flowId = await startSession(c, portal, user.id, { stage: after.stage, method: "password", policy, passwordOnly });
   if (after.secondStep === "none") {
-    await signInSucceeded(c, portal, user, { method: how.method, ...(after.remembered ? { secondFactor: "remembered_device" } : {}) });
+    await signInSucceeded(c, portal, user, { method: how.method, ...(after.remembered ? { secondFactor: "remembered_device" } : {}) }, { passwordOnly });
   }
   if (after.secondStep === "email") {
     // The code goes out now; if the mail fails, the page says so and Resend OTP works at once.
@@ -114,7 +114,7 @@ export function signInRoutes(portal: Portal) {
     }
     await attemptRight(c, who, counted);
 
-    return continueAfterPassword(c, portal, result.user, policy, { next, method: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy), newBrowser: counted.newBrowser });
+    return continueAfterPassword(c, portal, result.user, policy, { next, method: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy), newBrowser: await fromNewBrowser(c.env, result.user.id, counted) });
   });
 
   app.post("/logout", reads(), async (c) => {

@@ -40,7 +40,8 @@ async function factorsOf(db: Db, userId: string): Promise<Factor[]> {
     db.select({ createdAt: ssoIdentities.createdAt }).from(ssoIdentities).where(eq(ssoIdentities.userId, userId)),
   ]);
   const factors: Factor[] = keys.map((k) => ({ kind: "passkey", label: `Passkey “${k.name}”`, addedAt: k.createdAt }));
-  for (const a of app) factors.push({ kind: "app", label: a.confirmedAt == null ? "Authenticator app (set-up not finished)" : "Authenticator app", addedAt: a.createdAt });
+  // An app counts from when its set-up finished: one begun before the sign-in may have been finished by the intruder.
+  for (const a of app) factors.push({ kind: "app", label: a.confirmedAt == null ? "Authenticator app (set-up not finished)" : "Authenticator app", addedAt: Math.max(a.createdAt, a.confirmedAt ?? 0) });
   if (codes.length) {
     const unused = codes.filter((c) => c.usedAt == null).length;
     factors.push({ kind: "recovery_codes", label: `Recovery codes (${unused} unused)`, addedAt: Math.max(...codes.map((c) => c.createdAt)) });

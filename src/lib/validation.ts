@@ -74,9 +74,11 @@ export function parseQuery<S extends z.ZodType>(c: Context, schema: S): Parsed<z
 
 // Control characters (C0, DEL and C1: Unicode's Cc) in a stored name end up in pages, mail
 // headers, CSV files and logs, where a NUL truncates and a line break splits a line; none is
-// typed on purpose. A multi-line field (a textarea) keeps tab and its line breaks.
-const CONTROL = /\p{Cc}/u;
-const CONTROL_BUT_LINES = /(?![\t\n\r])\p{Cc}/u;
+// typed on purpose. So do Unicode's line and paragraph separators (U+2028, U+2029) and the
+// bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069), which make a name read
+// backwards ("gnp.exe"). A multi-line field (a textarea) keeps tab and its line breaks.
+const CONTROL = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+const CONTROL_BUT_LINES = /(?![\t\n\r])[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
 
 /** Whether text holds a control character (in a multi-line field, other than tab, CR and LF). */
 export function hasControlCharacter(text: string, multiLine = false): boolean {

@@ -9,12 +9,17 @@ export type { GuardAttempt, GuardResult, LimitResult, LimitRule, Ticket } from "
 const LIMITER_DO_SCHEMA: readonly SchemaStep[] = [
   // 1: as before the schema had a version (`IF NOT EXISTS` adopts objects that older code created).
   ddl("CREATE TABLE IF NOT EXISTS window (id INTEGER PRIMARY KEY CHECK (id = 1), started_at INTEGER NOT NULL, count INTEGER NOT NULL)"),
-  // 2: named windows (an account counts each way in, and each browser, apart), the browsers that
-  // completed a sign-in here, and where counted attempts came from. The one window of version 1
-  // carries on as "attempts", ending with the longest rule any key had (two hours).
+  // 2: named sliding windows (an account counts each way in, and each browser, apart), a row per
+  // counted attempt; the browsers known to the account; where counted attempts came from. The
+  // one window of version 1 carries on as "attempts", its count as hits at its start, ending
+  // with the longest rule any key had (two hours).
   ddl(
-    "CREATE TABLE windows (name TEXT PRIMARY KEY, started_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, count INTEGER NOT NULL, reported INTEGER NOT NULL DEFAULT 0)",
-    "INSERT INTO windows (name, started_at, ends_at, count, reported) SELECT 'attempts', started_at, started_at + 7200000, count, 0 FROM window",
+    "CREATE TABLE windows (name TEXT PRIMARY KEY, window_ms INTEGER NOT NULL, reported_until INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE hits (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL)",
+    "CREATE INDEX hits_name_at ON hits (name, at)",
+    "INSERT INTO windows (name, window_ms, reported_until) SELECT 'attempts', 7200000, 0 FROM window",
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < (SELECT count FROM window))
+     INSERT INTO hits (name, at) SELECT 'attempts', (SELECT started_at FROM window) FROM n WHERE (SELECT count(*) FROM window) > 0`,
     "CREATE TABLE browsers (hash TEXT PRIMARY KEY, seen_at INTEGER NOT NULL)",
     "CREATE TABLE sources (window TEXT NOT NULL, source TEXT NOT NULL, country TEXT, count INTEGER NOT NULL, PRIMARY KEY (window, source))",
   ),
@@ -70,8 +75,9 @@ export class LimiterDurableObject extends DurableObject<Env> {
     await this.sweepLater(now);
   }
 
-  async forgetBrowser(hash: string): Promise<void> {
-    windows.forgetBrowser(this.sql, hash);
+  /** "This wasn't me": no browser is known to the account any more. */
+  async forgetBrowsers(): Promise<void> {
+    windows.forgetBrowsers(this.sql);
   }
 
   /** Lift every pause of unknown browsers (a password reset, an admin). */

@@ -16,9 +16,9 @@ export const LIMITS = {
 } satisfies Record<string, LimitRule>;
 
 /**
- * SECURITY.md 43: the guesses one account takes through one way in. A browser that signed in to
- * the account has 10 of its own every 15 minutes; all other browsers share 10 every 15 minutes
- * and 100 a day (NIST SP 800-63B 5.2.2 allows at most 100 consecutive failures).
+ * SECURITY.md 43: the guesses one account takes through one way in. A browser known to the
+ * account has 10 of its own every 15 minutes and 100 a day; all other browsers share 10 every 15
+ * minutes and 100 a day (NIST SP 800-63B 5.2.2 allows at most 100 consecutive failures).
  */
 export const ACCOUNT_LIMITS: GuardRules = {
   browser: { limit: 10, windowMs: 15 * MINUTE },

@@ -19,7 +19,7 @@ export interface Attempter {
 }
 
 export type Counted =
-  | { allowed: true; known: boolean; newBrowser: boolean; source: Ticket[]; account: Ticket[] }
+  | { allowed: true; known: boolean; trustedAny: boolean; source: Ticket[]; account: Ticket[] }
   | { allowed: false; retryAfterMs: number; firstRefusal: boolean; by: "source" | "account"; bucket: "source" | "browser" | "unknown" };
 
 /** One attempt from a source, before the account is known (a passkey names its account only once looked up). */
@@ -38,9 +38,9 @@ export async function settle(env: Env, who: Attempter, bySource: LimitResult | n
   // (or an intruder's) failures behind the same address never stop it.
   if (byAccount.allowed && byAccount.known) {
     if (bySource?.allowed && bySource.tickets.length) await sourceLimiter(env, who.source).refund(bySource.tickets);
-    return { allowed: true, known: true, newBrowser: false, source: [], account: byAccount.tickets };
+    return { allowed: true, known: true, trustedAny: true, source: [], account: byAccount.tickets };
   }
-  if (byAccount.allowed && (!bySource || bySource.allowed)) return { allowed: true, known: byAccount.known, newBrowser: byAccount.newBrowser, source: bySource?.tickets ?? [], account: byAccount.tickets };
+  if (byAccount.allowed && (!bySource || bySource.allowed)) return { allowed: true, known: byAccount.known, trustedAny: byAccount.trustedAny, source: bySource?.tickets ?? [], account: byAccount.tickets };
   await Promise.all([
     bySource?.allowed && bySource.tickets.length ? sourceLimiter(env, who.source).refund(bySource.tickets) : null,
     byAccount.allowed ? accountLimiter(env, who.portal, who.email).refund(byAccount.tickets) : null,
@@ -72,7 +72,10 @@ export async function attemptWasRight(env: Env, who: Attempter, counted: Counted
   ]);
 }
 
-/** A sign-in finished in this browser: from now on its guesses at this account are its own. */
+/**
+ * A sign-in that proved more than a password finished in this browser (or the account's first):
+ * from now on its guesses at this account are its own.
+ */
 export function browserSignedIn(env: Env, portal: string, email: string, browser: string, now: number): Promise<void> {
   return accountLimiter(env, portal, email).knowBrowser(browser, now);
 }

@@ -1,10 +1,14 @@
 // The counting rules of a limiter object, as plain functions over its SQLite storage. Every
 // function runs synchronously inside one call of the object, so each is atomic: a burst of
 // parallel attempts is counted one by one and never gets more than a limit evaluated.
+//
+// A window is a sliding log: each counted attempt is a row with its moment, and an attempt is
+// allowed while fewer than `limit` rows are younger than `windowMs`. A fixed window would let
+// twice the limit through around its end (the limit just before, the limit again just after).
 import { DAY } from "../lib/clock";
 
 export interface LimitRule {
-  /** Attempts allowed within one window. */
+  /** Attempts allowed within any span of `windowMs`. */
   limit: number;
   windowMs: number;
 }
@@ -12,10 +16,10 @@ export interface LimitRule {
 /** An attempt counted in a window: given back if it proves right or was never evaluated. */
 export interface Ticket {
   name: string;
-  startedAt: number;
+  id: number;
 }
 
-/** `firstRefusal`: this is the window's first refused attempt (exactly one per window, even in a burst). */
+/** `firstRefusal`: the first refusal of this window in its span (exactly one, even in a burst). */
 export type LimitResult = { allowed: true; remaining: number; tickets: Ticket[] } | { allowed: false; retryAfterMs: number; firstRefusal: boolean };
 
 /** How many sources a window remembers by name; the rest are counted together. */
@@ -23,83 +27,86 @@ const SOURCES_KEPT = 20;
 export const OTHER_SOURCES = "other";
 
 /**
- * A browser that finished a sign-in to an account is known to that account's counters for 90
- * days (as long as a new-device alert treats it as known).
+ * A browser where a sign-in to an account proved more than a password (or the account's first)
+ * is known to that account's counters for 90 days, as long as a new-device alert trusts it.
  */
 export const KNOWN_BROWSER_MS = 90 * DAY;
-
-interface WindowRow extends Record<string, SqlStorageValue> {
-  started_at: number;
-  count: number;
-  reported: number;
-}
 
 interface WindowState {
   name: string;
   rule: LimitRule;
-  startedAt: number;
   count: number;
-  reported: boolean;
-  fresh: boolean;
+  /** When a slot frees, if the window is full. */
+  freeAt: number;
+  reportedUntil: number;
 }
 
 function read(sql: SqlStorage, name: string, now: number, rule: LimitRule): WindowState {
-  const row = sql.exec<WindowRow>("SELECT started_at, count, reported FROM windows WHERE name = ?", name).toArray()[0];
-  // A window that ended, or one from a clock that has since gone back, starts again.
-  const fresh = !row || now - row.started_at >= rule.windowMs || now < row.started_at;
-  if (fresh) return { name, rule, startedAt: now, count: 0, reported: false, fresh: true };
-  return { name, rule, startedAt: row.started_at, count: row.count, reported: row.reported === 1, fresh: false };
+  sql.exec("DELETE FROM hits WHERE name = ? AND at <= ?", name, now - rule.windowMs);
+  const count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM hits WHERE name = ?", name).one().n;
+  // The oldest of the newest `limit` hits: once it is older than the window, a slot is free.
+  const pivot = count >= rule.limit ? sql.exec<{ at: number }>("SELECT at FROM hits WHERE name = ? ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?", name, rule.limit - 1).one().at : now;
+  const reportedUntil = sql.exec<{ reported_until: number }>("SELECT reported_until FROM windows WHERE name = ?", name).toArray()[0]?.reported_until ?? 0;
+  return { name, rule, count, freeAt: Math.max(pivot + rule.windowMs, now + 1), reportedUntil };
 }
 
 function full(state: WindowState): boolean {
   return state.count >= state.rule.limit;
 }
 
-function count(sql: SqlStorage, state: WindowState): Ticket {
-  if (state.fresh) sql.exec("DELETE FROM sources WHERE window = ?", state.name);
+function count(sql: SqlStorage, state: WindowState, now: number): Ticket {
   sql.exec(
-    "INSERT OR REPLACE INTO windows (name, started_at, ends_at, count, reported) VALUES (?, ?, ?, ?, ?)",
+    "INSERT INTO windows (name, window_ms, reported_until) VALUES (?, ?, 0) ON CONFLICT (name) DO UPDATE SET window_ms = excluded.window_ms",
     state.name,
-    state.startedAt,
-    state.startedAt + state.rule.windowMs,
-    state.count + 1,
-    state.reported ? 1 : 0,
+    state.rule.windowMs,
   );
-  return { name: state.name, startedAt: state.startedAt };
+  const id = sql.exec<{ id: number }>("INSERT INTO hits (name, at) VALUES (?, ?) RETURNING id", state.name, now).one().id;
+  return { name: state.name, id };
 }
 
-/** Refused by the window that frees last; its first refusal is marked, so one burst reports once. */
+/**
+ * Refused by the window that frees last. Its refusal is reported once per window's length, so a
+ * sustained attack that gets a guess through each time a slot frees still reports (and mails) once.
+ */
 function refuse(sql: SqlStorage, refused: WindowState[], now: number): LimitResult & { allowed: false } {
-  const last = refused.reduce((a, b) => (b.startedAt + b.rule.windowMs > a.startedAt + a.rule.windowMs ? b : a));
-  const firstRefusal = !last.reported;
-  if (firstRefusal) sql.exec("UPDATE windows SET reported = 1 WHERE name = ?", last.name);
-  return { allowed: false, retryAfterMs: last.startedAt + last.rule.windowMs - now, firstRefusal };
+  const last = refused.reduce((a, b) => (b.freeAt > a.freeAt ? b : a));
+  const firstRefusal = now >= last.reportedUntil;
+  if (firstRefusal) {
+    sql.exec(
+      "INSERT INTO windows (name, window_ms, reported_until) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET reported_until = excluded.reported_until",
+      last.name,
+      last.rule.windowMs,
+      now + last.rule.windowMs,
+    );
+  }
+  return { allowed: false, retryAfterMs: last.freeAt - now, firstRefusal };
 }
 
 export function hit(sql: SqlStorage, name: string, now: number, rule: LimitRule): LimitResult {
   const state = read(sql, name, now, rule);
   if (full(state)) return refuse(sql, [state], now);
-  return { allowed: true, remaining: rule.limit - state.count - 1, tickets: [count(sql, state)] };
+  return { allowed: true, remaining: rule.limit - state.count - 1, tickets: [count(sql, state, now)] };
 }
 
 export function peek(sql: SqlStorage, name: string, now: number, rule: LimitRule): LimitResult {
   const state = read(sql, name, now, rule);
   if (!full(state)) return { allowed: true, remaining: rule.limit - state.count, tickets: [] };
-  return { allowed: false, retryAfterMs: state.startedAt + rule.windowMs - now, firstRefusal: false };
+  return { allowed: false, retryAfterMs: state.freeAt - now, firstRefusal: false };
 }
 
 export function refund(sql: SqlStorage, tickets: Ticket[]): void {
-  for (const t of tickets) sql.exec("UPDATE windows SET count = count - 1 WHERE name = ? AND started_at = ? AND count > 0", t.name, t.startedAt);
+  for (const t of tickets) sql.exec("DELETE FROM hits WHERE id = ? AND name = ?", t.id, t.name);
 }
 
 export function clear(sql: SqlStorage, names: string[]): void {
   for (const name of names) {
+    sql.exec("DELETE FROM hits WHERE name = ?", name);
     sql.exec("DELETE FROM windows WHERE name = ?", name);
     sql.exec("DELETE FROM sources WHERE window = ?", name);
   }
 }
 
-/** The limits of one way into an account: a known browser's own, and those all unknown browsers share. */
+/** The limits of one way into an account: for each browser that is known to it, and for all others together. */
 export interface GuardRules {
   browser: LimitRule;
   unknown: LimitRule;
@@ -117,33 +124,43 @@ export interface GuardAttempt {
 }
 
 /**
- * `known`: the browser finished a sign-in here in the last 90 days. `newBrowser`: it did not,
- * though another one did (an account's first browser is nobody's new one, as for new-device alerts).
+ * `known`: the browser is known to the account (KNOWN_BROWSER_MS). `trustedAny`: some browser is,
+ * so an unknown one is new to the account (an account's first browser is nobody's new one).
  */
-export type GuardResult = (LimitResult & { known: boolean; newBrowser: boolean }) & ({ allowed: true } | { allowed: false; bucket: "browser" | "unknown" });
+export type GuardResult = (LimitResult & { known: boolean; trustedAny: boolean }) & ({ allowed: true } | { allowed: false; bucket: "browser" | "unknown" });
 
 export function unknownWindows(way: string): { unknown: string; daily: string } {
   return { unknown: `${way}:unknown`, daily: `${way}:daily` };
 }
 
+function browserWindows(way: string, browser: string): { recent: string; daily: string } {
+  return { recent: `${way}:browser:${browser}`, daily: `${way}:browser-daily:${browser}` };
+}
+
 /**
- * SECURITY.md 43: a browser that finished a sign-in here counts its attempts on its own, so
- * strangers' failures never stop it (its own wrong guesses still do); every other browser shares
- * one window and a daily bound. An unknown email gets the same object, the same windows and the
- * same answers as a real one.
+ * SECURITY.md 43: a browser known to the account counts its attempts on its own, so strangers'
+ * failures never stop it (its own wrong guesses still do, 10 per 15 minutes and 100 a day); every
+ * other browser shares one window and a daily bound. An unknown email gets the same object, the
+ * same windows and the same answers as a real one.
  */
 export function guardAttempt(sql: SqlStorage, now: number, a: GuardAttempt): GuardResult {
-  const known = a.browser !== null && sql.exec("SELECT 1 FROM browsers WHERE hash = ? AND seen_at > ?", a.browser, now - KNOWN_BROWSER_MS).toArray().length > 0;
-  const newBrowser = !known && sql.exec("SELECT 1 FROM browsers WHERE seen_at > ? LIMIT 1", now - KNOWN_BROWSER_MS).toArray().length > 0;
-  const names = unknownWindows(a.way);
-  const states = known
-    ? [read(sql, `${a.way}:browser:${a.browser}`, now, a.rules.browser)]
-    : [read(sql, names.unknown, now, a.rules.unknown), read(sql, names.daily, now, a.rules.daily)];
+  const trusted = (hash: string | null) =>
+    sql.exec("SELECT 1 FROM browsers WHERE seen_at > ? AND (? IS NULL OR hash = ?) LIMIT 1", now - KNOWN_BROWSER_MS, hash, hash).toArray().length > 0;
+  const known = a.browser !== null && trusted(a.browser);
+  const trustedAny = known || trusted(null);
+  let states: WindowState[];
+  if (known) {
+    const names = browserWindows(a.way, a.browser!);
+    states = [read(sql, names.recent, now, a.rules.browser), read(sql, names.daily, now, a.rules.daily)];
+  } else {
+    const names = unknownWindows(a.way);
+    states = [read(sql, names.unknown, now, a.rules.unknown), read(sql, names.daily, now, a.rules.daily)];
+  }
   const refused = states.filter(full);
-  if (refused.length > 0) return { ...refuse(sql, refused, now), known, newBrowser, bucket: known ? "browser" : "unknown" };
-  const tickets = states.map((s) => count(sql, s));
-  if (!known) noteSource(sql, names.daily, a.source, a.country);
-  return { allowed: true, remaining: Math.min(...states.map((s) => s.rule.limit - s.count - 1)), tickets, known, newBrowser };
+  if (refused.length > 0) return { ...refuse(sql, refused, now), known, trustedAny, bucket: known ? "browser" : "unknown" };
+  const tickets = states.map((s) => count(sql, s, now));
+  if (!known) noteSource(sql, unknownWindows(a.way).daily, a.source, a.country);
+  return { allowed: true, remaining: Math.min(...states.map((s) => s.rule.limit - s.count - 1)), tickets, known, trustedAny };
 }
 
 function noteSource(sql: SqlStorage, window: string, source: string, country: string | null): void {
@@ -175,33 +192,37 @@ export function knowBrowser(sql: SqlStorage, hash: string, now: number): void {
   sql.exec("INSERT INTO browsers (hash, seen_at) VALUES (?, ?) ON CONFLICT (hash) DO UPDATE SET seen_at = excluded.seen_at", hash, now);
 }
 
-export function forgetBrowser(sql: SqlStorage, hash: string): void {
-  sql.exec("DELETE FROM browsers WHERE hash = ?", hash);
-  sql.exec("DELETE FROM windows WHERE name LIKE ? ESCAPE '\\'", `%:browser:${hash.replace(/[\\%_]/g, "\\$&")}`);
+/** Every browser is a stranger to the account again, and their own windows go with them. */
+export function forgetBrowsers(sql: SqlStorage): void {
+  sql.exec("DELETE FROM browsers");
+  for (const { name } of sql.exec<{ name: string }>("SELECT name FROM windows WHERE name LIKE '%:browser:%' OR name LIKE '%:browser-daily:%'").toArray()) clear(sql, [name]);
 }
 
 export function liftUnknown(sql: SqlStorage): void {
-  sql.exec("DELETE FROM windows WHERE name LIKE '%:unknown' OR name LIKE '%:daily'");
-  sql.exec("DELETE FROM sources");
+  const names = sql.exec<{ name: string }>("SELECT name FROM windows WHERE name LIKE '%:unknown' OR name LIKE '%:daily'").toArray().map((r) => r.name);
+  clear(sql, names);
 }
 
-/** The latest moment the app's clock has written here (started windows, seen browsers). */
+/** The latest moment the app's clock has written here (counted attempts, known browsers). */
 export function latestMoment(sql: SqlStorage): number {
-  const row = sql.exec<{ w: number | null; b: number | null }>("SELECT (SELECT max(started_at) FROM windows) AS w, (SELECT max(seen_at) FROM browsers) AS b").one();
-  return Math.max(row.w ?? 0, row.b ?? 0);
+  const row = sql.exec<{ h: number | null; b: number | null }>("SELECT (SELECT max(at) FROM hits) AS h, (SELECT max(seen_at) FROM browsers) AS b").one();
+  return Math.max(row.h ?? 0, row.b ?? 0);
 }
 
-/** When the next window or known browser ends; null when nothing is left to count. */
+/** When the next counted attempt or known browser ends; null when nothing is left to count. */
 export function nextEnd(sql: SqlStorage): number | null {
-  const row = sql.exec<{ w: number | null; b: number | null }>("SELECT (SELECT min(ends_at) FROM windows) AS w, (SELECT min(seen_at) FROM browsers) AS b").one();
-  const ends = [row.w, row.b === null ? null : row.b + KNOWN_BROWSER_MS].filter((v): v is number => v !== null);
+  const row = sql
+    .exec<{ h: number | null; b: number | null }>("SELECT (SELECT min(h.at + w.window_ms) FROM hits h JOIN windows w ON w.name = h.name) AS h, (SELECT min(seen_at) FROM browsers) AS b")
+    .one();
+  const ends = [row.h, row.b === null ? null : row.b + KNOWN_BROWSER_MS].filter((v): v is number => v !== null);
   return ends.length ? Math.min(...ends) : null;
 }
 
 export function sweep(sql: SqlStorage, now: number): void {
-  sql.exec("DELETE FROM windows WHERE ends_at <= ?", now);
+  sql.exec("DELETE FROM hits WHERE id IN (SELECT h.id FROM hits h JOIN windows w ON w.name = h.name WHERE h.at + w.window_ms <= ?)", now);
+  sql.exec("DELETE FROM windows WHERE reported_until <= ? AND name NOT IN (SELECT DISTINCT name FROM hits)", now);
   sql.exec("DELETE FROM browsers WHERE seen_at <= ?", now - KNOWN_BROWSER_MS);
-  sql.exec("DELETE FROM sources WHERE window NOT IN (SELECT name FROM windows)");
+  sql.exec("DELETE FROM sources WHERE window NOT IN (SELECT DISTINCT name FROM hits)");
   // The table of version 1 is read only by a rolled-back release; its row ends with the windows.
   sql.exec("DELETE FROM window");
 }

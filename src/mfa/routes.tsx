@@ -62,10 +62,12 @@ async function passSecondFactor(c: Ctx, auth: Auth, attempt: SecondStepAttempt, 
   else if (step.passed === "second_factor") {
     if (step.method === "recovery") await recordAudit(c, { ...audit, event: "recovery_code.used" });
     await recordAudit(c, { ...audit, event: "mfa.verified", details: { method: step.method } });
-    await signInSucceeded(c, auth.portal, auth.user, { method: "password", secondFactor: step.method });
+    await signInSucceeded(c, auth.portal, auth.user, { method: "password", secondFactor: step.method }, { passwordOnly: false });
   }
   const after = await nextStage(getDb(c.env.DB), auth.portal, auth.user.id, auth.policy, c.var.clock.now(), step);
-  if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true, proved: true }))) return `/${auth.portal}/login`;
+  // An app set up during this sign-in proves nothing about the person (whoever holds the password may have set it up).
+  const proved = step.passed === "second_factor";
+  if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true, proved }))) return `/${auth.portal}/login`;
   return after.location;
 }
 
@@ -249,7 +251,7 @@ export function mfaRoutes(portal: Portal) {
     await markIssuedCodesShown(db, auth.user.id);
     const after = await nextStage(db, portal, auth.user.id, auth.policy, c.var.clock.now(), { passed: "recovery_codes_saved" });
     await rotateSession(c, auth, { stage: after.stage, reauthenticated: false });
-    await signInSucceeded(c, portal, auth.user, { method: "password", secondFactor: "enrollment" });
+    await signInSucceeded(c, portal, auth.user, { method: "password", secondFactor: "enrollment" }, { passwordOnly: auth.session.passwordOnly });
     return c.redirect(after.location, 303);
   });
 

@@ -1,13 +1,12 @@
-// Issue 15 / SECURITY.md 31, as a property: whatever an admin does through the admin routes, no
+// SECURITY.md 31, as a property: whatever an admin does through the admin routes, no
 // agent ends up holding a permission the admin lacks unless that agent held it before; nobody
 // changes their own role or its permissions; and nobody changes anything about someone holding
 // more than they do: not their name, groups, role, email, password or active state. Generated over
 // 200 actor/target pairs of permission subsets (Administrator included) and random sequences of
 // every admin endpoint that changes a role, a role's permissions, a role assignment, a password, an
 // email or an active state, edits every field of the agent form at once (each changed or kept at
-// random), invites someone to sign in with Microsoft (issue 18.2), removes someone (issue 19.5), or
-// issues a temporary access pass (issue 24.3). Whatever is refused leaves the person's D1 rows as
-// they were.
+// random), invites someone to sign in with Microsoft, removes someone, or issues a temporary
+// access pass. Whatever is refused leaves the person's D1 rows as they were.
 import { and, eq, inArray, like, or } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ALL_PERMISSIONS, type Permission } from "../../src/access/permissions";
@@ -179,10 +178,10 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
     } else if (op === "createAgent") {
       status = await post(client, "/agent/admin/agents/new", { name: `New ${n}`, email: `new-${n}-${step}@example.com`, roleId: pick(rand, roleIds()), password: "a long enough first passphrase" });
     } else if (op === "invite") {
-      // "Invite to sign in with Microsoft" lets whoever uses the link sign in as them (issue 18.2): the link page is a 200.
+      // "Invite to sign in with Microsoft" lets whoever uses the link sign in as them: the link page is a 200.
       status = await post(client, `/agent/admin/people/${who.id}/sso-invite`, {}, [200, 401, 403, 404, 409]);
     } else if (op === "pass") {
-      // A temporary access pass signs in as them (issue 24.3): the page showing it is a 200.
+      // A temporary access pass signs in as them: the page showing it is a 200.
       status = await post(client, `/agent/admin/people/${who.id}/access-pass`, { minutes: "60" }, [200, 401, 403, 404, 409]);
     } else if (op === "remove") {
       // Only a disabled agent can be removed (some start disabled, and the "active" and "edit" steps disable): otherwise a 409.

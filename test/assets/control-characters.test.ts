@@ -123,7 +123,8 @@ describe("names typed on admin pages", () => {
 
   it("the shared required-text field (person, role, group and passkey names) refuses them and keeps plain text", () => {
     const name = requiredText("a name", 100);
-    for (const bad of ["Ada\u0000", "Ada\u0001Lovelace", "Ada\tLovelace", "Ada\nLovelace", "Ada\u007f", "Ada\u009b"]) {
+    // Also the characters that split a line or make a name read backwards ("\u202Egnp.exe").
+    for (const bad of ["Ada\u0000", "Ada\u0001Lovelace", "Ada\tLovelace", "Ada\nLovelace", "Ada\u007f", "Ada\u009b", "Ada\u2028Lovelace", "Ada\u2029Lovelace", "\u202Egnp.exe", "Ada\u2066x\u2069"]) {
       expect(name.safeParse(bad).error?.issues[0]?.message, JSON.stringify(bad)).toBe(`A name ${ONE_LINE}`);
     }
     expect(name.safeParse("  Ada Lovelace-Byron, Ph.D. (née King) ✓  ").data).toBe("Ada Lovelace-Byron, Ph.D. (née King) ✓");

@@ -7,10 +7,10 @@ import { env } from "cloudflare:workers";
 import { and, desc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userStub } from "../../src/auth/sessions";
-import { auditEvents, devMailbox, passkeys, recoveryCodes, ssoIdentities, totpCredentials } from "../../src/db/schema";
+import { auditEvents, devMailbox, passkeys, recoveryCodes, ssoIdentities, totpCredentials, users } from "../../src/db/schema";
 import { DAY } from "../../src/lib/clock";
 import { browser, type Browser, type FakeClock, fakeClock, ORIGIN } from "../helpers/app";
-import { signIn } from "../helpers/auth";
+import { mailedConfirmationCode, signIn } from "../helpers/auth";
 import { db, makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, latestEmailCode, postPassword, setMfa } from "../helpers/mfa";
 import { softwareAuthenticator } from "../helpers/webauthn";
@@ -196,6 +196,11 @@ describe("This wasn't me, after the intruder added ways back in", () => {
     const thief = browser({ clock, ip: "203.0.113.8", userAgent: PHONE });
     const enrolled = await enrollThroughPages(thief, "support", contact, clock);
     clock.advance(60_000);
+    // An app set up during that sign-in proves nothing; this intruder holds the mailbox too, and adds a passkey.
+    const code = await mailedConfirmationCode(thief, "support", contact.email);
+    const confirmed = await thief.post("/support/reauth", { current: contact.password, code, next: "/support/account" });
+    await confirmed.text();
+    expect(confirmed.status).toBe(303);
     const key = await softwareAuthenticator();
     const options = await thief.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
     const added = await thief.request("/support/account/passkeys", {
@@ -267,7 +272,7 @@ describe("a password-only sign-in from a new browser", () => {
     expect(refused).toEqual({ status: 401, body: { error: expect.stringContaining("Confirm it's you with a code we email you") } });
     expect(visible(await (await thief.get("/support/account")).text())).toContain("Confirm it's you to add or remove a passkey");
     // The confirmation offers a mailed code, though the portal uses none at sign-in; the password alone confirms, but adds nothing.
-    expect(visible(await (await thief.get("/support/reauth")).text())).toContain("Code from your email Needed only to add a passkey from this browser");
+    expect(visible(await (await thief.get("/support/reauth")).text())).toContain("Code from your email You signed in to this browser with just your password");
     const passwordAlone = await thief.post("/support/reauth", { current: contact.password, code: "", next: "/support/account" });
     expect(passwordAlone.status).toBe(303);
     await passwordAlone.text();
@@ -285,5 +290,55 @@ describe("a password-only sign-in from a new browser", () => {
     // The browser the person signed in with first was never held back.
     expect(await addPasskey(laptop)).toEqual({ status: 200, body: { ok: true } });
     await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+  });
+
+  it("stays marked when the stolen password signs in again from that browser, and changes no password without the mailed code", async () => {
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: true, passwordlessPasskeys: false });
+    const clock = fakeClock();
+    const { contact, thief } = await signedInFromTwoBrowsers(clock);
+    await (await thief.post("/support/logout")).text();
+    await signIn(thief, "support", contact);
+    expect((await addPasskey(thief)).status).toBe(401);
+
+    const before = (await db().select().from(users).where(eq(users.id, contact.id)).get())!.passwordHash;
+    const changed = await thief.post("/support/account/password", { current: contact.password, password: NEW_PASSWORD, confirm: NEW_PASSWORD, code: "" });
+    expect(changed.status).toBe(401);
+    expect(visible(await changed.text())).toContain("Enter the code we emailed you too");
+    expect((await db().select().from(users).where(eq(users.id, contact.id)).get())!.passwordHash).toBe(before);
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+  });
+});
+
+describe("This wasn't me, racing the intruder", () => {
+  it("leaves no passkey the intruder's open session adds while the account is being secured", async () => {
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: true, passwordlessPasskeys: false });
+    for (let round = 0; round < 4; round++) {
+      const clock = fakeClock();
+      const { contact, thief } = await signedInFromTwoBrowsers(clock);
+      const code = await mailedConfirmationCode(thief, "support", contact.email);
+      await (await thief.post("/support/reauth", { current: contact.password, code, next: "/support/account" })).text();
+      const path = await notMeLink(contact.email);
+      const key = await softwareAuthenticator();
+      const options = (await (await thief.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })).json()) as { challenge: string };
+      const register = async () => {
+        const r = await thief.request("/support/account/passkeys", { method: "POST", body: JSON.stringify({ name: "Late key", response: key.register(options, undefined, { discoverable: true }) }), headers: { "Content-Type": "application/json" } });
+        await r.text();
+      };
+      const secure = async () => (await (await browser({ clock }).post(path)).text()).length;
+      await Promise.all(round % 2 ? [register(), secure()] : [secure(), register()]);
+      expect(await db().select().from(passkeys).where(eq(passkeys.userId, contact.id)), `round ${round}`).toEqual([]);
+    }
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+  });
+
+  it("counts an app as added when its set-up finished, so one begun before and finished by the intruder goes, and is listed so", async () => {
+    const clock = fakeClock();
+    const { contact } = await signedInFromTwoBrowsers(clock);
+    const path = await notMeLink(contact.email);
+    // Set-up begun a day before the intruder's sign-in, finished (confirmed) after it.
+    await db().insert(totpCredentials).values({ userId: contact.id, secretEncrypted: "sealed", createdAt: clock.now() - DAY, confirmedAt: clock.now() + 60_000 });
+    const html = await (await browser({ clock }).post(path)).text();
+    expect(visible(/data-testid="removed-factors"[\s\S]*?<\/ul>/.exec(html)![0])).toContain("Authenticator app");
+    expect(await db().select().from(totpCredentials).where(eq(totpCredentials.userId, contact.id))).toEqual([]);
   });
 });

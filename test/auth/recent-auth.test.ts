@@ -9,8 +9,8 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { REAUTH_WINDOW_MS } from "../../src/auth/reauth";
-import { portalStub } from "../../src/auth/sessions";
-import { MINUTE } from "../../src/lib/clock";
+import { portalStub, userStub } from "../../src/auth/sessions";
+import { DAY, MINUTE } from "../../src/lib/clock";
 import { declaredInputs } from "../../src/lib/validation";
 import type { Portal } from "../../src/portal/policy";
 import { browser, type Browser, fakeClock } from "../helpers/app";
@@ -37,7 +37,7 @@ for (const r of APP_ROUTES) {
 interface Case {
   path: string;
   actor: { id: string; email: string; password: string };
-  target: { id: string; email: string };
+  target: { id: string; email: string; name: string };
   fresh: boolean;
   n: number;
 }
@@ -74,18 +74,46 @@ const SAMPLES: Record<string, (c: Case) => string | string[]> = {
   code: () => "",
 };
 
+/** For forms that edit a person: the value that keeps each field as it is, so one field can change alone. */
+const KEEP: Record<string, (c: Case) => string | string[]> = {
+  name: (c) => c.target.name,
+  email: (c) => c.target.email,
+  roleId: () => "role_agent",
+  groupIds: () => [],
+  active: () => "on",
+};
+
 let counter = 0;
 const clock = fakeClock();
 
-/** The path with a fresh record behind each parameter, and the person it acts on. */
-async function target(path: string): Promise<{ path: string; target: { id: string; email: string } }> {
+type Person = { id: string; email: string; name: string };
+
+/**
+ * An agent with every factor a route might remove (an app, a passkey, recovery codes, a
+ * remembered device), so a route that removes one has something to remove.
+ */
+async function personWithFactors(): Promise<{ person: Person; passkeyId: string; deviceId: string }> {
   const person = await makeAgent();
-  const fill = (id: string) => path.replace(/:audience/, "contacts").replace(/:[A-Za-z]+/, id);
+  const passkeyId = `pk-${crypto.randomUUID()}`;
+  const deviceId = `dev_${crypto.randomUUID().replaceAll("-", "").slice(0, 16).replace(/[^a-z2-7]/g, "a")}`;
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO totp_credentials (user_id, secret_encrypted, confirmed_at, created_at) VALUES (?, 'sealed', 1, 1)").bind(person.id),
+    env.DB.prepare("INSERT INTO passkeys (id, user_id, name, public_key, counter, created_at) VALUES (?, ?, 'Laptop', 'key', 0, 1)").bind(passkeyId, person.id),
+    env.DB.prepare("INSERT INTO recovery_codes (id, user_id, position, code_encrypted, created_at) VALUES (?, ?, 1, 'sealed', 1)").bind(`rc-${crypto.randomUUID()}`, person.id),
+  ]);
+  await userStub(env, person.id).rememberDevice({ id: deviceId, tokenHash: `device-${deviceId}`, generation: 0, now: clock.now(), expiresAt: clock.now() + 30 * DAY, ip: "198.18.0.1", userAgent: "Laptop" });
+  return { person, passkeyId, deviceId };
+}
+
+/** The path with a fresh record behind each parameter, and the person it acts on. */
+async function target(path: string): Promise<{ path: string; target: Person }> {
+  const { person, passkeyId, deviceId } = await personWithFactors();
+  const fill = (id: string) => path.replace(/:audience/, "contacts").replace(/:id\b/, id);
   if (/\/admin\/contacts\/:id/.test(path)) {
     const contact = await makeContact();
     return { path: fill(contact.id), target: contact };
   }
-  if (/\/admin\/(agents|people)\/:id/.test(path)) return { path: fill(person.id).replace(/:itemId/, "zz_none"), target: person };
+  if (/\/admin\/(agents|people)\/:id/.test(path)) return { path: fill(person.id).replace(/:itemId/, path.includes("/passkeys/") ? passkeyId : deviceId), target: person };
   if (path.includes("/admin/roles/:id")) return { path: fill(await makeRole(["viewAssets"])), target: person };
   if (path.includes("/admin/groups/:id")) return { path: fill(await makeGroup()), target: person };
   if (path.includes("/admin/locations/:id")) return { path: fill(await makeLocation()), target: person };
@@ -97,8 +125,8 @@ async function target(path: string): Promise<{ path: string; target: { id: strin
   return { path: fillPath(fill("zz_none"), "zz_none"), target: person };
 }
 
-/** What decides who may sign in, and how: people's credentials and factors, roles, the portals' policies. */
-async function signInState(): Promise<string> {
+/** What decides who may sign in, and how: people's credentials and factors, roles, the portals' policies, the person's remembered devices. */
+async function signInState(personId: string): Promise<string> {
   const queries = [
     "SELECT id, kind, email, password_hash, role_id, active FROM users ORDER BY id",
     "SELECT * FROM roles ORDER BY id",
@@ -113,10 +141,27 @@ async function signInState(): Promise<string> {
   ];
   const rows = await env.DB.batch(queries.map((q) => env.DB.prepare(q)));
   const policies = await Promise.all((["agent", "support"] as const).map((p) => portalStub(env, p).getPolicy()));
-  return JSON.stringify([rows.map((r) => r.results), policies]);
+  const devices = await userStub(env, personId).listDevices(0, clock.now());
+  return JSON.stringify([rows.map((r) => r.results), policies, devices]);
 }
 
-async function send(path: string, fresh: boolean): Promise<{ status: number; changed: boolean }> {
+/** The form a route is sent: every field filled to change something, or (`only`) one field changed and the rest kept. */
+function formFor(path: string, c: Case, only?: string): URLSearchParams {
+  const body = new URLSearchParams();
+  for (const field of FIELDS.get(path) ?? []) {
+    const sample = only !== undefined && field !== only ? KEEP[field]?.(c) : SAMPLES[field]?.(c);
+    for (const value of sample === undefined ? [] : Array.isArray(sample) ? sample : [sample]) body.append(field, value);
+  }
+  return body;
+}
+
+/** The variants of a route's form: all fields at once, and one at a time where every field can be kept. */
+function variantsOf(path: string): (string | undefined)[] {
+  const fields = FIELDS.get(path) ?? [];
+  return fields.length > 1 && fields.every((f) => KEEP[f]) ? [undefined, ...fields] : [undefined];
+}
+
+async function send(path: string, fresh: boolean, only?: string): Promise<{ status: number; changed: boolean }> {
   const portal: Portal = path.startsWith("/support") ? "support" : "agent";
   const actor = portal === "agent" ? await makeAdmin() : await makeContact();
   const client: Browser = browser({ clock });
@@ -124,16 +169,11 @@ async function send(path: string, fresh: boolean): Promise<{ status: number; cha
   if (!fresh) clock.advance(REAUTH_WINDOW_MS + MINUTE);
   const filled = await target(path);
   const c: Case = { path, actor, target: filled.target, fresh, n: ++counter };
-  const body = new URLSearchParams();
-  for (const field of FIELDS.get(path) ?? []) {
-    const sample = SAMPLES[field]?.(c);
-    for (const value of sample === undefined ? [] : Array.isArray(sample) ? sample : [sample]) body.append(field, value);
-  }
   const policies = await Promise.all((["agent", "support"] as const).map((p) => portalStub(env, p).getPolicy()));
-  const before = await signInState();
-  const response = await client.request(filled.path, { method: "POST", body, headers: { Referer: `https://edgedesk.test/${portal}` } });
+  const before = await signInState(filled.target.id);
+  const response = await client.request(filled.path, { method: "POST", body: formFor(path, c, only), headers: { Referer: `https://edgedesk.test/${portal}` } });
   await response.text();
-  const changed = (await signInState()) !== before;
+  const changed = (await signInState(filled.target.id)) !== before;
   // Each route meets the portals as the test set them up.
   await Promise.all((["agent", "support"] as const).map((p, i) => writePortalPolicy(p, policies[i]!, false)));
   return { status: response.status, changed };
@@ -152,10 +192,13 @@ describe("SECURITY.md 39: changes to signing in need a recent authentication", (
     const changedWhenFresh: string[] = [];
     const changedWhenStale: string[] = [];
     for (const path of POSTS) {
-      const fresh = await send(path, true);
-      if (fresh.changed) changedWhenFresh.push(path);
-      const stale = await send(path, false);
-      if (stale.changed) changedWhenStale.push(`${path} → ${stale.status}`);
+      for (const only of variantsOf(path)) {
+        const label = only ? `${path} (${only} alone)` : path;
+        const fresh = await send(path, true, only);
+        if (fresh.changed) changedWhenFresh.push(label);
+        const stale = await send(path, false, only);
+        if (stale.changed) changedWhenStale.push(`${label} → ${stale.status}`);
+      }
     }
     expect(changedWhenStale).toEqual([]);
     // The forms were filled in well enough to make the changes a person would: at least these did change sign-in state.
@@ -165,7 +208,13 @@ describe("SECURITY.md 39: changes to signing in need a recent authentication", (
       "/agent/settings/security/:audience/password/apply",
       "/agent/settings/security/:audience/sessions/apply",
       "/agent/admin/agents/:id",
+      "/agent/admin/agents/:id (email alone)",
+      "/agent/admin/agents/:id (roleId alone)",
+      "/agent/admin/agents/:id (active alone)",
       "/agent/admin/agents/:id/password",
+      "/agent/admin/people/:id/reset-mfa",
+      "/agent/admin/people/:id/passkeys/:itemId/remove",
+      "/agent/admin/people/:id/devices/:itemId/forget",
       "/agent/admin/agents/new",
       "/agent/admin/contacts/:id/active",
       "/agent/admin/roles/:id",

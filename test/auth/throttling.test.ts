@@ -4,6 +4,7 @@ import { ACCOUNT_LIMITS, LIMITS } from "../../src/limits/limits";
 import { env } from "cloudflare:workers";
 import { browser, fakeClock } from "../helpers/app";
 import { makeAgent, makeContact } from "../helpers/factories";
+import { signIn } from "../helpers/auth";
 
 const PAUSED = "Sign-in to your EdgeDesk account was paused";
 async function pausedNotices(to: string) {
@@ -64,7 +65,7 @@ describe("SECURITY.md 3: password attempts", () => {
   });
 });
 
-describe("issue 10: the account holder hears about throttling", () => {
+describe("the account holder hears about throttling", () => {
   it("emails the holder once when a burst of wrong passwords throttles their account", async () => {
     const clock = fakeClock();
     const contact = await makeContact();
@@ -97,5 +98,48 @@ describe("issue 10: the account holder hears about throttling", () => {
     expect(forGhost).toEqual(forReal);
     expect(await pausedNotices(real.email)).toHaveLength(1);
     expect(await pausedNotices(ghost)).toHaveLength(0);
+  });
+});
+
+describe("windows slide", () => {
+  it("let at most 10 guesses at one account through in any 15 minutes, however they straddle a window's end", async () => {
+    const clock = fakeClock();
+    const agent = await makeAgent();
+    const guess = async (i: number) => {
+      const r = await browser({ clock, ip: `203.0.118.${i}` }).post("/agent/login", { email: agent.email, password: `guess ${i}` });
+      await r.text();
+      return r.status;
+    };
+    const first = await guess(1);
+    clock.advance(15 * MINUTE - 1_000);
+    const before = await Promise.all(Array.from({ length: 9 }, (_, i) => guess(i + 2)));
+    clock.advance(1_000);
+    // The first guess is 15 minutes old now: one slot frees, the nine just before still count.
+    const after = await Promise.all(Array.from({ length: 10 }, (_, i) => guess(i + 20)));
+    expect([first, ...before].every((s) => s === 401)).toBe(true);
+    expect(after.filter((s) => s === 401)).toHaveLength(1);
+    expect(after.filter((s) => s === 429)).toHaveLength(9);
+  });
+
+  it("keep a browser's own guesses at an account to 10 per 15 minutes and 100 a day, known or not", async () => {
+    const clock = fakeClock();
+    const agent = await makeAgent();
+    const laptop = browser({ clock, ip: "203.0.118.200" });
+    await signIn(laptop, "agent", agent);
+    await (await laptop.post("/agent/logout")).text();
+    const statuses: number[] = [];
+    // 12 bursts of 10 wrong passwords, one every 15 minutes: three hours, 120 guesses from the known browser.
+    for (let round = 0; round < 12; round++) {
+      for (let i = 0; i < 10; i++) {
+        const r = await laptop.post("/agent/login", { email: agent.email, password: `mine ${round}-${i}` });
+        await r.text();
+        statuses.push(r.status);
+      }
+      const eleventh = await laptop.post("/agent/login", { email: agent.email, password: "one more" });
+      await eleventh.text();
+      expect(eleventh.status, `round ${round}: the known browser's 11th guess in 15 minutes`).toBe(429);
+      clock.advance(15 * MINUTE);
+    }
+    expect(statuses.filter((s) => s === 401)).toHaveLength(ACCOUNT_LIMITS.daily.limit);
   });
 });

@@ -2,6 +2,18 @@ import { expect } from "vitest";
 import type { Portal } from "../../src/portal/policy";
 import { sessionCookieName } from "../../src/auth/sessions";
 import type { Browser } from "./app";
+import { latestEmailCode } from "./mfa";
+
+/**
+ * Ask for a code mailed to confirm it's you (a browser new to the person that signed in with just
+ * a password needs one to change the password or add a factor) and return it.
+ */
+export async function mailedConfirmationCode(client: Browser, portal: Portal, email: string): Promise<string> {
+  const sent = await client.post(`/${portal}/reauth/email?next=${encodeURIComponent(`/${portal}/account`)}`);
+  await sent.text();
+  expect(sent.status, "the confirmation code should be mailed").toBe(303);
+  return latestEmailCode(email);
+}
 
 /** Sign in through the form, as a person would, and check it worked. */
 export async function signIn(client: Browser, portal: Portal, user: { email: string; password: string }) {

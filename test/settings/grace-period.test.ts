@@ -72,6 +72,8 @@ describe("the grace period", () => {
 
     // Changing the length restarts it from now; turning the app off clears it.
     clock.advance(2 * HOUR);
+    // Two hours after signing in, a policy change asks the admin to confirm it's them first.
+    await (await adminClient.post("/agent/reauth", { current: admin.password, next: PAGE })).text();
     const restartedAt = clock.now();
     const longer = await applyGrace(adminClient, "10");
     expect(longer.headers.get("Location")).toBe(`${PAGE}?saved=next_login`);

@@ -100,6 +100,10 @@ export class UserDurableObject extends DurableObject<Env> {
     return sighting;
   }
 
+  async hasSignedInBefore(): Promise<boolean> {
+    return knownDevices.hasSignedInBefore(this.sql);
+  }
+
   async forgetKnownDevice(tokenHash: string): Promise<boolean> {
     return knownDevices.forgetKnownDevice(this.sql, tokenHash);
   }

@@ -25,6 +25,11 @@ export function noteSighting(sql: SqlStorage, tokenHash: string, now: number, wi
   return known ? "known" : "new";
 }
 
+/** Whether the person has signed in before, as far as this object has watched. */
+export function hasSignedInBefore(sql: SqlStorage): boolean {
+  return sql.exec("SELECT 1 FROM device_watch").toArray().length > 0;
+}
+
 /** "This wasn't me": the browser of that sign-in is a stranger again. */
 export function forgetKnownDevice(sql: SqlStorage, tokenHash: string): boolean {
   return sql.exec("DELETE FROM known_devices WHERE token_hash = ?", tokenHash).rowsWritten > 0;
