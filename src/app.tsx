@@ -15,6 +15,7 @@ import { myAssetsRoutes } from "./assets/my-assets";
 import { groupsRoutes, locationsRoutes } from "./admin/named-list-routes";
 import { peopleRoutes } from "./admin/people-routes";
 import { requestsRoutes } from "./admin/requests-routes";
+import { pausesRoutes } from "./admin/pauses-routes";
 import { rolesRoutes } from "./admin/roles-routes";
 import { reauthRoutes } from "./auth/reauth";
 import { signInRoutes } from "./auth/routes";
@@ -136,6 +137,7 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
   app.route("/agent/settings/security", securitySettingsRoutes);
   app.route("/agent/admin/roles", rolesRoutes);
   app.route("/agent/admin/recovery-requests", requestsRoutes);
+  app.route("/agent/admin/paused-sign-ins", pausesRoutes);
   app.route("/agent/admin/locations", locationsRoutes);
   app.route("/agent/admin/groups", groupsRoutes);
   app.route("/agent/admin", peopleRoutes);

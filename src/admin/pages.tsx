@@ -21,6 +21,7 @@ export function AdminFrame(props: { auth: Auth; title: string; children?: Child 
           {can("manageAgents") && <a href="/agent/admin/groups">Groups</a>}
           {can("manageAssets") && <a href="/agent/admin/locations">Locations</a>}
           {can("manageRecoveryAndMfaReset") && <a href="/agent/admin/recovery-requests">Recovery code requests</a>}
+          {can("manageRecoveryAndMfaReset") && <a href="/agent/admin/paused-sign-ins">Paused sign-ins</a>}
         </nav>
         <h1>{props.title}</h1>
         <div class="panel">{props.children}</div>

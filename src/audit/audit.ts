@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { getDb } from "../db";
+import { type Db, getDb } from "../db";
 import { auditEvents } from "../db/schema";
 import type { Portal } from "../portal/policy";
 
@@ -28,6 +28,8 @@ export const AUDIT_EVENTS = {
   "mfa.reset": "MFA reset by an admin",
   "sign_in.new_device": "Signed in from a new browser: the person was emailed",
   "account.secured": "“This wasn't me”: signed out everywhere, password cancelled",
+  "sign_in.paused": "Sign-in from new browsers paused by wrong attempts: the person was emailed",
+  "sign_in.pause_lifted": "Pause on sign-in from new browsers lifted by an admin",
   "access_pass.issued": "Temporary access pass issued by an admin",
   "access_pass.used": "Temporary access pass used to sign in",
   "user.created": "User created",
@@ -57,6 +59,35 @@ export interface AuditEntry {
   /** Whom it concerns, when that is someone else or the account signed in to. */
   targetId?: string | null;
   details?: Record<string, unknown>;
+}
+
+/** Where and when an event happened: the request's moment, address and user agent (none for work after it). */
+export interface AuditOrigin {
+  at: number;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/**
+ * The statement that appends an event, for the D1 batch that makes the change it records: both
+ * are stored or neither.
+ */
+export function auditInsert(db: Db, entry: AuditEntry, origin: AuditOrigin) {
+  return db.insert(auditEvents).values({
+    at: origin.at,
+    event: entry.event,
+    portal: entry.portal ?? null,
+    actorId: entry.actorId ?? null,
+    targetId: entry.targetId === undefined ? (entry.actorId ?? null) : entry.targetId,
+    ip: origin.ip,
+    userAgent: origin.userAgent?.slice(0, 512) || null,
+    details: entry.details ?? null,
+  });
+}
+
+/** The origin of an event a request causes. */
+export function auditOriginOf(c: Context<AppEnv>): AuditOrigin {
+  return { at: c.var.clock.now(), ip: c.req.header("CF-Connecting-IP") ?? null, userAgent: c.req.header("User-Agent") ?? null };
 }
 
 /** Append an event, with the request's time, IP and user agent. Awaited: an event is never silently lost. */

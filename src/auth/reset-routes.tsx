@@ -10,6 +10,7 @@ import { emailField, parseForm, passwordField, reads } from "../lib/validation";
 import { accountLimiter, countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sourceOf } from "../limits/source";
 import { attempterOf, attemptRight, countAttemptAt, tooManyAttempts } from "./attempts";
+import { endPauses } from "./pauses";
 import { type Portal, portalLabel } from "../portal/policy";
 import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { setPassword } from "./password-change";
@@ -151,6 +152,7 @@ export function passwordResetRoutes(portal: Portal) {
     await attemptRight(c, who, counted);
     // Whoever holds the mailbox is the person: strangers' pauses on new browsers end here (SECURITY.md 43).
     await accountLimiter(c.env, portal, normalizeEmail(reset.user.email)).lift();
+    await endPauses(db, reset.user.id);
     const ended = await endAllSessionsOfUser(c.env, reset.user.id);
     await recordAudit(c, { event: "password_reset.completed", portal, actorId: reset.user.id, details: { sessionsEnded: ended } });
     await afterResponse(c, "The password-changed mail", () => notifyPasswordReset(c.env, reset.user, portal, requestDetails(c).ip, now));

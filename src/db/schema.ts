@@ -452,3 +452,23 @@ export const removedPeople = sqliteTable("removed_people", {
   removedAt: integer("removed_at").notNull(),
   removedBy: text("removed_by").notNull(),
 });
+
+// A person whose sign-in from new browsers is paused by strangers' failures (SECURITY.md 43): one
+// row per person and way in, written after the response that paused it (so an unknown email and
+// a real one answer alike), for the admins' list and the person's activity. The account's
+// limiter decides; this row only says where to look, and is gone once the pause is over.
+export const signInPauses = sqliteTable(
+  "sign_in_pauses",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    way: text("way", { enum: ["password", "second_step", "reset"] }).notNull(),
+    portal: text("portal", { enum: ["agent", "support"] }).notNull(),
+    pausedAt: integer("paused_at").notNull(),
+    until: integer("until").notNull(),
+    attempts: integer("attempts").notNull(),
+    sources: text("sources", { mode: "json" }).$type<{ source: string; country: string | null; count: number }[]>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.way] }), index("sign_in_pauses_until_idx").on(t.until)],
+);

@@ -53,6 +53,7 @@ function targets(env: Env, settings: RetentionSettings, now: number): Target[] {
     { name: "accessPasses", table: "temporary_access_passes", expired: "expires_at < ?", cutoff: now },
     { name: "passkeyChallenges", table: "passkey_challenges", expired: "expires_at < ?", cutoff: now },
     { name: "notMeLinks", table: "not_me_links", expired: "expires_at < ?", cutoff: now },
+    { name: "signInPauses", table: "sign_in_pauses", expired: "until < ?", cutoff: now },
     { name: "ssoInvitations", table: "sso_invitations", expired: "expires_at < ?", cutoff: now },
   ];
   if (isDevelopment(env)) list.push({ name: "devMailbox", table: "dev_mailbox", expired: "sent_at < ?", cutoff: now - DEV_MAIL_LIFETIME_MS });

@@ -22,6 +22,8 @@ const LIMITER_DO_SCHEMA: readonly SchemaStep[] = [
      INSERT INTO hits (name, at) SELECT 'attempts', (SELECT started_at FROM window) FROM n WHERE (SELECT count(*) FROM window) > 0`,
     "CREATE TABLE browsers (hash TEXT PRIMARY KEY, seen_at INTEGER NOT NULL)",
     "CREATE TABLE sources (window TEXT NOT NULL, source TEXT NOT NULL, country TEXT, count INTEGER NOT NULL, PRIMARY KEY (window, source))",
+    // How far the app's clock is from the runtime's, so an alarm ends windows by the app's time.
+    "CREATE TABLE clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_ms INTEGER NOT NULL)",
   ),
 ];
 
@@ -32,12 +34,14 @@ const LIMITER_DO_SCHEMA: readonly SchemaStep[] = [
  * requests can never get more than a rule's limit evaluated. The counting rules are in ./windows.ts.
  */
 export class LimiterDurableObject extends DurableObject<Env> {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    migrateSchema(ctx.storage, LIMITER_DO_SCHEMA);
-  }
+  // Made on first use, and again after the alarm deleted everything (the object lives on in memory).
+  private ready = false;
 
   private get sql(): SqlStorage {
+    if (!this.ready) {
+      migrateSchema(this.ctx.storage, LIMITER_DO_SCHEMA);
+      this.ready = true;
+    }
     return this.ctx.storage.sql;
   }
 
@@ -80,6 +84,11 @@ export class LimiterDurableObject extends DurableObject<Env> {
     windows.forgetBrowsers(this.sql);
   }
 
+  /** Until when unknown browsers are refused on a way in; null when they are not. */
+  async unknownPausedUntil(way: string, now: number, rules: windows.GuardRules): Promise<number | null> {
+    return windows.unknownPausedUntil(this.sql, way, now, rules);
+  }
+
   /** Lift every pause of unknown browsers (a password reset, an admin). */
   async lift(): Promise<void> {
     windows.liftUnknown(this.sql);
@@ -93,18 +102,21 @@ export class LimiterDurableObject extends DurableObject<Env> {
   /**
    * Counters that have nothing left to count go, and so does an object left with nothing: a
    * stranger's made-up emails and addresses leave no storage behind once their windows end.
-   * Windows end by the clock the app passes in (tests move it); the alarm runs on real time, so
-   * it looks at both and keeps what has not ended by the later of the two.
+   * Windows end by the clock the app passes in (tests move it); the alarm runs on the runtime's,
+   * so it goes by the app's clock as last seen plus the time since.
    */
   override async alarm(): Promise<void> {
-    const now = Math.max(Date.now(), windows.latestMoment(this.sql));
+    const now = Date.now() + windows.clockOffset(this.sql);
     windows.sweep(this.sql, now);
     const next = windows.nextEnd(this.sql);
-    if (next === null) await this.ctx.storage.deleteAll();
-    else await this.ctx.storage.setAlarm(Date.now() + Math.max(1_000, next - now));
+    if (next === null) {
+      await this.ctx.storage.deleteAll();
+      this.ready = false;
+    } else await this.ctx.storage.setAlarm(Date.now() + Math.max(1_000, next - now));
   }
 
   private async sweepLater(now: number): Promise<void> {
+    windows.noteClock(this.sql, now - Date.now());
     if ((await this.ctx.storage.getAlarm()) !== null) return;
     const next = windows.nextEnd(this.sql);
     if (next !== null) await this.ctx.storage.setAlarm(Date.now() + Math.max(1_000, next - now));

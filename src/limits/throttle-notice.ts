@@ -1,5 +1,8 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
+import { auditOriginOf } from "../audit/audit";
+import { recordPause } from "../auth/pauses";
+import { getDb } from "../db";
 import { afterResponse } from "../lib/background";
 import { sendMail } from "../mail/mailer";
 import { type Portal, portalLabel } from "../portal/policy";
@@ -8,9 +11,16 @@ import type { Attempter, Counted, Way } from "./sign-in-guard";
 import { OTHER_SOURCES, unknownWindows } from "./windows";
 
 export interface Holder {
+  id: string;
   email: string;
   name: string;
 }
+
+const ADVICE: Record<Way, string> = {
+  password: "If this was you, wait and try again, or use a browser you signed in with before. If it was not, nobody got in; a longer, unique password keeps it that way.\n",
+  second_step: "Whoever tried knew your password. If this was not you, change your password now and tell your administrator.\n",
+  reset: "Whoever tried had a password reset link we emailed you. If this was not you, tell your administrator.\n",
+};
 
 const WRONG: Record<Way, string> = { password: "wrong passwords", second_step: "wrong verification codes", reset: "refused new passwords through a reset link" };
 
@@ -25,6 +35,7 @@ export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: 
   const portal = who.portal as Portal;
   const origin = new URL(c.req.url).origin;
   const now = c.var.clock.now();
+  const auditOrigin = auditOriginOf(c);
   await afterResponse(c, "The throttling notice", async () => {
     const person = await holder();
     if (!person) return;
@@ -38,14 +49,14 @@ export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: 
     } else {
       const sources = await accountLimiter(c.env, who.portal, who.email).sources(unknownWindows(way).daily);
       const total = sources.reduce((n, s) => n + s.count, 0);
+      // For the admins' list of paused sign-ins and the person's own activity.
+      await recordPause(getDb(c.env.DB), { userId: person.id, portal, way, pausedAt: now, until: now + counted.retryAfterMs, attempts: total, sources }, auditOrigin);
       const lines = sources.map((s) => `    ${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`).join("\n");
       text =
         `There were too many ${WRONG[way]} for ${account} from browsers you have not signed in with, so signing in from new browsers is paused for ${wait}. ` +
         `Browsers you have signed in with before keep working.\n\n` +
         (total ? `${total} attempt${total === 1 ? "" : "s"} came from:\n${lines}\n\n` : "") +
-        (way === "password"
-          ? "If this was you, wait and try again, or use a browser you signed in with before. If it was not, nobody got in; a longer, unique password keeps it that way.\n"
-          : "Whoever tried knew your password. If this was not you, change your password now and tell your administrator.\n");
+        ADVICE[way];
     }
     await sendMail(
       c.env,

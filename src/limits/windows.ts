@@ -198,15 +198,25 @@ export function forgetBrowsers(sql: SqlStorage): void {
   for (const { name } of sql.exec<{ name: string }>("SELECT name FROM windows WHERE name LIKE '%:browser:%' OR name LIKE '%:browser-daily:%'").toArray()) clear(sql, [name]);
 }
 
+/** Until when unknown browsers are refused on this way in (its window or its daily bound is full); null when they are not. */
+export function unknownPausedUntil(sql: SqlStorage, way: string, now: number, rules: GuardRules): number | null {
+  const names = unknownWindows(way);
+  const full_ = [read(sql, names.unknown, now, rules.unknown), read(sql, names.daily, now, rules.daily)].filter(full);
+  return full_.length ? Math.max(...full_.map((s) => s.freeAt)) : null;
+}
+
 export function liftUnknown(sql: SqlStorage): void {
   const names = sql.exec<{ name: string }>("SELECT name FROM windows WHERE name LIKE '%:unknown' OR name LIKE '%:daily'").toArray().map((r) => r.name);
   clear(sql, names);
 }
 
-/** The latest moment the app's clock has written here (counted attempts, known browsers). */
-export function latestMoment(sql: SqlStorage): number {
-  const row = sql.exec<{ h: number | null; b: number | null }>("SELECT (SELECT max(at) FROM hits) AS h, (SELECT max(seen_at) FROM browsers) AS b").one();
-  return Math.max(row.h ?? 0, row.b ?? 0);
+/** How far ahead of the runtime's clock the app's was when it last called (0 in production, unless clocks drift). */
+export function noteClock(sql: SqlStorage, offsetMs: number): void {
+  sql.exec("INSERT INTO clock (id, offset_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET offset_ms = excluded.offset_ms", offsetMs);
+}
+
+export function clockOffset(sql: SqlStorage): number {
+  return sql.exec<{ offset_ms: number }>("SELECT offset_ms FROM clock").toArray()[0]?.offset_ms ?? 0;
 }
 
 /** When the next counted attempt or known browser ends; null when nothing is left to count. */

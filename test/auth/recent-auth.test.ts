@@ -101,6 +101,7 @@ async function personWithFactors(): Promise<{ person: Person; passkeyId: string;
     env.DB.prepare("INSERT INTO passkeys (id, user_id, name, public_key, counter, created_at) VALUES (?, ?, 'Laptop', 'key', 0, 1)").bind(passkeyId, person.id),
     env.DB.prepare("INSERT INTO recovery_codes (id, user_id, position, code_encrypted, created_at) VALUES (?, ?, 1, 'sealed', 1)").bind(`rc-${crypto.randomUUID()}`, person.id),
   ]);
+  await env.DB.prepare("INSERT INTO sign_in_pauses (user_id, way, portal, paused_at, until, attempts, sources) VALUES (?, 'password', 'agent', ?, ?, 10, '[]')").bind(person.id, clock.now(), clock.now() + DAY).run();
   await userStub(env, person.id).rememberDevice({ id: deviceId, tokenHash: `device-${deviceId}`, generation: 0, now: clock.now(), expiresAt: clock.now() + 30 * DAY, ip: "198.18.0.1", userAgent: "Laptop" });
   return { person, passkeyId, deviceId };
 }
@@ -113,7 +114,7 @@ async function target(path: string): Promise<{ path: string; target: Person }> {
     const contact = await makeContact();
     return { path: fill(contact.id), target: contact };
   }
-  if (/\/admin\/(agents|people)\/:id/.test(path)) return { path: fill(person.id).replace(/:itemId/, path.includes("/passkeys/") ? passkeyId : deviceId), target: person };
+  if (/\/admin\/(agents|people|paused-sign-ins)\/:id/.test(path)) return { path: fill(person.id).replace(/:itemId/, path.includes("/passkeys/") ? passkeyId : deviceId), target: person };
   if (path.includes("/admin/roles/:id")) return { path: fill(await makeRole(["viewAssets"])), target: person };
   if (path.includes("/admin/groups/:id")) return { path: fill(await makeGroup()), target: person };
   if (path.includes("/admin/locations/:id")) return { path: fill(await makeLocation()), target: person };
@@ -138,6 +139,7 @@ async function signInState(personId: string): Promise<string> {
     "SELECT * FROM sso_invitations ORDER BY id",
     "SELECT * FROM temporary_access_passes ORDER BY id",
     "SELECT * FROM removed_people ORDER BY rowid",
+    "SELECT * FROM sign_in_pauses ORDER BY user_id, way",
   ];
   const rows = await env.DB.batch(queries.map((q) => env.DB.prepare(q)));
   const policies = await Promise.all((["agent", "support"] as const).map((p) => portalStub(env, p).getPolicy()));
@@ -215,6 +217,7 @@ describe("SECURITY.md 39: changes to signing in need a recent authentication", (
       "/agent/admin/people/:id/reset-mfa",
       "/agent/admin/people/:id/passkeys/:itemId/remove",
       "/agent/admin/people/:id/devices/:itemId/forget",
+      "/agent/admin/paused-sign-ins/:id/lift",
       "/agent/admin/agents/new",
       "/agent/admin/contacts/:id/active",
       "/agent/admin/roles/:id",
