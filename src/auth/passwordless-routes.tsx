@@ -46,7 +46,7 @@ export function passwordlessRoutes(portal: Portal) {
   app.post("/login/passkey/options", reads(), async (c) => {
     const rp = await allowedRp(c);
     if (!rp) return c.json({ error: OFF }, 403);
-    const { token, options } = await startPasskeySignIn(getDb(c.env.DB), rp, portal, c.var.clock.now());
+    const { token, options } = await startPasskeySignIn(c.env, rp, portal, c.var.clock.now());
     setCookie(c, cookie, token, { prefix: "host", httpOnly: true, sameSite: "Strict", maxAge: ATTEMPT_LIFETIME_MS / 1000 });
     return c.json(options);
   });
@@ -59,17 +59,17 @@ export function passwordlessRoutes(portal: Portal) {
     const now = c.var.clock.now();
     // Counted per source before the passkey is looked up (it names its account only then), and per account after.
     const source = sourceOf(requestDetails(c).ip);
-    const bySource = await countFromSource(c.env, source, now);
-    if (!bySource.allowed) {
-      c.header("Retry-After", String(retryAfterSeconds(bySource.retryAfterMs)));
-      if (bySource.firstRefusal) await recordAudit(c, { event: "sign_in.throttled", portal, details: { method: "passkey", by: "source" } });
-      return c.json({ error: tooManyAttempts(bySource.retryAfterMs) }, 429);
+    const bySource = await countFromSource(c.env, { portal, source }, now);
+    if (!bySource.result.allowed) {
+      c.header("Retry-After", String(retryAfterSeconds(bySource.result.retryAfterMs)));
+      if (bySource.result.firstRefusal) await recordAudit(c, { event: "sign_in.throttled", portal, details: { method: "passkey", by: "source" } });
+      return c.json({ error: tooManyAttempts(bySource.result.retryAfterMs) }, 429);
     }
     const db = getDb(c.env.DB);
     const response = form.data.response as unknown as AuthenticationResponseJSON;
     const token = getCookie(c, cookie, "host");
     deleteCookie(c, cookie, { prefix: "host", secure: true, path: "/" });
-    const holder = await findPasskeyHolder(db, portal, token, response, now);
+    const holder = await findPasskeyHolder(c.env, db, portal, token, response, now);
     if (!holder.ok) {
       await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "passkey", reason: "unknown_passkey" } });
       return c.json({ error: holder.message }, 401);

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../app-env";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
+import { hmacHex, hmacMatches } from "../lib/encryption";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import type { PortalState } from "../portal/portal-do";
 import { portalPolicy, portalState } from "../portal/context";
@@ -36,11 +37,23 @@ export function clearSessionCookie(c: Context<AppEnv>, portal: Portal) {
   deleteCookie(c, COOKIE_NAMES[portal], { prefix: "host", secure: true, path: "/" });
 }
 
-/** A token is `<user id>.<160 random bits>`: the id routes to the user's Durable Object, the secret proves the session. */
-function parseToken(token: string | undefined): { userId: string; tokenHash: Promise<string> } | null {
-  const match = token && /^((?:agt|cnt)_[a-z2-7]{16})\.[a-z2-7]{32}$/.exec(token);
-  if (!match?.[1]) return null;
-  return { userId: match[1], tokenHash: sha256Hex(token!) };
+/**
+ * A token is `<user id>.<160 random bits>.<MAC>`: the id routes to the user's Durable Object, the
+ * secret proves the session, and the MAC (HMAC_KEY over the two) proves we issued it. SECURITY.md
+ * 44: a token is checked for shape and MAC before any object is addressed, so a forged cookie
+ * (naming a made-up id, or an admin's) reaches no object at all.
+ */
+async function parseToken(env: Env, token: string | undefined): Promise<{ userId: string; tokenHash: string } | null> {
+  const match = token && /^(((?:agt|cnt)_[a-z2-7]{16})\.[a-z2-7]{32})\.([0-9a-f]{8}\.[0-9a-f]{64})$/.exec(token);
+  if (!match || !(await hmacMatches(env, tokenMessage(match[1]!), match[3]!))) return null;
+  return { userId: match[2]!, tokenHash: await sha256Hex(token!) };
+}
+
+const tokenMessage = (idAndSecret: string) => `edgedesk session\n${idAndSecret}`;
+
+async function newToken(env: Env, userId: string): Promise<string> {
+  const idAndSecret = `${userId}.${randomToken()}`;
+  return `${idAndSecret}.${await hmacHex(env, tokenMessage(idAndSecret))}`;
 }
 
 
@@ -56,9 +69,10 @@ function permissionsOf(user: UserProfile, state: PortalState): Permission[] {
  * 20). A failing call throws, so the request fails closed rather than passing as signed in.
  */
 export async function readSession(c: Context<AppEnv>, portal: Portal): Promise<Auth | null> {
-  const parsed = parseToken(getCookie(c, COOKIE_NAMES[portal], "host"));
+  const parsed = await parseToken(c.env, getCookie(c, COOKIE_NAMES[portal], "host"));
   if (!parsed) return null;
-  const [state, tokenHash] = await Promise.all([portalState(c, portal), parsed.tokenHash]);
+  const { tokenHash } = parsed;
+  const state = await portalState(c, portal);
   const result = await userStub(c.env, parsed.userId).validateSession(parsed.userId, {
     tokenHash,
     generation: state.policy.generation,
@@ -114,7 +128,7 @@ export async function mintSession(
   userId: string,
   session: { stage: SessionStage; method: SignInMethod; generation: number; now: number; ip: string; userAgent: string; passwordOnly?: boolean },
 ): Promise<{ id: string; token: string }> {
-  const token = `${userId}.${randomToken()}`;
+  const token = await newToken(env, userId);
   const id = newId("ses");
   await userStub(env, userId).createSession({ id, tokenHash: await sha256Hex(token), ...session });
   return { id, token };
@@ -129,7 +143,7 @@ export async function rotateSession(
   auth: Pick<Auth, "portal" | "user" | "tokenHash" | "policy">,
   next: { stage: SessionStage; reauthenticated: boolean; proved?: boolean },
 ): Promise<string | null> {
-  const token = `${auth.user.id}.${randomToken()}`;
+  const token = await newToken(c.env, auth.user.id);
   const id = newId("ses");
   const rotated = await userStub(c.env, auth.user.id).rotateSession(auth.tokenHash, {
     id,
@@ -144,8 +158,8 @@ export async function rotateSession(
 
 /** Sign out: end this request's session of the portal and clear its cookie. */
 export async function endCurrentSession(c: Context<AppEnv>, portal: Portal): Promise<void> {
-  const parsed = parseToken(getCookie(c, COOKIE_NAMES[portal], "host"));
-  if (parsed) await userStub(c.env, parsed.userId).revokeSessionByToken(await parsed.tokenHash);
+  const parsed = await parseToken(c.env, getCookie(c, COOKIE_NAMES[portal], "host"));
+  if (parsed) await userStub(c.env, parsed.userId).revokeSessionByToken(parsed.tokenHash);
   clearSessionCookie(c, portal);
 }
 

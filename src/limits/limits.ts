@@ -8,6 +8,11 @@ export const LIMITS = {
   // Wrong guesses from one source across accounts. A right password gives its attempt back, so
   // an office behind one address signs in all morning (SECURITY.md 37).
   passwordPerSource: { limit: 50, windowMs: 15 * MINUTE },
+  // One site's many /64s (an IPv6 /48): more than a source, far fewer than 65,536 of them.
+  passwordPerWiderSource: { limit: 200, windowMs: 15 * MINUTE },
+  // SECURITY.md 45: password hashes a portal computes a minute for browsers no account knows,
+  // whatever their sources (each is about 200 ms of CPU at production parameters).
+  hashesPerPortal: { limit: 600, windowMs: MINUTE },
   // One person regenerates their own codes, or asks an admin for new ones, once every two hours.
   recoveryCodesPerUser: { limit: 1, windowMs: 120 * MINUTE },
   // "Forgot password?" mails, per email typed (known or not) and per source.
@@ -26,9 +31,10 @@ export const ACCOUNT_LIMITS: GuardRules = {
   daily: { limit: 100, windowMs: DAY },
 };
 
-function limiter(env: Env, key: string) {
+export function limiterFor(env: Env, key: string) {
   return env.LIMITER_DO.get(env.LIMITER_DO.idFromName(key));
 }
+const limiter = limiterFor;
 
 export function countAttempt(env: Env, key: string, rule: LimitRule, now: number): Promise<LimitResult> {
   return limiter(env, key).hit(now, rule);
@@ -46,15 +52,13 @@ export function accountLimiter(env: Env, portal: string, email: string) {
   return limiter(env, limitKeys.account(portal, email));
 }
 
-export function sourceLimiter(env: Env, source: string) {
-  return limiter(env, limitKeys.source(source));
-}
-
 export const limitKeys = {
   /** A source (src/limits/source.ts), across accounts. */
   source: (source: string) => `src:${source}`,
   /** An account as typed (known or not), across sources: every way in that takes a secret. */
   account: (portal: string, email: string) => `account:${portal}:${email}`,
+  /** A portal's password hashes, across sources. */
+  hashes: (portal: string) => `hashes:${portal}`,
   recoveryCodes: (userId: string) => `recovery-codes:${userId}`,
   recoveryRequest: (userId: string) => `recovery-request:${userId}`,
   passwordResetSource: (source: string) => `reset-src:${source}`,

@@ -1,8 +1,9 @@
 // Counting the guesses at a secret (a password, a passkey, a temporary access pass, a second
 // step's code, a reset link) before the secret is looked at, per source and per account, with
 // plain values: the routes turn a refusal into their own page.
-import { ACCOUNT_LIMITS, accountLimiter, LIMITS, sourceLimiter } from "./limits";
-import type { GuardResult, LimitResult, Ticket } from "./limiter-do";
+import { ACCOUNT_LIMITS, accountLimiter, LIMITS, limiterFor, limitKeys } from "./limits";
+import type { GuardResult, LimitResult, LimitRule, Ticket } from "./limiter-do";
+import { widerSourceOf } from "./source";
 
 /** Each way in is counted apart, so wrong codes do not use up the password's attempts. */
 export type Way = "password" | "second_step" | "reset";
@@ -18,57 +19,93 @@ export interface Attempter {
   browser: string | null;
 }
 
+/** An attempt counted in one limiter object, to give back. */
+export interface Counter {
+  key: string;
+  tickets: Ticket[];
+}
+
 export type Counted =
-  | { allowed: true; known: boolean; trustedAny: boolean; source: Ticket[]; account: Ticket[] }
+  | { allowed: true; known: boolean; trustedAny: boolean; counters: Counter[] }
   | { allowed: false; retryAfterMs: number; firstRefusal: boolean; by: "source" | "account"; bucket: "source" | "browser" | "unknown" };
 
+/**
+ * What an attempt counts against besides its account (SECURITY.md 45): its source (an IPv4
+ * address, an IPv6 /64), the /48 around an IPv6 source (one site's many /64s), and the portal's
+ * ceiling on password hashes a minute, which keeps the CPU safe when many sources join in.
+ */
+function sourceSide(who: { portal: string; source: string }): { key: string; rule: LimitRule }[] {
+  const wider = widerSourceOf(who.source);
+  return [
+    { key: limitKeys.source(who.source), rule: LIMITS.passwordPerSource },
+    ...(wider ? [{ key: limitKeys.source(wider), rule: LIMITS.passwordPerWiderSource }] : []),
+    { key: limitKeys.hashes(who.portal), rule: LIMITS.hashesPerPortal },
+  ];
+}
+
 /** One attempt from a source, before the account is known (a passkey names its account only once looked up). */
-export function countFromSource(env: Env, source: string, now: number): Promise<LimitResult> {
-  return sourceLimiter(env, source).hit(now, LIMITS.passwordPerSource, "password");
+export async function countFromSource(env: Env, who: { portal: string; source: string }, now: number): Promise<{ result: LimitResult; counters: Counter[] }> {
+  const side = sourceSide(who);
+  const results: LimitResult[] = await Promise.all(side.map((s) => limiterFor(env, s.key).hit(now, s.rule, "password")));
+  const counters = side.map((s, i) => {
+    const r = results[i]!;
+    return { key: s.key, tickets: r.allowed ? r.tickets : [] };
+  });
+  const refused = results.flatMap((r) => (r.allowed ? [] : [r]));
+  if (refused.length === 0) return { result: { allowed: true, remaining: 0, tickets: [] }, counters };
+  await giveBack(env, counters);
+  const last = refused.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a));
+  return { result: { allowed: false, retryAfterMs: last.retryAfterMs, firstRefusal: refused.some((r) => r.firstRefusal) }, counters: [] };
 }
 
 export function countForAccount(env: Env, who: Attempter, way: Way, now: number): Promise<GuardResult> {
   return accountLimiter(env, who.portal, who.email).attempt(now, { way, browser: who.browser, source: who.source, country: who.country, rules: ACCOUNT_LIMITS });
 }
 
-/** Combine what the source and the account said; an attempt either refused is given back to the other, as it is never evaluated. */
-export async function settle(env: Env, who: Attempter, bySource: LimitResult | null, byAccount: GuardResult): Promise<Counted> {
-  // A browser that signed in to this account has its own window there: the source's limit is for
+function giveBack(env: Env, counters: Counter[]): Promise<unknown> {
+  return Promise.all(counters.filter((c) => c.tickets.length).map((c) => limiterFor(env, c.key).refund(c.tickets)));
+}
+
+/** Combine what the source side and the account said; an attempt either refused is given back to the other, as it is never evaluated. */
+export async function settle(env: Env, who: Attempter, bySource: { result: LimitResult; counters: Counter[] } | null, byAccount: GuardResult): Promise<Counted> {
+  const accountKey = limitKeys.account(who.portal, who.email);
+  const account: Counter = { key: accountKey, tickets: byAccount.allowed ? byAccount.tickets : [] };
+  // A browser known to this account has its own windows there: the source's limits are for
   // guessing across accounts, which a browser known to one account cannot do, so a colleague's
   // (or an intruder's) failures behind the same address never stop it.
   if (byAccount.allowed && byAccount.known) {
-    if (bySource?.allowed && bySource.tickets.length) await sourceLimiter(env, who.source).refund(bySource.tickets);
-    return { allowed: true, known: true, trustedAny: true, source: [], account: byAccount.tickets };
+    if (bySource) await giveBack(env, bySource.counters);
+    return { allowed: true, known: true, trustedAny: true, counters: [account] };
   }
-  if (byAccount.allowed && (!bySource || bySource.allowed)) return { allowed: true, known: byAccount.known, trustedAny: byAccount.trustedAny, source: bySource?.tickets ?? [], account: byAccount.tickets };
-  await Promise.all([
-    bySource?.allowed && bySource.tickets.length ? sourceLimiter(env, who.source).refund(bySource.tickets) : null,
-    byAccount.allowed ? accountLimiter(env, who.portal, who.email).refund(byAccount.tickets) : null,
-  ]);
+  if (byAccount.allowed && (!bySource || bySource.result.allowed)) {
+    return { allowed: true, known: byAccount.known, trustedAny: byAccount.trustedAny, counters: [...(bySource?.counters ?? []), account] };
+  }
+  await giveBack(env, [...(bySource?.counters ?? []), account]);
   if (!byAccount.allowed) return { allowed: false, retryAfterMs: byAccount.retryAfterMs, firstRefusal: byAccount.firstRefusal, by: "account", bucket: byAccount.bucket };
-  const refused = bySource as LimitResult & { allowed: false };
+  const refused = bySource!.result as LimitResult & { allowed: false };
   return { allowed: false, retryAfterMs: refused.retryAfterMs, firstRefusal: refused.firstRefusal, by: "source", bucket: "source" };
 }
 
 /**
  * Count one attempt per source (across accounts) and per account (across sources) before the
- * secret is checked (SECURITY.md 3, 37, 43). `perSource: false` for a step whose person already
- * proved a password (the second step), which only the account counts.
+ * secret is checked (SECURITY.md 3, 37, 43, 45). `perSource: false` for a step whose person
+ * already proved a password (the second step), which only the account counts.
  */
 export async function countSignInAttempt(env: Env, who: Attempter, way: Way, now: number, options: { perSource: boolean } = { perSource: true }): Promise<Counted> {
-  const [bySource, byAccount] = await Promise.all([options.perSource ? countFromSource(env, who.source, now) : null, countForAccount(env, who, way, now)]);
+  const [bySource, byAccount] = await Promise.all([options.perSource ? countFromSource(env, who, now) : null, countForAccount(env, who, way, now)]);
   return settle(env, who, bySource, byAccount);
 }
 
 /**
- * The secret was right. The source gets its attempt back, so colleagues behind one address never
- * use up each other's (SECURITY.md 37); the account's window this browser counted in starts
+ * The secret was right. The source side gets its attempt back, so colleagues behind one address
+ * never use up each other's (SECURITY.md 37); the account's windows this browser counted in start
  * again, as its failures were the person's own.
  */
 export async function attemptWasRight(env: Env, who: Attempter, counted: Counted & { allowed: true }): Promise<void> {
+  const accountKey = limitKeys.account(who.portal, who.email);
   await Promise.all([
-    counted.source.length ? sourceLimiter(env, who.source).refund(counted.source) : null,
-    accountLimiter(env, who.portal, who.email).reset(counted.account.map((t) => t.name)),
+    giveBack(env, counted.counters.filter((c) => c.key !== accountKey)),
+    accountLimiter(env, who.portal, who.email).reset(counted.counters.find((c) => c.key === accountKey)?.tickets.map((t) => t.name) ?? []),
   ]);
 }
 

@@ -26,6 +26,12 @@ function ipv6Groups(address: string): number[] | null {
   return groups.map((g) => parseInt(g, 16));
 }
 
+/** The IPv6 /48 around a /64 source ("2001:db8:1::/48"); null for an IPv4 or unknown source. */
+export function widerSourceOf(source: string): string | null {
+  const match = /^([0-9a-f]{1,4}):([0-9a-f]{1,4}):([0-9a-f]{1,4}):[0-9a-f]{1,4}::\/64$/.exec(source);
+  return match ? `${match[1]}:${match[2]}:${match[3]}::/48` : null;
+}
+
 /**
  * The source a request is counted under: an IPv4 address as it is, an IPv6 address as its /64
  * ("2001:db8:1:2::/64"), an IPv4-mapped IPv6 address as its IPv4 address, anything else

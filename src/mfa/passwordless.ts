@@ -1,21 +1,21 @@
 // Issue 24.1: sign in with a passkey alone. Where the portal allows it ("Passkeys can sign in
 // without a password", with Passkeys on and password sign-in offered), a discoverable passkey
 // that verifies the person (user verification required) counts as both factors. The challenge
-// exists before anyone is known, so it lives in D1 keyed by a hash of the browser's attempt
-// cookie: single-use (compare-and-swap) and 5 minutes.
+// exists before anyone is known, so it travels signed in the browser's attempt cookie, and its use
+// is recorded in D1: single-use and 5 minutes.
 import { type AuthenticationResponseJSON, generateAuthenticationOptions } from "@simplewebauthn/server";
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { passkeyChallenges, passkeys, type User, users } from "../db/schema";
 import { MINUTE } from "../lib/clock";
-import { randomToken, sha256Hex } from "../lib/crypto";
+import { sha256Hex } from "../lib/crypto";
+import { hmacHex, hmacMatches } from "../lib/encryption";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { checkAssertion, type RelyingParty, relyingParty } from "./passkeys";
 import { signInWays } from "../auth/sign-in-ways";
 
 export const ATTEMPT_LIFETIME_MS = 5 * MINUTE;
-const TOKEN = /^[a-z2-7]{32}$/;
 export const NOT_REGISTERED = "That passkey is not registered for this portal. Sign in with your email and password.";
 
 /** The relying party when this portal lets a passkey sign in alone (signInWays); null when it does not. */
@@ -23,21 +23,36 @@ export function passwordlessRp(env: Env, policy: PortalPolicy): RelyingParty | n
   return signInWays(env, policy).passkey ? relyingParty(env) : null;
 }
 
-/** Options for navigator.credentials.get() with no account named, and the attempt's token for its cookie. */
-export async function startPasskeySignIn(db: Db, rp: RelyingParty, portal: Portal, now: number) {
+const challengeMessage = (portal: Portal, challenge: string, expiresAt: number) => `edgedesk passkey sign-in\n${portal}\n${challenge}\n${expiresAt}`;
+
+/**
+ * Options for navigator.credentials.get() with no account named, and the attempt's cookie: the
+ * challenge and its expiry with an HMAC (HMAC_KEY). SECURITY.md 44: nothing is stored until an
+ * answer comes back (the sign-in page asks on every view, for autofill), so a stranger calling
+ * this in a loop grows no table.
+ */
+export async function startPasskeySignIn(env: Env, rp: RelyingParty, portal: Portal, now: number) {
   const options = await generateAuthenticationOptions({ rpID: rp.id, allowCredentials: [], userVerification: "required" });
-  const token = randomToken();
-  await db.insert(passkeyChallenges).values({ id: await sha256Hex(token), portal, challenge: options.challenge, createdAt: now, expiresAt: now + ATTEMPT_LIFETIME_MS });
+  const expiresAt = now + ATTEMPT_LIFETIME_MS;
+  const token = `${options.challenge}.${expiresAt}.${await hmacHex(env, challengeMessage(portal, options.challenge, expiresAt))}`;
   return { token, options };
 }
 
-/** The attempt's challenge, taken once: of two requests with one cookie, one gets it. */
-async function takeChallenge(db: Db, portal: Portal, token: string | undefined, now: number): Promise<string | null> {
-  if (!token || !TOKEN.test(token)) return null;
+/**
+ * The attempt's challenge, taken once: its use is recorded (a row keyed by the challenge's hash,
+ * until it would have expired), so of two answers to one challenge exactly one gets it. Only
+ * answers come here, each already counted against its source.
+ */
+async function takeChallenge(env: Env, db: Db, portal: Portal, token: string | undefined, now: number): Promise<string | null> {
+  const match = token && /^([A-Za-z0-9_-]{16,128})\.(\d{13})\.([0-9a-f]{8}\.[0-9a-f]{64})$/.exec(token);
+  if (!match) return null;
+  const [, challenge, expiry, mac] = match as unknown as [string, string, string, string];
+  const expiresAt = Number(expiry);
+  if (expiresAt <= now || !(await hmacMatches(env, challengeMessage(portal, challenge, expiresAt), mac))) return null;
   const taken = await db
-    .update(passkeyChallenges)
-    .set({ usedAt: now })
-    .where(and(eq(passkeyChallenges.id, await sha256Hex(token)), eq(passkeyChallenges.portal, portal), isNull(passkeyChallenges.usedAt), gt(passkeyChallenges.expiresAt, now)))
+    .insert(passkeyChallenges)
+    .values({ id: await sha256Hex(challenge), portal, challenge, createdAt: now, expiresAt, usedAt: now })
+    .onConflictDoNothing()
     .returning({ challenge: passkeyChallenges.challenge });
   return taken[0]?.challenge ?? null;
 }
@@ -49,8 +64,8 @@ export type PasskeyHolder = { ok: true; challenge: string; user: User; passkey: 
  * use), then the credential must be registered to a person of this portal. The signature is not
  * checked yet: the caller counts the attempt against that person first (finishPasskeySignIn).
  */
-export async function findPasskeyHolder(db: Db, portal: Portal, token: string | undefined, response: AuthenticationResponseJSON, now: number): Promise<PasskeyHolder> {
-  const challenge = await takeChallenge(db, portal, token, now);
+export async function findPasskeyHolder(env: Env, db: Db, portal: Portal, token: string | undefined, response: AuthenticationResponseJSON, now: number): Promise<PasskeyHolder> {
+  const challenge = await takeChallenge(env, db, portal, token, now);
   if (!challenge) return { ok: false, message: "That passkey request expired or was already used. Try again." };
   const found = typeof response?.id === "string" ? await db.select({ passkey: passkeys, user: users }).from(passkeys).innerJoin(users, eq(users.id, passkeys.userId)).where(eq(passkeys.id, response.id)).get() : undefined;
   // A passkey of the other portal's people is not one of this portal's.

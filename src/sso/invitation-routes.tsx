@@ -17,7 +17,7 @@ import { type EntraIdentity, type SsoConfig, ssoConfig } from "./oidc";
 import { portalPolicy } from "../portal/context";
 
 /** How a route sends the browser to Microsoft with a flow of its own (src/sso/routes.tsx). */
-export type GoToMicrosoft = (c: Ctx, portal: Portal, config: SsoConfig, next: string, purpose: { invite?: string }) => Response;
+export type GoToMicrosoft = (c: Ctx, portal: Portal, config: SsoConfig, next: string, purpose: { invite?: string }) => Promise<Response>;
 
 type Ctx = Context<AppEnv>;
 type Refuse = (c: Ctx, error: string, status: 400 | 403 | 404 | 502 | 503) => Promise<Response>;

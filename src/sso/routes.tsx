@@ -10,6 +10,7 @@ import { Card, Layout } from "../web/layout";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
+import { hmacHex, hmacMatches } from "../lib/encryption";
 import { parseQuery, reads, safeNextPath } from "../lib/validation";
 import { countAttempt } from "../limits/limits";
 import { allowsSso, type Portal } from "../portal/policy";
@@ -35,11 +36,17 @@ const callbackQuery = z.union([
   z.object({ error: z.string().max(200), error_description: z.string().max(2000).optional(), state: z.string().max(100).optional() }),
 ]);
 
-function readFlow(c: Context<AppEnv>, portal: Portal): SsoFlow | null {
+// SECURITY.md 46: the flow cookie carries an HMAC (HMAC_KEY) over the portal and the flow, so a
+// callback for a flow we did not issue is refused before any limiter object is made or Microsoft's
+// token endpoint is called with our client secret.
+const flowMessage = (portal: Portal, payload: string) => `edgedesk sso flow\n${portal}\n${payload}`;
+
+async function readFlow(c: Context<AppEnv>, portal: Portal): Promise<SsoFlow | null> {
   const raw = getCookie(c, flowCookie(portal), "host");
-  if (!raw) return null;
+  const signed = raw && /^([A-Za-z0-9_=-]{1,4096})\.([0-9a-f]{8}\.[0-9a-f]{64})$/.exec(raw);
+  if (!signed || !(await hmacMatches(c.env, flowMessage(portal, signed[1]!), signed[2]!))) return null;
   try {
-    const parsed = flowSchema.safeParse(JSON.parse(atob(raw.replace(/-/g, "+").replace(/_/g, "/"))));
+    const parsed = flowSchema.safeParse(JSON.parse(atob(signed[1]!.replace(/-/g, "+").replace(/_/g, "/"))));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;
@@ -50,11 +57,12 @@ function redirectUri(c: Context<AppEnv>, portal: Portal): string {
   return `${new URL(c.req.url).origin}/${portal}/sso/callback`;
 }
 
-/** Start a flow: its state travels in an HttpOnly cookie, and the browser goes to Microsoft. */
-function goToMicrosoft(c: Context<AppEnv>, portal: Portal, config: SsoConfig, next: string, purpose: Parameters<typeof startFlow>[3]) {
+/** Start a flow: its state travels in an HttpOnly cookie, signed, and the browser goes to Microsoft. */
+async function goToMicrosoft(c: Context<AppEnv>, portal: Portal, config: SsoConfig, next: string, purpose: Parameters<typeof startFlow>[3]) {
   const { url, flow } = startFlow(config, redirectUri(c, portal), next, purpose);
+  const payload = btoa(JSON.stringify(flow)).replace(/\+/g, "-").replace(/\//g, "_");
   // SECURITY.md 26: SameSite=Lax still travels on Microsoft's top-level redirect back to us.
-  setCookie(c, flowCookie(portal), btoa(JSON.stringify(flow)).replace(/\+/g, "-").replace(/\//g, "_"), {
+  setCookie(c, flowCookie(portal), `${payload}.${await hmacHex(c.env, flowMessage(portal, payload))}`, {
     prefix: "host",
     httpOnly: true,
     sameSite: "Lax",
@@ -93,13 +101,16 @@ export function ssoRoutes(portal: Portal) {
   app.get("/sso/callback", reads(callbackQuery), async (c) => {
     const config = ssoConfig(c.env);
     if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
-    const flow = readFlow(c, portal);
+    const flow = await readFlow(c, portal);
     deleteCookie(c, flowCookie(portal), { prefix: "host", secure: true, path: "/" });
     const policy = await portalPolicy(c, portal);
     if (!allowsSso(policy.access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
 
     const query = parseQuery(c, callbackQuery);
     if (!query.ok) return refuse(c, "Microsoft's answer was incomplete. Start the sign-in again.", 400);
+    // SECURITY.md 23, 44: the state must be the one this browser started with, before anything is
+    // written or asked: a stranger's made-up callback leaves no audit row and no object behind.
+    if (!flow || flow.state !== query.data.state) return refuse(c, "This sign-in expired or was not started in this browser. Start again.", 400);
     if ("error" in query.data) {
       const { error, error_description: description = "" } = query.data;
       console.warn(`SSO: Microsoft answered ${error}: ${description}`);
@@ -107,8 +118,6 @@ export function ssoRoutes(portal: Portal) {
       await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", reason: aadsts ? `${error} (${aadsts})` : error } });
       return refuse(c, entraErrorMessage(error, description), 400);
     }
-    // SECURITY.md 23: the state must be the one this browser started with.
-    if (!flow || flow.state !== query.data.state) return refuse(c, "This sign-in expired or was not started in this browser. Start again.", 400);
     const now = c.var.clock.now();
     // Each state is good for one callback: a replayed callback (and its code) is refused here.
     const firstUse = await countAttempt(c.env, `sso-state:${flow.state}`, { limit: 1, windowMs: FLOW_LIFETIME_MS }, now);

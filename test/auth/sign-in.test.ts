@@ -108,8 +108,8 @@ describe.each(PORTALS)("sign-in to the %s portal", (portal) => {
     expect(cookie).toMatch(/; SameSite=Lax/);
     expect(cookie).toMatch(/; Path=\//);
     expect(cookie).not.toMatch(/Domain=/i);
-    // 160 random bits after the user id, base32.
+    // 160 random bits after the user id, base32, then our MAC over both (with the id of its key).
     const token = cookie.split(";")[0]!.split("=")[1]!;
-    expect(token).toMatch(/^(agt|cnt)_[a-z2-7]{16}\.[a-z2-7]{32}$/);
+    expect(token).toMatch(/^(agt|cnt)_[a-z2-7]{16}\.[a-z2-7]{32}\.[0-9a-f]{8}\.[0-9a-f]{64}$/);
   });
 });

@@ -26,6 +26,7 @@ export async function startProvider() {
   // The published keys; the first signs. rotate() publishes a new one and withdraws the old.
   let keys = [await signingKey("test-key-1")];
   let jwksFetches = 0;
+  let tokenRequests = 0;
   /** Domain names a tenant answers to (issue 18.2), each resolved through its discovery document. */
   const domains = new Map<string, string>();
   const codes = new Map<string, { challenge: string; idToken: string }>();
@@ -48,6 +49,7 @@ export async function startProvider() {
       return tid ? Response.json({ issuer: `${AUTHORITY}/${tid}/v2.0` }) : Response.json({ error: "invalid_tenant" }, { status: 400 });
     }
     if (url.pathname.endsWith("/oauth2/v2.0/token") && request.method === "POST") {
+      tokenRequests++;
       const body = new URLSearchParams(await request.text());
       const grant = codes.get(body.get("code") ?? "");
       const basic = request.headers.get("Authorization") ?? "";
@@ -92,6 +94,8 @@ export async function startProvider() {
       return keys[0]!.kid;
     },
     jwksFetches: () => jwksFetches,
+    /** Calls to the token endpoint, each with our client secret (Microsoft throttles them per app). */
+    tokenRequests: () => tokenRequests,
     domains,
     stop: () => spy.mockRestore(),
   };

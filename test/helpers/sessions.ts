@@ -1,6 +1,5 @@
 import { env } from "cloudflare:workers";
-import { portalStub, sessionCookieName, userStub } from "../../src/auth/sessions";
-import { newId, randomToken, sha256Hex } from "../../src/lib/crypto";
+import { mintSession, portalStub, sessionCookieName } from "../../src/auth/sessions";
 import type { Portal } from "../../src/portal/policy";
 
 /**
@@ -9,16 +8,6 @@ import type { Portal } from "../../src/portal/policy";
  */
 export async function openSession(portal: Portal, userId: string, now: number): Promise<string> {
   const policy = await portalStub(env, portal).getPolicy();
-  const token = `${userId}.${randomToken()}`;
-  await userStub(env, userId).createSession({
-    id: newId("ses"),
-    tokenHash: await sha256Hex(token),
-    generation: policy.generation,
-    stage: "full",
-    method: "password",
-    now,
-    ip: "198.51.100.1",
-    userAgent: "test",
-  });
+  const { token } = await mintSession(env, userId, { generation: policy.generation, stage: "full", method: "password", now, ip: "198.51.100.1", userAgent: "test" });
   return `${sessionCookieName(portal)}=${token}`;
 }

@@ -1,0 +1,149 @@
+// SECURITY.md 44-46: what a stranger's requests leave behind. Each case sends a bounded loop of
+// unauthenticated requests and reads storage afterwards: audit rows, D1 rows, Durable Objects.
+import { env } from "cloudflare:workers";
+import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { and, eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sessionCookieName } from "../../src/auth/sessions";
+import { auditEvents, passkeyChallenges } from "../../src/db/schema";
+import { MINUTE } from "../../src/lib/clock";
+import { randomToken } from "../../src/lib/crypto";
+import { LIMITS, limitKeys } from "../../src/limits/limits";
+import { browser, type Browser, fakeClock } from "../helpers/app";
+import { db, makeAdmin } from "../helpers/factories";
+import { setMfa } from "../helpers/mfa";
+import { type Provider, setAccess, startProvider } from "../helpers/oidc-provider";
+
+async function statusOf(response: Promise<Response>): Promise<number> {
+  const r = await response;
+  await r.text();
+  return r.status;
+}
+
+const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((t, s) => ({ ...t, [s]: (t[s] ?? 0) + 1 }), {});
+
+async function inBatches(count: number, perBatch: number, request: (i: number) => Promise<number>): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let start = 0; start < count; start += perBatch) statuses.push(...(await Promise.all(Array.from({ length: Math.min(perBatch, count - start) }, (_, j) => request(start + j)))));
+  return statuses;
+}
+
+const auditRows = async (event: string, email: string) =>
+  (await db().select().from(auditEvents).where(and(eq(auditEvents.event, event), sql`json_extract(${auditEvents.details}, '$.email') = ${email}`))).length;
+
+let provider: Provider;
+beforeAll(async () => {
+  provider = await startProvider();
+  await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: true, passwordlessPasskeys: true });
+});
+afterAll(async () => {
+  provider.stop();
+  await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+  await setAccess("support", "password");
+});
+
+describe("refused requests write no row of their own", () => {
+  it("400 sign-ins at one made-up email from one address leave one throttled row and the evaluated failures, nothing per refusal", async () => {
+    const clock = fakeClock();
+    const email = `nobody-${crypto.randomUUID()}@example.com`;
+    const statuses = await inBatches(400, 40, () => statusOf(browser({ clock, ip: "203.0.120.1", userAgent: "x".repeat(512) }).post("/agent/login", { email, password: "guess" })));
+    expect(tally(statuses)).toEqual({ 401: 10, 429: 390 });
+    expect(await auditRows("sign_in.throttled", email)).toBe(1);
+    expect(await auditRows("sign_in.failed", email)).toBe(10);
+  });
+
+  it("a Microsoft callback for a flow nobody started writes nothing and calls nobody", async () => {
+    await setAccess("support", "both");
+    const before = (await db().select().from(auditEvents)).length;
+    const limitersBefore = (await listDurableObjectIds(env.LIMITER_DO)).length;
+    const tokenRequests = provider.tokenRequests();
+    const stranger = browser({ ip: "203.0.120.2" });
+    const forgedFlow = btoa(JSON.stringify({ state: "s".repeat(30), codeVerifier: "v".repeat(50), nonce: "n".repeat(30), next: "/support" })).replace(/\+/g, "-").replace(/\//g, "_");
+    const statuses = await inBatches(100, 20, (i) =>
+      statusOf(
+        i % 2
+          ? stranger.get("/support/sso/callback?error=access_denied&error_description=AADSTS50105")
+          : stranger.get(`/support/sso/callback?code=made-up-${i}&state=${"s".repeat(30)}`, { headers: { Cookie: `__Host-edgedesk_sso_support=${forgedFlow}` } }),
+      ),
+    );
+    expect(tally(statuses)).toEqual({ 400: 100 });
+    expect((await db().select().from(auditEvents)).length).toBe(before);
+    expect((await listDurableObjectIds(env.LIMITER_DO)).length).toBe(limitersBefore);
+    expect(provider.tokenRequests()).toBe(tokenRequests);
+  });
+});
+
+describe("sources", () => {
+  it("count an IPv6 client by its /64: 200 guesses from 200 addresses in one /64 get 50", async () => {
+    const clock = fakeClock();
+    // Ten guesses at each of 20 made-up emails, each from an address of its own.
+    const statuses = await inBatches(200, 25, (i) => statusOf(browser({ clock, ip: `2001:db8:77:1::${(i + 1).toString(16)}` }).post("/support/login", { email: `v6-${i % 20}@example.com`, password: `guess ${i}` })));
+    expect(tally(statuses)).toEqual({ 401: LIMITS.passwordPerSource.limit, 429: 200 - LIMITS.passwordPerSource.limit });
+  });
+
+  it("count one site's /64s together too: 300 guesses from ten /64s inside one /48 get 200", async () => {
+    const clock = fakeClock();
+    const statuses = await inBatches(300, 25, (i) => statusOf(browser({ clock, ip: `2001:db8:78:${(i % 10) + 1}::${i + 1}` }).post("/support/login", { email: `wide-${i % 30}@example.com`, password: `guess ${i}` })));
+    expect(tally(statuses)).toEqual({ 401: LIMITS.passwordPerWiderSource.limit, 429: 300 - LIMITS.passwordPerWiderSource.limit });
+  });
+
+  it("share a ceiling on password hashes a minute per portal, however many sources join in", async () => {
+    // A minute of its own: the earlier cases' failures also counted against the portal.
+    const clock = fakeClock(Date.UTC(2026, 10, 23, 9, 0, 0));
+    const over = LIMITS.hashesPerPortal.limit + 40;
+    // Within every source's and every account's limit: 16 sources, 64 made-up emails.
+    const statuses = await inBatches(over, 40, (i) => statusOf(browser({ clock, ip: `198.18.0.${(i % 16) + 1}` }).post("/agent/login", { email: `many-${i % 64}@example.com`, password: `guess ${i}` })));
+    expect(tally(statuses)).toEqual({ 401: LIMITS.hashesPerPortal.limit, 429: 40 });
+    // A minute later the portal hashes again; the other portal was never held back.
+    expect(await statusOf(browser({ clock, ip: "198.19.0.1" }).post("/support/login", { email: "other-portal@example.com", password: "guess" }))).toBe(401);
+    clock.advance(MINUTE);
+    expect(await statusOf(browser({ clock, ip: "198.19.0.2" }).post("/agent/login", { email: "later@example.com", password: "guess" }))).toBe(401);
+  });
+});
+
+describe("objects", () => {
+  it("a forged session cookie reaches no object: 300 of them, made-up ids and the admin's, create none", async () => {
+    const admin = await makeAdmin();
+    const stranger: Browser = browser({ ip: "203.0.120.3" });
+    const before = (await listDurableObjectIds(env.USER_DO)).length;
+    const statuses = await inBatches(300, 30, (i) => {
+      const id = i % 3 === 0 ? admin.id : `agt_${randomToken(10).slice(0, 16)}`;
+      return statusOf(stranger.get("/agent/login", { headers: { Cookie: `${sessionCookieName("agent")}=${id}.${randomToken()}` } }));
+    });
+    expect(tally(statuses)).toEqual({ 200: 300 });
+    expect((await listDurableObjectIds(env.USER_DO)).length).toBe(before);
+    // Nor does one shaped like ours, with a MAC made up.
+    const shaped = `${admin.id}.${randomToken()}.0123abcd.${"0".repeat(64)}`;
+    expect(await statusOf(stranger.get("/agent", { headers: { Cookie: `${sessionCookieName("agent")}=${shaped}` } }))).toBe(303);
+  });
+
+  it("passkey sign-in options store nothing: 1,000 calls leave the challenge table as it was", async () => {
+    const rows = async () => (await db().select().from(passkeyChallenges)).length;
+    const before = await rows();
+    const statuses = await inBatches(1000, 50, () => statusOf(browser({ ip: "203.0.120.4" }).request("/support/login/passkey/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })));
+    expect(tally(statuses)).toEqual({ 200: 1000 });
+    expect(await rows()).toBe(before);
+  });
+
+  it("a limiter with nothing left to count deletes its storage", async () => {
+    const clock = fakeClock(Date.now());
+    const email = `passing-${crypto.randomUUID()}@example.com`;
+    await statusOf(browser({ clock, ip: "203.0.120.5" }).post("/agent/login", { email, password: "guess" }));
+    const keys = [limitKeys.account("agent", email), limitKeys.source("203.0.120.5")];
+    const stubs = keys.map((key) => env.LIMITER_DO.get(env.LIMITER_DO.idFromName(key)));
+    const stored = (stub: (typeof stubs)[number]) =>
+      runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'").one().n);
+    for (const stub of stubs) expect(await stored(stub)).toBeGreaterThan(0);
+    // Its alarm comes once its windows have ended (the day's, for the account); here, it comes at once.
+    await runInDurableObject(stubs[0]!, async (_instance, state) => {
+      state.storage.sql.exec("UPDATE hits SET at = at - 2 * 86400000");
+    });
+    await runInDurableObject(stubs[1]!, async (_instance, state) => {
+      state.storage.sql.exec("UPDATE hits SET at = at - 2 * 86400000");
+    });
+    for (const stub of stubs) {
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(await stored(stub)).toBe(0);
+    }
+  });
+});
