@@ -73,6 +73,12 @@ export class LimiterDurableObject extends DurableObject<Env> {
     return result;
   }
 
+  /** Whether a browser is known here; asking an object that holds nothing stores nothing. */
+  async knows(hash: string, now: number): Promise<boolean> {
+    const made = this.ready || this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'browsers'").toArray().length > 0;
+    return made && windows.isKnown(this.sql, hash, now);
+  }
+
   /** A sign-in through this account finished in this browser: it is known here from now on. */
   async knowBrowser(hash: string, now: number): Promise<void> {
     windows.knowBrowser(this.sql, hash, now);

@@ -92,8 +92,16 @@ export async function settle(env: Env, who: Attempter, bySource: { result: Limit
  * already proved a password (the second step), which only the account counts.
  */
 export async function countSignInAttempt(env: Env, who: Attempter, way: Way, now: number, options: { perSource: boolean } = { perSource: true }): Promise<Counted> {
-  const [bySource, byAccount] = await Promise.all([options.perSource ? countFromSource(env, who, now) : null, countForAccount(env, who, way, now)]);
-  return settle(env, who, bySource, byAccount);
+  if (!options.perSource) return settle(env, who, null, await countForAccount(env, who, way, now));
+  // The source first: a stranger spraying made-up emails from a throttled source reaches no
+  // account's object, so makes none (SECURITY.md 44). Only a browser that may be known to the
+  // account is asked about, read-only, since the source's limit does not bind a known browser.
+  const bySource = await countFromSource(env, who, now);
+  if (!bySource.result.allowed && !(who.browser && (await accountLimiter(env, who.portal, who.email).knows(who.browser, now)))) {
+    const refused = bySource.result;
+    return { allowed: false, retryAfterMs: refused.retryAfterMs, firstRefusal: refused.firstRefusal, by: "source", bucket: "source" };
+  }
+  return settle(env, who, bySource, await countForAccount(env, who, way, now));
 }
 
 /**

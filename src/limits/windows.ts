@@ -188,6 +188,10 @@ export function sourcesOf(sql: SqlStorage, window: string): SourceCount[] {
     .map((r) => ({ source: r.source, country: r.country, count: r.count }));
 }
 
+export function isKnown(sql: SqlStorage, hash: string, now: number): boolean {
+  return sql.exec("SELECT 1 FROM browsers WHERE hash = ? AND seen_at > ?", hash, now - KNOWN_BROWSER_MS).toArray().length > 0;
+}
+
 export function knowBrowser(sql: SqlStorage, hash: string, now: number): void {
   sql.exec("INSERT INTO browsers (hash, seen_at) VALUES (?, ?) ON CONFLICT (hash) DO UPDATE SET seen_at = excluded.seen_at", hash, now);
 }

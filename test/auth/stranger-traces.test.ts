@@ -52,6 +52,25 @@ describe("refused requests write no row of their own", () => {
     expect(await auditRows("sign_in.failed", email)).toBe(10);
   });
 
+  it("made-up emails from a throttled source reach no account's object, so make none", async () => {
+    const clock = fakeClock();
+    const ip = "203.0.120.6";
+    const spray = (i: number) => statusOf(browser({ clock, ip }).post("/support/login", { email: `spray-${i}@example.com`, password: "guess" }));
+    expect(tally(await inBatches(LIMITS.passwordPerSource.limit, 25, spray))).toEqual({ 401: LIMITS.passwordPerSource.limit });
+    const objects = (await listDurableObjectIds(env.LIMITER_DO)).length;
+    expect(tally(await inBatches(100, 25, (i) => spray(1000 + i)))).toEqual({ 429: 100 });
+    expect((await listDurableObjectIds(env.LIMITER_DO)).length).toBe(objects);
+  });
+
+  it("reset links asked for made-up emails from a throttled source make no objects either", async () => {
+    const ip = "203.0.120.7";
+    const ask = (i: number) => statusOf(browser({ ip }).post("/support/login/forgot", { email: `forgot-${i}@example.com` }));
+    expect(tally(await inBatches(LIMITS.passwordResetPerSource.limit, 10, ask))).toEqual({ 200: LIMITS.passwordResetPerSource.limit });
+    const objects = (await listDurableObjectIds(env.LIMITER_DO)).length;
+    expect(tally(await inBatches(50, 25, (i) => ask(1000 + i)))).toEqual({ 429: 50 });
+    expect((await listDurableObjectIds(env.LIMITER_DO)).length).toBe(objects);
+  });
+
   it("a Microsoft callback for a flow nobody started writes nothing and calls nobody", async () => {
     await setAccess("support", "both");
     const before = (await db().select().from(auditEvents)).length;
