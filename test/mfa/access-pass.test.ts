@@ -5,6 +5,8 @@
 // up a new authenticator app. Its use is audited and emailed. An MFA reset cancels it.
 import { and, desc, eq, isNotNull } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { countingEnv, noStorageCalls } from "../../src/dev/storage-calls";
 import { sha256Hex } from "../../src/lib/crypto";
 import { auditEvents, devMailbox, temporaryAccessPasses, totpCredentials } from "../../src/db/schema";
 import { MINUTE } from "../../src/lib/clock";
@@ -307,6 +309,29 @@ describe("signing in with a temporary access pass", () => {
       expect(account).toContain("Add a passkey");
     } finally {
       await setMfa("support", { authenticatorApp: true, emailOtp: false, passkeys: false });
+    }
+  });
+});
+
+describe("a temporary access pass with the email alone, for a stranger", () => {
+  it("costs the same storage work for an unknown email, a disabled account and a real one with a wrong pass", async () => {
+    await setMfa("support", { authenticatorApp: false, passkeys: true, passwordlessPasskeys: true });
+    try {
+      const clock = fakeClock();
+      const real = await makeContact();
+      const disabled = await makeContact({ active: false });
+      const work = async (email: string, i: number) => {
+        const calls = noStorageCalls();
+        const r = await browser({ clock, ip: `203.0.121.${i}`, env: countingEnv(env, calls) }).post("/support/login/pass", { email, code: "AAAA-BBBB-CCCC-DDDD" });
+        await r.text();
+        expect(r.status).toBe(401);
+        return { d1: calls.d1Statements, roundTrips: calls.d1RoundTrips, objects: calls.user + calls.limiter };
+      };
+      const [unknown, off, wrong] = [await work(`ghost-${real.id}@example.com`, 1), await work(disabled.email, 2), await work(real.email, 3)];
+      expect(off).toEqual(unknown);
+      expect(wrong).toEqual(unknown);
+    } finally {
+      await setMfa("support", { authenticatorApp: false, passkeys: false, passwordlessPasskeys: false });
     }
   });
 });
