@@ -18,6 +18,7 @@
 // Every step is safe to run twice (a Durable Object alarm runs at least once): each claims with
 // the state it read (a chunk number, a token, a cursor) in the same transaction as its writes.
 import { z } from "zod";
+import type { HeavyStart } from "./quota";
 import { agentGroups, type BulkResult, bulkUpdate, changeWhere, fitsWhere, HISTORY_INSERT, planBulk, type Scope } from "./inventory";
 import { filterWhere, type ListFilter, loadOptions } from "./listing";
 import { BULK_FIELDS, type BulkField, EDITABLE, type InventoryKind } from "./kinds";
@@ -76,13 +77,33 @@ export async function jobStatus(db: D1Database, kind: InventoryKind, batchId: st
  * A bulk change: written at once (inventory.ts's bulkUpdate) up to BULK_CHUNK records, else
  * started as a job (`job: true`), which the caller hands to its Durable Object (startBulkJob).
  */
-export async function applyBulk(db: D1Database, kind: InventoryKind, scope: Scope, field: BulkField, value: string | null, actorId: string, now: number): Promise<BulkResult> {
+/**
+ * Apply a bulk change: at once when it fits one batch, else as a job. A job is heavy work
+ * (quota.ts): `startJob` says whether this person may start one now.
+ */
+export async function applyBulk(
+  db: D1Database,
+  kind: InventoryKind,
+  scope: Scope,
+  field: BulkField,
+  value: string | null,
+  actorId: string,
+  now: number,
+  startJob: () => Promise<HeavyStart>,
+): Promise<BulkResult> {
   const options = await loadOptions(db);
   const planned = await planBulk(db, kind, scope, field, value, options);
   if (!planned.ok) return planned;
   if ("ids" in scope || planned.plan.change <= BULK_CHUNK) return bulkUpdate(db, kind, scope, field, value, actorId, now, { options, plan: planned.plan });
+  const started = await startJob();
+  if (!started.ok) return { ok: false, message: started.message, retryAfterMs: started.retryAfterMs };
   const batchId = newId("bulk");
-  await createJob(db, kind, batchId, { field, value, filter: scope.filter, fitsGroupIds: agentGroups(options, field, value), plan: planned.plan, at: now }, actorId);
+  try {
+    await createJob(db, kind, batchId, { field, value, filter: scope.filter, fitsGroupIds: agentGroups(options, field, value), plan: planned.plan, at: now }, actorId);
+  } finally {
+    // From here the job's own state in D1 holds the person's one slot.
+    await started.release();
+  }
   return { ok: true, batchId, job: true, ...planned.plan };
 }
 

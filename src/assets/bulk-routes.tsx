@@ -1,5 +1,7 @@
 // Bulk changes of a list: the confirmation, the change, a change's page, and Undo (of a
 // bulk change or an import), mounted at <list>/bulk behind the list's session and View Assets guards.
+import { retryAfterSeconds } from "../limits/limits";
+import { startHeavyWork } from "./quota";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
@@ -180,8 +182,12 @@ export function bulkRoutes(kind: InventoryKind) {
 
   app.post("/apply", manage, reads(bulkSchema, bulkFilters), async (c) => {
     const bulk = await readBulk(c);
-    const result = bulk.ok ? await applyBulk(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, c.var.clock.now()) : bulk;
-    if (!result.ok || !bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{result.ok ? "" : result.message}</p><a href={bulk.ok ? listUrl(kind, bulk.filter) : kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
+    const now = c.var.clock.now();
+    const startJob = () => startHeavyWork(c.env, c.var.auth.user.id, now);
+    const result = bulk.ok ? await applyBulk(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, now, startJob) : bulk;
+    const busy = !result.ok && "retryAfterMs" in result && result.retryAfterMs !== undefined;
+    if (busy) c.header("Retry-After", String(retryAfterSeconds(result.retryAfterMs!)));
+    if (!result.ok || !bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{result.ok ? "" : result.message}</p><a href={bulk.ok ? listUrl(kind, bulk.filter) : kind.path}>Back to {kind.title}</a></Card></Layout>, busy ? 429 : 400);
     const list = listUrl(kind, bulk.filter);
     if (result.job) {
       // Too many records for one batch: a job runs it in steps (bulk-job.ts); its page shows the progress.

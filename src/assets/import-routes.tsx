@@ -1,6 +1,8 @@
-// CSV import pages of a list (issue 22): the form (with its limits), the dry run, and the apply,
-// which is undone like a bulk change. Manage Assets only.
+// CSV import pages of a list: the form (with its limits), the dry run, and the apply, which is
+// undone like a bulk change. Manage Assets only.
 import { type Context, Hono } from "hono";
+import { retryAfterSeconds } from "../limits/limits";
+import { startHeavyWork } from "./quota";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
@@ -39,7 +41,7 @@ export function importRoutes(kind: InventoryKind) {
   const form = (c: Ctx, error?: string) => c.html(<ImportFormPage c={c} kind={kind} error={error} />, error ? 400 : 200);
 
   /** The dry run of a file, checked now: its Apply form carries this time and the MAC that vouches for it. */
-  async function dryRunPage(c: Ctx, plan: ImportPlan, csv: string, status: 200 | 400 | 409, error?: string) {
+  async function dryRunPage(c: Ctx, plan: ImportPlan, csv: string, status: 200 | 400 | 409 | 429, error?: string) {
     const run = { actorId: c.var.auth.user.id, checkedAt: c.var.clock.now(), expect: expectedCounts(plan), csv };
     const mac = await signDryRun(c.env, kind, run);
     return c.html(<DryRunPage c={c} kind={kind} plan={plan} csv={csv} checkedAt={run.checkedAt} mac={mac} error={error} />, status);
@@ -68,8 +70,19 @@ export function importRoutes(kind: InventoryKind) {
     // The dry-run time decides which changes count as "since the dry run": taken only as the dry run wrote it.
     const run = { actorId: c.var.auth.user.id, checkedAt, expect, csv };
     if (!(await isOurDryRun(c.env, kind, run, parsed.data.checked_sig ?? ""))) return dryRunPage(c, plan, csv, 400, NOT_THIS_DRY_RUN);
-    // What the dry run showed is what is written: if the same file now means something else, check it again.
-    const result = expectedCounts(plan) === expect || plan.counts.error > 0 ? await applyImport(c.env.DB, kind, plan, run.actorId, c.var.clock.now(), checkedAt) : { ok: false as const, message: CHANGED_SINCE_DRY_RUN };
+    // One import (or large change) at a time per person, and so many an hour (quota.ts).
+    const heavy = await startHeavyWork(c.env, run.actorId, c.var.clock.now());
+    if (!heavy.ok) {
+      c.header("Retry-After", String(retryAfterSeconds(heavy.retryAfterMs)));
+      return dryRunPage(c, plan, csv, 429, heavy.message);
+    }
+    let result: Awaited<ReturnType<typeof applyImport>> | { ok: false; message: string };
+    try {
+      // What the dry run showed is what is written: if the same file now means something else, check it again.
+      result = expectedCounts(plan) === expect || plan.counts.error > 0 ? await applyImport(c.env.DB, kind, plan, run.actorId, c.var.clock.now(), checkedAt) : { ok: false as const, message: CHANGED_SINCE_DRY_RUN };
+    } finally {
+      await heavy.release();
+    }
     if (!result.ok) return dryRunPage(c, plan, csv, 409, result.message);
     await recordAudit(c, { event: "inventory.imported", portal: "agent", actorId: c.var.auth.user.id, details: { list: kind.table, created: result.created, updated: result.updated, batch: result.batchId } });
     return c.html(

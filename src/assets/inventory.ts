@@ -250,7 +250,7 @@ export function changeWhere(kind: InventoryKind, where: Where, field: BulkField,
 }
 
 /** Written at once, or (more than BULK_CHUNK records) started as a job that a Durable Object runs (bulk-job.ts). */
-export type BulkResult = ({ ok: true; batchId: string; job: boolean } & BulkPlan) | { ok: false; message: string };
+export type BulkResult = ({ ok: true; batchId: string; job: boolean } & BulkPlan) | { ok: false; message: string; retryAfterMs?: number };
 
 /**
  * Set one field on every record in scope that can take it, in one transaction: an operation row,

@@ -1,6 +1,7 @@
 // Issue 21: a bulk change of more than BULK_CHUNK records runs as a job in steps, each its own
 // D1 call, so it never holds the database for the whole change; all or nothing through the
 // snapshot's versions; its progress page; Undo in steps; and steps that are safe to run twice.
+import { startHeavyWork } from "../../src/assets/quota";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { advanceJob, applyBulk, BULK_CHUNK, jobStatus } from "../../src/assets/bulk-job";
@@ -21,7 +22,8 @@ const chunksOf = async (batchId: string) => (await env.DB.prepare("SELECT count(
 
 /** A job started as the route starts one, but left for the test to step through (no Durable Object). */
 async function jobOf(prefix: string, agentId: string, loc: string) {
-  const started = await applyBulk(env.DB, ASSET_KIND, { filter: filterOf(prefix) }, "location", loc, agentId, Date.now());
+  const now = Date.now();
+  const started = await applyBulk(env.DB, ASSET_KIND, { filter: filterOf(prefix) }, "location", loc, agentId, now, () => startHeavyWork(env, agentId, now));
   if (!started.ok || !started.job) throw new Error("expected a job");
   return started.batchId;
 }
