@@ -14,6 +14,7 @@ import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { generateHOTP } from "@oslojs/otp";
 import { applyMigrations, freePort, queryLocal, randomDevVars, runWorker, seedDemoData } from "../scripts/local-app.mjs";
 import { benchLists } from "./lists.mjs";
+import { benchStrangers } from "./strangers.mjs";
 import { keepWranglerLogSmall } from "./wrangler-log.mjs";
 
 const removeWranglerLog = keepWranglerLogSmall();
@@ -325,6 +326,11 @@ await Promise.all(
 );
 
 // ---------------------------------------------------------------------------------------------
+// What a stranger's requests leave behind (SECURITY.md 44): rows and objects per request, once the limits bind.
+log("A stranger's requests, one address per route…");
+const strangers = await benchStrangers({ url, persist, queryLocal, seconds: SECONDS, log });
+
+// ---------------------------------------------------------------------------------------------
 await app.stop();
 log("Checking for lost updates and measuring the bundle…");
 // A lost update: an edit answered "Saved" that is not what the record holds, though no later
@@ -366,6 +372,7 @@ const results = {
   bundle: { rawKiB: Number(rawKiB), gzipKiB: Number(gzipKiB), met: Number(gzipKiB) < 1024 },
   lists,
   storage,
+  strangers,
   heaviest: { signInMs: median(heavy.signIn), auditCsvMs: median(heavy.auditCsv), auditCsvRows: auditRows, bulk1000Ms: median(bulk[1000].map((b) => b.ms)), maxMs: heaviest, cpuMs, met: cpuMs >= 4 * heaviest },
   totalSeconds: Math.round((Date.now() - started) / 1000),
 };
@@ -402,6 +409,7 @@ results.goals = [
   { name: "Bulk all matching on 100,000 assets: longest step, ms (the most it holds the database at once)", value: lists.bulk.longestStepMs, limit: 1000, met: lists.bulk.job && lists.bulk.longestStepMs !== null && lists.bulk.longestStepMs <= 1000 },
   // What others feel of it: a list page asked for while the job runs waits for a step, not for the job.
   { name: "Bulk all matching on 100,000 assets: a list page started during it, ms (at most)", value: lists.bulk.listWaitMs, limit: 1000, met: lists.bulk.job && lists.bulk.listWaitMs <= 1000 },
+  ...strangers.map((s) => ({ name: `A stranger's ${s.name}: rows and objects left per request, once throttled`, value: s.rowsPerRequest + s.objectsPerRequest, limit: 0, met: s.rowsPerRequest + s.objectsPerRequest === 0 })),
   { name: "Bulk all matching on 100,000 assets: matched − changed − left with a reason (all or nothing: 0)", value: lists.bulk.matched === null ? null : lists.bulk.matched - lists.bulk.changed - lists.bulk.left, limit: 0, met: lists.bulk.status === 200 && lists.bulk.changed !== null && lists.bulk.matched - lists.bulk.changed - lists.bulk.left === 0 },
 ];
 
@@ -434,6 +442,12 @@ const md = [
   `CSV export of all ${lists.export.records.toLocaleString("en-US")} assets, alone: ${lists.export.rows.toLocaleString("en-US")} rows, ${fmt(lists.export.bytes / 1e6, 1)} MB in ${fmt(lists.export.ms, 0)} ms (streamed, 500 rows a D1 query), of which ${fmt(lists.export.cpuMs, 0)} ms was the Worker's CPU time (its V8 profiler's busy samples; cpu_ms caps ${cpuMs.toLocaleString("en-US")} ms).`,
   "",
   `Bulk "All matching" on ${lists.bulk.records.toLocaleString("en-US")} assets: ${lists.bulk.status === 200 ? `changed ${lists.bulk.changed} of ${lists.bulk.matched}` : `answered ${lists.bulk.status}`} in ${fmt(lists.bulk.ms, 0)} ms, as a job of steps of 2,000 records (the longest ${fmt(lists.bulk.longestStepMs, 0)} ms; all or nothing); a list page started 100 ms into it took ${fmt(lists.bulk.listWaitMs, 0)} ms and a sign-in ${fmt(lists.bulk.signInWaitMs, 0)} ms.`,
+  "",
+  `A stranger's requests (one address per route, first until its limits bind, then ${SECONDS} s from 10 connections; rows in D1 and Durable Objects with storage, counted before and after):`,
+  "",
+  "| route | req/s | answers | rows per request | objects per request |",
+  "| --- | ---: | --- | ---: | ---: |",
+  ...strangers.map((s) => `| ${s.name} | ${fmt(s.rps, 0)} | ${Object.entries(s.statuses).map(([status, count]) => `${count} × ${status}`).join(", ")} | ${fmt(s.rowsPerRequest, 3)} | ${fmt(s.objectsPerRequest, 3)} |`),
   "",
   "Goals (`goals` in bench/results.json):",
   "",
