@@ -21,13 +21,16 @@ const RUNNING_JOB = "SELECT 1 FROM bulk_operations WHERE actor_id = ? AND job IS
  * holds none (its running state in D1 is the slot).
  */
 export async function startHeavyWork(env: Env, agentId: string, now: number): Promise<HeavyStart> {
-  if (await env.DB.prepare(RUNNING_JOB).bind(agentId).first()) {
-    return { ok: false, message: "Your earlier change is still running. Wait for it to finish (its page shows the progress), then try again.", retryAfterMs: MINUTE };
-  }
+  // The slot first, then the running job: a job's row is written while its starter holds the
+  // slot, so of two requests at once, the second either waits for the slot or sees the job.
   const slot = limiterFor(env, `work:${agentId}`);
   const held = await slot.hit(now, HEAVY_WORK.atOnce, "import");
   if (!held.allowed) return { ok: false, message: "Your other import is still running. Wait for it to finish, then try again.", retryAfterMs: held.retryAfterMs };
   const release = () => slot.refund(held.tickets);
+  if (await env.DB.prepare(RUNNING_JOB).bind(agentId).first()) {
+    await release();
+    return { ok: false, message: "Your earlier change is still running. Wait for it to finish (its page shows the progress), then try again.", retryAfterMs: MINUTE };
+  }
   const hourly = await limiterFor(env, `heavy:${agentId}`).hit(now, HEAVY_WORK.perHour, "started");
   if (!hourly.allowed) {
     await release();
