@@ -10,7 +10,7 @@ import { sourceOf } from "../limits/source";
 import { noticeThrottling, type Holder } from "../limits/throttle-notice";
 import type { Portal } from "../portal/policy";
 import { sha256Hex } from "../lib/crypto";
-import { browserToken, carriedBrowserHash } from "./browser";
+import { browserToken, carriedBrowserHash, vouchedFor, vouchFor } from "./browser";
 import { requestDetails, userStub } from "./sessions";
 import { normalizeEmail } from "./users";
 
@@ -18,7 +18,9 @@ export type { Counted } from "../limits/sign-in-guard";
 
 export async function attempterOf(c: Context<AppEnv>, portal: Portal, email: string): Promise<Attempter> {
   const seen = requestDetails(c);
-  return { portal, email: normalizeEmail(email), source: sourceOf(seen.ip), country: seen.country, browser: await carriedBrowserHash(c) };
+  const browser = await carriedBrowserHash(c);
+  const account = normalizeEmail(email);
+  return { portal, email: account, source: sourceOf(seen.ip), country: seen.country, browser, vouched: await vouchedFor(c, portal, account, browser) };
 }
 
 export function tooManyAttempts(retryAfterMs: number): string {
@@ -49,9 +51,9 @@ export async function countAttemptAt(
   c: Context<AppEnv>,
   who: Attempter,
   way: Way,
-  options: { perSource: boolean; method: string; holder: () => Promise<Holder | null>; targetId?: string | null },
+  options: { perSource: boolean; ceiling?: boolean; method: string; holder: () => Promise<Holder | null>; targetId?: string | null },
 ): Promise<Counted> {
-  const counted = await countSignInAttempt(c.env, who, way, c.var.clock.now(), { perSource: options.perSource });
+  const counted = await countSignInAttempt(c.env, who, way, c.var.clock.now(), { perSource: options.perSource, ceiling: options.ceiling ?? true });
   if (!counted.allowed) await refused(c, who, way, counted, options.holder, { method: options.method, targetId: options.targetId ?? null });
   return counted;
 }
@@ -62,16 +64,19 @@ export function attemptRight(c: Context<AppEnv>, who: Attempter, counted: Counte
 
 /**
  * Whether a right password came from a browser new to the person (SECURITY.md 38): not known to
- * the account, though the person signed in before, from a browser the account knows or as their
- * own object has seen (which predates the account's list, so a deployment's first sign-in after
- * an upgrade is not taken for an account's first).
+ * the account's limits nor proven in the person's own object (which predates those limits, so a
+ * browser the person used before an upgrade is theirs), though the person signed in before.
  */
-export async function fromNewBrowser(env: Env, userId: string, counted: Counted & { allowed: true }): Promise<boolean> {
+export async function fromNewBrowser(env: Env, userId: string, who: Attempter, counted: Counted & { allowed: true }, now: number): Promise<boolean> {
   if (counted.known) return false;
-  return counted.trustedAny || (await userStub(env, userId).hasSignedInBefore());
+  const person = userStub(env, userId);
+  if (who.browser && (await person.isProvenBrowser(who.browser, now))) return false;
+  return counted.trustedAny || (await person.hasSignedInBefore());
 }
 
 /** This browser proved more than a password for the person: it is known to the account's limits from now on. */
 export async function trustThisBrowser(c: Context<AppEnv>, portal: Portal, email: string): Promise<void> {
-  await browserSignedIn(c.env, portal, normalizeEmail(email), await sha256Hex(browserToken(c)), c.var.clock.now());
+  const browser = await sha256Hex(browserToken(c));
+  await browserSignedIn(c.env, portal, normalizeEmail(email), browser, c.var.clock.now());
+  await vouchFor(c, portal, normalizeEmail(email), browser);
 }

@@ -3,7 +3,9 @@
 // keeps them too, so strangers' failures never stop a browser the person uses (SECURITY.md 43).
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
+import type { AppEnv } from "../app-env";
 import { randomToken, sha256Hex } from "../lib/crypto";
+import { hmacHex, hmacMatches } from "../lib/encryption";
 
 const TOKEN = /^[a-z2-7]{32}$/;
 // `__Host-` like the session cookie; one for the browser, whoever signs in with it.
@@ -26,4 +28,33 @@ export function browserToken(c: Context): string {
   const token = carried(c) ?? randomToken();
   setCookie(c, BROWSER_COOKIE, token, { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: BROWSER_COOKIE_DAYS * 86_400 });
   return token;
+}
+
+// A browser known to an account says so itself: a cookie of our MACs (HMAC_KEY) over the browser
+// and each account it proved more than a password for here, a few at most. When the source's
+// limits refuse, only a request vouched for this way is put to the account's own limiter, so a
+// stranger's made-up emails (or made-up browser cookies) reach no account's object (SECURITY.md
+// 44). The account's limiter still decides whether the browser is known.
+const VOUCH_COOKIE = (portal: string) => `edgedesk_${portal}_known`;
+const VOUCHES_KEPT = 5;
+const vouchMessage = (browser: string, portal: string, email: string) => `edgedesk known browser\n${browser}\n${portal}\n${email}`;
+
+function vouches(c: Context, portal: string): string[] {
+  const raw = getCookie(c, VOUCH_COOKIE(portal), "host") ?? "";
+  return raw.split("~").filter((v) => /^[0-9a-f]{8}\.[0-9a-f]{64}$/.test(v)).slice(0, VOUCHES_KEPT);
+}
+
+/** Whether this browser carries our word that it proved more than a password for this account. */
+export async function vouchedFor(c: Context<AppEnv>, portal: string, email: string, browser: string | null): Promise<boolean> {
+  if (!browser) return false;
+  for (const mac of vouches(c, portal)) if (await hmacMatches(c.env, vouchMessage(browser, portal, email), mac)) return true;
+  return false;
+}
+
+/** Add this account to what the browser's cookie vouches for (the newest few are kept). */
+export async function vouchFor(c: Context<AppEnv>, portal: string, email: string, browser: string): Promise<void> {
+  if (await vouchedFor(c, portal, email, browser)) return;
+  const mac = await hmacHex(c.env, vouchMessage(browser, portal, email));
+  const kept = [mac, ...vouches(c, portal)].slice(0, VOUCHES_KEPT);
+  setCookie(c, VOUCH_COOKIE(portal), kept.join("~"), { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: BROWSER_COOKIE_DAYS * 86_400 });
 }

@@ -16,7 +16,7 @@ import { DAY, utcMinute } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import { sendMail } from "../mail/mailer";
 import { type Portal, portalLabel } from "../portal/policy";
-import { browserToken } from "./browser";
+import { browserToken, vouchFor } from "./browser";
 import { normalizeEmail } from "./users";
 import { browserSignedIn } from "../limits/sign-in-guard";
 import { requestDetails, userStub } from "./sessions";
@@ -45,9 +45,12 @@ export async function signInSucceeded(
   // Known to the account's limits at once, so the next sign-in from here is spared strangers'
   // failures; not after a password alone from a new browser (SECURITY.md 38), or a second sign-in
   // with the stolen password would find the browser known and unmarked.
-  if (!passwordOnly) await browserSignedIn(c.env, portal, normalizeEmail(user.email), deviceHash, now);
+  if (!passwordOnly) {
+    await browserSignedIn(c.env, portal, normalizeEmail(user.email), deviceHash, now);
+    await vouchFor(c, portal, normalizeEmail(user.email), deviceHash);
+  }
   await afterResponse(c, "the new-device check", async () => {
-    if ((await userStub(c.env, user.id).noteSignInDevice(deviceHash, now, seen)) !== "new") return;
+    if ((await userStub(c.env, user.id).noteSignInDevice(deviceHash, now, seen, !passwordOnly)) !== "new") return;
     const link = await createNotMeLink(getDb(c.env.DB), user.id, portal, deviceHash, seen, now);
     await recordAudit(c, { event: "sign_in.new_device", portal, actorId: user.id, details: { device: describeDevice(seen.userAgent) } });
     await sendMail(

@@ -9,13 +9,13 @@ import { z } from "zod";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
+import { afterResponse } from "../lib/background";
 import { getDb } from "../db";
 import { emailField, parseForm, parseJson, reads, safeNextPath } from "../lib/validation";
 import { retryAfterSeconds } from "../limits/limits";
 import { countForAccount, countFromSource, settle } from "../limits/sign-in-guard";
-import { sourceOf } from "../limits/source";
 import { attempterOf, attemptRight, countAttemptAt, refused, tooManyAttempts } from "./attempts";
-import { ATTEMPT_LIFETIME_MS, findPasskeyHolder, finishPasskeySignIn, passwordlessRp, startPasskeySignIn } from "../mfa/passwordless";
+import { ATTEMPT_LIFETIME_MS, findPasskeyHolder, finishPasskeySignIn, passkeyOwner, passwordlessRp, startPasskeySignIn } from "../mfa/passwordless";
 import { portalPolicy } from "../portal/context";
 import { kindOfPortal, type Portal } from "../portal/policy";
 import { PASS_REFUSED, signInWithAccessPass } from "../mfa/access-pass-sign-in";
@@ -23,7 +23,7 @@ import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 import { signInSucceeded } from "./new-device";
-import { requestDetails, startSession } from "./sessions";
+import { startSession } from "./sessions";
 
 // What navigator.credentials.get() sends back: checked in depth by @simplewebauthn/server.
 const assertionForm = z.object({ response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }), next: z.string().max(2048).optional() });
@@ -59,25 +59,24 @@ export function passwordlessRoutes(portal: Portal) {
     const form = await parseJson(c, assertionForm);
     if (!form.ok) return c.json({ error: "The passkey's answer could not be read. Try again." }, form.status ?? 400);
     const now = c.var.clock.now();
-    // Counted per source before the passkey is looked up (it names its account only then), and per account after.
-    const source = sourceOf(requestDetails(c).ip);
-    const bySource = await countFromSource(c.env, { portal, source }, now);
-    if (!bySource.result.allowed) {
+    const db = getDb(c.env.DB);
+    const response = form.data.response as unknown as AuthenticationResponseJSON;
+    // Whose passkey it names (read only), then counted per source, and per account after. A
+    // browser known to that account is not stopped by its source's limits (SECURITY.md 43).
+    const owner = await passkeyOwner(db, portal, response);
+    const who = await attempterOf(c, portal, owner?.user.email ?? "");
+    const bySource = await countFromSource(c.env, { portal, source: who.source }, now);
+    if (!bySource.result.allowed && !(owner && who.vouched)) {
       c.header("Retry-After", String(retryAfterSeconds(bySource.result.retryAfterMs)));
       if (bySource.result.firstRefusal) await recordAudit(c, { event: "sign_in.throttled", portal, details: { method: "passkey", by: "source" } });
       return c.json({ error: tooManyAttempts(bySource.result.retryAfterMs) }, 429);
     }
-    const db = getDb(c.env.DB);
-    const response = form.data.response as unknown as AuthenticationResponseJSON;
     const token = getCookie(c, cookie, "host");
     deleteCookie(c, cookie, { prefix: "host", secure: true, path: "/" });
-    const holder = await findPasskeyHolder(c.env, db, portal, token, response, now);
-    if (!holder.ok) {
-      await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "passkey", reason: "unknown_passkey" } });
-      return c.json({ error: holder.message }, 401);
-    }
+    const holder = await findPasskeyHolder(c.env, db, portal, token, owner, now);
+    // A passkey nobody here registered is a stranger's: counted against its source, no row of its own.
+    if (!holder.ok) return c.json({ error: holder.message }, 401);
     const { user } = holder;
-    const who = await attempterOf(c, portal, user.email);
     const counted = await settle(c.env, who, bySource, await countForAccount(c.env, who, "password", now));
     if (!counted.allowed) {
       await refused(c, who, "password", counted, async () => (user.active ? user : null), { method: "passkey", targetId: user.id });
@@ -133,7 +132,8 @@ export function passwordlessRoutes(portal: Portal) {
     // (SECURITY.md 22): the pass is tried in every case, for nobody when there is no one to sign in.
     const signedIn = await signInWithAccessPass(c, portal, policy, user ?? NOBODY, code);
     if (!user || !signedIn) {
-      await recordAudit(c, { event: "sign_in.failed", portal, targetId: found?.id ?? null, details: { email: normalizeEmail(email), method: "pass" } });
+      // Kept for an account that exists only, after the response (SECURITY.md 44, 22).
+      if (found) await afterResponse(c, "The failed sign-in's audit entry", () => recordAudit(c, { event: "sign_in.failed", portal, targetId: found.id, details: { email: normalizeEmail(email), method: "pass" } }));
       return passPage(c, { email, error: PASS_REFUSED }, 401);
     }
     await attemptRight(c, who, counted);

@@ -139,7 +139,7 @@ export function passwordResetRoutes(portal: Portal) {
     // SECURITY.md 45: setting a password hashes it, so each try counts per source and per account
     // before that, the refused ones included (a link handed back after a refusal is not a free hash).
     const who = await attempterOf(c, portal, reset.user.email);
-    const counted = await countAttemptAt(c, who, "reset", { perSource: true, method: "reset", holder: async () => reset.user, targetId: reset.user.id });
+    const counted = await countAttemptAt(c, who, "reset", { perSource: true, ceiling: false, method: "reset", holder: async () => reset.user, targetId: reset.user.id });
     if (!counted.allowed) return c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} error={tooManyAttempts(counted.retryAfterMs)} />, 429);
     // Claimed before the password is written, so two uses of one link set at most one password.
     if (!(await claimPasswordReset(db, reset.tokenHash, now))) return gone(c);

@@ -17,6 +17,7 @@ import { signInSucceeded } from "./new-device";
 import { signInWays } from "./sign-in-ways";
 import { attempterOf, attemptRight, countAttemptAt, fromNewBrowser, tooManyAttempts } from "./attempts";
 import { portalPolicy } from "../portal/context";
+import { afterResponse } from "../lib/background";
 
 const signInForm = z.object({
   email: emailField(),
@@ -108,13 +109,16 @@ export function signInRoutes(portal: Portal) {
 
     const result = await checkPassword(db, scryptParamsFor(c.env), portal, email, password, now);
     if (!result.ok) {
-      await recordAudit(c, { event: "sign_in.failed", portal, details: { email: normalizeEmail(email), method: "password", reason: result.reason } });
+      // SECURITY.md 44: a failure is kept for an account that exists (bounded by its own limits);
+      // a made-up email's are the source's throttled row. After the response, so both take as long.
+      const { accountId, reason } = result;
+      if (accountId) await afterResponse(c, "The failed sign-in's audit entry", () => recordAudit(c, { event: "sign_in.failed", portal, targetId: accountId, details: { email: normalizeEmail(email), method: "password", reason } }));
       const error = result.reason === "disabled" ? "This account is disabled. Ask your administrator to enable it." : INVALID_CREDENTIALS;
       return c.html(<SignInPage portal={portal} {...allowed} email={email} next={keepNext} error={error} />, result.reason === "disabled" ? 403 : 401);
     }
     await attemptRight(c, who, counted);
 
-    return continueAfterPassword(c, portal, result.user, policy, { next, method: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy), newBrowser: await fromNewBrowser(c.env, result.user.id, counted) });
+    return continueAfterPassword(c, portal, result.user, policy, { next, method: "password", rememberedDevice: () => isRememberedDevice(c, portal, result.user.id, policy), newBrowser: await fromNewBrowser(c.env, result.user.id, who, counted, now) });
   });
 
   app.post("/logout", reads(), async (c) => {

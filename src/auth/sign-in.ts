@@ -10,7 +10,8 @@ import { hashPassword, passwordNeedsRehash, type ScryptParams, verifyAgainstDumm
 import type { SessionStage } from "./user-do";
 import { findUserByEmail, findUserById } from "./users";
 
-export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: "invalid" | "disabled" };
+/** `accountId`: whose account a refused password was for, if any (never shown: SECURITY.md 22). */
+export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: "invalid" | "disabled"; accountId: string | null };
 
 /**
  * Check an email and password for a portal. An unknown email, an account without a password
@@ -21,11 +22,11 @@ export async function checkPassword(db: Db, hashParams: ScryptParams, portal: Po
   const user = await findUserByEmail(db, kindOfPortal(portal), email);
   if (!user?.passwordHash) {
     await verifyAgainstDummyHash(password, hashParams);
-    return { ok: false, reason: "invalid" };
+    return { ok: false, reason: "invalid", accountId: user?.id ?? null };
   }
-  if (!(await verifyPassword(user.passwordHash, password))) return { ok: false, reason: "invalid" };
+  if (!(await verifyPassword(user.passwordHash, password))) return { ok: false, reason: "invalid", accountId: user.id };
   // Only someone who knows the password learns that the account is disabled.
-  if (!user.active) return { ok: false, reason: "disabled" };
+  if (!user.active) return { ok: false, reason: "disabled", accountId: user.id };
   if (passwordNeedsRehash(user.passwordHash, hashParams)) {
     const upgraded = await hashPassword(password, hashParams);
     await db.update(users).set({ passwordHash: upgraded, updatedAt: now }).where(eq(users.id, user.id));

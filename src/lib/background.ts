@@ -6,13 +6,14 @@ import type { Context } from "hono";
  * awaited instead. A failure is logged, never turned into an error page.
  */
 export async function afterResponse(c: Context, label: string, task: () => Promise<unknown>): Promise<void> {
-  const run = task().catch((error) => console.error(`${label} failed:`, error));
+  const run = () => task().catch((error) => console.error(`${label} failed:`, error));
   let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined;
   try {
     ctx = c.executionCtx;
   } catch {
     ctx = undefined;
   }
-  if (ctx) ctx.waitUntil(run);
-  else await run;
+  // Started once the response is on its way (the next turn of the event loop), not alongside it.
+  if (ctx) ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, 0)).then(run));
+  else await run();
 }

@@ -15,13 +15,14 @@ const LIMITER_DO_SCHEMA: readonly SchemaStep[] = [
   // with the longest rule any key had (two hours).
   ddl(
     "CREATE TABLE windows (name TEXT PRIMARY KEY, window_ms INTEGER NOT NULL, reported_until INTEGER NOT NULL DEFAULT 0)",
-    "CREATE TABLE hits (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL)",
+    // Where an unknown browser's attempt came from rides on its row, so one given back (a right
+    // password) is no longer among the sources the person is told of.
+    "CREATE TABLE hits (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL, source TEXT, country TEXT)",
     "CREATE INDEX hits_name_at ON hits (name, at)",
     "INSERT INTO windows (name, window_ms, reported_until) SELECT 'attempts', 7200000, 0 FROM window",
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < (SELECT count FROM window))
      INSERT INTO hits (name, at) SELECT 'attempts', (SELECT started_at FROM window) FROM n WHERE (SELECT count(*) FROM window) > 0`,
     "CREATE TABLE browsers (hash TEXT PRIMARY KEY, seen_at INTEGER NOT NULL)",
-    "CREATE TABLE sources (window TEXT NOT NULL, source TEXT NOT NULL, country TEXT, count INTEGER NOT NULL, PRIMARY KEY (window, source))",
     // How far the app's clock is from the runtime's, so an alarm ends windows by the app's time.
     "CREATE TABLE clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_ms INTEGER NOT NULL)",
   ),
@@ -71,12 +72,6 @@ export class LimiterDurableObject extends DurableObject<Env> {
     const result = windows.guardAttempt(this.sql, now, attempt);
     await this.sweepLater(now);
     return result;
-  }
-
-  /** Whether a browser is known here; asking an object that holds nothing stores nothing. */
-  async knows(hash: string, now: number): Promise<boolean> {
-    const made = this.ready || this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'browsers'").toArray().length > 0;
-    return made && windows.isKnown(this.sql, hash, now);
   }
 
   /** A sign-in through this account finished in this browser: it is known here from now on. */

@@ -13,6 +13,8 @@ export const LIMITS = {
   // SECURITY.md 45: password hashes a portal computes a minute for browsers no account knows,
   // whatever their sources (each is about 200 ms of CPU at production parameters).
   hashesPerPortal: { limit: 600, windowMs: MINUTE },
+  // Microsoft sign-ins that did not finish, per source: each may call Microsoft's token endpoint.
+  ssoCallbacksPerSource: { limit: 50, windowMs: 15 * MINUTE },
   // One person regenerates their own codes, or asks an admin for new ones, once every two hours.
   recoveryCodesPerUser: { limit: 1, windowMs: 120 * MINUTE },
   // "Forgot password?" mails, per email typed (known or not) and per source.

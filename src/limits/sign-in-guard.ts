@@ -17,6 +17,8 @@ export interface Attempter {
   country: string | null;
   /** The hash of the browser's cookie (src/auth/browser.ts), null for a browser without one. */
   browser: string | null;
+  /** The browser carries our word that it proved more than a password for this account (src/auth/browser.ts). */
+  vouched: boolean;
 }
 
 /** An attempt counted in one limiter object, to give back. */
@@ -27,25 +29,33 @@ export interface Counter {
 
 export type Counted =
   | { allowed: true; known: boolean; trustedAny: boolean; counters: Counter[] }
-  | { allowed: false; retryAfterMs: number; firstRefusal: boolean; by: "source" | "account"; bucket: "source" | "browser" | "unknown" };
+  | { allowed: false; retryAfterMs: number; firstRefusal: boolean; by: "source" | "account"; bucket: "source" | "browser" | "unknown"; trustedAny: boolean };
 
 /**
  * What an attempt counts against besides its account (SECURITY.md 45): its source (an IPv4
  * address, an IPv6 /64), the /48 around an IPv6 source (one site's many /64s), and the portal's
  * ceiling on password hashes a minute, which keeps the CPU safe when many sources join in.
  */
-function sourceSide(who: { portal: string; source: string }): { key: string; rule: LimitRule }[] {
+function sourceSide(who: { portal: string; source: string }, { ceiling = true }: SourceOptions): { key: string; rule: LimitRule }[] {
   const wider = widerSourceOf(who.source);
   return [
     { key: limitKeys.source(who.source), rule: LIMITS.passwordPerSource },
     ...(wider ? [{ key: limitKeys.source(wider), rule: LIMITS.passwordPerWiderSource }] : []),
-    { key: limitKeys.hashes(who.portal), rule: LIMITS.hashesPerPortal },
+    ...(ceiling ? [{ key: limitKeys.hashes(who.portal), rule: LIMITS.hashesPerPortal }] : []),
   ];
 }
 
+/**
+ * `ceiling: false` for a reset link: only the person's mailbox has one, so strangers cannot use it
+ * to fill the portal's ceiling, and a person locked out by a flood still gets back in with it.
+ */
+export interface SourceOptions {
+  ceiling?: boolean;
+}
+
 /** One attempt from a source, before the account is known (a passkey names its account only once looked up). */
-export async function countFromSource(env: Env, who: { portal: string; source: string }, now: number): Promise<{ result: LimitResult; counters: Counter[] }> {
-  const side = sourceSide(who);
+export async function countFromSource(env: Env, who: { portal: string; source: string }, now: number, options: SourceOptions = {}): Promise<{ result: LimitResult; counters: Counter[] }> {
+  const side = sourceSide(who, options);
   const results: LimitResult[] = await Promise.all(side.map((s) => limiterFor(env, s.key).hit(now, s.rule, "password")));
   const counters = side.map((s, i) => {
     const r = results[i]!;
@@ -81,9 +91,9 @@ export async function settle(env: Env, who: Attempter, bySource: { result: Limit
     return { allowed: true, known: byAccount.known, trustedAny: byAccount.trustedAny, counters: [...(bySource?.counters ?? []), account] };
   }
   await giveBack(env, [...(bySource?.counters ?? []), account]);
-  if (!byAccount.allowed) return { allowed: false, retryAfterMs: byAccount.retryAfterMs, firstRefusal: byAccount.firstRefusal, by: "account", bucket: byAccount.bucket };
+  if (!byAccount.allowed) return { allowed: false, retryAfterMs: byAccount.retryAfterMs, firstRefusal: byAccount.firstRefusal, by: "account", bucket: byAccount.bucket, trustedAny: byAccount.trustedAny };
   const refused = bySource!.result as LimitResult & { allowed: false };
-  return { allowed: false, retryAfterMs: refused.retryAfterMs, firstRefusal: refused.firstRefusal, by: "source", bucket: "source" };
+  return { allowed: false, retryAfterMs: refused.retryAfterMs, firstRefusal: refused.firstRefusal, by: "source", bucket: "source", trustedAny: byAccount.trustedAny };
 }
 
 /**
@@ -91,29 +101,32 @@ export async function settle(env: Env, who: Attempter, bySource: { result: Limit
  * secret is checked (SECURITY.md 3, 37, 43, 45). `perSource: false` for a step whose person
  * already proved a password (the second step), which only the account counts.
  */
-export async function countSignInAttempt(env: Env, who: Attempter, way: Way, now: number, options: { perSource: boolean } = { perSource: true }): Promise<Counted> {
+export async function countSignInAttempt(env: Env, who: Attempter, way: Way, now: number, options: SourceOptions & { perSource: boolean } = { perSource: true }): Promise<Counted> {
   if (!options.perSource) return settle(env, who, null, await countForAccount(env, who, way, now));
   // The source first: a stranger spraying made-up emails from a throttled source reaches no
-  // account's object, so makes none (SECURITY.md 44). Only a browser that may be known to the
-  // account is asked about, read-only, since the source's limit does not bind a known browser.
-  const bySource = await countFromSource(env, who, now);
-  if (!bySource.result.allowed && !(who.browser && (await accountLimiter(env, who.portal, who.email).knows(who.browser, now)))) {
+  // account's object, so makes none (SECURITY.md 44). A browser vouched for is still put to the
+  // account, since the source's limit does not bind a browser the account knows.
+  const bySource = await countFromSource(env, who, now, options);
+  if (!bySource.result.allowed && !who.vouched) {
     const refused = bySource.result;
-    return { allowed: false, retryAfterMs: refused.retryAfterMs, firstRefusal: refused.firstRefusal, by: "source", bucket: "source" };
+    return { allowed: false, retryAfterMs: refused.retryAfterMs, firstRefusal: refused.firstRefusal, by: "source", bucket: "source", trustedAny: false };
   }
   return settle(env, who, bySource, await countForAccount(env, who, way, now));
 }
 
 /**
  * The secret was right. The source side gets its attempt back, so colleagues behind one address
- * never use up each other's (SECURITY.md 37); the account's windows this browser counted in start
- * again, as its failures were the person's own.
+ * never use up each other's (SECURITY.md 37). A known browser's own windows start again, as their
+ * failures were the person's; an unknown browser gives back only its own attempt, since the
+ * windows it shares hold strangers' guesses too (clearing them would hand strangers a new 10, and
+ * tell them the account is in use).
  */
 export async function attemptWasRight(env: Env, who: Attempter, counted: Counted & { allowed: true }): Promise<void> {
   const accountKey = limitKeys.account(who.portal, who.email);
+  const account = counted.counters.find((c) => c.key === accountKey)?.tickets ?? [];
   await Promise.all([
     giveBack(env, counted.counters.filter((c) => c.key !== accountKey)),
-    accountLimiter(env, who.portal, who.email).reset(counted.counters.find((c) => c.key === accountKey)?.tickets.map((t) => t.name) ?? []),
+    counted.known ? accountLimiter(env, who.portal, who.email).reset(account.map((t) => t.name)) : accountLimiter(env, who.portal, who.email).refund(account),
   ]);
 }
 

@@ -52,9 +52,13 @@ export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: 
       // For the admins' list of paused sign-ins and the person's own activity.
       await recordPause(getDb(c.env.DB), { userId: person.id, portal, way, pausedAt: now, until: now + counted.retryAfterMs, attempts: total, sources }, auditOrigin);
       const lines = sources.map((s) => `    ${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`).join("\n");
+      // Only where the account knows a browser of the person's does one keep working; say which it is.
       text =
-        `There were too many ${WRONG[way]} for ${account} from browsers you have not signed in with, so signing in from new browsers is paused for ${wait}. ` +
-        `Browsers you have signed in with before keep working.\n\n` +
+        (counted.trustedAny
+          ? `There were too many ${WRONG[way]} for ${account} from browsers you have not signed in with, so signing in from new browsers is paused for ${wait}. ` +
+            `Browsers you have signed in with before keep working.\n\n`
+          : `There were too many ${WRONG[way]} for ${account}, so signing in is paused for ${wait}. ` +
+            `Once you have signed in with your second factor (or confirmed with a code we email you), that browser keeps working during such a pause.\n\n`) +
         (total ? `${total} attempt${total === 1 ? "" : "s"} came from:\n${lines}\n\n` : "") +
         ADVICE[way];
     }

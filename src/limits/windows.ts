@@ -22,7 +22,7 @@ export interface Ticket {
 /** `firstRefusal`: the first refusal of this window in its span (exactly one, even in a burst). */
 export type LimitResult = { allowed: true; remaining: number; tickets: Ticket[] } | { allowed: false; retryAfterMs: number; firstRefusal: boolean };
 
-/** How many sources a window remembers by name; the rest are counted together. */
+/** How many sources a window names; the rest are counted together. */
 const SOURCES_KEPT = 20;
 export const OTHER_SOURCES = "other";
 
@@ -54,13 +54,13 @@ function full(state: WindowState): boolean {
   return state.count >= state.rule.limit;
 }
 
-function count(sql: SqlStorage, state: WindowState, now: number): Ticket {
+function count(sql: SqlStorage, state: WindowState, now: number, from: { source: string; country: string | null } | null = null): Ticket {
   sql.exec(
     "INSERT INTO windows (name, window_ms, reported_until) VALUES (?, ?, 0) ON CONFLICT (name) DO UPDATE SET window_ms = excluded.window_ms",
     state.name,
     state.rule.windowMs,
   );
-  const id = sql.exec<{ id: number }>("INSERT INTO hits (name, at) VALUES (?, ?) RETURNING id", state.name, now).one().id;
+  const id = sql.exec<{ id: number }>("INSERT INTO hits (name, at, source, country) VALUES (?, ?, ?, ?) RETURNING id", state.name, now, from?.source ?? null, from?.country ?? null).one().id;
   return { name: state.name, id };
 }
 
@@ -102,7 +102,6 @@ export function clear(sql: SqlStorage, names: string[]): void {
   for (const name of names) {
     sql.exec("DELETE FROM hits WHERE name = ?", name);
     sql.exec("DELETE FROM windows WHERE name = ?", name);
-    sql.exec("DELETE FROM sources WHERE window = ?", name);
   }
 }
 
@@ -158,21 +157,8 @@ export function guardAttempt(sql: SqlStorage, now: number, a: GuardAttempt): Gua
   }
   const refused = states.filter(full);
   if (refused.length > 0) return { ...refuse(sql, refused, now), known, trustedAny, bucket: known ? "browser" : "unknown" };
-  const tickets = states.map((s) => count(sql, s, now));
-  if (!known) noteSource(sql, unknownWindows(a.way).daily, a.source, a.country);
+  const tickets = states.map((s) => count(sql, s, now, known ? null : { source: a.source, country: a.country }));
   return { allowed: true, remaining: Math.min(...states.map((s) => s.rule.limit - s.count - 1)), tickets, known, trustedAny };
-}
-
-function noteSource(sql: SqlStorage, window: string, source: string, country: string | null): void {
-  const named = sql.exec("SELECT 1 FROM sources WHERE window = ? AND source = ?", window, source).toArray().length > 0;
-  const room = sql.exec<{ n: number }>("SELECT count(*) AS n FROM sources WHERE window = ?", window).one().n < SOURCES_KEPT;
-  const as = named || room ? source : OTHER_SOURCES;
-  sql.exec(
-    "INSERT INTO sources (window, source, country, count) VALUES (?, ?, ?, 1) ON CONFLICT (window, source) DO UPDATE SET count = count + 1",
-    window,
-    as,
-    as === OTHER_SOURCES ? null : country,
-  );
 }
 
 export interface SourceCount {
@@ -181,15 +167,15 @@ export interface SourceCount {
   count: number;
 }
 
+/** Where a window's counted attempts came from, most first; past SOURCES_KEPT, the rest together. */
 export function sourcesOf(sql: SqlStorage, window: string): SourceCount[] {
-  return sql
-    .exec<{ source: string; country: string | null; count: number }>("SELECT source, country, count FROM sources WHERE window = ? ORDER BY count DESC, source", window)
+  const rows = sql
+    .exec<{ source: string; country: string | null; count: number }>("SELECT source, max(country) AS country, count(*) AS count FROM hits WHERE name = ? AND source IS NOT NULL GROUP BY source ORDER BY count DESC, source", window)
     .toArray()
     .map((r) => ({ source: r.source, country: r.country, count: r.count }));
-}
-
-export function isKnown(sql: SqlStorage, hash: string, now: number): boolean {
-  return sql.exec("SELECT 1 FROM browsers WHERE hash = ? AND seen_at > ?", hash, now - KNOWN_BROWSER_MS).toArray().length > 0;
+  if (rows.length <= SOURCES_KEPT) return rows;
+  const rest = rows.slice(SOURCES_KEPT - 1).reduce((n, r) => n + r.count, 0);
+  return [...rows.slice(0, SOURCES_KEPT - 1), { source: OTHER_SOURCES, country: null, count: rest }];
 }
 
 export function knowBrowser(sql: SqlStorage, hash: string, now: number): void {
@@ -236,7 +222,6 @@ export function sweep(sql: SqlStorage, now: number): void {
   sql.exec("DELETE FROM hits WHERE id IN (SELECT h.id FROM hits h JOIN windows w ON w.name = h.name WHERE h.at + w.window_ms <= ?)", now);
   sql.exec("DELETE FROM windows WHERE reported_until <= ? AND name NOT IN (SELECT DISTINCT name FROM hits)", now);
   sql.exec("DELETE FROM browsers WHERE seen_at <= ?", now - KNOWN_BROWSER_MS);
-  sql.exec("DELETE FROM sources WHERE window NOT IN (SELECT DISTINCT name FROM hits)");
   // The table of version 1 is read only by a rolled-back release; its row ends with the windows.
   sql.exec("DELETE FROM window");
 }

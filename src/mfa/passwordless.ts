@@ -59,21 +59,32 @@ async function takeChallenge(env: Env, db: Db, portal: Portal, token: string | u
 
 export type PasskeyHolder = { ok: true; challenge: string; user: User; passkey: typeof passkeys.$inferSelect } | { ok: false; message: string };
 
+export type PasskeyOwner = { user: User; passkey: typeof passkeys.$inferSelect } | null;
+
 /**
- * Whose passkey this is, for the attempt behind the cookie: the challenge is taken first (single
- * use), then the credential must be registered to a person of this portal. The signature is not
- * checked yet: the caller counts the attempt against that person first (finishPasskeySignIn).
+ * Whose passkey the answer names, read only: registered to a person of this portal, and the same
+ * person the authenticator names, if it names one. Null for a passkey nobody here registered.
  */
-export async function findPasskeyHolder(env: Env, db: Db, portal: Portal, token: string | undefined, response: AuthenticationResponseJSON, now: number): Promise<PasskeyHolder> {
-  const challenge = await takeChallenge(env, db, portal, token, now);
-  if (!challenge) return { ok: false, message: "That passkey request expired or was already used. Try again." };
+export async function passkeyOwner(db: Db, portal: Portal, response: AuthenticationResponseJSON): Promise<PasskeyOwner> {
   const found = typeof response?.id === "string" ? await db.select({ passkey: passkeys, user: users }).from(passkeys).innerJoin(users, eq(users.id, passkeys.userId)).where(eq(passkeys.id, response.id)).get() : undefined;
   // A passkey of the other portal's people is not one of this portal's.
-  if (!found || found.user.kind !== kindOfPortal(portal)) return { ok: false, message: NOT_REGISTERED };
+  if (!found || found.user.kind !== kindOfPortal(portal)) return null;
   // The authenticator names the account it holds the passkey for; it must be the same person.
   const handle = response.response?.userHandle;
-  if (handle !== undefined && handle !== null && handle !== encodeUserHandle(found.user.id)) return { ok: false, message: NOT_REGISTERED };
-  return { ok: true, challenge, user: found.user, passkey: found.passkey };
+  if (handle !== undefined && handle !== null && handle !== encodeUserHandle(found.user.id)) return null;
+  return found;
+}
+
+/**
+ * The attempt behind the cookie, for the passkey's owner: the challenge is taken (single use),
+ * then the owner must exist. The signature is not checked yet: the caller counts the attempt
+ * against that person first (finishPasskeySignIn).
+ */
+export async function findPasskeyHolder(env: Env, db: Db, portal: Portal, token: string | undefined, owner: PasskeyOwner, now: number): Promise<PasskeyHolder> {
+  const challenge = await takeChallenge(env, db, portal, token, now);
+  if (!challenge) return { ok: false, message: "That passkey request expired or was already used. Try again." };
+  if (!owner) return { ok: false, message: NOT_REGISTERED };
+  return { ok: true, challenge, user: owner.user, passkey: owner.passkey };
 }
 
 /** The user handle registration gave the authenticator (the user id's UTF-8 bytes), as base64url. */

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { SignInPage } from "../auth/pages";
 import { signInWays } from "../auth/sign-in-ways";
-import { readSession, rotateSession, startSession } from "../auth/sessions";
+import { readSession, requestDetails, rotateSession, startSession } from "../auth/sessions";
 import { REAUTH_WINDOW_MS } from "../auth/reauth";
 import { Card, Layout } from "../web/layout";
 import { recordAudit } from "../audit/audit";
@@ -12,7 +12,8 @@ import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { hmacHex, hmacMatches } from "../lib/encryption";
 import { parseQuery, reads, safeNextPath } from "../lib/validation";
-import { countAttempt } from "../limits/limits";
+import { countAttempt, LIMITS, limiterFor, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { sourceOf } from "../limits/source";
 import { allowsSso, type Portal } from "../portal/policy";
 import { findLinkedUser, findOrLinkUser } from "./accounts";
 import { invitationRoutes, linkThroughInvitation } from "./invitation-routes";
@@ -77,7 +78,7 @@ export function ssoRoutes(portal: Portal) {
   const home = `/${portal}`;
   // A refused Microsoft sign-in returns to the sign-in page with every way the portal offers, so
   // "Sign in with Microsoft" is there to try again (issue 17.6).
-  const refuse = async (c: Context<AppEnv>, error: string, status: 400 | 403 | 404 | 502 | 503) =>
+  const refuse = async (c: Context<AppEnv>, error: string, status: 400 | 403 | 404 | 429 | 502 | 503) =>
     c.html(<SignInPage portal={portal} error={error} {...signInWays(c.env, await portalPolicy(c, portal))} />, status);
 
   app.get("/sso/start", async (c) => {
@@ -111,6 +112,16 @@ export function ssoRoutes(portal: Portal) {
     // SECURITY.md 23, 44: the state must be the one this browser started with, before anything is
     // written or asked: a stranger's made-up callback leaves no audit row and no object behind.
     if (!flow || flow.state !== query.data.state) return refuse(c, "This sign-in expired or was not started in this browser. Start again.", 400);
+    const now = c.var.clock.now();
+    // SECURITY.md 44: anyone may start a flow, so each callback counts against its source before
+    // any audit row, limiter object or call to Microsoft with our client secret; a completed
+    // sign-in gives its count back, so an office signs in all morning.
+    const source = limiterFor(c.env, limitKeys.source(sourceOf(requestDetails(c).ip)));
+    const counted = await source.hit(now, LIMITS.ssoCallbacksPerSource, "sso");
+    if (!counted.allowed) {
+      c.header("Retry-After", String(retryAfterSeconds(counted.retryAfterMs)));
+      return refuse(c, `Too many sign-in attempts. For your security, try again in ${waitMessage(counted.retryAfterMs)}.`, 429);
+    }
     if ("error" in query.data) {
       const { error, error_description: description = "" } = query.data;
       console.warn(`SSO: Microsoft answered ${error}: ${description}`);
@@ -118,7 +129,6 @@ export function ssoRoutes(portal: Portal) {
       await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", reason: aadsts ? `${error} (${aadsts})` : error } });
       return refuse(c, entraErrorMessage(error, description), 400);
     }
-    const now = c.var.clock.now();
     // Each state is good for one callback: a replayed callback (and its code) is refused here.
     const firstUse = await countAttempt(c.env, `sso-state:${flow.state}`, { limit: 1, windowMs: FLOW_LIFETIME_MS }, now);
     if (!firstUse.allowed) return refuse(c, "This sign-in was already used. Start again.", 400);
@@ -145,6 +155,7 @@ export function ssoRoutes(portal: Portal) {
       return refuse(c, linked.message, 403);
     }
     await startSession(c, portal, linked.user.id, { stage: "full", method: "sso" });
+    await source.refund(counted.tickets);
     await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: linked.user.id, details: { method: "sso", tenantId, objectId } });
     return c.redirect(safeNextPath(flow.next, home), 303);
   });

@@ -6,10 +6,17 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents, devMailbox } from "../../src/db/schema";
 import { MINUTE } from "../../src/lib/clock";
-import { ACCOUNT_LIMITS } from "../../src/limits/limits";
+import { ACCOUNT_LIMITS, LIMITS, limitKeys } from "../../src/limits/limits";
 import { browser, type Browser, fakeClock, ORIGIN } from "../helpers/app";
 import { signIn } from "../helpers/auth";
-import { db, makeAdmin, makeContact } from "../helpers/factories";
+import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
+import { makeRole } from "../helpers/roles";
+import { softwareAuthenticator } from "../helpers/webauthn";
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { userStub } from "../../src/auth/sessions";
+import { UserDurableObject } from "../../src/auth/user-do";
+import { accountLimiter } from "../../src/limits/limits";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 
 const PAUSED = "Sign-in to your EdgeDesk account was paused";
@@ -175,5 +182,103 @@ describe("the admins' view", () => {
     const audit = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "sign_in.pause_lifted"), eq(auditEvents.targetId, contact.id)));
     expect(audit).toHaveLength(1);
     expect(audit[0]!.actorId).toBe(admin.id);
+  });
+});
+
+describe("a flood that fills the portal's ceiling on hashes", () => {
+  it("leaves the person their known browser (password or passkey alone) and the reset link from a new one", async () => {
+    await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: true, passwordlessPasskeys: true });
+    try {
+      const clock = fakeClock(Date.UTC(2026, 10, 24, 9, 0, 0));
+      const contact = await makeContact();
+      const laptop = browser({ clock, ip: "198.51.100.253" });
+      await signIn(laptop, "support", contact);
+      const key = await softwareAuthenticator();
+      const options = (await (await laptop.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })).json()) as { challenge: string };
+      await (await laptop.request("/support/account/passkeys", { method: "POST", body: JSON.stringify({ name: "Laptop", response: key.register(options, undefined, { discoverable: true }) }), headers: { "Content-Type": "application/json" } })).text();
+      await status(laptop.post("/support/logout"));
+      // As a botnet would: the minute's hashes for browsers no account knows, all used.
+      const ceiling = env.LIMITER_DO.get(env.LIMITER_DO.idFromName(limitKeys.hashes("support")));
+      for (let i = 0; i < LIMITS.hashesPerPortal.limit; i++) await ceiling.hit(clock.now(), LIMITS.hashesPerPortal, "password");
+      expect(await status(browser({ clock, ip: "203.0.117.1" }).post("/support/login", { email: contact.email, password: contact.password }))).toBe(429);
+
+      expect(await status(laptop.post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
+      await status(laptop.post("/support/logout"));
+      const passkeyOptions = (await (await laptop.request("/support/login/passkey/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })).json()) as { challenge: string };
+      const alone = await laptop.request("/support/login/passkey", { method: "POST", body: JSON.stringify({ response: await key.assert(passkeyOptions) }), headers: { "Content-Type": "application/json" } });
+      await alone.text();
+      expect(alone.status).toBe(200);
+
+      await status(browser({ clock }).post("/support/login/forgot", { email: contact.email }));
+      const mail = await db().select().from(devMailbox).where(and(eq(devMailbox.to, contact.email), eq(devMailbox.subject, "Reset your EdgeDesk password")));
+      const path = new RegExp(`${ORIGIN}(/support/login/reset/[a-z2-7]{32})`).exec(mail.at(-1)!.body)![1]!;
+      const password = "a passphrase after the flood 12";
+      expect(await status(browser({ clock, ip: "203.0.117.2" }).post(path, { password, confirm: password }))).toBe(303);
+    } finally {
+      await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+    }
+  });
+});
+
+describe("lifting a pause", () => {
+  it("is only for someone holding what the paused person holds: a lead cannot lift an Administrator's", async () => {
+    const clock = fakeClock();
+    const admin = await makeAdmin();
+    const leadRole = await makeRole(["manageRecoveryAndMfaReset", "viewAssets"]);
+    const lead = await makeAgent({ roleId: leadRole });
+    for (let i = 0; i < 11; i++) await status(browser({ clock, ip: `203.0.118.${i + 1}` }).post("/agent/login", { email: admin.email, password: `guess ${i}` }));
+    const leadClient = browser({ clock });
+    await signIn(leadClient, "agent", lead);
+    const page = await (await leadClient.get("/agent/admin/paused-sign-ins")).text();
+    expect(page).toContain(admin.email);
+    expect(page).not.toContain(`/agent/admin/paused-sign-ins/${admin.id}/lift`);
+    const refused = await leadClient.post(`/agent/admin/paused-sign-ins/${admin.id}/lift`);
+    await refused.text();
+    expect(refused.status).toBe(403);
+    expect(await status(browser({ clock }).post("/agent/login", { email: admin.email, password: admin.password }))).toBe(429);
+    expect(await db().select().from(auditEvents).where(and(eq(auditEvents.event, "sign_in.pause_lifted"), eq(auditEvents.targetId, admin.id)))).toEqual([]);
+  });
+});
+
+describe("a right password from a browser new to the person", () => {
+  it("gives back only its own attempt: strangers' guesses in the same windows still count", async () => {
+    const clock = fakeClock(Date.UTC(2026, 10, 25, 9, 0, 0));
+    const contact = await makeContact();
+    await signIn(browser({ clock, ip: "198.51.100.249" }), "support", contact);
+    for (let i = 0; i < ACCOUNT_LIMITS.unknown.limit - 1; i++) expect(await status(browser({ clock, ip: `203.0.119.${i + 1}` }).post("/support/login", { email: contact.email, password: `guess ${i}` }))).toBe(401);
+    // The person, from a phone they never used here: a password alone proves too little to clear strangers' count.
+    expect(await status(browser({ clock, ip: "198.51.100.248" }).post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
+    expect(await status(browser({ clock, ip: "203.0.119.200" }).post("/support/login", { email: contact.email, password: "one more guess" }))).toBe(401);
+    expect(await status(browser({ clock, ip: "203.0.119.201" }).post("/support/login", { email: contact.email, password: "and another" }))).toBe(429);
+  });
+});
+
+describe("a browser the person used before these limits knew browsers", () => {
+  it("is still theirs: its right password is not taken for a stranger's, a never-seen browser's is", async () => {
+    const clock = fakeClock(Date.UTC(2026, 10, 26, 9, 0, 0));
+    const contact = await makeContact();
+    const laptop = browser({ clock, ip: "198.51.100.247" });
+    await signIn(laptop, "support", contact);
+    await status(laptop.post("/support/logout"));
+    // As an object the previous release left: the browser in the person's list, no `proven` column,
+    // and an account limiter (new in this release) that has never heard of it.
+    await runInDurableObject(userStub(env, contact.id), async (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("ALTER TABLE known_devices DROP COLUMN proven");
+      sql.exec("UPDATE schema_version SET version = 3");
+      new UserDurableObject(state, env);
+    });
+    await runInDurableObject(accountLimiter(env, "support", contact.email), async (_instance, state) => {
+      state.storage.sql.exec("DELETE FROM browsers");
+    });
+    const passwordOnly = async () =>
+      runInDurableObject(userStub(env, contact.id), async (_instance, state) => state.storage.sql.exec<{ p: number }>("SELECT password_only AS p FROM sessions ORDER BY created_at DESC LIMIT 1").one().p);
+
+    clock.advance(MINUTE);
+    expect(await status(laptop.post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
+    expect(await passwordOnly()).toBe(0);
+    clock.advance(MINUTE);
+    expect(await status(browser({ clock, ip: "198.51.100.246" }).post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
+    expect(await passwordOnly()).toBe(1);
   });
 });

@@ -43,13 +43,14 @@ afterAll(async () => {
 });
 
 describe("refused requests write no row of their own", () => {
-  it("400 sign-ins at one made-up email from one address leave one throttled row and the evaluated failures, nothing per refusal", async () => {
+  it("400 sign-ins at one made-up email from one address leave one throttled row, nothing per attempt", async () => {
     const clock = fakeClock();
     const email = `nobody-${crypto.randomUUID()}@example.com`;
     const statuses = await inBatches(400, 40, () => statusOf(browser({ clock, ip: "203.0.120.1", userAgent: "x".repeat(512) }).post("/agent/login", { email, password: "guess" })));
     expect(tally(statuses)).toEqual({ 401: 10, 429: 390 });
     expect(await auditRows("sign_in.throttled", email)).toBe(1);
-    expect(await auditRows("sign_in.failed", email)).toBe(10);
+    // The ten evaluated failures were at no account: they are the throttled row's, not rows of their own.
+    expect(await auditRows("sign_in.failed", email)).toBe(0);
   });
 
   it("made-up emails from a throttled source reach no account's object, so make none", async () => {
@@ -59,6 +60,17 @@ describe("refused requests write no row of their own", () => {
     expect(tally(await inBatches(LIMITS.passwordPerSource.limit, 25, spray))).toEqual({ 401: LIMITS.passwordPerSource.limit });
     const objects = (await listDurableObjectIds(env.LIMITER_DO)).length;
     expect(tally(await inBatches(100, 25, (i) => spray(1000 + i)))).toEqual({ 429: 100 });
+    expect((await listDurableObjectIds(env.LIMITER_DO)).length).toBe(objects);
+  });
+
+  it("made-up browser cookies, and made-up word that a browser is known, from a throttled source make none either", async () => {
+    const clock = fakeClock();
+    const ip = "203.0.120.9";
+    const spray = (i: number, cookie?: string) => statusOf(browser({ clock, ip }).post("/support/login", { email: `cookie-${i}@example.com`, password: "guess" }, cookie ? { headers: { Cookie: cookie } } : undefined));
+    expect(tally(await inBatches(LIMITS.passwordPerSource.limit, 25, spray))).toEqual({ 401: LIMITS.passwordPerSource.limit });
+    const objects = (await listDurableObjectIds(env.LIMITER_DO)).length;
+    const forged = (i: number) => `__Host-edgedesk_browser=${randomToken()}; __Host-edgedesk_support_known=${i.toString(16).padStart(8, "0")}.${"ab".repeat(32)}`;
+    expect(tally(await inBatches(100, 25, (i) => spray(1000 + i, forged(i))))).toEqual({ 429: 100 });
     expect((await listDurableObjectIds(env.LIMITER_DO)).length).toBe(objects);
   });
 
@@ -89,6 +101,27 @@ describe("refused requests write no row of their own", () => {
     expect((await db().select().from(auditEvents)).length).toBe(before);
     expect((await listDurableObjectIds(env.LIMITER_DO)).length).toBe(limitersBefore);
     expect(provider.tokenRequests()).toBe(tokenRequests);
+  });
+});
+
+describe("Microsoft sign-ins a stranger starts", () => {
+  it("count each callback against its source: 60 flows from one address reach Microsoft and the audit log 50 times, then nothing", async () => {
+    await setAccess("support", "both");
+    const clock = fakeClock();
+    const ip = "203.0.120.8";
+    const before = (await db().select().from(auditEvents)).length;
+    const tokenRequests = provider.tokenRequests();
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const stranger = browser({ clock, ip });
+      const start = await stranger.get("/support/sso/start");
+      await start.text();
+      const state = new URL(start.headers.get("Location")!).searchParams.get("state")!;
+      statuses.push(await statusOf(stranger.get(i % 2 ? `/support/sso/callback?error=access_denied&state=${state}` : `/support/sso/callback?code=made-up-${i}&state=${state}`)));
+    }
+    expect(tally(statuses)).toEqual({ 400: LIMITS.ssoCallbacksPerSource.limit, 429: 60 - LIMITS.ssoCallbacksPerSource.limit });
+    expect(provider.tokenRequests() - tokenRequests).toBe(LIMITS.ssoCallbacksPerSource.limit / 2);
+    expect((await db().select().from(auditEvents)).length - before).toBe(LIMITS.ssoCallbacksPerSource.limit / 2);
   });
 });
 

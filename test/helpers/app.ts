@@ -32,7 +32,7 @@ export function deployedEnv(ENVIRONMENT = "production"): Partial<Env> {
  * A browser-like client of the app: keeps cookies, sends the Origin a same-site form post has,
  * and does not follow redirects, so tests see each step.
  */
-export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: string; userAgent?: string } = {}) {
+export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: string; userAgent?: string; onResponse?: () => void } = {}) {
   const app = createApp({ clock: options.clock ?? fakeClock() });
   const jar = new Map<string, string>();
   // Each browser has its own address, so per-IP limits do not couple unrelated tests.
@@ -59,6 +59,8 @@ export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: strin
     const background: Promise<unknown>[] = [];
     const ctx = { waitUntil: (p: Promise<unknown>) => void background.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
     const response = await app.request(new Request(new URL(path, ORIGIN), { ...init, headers, redirect: "manual" }), undefined, { ...env, ...options.env }, ctx);
+    // The moment the person has their answer, before the work handed to waitUntil.
+    options.onResponse?.();
     await Promise.all(background);
     storeCookies(response);
     return response;

@@ -94,10 +94,14 @@ export class UserDurableObject extends DurableObject<Env> {
   }
 
   /** Issue 24.2: a password sign-in succeeded in this browser: was it first, known or new? */
-  async noteSignInDevice(tokenHash: string, now: number, seen: { ip: string; userAgent: string }): Promise<knownDevices.Sighting> {
-    const sighting = knownDevices.noteSighting(this.sql, tokenHash, now, knownDevices.KNOWN_DEVICE_WINDOW_DAYS * DAY, seen);
+  async noteSignInDevice(tokenHash: string, now: number, seen: { ip: string; userAgent: string }, proven = true): Promise<knownDevices.Sighting> {
+    const sighting = knownDevices.noteSighting(this.sql, tokenHash, now, knownDevices.KNOWN_DEVICE_WINDOW_DAYS * DAY, seen, proven);
     await this.scheduleSweep();
     return sighting;
+  }
+
+  async isProvenBrowser(tokenHash: string, now: number): Promise<boolean> {
+    return knownDevices.isProvenBrowser(this.sql, tokenHash, now, knownDevices.KNOWN_DEVICE_WINDOW_DAYS * DAY);
   }
 
   async hasSignedInBefore(): Promise<boolean> {

@@ -59,4 +59,7 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
   // 3: a session whose sign-in proved only a password, from a browser new to the account
   // (SECURITY.md 38): it adds no sign-in factor until something more is proved.
   ddl("ALTER TABLE sessions ADD COLUMN password_only INTEGER NOT NULL DEFAULT 0"),
+  // 4: whether a sign-in from a known browser proved more than a password (SECURITY.md 38).
+  // Browsers recorded before this step were the person's as far as anyone knew: proven.
+  ddl("ALTER TABLE known_devices ADD COLUMN proven INTEGER NOT NULL DEFAULT 1"),
 ];
