@@ -37,6 +37,17 @@ describe("an agent's heavy work", () => {
     expect(theirs.status).toBe(200);
   });
 
+  it("starts one job of several large changes sent at once, and says so to the rest", async () => {
+    const clock = fakeClock();
+    const { agent, client } = await signedInAgent({ clock });
+    await seedAssets(BULK_CHUNK + 10, { prefix: "Racing" });
+    const places = await Promise.all([0, 1, 2, 3].map(() => makeLocation()));
+    const responses = await Promise.all(places.map((place) => client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: place, f_q: "Racing" })));
+    const statuses = await Promise.all(responses.map(async (r) => (await r.text(), r.status)));
+    expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM bulk_operations WHERE actor_id = ? AND job IS NOT NULL").bind(agent.id).first<{ n: number }>()).toEqual({ n: 1 });
+  });
+
   it("starts at most 20 an hour, then says when the next may start", async () => {
     const clock = fakeClock();
     const { client } = await signedInAgent({ clock });
