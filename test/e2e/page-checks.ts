@@ -148,17 +148,35 @@ export class PageLedger {
 
   private async check(url: string, html: string) {
     try {
-      this.checker ??= this.newCheckerContext().then((context) => context.newPage());
-      const page = await this.checker;
       // The copy without its script tags: what the scripts did is already in it, and they must not run twice.
       const body = html.replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, "");
-      await page.route(url, (route) => route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body }));
-      await page.goto(url);
-      await page.unroute(url);
+      const page = await this.openCopy(url, body);
       await checkPage(page);
     } catch (error) {
       if (process.env.EDGEDESK_KEEP_FAILED_PAGES) (await import("node:fs")).writeFileSync(`/tmp/failed-${routeOf(url).replaceAll("/", "_")}.html`, html);
       this.failures.push((error as Error).message);
+    }
+  }
+
+  /**
+   * The copy, loaded with the app's styles from the journey's Worker. A load that stalls (a
+   * stylesheet request lost on a busy machine) gets one more try on a fresh page, so what fails
+   * the journey is the page itself, not the checker's tab.
+   */
+  private async openCopy(url: string, body: string): Promise<Page> {
+    for (let attempt = 1; ; attempt++) {
+      this.checker ??= this.newCheckerContext().then((context) => context.newPage());
+      const page = await this.checker;
+      await page.route(url, (route) => route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body }));
+      try {
+        await page.goto(url);
+        await page.unroute(url);
+        return page;
+      } catch (error) {
+        if (attempt === 2 || !/Timeout/.test((error as Error).message)) throw error;
+        this.checker = page.context().newPage();
+        await page.close();
+      }
     }
   }
 
