@@ -15,17 +15,20 @@ const LIMITER_DO_SCHEMA: readonly SchemaStep[] = [
   // with the longest rule any key had (two hours).
   ddl(
     "CREATE TABLE windows (name TEXT PRIMARY KEY, window_ms INTEGER NOT NULL, reported_until INTEGER NOT NULL DEFAULT 0)",
-    // Where an unknown browser's attempt came from rides on its row, so one given back (a right
-    // password) is no longer among the sources the person is told of.
-    "CREATE TABLE hits (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL, source TEXT, country TEXT)",
+    "CREATE TABLE hits (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL)",
     "CREATE INDEX hits_name_at ON hits (name, at)",
     "INSERT INTO windows (name, window_ms, reported_until) SELECT 'attempts', 7200000, 0 FROM window",
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < (SELECT count FROM window))
      INSERT INTO hits (name, at) SELECT 'attempts', (SELECT started_at FROM window) FROM n WHERE (SELECT count(*) FROM window) > 0`,
     "CREATE TABLE browsers (hash TEXT PRIMARY KEY, seen_at INTEGER NOT NULL)",
+    "CREATE TABLE sources (window TEXT NOT NULL, source TEXT NOT NULL, country TEXT, count INTEGER NOT NULL, PRIMARY KEY (window, source))",
     // How far the app's clock is from the runtime's, so an alarm ends windows by the app's time.
     "CREATE TABLE clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_ms INTEGER NOT NULL)",
   ),
+  // 3: where an unknown browser's attempt came from rides on its hit, so one given back (a right
+  // password) is no longer among the sources the person is told of. `sources` is no longer
+  // written; it stays for one release so the previous code still runs if it is rolled back to.
+  ddl("ALTER TABLE hits ADD COLUMN source TEXT", "ALTER TABLE hits ADD COLUMN country TEXT"),
 ];
 
 /**

@@ -5,6 +5,8 @@ import { userStub } from "../../src/auth/sessions";
 import { UserDurableObject } from "../../src/auth/user-do";
 import { USER_DO_SCHEMA } from "../../src/auth/user-do/schema";
 import { ddl, migrateSchema, schemaVersion, type SchemaStep } from "../../src/lib/do-schema";
+import { LimiterDurableObject } from "../../src/limits/limiter-do";
+import { ACCOUNT_LIMITS, accountLimiter } from "../../src/limits/limits";
 import { browser, fakeClock, statusOf } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
@@ -71,6 +73,42 @@ describe("the user object's schema", () => {
     await runInDurableObject(userStub(env, agent.id), async (_instance, state) => {
       expect(schemaVersion(state.storage.sql)).toBe(USER_DO_SCHEMA.length);
       expect(tables(state.storage.sql)).toEqual(["device_watch", "devices", "known_devices", "otp_challenge", "otp_sends", "schema_version", "sessions", "webauthn_challenges"]);
+    });
+  });
+});
+
+// The limiter's tables as the previous release made them (commit 26c6ab7, versions 1 and 2).
+const SHIPPED_LIMITER_STEPS: SchemaStep[] = [
+  ddl("CREATE TABLE IF NOT EXISTS window (id INTEGER PRIMARY KEY CHECK (id = 1), started_at INTEGER NOT NULL, count INTEGER NOT NULL)"),
+  ddl(
+    "CREATE TABLE windows (name TEXT PRIMARY KEY, window_ms INTEGER NOT NULL, reported_until INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE hits (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL)",
+    "CREATE INDEX hits_name_at ON hits (name, at)",
+    "CREATE TABLE browsers (hash TEXT PRIMARY KEY, seen_at INTEGER NOT NULL)",
+    "CREATE TABLE sources (window TEXT NOT NULL, source TEXT NOT NULL, country TEXT, count INTEGER NOT NULL, PRIMARY KEY (window, source))",
+    "CREATE TABLE clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_ms INTEGER NOT NULL)",
+  ),
+];
+
+describe("the limiter's schema", () => {
+  it("upgrades an account's limiter the previous release made: its counts and known browsers carry on, and new attempts name their source", async () => {
+    const now = fakeClock().now();
+    const stub = accountLimiter(env, "support", `shipped-${crypto.randomUUID()}@example.com`);
+    await runInDurableObject(stub, async (_instance, state) => {
+      const sql = state.storage.sql;
+      for (const name of tables(sql)) sql.exec(`DROP TABLE ${name}`);
+      migrateSchema(state.storage, SHIPPED_LIMITER_STEPS);
+      sql.exec("INSERT INTO windows (name, window_ms) VALUES ('password:unknown', ?)", ACCOUNT_LIMITS.unknown.windowMs);
+      for (let i = 0; i < ACCOUNT_LIMITS.unknown.limit - 1; i++) sql.exec("INSERT INTO hits (name, at) VALUES ('password:unknown', ?)", now);
+      sql.exec("INSERT INTO browsers (hash, seen_at) VALUES (?, ?)", "b".repeat(64), now);
+
+      const upgraded = new LimiterDurableObject(state, env);
+      const attempt = (browser: string | null, source: string) => upgraded.attempt(now, { way: "password", browser, source, country: null, rules: ACCOUNT_LIMITS });
+      expect(await attempt(null, "203.0.113.90")).toMatchObject({ allowed: true });
+      expect(await attempt(null, "203.0.113.91")).toMatchObject({ allowed: false });
+      expect(await attempt("b".repeat(64), "203.0.113.92")).toMatchObject({ allowed: true, known: true });
+      expect(schemaVersion(sql)).toBe(3);
+      expect(sql.exec("SELECT source FROM hits WHERE source IS NOT NULL").toArray().map((r) => r.source)).toContain("203.0.113.90");
     });
   });
 });
