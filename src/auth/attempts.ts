@@ -64,8 +64,8 @@ export function attemptRight(c: Context<AppEnv>, who: Attempter, counted: Counte
 
 /**
  * Whether a right password came from a browser new to the person (SECURITY.md 38): not known to
- * the account's limits nor proven in the person's own object (which predates those limits, so a
- * browser the person used before an upgrade is theirs), though the person signed in before.
+ * the account's limits nor proven in the person's own object (which keeps browsers longer than
+ * the limits do), though the person signed in before.
  */
 export async function fromNewBrowser(env: Env, userId: string, who: Attempter, counted: Counted & { allowed: true }, now: number): Promise<boolean> {
   if (counted.known) return false;

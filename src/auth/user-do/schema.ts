@@ -60,6 +60,7 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
   // (SECURITY.md 38): it adds no sign-in factor until something more is proved.
   ddl("ALTER TABLE sessions ADD COLUMN password_only INTEGER NOT NULL DEFAULT 0"),
   // 4: whether a sign-in from a known browser proved more than a password (SECURITY.md 38).
-  // Browsers recorded before this step were the person's as far as anyone knew: proven.
-  ddl("ALTER TABLE known_devices ADD COLUMN proven INTEGER NOT NULL DEFAULT 1"),
+  // Browsers recorded before this step include ones where only a password was typed (perhaps a
+  // stolen one), so none is taken as proven: each proves itself again at its next second step.
+  ddl("ALTER TABLE known_devices ADD COLUMN proven INTEGER NOT NULL DEFAULT 0"),
 ];
