@@ -15,6 +15,8 @@ export const LIMITS = {
   hashesPerPortal: { limit: 600, windowMs: MINUTE },
   // Microsoft sign-ins that did not finish, per source: each may call Microsoft's token endpoint.
   ssoCallbacksPerSource: { limit: 50, windowMs: 15 * MINUTE },
+  // ... and per IPv6 /48, as passwords are: one site's many /64s together.
+  ssoCallbacksPerWiderSource: { limit: 200, windowMs: 15 * MINUTE },
   // One person regenerates their own codes, or asks an admin for new ones, once every two hours.
   recoveryCodesPerUser: { limit: 1, windowMs: 120 * MINUTE },
   // "Forgot password?" mails, per email typed (known or not) and per source.

@@ -31,48 +31,72 @@ export type Counted =
   | { allowed: true; known: boolean; trustedAny: boolean; counters: Counter[] }
   | { allowed: false; retryAfterMs: number; firstRefusal: boolean; by: "source" | "account"; bucket: "source" | "browser" | "unknown"; trustedAny: boolean };
 
+/** The rules a source is counted by: its own key's, its wider key's (an IPv6 /48), and the window's name. */
+export interface SourceRules {
+  own: LimitRule;
+  wider: LimitRule;
+  window: string;
+}
+
+const PASSWORD_SOURCE: SourceRules = { own: LIMITS.passwordPerSource, wider: LIMITS.passwordPerWiderSource, window: "password" };
+
 /**
  * What an attempt counts against besides its account (SECURITY.md 45): its source (an IPv4
  * address, an IPv6 /64), the /48 around an IPv6 source (one site's many /64s), and the portal's
  * ceiling on password hashes a minute, which keeps the CPU safe when many sources join in.
  */
-function sourceSide(who: { portal: string; source: string }, { ceiling = true }: SourceOptions): { key: string; rule: LimitRule }[] {
+function sourceSide(who: { portal: string; source: string }, { ceiling = true }: SourceOptions, rules: SourceRules): { own: SourceKey; wide: SourceKey[] } {
   const wider = widerSourceOf(who.source);
-  return [
-    { key: limitKeys.source(who.source), rule: LIMITS.passwordPerSource },
-    ...(wider ? [{ key: limitKeys.source(wider), rule: LIMITS.passwordPerWiderSource }] : []),
-    ...(ceiling ? [{ key: limitKeys.hashes(who.portal), rule: LIMITS.hashesPerPortal }] : []),
-  ];
+  return {
+    own: { key: limitKeys.source(who.source), rule: rules.own },
+    wide: [...(wider ? [{ key: limitKeys.source(wider), rule: rules.wider }] : []), ...(ceiling ? [{ key: limitKeys.hashes(who.portal), rule: LIMITS.hashesPerPortal }] : [])],
+  };
+}
+
+interface SourceKey {
+  key: string;
+  rule: LimitRule;
 }
 
 /**
- * `ceiling: false` for a reset link: only the person's mailbox has one, so strangers cannot use it
- * to fill the portal's ceiling, and a person locked out by a flood still gets back in with it.
+ * `ceiling: false` for a reset link (only the person's mailbox has one, so strangers cannot use
+ * it to fill the portal's ceiling, and a person locked out by a flood still gets back in with it)
+ * and for what hashes no password.
  */
 export interface SourceOptions {
   ceiling?: boolean;
 }
 
-/** One attempt from a source, before the account is known (a passkey names its account only once looked up). */
-export async function countFromSource(env: Env, who: { portal: string; source: string }, now: number, options: SourceOptions = {}): Promise<{ result: LimitResult; counters: Counter[] }> {
-  const side = sourceSide(who, options);
-  const results: LimitResult[] = await Promise.all(side.map((s) => limiterFor(env, s.key).hit(now, s.rule, "password")));
-  const counters = side.map((s, i) => {
-    const r = results[i]!;
-    return { key: s.key, tickets: r.allowed ? r.tickets : [] };
-  });
-  const refused = results.flatMap((r) => (r.allowed ? [] : [r]));
-  if (refused.length === 0) return { result: { allowed: true, remaining: 0, tickets: [] }, counters };
-  await giveBack(env, counters);
-  const last = refused.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a));
-  return { result: { allowed: false, retryAfterMs: last.retryAfterMs, firstRefusal: refused.some((r) => r.firstRefusal) }, counters: [] };
+/**
+ * One attempt from a source, before the account is known (a passkey names its account only once
+ * looked up). The wider keys are counted first: while the /48 or the portal's ceiling refuses, the
+ * source's own key is not counted, so a stranger moving to a new address or /64 makes no object
+ * for it (SECURITY.md 44).
+ */
+export async function countFromSource(env: Env, who: { portal: string; source: string }, now: number, options: SourceOptions = {}, rules: SourceRules = PASSWORD_SOURCE): Promise<{ result: LimitResult; counters: Counter[] }> {
+  const { own, wide } = sourceSide(who, options, rules);
+  const counters: Counter[] = [];
+  for (const keys of [wide, [own]]) {
+    const results: LimitResult[] = await Promise.all(keys.map((k) => limiterFor(env, k.key).hit(now, k.rule, rules.window)));
+    keys.forEach((k, i) => {
+      const r = results[i]!;
+      if (r.allowed) counters.push({ key: k.key, tickets: r.tickets });
+    });
+    const refused = results.flatMap((r) => (r.allowed ? [] : [r]));
+    if (refused.length > 0) {
+      await giveBack(env, counters);
+      const last = refused.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a));
+      return { result: { allowed: false, retryAfterMs: last.retryAfterMs, firstRefusal: refused.some((r) => r.firstRefusal) }, counters: [] };
+    }
+  }
+  return { result: { allowed: true, remaining: 0, tickets: [] }, counters };
 }
 
 export function countForAccount(env: Env, who: Attempter, way: Way, now: number): Promise<GuardResult> {
   return accountLimiter(env, who.portal, who.email).attempt(now, { way, browser: who.browser, source: who.source, country: who.country, rules: ACCOUNT_LIMITS });
 }
 
-function giveBack(env: Env, counters: Counter[]): Promise<unknown> {
+export function giveBack(env: Env, counters: Counter[]): Promise<unknown> {
   return Promise.all(counters.filter((c) => c.tickets.length).map((c) => limiterFor(env, c.key).refund(c.tickets)));
 }
 

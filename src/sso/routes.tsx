@@ -12,7 +12,8 @@ import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { hmacHex, hmacMatches } from "../lib/encryption";
 import { parseQuery, reads, safeNextPath } from "../lib/validation";
-import { countAttempt, LIMITS, limiterFor, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { countAttempt, LIMITS, retryAfterSeconds, waitMessage } from "../limits/limits";
+import { countFromSource, giveBack, type SourceRules } from "../limits/sign-in-guard";
 import { sourceOf } from "../limits/source";
 import { allowsSso, type Portal } from "../portal/policy";
 import { findLinkedUser, findOrLinkUser } from "./accounts";
@@ -73,6 +74,8 @@ async function goToMicrosoft(c: Context<AppEnv>, portal: Portal, config: SsoConf
 }
 
 /** "Sign in with Microsoft" for one portal, mounted at /agent or /support. MFA is never asked after it. */
+const SSO_SOURCE: SourceRules = { own: LIMITS.ssoCallbacksPerSource, wider: LIMITS.ssoCallbacksPerWiderSource, window: "sso" };
+
 export function ssoRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const home = `/${portal}`;
@@ -113,15 +116,20 @@ export function ssoRoutes(portal: Portal) {
     // written or asked: a stranger's made-up callback leaves no audit row and no object behind.
     if (!flow || flow.state !== query.data.state) return refuse(c, "This sign-in expired or was not started in this browser. Start again.", 400);
     const now = c.var.clock.now();
-    // SECURITY.md 44: anyone may start a flow, so each callback counts against its source before
-    // any audit row, limiter object or call to Microsoft with our client secret; a completed
-    // sign-in gives its count back, so an office signs in all morning.
-    const source = limiterFor(c.env, limitKeys.source(sourceOf(requestDetails(c).ip)));
-    const counted = await source.hit(now, LIMITS.ssoCallbacksPerSource, "sso");
-    if (!counted.allowed) {
-      c.header("Retry-After", String(retryAfterSeconds(counted.retryAfterMs)));
-      return refuse(c, `Too many sign-in attempts. For your security, try again in ${waitMessage(counted.retryAfterMs)}.`, 429);
+    // SECURITY.md 44: anyone may start a flow, so each callback counts against its source (its
+    // address or /64, and the /48 around it) before any audit row, limiter object or call to
+    // Microsoft with our client secret; a completed sign-in gives its count back, so an office
+    // signs in all morning.
+    const source = await countFromSource(c.env, { portal, source: sourceOf(requestDetails(c).ip) }, now, { ceiling: false }, SSO_SOURCE);
+    if (!source.result.allowed) {
+      c.header("Retry-After", String(retryAfterSeconds(source.result.retryAfterMs)));
+      return refuse(c, `Too many sign-in attempts. For your security, try again in ${waitMessage(source.result.retryAfterMs)}.`, 429);
     }
+    const signedIn = () => giveBack(c.env, source.counters);
+    // Each state is good for one callback, an error included: a replayed callback (and its code,
+    // or its error, which would write another audit row) is refused here.
+    const firstUse = await countAttempt(c.env, `sso-state:${flow.state}`, { limit: 1, windowMs: FLOW_LIFETIME_MS }, now);
+    if (!firstUse.allowed) return refuse(c, "This sign-in was already used. Start again.", 400);
     if ("error" in query.data) {
       const { error, error_description: description = "" } = query.data;
       console.warn(`SSO: Microsoft answered ${error}: ${description}`);
@@ -129,9 +137,6 @@ export function ssoRoutes(portal: Portal) {
       await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", reason: aadsts ? `${error} (${aadsts})` : error } });
       return refuse(c, entraErrorMessage(error, description), 400);
     }
-    // Each state is good for one callback: a replayed callback (and its code) is refused here.
-    const firstUse = await countAttempt(c.env, `sso-state:${flow.state}`, { limit: 1, windowMs: FLOW_LIFETIME_MS }, now);
-    if (!firstUse.allowed) return refuse(c, "This sign-in was already used. Start again.", 400);
 
     let idToken: string;
     try {
@@ -147,6 +152,8 @@ export function ssoRoutes(portal: Portal) {
       return refuse(c, checked.reason, 403);
     }
     const { tenantId, objectId } = checked.identity;
+    // A confirmation or an invitation Microsoft answered for a real account is a person's, not a stranger's.
+    if (flow.reauthFor || flow.invite) await signedIn();
     if (flow.reauthFor) return confirmWithMicrosoft(c, flow, checked.identity, now);
     if (flow.invite) return linkThroughInvitation(c, portal, flow.invite, flow.state, checked.identity, refuse);
     const linked = await findOrLinkUser(getDb(c.env.DB), portal, checked.identity, now);
@@ -155,7 +162,7 @@ export function ssoRoutes(portal: Portal) {
       return refuse(c, linked.message, 403);
     }
     await startSession(c, portal, linked.user.id, { stage: "full", method: "sso" });
-    await source.refund(counted.tickets);
+    await signedIn();
     await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: linked.user.id, details: { method: "sso", tenantId, objectId } });
     return c.redirect(safeNextPath(flow.next, home), 303);
   });

@@ -12,7 +12,7 @@ import { LIMITS, limitKeys } from "../../src/limits/limits";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { db, makeAdmin } from "../helpers/factories";
 import { setMfa } from "../helpers/mfa";
-import { type Provider, setAccess, startProvider } from "../helpers/oidc-provider";
+import { type Provider, setAccess, signInThrough, startProvider } from "../helpers/oidc-provider";
 
 async function statusOf(response: Promise<Response>): Promise<number> {
   const r = await response;
@@ -125,12 +125,70 @@ describe("Microsoft sign-ins a stranger starts", () => {
   });
 });
 
+describe("Microsoft callbacks, more", () => {
+  it("an error callback replayed with its flow is refused as used: one audit row, however often it comes", async () => {
+    await setAccess("support", "both");
+    const clock = fakeClock();
+    const stranger = browser({ clock, ip: "203.0.120.10" });
+    const start = await stranger.get("/support/sso/start");
+    await start.text();
+    const state = new URL(start.headers.get("Location")!).searchParams.get("state")!;
+    const flow = `__Host-edgedesk_sso_support=${stranger.cookie("__Host-edgedesk_sso_support")}`;
+    const before = (await db().select().from(auditEvents)).length;
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push(await statusOf(stranger.get(`/support/sso/callback?error=access_denied&state=${state}`, { headers: { Cookie: flow } })));
+    expect(tally(statuses)).toEqual({ 400: 10 });
+    expect((await db().select().from(auditEvents)).length - before).toBe(1);
+  });
+
+  it("count one site's /64s together: 250 flows from five /64s in one /48 reach the callback 200 times, then none makes an object", async () => {
+    await setAccess("support", "both");
+    const clock = fakeClock();
+    const flowFrom = async (ip: string) => {
+      const stranger = browser({ clock, ip });
+      const start = await stranger.get("/support/sso/start");
+      await start.text();
+      const state = new URL(start.headers.get("Location")!).searchParams.get("state")!;
+      return statusOf(stranger.get(`/support/sso/callback?error=access_denied&state=${state}`));
+    };
+    const statuses = await inBatches(250, 25, (i) => flowFrom(`2001:db8:99:${Math.floor(i / 50) + 1}::${(i % 50) + 1}`));
+    expect(tally(statuses)).toEqual({ 400: LIMITS.ssoCallbacksPerWiderSource.limit, 429: 250 - LIMITS.ssoCallbacksPerWiderSource.limit });
+    const objects = (await listDurableObjectIds(env.LIMITER_DO)).length;
+    expect(tally(await inBatches(20, 10, (i) => flowFrom(`2001:db8:99:${100 + i}::1`)))).toEqual({ 429: 20 });
+    expect((await listDurableObjectIds(env.LIMITER_DO)).length).toBe(objects);
+  });
+
+  it("give a re-authentication's count back: 60 confirmations with Microsoft from one address all go through", async () => {
+    await setAccess("support", "both");
+    const clock = fakeClock();
+    const client = browser({ clock, ip: "203.0.120.11" });
+    const oid = `oid-${crypto.randomUUID()}`;
+    const email = `again-${crypto.randomUUID().slice(0, 8)}@tenant-a.example`;
+    expect((await signInThrough(provider, client, "support", clock.now(), { oid, email, xms_edov: true })).response.status).toBe(303);
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const again = await signInThrough(provider, client, "support", clock.now(), { oid, email, xms_edov: true, auth_time: Math.floor(clock.now() / 1000) }, "/support/sso/start?reauth=1&next=/support/account");
+      statuses.push(again.response.status);
+    }
+    expect(tally(statuses)).toEqual({ 303: 60 });
+  });
+});
+
 describe("sources", () => {
   it("count an IPv6 client by its /64: 200 guesses from 200 addresses in one /64 get 50", async () => {
     const clock = fakeClock();
     // Ten guesses at each of 20 made-up emails, each from an address of its own.
     const statuses = await inBatches(200, 25, (i) => statusOf(browser({ clock, ip: `2001:db8:77:1::${(i + 1).toString(16)}` }).post("/support/login", { email: `v6-${i % 20}@example.com`, password: `guess ${i}` })));
     expect(tally(statuses)).toEqual({ 401: LIMITS.passwordPerSource.limit, 429: 200 - LIMITS.passwordPerSource.limit });
+  });
+
+  it("once one site's /48 is refused, guesses from its other /64s make no object", async () => {
+    const clock = fakeClock();
+    const guess = (prefix: string, i: number) => statusOf(browser({ clock, ip: `${prefix}::${(i % 40) + 1}` }).post("/support/login", { email: `w48-${i % 50}@example.com`, password: `guess ${i}` }));
+    expect(tally(await inBatches(LIMITS.passwordPerWiderSource.limit, 25, (i) => guess(`2001:db8:98:${Math.floor(i / 40) + 1}`, i)))).toEqual({ 401: LIMITS.passwordPerWiderSource.limit });
+    const objects = (await listDurableObjectIds(env.LIMITER_DO)).length;
+    expect(tally(await inBatches(30, 10, (i) => guess(`2001:db8:98:${100 + i}`, 1000 + i)))).toEqual({ 429: 30 });
+    expect((await listDurableObjectIds(env.LIMITER_DO)).length).toBe(objects);
   });
 
   it("count one site's /64s together too: 300 guesses from ten /64s inside one /48 get 200", async () => {
