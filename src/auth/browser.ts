@@ -51,10 +51,16 @@ export async function vouchedFor(c: Context<AppEnv>, portal: string, email: stri
   return false;
 }
 
-/** Add this account to what the browser's cookie vouches for (the newest few are kept). */
+/**
+ * Put this account first in what the browser's cookie vouches for, under the current key: the
+ * accounts signed in most recently are the ones kept, and a vouch made under a previous key is
+ * made again before that key goes.
+ */
 export async function vouchFor(c: Context<AppEnv>, portal: string, email: string, browser: string): Promise<void> {
-  if (await vouchedFor(c, portal, email, browser)) return;
-  const mac = await hmacHex(c.env, vouchMessage(browser, portal, email));
-  const kept = [mac, ...vouches(c, portal)].slice(0, VOUCHES_KEPT);
+  const message = vouchMessage(browser, portal, email);
+  const mac = await hmacHex(c.env, message);
+  const others: string[] = [];
+  for (const v of vouches(c, portal)) if (!(await hmacMatches(c.env, message, v))) others.push(v);
+  const kept = [mac, ...others].slice(0, VOUCHES_KEPT);
   setCookie(c, VOUCH_COOKIE(portal), kept.join("~"), { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: BROWSER_COOKIE_DAYS * 86_400 });
 }

@@ -282,3 +282,47 @@ describe("a browser the previous release saw sign in", () => {
     expect(await passwordOnly()).toBe(1);
   });
 });
+
+describe("a browser several people sign in from", () => {
+  it("keeps its word for the accounts signed in most recently: one signed in again is not pushed out by a sixth", async () => {
+    const clock = fakeClock(Date.UTC(2026, 10, 27, 9, 0, 0));
+    const ip = "198.51.100.245";
+    const desk = browser({ clock, ip });
+    const people = [];
+    for (let i = 0; i < 6; i++) people.push(await makeContact());
+    const [first, ...rest] = people;
+    for (const person of [first!, ...rest.slice(0, 4), first!, rest[4]!]) {
+      await signIn(desk, "support", person);
+      await status(desk.post("/support/logout"));
+    }
+    // A colleague's wrong guesses at made-up emails use up the address's attempts.
+    for (let i = 0; i < LIMITS.passwordPerSource.limit; i++) await status(browser({ clock, ip }).post("/support/login", { email: `desk-${i}@example.com`, password: "guess" }));
+    expect(await status(browser({ clock, ip }).post("/support/login", { email: first!.email, password: first!.password }))).toBe(429);
+    // The desk's browser still signs in the person it vouches for, the first one included.
+    expect(await status(desk.post("/support/login", { email: first!.email, password: first!.password }))).toBe(303);
+    await status(desk.post("/support/logout"));
+    expect(await status(desk.post("/support/login", { email: rest[4]!.email, password: rest[4]!.password }))).toBe(303);
+  });
+});
+
+describe("a browser's word across a key rotation", () => {
+  it("is made again under the new key at its next sign-in, so it still counts once the old key is gone", async () => {
+    const clock = fakeClock(Date.UTC(2026, 10, 28, 9, 0, 0));
+    const ip = "198.51.100.244";
+    const contact = await makeContact();
+    const newKey = "bmV3LWhtYWMta2V5LWZvci1yb3RhdGlvbi10ZXN0IS0hIQ==";
+    const rotating: Partial<Env> = { HMAC_KEY: newKey, HMAC_KEY_PREVIOUS: env.HMAC_KEY };
+    const after: Partial<Env> = { HMAC_KEY: newKey };
+    const before = browser({ clock, ip });
+    await signIn(before, "support", contact);
+    await status(before.post("/support/logout"));
+    const during = browser({ clock, ip, env: rotating, cookiesOf: before });
+    await signIn(during, "support", contact);
+    await status(during.post("/support/logout"));
+
+    const laptop = browser({ clock, ip, env: after, cookiesOf: during });
+    for (let i = 0; i < LIMITS.passwordPerSource.limit; i++) await status(browser({ clock, ip, env: after }).post("/support/login", { email: `rotation-${i}@example.com`, password: "guess" }));
+    expect(await status(browser({ clock, ip, env: after }).post("/support/login", { email: contact.email, password: contact.password }))).toBe(429);
+    expect(await status(laptop.post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
+  });
+});

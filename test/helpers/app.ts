@@ -32,9 +32,10 @@ export function deployedEnv(ENVIRONMENT = "production"): Partial<Env> {
  * A browser-like client of the app: keeps cookies, sends the Origin a same-site form post has,
  * and does not follow redirects, so tests see each step.
  */
-export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: string; userAgent?: string; onResponse?: () => void } = {}) {
+export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: string; userAgent?: string; onResponse?: () => void; cookiesOf?: { cookies: Map<string, string> } } = {}) {
   const app = createApp({ clock: options.clock ?? fakeClock() });
-  const jar = new Map<string, string>();
+  // `cookiesOf`: the same browser after the Worker's settings changed (a key rotation, say).
+  const jar = new Map<string, string>(options.cookiesOf?.cookies ?? []);
   // Each browser has its own address, so per-IP limits do not couple unrelated tests.
   const ip = options.ip ?? `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
 
