@@ -44,6 +44,11 @@ function vouches(c: Context, portal: string): string[] {
   return raw.split("~").filter((v) => /^[0-9a-f]{8}\.[0-9a-f]{64}$/.test(v)).slice(0, VOUCHES_KEPT);
 }
 
+/** Whether this browser carries any word of ours for an account of this portal (well-formed; not yet checked). */
+export function carriesVouches(c: Context, portal: string): boolean {
+  return vouches(c, portal).length > 0;
+}
+
 /** Whether this browser carries our word that it proved more than a password for this account. */
 export async function vouchedFor(c: Context<AppEnv>, portal: string, email: string, browser: string | null): Promise<boolean> {
   if (!browser) return false;

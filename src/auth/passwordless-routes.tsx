@@ -23,7 +23,9 @@ import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { nextStage } from "./sign-in";
 import { findUserByEmail, normalizeEmail } from "./users";
 import { signInSucceeded } from "./new-device";
-import { startSession } from "./sessions";
+import { requestDetails, startSession } from "./sessions";
+import { carriesVouches } from "./browser";
+import { sourceOf } from "../limits/source";
 
 // What navigator.credentials.get() sends back: checked in depth by @simplewebauthn/server.
 const assertionForm = z.object({ response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }), next: z.string().max(2048).optional() });
@@ -61,11 +63,12 @@ export function passwordlessRoutes(portal: Portal) {
     const now = c.var.clock.now();
     const db = getDb(c.env.DB);
     const response = form.data.response as unknown as AuthenticationResponseJSON;
-    // Whose passkey it names (read only), then counted per source, and per account after. A
-    // browser known to that account is not stopped by its source's limits (SECURITY.md 43).
-    const owner = await passkeyOwner(db, portal, response);
+    // Counted per source first, then per account once the passkey names one. A browser known to
+    // that account is not stopped by its source's limits (SECURITY.md 43), so a refused source's
+    // passkey is looked up only for a browser that carries our word for some account here.
+    const bySource = await countFromSource(c.env, { portal, source: sourceOf(requestDetails(c).ip) }, now);
+    const owner = bySource.result.allowed || carriesVouches(c, portal) ? await passkeyOwner(db, portal, response) : null;
     const who = await attempterOf(c, portal, owner?.user.email ?? "");
-    const bySource = await countFromSource(c.env, { portal, source: who.source }, now);
     if (!bySource.result.allowed && !(owner && who.vouched)) {
       c.header("Retry-After", String(retryAfterSeconds(bySource.result.retryAfterMs)));
       if (bySource.result.firstRefusal) await recordAudit(c, { event: "sign_in.throttled", portal, details: { method: "passkey", by: "source" } });

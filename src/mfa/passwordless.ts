@@ -76,14 +76,15 @@ export async function passkeyOwner(db: Db, portal: Portal, response: Authenticat
 }
 
 /**
- * The attempt behind the cookie, for the passkey's owner: the challenge is taken (single use),
- * then the owner must exist. The signature is not checked yet: the caller counts the attempt
- * against that person first (finishPasskeySignIn).
+ * The attempt behind the cookie, for the passkey's owner: the owner must exist (a passkey nobody
+ * here registered takes no challenge, so stores nothing), then the challenge is taken (single
+ * use). The signature is not checked yet: the caller counts the attempt against that person
+ * first (finishPasskeySignIn).
  */
 export async function findPasskeyHolder(env: Env, db: Db, portal: Portal, token: string | undefined, owner: PasskeyOwner, now: number): Promise<PasskeyHolder> {
+  if (!owner) return { ok: false, message: NOT_REGISTERED };
   const challenge = await takeChallenge(env, db, portal, token, now);
   if (!challenge) return { ok: false, message: "That passkey request expired or was already used. Try again." };
-  if (!owner) return { ok: false, message: NOT_REGISTERED };
   return { ok: true, challenge, user: owner.user, passkey: owner.passkey };
 }
 

@@ -12,6 +12,7 @@ import { LIMITS, limitKeys } from "../../src/limits/limits";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { db, makeAdmin } from "../helpers/factories";
 import { setMfa } from "../helpers/mfa";
+import { softwareAuthenticator } from "../helpers/webauthn";
 import { type Provider, setAccess, signInThrough, startProvider } from "../helpers/oidc-provider";
 
 async function statusOf(response: Promise<Response>): Promise<number> {
@@ -232,6 +233,19 @@ describe("objects", () => {
     const before = await rows();
     const statuses = await inBatches(1000, 50, () => statusOf(browser({ ip: "203.0.120.4" }).request("/support/login/passkey/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })));
     expect(tally(statuses)).toEqual({ 200: 1000 });
+    expect(await rows()).toBe(before);
+  });
+
+  it("answers naming a passkey nobody registered store nothing either", async () => {
+    const rows = async () => (await db().select().from(passkeyChallenges)).length;
+    const before = await rows();
+    const key = await softwareAuthenticator();
+    const answer = async () => {
+      const stranger = browser({ ip: "203.0.120.12" });
+      const options = (await (await stranger.request("/support/login/passkey/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })).json()) as { challenge: string };
+      return statusOf(stranger.request("/support/login/passkey", { method: "POST", body: JSON.stringify({ response: await key.assert(options) }), headers: { "Content-Type": "application/json" } }));
+    };
+    expect(tally(await inBatches(30, 10, answer))).toEqual({ 401: 30 });
     expect(await rows()).toBe(before);
   });
 
