@@ -73,9 +73,10 @@ async function goToMicrosoft(c: Context<AppEnv>, portal: Portal, config: SsoConf
   return c.redirect(url.toString(), 302);
 }
 
-/** "Sign in with Microsoft" for one portal, mounted at /agent or /support. MFA is never asked after it. */
+/** How Microsoft callbacks count against their source: per address or /64, and per /48. */
 const SSO_SOURCE: SourceRules = { own: LIMITS.ssoCallbacksPerSource, wider: LIMITS.ssoCallbacksPerWiderSource, window: "sso" };
 
+/** "Sign in with Microsoft" for one portal, mounted at /agent or /support. MFA is never asked after it. */
 export function ssoRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const home = `/${portal}`;
