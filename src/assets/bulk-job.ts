@@ -19,8 +19,8 @@
 // the state it read (a chunk number, a token, a cursor) in the same transaction as its writes.
 import { z } from "zod";
 import type { HeavyStart } from "./quota";
+import { agentLeavesGroupSql, filterWhere, type ListFilter, loadOptions } from "./listing";
 import { agentGroups, type BulkResult, bulkUpdate, changeWhere, fitsWhere, HISTORY_INSERT, planBulk, type Scope } from "./inventory";
-import { filterWhere, type ListFilter, loadOptions } from "./listing";
 import { BULK_FIELDS, type BulkField, EDITABLE, type InventoryKind } from "./kinds";
 import { undoChunk } from "./undo";
 import { newId } from "../lib/crypto";
@@ -41,7 +41,7 @@ const jobSchema = z.object({
   fitsGroupIds: z.array(z.string()).nullable(),
   /** Who asked for Undo (undo.ts), whose name the put-back history rows carry. */
   undoBy: z.string().optional(),
-  plan: z.object({ total: z.number(), change: z.number(), alreadySet: z.number(), retired: z.number(), outsideGroup: z.number() }),
+  plan: z.object({ total: z.number(), change: z.number(), alreadySet: z.number(), retired: z.number(), outsideGroup: z.number(), clearsAgent: z.number().default(0) }),
   at: z.number(),
 });
 export type JobSpec = z.infer<typeof jobSchema>;
@@ -197,7 +197,20 @@ async function applyStep(db: D1Database, kind: InventoryKind, batchId: string, s
     db
       .prepare(`${HISTORY_INSERT} SELECT ?4, t.id, ?5, t.${column}, ?6, t.${v} + 1, ?7, ?1, ?8 FROM (${items}) i JOIN ${kind.table} t ON t.id = i.id WHERE ${claimed}`)
       .bind(batchId, seq, token, kind.type, spec.field, spec.value, op.actor_id, spec.at),
-    db.prepare(`UPDATE ${kind.table} AS t SET ${column} = ?4, ${v} = ${v} + 1, updated_at = ?5 WHERE t.id IN (SELECT id FROM (${items})) AND ${claimed}`).bind(batchId, seq, token, spec.value, spec.at),
+    // Assign Group takes off the agent of a record who is not in the new group, as bulkUpdate does.
+    ...(spec.field === "group"
+      ? [
+          db
+            .prepare(`${HISTORY_INSERT} SELECT ?4, t.id, 'agent', t.agent_id, NULL, t.${v} + 1, ?5, ?1, ?6 FROM (${items}) i JOIN ${kind.table} t ON t.id = i.id WHERE ${agentLeavesGroupSql("?7")} AND ${claimed}`)
+            .bind(batchId, seq, token, kind.type, op.actor_id, spec.at, spec.value),
+        ]
+      : []),
+    db
+      .prepare(
+        `UPDATE ${kind.table} AS t SET ${column} = ?4${spec.field === "group" ? `, agent_id = CASE WHEN ${agentLeavesGroupSql("?4")} THEN NULL ELSE agent_id END` : ""}, ${v} = ${v} + 1, updated_at = ?5
+         WHERE t.id IN (SELECT id FROM (${items})) AND ${claimed}`,
+      )
+      .bind(batchId, seq, token, spec.value, spec.at),
     // The snapshot is not needed once the job is done.
     db.prepare("DELETE FROM bulk_chunks WHERE batch_id = ?1 AND EXISTS (SELECT 1 FROM bulk_operations WHERE id = ?1 AND state = 'done' AND chunk_token = ?2)").bind(batchId, token),
   ];

@@ -51,18 +51,27 @@ export function unchangedText(plan: BulkPlan, when: "before" | "after"): string 
   return `${left} ${verb}: ${reasons.join(", ")}.`;
 }
 
+/** What an Assign Group does beyond the group: the agents it clears, named as the confirmation and the result say it. */
+export function clearsAgentText(kind: InventoryKind, plan: BulkPlan, groupName: string | null, when: "before" | "after"): string {
+  if (!plan.clearsAgent) return "";
+  const n = plan.clearsAgent;
+  const whose = `${n.toLocaleString("en-US")} ${nouns(kind, n)} whose ${n === 1 ? "agent is" : "agents are"} not in ${groupName ?? "that group"}`;
+  return when === "before" ? `It also clears Managed By Agent on ${whose}.` : `Managed By Agent was cleared on ${whose}.`;
+}
+
 function undoneText(restored: number, skipped: number): string {
   return `Undone: ${restored.toLocaleString("en-US")} restored${skipped ? `, ${skipped.toLocaleString("en-US")} left as they were because someone changed them since` : ""}.`;
 }
 
 /** A finished bulk change: what it changed and left, Undo (for whoever may undo it), and the way back. */
-function BulkDone({ kind, batchId, plan, list, back, canUndo }: { kind: InventoryKind; batchId: string; plan: BulkPlan; list: string; back: { href: string; text: string }; canUndo: boolean }) {
+function BulkDone({ kind, batchId, plan, list, back, canUndo, groupName }: { kind: InventoryKind; batchId: string; plan: BulkPlan; list: string; back: { href: string; text: string }; canUndo: boolean; groupName: string | null }) {
   const unchanged = unchangedText(plan, "after");
+  const cleared = clearsAgentText(kind, plan, groupName, "after");
   const undo = canUndo && plan.change > 0;
   return (
     <>
       <p data-testid="bulk-result" role="status" tabindex={-1} data-focus-on-load>
-        Changed {plan.change.toLocaleString("en-US")} of {plan.total.toLocaleString("en-US")} {nouns(kind, plan.total)}.{unchanged ? ` ${unchanged}` : ""}
+        Changed {plan.change.toLocaleString("en-US")} of {plan.total.toLocaleString("en-US")} {nouns(kind, plan.total)}.{cleared ? ` ${cleared}` : ""}{unchanged ? ` ${unchanged}` : ""}
       </p>
       <form method="post" action={`${kind.path}/bulk/${batchId}/undo`} class="actions">
         <input type="hidden" name="return" value={list} />
@@ -88,13 +97,13 @@ function jobUrl(kind: InventoryKind, batchId: string): string {
 }
 
 /** A job as its page shows it: progress while it runs (asked again every second), then its result. */
-function JobView({ kind, status, list, canUndo }: { kind: InventoryKind; status: JobStatus; list: string; canUndo: boolean }) {
+function JobView({ kind, status, list, canUndo, groupName }: { kind: InventoryKind; status: JobStatus; list: string; canUndo: boolean; groupName: string | null }) {
   const spec = status.spec!;
   const n = (x: number) => x.toLocaleString("en-US");
   if (status.state === "done") {
     // The records changed are the job's count; the ones it left, the plan's, by reason, as the confirmation said.
     const plan = { ...spec.plan, change: status.count, alreadySet: Math.max(0, spec.plan.total - spec.plan.retired - spec.plan.outsideGroup - status.count) };
-    return <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}><BulkDone kind={kind} batchId={status.id} plan={plan} list={list} back={{ href: list, text: `Back to ${kind.title}` }} canUndo={canUndo} /></div>;
+    return <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}><BulkDone kind={kind} batchId={status.id} plan={plan} list={list} back={{ href: list, text: `Back to ${kind.title}` }} canUndo={canUndo} groupName={groupName} /></div>;
   }
   const back = <a class="button primary" href={list}>Back to {kind.title}</a>;
   if (status.state === "undone") return <div data-testid="bulk-job"><p role="status" data-testid="undo-result" tabindex={-1} data-focus-on-load>{undoneText(status.doneCount, status.count - status.doneCount)}</p>{back}</div>;
@@ -128,6 +137,12 @@ function withParam(url: string, key: string, value: string): string {
 // Where Undo goes back to (a list URL with its filter); anything else goes to the list itself.
 const undoForm = z.object({ return: z.string().max(2048).optional() });
 const returnQuery = undoForm;
+
+/** The name of the group an Assign Group sets, which its agents-cleared sentence names. */
+async function groupNameOf(c: Ctx, field: BulkField, value: string | null): Promise<string | null> {
+  if (field !== "group" || !value) return null;
+  return (await loadOptions(c.env.DB)).groups.find((g) => g.id === value)?.name ?? null;
+}
 
 const viewerOf = (c: Ctx): Viewer => ({ id: c.var.auth.user.id, permissions: c.var.auth.permissions });
 
@@ -168,6 +183,7 @@ export function bulkRoutes(kind: InventoryKind) {
           <p data-testid="bulk-summary" tabindex={-1} data-focus-on-load>
             {FIELD_LABELS[bulk.action]} will be set to <strong>{valueName}</strong> on <strong>{plan.change}</strong> of {plan.total} {nouns(kind, plan.total)}.
           </p>
+          {plan.clearsAgent > 0 && <p data-testid="bulk-clears-agent">{clearsAgentText(kind, plan, valueName, "before")}</p>}
           {unchanged && <p data-testid="bulk-unchanged">{unchanged}</p>}
           {plan.change > BULK_CHUNK && <p class="hint" data-testid="bulk-steps">So many records change in steps of {BULK_CHUNK.toLocaleString("en-US")}, so others can keep working meanwhile; the next page shows its progress. If someone changes one of them before it is done, nothing is changed.</p>}
           <form method="post" action={`${kind.path}/bulk/apply`} class="actions">
@@ -199,7 +215,7 @@ export function bulkRoutes(kind: InventoryKind) {
     return c.html(
       <Layout title="Bulk change done" auth={c.var.auth}>
         <Card title="Done">
-          <BulkDone kind={kind} batchId={result.batchId} plan={result} list={list} back={back} canUndo />
+          <BulkDone kind={kind} batchId={result.batchId} plan={result} list={list} back={back} canUndo groupName={await groupNameOf(c, bulk.action, bulk.value)} />
         </Card>
       </Layout>,
     );
@@ -221,7 +237,7 @@ export function bulkRoutes(kind: InventoryKind) {
       const batch = await batchOverview(c.env.DB, kind, batchId, true);
       return batch ? c.html(<BatchPage auth={c.var.auth} kind={kind} batch={batch} list={list} canUndo={canUndo} now={c.var.clock.now()} />) : c.notFound();
     }
-    const view = <JobView kind={kind} status={status} list={list} canUndo={canUndo} />;
+    const view = <JobView kind={kind} status={status} list={list} canUndo={canUndo} groupName={await groupNameOf(c, status.spec.field, status.spec.value)} />;
     if (c.req.header("HX-Request") === "true") return c.html(view);
     const batch = await batchOverview(c.env.DB, kind, batchId, false);
     return c.html(

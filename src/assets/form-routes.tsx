@@ -4,11 +4,11 @@ import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { findUserByEmail, findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { parseForm, reads } from "../lib/validation";
+import { type FieldErrors, parseForm, reads } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { Card, ErrorMessage, Layout } from "../web/layout";
-import { createRecord, deleteRecord, editRecord } from "./inventory";
-import { agentFitsGroup, getRecord, loadOptions, type Options, type Row } from "./listing";
+import { createRecord, deleteRecord, DUPLICATE_TAG, editRecord } from "./inventory";
+import { getRecord, loadOptions, type Options, type Row, settleAssignment } from "./listing";
 import { humanize, type InventoryKind } from "./kinds";
 import { controlCharacterProblem, type FormField } from "./fields";
 
@@ -36,22 +36,35 @@ function schemaOf(fields: FormField[]) {
   return z.object(shape);
 }
 
-/** The columns a form writes, with every reference checked; or what is wrong. */
-async function columnsOf(c: Context<AppEnv>, fields: FormField[], input: Record<string, unknown>, options: Options) {
-  const columns: Record<string, { key: string; value: string | null }> = {};
+type Columns = Record<string, { key: string; value: string | null }>;
+/** A form's check: the columns it writes (and whether its group change cleared the agent), or every field's problem. */
+type Checked = { ok: true; columns: Columns; clearedAgent: boolean } | { ok: false; errors: FieldErrors };
+
+/**
+ * The columns a form writes, with every reference checked, and the group and agent settled by
+ * the one rule (settleAssignment) against the record as stored; or each field's problem.
+ */
+async function columnsOf(c: Context<AppEnv>, fields: FormField[], input: Record<string, unknown>, options: Options, row: Row | null, typeErrors: FieldErrors = {}): Promise<Checked> {
+  const columns: Columns = {};
+  const errors: FieldErrors = { ...typeErrors };
   for (const f of fields) {
-    let value = (input[f.key] as string | undefined) || null;
-    if (f.type === "ref" && value && !options[f.ref!].some((o) => o.id === value)) return { ok: false as const, message: `${f.label}: that choice does not exist.` };
+    if (errors[f.key]) continue;
+    let value = (typeof input[f.key] === "string" ? (input[f.key] as string).trim() : "") || null;
+    if (f.type === "ref" && value && !options[f.ref!].some((o) => o.id === value)) errors[f.key] = `${f.label}: that choice does not exist.`;
     if (f.type === "contact" && value) {
       const contact = await findUserByEmail(getDb(c.env.DB), "contact", value);
-      if (!contact) return { ok: false as const, message: "Used by: no contact has this email address." };
-      value = contact.id;
+      if (!contact) errors[f.key] = "Used by: no contact has this email address.";
+      value = contact?.id ?? null;
     }
     columns[f.column] = { key: f.key, value };
   }
-  const agent = columns.agent_id?.value ? options.agents.find((a) => a.id === columns.agent_id!.value) : null;
-  if (agent && !agentFitsGroup(agent, columns.group_id?.value)) return { ok: false as const, message: "That agent is not in the chosen Managed By Group." };
-  return { ok: true as const, columns };
+  if (!("group_id" in columns) || !("agent_id" in columns) || errors.group || errors.agent) return Object.keys(errors).length ? { ok: false, errors } : { ok: true, columns, clearedAgent: false };
+  const current = { group: (row?.group_id as string | null) ?? null, agent: (row?.agent_id as string | null) ?? null };
+  const settled = settleAssignment(options, current, { group: columns.group_id!.value, agent: columns.agent_id!.value });
+  if (!settled.ok) errors.agent = settled.message;
+  if (Object.keys(errors).length || !settled.ok) return { ok: false, errors };
+  columns.agent_id!.value = settled.agent;
+  return { ok: true, columns, clearedAgent: settled.cleared };
 }
 
 const deleteForm = z.object({ rowVersion: z.string({ error: "The version is missing: reload the page." }).regex(/^\d{1,9}$/, "The version is missing: reload the page.").transform(Number) });
@@ -60,33 +73,51 @@ function valuesOf(columns: Record<string, { value: string | null }>): Record<str
   return Object.fromEntries(Object.entries(columns).map(([column, { value }]) => [column, value]));
 }
 
-function RecordForm(props: { kind: InventoryKind; fields: FormField[]; c: Context<AppEnv>; title: string; action: string; options: Options; row?: Row | null; contactEmail?: string | null; error?: string }) {
+/** What a form page shows besides the record: each field's problem, and what was typed (kept over the record's values). */
+interface FormState {
+  errors?: FieldErrors;
+  typed?: Record<string, string>;
+  /** A problem of the whole form (a conflict, a duplicate tag), not of one field. */
+  error?: string | undefined;
+}
+
+function RecordForm(props: { kind: InventoryKind; fields: FormField[]; c: Context<AppEnv>; title: string; action: string; options: Options; row?: Row | null; contactEmail?: string | null } & FormState) {
   const r = props.row;
+  const errors = props.errors ?? {};
+  const problems = Object.keys(errors).length;
+  const summary = problems > 1 ? `${problems} fields need attention: see the messages beside them.` : problems === 1 ? "A field needs attention: see the message beside it." : undefined;
   return (
     <Layout title={props.title} auth={props.c.var.auth}>
       <Card title={props.title}>
-        <ErrorMessage message={props.error} />
-        <form method="post" action={props.action} class="stack">
+        <ErrorMessage message={props.error ?? summary} />
+        <form method="post" action={props.action} class="stack" novalidate>
           {r && <input type="hidden" name="rowVersion" value={String(r.row_version_value)} />}
           {props.fields.map((f) => {
             const id = `field-${f.key}`;
-            const current = f.type === "contact" ? props.contactEmail ?? "" : ((r?.[f.column] as string | null) ?? "");
+            const stored = f.type === "contact" ? props.contactEmail ?? "" : ((r?.[f.column] as string | null) ?? "");
+            const current = props.typed && f.key in props.typed ? props.typed[f.key]! : stored;
+            const error = errors[f.key];
+            const errorId = error ? `${id}-error` : undefined;
+            const message = error && <p class="field-error" id={errorId}>{error}</p>;
             if (f.type === "choice" || f.type === "ref") {
               const choices = f.type === "choice" ? f.values!.map((v) => ({ id: v, name: humanize(v) })) : props.options[f.ref!];
               return (
-                <div class="field">
+                <div class={error ? "field invalid" : "field"}>
                   <label for={id}>{f.label}</label>
-                  <select id={id} name={f.key}>
+                  <select id={id} name={f.key} aria-invalid={error ? "true" : undefined} aria-describedby={errorId}>
                     {f.type === "ref" && <option value="">—</option>}
                     {choices.map((o) => <option value={o.id} selected={o.id === current}>{o.name}</option>)}
                   </select>
+                  {message}
                 </div>
               );
             }
+            const common = { id, name: f.key, "aria-invalid": error ? "true" : undefined, "aria-describedby": errorId };
             return (
-              <div class="field">
-                <label for={id}>{f.label}</label>
-                {f.type === "textarea" ? <textarea id={id} name={f.key} maxlength={f.max} rows={3}>{current}</textarea> : <input id={id} name={f.key} type={f.type === "contact" ? "email" : "text"} value={current} maxlength={f.max ?? 254} required={f.required} />}
+              <div class={error ? "field invalid" : "field"}>
+                <label for={id}>{f.label}{f.required ? <span class="required" aria-hidden="true"> *</span> : null}</label>
+                {f.type === "textarea" ? <textarea {...common} maxlength={f.max} rows={3}>{current}</textarea> : <input {...common} type={f.type === "contact" ? "email" : "text"} value={current} maxlength={f.max ?? 254} required={f.required} />}
+                {message}
               </div>
             );
           })}
@@ -105,22 +136,31 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
   const schema = schemaOf(fields);
   const hasContact = fields.some((f) => f.type === "contact");
 
-  const render = async (c: Context<AppEnv>, id: string | null, error?: string, status: 200 | 400 | 404 | 409 = 200) => {
+  const render = async (c: Context<AppEnv>, id: string | null, state: FormState = {}, status: 200 | 400 | 404 | 409 = 200) => {
     const [row, options] = await Promise.all([id ? getRecord(c.env.DB, kind, id) : null, loadOptions(c.env.DB)]);
     if (id && !row) return c.notFound();
     const contact = hasContact && row?.used_by_id ? await findUserById(getDb(c.env.DB), String(row.used_by_id)) : null;
     const title = row ? `Edit ${row.name}` : `New ${kind.noun}`;
-    return c.html(<RecordForm kind={kind} fields={fields} c={c} title={title} action={row ? `${kind.path}/${row.id}/edit` : `${kind.path}/new`} options={options} row={row} contactEmail={contact?.email} error={error} />, status);
+    return c.html(<RecordForm kind={kind} fields={fields} c={c} title={title} action={row ? `${kind.path}/${row.id}/edit` : `${kind.path}/new`} options={options} row={row} contactEmail={contact?.email} {...state} />, status);
   };
+
+  /** The form read and checked whole: every field's problem at once, with what was typed kept. */
+  async function check(c: Context<AppEnv>, row: Row | null) {
+    const form = await parseForm(c, schema);
+    const input: Record<string, unknown> = form.ok ? form.data : form.values;
+    if (!form.ok && Object.keys(form.errors).length === 0) return { ok: false as const, state: { error: form.message } };
+    const checked = await columnsOf(c, fields, input, await loadOptions(c.env.DB), row, form.ok ? {} : form.errors);
+    const typed = Object.fromEntries(fields.map((f) => [f.key, typeof input[f.key] === "string" ? (input[f.key] as string) : ""]));
+    if (!checked.ok) return { ok: false as const, state: { errors: checked.errors, typed } };
+    return { ok: true as const, checked, typed, rowVersion: form.ok ? (form.data.rowVersion as string | undefined) : undefined };
+  }
 
   app.get("/new", ...manage, (c) => render(c, null));
   app.post("/new", ...manage, reads(schema), async (c) => {
-    const form = await parseForm(c, schema);
-    if (!form.ok) return render(c, null, form.message, 400);
-    const checked = await columnsOf(c, fields, form.data, await loadOptions(c.env.DB));
-    if (!checked.ok) return render(c, null, checked.message, 400);
-    const created = await createRecord(c.env.DB, kind, valuesOf(checked.columns), c.var.auth.user.id, c.var.clock.now());
-    if (!created.ok) return render(c, null, created.message, created.status);
+    const form = await check(c, null);
+    if (!form.ok) return render(c, null, form.state, 400);
+    const created = await createRecord(c.env.DB, kind, valuesOf(form.checked.columns), c.var.auth.user.id, c.var.clock.now());
+    if (!created.ok) return render(c, null, { error: created.message, typed: form.typed }, created.status);
     return c.redirect(`${kind.path}/${created.id}`, 303);
   });
 
@@ -129,15 +169,14 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
     const id = c.req.param("id");
     const row = await getRecord(c.env.DB, kind, id);
     if (!row) return c.notFound();
-    const form = await parseForm(c, schema);
-    if (!form.ok) return render(c, id, form.message, 400);
-    if (!form.data.rowVersion) return render(c, id, `The ${kind.noun}'s version is missing: reload the page.`, 400);
-    const checked = await columnsOf(c, fields, form.data, await loadOptions(c.env.DB));
-    if (!checked.ok) return render(c, id, checked.message, 400);
-    const changed = Object.fromEntries(Object.entries(checked.columns).filter(([col, v]) => (row[col] ?? null) !== v.value).map(([col, v]) => [v.key, { column: col, value: v.value }]));
-    const edited = await editRecord(c.env.DB, kind, id, Number(form.data.rowVersion), changed, c.var.auth.user.id, c.var.clock.now());
-    if (!edited.ok) return render(c, id, edited.message, edited.status);
-    return c.redirect(`${kind.path}/${id}`, 303);
+    const form = await check(c, row);
+    if (!form.ok) return render(c, id, form.state, 400);
+    if (!form.rowVersion) return render(c, id, { error: `The ${kind.noun}'s version is missing: reload the page.` }, 400);
+    const changed = Object.fromEntries(Object.entries(form.checked.columns).filter(([col, v]) => (row[col] ?? null) !== v.value).map(([col, v]) => [v.key, { column: col, value: v.value }]));
+    const edited = await editRecord(c.env.DB, kind, id, Number(form.rowVersion), changed, c.var.auth.user.id, c.var.clock.now());
+    // A conflict shows the record as it now is; a duplicate tag keeps what was typed.
+    if (!edited.ok) return render(c, id, edited.status === 409 && edited.message !== DUPLICATE_TAG ? { error: edited.message } : { error: edited.message, typed: form.typed }, edited.status);
+    return c.redirect(`${kind.path}/${id}${form.checked.clearedAgent ? "?saved=agent-cleared" : ""}`, 303);
   });
 
   app.get("/:id/delete", ...manage, async (c) => {
@@ -161,7 +200,7 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
     const form = await parseForm(c, deleteForm);
     if (!form.ok) return c.text(form.message, 400);
     const deleted = await deleteRecord(c.env.DB, kind, id, form.data.rowVersion);
-    if (!deleted.ok) return deleted.status === 404 ? c.notFound() : render(c, id, deleted.message, deleted.status);
+    if (!deleted.ok) return deleted.status === 404 ? c.notFound() : render(c, id, { error: deleted.message }, deleted.status);
     return c.redirect(kind.path, 303);
   });
   return app;

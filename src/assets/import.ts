@@ -7,7 +7,7 @@ import Papa from "papaparse";
 import { newId } from "../lib/crypto";
 import { controlCharacterProblem, type FormField, fieldsOf } from "./fields";
 import { humanize, type InventoryKind } from "./kinds";
-import { agentFitsGroup, type Options, type Row, SELECT_ROW } from "./listing";
+import { type Assignment, type Options, type Row, SELECT_ROW, settleAssignment } from "./listing";
 
 /** Rows a file may hold: a plan of 1,000 rows stays far inside D1's 2 MB per bound value (checked in apply). */
 export const IMPORT_MAX_ROWS = 1000;
@@ -191,12 +191,19 @@ export async function planImport(db: D1Database, kind: InventoryKind, text: stri
     // Retired records are read-only, as in the list; a line may bring one back by changing its status (as its edit form can).
     const unretires = "status" in next && next.status !== "retired";
     if (record && record.status === "retired" && Object.keys(next).length > 0 && !unretires) errors.push({ field: "Status", reason: "Retired records are read-only: change the status to bring one back." });
-    const group = "group_id" in next ? next.group_id : ((record?.group_id as string | null) ?? null);
-    const agentId = "agent_id" in next ? next.agent_id : ((record?.agent_id as string | null) ?? null);
-    const agent = agentId ? options.agents.find((a) => a.id === agentId) : undefined;
-    if (("group_id" in next || "agent_id" in next) && agentId && agent && !agentFitsGroup(agent, group)) errors.push({ field: "Managed By Agent", reason: "That agent is not in the record's Managed By Group." });
-    if (errors.length > 0) continue;
-    result.changes = changedFields.map((f) => ({ field: EXTRA_HEADERS[f.key] ?? f.label, from: record ? shown(f, (record[f.column] as string | null) ?? null, options) : "—", to: shown(f, next[f.column] ?? null, options) }));
+    const requested: Partial<Assignment> = {};
+    if ("group_id" in next) requested.group = next.group_id ?? null;
+    if ("agent_id" in next) requested.agent = next.agent_id ?? null;
+    const settled = settleAssignment(options, { group: (record?.group_id as string | null) ?? null, agent: (record?.agent_id as string | null) ?? null }, requested);
+    if (!settled.ok) errors.push({ field: "Managed By Agent", reason: settled.message });
+    if (errors.length > 0 || !settled.ok) continue;
+    if (settled.cleared) {
+      // The line moves the record to a group its agent is not in: the agent goes in the same change, and the dry run says so.
+      next.agent_id = null;
+      const agentField = importableFields(kind).find((f) => f.column === "agent_id")!;
+      if (!changedFields.includes(agentField)) changedFields.push(agentField);
+    }
+    result.changes = changedFields.map((f) => ({ field: EXTRA_HEADERS[f.key] ?? f.label, from: record ? shown(f, (record[f.column] as string | null) ?? null, options) : "—", to: settled.cleared && f.column === "agent_id" ? "— (not in the new group)" : shown(f, next[f.column] ?? null, options) }));
     if (!record) {
       result.action = "create";
       plan.writes.push({ op: "create", id: newId(kind.type === "asset" ? "ast" : "sw"), v: next });

@@ -3,30 +3,27 @@ import { IMPACTS } from "../db/schema";
 import { newId } from "../lib/crypto";
 import { MINUTE } from "../lib/clock";
 import { type BulkField, EDITABLE, type EditableField, type InventoryKind } from "./kinds";
-import { agentFitsGroup, agentFitsGroupWhere, filterWhere, getRecord, type ListFilter, loadOptions, type Options, type Row, type Where } from "./listing";
+import { agentFitsGroupWhere, agentLeavesGroupSql, filterWhere, getRecord, type ListFilter, loadOptions, type Options, type Row, settleAssignment, type Where } from "./listing";
 
 // Set-based SQL on D1 directly: every bulk change is one batch (one transaction), with ids passed
 // as one JSON parameter (`json_each`), so no statement nears D1's 100 bound parameters.
 
 export const UNDO_WINDOW_MS = 10 * MINUTE;
 
-export type EditResult = { ok: true; row: Row; changed: EditableField[] } | { ok: false; status: 400 | 403 | 404 | 409; message: string; row?: Row };
+/** `clearedAgent`: the agent a group change took off the record, as settleAssignment rules. */
+export type EditResult = { ok: true; row: Row; changed: EditableField[]; clearedAgent?: boolean } | { ok: false; status: 400 | 403 | 404 | 409; message: string; row?: Row };
 
 function isReadOnly(row: Row): boolean {
   return row.status === "retired";
 }
 
 /** A value for a field, checked against what exists; null means "none". */
-function checkValue(options: Options, field: EditableField, value: string | null, groupId: string | null): string | null {
+function checkValue(options: Options, field: BulkField | "impact", value: string | null): string | null {
   if (field === "impact") return value && (IMPACTS as readonly string[]).includes(value) ? null : "Choose an impact: low, medium or high.";
   if (value === null) return null;
   if (field === "location" && !options.locations.some((l) => l.id === value)) return "That location does not exist.";
   if (field === "group" && !options.groups.some((g) => g.id === value)) return "That group does not exist.";
-  if (field === "agent") {
-    const agent = options.agents.find((a) => a.id === value);
-    if (!agent) return "That agent does not exist or is disabled.";
-    if (!agentFitsGroup(agent, groupId)) return "That agent is not in the record's Managed By Group.";
-  }
+  if (field === "agent" && !options.agents.some((a) => a.id === value)) return "That agent does not exist or is disabled.";
   return null;
 }
 
@@ -55,23 +52,22 @@ export async function editInline(
   // A row's form carries all four dropdowns; only the ones whose value differs were changed.
   const requested = Object.fromEntries(Object.entries(changes).filter(([f, v]) => current[f as EditableField] !== v)) as typeof changes;
   const next = { ...current, ...requested };
-  for (const field of Object.keys(requested) as EditableField[]) {
-    const problem = checkValue(options, field, next[field], next.group);
+  for (const field of ["impact", "location", "group"] as const) {
+    const problem = field in requested ? checkValue(options, field, next[field]) : null;
     if (problem) return { ok: false, status: 400, message: problem, row };
   }
-  // A group change that leaves the agent outside the new group clears the agent.
-  const nextAgent = next.agent ? options.agents.find((a) => a.id === next.agent) : undefined;
-  if (next.agent && next.group && !(nextAgent && agentFitsGroup(nextAgent, next.group))) {
-    if (!("agent" in requested)) next.agent = null;
-  }
+  const settled = settleAssignment(options, { group: current.group, agent: current.agent }, requested);
+  if (!settled.ok) return { ok: false, status: 400, message: settled.message, row };
+  next.agent = settled.agent;
   const changed = (Object.keys(EDITABLE) as EditableField[]).filter((f) => current[f] !== next[f]);
   if (changed.length === 0) return { ok: true, row, changed };
+  const clearedAgent = settled.cleared;
 
   const columns = Object.fromEntries(changed.map((f) => [f, { column: EDITABLE[f], value: next[f] }]));
   const written = await writeVersioned(db, kind, id, version, columns, actorId, now);
   const after = (await getRecord(db, kind, id))!;
   if (!written) return { ok: false, status: 409, message: "Changed by someone else: this row now shows the current values.", row: after };
-  return { ok: true, row: after, changed };
+  return { ok: true, row: after, changed, clearedAgent };
 }
 
 /**
@@ -192,6 +188,8 @@ export interface BulkPlan {
   alreadySet: number;
   retired: number;
   outsideGroup: number;
+  /** Of the records it changes (Assign Group), those whose agent is not in the new group: it clears their agent. */
+  clearsAgent: number;
 }
 
 interface BulkGuards {
@@ -214,31 +212,34 @@ function bulkGuards(kind: InventoryKind, options: Options, scope: Scope, field: 
   return { where: scopeWhere(kind, scope), column: EDITABLE[field], fits: fitsWhere(agentGroups(options, field, value)) };
 }
 
-async function countPlan(db: D1Database, kind: InventoryKind, guards: BulkGuards, value: string | null): Promise<BulkPlan> {
+async function countPlan(db: D1Database, kind: InventoryKind, guards: BulkGuards, field: BulkField, value: string | null): Promise<BulkPlan> {
   const { where, column, fits } = guards;
   const live = "t.status != 'retired'";
+  const changes = `${live} AND t.${column} IS NOT ? AND ${fits.sql}`;
+  const clears = field === "group" ? agentLeavesGroupSql("?") : "0";
   const row = await db
     .prepare(
       `SELECT count(*) AS total, coalesce(sum(NOT (${live})), 0) AS retired,
          coalesce(sum(${live} AND t.${column} IS ?), 0) AS already_set,
-         coalesce(sum(${live} AND t.${column} IS NOT ? AND NOT ${fits.sql}), 0) AS outside_group
+         coalesce(sum(${live} AND t.${column} IS NOT ? AND NOT ${fits.sql}), 0) AS outside_group,
+         coalesce(sum(${changes} AND ${clears}), 0) AS clears_agent
        FROM ${kind.table} t WHERE ${where.sql}`,
     )
-    .bind(value, value, ...fits.params, ...where.params)
-    .first<{ total: number; retired: number; already_set: number; outside_group: number }>();
+    .bind(value, value, ...fits.params, value, ...fits.params, ...(field === "group" ? [value, value] : []), ...where.params)
+    .first<{ total: number; retired: number; already_set: number; outside_group: number; clears_agent: number }>();
   const total = row?.total ?? 0;
   const retired = row?.retired ?? 0;
   const alreadySet = row?.already_set ?? 0;
   const outsideGroup = row?.outside_group ?? 0;
-  return { total, retired, alreadySet, outsideGroup, change: total - retired - alreadySet - outsideGroup };
+  return { total, retired, alreadySet, outsideGroup, change: total - retired - alreadySet - outsideGroup, clearsAgent: row?.clears_agent ?? 0 };
 }
 
 /** The plan of a bulk change, for its confirmation page; or why it cannot be made at all. */
 export async function planBulk(db: D1Database, kind: InventoryKind, scope: Scope, field: BulkField, value: string | null, options?: Options): Promise<{ ok: true; plan: BulkPlan } | { ok: false; message: string }> {
   options ??= await loadOptions(db);
-  const problem = checkValue(options, field, value, null);
+  const problem = checkValue(options, field, value);
   if (problem) return { ok: false, message: problem };
-  const plan = await countPlan(db, kind, bulkGuards(kind, options, scope, field, value), value);
+  const plan = await countPlan(db, kind, bulkGuards(kind, options, scope, field, value), field, value);
   if ("ids" in scope && plan.total !== new Set(scope.ids).size) return { ok: false, message: `${new Set(scope.ids).size - plan.total} of the selected records no longer exist: reload the list and select again. Nothing was changed.` };
   if (plan.total === 0) return { ok: false, message: "Nothing is selected." };
   return { ok: true, plan };
@@ -277,19 +278,33 @@ export async function bulkUpdate(
   // Every statement repeats the guards, so a record that turned read-only meanwhile is left alone by all of them.
   const { sql: changes, params } = changeWhere(kind, where, field, value, fits);
   const selected = "ids" in scope ? JSON.stringify([...new Set(scope.ids)]) : null;
-  const results = await db.batch([
+  const v = kind.versionColumn;
+  // Assign Group takes off, in the same transaction, the agent of a record who is not in the new group.
+  const clears = field === "group" ? agentLeavesGroupSql("?") : null;
+  const statements = [
     db
       .prepare(`INSERT INTO bulk_operations (id, record_type, field, count, actor_id, at, selected_ids) VALUES (?, ?, ?, (SELECT count(*) FROM ${kind.table} t WHERE ${changes}), ?, ?, ?)`)
       .bind(batchId, kind.type, field, ...params, actorId, now, selected),
+    db.prepare(`${HISTORY_INSERT} SELECT ?, t.id, ?, t.${column}, ?, t.${v} + 1, ?, ?, ? FROM ${kind.table} t WHERE ${changes}`).bind(kind.type, field, value, actorId, batchId, now, ...params),
+  ];
+  if (clears) {
+    statements.push(
+      db.prepare(`${HISTORY_INSERT} SELECT ?, t.id, 'agent', t.agent_id, NULL, t.${v} + 1, ?, ?, ? FROM ${kind.table} t WHERE ${changes} AND ${clears} RETURNING record_id`).bind(kind.type, actorId, batchId, now, ...params, value, value),
+    );
+  }
+  const agentSet = clears ? `, agent_id = CASE WHEN ${clears} THEN NULL ELSE agent_id END` : "";
+  statements.push(
     db
-      .prepare(`${HISTORY_INSERT} SELECT ?, t.id, ?, t.${column}, ?, t.${kind.versionColumn} + 1, ?, ?, ? FROM ${kind.table} t WHERE ${changes}`)
-      .bind(kind.type, field, value, actorId, batchId, now, ...params),
-    db.prepare(`UPDATE ${kind.table} AS t SET ${column} = ?, ${kind.versionColumn} = ${kind.versionColumn} + 1, updated_at = ? WHERE ${changes}`).bind(value, now, ...params),
-  ]);
-  const changed = results[2]!.meta.changes;
+      .prepare(`UPDATE ${kind.table} AS t SET ${column} = ?${agentSet}, ${v} = ${v} + 1, updated_at = ? WHERE ${changes} RETURNING id`)
+      .bind(value, ...(clears ? [value, value] : []), now, ...params),
+  );
+  const results = await db.batch(statements);
+  // Rows returned, not meta.changes, which also counts the search index's trigger writes.
+  const changed = results.at(-1)!.results.length;
+  const clearsAgent = clears ? results[2]!.results.length : 0;
   // What the counts said a moment ago, corrected by what the UPDATE really changed (a record edited in between).
   const plan = planned.plan;
-  return { ok: true, batchId, job: false, ...plan, change: changed, alreadySet: Math.max(0, plan.total - plan.retired - plan.outsideGroup - changed) };
+  return { ok: true, batchId, job: false, ...plan, change: changed, clearsAgent, alreadySet: Math.max(0, plan.total - plan.retired - plan.outsideGroup - changed) };
 }
 
 /** The rows a "selected rows" change of this person was asked for, to select them again (issue 22). */

@@ -209,6 +209,45 @@ export function agentFitsGroup(agent: { groupIds: readonly string[] }, groupId: 
   return !groupId || agent.groupIds.includes(groupId);
 }
 
+/** A record's Managed By Group and Agent, as stored or as a change would leave them. */
+export interface Assignment {
+  group: string | null;
+  agent: string | null;
+}
+
+export type SettledAssignment = { ok: true; agent: string | null; cleared: boolean } | { ok: false; message: string };
+
+/**
+ * The one rule of a change to a record's group or agent, wherever it is made (inline, the form,
+ * an import; bulk changes and their jobs hold the same rule in SQL: agentLeavesGroupSql). An agent
+ * the change names must fit the group it leaves; a group change that leaves the record's agent
+ * outside it clears the agent in the same change (`cleared`, so the person is told); a change of
+ * any other field leaves both as they are, even an agent who has since left the group.
+ */
+export function settleAssignment(options: Options, current: Assignment, requested: Partial<Assignment>): SettledAssignment {
+  const group = "group" in requested ? (requested.group ?? null) : current.group;
+  if ("agent" in requested && requested.agent !== current.agent) {
+    const agent = requested.agent ?? null;
+    if (agent === null) return { ok: true, agent, cleared: false };
+    const named = options.agents.find((a) => a.id === agent);
+    if (!named) return { ok: false, message: "That agent does not exist or is disabled." };
+    if (!agentFitsGroup(named, group)) return { ok: false, message: "That agent is not in the record's Managed By Group." };
+    return { ok: true, agent, cleared: false };
+  }
+  const agent = current.agent;
+  if (agent === null || group === null || group === current.group) return { ok: true, agent, cleared: false };
+  const kept = options.agents.find((a) => a.id === agent);
+  return kept && agentFitsGroup(kept, group) ? { ok: true, agent, cleared: false } : { ok: true, agent: null, cleared: true };
+}
+
+/**
+ * settleAssignment's clearing as SQL over a record aliased `t` whose group becomes `groupParam`
+ * (a placeholder): true when it has an agent who is not an active member of that group.
+ */
+export function agentLeavesGroupSql(groupParam: string): string {
+  return `(t.agent_id IS NOT NULL AND ${groupParam} IS NOT NULL AND t.agent_id NOT IN (SELECT m.agent_id FROM group_members m JOIN users u ON u.id = m.agent_id WHERE m.group_id = ${groupParam} AND u.kind = 'agent' AND u.active = 1))`;
+}
+
 /** agentFitsGroup as SQL over a record aliased `t`, for changes made to many records at once. */
 export function agentFitsGroupWhere(agent: { groupIds: readonly string[] }, placeholder = "?"): Where {
   return { sql: `(t.group_id IS NULL OR t.group_id IN (SELECT value FROM json_each(${placeholder})))`, params: [JSON.stringify(agent.groupIds)] };

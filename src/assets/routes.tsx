@@ -7,8 +7,8 @@ import { requireSession } from "../auth/middleware";
 import { parseDeclared, parseQuery, reads, safeNextPath } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
-import { Card, Layout } from "../web/layout";
-import { editInline, recordHistory, selectionOf } from "./inventory";
+import { Card, Layout, Notice } from "../web/layout";
+import { editInline, type EditResult, recordHistory, selectionOf } from "./inventory";
 import { filterSchema, idValue, readBody } from "./inputs";
 import { bulkRoutes } from "./bulk-routes";
 import { exportStream } from "./export";
@@ -36,6 +36,8 @@ const inlineSchema = z.strictObject({
 
 const reselectQuery = z.object({ reselect: z.string().max(40).regex(/^bulk_[a-z0-9]+$/, "That selection link is not one of ours.").optional() });
 const returnQuery = z.object({ return: z.string().max(2048).optional() });
+// What the edit form's redirect says it did beyond the fields asked for.
+const savedQuery = z.object({ saved: z.enum(["agent-cleared"]).optional() });
 
 // Issue 21: list pages send lean dropdowns that app.js fills. A browser that runs no script is
 // sent once (by the page's <noscript>) to /without-script, which sets this, and from then on it
@@ -46,6 +48,14 @@ const dropdownsFor = (c: Ctx): Dropdowns => (getCookie(c, NO_SCRIPT_COOKIE, "hos
 
 
 /** The asset list or the software list, mounted at kind.path; agents with View (read) and Manage (write). */
+/** What an inline save says it did: exactly the fields it changed, and why an agent it cleared went. */
+function savedText(result: Extract<EditResult, { ok: true }>): string {
+  if (result.changed.length === 0) return "No change";
+  const asked = result.changed.filter((f) => !(result.clearedAgent && f === "agent"));
+  const saved = `Saved ${asked.map((f) => FIELD_LABELS[f]).join(", ")}`;
+  return result.clearedAgent ? `${saved}; cleared Managed By Agent, who is not in ${String(result.row.group_name)}` : saved;
+}
+
 export function inventoryRoutes(kind: InventoryKind) {
   const app = new Hono<AppEnv>();
   app.use("*", requireSession("agent"), requirePermission("viewAssets"));
@@ -145,14 +155,15 @@ export function inventoryRoutes(kind: InventoryKind) {
     }
     if (!result.ok && !result.row) return c.text(result.message, result.status);
     const row = result.ok ? result.row : result.row!;
-    const text = result.ok ? (result.changed.length ? `Saved ${result.changed.map((f) => FIELD_LABELS[f]).join(", ")}` : "No change") : result.message;
+    const text = result.ok ? savedText(result) : result.message;
     return c.html(<InventoryRow kind={kind} columns={chosenColumns(kind, c.var.auth.user)} row={row} options={await loadOptions(c.env.DB)} canManage returnTo={returnTo} status={{ ok: result.ok, text }} />, result.ok ? 200 : result.status);
   });
 
   app.route("/bulk", bulkRoutes(kind));
 
-  app.get("/:id", async (c) => {
+  app.get("/:id", reads(savedQuery), async (c) => {
     const row = await getRecord(c.env.DB, kind, c.req.param("id"));
+    const saved = parseQuery(c, savedQuery);
     if (!row) return c.notFound();
     const [history, options] = await Promise.all([recordHistory(c.env.DB, kind, row.id), loadOptions(c.env.DB)]);
     // People by id: disabled agents and contacts too, and removed people under their pseudonym (issue 19.5).
@@ -164,6 +175,7 @@ export function inventoryRoutes(kind: InventoryKind) {
         <section class="wide">
           <p class="breadcrumb"><a href={kind.path}>{kind.title}</a> › {row.name}</p>
           <h1>{row.name}</h1>
+          {saved.ok && saved.data.saved === "agent-cleared" && <Notice message={`Saved. Managed By Agent was cleared: the agent is not in ${String(row.group_name ?? "the new group")}.`} />}
           {canManage(c) && (
             <p class="actions">
               <a class="button" href={`${kind.path}/${row.id}/edit`}>Edit</a>

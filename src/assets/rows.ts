@@ -88,6 +88,13 @@ export function agentsFor(options: Options, groupId: string | null): readonly Ch
   return list;
 }
 
+/** A row's stored agent when its group's agents do not include them, as a choice named as the detail page names them. */
+function agentOutsideChoices(options: Options, row: Row, groupId: string | null): Choice | null {
+  const agent = (row.agent_id as string | null) ?? null;
+  if (agent === null || agentsFor(options, groupId).some((a) => a.id === agent)) return null;
+  return { id: agent, name: String(row.agent_name ?? agent) };
+}
+
 /**
  * How a row's dropdowns are sent (issue 21). "full": each with all its options, as a browser
  * without JavaScript needs them, and as an inline save answers with its row. "lean": each with
@@ -163,10 +170,16 @@ export function rowRenderer({ kind, columns, options, canManage, returnTo, dropd
       html += cell.start;
       if (cell.field && editable) {
         const value = (row[EDITABLE[cell.field]] as string | null) ?? null;
-        const markup = (cell.options ?? optionsFor(choicesOf(options, cell.field, groupId)))(value);
+        const outsider = cell.field === "agent" ? agentOutsideChoices(options, row, groupId) : null;
         html += `${cell.select}${name}" form="inline-${id}"`;
-        html += lean ? (cell.list ?? ` data-choices="${escapeHtml(choicesId(cell.field, groupId))}">`) : ">";
-        html += `${markup}</select>`;
+        if (outsider) {
+          // An agent the group no longer offers (left the group, or disabled) is still the stored value: shown, as the detail page shows it.
+          html += `${attr("title", `${outsider.name} is not in ${String(row.group_name ?? "the group")}`)}>${optionsHtmlOf([...agentsFor(options, groupId), outsider], "all", DASH)(value)}</select>`;
+        } else {
+          const markup = (cell.options ?? optionsFor(choicesOf(options, cell.field, groupId)))(value);
+          html += lean ? (cell.list ?? ` data-choices="${escapeHtml(choicesId(cell.field, groupId))}">`) : ">";
+          html += `${markup}</select>`;
+        }
       } else {
         const text = cell.column.text(row);
         html += text ? escapeHtml(text) : DASH;

@@ -106,14 +106,29 @@ export async function undoChunk(db: D1Database, kind: InventoryKind, batchId: st
   // The step's history rows (found by the batch index, in id order), each joined to its record by key; CROSS JOIN keeps that order.
   const step = `(SELECT record_id, field, old_value, version_after FROM inventory_history WHERE batch_id = ?1 AND id > ?2 AND id <= ${last} AND field = ?4) h`;
   const claimed = "EXISTS (SELECT 1 FROM bulk_operations WHERE id = ?1 AND state = 'undoing' AND coalesce(CAST(cursor AS INTEGER), 0) = ?2)";
-  const [, restored, moved] = await db.batch<{ id: string }>([
+  const unchanged = `${step} CROSS JOIN ${kind.table} t ON t.id = h.record_id AND t.${v} = h.version_after`;
+  // An agent the batch cleared with its group change (Assign Group) comes back with the group.
+  const clearedAgent = "(SELECT a.old_value FROM inventory_history a WHERE a.batch_id = ?1 AND a.record_id = t.id AND a.field = 'agent')";
+  const withAgent = field === "group";
+  const results = await db.batch<{ id: string }>([
     db
-      .prepare(`${HISTORY_INSERT} SELECT ?5, t.id, h.field, t.${column}, h.old_value, t.${v} + 1, ?6, 'undo:' || ?1, ?7 FROM ${step} CROSS JOIN ${kind.table} t ON t.id = h.record_id AND t.${v} = h.version_after WHERE ${claimed}`)
+      .prepare(`${HISTORY_INSERT} SELECT ?5, t.id, h.field, t.${column}, h.old_value, t.${v} + 1, ?6, 'undo:' || ?1, ?7 FROM ${unchanged} WHERE ${claimed}`)
       .bind(batchId, cursor, limit, field, kind.type, actorId, now),
+    ...(withAgent
+      ? [
+          db
+            .prepare(`${HISTORY_INSERT} SELECT ?5, t.id, 'agent', t.agent_id, ${clearedAgent}, t.${v} + 1, ?6, 'undo:' || ?1, ?7 FROM ${unchanged} WHERE ${clearedAgent} IS NOT NULL AND ${claimed}`)
+            .bind(batchId, cursor, limit, field, kind.type, actorId, now),
+        ]
+      : []),
     db
-      .prepare(`UPDATE ${kind.table} AS t SET ${column} = h.old_value, ${v} = ${v} + 1, updated_at = ?5 FROM ${step} WHERE t.id = h.record_id AND t.${v} = h.version_after AND ${claimed} RETURNING id`)
+      .prepare(
+        `UPDATE ${kind.table} AS t SET ${column} = h.old_value${withAgent ? `, agent_id = coalesce(${clearedAgent}, agent_id)` : ""}, ${v} = ${v} + 1, updated_at = ?5
+         FROM ${step} WHERE t.id = h.record_id AND t.${v} = h.version_after AND ${claimed} RETURNING id`,
+      )
       .bind(batchId, cursor, limit, field, now),
     db.prepare(`UPDATE bulk_operations SET cursor = ${last} WHERE id = ?1 AND ${last} IS NOT NULL AND ${claimed} RETURNING cursor AS id`).bind(batchId, cursor, limit),
   ]);
+  const [restored, moved] = results.slice(-2);
   return { restored: restored!.results.length, cursor: moved!.results[0] ? Number(moved!.results[0].id) : null };
 }

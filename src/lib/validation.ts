@@ -2,7 +2,12 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { z } from "zod";
 
-export type Parsed<T> = { ok: true; data: T } | { ok: false; message: string };
+/**
+ * A failure carries every field's first problem by field name (`errors`), so a form shows them
+ * all at once beside their fields, and the text values sent (`values`), so it keeps what was typed.
+ */
+export type Parsed<T> = { ok: true; data: T } | { ok: false; message: string; errors: FieldErrors; values: Record<string, string> };
+export type FieldErrors = Record<string, string>;
 
 const INPUT = Symbol("the schemas a route reads its input with");
 
@@ -36,7 +41,23 @@ export function parseDeclared<S extends z.ZodType>(c: Context, schema: S, value:
 
 function parsedBy<S extends z.ZodType>(schema: S, value: unknown): Parsed<z.output<S>> {
   const result = schema.safeParse(value);
-  return result.success ? { ok: true, data: result.data } : { ok: false, message: firstMessage(result.error) };
+  if (result.success) return { ok: true, data: result.data };
+  return { ok: false, message: firstMessage(result.error), errors: fieldErrorsOf(result.error), values: textValues(value) };
+}
+
+/** Each field's first problem, by the name of the field it is about (the first segment of its path). */
+export function fieldErrorsOf(error: z.ZodError): FieldErrors {
+  const errors: FieldErrors = {};
+  for (const issue of error.issues) {
+    const key = issue.path[0];
+    if (typeof key === "string" && !(key in errors)) errors[key] = issue.message;
+  }
+  return errors;
+}
+
+function textValues(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
 function firstMessage(error: z.ZodError): string {
@@ -51,7 +72,7 @@ export async function parseForm<S extends z.ZodType>(c: Context, schema: S, opti
     // `all`: a field sent more than once (a group of checkboxes) arrives as an array.
     body = await c.req.parseBody({ all: options.all ?? false });
   } catch {
-    return { ok: false, message: "The form could not be read. Reload the page and try again." };
+    return { ok: false, message: "The form could not be read. Reload the page and try again.", errors: {}, values: {} };
   }
   return parsedBy(schema, body);
 }
@@ -63,9 +84,9 @@ export async function parseForm<S extends z.ZodType>(c: Context, schema: S, opti
  */
 export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Promise<Parsed<z.output<S>> & { status?: 400 | 415 }> {
   assertDeclared(c, schema);
-  if (!c.req.header("Content-Type")?.startsWith("application/json")) return { ok: false, status: 415, message: "Send the request as JSON." };
+  if (!c.req.header("Content-Type")?.startsWith("application/json")) return { ok: false, status: 415, message: "Send the request as JSON.", errors: {}, values: {} };
   const result = schema.safeParse(await c.req.json().catch(() => undefined));
-  return result.success ? { ok: true, data: result.data } : { ok: false, status: 400, message: firstMessage(result.error) };
+  return result.success ? { ok: true, data: result.data } : { ok: false, status: 400, message: firstMessage(result.error), errors: fieldErrorsOf(result.error), values: {} };
 }
 
 export function parseQuery<S extends z.ZodType>(c: Context, schema: S): Parsed<z.output<S>> {

@@ -7,7 +7,7 @@ import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
-import { dropdownOptions } from "../helpers/html";
+import { cellText, dropdownOptions, tableRows } from "../helpers/html";
 
 const HX = { "HX-Request": "true" };
 
@@ -123,12 +123,30 @@ describe("inline editing", () => {
     const row = { version: "1", impact: "low", location: "", group: newGroup, agent: other.id };
     const r = await inline(client, id!, row);
     expect(r.status).toBe(200);
-    expect(r.body).toContain("Saved Managed By Group, Managed By Agent");
+    expect(r.body).toContain("Saved Managed By Group; cleared Managed By Agent, who is not in ");
     expect(await asset(id!)).toMatchObject({ version: 2, group_id: newGroup, agent_id: null });
     // Choosing an outside agent on purpose is still refused.
     const refused = await inline(client, id!, { ...row, version: "2", agent: other.id });
     expect(refused.status).toBe(400);
     expect(refused.body).toContain("is not in the record&#39;s Managed By Group");
+  });
+
+  it("an Impact change keeps an agent who has left the row's group, and the row shows that agent", async () => {
+    const { client } = await signedInAgent();
+    const alan = await makeAgent({ name: "Alan Ritchie" });
+    const security = await makeGroup([], "Security Ritchie");
+    const [id] = await seedAssets(1, { group_id: security, agent_id: alan.id });
+    const list = await (await client.get(`/agent/assets?group=${security}`)).text();
+    expect(tableRows(list)[0]).toMatchObject({ "Managed By Group": "Security Ritchie", "Managed By Agent": "Alan Ritchie" });
+    const r = await inline(client, id!, { version: "1", impact: "high", location: "", group: security, agent: alan.id });
+    expect(r.status).toBe(200);
+    expect(cellText(r.body)).toContain("Saved Impact");
+    expect(r.body).not.toContain("Managed By Agent,");
+    expect(await asset(id!)).toMatchObject({ version: 2, impact: "high", group_id: security, agent_id: alan.id });
+    const history = await env.DB.prepare("SELECT field FROM inventory_history WHERE record_id = ?").bind(id).all<{ field: string }>();
+    expect(history.results.map((h) => h.field)).toEqual(["impact"]);
+    // The row the save answers with still shows the agent chosen (a dropdown reads as its selected option).
+    expect(cellText(r.body)).toContain("Alan Ritchie");
   });
 
   it("refuses bad input with 400 and changes nothing", async () => {

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { advanceJob, applyBulk, BULK_CHUNK, jobStatus } from "../../src/assets/bulk-job";
 import { ASSET_KIND } from "../../src/assets/kinds";
 import type { ListFilter } from "../../src/assets/listing";
-import { followJob, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
+import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
+import { makeAgent } from "../helpers/factories";
 import { makeRole } from "../helpers/roles";
 
 const filterOf = (q: string): ListFilter => ({ q, enums: {}, sort: "name", dir: "asc", page: 1 });
@@ -72,6 +73,28 @@ describe("bulk changes too big for one batch", () => {
     const again = await client.post(`/agent/assets/bulk/${done.batchId}/undo`);
     expect(again.status).toBe(400);
     expect(await again.text()).toContain("already undone");
+  });
+
+  it("Assign Group as a job clears, in each step, the agents not in the new group, says so, and Undo brings them back", async () => {
+    const { client } = await signedInAgent();
+    const [inside, outside] = [await makeAgent({ name: "Jobgroup Insider" }), await makeAgent({ name: "Jobgroup Outsider" })];
+    const [from, to] = [await makeGroup([inside.id, outside.id]), await makeGroup([inside.id], "Jobgroup Security")];
+    await seedAssets(900, { prefix: "JobgroupA", group_id: from, agent_id: inside.id });
+    await seedAssets(1200, { prefix: "JobgroupB", group_id: from, agent_id: outside.id });
+    const form = { scope: "all", action: "group", value_group: to, f_q: "Jobgroup" };
+    const review = await (await client.post("/agent/assets/bulk", form)).text();
+    expect(review).toContain("on <strong>2100</strong> of 2100 assets.");
+    expect(review).toContain("It also clears Managed By Agent on 1,200 assets whose agents are not in Jobgroup Security.");
+    const done = await followJob(client, await client.post("/agent/assets/bulk/apply", form));
+    expect(done.page).toContain("Changed 2,100 of 2,100 assets. Managed By Agent was cleared on 1,200 assets whose agents are not in Jobgroup Security.");
+    const counts = async () =>
+      (await env.DB.prepare("SELECT group_id AS g, agent_id AS a, count(*) AS n FROM assets WHERE name LIKE 'Jobgroup%' GROUP BY 1, 2 ORDER BY n").all<{ g: string; a: string | null; n: number }>()).results;
+    expect(await counts()).toEqual([{ g: to, a: inside.id, n: 900 }, { g: to, a: null, n: 1200 }]);
+    const cleared = await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ? AND field = 'agent' AND old_value = ? AND new_value IS NULL").bind(done.batchId, outside.id).first<{ n: number }>();
+    expect(cleared!.n).toBe(1200);
+    const undone = await followJob(client, await client.post(`/agent/assets/bulk/${done.batchId}/undo`, { return: "/agent/assets?q=Jobgroup" }));
+    expect(undone.page).toContain("Undone: 2,100 restored.");
+    expect(await counts()).toEqual([{ g: from, a: inside.id, n: 900 }, { g: from, a: outside.id, n: 1200 }]);
   });
 
   it("shows its progress between steps, and refuses Undo until it is done", async () => {

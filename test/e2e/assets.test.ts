@@ -32,7 +32,7 @@ test("an agent changes Impact, Location, Group and Agent inline, and a reload sh
     ["Impact", "High", "Saved Impact"],
     ["Location", "Berlin", "Saved Location"],
     // The seeded agent is not in Service Desk, so the group change clears it.
-    ["Managed By Group", "Service Desk", "Saved Managed By Group, Managed By Agent"],
+    ["Managed By Group", "Service Desk", "Saved Managed By Group; cleared Managed By Agent, who is not in Service Desk"],
     ["Managed By Agent", "Ada Torvalds", "Saved Managed By Agent"],
   ];
   for (const [field, value, status] of edits) {
