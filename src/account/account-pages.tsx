@@ -332,7 +332,7 @@ export function NewRecoveryCodesPage(props: { auth: Auth; codes: string[] }) {
 function SecondProofFields(props: { auth: Auth; appProves: boolean; base: string }) {
   const proof = secondProofFor(props.appProves, props.auth.policy, props.auth.session.passwordOnly);
   if (proof === "app") {
-    return <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${props.auth.policy.mfa.issuerName}.`} />;
+    return <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`The 6 digits your authenticator app shows for ${props.auth.policy.mfa.issuerName}.`} />;
   }
   if (proof === "none") return null;
   return <EmailedCodeField portal={props.auth.portal} next={props.base} optional={proof === "email_optional"} />;

@@ -5,7 +5,8 @@ import { PasswordRulesList } from "../account/pages";
 import { DevicesTable, PasskeysTable } from "../account/account-pages";
 import type { RememberedDevice } from "../auth/user-do";
 import { ALL_PERMISSIONS, hasPermission, type Permission, PERMISSIONS } from "../access/permissions";
-import { Field, Layout } from "../web/layout";
+import { Field, FieldError, Layout } from "../web/layout";
+import type { FieldErrors } from "../lib/validation";
 import { utcMinute } from "../lib/clock";
 
 /** The admin area's frame, with its own navigation of what this admin may use. */
@@ -91,9 +92,15 @@ export function AgentForm(props: {
   locked?: string | undefined;
   /** Changing the role or email asks for a re-authentication first. */
   reauthHint?: boolean;
+  /** Each field's problem, from a refused save. */
+  errors?: FieldErrors | undefined;
+  /** What a refused New agent form had in it, shown again. */
+  typed?: { name?: string; email?: string; roleId?: string; groupIds?: string[] } | undefined;
 }) {
   const v = props.value;
-  const current = v?.roleId ?? "role_agent";
+  const typed = props.typed ?? {};
+  const errors = props.errors ?? {};
+  const current = v?.roleId ?? typed.roleId ?? "role_agent";
   const refusals = props.roles.filter((r) => r.refused && r.id !== current);
   const locked = !!props.locked;
   const roleLocked = props.locked ?? props.roleLocked;
@@ -104,8 +111,8 @@ export function AgentForm(props: {
           {props.locked}
         </p>
       )}
-      <Field label="Name" name="name" value={v?.name} maxlength={100} readonly={locked} />
-      <Field label="Email" name="email" type="email" value={v?.email} maxlength={254} readonly={locked} />
+      <Field label="Name" name="name" value={v?.name ?? typed.name} maxlength={100} readonly={locked} error={errors.name} />
+      <Field label="Email" name="email" type="email" value={v?.email ?? typed.email} maxlength={254} readonly={locked} error={errors.email} />
       <div class="field">
         <label for="field-roleId">Role</label>
         {roleLocked ? (
@@ -122,13 +129,14 @@ export function AgentForm(props: {
           </>
         ) : (
           <>
-            <select id="field-roleId" name="roleId" aria-describedby={refusals.length ? "role-refusals" : undefined}>
+            <select id="field-roleId" name="roleId" aria-invalid={errors.roleId ? "true" : undefined} aria-describedby={[refusals.length ? "role-refusals" : "", errors.roleId ? "field-roleId-error" : ""].filter(Boolean).join(" ") || undefined}>
               {props.roles.map((r) => (
                 <option value={r.id} selected={current === r.id} disabled={!!r.refused && r.id !== current}>
                   {r.refused && r.id !== current ? `${r.name} (not yours to give)` : r.name}
                 </option>
               ))}
             </select>
+            <FieldError id="field-roleId" error={errors.roleId} />
             {refusals.length > 0 && (
               <ul class="hint" id="role-refusals">
                 {refusals.map((r) => (
@@ -143,7 +151,7 @@ export function AgentForm(props: {
         <legend>Groups</legend>
         {props.groups.map((g) => (
           <div class="choice">
-            <input type="checkbox" id={`group-${g.id}`} name="groupIds" value={g.id} checked={v?.groupIds.includes(g.id)} disabled={locked} />
+            <input type="checkbox" id={`group-${g.id}`} name="groupIds" value={g.id} checked={(v?.groupIds ?? typed.groupIds)?.includes(g.id)} disabled={locked} />
             <label for={`group-${g.id}`}>{g.name}</label>
           </div>
         ))}
@@ -155,7 +163,7 @@ export function AgentForm(props: {
         </div>
       ) : (
         <>
-          <Field label="First password" name="password" type="password" autocomplete="new-password" />
+          <Field label="First password" name="password" type="password" autocomplete="new-password" error={errors.password} />
           {props.rules && <PasswordRulesList rules={props.rules} />}
         </>
       )}

@@ -9,7 +9,7 @@ import { endAllSessionsOfUser, userStub } from "../auth/sessions";
 import { setPassword } from "../auth/password-change";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { emailField, parseForm, passwordField, reads, requiredText } from "../lib/validation";
+import { emailField, type FieldErrors, type FormValues, parseForm, passwordField, reads, requiredText } from "../lib/validation";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
 import { listPasskeys, removePasskey } from "../mfa/passkeys";
 import { portalOfKind } from "../portal/policy";
@@ -17,7 +17,7 @@ import { countUnusedRecoveryCodes, listRecoveryCodes } from "../mfa/recovery-cod
 import { actorOf, requirePermission } from "../access/guard";
 import { type Decision, holdsAllOf, mayAssignRole, mayManagePerson } from "../access/grants";
 import { hasPermission, type Permission } from "../access/permissions";
-import { ErrorMessage, Notice } from "../web/layout";
+import { ErrorMessage, FormProblems, Notice } from "../web/layout";
 import { afterResponse } from "../lib/background";
 import { createAgent, REAUTH_FIRST, groupIdsOf, holderOf, listAgents, listContacts, listGroups, listRoles, type Result, setContactActive, updateAgent } from "./agents";
 import { notifyEmailChanged, notifyPasswordSetByAdmin, notifyRoleChanged, notifySecondFactorRemoved } from "./notices";
@@ -171,14 +171,18 @@ peopleRoutes.get("/agents", manage, async (c) => {
   );
 });
 
-async function newAgentPage(c: Ctx, error?: string, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
+/** The New agent page; a refused form comes back with each field's problem beside it and what was typed (but the password). */
+async function newAgentPage(c: Ctx, error?: string | { errors: FieldErrors; values: FormValues }, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const db = getDb(c.env.DB);
   const [roles, groups, policy] = await Promise.all([listRoles(db), listGroups(db), portalPolicy(c, "agent")]);
+  const refused = typeof error === "object" ? error : undefined;
+  const text = (key: string) => (typeof refused?.values[key] === "string" ? (refused.values[key] as string) : undefined);
+  const typed = refused && { name: text("name"), email: text("email"), roleId: text("roleId"), groupIds: [refused.values.groupIds ?? []].flat() };
   return c.html(
     <AdminFrame auth={c.var.auth} title="New agent">
-      <ErrorMessage message={error} />
+      <FormProblems error={typeof error === "string" ? error : undefined} errors={refused?.errors} />
       {!recentlyReauthenticated(c) && <ReauthLink back="/agent/admin/agents/new" />}
-      <AgentForm action="/agent/admin/agents/new" roles={roleChoices(c, roles, null)} groups={groups} rules={passwordRules(policy.password)} reauthHint={!recentlyReauthenticated(c)} />
+      <AgentForm action="/agent/admin/agents/new" roles={roleChoices(c, roles, null)} groups={groups} rules={passwordRules(policy.password)} reauthHint={!recentlyReauthenticated(c)} errors={refused?.errors} typed={typed} />
     </AdminFrame>,
     status,
   );
@@ -188,7 +192,7 @@ async function newAgentPage(c: Ctx, error?: string, status: 200 | 400 | 401 | 40
 peopleRoutes.get("/agents/new", manage, (c) => newAgentPage(c));
 peopleRoutes.post("/agents/new", manage, reads(newAgentForm), async (c) => {
   const form = await parseAgentForm(c, newAgentForm);
-  if (!form.ok) return newAgentPage(c, form.message, 400);
+  if (!form.ok) return newAgentPage(c, Object.keys(form.errors).length ? { errors: form.errors, values: form.values } : form.message, 400);
   const policy = await portalPolicy(c, "agent");
   const created = await createAgent(c.env, getDb(c.env.DB), actorOf(c), form.data, policy.password, c.var.clock.now(), recentlyReauthenticated(c));
   await auditRefusal(c, created, "create an agent", null);

@@ -6,7 +6,7 @@ import { findUserByEmail, findUserById } from "../auth/users";
 import { getDb } from "../db";
 import { type FieldErrors, parseForm, reads } from "../lib/validation";
 import { requirePermission } from "../access/guard";
-import { Card, ErrorMessage, Layout } from "../web/layout";
+import { Card, FieldError, FormProblems, Layout } from "../web/layout";
 import { createRecord, deleteRecord, DUPLICATE_TAG, editRecord } from "./inventory";
 import { getRecord, loadOptions, type Options, type Row, settleAssignment } from "./listing";
 import { humanize, type InventoryKind } from "./kinds";
@@ -84,12 +84,10 @@ interface FormState {
 function RecordForm(props: { kind: InventoryKind; fields: FormField[]; c: Context<AppEnv>; title: string; action: string; options: Options; row?: Row | null; contactEmail?: string | null } & FormState) {
   const r = props.row;
   const errors = props.errors ?? {};
-  const problems = Object.keys(errors).length;
-  const summary = problems > 1 ? `${problems} fields need attention: see the messages beside them.` : problems === 1 ? "A field needs attention: see the message beside it." : undefined;
   return (
     <Layout title={props.title} auth={props.c.var.auth}>
       <Card title={props.title}>
-        <ErrorMessage message={props.error ?? summary} />
+        <FormProblems error={props.error} errors={errors} />
         <form method="post" action={props.action} class="stack" novalidate>
           {r && <input type="hidden" name="rowVersion" value={String(r.row_version_value)} />}
           {props.fields.map((f) => {
@@ -98,7 +96,7 @@ function RecordForm(props: { kind: InventoryKind; fields: FormField[]; c: Contex
             const current = props.typed && f.key in props.typed ? props.typed[f.key]! : stored;
             const error = errors[f.key];
             const errorId = error ? `${id}-error` : undefined;
-            const message = error && <p class="field-error" id={errorId}>{error}</p>;
+            const message = <FieldError id={id} error={error} />;
             if (f.type === "choice" || f.type === "ref") {
               const choices = f.type === "choice" ? f.values!.map((v) => ({ id: v, name: humanize(v) })) : props.options[f.ref!];
               return (

@@ -146,7 +146,7 @@ export function InventoryListPage(props: {
   const next = page.hasNext && last && listUrl(kind, filter, { page: filter.page + 1, cursor: cursorOf(kind, filter, last, "after") });
   return (
     <Layout title={kind.title} auth={props.auth} htmx head={head}>
-      {html`<section class="wide inventory"><h1>${kind.title}</h1><p class="actions">${canManage ? html`<a class="button primary" href="${kind.path}/new">New ${kind.noun}</a><a class="button" href="${kind.path}/import">Import CSV</a>` : ""}<a class="button" href="${exportUrl(kind, filter)}" download="">Export CSV</a><a class="button" href="${kind.path}/columns?return=${encodeURIComponent(here)}">Columns</a></p>${
+      {html`<section class="wide inventory ${kind.type}"><h1>${kind.title}</h1><p class="actions">${canManage ? html`<a class="button primary" href="${kind.path}/new">New ${kind.noun}</a><a class="button" href="${kind.path}/import">Import CSV</a>` : ""}<a class="button" href="${exportUrl(kind, filter)}" download="">Export CSV</a><a class="button" href="${kind.path}/columns?return=${encodeURIComponent(here)}">Columns</a></p>${
         props.error ? html`<p class="alert error" role="alert">${props.error}</p>` : ""
       }<form method="get" action="${kind.path}" class="filters" role="search"><div class="field"><label for="f-q">Search</label><input id="f-q" type="search" name="q" value="${filter.q ?? ""}" maxlength="100" placeholder="Name${kind.type === "asset" ? ", tag or serial" : ", publisher or category"}"/></div>${Object.entries(kind.enums).map(
         ([key, def]) => html`<div class="field"><label for="f-${key}">${def.label}</label>${select(`f-${key}`, key, filter.enums[key] ?? null, choicesOfValues(def.values), "Any")}</div>`,
@@ -156,9 +156,9 @@ export function InventoryListPage(props: {
         canManage ? bulkBar : ""
       }${
         /* Explicit roles: the narrow layout's display: block would otherwise drop the table's semantics in some browsers. */ ""
-      }<table class="inventory-table" role="table"><thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">${canManage ? html`<input type="checkbox" id="select-page" aria-label="Select all rows on this page"/>` : ""}</th>${sortHeader(kind, filter, "name", "Name")}${columns.map((c) =>
+      }<div class="table-scroll"><table class="inventory-table" role="table"><thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">${canManage ? html`<input type="checkbox" id="select-page" aria-label="Select all rows on this page"/>` : ""}</th>${sortHeader(kind, filter, "name", "Name")}${columns.map((c) =>
         c.sort ? sortHeader(kind, filter, c.sort, c.label) : html`<th scope="col" role="columnheader">${c.label}</th>`,
-      )}<th scope="col" role="columnheader"><span class="visually-hidden">Save note</span></th></tr></thead><tbody hx-target="closest tr" hx-swap="outerHTML" role="rowgroup">${raw(rows.map((row) => renderRow(row, { selected: selected.has(row.id) })).join(""))}</tbody></table>${
+      )}<th scope="col" role="columnheader"><span class="visually-hidden">Save note</span></th></tr></thead><tbody hx-target="closest tr" hx-swap="outerHTML" role="rowgroup">${raw(rows.map((row) => renderRow(row, { selected: selected.has(row.id) })).join(""))}</tbody></table></div>${
         lean ? raw(choiceListsHtml(options, columns, rows)) : ""
       }${rows.length === 0 ? html`<p class="empty" role="status">No ${kind.noun}s match${filtered ? " this filter" : " yet"}.</p>` : ""}<nav class="pager" aria-label="Pages">${
         previous ? html`<a href="${previous}" rel="prev">Previous</a>` : ""

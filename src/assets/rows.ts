@@ -140,7 +140,7 @@ export function rowRenderer({ kind, columns, options, canManage, returnTo, dropd
   const back = escapeHtml(returnTo);
   const lean = dropdowns === "lean";
   const selectStart = cellStart(canManage ? "Select" : "");
-  const nameStart = cellStart("Name");
+  const nameStart = cellStart("Name", "name");
   const statusStart = cellStart("", "row-status");
   const which = lean ? "chosen" : "all";
   const optionsFor = ({ choices, none }: FieldChoices) => optionsHtmlOf(choices, which, none);
@@ -182,7 +182,8 @@ export function rowRenderer({ kind, columns, options, canManage, returnTo, dropd
         }
       } else {
         const text = cell.column.text(row);
-        html += text ? escapeHtml(text) : DASH;
+        // Kept on one line and cut with an ellipsis past 12rem; the record's page shows it whole.
+        html += text ? `<span class="cut">${escapeHtml(text)}</span>` : DASH;
       }
       html += "</td>";
     }

@@ -174,7 +174,7 @@ function ReauthPage(props: { portal: Portal; next: string; proof: ReturnType<typ
           <form method="post" action={`/${props.portal}/reauth`} class="stack">
             <input type="hidden" name="next" value={props.next} />
             <Field label="Password" name="current" type="password" autocomplete="current-password" autofocus />
-            {props.proof === "app" && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`From your authenticator app: the code for ${props.issuer}.`} />}
+            {props.proof === "app" && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`The 6 digits your authenticator app shows for ${props.issuer}.`} />}
             {(props.proof === "email" || props.proof === "email_optional") && <EmailedCodeField portal={props.portal} next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`} optional={props.proof === "email_optional"} />}
             <button type="submit" class="primary">Confirm</button>
           </form>

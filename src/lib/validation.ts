@@ -6,7 +6,9 @@ import { z } from "zod";
  * A failure carries every field's first problem by field name (`errors`), so a form shows them
  * all at once beside their fields, and the text values sent (`values`), so it keeps what was typed.
  */
-export type Parsed<T> = { ok: true; data: T } | { ok: false; message: string; errors: FieldErrors; values: Record<string, string> };
+export type Parsed<T> = { ok: true; data: T } | { ok: false; message: string; errors: FieldErrors; values: FormValues };
+/** The text a form sent, by field: a field sent more than once (checkboxes) as a list. */
+export type FormValues = Record<string, string | string[]>;
 export type FieldErrors = Record<string, string>;
 
 const INPUT = Symbol("the schemas a route reads its input with");
@@ -55,9 +57,10 @@ export function fieldErrorsOf(error: z.ZodError): FieldErrors {
   return errors;
 }
 
-function textValues(value: unknown): Record<string, string> {
+function textValues(value: unknown): FormValues {
   if (typeof value !== "object" || value === null) return {};
-  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === "string"));
+  const isText = (v: unknown): v is string | string[] => typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"));
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string | string[]] => isText(e[1])));
 }
 
 function firstMessage(error: z.ZodError): string {

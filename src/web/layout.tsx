@@ -134,6 +134,29 @@ export function Notice({ message }: { message?: string | undefined }) {
   ) : null;
 }
 
+/**
+ * A form's answer when it was refused: a problem of the whole form, or (when fields have their
+ * own, shown beside them) how many fields need attention.
+ */
+export function FormProblems({ error, errors }: { error?: string | undefined; errors?: Record<string, string> | undefined }) {
+  const count = Object.keys(errors ?? {}).length;
+  const summary = count > 1 ? `${count} fields need attention: see the messages beside them.` : count === 1 ? "A field needs attention: see the message beside it." : undefined;
+  return <ErrorMessage message={error ?? summary} />;
+}
+
+/** The ids a field's control is described by: its hint and its error, where it has them. */
+export function describedBy(id: string, hint: unknown, error: unknown): string | undefined {
+  return [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+}
+
+export function FieldError({ id, error }: { id: string; error?: string | undefined }) {
+  return error ? (
+    <p class="field-error" id={`${id}-error`}>
+      {error}
+    </p>
+  ) : null;
+}
+
 export function Field(props: {
   label: string;
   name: string;
@@ -146,10 +169,12 @@ export function Field(props: {
   maxlength?: number;
   autofocus?: boolean;
   readonly?: boolean;
+  /** This field's problem, shown beside it and announced with it. */
+  error?: string | undefined;
 }) {
   const id = `field-${props.name}`;
   return (
-    <div class="field">
+    <div class={props.error ? "field invalid" : "field"}>
       <label for={id}>{props.label}</label>
       <input
         id={id}
@@ -162,8 +187,10 @@ export function Field(props: {
         maxlength={props.maxlength}
         autofocus={props.autofocus}
         readonly={props.readonly}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        aria-invalid={props.error ? "true" : undefined}
+        aria-describedby={describedBy(id, props.hint, props.error)}
       />
+      <FieldError id={id} error={props.error} />
       {props.hint && (
         <p class="hint" id={`${id}-hint`}>
           {props.hint}

@@ -8,6 +8,7 @@ import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, recoveryCodesIn, setMfa, totpCode } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
+import { cellText, fieldErrors } from "../helpers/html";
 
 async function reauth(client: Browser, password: string, next = "/agent") {
   const r = await client.post("/agent/reauth", { current: password, next });
@@ -261,6 +262,13 @@ describe("agents and roles", () => {
     const weak = await client.post("/agent/admin/agents/new", { name: "Nia New", email: "nia@example.com", roleId: "role_agent", password: "password1" });
     expect(weak.status).toBe(400);
     expect(await weak.text()).toContain("most commonly used");
+    // Every field's problem at once, beside its field, with what was typed (but the password) kept.
+    const empty = await client.post("/agent/admin/agents/new", { name: "", email: "not an email", roleId: "role_agent", password: "" });
+    expect(empty.status).toBe(400);
+    const emptyHtml = await empty.text();
+    expect(Object.keys(fieldErrors(emptyHtml)).sort()).toEqual(["email", "name", "password"]);
+    expect(emptyHtml).toContain('value="not an email"');
+    expect(cellText(emptyHtml)).toContain("3 fields need attention: see the messages beside them.");
     const made = await client.post("/agent/admin/agents/new", { name: "Nia New", email: "nia@example.com", roleId: "role_agent", password: "copper kettle whistles" });
     await made.text();
     expect(made.headers.get("Location")).toBe("/agent/admin/agents?created=1");

@@ -4,7 +4,7 @@ import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { makeGroup, makeLocation } from "../helpers/inventory";
-import { cellText } from "../helpers/html";
+import { cellText, fieldErrors } from "../helpers/html";
 import { setMfa } from "../helpers/mfa";
 
 const base = { name: "MacBook Pro 14", assetTag: "MBP-0001", assetType: "laptop", serialNumber: "C02XYZ", status: "in_use", impact: "medium", location: "", group: "", agent: "", usedBy: "", description: "" };
@@ -64,19 +64,6 @@ describe("asset create, edit and delete pages", () => {
 });
 
 describe("a form reports every field's problem at once", () => {
-  /** Each field's message, found by the id its control names in aria-describedby. */
-  function fieldMessages(html: string): Record<string, string> {
-    const found: Record<string, string> = {};
-    for (const m of html.matchAll(/<(?:input|select|textarea)[^>]*\bid="field-([A-Za-z]+)"[^>]*>/g)) {
-      const described = /aria-describedby="([^"]+)"/.exec(m[0])?.[1];
-      if (!described) continue;
-      expect(m[0]).toContain('aria-invalid="true"');
-      const text = new RegExp(`<p[^>]*id="${described}"[^>]*>([\\s\\S]*?)</p>`).exec(html)?.[1];
-      found[m[1]!] = cellText(text ?? "");
-    }
-    return found;
-  }
-
   it("an empty New asset form names both missing fields beside them; a bad one keeps what was typed", async () => {
     await setMfa("agent", { authenticatorApp: false, emailOtp: false });
     const agent = await makeAgent();
@@ -85,7 +72,7 @@ describe("a form reports every field's problem at once", () => {
     const empty = await client.post("/agent/assets/new", { ...base, name: "", assetTag: "" });
     expect(empty.status).toBe(400);
     const html = await empty.text();
-    expect(fieldMessages(html)).toEqual({ name: "Enter a name.", assetTag: "Enter the asset tag." });
+    expect(fieldErrors(html)).toEqual({ name: "Enter a name.", assetTag: "Enter the asset tag." });
     expect(cellText(html)).toContain("2 fields need attention: see the messages beside them.");
 
     const outsider = await makeAgent({ name: "Formrule Outsider" });
@@ -94,7 +81,7 @@ describe("a form reports every field's problem at once", () => {
     const bad = await client.post("/agent/assets/new", typed);
     expect(bad.status).toBe(400);
     const badHtml = await bad.text();
-    expect(fieldMessages(badHtml)).toEqual({
+    expect(fieldErrors(badHtml)).toEqual({
       assetTag: "Asset tags use letters, digits, dots, dashes and underscores.",
       agent: "That agent is not in the record's Managed By Group.",
       usedBy: "Used by: no contact has this email address.",

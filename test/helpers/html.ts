@@ -43,3 +43,20 @@ export function dropdownOptions(html: string, label: string): { value: string; t
   if (options === undefined) throw new Error(`dropdown "${label}" names a list the page does not have`);
   return [...options.matchAll(/<option value="([^"]*)"[^>]*>([^<]*)<\/option>/g)].map((m) => ({ value: cellText(m[1]!), text: cellText(m[2]!) }));
 }
+
+/**
+ * Each field's error as a person (and a screen reader) meets it: for every control marked
+ * aria-invalid, the text of the error its aria-describedby names, by the control's id (less
+ * "field-"). A control marked invalid without a described error fails loudly.
+ */
+export function fieldErrors(html: string): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const m of html.matchAll(/<(?:input|select|textarea)[^>]*\baria-invalid="true"[^>]*>/g)) {
+    const id = /\bid="field-([^"]+)"/.exec(m[0])?.[1];
+    const errorId = /aria-describedby="([^"]+)"/.exec(m[0])?.[1]?.split(" ").find((ref) => ref.endsWith("-error"));
+    const text = errorId && new RegExp(`<p[^>]*id="${errorId}"[^>]*>([\\s\\S]*?)</p>`).exec(html)?.[1];
+    if (!id || !text) throw new Error(`a control is marked invalid without an error it is described by: ${m[0]}`);
+    found[id] = cellText(text);
+  }
+  return found;
+}
