@@ -159,3 +159,51 @@ test("every static file is served with the security headers a page gets", async 
   // The rules file itself is not served.
   expect((await fetch(`${journey.url}/_headers`)).status).not.toBe(200);
 });
+
+/**
+ * What a person sees of each list at a common desktop width, read from element sizes: every
+ * inline dropdown wide enough for the text of its chosen option (measured in the dropdown's own
+ * font, plus its padding and arrow), the search box wide enough for its placeholder, and the
+ * table's edges on the filter bar's and bulk bar's, with nothing to scroll sideways in between.
+ */
+async function listLayout(page: Page) {
+  return page.evaluate(`(() => {
+    const canvas = document.createElement("canvas").getContext("2d");
+    const textWidth = (text, element) => { canvas.font = getComputedStyle(element).font; return canvas.measureText(text).width; };
+    const px = (element, property) => parseFloat(getComputedStyle(element)[property]);
+    // Chromium draws a dropdown's arrow in about 16 px beside the text, inside its padding.
+    const ARROW = 16;
+    const cut = [];
+    for (const select of document.querySelectorAll("table.inventory-table select")) {
+      const chosen = select.options[select.selectedIndex]?.text ?? "";
+      const needs = textWidth(chosen, select) + px(select, "paddingLeft") + px(select, "paddingRight") + ARROW;
+      if (needs > select.clientWidth + 0.5) cut.push(select.getAttribute("aria-label") + ": " + chosen + " needs " + Math.ceil(needs) + " px, has " + select.clientWidth);
+    }
+    const search = document.querySelector("input[type=search]");
+    const placeholder = textWidth(search.placeholder, search) + px(search, "paddingLeft") + px(search, "paddingRight");
+    const edges = (selector) => { const r = document.querySelector(selector).getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right)]; };
+    const scroller = document.querySelector(".table-scroll");
+    return { cut, searchFits: placeholder <= search.clientWidth + 0.5, filters: edges("form.filters"), bulk: edges(".bulk-bar"), table: edges("table.inventory-table"), scrolls: scroller.scrollWidth > scroller.clientWidth, page: document.documentElement.scrollWidth > innerWidth };
+  })()`) as Promise<{ cut: string[]; searchFits: boolean; filters: number[]; bulk: number[]; table: number[]; scrolls: boolean; page: boolean }>;
+}
+
+test("at 1280, 1440 and 1920 px a chosen value reads in full, and the table lines up with the bars above it", async () => {
+  for (const list of ["/agent/assets", "/agent/software"]) {
+    await page.goto(list);
+    await shown(page.getByTestId("inventory-row"));
+    // A ticked row shows the bulk bar, whose edges the table's should meet.
+    await page.getByTestId("inventory-row").first().getByRole("checkbox").check();
+    await shown(page.locator(".bulk-bar"));
+    for (const width of [1280, 1440, 1920]) {
+      await page.setViewportSize({ width, height: 900 });
+      const layout = await listLayout(page);
+      expect(layout.cut, `${list} at ${width} px`).toEqual([]);
+      expect(layout.searchFits, `${list} at ${width} px: the search box cuts its placeholder`).toBe(true);
+      expect(layout.table, `${list} at ${width} px: table edges against the filter bar's`).toEqual(layout.filters);
+      expect(layout.table, `${list} at ${width} px: table edges against the bulk bar's`).toEqual(layout.bulk);
+      expect({ scrolls: layout.scrolls, page: layout.page }, `${list} at ${width} px`).toEqual({ scrolls: false, page: false });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.getByTestId("inventory-row").first().getByRole("checkbox").uncheck();
+  }
+});

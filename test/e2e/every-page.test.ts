@@ -1,15 +1,17 @@
-// Issue 23: every page of both portals, reached the way a person would, by following the links
-// each page offers (an admin on the agent portal, a contact on the support portal). Each route is
-// checked at every width and with axe-core as the journey leaves it (page-checks.ts); at 390 px
-// the menu's every link and button is on screen.
+// Every page of both portals, reached the way a person would, by following the links each page
+// offers (an admin on the agent portal, a contact on the support portal). Each route is checked at
+// every width and with axe-core as the journey leaves it (page-checks.ts); at 390 px the menu's
+// every link and button is on screen. Every name the pages show is at its field's maximum length
+// without a space (long-names.ts), so a page that a long name would widen fails here.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { routeOf } from "./page-checks";
+import { LONG_NAMES_SQL } from "./long-names";
 import { type Journey, shown, signInWithPassword, startJourney } from "./harness";
 
 let journey: Journey;
 beforeAll(async () => {
-  journey = await startJourney();
+  journey = await startJourney({ seedChanges: LONG_NAMES_SQL });
 });
 afterAll(async () => {
   await journey?.stop();

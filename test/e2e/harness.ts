@@ -1,7 +1,8 @@
 // Browser journeys: each test file runs its own `wrangler dev` over a copy of the seeded state
 // (global-setup.ts) and drives Debian's Chromium through the labels a person reads.
 import { type ParsedMail, simpleParser } from "mailparser";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
@@ -69,10 +70,30 @@ async function startWorker(persist: string) {
   }
 }
 
-/** `host: "localhost"` for passkeys: browsers refuse WebAuthn on an IP address. */
-export async function startJourney({ host = "127.0.0.1" }: { host?: "127.0.0.1" | "localhost" } = {}): Promise<Journey> {
+/**
+ * Runs SQL on the journey's copy of the seeded D1 database before its Worker opens it (the copy
+ * is SQLite, as D1 is; miniflare keeps it under v3/d1).
+ */
+function changeSeed(persist: string, statements: readonly string[]) {
+  const dir = join(persist, "v3", "d1", "miniflare-D1DatabaseObject");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
+  if (files.length !== 1) throw new Error(`expected one D1 database in ${dir}, found ${files.join(", ") || "none"}`);
+  const db = new DatabaseSync(join(dir, files[0]!));
+  try {
+    for (const sql of statements) db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * `host: "localhost"` for passkeys: browsers refuse WebAuthn on an IP address. `seedChanges`:
+ * SQL run on this journey's copy of the seeded data before its Worker starts.
+ */
+export async function startJourney({ host = "127.0.0.1", seedChanges = [] }: { host?: "127.0.0.1" | "localhost"; seedChanges?: readonly string[] } = {}): Promise<Journey> {
   const persist = mkdtempSync(join(tmpdir(), "edgedesk-e2e-"));
   cpSync(inject("templateState"), persist, { recursive: true });
+  if (seedChanges.length) changeSeed(persist, seedChanges);
   const app = await startWorker(persist);
   let browser: Browser;
   try {

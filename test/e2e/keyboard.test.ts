@@ -61,6 +61,8 @@ test("an agent searches, filters, selects rows, changes them in bulk, confirms a
   // Each answer page puts the focus on its answer, and the next step is the next Tab away.
   await shown(page.getByTestId("bulk-summary"));
   expect(await focused(page.getByTestId("bulk-summary"))).toBe(true);
+  // The focus is there for a screen reader to read the answer; a sentence gets no outline box.
+  expect(await page.getByTestId("bulk-summary").evaluate((element) => (globalThis as unknown as { getComputedStyle(e: unknown): { outlineStyle: string } }).getComputedStyle(element).outlineStyle)).toBe("none");
   const change = page.getByRole("button", { name: /^Change \d+ records?$/ });
   await tabTo(change);
   await page.keyboard.press("Enter");
