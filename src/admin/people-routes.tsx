@@ -172,17 +172,17 @@ peopleRoutes.get("/agents", manage, async (c) => {
 });
 
 /** The New agent page; a refused form comes back with each field's problem beside it and what was typed (but the password). */
-async function newAgentPage(c: Ctx, error?: string | { errors: FieldErrors; values: FormValues }, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
+async function newAgentPage(c: Ctx, refused: { error?: string; errors?: FieldErrors; values?: FormValues } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const db = getDb(c.env.DB);
   const [roles, groups, policy] = await Promise.all([listRoles(db), listGroups(db), portalPolicy(c, "agent")]);
-  const refused = typeof error === "object" ? error : undefined;
-  const text = (key: string) => (typeof refused?.values[key] === "string" ? (refused.values[key] as string) : undefined);
-  const typed = refused && { name: text("name"), email: text("email"), roleId: text("roleId"), groupIds: [refused.values.groupIds ?? []].flat() };
+  const values = refused.values;
+  const text = (key: string) => (typeof values?.[key] === "string" ? (values[key] as string) : undefined);
+  const typed = values && { name: text("name"), email: text("email"), roleId: text("roleId"), groupIds: [values.groupIds ?? []].flat() };
   return c.html(
     <AdminFrame auth={c.var.auth} title="New agent">
-      <FormProblems error={typeof error === "string" ? error : undefined} errors={refused?.errors} />
+      <FormProblems error={refused.error} errors={refused.errors} fields={["name", "email", "roleId", "password"]} />
       {!recentlyReauthenticated(c) && <ReauthLink back="/agent/admin/agents/new" />}
-      <AgentForm action="/agent/admin/agents/new" roles={roleChoices(c, roles, null)} groups={groups} rules={passwordRules(policy.password)} reauthHint={!recentlyReauthenticated(c)} errors={refused?.errors} typed={typed} />
+      <AgentForm action="/agent/admin/agents/new" roles={roleChoices(c, roles, null)} groups={groups} rules={passwordRules(policy.password)} reauthHint={!recentlyReauthenticated(c)} errors={refused.errors} typed={typed} />
     </AdminFrame>,
     status,
   );
@@ -192,11 +192,12 @@ async function newAgentPage(c: Ctx, error?: string | { errors: FieldErrors; valu
 peopleRoutes.get("/agents/new", manage, (c) => newAgentPage(c));
 peopleRoutes.post("/agents/new", manage, reads(newAgentForm), async (c) => {
   const form = await parseAgentForm(c, newAgentForm);
-  if (!form.ok) return newAgentPage(c, Object.keys(form.errors).length ? { errors: form.errors, values: form.values } : form.message, 400);
+  if (!form.ok) return newAgentPage(c, Object.keys(form.errors).length ? { errors: form.errors, values: form.values } : { error: form.message }, 400);
   const policy = await portalPolicy(c, "agent");
   const created = await createAgent(c.env, getDb(c.env.DB), actorOf(c), form.data, policy.password, c.var.clock.now(), recentlyReauthenticated(c));
   await auditRefusal(c, created, "create an agent", null);
-  if (!created.ok) return newAgentPage(c, created.message, statusOf(created));
+  // Refused as a whole (a weak password, a taken email): said above the form, with what was typed kept (but the password).
+  if (!created.ok) return newAgentPage(c, { error: created.message, values: { name: form.data.name, email: form.data.email, roleId: form.data.roleId, groupIds: form.data.groupIds } }, statusOf(created));
   await recordAudit(c, { event: "user.created", portal: "agent", actorId: c.var.auth.user.id, targetId: created.value, details: { email: form.data.email, roleId: form.data.roleId } });
   return c.redirect("/agent/admin/agents?created=1", 303);
 });

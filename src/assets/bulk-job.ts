@@ -74,6 +74,14 @@ export async function jobStatus(db: D1Database, kind: InventoryKind, batchId: st
 }
 
 /**
+ * The agents a finished Assign Group job cleared, as its history rows record them: the plan's
+ * count was made before the job ran, and a membership that changed meanwhile changes the count.
+ */
+export async function agentsClearedBy(db: D1Database, batchId: string): Promise<number> {
+  return (await db.prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ? AND field = 'agent'").bind(batchId).first<{ n: number }>())?.n ?? 0;
+}
+
+/**
  * A bulk change: written at once (inventory.ts's bulkUpdate) up to BULK_CHUNK records, else
  * started as a job (`job: true`), which the caller hands to its Durable Object (startBulkJob).
  */

@@ -10,7 +10,7 @@ import { hasPermission } from "../access/permissions";
 import { parseDeclared, parseQuery, reads, safeNextPath } from "../lib/validation";
 import { Card, Layout } from "../web/layout";
 import { type BulkPlan, planBulk, type Scope } from "./inventory";
-import { applyBulk, BULK_CHUNK, type JobState, type JobStatus, jobStatus } from "./bulk-job";
+import { agentsClearedBy, applyBulk, BULK_CHUNK, type JobState, type JobStatus, jobStatus } from "./bulk-job";
 import { startBulkJob } from "./bulk-job-do";
 import { BULK_FIELDS, type BulkField, FIELD_LABELS, type InventoryKind } from "./kinds";
 import { type ListFilter, loadOptions } from "./listing";
@@ -97,12 +97,12 @@ function jobUrl(kind: InventoryKind, batchId: string): string {
 }
 
 /** A job as its page shows it: progress while it runs (asked again every second), then its result. */
-function JobView({ kind, status, list, canUndo, groupName }: { kind: InventoryKind; status: JobStatus; list: string; canUndo: boolean; groupName: string | null }) {
+function JobView({ kind, status, list, canUndo, groupName, cleared }: { kind: InventoryKind; status: JobStatus; list: string; canUndo: boolean; groupName: string | null; cleared: number }) {
   const spec = status.spec!;
   const n = (x: number) => x.toLocaleString("en-US");
   if (status.state === "done") {
     // The records changed are the job's count; the ones it left, the plan's, by reason, as the confirmation said.
-    const plan = { ...spec.plan, change: status.count, alreadySet: Math.max(0, spec.plan.total - spec.plan.retired - spec.plan.outsideGroup - status.count) };
+    const plan = { ...spec.plan, change: status.count, clearsAgent: cleared, alreadySet: Math.max(0, spec.plan.total - spec.plan.retired - spec.plan.outsideGroup - status.count) };
     return <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}><BulkDone kind={kind} batchId={status.id} plan={plan} list={list} back={{ href: list, text: `Back to ${kind.title}` }} canUndo={canUndo} groupName={groupName} /></div>;
   }
   const back = <a class="button primary" href={list}>Back to {kind.title}</a>;
@@ -237,7 +237,8 @@ export function bulkRoutes(kind: InventoryKind) {
       const batch = await batchOverview(c.env.DB, kind, batchId, true);
       return batch ? c.html(<BatchPage auth={c.var.auth} kind={kind} batch={batch} list={list} canUndo={canUndo} now={c.var.clock.now()} />) : c.notFound();
     }
-    const view = <JobView kind={kind} status={status} list={list} canUndo={canUndo} groupName={await groupNameOf(c, status.spec.field, status.spec.value)} />;
+    const cleared = status.state === "done" && status.spec.field === "group" ? await agentsClearedBy(c.env.DB, batchId) : 0;
+    const view = <JobView kind={kind} status={status} list={list} canUndo={canUndo} groupName={await groupNameOf(c, status.spec.field, status.spec.value)} cleared={cleared} />;
     if (c.req.header("HX-Request") === "true") return c.html(view);
     const batch = await batchOverview(c.env.DB, kind, batchId, false);
     return c.html(

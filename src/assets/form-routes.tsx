@@ -50,7 +50,8 @@ async function columnsOf(c: Context<AppEnv>, fields: FormField[], input: Record<
   for (const f of fields) {
     if (errors[f.key]) continue;
     let value = (typeof input[f.key] === "string" ? (input[f.key] as string).trim() : "") || null;
-    if (f.type === "ref" && value && !options[f.ref!].some((o) => o.id === value)) errors[f.key] = `${f.label}: that choice does not exist.`;
+    // The record's own value stays valid when it is no longer offered (a disabled agent): keeping it is no choice.
+    if (f.type === "ref" && value && value !== (row?.[f.column] ?? null) && !options[f.ref!].some((o) => o.id === value)) errors[f.key] = `${f.label}: that choice does not exist.`;
     if (f.type === "contact" && value) {
       const contact = await findUserByEmail(getDb(c.env.DB), "contact", value);
       if (!contact) errors[f.key] = "Used by: no contact has this email address.";
@@ -79,6 +80,8 @@ interface FormState {
   typed?: Record<string, string>;
   /** A problem of the whole form (a conflict, a duplicate tag), not of one field. */
   error?: string | undefined;
+  /** The version the typed values were typed over. */
+  typedVersion?: string | undefined;
 }
 
 function RecordForm(props: { kind: InventoryKind; fields: FormField[]; c: Context<AppEnv>; title: string; action: string; options: Options; row?: Row | null; contactEmail?: string | null } & FormState) {
@@ -89,7 +92,8 @@ function RecordForm(props: { kind: InventoryKind; fields: FormField[]; c: Contex
       <Card title={props.title}>
         <FormProblems error={props.error} errors={errors} />
         <form method="post" action={props.action} class="stack" novalidate>
-          {r && <input type="hidden" name="rowVersion" value={String(r.row_version_value)} />}
+          {/* What was typed is shown with the version it was typed over, so a save after a refusal still meets a change made meanwhile (409). */}
+          {r && <input type="hidden" name="rowVersion" value={props.typedVersion ?? String(r.row_version_value)} />}
           {props.fields.map((f) => {
             const id = `field-${f.key}`;
             const stored = f.type === "contact" ? props.contactEmail ?? "" : ((r?.[f.column] as string | null) ?? "");
@@ -98,7 +102,10 @@ function RecordForm(props: { kind: InventoryKind; fields: FormField[]; c: Contex
             const errorId = error ? `${id}-error` : undefined;
             const message = <FieldError id={id} error={error} />;
             if (f.type === "choice" || f.type === "ref") {
-              const choices = f.type === "choice" ? f.values!.map((v) => ({ id: v, name: humanize(v) })) : props.options[f.ref!];
+              const offered: { id: string; name: string }[] = f.type === "choice" ? f.values!.map((v) => ({ id: v, name: humanize(v) })) : props.options[f.ref!];
+              // A stored agent no longer offered (disabled) is still shown chosen, so saving other fields keeps them.
+              const storedAgent = f.key === "agent" && r?.agent_id && !offered.some((o) => o.id === r.agent_id) ? { id: String(r.agent_id), name: `${String(r.agent_name ?? r.agent_id)} (disabled)` } : null;
+              const choices = storedAgent ? [...offered, storedAgent] : offered;
               return (
                 <div class={error ? "field invalid" : "field"}>
                   <label for={id}>{f.label}</label>
@@ -149,8 +156,13 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
     if (!form.ok && Object.keys(form.errors).length === 0) return { ok: false as const, state: { error: form.message } };
     const checked = await columnsOf(c, fields, input, await loadOptions(c.env.DB), row, form.ok ? {} : form.errors);
     const typed = Object.fromEntries(fields.map((f) => [f.key, typeof input[f.key] === "string" ? (input[f.key] as string) : ""]));
-    if (!checked.ok) return { ok: false as const, state: { errors: checked.errors, typed } };
-    return { ok: true as const, checked, typed, rowVersion: form.ok ? (form.data.rowVersion as string | undefined) : undefined };
+    const typedVersion = typeof input.rowVersion === "string" && /^\d{1,9}$/.test(input.rowVersion) ? input.rowVersion : undefined;
+    if (!checked.ok) {
+      // A problem with no field of its own on the page (the version) is the form's.
+      const elsewhere = Object.entries(checked.errors).find(([key]) => !fields.some((f) => f.key === key));
+      return { ok: false as const, state: { errors: checked.errors, typed, typedVersion, error: elsewhere?.[1] } };
+    }
+    return { ok: true as const, checked, typed, typedVersion, rowVersion: form.ok ? (form.data.rowVersion as string | undefined) : undefined };
   }
 
   app.get("/new", ...manage, (c) => render(c, null));
@@ -173,7 +185,7 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
     const changed = Object.fromEntries(Object.entries(form.checked.columns).filter(([col, v]) => (row[col] ?? null) !== v.value).map(([col, v]) => [v.key, { column: col, value: v.value }]));
     const edited = await editRecord(c.env.DB, kind, id, Number(form.rowVersion), changed, c.var.auth.user.id, c.var.clock.now());
     // A conflict shows the record as it now is; a duplicate tag keeps what was typed.
-    if (!edited.ok) return render(c, id, edited.status === 409 && edited.message !== DUPLICATE_TAG ? { error: edited.message } : { error: edited.message, typed: form.typed }, edited.status);
+    if (!edited.ok) return render(c, id, edited.status === 409 && edited.message !== DUPLICATE_TAG ? { error: edited.message } : { error: edited.message, typed: form.typed, typedVersion: form.typedVersion }, edited.status);
     return c.redirect(`${kind.path}/${id}${form.checked.clearedAgent ? "?saved=agent-cleared" : ""}`, 303);
   });
 

@@ -261,7 +261,12 @@ describe("agents and roles", () => {
     await reauth(client, admin.password);
     const weak = await client.post("/agent/admin/agents/new", { name: "Nia New", email: "nia@example.com", roleId: "role_agent", password: "password1" });
     expect(weak.status).toBe(400);
-    expect(await weak.text()).toContain("most commonly used");
+    const weakHtml = await weak.text();
+    expect(weakHtml).toContain("most commonly used");
+    // Refused as a whole, the form keeps what was typed (never the password).
+    expect(weakHtml).toContain('value="Nia New"');
+    expect(weakHtml).toContain('value="nia@example.com"');
+    expect(weakHtml).not.toContain("password1");
     // Every field's problem at once, beside its field, with what was typed (but the password) kept.
     const empty = await client.post("/agent/admin/agents/new", { name: "", email: "not an email", roleId: "role_agent", password: "" });
     expect(empty.status).toBe(400);

@@ -94,6 +94,29 @@ describe("a form reports every field's problem at once", () => {
     expect(badHtml).toMatch(new RegExp(`<option value="${group}" selected="">Formrule Group</option>`));
     expect((await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE name = 'Typed name kept'").first<{ n: number }>())!.n).toBe(0);
   });
+
+  it("a refused edit keeps the version it was typed over, so a change made meanwhile is never overwritten", async () => {
+    await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+    const [a, b] = [browser(), browser()];
+    await signIn(a, "agent", await makeAgent());
+    await signIn(b, "agent", await makeAgent());
+    const made = await a.post("/agent/assets/new", { ...base, name: "Kept version", assetTag: "KEPT-0001" });
+    await made.text();
+    const id = made.headers.get("Location")!.split("/").pop()!;
+    const edit = { ...base, name: "Kept version", assetTag: "KEPT-0001", rowVersion: "1" };
+    // B saves a description first; then A's save (typed over version 1) is refused for its tag.
+    expect((await b.post(`/agent/assets/${id}/edit`, { ...edit, description: "B's note" })).status).toBe(303);
+    const refused = await a.post(`/agent/assets/${id}/edit`, { ...edit, assetTag: "bad tag", description: "A's note" });
+    expect(refused.status).toBe(400);
+    const page = await refused.text();
+    expect(page).toContain('name="rowVersion" value="1"');
+    expect(page).toContain(">A&#39;s note</textarea>");
+    // A fixes the tag and saves the page as it stands: B's change is not overwritten.
+    const again = await a.post(`/agent/assets/${id}/edit`, { ...edit, description: "A's note" });
+    expect(again.status).toBe(409);
+    await again.text();
+    expect((await env.DB.prepare("SELECT description FROM assets WHERE id = ?").bind(id).first<{ description: string }>())!.description).toBe("B's note");
+  });
 });
 
 describe("software create, edit and delete pages", () => {

@@ -97,6 +97,25 @@ describe("bulk changes too big for one batch", () => {
     expect(await counts()).toEqual([{ g: from, a: inside.id, n: 900 }, { g: from, a: outside.id, n: 1200 }]);
   });
 
+  it("an Assign Group job's result counts the agents it really cleared, when a membership changes mid-way", async () => {
+    const { agent, client } = await signedInAgent();
+    const insider = await makeAgent({ name: "Midway Insider" });
+    const [from, to] = [await makeGroup([insider.id]), await makeGroup([insider.id], "Midway Security")];
+    await seedAssets(2100, { prefix: "Midway", group_id: from, agent_id: insider.id });
+    const now = Date.now();
+    const started = await applyBulk(env.DB, ASSET_KIND, { filter: filterOf("Midway") }, "group", to, agent.id, now, () => startHeavyWork(env, agent.id, now));
+    if (!started.ok || !started.job) throw new Error("expected a job");
+    // Planned while the insider was in the new group: nothing to clear.
+    expect(started.clearsAgent).toBe(0);
+    await stepUntil(started.batchId, "applying");
+    await env.DB.prepare("DELETE FROM group_members WHERE agent_id = ? AND group_id = ?").bind(insider.id, to).run();
+    await stepUntil(started.batchId, "done");
+    const page = await (await client.get(`/agent/assets/bulk/${started.batchId}`)).text();
+    expect(page).toContain("Changed 2,100 of 2,100 assets. Managed By Agent was cleared on 2,100 assets whose agents are not in Midway Security.");
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE name LIKE 'Midway %' AND agent_id IS NULL AND group_id = ?").bind(to).first<{ n: number }>();
+    expect(left!.n).toBe(2100);
+  });
+
   it("shows its progress between steps, and refuses Undo until it is done", async () => {
     const { agent, client } = await signedInAgent();
     const loc = await makeLocation();

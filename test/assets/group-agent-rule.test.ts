@@ -43,6 +43,7 @@ interface State {
 /** The world of one case: its people, groups and who is in which, and the model of each asset. */
 class World {
   members = new Set<string>();
+  disabled = new Set<string>();
   model = new Map<string, State>();
   /** The last bulk change or import: what Undo would put back, per record (its values before, and its version after). */
   lastBatch: { id: string; before: Map<string, { state: State; versionAfter: number }> } | null = null;
@@ -52,8 +53,9 @@ class World {
     readonly assets: { id: string; name: string; tag: string }[],
   ) {}
 
+  /** Only an active agent may manage a group's records. */
   isMember(agent: string, group: string) {
-    return this.members.has(`${agent}|${group}`);
+    return this.members.has(`${agent}|${group}`) && !this.disabled.has(agent);
   }
   /** The rule, as a person reads it: a group change that leaves the agent outside clears the agent. */
   moveToGroup(state: State, group: string | null): State {
@@ -116,11 +118,12 @@ const inlineStep: Step = async (client, world, rand) => {
   if (field === "impact") expected = { ...before, impact: value!, version: before.version + 1 };
   else if (field === "group" && value !== before.group) expected = world.moveToGroup(before, value);
   else if (field === "agent" && value !== before.agent) {
-    const fits = value === null || before.group === null || world.isMember(value, before.group);
+    const gone = value !== null && world.disabled.has(value);
+    const fits = !gone && (value === null || before.group === null || world.isMember(value, before.group));
     expected = fits ? { ...before, agent: value, version: before.version + 1 } : before;
     if (!fits) {
       expect(response.status).toBe(400);
-      expect(body).toContain("That agent is not in the record's Managed By Group.");
+      expect(body).toContain(gone ? "That agent does not exist or is disabled." : "That agent is not in the record's Managed By Group.");
     }
   }
   if (expected !== before && response.status === 200) {
@@ -137,7 +140,8 @@ const inlineStep: Step = async (client, world, rand) => {
 /** A bulk change, confirmed then applied, over some selected rows or every row of the case's filter. */
 const bulkStep: Step = async (client, world, rand) => {
   const action = pick(rand, ["group", "agent"] as const);
-  const value = action === "group" ? pick(rand, [...world.groups.map((g) => g.id), null]) : pick(rand, [...world.agents.map((a) => a.id), null]);
+  // The bulk bar offers active agents only.
+  const value = action === "group" ? pick(rand, [...world.groups.map((g) => g.id), null]) : pick(rand, [...world.agents.filter((a) => !world.disabled.has(a.id)).map((a) => a.id), null]);
   const all = rand() < 0.4;
   const selected = all ? world.assets : world.assets.filter(() => rand() < 0.5);
   if (selected.length === 0) selected.push(world.assets[0]!);
@@ -199,7 +203,11 @@ const formStep: Step = async (client, world, rand) => {
   const asset = pick(rand, world.assets);
   const state = world.model.get(asset.id)!;
   const group = pick(rand, world.groups.map((g) => g.id));
-  const form = { rowVersion: String(state.version), name: asset.name, assetTag: asset.tag, assetType: "laptop", serialNumber: `SN-${asset.id}`, status: "in_use", impact: state.impact, location: "", group, agent: state.agent ?? "", usedBy: "", description: "" };
+  // The agent as the edit page shows it chosen: what a browser sends back for a field nobody touched.
+  const editPage = await (await client.get(`/agent/assets/${asset.id}/edit`)).text();
+  const agentSelect = /<select id="field-agent"[^>]*>([\s\S]*?)<\/select>/.exec(editPage)![1]!;
+  const shownAgent = /<option value="([^"]*)" selected=""/.exec(agentSelect)?.[1] ?? "";
+  const form = { rowVersion: String(state.version), name: asset.name, assetTag: asset.tag, assetType: "laptop", serialNumber: `SN-${asset.id}`, status: "in_use", impact: state.impact, location: "", group, agent: shownAgent, usedBy: "", description: "" };
   const response = await client.post(`/agent/assets/${asset.id}/edit`, form);
   await response.text();
   expect(response.status).toBe(303);
@@ -240,7 +248,15 @@ const leaveStep: Step = async (_client, world, rand) => {
   return `${world.nameOfAgent(agent)} leaves ${world.nameOfGroup(group)}`;
 };
 
-const STEPS_BY_WEIGHT: Step[] = [inlineStep, inlineStep, inlineStep, bulkStep, bulkStep, importStep, formStep, undoStep, leaveStep];
+/** An admin disables an agent: no record changes, the records they manage still name them. */
+const disableStep: Step = async (_client, world, rand) => {
+  const agent = pick(rand, world.agents);
+  await env.DB.prepare("UPDATE users SET active = 0 WHERE id = ?").bind(agent.id).run();
+  world.disabled.add(agent.id);
+  return `${agent.name} is disabled`;
+};
+
+const STEPS_BY_WEIGHT: Step[] = [inlineStep, inlineStep, inlineStep, bulkStep, bulkStep, importStep, formStep, formStep, undoStep, leaveStep, disableStep];
 
 /** Stored values, list, detail page, export and history all say the same, and what the model says. */
 async function agree(client: Browser, world: World, log: string[]) {
@@ -260,8 +276,14 @@ async function agree(client: Browser, world: World, log: string[]) {
     expect(exported.get(asset.name), why()).toMatchObject({ "Managed By Group": model.group ? group : "", "Managed By Agent": model.agent ? agent : "" });
     // The history, replayed from the first value, ends at what is stored.
     const { results } = await env.DB.prepare("SELECT field, old_value, new_value, version_after FROM inventory_history WHERE record_type = 'asset' AND record_id = ? ORDER BY id").bind(asset.id).all<{ field: string; old_value: string | null; new_value: string | null; version_after: number }>();
-    const replayed = { group: results.find((h) => h.field === "group")?.old_value ?? model.group, agent: results.find((h) => h.field === "agent")?.old_value ?? model.agent };
-    for (const h of results) if (h.field === "group" || h.field === "agent") replayed[h.field] = h.new_value;
+    // Each row starts where the one before it left the field.
+    const first = (field: string, now: string | null) => { const row = results.find((h) => h.field === field); return row ? row.old_value : now; };
+    const replayed = { group: first("group", model.group), agent: first("agent", model.agent) };
+    for (const h of results) {
+      if (h.field !== "group" && h.field !== "agent") continue;
+      expect(h.old_value, `${asset.name}: a ${h.field} history row that does not start where the last one ended\n${why()}`).toBe(replayed[h.field]);
+      replayed[h.field] = h.new_value;
+    }
     expect(replayed, why()).toEqual({ group: model.group, agent: model.agent });
     // One history row per field a change made, all at the version it made.
     const versions = new Set(results.map((h) => h.version_after));
@@ -285,7 +307,7 @@ describe("the group and agent rule, held over generated data and sequences of ch
       }
     }
     // The generated steps reached every path, and the rule had agents to clear on each that can.
-    for (const path of [/^inline group .*→/, /^inline agent/, /^bulk group selected .*[1-9]\d* agents cleared/, /^bulk group all/, /^bulk agent/, /^import of .*\([1-9]/, /^form group/, /^undo \([1-9]/, / leaves /]) {
+    for (const path of [/^inline group .*→/, /^inline agent/, /^bulk group selected .*[1-9]\d* agents cleared/, /^bulk group all/, /^bulk agent/, /^import of .*\([1-9]/, /^form group/, /^undo \([1-9]/, / leaves /, / is disabled$/]) {
       expect(ran.some((step) => path.test(step)), `no step matched ${path}:\n${ran.join("\n")}`).toBe(true);
     }
   });
