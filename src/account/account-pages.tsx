@@ -2,7 +2,8 @@ import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../access/auth";
 import { EmailedCodeField, secondProofFor } from "../auth/reauth";
 import type { RememberedDevice, SessionInfo } from "../auth/user-do";
-import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
+import { Card, ErrorMessage, Field, FormProblems, Layout, Notice } from "../web/layout";
+import type { FieldErrors } from "../lib/validation";
 import { describeDevice } from "./device";
 import { PasswordRulesList } from "./pages";
 import { RecoveryCodesBlock } from "../mfa/pages";
@@ -295,15 +296,16 @@ export function AccountPage(props: {
   );
 }
 
-export function ChangeExpiredPasswordPage(props: { auth: Auth; rules: PasswordRule[]; error?: string }) {
+export function ChangeExpiredPasswordPage(props: { auth: Auth; rules: PasswordRule[]; error?: string | undefined; errors?: FieldErrors | undefined }) {
+  const errors = props.errors ?? {};
   return (
     <Layout title="Change password" auth={props.auth}>
       <Card title="Change password">
         <p>Your password has expired under your organisation's policy. Choose a new one to continue.</p>
-        <ErrorMessage message={props.error} />
+        <FormProblems error={props.error} errors={errors} fields={["password", "confirm"]} />
         <form method="post" action={`/${props.auth.portal}/login/change-password`} class="stack">
-          <Field label="New password" name="password" type="password" autocomplete="new-password" autofocus />
-          <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
+          <Field label="New password" name="password" type="password" autocomplete="new-password" autofocus error={errors.password} />
+          <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" error={errors.confirm} />
           <PasswordRulesList rules={props.rules} />
           <button type="submit" class="primary">Change password</button>
         </form>

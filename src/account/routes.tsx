@@ -9,7 +9,7 @@ import type { Auth } from "../access/auth";
 import { endAllSessionsOfUser, rotateSession, userStub } from "../auth/sessions";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
+import { formRefusal, parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
 import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../mfa/passkeys";
 import { signInWays } from "../auth/sign-in-ways";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
@@ -246,7 +246,7 @@ export function accountRoutes(portal: Portal) {
     const auth = c.var.auth;
     const rules = passwordRules(auth.policy.password);
     const form = await parseForm(c, expiredForm);
-    if (!form.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} error={form.message} />, 400);
+    if (!form.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} {...formRefusal(form)} />, 400);
     const db = getDb(c.env.DB);
     const user = await findUserById(db, auth.user.id);
     const changed = user ? await setPassword(c.env, db, user, form.data.password, auth.policy.password, c.var.clock.now()) : { ok: false as const, message: "Your account was not found." };

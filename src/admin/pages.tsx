@@ -94,13 +94,13 @@ export function AgentForm(props: {
   reauthHint?: boolean;
   /** Each field's problem, from a refused save. */
   errors?: FieldErrors | undefined;
-  /** What a refused New agent form had in it, shown again. */
+  /** What a refused form had in it, shown again over the stored values. */
   typed?: { name?: string; email?: string; roleId?: string; groupIds?: string[] } | undefined;
 }) {
   const v = props.value;
   const typed = props.typed ?? {};
   const errors = props.errors ?? {};
-  const current = v?.roleId ?? typed.roleId ?? "role_agent";
+  const current = typed.roleId ?? v?.roleId ?? "role_agent";
   const refusals = props.roles.filter((r) => r.refused && r.id !== current);
   const locked = !!props.locked;
   const roleLocked = props.locked ?? props.roleLocked;
@@ -111,8 +111,8 @@ export function AgentForm(props: {
           {props.locked}
         </p>
       )}
-      <Field label="Name" name="name" value={v?.name ?? typed.name} maxlength={100} readonly={locked} error={errors.name} />
-      <Field label="Email" name="email" type="email" value={v?.email ?? typed.email} maxlength={254} readonly={locked} error={errors.email} />
+      <Field label="Name" name="name" value={typed.name ?? v?.name} maxlength={100} readonly={locked} error={errors.name} />
+      <Field label="Email" name="email" type="email" value={typed.email ?? v?.email} maxlength={254} readonly={locked} error={errors.email} />
       <div class="field">
         <label for="field-roleId">Role</label>
         {roleLocked ? (
@@ -151,7 +151,7 @@ export function AgentForm(props: {
         <legend>Groups</legend>
         {props.groups.map((g) => (
           <div class="choice">
-            <input type="checkbox" id={`group-${g.id}`} name="groupIds" value={g.id} checked={(v?.groupIds ?? typed.groupIds)?.includes(g.id)} disabled={locked} />
+            <input type="checkbox" id={`group-${g.id}`} name="groupIds" value={g.id} checked={(typed.groupIds ?? v?.groupIds)?.includes(g.id)} disabled={locked} />
             <label for={`group-${g.id}`}>{g.name}</label>
           </div>
         ))}
@@ -328,12 +328,13 @@ export function RoleForm(props: {
   grantable: Map<Permission, string | null>;
   /** Why this admin may not change this role at all (the role they hold). */
   locked?: string;
+  errors?: FieldErrors | undefined;
 }) {
   const builtinAdmin = props.value?.builtin === "administrator";
   const locked = builtinAdmin ? "The Administrator role always holds every permission." : props.locked;
   return (
     <form method="post" action={props.action} class="stack narrow">
-      <Field label="Role name" name="name" value={props.value?.name} maxlength={60} readonly={!!locked} />
+      <Field label="Role name" name="name" value={props.value?.name} maxlength={60} readonly={!!locked} error={props.errors?.name} />
       <fieldset class="choices">
         <legend>Permissions</legend>
         {ALL_PERMISSIONS.map((p) => {

@@ -87,7 +87,14 @@ function statusOf(result: Result<unknown>): 400 | 401 | 403 | 404 | 409 {
 }
 
 
-async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
+/** What a refused form had in it, as the form shows it again (never a password). */
+function typedPerson(values: FormValues | undefined) {
+  if (!values) return undefined;
+  const text = (key: string) => (typeof values[key] === "string" ? (values[key] as string) : undefined);
+  return { name: text("name"), email: text("email"), roleId: text("roleId"), groupIds: [values.groupIds ?? []].flat() };
+}
+
+async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notice?: string; errors?: FieldErrors; values?: FormValues } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const db = getDb(c.env.DB);
   const agent = await findUserById(db, agentId);
   if (!agent || agent.kind !== "agent") return c.notFound();
@@ -107,7 +114,7 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
   const auth = c.var.auth;
   return c.html(
     <AdminFrame auth={auth} title={agent.name}>
-      <ErrorMessage message={extra.error} />
+      <FormProblems error={extra.error} errors={extra.errors} fields={["name", "email", "roleId"]} />
       <Notice message={extra.notice} />
       {hasPermission(auth.permissions, "manageAgents") && (
         <>
@@ -120,6 +127,8 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
             roleLocked={agent.id === actor.id ? "You cannot change your own role. Ask another administrator." : undefined}
             locked={reason(mayManagePerson(actor, holder, "change their name, groups, role, email or active state"))}
             reauthHint={!recentlyReauthenticated(c)}
+            errors={extra.errors}
+            typed={typedPerson(extra.values)}
           />
           {mayManagePerson(actor, holder, "set their password").ok ? (
             <SetPasswordForm action={`/agent/admin/agents/${agentId}/password`} rules={passwordRules(policy.password)} />
@@ -175,9 +184,7 @@ peopleRoutes.get("/agents", manage, async (c) => {
 async function newAgentPage(c: Ctx, refused: { error?: string; errors?: FieldErrors; values?: FormValues } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const db = getDb(c.env.DB);
   const [roles, groups, policy] = await Promise.all([listRoles(db), listGroups(db), portalPolicy(c, "agent")]);
-  const values = refused.values;
-  const text = (key: string) => (typeof values?.[key] === "string" ? (values[key] as string) : undefined);
-  const typed = values && { name: text("name"), email: text("email"), roleId: text("roleId"), groupIds: [values.groupIds ?? []].flat() };
+  const typed = typedPerson(refused.values);
   return c.html(
     <AdminFrame auth={c.var.auth} title="New agent">
       <FormProblems error={refused.error} errors={refused.errors} fields={["name", "email", "roleId", "password"]} />
@@ -214,7 +221,7 @@ peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
   const agentId = c.req.param("id");
   if (!ID.test(agentId)) return c.notFound();
   const form = await parseAgentForm(c, editAgentForm);
-  if (!form.ok) return agentPage(c, agentId, { error: form.message }, 400);
+  if (!form.ok) return agentPage(c, agentId, Object.keys(form.errors).length ? { errors: form.errors, values: form.values } : { error: form.message }, 400);
   const db = getDb(c.env.DB);
   const before = await holderOf(db, agentId);
   if (!before || before.kind !== "agent") return c.notFound();

@@ -6,13 +6,13 @@ import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { getDb } from "../db";
 import { roles } from "../db/schema";
-import { parseForm, reads, requiredText } from "../lib/validation";
+import { type FieldErrors, parseForm, reads, requiredText } from "../lib/validation";
 import { actorOf, requirePermission } from "../access/guard";
 import { grantablePermissions, mayChangeRole } from "../access/grants";
 import { recentlyReauthenticated } from "../auth/reauth";
 import { afterResponse } from "../lib/background";
 import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "../access/permissions";
-import { ErrorMessage, Notice } from "../web/layout";
+import { ErrorMessage, FormProblems, Notice } from "../web/layout";
 import { deleteRole, holdersOfRole, listRoles, REAUTH_FIRST, type Result, saveRole } from "./agents";
 import { notifyRolePermissionsChanged } from "./notices";
 import { AdminFrame, ReauthLink, RoleForm } from "./pages";
@@ -87,7 +87,7 @@ async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {},
 }
 
 /** The role form: only the permissions this admin holds can be ticked, and their own role is read-only. */
-async function formPage(c: Ctx, roleId: string | null, extra: { error?: string; value?: { name: string; permissions: Permission[]; builtin: string | null } } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
+async function formPage(c: Ctx, roleId: string | null, extra: { error?: string; errors?: FieldErrors; value?: { name: string; permissions: Permission[]; builtin: string | null } } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const actor = actorOf(c);
   const role = roleId ? await getDb(c.env.DB).select().from(roles).where(eq(roles.id, roleId)).get() : null;
   if (roleId && !role) return c.notFound();
@@ -95,9 +95,9 @@ async function formPage(c: Ctx, roleId: string | null, extra: { error?: string; 
   const action = roleId ? `/agent/admin/roles/${roleId}` : "/agent/admin/roles/new";
   return c.html(
     <AdminFrame auth={c.var.auth} title={role ? role.name : "New role"}>
-      <ErrorMessage message={extra.error} />
+      <FormProblems error={extra.error} errors={extra.errors} fields={["name"]} />
       {(extra.error === REAUTH_FIRST || (!recentlyReauthenticated(c) && decision.ok)) && <ReauthLink back={roleId ? `/agent/admin/roles/${roleId}` : "/agent/admin/roles/new"} />}
-      <RoleForm action={action} value={extra.value ?? role ?? undefined} grantable={grantablePermissions(actor)} locked={decision.ok ? undefined : decision.message} />
+      <RoleForm action={action} value={extra.value ?? role ?? undefined} grantable={grantablePermissions(actor)} locked={decision.ok ? undefined : decision.message} errors={extra.errors} />
     </AdminFrame>,
     status,
   );
@@ -114,7 +114,12 @@ rolesRoutes.get("/new", (c) => formPage(c, null));
 
 async function save(c: Ctx, roleId: string | null) {
   const form = await readRoleForm(c);
-  if (!form.ok) return formPage(c, roleId, { error: form.message }, 400);
+  if (!form.ok) {
+    // What was typed and ticked comes back with each field's problem (only known permissions are kept).
+    const ticked = [form.values.permissions ?? []].flat().filter((p): p is Permission => (ALL_PERMISSIONS as readonly string[]).includes(p));
+    const value = { name: typeof form.values.name === "string" ? form.values.name : "", permissions: ticked, builtin: null };
+    return formPage(c, roleId, Object.keys(form.errors).length ? { errors: form.errors, value } : { error: form.message, value }, 400);
+  }
   const value = { ...form.data, builtin: null };
   const db = getDb(c.env.DB);
   const now = c.var.clock.now();

@@ -6,13 +6,13 @@ import { recordAudit } from "../audit/audit";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { afterResponse } from "../lib/background";
-import { emailField, parseForm, passwordField, reads } from "../lib/validation";
+import { emailField, type FieldErrors, formRefusal, parseForm, passwordField, reads } from "../lib/validation";
 import { accountLimiter, countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sourceOf } from "../limits/source";
 import { attempterOf, attemptRight, countAttemptAt, tooManyAttempts } from "./attempts";
 import { endPauses } from "./pauses";
 import { type Portal, portalLabel } from "../portal/policy";
-import { Card, ErrorMessage, Field, Layout } from "../web/layout";
+import { Card, ErrorMessage, Field, FormProblems, Layout } from "../web/layout";
 import { setPassword } from "./password-change";
 import { passwordRules, type PasswordRule } from "./password-policy";
 import { claimPasswordReset, notifyPasswordReset, openPasswordReset, releasePasswordReset, RESET_LIFETIME_MS, sendPasswordResetLink } from "./password-reset";
@@ -60,17 +60,18 @@ function ForgotPage(props: { portal: Portal; email?: string; error?: string; sen
   );
 }
 
-function ResetPage(props: { portal: Portal; action: string; rules: PasswordRule[]; email: string; error?: string }) {
+function ResetPage(props: { portal: Portal; action: string; rules: PasswordRule[]; email: string; error?: string | undefined; errors?: FieldErrors | undefined }) {
+  const errors = props.errors ?? {};
   return (
     <Layout title="Choose a new password" portal={props.portal}>
       <Card title="Choose a new password">
         <p>
           For <strong>{props.email}</strong>. Afterwards you confirm it's you with your second factor, if your account uses one, and every other session is signed out.
         </p>
-        <ErrorMessage message={props.error} />
+        <FormProblems error={props.error} errors={errors} fields={["password", "confirm"]} />
         <form method="post" action={props.action} class="stack">
-          <Field label="New password" name="password" type="password" autocomplete="new-password" autofocus />
-          <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
+          <Field label="New password" name="password" type="password" autocomplete="new-password" autofocus error={errors.password} />
+          <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" error={errors.confirm} />
           <PasswordRulesList rules={props.rules} />
           <button type="submit" class="primary">Set password and continue</button>
         </form>
@@ -133,9 +134,9 @@ export function passwordResetRoutes(portal: Portal) {
     const now = c.var.clock.now();
     const reset = await openPasswordReset(db, portal, c.req.param("token"), now);
     if (!reset) return gone(c);
-    const page = (error: string) => c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} error={error} />, 400);
+    const page = (refused: { error?: string | undefined; errors?: FieldErrors | undefined }) => c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} {...refused} />, 400);
     const form = await parseForm(c, resetForm);
-    if (!form.ok) return page(form.message);
+    if (!form.ok) return page(formRefusal(form));
     // SECURITY.md 45: setting a password hashes it, so each try counts per source and per account
     // before that, the refused ones included (a link handed back after a refusal is not a free hash).
     const who = await attempterOf(c, portal, reset.user.email);
@@ -146,7 +147,7 @@ export function passwordResetRoutes(portal: Portal) {
     const set = await setPassword(c.env, db, reset.user, form.data.password, policy.password, now);
     if (!set.ok) {
       await releasePasswordReset(db, reset.tokenHash, now);
-      return page(set.message);
+      return page({ error: set.message });
     }
     await attemptRight(c, who, counted);
     // Whoever holds the mailbox is the person: strangers' pauses on new browsers end here (SECURITY.md 43).

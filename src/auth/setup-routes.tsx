@@ -3,8 +3,8 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { getDb } from "../db";
 import { passwordHistory } from "../db/schema";
-import { emailField, parseForm, passwordField, reads, requiredText } from "../lib/validation";
-import { Card, ErrorMessage, Field, Layout } from "../web/layout";
+import { emailField, type FieldErrors, parseForm, passwordField, reads, requiredText } from "../lib/validation";
+import { Card, Field, FormProblems, Layout } from "../web/layout";
 import { hashPassword, scryptParamsFor } from "./password";
 import { constantTimeEqual, sha256Hex } from "../lib/crypto";
 import { checkNewPassword, passwordRules } from "./password-policy";
@@ -42,19 +42,20 @@ async function checkSetupToken(env: Env, typed: string | undefined): Promise<"no
 
 const NO_TOKEN_YET = `This EdgeDesk has no administrator yet, and no setup token. Set one with \`wrangler secret put SETUP_TOKEN\` (at least ${MIN_SETUP_TOKEN} random characters), then come back and enter it here.`;
 
-function SetupPage(props: { policy: PasswordPolicy; needsToken: boolean; error?: string; name?: string; email?: string }) {
+function SetupPage(props: { policy: PasswordPolicy; needsToken: boolean; error?: string; name?: string | undefined; email?: string | undefined; errors?: FieldErrors }) {
+  const errors = props.errors ?? {};
   return (
     <Layout title="Set up EdgeDesk">
       <Card title="Create the first administrator">
         <p>EdgeDesk has no agents yet. The account you create here is the Administrator; this page closes once it exists.</p>
-        <ErrorMessage message={props.error} />
+        <FormProblems error={props.error} errors={errors} fields={["setupToken", "name", "email", "password", "confirm"]} />
         <form method="post" action="/setup" class="stack">
-          {props.needsToken && <Field label="Setup token" name="setupToken" type="password" autocomplete="off" hint="The SETUP_TOKEN secret set when EdgeDesk was deployed. Remove the secret once you are in." />}
-          <Field label="Name" name="name" value={props.name} autocomplete="name" maxlength={100} />
-          <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" maxlength={254} />
-          <Field label="Password" name="password" type="password" autocomplete="new-password" hint="Long passphrases are welcome." />
+          {props.needsToken && <Field label="Setup token" name="setupToken" type="password" autocomplete="off" hint="The SETUP_TOKEN secret set when EdgeDesk was deployed. Remove the secret once you are in." error={errors.setupToken} />}
+          <Field label="Name" name="name" value={props.name} autocomplete="name" maxlength={100} error={errors.name} />
+          <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" maxlength={254} error={errors.email} />
+          <Field label="Password" name="password" type="password" autocomplete="new-password" hint="Long passphrases are welcome." error={errors.password} />
           <PasswordRulesList rules={passwordRules(props.policy)} />
-          <Field label="Confirm password" name="confirm" type="password" autocomplete="new-password" />
+          <Field label="Confirm password" name="confirm" type="password" autocomplete="new-password" error={errors.confirm} />
           <button type="submit" class="primary">Create administrator</button>
         </form>
       </Card>
@@ -76,7 +77,11 @@ export const setupRoutes = new Hono<AppEnv>()
     const policy = (await portalPolicy(c, "agent")).password;
     const form = await parseForm(c, setupForm);
     const needsToken = c.env.ENVIRONMENT !== "development";
-    if (!form.ok) return c.html(<SetupPage policy={policy} needsToken={needsToken} error={form.message} />, 400);
+    if (!form.ok) {
+      const typed = (key: string) => (typeof form.values[key] === "string" ? (form.values[key] as string) : undefined);
+      const fields = Object.keys(form.errors).length > 0;
+      return c.html(<SetupPage policy={policy} needsToken={needsToken} error={fields ? undefined : form.message} errors={form.errors} name={typed("name")} email={typed("email")} />, 400);
+    }
     const { name, email, password } = form.data;
     const token = await checkSetupToken(c.env, form.data.setupToken);
     if (token === "missing") return c.html(<Layout title="Set up EdgeDesk"><Card title="Set a setup token first"><p>{NO_TOKEN_YET}</p></Card></Layout>, 403);

@@ -57,6 +57,11 @@ export function fieldErrorsOf(error: z.ZodError): FieldErrors {
   return errors;
 }
 
+/** A refused parse as a form page shows it: each field's problem beside it, or the one message when no field has its own. */
+export function formRefusal(failed: { message: string; errors: FieldErrors }): { error?: string; errors?: FieldErrors } {
+  return Object.keys(failed.errors).length > 0 ? { errors: failed.errors } : { error: failed.message };
+}
+
 function textValues(value: unknown): FormValues {
   if (typeof value !== "object" || value === null) return {};
   const isText = (v: unknown): v is string | string[] => typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"));

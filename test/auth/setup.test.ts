@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { passwordHistory, users } from "../../src/db/schema";
 import { browser } from "../helpers/app";
 import { db } from "../helpers/factories";
+import { fieldErrors } from "../helpers/html";
 
 // Storage is per test file, so this file starts with no agents at all.
 const form = { name: "Ada Admin", email: "ada@example.com", password: "a long enough passphrase", confirm: "a long enough passphrase" };
@@ -21,6 +22,16 @@ describe("/setup, the first administrator", () => {
       expect(response.status).toBe(400);
       expect(await response.text()).toContain(message);
     }
+    expect((await db().select({ n: count() }).from(users))[0]!.n).toBe(0);
+  });
+
+  it("names every field's problem at once, beside its field, keeping the name and email typed", async () => {
+    const response = await browser().post("/setup", { name: "", email: "not-an-email", password: "", confirm: "" });
+    expect(response.status).toBe(400);
+    const html = await response.text();
+    expect(Object.keys(fieldErrors(html)).sort()).toEqual(["confirm", "email", "name", "password"]);
+    expect(fieldErrors(html).name).toBe("Enter your name.");
+    expect(html).toContain('value="not-an-email"');
     expect((await db().select({ n: count() }).from(users))[0]!.n).toBe(0);
   });
 
