@@ -189,7 +189,8 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
     return c.html(
       <Layout title="Something went wrong">
         <Card title="Something went wrong">
-          <p>We could not finish that request, and nothing was changed. Try again in a moment.</p>
+          {/* A request that failed part-way may have saved a change before it failed: say only what is known. */}
+          <p>We could not finish that request. If it was a change, reload the page to see whether it was saved before you try again.</p>
         </Card>
       </Layout>,
       500,

@@ -11,6 +11,8 @@ export function isDependencyFailure(error: unknown): boolean {
   const flags = error as Error & { retryable?: unknown; overloaded?: unknown };
   if (flags.retryable === true || flags.overloaded === true) return true;
   if (/^D1_/.test(error.message) && !/constraint failed/i.test(error.message)) return true;
+  // SQLite's own words for a database that is busy, locked or failing underneath (a Durable Object's storage, D1's engine).
+  if (/SQLITE_(BUSY|LOCKED|READONLY|IOERR|CANTOPEN)\b|database is locked/.test(error.message)) return true;
   return /Durable Object|Network connection lost/i.test(error.message);
 }
 

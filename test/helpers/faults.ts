@@ -1,23 +1,29 @@
 // Failures of the parts EdgeDesk depends on, injected through the env a test client passes to the
 // app (test/helpers/app.ts `browser({ env })`). The real bindings do the work until the fault fires.
 
-/** A D1 database whose n-th call (a statement's run/all/first/raw, or a batch) fails as D1 does. */
-export function faultyD1(real: D1Database, failAt: (call: number) => boolean = () => true) {
+/**
+ * A D1 database whose n-th call (a statement's run/all/first/raw, or a batch) fails as D1 does:
+ * `before` it reaches the database, or `after` (the call ran, and committed, but its answer was
+ * lost on the way back, as when a connection drops after the commit).
+ */
+export function faultyD1(real: D1Database, failAt: (call: number) => boolean = () => true, when: "before" | "after" = "before") {
   let calls = 0;
   const originals = new WeakMap<object, D1PreparedStatement>();
-  const hit = () => {
+  const lost = () => new Error("D1_ERROR: Network connection lost (injected by the test).");
+  const guarded = async <T,>(call: () => Promise<T>): Promise<T> => {
     calls += 1;
-    if (failAt(calls)) throw new Error("D1_ERROR: Network connection lost (injected by the test).");
+    const fails = failAt(calls);
+    if (fails && when === "before") throw lost();
+    const result = await call();
+    if (fails) throw lost();
+    return result;
   };
   const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
     const proxy = new Proxy(statement, {
       get(target, prop) {
         if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
         if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") {
-          return async (...args: unknown[]) => {
-            hit();
-            return (target[prop] as (...a: unknown[]) => unknown).apply(target, args);
-          };
+          return (...args: unknown[]) => guarded(async () => (target[prop] as (...a: unknown[]) => unknown).apply(target, args));
         }
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
@@ -32,16 +38,10 @@ export function faultyD1(real: D1Database, failAt: (call: number) => boolean = (
       if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => wrapDatabase((target as D1Database).withSession(...args));
       if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
       if (prop === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          hit();
-          return target.batch(statements.map((s) => originals.get(s) ?? s));
-        };
+        return (statements: D1PreparedStatement[]) => guarded(() => target.batch(statements.map((s) => originals.get(s) ?? s)));
       }
       if (prop === "exec") {
-        return async (query: string) => {
-          hit();
-          return (target as D1Database).exec(query);
-        };
+        return (query: string) => guarded(() => (target as D1Database).exec(query));
       }
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
