@@ -26,7 +26,7 @@ import { PasswordHashConfigurationError, scryptParamsFor } from "./auth/password
 import { setupRoutes } from "./auth/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
 import { assertSecrets, SecretConfigurationError } from "./lib/encryption";
-import { isDependencyFailure, RETRY_AFTER_SECONDS } from "./lib/failures";
+import { isDependencyFailure, RETRY_AFTER_SECONDS, Unavailable } from "./lib/failures";
 import { devMailboxRoutes } from "./mail/routes";
 import { isDevelopment } from "./mail/mailer";
 import { devFloorRoutes } from "./dev/floor-route";
@@ -180,7 +180,7 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
       return c.html(
         <Layout title="Temporarily unavailable">
           <Card title="Temporarily unavailable">
-            <p>Part of EdgeDesk did not answer, so this request stopped before it finished. Try again in a moment.</p>
+            <p>{error instanceof Unavailable ? error.personMessage : "Part of EdgeDesk did not answer, so this request stopped before it finished. Try again in a moment."}</p>
           </Card>
         </Layout>,
         503,

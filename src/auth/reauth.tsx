@@ -15,6 +15,8 @@ import { rotateSession, userStub } from "./sessions";
 import { sendEmailOtp } from "../mfa/flow";
 import { findUserById } from "./users";
 import { requireSession } from "./middleware";
+import { Unavailable } from "../lib/failures";
+import { CODE_CHECK_UNAVAILABLE } from "../mfa/email-otp-rules";
 
 /** SECURITY.md 11, 17: sensitive admin actions need a re-authentication this recent. */
 export const REAUTH_WINDOW_MS = 5 * MINUTE;
@@ -78,6 +80,10 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
   if (mailed) {
     if (!form.code.trim()) return { ok: false, status: 401, message: "Enter the code we emailed you: choose “Email me a code” first." };
     const checked = await userStub(c.env, user.id).verifyEmailOtp(user.id, confirmFlowId(auth), form.code.trim(), now);
+    if (checked === "unavailable") {
+      await attemptRight(c, who, attempt);
+      throw new Unavailable(CODE_CHECK_UNAVAILABLE);
+    }
     if (checked !== "ok") return { ok: false, status: 401, message: checked === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : "That code has expired or was used up. Choose “Email me a code” for a new one." };
   }
   await attemptRight(c, who, attempt);

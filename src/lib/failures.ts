@@ -6,14 +6,28 @@
  */
 export function isDependencyFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  if (error instanceof Unavailable) return true;
   // drizzle wraps a D1 error in its own (DrizzleQueryError), with the original as its cause.
   if (error.cause && isDependencyFailure(error.cause)) return true;
   const flags = error as Error & { retryable?: unknown; overloaded?: unknown };
   if (flags.retryable === true || flags.overloaded === true) return true;
   if (/^D1_/.test(error.message) && !/constraint failed/i.test(error.message)) return true;
+  // KV's own words for a call that did not complete (workerd: "KV PUT failed: 503 …").
+  if (/^KV (GET|PUT|DELETE|LIST) failed/i.test(error.message)) return true;
   // SQLite's own words for a database that is busy, locked or failing underneath (a Durable Object's storage, D1's engine).
   if (/SQLITE_(BUSY|LOCKED|READONLY|IOERR|CANTOPEN)\b|database is locked/.test(error.message)) return true;
   return /Durable Object|Network connection lost/i.test(error.message);
 }
 
 export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A dependency that failed where the code knows what it means for the person: its message is
+ * what the 503 page says (e.g. that a try was not counted), instead of the general one.
+ */
+export class Unavailable extends Error {
+  constructor(readonly personMessage: string, cause?: unknown) {
+    super(personMessage, { cause });
+    this.name = "Unavailable";
+  }
+}

@@ -19,11 +19,15 @@ export const EMAIL_OTP = {
   digits: 6,
 } as const;
 
+/** `in_flight`: another code for this person is being sent right now (its mail not yet accepted). */
 export type EmailOtpIssue =
-  | { ok: true; code: string; challengeId: string; expiresAt: number; previous: OtpRow | null }
-  | { ok: false; reason: "cooldown" | "hourly_cap"; retryAfterMs: number };
+  | { ok: true; code: string; challengeId: string; expiresAt: number }
+  | { ok: false; reason: "cooldown" | "hourly_cap" | "in_flight"; retryAfterMs: number };
 
-export type EmailOtpCheck = "ok" | "wrong" | "expired" | "burned" | "no_code";
+/** `unavailable`: the code's record could not be read (KV failing); the try was not counted. */
+export type EmailOtpCheck = "ok" | "wrong" | "expired" | "burned" | "no_code" | "unavailable";
+
+export const CODE_CHECK_UNAVAILABLE = "We could not check the code just now, and this try was not counted. Try again in a moment.";
 
 /** Six uniformly random digits (rejection sampling: no modulo bias). */
 export function newOtpCode(): string {

@@ -2,7 +2,8 @@ import type { Db } from "../db";
 import { sendMail } from "../mail/mailer";
 import { type MfaPolicy, type Portal, portalLabel } from "../portal/policy";
 import { userStub } from "../auth/sessions";
-import { EMAIL_OTP } from "./email-otp-rules";
+import { EMAIL_OTP, type EmailOtpIssue } from "./email-otp-rules";
+import { isDependencyFailure } from "../lib/failures";
 import { hasPasskey } from "./passkeys";
 import { hasConfirmedAuthenticator } from "./totp";
 
@@ -33,13 +34,23 @@ export async function sendEmailOtp(
   now: number,
 ): Promise<SendResult> {
   const stub = userStub(env, user.id);
-  const issued = await stub.issueEmailOtp(user.id, flowId, now);
+  let issued: EmailOtpIssue;
+  try {
+    issued = await stub.issueEmailOtp(user.id, flowId, now);
+  } catch (error) {
+    // The code's record could not be stored (KV failing): nothing was sent, and nothing counts.
+    if (!isDependencyFailure(error)) throw error;
+    console.error("Storing an email OTP failed:", error);
+    return { ok: false, status: 503, message: EMAIL_NOT_SENT };
+  }
   if (!issued.ok) {
     const seconds = Math.ceil(issued.retryAfterMs / 1000);
     const message =
       issued.reason === "cooldown"
         ? `A code was sent moments ago. You can ask for another in ${seconds} seconds.`
-        : `Too many codes were sent this hour. You can ask for another in ${Math.ceil(seconds / 60)} minutes.`;
+        : issued.reason === "in_flight"
+          ? "A code is being sent to you right now. Check your email in a moment."
+          : `Too many codes were sent this hour. You can ask for another in ${Math.ceil(seconds / 60)} minutes.`;
     return { ok: false, status: 429, message, retryAfterMs: issued.retryAfterMs };
   }
   try {
@@ -57,8 +68,10 @@ export async function sendEmailOtp(
     );
   } catch (error) {
     console.error("Sending an email OTP failed:", error);
-    await stub.cancelEmailOtp(user.id, issued.challengeId, issued.previous);
+    await stub.cancelEmailOtp(user.id, issued.challengeId);
     return { ok: false, status: 503, message: EMAIL_NOT_SENT };
   }
+  // Stored and accepted: only now is it the code that works, and only now does it count as sent.
+  if (!(await stub.confirmEmailOtp(user.id, issued.challengeId, now))) return { ok: false, status: 503, message: EMAIL_NOT_SENT };
   return { ok: true, expiresAt: issued.expiresAt };
 }

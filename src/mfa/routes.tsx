@@ -22,6 +22,8 @@ import { PASS_REFUSED, signInWithAccessPass } from "./access-pass-sign-in";
 import { signInSucceeded } from "../auth/new-device";
 import { generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile, useRecoveryCode } from "./recovery-codes";
 import { confirmEnrollment, formatManualKey, keyUri, pendingEnrollmentKey, qrSvg, verifyAuthenticatorCode } from "./totp";
+import { Unavailable } from "../lib/failures";
+import { CODE_CHECK_UNAVAILABLE } from "./email-otp-rules";
 
 // A missing code is parsed as "" and still counts as a failed attempt (SECURITY.md 2).
 // What the browser sends back from navigator.credentials.get(): checked in depth by @simplewebauthn/server.
@@ -135,7 +137,14 @@ export function mfaRoutes(portal: Portal) {
       const { code, remember } = await parseCodeForm(c);
       const counted = await countSecondStep(c, auth);
       if (!counted.ok) return tooMany(c, renderStep(c, method, { error: counted.message, status: 429 }), counted.retryAfterMs);
-      const error = await CHECK_CODE[method](c, auth, code);
+      let error: string | null;
+      try {
+        error = await CHECK_CODE[method](c, auth, code);
+      } catch (failure) {
+        // The code could not be checked at all: the account's count of tries is given back too, as the answer says.
+        if (failure instanceof Unavailable) await attemptRight(c, counted.attempt.who, counted.attempt.counted);
+        throw failure;
+      }
       if (!error) {
         // A pass is for once: it never makes this device skip the second step later.
         if (remember && method !== "pass") await rememberThisDevice(c, auth);
@@ -292,6 +301,7 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
     if (!code) return "Enter the one-time password from the email.";
     const result = await userStub(c.env, auth.user.id).verifyEmailOtp(auth.user.id, auth.session.id, code, c.var.clock.now());
     if (result === "ok") return null;
+    if (result === "unavailable") throw new Unavailable(CODE_CHECK_UNAVAILABLE);
     return result === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : EMAIL_ERRORS[result];
   },
 };

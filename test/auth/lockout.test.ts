@@ -270,6 +270,7 @@ describe("a browser the previous release saw sign in", () => {
     await runInDurableObject(userStub(env, contact.id), async (_instance, state) => {
       const sql = state.storage.sql;
       sql.exec("ALTER TABLE known_devices DROP COLUMN proven");
+      sql.exec("DROP TABLE otp_pending");
       sql.exec("UPDATE schema_version SET version = 3");
       new UserDurableObject(state, env);
     });

@@ -81,3 +81,20 @@ export function droppingEmail(real: SendEmail, drops: number) {
   } as unknown as SendEmail;
   return { binding, attempts: () => attempts };
 }
+
+export type KvCall = "put" | "get" | "delete";
+
+/** A KV namespace whose chosen calls fail as KV does when it cannot be reached; the rest are the real ones. */
+export function faultyKv(real: KVNamespace, failing: ReadonlySet<KvCall>): KVNamespace {
+  return new Proxy(real, {
+    get(target, prop) {
+      if (typeof prop === "string" && failing.has(prop as KvCall)) {
+        return async () => {
+          throw new Error(`KV ${prop.toUpperCase()} failed: 503 Service Unavailable (injected by the test)`);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

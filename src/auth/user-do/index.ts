@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../../db";
 import type { UserKind } from "../../portal/policy";
 import { findUserById } from "../users";
-import type { EmailOtpCheck, EmailOtpIssue, OtpRow } from "../../mfa/email-otp-rules";
+import type { EmailOtpCheck, EmailOtpIssue } from "../../mfa/email-otp-rules";
 import { migrateSchema } from "../../lib/do-schema";
 import { USER_DO_SCHEMA } from "./schema";
 import * as sessions from "./sessions";
@@ -158,8 +158,12 @@ export class UserDurableObject extends DurableObject<Env> {
     return issued;
   }
 
-  async cancelEmailOtp(userId: string, challengeId: string, previous: OtpRow | null): Promise<void> {
-    return emailOtp.cancelEmailOtp(this.sql, this.env, userId, challengeId, previous);
+  async confirmEmailOtp(userId: string, challengeId: string, now: number): Promise<boolean> {
+    return emailOtp.confirmEmailOtp(this.sql, this.env, userId, challengeId, now);
+  }
+
+  async cancelEmailOtp(userId: string, challengeId: string): Promise<void> {
+    return emailOtp.cancelEmailOtp(this.sql, this.env, userId, challengeId);
   }
 
   async verifyEmailOtp(userId: string, flowId: string, code: string, now: number): Promise<EmailOtpCheck> {

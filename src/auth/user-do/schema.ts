@@ -63,4 +63,8 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
   // Browsers recorded before this step include ones where only a password was typed (perhaps a
   // stolen one), so none is taken as proven: each proves itself again at its next second step.
   ddl("ALTER TABLE known_devices ADD COLUMN proven INTEGER NOT NULL DEFAULT 0"),
+  // 5: an email code being issued: its record stored and its mail not yet accepted. Only when
+  // both are done does it become the current challenge and count as sent (cooldown, hourly cap);
+  // until then the code before it keeps working.
+  ddl("CREATE TABLE otp_pending (challenge_id TEXT PRIMARY KEY, flow_id TEXT NOT NULL, expires_at INTEGER NOT NULL, started_at INTEGER NOT NULL)"),
 ];

@@ -24,11 +24,12 @@ export function sweepExpired(sql: SqlStorage, now: number): number {
     ["DELETE FROM webauthn_challenges WHERE expires_at <= ?", now],
     ["DELETE FROM otp_challenge WHERE expires_at <= ?", now - PENDING_SESSION_LIFETIME_MS],
     ["DELETE FROM otp_sends WHERE sent_at <= ?", now - EMAIL_OTP.sendWindowMs],
+    ["DELETE FROM otp_pending WHERE expires_at <= ?", now],
   ];
   return statements.reduce((deleted, [statement, ...params]) => deleted + sql.exec(statement, ...params).rowsWritten, 0);
 }
 
 /** Whether anything is left that a later sweep may need to delete. */
 export function holdsExpiringRows(sql: SqlStorage): boolean {
-  return ["sessions", "devices", "known_devices", "webauthn_challenges", "otp_challenge", "otp_sends"].some((table) => sql.exec(`SELECT 1 FROM ${table} LIMIT 1`).toArray().length > 0);
+  return ["sessions", "devices", "known_devices", "webauthn_challenges", "otp_challenge", "otp_sends", "otp_pending"].some((table) => sql.exec(`SELECT 1 FROM ${table} LIMIT 1`).toArray().length > 0);
 }

@@ -1,0 +1,106 @@
+// Issuing and checking an email code while KV or mail fails. A send counts (cooldown, hourly cap,
+// "sent moments ago") only once its code is stored and its mail accepted; until a new code is
+// both, the code before it keeps working; and KV failing while a code is checked answers 503 with
+// Retry-After and costs the person no try. KV is failed where the person's Durable Object uses it.
+import { env, runInDurableObject } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { userStub } from "../../src/auth/sessions";
+import { browser, fakeClock } from "../helpers/app";
+import { makeContact } from "../helpers/factories";
+import { failingEmail, faultyKv, type KvCall } from "../helpers/faults";
+import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
+
+beforeEach(async () => {
+  await setMfa("support", { authenticatorApp: false, emailOtp: true });
+});
+
+/** The person's object sees KV failing at these calls (none: KV works again). */
+async function objectKv(userId: string, failing: KvCall[]) {
+  await runInDurableObject(userStub(env, userId), (instance) => {
+    const object = instance as unknown as { env: Env };
+    object.env = { ...env, OTP_KV: failing.length ? faultyKv(env.OTP_KV, new Set(failing)) : env.OTP_KV } as Env;
+  });
+}
+
+async function read(response: Response) {
+  return { status: response.status, retryAfter: response.headers.get("Retry-After"), body: await response.text() };
+}
+
+describe("an email code while KV fails", () => {
+  it("a code KV would not store is not sent and leaves no cooldown: once KV is back, Resend OTP sends one at once", async () => {
+    const clock = fakeClock();
+    const contact = await makeContact();
+    await objectKv(contact.id, ["put"]);
+    const client = browser({ clock });
+    const signedIn = await postPassword(client, "support", contact);
+    expect(signedIn.headers.get("Location")).toBe("/support/login/verify?method=email&unsent=1");
+    const page = await read(await client.get(signedIn.headers.get("Location")!));
+    expect(page.body).toContain("We could not send the code. Try again in a moment.");
+    expect(page.body).not.toContain("emailed to you moments ago");
+    expect(await mailCount(contact.email)).toBe(0);
+    // Again while KV still fails: the same words, never "a code was sent moments ago".
+    const again = await read(await client.post("/support/login/verify/email/send"));
+    expect(again.status).toBe(503);
+    expect(again.body).toContain("We could not send the code. Try again in a moment.");
+
+    await objectKv(contact.id, []);
+    const resent = await client.post("/support/login/verify/email/send");
+    await resent.text();
+    expect(resent.status).toBe(303);
+    expect(await mailCount(contact.email)).toBe(1);
+    const verified = await client.post("/support/login/verify/email", { code: await latestEmailCode(contact.email) });
+    await verified.text();
+    expect(verified.headers.get("Location")).toBe("/support");
+  });
+
+  it("a resend whose mail or record fails leaves the code already mailed working", async () => {
+    const clock = fakeClock();
+    const contact = await makeContact();
+    const client = browser({ clock });
+    await postPassword(client, "support", contact);
+    const first = await latestEmailCode(contact.email);
+
+    clock.advance(31_000);
+    // The mail fails: the resend says so, and the first code still works afterwards.
+    const mailDown = browser({ clock, env: { EMAIL: failingEmail }, cookiesOf: client });
+    const failedMail = await read(await mailDown.post("/support/login/verify/email/send"));
+    expect(failedMail.status).toBe(503);
+    // KV refuses the new record: the same.
+    await objectKv(contact.id, ["put"]);
+    const failedStore = await read(await client.post("/support/login/verify/email/send"));
+    expect(failedStore.status).toBe(503);
+    await objectKv(contact.id, []);
+    expect(await mailCount(contact.email)).toBe(1);
+
+    const verified = await client.post("/support/login/verify/email", { code: first });
+    await verified.text();
+    expect(verified.headers.get("Location")).toBe("/support");
+  });
+
+  it("KV failing while a code is checked answers 503 with Retry-After, and the try is not counted", async () => {
+    const clock = fakeClock();
+    const contact = await makeContact();
+    const client = browser({ clock });
+    await postPassword(client, "support", contact);
+    const code = await latestEmailCode(contact.email);
+    const wrong = code === "000000" ? "111111" : "000000";
+
+    await objectKv(contact.id, ["get"]);
+    for (let i = 0; i < 6; i++) {
+      const checked = await read(await client.post("/support/login/verify/email", { code: wrong }));
+      expect(checked.status).toBe(503);
+      expect(Number(checked.retryAfter)).toBeGreaterThan(0);
+      expect(checked.body).toContain("We could not check the code just now, and this try was not counted.");
+    }
+    // Six tries during the fault cost none of the code's five: a wrong one is still "not right", and the right one signs in.
+    await objectKv(contact.id, ["delete"]);
+    const wrongAfter = await read(await client.post("/support/login/verify/email", { code: wrong }));
+    expect(wrongAfter.status).toBe(401);
+    expect(wrongAfter.body).toContain("That code is not right.");
+    // KV refusing to delete the spent code's record does not stop the sign-in (the object spent the code).
+    const verified = await client.post("/support/login/verify/email", { code });
+    await verified.text();
+    expect(verified.headers.get("Location")).toBe("/support");
+    await objectKv(contact.id, []);
+  });
+});
