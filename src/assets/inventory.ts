@@ -47,7 +47,7 @@ export async function editInline(
   if (!row) return { ok: false, status: 404, message: `That ${kind.noun} does not exist.` };
   if (Number(row.row_version_value) !== version) {
     // A retry of an edit that was saved (its answer lost on the way) finds its own change: a success, not a conflict.
-    const own = await ownEditAt(db, kind, id, version, changes, actorId);
+    const own = await ownEditAt(db, kind, row, version, changes, actorId);
     if (own) return { ok: true, row, changed: own.changed, clearedAgent: own.clearedAgent };
     return { ok: false, status: 409, message: "Changed by someone else: this row now shows the current values.", row };
   }
@@ -75,20 +75,22 @@ export async function editInline(
   } catch (error) {
     // The batch may have committed and only its answer been lost: look before answering. If that
     // look fails too, the error stands (503, "try again"), and a retry finds its own change (above).
-    if (!(await ownEditAt(db, kind, id, version, next, actorId).catch(() => null))) throw error;
+    const stored = await getRecord(db, kind, id).catch(() => null);
+    if (!stored || !(await ownEditAt(db, kind, stored, version, next, actorId).catch(() => null))) throw error;
     written = true;
   }
   // A saved change is answered as saved even when reading the row back fails: it is what was written.
-  const after = (await getRecord(db, kind, id).catch(() => null)) ?? (written ? rowAfter(kind, row, next, version, options) : null);
-  if (!after) throw new Error(`editInline: ${kind.noun} ${id} could not be read back after a conflict`);
+  let readFailure: unknown;
+  const after = (await getRecord(db, kind, id).catch((failure: unknown) => ((readFailure = failure), null))) ?? (written ? rowAfter(kind, row, next, version, options, now) : null);
+  if (!after) throw readFailure;
   if (!written) return { ok: false, status: 409, message: "Changed by someone else: this row now shows the current values.", row: after };
   return { ok: true, row: after, changed, clearedAgent };
 }
 
 /** The row as this edit left it: the row it was made over, with its values and names, one version on. */
-function rowAfter(kind: InventoryKind, row: Row, next: Record<EditableField, string | null>, version: number, options: Options): Row {
+function rowAfter(kind: InventoryKind, row: Row, next: Record<EditableField, string | null>, version: number, options: Options, now: number): Row {
   const name = (list: readonly { id: string; name: string }[], id: string | null) => (id ? (list.find((o) => o.id === id)?.name ?? null) : null);
-  const after: Row = { ...row, row_version_value: version + 1, [kind.versionColumn]: version + 1 };
+  const after: Row = { ...row, row_version_value: version + 1, [kind.versionColumn]: version + 1, updated_at: now };
   for (const [field, column] of Object.entries(EDITABLE)) (after as Record<string, string | number | null>)[column] = next[field as EditableField];
   after.location_name = name(options.locations, next.location);
   after.group_name = name(options.groups, next.group);
@@ -97,20 +99,25 @@ function rowAfter(kind: InventoryKind, row: Row, next: Record<EditableField, str
 }
 
 /**
- * This person's inline edit over `version`, if it is already in the record: the history rows an
- * edit writes at version + 1 are there, all theirs, each with the value `posted` for its field (an
- * agent the rule cleared with a group change shows as the agent posted, now none). Null otherwise.
+ * This person's inline edit over `version`, if it is what the record holds now: the record is one
+ * version on, the history rows of that version are all theirs, and every field holds what they
+ * posted (an agent the rule cleared with a group change shows as the agent posted, now none). A
+ * different edit over the same version, theirs or anyone's, is not this one. Null otherwise.
  */
-async function ownEditAt(db: D1Database, kind: InventoryKind, id: string, version: number, posted: Partial<Record<EditableField, string | null>>, actorId: string) {
+async function ownEditAt(db: D1Database, kind: InventoryKind, current: Row, version: number, posted: Partial<Record<EditableField, string | null>>, actorId: string) {
+  if (Number(current.row_version_value) !== version + 1) return null;
   const { results } = await db
     .prepare("SELECT field, old_value, new_value, actor_id FROM inventory_history WHERE record_type = ? AND record_id = ? AND version_after = ? AND batch_id IS NULL")
-    .bind(kind.type, id, version + 1)
+    .bind(kind.type, current.id, version + 1)
     .all<{ field: string; old_value: string | null; new_value: string | null; actor_id: string }>();
-  const groupChanged = results.some((h) => h.field === "group");
-  const clearedAgent = results.some((h) => h.field === "agent" && h.new_value === null && groupChanged && posted.agent === h.old_value);
-  const matches = (h: (typeof results)[number]) =>
-    h.actor_id === actorId && h.field in EDITABLE && (posted[h.field as EditableField] === h.new_value || (h.field === "agent" && clearedAgent));
-  if (results.length === 0 || !results.every(matches)) return null;
+  if (results.length === 0 || !results.every((h) => h.actor_id === actorId && h.field in EDITABLE)) return null;
+  const cleared = results.find((h) => h.field === "agent" && h.new_value === null && results.some((g) => g.field === "group"));
+  const clearedAgent = cleared !== undefined && posted.agent === cleared.old_value;
+  for (const [field, column] of Object.entries(EDITABLE) as [EditableField, string][]) {
+    if (!(field in posted)) continue;
+    const holds = (current[column] as string | null) ?? null;
+    if (posted[field] !== holds && !(field === "agent" && clearedAgent && holds === null)) return null;
+  }
   return { changed: results.map((h) => h.field as EditableField), clearedAgent };
 }
 

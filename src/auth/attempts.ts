@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { retryAfterSeconds, waitMessage } from "../limits/limits";
-import { type Attempter, attemptWasRight, browserSignedIn, type Counted, countSignInAttempt, type Way } from "../limits/sign-in-guard";
+import { type Attempter, attemptNotJudged, attemptWasRight, browserSignedIn, type Counted, countSignInAttempt, type Way } from "../limits/sign-in-guard";
 import { sourceOf } from "../limits/source";
 import { noticeThrottling, type Holder } from "../limits/throttle-notice";
 import type { Portal } from "../portal/policy";
@@ -60,6 +60,11 @@ export async function countAttemptAt(
 
 export function attemptRight(c: Context<AppEnv>, who: Attempter, counted: Counted & { allowed: true }): Promise<void> {
   return attemptWasRight(c.env, who, counted);
+}
+
+/** An attempt whose code could not be checked at all: only it is given back (never a browser's whole window). */
+export function attemptUnjudged(c: Context<AppEnv>, who: Attempter, counted: Counted & { allowed: true }): Promise<void> {
+  return attemptNotJudged(c.env, who, counted);
 }
 
 /**

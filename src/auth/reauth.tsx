@@ -6,7 +6,8 @@ import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
 import { waitMessage } from "../limits/limits";
-import { attempterOf, attemptRight, countAttemptAt, trustThisBrowser } from "./attempts";
+import { attempterOf, attemptRight, attemptUnjudged, countAttemptAt, trustThisBrowser } from "./attempts";
+import { retryAfterSeconds } from "../limits/limits";
 import { findAuthenticator, verifyAuthenticatorCode } from "../mfa/totp";
 import type { Portal } from "../portal/policy";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
@@ -81,7 +82,7 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
     if (!form.code.trim()) return { ok: false, status: 401, message: "Enter the code we emailed you: choose “Email me a code” first." };
     const checked = await userStub(c.env, user.id).verifyEmailOtp(user.id, confirmFlowId(auth), form.code.trim(), now);
     if (checked === "unavailable") {
-      await attemptRight(c, who, attempt);
+      await attemptUnjudged(c, who, attempt);
       throw new Unavailable(CODE_CHECK_UNAVAILABLE);
     }
     if (checked !== "ok") return { ok: false, status: 401, message: checked === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : "That code has expired or was used up. Choose “Email me a code” for a new one." };
@@ -213,7 +214,10 @@ export function reauthRoutes(portal: Portal) {
     const back = safeNextPath(c.req.query("next"), home);
     if (!auth.policy.mfa.emailOtp && !auth.session.passwordOnly) return page(c, back, "This portal does not use email codes.", 400);
     const sent = await sendEmailOtp(c.env, auth.user, portal, confirmFlowId(auth), c.var.clock.now());
-    if (!sent.ok) return page(c, back, sent.message, sent.status);
+    if (!sent.ok) {
+      if (sent.retryAfterMs) c.header("Retry-After", String(retryAfterSeconds(sent.retryAfterMs)));
+      return page(c, back, sent.message, sent.status);
+    }
     return c.redirect(`${back}${back.includes("?") ? "&" : "?"}code_sent=1`, 303);
   });
   app.post("/reauth", requireSession(portal), reads(reauthForm), async (c) => {

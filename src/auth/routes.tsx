@@ -52,7 +52,7 @@ export async function continueAfterPassword(
     // The code goes out now; if the mail fails, the page says so and Resend OTP works at once.
     const sent = await sendEmailOtp(c.env, user, portal, flowId, now);
     // A code mailed moments ago (an earlier sign-in) is a wait, not a failure: the page says how long.
-    const outcome = sent.ok ? "&sent=1" : sent.retryAfterMs ? `&wait=${Math.ceil(sent.retryAfterMs / 1000)}` : "&unsent=1";
+    const outcome = sent.ok ? "&sent=1" : sent.status === 429 && sent.retryAfterMs ? `&wait=${Math.ceil(sent.retryAfterMs / 1000)}` : "&unsent=1";
     return c.redirect(`${after.location}?method=email${outcome}`, 303);
   }
   return c.redirect(after.location, 303);

@@ -155,6 +155,16 @@ export async function attemptWasRight(env: Env, who: Attempter, counted: Counted
 }
 
 /**
+ * The attempt was never judged (what it was checked against could not be read): it alone is given
+ * back, on every side, known browser or not; earlier wrong guesses stay counted.
+ */
+export async function attemptNotJudged(env: Env, who: Attempter, counted: Counted & { allowed: true }): Promise<void> {
+  const accountKey = limitKeys.account(who.portal, who.email);
+  const account = counted.counters.find((c) => c.key === accountKey)?.tickets ?? [];
+  await Promise.all([giveBack(env, counted.counters.filter((c) => c.key !== accountKey)), accountLimiter(env, who.portal, who.email).refund(account)]);
+}
+
+/**
  * A sign-in that proved more than a password finished in this browser (or the account's first):
  * from now on its guesses at this account are its own.
  */

@@ -3,7 +3,7 @@ import { sendMail } from "../mail/mailer";
 import { type MfaPolicy, type Portal, portalLabel } from "../portal/policy";
 import { userStub } from "../auth/sessions";
 import { EMAIL_OTP, type EmailOtpIssue } from "./email-otp-rules";
-import { isDependencyFailure } from "../lib/failures";
+import { isDependencyFailure, RETRY_AFTER_SECONDS } from "../lib/failures";
 import { hasPasskey } from "./passkeys";
 import { hasConfirmedAuthenticator } from "./totp";
 
@@ -41,7 +41,7 @@ export async function sendEmailOtp(
     // The code's record could not be stored (KV failing): nothing was sent, and nothing counts.
     if (!isDependencyFailure(error)) throw error;
     console.error("Storing an email OTP failed:", error);
-    return { ok: false, status: 503, message: EMAIL_NOT_SENT };
+    return { ok: false, status: 503, message: EMAIL_NOT_SENT, retryAfterMs: RETRY_AFTER_SECONDS * 1000 };
   }
   if (!issued.ok) {
     const seconds = Math.ceil(issued.retryAfterMs / 1000);
@@ -69,9 +69,9 @@ export async function sendEmailOtp(
   } catch (error) {
     console.error("Sending an email OTP failed:", error);
     await stub.cancelEmailOtp(user.id, issued.challengeId);
-    return { ok: false, status: 503, message: EMAIL_NOT_SENT };
+    return { ok: false, status: 503, message: EMAIL_NOT_SENT, retryAfterMs: RETRY_AFTER_SECONDS * 1000 };
   }
   // Stored and accepted: only now is it the code that works, and only now does it count as sent.
-  if (!(await stub.confirmEmailOtp(user.id, issued.challengeId, now))) return { ok: false, status: 503, message: EMAIL_NOT_SENT };
+  if (!(await stub.confirmEmailOtp(user.id, issued.challengeId, now))) return { ok: false, status: 503, message: EMAIL_NOT_SENT, retryAfterMs: RETRY_AFTER_SECONDS * 1000 };
   return { ok: true, expiresAt: issued.expiresAt };
 }

@@ -9,7 +9,7 @@ import { getDb } from "../db";
 import { parseForm, parseJson, reads } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import type { Attempter } from "../limits/sign-in-guard";
-import { attempterOf, attemptRight, countAttemptAt, type Counted } from "../auth/attempts";
+import { attempterOf, attemptRight, attemptUnjudged, countAttemptAt, type Counted } from "../auth/attempts";
 import { inGracePeriod, type Portal } from "../portal/policy";
 import { rememberThisDevice } from "./remembered-devices";
 import { authenticationOptions, finishAuthentication, hasPasskey, relyingParty } from "./passkeys";
@@ -142,7 +142,7 @@ export function mfaRoutes(portal: Portal) {
         error = await CHECK_CODE[method](c, auth, code);
       } catch (failure) {
         // The code could not be checked at all: the account's count of tries is given back too, as the answer says.
-        if (failure instanceof Unavailable) await attemptRight(c, counted.attempt.who, counted.attempt.counted);
+        if (failure instanceof Unavailable) await attemptUnjudged(c, counted.attempt.who, counted.attempt.counted);
         throw failure;
       }
       if (!error) {

@@ -65,6 +65,12 @@ describe("removing a contact", () => {
     await userStub(env, contact.id).rememberDevice({ id: "dev_aaaaaaaaaaaaaaaa", tokenHash: crypto.randomUUID(), generation, now: clock.now(), expiresAt: clock.now() + 30 * DAY, ip: "203.0.113.9", userAgent: "Firefox" });
     await pendingEnrollmentKey(env, db(), contact.id, clock.now());
     await generateRecoveryCodes(env, db(), contact.id, clock.now());
+    // An email code mailed, and one being sent: two KV records under their person.
+    const mailed = await userStub(env, contact.id).issueEmailOtp(contact.id, "flow-removal", clock.now());
+    if (!mailed.ok) throw new Error("no code issued");
+    expect(await userStub(env, contact.id).confirmEmailOtp(contact.id, mailed.challengeId, clock.now())).toBe(true);
+    expect((await userStub(env, contact.id).issueEmailOtp(contact.id, "flow-removal", clock.now() + 31_000)).ok).toBe(true);
+    expect((await env.OTP_KV.list({ prefix: `otp:${contact.id}:` })).keys).toHaveLength(2);
     await db().insert(passkeys).values({ id: `cred-${crypto.randomUUID()}`, userId: contact.id, name: "Rhea's phone", publicKey: "AAAA", counter: 0, transports: null, createdAt: clock.now(), lastUsedAt: null });
     await (await browser({ clock }).post("/support/login/forgot", { email: contact.email.toUpperCase() })).text();
     // …failed sign-ins naming their email in both portals, an admin's change, and an asset they use.
@@ -108,7 +114,7 @@ describe("removing a contact", () => {
     expect(await db().select().from(users).where(eq(users.id, contact.id))).toEqual([]);
     expect(await userStub(env, contact.id).listSessions({ generation, policy: (await portalStub(env, "support").getPolicy()).session, now: clock.now() })).toEqual([]);
     expect(await userStub(env, contact.id).listDevices(generation, clock.now())).toEqual([]);
-    expect(await env.OTP_KV.get(`otp:${contact.id}`)).toBeNull();
+    expect((await env.OTP_KV.list({ prefix: `otp:${contact.id}` })).keys).toEqual([]);
     expect(await db().select().from(removedPeople).where(eq(removedPeople.id, contact.id))).toEqual([{ id: contact.id, kind: "contact", pseudonym, removedAt: clock.now(), removedBy: admin.id }]);
 
     // The audit log: every event about them is still there, under the pseudonym, with no name or email left.

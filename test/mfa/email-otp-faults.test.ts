@@ -26,6 +26,22 @@ async function read(response: Response) {
   return { status: response.status, retryAfter: response.headers.get("Retry-After"), body: await response.text() };
 }
 
+describe("issuing one code at a time", () => {
+  it("an issue not yet confirmed holds off another, even one that reaches the object with an earlier clock", async () => {
+    const contact = await makeContact();
+    const stub = userStub(env, contact.id);
+    const now = fakeClock().now();
+    const later = await stub.issueEmailOtp(contact.id, "flow-a", now + 1_000);
+    expect(later.ok).toBe(true);
+    const earlier = await stub.issueEmailOtp(contact.id, "flow-a", now);
+    expect(earlier).toMatchObject({ ok: false, reason: "in_flight" });
+    // Nothing counts yet: the first is neither current nor sent.
+    expect(await stub.emailOtpStatus("flow-a")).toBeNull();
+    if (later.ok) expect(await stub.confirmEmailOtp(contact.id, later.challengeId, now + 2_000)).toBe(true);
+    expect(await stub.emailOtpStatus("flow-a")).toMatchObject({ sentAt: now + 2_000 });
+  });
+});
+
 describe("an email code while KV fails", () => {
   it("a code KV would not store is not sent and leaves no cooldown: once KV is back, Resend OTP sends one at once", async () => {
     const clock = fakeClock();
@@ -41,6 +57,7 @@ describe("an email code while KV fails", () => {
     // Again while KV still fails: the same words, never "a code was sent moments ago".
     const again = await read(await client.post("/support/login/verify/email/send"));
     expect(again.status).toBe(503);
+    expect(Number(again.retryAfter)).toBeGreaterThan(0);
     expect(again.body).toContain("We could not send the code. Try again in a moment.");
 
     await objectKv(contact.id, []);
@@ -65,6 +82,7 @@ describe("an email code while KV fails", () => {
     const mailDown = browser({ clock, env: { EMAIL: failingEmail }, cookiesOf: client });
     const failedMail = await read(await mailDown.post("/support/login/verify/email/send"));
     expect(failedMail.status).toBe(503);
+    expect(Number(failedMail.retryAfter)).toBeGreaterThan(0);
     // KV refuses the new record: the same.
     await objectKv(contact.id, ["put"]);
     const failedStore = await read(await client.post("/support/login/verify/email/send"));

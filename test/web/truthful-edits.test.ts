@@ -32,7 +32,7 @@ describe("an inline edit when D1 fails at each step", () => {
       const client = browser({ env: faults });
       await signIn(client, "agent", await makeAdmin());
       const keeper = await makeAgent();
-      const [from, to] = [await makeGroup([keeper.id]), await makeGroup([])];
+      const [from, to] = [await makeGroup([keeper.id]), await makeGroup([], `Truthful target ${when}`)];
       // A group change that also clears the agent: two fields, two history rows, one version.
       const form = { version: "1", impact: "low", location: "", group: to, agent: keeper.id };
       const edit = (id: string) => client.post(`/agent/assets/${id}/inline`, form, { headers: HX });
@@ -60,7 +60,9 @@ describe("an inline edit when D1 fails at each step", () => {
         // Told what is stored: saved only when it was; never "nothing was changed" over a stored change.
         if (response.status === 200) {
           expect(saved, step).toBe(true);
-          expect(said, step).toContain("Saved Managed By Group; cleared Managed By Agent");
+          expect(said, step).toContain(`Saved Managed By Group; cleared Managed By Agent, who is not in Truthful target ${when}`);
+          // The row the answer shows is the row as stored (read back, or built from what was written).
+          expect(said, step).toContain(`Truthful target ${when}`);
         } else {
           expect(response.status, step).toBe(503);
           expect(said, step).not.toMatch(/nothing was changed/i);
@@ -77,6 +79,18 @@ describe("an inline edit when D1 fails at each step", () => {
       }
     });
   }
+
+  it("a different edit by the same person over the same version is a conflict, not taken as the first one's retry", async () => {
+    const client = browser();
+    await signIn(client, "agent", await makeAdmin());
+    const [id] = await seedAssets(1);
+    const first = { version: "1", impact: "high", location: "", group: "", agent: "" };
+    expect((await client.post(`/agent/assets/${id}/inline`, first, { headers: HX })).status).toBe(200);
+    const second = await client.post(`/agent/assets/${id}/inline`, { ...first, impact: "medium" }, { headers: HX });
+    expect(second.status).toBe(409);
+    expect(cellText(await second.text())).toContain("Changed by someone else");
+    expect(await stored(id!)).toMatchObject({ impact: "high", version: 2 });
+  });
 
   it("a retry of someone else's edit over the same version is still a conflict", async () => {
     const [a, b] = [browser(), browser()];

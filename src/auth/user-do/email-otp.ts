@@ -58,9 +58,10 @@ export async function issueEmailOtp(sql: SqlStorage, env: Env, userId: string, f
     return { ok: false, reason: "cooldown", retryAfterMs: current.sent_at + EMAIL_OTP.resendCooldownMs - now };
   }
   // One issue at a time, so parallel requests send one mail; one never confirmed nor cancelled (its Worker stopped) lapses.
-  sql.exec("DELETE FROM otp_pending WHERE started_at <= ? OR started_at > ?", now - IN_FLIGHT_MS, now);
+  // Requests reach the object out of clock order, so a pending issue "from the future" is in flight too.
+  sql.exec("DELETE FROM otp_pending WHERE started_at <= ?", now - IN_FLIGHT_MS);
   const inFlight = sql.exec<{ started_at: number }>("SELECT started_at FROM otp_pending").toArray()[0];
-  if (inFlight) return { ok: false, reason: "in_flight", retryAfterMs: inFlight.started_at + IN_FLIGHT_MS - now };
+  if (inFlight) return { ok: false, reason: "in_flight", retryAfterMs: Math.min(IN_FLIGHT_MS, Math.max(1000, inFlight.started_at + IN_FLIGHT_MS - now)) };
   const sends = sql.exec<{ sent_at: number }>("SELECT sent_at FROM otp_sends WHERE sent_at > ? ORDER BY sent_at", now - EMAIL_OTP.sendWindowMs).toArray();
   if (sends.length >= EMAIL_OTP.maxSendsPerWindow) {
     return { ok: false, reason: "hourly_cap", retryAfterMs: sends[0]!.sent_at + EMAIL_OTP.sendWindowMs - now };
