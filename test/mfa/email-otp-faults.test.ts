@@ -8,7 +8,8 @@ import { userStub } from "../../src/auth/sessions";
 import { browser, fakeClock } from "../helpers/app";
 import { makeContact } from "../helpers/factories";
 import { failingEmail, faultyKv, type KvCall } from "../helpers/faults";
-import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
+import { enrollThroughPages, latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
+import { ACCOUNT_LIMITS } from "../../src/limits/limits";
 
 beforeEach(async () => {
   await setMfa("support", { authenticatorApp: false, emailOtp: true });
@@ -120,5 +121,30 @@ describe("an email code while KV fails", () => {
     await verified.text();
     expect(verified.headers.get("Location")).toBe("/support");
     await objectKv(contact.id, []);
+  });
+});
+
+describe("a try given back because KV failed", () => {
+  it("is that try alone: the person's own browser keeps its earlier wrong guesses counted", async () => {
+    await setMfa("support", { authenticatorApp: true, emailOtp: true });
+    const clock = fakeClock();
+    const contact = await makeContact();
+    const laptop = browser({ clock, ip: "198.51.100.77" });
+    // A full sign-in with the app makes this browser the person's own (its guesses are its own window).
+    await enrollThroughPages(laptop, "support", contact, clock);
+    await (await laptop.post("/support/logout")).text();
+    clock.advance(31_000);
+    await postPassword(laptop, "support", contact);
+    const wrongApp = async () => (await read(await laptop.post("/support/login/verify/app", { code: "000000" }))).status;
+    for (let i = 0; i < ACCOUNT_LIMITS.browser.limit - 1; i++) expect(await wrongApp()).toBe(401);
+    expect((await read(await laptop.post("/support/login/verify/email/send"))).status).toBe(303);
+    const code = await latestEmailCode(contact.email);
+    // One try while KV fails: given back. The window is one short of full, not emptied.
+    await objectKv(contact.id, ["get"]);
+    expect((await read(await laptop.post("/support/login/verify/email", { code: code === "000000" ? "111111" : "000000" }))).status).toBe(503);
+    await objectKv(contact.id, []);
+    expect(await wrongApp()).toBe(401);
+    expect(await wrongApp()).toBe(429);
+    await setMfa("support", { authenticatorApp: false, emailOtp: true });
   });
 });
