@@ -1,17 +1,20 @@
 /**
- * Failures of the parts EdgeDesk depends on (D1, Durable Objects), as opposed to our own bugs:
+ * Failures of the parts EdgeDesk depends on (D1, Durable Objects, KV), as opposed to our own bugs:
  * the request is answered 503 with Retry-After, and no session is ever treated as valid.
- * Workers marks transient Durable Object failures `retryable` or `overloaded`; D1 errors carry a
- * `D1_` prefix, wrapped by drizzle as the cause of its own error (a constraint violation is ours to fix, not the storage's, so it is not included).
+ * Workers marks transient Durable Object failures `retryable` or `overloaded`, and an object that
+ * was reset (its code updated, or aborted) `durableObjectReset`. D1 errors carry a `D1_` prefix,
+ * wrapped by drizzle as the cause of its own error; of those, a constraint violation or a
+ * statement SQLite refuses (no such table, a syntax error: SQLITE_ERROR) is ours to fix, not the
+ * storage's. test/web/failure-classes.test.ts holds this against errors workerd itself raises.
  */
 export function isDependencyFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error instanceof Unavailable) return true;
   // drizzle wraps a D1 error in its own (DrizzleQueryError), with the original as its cause.
   if (error.cause && isDependencyFailure(error.cause)) return true;
-  const flags = error as Error & { retryable?: unknown; overloaded?: unknown };
-  if (flags.retryable === true || flags.overloaded === true) return true;
-  if (/^D1_/.test(error.message) && !/constraint failed/i.test(error.message)) return true;
+  const flags = error as Error & { retryable?: unknown; overloaded?: unknown; durableObjectReset?: unknown };
+  if (flags.retryable === true || flags.overloaded === true || flags.durableObjectReset === true) return true;
+  if (/^D1_/.test(error.message)) return !/constraint failed|SQLITE_CONSTRAINT|SQLITE_ERROR\b/i.test(error.message);
   // KV's own words for a call that did not complete (workerd: "KV PUT failed: 503 …").
   if (/^KV (GET|PUT|DELETE|LIST) failed/i.test(error.message)) return true;
   // SQLite's own words for a database that is busy, locked or failing underneath (a Durable Object's storage, D1's engine).
