@@ -183,11 +183,11 @@ async function listLayout(page: Page) {
     const placeholder = textWidth(search.placeholder, search) + px(search, "paddingLeft") + px(search, "paddingRight");
     const edges = (selector) => { const r = document.querySelector(selector).getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right)]; };
     const scroller = document.querySelector(".table-scroll");
-    return { cut, searchFits: placeholder <= search.clientWidth + 0.5, filters: edges("form.filters"), bulk: edges(".bulk-bar"), table: edges("table.inventory-table"), scrolls: scroller.scrollWidth > scroller.clientWidth, page: document.documentElement.scrollWidth > innerWidth };
-  })()`) as Promise<{ cut: string[]; searchFits: boolean; filters: number[]; bulk: number[]; table: number[]; scrolls: boolean; page: boolean }>;
+    return { dropdowns: document.querySelectorAll("table.inventory-table select").length, cut, searchFits: placeholder <= search.clientWidth + 0.5, filters: edges("form.filters"), bulk: edges(".bulk-bar"), table: edges("table.inventory-table"), scrolls: scroller.scrollWidth > scroller.clientWidth, page: document.documentElement.scrollWidth > innerWidth };
+  })()`) as Promise<{ dropdowns: number; cut: string[]; searchFits: boolean; filters: number[]; bulk: number[]; table: number[]; scrolls: boolean; page: boolean }>;
 }
 
-test("at 1280, 1440 and 1920 px a chosen value reads in full, and the table lines up with the bars above it", async () => {
+test("at 1280, 1440 and 1920 px a chosen value reads in full, and the table lines up with the bars above it; at 390 and 320 px too, a card per row", async () => {
   for (const list of ["/agent/assets", "/agent/software"]) {
     await page.goto(list);
     await shown(page.getByTestId("inventory-row"));
@@ -197,11 +197,21 @@ test("at 1280, 1440 and 1920 px a chosen value reads in full, and the table line
     for (const width of [1280, 1440, 1920]) {
       await page.setViewportSize({ width, height: 900 });
       const layout = await listLayout(page);
+      expect(layout.dropdowns, `${list} at ${width} px: dropdowns measured`).toBeGreaterThan(10);
       expect(layout.cut, `${list} at ${width} px`).toEqual([]);
       expect(layout.searchFits, `${list} at ${width} px: the search box cuts its placeholder`).toBe(true);
       expect(layout.table, `${list} at ${width} px: table edges against the filter bar's`).toEqual(layout.filters);
       expect(layout.table, `${list} at ${width} px: table edges against the bulk bar's`).toEqual(layout.bulk);
       expect({ scrolls: layout.scrolls, page: layout.page }, `${list} at ${width} px`).toEqual({ scrolls: false, page: false });
+    }
+    // On a phone each row is a card, its dropdowns as wide as the card: a chosen value still reads in full.
+    for (const width of [390, 320]) {
+      await page.setViewportSize({ width, height: 844 });
+      const layout = await listLayout(page);
+      expect(layout.dropdowns, `${list} at ${width} px: dropdowns measured`).toBeGreaterThan(10);
+      expect(layout.cut, `${list} at ${width} px`).toEqual([]);
+      expect(layout.searchFits, `${list} at ${width} px: the search box cuts its placeholder`).toBe(true);
+      expect(layout.page, `${list} at ${width} px: the page scrolls sideways`).toBe(false);
     }
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByTestId("inventory-row").first().getByRole("checkbox").uncheck();
