@@ -2,7 +2,7 @@ import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../access/auth";
 import { EmailedCodeField, secondProofFor } from "../auth/reauth";
 import type { RememberedDevice, SessionInfo } from "../auth/user-do";
-import { Card, ErrorMessage, Field, FormProblems, Layout, Notice } from "../web/layout";
+import { Card, ErrorMessage, Field, FieldErrorsContext, FormProblems, Layout, Notice } from "../web/layout";
 import type { FieldErrors } from "../lib/validation";
 import { describeDevice } from "./device";
 import { PasswordRulesList } from "./pages";
@@ -124,6 +124,8 @@ export function AccountPage(props: {
   now: number;
   error?: string;
   notice?: string;
+  /** The password form's problems, each beside its field. */
+  passwordErrors?: FieldErrors | undefined;
 }) {
   const { auth } = props;
   const base = `/${auth.portal}/account`;
@@ -141,6 +143,8 @@ export function AccountPage(props: {
         <div class="panel">
           <h2>Password</h2>
           {props.hasPassword ? (
+            // Its fields' problems are shown beside them here only: the page's other forms share field names.
+            <FieldErrorsContext.Provider value={props.passwordErrors ?? {}}>
             <form method="post" action={`${base}/password`} class="stack narrow">
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
               <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
@@ -152,6 +156,7 @@ export function AccountPage(props: {
               </div>
               <p class="hint">Changing your password signs out your other sessions.</p>
             </form>
+            </FieldErrorsContext.Provider>
           ) : (
             <p>You sign in with Microsoft, so your password is managed there.</p>
           )}

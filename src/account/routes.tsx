@@ -9,7 +9,7 @@ import type { Auth } from "../access/auth";
 import { endAllSessionsOfUser, rotateSession, userStub } from "../auth/sessions";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { formRefusal, parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
+import { type FieldErrors, formRefusal, parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
 import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../mfa/passkeys";
 import { signInWays } from "../auth/sign-in-ways";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
@@ -49,7 +49,7 @@ export function accountRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const signedIn = requireSession(portal);
 
-  async function render(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 429 = 200) {
+  async function render(c: Ctx, extra: { error?: string; notice?: string; passwordErrors?: FieldErrors } = {}, status: 200 | 400 | 401 | 429 = 200) {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     const [user, sessions, devices, hasApp, appConfirms, unusedRecoveryCodes, securityLog, myPasskeys] = await Promise.all([
@@ -104,7 +104,10 @@ export function accountRoutes(portal: Portal) {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     const form = await parseForm(c, changeForm);
-    if (!form.ok) return render(c, { error: form.message }, 400);
+    if (!form.ok) {
+      const refusal = formRefusal(form);
+      return render(c, refusal.errors ? { passwordErrors: refusal.errors, error: Object.keys(refusal.errors).length > 1 ? `${Object.keys(refusal.errors).length} fields of the password form need attention: see the messages beside them.` : "A field of the password form needs attention: see the message beside it." } : { error: form.message }, 400);
+    }
     const now = c.var.clock.now();
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);

@@ -228,7 +228,8 @@ peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
   const now = c.var.clock.now();
   const updated = await updateAgent(c.env, db, actorOf(c), agentId, form.data, now, recentlyReauthenticated(c));
   await auditRefusal(c, updated, "change an agent", agentId);
-  if (!updated.ok) return agentPage(c, agentId, { error: updated.message }, statusOf(updated));
+  // Refused as a whole (an email taken, a re-authentication due): said above the form, with what was typed kept.
+  if (!updated.ok) return agentPage(c, agentId, { error: updated.message, values: { name: form.data.name, email: form.data.email, roleId: form.data.roleId, groupIds: form.data.groupIds } }, statusOf(updated));
   const actorId = c.var.auth.user.id;
   await recordAudit(c, { event: "user.updated", portal: "agent", actorId, targetId: agentId, details: { roleId: form.data.roleId, active: form.data.active, groupIds: form.data.groupIds, ...(updated.value.email ? { email: { from: before.email, to: form.data.email } } : {}) } });
   const after = (await holderOf(db, agentId))!;

@@ -115,7 +115,7 @@ export function passwordlessRoutes(portal: Portal) {
     const policy = await portalPolicy(c, portal);
     if (!passwordlessRp(c.env, policy)) return passPage(c, { error: "A temporary access pass works here only after your password." }, 403);
     const form = await parseForm(c, passForm);
-    if (!form.ok) return passPage(c, { error: form.message }, 400);
+    if (!form.ok) return passPage(c, { error: form.message, email: typeof form.values.email === "string" ? form.values.email : undefined }, 400);
     const { email, code } = form.data;
     const now = c.var.clock.now();
     const db = getDb(c.env.DB);

@@ -84,7 +84,7 @@ export function signInRoutes(portal: Portal) {
     // The access mode is enforced here too, not only by hiding the form.
     if (!allowed.password) return c.html(<SignInPage portal={portal} {...allowed} error="This portal signs in with Microsoft only." />, 403);
     const form = await parseForm(c, signInForm);
-    if (!form.ok) return c.html(<SignInPage portal={portal} {...allowed} error={form.message} />, 400);
+    if (!form.ok) return c.html(<SignInPage portal={portal} {...allowed} error={form.message} email={typeof form.values.email === "string" ? form.values.email : undefined} />, 400);
     const { email, password } = form.data;
     const next = safeNextPath(form.data.next, home);
     const keepNext = next === home ? undefined : next;

@@ -1,4 +1,5 @@
-import type { Child } from "hono/jsx";
+import { type Child, useContext } from "hono/jsx";
+import { describedBy, FieldError, FieldErrorsContext } from "../web/layout";
 import { z } from "zod";
 
 /** An HTML checkbox: "on" when ticked, absent (or "") when not. Anything else is refused. */
@@ -34,15 +35,18 @@ export function wholeNumber(label: string, min: number, max: number) {
     .pipe(z.number().int().min(min, message).max(max, message));
 }
 
-export function NumberField(props: { name: string; label: string; value: number; min: number; max: number; hint: string }) {
+export function NumberField(props: { name: string; label: string; value: number | string; min: number; max: number; hint: string }) {
   const id = `field-${props.name}`;
+  // A refused save shows each field's problem beside it (the tab's page provides them).
+  const error = useContext(FieldErrorsContext)[props.name];
   return (
-    <div class="field">
+    <div class={error ? "field invalid" : "field"}>
       <label for={id}>{props.label}</label>
-      <input id={id} name={props.name} type="number" inputmode="numeric" value={String(props.value)} min={props.min} max={props.max} required aria-describedby={`${id}-hint`} />
+      <input id={id} name={props.name} type="number" inputmode="numeric" value={String(props.value)} min={props.min} max={props.max} required aria-invalid={error ? "true" : undefined} aria-describedby={describedBy(id, props.hint, error)} />
       <p class="hint" id={`${id}-hint`}>
         {props.hint}
       </p>
+      <FieldError id={id} error={error} />
     </div>
   );
 }

@@ -3,9 +3,9 @@ import type { Child } from "hono/jsx";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
-import { parseForm, reads } from "../lib/validation";
+import { type FieldErrors, type FormValues, parseForm, reads } from "../lib/validation";
 import type { Portal, PortalPolicy } from "../portal/policy";
-import { ErrorMessage, Notice } from "../web/layout";
+import { FieldErrorsContext, FormProblems, Notice } from "../web/layout";
 import { AUDIENCES, type Audience, parseAudience, SETTINGS_ROOT } from "./audiences";
 import { ApplyChoice, SettingsFrame, type TabSlug } from "./pages";
 import { ownValue } from "../lib/lookup";
@@ -49,17 +49,32 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
   type Ctx = Context<AppEnv>;
   const path = (audience: Audience) => `${SETTINGS_ROOT}/${audience}/${tab.slug}`;
 
-  function page(c: Ctx, audience: Audience, value: T, extra: { error?: string; notice?: string; confirm?: Child } = {}, status: 200 | 400 = 200) {
+  function page(c: Ctx, audience: Audience, value: T, extra: { error?: string; errors?: FieldErrors; notice?: string; confirm?: Child } = {}, status: 200 | 400 = 200) {
     const portal = AUDIENCES[audience];
     return c.html(
       <SettingsFrame auth={c.var.auth} audience={audience} tab={tab.slug}>
         <h1>{tab.title}</h1>
-        <ErrorMessage message={extra.error} />
+        <FormProblems error={extra.error} errors={extra.errors} />
         <Notice message={extra.notice} />
-        {extra.confirm ?? <tab.Form action={path(audience)} value={value} portal={portal} env={c.env} />}
+        <FieldErrorsContext.Provider value={extra.errors ?? {}}>{extra.confirm ?? <tab.Form action={path(audience)} value={value} portal={portal} env={c.env} />}</FieldErrorsContext.Provider>
       </SettingsFrame>,
       status,
     );
+  }
+
+  /**
+   * A refused form's values over the stored ones: each field the schema accepts on its own, as
+   * typed; the others as stored, with their problem beside them.
+   */
+  function typedOver(before: T, values: FormValues): T {
+    const shape = (tab.schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+    if (!shape) return before;
+    const typed: Record<string, unknown> = { ...(before as Record<string, unknown>) };
+    for (const [key, field] of Object.entries(shape)) {
+      const parsed = field.safeParse(values[key]);
+      if (parsed.success) typed[key] = parsed.data;
+    }
+    return typed as T;
   }
 
   async function current(c: Ctx, audience: Audience): Promise<T> {
@@ -87,7 +102,10 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     if (!audience) return c.notFound();
     const before = await current(c, audience);
     const form = await parse(c, audience, tab.schema);
-    if (!form.ok) return page(c, audience, before, { error: form.message }, 400);
+    if (!form.ok) {
+      const fields = "errors" in form && Object.keys(form.errors).length > 0;
+      return page(c, audience, fields ? typedOver(before, form.values) : before, fields ? { errors: form.errors } : { error: form.message }, 400);
+    }
     const changes = tab.describe(before, form.data, AUDIENCES[audience]);
     if (changes.length === 0) return c.redirect(`${path(audience)}?saved=unchanged`, 303);
     return page(c, audience, before, {

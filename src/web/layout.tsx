@@ -1,5 +1,5 @@
 import { raw } from "hono/html";
-import type { Child } from "hono/jsx";
+import { type Child, createContext, useContext } from "hono/jsx";
 import type { Auth } from "../access/auth";
 import { hasPermission } from "../access/permissions";
 import { settingsSectionsFor } from "./navigation";
@@ -147,6 +147,12 @@ export function FormProblems({ error, errors, fields }: { error?: string | undef
   return <ErrorMessage message={error ?? summary} />;
 }
 
+/**
+ * Each field's problem for the fields a page renders deep inside components that do not take
+ * them one by one (the settings tabs): Field and the settings' NumberField read theirs from here.
+ */
+export const FieldErrorsContext = createContext<Readonly<Record<string, string>>>({});
+
 /** The ids a field's control is described by: its hint and its error, where it has them. */
 export function describedBy(id: string, hint: unknown, error: unknown): string | undefined {
   return [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
@@ -176,8 +182,9 @@ export function Field(props: {
   error?: string | undefined;
 }) {
   const id = `field-${props.name}`;
+  const error = props.error ?? useContext(FieldErrorsContext)[props.name];
   return (
-    <div class={props.error ? "field invalid" : "field"}>
+    <div class={error ? "field invalid" : "field"}>
       <label for={id}>{props.label}</label>
       <input
         id={id}
@@ -190,10 +197,10 @@ export function Field(props: {
         maxlength={props.maxlength}
         autofocus={props.autofocus}
         readonly={props.readonly}
-        aria-invalid={props.error ? "true" : undefined}
-        aria-describedby={describedBy(id, props.hint, props.error)}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy(id, props.hint, error)}
       />
-      <FieldError id={id} error={props.error} />
+      <FieldError id={id} error={error} />
       {props.hint && (
         <p class="hint" id={`${id}-hint`}>
           {props.hint}

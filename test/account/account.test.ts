@@ -8,6 +8,7 @@ import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 import { writePortalPolicy } from "../helpers/portal";
+import { fieldErrors } from "../helpers/html";
 
 async function setPasswordPolicy(portal: Portal, change: Partial<PasswordPolicy>) {
   const current = await portalStub(env, portal).getPolicy();
@@ -27,6 +28,10 @@ describe("changing one's own password on My account", () => {
     const wrongCurrent = await laptop.post("/support/account/password", { current: "not it", password: "new sturdy phrase", confirm: "new sturdy phrase" });
     expect(wrongCurrent.status).toBe(401);
     expect(await wrongCurrent.text()).toContain("Your current password is not right.");
+    // Every field's problem at once, beside its field in the password form.
+    const empty = await laptop.post("/support/account/password", { current: "", password: "", confirm: "" });
+    expect(empty.status).toBe(400);
+    expect(Object.keys(fieldErrors(await empty.text())).sort()).toEqual(["confirm", "current", "password"]);
     const weak = await laptop.post("/support/account/password", { current: contact.password, password: "football", confirm: "football" });
     expect(weak.status).toBe(400);
     expect(await weak.text()).toContain("most commonly used");

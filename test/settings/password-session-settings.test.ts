@@ -6,6 +6,7 @@ import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeContact } from "../helpers/factories";
 import { writePortalPolicy } from "../helpers/portal";
+import { fieldErrors } from "../helpers/html";
 
 const ROOT = "/agent/settings/security/contacts";
 
@@ -59,6 +60,21 @@ describe("Password Requirements and Session Configuration tabs", () => {
       expect(await response.text()).toContain(message);
     }
     expect(await portalStub(env, "support").getPolicy()).toEqual(before);
+  });
+
+  it("Save names every field's problem beside it and keeps the values it accepted", async () => {
+    const admin = await makeAdmin();
+    const client = browser();
+    await signIn(client, "agent", admin);
+    const response = await client.post(`${ROOT}/password`, { minLength: "7", requireDigit: "on", expiryDays: "30", reuseCount: "25" });
+    expect(response.status).toBe(400);
+    const html = await response.text();
+    expect(fieldErrors(html)).toEqual({
+      minLength: "Minimum length must be a whole number from 8 to 128.",
+      reuseCount: "Reuse restriction must be a whole number from 0 to 24.",
+    });
+    expect(html).toMatch(/id="field-expiryDays"[^>]*value="30"|value="30"[^>]*id="field-expiryDays"/);
+    expect(html).toMatch(/id="field-requireDigit"[^>]*checked/);
   });
 
   it("saves session timeouts in minutes and hours", async () => {
