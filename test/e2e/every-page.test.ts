@@ -6,8 +6,8 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { routeOf } from "./page-checks";
-import { LONG_NAMES_SQL } from "./long-names";
-import { type Journey, shown, signInWithPassword, startJourney } from "./harness";
+import { LONG_ISSUER, LONG_NAMES_SQL } from "./long-names";
+import { type Journey, openSecuritySettings, saveForNextLogin, shown, signInWithPassword, startJourney } from "./harness";
 
 let journey: Journey;
 beforeAll(async () => {
@@ -69,4 +69,17 @@ test("a contact reaches every page of the support portal by its links", async ()
   await menuFitsAPhone(page);
   const routes = await crawl(page, "/support", "/support");
   expect(routes.sort()).toEqual(["/support", "/support/account", "/support/assets"]);
+});
+
+test("the issuer name at its longest, unbroken, where a contact setting up the app reads it", async () => {
+  const admin = await journey.newPage();
+  await signInWithPassword(admin, "agent", "admin@edgedesk.test", journey.password);
+  await openSecuritySettings(admin, "Contact Authentication", "Multi-Factor Authentication");
+  await admin.getByLabel("Authenticator App").check();
+  await admin.getByLabel("Issuer Name").fill(LONG_ISSUER);
+  await saveForNextLogin(admin, "Authenticator App: off → on");
+  // The enrollment page (QR code, manual key, the name the app will show) is checked at every width as the journey leaves it.
+  const page = await journey.newPage();
+  await signInWithPassword(page, "support", "contact2@customer.test", journey.password);
+  await shown(page.getByRole("img", { name: new RegExp(`^QR code for ${LONG_ISSUER}`) }));
 });
