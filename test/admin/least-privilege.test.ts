@@ -17,26 +17,13 @@ import { db, makeAgent } from "../helpers/factories";
 import { makeGroup } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
+import { pick, random, type Rand } from "../helpers/random";
 
 const ADMIN = "role_administrator";
 // 50 actors × 4 targets = 200 generated actor/target pairs, each with a sequence of 4 admin actions.
 const ACTORS = 50;
 const TARGETS_EACH = 4;
 
-/** mulberry32: the same cases on every run, so a failure can be replayed by its case number. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Rand = ReturnType<typeof random>;
-const pick = <T,>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
 const subset = (rand: Rand, must: Permission[] = []): Permission[] => ALL_PERMISSIONS.filter((p) => must.includes(p) || rand() < 0.5);
 
 /** Written here, not imported: the test's own idea of what a role lets its holder do. */

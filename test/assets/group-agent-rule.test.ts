@@ -13,25 +13,13 @@ import { makeAgent } from "../helpers/factories";
 import { makeGroup, seedAssets, signedInAgent } from "../helpers/inventory";
 import { cellText, tableRows } from "../helpers/html";
 import { apply, csvOf, dryRun } from "./import-helpers";
+import { pick, random, type Rand } from "../helpers/random";
 
 const CASES = 10;
 const STEPS = 7;
 const ASSETS = 5;
 const HX = { "HX-Request": "true" };
 
-/** mulberry32: the same cases on every run, so a failure can be replayed by its case number. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-type Rand = ReturnType<typeof random>;
-const pick = <T,>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
 
 interface State {
   impact: string;

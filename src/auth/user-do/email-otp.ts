@@ -21,7 +21,7 @@ function otpKvKey(userId: string, challengeId: string): string {
   return `otp:${userId}:${challengeId}`;
 }
 
-/** The codes' KV records go too when their person is removed (issue 19.5). */
+/** The codes' KV records go too when their person is removed: nothing of theirs is left behind. */
 export async function forgetEmailOtp(env: Env, userId: string): Promise<void> {
   const { keys } = await env.OTP_KV.list({ prefix: `otp:${userId}:` });
   await Promise.all([...keys.map((k) => env.OTP_KV.delete(k.name)), env.OTP_KV.delete(`otp:${userId}`)]);
