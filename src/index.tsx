@@ -2,6 +2,8 @@ import { createApp } from "./app";
 import { getDb } from "./db";
 import { resealBatch, staleSecrets } from "./lifecycle/key-rotation";
 import { runRetention } from "./lifecycle/retention";
+import { answerDueResetRequests } from "./auth/password-reset";
+import { deliverDueMail, OUTBOX_CRON } from "./mail/outbox";
 
 export { UserDurableObject } from "./auth/user-do";
 export { PortalDurableObject } from "./portal/portal-do";
@@ -16,6 +18,13 @@ export default {
   // part is bounded and logs what it did; one failing does not stop the other, and the run is
   // still reported as failed (Cron Events in the dashboard).
   async scheduled(controller, env) {
+    // Each minute (wrangler.toml [triggers]): "Forgot password?" requests a failed request left
+    // unanswered, then the mail the outbox still owes.
+    if (controller.cron === OUTBOX_CRON) {
+      const resets = await answerDueResetRequests(env, controller.scheduledTime);
+      console.log(`Outbox: ${JSON.stringify({ resetRequests: { answered: resets.answered, failed: resets.failed }, mail: await deliverDueMail(env, controller.scheduledTime) })}`);
+      return;
+    }
     const failures: unknown[] = [];
     try {
       console.log(`Retention: ${JSON.stringify(await runRetention(env, controller.scheduledTime))}`);

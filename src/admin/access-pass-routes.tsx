@@ -6,14 +6,13 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
 import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";
-import { afterResponse } from "../lib/background";
+import { recordAuditWithNotices } from "../mail/outbox";
 import { parseForm, reads } from "../lib/validation";
 import { utcMinute } from "../lib/clock";
 import { requirePermission } from "../access/guard";
-import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText, notifyAccessPassIssued } from "../mfa/access-pass";
+import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText, accessPassIssuedNotice } from "../mfa/access-pass";
 import { portalOfKind } from "../portal/policy";
 import { ErrorMessage } from "../web/layout";
 import { AdminFrame, CopyableSecret } from "./pages";
@@ -100,8 +99,11 @@ accessPassRoutes.post("/people/:id/access-pass", recovery, requireRecentAuth(), 
   const minutes = Number(form.data.minutes);
   const now = c.var.clock.now();
   const { pass, expiresAt } = await issueAccessPass(getDb(c.env.DB), person, auth.user, minutes, now);
-  await recordAudit(c, { event: "access_pass.issued", portal: portalOfKind(person.kind), actorId: auth.user.id, targetId: person.id, details: { minutes, expiresAt } });
-  await afterResponse(c, "the access pass notice", () => notifyAccessPassIssued(c.env, person, auth.user, expiresAt, now));
+  await recordAuditWithNotices(
+    c,
+    [{ event: "access_pass.issued", portal: portalOfKind(person.kind), actorId: auth.user.id, targetId: person.id, details: { minutes, expiresAt } }],
+    [accessPassIssuedNotice(person, auth.user, expiresAt)],
+  );
   const shown = formatPass(pass);
   c.header("Cache-Control", "no-store");
   return c.html(

@@ -1,7 +1,8 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { type AuditEntry, auditOriginOf, recordAudit } from "../audit/audit";
+import { type Notice as MailNotice, recordAuditWithNotices, sendAfterResponse } from "../mail/outbox";
 import { requireSession } from "../auth/middleware";
 import { passwordRules } from "../auth/password-policy";
 import { recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
@@ -17,11 +18,10 @@ import { countUnusedRecoveryCodes, listRecoveryCodes } from "../mfa/recovery-cod
 import { actorOf, requirePermission } from "../access/guard";
 import { type Decision, holdsAllOf, mayAssignRole, mayManagePerson } from "../access/grants";
 import { hasPermission, type Permission } from "../access/permissions";
-import { ErrorMessage, FormProblems, Notice } from "../web/layout";
-import { afterResponse } from "../lib/background";
+import { FormProblems, Notice } from "../web/layout";
 import { createAgent, REAUTH_FIRST, groupIdsOf, holderOf, listAgents, listContacts, listGroups, listRoles, type Result, setContactActive, updateAgent } from "./agents";
-import { notifyEmailChanged, notifyPasswordSetByAdmin, notifyRoleChanged, notifySecondFactorRemoved } from "./notices";
-import { notifyRecoveryCodesViewed, resetMfa } from "./mfa-admin";
+import { emailChangedNotices, passwordSetByAdminNotice, roleChangedNotice, secondFactorRemovedNotice } from "./notices";
+import { recoveryCodesViewedNotice, resetMfa } from "./mfa-admin";
 import { AdminFrame, AgentForm, MfaPanel, PersonDevicesPanel, ReauthLink, PeopleTable, RecoveryCodesView, type RoleChoice, SetPasswordForm, SsoPanel } from "./pages";
 import { linkedIdentityOf } from "../sso/invitations";
 import { ssoConfig } from "../sso/oidc";
@@ -231,14 +231,16 @@ peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
   // Refused as a whole (an email taken, a re-authentication due): said above the form, with what was typed kept.
   if (!updated.ok) return agentPage(c, agentId, { error: updated.message, values: { name: form.data.name, email: form.data.email, roleId: form.data.roleId, groupIds: form.data.groupIds } }, statusOf(updated));
   const actorId = c.var.auth.user.id;
-  await recordAudit(c, { event: "user.updated", portal: "agent", actorId, targetId: agentId, details: { roleId: form.data.roleId, active: form.data.active, groupIds: form.data.groupIds, ...(updated.value.email ? { email: { from: before.email, to: form.data.email } } : {}) } });
   const after = (await holderOf(db, agentId))!;
+  const entries: AuditEntry[] = [{ event: "user.updated", portal: "agent", actorId, targetId: agentId, details: { roleId: form.data.roleId, active: form.data.active, groupIds: form.data.groupIds, ...(updated.value.email ? { email: { from: before.email, to: form.data.email } } : {}) } }];
+  const notices: MailNotice[] = [];
   if (updated.value.role) {
     const roleName = (await listRoles(db)).find((r) => r.id === after.roleId)?.name ?? "";
-    await recordAudit(c, { event: "role.assigned", portal: "agent", actorId, targetId: agentId, details: { from: before.roleId, to: after.roleId } });
-    await afterResponse(c, "role change notice", () => notifyRoleChanged(c.env, after, roleName, c.var.auth.user, now));
+    entries.push({ event: "role.assigned", portal: "agent", actorId, targetId: agentId, details: { from: before.roleId, to: after.roleId } });
+    notices.push(roleChangedNotice(after, roleName, c.var.auth.user));
   }
-  if (updated.value.email) await afterResponse(c, "email change notice", () => notifyEmailChanged(c.env, after, before.email, c.var.auth.user, now));
+  if (updated.value.email) notices.push(...emailChangedNotices(after, before.email, c.var.auth.user));
+  await recordAuditWithNotices(c, entries, notices);
   return c.redirect(`/agent/admin/agents/${agentId}?done=saved`, 303);
 });
 
@@ -257,8 +259,7 @@ peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), reads(pas
   const changed = await setPassword(c.env, db, agent, form.data.password, policy.password, now);
   if (!changed.ok) return agentPage(c, agentId, { error: changed.message }, 400);
   await endAllSessionsOfUser(c.env, agentId);
-  await recordAudit(c, { event: "password.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { byAdmin: true } });
-  await afterResponse(c, "password set notice", () => notifyPasswordSetByAdmin(c.env, agent, c.var.auth.user, now));
+  await recordAuditWithNotices(c, [{ event: "password.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { byAdmin: true } }], [passwordSetByAdminNotice(agent, c.var.auth.user)]);
   return c.redirect(`/agent/admin/agents/${agentId}?done=password`, 303);
 });
 
@@ -355,8 +356,8 @@ peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), reads(
   if (target.id === auth.user.id) return agentPage(c, target.id, { error: "You cannot reset your own MFA here. Ask another administrator." }, 403);
   const refused = await refuseUnlessManageable(c, target.id, "reset their MFA", "reset MFA");
   if (refused) return refused;
-  await resetMfa(c.env, db, target, auth.user, c.var.clock.now());
-  await recordAudit(c, { event: "mfa.reset", portal: target.kind === "agent" ? "agent" : "support", actorId: auth.user.id, targetId: target.id });
+  const origin = auditOriginOf(c);
+  await sendAfterResponse(c, await resetMfa(c.env, db, target, auth.user, origin), origin.at);
   return c.redirect(`${back}?done=reset`, 303);
 });
 
@@ -369,8 +370,7 @@ peopleRoutes.get("/people/:id/recovery-codes", recovery, requireRecentAuth(), as
   const refused = await refuseUnlessManageable(c, target.id, "view their recovery codes", "view recovery codes");
   if (refused) return refused;
   const codes = await listRecoveryCodes(c.env, db, target.id);
-  await recordAudit(c, { event: "recovery_codes.viewed", portal: "agent", actorId: auth.user.id, targetId: target.id });
-  await notifyRecoveryCodesViewed(c.env, target, auth.user, c.var.clock.now());
+  await recordAuditWithNotices(c, [{ event: "recovery_codes.viewed", portal: "agent", actorId: auth.user.id, targetId: target.id }], [recoveryCodesViewedNotice(target, auth.user)]);
   return c.html(
     <AdminFrame auth={auth} title={`Recovery codes of ${target.name}`}>
       <RecoveryCodesView codes={codes} />
@@ -391,17 +391,22 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
   const refused = await refuseUnlessManageable(c, target.id, kind === "passkey" ? "remove their passkeys" : "forget their devices", kind === "passkey" ? "remove a passkey" : "forget a device");
   if (refused) return refused;
   const itemId = c.req.param("itemId") ?? "";
-  const now = c.var.clock.now();
   const back = target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`;
   if (kind === "passkey") {
     const passkey = (await listPasskeys(db, target.id)).find((p) => p.id === itemId);
     if (!passkey || !(await removePasskey(db, target.id, itemId))) return c.text("That passkey is not registered to this person.", 404);
-    await recordAudit(c, { event: "passkey.removed", portal: portalOfKind(target.kind), actorId: auth.user.id, targetId: target.id, details: { byAdmin: true, name: passkey.name } });
-    await afterResponse(c, "passkey removal notice", () => notifySecondFactorRemoved(c.env, target, `the passkey “${passkey.name}”`, auth.user, now));
+    await recordAuditWithNotices(
+      c,
+      [{ event: "passkey.removed", portal: portalOfKind(target.kind), actorId: auth.user.id, targetId: target.id, details: { byAdmin: true, name: passkey.name } }],
+      [secondFactorRemovedNotice(target, `the passkey “${passkey.name}”`, auth.user)],
+    );
   } else {
     if (!/^dev_[a-z2-7]{16}$/.test(itemId) || !(await userStub(c.env, target.id).forgetDevice(itemId))) return c.text("That device is not remembered for this person.", 404);
-    await recordAudit(c, { event: "devices.forgotten", portal: portalOfKind(target.kind), actorId: auth.user.id, targetId: target.id, details: { byAdmin: true, deviceId: itemId } });
-    await afterResponse(c, "device removal notice", () => notifySecondFactorRemoved(c.env, target, "a remembered device (it will be asked for the second step again)", auth.user, now));
+    await recordAuditWithNotices(
+      c,
+      [{ event: "devices.forgotten", portal: portalOfKind(target.kind), actorId: auth.user.id, targetId: target.id, details: { byAdmin: true, deviceId: itemId } }],
+      [secondFactorRemovedNotice(target, "a remembered device (it will be asked for the second step again)", auth.user)],
+    );
   }
   return c.redirect(`${back}?done=${kind === "passkey" ? "passkey_removed" : "device_forgotten"}`, 303);
 }

@@ -1,7 +1,8 @@
 import { type Context, Hono } from "hono";
 import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { findUserById } from "../auth/users";
+import { recordAuditWithNotices } from "../mail/outbox";
 import { requireSession } from "../auth/middleware";
 import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";
@@ -9,6 +10,7 @@ import { requirePermission } from "../access/guard";
 import { ErrorMessage, Notice } from "../web/layout";
 import { issueRequestedCodes, pendingRecoveryRequests } from "../mfa/recovery-requests";
 import { AdminFrame } from "./pages";
+import { recoveryCodesIssuedNotice } from "./mfa-admin";
 
 /** Pending "I lost my recovery codes" requests: /agent/admin/recovery-requests. */
 export const requestsRoutes = new Hono<AppEnv>();
@@ -61,6 +63,12 @@ requestsRoutes.get("/", (c) => page(c, { notice: c.req.query("done") === "issued
 requestsRoutes.post("/:id/issue", requireRecentAuth(), reads(), async (c) => {
   const result = await issueRequestedCodes(c.env, getDb(c.env.DB), c.req.param("id"), c.var.auth.user.id, c.var.clock.now());
   if (!result.ok) return page(c, { error: result.message }, 400);
-  await recordAudit(c, { event: "recovery_codes.issued", portal: "agent", actorId: c.var.auth.user.id, targetId: result.userId });
+  // They asked for these codes; should they not have, the notice tells them someone answered.
+  const person = await findUserById(getDb(c.env.DB), result.userId);
+  await recordAuditWithNotices(
+    c,
+    [{ event: "recovery_codes.issued", portal: "agent", actorId: c.var.auth.user.id, targetId: result.userId }],
+    person ? [recoveryCodesIssuedNotice(person, c.var.auth.user)] : [],
+  );
   return c.redirect("/agent/admin/recovery-requests?done=issued", 303);
 });

@@ -10,11 +10,11 @@ import { type FieldErrors, parseForm, reads, requiredText } from "../lib/validat
 import { actorOf, requirePermission } from "../access/guard";
 import { grantablePermissions, mayChangeRole } from "../access/grants";
 import { recentlyReauthenticated } from "../auth/reauth";
-import { afterResponse } from "../lib/background";
+import { recordAuditWithNotices } from "../mail/outbox";
 import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "../access/permissions";
 import { ErrorMessage, FormProblems, Notice } from "../web/layout";
 import { deleteRole, holdersOfRole, listRoles, REAUTH_FIRST, type Result, saveRole } from "./agents";
-import { notifyRolePermissionsChanged } from "./notices";
+import { rolePermissionsChangedNotice } from "./notices";
 import { AdminFrame, ReauthLink, RoleForm } from "./pages";
 import { ownValue } from "../lib/lookup";
 import { portalWriter } from "../portal/context";
@@ -128,13 +128,12 @@ async function save(c: Ctx, roleId: string | null) {
   if (!saved.ok) return formPage(c, roleId, { error: saved.message, value }, saved.status ?? 400);
   // Answers only once no isolate still holds the role's permissions from before (issue 20).
   await reloadRolePermissions(portalWriter(c));
-  await recordAudit(c, { event: "role.saved", portal: "agent", actorId: c.var.auth.user.id, targetId: saved.value, details: { name: form.data.name, permissions: form.data.permissions } });
-  if (roleId) {
-    const holders = await holdersOfRole(db, roleId);
-    await afterResponse(c, "role permissions notice", async () => {
-      for (const holder of holders) await notifyRolePermissionsChanged(c.env, holder, form.data.name, c.var.auth.user, now);
-    });
-  }
+  const holders = roleId ? await holdersOfRole(db, roleId) : [];
+  await recordAuditWithNotices(
+    c,
+    [{ event: "role.saved", portal: "agent", actorId: c.var.auth.user.id, targetId: saved.value, details: { name: form.data.name, permissions: form.data.permissions } }],
+    holders.map((holder) => rolePermissionsChangedNotice(holder, form.data.name, c.var.auth.user)),
+  );
   return c.redirect("/agent/admin/roles?done=saved", 303);
 }
 

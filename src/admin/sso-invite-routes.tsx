@@ -5,15 +5,14 @@
 import { type Context, Hono } from "hono";
 import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
 import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";
-import { afterResponse } from "../lib/background";
+import { recordAuditWithNotices } from "../mail/outbox";
 import { requirePermission } from "../access/guard";
 import { portalOfKind } from "../portal/policy";
 import { createInvitation, INVITATION_LIFETIME_MS } from "../sso/invitations";
 import { ssoConfig } from "../sso/oidc";
-import { notifySsoInvited } from "./notices";
+import { ssoInvitedNotice } from "./notices";
 import { AdminFrame, CopyableSecret } from "./pages";
 import { personPage, personToActOn } from "./refusals";
 
@@ -70,8 +69,7 @@ ssoInviteRoutes.post("/people/:id/sso-invite", manage, requireRecentAuth(), read
   const portal = portalOfKind(person.kind);
   const { token, expiresAt } = await createInvitation(getDb(c.env.DB), person.id, auth.user.id, now);
   const link = `${new URL(c.req.url).origin}/${portal}/sso/invitation/${token}`;
-  await recordAudit(c, { event: "sso.invited", portal, actorId: auth.user.id, targetId: person.id, details: { expiresAt } });
-  await afterResponse(c, "the Microsoft invitation", () => notifySsoInvited(c.env, person, portal, link, expiresAt, auth.user, now));
+  await recordAuditWithNotices(c, [{ event: "sso.invited", portal, actorId: auth.user.id, targetId: person.id, details: { expiresAt } }], [ssoInvitedNotice(person, portal, link, expiresAt, auth.user)]);
   c.header("Cache-Control", "no-store");
   return c.html(
     <AdminFrame auth={auth} title={`Invitation for ${person.name}`}>

@@ -48,6 +48,7 @@ export const AUDIT_EVENTS = {
   "sso.linked": "Microsoft account linked",
   "inventory.exported": "Assets or software exported as CSV",
   "inventory.imported": "Assets or software imported from CSV",
+  "mail.undeliverable": "A notice could not be delivered for a day, and was given up",
 } as const;
 export type AuditEvent = keyof typeof AUDIT_EVENTS;
 

@@ -7,7 +7,8 @@
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { describeDevice } from "../account/device";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf } from "../audit/audit";
+import { sendAfterResponse } from "../mail/outbox";
 import { getDb } from "../db";
 import { randomToken } from "../lib/crypto";
 import { reads } from "../lib/validation";
@@ -15,7 +16,7 @@ import { type Portal, portalLabel } from "../portal/policy";
 import { Card, ErrorMessage, Layout } from "../web/layout";
 import { claimNotMeLink, openNotMeLink, releaseNotMeLink } from "./new-device";
 import { hashPassword, scryptParamsFor } from "./password";
-import { RESET_LIFETIME_MS, sendPasswordResetLink } from "./password-reset";
+import { queuePasswordResetLink, RESET_LIFETIME_MS } from "./password-reset";
 import { MINUTE, utcMinute } from "../lib/clock";
 import { endAllSessionsOfUser, requestDetails, userStub } from "./sessions";
 import { factorsCutoff, removeFactorsSince, type SecuredReport } from "./secure-account";
@@ -94,8 +95,10 @@ export function notMeRoutes(portal: Portal) {
       await releaseNotMeLink(db, open.tokenHash, now);
       throw error;
     }
-    const sent = user.passwordHash ? await sendPasswordResetLink(c.env, db, portal, user.email, new URL(c.req.url).origin, now).then((r) => r.outcome === "sent", () => false) : false;
-    if (sent) await recordAudit(c, { event: "password_reset.requested", portal, actorId: user.id, details: { email: user.email, outcome: "sent", by: "not_me" } });
+    // "We emailed … a link" only once the link and its mail are stored (src/mail/outbox.ts).
+    const queued = user.passwordHash ? await queuePasswordResetLink(c.env, db, portal, user.email, new URL(c.req.url).origin, { origin: auditOriginOf(c), by: "not_me" }).catch(() => null) : null;
+    const sent = queued?.outcome === "sent";
+    if (queued) await sendAfterResponse(c, queued.mailIds, now);
     const setUpAgain = report.removed.some((f) => f.kind === "app") && (await portalPolicy(c, portal)).mfa.authenticatorApp;
     return c.html(
       <Layout title="Account secured" portal={portal}>

@@ -3,12 +3,14 @@
 // works once, for 30 minutes, for one person in one portal; asking again replaces it. Using it
 // sets a password (the portal's rules and history) and then the sign-in goes on as after a
 // password: the second factor is still asked for.
-import { and, eq, gt, isNull } from "drizzle-orm";
-import type { Db } from "../db";
-import { passwordResets, users, type User } from "../db/schema";
-import { MINUTE } from "../lib/clock";
+import { and, asc, eq, gt, isNull, lte, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { type Db, getDb } from "../db";
+import { passwordResets, resetRequests, users, type User } from "../db/schema";
+import { HOUR, MINUTE } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
-import { sendMail } from "../mail/mailer";
+import { type AuditOrigin, auditInsert } from "../audit/audit";
+import { backoff, CLAIM_MS, type Notice, OUTBOX_BATCH, storeWithNotices } from "../mail/outbox";
 import { kindOfPortal, type Portal, portalLabel } from "../portal/policy";
 import { findUserByEmail } from "./users";
 
@@ -18,34 +20,112 @@ const RESET_TOKEN = /^[a-z2-7]{32}$/;
 export type ResetRequestOutcome = "sent" | "no_account" | "disabled" | "no_password";
 
 /**
- * Email a reset link for `email`, if an active account of this portal with a password has it.
- * Runs after the response (the caller's `afterResponse`), so neither its time nor its result
- * reaches the person who asked. Any earlier link of that person and portal stops working.
+ * Queue a reset link for `email` in the outbox, if an active account of this portal with a
+ * password has it; the request is audited whatever the outcome, and the link, its mail and the
+ * audit row are stored together or not at all. The forgotten-password page runs this after the
+ * response, so neither its time nor its result reaches the person who asked. Any earlier link of
+ * that person and portal stops working. `mailIds` are what to send.
  */
-export async function sendPasswordResetLink(env: Env, db: Db, portal: Portal, email: string, origin: string, now: number): Promise<{ outcome: ResetRequestOutcome; user: User | null }> {
+export async function queuePasswordResetLink(
+  env: Env,
+  db: Db,
+  portal: Portal,
+  email: string,
+  siteOrigin: string,
+  audit: { origin: AuditOrigin; by?: "not_me"; now?: number; alongside?: BatchItem<"sqlite">[] },
+): Promise<{ outcome: ResetRequestOutcome; user: User | null; mailIds: string[] }> {
+  const now = audit.now ?? audit.origin.at;
+  const alongside = audit.alongside ?? [];
   const user = await findUserByEmail(db, kindOfPortal(portal), email);
-  if (!user) return { outcome: "no_account", user: null };
-  if (!user.active) return { outcome: "disabled", user };
-  if (!user.passwordHash) return { outcome: "no_password", user };
+  const outcome: ResetRequestOutcome = !user ? "no_account" : !user.active ? "disabled" : !user.passwordHash ? "no_password" : "sent";
+  const requested = auditInsert(db, { event: "password_reset.requested", portal, actorId: audit.by ? (user?.id ?? null) : null, targetId: user?.id ?? null, details: { email, outcome, ...(audit.by ? { by: audit.by } : {}) } }, audit.origin);
+  if (!user || outcome !== "sent") {
+    await db.batch([requested, ...alongside]);
+    return { outcome, user, mailIds: [] };
+  }
   const token = randomToken();
-  await db.batch([
-    db.delete(passwordResets).where(and(eq(passwordResets.userId, user.id), eq(passwordResets.portal, portal))),
-    db.insert(passwordResets).values({ id: newId("pwr"), tokenHash: await sha256Hex(token), userId: user.id, portal, createdAt: now, expiresAt: now + RESET_LIFETIME_MS }),
-  ]);
-  const link = `${origin}/${portal}/login/reset/${token}`;
-  await sendMail(
+  const link = `${siteOrigin}/${portal}/login/reset/${token}`;
+  const mailIds = await storeWithNotices(
     env,
-    {
-      to: user.email,
-      subject: "Reset your EdgeDesk password",
-      text:
-        `Hello ${user.name},\n\nSomeone asked to reset the password of your account on the EdgeDesk ${portalLabel(portal).toLowerCase()}. ` +
-        `To choose a new password, open this link within ${RESET_LIFETIME_MS / MINUTE} minutes:\n\n${link}\n\n` +
-        `It works once. If it was not you, ignore this email: your password stays as it is.\n`,
-    },
+    db,
+    [
+      db.delete(passwordResets).where(and(eq(passwordResets.userId, user.id), eq(passwordResets.portal, portal))),
+      db.insert(passwordResets).values({ id: newId("pwr"), tokenHash: await sha256Hex(token), userId: user.id, portal, createdAt: now, expiresAt: now + RESET_LIFETIME_MS }),
+      requested,
+      ...alongside,
+    ],
+    [
+      {
+        userId: user.id,
+        to: user.email,
+        subject: "Reset your EdgeDesk password",
+        text:
+          `Hello ${user.name},\n\nSomeone asked to reset the password of your account on the EdgeDesk ${portalLabel(portal).toLowerCase()}. ` +
+          `To choose a new password, open this link within ${RESET_LIFETIME_MS / MINUTE} minutes:\n\n${link}\n\n` +
+          `It works once. If it was not you, ignore this email: your password stays as it is.\n`,
+      },
+    ],
     now,
   );
-  return { outcome: "sent", user };
+  return { outcome, user, mailIds };
+}
+
+/** A request not answered within this long (D1 failing all along) is dropped, loudly: a link mailed later would surprise. */
+export const RESET_REQUEST_LIFETIME_MS = HOUR;
+
+/**
+ * "Forgot password?" before its answer: the request is stored, the same write for any address
+ * (SECURITY.md 22), so the page's "we have emailed it a link" holds even if the work after the
+ * answer fails: the minute's scheduled run does it then. Its id, for `answerResetRequest`.
+ */
+export async function recordResetRequest(db: Db, portal: Portal, email: string, siteOrigin: string, origin: AuditOrigin): Promise<string> {
+  const id = newId("rrq");
+  await db.insert(resetRequests).values({ id, portal, email, siteOrigin, requestedAt: origin.at, ip: origin.ip, userAgent: origin.userAgent?.slice(0, 512) ?? null, dueAt: origin.at });
+  return id;
+}
+
+/**
+ * Look the account up and queue its link (or audit that there is none), deleting the request in
+ * the same batch. Claimed first, so a request is answered once: by its own request after the
+ * response ("first"), or by the scheduled run once due. The queued mail's ids.
+ */
+export async function answerResetRequest(env: Env, db: Db, id: string, now: number, which: "first" | "due"): Promise<string[]> {
+  const [request] = await db
+    .update(resetRequests)
+    .set({ dueAt: now + CLAIM_MS, tries: sql`${resetRequests.tries} + 1` })
+    .where(and(eq(resetRequests.id, id), which === "first" ? eq(resetRequests.tries, 0) : lte(resetRequests.dueAt, now)))
+    .returning();
+  if (!request) return [];
+  if (now - request.requestedAt > RESET_REQUEST_LIFETIME_MS) {
+    await db.delete(resetRequests).where(eq(resetRequests.id, id));
+    console.error(`A password reset request (${request.portal}) could not be answered within an hour, and was dropped.`);
+    return [];
+  }
+  try {
+    const origin = { at: request.requestedAt, ip: request.ip, userAgent: request.userAgent };
+    const answered = await queuePasswordResetLink(env, db, request.portal, request.email, request.siteOrigin, { origin, now, alongside: [db.delete(resetRequests).where(eq(resetRequests.id, id))] });
+    return answered.mailIds;
+  } catch (error) {
+    await db.update(resetRequests).set({ dueAt: now + backoff(request.tries) }).where(eq(resetRequests.id, id)).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The minute's run: requests a failed request left unanswered, oldest first. The mail ids queued. */
+export async function answerDueResetRequests(env: Env, now: number): Promise<{ answered: number; failed: number; mailIds: string[] }> {
+  const db = getDb(env.DB);
+  const due = await db.select({ id: resetRequests.id }).from(resetRequests).where(lte(resetRequests.dueAt, now)).orderBy(asc(resetRequests.dueAt)).limit(OUTBOX_BATCH);
+  const result = { answered: 0, failed: 0, mailIds: [] as string[] };
+  for (const { id } of due) {
+    try {
+      result.mailIds.push(...(await answerResetRequest(env, db, id, now, "due")));
+      result.answered++;
+    } catch (error) {
+      result.failed++;
+      console.error("Answering a password reset request failed; to be tried again:", error);
+    }
+  }
+  return result;
 }
 
 export interface OpenReset {
@@ -82,17 +162,14 @@ export async function releasePasswordReset(db: Db, tokenHash: string, claimedAt:
 }
 
 /** Tell the person their password was set with a link, and what to do if it was not them. */
-export async function notifyPasswordReset(env: Env, user: User, portal: Portal, ip: string, now: number): Promise<void> {
-  await sendMail(
-    env,
-    {
-      to: user.email,
-      subject: "Your EdgeDesk password was changed",
-      text:
-        `Hello ${user.name},\n\nThe password of your account on the EdgeDesk ${portalLabel(portal).toLowerCase()} was just set with a reset link ` +
-        `(${new Date(now).toISOString().slice(0, 16).replace("T", " ")} UTC, from ${ip}). Every session was signed out and remembered devices were forgotten.\n` +
-        `If this was not you, contact your administrator straight away.\n`,
-    },
-    now,
-  );
+export function passwordResetNotice(user: User, portal: Portal, ip: string, now: number): Notice {
+  return {
+    userId: user.id,
+    to: user.email,
+    subject: "Your EdgeDesk password was changed",
+    text:
+      `Hello ${user.name},\n\nThe password of your account on the EdgeDesk ${portalLabel(portal).toLowerCase()} was just set with a reset link ` +
+      `(${new Date(now).toISOString().slice(0, 16).replace("T", " ")} UTC, from ${ip}). Every session was signed out and remembered devices were forgotten.\n` +
+      `If this was not you, contact your administrator straight away.\n`,
+  };
 }

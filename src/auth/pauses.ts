@@ -6,6 +6,7 @@ import type { Holder } from "../access/grants";
 import { mayManagePerson } from "../access/grants";
 import { auditInsert, type AuditOrigin } from "../audit/audit";
 import type { Db } from "../db";
+import { type Notice, storeWithNotices } from "../mail/outbox";
 import { signInPauses, users } from "../db/schema";
 import { ACCOUNT_LIMITS, accountLimiter } from "../limits/limits";
 import type { Way } from "../limits/sign-in-guard";
@@ -26,17 +27,17 @@ export interface Pause {
   sources: SourceCount[];
 }
 
-/** The pause just began (its first refusal): kept for the admins' list, and in the person's activity. */
-export async function recordPause(db: Db, pause: Omit<Pause, "name" | "email" | "kind">, origin: AuditOrigin): Promise<void> {
+/** The pause just began (its first refusal): kept for the admins' list and the person's activity, with the notice to them; its outbox ids. */
+export async function recordPause(env: Env, db: Db, pause: Omit<Pause, "name" | "email" | "kind">, origin: AuditOrigin, notices: readonly Notice[]): Promise<string[]> {
   const row = { userId: pause.userId, way: pause.way, portal: pause.portal, pausedAt: pause.pausedAt, until: pause.until, attempts: pause.attempts, sources: pause.sources };
-  await db.batch([
-    db.insert(signInPauses).values(row).onConflictDoUpdate({ target: [signInPauses.userId, signInPauses.way], set: row }),
-    auditInsert(
-      db,
-      { event: "sign_in.paused", portal: pause.portal, actorId: null, targetId: pause.userId, details: { way: pause.way, until: pause.until, attempts: pause.attempts, sources: pause.sources.map((s) => s.source) } },
-      origin,
-    ),
-  ]);
+  const audit = { event: "sign_in.paused", portal: pause.portal, actorId: null, targetId: pause.userId, details: { way: pause.way, until: pause.until, attempts: pause.attempts, sources: pause.sources.map((s) => s.source) } } as const;
+  return storeWithNotices(
+    env,
+    db,
+    [db.insert(signInPauses).values(row).onConflictDoUpdate({ target: [signInPauses.userId, signInPauses.way], set: row }), auditInsert(db, audit, origin)],
+    notices,
+    origin.at,
+  );
 }
 
 /** The pauses still in force, as the limiters say (a pause a sign-in or a reset ended is dropped here). */

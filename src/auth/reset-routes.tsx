@@ -2,7 +2,8 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { PasswordRulesList } from "../account/pages";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf } from "../audit/audit";
+import { deliverQueued, recordAuditWithNotices } from "../mail/outbox";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { afterResponse } from "../lib/background";
@@ -15,7 +16,7 @@ import { type Portal, portalLabel } from "../portal/policy";
 import { Card, ErrorMessage, Field, FormProblems, Layout } from "../web/layout";
 import { setPassword } from "./password-change";
 import { passwordRules, type PasswordRule } from "./password-policy";
-import { claimPasswordReset, notifyPasswordReset, openPasswordReset, releasePasswordReset, RESET_LIFETIME_MS, sendPasswordResetLink } from "./password-reset";
+import { claimPasswordReset, answerResetRequest, openPasswordReset, passwordResetNotice, recordResetRequest, releasePasswordReset, RESET_LIFETIME_MS } from "./password-reset";
 import { continueAfterPassword } from "./routes";
 import { signInWays } from "./sign-in-ways";
 import { endAllSessionsOfUser, requestDetails } from "./sessions";
@@ -111,10 +112,12 @@ export function passwordResetRoutes(portal: Portal) {
       return c.html(<ForgotPage portal={portal} email={email} error={`Too many reset links were asked for. Try again in ${waitMessage(blocked.retryAfterMs)}.`} />, 429);
     }
     // SECURITY.md 22: whether an account exists decides only work done after the response.
-    const origin = new URL(c.req.url).origin;
+    // SECURITY.md 22: stored the same way whoever is asked for; whether an account exists decides
+    // only work done after the response (and, should that fail, by the minute's scheduled run).
+    const db = getDb(c.env.DB);
+    const requestId = await recordResetRequest(db, portal, email, new URL(c.req.url).origin, auditOriginOf(c));
     await afterResponse(c, "A password reset request", async () => {
-      const { outcome, user } = await sendPasswordResetLink(c.env, getDb(c.env.DB), portal, email, origin, now);
-      await recordAudit(c, { event: "password_reset.requested", portal, actorId: null, targetId: user?.id ?? null, details: { email, outcome } });
+      await deliverQueued(c.env, await answerResetRequest(c.env, db, requestId, now, "first"), now);
     });
     return c.html(<ForgotPage portal={portal} sentTo={email} />);
   });
@@ -154,8 +157,7 @@ export function passwordResetRoutes(portal: Portal) {
     await accountLimiter(c.env, portal, normalizeEmail(reset.user.email)).lift();
     await endPauses(db, reset.user.id);
     const ended = await endAllSessionsOfUser(c.env, reset.user.id);
-    await recordAudit(c, { event: "password_reset.completed", portal, actorId: reset.user.id, details: { sessionsEnded: ended } });
-    await afterResponse(c, "The password-changed mail", () => notifyPasswordReset(c.env, reset.user, portal, requestDetails(c).ip, now));
+    await recordAuditWithNotices(c, [{ event: "password_reset.completed", portal, actorId: reset.user.id, details: { sessionsEnded: ended } }], [passwordResetNotice(reset.user, portal, requestDetails(c).ip, now)]);
     // SECURITY.md 22 / issue 19.1: a reset never skips the second factor; it stands for the password only.
     return continueAfterPassword(c, portal, reset.user, policy, { next: `/${portal}`, method: "password_reset", rememberedDevice: async () => false, newBrowser: false });
   });

@@ -378,7 +378,54 @@ export const devMailbox = sqliteTable("dev_mailbox", {
   /** Exactly what the send_email binding received (JSON of the structured message). */
   sent: text("sent").notNull().default("{}"),
   sentAt: integer("sent_at").notNull(),
+  /** What the binding answered: the Message-ID Email Service gave the message. */
+  messageId: text("message_id"),
 });
+
+// "Forgot password?" asked for, kept from before the answer (the same write whoever is asked for,
+// SECURITY.md 22) until the work after it has stored a link and its mail, or found no account;
+// the minute's scheduled run finishes what a request could not (src/auth/password-reset.ts).
+export const resetRequests = sqliteTable(
+  "reset_requests",
+  {
+    id: text("id").primaryKey(),
+    portal: text("portal", { enum: ["agent", "support"] }).notNull(),
+    email: text("email").notNull(),
+    siteOrigin: text("site_origin").notNull(),
+    requestedAt: integer("requested_at").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    /** Not taken up again before this moment (another run's claim, or a backoff). */
+    dueAt: integer("due_at").notNull(),
+    tries: integer("tries").notNull().default(0),
+  },
+  (t) => [index("reset_requests_due_idx").on(t.dueAt)],
+);
+
+// The durable outbox (src/mail/outbox.ts): a mail EdgeDesk promises is stored in the batch that
+// records its cause, then sent after the response and again by the minute's scheduled run until it
+// is delivered or a day has passed. The text is sealed for the row's id (it may hold a one-time
+// link) and erased once the message is sent or given up.
+export const mailOutbox = sqliteTable(
+  "mail_outbox",
+  {
+    id: text("id").primaryKey(),
+    to: text("to_address").notNull(),
+    subject: text("subject").notNull(),
+    sealedText: text("sealed_text").notNull(),
+    /** Whom it concerns: the audit row of an undeliverable one names them; removing them removes it. */
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    createdAt: integer("created_at").notNull(),
+    /** Not tried again before this moment (a backoff, or another sender's claim). */
+    dueAt: integer("due_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    sentAt: integer("sent_at"),
+    messageId: text("message_id"),
+    gaveUpAt: integer("gave_up_at"),
+  },
+  (t) => [index("mail_outbox_due_idx").on(t.dueAt).where(sql`sent_at IS NULL AND gave_up_at IS NULL`)],
+);
 
 export type User = typeof users.$inferSelect;
 export type Role = typeof roles.$inferSelect;

@@ -2,27 +2,31 @@
 // encrypted again with the new key: when they are used (src/mfa/totp.ts, recovery-codes.ts), and
 // by this bounded pass on every scheduled run, so ENCRYPTION_KEY_PREVIOUS can be removed once
 // `staleSecrets` reaches zero (README, "Key rotation").
-import { sql } from "drizzle-orm";
+import { and, ne, sql } from "drizzle-orm";
 import type { Db } from "../db";
-import { recoveryCodes, totpCredentials } from "../db/schema";
+import { mailOutbox, recoveryCodes, totpCredentials } from "../db/schema";
 import { currentSealPrefix } from "../lib/encryption";
 import { resealRecoveryCodes } from "../mfa/recovery-codes";
 import { resealSecret } from "../mfa/totp";
 
 const RESEAL_BATCH = 100;
 
-function notCurrent(column: typeof totpCredentials.secretEncrypted | typeof recoveryCodes.codeEncrypted, prefix: string) {
+function notCurrent(column: typeof totpCredentials.secretEncrypted | typeof recoveryCodes.codeEncrypted | typeof mailOutbox.sealedText, prefix: string) {
   return sql`substr(${column}, 1, ${prefix.length}) != ${prefix}`;
 }
 
-/** How many secrets and codes are still encrypted with an older key. */
+/**
+ * How many secrets and codes are still encrypted with an older key, and mail still waiting in the
+ * outbox under one (it lives a day at most, and is not re-encrypted: it needs the old key until sent).
+ */
 export async function staleSecrets(env: Env, db: Db): Promise<number> {
   const prefix = await currentSealPrefix(env);
-  const [secrets, codes] = await db.batch([
+  const [secrets, codes, mail] = await db.batch([
     db.select({ n: sql<number>`count(*)` }).from(totpCredentials).where(notCurrent(totpCredentials.secretEncrypted, prefix)),
     db.select({ n: sql<number>`count(*)` }).from(recoveryCodes).where(notCurrent(recoveryCodes.codeEncrypted, prefix)),
+    db.select({ n: sql<number>`count(*)` }).from(mailOutbox).where(and(ne(mailOutbox.sealedText, ""), notCurrent(mailOutbox.sealedText, prefix))),
   ]);
-  return (secrets[0]?.n ?? 0) + (codes[0]?.n ?? 0);
+  return (secrets[0]?.n ?? 0) + (codes[0]?.n ?? 0) + (mail[0]?.n ?? 0);
 }
 
 /**

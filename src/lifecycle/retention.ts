@@ -17,6 +17,7 @@ const RETENTION_DEFAULTS = { auditDays: 365, assetHistoryDays: 730 } as const;
 const DAYS_RANGE = { min: 30, max: 3650 };
 const UNDO_RECORD_LIFETIME_MS = 10 * MINUTE;
 const DEV_MAIL_LIFETIME_MS = DAY;
+const SENT_MAIL_KEPT_MS = 7 * DAY;
 
 export interface RetentionSettings {
   auditDays: number;
@@ -59,6 +60,8 @@ function targets(env: Env, settings: RetentionSettings, now: number): Target[] {
     { name: "notMeLinks", table: "not_me_links", expired: "expires_at < ?", cutoff: now },
     { name: "signInPauses", table: "sign_in_pauses", expired: "until < ?", cutoff: now },
     { name: "ssoInvitations", table: "sso_invitations", expired: "expires_at < ?", cutoff: now },
+    // Sent or given-up mail (its text already erased) is kept a week, to trace a Message-ID.
+    { name: "mailOutbox", table: "mail_outbox", expired: "coalesce(sent_at, gave_up_at) < ?", cutoff: now - SENT_MAIL_KEPT_MS },
   ];
   if (isDevelopment(env)) list.push({ name: "devMailbox", table: "dev_mailbox", expired: "sent_at < ?", cutoff: now - DEV_MAIL_LIFETIME_MS });
   return list;

@@ -4,7 +4,7 @@ import { auditOriginOf } from "../audit/audit";
 import { recordPause } from "../auth/pauses";
 import { getDb } from "../db";
 import { afterResponse } from "../lib/background";
-import { sendMail } from "../mail/mailer";
+import { deliverQueued, type Notice, storeWithNotices } from "../mail/outbox";
 import { type Portal, portalLabel } from "../portal/policy";
 import { accountLimiter, waitMessage } from "./limits";
 import type { Attempter, Counted, Way } from "./sign-in-guard";
@@ -42,6 +42,8 @@ export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: 
     const account = `your EdgeDesk ${portalLabel(portal).toLowerCase()} account`;
     const wait = waitMessage(counted.retryAfterMs);
     let text: string;
+    // The pause (for the admins' list and the person's own activity) and its notice are stored together.
+    let pause: Parameters<typeof recordPause>[2] | null = null;
     if (counted.bucket === "browser") {
       text =
         `There were too many ${WRONG[way]} for ${account} from a browser you have signed in with before, so signing in from that browser is paused for ${wait}. ` +
@@ -49,8 +51,7 @@ export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: 
     } else {
       const sources = await accountLimiter(c.env, who.portal, who.email).sources(unknownWindows(way).daily);
       const total = sources.reduce((n, s) => n + s.count, 0);
-      // For the admins' list of paused sign-ins and the person's own activity.
-      await recordPause(getDb(c.env.DB), { userId: person.id, portal, way, pausedAt: now, until: now + counted.retryAfterMs, attempts: total, sources }, auditOrigin);
+      pause = { userId: person.id, portal, way, pausedAt: now, until: now + counted.retryAfterMs, attempts: total, sources };
       const lines = sources.map((s) => `    ${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`).join("\n");
       // Only where the account knows a browser of the person's does one keep working; say which it is.
       text =
@@ -62,14 +63,14 @@ export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: 
         (total ? `${total} attempt${total === 1 ? "" : "s"} came from:\n${lines}\n\n` : "") +
         ADVICE[way];
     }
-    await sendMail(
-      c.env,
-      {
-        to: person.email,
-        subject: "Sign-in to your EdgeDesk account was paused",
-        text: `Hello ${person.name},\n\n${text}\nTo choose a new password: ${origin}/${portal}/login/forgot\n`,
-      },
-      now,
-    );
+    const notice: Notice = {
+      userId: person.id,
+      to: person.email,
+      subject: "Sign-in to your EdgeDesk account was paused",
+      text: `Hello ${person.name},\n\n${text}\nTo choose a new password: ${origin}/${portal}/login/forgot\n`,
+    };
+    const db = getDb(c.env.DB);
+    const mailIds = pause ? await recordPause(c.env, db, pause, auditOrigin, [notice]) : await storeWithNotices(c.env, db, [], [notice], now);
+    await deliverQueued(c.env, mailIds, now);
   });
 }

@@ -47,24 +47,36 @@ export function composeMail(env: Env, mail: Mail): OutgoingMail {
 }
 
 /**
- * Send one message through the binding. In development it is also kept in the development mailbox
- * (/dev/mailbox), exactly as the binding received it, after the binding accepted it, so a message
- * that failed to send is never shown as sent.
+ * Hand one message to the binding once; its Message-ID when accepted. In development it is also
+ * kept in the development mailbox (/dev/mailbox), exactly as the binding received it, after the
+ * binding accepted it, so a message that failed to send is never shown as sent.
+ */
+export async function handOver(env: Env, message: OutgoingMail, now: number): Promise<string | null> {
+  const answer = (await env.EMAIL.send(message)) as { messageId?: unknown } | undefined;
+  const messageId = typeof answer?.messageId === "string" ? answer.messageId : null;
+  if (isDevelopment(env)) {
+    // Sent is sent: a development copy that could not be kept must not make a sender try again.
+    await getDb(env.DB)
+      .insert(devMailbox)
+      .values({ to: message.to, subject: message.subject, body: message.text, sent: JSON.stringify(message), sentAt: now, messageId })
+      .catch((error: unknown) => console.error("The development mailbox could not keep a copy:", error));
+  }
+  return messageId;
+}
+
+/**
+ * Send one message while the person waits for it (a sign-in code: worth nothing once its page has
+ * gone, so it is not queued in the outbox; the page says whether it was sent).
  */
 export async function sendMail(env: Env, mail: Mail, now: number): Promise<void> {
   const message = composeMail(env, mail);
   try {
-    await env.EMAIL.send(message);
+    await handOver(env, message, now);
   } catch (error) {
     // Workers mark a dropped connection to the binding as retryable: try once more, then let the
     // caller say it could not be sent. (Should the first have got through after all, the person
-    // gets a notice or a code twice, the same code; a lost one would cost more.)
+    // gets the same code twice; a lost one would cost more.)
     if (!(error instanceof Error && (error as { retryable?: unknown }).retryable === true)) throw error;
-    await env.EMAIL.send(message);
-  }
-  if (isDevelopment(env)) {
-    await getDb(env.DB)
-      .insert(devMailbox)
-      .values({ to: message.to, subject: message.subject, body: message.text, sent: JSON.stringify(message), sentAt: now });
+    await handOver(env, message, now);
   }
 }

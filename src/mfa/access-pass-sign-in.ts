@@ -5,12 +5,11 @@
 // them unseen).
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
 import { requestDetails } from "../auth/sessions";
 import { getDb } from "../db";
-import { afterResponse } from "../lib/background";
+import { recordAuditWithNotices } from "../mail/outbox";
 import type { Portal, PortalPolicy } from "../portal/policy";
-import { notifyAccessPassUsed, useAccessPass } from "./access-pass";
+import { accessPassUsedNotice, useAccessPass } from "./access-pass";
 
 export const PASS_REFUSED = "That temporary access pass is not right, was already used, or has expired. Ask your administrator for a new one.";
 
@@ -18,8 +17,6 @@ export async function signInWithAccessPass(c: Context<AppEnv>, portal: Portal, p
   const now = c.var.clock.now();
   const used = await useAccessPass(getDb(c.env.DB), user.id, typed, now, { removeApp: policy.mfa.authenticatorApp });
   if (!used) return false;
-  await recordAudit(c, { event: "access_pass.used", portal, actorId: user.id, details: { issuedBy: used.issuedBy } });
-  const seen = requestDetails(c);
-  await afterResponse(c, "the access pass use notice", () => notifyAccessPassUsed(c.env, user, portal, seen, now));
+  await recordAuditWithNotices(c, [{ event: "access_pass.used", portal, actorId: user.id, details: { issuedBy: used.issuedBy } }], [accessPassUsedNotice(user, portal, requestDetails(c), now)]);
   return true;
 }

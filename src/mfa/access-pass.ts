@@ -11,7 +11,7 @@ import type { Db } from "../db";
 import { temporaryAccessPasses, totpCredentials } from "../db/schema";
 import { MINUTE, utcMinute } from "../lib/clock";
 import { newId, randomBytes, sha256Hex } from "../lib/crypto";
-import { sendMail } from "../mail/mailer";
+import type { Notice } from "../mail/outbox";
 import { type Portal, portalLabel, portalOfKind } from "../portal/policy";
 
 /** The lifetimes an admin chooses from, in minutes: 10 minutes to 8 hours. */
@@ -97,34 +97,28 @@ export function deleteAccessPasses(db: Db, userId: string) {
 
 
 /** The person hears that a pass was issued for them, and by whom; never the pass itself. */
-export async function notifyAccessPassIssued(env: Env, target: Person, admin: { name: string }, expiresAt: number, now: number): Promise<void> {
+export function accessPassIssuedNotice(target: Person, admin: { name: string }, expiresAt: number): Notice {
   const portal = portalLabel(portalOfKind(target.kind)).toLowerCase();
-  await sendMail(
-    env,
-    {
-      to: target.email,
-      subject: "A temporary access pass was issued for your EdgeDesk account",
-      text:
-        `Hello ${target.name},\n\n${admin.name} issued a temporary access pass for your account on the EdgeDesk ${portal}. ` +
-        `It works once, until ${utcMinute(expiresAt)}, together with your password. ${admin.name} gives it to you directly; it is never sent by email.\n` +
-        `If you did not ask your administrators for help signing in, contact them straight away.\n`,
-    },
-    now,
-  );
+  return {
+    userId: target.id,
+    to: target.email,
+    subject: "A temporary access pass was issued for your EdgeDesk account",
+    text:
+      `Hello ${target.name},\n\n${admin.name} issued a temporary access pass for your account on the EdgeDesk ${portal}. ` +
+      `It works once, until ${utcMinute(expiresAt)}, together with your password. ${admin.name} gives it to you directly; it is never sent by email.\n` +
+      `If you did not ask your administrators for help signing in, contact them straight away.\n`,
+  };
 }
 
 /** The person hears every time their pass is used: an admin could otherwise sign in as them unseen. */
-export async function notifyAccessPassUsed(env: Env, user: { email: string; name: string }, portal: Portal, seen: { ip: string; userAgent: string }, now: number): Promise<void> {
-  await sendMail(
-    env,
-    {
-      to: user.email,
-      subject: "Your EdgeDesk temporary access pass was used",
-      text:
-        `Hello ${user.name},\n\nYour temporary access pass was used to sign in to the EdgeDesk ${portalLabel(portal).toLowerCase()} ` +
-        `at ${utcMinute(now)}, from ${seen.ip} (${describeDevice(seen.userAgent)}). It cannot be used again.\n` +
-        `If this was not you, contact your administrator straight away.\n`,
-    },
-    now,
-  );
+export function accessPassUsedNotice(user: { id: string; email: string; name: string }, portal: Portal, seen: { ip: string; userAgent: string }, now: number): Notice {
+  return {
+    userId: user.id,
+    to: user.email,
+    subject: "Your EdgeDesk temporary access pass was used",
+    text:
+      `Hello ${user.name},\n\nYour temporary access pass was used to sign in to the EdgeDesk ${portalLabel(portal).toLowerCase()} ` +
+      `at ${utcMinute(now)}, from ${seen.ip} (${describeDevice(seen.userAgent)}). It cannot be used again.\n` +
+      `If this was not you, contact your administrator straight away.\n`,
+  };
 }

@@ -8,8 +8,8 @@ import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { startSession } from "../auth/sessions";
 import { getDb } from "../db";
-import { notifySsoLinked } from "../admin/notices";
-import { afterResponse } from "../lib/background";
+import { ssoLinkedNotice } from "../admin/notices";
+import { recordAuditWithNotices } from "../mail/outbox";
 import { allowsSso, kindOfPortal, type Portal, portalLabel } from "../portal/policy";
 import { Card, Layout } from "../web/layout";
 import { acceptInvitation, INVITATION_GONE, openInvitation } from "./invitations";
@@ -98,9 +98,8 @@ export async function linkThroughInvitation(c: Ctx, portal: Portal, tokenHash: s
     return refuse(c, message, 403);
   }
   const { user } = accepted;
-  await recordAudit(c, { event: "sso.linked", portal, actorId: user.id, targetId: user.id, details: { via: "invitation", tenantId, objectId, replacedEarlierLink: accepted.replaced } });
+  await recordAuditWithNotices(c, [{ event: "sso.linked", portal, actorId: user.id, targetId: user.id, details: { via: "invitation", tenantId, objectId, replacedEarlierLink: accepted.replaced } }], [ssoLinkedNotice(user, portal)]);
   await startSession(c, portal, user.id, { stage: "full", method: "sso" });
   await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details: { method: "sso", tenantId, objectId } });
-  await afterResponse(c, "the Microsoft link notice", () => notifySsoLinked(c.env, user, portal, now));
   return c.redirect(`/${portal}`, 303);
 }

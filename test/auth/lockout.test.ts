@@ -271,6 +271,7 @@ describe("a browser the previous release saw sign in", () => {
       const sql = state.storage.sql;
       sql.exec("ALTER TABLE known_devices DROP COLUMN proven");
       sql.exec("DROP TABLE otp_pending");
+      sql.exec("DROP TABLE alerts_owed");
       sql.exec("UPDATE schema_version SET version = 3");
       new UserDurableObject(state, env);
     });

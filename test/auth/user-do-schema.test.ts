@@ -72,7 +72,7 @@ describe("the user object's schema", () => {
     const agent = await makeAgent();
     await runInDurableObject(userStub(env, agent.id), async (_instance, state) => {
       expect(schemaVersion(state.storage.sql)).toBe(USER_DO_SCHEMA.length);
-      expect(tables(state.storage.sql)).toEqual(["device_watch", "devices", "known_devices", "otp_challenge", "otp_pending", "otp_sends", "schema_version", "sessions", "webauthn_challenges"]);
+      expect(tables(state.storage.sql)).toEqual(["alerts_owed", "device_watch", "devices", "known_devices", "otp_challenge", "otp_pending", "otp_sends", "schema_version", "sessions", "webauthn_challenges"]);
     });
   });
 });

@@ -98,3 +98,39 @@ export function faultyKv(real: KVNamespace, failing: ReadonlySet<KvCall>): KVNam
     },
   });
 }
+
+/**
+ * The real send_email binding behind a switch a test flips: while `down`, every message is refused
+ * (as a dropped connection Workers mark retryable, or as a refusal without that mark).
+ */
+export function switchableEmail(real: SendEmail) {
+  const state = { down: null as null | "retryable" | "refused", refusals: 0 };
+  const binding = {
+    send: async (message: unknown) => {
+      if (state.down === "retryable") {
+        state.refusals++;
+        throw Object.assign(new Error("Network connection lost. (injected by the test)"), { retryable: true, remote: true });
+      }
+      if (state.down === "refused") {
+        state.refusals++;
+        throw new Error("send_email: the sending service refused the message (injected by the test)");
+      }
+      return (real.send as (m: unknown) => Promise<unknown>)(message);
+    },
+  } as unknown as SendEmail;
+  return { binding, state };
+}
+
+/** A D1 database (and its sessions) whose batches fail before reaching it; single statements run. */
+export function failingBatches(real: D1Database): D1Database {
+  const wrap = <T extends D1Database | D1DatabaseSession>(database: T): T =>
+    new Proxy(database, {
+      get(target, prop) {
+        if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => wrap((target as D1Database).withSession(...args));
+        if (prop === "batch") return async () => Promise.reject(new Error("D1_ERROR: Network connection lost (injected by the test)."));
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return wrap(real);
+}

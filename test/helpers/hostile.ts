@@ -77,10 +77,11 @@ export function fieldNames(schema: z.ZodType): string[] {
 }
 
 // The audit log and the record of paused sign-ins note what a refusal was (a refused guess may be
-// the one that pauses an account); neither is a change the request asked for.
-const NOT_DOMAIN = new Set(["audit_events", "sign_in_pauses", "dev_mailbox", "d1_migrations", "sqlite_sequence", "_cf_KV", "_cf_METADATA"]);
+// the one that pauses an account), and the outbox the notice of that pause; none is a change the
+// request asked for.
+const NOT_DOMAIN = new Set(["audit_events", "sign_in_pauses", "mail_outbox", "dev_mailbox", "d1_migrations", "sqlite_sequence", "_cf_KV", "_cf_METADATA"]);
 
-/** Every row of every domain table (not the audit log, paused sign-ins or the development mailbox), as one string. */
+/** Every row of every domain table (not the audit log, paused sign-ins, the outbox or the development mailbox), as one string. */
 export async function snapshotData(): Promise<string> {
   const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all<{ name: string }>();
   // The search indexes (assets_fts and its shadow tables) are derived from the tables they index.

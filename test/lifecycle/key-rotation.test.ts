@@ -4,7 +4,8 @@ import { env } from "cloudflare:workers";
 import { encodeBase64 } from "@oslojs/encoding";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { recoveryCodes, totpCredentials } from "../../src/db/schema";
+import { devMailbox, recoveryCodes, totpCredentials } from "../../src/db/schema";
+import { deliverDueMail, storeWithNotices } from "../../src/mail/outbox";
 import { decryptForUser, encryptForUser, hmacHex, hmacMatches, RetiredKeyError } from "../../src/lib/encryption";
 import { resealBatch, staleSecrets } from "../../src/lifecycle/key-rotation";
 import { setPassword } from "../../src/auth/password-change";
@@ -84,6 +85,21 @@ describe("rotating ENCRYPTION_KEY", () => {
       await resealBatch(rotatingEnv, db(), 5);
     }
     expect(await signInWithApp(clock, after, idle, manualKey)).toBe("/support");
+  });
+
+  it("counts mail waiting in the outbox under the old key, which is sent with it, as still needing it", async () => {
+    const now = fakeClock().now();
+    const rotatingEnv = { ...env, ...rotating };
+    const waitingBefore = await staleSecrets(rotatingEnv, db());
+    await storeWithNotices({ ...env, ...before }, db(), [], [{ userId: null, to: "waiting@example.com", subject: "Waiting", text: "Sealed with the old key." }], now);
+    expect(await staleSecrets(rotatingEnv, db())).toBe(waitingBefore + 1);
+    // The pass does not re-encrypt it; sending it (with the old key still there) erases it.
+    await resealBatch(rotatingEnv, db(), 5);
+    expect(await staleSecrets(rotatingEnv, db())).toBe(waitingBefore + 1);
+    expect(await deliverDueMail(rotatingEnv, now)).toMatchObject({ sent: 1, failed: 0 });
+    expect(await staleSecrets(rotatingEnv, db())).toBe(waitingBefore);
+    const [sent] = await db().select().from(devMailbox).where(eq(devMailbox.to, "waiting@example.com"));
+    expect(sent!.body).toBe("Sealed with the old key.\n");
   });
 
   it("reads ciphertexts written before keys had ids, and keeps the user id bound to each", async () => {

@@ -54,7 +54,7 @@ describe("the retention run", () => {
     expect(await count("SELECT count(*) AS n FROM dev_mailbox WHERE to_address LIKE '%@retention.test'")).toBe(1);
 
     const second = await runRetention(env, NOW);
-    expect(second).toEqual({ deleted: { auditEvents: 0, assetHistory: 0, undoRecords: 0, passwordResets: 0, accessPasses: 0, passkeyChallenges: 0, notMeLinks: 0, signInPauses: 0, ssoInvitations: 0, devMailbox: 0 }, complete: true });
+    expect(second).toEqual({ deleted: { auditEvents: 0, assetHistory: 0, undoRecords: 0, passwordResets: 0, accessPasses: 0, passkeyChallenges: 0, notMeLinks: 0, signInPauses: 0, ssoInvitations: 0, mailOutbox: 0, devMailbox: 0 }, complete: true });
   });
 
   it("works in bounded batches, a table at a time in turns: a backlog drains over several runs and holds no other table up", async () => {

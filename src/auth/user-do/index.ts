@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../../db";
-import type { UserKind } from "../../portal/policy";
+import type { Portal, UserKind } from "../../portal/policy";
 import { findUserById } from "../users";
 import type { EmailOtpCheck, EmailOtpIssue } from "../../mfa/email-otp-rules";
 import { migrateSchema } from "../../lib/do-schema";
@@ -11,7 +11,10 @@ import * as knownDevices from "./known-devices";
 import * as emailOtp from "./email-otp";
 import { putWebauthnChallenge, takeWebauthnChallenge } from "./webauthn-challenges";
 import { holdsExpiringRows, sweepExpired } from "./sweep";
-import { DAY } from "../../lib/clock";
+import * as owed from "./owed-alerts";
+import { storeOwedAlert } from "../new-device";
+import { backoff } from "../../mail/outbox";
+import { DAY, MINUTE } from "../../lib/clock";
 import type { NewSession, SessionCheck, SessionInfo, SessionRotation } from "./sessions";
 import type { NewRememberedDevice, RememberedDevice } from "./devices";
 
@@ -32,6 +35,8 @@ export interface UserProfile {
 }
 
 const SWEEP_EVERY_MS = DAY;
+/** When the alarm stores an alert the request has not (it normally has, well before). */
+const OWED_ALERT_FIRST_RETRY_MS = MINUTE;
 
 /**
  * One instance per user (named by user id): that user's sessions, remembered devices, WebAuthn
@@ -58,9 +63,42 @@ export class UserDurableObject extends DurableObject<Env> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
   }
 
+  /** The alarm rings by `at`, or sooner if it already would. */
+  private async alarmBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
   override async alarm(): Promise<void> {
-    sweepExpired(this.sql, Date.now());
-    if (holdsExpiringRows(this.sql)) await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
+    const now = Date.now();
+    sweepExpired(this.sql, now);
+    await this.payOwedAlerts(now);
+    const stillOwed = owed.owedAlerts(this.sql);
+    if (stillOwed.length) await this.ctx.storage.setAlarm(now + backoff(Math.min(...stillOwed.map((a) => a.tries))));
+    else if (holdsExpiringRows(this.sql)) await this.ctx.storage.setAlarm(now + SWEEP_EVERY_MS);
+  }
+
+  /** Store in the outbox each new-device alert a request could not; one owed for a day is given up, loudly. */
+  private async payOwedAlerts(now: number): Promise<void> {
+    for (const alert of owed.owedAlerts(this.sql)) {
+      if (now - alert.owedSince > DAY) {
+        owed.alertPaid(this.sql, alert.tokenHash);
+        console.error(`A new-device alert for ${alert.userId} could not be stored for a day, and was given up.`);
+        continue;
+      }
+      try {
+        await storeOwedAlert(this.env, alert, now);
+        owed.alertPaid(this.sql, alert.tokenHash);
+      } catch (error) {
+        owed.alertTried(this.sql, alert.tokenHash);
+        console.error(`Storing an owed new-device alert for ${alert.userId} failed; to be tried again:`, error);
+      }
+    }
+  }
+
+  /** The request stored the alert in the outbox: nothing is owed for that browser. */
+  async alertStored(tokenHash: string): Promise<void> {
+    owed.alertPaid(this.sql, tokenHash);
   }
 
   async putChallenge(purpose: string, challenge: string, expiresAt: number): Promise<void> {
@@ -93,9 +131,16 @@ export class UserDurableObject extends DurableObject<Env> {
     return devices.deleteAllDevices(this.sql);
   }
 
-  /** Issue 24.2: a password sign-in succeeded in this browser: was it first, known or new? */
-  async noteSignInDevice(tokenHash: string, now: number, seen: { ip: string; userAgent: string }, proven = true): Promise<knownDevices.Sighting> {
+  /**
+   * A password sign-in succeeded in this browser: was it first, known or new? A new one owes its
+   * alert from the same transaction on (`alertStored` pays it; until then the alarm will).
+   */
+  async noteSignInDevice(tokenHash: string, now: number, seen: { ip: string; userAgent: string }, proven: boolean, alert: { alertId: string; userId: string; portal: Portal; siteOrigin: string }): Promise<knownDevices.Sighting> {
     const sighting = knownDevices.noteSighting(this.sql, tokenHash, now, knownDevices.KNOWN_DEVICE_WINDOW_DAYS * DAY, seen, proven);
+    if (sighting === "new") {
+      owed.recordOwedAlert(this.sql, { ...alert, tokenHash, at: now, ip: seen.ip, userAgent: seen.userAgent, owedSince: Date.now() });
+      await this.alarmBy(Date.now() + OWED_ALERT_FIRST_RETRY_MS);
+    }
     await this.scheduleSweep();
     return sighting;
   }

@@ -67,4 +67,20 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
   // both are done does it become the current challenge and count as sent (cooldown, hourly cap);
   // until then the code before it keeps working.
   ddl("CREATE TABLE otp_pending (challenge_id TEXT PRIMARY KEY, flow_id TEXT NOT NULL, expires_at INTEGER NOT NULL, started_at INTEGER NOT NULL)"),
+  // 6: a new-device alert owed: recorded in the transaction that makes the browser known, and
+  // deleted once the alert is stored in the D1 outbox. The alarm stores what the request could not.
+  ddl(
+    `CREATE TABLE alerts_owed (
+      token_hash TEXT PRIMARY KEY,
+      alert_id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      portal TEXT NOT NULL,
+      site_origin TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      ip TEXT NOT NULL,
+      user_agent TEXT NOT NULL,
+      owed_since INTEGER NOT NULL,
+      tries INTEGER NOT NULL DEFAULT 0
+    )`,
+  ),
 ];

@@ -1,0 +1,152 @@
+// The durable outbox. A mail EdgeDesk promises (a security notice, a reset link, an invitation) is
+// stored in the same D1 batch as what causes it, so the two are stored together or not at all; a
+// page may then say "we have emailed" truthfully. It is sent after the response, and whatever did
+// not go through is tried again by the scheduled run each minute, backing off, until it is
+// delivered or a day has passed; one given up on is in the audit log. Sign-in codes are not queued
+// (src/mail/mailer.ts `sendMail`): a code is worth nothing once its page has gone.
+import type { Context } from "hono";
+import { and, asc, eq, isNull, lte, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { AppEnv } from "../app-env";
+import { type AuditEntry, auditInsert, auditOriginOf } from "../audit/audit";
+import { getDb, type Db } from "../db";
+import { mailOutbox } from "../db/schema";
+import { afterResponse } from "../lib/background";
+import { newId } from "../lib/crypto";
+import { DAY, MINUTE } from "../lib/clock";
+import { decryptForUser, encryptForUser } from "../lib/encryption";
+import { composeMail, handOver, type Mail } from "./mailer";
+
+/** The scheduled run that tries again (wrangler.toml [triggers]). */
+export const OUTBOX_CRON = "* * * * *";
+
+/** A message is tried for this long after it was queued, then given up on (and audited). */
+export const OUTBOX_LIFETIME_MS = DAY;
+/**
+ * A sender's claim on a message: no other sender tries it for this long. Longer than one send can
+ * take, so two senders never hand the same message over, unless a Worker stopped between handing
+ * it over and recording that it did (then it is sent again once the claim lapses).
+ */
+export const CLAIM_MS = 2 * MINUTE;
+/** Messages one scheduled run tries, oldest due first: a backlog drains over a few minutes. */
+export const OUTBOX_BATCH = 50;
+
+/** The wait before the next try, after `attempts` failed ones: 30 s, 1, 2, 4 … minutes, at most an hour. */
+export function backoff(attempts: number): number {
+  return Math.min((MINUTE / 2) * 2 ** Math.max(0, attempts - 1), 60 * MINUTE);
+}
+
+/** A mail about one person's account, for the outbox. */
+export interface Notice extends Mail {
+  userId: string | null;
+  /** Given where a retried cause must find the mail it stored before (otherwise a new one). */
+  id?: string;
+}
+
+export interface Queued {
+  id: string;
+  /** The insert, for the batch that records the mail's cause. */
+  statement: ReturnType<typeof insertStatement>;
+}
+
+function insertStatement(db: Db, row: typeof mailOutbox.$inferInsert) {
+  return db.insert(mailOutbox).values(row);
+}
+
+/** A message ready to be stored with its cause: sealed for its own id, due at once. */
+export async function queueMail(env: Env, db: Db, notice: Notice, now: number): Promise<Queued> {
+  const id = notice.id ?? newId("mail");
+  const sealedText = await encryptForUser(env, id, notice.text);
+  return { id, statement: insertStatement(db, { id, to: notice.to, subject: notice.subject, sealedText, userId: notice.userId, createdAt: now, dueAt: now }) };
+}
+
+/**
+ * Store notices in one batch with the statements that record their cause (an audit row, the
+ * change itself): all of it or none. The queued ids, for `sendAfterResponse`.
+ */
+export async function storeWithNotices(env: Env, db: Db, statements: readonly BatchItem<"sqlite">[], notices: readonly Notice[], now: number): Promise<string[]> {
+  const queued = await Promise.all(notices.map((n) => queueMail(env, db, n, now)));
+  const all = [...statements, ...queued.map((q) => q.statement)];
+  if (all.length) await db.batch(all as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  return queued.map((q) => q.id);
+}
+
+export type Attempt = "sent" | "failed" | "gave_up" | "not_due";
+
+/**
+ * One try at one message: claimed first, so two senders never try it at once. The request that
+ * queued it makes the first try (whatever its clock says of the queued moment); the scheduled run
+ * tries what is due.
+ */
+async function deliverOne(env: Env, db: Db, id: string, now: number, which: "first" | "due"): Promise<Attempt> {
+  const [claimed] = await db
+    .update(mailOutbox)
+    .set({ dueAt: now + CLAIM_MS, attempts: sql`${mailOutbox.attempts} + 1` })
+    .where(and(eq(mailOutbox.id, id), isNull(mailOutbox.sentAt), isNull(mailOutbox.gaveUpAt), which === "first" ? eq(mailOutbox.attempts, 0) : lte(mailOutbox.dueAt, now)))
+    .returning();
+  if (!claimed) return "not_due";
+  try {
+    const text = await decryptForUser(env, id, claimed.sealedText);
+    const messageId = await handOver(env, composeMail(env, { to: claimed.to, subject: claimed.subject, text }), now);
+    await db.update(mailOutbox).set({ sentAt: now, messageId, sealedText: "", lastError: null }).where(eq(mailOutbox.id, id));
+    return "sent";
+  } catch (error) {
+    const lastError = String(error instanceof Error ? error.message : error).slice(0, 500);
+    if (now - claimed.createdAt + backoff(claimed.attempts) > OUTBOX_LIFETIME_MS) {
+      await db.batch([
+        db.update(mailOutbox).set({ gaveUpAt: now, sealedText: "", lastError }).where(eq(mailOutbox.id, id)),
+        auditInsert(
+          db,
+          { event: "mail.undeliverable", actorId: null, targetId: claimed.userId, details: { subject: claimed.subject, to: claimed.to, attempts: claimed.attempts, lastError } },
+          { at: now, ip: null, userAgent: null },
+        ),
+      ]);
+      console.error(`Mail ${id} ("${claimed.subject}") was given up after ${claimed.attempts} tries: ${lastError}`);
+      return "gave_up";
+    }
+    await db.update(mailOutbox).set({ dueAt: now + backoff(claimed.attempts), lastError }).where(eq(mailOutbox.id, id));
+    console.error(`Mail ${id} ("${claimed.subject}") not sent (try ${claimed.attempts}), to be tried again:`, error);
+    return "failed";
+  }
+}
+
+/**
+ * The first try at what a request queued, one after another, after its response. At most a
+ * batch: a role held by hundreds queues a notice each, and the minute's run sends the rest.
+ */
+export async function deliverQueued(env: Env, ids: readonly string[], now: number): Promise<Attempt[]> {
+  const db = getDb(env.DB);
+  const results: Attempt[] = [];
+  for (const id of ids.slice(0, OUTBOX_BATCH)) results.push(await deliverOne(env, db, id, now, "first"));
+  return results;
+}
+
+/** The scheduled run: every message due by now, oldest first, up to a batch. */
+export async function deliverDueMail(env: Env, now: number): Promise<Record<Attempt, number>> {
+  const db = getDb(env.DB);
+  const due = await db
+    .select({ id: mailOutbox.id })
+    .from(mailOutbox)
+    .where(and(isNull(mailOutbox.sentAt), isNull(mailOutbox.gaveUpAt), lte(mailOutbox.dueAt, now)))
+    .orderBy(asc(mailOutbox.dueAt))
+    .limit(OUTBOX_BATCH);
+  const counts: Record<Attempt, number> = { sent: 0, failed: 0, gave_up: 0, not_due: 0 };
+  for (const { id } of due) counts[await deliverOne(env, db, id, now, "due")]++;
+  return counts;
+}
+
+/** Start sending what a request queued once its response is on its way. */
+export async function sendAfterResponse(c: Context, ids: readonly string[], now: number): Promise<void> {
+  if (ids.length) await afterResponse(c, "Sending queued mail", () => deliverQueued(c.env as Env, ids, now));
+}
+
+/**
+ * Append events and queue the notices they cause in one batch (src/mail/outbox.ts): a person is
+ * told of what the audit log records, or neither is stored. Sending starts after the response.
+ */
+export async function recordAuditWithNotices(c: Context<AppEnv>, entries: readonly AuditEntry[], notices: readonly Notice[]): Promise<void> {
+  const db = getDb(c.env.DB);
+  const origin = auditOriginOf(c);
+  const ids = await storeWithNotices(c.env, db, entries.map((e) => auditInsert(db, e, origin)), notices, origin.at);
+  await sendAfterResponse(c, ids, origin.at);
+}
