@@ -47,6 +47,17 @@ export interface AppOptions {
   portals?: PortalStateCache;
 }
 
+/**
+ * A change whose dependency failed part-way may have been stored (a D1 write can commit and its
+ * answer be lost): the 503 page says only what is known, and how to find out.
+ */
+function unavailableMessage(method: string, path: string): string {
+  if (method === "GET" || method === "HEAD") return "Part of EdgeDesk did not answer. Try again in a moment.";
+  // A sign-in step's answer carries its cookie: without that answer the step did not finish.
+  if (/^\/(agent|support)\/login(\/|$)/.test(path)) return "Part of EdgeDesk did not answer, so this step did not finish. Try again in a moment.";
+  return "Part of EdgeDesk did not answer, so we cannot tell whether this change was saved. Reload the page to see, and try again only if it was not.";
+}
+
 /** Build the Worker's app. Tests pass their own clock; production uses the system clock. */
 export function createApp({ clock = systemClock, portals = new PortalStateCache() }: AppOptions = {}) {
   const app = new Hono<AppEnv>();
@@ -180,7 +191,7 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
       return c.html(
         <Layout title="Temporarily unavailable">
           <Card title="Temporarily unavailable">
-            <p>{error instanceof Unavailable ? error.personMessage : "Part of EdgeDesk did not answer, so this request stopped before it finished. Try again in a moment."}</p>
+            <p>{error instanceof Unavailable ? error.personMessage : unavailableMessage(c.req.method, new URL(c.req.url).pathname)}</p>
           </Card>
         </Layout>,
         503,

@@ -12,7 +12,7 @@
 // covers timers: Workers' clock moves only at I/O, so an isolate may read "now" a little early.
 import type { Clock } from "../lib/clock";
 import type { Portal, PortalPolicy } from "./policy";
-import type { PortalState } from "./portal-do";
+import type { PolicyAudit, PortalState } from "./portal-do";
 
 const DEFAULT_TTL_SECONDS = 5;
 const CLOCK_MARGIN_MS = 1_000;
@@ -92,8 +92,8 @@ async function settle(writer: PortalWriter): Promise<void> {
 }
 
 /** Save a portal's policy; with `endSessions` ("Immediately") its session generation moves on in the same write. */
-export async function changePortalPolicy(writer: PortalWriter, portal: Portal, change: Partial<Omit<PortalPolicy, "generation">>, endSessions: boolean): Promise<PortalPolicy> {
-  const policy = await portalStub(writer.env, portal).updatePolicy(change, endSessions);
+export async function changePortalPolicy(writer: PortalWriter, portal: Portal, change: Partial<Omit<PortalPolicy, "generation">>, endSessions: boolean, audit: PolicyAudit): Promise<PortalPolicy> {
+  const policy = await portalStub(writer.env, portal).updatePolicy(change, endSessions, audit);
   await settle(writer);
   return policy;
 }

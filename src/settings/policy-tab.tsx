@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { type AuditEntry, auditOriginOf } from "../audit/audit";
 import { type FieldErrors, type FormValues, parseForm, reads } from "../lib/validation";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import { FieldErrorsContext, FormProblems, Notice } from "../web/layout";
@@ -123,11 +123,12 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     const portal = AUDIENCES[audience];
     const changes = tab.describe(before, value as T, portal);
     const context = { before: await freshPolicy(c.env, portal), now: c.var.clock.now() };
-    // Answers only once no isolate can still hold the policy from before (issue 20).
-    await changePortalPolicy(portalWriter(c), portal, tab.write(value as T, context), apply === "immediately");
-    const audit = { portal, actorId: c.var.auth.user.id, targetId: null };
-    await recordAudit(c, { ...audit, event: "settings.changed", details: { audience, tab: tab.slug, changes, apply } });
-    if (apply === "immediately") await recordAudit(c, { ...audit, event: "policy.applied_immediately", details: { audience, tab: tab.slug } });
+    const who = { portal, actorId: c.var.auth.user.id, targetId: null };
+    const entries: AuditEntry[] = [{ ...who, event: "settings.changed", details: { audience, tab: tab.slug, changes, apply } }];
+    if (apply === "immediately") entries.push({ ...who, event: "policy.applied_immediately", details: { audience, tab: tab.slug } });
+    // Stored with its audit rows in the portal's object; answers only once no isolate can still
+    // hold the policy from before (issue 20).
+    await changePortalPolicy(portalWriter(c), portal, tab.write(value as T, context), apply === "immediately", { entries, origin: auditOriginOf(c) });
     // The admin's own agent session ends too when the agents' policy applies immediately.
     if (apply === "immediately" && portal === c.var.auth.portal) return c.redirect("/agent/login?policy_applied=1", 303);
     return c.redirect(`${path(audience)}?saved=${apply}`, 303);
