@@ -186,6 +186,9 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
       );
     }
     console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, error);
+    // A request that failed leaves no cookie behind: a session cookie set before the failure would
+    // sign in someone told that the step did not finish (and whose sign-in was never audited).
+    c.header("Set-Cookie", undefined);
     if (isDependencyFailure(error)) {
       c.header("Retry-After", String(RETRY_AFTER_SECONDS));
       return c.html(

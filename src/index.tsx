@@ -3,7 +3,7 @@ import { getDb } from "./db";
 import { resealBatch, staleSecrets } from "./lifecycle/key-rotation";
 import { runRetention } from "./lifecycle/retention";
 import { answerDueResetRequests } from "./auth/password-reset";
-import { deliverDueMail, OUTBOX_CRON } from "./mail/outbox";
+import { deliverDueMail, OUTBOX_CRON, runClock } from "./mail/outbox";
 
 export { UserDurableObject } from "./auth/user-do";
 export { PortalDurableObject } from "./portal/portal-do";
@@ -21,8 +21,10 @@ export default {
     // Each minute (wrangler.toml [triggers]): "Forgot password?" requests a failed request left
     // unanswered, then the mail the outbox still owes.
     if (controller.cron === OUTBOX_CRON) {
-      const resets = await answerDueResetRequests(env, controller.scheduledTime);
-      console.log(`Outbox: ${JSON.stringify({ resetRequests: { answered: resets.answered, failed: resets.failed }, mail: await deliverDueMail(env, controller.scheduledTime) })}`);
+      const clock = runClock(controller.scheduledTime);
+      // One part failing (D1 refusing the requests' query) does not stop the other.
+      const resets = await answerDueResetRequests(env, clock.now()).catch((error: unknown) => ({ error: String(error) }));
+      console.log(`Outbox: ${JSON.stringify({ resetRequests: resets, mail: await deliverDueMail(env, clock) })}`);
       return;
     }
     const failures: unknown[] = [];

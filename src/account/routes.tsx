@@ -1,21 +1,23 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { auditInsert, auditOriginOf, recordAudit } from "../audit/audit";
+import { type Notice, queueNotices, sendAfterResponse } from "../mail/outbox";
+import { utcMinute } from "../lib/clock";
 import { requireSession } from "../auth/middleware";
 import { setPassword } from "../auth/password-change";
 import { passwordRules } from "../auth/password-policy";
 import type { Auth } from "../access/auth";
 import { endAllSessionsOfUser, rotateSession, userStub } from "../auth/sessions";
 import { findUserById } from "../auth/users";
-import { getDb } from "../db";
+import { type Db, getDb } from "../db";
 import { type FieldErrors, formRefusal, parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
 import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../mfa/passkeys";
 import { signInWays } from "../auth/sign-in-ways";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
-import type { Portal } from "../portal/policy";
+import { type Portal, portalLabel } from "../portal/policy";
 import { AccountPage, ChangeExpiredPasswordPage, NewRecoveryCodesPage } from "./account-pages";
 import { personalSecurityLog } from "./security-log";
 import { personalData } from "./export";
@@ -115,9 +117,10 @@ export function accountRoutes(portal: Portal) {
     if (auth.session.passwordOnly && !confirmed.proved) return render(c, { error: MAILED_CODE_FIRST }, 401);
     const user = confirmed.user;
 
-    const changed = await setPassword(c.env, db, user, form.data.password, auth.policy.password, now);
+    const told = await changedOwnPassword(c, db, auth, user);
+    const changed = await setPassword(c.env, db, user, form.data.password, auth.policy.password, now, told.statements);
     if (!changed.ok) return render(c, { error: changed.message }, 400);
-    await finishPasswordChange(c, auth, confirmed.proved);
+    await finishPasswordChange(c, auth, confirmed.proved, told.ids);
     return c.redirect(`/${portal}/account?done=password`, 303);
   });
 
@@ -252,18 +255,38 @@ export function accountRoutes(portal: Portal) {
     if (!form.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} {...formRefusal(form)} />, 400);
     const db = getDb(c.env.DB);
     const user = await findUserById(db, auth.user.id);
-    const changed = user ? await setPassword(c.env, db, user, form.data.password, auth.policy.password, c.var.clock.now()) : { ok: false as const, message: "Your account was not found." };
+    const told = user ? await changedOwnPassword(c, db, auth, user) : null;
+    const changed = user && told ? await setPassword(c.env, db, user, form.data.password, auth.policy.password, c.var.clock.now(), told.statements) : { ok: false as const, message: "Your account was not found." };
     if (!changed.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} error={changed.message} />, 400);
-    await finishPasswordChange(c, auth, false);
+    await finishPasswordChange(c, auth, false, told!.ids);
     return c.redirect(`/${portal}`, 303);
   });
 
   return app;
 }
 
+/**
+ * A person's own password change is stored with its audit row and a notice to them: someone
+ * holding a session of theirs could otherwise change it unseen.
+ */
+async function changedOwnPassword(c: Ctx, db: Db, auth: Auth, user: { id: string; email: string; name: string }) {
+  const origin = auditOriginOf(c);
+  const notice: Notice = {
+    userId: user.id,
+    to: user.email,
+    subject: "Your EdgeDesk password was changed",
+    text:
+      `Hello ${user.name},\n\nThe password of your account on the EdgeDesk ${portalLabel(auth.portal).toLowerCase()} was just changed ` +
+      `(${utcMinute(origin.at)}, from ${origin.ip ?? "an unknown address"}), and your other sessions were signed out.\n` +
+      `If this was not you, reset your password from the sign-in page and tell your administrator straight away.\n`,
+  };
+  const mail = await queueNotices(c.env, db, [notice], origin.at);
+  return { statements: [auditInsert(db, { event: "password.changed", portal: auth.portal, actorId: user.id }, origin), ...mail.statements], ids: mail.ids };
+}
+
 /** After any password change: a new token for this session (SECURITY.md 13), every other session ended (16). */
-async function finishPasswordChange(c: Ctx, auth: Auth, proved: boolean): Promise<void> {
+async function finishPasswordChange(c: Ctx, auth: Auth, proved: boolean, mailIds: string[]): Promise<void> {
   const sessionId = await rotateSession(c, auth, { stage: "full", reauthenticated: true, proved });
-  const ended = await endAllSessionsOfUser(c.env, auth.user.id, sessionId ?? undefined);
-  await recordAudit(c, { event: "password.changed", portal: auth.portal, actorId: auth.user.id, details: { otherSessionsEnded: ended } });
+  await endAllSessionsOfUser(c.env, auth.user.id, sessionId ?? undefined);
+  await sendAfterResponse(c, mailIds);
 }

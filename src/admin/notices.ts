@@ -46,11 +46,14 @@ export function secondFactorRemovedNotice(person: Person, what: string, admin: {
 /** The invitation itself, for people who have a mailbox (the admin also sees the link once). */
 export function ssoInvitedNotice(person: Person, portal: Portal, link: string, expiresAt: number, admin: { name: string }): Notice {
   const until = new Date(expiresAt).toUTCString();
-  return notice(
-    person,
-    "Sign in to EdgeDesk with your Microsoft account",
-    `${admin.name} invited you to sign in to the EdgeDesk ${portalLabel(portal).toLowerCase()} with your Microsoft account. Open this link and sign in with the Microsoft account you use for work:\n\n${link}\n\nIt works once, until ${until}. After that, "Sign in with Microsoft" signs you in.\n`,
-  );
+  return {
+    ...notice(
+      person,
+      "Sign in to EdgeDesk with your Microsoft account",
+      `${admin.name} invited you to sign in to the EdgeDesk ${portalLabel(portal).toLowerCase()} with your Microsoft account. Open this link and sign in with the Microsoft account you use for work:\n\n${link}\n\nIt works once, until ${until}. After that, "Sign in with Microsoft" signs you in.\n`,
+    ),
+    expiresAt,
+  };
 }
 
 /** A Microsoft account was linked through an invitation, so a link passed to the wrong person is noticed. */

@@ -1,8 +1,8 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { type AuditEntry, auditOriginOf, recordAudit } from "../audit/audit";
-import { type Notice as MailNotice, recordAuditWithNotices, sendAfterResponse } from "../mail/outbox";
+import { type AuditEntry, auditInsert, auditOriginOf, recordAudit } from "../audit/audit";
+import { type Notice as MailNotice, queueNotices, recordAuditWithNotices, sendAfterResponse } from "../mail/outbox";
 import { requireSession } from "../auth/middleware";
 import { passwordRules } from "../auth/password-policy";
 import { recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
@@ -256,10 +256,13 @@ peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), reads(pas
   if (refused) return refused;
   const policy = await portalPolicy(c, "agent");
   const now = c.var.clock.now();
-  const changed = await setPassword(c.env, db, agent, form.data.password, policy.password, now);
+  // The password, its audit row and the notice to the agent are stored together.
+  const mail = await queueNotices(c.env, db, [passwordSetByAdminNotice(agent, c.var.auth.user)], now);
+  const audit = auditInsert(db, { event: "password.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { byAdmin: true } }, auditOriginOf(c));
+  const changed = await setPassword(c.env, db, agent, form.data.password, policy.password, now, [audit, ...mail.statements]);
   if (!changed.ok) return agentPage(c, agentId, { error: changed.message }, 400);
   await endAllSessionsOfUser(c.env, agentId);
-  await recordAuditWithNotices(c, [{ event: "password.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { byAdmin: true } }], [passwordSetByAdminNotice(agent, c.var.auth.user)]);
+  await sendAfterResponse(c, mail.ids);
   return c.redirect(`/agent/admin/agents/${agentId}?done=password`, 303);
 });
 
@@ -357,7 +360,7 @@ peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), reads(
   const refused = await refuseUnlessManageable(c, target.id, "reset their MFA", "reset MFA");
   if (refused) return refused;
   const origin = auditOriginOf(c);
-  await sendAfterResponse(c, await resetMfa(c.env, db, target, auth.user, origin), origin.at);
+  await sendAfterResponse(c, await resetMfa(c.env, db, target, auth.user, origin));
   return c.redirect(`${back}?done=reset`, 303);
 });
 

@@ -14,7 +14,8 @@ import { findUserById } from "./users";
 import { getDb, type Db } from "../db";
 import { mailOutbox, notMeLinks, users, type User } from "../db/schema";
 import { afterResponse } from "../lib/background";
-import { DAY, utcMinute } from "../lib/clock";
+import { retryOnceIfTransient } from "../lib/failures";
+import { DAY, systemClock, utcMinute } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { deliverQueued, storeWithNotices } from "../mail/outbox";
 import { type Portal, portalLabel } from "../portal/policy";
@@ -55,10 +56,11 @@ export async function signInSucceeded(
     const stub = userStub(c.env, user.id);
     // A new browser is known from here on, with its alert owed by the person's object.
     const alert = { alertId: randomToken(10), userId: user.id, portal, siteOrigin: origin };
-    if ((await stub.noteSignInDevice(deviceHash, now, seen, !passwordOnly, alert)) !== "new") return;
-    const mailIds = await queueNewDeviceAlert(c.env, getDb(c.env.DB), user, { ...alert, tokenHash: deviceHash, at: now, ip: seen.ip, userAgent: seen.userAgent });
+    // Safe to repeat: a sighting whose answer was lost left its alert owed, which the object's alarm stores.
+    if ((await retryOnceIfTransient(() => stub.noteSignInDevice(deviceHash, now, seen, !passwordOnly, alert))) !== "new") return;
+    const mailIds = await queueNewDeviceAlert(c.env, getDb(c.env.DB), user, { ...alert, tokenHash: deviceHash, at: now, ip: seen.ip, userAgent: seen.userAgent }, now);
     // Sent before it is marked paid: should the mark be lost, the alarm finds the alert stored.
-    await deliverQueued(c.env, mailIds, now);
+    await deliverQueued(c.env, mailIds, c.var.clock);
     await stub.alertStored(deviceHash);
   });
 }
@@ -74,7 +76,7 @@ export async function storeOwedAlert(env: Env, alert: OwedAlert, now: number): P
   if (!user?.active) return;
   const { mailId } = alertIds(alert);
   if (await db.select({ id: mailOutbox.id }).from(mailOutbox).where(eq(mailOutbox.id, mailId)).get()) return;
-  await deliverQueued(env, await queueNewDeviceAlert(env, db, user, alert), now);
+  await deliverQueued(env, await queueNewDeviceAlert(env, db, user, alert, now), systemClock);
 }
 
 function alertIds(alert: Pick<OwedAlert, "alertId">) {
@@ -82,7 +84,8 @@ function alertIds(alert: Pick<OwedAlert, "alertId">) {
 }
 
 /** The "This wasn't me" link, its audit row and the alert that carries it, stored together. */
-async function queueNewDeviceAlert(env: Env, db: Db, user: { id: string; email: string; name: string }, alert: Omit<OwedAlert, "tries" | "owedSince">): Promise<string[]> {
+/** `queuedAt`: the sender's own clock (the request's, or the object's alarm's), so retries fall due by it. */
+async function queueNewDeviceAlert(env: Env, db: Db, user: { id: string; email: string; name: string }, alert: Omit<OwedAlert, "tries" | "owedSince">, queuedAt: number): Promise<string[]> {
   const { portal, siteOrigin, at: now } = alert;
   const seen = { ip: alert.ip, userAgent: alert.userAgent };
   const { linkId, mailId } = alertIds(alert);
@@ -105,9 +108,10 @@ async function queueNewDeviceAlert(env: Env, db: Db, user: { id: string; email: 
           `    When: ${utcMinute(now)}\n    Browser: ${describeDevice(seen.userAgent)}\n    From: ${seen.ip}\n\n` +
           `If this was you, there is nothing to do.\n\nIf it was not you, open this link within 7 days: it signs you out everywhere, cancels your password and emails you a link to choose a new one.\n\n` +
           `This wasn't me: ${siteOrigin}/${portal}/login/not-me/${token}\n`,
+        expiresAt: now + NOT_ME_LIFETIME_MS,
       },
     ],
-    now,
+    queuedAt,
   );
 }
 

@@ -98,7 +98,7 @@ export function notMeRoutes(portal: Portal) {
     // "We emailed … a link" only once the link and its mail are stored (src/mail/outbox.ts).
     const queued = user.passwordHash ? await queuePasswordResetLink(c.env, db, portal, user.email, new URL(c.req.url).origin, { origin: auditOriginOf(c), by: "not_me" }).catch(() => null) : null;
     const sent = queued?.outcome === "sent";
-    if (queued) await sendAfterResponse(c, queued.mailIds, now);
+    if (queued) await sendAfterResponse(c, queued.mailIds);
     const setUpAgain = report.removed.some((f) => f.kind === "app") && (await portalPolicy(c, portal)).mfa.authenticatorApp;
     return c.html(
       <Layout title="Account secured" portal={portal}>

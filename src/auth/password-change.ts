@@ -1,4 +1,5 @@
 import { and, desc, eq, notInArray } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db";
 import { passwordHistory, users } from "../db/schema";
 import { hmacHex, hmacMatches } from "../lib/encryption";
@@ -21,7 +22,8 @@ export type SetPasswordResult = { ok: true } | { ok: false; message: string };
 
 /**
  * Set a user's password, wherever it is set (own change, expiry, an admin): the portal's rules,
- * the reuse restriction, then the new hash and its history entry in one transaction.
+ * the reuse restriction, then the new hash and its history entry in one transaction, with
+ * `alongside` (the change's audit row and the notice of it, src/mail/outbox.ts).
  */
 export async function setPassword(
   env: Env,
@@ -30,6 +32,7 @@ export async function setPassword(
   password: string,
   policy: PasswordPolicy,
   now: number,
+  alongside: readonly BatchItem<"sqlite">[] = [],
 ): Promise<SetPasswordResult> {
   const weakness = checkNewPassword(password, policy, user);
   if (weakness) return { ok: false, message: weakness };
@@ -61,6 +64,7 @@ export async function setPassword(
           ),
         ),
       ),
+    ...alongside,
   ]);
   // A new password means every device proves the second factor again (issue 11.2).
   await userStub(env, user.id).forgetAllDevices();

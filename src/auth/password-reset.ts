@@ -7,7 +7,7 @@ import { and, asc, eq, gt, isNull, lte, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type Db, getDb } from "../db";
 import { passwordResets, resetRequests, users, type User } from "../db/schema";
-import { HOUR, MINUTE } from "../lib/clock";
+import { MINUTE } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import { type AuditOrigin, auditInsert } from "../audit/audit";
 import { backoff, CLAIM_MS, type Notice, OUTBOX_BATCH, storeWithNotices } from "../mail/outbox";
@@ -63,6 +63,7 @@ export async function queuePasswordResetLink(
           `Hello ${user.name},\n\nSomeone asked to reset the password of your account on the EdgeDesk ${portalLabel(portal).toLowerCase()}. ` +
           `To choose a new password, open this link within ${RESET_LIFETIME_MS / MINUTE} minutes:\n\n${link}\n\n` +
           `It works once. If it was not you, ignore this email: your password stays as it is.\n`,
+        expiresAt: now + RESET_LIFETIME_MS,
       },
     ],
     now,
@@ -70,8 +71,8 @@ export async function queuePasswordResetLink(
   return { outcome, user, mailIds };
 }
 
-/** A request not answered within this long (D1 failing all along) is dropped, loudly: a link mailed later would surprise. */
-export const RESET_REQUEST_LIFETIME_MS = HOUR;
+/** A request not answered within this long (D1 failing all along) is dropped, and audited: a link mailed later would surprise. */
+export const RESET_REQUEST_LIFETIME_MS = 10 * MINUTE;
 
 /**
  * "Forgot password?" before its answer: the request is stored, the same write for any address
@@ -97,8 +98,11 @@ export async function answerResetRequest(env: Env, db: Db, id: string, now: numb
     .returning();
   if (!request) return [];
   if (now - request.requestedAt > RESET_REQUEST_LIFETIME_MS) {
-    await db.delete(resetRequests).where(eq(resetRequests.id, id));
-    console.error(`A password reset request (${request.portal}) could not be answered within an hour, and was dropped.`);
+    await db.batch([
+      db.delete(resetRequests).where(eq(resetRequests.id, id)),
+      auditInsert(db, { event: "mail.undeliverable", portal: request.portal, actorId: null, targetId: null, details: { subject: "Reset your EdgeDesk password", to: request.email, why: "the request could not be answered in time" } }, { at: now, ip: request.ip, userAgent: request.userAgent }),
+    ]);
+    console.error(`A password reset request (${request.portal}) could not be answered within ${RESET_REQUEST_LIFETIME_MS / MINUTE} minutes, and was dropped.`);
     return [];
   }
   try {

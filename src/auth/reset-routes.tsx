@@ -2,8 +2,8 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { PasswordRulesList } from "../account/pages";
-import { auditOriginOf } from "../audit/audit";
-import { deliverQueued, recordAuditWithNotices } from "../mail/outbox";
+import { auditInsert, auditOriginOf } from "../audit/audit";
+import { deliverQueued, queueNotices, sendAfterResponse } from "../mail/outbox";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { afterResponse } from "../lib/background";
@@ -117,7 +117,7 @@ export function passwordResetRoutes(portal: Portal) {
     const db = getDb(c.env.DB);
     const requestId = await recordResetRequest(db, portal, email, new URL(c.req.url).origin, auditOriginOf(c));
     await afterResponse(c, "A password reset request", async () => {
-      await deliverQueued(c.env, await answerResetRequest(c.env, db, requestId, now, "first"), now);
+      await deliverQueued(c.env, await answerResetRequest(c.env, db, requestId, now, "first"), c.var.clock);
     });
     return c.html(<ForgotPage portal={portal} sentTo={email} />);
   });
@@ -147,7 +147,11 @@ export function passwordResetRoutes(portal: Portal) {
     if (!counted.allowed) return c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} error={tooManyAttempts(counted.retryAfterMs)} />, 429);
     // Claimed before the password is written, so two uses of one link set at most one password.
     if (!(await claimPasswordReset(db, reset.tokenHash, now))) return gone(c);
-    const set = await setPassword(c.env, db, reset.user, form.data.password, policy.password, now);
+    // The new password, its audit row and the notice to the person are stored together.
+    const origin = auditOriginOf(c);
+    const mail = await queueNotices(c.env, db, [passwordResetNotice(reset.user, portal, origin.ip ?? "", now)], now);
+    const audit = auditInsert(db, { event: "password_reset.completed", portal, actorId: reset.user.id }, origin);
+    const set = await setPassword(c.env, db, reset.user, form.data.password, policy.password, now, [audit, ...mail.statements]);
     if (!set.ok) {
       await releasePasswordReset(db, reset.tokenHash, now);
       return page({ error: set.message });
@@ -156,8 +160,8 @@ export function passwordResetRoutes(portal: Portal) {
     // Whoever holds the mailbox is the person: strangers' pauses on new browsers end here (SECURITY.md 43).
     await accountLimiter(c.env, portal, normalizeEmail(reset.user.email)).lift();
     await endPauses(db, reset.user.id);
-    const ended = await endAllSessionsOfUser(c.env, reset.user.id);
-    await recordAuditWithNotices(c, [{ event: "password_reset.completed", portal, actorId: reset.user.id, details: { sessionsEnded: ended } }], [passwordResetNotice(reset.user, portal, requestDetails(c).ip, now)]);
+    await endAllSessionsOfUser(c.env, reset.user.id);
+    await sendAfterResponse(c, mail.ids);
     // SECURITY.md 22 / issue 19.1: a reset never skips the second factor; it stands for the password only.
     return continueAfterPassword(c, portal, reset.user, policy, { next: `/${portal}`, method: "password_reset", rememberedDevice: async () => false, newBrowser: false });
   });

@@ -423,6 +423,8 @@ export const mailOutbox = sqliteTable(
     sentAt: integer("sent_at"),
     messageId: text("message_id"),
     gaveUpAt: integer("gave_up_at"),
+    /** When what it carries (a one-time link) stops working: given up then rather than sent. */
+    expiresAt: integer("expires_at"),
   },
   (t) => [index("mail_outbox_due_idx").on(t.dueAt).where(sql`sent_at IS NULL AND gave_up_at IS NULL`)],
 );

@@ -34,3 +34,17 @@ export class Unavailable extends Error {
     this.name = "Unavailable";
   }
 }
+
+/**
+ * Call `work` again once when a Durable Object says the failure is transient (Workers' `retryable`
+ * or `overloaded`). Only for calls safe to repeat: a read, or a write the object makes idempotent.
+ */
+export async function retryOnceIfTransient<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const flags = error as { retryable?: unknown; overloaded?: unknown } | null;
+    if (!(error instanceof Error) || (flags?.retryable !== true && flags?.overloaded !== true)) throw error;
+    return work();
+  }
+}

@@ -71,6 +71,6 @@ export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: 
     };
     const db = getDb(c.env.DB);
     const mailIds = pause ? await recordPause(c.env, db, pause, auditOrigin, [notice]) : await storeWithNotices(c.env, db, [], [notice], now);
-    await deliverQueued(c.env, mailIds, now);
+    await deliverQueued(c.env, mailIds, c.var.clock);
   });
 }

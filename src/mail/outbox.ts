@@ -13,7 +13,7 @@ import { getDb, type Db } from "../db";
 import { mailOutbox } from "../db/schema";
 import { afterResponse } from "../lib/background";
 import { newId } from "../lib/crypto";
-import { DAY, MINUTE } from "../lib/clock";
+import { type Clock, DAY, MINUTE } from "../lib/clock";
 import { decryptForUser, encryptForUser } from "../lib/encryption";
 import { composeMail, handOver, type Mail } from "./mailer";
 
@@ -41,6 +41,8 @@ export interface Notice extends Mail {
   userId: string | null;
   /** Given where a retried cause must find the mail it stored before (otherwise a new one). */
   id?: string;
+  /** When what it carries (a one-time link) stops working: not sent after that. */
+  expiresAt?: number;
 }
 
 export interface Queued {
@@ -57,7 +59,7 @@ function insertStatement(db: Db, row: typeof mailOutbox.$inferInsert) {
 export async function queueMail(env: Env, db: Db, notice: Notice, now: number): Promise<Queued> {
   const id = notice.id ?? newId("mail");
   const sealedText = await encryptForUser(env, id, notice.text);
-  return { id, statement: insertStatement(db, { id, to: notice.to, subject: notice.subject, sealedText, userId: notice.userId, createdAt: now, dueAt: now }) };
+  return { id, statement: insertStatement(db, { id, to: notice.to, subject: notice.subject, sealedText, userId: notice.userId, createdAt: now, dueAt: now, expiresAt: notice.expiresAt ?? null }) };
 }
 
 /**
@@ -71,73 +73,125 @@ export async function storeWithNotices(env: Env, db: Db, statements: readonly Ba
   return queued.map((q) => q.id);
 }
 
+/** Notices as statements, for a batch a domain function runs (`setPassword`'s); their ids, to send once it is stored. */
+export async function queueNotices(env: Env, db: Db, notices: readonly Notice[], now: number): Promise<{ statements: BatchItem<"sqlite">[]; ids: string[] }> {
+  const queued = await Promise.all(notices.map((n) => queueMail(env, db, n, now)));
+  return { statements: queued.map((q) => q.statement), ids: queued.map((q) => q.id) };
+}
+
 export type Attempt = "sent" | "failed" | "gave_up" | "not_due";
 
+/** How long one scheduled run goes on claiming messages; what is left waits for the next minute. */
+export const RUN_BUDGET_MS = 30_000;
+
 /**
- * One try at one message: claimed first, so two senders never try it at once. The request that
- * queued it makes the first try (whatever its clock says of the queued moment); the scheduled run
- * tries what is due.
+ * One try at one message: claimed first, for CLAIM_MS from the moment of the claim, so two
+ * senders never try it at once. The request that queued it makes the first try (whatever its
+ * clock says of the queued moment); the scheduled run tries what is due. A message whose link
+ * has expired is not sent: it is given up, and audited.
  */
-async function deliverOne(env: Env, db: Db, id: string, now: number, which: "first" | "due"): Promise<Attempt> {
+async function deliverOne(env: Env, db: Db, id: string, clock: Pick<Clock, "now">, which: "first" | "due"): Promise<Attempt> {
+  const claimedAt = clock.now();
   const [claimed] = await db
     .update(mailOutbox)
-    .set({ dueAt: now + CLAIM_MS, attempts: sql`${mailOutbox.attempts} + 1` })
-    .where(and(eq(mailOutbox.id, id), isNull(mailOutbox.sentAt), isNull(mailOutbox.gaveUpAt), which === "first" ? eq(mailOutbox.attempts, 0) : lte(mailOutbox.dueAt, now)))
+    .set({ dueAt: claimedAt + CLAIM_MS, attempts: sql`${mailOutbox.attempts} + 1` })
+    .where(and(eq(mailOutbox.id, id), isNull(mailOutbox.sentAt), isNull(mailOutbox.gaveUpAt), which === "first" ? eq(mailOutbox.attempts, 0) : lte(mailOutbox.dueAt, claimedAt)))
     .returning();
   if (!claimed) return "not_due";
+  if (claimed.expiresAt !== null && claimed.expiresAt <= claimedAt) {
+    await giveUp(db, claimed, claimedAt, claimed.lastError ?? "", "its link expired before it could be delivered");
+    return "gave_up";
+  }
+  let messageId: string | null;
   try {
     const text = await decryptForUser(env, id, claimed.sealedText);
-    const messageId = await handOver(env, composeMail(env, { to: claimed.to, subject: claimed.subject, text }), now);
-    await db.update(mailOutbox).set({ sentAt: now, messageId, sealedText: "", lastError: null }).where(eq(mailOutbox.id, id));
-    return "sent";
+    messageId = await handOver(env, composeMail(env, { to: claimed.to, subject: claimed.subject, text }), clock.now());
   } catch (error) {
+    const failedAt = clock.now();
     const lastError = String(error instanceof Error ? error.message : error).slice(0, 500);
-    if (now - claimed.createdAt + backoff(claimed.attempts) > OUTBOX_LIFETIME_MS) {
-      await db.batch([
-        db.update(mailOutbox).set({ gaveUpAt: now, sealedText: "", lastError }).where(eq(mailOutbox.id, id)),
-        auditInsert(
-          db,
-          { event: "mail.undeliverable", actorId: null, targetId: claimed.userId, details: { subject: claimed.subject, to: claimed.to, attempts: claimed.attempts, lastError } },
-          { at: now, ip: null, userAgent: null },
-        ),
-      ]);
-      console.error(`Mail ${id} ("${claimed.subject}") was given up after ${claimed.attempts} tries: ${lastError}`);
+    const next = failedAt + backoff(claimed.attempts);
+    if (next - claimed.createdAt > OUTBOX_LIFETIME_MS || (claimed.expiresAt !== null && next >= claimed.expiresAt)) {
+      await giveUp(db, claimed, failedAt, lastError, "it could not be delivered in time");
       return "gave_up";
     }
-    await db.update(mailOutbox).set({ dueAt: now + backoff(claimed.attempts), lastError }).where(eq(mailOutbox.id, id));
+    await db.update(mailOutbox).set({ dueAt: next, lastError }).where(eq(mailOutbox.id, id));
     console.error(`Mail ${id} ("${claimed.subject}") not sent (try ${claimed.attempts}), to be tried again:`, error);
     return "failed";
   }
+  // Handed over: whatever happens now, it is not a failed try. Recording it is tried twice; if D1
+  // refuses both, the message goes again once its claim lapses (the one duplicate there can be).
+  const sent = { sentAt: clock.now(), messageId, sealedText: "", lastError: null };
+  for (let tries = 1; ; tries++) {
+    try {
+      await db.update(mailOutbox).set(sent).where(eq(mailOutbox.id, id));
+      return "sent";
+    } catch (error) {
+      if (tries === 2) {
+        console.error(`Mail ${id} ("${claimed.subject}") was sent (${messageId}) but could not be recorded; it may be sent again:`, error);
+        return "sent";
+      }
+    }
+  }
+}
+
+async function giveUp(db: Db, message: typeof mailOutbox.$inferSelect, at: number, lastError: string, why: string): Promise<void> {
+  await db.batch([
+    db.update(mailOutbox).set({ gaveUpAt: at, sealedText: "", lastError: lastError || why }).where(eq(mailOutbox.id, message.id)),
+    auditInsert(
+      db,
+      { event: "mail.undeliverable", actorId: null, targetId: message.userId, details: { subject: message.subject, to: message.to, attempts: message.attempts, why, lastError } },
+      { at, ip: null, userAgent: null },
+    ),
+  ]);
+  console.error(`Mail ${message.id} ("${message.subject}") was given up after ${message.attempts} tries: ${why}. ${lastError}`);
 }
 
 /**
  * The first try at what a request queued, one after another, after its response. At most a
  * batch: a role held by hundreds queues a notice each, and the minute's run sends the rest.
  */
-export async function deliverQueued(env: Env, ids: readonly string[], now: number): Promise<Attempt[]> {
+export async function deliverQueued(env: Env, ids: readonly string[], clock: Pick<Clock, "now">): Promise<Attempt[]> {
   const db = getDb(env.DB);
   const results: Attempt[] = [];
-  for (const id of ids.slice(0, OUTBOX_BATCH)) results.push(await deliverOne(env, db, id, now, "first"));
+  for (const id of ids.slice(0, OUTBOX_BATCH)) results.push(await deliverOne(env, db, id, clock, "first"));
   return results;
 }
 
-/** The scheduled run: every message due by now, oldest first, up to a batch. */
-export async function deliverDueMail(env: Env, now: number): Promise<Record<Attempt, number>> {
+/**
+ * The scheduled run: messages due by the run's start, oldest first, up to a batch, for at most
+ * RUN_BUDGET_MS. One message's failure (a claim D1 refused) does not stop the others.
+ */
+export async function deliverDueMail(env: Env, clock: Pick<Clock, "now">): Promise<Record<Attempt, number>> {
   const db = getDb(env.DB);
+  const startedAt = clock.now();
   const due = await db
     .select({ id: mailOutbox.id })
     .from(mailOutbox)
-    .where(and(isNull(mailOutbox.sentAt), isNull(mailOutbox.gaveUpAt), lte(mailOutbox.dueAt, now)))
+    .where(and(isNull(mailOutbox.sentAt), isNull(mailOutbox.gaveUpAt), lte(mailOutbox.dueAt, startedAt)))
     .orderBy(asc(mailOutbox.dueAt))
     .limit(OUTBOX_BATCH);
   const counts: Record<Attempt, number> = { sent: 0, failed: 0, gave_up: 0, not_due: 0 };
-  for (const { id } of due) counts[await deliverOne(env, db, id, now, "due")]++;
+  for (const { id } of due) {
+    if (clock.now() - startedAt > RUN_BUDGET_MS) break;
+    try {
+      counts[await deliverOne(env, db, id, clock, "due")]++;
+    } catch (error) {
+      counts.failed++;
+      console.error(`Mail ${id} could not be tried this run:`, error);
+    }
+  }
   return counts;
 }
 
+/** The clock of a scheduled run: its scheduled moment, moving on as the run takes time. */
+export function runClock(scheduledTime: number): Pick<Clock, "now"> {
+  const startedAt = Date.now();
+  return { now: () => scheduledTime + (Date.now() - startedAt) };
+}
+
 /** Start sending what a request queued once its response is on its way. */
-export async function sendAfterResponse(c: Context, ids: readonly string[], now: number): Promise<void> {
-  if (ids.length) await afterResponse(c, "Sending queued mail", () => deliverQueued(c.env as Env, ids, now));
+export async function sendAfterResponse(c: Context<AppEnv>, ids: readonly string[]): Promise<void> {
+  if (ids.length) await afterResponse(c, "Sending queued mail", () => deliverQueued(c.env, ids, c.var.clock));
 }
 
 /**
@@ -148,5 +202,5 @@ export async function recordAuditWithNotices(c: Context<AppEnv>, entries: readon
   const db = getDb(c.env.DB);
   const origin = auditOriginOf(c);
   const ids = await storeWithNotices(c.env, db, entries.map((e) => auditInsert(db, e, origin)), notices, origin.at);
-  await sendAfterResponse(c, ids, origin.at);
+  await sendAfterResponse(c, ids);
 }

@@ -10,6 +10,7 @@ import type { ListFilter } from "../../src/assets/listing";
 import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { makeAgent } from "../helpers/factories";
 import { makeRole } from "../helpers/roles";
+import { faultyD1 } from "../helpers/faults";
 
 const filterOf = (q: string): ListFilter => ({ q, enums: {}, sort: "name", dir: "asc", page: 1 });
 
@@ -176,6 +177,27 @@ describe("bulk changes too big for one batch", () => {
     expect(await advanceJob(env.DB, ASSET_KIND, batchId)).toBe(false);
     expect(await historyOf(batchId)).toBe(history);
     expect(await chunksOf(batchId)).toBe(0);
+  });
+
+  it("ends right when D1 fails at any call of its steps, before the call or after it committed (the alarm runs the step again)", async () => {
+    const { agent } = await signedInAgent();
+    const loc = await makeLocation();
+    await seedAssets(4500, { prefix: "Faulted" });
+    const batchId = await jobOf("Faulted", agent.id, loc);
+    const healthy = faultyD1(env.DB, () => false);
+    await advanceJob(healthy.db, ASSET_KIND, batchId);
+    const perStep = healthy.calls();
+    expect(perStep).toBeGreaterThan(2);
+    for (const when of ["before", "after"] as const) {
+      for (let k = 1; k <= perStep; k++) {
+        await advanceJob(faultyD1(env.DB, (n) => n === k, when).db, ASSET_KIND, batchId).catch(() => undefined);
+      }
+    }
+    await stepUntil(batchId, "done");
+    const status = (await jobStatus(env.DB, ASSET_KIND, batchId))!;
+    expect(status).toMatchObject({ state: "done", count: 4500, doneCount: 4500 });
+    expect(await historyOf(batchId)).toBe(4500);
+    expect((await locations("Faulted")).every((r) => r.location_id === loc && r.version === 2)).toBe(true);
   });
 
   it("writes each record once when two runners step the same job at the same time", async () => {

@@ -134,3 +134,30 @@ export function failingBatches(real: D1Database): D1Database {
     });
   return wrap(real);
 }
+
+/** A D1 database (and its sessions) whose first `times` statements matching `pattern` fail before running. */
+export function failingStatements(real: D1Database, pattern: RegExp, times = 1): D1Database {
+  let left = times;
+  const wrapStatement = (statement: D1PreparedStatement, query: string): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, prop) {
+        if (prop === "bind") return (...values: unknown[]) => wrapStatement(target.bind(...values), query);
+        if ((prop === "run" || prop === "all" || prop === "first" || prop === "raw") && pattern.test(query) && left > 0) {
+          left--;
+          return async () => Promise.reject(new Error("D1_ERROR: Network connection lost (injected by the test)."));
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const wrap = <T extends D1Database | D1DatabaseSession>(database: T): T =>
+    new Proxy(database, {
+      get(target, prop) {
+        if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => wrap((target as D1Database).withSession(...args));
+        if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), query);
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return wrap(real);
+}

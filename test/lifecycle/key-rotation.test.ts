@@ -96,7 +96,7 @@ describe("rotating ENCRYPTION_KEY", () => {
     // The pass does not re-encrypt it; sending it (with the old key still there) erases it.
     await resealBatch(rotatingEnv, db(), 5);
     expect(await staleSecrets(rotatingEnv, db())).toBe(waitingBefore + 1);
-    expect(await deliverDueMail(rotatingEnv, now)).toMatchObject({ sent: 1, failed: 0 });
+    expect(await deliverDueMail(rotatingEnv, { now: () => now })).toMatchObject({ sent: 1, failed: 0 });
     expect(await staleSecrets(rotatingEnv, db())).toBe(waitingBefore);
     const [sent] = await db().select().from(devMailbox).where(eq(devMailbox.to, "waiting@example.com"));
     expect(sent!.body).toBe("Sealed with the old key.\n");

@@ -94,6 +94,8 @@ describe("send_email dropping the connection", () => {
   });
 });
 
+const UNSURE_CHANGE = "we cannot tell whether this change was saved. Reload the page to see";
+
 describe("D1 failing", () => {
   it("answers a page with 503 and Retry-After, and a page a person can read", async () => {
     const { client, faults } = await adminWithFaults();
@@ -105,10 +107,12 @@ describe("D1 failing", () => {
   });
 
   /**
-   * Runs `act` once healthy to count its D1 calls, then once failing at each call in turn, and
-   * checks after each that its change is all there or not there at all (never half-written).
+   * Runs `act` once healthy to count its D1 calls, then once failing at each call in turn, both
+   * before the call reaches D1 and after it committed with its answer lost. After each, its change
+   * is all there or not there at all (never half-written), and the answer says no more than is
+   * known: a success only over a stored change, and a 503 that never claims nothing was changed.
    */
-  async function sweep<T>(setup: () => Promise<T>, act: (fixture: T, faults: Partial<Env>) => Promise<Response>, check: (fixture: T) => Promise<"none" | "all" | "partial">) {
+  async function sweep<T>(setup: () => Promise<T>, act: (fixture: T, faults: Partial<Env>) => Promise<Response>, check: (fixture: T) => Promise<"none" | "all" | "partial">, unsure = UNSURE_CHANGE) {
     // A first run fills the isolate's caches (the dropdowns' options), so every run below makes the same D1 calls.
     await (await act(await setup(), { DB: env.DB })).text();
     const healthy = faultyD1(env.DB, () => false);
@@ -119,12 +123,21 @@ describe("D1 failing", () => {
     expect(await check(first)).toBe("all");
     const calls = healthy.calls();
     expect(calls).toBeGreaterThan(0);
-    for (let k = 1; k <= calls; k++) {
-      const fixture = await setup();
-      const faulty = faultyD1(env.DB, (n) => n === k);
-      const r = await read(await act(fixture, { DB: faulty.db }));
-      expect(r.status, `failing D1 call ${k} of ${calls}`).toBe(503);
-      expect(await check(fixture), `failing D1 call ${k} of ${calls}`).not.toBe("partial");
+    for (const when of ["before", "after"] as const) {
+      for (let k = 1; k <= calls; k++) {
+        const where = `failing D1 call ${k} of ${calls}, ${when} it ran`;
+        const fixture = await setup();
+        const faulty = faultyD1(env.DB, (n) => n === k, when);
+        const r = await read(await act(fixture, { DB: faulty.db }));
+        const stored = await check(fixture);
+        expect(stored, where).not.toBe("partial");
+        if (r.status < 400) expect(stored, `${where}: answered as done`).toBe("all");
+        else {
+          expect(r.status, where).toBe(503);
+          expect(r.body, where).toContain(unsure);
+          expect(r.body, where).not.toMatch(/nothing was changed/i);
+        }
+      }
     }
   }
 
@@ -195,6 +208,30 @@ describe("D1 failing", () => {
         if (!changed && history!.n === 0) return "none";
         return changed && history!.n === 1 ? "all" : "partial";
       },
+    );
+  });
+  it("a password sign-in: signed in only with its audit row; otherwise told the step did not finish", async () => {
+    const clock = fakeClock();
+    let faults: Partial<Env> = {};
+    let client = browser({ clock, env: faults });
+    await sweep(
+      async () => {
+        const contact = await makeContact();
+        faults = {};
+        client = browser({ clock, env: faults });
+        return { contact };
+      },
+      ({ contact }, inject) => {
+        Object.assign(faults, inject);
+        return client.post("/support/login", { email: contact.email, password: contact.password });
+      },
+      async ({ contact }) => {
+        const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'sign_in.succeeded' AND actor_id = ?").bind(contact.id).first<{ n: number }>();
+        const signedIn = client.cookie(sessionCookieName("support")) !== undefined;
+        if (!signedIn) return "none";
+        return audited!.n === 1 ? "all" : "partial";
+      },
+      "so this step did not finish. Try again in a moment.",
     );
   });
 });
