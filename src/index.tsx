@@ -3,6 +3,7 @@ import { getDb } from "./db";
 import { resealBatch, staleSecrets } from "./lifecycle/key-rotation";
 import { runRetention } from "./lifecycle/retention";
 import { answerDueResetRequests } from "./auth/password-reset";
+import { payOwedThrottleNotices } from "./limits/throttle-notice";
 import { deliverDueMail, OUTBOX_CRON, runClock } from "./mail/outbox";
 
 export { UserDurableObject } from "./auth/user-do";
@@ -18,13 +19,14 @@ export default {
   // part is bounded and logs what it did; one failing does not stop the other, and the run is
   // still reported as failed (Cron Events in the dashboard).
   async scheduled(controller, env) {
-    // Each minute (wrangler.toml [triggers]): "Forgot password?" requests a failed request left
-    // unanswered, then the mail the outbox still owes.
+    // Each minute (wrangler.toml [triggers]): "Forgot password?" requests and throttling notices a
+    // failed request left, then the mail the outbox still owes.
     if (controller.cron === OUTBOX_CRON) {
       const clock = runClock(controller.scheduledTime);
-      // One part failing (D1 refusing the requests' query) does not stop the other.
+      // One part failing (D1 refusing a query) does not stop the others.
       const resets = await answerDueResetRequests(env, clock.now()).catch((error: unknown) => ({ error: String(error) }));
-      console.log(`Outbox: ${JSON.stringify({ resetRequests: resets, mail: await deliverDueMail(env, clock) })}`);
+      const throttled = await payOwedThrottleNotices(env, clock).catch((error: unknown) => ({ error: String(error) }));
+      console.log(`Outbox: ${JSON.stringify({ resetRequests: resets, throttleNotices: throttled, mail: await deliverDueMail(env, clock) })}`);
       return;
     }
     const failures: unknown[] = [];

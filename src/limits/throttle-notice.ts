@@ -1,11 +1,13 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf } from "../audit/audit";
+import { type AuditOrigin, auditOriginOf } from "../audit/audit";
+import { findUserByEmail } from "../auth/users";
+import { type Clock, DAY } from "../lib/clock";
 import { recordPause } from "../auth/pauses";
 import { getDb } from "../db";
 import { afterResponse } from "../lib/background";
 import { deliverQueued, type Notice, storeWithNotices } from "../mail/outbox";
-import { type Portal, portalLabel } from "../portal/policy";
+import { kindOfPortal, type Portal, portalLabel } from "../portal/policy";
 import { accountLimiter, waitMessage } from "./limits";
 import type { Attempter, Counted, Way } from "./sign-in-guard";
 import { OTHER_SOURCES, unknownWindows } from "./windows";
@@ -24,53 +26,107 @@ const ADVICE: Record<Way, string> = {
 
 const WRONG: Record<Way, string> = { password: "wrong passwords", second_step: "wrong verification codes", reset: "refused new passwords through a reset link" };
 
+/** What a throttling notice needs, as plain values: told after the response, or by the minute's run. */
+export interface ThrottleNotice {
+  portal: Portal;
+  email: string;
+  way: Way;
+  retryAfterMs: number;
+  bucket: "source" | "browser" | "unknown";
+  trustedAny: boolean;
+  siteOrigin: string;
+  origin: AuditOrigin;
+}
+
+/** Where a notice the request could not store waits (KV, apart from the D1 that failed), a day at most. */
+const OWED = "owed:throttle-notice:";
+
 /**
  * The account holder is told by email when their account starts being throttled, once per window
  * (the limiter marks the window's first refusal atomically, so a burst sends one mail): what is
  * paused (new browsers only, or the one browser whose own guesses ran out), where the attempts
  * came from, and how to choose a new password. The holder is looked up after the response, so
- * the response cannot tell a real account from an unknown email, by content or by time.
+ * the response cannot tell a real account from an unknown email, by content or by time. The
+ * window's mark is already spent, so a notice D1 would not store then is kept in KV for the
+ * minute's scheduled run to store.
  */
 export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: Way, counted: Counted & { allowed: false }, holder: () => Promise<Holder | null>) {
-  const portal = who.portal as Portal;
-  const origin = new URL(c.req.url).origin;
-  const now = c.var.clock.now();
-  const auditOrigin = auditOriginOf(c);
+  const notice: ThrottleNotice = {
+    portal: who.portal as Portal,
+    email: who.email,
+    way,
+    retryAfterMs: counted.retryAfterMs,
+    bucket: counted.bucket,
+    trustedAny: counted.trustedAny,
+    siteOrigin: new URL(c.req.url).origin,
+    origin: auditOriginOf(c),
+  };
   await afterResponse(c, "The throttling notice", async () => {
-    const person = await holder();
-    if (!person) return;
-    const account = `your EdgeDesk ${portalLabel(portal).toLowerCase()} account`;
-    const wait = waitMessage(counted.retryAfterMs);
-    let text: string;
-    // The pause (for the admins' list and the person's own activity) and its notice are stored together.
-    let pause: Parameters<typeof recordPause>[2] | null = null;
-    if (counted.bucket === "browser") {
-      text =
-        `There were too many ${WRONG[way]} for ${account} from a browser you have signed in with before, so signing in from that browser is paused for ${wait}. ` +
-        `Other browsers are not affected.\n\nIf this was not you, someone may have that device: choose a new password and tell your administrator.\n`;
-    } else {
-      const sources = await accountLimiter(c.env, who.portal, who.email).sources(unknownWindows(way).daily);
-      const total = sources.reduce((n, s) => n + s.count, 0);
-      pause = { userId: person.id, portal, way, pausedAt: now, until: now + counted.retryAfterMs, attempts: total, sources };
-      const lines = sources.map((s) => `    ${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`).join("\n");
-      // Only where the account knows a browser of the person's does one keep working; say which it is.
-      text =
-        (counted.trustedAny
-          ? `There were too many ${WRONG[way]} for ${account} from browsers you have not signed in with, so signing in from new browsers is paused for ${wait}. ` +
-            `Browsers you have signed in with before keep working.\n\n`
-          : `There were too many ${WRONG[way]} for ${account}, so signing in is paused for ${wait}. ` +
-            `Once you have signed in with your second factor (or confirmed with a code we email you), that browser keeps working during such a pause.\n\n`) +
-        (total ? `${total} attempt${total === 1 ? "" : "s"} came from:\n${lines}\n\n` : "") +
-        ADVICE[way];
+    try {
+      await tellThrottled(c.env, notice, await holder(), c.var.clock);
+    } catch (error) {
+      await c.env.OTP_KV.put(`${OWED}${crypto.randomUUID()}`, JSON.stringify(notice), { expirationTtl: DAY / 1000 });
+      throw error;
     }
-    const notice: Notice = {
-      userId: person.id,
-      to: person.email,
-      subject: "Sign-in to your EdgeDesk account was paused",
-      text: `Hello ${person.name},\n\n${text}\nTo choose a new password: ${origin}/${portal}/login/forgot\n`,
-    };
-    const db = getDb(c.env.DB);
-    const mailIds = pause ? await recordPause(c.env, db, pause, auditOrigin, [notice]) : await storeWithNotices(c.env, db, [], [notice], now);
-    await deliverQueued(c.env, mailIds, c.var.clock);
   });
+}
+
+/** The minute's run: store and send the notices requests could not. */
+export async function payOwedThrottleNotices(env: Env, clock: Pick<Clock, "now">): Promise<{ paid: number; failed: number }> {
+  const result = { paid: 0, failed: 0 };
+  const { keys } = await env.OTP_KV.list({ prefix: OWED, limit: 50 });
+  for (const { name } of keys) {
+    const notice = await env.OTP_KV.get<ThrottleNotice>(name, "json");
+    if (!notice) continue;
+    try {
+      await tellThrottled(env, notice, await findUserByEmail(getDb(env.DB), kindOfPortal(notice.portal), notice.email), clock);
+      await env.OTP_KV.delete(name);
+      result.paid++;
+    } catch (error) {
+      result.failed++;
+      console.error("Storing an owed throttling notice failed; to be tried again:", error);
+    }
+  }
+  return result;
+}
+
+/** Store the pause and its notice (throws if D1 will not), then try sending it. */
+async function tellThrottled(env: Env, n: ThrottleNotice, person: Holder | null, clock: Pick<Clock, "now">): Promise<void> {
+  if (!person) return;
+  const { portal, way } = n;
+  const now = n.origin.at;
+  const account = `your EdgeDesk ${portalLabel(portal).toLowerCase()} account`;
+  const wait = waitMessage(n.retryAfterMs);
+  let text: string;
+  // The pause (for the admins' list and the person's own activity) and its notice are stored together.
+  let pause: Parameters<typeof recordPause>[2] | null = null;
+  if (n.bucket === "browser") {
+    text =
+      `There were too many ${WRONG[way]} for ${account} from a browser you have signed in with before, so signing in from that browser is paused for ${wait}. ` +
+      `Other browsers are not affected.\n\nIf this was not you, someone may have that device: choose a new password and tell your administrator.\n`;
+  } else {
+    const sources = await accountLimiter(env, portal, n.email).sources(unknownWindows(way).daily);
+    const total = sources.reduce((count, s) => count + s.count, 0);
+    pause = { userId: person.id, portal, way, pausedAt: now, until: now + n.retryAfterMs, attempts: total, sources };
+    const lines = sources.map((s) => `    ${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`).join("\n");
+    // Only where the account knows a browser of the person's does one keep working; say which it is.
+    text =
+      (n.trustedAny
+        ? `There were too many ${WRONG[way]} for ${account} from browsers you have not signed in with, so signing in from new browsers is paused for ${wait}. ` +
+          `Browsers you have signed in with before keep working.\n\n`
+        : `There were too many ${WRONG[way]} for ${account}, so signing in is paused for ${wait}. ` +
+          `Once you have signed in with your second factor (or confirmed with a code we email you), that browser keeps working during such a pause.\n\n`) +
+      (total ? `${total} attempt${total === 1 ? "" : "s"} came from:\n${lines}\n\n` : "") +
+      ADVICE[way];
+  }
+  const notice: Notice = {
+    userId: person.id,
+    to: person.email,
+    subject: "Sign-in to your EdgeDesk account was paused",
+    text: `Hello ${person.name},\n\n${text}\nTo choose a new password: ${n.siteOrigin}/${portal}/login/forgot\n`,
+  };
+  const db = getDb(env.DB);
+  const mailIds = pause ? await recordPause(env, db, pause, n.origin, [notice]) : await storeWithNotices(env, db, [], [notice], now);
+  // Stored: from here the outbox owns it, and a failed first try is the minute's run's to repeat.
+  await deliverQueued(env, mailIds, clock).catch((error: unknown) => console.error("Sending a throttling notice failed; the outbox tries again:", error));
 }

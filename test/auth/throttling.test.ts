@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { MINUTE } from "../../src/lib/clock";
 import { ACCOUNT_LIMITS, LIMITS } from "../../src/limits/limits";
 import { env } from "cloudflare:workers";
+import { createScheduledController } from "cloudflare:test";
+import worker from "../../src/index";
+import { OUTBOX_CRON } from "../../src/mail/outbox";
+import { failingBatches } from "../helpers/faults";
 import { browser, fakeClock } from "../helpers/app";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { signIn } from "../helpers/auth";
@@ -82,6 +86,28 @@ describe("the account holder hears about throttling", () => {
     clock.advance(15 * MINUTE);
     await burst(Array.from({ length: 12 }, (_, i) => browser({ clock, ip: `203.0.116.${i + 1}` }).post("/support/login", { email: contact.email, password: "wrong" })));
     expect(await pausedNotices(contact.email)).toHaveLength(2);
+  });
+
+  it("keeps the notice when D1 will not store it after the response: the minute's run stores and sends it, once", async () => {
+    const clock = fakeClock();
+    const contact = await makeContact();
+    // D1 refuses batches (the pause with its notice); everything the refusals themselves need works.
+    const results = await burst(
+      Array.from({ length: 12 }, (_, i) => browser({ clock, ip: `203.0.117.${i + 1}`, env: { DB: failingBatches(env.DB) } }).post("/support/login", { email: contact.email, password: "wrong password" })),
+    );
+    expect(results.filter((r) => r.status === 429)).toHaveLength(2);
+    expect(await pausedNotices(contact.email)).toHaveLength(0);
+    const pauses = () => env.DB.prepare("SELECT count(*) AS n FROM sign_in_pauses WHERE user_id = ?").bind(contact.id).first<{ n: number }>();
+    expect((await pauses())!.n).toBe(0);
+
+    clock.advance(MINUTE);
+    await worker.scheduled(createScheduledController({ scheduledTime: clock.now(), cron: OUTBOX_CRON }), env);
+    const notices = await pausedNotices(contact.email);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain("paused for 15 minutes");
+    expect((await pauses())!.n).toBe(1);
+    await worker.scheduled(createScheduledController({ scheduledTime: clock.now() + MINUTE, cron: OUTBOX_CRON }), env);
+    expect(await pausedNotices(contact.email)).toHaveLength(1);
   });
 
   it("answers an unknown email exactly as a real one, and mails no one", async () => {

@@ -14,7 +14,7 @@ import { browser, type Browser, type FakeClock, fakeClock } from "../helpers/app
 import { signIn } from "../helpers/auth";
 import { failingBatches, failingStatements, faultyD1, switchableEmail } from "../helpers/faults";
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
-import { setMfa } from "../helpers/mfa";
+import { enrollThroughPages, postPassword, setMfa } from "../helpers/mfa";
 
 const PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 19_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/19.0 Mobile/15E148 Safari/604.1";
 const visible = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&").replace(/\s+/g, " ");
@@ -152,6 +152,41 @@ describe("the outbox", () => {
     const resetPath = /https:\/\/edgedesk\.test(\/support\/login\/reset\/[a-z2-7]{32})/.exec(reset.body)![1]!;
     expect((await browser({ clock }).get(resetPath)).status).toBe(200);
     expect(admin.id).toBeTruthy();
+  });
+
+  it("tells a person their temporary access pass was used, once mail is back", async () => {
+    const clock = fakeClock();
+    await setMfa("support", { authenticatorApp: true, emailOtp: false });
+    try {
+      const contact = await makeContact();
+      await enrollThroughPages(browser({ clock }), "support", contact, clock);
+      const { client } = await reauthenticatedAdmin(clock, {});
+      const issued = await client.post(`/agent/admin/people/${contact.id}/access-pass`, { minutes: "60" });
+      const html = await issued.text();
+      const shown = /data-testid="access-pass"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*data-testid="access-pass"/.exec(html);
+      const pass = shown?.[1] ?? shown?.[2] ?? "";
+      expect(pass).toMatch(/\S{8,}/);
+
+      const mail = switchableEmail(env.EMAIL);
+      mail.state.down = "refused";
+      const person = browser({ clock, env: { EMAIL: mail.binding } });
+      expect((await postPassword(person, "support", contact)).headers.get("Location")).toBe("/support/login/verify");
+      const used = await person.post("/support/login/verify/pass", { code: pass });
+      await used.text();
+      expect(used.headers.get("Location")).toBe("/support/login/enroll");
+      const owed = (await outboxTo([contact.email])).filter((m) => m.subject === "Your EdgeDesk temporary access pass was used");
+      expect(owed).toHaveLength(1);
+      expect(owed[0]!.sentAt).toBeNull();
+
+      mail.state.down = null;
+      clock.advance(MINUTE);
+      await minuteRun(clock.now(), mail.binding);
+      const delivered = (await deliveredTo([contact.email])).filter((m) => m.subject === "Your EdgeDesk temporary access pass was used");
+      expect(delivered).toHaveLength(1);
+      expect(delivered[0]!.messageId).toBe((await outboxTo([contact.email])).find((m) => m.id === owed[0]!.id)!.messageId);
+    } finally {
+      await setMfa("support", { authenticatorApp: false, emailOtp: false });
+    }
   });
 
   it("gives a message up after a day of failures, audited, its text erased", async () => {
