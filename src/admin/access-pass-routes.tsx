@@ -8,12 +8,12 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";
-import { recordAuditWithNotices } from "../mail/outbox";
+import { sendAfterResponse } from "../mail/outbox";
+import { auditOriginOf } from "../audit/audit";
 import { parseForm, reads } from "../lib/validation";
 import { utcMinute } from "../lib/clock";
 import { requirePermission } from "../access/guard";
-import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText, accessPassIssuedNotice } from "../mfa/access-pass";
-import { portalOfKind } from "../portal/policy";
+import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText } from "../mfa/access-pass";
 import { ErrorMessage } from "../web/layout";
 import { AdminFrame, CopyableSecret } from "./pages";
 import { personPage, personToActOn } from "./refusals";
@@ -97,13 +97,8 @@ accessPassRoutes.post("/people/:id/access-pass", recovery, requireRecentAuth(), 
     );
   }
   const minutes = Number(form.data.minutes);
-  const now = c.var.clock.now();
-  const { pass, expiresAt } = await issueAccessPass(getDb(c.env.DB), person, auth.user, minutes, now);
-  await recordAuditWithNotices(
-    c,
-    [{ event: "access_pass.issued", portal: portalOfKind(person.kind), actorId: auth.user.id, targetId: person.id, details: { minutes, expiresAt } }],
-    [accessPassIssuedNotice(person, auth.user, expiresAt)],
-  );
+  const { pass, expiresAt, mailIds } = await issueAccessPass(c.env, getDb(c.env.DB), person, auth.user, minutes, auditOriginOf(c));
+  await sendAfterResponse(c, mailIds);
   const shown = formatPass(pass);
   c.header("Cache-Control", "no-store");
   return c.html(

@@ -11,7 +11,8 @@ import type { Db } from "../db";
 import { temporaryAccessPasses, totpCredentials } from "../db/schema";
 import { MINUTE, utcMinute } from "../lib/clock";
 import { newId, randomBytes, sha256Hex } from "../lib/crypto";
-import type { Notice } from "../mail/outbox";
+import { type Notice, storeWithNotices } from "../mail/outbox";
+import { type AuditOrigin, auditInsert } from "../audit/audit";
 import { type Portal, portalLabel, portalOfKind } from "../portal/policy";
 
 /** The lifetimes an admin chooses from, in minutes: 10 minutes to 8 hours. */
@@ -48,14 +49,26 @@ interface Person {
  * A new pass for `target`, replacing any earlier one of theirs. Returns the pass (to show once:
  * nothing can read it again) and when it stops working.
  */
-export async function issueAccessPass(db: Db, target: { id: string }, issuer: { id: string }, minutes: number, now: number): Promise<{ pass: string; expiresAt: number }> {
+/**
+ * A new pass for `target`, replacing any earlier one, stored with its audit row and the notice to
+ * the person (which never carries the pass): all of it or none. The notice's outbox ids, to send.
+ */
+export async function issueAccessPass(env: Env, db: Db, target: Person, issuer: { id: string; name: string }, minutes: number, origin: AuditOrigin): Promise<{ pass: string; expiresAt: number; mailIds: string[] }> {
+  const now = origin.at;
   const pass = encodeBase32UpperCaseNoPadding(randomBytes(10));
   const expiresAt = now + minutes * MINUTE;
-  await db.batch([
-    db.delete(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, target.id)),
-    db.insert(temporaryAccessPasses).values({ id: newId("tap"), userId: target.id, passHash: await sha256Hex(pass), issuedBy: issuer.id, createdAt: now, expiresAt }),
-  ]);
-  return { pass, expiresAt };
+  const mailIds = await storeWithNotices(
+    env,
+    db,
+    [
+      db.delete(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, target.id)),
+      db.insert(temporaryAccessPasses).values({ id: newId("tap"), userId: target.id, passHash: await sha256Hex(pass), issuedBy: issuer.id, createdAt: now, expiresAt }),
+      auditInsert(db, { event: "access_pass.issued", portal: portalOfKind(target.kind), actorId: issuer.id, targetId: target.id, details: { minutes, expiresAt } }, origin),
+    ],
+    [accessPassIssuedNotice(target, issuer, expiresAt)],
+    now,
+  );
+  return { pass, expiresAt, mailIds };
 }
 
 /**
