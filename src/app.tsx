@@ -53,9 +53,18 @@ export interface AppOptions {
  */
 function unavailableMessage(method: string, path: string): string {
   if (method === "GET" || method === "HEAD") return "Part of EdgeDesk did not answer. Try again in a moment.";
-  // A sign-in step's answer carries its cookie: without that answer the step did not finish.
-  if (/^\/(agent|support)\/login(\/|$)/.test(path)) return "Part of EdgeDesk did not answer, so this step did not finish. Try again in a moment.";
+  if (isPasswordStep(method, path)) return "Part of EdgeDesk did not answer, so this step did not finish. Try again in a moment.";
   return "Part of EdgeDesk did not answer, so we cannot tell whether this change was saved. Reload the page to see, and try again only if it was not.";
+}
+
+/**
+ * The password step of signing in stores nothing a person needs back (a failed guess, an audit
+ * row): failing, it hands over no session either, so it did not finish and can simply be tried
+ * again. Every other change may have been stored, a one-time code used or a password set, and
+ * keeps whatever cookie it set so far.
+ */
+function isPasswordStep(method: string, path: string): boolean {
+  return method === "POST" && /^\/(agent|support)\/login$/.test(path);
 }
 
 /** Build the Worker's app. Tests pass their own clock; production uses the system clock. */
@@ -186,9 +195,9 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
       );
     }
     console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, error);
-    // A request that failed leaves no cookie behind: a session cookie set before the failure would
-    // sign in someone told that the step did not finish (and whose sign-in was never audited).
-    c.header("Set-Cookie", undefined);
+    // A password step that failed leaves no cookie behind: a session cookie set before the failure
+    // would sign in someone told that the step did not finish (and whose sign-in was never audited).
+    if (isPasswordStep(c.req.method, new URL(c.req.url).pathname)) c.header("Set-Cookie", undefined);
     if (isDependencyFailure(error)) {
       c.header("Retry-After", String(RETRY_AFTER_SECONDS));
       return c.html(

@@ -2,7 +2,8 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { auditInsert, auditOriginOf, recordAudit } from "../audit/audit";
-import { type Notice, queueNotices, sendAfterResponse } from "../mail/outbox";
+import { type Notice, queueNotices } from "../mail/outbox";
+import { sendAfterResponse } from "../mail/notify";
 import { utcMinute } from "../lib/clock";
 import { requireSession } from "../auth/middleware";
 import { setPassword } from "../auth/password-change";
@@ -277,7 +278,7 @@ async function changedOwnPassword(c: Ctx, db: Db, auth: Auth, user: { id: string
     subject: "Your EdgeDesk password was changed",
     text:
       `Hello ${user.name},\n\nThe password of your account on the EdgeDesk ${portalLabel(auth.portal).toLowerCase()} was just changed ` +
-      `(${utcMinute(origin.at)}, from ${origin.ip ?? "an unknown address"}), and your other sessions were signed out.\n` +
+      `(${utcMinute(origin.at)}, from ${origin.ip ?? "an unknown address"}). A new password signs out your other sessions.\n` +
       `If this was not you, reset your password from the sign-in page and tell your administrator straight away.\n`,
   };
   const mail = await queueNotices(c.env, db, [notice], origin.at);

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";
-import { sendAfterResponse } from "../mail/outbox";
+import { sendAfterResponse } from "../mail/notify";
 import { auditOriginOf } from "../audit/audit";
 import { parseForm, reads } from "../lib/validation";
 import { utcMinute } from "../lib/clock";

@@ -26,7 +26,7 @@ export async function resetMfa(env: Env, db: Db, target: Person, admin: { id: st
     to: target.email,
     subject: "Your EdgeDesk two-step verification was reset",
     text:
-      `Hello ${target.name},\n\n${admin.name} reset the two-step verification of your EdgeDesk account and signed you out everywhere.\n` +
+      `Hello ${target.name},\n\n${admin.name} reset the two-step verification of your EdgeDesk account, which signs you out everywhere.\n` +
       `At your next sign-in to the ${portalLabel(portalOfKind(target.kind)).toLowerCase()} you will set up your authenticator app again.\n` +
       `If you did not ask for this, contact your administrator straight away.\n`,
   };

@@ -35,7 +35,7 @@ export function emailChangedNotices(person: Person, oldEmail: string, admin: { n
 }
 
 export function passwordSetByAdminNotice(person: Person, admin: { name: string }): Notice {
-  return notice(person, "Your EdgeDesk password was set by an administrator", `${admin.name} set a new password for your EdgeDesk account and signed you out everywhere.\n`);
+  return notice(person, "Your EdgeDesk password was set by an administrator", `${admin.name} set a new password for your EdgeDesk account, which signs you out everywhere.\n`);
 }
 
 /** An admin removed one passkey or forgot one remembered device of this person. */

@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
 import { findUserById } from "../auth/users";
-import { recordAuditWithNotices } from "../mail/outbox";
+import { recordAuditWithNotices } from "../mail/notify";
 import { requireSession } from "../auth/middleware";
 import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";

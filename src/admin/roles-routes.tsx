@@ -10,7 +10,7 @@ import { type FieldErrors, parseForm, reads, requiredText } from "../lib/validat
 import { actorOf, requirePermission } from "../access/guard";
 import { grantablePermissions, mayChangeRole } from "../access/grants";
 import { recentlyReauthenticated } from "../auth/reauth";
-import { recordAuditWithNotices } from "../mail/outbox";
+import { recordAuditWithNotices } from "../mail/notify";
 import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "../access/permissions";
 import { ErrorMessage, FormProblems, Notice } from "../web/layout";
 import { deleteRole, holdersOfRole, listRoles, REAUTH_FIRST, type Result, saveRole } from "./agents";

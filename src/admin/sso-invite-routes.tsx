@@ -7,7 +7,7 @@ import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
 import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";
-import { recordAuditWithNotices } from "../mail/outbox";
+import { recordAuditWithNotices } from "../mail/notify";
 import { requirePermission } from "../access/guard";
 import { portalOfKind } from "../portal/policy";
 import { createInvitation, INVITATION_LIFETIME_MS } from "../sso/invitations";

@@ -8,7 +8,7 @@ import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { describeDevice } from "../account/device";
 import { auditOriginOf } from "../audit/audit";
-import { sendAfterResponse } from "../mail/outbox";
+import { sendAfterResponse } from "../mail/notify";
 import { getDb } from "../db";
 import { randomToken } from "../lib/crypto";
 import { reads } from "../lib/validation";

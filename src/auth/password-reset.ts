@@ -10,7 +10,8 @@ import { passwordResets, resetRequests, users, type User } from "../db/schema";
 import { MINUTE } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import { type AuditOrigin, auditInsert } from "../audit/audit";
-import { backoff, CLAIM_MS, type Notice, OUTBOX_BATCH, storeWithNotices } from "../mail/outbox";
+import { CLAIM_MS, type Notice, OUTBOX_BATCH, storeWithNotices } from "../mail/outbox";
+import { backoff } from "../lib/backoff";
 import { kindOfPortal, type Portal, portalLabel } from "../portal/policy";
 import { findUserByEmail } from "./users";
 
@@ -173,7 +174,7 @@ export function passwordResetNotice(user: User, portal: Portal, ip: string, now:
     subject: "Your EdgeDesk password was changed",
     text:
       `Hello ${user.name},\n\nThe password of your account on the EdgeDesk ${portalLabel(portal).toLowerCase()} was just set with a reset link ` +
-      `(${new Date(now).toISOString().slice(0, 16).replace("T", " ")} UTC, from ${ip}). Every session was signed out and remembered devices were forgotten.\n` +
+      `(${new Date(now).toISOString().slice(0, 16).replace("T", " ")} UTC, from ${ip}). A new password signs out every session and forgets remembered devices.\n` +
       `If this was not you, contact your administrator straight away.\n`,
   };
 }

@@ -3,7 +3,8 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { PasswordRulesList } from "../account/pages";
 import { auditInsert, auditOriginOf } from "../audit/audit";
-import { deliverQueued, queueNotices, sendAfterResponse } from "../mail/outbox";
+import { deliverQueued, queueNotices } from "../mail/outbox";
+import { sendAfterResponse } from "../mail/notify";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { afterResponse } from "../lib/background";
@@ -149,7 +150,7 @@ export function passwordResetRoutes(portal: Portal) {
     if (!(await claimPasswordReset(db, reset.tokenHash, now))) return gone(c);
     // The new password, its audit row and the notice to the person are stored together.
     const origin = auditOriginOf(c);
-    const mail = await queueNotices(c.env, db, [passwordResetNotice(reset.user, portal, origin.ip ?? "", now)], now);
+    const mail = await queueNotices(c.env, db, [passwordResetNotice(reset.user, portal, origin.ip ?? "an unknown address", now)], now);
     const audit = auditInsert(db, { event: "password_reset.completed", portal, actorId: reset.user.id }, origin);
     const set = await setPassword(c.env, db, reset.user, form.data.password, policy.password, now, [audit, ...mail.statements]);
     if (!set.ok) {

@@ -3,6 +3,9 @@ import type { AppEnv } from "../app-env";
 import { type AuditOrigin, auditOriginOf } from "../audit/audit";
 import { findUserByEmail } from "../auth/users";
 import { type Clock, DAY } from "../lib/clock";
+import { randomToken } from "../lib/crypto";
+import { eq } from "drizzle-orm";
+import { mailOutbox } from "../db/schema";
 import { recordPause } from "../auth/pauses";
 import { getDb } from "../db";
 import { afterResponse } from "../lib/background";
@@ -36,6 +39,8 @@ export interface ThrottleNotice {
   trustedAny: boolean;
   siteOrigin: string;
   origin: AuditOrigin;
+  /** Names its mail in the outbox, so a replay finds a notice its request did store. */
+  id: string;
 }
 
 /** Where a notice the request could not store waits (KV, apart from the D1 that failed), a day at most. */
@@ -60,26 +65,45 @@ export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: 
     trustedAny: counted.trustedAny,
     siteOrigin: new URL(c.req.url).origin,
     origin: auditOriginOf(c),
+    id: randomToken(10),
   };
   await afterResponse(c, "The throttling notice", async () => {
     try {
       await tellThrottled(c.env, notice, await holder(), c.var.clock);
     } catch (error) {
-      await c.env.OTP_KV.put(`${OWED}${crypto.randomUUID()}`, JSON.stringify(notice), { expirationTtl: DAY / 1000 });
+      await c.env.OTP_KV.put(`${OWED}${notice.id}`, JSON.stringify(notice), { expirationTtl: DAY / 1000 });
       throw error;
     }
   });
 }
 
-/** The minute's run: store and send the notices requests could not. */
-export async function payOwedThrottleNotices(env: Env, clock: Pick<Clock, "now">): Promise<{ paid: number; failed: number }> {
-  const result = { paid: 0, failed: 0 };
+/**
+ * The minute's run: store and send the notices requests could not, while their pause lasts (a
+ * notice that says "paused for 15 minutes" an hour later would mislead). A notice already in the
+ * outbox (its request's write committed, the answer lost; or KV still listing a paid one) is not
+ * stored again.
+ */
+export async function payOwedThrottleNotices(env: Env, clock: Pick<Clock, "now">): Promise<{ paid: number; dropped: number; failed: number }> {
+  const result = { paid: 0, dropped: 0, failed: 0 };
+  const db = getDb(env.DB);
   const { keys } = await env.OTP_KV.list({ prefix: OWED, limit: 50 });
   for (const { name } of keys) {
     const notice = await env.OTP_KV.get<ThrottleNotice>(name, "json");
     if (!notice) continue;
     try {
-      await tellThrottled(env, notice, await findUserByEmail(getDb(env.DB), kindOfPortal(notice.portal), notice.email), clock);
+      const stored = await db.select({ id: mailOutbox.id }).from(mailOutbox).where(eq(mailOutbox.id, mailIdOf(notice))).get();
+      if (stored) {
+        await env.OTP_KV.delete(name);
+        continue;
+      }
+      if (clock.now() >= notice.origin.at + notice.retryAfterMs) {
+        await env.OTP_KV.delete(name);
+        result.dropped++;
+        console.error(`A throttling notice for the ${notice.portal} portal could not be stored while its pause lasted, and was dropped.`);
+        continue;
+      }
+      const holder = await findUserByEmail(db, kindOfPortal(notice.portal), notice.email);
+      await tellThrottled(env, notice, holder?.active ? holder : null, clock);
       await env.OTP_KV.delete(name);
       result.paid++;
     } catch (error) {
@@ -89,6 +113,8 @@ export async function payOwedThrottleNotices(env: Env, clock: Pick<Clock, "now">
   }
   return result;
 }
+
+const mailIdOf = (notice: ThrottleNotice) => `mail_${notice.id}`;
 
 /** Store the pause and its notice (throws if D1 will not), then try sending it. */
 async function tellThrottled(env: Env, n: ThrottleNotice, person: Holder | null, clock: Pick<Clock, "now">): Promise<void> {
@@ -120,6 +146,7 @@ async function tellThrottled(env: Env, n: ThrottleNotice, person: Holder | null,
       ADVICE[way];
   }
   const notice: Notice = {
+    id: mailIdOf(n),
     userId: person.id,
     to: person.email,
     subject: "Sign-in to your EdgeDesk account was paused",

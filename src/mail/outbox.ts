@@ -4,14 +4,12 @@
 // not go through is tried again by the scheduled run each minute, backing off, until it is
 // delivered or a day has passed; one given up on is in the audit log. Sign-in codes are not queued
 // (src/mail/mailer.ts `sendMail`): a code is worth nothing once its page has gone.
-import type { Context } from "hono";
 import { and, asc, eq, isNull, lte, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { AppEnv } from "../app-env";
-import { type AuditEntry, auditInsert, auditOriginOf } from "../audit/audit";
+import { auditInsert } from "../audit/events";
+import { backoff } from "../lib/backoff";
 import { getDb, type Db } from "../db";
 import { mailOutbox } from "../db/schema";
-import { afterResponse } from "../lib/background";
 import { newId } from "../lib/crypto";
 import { type Clock, DAY, MINUTE } from "../lib/clock";
 import { decryptForUser, encryptForUser } from "../lib/encryption";
@@ -31,10 +29,6 @@ export const CLAIM_MS = 2 * MINUTE;
 /** Messages one scheduled run tries, oldest due first: a backlog drains over a few minutes. */
 export const OUTBOX_BATCH = 50;
 
-/** The wait before the next try, after `attempts` failed ones: 30 s, 1, 2, 4 … minutes, at most an hour. */
-export function backoff(attempts: number): number {
-  return Math.min((MINUTE / 2) * 2 ** Math.max(0, attempts - 1), 60 * MINUTE);
-}
 
 /** A mail about one person's account, for the outbox. */
 export interface Notice extends Mail {
@@ -187,20 +181,4 @@ export async function deliverDueMail(env: Env, clock: Pick<Clock, "now">): Promi
 export function runClock(scheduledTime: number): Pick<Clock, "now"> {
   const startedAt = Date.now();
   return { now: () => scheduledTime + (Date.now() - startedAt) };
-}
-
-/** Start sending what a request queued once its response is on its way. */
-export async function sendAfterResponse(c: Context<AppEnv>, ids: readonly string[]): Promise<void> {
-  if (ids.length) await afterResponse(c, "Sending queued mail", () => deliverQueued(c.env, ids, c.var.clock));
-}
-
-/**
- * Append events and queue the notices they cause in one batch (src/mail/outbox.ts): a person is
- * told of what the audit log records, or neither is stored. Sending starts after the response.
- */
-export async function recordAuditWithNotices(c: Context<AppEnv>, entries: readonly AuditEntry[], notices: readonly Notice[]): Promise<void> {
-  const db = getDb(c.env.DB);
-  const origin = auditOriginOf(c);
-  const ids = await storeWithNotices(c.env, db, entries.map((e) => auditInsert(db, e, origin)), notices, origin.at);
-  await sendAfterResponse(c, ids);
 }

@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { requestDetails } from "../auth/sessions";
 import { getDb } from "../db";
-import { recordAuditWithNotices } from "../mail/outbox";
+import { recordAuditWithNotices } from "../mail/notify";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import { accessPassUsedNotice, useAccessPass } from "./access-pass";
 

@@ -46,12 +46,9 @@ interface Person {
 }
 
 /**
- * A new pass for `target`, replacing any earlier one of theirs. Returns the pass (to show once:
- * nothing can read it again) and when it stops working.
- */
-/**
  * A new pass for `target`, replacing any earlier one, stored with its audit row and the notice to
- * the person (which never carries the pass): all of it or none. The notice's outbox ids, to send.
+ * the person (which never carries the pass): all of it or none. Returns the pass (to show once:
+ * nothing can read it again), when it stops working, and the notice's outbox ids, to send.
  */
 export async function issueAccessPass(env: Env, db: Db, target: Person, issuer: { id: string; name: string }, minutes: number, origin: AuditOrigin): Promise<{ pass: string; expiresAt: number; mailIds: string[] }> {
   const now = origin.at;

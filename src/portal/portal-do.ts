@@ -4,8 +4,8 @@ import { and, eq, sql } from "drizzle-orm";
 import { auditEvents, roles } from "../db/schema";
 import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
 import { type PortalPolicy, withPolicyDefaults } from "./policy";
-import { type AuditEntry, type AuditOrigin, auditInsert } from "../audit/audit";
-import { backoff } from "../mail/outbox";
+import { type AuditEntry, type AuditOrigin, auditInsert } from "../audit/events";
+import { backoff } from "../lib/backoff";
 
 /** The audit rows of one policy change, stored with it until they are in D1. */
 export interface PolicyAudit {
@@ -21,6 +21,8 @@ export interface PortalState {
 
 const POLICY_KEY = "policy";
 const OWED_AUDIT = "audit-owed:";
+/** Set with each change: rings only if its audit rows are still owed by then. */
+const OWED_AUDIT_RETRY_MS = 60_000;
 
 /**
  * One instance per portal ("agent", "support"): the strongly consistent home of that portal's
@@ -56,8 +58,14 @@ export class PortalDurableObject extends DurableObject<Env> {
       ...change,
       generation: endSessions ? current.generation + 1 : current.generation,
     });
-    await this.ctx.storage.put(audit ? { [POLICY_KEY]: next, [`${OWED_AUDIT}${crypto.randomUUID()}`]: audit } : { [POLICY_KEY]: next });
-    if (audit) await this.payOwedAudit();
+    if (!audit) {
+      await this.ctx.storage.put(POLICY_KEY, next);
+      return next;
+    }
+    // The policy, its owed audit rows and the alarm that will write them land in one write (no
+    // await between them), so an object reset before D1 answers still leaves the alarm set.
+    await Promise.all([this.ctx.storage.put({ [POLICY_KEY]: next, [`${OWED_AUDIT}${crypto.randomUUID()}`]: audit }), this.ctx.storage.setAlarm(Date.now() + OWED_AUDIT_RETRY_MS)]);
+    await this.payOwedAudit();
     return next;
   }
 
@@ -76,11 +84,13 @@ export class PortalDurableObject extends DurableObject<Env> {
       } catch (error) {
         this.failedPayments++;
         console.error("Writing a policy change's audit rows failed; the portal's alarm tries again:", error);
-        if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + backoff(this.failedPayments));
       } finally {
         this.paying.delete(key);
       }
     }
+    // Nothing left owed: no alarm. Otherwise the next try, backing off.
+    if ((await this.ctx.storage.list({ prefix: OWED_AUDIT, limit: 1 })).size === 0) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Date.now() + backoff(Math.max(1, this.failedPayments)));
   }
 
   override async alarm(): Promise<void> {

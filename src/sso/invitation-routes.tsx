@@ -9,7 +9,7 @@ import { recordAudit } from "../audit/audit";
 import { startSession } from "../auth/sessions";
 import { getDb } from "../db";
 import { ssoLinkedNotice } from "../admin/notices";
-import { recordAuditWithNotices } from "../mail/outbox";
+import { recordAuditWithNotices } from "../mail/notify";
 import { allowsSso, kindOfPortal, type Portal, portalLabel } from "../portal/policy";
 import { Card, Layout } from "../web/layout";
 import { acceptInvitation, INVITATION_GONE, openInvitation } from "./invitations";

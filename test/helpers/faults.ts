@@ -121,13 +121,22 @@ export function switchableEmail(real: SendEmail) {
   return { binding, state };
 }
 
-/** A D1 database (and its sessions) whose batches fail before reaching it; single statements run. */
-export function failingBatches(real: D1Database): D1Database {
+/**
+ * A D1 database (and its sessions) whose batches fail, before reaching it or after committing (the
+ * answer lost); single statements run.
+ */
+export function failingBatches(real: D1Database, when: "before" | "after" = "before"): D1Database {
+  const lost = () => new Error("D1_ERROR: Network connection lost (injected by the test).");
   const wrap = <T extends D1Database | D1DatabaseSession>(database: T): T =>
     new Proxy(database, {
       get(target, prop) {
         if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => wrap((target as D1Database).withSession(...args));
-        if (prop === "batch") return async () => Promise.reject(new Error("D1_ERROR: Network connection lost (injected by the test)."));
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            if (when === "after") await target.batch(statements);
+            throw lost();
+          };
+        }
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
       },

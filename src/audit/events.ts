@@ -1,0 +1,88 @@
+// The audit log's events and the statement that appends one, for the batch of the change it
+// records. Plain values only: src/audit/audit.ts adds what a request knows (its time, address).
+import type { Db } from "../db";
+import { auditEvents } from "../db/schema";
+import type { Portal } from "../portal/policy";
+
+/** Every security event the audit log knows. The settings area's audit page filters by these. */
+export const AUDIT_EVENTS = {
+  "sign_in.succeeded": "Signed in",
+  "sign_in.failed": "Sign-in failed",
+  "sign_in.throttled": "Sign-in throttled",
+  "mfa.enrolled": "Authenticator app enrolled",
+  "mfa.skipped": "Authenticator app set-up skipped (grace period)",
+  "mfa.verified": "Second factor verified",
+  "mfa.failed": "Second factor failed",
+  "recovery_code.used": "Recovery code used",
+  "settings.changed": "Authentication settings changed",
+  "policy.applied_immediately": "Policy applied immediately (all sessions ended)",
+  "sign_out": "Signed out",
+  "reauthenticated": "Re-authenticated",
+  "password.changed": "Password changed",
+  "password_reset.requested": "Password reset link asked for",
+  "password_reset.completed": "Password set with a reset link",
+  "recovery_codes.regenerated": "Recovery codes regenerated",
+  "recovery_codes.requested": "New recovery codes requested",
+  "recovery_codes.issued": "New recovery codes issued by an admin",
+  "recovery_codes.viewed": "Recovery codes viewed by an admin",
+  "mfa.reset": "MFA reset by an admin",
+  "sign_in.new_device": "Signed in from a new browser: the person was emailed",
+  "account.secured": "“This wasn't me”: signed out everywhere, password cancelled",
+  "sign_in.paused": "Sign-in from new browsers paused by wrong attempts: the person was emailed",
+  "sign_in.pause_lifted": "Pause on sign-in from new browsers lifted by an admin",
+  "access_pass.issued": "Temporary access pass issued by an admin",
+  "access_pass.used": "Temporary access pass used to sign in",
+  "user.created": "User created",
+  "user.updated": "User updated",
+  "user.removed": "Person removed (their name and email replaced by a pseudonym)",
+  "account.exported": "Own data downloaded from My account",
+  "role.saved": "Role created or changed",
+  "role.assigned": "Role given to an agent",
+  "access.refused": "Admin change refused: beyond the actor's own permissions",
+  "role.deleted": "Role deleted",
+  "sessions.revoked": "Sessions signed out",
+  "devices.forgotten": "Remembered device forgotten",
+  "passkey.added": "Passkey added",
+  "passkey.removed": "Passkey removed",
+  "sso.invited": "Invited to sign in with Microsoft",
+  "sso.linked": "Microsoft account linked",
+  "inventory.exported": "Assets or software exported as CSV",
+  "inventory.imported": "Assets or software imported from CSV",
+  "mail.undeliverable": "A notice could not be delivered for a day, and was given up",
+} as const;
+export type AuditEvent = keyof typeof AUDIT_EVENTS;
+
+export interface AuditEntry {
+  event: AuditEvent;
+  portal?: Portal;
+  /** Who did it (null for an unknown person, e.g. a failed sign-in with an unknown email). */
+  actorId?: string | null;
+  /** Whom it concerns, when that is someone else or the account signed in to. */
+  targetId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Where and when an event happened: the request's moment, address and user agent (none for work after it). */
+export interface AuditOrigin {
+  at: number;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/**
+ * The statement that appends an event, for the D1 batch that makes the change it records: both
+ * are stored or neither.
+ */
+export function auditInsert(db: Db, entry: AuditEntry, origin: AuditOrigin) {
+  return db.insert(auditEvents).values({
+    at: origin.at,
+    event: entry.event,
+    portal: entry.portal ?? null,
+    actorId: entry.actorId ?? null,
+    targetId: entry.targetId === undefined ? (entry.actorId ?? null) : entry.targetId,
+    ip: origin.ip,
+    userAgent: origin.userAgent?.slice(0, 512) || null,
+    details: entry.details ?? null,
+  });
+}
+
