@@ -9,6 +9,7 @@ import { portalPolicy, portalState } from "../portal/context";
 import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
 import type { Auth } from "../access/auth";
 import type { SessionStage, SignInMethod, UserProfile } from "./user-do";
+import { retryOnceIfTransient } from "../lib/failures";
 
 export function userStub(env: Env, userId: string) {
   return env.USER_DO.get(env.USER_DO.idFromName(userId));
@@ -73,12 +74,11 @@ export async function readSession(c: Context<AppEnv>, portal: Portal): Promise<A
   if (!parsed) return null;
   const { tokenHash } = parsed;
   const state = await portalState(c, portal);
-  const result = await userStub(c.env, parsed.userId).validateSession(parsed.userId, {
-    tokenHash,
-    generation: state.policy.generation,
-    policy: state.policy.session,
-    now: c.var.clock.now(),
-  });
+  // A lookup (its only write is the session's last-seen time): asked again once if the object
+  // answers that it was overloaded or dropped the call.
+  const check = { tokenHash, generation: state.policy.generation, policy: state.policy.session, now: c.var.clock.now() };
+  const validate = async () => userStub(c.env, parsed.userId).validateSession(parsed.userId, check);
+  const result = await retryOnceIfTransient(validate);
   if (result && "ended" in result) {
     c.set("sessionEnded", result.ended);
     return null;

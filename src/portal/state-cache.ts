@@ -13,6 +13,7 @@
 import type { Clock } from "../lib/clock";
 import type { Portal, PortalPolicy } from "./policy";
 import type { PolicyAudit, PortalState } from "./portal-do";
+import { retryOnceIfTransient } from "../lib/failures";
 
 const DEFAULT_TTL_SECONDS = 5;
 const CLOCK_MARGIN_MS = 1_000;
@@ -61,7 +62,8 @@ export class PortalStateCache {
     const hit = this.entries.get(portal);
     // A negative age means another clock filled it (tests): read again.
     if (hit && startedAt >= hit.readStartedAt && startedAt - hit.readStartedAt < portalStateTtlMs(env)) return hit.state;
-    const state = deepFreeze(await portalStub(env, portal).getState());
+    // A read: asked again once if the object answers that it was overloaded or dropped the call.
+    const state = deepFreeze(await retryOnceIfTransient(() => portalStub(env, portal).getState()));
     const newest = this.entries.get(portal);
     if (!newest || newest.readStartedAt <= startedAt) this.entries.set(portal, { state, readStartedAt: startedAt });
     return state;

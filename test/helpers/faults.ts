@@ -170,3 +170,37 @@ export function failingStatements(real: D1Database, pattern: RegExp, times = 1):
     });
   return wrap(real);
 }
+
+/** A Durable Object namespace whose stubs have one RPC method replaced (`real` calls the object's own). */
+export function objectsWith<N extends object>(namespace: N, method: string, replacement: (real: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) => Promise<unknown>): N {
+  const plain = namespace as unknown as { get(id: DurableObjectId): unknown };
+  return new Proxy(namespace, {
+    get(target, prop) {
+      if (prop !== "get") {
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      }
+      return (id: DurableObjectId) => {
+        const stub = plain.get(id) as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>;
+        return new Proxy(stub, {
+          get(object, name) {
+            // A stub's methods are RPC properties: called on the stub itself, never bound.
+            if (name === method) return (...args: unknown[]) => replacement((...a) => object[method]!(...a), ...args);
+            const value = Reflect.get(object, name, object);
+            return typeof value === "function" ? (...args: unknown[]) => object[name]!(...args) : value;
+          },
+        });
+      };
+    },
+  });
+}
+
+/** The first call of `method` fails as an overloaded Durable Object does; later ones reach the object. */
+export function overloadedOnce<N extends object>(namespace: N, method: string) {
+  let calls = 0;
+  const objects = objectsWith(namespace, method, async (real, ...args) => {
+    if (calls++ === 0) throw Object.assign(new Error("Durable Object is overloaded. Requests queued for too long. (injected by the test)"), { overloaded: true });
+    return real(...args);
+  });
+  return { objects, calls: () => calls };
+}

@@ -9,7 +9,7 @@ import { auditEvents } from "../../src/db/schema";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAdmin } from "../helpers/factories";
-import { faultyD1, faultyNamespace } from "../helpers/faults";
+import { failingBatches, faultyD1, faultyNamespace } from "../helpers/faults";
 import { setMfa } from "../helpers/mfa";
 
 const APPLY = "/agent/settings/security/contacts/mfa/apply";
@@ -19,18 +19,6 @@ const visible = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&#39;/g
 async function portalObjectD1(database: D1Database | null) {
   await runInDurableObject(portalStub(env, "support"), (instance) => {
     (instance as unknown as { env: Env }).env = { ...env, DB: database ?? env.DB } as Env;
-  });
-}
-
-/** D1 whose batches (the audit rows' write) fail, before reaching it or after committing; the rest works. */
-function batchesFail(when: "before" | "after"): D1Database {
-  const faulty = faultyD1(env.DB, () => true, when).db;
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "batch") return faulty.batch.bind(faulty);
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
   });
 }
 
@@ -54,7 +42,7 @@ describe("a settings save while D1 fails", () => {
       const admin = await makeAdmin();
       const client = browser({ clock });
       await signIn(client, "agent", admin);
-      await portalObjectD1(batchesFail(when));
+      await portalObjectD1(failingBatches(env.DB, when));
       // The save's moment (it answers once every isolate's copy of the policy has expired, later).
       const at = clock.now();
       const saved = await apply(client, true);

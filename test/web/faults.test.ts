@@ -9,7 +9,7 @@ import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeContact } from "../helpers/factories";
 import { portalStateTtlMs } from "../../src/portal/state-cache";
-import { droppingEmail, failingEmail, faultyD1, faultyNamespace } from "../helpers/faults";
+import { droppingEmail, failingEmail, faultyD1, faultyNamespace, overloadedOnce } from "../helpers/faults";
 import { makeGroup, seedAssets } from "../helpers/inventory";
 import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
 
@@ -260,6 +260,23 @@ describe("a Durable Object failing", () => {
     const r = await read(await client.get("/agent/assets"));
     expect(r.status).toBe(503);
     expect(r.body).not.toContain("records match");
+  });
+
+  it("an object overloaded once: a signed-in page's lookups are asked again and the page is served", async () => {
+    for (const [binding, method] of [["USER_DO", "validateSession"], ["PORTAL_DO", "getState"]] as const) {
+      const contact = await makeContact();
+      const faults: Partial<Env> = {};
+      const clock = fakeClock();
+      const client = browser({ clock, env: faults });
+      await signIn(client, "support", contact);
+      // The portal's state is read again once the isolate's copy is old.
+      clock.advance(portalStateTtlMs(env) + 1);
+      const flaky = overloadedOnce(env[binding], method);
+      faults[binding] = flaky.objects as never;
+      const r = await read(await client.get("/support"));
+      expect(r.status, binding).toBe(200);
+      expect(flaky.calls(), binding).toBe(2);
+    }
   });
 
   for (const binding of ["USER_DO", "PORTAL_DO", "LIMITER_DO"] as const) {
