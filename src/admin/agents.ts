@@ -1,4 +1,6 @@
-import { and, asc, count, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, ne, type SQL, sql } from "drizzle-orm";
+import { type AuditEntry, type AuditOrigin, auditInsertWhere } from "../audit/events";
+import { type Notice, queueNotices } from "../mail/outbox";
 import { changedAny, type Db } from "../db";
 import { groupMembers, groups, passwordHistory, roles, users } from "../db/schema";
 import { hashPassword, scryptParamsFor } from "../auth/password";
@@ -141,7 +143,16 @@ function changesText(changes: AgentChanges): string {
  * demoting each other at once cannot both succeed.
  * A disabled agent's sessions end; the agent's cached profile is refreshed either way.
  */
-export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: string, input: AgentInput & { active: boolean }, now: number, fresh: boolean): Promise<Result<AgentChanges>> {
+export async function updateAgent(
+  env: Env,
+  db: Db,
+  actor: Holder,
+  agentId: string,
+  input: AgentInput & { active: boolean },
+  now: number,
+  fresh: boolean,
+  record: Recording<AgentChanges>,
+): Promise<Result<{ changes: AgentChanges; mailIds: string[] }>> {
   const target = await holderOf(db, agentId);
   if (!target || target.kind !== "agent") return { ok: false, message: "That agent does not exist.", status: 404 };
   const changes = agentChanges({ ...target, groupIds: await groupIdsOf(db, agentId) }, input);
@@ -164,6 +175,8 @@ export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: stri
   const roleAsChecked = target.roleId === null ? sql`1` : sql`(SELECT json(permissions) FROM roles WHERE id = ${target.roleId}) = json(${JSON.stringify(target.permissions)})`;
   // Memberships change only if the update did: "the row now holds what was asked for", under the same role check.
   const applied = sql`(EXISTS (SELECT 1 FROM users WHERE id = ${agentId} AND role_id = ${input.roleId} AND active = ${input.active ? 1 : 0} AND email = ${email}) AND ${roleAsChecked})`;
+  // The audit rows and notices of the edit, stored only where it was.
+  const told = await recorded(env, db, record, changes, now, applied);
   const [updated] = await db.batch([
     db
       .update(users)
@@ -187,6 +200,7 @@ export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: stri
         .from(sql`json_each(${JSON.stringify([...new Set(input.groupIds)])})`)
         .where(applied),
     ),
+    ...told.statements,
   ]);
   if (!changedAny(updated)) {
     const current = await holderOf(db, agentId);
@@ -199,15 +213,28 @@ export async function updateAgent(env: Env, db: Db, actor: Holder, agentId: stri
   const stub = userStub(env, agentId);
   await stub.refreshProfile();
   if (!input.active) await endAllSessionsOfUser(env, agentId);
-  return { ok: true, value: changes };
+  return { ok: true, value: { changes, mailIds: told.ids } };
 }
 
-export async function setContactActive(env: Env, db: Db, actor: Holder, contactId: string, active: boolean, now: number): Promise<Result> {
+/** What records a change: its audit rows and the notices to the people it touches, built once the change is known. */
+export interface Recording<C> {
+  origin: AuditOrigin;
+  build: (changes: C) => Promise<{ entries: AuditEntry[]; notices: Notice[] }>;
+}
+
+async function recorded<C>(env: Env, db: Db, record: Recording<C>, changes: C, now: number, onlyIf: SQL) {
+  const { entries, notices } = await record.build(changes);
+  const mail = await queueNotices(env, db, notices, now, onlyIf);
+  return { statements: [...entries.map((entry) => auditInsertWhere(db, entry, record.origin, onlyIf)), ...mail.statements], ids: mail.ids };
+}
+
+export async function setContactActive(env: Env, db: Db, actor: Holder, contactId: string, active: boolean, now: number, record: Recording<boolean>): Promise<Result> {
   const contact = await holderOf(db, contactId);
   if (!contact || contact.kind !== "contact") return { ok: false, message: "That contact does not exist.", status: 404 };
   const allowed = mayManagePerson(actor, contact, active ? "enable them" : "disable them");
   if (!allowed.ok) return refused(allowed.message);
-  const result = await db.update(users).set({ active, updatedAt: now }).where(and(eq(users.id, contactId), eq(users.kind, "contact")));
+  const told = await recorded(env, db, record, active, now, sql`EXISTS (SELECT 1 FROM users WHERE id = ${contactId} AND kind = 'contact' AND active = ${active ? 1 : 0} AND updated_at = ${now})`);
+  const [result] = await db.batch([db.update(users).set({ active, updatedAt: now }).where(and(eq(users.id, contactId), eq(users.kind, "contact"))), ...told.statements]);
   if (!changedAny(result)) return { ok: false, message: "That contact does not exist." };
   await userStub(env, contactId).refreshProfile();
   if (!active) await endAllSessionsOfUser(env, contactId);
@@ -224,7 +251,7 @@ export interface RoleInput {
  * created or changed only with permissions the actor holds (before and after), never the
  * actor's own; the UPDATE holds only while the role still has the permissions checked.
  */
-export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string | null, input: RoleInput, now: number, fresh: boolean): Promise<Result<string>> {
+export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string | null, input: RoleInput, now: number, fresh: boolean, record: Recording<string>): Promise<Result<{ id: string; mailIds: string[] }>> {
   const clash = await db.select({ id: roles.id }).from(roles).where(eq(sql`lower(${roles.name})`, input.name.trim().toLowerCase())).get();
   if (clash && clash.id !== roleId) return { ok: false, message: "A role with this name already exists." };
   let id = roleId;
@@ -233,7 +260,9 @@ export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string |
     if (!allowed.ok) return refused(allowed.message);
     if (!fresh) return reauthFirst;
     id = `role_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-    await db.insert(roles).values({ id, name: input.name.trim(), builtin: null, permissions: input.permissions, createdAt: now });
+    const told = await recorded(env, db, record, id, now, sql`EXISTS (SELECT 1 FROM roles WHERE id = ${id})`);
+    await db.batch([db.insert(roles).values({ id, name: input.name.trim(), builtin: null, permissions: input.permissions, createdAt: now }), ...told.statements]);
+    return { ok: true, value: { id, mailIds: told.ids } };
   } else {
     const role = await db.select().from(roles).where(eq(roles.id, roleId)).get();
     if (!role) return { ok: false, message: "That role does not exist.", status: 404 };
@@ -241,13 +270,19 @@ export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string |
     const allowed = mayChangeRole(actor, roleId, role.permissions, input.permissions);
     if (!allowed.ok) return refused(allowed.message);
     if (!fresh) return reauthFirst;
-    const result = await db
-      .update(roles)
-      .set({ name: input.name.trim(), permissions: input.permissions })
-      .where(and(eq(roles.id, roleId), sql`json(${roles.permissions}) = json(${JSON.stringify(role.permissions)})`));
+    // Recorded only where the role now holds what was asked for (the compare-and-swap below won).
+    const saved = sql`EXISTS (SELECT 1 FROM roles WHERE id = ${roleId} AND name = ${input.name.trim()} AND json(permissions) = json(${JSON.stringify(input.permissions)}))`;
+    const told = await recorded(env, db, record, roleId, now, saved);
+    const [result] = await db.batch([
+      db
+        .update(roles)
+        .set({ name: input.name.trim(), permissions: input.permissions })
+        .where(and(eq(roles.id, roleId), sql`json(${roles.permissions}) = json(${JSON.stringify(role.permissions)})`)),
+      ...told.statements,
+    ]);
     if (!changedAny(result)) return { ok: false, message: "Someone changed this role meanwhile. Reload the page and try again.", status: 409 };
+    return { ok: true, value: { id: roleId, mailIds: told.ids } };
   }
-  return { ok: true, value: id! };
 }
 
 export async function deleteRole(env: Env, db: Db, actor: Holder, roleId: string, fresh: boolean): Promise<Result> {

@@ -9,7 +9,7 @@ import { passwordRules } from "../auth/password-policy";
 import { recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
 import { endAllSessionsOfUser, userStub } from "../auth/sessions";
 import { setPassword } from "../auth/password-change";
-import { findUserById } from "../auth/users";
+import { findUserById, normalizeEmail } from "../auth/users";
 import { getDb } from "../db";
 import { emailField, type FieldErrors, type FormValues, parseForm, passwordField, reads, requiredText } from "../lib/validation";
 import { hasConfirmedAuthenticator } from "../mfa/totp";
@@ -20,7 +20,7 @@ import { actorOf, requirePermission } from "../access/guard";
 import { type Decision, holdsAllOf, mayAssignRole, mayManagePerson } from "../access/grants";
 import { hasPermission, type Permission } from "../access/permissions";
 import { FormProblems, Notice } from "../web/layout";
-import { createAgent, REAUTH_FIRST, groupIdsOf, holderOf, listAgents, listContacts, listGroups, listRoles, type Result, setContactActive, updateAgent } from "./agents";
+import { type AgentChanges, createAgent, REAUTH_FIRST, groupIdsOf, holderOf, listAgents, listContacts, listGroups, listRoles, type Result, setContactActive, updateAgent } from "./agents";
 import { emailChangedNotices, passwordSetByAdminNotice, roleChangedNotice, secondFactorRemovedNotice } from "./notices";
 import { recoveryCodesViewedNotice, resetMfa } from "./mfa-admin";
 import { AdminFrame, AgentForm, MfaPanel, PersonDevicesPanel, ReauthLink, PeopleTable, RecoveryCodesView, type RoleChoice, SetPasswordForm, SsoPanel } from "./pages";
@@ -227,21 +227,28 @@ peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
   const before = await holderOf(db, agentId);
   if (!before || before.kind !== "agent") return c.notFound();
   const now = c.var.clock.now();
-  const updated = await updateAgent(c.env, db, actorOf(c), agentId, form.data, now, recentlyReauthenticated(c));
+  const actorId = c.var.auth.user.id;
+  // What records the edit (its audit rows, the notices to the agent), stored with it in one batch.
+  const after = { id: agentId, name: form.data.name.trim(), email: normalizeEmail(form.data.email), roleId: form.data.roleId };
+  const record = {
+    origin: auditOriginOf(c),
+    build: async (changes: AgentChanges) => {
+      const entries: AuditEntry[] = [{ event: "user.updated", portal: "agent", actorId, targetId: agentId, details: { roleId: form.data.roleId, active: form.data.active, groupIds: form.data.groupIds, ...(changes.email ? { email: { from: before.email, to: form.data.email } } : {}) } }];
+      const notices: MailNotice[] = [];
+      if (changes.role) {
+        const roleName = (await listRoles(db)).find((r) => r.id === after.roleId)?.name ?? "";
+        entries.push({ event: "role.assigned", portal: "agent", actorId, targetId: agentId, details: { from: before.roleId, to: after.roleId } });
+        notices.push(roleChangedNotice(after, roleName, c.var.auth.user));
+      }
+      if (changes.email) notices.push(...emailChangedNotices(after, before.email, c.var.auth.user));
+      return { entries, notices };
+    },
+  };
+  const updated = await updateAgent(c.env, db, actorOf(c), agentId, form.data, now, recentlyReauthenticated(c), record);
   await auditRefusal(c, updated, "change an agent", agentId);
   // Refused as a whole (an email taken, a re-authentication due): said above the form, with what was typed kept.
   if (!updated.ok) return agentPage(c, agentId, { error: updated.message, values: { name: form.data.name, email: form.data.email, roleId: form.data.roleId, groupIds: form.data.groupIds } }, statusOf(updated));
-  const actorId = c.var.auth.user.id;
-  const after = (await holderOf(db, agentId))!;
-  const entries: AuditEntry[] = [{ event: "user.updated", portal: "agent", actorId, targetId: agentId, details: { roleId: form.data.roleId, active: form.data.active, groupIds: form.data.groupIds, ...(updated.value.email ? { email: { from: before.email, to: form.data.email } } : {}) } }];
-  const notices: MailNotice[] = [];
-  if (updated.value.role) {
-    const roleName = (await listRoles(db)).find((r) => r.id === after.roleId)?.name ?? "";
-    entries.push({ event: "role.assigned", portal: "agent", actorId, targetId: agentId, details: { from: before.roleId, to: after.roleId } });
-    notices.push(roleChangedNotice(after, roleName, c.var.auth.user));
-  }
-  if (updated.value.email) notices.push(...emailChangedNotices(after, before.email, c.var.auth.user));
-  await recordAuditWithNotices(c, entries, notices);
+  await sendAfterResponse(c, updated.value.mailIds);
   return c.redirect(`/agent/admin/agents/${agentId}?done=saved`, 303);
 });
 
@@ -324,10 +331,13 @@ peopleRoutes.post("/contacts/:id/active", manage, requireRecentAuth(), reads(act
   if (!ID.test(id)) return c.notFound();
   const form = await parseForm(c, activeForm);
   if (!form.ok) return c.text(form.message, 400);
-  const result = await setContactActive(c.env, getDb(c.env.DB), actorOf(c), id, form.data.active === "on", c.var.clock.now());
+  const record = {
+    origin: auditOriginOf(c),
+    build: async (active: boolean) => ({ entries: [{ event: "user.updated", portal: "support", actorId: c.var.auth.user.id, targetId: id, details: { active } } satisfies AuditEntry], notices: [] }),
+  };
+  const result = await setContactActive(c.env, getDb(c.env.DB), actorOf(c), id, form.data.active === "on", c.var.clock.now(), record);
   await auditRefusal(c, result, "enable or disable a contact", id);
   if (!result.ok) return result.status === 403 ? c.text(result.message, 403) : c.notFound();
-  await recordAudit(c, { event: "user.updated", portal: "support", actorId: c.var.auth.user.id, targetId: id, details: { active: form.data.active === "on" } });
   return c.redirect(`/agent/admin/contacts/${id}`, 303);
 });
 

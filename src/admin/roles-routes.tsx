@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { type AuditEntry, auditOriginOf, recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { getDb } from "../db";
 import { roles } from "../db/schema";
@@ -10,7 +10,7 @@ import { type FieldErrors, parseForm, reads, requiredText } from "../lib/validat
 import { actorOf, requirePermission } from "../access/guard";
 import { grantablePermissions, mayChangeRole } from "../access/grants";
 import { recentlyReauthenticated } from "../auth/reauth";
-import { recordAuditWithNotices } from "../mail/notify";
+import { sendAfterResponse } from "../mail/notify";
 import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "../access/permissions";
 import { ErrorMessage, FormProblems, Notice } from "../web/layout";
 import { deleteRole, holdersOfRole, listRoles, REAUTH_FIRST, type Result, saveRole } from "./agents";
@@ -123,17 +123,20 @@ async function save(c: Ctx, roleId: string | null) {
   const value = { ...form.data, builtin: null };
   const db = getDb(c.env.DB);
   const now = c.var.clock.now();
-  const saved = await saveRole(c.env, db, actorOf(c), roleId, form.data, now, recentlyReauthenticated(c));
+  // The role's audit row and the notices to those who hold it are stored with the change.
+  const record = {
+    origin: auditOriginOf(c),
+    build: async (id: string) => ({
+      entries: [{ event: "role.saved", portal: "agent", actorId: c.var.auth.user.id, targetId: id, details: { name: form.data.name, permissions: form.data.permissions } } satisfies AuditEntry],
+      notices: (roleId ? await holdersOfRole(db, roleId) : []).map((holder) => rolePermissionsChangedNotice(holder, form.data.name, c.var.auth.user)),
+    }),
+  };
+  const saved = await saveRole(c.env, db, actorOf(c), roleId, form.data, now, recentlyReauthenticated(c), record);
   await refusedOrError(c, saved, roleId ? "change a role" : "create a role", roleId);
   if (!saved.ok) return formPage(c, roleId, { error: saved.message, value }, saved.status ?? 400);
-  // Answers only once no isolate still holds the role's permissions from before (issue 20).
+  // Answers only once no isolate still holds the role's permissions from before (src/portal/state-cache.ts).
   await reloadRolePermissions(portalWriter(c));
-  const holders = roleId ? await holdersOfRole(db, roleId) : [];
-  await recordAuditWithNotices(
-    c,
-    [{ event: "role.saved", portal: "agent", actorId: c.var.auth.user.id, targetId: saved.value, details: { name: form.data.name, permissions: form.data.permissions } }],
-    holders.map((holder) => rolePermissionsChangedNotice(holder, form.data.name, c.var.auth.user)),
-  );
+  await sendAfterResponse(c, saved.value.mailIds);
   return c.redirect("/agent/admin/roles?done=saved", 303);
 }
 

@@ -1,6 +1,8 @@
 // The audit log's events and the statement that appends one, for the batch of the change it
 // records. Plain values only: src/audit/audit.ts adds what a request knows (its time, address).
+import type { SQL } from "drizzle-orm";
 import type { Db } from "../db";
+import { insertWhere } from "../db/insert-where";
 import { auditEvents } from "../db/schema";
 import type { Portal } from "../portal/policy";
 
@@ -74,7 +76,16 @@ export interface AuditOrigin {
  * are stored or neither.
  */
 export function auditInsert(db: Db, entry: AuditEntry, origin: AuditOrigin) {
-  return db.insert(auditEvents).values({
+  return db.insert(auditEvents).values(auditRow(entry, origin));
+}
+
+/** The same, stored only where `condition` holds: with a compare-and-swap change that may match nothing. */
+export function auditInsertWhere(db: Db, entry: AuditEntry, origin: AuditOrigin, condition: SQL) {
+  return insertWhere(db, auditEvents, auditRow(entry, origin), condition);
+}
+
+function auditRow(entry: AuditEntry, origin: AuditOrigin) {
+  return {
     at: origin.at,
     event: entry.event,
     portal: entry.portal ?? null,
@@ -83,6 +94,6 @@ export function auditInsert(db: Db, entry: AuditEntry, origin: AuditOrigin) {
     ip: origin.ip,
     userAgent: origin.userAgent?.slice(0, 512) || null,
     details: entry.details ?? null,
-  });
+  };
 }
 

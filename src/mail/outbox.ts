@@ -4,7 +4,8 @@
 // not go through is tried again by the scheduled run each minute, backing off, until it is
 // delivered or a day has passed; one given up on is in the audit log. Sign-in codes are not queued
 // (src/mail/mailer.ts `sendMail`): a code is worth nothing once its page has gone.
-import { and, asc, eq, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lte, type SQL, sql } from "drizzle-orm";
+import { insertWhere } from "../db/insert-where";
 import type { BatchItem } from "drizzle-orm/batch";
 import { auditInsert } from "../audit/events";
 import { backoff } from "../lib/backoff";
@@ -49,11 +50,15 @@ function insertStatement(db: Db, row: typeof mailOutbox.$inferInsert) {
   return db.insert(mailOutbox).values(row);
 }
 
-/** A message ready to be stored with its cause: sealed for its own id, due at once. */
-export async function queueMail(env: Env, db: Db, notice: Notice, now: number): Promise<Queued> {
+/**
+ * A message ready to be stored with its cause: sealed for its own id, due at once. With
+ * `onlyIf`, stored only where that condition holds (a compare-and-swap change that may match nothing).
+ */
+export async function queueMail(env: Env, db: Db, notice: Notice, now: number, onlyIf?: SQL): Promise<Queued> {
   const id = notice.id ?? newId("mail");
   const sealedText = await encryptForUser(env, id, notice.text);
-  return { id, statement: insertStatement(db, { id, to: notice.to, subject: notice.subject, sealedText, userId: notice.userId, createdAt: now, dueAt: now, expiresAt: notice.expiresAt ?? null }) };
+  const row = { id, to: notice.to, subject: notice.subject, sealedText, userId: notice.userId, createdAt: now, dueAt: now, expiresAt: notice.expiresAt ?? null };
+  return { id, statement: onlyIf ? insertWhere(db, mailOutbox, row, onlyIf) : insertStatement(db, row) };
 }
 
 /**
@@ -68,8 +73,8 @@ export async function storeWithNotices(env: Env, db: Db, statements: readonly Ba
 }
 
 /** Notices as statements, for a batch a domain function runs (`setPassword`'s); their ids, to send once it is stored. */
-export async function queueNotices(env: Env, db: Db, notices: readonly Notice[], now: number): Promise<{ statements: BatchItem<"sqlite">[]; ids: string[] }> {
-  const queued = await Promise.all(notices.map((n) => queueMail(env, db, n, now)));
+export async function queueNotices(env: Env, db: Db, notices: readonly Notice[], now: number, onlyIf?: SQL): Promise<{ statements: BatchItem<"sqlite">[]; ids: string[] }> {
+  const queued = await Promise.all(notices.map((n) => queueMail(env, db, n, now, onlyIf)));
   return { statements: queued.map((q) => q.statement), ids: queued.map((q) => q.id) };
 }
 

@@ -127,7 +127,7 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     const entries: AuditEntry[] = [{ ...who, event: "settings.changed", details: { audience, tab: tab.slug, changes, apply } }];
     if (apply === "immediately") entries.push({ ...who, event: "policy.applied_immediately", details: { audience, tab: tab.slug } });
     // Stored with its audit rows in the portal's object; answers only once no isolate can still
-    // hold the policy from before (issue 20).
+    // hold the policy from before (src/portal/state-cache.ts).
     await changePortalPolicy(portalWriter(c), portal, tab.write(value as T, context), apply === "immediately", { entries, origin: auditOriginOf(c) });
     // The admin's own agent session ends too when the agents' policy applies immediately.
     if (apply === "immediately" && portal === c.var.auth.portal) return c.redirect("/agent/login?policy_applied=1", 303);

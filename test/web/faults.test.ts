@@ -7,7 +7,7 @@ import { verifyPassword } from "../../src/auth/password";
 import { findUserByEmail, findUserById } from "../../src/auth/users";
 import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
-import { db, makeAdmin, makeContact } from "../helpers/factories";
+import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { portalStateTtlMs } from "../../src/portal/state-cache";
 import { droppingEmail, failingEmail, faultyD1, faultyNamespace, overloadedOnce } from "../helpers/faults";
 import { makeGroup, seedAssets } from "../helpers/inventory";
@@ -157,6 +157,35 @@ describe("D1 failing", () => {
         const members = await env.DB.prepare("SELECT count(*) AS n FROM group_members WHERE agent_id = ?").bind(user.id).first<{ n: number }>();
         const history = await env.DB.prepare("SELECT count(*) AS n FROM password_history WHERE user_id = ?").bind(user.id).first<{ n: number }>();
         return members!.n === 1 && history!.n === 1 ? "all" : "partial";
+      },
+    );
+  });
+
+  it("an admin changing an agent's role and email: the change, its audit rows and the notices land together, or none", async () => {
+    const clock = fakeClock();
+    let faults: Partial<Env> = {};
+    let n = 0;
+    await sweep(
+      async () => {
+        const admin = await makeAdmin();
+        faults = {};
+        const client = browser({ clock, env: faults });
+        await signIn(client, "agent", admin);
+        const agent = await makeAgent();
+        return { client, agent, email: `moved-${++n}-${crypto.randomUUID().slice(0, 8)}@example.com` };
+      },
+      ({ client, agent, email }, inject) => {
+        Object.assign(faults, inject);
+        return client.post(`/agent/admin/agents/${agent.id}`, { name: agent.name, email, roleId: "role_administrator", active: "on" });
+      },
+      async ({ agent, email }) => {
+        const user = (await findUserById(db(), agent.id))!;
+        const changed = user.roleId === "role_administrator" && user.email === email;
+        const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event IN ('user.updated', 'role.assigned') AND target_id = ?").bind(agent.id).first<{ n: number }>();
+        const told = await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE user_id = ?").bind(agent.id).first<{ n: number }>();
+        if (!changed && audited!.n === 0 && told!.n === 0) return "none";
+        // The role notice, and the email notice to the old address and the new one.
+        return changed && audited!.n === 2 && told!.n === 3 ? "all" : "partial";
       },
     );
   });
