@@ -194,7 +194,10 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
         error.status,
       );
     }
-    console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, error);
+    // One line per failure, with the request's id (Cloudflare's Ray ID, also on the page), so what
+    // a person reports can be found in the logs.
+    const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+    console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed (request ${requestId}):`, error);
     // A password step that failed leaves no cookie behind: a session cookie set before the failure
     // would sign in someone told that the step did not finish (and whose sign-in was never audited).
     if (isPasswordStep(c.req.method, new URL(c.req.url).pathname)) c.header("Set-Cookie", undefined);
@@ -204,6 +207,7 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
         <Layout title="Temporarily unavailable">
           <Card title="Temporarily unavailable">
             <p>{error instanceof Unavailable ? error.personMessage : unavailableMessage(c.req.method, new URL(c.req.url).pathname)}</p>
+            <p class="hint">Reference: {requestId}</p>
           </Card>
         </Layout>,
         503,
@@ -214,6 +218,7 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
         <Card title="Something went wrong">
           {/* A request that failed part-way may have saved a change before it failed: say only what is known. */}
           <p>We could not finish that request. If it was a change, reload the page to see whether it was saved before you try again.</p>
+          <p class="hint">Reference: {requestId}</p>
         </Card>
       </Layout>,
       500,

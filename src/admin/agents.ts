@@ -1,6 +1,5 @@
-import { and, asc, count, eq, inArray, ne, type SQL, sql } from "drizzle-orm";
-import { type AuditEntry, type AuditOrigin, auditInsertWhere } from "../audit/events";
-import { type Notice, queueNotices } from "../mail/outbox";
+import { and, asc, count, eq, inArray, ne, sql } from "drizzle-orm";
+import { AFTER_ONE_CHANGE, type Recording, recorded } from "../audit/recording";
 import { changedAny, type Db } from "../db";
 import { groupMembers, groups, passwordHistory, roles, users } from "../db/schema";
 import { hashPassword, scryptParamsFor } from "../auth/password";
@@ -175,8 +174,8 @@ export async function updateAgent(
   const roleAsChecked = target.roleId === null ? sql`1` : sql`(SELECT json(permissions) FROM roles WHERE id = ${target.roleId}) = json(${JSON.stringify(target.permissions)})`;
   // Memberships change only if the update did: "the row now holds what was asked for", under the same role check.
   const applied = sql`(EXISTS (SELECT 1 FROM users WHERE id = ${agentId} AND role_id = ${input.roleId} AND active = ${input.active ? 1 : 0} AND email = ${email}) AND ${roleAsChecked})`;
-  // The audit rows and notices of the edit, stored only where it was.
-  const told = await recorded(env, db, record, changes, now, applied);
+  // The audit rows and notices of the edit, right after it: stored only if it changed the row.
+  const told = await recorded(env, db, record, changes, now, AFTER_ONE_CHANGE);
   const [updated] = await db.batch([
     db
       .update(users)
@@ -193,6 +192,7 @@ export async function updateAgent(
                 (SELECT count(*) FROM users AS other WHERE other.role_id = ${ADMIN_ROLE_ID} AND other.active = 1 AND other.id != ${agentId}) > 0)`,
         ),
       ),
+    ...told.statements,
     db.delete(groupMembers).where(and(eq(groupMembers.agentId, agentId), applied)),
     db.insert(groupMembers).select(
       db
@@ -200,7 +200,6 @@ export async function updateAgent(
         .from(sql`json_each(${JSON.stringify([...new Set(input.groupIds)])})`)
         .where(applied),
     ),
-    ...told.statements,
   ]);
   if (!changedAny(updated)) {
     const current = await holderOf(db, agentId);
@@ -216,24 +215,13 @@ export async function updateAgent(
   return { ok: true, value: { changes, mailIds: told.ids } };
 }
 
-/** What records a change: its audit rows and the notices to the people it touches, built once the change is known. */
-export interface Recording<C> {
-  origin: AuditOrigin;
-  build: (changes: C) => Promise<{ entries: AuditEntry[]; notices: Notice[] }>;
-}
-
-async function recorded<C>(env: Env, db: Db, record: Recording<C>, changes: C, now: number, onlyIf: SQL) {
-  const { entries, notices } = await record.build(changes);
-  const mail = await queueNotices(env, db, notices, now, onlyIf);
-  return { statements: [...entries.map((entry) => auditInsertWhere(db, entry, record.origin, onlyIf)), ...mail.statements], ids: mail.ids };
-}
 
 export async function setContactActive(env: Env, db: Db, actor: Holder, contactId: string, active: boolean, now: number, record: Recording<boolean>): Promise<Result> {
   const contact = await holderOf(db, contactId);
   if (!contact || contact.kind !== "contact") return { ok: false, message: "That contact does not exist.", status: 404 };
   const allowed = mayManagePerson(actor, contact, active ? "enable them" : "disable them");
   if (!allowed.ok) return refused(allowed.message);
-  const told = await recorded(env, db, record, active, now, sql`EXISTS (SELECT 1 FROM users WHERE id = ${contactId} AND kind = 'contact' AND active = ${active ? 1 : 0} AND updated_at = ${now})`);
+  const told = await recorded(env, db, record, active, now, AFTER_ONE_CHANGE);
   const [result] = await db.batch([db.update(users).set({ active, updatedAt: now }).where(and(eq(users.id, contactId), eq(users.kind, "contact"))), ...told.statements]);
   if (!changedAny(result)) return { ok: false, message: "That contact does not exist." };
   await userStub(env, contactId).refreshProfile();
@@ -260,7 +248,7 @@ export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string |
     if (!allowed.ok) return refused(allowed.message);
     if (!fresh) return reauthFirst;
     id = `role_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-    const told = await recorded(env, db, record, id, now, sql`EXISTS (SELECT 1 FROM roles WHERE id = ${id})`);
+    const told = await recorded(env, db, record, id, now, AFTER_ONE_CHANGE);
     await db.batch([db.insert(roles).values({ id, name: input.name.trim(), builtin: null, permissions: input.permissions, createdAt: now }), ...told.statements]);
     return { ok: true, value: { id, mailIds: told.ids } };
   } else {
@@ -270,9 +258,8 @@ export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string |
     const allowed = mayChangeRole(actor, roleId, role.permissions, input.permissions);
     if (!allowed.ok) return refused(allowed.message);
     if (!fresh) return reauthFirst;
-    // Recorded only where the role now holds what was asked for (the compare-and-swap below won).
-    const saved = sql`EXISTS (SELECT 1 FROM roles WHERE id = ${roleId} AND name = ${input.name.trim()} AND json(permissions) = json(${JSON.stringify(input.permissions)}))`;
-    const told = await recorded(env, db, record, roleId, now, saved);
+    // Recorded right after the compare-and-swap below, only if it changed the role.
+    const told = await recorded(env, db, record, roleId, now, AFTER_ONE_CHANGE);
     const [result] = await db.batch([
       db
         .update(roles)

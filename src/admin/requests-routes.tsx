@@ -2,7 +2,8 @@ import { type Context, Hono } from "hono";
 import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
 import { findUserById } from "../auth/users";
-import { recordAuditWithNotices } from "../mail/notify";
+import { sendAfterResponse } from "../mail/notify";
+import { type AuditEntry, auditOriginOf } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { requireRecentAuth } from "../auth/reauth";
 import { getDb } from "../db";
@@ -61,14 +62,18 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
 requestsRoutes.get("/", (c) => page(c, { notice: c.req.query("done") === "issued" ? "New codes issued. They will see them at their next sign-in." : undefined }));
 // New codes are a new way in for that person (SECURITY.md 39).
 requestsRoutes.post("/:id/issue", requireRecentAuth(), reads(), async (c) => {
-  const result = await issueRequestedCodes(c.env, getDb(c.env.DB), c.req.param("id"), c.var.auth.user.id, c.var.clock.now());
-  if (!result.ok) return page(c, { error: result.message }, 400);
+  const db = getDb(c.env.DB);
+  const admin = c.var.auth.user;
   // They asked for these codes; should they not have, the notice tells them someone answered.
-  const person = await findUserById(getDb(c.env.DB), result.userId);
-  await recordAuditWithNotices(
-    c,
-    [{ event: "recovery_codes.issued", portal: "agent", actorId: c.var.auth.user.id, targetId: result.userId }],
-    person ? [recoveryCodesIssuedNotice(person, c.var.auth.user)] : [],
-  );
+  const record = {
+    origin: auditOriginOf(c),
+    build: async ({ userId }: { userId: string }) => {
+      const person = await findUserById(db, userId);
+      return { entries: [{ event: "recovery_codes.issued", portal: "agent", actorId: admin.id, targetId: userId } satisfies AuditEntry], notices: person ? [recoveryCodesIssuedNotice(person, admin)] : [] };
+    },
+  };
+  const result = await issueRequestedCodes(c.env, db, c.req.param("id"), admin.id, c.var.clock.now(), record);
+  if (!result.ok) return page(c, { error: result.message }, 400);
+  await sendAfterResponse(c, result.mailIds);
   return c.redirect("/agent/admin/recovery-requests?done=issued", 303);
 });

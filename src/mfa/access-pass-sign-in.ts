@@ -7,7 +7,8 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { requestDetails } from "../auth/sessions";
 import { getDb } from "../db";
-import { recordAuditWithNotices } from "../mail/notify";
+import { sendAfterResponse } from "../mail/notify";
+import { type AuditEntry, auditOriginOf } from "../audit/audit";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import { accessPassUsedNotice, useAccessPass } from "./access-pass";
 
@@ -15,8 +16,15 @@ export const PASS_REFUSED = "That temporary access pass is not right, was alread
 
 export async function signInWithAccessPass(c: Context<AppEnv>, portal: Portal, policy: PortalPolicy, user: { id: string; email: string; name: string }, typed: string): Promise<boolean> {
   const now = c.var.clock.now();
-  const used = await useAccessPass(getDb(c.env.DB), user.id, typed, now, { removeApp: policy.mfa.authenticatorApp });
+  const record = {
+    origin: auditOriginOf(c),
+    build: async ({ issuedBy }: { issuedBy: string }) => ({
+      entries: [{ event: "access_pass.used", portal, actorId: user.id, details: { issuedBy } } satisfies AuditEntry],
+      notices: [accessPassUsedNotice(user, portal, requestDetails(c), now)],
+    }),
+  };
+  const used = await useAccessPass(c.env, getDb(c.env.DB), user.id, typed, now, { removeApp: policy.mfa.authenticatorApp }, record);
   if (!used) return false;
-  await recordAuditWithNotices(c, [{ event: "access_pass.used", portal, actorId: user.id, details: { issuedBy: used.issuedBy } }], [accessPassUsedNotice(user, portal, requestDetails(c), now)]);
+  await sendAfterResponse(c, used.mailIds);
   return true;
 }

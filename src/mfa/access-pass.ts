@@ -12,6 +12,7 @@ import { temporaryAccessPasses, totpCredentials } from "../db/schema";
 import { MINUTE, utcMinute } from "../lib/clock";
 import { newId, randomBytes, sha256Hex } from "../lib/crypto";
 import { type Notice, storeWithNotices } from "../mail/outbox";
+import { AFTER_ONE_CHANGE, type Recording, recorded } from "../audit/recording";
 import { type AuditOrigin, auditInsert } from "../audit/audit";
 import { type Portal, portalLabel, portalOfKind } from "../portal/policy";
 
@@ -74,20 +75,34 @@ export async function issueAccessPass(env: Env, db: Db, target: Person, issuer: 
  * transaction, so they set up a new one next: both happen, or neither. Returns who issued the
  * pass, or null when it is wrong, used, expired or was replaced.
  */
-export async function useAccessPass(db: Db, userId: string, typed: string, now: number, { removeApp }: { removeApp: boolean }): Promise<{ issuedBy: string } | null> {
+export async function useAccessPass(
+  env: Env,
+  db: Db,
+  userId: string,
+  typed: string,
+  now: number,
+  { removeApp }: { removeApp: boolean },
+  record: Recording<{ issuedBy: string }>,
+): Promise<{ issuedBy: string; mailIds: string[] } | null> {
   const pass = normalizePass(typed);
   if (!PASS.test(pass)) return null;
   const passHash = await sha256Hex(pass);
   const mine = and(eq(temporaryAccessPasses.userId, userId), eq(temporaryAccessPasses.passHash, passHash));
-  const claim = db
-    .update(temporaryAccessPasses)
-    .set({ usedAt: now })
-    .where(and(mine, isNull(temporaryAccessPasses.usedAt), gt(temporaryAccessPasses.expiresAt, now)))
-    .returning({ issuedBy: temporaryAccessPasses.issuedBy });
-  if (!removeApp) return (await claim)[0] ?? null;
+  const live = and(mine, isNull(temporaryAccessPasses.usedAt), gt(temporaryAccessPasses.expiresAt, now));
+  // Who issued it, for its audit row; the claim below decides whether it is used at all.
+  const found = await db.select({ issuedBy: temporaryAccessPasses.issuedBy }).from(temporaryAccessPasses).where(live).get();
+  if (!found) return null;
   const claimed = db.select({ one: sql`1` }).from(temporaryAccessPasses).where(and(mine, eq(temporaryAccessPasses.usedAt, now)));
-  const [used] = await db.batch([claim, db.delete(totpCredentials).where(and(eq(totpCredentials.userId, userId), exists(claimed)))]);
-  return used[0] ?? null;
+  // Its audit row and the notice to the person are stored only by the request whose claim won:
+  // right after the claim, each on the one before having changed one row.
+  const told = await recorded(env, db, record, found, now, AFTER_ONE_CHANGE);
+  const [used] = await db.batch([
+    db.update(temporaryAccessPasses).set({ usedAt: now }).where(live).returning({ issuedBy: temporaryAccessPasses.issuedBy }),
+    ...told.statements,
+    ...(removeApp ? [db.delete(totpCredentials).where(and(eq(totpCredentials.userId, userId), exists(claimed)))] : []),
+  ]);
+  const won = (used as { issuedBy: string }[])[0];
+  return won ? { issuedBy: won.issuedBy, mailIds: told.ids } : null;
 }
 
 /** The person's unused, unexpired pass: when it expires, for the admin's panel. Null when none. */

@@ -23,6 +23,13 @@ export function normalizeRecoveryCode(input: string): string {
  * (SECURITY.md 10). Returns the codes, to be shown once to their owner.
  */
 export async function generateRecoveryCodes(env: Env, db: Db, userId: string, now: number): Promise<string[]> {
+  const { codes, rows } = await newCodeRows(env, userId, now);
+  await db.batch([db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)), db.insert(recoveryCodes).values(rows)]);
+  return codes;
+}
+
+/** A new set of codes and their sealed rows, to store (replacing the old set) in a caller's batch. */
+export async function newCodeRows(env: Env, userId: string, now: number) {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
   const rows = await Promise.all(
     codes.map(async (code, position) => ({
@@ -33,8 +40,7 @@ export async function generateRecoveryCodes(env: Env, db: Db, userId: string, no
       createdAt: now,
     })),
   );
-  await db.batch([db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)), db.insert(recoveryCodes).values(rows)]);
-  return codes;
+  return { codes, rows };
 }
 
 export interface RecoveryCodeView {

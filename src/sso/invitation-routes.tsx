@@ -5,11 +5,12 @@
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { type AuditEntry, auditOriginOf, recordAudit } from "../audit/audit";
+import type { User } from "../db/schema";
 import { startSession } from "../auth/sessions";
 import { getDb } from "../db";
 import { ssoLinkedNotice } from "../admin/notices";
-import { recordAuditWithNotices } from "../mail/notify";
+import { sendAfterResponse } from "../mail/notify";
 import { allowsSso, kindOfPortal, type Portal, portalLabel } from "../portal/policy";
 import { Card, Layout } from "../web/layout";
 import { acceptInvitation, INVITATION_GONE, openInvitation } from "./invitations";
@@ -91,14 +92,25 @@ export function invitationRoutes(portal: Portal, goToMicrosoft: GoToMicrosoft) {
 export async function linkThroughInvitation(c: Ctx, portal: Portal, tokenHash: string, signIn: string, identity: EntraIdentity, refuse: Refuse) {
   const { tenantId, objectId } = identity;
   const now = c.var.clock.now();
-  const accepted = await acceptInvitation(getDb(c.env.DB), tokenHash, identity, signIn, now);
+  // The link's audit row and the notice to the person are stored with the link itself.
+  const record = {
+    origin: auditOriginOf(c),
+    build: async ({ user, replaced }: { user: User; replaced: boolean }) =>
+      user.kind !== kindOfPortal(portal)
+        ? { entries: [], notices: [] }
+        : {
+            entries: [{ event: "sso.linked", portal, actorId: user.id, targetId: user.id, details: { via: "invitation", tenantId, objectId, replacedEarlierLink: replaced } } satisfies AuditEntry],
+            notices: [ssoLinkedNotice(user, portal)],
+          },
+  };
+  const accepted = await acceptInvitation(c.env, getDb(c.env.DB), tokenHash, identity, signIn, now, record);
   if (!accepted.ok || accepted.user.kind !== kindOfPortal(portal)) {
     const message = accepted.ok ? INVITATION_GONE : accepted.message;
     await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", invitation: true, tenantId, objectId, reason: message } });
     return refuse(c, message, 403);
   }
   const { user } = accepted;
-  await recordAuditWithNotices(c, [{ event: "sso.linked", portal, actorId: user.id, targetId: user.id, details: { via: "invitation", tenantId, objectId, replacedEarlierLink: accepted.replaced } }], [ssoLinkedNotice(user, portal)]);
+  await sendAfterResponse(c, accepted.mailIds);
   await startSession(c, portal, user.id, { stage: "full", method: "sso" });
   await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details: { method: "sso", tenantId, objectId } });
   return c.redirect(`/${portal}`, 303);

@@ -9,6 +9,7 @@ import { ssoIdentities, ssoInvitations, users, type User } from "../db/schema";
 import { HOUR } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import type { EntraIdentity } from "./oidc";
+import { type Recording, recorded } from "../audit/recording";
 
 export const INVITATION_LIFETIME_MS = 72 * HOUR;
 export const INVITATION_TOKEN = /^[a-z2-7]{32}$/;
@@ -45,7 +46,7 @@ export async function openInvitation(db: Db, token: string, now: number): Promis
   return { tokenHash, user: row.user, invitedBy: row.invitedBy ?? "An administrator", expiresAt: row.invitation.expiresAt };
 }
 
-export type AcceptResult = { ok: true; user: User; replaced: boolean } | { ok: false; message: string };
+export type AcceptResult = { ok: true; user: User; replaced: boolean; mailIds: string[] } | { ok: false; message: string };
 
 export const INVITATION_GONE = "This invitation has expired or was already used. Ask your administrator for a new one.";
 
@@ -55,7 +56,15 @@ export const INVITATION_GONE = "This invitation has expired or was already used.
  * (tenant id, object id) to them. Two sign-ins racing on one invitation: one marks it, and the
  * other's link statements find no mark of theirs and do nothing.
  */
-export async function acceptInvitation(db: Db, tokenHash: string, identity: Pick<EntraIdentity, "tenantId" | "objectId">, signIn: string, now: number): Promise<AcceptResult> {
+export async function acceptInvitation(
+  env: Env,
+  db: Db,
+  tokenHash: string,
+  identity: Pick<EntraIdentity, "tenantId" | "objectId">,
+  signIn: string,
+  now: number,
+  record: Recording<{ user: User; replaced: boolean }>,
+): Promise<AcceptResult> {
   const invitation = await db.select().from(ssoInvitations).where(eq(ssoInvitations.tokenHash, tokenHash)).get();
   if (!invitation || invitation.usedAt !== null || invitation.expiresAt <= now) return { ok: false, message: INVITATION_GONE };
   const user = await db.select().from(users).where(eq(users.id, invitation.userId)).get();
@@ -69,6 +78,9 @@ export async function acceptInvitation(db: Db, tokenHash: string, identity: Pick
   const previous = await db.select().from(ssoIdentities).where(eq(ssoIdentities.userId, user.id)).get();
 
   const ours = sql`EXISTS (SELECT 1 FROM sso_invitations WHERE token_hash = ${tokenHash} AND consumed_by = ${signIn})`;
+  const replaced = previous !== undefined && !(previous.tenantId === identity.tenantId && previous.objectId === identity.objectId);
+  // Its audit row and the notice to the person are stored only by the sign-in that took the invitation.
+  const told = await recorded(env, db, record, { user, replaced }, now, ours);
   try {
     const [marked] = await db.batch([
       db
@@ -77,6 +89,7 @@ export async function acceptInvitation(db: Db, tokenHash: string, identity: Pick
         .where(and(eq(ssoInvitations.tokenHash, tokenHash), isNull(ssoInvitations.usedAt), gt(ssoInvitations.expiresAt, now))),
       db.delete(ssoIdentities).where(and(eq(ssoIdentities.userId, user.id), ours)),
       db.insert(ssoIdentities).select(sql`SELECT ${identity.tenantId}, ${identity.objectId}, ${user.id}, ${now} WHERE ${ours}`),
+      ...told.statements,
     ]);
     if (marked.meta.changes !== 1) return { ok: false, message: INVITATION_GONE };
   } catch (error) {
@@ -84,7 +97,7 @@ export async function acceptInvitation(db: Db, tokenHash: string, identity: Pick
     console.warn("SSO: accepting an invitation failed:", error instanceof Error ? error.message : error);
     return { ok: false, message: "That Microsoft account is already linked to another EdgeDesk account." };
   }
-  return { ok: true, user, replaced: previous !== undefined && !(previous.tenantId === identity.tenantId && previous.objectId === identity.objectId) };
+  return { ok: true, user, replaced, mailIds: told.ids };
 }
 
 /** The Microsoft account a person is linked to, if any (for the admin's view). */

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { sessionCookieName } from "../../src/auth/sessions";
@@ -175,10 +176,20 @@ describe("recovery-code requests", () => {
     expect(stale.status).toBe(401);
     expect(await stale.text()).toContain("your re-authentication is more than 5 minutes old");
     await (await adminClient.post("/agent/reauth", { current: admin.password, next: "/agent/admin/recovery-requests" })).text();
-    await (await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`)).text();
+    // Two presses at once: one issues the codes, with one audit row and one notice; the other is told it was answered.
+    const presses = await Promise.all([0, 1].map(async () => {
+      const r = await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`);
+      await r.text();
+      return r.status;
+    }));
+    expect(presses.sort()).toEqual([303, 400]);
     const twice = await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`);
     expect(twice.status).toBe(400);
     await twice.text();
+    const count = async (query: string) => (await env.DB.prepare(query).bind(agent.id).first<{ n: number }>())!.n;
+    expect(await count("SELECT count(*) AS n FROM recovery_codes WHERE user_id = ?")).toBe(10);
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE event = 'recovery_codes.issued' AND target_id = ?")).toBe(1);
+    expect(await count("SELECT count(*) AS n FROM mail_outbox WHERE subject = 'New EdgeDesk recovery codes were issued for you' AND user_id = ?")).toBe(1);
 
     clock.advance(2 * MINUTE);
     const next = browser({ clock });

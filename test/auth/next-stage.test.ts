@@ -39,7 +39,8 @@ async function personIn(situation: Situation): Promise<{ userId: string; policy:
   if (situation.issuedCodes) {
     await requestRecoveryCodes(db(), agent.id, NOW);
     const [request] = await env.DB.prepare("SELECT id FROM recovery_code_requests WHERE user_id = ?").bind(agent.id).raw<[string]>();
-    expect((await issueRequestedCodes(env, db(), request![0], "an-admin", NOW)).ok).toBe(true);
+    const record = { origin: { at: NOW, ip: null, userAgent: null }, build: async () => ({ entries: [], notices: [] }) };
+    expect((await issueRequestedCodes(env, db(), request![0], "an-admin", NOW, record)).ok).toBe(true);
   }
   return { userId: agent.id, policy };
 }

@@ -234,7 +234,11 @@ describe("signing in with a temporary access pass", () => {
     }));
     expect(answers.filter((s) => s === 303)).toHaveLength(1);
     expect(answers.filter((s) => s === 401)).toHaveLength(3);
+    // Only the winning claim stored its audit row and its notice.
     expect(await auditOf("access_pass.used", contact.id)).toHaveLength(1);
+    expect((await mailsTo(contact.email)).filter((m) => m.subject === "Your EdgeDesk temporary access pass was used")).toHaveLength(1);
+    const queued = await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE user_id = ? AND subject = 'Your EdgeDesk temporary access pass was used'").bind(contact.id).first<{ n: number }>();
+    expect(queued!.n).toBe(1);
   });
 
   it("is refused after the person's MFA is reset again, and a new pass replaces the old", async () => {
