@@ -30,7 +30,6 @@ export const CLAIM_MS = 2 * MINUTE;
 /** Messages one scheduled run tries, oldest due first: a backlog drains over a few minutes. */
 export const OUTBOX_BATCH = 50;
 
-
 /** A mail about one person's account, for the outbox. */
 export interface Notice extends Mail {
   userId: string | null;

@@ -28,7 +28,7 @@ export async function pendingRecoveryRequests(db: Db) {
 /**
  * Answer a pending request with a new set of codes; the user is shown them at their next sign-in.
  * The answer, the codes, its audit row and the notice are one batch: of two admins answering at
- * once, one claims the request, and only that claim's codes and records are stored.
+ * once, one claims the request, and its audit row and notice are stored once.
  */
 export async function issueRequestedCodes(env: Env, db: Db, requestId: string, adminId: string, now: number, record: Recording<{ userId: string }>): Promise<{ ok: true; userId: string; mailIds: string[] } | { ok: false; message: string }> {
   const request = await db.select({ userId: recoveryCodeRequests.userId }).from(recoveryCodeRequests).where(and(eq(recoveryCodeRequests.id, requestId), eq(recoveryCodeRequests.status, "pending"))).get();
