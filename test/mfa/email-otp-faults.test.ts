@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { userStub } from "../../src/auth/sessions";
 import { browser, fakeClock } from "../helpers/app";
 import { makeContact } from "../helpers/factories";
-import { failingEmail, faultyKv, type KvCall } from "../helpers/faults";
+import { droppingEmail, failingEmail, faultyKv, type KvCall } from "../helpers/faults";
 import { enrollThroughPages, latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
 import { ACCOUNT_LIMITS } from "../../src/limits/limits";
 
@@ -89,9 +89,32 @@ describe("an email code while KV fails", () => {
     const failedStore = await read(await client.post("/support/login/verify/email/send"));
     expect(failedStore.status).toBe(503);
     await objectKv(contact.id, []);
+    // The relay drops the connection twice (Workers mark that retryable): tried once more, then the same.
+    const dropping = droppingEmail(env.EMAIL, 2);
+    const dropped = await read(await browser({ clock, env: { EMAIL: dropping.binding }, cookiesOf: client }).post("/support/login/verify/email/send"));
+    expect(dropped.status).toBe(503);
+    expect(dropping.attempts()).toBe(2);
     expect(await mailCount(contact.email)).toBe(1);
 
     const verified = await client.post("/support/login/verify/email", { code: first });
+    await verified.text();
+    expect(verified.headers.get("Location")).toBe("/support");
+  });
+
+  it("once the relay is back after dropping a resend, Resend OTP sends a code at once, and it works", async () => {
+    const clock = fakeClock();
+    const contact = await makeContact();
+    const client = browser({ clock });
+    await postPassword(client, "support", contact);
+    clock.advance(31_000);
+    const dropping = droppingEmail(env.EMAIL, 2);
+    expect((await read(await browser({ clock, env: { EMAIL: dropping.binding }, cookiesOf: client }).post("/support/login/verify/email/send"))).status).toBe(503);
+    // No cooldown was left by the failure: the very next resend is sent.
+    const resent = await client.post("/support/login/verify/email/send");
+    await resent.text();
+    expect(resent.status).toBeLessThan(400);
+    expect(await mailCount(contact.email)).toBe(2);
+    const verified = await client.post("/support/login/verify/email", { code: await latestEmailCode(contact.email) });
     await verified.text();
     expect(verified.headers.get("Location")).toBe("/support");
   });
