@@ -197,16 +197,17 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
     // One line per failure, with the request's id (Cloudflare's Ray ID, also on the page), so what
     // a person reports can be found in the logs.
     const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
-    console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed (request ${requestId}):`, error);
+    const path = new URL(c.req.url).pathname;
+    console.error(`${c.req.method} ${path} failed (request ${requestId}):`, error);
     // A password step that failed leaves no cookie behind: a session cookie set before the failure
     // would sign in someone told that the step did not finish (and whose sign-in was never audited).
-    if (isPasswordStep(c.req.method, new URL(c.req.url).pathname)) c.header("Set-Cookie", undefined);
+    if (isPasswordStep(c.req.method, path)) c.header("Set-Cookie", undefined);
     if (isDependencyFailure(error)) {
       c.header("Retry-After", String(RETRY_AFTER_SECONDS));
       return c.html(
         <Layout title="Temporarily unavailable">
           <Card title="Temporarily unavailable">
-            <p>{error instanceof Unavailable ? error.personMessage : unavailableMessage(c.req.method, new URL(c.req.url).pathname)}</p>
+            <p>{error instanceof Unavailable ? error.personMessage : unavailableMessage(c.req.method, path)}</p>
             <p class="hint">Reference: {requestId}</p>
           </Card>
         </Layout>,

@@ -33,13 +33,13 @@ export async function queuePasswordResetLink(
   portal: Portal,
   email: string,
   siteOrigin: string,
-  audit: { origin: AuditOrigin; by?: "not_me"; now?: number; alongside?: BatchItem<"sqlite">[] },
+  options: { origin: AuditOrigin; by?: "not_me"; now?: number; alongside?: BatchItem<"sqlite">[] },
 ): Promise<{ outcome: ResetRequestOutcome; user: User | null; mailIds: string[] }> {
-  const now = audit.now ?? audit.origin.at;
-  const alongside = audit.alongside ?? [];
+  const { origin, by, alongside = [] } = options;
+  const now = options.now ?? origin.at;
   const user = await findUserByEmail(db, kindOfPortal(portal), email);
   const outcome: ResetRequestOutcome = !user ? "no_account" : !user.active ? "disabled" : !user.passwordHash ? "no_password" : "sent";
-  const requested = auditInsert(db, { event: "password_reset.requested", portal, actorId: audit.by ? (user?.id ?? null) : null, targetId: user?.id ?? null, details: { email, outcome, ...(audit.by ? { by: audit.by } : {}) } }, audit.origin);
+  const requested = auditInsert(db, { event: "password_reset.requested", portal, actorId: by ? (user?.id ?? null) : null, targetId: user?.id ?? null, details: { email, outcome, ...(by ? { by } : {}) } }, origin);
   if (!user || outcome !== "sent") {
     await db.batch([requested, ...alongside]);
     return { outcome, user, mailIds: [] };
