@@ -1,4 +1,14 @@
-import { applyD1Migrations } from "cloudflare:test";
+// Before each test file: empty storage and fresh isolate caches, then the schema. Files share one
+// workerd per vitest worker (vitest.config.ts, isolate: false), so what one file wrote, and what
+// the Worker's modules cached from it, must not reach the next.
+import { applyD1Migrations, reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { forgetEveryPortalCache } from "../src/portal/state-cache";
+import { forgetKeySets } from "../src/sso/jwks";
+import { forgetResolvedTenants } from "../src/sso/tenants";
 
+await reset();
+forgetEveryPortalCache();
+forgetKeySets();
+forgetResolvedTenants();
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);

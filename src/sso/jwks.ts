@@ -19,6 +19,14 @@ interface KeySet {
 
 const keySets = new Map<string, KeySet>();
 
+/**
+ * Drops every key set this isolate holds and its refetch budget: for test files that share one
+ * isolate, each with its own identity provider (and keys) behind the same URL.
+ */
+export function forgetKeySets(): void {
+  keySets.clear();
+}
+
 async function load(url: string, set: KeySet, now: number): Promise<void> {
   set.inflight ??= (async () => {
     try {

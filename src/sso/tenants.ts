@@ -19,6 +19,11 @@ const UNRESOLVED_FOR_MS = MINUTE;
 
 const resolved = new Map<string, { id: string | null; at: number }>();
 
+/** Drops the tenants this isolate resolved: for test files that share one isolate, each with its own provider. */
+export function forgetResolvedTenants(): void {
+  resolved.clear();
+}
+
 export const isTenantDomain = (tenant: string) => tenant.includes(".");
 
 export type AllowedTenants = { ok: true; ids: string[] } | { ok: false; message: string };
