@@ -2,7 +2,8 @@
 // (test/e2e) and the benchmarks (bench/). Local D1, KV and Durable Objects live in `persist`.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer } from "node:net";
 import { buildSeed } from "./seed.mjs";
 import { DEV_CLIENT_ID, DEV_TENANTS, startDevOidcProvider } from "./dev-oidc-provider.mjs";
@@ -27,8 +28,30 @@ export function randomDevVars() {
   return { ENVIRONMENT: "development", ENCRYPTION_KEY: key(), HMAC_KEY: key(), ENTRA_CLIENT_SECRET: randomBytes(18).toString("base64url") };
 }
 
+/**
+ * Applies the pending migrations to the local D1. A database not made yet gets them all as one
+ * script, with the bookkeeping `wrangler d1 migrations apply` keeps (its d1_migrations table), so
+ * later runs of that command find nothing to do: wrangler starts a local runtime per migration
+ * file, about 16 s of CPU for 25 files, against about 2 s for the one script.
+ */
 export function applyMigrations(persist) {
-  wrangler(persist, ["d1", "migrations", "apply", "DB", "--local"], { stdio: ["ignore", "ignore", "inherit"] });
+  if (existsSync(join(persist, "v3", "d1"))) {
+    wrangler(persist, ["d1", "migrations", "apply", "DB", "--local"], { stdio: ["ignore", "ignore", "inherit"] });
+    return;
+  }
+  mkdirSync(persist, { recursive: true });
+  writeFileSync(join(persist, "migrations.sql"), allMigrationsScript());
+  wrangler(persist, ["d1", "execute", "DB", "--local", "--file", join(persist, "migrations.sql")], { stdio: ["ignore", "ignore", "inherit"] });
+}
+
+/** Every migration in order, each followed by the row wrangler records for it (its table as wrangler creates it). */
+export function allMigrationsScript(dir = "migrations") {
+  const files = readdirSync(dir).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+  const parts = [
+    "CREATE TABLE IF NOT EXISTS \"d1_migrations\"(\n\t\tid         INTEGER PRIMARY KEY AUTOINCREMENT,\n\t\tname       TEXT UNIQUE,\n\t\tapplied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL\n);",
+  ];
+  for (const file of files) parts.push(readFileSync(join(dir, file), "utf8").trim(), `INSERT INTO d1_migrations (name) VALUES ('${file}');`);
+  return `${parts.join("\n")}\n`;
 }
 
 /** Rows of one SQL query against the local D1. */
@@ -53,9 +76,9 @@ export function isSeeded(persist) {
 export function seedDemoData(persist, { password, ...sizes }) {
   const seed = buildSeed({ password, ...sizes });
   mkdirSync(persist, { recursive: true });
-  writeFileSync(`${persist}/seed.sql`, seed.sql);
+  // PRAGMA optimize in the same run (optimizeLocal's reason): one local runtime started, not two.
+  writeFileSync(`${persist}/seed.sql`, `${seed.sql}\nPRAGMA optimize;\n`);
   wrangler(persist, ["d1", "execute", "DB", "--local", "--file", `${persist}/seed.sql`], { stdio: ["ignore", "ignore", "inherit"] });
-  optimizeLocal(persist);
   return seed;
 }
 
