@@ -15,6 +15,8 @@ declare module "vitest" {
     demoPassword: string;
     /** The HMAC_KEY every journey's Worker uses, so the seed's password history matches. */
     hmacKey: string;
+    /** Where the page checks note each page copy that passed, so a copy met again in a later journey is not checked twice. */
+    checkedPages: string;
   }
 }
 
@@ -36,5 +38,10 @@ export default function setup(project: TestProject) {
   project.provide("hmacKey", hmacKey);
   project.provide("templateState", template);
   project.provide("demoPassword", password);
-  return () => rmSync(template, { recursive: true, force: true });
+  const checkedPages = mkdtempSync(join(tmpdir(), "edgedesk-e2e-checked-"));
+  project.provide("checkedPages", checkedPages);
+  return () => {
+    rmSync(template, { recursive: true, force: true });
+    rmSync(checkedPages, { recursive: true, force: true });
+  };
 }

@@ -105,7 +105,7 @@ export async function startJourney({ host = "127.0.0.1", seedChanges = [] }: { h
   const contexts: BrowserContext[] = [];
   const url = app.url.replace("127.0.0.1", host);
   // The checks' own browser context, without the journey's cookies (issue 23, page-checks.ts).
-  const ledger = new PageLedger(url, () => browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } }));
+  const ledger = new PageLedger(url, () => browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } }), inject("checkedPages"));
   const newContext = async ({ javaScriptEnabled = true } = {}) => {
     const context = await browser.newContext({ baseURL: url, acceptDownloads: true, viewport: { width: 1280, height: 800 }, javaScriptEnabled });
     context.setDefaultTimeout(10_000);

@@ -1,6 +1,9 @@
 // The page checks of issue 23 fail where they should: a page that scrolls sideways at 390 px, one
 // axe-core finds a violation on, and one a browser lays out in quirks mode. Served from
 // Playwright's routing; no Worker needed.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
@@ -49,19 +52,45 @@ test("an axe-core violation fails: an image without a text alternative, a field 
   expect(failure).toMatch(/label \(.*\) at input/);
 });
 
+/** A journey over `pages` (path → markup); its ledger's failure message, or null. */
+async function journey(pages: Record<string, string>, passedDir?: string, checkers = { opened: 0 }) {
+  const context = await browser.newContext();
+  const ledger = new PageLedger("https://checks.test", () => (checkers.opened++, browser.newContext()), passedDir);
+  await ledger.watch(context);
+  await context.route("https://checks.test/**", (route) => route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: pages[new URL(route.request().url()).pathname] ?? "" }));
+  const tab = await context.newPage();
+  for (const path of Object.keys(pages)) await tab.goto(`https://checks.test${path}`, { waitUntil: "load" });
+  return ledger.assertAllChecked().then(() => null, (error: Error) => error.message).finally(() => context.close());
+}
+
 test("a journey's page without a doctype fails the journey: the browser lays it out in quirks mode", async () => {
-  const journey = async (pages: Record<string, string>) => {
-    const context = await browser.newContext();
-    const ledger = new PageLedger("https://checks.test", () => browser.newContext());
-    await ledger.watch(context);
-    await context.route("https://checks.test/**", (route) => route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: pages[new URL(route.request().url()).pathname] ?? "" }));
-    const tab = await context.newPage();
-    for (const path of Object.keys(pages)) await tab.goto(`https://checks.test${path}`, { waitUntil: "load" });
-    return ledger.assertAllChecked().then(() => null, (error: Error) => error.message).finally(() => context.close());
-  };
   const fine = frame("<p>Standards mode.</p>");
   expect(await journey({ "/first": fine, "/second": fine })).toBeNull();
   const failure = await journey({ "/first": fine, "/second": fine.replace("<!DOCTYPE html>", "") });
   expect(failure).toContain("/second is laid out in quirks mode (BackCompat)");
   expect(failure).not.toContain("/first");
+});
+
+test("a copy that passed in an earlier journey is not checked again; one that failed is, and fails again", async () => {
+  const passedDir = mkdtempSync(join(tmpdir(), "edgedesk-checked-test-"));
+  try {
+    const fine = frame("<p>Checked once.</p>");
+    const first = { opened: 0 };
+    expect(await journey({ "/home": fine }, passedDir, first)).toBeNull();
+    expect(first.opened).toBe(1);
+    expect(readdirSync(passedDir)).toHaveLength(1);
+    // The same copy at the same address: nothing to check, so no checker is opened.
+    const again = { opened: 0 };
+    expect(await journey({ "/home": fine }, passedDir, again)).toBeNull();
+    expect(again.opened).toBe(0);
+    // The same markup at another address, or other markup at the same one, is checked.
+    const elsewhere = { opened: 0 };
+    expect(await journey({ "/other": fine, "/home": frame("<p>Changed.</p>") }, passedDir, elsewhere)).toBeNull();
+    expect(readdirSync(passedDir)).toHaveLength(3);
+    const wide = frame('<div class="wide" style="width: 600px">Too wide</div>');
+    for (let run = 0; run < 2; run++) expect(await journey({ "/wide": wide }, passedDir)).toMatch(/\/wide at 390 px scrolls sideways/);
+    expect(readdirSync(passedDir)).toHaveLength(3);
+  } finally {
+    rmSync(passedDir, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,9 @@
 // 320 px the document must not scroll sideways; at 1280 and 390 px axe-core (someone else's
 // reading of WCAG) must report no violation. A journey's pages are checked as it shows them
 // (`shown` asks for it), and a journey that visited a page it never checked fails when it stops.
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createRequire } from "node:module";
 import type { BrowserContext, CDPSession, Page } from "playwright-core";
 import { expect } from "vitest";
@@ -114,6 +116,8 @@ export class PageLedger {
   constructor(
     private readonly origin: string,
     private readonly newCheckerContext: () => Promise<BrowserContext>,
+    /** Where copies that passed are noted for the whole run (global-setup.ts); none: check every copy. */
+    private readonly passedDir?: string,
   ) {}
 
   private ours(url: string) {
@@ -149,11 +153,16 @@ export class PageLedger {
   }
 
   private async check(url: string, html: string) {
+    // The copy without its script tags: what the scripts did is already in it, and they must not run twice.
+    const body = html.replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, "");
+    // The same copy at the same address, with the same styles and browser, checks the same: one
+    // that passed in an earlier journey of this run (a sign-in page, the home page) is not checked again.
+    const passed = this.passedDir && join(this.passedDir, createHash("sha256").update(`${new URL(url).pathname}${new URL(url).search}\n${body}`).digest("hex"));
+    if (passed && existsSync(passed)) return;
     try {
-      // The copy without its script tags: what the scripts did is already in it, and they must not run twice.
-      const body = html.replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, "");
       const page = await this.openCopy(url, body);
       await checkPage(page);
+      if (passed) writeFileSync(passed, url);
     } catch (error) {
       if (process.env.EDGEDESK_KEEP_FAILED_PAGES) (await import("node:fs")).writeFileSync(`/tmp/failed-${routeOf(url).replaceAll("/", "_")}.html`, html);
       this.failures.push((error as Error).message);
