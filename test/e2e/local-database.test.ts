@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { QUIET } from "../../scripts/local-app.mjs";
+import { QUIET, WRANGLER } from "../../scripts/local-app.mjs";
 
 const copy = mkdtempSync(join(tmpdir(), "edgedesk-migrated-"));
 cpSync(inject("templateState"), copy, { recursive: true });
@@ -26,7 +26,7 @@ describe("a local database made in one script", () => {
   });
 
   it("leaves wrangler nothing to apply", () => {
-    const out = execFileSync("npx", ["wrangler", "d1", "migrations", "list", "DB", "--local", "--persist-to", copy], { env: { ...process.env, ...QUIET, CI: "1" }, encoding: "utf8" });
+    const out = execFileSync(WRANGLER[0], [WRANGLER[1], "d1", "migrations", "list", "DB", "--local", "--persist-to", copy], { env: { ...process.env, ...QUIET, CI: "1" }, encoding: "utf8" });
     expect(out).toContain("No migrations to apply");
   });
 });
