@@ -3,10 +3,16 @@
 // the Worker's modules cached from it, must not reach the next.
 import { applyD1Migrations, reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { vi } from "vitest";
 import { forgetEveryPortalCache } from "../src/portal/state-cache";
 import { forgetKeySets } from "../src/sso/jwks";
 import { forgetResolvedTenants } from "../src/sso/tenants";
 
+// A spy or stubbed global an earlier file forgot to restore (the identity provider's fetch) would
+// answer this file's requests.
+vi.restoreAllMocks();
+vi.unstubAllGlobals();
+vi.useRealTimers();
 await reset();
 forgetEveryPortalCache();
 forgetKeySets();
