@@ -1,7 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Tests run inside workerd against real local D1, KV and Durable Objects (storage isolated per file).
+// Tests run inside workerd against real local D1, KV and Durable Objects (storage emptied before each file).
 export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({

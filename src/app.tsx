@@ -92,7 +92,8 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
   const request: App["request"] = (input, init, env, ctx) => {
     if (input instanceof Request) return fetch(init ? new Request(input, init) : input, env, ctx);
     const url = String(input);
-    return fetch(new Request(/^https?:\/\//.test(url) ? url : new URL(url, "http://localhost").href, init), env, ctx);
+    // A path is put after the origin as written ("//x" stays a path), as Hono does.
+    return fetch(new Request(/^https?:\/\//.test(url) ? url : `http://localhost${url.startsWith("/") ? "" : "/"}${url}`, init), env, ctx);
   };
   return { fetch, request, routes: shared.routes };
 }

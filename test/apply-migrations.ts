@@ -4,7 +4,7 @@
 import { applyD1Migrations, reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import { forgetEveryPortalCache } from "../src/portal/state-cache";
+import { dropEveryPortalCache } from "../src/portal/state-cache";
 import { forgetKeySets } from "../src/sso/jwks";
 import { forgetResolvedTenants } from "../src/sso/tenants";
 
@@ -14,7 +14,7 @@ vi.restoreAllMocks();
 vi.unstubAllGlobals();
 vi.useRealTimers();
 await reset();
-forgetEveryPortalCache();
+dropEveryPortalCache();
 forgetKeySets();
 forgetResolvedTenants();
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
