@@ -6,6 +6,7 @@ import { sessionCookieName } from "../../src/auth/sessions";
 import { verifyPassword } from "../../src/auth/password";
 import { findUserByEmail, findUserById } from "../../src/auth/users";
 import { browser, fakeClock } from "../helpers/app";
+import type { Clock } from "../../src/lib/clock";
 import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { portalStateTtlMs } from "../../src/portal/state-cache";
@@ -19,12 +20,17 @@ beforeEach(async () => {
 });
 
 /** A signed-in admin whose later requests see `faults` laid over the real bindings. */
-async function adminWithFaults() {
+/** A browser signed in as `person`, whose requests see the bindings later put in `faults`. */
+async function signedInWithFaults(portal: "agent" | "support", person: { email: string; password: string }, clock?: Clock) {
   const faults: Partial<Env> = {};
+  const client = browser({ clock, env: faults });
+  await signIn(client, portal, person);
+  return { client, faults };
+}
+
+async function adminWithFaults() {
   const admin = await makeAdmin();
-  const client = browser({ env: faults });
-  await signIn(client, "agent", admin);
-  return { admin, client, faults };
+  return { admin, ...(await signedInWithFaults("agent", admin)) };
 }
 
 async function read(response: Response) {
@@ -163,18 +169,14 @@ describe("D1 failing", () => {
 
   it("an admin changing an agent's role and email: the change, its audit rows and the notices land together, or none", async () => {
     const clock = fakeClock();
-    let faults: Partial<Env> = {};
     let n = 0;
     await sweep(
       async () => {
-        const admin = await makeAdmin();
-        faults = {};
-        const client = browser({ clock, env: faults });
-        await signIn(client, "agent", admin);
+        const { client, faults } = await signedInWithFaults("agent", await makeAdmin(), clock);
         const agent = await makeAgent();
-        return { client, agent, email: `moved-${++n}-${crypto.randomUUID().slice(0, 8)}@example.com` };
+        return { client, faults, agent, email: `moved-${++n}-${crypto.randomUUID().slice(0, 8)}@example.com` };
       },
-      ({ client, agent, email }, inject) => {
+      ({ client, faults, agent, email }, inject) => {
         Object.assign(faults, inject);
         return client.post(`/agent/admin/agents/${agent.id}`, { name: agent.name, email, roleId: "role_administrator", active: "on" });
       },
@@ -215,17 +217,13 @@ describe("D1 failing", () => {
   });
 
   it("changing one's password: the new password and its history land together, or neither", async () => {
-    let faults: Partial<Env> = {};
     const clock = fakeClock();
     await sweep(
       async () => {
         const contact = await makeContact();
-        faults = {};
-        const client = browser({ clock, env: faults });
-        await signIn(client, "support", contact);
-        return { contact, client };
+        return { contact, ...(await signedInWithFaults("support", contact, clock)) };
       },
-      ({ contact, client }, inject) => {
+      ({ contact, client, faults }, inject) => {
         Object.assign(faults, inject);
         const next = "a different long passphrase";
         return client.post("/support/account/password", { current: contact.password, password: next, confirm: next });
