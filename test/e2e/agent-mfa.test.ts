@@ -139,7 +139,7 @@ describe("agent portal", () => {
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download" }).click()]);
     expect(download.suggestedFilename()).toBe("edgedesk-recovery-codes.txt");
-    const file = readDownload(await download.path());
+    const file = await readDownload(download);
     for (const code of savedRecoveryCodes) expect(file).toContain(code.trim());
 
     await finishEnrollment(page);

@@ -1,5 +1,5 @@
 // Browser journeys: each test file runs its own `wrangler dev` over a copy of the seeded state
-// (global-setup.ts) and drives Debian's Chromium through the labels a person reads.
+// (global-setup.ts) and drives the run's one Debian Chromium through the labels a person reads.
 import { type ParsedMail, simpleParser } from "mailparser";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
@@ -9,11 +9,10 @@ import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { generateHOTP } from "@oslojs/otp";
 import jsQR from "jsqr";
 import * as OTPAuth from "otpauth";
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Download, type Locator, type Page } from "playwright-core";
 import { PNG } from "pngjs";
 import { expect, inject } from "vitest";
 import { freePort, randomDevVars, runWorker } from "../../scripts/local-app.mjs";
-import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
 import { JOURNEY_HASH_PARAMS } from "./hash-params";
 import { PageLedger } from "./page-checks";
 
@@ -95,9 +94,10 @@ export async function startJourney({ host = "127.0.0.1", seedChanges = [] }: { h
   cpSync(inject("templateState"), persist, { recursive: true });
   if (seedChanges.length) changeSeed(persist, seedChanges);
   const app = await startWorker(persist);
+  // The run's one Chromium (global-setup.ts); closing this connection closes the journey's contexts.
   let browser: Browser;
   try {
-    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    browser = await chromium.connect(inject("chromiumEndpoint"));
   } catch (error) {
     await app.stop();
     throw error;
@@ -209,9 +209,11 @@ export async function screenshot(page: Page, name: string, { fullPage = true } =
   await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage });
 }
 
-export function readDownload(path: string | null): string {
-  if (!path) throw new Error("The download did not finish");
-  return readFileSync(path, "utf8");
+/** A download's text, as the browser saved it (streamed: the browser is the run's shared one, so its files are not on a path of ours). */
+export async function readDownload(download: Download): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await download.createReadStream()) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /**

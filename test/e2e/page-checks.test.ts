@@ -5,14 +5,13 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
+import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { checkPage, PageLedger } from "./page-checks";
 
 let browser: Browser;
 let page: Page;
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  browser = await chromium.connect(inject("chromiumEndpoint"));
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 });
 afterAll(async () => {
