@@ -26,6 +26,11 @@ export const QUIET = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "tr
  * @type {[node: string, wranglerJs: string]}
  */
 export const WRANGLER = [process.execPath, join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js")];
+/**
+ * The Worker `wrangler dev` runs: production's (wrangler.toml's `main`) with the development tools
+ * in front (the mailbox, minted sessions, the bench's floor). `wrangler deploy` never builds it.
+ */
+export const DEVELOPMENT_ENTRY = "src/dev/index.tsx";
 
 const wrangler = (persist, args, options = {}) =>
   execFileSync(WRANGLER[0], [WRANGLER[1], ...args, "--persist-to", persist], { env: { ...process.env, ...QUIET, CI: "1" }, encoding: "utf8", ...options });
@@ -118,7 +123,7 @@ export async function runWorker({ persist, port, vars, logLevel = "info", stdio 
   const child = spawn(
     WRANGLER[0],
     // Its own inspector port too: two copies of the journeys (or npm start beside them) never share 9229.
-    [WRANGLER[1], "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--env-file", envFile, "--log-level", logLevel, "--show-interactive-dev-session=false"],
+    [WRANGLER[1], "dev", DEVELOPMENT_ENTRY, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--env-file", envFile, "--log-level", logLevel, "--show-interactive-dev-session=false"],
     { env: { ...process.env, ...QUIET }, stdio, detached: true },
   );
   const url = `http://127.0.0.1:${port}`;

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
@@ -27,11 +27,6 @@ import { setupRoutes } from "./auth/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
 import { assertSecrets, SecretConfigurationError } from "./lib/encryption";
 import { isDependencyFailure, RETRY_AFTER_SECONDS, Unavailable } from "./lib/failures";
-import { devMailboxRoutes } from "./mail/routes";
-import { isDevelopment } from "./mail/mailer";
-import { devFloorRoutes } from "./dev/floor-route";
-import { devSessionsRoutes } from "./dev/sessions-route";
-import { countingEnv, formatStorageCalls, noStorageCalls } from "./dev/storage-calls";
 import { mfaRoutes } from "./mfa/routes";
 import { settingsHubRoutes } from "./settings/hub";
 import { securitySettingsRoutes } from "./settings/routes";
@@ -72,8 +67,19 @@ export type App = Pick<Hono<AppEnv>, "fetch" | "request" | "routes">;
 
 /** Each request's app options, set by its app's fetch for the routes' first middleware. */
 const optionsOf = new WeakMap<Request, Required<AppOptions>>();
-/** The routes, built once per isolate and shared by every app made in it. */
-let routes: Hono<AppEnv> | undefined;
+
+/**
+ * What the development entry (src/dev/index.tsx) adds to the product: its routes, mounted after
+ * the product's middleware, and a middleware run first. The production entry passes none, so
+ * nothing of src/dev is in the bundle `wrangler deploy` uploads (scripts/check-bundle.mjs).
+ */
+export interface AppExtension {
+  first: MiddlewareHandler<AppEnv>;
+  routes: Hono<AppEnv>;
+}
+
+/** The routes, built once per isolate for each extension (or none) and shared by every app made in it. */
+const built = new Map<AppExtension | null, Hono<AppEnv>>();
 
 /**
  * Build the Worker's app. Tests pass their own clock; production uses the system clock. The
@@ -81,8 +87,8 @@ let routes: Hono<AppEnv> | undefined;
  * browser, each with its own clock and portal cache, and building 150 routes each time cost more
  * than the requests most of those browsers send.
  */
-export function createApp({ clock = systemClock, portals = new PortalStateCache() }: AppOptions = {}): App {
-  const shared = (routes ??= buildRoutes());
+export function createApp({ clock = systemClock, portals = new PortalStateCache() }: AppOptions = {}, extension: AppExtension | null = null): App {
+  const shared = built.get(extension) ?? built.set(extension, buildRoutes(extension)).get(extension)!;
   const options = { clock, portals };
   const fetch: App["fetch"] = (request, env, ctx) => {
     optionsOf.set(request, options);
@@ -98,7 +104,7 @@ export function createApp({ clock = systemClock, portals = new PortalStateCache(
   return { fetch, request, routes: shared.routes };
 }
 
-function buildRoutes() {
+function buildRoutes(extension: AppExtension | null) {
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
@@ -106,16 +112,9 @@ function buildRoutes() {
     if (!options) throw new Error("A request reached the routes without its app's options (createApp's fetch sets them).");
     c.set("clock", options.clock);
     c.set("portals", options.portals);
-    // Development only: the bench asks how many storage calls a request makes (issue 20).
-    if (isDevelopment(c.env) && c.req.header("X-EdgeDesk-Count-Storage")) {
-      const calls = noStorageCalls();
-      c.env = countingEnv(c.env, calls);
-      await next();
-      c.header("X-EdgeDesk-Storage-Calls", formatStorageCalls(calls));
-      return;
-    }
     await next();
   });
+  if (extension) app.use(extension.first);
 
   app.use(d1Sessions());
 
@@ -172,9 +171,7 @@ function buildRoutes() {
 
   app.get("/", (c) => c.redirect("/agent", 302));
   app.route("/", setupRoutes);
-  app.route("/", devMailboxRoutes);
-  app.route("/", devSessionsRoutes);
-  app.route("/", devFloorRoutes);
+  if (extension) app.route("/", extension.routes);
   for (const portal of ["agent", "support"] as const) {
     app.route(`/${portal}`, signInRoutes(portal));
     app.route(`/${portal}`, passwordResetRoutes(portal));

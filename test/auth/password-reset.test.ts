@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { desc, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevelopmentApp } from "../../src/dev/app";
 import { sessionCookieName } from "../../src/auth/sessions";
 import { auditEvents, devMailbox, passwordResets, users } from "../../src/db/schema";
 import { MINUTE } from "../../src/lib/clock";
@@ -73,7 +73,7 @@ describe("asking for a reset link", () => {
       const background: Promise<unknown>[] = [];
       const ctx = { waitUntil: (p: Promise<unknown>) => void background.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
       const request = new Request(`${ORIGIN}/support/login/forgot`, { method: "POST", body: new URLSearchParams({ email }), headers: { Origin: ORIGIN, "CF-Connecting-IP": "198.51.100.9" } });
-      const response = await createApp().request(request, undefined, { ...env, DB: counting.db }, ctx);
+      const response = await createDevelopmentApp().request(request, undefined, { ...env, DB: counting.db }, ctx);
       await response.text();
       const before = { status: response.status, d1: counting.calls(), mails: await mailCount(email) };
       await Promise.all(background);

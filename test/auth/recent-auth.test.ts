@@ -7,7 +7,7 @@
 // covered the day it is added.
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevelopmentApp } from "../../src/dev/app";
 import { REAUTH_WINDOW_MS } from "../../src/auth/reauth";
 import { portalStub, userStub } from "../../src/auth/sessions";
 import { DAY, MINUTE } from "../../src/lib/clock";
@@ -26,7 +26,7 @@ const NEW_PASSWORD = "violet tangerine ladder 4071";
 // Signing in, confirming identity and signing out are how a person authenticates, not changes to it.
 const SIGN_IN_FLOW = /\/(login|reauth|logout|sso)(\/|$)|^\/(dev|setup)\//;
 
-const APP_ROUTES = createApp().routes;
+const APP_ROUTES = createDevelopmentApp().routes;
 const POSTS = [...new Set(APP_ROUTES.filter((r) => r.method === "POST" && !SIGN_IN_FLOW.test(r.path)).map((r) => r.path))];
 const FIELDS = new Map<string, string[]>();
 for (const r of APP_ROUTES) {

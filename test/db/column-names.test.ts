@@ -5,7 +5,7 @@
 // shows each value under its own heading.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevelopmentApp } from "../../src/dev/app";
 import { browser, type Browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent, makeContact } from "../helpers/factories";
@@ -54,7 +54,7 @@ describe("output column names", () => {
     const support: Browser = browser({ env: { DB: recordingDb(env.DB, seen) } });
     await signIn(support, "support", contact);
     const ids: Record<string, string> = { agents: agent.id, contacts: contact.id, people: agent.id, roles: role, groups: group };
-    for (const route of createApp().routes.filter((r) => r.method === "GET")) {
+    for (const route of createDevelopmentApp().routes.filter((r) => r.method === "GET")) {
       const kind = /\/admin\/([a-z]+)\/:id/.exec(route.path)?.[1] ?? "";
       const response = await (route.path.startsWith("/support") ? support : client).get(fillPath(route.path, ids[kind] ?? "x").replace(":audience", "agents"));
       await response.text();

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { createApp } from "../../src/app";
+import { createDevelopmentApp } from "../../src/dev/app";
 import type { Clock } from "../../src/lib/clock";
 
 /** A clock tests move by hand. */
@@ -33,7 +33,7 @@ export function deployedEnv(ENVIRONMENT = "production"): Partial<Env> {
  * and does not follow redirects, so tests see each step.
  */
 export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: string; userAgent?: string; onResponse?: () => void; cookiesOf?: { cookies: Map<string, string> } } = {}) {
-  const app = createApp({ clock: options.clock ?? fakeClock() });
+  const app = createDevelopmentApp({ clock: options.clock ?? fakeClock() });
   // `cookiesOf`: the same browser after the Worker's settings changed (a key rotation, say).
   const jar = new Map<string, string>(options.cookiesOf?.cookies ?? []);
   // Each browser has its own address, so per-IP limits do not couple unrelated tests.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevelopmentApp } from "../../src/dev/app";
 import { sessionCookieName } from "../../src/auth/sessions";
 import { browser, fakeClock } from "../helpers/app";
 import { makeAdmin, makeContact } from "../helpers/factories";
@@ -23,7 +23,7 @@ describe("SECURITY.md 12: a session waiting for its second factor", () => {
     await postPassword(client, portal, admin);
     expect(client.cookie(sessionCookieName(portal))).toBeTruthy();
 
-    const routes = createApp().routes.filter((r) => r.method !== "ALL" && r.path.startsWith(`/${portal}`) && !MFA_PATHS.test(r.path));
+    const routes = createDevelopmentApp().routes.filter((r) => r.method !== "ALL" && r.path.startsWith(`/${portal}`) && !MFA_PATHS.test(r.path));
     expect(routes.length).toBeGreaterThan(0);
     for (const route of routes) {
       const path = concrete(route.path);

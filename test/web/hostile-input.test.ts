@@ -4,7 +4,7 @@
 // For each: no 5xx, no partial write on a refusal, no markup reflected unescaped, and an error a
 // person can read.
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { createDevelopmentApp } from "../../src/dev/app";
 import { declaredInputs } from "../../src/lib/validation";
 import type { z } from "zod";
 import { browser, type Browser, fakeClock } from "../helpers/app";
@@ -23,7 +23,7 @@ interface Route {
   path: string;
 }
 
-const APP_ROUTES = createApp().routes;
+const APP_ROUTES = createDevelopmentApp().routes;
 const ROUTES: Route[] = [...new Map(APP_ROUTES.filter((r) => r.method !== "ALL").map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
 // "POST /agent/login" → the schemas its route declares; found in the router, without a request.
 const routeInputs = new Map<string, z.ZodType[]>();

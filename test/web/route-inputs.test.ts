@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createApp } from "../../src/app";
+import { createDevelopmentApp } from "../../src/dev/app";
 import { declaredInputs, parseForm, parseQuery, reads } from "../../src/lib/validation";
 
 const nameForm = z.object({ name: z.string().max(10) });
@@ -37,7 +37,7 @@ describe("route input declarations", () => {
   });
 
   it("are found in the router without a request", () => {
-    const declared = createApp().routes.filter((r) => declaredInputs(r.handler)).map((r) => `${r.method} ${r.path}`);
+    const declared = createDevelopmentApp().routes.filter((r) => declaredInputs(r.handler)).map((r) => `${r.method} ${r.path}`);
     expect(declared).toEqual(expect.arrayContaining(["POST /agent/login", "POST /support/login", "GET /agent/assets", "GET /agent/software/count", "POST /agent/admin/roles/:id", "GET /agent/settings/security/audit"]));
   });
 });

@@ -4,8 +4,8 @@ import type { AppEnv } from "../app-env";
 import { getDb } from "../db";
 import { devMailbox } from "../db/schema";
 import { Layout } from "../web/layout";
-import { toEml } from "./eml";
-import { isDevelopment, type OutgoingMail } from "./mailer";
+import { toEml } from "../mail/eml";
+import { isDevelopment, type OutgoingMail } from "../mail/mailer";
 
 type Stored = typeof devMailbox.$inferSelect;
 
