@@ -2,7 +2,7 @@
 // (10,000 assets, 2,000 contacts), drives it from this process over loopback (autocannon for
 // single requests, small loops for multi-step flows), and prints one table of medians over
 // ROUNDS rounds, each figure also as a ratio to the baseline measured in the same run.
-// Results: bench/results.json and bench/results.md. Benchmarks measure; tests do not time anything.
+// Results: bench/results.json, bench/results.md and the latest-run part of docs/PERFORMANCE.md. Benchmarks measure; tests do not time anything.
 import { scryptSync, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +14,7 @@ import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { generateHOTP } from "@oslojs/otp";
 import { applyMigrations, freePort, queryLocal, randomDevVars, runWorker, seedDemoData } from "../scripts/local-app.mjs";
 import { benchLists } from "./lists.mjs";
+import { PERFORMANCE_DOC, writePerformanceDoc } from "./report.mjs";
 import { benchStrangers } from "./strangers.mjs";
 import { keepWranglerLogSmall } from "./wrangler-log.mjs";
 
@@ -140,7 +141,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
 }
 
-// Storage calls per request (issue 20), counted by the app in development (src/dev/storage-calls.ts):
+// Storage calls per request, counted by the app in development (src/dev/storage-calls.ts):
 // the portal object, the user object and D1, for the signed-in home page and the asset list.
 async function storageCalls(path) {
   // Past T (5 s), so the first request refreshes the isolate's copy and the next five, well
@@ -277,7 +278,7 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The heaviest single requests, one at a time with nothing else running (issue 18.3): their wall
+// The heaviest single requests, one at a time with nothing else running: their wall
 // time bounds their CPU time, and sizes wrangler.toml's [limits] cpu_ms. A sign-in runs scrypt;
 // the audit CSV export renders up to 10,000 rows; bulk "all matching" is measured above.
 const heavy = { signIn: [], auditCsv: [] };
@@ -383,7 +384,7 @@ results.goals = [
   { name: "Signed-in home page req/s ÷ baseline req/s (at least)", value: auth.rps / base.rps, limit: 0.6, met: auth.rps / base.rps >= 0.6 },
   { name: "Password hash per sign-in, ms (scrypt, in Node)", value: hashMs, limit: 250, met: hashMs <= 250 },
   { name: '"Immediately": earlier sessions served after the apply', value: immediatelyServed, limit: 0, met: immediatelyServed === 0 },
-  // Issue 20: the portal's state comes from the isolate's copy; each request asks its user's object once.
+  // The portal's state comes from the isolate's copy; each request asks its user's object once.
   ...[["home page", storage.home], ["asset list", storage.assets]].flatMap(([name, s]) => [
     { name: `Signed-in ${name}, steady state: portal-object calls per request`, value: s.steady.portal, limit: 0, met: s.steady.portal === 0 },
     { name: `Signed-in ${name}, steady state: user-object calls per request (at most)`, value: s.steady.user, limit: 1, met: s.steady.user <= 1 },
@@ -392,7 +393,7 @@ results.goals = [
   { name: "Inline edits under contention: lost updates", value: lostUpdates, limit: 0, met: results.inline.met },
   { name: "Worker bundle, KiB compressed", value: Number(gzipKiB), limit: 1024, met: results.bundle.met },
   { name: "wrangler.toml cpu_ms ÷ heaviest single request's time (at least)", value: cpuMs / heaviest, limit: 4, met: results.heaviest.met },
-  // Issue 21: each list scenario within 1.3× the floor at 10,000 and 100,000; and (but the broad
+  // Each list scenario within 1.3× the floor at 10,000 and 100,000; and (but the broad
   // search, whose matches must all be sorted) no more than 1.5× slower at 100,000 than at 1,000.
   ...[10_000, 100_000].flatMap((size) =>
     lists.sizes[size].map((row) => ({ name: `Asset list at ${size.toLocaleString("en-US")}, ${row.name}: p50 ÷ floor p50`, value: row.ratio, limit: 1.3, met: row.ratio <= 1.3 })),
@@ -459,4 +460,5 @@ const md = [
 ].join("\n");
 writeFileSync("bench/results.json", `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync("bench/results.md", `${md}\n`);
-console.log(`\n${md}\n\nWritten to bench/results.json and bench/results.md.`);
+writePerformanceDoc(results);
+console.log(`\n${md}\n\nWritten to bench/results.json, bench/results.md and ${PERFORMANCE_DOC}.`);
