@@ -6,14 +6,11 @@ interface EdgeDeskSecrets {
   ENCRYPTION_KEY: string;
   /** 32 random bytes, base64: HMAC key for email one-time passwords and password history. */
   HMAC_KEY: string;
-  /** During a key rotation only: the key before ENCRYPTION_KEY / HMAC_KEY (README, "Key rotation"). */
+  /** During a key rotation only: the key before ENCRYPTION_KEY / HMAC_KEY (docs/CONFIGURATION.md, "Key rotation"). */
   ENCRYPTION_KEY_PREVIOUS?: string;
   HMAC_KEY_PREVIOUS?: string;
   /** Production: the one-time token /setup asks for before creating the first administrator (remove it afterwards). */
   SETUP_TOKEN?: string;
-  /** Passkeys: the relying-party id (your domain, e.g. "helpdesk.example.com") and the origins pages are served from. */
-  WEBAUTHN_RP_ID?: string;
-  WEBAUTHN_ORIGINS?: string;
   /** Development and tests only: cheaper scrypt parameters, "N=1024,r=1,p=1". Production refuses anything under its floor (src/auth/password.ts). */
   PASSWORD_HASH_PARAMS?: string;
   /** Microsoft Entra app registration's client secret (SSO). */

@@ -28,10 +28,10 @@ describe("README and docs/", () => {
   it("README's tables name every binding and variable wrangler.toml declares", () => {
     const config = unstable_readConfig({ config: "wrangler.toml" });
     const names = [
-      ...config.d1_databases.map((d) => d.binding),
-      ...config.kv_namespaces.map((k) => k.binding),
-      ...config.durable_objects.bindings.map((b) => b.name),
-      ...config.send_email.map((s) => s.name),
+      ...config.d1_databases.map((d: { binding: string }) => d.binding),
+      ...config.kv_namespaces.map((k: { binding: string }) => k.binding),
+      ...config.durable_objects.bindings.map((b: { name: string }) => b.name),
+      ...config.send_email.map((s: { name: string }) => s.name),
       config.assets!.binding!,
       ...Object.keys(config.vars),
     ];
