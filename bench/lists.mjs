@@ -1,4 +1,4 @@
-// Issue 21: the asset list at 1,000, 10,000 and 100,000 records, each scenario beside the floor
+// The asset list at 1,000, 10,000 and 100,000 records, each scenario beside the floor
 // (/dev/floor/assets: the same page query as one raw statement, rows as a string, no session) in
 // the same run, and bulk "All matching" on 100,000 with what waits behind it. One database grows
 // from 1,000 to 100,000 between sizes (the Worker is stopped while rows are added).

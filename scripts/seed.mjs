@@ -69,7 +69,7 @@ export function buildSeed({ password, hmacKey, hashParams, assetCount = 200, sof
   const sql = [
     "-- EdgeDesk demo data",
     insert("users", [...agents, ...contacts]),
-    // Every path that sets a password records it, the seed's too (issue 17.4): reuse rules apply to demo users.
+    // Every path that sets a password records it, the seed's too: reuse rules apply to demo users.
     insert("password_history", [...agents, ...contacts].map((u) => ({ user_id: u.id, mac: passwordHistoryMac(hmacKey, u.id, password), created_at: NOW }))),
     insert("groups", groups),
     insert("group_members", members),

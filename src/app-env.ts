@@ -7,7 +7,7 @@ export interface AppEnv {
   Bindings: Env;
   Variables: {
     clock: Clock;
-    /** This isolate's copy of the portals' state (issue 20). */
+    /** This isolate's copy of the portals' state. */
     portals: PortalStateCache;
     /** Set by requireSession on portal pages. */
     auth: Auth;

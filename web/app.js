@@ -22,7 +22,7 @@ function startResendCountdown(root) {
 }
 
 /**
- * Popups where the help article describes one (issue 17.10): a form marked
+ * Popups where the help article describes one: a form marked
  * `data-dialog="<selector>"` is sent by fetch, exactly as the browser would send it, and the part
  * of the server's answer that matches the selector opens in a modal dialog. The server stays the
  * one source of what is asked; without JavaScript the same answer is simply a page.
@@ -68,7 +68,7 @@ function enhanceDialogForms(root) {
 }
 
 /**
- * Asset and software lists (issue 22): the bulk bar shows once rows are selected ("3 selected",
+ * Asset and software lists: the bulk bar shows once rows are selected ("3 selected",
  * Clear), or after "change every record that matches"; only the chosen action's field shows; a row
  * saved inline keeps its checkbox. Without this file the bar is always there, with every field.
  */
@@ -136,7 +136,7 @@ function enhanceBulkBar() {
 }
 
 /**
- * Lean dropdowns of the asset lists (issue 21): a list page sends each row's dropdown with only the
+ * Lean dropdowns of the asset lists: a list page sends each row's dropdown with only the
  * option it shows closed, and each list of choices once, in the <template> its data-choices names.
  * This fills every such dropdown as the page loads, the chosen option still chosen; a browser
  * without JavaScript is given whole dropdowns instead (the page's <noscript>).
@@ -153,7 +153,7 @@ function fillLeanDropdowns(root) {
 }
 
 /**
- * Inline dropdowns of the asset lists (issue 23): each belongs to its row's form, which htmx
+ * Inline dropdowns of the asset lists: each belongs to its row's form, which htmx
  * posts. A mouse choice saves at once, but arrowing through a dropdown on the keyboard changes its
  * value on every key press, so a keyboard change is held until Enter or until the person leaves
  * the field, then saved once. The row the save replaces keeps the keyboard focus where it was.

@@ -30,7 +30,7 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
-  // Issue 24.1: a passkey alone, from the button or from the Email field's autofill (conditional
+  // A passkey alone, from the button or from the Email field's autofill (conditional
   // mediation, where the browser offers it). Starting one cancels the other's waiting request.
   const aloneButton = document.getElementById("passkey-sign-in-alone");
   if (aloneButton) {

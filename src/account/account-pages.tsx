@@ -36,7 +36,7 @@ interface PasskeyRow {
   name: string;
   createdAt: number;
   lastUsedAt: number | null;
-  /** Shown after the name, e.g. that it may need adding again (issue 24.1). */
+  /** Shown after the name, e.g. that it may need adding again. */
   note?: string | undefined;
 }
 
@@ -117,7 +117,7 @@ export function AccountPage(props: {
   devices: RememberedDevice[];
   passkeys: { id: string; name: string; createdAt: number; lastUsedAt: number | null; discoverable: boolean | null }[];
   canAddPasskey: boolean;
-  /** The portal lets a passkey sign in without a password (issue 24.1). */
+  /** The portal lets a passkey sign in without a password. */
   passwordless: boolean;
   recentlyConfirmed: boolean;
   securityLog: PersonalEvent[];

@@ -1,4 +1,4 @@
-// Issue 19.5: "Download my data" on My account: a person's own data as JSON (profile, how they
+// "Download my data" on My account: a person's own data as JSON (profile, how they
 // sign in, their sessions and devices, their security activity, the assets they use). Secrets
 // are never part of it: no password hash, authenticator secret, recovery code or token.
 import type { Auth } from "../access/auth";

@@ -125,7 +125,7 @@ export function accountRoutes(portal: Portal) {
     return c.redirect(`/${portal}/account?done=password`, 303);
   });
 
-  // Issue 19.5: a person's own data as JSON. A GET that writes only its audit event.
+  // A person's own data as JSON. A GET that writes only its audit event.
   app.get("/account/export", signedIn, async (c) => {
     const auth = c.var.auth;
     const now = c.var.clock.now();
@@ -143,7 +143,7 @@ export function accountRoutes(portal: Portal) {
     return c.redirect(`/${portal}/account?done=others`, 303);
   });
 
-  // Issue 11.1: passkeys are added and removed only within 5 minutes of confirming it's you.
+  // Passkeys are added and removed only within 5 minutes of confirming it's you.
   app.post("/account/passkeys/options", signedIn, requireRecentAuth(), requireMoreThanPassword(), reads(), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
@@ -172,7 +172,7 @@ export function accountRoutes(portal: Portal) {
     return c.redirect(`/${portal}/account?done=${last ? "last_passkey_removed" : "passkey_removed"}`, 303);
   });
 
-  // Issue 11.2: forget one remembered device; only this user's own object is asked.
+  // Forget one remembered device; only this user's own object is asked.
   app.post("/account/devices/:id/forget", signedIn, reads(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");

@@ -41,7 +41,7 @@ export interface PersonalEvent {
   ip: string;
 }
 
-/** The newest security events about one person's account (SECURITY.md 11 and issue 11). */
+/** The newest security events about one person's account (SECURITY.md 11). */
 export async function personalSecurityLog(db: Db, userId: string, limit = 30): Promise<PersonalEvent[]> {
   const actor = alias(users, "actor");
   const rows = await db

@@ -1,4 +1,4 @@
-// Issue 24.3, the admin's side: "Issue temporary access pass" for a locked-out agent or contact,
+// The admin's side of "Issue temporary access pass", for a locked-out agent or contact,
 // instead of reading their recovery codes to them. "Access to Agent Recovery Code and Reset MFA",
 // a re-authentication within 5 minutes, and the one access rule (the issuer must hold at least
 // what the person holds: a pass signs in as them). Shown once, kept only as a hash, audited, and

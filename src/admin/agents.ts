@@ -39,7 +39,7 @@ async function roleShape(db: Db, roleId: string): Promise<RoleShape | null> {
 
 export async function listAgents(db: Db) {
   const [agents, memberships] = await db.batch([
-    // Aliased: D1's batch maps rows by column name, and users.name and roles.name would collide (drizzle-orm issue 6038).
+    // Aliased: D1's batch maps rows by column name, and users.name and roles.name would collide (drizzle-team/drizzle-orm#6038).
     db.select({ id: users.id, name: users.name, email: users.email, active: users.active, roleId: users.roleId, roleName: sql<string | null>`${roles.name}`.as("role_name") }).from(users).leftJoin(roles, eq(roles.id, users.roleId)).where(eq(users.kind, "agent")).orderBy(asc(users.name)),
     db.select({ agentId: groupMembers.agentId, name: sql<string>`${groups.name}`.as("group_name") }).from(groupMembers).innerJoin(groups, eq(groups.id, groupMembers.groupId)),
   ]);

@@ -190,7 +190,7 @@ export function MfaPanel(props: {
   self: boolean;
   base: string;
   canViewCodes?: boolean;
-  /** Their unused temporary access pass (issue 24.3), if any. */
+  /** Their unused temporary access pass, if any. */
   accessPass?: { expiresAt: number } | null;
   /** Why this admin may not touch this person's second factors (the access rule). */
   refused?: string | undefined;
@@ -234,7 +234,7 @@ export function MfaPanel(props: {
 }
 
 /**
- * Issue 18.2: how a person signs in with Microsoft: the Microsoft account linked (tenant and object
+ * How a person signs in with Microsoft: the Microsoft account linked (tenant and object
  * id, as Entra ID shows them), and "Invite to sign in with Microsoft" for people who cannot link by
  * a verified email (or its reason, when this admin may not).
  */
@@ -280,7 +280,7 @@ export function SsoPanel(props: {
 }
 
 /**
- * Issue 15.4: one person's passkeys and remembered devices, each removable on its own (an MFA
+ * One person's passkeys and remembered devices, each removable on its own (an MFA
  * reset removes them all). Removing needs a re-authentication, is audited, and the person is told.
  */
 export function PersonDevicesPanel(props: {

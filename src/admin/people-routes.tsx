@@ -394,7 +394,7 @@ peopleRoutes.get("/people/:id/recovery-codes", recovery, requireRecentAuth(), as
   );
 });
 
-/** Issue 15.4: remove one passkey, or forget one remembered device, of another person. */
+/** Remove one passkey, or forget one remembered device, of another person. */
 async function removeOne(c: Ctx, kind: "passkey" | "device") {
   const auth = c.var.auth;
   const db = getDb(c.env.DB);

@@ -1,4 +1,4 @@
-// Issue 19.5: the "Remove" panel on a person's admin page, and the removal page itself.
+// The "Remove" panel on a person's admin page, and the removal page itself.
 import type { Auth } from "../access/auth";
 import type { ManagedRecords } from "../lifecycle/removal";
 import { ErrorMessage, Field, Notice } from "../web/layout";

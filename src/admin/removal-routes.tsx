@@ -1,4 +1,4 @@
-// Issue 19.5: removing a person, from the admin area. Needs "Manage Agents, Groups and Roles", a
+// Removing a person, from the admin area. Needs "Manage Agents, Groups and Roles", a
 // re-authentication in the last 5 minutes, and the one access rule (src/access/grants.ts).
 import { type Context, Hono } from "hono";
 import { z } from "zod";

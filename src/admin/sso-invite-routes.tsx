@@ -1,4 +1,4 @@
-// Issue 18.2, the admin's side: "Invite to sign in with Microsoft" for an agent or a contact whose
+// The admin's side of "Invite to sign in with Microsoft", for an agent or a contact whose
 // Microsoft account has no verified email to link by. The one access rule decides who may (the
 // inviter must hold at least what the person holds), it needs a re-authentication within 5
 // minutes, and it is audited. The link is emailed to the person and shown once here to pass on.

@@ -1,4 +1,4 @@
-// Bulk changes too large for one batch (issue 21). One D1 database runs one query at a time, so a
+// Bulk changes too large for one batch. One D1 database runs one query at a time, so a
 // single batch changing 80,000 records held it for about 2 s, and every sign-in and page waited.
 // A change of more than BULK_CHUNK records is instead a job, run by a Durable Object (one per
 // job, bulk-job-do.ts) as short steps, each its own D1 call, so others' queries run in between:

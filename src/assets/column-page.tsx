@@ -1,11 +1,11 @@
-// The page where an agent chooses a list's columns and their order (issue 22).
+// The page where an agent chooses a list's columns and their order.
 import type { Auth } from "../access/auth";
 import { Layout } from "../web/layout";
 import { availableColumns, type ListColumn } from "./columns";
 import type { InventoryKind } from "./kinds";
 
 /**
- * Which columns a list shows, and their order (issue 22): a checkbox and a position per column,
+ * Which columns a list shows, and their order: a checkbox and a position per column,
  * in the order they are shown now (the hidden ones after). Works without JavaScript.
  */
 export function ColumnChoicePage(props: { auth: Auth; kind: InventoryKind; chosen: readonly ListColumn[]; back: string; error?: string | undefined }) {

@@ -1,4 +1,4 @@
-// The columns of the asset and software lists (issue 22): what each shows, under which heading,
+// The columns of the asset and software lists: what each shows, under which heading,
 // and which of them an agent chose, in which order. The same columns head the CSV export, so an
 // exported file can be imported back.
 import { z } from "zod";

@@ -1,4 +1,4 @@
-// Applying an import plan (issue 22): one D1 batch, so all rows or none. The records travel as one
+// Applying an import plan: one D1 batch, so all rows or none. The records travel as one
 // JSON parameter (json_each), so 1,000 rows are a handful of statements and never near D1's 100
 // bound parameters. Every changed field gets its history row under the import's batch id, which
 // is what Undo (undo.ts) reverses.

@@ -1,4 +1,4 @@
-// CSV import of assets and software (issue 22): a file is read with Papa Parse and checked row by
+// CSV import of assets and software: a file is read with Papa Parse and checked row by
 // row against the records it names (assets by asset tag, software by name + version) and the
 // locations, groups and agents it names, into a plan: per row what would be created or changed, or
 // what is wrong (line, field, reason). The dry run shows the plan; applying it writes it whole

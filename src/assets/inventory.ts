@@ -156,7 +156,7 @@ export type WriteRefusal = { ok: false; status: 404 | 409; message: string };
 export const DUPLICATE_TAG = "Another asset already has this tag.";
 
 /**
- * The UNIQUE index on assets.asset_tag decides duplicates (issue 16.4): no read-then-write, so of
+ * The UNIQUE index on assets.asset_tag decides duplicates: no read-then-write, so of
  * two parallel writes of one tag exactly one succeeds and the other is a 409, never a 5xx.
  */
 function duplicateTag(error: unknown): WriteRefusal | null {
@@ -229,7 +229,7 @@ function scopeWhere(kind: InventoryKind, scope: Scope): Where {
 }
 
 /**
- * What a bulk change would do to its scope, by reason (issue 22): how many records it changes,
+ * What a bulk change would do to its scope, by reason: how many records it changes,
  * and how many it leaves as they are because they already have the value, are retired
  * (read-only), or (agents) belong to a group the agent is not in.
  */
@@ -358,7 +358,7 @@ export async function bulkUpdate(
   return { ok: true, batchId, job: false, ...plan, change: changed, clearsAgent, alreadySet: Math.max(0, plan.total - plan.retired - plan.outsideGroup - changed) };
 }
 
-/** The rows a "selected rows" change of this person was asked for, to select them again (issue 22). */
+/** The rows a "selected rows" change of this person was asked for, to select them again. */
 export async function selectionOf(db: D1Database, kind: InventoryKind, batchId: string, actorId: string): Promise<string[]> {
   const row = await db.prepare("SELECT selected_ids FROM bulk_operations WHERE id = ? AND record_type = ? AND actor_id = ?").bind(batchId, kind.type, actorId).first<{ selected_ids: string | null }>();
   if (!row?.selected_ids) return [];

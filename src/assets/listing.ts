@@ -1,4 +1,4 @@
-// Reading the asset and software lists (issue 21): the filter's WHERE (FTS5 trigram search for
+// Reading the asset and software lists: the filter's WHERE (FTS5 trigram search for
 // terms of 3+ characters), keyset pages by (sort value, id), the capped count, and the options the
 // dropdowns offer (kept per isolate while their token stays the same), each a few statements that
 // cost the same at 1,000 records and at 100,000.

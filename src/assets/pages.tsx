@@ -34,7 +34,7 @@ function filterHiddenFields(kind: InventoryKind, filter: ListFilter) {
 
 // The chrome of a list page is written with hono's html template (values escaped as JSX does),
 // and its rows as strings (rows.ts): JSX elements took about twice the time for the same markup,
-// on a page every agent opens most (issue 21).
+// on a page every agent opens most.
 const ELLIPSIS = "&#8230;";
 const ARROW = { asc: " &#9650;", desc: " &#9660;" };
 
@@ -121,7 +121,7 @@ export function InventoryListPage(props: {
   page: ListPage;
   options: Options;
   canManage: boolean;
-  /** Rows selected again after a bulk change (issue 22), on this page or others. */
+  /** Rows selected again after a bulk change, on this page or others. */
   selected?: ReadonlySet<string>;
   error?: string | undefined;
   dropdowns: Dropdowns;

@@ -39,7 +39,7 @@ const returnQuery = z.object({ return: z.string().max(2048).optional() });
 // What the edit form's redirect says it did beyond the fields asked for.
 const savedQuery = z.object({ saved: z.enum(["agent-cleared"]).optional() });
 
-// Issue 21: list pages send lean dropdowns that app.js fills. A browser that runs no script is
+// List pages send lean dropdowns that app.js fills. A browser that runs no script is
 // sent once (by the page's <noscript>) to /without-script, which sets this, and from then on it
 // gets whole dropdowns. It says nothing about who the person is, and changes only the markup.
 const NO_SCRIPT_COOKIE = "edgedesk_no_script";
@@ -84,7 +84,7 @@ export function inventoryRoutes(kind: InventoryKind) {
     return c.redirect(safeNextPath(back.ok ? back.data.return : undefined, kind.path), 303);
   });
 
-  // Which columns the list shows, and in which order: the person's own choice (issue 22).
+  // Which columns the list shows, and in which order: the person's own choice.
   const columnForm = columnFormSchema(kind);
   const columnsPage = (c: Ctx, back: string, error?: string) =>
     c.html(<ColumnChoicePage auth={c.var.auth} kind={kind} chosen={chosenColumns(kind, c.var.auth.user)} back={back} error={error} />, error ? 400 : 200);
@@ -166,7 +166,7 @@ export function inventoryRoutes(kind: InventoryKind) {
     const saved = parseQuery(c, savedQuery);
     if (!row) return c.notFound();
     const [history, options] = await Promise.all([recordHistory(c.env.DB, kind, row.id), loadOptions(c.env.DB)]);
-    // People by id: disabled agents and contacts too, and removed people under their pseudonym (issue 19.5).
+    // People by id: disabled agents and contacts too, and removed people under their pseudonym.
     const people = await personNames(c.env.DB, history.filter((h) => h.field === "agent" || h.field === "usedBy").flatMap((h) => [h.old_value, h.new_value]).filter((v): v is string => v !== null));
     const names = new Map([...options.locations, ...options.groups, ...options.agents].map((o) => [o.id, o.name]));
     for (const [id, name] of people) names.set(id, name);

@@ -1,4 +1,4 @@
-// The rows of the asset and software lists, written as strings (issue 21).
+// The rows of the asset and software lists, written as strings.
 import { IMPACTS } from "../db/schema";
 import { escapeHtml } from "../lib/html-escape";
 import { agentFitsGroup, type Options, type Row } from "./listing";
@@ -9,14 +9,14 @@ import type { ListColumn } from "./columns";
 // strings rather than JSX elements (element objects for them were most of the page's rendering
 // time), and what the rows share is escaped once: each dropdown's options for each chosen value
 // are kept per options list (the lists are per isolate, replaced when they change: listing.ts),
-// and the cells' openings, the return address and the row's own attributes once per page or row
-// (issue 21). The markup is the same; values are escaped as JSX does.
+// and the cells' openings, the return address and the row's own attributes once per page or row.
+// The markup is the same; values are escaped as JSX does.
 export type Choice = { id: string; name: string };
 
 // Characters beyond ASCII are written as character references: V8 keeps a page of Latin-1 at one
 // byte a character (building it cost about a quarter less than a two-byte page), and workerd
 // writes an ASCII page out as it is, five times faster than one with a single other character
-// (web/layout.tsx; issue 21).
+// (web/layout.tsx).
 export const DASH = "&#8212;";
 
 const optionHtml = (choice: Choice, selected: boolean) => `<option value="${escapeHtml(choice.id)}"${selected ? ' selected=""' : ""}>${escapeHtml(choice.name)}</option>`;
@@ -96,7 +96,7 @@ function agentOutsideChoices(options: Options, row: Row, groupId: string | null)
 }
 
 /**
- * How a row's dropdowns are sent (issue 21). "full": each with all its options, as a browser
+ * How a row's dropdowns are sent. "full": each with all its options, as a browser
  * without JavaScript needs them, and as an inline save answers with its row. "lean": each with
  * only the option it shows closed and `data-choices` naming the <template> (choiceListsHtml, once a
  * page) that app.js fills it from as the page loads, so 50 rows do not repeat every list.
@@ -119,7 +119,7 @@ export interface RowState {
   status?: { ok: boolean; text: string } | undefined;
 }
 
-// data-label names each cell in the narrow layout, where the heading row is hidden (issue 23).
+// data-label names each cell in the narrow layout, where the heading row is hidden.
 const cellStart = (label: string, cls = "") => `<td${cls ? attr("class", cls) : ""}${attr("data-label", label)} role="cell">`;
 
 /** Retired records are read-only: their row shows values, not dropdowns. */

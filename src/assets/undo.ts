@@ -1,4 +1,4 @@
-// Undo of a bulk change or a CSV import (issue 22), within 10 minutes: every field the batch
+// Undo of a bulk change or a CSV import, within 10 minutes: every field the batch
 // changed goes back to its value before, and every record it created is deleted, unless someone
 // changed that record since (its version moved on), which is then left as it is and counted.
 // Only someone who may see the batch's page (batch.ts: its author or a Manage Assets holder) may

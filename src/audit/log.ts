@@ -23,7 +23,7 @@ async function conditions(db: Db, filter: AuditFilter): Promise<SQL | undefined>
   if (filter.from) parts.push(gte(auditEvents.at, Date.parse(`${filter.from}T00:00:00Z`)));
   if (filter.to) parts.push(lt(auditEvents.at, Date.parse(`${filter.to}T00:00:00Z`) + DAY));
   if (filter.user) {
-    // An email, or the pseudonym of a removed person (issue 19.5), whichever case it is typed in.
+    // An email, or the pseudonym of a removed person, whichever case it is typed in.
     const [people, removed] = await db.batch([
       db.select({ id: users.id }).from(users).where(eq(users.email, normalizeEmail(filter.user))),
       db.select({ id: removedPeople.id }).from(removedPeople).where(sql`lower(${removedPeople.pseudonym}) = ${filter.user.trim().toLowerCase()}`),
@@ -49,8 +49,8 @@ export async function searchAudit(db: Db, filter: AuditFilter, page: number, lim
       ip: auditEvents.ip,
       userAgent: auditEvents.userAgent,
       details: auditEvents.details,
-      // Aliased: two columns named "email" would collide wherever rows are mapped by name (issue 17.1).
-      // A removed person appears under their pseudonym (issue 19.5).
+      // Aliased: two columns named "email" would collide wherever rows are mapped by name.
+      // A removed person appears under their pseudonym.
       actor: sql<string | null>`coalesce(${actor.email}, ${removedActor.pseudonym})`.as("actor_email"),
       target: sql<string | null>`coalesce(${target.email}, ${removedTarget.pseudonym})`.as("target_email"),
     })

@@ -4,7 +4,7 @@ import type { Portal } from "../portal/policy";
 import { clearSessionCookie, readSession } from "./sessions";
 import type { SessionStage } from "./user-do";
 
-/** What a person signed out by "Immediately" reads (issue 17.5): why, and nothing more. */
+/** What a person signed out by "Immediately" reads: why, and nothing more. */
 export const POLICY_APPLIED = "Your administrator changed the sign-in settings, so you need to sign in again.";
 
 export function loginPath(portal: Portal, next?: string): string {

@@ -1,4 +1,4 @@
-// Issue 24.2: new-device sign-in alerts. Every browser carries one random cookie (not tied to a
+// New-device sign-in alerts. Every browser carries one random cookie (not tied to a
 // person); each person's object keeps the hashes of the browsers they signed in from. A password
 // sign-in from a browser not seen for them in the last 90 days emails them what, when and from
 // where, with a "This wasn't me" link. Not counted as new: the first sign-in the object sees (a

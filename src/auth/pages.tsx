@@ -7,7 +7,7 @@ export interface SignInPageProps {
   /** Which ways the portal's access mode allows. */
   password: boolean;
   sso: boolean;
-  /** A passkey may sign in alone (issue 24.1). */
+  /** A passkey may sign in alone. */
   passkey?: boolean;
   email?: string;
   next?: string | undefined;

@@ -66,7 +66,7 @@ export async function setPassword(
       ),
     ...alongside,
   ]);
-  // A new password means every device proves the second factor again (issue 11.2).
+  // A new password means every device proves the second factor again.
   await userStub(env, user.id).forgetAllDevices();
   return { ok: true };
 }

@@ -32,7 +32,7 @@ export function passwordRules(policy: PasswordPolicy): PasswordRule[] {
 }
 
 /**
- * Every rule a password breaks, in the words the rules list on the form uses (issue 17.7: all at
+ * Every rule a password breaks, in the words the rules list on the form uses (all at
  * once, so a person fixes them in one go), or null when it meets them all.
  */
 export function checkNewPassword(password: string, policy: PasswordPolicy, who: { email: string; name: string }): string | null {

@@ -1,4 +1,4 @@
-// Issue 19.1: "Forgot password?". A link is emailed only to an active account of the portal that
+// "Forgot password?". A link is emailed only to an active account of the portal that
 // has a password; whoever asks gets the same answer. The token is stored only as its SHA-256,
 // works once, for 30 minutes, for one person in one portal; asking again replaces it. Using it
 // sets a password (the portal's rules and history) and then the sign-in goes on as after a

@@ -1,6 +1,6 @@
-// Sign-ins without a password, where the portal lets passkeys sign in alone. Issue 24.1: "Sign in
+// Sign-ins without a password, where the portal lets passkeys sign in alone. "Sign in
 // with a passkey", JSON in and out (the browser's WebAuthn call sits between the two requests);
-// the attempt's challenge is tied to this browser by a short-lived cookie. Issue 24.3: a temporary
+// the attempt's challenge is tied to this browser by a short-lived cookie. A temporary
 // access pass with the email alone. Attempts count against the same limits as passwords (per IP,
 // and per account), before the passkey's signature or the pass is checked.
 import { type Context, Hono } from "hono";
@@ -102,7 +102,7 @@ export function passwordlessRoutes(portal: Portal) {
     return c.json({ redirect: safeNextPath(form.data.next, `/${portal}`) });
   });
 
-  // Issue 24.3: a temporary access pass alone. It counts as both factors once; then, as after the
+  // A temporary access pass alone. It counts as both factors once; then, as after the
   // password, the person sets up the app (or is sent to My account's passkeys).
   const passPage = (c: Ctx, props: { email?: string; error?: string }, status: 200 | 400 | 401 | 403 | 429 = 200) => c.html(<AccessPassSignInPage portal={portal} {...props} />, status);
 

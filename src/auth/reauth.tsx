@@ -53,7 +53,7 @@ export async function appProves(db: ReturnType<typeof getDb>, auth: { user: { id
 
 /**
  * SECURITY.md 18: the current password, and a second proof: the authenticator code when the user
- * has one, else (issue 15.2) a code mailed for this confirmation when the portal uses email
+ * has one, else a code mailed for this confirmation when the portal uses email
  * codes; each throttled like sign-in. Used by My account and by re-authentication.
  */
 export async function confirmIdentity(c: Ctx, form: { current: string; code: string }): Promise<Confirmed> {
@@ -208,7 +208,7 @@ export function reauthRoutes(portal: Portal) {
     return c.html(<ReauthPage portal={portal} next={next} proof={secondProofFor(hasApp, c.var.auth.policy, c.var.auth.session.passwordOnly)} issuer={c.var.auth.policy.mfa.issuerName} hasPassword={!!user?.passwordHash} error={error} notice={notice} />, status);
   }
   app.get("/reauth", requireSession(portal), (c) => page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined));
-  // Issue 15.2: a code mailed to confirm identity, for people whose second factor is email.
+  // A code mailed to confirm identity, for people whose second factor is email.
   app.post("/reauth/email", requireSession(portal), reads(), async (c) => {
     const auth = c.var.auth;
     const back = safeNextPath(c.req.query("next"), home);

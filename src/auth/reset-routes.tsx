@@ -82,7 +82,7 @@ function ResetPage(props: { portal: Portal; action: string; rules: PasswordRule[
   );
 }
 
-/** "Forgot password?" of one portal (issue 19.1), mounted at /agent or /support. */
+/** "Forgot password?" of one portal, mounted at /agent or /support. */
 export function passwordResetRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
 
@@ -163,7 +163,7 @@ export function passwordResetRoutes(portal: Portal) {
     await endPauses(db, reset.user.id);
     await endAllSessionsOfUser(c.env, reset.user.id);
     await sendAfterResponse(c, mail.ids);
-    // SECURITY.md 22 / issue 19.1: a reset never skips the second factor; it stands for the password only.
+    // SECURITY.md 22: a reset never skips the second factor; it stands for the password only.
     return continueAfterPassword(c, portal, reset.user, policy, { next: `/${portal}`, method: "password_reset", rememberedDevice: async () => false, newBrowser: false });
   });
 

@@ -15,7 +15,7 @@ export function userStub(env: Env, userId: string) {
   return env.USER_DO.get(env.USER_DO.idFromName(userId));
 }
 
-// The portal objects are reached only through src/portal (issue 20); tests use this same stub.
+// The portal objects are reached only through src/portal; tests use this same stub.
 export { portalStub } from "../portal/state-cache";
 
 // SECURITY.md 14: `__Host-` (Secure, Path=/, no Domain), HttpOnly, SameSite=Lax; one cookie per portal.

@@ -28,7 +28,7 @@ const setupForm = z
 const MIN_SETUP_TOKEN = 24;
 
 /**
- * Issue 15.4: a freshly deployed Worker's /setup is not the first visitor's to claim. Outside
+ * A freshly deployed Worker's /setup is not the first visitor's to claim. Outside
  * development it needs the one-time SETUP_TOKEN secret (README, "Deploy"): "missing" while the
  * secret is unset or too short to be a secret, then "wrong" or "right" for what was typed.
  */

@@ -39,7 +39,7 @@ export type PassedStep =
   // The password was right; a device remembered from "Don't ask again" skips the code (never the app's set-up).
   | { passed: "password"; rememberedDevice: () => Promise<boolean> }
   // A code or passkey at the second step.
-  // A temporary access pass an admin issued (issue 24.3) counts as both factors, once.
+  // A temporary access pass an admin issued counts as both factors, once.
   | { passed: "second_factor"; method: "app" | "email" | "recovery" | "passkey" | "pass" }
   | { passed: "enrollment" }
   | { passed: "enrollment_skipped" }
@@ -56,7 +56,7 @@ export interface NextStage {
 }
 
 /**
- * Issue 16.2: the one place that says what follows each step of a password sign-in, under the
+ * The one place that says what follows each step of a password sign-in, under the
  * portal's policy: the second factor (or setting up the app), the recovery codes (after setting
  * up the app, or codes an admin issued on request), a change of an expired password, then the
  * portal. Routes turn the answer into a session rotation and a redirect (or JSON).

@@ -16,7 +16,7 @@ export const users = sqliteTable(
     passwordChangedAt: integer("password_changed_at"),
     roleId: text("role_id").references(() => roles.id),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
-    // Issue 22: the columns an agent chose for each list, in order ({"asset": ["tag", …], "software": […]}).
+    // The columns an agent chose for each list, in order ({"asset": ["tag", …], "software": […]}).
     listColumns: text("list_columns", { mode: "json" }).$type<Partial<Record<"asset" | "software", string[]>>>(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
@@ -86,7 +86,7 @@ export const assets = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  // Issue 21: each filter column with the default sort (name, then id for a stable order), and each
+  // Each filter column with the default sort (name, then id for a stable order), and each
   // sortable column with id for the tie-break, so a filtered or sorted page reads its 50 rows from
   // an index instead of sorting every match. Search goes through assets_fts (migration 0012).
   (t) => [
@@ -123,7 +123,7 @@ export const software = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  // Issue 21: as for assets. Search goes through software_fts (migration 0012).
+  // As for assets. Search goes through software_fts (migration 0012).
   (t) => [
     index("software_name_idx").on(t.name, t.id),
     index("software_status_name_idx").on(t.status, t.name, t.id),
@@ -151,7 +151,7 @@ export const totpCredentials = sqliteTable("totp_credentials", {
   createdAt: integer("created_at").notNull(),
 });
 
-// Passkeys (WebAuthn credentials) a user registered as a second factor (issue 11.1). `id` is the
+// Passkeys (WebAuthn credentials) a user registered as a second factor. `id` is the
 // credential id (base64url); the public key is COSE, base64url. `counter` is the authenticator's
 // signature counter, moved forward only by compare-and-swap.
 export const passkeys = sqliteTable(
@@ -167,7 +167,7 @@ export const passkeys = sqliteTable(
     transports: text("transports", { mode: "json" }).$type<string[]>(),
     createdAt: integer("created_at").notNull(),
     lastUsedAt: integer("last_used_at"),
-    // Issue 24.1: whether the authenticator keeps it as a discoverable credential (the browser's
+    // Whether the authenticator keeps it as a discoverable credential (the browser's
     // credProps), which signing in without a password needs. Null: unknown (added before it was
     // recorded, or the browser did not say).
     discoverable: integer("discoverable", { mode: "boolean" }),
@@ -175,7 +175,7 @@ export const passkeys = sqliteTable(
   (t) => [index("passkeys_user_idx").on(t.userId)],
 );
 
-// Issue 24.1: the challenge of a passkey sign-in before anyone is known, keyed by the SHA-256 of
+// The challenge of a passkey sign-in before anyone is known, keyed by the SHA-256 of
 // the browser's attempt cookie. Taken once (used_at), for 5 minutes.
 export const passkeyChallenges = sqliteTable("passkey_challenges", {
   id: text("id").primaryKey(),
@@ -285,7 +285,7 @@ export const inventoryHistory = sqliteTable(
     batchId: text("batch_id"),
     at: integer("at").notNull(),
   },
-  // `at`: the retention job deletes the oldest entries (issue 19.2).
+  // `at`: the retention job deletes the oldest entries.
   (t) => [index("inventory_history_record_idx").on(t.recordType, t.recordId, t.id), index("inventory_history_batch_idx").on(t.batchId), index("inventory_history_at_idx").on(t.at)],
 );
 
@@ -300,9 +300,9 @@ export const bulkOperations = sqliteTable("bulk_operations", {
   undoneAt: integer("undone_at"),
   // Set by the one Undo that claims the operation; its statements run only under that claim.
   undoToken: text("undo_token"),
-  // Issue 22: the ids a "selected rows" change was asked for, so the list can select them again.
+  // The ids a "selected rows" change was asked for, so the list can select them again.
   selectedIds: text("selected_ids", { mode: "json" }).$type<string[]>(),
-  // Issue 21: a change too large for one batch runs as a job (src/assets/bulk-job.ts). "done" for
+  // A change too large for one batch runs as a job (src/assets/bulk-job.ts). "done" for
   // one written at once; a job goes snapshot → applying → done, or → undoing → failed / undone.
   state: text("state", { enum: ["snapshot", "applying", "undoing", "done", "undone", "failed"] }).notNull().default("done"),
   // The job's scope (filter, value, the agent's groups) and its plan's counts, as planBulk gave them.
@@ -320,7 +320,7 @@ export const bulkOperations = sqliteTable("bulk_operations", {
   message: text("message"),
 });
 
-// Issue 21: a token that every change to the lists' dropdown options (locations, groups, their
+// A token that every change to the lists' dropdown options (locations, groups, their
 // members, agents' names and active state) replaces, by triggers (migrations/0018, by hand), so
 // each isolate keeps the options while the token stays the same (src/assets/listing.ts).
 export const optionListVersion = sqliteTable("option_list_version", {
@@ -349,7 +349,7 @@ export const appFlags = sqliteTable("app_flags", {
 
 // Development mailbox: every message sent while ENVIRONMENT=development, newest first.
 /**
- * Issue 18.2: "Invite to sign in with Microsoft". A one-time, expiring link an admin issues so a
+ * "Invite to sign in with Microsoft". A one-time, expiring link an admin issues so a
  * person whose Microsoft account carries no (verified) email can link it by tenant and object id.
  * Only the SHA-256 of the link's token is stored. `consumedBy` marks which sign-in used it.
  */
@@ -432,7 +432,7 @@ export const mailOutbox = sqliteTable(
 export type User = typeof users.$inferSelect;
 export type Role = typeof roles.$inferSelect;
 
-// Issue 19.1: "Forgot password?" links. Only a hash of the token is kept; a link belongs to one
+// "Forgot password?" links. Only a hash of the token is kept; a link belongs to one
 // person and one portal, works once, for 30 minutes, and asking again replaces it.
 export const passwordResets = sqliteTable(
   "password_resets",
@@ -450,7 +450,7 @@ export const passwordResets = sqliteTable(
   (t) => [index("password_resets_user_idx").on(t.userId, t.portal)],
 );
 
-// Issue 24.3: a temporary access pass an admin issued to a locked-out person. Only its SHA-256
+// A temporary access pass an admin issued to a locked-out person. Only its SHA-256
 // is kept; it works once, until expires_at, and issuing another (or resetting the person's MFA)
 // deletes it. `issuedBy` stays a plain id: the issuer may be removed later.
 export const temporaryAccessPasses = sqliteTable(
@@ -469,7 +469,7 @@ export const temporaryAccessPasses = sqliteTable(
   (t) => [index("temporary_access_passes_user_idx").on(t.userId)],
 );
 
-// Issue 24.2: the "This wasn't me" link of a new-device alert. Only the token's SHA-256 is kept,
+// The "This wasn't me" link of a new-device alert. Only the token's SHA-256 is kept,
 // with the browser of that sign-in (the hash of its cookie, its address and user agent, to show
 // and to forget); it works once, for 7 days.
 export const notMeLinks = sqliteTable(
@@ -491,7 +491,7 @@ export const notMeLinks = sqliteTable(
   (t) => [index("not_me_links_user_idx").on(t.userId)],
 );
 
-// Issue 19.5: a person an admin removed. Their users row and everything hanging off it are gone;
+// A person an admin removed. Their users row and everything hanging off it are gone;
 // the id stays in the audit log and asset history, and this table gives it the stable pseudonym
 // shown there instead of the name and email ("Removed contact 7K2QM4XAPB").
 export const removedPeople = sqliteTable("removed_people", {

@@ -1,4 +1,4 @@
-// Development only (a 404 elsewhere): the bench's floor for the lists (issue 21). The same page
+// Development only (a 404 elsewhere): the bench's floor for the lists. The same page
 // query the asset and software lists run, as one raw prepared D1 statement, its rows rendered as
 // a plain string, and no session: what any Worker serving this list must at least do. The bench
 // reports every list scenario as a ratio to this, measured in the same run.

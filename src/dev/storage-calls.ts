@@ -1,4 +1,4 @@
-// Issue 20: how many storage calls one request makes (portal objects, user objects, limiter
+// How many storage calls one request makes (portal objects, user objects, limiter
 // objects, D1 statements and D1 round trips). The bench asks for it in development with the
 // X-EdgeDesk-Count-Storage header and reads the answer from X-EdgeDesk-Storage-Calls; tests wrap
 // an env directly. Counting wraps the bindings the request sees, so what is counted is what the

@@ -1,5 +1,5 @@
 /**
- * Versioned schema for a Durable Object's SQLite storage (issue 16.1).
+ * Versioned schema for a Durable Object's SQLite storage.
  *
  * Durable Objects refuse `PRAGMA user_version` (SQLITE_AUTH), so the version lives in a one-row
  * table. Step N (1-based) runs once, when an object at version N-1 next wakes, inside one

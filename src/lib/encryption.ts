@@ -21,7 +21,7 @@ export function secretBytes(name: string, value: string | undefined): Uint8Array
 }
 
 /**
- * Issue 19.4: keys can be rotated. The secret in use and, during a rotation, the one before it
+ * Keys can be rotated. The secret in use and, during a rotation, the one before it
  * (`ENCRYPTION_KEY_PREVIOUS`, `HMAC_KEY_PREVIOUS`). Each key has an id derived from it (8 hex
  * digits of a SHA-256 over it, which says nothing about the key), written into every ciphertext
  * and MAC, so a value is checked with the key that made it.

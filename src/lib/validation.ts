@@ -14,7 +14,7 @@ export type FieldErrors = Record<string, string>;
 const INPUT = Symbol("the schemas a route reads its input with");
 
 /**
- * Issue 16.5: a route declares the schemas it reads its input with where it is defined,
+ * A route declares the schemas it reads its input with where it is defined,
  * `app.post("/login", reads(signInForm), handler)`, and `reads()` with none when it reads no
  * fields. Nothing is recorded per request: the hostile-input tests find the declarations in the
  * router's own route list (`declaredInputs`), and parsing with a schema the route did not

@@ -1,4 +1,4 @@
-// Issue 19.4: after ENCRYPTION_KEY is rotated, authenticator secrets and recovery codes are
+// After ENCRYPTION_KEY is rotated, authenticator secrets and recovery codes are
 // encrypted again with the new key: when they are used (src/mfa/totp.ts, recovery-codes.ts), and
 // by this bounded pass on every scheduled run, so ENCRYPTION_KEY_PREVIOUS can be removed once
 // `staleSecrets` reaches zero (README, "Key rotation").

@@ -1,4 +1,4 @@
-// Issue 19.5: removing a person, a contact or an agent who is already disabled. Their account
+// Removing a person, a contact or an agent who is already disabled. Their account
 // row goes, and with it (ON DELETE CASCADE) their authenticator secret, passkeys, recovery codes,
 // password history, Microsoft link, invitations, reset links and code requests; their Durable
 // Object (sessions, remembered devices, challenges, email codes) is emptied. The audit log and

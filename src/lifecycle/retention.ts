@@ -1,4 +1,4 @@
-// Issue 19.2: what has a lifetime is pruned by a scheduled run (wrangler.toml [triggers], hourly).
+// What has a lifetime is pruned by a scheduled run (wrangler.toml [triggers], hourly).
 // Each run deletes in batches under a budget, so one run stays short whatever the backlog; the
 // next run goes on where it stopped. Deleting what is past its lifetime twice deletes nothing the
 // second time, so a run that fails half-way or runs twice does no harm.

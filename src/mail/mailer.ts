@@ -10,8 +10,8 @@ export interface Mail {
 }
 
 /**
- * Exactly what EdgeDesk hands the `send_email` binding: Cloudflare Email Service's structured form
- * (issue 18). Email Service builds the MIME message itself (Message-ID, Date, encodings, DKIM), so
+ * Exactly what EdgeDesk hands the `send_email` binding: Cloudflare Email Service's structured form.
+ * Email Service builds the MIME message itself (Message-ID, Date, encodings, DKIM), so
  * nothing here is raw RFC 5322 and any recipient can be reached once the sending domain is onboarded.
  */
 export interface OutgoingMail {

@@ -1,4 +1,4 @@
-// Issue 24.3: using a temporary access pass to sign in, at the second step after the password or
+// Using a temporary access pass to sign in, at the second step after the password or
 // (where passkeys may sign in alone) with the email alone. One rule for both: it works once, the
 // person's authenticator goes with it where the portal uses the app (they set up a new one next),
 // and its use is audited and emailed to them (an admin who issued it could otherwise sign in as

@@ -1,4 +1,4 @@
-// Issue 24.3: a temporary access pass. An admin with "Access to Agent Recovery Code and Reset MFA"
+// A temporary access pass. An admin with "Access to Agent Recovery Code and Reset MFA"
 // issues one to a locked-out person instead of reading their recovery codes to them. It is a
 // one-time code, shown to the admin once and kept only as its SHA-256; it works once, at the
 // second step of a password sign-in, until it expires (10 minutes to 8 hours, 1 hour unless the

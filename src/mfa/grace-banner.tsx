@@ -5,7 +5,7 @@ import { inGracePeriod } from "../portal/policy";
 import { deadlineText } from "./pages";
 import { hasConfirmedAuthenticator } from "./totp";
 
-/** Issue 11.3: after a skipped set-up, the portal home reminds the person of the deadline. */
+/** After a skipped set-up, the portal home reminds the person of the deadline. */
 export async function GraceReminder({ c }: { c: Context<AppEnv> }) {
   const auth = c.var.auth;
   const mfa = auth.policy.mfa;

@@ -39,7 +39,7 @@ function CodeField({ label, name, numeric = true }: { label: string; name: strin
   );
 }
 
-/** Buttons to the other ways of finishing sign-in; a temporary access pass from an admin is always one (issue 24.3). */
+/** Buttons to the other ways of finishing sign-in; a temporary access pass from an admin is always one. */
 function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean; email?: boolean; recovery?: boolean; passkey?: boolean; pass?: boolean } }) {
   return (
     <div class="alternatives">
@@ -160,7 +160,7 @@ export function PasskeyPage(props: StepProps & { app: boolean; email: boolean })
   );
 }
 
-/** The second step with a temporary access pass an administrator gave the person (issue 24.3). */
+/** The second step with a temporary access pass an administrator gave the person. */
 export function AccessPassPage(props: StepProps & { app: boolean; email: boolean; passkey: boolean }) {
   return (
     <Layout title="Use a temporary access pass" auth={props.auth}>

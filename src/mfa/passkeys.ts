@@ -12,7 +12,7 @@ import { userStub } from "../auth/sessions";
 import type { Db } from "../db";
 import { passkeys } from "../db/schema";
 
-// Passkeys as a second factor (issue 11.1), with @simplewebauthn/server: it parses and verifies
+// Passkeys as a second factor, with @simplewebauthn/server: it parses and verifies
 // the WebAuthn structures (CBOR, COSE keys, signatures, flags), which is exactly the code we
 // should not write by hand. Challenges are single-use and live in the user's Durable Object.
 
@@ -118,7 +118,7 @@ export const USER_NOT_VERIFIED = "This passkey did not check it is you (a PIN, f
 
 /**
  * The signature of a stored passkey over the challenge, from one of our origins, and (for a
- * passkey alone, issue 24.1) with the person verified; then the signature counter moves forward
+ * passkey alone) with the person verified; then the signature counter moves forward
  * by compare-and-swap, so a replayed or cloned assertion is refused.
  */
 export async function checkAssertion(db: Db, rp: RelyingParty, stored: typeof passkeys.$inferSelect, challenge: string, response: AuthenticationResponseJSON, now: number, { requireUserVerification }: { requireUserVerification: boolean }): Promise<PasskeyResult> {

@@ -1,4 +1,4 @@
-// Issue 24.1: sign in with a passkey alone. Where the portal allows it ("Passkeys can sign in
+// Sign in with a passkey alone. Where the portal allows it ("Passkeys can sign in
 // without a password", with Passkeys on and password sign-in offered), a discoverable passkey
 // that verifies the person (user verification required) counts as both factors. The challenge
 // exists before anyone is known, so it travels signed in the browser's attempt cookie, and its use

@@ -78,7 +78,7 @@ export async function useRecoveryCode(env: Env, db: Db, userId: string, input: s
 }
 
 /**
- * Issue 19.4: codes encrypted with a key being rotated out are encrypted again with the new one
+ * Codes encrypted with a key being rotated out are encrypted again with the new one
  * (compare-and-swap on each old ciphertext). Returns how many were.
  */
 export async function resealRecoveryCodes(env: Env, db: Db, rows: { id: string; userId: string; codeEncrypted: string }[]): Promise<number> {

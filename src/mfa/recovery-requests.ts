@@ -17,7 +17,7 @@ export async function requestRecoveryCodes(db: Db, userId: string, now: number):
 
 export async function pendingRecoveryRequests(db: Db) {
   return db
-    // Aliased: two columns named "id" would collide wherever rows are mapped by name (issue 17.1).
+    // Aliased: two columns named "id" would collide wherever rows are mapped by name.
     .select({ id: recoveryCodeRequests.id, createdAt: recoveryCodeRequests.createdAt, userId: sql<string>`${users.id}`.as("user_id"), name: users.name, email: users.email, kind: users.kind })
     .from(recoveryCodeRequests)
     .innerJoin(users, eq(users.id, recoveryCodeRequests.userId))

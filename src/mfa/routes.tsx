@@ -155,7 +155,7 @@ export function mfaRoutes(portal: Portal) {
     });
   }
 
-  // Issue 11.1: the second step with a passkey. JSON in and out (the browser's WebAuthn call sits
+  // The second step with a passkey. JSON in and out (the browser's WebAuthn call sits
   // between the two requests); the attempt counts against the same per-account limit as codes.
   app.post("/login/verify/passkey/options", pending, reads(), async (c) => {
     const auth = c.var.auth;
@@ -216,7 +216,7 @@ export function mfaRoutes(portal: Portal) {
     return c.html(<EnrollPage auth={auth} qrSvg={qrSvg(uri)} manualKey={formatManualKey(key)} issuer={auth.policy.mfa.issuerName} error={error} skipUntil={skipUntil} />, error ? (status ?? 401) : 200);
   }
 
-  // Issue 11.3: within the grace period, "Skip for now" signs in without the app.
+  // Within the grace period, "Skip for now" signs in without the app.
   app.post("/login/enroll/skip", enrolling, reads(), async (c) => {
     const auth = c.var.auth;
     const now = c.var.clock.now();
@@ -292,7 +292,7 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
     const ok = await useRecoveryCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now());
     return ok ? null : "That recovery code is not right, or was already used.";
   },
-  /** Issue 24.3: a pass counts as both factors once (signInWithAccessPass says what else it does). */
+  /** A pass counts as both factors once (signInWithAccessPass says what else it does). */
   async pass(c, auth, code) {
     if (!code) return "Enter the temporary access pass your administrator gave you.";
     return (await signInWithAccessPass(c, auth.portal, auth.policy, auth.user, code)) ? null : PASS_REFUSED;

@@ -110,7 +110,7 @@ async function consumeStep(env: Env, db: Db, userId: string, code: string, now: 
 }
 
 /**
- * Issue 19.4: a secret encrypted with a key being rotated out is encrypted again with the new one
+ * A secret encrypted with a key being rotated out is encrypted again with the new one
  * when used. Compare-and-swap on the old ciphertext, so a concurrent change wins.
  */
 export async function resealSecret(env: Env, db: Db, userId: string, secretEncrypted: string): Promise<boolean> {

@@ -38,13 +38,13 @@ export interface MfaPolicy {
   /** Passkeys (WebAuthn) as a second factor, for people who register one. */
   passkeys: boolean;
   /**
-   * Issue 24.1: a passkey alone signs in (discoverable, user verification required), counting as
+   * A passkey alone signs in (discoverable, user verification required), counting as
    * both factors. Only with `passkeys` on, and never where the portal signs in with SSO only.
    */
   passwordlessPasskeys: boolean;
 }
 
-/** A person without the app may still skip setting it up (issue 11.3). */
+/** A person without the app may still skip setting it up. */
 export function inGracePeriod(mfa: MfaPolicy, now: number): boolean {
   return mfa.authenticatorApp && mfa.graceUntil !== null && now < mfa.graceUntil;
 }

@@ -1,4 +1,4 @@
-// Issue 20: no portal Durable Object call on the steady-state request path. Each isolate keeps
+// No portal Durable Object call on the steady-state request path. Each isolate keeps
 // each portal's state (policy, session generation, role permissions) for at most
 // T = PORTAL_STATE_TTL_SECONDS, counted from the start of the read that filled it. Every change
 // to that state (a policy saved, "Immediately", a role created, edited or deleted) answers only

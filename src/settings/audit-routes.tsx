@@ -28,7 +28,7 @@ const filterSchema = z.object({
   page: z.string().regex(/^\d{1,5}$/, "The page is a number.").optional().transform((v) => Math.max(1, Number(v ?? 1))),
 });
 
-/** How long events are kept (issue 19.2): a deployment setting, shown where the events are read. */
+/** How long events are kept: a deployment setting, shown where the events are read. */
 function RetentionNote({ env }: { env: Env }) {
   let days: number;
   try {

@@ -4,7 +4,7 @@ import { kindOfPortal } from "../portal/policy";
 const LISTED = 50;
 
 /**
- * Issue 11.3: how many of the portal's active people have each second factor, and who has not
+ * How many of the portal's active people have each second factor, and who has not
  * set up the authenticator app yet. Email OTP needs nothing set up: everyone has an email address.
  */
 export async function EnrollmentCoverage({ env, portal }: { env: Env; portal: Portal }) {

@@ -5,7 +5,7 @@ import { Card, Layout } from "../web/layout";
 import { settingsSectionsFor } from "../web/navigation";
 
 /**
- * /agent/settings (issue 17.11): the help article's path reads as written, "Settings > Security
+ * /agent/settings: the help article's path reads as written, "Settings > Security
  * and Compliance > Agent Authentication".
  */
 export const settingsHubRoutes = new Hono<AppEnv>();

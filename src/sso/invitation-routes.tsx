@@ -1,4 +1,4 @@
-// Issue 18.2: the person's side of "Invite to sign in with Microsoft". The link opens a page that
+// The person's side of "Invite to sign in with Microsoft". The link opens a page that
 // says who invited them and what happens; its link starts a Microsoft sign-in that carries the
 // invitation (in the HttpOnly flow cookie, never in Microsoft's URL), and the callback binds the
 // Microsoft account's (tenant id, object id) to them. Opening the page uses nothing up.

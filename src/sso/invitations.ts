@@ -1,4 +1,4 @@
-// Issue 18.2: "Invite to sign in with Microsoft". Entra leaves `email` out for people without a
+// "Invite to sign in with Microsoft". Entra leaves `email` out for people without a
 // mailbox and sends `xms_edov` only when configured, so some people can never link by email. An
 // admin issues a one-time link (emailed, and shown once to pass on); the person signs in with
 // Microsoft through it and that Microsoft account's (tenant id, object id) is bound to theirs. The

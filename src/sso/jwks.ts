@@ -1,4 +1,4 @@
-// Microsoft's signing keys (issue 18.2). jose's remote key set refetches at most once per 30 s
+// Microsoft's signing keys. jose's remote key set refetches at most once per 30 s
 // cooldown, so a second key rotation inside that window was refused. Here a token signed with a
 // key id we have not seen triggers a refetch at once, within a budget per key-set URL (a few per
 // minute) so a stream of made-up key ids cannot make the Worker fetch without limit. Concurrent

@@ -56,7 +56,7 @@ export interface SsoFlow {
   invite?: string | undefined;
 }
 
-/** Issue 15.2: how recent Microsoft's own sign-in must be (auth_time) for a re-authentication. */
+/** How recent Microsoft's own sign-in must be (auth_time) for a re-authentication. */
 export const SSO_REAUTH_MAX_AGE_SECONDS = 300;
 
 export function startFlow(config: SsoConfig, redirectUri: string, next: string, purpose: { reauthFor?: string | undefined; invite?: string | undefined } = {}): { url: URL; flow: SsoFlow } {
@@ -141,7 +141,7 @@ export async function verifyIdToken(config: SsoConfig, idToken: string, nonce: s
 }
 
 /**
- * What a person reads when Microsoft sends an error back instead of a code (issue 18.2). The
+ * What a person reads when Microsoft sends an error back instead of a code. The
  * AADSTS number in error_description is the precise reason; error is the OAuth category.
  */
 export function entraErrorMessage(error: string, description = ""): string {

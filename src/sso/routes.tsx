@@ -81,7 +81,7 @@ export function ssoRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const home = `/${portal}`;
   // A refused Microsoft sign-in returns to the sign-in page with every way the portal offers, so
-  // "Sign in with Microsoft" is there to try again (issue 17.6).
+  // "Sign in with Microsoft" is there to try again.
   const refuse = async (c: Context<AppEnv>, error: string, status: 400 | 403 | 404 | 429 | 502 | 503) =>
     c.html(<SignInPage portal={portal} error={error} {...signInWays(c.env, await portalPolicy(c, portal))} />, status);
 
@@ -89,13 +89,13 @@ export function ssoRoutes(portal: Portal) {
     const config = ssoConfig(c.env);
     if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
     if (!allowsSso((await portalPolicy(c, portal)).access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
-    // A tenant named by a domain that does not resolve stops here, naming the setting (issue 18.2).
+    // A tenant named by a domain that does not resolve stops here, naming the setting.
     const tenants = await allowedTenantIds(config, c.var.clock.now());
     if (!tenants.ok) {
       console.error(`SSO: ${tenants.message}`);
       return refuse(c, tenants.message, 503);
     }
-    // ?reauth=1: a signed-in person confirms it's them with a fresh Microsoft sign-in (issue 15.2).
+    // ?reauth=1: a signed-in person confirms it's them with a fresh Microsoft sign-in.
     const reauthFor = c.req.query("reauth") === "1" ? (await readSession(c, portal))?.user.id : undefined;
     if (c.req.query("reauth") === "1" && !reauthFor) return c.redirect(`/${portal}/login`, 303);
     return goToMicrosoft(c, portal, config, safeNextPath(c.req.query("next"), home), { reauthFor });
@@ -169,7 +169,7 @@ export function ssoRoutes(portal: Portal) {
   });
 
   /**
-   * Issue 15.2: a re-authentication through Microsoft counts only if Microsoft itself asked for
+   * A re-authentication through Microsoft counts only if Microsoft itself asked for
    * the credentials within the last 5 minutes (auth_time, which Entra sends as an optional claim),
    * for the account linked to the person signed in here. It renews this session; it starts none.
    */

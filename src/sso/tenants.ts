@@ -1,4 +1,4 @@
-// Which Microsoft tenants may sign in (issue 18.2). Tenant ids compare case-insensitively (Entra
+// Which Microsoft tenants may sign in. Tenant ids compare case-insensitively (Entra
 // writes GUIDs in lower case; an admin may paste them in upper case). A tenant given as a domain
 // (contoso.onmicrosoft.com, or a verified custom domain) is resolved to its id through its OpenID
 // discovery document, whose issuer carries the id; one that cannot be resolved stops SSO with a

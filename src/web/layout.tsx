@@ -84,7 +84,7 @@ export function Layout({ title, auth, portal = auth?.portal, htmx, passkeys, hea
             <a class="brand" href={portal ? `/${portal}` : "/"}>
               EdgeDesk {portalName && <span class="portal-name">{portalName}</span>}
             </a>
-            {/* Wide screens show the menu in the bar; narrow ones fold it into a Menu button that needs no script (issue 23). */}
+            {/* Wide screens show the menu in the bar; narrow ones fold it into a Menu button that needs no script. */}
             {auth && (
               <div class="topbar-menu wide-only">
                 {auth.portal === "agent" && auth.session.stage === "full" && <AgentNav auth={auth} />}

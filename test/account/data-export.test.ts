@@ -1,4 +1,4 @@
-// Issue 19.5: "Download my data" on My account: a person's own data as JSON, read back here as a
+// "Download my data" on My account: a person's own data as JSON, read back here as a
 // program would read it, with each value where it belongs and no secret anywhere in it.
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";

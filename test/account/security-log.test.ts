@@ -1,4 +1,4 @@
-// Issue 11.4: each person's own security activity on My account, and the prompt when recovery codes run low.
+// Each person's own security activity on My account, and the prompt when recovery codes run low.
 import { describe, expect, it } from "vitest";
 import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
@@ -49,7 +49,7 @@ describe("the personal security log", () => {
     const later = browser({ ...own, ip: "203.0.113.52" });
     await signIn(later, "agent", agent);
     const rows = logRows(await (await later.get("/agent/account")).text());
-    // Each sign-in here is from a browser the person had not used (issue 24.2), so each is told.
+    // Each sign-in here is from a browser the person had not used, so each is told.
     expect(rows.map((r) => r[1])).toEqual([
       "Signed in from a new browser (Firefox on Windows): you were emailed",
       "Signed in with a password",

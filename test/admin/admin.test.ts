@@ -265,7 +265,7 @@ describe("the last Administrator", () => {
 describe("agents and roles", () => {
   it("creates an agent with a policy-checked password, and a custom role's permissions apply at once", async () => {
     const admin = await makeAdmin();
-    // One time for both: a role's save answers once every isolate's copy has expired (issue 20).
+    // One time for both: a role's save answers once every isolate's copy has expired.
     const clock = fakeClock();
     const client = browser({ clock });
     await signIn(client, "agent", admin);

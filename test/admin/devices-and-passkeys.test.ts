@@ -1,4 +1,4 @@
-// Issue 15.4: an admin with the recovery permission sees one person's passkeys and remembered
+// An admin with the recovery permission sees one person's passkeys and remembered
 // devices and removes them one by one (an MFA reset removes them all): re-authentication, the
 // access rule, an audit entry and an email to the person.
 import { env } from "cloudflare:workers";

@@ -1,4 +1,4 @@
-// Issue 15.1, the reproduction: an agent whose role holds only "Manage Agents, Groups and Roles"
+// The reproduction: an agent whose role holds only "Manage Agents, Groups and Roles"
 // tries to make itself Administrator, to add permissions to its own role, to take over an
 // Administrator by setting their password or email, and to rename them or change their groups.
 // Each step is refused with a sentence, audited, and changes nothing; the forms offer only what the

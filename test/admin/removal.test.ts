@@ -1,4 +1,4 @@
-// Issue 19.5: an admin removes a contact, or a disabled agent who manages no open records. The
+// An admin removes a contact, or a disabled agent who manages no open records. The
 // person can no longer sign in, their sign-in data is gone, and the audit log and asset history
 // keep their records under one stable pseudonym, with no trace of their name or email.
 import { env } from "cloudflare:workers";

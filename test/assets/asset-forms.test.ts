@@ -142,7 +142,7 @@ describe("software create, edit and delete pages", () => {
   });
 });
 
-describe("an asset tag belongs to one asset (the UNIQUE index decides, issue 16.4)", () => {
+describe("an asset tag belongs to one asset (the UNIQUE index decides)", () => {
   async function signedInManager() {
     await setMfa("agent", { authenticatorApp: false, emailOtp: false });
     const client = browser();

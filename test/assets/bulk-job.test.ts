@@ -1,4 +1,4 @@
-// Issue 21: a bulk change of more than BULK_CHUNK records runs as a job in steps, each its own
+// A bulk change of more than BULK_CHUNK records runs as a job in steps, each its own
 // D1 call, so it never holds the database for the whole change; all or nothing through the
 // snapshot's versions; its progress page; Undo in steps; and steps that are safe to run twice.
 import { startHeavyWork } from "../../src/assets/quota";

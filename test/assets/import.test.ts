@@ -1,4 +1,4 @@
-// Issue 22: CSV import with a dry run, applied whole, undone like a bulk change.
+// CSV import with a dry run, applied whole, undone like a bulk change.
 import { env } from "cloudflare:workers";
 import Papa from "papaparse";
 import { describe, expect, it } from "vitest";

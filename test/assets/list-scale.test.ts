@@ -1,4 +1,4 @@
-// Issue 21: lists whose cost does not grow with the number of records. Search goes through an FTS5
+// Lists whose cost does not grow with the number of records. Search goes through an FTS5
 // trigram index (short terms still work), pages are keyset (Next and Previous by sort value and id,
 // shareable, steady across edits), and the count stops at 1,000 while a bulk change still states
 // the exact number it will change.

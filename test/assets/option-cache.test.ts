@@ -1,4 +1,4 @@
-// Issue 21: the dropdowns' options are kept per isolate while option_list_version's token stays
+// The dropdowns' options are kept per isolate while option_list_version's token stays
 // the same. A list page then reads two statements in one round trip; and every change to what
 // the dropdowns show (made through the app or straight in SQL) is on the very next page.
 import { env } from "cloudflare:workers";

@@ -1,4 +1,4 @@
-// Issue 22: the bulk flow (reasons, the same rows selected again), the columns each agent
+// The bulk flow (reasons, the same rows selected again), the columns each agent
 // chooses, and the CSV export, read back with Papa Parse.
 import { env } from "cloudflare:workers";
 import Papa from "papaparse";

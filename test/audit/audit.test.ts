@@ -44,7 +44,7 @@ describe("the security audit log", () => {
       ["recovery_code.used", null],
       ["mfa.verified", { method: "recovery" }],
       ["sign_in.succeeded", { method: "password", secondFactor: "recovery" }],
-      // The second browser is one the person had not signed in from (issue 24.2).
+      // The second browser is one the person had not signed in from.
       ["sign_in.new_device", { device: "Chrome on Linux" }],
     ]);
     await setMfa("support", { authenticatorApp: false });

@@ -1,4 +1,4 @@
-// Issue 24.2: new-device sign-in alerts and "This wasn't me". A password sign-in from a browser
+// New-device sign-in alerts and "This wasn't me". A password sign-in from a browser
 // not seen for the person in the last 90 days emails them what, when and from where; the first
 // sign-in and Microsoft sign-ins do not. The link's page changes nothing; its button ends every
 // session, forgets remembered devices and that browser, cancels the password and emails a reset

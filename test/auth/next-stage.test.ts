@@ -1,4 +1,4 @@
-// Issue 16.2: what follows each step of a password sign-in is decided by nextStage alone. Each row
+// What follows each step of a password sign-in is decided by nextStage alone. Each row
 // is a situation a person can be in; the routes' own tests walk the same paths through the pages.
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";

@@ -1,4 +1,4 @@
-// Issue 17.4: every path that sets a password records it, so a reuse restriction refuses A→B→A
+// Every path that sets a password records it, so a reuse restriction refuses A→B→A
 // whichever way A was set: the demo seed (scripts/seed.mjs, run here against this D1), an admin
 // creating an agent, an admin setting a password, and a person changing their own.
 import { env } from "cloudflare:workers";

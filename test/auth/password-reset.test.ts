@@ -1,4 +1,4 @@
-// Issue 19.1: "Forgot password?" on both portals.
+// "Forgot password?" on both portals.
 import { env } from "cloudflare:workers";
 import { desc, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -150,7 +150,7 @@ describe("using a reset link", () => {
     expect((await useLink(browser(), path, "yet another long passphrase 7")).status).toBe(410);
     expect((await browser().get(path)).status).toBe(410);
 
-    // The newest mail tells of the sign-in from a new browser (issue 24.2); the one before, the change.
+    // The newest mail tells of the sign-in from a new browser; the one before, the change.
     const mail = (await db().select().from(devMailbox).where(eq(devMailbox.to, agent.email)).orderBy(desc(devMailbox.id))).find((m) => m.subject !== "New sign-in to your EdgeDesk account");
     expect(mail!.subject).toBe("Your EdgeDesk password was changed");
     expect(mail!.body).toContain("If this was not you, contact your administrator");

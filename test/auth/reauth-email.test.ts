@@ -1,4 +1,4 @@
-// Issue 15.2 / SECURITY.md 18: a person whose only second factor is an emailed code confirms
+// SECURITY.md 18: a person whose only second factor is an emailed code confirms
 // sensitive changes with the password and a code mailed for that confirmation, not the password alone.
 import { describe, expect, it } from "vitest";
 import { MINUTE } from "../../src/lib/clock";

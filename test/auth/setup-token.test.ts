@@ -1,4 +1,4 @@
-// Issue 15.4: outside development, /setup asks for the one-time SETUP_TOKEN secret, so a freshly
+// Outside development, /setup asks for the one-time SETUP_TOKEN secret, so a freshly
 // deployed Worker is not the first visitor's to claim. (Storage is per file: no agents here yet.)
 import { count } from "drizzle-orm";
 import { describe, expect, it } from "vitest";

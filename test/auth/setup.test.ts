@@ -49,7 +49,7 @@ describe("/setup, the first administrator", () => {
     const admins = await db().select().from(users).where(eq(users.kind, "agent"));
     expect(admins).toHaveLength(1);
     expect(admins[0]!.roleId).toBe("role_administrator");
-    // Its password is in the history from the start (issue 17.4).
+    // Its password is in the history from the start.
     expect(await db().select().from(passwordHistory).where(eq(passwordHistory.userId, admins[0]!.id))).toHaveLength(1);
 
     // The winner is signed in as that administrator.

@@ -1,4 +1,4 @@
-// Issue 16.1: the Durable Objects' SQLite tables carry a version and migrate, on real DO storage.
+// The Durable Objects' SQLite tables carry a version and migrate, on real DO storage.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { userStub } from "../../src/auth/sessions";

@@ -1,4 +1,4 @@
-// Issue 17.1: drizzle-orm's D1 batch maps rows by column name, and D1's `.all()` keeps the last of
+// drizzle-orm's D1 batch maps rows by column name, and D1's `.all()` keeps the last of
 // two equal names, so two output columns with one name (users.name, roles.name) shift or vanish
 // silently. Every SELECT the app prepares while its pages are visited is asked of SQLite itself
 // (`raw({ columnNames: true })`) for its output names, and none may repeat. Also: the Agents page

@@ -176,7 +176,7 @@ describe("agent portal", () => {
     // The app comes first; the email is the fallback.
     await shown(page.getByRole("heading", { name: "Verify it's you" }));
     await page.getByRole("button", { name: "Enter OTP received via email" }).click();
-    // A popup, as the help article describes (issue 17.10); the page behind it stays.
+    // A popup, as the help article describes; the page behind it stays.
     const popup = page.getByRole("dialog", { name: "Check your email" });
     await shown(popup);
     await shown(page.getByRole("heading", { name: "Verify it's you" }));

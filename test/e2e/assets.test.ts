@@ -102,7 +102,7 @@ test("the rows' dropdowns, filled in by the page's script, offer what whole ones
   const list = "/agent/assets?q=ThinkPad";
   await page.goto(list);
   await shown(page.getByTestId("inventory-row"));
-  // The page came with lean dropdowns (issue 21), and its script has filled every one.
+  // The page came with lean dropdowns, and its script has filled every one.
   expect(await page.locator("template[id^=choices-]").count()).toBeGreaterThan(3);
   expect(await page.locator("select[data-choices]").count()).toBe(0);
   const filled = await rowDropdowns(page);

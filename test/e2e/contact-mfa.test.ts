@@ -36,10 +36,10 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   await shown(page.getByRole("heading", HOME));
   await signOut(page);
 
-  // The app's code; the page names what the app shows (the Issuer Name, issue 17.2).
+  // The app's code; the page names what the app shows (the Issuer Name).
   await signInWithPassword(page, "support", CONTACT, journey.password);
   await shown(page.getByText("Open your authenticator app and enter the 6-digit code it shows for RTX Solutions Support."));
-  // The second step as a phone shows it (README, issue 23).
+  // The second step as a phone shows it (README).
   await page.setViewportSize({ width: 390, height: 844 });
   await screenshot(page, "phone-second-step", { fullPage: false });
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -55,7 +55,7 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   await shown(popup);
   expect(await popup.getByRole("button", { name: "Resend OTP" }).isDisabled()).toBe(true);
   const code = await emailedCode(context, CONTACT);
-  // The mail as a mail client reads it (issue 18.1): named sender, no code in the subject, both parts.
+  // The mail as a mail client reads it: named sender, no code in the subject, both parts.
   const { raw, parsed } = await emailedMessage(context, CONTACT);
   expect(raw).not.toMatch(/[^\r]\n/);
   expect(parsed.from?.value).toEqual([{ address: "no-reply@edgedesk.example", name: "EdgeDesk" }]);
@@ -77,7 +77,7 @@ test("a contact enrolls on the support portal and signs in with the app, the ema
   expect(await page.getByRole("alert").innerText()).toMatch(/code/i);
 });
 
-// Issue 19.1. Runs after the test above, which turned on the app and email codes for contacts and
+// "Forgot password?". Runs after the test above, which turned on the app and email codes for contacts and
 // enrolled this contact.
 test("a contact who forgot the password sets a new one through the mailed link, then passes the second factor", async () => {
   const context = await journey.newContext();

@@ -56,7 +56,7 @@ export interface Journey {
  * that started and then failed is not.
  */
 async function startWorker(persist: string) {
-  // PORTAL_STATE_TTL_SECONDS: saves wait for every isolate's copy of a portal's state to expire (issue 20);
+  // PORTAL_STATE_TTL_SECONDS: saves wait for every isolate's copy of a portal's state to expire;
   // 1 second keeps that cache in play while the journeys stay quick.
   const vars = { ...randomDevVars(), HMAC_KEY: inject("hmacKey"), PASSWORD_HASH_PARAMS: `N=${JOURNEY_HASH_PARAMS.N},r=${JOURNEY_HASH_PARAMS.r},p=${JOURNEY_HASH_PARAMS.p}`, PORTAL_STATE_TTL_SECONDS: "1" };
   for (let attempt = 1; ; attempt++) {
@@ -104,7 +104,7 @@ export async function startJourney({ host = "127.0.0.1", seedChanges = [] }: { h
   }
   const contexts: BrowserContext[] = [];
   const url = app.url.replace("127.0.0.1", host);
-  // The checks' own browser context, without the journey's cookies (issue 23, page-checks.ts).
+  // The checks' own browser context, without the journey's cookies (page-checks.ts).
   const ledger = new PageLedger(url, () => browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } }), inject("checkedPages"));
   const newContext = async ({ javaScriptEnabled = true } = {}) => {
     const context = await browser.newContext({ baseURL: url, acceptDownloads: true, viewport: { width: 1280, height: 800 }, javaScriptEnabled });
@@ -218,7 +218,7 @@ export async function readDownload(download: Download): Promise<string> {
 
 /**
  * The enrollment QR code as an authenticator app reads it: a screenshot decoded by jsQR (not our
- * encoder), its otpauth:// URI parsed by the otpauth library (not our code), issue 17.
+ * encoder), its otpauth:// URI parsed by the otpauth library (not our code).
  */
 export async function scanQrCode(page: Page): Promise<{ raw: string; totp: OTPAuth.TOTP }> {
   const png = PNG.sync.read(await page.getByRole("img", { name: /^QR code for / }).screenshot());
@@ -228,7 +228,7 @@ export async function scanQrCode(page: Page): Promise<{ raw: string; totp: OTPAu
 }
 
 /**
- * Issue 17.9: no code breaks inside itself, at a phone's width or a desktop's: each recovery code
+ * No code breaks inside itself, at a phone's width or a desktop's: each recovery code
  * and each group of four of the manual key stays on one line.
  */
 export async function expectCodesUnbroken(page: Page, selector: string) {
@@ -293,7 +293,7 @@ export async function signInWithRecoveryCode(page: Page, portal: Portal, email: 
 /** Save the settings form, see `change` listed in "When should this apply?", and choose On next login. */
 export async function saveForNextLogin(page: Page, change: string) {
   await page.getByRole("button", { name: "Save" }).click();
-  // A popup over the settings page (issue 17.10), with the server's list of changes.
+  // A popup over the settings page, with the server's list of changes.
   const popup = page.getByRole("dialog", { name: "When should this apply?" });
   await shown(popup);
   await shown(popup.getByText(change));

@@ -1,4 +1,4 @@
-// Issue 23: the asset workflow with the keyboard alone (search, filter, select rows, a bulk
+// The asset workflow with the keyboard alone (search, filter, select rows, a bulk
 // action, confirm, Undo; an inline change), with the focus where the next step starts, and the
 // phone layouts the README shows.
 import type { Locator, Page } from "playwright-core";

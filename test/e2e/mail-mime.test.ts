@@ -1,4 +1,4 @@
-// Issue 18.1: the one place EdgeDesk writes raw MIME is the development mailbox's .eml download
+// The one place EdgeDesk writes raw MIME is the development mailbox's .eml download
 // (production hands Email Service structured fields). Someone else's parser, mailparser, reads it:
 // CRLF line endings only, plain ASCII left readable, UTF-8 names and bodies correctly encoded.
 import { simpleParser } from "mailparser";

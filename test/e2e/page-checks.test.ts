@@ -1,4 +1,4 @@
-// The page checks of issue 23 fail where they should: a page that scrolls sideways at 390 px, one
+// The page checks (page-checks.ts) fail where they should: a page that scrolls sideways at 390 px, one
 // axe-core finds a violation on, and one a browser lays out in quirks mode. Served from
 // Playwright's routing; no Worker needed.
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";

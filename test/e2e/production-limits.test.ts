@@ -1,4 +1,4 @@
-// Production limits local workerd does not enforce (issue 18.3): the CPU cap in wrangler.toml
+// Production limits local workerd does not enforce: the CPU cap in wrangler.toml
 // must cover the heaviest request the bench measured, with room for slower production cores,
 // and a sign-in that rehashes (scrypt twice). Read from the committed files, as a deploy would.
 import { readFileSync } from "node:fs";

@@ -1,6 +1,6 @@
 // Microsoft sign-in in Chromium against panva's oidc-provider configured as Entra ID v2.0
 // (scripts/dev-oidc-provider.mjs: two tenants, RS256, PKCE S256, tid/oid/email/xms_edov/auth_time,
-// prompt=login and max_age). Issue 18.2: an allowed and a refused tenant, re-authentication that
+// prompt=login and max_age). An allowed and a refused tenant, re-authentication that
 // makes Microsoft ask again, and an invitation that links an account Microsoft gives no email.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";

@@ -1,4 +1,4 @@
-// Issue 16.3: no module of src imports itself back, directly or through others (type imports
+// No module of src imports itself back, directly or through others (type imports
 // included: a cycle of types still ties two modules' owners together). Read from the files.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -54,7 +54,7 @@ describe("src's module structure", () => {
     expect(names).toEqual([]);
   });
 
-  // Issue 16.5: request input is parsed only through the helpers that check the route declared
+  // Request input is parsed only through the helpers that check the route declared
   // its schema (src/lib/validation.ts), never with a schema's safeParse on the raw query or body.
   it("parses request input only through the declared-schema helpers", () => {
     const direct = sourceFiles("src")
@@ -65,7 +65,7 @@ describe("src's module structure", () => {
     expect(direct).toEqual([]);
   });
 
-  // Issue 20: requests read a portal's state through the isolate's cache, and change it only
+  // Requests read a portal's state through the isolate's cache, and change it only
   // through the functions that wait until every cache has expired (src/portal/state-cache.ts).
   it("calls the portal objects only from src/portal", () => {
     const direct = lines(sourceFiles("src").filter((f) => !f.includes("/src/portal/")))
@@ -74,7 +74,7 @@ describe("src's module structure", () => {
     expect(direct).toEqual([]);
   });
 
-  // Issue 20: requests query D1 through a D1 session (src/lib/d1-session.ts), which has only
+  // Requests query D1 through a D1 session (src/lib/d1-session.ts), which has only
   // prepare() and batch(): nothing in src may call exec() or dump() on a database.
   it("calls nothing on D1 that a D1 session lacks", () => {
     const direct = lines(sourceFiles("src"))

@@ -1,4 +1,4 @@
-// Issue 22 in Chromium: the bulk bar that appears with a selection and keeps it after a change,
+// The asset workbench in Chromium: the bulk bar that appears with a selection and keeps it after a change,
 // the reasons records were left alone, columns an agent chooses (kept after signing out), the CSV
 // export read back with Papa Parse, and an import: dry run with an error, applied, undone.
 import Papa from "papaparse";

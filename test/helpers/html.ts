@@ -33,7 +33,7 @@ export function tableRows(html: string, testId?: string): Record<string, string>
 
 /**
  * The options a dropdown offers, found by its accessible name: its own, or for a list row's lean
- * dropdown (issue 21) those of the <template> its data-choices names, as app.js fills it in.
+ * dropdown those of the <template> its data-choices names, as app.js fills it in.
  */
 export function dropdownOptions(html: string, label: string): { value: string; text: string }[] {
   const select = new RegExp(`<select[^>]*aria-label="${label}"[^>]*>([\\s\\S]*?)</select>`).exec(html);

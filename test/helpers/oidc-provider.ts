@@ -27,7 +27,7 @@ export async function startProvider() {
   let keys = [await signingKey("test-key-1")];
   let jwksFetches = 0;
   let tokenRequests = 0;
-  /** Domain names a tenant answers to (issue 18.2), each resolved through its discovery document. */
+  /** Domain names a tenant answers to, each resolved through its discovery document. */
   const domains = new Map<string, string>();
   const codes = new Map<string, { challenge: string; idToken: string }>();
   let counter = 0;

@@ -1,4 +1,4 @@
-// Issue 19.4: ENCRYPTION_KEY and HMAC_KEY rotate. Each step below is what README's "Key rotation"
+// ENCRYPTION_KEY and HMAC_KEY rotate. Each step below is what README's "Key rotation"
 // tells an operator to do, with the env a deployed Worker would have after it.
 import { env } from "cloudflare:workers";
 import { encodeBase64 } from "@oslojs/encoding";
@@ -105,7 +105,7 @@ describe("rotating ENCRYPTION_KEY", () => {
   it("reads ciphertexts written before keys had ids, and keeps the user id bound to each", async () => {
     const contact = await makeContact();
     const other = await makeContact();
-    // The format before issue 19.4: base64 alone, under what is now the previous key.
+    // The format before keys had ids: base64 alone, under what is now the previous key.
     const modern = await encryptForUser({ ...env, ...before }, contact.id, "JBSWY3DPEHPK3PXP");
     const legacy = modern.split(".")[2]!;
     expect(await decryptForUser({ ...env, ...rotating }, contact.id, legacy)).toBe("JBSWY3DPEHPK3PXP");

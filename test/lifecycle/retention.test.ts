@@ -1,4 +1,4 @@
-// Issue 19.2: the scheduled retention run and the user object's own sweep, on the injected clock.
+// The scheduled retention run and the user object's own sweep, on the injected clock.
 import { createScheduledController, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";

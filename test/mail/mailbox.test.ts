@@ -1,4 +1,4 @@
-// Issue 18.1: mail goes through Cloudflare Email Service's structured send(). These tests read what
+// Mail goes through Cloudflare Email Service's structured send(). These tests read what
 // EdgeDesk handed the send_email binding (kept verbatim in the development mailbox) and what the
 // local binding, which enforces wrangler.toml's sender restriction, accepts.
 import { env } from "cloudflare:workers";

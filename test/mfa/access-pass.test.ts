@@ -1,4 +1,4 @@
-// Issue 24.3: a temporary access pass. An admin with "Access to Agent Recovery Code and Reset MFA"
+// A temporary access pass. An admin with "Access to Agent Recovery Code and Reset MFA"
 // issues it (re-authenticated, never to themselves or to someone holding more than they do); it is
 // shown once, kept only as a hash, audited and emailed about without the pass. The person types
 // it after their password; it works once, until it expires, and sends them straight to setting

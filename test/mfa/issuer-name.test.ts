@@ -1,4 +1,4 @@
-// Issue 17.2 and 17.3: the person is told to look for the portal's Issuer Name in their app (never
+// The person is told to look for the portal's Issuer Name in their app (never
 // "EdgeDesk"), and the otpauth:// URI carries it percent-encoded, as RFC 3986 decoders read it.
 // The URI is checked with the otpauth library, and the QR code read by jsQR, not by our own parsers.
 import jsQR from "jsqr";

@@ -1,4 +1,4 @@
-// Issue 11.1: passkeys as a second factor, checked with a software authenticator (real P-256 keys).
+// Passkeys as a second factor, checked with a software authenticator (real P-256 keys).
 import { describe, expect, it } from "vitest";
 import { sessionCookieName } from "../../src/auth/sessions";
 import { ACCOUNT_LIMITS, LIMITS } from "../../src/limits/limits";

@@ -1,4 +1,4 @@
-// Issue 24.1: "Sign in with a passkey", no password, checked with the software authenticator (real
+// "Sign in with a passkey", no password, checked with the software authenticator (real
 // P-256 keys, verified by @simplewebauthn/server). Where the portal allows it, a discoverable
 // passkey that verifies the person counts as both factors; refused without user verification,
 // for a passkey of the other portal, for a disabled account, with the setting off, in SSO-only

@@ -159,7 +159,7 @@ describe("SECURITY.md 5-6: each code works exactly once", () => {
   });
 });
 
-describe("issue 10: bursts against counted things", () => {
+describe("bursts against counted things", () => {
   it("50 parallel Resend OTP after the cooldown: exactly one code goes out, the rest wait with Retry-After", async () => {
     await setMfa("support", { authenticatorApp: false, emailOtp: true });
     const clock = fakeClock();

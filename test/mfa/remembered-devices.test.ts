@@ -1,4 +1,4 @@
-// Issue 11.2: "Don't ask again on this device".
+// "Don't ask again on this device".
 import { describe, expect, it } from "vitest";
 import { DAY } from "../../src/lib/clock";
 import { browser, type Browser, type FakeClock, fakeClock } from "../helpers/app";

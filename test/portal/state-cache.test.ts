@@ -1,4 +1,4 @@
-// Issue 20: the portals' state (policy, session generation, role permissions) comes from each
+// The portals' state (policy, session generation, role permissions) comes from each
 // isolate's copy, so a signed-in request calls no portal object; and a change that takes access
 // away answers only once no copy anywhere can still hold the state from before it. Each
 // browser() here builds its own app, with its own copy: a separate isolate, as far as the cache

@@ -1,4 +1,4 @@
-// Issue 11.3: an enforcement grace period for the authenticator app, and enrollment coverage.
+// An enforcement grace period for the authenticator app, and enrollment coverage.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { portalStub } from "../../src/auth/sessions";

@@ -89,7 +89,7 @@ describe("the MFA settings page", () => {
     expect(apply.headers.get("Location")).toBe("/agent/login?policy_applied=1");
 
     for (const cookie of agentCookies) expect(await statusOf(other, "/agent", cookie)).toBe(303);
-    // The person signed out is told why, and nothing more (issue 17.5).
+    // The person signed out is told why, and nothing more.
     const ended = await other.get("/agent/assets", { headers: { Cookie: agentCookies[0]! } });
     await ended.text();
     const again = await other.get("/agent/assets", { headers: { Cookie: agentCookies[1]! } });

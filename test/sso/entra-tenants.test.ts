@@ -1,4 +1,4 @@
-// Issue 18.2: Microsoft Entra ID as tenants really are. Tenant ids in any case, tenants named by
+// Microsoft Entra ID as tenants really are. Tenant ids in any case, tenants named by
 // domain, key rotations in quick succession (and a bound on refetches for made-up key ids), and
 // Entra's errors told in words a person can act on.
 import { eq } from "drizzle-orm";

@@ -1,4 +1,4 @@
-// Issue 18.2: "Invite to sign in with Microsoft", end to end. An admin (under the one access rule,
+// "Invite to sign in with Microsoft", end to end. An admin (under the one access rule,
 // re-authenticated) invites a person whose Microsoft account has no email; the link is mailed and
 // shown once; the person signs in with Microsoft through it and (tenant id, object id) is bound to
 // them. Single use, expiring, never onto another person's Microsoft account, and audited.

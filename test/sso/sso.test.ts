@@ -136,7 +136,7 @@ describe("SECURITY.md 23-26: rejected callbacks and tokens", () => {
     expect(result.response.status, result.body.slice(0, 200)).toBeGreaterThanOrEqual(400);
     if (message) expect(result.body).toContain(message);
     expect(client.cookie(sessionCookieName("support"))).toBeUndefined();
-    // The page offers Microsoft sign-in again, beside the password form (issue 17.6).
+    // The page offers Microsoft sign-in again, beside the password form.
     expect(result.body).toContain('href="/support/sso/start"');
     expect(result.body).toContain('<label for="field-password">Password</label>');
     return { contact, clock };
@@ -226,7 +226,7 @@ describe("portal access modes, enforced on the server", () => {
   });
 });
 
-describe("re-authentication of a person who signs in with Microsoft (issue 15.2)", () => {
+describe("re-authentication of a person who signs in with Microsoft", () => {
   it("needs Microsoft to ask for the password again: prompt=login, max_age, and a recent auth_time of the linked account", async () => {
     await setAccess("support", "both");
     await setMfa("support", { authenticatorApp: false, emailOtp: false });

@@ -1,4 +1,4 @@
-// Issue 20: reads near the reader. Every request's queries run in a D1 session; the bookmark goes
+// Reads near the reader. Every request's queries run in a D1 session; the bookmark goes
 // back and forth in a cookie so a person reads at least their own last write. Locally there are no
 // replicas, so these check the handling itself: which session each request asks D1 for, the
 // cookie carried and moved on after a write, and a malformed one refused without harm.

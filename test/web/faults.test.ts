@@ -1,4 +1,4 @@
-// Issue 10.4: the parts EdgeDesk depends on fail. Each failure is injected into the env the app
+// The parts EdgeDesk depends on fail. Each failure is injected into the env the app
 // sees (test/helpers/faults.ts); the real D1, KV and Durable Objects do the work until it fires.
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -281,7 +281,7 @@ describe("a Durable Object failing", () => {
     const client = browser({ clock, env: faults });
     await signIn(client, "agent", await makeAdmin());
     faults.PORTAL_DO = faultyNamespace(env.PORTAL_DO);
-    // The copy read at sign-in still serves (issue 20): an outage shorter than that goes unnoticed.
+    // The copy read at sign-in still serves: an outage shorter than that goes unnoticed.
     expect((await read(await client.get("/agent/assets"))).status).toBe(200);
     clock.advance(portalStateTtlMs(env));
     const r = await read(await client.get("/agent/assets"));

@@ -1,6 +1,6 @@
-// Issue 10.3 / SECURITY.md 28: hostile input on every route. The cases are generated from the
+// SECURITY.md 28: hostile input on every route. The cases are generated from the
 // router's own route list and from the zod schemas each route declares where it is defined
-// (`reads(...)`, src/lib/validation.ts; issue 16.5), so a new route or field is attacked automatically.
+// (`reads(...)`, src/lib/validation.ts), so a new route or field is attacked automatically.
 // For each: no 5xx, no partial write on a refusal, no markup reflected unescaped, and an error a
 // person can read.
 import { beforeAll, describe, expect, it } from "vitest";

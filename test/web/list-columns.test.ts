@@ -1,4 +1,4 @@
-// Issue 17, "testing what is shown": every list page's values are read under their column
+// Testing what is shown: every list page's values are read under their column
 // headings (as a person reads the table), not found somewhere on the page. The Agents page has
 // its own in test/db/column-names.test.ts; passkeys and devices in test/admin.
 import { env } from "cloudflare:workers";

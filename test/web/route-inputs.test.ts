@@ -1,4 +1,4 @@
-// Issue 16.5: each route declares its input schemas where it is defined (reads(...)), and parsing
+// Each route declares its input schemas where it is defined (reads(...)), and parsing
 // with an undeclared schema fails loudly, so no route reads input the hostile-input tests miss.
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";

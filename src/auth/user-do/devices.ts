@@ -1,4 +1,4 @@
-/** Remembered devices: where the person ticked "Don't ask again on this device" (issue 11.2). */
+/** Remembered devices: where the person ticked "Don't ask again on this device". */
 export interface RememberedDevice {
   id: string;
   createdAt: number;
@@ -43,7 +43,7 @@ export function insertDevice(sql: SqlStorage, device: NewRememberedDevice): void
 
 /** A remembered device skips the second step if it is unexpired and from the portal's current generation. */
 export function useDevice(sql: SqlStorage, tokenHash: string, generation: number, now: number, seen: { ip: string; userAgent: string }): boolean {
-  // Older generations are forgotten; a newer one was remembered after a change this isolate has not seen yet (issue 20).
+  // Older generations are forgotten; a newer one was remembered after a change this isolate has not seen yet.
   sql.exec("DELETE FROM devices WHERE expires_at <= ? OR generation < ?", now, generation);
   return sql.exec("UPDATE devices SET last_used_at = ?, ip = ?, user_agent = ? WHERE token_hash = ?", now, seen.ip, seen.userAgent, tokenHash).rowsWritten === 1;
 }

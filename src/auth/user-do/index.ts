@@ -30,7 +30,7 @@ export interface UserProfile {
   name: string;
   roleId: string | null;
   active: boolean;
-  /** The list columns the person chose (issue 22); absent in profiles cached before it. */
+  /** The list columns the person chose; absent in profiles cached before it. */
   listColumns?: Partial<Record<"asset" | "software", string[]>> | null;
 }
 
@@ -58,7 +58,7 @@ export class UserDurableObject extends DurableObject<Env> {
     return this.ctx.storage.sql;
   }
 
-  /** Once a day while the object holds anything with a lifetime, its alarm deletes what has ended (issue 19.2). */
+  /** Once a day while the object holds anything with a lifetime, its alarm deletes what has ended. */
   private async scheduleSweep(): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + SWEEP_EVERY_MS);
   }
@@ -220,7 +220,7 @@ export class UserDurableObject extends DurableObject<Env> {
   }
 
   /**
-   * Issue 19.5: the person was removed. Everything this object holds goes (sessions, devices,
+   * The person was removed. Everything this object holds goes (sessions, devices,
    * challenges, email-code state, the cached profile, the alarm), and it starts again empty.
    */
   async eraseEverything(userId: string): Promise<void> {

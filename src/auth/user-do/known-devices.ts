@@ -1,5 +1,5 @@
 /**
- * Issue 24.2: the browsers a person signed in from (a hash of the browser cookie), so a sign-in
+ * The browsers a person signed in from (a hash of the browser cookie), so a sign-in
  * from one not seen in the last 90 days can be told to them. The first sign-in this object sees
  * only starts the watch: a new account's first sign-in is nobody's "new device".
  */

@@ -31,7 +31,7 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
     )`,
     "CREATE TABLE IF NOT EXISTS otp_sends (challenge_id TEXT PRIMARY KEY, sent_at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS webauthn_challenges (purpose TEXT PRIMARY KEY, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL)",
-    // Devices where the person ticked "Don't ask again on this device" (issue 11.2). Like sessions,
+    // Devices where the person ticked "Don't ask again on this device". Like sessions,
     // only a hash of the cookie's secret is kept, with the portal generation it was made under.
     `CREATE TABLE IF NOT EXISTS devices (
       id TEXT PRIMARY KEY,
@@ -44,7 +44,7 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
       user_agent TEXT NOT NULL
     )`,
   ),
-  // 2 (issue 24.2): the browsers this person signed in from, by a hash of the browser cookie, for
+  // 2: the browsers this person signed in from, by a hash of the browser cookie, for
   // new-device alerts; device_watch records when watching began (the first sign-in it saw).
   ddl(
     `CREATE TABLE known_devices (

@@ -90,7 +90,7 @@ function toInfo(row: SessionRow): SessionInfo {
 }
 
 // Generations only move on. A row newer than the check was made after a change this isolate's
-// copy of the portal state has not seen yet (it is at most 5 s old, issue 20): it is current.
+// copy of the portal state has not seen yet (it is at most 5 s old): it is current.
 function isExpired(row: SessionRow, check: Omit<SessionCheck, "tokenHash">): boolean {
   return (
     row.generation < check.generation ||
@@ -112,7 +112,7 @@ export function insertSession(sql: SqlStorage, session: NewSession): void {
     session.method,
     session.now,
     session.now,
-    // Issue 15.2: a Microsoft sign-in may have been silent (Microsoft's own session), so it is no fresh re-authentication.
+    // A Microsoft sign-in may have been silent (Microsoft's own session), so it is no fresh re-authentication.
     session.method === "sso" ? 0 : session.now,
     session.passwordOnly ? 1 : 0,
     session.ip,
@@ -123,7 +123,7 @@ export function insertSession(sql: SqlStorage, session: NewSession): void {
 /**
  * The session behind a token, touched as seen. An ended session is deleted, except one ended by
  * "Immediately" but not otherwise over: that row stays (it can never validate again, generations
- * only move on) so every request of that browser is told why, not only the first (issue 17.5).
+ * only move on) so every request of that browser is told why, not only the first.
  */
 export function findSessionByToken(sql: SqlStorage, check: SessionCheck): SessionLookup {
   const row = sql.exec<SessionRow>("SELECT * FROM sessions WHERE token_hash = ?", check.tokenHash).toArray()[0];

@@ -5,7 +5,7 @@ import { KNOWN_DEVICE_WINDOW_DAYS } from "./known-devices";
 import { DAY } from "../../lib/clock";
 
 /**
- * Issue 19.2: the object's own clean-up, run by its alarm. Lookups already ignore what has ended;
+ * The object's own clean-up, run by its alarm. Lookups already ignore what has ended;
  * this deletes it. A session is deleted only once no policy could keep it (past the longest idle
  * timeout or lifetime an admin can set, or a part-way sign-in past 15 minutes): a shorter policy's
  * expired sessions fail at their next request and are deleted then. An email challenge stays until
