@@ -84,6 +84,35 @@ describe("src's module structure", () => {
   });
 });
 
+// The company's issue tracker is not in the repository, so a comment (or a test's name) that cites
+// one of its items by number dangles: say the reason in the code's own terms instead, or point to
+// a SECURITY.md item or a section of docs/.
+describe("the repository's text", () => {
+  it("cites no numbered item of the issue tracker", () => {
+    const files = [
+      ...["src", "test", "scripts", "bench", "web"].flatMap(textFiles),
+      ...readdirSync(".").filter((name) => /^vitest.*\.ts$/.test(name) || name === "wrangler.toml"),
+    ];
+    expect(files).toContain("wrangler.toml");
+    const citation = /\b[Ii]ssues? \d+/;
+    // The check itself finds a citation when there is one.
+    expect(citation.test(["see", "issue", "20"].join(" "))).toBe(true);
+    const hits = files
+      .flatMap((f) => readFileSync(f, "utf8").split("\n").map((line, i) => [`${f}:${i + 1}`, line] as const))
+      .filter(([, line]) => citation.test(line))
+      .map(([where]) => where);
+    expect(hits).toEqual([]);
+  });
+});
+
+function textFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return textFiles(path);
+    return /\.(tsx?|mjs|js|css|html|toml|json)$/.test(name) && name !== "package-lock.json" ? [path] : [];
+  });
+}
+
 function lines(files: string[]) {
   return files.flatMap((f) => readFileSync(f, "utf8").split("\n").map((line, i) => [`${relative("src", f)}:${i + 1}`, line] as const));
 }
