@@ -378,7 +378,7 @@ const results = {
   totalSeconds: Math.round((Date.now() - started) / 1000),
 };
 
-// The goals, in one list the README's Performance table shows: { name, value, limit, met }.
+// The goals, in one list docs/PERFORMANCE.md shows: { name, value, limit, met }.
 results.goals = [
   { name: "Signed-in home page p50 ÷ baseline p50", value: auth.p50 / base.p50, limit: 1.5, met: auth.p50 / base.p50 <= 1.5 },
   { name: "Signed-in home page req/s ÷ baseline req/s (at least)", value: auth.rps / base.rps, limit: 0.6, met: auth.rps / base.rps >= 0.6 },

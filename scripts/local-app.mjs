@@ -74,7 +74,7 @@ export function queryLocal(persist, sql) {
 
 /**
  * PRAGMA optimize: SQLite gathers the statistics its query planner needs to pick the right index
- * (with two filters, the more selective one) after a large load, as README's Operations says to
+ * (with two filters, the more selective one) after a large load, as docs/OPERATIONS.md says to
  * do on the deployed database too.
  */
 export function optimizeLocal(persist) {

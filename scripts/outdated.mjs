@@ -1,7 +1,7 @@
 // `npm run outdated`: what is behind, in one place. The packages the registry has newer versions
 // of (npm's own report, with the reason a pin is held back where package.json's "//pins" gives
 // one), and how far wrangler.toml's compatibility_date is behind the newest date the installed
-// workerd supports. README, "Staying current", says how to move each forward safely.
+// workerd supports. docs/TOOLCHAIN.md, "Staying current", says how to move each forward safely.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -32,4 +32,4 @@ const workerd = createRequire(createRequire(import.meta.url).resolve("wrangler/p
 const [, y, m, d] = /^1\.(\d{4})(\d{2})(\d{2})\./.exec(workerd) ?? [];
 const newest = y ? `${y}-${m}-${d}` : "unknown";
 console.log(`\ncompatibility_date ${date}; the installed workerd ${workerd} supports up to ${newest}.`);
-if (date && newest !== "unknown" && date < newest) console.log("  Behind: read the compatibility flags dated after it before moving it (README, \"Staying current\").");
+if (date && newest !== "unknown" && date < newest) console.log("  Behind: read the compatibility flags dated after it before moving it (docs/TOOLCHAIN.md, \"Staying current\").");

@@ -31,7 +31,7 @@ function invitee(c: Ctx) {
     action: "invite to sign in with Microsoft",
     refuse: (person) =>
       !ssoConfig(c.env)
-        ? { message: "Single sign-on is not set up for EdgeDesk yet (README, Single sign-on).", status: 503 }
+        ? { message: "Single sign-on is not set up for EdgeDesk yet (docs/CONFIGURATION.md, Single sign-on with Microsoft Entra ID).", status: 503 }
         : person.id === c.var.auth.user.id
           ? { message: "You cannot invite yourself: sign in with Microsoft, or ask another administrator.", status: 403 }
           : !person.active

@@ -13,7 +13,7 @@
 // All or nothing: if a chunk's claim finds a record changed by someone else since the snapshot,
 // the job stops and puts back, a chunk at a time, what it had changed (the records nobody changed
 // since), and ends "failed" with the reason. Meanwhile the records change chunk by chunk: a list
-// read during a job may show part of it (README, "Bulk changes").
+// read during a job may show part of it (docs/ASSETS.md, bulk changes).
 //
 // Every step is safe to run twice (a Durable Object alarm runs at least once): each claims with
 // the state it read (a chunk number, a token, a cursor) in the same transaction as its writes.

@@ -1,7 +1,7 @@
 // CSV export of a list: everything the filter matches, in the list's order, with the
 // columns the person chose. Read page by page by keyset, so 100,000 rows stream out without being
 // held in memory; each page is a fresh read, so an export taken while others edit is not a
-// snapshot (README says so).
+// snapshot (docs/ASSETS.md says so).
 import Papa from "papaparse";
 import { NAME_COLUMN, type ListColumn } from "./columns";
 import type { InventoryKind } from "./kinds";

@@ -29,7 +29,7 @@ const MIN_SETUP_TOKEN = 24;
 
 /**
  * A freshly deployed Worker's /setup is not the first visitor's to claim. Outside
- * development it needs the one-time SETUP_TOKEN secret (README, "Deploy"): "missing" while the
+ * development it needs the one-time SETUP_TOKEN secret (README, "Deploy it"): "missing" while the
  * secret is unset or too short to be a secret, then "wrong" or "right" for what was typed.
  */
 async function checkSetupToken(env: Env, typed: string | undefined): Promise<"not needed" | "missing" | "wrong" | "right"> {

@@ -1,5 +1,5 @@
 // Reads near the reader. Every request runs its D1 queries in a D1 session (the Sessions
-// API), so once read replication is on for the database (README, "Deploy") list pages and other
+// API), so once read replication is on for the database (docs/ARCHITECTURE.md, "Reads near the reader") list pages and other
 // reads can be served by a nearby replica, while a person always sees their own writes: the
 // session's bookmark travels in a cookie, and the next request reads from a copy at least that
 // new. Changes (any method but GET and HEAD), which include every sign-in step, run against the

@@ -94,7 +94,7 @@ export async function encryptForUser(env: Env, userId: string, plaintext: string
 export async function decryptForUser(env: Env, userId: string, ciphertext: string): Promise<string> {
   const match = SEALED.exec(ciphertext);
   const keys = candidates(await aesRing(env), match ? match[1]! : null);
-  if (keys.length === 0) throw new RetiredKeyError(`A secret was encrypted with key ${match![1]}, which is neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS: put that key back as ENCRYPTION_KEY_PREVIOUS (README, "Key rotation").`);
+  if (keys.length === 0) throw new RetiredKeyError(`A secret was encrypted with key ${match![1]}, which is neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS: put that key back as ENCRYPTION_KEY_PREVIOUS (docs/CONFIGURATION.md, "Key rotation").`);
   const bytes = decodeBase64(match ? match[2]! : ciphertext);
   let failure: unknown;
   for (const { key } of keys) {

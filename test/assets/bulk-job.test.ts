@@ -132,7 +132,7 @@ describe("bulk changes too big for one batch", () => {
     expect(midway).toContain("Location: changed 2,000 of 4,500 assets…");
     expect(midway).toContain('<progress max="4500" value="2000" aria-label="Progress">44%</progress>');
     expect(midway).toContain('hx-trigger="every 1s"');
-    // Part of the change is visible meanwhile (README says so); the rest is not yet written.
+    // Part of the change is visible meanwhile (docs/ASSETS.md says so); the rest is not yet written.
     expect((await locations("Progress")).filter((r) => r.location_id === loc)).toHaveLength(2000);
 
     const early = await client.post(`/agent/assets/bulk/${batchId}/undo`);

@@ -1,4 +1,4 @@
-// ENCRYPTION_KEY and HMAC_KEY rotate. Each step below is what README's "Key rotation"
+// ENCRYPTION_KEY and HMAC_KEY rotate. Each step below is what docs/CONFIGURATION.md's "Key rotation"
 // tells an operator to do, with the env a deployed Worker would have after it.
 import { env } from "cloudflare:workers";
 import { encodeBase64 } from "@oslojs/encoding";
