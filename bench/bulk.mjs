@@ -30,5 +30,15 @@ export async function bulkAllMatching(url, cookie, form) {
   const number = (s) => Number(s.replaceAll(",", ""));
   const left = /([\d,]+) (?:was|were) left as (?:it|they) w(?:as|ere)/.exec(body);
   const longest = /data-longest-step-ms="(\d+)"/.exec(body);
-  return { status, ms, job, polls, changed: done ? number(done[1]) : null, left: left ? number(left[1]) : 0, matched: done ? number(done[2]) : null, longestStepMs: longest ? Number(longest[1]) : null, body };
+  return {
+    status,
+    ms,
+    job,
+    polls,
+    changed: done ? number(done[1]) : null,
+    left: left ? number(left[1]) : 0,
+    matched: done ? number(done[2]) : null,
+    longestStepMs: longest ? Number(longest[1]) : null,
+    body,
+  };
 }

@@ -37,12 +37,16 @@ export async function benchLists({ log, rounds, seconds, connections, password }
         for (let from = count; from < size; from += 20_000) {
           const file = join(persist, "more.sql");
           writeFileSync(file, moreAssetsSql(seed, from, Math.min(size, from + 20_000)));
-          execFileSync("npx", ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", persist, "--file", file], { env: { ...process.env, ...QUIET, CI: "1" }, stdio: ["ignore", "ignore", "inherit"] });
+          execFileSync("npx", ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", persist, "--file", file], {
+            env: { ...process.env, ...QUIET, CI: "1" },
+            stdio: ["ignore", "ignore", "inherit"],
+          });
         }
         optimizeLocal(persist);
         count = size;
       }
-      const start = async () => runWorker({ persist, port: await freePort(), vars, logLevel: "error", stdio: ["ignore", "ignore", "inherit"] });
+      const start = async () =>
+        runWorker({ persist, port: await freePort(), vars, logLevel: "error", stdio: ["ignore", "ignore", "inherit"] });
       let app = await start();
       try {
         results.sizes[size] = await measureSize(app.url, size, seed, { log, rounds, seconds, connections, password });
@@ -66,9 +70,17 @@ export async function benchLists({ log, rounds, seconds, connections, password }
 }
 
 async function signIn(url, email, password) {
-  const r = await fetch(`${url}/agent/login`, { method: "POST", redirect: "manual", headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: url }, body: new URLSearchParams({ email, password }) });
+  const r = await fetch(`${url}/agent/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: url },
+    body: new URLSearchParams({ email, password }),
+  });
   await r.text();
-  const cookie = r.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c.startsWith("__Host-edgedesk_"));
+  const cookie = r.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .find((c) => c.startsWith("__Host-edgedesk_"));
   if (r.status !== 303 || !cookie) throw new Error(`bench sign-in: ${r.status}`);
   return cookie;
 }
@@ -125,10 +137,18 @@ async function measureSize(url, size, seed, { log, rounds, seconds, connections,
     for (let round = 1; round <= rounds; round++) {
       for (const side of round % 2 ? ["app", "floor"] : ["floor", "app"]) await measure[side]();
     }
-    const row = { name: name.startsWith(DEEP) ? DEEP : name, shown: name, appP50: median(app), floorP50: median(floor), rounds: app.map((p50, i) => ({ app: p50, floor: floor[i] })) };
+    const row = {
+      name: name.startsWith(DEEP) ? DEEP : name,
+      shown: name,
+      appP50: median(app),
+      floorP50: median(floor),
+      rounds: app.map((p50, i) => ({ app: p50, floor: floor[i] })),
+    };
     row.ratio = row.appP50 / row.floorP50;
     out.push(row);
-    log(`lists at ${size.toLocaleString("en-US")}: ${name}: app p50 ${row.appP50.toFixed(1)} ms, floor ${row.floorP50.toFixed(1)} ms (${row.ratio.toFixed(2)}×)`);
+    log(
+      `lists at ${size.toLocaleString("en-US")}: ${name}: app p50 ${row.appP50.toFixed(1)} ms, floor ${row.floorP50.toFixed(1)} ms (${row.ratio.toFixed(2)}×)`,
+    );
   }
   return out;
 }
@@ -149,7 +169,9 @@ async function exportAtScale(app, size, seed, { log, password }) {
   const { status, csv, ms } = result;
   // One line a record, after the header (no cell of the seed holds a line break).
   const rows = csv.trimEnd().split("\n").length - 1;
-  log(`export of ${size.toLocaleString("en-US")} assets: ${status}, ${rows.toLocaleString("en-US")} rows, ${(csv.length / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms, ${cpuMs.toFixed(0)} ms of it the Worker's CPU`);
+  log(
+    `export of ${size.toLocaleString("en-US")} assets: ${status}, ${rows.toLocaleString("en-US")} rows, ${(csv.length / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms, ${cpuMs.toFixed(0)} ms of it the Worker's CPU`,
+  );
   return { records: size, status, rows, bytes: csv.length, ms, cpuMs };
 }
 
@@ -168,8 +190,25 @@ async function bulkAtScale(url, size, seed, { log, password }) {
     await run();
     return performance.now() - start;
   };
-  const [done, listMs, signInMs] = await Promise.all([bulk, timed(() => get(url, "/agent/assets", cookie)), timed(() => signIn(url, seed.agents[1].email, password))]);
-  const result = { records: size, status: done.status, job: done.job, ms: done.ms, changed: done.changed, left: done.left, matched: done.matched, longestStepMs: done.longestStepMs, listWaitMs: listMs, signInWaitMs: signInMs };
-  log(`bulk all matching on ${size.toLocaleString("en-US")}: ${done.status} in ${done.ms.toFixed(0)} ms (changed ${result.changed} of ${result.matched}; longest step ${result.longestStepMs} ms); a list page meanwhile took ${listMs.toFixed(0)} ms, a sign-in ${signInMs.toFixed(0)} ms`);
+  const [done, listMs, signInMs] = await Promise.all([
+    bulk,
+    timed(() => get(url, "/agent/assets", cookie)),
+    timed(() => signIn(url, seed.agents[1].email, password)),
+  ]);
+  const result = {
+    records: size,
+    status: done.status,
+    job: done.job,
+    ms: done.ms,
+    changed: done.changed,
+    left: done.left,
+    matched: done.matched,
+    longestStepMs: done.longestStepMs,
+    listWaitMs: listMs,
+    signInWaitMs: signInMs,
+  };
+  log(
+    `bulk all matching on ${size.toLocaleString("en-US")}: ${done.status} in ${done.ms.toFixed(0)} ms (changed ${result.changed} of ${result.matched}; longest step ${result.longestStepMs} ms); a list page meanwhile took ${listMs.toFixed(0)} ms, a sign-in ${signInMs.toFixed(0)} ms`,
+  );
   return result;
 }

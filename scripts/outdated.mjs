@@ -17,12 +17,19 @@ try {
   report = JSON.parse(error.stdout || "{}");
 }
 
-const rows = Object.entries(report).map(([name, v]) => ({ name, current: v.current ?? "(missing)", wanted: v.wanted, latest: v.latest, why: reasons[name] ?? "" }));
+const rows = Object.entries(report).map(([name, v]) => ({
+  name,
+  current: v.current ?? "(missing)",
+  wanted: v.wanted,
+  latest: v.latest,
+  why: reasons[name] ?? "",
+}));
 if (rows.length === 0) console.log("Every package is at the registry's latest version.");
 else {
   console.log("Packages behind the registry's latest:\n");
   const width = Math.max(...rows.map((r) => r.name.length));
-  for (const r of rows) console.log(`  ${r.name.padEnd(width)}  ${r.current.padEnd(10)} → ${r.latest.padEnd(10)} ${r.why ? `held: ${r.why}` : ""}`);
+  for (const r of rows)
+    console.log(`  ${r.name.padEnd(width)}  ${r.current.padEnd(10)} → ${r.latest.padEnd(10)} ${r.why ? `held: ${r.why}` : ""}`);
 }
 
 const toml = readFileSync("wrangler.toml", "utf8");
@@ -32,4 +39,5 @@ const workerd = createRequire(createRequire(import.meta.url).resolve("wrangler/p
 const [, y, m, d] = /^1\.(\d{4})(\d{2})(\d{2})\./.exec(workerd) ?? [];
 const newest = y ? `${y}-${m}-${d}` : "unknown";
 console.log(`\ncompatibility_date ${date}; the installed workerd ${workerd} supports up to ${newest}.`);
-if (date && newest !== "unknown" && date < newest) console.log("  Behind: read the compatibility flags dated after it before moving it (docs/TOOLCHAIN.md, \"Staying current\").");
+if (date && newest !== "unknown" && date < newest)
+  console.log('  Behind: read the compatibility flags dated after it before moving it (docs/TOOLCHAIN.md, "Staying current").');

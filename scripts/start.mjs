@@ -11,11 +11,18 @@ const port = Number(process.env.PORT ?? 8787);
 if (!existsSync(".dev.vars")) {
   const fresh = randomDevVars();
   const example = readFileSync(".dev.vars.example", "utf8");
-  writeFileSync(".dev.vars", example.replace(/^(ENCRYPTION_KEY|HMAC_KEY|ENTRA_CLIENT_SECRET)=$/gm, (_, name) => `${name}=${fresh[name]}`), { mode: 0o600 });
+  writeFileSync(
+    ".dev.vars",
+    example.replace(/^(ENCRYPTION_KEY|HMAC_KEY|ENTRA_CLIENT_SECRET)=$/gm, (_, name) => `${name}=${fresh[name]}`),
+    { mode: 0o600 },
+  );
   console.log("Created .dev.vars with fresh random keys.");
 }
 const devVars = Object.fromEntries(
-  readFileSync(".dev.vars", "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  readFileSync(".dev.vars", "utf8")
+    .split("\n")
+    .filter((l) => /^[A-Z_]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
 );
 
 console.log("Applying migrations to the local D1 database…");
@@ -25,8 +32,19 @@ const credentialsFile = `${persist}/demo-credentials.json`;
 if (!isSeeded(persist)) {
   const password = `demo-${randomBytes(9).toString("base64url")}`;
   const seed = seedDemoData(persist, { password, hmacKey: devVars.HMAC_KEY });
-  writeFileSync(credentialsFile, JSON.stringify({ email: seed.admin.email, password, agents: seed.agents.map((a) => a.email), contacts: seed.contacts.map((c) => c.email) }, null, 2));
-  console.log(`Seeded demo data: ${Object.entries(seed.counts).map(([k, v]) => `${v} ${k}`).join(", ")}.`);
+  writeFileSync(
+    credentialsFile,
+    JSON.stringify(
+      { email: seed.admin.email, password, agents: seed.agents.map((a) => a.email), contacts: seed.contacts.map((c) => c.email) },
+      null,
+      2,
+    ),
+  );
+  console.log(
+    `Seeded demo data: ${Object.entries(seed.counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(", ")}.`,
+  );
 }
 const demo = existsSync(credentialsFile) ? JSON.parse(readFileSync(credentialsFile, "utf8")) : null;
 
@@ -40,8 +58,12 @@ EdgeDesk is running at ${app.url}
   Passkeys:        work at http://localhost:${port} (browsers refuse them on an IP address)
   Local SSO:       ${app.sso.authority} stands in for Microsoft Entra ID (turn SSO on under Settings > Security and Compliance > Portal Access);
                    tenant Contoso may sign in, Fabrikam is refused
-${demo ? `  Demo admin:      ${demo.email}  password: ${demo.password}
-  Other demo users (same password): ${demo.agents.slice(1, 3).join(", ")}, ${demo.contacts[0]} (support portal)` : ""}
+${
+  demo
+    ? `  Demo admin:      ${demo.email}  password: ${demo.password}
+  Other demo users (same password): ${demo.agents.slice(1, 3).join(", ")}, ${demo.contacts[0]} (support portal)`
+    : ""
+}
 Press Ctrl+C to stop.`);
 
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => app.stop().then(() => process.exit(0)));

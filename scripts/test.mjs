@@ -1,4 +1,4 @@
-// `npm test`: the type check, the workerd suite, the browser journeys and the bundle check, all
+// `npm test`: the type check, lint, the workerd suite, the browser journeys and the bundle check, all
 // at once. Each alone leaves a core idle part of the time (the journeys wait on a browser and a
 // `wrangler dev` of their own, the type check and bundle check are one process each); together
 // they keep both cores busy. Each line is printed as it comes, marked with its stage; the
@@ -9,9 +9,13 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 
 const node = process.execPath;
-const vitest = join(dirname(createRequire(import.meta.url).resolve("vitest/package.json")), "vitest.mjs");
+const require = createRequire(import.meta.url);
+const vitest = join(dirname(require.resolve("vitest/package.json")), "vitest.mjs");
+const biome = join(dirname(require.resolve("@biomejs/biome/package.json")), "bin", "biome");
 const STAGES = {
   typecheck: ["npm", ["run", "--silent", "typecheck"]],
+  // Formatting and lint (biome.json): any difference from the formatter, any warning, fails.
+  lint: [node, [biome, "ci", "--error-on-warnings", "."]],
   workerd: [node, [vitest, "run"]],
   journeys: [node, [vitest, "run", "--config", "vitest.e2e.config.ts"]],
   bundle: [node, ["scripts/check-bundle.mjs"]],
@@ -24,10 +28,17 @@ const running = new Set();
 function runCommand(name, command, args) {
   // Its own process group, so an interrupt reaches everything the stage started (wrangler, Chromium).
   // Colours as vitest would show them on this terminal, though its output now comes through a pipe.
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, ...(process.stdout.isTTY ? { FORCE_COLOR: "1" } : {}) } });
+  const child = spawn(command, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+    env: { ...process.env, ...(process.stdout.isTTY ? { FORCE_COLOR: "1" } : {}) },
+  });
   running.add(child);
   const mark = `[${name.padEnd(width)}] `;
-  for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+  for (const [stream, out] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ]) {
     createInterface({ input: stream }).on("line", (line) => out.write(`${mark}${line}\n`));
   }
   return new Promise((resolve) => {

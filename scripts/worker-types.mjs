@@ -16,7 +16,11 @@ try {
   for (const dir of ["src", "web", "migrations", "node_modules"]) symlinkSync(resolve(dir), join(scratch, dir));
   const args = ["wrangler", "types", "--strict-vars=false", ...(check ? ["--check"] : [])];
   try {
-    execFileSync("npx", args, { cwd: scratch, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true" } });
+    execFileSync("npx", args, {
+      cwd: scratch,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true" },
+    });
   } catch (error) {
     if (!check) throw error;
     console.error(`${FILE} does not match wrangler.toml: run \`npm run cf-typegen\` and commit the result.`);

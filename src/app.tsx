@@ -87,7 +87,10 @@ const built = new Map<AppExtension | null, Hono<AppEnv>>();
  * browser, each with its own clock and portal cache, and building 150 routes each time cost more
  * than the requests most of those browsers send.
  */
-export function createApp({ clock = systemClock, portals = new PortalStateCache() }: AppOptions = {}, extension: AppExtension | null = null): App {
+export function createApp(
+  { clock = systemClock, portals = new PortalStateCache() }: AppOptions = {},
+  extension: AppExtension | null = null,
+): App {
   const shared = built.get(extension) ?? built.set(extension, buildRoutes(extension)).get(extension)!;
   const options = { clock, portals };
   const fetch: App["fetch"] = (request, env, ctx) => {
@@ -166,7 +169,10 @@ function buildRoutes(extension: AppExtension | null) {
   // A CSV import carries its file (at most IMPORT_MAX_BYTES, checked with a clear message) and
   // multipart's overhead; every other request fits in 64 KB.
   const smallBodies = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("The request is too large.", 413) });
-  const importBodies = bodyLimit({ maxSize: IMPORT_MAX_BYTES * 2 + 64 * 1024, onError: (c) => c.text(`The file is too large: at most ${IMPORT_MAX_BYTES / 1024} KB can be imported at once.`, 413) });
+  const importBodies = bodyLimit({
+    maxSize: IMPORT_MAX_BYTES * 2 + 64 * 1024,
+    onError: (c) => c.text(`The file is too large: at most ${IMPORT_MAX_BYTES / 1024} KB can be imported at once.`, 413),
+  });
   app.use((c, next) => (/^\/agent\/(assets|software)\/import(\/apply)?$/.test(c.req.path) ? importBodies : smallBodies)(c, next));
 
   app.get("/", (c) => c.redirect("/agent", 302));
@@ -204,7 +210,10 @@ function buildRoutes(extension: AppExtension | null) {
     c.html(
       <Layout title="Not found">
         <Card title="Page not found">
-          <p>There is nothing at this address. Check the link, or go to the <a href="/agent">agent portal</a> or the <a href="/support">support portal</a>.</p>
+          <p>
+            There is nothing at this address. Check the link, or go to the <a href="/agent">agent portal</a> or the{" "}
+            <a href="/support">support portal</a>.
+          </p>
         </Card>
       </Layout>,
       404,
@@ -213,7 +222,10 @@ function buildRoutes(extension: AppExtension | null) {
   app.onError((error, c) => {
     // Refusals raised by middleware (the CSRF check's 403) keep their status, with a page a person can read.
     if (error instanceof HTTPException && error.status < 500) {
-      const message = error.status === 403 ? "This request came from another site, so it was refused. Go back to EdgeDesk and try again there." : "The request could not be accepted.";
+      const message =
+        error.status === 403
+          ? "This request came from another site, so it was refused. Go back to EdgeDesk and try again there."
+          : "The request could not be accepted.";
       return c.html(
         <Layout title="Request refused">
           <Card title="Request refused">

@@ -26,7 +26,9 @@ export default {
       // One part failing (D1 refusing a query) does not stop the others.
       const resets = await answerDueResetRequests(env, clock.now()).catch((error: unknown) => ({ error: String(error) }));
       const throttled = await payOwedThrottleNotices(env, clock).catch((error: unknown) => ({ error: String(error) }));
-      console.log(`Outbox: ${JSON.stringify({ resetRequests: resets, throttleNotices: throttled, mail: await deliverDueMail(env, clock) })}`);
+      console.log(
+        `Outbox: ${JSON.stringify({ resetRequests: resets, throttleNotices: throttled, mail: await deliverDueMail(env, clock) })}`,
+      );
       return;
     }
     const failures: unknown[] = [];

@@ -31,12 +31,20 @@ function enhanceDialogForms(root) {
   for (const form of root.querySelectorAll("form[data-dialog]")) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const response = await fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" }).catch(() => null);
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        credentials: "same-origin",
+      }).catch(() => null);
       if (!response) return form.submit();
       const page = new DOMParser().parseFromString(await response.text(), "text/html");
       const content = page.querySelector(form.dataset.dialog);
       // Anything else (a refusal page, a redirect elsewhere) is shown as the page it is.
-      if (!content) return response.redirected ? void (window.location.href = response.url) : form.submit();
+      if (!content) {
+        if (!response.redirected) return form.submit();
+        window.location.href = response.url;
+        return;
+      }
       const dialog = document.createElement("dialog");
       dialog.className = "popup";
       const copy = document.importNode(content, true);
@@ -44,7 +52,14 @@ function enhanceDialogForms(root) {
       for (const element of copy.querySelectorAll("[id]")) element.id = `popup-${element.id}`;
       for (const label of copy.querySelectorAll("label[for]")) label.htmlFor = `popup-${label.htmlFor}`;
       for (const element of copy.querySelectorAll("[aria-describedby]")) {
-        element.setAttribute("aria-describedby", element.getAttribute("aria-describedby").split(" ").map((id) => `popup-${id}`).join(" "));
+        element.setAttribute(
+          "aria-describedby",
+          element
+            .getAttribute("aria-describedby")
+            .split(" ")
+            .map((id) => `popup-${id}`)
+            .join(" "),
+        );
       }
       const heading = copy.querySelector("h1, h2");
       if (heading) {
@@ -103,7 +118,10 @@ function enhanceBulkBar() {
 
   action.addEventListener("change", showChosenField);
   scopeAll.addEventListener("change", () => (allMatching = scopeAll.checked));
-  scopeSelected.addEventListener("change", () => ((allMatching = false), update()));
+  scopeSelected.addEventListener("change", () => {
+    allMatching = false;
+    update();
+  });
   document.addEventListener("change", (event) => {
     if (event.target === selectPage) for (const box of boxes()) box.checked = selectPage.checked;
     if (event.target === selectPage || event.target.matches?.("input.row-select")) update();
@@ -166,23 +184,41 @@ function enhanceInlineDropdowns() {
   const held = new Set();
   // Each field's value when the person came to it: leaving it unchanged saves nothing.
   const before = new WeakMap();
-  table.addEventListener("focusin", (event) => { if (inline(event.target)) before.set(event.target, event.target.value); });
-  table.addEventListener("pointerdown", (event) => { if (inline(event.target)) byKeyboard = null; }, true);
-  table.addEventListener("keydown", (event) => {
-    if (!inline(event.target)) return;
-    if (event.key === "Enter" && held.has(event.target)) {
-      event.preventDefault();
-      commit(event.target);
-    } else if (event.key !== "Tab") {
-      byKeyboard = event.target;
-    }
-  }, true);
+  table.addEventListener("focusin", (event) => {
+    if (inline(event.target)) before.set(event.target, event.target.value);
+  });
+  table.addEventListener(
+    "pointerdown",
+    (event) => {
+      if (inline(event.target)) byKeyboard = null;
+    },
+    true,
+  );
+  table.addEventListener(
+    "keydown",
+    (event) => {
+      if (!inline(event.target)) return;
+      if (event.key === "Enter" && held.has(event.target)) {
+        event.preventDefault();
+        commit(event.target);
+      } else if (event.key !== "Tab") {
+        byKeyboard = event.target;
+      }
+    },
+    true,
+  );
   table.addEventListener("change", (event) => {
     if (!inline(event.target)) return;
     if (byKeyboard === event.target) held.add(event.target);
     else save(event.target);
   });
-  table.addEventListener("focusout", (event) => { if (held.has(event.target)) commit(event.target); }, true);
+  table.addEventListener(
+    "focusout",
+    (event) => {
+      if (held.has(event.target)) commit(event.target);
+    },
+    true,
+  );
   function commit(select) {
     held.delete(select);
     byKeyboard = null;
@@ -201,7 +237,10 @@ function enhanceInlineDropdowns() {
   });
   document.body.addEventListener("htmx:afterSettle", () => {
     if (!refocus) return;
-    document.getElementById(refocus.id)?.querySelector(`[name="${CSS.escape(refocus.name)}"]`)?.focus();
+    document
+      .getElementById(refocus.id)
+      ?.querySelector(`[name="${CSS.escape(refocus.name)}"]`)
+      ?.focus();
     refocus = null;
   });
 }

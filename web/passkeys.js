@@ -3,17 +3,24 @@
 document.addEventListener("DOMContentLoaded", () => {
   const { startAuthentication, startRegistration, browserSupportsWebAuthn } = window.SimpleWebAuthnBrowser || {};
   const post = (url, body) =>
-    fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body ?? {}) });
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body ?? {}),
+    });
   const show = (id, text) => {
     const el = document.getElementById(id);
     if (el) el.textContent = text;
   };
   const explain = (error) =>
-    error && error.name === "NotAllowedError" ? "The passkey prompt was closed or timed out. Try again." : "This browser could not use a passkey here. Try again, or use another way.";
+    error && error.name === "NotAllowedError"
+      ? "The passkey prompt was closed or timed out. Try again."
+      : "This browser could not use a passkey here. Try again, or use another way.";
 
   const signInButton = document.getElementById("passkey-sign-in");
   if (signInButton) {
-    if (!browserSupportsWebAuthn || !browserSupportsWebAuthn()) show("passkey-error", "This browser does not support passkeys. Use another way below.");
+    if (!browserSupportsWebAuthn?.()) show("passkey-error", "This browser does not support passkeys. Use another way below.");
     signInButton.addEventListener("click", async () => {
       show("passkey-error", "");
       try {
@@ -21,7 +28,7 @@ document.addEventListener("DOMContentLoaded", () => {
         if (options.error) return show("passkey-error", options.error);
         const response = await startAuthentication({ optionsJSON: options });
         const remember = document.getElementById("field-remember");
-        const answer = await (await post(signInButton.dataset.verify, { response, remember: !!(remember && remember.checked) })).json();
+        const answer = await (await post(signInButton.dataset.verify, { response, remember: !!remember?.checked })).json();
         if (answer.redirect) window.location.assign(answer.redirect);
         else show("passkey-error", answer.error || "The passkey could not be verified. Try again.");
       } catch (error) {
@@ -42,7 +49,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (answer.redirect) window.location.assign(answer.redirect);
       else show("passkey-error", answer.error || "The passkey could not be verified. Try again.");
     };
-    if (!browserSupportsWebAuthn || !browserSupportsWebAuthn()) {
+    if (!browserSupportsWebAuthn?.()) {
       aloneButton.hidden = true;
     } else {
       aloneButton.addEventListener("click", () => {
@@ -51,9 +58,11 @@ document.addEventListener("DOMContentLoaded", () => {
       });
       const { browserSupportsWebAuthnAutofill } = window.SimpleWebAuthnBrowser;
       // Autofill waits quietly; it is cancelled (AbortError) when the button starts its own request.
-      browserSupportsWebAuthnAutofill().then((supported) => supported && signIn(true)).catch((error) => {
-        if (error && error.name !== "AbortError") show("passkey-error", explain(error));
-      });
+      browserSupportsWebAuthnAutofill()
+        .then((supported) => supported && signIn(true))
+        .catch((error) => {
+          if (error && error.name !== "AbortError") show("passkey-error", explain(error));
+        });
     }
   }
 
@@ -61,7 +70,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (addButton) {
     addButton.addEventListener("click", async () => {
       show("passkey-add-status", "");
-      const name = (document.getElementById("field-passkeyName") || {}).value || "";
+      const name = document.getElementById("field-passkeyName")?.value || "";
       try {
         const options = await (await post(addButton.dataset.options)).json();
         if (options.error) return show("passkey-add-status", options.error);

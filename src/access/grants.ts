@@ -58,7 +58,8 @@ export function mayAssignRole(actor: Holder, target: Holder | null, role: RoleSh
     return { ok: false, message: "Only an Administrator can make someone an Administrator." };
   }
   const over = missing(actor, role.id, role.permissions);
-  if (over.length) return { ok: false, message: `The role ${role.name} includes permissions you don't have (${named(over)}), so you cannot give it.` };
+  if (over.length)
+    return { ok: false, message: `The role ${role.name} includes permissions you don't have (${named(over)}), so you cannot give it.` };
   return ALLOWED;
 }
 
@@ -67,8 +68,14 @@ export function mayAssignRole(actor: Holder, target: Holder | null, role: RoleSh
  * null)? Every permission involved, before and after, must be the actor's, and nobody edits the
  * role they hold.
  */
-export function mayChangeRole(actor: Holder, roleId: string | null, before: readonly Permission[] | null, after: readonly Permission[] | null): Decision {
-  if (roleId !== null && roleId === actor.roleId) return { ok: false, message: "You cannot change the role you hold. Ask another administrator." };
+export function mayChangeRole(
+  actor: Holder,
+  roleId: string | null,
+  before: readonly Permission[] | null,
+  after: readonly Permission[] | null,
+): Decision {
+  if (roleId !== null && roleId === actor.roleId)
+    return { ok: false, message: "You cannot change the role you hold. Ask another administrator." };
   const over = [...new Set([...missing(actor, roleId, before ?? []), ...missing(actor, roleId, after ?? [])])];
   if (over.length) {
     const verb = before === null ? "create a role with" : after === null ? "delete a role with" : "change a role with";

@@ -50,7 +50,9 @@ export function PasskeysTable(props: { testId: string; passkeys: PasskeyRow[]; n
             <th scope="col">Name</th>
             <th scope="col">Added</th>
             <th scope="col">Last used</th>
-            <th scope="col"><span class="visually-hidden">Action</span></th>
+            <th scope="col">
+              <span class="visually-hidden">Action</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -74,7 +76,12 @@ export function PasskeysTable(props: { testId: string; passkeys: PasskeyRow[]; n
 }
 
 /** Remembered devices with browser, IP, added and last used, and a Forget for each. */
-export function DevicesTable(props: { testId: string; devices: RememberedDevice[]; now: number; forgetAction: (d: RememberedDevice) => string }) {
+export function DevicesTable(props: {
+  testId: string;
+  devices: RememberedDevice[];
+  now: number;
+  forgetAction: (d: RememberedDevice) => string;
+}) {
   return (
     <div class="table-scroll">
       <table data-testid={props.testId}>
@@ -84,7 +91,9 @@ export function DevicesTable(props: { testId: string; devices: RememberedDevice[
             <th scope="col">IP address</th>
             <th scope="col">Added</th>
             <th scope="col">Last used</th>
-            <th scope="col"><span class="visually-hidden">Action</span></th>
+            <th scope="col">
+              <span class="visually-hidden">Action</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -145,17 +154,19 @@ export function AccountPage(props: {
           {props.hasPassword ? (
             // Its fields' problems are shown beside them here only: the page's other forms share field names.
             <FieldErrorsContext.Provider value={props.passwordErrors ?? {}}>
-            <form method="post" action={`${base}/password`} class="stack narrow">
-              <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-              <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
-              <Field label="New password" name="password" type="password" autocomplete="new-password" />
-              <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
-              <PasswordRulesList rules={props.rules} />
-              <div class="actions">
-                <button type="submit" class="primary">Change password</button>
-              </div>
-              <p class="hint">Changing your password signs out your other sessions.</p>
-            </form>
+              <form method="post" action={`${base}/password`} class="stack narrow">
+                <Field label="Current password" name="current" type="password" autocomplete="current-password" />
+                <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
+                <Field label="New password" name="password" type="password" autocomplete="new-password" />
+                <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
+                <PasswordRulesList rules={props.rules} />
+                <div class="actions">
+                  <button type="submit" class="primary">
+                    Change password
+                  </button>
+                </div>
+                <p class="hint">Changing your password signs out your other sessions.</p>
+              </form>
             </FieldErrorsContext.Provider>
           ) : (
             <p>You sign in with Microsoft, so your password is managed there.</p>
@@ -165,7 +176,11 @@ export function AccountPage(props: {
         <div class="panel" id="two-step">
           <h2>Two-step verification</h2>
           <p data-testid="mfa-status">
-            {props.hasApp ? "Authenticator app: set up." : mfa.authenticatorApp ? "Authenticator app: not set up yet." : "Authenticator app: not used for this portal."}
+            {props.hasApp
+              ? "Authenticator app: set up."
+              : mfa.authenticatorApp
+                ? "Authenticator app: not set up yet."
+                : "Authenticator app: not used for this portal."}
             {mfa.emailOtp ? " Email one-time passwords: on." : ""}
           </p>
           {props.hasApp && (
@@ -189,7 +204,9 @@ export function AccountPage(props: {
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
               <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
               <div class="actions">
-                <button type="submit" class="primary">Set up authenticator app</button>
+                <button type="submit" class="primary">
+                  Set up authenticator app
+                </button>
               </div>
             </form>
           )}
@@ -205,7 +222,9 @@ export function AccountPage(props: {
                   <th scope="col">IP address</th>
                   <th scope="col">Signed in</th>
                   <th scope="col">Last activity</th>
-                  <th scope="col"><span class="visually-hidden">Action</span></th>
+                  <th scope="col">
+                    <span class="visually-hidden">Action</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -220,7 +239,11 @@ export function AccountPage(props: {
                     <td>{when(s.createdAt, props.now)}</td>
                     <td>{when(s.lastSeenAt, props.now)}</td>
                     <td>
-                      <RowAction action={`${base}/sessions/${s.id}/revoke`} label="Sign out" of={`${describeDevice(s.userAgent)}, ${s.ip}`} />
+                      <RowAction
+                        action={`${base}/sessions/${s.id}/revoke`}
+                        label="Sign out"
+                        of={`${describeDevice(s.userAgent)}, ${s.ip}`}
+                      />
                     </td>
                   </tr>
                 ))}
@@ -242,26 +265,42 @@ export function AccountPage(props: {
             ) : (
               <PasskeysTable
                 testId="passkeys"
-                passkeys={props.passkeys.map((p) => ({ ...p, note: props.passwordless && p.discoverable !== true ? MAY_NEED_ADDING_AGAIN : undefined }))}
+                passkeys={props.passkeys.map((p) => ({
+                  ...p,
+                  note: props.passwordless && p.discoverable !== true ? MAY_NEED_ADDING_AGAIN : undefined,
+                }))}
                 now={props.now}
                 removeAction={(p) => `${base}/passkeys/${encodeURIComponent(p.id)}/delete`}
               />
             )}
             {props.passwordless && props.passkeys.some((p) => p.discoverable !== true) && (
               <p class="hint" data-testid="passkeys-unknown">
-                A passkey marked “{MAY_NEED_ADDING_AGAIN}” was added before EdgeDesk recorded whether it can sign you in without a password. If “Sign in with a
-                passkey” does not offer it, add it again here.
+                A passkey marked “{MAY_NEED_ADDING_AGAIN}” was added before EdgeDesk recorded whether it can sign you in without a password.
+                If “Sign in with a passkey” does not offer it, add it again here.
               </p>
             )}
             {props.passwordless && props.passkeys.length === 1 && (
-              <p class="hint" data-testid="passkeys-last">This is your only passkey. Without it you sign in with your email, password and second step.</p>
+              <p class="hint" data-testid="passkeys-last">
+                This is your only passkey. Without it you sign in with your email, password and second step.
+              </p>
             )}
             {props.canAddPasskey &&
               (props.recentlyConfirmed ? (
                 <div class="stack narrow">
-                  <Field label="Passkey name" name="passkeyName" maxlength={60} hint="So you can tell your passkeys apart, e.g. “Work laptop”." />
+                  <Field
+                    label="Passkey name"
+                    name="passkeyName"
+                    maxlength={60}
+                    hint="So you can tell your passkeys apart, e.g. “Work laptop”."
+                  />
                   <div class="actions">
-                    <button type="button" id="passkey-add" data-options={`${base}/passkeys/options`} data-verify={`${base}/passkeys`} data-done={`${base}?done=passkey_added#passkeys`}>
+                    <button
+                      type="button"
+                      id="passkey-add"
+                      data-options={`${base}/passkeys/options`}
+                      data-verify={`${base}/passkeys`}
+                      data-done={`${base}?done=passkey_added#passkeys`}
+                    >
                       Add a passkey
                     </button>
                   </div>
@@ -269,7 +308,9 @@ export function AccountPage(props: {
                 </div>
               ) : (
                 <p>
-                  <a class="button" href={`/${auth.portal}/reauth?next=${encodeURIComponent(`${base}#passkeys`)}`}>Confirm it's you to add or remove a passkey</a>
+                  <a class="button" href={`/${auth.portal}/reauth?next=${encodeURIComponent(`${base}#passkeys`)}`}>
+                    Confirm it's you to add or remove a passkey
+                  </a>
                 </p>
               ))}
           </div>
@@ -281,9 +322,16 @@ export function AccountPage(props: {
             {props.devices.length === 0 ? (
               <p>No device skips the second step. Tick “Don't ask again on this device” when you next sign in to add this one.</p>
             ) : (
-              <DevicesTable testId="remembered-devices" devices={props.devices} now={props.now} forgetAction={(d) => `${base}/devices/${d.id}/forget`} />
+              <DevicesTable
+                testId="remembered-devices"
+                devices={props.devices}
+                now={props.now}
+                forgetAction={(d) => `${base}/devices/${d.id}/forget`}
+              />
             )}
-            <p class="hint">A remembered device signs in with your password alone until it expires. A password change or an MFA reset forgets them all.</p>
+            <p class="hint">
+              A remembered device signs in with your password alone until it expires. A password change or an MFA reset forgets them all.
+            </p>
           </div>
         )}
 
@@ -291,9 +339,14 @@ export function AccountPage(props: {
 
         <div class="panel" id="my-data">
           <h2>Your data</h2>
-          <p>Download what EdgeDesk holds about you: your profile, how you sign in, your sessions and devices, your security activity and the assets you use, as a JSON file. It holds no password or code.</p>
+          <p>
+            Download what EdgeDesk holds about you: your profile, how you sign in, your sessions and devices, your security activity and the
+            assets you use, as a JSON file. It holds no password or code.
+          </p>
           <div class="actions">
-            <a class="button" href={`${base}/export`} download>Download my data</a>
+            <a class="button" href={`${base}/export`} download>
+              Download my data
+            </a>
           </div>
         </div>
       </section>
@@ -301,7 +354,12 @@ export function AccountPage(props: {
   );
 }
 
-export function ChangeExpiredPasswordPage(props: { auth: Auth; rules: PasswordRule[]; error?: string | undefined; errors?: FieldErrors | undefined }) {
+export function ChangeExpiredPasswordPage(props: {
+  auth: Auth;
+  rules: PasswordRule[];
+  error?: string | undefined;
+  errors?: FieldErrors | undefined;
+}) {
   const errors = props.errors ?? {};
   return (
     <Layout title="Change password" auth={props.auth}>
@@ -312,7 +370,9 @@ export function ChangeExpiredPasswordPage(props: { auth: Auth; rules: PasswordRu
           <Field label="New password" name="password" type="password" autocomplete="new-password" autofocus error={errors.password} />
           <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" error={errors.confirm} />
           <PasswordRulesList rules={props.rules} />
-          <button type="submit" class="primary">Change password</button>
+          <button type="submit" class="primary">
+            Change password
+          </button>
         </form>
       </Card>
     </Layout>
@@ -339,7 +399,16 @@ export function NewRecoveryCodesPage(props: { auth: Auth; codes: string[] }) {
 function SecondProofFields(props: { auth: Auth; appProves: boolean; base: string }) {
   const proof = secondProofFor(props.appProves, props.auth.policy, props.auth.session.passwordOnly);
   if (proof === "app") {
-    return <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`The 6 digits your authenticator app shows for ${props.auth.policy.mfa.issuerName}.`} />;
+    return (
+      <Field
+        label="Authentication code"
+        name="code"
+        inputmode="numeric"
+        autocomplete="one-time-code"
+        maxlength={6}
+        hint={`The 6 digits your authenticator app shows for ${props.auth.policy.mfa.issuerName}.`}
+      />
+    );
   }
   if (proof === "none") return null;
   return <EmailedCodeField portal={props.auth.portal} next={props.base} optional={proof === "email_optional"} />;

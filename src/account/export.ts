@@ -35,16 +35,36 @@ export async function personalData(env: Env, db: Db, auth: Auth, now: number) {
   return {
     exportedAt: iso(now),
     portal: auth.portal === "agent" ? "Agent portal" : "Support portal",
-    profile: { id, name: user?.name ?? auth.user.name, email: user?.email ?? auth.user.email, createdAt: iso(user?.createdAt), passwordChangedAt: iso(user?.passwordChangedAt) },
+    profile: {
+      id,
+      name: user?.name ?? auth.user.name,
+      email: user?.email ?? auth.user.email,
+      createdAt: iso(user?.createdAt),
+      passwordChangedAt: iso(user?.passwordChangedAt),
+    },
     signIn: {
       password: Boolean(user?.passwordHash),
-      microsoftAccount: microsoft ? { tenantId: microsoft.tenantId, objectId: microsoft.objectId, linkedAt: iso(microsoft.createdAt) } : null,
+      microsoftAccount: microsoft
+        ? { tenantId: microsoft.tenantId, objectId: microsoft.objectId, linkedAt: iso(microsoft.createdAt) }
+        : null,
       authenticatorApp: hasApp,
       recoveryCodesLeft: codesLeft,
       passkeys: passkeys.map((p) => ({ name: p.name, addedAt: iso(p.createdAt), lastUsedAt: iso(p.lastUsedAt) })),
     },
-    sessions: sessions.map((s) => ({ current: s.id === auth.session.id, device: describeDevice(s.userAgent), ip: s.ip, startedAt: iso(s.createdAt), lastSeenAt: iso(s.lastSeenAt) })),
-    rememberedDevices: devices.map((d) => ({ device: describeDevice(d.userAgent), ip: d.ip, rememberedAt: iso(d.createdAt), lastUsedAt: iso(d.lastUsedAt), expiresAt: iso(d.expiresAt) })),
+    sessions: sessions.map((s) => ({
+      current: s.id === auth.session.id,
+      device: describeDevice(s.userAgent),
+      ip: s.ip,
+      startedAt: iso(s.createdAt),
+      lastSeenAt: iso(s.lastSeenAt),
+    })),
+    rememberedDevices: devices.map((d) => ({
+      device: describeDevice(d.userAgent),
+      ip: d.ip,
+      rememberedAt: iso(d.createdAt),
+      lastUsedAt: iso(d.lastUsedAt),
+      expiresAt: iso(d.expiresAt),
+    })),
     securityActivity: activity.map((e) => ({ at: iso(e.at), what: e.text, device: e.device, ip: e.ip })),
     assets: assets.map((a) => ({ name: a.name, assetTag: a.asset_tag, type: a.asset_type, status: a.status, location: a.location })),
   };

@@ -24,13 +24,25 @@ import { personalSecurityLog } from "./security-log";
 import { personalData } from "./export";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
 
-import { appProves, CODE_SENT, confirmIdentity, MAILED_CODE_FIRST, REAUTH_WINDOW_MS, recentlyReauthenticated, requireMoreThanPassword, requireRecentAuth } from "../auth/reauth";
+import {
+  appProves,
+  CODE_SENT,
+  confirmIdentity,
+  MAILED_CODE_FIRST,
+  REAUTH_WINDOW_MS,
+  recentlyReauthenticated,
+  requireMoreThanPassword,
+  requireRecentAuth,
+} from "../auth/reauth";
 import { ownValue } from "../lib/lookup";
 
 // What the browser sends back from navigator.credentials.create(): checked in depth by @simplewebauthn/server.
 const newPasskeyForm = z.object({
   name: requiredText("a name for the passkey", 60),
-  response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }, { error: "The passkey's answer could not be read." }),
+  response: z.looseObject(
+    { id: z.string().max(1024), type: z.literal("public-key") },
+    { error: "The passkey's answer could not be read." },
+  ),
 });
 
 const newPasswordFields = {
@@ -52,12 +64,20 @@ export function accountRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const signedIn = requireSession(portal);
 
-  async function render(c: Ctx, extra: { error?: string; notice?: string; passwordErrors?: FieldErrors } = {}, status: 200 | 400 | 401 | 429 = 200) {
+  async function render(
+    c: Ctx,
+    extra: { error?: string; notice?: string; passwordErrors?: FieldErrors } = {},
+    status: 200 | 400 | 401 | 429 = 200,
+  ) {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     const [user, sessions, devices, hasApp, appConfirms, unusedRecoveryCodes, securityLog, myPasskeys] = await Promise.all([
       findUserById(db, auth.user.id),
-      userStub(c.env, auth.user.id).listSessions({ generation: auth.policy.generation, policy: auth.policy.session, now: c.var.clock.now() }),
+      userStub(c.env, auth.user.id).listSessions({
+        generation: auth.policy.generation,
+        policy: auth.policy.session,
+        now: c.var.clock.now(),
+      }),
       userStub(c.env, auth.user.id).listDevices(auth.policy.generation, c.var.clock.now()),
       hasConfirmedAuthenticator(db, auth.user.id),
       appProves(db, auth),
@@ -75,7 +95,13 @@ export function accountRoutes(portal: Portal) {
         rules={passwordRules(auth.policy.password)}
         sessions={sessions}
         devices={devices}
-        passkeys={myPasskeys.map((p) => ({ id: p.id, name: p.name, createdAt: p.createdAt, lastUsedAt: p.lastUsedAt, discoverable: p.discoverable }))}
+        passkeys={myPasskeys.map((p) => ({
+          id: p.id,
+          name: p.name,
+          createdAt: p.createdAt,
+          lastUsedAt: p.lastUsedAt,
+          discoverable: p.discoverable,
+        }))}
         canAddPasskey={auth.policy.mfa.passkeys && relyingParty(c.env) !== null}
         passwordless={signInWays(c.env, auth.policy).passkey}
         recentlyConfirmed={recentlyReauthenticated(c) && !auth.session.passwordOnly}
@@ -97,7 +123,8 @@ export function accountRoutes(portal: Portal) {
       passkey_removed: "Passkey removed.",
       last_passkey_removed: "Passkey removed. It was your last one: you now sign in with your email, password and second step.",
       low_codes: "You signed in with a recovery code and have 3 or fewer left. Generate new ones below so you are not locked out.",
-      access_pass: "You signed in with a temporary access pass, which works only once. Add a passkey now, so you can sign in next time without your administrator.",
+      access_pass:
+        "You signed in with a temporary access pass, which works only once. Add a passkey now, so you can sign in next time without your administrator.",
     };
     return render(c, { notice: c.req.query("code_sent") === "1" ? CODE_SENT : ownValue(notices, c.req.query("done")) });
   });
@@ -109,7 +136,19 @@ export function accountRoutes(portal: Portal) {
     const form = await parseForm(c, changeForm);
     if (!form.ok) {
       const refusal = formRefusal(form);
-      return render(c, refusal.errors ? { passwordErrors: refusal.errors, error: Object.keys(refusal.errors).length > 1 ? `${Object.keys(refusal.errors).length} fields of the password form need attention: see the messages beside them.` : "A field of the password form needs attention: see the message beside it." } : { error: form.message }, 400);
+      return render(
+        c,
+        refusal.errors
+          ? {
+              passwordErrors: refusal.errors,
+              error:
+                Object.keys(refusal.errors).length > 1
+                  ? `${Object.keys(refusal.errors).length} fields of the password form need attention: see the messages beside them.`
+                  : "A field of the password form needs attention: see the message beside it.",
+            }
+          : { error: form.message },
+        400,
+      );
     }
     const now = c.var.clock.now();
     const confirmed = await confirmIdentity(c, form.data);
@@ -157,7 +196,15 @@ export function accountRoutes(portal: Portal) {
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
     const form = await parseJson(c, newPasskeyForm);
     if (!form.ok) return c.json({ error: form.message }, form.status ?? 400);
-    const added = await finishRegistration(c.env, getDb(c.env.DB), rp, auth.user.id, form.data.name, form.data.response as unknown as RegistrationResponseJSON, c.var.clock.now());
+    const added = await finishRegistration(
+      c.env,
+      getDb(c.env.DB),
+      rp,
+      auth.user.id,
+      form.data.name,
+      form.data.response as unknown as RegistrationResponseJSON,
+      c.var.clock.now(),
+    );
     if (!added.ok) return c.json({ error: added.message }, 400);
     await recordAudit(c, { event: "passkey.added", portal, actorId: auth.user.id, details: { name: form.data.name } });
     return c.json({ ok: true });
@@ -165,7 +212,8 @@ export function accountRoutes(portal: Portal) {
   app.post("/account/passkeys/:id/delete", signedIn, requireRecentAuth(), reads(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
-    if (id.length > 1024 || !(await removePasskey(getDb(c.env.DB), auth.user.id, id))) return render(c, { error: "That passkey is not registered to your account." }, 400);
+    if (id.length > 1024 || !(await removePasskey(getDb(c.env.DB), auth.user.id, id)))
+      return render(c, { error: "That passkey is not registered to your account." }, 400);
     await recordAudit(c, { event: "passkey.removed", portal, actorId: auth.user.id });
     // The last one gone where passkeys sign in alone: a warning, never a lock-out (password and second step remain).
     const last = signInWays(c.env, auth.policy).passkey && (await listPasskeys(getDb(c.env.DB), auth.user.id)).length === 0;
@@ -176,7 +224,8 @@ export function accountRoutes(portal: Portal) {
   app.post("/account/devices/:id/forget", signedIn, reads(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
-    if (!/^dev_[a-z2-7]{16}$/.test(id) || !(await userStub(c.env, auth.user.id).forgetDevice(id))) return render(c, { error: "That device is not remembered." }, 400);
+    if (!/^dev_[a-z2-7]{16}$/.test(id) || !(await userStub(c.env, auth.user.id).forgetDevice(id)))
+      return render(c, { error: "That device is not remembered." }, 400);
     await recordAudit(c, { event: "devices.forgotten", portal, actorId: auth.user.id, details: { deviceId: id } });
     return c.redirect(`/${portal}/account?done=device`, 303);
   });
@@ -198,7 +247,8 @@ export function accountRoutes(portal: Portal) {
   app.post("/account/mfa/enroll", signedIn, reads(identityForm), async (c) => {
     const auth = c.var.auth;
     if (!auth.policy.mfa.authenticatorApp) return render(c, { error: "This portal does not use an authenticator app." }, 400);
-    if (await hasConfirmedAuthenticator(getDb(c.env.DB), auth.user.id)) return render(c, { error: "Your authenticator app is already set up." }, 400);
+    if (await hasConfirmedAuthenticator(getDb(c.env.DB), auth.user.id))
+      return render(c, { error: "Your authenticator app is already set up." }, 400);
     const form = await parseForm(c, identityForm);
     if (!form.ok) return render(c, { error: form.message }, 400);
     const confirmed = await confirmIdentity(c, form.data);
@@ -213,7 +263,8 @@ export function accountRoutes(portal: Portal) {
   app.post("/account/recovery-codes", signedIn, reads(identityForm), async (c) => {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
-    if (!(await hasConfirmedAuthenticator(db, auth.user.id))) return render(c, { error: "Recovery codes come with the authenticator app, which you have not set up." }, 400);
+    if (!(await hasConfirmedAuthenticator(db, auth.user.id)))
+      return render(c, { error: "Recovery codes come with the authenticator app, which you have not set up." }, 400);
     const form = await parseForm(c, identityForm);
     if (!form.ok) return render(c, { error: form.message }, 400);
     const confirmed = await confirmIdentity(c, form.data);
@@ -226,7 +277,13 @@ export function accountRoutes(portal: Portal) {
     if (!allowed.allowed) {
       c.header("Retry-After", String(retryAfterSeconds(allowed.retryAfterMs)));
       const at = new Date(now + allowed.retryAfterMs).toISOString().slice(11, 16);
-      return render(c, { error: `You can generate new recovery codes once every two hours. Next possible at ${at} UTC (in ${waitMessage(allowed.retryAfterMs)}).` }, 429);
+      return render(
+        c,
+        {
+          error: `You can generate new recovery codes once every two hours. Next possible at ${at} UTC (in ${waitMessage(allowed.retryAfterMs)}).`,
+        },
+        429,
+      );
     }
     const codes = await generateRecoveryCodes(c.env, db, auth.user.id, now);
     await rotateSession(c, auth, { stage: "full", reauthenticated: true, proved: confirmed.proved });
@@ -237,12 +294,20 @@ export function accountRoutes(portal: Portal) {
   // The download of codes just regenerated: only within 5 minutes of confirming one's identity.
   app.get("/account/recovery-codes.txt", signedIn, async (c) => {
     const auth = c.var.auth;
-    if (c.var.clock.now() - auth.session.reauthenticatedAt > REAUTH_WINDOW_MS) return render(c, { error: "For your security, generate new codes to download them." }, 400);
+    if (c.var.clock.now() - auth.session.reauthenticatedAt > REAUTH_WINDOW_MS)
+      return render(c, { error: "For your security, generate new codes to download them." }, 400);
     const codes = await listRecoveryCodes(c.env, getDb(c.env.DB), auth.user.id);
-    return c.body(recoveryCodesFile(auth.user.email, codes.filter((r) => r.usedAt === null).map((r) => r.code)), 200, {
-      "Content-Type": "text/plain; charset=utf-8",
-      "Content-Disposition": 'attachment; filename="edgedesk-recovery-codes.txt"',
-    });
+    return c.body(
+      recoveryCodesFile(
+        auth.user.email,
+        codes.filter((r) => r.usedAt === null).map((r) => r.code),
+      ),
+      200,
+      {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="edgedesk-recovery-codes.txt"',
+      },
+    );
   });
 
   const expired = requireSession(portal, ["change_password"]);
@@ -257,7 +322,10 @@ export function accountRoutes(portal: Portal) {
     const db = getDb(c.env.DB);
     const user = await findUserById(db, auth.user.id);
     const told = user ? await changedOwnPassword(c, db, auth, user) : null;
-    const changed = user && told ? await setPassword(c.env, db, user, form.data.password, auth.policy.password, c.var.clock.now(), told.statements) : { ok: false as const, message: "Your account was not found." };
+    const changed =
+      user && told
+        ? await setPassword(c.env, db, user, form.data.password, auth.policy.password, c.var.clock.now(), told.statements)
+        : { ok: false as const, message: "Your account was not found." };
     if (!changed.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} error={changed.message} />, 400);
     await finishPasswordChange(c, auth, false, told!.ids);
     return c.redirect(`/${portal}`, 303);
@@ -282,7 +350,10 @@ async function changedOwnPassword(c: Ctx, db: Db, auth: Auth, user: { id: string
       `If this was not you, reset your password from the sign-in page and tell your administrator straight away.\n`,
   };
   const mail = await queueNotices(c.env, db, [notice], origin.at);
-  return { statements: [auditInsert(db, { event: "password.changed", portal: auth.portal, actorId: user.id }, origin), ...mail.statements], ids: mail.ids };
+  return {
+    statements: [auditInsert(db, { event: "password.changed", portal: auth.portal, actorId: user.id }, origin), ...mail.statements],
+    ids: mail.ids,
+  };
 }
 
 /** After any password change: a new token for this session (SECURITY.md 13), every other session ended (16). */

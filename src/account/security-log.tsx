@@ -8,7 +8,16 @@ import { utcMinute } from "../lib/clock";
 
 /** The events a person sees about their own account, in their words ({actor}: the admin who did it). */
 const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => string>> = {
-  "sign_in.succeeded": (d) => (d.method === "sso" ? "Signed in with Microsoft" : d.method === "passkey" ? "Signed in with a passkey, no password" : d.method === "password_reset" ? "Signed in with a new password, set with a reset link" : d.secondFactor ? `Signed in (password and ${SECOND_FACTOR[String(d.secondFactor)] ?? "a second factor"})` : "Signed in with a password"),
+  "sign_in.succeeded": (d) =>
+    d.method === "sso"
+      ? "Signed in with Microsoft"
+      : d.method === "passkey"
+        ? "Signed in with a passkey, no password"
+        : d.method === "password_reset"
+          ? "Signed in with a new password, set with a reset link"
+          : d.secondFactor
+            ? `Signed in (password and ${SECOND_FACTOR[String(d.secondFactor)] ?? "a second factor"})`
+            : "Signed in with a password",
   "mfa.failed": () => "A wrong code was entered while signing in",
   "mfa.enrolled": () => "Authenticator app set up",
   "passkey.added": (d) => `Passkey “${String(d.name ?? "")}” added`,
@@ -17,7 +26,8 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "mfa.reset": () => "Two-step verification reset by {actor}",
   "sign_in.new_device": (d) => `Signed in from a new browser (${String(d.device ?? "unknown")}): you were emailed`,
   "account.secured": () => "“This wasn't me”: signed out everywhere, password cancelled",
-  "sign_in.paused": (d) => `Signing in from new browsers was paused after ${Number(d.attempts ?? 0)} wrong attempts, until ${utcMinute(Number(d.until))}: you were emailed`,
+  "sign_in.paused": (d) =>
+    `Signing in from new browsers was paused after ${Number(d.attempts ?? 0)} wrong attempts, until ${utcMinute(Number(d.until))}: you were emailed`,
   "sign_in.pause_lifted": () => "The pause on signing in from new browsers was lifted by {actor}",
   "access_pass.issued": (d) => `A temporary access pass was issued by {actor}, valid until ${utcMinute(Number(d.expiresAt))}`,
   "access_pass.used": () => "A temporary access pass was used to sign in",
@@ -32,7 +42,15 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "password_reset.completed": () => "Password set with a reset link",
   "account.exported": () => "Your data was downloaded from My account",
 };
-const SECOND_FACTOR: Record<string, string> = { app: "authenticator app", email: "emailed code", recovery: "recovery code", enrollment: "app set-up", passkey: "a passkey", remembered_device: "a remembered device", pass: "a temporary access pass" };
+const SECOND_FACTOR: Record<string, string> = {
+  app: "authenticator app",
+  email: "emailed code",
+  recovery: "recovery code",
+  enrollment: "app set-up",
+  passkey: "a passkey",
+  remembered_device: "a remembered device",
+  pass: "a temporary access pass",
+};
 
 export interface PersonalEvent {
   at: number;
@@ -45,7 +63,15 @@ export interface PersonalEvent {
 export async function personalSecurityLog(db: Db, userId: string, limit = 30): Promise<PersonalEvent[]> {
   const actor = alias(users, "actor");
   const rows = await db
-    .select({ at: auditEvents.at, event: auditEvents.event, details: auditEvents.details, ip: auditEvents.ip, userAgent: auditEvents.userAgent, actorId: auditEvents.actorId, actorName: sql<string | null>`coalesce(${actor.name}, ${removedPeople.pseudonym})` })
+    .select({
+      at: auditEvents.at,
+      event: auditEvents.event,
+      details: auditEvents.details,
+      ip: auditEvents.ip,
+      userAgent: auditEvents.userAgent,
+      actorId: auditEvents.actorId,
+      actorName: sql<string | null>`coalesce(${actor.name}, ${removedPeople.pseudonym})`,
+    })
     .from(auditEvents)
     .leftJoin(actor, eq(actor.id, auditEvents.actorId))
     .leftJoin(removedPeople, eq(removedPeople.id, auditEvents.actorId))

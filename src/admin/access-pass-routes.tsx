@@ -39,7 +39,10 @@ function holderOfPass(c: Ctx) {
           ? { message: `${person.name} is disabled. Enable them first.`, status: 409 }
           : // The pass stands in for the second step of a password sign-in.
             !person.passwordHash
-            ? { message: `${person.name} signs in with Microsoft only, so a temporary access pass would not help them: their second step is Microsoft's.`, status: 409 }
+            ? {
+                message: `${person.name} signs in with Microsoft only, so a temporary access pass would not help them: their second step is Microsoft's.`,
+                status: 409,
+              }
             : null,
   });
 }
@@ -49,22 +52,28 @@ function IssueForm({ person, error }: { person: { id: string; name: string; kind
     <>
       <ErrorMessage message={error} />
       <p>
-        A temporary access pass is a one-time code that {person.name} types, after their password, in place of their authenticator app, passkey or emailed
-        code. It counts as both steps once; they then set up their authenticator app (or a passkey) again before anything else. Any earlier pass stops
-        working.
+        A temporary access pass is a one-time code that {person.name} types, after their password, in place of their authenticator app,
+        passkey or emailed code. It counts as both steps once; they then set up their authenticator app (or a passkey) again before anything
+        else. Any earlier pass stops working.
       </p>
-      <p>You see the pass once, to give to {person.name} yourself (by phone, or in person). We email them that it was issued, never the pass.</p>
+      <p>
+        You see the pass once, to give to {person.name} yourself (by phone, or in person). We email them that it was issued, never the pass.
+      </p>
       <form method="post" action={`/agent/admin/people/${person.id}/access-pass`} class="stack">
         <div class="field">
           <label for="field-minutes">Works for</label>
           <select id="field-minutes" name="minutes">
             {ACCESS_PASS_MINUTES.map((m) => (
-              <option value={String(m)} selected={m === DEFAULT_ACCESS_PASS_MINUTES}>{lifetimeText(m)}</option>
+              <option value={String(m)} selected={m === DEFAULT_ACCESS_PASS_MINUTES}>
+                {lifetimeText(m)}
+              </option>
             ))}
           </select>
         </div>
         <div class="actions">
-          <button type="submit" class="primary">Issue pass</button>
+          <button type="submit" class="primary">
+            Issue pass
+          </button>
           <a href={personPage(person)}>Cancel</a>
         </div>
       </form>
@@ -104,11 +113,14 @@ accessPassRoutes.post("/people/:id/access-pass", recovery, requireRecentAuth(), 
   return c.html(
     <AdminFrame auth={auth} title={`Temporary access pass for ${person.name}`}>
       <p>
-        Give this pass to {person.name} yourself. It is shown only now; it works once, with their password, for {lifetimeText(minutes)} (until {utcMinute(expiresAt)}).
+        Give this pass to {person.name} yourself. It is shown only now; it works once, with their password, for {lifetimeText(minutes)}{" "}
+        (until {utcMinute(expiresAt)}).
       </p>
       <CopyableSecret id="access-pass" label="Temporary access pass" noun="pass" value={shown} class="code" />
       <p class="hint">We emailed {person.email} that you issued it (not the pass). It is in the audit log, and so will its use be.</p>
-      <p><a href={personPage(person)}>Back to {person.name}</a></p>
+      <p>
+        <a href={personPage(person)}>Back to {person.name}</a>
+      </p>
     </AdminFrame>,
   );
 });

@@ -19,13 +19,25 @@ export type Result<T = void> = { ok: true; value: T } | { ok: false; message: st
 const refused = (message: string) => ({ ok: false as const, message, status: 403 as const });
 
 /** SECURITY.md 31: role grants, permission changes and another person's email or password need a re-authentication this recent. */
-export const REAUTH_FIRST = "Confirm it's you first: changing a role, an email or a password needs a re-authentication in the last 5 minutes.";
+export const REAUTH_FIRST =
+  "Confirm it's you first: changing a role, an email or a password needs a re-authentication in the last 5 minutes.";
 const reauthFirst = { ok: false as const, message: REAUTH_FIRST, status: 401 as const };
 
 /** The person as the access rule sees them: id, role, and that role's permissions, read now. */
-export async function holderOf(db: Db, userId: string): Promise<(Holder & { kind: "agent" | "contact"; email: string; name: string; active: boolean }) | null> {
+export async function holderOf(
+  db: Db,
+  userId: string,
+): Promise<(Holder & { kind: "agent" | "contact"; email: string; name: string; active: boolean }) | null> {
   const row = await db
-    .select({ id: users.id, kind: users.kind, email: users.email, name: users.name, active: users.active, roleId: users.roleId, permissions: roles.permissions })
+    .select({
+      id: users.id,
+      kind: users.kind,
+      email: users.email,
+      name: users.name,
+      active: users.active,
+      roleId: users.roleId,
+      permissions: roles.permissions,
+    })
     .from(users)
     .leftJoin(roles, eq(roles.id, users.roleId))
     .where(eq(users.id, userId))
@@ -34,20 +46,43 @@ export async function holderOf(db: Db, userId: string): Promise<(Holder & { kind
 }
 
 async function roleShape(db: Db, roleId: string): Promise<RoleShape | null> {
-  return (await db.select({ id: roles.id, name: roles.name, permissions: roles.permissions }).from(roles).where(eq(roles.id, roleId)).get()) ?? null;
+  return (
+    (await db.select({ id: roles.id, name: roles.name, permissions: roles.permissions }).from(roles).where(eq(roles.id, roleId)).get()) ??
+    null
+  );
 }
 
 export async function listAgents(db: Db) {
   const [agents, memberships] = await db.batch([
     // Aliased: D1's batch maps rows by column name, and users.name and roles.name would collide (drizzle-team/drizzle-orm#6038).
-    db.select({ id: users.id, name: users.name, email: users.email, active: users.active, roleId: users.roleId, roleName: sql<string | null>`${roles.name}`.as("role_name") }).from(users).leftJoin(roles, eq(roles.id, users.roleId)).where(eq(users.kind, "agent")).orderBy(asc(users.name)),
-    db.select({ agentId: groupMembers.agentId, name: sql<string>`${groups.name}`.as("group_name") }).from(groupMembers).innerJoin(groups, eq(groups.id, groupMembers.groupId)),
+    db
+      .select({
+        id: users.id,
+        name: users.name,
+        email: users.email,
+        active: users.active,
+        roleId: users.roleId,
+        roleName: sql<string | null>`${roles.name}`.as("role_name"),
+      })
+      .from(users)
+      .leftJoin(roles, eq(roles.id, users.roleId))
+      .where(eq(users.kind, "agent"))
+      .orderBy(asc(users.name)),
+    db
+      .select({ agentId: groupMembers.agentId, name: sql<string>`${groups.name}`.as("group_name") })
+      .from(groupMembers)
+      .innerJoin(groups, eq(groups.id, groupMembers.groupId)),
   ]);
   return agents.map((a) => ({ ...a, groups: memberships.filter((m) => m.agentId === a.id).map((m) => m.name) }));
 }
 
 export async function listContacts(db: Db) {
-  return db.select({ id: users.id, name: users.name, email: users.email, active: users.active }).from(users).where(eq(users.kind, "contact")).orderBy(asc(users.name)).limit(500);
+  return db
+    .select({ id: users.id, name: users.name, email: users.email, active: users.active })
+    .from(users)
+    .where(eq(users.kind, "contact"))
+    .orderBy(asc(users.name))
+    .limit(500);
 }
 
 export async function listRoles(db: Db) {
@@ -86,7 +121,15 @@ export interface AgentInput {
 }
 
 /** An admin creates an agent with a first password, which meets the agents' password policy, and a role the admin may give. */
-export async function createAgent(env: Env, db: Db, actor: Holder, input: AgentInput & { password: string }, policy: PasswordPolicy, now: number, fresh: boolean): Promise<Result<string>> {
+export async function createAgent(
+  env: Env,
+  db: Db,
+  actor: Holder,
+  input: AgentInput & { password: string },
+  policy: PasswordPolicy,
+  now: number,
+  fresh: boolean,
+): Promise<Result<string>> {
   const problem = await validRoleAndGroups(db, input.roleId, input.groupIds);
   if (problem) return { ok: false, message: problem };
   const grant = mayAssignRole(actor, null, (await roleShape(db, input.roleId))!);
@@ -95,11 +138,20 @@ export async function createAgent(env: Env, db: Db, actor: Holder, input: AgentI
   const weakness = checkNewPassword(input.password, policy, input);
   if (weakness) return { ok: false, message: weakness };
   if (!fresh) return reauthFirst;
-  const row = newUserRow({ kind: "agent", email: input.email, name: input.name, passwordHash: await hashPassword(input.password, scryptParamsFor(env)), roleId: input.roleId, now });
+  const row = newUserRow({
+    kind: "agent",
+    email: input.email,
+    name: input.name,
+    passwordHash: await hashPassword(input.password, scryptParamsFor(env)),
+    roleId: input.roleId,
+    now,
+  });
   await db.batch([
     db.insert(users).values(row),
     db.insert(passwordHistory).values({ userId: row.id, mac: await passwordHistoryMac(env, row.id, input.password), createdAt: now }),
-    ...(input.groupIds.length ? [db.insert(groupMembers).values([...new Set(input.groupIds)].map((groupId) => ({ groupId, agentId: row.id })))] : []),
+    ...(input.groupIds.length
+      ? [db.insert(groupMembers).values([...new Set(input.groupIds)].map((groupId) => ({ groupId, agentId: row.id })))]
+      : []),
   ]);
   return { ok: true, value: row.id };
 }
@@ -113,7 +165,10 @@ export interface AgentChanges {
   active: boolean;
 }
 
-export function agentChanges(target: { name: string; roleId: string | null; email: string; active: boolean; groupIds: readonly string[] }, input: AgentInput & { active: boolean }): AgentChanges {
+export function agentChanges(
+  target: { name: string; roleId: string | null; email: string; active: boolean; groupIds: readonly string[] },
+  input: AgentInput & { active: boolean },
+): AgentChanges {
   const asked = new Set(input.groupIds);
   return {
     name: target.name !== input.name.trim(),
@@ -124,7 +179,13 @@ export function agentChanges(target: { name: string; roleId: string | null; emai
   };
 }
 
-const FIELD_NAMES: Record<keyof AgentChanges, string> = { name: "name", groups: "groups", role: "role", email: "email", active: "active state" };
+const FIELD_NAMES: Record<keyof AgentChanges, string> = {
+  name: "name",
+  groups: "groups",
+  role: "role",
+  email: "email",
+  active: "active state",
+};
 
 /** "change their name and groups": what a refused edit asked for, in the refusal's words. */
 function changesText(changes: AgentChanges): string {
@@ -153,7 +214,7 @@ export async function updateAgent(
   record: Recording<AgentChanges>,
 ): Promise<Result<{ changes: AgentChanges; mailIds: string[] }>> {
   const target = await holderOf(db, agentId);
-  if (!target || target.kind !== "agent") return { ok: false, message: "That agent does not exist.", status: 404 };
+  if (target?.kind !== "agent") return { ok: false, message: "That agent does not exist.", status: 404 };
   const changes = agentChanges({ ...target, groupIds: await groupIdsOf(db, agentId) }, input);
   // SECURITY.md 31: whoever may not change someone's role may not change anything else about them either.
   const allowed = mayManagePerson(actor, target, changesText(changes));
@@ -171,7 +232,10 @@ export async function updateAgent(
   if ((changes.role || changes.email || changes.active) && !fresh) return reauthFirst;
   const staysAdmin = input.roleId === ADMIN_ROLE_ID && input.active;
   // The agent's role still grants what the rule saw: a role gaining a permission in between refuses the edit.
-  const roleAsChecked = target.roleId === null ? sql`1` : sql`(SELECT json(permissions) FROM roles WHERE id = ${target.roleId}) = json(${JSON.stringify(target.permissions)})`;
+  const roleAsChecked =
+    target.roleId === null
+      ? sql`1`
+      : sql`(SELECT json(permissions) FROM roles WHERE id = ${target.roleId}) = json(${JSON.stringify(target.permissions)})`;
   // Memberships change only if the update did: "the row now holds what was asked for", under the same role check.
   const applied = sql`(EXISTS (SELECT 1 FROM users WHERE id = ${agentId} AND role_id = ${input.roleId} AND active = ${input.active ? 1 : 0} AND email = ${email}) AND ${roleAsChecked})`;
   // The audit rows and notices of the edit, right after it: stored only if it changed the row.
@@ -203,9 +267,14 @@ export async function updateAgent(
   ]);
   if (!changedAny(updated)) {
     const current = await holderOf(db, agentId);
-    if (current && current.roleId !== target.roleId) return { ok: false, message: "Someone changed this agent's role meanwhile. Reload the page and try again.", status: 409 };
+    if (current && current.roleId !== target.roleId)
+      return { ok: false, message: "Someone changed this agent's role meanwhile. Reload the page and try again.", status: 409 };
     if (current && JSON.stringify(current.permissions) !== JSON.stringify(target.permissions)) {
-      return { ok: false, message: "Someone changed the permissions of this agent's role meanwhile. Reload the page and try again.", status: 409 };
+      return {
+        ok: false,
+        message: "Someone changed the permissions of this agent's role meanwhile. Reload the page and try again.",
+        status: 409,
+      };
     }
     return { ok: false, message: "This is the last active Administrator: make someone else an Administrator first." };
   }
@@ -215,14 +284,27 @@ export async function updateAgent(
   return { ok: true, value: { changes, mailIds: told.ids } };
 }
 
-
-export async function setContactActive(env: Env, db: Db, actor: Holder, contactId: string, active: boolean, now: number, record: Recording<boolean>): Promise<Result> {
+export async function setContactActive(
+  env: Env,
+  db: Db,
+  actor: Holder,
+  contactId: string,
+  active: boolean,
+  now: number,
+  record: Recording<boolean>,
+): Promise<Result> {
   const contact = await holderOf(db, contactId);
-  if (!contact || contact.kind !== "contact") return { ok: false, message: "That contact does not exist.", status: 404 };
+  if (contact?.kind !== "contact") return { ok: false, message: "That contact does not exist.", status: 404 };
   const allowed = mayManagePerson(actor, contact, active ? "enable them" : "disable them");
   if (!allowed.ok) return refused(allowed.message);
   const told = await recorded(env, db, record, active, now, AFTER_ONE_CHANGE);
-  const [result] = await db.batch([db.update(users).set({ active, updatedAt: now }).where(and(eq(users.id, contactId), eq(users.kind, "contact"))), ...told.statements]);
+  const [result] = await db.batch([
+    db
+      .update(users)
+      .set({ active, updatedAt: now })
+      .where(and(eq(users.id, contactId), eq(users.kind, "contact"))),
+    ...told.statements,
+  ]);
   if (!changedAny(result)) return { ok: false, message: "That contact does not exist." };
   await userStub(env, contactId).refreshProfile();
   if (!active) await endAllSessionsOfUser(env, contactId);
@@ -239,8 +321,21 @@ export interface RoleInput {
  * created or changed only with permissions the actor holds (before and after), never the
  * actor's own; the UPDATE holds only while the role still has the permissions checked.
  */
-export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string | null, input: RoleInput, now: number, fresh: boolean, record: Recording<string>): Promise<Result<{ id: string; mailIds: string[] }>> {
-  const clash = await db.select({ id: roles.id }).from(roles).where(eq(sql`lower(${roles.name})`, input.name.trim().toLowerCase())).get();
+export async function saveRole(
+  env: Env,
+  db: Db,
+  actor: Holder,
+  roleId: string | null,
+  input: RoleInput,
+  now: number,
+  fresh: boolean,
+  record: Recording<string>,
+): Promise<Result<{ id: string; mailIds: string[] }>> {
+  const clash = await db
+    .select({ id: roles.id })
+    .from(roles)
+    .where(eq(sql`lower(${roles.name})`, input.name.trim().toLowerCase()))
+    .get();
   if (clash && clash.id !== roleId) return { ok: false, message: "A role with this name already exists." };
   let id = roleId;
   if (roleId === null) {
@@ -249,12 +344,16 @@ export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string |
     if (!fresh) return reauthFirst;
     id = `role_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
     const told = await recorded(env, db, record, id, now, AFTER_ONE_CHANGE);
-    await db.batch([db.insert(roles).values({ id, name: input.name.trim(), builtin: null, permissions: input.permissions, createdAt: now }), ...told.statements]);
+    await db.batch([
+      db.insert(roles).values({ id, name: input.name.trim(), builtin: null, permissions: input.permissions, createdAt: now }),
+      ...told.statements,
+    ]);
     return { ok: true, value: { id, mailIds: told.ids } };
   } else {
     const role = await db.select().from(roles).where(eq(roles.id, roleId)).get();
     if (!role) return { ok: false, message: "That role does not exist.", status: 404 };
-    if (role.builtin === "administrator") return { ok: false, message: "The Administrator role always has every permission and keeps its name.", status: 403 };
+    if (role.builtin === "administrator")
+      return { ok: false, message: "The Administrator role always has every permission and keeps its name.", status: 403 };
     const allowed = mayChangeRole(actor, roleId, role.permissions, input.permissions);
     if (!allowed.ok) return refused(allowed.message);
     if (!fresh) return reauthFirst;
@@ -267,12 +366,13 @@ export async function saveRole(env: Env, db: Db, actor: Holder, roleId: string |
         .where(and(eq(roles.id, roleId), sql`json(${roles.permissions}) = json(${JSON.stringify(role.permissions)})`)),
       ...told.statements,
     ]);
-    if (!changedAny(result)) return { ok: false, message: "Someone changed this role meanwhile. Reload the page and try again.", status: 409 };
+    if (!changedAny(result))
+      return { ok: false, message: "Someone changed this role meanwhile. Reload the page and try again.", status: 409 };
     return { ok: true, value: { id: roleId, mailIds: told.ids } };
   }
 }
 
-export async function deleteRole(env: Env, db: Db, actor: Holder, roleId: string, fresh: boolean): Promise<Result> {
+export async function deleteRole(_env: Env, db: Db, actor: Holder, roleId: string, fresh: boolean): Promise<Result> {
   const role = await db.select().from(roles).where(eq(roles.id, roleId)).get();
   if (!role) return { ok: false, message: "That role does not exist.", status: 404 };
   if (role.builtin) return { ok: false, message: `The built-in ${role.name} role cannot be deleted.` };
@@ -287,10 +387,17 @@ export async function deleteRole(env: Env, db: Db, actor: Holder, roleId: string
 
 /** The agents holding a role (to tell them its permissions changed), at most 500. */
 export async function holdersOfRole(db: Db, roleId: string) {
-  return db.select({ id: users.id, email: users.email, name: users.name, kind: users.kind }).from(users).where(and(eq(users.roleId, roleId), eq(users.kind, "agent"))).limit(500);
+  return db
+    .select({ id: users.id, email: users.email, name: users.name, kind: users.kind })
+    .from(users)
+    .where(and(eq(users.roleId, roleId), eq(users.kind, "agent")))
+    .limit(500);
 }
 
 export async function countActiveAdministrators(db: Db): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(users).where(and(eq(users.roleId, ADMIN_ROLE_ID), eq(users.active, true), ne(users.kind, "contact")));
+  const [row] = await db
+    .select({ n: count() })
+    .from(users)
+    .where(and(eq(users.roleId, ADMIN_ROLE_ID), eq(users.active, true), ne(users.kind, "contact")));
   return row?.n ?? 0;
 }

@@ -19,7 +19,13 @@ interface Person {
  * pass in one transaction with its audit row and the notice to them, then end all their sessions.
  * With the app required, their next sign-in enrolls again. The notice's outbox id, to send.
  */
-export async function resetMfa(env: Env, db: Db, target: Person, admin: { id: string; name: string }, origin: AuditOrigin): Promise<string[]> {
+export async function resetMfa(
+  env: Env,
+  db: Db,
+  target: Person,
+  admin: { id: string; name: string },
+  origin: AuditOrigin,
+): Promise<string[]> {
   const now = origin.at;
   const notice: Notice = {
     userId: target.id,
@@ -38,7 +44,10 @@ export async function resetMfa(env: Env, db: Db, target: Person, admin: { id: st
       db.delete(recoveryCodes).where(eq(recoveryCodes.userId, target.id)),
       db.delete(passkeys).where(eq(passkeys.userId, target.id)),
       deleteAccessPasses(db, target.id),
-      db.update(recoveryCodeRequests).set({ status: "reset", resolvedAt: now }).where(and(eq(recoveryCodeRequests.userId, target.id), eq(recoveryCodeRequests.status, "pending"))),
+      db
+        .update(recoveryCodeRequests)
+        .set({ status: "reset", resolvedAt: now })
+        .where(and(eq(recoveryCodeRequests.userId, target.id), eq(recoveryCodeRequests.status, "pending"))),
       auditInsert(db, { event: "mfa.reset", portal: portalOfKind(target.kind), actorId: admin.id, targetId: target.id }, origin),
     ],
     [notice],

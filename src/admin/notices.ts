@@ -25,17 +25,28 @@ export function roleChangedNotice(person: Person, roleName: string, admin: { nam
 }
 
 export function rolePermissionsChangedNotice(person: Person, roleName: string, admin: { name: string }): Notice {
-  return notice(person, "The permissions of your EdgeDesk role changed", `${admin.name} changed what the role ${roleName}, which you hold, may do in the EdgeDesk agent portal.\n`);
+  return notice(
+    person,
+    "The permissions of your EdgeDesk role changed",
+    `${admin.name} changed what the role ${roleName}, which you hold, may do in the EdgeDesk agent portal.\n`,
+  );
 }
 
 /** Sent to the old address and the new one, so whoever held the account before hears of it. */
 export function emailChangedNotices(person: Person, oldEmail: string, admin: { name: string }): Notice[] {
   const body = `${admin.name} changed the email of your EdgeDesk account from ${oldEmail} to ${person.email}.\n`;
-  return [notice({ ...person, email: oldEmail }, "The email of your EdgeDesk account changed", body), notice(person, "The email of your EdgeDesk account changed", body)];
+  return [
+    notice({ ...person, email: oldEmail }, "The email of your EdgeDesk account changed", body),
+    notice(person, "The email of your EdgeDesk account changed", body),
+  ];
 }
 
 export function passwordSetByAdminNotice(person: Person, admin: { name: string }): Notice {
-  return notice(person, "Your EdgeDesk password was set by an administrator", `${admin.name} set a new password for your EdgeDesk account, which signs you out everywhere.\n`);
+  return notice(
+    person,
+    "Your EdgeDesk password was set by an administrator",
+    `${admin.name} set a new password for your EdgeDesk account, which signs you out everywhere.\n`,
+  );
 }
 
 /** An admin removed one passkey or forgot one remembered device of this person. */

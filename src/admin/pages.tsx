@@ -35,12 +35,17 @@ export function AdminFrame(props: { auth: Auth; title: string; children?: Child 
 export function ReauthLink(props: { back: string }) {
   return (
     <p class="actions">
-      <a class="button" href={`/agent/reauth?next=${encodeURIComponent(props.back)}`}>Confirm it's you</a>
+      <a class="button" href={`/agent/reauth?next=${encodeURIComponent(props.back)}`}>
+        Confirm it's you
+      </a>
     </p>
   );
 }
 
-export function PeopleTable(props: { rows: { id: string; name: string; email: string; active: boolean; href: string; extra: string[] }[]; extraHeads: string[] }) {
+export function PeopleTable(props: {
+  rows: { id: string; name: string; email: string; active: boolean; href: string; extra: string[] }[];
+  extraHeads: string[];
+}) {
   return (
     <div class="table-scroll">
       <table>
@@ -112,7 +117,15 @@ export function AgentForm(props: {
         </p>
       )}
       <Field label="Name" name="name" value={typed.name ?? v?.name} maxlength={100} readonly={locked} error={errors.name} />
-      <Field label="Email" name="email" type="email" value={typed.email ?? v?.email} maxlength={254} readonly={locked} error={errors.email} />
+      <Field
+        label="Email"
+        name="email"
+        type="email"
+        value={typed.email ?? v?.email}
+        maxlength={254}
+        readonly={locked}
+        error={errors.email}
+      />
       <div class="field">
         <label for="field-roleId">Role</label>
         {roleLocked ? (
@@ -129,7 +142,14 @@ export function AgentForm(props: {
           </>
         ) : (
           <>
-            <select id="field-roleId" name="roleId" aria-invalid={errors.roleId ? "true" : undefined} aria-describedby={[refusals.length ? "role-refusals" : "", errors.roleId ? "field-roleId-error" : ""].filter(Boolean).join(" ") || undefined}>
+            <select
+              id="field-roleId"
+              name="roleId"
+              aria-invalid={errors.roleId ? "true" : undefined}
+              aria-describedby={
+                [refusals.length ? "role-refusals" : "", errors.roleId ? "field-roleId-error" : ""].filter(Boolean).join(" ") || undefined
+              }
+            >
               {props.roles.map((r) => (
                 <option value={r.id} selected={current === r.id} disabled={!!r.refused && r.id !== current}>
                   {r.refused && r.id !== current ? `${r.name} (not yours to give)` : r.name}
@@ -151,7 +171,14 @@ export function AgentForm(props: {
         <legend>Groups</legend>
         {props.groups.map((g) => (
           <div class="choice">
-            <input type="checkbox" id={`group-${g.id}`} name="groupIds" value={g.id} checked={(typed.groupIds ?? v?.groupIds)?.includes(g.id)} disabled={locked} />
+            <input
+              type="checkbox"
+              id={`group-${g.id}`}
+              name="groupIds"
+              value={g.id}
+              checked={(typed.groupIds ?? v?.groupIds)?.includes(g.id)}
+              disabled={locked}
+            />
             <label for={`group-${g.id}`}>{g.name}</label>
           </div>
         ))}
@@ -174,9 +201,13 @@ export function AgentForm(props: {
   return (
     <form method="post" action={props.action} class="stack narrow">
       {fields}
-      {props.reauthHint && <p class="hint">Changing the role, the email or whether they are active asks you to confirm it's you (once every 5 minutes).</p>}
+      {props.reauthHint && (
+        <p class="hint">Changing the role, the email or whether they are active asks you to confirm it's you (once every 5 minutes).</p>
+      )}
       <div class="actions">
-        <button type="submit" class="primary">{v ? "Save" : "Create agent"}</button>
+        <button type="submit" class="primary">
+          {v ? "Save" : "Create agent"}
+        </button>
       </div>
     </form>
   );
@@ -200,7 +231,9 @@ export function MfaPanel(props: {
     props.hasApp ? `Authenticator app set up; ${props.codesLeft} of 10 recovery codes unused.` : "No authenticator app set up.",
     props.passkeyCount ? `${props.passkeyCount} passkey${props.passkeyCount === 1 ? "" : "s"}.` : "",
     props.accessPass ? `A temporary access pass works until ${utcMinute(props.accessPass.expiresAt)}.` : "",
-  ].join(" ").trim();
+  ]
+    .join(" ")
+    .trim();
   return (
     <section class="mfa-admin">
       <h2>Two-step verification</h2>
@@ -211,7 +244,11 @@ export function MfaPanel(props: {
         <p class="hint">{props.refused}</p>
       ) : (
         <>
-          {nothingToReset && <p class="hint" data-testid="admin-mfa-nothing">Reset MFA is not needed: {props.person.name} has no authenticator app, passkey or recovery codes.</p>}
+          {nothingToReset && (
+            <p class="hint" data-testid="admin-mfa-nothing">
+              Reset MFA is not needed: {props.person.name} has no authenticator app, passkey or recovery codes.
+            </p>
+          )}
           <div class="actions">
             {props.hasApp && props.canViewCodes !== false && (
               <a class="button" href={`${props.base}/recovery-codes`}>
@@ -266,7 +303,8 @@ export function SsoPanel(props: {
       ) : (
         <>
           <p class="hint">
-            People whose Microsoft account has no verified email cannot link by signing in. Invite them: they sign in with Microsoft through a one-time link.
+            People whose Microsoft account has no verified email cannot link by signing in. Invite them: they sign in with Microsoft through
+            a one-time link.
           </p>
           <div class="actions">
             <a class="button" href={`/agent/admin/people/${props.person.id}/sso-invite`}>
@@ -296,15 +334,28 @@ export function PersonDevicesPanel(props: {
       {props.passkeys.length === 0 ? (
         <p>{props.person.name} has no passkeys.</p>
       ) : (
-        <PasskeysTable testId="admin-passkeys" passkeys={props.passkeys} now={props.now} removeAction={(p) => `${props.base}/passkeys/${encodeURIComponent(p.id)}/remove`} />
+        <PasskeysTable
+          testId="admin-passkeys"
+          passkeys={props.passkeys}
+          now={props.now}
+          removeAction={(p) => `${props.base}/passkeys/${encodeURIComponent(p.id)}/remove`}
+        />
       )}
       <h2>Remembered devices</h2>
       {props.devices.length === 0 ? (
         <p>No device of {props.person.name} skips the second step.</p>
       ) : (
-        <DevicesTable testId="admin-devices" devices={props.devices} now={props.now} forgetAction={(d) => `${props.base}/devices/${d.id}/forget`} />
+        <DevicesTable
+          testId="admin-devices"
+          devices={props.devices}
+          now={props.now}
+          forgetAction={(d) => `${props.base}/devices/${d.id}/forget`}
+        />
       )}
-      <p class="hint">Removing one needs you to have confirmed your identity in the last 5 minutes. {props.person.name} is emailed, and it is in the audit log.</p>
+      <p class="hint">
+        Removing one needs you to have confirmed your identity in the last 5 minutes. {props.person.name} is emailed, and it is in the audit
+        log.
+      </p>
     </section>
   );
 }
@@ -314,7 +365,12 @@ export function RecoveryCodesView({ codes }: { codes: { code: string; usedAt: nu
     <ol class="recovery-codes admin-view" data-testid="admin-recovery-codes">
       {codes.map((c) => (
         <li class={c.usedAt ? "used" : ""}>
-          <code>{c.code}</code> {c.usedAt ? <span class="badge">used {new Date(c.usedAt).toISOString().slice(0, 16).replace("T", " ")} UTC</span> : <span class="badge current">unused</span>}
+          <code>{c.code}</code>{" "}
+          {c.usedAt ? (
+            <span class="badge">used {new Date(c.usedAt).toISOString().slice(0, 16).replace("T", " ")} UTC</span>
+          ) : (
+            <span class="badge current">unused</span>
+          )}
         </li>
       ))}
     </ol>
@@ -342,7 +398,15 @@ export function RoleForm(props: {
           const refused = props.grantable.get(p);
           return (
             <div class="choice">
-              <input type="checkbox" id={`perm-${p}`} name="permissions" value={p} checked={checked} disabled={!!locked || !!refused} aria-describedby={refused && !locked ? `perm-${p}-why` : undefined} />
+              <input
+                type="checkbox"
+                id={`perm-${p}`}
+                name="permissions"
+                value={p}
+                checked={checked}
+                disabled={!!locked || !!refused}
+                aria-describedby={refused && !locked ? `perm-${p}-why` : undefined}
+              />
               <label for={`perm-${p}`}>{PERMISSIONS[p]}</label>
               {refused && !locked && (
                 <span class="hint" id={`perm-${p}-why`}>
@@ -360,7 +424,9 @@ export function RoleForm(props: {
         <>
           <p class="hint">Saving a role asks you to confirm it's you (once every 5 minutes); its holders are emailed.</p>
           <div class="actions">
-            <button type="submit" class="primary">{props.value ? "Save role" : "Create role"}</button>
+            <button type="submit" class="primary">
+              {props.value ? "Save role" : "Create role"}
+            </button>
           </div>
         </>
       )}
@@ -391,7 +457,12 @@ export function CopyableSecret(props: { id: string; label: string; noun: string;
         <input id={props.id} type="text" readonly value={props.value} class={props.class} data-testid={props.id} />
       </p>
       <p class="actions">
-        <button type="button" data-copy={props.value} data-copy-status={`${props.id}-copied`} data-copy-blocked={`Copying is blocked here: select the ${props.noun} and copy it.`}>
+        <button
+          type="button"
+          data-copy={props.value}
+          data-copy-status={`${props.id}-copied`}
+          data-copy-blocked={`Copying is blocked here: select the ${props.noun} and copy it.`}
+        >
           Copy {props.noun}
         </button>
         <span id={`${props.id}-copied`} role="status" />

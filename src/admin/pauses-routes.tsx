@@ -26,7 +26,11 @@ export const pausesRoutes = new Hono<AppEnv>();
 pausesRoutes.use("*", requireSession("agent"), requirePermission("manageRecoveryAndMfaReset"));
 
 function where(pause: Pause): string {
-  return pause.sources.map((s) => `${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`).join(", ") || "—";
+  return (
+    pause.sources
+      .map((s) => `${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`)
+      .join(", ") || "—"
+  );
 }
 
 async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string } = {}, status: 200 | 403 | 404 = 200) {
@@ -40,8 +44,8 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
       <ErrorMessage message={extra.error} />
       <Notice message={extra.notice} />
       <p>
-        After too many wrong attempts from browsers a person never signed in with, signing in from new browsers is paused for them. Browsers they signed in with before
-        keep working. Each person was emailed where the attempts came from.
+        After too many wrong attempts from browsers a person never signed in with, signing in from new browsers is paused for them. Browsers
+        they signed in with before keep working. Each person was emailed where the attempts came from.
       </p>
       {pauses.length > 0 && !recentlyReauthenticated(c) && <ReauthLink back={PAUSES_PAGE} />}
       {pauses.length === 0 ? (
@@ -56,7 +60,9 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
                 <th scope="col">Paused until (UTC)</th>
                 <th scope="col">Wrong attempts</th>
                 <th scope="col">From</th>
-                <th scope="col"><span class="visually-hidden">Actions</span></th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -92,7 +98,9 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
   );
 }
 
-pausesRoutes.get("/", (c) => page(c, { notice: c.req.query("done") === "lifted" ? "The pause is lifted: they can sign in from any browser again." : undefined }));
+pausesRoutes.get("/", (c) =>
+  page(c, { notice: c.req.query("done") === "lifted" ? "The pause is lifted: they can sign in from any browser again." : undefined }),
+);
 
 pausesRoutes.post("/:id/lift", requireRecentAuth(), reads(), async (c) => {
   const id = c.req.param("id");

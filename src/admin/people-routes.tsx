@@ -20,10 +20,34 @@ import { actorOf, requirePermission } from "../access/guard";
 import { type Decision, holdsAllOf, mayAssignRole, mayManagePerson } from "../access/grants";
 import { hasPermission, type Permission } from "../access/permissions";
 import { FormProblems, Notice } from "../web/layout";
-import { type AgentChanges, createAgent, REAUTH_FIRST, groupIdsOf, holderOf, listAgents, listContacts, listGroups, listRoles, type Result, setContactActive, updateAgent } from "./agents";
+import {
+  type AgentChanges,
+  createAgent,
+  REAUTH_FIRST,
+  groupIdsOf,
+  holderOf,
+  listAgents,
+  listContacts,
+  listGroups,
+  listRoles,
+  type Result,
+  setContactActive,
+  updateAgent,
+} from "./agents";
 import { emailChangedNotices, passwordSetByAdminNotice, roleChangedNotice, secondFactorRemovedNotice } from "./notices";
 import { recoveryCodesViewedNotice, resetMfa } from "./mfa-admin";
-import { AdminFrame, AgentForm, MfaPanel, PersonDevicesPanel, ReauthLink, PeopleTable, RecoveryCodesView, type RoleChoice, SetPasswordForm, SsoPanel } from "./pages";
+import {
+  AdminFrame,
+  AgentForm,
+  MfaPanel,
+  PersonDevicesPanel,
+  ReauthLink,
+  PeopleTable,
+  RecoveryCodesView,
+  type RoleChoice,
+  SetPasswordForm,
+  SsoPanel,
+} from "./pages";
 import { linkedIdentityOf } from "../sso/invitations";
 import { ssoConfig } from "../sso/oidc";
 import { ownValue } from "../lib/lookup";
@@ -45,10 +69,18 @@ const groupIds = z
   .pipe(z.array(z.string().max(40)).max(50));
 const agentFields = { name: requiredText("a name", 100), email: emailField(), roleId: requiredText("a role", 40), groupIds };
 const newAgentForm = z.object({ ...agentFields, password: passwordField("a first password") });
-const editAgentForm = z.object({ ...agentFields, active: z.enum(["on", ""]).optional().transform((v) => v === "on") });
+const editAgentForm = z.object({
+  ...agentFields,
+  active: z
+    .enum(["on", ""])
+    .optional()
+    .transform((v) => v === "on"),
+});
 
 const passwordForm = z.object({ password: passwordField("a new password") });
-const activeForm = z.object({ active: z.enum(["on", ""], { error: "The Active box had an unexpected value. Reload the page and try again." }).optional() });
+const activeForm = z.object({
+  active: z.enum(["on", ""], { error: "The Active box had an unexpected value. Reload the page and try again." }).optional(),
+});
 
 function parseAgentForm<S extends z.ZodType>(c: Ctx, schema: S) {
   // Checkbox groups arrive as repeated fields: `all` keeps them as arrays.
@@ -65,7 +97,11 @@ const manage = requirePermission("manageAgents");
 const recovery = requirePermission("manageRecoveryAndMfaReset");
 
 /** The roles an admin sees on the agent form, each refused with its reason if not theirs to give. */
-function roleChoices(c: Ctx, roles: { id: string; name: string; permissions: Permission[] }[], target: Awaited<ReturnType<typeof holderOf>>): RoleChoice[] {
+function roleChoices(
+  c: Ctx,
+  roles: { id: string; name: string; permissions: Permission[] }[],
+  target: Awaited<ReturnType<typeof holderOf>>,
+): RoleChoice[] {
   const actor = actorOf(c);
   return roles.map((r) => {
     const grant = mayAssignRole(actor, target, r);
@@ -76,17 +112,22 @@ function roleChoices(c: Ctx, roles: { id: string; name: string; permissions: Per
 const reason = (decision: Decision) => (decision.ok ? undefined : decision.message);
 
 /** The passkeys and remembered devices panel, for admins with the recovery permission over this person. */
-async function devicesPanel(c: Ctx, person: { id: string; name: string; kind: "agent" | "contact" }, passkeyList: Awaited<ReturnType<typeof listPasskeys>>) {
+async function devicesPanel(
+  c: Ctx,
+  person: { id: string; name: string; kind: "agent" | "contact" },
+  passkeyList: Awaited<ReturnType<typeof listPasskeys>>,
+) {
   const policy = await portalPolicy(c, portalOfKind(person.kind));
   const now = c.var.clock.now();
   const devices = await userStub(c.env, person.id).listDevices(policy.generation, now);
-  return <PersonDevicesPanel person={person} passkeys={passkeyList} devices={devices} now={now} base={`/agent/admin/people/${person.id}`} />;
+  return (
+    <PersonDevicesPanel person={person} passkeys={passkeyList} devices={devices} now={now} base={`/agent/admin/people/${person.id}`} />
+  );
 }
 
 function statusOf(result: Result<unknown>): 400 | 401 | 403 | 404 | 409 {
   return result.ok ? 400 : (result.status ?? 400);
 }
-
 
 /** What a refused form had in it, as the form shows it again (never a password). */
 function typedPerson(values: FormValues | undefined) {
@@ -95,10 +136,15 @@ function typedPerson(values: FormValues | undefined) {
   return { name: text("name"), email: text("email"), roleId: text("roleId"), groupIds: [values.groupIds ?? []].flat() };
 }
 
-async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notice?: string; errors?: FieldErrors; values?: FormValues } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
+async function agentPage(
+  c: Ctx,
+  agentId: string,
+  extra: { error?: string; notice?: string; errors?: FieldErrors; values?: FormValues } = {},
+  status: 200 | 400 | 401 | 403 | 404 | 409 = 200,
+) {
   const db = getDb(c.env.DB);
   const agent = await findUserById(db, agentId);
-  if (!agent || agent.kind !== "agent") return c.notFound();
+  if (agent?.kind !== "agent") return c.notFound();
   const holder = (await holderOf(db, agentId))!;
   const actor = actorOf(c);
   const [roles, groups, memberOf, hasApp, codesLeft, passkeyList, policy, linked, accessPass] = await Promise.all([
@@ -140,11 +186,20 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
             person={agent}
             linked={linked}
             ssoReady={ssoConfig(c.env) !== null}
-            refused={agent.id === actor.id ? "You cannot invite yourself: sign in with Microsoft, or ask another administrator." : reason(mayManagePerson(actor, holder, "invite them to sign in with Microsoft"))}
+            refused={
+              agent.id === actor.id
+                ? "You cannot invite yourself: sign in with Microsoft, or ask another administrator."
+                : reason(mayManagePerson(actor, holder, "invite them to sign in with Microsoft"))
+            }
           />
           <RemovalPanel
             person={agent}
-            blocked={agent.id === actor.id ? "You cannot remove yourself. Ask another administrator." : (reason(mayManagePerson(actor, holder, "remove them")) ?? (agent.active ? `To remove ${agent.name}, disable them first: untick Active above and save.` : undefined))}
+            blocked={
+              agent.id === actor.id
+                ? "You cannot remove yourself. Ask another administrator."
+                : (reason(mayManagePerson(actor, holder, "remove them")) ??
+                  (agent.active ? `To remove ${agent.name}, disable them first: untick Active above and save.` : undefined))
+            }
           />
         </>
       )}
@@ -157,12 +212,15 @@ async function agentPage(c: Ctx, agentId: string, extra: { error?: string; notic
           accessPass={accessPass}
           self={agent.id === auth.user.id}
           base={`/agent/admin/people/${agentId}`}
-          refused={reason(mayManagePerson(actor, holder, "reset their MFA, view their recovery codes or issue them a temporary access pass"))}
+          refused={reason(
+            mayManagePerson(actor, holder, "reset their MFA, view their recovery codes or issue them a temporary access pass"),
+          )}
         />
       )}
-      {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && agent.id !== auth.user.id && holdsAllOf(actor, holder.roleId, holder.permissions) && (
-        await devicesPanel(c, agent, passkeyList)
-      )}
+      {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") &&
+        agent.id !== auth.user.id &&
+        holdsAllOf(actor, holder.roleId, holder.permissions) &&
+        (await devicesPanel(c, agent, passkeyList))}
     </AdminFrame>,
     status,
   );
@@ -174,15 +232,24 @@ peopleRoutes.get("/agents", manage, async (c) => {
     <AdminFrame auth={c.var.auth} title="Agents">
       <Notice message={c.req.query("created") ? "Agent created." : removedNotice(c.req.query("removed"))} />
       <p class="actions">
-        <a class="button primary" href="/agent/admin/agents/new">New agent</a>
+        <a class="button primary" href="/agent/admin/agents/new">
+          New agent
+        </a>
       </p>
-      <PeopleTable rows={agents.map((a) => ({ ...a, href: `/agent/admin/agents/${a.id}`, extra: [a.roleName ?? "", a.groups.join(", ")] }))} extraHeads={["Role", "Groups"]} />
+      <PeopleTable
+        rows={agents.map((a) => ({ ...a, href: `/agent/admin/agents/${a.id}`, extra: [a.roleName ?? "", a.groups.join(", ")] }))}
+        extraHeads={["Role", "Groups"]}
+      />
     </AdminFrame>,
   );
 });
 
 /** The New agent page; a refused form comes back with each field's problem beside it and what was typed (but the password). */
-async function newAgentPage(c: Ctx, refused: { error?: string; errors?: FieldErrors; values?: FormValues } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
+async function newAgentPage(
+  c: Ctx,
+  refused: { error?: string; errors?: FieldErrors; values?: FormValues } = {},
+  status: 200 | 400 | 401 | 403 | 404 | 409 = 200,
+) {
   const db = getDb(c.env.DB);
   const [roles, groups, policy] = await Promise.all([listRoles(db), listGroups(db), portalPolicy(c, "agent")]);
   const typed = typedPerson(refused.values);
@@ -190,7 +257,15 @@ async function newAgentPage(c: Ctx, refused: { error?: string; errors?: FieldErr
     <AdminFrame auth={c.var.auth} title="New agent">
       <FormProblems error={refused.error} errors={refused.errors} fields={["name", "email", "roleId", "password"]} />
       {!recentlyReauthenticated(c) && <ReauthLink back="/agent/admin/agents/new" />}
-      <AgentForm action="/agent/admin/agents/new" roles={roleChoices(c, roles, null)} groups={groups} rules={passwordRules(policy.password)} reauthHint={!recentlyReauthenticated(c)} errors={refused.errors} typed={typed} />
+      <AgentForm
+        action="/agent/admin/agents/new"
+        roles={roleChoices(c, roles, null)}
+        groups={groups}
+        rules={passwordRules(policy.password)}
+        reauthHint={!recentlyReauthenticated(c)}
+        errors={refused.errors}
+        typed={typed}
+      />
     </AdminFrame>,
     status,
   );
@@ -200,21 +275,51 @@ async function newAgentPage(c: Ctx, refused: { error?: string; errors?: FieldErr
 peopleRoutes.get("/agents/new", manage, (c) => newAgentPage(c));
 peopleRoutes.post("/agents/new", manage, reads(newAgentForm), async (c) => {
   const form = await parseAgentForm(c, newAgentForm);
-  if (!form.ok) return newAgentPage(c, Object.keys(form.errors).length ? { errors: form.errors, values: form.values } : { error: form.message }, 400);
+  if (!form.ok)
+    return newAgentPage(c, Object.keys(form.errors).length ? { errors: form.errors, values: form.values } : { error: form.message }, 400);
   const policy = await portalPolicy(c, "agent");
-  const created = await createAgent(c.env, getDb(c.env.DB), actorOf(c), form.data, policy.password, c.var.clock.now(), recentlyReauthenticated(c));
+  const created = await createAgent(
+    c.env,
+    getDb(c.env.DB),
+    actorOf(c),
+    form.data,
+    policy.password,
+    c.var.clock.now(),
+    recentlyReauthenticated(c),
+  );
   await auditRefusal(c, created, "create an agent", null);
   // Refused as a whole (a weak password, a taken email): said above the form, with what was typed kept (but the password).
-  if (!created.ok) return newAgentPage(c, { error: created.message, values: { name: form.data.name, email: form.data.email, roleId: form.data.roleId, groupIds: form.data.groupIds } }, statusOf(created));
-  await recordAudit(c, { event: "user.created", portal: "agent", actorId: c.var.auth.user.id, targetId: created.value, details: { email: form.data.email, roleId: form.data.roleId } });
+  if (!created.ok)
+    return newAgentPage(
+      c,
+      {
+        error: created.message,
+        values: { name: form.data.name, email: form.data.email, roleId: form.data.roleId, groupIds: form.data.groupIds },
+      },
+      statusOf(created),
+    );
+  await recordAudit(c, {
+    event: "user.created",
+    portal: "agent",
+    actorId: c.var.auth.user.id,
+    targetId: created.value,
+    details: { email: form.data.email, roleId: form.data.roleId },
+  });
   return c.redirect("/agent/admin/agents?created=1", 303);
 });
 
 peopleRoutes.get("/agents/:id", async (c) => {
   const auth = c.var.auth;
-  if (!hasPermission(auth.permissions, "manageAgents") && !hasPermission(auth.permissions, "manageRecoveryAndMfaReset")) return requirePermission("manageAgents")(c, async () => {});
+  if (!hasPermission(auth.permissions, "manageAgents") && !hasPermission(auth.permissions, "manageRecoveryAndMfaReset"))
+    return requirePermission("manageAgents")(c, async () => {});
   if (!ID.test(c.req.param("id"))) return c.notFound();
-  const notices: Record<string, string> = { passkey_removed: "Passkey removed. They were emailed.", device_forgotten: "Device forgotten: it will be asked for the second step again. They were emailed.", saved: "Saved.", password: "Password set. The agent was signed out everywhere.", reset: "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in." };
+  const notices: Record<string, string> = {
+    passkey_removed: "Passkey removed. They were emailed.",
+    device_forgotten: "Device forgotten: it will be asked for the second step again. They were emailed.",
+    saved: "Saved.",
+    password: "Password set. The agent was signed out everywhere.",
+    reset: "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in.",
+  };
   return agentPage(c, c.req.param("id"), { notice: ownValue(notices, c.req.query("done")) });
 });
 
@@ -222,10 +327,16 @@ peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
   const agentId = c.req.param("id");
   if (!ID.test(agentId)) return c.notFound();
   const form = await parseAgentForm(c, editAgentForm);
-  if (!form.ok) return agentPage(c, agentId, Object.keys(form.errors).length ? { errors: form.errors, values: form.values } : { error: form.message }, 400);
+  if (!form.ok)
+    return agentPage(
+      c,
+      agentId,
+      Object.keys(form.errors).length ? { errors: form.errors, values: form.values } : { error: form.message },
+      400,
+    );
   const db = getDb(c.env.DB);
   const before = await holderOf(db, agentId);
-  if (!before || before.kind !== "agent") return c.notFound();
+  if (before?.kind !== "agent") return c.notFound();
   const now = c.var.clock.now();
   const actorId = c.var.auth.user.id;
   // What records the edit (its audit rows, the notices to the agent), stored with it in one batch.
@@ -233,11 +344,30 @@ peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
   const record = {
     origin: auditOriginOf(c),
     build: async (changes: AgentChanges) => {
-      const entries: AuditEntry[] = [{ event: "user.updated", portal: "agent", actorId, targetId: agentId, details: { roleId: form.data.roleId, active: form.data.active, groupIds: form.data.groupIds, ...(changes.email ? { email: { from: before.email, to: form.data.email } } : {}) } }];
+      const entries: AuditEntry[] = [
+        {
+          event: "user.updated",
+          portal: "agent",
+          actorId,
+          targetId: agentId,
+          details: {
+            roleId: form.data.roleId,
+            active: form.data.active,
+            groupIds: form.data.groupIds,
+            ...(changes.email ? { email: { from: before.email, to: form.data.email } } : {}),
+          },
+        },
+      ];
       const notices: MailNotice[] = [];
       if (changes.role) {
         const roleName = (await listRoles(db)).find((r) => r.id === after.roleId)?.name ?? "";
-        entries.push({ event: "role.assigned", portal: "agent", actorId, targetId: agentId, details: { from: before.roleId, to: after.roleId } });
+        entries.push({
+          event: "role.assigned",
+          portal: "agent",
+          actorId,
+          targetId: agentId,
+          details: { from: before.roleId, to: after.roleId },
+        });
         notices.push(roleChangedNotice(after, roleName, c.var.auth.user));
       }
       if (changes.email) notices.push(...emailChangedNotices(after, before.email, c.var.auth.user));
@@ -247,7 +377,16 @@ peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
   const updated = await updateAgent(c.env, db, actorOf(c), agentId, form.data, now, recentlyReauthenticated(c), record);
   await auditRefusal(c, updated, "change an agent", agentId);
   // Refused as a whole (an email taken, a re-authentication due): said above the form, with what was typed kept.
-  if (!updated.ok) return agentPage(c, agentId, { error: updated.message, values: { name: form.data.name, email: form.data.email, roleId: form.data.roleId, groupIds: form.data.groupIds } }, statusOf(updated));
+  if (!updated.ok)
+    return agentPage(
+      c,
+      agentId,
+      {
+        error: updated.message,
+        values: { name: form.data.name, email: form.data.email, roleId: form.data.roleId, groupIds: form.data.groupIds },
+      },
+      statusOf(updated),
+    );
   await sendAfterResponse(c, updated.value.mailIds);
   return c.redirect(`/agent/admin/agents/${agentId}?done=saved`, 303);
 });
@@ -257,7 +396,7 @@ peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), reads(pas
   const agentId = c.req.param("id");
   const db = getDb(c.env.DB);
   const agent = ID.test(agentId) ? await findUserById(db, agentId) : null;
-  if (!agent || agent.kind !== "agent") return c.notFound();
+  if (agent?.kind !== "agent") return c.notFound();
   const form = await parseForm(c, passwordForm);
   if (!form.ok) return agentPage(c, agentId, { error: form.message }, 400);
   const refused = await refuseUnlessManageable(c, agentId, "set their password", "set an agent's password");
@@ -266,7 +405,11 @@ peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), reads(pas
   const now = c.var.clock.now();
   // The password, its audit row and the notice to the agent are stored together.
   const mail = await queueNotices(c.env, db, [passwordSetByAdminNotice(agent, c.var.auth.user)], now);
-  const audit = auditInsert(db, { event: "password.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { byAdmin: true } }, auditOriginOf(c));
+  const audit = auditInsert(
+    db,
+    { event: "password.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: agentId, details: { byAdmin: true } },
+    auditOriginOf(c),
+  );
   const changed = await setPassword(c.env, db, agent, form.data.password, policy.password, now, [audit, ...mail.statements]);
   if (!changed.ok) return agentPage(c, agentId, { error: changed.message }, 400);
   await endAllSessionsOfUser(c.env, agentId);
@@ -286,10 +429,11 @@ peopleRoutes.get("/contacts", manage, async (c) => {
 
 peopleRoutes.get("/contacts/:id", async (c) => {
   const auth = c.var.auth;
-  if (!hasPermission(auth.permissions, "manageAgents") && !hasPermission(auth.permissions, "manageRecoveryAndMfaReset")) return requirePermission("manageAgents")(c, async () => {});
+  if (!hasPermission(auth.permissions, "manageAgents") && !hasPermission(auth.permissions, "manageRecoveryAndMfaReset"))
+    return requirePermission("manageAgents")(c, async () => {});
   const db = getDb(c.env.DB);
   const contact = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
-  if (!contact || contact.kind !== "contact") return c.notFound();
+  if (contact?.kind !== "contact") return c.notFound();
   const [hasApp, codesLeft, passkeyList, linked, holder, accessPass] = await Promise.all([
     hasConfirmedAuthenticator(db, contact.id),
     countUnusedRecoveryCodes(db, contact.id),
@@ -300,13 +444,21 @@ peopleRoutes.get("/contacts/:id", async (c) => {
   ]);
   return c.html(
     <AdminFrame auth={auth} title={contact.name}>
-      <Notice message={c.req.query("done") === "reset" ? "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in." : undefined} />
+      <Notice
+        message={
+          c.req.query("done") === "reset"
+            ? "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in."
+            : undefined
+        }
+      />
       <p>
         {contact.email} · {contact.active ? "Active" : "Disabled"}
       </p>
       {hasPermission(auth.permissions, "manageAgents") && (
         <>
-          {!recentlyReauthenticated(c) && <p class="hint">Enabling or disabling a contact asks you to confirm it's you (once every 5 minutes).</p>}
+          {!recentlyReauthenticated(c) && (
+            <p class="hint">Enabling or disabling a contact asks you to confirm it's you (once every 5 minutes).</p>
+          )}
           <form method="post" action={`/agent/admin/contacts/${contact.id}/active`} class="actions">
             <input type="hidden" name="active" value={contact.active ? "" : "on"} />
             <button type="submit">{contact.active ? "Disable contact" : "Enable contact"}</button>
@@ -314,11 +466,27 @@ peopleRoutes.get("/contacts/:id", async (c) => {
         </>
       )}
       {hasPermission(auth.permissions, "manageAgents") && (
-        <SsoPanel person={contact} linked={linked} ssoReady={ssoConfig(c.env) !== null} refused={reason(mayManagePerson(actorOf(c), holder!, "invite them to sign in with Microsoft"))} />
+        <SsoPanel
+          person={contact}
+          linked={linked}
+          ssoReady={ssoConfig(c.env) !== null}
+          refused={reason(mayManagePerson(actorOf(c), holder!, "invite them to sign in with Microsoft"))}
+        />
       )}
-      {hasPermission(auth.permissions, "manageAgents") && <RemovalPanel person={contact} blocked={reason(mayManagePerson(actorOf(c), holder!, "remove them"))} />}
+      {hasPermission(auth.permissions, "manageAgents") && (
+        <RemovalPanel person={contact} blocked={reason(mayManagePerson(actorOf(c), holder!, "remove them"))} />
+      )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (
-        <MfaPanel person={contact} hasApp={hasApp} passkeyCount={passkeyList.length} codesLeft={codesLeft} accessPass={accessPass} self={false} base={`/agent/admin/people/${contact.id}`} canViewCodes={false} />
+        <MfaPanel
+          person={contact}
+          hasApp={hasApp}
+          passkeyCount={passkeyList.length}
+          codesLeft={codesLeft}
+          accessPass={accessPass}
+          self={false}
+          base={`/agent/admin/people/${contact.id}`}
+          canViewCodes={false}
+        />
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (await devicesPanel(c, contact, passkeyList))}
     </AdminFrame>,
@@ -333,7 +501,12 @@ peopleRoutes.post("/contacts/:id/active", manage, requireRecentAuth(), reads(act
   if (!form.ok) return c.text(form.message, 400);
   const record = {
     origin: auditOriginOf(c),
-    build: async (active: boolean) => ({ entries: [{ event: "user.updated", portal: "support", actorId: c.var.auth.user.id, targetId: id, details: { active } } satisfies AuditEntry], notices: [] }),
+    build: async (active: boolean) => ({
+      entries: [
+        { event: "user.updated", portal: "support", actorId: c.var.auth.user.id, targetId: id, details: { active } } satisfies AuditEntry,
+      ],
+      notices: [],
+    }),
   };
   const result = await setContactActive(c.env, getDb(c.env.DB), actorOf(c), id, form.data.active === "on", c.var.clock.now(), record);
   await auditRefusal(c, result, "enable or disable a contact", id);
@@ -349,11 +522,13 @@ peopleRoutes.get("/people/:id/reset-mfa", recovery, requireRecentAuth(), async (
   return c.html(
     <AdminFrame auth={c.var.auth} title={`Reset MFA of ${target.name}?`}>
       <p>
-        This removes {target.name}'s authenticator app, passkeys and recovery codes, signs them out everywhere and emails them. They set up the app again at
-        their next sign-in.
+        This removes {target.name}'s authenticator app, passkeys and recovery codes, signs them out everywhere and emails them. They set up
+        the app again at their next sign-in.
       </p>
       <form method="post" action={`/agent/admin/people/${target.id}/reset-mfa`} class="actions">
-        <button type="submit" class="danger">Reset MFA</button>
+        <button type="submit" class="danger">
+          Reset MFA
+        </button>
         <a href={target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`}>Cancel</a>
       </form>
     </AdminFrame>,
@@ -367,7 +542,8 @@ peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), reads(
   const target = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
   if (!target) return c.notFound();
   const back = target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`;
-  if (target.id === auth.user.id) return agentPage(c, target.id, { error: "You cannot reset your own MFA here. Ask another administrator." }, 403);
+  if (target.id === auth.user.id)
+    return agentPage(c, target.id, { error: "You cannot reset your own MFA here. Ask another administrator." }, 403);
   const refused = await refuseUnlessManageable(c, target.id, "reset their MFA", "reset MFA");
   if (refused) return refused;
   const origin = auditOriginOf(c);
@@ -380,11 +556,15 @@ peopleRoutes.get("/people/:id/recovery-codes", recovery, requireRecentAuth(), as
   const auth = c.var.auth;
   const db = getDb(c.env.DB);
   const target = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
-  if (!target || target.kind !== "agent") return c.notFound();
+  if (target?.kind !== "agent") return c.notFound();
   const refused = await refuseUnlessManageable(c, target.id, "view their recovery codes", "view recovery codes");
   if (refused) return refused;
   const codes = await listRecoveryCodes(c.env, db, target.id);
-  await recordAuditWithNotices(c, [{ event: "recovery_codes.viewed", portal: "agent", actorId: auth.user.id, targetId: target.id }], [recoveryCodesViewedNotice(target, auth.user)]);
+  await recordAuditWithNotices(
+    c,
+    [{ event: "recovery_codes.viewed", portal: "agent", actorId: auth.user.id, targetId: target.id }],
+    [recoveryCodesViewedNotice(target, auth.user)],
+  );
   return c.html(
     <AdminFrame auth={auth} title={`Recovery codes of ${target.name}`}>
       <RecoveryCodesView codes={codes} />
@@ -402,7 +582,12 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
   const target = ID.test(targetId) ? await findUserById(db, targetId) : null;
   if (!target) return c.notFound();
   if (target.id === auth.user.id) return c.text("Remove your own passkeys and devices from My account.", 403);
-  const refused = await refuseUnlessManageable(c, target.id, kind === "passkey" ? "remove their passkeys" : "forget their devices", kind === "passkey" ? "remove a passkey" : "forget a device");
+  const refused = await refuseUnlessManageable(
+    c,
+    target.id,
+    kind === "passkey" ? "remove their passkeys" : "forget their devices",
+    kind === "passkey" ? "remove a passkey" : "forget a device",
+  );
   if (refused) return refused;
   const itemId = c.req.param("itemId") ?? "";
   const back = target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`;
@@ -411,14 +596,31 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
     if (!passkey || !(await removePasskey(db, target.id, itemId))) return c.text("That passkey is not registered to this person.", 404);
     await recordAuditWithNotices(
       c,
-      [{ event: "passkey.removed", portal: portalOfKind(target.kind), actorId: auth.user.id, targetId: target.id, details: { byAdmin: true, name: passkey.name } }],
+      [
+        {
+          event: "passkey.removed",
+          portal: portalOfKind(target.kind),
+          actorId: auth.user.id,
+          targetId: target.id,
+          details: { byAdmin: true, name: passkey.name },
+        },
+      ],
       [secondFactorRemovedNotice(target, `the passkey “${passkey.name}”`, auth.user)],
     );
   } else {
-    if (!/^dev_[a-z2-7]{16}$/.test(itemId) || !(await userStub(c.env, target.id).forgetDevice(itemId))) return c.text("That device is not remembered for this person.", 404);
+    if (!/^dev_[a-z2-7]{16}$/.test(itemId) || !(await userStub(c.env, target.id).forgetDevice(itemId)))
+      return c.text("That device is not remembered for this person.", 404);
     await recordAuditWithNotices(
       c,
-      [{ event: "devices.forgotten", portal: portalOfKind(target.kind), actorId: auth.user.id, targetId: target.id, details: { byAdmin: true, deviceId: itemId } }],
+      [
+        {
+          event: "devices.forgotten",
+          portal: portalOfKind(target.kind),
+          actorId: auth.user.id,
+          targetId: target.id,
+          details: { byAdmin: true, deviceId: itemId },
+        },
+      ],
       [secondFactorRemovedNotice(target, "a remembered device (it will be asked for the second step again)", auth.user)],
     );
   }

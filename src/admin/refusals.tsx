@@ -15,7 +15,13 @@ type Ctx = Context<AppEnv>;
 /** A refused admin change is audited (who tried what on whom), then shown. */
 export async function auditRefusal(c: Ctx, result: Result<unknown>, action: string, targetId: string | null) {
   if (!result.ok && result.status === 403) {
-    await recordAudit(c, { event: "access.refused", portal: "agent", actorId: c.var.auth.user.id, targetId: targetId ?? undefined, details: { action, reason: result.message } });
+    await recordAudit(c, {
+      event: "access.refused",
+      portal: "agent",
+      actorId: c.var.auth.user.id,
+      targetId: targetId ?? undefined,
+      details: { action, reason: result.message },
+    });
   }
 }
 
@@ -33,11 +39,11 @@ export async function refuseUnlessManageable(c: Ctx, targetId: string, what: str
   );
 }
 
-
 const PERSON_ID = /^(agt|cnt)_[a-z2-7]{16}$/;
 
 /** The admin page of an agent or a contact. */
-export const personPage = (person: { id: string; kind: "agent" | "contact" }) => (person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`);
+export const personPage = (person: { id: string; kind: "agent" | "contact" }) =>
+  person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`;
 
 type Person = NonNullable<Awaited<ReturnType<typeof findUserById>>>;
 export type Refusal = { message: string; status: 403 | 409 | 503 };
@@ -47,7 +53,10 @@ export type Refusal = { message: string; status: 403 | 409 | 503 };
  * rule allows it (audited when it does not), and the action's own checks pass (`refuse`, in
  * order). Otherwise `refused` is the page that says why, titled `title`, with the way back.
  */
-export async function personToActOn(c: Ctx, options: { title: string; what: string; action: string; refuse: (person: Person) => Refusal | null }): Promise<{ person: Person; refused?: undefined } | { refused: Response }> {
+export async function personToActOn(
+  c: Ctx,
+  options: { title: string; what: string; action: string; refuse: (person: Person) => Refusal | null },
+): Promise<{ person: Person; refused?: undefined } | { refused: Response }> {
   const id = c.req.param("id") ?? "";
   const person = PERSON_ID.test(id) ? await findUserById(getDb(c.env.DB), id) : null;
   if (!person) return { refused: await c.notFound() };
@@ -60,7 +69,9 @@ export async function personToActOn(c: Ctx, options: { title: string; what: stri
       refused: await c.html(
         <AdminFrame auth={c.var.auth} title={options.title}>
           <ErrorMessage message={stop.message} />
-          <p><a href={personPage(person)}>Back to {person.name}</a></p>
+          <p>
+            <a href={personPage(person)}>Back to {person.name}</a>
+          </p>
         </AdminFrame>,
         stop.status,
       ),

@@ -24,9 +24,15 @@ const reassignForm = z.object({ agentId: requiredText("an agent", 40) });
 export const removalRoutes = new Hono<AppEnv>();
 const manage = requirePermission("manageAgents");
 
-const backTo = (person: { id: string; kind: "agent" | "contact" }) => `/agent/admin/${person.kind === "agent" ? "agents" : "contacts"}/${person.id}`;
+const backTo = (person: { id: string; kind: "agent" | "contact" }) =>
+  `/agent/admin/${person.kind === "agent" ? "agents" : "contacts"}/${person.id}`;
 
-async function removalPage(c: Ctx, id: string, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
+async function removalPage(
+  c: Ctx,
+  id: string,
+  extra: { error?: string; notice?: string } = {},
+  status: 200 | 400 | 401 | 403 | 404 | 409 = 200,
+) {
   const db = getDb(c.env.DB);
   const person = ID.test(id) ? await holderOf(db, id) : null;
   if (!person) return c.notFound();
@@ -35,8 +41,28 @@ async function removalPage(c: Ctx, id: string, extra: { error?: string; notice?:
   const back = backTo(person);
   const actor = actorOf(c);
   const page = { auth: c.var.auth, person, back, pseudonym: pseudonymFor(person.kind, person.id) };
-  if (person.id === actor.id) return c.html(<RemovalPage {...page} managed={null} usedAssets={0} reassignTo={null} refusal="You cannot remove yourself. Ask another administrator." />, 403);
-  if (person.kind === "agent" && person.active) return c.html(<RemovalPage {...page} managed={null} usedAssets={0} reassignTo={null} refusal={`Disable ${person.name} first: only a disabled agent can be removed.`} />, 409);
+  if (person.id === actor.id)
+    return c.html(
+      <RemovalPage
+        {...page}
+        managed={null}
+        usedAssets={0}
+        reassignTo={null}
+        refusal="You cannot remove yourself. Ask another administrator."
+      />,
+      403,
+    );
+  if (person.kind === "agent" && person.active)
+    return c.html(
+      <RemovalPage
+        {...page}
+        managed={null}
+        usedAssets={0}
+        reassignTo={null}
+        refusal={`Disable ${person.name} first: only a disabled agent can be removed.`}
+      />,
+      409,
+    );
   const [managed, usedAssets, options] = await Promise.all([
     person.kind === "agent" ? managedRecords(c.env.DB, person.id) : null,
     assetsUsedBy(c.env.DB, person.id),
@@ -46,7 +72,9 @@ async function removalPage(c: Ctx, id: string, extra: { error?: string; notice?:
   return c.html(<RemovalPage {...page} managed={managed} usedAssets={usedAssets} reassignTo={reassignTo} {...extra} />, status);
 }
 
-removalRoutes.get("/people/:id/remove", manage, requireRecentAuth(), (c) => removalPage(c, c.req.param("id"), { notice: c.req.query("done") === "reassigned" ? "Reassigned." : undefined }));
+removalRoutes.get("/people/:id/remove", manage, requireRecentAuth(), (c) =>
+  removalPage(c, c.req.param("id"), { notice: c.req.query("done") === "reassigned" ? "Reassigned." : undefined }),
+);
 
 const PSEUDONYM = /^Removed (agent|contact) [A-Z2-7]{10}$/;
 export const removedNotice = (pseudonym: string | undefined) =>
@@ -77,7 +105,7 @@ removalRoutes.post("/people/:id/remove", manage, requireRecentAuth(), reads(remo
 removalRoutes.post("/people/:id/reassign", manage, requirePermission("manageAssets"), reads(reassignForm), async (c) => {
   const id = c.req.param("id");
   const person = ID.test(id) ? await holderOf(getDb(c.env.DB), id) : null;
-  if (!person || person.kind !== "agent") return c.notFound();
+  if (person?.kind !== "agent") return c.notFound();
   const form = await parseForm(c, reassignForm);
   if (!form.ok) return removalPage(c, id, { error: form.message }, 400);
   const to = form.data.agentId === "none" ? null : form.data.agentId;
@@ -87,7 +115,14 @@ removalRoutes.post("/people/:id/reassign", manage, requirePermission("manageAsse
   if (newAgent) {
     const outside = await outsideGroupsOf(c.env.DB, person.id, newAgent);
     if (outside.assets + outside.software > 0) {
-      return removalPage(c, id, { error: `${newAgent.name} is not in the Managed By Group of ${outside.assets} of these assets and ${outside.software} of these software records. Nothing was changed.` }, 409);
+      return removalPage(
+        c,
+        id,
+        {
+          error: `${newAgent.name} is not in the Managed By Group of ${outside.assets} of these assets and ${outside.software} of these software records. Nothing was changed.`,
+        },
+        409,
+      );
     }
   }
   const problems: string[] = [];

@@ -32,7 +32,9 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
               <tr>
                 <th scope="col">Who</th>
                 <th scope="col">Asked</th>
-                <th scope="col"><span class="visually-hidden">Actions</span></th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -46,7 +48,9 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
                     <form method="post" action={`/agent/admin/recovery-requests/${r.id}/issue`}>
                       <button type="submit">Issue new codes</button>
                     </form>
-                    <a class="button danger" href={`/agent/admin/people/${r.userId}/reset-mfa`}>Reset MFA</a>
+                    <a class="button danger" href={`/agent/admin/people/${r.userId}/reset-mfa`}>
+                      Reset MFA
+                    </a>
                   </td>
                 </tr>
               ))}
@@ -59,7 +63,9 @@ async function page(c: Context<AppEnv>, extra: { error?: string; notice?: string
   );
 }
 
-requestsRoutes.get("/", (c) => page(c, { notice: c.req.query("done") === "issued" ? "New codes issued. They will see them at their next sign-in." : undefined }));
+requestsRoutes.get("/", (c) =>
+  page(c, { notice: c.req.query("done") === "issued" ? "New codes issued. They will see them at their next sign-in." : undefined }),
+);
 // New codes are a new way in for that person (SECURITY.md 39).
 requestsRoutes.post("/:id/issue", requireRecentAuth(), reads(), async (c) => {
   const db = getDb(c.env.DB);
@@ -69,7 +75,10 @@ requestsRoutes.post("/:id/issue", requireRecentAuth(), reads(), async (c) => {
     origin: auditOriginOf(c),
     build: async ({ userId }: { userId: string }) => {
       const person = await findUserById(db, userId);
-      return { entries: [{ event: "recovery_codes.issued", portal: "agent", actorId: admin.id, targetId: userId } satisfies AuditEntry], notices: person ? [recoveryCodesIssuedNotice(person, admin)] : [] };
+      return {
+        entries: [{ event: "recovery_codes.issued", portal: "agent", actorId: admin.id, targetId: userId } satisfies AuditEntry],
+        notices: person ? [recoveryCodesIssuedNotice(person, admin)] : [],
+      };
     },
   };
   const result = await issueRequestedCodes(c.env, db, c.req.param("id"), admin.id, c.var.clock.now(), record);

@@ -39,8 +39,6 @@ function readRoleForm(c: Ctx) {
 export const rolesRoutes = new Hono<AppEnv>();
 rolesRoutes.use("*", requireSession("agent"), requirePermission("manageAgents"));
 
-
-
 async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
   const rows = await listRoles(getDb(c.env.DB));
   return c.html(
@@ -49,7 +47,9 @@ async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {},
       {extra.error === REAUTH_FIRST && <ReauthLink back="/agent/admin/roles" />}
       <Notice message={extra.notice} />
       <p class="actions">
-        <a class="button primary" href="/agent/admin/roles/new">New role</a>
+        <a class="button primary" href="/agent/admin/roles/new">
+          New role
+        </a>
       </p>
       <div class="table-scroll">
         <table>
@@ -58,7 +58,9 @@ async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {},
               <th scope="col">Role</th>
               <th scope="col">Permissions</th>
               <th scope="col">Agents</th>
-              <th scope="col"><span class="visually-hidden">Actions</span></th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -72,7 +74,9 @@ async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {},
                 <td>
                   {!r.builtin && (
                     <form method="post" action={`/agent/admin/roles/${r.id}/delete`}>
-                      <button type="submit" class="link" aria-label={`Delete ${r.name}`}>Delete</button>
+                      <button type="submit" class="link" aria-label={`Delete ${r.name}`}>
+                        Delete
+                      </button>
                     </form>
                   )}
                 </td>
@@ -87,7 +91,12 @@ async function listPage(c: Ctx, extra: { error?: string; notice?: string } = {},
 }
 
 /** The role form: only the permissions this admin holds can be ticked, and their own role is read-only. */
-async function formPage(c: Ctx, roleId: string | null, extra: { error?: string; errors?: FieldErrors; value?: { name: string; permissions: Permission[]; builtin: string | null } } = {}, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) {
+async function formPage(
+  c: Ctx,
+  roleId: string | null,
+  extra: { error?: string; errors?: FieldErrors; value?: { name: string; permissions: Permission[]; builtin: string | null } } = {},
+  status: 200 | 400 | 401 | 403 | 404 | 409 = 200,
+) {
   const actor = actorOf(c);
   const role = roleId ? await getDb(c.env.DB).select().from(roles).where(eq(roles.id, roleId)).get() : null;
   if (roleId && !role) return c.notFound();
@@ -96,8 +105,16 @@ async function formPage(c: Ctx, roleId: string | null, extra: { error?: string; 
   return c.html(
     <AdminFrame auth={c.var.auth} title={role ? role.name : "New role"}>
       <FormProblems error={extra.error} errors={extra.errors} fields={["name"]} />
-      {(extra.error === REAUTH_FIRST || (!recentlyReauthenticated(c) && decision.ok)) && <ReauthLink back={roleId ? `/agent/admin/roles/${roleId}` : "/agent/admin/roles/new"} />}
-      <RoleForm action={action} value={extra.value ?? role ?? undefined} grantable={grantablePermissions(actor)} locked={decision.ok ? undefined : decision.message} errors={extra.errors} />
+      {(extra.error === REAUTH_FIRST || (!recentlyReauthenticated(c) && decision.ok)) && (
+        <ReauthLink back={roleId ? `/agent/admin/roles/${roleId}` : "/agent/admin/roles/new"} />
+      )}
+      <RoleForm
+        action={action}
+        value={extra.value ?? role ?? undefined}
+        grantable={grantablePermissions(actor)}
+        locked={decision.ok ? undefined : decision.message}
+        errors={extra.errors}
+      />
     </AdminFrame>,
     status,
   );
@@ -105,7 +122,13 @@ async function formPage(c: Ctx, roleId: string | null, extra: { error?: string; 
 
 async function refusedOrError(c: Ctx, result: Result<unknown>, action: string, targetId: string | null) {
   if (!result.ok && result.status === 403) {
-    await recordAudit(c, { event: "access.refused", portal: "agent", actorId: c.var.auth.user.id, targetId: targetId ?? undefined, details: { action, reason: result.message } });
+    await recordAudit(c, {
+      event: "access.refused",
+      portal: "agent",
+      actorId: c.var.auth.user.id,
+      targetId: targetId ?? undefined,
+      details: { action, reason: result.message },
+    });
   }
 }
 
@@ -116,7 +139,9 @@ async function save(c: Ctx, roleId: string | null) {
   const form = await readRoleForm(c);
   if (!form.ok) {
     // What was typed and ticked comes back with each field's problem (only known permissions are kept).
-    const ticked = [form.values.permissions ?? []].flat().filter((p): p is Permission => (ALL_PERMISSIONS as readonly string[]).includes(p));
+    const ticked = [form.values.permissions ?? []]
+      .flat()
+      .filter((p): p is Permission => (ALL_PERMISSIONS as readonly string[]).includes(p));
     const value = { name: typeof form.values.name === "string" ? form.values.name : "", permissions: ticked, builtin: null };
     return formPage(c, roleId, Object.keys(form.errors).length ? { errors: form.errors, value } : { error: form.message, value }, 400);
   }
@@ -127,8 +152,18 @@ async function save(c: Ctx, roleId: string | null) {
   const record = {
     origin: auditOriginOf(c),
     build: async (id: string) => ({
-      entries: [{ event: "role.saved", portal: "agent", actorId: c.var.auth.user.id, targetId: id, details: { name: form.data.name, permissions: form.data.permissions } } satisfies AuditEntry],
-      notices: (roleId ? await holdersOfRole(db, roleId) : []).map((holder) => rolePermissionsChangedNotice(holder, form.data.name, c.var.auth.user)),
+      entries: [
+        {
+          event: "role.saved",
+          portal: "agent",
+          actorId: c.var.auth.user.id,
+          targetId: id,
+          details: { name: form.data.name, permissions: form.data.permissions },
+        } satisfies AuditEntry,
+      ],
+      notices: (roleId ? await holdersOfRole(db, roleId) : []).map((holder) =>
+        rolePermissionsChangedNotice(holder, form.data.name, c.var.auth.user),
+      ),
     }),
   };
   const saved = await saveRole(c.env, db, actorOf(c), roleId, form.data, now, recentlyReauthenticated(c), record);

@@ -31,7 +31,10 @@ function invitee(c: Ctx) {
     action: "invite to sign in with Microsoft",
     refuse: (person) =>
       !ssoConfig(c.env)
-        ? { message: "Single sign-on is not set up for EdgeDesk yet (docs/CONFIGURATION.md, Single sign-on with Microsoft Entra ID).", status: 503 }
+        ? {
+            message: "Single sign-on is not set up for EdgeDesk yet (docs/CONFIGURATION.md, Single sign-on with Microsoft Entra ID).",
+            status: 503,
+          }
         : person.id === c.var.auth.user.id
           ? { message: "You cannot invite yourself: sign in with Microsoft, or ask another administrator.", status: 403 }
           : !person.active
@@ -47,9 +50,9 @@ ssoInviteRoutes.get("/people/:id/sso-invite", manage, requireRecentAuth(), async
   return c.html(
     <AdminFrame auth={c.var.auth} title={`Invite ${person.name} to sign in with Microsoft?`}>
       <p>
-        This makes a link that works once, for {INVITATION_LIFETIME_MS / 3_600_000} hours. Whoever signs in with Microsoft through it links that
-        Microsoft account to {person.name}'s EdgeDesk account, replacing any earlier link, and can then sign in as {person.name}. Any earlier
-        invitation stops working.
+        This makes a link that works once, for {INVITATION_LIFETIME_MS / 3_600_000} hours. Whoever signs in with Microsoft through it links
+        that Microsoft account to {person.name}'s EdgeDesk account, replacing any earlier link, and can then sign in as {person.name}. Any
+        earlier invitation stops working.
       </p>
       <p>We email the link to {person.email} and show it to you once, to pass on if they have no mailbox.</p>
       <form method="post" action={`/agent/admin/people/${person.id}/sso-invite`} class="actions">
@@ -69,14 +72,22 @@ ssoInviteRoutes.post("/people/:id/sso-invite", manage, requireRecentAuth(), read
   const portal = portalOfKind(person.kind);
   const { token, expiresAt } = await createInvitation(getDb(c.env.DB), person.id, auth.user.id, now);
   const link = `${new URL(c.req.url).origin}/${portal}/sso/invitation/${token}`;
-  await recordAuditWithNotices(c, [{ event: "sso.invited", portal, actorId: auth.user.id, targetId: person.id, details: { expiresAt } }], [ssoInvitedNotice(person, portal, link, expiresAt, auth.user)]);
+  await recordAuditWithNotices(
+    c,
+    [{ event: "sso.invited", portal, actorId: auth.user.id, targetId: person.id, details: { expiresAt } }],
+    [ssoInvitedNotice(person, portal, link, expiresAt, auth.user)],
+  );
   c.header("Cache-Control", "no-store");
   return c.html(
     <AdminFrame auth={auth} title={`Invitation for ${person.name}`}>
-      <p>Pass this link to {person.name}. It is shown only now; it works once, until {new Date(expiresAt).toUTCString()}.</p>
+      <p>
+        Pass this link to {person.name}. It is shown only now; it works once, until {new Date(expiresAt).toUTCString()}.
+      </p>
       <CopyableSecret id="invitation-link" label="Invitation link" noun="link" value={link} />
       <p class="hint">We also emailed it to {person.email}. The invitation is in the audit log.</p>
-      <p><a href={personPage(person)}>Back to {person.name}</a></p>
+      <p>
+        <a href={personPage(person)}>Back to {person.name}</a>
+      </p>
     </AdminFrame>,
   );
 });

@@ -12,7 +12,10 @@ const nouns = (kind: InventoryKind, n: number) => `${n.toLocaleString("en-US")} 
 
 /** "Ada set Location on 3 assets at 2026-11-22 09:00 UTC." (or "imported 3 assets from a CSV file"). */
 export function batchSummary(kind: InventoryKind, batch: BatchOverview): string {
-  const what = batch.field === "import" ? `imported ${nouns(kind, batch.count)} from a CSV file` : `set ${FIELD_LABELS[batch.field as BulkField] ?? batch.field} on ${nouns(kind, batch.count)}`;
+  const what =
+    batch.field === "import"
+      ? `imported ${nouns(kind, batch.count)} from a CSV file`
+      : `set ${FIELD_LABELS[batch.field as BulkField] ?? batch.field} on ${nouns(kind, batch.count)}`;
   return `${batch.actorName} ${what} at ${minute(batch.at)}.`;
 }
 
@@ -20,7 +23,21 @@ export function BatchSummary({ kind, batch }: { kind: InventoryKind; batch: Batc
   return <p data-testid="batch-summary">{batchSummary(kind, batch)}</p>;
 }
 
-export function BatchPage({ auth, kind, batch, list, canUndo, now }: { auth: Auth; kind: InventoryKind; batch: BatchOverview; list: string; canUndo: boolean; now: number }) {
+export function BatchPage({
+  auth,
+  kind,
+  batch,
+  list,
+  canUndo,
+  now,
+}: {
+  auth: Auth;
+  kind: InventoryKind;
+  batch: BatchOverview;
+  list: string;
+  canUndo: boolean;
+  now: number;
+}) {
   const isImport = batch.field === "import";
   const record = `${kind.noun[0]!.toUpperCase()}${kind.noun.slice(1)}`;
   const expired = now - batch.at > UNDO_WINDOW_MS;
@@ -31,16 +48,30 @@ export function BatchPage({ auth, kind, batch, list, canUndo, now }: { auth: Aut
         <div class="table-scroll" tabindex={0}>
           <table data-testid="batch-changes">
             <thead>
-              <tr><th scope="col">{record}</th><th scope="col">Field</th><th scope="col">Before</th><th scope="col">After</th></tr>
+              <tr>
+                <th scope="col">{record}</th>
+                <th scope="col">Field</th>
+                <th scope="col">Before</th>
+                <th scope="col">After</th>
+              </tr>
             </thead>
             <tbody>
               {batch.changes.map((c) => (
-                <tr><td>{c.record}</td><td>{c.field}</td><td>{c.before}</td><td>{c.after}</td></tr>
+                <tr>
+                  <td>{c.record}</td>
+                  <td>{c.field}</td>
+                  <td>{c.before}</td>
+                  <td>{c.after}</td>
+                </tr>
               ))}
             </tbody>
           </table>
         </div>
-        {batch.more > 0 && <p class="hint">And {batch.more.toLocaleString("en-US")} more {batch.more === 1 ? "change" : "changes"}.</p>}
+        {batch.more > 0 && (
+          <p class="hint">
+            And {batch.more.toLocaleString("en-US")} more {batch.more === 1 ? "change" : "changes"}.
+          </p>
+        )}
         {batch.undoneAt !== null ? (
           <p role="status">This change was undone.</p>
         ) : expired ? (
@@ -51,12 +82,18 @@ export function BatchPage({ auth, kind, batch, list, canUndo, now }: { auth: Aut
               <input type="hidden" name="return" value={list} />
               <button type="submit">{isImport ? "Undo the import" : "Undo this change"}</button>
             </form>
-            <p class="hint">{isImport ? "Undo deletes the records the import created and restores the fields it changed, except on records someone changed since." : "Undo restores only records nobody has changed since."}</p>
+            <p class="hint">
+              {isImport
+                ? "Undo deletes the records the import created and restores the fields it changed, except on records someone changed since."
+                : "Undo restores only records nobody has changed since."}
+            </p>
           </>
         ) : (
           <p class="hint">Undoing it needs “Manage Assets”, which your role does not include.</p>
         )}
-        <a class="button primary" href={list}>Back to {kind.title}</a>
+        <a class="button primary" href={list}>
+          Back to {kind.title}
+        </a>
       </Card>
     </Layout>
   );

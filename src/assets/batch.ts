@@ -60,14 +60,34 @@ interface ChangeRow {
 }
 
 /** A batch as its page shows it, or null when there is none; `listChanges` reads its changes too (not for a job). */
-export async function batchOverview(db: D1Database, kind: InventoryKind, batchId: string, listChanges: boolean): Promise<BatchOverview | null> {
-  const op = await db.prepare("SELECT id, field, count, actor_id, at, undone_at FROM bulk_operations WHERE id = ? AND record_type = ?").bind(batchId, kind.type).first<OperationRow>();
+export async function batchOverview(
+  db: D1Database,
+  kind: InventoryKind,
+  batchId: string,
+  listChanges: boolean,
+): Promise<BatchOverview | null> {
+  const op = await db
+    .prepare("SELECT id, field, count, actor_id, at, undone_at FROM bulk_operations WHERE id = ? AND record_type = ?")
+    .bind(batchId, kind.type)
+    .first<OperationRow>();
   if (!op) return null;
-  const overview: BatchOverview = { id: op.id, field: op.field, count: op.count, actorId: op.actor_id, actorName: "", at: op.at, undoneAt: op.undone_at, changes: [], more: 0 };
+  const overview: BatchOverview = {
+    id: op.id,
+    field: op.field,
+    count: op.count,
+    actorId: op.actor_id,
+    actorName: "",
+    at: op.at,
+    undoneAt: op.undone_at,
+    changes: [],
+    more: 0,
+  };
   const rows = listChanges
     ? await db.batch([
         db
-          .prepare(`SELECT h.record_id, t.name AS record_name, h.field, h.old_value, h.new_value FROM inventory_history h LEFT JOIN ${kind.table} t ON t.id = h.record_id WHERE h.batch_id = ? ORDER BY h.id LIMIT ?`)
+          .prepare(
+            `SELECT h.record_id, t.name AS record_name, h.field, h.old_value, h.new_value FROM inventory_history h LEFT JOIN ${kind.table} t ON t.id = h.record_id WHERE h.batch_id = ? ORDER BY h.id LIMIT ?`,
+          )
           .bind(batchId, LISTED_CHANGES),
         db.prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ?").bind(batchId),
       ])
@@ -77,7 +97,13 @@ export async function batchOverview(db: D1Database, kind: InventoryKind, batchId
   const fields = new Map(fieldsOf(kind).map((f) => [f.key, f]));
   // People by id (the author, agents and contacts the changes name), disabled and removed ones too.
   const personFields = new Set(["agent", "usedBy"]);
-  const people = await personNames(db, [op.actor_id, ...changes.filter((c) => personFields.has(c.field)).flatMap((c) => [c.old_value, c.new_value]).filter((v): v is string => v !== null)]);
+  const people = await personNames(db, [
+    op.actor_id,
+    ...changes
+      .filter((c) => personFields.has(c.field))
+      .flatMap((c) => [c.old_value, c.new_value])
+      .filter((v): v is string => v !== null),
+  ]);
   overview.actorName = people.get(op.actor_id) ?? "Someone";
   if (changes.length === 0) return overview;
   const options = await loadOptions(db);
@@ -92,7 +118,12 @@ export async function batchOverview(db: D1Database, kind: InventoryKind, batchId
   overview.changes = changes.map((c) =>
     c.field === "created"
       ? { record: c.record_name ?? c.new_value ?? c.record_id, field: "Created", before: "—", after: c.new_value ?? "—" }
-      : { record: c.record_name ?? c.record_id, field: fields.get(c.field)?.label ?? c.field, before: shown(c.field, c.old_value), after: shown(c.field, c.new_value) },
+      : {
+          record: c.record_name ?? c.record_id,
+          field: fields.get(c.field)?.label ?? c.field,
+          before: shown(c.field, c.old_value),
+          after: shown(c.field, c.new_value),
+        },
   );
   overview.more = Math.max(0, total - changes.length);
   return overview;

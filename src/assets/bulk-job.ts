@@ -41,7 +41,14 @@ const jobSchema = z.object({
   fitsGroupIds: z.array(z.string()).nullable(),
   /** Who asked for Undo (undo.ts), whose name the put-back history rows carry. */
   undoBy: z.string().optional(),
-  plan: z.object({ total: z.number(), change: z.number(), alreadySet: z.number(), retired: z.number(), outsideGroup: z.number(), clearsAgent: z.number().default(0) }),
+  plan: z.object({
+    total: z.number(),
+    change: z.number(),
+    alreadySet: z.number(),
+    retired: z.number(),
+    outsideGroup: z.number(),
+    clearsAgent: z.number().default(0),
+  }),
   at: z.number(),
 });
 export type JobSpec = z.infer<typeof jobSchema>;
@@ -65,12 +72,34 @@ export interface JobStatus {
 /** The operation row of a job or of a change written at once, as its progress page shows it. */
 export async function jobStatus(db: D1Database, kind: InventoryKind, batchId: string): Promise<JobStatus | null> {
   const row = await db
-    .prepare("SELECT id, state, count, done_count, actor_id, undone_at, message, longest_ms, job FROM bulk_operations WHERE id = ? AND record_type = ?")
+    .prepare(
+      "SELECT id, state, count, done_count, actor_id, undone_at, message, longest_ms, job FROM bulk_operations WHERE id = ? AND record_type = ?",
+    )
     .bind(batchId, kind.type)
-    .first<{ id: string; state: JobState; count: number; done_count: number; actor_id: string; undone_at: number | null; message: string | null; longest_ms: number; job: string | null }>();
+    .first<{
+      id: string;
+      state: JobState;
+      count: number;
+      done_count: number;
+      actor_id: string;
+      undone_at: number | null;
+      message: string | null;
+      longest_ms: number;
+      job: string | null;
+    }>();
   if (!row) return null;
   const spec = row.job ? jobSchema.safeParse(JSON.parse(row.job)) : null;
-  return { id: row.id, state: row.state, count: row.count, doneCount: row.done_count, actorId: row.actor_id, undoneAt: row.undone_at, message: row.message, longestMs: row.longest_ms, spec: spec?.success ? spec.data : null };
+  return {
+    id: row.id,
+    state: row.state,
+    count: row.count,
+    doneCount: row.done_count,
+    actorId: row.actor_id,
+    undoneAt: row.undone_at,
+    message: row.message,
+    longestMs: row.longest_ms,
+    spec: spec?.success ? spec.data : null,
+  };
 }
 
 /**
@@ -78,7 +107,14 @@ export async function jobStatus(db: D1Database, kind: InventoryKind, batchId: st
  * count was made before the job ran, and a membership that changed meanwhile changes the count.
  */
 export async function agentsClearedBy(db: D1Database, batchId: string): Promise<number> {
-  return (await db.prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ? AND field = 'agent'").bind(batchId).first<{ n: number }>())?.n ?? 0;
+  return (
+    (
+      await db
+        .prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ? AND field = 'agent'")
+        .bind(batchId)
+        .first<{ n: number }>()
+    )?.n ?? 0
+  );
 }
 
 /**
@@ -102,12 +138,19 @@ export async function applyBulk(
   const options = await loadOptions(db);
   const planned = await planBulk(db, kind, scope, field, value, options);
   if (!planned.ok) return planned;
-  if ("ids" in scope || planned.plan.change <= BULK_CHUNK) return bulkUpdate(db, kind, scope, field, value, actorId, now, { options, plan: planned.plan });
+  if ("ids" in scope || planned.plan.change <= BULK_CHUNK)
+    return bulkUpdate(db, kind, scope, field, value, actorId, now, { options, plan: planned.plan });
   const started = await startJob();
   if (!started.ok) return { ok: false, message: started.message, retryAfterMs: started.retryAfterMs };
   const batchId = newId("bulk");
   try {
-    await createJob(db, kind, batchId, { field, value, filter: scope.filter, fitsGroupIds: agentGroups(options, field, value), plan: planned.plan, at: now }, actorId);
+    await createJob(
+      db,
+      kind,
+      batchId,
+      { field, value, filter: scope.filter, fitsGroupIds: agentGroups(options, field, value), plan: planned.plan, at: now },
+      actorId,
+    );
   } finally {
     // From here the job's own state in D1 holds the person's one slot.
     await started.release();
@@ -118,7 +161,9 @@ export async function applyBulk(
 /** The operation row of a new job, in its first state. */
 async function createJob(db: D1Database, kind: InventoryKind, batchId: string, spec: JobSpec, actorId: string): Promise<void> {
   await db
-    .prepare("INSERT INTO bulk_operations (id, record_type, field, count, actor_id, at, state, job) VALUES (?, ?, ?, 0, ?, ?, 'snapshot', ?)")
+    .prepare(
+      "INSERT INTO bulk_operations (id, record_type, field, count, actor_id, at, state, job) VALUES (?, ?, ?, 0, ?, ?, 'snapshot', ?)",
+    )
     .bind(batchId, kind.type, spec.field, actorId, spec.at, JSON.stringify(jobSchema.parse(spec)))
     .run();
 }
@@ -139,8 +184,11 @@ interface StepRow {
  * database at once.
  */
 export async function advanceJob(db: D1Database, kind: InventoryKind, batchId: string): Promise<boolean> {
-  const op = await db.prepare("SELECT state, job, chunks, applied_chunks, cursor, actor_id, undone_at FROM bulk_operations WHERE id = ? AND record_type = ?").bind(batchId, kind.type).first<StepRow>();
-  if (!op || !op.job) return false;
+  const op = await db
+    .prepare("SELECT state, job, chunks, applied_chunks, cursor, actor_id, undone_at FROM bulk_operations WHERE id = ? AND record_type = ?")
+    .bind(batchId, kind.type)
+    .first<StepRow>();
+  if (!op?.job) return false;
   const spec = jobSchema.parse(JSON.parse(op.job));
   const started = performance.now();
   let more: boolean;
@@ -175,13 +223,19 @@ async function snapshotStep(db: D1Database, kind: InventoryKind, batchId: string
          WHERE id = ?1 AND state = 'snapshot' AND chunks = ?2 - 1 AND EXISTS (SELECT 1 FROM bulk_chunks WHERE batch_id = ?1 AND seq = ?2)`,
       )
       .bind(batchId, seq),
-    db.prepare("UPDATE bulk_operations SET state = CASE WHEN chunks = 0 THEN 'done' ELSE 'applying' END, cursor = NULL WHERE id = ?1 AND state = 'snapshot' AND chunks = ?2 - 1").bind(batchId, seq),
+    db
+      .prepare(
+        "UPDATE bulk_operations SET state = CASE WHEN chunks = 0 THEN 'done' ELSE 'applying' END, cursor = NULL WHERE id = ?1 AND state = 'snapshot' AND chunks = ?2 - 1",
+      )
+      .bind(batchId, seq),
   ]);
   return inserted!.results.length > 0 || op.chunks > 0;
 }
 
-const STALE = "Nothing was changed: records were changed by someone else while this change ran, so the ones it had already changed were put back. Check the list and try again.";
-const VALUE_GONE = "Nothing was changed: the value being set was deleted while this change ran, so the records it had already changed were put back.";
+const STALE =
+  "Nothing was changed: records were changed by someone else while this change ran, so the ones it had already changed were put back. Check the list and try again.";
+const VALUE_GONE =
+  "Nothing was changed: the value being set was deleted while this change ran, so the records it had already changed were put back.";
 
 /** The next chunk: claimed only if all of it is as the snapshot saw it, then written whole. */
 async function applyStep(db: D1Database, kind: InventoryKind, batchId: string, spec: JobSpec, op: StepRow): Promise<boolean> {
@@ -203,13 +257,17 @@ async function applyStep(db: D1Database, kind: InventoryKind, batchId: string, s
       )
       .bind(batchId, seq, token, ...fits.params),
     db
-      .prepare(`${HISTORY_INSERT} SELECT ?4, t.id, ?5, t.${column}, ?6, t.${v} + 1, ?7, ?1, ?8 FROM (${items}) i JOIN ${kind.table} t ON t.id = i.id WHERE ${claimed}`)
+      .prepare(
+        `${HISTORY_INSERT} SELECT ?4, t.id, ?5, t.${column}, ?6, t.${v} + 1, ?7, ?1, ?8 FROM (${items}) i JOIN ${kind.table} t ON t.id = i.id WHERE ${claimed}`,
+      )
       .bind(batchId, seq, token, kind.type, spec.field, spec.value, op.actor_id, spec.at),
     // Assign Group takes off the agent of a record who is not in the new group, as bulkUpdate does.
     ...(spec.field === "group"
       ? [
           db
-            .prepare(`${HISTORY_INSERT} SELECT ?4, t.id, 'agent', t.agent_id, NULL, t.${v} + 1, ?5, ?1, ?6 FROM (${items}) i JOIN ${kind.table} t ON t.id = i.id WHERE ${agentLeavesGroupSql("?7")} AND ${claimed}`)
+            .prepare(
+              `${HISTORY_INSERT} SELECT ?4, t.id, 'agent', t.agent_id, NULL, t.${v} + 1, ?5, ?1, ?6 FROM (${items}) i JOIN ${kind.table} t ON t.id = i.id WHERE ${agentLeavesGroupSql("?7")} AND ${claimed}`,
+            )
             .bind(batchId, seq, token, kind.type, op.actor_id, spec.at, spec.value),
         ]
       : []),
@@ -220,7 +278,11 @@ async function applyStep(db: D1Database, kind: InventoryKind, batchId: string, s
       )
       .bind(batchId, seq, token, spec.value, spec.at),
     // The snapshot is not needed once the job is done.
-    db.prepare("DELETE FROM bulk_chunks WHERE batch_id = ?1 AND EXISTS (SELECT 1 FROM bulk_operations WHERE id = ?1 AND state = 'done' AND chunk_token = ?2)").bind(batchId, token),
+    db
+      .prepare(
+        "DELETE FROM bulk_chunks WHERE batch_id = ?1 AND EXISTS (SELECT 1 FROM bulk_operations WHERE id = ?1 AND state = 'done' AND chunk_token = ?2)",
+      )
+      .bind(batchId, token),
   ];
   let results: D1Result[];
   try {
@@ -231,15 +293,20 @@ async function applyStep(db: D1Database, kind: InventoryKind, batchId: string, s
   }
   if (results[0]!.meta.changes === 1) return seq < op.chunks;
   // Not claimed: either an earlier run of this very step committed it (go on), or the chunk is stale.
-  const now = await db.prepare("SELECT state, applied_chunks FROM bulk_operations WHERE id = ?").bind(batchId).first<{ state: JobState; applied_chunks: number }>();
-  if (!now || now.state !== "applying" || now.applied_chunks >= seq) return now?.state === "applying";
+  const now = await db
+    .prepare("SELECT state, applied_chunks FROM bulk_operations WHERE id = ?")
+    .bind(batchId)
+    .first<{ state: JobState; applied_chunks: number }>();
+  if (now?.state !== "applying" || now.applied_chunks >= seq) return now?.state === "applying";
   return failAndPutBack(db, batchId, STALE);
 }
 
 /** Stops a job and starts putting back what it changed; it ends "failed" with `message`. */
 async function failAndPutBack(db: D1Database, batchId: string, message: string): Promise<boolean> {
   await db
-    .prepare("UPDATE bulk_operations SET state = 'undoing', message = ?, count = done_count, done_count = 0, cursor = NULL, undo_token = ? WHERE id = ? AND state = 'applying'")
+    .prepare(
+      "UPDATE bulk_operations SET state = 'undoing', message = ?, count = done_count, done_count = 0, cursor = NULL, undo_token = ? WHERE id = ? AND state = 'applying'",
+    )
     .bind(message, newId("undo"), batchId)
     .run();
   return true;
@@ -248,9 +315,23 @@ async function failAndPutBack(db: D1Database, batchId: string, message: string):
 /** The next chunk put back (Undo, or a failed job's own), then "undone" or "failed" once none is left. */
 async function undoStep(db: D1Database, kind: InventoryKind, batchId: string, spec: JobSpec, op: StepRow): Promise<boolean> {
   // An Undo is made by whoever asked, when they asked; a failed job's own putting back by its author, at its time.
-  const result = await undoChunk(db, kind, batchId, spec.field, op.cursor === null ? 0 : Number(op.cursor), BULK_CHUNK, spec.undoBy ?? op.actor_id, op.undone_at ?? spec.at);
+  const result = await undoChunk(
+    db,
+    kind,
+    batchId,
+    spec.field,
+    op.cursor === null ? 0 : Number(op.cursor),
+    BULK_CHUNK,
+    spec.undoBy ?? op.actor_id,
+    op.undone_at ?? spec.at,
+  );
   if (result.cursor === null) {
-    await db.prepare("UPDATE bulk_operations SET state = CASE WHEN message IS NULL THEN 'undone' ELSE 'failed' END, cursor = NULL WHERE id = ? AND state = 'undoing'").bind(batchId).run();
+    await db
+      .prepare(
+        "UPDATE bulk_operations SET state = CASE WHEN message IS NULL THEN 'undone' ELSE 'failed' END, cursor = NULL WHERE id = ? AND state = 'undoing'",
+      )
+      .bind(batchId)
+      .run();
     await db.prepare("DELETE FROM bulk_chunks WHERE batch_id = ?").bind(batchId).run();
     return false;
   }

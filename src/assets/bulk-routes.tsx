@@ -26,7 +26,11 @@ const MAX_SELECTED = 500;
 const bulkSchema = z.object({
   scope: z.enum(["selected", "all"], { error: "Choose which records to change." }),
   action: z.enum(BULK_FIELDS, { error: "Choose Assign Group, Assign Agent or Update Location." }),
-  ids: z.array(idValue).max(MAX_SELECTED, `Select at most ${MAX_SELECTED} rows, or choose all matching this filter.`).optional().default([]),
+  ids: z
+    .array(idValue)
+    .max(MAX_SELECTED, `Select at most ${MAX_SELECTED} rows, or choose all matching this filter.`)
+    .optional()
+    .default([]),
   value_group: z.union([z.literal(""), idValue]).optional(),
   value_agent: z.union([z.literal(""), idValue]).optional(),
   value_location: z.union([z.literal(""), idValue]).optional(),
@@ -47,7 +51,14 @@ export function unchangedText(plan: BulkPlan, when: "before" | "after"): string 
   const left = plan.alreadySet + plan.retired + plan.outsideGroup;
   if (!left) return "";
   const one = left === 1;
-  const verb = when === "before" ? (one ? "will be left as it is" : "will be left as they are") : one ? "was left as it was" : "were left as they were";
+  const verb =
+    when === "before"
+      ? one
+        ? "will be left as it is"
+        : "will be left as they are"
+      : one
+        ? "was left as it was"
+        : "were left as they were";
   return `${left} ${verb}: ${reasons.join(", ")}.`;
 }
 
@@ -64,19 +75,39 @@ function undoneText(restored: number, skipped: number): string {
 }
 
 /** A finished bulk change: what it changed and left, Undo (for whoever may undo it), and the way back. */
-function BulkDone({ kind, batchId, plan, list, back, canUndo, groupName }: { kind: InventoryKind; batchId: string; plan: BulkPlan; list: string; back: { href: string; text: string }; canUndo: boolean; groupName: string | null }) {
+function BulkDone({
+  kind,
+  batchId,
+  plan,
+  list,
+  back,
+  canUndo,
+  groupName,
+}: {
+  kind: InventoryKind;
+  batchId: string;
+  plan: BulkPlan;
+  list: string;
+  back: { href: string; text: string };
+  canUndo: boolean;
+  groupName: string | null;
+}) {
   const unchanged = unchangedText(plan, "after");
   const cleared = clearsAgentText(kind, plan, groupName, "after");
   const undo = canUndo && plan.change > 0;
   return (
     <>
       <p data-testid="bulk-result" role="status" tabindex={-1} data-focus-on-load>
-        Changed {plan.change.toLocaleString("en-US")} of {plan.total.toLocaleString("en-US")} {nouns(kind, plan.total)}.{cleared ? ` ${cleared}` : ""}{unchanged ? ` ${unchanged}` : ""}
+        Changed {plan.change.toLocaleString("en-US")} of {plan.total.toLocaleString("en-US")} {nouns(kind, plan.total)}.
+        {cleared ? ` ${cleared}` : ""}
+        {unchanged ? ` ${unchanged}` : ""}
       </p>
       <form method="post" action={`${kind.path}/bulk/${batchId}/undo`} class="actions">
         <input type="hidden" name="return" value={list} />
         {undo && <button type="submit">Undo</button>}
-        <a class="button primary" href={back.href}>{back.text}</a>
+        <a class="button primary" href={back.href}>
+          {back.text}
+        </a>
       </form>
       {undo && <p class="hint">Undo is available for 10 minutes, and restores only records nobody has changed since.</p>}
     </>
@@ -97,35 +128,99 @@ function jobUrl(kind: InventoryKind, batchId: string): string {
 }
 
 /** A job as its page shows it: progress while it runs (asked again every second), then its result. */
-function JobView({ kind, status, list, canUndo, groupName, cleared }: { kind: InventoryKind; status: JobStatus; list: string; canUndo: boolean; groupName: string | null; cleared: number }) {
+function JobView({
+  kind,
+  status,
+  list,
+  canUndo,
+  groupName,
+  cleared,
+}: {
+  kind: InventoryKind;
+  status: JobStatus;
+  list: string;
+  canUndo: boolean;
+  groupName: string | null;
+  cleared: number;
+}) {
   const spec = status.spec!;
   const n = (x: number) => x.toLocaleString("en-US");
   if (status.state === "done") {
     // The records changed are the job's count; the ones it left, the plan's, by reason, as the confirmation said.
-    const plan = { ...spec.plan, change: status.count, clearsAgent: cleared, alreadySet: Math.max(0, spec.plan.total - spec.plan.retired - spec.plan.outsideGroup - status.count) };
-    return <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}><BulkDone kind={kind} batchId={status.id} plan={plan} list={list} back={{ href: list, text: `Back to ${kind.title}` }} canUndo={canUndo} groupName={groupName} /></div>;
+    const plan = {
+      ...spec.plan,
+      change: status.count,
+      clearsAgent: cleared,
+      alreadySet: Math.max(0, spec.plan.total - spec.plan.retired - spec.plan.outsideGroup - status.count),
+    };
+    return (
+      <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}>
+        <BulkDone
+          kind={kind}
+          batchId={status.id}
+          plan={plan}
+          list={list}
+          back={{ href: list, text: `Back to ${kind.title}` }}
+          canUndo={canUndo}
+          groupName={groupName}
+        />
+      </div>
+    );
   }
-  const back = <a class="button primary" href={list}>Back to {kind.title}</a>;
-  if (status.state === "undone") return <div data-testid="bulk-job"><p role="status" data-testid="undo-result" tabindex={-1} data-focus-on-load>{undoneText(status.doneCount, status.count - status.doneCount)}</p>{back}</div>;
+  const back = (
+    <a class="button primary" href={list}>
+      Back to {kind.title}
+    </a>
+  );
+  if (status.state === "undone")
+    return (
+      <div data-testid="bulk-job">
+        <p role="status" data-testid="undo-result" tabindex={-1} data-focus-on-load>
+          {undoneText(status.doneCount, status.count - status.doneCount)}
+        </p>
+        {back}
+      </div>
+    );
   if (status.state === "failed") {
     return (
       <div data-testid="bulk-job" data-longest-step-ms={status.longestMs}>
-        <p role="alert" data-testid="bulk-result" tabindex={-1} data-focus-on-load>{status.message}</p>
-        <p class="hint">{n(status.doneCount)} put back{status.count > status.doneCount ? `; ${n(status.count - status.doneCount)} left as someone else changed them since` : ""}.</p>
+        <p role="alert" data-testid="bulk-result" tabindex={-1} data-focus-on-load>
+          {status.message}
+        </p>
+        <p class="hint">
+          {n(status.doneCount)} put back
+          {status.count > status.doneCount ? `; ${n(status.count - status.doneCount)} left as someone else changed them since` : ""}.
+        </p>
         {back}
       </div>
     );
   }
   const url = `${jobUrl(kind, status.id)}?return=${encodeURIComponent(list)}`;
   const [done, of, words] =
-    status.state === "snapshot" ? [0, spec.plan.change, `Finding the ${n(spec.plan.change)} ${nouns(kind, spec.plan.change)} to change (${FIELD_LABELS[spec.field]})…`]
-    : status.state === "applying" ? [status.doneCount, status.count, `${FIELD_LABELS[spec.field]}: changed ${n(status.doneCount)} of ${n(status.count)} ${nouns(kind, status.count)}…`]
-    : [status.doneCount, status.count, `Put back ${n(status.doneCount)} of ${n(status.count)} ${nouns(kind, status.count)}…`];
+    status.state === "snapshot"
+      ? [
+          0,
+          spec.plan.change,
+          `Finding the ${n(spec.plan.change)} ${nouns(kind, spec.plan.change)} to change (${FIELD_LABELS[spec.field]})…`,
+        ]
+      : status.state === "applying"
+        ? [
+            status.doneCount,
+            status.count,
+            `${FIELD_LABELS[spec.field]}: changed ${n(status.doneCount)} of ${n(status.count)} ${nouns(kind, status.count)}…`,
+          ]
+        : [status.doneCount, status.count, `Put back ${n(status.doneCount)} of ${n(status.count)} ${nouns(kind, status.count)}…`];
   return (
     <div data-testid="bulk-job" hx-get={url} hx-trigger="every 1s" hx-swap="outerHTML">
-      <p role="status" data-testid="bulk-progress">{words}</p>
-      <progress max={Math.max(1, of)} value={done} aria-label="Progress">{Math.round((100 * done) / Math.max(1, of))}%</progress>
-      <p class="hint">It runs in steps of {n(BULK_CHUNK)}, so others can keep working meanwhile; you may leave this page. <a href={url}>Check again</a></p>
+      <p role="status" data-testid="bulk-progress">
+        {words}
+      </p>
+      <progress max={Math.max(1, of)} value={done} aria-label="Progress">
+        {Math.round((100 * done) / Math.max(1, of))}%
+      </progress>
+      <p class="hint">
+        It runs in steps of {n(BULK_CHUNK)}, so others can keep working meanwhile; you may leave this page. <a href={url}>Check again</a>
+      </p>
     </div>
   );
 }
@@ -162,7 +257,8 @@ export function bulkRoutes(kind: InventoryKind) {
     const filter = parseDeclared(c, bulkFilters, body ?? {});
     if (!parsed.ok) return { ok: false as const, message: parsed.message };
     if (!filter.ok) return { ok: false as const, message: filter.message };
-    if (parsed.data.scope === "selected" && parsed.data.ids.length === 0) return { ok: false as const, message: "Select at least one row, or choose all matching this filter." };
+    if (parsed.data.scope === "selected" && parsed.data.ids.length === 0)
+      return { ok: false as const, message: "Select at least one row, or choose all matching this filter." };
     const action = parsed.data.action as BulkField;
     const raw = parsed.data[`value_${action}`];
     return { ok: true as const, data: parsed.data, filter: filter.data, action, value: raw ? raw : null, body: body! };
@@ -172,23 +268,44 @@ export function bulkRoutes(kind: InventoryKind) {
     const bulk = await readBulk(c);
     const options = await loadOptions(c.env.DB);
     const planned = bulk.ok ? await planBulk(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, options) : bulk;
-    if (!planned.ok || !bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{planned.ok ? "" : planned.message}</p><a href={kind.path}>Back to {kind.title}</a></Card></Layout>, 400);
+    if (!planned.ok || !bulk.ok)
+      return c.html(
+        <Layout title="Bulk change" auth={c.var.auth}>
+          <Card title="Nothing was changed">
+            <p role="alert">{planned.ok ? "" : planned.message}</p>
+            <a href={kind.path}>Back to {kind.title}</a>
+          </Card>
+        </Layout>,
+        400,
+      );
     const list = bulk.action === "group" ? options.groups : bulk.action === "agent" ? options.agents : options.locations;
-    const valueName = bulk.value ? list.find((o) => o.id === bulk.value)?.name ?? "(unknown)" : "none";
+    const valueName = bulk.value ? (list.find((o) => o.id === bulk.value)?.name ?? "(unknown)") : "none";
     const { plan } = planned;
     const unchanged = unchangedText(plan, "before");
     return c.html(
       <Layout title="Confirm bulk change" auth={c.var.auth}>
         <Card title="Confirm bulk change">
           <p data-testid="bulk-summary" tabindex={-1} data-focus-on-load>
-            {FIELD_LABELS[bulk.action]} will be set to <strong>{valueName}</strong> on <strong>{plan.change}</strong> of {plan.total} {nouns(kind, plan.total)}.
+            {FIELD_LABELS[bulk.action]} will be set to <strong>{valueName}</strong> on <strong>{plan.change}</strong> of {plan.total}{" "}
+            {nouns(kind, plan.total)}.
           </p>
           {plan.clearsAgent > 0 && <p data-testid="bulk-clears-agent">{clearsAgentText(kind, plan, valueName, "before")}</p>}
           {unchanged && <p data-testid="bulk-unchanged">{unchanged}</p>}
-          {plan.change > BULK_CHUNK && <p class="hint" data-testid="bulk-steps">So many records change in steps of {BULK_CHUNK.toLocaleString("en-US")}, so others can keep working meanwhile; the next page shows its progress. If someone changes one of them before it is done, nothing is changed.</p>}
+          {plan.change > BULK_CHUNK && (
+            <p class="hint" data-testid="bulk-steps">
+              So many records change in steps of {BULK_CHUNK.toLocaleString("en-US")}, so others can keep working meanwhile; the next page
+              shows its progress. If someone changes one of them before it is done, nothing is changed.
+            </p>
+          )}
           <form method="post" action={`${kind.path}/bulk/apply`} class="actions">
-            {Object.entries(bulk.body).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => <input type="hidden" name={k} value={String(x)} />))}
-            {plan.change > 0 && <button type="submit" class="primary">Change {plan.change} {plan.change === 1 ? "record" : "records"}</button>}
+            {Object.entries(bulk.body).flatMap(([k, v]) =>
+              (Array.isArray(v) ? v : [v]).map((x) => <input type="hidden" name={k} value={String(x)} />),
+            )}
+            {plan.change > 0 && (
+              <button type="submit" class="primary">
+                Change {plan.change} {plan.change === 1 ? "record" : "records"}
+              </button>
+            )}
             <a href={listUrl(kind, bulk.filter)}>{plan.change > 0 ? "Cancel" : `Back to ${kind.title}`}</a>
           </form>
         </Card>
@@ -200,10 +317,21 @@ export function bulkRoutes(kind: InventoryKind) {
     const bulk = await readBulk(c);
     const now = c.var.clock.now();
     const startJob = () => startHeavyWork(c.env, c.var.auth.user.id, now);
-    const result = bulk.ok ? await applyBulk(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, now, startJob) : bulk;
+    const result = bulk.ok
+      ? await applyBulk(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, c.var.auth.user.id, now, startJob)
+      : bulk;
     const busy = !result.ok && "retryAfterMs" in result && result.retryAfterMs !== undefined;
     if (busy) c.header("Retry-After", String(retryAfterSeconds(result.retryAfterMs!)));
-    if (!result.ok || !bulk.ok) return c.html(<Layout title="Bulk change" auth={c.var.auth}><Card title="Nothing was changed"><p role="alert">{result.ok ? "" : result.message}</p><a href={bulk.ok ? listUrl(kind, bulk.filter) : kind.path}>Back to {kind.title}</a></Card></Layout>, busy ? 429 : 400);
+    if (!result.ok || !bulk.ok)
+      return c.html(
+        <Layout title="Bulk change" auth={c.var.auth}>
+          <Card title="Nothing was changed">
+            <p role="alert">{result.ok ? "" : result.message}</p>
+            <a href={bulk.ok ? listUrl(kind, bulk.filter) : kind.path}>Back to {kind.title}</a>
+          </Card>
+        </Layout>,
+        busy ? 429 : 400,
+      );
     const list = listUrl(kind, bulk.filter);
     if (result.job) {
       // Too many records for one batch: a job runs it in steps (bulk-job.ts); its page shows the progress.
@@ -211,11 +339,22 @@ export function bulkRoutes(kind: InventoryKind) {
       return c.redirect(`${jobUrl(kind, result.batchId)}?return=${encodeURIComponent(list)}`, 303);
     }
     // Back to the list with the same rows selected, ready for the next change to them.
-    const back = bulk.data.scope === "selected" ? { href: withParam(list, "reselect", result.batchId), text: `Back to ${kind.title}, same rows selected` } : { href: list, text: `Back to ${kind.title}` };
+    const back =
+      bulk.data.scope === "selected"
+        ? { href: withParam(list, "reselect", result.batchId), text: `Back to ${kind.title}, same rows selected` }
+        : { href: list, text: `Back to ${kind.title}` };
     return c.html(
       <Layout title="Bulk change done" auth={c.var.auth}>
         <Card title="Done">
-          <BulkDone kind={kind} batchId={result.batchId} plan={result} list={list} back={back} canUndo groupName={await groupNameOf(c, bulk.action, bulk.value)} />
+          <BulkDone
+            kind={kind}
+            batchId={result.batchId}
+            plan={result}
+            list={list}
+            back={back}
+            canUndo
+            groupName={await groupNameOf(c, bulk.action, bulk.value)}
+          />
         </Card>
       </Layout>,
     );
@@ -235,10 +374,21 @@ export function bulkRoutes(kind: InventoryKind) {
     if (!status.spec) {
       // Written at once (a bulk change or an import): what it changed.
       const batch = await batchOverview(c.env.DB, kind, batchId, true);
-      return batch ? c.html(<BatchPage auth={c.var.auth} kind={kind} batch={batch} list={list} canUndo={canUndo} now={c.var.clock.now()} />) : c.notFound();
+      return batch
+        ? c.html(<BatchPage auth={c.var.auth} kind={kind} batch={batch} list={list} canUndo={canUndo} now={c.var.clock.now()} />)
+        : c.notFound();
     }
     const cleared = status.state === "done" && status.spec.field === "group" ? await agentsClearedBy(c.env.DB, batchId) : 0;
-    const view = <JobView kind={kind} status={status} list={list} canUndo={canUndo} groupName={await groupNameOf(c, status.spec.field, status.spec.value)} cleared={cleared} />;
+    const view = (
+      <JobView
+        kind={kind}
+        status={status}
+        list={list}
+        canUndo={canUndo}
+        groupName={await groupNameOf(c, status.spec.field, status.spec.value)}
+        cleared={cleared}
+      />
+    );
     if (c.req.header("HX-Request") === "true") return c.html(view);
     const batch = await batchOverview(c.env.DB, kind, batchId, false);
     return c.html(
@@ -265,8 +415,12 @@ export function bulkRoutes(kind: InventoryKind) {
     return c.html(
       <Layout title="Undo" auth={c.var.auth}>
         <Card title={result.ok ? "Undone" : "Could not undo"}>
-          <p role={result.ok ? "status" : "alert"} data-testid="undo-result" tabindex={-1} data-focus-on-load>{text}</p>
-          <a class="button primary" href={back}>Back to {kind.title}</a>
+          <p role={result.ok ? "status" : "alert"} data-testid="undo-result" tabindex={-1} data-focus-on-load>
+            {text}
+          </p>
+          <a class="button primary" href={back}>
+            Back to {kind.title}
+          </a>
         </Card>
       </Layout>,
       result.ok ? 200 : result.status,

@@ -22,7 +22,8 @@ export interface ListColumn {
 
 const plain = (column: string) => (row: Row) => String(row[column] ?? "");
 const choice = (column: string) => (row: Row) => (row[column] === null || row[column] === undefined ? "" : humanize(String(row[column])));
-const minute = (row: Row) => (typeof row.updated_at === "number" ? new Date(row.updated_at).toISOString().slice(0, 16).replace("T", " ") : "");
+const minute = (row: Row) =>
+  typeof row.updated_at === "number" ? new Date(row.updated_at).toISOString().slice(0, 16).replace("T", " ") : "";
 
 const SHARED_TAIL: ListColumn[] = [
   { key: "impact", label: "Impact", sort: "impact", editable: "impact", text: choice("impact") },
@@ -88,14 +89,32 @@ export function columnFormSchema(kind: InventoryKind) {
   const known = new Set<string>(keys);
   const positionError = `the position is a number from 1 to ${columns.length}.`;
   const positions = Object.fromEntries(
-    columns.map((c) => [`pos_${c.key}`, z.string().regex(/^\d{1,2}$/, `${c.label}: ${positionError}`).transform(Number).refine((n) => n >= 1 && n <= columns.length, `${c.label}: ${positionError}`).optional()]),
+    columns.map((c) => [
+      `pos_${c.key}`,
+      z
+        .string()
+        .regex(/^\d{1,2}$/, `${c.label}: ${positionError}`)
+        .transform(Number)
+        .refine((n) => n >= 1 && n <= columns.length, `${c.label}: ${positionError}`)
+        .optional(),
+    ]),
   );
   return z
     .strictObject(
       {
         // A checkbox sent once arrives as a string, more than once as an array.
-        show: z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.enum(keys, { error: "That column does not exist." })).max(columns.length)).optional().default([]),
-        order: z.string().max(400).refine((v) => v.split(",").every((k) => known.has(k)), "That column does not exist.").optional(),
+        show: z
+          .preprocess(
+            (v) => (typeof v === "string" ? [v] : v),
+            z.array(z.enum(keys, { error: "That column does not exist." })).max(columns.length),
+          )
+          .optional()
+          .default([]),
+        order: z
+          .string()
+          .max(400)
+          .refine((v) => v.split(",").every((k) => known.has(k)), "That column does not exist.")
+          .optional(),
         reset: z.literal("1").optional(),
         return: z.string().max(2048).optional(),
         ...positions,

@@ -26,7 +26,13 @@ export function csvLines(rows: string[][]): string {
  * The export as a stream of UTF-8 CSV (with a byte-order mark, for spreadsheets), and a call to
  * `done` with the number of rows once the last page is sent or the download is cancelled.
  */
-export function exportStream(db: D1Database, kind: InventoryKind, filter: ListFilter, chosen: readonly ListColumn[], done: (rows: number, complete: boolean) => Promise<void>): ReadableStream<Uint8Array> {
+export function exportStream(
+  db: D1Database,
+  kind: InventoryKind,
+  filter: ListFilter,
+  chosen: readonly ListColumn[],
+  done: (rows: number, complete: boolean) => Promise<void>,
+): ReadableStream<Uint8Array> {
   const columns = [NAME_COLUMN, ...chosen];
   const encoder = new TextEncoder();
   let cursor: ListFilter["cursor"];
@@ -41,7 +47,12 @@ export function exportStream(db: D1Database, kind: InventoryKind, filter: ListFi
         return;
       }
       const query = pageQuery(kind, { ...filter, cursor }, EXPORT_PAGE);
-      const rows = (await db.prepare(query.sql).bind(...query.params).all<Row>()).results;
+      const rows = (
+        await db
+          .prepare(query.sql)
+          .bind(...query.params)
+          .all<Row>()
+      ).results;
       if (rows.length > 0) {
         controller.enqueue(encoder.encode(csvLines(rows.map((row) => columns.map((c) => c.text(row))))));
         sent += rows.length;

@@ -19,7 +19,15 @@ export interface FormField {
 
 export const ASSET_FIELDS: FormField[] = [
   { key: "name", column: "name", label: "Name", type: "text", required: true, max: 120 },
-  { key: "assetTag", column: "asset_tag", label: "Asset tag", type: "text", required: true, max: 40, pattern: [/^[A-Za-z0-9._-]+$/, "Asset tags use letters, digits, dots, dashes and underscores."] },
+  {
+    key: "assetTag",
+    column: "asset_tag",
+    label: "Asset tag",
+    type: "text",
+    required: true,
+    max: 40,
+    pattern: [/^[A-Za-z0-9._-]+$/, "Asset tags use letters, digits, dots, dashes and underscores."],
+  },
   { key: "assetType", column: "asset_type", label: "Asset type", type: "choice", values: ASSET_TYPES },
   { key: "serialNumber", column: "serial_number", label: "Serial number", type: "text", max: 80 },
   { key: "status", column: "status", label: "Status", type: "choice", values: ASSET_STATUSES },
@@ -42,7 +50,6 @@ export const SOFTWARE_FIELDS: FormField[] = [
   { key: "group", column: "group_id", label: "Managed By Group", type: "ref", ref: "groups" },
   { key: "agent", column: "agent_id", label: "Managed By Agent", type: "ref", ref: "agents" },
 ];
-
 
 /** A kind's fields. */
 export function fieldsOf(kind: InventoryKind): FormField[] {

@@ -13,17 +13,27 @@ export const MAX_PLAN_JSON_BYTES = 1_900_000;
 
 export type ApplyResult = { ok: true; batchId: string; created: number; updated: number } | { ok: false; message: string };
 
-export const CHANGED_SINCE_DRY_RUN = "Records in this file were changed by someone else after the dry run. Nothing was written: check the file again.";
+export const CHANGED_SINCE_DRY_RUN =
+  "Records in this file were changed by someone else after the dry run. Nothing was written: check the file again.";
 
 /**
  * Write a plan whole. `checkedAt` is when the person saw the dry run: a record changed after it,
  * or changed between this plan's reading and its writing, refuses the whole import.
  */
-export async function applyImport(db: D1Database, kind: InventoryKind, plan: ImportPlan, actorId: string, now: number, checkedAt: number): Promise<ApplyResult> {
-  if (plan.fileErrors.length > 0 || plan.counts.error > 0) return { ok: false, message: "The file has errors: fix them and check it again. Nothing was written." };
+export async function applyImport(
+  db: D1Database,
+  kind: InventoryKind,
+  plan: ImportPlan,
+  actorId: string,
+  now: number,
+  checkedAt: number,
+): Promise<ApplyResult> {
+  if (plan.fileErrors.length > 0 || plan.counts.error > 0)
+    return { ok: false, message: "The file has errors: fix them and check it again. Nothing was written." };
   if (plan.writes.length === 0) return { ok: false, message: "Nothing in the file differs from the records: there is nothing to import." };
   const json = JSON.stringify(plan.writes);
-  if (new TextEncoder().encode(json).length > MAX_PLAN_JSON_BYTES) return { ok: false, message: "This import is too large to write at once: split the file in two." };
+  if (new TextEncoder().encode(json).length > MAX_PLAN_JSON_BYTES)
+    return { ok: false, message: "This import is too large to write at once: split the file in two." };
   const fields = fieldsOf(kind).filter((f) => f.type !== "contact");
   const v = kind.versionColumn;
   const batchId = newId("bulk");
@@ -37,7 +47,11 @@ export async function applyImport(db: D1Database, kind: InventoryKind, plan: Imp
   const updated = plan.writes.length - creates;
   const changedColumns = fields.filter((f) => plan.writes.some((w) => w.op === "update" && f.column in w.v));
   const statements = [
-    db.prepare(`INSERT INTO bulk_operations (id, record_type, field, count, actor_id, at) SELECT ?2, ?4, 'import', ?5, ?6, ?7 WHERE ${fresh}`).bind(json, batchId, checkedAt, kind.type, plan.writes.length, actorId, now),
+    db
+      .prepare(
+        `INSERT INTO bulk_operations (id, record_type, field, count, actor_id, at) SELECT ?2, ?4, 'import', ?5, ?6, ?7 WHERE ${fresh}`,
+      )
+      .bind(json, batchId, checkedAt, kind.type, plan.writes.length, actorId, now),
     db
       .prepare(
         `INSERT INTO ${kind.table} (id, ${fields.map((f) => f.column).join(", ")}, ${v}, created_at, updated_at)
@@ -45,7 +59,9 @@ export async function applyImport(db: D1Database, kind: InventoryKind, plan: Imp
       )
       .bind(json, batchId, now),
     db
-      .prepare(`${HISTORY_INSERT} SELECT ?3, ${at("$.id")}, 'created', NULL, ${at("$.v.name")}, 1, ?4, ?2, ?5 FROM json_each(?1) j WHERE ${at("$.op")} = 'create' AND ${claimed}`)
+      .prepare(
+        `${HISTORY_INSERT} SELECT ?3, ${at("$.id")}, 'created', NULL, ${at("$.v.name")}, 1, ?4, ?2, ?5 FROM json_each(?1) j WHERE ${at("$.op")} = 'create' AND ${claimed}`,
+      )
       .bind(json, batchId, kind.type, actorId, now),
     ...changedColumns.map((f) =>
       db
@@ -59,7 +75,10 @@ export async function applyImport(db: D1Database, kind: InventoryKind, plan: Imp
     db
       .prepare(
         `UPDATE ${kind.table} AS t SET ${changedColumns
-          .map((f) => `${f.column} = CASE WHEN json_type(p.value, '$.v.${f.column}') IS NULL THEN t.${f.column} ELSE json_extract(p.value, '$.v.${f.column}') END`)
+          .map(
+            (f) =>
+              `${f.column} = CASE WHEN json_type(p.value, '$.v.${f.column}') IS NULL THEN t.${f.column} ELSE json_extract(p.value, '$.v.${f.column}') END`,
+          )
           .join(", ")}${changedColumns.length ? ", " : ""}${v} = ${v} + 1, updated_at = ?3
          FROM (${updates}) AS p WHERE t.id = json_extract(p.value, '$.id') AND ${claimed}`,
       )
@@ -70,7 +89,8 @@ export async function applyImport(db: D1Database, kind: InventoryKind, plan: Imp
     results = await db.batch(statements);
   } catch (error) {
     // A record created meanwhile with one of the file's tags: the UNIQUE index refuses, and the batch rolls back whole.
-    if (error instanceof Error && /UNIQUE constraint failed/.test(error.message)) return { ok: false, message: "Another asset now has one of this file's asset tags. Nothing was written: check the file again." };
+    if (error instanceof Error && /UNIQUE constraint failed/.test(error.message))
+      return { ok: false, message: "Another asset now has one of this file's asset tags. Nothing was written: check the file again." };
     throw error;
   }
   if (results[0]!.meta.changes !== 1) return { ok: false, message: CHANGED_SINCE_DRY_RUN };

@@ -18,14 +18,21 @@ import { loadOptions } from "./listing";
 import { readBody } from "./inputs";
 
 type Ctx = Context<AppEnv>;
-const csvText = z.string({ error: "Choose a CSV file, or paste its lines." }).max(IMPORT_MAX_BYTES * 2, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`);
+const csvText = z
+  .string({ error: "Choose a CSV file, or paste its lines." })
+  .max(IMPORT_MAX_BYTES * 2, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`);
 const dryRunForm = z.object({
   file: z.union([z.instanceof(File), z.string()], { error: "Choose a CSV file." }).optional(),
   text: csvText.optional(),
 });
 const applyForm = z.object({
-  csv: z.string({ error: "Check the file again first." }).max(IMPORT_MAX_BYTES * 2, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`),
-  checked_at: z.string({ error: "Check the file again first." }).regex(/^\d{1,15}$/, "Check the file again first.").transform(Number),
+  csv: z
+    .string({ error: "Check the file again first." })
+    .max(IMPORT_MAX_BYTES * 2, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`),
+  checked_at: z
+    .string({ error: "Check the file again first." })
+    .regex(/^\d{1,15}$/, "Check the file again first.")
+    .transform(Number),
   expect: z.string({ error: "Check the file again first." }).regex(/^\d{1,4}:\d{1,4}$/, "Check the file again first."),
   // Checked against the other fields in the route (import-check.ts): a missing one is refused there, with the same message.
   checked_sig: z.string().max(80).optional(),
@@ -53,7 +60,8 @@ export function importRoutes(kind: InventoryKind) {
     const parsed = parseDeclared(c, dryRunForm, (await readBody(c)) ?? {});
     if (!parsed.ok) return form(c, parsed.message);
     const file = parsed.data.file instanceof File && parsed.data.file.size > 0 ? parsed.data.file : null;
-    if (file && file.size > IMPORT_MAX_BYTES) return form(c, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`);
+    if (file && file.size > IMPORT_MAX_BYTES)
+      return form(c, `The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`);
     const text = file ? await file.text() : parsed.data.text?.trim() ? parsed.data.text : null;
     if (text === null) return form(c, "Choose a CSV file, or paste its lines.");
     const plan = await planImport(c.env.DB, kind, text, await loadOptions(c.env.DB));
@@ -79,12 +87,20 @@ export function importRoutes(kind: InventoryKind) {
     let result: Awaited<ReturnType<typeof applyImport>> | { ok: false; message: string };
     try {
       // What the dry run showed is what is written: if the same file now means something else, check it again.
-      result = expectedCounts(plan) === expect || plan.counts.error > 0 ? await applyImport(c.env.DB, kind, plan, run.actorId, c.var.clock.now(), checkedAt) : { ok: false as const, message: CHANGED_SINCE_DRY_RUN };
+      result =
+        expectedCounts(plan) === expect || plan.counts.error > 0
+          ? await applyImport(c.env.DB, kind, plan, run.actorId, c.var.clock.now(), checkedAt)
+          : { ok: false as const, message: CHANGED_SINCE_DRY_RUN };
     } finally {
       await heavy.release();
     }
     if (!result.ok) return dryRunPage(c, plan, csv, 409, result.message);
-    await recordAudit(c, { event: "inventory.imported", portal: "agent", actorId: c.var.auth.user.id, details: { list: kind.table, created: result.created, updated: result.updated, batch: result.batchId } });
+    await recordAudit(c, {
+      event: "inventory.imported",
+      portal: "agent",
+      actorId: c.var.auth.user.id,
+      details: { list: kind.table, created: result.created, updated: result.updated, batch: result.batchId },
+    });
     return c.html(
       <Layout title="Import done" auth={c.var.auth}>
         <Card title="Import done">
@@ -94,9 +110,14 @@ export function importRoutes(kind: InventoryKind) {
           <form method="post" action={`${kind.path}/bulk/${result.batchId}/undo`} class="actions">
             <input type="hidden" name="return" value={kind.path} />
             <button type="submit">Undo the import</button>
-            <a class="button primary" href={kind.path}>Back to {kind.title}</a>
+            <a class="button primary" href={kind.path}>
+              Back to {kind.title}
+            </a>
           </form>
-          <p class="hint">Undo is available for 10 minutes: it deletes the records the import created and restores the fields it changed, except on records someone changed since.</p>
+          <p class="hint">
+            Undo is available for 10 minutes: it deletes the records the import created and restores the fields it changed, except on
+            records someone changed since.
+          </p>
         </Card>
       </Layout>,
     );
@@ -109,15 +130,23 @@ function ImportFormPage({ c, kind, error }: { c: Ctx; kind: InventoryKind; error
   return (
     <Layout title={`Import ${kind.title.toLowerCase()}`} auth={c.var.auth}>
       <section class="narrow">
-        <p class="breadcrumb"><a href={kind.path}>{kind.title}</a> › Import</p>
+        <p class="breadcrumb">
+          <a href={kind.path}>{kind.title}</a> › Import
+        </p>
         <h1>Import {kind.title.toLowerCase()} from CSV</h1>
-        {error && <p class="alert error" role="alert">{error}</p>}
+        {error && (
+          <p class="alert error" role="alert">
+            {error}
+          </p>
+        )}
         <p>
-          Each line creates a {kind.noun} or updates the one with the same {kind.type === "asset" ? "asset tag" : "name and version"}. Columns: {importHeaders(kind).join(", ")}; an export of this list can be imported back.
-          Locations, groups and agents are matched by name, and a name that matches none is an error: an import never creates them.
+          Each line creates a {kind.noun} or updates the one with the same {kind.type === "asset" ? "asset tag" : "name and version"}.
+          Columns: {importHeaders(kind).join(", ")}; an export of this list can be imported back. Locations, groups and agents are matched
+          by name, and a name that matches none is an error: an import never creates them.
         </p>
         <p class="hint">
-          At most {IMPORT_MAX_ROWS.toLocaleString("en-US")} lines and {IMPORT_MAX_BYTES / 1024} KB a file. Nothing is written until you have seen the dry run and applied it; then all lines are written or none, and Undo is available for 10 minutes.
+          At most {IMPORT_MAX_ROWS.toLocaleString("en-US")} lines and {IMPORT_MAX_BYTES / 1024} KB a file. Nothing is written until you have
+          seen the dry run and applied it; then all lines are written or none, and Undo is available for 10 minutes.
         </p>
         <form method="post" action={`${kind.path}/import`} enctype="multipart/form-data" class="stack">
           <div class="field">
@@ -131,7 +160,9 @@ function ImportFormPage({ c, kind, error }: { c: Ctx; kind: InventoryKind; error
               <textarea id="import-text" name="text" rows={8} />
             </div>
           </details>
-          <button type="submit" class="primary">Check the file (dry run)</button>
+          <button type="submit" class="primary">
+            Check the file (dry run)
+          </button>
         </form>
       </section>
     </Layout>
@@ -143,9 +174,30 @@ function expectedCounts(plan: ImportPlan): string {
   return `${plan.counts.create}:${plan.counts.update}`;
 }
 
-const ACTION_TEXT: Record<ImportPlan["rows"][number]["action"], string> = { create: "Create", update: "Update", unchanged: "No change", error: "Error" };
+const ACTION_TEXT: Record<ImportPlan["rows"][number]["action"], string> = {
+  create: "Create",
+  update: "Update",
+  unchanged: "No change",
+  error: "Error",
+};
 
-function DryRunPage({ c, kind, plan, csv, checkedAt, mac, error }: { c: Ctx; kind: InventoryKind; plan: ImportPlan; csv: string; checkedAt: number; mac: string; error?: string | undefined }) {
+function DryRunPage({
+  c,
+  kind,
+  plan,
+  csv,
+  checkedAt,
+  mac,
+  error,
+}: {
+  c: Ctx;
+  kind: InventoryKind;
+  plan: ImportPlan;
+  csv: string;
+  checkedAt: number;
+  mac: string;
+  error?: string | undefined;
+}) {
   const { counts } = plan;
   const writable = counts.error === 0 && counts.create + counts.update > 0;
   // Errors first, so the lines to fix are at the top.
@@ -153,27 +205,44 @@ function DryRunPage({ c, kind, plan, csv, checkedAt, mac, error }: { c: Ctx; kin
   return (
     <Layout title="Import: dry run" auth={c.var.auth}>
       <section class="wide">
-        <p class="breadcrumb"><a href={kind.path}>{kind.title}</a> › <a href={`${kind.path}/import`}>Import</a> › Dry run</p>
+        <p class="breadcrumb">
+          <a href={kind.path}>{kind.title}</a> › <a href={`${kind.path}/import`}>Import</a> › Dry run
+        </p>
         <h1>Dry run: nothing is written yet</h1>
-        {error && <p class="alert error" role="alert">{error}</p>}
+        {error && (
+          <p class="alert error" role="alert">
+            {error}
+          </p>
+        )}
         <p data-testid="import-summary" role="status" tabindex={-1} data-focus-on-load>
           {counts.create} to create, {counts.update} to update, {counts.unchanged} unchanged, {counts.error} with errors.
         </p>
-        {counts.error > 0 && <p class="alert error">Fix the lines with errors and check the file again: an import is written whole or not at all.</p>}
+        {counts.error > 0 && (
+          <p class="alert error">Fix the lines with errors and check the file again: an import is written whole or not at all.</p>
+        )}
         {writable && (
           <form method="post" action={`${kind.path}/import/apply`} enctype="multipart/form-data" class="actions">
-            <textarea name="csv" hidden aria-hidden="true">{csv}</textarea>
+            <textarea name="csv" hidden>
+              {csv}
+            </textarea>
             <input type="hidden" name="checked_at" value={String(checkedAt)} />
             <input type="hidden" name="expect" value={expectedCounts(plan)} />
             <input type="hidden" name="checked_sig" value={mac} />
-            <button type="submit" class="primary">Apply: create {counts.create}, update {counts.update}</button>
+            <button type="submit" class="primary">
+              Apply: create {counts.create}, update {counts.update}
+            </button>
             <a href={`${kind.path}/import`}>Choose another file</a>
           </form>
         )}
         <div class="table-scroll" tabindex={0}>
           <table data-testid="import-rows">
             <thead>
-              <tr><th scope="col">Line</th><th scope="col">{kind.type === "asset" ? "Asset tag" : "Name and version"}</th><th scope="col">Result</th><th scope="col">Details</th></tr>
+              <tr>
+                <th scope="col">Line</th>
+                <th scope="col">{kind.type === "asset" ? "Asset tag" : "Name and version"}</th>
+                <th scope="col">Result</th>
+                <th scope="col">Details</th>
+              </tr>
             </thead>
             <tbody>
               {rows.map((r) => (
@@ -183,8 +252,16 @@ function DryRunPage({ c, kind, plan, csv, checkedAt, mac, error }: { c: Ctx; kin
                   <td>{ACTION_TEXT[r.action]}</td>
                   <td>
                     {r.errors.length > 0
-                      ? r.errors.map((e) => <div>{e.field}: {e.reason}</div>)
-                      : r.changes.map((ch) => <div>{ch.field}: {r.action === "create" ? ch.to : `${ch.from} → ${ch.to}`}</div>)}
+                      ? r.errors.map((e) => (
+                          <div>
+                            {e.field}: {e.reason}
+                          </div>
+                        ))
+                      : r.changes.map((ch) => (
+                          <div>
+                            {ch.field}: {r.action === "create" ? ch.to : `${ch.from} → ${ch.to}`}
+                          </div>
+                        ))}
                   </td>
                 </tr>
               ))}

@@ -27,7 +27,9 @@ export interface RowResult {
 }
 
 /** One record the plan writes: the columns it sets (all of them for a new record). */
-export type PlannedWrite = { op: "create"; id: string; v: Record<string, string | null> } | { op: "update"; id: string; version: number; v: Record<string, string | null> };
+export type PlannedWrite =
+  | { op: "create"; id: string; v: Record<string, string | null> }
+  | { op: "update"; id: string; version: number; v: Record<string, string | null> };
 
 export interface ImportPlan {
   /** Problems with the file as a whole (its size, its header): nothing else is checked then. */
@@ -105,14 +107,19 @@ function shown(field: FormField, value: string | null, options: Options): string
   return value;
 }
 
-const keyOf = (kind: InventoryKind, values: Record<string, string | null>) => (kind.type === "asset" ? values.asset_tag ?? "" : `${values.name ?? ""}\u001f${values.software_version ?? ""}`);
-const keyShown = (kind: InventoryKind, values: Record<string, string | null>) => (kind.type === "asset" ? values.asset_tag ?? "" : [values.name, values.software_version].filter(Boolean).join(" "));
+const keyOf = (kind: InventoryKind, values: Record<string, string | null>) =>
+  kind.type === "asset" ? (values.asset_tag ?? "") : `${values.name ?? ""}\u001f${values.software_version ?? ""}`;
+const keyShown = (kind: InventoryKind, values: Record<string, string | null>) =>
+  kind.type === "asset" ? (values.asset_tag ?? "") : [values.name, values.software_version].filter(Boolean).join(" ");
 
 /** The records a file's keys name, by key (software: every record of the names, matched by version here). */
 async function existingRecords(db: D1Database, kind: InventoryKind, keys: Record<string, string | null>[]): Promise<Map<string, Row[]>> {
   const lookup = kind.type === "asset" ? keys.map((k) => k.asset_tag) : keys.map((k) => k.name);
   const column = kind.type === "asset" ? "asset_tag" : "name";
-  const { results } = await db.prepare(`${SELECT_ROW(kind)} WHERE t.${column} IN (SELECT value FROM json_each(?))`).bind(JSON.stringify([...new Set(lookup.filter(Boolean))])).all<Row>();
+  const { results } = await db
+    .prepare(`${SELECT_ROW(kind)} WHERE t.${column} IN (SELECT value FROM json_each(?))`)
+    .bind(JSON.stringify([...new Set(lookup.filter(Boolean))]))
+    .all<Row>();
   const found = new Map<string, Row[]>();
   for (const row of results) {
     const key = keyOf(kind, row as unknown as Record<string, string | null>);
@@ -132,33 +139,54 @@ function defaultsOf(kind: InventoryKind): Record<string, string | null> {
  */
 export async function planImport(db: D1Database, kind: InventoryKind, text: string, options: Options): Promise<ImportPlan> {
   const plan = empty();
-  if (new TextEncoder().encode(text).length > IMPORT_MAX_BYTES) return { ...plan, fileErrors: [`The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`] };
+  if (new TextEncoder().encode(text).length > IMPORT_MAX_BYTES)
+    return { ...plan, fileErrors: [`The file is larger than ${IMPORT_MAX_BYTES / 1024} KB: split it into smaller files.`] };
   const parsed = Papa.parse<string[]>(text.replace(/^\uFEFF/, ""), { skipEmptyLines: false });
   const lines = parsed.data;
   const header = (lines[0] ?? []).map((h) => h.trim());
-  if (header.every((h) => h === "")) return { ...plan, fileErrors: ["The file is empty: its first line names the columns (see the example file)."] };
+  if (header.every((h) => h === ""))
+    return { ...plan, fileErrors: ["The file is empty: its first line names the columns (see the example file)."] };
   const index = headerIndex(kind);
   const fields: (FormField | null)[] = [];
   for (const h of header) {
     const field = index.get(h.toLowerCase());
-    if (!field && !IGNORED_HEADERS.has(h.toLowerCase())) return { ...plan, fileErrors: [`Line 1: "${h}" is not a column ${kind.title.toLowerCase()} can import. The columns are: ${importHeaders(kind).join(", ")}.`] };
+    if (!field && !IGNORED_HEADERS.has(h.toLowerCase()))
+      return {
+        ...plan,
+        fileErrors: [
+          `Line 1: "${h}" is not a column ${kind.title.toLowerCase()} can import. The columns are: ${importHeaders(kind).join(", ")}.`,
+        ],
+      };
     if (field && fields.includes(field)) return { ...plan, fileErrors: [`Line 1: the column "${h}" appears twice.`] };
     fields.push(field ?? null);
   }
   const keyFields = kind.type === "asset" ? ["assetTag"] : ["name"];
-  for (const key of keyFields) if (!fields.some((f) => f?.key === key)) return { ...plan, fileErrors: [`Line 1: a "${importableFields(kind).find((f) => f.key === key)!.label}" column is required: it says which record each line is.`] };
+  for (const key of keyFields)
+    if (!fields.some((f) => f?.key === key))
+      return {
+        ...plan,
+        fileErrors: [
+          `Line 1: a "${importableFields(kind).find((f) => f.key === key)!.label}" column is required: it says which record each line is.`,
+        ],
+      };
 
   // Data lines, numbered as the spreadsheet shows them (line 1 is the header); blank lines are skipped.
-  const data = lines.slice(1).map((cells, i) => ({ line: i + 2, cells })).filter(({ cells }) => cells.some((c) => c.trim() !== ""));
+  const data = lines
+    .slice(1)
+    .map((cells, i) => ({ line: i + 2, cells }))
+    .filter(({ cells }) => cells.some((c) => c.trim() !== ""));
   if (data.length === 0) return { ...plan, fileErrors: ["The file has no lines after the header."] };
-  if (data.length > IMPORT_MAX_ROWS) return { ...plan, fileErrors: [`The file has ${data.length} lines; at most ${IMPORT_MAX_ROWS} can be imported at once: split it.`] };
+  if (data.length > IMPORT_MAX_ROWS)
+    return { ...plan, fileErrors: [`The file has ${data.length} lines; at most ${IMPORT_MAX_ROWS} can be imported at once: split it.`] };
   const shapeErrors = new Map<number, string>();
-  for (const e of parsed.errors) if (e.row !== undefined) shapeErrors.set(e.row + 1, e.code === "MissingQuotes" ? "A quoted cell is not closed." : e.message);
+  for (const e of parsed.errors)
+    if (e.row !== undefined) shapeErrors.set(e.row + 1, e.code === "MissingQuotes" ? "A quoted cell is not closed." : e.message);
 
   const read = data.map(({ line, cells }) => {
     const values: Record<string, string | null> = {};
     const errors: CellProblem[] = [];
-    if (cells.length !== header.length) errors.push({ field: "(line)", reason: `The line has ${cells.length} cells; the header has ${header.length}.` });
+    if (cells.length !== header.length)
+      errors.push({ field: "(line)", reason: `The line has ${cells.length} cells; the header has ${header.length}.` });
     const shape = shapeErrors.get(line);
     if (shape) errors.push({ field: "(line)", reason: shape });
     fields.forEach((field, i) => {
@@ -170,7 +198,11 @@ export async function planImport(db: D1Database, kind: InventoryKind, text: stri
     return { line, values, errors };
   });
 
-  const existing = await existingRecords(db, kind, read.map((r) => r.values));
+  const existing = await existingRecords(
+    db,
+    kind,
+    read.map((r) => r.values),
+  );
   const firstLineOf = new Map<string, number>();
   const present = fields.filter((f): f is FormField => f !== null);
   for (const { line, values, errors } of read) {
@@ -178,10 +210,12 @@ export async function planImport(db: D1Database, kind: InventoryKind, text: stri
     const result: RowResult = { line, key: keyShown(kind, values), action: "error", changes: [], errors };
     plan.rows.push(result);
     const seen = firstLineOf.get(key);
-    if (seen !== undefined && key) errors.push({ field: kind.type === "asset" ? "Asset tag" : "Name", reason: `Line ${seen} is the same ${kind.noun}.` });
+    if (seen !== undefined && key)
+      errors.push({ field: kind.type === "asset" ? "Asset tag" : "Name", reason: `Line ${seen} is the same ${kind.noun}.` });
     else firstLineOf.set(key, line);
     const matches = existing.get(key) ?? [];
-    if (matches.length > 1) errors.push({ field: "Name", reason: `${matches.length} ${kind.noun}s have this name and version: edit them one by one.` });
+    if (matches.length > 1)
+      errors.push({ field: "Name", reason: `${matches.length} ${kind.noun}s have this name and version: edit them one by one.` });
     if (errors.length > 0) continue;
     const record = matches[0];
     const next: Record<string, string | null> = record ? {} : { ...defaultsOf(kind), ...values };
@@ -190,11 +224,16 @@ export async function planImport(db: D1Database, kind: InventoryKind, text: stri
     if (!record && !next.asset_type && kind.type === "asset") errors.push({ field: "Type", reason: "Type is required for a new asset." });
     // Retired records are read-only, as in the list; a line may bring one back by changing its status (as its edit form can).
     const unretires = "status" in next && next.status !== "retired";
-    if (record && record.status === "retired" && Object.keys(next).length > 0 && !unretires) errors.push({ field: "Status", reason: "Retired records are read-only: change the status to bring one back." });
+    if (record && record.status === "retired" && Object.keys(next).length > 0 && !unretires)
+      errors.push({ field: "Status", reason: "Retired records are read-only: change the status to bring one back." });
     const requested: Partial<Assignment> = {};
     if ("group_id" in next) requested.group = next.group_id ?? null;
     if ("agent_id" in next) requested.agent = next.agent_id ?? null;
-    const settled = settleAssignment(options, { group: (record?.group_id as string | null) ?? null, agent: (record?.agent_id as string | null) ?? null }, requested);
+    const settled = settleAssignment(
+      options,
+      { group: (record?.group_id as string | null) ?? null, agent: (record?.agent_id as string | null) ?? null },
+      requested,
+    );
     if (!settled.ok) errors.push({ field: "Managed By Agent", reason: settled.message });
     if (errors.length > 0 || !settled.ok) continue;
     if (settled.cleared) {
@@ -203,7 +242,11 @@ export async function planImport(db: D1Database, kind: InventoryKind, text: stri
       const agentField = importableFields(kind).find((f) => f.column === "agent_id")!;
       if (!changedFields.includes(agentField)) changedFields.push(agentField);
     }
-    result.changes = changedFields.map((f) => ({ field: EXTRA_HEADERS[f.key] ?? f.label, from: record ? shown(f, (record[f.column] as string | null) ?? null, options) : "—", to: settled.cleared && f.column === "agent_id" ? "— (not in the new group)" : shown(f, next[f.column] ?? null, options) }));
+    result.changes = changedFields.map((f) => ({
+      field: EXTRA_HEADERS[f.key] ?? f.label,
+      from: record ? shown(f, (record[f.column] as string | null) ?? null, options) : "—",
+      to: settled.cleared && f.column === "agent_id" ? "— (not in the new group)" : shown(f, next[f.column] ?? null, options),
+    }));
     if (!record) {
       result.action = "create";
       plan.writes.push({ op: "create", id: newId(kind.type === "asset" ? "ast" : "sw"), v: next });

@@ -3,7 +3,18 @@ import { IMPACTS } from "../db/schema";
 import { newId } from "../lib/crypto";
 import { MINUTE } from "../lib/clock";
 import { type BulkField, EDITABLE, type EditableField, type InventoryKind } from "./kinds";
-import { agentFitsGroupWhere, agentLeavesGroupSql, filterWhere, getRecord, type ListFilter, loadOptions, type Options, type Row, settleAssignment, type Where } from "./listing";
+import {
+  agentFitsGroupWhere,
+  agentLeavesGroupSql,
+  filterWhere,
+  getRecord,
+  type ListFilter,
+  loadOptions,
+  type Options,
+  type Row,
+  settleAssignment,
+  type Where,
+} from "./listing";
 
 // Set-based SQL on D1 directly: every bulk change is one batch (one transaction), with ids passed
 // as one JSON parameter (`json_each`), so no statement nears D1's 100 bound parameters.
@@ -11,7 +22,9 @@ import { agentFitsGroupWhere, agentLeavesGroupSql, filterWhere, getRecord, type 
 export const UNDO_WINDOW_MS = 10 * MINUTE;
 
 /** `clearedAgent`: the agent a group change took off the record, as settleAssignment rules. */
-export type EditResult = { ok: true; row: Row; changed: EditableField[]; clearedAgent?: boolean } | { ok: false; status: 400 | 403 | 404 | 409; message: string; row?: Row };
+export type EditResult =
+  | { ok: true; row: Row; changed: EditableField[]; clearedAgent?: boolean }
+  | { ok: false; status: 400 | 403 | 404 | 409; message: string; row?: Row };
 
 function isReadOnly(row: Row): boolean {
   return row.status === "retired";
@@ -27,7 +40,8 @@ function checkValue(options: Options, field: BulkField | "impact", value: string
   return null;
 }
 
-export const HISTORY_INSERT = "INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, batch_id, at)";
+export const HISTORY_INSERT =
+  "INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, batch_id, at)";
 
 /**
  * Inline edit of one record: applied only if `version` is still the record's version (else 409
@@ -53,7 +67,10 @@ export async function editInline(
   }
   if (isReadOnly(row)) return { ok: false, status: 403, message: "Retired records are read-only.", row };
   const options = await loadOptions(db);
-  const current = Object.fromEntries(Object.entries(EDITABLE).map(([f, col]) => [f, (row[col] as string | null) ?? null])) as Record<EditableField, string | null>;
+  const current = Object.fromEntries(Object.entries(EDITABLE).map(([f, col]) => [f, (row[col] as string | null) ?? null])) as Record<
+    EditableField,
+    string | null
+  >;
   // A row's form carries all four dropdowns; only the ones whose value differs were changed.
   const requested = Object.fromEntries(Object.entries(changes).filter(([f, v]) => current[f as EditableField] !== v)) as typeof changes;
   const next = { ...current, ...requested };
@@ -81,17 +98,30 @@ export async function editInline(
   }
   // A saved change is answered as saved even when reading the row back fails: it is what was written.
   let readFailure: unknown;
-  const after = (await getRecord(db, kind, id).catch((failure: unknown) => ((readFailure = failure), null))) ?? (written ? rowAfter(kind, row, next, version, options, now) : null);
+  const after =
+    (await getRecord(db, kind, id).catch((failure: unknown) => {
+      readFailure = failure;
+      return null;
+    })) ?? (written ? rowAfter(kind, row, next, version, options, now) : null);
   if (!after) throw readFailure;
   if (!written) return { ok: false, status: 409, message: "Changed by someone else: this row now shows the current values.", row: after };
   return { ok: true, row: after, changed, clearedAgent };
 }
 
 /** The row as this edit left it: the row it was made over, with its values and names, one version on. */
-function rowAfter(kind: InventoryKind, row: Row, next: Record<EditableField, string | null>, version: number, options: Options, now: number): Row {
-  const name = (list: readonly { id: string; name: string }[], id: string | null) => (id ? (list.find((o) => o.id === id)?.name ?? null) : null);
+function rowAfter(
+  kind: InventoryKind,
+  row: Row,
+  next: Record<EditableField, string | null>,
+  version: number,
+  options: Options,
+  now: number,
+): Row {
+  const name = (list: readonly { id: string; name: string }[], id: string | null) =>
+    id ? (list.find((o) => o.id === id)?.name ?? null) : null;
   const after: Row = { ...row, row_version_value: version + 1, [kind.versionColumn]: version + 1, updated_at: now };
-  for (const [field, column] of Object.entries(EDITABLE)) (after as Record<string, string | number | null>)[column] = next[field as EditableField];
+  for (const [field, column] of Object.entries(EDITABLE))
+    (after as Record<string, string | number | null>)[column] = next[field as EditableField];
   after.location_name = name(options.locations, next.location);
   after.group_name = name(options.groups, next.group);
   after.agent_name = next.agent === row.agent_id ? (row.agent_name ?? null) : name(options.agents, next.agent);
@@ -104,10 +134,19 @@ function rowAfter(kind: InventoryKind, row: Row, next: Record<EditableField, str
  * posted (an agent the rule cleared with a group change shows as the agent posted, now none). A
  * different edit over the same version, theirs or anyone's, is not this one. Null otherwise.
  */
-async function ownEditAt(db: D1Database, kind: InventoryKind, current: Row, version: number, posted: Partial<Record<EditableField, string | null>>, actorId: string) {
+async function ownEditAt(
+  db: D1Database,
+  kind: InventoryKind,
+  current: Row,
+  version: number,
+  posted: Partial<Record<EditableField, string | null>>,
+  actorId: string,
+) {
   if (Number(current.row_version_value) !== version + 1) return null;
   const { results } = await db
-    .prepare("SELECT field, old_value, new_value, actor_id FROM inventory_history WHERE record_type = ? AND record_id = ? AND version_after = ? AND batch_id IS NULL")
+    .prepare(
+      "SELECT field, old_value, new_value, actor_id FROM inventory_history WHERE record_type = ? AND record_id = ? AND version_after = ? AND batch_id IS NULL",
+    )
     .bind(kind.type, current.id, version + 1)
     .all<{ field: string; old_value: string | null; new_value: string | null; actor_id: string }>();
   if (results.length === 0 || !results.every((h) => h.actor_id === actorId && h.field in EDITABLE)) return null;
@@ -138,12 +177,16 @@ async function writeVersioned(
   const entries = Object.entries(fields);
   const statements = entries.map(([field, { column, value }]) =>
     db
-      .prepare(`${HISTORY_INSERT} SELECT ?, id, ?, ${column}, ?, ${kind.versionColumn} + 1, ?, NULL, ? FROM ${kind.table} WHERE ${guard} AND ${column} IS NOT ?`)
+      .prepare(
+        `${HISTORY_INSERT} SELECT ?, id, ?, ${column}, ?, ${kind.versionColumn} + 1, ?, NULL, ? FROM ${kind.table} WHERE ${guard} AND ${column} IS NOT ?`,
+      )
       .bind(kind.type, field, value, actorId, now, id, version, value),
   );
   statements.push(
     db
-      .prepare(`UPDATE ${kind.table} SET ${entries.map(([, f]) => `${f.column} = ?`).join(", ")}, ${kind.versionColumn} = ${kind.versionColumn} + 1, updated_at = ? WHERE ${guard}`)
+      .prepare(
+        `UPDATE ${kind.table} SET ${entries.map(([, f]) => `${f.column} = ?`).join(", ")}, ${kind.versionColumn} = ${kind.versionColumn} + 1, updated_at = ? WHERE ${guard}`,
+      )
       .bind(...entries.map(([, f]) => f.value), now, id, version),
   );
   const results = await db.batch(statements);
@@ -177,9 +220,13 @@ export async function createRecord(
   try {
     await db.batch([
       db
-        .prepare(`INSERT INTO ${kind.table} (id, ${names.join(", ")}, ${kind.versionColumn}, created_at, updated_at) VALUES (?, ${names.map(() => "?").join(", ")}, 1, ?, ?)`)
+        .prepare(
+          `INSERT INTO ${kind.table} (id, ${names.join(", ")}, ${kind.versionColumn}, created_at, updated_at) VALUES (?, ${names.map(() => "?").join(", ")}, 1, ?, ?)`,
+        )
         .bind(id, ...Object.values(columns), now, now),
-      db.prepare(`${HISTORY_INSERT} VALUES (?, ?, 'created', NULL, ?, 1, ?, NULL, ?)`).bind(kind.type, id, columns.name ?? null, actorId, now),
+      db
+        .prepare(`${HISTORY_INSERT} VALUES (?, ?, 'created', NULL, ?, 1, ?, NULL, ?)`)
+        .bind(kind.type, id, columns.name ?? null, actorId, now),
     ]);
   } catch (error) {
     const refusal = duplicateTag(error);
@@ -263,7 +310,13 @@ function bulkGuards(kind: InventoryKind, options: Options, scope: Scope, field: 
   return { where: scopeWhere(kind, scope), column: EDITABLE[field], fits: fitsWhere(agentGroups(options, field, value)) };
 }
 
-async function countPlan(db: D1Database, kind: InventoryKind, guards: BulkGuards, field: BulkField, value: string | null): Promise<BulkPlan> {
+async function countPlan(
+  db: D1Database,
+  kind: InventoryKind,
+  guards: BulkGuards,
+  field: BulkField,
+  value: string | null,
+): Promise<BulkPlan> {
   const { where, column, fits } = guards;
   const live = "t.status != 'retired'";
   const changes = `${live} AND t.${column} IS NOT ? AND ${fits.sql}`;
@@ -282,23 +335,44 @@ async function countPlan(db: D1Database, kind: InventoryKind, guards: BulkGuards
   const retired = row?.retired ?? 0;
   const alreadySet = row?.already_set ?? 0;
   const outsideGroup = row?.outside_group ?? 0;
-  return { total, retired, alreadySet, outsideGroup, change: total - retired - alreadySet - outsideGroup, clearsAgent: row?.clears_agent ?? 0 };
+  return {
+    total,
+    retired,
+    alreadySet,
+    outsideGroup,
+    change: total - retired - alreadySet - outsideGroup,
+    clearsAgent: row?.clears_agent ?? 0,
+  };
 }
 
 /** The plan of a bulk change, for its confirmation page; or why it cannot be made at all. */
-export async function planBulk(db: D1Database, kind: InventoryKind, scope: Scope, field: BulkField, value: string | null, options?: Options): Promise<{ ok: true; plan: BulkPlan } | { ok: false; message: string }> {
+export async function planBulk(
+  db: D1Database,
+  kind: InventoryKind,
+  scope: Scope,
+  field: BulkField,
+  value: string | null,
+  options?: Options,
+): Promise<{ ok: true; plan: BulkPlan } | { ok: false; message: string }> {
   options ??= await loadOptions(db);
   const problem = checkValue(options, field, value);
   if (problem) return { ok: false, message: problem };
   const plan = await countPlan(db, kind, bulkGuards(kind, options, scope, field, value), field, value);
-  if ("ids" in scope && plan.total !== new Set(scope.ids).size) return { ok: false, message: `${new Set(scope.ids).size - plan.total} of the selected records no longer exist: reload the list and select again. Nothing was changed.` };
+  if ("ids" in scope && plan.total !== new Set(scope.ids).size)
+    return {
+      ok: false,
+      message: `${new Set(scope.ids).size - plan.total} of the selected records no longer exist: reload the list and select again. Nothing was changed.`,
+    };
   if (plan.total === 0) return { ok: false, message: "Nothing is selected." };
   return { ok: true, plan };
 }
 
 /** What a bulk change changes: the records in scope that are live, fit the agent's groups and lack the value. */
-export function changeWhere(kind: InventoryKind, where: Where, field: BulkField, value: string | null, fits: Where): Where {
-  return { sql: `${where.sql} AND t.status != 'retired' AND ${fits.sql} AND t.${EDITABLE[field]} IS NOT ?`, params: [...where.params, ...fits.params, value] };
+export function changeWhere(_kind: InventoryKind, where: Where, field: BulkField, value: string | null, fits: Where): Where {
+  return {
+    sql: `${where.sql} AND t.status != 'retired' AND ${fits.sql} AND t.${EDITABLE[field]} IS NOT ?`,
+    params: [...where.params, ...fits.params, value],
+  };
 }
 
 /** Written at once, or (more than BULK_CHUNK records) started as a job that a Durable Object runs (bulk-job.ts). */
@@ -334,13 +408,21 @@ export async function bulkUpdate(
   const clears = field === "group" ? agentLeavesGroupSql("?") : null;
   const statements = [
     db
-      .prepare(`INSERT INTO bulk_operations (id, record_type, field, count, actor_id, at, selected_ids) VALUES (?, ?, ?, (SELECT count(*) FROM ${kind.table} t WHERE ${changes}), ?, ?, ?)`)
+      .prepare(
+        `INSERT INTO bulk_operations (id, record_type, field, count, actor_id, at, selected_ids) VALUES (?, ?, ?, (SELECT count(*) FROM ${kind.table} t WHERE ${changes}), ?, ?, ?)`,
+      )
       .bind(batchId, kind.type, field, ...params, actorId, now, selected),
-    db.prepare(`${HISTORY_INSERT} SELECT ?, t.id, ?, t.${column}, ?, t.${v} + 1, ?, ?, ? FROM ${kind.table} t WHERE ${changes}`).bind(kind.type, field, value, actorId, batchId, now, ...params),
+    db
+      .prepare(`${HISTORY_INSERT} SELECT ?, t.id, ?, t.${column}, ?, t.${v} + 1, ?, ?, ? FROM ${kind.table} t WHERE ${changes}`)
+      .bind(kind.type, field, value, actorId, batchId, now, ...params),
   ];
   if (clears) {
     statements.push(
-      db.prepare(`${HISTORY_INSERT} SELECT ?, t.id, 'agent', t.agent_id, NULL, t.${v} + 1, ?, ?, ? FROM ${kind.table} t WHERE ${changes} AND ${clears} RETURNING record_id`).bind(kind.type, actorId, batchId, now, ...params, value, value),
+      db
+        .prepare(
+          `${HISTORY_INSERT} SELECT ?, t.id, 'agent', t.agent_id, NULL, t.${v} + 1, ?, ?, ? FROM ${kind.table} t WHERE ${changes} AND ${clears} RETURNING record_id`,
+        )
+        .bind(kind.type, actorId, batchId, now, ...params, value, value),
     );
   }
   const agentSet = clears ? `, agent_id = CASE WHEN ${clears} THEN NULL ELSE agent_id END` : "";
@@ -355,12 +437,23 @@ export async function bulkUpdate(
   const clearsAgent = clears ? results[2]!.results.length : 0;
   // What the counts said a moment ago, corrected by what the UPDATE really changed (a record edited in between).
   const plan = planned.plan;
-  return { ok: true, batchId, job: false, ...plan, change: changed, clearsAgent, alreadySet: Math.max(0, plan.total - plan.retired - plan.outsideGroup - changed) };
+  return {
+    ok: true,
+    batchId,
+    job: false,
+    ...plan,
+    change: changed,
+    clearsAgent,
+    alreadySet: Math.max(0, plan.total - plan.retired - plan.outsideGroup - changed),
+  };
 }
 
 /** The rows a "selected rows" change of this person was asked for, to select them again. */
 export async function selectionOf(db: D1Database, kind: InventoryKind, batchId: string, actorId: string): Promise<string[]> {
-  const row = await db.prepare("SELECT selected_ids FROM bulk_operations WHERE id = ? AND record_type = ? AND actor_id = ?").bind(batchId, kind.type, actorId).first<{ selected_ids: string | null }>();
+  const row = await db
+    .prepare("SELECT selected_ids FROM bulk_operations WHERE id = ? AND record_type = ? AND actor_id = ?")
+    .bind(batchId, kind.type, actorId)
+    .first<{ selected_ids: string | null }>();
   if (!row?.selected_ids) return [];
   const ids: unknown = JSON.parse(row.selected_ids);
   return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];

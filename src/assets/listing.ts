@@ -63,6 +63,7 @@ function likePattern(q: string): string {
  * MATCH. Control characters (a NUL would end the query string early) become spaces.
  */
 function ftsPhrase(q: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips from a search.
   return `"${q.replace(/[\u0000-\u001f\u007f]/g, " ").replaceAll('"', '""')}"`;
 }
 
@@ -96,7 +97,9 @@ export function filterWhere(kind: InventoryKind, filter: ListFilter, alias = "t"
   return { sql: parts.length ? parts.join(" AND ") : "1", params };
 }
 
-export const SELECT_ROW = (kind: InventoryKind) => `SELECT t.*, t.${kind.versionColumn} AS row_version_value, l.name AS location_name, g.name AS group_name, u.name AS agent_name
+export const SELECT_ROW = (
+  kind: InventoryKind,
+) => `SELECT t.*, t.${kind.versionColumn} AS row_version_value, l.name AS location_name, g.name AS group_name, u.name AS agent_name
   FROM ${kind.table} t LEFT JOIN locations l ON l.id = t.location_id LEFT JOIN groups g ON g.id = t.group_id LEFT JOIN users u ON u.id = t.agent_id`;
 
 /**
@@ -108,7 +111,9 @@ function keysetWhere(column: string, forward: boolean, cursor: Cursor): Where {
   const col = `t.${column}`;
   if (cursor.value === null) {
     // Past the NULLs going forward means every non-NULL value; going backward, nothing but NULLs.
-    return forward ? { sql: `((${col} IS NULL AND t.id > ?) OR ${col} IS NOT NULL)`, params: [cursor.id] } : { sql: `(${col} IS NULL AND t.id < ?)`, params: [cursor.id] };
+    return forward
+      ? { sql: `((${col} IS NULL AND t.id > ?) OR ${col} IS NOT NULL)`, params: [cursor.id] }
+      : { sql: `(${col} IS NULL AND t.id < ?)`, params: [cursor.id] };
   }
   const tail = forward ? "" : ` OR ${col} IS NULL`;
   return { sql: `(${col} ${later} ? OR (${col} = ? AND t.id ${later} ?)${tail})`, params: [cursor.value, cursor.value, cursor.id] };
@@ -160,24 +165,33 @@ export async function listRecords(db: D1Database, kind: InventoryKind, filter: L
  */
 export async function countMatches(db: D1Database, kind: InventoryKind, filter: ListFilter): Promise<MatchCount> {
   const where = filterWhere(kind, filter);
-  const row = await db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${kind.table} t WHERE ${where.sql} LIMIT ?)`).bind(...where.params, COUNT_CAP + 1).first<{ n: number }>();
+  const row = await db
+    .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${kind.table} t WHERE ${where.sql} LIMIT ?)`)
+    .bind(...where.params, COUNT_CAP + 1)
+    .first<{ n: number }>();
   const n = Number(row?.n ?? 0);
   return { total: Math.min(n, COUNT_CAP), capped: n > COUNT_CAP };
 }
 
 /** A cursor in a URL: base64url of [value, id], so page links can be shared and reloaded. */
 export function encodeCursor(cursor: Cursor): string {
-  return btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify([cursor.value, cursor.id])))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify([cursor.value, cursor.id]))))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** The cursor a URL carries, or null when it is not one this app wrote. */
 export function decodeCursor(dir: Cursor["dir"], text: string): Cursor | null {
   try {
-    const json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)));
+    const json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)),
+    );
     const parsed: unknown = JSON.parse(json);
     if (!Array.isArray(parsed) || parsed.length !== 2) return null;
     const [value, id] = parsed as unknown[];
-    const valueOk = value === null || (typeof value === "string" && value.length <= 200) || (typeof value === "number" && Number.isFinite(value));
+    const valueOk =
+      value === null || (typeof value === "string" && value.length <= 200) || (typeof value === "number" && Number.isFinite(value));
     if (!valueOk || typeof id !== "string" || !/^[a-z]+_[a-z0-9]{1,40}$/.test(id)) return null;
     return { dir, value: value as Cursor["value"], id };
   } catch {
@@ -192,7 +206,12 @@ export function cursorOf(kind: InventoryKind, filter: ListFilter, row: Row, dir:
 }
 
 export async function getRecord(db: D1Database, kind: InventoryKind, id: string): Promise<Row | null> {
-  return (await db.prepare(`${SELECT_ROW(kind)} WHERE t.id = ?`).bind(id).first<Row>()) ?? null;
+  return (
+    (await db
+      .prepare(`${SELECT_ROW(kind)} WHERE t.id = ?`)
+      .bind(id)
+      .first<Row>()) ?? null
+  );
 }
 
 export interface Options {
@@ -250,7 +269,10 @@ export function agentLeavesGroupSql(groupParam: string): string {
 
 /** agentFitsGroup as SQL over a record aliased `t`, for changes made to many records at once. */
 export function agentFitsGroupWhere(agent: { groupIds: readonly string[] }, placeholder = "?"): Where {
-  return { sql: `(t.group_id IS NULL OR t.group_id IN (SELECT value FROM json_each(${placeholder})))`, params: [JSON.stringify(agent.groupIds)] };
+  return {
+    sql: `(t.group_id IS NULL OR t.group_id IN (SELECT value FROM json_each(${placeholder})))`,
+    params: [JSON.stringify(agent.groupIds)],
+  };
 }
 
 /** The four queries behind the dropdowns, to run in a batch of their own or beside a page's rows. */
@@ -265,7 +287,8 @@ function optionStatements(db: D1Database) {
 
 function optionsFrom([locations, groups, agents, members]: D1Result<Record<string, unknown>>[]): Options {
   const groupsOf = new Map<string, string[]>();
-  for (const m of members!.results as { group_id: string; agent_id: string }[]) groupsOf.set(m.agent_id, [...(groupsOf.get(m.agent_id) ?? []), m.group_id]);
+  for (const m of members!.results as { group_id: string; agent_id: string }[])
+    groupsOf.set(m.agent_id, [...(groupsOf.get(m.agent_id) ?? []), m.group_id]);
   return {
     locations: locations!.results as Options["locations"],
     groups: groups!.results as Options["groups"],

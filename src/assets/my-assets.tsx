@@ -15,7 +15,9 @@ export interface MyAsset {
 /** The assets a person uses ("Used by"), by name. */
 export async function assetsOfUser(d1: D1Database, userId: string): Promise<MyAsset[]> {
   const { results } = await d1
-    .prepare("SELECT a.name, a.asset_tag, a.asset_type, a.status, l.name AS location FROM assets a LEFT JOIN locations l ON l.id = a.location_id WHERE a.used_by_id = ? ORDER BY a.name, a.id")
+    .prepare(
+      "SELECT a.name, a.asset_tag, a.asset_type, a.status, l.name AS location FROM assets a LEFT JOIN locations l ON l.id = a.location_id WHERE a.used_by_id = ? ORDER BY a.name, a.id",
+    )
     .bind(userId)
     .all<MyAsset>();
   return results;
@@ -34,11 +36,23 @@ export const myAssetsRoutes = new Hono<AppEnv>().get("/", requireSession("suppor
           <div class="table-scroll" tabindex={0}>
             <table>
               <thead>
-                <tr><th scope="col">Name</th><th scope="col">Asset tag</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Location</th></tr>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Asset tag</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Location</th>
+                </tr>
               </thead>
               <tbody>
                 {results.map((a) => (
-                  <tr data-testid="my-asset"><td>{a.name}</td><td>{a.asset_tag}</td><td>{humanize(a.asset_type)}</td><td>{humanize(a.status)}</td><td>{a.location ?? "—"}</td></tr>
+                  <tr data-testid="my-asset">
+                    <td>{a.name}</td>
+                    <td>{a.asset_tag}</td>
+                    <td>{humanize(a.asset_type)}</td>
+                    <td>{humanize(a.status)}</td>
+                    <td>{a.location ?? "—"}</td>
+                  </tr>
                 ))}
               </tbody>
             </table>

@@ -13,7 +13,8 @@ export const HEAVY_WORK: { perHour: LimitRule; atOnce: LimitRule } = {
 
 export type HeavyStart = { ok: true; release: () => Promise<void> } | { ok: false; message: string; retryAfterMs: number };
 
-const RUNNING_JOB = "SELECT 1 FROM bulk_operations WHERE actor_id = ? AND job IS NOT NULL AND state IN ('snapshot', 'applying', 'undoing') LIMIT 1";
+const RUNNING_JOB =
+  "SELECT 1 FROM bulk_operations WHERE actor_id = ? AND job IS NOT NULL AND state IN ('snapshot', 'applying', 'undoing') LIMIT 1";
 
 /**
  * Start one heavy piece of work for `agentId`: refused while their job runs or their other import
@@ -25,11 +26,20 @@ export async function startHeavyWork(env: Env, agentId: string, now: number): Pr
   // slot, so of two requests at once, the second either waits for the slot or sees the job.
   const slot = limiterFor(env, `work:${agentId}`);
   const held = await slot.hit(now, HEAVY_WORK.atOnce, "import");
-  if (!held.allowed) return { ok: false, message: "Your other import is still running. Wait for it to finish, then try again.", retryAfterMs: held.retryAfterMs };
+  if (!held.allowed)
+    return {
+      ok: false,
+      message: "Your other import is still running. Wait for it to finish, then try again.",
+      retryAfterMs: held.retryAfterMs,
+    };
   const release = () => slot.refund(held.tickets);
   if (await env.DB.prepare(RUNNING_JOB).bind(agentId).first()) {
     await release();
-    return { ok: false, message: "Your earlier change is still running. Wait for it to finish (its page shows the progress), then try again.", retryAfterMs: MINUTE };
+    return {
+      ok: false,
+      message: "Your earlier change is still running. Wait for it to finish (its page shows the progress), then try again.",
+      retryAfterMs: MINUTE,
+    };
   }
   const hourly = await limiterFor(env, `heavy:${agentId}`).hit(now, HEAVY_WORK.perHour, "started");
   if (!hourly.allowed) {

@@ -24,17 +24,32 @@ import { ColumnChoicePage } from "./column-page";
 type Ctx = Context<AppEnv>;
 
 // Unknown fields are refused (SECURITY.md 29): only the four inline fields, the version and where to return.
-const inlineSchema = z.strictObject({
-  version: z.string({ error: "The row's version is missing: reload the page." }).regex(/^\d{1,9}$/, "The row's version is missing: reload the page.").transform(Number),
-  impact: z.enum(IMPACTS, { error: "Choose an impact: low, medium or high." }).optional(),
-  location: z.union([z.literal(""), idValue]).optional(),
-  group: z.union([z.literal(""), idValue]).optional(),
-  agent: z.union([z.literal(""), idValue]).optional(),
-  return: z.string().max(2048).optional(),
-  ids: z.unknown().optional(),
-}, { error: (issue) => (issue.code === "unrecognized_keys" ? "Only Impact, Location, Managed By Group and Managed By Agent can be edited here." : undefined) });
+const inlineSchema = z.strictObject(
+  {
+    version: z
+      .string({ error: "The row's version is missing: reload the page." })
+      .regex(/^\d{1,9}$/, "The row's version is missing: reload the page.")
+      .transform(Number),
+    impact: z.enum(IMPACTS, { error: "Choose an impact: low, medium or high." }).optional(),
+    location: z.union([z.literal(""), idValue]).optional(),
+    group: z.union([z.literal(""), idValue]).optional(),
+    agent: z.union([z.literal(""), idValue]).optional(),
+    return: z.string().max(2048).optional(),
+    ids: z.unknown().optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === "unrecognized_keys" ? "Only Impact, Location, Managed By Group and Managed By Agent can be edited here." : undefined,
+  },
+);
 
-const reselectQuery = z.object({ reselect: z.string().max(40).regex(/^bulk_[a-z0-9]+$/, "That selection link is not one of ours.").optional() });
+const reselectQuery = z.object({
+  reselect: z
+    .string()
+    .max(40)
+    .regex(/^bulk_[a-z0-9]+$/, "That selection link is not one of ours.")
+    .optional(),
+});
 const returnQuery = z.object({ return: z.string().max(2048).optional() });
 // What the edit form's redirect says it did beyond the fields asked for.
 const savedQuery = z.object({ saved: z.enum(["agent-cleared"]).optional() });
@@ -45,7 +60,6 @@ const savedQuery = z.object({ saved: z.enum(["agent-cleared"]).optional() });
 const NO_SCRIPT_COOKIE = "edgedesk_no_script";
 const NO_SCRIPT_MAX_AGE_SECONDS = 400 * 24 * 60 * 60; // the longest a browser keeps a cookie
 const dropdownsFor = (c: Ctx): Dropdowns => (getCookie(c, NO_SCRIPT_COOKIE, "host") === "1" ? "full" : "lean");
-
 
 /** The asset list or the software list, mounted at kind.path; agents with View (read) and Manage (write). */
 /** What an inline save says it did: exactly the fields it changed, and why an agent it cleared went. */
@@ -66,7 +80,21 @@ export function inventoryRoutes(kind: InventoryKind) {
   async function listPage(c: Ctx, filter: ListFilter, error?: string, status: 200 | 400 = 200, selected?: ReadonlySet<string>) {
     const page = await listRecords(c.env.DB, kind, filter);
     const columns = chosenColumns(kind, c.var.auth.user);
-    return c.html(<InventoryListPage auth={c.var.auth} kind={kind} columns={columns} filter={filter} page={page} options={page.options} canManage={canManage(c)} selected={selected} error={error} dropdowns={dropdownsFor(c)} />, status);
+    return c.html(
+      <InventoryListPage
+        auth={c.var.auth}
+        kind={kind}
+        columns={columns}
+        filter={filter}
+        page={page}
+        options={page.options}
+        canManage={canManage(c)}
+        selected={selected}
+        error={error}
+        dropdowns={dropdownsFor(c)}
+      />,
+      status,
+    );
   }
 
   app.get("/", reads(filters, reselectQuery), async (c) => {
@@ -87,7 +115,10 @@ export function inventoryRoutes(kind: InventoryKind) {
   // Which columns the list shows, and in which order: the person's own choice.
   const columnForm = columnFormSchema(kind);
   const columnsPage = (c: Ctx, back: string, error?: string) =>
-    c.html(<ColumnChoicePage auth={c.var.auth} kind={kind} chosen={chosenColumns(kind, c.var.auth.user)} back={back} error={error} />, error ? 400 : 200);
+    c.html(
+      <ColumnChoicePage auth={c.var.auth} kind={kind} chosen={chosenColumns(kind, c.var.auth.user)} back={back} error={error} />,
+      error ? 400 : 200,
+    );
   app.get("/columns", reads(returnQuery), (c) => {
     const back = parseQuery(c, returnQuery);
     return columnsPage(c, safeNextPath(back.ok ? back.data.return : undefined, kind.path));
@@ -108,7 +139,12 @@ export function inventoryRoutes(kind: InventoryKind) {
     const filter: ListFilter = { ...parsed.data, page: 1, cursor: undefined };
     const described = listUrl(kind, filter).slice(kind.path.length).replace(/^\?/, "");
     const stream = exportStream(c.env.DB, kind, filter, chosenColumns(kind, c.var.auth.user), (rows, complete) =>
-      recordAudit(c, { event: "inventory.exported", portal: "agent", actorId: c.var.auth.user.id, details: { list: kind.table, filter: described || "(none)", rows, ...(complete ? {} : { cancelled: true }) } }),
+      recordAudit(c, {
+        event: "inventory.exported",
+        portal: "agent",
+        actorId: c.var.auth.user.id,
+        details: { list: kind.table, filter: described || "(none)", rows, ...(complete ? {} : { cancelled: true }) },
+      }),
     );
     const day = new Date(c.var.clock.now()).toISOString().slice(0, 10);
     return new Response(stream, {
@@ -156,7 +192,18 @@ export function inventoryRoutes(kind: InventoryKind) {
     if (!result.ok && !result.row) return c.text(result.message, result.status);
     const row = result.ok ? result.row : result.row!;
     const text = result.ok ? savedText(result) : result.message;
-    return c.html(<InventoryRow kind={kind} columns={chosenColumns(kind, c.var.auth.user)} row={row} options={await loadOptions(c.env.DB)} canManage returnTo={returnTo} status={{ ok: result.ok, text }} />, result.ok ? 200 : result.status);
+    return c.html(
+      <InventoryRow
+        kind={kind}
+        columns={chosenColumns(kind, c.var.auth.user)}
+        row={row}
+        options={await loadOptions(c.env.DB)}
+        canManage
+        returnTo={returnTo}
+        status={{ ok: result.ok, text }}
+      />,
+      result.ok ? 200 : result.status,
+    );
   });
 
   app.route("/bulk", bulkRoutes(kind));
@@ -167,28 +214,49 @@ export function inventoryRoutes(kind: InventoryKind) {
     if (!row) return c.notFound();
     const [history, options] = await Promise.all([recordHistory(c.env.DB, kind, row.id), loadOptions(c.env.DB)]);
     // People by id: disabled agents and contacts too, and removed people under their pseudonym.
-    const people = await personNames(c.env.DB, history.filter((h) => h.field === "agent" || h.field === "usedBy").flatMap((h) => [h.old_value, h.new_value]).filter((v): v is string => v !== null));
+    const people = await personNames(
+      c.env.DB,
+      history
+        .filter((h) => h.field === "agent" || h.field === "usedBy")
+        .flatMap((h) => [h.old_value, h.new_value])
+        .filter((v): v is string => v !== null),
+    );
     const names = new Map([...options.locations, ...options.groups, ...options.agents].map((o) => [o.id, o.name]));
     for (const [id, name] of people) names.set(id, name);
     return c.html(
       <Layout title={row.name} auth={c.var.auth}>
         <section class="wide">
-          <p class="breadcrumb"><a href={kind.path}>{kind.title}</a> › {row.name}</p>
+          <p class="breadcrumb">
+            <a href={kind.path}>{kind.title}</a> › {row.name}
+          </p>
           <h1>{row.name}</h1>
-          {saved.ok && saved.data.saved === "agent-cleared" && <Notice message={`Saved. Managed By Agent was cleared: the agent is not in ${String(row.group_name ?? "the new group")}.`} />}
+          {saved.ok && saved.data.saved === "agent-cleared" && (
+            <Notice message={`Saved. Managed By Agent was cleared: the agent is not in ${String(row.group_name ?? "the new group")}.`} />
+          )}
           {canManage(c) && (
             <p class="actions">
-              <a class="button" href={`${kind.path}/${row.id}/edit`}>Edit</a>
-              <a class="button danger" href={`${kind.path}/${row.id}/delete`}>Delete</a>
+              <a class="button" href={`${kind.path}/${row.id}/edit`}>
+                Edit
+              </a>
+              <a class="button danger" href={`${kind.path}/${row.id}/delete`}>
+                Delete
+              </a>
             </p>
           )}
           <div class="panel">
             <dl class="details-grid">
-              {availableColumns(kind).map((col) => (<><dt>{col.label}</dt><dd>{col.text(row) || "—"}</dd></>))}
+              {availableColumns(kind).map((col) => (
+                <>
+                  <dt>{col.label}</dt>
+                  <dd>{col.text(row) || "—"}</dd>
+                </>
+              ))}
             </dl>
           </div>
           <h2>History</h2>
-          <div class="panel"><HistoryList entries={history} names={names} /></div>
+          <div class="panel">
+            <HistoryList entries={history} names={names} />
+          </div>
         </section>
       </Layout>,
     );

@@ -19,7 +19,8 @@ export type Choice = { id: string; name: string };
 // (web/layout.tsx).
 export const DASH = "&#8212;";
 
-const optionHtml = (choice: Choice, selected: boolean) => `<option value="${escapeHtml(choice.id)}"${selected ? ' selected=""' : ""}>${escapeHtml(choice.name)}</option>`;
+const optionHtml = (choice: Choice, selected: boolean) =>
+  `<option value="${escapeHtml(choice.id)}"${selected ? ' selected=""' : ""}>${escapeHtml(choice.name)}</option>`;
 const noneHtmlOption = (noneHtml: string) => `<option value="">${noneHtml}</option>`;
 
 /**
@@ -43,14 +44,20 @@ const kept = new WeakMap<readonly Choice[], Map<string, OptionsHtml>>();
  */
 export function optionsHtmlOf(choices: readonly Choice[], which: "all" | "chosen", noneHtml?: string): OptionsHtml {
   let byKind = kept.get(choices);
-  if (!byKind) kept.set(choices, (byKind = new Map()));
+  if (!byKind) {
+    byKind = new Map();
+    kept.set(choices, byKind);
+  }
   const key = `${which}${noneHtml === undefined ? "" : `:${noneHtml}`}`;
   let of = byKind.get(key);
   if (!of) {
     const byValue = new Map<string, string>();
     of = (value) => {
       let html = byValue.get(value ?? "");
-      if (html === undefined) byValue.set(value ?? "", (html = makeOptionsHtml(choices, which, value ?? "", noneHtml)));
+      if (html === undefined) {
+        html = makeOptionsHtml(choices, which, value ?? "", noneHtml);
+        byValue.set(value ?? "", html);
+      }
       return html;
     };
     byKind.set(key, of);
@@ -61,7 +68,9 @@ export function optionsHtmlOf(choices: readonly Choice[], which: "all" | "chosen
 export const attr = (name: string, value: string) => ` ${name}="${escapeHtml(value)}"`;
 
 export function selectHtml(attrs: Record<string, string>, choices: readonly Choice[], value: string | null, noneHtml: string): string {
-  const attributes = Object.entries(attrs).map(([k, v]) => attr(k, v)).join("");
+  const attributes = Object.entries(attrs)
+    .map(([k, v]) => attr(k, v))
+    .join("");
   return `<select${attributes}>${optionsHtmlOf(choices, "all", noneHtml)(value)}</select>`;
 }
 
@@ -74,7 +83,10 @@ interface FieldChoices {
 }
 function choicesOf(options: Options, field: EditableField, groupId: string | null): FieldChoices {
   if (field === "impact") return { choices: IMPACT_CHOICES, none: undefined };
-  return { choices: field === "location" ? options.locations : field === "group" ? options.groups : agentsFor(options, groupId), none: DASH };
+  return {
+    choices: field === "location" ? options.locations : field === "group" ? options.groups : agentsFor(options, groupId),
+    none: DASH,
+  };
 }
 
 const agentsByGroup = new WeakMap<Options, Map<string, Options["agents"]>>();
@@ -82,9 +94,15 @@ const agentsByGroup = new WeakMap<Options, Map<string, Options["agents"]>>();
 export function agentsFor(options: Options, groupId: string | null): readonly Choice[] {
   if (!groupId) return options.agents;
   let byGroup = agentsByGroup.get(options);
-  if (!byGroup) agentsByGroup.set(options, (byGroup = new Map()));
+  if (!byGroup) {
+    byGroup = new Map();
+    agentsByGroup.set(options, byGroup);
+  }
   let list = byGroup.get(groupId);
-  if (!list) byGroup.set(groupId, (list = options.agents.filter((a) => agentFitsGroup(a, groupId))));
+  if (!list) {
+    list = options.agents.filter((a) => agentFitsGroup(a, groupId));
+    byGroup.set(groupId, list);
+  }
   return list;
 }
 
@@ -135,7 +153,14 @@ function choicesId(field: EditableField, groupId: string | null): string {
  * (the form attribute), which posts the row: by htmx once app.js sees a change, or with its
  * Save button without JavaScript. Where htmx puts the answer (the row) is inherited from <tbody>.
  */
-export function rowRenderer({ kind, columns, options, canManage, returnTo, dropdowns }: RowSettings): (row: Row, state?: RowState) => string {
+export function rowRenderer({
+  kind,
+  columns,
+  options,
+  canManage,
+  returnTo,
+  dropdowns,
+}: RowSettings): (row: Row, state?: RowState) => string {
   const path = escapeHtml(kind.path);
   const back = escapeHtml(returnTo);
   const lean = dropdowns === "lean";
@@ -164,7 +189,8 @@ export function rowRenderer({ kind, columns, options, canManage, returnTo, dropd
     const editable = canManage && editableRow(row);
     const groupId = (row.group_id as string | null) ?? null;
     let html = `<tr id="row-${id}" data-testid="inventory-row" role="row">${selectStart}`;
-    if (canManage) html += `<input type="checkbox" name="ids" value="${id}" form="bulk" aria-label="Select ${name}" class="row-select"${state.selected ? ' checked=""' : ""}/>`;
+    if (canManage)
+      html += `<input type="checkbox" name="ids" value="${id}" form="bulk" aria-label="Select ${name}" class="row-select"${state.selected ? ' checked=""' : ""}/>`;
     html += `</td>${nameStart}<a href="${path}/${id}">${name}</a></td>`;
     for (const cell of cells) {
       html += cell.start;
@@ -191,7 +217,9 @@ export function rowRenderer({ kind, columns, options, canManage, returnTo, dropd
     if (editable) {
       html += `<form id="inline-${id}" method="post" action="${post}" hx-post="${post}"><input type="hidden" name="version" value="${escapeHtml(String(row.row_version_value))}"/>`;
       // Where to come back to, and the Save button, serve only a browser without JavaScript.
-      html += lean ? "</form>" : `<input type="hidden" name="return" value="${back}"/><noscript><button type="submit">Save</button></noscript></form>`;
+      html += lean
+        ? "</form>"
+        : `<input type="hidden" name="return" value="${back}"/><noscript><button type="submit">Save</button></noscript></form>`;
     }
     const status = state.status;
     html += `<span role="status" class="${status ? (status.ok ? "saved" : "failed") : ""}">${escapeHtml(status?.text ?? "")}</span></td></tr>`;
@@ -216,5 +244,7 @@ export function choiceListsHtml(options: Options, columns: readonly ListColumn[]
     if (!field) continue;
     for (const group of field === "agent" ? groups : [null]) lists.set(choicesId(field, group), choicesOf(options, field, group));
   }
-  return [...lists].map(([id, { choices, none }]) => `<template id="choices-${escapeHtml(id)}">${optionsHtmlOf(choices, "all", none)(null)}</template>`).join("");
+  return [...lists]
+    .map(([id, { choices, none }]) => `<template id="choices-${escapeHtml(id)}">${optionsHtmlOf(choices, "all", none)(null)}</template>`)
+    .join("");
 }

@@ -18,8 +18,8 @@ export const AUDIT_EVENTS = {
   "recovery_code.used": "Recovery code used",
   "settings.changed": "Authentication settings changed",
   "policy.applied_immediately": "Policy applied immediately (all sessions ended)",
-  "sign_out": "Signed out",
-  "reauthenticated": "Re-authenticated",
+  sign_out: "Signed out",
+  reauthenticated: "Re-authenticated",
   "password.changed": "Password changed",
   "password_reset.requested": "Password reset link asked for",
   "password_reset.completed": "Password set with a reset link",
@@ -96,4 +96,3 @@ function auditRow(entry: AuditEntry, origin: AuditOrigin) {
     details: entry.details ?? null,
   };
 }
-

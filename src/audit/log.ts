@@ -25,8 +25,14 @@ async function conditions(db: Db, filter: AuditFilter): Promise<SQL | undefined>
   if (filter.user) {
     // An email, or the pseudonym of a removed person, whichever case it is typed in.
     const [people, removed] = await db.batch([
-      db.select({ id: users.id }).from(users).where(eq(users.email, normalizeEmail(filter.user))),
-      db.select({ id: removedPeople.id }).from(removedPeople).where(sql`lower(${removedPeople.pseudonym}) = ${filter.user.trim().toLowerCase()}`),
+      db
+        .select({ id: users.id })
+        .from(users)
+        .where(eq(users.email, normalizeEmail(filter.user))),
+      db
+        .select({ id: removedPeople.id })
+        .from(removedPeople)
+        .where(sql`lower(${removedPeople.pseudonym}) = ${filter.user.trim().toLowerCase()}`),
     ]);
     const ids = [...people, ...removed].map((u) => u.id);
     parts.push(ids.length ? or(inArray(auditEvents.actorId, ids), inArray(auditEvents.targetId, ids)) : eq(auditEvents.id, -1));

@@ -25,4 +25,3 @@ export async function recorded<C>(env: Env, db: Db, record: Recording<C>, change
   const mail = await queueNotices(env, db, notices, now, onlyIf);
   return { statements: [...entries.map((entry) => auditInsertWhere(db, entry, record.origin, onlyIf)), ...mail.statements], ids: mail.ids };
 }
-

@@ -5,7 +5,15 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { recordAudit } from "../audit/audit";
 import { retryAfterSeconds, waitMessage } from "../limits/limits";
-import { type Attempter, attemptNotJudged, attemptWasRight, browserSignedIn, type Counted, countSignInAttempt, type Way } from "../limits/sign-in-guard";
+import {
+  type Attempter,
+  attemptNotJudged,
+  attemptWasRight,
+  browserSignedIn,
+  type Counted,
+  countSignInAttempt,
+  type Way,
+} from "../limits/sign-in-guard";
 import { sourceOf } from "../limits/source";
 import { noticeThrottling, type Holder } from "../limits/throttle-notice";
 import type { Portal } from "../portal/policy";
@@ -20,7 +28,14 @@ export async function attempterOf(c: Context<AppEnv>, portal: Portal, email: str
   const seen = requestDetails(c);
   const browser = await carriedBrowserHash(c);
   const account = normalizeEmail(email);
-  return { portal, email: account, source: sourceOf(seen.ip), country: seen.country, browser, vouched: await vouchedFor(c, portal, account, browser) };
+  return {
+    portal,
+    email: account,
+    source: sourceOf(seen.ip),
+    country: seen.country,
+    browser,
+    vouched: await vouchedFor(c, portal, account, browser),
+  };
 }
 
 export function tooManyAttempts(retryAfterMs: number): string {
@@ -42,7 +57,12 @@ export async function refused(
 ): Promise<void> {
   c.header("Retry-After", String(retryAfterSeconds(counted.retryAfterMs)));
   if (!counted.firstRefusal) return;
-  await recordAudit(c, { event: "sign_in.throttled", portal: who.portal as Portal, targetId: audit.targetId ?? null, details: { email: who.email, method: audit.method, by: counted.bucket } });
+  await recordAudit(c, {
+    event: "sign_in.throttled",
+    portal: who.portal as Portal,
+    targetId: audit.targetId ?? null,
+    details: { email: who.email, method: audit.method, by: counted.bucket },
+  });
   if (counted.by === "account") await noticeThrottling(c, who, way, counted, holder);
 }
 
@@ -53,7 +73,10 @@ export async function countAttemptAt(
   way: Way,
   options: { perSource: boolean; ceiling?: boolean; method: string; holder: () => Promise<Holder | null>; targetId?: string | null },
 ): Promise<Counted> {
-  const counted = await countSignInAttempt(c.env, who, way, c.var.clock.now(), { perSource: options.perSource, ceiling: options.ceiling ?? true });
+  const counted = await countSignInAttempt(c.env, who, way, c.var.clock.now(), {
+    perSource: options.perSource,
+    ceiling: options.ceiling ?? true,
+  });
   if (!counted.allowed) await refused(c, who, way, counted, options.holder, { method: options.method, targetId: options.targetId ?? null });
   return counted;
 }
@@ -72,7 +95,13 @@ export function attemptUnjudged(c: Context<AppEnv>, who: Attempter, counted: Cou
  * the account's limits nor proven in the person's own object (which keeps browsers longer than
  * the limits do), though the person signed in before.
  */
-export async function fromNewBrowser(env: Env, userId: string, who: Attempter, counted: Counted & { allowed: true }, now: number): Promise<boolean> {
+export async function fromNewBrowser(
+  env: Env,
+  userId: string,
+  who: Attempter,
+  counted: Counted & { allowed: true },
+  now: number,
+): Promise<boolean> {
   if (counted.known) return false;
   const person = userStub(env, userId);
   if (who.browser && (await person.isProvenBrowser(who.browser, now))) return false;

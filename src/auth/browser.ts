@@ -41,7 +41,10 @@ const vouchMessage = (browser: string, portal: string, email: string) => `edgede
 
 function vouches(c: Context, portal: string): string[] {
   const raw = getCookie(c, VOUCH_COOKIE(portal), "host") ?? "";
-  return raw.split("~").filter((v) => /^[0-9a-f]{8}\.[0-9a-f]{64}$/.test(v)).slice(0, VOUCHES_KEPT);
+  return raw
+    .split("~")
+    .filter((v) => /^[0-9a-f]{8}\.[0-9a-f]{64}$/.test(v))
+    .slice(0, VOUCHES_KEPT);
 }
 
 /** Whether this browser carries any word of ours for an account of this portal (well-formed; not yet checked). */
@@ -67,5 +70,10 @@ export async function vouchFor(c: Context<AppEnv>, portal: string, email: string
   const others: string[] = [];
   for (const v of vouches(c, portal)) if (!(await hmacMatches(c.env, message, v))) others.push(v);
   const kept = [mac, ...others].slice(0, VOUCHES_KEPT);
-  setCookie(c, VOUCH_COOKIE(portal), kept.join("~"), { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: BROWSER_COOKIE_DAYS * 86_400 });
+  setCookie(c, VOUCH_COOKIE(portal), kept.join("~"), {
+    prefix: "host",
+    httpOnly: true,
+    sameSite: "Lax",
+    maxAge: BROWSER_COOKIE_DAYS * 86_400,
+  });
 }

@@ -34,7 +34,13 @@ function alertIds(alert: Pick<OwedAlert, "alertId">) {
 
 /** The "This wasn't me" link, its audit row and the alert that carries it, stored together. */
 /** `queuedAt`: the sender's own clock (the request's, or the object's alarm's), so retries fall due by it. */
-export async function queueNewDeviceAlert(env: Env, db: Db, user: { id: string; email: string; name: string }, alert: Omit<OwedAlert, "tries" | "owedSince">, queuedAt: number): Promise<string[]> {
+export async function queueNewDeviceAlert(
+  env: Env,
+  db: Db,
+  user: { id: string; email: string; name: string },
+  alert: Omit<OwedAlert, "tries" | "owedSince">,
+  queuedAt: number,
+): Promise<string[]> {
   const { portal, siteOrigin, at: now } = alert;
   const seen = { ip: alert.ip, userAgent: alert.userAgent };
   const { linkId, mailId } = alertIds(alert);
@@ -43,8 +49,22 @@ export async function queueNewDeviceAlert(env: Env, db: Db, user: { id: string; 
     env,
     db,
     [
-      db.insert(notMeLinks).values({ id: linkId, tokenHash: await sha256Hex(token), userId: user.id, portal, deviceHash: alert.tokenHash, ip: seen.ip, userAgent: seen.userAgent, createdAt: now, expiresAt: now + NOT_ME_LIFETIME_MS }),
-      auditInsert(db, { event: "sign_in.new_device", portal, actorId: user.id, details: { device: describeDevice(seen.userAgent) } }, { at: now, ...seen }),
+      db.insert(notMeLinks).values({
+        id: linkId,
+        tokenHash: await sha256Hex(token),
+        userId: user.id,
+        portal,
+        deviceHash: alert.tokenHash,
+        ip: seen.ip,
+        userAgent: seen.userAgent,
+        createdAt: now,
+        expiresAt: now + NOT_ME_LIFETIME_MS,
+      }),
+      auditInsert(
+        db,
+        { event: "sign_in.new_device", portal, actorId: user.id, details: { device: describeDevice(seen.userAgent) } },
+        { at: now, ...seen },
+      ),
     ],
     [
       {

@@ -54,7 +54,13 @@ export async function signInSucceeded(
     const alert = { alertId: randomToken(10), userId: user.id, portal, siteOrigin: origin };
     // Safe to repeat: a sighting whose answer was lost left its alert owed, which the object's alarm stores.
     if ((await retryOnceIfTransient(() => stub.noteSignInDevice(deviceHash, now, seen, !passwordOnly, alert))) !== "new") return;
-    const mailIds = await queueNewDeviceAlert(c.env, getDb(c.env.DB), user, { ...alert, tokenHash: deviceHash, at: now, ip: seen.ip, userAgent: seen.userAgent }, now);
+    const mailIds = await queueNewDeviceAlert(
+      c.env,
+      getDb(c.env.DB),
+      user,
+      { ...alert, tokenHash: deviceHash, at: now, ip: seen.ip, userAgent: seen.userAgent },
+      now,
+    );
     // Sent before it is marked paid: should the mark be lost, the alarm finds the alert stored.
     await deliverQueued(c.env, mailIds, c.var.clock);
     await stub.alertStored(deviceHash);
@@ -78,9 +84,20 @@ export async function openNotMeLink(db: Db, portal: Portal, token: string, now: 
     .select({ user: users, link: notMeLinks })
     .from(notMeLinks)
     .innerJoin(users, eq(users.id, notMeLinks.userId))
-    .where(and(eq(notMeLinks.tokenHash, tokenHash), eq(notMeLinks.portal, portal), isNull(notMeLinks.usedAt), gt(notMeLinks.expiresAt, now)))
+    .where(
+      and(eq(notMeLinks.tokenHash, tokenHash), eq(notMeLinks.portal, portal), isNull(notMeLinks.usedAt), gt(notMeLinks.expiresAt, now)),
+    )
     .get();
-  return row ? { tokenHash, user: row.user, deviceHash: row.link.deviceHash, signedInAt: row.link.createdAt, ip: row.link.ip, userAgent: row.link.userAgent } : null;
+  return row
+    ? {
+        tokenHash,
+        user: row.user,
+        deviceHash: row.link.deviceHash,
+        signedInAt: row.link.createdAt,
+        ip: row.link.ip,
+        userAgent: row.link.userAgent,
+      }
+    : null;
 }
 
 /** Compare-and-swap: of two presses of the button, exactly one acts. */
@@ -95,5 +112,8 @@ export async function claimNotMeLink(db: Db, tokenHash: string, now: number): Pr
 
 /** Securing the account failed part-way: the link works again, to try once more. */
 export async function releaseNotMeLink(db: Db, tokenHash: string, claimedAt: number): Promise<void> {
-  await db.update(notMeLinks).set({ usedAt: null }).where(and(eq(notMeLinks.tokenHash, tokenHash), eq(notMeLinks.usedAt, claimedAt)));
+  await db
+    .update(notMeLinks)
+    .set({ usedAt: null })
+    .where(and(eq(notMeLinks.tokenHash, tokenHash), eq(notMeLinks.usedAt, claimedAt)));
 }

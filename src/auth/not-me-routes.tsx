@@ -25,14 +25,17 @@ import { normalizeEmail } from "./users";
 import { portalPolicy } from "../portal/context";
 
 type Ctx = Context<AppEnv>;
-const GONE = "This link has expired or was already used. If you still think someone else signed in, choose a new password with “Forgot password?” on the sign-in page.";
+const GONE =
+  "This link has expired or was already used. If you still think someone else signed in, choose a new password with “Forgot password?” on the sign-in page.";
 
 function Gone({ portal }: { portal: Portal }) {
   return (
     <Layout title="Link expired" portal={portal}>
       <Card title="This link no longer works">
         <ErrorMessage message={GONE} />
-        <p><a href={`/${portal}/login/forgot`}>Forgot password?</a></p>
+        <p>
+          <a href={`/${portal}/login/forgot`}>Forgot password?</a>
+        </p>
       </Card>
     </Layout>
   );
@@ -58,9 +61,14 @@ export function notMeRoutes(portal: Portal) {
             <dt>From</dt>
             <dd>{open.ip}</dd>
           </dl>
-          <p>If it was not you, secure your account: we sign you out everywhere, cancel your password and email {open.user.email} a link to choose a new one.</p>
+          <p>
+            If it was not you, secure your account: we sign you out everywhere, cancel your password and email {open.user.email} a link to
+            choose a new one.
+          </p>
           <form method="post" action={c.req.path} class="actions">
-            <button type="submit" class="danger">This wasn't me: secure my account</button>
+            <button type="submit" class="danger">
+              This wasn't me: secure my account
+            </button>
             <a href={`/${portal}/login`}>It was me</a>
           </form>
         </Card>
@@ -90,13 +98,23 @@ export function notMeRoutes(portal: Portal) {
       await stub.forgetKnownDevice(open.deviceHash);
       // No browser is known to the account's limits any more: the intruder may have made one known.
       await accountLimiter(c.env, portal, normalizeEmail(user.email)).forgetBrowsers();
-      report = await removeFactorsSince(db, user, factorsCutoff(open.signedInAt), now, cancelled, { portal, ip: seen.ip, userAgent: seen.userAgent || null, details });
+      report = await removeFactorsSince(db, user, factorsCutoff(open.signedInAt), now, cancelled, {
+        portal,
+        ip: seen.ip,
+        userAgent: seen.userAgent || null,
+        details,
+      });
     } catch (error) {
       await releaseNotMeLink(db, open.tokenHash, now);
       throw error;
     }
     // "We emailed … a link" only once the link and its mail are stored (src/mail/outbox.ts).
-    const queued = user.passwordHash ? await queuePasswordResetLink(c.env, db, portal, user.email, new URL(c.req.url).origin, { origin: auditOriginOf(c), by: "not_me" }).catch(() => null) : null;
+    const queued = user.passwordHash
+      ? await queuePasswordResetLink(c.env, db, portal, user.email, new URL(c.req.url).origin, {
+          origin: auditOriginOf(c),
+          by: "not_me",
+        }).catch(() => null)
+      : null;
     const sent = queued?.outcome === "sent";
     if (queued) await sendAfterResponse(c, queued.mailIds);
     const setUpAgain = report.removed.some((f) => f.kind === "app") && (await portalPolicy(c, portal)).mfa.authenticatorApp;
@@ -104,19 +122,31 @@ export function notMeRoutes(portal: Portal) {
       <Layout title="Account secured" portal={portal}>
         <Card title="Your account is secured">
           <div role="status" data-testid="secured">
-            <p>We signed you out everywhere ({sessionsEnded === 1 ? "1 session" : `${sessionsEnded} sessions`}) and forgot your remembered devices.</p>
-            {user.passwordHash && (sent ? (
-              <p>Your password no longer works. We emailed {user.email} a link to choose a new one; it works once, for {RESET_LIFETIME_MS / MINUTE} minutes.</p>
-            ) : (
-              <p>Your password no longer works. We could not email you a link just now: choose a new password with “Forgot password?” on the sign-in page.</p>
-            ))}
+            <p>
+              We signed you out everywhere ({sessionsEnded === 1 ? "1 session" : `${sessionsEnded} sessions`}) and forgot your remembered
+              devices.
+            </p>
+            {user.passwordHash &&
+              (sent ? (
+                <p>
+                  Your password no longer works. We emailed {user.email} a link to choose a new one; it works once, for{" "}
+                  {RESET_LIFETIME_MS / MINUTE} minutes.
+                </p>
+              ) : (
+                <p>
+                  Your password no longer works. We could not email you a link just now: choose a new password with “Forgot password?” on
+                  the sign-in page.
+                </p>
+              ))}
             <p>If you use the same password anywhere else, change it there too.</p>
           </div>
           <h2>Removed: added since that sign-in</h2>
           {report.removed.length ? (
             <ul data-testid="removed-factors">
               {report.removed.map((f) => (
-                <li>{f.label}, added {utcMinute(f.addedAt)}</li>
+                <li>
+                  {f.label}, added {utcMinute(f.addedAt)}
+                </li>
               ))}
             </ul>
           ) : (
@@ -133,15 +163,22 @@ export function notMeRoutes(portal: Portal) {
             <>
               <ul data-testid="kept-factors">
                 {report.kept.map((f) => (
-                  <li>{f.label}, added {utcMinute(f.addedAt)}</li>
+                  <li>
+                    {f.label}, added {utcMinute(f.addedAt)}
+                  </li>
                 ))}
               </ul>
-              <p>These were there before that sign-in. If you do not recognise one, remove it on My account once you have chosen a new password.</p>
+              <p>
+                These were there before that sign-in. If you do not recognise one, remove it on My account once you have chosen a new
+                password.
+              </p>
             </>
           ) : (
             <p data-testid="kept-factors">No passkeys, authenticator app or recovery codes.</p>
           )}
-          <p><a href={`/${portal}/login/forgot`}>Forgot password?</a></p>
+          <p>
+            <a href={`/${portal}/login/forgot`}>Forgot password?</a>
+          </p>
         </Card>
       </Layout>,
     );

@@ -32,9 +32,19 @@ export function SignInPage(props: SignInPageProps) {
           <form method="post" action={`/${props.portal}/login`} class="stack">
             {props.next && <input type="hidden" name="next" value={props.next} />}
             {/* "webauthn" lets the browser offer passkeys in the Email field's autofill (conditional mediation, web/passkeys.js). */}
-            <Field label="Email" name="email" type="email" value={props.email} autocomplete={props.passkey ? "username webauthn" : "username"} autofocus={!props.email} maxlength={254} />
+            <Field
+              label="Email"
+              name="email"
+              type="email"
+              value={props.email}
+              autocomplete={props.passkey ? "username webauthn" : "username"}
+              autofocus={!props.email}
+              maxlength={254}
+            />
             <Field label="Password" name="password" type="password" autocomplete="current-password" autofocus={!!props.email} />
-            <button type="submit" class="primary">Sign in</button>
+            <button type="submit" class="primary">
+              Sign in
+            </button>
           </form>
         )}
         {props.password && (

@@ -42,7 +42,12 @@ export async function setPassword(
   }
   const mac = await passwordHistoryMac(env, user.id, password);
   if (policy.reuseCount > 0) {
-    const recent = await db.select({ mac: passwordHistory.mac }).from(passwordHistory).where(eq(passwordHistory.userId, user.id)).orderBy(desc(passwordHistory.id)).limit(policy.reuseCount);
+    const recent = await db
+      .select({ mac: passwordHistory.mac })
+      .from(passwordHistory)
+      .where(eq(passwordHistory.userId, user.id))
+      .orderBy(desc(passwordHistory.id))
+      .limit(policy.reuseCount);
     // Each entry is checked under the key that made it (HMAC_KEY, or HMAC_KEY_PREVIOUS during a rotation).
     const reused = await Promise.all(recent.map((r) => hmacMatches(env, historyMessage(user.id, password), r.mac)));
     if (reused.some(Boolean)) {
@@ -60,7 +65,12 @@ export async function setPassword(
           eq(passwordHistory.userId, user.id),
           notInArray(
             passwordHistory.id,
-            db.select({ id: passwordHistory.id }).from(passwordHistory).where(eq(passwordHistory.userId, user.id)).orderBy(desc(passwordHistory.id)).limit(HISTORY_KEPT),
+            db
+              .select({ id: passwordHistory.id })
+              .from(passwordHistory)
+              .where(eq(passwordHistory.userId, user.id))
+              .orderBy(desc(passwordHistory.id))
+              .limit(HISTORY_KEPT),
           ),
         ),
       ),

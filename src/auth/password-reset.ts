@@ -39,7 +39,17 @@ export async function queuePasswordResetLink(
   const now = options.now ?? origin.at;
   const user = await findUserByEmail(db, kindOfPortal(portal), email);
   const outcome: ResetRequestOutcome = !user ? "no_account" : !user.active ? "disabled" : !user.passwordHash ? "no_password" : "sent";
-  const requested = auditInsert(db, { event: "password_reset.requested", portal, actorId: by ? (user?.id ?? null) : null, targetId: user?.id ?? null, details: { email, outcome, ...(by ? { by } : {}) } }, origin);
+  const requested = auditInsert(
+    db,
+    {
+      event: "password_reset.requested",
+      portal,
+      actorId: by ? (user?.id ?? null) : null,
+      targetId: user?.id ?? null,
+      details: { email, outcome, ...(by ? { by } : {}) },
+    },
+    origin,
+  );
   if (!user || outcome !== "sent") {
     await db.batch([requested, ...alongside]);
     return { outcome, user, mailIds: [] };
@@ -51,7 +61,14 @@ export async function queuePasswordResetLink(
     db,
     [
       db.delete(passwordResets).where(and(eq(passwordResets.userId, user.id), eq(passwordResets.portal, portal))),
-      db.insert(passwordResets).values({ id: newId("pwr"), tokenHash: await sha256Hex(token), userId: user.id, portal, createdAt: now, expiresAt: now + RESET_LIFETIME_MS }),
+      db.insert(passwordResets).values({
+        id: newId("pwr"),
+        tokenHash: await sha256Hex(token),
+        userId: user.id,
+        portal,
+        createdAt: now,
+        expiresAt: now + RESET_LIFETIME_MS,
+      }),
       requested,
       ...alongside,
     ],
@@ -82,7 +99,16 @@ export const RESET_REQUEST_LIFETIME_MS = 10 * MINUTE;
  */
 export async function recordResetRequest(db: Db, portal: Portal, email: string, siteOrigin: string, origin: AuditOrigin): Promise<string> {
   const id = newId("rrq");
-  await db.insert(resetRequests).values({ id, portal, email, siteOrigin, requestedAt: origin.at, ip: origin.ip, userAgent: origin.userAgent?.slice(0, 512) ?? null, dueAt: origin.at });
+  await db.insert(resetRequests).values({
+    id,
+    portal,
+    email,
+    siteOrigin,
+    requestedAt: origin.at,
+    ip: origin.ip,
+    userAgent: origin.userAgent?.slice(0, 512) ?? null,
+    dueAt: origin.at,
+  });
   return id;
 }
 
@@ -101,17 +127,37 @@ export async function answerResetRequest(env: Env, db: Db, id: string, now: numb
   if (now - request.requestedAt > RESET_REQUEST_LIFETIME_MS) {
     await db.batch([
       db.delete(resetRequests).where(eq(resetRequests.id, id)),
-      auditInsert(db, { event: "mail.undeliverable", portal: request.portal, actorId: null, targetId: null, details: { subject: "Reset your EdgeDesk password", to: request.email, why: "the request could not be answered in time" } }, { at: now, ip: request.ip, userAgent: request.userAgent }),
+      auditInsert(
+        db,
+        {
+          event: "mail.undeliverable",
+          portal: request.portal,
+          actorId: null,
+          targetId: null,
+          details: { subject: "Reset your EdgeDesk password", to: request.email, why: "the request could not be answered in time" },
+        },
+        { at: now, ip: request.ip, userAgent: request.userAgent },
+      ),
     ]);
-    console.error(`A password reset request (${request.portal}) could not be answered within ${RESET_REQUEST_LIFETIME_MS / MINUTE} minutes, and was dropped.`);
+    console.error(
+      `A password reset request (${request.portal}) could not be answered within ${RESET_REQUEST_LIFETIME_MS / MINUTE} minutes, and was dropped.`,
+    );
     return [];
   }
   try {
     const origin = { at: request.requestedAt, ip: request.ip, userAgent: request.userAgent };
-    const answered = await queuePasswordResetLink(env, db, request.portal, request.email, request.siteOrigin, { origin, now, alongside: [db.delete(resetRequests).where(eq(resetRequests.id, id))] });
+    const answered = await queuePasswordResetLink(env, db, request.portal, request.email, request.siteOrigin, {
+      origin,
+      now,
+      alongside: [db.delete(resetRequests).where(eq(resetRequests.id, id))],
+    });
     return answered.mailIds;
   } catch (error) {
-    await db.update(resetRequests).set({ dueAt: now + backoff(request.tries) }).where(eq(resetRequests.id, id)).catch(() => undefined);
+    await db
+      .update(resetRequests)
+      .set({ dueAt: now + backoff(request.tries) })
+      .where(eq(resetRequests.id, id))
+      .catch(() => undefined);
     throw error;
   }
 }
@@ -119,7 +165,12 @@ export async function answerResetRequest(env: Env, db: Db, id: string, now: numb
 /** The minute's run: requests a failed request left unanswered, oldest first. The mail ids queued. */
 export async function answerDueResetRequests(env: Env, now: number): Promise<{ answered: number; failed: number; mailIds: string[] }> {
   const db = getDb(env.DB);
-  const due = await db.select({ id: resetRequests.id }).from(resetRequests).where(lte(resetRequests.dueAt, now)).orderBy(asc(resetRequests.dueAt)).limit(OUTBOX_BATCH);
+  const due = await db
+    .select({ id: resetRequests.id })
+    .from(resetRequests)
+    .where(lte(resetRequests.dueAt, now))
+    .orderBy(asc(resetRequests.dueAt))
+    .limit(OUTBOX_BATCH);
   const result = { answered: 0, failed: 0, mailIds: [] as string[] };
   for (const { id } of due) {
     try {
@@ -146,7 +197,14 @@ export async function openPasswordReset(db: Db, portal: Portal, token: string, n
     .select({ user: users })
     .from(passwordResets)
     .innerJoin(users, eq(users.id, passwordResets.userId))
-    .where(and(eq(passwordResets.tokenHash, tokenHash), eq(passwordResets.portal, portal), isNull(passwordResets.usedAt), gt(passwordResets.expiresAt, now)))
+    .where(
+      and(
+        eq(passwordResets.tokenHash, tokenHash),
+        eq(passwordResets.portal, portal),
+        isNull(passwordResets.usedAt),
+        gt(passwordResets.expiresAt, now),
+      ),
+    )
     .get();
   return row?.user.active && row.user.passwordHash ? { tokenHash, user: row.user } : null;
 }
@@ -163,7 +221,10 @@ export async function claimPasswordReset(db: Db, tokenHash: string, now: number)
 
 /** The new password was refused (a rule, the history): the link works again for another try. */
 export async function releasePasswordReset(db: Db, tokenHash: string, claimedAt: number): Promise<void> {
-  await db.update(passwordResets).set({ usedAt: null }).where(and(eq(passwordResets.tokenHash, tokenHash), eq(passwordResets.usedAt, claimedAt)));
+  await db
+    .update(passwordResets)
+    .set({ usedAt: null })
+    .where(and(eq(passwordResets.tokenHash, tokenHash), eq(passwordResets.usedAt, claimedAt)));
 }
 
 /** Tell the person their password was set with a link, and what to do if it was not them. */

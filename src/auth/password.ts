@@ -35,11 +35,15 @@ export function scryptParamsFor(env: { ENVIRONMENT?: string; PASSWORD_HASH_PARAM
   const match = /^N=(\d+),\s*r=(\d+),\s*p=(\d+)$/.exec(setting);
   const params = match ? { N: Number(match[1]), r: Number(match[2]), p: Number(match[3]) } : null;
   if (!params || params.N < 2 || (params.N & (params.N - 1)) !== 0 || params.r < 1 || params.p < 1) {
-    throw new PasswordHashConfigurationError(`The setting PASSWORD_HASH_PARAMS is malformed: write it as "N=16384,r=8,p=5" (N a power of two), or leave it unset.`);
+    throw new PasswordHashConfigurationError(
+      `The setting PASSWORD_HASH_PARAMS is malformed: write it as "N=16384,r=8,p=5" (N a power of two), or leave it unset.`,
+    );
   }
   const work = params.N * params.r * params.p;
   if (work > WORKERS_SCRYPT_CAP) {
-    throw new PasswordHashConfigurationError(`The setting PASSWORD_HASH_PARAMS asks for N·r·p = ${work}, over Workers' cap of ${WORKERS_SCRYPT_CAP}.`);
+    throw new PasswordHashConfigurationError(
+      `The setting PASSWORD_HASH_PARAMS asks for N·r·p = ${work}, over Workers' cap of ${WORKERS_SCRYPT_CAP}.`,
+    );
   }
   if (env.ENVIRONMENT !== "development" && work < PRODUCTION_SCRYPT_FLOOR) {
     throw new PasswordHashConfigurationError(
@@ -96,8 +100,7 @@ export function passwordNeedsRehash(stored: string, params: ScryptParams): boole
 
 // Verifying against this keeps an unknown email as slow as a wrong password (SECURITY.md 22).
 // A hash of a random password nobody knows, made with SCRYPT_PARAMS (a test checks they match).
-export const DUMMY_PASSWORD_HASH =
-  "scrypt$v=1$N=16384$r=8$p=5$UelsXk0i75iQTHa5DGZizA==$Ra/NXBFK4slGO8dfAqD3SexHs28vASr4EmspdtQVTZI=";
+export const DUMMY_PASSWORD_HASH = "scrypt$v=1$N=16384$r=8$p=5$UelsXk0i75iQTHa5DGZizA==$Ra/NXBFK4slGO8dfAqD3SexHs28vASr4EmspdtQVTZI=";
 const dummyHashes = new Map<string, Promise<string>>();
 
 /** The dummy hash at `params`, so an unknown email costs what a real account's hash costs. */

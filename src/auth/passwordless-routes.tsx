@@ -15,7 +15,14 @@ import { emailField, parseForm, parseJson, reads, safeNextPath } from "../lib/va
 import { retryAfterSeconds } from "../limits/limits";
 import { countForAccount, countFromSource, settle } from "../limits/sign-in-guard";
 import { attempterOf, attemptRight, countAttemptAt, refused, tooManyAttempts } from "./attempts";
-import { ATTEMPT_LIFETIME_MS, findPasskeyHolder, finishPasskeySignIn, passkeyOwner, passwordlessRp, startPasskeySignIn } from "../mfa/passwordless";
+import {
+  ATTEMPT_LIFETIME_MS,
+  findPasskeyHolder,
+  finishPasskeySignIn,
+  passkeyOwner,
+  passwordlessRp,
+  startPasskeySignIn,
+} from "../mfa/passwordless";
 import { portalPolicy } from "../portal/context";
 import { kindOfPortal, type Portal } from "../portal/policy";
 import { PASS_REFUSED, signInWithAccessPass } from "../mfa/access-pass-sign-in";
@@ -28,11 +35,17 @@ import { carriesVouches } from "./browser";
 import { sourceOf } from "../limits/source";
 
 // What navigator.credentials.get() sends back: checked in depth by @simplewebauthn/server.
-const assertionForm = z.object({ response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }), next: z.string().max(2048).optional() });
+const assertionForm = z.object({
+  response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }),
+  next: z.string().max(2048).optional(),
+});
 const OFF = "Passkeys do not sign in on their own here. Sign in with your email and password.";
 // Nobody's id matches no pass: trying a pass for nobody does the work trying one for a person does.
 const NOBODY = { id: "nobody", email: "", name: "" };
-const passForm = z.object({ email: emailField(), code: z.string().max(64, "That is longer than any temporary access pass.").optional().default("") });
+const passForm = z.object({
+  email: emailField(),
+  code: z.string().max(64, "That is longer than any temporary access pass.").optional().default(""),
+});
 
 type Ctx = Context<AppEnv>;
 
@@ -71,7 +84,8 @@ export function passwordlessRoutes(portal: Portal) {
     const who = await attempterOf(c, portal, owner?.user.email ?? "");
     if (!bySource.result.allowed && !(owner && who.vouched)) {
       c.header("Retry-After", String(retryAfterSeconds(bySource.result.retryAfterMs)));
-      if (bySource.result.firstRefusal) await recordAudit(c, { event: "sign_in.throttled", portal, details: { method: "passkey", by: "source" } });
+      if (bySource.result.firstRefusal)
+        await recordAudit(c, { event: "sign_in.throttled", portal, details: { method: "passkey", by: "source" } });
       return c.json({ error: tooManyAttempts(bySource.result.retryAfterMs) }, 429);
     }
     const token = getCookie(c, cookie, "host");
@@ -87,12 +101,22 @@ export function passwordlessRoutes(portal: Portal) {
     }
     const checked = await finishPasskeySignIn(db, rp, holder, response, now);
     if (!checked.ok) {
-      await recordAudit(c, { event: "sign_in.failed", portal, targetId: user.id, details: { email: user.email, method: "passkey", reason: "invalid" } });
+      await recordAudit(c, {
+        event: "sign_in.failed",
+        portal,
+        targetId: user.id,
+        details: { email: user.email, method: "passkey", reason: "invalid" },
+      });
       return c.json({ error: checked.message }, 401);
     }
     // Only someone holding the passkey learns that the account is disabled.
     if (!user.active) {
-      await recordAudit(c, { event: "sign_in.failed", portal, targetId: user.id, details: { email: user.email, method: "passkey", reason: "disabled" } });
+      await recordAudit(c, {
+        event: "sign_in.failed",
+        portal,
+        targetId: user.id,
+        details: { email: user.email, method: "passkey", reason: "disabled" },
+      });
       return c.json({ error: "This account is disabled. Ask your administrator to enable it." }, 403);
     }
     await attemptRight(c, who, counted);
@@ -104,7 +128,8 @@ export function passwordlessRoutes(portal: Portal) {
 
   // A temporary access pass alone. It counts as both factors once; then, as after the
   // password, the person sets up the app (or is sent to My account's passkeys).
-  const passPage = (c: Ctx, props: { email?: string; error?: string }, status: 200 | 400 | 401 | 403 | 429 = 200) => c.html(<AccessPassSignInPage portal={portal} {...props} />, status);
+  const passPage = (c: Ctx, props: { email?: string; error?: string }, status: 200 | 400 | 401 | 403 | 429 = 200) =>
+    c.html(<AccessPassSignInPage portal={portal} {...props} />, status);
 
   app.get("/login/pass", async (c) => {
     if (!(await allowedRp(c))) return c.redirect(`/${portal}/login`, 303);
@@ -115,7 +140,8 @@ export function passwordlessRoutes(portal: Portal) {
     const policy = await portalPolicy(c, portal);
     if (!passwordlessRp(c.env, policy)) return passPage(c, { error: "A temporary access pass works here only after your password." }, 403);
     const form = await parseForm(c, passForm);
-    if (!form.ok) return passPage(c, { error: form.message, email: typeof form.values.email === "string" ? form.values.email : undefined }, 400);
+    if (!form.ok)
+      return passPage(c, { error: form.message, email: typeof form.values.email === "string" ? form.values.email : undefined }, 400);
     const { email, code } = form.data;
     const now = c.var.clock.now();
     const db = getDb(c.env.DB);
@@ -136,7 +162,15 @@ export function passwordlessRoutes(portal: Portal) {
     const signedIn = await signInWithAccessPass(c, portal, policy, user ?? NOBODY, code);
     if (!user || !signedIn) {
       // Kept for an account that exists only, after the response (SECURITY.md 44, 22).
-      if (found) await afterResponse(c, "The failed sign-in's audit entry", () => recordAudit(c, { event: "sign_in.failed", portal, targetId: found.id, details: { email: normalizeEmail(email), method: "pass" } }));
+      if (found)
+        await afterResponse(c, "The failed sign-in's audit entry", () =>
+          recordAudit(c, {
+            event: "sign_in.failed",
+            portal,
+            targetId: found.id,
+            details: { email: normalizeEmail(email), method: "pass" },
+          }),
+        );
       return passPage(c, { email, error: PASS_REFUSED }, 401);
     }
     await attemptRight(c, who, counted);
@@ -154,14 +188,29 @@ function AccessPassSignInPage(props: { portal: Portal; email?: string | undefine
   return (
     <Layout title="Use a temporary access pass" portal={props.portal}>
       <Card title="Sign in with a temporary access pass">
-        <p>An administrator gave you a one-time pass because you could not sign in. It works once; then you set up your authenticator app or a passkey again.</p>
+        <p>
+          An administrator gave you a one-time pass because you could not sign in. It works once; then you set up your authenticator app or
+          a passkey again.
+        </p>
         <ErrorMessage message={props.error} />
         <form method="post" action={`/${props.portal}/login/pass`} class="stack">
-          <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" autofocus={!props.email} maxlength={254} />
+          <Field
+            label="Email"
+            name="email"
+            type="email"
+            value={props.email}
+            autocomplete="username"
+            autofocus={!props.email}
+            maxlength={254}
+          />
           <Field label="Temporary access pass" name="code" autocomplete="off" inputmode="text" maxlength={24} autofocus={!!props.email} />
-          <button type="submit" class="primary">Sign in</button>
+          <button type="submit" class="primary">
+            Sign in
+          </button>
         </form>
-        <p><a href={`/${props.portal}/login`}>Back to sign in</a></p>
+        <p>
+          <a href={`/${props.portal}/login`}>Back to sign in</a>
+        </p>
       </Card>
     </Layout>
   );

@@ -28,13 +28,39 @@ export interface Pause {
 }
 
 /** The pause just began (its first refusal): kept for the admins' list and the person's activity, with the notice to them; its outbox ids. */
-export async function recordPause(env: Env, db: Db, pause: Omit<Pause, "name" | "email" | "kind">, origin: AuditOrigin, notices: readonly Notice[]): Promise<string[]> {
-  const row = { userId: pause.userId, way: pause.way, portal: pause.portal, pausedAt: pause.pausedAt, until: pause.until, attempts: pause.attempts, sources: pause.sources };
-  const audit = { event: "sign_in.paused", portal: pause.portal, actorId: null, targetId: pause.userId, details: { way: pause.way, until: pause.until, attempts: pause.attempts, sources: pause.sources.map((s) => s.source) } } as const;
+export async function recordPause(
+  env: Env,
+  db: Db,
+  pause: Omit<Pause, "name" | "email" | "kind">,
+  origin: AuditOrigin,
+  notices: readonly Notice[],
+): Promise<string[]> {
+  const row = {
+    userId: pause.userId,
+    way: pause.way,
+    portal: pause.portal,
+    pausedAt: pause.pausedAt,
+    until: pause.until,
+    attempts: pause.attempts,
+    sources: pause.sources,
+  };
+  const audit = {
+    event: "sign_in.paused",
+    portal: pause.portal,
+    actorId: null,
+    targetId: pause.userId,
+    details: { way: pause.way, until: pause.until, attempts: pause.attempts, sources: pause.sources.map((s) => s.source) },
+  } as const;
   return storeWithNotices(
     env,
     db,
-    [db.insert(signInPauses).values(row).onConflictDoUpdate({ target: [signInPauses.userId, signInPauses.way], set: row }), auditInsert(db, audit, origin)],
+    [
+      db
+        .insert(signInPauses)
+        .values(row)
+        .onConflictDoUpdate({ target: [signInPauses.userId, signInPauses.way], set: row }),
+      auditInsert(db, audit, origin),
+    ],
     notices,
     origin.at,
   );
@@ -64,7 +90,13 @@ export type LiftResult = { ok: true; lifted: number } | { ok: false; status: 403
  * An admin lets the person sign in from new browsers again, within the one access rule: every
  * way in of that person's portal, the rows and the audit entry in one batch.
  */
-export async function liftPause(env: Env, db: Db, actor: Holder, target: Holder & { email: string; kind: "agent" | "contact" }, origin: AuditOrigin): Promise<LiftResult> {
+export async function liftPause(
+  env: Env,
+  db: Db,
+  actor: Holder,
+  target: Holder & { email: string; kind: "agent" | "contact" },
+  origin: AuditOrigin,
+): Promise<LiftResult> {
   const allowed = mayManagePerson(actor, target, "let them sign in from new browsers");
   if (!allowed.ok) return { ok: false, status: 403, message: allowed.message };
   const portal: Portal = target.kind === "agent" ? "agent" : "support";
@@ -78,5 +110,7 @@ export async function liftPause(env: Env, db: Db, actor: Holder, target: Holder 
 
 /** A password reset or a sign-in that proved the person ends their pauses. */
 export async function endPauses(db: Db, userId: string, way?: Way): Promise<void> {
-  await db.delete(signInPauses).where(way ? and(eq(signInPauses.userId, userId), eq(signInPauses.way, way)) : eq(signInPauses.userId, userId));
+  await db
+    .delete(signInPauses)
+    .where(way ? and(eq(signInPauses.userId, userId), eq(signInPauses.way, way)) : eq(signInPauses.userId, userId));
 }

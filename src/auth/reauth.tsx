@@ -24,7 +24,9 @@ export const REAUTH_WINDOW_MS = 5 * MINUTE;
 
 type Ctx = Context<AppEnv>;
 /** `proved`: more than the password was shown (the app's code, or a mailed code). */
-type Confirmed = { ok: true; user: NonNullable<Awaited<ReturnType<typeof findUserById>>>; proved: boolean } | { ok: false; status: 400 | 401 | 429; message: string };
+type Confirmed =
+  | { ok: true; user: NonNullable<Awaited<ReturnType<typeof findUserById>>>; proved: boolean }
+  | { ok: false; status: 400 | 401 | 429; message: string };
 
 /** The email code that confirms identity belongs to this session's own flow, never a sign-in's. */
 const confirmFlowId = (auth: { session: { id: string } }) => `confirm:${auth.session.id}`;
@@ -36,7 +38,11 @@ const confirmFlowId = (auth: { session: { id: string } }) => `confirm:${auth.ses
  * (SECURITY.md 38: whoever holds a stolen password does not hold the mailbox too, as a rule);
  * "email_optional" says so.
  */
-export function secondProofFor(hasApp: boolean, policy: { mfa: { emailOtp: boolean } }, passwordOnly = false): "app" | "email" | "email_optional" | "none" {
+export function secondProofFor(
+  hasApp: boolean,
+  policy: { mfa: { emailOtp: boolean } },
+  passwordOnly = false,
+): "app" | "email" | "email_optional" | "none" {
   return hasApp ? "app" : policy.mfa.emailOtp ? "email" : passwordOnly ? "email_optional" : "none";
 }
 
@@ -45,7 +51,10 @@ export function secondProofFor(hasApp: boolean, policy: { mfa: { emailOtp: boole
  * session signed in with just a password from a new browser and the app was set up since (by
  * whoever holds the password, as far as we know: SECURITY.md 38).
  */
-export async function appProves(db: ReturnType<typeof getDb>, auth: { user: { id: string }; session: { passwordOnly: boolean; createdAt: number } }): Promise<boolean> {
+export async function appProves(
+  db: ReturnType<typeof getDb>,
+  auth: { user: { id: string }; session: { passwordOnly: boolean; createdAt: number } },
+): Promise<boolean> {
   const app = await findAuthenticator(db, auth.user.id);
   if (app?.confirmedAt == null) return false;
   return !auth.session.passwordOnly || app.confirmedAt < auth.session.createdAt;
@@ -67,11 +76,13 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
   const holder = async () => user;
   const attempt = await countAttemptAt(c, who, "password", { perSource: false, method: "reauth", holder, targetId: user.id });
   if (!attempt.allowed) return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
-  if (!(await verifyPassword(user.passwordHash, form.current))) return { ok: false, status: 401, message: "Your current password is not right." };
+  if (!(await verifyPassword(user.passwordHash, form.current)))
+    return { ok: false, status: 401, message: "Your current password is not right." };
   const proof = secondProofFor(await appProves(db, auth), auth.policy, auth.session.passwordOnly);
   if (proof === "app") {
     const second = await countAttemptAt(c, who, "second_step", { perSource: false, method: "reauth", holder, targetId: user.id });
-    if (!second.allowed) return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
+    if (!second.allowed)
+      return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
     if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.code.trim(), now))) {
       return { ok: false, status: 401, message: `Enter the current code your authenticator app shows for ${auth.policy.mfa.issuerName}.` };
     }
@@ -85,7 +96,15 @@ export async function confirmIdentity(c: Ctx, form: { current: string; code: str
       await attemptUnjudged(c, who, attempt);
       throw new Unavailable(CODE_CHECK_UNAVAILABLE);
     }
-    if (checked !== "ok") return { ok: false, status: 401, message: checked === "wrong" ? "That code is not right. Check the newest email from EdgeDesk." : "That code has expired or was used up. Choose “Email me a code” for a new one." };
+    if (checked !== "ok")
+      return {
+        ok: false,
+        status: 401,
+        message:
+          checked === "wrong"
+            ? "That code is not right. Check the newest email from EdgeDesk."
+            : "That code has expired or was used up. Choose “Email me a code” for a new one.",
+      };
   }
   await attemptRight(c, who, attempt);
   const proved = proof === "app" || mailed;
@@ -115,13 +134,20 @@ export function requireRecentAuth(): MiddlewareHandler<AppEnv> {
     if (/json/i.test(c.req.header("Content-Type") ?? "")) return c.json({ error: REAUTH_FIRST_MESSAGE }, 401);
     // Back to the page the form was on (a path of ours), once confirmed.
     const referer = c.req.header("Referer");
-    const back = safeNextPath(referer && URL.canParse(referer) && new URL(referer).origin === new URL(c.req.url).origin ? new URL(referer).pathname + new URL(referer).search : undefined, `/${portal}`);
+    const back = safeNextPath(
+      referer && URL.canParse(referer) && new URL(referer).origin === new URL(c.req.url).origin
+        ? new URL(referer).pathname + new URL(referer).search
+        : undefined,
+      `/${portal}`,
+    );
     return c.html(
       <Layout title="Confirm it's you" portal={portal}>
         <Card title="Confirm it's you">
           <ErrorMessage message={REAUTH_FIRST_MESSAGE} />
           <p>Nothing was changed. Confirm it's you, then make the change again.</p>
-          <a class="button primary" href={`/${portal}/reauth?next=${encodeURIComponent(back)}`}>Confirm it's you</a>
+          <a class="button primary" href={`/${portal}/reauth?next=${encodeURIComponent(back)}`}>
+            Confirm it's you
+          </a>
         </Card>
       </Layout>,
       401,
@@ -130,7 +156,8 @@ export function requireRecentAuth(): MiddlewareHandler<AppEnv> {
 }
 
 export const MAILED_CODE_FIRST = "Enter the code we emailed you too: choose “Email me a code” first.";
-export const MORE_THAN_PASSWORD_MESSAGE = "You signed in with only your password, from a browser you had not used here before. Confirm it's you with a code we email you, then add it.";
+export const MORE_THAN_PASSWORD_MESSAGE =
+  "You signed in with only your password, from a browser you had not used here before. Confirm it's you with a code we email you, then add it.";
 
 /**
  * After requireRecentAuth, for adding a sign-in factor (SECURITY.md 38): a session whose sign-in
@@ -145,8 +172,11 @@ export function requireMoreThanPassword(): MiddlewareHandler<AppEnv> {
   };
 }
 
-
-const reauthForm = z.object({ current: passwordField("your password"), code: z.string().max(64).optional().default(""), next: z.string().max(2048).optional() });
+const reauthForm = z.object({
+  current: passwordField("your password"),
+  code: z.string().max(64).optional().default(""),
+  next: z.string().max(2048).optional(),
+});
 
 /**
  * The mailed-code part of an identity form: the code field, and a button that (inside the same
@@ -158,9 +188,22 @@ export function EmailedCodeField(props: { portal: Portal; next: string; optional
     : "Choose “Email me a code”, then enter the 6 digits here.";
   return (
     <>
-      <Field label="Code from your email" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} required={false} hint={hint} />
+      <Field
+        label="Code from your email"
+        name="code"
+        inputmode="numeric"
+        autocomplete="one-time-code"
+        maxlength={6}
+        required={false}
+        hint={hint}
+      />
       <div class="actions">
-        <button type="submit" formaction={`/${props.portal}/reauth/email?next=${encodeURIComponent(props.next)}`} formmethod="post" formnovalidate>
+        <button
+          type="submit"
+          formaction={`/${props.portal}/reauth/email?next=${encodeURIComponent(props.next)}`}
+          formmethod="post"
+          formnovalidate
+        >
           Email me a code
         </button>
       </div>
@@ -170,7 +213,15 @@ export function EmailedCodeField(props: { portal: Portal; next: string; optional
 
 export const CODE_SENT = "We emailed you a code. It works once, for 10 minutes.";
 
-function ReauthPage(props: { portal: Portal; next: string; proof: ReturnType<typeof secondProofFor>; issuer: string; hasPassword: boolean; error?: string; notice?: string }) {
+function ReauthPage(props: {
+  portal: Portal;
+  next: string;
+  proof: ReturnType<typeof secondProofFor>;
+  issuer: string;
+  hasPassword: boolean;
+  error?: string;
+  notice?: string;
+}) {
   return (
     <Layout title="Confirm it's you" portal={props.portal}>
       <Card title="Confirm it's you">
@@ -181,9 +232,26 @@ function ReauthPage(props: { portal: Portal; next: string; proof: ReturnType<typ
           <form method="post" action={`/${props.portal}/reauth`} class="stack">
             <input type="hidden" name="next" value={props.next} />
             <Field label="Password" name="current" type="password" autocomplete="current-password" autofocus />
-            {props.proof === "app" && <Field label="Authentication code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} hint={`The 6 digits your authenticator app shows for ${props.issuer}.`} />}
-            {(props.proof === "email" || props.proof === "email_optional") && <EmailedCodeField portal={props.portal} next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`} optional={props.proof === "email_optional"} />}
-            <button type="submit" class="primary">Confirm</button>
+            {props.proof === "app" && (
+              <Field
+                label="Authentication code"
+                name="code"
+                inputmode="numeric"
+                autocomplete="one-time-code"
+                maxlength={6}
+                hint={`The 6 digits your authenticator app shows for ${props.issuer}.`}
+              />
+            )}
+            {(props.proof === "email" || props.proof === "email_optional") && (
+              <EmailedCodeField
+                portal={props.portal}
+                next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`}
+                optional={props.proof === "email_optional"}
+              />
+            )}
+            <button type="submit" class="primary">
+              Confirm
+            </button>
           </form>
         ) : (
           <>
@@ -205,9 +273,22 @@ export function reauthRoutes(portal: Portal) {
   async function page(c: Ctx, next: string, error?: string, status: 200 | 400 | 401 | 429 | 503 = 200, notice?: string) {
     const db = getDb(c.env.DB);
     const [user, hasApp] = await Promise.all([findUserById(db, c.var.auth.user.id), appProves(db, c.var.auth)]);
-    return c.html(<ReauthPage portal={portal} next={next} proof={secondProofFor(hasApp, c.var.auth.policy, c.var.auth.session.passwordOnly)} issuer={c.var.auth.policy.mfa.issuerName} hasPassword={!!user?.passwordHash} error={error} notice={notice} />, status);
+    return c.html(
+      <ReauthPage
+        portal={portal}
+        next={next}
+        proof={secondProofFor(hasApp, c.var.auth.policy, c.var.auth.session.passwordOnly)}
+        issuer={c.var.auth.policy.mfa.issuerName}
+        hasPassword={!!user?.passwordHash}
+        error={error}
+        notice={notice}
+      />,
+      status,
+    );
   }
-  app.get("/reauth", requireSession(portal), (c) => page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined));
+  app.get("/reauth", requireSession(portal), (c) =>
+    page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined),
+  );
   // A code mailed to confirm identity, for people whose second factor is email.
   app.post("/reauth/email", requireSession(portal), reads(), async (c) => {
     const auth = c.var.auth;

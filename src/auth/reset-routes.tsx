@@ -17,7 +17,15 @@ import { type Portal, portalLabel } from "../portal/policy";
 import { Card, ErrorMessage, Field, FormProblems, Layout } from "../web/layout";
 import { setPassword } from "./password-change";
 import { passwordRules, type PasswordRule } from "./password-policy";
-import { claimPasswordReset, answerResetRequest, openPasswordReset, passwordResetNotice, recordResetRequest, releasePasswordReset, RESET_LIFETIME_MS } from "./password-reset";
+import {
+  claimPasswordReset,
+  answerResetRequest,
+  openPasswordReset,
+  passwordResetNotice,
+  recordResetRequest,
+  releasePasswordReset,
+  RESET_LIFETIME_MS,
+} from "./password-reset";
 import { continueAfterPassword } from "./routes";
 import { signInWays } from "./sign-in-ways";
 import { endAllSessionsOfUser, requestDetails } from "./sessions";
@@ -42,8 +50,8 @@ function ForgotPage(props: { portal: Portal; email?: string; error?: string; sen
         {props.sentTo ? (
           <div role="status" data-testid="reset-sent">
             <p>
-              If an account on the {portalLabel(props.portal).toLowerCase()} uses <strong>{props.sentTo}</strong>, we have emailed it a link to choose a new password.
-              The link works once, for {RESET_LIFETIME_MS / MINUTE} minutes.
+              If an account on the {portalLabel(props.portal).toLowerCase()} uses <strong>{props.sentTo}</strong>, we have emailed it a link
+              to choose a new password. The link works once, for {RESET_LIFETIME_MS / MINUTE} minutes.
             </p>
             <p class="hint">Nothing arrived? Check the spelling and your spam folder, then ask again.</p>
           </div>
@@ -51,8 +59,18 @@ function ForgotPage(props: { portal: Portal; email?: string; error?: string; sen
           <p>Enter the email address you sign in with. We will email you a link to choose a new password.</p>
         )}
         <form method="post" action={`/${props.portal}/login/forgot`} class="stack">
-          <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" autofocus={!props.sentTo} maxlength={254} />
-          <button type="submit" class={props.sentTo ? "" : "primary"}>{props.sentTo ? "Send again" : "Email me a link"}</button>
+          <Field
+            label="Email"
+            name="email"
+            type="email"
+            value={props.email}
+            autocomplete="username"
+            autofocus={!props.sentTo}
+            maxlength={254}
+          />
+          <button type="submit" class={props.sentTo ? "" : "primary"}>
+            {props.sentTo ? "Send again" : "Email me a link"}
+          </button>
         </form>
         <p>
           <a href={`/${props.portal}/login`}>Back to sign in</a>
@@ -62,20 +80,30 @@ function ForgotPage(props: { portal: Portal; email?: string; error?: string; sen
   );
 }
 
-function ResetPage(props: { portal: Portal; action: string; rules: PasswordRule[]; email: string; error?: string | undefined; errors?: FieldErrors | undefined }) {
+function ResetPage(props: {
+  portal: Portal;
+  action: string;
+  rules: PasswordRule[];
+  email: string;
+  error?: string | undefined;
+  errors?: FieldErrors | undefined;
+}) {
   const errors = props.errors ?? {};
   return (
     <Layout title="Choose a new password" portal={props.portal}>
       <Card title="Choose a new password">
         <p>
-          For <strong>{props.email}</strong>. Afterwards you confirm it's you with your second factor, if your account uses one, and every other session is signed out.
+          For <strong>{props.email}</strong>. Afterwards you confirm it's you with your second factor, if your account uses one, and every
+          other session is signed out.
         </p>
         <FormProblems error={props.error} errors={errors} fields={["password", "confirm"]} />
         <form method="post" action={props.action} class="stack">
           <Field label="New password" name="password" type="password" autocomplete="new-password" autofocus error={errors.password} />
           <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" error={errors.confirm} />
           <PasswordRulesList rules={props.rules} />
-          <button type="submit" class="primary">Set password and continue</button>
+          <button type="submit" class="primary">
+            Set password and continue
+          </button>
         </form>
       </Card>
     </Layout>
@@ -105,12 +133,26 @@ export function passwordResetRoutes(portal: Portal) {
     const now = c.var.clock.now();
     // Counted per email typed (known or not) and per source, so a 429 says nothing about accounts;
     // the source first, so a throttled source's made-up emails make no objects (SECURITY.md 44).
-    const perSource = await countAttempt(c.env, limitKeys.passwordResetSource(sourceOf(requestDetails(c).ip)), LIMITS.passwordResetPerSource, now);
-    const perEmail = perSource.allowed ? await countAttempt(c.env, limitKeys.passwordResetEmail(portal, email), LIMITS.passwordResetPerEmail, now) : perSource;
+    const perSource = await countAttempt(
+      c.env,
+      limitKeys.passwordResetSource(sourceOf(requestDetails(c).ip)),
+      LIMITS.passwordResetPerSource,
+      now,
+    );
+    const perEmail = perSource.allowed
+      ? await countAttempt(c.env, limitKeys.passwordResetEmail(portal, email), LIMITS.passwordResetPerEmail, now)
+      : perSource;
     const blocked = [perSource, perEmail].find((r) => !r.allowed);
     if (blocked && !blocked.allowed) {
       c.header("Retry-After", String(retryAfterSeconds(blocked.retryAfterMs)));
-      return c.html(<ForgotPage portal={portal} email={email} error={`Too many reset links were asked for. Try again in ${waitMessage(blocked.retryAfterMs)}.`} />, 429);
+      return c.html(
+        <ForgotPage
+          portal={portal}
+          email={email}
+          error={`Too many reset links were asked for. Try again in ${waitMessage(blocked.retryAfterMs)}.`}
+        />,
+        429,
+      );
     }
     // SECURITY.md 22: whether an account exists decides only work done after the response.
     // SECURITY.md 22: stored the same way whoever is asked for; whether an account exists decides
@@ -138,14 +180,34 @@ export function passwordResetRoutes(portal: Portal) {
     const now = c.var.clock.now();
     const reset = await openPasswordReset(db, portal, c.req.param("token"), now);
     if (!reset) return gone(c);
-    const page = (refused: { error?: string | undefined; errors?: FieldErrors | undefined }) => c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} {...refused} />, 400);
+    const page = (refused: { error?: string | undefined; errors?: FieldErrors | undefined }) =>
+      c.html(
+        <ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} {...refused} />,
+        400,
+      );
     const form = await parseForm(c, resetForm);
     if (!form.ok) return page(formRefusal(form));
     // SECURITY.md 45: setting a password hashes it, so each try counts per source and per account
     // before that, the refused ones included (a link handed back after a refusal is not a free hash).
     const who = await attempterOf(c, portal, reset.user.email);
-    const counted = await countAttemptAt(c, who, "reset", { perSource: true, ceiling: false, method: "reset", holder: async () => reset.user, targetId: reset.user.id });
-    if (!counted.allowed) return c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} error={tooManyAttempts(counted.retryAfterMs)} />, 429);
+    const counted = await countAttemptAt(c, who, "reset", {
+      perSource: true,
+      ceiling: false,
+      method: "reset",
+      holder: async () => reset.user,
+      targetId: reset.user.id,
+    });
+    if (!counted.allowed)
+      return c.html(
+        <ResetPage
+          portal={portal}
+          action={c.req.path}
+          rules={passwordRules(policy.password)}
+          email={reset.user.email}
+          error={tooManyAttempts(counted.retryAfterMs)}
+        />,
+        429,
+      );
     // Claimed before the password is written, so two uses of one link set at most one password.
     if (!(await claimPasswordReset(db, reset.tokenHash, now))) return gone(c);
     // The new password, its audit row and the notice to the person are stored together.
@@ -164,7 +226,12 @@ export function passwordResetRoutes(portal: Portal) {
     await endAllSessionsOfUser(c.env, reset.user.id);
     await sendAfterResponse(c, mail.ids);
     // SECURITY.md 22: a reset never skips the second factor; it stands for the password only.
-    return continueAfterPassword(c, portal, reset.user, policy, { next: `/${portal}`, method: "password_reset", rememberedDevice: async () => false, newBrowser: false });
+    return continueAfterPassword(c, portal, reset.user, policy, {
+      next: `/${portal}`,
+      method: "password_reset",
+      rememberedDevice: async () => false,
+      newBrowser: false,
+    });
   });
 
   return app;

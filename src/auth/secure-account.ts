@@ -34,17 +34,35 @@ export function factorsCutoff(signedInAt: number): number {
 async function factorsOf(db: Db, userId: string): Promise<Factor[]> {
   const [keys, app, codes, passes, links] = await db.batch([
     db.select({ name: passkeys.name, createdAt: passkeys.createdAt }).from(passkeys).where(eq(passkeys.userId, userId)),
-    db.select({ createdAt: totpCredentials.createdAt, confirmedAt: totpCredentials.confirmedAt }).from(totpCredentials).where(eq(totpCredentials.userId, userId)),
-    db.select({ createdAt: recoveryCodes.createdAt, usedAt: recoveryCodes.usedAt }).from(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
-    db.select({ createdAt: temporaryAccessPasses.createdAt }).from(temporaryAccessPasses).where(and(eq(temporaryAccessPasses.userId, userId), isNull(temporaryAccessPasses.usedAt))),
+    db
+      .select({ createdAt: totpCredentials.createdAt, confirmedAt: totpCredentials.confirmedAt })
+      .from(totpCredentials)
+      .where(eq(totpCredentials.userId, userId)),
+    db
+      .select({ createdAt: recoveryCodes.createdAt, usedAt: recoveryCodes.usedAt })
+      .from(recoveryCodes)
+      .where(eq(recoveryCodes.userId, userId)),
+    db
+      .select({ createdAt: temporaryAccessPasses.createdAt })
+      .from(temporaryAccessPasses)
+      .where(and(eq(temporaryAccessPasses.userId, userId), isNull(temporaryAccessPasses.usedAt))),
     db.select({ createdAt: ssoIdentities.createdAt }).from(ssoIdentities).where(eq(ssoIdentities.userId, userId)),
   ]);
   const factors: Factor[] = keys.map((k) => ({ kind: "passkey", label: `Passkey “${k.name}”`, addedAt: k.createdAt }));
   // An app counts from when its set-up finished: one begun before the sign-in may have been finished by the intruder.
-  for (const a of app) factors.push({ kind: "app", label: a.confirmedAt == null ? "Authenticator app (set-up not finished)" : "Authenticator app", addedAt: Math.max(a.createdAt, a.confirmedAt ?? 0) });
+  for (const a of app)
+    factors.push({
+      kind: "app",
+      label: a.confirmedAt == null ? "Authenticator app (set-up not finished)" : "Authenticator app",
+      addedAt: Math.max(a.createdAt, a.confirmedAt ?? 0),
+    });
   if (codes.length) {
     const unused = codes.filter((c) => c.usedAt == null).length;
-    factors.push({ kind: "recovery_codes", label: `Recovery codes (${unused} unused)`, addedAt: Math.max(...codes.map((c) => c.createdAt)) });
+    factors.push({
+      kind: "recovery_codes",
+      label: `Recovery codes (${unused} unused)`,
+      addedAt: Math.max(...codes.map((c) => c.createdAt)),
+    });
   }
   for (const p of passes) factors.push({ kind: "access_pass", label: "Temporary access pass", addedAt: p.createdAt });
   for (const l of links) factors.push({ kind: "microsoft", label: "Microsoft account", addedAt: l.createdAt });
@@ -72,7 +90,9 @@ export async function removeFactorsSince(
   await db.batch([
     db.update(users).set({ passwordHash: password, updatedAt: now }).where(eq(users.id, user.id)),
     db.delete(passkeys).where(and(eq(passkeys.userId, user.id), gte(passkeys.createdAt, since))),
-    db.delete(totpCredentials).where(and(eq(totpCredentials.userId, user.id), or(gte(totpCredentials.createdAt, since), gte(totpCredentials.confirmedAt, since)))),
+    db
+      .delete(totpCredentials)
+      .where(and(eq(totpCredentials.userId, user.id), or(gte(totpCredentials.createdAt, since), gte(totpCredentials.confirmedAt, since)))),
     // A set is replaced whole, so a set made since goes whole (the codes from before it were already void).
     db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), gte(recoveryCodes.createdAt, since))),
     db.delete(temporaryAccessPasses).where(and(eq(temporaryAccessPasses.userId, user.id), gte(temporaryAccessPasses.createdAt, since))),

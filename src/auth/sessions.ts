@@ -57,7 +57,6 @@ async function newToken(env: Env, userId: string): Promise<string> {
   return `${idAndSecret}.${await hmacHex(env, tokenMessage(idAndSecret))}`;
 }
 
-
 function permissionsOf(user: UserProfile, state: PortalState): Permission[] {
   if (user.kind !== "agent" || !user.roleId) return [];
   return state.rolePermissions[user.roleId] ?? [];
@@ -126,7 +125,15 @@ export async function startSession(
 export async function mintSession(
   env: Env,
   userId: string,
-  session: { stage: SessionStage; method: SignInMethod; generation: number; now: number; ip: string; userAgent: string; passwordOnly?: boolean },
+  session: {
+    stage: SessionStage;
+    method: SignInMethod;
+    generation: number;
+    now: number;
+    ip: string;
+    userAgent: string;
+    passwordOnly?: boolean;
+  },
 ): Promise<{ id: string; token: string }> {
   const token = await newToken(env, userId);
   const id = newId("ses");

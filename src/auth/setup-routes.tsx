@@ -42,7 +42,14 @@ async function checkSetupToken(env: Env, typed: string | undefined): Promise<"no
 
 const NO_TOKEN_YET = `This EdgeDesk has no administrator yet, and no setup token. Set one with \`wrangler secret put SETUP_TOKEN\` (at least ${MIN_SETUP_TOKEN} random characters), then come back and enter it here.`;
 
-function SetupPage(props: { policy: PasswordPolicy; needsToken: boolean; error?: string; name?: string | undefined; email?: string | undefined; errors?: FieldErrors }) {
+function SetupPage(props: {
+  policy: PasswordPolicy;
+  needsToken: boolean;
+  error?: string;
+  name?: string | undefined;
+  email?: string | undefined;
+  errors?: FieldErrors;
+}) {
   const errors = props.errors ?? {};
   return (
     <Layout title="Set up EdgeDesk">
@@ -50,13 +57,31 @@ function SetupPage(props: { policy: PasswordPolicy; needsToken: boolean; error?:
         <p>EdgeDesk has no agents yet. The account you create here is the Administrator; this page closes once it exists.</p>
         <FormProblems error={props.error} errors={errors} fields={["setupToken", "name", "email", "password", "confirm"]} />
         <form method="post" action="/setup" class="stack">
-          {props.needsToken && <Field label="Setup token" name="setupToken" type="password" autocomplete="off" hint="The SETUP_TOKEN secret set when EdgeDesk was deployed. Remove the secret once you are in." error={errors.setupToken} />}
+          {props.needsToken && (
+            <Field
+              label="Setup token"
+              name="setupToken"
+              type="password"
+              autocomplete="off"
+              hint="The SETUP_TOKEN secret set when EdgeDesk was deployed. Remove the secret once you are in."
+              error={errors.setupToken}
+            />
+          )}
           <Field label="Name" name="name" value={props.name} autocomplete="name" maxlength={100} error={errors.name} />
           <Field label="Email" name="email" type="email" value={props.email} autocomplete="username" maxlength={254} error={errors.email} />
-          <Field label="Password" name="password" type="password" autocomplete="new-password" hint="Long passphrases are welcome." error={errors.password} />
+          <Field
+            label="Password"
+            name="password"
+            type="password"
+            autocomplete="new-password"
+            hint="Long passphrases are welcome."
+            error={errors.password}
+          />
           <PasswordRulesList rules={passwordRules(props.policy)} />
           <Field label="Confirm password" name="confirm" type="password" autocomplete="new-password" error={errors.confirm} />
-          <button type="submit" class="primary">Create administrator</button>
+          <button type="submit" class="primary">
+            Create administrator
+          </button>
         </form>
       </Card>
     </Layout>
@@ -68,7 +93,15 @@ export const setupRoutes = new Hono<AppEnv>()
   .get("/setup", async (c) => {
     if (!(await setupIsOpen(getDb(c.env.DB)))) return c.notFound();
     const token = await checkSetupToken(c.env, undefined);
-    if (token === "missing") return c.html(<Layout title="Set up EdgeDesk"><Card title="Set a setup token first"><p>{NO_TOKEN_YET}</p></Card></Layout>, 403);
+    if (token === "missing")
+      return c.html(
+        <Layout title="Set up EdgeDesk">
+          <Card title="Set a setup token first">
+            <p>{NO_TOKEN_YET}</p>
+          </Card>
+        </Layout>,
+        403,
+      );
     return c.html(<SetupPage policy={(await portalPolicy(c, "agent")).password} needsToken={token !== "not needed"} />);
   })
   .post("/setup", reads(setupForm), async (c) => {
@@ -80,20 +113,46 @@ export const setupRoutes = new Hono<AppEnv>()
     if (!form.ok) {
       const typed = (key: string) => (typeof form.values[key] === "string" ? (form.values[key] as string) : undefined);
       const fields = Object.keys(form.errors).length > 0;
-      return c.html(<SetupPage policy={policy} needsToken={needsToken} error={fields ? undefined : form.message} errors={form.errors} name={typed("name")} email={typed("email")} />, 400);
+      return c.html(
+        <SetupPage
+          policy={policy}
+          needsToken={needsToken}
+          error={fields ? undefined : form.message}
+          errors={form.errors}
+          name={typed("name")}
+          email={typed("email")}
+        />,
+        400,
+      );
     }
     const { name, email, password } = form.data;
     const token = await checkSetupToken(c.env, form.data.setupToken);
-    if (token === "missing") return c.html(<Layout title="Set up EdgeDesk"><Card title="Set a setup token first"><p>{NO_TOKEN_YET}</p></Card></Layout>, 403);
-    if (token === "wrong") return c.html(<SetupPage policy={policy} needsToken error="That setup token is not right." name={name} email={email} />, 403);
+    if (token === "missing")
+      return c.html(
+        <Layout title="Set up EdgeDesk">
+          <Card title="Set a setup token first">
+            <p>{NO_TOKEN_YET}</p>
+          </Card>
+        </Layout>,
+        403,
+      );
+    if (token === "wrong")
+      return c.html(<SetupPage policy={policy} needsToken error="That setup token is not right." name={name} email={email} />, 403);
     const weakness = checkNewPassword(password, policy, { email, name });
     if (weakness) return c.html(<SetupPage policy={policy} needsToken={needsToken} error={weakness} name={name} email={email} />, 400);
 
     const now = c.var.clock.now();
-    const result = await createFirstAdministrator(db, { name, email, passwordHash: await hashPassword(password, scryptParamsFor(c.env)), now });
+    const result = await createFirstAdministrator(db, {
+      name,
+      email,
+      passwordHash: await hashPassword(password, scryptParamsFor(c.env)),
+      now,
+    });
     if (result === "closed") return c.notFound();
     const admin = await findUserByEmail(db, "agent", email);
-    await db.insert(passwordHistory).values({ userId: admin!.id, mac: await passwordHistoryMac(c.env, admin!.id, password), createdAt: now });
+    await db
+      .insert(passwordHistory)
+      .values({ userId: admin!.id, mac: await passwordHistoryMac(c.env, admin!.id, password), createdAt: now });
     await startSession(c, "agent", admin!.id, { stage: "full", method: "password" });
     return c.redirect("/agent", 303);
   });

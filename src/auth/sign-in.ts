@@ -18,7 +18,14 @@ export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: "inv
  * (SSO only) and a wrong password all cost one full hash and give the same answer
  * (SECURITY.md 22), so neither time nor text reveals whether an account exists.
  */
-export async function checkPassword(db: Db, hashParams: ScryptParams, portal: Portal, email: string, password: string, now: number): Promise<PasswordCheck> {
+export async function checkPassword(
+  db: Db,
+  hashParams: ScryptParams,
+  portal: Portal,
+  email: string,
+  password: string,
+  now: number,
+): Promise<PasswordCheck> {
   const user = await findUserByEmail(db, kindOfPortal(portal), email);
   if (!user?.passwordHash) {
     await verifyAgainstDummyHash(password, hashParams);
@@ -61,7 +68,15 @@ export interface NextStage {
  * up the app, or codes an admin issued on request), a change of an expired password, then the
  * portal. Routes turn the answer into a session rotation and a redirect (or JSON).
  */
-export async function nextStage(db: Db, portal: Portal, userId: string, policy: PortalPolicy, now: number, step: PassedStep, next = `/${portal}`): Promise<NextStage> {
+export async function nextStage(
+  db: Db,
+  portal: Portal,
+  userId: string,
+  policy: PortalPolicy,
+  now: number,
+  step: PassedStep,
+  next = `/${portal}`,
+): Promise<NextStage> {
   const finish = async (): Promise<NextStage> => {
     const user = await findUserById(db, userId);
     const stage = user && passwordExpired(user.passwordChangedAt, policy.password, now) ? "change_password" : "full";
@@ -85,7 +100,8 @@ export async function nextStage(db: Db, portal: Portal, userId: string, policy: 
         return done.stage === "full" && policy.mfa.passkeys ? { ...done, location: `/${portal}/account?done=access_pass#passkeys` } : done;
       }
       // Codes an admin issued on request are shown now, before the portal opens.
-      if (await hasIssuedCodesToShow(db, userId)) return { stage: "recovery_codes", location: stageLocation(portal, "recovery_codes", next) };
+      if (await hasIssuedCodesToShow(db, userId))
+        return { stage: "recovery_codes", location: stageLocation(portal, "recovery_codes", next) };
       const done = await finish();
       // Signed in with a recovery code and running low: My account, to generate new ones.
       if (done.stage === "full" && step.method === "recovery" && (await countUnusedRecoveryCodes(db, userId)) <= LOW_RECOVERY_CODES) {

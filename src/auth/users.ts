@@ -78,7 +78,9 @@ export async function personNames(d1: D1Database, ids: readonly string[]): Promi
   if (ids.length === 0) return new Map();
   const list = JSON.stringify([...new Set(ids)]);
   const { results } = await d1
-    .prepare("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?1)) UNION ALL SELECT id, pseudonym FROM removed_people WHERE id IN (SELECT value FROM json_each(?1))")
+    .prepare(
+      "SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?1)) UNION ALL SELECT id, pseudonym FROM removed_people WHERE id IN (SELECT value FROM json_each(?1))",
+    )
     .bind(list)
     .all<{ id: string; name: string }>();
   return new Map(results.map((r) => [r.id, r.name]));

@@ -21,10 +21,7 @@ export const users = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [
-    uniqueIndex("users_kind_email_unique").on(t.kind, t.email),
-    index("users_role_idx").on(t.roleId),
-  ],
+  (t) => [uniqueIndex("users_kind_email_unique").on(t.kind, t.email), index("users_role_idx").on(t.roleId)],
 );
 
 export const roles = sqliteTable("roles", {
@@ -232,7 +229,11 @@ export const auditEvents = sqliteTable(
     userAgent: text("user_agent"),
     details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
   },
-  (t) => [index("audit_events_at_idx").on(t.at), index("audit_events_event_idx").on(t.event, t.at), index("audit_events_target_idx").on(t.targetId, t.at)],
+  (t) => [
+    index("audit_events_at_idx").on(t.at),
+    index("audit_events_event_idx").on(t.event, t.at),
+    index("audit_events_target_idx").on(t.targetId, t.at),
+  ],
 );
 
 // A user's recent passwords, for the opt-in reuse restriction: HMAC-SHA-256 under the
@@ -265,7 +266,10 @@ export const recoveryCodeRequests = sqliteTable(
     resolvedBy: text("resolved_by"),
     resolvedAt: integer("resolved_at"),
   },
-  (t) => [index("recovery_code_requests_status_idx").on(t.status, t.createdAt), index("recovery_code_requests_user_idx").on(t.userId, t.status)],
+  (t) => [
+    index("recovery_code_requests_status_idx").on(t.status, t.createdAt),
+    index("recovery_code_requests_user_idx").on(t.userId, t.status),
+  ],
 );
 
 // Who changed which field of an asset or software record, from what to what, and when. Bulk
@@ -286,7 +290,11 @@ export const inventoryHistory = sqliteTable(
     at: integer("at").notNull(),
   },
   // `at`: the retention job deletes the oldest entries.
-  (t) => [index("inventory_history_record_idx").on(t.recordType, t.recordId, t.id), index("inventory_history_batch_idx").on(t.batchId), index("inventory_history_at_idx").on(t.at)],
+  (t) => [
+    index("inventory_history_record_idx").on(t.recordType, t.recordId, t.id),
+    index("inventory_history_batch_idx").on(t.batchId),
+    index("inventory_history_at_idx").on(t.at),
+  ],
 );
 
 // A bulk change that can be undone for a few minutes.
@@ -304,7 +312,9 @@ export const bulkOperations = sqliteTable("bulk_operations", {
   selectedIds: text("selected_ids", { mode: "json" }).$type<string[]>(),
   // A change too large for one batch runs as a job (src/assets/bulk-job.ts). "done" for
   // one written at once; a job goes snapshot → applying → done, or → undoing → failed / undone.
-  state: text("state", { enum: ["snapshot", "applying", "undoing", "done", "undone", "failed"] }).notNull().default("done"),
+  state: text("state", { enum: ["snapshot", "applying", "undoing", "done", "undone", "failed"] })
+    .notNull()
+    .default("done"),
   // The job's scope (filter, value, the agent's groups) and its plan's counts, as planBulk gave them.
   job: text("job", { mode: "json" }).$type<Record<string, unknown>>(),
   chunks: integer("chunks").notNull().default(0),

@@ -22,9 +22,16 @@ for (const kind of [ASSET_KIND, SOFTWARE_KIND]) {
     const parsed = parseQuery(c, filters);
     if (!parsed.ok) return c.text(parsed.message, 400);
     const query = pageQuery(kind, parsed.data);
-    const { results } = await c.env.DB.prepare(query.sql).bind(...query.params).all<Row>();
+    const { results } = await c.env.DB.prepare(query.sql)
+      .bind(...query.params)
+      .all<Row>();
     const cells = (r: Row) => [r.name, ...chosenColumns(kind, {}).map((col) => col.text(r))];
-    const rows = results.slice(0, PAGE_SIZE).map((r) => `<tr>${cells(r).map((v) => `<td>${esc(v)}</td>`).join("")}</tr>`);
+    const rows = results.slice(0, PAGE_SIZE).map(
+      (r) =>
+        `<tr>${cells(r)
+          .map((v) => `<td>${esc(v)}</td>`)
+          .join("")}</tr>`,
+    );
     return c.html(`<!doctype html><html lang="en"><title>${kind.title}</title><table>${rows.join("")}</table></html>`);
   });
 }

@@ -11,7 +11,11 @@ type Stored = typeof devMailbox.$inferSelect;
 
 async function storedMail(env: Env, id: string): Promise<{ row: Stored; message: OutgoingMail } | null> {
   if (!/^\d{1,15}$/.test(id)) return null;
-  const row = await getDb(env.DB).select().from(devMailbox).where(eq(devMailbox.id, Number(id))).get();
+  const row = await getDb(env.DB)
+    .select()
+    .from(devMailbox)
+    .where(eq(devMailbox.id, Number(id)))
+    .get();
   return row ? { row, message: JSON.parse(row.sent) as OutgoingMail } : null;
 }
 
@@ -30,8 +34,8 @@ export const devMailboxRoutes = new Hono<AppEnv>()
         <section class="wide">
           <h1>Development mailbox</h1>
           <p class="hint">
-            Mail EdgeDesk handed the send_email binding while running locally, newest first. Nothing is delivered from
-            here; this page does not exist in production.
+            Mail EdgeDesk handed the send_email binding while running locally, newest first. Nothing is delivered from here; this page does
+            not exist in production.
           </p>
           {messages.length === 0 && <p>No mail yet.</p>}
           <ol class="mailbox">

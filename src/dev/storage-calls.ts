@@ -35,7 +35,8 @@ function countingNamespace<N extends object>(namespace: N, calls: StorageCalls, 
     get(target, prop) {
       const value = Reflect.get(target, prop);
       if (typeof value !== "function") return value;
-      if (prop === "get") return (...args: unknown[]) => countingStub((value as (...a: unknown[]) => object).apply(target, args), calls, kind);
+      if (prop === "get")
+        return (...args: unknown[]) => countingStub((value as (...a: unknown[]) => object).apply(target, args), calls, kind);
       return (value as (...a: unknown[]) => unknown).bind(target);
     },
   });
@@ -74,7 +75,8 @@ function countingDatabase<T extends D1Database | D1DatabaseSession>(db: T, calls
           return target.batch(statements.map((s) => realStatement.get(s) ?? s));
         };
       }
-      if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => countingDatabase((target as D1Database).withSession(...args), calls);
+      if (prop === "withSession")
+        return (...args: Parameters<D1Database["withSession"]>) => countingDatabase((target as D1Database).withSession(...args), calls);
       return (value as (...a: unknown[]) => unknown).bind(target);
     },
   });

@@ -38,7 +38,9 @@ interface Keyring {
 const rings = new Map<string, Promise<Keyring>>();
 
 async function keyId(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array([...new TextEncoder().encode("edgedesk key id\n"), ...bytes])));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new Uint8Array([...new TextEncoder().encode("edgedesk key id\n"), ...bytes])),
+  );
   return encodeHexLowerCase(digest.slice(0, 4));
 }
 
@@ -84,7 +86,11 @@ const SEALED = /^v2\.([0-9a-f]{8})\.([A-Za-z0-9+/=]+)$/;
 export async function encryptForUser(env: Env, userId: string, plaintext: string): Promise<string> {
   const { current } = await aesRing(env);
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(userId) }, current.key, new TextEncoder().encode(plaintext));
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(userId) },
+    current.key,
+    new TextEncoder().encode(plaintext),
+  );
   const out = new Uint8Array(12 + sealed.byteLength);
   out.set(iv);
   out.set(new Uint8Array(sealed), 12);
@@ -94,12 +100,19 @@ export async function encryptForUser(env: Env, userId: string, plaintext: string
 export async function decryptForUser(env: Env, userId: string, ciphertext: string): Promise<string> {
   const match = SEALED.exec(ciphertext);
   const keys = candidates(await aesRing(env), match ? match[1]! : null);
-  if (keys.length === 0) throw new RetiredKeyError(`A secret was encrypted with key ${match![1]}, which is neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS: put that key back as ENCRYPTION_KEY_PREVIOUS (docs/CONFIGURATION.md, "Key rotation").`);
+  if (keys.length === 0)
+    throw new RetiredKeyError(
+      `A secret was encrypted with key ${match![1]}, which is neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS: put that key back as ENCRYPTION_KEY_PREVIOUS (docs/CONFIGURATION.md, "Key rotation").`,
+    );
   const bytes = decodeBase64(match ? match[2]! : ciphertext);
   let failure: unknown;
   for (const { key } of keys) {
     try {
-      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: new TextEncoder().encode(userId) }, key, bytes.slice(12));
+      const plain = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: new TextEncoder().encode(userId) },
+        key,
+        bytes.slice(12),
+      );
       return new TextDecoder().decode(plain);
     } catch (error) {
       failure = error;

@@ -29,7 +29,10 @@ export const RETRY_AFTER_SECONDS = 5;
  * what the 503 page says (e.g. that a try was not counted), instead of the general one.
  */
 export class Unavailable extends Error {
-  constructor(readonly personMessage: string, cause?: unknown) {
+  constructor(
+    readonly personMessage: string,
+    cause?: unknown,
+  ) {
     super(personMessage, { cause });
     this.name = "Unavailable";
   }

@@ -32,7 +32,9 @@ export function declaredInputs(handler: unknown): readonly z.ZodType[] | undefin
 
 function assertDeclared(c: Context, schema: z.ZodType): void {
   if (matchedRoutes(c).some((route) => declaredInputs(route.handler)?.includes(schema))) return;
-  throw new Error(`${c.req.method} ${c.req.path} parses input with a schema its route does not declare: add reads(schema) where the route is defined.`);
+  throw new Error(
+    `${c.req.method} ${c.req.path} parses input with a schema its route does not declare: add reads(schema) where the route is defined.`,
+  );
 }
 
 /** Parse a value the route has read itself (a body read with options, a cookie) with a declared schema. */
@@ -64,7 +66,8 @@ export function formRefusal(failed: { message: string; errors: FieldErrors }): {
 
 function textValues(value: unknown): FormValues {
   if (typeof value !== "object" || value === null) return {};
-  const isText = (v: unknown): v is string | string[] => typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"));
+  const isText = (v: unknown): v is string | string[] =>
+    typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"));
   return Object.fromEntries(Object.entries(value).filter((e): e is [string, string | string[]] => isText(e[1])));
 }
 
@@ -92,9 +95,12 @@ export async function parseForm<S extends z.ZodType>(c: Context, schema: S, opti
  */
 export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Promise<Parsed<z.output<S>> & { status?: 400 | 415 }> {
   assertDeclared(c, schema);
-  if (!c.req.header("Content-Type")?.startsWith("application/json")) return { ok: false, status: 415, message: "Send the request as JSON.", errors: {}, values: {} };
+  if (!c.req.header("Content-Type")?.startsWith("application/json"))
+    return { ok: false, status: 415, message: "Send the request as JSON.", errors: {}, values: {} };
   const result = schema.safeParse(await c.req.json().catch(() => undefined));
-  return result.success ? { ok: true, data: result.data } : { ok: false, status: 400, message: firstMessage(result.error), errors: fieldErrorsOf(result.error), values: {} };
+  return result.success
+    ? { ok: true, data: result.data }
+    : { ok: false, status: 400, message: firstMessage(result.error), errors: fieldErrorsOf(result.error), values: {} };
 }
 
 export function parseQuery<S extends z.ZodType>(c: Context, schema: S): Parsed<z.output<S>> {
@@ -147,6 +153,9 @@ export function passwordField(label = "your password") {
 /** Where to go after signing in: only a path inside the same portal, never another site (open redirect). */
 export function safeNextPath(next: unknown, portalRoot: string): string {
   if (typeof next !== "string") return portalRoot;
-  const ok = (next === portalRoot || next.startsWith(`${portalRoot}/`) || next.startsWith(`${portalRoot}?`)) && !next.includes("//") && !next.includes("\\");
+  const ok =
+    (next === portalRoot || next.startsWith(`${portalRoot}/`) || next.startsWith(`${portalRoot}?`)) &&
+    !next.includes("//") &&
+    !next.includes("\\");
   return ok && next.length <= 2048 ? next : portalRoot;
 }

@@ -11,7 +11,10 @@ import { resealSecret } from "../mfa/totp";
 
 const RESEAL_BATCH = 100;
 
-function notCurrent(column: typeof totpCredentials.secretEncrypted | typeof recoveryCodes.codeEncrypted | typeof mailOutbox.sealedText, prefix: string) {
+function notCurrent(
+  column: typeof totpCredentials.secretEncrypted | typeof recoveryCodes.codeEncrypted | typeof mailOutbox.sealedText,
+  prefix: string,
+) {
   return sql`substr(${column}, 1, ${prefix.length}) != ${prefix}`;
 }
 
@@ -24,7 +27,10 @@ export async function staleSecrets(env: Env, db: Db): Promise<number> {
   const [secrets, codes, mail] = await db.batch([
     db.select({ n: sql<number>`count(*)` }).from(totpCredentials).where(notCurrent(totpCredentials.secretEncrypted, prefix)),
     db.select({ n: sql<number>`count(*)` }).from(recoveryCodes).where(notCurrent(recoveryCodes.codeEncrypted, prefix)),
-    db.select({ n: sql<number>`count(*)` }).from(mailOutbox).where(and(ne(mailOutbox.sealedText, ""), notCurrent(mailOutbox.sealedText, prefix))),
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(mailOutbox)
+      .where(and(ne(mailOutbox.sealedText, ""), notCurrent(mailOutbox.sealedText, prefix))),
   ]);
   return (secrets[0]?.n ?? 0) + (codes[0]?.n ?? 0) + (mail[0]?.n ?? 0);
 }
@@ -47,7 +53,8 @@ export async function resealBatch(env: Env, db: Db, limit = RESEAL_BATCH): Promi
     }
   };
   const secrets = await db.select().from(totpCredentials).where(notCurrent(totpCredentials.secretEncrypted, prefix)).limit(limit);
-  for (const row of secrets) done.secrets += await attempt(async () => ((await resealSecret(env, db, row.userId, row.secretEncrypted)) ? 1 : 0));
+  for (const row of secrets)
+    done.secrets += await attempt(async () => ((await resealSecret(env, db, row.userId, row.secretEncrypted)) ? 1 : 0));
   const codes = await db.select().from(recoveryCodes).where(notCurrent(recoveryCodes.codeEncrypted, prefix)).limit(limit);
   for (const row of codes) done.codes += await attempt(() => resealRecoveryCodes(env, db, [row]));
   return done;

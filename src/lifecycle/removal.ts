@@ -44,17 +44,36 @@ const MANAGED = (table: string) => `${table}.agent_id = ? AND ${table}.status <>
 /** What a removed agent would leave unmanaged: removal is refused until these are reassigned. */
 export async function managedRecords(d1: D1Database, agentId: string): Promise<ManagedRecords> {
   const [counts, assets, software] = await d1.batch<Record<string, unknown>>([
-    d1.prepare(`SELECT (SELECT count(*) FROM assets WHERE ${MANAGED("assets")}) AS assets, (SELECT count(*) FROM software WHERE ${MANAGED("software")}) AS software`).bind(agentId, agentId),
-    d1.prepare(`SELECT 'asset' AS kind, assets.id, assets.name, assets.asset_tag AS detail, g.name AS groupName FROM assets LEFT JOIN groups g ON g.id = assets.group_id WHERE ${MANAGED("assets")} ORDER BY assets.name, assets.id LIMIT 50`).bind(agentId),
-    d1.prepare(`SELECT 'software' AS kind, software.id, software.name, software.software_version AS detail, g.name AS groupName FROM software LEFT JOIN groups g ON g.id = software.group_id WHERE ${MANAGED("software")} ORDER BY software.name, software.id LIMIT 50`).bind(agentId),
+    d1
+      .prepare(
+        `SELECT (SELECT count(*) FROM assets WHERE ${MANAGED("assets")}) AS assets, (SELECT count(*) FROM software WHERE ${MANAGED("software")}) AS software`,
+      )
+      .bind(agentId, agentId),
+    d1
+      .prepare(
+        `SELECT 'asset' AS kind, assets.id, assets.name, assets.asset_tag AS detail, g.name AS groupName FROM assets LEFT JOIN groups g ON g.id = assets.group_id WHERE ${MANAGED("assets")} ORDER BY assets.name, assets.id LIMIT 50`,
+      )
+      .bind(agentId),
+    d1
+      .prepare(
+        `SELECT 'software' AS kind, software.id, software.name, software.software_version AS detail, g.name AS groupName FROM software LEFT JOIN groups g ON g.id = software.group_id WHERE ${MANAGED("software")} ORDER BY software.name, software.id LIMIT 50`,
+      )
+      .bind(agentId),
   ]);
   const count = counts!.results[0] as { assets: number; software: number };
-  return { assets: count.assets, software: count.software, shown: [...assets!.results, ...software!.results] as unknown as ManagedRecord[] };
+  return {
+    assets: count.assets,
+    software: count.software,
+    shown: [...assets!.results, ...software!.results] as unknown as ManagedRecord[],
+  };
 }
 
 /** The ids of every open record of one list the agent manages, for the bulk reassign. */
 export async function managedRecordIds(d1: D1Database, table: "assets" | "software", agentId: string): Promise<string[]> {
-  const { results } = await d1.prepare(`SELECT id FROM ${table} WHERE ${MANAGED(table)}`).bind(agentId).all<{ id: string }>();
+  const { results } = await d1
+    .prepare(`SELECT id FROM ${table} WHERE ${MANAGED(table)}`)
+    .bind(agentId)
+    .all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
@@ -62,10 +81,17 @@ export async function managedRecordIds(d1: D1Database, table: "assets" | "softwa
  * How many open records of each list the agent manages sit in a group the new agent is not in:
  * a reassign goes ahead only when both are 0, so neither list changes without the other.
  */
-export async function outsideGroupsOf(d1: D1Database, agentId: string, to: { groupIds: readonly string[] }): Promise<{ assets: number; software: number }> {
+export async function outsideGroupsOf(
+  d1: D1Database,
+  agentId: string,
+  to: { groupIds: readonly string[] },
+): Promise<{ assets: number; software: number }> {
   const fits = agentFitsGroupWhere(to);
   const outside = (table: string) => `(SELECT count(*) FROM ${table} t WHERE ${MANAGED("t")} AND NOT ${fits.sql})`;
-  return (await d1.prepare(`SELECT ${outside("assets")} AS assets, ${outside("software")} AS software`).bind(agentId, ...fits.params, agentId, ...fits.params).first<{ assets: number; software: number }>())!;
+  return (await d1
+    .prepare(`SELECT ${outside("assets")} AS assets, ${outside("software")} AS software`)
+    .bind(agentId, ...fits.params, agentId, ...fits.params)
+    .first<{ assets: number; software: number }>())!;
 }
 
 /** How many assets list the person under "Used by": removal clears that field (with history). */
@@ -130,7 +156,11 @@ export async function removePerson(env: Env, db: Db, request: RemovalRequest): P
   if (target.kind === "agent" && target.active) return refuse(`Disable ${target.name} first: only a disabled agent can be removed.`, 409);
   if (target.kind === "agent") {
     const managed = await managedRecords(env.DB, target.id);
-    if (managed.assets + managed.software > 0) return refuse(`${target.name} still manages ${managed.assets} assets and ${managed.software} software records. Reassign them first.`, 409);
+    if (managed.assets + managed.software > 0)
+      return refuse(
+        `${target.name} still manages ${managed.assets} assets and ${managed.software} software records. Reassign them first.`,
+        409,
+      );
   }
   const pseudonym = pseudonymFor(target.kind, target.id);
   const emails = await emailsInAudit(env.DB, target.id, target.email);
@@ -143,14 +173,24 @@ export async function removePerson(env: Env, db: Db, request: RemovalRequest): P
   const d1 = env.DB;
   // Before the final DELETE: the claim row exists and the account still does (only in this batch).
   const claimed = "EXISTS (SELECT 1 FROM removed_people WHERE id = ?) AND EXISTS (SELECT 1 FROM users WHERE id = ?)";
-  const unassign = (table: "assets" | "software", version: "version" | "row_version", field: "usedBy" | "agent", column: "used_by_id" | "agent_id", onlyRetired: boolean) => {
+  const unassign = (
+    table: "assets" | "software",
+    version: "version" | "row_version",
+    field: "usedBy" | "agent",
+    column: "used_by_id" | "agent_id",
+    onlyRetired: boolean,
+  ) => {
     const where = `${column} = ?${onlyRetired ? " AND status = 'retired'" : ""} AND ${claimed}`;
     const type = table === "assets" ? "asset" : "software";
     return [
       d1
-        .prepare(`INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, batch_id, at) SELECT ?, id, ?, ${column}, NULL, ${version} + 1, ?, NULL, ? FROM ${table} WHERE ${where}`)
+        .prepare(
+          `INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, batch_id, at) SELECT ?, id, ?, ${column}, NULL, ${version} + 1, ?, NULL, ? FROM ${table} WHERE ${where}`,
+        )
         .bind(type, field, actor.id, now, target.id, target.id, target.id),
-      d1.prepare(`UPDATE ${table} SET ${column} = NULL, ${version} = ${version} + 1, updated_at = ? WHERE ${where}`).bind(now, target.id, target.id, target.id),
+      d1
+        .prepare(`UPDATE ${table} SET ${column} = NULL, ${version} = ${version} + 1, updated_at = ? WHERE ${where}`)
+        .bind(now, target.id, target.id, target.id),
     ];
   };
   const results = await d1.batch([
@@ -176,13 +216,30 @@ export async function removePerson(env: Env, db: Db, request: RemovalRequest): P
       )
       .bind(...quoted.flatMap((q) => [q, JSON.stringify(pseudonym)]), target.id, portal, ...quoted, target.id, target.id),
     d1
-      .prepare(`INSERT INTO audit_events (at, event, portal, actor_id, target_id, ip, user_agent, details) SELECT ?, 'user.removed', 'agent', ?, ?, ?, ?, ? WHERE ${claimed}`)
-      .bind(now, actor.id, target.id, request.ip, request.userAgent, JSON.stringify({ kind: target.kind, pseudonym }), target.id, target.id),
+      .prepare(
+        `INSERT INTO audit_events (at, event, portal, actor_id, target_id, ip, user_agent, details) SELECT ?, 'user.removed', 'agent', ?, ?, ?, ?, ? WHERE ${claimed}`,
+      )
+      .bind(
+        now,
+        actor.id,
+        target.id,
+        request.ip,
+        request.userAgent,
+        JSON.stringify({ kind: target.kind, pseudonym }),
+        target.id,
+        target.id,
+      ),
     // The development mailbox (empty in production) holds mail sent to them.
-    d1.prepare(`DELETE FROM dev_mailbox WHERE lower(to_address) IN (SELECT value FROM json_each(?)) AND ${claimed}`).bind(JSON.stringify(emails.map(normalizeEmail)), target.id, target.id),
+    d1
+      .prepare(`DELETE FROM dev_mailbox WHERE lower(to_address) IN (SELECT value FROM json_each(?)) AND ${claimed}`)
+      .bind(JSON.stringify(emails.map(normalizeEmail)), target.id, target.id),
     d1.prepare("DELETE FROM users WHERE id = ? AND EXISTS (SELECT 1 FROM removed_people WHERE id = ?)").bind(target.id, target.id),
   ]);
-  if (results[0]!.meta.changes === 0) return refuse(`${target.name} changed while you were removing them (their role, email, active state or the records they manage). Review the page and try again.`, 409);
+  if (results[0]!.meta.changes === 0)
+    return refuse(
+      `${target.name} changed while you were removing them (their role, email, active state or the records they manage). Review the page and try again.`,
+      409,
+    );
   await userStub(env, target.id).eraseEverything(target.id);
   return { ok: true, value: { kind: target.kind, pseudonym, usedAssetsCleared: results[1]!.meta.changes } };
 }

@@ -63,7 +63,8 @@ function targets(env: Env, settings: RetentionSettings, now: number): Target[] {
     // Sent or given-up mail (its text already erased) is kept a week, to trace a Message-ID.
     { name: "mailOutbox", table: "mail_outbox", expired: "coalesce(sent_at, gave_up_at) < ?", cutoff: now - SENT_MAIL_KEPT_MS },
   ];
-  if (isDevelopment(env)) list.push({ name: "devMailbox", table: "dev_mailbox", expired: "sent_at < ?", cutoff: now - DEV_MAIL_LIFETIME_MS });
+  if (isDevelopment(env))
+    list.push({ name: "devMailbox", table: "dev_mailbox", expired: "sent_at < ?", cutoff: now - DEV_MAIL_LIFETIME_MS });
   return list;
 }
 
@@ -90,7 +91,9 @@ export async function runRetention(env: Env, now: number, budget = RETENTION_BAT
         continue;
       }
       batches++;
-      const result = await env.DB.prepare(`DELETE FROM ${target.table} WHERE rowid IN (SELECT rowid FROM ${target.table} WHERE ${target.expired} LIMIT ?)`)
+      const result = await env.DB.prepare(
+        `DELETE FROM ${target.table} WHERE rowid IN (SELECT rowid FROM ${target.table} WHERE ${target.expired} LIMIT ?)`,
+      )
         .bind(target.cutoff, RETENTION_BATCH)
         .run();
       deleted[target.name]! += result.meta.changes;

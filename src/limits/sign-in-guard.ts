@@ -29,7 +29,14 @@ export interface Counter {
 
 export type Counted =
   | { allowed: true; known: boolean; trustedAny: boolean; counters: Counter[] }
-  | { allowed: false; retryAfterMs: number; firstRefusal: boolean; by: "source" | "account"; bucket: "source" | "browser" | "unknown"; trustedAny: boolean };
+  | {
+      allowed: false;
+      retryAfterMs: number;
+      firstRefusal: boolean;
+      by: "source" | "account";
+      bucket: "source" | "browser" | "unknown";
+      trustedAny: boolean;
+    };
 
 /** The rules a source is counted by: its own key's, its wider key's (an IPv6 /48), and the window's name. */
 export interface SourceRules {
@@ -45,11 +52,18 @@ const PASSWORD_SOURCE: SourceRules = { own: LIMITS.passwordPerSource, wider: LIM
  * address, an IPv6 /64), the /48 around an IPv6 source (one site's many /64s), and the portal's
  * ceiling on password hashes a minute, which keeps the CPU safe when many sources join in.
  */
-function sourceSide(who: { portal: string; source: string }, { ceiling = true }: SourceOptions, rules: SourceRules): { own: SourceKey; wide: SourceKey[] } {
+function sourceSide(
+  who: { portal: string; source: string },
+  { ceiling = true }: SourceOptions,
+  rules: SourceRules,
+): { own: SourceKey; wide: SourceKey[] } {
   const wider = widerSourceOf(who.source);
   return {
     own: { key: limitKeys.source(who.source), rule: rules.own },
-    wide: [...(wider ? [{ key: limitKeys.source(wider), rule: rules.wider }] : []), ...(ceiling ? [{ key: limitKeys.hashes(who.portal), rule: LIMITS.hashesPerPortal }] : [])],
+    wide: [
+      ...(wider ? [{ key: limitKeys.source(wider), rule: rules.wider }] : []),
+      ...(ceiling ? [{ key: limitKeys.hashes(who.portal), rule: LIMITS.hashesPerPortal }] : []),
+    ],
   };
 }
 
@@ -73,7 +87,13 @@ export interface SourceOptions {
  * source's own key is not counted, so a stranger moving to a new address or /64 makes no object
  * for it (SECURITY.md 44).
  */
-export async function countFromSource(env: Env, who: { portal: string; source: string }, now: number, options: SourceOptions = {}, rules: SourceRules = PASSWORD_SOURCE): Promise<{ result: LimitResult; counters: Counter[] }> {
+export async function countFromSource(
+  env: Env,
+  who: { portal: string; source: string },
+  now: number,
+  options: SourceOptions = {},
+  rules: SourceRules = PASSWORD_SOURCE,
+): Promise<{ result: LimitResult; counters: Counter[] }> {
   const { own, wide } = sourceSide(who, options, rules);
   const counters: Counter[] = [];
   for (const keys of [wide, [own]]) {
@@ -86,14 +106,23 @@ export async function countFromSource(env: Env, who: { portal: string; source: s
     if (refused.length > 0) {
       await giveBack(env, counters);
       const last = refused.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a));
-      return { result: { allowed: false, retryAfterMs: last.retryAfterMs, firstRefusal: refused.some((r) => r.firstRefusal) }, counters: [] };
+      return {
+        result: { allowed: false, retryAfterMs: last.retryAfterMs, firstRefusal: refused.some((r) => r.firstRefusal) },
+        counters: [],
+      };
     }
   }
   return { result: { allowed: true, remaining: 0, tickets: [] }, counters };
 }
 
 export function countForAccount(env: Env, who: Attempter, way: Way, now: number): Promise<GuardResult> {
-  return accountLimiter(env, who.portal, who.email).attempt(now, { way, browser: who.browser, source: who.source, country: who.country, rules: ACCOUNT_LIMITS });
+  return accountLimiter(env, who.portal, who.email).attempt(now, {
+    way,
+    browser: who.browser,
+    source: who.source,
+    country: who.country,
+    rules: ACCOUNT_LIMITS,
+  });
 }
 
 export function giveBack(env: Env, counters: Counter[]): Promise<unknown> {
@@ -101,7 +130,12 @@ export function giveBack(env: Env, counters: Counter[]): Promise<unknown> {
 }
 
 /** Combine what the source side and the account said; an attempt either refused is given back to the other, as it is never evaluated. */
-export async function settle(env: Env, who: Attempter, bySource: { result: LimitResult; counters: Counter[] } | null, byAccount: GuardResult): Promise<Counted> {
+export async function settle(
+  env: Env,
+  who: Attempter,
+  bySource: { result: LimitResult; counters: Counter[] } | null,
+  byAccount: GuardResult,
+): Promise<Counted> {
   const accountKey = limitKeys.account(who.portal, who.email);
   const account: Counter = { key: accountKey, tickets: byAccount.allowed ? byAccount.tickets : [] };
   // A browser known to this account has its own windows there: the source's limits are for
@@ -115,9 +149,24 @@ export async function settle(env: Env, who: Attempter, bySource: { result: Limit
     return { allowed: true, known: byAccount.known, trustedAny: byAccount.trustedAny, counters: [...(bySource?.counters ?? []), account] };
   }
   await giveBack(env, [...(bySource?.counters ?? []), account]);
-  if (!byAccount.allowed) return { allowed: false, retryAfterMs: byAccount.retryAfterMs, firstRefusal: byAccount.firstRefusal, by: "account", bucket: byAccount.bucket, trustedAny: byAccount.trustedAny };
+  if (!byAccount.allowed)
+    return {
+      allowed: false,
+      retryAfterMs: byAccount.retryAfterMs,
+      firstRefusal: byAccount.firstRefusal,
+      by: "account",
+      bucket: byAccount.bucket,
+      trustedAny: byAccount.trustedAny,
+    };
   const refused = bySource!.result as LimitResult & { allowed: false };
-  return { allowed: false, retryAfterMs: refused.retryAfterMs, firstRefusal: refused.firstRefusal, by: "source", bucket: "source", trustedAny: byAccount.trustedAny };
+  return {
+    allowed: false,
+    retryAfterMs: refused.retryAfterMs,
+    firstRefusal: refused.firstRefusal,
+    by: "source",
+    bucket: "source",
+    trustedAny: byAccount.trustedAny,
+  };
 }
 
 /**
@@ -125,7 +174,13 @@ export async function settle(env: Env, who: Attempter, bySource: { result: Limit
  * secret is checked (SECURITY.md 3, 37, 43, 45). `perSource: false` for a step whose person
  * already proved a password (the second step), which only the account counts.
  */
-export async function countSignInAttempt(env: Env, who: Attempter, way: Way, now: number, options: SourceOptions & { perSource: boolean } = { perSource: true }): Promise<Counted> {
+export async function countSignInAttempt(
+  env: Env,
+  who: Attempter,
+  way: Way,
+  now: number,
+  options: SourceOptions & { perSource: boolean } = { perSource: true },
+): Promise<Counted> {
   if (!options.perSource) return settle(env, who, null, await countForAccount(env, who, way, now));
   // The source first: a stranger spraying made-up emails from a throttled source reaches no
   // account's object, so makes none (SECURITY.md 44). A browser vouched for is still put to the
@@ -133,7 +188,14 @@ export async function countSignInAttempt(env: Env, who: Attempter, way: Way, now
   const bySource = await countFromSource(env, who, now, options);
   if (!bySource.result.allowed && !who.vouched) {
     const refused = bySource.result;
-    return { allowed: false, retryAfterMs: refused.retryAfterMs, firstRefusal: refused.firstRefusal, by: "source", bucket: "source", trustedAny: false };
+    return {
+      allowed: false,
+      retryAfterMs: refused.retryAfterMs,
+      firstRefusal: refused.firstRefusal,
+      by: "source",
+      bucket: "source",
+      trustedAny: false,
+    };
   }
   return settle(env, who, bySource, await countForAccount(env, who, way, now));
 }
@@ -149,8 +211,13 @@ export async function attemptWasRight(env: Env, who: Attempter, counted: Counted
   const accountKey = limitKeys.account(who.portal, who.email);
   const account = counted.counters.find((c) => c.key === accountKey)?.tickets ?? [];
   await Promise.all([
-    giveBack(env, counted.counters.filter((c) => c.key !== accountKey)),
-    counted.known ? accountLimiter(env, who.portal, who.email).reset(account.map((t) => t.name)) : accountLimiter(env, who.portal, who.email).refund(account),
+    giveBack(
+      env,
+      counted.counters.filter((c) => c.key !== accountKey),
+    ),
+    counted.known
+      ? accountLimiter(env, who.portal, who.email).reset(account.map((t) => t.name))
+      : accountLimiter(env, who.portal, who.email).refund(account),
   ]);
 }
 
@@ -161,7 +228,13 @@ export async function attemptWasRight(env: Env, who: Attempter, counted: Counted
 export async function attemptNotJudged(env: Env, who: Attempter, counted: Counted & { allowed: true }): Promise<void> {
   const accountKey = limitKeys.account(who.portal, who.email);
   const account = counted.counters.find((c) => c.key === accountKey)?.tickets ?? [];
-  await Promise.all([giveBack(env, counted.counters.filter((c) => c.key !== accountKey)), accountLimiter(env, who.portal, who.email).refund(account)]);
+  await Promise.all([
+    giveBack(
+      env,
+      counted.counters.filter((c) => c.key !== accountKey),
+    ),
+    accountLimiter(env, who.portal, who.email).refund(account),
+  ]);
 }
 
 /**

@@ -22,12 +22,17 @@ export interface Holder {
 }
 
 const ADVICE: Record<Way, string> = {
-  password: "If this was you, wait and try again, or use a browser you signed in with before. If it was not, nobody got in; a longer, unique password keeps it that way.\n",
+  password:
+    "If this was you, wait and try again, or use a browser you signed in with before. If it was not, nobody got in; a longer, unique password keeps it that way.\n",
   second_step: "Whoever tried knew your password. If this was not you, change your password now and tell your administrator.\n",
   reset: "Whoever tried had a password reset link we emailed you. If this was not you, tell your administrator.\n",
 };
 
-const WRONG: Record<Way, string> = { password: "wrong passwords", second_step: "wrong verification codes", reset: "refused new passwords through a reset link" };
+const WRONG: Record<Way, string> = {
+  password: "wrong passwords",
+  second_step: "wrong verification codes",
+  reset: "refused new passwords through a reset link",
+};
 
 /** What a throttling notice needs, as plain values: told after the response, or by the minute's run. */
 export interface ThrottleNotice {
@@ -55,7 +60,13 @@ const OWED = "owed:throttle-notice:";
  * window's mark is already spent, so a notice D1 would not store then is kept in KV for the
  * minute's scheduled run to store.
  */
-export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: Way, counted: Counted & { allowed: false }, holder: () => Promise<Holder | null>) {
+export async function noticeThrottling(
+  c: Context<AppEnv>,
+  who: Attempter,
+  way: Way,
+  counted: Counted & { allowed: false },
+  holder: () => Promise<Holder | null>,
+) {
   const notice: ThrottleNotice = {
     portal: who.portal as Portal,
     email: who.email,
@@ -83,7 +94,10 @@ export async function noticeThrottling(c: Context<AppEnv>, who: Attempter, way: 
  * outbox (its request's write committed, the answer lost; or KV still listing a paid one) is not
  * stored again.
  */
-export async function payOwedThrottleNotices(env: Env, clock: Pick<Clock, "now">): Promise<{ paid: number; dropped: number; failed: number }> {
+export async function payOwedThrottleNotices(
+  env: Env,
+  clock: Pick<Clock, "now">,
+): Promise<{ paid: number; dropped: number; failed: number }> {
   const result = { paid: 0, dropped: 0, failed: 0 };
   const db = getDb(env.DB);
   const { keys } = await env.OTP_KV.list({ prefix: OWED, limit: 50 });
@@ -91,7 +105,11 @@ export async function payOwedThrottleNotices(env: Env, clock: Pick<Clock, "now">
     const notice = await env.OTP_KV.get<ThrottleNotice>(name, "json");
     if (!notice) continue;
     try {
-      const stored = await db.select({ id: mailOutbox.id }).from(mailOutbox).where(eq(mailOutbox.id, mailIdOf(notice))).get();
+      const stored = await db
+        .select({ id: mailOutbox.id })
+        .from(mailOutbox)
+        .where(eq(mailOutbox.id, mailIdOf(notice)))
+        .get();
       if (stored) {
         await env.OTP_KV.delete(name);
         continue;
@@ -134,7 +152,9 @@ async function tellThrottled(env: Env, n: ThrottleNotice, person: Holder | null,
     const sources = await accountLimiter(env, portal, n.email).sources(unknownWindows(way).daily);
     const total = sources.reduce((count, s) => count + s.count, 0);
     pause = { userId: person.id, portal, way, pausedAt: now, until: now + n.retryAfterMs, attempts: total, sources };
-    const lines = sources.map((s) => `    ${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`).join("\n");
+    const lines = sources
+      .map((s) => `    ${s.source === OTHER_SOURCES ? "other addresses" : s.source}${s.country ? ` (${s.country})` : ""}: ${s.count}`)
+      .join("\n");
     // Only where the account knows a browser of the person's does one keep working; say which it is.
     text =
       (n.trustedAny
@@ -155,5 +175,7 @@ async function tellThrottled(env: Env, n: ThrottleNotice, person: Holder | null,
   const db = getDb(env.DB);
   const mailIds = pause ? await recordPause(env, db, pause, n.origin, [notice]) : await storeWithNotices(env, db, [], [notice], now);
   // Stored: from here the outbox owns it, and a failed first try is the minute's run's to repeat.
-  await deliverQueued(env, mailIds, clock).catch((error: unknown) => console.error("Sending a throttling notice failed; the outbox tries again:", error));
+  await deliverQueued(env, mailIds, clock).catch((error: unknown) =>
+    console.error("Sending a throttling notice failed; the outbox tries again:", error),
+  );
 }

@@ -20,7 +20,9 @@ export interface Ticket {
 }
 
 /** `firstRefusal`: the first refusal of this window in its span (exactly one, even in a burst). */
-export type LimitResult = { allowed: true; remaining: number; tickets: Ticket[] } | { allowed: false; retryAfterMs: number; firstRefusal: boolean };
+export type LimitResult =
+  | { allowed: true; remaining: number; tickets: Ticket[] }
+  | { allowed: false; retryAfterMs: number; firstRefusal: boolean };
 
 /** How many sources a window names; the rest are counted together. */
 const SOURCES_KEPT = 20;
@@ -45,8 +47,14 @@ function read(sql: SqlStorage, name: string, now: number, rule: LimitRule): Wind
   sql.exec("DELETE FROM hits WHERE name = ? AND at <= ?", name, now - rule.windowMs);
   const count = sql.exec<{ n: number }>("SELECT count(*) AS n FROM hits WHERE name = ?", name).one().n;
   // The oldest of the newest `limit` hits: once it is older than the window, a slot is free.
-  const pivot = count >= rule.limit ? sql.exec<{ at: number }>("SELECT at FROM hits WHERE name = ? ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?", name, rule.limit - 1).one().at : now;
-  const reportedUntil = sql.exec<{ reported_until: number }>("SELECT reported_until FROM windows WHERE name = ?", name).toArray()[0]?.reported_until ?? 0;
+  const pivot =
+    count >= rule.limit
+      ? sql
+          .exec<{ at: number }>("SELECT at FROM hits WHERE name = ? ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?", name, rule.limit - 1)
+          .one().at
+      : now;
+  const reportedUntil =
+    sql.exec<{ reported_until: number }>("SELECT reported_until FROM windows WHERE name = ?", name).toArray()[0]?.reported_until ?? 0;
   return { name, rule, count, freeAt: Math.max(pivot + rule.windowMs, now + 1), reportedUntil };
 }
 
@@ -60,7 +68,15 @@ function count(sql: SqlStorage, state: WindowState, now: number, from: { source:
     state.name,
     state.rule.windowMs,
   );
-  const id = sql.exec<{ id: number }>("INSERT INTO hits (name, at, source, country) VALUES (?, ?, ?, ?) RETURNING id", state.name, now, from?.source ?? null, from?.country ?? null).one().id;
+  const id = sql
+    .exec<{ id: number }>(
+      "INSERT INTO hits (name, at, source, country) VALUES (?, ?, ?, ?) RETURNING id",
+      state.name,
+      now,
+      from?.source ?? null,
+      from?.country ?? null,
+    )
+    .one().id;
   return { name: state.name, id };
 }
 
@@ -126,7 +142,8 @@ export interface GuardAttempt {
  * `known`: the browser is known to the account (KNOWN_BROWSER_MS). `trustedAny`: some browser is,
  * so an unknown one is new to the account (an account's first browser is nobody's new one).
  */
-export type GuardResult = (LimitResult & { known: boolean; trustedAny: boolean }) & ({ allowed: true } | { allowed: false; bucket: "browser" | "unknown" });
+export type GuardResult = (LimitResult & { known: boolean; trustedAny: boolean }) &
+  ({ allowed: true } | { allowed: false; bucket: "browser" | "unknown" });
 
 export function unknownWindows(way: string): { unknown: string; daily: string } {
   return { unknown: `${way}:unknown`, daily: `${way}:daily` };
@@ -144,7 +161,8 @@ function browserWindows(way: string, browser: string): { recent: string; daily: 
  */
 export function guardAttempt(sql: SqlStorage, now: number, a: GuardAttempt): GuardResult {
   const trusted = (hash: string | null) =>
-    sql.exec("SELECT 1 FROM browsers WHERE seen_at > ? AND (? IS NULL OR hash = ?) LIMIT 1", now - KNOWN_BROWSER_MS, hash, hash).toArray().length > 0;
+    sql.exec("SELECT 1 FROM browsers WHERE seen_at > ? AND (? IS NULL OR hash = ?) LIMIT 1", now - KNOWN_BROWSER_MS, hash, hash).toArray()
+      .length > 0;
   const known = a.browser !== null && trusted(a.browser);
   const trustedAny = known || trusted(null);
   let states: WindowState[];
@@ -170,7 +188,10 @@ export interface SourceCount {
 /** Where a window's counted attempts came from, most first; past SOURCES_KEPT, the rest together. */
 export function sourcesOf(sql: SqlStorage, window: string): SourceCount[] {
   const rows = sql
-    .exec<{ source: string; country: string | null; count: number }>("SELECT source, max(country) AS country, count(*) AS count FROM hits WHERE name = ? AND source IS NOT NULL GROUP BY source ORDER BY count DESC, source", window)
+    .exec<{ source: string; country: string | null; count: number }>(
+      "SELECT source, max(country) AS country, count(*) AS count FROM hits WHERE name = ? AND source IS NOT NULL GROUP BY source ORDER BY count DESC, source",
+      window,
+    )
     .toArray()
     .map((r) => ({ source: r.source, country: r.country, count: r.count }));
   if (rows.length <= SOURCES_KEPT) return rows;
@@ -185,7 +206,10 @@ export function knowBrowser(sql: SqlStorage, hash: string, now: number): void {
 /** Every browser is a stranger to the account again, and their own windows go with them. */
 export function forgetBrowsers(sql: SqlStorage): void {
   sql.exec("DELETE FROM browsers");
-  for (const { name } of sql.exec<{ name: string }>("SELECT name FROM windows WHERE name LIKE '%:browser:%' OR name LIKE '%:browser-daily:%'").toArray()) clear(sql, [name]);
+  for (const { name } of sql
+    .exec<{ name: string }>("SELECT name FROM windows WHERE name LIKE '%:browser:%' OR name LIKE '%:browser-daily:%'")
+    .toArray())
+    clear(sql, [name]);
 }
 
 /** Until when unknown browsers are refused on this way in (its window or its daily bound is full); null when they are not. */
@@ -196,7 +220,10 @@ export function unknownPausedUntil(sql: SqlStorage, way: string, now: number, ru
 }
 
 export function liftUnknown(sql: SqlStorage): void {
-  const names = sql.exec<{ name: string }>("SELECT name FROM windows WHERE name LIKE '%:unknown' OR name LIKE '%:daily'").toArray().map((r) => r.name);
+  const names = sql
+    .exec<{ name: string }>("SELECT name FROM windows WHERE name LIKE '%:unknown' OR name LIKE '%:daily'")
+    .toArray()
+    .map((r) => r.name);
   clear(sql, names);
 }
 
@@ -212,7 +239,9 @@ export function clockOffset(sql: SqlStorage): number {
 /** When the next counted attempt or known browser ends; null when nothing is left to count. */
 export function nextEnd(sql: SqlStorage): number | null {
   const row = sql
-    .exec<{ h: number | null; b: number | null }>("SELECT (SELECT min(h.at + w.window_ms) FROM hits h JOIN windows w ON w.name = h.name) AS h, (SELECT min(seen_at) FROM browsers) AS b")
+    .exec<{ h: number | null; b: number | null }>(
+      "SELECT (SELECT min(h.at + w.window_ms) FROM hits h JOIN windows w ON w.name = h.name) AS h, (SELECT min(seen_at) FROM browsers) AS b",
+    )
     .one();
   const ends = [row.h, row.b === null ? null : row.b + KNOWN_BROWSER_MS].filter((v): v is number => v !== null);
   return ends.length ? Math.min(...ends) : null;

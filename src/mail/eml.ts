@@ -61,7 +61,9 @@ export function toEml(message: OutgoingMail, messageId: string, sentAt: number):
     `Content-Type: multipart/alternative; boundary="${boundary}"`,
   ];
   return (
-    headers.join(CRLF) + CRLF + CRLF +
+    headers.join(CRLF) +
+    CRLF +
+    CRLF +
     `--${boundary}${CRLF}${part("text/plain", message.text)}${CRLF}` +
     `--${boundary}${CRLF}${part("text/html", message.html)}${CRLF}` +
     `--${boundary}--${CRLF}`

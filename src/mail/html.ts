@@ -12,7 +12,7 @@ function inline(line: string): string {
   let last = 0;
   for (const match of line.matchAll(LINK)) {
     const url = match[0].replace(/[.,;:)]+$/, "");
-    out += escapeHtml(line.slice(last, match.index)) + `<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`;
+    out += `${escapeHtml(line.slice(last, match.index))}<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`;
     last = match.index + url.length;
   }
   return out + escapeHtml(line.slice(last));

@@ -16,9 +16,19 @@ export async function sendAfterResponse(c: Context<AppEnv>, ids: readonly string
  * Append events and queue the notices they cause in one batch (src/mail/outbox.ts): a person is
  * told of what the audit log records, or neither is stored. Sending starts after the response.
  */
-export async function recordAuditWithNotices(c: Context<AppEnv>, entries: readonly AuditEntry[], notices: readonly Notice[]): Promise<void> {
+export async function recordAuditWithNotices(
+  c: Context<AppEnv>,
+  entries: readonly AuditEntry[],
+  notices: readonly Notice[],
+): Promise<void> {
   const db = getDb(c.env.DB);
   const origin = auditOriginOf(c);
-  const ids = await storeWithNotices(c.env, db, entries.map((e) => auditInsert(db, e, origin)), notices, origin.at);
+  const ids = await storeWithNotices(
+    c.env,
+    db,
+    entries.map((e) => auditInsert(db, e, origin)),
+    notices,
+    origin.at,
+  );
   await sendAfterResponse(c, ids);
 }

@@ -56,7 +56,16 @@ function insertStatement(db: Db, row: typeof mailOutbox.$inferInsert) {
 export async function queueMail(env: Env, db: Db, notice: Notice, now: number, onlyIf?: SQL): Promise<Queued> {
   const id = notice.id ?? newId("mail");
   const sealedText = await encryptForUser(env, id, notice.text);
-  const row = { id, to: notice.to, subject: notice.subject, sealedText, userId: notice.userId, createdAt: now, dueAt: now, expiresAt: notice.expiresAt ?? null };
+  const row = {
+    id,
+    to: notice.to,
+    subject: notice.subject,
+    sealedText,
+    userId: notice.userId,
+    createdAt: now,
+    dueAt: now,
+    expiresAt: notice.expiresAt ?? null,
+  };
   return { id, statement: onlyIf ? insertWhere(db, mailOutbox, row, onlyIf) : insertStatement(db, row) };
 }
 
@@ -64,7 +73,13 @@ export async function queueMail(env: Env, db: Db, notice: Notice, now: number, o
  * Store notices in one batch with the statements that record their cause (an audit row, the
  * change itself): all of it or none. The queued ids, for `sendAfterResponse`.
  */
-export async function storeWithNotices(env: Env, db: Db, statements: readonly BatchItem<"sqlite">[], notices: readonly Notice[], now: number): Promise<string[]> {
+export async function storeWithNotices(
+  env: Env,
+  db: Db,
+  statements: readonly BatchItem<"sqlite">[],
+  notices: readonly Notice[],
+  now: number,
+): Promise<string[]> {
   const queued = await Promise.all(notices.map((n) => queueMail(env, db, n, now)));
   const all = [...statements, ...queued.map((q) => q.statement)];
   if (all.length) await db.batch(all as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
@@ -72,7 +87,13 @@ export async function storeWithNotices(env: Env, db: Db, statements: readonly Ba
 }
 
 /** Notices as statements, for a batch a domain function runs (`setPassword`'s); their ids, to send once it is stored. */
-export async function queueNotices(env: Env, db: Db, notices: readonly Notice[], now: number, onlyIf?: SQL): Promise<{ statements: BatchItem<"sqlite">[]; ids: string[] }> {
+export async function queueNotices(
+  env: Env,
+  db: Db,
+  notices: readonly Notice[],
+  now: number,
+  onlyIf?: SQL,
+): Promise<{ statements: BatchItem<"sqlite">[]; ids: string[] }> {
   const queued = await Promise.all(notices.map((n) => queueMail(env, db, n, now, onlyIf)));
   return { statements: queued.map((q) => q.statement), ids: queued.map((q) => q.id) };
 }
@@ -93,7 +114,14 @@ async function deliverOne(env: Env, db: Db, id: string, clock: Pick<Clock, "now"
   const [claimed] = await db
     .update(mailOutbox)
     .set({ dueAt: claimedAt + CLAIM_MS, attempts: sql`${mailOutbox.attempts} + 1` })
-    .where(and(eq(mailOutbox.id, id), isNull(mailOutbox.sentAt), isNull(mailOutbox.gaveUpAt), which === "first" ? eq(mailOutbox.attempts, 0) : lte(mailOutbox.dueAt, claimedAt)))
+    .where(
+      and(
+        eq(mailOutbox.id, id),
+        isNull(mailOutbox.sentAt),
+        isNull(mailOutbox.gaveUpAt),
+        which === "first" ? eq(mailOutbox.attempts, 0) : lte(mailOutbox.dueAt, claimedAt),
+      ),
+    )
     .returning();
   if (!claimed) return "not_due";
   if (claimed.expiresAt !== null && claimed.expiresAt <= claimedAt) {
@@ -134,10 +162,18 @@ async function deliverOne(env: Env, db: Db, id: string, clock: Pick<Clock, "now"
 
 async function giveUp(db: Db, message: typeof mailOutbox.$inferSelect, at: number, lastError: string, why: string): Promise<void> {
   await db.batch([
-    db.update(mailOutbox).set({ gaveUpAt: at, sealedText: "", lastError: lastError || why }).where(eq(mailOutbox.id, message.id)),
+    db
+      .update(mailOutbox)
+      .set({ gaveUpAt: at, sealedText: "", lastError: lastError || why })
+      .where(eq(mailOutbox.id, message.id)),
     auditInsert(
       db,
-      { event: "mail.undeliverable", actorId: null, targetId: message.userId, details: { subject: message.subject, to: message.to, attempts: message.attempts, why, lastError } },
+      {
+        event: "mail.undeliverable",
+        actorId: null,
+        targetId: message.userId,
+        details: { subject: message.subject, to: message.to, attempts: message.attempts, why, lastError },
+      },
       { at, ip: null, userAgent: null },
     ),
   ]);

@@ -12,9 +12,16 @@ import { type AuditEntry, auditOriginOf } from "../audit/audit";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import { accessPassUsedNotice, useAccessPass } from "./access-pass";
 
-export const PASS_REFUSED = "That temporary access pass is not right, was already used, or has expired. Ask your administrator for a new one.";
+export const PASS_REFUSED =
+  "That temporary access pass is not right, was already used, or has expired. Ask your administrator for a new one.";
 
-export async function signInWithAccessPass(c: Context<AppEnv>, portal: Portal, policy: PortalPolicy, user: { id: string; email: string; name: string }, typed: string): Promise<boolean> {
+export async function signInWithAccessPass(
+  c: Context<AppEnv>,
+  portal: Portal,
+  policy: PortalPolicy,
+  user: { id: string; email: string; name: string },
+  typed: string,
+): Promise<boolean> {
   const now = c.var.clock.now();
   const record = {
     origin: auditOriginOf(c),

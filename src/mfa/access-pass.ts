@@ -51,7 +51,14 @@ interface Person {
  * the person (which never carries the pass): all of it or none. Returns the pass (to show once:
  * nothing can read it again), when it stops working, and the notice's outbox ids, to send.
  */
-export async function issueAccessPass(env: Env, db: Db, target: Person, issuer: { id: string; name: string }, minutes: number, origin: AuditOrigin): Promise<{ pass: string; expiresAt: number; mailIds: string[] }> {
+export async function issueAccessPass(
+  env: Env,
+  db: Db,
+  target: Person,
+  issuer: { id: string; name: string },
+  minutes: number,
+  origin: AuditOrigin,
+): Promise<{ pass: string; expiresAt: number; mailIds: string[] }> {
   const now = origin.at;
   const pass = encodeBase32UpperCaseNoPadding(randomBytes(10));
   const expiresAt = now + minutes * MINUTE;
@@ -60,8 +67,20 @@ export async function issueAccessPass(env: Env, db: Db, target: Person, issuer: 
     db,
     [
       db.delete(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, target.id)),
-      db.insert(temporaryAccessPasses).values({ id: newId("tap"), userId: target.id, passHash: await sha256Hex(pass), issuedBy: issuer.id, createdAt: now, expiresAt }),
-      auditInsert(db, { event: "access_pass.issued", portal: portalOfKind(target.kind), actorId: issuer.id, targetId: target.id, details: { minutes, expiresAt } }, origin),
+      db
+        .insert(temporaryAccessPasses)
+        .values({ id: newId("tap"), userId: target.id, passHash: await sha256Hex(pass), issuedBy: issuer.id, createdAt: now, expiresAt }),
+      auditInsert(
+        db,
+        {
+          event: "access_pass.issued",
+          portal: portalOfKind(target.kind),
+          actorId: issuer.id,
+          targetId: target.id,
+          details: { minutes, expiresAt },
+        },
+        origin,
+      ),
     ],
     [accessPassIssuedNotice(target, issuer, expiresAt)],
     now,
@@ -92,7 +111,10 @@ export async function useAccessPass(
   // Who issued it, for its audit row; the claim below decides whether it is used at all.
   const found = await db.select({ issuedBy: temporaryAccessPasses.issuedBy }).from(temporaryAccessPasses).where(live).get();
   if (!found) return null;
-  const claimed = db.select({ one: sql`1` }).from(temporaryAccessPasses).where(and(mine, eq(temporaryAccessPasses.usedAt, now)));
+  const claimed = db
+    .select({ one: sql`1` })
+    .from(temporaryAccessPasses)
+    .where(and(mine, eq(temporaryAccessPasses.usedAt, now)));
   // Its audit row and the notice to the person are stored only by the request whose claim won:
   // right after the claim, each on the one before having changed one row.
   const told = await recorded(env, db, record, found, now, AFTER_ONE_CHANGE);
@@ -120,7 +142,6 @@ export function deleteAccessPasses(db: Db, userId: string) {
   return db.delete(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, userId));
 }
 
-
 /** The person hears that a pass was issued for them, and by whom; never the pass itself. */
 export function accessPassIssuedNotice(target: Person, admin: { name: string }, expiresAt: number): Notice {
   const portal = portalLabel(portalOfKind(target.kind)).toLowerCase();
@@ -136,7 +157,12 @@ export function accessPassIssuedNotice(target: Person, admin: { name: string }, 
 }
 
 /** The person hears every time their pass is used: an admin could otherwise sign in as them unseen. */
-export function accessPassUsedNotice(user: { id: string; email: string; name: string }, portal: Portal, seen: { ip: string; userAgent: string }, now: number): Notice {
+export function accessPassUsedNotice(
+  user: { id: string; email: string; name: string },
+  portal: Portal,
+  seen: { ip: string; userAgent: string },
+  now: number,
+): Notice {
   return {
     userId: user.id,
     to: user.email,

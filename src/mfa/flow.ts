@@ -72,6 +72,7 @@ export async function sendEmailOtp(
     return { ok: false, status: 503, message: EMAIL_NOT_SENT, retryAfterMs: RETRY_AFTER_SECONDS * 1000 };
   }
   // Stored and accepted: only now is it the code that works, and only now does it count as sent.
-  if (!(await stub.confirmEmailOtp(user.id, issued.challengeId, now))) return { ok: false, status: 503, message: EMAIL_NOT_SENT, retryAfterMs: RETRY_AFTER_SECONDS * 1000 };
+  if (!(await stub.confirmEmailOtp(user.id, issued.challengeId, now)))
+    return { ok: false, status: 503, message: EMAIL_NOT_SENT, retryAfterMs: RETRY_AFTER_SECONDS * 1000 };
   return { ok: true, expiresAt: issued.expiresAt };
 }

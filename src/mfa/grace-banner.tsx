@@ -12,7 +12,8 @@ export async function GraceReminder({ c }: { c: Context<AppEnv> }) {
   if (!inGracePeriod(mfa, c.var.clock.now()) || (await hasConfirmedAuthenticator(getDb(c.env.DB), auth.user.id))) return null;
   return (
     <p class="alert warning" role="status" data-testid="grace-reminder">
-      Your administrator requires an authenticator app from {deadlineText(mfa.graceUntil!)}. <a href={`/${auth.portal}/account#two-step`}>Set up now</a>
+      Your administrator requires an authenticator app from {deadlineText(mfa.graceUntil!)}.{" "}
+      <a href={`/${auth.portal}/account#two-step`}>Set up now</a>
     </p>
   );
 }

@@ -17,7 +17,9 @@ function RememberDevice({ auth }: { auth: Auth }) {
   return (
     <div class="choice">
       <input type="checkbox" id="field-remember" name="remember" />
-      <label for="field-remember">Don't ask again on this device for {days} {days === 1 ? "day" : "days"}</label>
+      <label for="field-remember">
+        Don't ask again on this device for {days} {days === 1 ? "day" : "days"}
+      </label>
     </div>
   );
 }
@@ -33,14 +35,34 @@ function CodeField({ label, name, numeric = true }: { label: string; name: strin
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      <input id={id} name={name} type="text" autocomplete="one-time-code" required inputmode="numeric" pattern="[0-9]{6}" maxlength={6} title="6 digits" autofocus aria-describedby={`${id}-hint`} />
-      <p class="hint" id={`${id}-hint`}>The code has 6 digits.</p>
+      <input
+        id={id}
+        name={name}
+        type="text"
+        autocomplete="one-time-code"
+        required
+        inputmode="numeric"
+        pattern="[0-9]{6}"
+        maxlength={6}
+        title="6 digits"
+        autofocus
+        aria-describedby={`${id}-hint`}
+      />
+      <p class="hint" id={`${id}-hint`}>
+        The code has 6 digits.
+      </p>
     </div>
   );
 }
 
 /** Buttons to the other ways of finishing sign-in; a temporary access pass from an admin is always one. */
-function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean; email?: boolean; recovery?: boolean; passkey?: boolean; pass?: boolean } }) {
+function Alternatives({
+  auth,
+  methods,
+}: {
+  auth: Auth;
+  methods: { app?: boolean; email?: boolean; recovery?: boolean; passkey?: boolean; pass?: boolean };
+}) {
   return (
     <div class="alternatives">
       {methods.passkey && <a href={`${base(auth)}/verify?method=passkey`}>Use a passkey</a>}
@@ -48,7 +70,9 @@ function Alternatives({ auth, methods }: { auth: Auth; methods: { app?: boolean;
       {methods.recovery && <a href={`${base(auth)}/verify?method=recovery`}>Use a recovery code</a>}
       {methods.email && (
         <form method="post" action={`${base(auth)}/verify/email/send`} data-dialog="[data-email-code]">
-          <button type="submit" class="link">Enter OTP received via email</button>
+          <button type="submit" class="link">
+            Enter OTP received via email
+          </button>
         </form>
       )}
       {methods.pass !== false && <a href={`${base(auth)}/verify?method=pass`}>Use a temporary access pass</a>}
@@ -66,7 +90,9 @@ export function AppCodePage(props: StepProps & { emailFallback: boolean; passkey
         <form method="post" action={`${base(props.auth)}/verify/app`} class="stack">
           <CodeField label="Authentication code" name="code" />
           <RememberDevice auth={props.auth} />
-          <button type="submit" class="primary">Verify</button>
+          <button type="submit" class="primary">
+            Verify
+          </button>
         </form>
         <Alternatives auth={props.auth} methods={{ recovery: true, email: props.emailFallback, passkey: props.passkey }} />
       </Card>
@@ -74,38 +100,42 @@ export function AppCodePage(props: StepProps & { emailFallback: boolean; passkey
   );
 }
 
-export function EmailCodePage(props: StepProps & { email: string; resendAt: number | null; now: number; app: boolean; passkey: boolean; nothingSent?: boolean }) {
+export function EmailCodePage(
+  props: StepProps & { email: string; resendAt: number | null; now: number; app: boolean; passkey: boolean; nothingSent?: boolean },
+) {
   const waitSeconds = props.resendAt ? Math.max(0, Math.ceil((props.resendAt - props.now) / 1000)) : 0;
   return (
     <Layout title="Check your email" auth={props.auth}>
       <Card title="Check your email">
         {/* What "Enter OTP received via email" opens as a popup when JavaScript runs (web/app.js). */}
         <div data-email-code>
-        <h2 class="dialog-only">Check your email</h2>
-        <p>
-          {props.resendAt && !props.nothingSent ? "We sent a one-time password to " : "We will send a one-time password to "}
-          <strong>{props.email}</strong>. It works for 10 minutes.
-        </p>
-        <ErrorMessage message={props.error} />
-        <Notice message={props.notice} />
-        <form method="post" action={`${base(props.auth)}/verify/email`} class="stack">
-          <CodeField label="One-time password" name="code" />
-          <RememberDevice auth={props.auth} />
-          <button type="submit" class="primary">Verify</button>
-        </form>
-        <form method="post" action={`${base(props.auth)}/verify/email/send`} class="resend">
-          <button type="submit" id="resend-otp" data-wait-seconds={String(waitSeconds)} disabled={waitSeconds > 0}>
-            Resend OTP
-          </button>
-          <span class="hint" id="resend-countdown" aria-live="polite">
-            {waitSeconds > 0 ? `You can resend in ${waitSeconds} s.` : ""}
-          </span>
-        </form>
-        <p class="dialog-only">
-          <a href={`${base(props.auth)}/verify`} data-close-dialog>
-            Cancel
-          </a>
-        </p>
+          <h2 class="dialog-only">Check your email</h2>
+          <p>
+            {props.resendAt && !props.nothingSent ? "We sent a one-time password to " : "We will send a one-time password to "}
+            <strong>{props.email}</strong>. It works for 10 minutes.
+          </p>
+          <ErrorMessage message={props.error} />
+          <Notice message={props.notice} />
+          <form method="post" action={`${base(props.auth)}/verify/email`} class="stack">
+            <CodeField label="One-time password" name="code" />
+            <RememberDevice auth={props.auth} />
+            <button type="submit" class="primary">
+              Verify
+            </button>
+          </form>
+          <form method="post" action={`${base(props.auth)}/verify/email/send`} class="resend">
+            <button type="submit" id="resend-otp" data-wait-seconds={String(waitSeconds)} disabled={waitSeconds > 0}>
+              Resend OTP
+            </button>
+            <span class="hint" id="resend-countdown" aria-live="polite">
+              {waitSeconds > 0 ? `You can resend in ${waitSeconds} s.` : ""}
+            </span>
+          </form>
+          <p class="dialog-only">
+            <a href={`${base(props.auth)}/verify`} data-close-dialog>
+              Cancel
+            </a>
+          </p>
         </div>
         <Alternatives auth={props.auth} methods={{ app: props.app, recovery: props.app, passkey: props.passkey }} />
       </Card>
@@ -123,12 +153,16 @@ export function RecoveryCodePage(props: StepProps & { emailFallback: boolean; pa
         <form method="post" action={`${base(props.auth)}/verify/recovery`} class="stack">
           <CodeField label="Recovery code" name="code" numeric={false} />
           <RememberDevice auth={props.auth} />
-          <button type="submit" class="primary">Verify</button>
+          <button type="submit" class="primary">
+            Verify
+          </button>
         </form>
         <Alternatives auth={props.auth} methods={{ app: true, email: props.emailFallback, passkey: props.passkey }} />
         <form method="post" action={`${base(props.auth)}/verify/request-codes`} class="request-codes">
           <p class="hint">Lost your recovery codes too?</p>
-          <button type="submit" class="link">Request new recovery codes</button>
+          <button type="submit" class="link">
+            Request new recovery codes
+          </button>
         </form>
       </Card>
     </Layout>
@@ -150,7 +184,13 @@ export function PasskeyPage(props: StepProps & { app: boolean; email: boolean })
         <p class="alert error" role="alert" id="passkey-error" aria-live="assertive"></p>
         <div class="stack">
           <RememberDevice auth={props.auth} />
-          <button type="button" class="primary" id="passkey-sign-in" data-options={`${base(props.auth)}/verify/passkey/options`} data-verify={`${base(props.auth)}/verify/passkey`}>
+          <button
+            type="button"
+            class="primary"
+            id="passkey-sign-in"
+            data-options={`${base(props.auth)}/verify/passkey/options`}
+            data-verify={`${base(props.auth)}/verify/passkey`}
+          >
             Use a passkey
           </button>
         </div>
@@ -165,14 +205,22 @@ export function AccessPassPage(props: StepProps & { app: boolean; email: boolean
   return (
     <Layout title="Use a temporary access pass" auth={props.auth}>
       <Card title="Use a temporary access pass">
-        <p>If you cannot use your usual second step, an administrator can give you a temporary access pass. It works once; then you set up your authenticator app or a passkey again.</p>
+        <p>
+          If you cannot use your usual second step, an administrator can give you a temporary access pass. It works once; then you set up
+          your authenticator app or a passkey again.
+        </p>
         <ErrorMessage message={props.error} />
         <Notice message={props.notice} />
         <form method="post" action={`${base(props.auth)}/verify/pass`} class="stack">
           <Field label="Temporary access pass" name="code" autocomplete="off" inputmode="text" maxlength={24} autofocus />
-          <button type="submit" class="primary">Verify</button>
+          <button type="submit" class="primary">
+            Verify
+          </button>
         </form>
-        <Alternatives auth={props.auth} methods={{ app: props.app, recovery: props.app, email: props.email, passkey: props.passkey, pass: false }} />
+        <Alternatives
+          auth={props.auth}
+          methods={{ app: props.app, recovery: props.app, email: props.email, passkey: props.passkey, pass: false }}
+        />
       </Card>
     </Layout>
   );
@@ -184,7 +232,9 @@ export function EnrollPage(props: StepProps & { qrSvg: string; manualKey: string
   return (
     <Layout title="Set up your authenticator app" auth={props.auth}>
       <Card title="Set up your authenticator app">
-        <p>Your administrator requires an authenticator app (such as Microsoft Authenticator, Google Authenticator or 1Password) to sign in.</p>
+        <p>
+          Your administrator requires an authenticator app (such as Microsoft Authenticator, Google Authenticator or 1Password) to sign in.
+        </p>
         <p>In the app, add an account and scan this QR code.</p>
         <p>
           It will appear in the app as <strong>{props.issuer}</strong> ({account}).
@@ -200,7 +250,9 @@ export function EnrollPage(props: StepProps & { qrSvg: string; manualKey: string
         <ErrorMessage message={props.error} />
         <form method="post" action={`${base(props.auth)}/enroll`} class="stack">
           <CodeField label="Authentication code" name="code" />
-          <button type="submit" class="primary">Verify</button>
+          <button type="submit" class="primary">
+            Verify
+          </button>
         </form>
         {props.skipUntil && (
           <form method="post" action={`${base(props.auth)}/enroll/skip`} class="skip">
@@ -223,7 +275,9 @@ export function RecoveryCodesPage(props: StepProps & { codes: string[] }) {
         </p>
         <RecoveryCodesBlock codes={props.codes} downloadHref={`${base(props.auth)}/recovery-codes.txt`} />
         <form method="post" action={`${base(props.auth)}/finish`} class="stack">
-          <button type="submit" class="primary">Finish</button>
+          <button type="submit" class="primary">
+            Finish
+          </button>
         </form>
       </Card>
     </Layout>

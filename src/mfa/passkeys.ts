@@ -46,7 +46,14 @@ export async function hasPasskey(db: Db, userId: string): Promise<boolean> {
  * keep it discoverable (it is found without an email typed); credProps (on by default) reports
  * whether it did.
  */
-export async function registrationOptions(env: Env, db: Db, rp: RelyingParty, user: { id: string; email: string; name: string }, now: number, { discoverable }: { discoverable: boolean }) {
+export async function registrationOptions(
+  env: Env,
+  db: Db,
+  rp: RelyingParty,
+  user: { id: string; email: string; name: string },
+  now: number,
+  { discoverable }: { discoverable: boolean },
+) {
   const existing = await listPasskeys(db, user.id);
   const options = await generateRegistrationOptions({
     rpName: "EdgeDesk",
@@ -64,12 +71,26 @@ export async function registrationOptions(env: Env, db: Db, rp: RelyingParty, us
 
 export type PasskeyResult = { ok: true } | { ok: false; message: string };
 
-export async function finishRegistration(env: Env, db: Db, rp: RelyingParty, userId: string, name: string, response: RegistrationResponseJSON, now: number): Promise<PasskeyResult> {
+export async function finishRegistration(
+  env: Env,
+  db: Db,
+  rp: RelyingParty,
+  userId: string,
+  name: string,
+  response: RegistrationResponseJSON,
+  now: number,
+): Promise<PasskeyResult> {
   const challenge = await userStub(env, userId).takeChallenge("register", now);
   if (!challenge) return { ok: false, message: "That passkey request expired. Try adding it again." };
-  let verified;
+  let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
-    verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: rp.origins, expectedRPID: rp.id, requireUserVerification: false });
+    verified = await verifyRegistrationResponse({
+      response,
+      expectedChallenge: challenge,
+      expectedOrigin: rp.origins,
+      expectedRPID: rp.id,
+      requireUserVerification: false,
+    });
   } catch {
     return { ok: false, message: "The passkey could not be verified. Try again." };
   }
@@ -77,7 +98,16 @@ export async function finishRegistration(env: Env, db: Db, rp: RelyingParty, use
   const { credential } = verified.registrationInfo;
   const inserted = await db
     .insert(passkeys)
-    .values({ id: credential.id, userId, name, publicKey: isoBase64URL.fromBuffer(credential.publicKey), counter: credential.counter, transports: credential.transports ?? null, createdAt: now, discoverable: discoverableOf(response) })
+    .values({
+      id: credential.id,
+      userId,
+      name,
+      publicKey: isoBase64URL.fromBuffer(credential.publicKey),
+      counter: credential.counter,
+      transports: credential.transports ?? null,
+      createdAt: now,
+      discoverable: discoverableOf(response),
+    })
     .onConflictDoNothing()
     .returning({ id: passkeys.id });
   return inserted.length ? { ok: true } : { ok: false, message: "That passkey is already registered." };
@@ -106,34 +136,64 @@ export async function authenticationOptions(env: Env, db: Db, rp: RelyingParty, 
  * the credential must be this person's, and the signature counter moves forward by
  * compare-and-swap, so a replayed or cloned assertion is refused.
  */
-export async function finishAuthentication(env: Env, db: Db, rp: RelyingParty, userId: string, flowId: string, response: AuthenticationResponseJSON, now: number): Promise<PasskeyResult> {
+export async function finishAuthentication(
+  env: Env,
+  db: Db,
+  rp: RelyingParty,
+  userId: string,
+  flowId: string,
+  response: AuthenticationResponseJSON,
+  now: number,
+): Promise<PasskeyResult> {
   const challenge = await userStub(env, userId).takeChallenge(`sign-in:${flowId}`, now);
   if (!challenge) return { ok: false, message: "That passkey request expired or was already used. Try again." };
-  const stored = typeof response?.id === "string" ? await db.select().from(passkeys).where(and(eq(passkeys.id, response.id), eq(passkeys.userId, userId))).get() : undefined;
+  const stored =
+    typeof response?.id === "string"
+      ? await db
+          .select()
+          .from(passkeys)
+          .where(and(eq(passkeys.id, response.id), eq(passkeys.userId, userId)))
+          .get()
+      : undefined;
   if (!stored) return { ok: false, message: "That passkey is not registered to your account." };
   return checkAssertion(db, rp, stored, challenge, response, now, { requireUserVerification: false });
 }
 
-export const USER_NOT_VERIFIED = "This passkey did not check it is you (a PIN, fingerprint or face), which signing in without a password needs. Use a passkey that does, or sign in with your email and password.";
+export const USER_NOT_VERIFIED =
+  "This passkey did not check it is you (a PIN, fingerprint or face), which signing in without a password needs. Use a passkey that does, or sign in with your email and password.";
 
 /**
  * The signature of a stored passkey over the challenge, from one of our origins, and (for a
  * passkey alone) with the person verified; then the signature counter moves forward
  * by compare-and-swap, so a replayed or cloned assertion is refused.
  */
-export async function checkAssertion(db: Db, rp: RelyingParty, stored: typeof passkeys.$inferSelect, challenge: string, response: AuthenticationResponseJSON, now: number, { requireUserVerification }: { requireUserVerification: boolean }): Promise<PasskeyResult> {
-  let verified;
+export async function checkAssertion(
+  db: Db,
+  rp: RelyingParty,
+  stored: typeof passkeys.$inferSelect,
+  challenge: string,
+  response: AuthenticationResponseJSON,
+  now: number,
+  { requireUserVerification }: { requireUserVerification: boolean },
+): Promise<PasskeyResult> {
+  let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
     verified = await verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: rp.origins,
       expectedRPID: rp.id,
-      credential: { id: stored.id, publicKey: isoBase64URL.toBuffer(stored.publicKey), counter: stored.counter, transports: (stored.transports ?? undefined) as never },
+      credential: {
+        id: stored.id,
+        publicKey: isoBase64URL.toBuffer(stored.publicKey),
+        counter: stored.counter,
+        transports: (stored.transports ?? undefined) as never,
+      },
       requireUserVerification,
     });
   } catch (error) {
-    if (requireUserVerification && error instanceof Error && /user verification/i.test(error.message)) return { ok: false, message: USER_NOT_VERIFIED };
+    if (requireUserVerification && error instanceof Error && /user verification/i.test(error.message))
+      return { ok: false, message: USER_NOT_VERIFIED };
     return { ok: false, message: "The passkey could not be verified. Try again." };
   }
   if (!verified.verified) return { ok: false, message: "The passkey could not be verified. Try again." };
@@ -146,6 +206,12 @@ export async function checkAssertion(db: Db, rp: RelyingParty, stored: typeof pa
 }
 
 export async function removePasskey(db: Db, userId: string, id: string): Promise<boolean> {
-  return (await db.delete(passkeys).where(and(eq(passkeys.id, id), eq(passkeys.userId, userId))).returning({ id: passkeys.id })).length > 0;
+  return (
+    (
+      await db
+        .delete(passkeys)
+        .where(and(eq(passkeys.id, id), eq(passkeys.userId, userId)))
+        .returning({ id: passkeys.id })
+    ).length > 0
+  );
 }
-

@@ -23,7 +23,8 @@ export function passwordlessRp(env: Env, policy: PortalPolicy): RelyingParty | n
   return signInWays(env, policy).passkey ? relyingParty(env) : null;
 }
 
-const challengeMessage = (portal: Portal, challenge: string, expiresAt: number) => `edgedesk passkey sign-in\n${portal}\n${challenge}\n${expiresAt}`;
+const challengeMessage = (portal: Portal, challenge: string, expiresAt: number) =>
+  `edgedesk passkey sign-in\n${portal}\n${challenge}\n${expiresAt}`;
 
 /**
  * Options for navigator.credentials.get() with no account named, and the attempt's cookie: the
@@ -57,7 +58,9 @@ async function takeChallenge(env: Env, db: Db, portal: Portal, token: string | u
   return taken[0]?.challenge ?? null;
 }
 
-export type PasskeyHolder = { ok: true; challenge: string; user: User; passkey: typeof passkeys.$inferSelect } | { ok: false; message: string };
+export type PasskeyHolder =
+  | { ok: true; challenge: string; user: User; passkey: typeof passkeys.$inferSelect }
+  | { ok: false; message: string };
 
 export type PasskeyOwner = { user: User; passkey: typeof passkeys.$inferSelect } | null;
 
@@ -66,7 +69,15 @@ export type PasskeyOwner = { user: User; passkey: typeof passkeys.$inferSelect }
  * person the authenticator names, if it names one. Null for a passkey nobody here registered.
  */
 export async function passkeyOwner(db: Db, portal: Portal, response: AuthenticationResponseJSON): Promise<PasskeyOwner> {
-  const found = typeof response?.id === "string" ? await db.select({ passkey: passkeys, user: users }).from(passkeys).innerJoin(users, eq(users.id, passkeys.userId)).where(eq(passkeys.id, response.id)).get() : undefined;
+  const found =
+    typeof response?.id === "string"
+      ? await db
+          .select({ passkey: passkeys, user: users })
+          .from(passkeys)
+          .innerJoin(users, eq(users.id, passkeys.userId))
+          .where(eq(passkeys.id, response.id))
+          .get()
+      : undefined;
   // A passkey of the other portal's people is not one of this portal's.
   if (!found || found.user.kind !== kindOfPortal(portal)) return null;
   // The authenticator names the account it holds the passkey for; it must be the same person.
@@ -81,7 +92,14 @@ export async function passkeyOwner(db: Db, portal: Portal, response: Authenticat
  * use). The signature is not checked yet: the caller counts the attempt against that person
  * first (finishPasskeySignIn).
  */
-export async function findPasskeyHolder(env: Env, db: Db, portal: Portal, token: string | undefined, owner: PasskeyOwner, now: number): Promise<PasskeyHolder> {
+export async function findPasskeyHolder(
+  env: Env,
+  db: Db,
+  portal: Portal,
+  token: string | undefined,
+  owner: PasskeyOwner,
+  now: number,
+): Promise<PasskeyHolder> {
   if (!owner) return { ok: false, message: NOT_REGISTERED };
   const challenge = await takeChallenge(env, db, portal, token, now);
   if (!challenge) return { ok: false, message: "That passkey request expired or was already used. Try again." };
@@ -92,6 +110,12 @@ export async function findPasskeyHolder(env: Env, db: Db, portal: Portal, token:
 const encodeUserHandle = (userId: string) => isoBase64URL.fromUTF8String(userId);
 
 /** The signature, with the person verified by the authenticator (PIN or biometrics), and the counter moved on. */
-export async function finishPasskeySignIn(db: Db, rp: RelyingParty, holder: Extract<PasskeyHolder, { ok: true }>, response: AuthenticationResponseJSON, now: number) {
+export async function finishPasskeySignIn(
+  db: Db,
+  rp: RelyingParty,
+  holder: Extract<PasskeyHolder, { ok: true }>,
+  response: AuthenticationResponseJSON,
+  now: number,
+) {
   return checkAssertion(db, rp, holder.passkey, holder.challenge, response, now, { requireUserVerification: true });
 }

@@ -81,11 +81,21 @@ export async function useRecoveryCode(env: Env, db: Db, userId: string, input: s
  * Codes encrypted with a key being rotated out are encrypted again with the new one
  * (compare-and-swap on each old ciphertext). Returns how many were.
  */
-export async function resealRecoveryCodes(env: Env, db: Db, rows: { id: string; userId: string; codeEncrypted: string }[]): Promise<number> {
+export async function resealRecoveryCodes(
+  env: Env,
+  db: Db,
+  rows: { id: string; userId: string; codeEncrypted: string }[],
+): Promise<number> {
   const updates = [];
   for (const row of rows) {
     const fresh = await resealed(env, row.userId, row.codeEncrypted);
-    if (fresh) updates.push(db.update(recoveryCodes).set({ codeEncrypted: fresh }).where(and(eq(recoveryCodes.id, row.id), eq(recoveryCodes.codeEncrypted, row.codeEncrypted))));
+    if (fresh)
+      updates.push(
+        db
+          .update(recoveryCodes)
+          .set({ codeEncrypted: fresh })
+          .where(and(eq(recoveryCodes.id, row.id), eq(recoveryCodes.codeEncrypted, row.codeEncrypted))),
+      );
   }
   if (updates.length === 0) return 0;
   const results = await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
@@ -102,7 +112,10 @@ export function recoveryCodesFile(email: string, codes: string[]): string {
 }
 
 export async function countUnusedRecoveryCodes(db: Db, userId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
+  const [row] = await db
+    .select({ n: count() })
+    .from(recoveryCodes)
+    .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
   return row?.n ?? 0;
 }
 

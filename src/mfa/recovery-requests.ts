@@ -16,13 +16,22 @@ export async function requestRecoveryCodes(db: Db, userId: string, now: number):
 }
 
 export async function pendingRecoveryRequests(db: Db) {
-  return db
-    // Aliased: two columns named "id" would collide wherever rows are mapped by name.
-    .select({ id: recoveryCodeRequests.id, createdAt: recoveryCodeRequests.createdAt, userId: sql<string>`${users.id}`.as("user_id"), name: users.name, email: users.email, kind: users.kind })
-    .from(recoveryCodeRequests)
-    .innerJoin(users, eq(users.id, recoveryCodeRequests.userId))
-    .where(eq(recoveryCodeRequests.status, "pending"))
-    .orderBy(asc(recoveryCodeRequests.createdAt));
+  return (
+    db
+      // Aliased: two columns named "id" would collide wherever rows are mapped by name.
+      .select({
+        id: recoveryCodeRequests.id,
+        createdAt: recoveryCodeRequests.createdAt,
+        userId: sql<string>`${users.id}`.as("user_id"),
+        name: users.name,
+        email: users.email,
+        kind: users.kind,
+      })
+      .from(recoveryCodeRequests)
+      .innerJoin(users, eq(users.id, recoveryCodeRequests.userId))
+      .where(eq(recoveryCodeRequests.status, "pending"))
+      .orderBy(asc(recoveryCodeRequests.createdAt))
+  );
 }
 
 /**
@@ -30,8 +39,19 @@ export async function pendingRecoveryRequests(db: Db) {
  * The answer, the codes, its audit row and the notice are one batch: of two admins answering at
  * once, one claims the request, and its audit row and notice are stored once.
  */
-export async function issueRequestedCodes(env: Env, db: Db, requestId: string, adminId: string, now: number, record: Recording<{ userId: string }>): Promise<{ ok: true; userId: string; mailIds: string[] } | { ok: false; message: string }> {
-  const request = await db.select({ userId: recoveryCodeRequests.userId }).from(recoveryCodeRequests).where(and(eq(recoveryCodeRequests.id, requestId), eq(recoveryCodeRequests.status, "pending"))).get();
+export async function issueRequestedCodes(
+  env: Env,
+  db: Db,
+  requestId: string,
+  adminId: string,
+  now: number,
+  record: Recording<{ userId: string }>,
+): Promise<{ ok: true; userId: string; mailIds: string[] } | { ok: false; message: string }> {
+  const request = await db
+    .select({ userId: recoveryCodeRequests.userId })
+    .from(recoveryCodeRequests)
+    .where(and(eq(recoveryCodeRequests.id, requestId), eq(recoveryCodeRequests.status, "pending")))
+    .get();
   if (!request) return { ok: false, message: ALREADY_ANSWERED };
   const { userId } = request;
   const ours = sql`EXISTS (SELECT 1 FROM recovery_code_requests WHERE id = ${requestId} AND status = 'issued' AND resolved_by = ${adminId} AND resolved_at = ${now})`;
@@ -41,7 +61,10 @@ export async function issueRequestedCodes(env: Env, db: Db, requestId: string, a
   // which leaves one set all the same).
   const told = await recorded(env, db, record, { userId }, now, AFTER_ONE_CHANGE);
   const [claimed] = await db.batch([
-    db.update(recoveryCodeRequests).set({ status: "issued", resolvedBy: adminId, resolvedAt: now }).where(and(eq(recoveryCodeRequests.id, requestId), eq(recoveryCodeRequests.status, "pending"))),
+    db
+      .update(recoveryCodeRequests)
+      .set({ status: "issued", resolvedBy: adminId, resolvedAt: now })
+      .where(and(eq(recoveryCodeRequests.id, requestId), eq(recoveryCodeRequests.status, "pending"))),
     ...told.statements,
     db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), ours)),
     ...rows.map((row) => insertWhere(db, recoveryCodes, row, ours)),
@@ -54,10 +77,17 @@ const ALREADY_ANSWERED = "That request was already answered.";
 
 /** True when an admin issued codes this user has not been shown yet. */
 export async function hasIssuedCodesToShow(db: Db, userId: string): Promise<boolean> {
-  const row = await db.select({ id: recoveryCodeRequests.id }).from(recoveryCodeRequests).where(and(eq(recoveryCodeRequests.userId, userId), eq(recoveryCodeRequests.status, "issued"))).get();
+  const row = await db
+    .select({ id: recoveryCodeRequests.id })
+    .from(recoveryCodeRequests)
+    .where(and(eq(recoveryCodeRequests.userId, userId), eq(recoveryCodeRequests.status, "issued")))
+    .get();
   return !!row;
 }
 
 export async function markIssuedCodesShown(db: Db, userId: string): Promise<void> {
-  await db.update(recoveryCodeRequests).set({ status: "shown" }).where(and(eq(recoveryCodeRequests.userId, userId), eq(recoveryCodeRequests.status, "issued")));
+  await db
+    .update(recoveryCodeRequests)
+    .set({ status: "shown" })
+    .where(and(eq(recoveryCodeRequests.userId, userId), eq(recoveryCodeRequests.status, "issued")));
 }

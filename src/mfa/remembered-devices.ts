@@ -32,6 +32,6 @@ export async function isRememberedDevice(c: Context<AppEnv>, portal: Portal, use
   if (policy.mfa.rememberDays <= 0) return false;
   const token = getCookie(c, cookieName(portal), "host");
   // Bound to the user: another person's device cookie in this browser counts for nothing.
-  if (!token || !token.startsWith(`${userId}.`) || token.length > 128) return false;
+  if (!token?.startsWith(`${userId}.`) || token.length > 128) return false;
   return userStub(c.env, userId).useRememberedDevice(await sha256Hex(token), policy.generation, c.var.clock.now(), requestDetails(c));
 }

@@ -27,7 +27,10 @@ import { CODE_CHECK_UNAVAILABLE } from "./email-otp-rules";
 
 // A missing code is parsed as "" and still counts as a failed attempt (SECURITY.md 2).
 // What the browser sends back from navigator.credentials.get(): checked in depth by @simplewebauthn/server.
-const assertionForm = z.object({ response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }), remember: z.boolean().optional() });
+const assertionForm = z.object({
+  response: z.looseObject({ id: z.string().max(1024), type: z.literal("public-key") }),
+  remember: z.boolean().optional(),
+});
 const codeForm = z.object({ code: z.string().max(64).optional().default(""), remember: z.string().max(8).optional() });
 
 type Ctx = Context<AppEnv>;
@@ -40,11 +43,23 @@ type Step = Method | "passkey";
  * (SECURITY.md 2), before the code is looked at; a browser the person signed in with counts
  * apart from strangers' (SECURITY.md 43). Null when allowed; otherwise the 429 message.
  */
-async function countSecondStep(c: Ctx, auth: Auth): Promise<{ ok: true; attempt: SecondStepAttempt } | { ok: false; message: string; retryAfterMs: number }> {
+async function countSecondStep(
+  c: Ctx,
+  auth: Auth,
+): Promise<{ ok: true; attempt: SecondStepAttempt } | { ok: false; message: string; retryAfterMs: number }> {
   const who = await attempterOf(c, auth.portal, auth.user.email);
-  const counted = await countAttemptAt(c, who, "second_step", { perSource: false, method: "second_step", holder: async () => auth.user, targetId: auth.user.id });
+  const counted = await countAttemptAt(c, who, "second_step", {
+    perSource: false,
+    method: "second_step",
+    holder: async () => auth.user,
+    targetId: auth.user.id,
+  });
   if (counted.allowed) return { ok: true, attempt: { who, counted } };
-  return { ok: false, message: `Too many wrong codes. For your security, try again in ${waitMessage(counted.retryAfterMs)}.`, retryAfterMs: counted.retryAfterMs };
+  return {
+    ok: false,
+    message: `Too many wrong codes. For your security, try again in ${waitMessage(counted.retryAfterMs)}.`,
+    retryAfterMs: counted.retryAfterMs,
+  };
 }
 
 /** The attempt a request counted, which the step gives back once it passes. */
@@ -83,21 +98,38 @@ export function mfaRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const pending = requireSession(portal, ["second_factor"]);
 
-  async function renderStep(c: Ctx, method: Step, extra: { error?: string; notice?: string; status?: 200 | 400 | 401 | 429 | 503; resendAt?: number } = {}) {
+  async function renderStep(
+    c: Ctx,
+    method: Step,
+    extra: { error?: string; notice?: string; status?: 200 | 400 | 401 | 429 | 503; resendAt?: number } = {},
+  ) {
     const auth = c.var.auth;
     const mfa = auth.policy.mfa;
     const status = extra.status ?? 200;
     const passkey = mfa.passkeys && (await hasPasskey(getDb(c.env.DB), auth.user.id));
-    if (method === "passkey" && passkey) return c.html(<PasskeyPage auth={auth} app={mfa.authenticatorApp} email={mfa.emailOtp} {...extra} />, status);
+    if (method === "passkey" && passkey)
+      return c.html(<PasskeyPage auth={auth} app={mfa.authenticatorApp} email={mfa.emailOtp} {...extra} />, status);
     if (method === "email") {
       const otp = await userStub(c.env, auth.user.id).emailOtpStatus(auth.session.id);
       return c.html(
-        <EmailCodePage auth={auth} email={auth.user.email} now={c.var.clock.now()} app={mfa.authenticatorApp} passkey={passkey} error={extra.error} notice={extra.notice} resendAt={extra.resendAt ?? otp?.resendAt ?? null} nothingSent={extra.resendAt !== undefined} />,
+        <EmailCodePage
+          auth={auth}
+          email={auth.user.email}
+          now={c.var.clock.now()}
+          app={mfa.authenticatorApp}
+          passkey={passkey}
+          error={extra.error}
+          notice={extra.notice}
+          resendAt={extra.resendAt ?? otp?.resendAt ?? null}
+          nothingSent={extra.resendAt !== undefined}
+        />,
         status,
       );
     }
-    if (method === "recovery") return c.html(<RecoveryCodePage auth={auth} emailFallback={mfa.emailOtp} passkey={passkey} {...extra} />, status);
-    if (method === "pass") return c.html(<AccessPassPage auth={auth} app={mfa.authenticatorApp} email={mfa.emailOtp} passkey={passkey} {...extra} />, status);
+    if (method === "recovery")
+      return c.html(<RecoveryCodePage auth={auth} emailFallback={mfa.emailOtp} passkey={passkey} {...extra} />, status);
+    if (method === "pass")
+      return c.html(<AccessPassPage auth={auth} app={mfa.authenticatorApp} email={mfa.emailOtp} passkey={passkey} {...extra} />, status);
     return c.html(<AppCodePage auth={auth} emailFallback={mfa.emailOtp} passkey={passkey} {...extra} />, status);
   }
 
@@ -118,13 +150,15 @@ export function mfaRoutes(portal: Portal) {
       return c.redirect(`/${portal}/login`, 303);
     }
     const asked = c.req.query("method");
-    const method: Step = asked === "email" || asked === "recovery" || asked === "app" || asked === "passkey" || asked === "pass" ? asked : step;
+    const method: Step =
+      asked === "email" || asked === "recovery" || asked === "app" || asked === "passkey" || asked === "pass" ? asked : step;
     const shown = allowed(auth, method) ? method : step;
     // The code could not be mailed at sign-in (the same words as a failed Resend OTP).
     if (shown === "email" && c.req.query("unsent") === "1") return renderStep(c, "email", { error: EMAIL_NOT_SENT });
     // A code went out moments ago for an earlier sign-in: say so, and when a new one can be sent.
     const wait = /^\d{1,4}$/.exec(c.req.query("wait") ?? "") ? Math.min(Number(c.req.query("wait")), 3600) : 0;
-    if (shown === "email" && wait > 0) return renderStep(c, "email", { notice: waitForCodeMessage(wait), resendAt: c.var.clock.now() + wait * 1000 });
+    if (shown === "email" && wait > 0)
+      return renderStep(c, "email", { notice: waitForCodeMessage(wait), resendAt: c.var.clock.now() + wait * 1000 });
     return renderStep(c, shown);
   });
 
@@ -172,7 +206,15 @@ export function mfaRoutes(portal: Portal) {
     const counted = await countSecondStep(c, auth);
     if (!counted.ok) return c.json({ error: counted.message }, 429);
     const db = getDb(c.env.DB);
-    const result = await finishAuthentication(c.env, db, rp, auth.user.id, auth.session.id, form.data.response as unknown as AuthenticationResponseJSON, c.var.clock.now());
+    const result = await finishAuthentication(
+      c.env,
+      db,
+      rp,
+      auth.user.id,
+      auth.session.id,
+      form.data.response as unknown as AuthenticationResponseJSON,
+      c.var.clock.now(),
+    );
     if (!result.ok) {
       await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "passkey" } });
       return c.json({ error: result.message }, 401);
@@ -200,11 +242,21 @@ export function mfaRoutes(portal: Portal) {
     const allowed = await countAttempt(c.env, limitKeys.recoveryRequest(auth.user.id), LIMITS.recoveryCodesPerUser, now);
     if (!allowed.allowed) {
       const at = new Date(now + allowed.retryAfterMs).toISOString().slice(11, 16);
-      return tooMany(c, renderStep(c, "recovery", { error: `You already asked for new codes. You can ask again at ${at} UTC (in ${waitMessage(allowed.retryAfterMs)}).`, status: 429 }), allowed.retryAfterMs);
+      return tooMany(
+        c,
+        renderStep(c, "recovery", {
+          error: `You already asked for new codes. You can ask again at ${at} UTC (in ${waitMessage(allowed.retryAfterMs)}).`,
+          status: 429,
+        }),
+        allowed.retryAfterMs,
+      );
     }
     await requestRecoveryCodes(getDb(c.env.DB), auth.user.id, now);
     await recordAudit(c, { event: "recovery_codes.requested", portal, actorId: auth.user.id });
-    return renderStep(c, "recovery", { notice: "Your request was sent to your administrators. Once they issue new codes, you will see them the next time you sign in with your app." });
+    return renderStep(c, "recovery", {
+      notice:
+        "Your request was sent to your administrators. Once they issue new codes, you will see them the next time you sign in with your app.",
+    });
   });
 
   const enrolling = requireSession(portal, ["enroll"]);
@@ -213,14 +265,25 @@ export function mfaRoutes(portal: Portal) {
     const key = await pendingEnrollmentKey(c.env, getDb(c.env.DB), auth.user.id, c.var.clock.now());
     const uri = keyUri(auth.policy.mfa.issuerName, auth.user.email, key);
     const skipUntil = inGracePeriod(auth.policy.mfa, c.var.clock.now()) ? auth.policy.mfa.graceUntil : null;
-    return c.html(<EnrollPage auth={auth} qrSvg={qrSvg(uri)} manualKey={formatManualKey(key)} issuer={auth.policy.mfa.issuerName} error={error} skipUntil={skipUntil} />, error ? (status ?? 401) : 200);
+    return c.html(
+      <EnrollPage
+        auth={auth}
+        qrSvg={qrSvg(uri)}
+        manualKey={formatManualKey(key)}
+        issuer={auth.policy.mfa.issuerName}
+        error={error}
+        skipUntil={skipUntil}
+      />,
+      error ? (status ?? 401) : 200,
+    );
   }
 
   // Within the grace period, "Skip for now" signs in without the app.
   app.post("/login/enroll/skip", enrolling, reads(), async (c) => {
     const auth = c.var.auth;
     const now = c.var.clock.now();
-    if (!inGracePeriod(auth.policy.mfa, now)) return renderEnroll(c, "The time to set up the app has ended: set it up now to continue.", 403);
+    if (!inGracePeriod(auth.policy.mfa, now))
+      return renderEnroll(c, "The time to set up the app has ended: set it up now to continue.", 403);
     const after = await nextStage(getDb(c.env.DB), portal, auth.user.id, auth.policy, now, { passed: "enrollment_skipped" });
     if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true }))) return c.redirect(`/${portal}/login`, 303);
     await recordAudit(c, { event: "mfa.skipped", portal, actorId: auth.user.id, details: { until: auth.policy.mfa.graceUntil } });
@@ -236,7 +299,12 @@ export function mfaRoutes(portal: Portal) {
     const db = getDb(c.env.DB);
     if (!code || !(await confirmEnrollment(c.env, db, auth.user.id, code, c.var.clock.now()))) {
       await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "enrollment" } });
-      return renderEnroll(c, code ? `That code is not right. Check the app shows ${c.var.auth.policy.mfa.issuerName}, and enter the newest code.` : "Enter the 6-digit code from your authenticator app.");
+      return renderEnroll(
+        c,
+        code
+          ? `That code is not right. Check the app shows ${c.var.auth.policy.mfa.issuerName}, and enter the newest code.`
+          : "Enter the 6-digit code from your authenticator app.",
+      );
     }
     await generateRecoveryCodes(c.env, db, auth.user.id, c.var.clock.now());
     return c.redirect(await passSecondFactor(c, auth, counted.attempt, { passed: "enrollment" }), 303);
@@ -249,10 +317,17 @@ export function mfaRoutes(portal: Portal) {
   });
   app.get("/login/recovery-codes.txt", savingCodes, async (c) => {
     const codes = await listRecoveryCodes(c.env, getDb(c.env.DB), c.var.auth.user.id);
-    return c.body(recoveryCodesFile(c.var.auth.user.email, codes.map((r) => r.code)), 200, {
-      "Content-Type": "text/plain; charset=utf-8",
-      "Content-Disposition": 'attachment; filename="edgedesk-recovery-codes.txt"',
-    });
+    return c.body(
+      recoveryCodesFile(
+        c.var.auth.user.email,
+        codes.map((r) => r.code),
+      ),
+      200,
+      {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="edgedesk-recovery-codes.txt"',
+      },
+    );
   });
   app.post("/login/finish", savingCodes, reads(), async (c) => {
     const auth = c.var.auth;
@@ -260,7 +335,13 @@ export function mfaRoutes(portal: Portal) {
     await markIssuedCodesShown(db, auth.user.id);
     const after = await nextStage(db, portal, auth.user.id, auth.policy, c.var.clock.now(), { passed: "recovery_codes_saved" });
     await rotateSession(c, auth, { stage: after.stage, reauthenticated: false });
-    await signInSucceeded(c, portal, auth.user, { method: "password", secondFactor: "enrollment" }, { passwordOnly: auth.session.passwordOnly });
+    await signInSucceeded(
+      c,
+      portal,
+      auth.user,
+      { method: "password", secondFactor: "enrollment" },
+      { passwordOnly: auth.session.passwordOnly },
+    );
     return c.redirect(after.location, 303);
   });
 
@@ -285,7 +366,9 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
   async app(c, auth, code) {
     if (!code) return "Enter the 6-digit code from your authenticator app.";
     const ok = await verifyAuthenticatorCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now());
-    return ok ? null : `That code is not right, or was already used. Enter the newest code your app shows for ${auth.policy.mfa.issuerName}.`;
+    return ok
+      ? null
+      : `That code is not right, or was already used. Enter the newest code your app shows for ${auth.policy.mfa.issuerName}.`;
   },
   async recovery(c, auth, code) {
     if (!code) return "Enter one of your recovery codes.";
@@ -316,7 +399,7 @@ async function parseCodeForm(c: Ctx): Promise<{ code: string; remember: boolean 
   return parsed.ok ? { code: parsed.data.code.trim(), remember: parsed.data.remember === "on" } : { code: "", remember: false };
 }
 
-async function tooMany(c: Ctx, page: Response | Promise<Response>, retryAfterMs: number): Promise<Response> {
+async function tooMany(_c: Ctx, page: Response | Promise<Response>, retryAfterMs: number): Promise<Response> {
   const response = await page;
   response.headers.set("Retry-After", String(retryAfterSeconds(retryAfterMs)));
   return response;

@@ -30,7 +30,9 @@ export function matchingStep(key: Uint8Array, code: string, now: number): number
 
 /** "JBSW Y3DP EHPK 3PXP …": the manual key, in groups of four for reading aloud or typing. */
 export function formatManualKey(key: Uint8Array): string {
-  return encodeBase32UpperCaseNoPadding(key).match(/.{1,4}/g)!.join(" ");
+  return encodeBase32UpperCaseNoPadding(key)
+    .match(/.{1,4}/g)!
+    .join(" ");
 }
 
 /**
@@ -40,8 +42,16 @@ export function formatManualKey(key: Uint8Array): string {
  * percent-encoded (a space is %20).
  */
 export function keyUri(issuer: string, accountName: string, key: Uint8Array): string {
-  const params = { issuer, algorithm: "SHA1", secret: encodeBase32UpperCaseNoPadding(key), period: String(TOTP_PERIOD_SECONDS), digits: String(TOTP_DIGITS) };
-  const query = Object.entries(params).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+  const params = {
+    issuer,
+    algorithm: "SHA1",
+    secret: encodeBase32UpperCaseNoPadding(key),
+    period: String(TOTP_PERIOD_SECONDS),
+    digits: String(TOTP_DIGITS),
+  };
+  const query = Object.entries(params)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join("&");
   return `otpauth://totp/${encodeURIComponent(issuer)}:${encodeURIComponent(accountName)}?${query}`;
 }
 

@@ -67,7 +67,8 @@ export function allowsSso(mode: AccessMode): boolean {
 
 /** The reference product's wording, which differs between the portals. */
 export function accessModeLabel(portal: Portal, mode: AccessMode): string {
-  if (portal === "agent") return { password: "Email and password", sso: "Microsoft Entra SSO", both: "Email and password, and Microsoft Entra SSO" }[mode];
+  if (portal === "agent")
+    return { password: "Email and password", sso: "Microsoft Entra SSO", both: "Email and password, and Microsoft Entra SSO" }[mode];
   return { password: "Email and password only", sso: "Microsoft Entra SSO only", both: "Both Microsoft 365 and email login" }[mode];
 }
 
@@ -117,9 +118,26 @@ export function defaultPortalPolicy(): PortalPolicy {
   return {
     generation: 1,
     session: { ...DEFAULT_SESSION_POLICY },
-    mfa: { authenticatorApp: false, emailOtp: false, issuerName: "EdgeDesk", graceDays: 0, graceUntil: null, rememberDays: 0, passkeys: false, passwordlessPasskeys: false },
+    mfa: {
+      authenticatorApp: false,
+      emailOtp: false,
+      issuerName: "EdgeDesk",
+      graceDays: 0,
+      graceUntil: null,
+      rememberDays: 0,
+      passkeys: false,
+      passwordlessPasskeys: false,
+    },
     access: "password",
-    password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 },
+    password: {
+      minLength: 8,
+      requireUppercase: false,
+      requireLowercase: false,
+      requireDigit: false,
+      requireSymbol: false,
+      expiryDays: 0,
+      reuseCount: 0,
+    },
   };
 }
 

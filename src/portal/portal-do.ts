@@ -51,7 +51,11 @@ export class PortalDurableObject extends DurableObject<Env> {
    * audit rows are stored in that write too, then written to D1; should D1 fail, the change
    * stands and the alarm writes them later, so no change is ever left without its audit.
    */
-  async updatePolicy(change: Partial<Omit<PortalPolicy, "generation">>, endSessions: boolean, audit: PolicyAudit | null = null): Promise<PortalPolicy> {
+  async updatePolicy(
+    change: Partial<Omit<PortalPolicy, "generation">>,
+    endSessions: boolean,
+    audit: PolicyAudit | null = null,
+  ): Promise<PortalPolicy> {
     const current = await this.getPolicy();
     const next: PortalPolicy = withPolicyDefaults({
       ...current,
@@ -64,7 +68,10 @@ export class PortalDurableObject extends DurableObject<Env> {
     }
     // The policy, its owed audit rows and the alarm that will write them land in one write (no
     // await between them), so an object reset before D1 answers still leaves the alarm set.
-    await Promise.all([this.ctx.storage.put({ [POLICY_KEY]: next, [`${OWED_AUDIT}${crypto.randomUUID()}`]: audit }), this.ctx.storage.setAlarm(Date.now() + OWED_AUDIT_RETRY_MS)]);
+    await Promise.all([
+      this.ctx.storage.put({ [POLICY_KEY]: next, [`${OWED_AUDIT}${crypto.randomUUID()}`]: audit }),
+      this.ctx.storage.setAlarm(Date.now() + OWED_AUDIT_RETRY_MS),
+    ]);
     await this.payOwedAudit();
     return next;
   }
@@ -103,7 +110,14 @@ export class PortalDurableObject extends DurableObject<Env> {
     const row = await getDb(this.env.DB)
       .select({ id: auditEvents.id })
       .from(auditEvents)
-      .where(and(eq(auditEvents.event, first.event), eq(auditEvents.at, origin.at), sql`${auditEvents.actorId} IS ${first.actorId ?? null}`, sql`${auditEvents.details} = ${JSON.stringify(first.details ?? null)}`))
+      .where(
+        and(
+          eq(auditEvents.event, first.event),
+          eq(auditEvents.at, origin.at),
+          sql`${auditEvents.actorId} IS ${first.actorId ?? null}`,
+          sql`${auditEvents.details} = ${JSON.stringify(first.details ?? null)}`,
+        ),
+      )
       .get();
     return row !== undefined;
   }
@@ -119,8 +133,6 @@ export class PortalDurableObject extends DurableObject<Env> {
 
   private async loadRolePermissions(): Promise<Record<string, Permission[]>> {
     const rows = await getDb(this.env.DB).select().from(roles);
-    return Object.fromEntries(
-      rows.map((role) => [role.id, role.builtin === "administrator" ? ALL_PERMISSIONS : role.permissions]),
-    );
+    return Object.fromEntries(rows.map((role) => [role.id, role.builtin === "administrator" ? ALL_PERMISSIONS : role.permissions]));
   }
 }

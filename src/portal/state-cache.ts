@@ -100,7 +100,13 @@ async function settle(writer: PortalWriter): Promise<void> {
 }
 
 /** Save a portal's policy; with `endSessions` ("Immediately") its session generation moves on in the same write. */
-export async function changePortalPolicy(writer: PortalWriter, portal: Portal, change: Partial<Omit<PortalPolicy, "generation">>, endSessions: boolean, audit: PolicyAudit): Promise<PortalPolicy> {
+export async function changePortalPolicy(
+  writer: PortalWriter,
+  portal: Portal,
+  change: Partial<Omit<PortalPolicy, "generation">>,
+  endSessions: boolean,
+  audit: PolicyAudit,
+): Promise<PortalPolicy> {
   const policy = await portalStub(writer.env, portal).updatePolicy(change, endSessions, audit);
   await settle(writer);
   return policy;

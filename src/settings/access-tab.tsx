@@ -15,7 +15,9 @@ export const accessTab: PolicyTab<{ access: AccessMode }> = {
       ? "Microsoft Entra SSO is not set up yet: set ENTRA_CLIENT_ID, ENTRA_TENANT_ID and the ENTRA_CLIENT_SECRET secret first (docs/CONFIGURATION.md says how)."
       : null,
   describe: (before, after, portal) =>
-    before.access === after.access ? [] : [`Portal access: ${accessModeLabel(portal, before.access)} → ${accessModeLabel(portal, after.access)}`],
+    before.access === after.access
+      ? []
+      : [`Portal access: ${accessModeLabel(portal, before.access)} → ${accessModeLabel(portal, after.access)}`],
   fields: (v) => ({ access: v.access }),
   write: (v) => ({ access: v.access }),
   Form: ({ action, value, portal, env }) => (
@@ -29,10 +31,17 @@ export const accessTab: PolicyTab<{ access: AccessMode }> = {
           </div>
         ))}
       </fieldset>
-      {!ssoConfig(env) && <p class="hint">Microsoft Entra SSO is not set up for this EdgeDesk yet, so only email and password can be chosen. docs/CONFIGURATION.md in EdgeDesk's repository says how to set it up.</p>}
+      {!ssoConfig(env) && (
+        <p class="hint">
+          Microsoft Entra SSO is not set up for this EdgeDesk yet, so only email and password can be chosen. docs/CONFIGURATION.md in
+          EdgeDesk's repository says how to set it up.
+        </p>
+      )}
       <p class="hint">Multi-factor authentication applies only to email and password sign-ins.</p>
       <div class="actions">
-        <button type="submit" class="primary">Save</button>
+        <button type="submit" class="primary">
+          Save
+        </button>
       </div>
     </form>
   ),

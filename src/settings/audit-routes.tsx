@@ -9,7 +9,10 @@ import { parseQuery, reads } from "../lib/validation";
 import { retentionSettings } from "../lifecycle/retention";
 import { ErrorMessage, Layout } from "../web/layout";
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Dates are written YYYY-MM-DD.").refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "That date does not exist.");
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "Dates are written YYYY-MM-DD.")
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "That date does not exist.");
 // An empty field means "no filter"; anything else gets the field's own message.
 const optionalDay = z
   .string()
@@ -22,10 +25,19 @@ const filterSchema = z.object({
     .optional()
     .transform((v) => v || undefined)
     .pipe(z.enum(Object.keys(AUDIT_EVENTS) as [AuditEvent, ...AuditEvent[]], { error: "Choose an event type from the list." }).optional()),
-  user: z.string().trim().max(254, "The user filter is an email address, or a removed person's pseudonym.").optional().transform((v) => v || undefined),
+  user: z
+    .string()
+    .trim()
+    .max(254, "The user filter is an email address, or a removed person's pseudonym.")
+    .optional()
+    .transform((v) => v || undefined),
   from: optionalDay,
   to: optionalDay,
-  page: z.string().regex(/^\d{1,5}$/, "The page is a number.").optional().transform((v) => Math.max(1, Number(v ?? 1))),
+  page: z
+    .string()
+    .regex(/^\d{1,5}$/, "The page is a number.")
+    .optional()
+    .transform((v) => Math.max(1, Number(v ?? 1))),
 });
 
 /** How long events are kept: a deployment setting, shown where the events are read. */
@@ -38,7 +50,8 @@ function RetentionNote({ env }: { env: Env }) {
   }
   return (
     <p class="hint" data-testid="audit-retention">
-      Events are kept for {days.toLocaleString("en-US")} days, then deleted. This is set for the whole deployment (AUDIT_RETENTION_DAYS in wrangler.toml).
+      Events are kept for {days.toLocaleString("en-US")} days, then deleted. This is set for the whole deployment (AUDIT_RETENTION_DAYS in
+      wrangler.toml).
     </p>
   );
 }
@@ -70,7 +83,9 @@ auditLogRoutes.get("/audit", reads(filterSchema), async (c) => {
             <select id="f-event" name="event">
               <option value="">All events</option>
               {Object.entries(AUDIT_EVENTS).map(([key, label]) => (
-                <option value={key} selected={f.event === key}>{label}</option>
+                <option value={key} selected={f.event === key}>
+                  {label}
+                </option>
               ))}
             </select>
           </div>
@@ -87,8 +102,12 @@ auditLogRoutes.get("/audit", reads(filterSchema), async (c) => {
             <input id="f-to" name="to" type="date" value={f.to ?? ""} />
           </div>
           <div class="actions">
-            <button type="submit" class="primary">Filter</button>
-            <a class="button" href={`/agent/settings/security/audit.csv${query(1)}`}>Export CSV</a>
+            <button type="submit" class="primary">
+              Filter
+            </button>
+            <a class="button" href={`/agent/settings/security/audit.csv${query(1)}`}>
+              Export CSV
+            </a>
           </div>
         </form>
         <div class="table-scroll" tabindex={0}>
@@ -113,7 +132,9 @@ auditLogRoutes.get("/audit", reads(filterSchema), async (c) => {
                   <td>{r.target ?? "—"}</td>
                   <td>{r.ip ?? ""}</td>
                   <td>{r.userAgent ? describeDevice(r.userAgent) : ""}</td>
-                  <td><code class="details">{r.details ? JSON.stringify(r.details) : ""}</code></td>
+                  <td>
+                    <code class="details">{r.details ? JSON.stringify(r.details) : ""}</code>
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -135,8 +156,10 @@ auditLogRoutes.get("/audit.csv", reads(filterSchema), async (c) => {
   if (!parsed.ok) return c.text(parsed.message, 400);
   const { rows } = await searchAudit(getDb(c.env.DB), parsed.data, 1, 10_000);
   const header = ["time_utc", "event", "portal", "actor", "target", "ip", "user_agent", "details"];
-  const lines = rows.map((r) => [new Date(r.at).toISOString(), r.event, r.portal, r.actor, r.target, r.ip, r.userAgent, r.details].map(csvCell).join(","));
-  return c.body([header.join(","), ...lines].join("\r\n") + "\r\n", 200, {
+  const lines = rows.map((r) =>
+    [new Date(r.at).toISOString(), r.event, r.portal, r.actor, r.target, r.ip, r.userAgent, r.details].map(csvCell).join(","),
+  );
+  return c.body(`${[header.join(","), ...lines].join("\r\n")}\r\n`, 200, {
     "Content-Type": "text/csv; charset=utf-8",
     "Content-Disposition": 'attachment; filename="edgedesk-audit-log.csv"',
   });

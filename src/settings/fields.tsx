@@ -42,7 +42,18 @@ export function NumberField(props: { name: string; label: string; value: number 
   return (
     <div class={error ? "field invalid" : "field"}>
       <label for={id}>{props.label}</label>
-      <input id={id} name={props.name} type="number" inputmode="numeric" value={String(props.value)} min={props.min} max={props.max} required aria-invalid={error ? "true" : undefined} aria-describedby={describedBy(id, props.hint, error)} />
+      <input
+        id={id}
+        name={props.name}
+        type="number"
+        inputmode="numeric"
+        value={String(props.value)}
+        min={props.min}
+        max={props.max}
+        required
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy(id, props.hint, error)}
+      />
       <p class="hint" id={`${id}-hint`}>
         {props.hint}
       </p>

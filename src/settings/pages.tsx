@@ -40,7 +40,13 @@ export function SettingsFrame(props: { auth: Auth; audience: Audience; tab: TabS
 }
 
 /** The Immediately / On next login question every policy change asks before it is saved. */
-export function ApplyChoice(props: { action: string; fields: Record<string, string>; changes: string[]; cancel: string; audience: Audience }) {
+export function ApplyChoice(props: {
+  action: string;
+  fields: Record<string, string>;
+  changes: string[];
+  cancel: string;
+  audience: Audience;
+}) {
   const who = props.audience === "agents" ? "agents" : "contacts";
   return (
     <form method="post" action={props.action} class="stack confirm-apply">
@@ -60,11 +66,13 @@ export function ApplyChoice(props: { action: string; fields: Record<string, stri
         <button type="submit" name="apply" value="next_login">
           On next login
         </button>
-        <a href={props.cancel} data-close-dialog>Cancel</a>
+        <a href={props.cancel} data-close-dialog>
+          Cancel
+        </a>
       </div>
       <p class="hint">
-        Immediately signs out every {who.slice(0, -1)} at once, on their very next click. On next login lets current sessions continue;
-        the policy applies as each of them signs in again.
+        Immediately signs out every {who.slice(0, -1)} at once, on their very next click. On next login lets current sessions continue; the
+        policy applies as each of them signs in again.
       </p>
     </form>
   );

@@ -29,7 +29,8 @@ export const passwordTab: PolicyTab<PasswordPolicy> = {
   describe(before, after) {
     const changes: string[] = [];
     if (before.minLength !== after.minLength) changes.push(`Minimum length: ${before.minLength} → ${after.minLength}`);
-    for (const [key, label] of RULES) if (before[key] !== after[key]) changes.push(`${label}: ${onOff(before[key])} → ${onOff(after[key])}`);
+    for (const [key, label] of RULES)
+      if (before[key] !== after[key]) changes.push(`${label}: ${onOff(before[key])} → ${onOff(after[key])}`);
     const days = (n: number) => (n === 0 ? "never" : `${n} days`);
     if (before.expiryDays !== after.expiryDays) changes.push(`Expiration period: ${days(before.expiryDays)} → ${days(after.expiryDays)}`);
     if (before.reuseCount !== after.reuseCount) changes.push(`Reuse restriction: last ${before.reuseCount} → last ${after.reuseCount}`);
@@ -48,7 +49,14 @@ export const passwordTab: PolicyTab<PasswordPolicy> = {
         The defaults follow NIST SP 800-63B: length matters most, while composition rules and forced expiry push people to predictable
         passwords. Common passwords and the person's own name or email are always refused.
       </p>
-      <NumberField name="minLength" label="Minimum length" value={value.minLength} min={L.minLength.min} max={L.minLength.max} hint="8 to 128 characters." />
+      <NumberField
+        name="minLength"
+        label="Minimum length"
+        value={value.minLength}
+        min={L.minLength.min}
+        max={L.minLength.max}
+        hint="8 to 128 characters."
+      />
       <fieldset class="choices">
         <legend>Complexity</legend>
         {RULES.map(([key, label]) => (
@@ -57,10 +65,26 @@ export const passwordTab: PolicyTab<PasswordPolicy> = {
           </Toggle>
         ))}
       </fieldset>
-      <NumberField name="expiryDays" label="Expiration period (days)" value={value.expiryDays} min={0} max={L.expiryDays.max} hint="0 means passwords never expire." />
-      <NumberField name="reuseCount" label="Reuse restriction" value={value.reuseCount} min={0} max={24} hint="How many previous passwords cannot be used again (0 to 24)." />
+      <NumberField
+        name="expiryDays"
+        label="Expiration period (days)"
+        value={value.expiryDays}
+        min={0}
+        max={L.expiryDays.max}
+        hint="0 means passwords never expire."
+      />
+      <NumberField
+        name="reuseCount"
+        label="Reuse restriction"
+        value={value.reuseCount}
+        min={0}
+        max={24}
+        hint="How many previous passwords cannot be used again (0 to 24)."
+      />
       <div class="actions">
-        <button type="submit" class="primary">Save</button>
+        <button type="submit" class="primary">
+          Save
+        </button>
       </div>
     </form>
   ),

@@ -49,14 +49,22 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
   type Ctx = Context<AppEnv>;
   const path = (audience: Audience) => `${SETTINGS_ROOT}/${audience}/${tab.slug}`;
 
-  function page(c: Ctx, audience: Audience, value: T, extra: { error?: string; errors?: FieldErrors; notice?: string; confirm?: Child } = {}, status: 200 | 400 = 200) {
+  function page(
+    c: Ctx,
+    audience: Audience,
+    value: T,
+    extra: { error?: string; errors?: FieldErrors; notice?: string; confirm?: Child } = {},
+    status: 200 | 400 = 200,
+  ) {
     const portal = AUDIENCES[audience];
     return c.html(
       <SettingsFrame auth={c.var.auth} audience={audience} tab={tab.slug}>
         <h1>{tab.title}</h1>
         <FormProblems error={extra.error} errors={extra.errors} />
         <Notice message={extra.notice} />
-        <FieldErrorsContext.Provider value={extra.errors ?? {}}>{extra.confirm ?? <tab.Form action={path(audience)} value={value} portal={portal} env={c.env} />}</FieldErrorsContext.Provider>
+        <FieldErrorsContext.Provider value={extra.errors ?? {}}>
+          {extra.confirm ?? <tab.Form action={path(audience)} value={value} portal={portal} env={c.env} />}
+        </FieldErrorsContext.Provider>
       </SettingsFrame>,
       status,
     );
@@ -104,12 +112,26 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     const form = await parse(c, audience, tab.schema);
     if (!form.ok) {
       const fields = "errors" in form && Object.keys(form.errors).length > 0;
-      return page(c, audience, fields ? typedOver(before, form.values) : before, fields ? { errors: form.errors } : { error: form.message }, 400);
+      return page(
+        c,
+        audience,
+        fields ? typedOver(before, form.values) : before,
+        fields ? { errors: form.errors } : { error: form.message },
+        400,
+      );
     }
     const changes = tab.describe(before, form.data, AUDIENCES[audience]);
     if (changes.length === 0) return c.redirect(`${path(audience)}?saved=unchanged`, 303);
     return page(c, audience, before, {
-      confirm: <ApplyChoice action={`${path(audience)}/apply`} fields={tab.fields(form.data)} changes={changes} cancel={path(audience)} audience={audience} />,
+      confirm: (
+        <ApplyChoice
+          action={`${path(audience)}/apply`}
+          fields={tab.fields(form.data)}
+          changes={changes}
+          cancel={path(audience)}
+          audience={audience}
+        />
+      ),
     });
   });
 
@@ -128,7 +150,10 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     if (apply === "immediately") entries.push({ ...who, event: "policy.applied_immediately", details: { audience, tab: tab.slug } });
     // Stored with its audit rows in the portal's object; answers only once no isolate can still
     // hold the policy from before (src/portal/state-cache.ts).
-    await changePortalPolicy(portalWriter(c), portal, tab.write(value as T, context), apply === "immediately", { entries, origin: auditOriginOf(c) });
+    await changePortalPolicy(portalWriter(c), portal, tab.write(value as T, context), apply === "immediately", {
+      entries,
+      origin: auditOriginOf(c),
+    });
     // The admin's own agent session ends too when the agents' policy applies immediately.
     if (apply === "immediately" && portal === c.var.auth.portal) return c.redirect("/agent/login?policy_applied=1", 303);
     return c.redirect(`${path(audience)}?saved=${apply}`, 303);

@@ -25,7 +25,9 @@ securitySettingsRoutes.get("/", (c) =>
           {(["agents", "contacts"] as const).map((audience) => (
             <li>
               <a href={`${SETTINGS_ROOT}/${audience}/${TABS[0].slug}`}>{audienceTitle(audience)}</a>
-              <p>How {audience} sign in to the {audience === "agents" ? "agent" : "support"} portal.</p>
+              <p>
+                How {audience} sign in to the {audience === "agents" ? "agent" : "support"} portal.
+              </p>
             </li>
           ))}
           <li>

@@ -19,7 +19,13 @@ export async function findLinkedUser(db: Db, portal: Portal, identity: Pick<Entr
     .select({ user: users })
     .from(ssoIdentities)
     .innerJoin(users, eq(users.id, ssoIdentities.userId))
-    .where(and(eq(ssoIdentities.tenantId, identity.tenantId), eq(ssoIdentities.objectId, identity.objectId), eq(users.kind, kindOfPortal(portal))))
+    .where(
+      and(
+        eq(ssoIdentities.tenantId, identity.tenantId),
+        eq(ssoIdentities.objectId, identity.objectId),
+        eq(users.kind, kindOfPortal(portal)),
+      ),
+    )
     .get();
   return linked?.user ?? null;
 }
@@ -27,7 +33,10 @@ export async function findLinkedUser(db: Db, portal: Portal, identity: Pick<Entr
 export async function findOrLinkUser(db: Db, portal: Portal, identity: EntraIdentity, now: number): Promise<LinkResult> {
   const kind = kindOfPortal(portal);
   const linked = await findLinkedUser(db, portal, identity).then((user) => (user ? { user } : null));
-  if (linked) return linked.user.active ? { ok: true, user: linked.user } : { ok: false, message: "This account is disabled. Ask your administrator to enable it." };
+  if (linked)
+    return linked.user.active
+      ? { ok: true, user: linked.user }
+      : { ok: false, message: "This account is disabled. Ask your administrator to enable it." };
 
   const noAccount =
     kind === "agent"
@@ -40,12 +49,21 @@ export async function findOrLinkUser(db: Db, portal: Portal, identity: EntraIden
     if (!existing.active) return { ok: false, message: "This account is disabled. Ask your administrator to enable it." };
     const other = await db.select().from(ssoIdentities).where(eq(ssoIdentities.userId, existing.id)).get();
     if (other) return { ok: false, message: "This EdgeDesk account is already linked to a different Microsoft account." };
-    await db.insert(ssoIdentities).values({ tenantId: identity.tenantId, objectId: identity.objectId, userId: existing.id, createdAt: now });
+    await db
+      .insert(ssoIdentities)
+      .values({ tenantId: identity.tenantId, objectId: identity.objectId, userId: existing.id, createdAt: now });
     return { ok: true, user: existing };
   }
   if (kind === "agent") return { ok: false, message: noAccount };
 
-  const contact = newUserRow({ kind: "contact", email: identity.verifiedEmail, name: identity.name, passwordHash: null, roleId: null, now });
+  const contact = newUserRow({
+    kind: "contact",
+    email: identity.verifiedEmail,
+    name: identity.name,
+    passwordHash: null,
+    roleId: null,
+    now,
+  });
   await db.batch([
     db.insert(users).values(contact),
     db.insert(ssoIdentities).values({ tenantId: identity.tenantId, objectId: identity.objectId, userId: contact.id, createdAt: now }),

@@ -49,7 +49,12 @@ export function invitationRoutes(portal: Portal, goToMicrosoft: GoToMicrosoft) {
     const invitation = await openInvitation(getDb(c.env.DB), token, c.var.clock.now());
     if (!invitation || invitation.user.kind !== kindOfPortal(portal)) return { page: gone(INVITATION_GONE, 410) };
     if (!allowsSso((await portalPolicy(c, portal)).access)) {
-      return { page: gone(`The ${portalLabel(portal).toLowerCase()} does not use Microsoft sign-in yet. Ask your administrator to turn it on, then open this link again.`, 403) };
+      return {
+        page: gone(
+          `The ${portalLabel(portal).toLowerCase()} does not use Microsoft sign-in yet. Ask your administrator to turn it on, then open this link again.`,
+          403,
+        ),
+      };
     }
     return { config, invitation };
   }
@@ -61,12 +66,12 @@ export function invitationRoutes(portal: Portal, goToMicrosoft: GoToMicrosoft) {
     return c.html(
       <InvitationPage portal={portal} title="Link your Microsoft account">
         <p>
-          Hello {invitation.user.name}. {invitation.invitedBy} invited you to sign in to the EdgeDesk {portalLabel(portal).toLowerCase()} with your
-          Microsoft account.
+          Hello {invitation.user.name}. {invitation.invitedBy} invited you to sign in to the EdgeDesk {portalLabel(portal).toLowerCase()}{" "}
+          with your Microsoft account.
         </p>
         <p>
-          Sign in with the Microsoft account you use for work. It is then linked to your EdgeDesk account ({invitation.user.email}), and "Sign in with
-          Microsoft" signs you in from now on. This link works once, until {formatter.format(invitation.expiresAt)} UTC.
+          Sign in with the Microsoft account you use for work. It is then linked to your EdgeDesk account ({invitation.user.email}), and
+          "Sign in with Microsoft" signs you in from now on. This link works once, until {formatter.format(invitation.expiresAt)} UTC.
         </p>
         {/* A link, as "Sign in with Microsoft" is everywhere: the CSP's form-action would stop a form redirecting to Microsoft. */}
         <p class="actions">
@@ -89,7 +94,14 @@ export function invitationRoutes(portal: Portal, goToMicrosoft: GoToMicrosoft) {
 }
 
 /** The callback of an invitation's sign-in: bind the identity, sign the person in, audit, tell them. */
-export async function linkThroughInvitation(c: Ctx, portal: Portal, tokenHash: string, signIn: string, identity: EntraIdentity, refuse: Refuse) {
+export async function linkThroughInvitation(
+  c: Ctx,
+  portal: Portal,
+  tokenHash: string,
+  signIn: string,
+  identity: EntraIdentity,
+  refuse: Refuse,
+) {
   const { tenantId, objectId } = identity;
   const now = c.var.clock.now();
   // The link's audit row and the notice to the person are stored with the link itself.
@@ -99,14 +111,26 @@ export async function linkThroughInvitation(c: Ctx, portal: Portal, tokenHash: s
       user.kind !== kindOfPortal(portal)
         ? { entries: [], notices: [] }
         : {
-            entries: [{ event: "sso.linked", portal, actorId: user.id, targetId: user.id, details: { via: "invitation", tenantId, objectId, replacedEarlierLink: replaced } } satisfies AuditEntry],
+            entries: [
+              {
+                event: "sso.linked",
+                portal,
+                actorId: user.id,
+                targetId: user.id,
+                details: { via: "invitation", tenantId, objectId, replacedEarlierLink: replaced },
+              } satisfies AuditEntry,
+            ],
             notices: [ssoLinkedNotice(user, portal)],
           },
   };
   const accepted = await acceptInvitation(c.env, getDb(c.env.DB), tokenHash, identity, signIn, now, record);
   if (!accepted.ok || accepted.user.kind !== kindOfPortal(portal)) {
     const message = accepted.ok ? INVITATION_GONE : accepted.message;
-    await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", invitation: true, tenantId, objectId, reason: message } });
+    await recordAudit(c, {
+      event: "sign_in.failed",
+      portal,
+      details: { method: "sso", invitation: true, tenantId, objectId, reason: message },
+    });
     return refuse(c, message, 403);
   }
   const { user } = accepted;

@@ -15,7 +15,12 @@ export const INVITATION_LIFETIME_MS = 72 * HOUR;
 export const INVITATION_TOKEN = /^[a-z2-7]{32}$/;
 
 /** A new invitation for `userId`; any earlier one not yet used stops working. The token is returned once. */
-export async function createInvitation(db: Db, userId: string, createdBy: string, now: number): Promise<{ token: string; expiresAt: number }> {
+export async function createInvitation(
+  db: Db,
+  userId: string,
+  createdBy: string,
+  now: number,
+): Promise<{ token: string; expiresAt: number }> {
   const token = randomToken();
   const expiresAt = now + INVITATION_LIFETIME_MS;
   await db.batch([
@@ -37,12 +42,16 @@ export async function openInvitation(db: Db, token: string, now: number): Promis
   if (!INVITATION_TOKEN.test(token)) return null;
   const tokenHash = await sha256Hex(token);
   const row = await db
-    .select({ invitation: ssoInvitations, user: users, invitedBy: sql<string>`(SELECT name FROM users WHERE id = ${ssoInvitations.createdBy})` })
+    .select({
+      invitation: ssoInvitations,
+      user: users,
+      invitedBy: sql<string>`(SELECT name FROM users WHERE id = ${ssoInvitations.createdBy})`,
+    })
     .from(ssoInvitations)
     .innerJoin(users, eq(users.id, ssoInvitations.userId))
     .where(and(eq(ssoInvitations.tokenHash, tokenHash), isNull(ssoInvitations.usedAt), gt(ssoInvitations.expiresAt, now)))
     .get();
-  if (!row || !row.user.active) return null;
+  if (!row?.user.active) return null;
   return { tokenHash, user: row.user, invitedBy: row.invitedBy ?? "An administrator", expiresAt: row.invitation.expiresAt };
 }
 
@@ -74,7 +83,12 @@ export async function acceptInvitation(
     .from(ssoIdentities)
     .where(and(eq(ssoIdentities.tenantId, identity.tenantId), eq(ssoIdentities.objectId, identity.objectId)))
     .get();
-  if (holder && holder.userId !== user.id) return { ok: false, message: "That Microsoft account is already linked to another EdgeDesk account. Sign in with the Microsoft account you use for this one, or ask your administrator." };
+  if (holder && holder.userId !== user.id)
+    return {
+      ok: false,
+      message:
+        "That Microsoft account is already linked to another EdgeDesk account. Sign in with the Microsoft account you use for this one, or ask your administrator.",
+    };
   const previous = await db.select().from(ssoIdentities).where(eq(ssoIdentities.userId, user.id)).get();
 
   const ours = sql`EXISTS (SELECT 1 FROM sso_invitations WHERE token_hash = ${tokenHash} AND consumed_by = ${signIn})`;
@@ -102,5 +116,9 @@ export async function acceptInvitation(
 
 /** The Microsoft account a person is linked to, if any (for the admin's view). */
 export function linkedIdentityOf(db: Db, userId: string) {
-  return db.select({ tenantId: ssoIdentities.tenantId, objectId: ssoIdentities.objectId, createdAt: ssoIdentities.createdAt }).from(ssoIdentities).where(eq(ssoIdentities.userId, userId)).get();
+  return db
+    .select({ tenantId: ssoIdentities.tenantId, objectId: ssoIdentities.objectId, createdAt: ssoIdentities.createdAt })
+    .from(ssoIdentities)
+    .where(eq(ssoIdentities.userId, userId))
+    .get();
 }

@@ -47,7 +47,10 @@ async function load(url: string, set: KeySet, now: number): Promise<void> {
 export function microsoftKeys(url: string, now: number): JWTVerifyGetKey {
   return async (header, token) => {
     let set = keySets.get(url);
-    if (!set) keySets.set(url, (set = { resolve: null, fetchedAt: 0, refetches: [], inflight: null }));
+    if (!set) {
+      set = { resolve: null, fetchedAt: 0, refetches: [], inflight: null };
+      keySets.set(url, set);
+    }
     if (!set.resolve || now - set.fetchedAt > JWKS_MAX_AGE_MS || now < set.fetchedAt) await load(url, set, now);
     try {
       return await set.resolve!(header, token);

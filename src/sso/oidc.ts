@@ -17,7 +17,10 @@ export function ssoConfig(env: Env): SsoConfig | null {
   const clientSecret = env.ENTRA_CLIENT_SECRET?.trim();
   const tenant = env.ENTRA_TENANT_ID?.trim();
   if (!clientId || !clientSecret || !tenant) return null;
-  const listed = (env.ENTRA_ALLOWED_TENANT_IDS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  const listed = (env.ENTRA_ALLOWED_TENANT_IDS ?? "")
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
   const multiTenant = ["organizations", "common"].includes(tenant.toLowerCase());
   const allowedTenants = listed.length > 0 ? listed : multiTenant ? [] : [tenant];
   // A multi-tenant app with no list would let any organisation in: treat that as not set up.
@@ -59,16 +62,30 @@ export interface SsoFlow {
 /** How recent Microsoft's own sign-in must be (auth_time) for a re-authentication. */
 export const SSO_REAUTH_MAX_AGE_SECONDS = 300;
 
-export function startFlow(config: SsoConfig, redirectUri: string, next: string, purpose: { reauthFor?: string | undefined; invite?: string | undefined } = {}): { url: URL; flow: SsoFlow } {
+export function startFlow(
+  config: SsoConfig,
+  redirectUri: string,
+  next: string,
+  purpose: { reauthFor?: string | undefined; invite?: string | undefined } = {},
+): { url: URL; flow: SsoFlow } {
   const { reauthFor, invite } = purpose;
-  const flow: SsoFlow = { state: generateState(), codeVerifier: generateCodeVerifier(), nonce: randomToken(), next, ...(reauthFor ? { reauthFor } : {}), ...(invite ? { invite } : {}) };
+  const flow: SsoFlow = {
+    state: generateState(),
+    codeVerifier: generateCodeVerifier(),
+    nonce: randomToken(),
+    next,
+    ...(reauthFor ? { reauthFor } : {}),
+    ...(invite ? { invite } : {}),
+  };
   const client = new OAuth2Client(config.clientId, config.clientSecret, redirectUri);
   // SECURITY.md 23 and 26: PKCE with S256, state and nonce; the code comes back in the query.
-  const url = client.createAuthorizationURLWithPKCE(endpoints(config).authorization, flow.state, CodeChallengeMethod.S256, flow.codeVerifier, [
-    "openid",
-    "profile",
-    "email",
-  ]);
+  const url = client.createAuthorizationURLWithPKCE(
+    endpoints(config).authorization,
+    flow.state,
+    CodeChallengeMethod.S256,
+    flow.codeVerifier,
+    ["openid", "profile", "email"],
+  );
   url.searchParams.set("nonce", flow.nonce);
   url.searchParams.set("response_mode", "query");
   if (reauthFor) {
@@ -146,12 +163,19 @@ export async function verifyIdToken(config: SsoConfig, idToken: string, nonce: s
  */
 export function entraErrorMessage(error: string, description = ""): string {
   const code = /AADSTS(\d+)/.exec(description)?.[1];
-  if (code === "50105") return "Your Microsoft account is not assigned to EdgeDesk. Ask your administrator to assign you to the EdgeDesk app in Microsoft Entra ID (Enterprise applications > EdgeDesk > Users and groups).";
-  if (code === "65001" || code === "90094" || error === "consent_required") return "Your organisation has not given EdgeDesk permission to sign you in yet. Ask an administrator of your Microsoft tenant to grant consent to the EdgeDesk app, then try again.";
-  if (code === "65004") return "You declined the permissions EdgeDesk asked for at Microsoft, so you are not signed in. Start again and accept them to sign in with Microsoft.";
-  if (code === "50020" || code === "500200") return "That Microsoft account does not belong to an organisation EdgeDesk accepts. Sign in with your work account.";
-  if (error === "interaction_required" || error === "login_required") return "Microsoft needs you to finish signing in there (for example to complete its own verification or accept terms). Start again.";
-  if (error === "access_denied") return "Microsoft did not sign you in: the sign-in was cancelled or refused. Start again, or ask your administrator.";
-  if (error === "temporarily_unavailable" || error === "server_error") return "Microsoft could not sign you in just now. Try again in a moment.";
+  if (code === "50105")
+    return "Your Microsoft account is not assigned to EdgeDesk. Ask your administrator to assign you to the EdgeDesk app in Microsoft Entra ID (Enterprise applications > EdgeDesk > Users and groups).";
+  if (code === "65001" || code === "90094" || error === "consent_required")
+    return "Your organisation has not given EdgeDesk permission to sign you in yet. Ask an administrator of your Microsoft tenant to grant consent to the EdgeDesk app, then try again.";
+  if (code === "65004")
+    return "You declined the permissions EdgeDesk asked for at Microsoft, so you are not signed in. Start again and accept them to sign in with Microsoft.";
+  if (code === "50020" || code === "500200")
+    return "That Microsoft account does not belong to an organisation EdgeDesk accepts. Sign in with your work account.";
+  if (error === "interaction_required" || error === "login_required")
+    return "Microsoft needs you to finish signing in there (for example to complete its own verification or accept terms). Start again.";
+  if (error === "access_denied")
+    return "Microsoft did not sign you in: the sign-in was cancelled or refused. Start again, or ask your administrator.";
+  if (error === "temporarily_unavailable" || error === "server_error")
+    return "Microsoft could not sign you in just now. Try again in a moment.";
   return "Microsoft did not sign you in. Start again, or ask your administrator.";
 }

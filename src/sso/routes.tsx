@@ -18,7 +18,16 @@ import { sourceOf } from "../limits/source";
 import { allowsSso, type Portal } from "../portal/policy";
 import { findLinkedUser, findOrLinkUser } from "./accounts";
 import { invitationRoutes, linkThroughInvitation } from "./invitation-routes";
-import { type EntraIdentity, entraErrorMessage, exchangeCode, type SsoConfig, type SsoFlow, ssoConfig, startFlow, verifyIdToken } from "./oidc";
+import {
+  type EntraIdentity,
+  entraErrorMessage,
+  exchangeCode,
+  type SsoConfig,
+  type SsoFlow,
+  ssoConfig,
+  startFlow,
+  verifyIdToken,
+} from "./oidc";
 import { allowedTenantIds } from "./tenants";
 import { portalPolicy } from "../portal/context";
 
@@ -31,7 +40,10 @@ const flowSchema = z.object({
   nonce: z.string().min(20).max(100),
   next: z.string().max(2048),
   reauthFor: z.string().max(40).optional(),
-  invite: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  invite: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 const callbackQuery = z.union([
   z.object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(100) }),
@@ -60,7 +72,13 @@ function redirectUri(c: Context<AppEnv>, portal: Portal): string {
 }
 
 /** Start a flow: its state travels in an HttpOnly cookie, signed, and the browser goes to Microsoft. */
-async function goToMicrosoft(c: Context<AppEnv>, portal: Portal, config: SsoConfig, next: string, purpose: Parameters<typeof startFlow>[3]) {
+async function goToMicrosoft(
+  c: Context<AppEnv>,
+  portal: Portal,
+  config: SsoConfig,
+  next: string,
+  purpose: Parameters<typeof startFlow>[3],
+) {
   const { url, flow } = startFlow(config, redirectUri(c, portal), next, purpose);
   const payload = btoa(JSON.stringify(flow)).replace(/\+/g, "-").replace(/\//g, "_");
   // SECURITY.md 26: SameSite=Lax still travels on Microsoft's top-level redirect back to us.
@@ -115,7 +133,8 @@ export function ssoRoutes(portal: Portal) {
     if (!query.ok) return refuse(c, "Microsoft's answer was incomplete. Start the sign-in again.", 400);
     // SECURITY.md 23, 44: the state must be the one this browser started with, before anything is
     // written or asked: a stranger's made-up callback leaves no audit row and no object behind.
-    if (!flow || flow.state !== query.data.state) return refuse(c, "This sign-in expired or was not started in this browser. Start again.", 400);
+    if (!flow || flow.state !== query.data.state)
+      return refuse(c, "This sign-in expired or was not started in this browser. Start again.", 400);
     const now = c.var.clock.now();
     // SECURITY.md 44: anyone may start a flow, so each callback counts against its source (its
     // address or /64, and the /48 around it) before any audit row, limiter object or call to
@@ -135,7 +154,11 @@ export function ssoRoutes(portal: Portal) {
       const { error, error_description: description = "" } = query.data;
       console.warn(`SSO: Microsoft answered ${error}: ${description}`);
       const aadsts = /AADSTS\d+/.exec(description)?.[0];
-      await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", reason: aadsts ? `${error} (${aadsts})` : error } });
+      await recordAudit(c, {
+        event: "sign_in.failed",
+        portal,
+        details: { method: "sso", reason: aadsts ? `${error} (${aadsts})` : error },
+      });
       return refuse(c, entraErrorMessage(error, description), 400);
     }
 
@@ -176,24 +199,37 @@ export function ssoRoutes(portal: Portal) {
   async function confirmWithMicrosoft(c: Context<AppEnv>, flow: SsoFlow, identity: EntraIdentity, now: number) {
     const auth = await readSession(c, portal);
     const refuseReauth = async (message: string) => {
-      await recordAudit(c, { event: "sign_in.failed", portal, actorId: auth?.user.id, details: { method: "sso", reauth: true, reason: message } });
+      await recordAudit(c, {
+        event: "sign_in.failed",
+        portal,
+        actorId: auth?.user.id,
+        details: { method: "sso", reauth: true, reason: message },
+      });
       return c.html(
         <Layout title="Confirm it's you" portal={portal}>
           <Card title="Confirm it's you">
             <p role="alert">{message}</p>
-            <p><a href={`/${portal}/reauth?next=${encodeURIComponent(flow.next)}`}>Try again</a></p>
+            <p>
+              <a href={`/${portal}/reauth?next=${encodeURIComponent(flow.next)}`}>Try again</a>
+            </p>
           </Card>
         </Layout>,
         403,
       );
     };
-    if (!auth || auth.user.id !== flow.reauthFor || auth.session.stage !== "full") return refuseReauth("You are no longer signed in here as the person who started this. Sign in again.");
+    if (!auth || auth.user.id !== flow.reauthFor || auth.session.stage !== "full")
+      return refuseReauth("You are no longer signed in here as the person who started this. Sign in again.");
     const linked = await findLinkedUser(getDb(c.env.DB), portal, identity);
     if (linked?.id !== auth.user.id) return refuseReauth("That Microsoft account is not the one linked to your EdgeDesk account.");
     if (identity.authTime === null) {
-      return refuseReauth("Microsoft did not say when you last signed in (the ID token has no auth_time claim), so this cannot confirm it's you. Ask your administrator to add the optional claim auth_time to EdgeDesk's app registration.");
+      return refuseReauth(
+        "Microsoft did not say when you last signed in (the ID token has no auth_time claim), so this cannot confirm it's you. Ask your administrator to add the optional claim auth_time to EdgeDesk's app registration.",
+      );
     }
-    if (now - identity.authTime > REAUTH_WINDOW_MS) return refuseReauth("Microsoft did not ask for your password just now, so this cannot confirm it's you. Try again, and sign in at Microsoft when it asks.");
+    if (now - identity.authTime > REAUTH_WINDOW_MS)
+      return refuseReauth(
+        "Microsoft did not ask for your password just now, so this cannot confirm it's you. Try again, and sign in at Microsoft when it asks.",
+      );
     await rotateSession(c, auth, { stage: "full", reauthenticated: true });
     await recordAudit(c, { event: "reauthenticated", portal, actorId: auth.user.id, details: { method: "sso" } });
     return c.redirect(safeNextPath(flow.next, home), 303);

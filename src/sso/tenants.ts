@@ -30,7 +30,9 @@ export type AllowedTenants = { ok: true; ids: string[] } | { ok: false; message:
 
 async function tenantIdOf(authority: string, domain: string): Promise<string | null> {
   try {
-    const response = await fetch(`${authority}/${encodeURIComponent(domain)}/v2.0/.well-known/openid-configuration`, { headers: { Accept: "application/json" } });
+    const response = await fetch(`${authority}/${encodeURIComponent(domain)}/v2.0/.well-known/openid-configuration`, {
+      headers: { Accept: "application/json" },
+    });
     if (!response.ok) return null;
     const { issuer } = (await response.json()) as { issuer?: unknown };
     const id = typeof issuer === "string" ? /^https:\/\/[^/]+\/([0-9A-Za-z-]{1,64})\/v2\.0\/?$/.exec(issuer)?.[1] : undefined;

@@ -34,7 +34,9 @@ function SignOut({ auth }: { auth: Auth }) {
   return (
     <form method="post" action={`/${auth.portal}/logout`} class="sign-out">
       {auth.session.stage === "full" ? <a href={`/${auth.portal}/account`}>My account</a> : <span class="who">{auth.user.name}</span>}
-      <button type="submit" class="link">Sign out</button>
+      <button type="submit" class="link">
+        Sign out
+      </button>
     </form>
   );
 }
@@ -138,12 +140,25 @@ export function Notice({ message }: { message?: string | undefined }) {
  * A form's answer when it was refused: a problem of the whole form, or (when fields have their
  * own, shown beside them) how many fields need attention.
  */
-export function FormProblems({ error, errors, fields }: { error?: string | undefined; errors?: Record<string, string> | undefined; fields?: readonly string[] }) {
+export function FormProblems({
+  error,
+  errors,
+  fields,
+}: {
+  error?: string | undefined;
+  errors?: Record<string, string> | undefined;
+  fields?: readonly string[];
+}) {
   // A problem of a field the page has no control for (a version, a list of ids) is the form's own.
   const elsewhere = fields && Object.entries(errors ?? {}).find(([key]) => !fields.includes(key));
   if (!error && elsewhere) return <ErrorMessage message={elsewhere[1]} />;
   const count = Object.keys(errors ?? {}).length;
-  const summary = count > 1 ? `${count} fields need attention: see the messages beside them.` : count === 1 ? "A field needs attention: see the message beside it." : undefined;
+  const summary =
+    count > 1
+      ? `${count} fields need attention: see the messages beside them.`
+      : count === 1
+        ? "A field needs attention: see the message beside it."
+        : undefined;
   return <ErrorMessage message={error ?? summary} />;
 }
 

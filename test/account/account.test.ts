@@ -15,17 +15,23 @@ async function setPasswordPolicy(portal: Portal, change: Partial<PasswordPolicy>
   await writePortalPolicy(portal, { password: { ...current.password, ...change } }, false);
 }
 
-
 describe("changing one's own password on My account", () => {
   it("needs the current password, checks the rules, rotates this session and ends the others", async () => {
     const clock = fakeClock();
     const contact = await makeContact();
-    const [laptop, phone] = [browser({ clock }), browser({ clock, userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Safari/604.1" })];
+    const [laptop, phone] = [
+      browser({ clock }),
+      browser({ clock, userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Safari/604.1" }),
+    ];
     await signIn(laptop, "support", contact);
     await signIn(phone, "support", contact);
     const before = laptop.cookie(sessionCookieName("support"));
 
-    const wrongCurrent = await laptop.post("/support/account/password", { current: "not it", password: "new sturdy phrase", confirm: "new sturdy phrase" });
+    const wrongCurrent = await laptop.post("/support/account/password", {
+      current: "not it",
+      password: "new sturdy phrase",
+      confirm: "new sturdy phrase",
+    });
     expect(wrongCurrent.status).toBe(401);
     expect(await wrongCurrent.text()).toContain("Your current password is not right.");
     // Every field's problem at once, beside its field in the password form.
@@ -36,7 +42,11 @@ describe("changing one's own password on My account", () => {
     expect(weak.status).toBe(400);
     expect(await weak.text()).toContain("most commonly used");
 
-    const ok = await laptop.post("/support/account/password", { current: contact.password, password: "new sturdy phrase", confirm: "new sturdy phrase" });
+    const ok = await laptop.post("/support/account/password", {
+      current: contact.password,
+      password: "new sturdy phrase",
+      confirm: "new sturdy phrase",
+    });
     await ok.text();
     expect(ok.headers.get("Location")).toBe("/support/account?done=password");
     expect(laptop.cookie(sessionCookieName("support"))).not.toBe(before);
@@ -57,11 +67,20 @@ describe("changing one's own password on My account", () => {
     const { manualKey } = await enrollThroughPages(client, "agent", agent, clock);
     const page = await (await client.get("/agent/account")).text();
     expect(page).toMatch(/<label for="field-code">Authentication code<\/label>/);
-    const noCode = await client.post("/agent/account/password", { current: agent.password, password: "another sturdy phrase", confirm: "another sturdy phrase" });
+    const noCode = await client.post("/agent/account/password", {
+      current: agent.password,
+      password: "another sturdy phrase",
+      confirm: "another sturdy phrase",
+    });
     expect(noCode.status).toBe(401);
     await noCode.text();
     clock.advance(30_000);
-    const ok = await client.post("/agent/account/password", { current: agent.password, code: totpCode(manualKey, clock.now()), password: "another sturdy phrase", confirm: "another sturdy phrase" });
+    const ok = await client.post("/agent/account/password", {
+      current: agent.password,
+      code: totpCode(manualKey, clock.now()),
+      password: "another sturdy phrase",
+      confirm: "another sturdy phrase",
+    });
     await ok.text();
     expect(ok.status).toBe(303);
     await setMfa("agent", { authenticatorApp: false });
@@ -114,7 +133,9 @@ describe("password expiry", () => {
     expect(await statusOf(client, "/agent")).toBe(200);
     // A fresh sign-in 89 days later goes straight in.
     clock.advance(89 * DAY);
-    expect((await postPassword(browser({ clock }), "agent", { email: agent.email, password: "a brand new phrase" })).headers.get("Location")).toBe("/agent");
+    expect(
+      (await postPassword(browser({ clock }), "agent", { email: agent.email, password: "a brand new phrase" })).headers.get("Location"),
+    ).toBe("/agent");
     await setPasswordPolicy("agent", { expiryDays: 0 });
   });
 });
@@ -148,14 +169,19 @@ describe("active sessions", () => {
     await setMfa("agent", { authenticatorApp: false, emailOtp: false });
     const clock = fakeClock();
     const agent = await makeAgent();
-    const here = browser({ clock, ip: "203.0.113.10", userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/156.0 Safari/537.36 Edg/156.0" });
+    const here = browser({
+      clock,
+      ip: "203.0.113.10",
+      userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/156.0 Safari/537.36 Edg/156.0",
+    });
     const phone = browser({ clock, ip: "203.0.113.11", userAgent: "Mozilla/5.0 (Linux; Android 15) Chrome/156.0 Mobile Safari/537.36" });
     const tablet = browser({ clock, ip: "203.0.113.12", userAgent: "Mozilla/5.0 (iPad; CPU OS 18_0 like Mac OS X) Safari/604.1" });
     for (const b of [here, phone, tablet]) await signIn(b, "agent", agent);
 
     const page = await (await here.get("/agent/account")).text();
     expect(page.match(/data-testid="session-row"/g)).toHaveLength(3);
-    for (const text of ["Edge on Windows", "Chrome on Android", "Safari on iOS", "203.0.113.11", "This device"]) expect(page).toContain(text);
+    for (const text of ["Edge on Windows", "Chrome on Android", "Safari on iOS", "203.0.113.11", "This device"])
+      expect(page).toContain(text);
 
     const phoneId = [...page.matchAll(/action="\/agent\/account\/sessions\/(ses_[a-z2-7]+)\/revoke"/g)].map((m) => m[1]!);
     expect(phoneId).toHaveLength(3);

@@ -14,7 +14,12 @@ import { setMfa } from "../helpers/mfa";
 
 const FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
 
-beforeAll(() => Promise.all([setMfa("support", { authenticatorApp: false, emailOtp: false }), setMfa("agent", { authenticatorApp: false, emailOtp: false })]));
+beforeAll(() =>
+  Promise.all([
+    setMfa("support", { authenticatorApp: false, emailOtp: false }),
+    setMfa("agent", { authenticatorApp: false, emailOtp: false }),
+  ]),
+);
 
 describe("a person downloads their own data", () => {
   it("from My account, as JSON: profile, sign-in methods, sessions, security activity and their assets, without secrets", async () => {
@@ -24,8 +29,22 @@ describe("a person downloads their own data", () => {
     const location = await makeLocation(`Office ${crypto.randomUUID().slice(0, 6)}`);
     const [mine] = await seedAssets(1, { prefix: "Dana laptop", location_id: location });
     const [theirs] = await seedAssets(1, { prefix: "Other laptop" });
-    await env.DB.batch([env.DB.prepare("UPDATE assets SET used_by_id = ? WHERE id = ?").bind(contact.id, mine), env.DB.prepare("UPDATE assets SET used_by_id = ? WHERE id = ?").bind(someoneElse.id, theirs)]);
-    await db().insert(passkeys).values({ id: `cred-${crypto.randomUUID()}`, userId: contact.id, name: "Dana's phone", publicKey: "AAAA", counter: 0, transports: null, createdAt: clock.now() - 60_000, lastUsedAt: null });
+    await env.DB.batch([
+      env.DB.prepare("UPDATE assets SET used_by_id = ? WHERE id = ?").bind(contact.id, mine),
+      env.DB.prepare("UPDATE assets SET used_by_id = ? WHERE id = ?").bind(someoneElse.id, theirs),
+    ]);
+    await db()
+      .insert(passkeys)
+      .values({
+        id: `cred-${crypto.randomUUID()}`,
+        userId: contact.id,
+        name: "Dana's phone",
+        publicKey: "AAAA",
+        counter: 0,
+        transports: null,
+        createdAt: clock.now() - 60_000,
+        lastUsedAt: null,
+      });
     await pendingEnrollmentKey(env, db(), contact.id, clock.now());
     const codes = await generateRecoveryCodes(env, db(), contact.id, clock.now());
 
@@ -45,7 +64,13 @@ describe("a person downloads their own data", () => {
 
     expect(data.exportedAt).toBe(new Date(clock.now()).toISOString());
     expect(data.portal).toBe("Support portal");
-    expect(data.profile).toEqual({ id: contact.id, name: "Dana Download", email: contact.email, createdAt: "2026-01-01T00:00:00.000Z", passwordChangedAt: expect.any(String) });
+    expect(data.profile).toEqual({
+      id: contact.id,
+      name: "Dana Download",
+      email: contact.email,
+      createdAt: "2026-01-01T00:00:00.000Z",
+      passwordChangedAt: expect.any(String),
+    });
     expect(data.signIn).toEqual({
       password: true,
       microsoftAccount: null,
@@ -54,9 +79,30 @@ describe("a person downloads their own data", () => {
       recoveryCodesLeft: 10,
       passkeys: [{ name: "Dana's phone", addedAt: new Date(clock.now() - 120_000).toISOString(), lastUsedAt: null }],
     });
-    expect(data.sessions).toEqual([{ current: true, device: "Firefox on Windows", ip: "203.0.113.77", startedAt: new Date(clock.now() - 60_000).toISOString(), lastSeenAt: expect.any(String) }]);
-    expect(data.securityActivity).toContainEqual({ at: new Date(clock.now() - 60_000).toISOString(), what: "Signed in with a password", device: "Firefox on Windows", ip: "203.0.113.77" });
-    expect(data.assets).toEqual([{ name: "Dana laptop 00001", assetTag: "DANA LAPTOP-00001", type: "laptop", status: "in_use", location: expect.stringMatching(/^Office /) }]);
+    expect(data.sessions).toEqual([
+      {
+        current: true,
+        device: "Firefox on Windows",
+        ip: "203.0.113.77",
+        startedAt: new Date(clock.now() - 60_000).toISOString(),
+        lastSeenAt: expect.any(String),
+      },
+    ]);
+    expect(data.securityActivity).toContainEqual({
+      at: new Date(clock.now() - 60_000).toISOString(),
+      what: "Signed in with a password",
+      device: "Firefox on Windows",
+      ip: "203.0.113.77",
+    });
+    expect(data.assets).toEqual([
+      {
+        name: "Dana laptop 00001",
+        assetTag: "DANA LAPTOP-00001",
+        type: "laptop",
+        status: "in_use",
+        location: expect.stringMatching(/^Office /),
+      },
+    ]);
 
     // Nothing that would let someone sign in as them.
     const user = (await db().select().from(users).where(eq(users.id, contact.id)).get())!;
@@ -74,7 +120,11 @@ describe("a person downloads their own data", () => {
     const agent = await makeAgent({ name: "Avi Agent" });
     const client = browser();
     await signIn(client, "agent", agent);
-    const data = await (await client.get("/agent/account/export")).json<{ portal: string; profile: { email: string }; assets: unknown[] }>();
+    const data = await (await client.get("/agent/account/export")).json<{
+      portal: string;
+      profile: { email: string };
+      assets: unknown[];
+    }>();
     expect(data.portal).toBe("Agent portal");
     expect(data.profile.email).toBe(agent.email);
     expect(data.assets).toEqual([]);

@@ -6,17 +6,34 @@ import { defaultPortalPolicy, type PasswordPolicy } from "../../src/portal/polic
 
 const who = { email: "robin.hood@sherwood.example", name: "Robin Hood" };
 const nist = defaultPortalPolicy().password;
-const strict: PasswordPolicy = { ...nist, minLength: 12, requireUppercase: true, requireLowercase: true, requireDigit: true, requireSymbol: true };
+const strict: PasswordPolicy = {
+  ...nist,
+  minLength: 12,
+  requireUppercase: true,
+  requireLowercase: true,
+  requireDigit: true,
+  requireSymbol: true,
+};
 
 describe("password rules", () => {
   it("defaults to NIST: length only, no composition rules, no expiry, no history", () => {
-    expect(nist).toEqual({ minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 });
+    expect(nist).toEqual({
+      minLength: 8,
+      requireUppercase: false,
+      requireLowercase: false,
+      requireDigit: false,
+      requireSymbol: false,
+      expiryDays: 0,
+      reuseCount: 0,
+    });
     expect(checkNewPassword("horse battery", nist, who)).toBeNull();
     expect(checkNewPassword("seven77", nist, who)).toContain("at least 8 characters");
   });
 
   it("names every unmet rule at once, in the words the rules list uses", () => {
-    expect(checkNewPassword("longpasswordonly", strict, who)).toBe("This password does not meet these rules: an upper-case letter; a digit; a symbol, such as ! or #.");
+    expect(checkNewPassword("longpasswordonly", strict, who)).toBe(
+      "This password does not meet these rules: an upper-case letter; a digit; a symbol, such as ! or #.",
+    );
     expect(checkNewPassword("robin", strict, who)).toBe(
       "This password does not meet these rules: at least 12 characters; an upper-case letter; a digit; a symbol, such as ! or #; not your name or email address.",
     );
@@ -54,7 +71,8 @@ describe("password rules", () => {
   it("always refuses the person's own name or email", () => {
     for (const p of ["robin.hood@sherwood.example", "I am RobinHood!", "hood-is-good-123", "sherwood-forest"]) {
       const result = checkNewPassword(p, nist, who);
-      if (p === "sherwood-forest") expect(result).toBeNull(); // the domain is not personal
+      if (p === "sherwood-forest")
+        expect(result).toBeNull(); // the domain is not personal
       else expect(result, p).toContain("not your name or email");
     }
   });

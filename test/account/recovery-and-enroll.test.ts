@@ -60,7 +60,9 @@ describe("regenerating one's recovery codes", () => {
     // Each request needs its own code step, so spread them over steps T-1, T, T+1 of a later time.
     clock.advance(5 * MINUTE);
     const codes = [-1, 0, 1].map((o) => totpCode(manualKey, clock.now(), o));
-    const responses = await Promise.all(codes.map((code) => client.post("/agent/account/recovery-codes", { current: agent.password, code })));
+    const responses = await Promise.all(
+      codes.map((code) => client.post("/agent/account/recovery-codes", { current: agent.password, code })),
+    );
     await Promise.all(responses.map((r) => r.text()));
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
   });
@@ -71,7 +73,9 @@ describe("the two-hour limit under a burst", () => {
     const { env } = await import("cloudflare:workers");
     const { countAttempt, LIMITS, limitKeys } = await import("../../src/limits/limits");
     const now = fakeClock().now();
-    const results = await Promise.all(Array.from({ length: 50 }, () => countAttempt(env, limitKeys.recoveryCodes("agt_burstburstburst"), LIMITS.recoveryCodesPerUser, now)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => countAttempt(env, limitKeys.recoveryCodes("agt_burstburstburst"), LIMITS.recoveryCodesPerUser, now)),
+    );
     expect(results.filter((r) => r.allowed)).toHaveLength(1);
   });
 });

@@ -21,7 +21,11 @@ async function reauth(client: Browser, password: string, next = "/agent") {
 // Every test here starts with MFA off for agents; tests that want it turn it on themselves.
 beforeEach(() => setMfa("agent", { authenticatorApp: false, emailOtp: false }));
 
-const auditOf = async (event: string, targetId: string) => db().select().from(auditEvents).where(and(eq(auditEvents.event, event), eq(auditEvents.targetId, targetId)));
+const auditOf = async (event: string, targetId: string) =>
+  db()
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.event, event), eq(auditEvents.targetId, targetId)));
 
 describe("re-authentication", () => {
   it("is asked before sensitive pages, lasts 5 minutes, and rotates the session", async () => {
@@ -66,7 +70,11 @@ describe("resetting MFA", () => {
     expect((await agentClient.get("/agent")).status).toBe(200);
 
     clock.advance(30_000);
-    const confirm = await adminClient.post("/agent/reauth", { current: admin.password, code: totpCode(manualKey, clock.now()), next: "/agent" });
+    const confirm = await adminClient.post("/agent/reauth", {
+      current: admin.password,
+      code: totpCode(manualKey, clock.now()),
+      next: "/agent",
+    });
     await confirm.text();
     const reset = await adminClient.post(`/agent/admin/people/${agent.id}/reset-mfa`);
     await reset.text();
@@ -177,11 +185,13 @@ describe("recovery-code requests", () => {
     expect(await stale.text()).toContain("your re-authentication is more than 5 minutes old");
     await (await adminClient.post("/agent/reauth", { current: admin.password, next: "/agent/admin/recovery-requests" })).text();
     // Two presses at once: one issues the codes, with one audit row and one notice; the other is told it was answered.
-    const presses = await Promise.all([0, 1].map(async () => {
-      const r = await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`);
-      await r.text();
-      return r.status;
-    }));
+    const presses = await Promise.all(
+      [0, 1].map(async () => {
+        const r = await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`);
+        await r.text();
+        return r.status;
+      }),
+    );
     expect(presses.sort()).toEqual([303, 400]);
     const twice = await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`);
     expect(twice.status).toBe(400);
@@ -189,7 +199,11 @@ describe("recovery-code requests", () => {
     const count = async (query: string) => (await env.DB.prepare(query).bind(agent.id).first<{ n: number }>())!.n;
     expect(await count("SELECT count(*) AS n FROM recovery_codes WHERE user_id = ?")).toBe(10);
     expect(await count("SELECT count(*) AS n FROM audit_events WHERE event = 'recovery_codes.issued' AND target_id = ?")).toBe(1);
-    expect(await count("SELECT count(*) AS n FROM mail_outbox WHERE subject = 'New EdgeDesk recovery codes were issued for you' AND user_id = ?")).toBe(1);
+    expect(
+      await count(
+        "SELECT count(*) AS n FROM mail_outbox WHERE subject = 'New EdgeDesk recovery codes were issued for you' AND user_id = ?",
+      ),
+    ).toBe(1);
 
     clock.advance(2 * MINUTE);
     const next = browser({ clock });
@@ -219,16 +233,33 @@ describe("the last Administrator", () => {
     const client = browser();
     await signIn(client, "agent", admin);
     await reauth(client, admin.password);
-    const others = await db().select().from(users).where(and(eq(users.roleId, "role_administrator"), eq(users.active, true)));
+    const others = await db()
+      .select()
+      .from(users)
+      .where(and(eq(users.roleId, "role_administrator"), eq(users.active, true)));
     for (const other of others.filter((o) => o.id !== admin.id)) {
-      const r = await client.post(`/agent/admin/agents/${other.id}`, { name: other.name, email: other.email, roleId: "role_agent", active: "on" });
+      const r = await client.post(`/agent/admin/agents/${other.id}`, {
+        name: other.name,
+        email: other.email,
+        roleId: "role_agent",
+        active: "on",
+      });
       await r.text();
     }
     // Nobody changes their own role; and the last Administrator cannot disable themselves either.
-    const demote = await client.post(`/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_agent", active: "on" });
+    const demote = await client.post(`/agent/admin/agents/${admin.id}`, {
+      name: admin.name,
+      email: admin.email,
+      roleId: "role_agent",
+      active: "on",
+    });
     expect(demote.status).toBe(403);
     expect(await demote.text()).toContain("You cannot change your own role");
-    const disable = await client.post(`/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_administrator" });
+    const disable = await client.post(`/agent/admin/agents/${admin.id}`, {
+      name: admin.name,
+      email: admin.email,
+      roleId: "role_administrator",
+    });
     expect(disable.status).toBe(400);
     expect(await disable.text()).toContain("This is the last active Administrator");
 
@@ -244,7 +275,10 @@ describe("the last Administrator", () => {
     // One wins; the other is refused by the guard (400) or, if the winner demoted its sender first, by permission (403).
     expect([a.status, b.status].filter((s) => s === 303)).toHaveLength(1);
     expect([a.status, b.status].filter((s) => s === 400 || s === 403)).toHaveLength(1);
-    const left = await db().select().from(users).where(and(eq(users.roleId, "role_administrator"), eq(users.active, true)));
+    const left = await db()
+      .select()
+      .from(users)
+      .where(and(eq(users.roleId, "role_administrator"), eq(users.active, true)));
     expect(left).toHaveLength(1);
   });
 
@@ -270,7 +304,12 @@ describe("agents and roles", () => {
     const client = browser({ clock });
     await signIn(client, "agent", admin);
     await reauth(client, admin.password);
-    const weak = await client.post("/agent/admin/agents/new", { name: "Nia New", email: "nia@example.com", roleId: "role_agent", password: "password1" });
+    const weak = await client.post("/agent/admin/agents/new", {
+      name: "Nia New",
+      email: "nia@example.com",
+      roleId: "role_agent",
+      password: "password1",
+    });
     expect(weak.status).toBe(400);
     const weakHtml = await weak.text();
     expect(weakHtml).toContain("most commonly used");
@@ -285,7 +324,12 @@ describe("agents and roles", () => {
     expect(Object.keys(fieldErrors(emptyHtml)).sort()).toEqual(["email", "name", "password"]);
     expect(emptyHtml).toContain('value="not an email"');
     expect(cellText(emptyHtml)).toContain("3 fields need attention: see the messages beside them.");
-    const made = await client.post("/agent/admin/agents/new", { name: "Nia New", email: "nia@example.com", roleId: "role_agent", password: "copper kettle whistles" });
+    const made = await client.post("/agent/admin/agents/new", {
+      name: "Nia New",
+      email: "nia@example.com",
+      roleId: "role_agent",
+      password: "copper kettle whistles",
+    });
     await made.text();
     expect(made.headers.get("Location")).toBe("/agent/admin/agents?created=1");
     const nia = await db().select().from(users).where(eq(users.email, "nia@example.com")).get();
@@ -321,7 +365,10 @@ describe("agents and roles", () => {
       [{ groupIds: "grp_nope" }, "One of the chosen groups does not exist."],
       [{ email: admin.email }, "Another agent already uses this email."],
     ] as const) {
-      const r = await client.post(`/agent/admin/agents/${other.id}`, Object.assign({ name: other.name, email: other.email, roleId: "role_agent", active: "on" }, form));
+      const r = await client.post(
+        `/agent/admin/agents/${other.id}`,
+        Object.assign({ name: other.name, email: other.email, roleId: "role_agent", active: "on" }, form),
+      );
       expect(r.status).toBe(400);
       expect(await r.text()).toContain(message);
     }

@@ -13,7 +13,8 @@ describe("the audit log page", () => {
     const contact = await makeContact();
     // 55 failures at six real accounts (a made-up email's failures are aggregated, SECURITY.md 44).
     const people = await Promise.all(Array.from({ length: 6 }, () => makeContact()));
-    for (let i = 0; i < 55; i++) await postPassword(browser({ clock, ip: `192.0.2.${i}` }), "support", { email: people[i % 6]!.email, password: "wrong" });
+    for (let i = 0; i < 55; i++)
+      await postPassword(browser({ clock, ip: `192.0.2.${i}` }), "support", { email: people[i % 6]!.email, password: "wrong" });
     clock.advance(DAY);
     const client = browser({ clock });
     await signIn(client, "agent", admin);
@@ -25,7 +26,9 @@ describe("the audit log page", () => {
     const second = await (await client.get("/agent/settings/security/audit?event=sign_in.failed&page=2")).text();
     expect(second.match(/data-testid="audit-row"/g)).toHaveLength(5);
 
-    const byUser = await (await client.get(`/agent/settings/security/audit?user=${encodeURIComponent(contact.email.toUpperCase())}`)).text();
+    const byUser = await (
+      await client.get(`/agent/settings/security/audit?user=${encodeURIComponent(contact.email.toUpperCase())}`)
+    ).text();
     expect(byUser.match(/data-testid="audit-row"/g)).toHaveLength(1);
     expect(byUser).toContain("Signed in");
 

@@ -18,14 +18,27 @@ const clock = fakeClock();
 
 async function givePasskey(userId: string, name: string) {
   const id = `cred-${crypto.randomUUID()}`;
-  await db().insert(passkeys).values({ id, userId, name, publicKey: "AAAA", counter: 0, transports: null, createdAt: clock.now() - DAY, lastUsedAt: null });
+  await db()
+    .insert(passkeys)
+    .values({ id, userId, name, publicKey: "AAAA", counter: 0, transports: null, createdAt: clock.now() - DAY, lastUsedAt: null });
   return id;
 }
 
 async function giveDevice(userId: string, portal: "agent" | "support") {
-  const id = `dev_${"abcdefghijklmnop".split("").sort(() => Math.random() - 0.5).join("")}`;
+  const id = `dev_${"abcdefghijklmnop"
+    .split("")
+    .sort(() => Math.random() - 0.5)
+    .join("")}`;
   const { generation } = await portalStub(env, portal).getPolicy();
-  await userStub(env, userId).rememberDevice({ id, tokenHash: crypto.randomUUID(), generation, now: clock.now(), expiresAt: clock.now() + 30 * DAY, ip: "203.0.113.7", userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Firefox/140.0" });
+  await userStub(env, userId).rememberDevice({
+    id,
+    tokenHash: crypto.randomUUID(),
+    generation,
+    now: clock.now(),
+    expiresAt: clock.now() + 30 * DAY,
+    ip: "203.0.113.7",
+    userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Firefox/140.0",
+  });
   return id;
 }
 
@@ -34,7 +47,12 @@ async function post(client: Browser, path: string) {
   return { status: response.status, location: response.headers.get("Location"), text: await response.text() };
 }
 
-beforeAll(() => Promise.all([setMfa("agent", { authenticatorApp: false, emailOtp: false, rememberDays: 30 }), setMfa("support", { authenticatorApp: false, emailOtp: false, rememberDays: 30 })]));
+beforeAll(() =>
+  Promise.all([
+    setMfa("agent", { authenticatorApp: false, emailOtp: false, rememberDays: 30 }),
+    setMfa("support", { authenticatorApp: false, emailOtp: false, rememberDays: 30 }),
+  ]),
+);
 
 describe("an admin removes one passkey or one remembered device", () => {
   it("lists them under their headings and removes each on its own, audited and emailed", async () => {
@@ -47,11 +65,11 @@ describe("an admin removes one passkey or one remembered device", () => {
     await signIn(client, "agent", admin);
 
     const page = await (await client.get(`/agent/admin/contacts/${contact.id}`)).text();
-    expect(tableRows(page, "admin-passkeys").map((r) => [r["Name"], r["Added"], r["Last used"]])).toEqual([
+    expect(tableRows(page, "admin-passkeys").map((r) => [r.Name, r.Added, r["Last used"]])).toEqual([
       ["Work laptop", "24 h ago", "never"],
       ["Phone", "24 h ago", "never"],
     ]);
-    expect(tableRows(page, "admin-devices").map((r) => [r["Device"], r["IP address"]])).toEqual([["Firefox on macOS", "203.0.113.7"]]);
+    expect(tableRows(page, "admin-devices").map((r) => [r.Device, r["IP address"]])).toEqual([["Firefox on macOS", "203.0.113.7"]]);
 
     const removed = await post(client, `/agent/admin/people/${contact.id}/passkeys/${encodeURIComponent(laptop)}/remove`);
     expect(removed.status).toBe(303);
@@ -62,13 +80,19 @@ describe("an admin removes one passkey or one remembered device", () => {
     const { generation } = await portalStub(env, "support").getPolicy();
     expect(await userStub(env, contact.id).listDevices(generation, clock.now())).toEqual([]);
 
-    const events = await db().select().from(auditEvents).where(and(eq(auditEvents.targetId, contact.id), eq(auditEvents.actorId, admin.id)));
+    const events = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.targetId, contact.id), eq(auditEvents.actorId, admin.id)));
     expect(events.map((e) => [e.event, e.portal])).toEqual([
       ["passkey.removed", "support"],
       ["devices.forgotten", "support"],
     ]);
     const mails = await db().select().from(devMailbox).where(eq(devMailbox.to, contact.email)).orderBy(desc(devMailbox.id));
-    expect(mails.map((m) => m.body.match(/removed (.+) from your EdgeDesk account/)?.[1])).toEqual(["a remembered device (it will be asked for the second step again)", "the passkey “Work laptop”"]);
+    expect(mails.map((m) => m.body.match(/removed (.+) from your EdgeDesk account/)?.[1])).toEqual([
+      "a remembered device (it will be asked for the second step again)",
+      "the passkey “Work laptop”",
+    ]);
 
     // Unknown items are refused without touching the rest.
     expect((await post(client, `/agent/admin/people/${contact.id}/passkeys/nope/remove`)).status).toBe(404);

@@ -43,7 +43,14 @@ async function rolePermissions(): Promise<Map<string, Permission[]>> {
  */
 async function agentsState(n: string, ids: string[], roleIds: string[]) {
   return db()
-    .select({ id: users.id, name: users.name, roleId: users.roleId, email: users.email, active: users.active, passwordHash: users.passwordHash })
+    .select({
+      id: users.id,
+      name: users.name,
+      roleId: users.roleId,
+      email: users.email,
+      active: users.active,
+      passwordHash: users.passwordHash,
+    })
     .from(users)
     .where(and(eq(users.kind, "agent"), or(inArray(users.id, ids), inArray(users.roleId, roleIds), like(users.email, `new-${n}-%`))));
 }
@@ -67,7 +74,8 @@ async function post(client: Browser, path: string, form: Record<string, string |
   const response = await client.request(path, { method: "POST", body });
   const text = await response.text();
   expect(answers, `${path} answered ${response.status}`).toContain(response.status);
-  if (response.status === 403) expect(text.replace(/<[^>]+>/g, " ")).toMatch(/[Yy]ou (cannot|don't)|Only an Administrator|Your role does not include/);
+  if (response.status === 403)
+    expect(text.replace(/<[^>]+>/g, " ")).toMatch(/[Yy]ou (cannot|don't)|Only an Administrator|Your role does not include/);
   return response.status;
 }
 
@@ -111,7 +119,14 @@ async function runActor(a: number, tally: Tally) {
   for (let t = 0; t < TARGETS_EACH; t++) await runPair(`${a}.${t}`, rand, client, actor, actorRole, tally);
 }
 
-async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<ReturnType<typeof makeAgent>>, actorRole: string, tally: Tally) {
+async function runPair(
+  n: string,
+  rand: Rand,
+  client: Browser,
+  actor: Awaited<ReturnType<typeof makeAgent>>,
+  actorRole: string,
+  tally: Tally,
+) {
   const targetRole = rand() < 0.15 ? ADMIN : await makeRole(subset(rand));
   const otherRole = await makeRole(subset(rand));
   // Some start disabled: enabling is an edit too, and only a disabled agent can be removed.
@@ -126,11 +141,27 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
   const agentsBefore = new Map((await agentsState(n, [actor.id, target.id], caseRoles())).map((x) => [x.id, x]));
   const groupsBefore = new Map(await Promise.all([actor.id, target.id].map(async (id) => [id, (await personState(id)).groupIds] as const)));
   const actorPowers = powers(actorRole, rolesBefore);
-  const outOfReach = (roleId: string | null | undefined, rolesNow: Map<string, Permission[]>) => roleId !== undefined && [...powers(roleId, rolesNow)].some((p) => !actorPowers.has(p));
+  const outOfReach = (roleId: string | null | undefined, rolesNow: Map<string, Permission[]>) =>
+    roleId !== undefined && [...powers(roleId, rolesNow)].some((p) => !actorPowers.has(p));
 
   for (let step = 0; step < 4; step++) {
     const who = rand() < 0.25 ? actor : target;
-    const op = pick(rand, ["assign", "assign", "edit", "edit", "editRole", "createRole", "password", "email", "active", "createAgent", "deleteRole", "invite", "remove", "pass"] as const);
+    const op = pick(rand, [
+      "assign",
+      "assign",
+      "edit",
+      "edit",
+      "editRole",
+      "createRole",
+      "password",
+      "email",
+      "active",
+      "createAgent",
+      "deleteRole",
+      "invite",
+      "remove",
+      "pass",
+    ] as const);
     const person = ["assign", "edit", "password", "email", "active", "invite", "remove", "pass"].includes(op);
     const whoBefore = await personState(who.id);
     const whoOutOfReach = outOfReach(whoBefore.row?.roleId, await rolePermissions());
@@ -148,9 +179,17 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
         ...(active ? { active: "on" } : {}),
       });
     } else if (op === "assign") {
-      status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: (await agentEmail(who.id))!, roleId: pick(rand, roleIds()), active: "on" });
+      status = await post(client, `/agent/admin/agents/${who.id}`, {
+        name: who.name,
+        email: (await agentEmail(who.id))!,
+        roleId: pick(rand, roleIds()),
+        active: "on",
+      });
     } else if (op === "editRole") {
-      status = await post(client, `/agent/admin/roles/${pick(rand, [actorRole, targetRole, otherRole, ...created])}`, { name: `Edited ${n}-${step}`, permissions: subset(rand) });
+      status = await post(client, `/agent/admin/roles/${pick(rand, [actorRole, targetRole, otherRole, ...created])}`, {
+        name: `Edited ${n}-${step}`,
+        permissions: subset(rand),
+      });
     } else if (op === "createRole") {
       const name = `Made ${n}-${step}`;
       status = await post(client, "/agent/admin/roles/new", { name, permissions: subset(rand) });
@@ -159,11 +198,25 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
     } else if (op === "password") {
       status = await post(client, `/agent/admin/agents/${who.id}/password`, { password: `a brand new passphrase ${n} ${step}` });
     } else if (op === "email") {
-      status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: `moved-${n}-${step}@example.com`, roleId: (await agentRole(who.id))!, active: "on" });
+      status = await post(client, `/agent/admin/agents/${who.id}`, {
+        name: who.name,
+        email: `moved-${n}-${step}@example.com`,
+        roleId: (await agentRole(who.id))!,
+        active: "on",
+      });
     } else if (op === "active") {
-      status = await post(client, `/agent/admin/agents/${who.id}`, { name: who.name, email: (await agentEmail(who.id))!, roleId: (await agentRole(who.id))! });
+      status = await post(client, `/agent/admin/agents/${who.id}`, {
+        name: who.name,
+        email: (await agentEmail(who.id))!,
+        roleId: (await agentRole(who.id))!,
+      });
     } else if (op === "createAgent") {
-      status = await post(client, "/agent/admin/agents/new", { name: `New ${n}`, email: `new-${n}-${step}@example.com`, roleId: pick(rand, roleIds()), password: "a long enough first passphrase" });
+      status = await post(client, "/agent/admin/agents/new", {
+        name: `New ${n}`,
+        email: `new-${n}-${step}@example.com`,
+        roleId: pick(rand, roleIds()),
+        password: "a long enough first passphrase",
+      });
     } else if (op === "invite") {
       // "Invite to sign in with Microsoft" lets whoever uses the link sign in as them: the link page is a 200.
       status = await post(client, `/agent/admin/people/${who.id}/sso-invite`, {}, [200, 401, 403, 404, 409]);
@@ -177,16 +230,25 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
       status = await post(client, `/agent/admin/roles/${pick(rand, [targetRole, otherRole, ...created])}/delete`, {});
     }
     // Whatever is refused changes nothing about the person; someone holding more is refused whole.
-    if (person && status !== 303 && status !== 200) expect(await personState(who.id), `pair ${n} step ${step}: a refused ${op} changed ${who.id}`).toEqual(whoBefore);
+    if (person && status !== 303 && status !== 200)
+      expect(await personState(who.id), `pair ${n} step ${step}: a refused ${op} changed ${who.id}`).toEqual(whoBefore);
     if (op === "edit" && whoOutOfReach) tally.outOfReachEdits++;
-    if (person && whoOutOfReach) expect([401, 403], `pair ${n} step ${step}: ${op} on ${who.id}, who holds more than the actor, answered ${status}`).toContain(status);
+    if (person && whoOutOfReach)
+      expect([401, 403], `pair ${n} step ${step}: ${op} on ${who.id}, who holds more than the actor, answered ${status}`).toContain(status);
     if (op === "remove" && status === 303) tally.removed++;
     if (status === 303 || status === 200) tally.applied++;
     else tally.refused++;
   }
 
   const rolesAfter = await rolePermissions();
-  const present = new Set((await db().select({ id: users.id }).from(users).where(inArray(users.id, [...agentsBefore.keys()]))).map((x) => x.id));
+  const present = new Set(
+    (
+      await db()
+        .select({ id: users.id })
+        .from(users)
+        .where(inArray(users.id, [...agentsBefore.keys()]))
+    ).map((x) => x.id),
+  );
   const label = `pair ${n} (actor ${[...actorPowers].join("+") || "nothing"})`;
   for (const agent of await agentsState(n, [actor.id, target.id], caseRoles())) {
     const before = agentsBefore.get(agent.id);
@@ -196,25 +258,40 @@ async function runPair(n: string, rand: Rand, client: Browser, actor: Awaited<Re
     }
     // Someone who held more than the actor keeps everything: name, groups, role, email, password and active state; and is not removed.
     if (before && [...powers(before.roleId, rolesBefore)].some((p) => !actorPowers.has(p))) {
-      expect({ ...agent, groupIds: (await personState(agent.id)).groupIds }, `${label}: ${agent.id} was changed`).toEqual({ ...before, groupIds: groupsBefore.get(agent.id) ?? [] });
-      expect(await db().select().from(ssoInvitations).where(eq(ssoInvitations.userId, agent.id)), `${label}: ${agent.id} was invited to be signed in as`).toHaveLength(0);
-      expect(await db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, agent.id)), `${label}: ${agent.id} was given a pass to be signed in as`).toHaveLength(0);
+      expect({ ...agent, groupIds: (await personState(agent.id)).groupIds }, `${label}: ${agent.id} was changed`).toEqual({
+        ...before,
+        groupIds: groupsBefore.get(agent.id) ?? [],
+      });
+      expect(
+        await db().select().from(ssoInvitations).where(eq(ssoInvitations.userId, agent.id)),
+        `${label}: ${agent.id} was invited to be signed in as`,
+      ).toHaveLength(0);
+      expect(
+        await db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, agent.id)),
+        `${label}: ${agent.id} was given a pass to be signed in as`,
+      ).toHaveLength(0);
     }
   }
   for (const [id, before] of agentsBefore) {
-    if ([...powers(before.roleId, rolesBefore)].some((p) => !actorPowers.has(p))) expect(present.has(id), `${label}: ${id} held more than the actor and was removed`).toBe(true);
+    if ([...powers(before.roleId, rolesBefore)].some((p) => !actorPowers.has(p)))
+      expect(present.has(id), `${label}: ${id} held more than the actor and was removed`).toBe(true);
   }
   for (const roleId of caseRoles()) {
     const before = rolesBefore.get(roleId);
     const permissions = rolesAfter.get(roleId) ?? [];
     if (!before) continue;
     for (const p of permissions) expect(before.includes(p) || actorPowers.has(p), `${label}: role ${roleId} gained ${p}`).toBe(true);
-    if (before.some((p) => !actorPowers.has(p))) expect(permissions, `${label}: role ${roleId} held more than the actor and changed`).toEqual(before);
+    if (before.some((p) => !actorPowers.has(p)))
+      expect(permissions, `${label}: role ${roleId} held more than the actor and changed`).toEqual(before);
   }
-  expect(await db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, actor.id)), `${label}: the actor issued themselves a pass`).toHaveLength(0);
+  expect(
+    await db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, actor.id)),
+    `${label}: the actor issued themselves a pass`,
+  ).toHaveLength(0);
   const actorNow = (await agentsState(n, [actor.id], []))[0]!;
   expect(actorNow.roleId, `${label}: the actor changed their own role`).toBe(actorRole);
-  if (actorRole !== ADMIN) expect(rolesAfter.get(actorRole), `${label}: the actor changed their own role's permissions`).toEqual(rolesBefore.get(actorRole));
+  if (actorRole !== ADMIN)
+    expect(rolesAfter.get(actorRole), `${label}: the actor changed their own role's permissions`).toEqual(rolesBefore.get(actorRole));
 }
 
 async function agentRole(id: string) {
@@ -224,5 +301,3 @@ async function agentRole(id: string) {
 async function agentEmail(id: string) {
   return (await db().select({ email: users.email }).from(users).where(eq(users.id, id)).get())?.email;
 }
-
-

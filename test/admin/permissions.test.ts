@@ -7,8 +7,20 @@ import { makeRole } from "../helpers/roles";
 
 // Each permission and the pages it opens; every other permission's pages stay shut.
 const PAGES: Record<Exclude<Permission, "viewAssets" | "manageAssets">, { paths: string[]; nav: string }> = {
-  manageAuthentication: { paths: ["/agent/settings/security", "/agent/settings/security/agents/mfa", "/agent/settings/security/contacts/password", "/agent/settings/security/audit", "/agent/settings/security/audit.csv"], nav: 'href="/agent/settings/security"' },
-  manageAgents: { paths: ["/agent/admin/agents", "/agent/admin/agents/new", "/agent/admin/contacts", "/agent/admin/roles", "/agent/admin/roles/new"], nav: 'href="/agent/admin/agents"' },
+  manageAuthentication: {
+    paths: [
+      "/agent/settings/security",
+      "/agent/settings/security/agents/mfa",
+      "/agent/settings/security/contacts/password",
+      "/agent/settings/security/audit",
+      "/agent/settings/security/audit.csv",
+    ],
+    nav: 'href="/agent/settings/security"',
+  },
+  manageAgents: {
+    paths: ["/agent/admin/agents", "/agent/admin/agents/new", "/agent/admin/contacts", "/agent/admin/roles", "/agent/admin/roles/new"],
+    nav: 'href="/agent/admin/agents"',
+  },
   manageRecoveryAndMfaReset: { paths: ["/agent/admin/recovery-requests"], nav: 'href="/agent/admin/recovery-requests"' },
 };
 
@@ -44,11 +56,12 @@ describe("each permission grants exactly its pages", () => {
     const agent = await makeAgent();
     const client = browser();
     await signIn(client, "agent", agent);
-    for (const { paths } of Object.values(PAGES)) for (const path of paths) {
-      const r = await client.get(path);
-      await r.text();
-      expect(r.status, path).toBe(403);
-    }
+    for (const { paths } of Object.values(PAGES))
+      for (const path of paths) {
+        const r = await client.get(path);
+        await r.text();
+        expect(r.status, path).toBe(403);
+      }
     const contact = await makeContact();
     const support = browser();
     await signIn(support, "support", contact);

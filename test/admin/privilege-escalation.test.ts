@@ -23,7 +23,12 @@ async function post(client: Browser, path: string, form: Record<string, string |
 
 /** What a person reads: tags dropped, entities decoded. */
 function visible(html: string): string {
-  return html.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&").replace(/\s+/g, " ");
+  return html
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ");
 }
 
 async function reauth(client: Browser, password: string) {
@@ -31,8 +36,13 @@ async function reauth(client: Browser, password: string) {
 }
 
 const row = (id: string) => db().select().from(users).where(eq(users.id, id)).get();
-const groupsOf = async (id: string) => (await db().select().from(groupMembers).where(eq(groupMembers.agentId, id))).map((m) => m.groupId).sort();
-const refusals = (actorId: string) => db().select().from(auditEvents).where(and(eq(auditEvents.event, "access.refused"), eq(auditEvents.actorId, actorId)));
+const groupsOf = async (id: string) =>
+  (await db().select().from(groupMembers).where(eq(groupMembers.agentId, id))).map((m) => m.groupId).sort();
+const refusals = (actorId: string) =>
+  db()
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.event, "access.refused"), eq(auditEvents.actorId, actorId)));
 const mailsTo = (to: string) => db().select().from(devMailbox).where(eq(devMailbox.to, to)).orderBy(desc(devMailbox.id));
 
 beforeAll(() => setMfa("agent", { authenticatorApp: false, emailOtp: false }));
@@ -46,12 +56,20 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     await signIn(client, "agent", manager);
     await reauth(client, manager.password);
 
-    const own = await post(client, `/agent/admin/agents/${manager.id}`, { name: manager.name, email: manager.email, roleId: "role_administrator", active: "on" });
+    const own = await post(client, `/agent/admin/agents/${manager.id}`, {
+      name: manager.name,
+      email: manager.email,
+      roleId: "role_administrator",
+      active: "on",
+    });
     expect(own.status).toBe(403);
     expect(own.text).toContain("You cannot change your own role");
     expect((await row(manager.id))!.roleId).toBe(managerRole);
 
-    const grantSelf = await post(client, `/agent/admin/roles/${managerRole}`, { name: "Managers", permissions: ["manageAgents", "manageRecoveryAndMfaReset", "manageAuthentication"] });
+    const grantSelf = await post(client, `/agent/admin/roles/${managerRole}`, {
+      name: "Managers",
+      permissions: ["manageAgents", "manageRecoveryAndMfaReset", "manageAuthentication"],
+    });
     expect(grantSelf.status).toBe(403);
     expect(grantSelf.text).toContain("You cannot change the role you hold");
     expect((await db().select().from(roles).where(eq(roles.id, managerRole)).get())!.permissions).toEqual(["manageAgents"]);
@@ -60,20 +78,48 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     const password = await post(client, `/agent/admin/agents/${admin.id}/password`, { password: "a password the attacker knows" });
     expect(password.status).toBe(403);
     expect(password.text).toContain("This agent holds permissions you don't have");
-    const email = await post(client, `/agent/admin/agents/${admin.id}`, { name: admin.name, email: "attacker@example.com", roleId: "role_administrator", active: "on" });
+    const email = await post(client, `/agent/admin/agents/${admin.id}`, {
+      name: admin.name,
+      email: "attacker@example.com",
+      roleId: "role_administrator",
+      active: "on",
+    });
     expect(email.status).toBe(403);
-    const disable = await post(client, `/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_administrator" });
+    const disable = await post(client, `/agent/admin/agents/${admin.id}`, {
+      name: admin.name,
+      email: admin.email,
+      roleId: "role_administrator",
+    });
     expect(disable.status).toBe(403);
     // Nor anything else about them: not their name, not their groups.
     const team = await makeGroup([admin.id]);
     const otherTeam = await makeGroup();
-    const rename = await post(client, `/agent/admin/agents/${admin.id}`, { name: "Ada Renamed", email: admin.email, roleId: "role_administrator", groupIds: team, active: "on" });
+    const rename = await post(client, `/agent/admin/agents/${admin.id}`, {
+      name: "Ada Renamed",
+      email: admin.email,
+      roleId: "role_administrator",
+      groupIds: team,
+      active: "on",
+    });
     expect(rename.status).toBe(403);
-    expect(rename.text).toContain("This agent holds permissions you don't have (“Access to Agent & Contact Authentication”, “Access to Agent Recovery Code and Reset MFA”, “View Assets”, “Manage Assets”, Administrator), so you cannot change their name.");
-    const regroup = await post(client, `/agent/admin/agents/${admin.id}`, { name: admin.name, email: admin.email, roleId: "role_administrator", groupIds: otherTeam, active: "on" });
+    expect(rename.text).toContain(
+      "This agent holds permissions you don't have (“Access to Agent & Contact Authentication”, “Access to Agent Recovery Code and Reset MFA”, “View Assets”, “Manage Assets”, Administrator), so you cannot change their name.",
+    );
+    const regroup = await post(client, `/agent/admin/agents/${admin.id}`, {
+      name: admin.name,
+      email: admin.email,
+      roleId: "role_administrator",
+      groupIds: otherTeam,
+      active: "on",
+    });
     expect(regroup.status).toBe(403);
     expect(regroup.text).toContain("so you cannot change their groups.");
-    const everything = await post(client, `/agent/admin/agents/${admin.id}`, { name: "Ada Renamed", email: "attacker@example.com", roleId: managerRole, groupIds: [team, otherTeam] });
+    const everything = await post(client, `/agent/admin/agents/${admin.id}`, {
+      name: "Ada Renamed",
+      email: "attacker@example.com",
+      roleId: managerRole,
+      groupIds: [team, otherTeam],
+    });
     expect(everything.status).toBe(403);
     expect(everything.text).toContain("so you cannot change their name, groups, role, email and active state.");
     expect(await row(admin.id)).toEqual(before);
@@ -82,21 +128,46 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     // A role the manager does not fully hold cannot be given to anyone, even a new agent.
     const richer = await makeRole(["manageAgents", "manageAuthentication"]);
     const other = await makeAgent({ roleId: await makeRole([]) });
-    const give = await post(client, `/agent/admin/agents/${other.id}`, { name: other.name, email: other.email, roleId: richer, active: "on" });
+    const give = await post(client, `/agent/admin/agents/${other.id}`, {
+      name: other.name,
+      email: other.email,
+      roleId: richer,
+      active: "on",
+    });
     expect(give.status).toBe(403);
     expect(give.text).toContain("includes permissions you don't have");
-    const made = await post(client, "/agent/admin/agents/new", { name: "Sock Puppet", email: "puppet@example.com", roleId: "role_administrator", password: "a long enough first passphrase" });
+    const made = await post(client, "/agent/admin/agents/new", {
+      name: "Sock Puppet",
+      email: "puppet@example.com",
+      roleId: "role_administrator",
+      password: "a long enough first passphrase",
+    });
     expect(made.status).toBe(403);
     expect(made.text).toContain("Only an Administrator can make someone an Administrator");
     expect(await db().select().from(users).where(eq(users.email, "puppet@example.com")).get()).toBeUndefined();
-    const newRole = await post(client, "/agent/admin/roles/new", { name: "Escalator", permissions: ["manageAgents", "manageRecoveryAndMfaReset"] });
+    const newRole = await post(client, "/agent/admin/roles/new", {
+      name: "Escalator",
+      permissions: ["manageAgents", "manageRecoveryAndMfaReset"],
+    });
     expect(newRole.status).toBe(403);
     expect(await db().select().from(roles).where(eq(roles.name, "Escalator")).get()).toBeUndefined();
 
     // Every refusal is in the audit log, with what was tried and why.
     const audited = await refusals(manager.id);
     expect(audited.map((e) => (e.details as { action: string }).action).sort()).toEqual(
-      ["change a role", "change an agent", "change an agent", "change an agent", "change an agent", "change an agent", "change an agent", "change an agent", "create a role", "create an agent", "set an agent's password"].sort(),
+      [
+        "change a role",
+        "change an agent",
+        "change an agent",
+        "change an agent",
+        "change an agent",
+        "change an agent",
+        "change an agent",
+        "change an agent",
+        "create a role",
+        "create an agent",
+        "set an agent's password",
+      ].sort(),
     );
   });
 
@@ -119,7 +190,9 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     await makeGroup();
     const richerAgent = await makeAgent();
     const lockedPage = await (await client.get(`/agent/admin/agents/${richerAgent.id}`)).text();
-    expect(visible(lockedPage)).toContain("This agent holds permissions you don't have (“Manage Assets”), so you cannot change their name, groups, role, email or active state.");
+    expect(visible(lockedPage)).toContain(
+      "This agent holds permissions you don't have (“Manage Assets”), so you cannot change their name, groups, role, email or active state.",
+    );
     expect(lockedPage).not.toContain(`action="/agent/admin/agents/${richerAgent.id}"`);
     const form = lockedPage.slice(lockedPage.indexOf('id="field-name"') - 100, lockedPage.indexOf('for="field-active"'));
     expect(form).toMatch(/<input id="field-name" name="name"[^>]*readonly=""/);
@@ -154,23 +227,44 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     // Signing in counts as confirming; 5 minutes later it no longer does.
     clock.advance(5 * MINUTE + 1);
 
-    const stale = await post(client, `/agent/admin/agents/${target.id}`, { name: target.name, email: target.email, roleId: role, active: "on" });
+    const stale = await post(client, `/agent/admin/agents/${target.id}`, {
+      name: target.name,
+      email: target.email,
+      roleId: role,
+      active: "on",
+    });
     expect(stale.status).toBe(401);
     expect(stale.text).toContain("Confirm it's you first");
     expect((await row(target.id))!.roleId).toBe("role_agent");
     // A name or group change needs no re-authentication.
-    expect((await post(client, `/agent/admin/agents/${target.id}`, { name: "Renamed Agent", email: target.email, roleId: "role_agent", active: "on" })).status).toBe(303);
+    expect(
+      (
+        await post(client, `/agent/admin/agents/${target.id}`, {
+          name: "Renamed Agent",
+          email: target.email,
+          roleId: "role_agent",
+          active: "on",
+        })
+      ).status,
+    ).toBe(303);
 
     await reauth(client, admin.password);
-    expect((await post(client, `/agent/admin/agents/${target.id}`, { name: "Renamed Agent", email: target.email, roleId: role, active: "on" })).status).toBe(303);
+    expect(
+      (await post(client, `/agent/admin/agents/${target.id}`, { name: "Renamed Agent", email: target.email, roleId: role, active: "on" }))
+        .status,
+    ).toBe(303);
     expect((await mailsTo(target.email))[0]!.subject).toBe("Your EdgeDesk role changed");
     expect((await mailsTo(target.email))[0]!.body).toContain(`gave you the role Role ${role}`);
 
-    expect((await post(client, `/agent/admin/roles/${role}`, { name: "Asset viewers", permissions: ["viewAssets", "manageAssets"] })).status).toBe(303);
+    expect(
+      (await post(client, `/agent/admin/roles/${role}`, { name: "Asset viewers", permissions: ["viewAssets", "manageAssets"] })).status,
+    ).toBe(303);
     expect((await mailsTo(holder.email))[0]!.subject).toBe("The permissions of your EdgeDesk role changed");
 
     const moved = `moved-${crypto.randomUUID().slice(0, 8)}@example.com`;
-    expect((await post(client, `/agent/admin/agents/${target.id}`, { name: "Renamed Agent", email: moved, roleId: role, active: "on" })).status).toBe(303);
+    expect(
+      (await post(client, `/agent/admin/agents/${target.id}`, { name: "Renamed Agent", email: moved, roleId: role, active: "on" })).status,
+    ).toBe(303);
     expect((await mailsTo(target.email))[0]!.subject).toBe("The email of your EdgeDesk account changed");
     expect((await mailsTo(moved))[0]!.body).toContain(`from ${target.email} to ${moved}`);
 
@@ -181,7 +275,10 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     const late = await post(client, `/agent/admin/roles/${role}`, { name: "Asset viewers", permissions: ["viewAssets"] });
     expect(late.status).toBe(401);
     expect((await db().select().from(roles).where(eq(roles.id, role)).get())!.permissions).toEqual(["viewAssets", "manageAssets"]);
-    const assigned = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "role.assigned"), eq(auditEvents.targetId, target.id)));
+    const assigned = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "role.assigned"), eq(auditEvents.targetId, target.id)));
     expect(assigned.map((e) => e.details)).toEqual([{ from: "role_agent", to: role }]);
   });
 

@@ -5,7 +5,16 @@ import { env } from "cloudflare:workers";
 import { eq, inArray, or } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { portalStub, userStub } from "../../src/auth/sessions";
-import { auditEvents, inventoryHistory, passkeys, passwordResets, recoveryCodes, removedPeople, totpCredentials, users } from "../../src/db/schema";
+import {
+  auditEvents,
+  inventoryHistory,
+  passkeys,
+  passwordResets,
+  recoveryCodes,
+  removedPeople,
+  totpCredentials,
+  users,
+} from "../../src/db/schema";
 import { INVALID_CREDENTIALS } from "../../src/auth/routes";
 import { pseudonymFor } from "../../src/lifecycle/removal";
 import { DAY, MINUTE } from "../../src/lib/clock";
@@ -31,7 +40,14 @@ async function page(client: Browser, path: string) {
   return { status: response.status, location: response.headers.get("Location"), text: await response.text() };
 }
 
-const visible = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&").replace(/\s+/g, " ").replaceAll(" :", ":");
+const visible = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ")
+    .replaceAll(" :", ":");
 
 async function signedInAdmin() {
   const admin = await makeAdmin({ name: `Ada Admin ${crypto.randomUUID().slice(0, 6)}` });
@@ -42,15 +58,26 @@ async function signedInAdmin() {
 
 async function seedSoftware(name: string, values: { agentId: string; status?: string; groupId?: string | null }) {
   const id = `sw_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  await env.DB.prepare("INSERT INTO software (id, name, publisher, category, software_version, status, impact, agent_id, group_id, row_version, created_at, updated_at) VALUES (?, ?, 'Acme', 'Office', '2.1', ?, 'low', ?, ?, 1, 0, 0)")
+  await env.DB.prepare(
+    "INSERT INTO software (id, name, publisher, category, software_version, status, impact, agent_id, group_id, row_version, created_at, updated_at) VALUES (?, ?, 'Acme', 'Office', '2.1', ?, 'low', ?, ?, 1, 0, 0)",
+  )
     .bind(id, name, values.status ?? "active", values.agentId, values.groupId ?? null)
     .run();
   return id;
 }
 
-const auditMentioning = async (userId: string) => db().select().from(auditEvents).where(or(eq(auditEvents.targetId, userId), eq(auditEvents.actorId, userId)));
+const auditMentioning = async (userId: string) =>
+  db()
+    .select()
+    .from(auditEvents)
+    .where(or(eq(auditEvents.targetId, userId), eq(auditEvents.actorId, userId)));
 
-beforeAll(() => Promise.all([setMfa("agent", { authenticatorApp: false, emailOtp: false, rememberDays: 30 }), setMfa("support", { authenticatorApp: false, emailOtp: false, rememberDays: 30 })]));
+beforeAll(() =>
+  Promise.all([
+    setMfa("agent", { authenticatorApp: false, emailOtp: false, rememberDays: 30 }),
+    setMfa("support", { authenticatorApp: false, emailOtp: false, rememberDays: 30 }),
+  ]),
+);
 
 describe("removing a contact", () => {
   it("signs them out, destroys their sign-in data, and leaves only a pseudonym in the audit log and asset history", async () => {
@@ -62,7 +89,15 @@ describe("removing a contact", () => {
     const theirs = browser({ clock });
     await signIn(theirs, "support", contact);
     const { generation } = await portalStub(env, "support").getPolicy();
-    await userStub(env, contact.id).rememberDevice({ id: "dev_aaaaaaaaaaaaaaaa", tokenHash: crypto.randomUUID(), generation, now: clock.now(), expiresAt: clock.now() + 30 * DAY, ip: "203.0.113.9", userAgent: "Firefox" });
+    await userStub(env, contact.id).rememberDevice({
+      id: "dev_aaaaaaaaaaaaaaaa",
+      tokenHash: crypto.randomUUID(),
+      generation,
+      now: clock.now(),
+      expiresAt: clock.now() + 30 * DAY,
+      ip: "203.0.113.9",
+      userAgent: "Firefox",
+    });
     await pendingEnrollmentKey(env, db(), contact.id, clock.now());
     await generateRecoveryCodes(env, db(), contact.id, clock.now());
     // An email code mailed, and one being sent: two KV records under their person.
@@ -71,7 +106,18 @@ describe("removing a contact", () => {
     expect(await userStub(env, contact.id).confirmEmailOtp(contact.id, mailed.challengeId, clock.now())).toBe(true);
     expect((await userStub(env, contact.id).issueEmailOtp(contact.id, "flow-removal", clock.now() + 31_000)).ok).toBe(true);
     expect((await env.OTP_KV.list({ prefix: `otp:${contact.id}:` })).keys).toHaveLength(2);
-    await db().insert(passkeys).values({ id: `cred-${crypto.randomUUID()}`, userId: contact.id, name: "Rhea's phone", publicKey: "AAAA", counter: 0, transports: null, createdAt: clock.now(), lastUsedAt: null });
+    await db()
+      .insert(passkeys)
+      .values({
+        id: `cred-${crypto.randomUUID()}`,
+        userId: contact.id,
+        name: "Rhea's phone",
+        publicKey: "AAAA",
+        counter: 0,
+        transports: null,
+        createdAt: clock.now(),
+        lastUsedAt: null,
+      });
     await (await browser({ clock }).post("/support/login/forgot", { email: contact.email.toUpperCase() })).text();
     // …failed sign-ins naming their email in both portals, an admin's change, and an asset they use.
     await (await browser({ clock }).post("/support/login", { email: contact.email, password: "not the password" })).text();
@@ -99,46 +145,71 @@ describe("removing a contact", () => {
     const removed = await post(client, `/agent/admin/people/${contact.id}/remove`, { confirm: `  ${contact.email.toUpperCase()} ` });
     expect(removed.status).toBe(303);
     expect(removed.location).toBe(`/agent/admin/contacts?removed=${encodeURIComponent(pseudonym)}`);
-    expect(visible((await page(client, removed.location!)).text)).toContain(`Removed. In the audit log and asset history they now appear as “${pseudonym}”.`);
+    expect(visible((await page(client, removed.location!)).text)).toContain(
+      `Removed. In the audit log and asset history they now appear as “${pseudonym}”.`,
+    );
 
     // Signed out at once, and never signed in again: the same answer as an unknown email.
     expect((await page(theirs, "/support")).location).toMatch(/^\/support\/login/);
     const again = await browser({ clock }).post("/support/login", { email: contact.email, password: DEFAULT_PASSWORD });
-    const unknown = await browser({ clock }).post("/support/login", { email: `nobody-${crypto.randomUUID()}@example.com`, password: DEFAULT_PASSWORD });
+    const unknown = await browser({ clock }).post("/support/login", {
+      email: `nobody-${crypto.randomUUID()}@example.com`,
+      password: DEFAULT_PASSWORD,
+    });
     expect(again.status).toBe(unknown.status);
     expect(visible(await again.text())).toContain(INVALID_CREDENTIALS);
     await unknown.text();
 
     // Sign-in data: gone from D1 and from their Durable Object.
-    for (const table of [totpCredentials, recoveryCodes, passkeys, passwordResets]) expect(await db().select().from(table).where(eq(table.userId, contact.id))).toEqual([]);
+    for (const table of [totpCredentials, recoveryCodes, passkeys, passwordResets])
+      expect(await db().select().from(table).where(eq(table.userId, contact.id))).toEqual([]);
     expect(await db().select().from(users).where(eq(users.id, contact.id))).toEqual([]);
-    expect(await userStub(env, contact.id).listSessions({ generation, policy: (await portalStub(env, "support").getPolicy()).session, now: clock.now() })).toEqual([]);
+    expect(
+      await userStub(env, contact.id).listSessions({
+        generation,
+        policy: (await portalStub(env, "support").getPolicy()).session,
+        now: clock.now(),
+      }),
+    ).toEqual([]);
     expect(await userStub(env, contact.id).listDevices(generation, clock.now())).toEqual([]);
     expect((await env.OTP_KV.list({ prefix: `otp:${contact.id}` })).keys).toEqual([]);
-    expect(await db().select().from(removedPeople).where(eq(removedPeople.id, contact.id))).toEqual([{ id: contact.id, kind: "contact", pseudonym, removedAt: clock.now(), removedBy: admin.id }]);
+    expect(await db().select().from(removedPeople).where(eq(removedPeople.id, contact.id))).toEqual([
+      { id: contact.id, kind: "contact", pseudonym, removedAt: clock.now(), removedBy: admin.id },
+    ]);
 
     // The audit log: every event about them is still there, under the pseudonym, with no name or email left.
     // (Up to the removal: the sign-in attempts above came later, and a stranger may type any address.)
     const events = await db().select().from(auditEvents);
     const removal = events.find((e) => e.event === "user.removed" && e.targetId === contact.id)!;
-    const aboutThem = events.filter((e) => e.id <= removal.id && (e.targetId === contact.id || (e.portal === "support" && e.targetId === null)));
-    expect(aboutThem.map((e) => e.event)).toEqual(expect.arrayContaining(["sign_in.succeeded", "password_reset.requested", "user.updated", "user.removed"]));
+    const aboutThem = events.filter(
+      (e) => e.id <= removal.id && (e.targetId === contact.id || (e.portal === "support" && e.targetId === null)),
+    );
+    expect(aboutThem.map((e) => e.event)).toEqual(
+      expect.arrayContaining(["sign_in.succeeded", "password_reset.requested", "user.updated", "user.removed"]),
+    );
     for (const e of aboutThem) {
       expect(JSON.stringify(e).toLowerCase()).not.toContain(contact.email.toLowerCase());
       expect(JSON.stringify(e)).not.toContain("Rhea");
     }
-    expect(events.filter((e) => e.portal === "support" && JSON.stringify(e.details ?? {}).includes(pseudonym)).map((e) => e.event)).toEqual(expect.arrayContaining(["password_reset.requested", "sign_in.failed"]));
+    expect(events.filter((e) => e.portal === "support" && JSON.stringify(e.details ?? {}).includes(pseudonym)).map((e) => e.event)).toEqual(
+      expect.arrayContaining(["password_reset.requested", "sign_in.failed"]),
+    );
     // The agent portal's failed sign-in named the other person's address: it stays.
-    expect(events.some((e) => e.portal === "agent" && e.event === "sign_in.failed" && (e.details as { email?: string }).email === other.email)).toBe(true);
+    expect(
+      events.some((e) => e.portal === "agent" && e.event === "sign_in.failed" && (e.details as { email?: string }).email === other.email),
+    ).toBe(true);
 
     const log = await page(client, `/agent/settings/security/audit?user=${encodeURIComponent(pseudonym.toLowerCase())}`);
     const rows = tableRows(log.text);
-    expect(rows.find((r) => r["Event"]!.startsWith("Person removed"))).toMatchObject({ Actor: admin.email, Target: pseudonym });
-    expect(rows.filter((r) => r["Event"] === "Signed in").map((r) => [r["Actor"], r["Target"]])).toEqual([[pseudonym, pseudonym]]);
+    expect(rows.find((r) => r.Event!.startsWith("Person removed"))).toMatchObject({ Actor: admin.email, Target: pseudonym });
+    expect(rows.filter((r) => r.Event === "Signed in").map((r) => [r.Actor, r.Target])).toEqual([[pseudonym, pseudonym]]);
     expect(log.text.toLowerCase()).not.toContain(contact.email.toLowerCase());
 
     // The asset they used: no longer theirs, and its history says so under the same pseudonym.
-    expect((await env.DB.prepare("SELECT used_by_id, version FROM assets WHERE id = ?").bind(assetId).first())).toEqual({ used_by_id: null, version: 2 });
+    expect(await env.DB.prepare("SELECT used_by_id, version FROM assets WHERE id = ?").bind(assetId).first()).toEqual({
+      used_by_id: null,
+      version: 2,
+    });
     const asset = await page(client, `/agent/assets/${assetId}`);
     expect(visible(asset.text)).toContain(`Used by: ${pseudonym} → — · ${admin.name}`);
   });
@@ -155,7 +226,18 @@ describe("removing an agent", () => {
     const [retired] = await seedAssets(1, { prefix: "Lee retired", agent_id: leaving.id, status: "retired" });
     const software = await seedSoftware("Lee's licence", { agentId: leaving.id });
     // Something they did themselves, which their record's history keeps.
-    await db().insert(inventoryHistory).values({ recordType: "asset", recordId: open1!, field: "impact", oldValue: "low", newValue: "high", versionAfter: 1, actorId: leaving.id, at: clock.now() - DAY });
+    await db()
+      .insert(inventoryHistory)
+      .values({
+        recordType: "asset",
+        recordId: open1!,
+        field: "impact",
+        oldValue: "low",
+        newValue: "high",
+        versionAfter: 1,
+        actorId: leaving.id,
+        at: clock.now() - DAY,
+      });
 
     expect(visible((await page(client, `/agent/admin/agents/${leaving.id}`)).text)).toContain("To remove Lee Leaving, disable them first");
     const active = await page(client, `/agent/admin/people/${leaving.id}/remove`);
@@ -167,7 +249,7 @@ describe("removing an agent", () => {
     const blocked = await page(client, `/agent/admin/people/${leaving.id}/remove`);
     expect(blocked.status).toBe(200);
     expect(visible(blocked.text)).toContain("Lee Leaving manages 2 assets and 1 software record that are not retired.");
-    expect(tableRows(blocked.text, "managed-table").map((r) => [r["Kind"], r["Name"], r["Managed By Group"]])).toEqual([
+    expect(tableRows(blocked.text, "managed-table").map((r) => [r.Kind, r.Name, r["Managed By Group"]])).toEqual([
       ["Asset", "Lee open 00001", expect.stringMatching(/^Desk /)],
       ["Asset", "Lee open 00002", expect.stringMatching(/^Desk /)],
       ["Software", "Lee's licence", "—"],
@@ -180,8 +262,16 @@ describe("removing an agent", () => {
     // An agent outside the assets' group cannot take them: nothing of that list changes.
     const refused = await post(client, `/agent/admin/people/${leaving.id}/reassign`, { agentId: outsider.id });
     expect(refused.status).toBe(409);
-    expect(visible(refused.text)).toContain("Oli Outsider is not in the Managed By Group of 2 of these assets and 0 of these software records. Nothing was changed.");
-    expect((await env.DB.prepare("SELECT (SELECT count(*) FROM assets WHERE agent_id = ?1 AND status <> 'retired') + (SELECT count(*) FROM software WHERE agent_id = ?1) AS n").bind(leaving.id).first())!.n).toBe(3);
+    expect(visible(refused.text)).toContain(
+      "Oli Outsider is not in the Managed By Group of 2 of these assets and 0 of these software records. Nothing was changed.",
+    );
+    expect(
+      (await env.DB.prepare(
+        "SELECT (SELECT count(*) FROM assets WHERE agent_id = ?1 AND status <> 'retired') + (SELECT count(*) FROM software WHERE agent_id = ?1) AS n",
+      )
+        .bind(leaving.id)
+        .first())!.n,
+    ).toBe(3);
 
     const reassigned = await post(client, `/agent/admin/people/${leaving.id}/reassign`, { agentId: member.id });
     expect(reassigned.status).toBe(303);
@@ -189,16 +279,23 @@ describe("removing an agent", () => {
     expect(visible(ready.text)).toContain("Reassigned.");
     expect(ready.text).toContain('name="confirm"');
     expect(visible(ready.text)).toContain("unassigns the retired records they managed");
-    const { results } = await env.DB.prepare("SELECT id, agent_id FROM assets WHERE id IN (?, ?) UNION ALL SELECT id, agent_id FROM software WHERE id = ?").bind(open1, open2, software).all();
+    const { results } = await env.DB.prepare(
+      "SELECT id, agent_id FROM assets WHERE id IN (?, ?) UNION ALL SELECT id, agent_id FROM software WHERE id = ?",
+    )
+      .bind(open1, open2, software)
+      .all();
     expect(results.map((r) => r.agent_id)).toEqual([member.id, member.id, member.id]);
 
     const pseudonym = pseudonymFor("agent", leaving.id);
     const removed = await post(client, `/agent/admin/people/${leaving.id}/remove`, { confirm: leaving.email });
     expect(removed.status).toBe(303);
     expect(removed.location).toBe(`/agent/admin/agents?removed=${encodeURIComponent(pseudonym)}`);
-    expect(tableRows((await page(client, "/agent/admin/agents")).text).map((r) => r["Name"])).not.toContain("Lee Leaving");
+    expect(tableRows((await page(client, "/agent/admin/agents")).text).map((r) => r.Name)).not.toContain("Lee Leaving");
 
-    expect(await env.DB.prepare("SELECT agent_id, version FROM assets WHERE id = ?").bind(retired).first()).toEqual({ agent_id: null, version: 2 });
+    expect(await env.DB.prepare("SELECT agent_id, version FROM assets WHERE id = ?").bind(retired).first()).toEqual({
+      agent_id: null,
+      version: 2,
+    });
     expect(visible((await page(client, `/agent/assets/${retired}`)).text)).toContain(`Managed By Agent: ${pseudonym} → — · ${admin.name}`);
     // Their own earlier change is still theirs, shown under the same pseudonym; the reassign shows who had them.
     const history = visible((await page(client, `/agent/assets/${open1}`)).text);
@@ -213,12 +310,22 @@ describe("an agent's earlier addresses", () => {
     const { client } = await signedInAdmin();
     const tag = crypto.randomUUID().slice(0, 8);
     const first = `Lee.Former-${tag}@Example.COM`;
-    const created = await post(client, "/agent/admin/agents/new", { name: "Lee Former", email: first, roleId: "role_agent", password: "a long enough first passphrase" });
+    const created = await post(client, "/agent/admin/agents/new", {
+      name: "Lee Former",
+      email: first,
+      roleId: "role_agent",
+      password: "a long enough first passphrase",
+    });
     expect(created.status).toBe(303);
     const agent = (await db().select().from(users).where(eq(users.email, first.toLowerCase())).get())!;
     const second = `lee.second-${tag}@example.com`;
-    expect((await post(client, `/agent/admin/agents/${agent.id}`, { name: "Lee Former", email: second, roleId: "role_agent", active: "on" })).status).toBe(303);
-    expect((await post(client, `/agent/admin/agents/${agent.id}`, { name: "Lee Former", email: second, roleId: "role_agent" })).status).toBe(303);
+    expect(
+      (await post(client, `/agent/admin/agents/${agent.id}`, { name: "Lee Former", email: second, roleId: "role_agent", active: "on" }))
+        .status,
+    ).toBe(303);
+    expect(
+      (await post(client, `/agent/admin/agents/${agent.id}`, { name: "Lee Former", email: second, roleId: "role_agent" })).status,
+    ).toBe(303);
     const before = JSON.stringify(await auditMentioning(agent.id));
     expect(before).toContain(first);
     expect(before).toContain(second);
@@ -243,12 +350,17 @@ describe("who may remove whom", () => {
     expect(over.status).toBe(403);
     expect(visible(over.text)).toContain("This agent holds permissions you don't have");
     expect(await db().select().from(users).where(eq(users.id, disabledAdmin.id))).toHaveLength(1);
-    expect((await auditMentioning(disabledAdmin.id)).map((e) => [e.event, (e.details as { action?: string }).action])).toContainEqual(["access.refused", "remove a person"]);
+    expect((await auditMentioning(disabledAdmin.id)).map((e) => [e.event, (e.details as { action?: string }).action])).toContainEqual([
+      "access.refused",
+      "remove a person",
+    ]);
     expect(visible((await page(managerClient, `/agent/admin/agents/${disabledAdmin.id}`)).text)).toContain("so you cannot remove them");
 
     // The manager holds everything `plain` holds (nothing), and still needs a fresh confirmation.
     clock.advance(6 * MINUTE);
-    expect((await page(managerClient, `/agent/admin/people/${plain.id}/remove`)).location).toBe(`/agent/reauth?next=${encodeURIComponent(`/agent/admin/people/${plain.id}/remove`)}`);
+    expect((await page(managerClient, `/agent/admin/people/${plain.id}/remove`)).location).toBe(
+      `/agent/reauth?next=${encodeURIComponent(`/agent/admin/people/${plain.id}/remove`)}`,
+    );
     expect((await post(managerClient, `/agent/admin/people/${plain.id}/remove`, { confirm: plain.email })).status).toBe(401);
     expect((await post(managerClient, "/agent/reauth", { current: manager.password, next: "/agent" })).status).toBe(303);
     expect((await post(managerClient, `/agent/admin/people/${plain.id}/remove`, { confirm: plain.email })).status).toBe(303);
@@ -268,10 +380,17 @@ describe("who may remove whom", () => {
   it("removes once when two admins remove the same person at the same moment", async () => {
     const [one, two] = await Promise.all([signedInAdmin(), signedInAdmin()]);
     const contact = await makeContact();
-    const answers = await Promise.all([one, two, one, two].map(({ client }) => post(client, `/agent/admin/people/${contact.id}/remove`, { confirm: contact.email })));
+    const answers = await Promise.all(
+      [one, two, one, two].map(({ client }) => post(client, `/agent/admin/people/${contact.id}/remove`, { confirm: contact.email })),
+    );
     expect(answers.filter((a) => a.status === 303)).toHaveLength(1);
     for (const a of answers.filter((a) => a.status !== 303)) expect([404, 409]).toContain(a.status);
-    const removals = (await db().select().from(auditEvents).where(inArray(auditEvents.event, ["user.removed"]))).filter((e) => e.targetId === contact.id);
+    const removals = (
+      await db()
+        .select()
+        .from(auditEvents)
+        .where(inArray(auditEvents.event, ["user.removed"]))
+    ).filter((e) => e.targetId === contact.id);
     expect(removals).toHaveLength(1);
   });
 });

@@ -7,7 +7,19 @@ import { makeGroup, makeLocation } from "../helpers/inventory";
 import { cellText, fieldErrors } from "../helpers/html";
 import { setMfa } from "../helpers/mfa";
 
-const base = { name: "MacBook Pro 14", assetTag: "MBP-0001", assetType: "laptop", serialNumber: "C02XYZ", status: "in_use", impact: "medium", location: "", group: "", agent: "", usedBy: "", description: "" };
+const base = {
+  name: "MacBook Pro 14",
+  assetTag: "MBP-0001",
+  assetType: "laptop",
+  serialNumber: "C02XYZ",
+  status: "in_use",
+  impact: "medium",
+  location: "",
+  group: "",
+  agent: "",
+  usedBy: "",
+  description: "",
+};
 
 describe("asset create, edit and delete pages", () => {
   it("creates, edits with history and a version check, and deletes an asset", async () => {
@@ -41,10 +53,23 @@ describe("asset create, edit and delete pages", () => {
       expect(r.status, JSON.stringify(change)).toBe(400);
       expect(await r.text()).toContain(message);
     }
-    const edited = await client.post(`/agent/assets/${id}/edit`, { ...base, rowVersion: "1", usedBy: contact.email, location: loc, status: "in_repair", name: "MacBook Pro 14 (2024)" });
+    const edited = await client.post(`/agent/assets/${id}/edit`, {
+      ...base,
+      rowVersion: "1",
+      usedBy: contact.email,
+      location: loc,
+      status: "in_repair",
+      name: "MacBook Pro 14 (2024)",
+    });
     await edited.text();
     expect(edited.status).toBe(303);
-    const stale = await client.post(`/agent/assets/${id}/edit`, { ...base, rowVersion: "1", usedBy: contact.email, location: loc, name: "Stale write" });
+    const stale = await client.post(`/agent/assets/${id}/edit`, {
+      ...base,
+      rowVersion: "1",
+      usedBy: contact.email,
+      location: loc,
+      name: "Stale write",
+    });
     expect(stale.status).toBe(409);
     expect(await stale.text()).toContain("Changed by someone else");
     const detail = await (await client.get(url)).text();
@@ -59,7 +84,9 @@ describe("asset create, edit and delete pages", () => {
     await del.text();
     expect(del.headers.get("Location")).toBe("/agent/assets");
     expect(await env.DB.prepare("SELECT id FROM assets WHERE id = ?").bind(id).first()).toBeNull();
-    expect((await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE record_id = ?").bind(id).first<{ n: number }>())!.n).toBe(0);
+    expect(
+      (await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE record_id = ?").bind(id).first<{ n: number }>())!.n,
+    ).toBe(0);
   });
 });
 
@@ -77,7 +104,16 @@ describe("a form reports every field's problem at once", () => {
 
     const outsider = await makeAgent({ name: "Formrule Outsider" });
     const group = await makeGroup([], "Formrule Group");
-    const typed = { ...base, name: "Typed name kept", assetTag: "bad tag", serialNumber: "SN-TYPED", description: "Typed description", group, agent: outsider.id, usedBy: "nobody@example.com" };
+    const typed = {
+      ...base,
+      name: "Typed name kept",
+      assetTag: "bad tag",
+      serialNumber: "SN-TYPED",
+      description: "Typed description",
+      group,
+      agent: outsider.id,
+      usedBy: "nobody@example.com",
+    };
     const bad = await client.post("/agent/assets/new", typed);
     expect(bad.status).toBe(400);
     const badHtml = await bad.text();
@@ -115,7 +151,9 @@ describe("a form reports every field's problem at once", () => {
     const again = await a.post(`/agent/assets/${id}/edit`, { ...edit, description: "A's note" });
     expect(again.status).toBe(409);
     await again.text();
-    expect((await env.DB.prepare("SELECT description FROM assets WHERE id = ?").bind(id).first<{ description: string }>())!.description).toBe("B's note");
+    expect(
+      (await env.DB.prepare("SELECT description FROM assets WHERE id = ?").bind(id).first<{ description: string }>())!.description,
+    ).toBe("B's note");
   });
 });
 
@@ -125,7 +163,17 @@ describe("software create, edit and delete pages", () => {
     const agent = await makeAgent();
     const client = browser();
     await signIn(client, "agent", agent);
-    const form = { name: "Figma", publisher: "Figma", category: "Design", version: "124.1", status: "active", impact: "low", location: "", group: "", agent: "" };
+    const form = {
+      name: "Figma",
+      publisher: "Figma",
+      category: "Design",
+      version: "124.1",
+      status: "active",
+      impact: "low",
+      location: "",
+      group: "",
+      agent: "",
+    };
     const created = await client.post("/agent/software/new", form);
     await created.text();
     const id = created.headers.get("Location")!.split("/").pop()!;
@@ -155,13 +203,16 @@ describe("an asset tag belongs to one asset (the UNIQUE index decides)", () => {
     expect(response.status).toBe(303);
     return response.headers.get("Location")!.split("/").pop()!;
   }
-  const holders = async (tag: string) => (await env.DB.prepare("SELECT id FROM assets WHERE asset_tag = ?").bind(tag).all<{ id: string }>()).results.map((r) => r.id);
+  const holders = async (tag: string) =>
+    (await env.DB.prepare("SELECT id FROM assets WHERE asset_tag = ?").bind(tag).all<{ id: string }>()).results.map((r) => r.id);
 
   it("two parallel edits giving two assets one tag: one is saved, the other is told why (409), nothing half-written", async () => {
     const client = await signedInManager();
     const [a, b] = [await create(client, "RACE-A"), await create(client, "RACE-B")];
     const responses = await Promise.all(
-      [a, b].map((id, i) => client.post(`/agent/assets/${id}/edit`, { ...base, name: `Renamed ${i}`, assetTag: "RACE-SAME", rowVersion: "1" })),
+      [a, b].map((id, i) =>
+        client.post(`/agent/assets/${id}/edit`, { ...base, name: `Renamed ${i}`, assetTag: "RACE-SAME", rowVersion: "1" }),
+      ),
     );
     const bodies = await Promise.all(responses.map((r) => r.text()));
     expect(responses.map((r) => r.status).sort()).toEqual([303, 409]);
@@ -172,7 +223,11 @@ describe("an asset tag belongs to one asset (the UNIQUE index decides)", () => {
     const loser = winner === a ? b : a;
     const row = await env.DB.prepare("SELECT name, asset_tag, version FROM assets WHERE id = ?").bind(loser).first();
     expect(row).toEqual({ name: `Laptop ${loser === a ? "RACE-A" : "RACE-B"}`, asset_tag: loser === a ? "RACE-A" : "RACE-B", version: 1 });
-    expect((await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE record_id = ? AND field != 'created'").bind(loser).first<{ n: number }>())!.n).toBe(0);
+    expect(
+      (await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE record_id = ? AND field != 'created'")
+        .bind(loser)
+        .first<{ n: number }>())!.n,
+    ).toBe(0);
   });
 
   it("an edit to a tag already taken answers 409, like a create", async () => {
@@ -185,11 +240,17 @@ describe("an asset tag belongs to one asset (the UNIQUE index decides)", () => {
 
   it("of eight parallel creates with one tag exactly one is made", async () => {
     const client = await signedInManager();
-    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => client.post("/agent/assets/new", { ...base, name: `Twin ${i}`, assetTag: "TWIN-1" })));
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => client.post("/agent/assets/new", { ...base, name: `Twin ${i}`, assetTag: "TWIN-1" })),
+    );
     await Promise.all(responses.map((r) => r.text()));
     expect(responses.map((r) => r.status).sort()).toEqual([303, 409, 409, 409, 409, 409, 409, 409]);
     const [id] = await holders("TWIN-1");
-    expect((await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE field = 'created' AND new_value LIKE 'Twin %'").first<{ n: number }>())!.n).toBe(1);
+    expect(
+      (await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE field = 'created' AND new_value LIKE 'Twin %'").first<{
+        n: number;
+      }>())!.n,
+    ).toBe(1);
     expect(id).toBeTruthy();
   });
 });

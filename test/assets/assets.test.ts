@@ -11,14 +11,13 @@ import { cellText, dropdownOptions, tableRows } from "../helpers/html";
 
 const HX = { "HX-Request": "true" };
 
-
 async function inline(client: Browser, id: string, form: Record<string, string>, htmx = true) {
   const response = await client.post(`/agent/assets/${id}/inline`, form, htmx ? { headers: HX } : {});
   return { status: response.status, body: await response.text(), location: response.headers.get("Location") };
 }
 
 /** The Next link of a list page, as a browser would follow it. */
-export const nextHref = (html: string) => /href="([^"]+)" rel="next"/.exec(html)![1]!.replaceAll("&amp;", "&");
+const nextHref = (html: string) => /href="([^"]+)" rel="next"/.exec(html)![1]!.replaceAll("&amp;", "&");
 const rowCount = (html: string) => (html.match(/data-testid="inventory-row"/g) ?? []).length;
 const asset = async (id: string) => (await getRecord(env.DB, ASSET_KIND, id))!;
 
@@ -32,7 +31,9 @@ describe("the asset list", () => {
     expect(rowCount(first)).toBe(50);
     // The count comes after the rows (htmx asks for it on load).
     expect(first).toContain('hx-get="/agent/assets/count?q=Paging" hx-trigger="load"');
-    expect(await (await client.get("/agent/assets/count?q=Paging", { headers: { "HX-Request": "true" } })).text()).toContain("120 records match.");
+    expect(await (await client.get("/agent/assets/count?q=Paging", { headers: { "HX-Request": "true" } })).text()).toContain(
+      "120 records match.",
+    );
     const third = await (await client.get(nextHref(await (await client.get(nextHref(first))).text()))).text();
     expect(rowCount(third)).toBe(20);
     expect(third).not.toContain('rel="next"');
@@ -82,7 +83,8 @@ describe("inline editing", () => {
     }
     expect(await asset(id!)).toMatchObject({ impact: "high", location_id: loc, group_id: group, agent_id: agent.id, version: 5 });
     const detail = await (await client.get(`/agent/assets/${id}`)).text();
-    for (const field of ["Impact", "Location", "Managed By Group", "Managed By Agent"]) expect(detail).toContain(`<strong>${field}</strong>`);
+    for (const field of ["Impact", "Location", "Managed By Group", "Managed By Agent"])
+      expect(detail).toContain(`<strong>${field}</strong>`);
     expect(detail).toContain(agent.name);
   });
 
@@ -100,7 +102,9 @@ describe("inline editing", () => {
   it("of 50 parallel edits on one version, exactly one applies and the rest get 409", async () => {
     const { client } = await signedInAgent();
     const [id] = await seedAssets(1);
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => inline(client, id!, { version: "1", impact: i % 2 ? "high" : "medium" })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => inline(client, id!, { version: "1", impact: i % 2 ? "high" : "medium" })),
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 409)).toHaveLength(49);
     expect((await asset(id!)).version).toBe(2);
@@ -109,7 +113,12 @@ describe("inline editing", () => {
   it("works without JavaScript as a plain form post", async () => {
     const { client } = await signedInAgent();
     const [id] = await seedAssets(1);
-    const r = await inline(client, id!, { version: "1", impact: "high", location: "", group: "", agent: "", return: "/agent/assets?q=x" }, false);
+    const r = await inline(
+      client,
+      id!,
+      { version: "1", impact: "high", location: "", group: "", agent: "", return: "/agent/assets?q=x" },
+      false,
+    );
     expect(r.status).toBe(303);
     expect(r.location).toBe("/agent/assets?q=x");
     expect((await asset(id!)).impact).toBe("high");
@@ -169,7 +178,10 @@ describe("inline editing", () => {
     const name = (await asset(id!)).name;
     const page = await (await client.get(`/agent/assets?q=${encodeURIComponent(name)}`)).text();
     // The row's agent dropdown offers only agents of the row's group.
-    expect(dropdownOptions(page, `Managed By Agent of ${name}`)).toEqual([{ value: "", text: "—" }, { value: agent.id, text: agent.name }]);
+    expect(dropdownOptions(page, `Managed By Agent of ${name}`)).toEqual([
+      { value: "", text: "—" },
+      { value: agent.id, text: agent.name },
+    ]);
   });
 });
 
@@ -178,10 +190,21 @@ describe("bulk actions", () => {
     const { agent, client } = await signedInAgent();
     const group = await makeGroup([agent.id]);
     const ids = await seedAssets(5, { prefix: "Pick" });
-    const review = await client.post("/agent/assets/bulk", { scope: "selected", action: "group", value_group: group, ids: ids[0]!, f_q: "Pick" });
+    const review = await client.post("/agent/assets/bulk", {
+      scope: "selected",
+      action: "group",
+      value_group: group,
+      ids: ids[0]!,
+      f_q: "Pick",
+    });
     const reviewPage = await review.text();
     expect(reviewPage).toContain("on <strong>1</strong> of 1 asset.");
-    const form = new URLSearchParams([["scope", "selected"], ["action", "group"], ["value_group", group], ...ids.slice(0, 3).map((id) => ["ids", id] as [string, string])]);
+    const form = new URLSearchParams([
+      ["scope", "selected"],
+      ["action", "group"],
+      ["value_group", group],
+      ...ids.slice(0, 3).map((id) => ["ids", id] as [string, string]),
+    ]);
     const applied = await client.request("/agent/assets/bulk/apply", { method: "POST", body: form });
     const page = await applied.text();
     expect(page).toContain("Changed 3 of 3 assets.");
@@ -204,17 +227,27 @@ describe("bulk actions", () => {
     const { agent, client } = await signedInAgent();
     const loc = await makeLocation();
     await seedAssets(5000, { prefix: "Fleet" });
-    const applied = await followJob(client, await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Fleet" }));
+    const applied = await followJob(
+      client,
+      await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Fleet" }),
+    );
     expect(applied.page).toContain("Changed 5,000 of 5,000 assets.");
-    const count = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE location_id = ? AND name LIKE 'Fleet %'").bind(loc).first<{ n: number }>();
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE location_id = ? AND name LIKE 'Fleet %'")
+      .bind(loc)
+      .first<{ n: number }>();
     expect(count!.n).toBe(5000);
-    const history = await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE new_value = ?").bind(loc).first<{ n: number }>();
+    const history = await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE new_value = ?")
+      .bind(loc)
+      .first<{ n: number }>();
     expect(history!.n).toBe(5000);
 
     // One retired asset among the matches: the others change, and the result says why it did not.
     const [retired] = await seedAssets(1, { prefix: "Fleet retired", status: "retired" });
     const group = await makeGroup([agent.id]);
-    const grouped = await followJob(client, await client.post("/agent/assets/bulk/apply", { scope: "all", action: "group", value_group: group, f_q: "Fleet" }));
+    const grouped = await followJob(
+      client,
+      await client.post("/agent/assets/bulk/apply", { scope: "all", action: "group", value_group: group, f_q: "Fleet" }),
+    );
     expect(grouped.status).toBe(200);
     expect(grouped.page).toContain("Changed 5,000 of 5,001 assets. 1 was left as it was: 1 is retired (read-only).");
     const inGroup = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE group_id = ?").bind(group).first<{ n: number }>();
@@ -227,13 +260,47 @@ describe("bulk actions", () => {
     const group = await makeGroup([agent.id]);
     const ids = await seedAssets(2, { group_id: group });
     const cases: [string[][], string][] = [
-      [[["scope", "selected"], ["action", "location"], ["value_location", "loc_nope"], ["ids", ids[0]!]], "That location does not exist."],
-      [[["scope", "selected"], ["action", "group"], ["value_group", group], ["ids", ids[0]!], ["ids", "ast_unknown1"]], "1 of the selected records no longer exist"],
-      [[["scope", "selected"], ["action", "status"], ["ids", ids[0]!]], "Choose Assign Group, Assign Agent or Update Location."],
-      [[["scope", "selected"], ["action", "group"], ["value_group", group]], "Select at least one row"],
+      [
+        [
+          ["scope", "selected"],
+          ["action", "location"],
+          ["value_location", "loc_nope"],
+          ["ids", ids[0]!],
+        ],
+        "That location does not exist.",
+      ],
+      [
+        [
+          ["scope", "selected"],
+          ["action", "group"],
+          ["value_group", group],
+          ["ids", ids[0]!],
+          ["ids", "ast_unknown1"],
+        ],
+        "1 of the selected records no longer exist",
+      ],
+      [
+        [
+          ["scope", "selected"],
+          ["action", "status"],
+          ["ids", ids[0]!],
+        ],
+        "Choose Assign Group, Assign Agent or Update Location.",
+      ],
+      [
+        [
+          ["scope", "selected"],
+          ["action", "group"],
+          ["value_group", group],
+        ],
+        "Select at least one row",
+      ],
     ];
     for (const [pairs, message] of cases) {
-      const r = await client.request("/agent/assets/bulk/apply", { method: "POST", body: new URLSearchParams(pairs as [string, string][]) });
+      const r = await client.request("/agent/assets/bulk/apply", {
+        method: "POST",
+        body: new URLSearchParams(pairs as [string, string][]),
+      });
       expect(r.status, message).toBe(400);
       expect(await r.text()).toContain(message);
     }
@@ -247,7 +314,7 @@ describe("permissions and the support portal", () => {
     const [id] = await seedAssets(1, { prefix: "Readonly" });
     const page = await (await client.get("/agent/assets?q=Readonly")).text();
     expect(rowCount(page)).toBe(1);
-    expect(page).not.toContain("<select name=\"impact\"");
+    expect(page).not.toContain('<select name="impact"');
     expect(page).not.toContain('id="bulk"');
     expect((await inline(client, id!, { version: "1", impact: "high" })).status).toBe(403);
     const bulk = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: "", f_q: "Readonly" });
@@ -279,7 +346,11 @@ describe("permissions and the support portal", () => {
   it("the software list has the same inline edits", async () => {
     const { client } = await signedInAgent();
     const id = "sw_testsoftware01";
-    await env.DB.prepare("INSERT INTO software (id, name, status, impact, row_version, created_at, updated_at) VALUES (?, 'Test Suite', 'active', 'low', 1, 0, 0)").bind(id).run();
+    await env.DB.prepare(
+      "INSERT INTO software (id, name, status, impact, row_version, created_at, updated_at) VALUES (?, 'Test Suite', 'active', 'low', 1, 0, 0)",
+    )
+      .bind(id)
+      .run();
     const page = await (await client.get("/agent/software?q=Test%20Suite")).text();
     expect(rowCount(page)).toBe(1);
     const r = await client.post(`/agent/software/${id}/inline`, { version: "1", impact: "high" }, { headers: HX });

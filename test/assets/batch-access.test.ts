@@ -20,12 +20,23 @@ import { apply, csvOf, dryRun } from "./import-helpers";
 const clock = fakeClock();
 
 async function records(ids: string[]) {
-  const { results } = await env.DB.prepare("SELECT id, name, group_id, location_id, impact, version FROM assets WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id").bind(JSON.stringify(ids)).all();
+  const { results } = await env.DB.prepare(
+    "SELECT id, name, group_id, location_id, impact, version FROM assets WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+  )
+    .bind(JSON.stringify(ids))
+    .all();
   return results;
 }
-const operation = (batchId: string) => env.DB.prepare("SELECT undone_at, state FROM bulk_operations WHERE id = ?").bind(batchId).first<{ undone_at: number | null; state: string }>();
-const putBack = async (batchId: string) => (await env.DB.prepare("SELECT count(*) AS n, min(actor_id) AS actor FROM inventory_history WHERE batch_id = ?").bind(`undo:${batchId}`).first<{ n: number; actor: string | null }>())!;
-const nameOf = async (table: string, id: string) => (await env.DB.prepare(`SELECT name FROM ${table} WHERE id = ?`).bind(id).first<{ name: string }>())!.name;
+const operation = (batchId: string) =>
+  env.DB.prepare("SELECT undone_at, state FROM bulk_operations WHERE id = ?")
+    .bind(batchId)
+    .first<{ undone_at: number | null; state: string }>();
+const putBack = async (batchId: string) =>
+  (await env.DB.prepare("SELECT count(*) AS n, min(actor_id) AS actor FROM inventory_history WHERE batch_id = ?")
+    .bind(`undo:${batchId}`)
+    .first<{ n: number; actor: string | null }>())!;
+const nameOf = async (table: string, id: string) =>
+  (await env.DB.prepare(`SELECT name FROM ${table} WHERE id = ?`).bind(id).first<{ name: string }>())!.name;
 
 /** An agent of a role holding View Assets only: they see the lists, and change nothing. */
 const viewer = async () => signedInAgent({ roleId: await makeRole(["viewAssets"]), clock });
@@ -34,7 +45,12 @@ const manager = () => signedInAgent({ clock });
 
 /** Selected rows given a group at once (no job); the batch id from the Undo form of the result. */
 async function groupChange(client: Browser, ids: string[], group: string) {
-  const form = new URLSearchParams([["scope", "selected"], ["action", "group"], ["value_group", group], ...ids.map((id) => ["ids", id] as [string, string])]);
+  const form = new URLSearchParams([
+    ["scope", "selected"],
+    ["action", "group"],
+    ["value_group", group],
+    ...ids.map((id) => ["ids", id] as [string, string]),
+  ]);
   const page = await (await client.request("/agent/assets/bulk/apply", { method: "POST", body: form })).text();
   expect(page).toContain(`Changed ${ids.length} of ${ids.length} assets.`);
   return /bulk\/(bulk_[a-z0-9]+)\/undo/.exec(page)![1]!;
@@ -73,14 +89,21 @@ describe("a bulk change written at once", () => {
 
     const own = await client.get(`/agent/assets/bulk/${batchId}`);
     expect(own.status).toBe(200);
-    expect(cellText(/<p data-testid="batch-summary"[^>]*>([\s\S]*?)<\/p>/.exec(await own.text())![1]!)).toBe(`${author.name} set Managed By Group on 3 assets at 2026-11-22 09:00 UTC.`);
+    expect(cellText(/<p data-testid="batch-summary"[^>]*>([\s\S]*?)<\/p>/.exec(await own.text())![1]!)).toBe(
+      `${author.name} set Managed By Group on 3 assets at 2026-11-22 09:00 UTC.`,
+    );
 
     const { agent: colleague, client: theirs } = await manager();
     const page = await theirs.get(`/agent/assets/bulk/${batchId}?return=${encodeURIComponent("/agent/assets?q=Shown")}`);
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(tableRows(html, "batch-changes")).toEqual(
-      ["Shown change 00001", "Shown change 00002", "Shown change 00003"].map((name) => ({ Asset: name, Field: "Managed By Group", Before: "—", After: groupName })),
+      ["Shown change 00001", "Shown change 00002", "Shown change 00003"].map((name) => ({
+        Asset: name,
+        Field: "Managed By Group",
+        Before: "—",
+        After: groupName,
+      })),
     );
     const form = /<form method="post" action="([^"]*\/undo)"[^>]*>([\s\S]*?)<\/form>/.exec(html)!;
     expect(form[1]).toBe(`/agent/assets/bulk/${batchId}/undo`);
@@ -103,7 +126,10 @@ describe("a bulk change run as a job", () => {
     const { client } = await manager();
     const loc = await makeLocation();
     const ids = await seedAssets(2001, { prefix: "Seen job" });
-    const done = await followJob(client, await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Seen job" }));
+    const done = await followJob(
+      client,
+      await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Seen job" }),
+    );
     expect(done.page).toContain("Changed 2,001 of 2,001 assets.");
 
     await refusedToOthers((await viewer()).client, done.batchId);
@@ -128,8 +154,13 @@ describe("an import", () => {
   it("follows the same rule: a 404 without Manage Assets; its page and Undo for a Manage Assets holder", async () => {
     const { agent: author, client } = await manager();
     const [existing] = await seedAssets(1, { prefix: "Seenimport" });
-    const tag = (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(existing).first<{ asset_tag: string }>())!.asset_tag;
-    const csv = csvOf([["Name", "Asset tag", "Type", "Impact"], ["Imported seen", "SEEN-IMP-1", "laptop", "low"], ["Seenimport 00001", tag, "laptop", "High"]]);
+    const tag = (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(existing).first<{ asset_tag: string }>())!
+      .asset_tag;
+    const csv = csvOf([
+      ["Name", "Asset tag", "Type", "Impact"],
+      ["Imported seen", "SEEN-IMP-1", "laptop", "low"],
+      ["Seenimport 00001", tag, "laptop", "High"],
+    ]);
     const applied = await apply(client, (await dryRun(client, csv)).html);
     expect(applied.html).toContain("Created 1 and updated 1 assets.");
     const batchId = /bulk\/(bulk_[a-z0-9]+)\/undo/.exec(applied.html)![1]!;
@@ -144,7 +175,9 @@ describe("an import", () => {
     const page = await theirs.get(`/agent/assets/bulk/${batchId}`);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(cellText(/<p data-testid="batch-summary"[^>]*>([\s\S]*?)<\/p>/.exec(html)![1]!)).toBe(`${author.name} imported 2 assets from a CSV file at 2026-11-22 09:00 UTC.`);
+    expect(cellText(/<p data-testid="batch-summary"[^>]*>([\s\S]*?)<\/p>/.exec(html)![1]!)).toBe(
+      `${author.name} imported 2 assets from a CSV file at 2026-11-22 09:00 UTC.`,
+    );
     expect(tableRows(html, "batch-changes")).toEqual([
       { Asset: "Imported seen", Field: "Created", Before: "—", After: "Imported seen" },
       { Asset: "Seenimport 00001", Field: "Impact", Before: "Low", After: "High" },
@@ -160,7 +193,7 @@ describe("the rule, over every combination of permissions", () => {
   it("undoes a change only for its author or a Manage Assets holder, and only with Manage Assets; anyone else meets a 404 and changes nothing", async () => {
     const author = await makeAgent();
     const other = await makeAgent();
-    const subsets = ALL_PERMISSIONS.reduce<Permission[][]>((all, p) => [...all, ...all.map((s) => [...s, p])], [[]]);
+    const subsets = ALL_PERMISSIONS.reduce<Permission[][]>((all, p) => all.concat(all.map((s) => [...s, p])), [[]]);
     expect(subsets).toHaveLength(2 ** ALL_PERMISSIONS.length);
     for (const permissions of subsets) {
       for (const who of [author, other]) {

@@ -15,17 +15,23 @@ import { faultyD1 } from "../helpers/faults";
 const filterOf = (q: string): ListFilter => ({ q, enums: {}, sort: "name", dir: "asc", page: 1 });
 
 async function locations(prefix: string) {
-  const { results } = await env.DB.prepare("SELECT id, location_id, version FROM assets WHERE name LIKE ? || ' %' ORDER BY id").bind(prefix).all<{ id: string; location_id: string | null; version: number }>();
+  const { results } = await env.DB.prepare("SELECT id, location_id, version FROM assets WHERE name LIKE ? || ' %' ORDER BY id")
+    .bind(prefix)
+    .all<{ id: string; location_id: string | null; version: number }>();
   return results;
 }
 
-const historyOf = async (batchId: string) => (await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ?").bind(batchId).first<{ n: number }>())!.n;
-const chunksOf = async (batchId: string) => (await env.DB.prepare("SELECT count(*) AS n FROM bulk_chunks WHERE batch_id = ?").bind(batchId).first<{ n: number }>())!.n;
+const historyOf = async (batchId: string) =>
+  (await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ?").bind(batchId).first<{ n: number }>())!.n;
+const chunksOf = async (batchId: string) =>
+  (await env.DB.prepare("SELECT count(*) AS n FROM bulk_chunks WHERE batch_id = ?").bind(batchId).first<{ n: number }>())!.n;
 
 /** A job started as the route starts one, but left for the test to step through (no Durable Object). */
 async function jobOf(prefix: string, agentId: string, loc: string) {
   const now = Date.now();
-  const started = await applyBulk(env.DB, ASSET_KIND, { filter: filterOf(prefix) }, "location", loc, agentId, now, () => startHeavyWork(env, agentId, now));
+  const started = await applyBulk(env.DB, ASSET_KIND, { filter: filterOf(prefix) }, "location", loc, agentId, now, () =>
+    startHeavyWork(env, agentId, now),
+  );
   if (!started.ok || !started.job) throw new Error("expected a job");
   return started.batchId;
 }
@@ -44,7 +50,9 @@ describe("bulk changes too big for one batch", () => {
     const { agent, client } = await signedInAgent();
     const loc = await makeLocation();
     await seedAssets(4500, { prefix: "Jobrun" });
-    const review = await (await client.post("/agent/assets/bulk", { scope: "all", action: "location", value_location: loc, f_q: "Jobrun" })).text();
+    const review = await (
+      await client.post("/agent/assets/bulk", { scope: "all", action: "location", value_location: loc, f_q: "Jobrun" })
+    ).text();
     expect(review).toContain("on <strong>4500</strong> of 4500 assets.");
     expect(review).toContain("So many records change in steps of 2,000");
     const applied = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Jobrun" });
@@ -66,10 +74,15 @@ describe("bulk changes too big for one batch", () => {
     expect(peek.status).toBe(404);
     await peek.text();
 
-    const undone = await followJob(client, await client.post(`/agent/assets/bulk/${done.batchId}/undo`, { return: "/agent/assets?q=Jobrun" }));
+    const undone = await followJob(
+      client,
+      await client.post(`/agent/assets/bulk/${done.batchId}/undo`, { return: "/agent/assets?q=Jobrun" }),
+    );
     expect(undone.page).toContain("Undone: 4,500 restored.");
     expect((await locations("Jobrun")).every((r) => r.location_id === null && r.version === 3)).toBe(true);
-    const put = await env.DB.prepare("SELECT count(*) AS n, min(actor_id) AS actor FROM inventory_history WHERE batch_id = ?").bind(`undo:${done.batchId}`).first<{ n: number; actor: string }>();
+    const put = await env.DB.prepare("SELECT count(*) AS n, min(actor_id) AS actor FROM inventory_history WHERE batch_id = ?")
+      .bind(`undo:${done.batchId}`)
+      .first<{ n: number; actor: string }>();
     expect(put).toEqual({ n: 4500, actor: agent.id });
     const again = await client.post(`/agent/assets/bulk/${done.batchId}/undo`);
     expect(again.status).toBe(400);
@@ -87,15 +100,34 @@ describe("bulk changes too big for one batch", () => {
     expect(review).toContain("on <strong>2100</strong> of 2100 assets.");
     expect(review).toContain("It also clears Managed By Agent on 1,200 assets whose agents are not in Jobgroup Security.");
     const done = await followJob(client, await client.post("/agent/assets/bulk/apply", form));
-    expect(done.page).toContain("Changed 2,100 of 2,100 assets. Managed By Agent was cleared on 1,200 assets whose agents are not in Jobgroup Security.");
+    expect(done.page).toContain(
+      "Changed 2,100 of 2,100 assets. Managed By Agent was cleared on 1,200 assets whose agents are not in Jobgroup Security.",
+    );
     const counts = async () =>
-      (await env.DB.prepare("SELECT group_id AS g, agent_id AS a, count(*) AS n FROM assets WHERE name LIKE 'Jobgroup%' GROUP BY 1, 2 ORDER BY n").all<{ g: string; a: string | null; n: number }>()).results;
-    expect(await counts()).toEqual([{ g: to, a: inside.id, n: 900 }, { g: to, a: null, n: 1200 }]);
-    const cleared = await env.DB.prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ? AND field = 'agent' AND old_value = ? AND new_value IS NULL").bind(done.batchId, outside.id).first<{ n: number }>();
+      (
+        await env.DB.prepare(
+          "SELECT group_id AS g, agent_id AS a, count(*) AS n FROM assets WHERE name LIKE 'Jobgroup%' GROUP BY 1, 2 ORDER BY n",
+        ).all<{ g: string; a: string | null; n: number }>()
+      ).results;
+    expect(await counts()).toEqual([
+      { g: to, a: inside.id, n: 900 },
+      { g: to, a: null, n: 1200 },
+    ]);
+    const cleared = await env.DB.prepare(
+      "SELECT count(*) AS n FROM inventory_history WHERE batch_id = ? AND field = 'agent' AND old_value = ? AND new_value IS NULL",
+    )
+      .bind(done.batchId, outside.id)
+      .first<{ n: number }>();
     expect(cleared!.n).toBe(1200);
-    const undone = await followJob(client, await client.post(`/agent/assets/bulk/${done.batchId}/undo`, { return: "/agent/assets?q=Jobgroup" }));
+    const undone = await followJob(
+      client,
+      await client.post(`/agent/assets/bulk/${done.batchId}/undo`, { return: "/agent/assets?q=Jobgroup" }),
+    );
     expect(undone.page).toContain("Undone: 2,100 restored.");
-    expect(await counts()).toEqual([{ g: from, a: inside.id, n: 900 }, { g: from, a: outside.id, n: 1200 }]);
+    expect(await counts()).toEqual([
+      { g: from, a: inside.id, n: 900 },
+      { g: from, a: outside.id, n: 1200 },
+    ]);
   });
 
   it("an Assign Group job's result counts the agents it really cleared, when a membership changes mid-way", async () => {
@@ -104,7 +136,9 @@ describe("bulk changes too big for one batch", () => {
     const [from, to] = [await makeGroup([insider.id]), await makeGroup([insider.id], "Midway Security")];
     await seedAssets(2100, { prefix: "Midway", group_id: from, agent_id: insider.id });
     const now = Date.now();
-    const started = await applyBulk(env.DB, ASSET_KIND, { filter: filterOf("Midway") }, "group", to, agent.id, now, () => startHeavyWork(env, agent.id, now));
+    const started = await applyBulk(env.DB, ASSET_KIND, { filter: filterOf("Midway") }, "group", to, agent.id, now, () =>
+      startHeavyWork(env, agent.id, now),
+    );
     if (!started.ok || !started.job) throw new Error("expected a job");
     // Planned while the insider was in the new group: nothing to clear.
     expect(started.clearsAgent).toBe(0);
@@ -112,8 +146,12 @@ describe("bulk changes too big for one batch", () => {
     await env.DB.prepare("DELETE FROM group_members WHERE agent_id = ? AND group_id = ?").bind(insider.id, to).run();
     await stepUntil(started.batchId, "done");
     const page = await (await client.get(`/agent/assets/bulk/${started.batchId}`)).text();
-    expect(page).toContain("Changed 2,100 of 2,100 assets. Managed By Agent was cleared on 2,100 assets whose agents are not in Midway Security.");
-    const left = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE name LIKE 'Midway %' AND agent_id IS NULL AND group_id = ?").bind(to).first<{ n: number }>();
+    expect(page).toContain(
+      "Changed 2,100 of 2,100 assets. Managed By Agent was cleared on 2,100 assets whose agents are not in Midway Security.",
+    );
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE name LIKE 'Midway %' AND agent_id IS NULL AND group_id = ?")
+      .bind(to)
+      .first<{ n: number }>();
     expect(left!.n).toBe(2100);
   });
 
@@ -156,7 +194,11 @@ describe("bulk changes too big for one batch", () => {
     // Two chunks written; someone edits a record of the third (records go in id order).
     const late = (await locations("Conflict"))[4400]!;
     expect(late.location_id).toBeNull();
-    const edit = await client.request(`/agent/assets/${late.id}/inline`, { method: "POST", headers: { "HX-Request": "true" }, body: new URLSearchParams({ version: "1", impact: "high" }) });
+    const edit = await client.request(`/agent/assets/${late.id}/inline`, {
+      method: "POST",
+      headers: { "HX-Request": "true" },
+      body: new URLSearchParams({ version: "1", impact: "high" }),
+    });
     expect(edit.status).toBe(200);
     await edit.text();
 
@@ -167,9 +209,14 @@ describe("bulk changes too big for one batch", () => {
     expect(rows.filter((r) => r.location_id !== null)).toEqual([]);
     // The 4,000 written went back (version 3); the edited one kept its edit and its location.
     expect(rows.filter((r) => r.version === 3)).toHaveLength(4000);
-    expect((await env.DB.prepare("SELECT impact, version FROM assets WHERE id = ?").bind(late.id).first())).toEqual({ impact: "high", version: 2 });
+    expect(await env.DB.prepare("SELECT impact, version FROM assets WHERE id = ?").bind(late.id).first()).toEqual({
+      impact: "high",
+      version: 2,
+    });
     const shown = await (await client.get(`/agent/assets/bulk/${batchId}`)).text();
-    expect(shown).toContain("Nothing was changed: records were changed by someone else while this change ran, so the ones it had already changed were put back.");
+    expect(shown).toContain(
+      "Nothing was changed: records were changed by someone else while this change ran, so the ones it had already changed were put back.",
+    );
     expect(shown).toContain("4,000 put back.");
     expect(shown).not.toContain(">Undo</button>");
     // A step run after the end changes nothing.

@@ -17,13 +17,15 @@ const ONE_LINE = "contains a control character (such as NUL, a tab or a line bre
 const MULTI_LINE = "contains a control character (such as NUL), which is not allowed; line breaks and tabs are fine.";
 
 const assetCount = async () => (await env.DB.prepare("SELECT count(*) AS n FROM assets").first<{ n: number }>())!.n;
-const assetByTag = (tag: string) => env.DB.prepare("SELECT * FROM assets WHERE asset_tag = ?").bind(tag).first<Record<string, string | number | null>>();
+const assetByTag = (tag: string) =>
+  env.DB.prepare("SELECT * FROM assets WHERE asset_tag = ?").bind(tag).first<Record<string, string | number | null>>();
 
 describe("the CSV import", () => {
   it("makes each line with a control character an error naming its field, and the apply writes nothing", async () => {
     const { agent, client } = await signedInAgent();
     const [existing] = await seedAssets(1, { prefix: "CTRLIMPORT" });
-    const existingTag = (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(existing).first<{ asset_tag: string }>())!.asset_tag;
+    const existingTag = (await env.DB.prepare("SELECT asset_tag FROM assets WHERE id = ?").bind(existing).first<{ asset_tag: string }>())!
+      .asset_tag;
     const csv = csvOf([
       ["Name", "Asset tag", "Type", "Serial number", "Description"],
       ["Nul\u0000name", "CTRL-1", "laptop", "", ""],
@@ -50,7 +52,10 @@ describe("the CSV import", () => {
     // Applying the same file anyway (the page offers no Apply) writes nothing.
     const before = await assetCount();
     const plan = await planImport(env.DB, ASSET_KIND, csv, await loadOptions(env.DB));
-    expect(await applyImport(env.DB, ASSET_KIND, plan, agent.id, Date.now(), Date.now())).toEqual({ ok: false, message: "The file has errors: fix them and check it again. Nothing was written." });
+    expect(await applyImport(env.DB, ASSET_KIND, plan, agent.id, Date.now(), Date.now())).toEqual({
+      ok: false,
+      message: "The file has errors: fix them and check it again. Nothing was written.",
+    });
     expect(await assetCount()).toBe(before);
     for (const tag of ["CTRL-1", "CTRL-2", "CTRL-3", "CTRL-4", "CTRL-5", "CTRL-6"]) expect(await assetByTag(tag), tag).toBeNull();
     expect(await assetByTag(existingTag)).toMatchObject({ name: "CTRLIMPORT 00001", version: 1 });
@@ -58,7 +63,19 @@ describe("the CSV import", () => {
 });
 
 describe("the asset and software forms", () => {
-  const asset = { name: "Laptop", assetTag: "CTRL-FORM-1", assetType: "laptop", serialNumber: "", status: "in_use", impact: "low", location: "", group: "", agent: "", usedBy: "", description: "" };
+  const asset = {
+    name: "Laptop",
+    assetTag: "CTRL-FORM-1",
+    assetType: "laptop",
+    serialNumber: "",
+    status: "in_use",
+    impact: "low",
+    location: "",
+    group: "",
+    agent: "",
+    usedBy: "",
+    description: "",
+  };
 
   it("refuse a control character in a text field with 400 and a message naming it, storing nothing", async () => {
     const { client } = await signedInAgent();
@@ -98,10 +115,25 @@ describe("the asset and software forms", () => {
 
   it("refuse them in every software text field as well", async () => {
     const { client } = await signedInAgent();
-    const software = { name: "Editor", publisher: "Acme", category: "Design", version: "1.0", status: "active", impact: "low", location: "", group: "", agent: "" };
+    const software = {
+      name: "Editor",
+      publisher: "Acme",
+      category: "Design",
+      version: "1.0",
+      status: "active",
+      impact: "low",
+      location: "",
+      group: "",
+      agent: "",
+    };
     const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM software").first<{ n: number }>())!.n;
     const before = await count();
-    for (const [field, label] of [["name", "Name"], ["publisher", "Publisher"], ["category", "Category"], ["version", "Version"]] as const) {
+    for (const [field, label] of [
+      ["name", "Name"],
+      ["publisher", "Publisher"],
+      ["category", "Category"],
+      ["version", "Version"],
+    ] as const) {
       const response = await client.post("/agent/software/new", { ...software, [field]: `x\u0000${field}` });
       expect(response.status, field).toBe(400);
       expect(await response.text(), field).toContain(`${label} ${ONE_LINE}`);
@@ -124,7 +156,18 @@ describe("names typed on admin pages", () => {
   it("the shared required-text field (person, role, group and passkey names) refuses them and keeps plain text", () => {
     const name = requiredText("a name", 100);
     // Also the characters that split a line or make a name read backwards ("\u202Egnp.exe").
-    for (const bad of ["Ada\u0000", "Ada\u0001Lovelace", "Ada\tLovelace", "Ada\nLovelace", "Ada\u007f", "Ada\u009b", "Ada\u2028Lovelace", "Ada\u2029Lovelace", "\u202Egnp.exe", "Ada\u2066x\u2069"]) {
+    for (const bad of [
+      "Ada\u0000",
+      "Ada\u0001Lovelace",
+      "Ada\tLovelace",
+      "Ada\nLovelace",
+      "Ada\u007f",
+      "Ada\u009b",
+      "Ada\u2028Lovelace",
+      "Ada\u2029Lovelace",
+      "\u202Egnp.exe",
+      "Ada\u2066x\u2069",
+    ]) {
       expect(name.safeParse(bad).error?.issues[0]?.message, JSON.stringify(bad)).toBe(`A name ${ONE_LINE}`);
     }
     expect(name.safeParse("  Ada Lovelace-Byron, Ph.D. (née King) ✓  ").data).toBe("Ada Lovelace-Byron, Ph.D. (née King) ✓");

@@ -20,7 +20,6 @@ const STEPS = 7;
 const ASSETS = 5;
 const HX = { "HX-Request": "true" };
 
-
 interface State {
   impact: string;
   group: string | null;
@@ -57,13 +56,21 @@ class World {
 }
 
 async function setUp(rand: Rand, n: number): Promise<World> {
-  const agents = await Promise.all(Array.from({ length: 4 }, (_, i) => makeAgent({ name: `Rule${n} Agent ${String.fromCharCode(65 + i)}` })));
+  const agents = await Promise.all(
+    Array.from({ length: 4 }, (_, i) => makeAgent({ name: `Rule${n} Agent ${String.fromCharCode(65 + i)}` })),
+  );
   const groups: { id: string; name: string }[] = [];
   const members = new Set<string>();
   for (let g = 0; g < 3; g++) {
     const inGroup = agents.filter(() => rand() < 0.5);
     const name = `Rule${n} Group ${g + 1}`;
-    groups.push({ id: await makeGroup(inGroup.map((a) => a.id), name), name });
+    groups.push({
+      id: await makeGroup(
+        inGroup.map((a) => a.id),
+        name,
+      ),
+      name,
+    });
     for (const a of inGroup) members.add(`${a.id}|${groups[g]!.id}`);
   }
   const world = new World(
@@ -89,7 +96,9 @@ async function setUp(rand: Rand, n: number): Promise<World> {
 async function stored(id: string): Promise<State> {
   const others = await env.DB.prepare("SELECT location_id FROM assets WHERE id = ?").bind(id).first<{ location_id: string | null }>();
   expect(others!.location_id, "a field nobody asked for changed").toBeNull();
-  const row = (await env.DB.prepare("SELECT impact, group_id, agent_id, version FROM assets WHERE id = ?").bind(id).first<{ impact: string; group_id: string | null; agent_id: string | null; version: number }>())!;
+  const row = (await env.DB.prepare("SELECT impact, group_id, agent_id, version FROM assets WHERE id = ?")
+    .bind(id)
+    .first<{ impact: string; group_id: string | null; agent_id: string | null; version: number }>())!;
   return { impact: row.impact, group: row.group_id, agent: row.agent_id, version: row.version };
 }
 
@@ -105,7 +114,15 @@ const inlineStep: Step = async (client, world, rand) => {
   const asset = pick(rand, world.assets);
   const before = world.model.get(asset.id)!;
   const field = pick(rand, ["impact", "group", "agent"] as const);
-  const value = field === "impact" ? pick(rand, ["low", "medium", "high"].filter((v) => v !== before.impact)) : field === "group" ? pick(rand, [...world.groups.map((g) => g.id), null]) : pick(rand, [...world.agents.map((a) => a.id), null]);
+  const value =
+    field === "impact"
+      ? pick(
+          rand,
+          ["low", "medium", "high"].filter((v) => v !== before.impact),
+        )
+      : field === "group"
+        ? pick(rand, [...world.groups.map((g) => g.id), null])
+        : pick(rand, [...world.agents.map((a) => a.id), null]);
   const response = await client.post(`/agent/assets/${asset.id}/inline`, rowForm(before, { [field]: value }), { headers: HX });
   const html = await response.text();
   const body = cellText(html);
@@ -127,7 +144,9 @@ const inlineStep: Step = async (client, world, rand) => {
     // The answer names exactly what changed: the field asked for, and an agent the rule cleared.
     const cleared = field === "group" && before.agent !== null && expected.agent === null;
     const label = { impact: "Impact", group: "Managed By Group", agent: "Managed By Agent" }[field];
-    expect(statusLine).toBe(cleared ? `Saved ${label}; cleared Managed By Agent, who is not in ${world.nameOfGroup(expected.group)}` : `Saved ${label}`);
+    expect(statusLine).toBe(
+      cleared ? `Saved ${label}; cleared Managed By Agent, who is not in ${world.nameOfGroup(expected.group)}` : `Saved ${label}`,
+    );
   }
   world.model.set(asset.id, expected);
   return `inline ${field} of ${asset.name} → ${field === "impact" ? value : field === "group" ? world.nameOfGroup(value) : world.nameOfAgent(value)}`;
@@ -137,7 +156,10 @@ const inlineStep: Step = async (client, world, rand) => {
 const bulkStep: Step = async (client, world, rand) => {
   const action = pick(rand, ["group", "agent"] as const);
   // The bulk bar offers active agents only.
-  const value = action === "group" ? pick(rand, [...world.groups.map((g) => g.id), null]) : pick(rand, [...world.agents.filter((a) => !world.disabled.has(a.id)).map((a) => a.id), null]);
+  const value =
+    action === "group"
+      ? pick(rand, [...world.groups.map((g) => g.id), null])
+      : pick(rand, [...world.agents.filter((a) => !world.disabled.has(a.id)).map((a) => a.id), null]);
   const all = rand() < 0.4;
   const selected = all ? world.assets : world.assets.filter(() => rand() < 0.5);
   if (selected.length === 0) selected.push(world.assets[0]!);
@@ -148,7 +170,8 @@ const bulkStep: Step = async (client, world, rand) => {
   const next = new Map<string, State>();
   for (const [id, state] of before) {
     if (action === "group" && state.group !== value) next.set(id, world.moveToGroup(state, value));
-    if (action === "agent" && state.agent !== value && (value === null || state.group === null || world.isMember(value, state.group))) next.set(id, { ...state, agent: value, version: state.version + 1 });
+    if (action === "agent" && state.agent !== value && (value === null || state.group === null || world.isMember(value, state.group)))
+      next.set(id, { ...state, agent: value, version: state.version + 1 });
   }
   const clears = [...next].filter(([id, s]) => before.get(id)!.agent !== null && s.agent === null && action === "group").length;
   const confirm = cellText(await (await client.request("/agent/assets/bulk", { method: "POST", body: form })).text());
@@ -156,15 +179,22 @@ const bulkStep: Step = async (client, world, rand) => {
     expect(confirm).toContain(`on 0 of ${selected.length}`);
     return `bulk ${action} (nothing to change)`;
   }
-  expect(confirm).toContain(`will be set to ${action === "group" ? world.nameOfGroup(value).replace("—", "none") : world.nameOfAgent(value).replace("—", "none")} on ${next.size} of ${selected.length}`);
-  if (clears) expect(confirm).toContain(`It also clears Managed By Agent on ${clears} ${clears === 1 ? "asset" : "assets"} whose ${clears === 1 ? "agent is" : "agents are"} not in ${world.nameOfGroup(value)}.`);
+  expect(confirm).toContain(
+    `will be set to ${action === "group" ? world.nameOfGroup(value).replace("—", "none") : world.nameOfAgent(value).replace("—", "none")} on ${next.size} of ${selected.length}`,
+  );
+  if (clears)
+    expect(confirm).toContain(
+      `It also clears Managed By Agent on ${clears} ${clears === 1 ? "asset" : "assets"} whose ${clears === 1 ? "agent is" : "agents are"} not in ${world.nameOfGroup(value)}.`,
+    );
   else expect(confirm).not.toContain("clears Managed By Agent");
   const done = await client.request("/agent/assets/bulk/apply", { method: "POST", body: form });
   const page = cellText(await done.text());
   expect(done.status).toBe(200);
   expect(page).toContain(`Changed ${next.size} of ${selected.length}`);
   if (clears) expect(page).toContain(`Managed By Agent was cleared on ${clears} ${clears === 1 ? "asset" : "assets"}`);
-  const batchId = (await env.DB.prepare("SELECT id FROM bulk_operations WHERE record_type = 'asset' ORDER BY rowid DESC LIMIT 1").first<{ id: string }>())!.id;
+  const batchId = (await env.DB.prepare("SELECT id FROM bulk_operations WHERE record_type = 'asset' ORDER BY rowid DESC LIMIT 1").first<{
+    id: string;
+  }>())!.id;
   world.lastBatch = { id: batchId, before: new Map([...next].map(([id, s]) => [id, { state: before.get(id)!, versionAfter: s.version }])) };
   for (const [id, state] of next) world.model.set(id, state);
   return `bulk ${action} ${all ? "all" : "selected"} → ${action === "group" ? world.nameOfGroup(value) : world.nameOfAgent(value)} (${next.size} changed, ${clears} agents cleared)`;
@@ -187,8 +217,13 @@ const importStep: Step = async (client, world, rand) => {
   expect(cellText(checked.html).split("— (not in the new group)").length - 1, "agents the dry run says it clears").toBe(clears);
   const applied = await apply(client, checked.html);
   expect(applied.status, cellText(applied.html)).toBeLessThan(400);
-  const batchId = (await env.DB.prepare("SELECT id FROM bulk_operations WHERE record_type = 'asset' ORDER BY rowid DESC LIMIT 1").first<{ id: string }>())!.id;
-  world.lastBatch = { id: batchId, before: new Map([...next].map(([id, s]) => [id, { state: world.model.get(id)!, versionAfter: s.version }])) };
+  const batchId = (await env.DB.prepare("SELECT id FROM bulk_operations WHERE record_type = 'asset' ORDER BY rowid DESC LIMIT 1").first<{
+    id: string;
+  }>())!.id;
+  world.lastBatch = {
+    id: batchId,
+    before: new Map([...next].map(([id, s]) => [id, { state: world.model.get(id)!, versionAfter: s.version }])),
+  };
   for (const [id, state] of next) world.model.set(id, state);
   return `import of ${lines.length} lines (${next.size} changed)`;
 };
@@ -197,19 +232,38 @@ const importStep: Step = async (client, world, rand) => {
 const formStep: Step = async (client, world, rand) => {
   const asset = pick(rand, world.assets);
   const state = world.model.get(asset.id)!;
-  const group = pick(rand, world.groups.map((g) => g.id));
+  const group = pick(
+    rand,
+    world.groups.map((g) => g.id),
+  );
   // The agent as the edit page shows it chosen: what a browser sends back for a field nobody touched.
   const editPage = await (await client.get(`/agent/assets/${asset.id}/edit`)).text();
   const agentSelect = /<select id="field-agent"[^>]*>([\s\S]*?)<\/select>/.exec(editPage)![1]!;
   const shownAgent = /<option value="([^"]*)" selected=""/.exec(agentSelect)?.[1] ?? "";
-  const form = { rowVersion: String(state.version), name: asset.name, assetTag: asset.tag, assetType: "laptop", serialNumber: `SN-${asset.id}`, status: "in_use", impact: state.impact, location: "", group, agent: shownAgent, usedBy: "", description: "" };
+  const form = {
+    rowVersion: String(state.version),
+    name: asset.name,
+    assetTag: asset.tag,
+    assetType: "laptop",
+    serialNumber: `SN-${asset.id}`,
+    status: "in_use",
+    impact: state.impact,
+    location: "",
+    group,
+    agent: shownAgent,
+    usedBy: "",
+    description: "",
+  };
   const response = await client.post(`/agent/assets/${asset.id}/edit`, form);
   await response.text();
   expect(response.status).toBe(303);
   const next = group === state.group ? state : world.moveToGroup(state, group);
   const cleared = state.agent !== null && next.agent === null;
   expect(response.headers.get("Location")).toBe(`/agent/assets/${asset.id}${cleared ? "?saved=agent-cleared" : ""}`);
-  if (cleared) expect(cellText(await (await client.get(response.headers.get("Location")!)).text())).toContain(`Managed By Agent was cleared: the agent is not in ${world.nameOfGroup(group)}`);
+  if (cleared)
+    expect(cellText(await (await client.get(response.headers.get("Location")!)).text())).toContain(
+      `Managed By Agent was cleared: the agent is not in ${world.nameOfGroup(group)}`,
+    );
   world.model.set(asset.id, next);
   return `form group of ${asset.name} → ${world.nameOfGroup(group)}`;
 };
@@ -251,32 +305,62 @@ const disableStep: Step = async (_client, world, rand) => {
   return `${agent.name} is disabled`;
 };
 
-const STEPS_BY_WEIGHT: Step[] = [inlineStep, inlineStep, inlineStep, bulkStep, bulkStep, importStep, formStep, formStep, undoStep, leaveStep, disableStep];
+const STEPS_BY_WEIGHT: Step[] = [
+  inlineStep,
+  inlineStep,
+  inlineStep,
+  bulkStep,
+  bulkStep,
+  importStep,
+  formStep,
+  formStep,
+  undoStep,
+  leaveStep,
+  disableStep,
+];
 
 /** Stored values, list, detail page, export and history all say the same, and what the model says. */
 async function agree(client: Browser, world: World, log: string[]) {
   const why = () => log.join("\n");
   const prefix = world.assets[0]!.name.replace(/\d+ 00001$/, "");
   const list = new Map(tableRows(await (await client.get(`/agent/assets?q=${encodeURIComponent(prefix)}`)).text()).map((r) => [r.Name, r]));
-  const exported = new Map(Papa.parse<Record<string, string>>(await (await client.get(`/agent/assets/export.csv?q=${encodeURIComponent(prefix)}`)).text(), { header: true, skipEmptyLines: true }).data.map((r) => [r.Name!, r]));
+  const exported = new Map(
+    Papa.parse<Record<string, string>>(await (await client.get(`/agent/assets/export.csv?q=${encodeURIComponent(prefix)}`)).text(), {
+      header: true,
+      skipEmptyLines: true,
+    }).data.map((r) => [r.Name!, r]),
+  );
   for (const asset of world.assets) {
     const model = world.model.get(asset.id)!;
     expect(await stored(asset.id), `${asset.name}\n${why()}`).toEqual(model);
     const group = world.nameOfGroup(model.group);
     const agent = world.nameOfAgent(model.agent);
-    expect(list.get(asset.name), why()).toMatchObject({ "Managed By Group": group, "Managed By Agent": agent, Impact: model.impact[0]!.toUpperCase() + model.impact.slice(1) });
+    expect(list.get(asset.name), why()).toMatchObject({
+      "Managed By Group": group,
+      "Managed By Agent": agent,
+      Impact: model.impact[0]!.toUpperCase() + model.impact.slice(1),
+    });
     const detail = await (await client.get(`/agent/assets/${asset.id}`)).text();
     expect(cellText(/<dt>Managed By Group<\/dt><dd>([\s\S]*?)<\/dd>/.exec(detail)![1]!), why()).toBe(group);
     expect(cellText(/<dt>Managed By Agent<\/dt><dd>([\s\S]*?)<\/dd>/.exec(detail)![1]!), why()).toBe(agent);
-    expect(exported.get(asset.name), why()).toMatchObject({ "Managed By Group": model.group ? group : "", "Managed By Agent": model.agent ? agent : "" });
+    expect(exported.get(asset.name), why()).toMatchObject({
+      "Managed By Group": model.group ? group : "",
+      "Managed By Agent": model.agent ? agent : "",
+    });
     // The history, replayed from the first value, ends at what is stored.
-    const { results } = await env.DB.prepare("SELECT field, old_value, new_value, version_after FROM inventory_history WHERE record_type = 'asset' AND record_id = ? ORDER BY id").bind(asset.id).all<{ field: string; old_value: string | null; new_value: string | null; version_after: number }>();
+    const { results } = await env.DB.prepare(
+      "SELECT field, old_value, new_value, version_after FROM inventory_history WHERE record_type = 'asset' AND record_id = ? ORDER BY id",
+    )
+      .bind(asset.id)
+      .all<{ field: string; old_value: string | null; new_value: string | null; version_after: number }>();
     // Each row starts where the one before it left the field.
     const seeded = world.initial.get(asset.id)!;
     const replayed = { group: seeded.group, agent: seeded.agent };
     for (const h of results) {
       if (h.field !== "group" && h.field !== "agent") continue;
-      expect(h.old_value, `${asset.name}: a ${h.field} history row that does not start where the last one ended\n${why()}`).toBe(replayed[h.field]);
+      expect(h.old_value, `${asset.name}: a ${h.field} history row that does not start where the last one ended\n${why()}`).toBe(
+        replayed[h.field],
+      );
       replayed[h.field] = h.new_value;
     }
     expect(replayed, why()).toEqual({ group: model.group, agent: model.agent });
@@ -302,8 +386,22 @@ describe("the group and agent rule, held over generated data and sequences of ch
       }
     }
     // The generated steps reached every path, and the rule had agents to clear on each that can.
-    for (const path of [/^inline group .*→/, /^inline agent/, /^bulk group selected .*[1-9]\d* agents cleared/, /^bulk group all/, /^bulk agent/, /^import of .*\([1-9]/, /^form group/, /^undo \([1-9]/, / leaves /, / is disabled$/]) {
-      expect(ran.some((step) => path.test(step)), `no step matched ${path}:\n${ran.join("\n")}`).toBe(true);
+    for (const path of [
+      /^inline group .*→/,
+      /^inline agent/,
+      /^bulk group selected .*[1-9]\d* agents cleared/,
+      /^bulk group all/,
+      /^bulk agent/,
+      /^import of .*\([1-9]/,
+      /^form group/,
+      /^undo \([1-9]/,
+      / leaves /,
+      / is disabled$/,
+    ]) {
+      expect(
+        ran.some((step) => path.test(step)),
+        `no step matched ${path}:\n${ran.join("\n")}`,
+      ).toBe(true);
     }
   });
 });

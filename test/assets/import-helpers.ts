@@ -12,7 +12,8 @@ export async function dryRun(client: Browser, csv: string, path = "/agent/assets
   return { status: response.status, html: await response.text() };
 }
 
-const decoded = (text: string) => text.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+const decoded = (text: string) =>
+  text.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
 
 /** The fields of the dry run's Apply form, as a browser would send them. */
 export function applyFields(html: string): Record<string, string> {

@@ -21,7 +21,10 @@ describe("inventory logic", () => {
     expect(stale).toMatchObject({ ok: false, status: 409 });
     expect((await getRecord(env.DB, ASSET_KIND, id!))!.impact).toBe("high");
     expect((await recordHistory(env.DB, ASSET_KIND, id!)).map((h) => [h.field, h.old_value, h.new_value])).toEqual(
-      expect.arrayContaining([["impact", "low", "high"], ["location", null, loc]]),
+      expect.arrayContaining([
+        ["impact", "low", "high"],
+        ["location", null, loc],
+      ]),
     );
 
     const bulk = await bulkUpdate(env.DB, ASSET_KIND, { filter: filter({ q: "Logic" }) }, "group", group, agent.id, 2000);

@@ -13,8 +13,10 @@ import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
 import { cellText, dropdownOptions, tableRows } from "../helpers/html";
 import { makeRole } from "../helpers/roles";
 
-const names = (html: string) => [...html.matchAll(/<td[^>]*><a href="\/agent\/(?:assets|software)\/[^"]+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]!);
-const link = (html: string, rel: "next" | "prev") => [...html.matchAll(/href="([^"]+)" rel="(next|prev)"/g)].find((m) => m[2] === rel)?.[1]?.replaceAll("&amp;", "&");
+const names = (html: string) =>
+  [...html.matchAll(/<td[^>]*><a href="\/agent\/(?:assets|software)\/[^"]+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]!);
+const link = (html: string, rel: "next" | "prev") =>
+  [...html.matchAll(/href="([^"]+)" rel="(next|prev)"/g)].find((m) => m[2] === rel)?.[1]?.replaceAll("&amp;", "&");
 
 async function signedIn() {
   const agent = await makeAgent({ roleId: await makeRole(["viewAssets", "manageAssets"]) });
@@ -67,7 +69,9 @@ describe("search", () => {
       expect(response.status, q).toBeLessThan(500);
       await response.text();
     }
-    expect(names(await (await client.get(`/agent/assets?q=${encodeURIComponent('"quote" NEAR(x)')}`)).text())).toEqual(['Odd "quote" NEAR(x) OR 00001'.replaceAll('"', "&quot;")]);
+    expect(names(await (await client.get(`/agent/assets?q=${encodeURIComponent('"quote" NEAR(x)')}`)).text())).toEqual([
+      'Odd "quote" NEAR(x) OR 00001'.replaceAll('"', "&quot;"),
+    ]);
   });
 });
 
@@ -90,7 +94,10 @@ describe("keyset pages", () => {
     const again = await (await client.get(secondUrl)).text();
     expect(names(again)).toEqual(names(second));
     const back = await (await client.get(link(again, "prev")!)).text();
-    expect(names(back)).toEqual(["Keyset 00000 (renamed)", ...Array.from({ length: 49 }, (_, i) => `Keyset ${String(i + 1).padStart(5, "0")}`)]);
+    expect(names(back)).toEqual([
+      "Keyset 00000 (renamed)",
+      ...Array.from({ length: 49 }, (_, i) => `Keyset ${String(i + 1).padStart(5, "0")}`),
+    ]);
 
     // Onward to the end: 130 rows in pages of 50, no row twice, none missed.
     const third = await (await client.get(link(second, "next")!)).text();
@@ -114,7 +121,9 @@ describe("keyset pages", () => {
       `INSERT INTO software (id, name, publisher, status, impact, row_version, created_at, updated_at)
        SELECT 'sw_pub' || value, 'Pubsort ' || printf('%03d', value), CASE WHEN value % 3 = 0 THEN NULL ELSE 'Vendor ' || (value % 5) END, 'active', 'low', 1, 0, 0
        FROM json_each(?)`,
-    ).bind(JSON.stringify(Array.from({ length: 110 }, (_, i) => i + 1))).run();
+    )
+      .bind(JSON.stringify(Array.from({ length: 110 }, (_, i) => i + 1)))
+      .run();
     for (const dir of ["asc", "desc"]) {
       let html = await (await client.get(`/agent/software?q=Pubsort&sort=publisher&dir=${dir}`)).text();
       const all = [...names(html)];
@@ -136,8 +145,15 @@ describe("the count", () => {
     expect(list).toContain('<label for="scope-all" id="scope-all-label">All matching this filter</label>');
     const count = await (await client.get("/agent/assets/count?q=Capped", { headers: { "HX-Request": "true" } })).text();
     expect(count).toContain('data-testid="match-count" role="status">More than 1,000 records match.</p>');
-    expect(count).toContain('<label for="scope-all" id="scope-all-label" hx-swap-oob="true">All matching this filter (more than 1,000: the next step shows how many)</label>');
-    const review = await client.post("/agent/assets/bulk", { scope: "all", action: "location", value_location: await makeLocation(), f_q: "Capped" });
+    expect(count).toContain(
+      '<label for="scope-all" id="scope-all-label" hx-swap-oob="true">All matching this filter (more than 1,000: the next step shows how many)</label>',
+    );
+    const review = await client.post("/agent/assets/bulk", {
+      scope: "all",
+      action: "location",
+      value_location: await makeLocation(),
+      f_q: "Capped",
+    });
     expect(await review.text()).toContain("on <strong>1100</strong> of 1100 assets");
     const exact = await (await client.get("/agent/assets/count?q=Capped 0000", { headers: { "HX-Request": "true" } })).text();
     expect(exact).toContain('data-testid="match-count" role="status">9 records match.</p>');
@@ -149,7 +165,8 @@ describe("the count", () => {
 });
 
 describe("the page's dropdowns", () => {
-  const selects = (html: string, label: string) => [...html.matchAll(new RegExp(`<select[^>]*aria-label="${label} of [^"]*"[^>]*>([\\s\\S]*?)</select>`, "g"))].map((m) => m[0]);
+  const selects = (html: string, label: string) =>
+    [...html.matchAll(new RegExp(`<select[^>]*aria-label="${label} of [^"]*"[^>]*>([\\s\\S]*?)</select>`, "g"))].map((m) => m[0]);
   const NO_SCRIPT = "__Host-edgedesk_no_script";
 
   it("carry only their chosen option, each list once a page however many locations there are", async () => {
@@ -159,7 +176,9 @@ describe("the page's dropdowns", () => {
     // 300 locations, as a company with many sites has: 50 rows must not repeat them 50 times.
     const { results } = await env.DB.prepare(
       "INSERT INTO locations (id, name, created_at) SELECT 'loc_lean' || value, 'Site ' || printf('%03d', value), 0 FROM json_each(?) RETURNING id",
-    ).bind(JSON.stringify(Array.from({ length: 300 }, (_, i) => i + 1))).all<{ id: string }>();
+    )
+      .bind(JSON.stringify(Array.from({ length: 300 }, (_, i) => i + 1)))
+      .all<{ id: string }>();
     const chosen = results[41]!.id; // Site 042
     await seedAssets(30, { prefix: "Lean", location_id: chosen, group_id: group, agent_id: member.id });
     await seedAssets(25, { prefix: "Lean none" });
@@ -168,21 +187,32 @@ describe("the page's dropdowns", () => {
     // What a person reads in each row is unchanged.
     const rows = tableRows(html);
     expect(rows).toHaveLength(50);
-    expect(rows.filter((r) => r.Location === "Site 042" && r["Managed By Group"] === "Lean Crew" && r["Managed By Agent"] === "Lena Lean")).toHaveLength(30);
+    expect(
+      rows.filter((r) => r.Location === "Site 042" && r["Managed By Group"] === "Lean Crew" && r["Managed By Agent"] === "Lena Lean"),
+    ).toHaveLength(30);
     expect(rows.filter((r) => r.Location === "—" && r["Managed By Group"] === "—" && r["Managed By Agent"] === "—")).toHaveLength(20);
     // With ASCII names the page is ASCII (its dashes and the title's dot are character references),
     // which workerd writes out as it is rather than character by character.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range, control characters included.
     expect(html).toMatch(/^[\x00-\x7f]*$/);
     // Each row's dropdown holds the one option it shows closed, chosen.
-    for (const select of selects(html, "Location")) expect(select).toMatch(/^<select[^>]*data-choices="location"[^>]*>(<option value="loc_lean42" selected="">Site 042<\/option>|<option value="">&#8212;<\/option>)<\/select>$/);
+    for (const select of selects(html, "Location"))
+      expect(select).toMatch(
+        /^<select[^>]*data-choices="location"[^>]*>(<option value="loc_lean42" selected="">Site 042<\/option>|<option value="">&#8212;<\/option>)<\/select>$/,
+      );
     // The lists are each sent once: a location no row has is on the page three times, in the
     // list the rows are filled from, the filter and the bulk bar.
     expect(html.split(">Site 299</option>")).toHaveLength(4);
-    const every = (await env.DB.prepare("SELECT id AS value, name AS text FROM locations ORDER BY name").all<{ value: string; text: string }>()).results;
+    const every = (
+      await env.DB.prepare("SELECT id AS value, name AS text FROM locations ORDER BY name").all<{ value: string; text: string }>()
+    ).results;
     expect(every.length).toBeGreaterThanOrEqual(300);
     expect(dropdownOptions(html, "Location of Lean 00001")).toEqual([{ value: "", text: "—" }, ...every]);
     // The agent list of a row is its group's.
-    expect(dropdownOptions(html, "Managed By Agent of Lean 00001")).toEqual([{ value: "", text: "—" }, { value: member.id, text: "Lena Lean" }]);
+    expect(dropdownOptions(html, "Managed By Agent of Lean 00001")).toEqual([
+      { value: "", text: "—" },
+      { value: member.id, text: "Lena Lean" },
+    ]);
     expect(dropdownOptions(html, "Managed By Agent of Lean none 00001").map((o) => o.text)).toContain("Lena Lean");
     // Whole dropdowns (as a browser without JavaScript gets them) repeat the 300 sites in 50 rows.
     client.cookies.set(NO_SCRIPT, "1");
@@ -216,7 +246,9 @@ describe("the page's dropdowns", () => {
     expect(row).not.toContain("data-choices");
     expect(dropdownOptions(whole, "Location of Noscript 00001")).toEqual(dropdownOptions(lean, "Location of Noscript 00001"));
     // The row's Save posts the form its dropdowns belong to, as before.
-    expect(whole).toMatch(/<select name="location" aria-label="Location of Noscript 00001" form="inline-(ast_[a-z0-9]+)">[\s\S]*<form id="inline-\1" method="post" action="\/agent\/assets\/\1\/inline"/);
+    expect(whole).toMatch(
+      /<select name="location" aria-label="Location of Noscript 00001" form="inline-(ast_[a-z0-9]+)">[\s\S]*<form id="inline-\1" method="post" action="\/agent\/assets\/\1\/inline"/,
+    );
 
     // It only ever leads back into the list.
     for (const away of ["https://evil.example/agent/assets", "//evil.example", "/agent/software", "/agent/assets//evil.example"]) {
@@ -235,7 +267,10 @@ describe("the page's dropdowns", () => {
     const row = await r.text();
     expect(r.status).toBe(200);
     expect(row).not.toContain("data-choices");
-    expect(dropdownOptions(row, "Managed By Agent of Swap 00001")).toEqual([{ value: "", text: "—" }, { value: member.id, text: "Gus Group" }]);
+    expect(dropdownOptions(row, "Managed By Agent of Swap 00001")).toEqual([
+      { value: "", text: "—" },
+      { value: member.id, text: "Gus Group" },
+    ]);
   });
 });
 

@@ -26,7 +26,10 @@ describe("the dropdowns' options, kept per isolate", () => {
     await (await client.get("/agent/assets?q=Steady")).text();
     const before = { ...calls };
     const html = await (await client.get("/agent/assets?q=Steady")).text();
-    expect({ statements: calls.d1Statements - before.d1Statements, roundTrips: calls.d1RoundTrips - before.d1RoundTrips }).toEqual({ statements: 2, roundTrips: 1 });
+    expect({ statements: calls.d1Statements - before.d1Statements, roundTrips: calls.d1RoundTrips - before.d1RoundTrips }).toEqual({
+      statements: 2,
+      roundTrips: 1,
+    });
     expect(optionsOf(html, "Location of Steady 00001").length).toBeGreaterThan(0);
   });
 

@@ -10,7 +10,11 @@ import { fakeClock } from "../helpers/app";
 import { makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { apply, csvOf, dryRun } from "./import-helpers";
 
-const visible = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'").replace(/\s+/g, " ");
+const visible = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, " ");
 
 describe("an agent's heavy work", () => {
   it("runs one at a time: while their job runs, their next job and import wait; another agent's do not", async () => {
@@ -21,19 +25,47 @@ describe("an agent's heavy work", () => {
     const [a, b] = [await makeLocation(), await makeLocation()];
     // A job started as the route starts one, but not stepped (no Durable Object): it stays running.
     const now = clock.now();
-    const first = await applyBulk(env.DB, ASSET_KIND, { filter: { q: "Quota", enums: {}, sort: "name", dir: "asc", page: 1 } }, "location", a, agent.id, now, () => startHeavyWork(env, agent.id, now));
+    const first = await applyBulk(
+      env.DB,
+      ASSET_KIND,
+      { filter: { q: "Quota", enums: {}, sort: "name", dir: "asc", page: 1 } },
+      "location",
+      a,
+      agent.id,
+      now,
+      () => startHeavyWork(env, agent.id, now),
+    );
     expect(first).toMatchObject({ ok: true, job: true });
     const second = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: b, f_q: "Quota" });
     expect(second.status).toBe(429);
     expect(second.headers.get("Retry-After")).toBeTruthy();
     expect(visible(await second.text())).toContain("Your earlier change is still running.");
-    const { html } = await dryRun(client, csvOf([["Name", "Asset tag", "Type"], ["Waiting", "QUOTA-WAIT-1", "laptop"]]));
+    const { html } = await dryRun(
+      client,
+      csvOf([
+        ["Name", "Asset tag", "Type"],
+        ["Waiting", "QUOTA-WAIT-1", "laptop"],
+      ]),
+    );
     const imported = await apply(client, html);
     expect(imported.status).toBe(429);
     expect(visible(imported.html)).toContain("Your earlier change is still running.");
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE asset_tag = 'QUOTA-WAIT-1'").first<{ n: number }>()).toEqual({ n: 0 });
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE asset_tag = 'QUOTA-WAIT-1'").first<{ n: number }>()).toEqual({
+      n: 0,
+    });
     // Someone else's import goes ahead.
-    const theirs = await apply(other.client, (await dryRun(other.client, csvOf([["Name", "Asset tag", "Type"], ["Theirs", "QUOTA-THEIRS-1", "laptop"]]))).html);
+    const theirs = await apply(
+      other.client,
+      (
+        await dryRun(
+          other.client,
+          csvOf([
+            ["Name", "Asset tag", "Type"],
+            ["Theirs", "QUOTA-THEIRS-1", "laptop"],
+          ]),
+        )
+      ).html,
+    );
     expect(theirs.status).toBe(200);
   });
 
@@ -42,24 +74,47 @@ describe("an agent's heavy work", () => {
     const { agent, client } = await signedInAgent({ clock });
     await seedAssets(BULK_CHUNK + 10, { prefix: "Racing" });
     const places = await Promise.all([0, 1, 2, 3].map(() => makeLocation()));
-    const responses = await Promise.all(places.map((place) => client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: place, f_q: "Racing" })));
-    const statuses = await Promise.all(responses.map(async (r) => (await r.text(), r.status)));
+    const responses = await Promise.all(
+      places.map((place) =>
+        client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: place, f_q: "Racing" }),
+      ),
+    );
+    const statuses = await Promise.all(
+      responses.map(async (r) => {
+        await r.text();
+        return r.status;
+      }),
+    );
     expect(statuses.filter((s) => s === 429)).toHaveLength(3);
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM bulk_operations WHERE actor_id = ? AND job IS NOT NULL").bind(agent.id).first<{ n: number }>()).toEqual({ n: 1 });
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM bulk_operations WHERE actor_id = ? AND job IS NOT NULL")
+        .bind(agent.id)
+        .first<{ n: number }>(),
+    ).toEqual({ n: 1 });
   });
 
   it("starts at most 20 an hour, then says when the next may start", async () => {
     const clock = fakeClock();
     const { client } = await signedInAgent({ clock });
     const importOne = async (i: number) => {
-      const { html } = await dryRun(client, csvOf([["Name", "Asset tag", "Type"], [`Hourly ${i}`, `QUOTA-HOUR-${i}`, "laptop"]]));
+      const { html } = await dryRun(
+        client,
+        csvOf([
+          ["Name", "Asset tag", "Type"],
+          [`Hourly ${i}`, `QUOTA-HOUR-${i}`, "laptop"],
+        ]),
+      );
       return apply(client, html);
     };
     for (let i = 0; i < HEAVY_WORK.perHour.limit; i++) expect((await importOne(i)).status).toBe(200);
     const refused = await importOne(99);
     expect(refused.status).toBe(429);
-    expect(visible(refused.html)).toMatch(/You have started 20 imports and large changes in the last hour, the most one person may\. You can start another in \d+ minutes\./);
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE asset_tag = 'QUOTA-HOUR-99'").first<{ n: number }>()).toEqual({ n: 0 });
+    expect(visible(refused.html)).toMatch(
+      /You have started 20 imports and large changes in the last hour, the most one person may\. You can start another in \d+ minutes\./,
+    );
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE asset_tag = 'QUOTA-HOUR-99'").first<{ n: number }>()).toEqual({
+      n: 0,
+    });
     clock.advance(HOUR);
     expect((await importOne(100)).status).toBe(200);
   });

@@ -12,9 +12,9 @@ import { makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/i
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
 
-
 const checkedIds = (html: string) => [...html.matchAll(/<input type="checkbox" name="ids" value="([^"]+)"[^>]*checked/g)].map((m) => m[1]);
-const keptIds = (html: string) => [...html.matchAll(/<input type="hidden" name="ids" value="([^"]+)" data-kept-selection/g)].map((m) => m[1]);
+const keptIds = (html: string) =>
+  [...html.matchAll(/<input type="hidden" name="ids" value="([^"]+)" data-kept-selection/g)].map((m) => m[1]);
 const parse = (csv: string) => Papa.parse<Record<string, string>>(csv.replace(/^\uFEFF/, ""), { header: true, skipEmptyLines: true });
 
 async function post(client: Browser, path: string, pairs: [string, string][]) {
@@ -42,15 +42,26 @@ describe("bulk changes that say what they left alone", () => {
     const [outside] = await seedAssets(1, { prefix: "Reason outside", group_id: theirs });
     const [retired] = await seedAssets(1, { prefix: "Reason retired", status: "retired" });
     const ids = [...inMine, already!, outside!, retired!];
-    const pairs: [string, string][] = [["scope", "selected"], ["action", "agent"], ["value_agent", agent.id], ...ids.map((id) => ["ids", id] as [string, string])];
+    const pairs: [string, string][] = [
+      ["scope", "selected"],
+      ["action", "agent"],
+      ["value_agent", agent.id],
+      ...ids.map((id) => ["ids", id] as [string, string]),
+    ];
 
     const review = await (await post(client, "/agent/assets/bulk", pairs)).text();
     expect(review).toContain(`will be set to <strong>${agent.name}</strong> on <strong>2</strong> of 5 assets.`);
-    expect(review).toContain("3 will be left as they are: 1 already had that value, 1 is retired (read-only), 1 belongs to a group the agent is not in.");
+    expect(review).toContain(
+      "3 will be left as they are: 1 already had that value, 1 is retired (read-only), 1 belongs to a group the agent is not in.",
+    );
 
     const done = await (await post(client, "/agent/assets/bulk/apply", pairs)).text();
-    expect(done).toContain("Changed 2 of 5 assets. 3 were left as they were: 1 already had that value, 1 is retired (read-only), 1 belongs to a group the agent is not in.");
-    const { results } = await env.DB.prepare("SELECT id, agent_id, version FROM assets WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(ids)).all<{ id: string; agent_id: string | null; version: number }>();
+    expect(done).toContain(
+      "Changed 2 of 5 assets. 3 were left as they were: 1 already had that value, 1 is retired (read-only), 1 belongs to a group the agent is not in.",
+    );
+    const { results } = await env.DB.prepare("SELECT id, agent_id, version FROM assets WHERE id IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(ids))
+      .all<{ id: string; agent_id: string | null; version: number }>();
     const byId = new Map(results.map((r) => [r.id, r]));
     for (const id of inMine) expect(byId.get(id)).toMatchObject({ agent_id: agent.id, version: 2 });
     expect(byId.get(already!)).toMatchObject({ agent_id: agent.id, version: 1 });
@@ -62,7 +73,12 @@ describe("bulk changes that say what they left alone", () => {
     const { client } = await signedInAgent();
     const loc = await makeLocation();
     const ids = await seedAssets(3, { prefix: "Nothing new", location_id: loc });
-    const pairs: [string, string][] = [["scope", "selected"], ["action", "location"], ["value_location", loc], ...ids.map((id) => ["ids", id] as [string, string])];
+    const pairs: [string, string][] = [
+      ["scope", "selected"],
+      ["action", "location"],
+      ["value_location", loc],
+      ...ids.map((id) => ["ids", id] as [string, string]),
+    ];
     const review = await (await post(client, "/agent/assets/bulk", pairs)).text();
     expect(review).toContain("3 will be left as they are: 3 already had that value.");
     expect(review).not.toContain("Change 0");
@@ -78,7 +94,13 @@ describe("bulk changes that say what they left alone", () => {
     const ids = await seedAssets(60, { prefix: "Again" });
     // Rows 1, 2 and 55: the last is on the second page of the list.
     const chosen = [ids[0]!, ids[1]!, ids[54]!];
-    const pairs: [string, string][] = [["scope", "selected"], ["action", "group"], ["value_group", group], ["f_q", "Again"], ...chosen.map((id) => ["ids", id] as [string, string])];
+    const pairs: [string, string][] = [
+      ["scope", "selected"],
+      ["action", "group"],
+      ["value_group", group],
+      ["f_q", "Again"],
+      ...chosen.map((id) => ["ids", id] as [string, string]),
+    ];
     const done = await (await post(client, "/agent/assets/bulk/apply", pairs)).text();
     const back = /href="([^"]*reselect=[^"]+)"/.exec(done)![1]!.replaceAll("&amp;", "&");
     expect(done).toContain("Back to Assets, same rows selected");
@@ -87,7 +109,12 @@ describe("bulk changes that say what they left alone", () => {
     expect(keptIds(list)).toEqual([ids[54]]);
 
     // The next change goes to the same three without selecting them again.
-    const second = await post(client, "/agent/assets/bulk/apply", [["scope", "selected"], ["action", "location"], ["value_location", loc], ...[...checkedIds(list), ...keptIds(list)].map((id) => ["ids", id!] as [string, string])]);
+    const second = await post(client, "/agent/assets/bulk/apply", [
+      ["scope", "selected"],
+      ["action", "location"],
+      ["value_location", loc],
+      ...[...checkedIds(list), ...keptIds(list)].map((id) => ["ids", id!] as [string, string]),
+    ]);
     expect(await second.text()).toContain("Changed 3 of 3 assets.");
 
     // Someone else following the link selects nothing.
@@ -106,9 +133,28 @@ describe("columns each agent chooses", () => {
     const [id] = await seedAssets(1, { prefix: "Columned", location_id: loc });
 
     const before = tableRows(await (await client.get("/agent/assets?q=Columned")).text());
-    expect(Object.keys(before[0]!)).toEqual(["", "Name", "Asset tag", "Type", "Status", "Impact", "Location", "Managed By Group", "Managed By Agent", "Save note"]);
+    expect(Object.keys(before[0]!)).toEqual([
+      "",
+      "Name",
+      "Asset tag",
+      "Type",
+      "Status",
+      "Impact",
+      "Location",
+      "Managed By Group",
+      "Managed By Agent",
+      "Save note",
+    ]);
 
-    const saved = await post(client, "/agent/assets/columns", [["show", "serial"], ["pos_serial", "1"], ["show", "location"], ["pos_location", "2"], ["show", "tag"], ["pos_tag", "3"], ["return", "/agent/assets?q=Columned"]]);
+    const saved = await post(client, "/agent/assets/columns", [
+      ["show", "serial"],
+      ["pos_serial", "1"],
+      ["show", "location"],
+      ["pos_location", "2"],
+      ["show", "tag"],
+      ["pos_tag", "3"],
+      ["return", "/agent/assets?q=Columned"],
+    ]);
     expect(saved.status).toBe(303);
     expect(saved.headers.get("Location")).toBe("/agent/assets?q=Columned");
     const check = async (c: Browser) => {
@@ -151,7 +197,10 @@ describe("columns each agent chooses", () => {
       return { user: calls.user - before.user, portal: calls.portal - before.portal, d1: calls.d1RoundTrips - before.d1RoundTrips };
     };
     const withDefault = await measure();
-    await post(client, "/agent/assets/columns", [["show", "serial"], ["show", "agent"]]);
+    await post(client, "/agent/assets/columns", [
+      ["show", "serial"],
+      ["show", "agent"],
+    ]);
     expect(await measure()).toEqual(withDefault);
     expect(withDefault).toEqual({ user: 1, portal: 0, d1: 1 });
   });
@@ -159,25 +208,57 @@ describe("columns each agent chooses", () => {
   it("puts a column moved to a position before the one that was there, as the form sends it", async () => {
     const { client } = await signedInAgent();
     const order = ["tag", "type", "status", "impact", "location", "group", "agent", "serial", "updated"];
-    const pairs: [string, string][] = [["order", order.join(",")], ...order.map((k, i) => [`pos_${k}`, k === "serial" ? "1" : String(i + 1)] as [string, string]), ...order.filter((k) => k !== "type" && k !== "updated").map((k) => ["show", k] as [string, string])];
+    const pairs: [string, string][] = [
+      ["order", order.join(",")],
+      ...order.map((k, i) => [`pos_${k}`, k === "serial" ? "1" : String(i + 1)] as [string, string]),
+      ...order.filter((k) => k !== "type" && k !== "updated").map((k) => ["show", k] as [string, string]),
+    ];
     expect((await post(client, "/agent/assets/columns", pairs)).status).toBe(303);
     const html = await (await client.get("/agent/assets")).text();
     const heads = [...html.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => cellText(m[1]!).replace(/\s*[▲▼]$/, ""));
-    expect(heads).toEqual(["", "Name", "Serial number", "Asset tag", "Status", "Impact", "Location", "Managed By Group", "Managed By Agent", "Save note"]);
+    expect(heads).toEqual([
+      "",
+      "Name",
+      "Serial number",
+      "Asset tag",
+      "Status",
+      "Impact",
+      "Location",
+      "Managed By Group",
+      "Managed By Agent",
+      "Save note",
+    ]);
   });
 
   it("refuses unknown columns and positions with a message, keeping the choice", async () => {
     const { client } = await signedInAgent();
     for (const [pairs, message] of [
       [[["show", "password_hash"]], "That column does not exist."],
-      [[["show", "tag"], ["pos_tag", "99"]], "Asset tag: the position is a number from 1 to 9."],
-      [[["show", "tag"], ["sort", "x"]], "That column does not exist."],
+      [
+        [
+          ["show", "tag"],
+          ["pos_tag", "99"],
+        ],
+        "Asset tag: the position is a number from 1 to 9.",
+      ],
+      [
+        [
+          ["show", "tag"],
+          ["sort", "x"],
+        ],
+        "That column does not exist.",
+      ],
     ] as [string[][], string][]) {
       const r = await post(client, "/agent/assets/columns", pairs as [string, string][]);
       expect(r.status).toBe(400);
       expect(await r.text()).toContain(message);
     }
-    expect(Object.keys(tableRows(await (await client.get("/agent/assets")).text())[0] ?? { "": "" })).not.toEqual(["", "Name", "Asset tag", "Save note"]);
+    expect(Object.keys(tableRows(await (await client.get("/agent/assets")).text())[0] ?? { "": "" })).not.toEqual([
+      "",
+      "Name",
+      "Asset tag",
+      "Save note",
+    ]);
   });
 });
 
@@ -187,7 +268,14 @@ describe("CSV export", () => {
     const loc = await makeLocation("=HYPERLINK(evil)");
     await seedAssets(1203, { prefix: "Exported", location_id: loc, impact: "high" });
     await seedAssets(5, { prefix: "Exported low", impact: "low" });
-    await post(client, "/agent/assets/columns", [["show", "tag"], ["pos_tag", "1"], ["show", "impact"], ["pos_impact", "2"], ["show", "location"], ["pos_location", "3"]]);
+    await post(client, "/agent/assets/columns", [
+      ["show", "tag"],
+      ["pos_tag", "1"],
+      ["show", "impact"],
+      ["pos_impact", "2"],
+      ["show", "location"],
+      ["pos_location", "3"],
+    ]);
 
     const response = await client.get("/agent/assets/export.csv?q=Exported&impact=high&sort=tag&dir=desc");
     expect(response.status).toBe(200);
@@ -201,14 +289,23 @@ describe("CSV export", () => {
     expect(csv.data.at(-1)!["Asset tag"]).toBe("EXPORTED-00001");
     expect(new Set(csv.data.map((r) => r["Asset tag"])).size).toBe(1203);
 
-    const audit = await env.DB.prepare("SELECT details FROM audit_events WHERE event = 'inventory.exported' AND actor_id = ?").bind(agent.id).first<{ details: string }>();
+    const audit = await env.DB.prepare("SELECT details FROM audit_events WHERE event = 'inventory.exported' AND actor_id = ?")
+      .bind(agent.id)
+      .first<{ details: string }>();
     expect(JSON.parse(audit!.details)).toEqual({ list: "assets", filter: "q=Exported&impact=high&sort=tag&dir=desc", rows: 1203 });
   });
 
   it("prefixes with ' every cell that starts with = + - @ tab or CR, also when a line break follows", async () => {
     const { client } = await signedInAgent({ roleId: await makeRole(["viewAssets"]) });
     const loc = await makeLocation('=HYPERLINK("http://x","Open")\nHQ');
-    const hostile = ['=HYPERLINK("http://x","y")\nmore text', "+SUM(1,2)\nplus", "-2+3\r\nminus", "@SUM(A1)\nat", "\t=1+1\ntab", "\r=1+1\ncarriage return"];
+    const hostile = [
+      '=HYPERLINK("http://x","y")\nmore text',
+      "+SUM(1,2)\nplus",
+      "-2+3\r\nminus",
+      "@SUM(A1)\nat",
+      "\t=1+1\ntab",
+      "\r=1+1\ncarriage return",
+    ];
     // Names and serials as a person could have stored them before; assets seeded straight into D1.
     await env.DB.prepare(
       `INSERT INTO assets (id, name, asset_tag, asset_type, serial_number, status, impact, location_id, version, created_at, updated_at)
@@ -216,15 +313,31 @@ describe("CSV export", () => {
     )
       .bind(loc, JSON.stringify(hostile.map((name, i) => [name, hostile[(i + 1) % hostile.length]])))
       .run();
-    await post(client, "/agent/assets/columns", [["show", "tag"], ["pos_tag", "1"], ["show", "serial"], ["pos_serial", "2"], ["show", "location"], ["pos_location", "3"]]);
+    await post(client, "/agent/assets/columns", [
+      ["show", "tag"],
+      ["pos_tag", "1"],
+      ["show", "serial"],
+      ["pos_serial", "2"],
+      ["show", "location"],
+      ["pos_location", "3"],
+    ]);
 
     const response = await client.get(`/agent/assets/export.csv?location=${loc}&sort=tag`);
     expect(response.status).toBe(200);
-    const csv = Papa.parse<Record<string, string>>((await response.text()).replace(/^\uFEFF/, ""), { header: true, skipEmptyLines: true, newline: "\r\n" });
+    const csv = Papa.parse<Record<string, string>>((await response.text()).replace(/^\uFEFF/, ""), {
+      header: true,
+      skipEmptyLines: true,
+      newline: "\r\n",
+    });
     expect(csv.errors).toEqual([]);
     expect(csv.data.map((r) => r["Asset tag"])).toEqual(hostile.map((_, i) => `MULTILINE-${i}`));
     csv.data.forEach((row, i) => {
-      expect(row).toEqual({ Name: `'${hostile[i]}`, "Asset tag": `MULTILINE-${i}`, "Serial number": `'${hostile[(i + 1) % hostile.length]}`, Location: `'=HYPERLINK("http://x","Open")\nHQ` });
+      expect(row).toEqual({
+        Name: `'${hostile[i]}`,
+        "Asset tag": `MULTILINE-${i}`,
+        "Serial number": `'${hostile[(i + 1) % hostile.length]}`,
+        Location: `'=HYPERLINK("http://x","Open")\nHQ`,
+      });
     });
     for (const cell of csv.data.flatMap((r) => Object.values(r))) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
   });

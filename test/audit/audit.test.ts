@@ -15,7 +15,13 @@ describe("the security audit log", () => {
     const contact = await makeContact();
     await postPassword(browser({ clock, ip: "203.0.113.50" }), "support", { ...contact, password: "nope nope" });
     const failed = await db().select().from(auditEvents).where(eq(auditEvents.event, "sign_in.failed")).orderBy(desc(auditEvents.id)).get();
-    expect(failed).toMatchObject({ portal: "support", actorId: null, ip: "203.0.113.50", at: clock.now(), details: { email: contact.email, method: "password", reason: "invalid" } });
+    expect(failed).toMatchObject({
+      portal: "support",
+      actorId: null,
+      ip: "203.0.113.50",
+      at: clock.now(),
+      details: { email: contact.email, method: "password", reason: "invalid" },
+    });
     expect(failed!.userAgent).toContain("Chrome");
 
     const client = browser({ clock });
@@ -35,7 +41,9 @@ describe("the security audit log", () => {
     clock.advance(30_000);
     const client = browser({ clock });
     await postPassword(client, "support", contact);
-    await (await client.post("/support/login/verify/app", { code: totpCode(manualKey, clock.now()) === "000000" ? "111111" : "000000" })).text();
+    await (
+      await client.post("/support/login/verify/app", { code: totpCode(manualKey, clock.now()) === "000000" ? "111111" : "000000" })
+    ).text();
     await (await client.post("/support/login/verify/recovery", { code: recoveryCodes[0]! })).text();
     expect(await eventsFor(contact.id)).toEqual([
       ["mfa.enrolled", { method: "app" }],
@@ -54,7 +62,9 @@ describe("the security audit log", () => {
     const admin = await makeAdmin();
     const client = browser();
     await signIn(client, "agent", admin);
-    await (await client.post("/agent/settings/security/contacts/mfa/apply", { emailOtp: "on", issuerName: "X", apply: "immediately" })).text();
+    await (
+      await client.post("/agent/settings/security/contacts/mfa/apply", { emailOtp: "on", issuerName: "X", apply: "immediately" })
+    ).text();
     const events = await db().select().from(auditEvents).where(eq(auditEvents.actorId, admin.id)).orderBy(auditEvents.id);
     expect(events.slice(-2).map((e) => [e.event, e.portal, e.targetId, e.details])).toEqual([
       ["settings.changed", "support", null, { audience: "contacts", tab: "mfa", changes: ["Email OTP: off → on"], apply: "immediately" }],

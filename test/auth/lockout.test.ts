@@ -54,7 +54,9 @@ describe("wrong passwords from strangers", () => {
     const evaluated: number[] = [];
     const refusedOwn: number[] = [];
     const stranger = async (i: number) => {
-      const s = await status(browser({ clock, ip: `203.0.113.${(i % 50) + 1}` }).post("/support/login", { email: contact.email, password: `guess ${i}` }));
+      const s = await status(
+        browser({ clock, ip: `203.0.113.${(i % 50) + 1}` }).post("/support/login", { email: contact.email, password: `guess ${i}` }),
+      );
       if (s === 401) evaluated.push(clock.now());
       else expect(s).toBe(429);
     };
@@ -87,7 +89,10 @@ describe("wrong passwords from strangers", () => {
     expect(refusedOwn).toEqual([]);
 
     // The person was told once per pause, with where the attempts came from and how to reset.
-    const notices = await db().select().from(devMailbox).where(and(eq(devMailbox.to, contact.email), eq(devMailbox.subject, PAUSED)));
+    const notices = await db()
+      .select()
+      .from(devMailbox)
+      .where(and(eq(devMailbox.to, contact.email), eq(devMailbox.subject, PAUSED)));
     expect(notices.length).toBeGreaterThan(0);
     expect(notices[0]!.body).toContain("so signing in from new browsers is paused");
     expect(notices[0]!.body).toContain("Browsers you have signed in with before keep working.");
@@ -143,12 +148,18 @@ describe("refused new passwords through a reset link", () => {
     const laptop = browser({ clock, ip: "198.51.100.252" });
     await signIn(laptop, "support", contact);
     await status(browser({ clock }).post("/support/login/forgot", { email: contact.email }));
-    const mail = await db().select().from(devMailbox).where(and(eq(devMailbox.to, contact.email), eq(devMailbox.subject, "Reset your EdgeDesk password")));
+    const mail = await db()
+      .select()
+      .from(devMailbox)
+      .where(and(eq(devMailbox.to, contact.email), eq(devMailbox.subject, "Reset your EdgeDesk password")));
     const path = new RegExp(`${ORIGIN}(/support/login/reset/[a-z2-7]{32})`).exec(mail[0]!.body)![1]!;
 
     // Someone with the link sends the current password as the new one, over and over, from new browsers.
     const statuses: number[] = [];
-    for (let i = 0; i < 15; i++) statuses.push(await status(browser({ clock, ip: `203.0.115.${i + 1}` }).post(path, { password: contact.password, confirm: contact.password })));
+    for (let i = 0; i < 15; i++)
+      statuses.push(
+        await status(browser({ clock, ip: `203.0.115.${i + 1}` }).post(path, { password: contact.password, confirm: contact.password })),
+      );
     expect(statuses.filter((s) => s === 400)).toHaveLength(ACCOUNT_LIMITS.unknown.limit);
     expect(statuses.filter((s) => s === 429)).toHaveLength(15 - ACCOUNT_LIMITS.unknown.limit);
     const password = "a new passphrase of my own 77";
@@ -163,7 +174,8 @@ describe("the admins' view", () => {
     const admin = await makeAdmin();
     const adminClient: Browser = browser({ clock });
     await signIn(adminClient, "agent", admin);
-    for (let i = 0; i < 11; i++) await status(browser({ clock, ip: `203.0.116.${i + 1}` }).post("/support/login", { email: contact.email, password: `guess ${i}` }));
+    for (let i = 0; i < 11; i++)
+      await status(browser({ clock, ip: `203.0.116.${i + 1}` }).post("/support/login", { email: contact.email, password: `guess ${i}` }));
     expect(await status(browser({ clock }).post("/support/login", { email: contact.email, password: contact.password }))).toBe(429);
 
     const page = await (await adminClient.get("/agent/admin/paused-sign-ins")).text();
@@ -179,7 +191,10 @@ describe("the admins' view", () => {
     await lifted.text();
     expect(await status(browser({ clock }).post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
     expect(await (await adminClient.get("/agent/admin/paused-sign-ins")).text()).not.toContain(contact.email);
-    const audit = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "sign_in.pause_lifted"), eq(auditEvents.targetId, contact.id)));
+    const audit = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "sign_in.pause_lifted"), eq(auditEvents.targetId, contact.id)));
     expect(audit).toHaveLength(1);
     expect(audit[0]!.actorId).toBe(admin.id);
   });
@@ -194,23 +209,50 @@ describe("a flood that fills the portal's ceiling on hashes", () => {
       const laptop = browser({ clock, ip: "198.51.100.253" });
       await signIn(laptop, "support", contact);
       const key = await softwareAuthenticator();
-      const options = (await (await laptop.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })).json()) as { challenge: string };
-      await (await laptop.request("/support/account/passkeys", { method: "POST", body: JSON.stringify({ name: "Laptop", response: key.register(options, undefined, { discoverable: true }) }), headers: { "Content-Type": "application/json" } })).text();
+      const options = (await (
+        await laptop.request("/support/account/passkeys/options", {
+          method: "POST",
+          body: "{}",
+          headers: { "Content-Type": "application/json" },
+        })
+      ).json()) as { challenge: string };
+      await (
+        await laptop.request("/support/account/passkeys", {
+          method: "POST",
+          body: JSON.stringify({ name: "Laptop", response: key.register(options, undefined, { discoverable: true }) }),
+          headers: { "Content-Type": "application/json" },
+        })
+      ).text();
       await status(laptop.post("/support/logout"));
       // As a botnet would: the minute's hashes for browsers no account knows, all used.
       const ceiling = env.LIMITER_DO.get(env.LIMITER_DO.idFromName(limitKeys.hashes("support")));
       for (let i = 0; i < LIMITS.hashesPerPortal.limit; i++) await ceiling.hit(clock.now(), LIMITS.hashesPerPortal, "password");
-      expect(await status(browser({ clock, ip: "203.0.117.1" }).post("/support/login", { email: contact.email, password: contact.password }))).toBe(429);
+      expect(
+        await status(browser({ clock, ip: "203.0.117.1" }).post("/support/login", { email: contact.email, password: contact.password })),
+      ).toBe(429);
 
       expect(await status(laptop.post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
       await status(laptop.post("/support/logout"));
-      const passkeyOptions = (await (await laptop.request("/support/login/passkey/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })).json()) as { challenge: string };
-      const alone = await laptop.request("/support/login/passkey", { method: "POST", body: JSON.stringify({ response: await key.assert(passkeyOptions) }), headers: { "Content-Type": "application/json" } });
+      const passkeyOptions = (await (
+        await laptop.request("/support/login/passkey/options", {
+          method: "POST",
+          body: "{}",
+          headers: { "Content-Type": "application/json" },
+        })
+      ).json()) as { challenge: string };
+      const alone = await laptop.request("/support/login/passkey", {
+        method: "POST",
+        body: JSON.stringify({ response: await key.assert(passkeyOptions) }),
+        headers: { "Content-Type": "application/json" },
+      });
       await alone.text();
       expect(alone.status).toBe(200);
 
       await status(browser({ clock }).post("/support/login/forgot", { email: contact.email }));
-      const mail = await db().select().from(devMailbox).where(and(eq(devMailbox.to, contact.email), eq(devMailbox.subject, "Reset your EdgeDesk password")));
+      const mail = await db()
+        .select()
+        .from(devMailbox)
+        .where(and(eq(devMailbox.to, contact.email), eq(devMailbox.subject, "Reset your EdgeDesk password")));
       const path = new RegExp(`${ORIGIN}(/support/login/reset/[a-z2-7]{32})`).exec(mail.at(-1)!.body)![1]!;
       const password = "a passphrase after the flood 12";
       expect(await status(browser({ clock, ip: "203.0.117.2" }).post(path, { password, confirm: password }))).toBe(303);
@@ -226,7 +268,8 @@ describe("lifting a pause", () => {
     const admin = await makeAdmin();
     const leadRole = await makeRole(["manageRecoveryAndMfaReset", "viewAssets"]);
     const lead = await makeAgent({ roleId: leadRole });
-    for (let i = 0; i < 11; i++) await status(browser({ clock, ip: `203.0.118.${i + 1}` }).post("/agent/login", { email: admin.email, password: `guess ${i}` }));
+    for (let i = 0; i < 11; i++)
+      await status(browser({ clock, ip: `203.0.118.${i + 1}` }).post("/agent/login", { email: admin.email, password: `guess ${i}` }));
     const leadClient = browser({ clock });
     await signIn(leadClient, "agent", lead);
     const page = await (await leadClient.get("/agent/admin/paused-sign-ins")).text();
@@ -236,7 +279,12 @@ describe("lifting a pause", () => {
     await refused.text();
     expect(refused.status).toBe(403);
     expect(await status(browser({ clock }).post("/agent/login", { email: admin.email, password: admin.password }))).toBe(429);
-    expect(await db().select().from(auditEvents).where(and(eq(auditEvents.event, "sign_in.pause_lifted"), eq(auditEvents.targetId, admin.id)))).toEqual([]);
+    expect(
+      await db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.event, "sign_in.pause_lifted"), eq(auditEvents.targetId, admin.id))),
+    ).toEqual([]);
   });
 });
 
@@ -245,11 +293,20 @@ describe("a right password from a browser new to the person", () => {
     const clock = fakeClock(Date.UTC(2026, 10, 25, 9, 0, 0));
     const contact = await makeContact();
     await signIn(browser({ clock, ip: "198.51.100.249" }), "support", contact);
-    for (let i = 0; i < ACCOUNT_LIMITS.unknown.limit - 1; i++) expect(await status(browser({ clock, ip: `203.0.119.${i + 1}` }).post("/support/login", { email: contact.email, password: `guess ${i}` }))).toBe(401);
+    for (let i = 0; i < ACCOUNT_LIMITS.unknown.limit - 1; i++)
+      expect(
+        await status(browser({ clock, ip: `203.0.119.${i + 1}` }).post("/support/login", { email: contact.email, password: `guess ${i}` })),
+      ).toBe(401);
     // The person, from a phone they never used here: a password alone proves too little to clear strangers' count.
-    expect(await status(browser({ clock, ip: "198.51.100.248" }).post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
-    expect(await status(browser({ clock, ip: "203.0.119.200" }).post("/support/login", { email: contact.email, password: "one more guess" }))).toBe(401);
-    expect(await status(browser({ clock, ip: "203.0.119.201" }).post("/support/login", { email: contact.email, password: "and another" }))).toBe(429);
+    expect(
+      await status(browser({ clock, ip: "198.51.100.248" }).post("/support/login", { email: contact.email, password: contact.password })),
+    ).toBe(303);
+    expect(
+      await status(browser({ clock, ip: "203.0.119.200" }).post("/support/login", { email: contact.email, password: "one more guess" })),
+    ).toBe(401);
+    expect(
+      await status(browser({ clock, ip: "203.0.119.201" }).post("/support/login", { email: contact.email, password: "and another" })),
+    ).toBe(429);
   });
 });
 
@@ -262,7 +319,11 @@ describe("a browser the previous release saw sign in", () => {
     clock.advance(MINUTE);
     expect(await status(intruder.post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
     const passwordOnly = async () =>
-      runInDurableObject(userStub(env, contact.id), async (_instance, state) => state.storage.sql.exec<{ p: number }>("SELECT password_only AS p FROM sessions ORDER BY created_at DESC LIMIT 1").one().p);
+      runInDurableObject(
+        userStub(env, contact.id),
+        async (_instance, state) =>
+          state.storage.sql.exec<{ p: number }>("SELECT password_only AS p FROM sessions ORDER BY created_at DESC LIMIT 1").one().p,
+      );
     expect(await passwordOnly()).toBe(1);
     await status(intruder.post("/support/logout"));
     // As the previous release left the person's object: the intruder's browser in its list with
@@ -298,7 +359,8 @@ describe("a browser several people sign in from", () => {
       await status(desk.post("/support/logout"));
     }
     // A colleague's wrong guesses at made-up emails use up the address's attempts.
-    for (let i = 0; i < LIMITS.passwordPerSource.limit; i++) await status(browser({ clock, ip }).post("/support/login", { email: `desk-${i}@example.com`, password: "guess" }));
+    for (let i = 0; i < LIMITS.passwordPerSource.limit; i++)
+      await status(browser({ clock, ip }).post("/support/login", { email: `desk-${i}@example.com`, password: "guess" }));
     expect(await status(browser({ clock, ip }).post("/support/login", { email: first!.email, password: first!.password }))).toBe(429);
     // The desk's browser still signs in the person it vouches for, the first one included.
     expect(await status(desk.post("/support/login", { email: first!.email, password: first!.password }))).toBe(303);
@@ -323,8 +385,11 @@ describe("a browser's word across a key rotation", () => {
     await status(during.post("/support/logout"));
 
     const laptop = browser({ clock, ip, env: after, cookiesOf: during });
-    for (let i = 0; i < LIMITS.passwordPerSource.limit; i++) await status(browser({ clock, ip, env: after }).post("/support/login", { email: `rotation-${i}@example.com`, password: "guess" }));
-    expect(await status(browser({ clock, ip, env: after }).post("/support/login", { email: contact.email, password: contact.password }))).toBe(429);
+    for (let i = 0; i < LIMITS.passwordPerSource.limit; i++)
+      await status(browser({ clock, ip, env: after }).post("/support/login", { email: `rotation-${i}@example.com`, password: "guess" }));
+    expect(
+      await status(browser({ clock, ip, env: after }).post("/support/login", { email: contact.email, password: contact.password })),
+    ).toBe(429);
     expect(await status(laptop.post("/support/login", { email: contact.email, password: contact.password }))).toBe(303);
   });
 });

@@ -17,13 +17,24 @@ import { softwareAuthenticator } from "../helpers/webauthn";
 import { type Provider, setAccess, signInThrough, startProvider } from "../helpers/oidc-provider";
 
 const ALERT = "New sign-in to your EdgeDesk account";
-const PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 19_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/19.0 Mobile/15E148 Safari/604.1";
+const PHONE =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 19_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/19.0 Mobile/15E148 Safari/604.1";
 const NEW_PASSWORD = "a brand new long passphrase 42";
 
 const mailsTo = (to: string) => db().select().from(devMailbox).where(eq(devMailbox.to, to)).orderBy(desc(devMailbox.id));
 const alertsTo = async (to: string) => (await mailsTo(to)).filter((m) => m.subject === ALERT);
-const auditOf = (event: string, targetId: string) => db().select().from(auditEvents).where(and(eq(auditEvents.event, event), eq(auditEvents.targetId, targetId)));
-const visible = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&").replace(/\s+/g, " ");
+const auditOf = (event: string, targetId: string) =>
+  db()
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.event, event), eq(auditEvents.targetId, targetId)));
+const visible = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ");
 
 /** The "This wasn't me" path in the newest alert to this address. */
 async function notMeLink(to: string): Promise<string> {
@@ -110,7 +121,11 @@ describe("new-device alerts", () => {
     const clock = fakeClock();
     const contact = await makeContact();
     await signIn(browser({ clock }), "support", contact);
-    const { response } = await signInThrough(provider, browser({ clock, userAgent: PHONE }), "support", clock.now(), { oid: `oid-${contact.id}`, email: contact.email, xms_edov: true });
+    const { response } = await signInThrough(provider, browser({ clock, userAgent: PHONE }), "support", clock.now(), {
+      oid: `oid-${contact.id}`,
+      email: contact.email,
+      xms_edov: true,
+    });
     expect(response.status).toBe(303);
     expect(await alertsTo(contact.email)).toHaveLength(0);
     await setAccess("support", "password");
@@ -122,7 +137,15 @@ describe("This wasn't me", () => {
     const clock = fakeClock();
     const { contact, laptop, thief } = await signedInFromTwoBrowsers(clock);
     const path = await notMeLink(contact.email);
-    await userStub(env, contact.id).rememberDevice({ id: "dev_aaaaaaaaaaaaaaaa", tokenHash: "remembered", generation: 0, now: clock.now(), expiresAt: clock.now() + 30 * DAY, ip: "198.18.0.1", userAgent: "x" });
+    await userStub(env, contact.id).rememberDevice({
+      id: "dev_aaaaaaaaaaaaaaaa",
+      tokenHash: "remembered",
+      generation: 0,
+      now: clock.now(),
+      expiresAt: clock.now() + 30 * DAY,
+      ip: "198.18.0.1",
+      userAgent: "x",
+    });
 
     const owner = browser({ clock });
     const page = await owner.get(path);
@@ -135,7 +158,9 @@ describe("This wasn't me", () => {
 
     const secured = await owner.post(path);
     expect(secured.status).toBe(200);
-    expect(visible(await secured.text())).toContain(`Your password no longer works. We emailed ${contact.email} a link to choose a new one`);
+    expect(visible(await secured.text())).toContain(
+      `Your password no longer works. We emailed ${contact.email} a link to choose a new one`,
+    );
     expect([await statusAt(laptop, "/support"), await statusAt(thief, "/support")]).toEqual([303, 303]);
     expect((await postPassword(browser({ clock }), "support", contact)).status).toBe(401);
     expect(await userStub(env, contact.id).listDevices(0, clock.now())).toEqual([]);
@@ -160,11 +185,13 @@ describe("This wasn't me", () => {
     const clock = fakeClock();
     const { contact } = await signedInFromTwoBrowsers(clock);
     const path = await notMeLink(contact.email);
-    const answers = await Promise.all([browser({ clock }), browser({ clock })].map(async (client) => {
-      const response = await client.post(path);
-      await response.text();
-      return response.status;
-    }));
+    const answers = await Promise.all(
+      [browser({ clock }), browser({ clock })].map(async (client) => {
+        const response = await client.post(path);
+        await response.text();
+        return response.status;
+      }),
+    );
     expect(answers.sort()).toEqual([200, 404]);
     expect(await auditOf("account.secured", contact.id)).toHaveLength(1);
     expect((await mailsTo(contact.email)).filter((m) => m.subject === "Reset your EdgeDesk password")).toHaveLength(1);
@@ -187,7 +214,9 @@ describe("This wasn't me, after the intruder added ways back in", () => {
     await setMfa("support", { authenticatorApp: false, emailOtp: false, passkeys: true, passwordlessPasskeys: true });
     const contact = await makeContact();
     // Linked to Microsoft a day before; the person signs in on their laptop (their first sign-in).
-    await db().insert(ssoIdentities).values({ tenantId: "tenant-a", objectId: `oid-${contact.id}`, userId: contact.id, createdAt: clock.now() - DAY });
+    await db()
+      .insert(ssoIdentities)
+      .values({ tenantId: "tenant-a", objectId: `oid-${contact.id}`, userId: contact.id, createdAt: clock.now() - DAY });
     await signIn(browser({ clock }), "support", contact);
     clock.advance(DAY);
 
@@ -202,10 +231,17 @@ describe("This wasn't me, after the intruder added ways back in", () => {
     await confirmed.text();
     expect(confirmed.status).toBe(303);
     const key = await softwareAuthenticator();
-    const options = await thief.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    const options = await thief.request("/support/account/passkeys/options", {
+      method: "POST",
+      body: "{}",
+      headers: { "Content-Type": "application/json" },
+    });
     const added = await thief.request("/support/account/passkeys", {
       method: "POST",
-      body: JSON.stringify({ name: "Thief's key", response: key.register((await options.json()) as { challenge: string }, undefined, { discoverable: true }) }),
+      body: JSON.stringify({
+        name: "Thief's key",
+        response: key.register((await options.json()) as { challenge: string }, undefined, { discoverable: true }),
+      }),
       headers: { "Content-Type": "application/json" },
     });
     expect(await added.json()).toEqual({ ok: true });
@@ -223,7 +259,11 @@ describe("This wasn't me, after the intruder added ways back in", () => {
     expect(visible(/data-testid="kept-factors"[\s\S]*?<\/ul>/.exec(html)![0])).toContain("Microsoft account, added");
 
     // Nothing the intruder added opens the account any more.
-    const passkeyOptions = await browser({ clock }).request("/support/login/passkey/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    const passkeyOptions = await browser({ clock }).request("/support/login/passkey/options", {
+      method: "POST",
+      body: "{}",
+      headers: { "Content-Type": "application/json" },
+    });
     const intruder = browser({ clock });
     const viaPasskey = await intruder.request("/support/login/passkey", {
       method: "POST",
@@ -252,12 +292,19 @@ describe("This wasn't me, after the intruder added ways back in", () => {
 
 describe("a password-only sign-in from a new browser", () => {
   async function addPasskey(client: Browser) {
-    const options = await client.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    const options = await client.request("/support/account/passkeys/options", {
+      method: "POST",
+      body: "{}",
+      headers: { "Content-Type": "application/json" },
+    });
     if (options.status !== 200) return { status: options.status, body: (await options.json()) as { error?: string } };
     const key = await softwareAuthenticator();
     const added = await client.request("/support/account/passkeys", {
       method: "POST",
-      body: JSON.stringify({ name: "New key", response: key.register((await options.json()) as { challenge: string }, undefined, { discoverable: true }) }),
+      body: JSON.stringify({
+        name: "New key",
+        response: key.register((await options.json()) as { challenge: string }, undefined, { discoverable: true }),
+      }),
       headers: { "Content-Type": "application/json" },
     });
     return { status: added.status, body: (await added.json()) as { error?: string } };
@@ -272,7 +319,9 @@ describe("a password-only sign-in from a new browser", () => {
     expect(refused).toEqual({ status: 401, body: { error: expect.stringContaining("Confirm it's you with a code we email you") } });
     expect(visible(await (await thief.get("/support/account")).text())).toContain("Confirm it's you to add or remove a passkey");
     // The confirmation offers a mailed code, though the portal uses none at sign-in; the password alone confirms, but adds nothing.
-    expect(visible(await (await thief.get("/support/reauth")).text())).toContain("Code from your email You signed in to this browser with just your password");
+    expect(visible(await (await thief.get("/support/reauth")).text())).toContain(
+      "Code from your email You signed in to this browser with just your password",
+    );
     const passwordAlone = await thief.post("/support/reauth", { current: contact.password, code: "", next: "/support/account" });
     expect(passwordAlone.status).toBe(303);
     await passwordAlone.text();
@@ -282,7 +331,11 @@ describe("a password-only sign-in from a new browser", () => {
     const send = await thief.post("/support/reauth/email?next=%2Fsupport%2Freauth");
     await send.text();
     expect(send.status).toBe(303);
-    const confirmed = await thief.post("/support/reauth", { current: contact.password, code: await latestEmailCode(contact.email), next: "/support/account" });
+    const confirmed = await thief.post("/support/reauth", {
+      current: contact.password,
+      code: await latestEmailCode(contact.email),
+      next: "/support/account",
+    });
     await confirmed.text();
     expect(confirmed.status).toBe(303);
     expect(await addPasskey(thief)).toEqual({ status: 200, body: { ok: true } });
@@ -301,7 +354,12 @@ describe("a password-only sign-in from a new browser", () => {
     expect((await addPasskey(thief)).status).toBe(401);
 
     const before = (await db().select().from(users).where(eq(users.id, contact.id)).get())!.passwordHash;
-    const changed = await thief.post("/support/account/password", { current: contact.password, password: NEW_PASSWORD, confirm: NEW_PASSWORD, code: "" });
+    const changed = await thief.post("/support/account/password", {
+      current: contact.password,
+      password: NEW_PASSWORD,
+      confirm: NEW_PASSWORD,
+      code: "",
+    });
     expect(changed.status).toBe(401);
     expect(visible(await changed.text())).toContain("Enter the code we emailed you too");
     expect((await db().select().from(users).where(eq(users.id, contact.id)).get())!.passwordHash).toBe(before);
@@ -319,9 +377,19 @@ describe("This wasn't me, racing the intruder", () => {
       await (await thief.post("/support/reauth", { current: contact.password, code, next: "/support/account" })).text();
       const path = await notMeLink(contact.email);
       const key = await softwareAuthenticator();
-      const options = (await (await thief.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } })).json()) as { challenge: string };
+      const options = (await (
+        await thief.request("/support/account/passkeys/options", {
+          method: "POST",
+          body: "{}",
+          headers: { "Content-Type": "application/json" },
+        })
+      ).json()) as { challenge: string };
       const register = async () => {
-        const r = await thief.request("/support/account/passkeys", { method: "POST", body: JSON.stringify({ name: "Late key", response: key.register(options, undefined, { discoverable: true }) }), headers: { "Content-Type": "application/json" } });
+        const r = await thief.request("/support/account/passkeys", {
+          method: "POST",
+          body: JSON.stringify({ name: "Late key", response: key.register(options, undefined, { discoverable: true }) }),
+          headers: { "Content-Type": "application/json" },
+        });
         await r.text();
       };
       const secure = async () => (await (await browser({ clock }).post(path)).text()).length;
@@ -336,7 +404,9 @@ describe("This wasn't me, racing the intruder", () => {
     const { contact } = await signedInFromTwoBrowsers(clock);
     const path = await notMeLink(contact.email);
     // Set-up begun a day before the intruder's sign-in, finished (confirmed) after it.
-    await db().insert(totpCredentials).values({ userId: contact.id, secretEncrypted: "sealed", createdAt: clock.now() - DAY, confirmedAt: clock.now() + 60_000 });
+    await db()
+      .insert(totpCredentials)
+      .values({ userId: contact.id, secretEncrypted: "sealed", createdAt: clock.now() - DAY, confirmedAt: clock.now() + 60_000 });
     const html = await (await browser({ clock }).post(path)).text();
     expect(visible(/data-testid="removed-factors"[\s\S]*?<\/ul>/.exec(html)![0])).toContain("Authenticator app");
     expect(await db().select().from(totpCredentials).where(eq(totpCredentials.userId, contact.id))).toEqual([]);

@@ -27,7 +27,11 @@ async function inBatches(count: number, perBatch: number, request: (i: number) =
   return statuses;
 }
 
-const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((t, s) => ({ ...t, [s]: (t[s] ?? 0) + 1 }), {});
+const tally = (statuses: number[]) => {
+  const counts: Record<number, number> = {};
+  for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
+  return counts;
+};
 
 async function postJson(client: Browser, path: string, body: unknown = {}) {
   const r = await client.request(path, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
@@ -53,9 +57,14 @@ describe("password sign-in from one office address", () => {
     const ip = "203.0.113.41";
     const wrong: number[] = [];
     for (let i = 0; i < 80; i++) {
-      wrong.push(await statusOf(browser({ clock, ip }).post("/support/login", { email: `made-up-${i}@example.com`, password: "Winter2026!" })));
+      wrong.push(
+        await statusOf(browser({ clock, ip }).post("/support/login", { email: `made-up-${i}@example.com`, password: "Winter2026!" })),
+      );
       // A right sign-in between guesses gives back only its own attempt.
-      if (i % 4 === 0 && i < 40) expect(await statusOf(browser({ clock, ip }).post("/support/login", { email: colleague.email, password: colleague.password }))).toBe(303);
+      if (i % 4 === 0 && i < 40)
+        expect(
+          await statusOf(browser({ clock, ip }).post("/support/login", { email: colleague.email, password: colleague.password })),
+        ).toBe(303);
     }
     expect(tally(wrong)).toEqual({ 401: LIMITS.passwordPerSource.limit, 429: 80 - LIMITS.passwordPerSource.limit });
   });
@@ -63,7 +72,11 @@ describe("password sign-in from one office address", () => {
   it("lets at most 10 guesses at one account through from 20 addresses", async () => {
     const clock = fakeClock();
     const victim = await makeAgent();
-    const statuses = await Promise.all(Array.from({ length: 20 }, (_, i) => statusOf(browser({ clock, ip: `198.51.100.${i + 1}` }).post("/agent/login", { email: victim.email, password: `guess ${i}` }))));
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        statusOf(browser({ clock, ip: `198.51.100.${i + 1}` }).post("/agent/login", { email: victim.email, password: `guess ${i}` })),
+      ),
+    );
     expect(tally(statuses)).toEqual({ 401: ACCOUNT_LIMITS.unknown.limit, 429: 20 - ACCOUNT_LIMITS.unknown.limit });
   });
 });
@@ -79,7 +92,14 @@ describe("passkey sign-in from one office address", () => {
         await signIn(client, "support", contact);
         const key = await softwareAuthenticator();
         const options = await postJson(client, "/support/account/passkeys/options");
-        expect((await postJson(client, "/support/account/passkeys", { name: "Laptop", response: key.register(options.body, undefined, { discoverable: true }) })).status).toBe(200);
+        expect(
+          (
+            await postJson(client, "/support/account/passkeys", {
+              name: "Laptop",
+              response: key.register(options.body, undefined, { discoverable: true }),
+            })
+          ).status,
+        ).toBe(200);
         return { contact, key };
       }),
     );
@@ -96,7 +116,9 @@ describe("passkey sign-in from one office address", () => {
     const clock = fakeClock();
     const people = await contactsWithPasskeys(clock, 15);
 
-    const right = await inBatches(150, 10, (i) => passkeyAlone(browser({ clock, ip: OFFICE }), (o) => people[i % people.length]!.key.assert(o)));
+    const right = await inBatches(150, 10, (i) =>
+      passkeyAlone(browser({ clock, ip: OFFICE }), (o) => people[i % people.length]!.key.assert(o)),
+    );
     expect(tally(right)).toEqual({ 200: 150 });
 
     // Passkeys nobody registered: each is looked up, so each counts against the address.
@@ -128,11 +150,19 @@ describe("temporary access pass sign-in from one address", () => {
     await setMfa("support", { passkeys: true, passwordlessPasskeys: true });
     const clock = fakeClock();
     const ip = "203.0.113.43";
-    const spread = await inBatches(80, 10, (i) => statusOf(browser({ clock, ip }).post("/support/login/pass", { email: `made-up-${i}@example.com`, code: "ABCD-EFGH-JKLM" })));
+    const spread = await inBatches(80, 10, (i) =>
+      statusOf(browser({ clock, ip }).post("/support/login/pass", { email: `made-up-${i}@example.com`, code: "ABCD-EFGH-JKLM" })),
+    );
     expect(tally(spread)).toEqual({ 401: LIMITS.passwordPerSource.limit, 429: 80 - LIMITS.passwordPerSource.limit });
 
     const victim = await makeContact();
-    const focused = await Promise.all(Array.from({ length: 20 }, (_, i) => statusOf(browser({ clock, ip: `198.51.102.${i + 1}` }).post("/support/login/pass", { email: victim.email, code: `WRONG-PASS-${i}` }))));
+    const focused = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        statusOf(
+          browser({ clock, ip: `198.51.102.${i + 1}` }).post("/support/login/pass", { email: victim.email, code: `WRONG-PASS-${i}` }),
+        ),
+      ),
+    );
     expect(tally(focused)).toEqual({ 401: ACCOUNT_LIMITS.unknown.limit, 429: 20 - ACCOUNT_LIMITS.unknown.limit });
   });
 });

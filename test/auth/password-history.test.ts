@@ -47,8 +47,19 @@ beforeAll(async () => {
 
 describe("password history on every path that sets a password", () => {
   it("the demo seed records each user's password", async () => {
-    const seed = buildSeed({ password: A, hmacKey: env.HMAC_KEY, hashParams: { N: 1024, r: 1, p: 1 }, assetCount: 0, softwareCount: 0, agentCount: 1, contactCount: 1 });
-    const statements = (seed.sql as string).split(/;\n/).map((s) => s.replace(/^--.*\n/, "").trim()).filter(Boolean);
+    const seed = buildSeed({
+      password: A,
+      hmacKey: env.HMAC_KEY,
+      hashParams: { N: 1024, r: 1, p: 1 },
+      assetCount: 0,
+      softwareCount: 0,
+      agentCount: 1,
+      contactCount: 1,
+    });
+    const statements = (seed.sql as string)
+      .split(/;\n/)
+      .map((s) => s.replace(/^--.*\n/, "").trim())
+      .filter(Boolean);
     await env.DB.batch(statements.map((s) => env.DB.prepare(s)));
     const [rows] = await db().select({ n: count() }).from(passwordHistory);
     expect(rows!.n).toBe(seed.agents.length + seed.contacts.length);
@@ -85,7 +96,13 @@ describe("password history on every path that sets a password", () => {
     const agent = (await db().select().from(users).where(eq(users.email, email)).get())!;
     const set = await client.post(`/agent/admin/agents/${agent.id}/password`, { password: "cobalt harbours at dusk" });
     const setText = await set.text();
-    expect(set.status, setText.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").slice(0, 600)).toBe(303);
+    expect(
+      set.status,
+      setText
+        .replace(/<[^>]+>/g, " ")
+        .replace(/\s+/g, " ")
+        .slice(0, 600),
+    ).toBe(303);
     await expectReuseRefused("agent", email, "cobalt harbours at dusk");
   });
 });

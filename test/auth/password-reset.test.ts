@@ -63,7 +63,12 @@ describe("asking for a reset link", () => {
     expect(new Set(answers.map((a) => a.status))).toEqual(new Set([200]));
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
     expect(answers[0]!.body).toContain("If an account on the agent portal uses <strong>EMAIL</strong>, we have emailed it a link");
-    expect([await mailCount(known.email), await mailCount(unknown), await mailCount(disabled.email), await mailCount(noPassword.email)]).toEqual([1, 0, 0, 0]);
+    expect([
+      await mailCount(known.email),
+      await mailCount(unknown),
+      await mailCount(disabled.email),
+      await mailCount(noPassword.email),
+    ]).toEqual([1, 0, 0, 0]);
   });
 
   it("does the account-dependent work only after the response: the same storage calls before it, whoever is asked for", async () => {
@@ -71,8 +76,16 @@ describe("asking for a reset link", () => {
     const callsBeforeResponse = async (email: string) => {
       const counting = faultyD1(env.DB, () => false);
       const background: Promise<unknown>[] = [];
-      const ctx = { waitUntil: (p: Promise<unknown>) => void background.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-      const request = new Request(`${ORIGIN}/support/login/forgot`, { method: "POST", body: new URLSearchParams({ email }), headers: { Origin: ORIGIN, "CF-Connecting-IP": "198.51.100.9" } });
+      const ctx = {
+        waitUntil: (p: Promise<unknown>) => void background.push(p),
+        passThroughOnException() {},
+        props: {},
+      } as unknown as ExecutionContext;
+      const request = new Request(`${ORIGIN}/support/login/forgot`, {
+        method: "POST",
+        body: new URLSearchParams({ email }),
+        headers: { Origin: ORIGIN, "CF-Connecting-IP": "198.51.100.9" },
+      });
       const response = await createDevelopmentApp().request(request, undefined, { ...env, DB: counting.db }, ctx);
       await response.text();
       const before = { status: response.status, d1: counting.calls(), mails: await mailCount(email) };
@@ -100,7 +113,8 @@ describe("asking for a reset link", () => {
 
     const sameIp = browser({ clock, ip: "203.0.113.77" });
     const statuses = [];
-    for (let i = 0; i < 21; i++) statuses.push((await answerFor(sameIp, "support", `ip-${i}-${crypto.randomUUID().slice(0, 6)}@example.com`)).status);
+    for (let i = 0; i < 21; i++)
+      statuses.push((await answerFor(sameIp, "support", `ip-${i}-${crypto.randomUUID().slice(0, 6)}@example.com`)).status);
     expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);
     expect(statuses[20]).toBe(429);
   });
@@ -151,7 +165,9 @@ describe("using a reset link", () => {
     expect((await browser().get(path)).status).toBe(410);
 
     // The newest mail tells of the sign-in from a new browser; the one before, the change.
-    const mail = (await db().select().from(devMailbox).where(eq(devMailbox.to, agent.email)).orderBy(desc(devMailbox.id))).find((m) => m.subject !== "New sign-in to your EdgeDesk account");
+    const mail = (await db().select().from(devMailbox).where(eq(devMailbox.to, agent.email)).orderBy(desc(devMailbox.id))).find(
+      (m) => m.subject !== "New sign-in to your EdgeDesk account",
+    );
     expect(mail!.subject).toBe("Your EdgeDesk password was changed");
     expect(mail!.body).toContain("If this was not you, contact your administrator");
     const events = await db().select({ event: auditEvents.event }).from(auditEvents).where(eq(auditEvents.targetId, agent.id));

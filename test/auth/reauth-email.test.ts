@@ -32,10 +32,16 @@ describe("confirming it's you with an emailed code", () => {
     await send.text();
     expect(send.headers.get("Location")).toBe("/support/reauth?next=/support/account&code_sent=1");
     expect(await mailCount(contact.email)).toBe(mails + 1);
-    expect(await (await client.get(send.headers.get("Location")!)).text()).toContain("We emailed you a code. It works once, for 10 minutes.");
+    expect(await (await client.get(send.headers.get("Location")!)).text()).toContain(
+      "We emailed you a code. It works once, for 10 minutes.",
+    );
     const code = await latestEmailCode(contact.email);
 
-    const wrong = await client.post("/support/reauth", { current: contact.password, code: code === "000000" ? "111111" : "000000", next: "/support/account" });
+    const wrong = await client.post("/support/reauth", {
+      current: contact.password,
+      code: code === "000000" ? "111111" : "000000",
+      next: "/support/account",
+    });
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).toContain("That code is not right");
     const right = await client.post("/support/reauth", { current: contact.password, code, next: "/support/account" });
@@ -50,7 +56,11 @@ describe("confirming it's you with an emailed code", () => {
     // My account's password change asks for a mailed code the same way.
     const account = await (await client.get("/support/account")).text();
     expect(account).toContain('<label for="field-code">Code from your email</label>');
-    const change = await client.post("/support/account/password", { current: contact.password, password: "a brand new passphrase", confirm: "a brand new passphrase" });
+    const change = await client.post("/support/account/password", {
+      current: contact.password,
+      password: "a brand new passphrase",
+      confirm: "a brand new passphrase",
+    });
     expect(change.status).toBe(401);
     expect(await change.text()).toContain("Enter the code we emailed you");
   });

@@ -95,14 +95,38 @@ type Person = { id: string; email: string; name: string };
 async function personWithFactors(): Promise<{ person: Person; passkeyId: string; deviceId: string }> {
   const person = await makeAgent();
   const passkeyId = `pk-${crypto.randomUUID()}`;
-  const deviceId = `dev_${crypto.randomUUID().replaceAll("-", "").slice(0, 16).replace(/[^a-z2-7]/g, "a")}`;
+  const deviceId = `dev_${crypto
+    .randomUUID()
+    .replaceAll("-", "")
+    .slice(0, 16)
+    .replace(/[^a-z2-7]/g, "a")}`;
   await env.DB.batch([
-    env.DB.prepare("INSERT INTO totp_credentials (user_id, secret_encrypted, confirmed_at, created_at) VALUES (?, 'sealed', 1, 1)").bind(person.id),
-    env.DB.prepare("INSERT INTO passkeys (id, user_id, name, public_key, counter, created_at) VALUES (?, ?, 'Laptop', 'key', 0, 1)").bind(passkeyId, person.id),
-    env.DB.prepare("INSERT INTO recovery_codes (id, user_id, position, code_encrypted, created_at) VALUES (?, ?, 1, 'sealed', 1)").bind(`rc-${crypto.randomUUID()}`, person.id),
+    env.DB.prepare("INSERT INTO totp_credentials (user_id, secret_encrypted, confirmed_at, created_at) VALUES (?, 'sealed', 1, 1)").bind(
+      person.id,
+    ),
+    env.DB.prepare("INSERT INTO passkeys (id, user_id, name, public_key, counter, created_at) VALUES (?, ?, 'Laptop', 'key', 0, 1)").bind(
+      passkeyId,
+      person.id,
+    ),
+    env.DB.prepare("INSERT INTO recovery_codes (id, user_id, position, code_encrypted, created_at) VALUES (?, ?, 1, 'sealed', 1)").bind(
+      `rc-${crypto.randomUUID()}`,
+      person.id,
+    ),
   ]);
-  await env.DB.prepare("INSERT INTO sign_in_pauses (user_id, way, portal, paused_at, until, attempts, sources) VALUES (?, 'password', 'agent', ?, ?, 10, '[]')").bind(person.id, clock.now(), clock.now() + DAY).run();
-  await userStub(env, person.id).rememberDevice({ id: deviceId, tokenHash: `device-${deviceId}`, generation: 0, now: clock.now(), expiresAt: clock.now() + 30 * DAY, ip: "198.18.0.1", userAgent: "Laptop" });
+  await env.DB.prepare(
+    "INSERT INTO sign_in_pauses (user_id, way, portal, paused_at, until, attempts, sources) VALUES (?, 'password', 'agent', ?, ?, 10, '[]')",
+  )
+    .bind(person.id, clock.now(), clock.now() + DAY)
+    .run();
+  await userStub(env, person.id).rememberDevice({
+    id: deviceId,
+    tokenHash: `device-${deviceId}`,
+    generation: 0,
+    now: clock.now(),
+    expiresAt: clock.now() + 30 * DAY,
+    ip: "198.18.0.1",
+    userAgent: "Laptop",
+  });
   return { person, passkeyId, deviceId };
 }
 
@@ -114,13 +138,16 @@ async function target(path: string): Promise<{ path: string; target: Person }> {
     const contact = await makeContact();
     return { path: fill(contact.id), target: contact };
   }
-  if (/\/admin\/(agents|people|paused-sign-ins)\/:id/.test(path)) return { path: fill(person.id).replace(/:itemId/, path.includes("/passkeys/") ? passkeyId : deviceId), target: person };
+  if (/\/admin\/(agents|people|paused-sign-ins)\/:id/.test(path))
+    return { path: fill(person.id).replace(/:itemId/, path.includes("/passkeys/") ? passkeyId : deviceId), target: person };
   if (path.includes("/admin/roles/:id")) return { path: fill(await makeRole(["viewAssets"])), target: person };
   if (path.includes("/admin/groups/:id")) return { path: fill(await makeGroup()), target: person };
   if (path.includes("/admin/locations/:id")) return { path: fill(await makeLocation()), target: person };
   if (path.includes("/recovery-requests/:id")) {
     const id = `rcr_${crypto.randomUUID().slice(0, 12)}`;
-    await env.DB.prepare("INSERT INTO recovery_code_requests (id, user_id, status, created_at) VALUES (?, ?, 'pending', 0)").bind(id, person.id).run();
+    await env.DB.prepare("INSERT INTO recovery_code_requests (id, user_id, status, created_at) VALUES (?, ?, 'pending', 0)")
+      .bind(id, person.id)
+      .run();
     return { path: fill(id), target: person };
   }
   return { path: fillPath(fill("zz_none"), "zz_none"), target: person };
@@ -173,7 +200,11 @@ async function send(path: string, fresh: boolean, only?: string): Promise<{ stat
   const c: Case = { path, actor, target: filled.target, fresh, n: ++counter };
   const policies = await Promise.all((["agent", "support"] as const).map((p) => portalStub(env, p).getPolicy()));
   const before = await signInState(filled.target.id);
-  const response = await client.request(filled.path, { method: "POST", body: formFor(path, c, only), headers: { Referer: `https://edgedesk.test/${portal}` } });
+  const response = await client.request(filled.path, {
+    method: "POST",
+    body: formFor(path, c, only),
+    headers: { Referer: `https://edgedesk.test/${portal}` },
+  });
   await response.text();
   const changed = (await signInState(filled.target.id)) !== before;
   // Each route meets the portals as the test set them up.
@@ -182,10 +213,12 @@ async function send(path: string, fresh: boolean, only?: string): Promise<{ stat
 }
 
 beforeAll(async () => {
-  for (const portal of ["agent", "support"] as const) await setMfa(portal, { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+  for (const portal of ["agent", "support"] as const)
+    await setMfa(portal, { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
 });
 afterAll(async () => {
-  for (const portal of ["agent", "support"] as const) await setMfa(portal, { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
+  for (const portal of ["agent", "support"] as const)
+    await setMfa(portal, { authenticatorApp: false, emailOtp: false, passkeys: false, passwordlessPasskeys: false });
 });
 
 describe("SECURITY.md 39: changes to signing in need a recent authentication", () => {

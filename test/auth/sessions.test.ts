@@ -8,7 +8,6 @@ import { makeAgent, makeContact } from "../helpers/factories";
 import { openSession } from "../helpers/sessions";
 import { writePortalPolicy } from "../helpers/portal";
 
-
 describe("session lifetime", () => {
   it("ends after 8 hours without activity, but not before", async () => {
     const clock = fakeClock();
@@ -56,7 +55,13 @@ describe("session lifetime", () => {
   it("a forged or malformed token is refused without an error", async () => {
     const agent = await makeAgent();
     const client = browser();
-    for (const token of [`${agent.id}.${"a".repeat(32)}`, "garbage", `${agent.id}.`, "agt_aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "x".repeat(5000)]) {
+    for (const token of [
+      `${agent.id}.${"a".repeat(32)}`,
+      "garbage",
+      `${agent.id}.`,
+      "agt_aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+      "x".repeat(5000),
+    ]) {
       expect(await statusOf(client, "/agent", `${sessionCookieName("agent")}=${token}`)).toBe(303);
     }
   });

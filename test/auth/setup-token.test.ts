@@ -48,5 +48,4 @@ describe("/setup in production", () => {
     expect(await agents()).toBe(1);
     expect((await client.get("/setup")).status).toBe(404);
   });
-
 });

@@ -12,7 +12,9 @@ import { signIn } from "../helpers/auth";
 
 const PAUSED = "Sign-in to your EdgeDesk account was paused";
 async function pausedNotices(to: string) {
-  const rows = await env.DB.prepare("SELECT body FROM dev_mailbox WHERE to_address = ? AND subject = ?").bind(to, PAUSED).all<{ body: string }>();
+  const rows = await env.DB.prepare("SELECT body FROM dev_mailbox WHERE to_address = ? AND subject = ?")
+    .bind(to, PAUSED)
+    .all<{ body: string }>();
   return rows.results.map((r) => r.body);
 }
 
@@ -27,7 +29,9 @@ describe("SECURITY.md 3: password attempts", () => {
     const clock = fakeClock();
     const agent = await makeAgent();
     const results = await burst(
-      Array.from({ length: 14 }, (_, i) => browser({ clock, ip: `203.0.113.${i + 1}` }).post("/agent/login", { email: agent.email, password: "wrong password" })),
+      Array.from({ length: 14 }, (_, i) =>
+        browser({ clock, ip: `203.0.113.${i + 1}` }).post("/agent/login", { email: agent.email, password: "wrong password" }),
+      ),
     );
     expect(results.filter((r) => r.status === 401)).toHaveLength(ACCOUNT_LIMITS.unknown.limit);
     const throttled = results.filter((r) => r.status === 429);
@@ -48,7 +52,9 @@ describe("SECURITY.md 3: password attempts", () => {
   it("throttles an unknown email exactly like a real one, so a 429 reveals nothing", async () => {
     const clock = fakeClock();
     const results = await burst(
-      Array.from({ length: 12 }, (_, i) => browser({ clock, ip: `203.0.114.${i + 1}` }).post("/agent/login", { email: "ghost@example.com", password: "wrong password" })),
+      Array.from({ length: 12 }, (_, i) =>
+        browser({ clock, ip: `203.0.114.${i + 1}` }).post("/agent/login", { email: "ghost@example.com", password: "wrong password" }),
+      ),
     );
     expect(results.filter((r) => r.status === 401)).toHaveLength(10);
     expect(results.filter((r) => r.status === 429)).toHaveLength(2);
@@ -58,12 +64,17 @@ describe("SECURITY.md 3: password attempts", () => {
     const clock = fakeClock();
     const ip = "198.51.100.200";
     const results = await burst(
-      Array.from({ length: LIMITS.passwordPerSource.limit + 5 }, (_, i) => browser({ clock, ip }).post("/support/login", { email: `someone${i}@example.com`, password: "guess" })),
+      Array.from({ length: LIMITS.passwordPerSource.limit + 5 }, (_, i) =>
+        browser({ clock, ip }).post("/support/login", { email: `someone${i}@example.com`, password: "guess" }),
+      ),
     );
     expect(results.filter((r) => r.status === 401)).toHaveLength(LIMITS.passwordPerSource.limit);
     expect(results.filter((r) => r.status === 429)).toHaveLength(5);
     // Another address is not affected.
-    const elsewhere = await browser({ clock, ip: "198.51.100.201" }).post("/support/login", { email: "someone@example.com", password: "guess" });
+    const elsewhere = await browser({ clock, ip: "198.51.100.201" }).post("/support/login", {
+      email: "someone@example.com",
+      password: "guess",
+    });
     expect(elsewhere.status).toBe(401);
     await elsewhere.text();
   });
@@ -74,7 +85,9 @@ describe("the account holder hears about throttling", () => {
     const clock = fakeClock();
     const contact = await makeContact();
     const results = await burst(
-      Array.from({ length: 60 }, (_, i) => browser({ clock, ip: `203.0.115.${i + 1}` }).post("/support/login", { email: contact.email, password: "wrong password" })),
+      Array.from({ length: 60 }, (_, i) =>
+        browser({ clock, ip: `203.0.115.${i + 1}` }).post("/support/login", { email: contact.email, password: "wrong password" }),
+      ),
     );
     expect(results.filter((r) => r.status === 429)).toHaveLength(50);
     const notices = await pausedNotices(contact.email);
@@ -84,7 +97,11 @@ describe("the account holder hears about throttling", () => {
 
     // Next window, throttled again: one more notice.
     clock.advance(15 * MINUTE);
-    await burst(Array.from({ length: 12 }, (_, i) => browser({ clock, ip: `203.0.116.${i + 1}` }).post("/support/login", { email: contact.email, password: "wrong" })));
+    await burst(
+      Array.from({ length: 12 }, (_, i) =>
+        browser({ clock, ip: `203.0.116.${i + 1}` }).post("/support/login", { email: contact.email, password: "wrong" }),
+      ),
+    );
     expect(await pausedNotices(contact.email)).toHaveLength(2);
   });
 
@@ -94,10 +111,16 @@ describe("the account holder hears about throttling", () => {
       const contact = await makeContact();
       // D1 refuses batches (the pause with its notice); everything the refusals themselves need works.
       const results = await burst(
-        Array.from({ length: 12 }, (_, i) => browser({ clock, ip: `203.0.117.${i + 1}`, env: { DB: failingBatches(env.DB, when) } }).post("/support/login", { email: contact.email, password: "wrong password" })),
+        Array.from({ length: 12 }, (_, i) =>
+          browser({ clock, ip: `203.0.117.${i + 1}`, env: { DB: failingBatches(env.DB, when) } }).post("/support/login", {
+            email: contact.email,
+            password: "wrong password",
+          }),
+        ),
       );
       expect(results.filter((r) => r.status === 429)).toHaveLength(2);
-      const pauses = () => env.DB.prepare("SELECT count(*) AS n FROM sign_in_pauses WHERE user_id = ?").bind(contact.id).first<{ n: number }>();
+      const pauses = () =>
+        env.DB.prepare("SELECT count(*) AS n FROM sign_in_pauses WHERE user_id = ?").bind(contact.id).first<{ n: number }>();
       // A write whose answer was lost did commit (its mail waits in the outbox); one refused did not.
       expect(await pausedNotices(contact.email)).toHaveLength(0);
       expect((await pauses())!.n).toBe(when === "after" ? 1 : 0);
@@ -110,7 +133,9 @@ describe("the account holder hears about throttling", () => {
       expect((await pauses())!.n).toBe(1);
       await worker.scheduled(createScheduledController({ scheduledTime: clock.now() + MINUTE, cron: OUTBOX_CRON }), env);
       expect(await pausedNotices(contact.email)).toHaveLength(1);
-      const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'sign_in.paused' AND target_id = ?").bind(contact.id).first<{ n: number }>();
+      const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'sign_in.paused' AND target_id = ?")
+        .bind(contact.id)
+        .first<{ n: number }>();
       expect(audited!.n).toBe(1);
     });
   }
@@ -118,7 +143,14 @@ describe("the account holder hears about throttling", () => {
   it("drops an owed notice once its pause is over, rather than send it late", async () => {
     const clock = fakeClock();
     const contact = await makeContact();
-    await burst(Array.from({ length: 12 }, (_, i) => browser({ clock, ip: `203.0.118.${i + 1}`, env: { DB: failingBatches(env.DB) } }).post("/support/login", { email: contact.email, password: "wrong password" })));
+    await burst(
+      Array.from({ length: 12 }, (_, i) =>
+        browser({ clock, ip: `203.0.118.${i + 1}`, env: { DB: failingBatches(env.DB) } }).post("/support/login", {
+          email: contact.email,
+          password: "wrong password",
+        }),
+      ),
+    );
     clock.advance(16 * MINUTE);
     await worker.scheduled(createScheduledController({ scheduledTime: clock.now(), cron: OUTBOX_CRON }), env);
     expect(await pausedNotices(contact.email)).toHaveLength(0);

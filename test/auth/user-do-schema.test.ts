@@ -23,7 +23,9 @@ const UNVERSIONED_USER_DO_TABLES = [
 
 function tables(sql: SqlStorage): string[] {
   return sql
-    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )
     .toArray()
     .map((r) => r.name);
 }
@@ -52,10 +54,18 @@ describe("the user object's schema", () => {
       for (const name of tables(sql)) sql.exec(`DROP TABLE ${name}`);
       for (const statement of UNVERSIONED_USER_DO_TABLES) sql.exec(statement);
       // The rows as the older tables hold them: without the columns later versions added.
-      const older = new Set(sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('sessions')").toArray().map((c) => c.name));
+      const older = new Set(
+        sql
+          .exec<{ name: string }>("SELECT name FROM pragma_table_info('sessions')")
+          .toArray()
+          .map((c) => c.name),
+      );
       for (const row of sessionRows) {
         const columns = Object.keys(row).filter((column) => older.has(column));
-        sql.exec(`INSERT INTO sessions (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`, ...columns.map((column) => row[column]));
+        sql.exec(
+          `INSERT INTO sessions (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+          ...columns.map((column) => row[column]),
+        );
       }
       expect(tables(sql)).not.toContain("schema_version");
 
@@ -63,7 +73,13 @@ describe("the user object's schema", () => {
       const upgraded = new UserDurableObject(state, env);
       expect(schemaVersion(sql)).toBe(USER_DO_SCHEMA.length);
       expect(sql.exec("SELECT count(*) AS n FROM sessions").one().n).toBe(1);
-      expect(await upgraded.listSessions({ generation: sessionRows[0]!.generation as number, policy: { idleTimeoutMs: 8 * 3_600_000, absoluteLifetimeMs: 7 * 86_400_000 }, now: clock.now() })).toHaveLength(1);
+      expect(
+        await upgraded.listSessions({
+          generation: sessionRows[0]!.generation as number,
+          policy: { idleTimeoutMs: 8 * 3_600_000, absoluteLifetimeMs: 7 * 86_400_000 },
+          now: clock.now(),
+        }),
+      ).toHaveLength(1);
     });
     expect(await statusOf(client, "/agent")).toBe(200);
   });
@@ -72,7 +88,18 @@ describe("the user object's schema", () => {
     const agent = await makeAgent();
     await runInDurableObject(userStub(env, agent.id), async (_instance, state) => {
       expect(schemaVersion(state.storage.sql)).toBe(USER_DO_SCHEMA.length);
-      expect(tables(state.storage.sql)).toEqual(["alerts_owed", "device_watch", "devices", "known_devices", "otp_challenge", "otp_pending", "otp_sends", "schema_version", "sessions", "webauthn_challenges"]);
+      expect(tables(state.storage.sql)).toEqual([
+        "alerts_owed",
+        "device_watch",
+        "devices",
+        "known_devices",
+        "otp_challenge",
+        "otp_pending",
+        "otp_sends",
+        "schema_version",
+        "sessions",
+        "webauthn_challenges",
+      ]);
     });
   });
 });
@@ -99,16 +126,23 @@ describe("the limiter's schema", () => {
       for (const name of tables(sql)) sql.exec(`DROP TABLE ${name}`);
       migrateSchema(state.storage, SHIPPED_LIMITER_STEPS);
       sql.exec("INSERT INTO windows (name, window_ms) VALUES ('password:unknown', ?)", ACCOUNT_LIMITS.unknown.windowMs);
-      for (let i = 0; i < ACCOUNT_LIMITS.unknown.limit - 1; i++) sql.exec("INSERT INTO hits (name, at) VALUES ('password:unknown', ?)", now);
+      for (let i = 0; i < ACCOUNT_LIMITS.unknown.limit - 1; i++)
+        sql.exec("INSERT INTO hits (name, at) VALUES ('password:unknown', ?)", now);
       sql.exec("INSERT INTO browsers (hash, seen_at) VALUES (?, ?)", "b".repeat(64), now);
 
       const upgraded = new LimiterDurableObject(state, env);
-      const attempt = (browser: string | null, source: string) => upgraded.attempt(now, { way: "password", browser, source, country: null, rules: ACCOUNT_LIMITS });
+      const attempt = (browser: string | null, source: string) =>
+        upgraded.attempt(now, { way: "password", browser, source, country: null, rules: ACCOUNT_LIMITS });
       expect(await attempt(null, "203.0.113.90")).toMatchObject({ allowed: true });
       expect(await attempt(null, "203.0.113.91")).toMatchObject({ allowed: false });
       expect(await attempt("b".repeat(64), "203.0.113.92")).toMatchObject({ allowed: true, known: true });
       expect(schemaVersion(sql)).toBe(3);
-      expect(sql.exec("SELECT source FROM hits WHERE source IS NOT NULL").toArray().map((r) => r.source)).toContain("203.0.113.90");
+      expect(
+        sql
+          .exec("SELECT source FROM hits WHERE source IS NOT NULL")
+          .toArray()
+          .map((r) => r.source),
+      ).toContain("203.0.113.90");
     });
   });
 });
@@ -137,7 +171,10 @@ describe("the schema runner", () => {
       };
       expect(() => migrateSchema(storage, [v1, v2, broken])).toThrow();
       expect(schemaVersion(storage.sql)).toBe(1);
-      const columns = storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('notes')").toArray().map((c) => c.name);
+      const columns = storage.sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('notes')")
+        .toArray()
+        .map((c) => c.name);
       expect(columns).toEqual(["id", "body"]);
     });
   });

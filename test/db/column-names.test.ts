@@ -19,8 +19,13 @@ import { makeRole } from "../helpers/roles";
 function recordingDb<T extends D1Database | D1DatabaseSession>(real: T, seen: Set<string>): T {
   return new Proxy(real, {
     get(target, prop) {
-      if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => recordingDb((target as D1Database).withSession(...args), seen);
-      if (prop === "prepare") return (sql: string) => (seen.add(sql), target.prepare(sql));
+      if (prop === "withSession")
+        return (...args: Parameters<D1Database["withSession"]>) => recordingDb((target as D1Database).withSession(...args), seen);
+      if (prop === "prepare")
+        return (sql: string) => {
+          seen.add(sql);
+          return target.prepare(sql);
+        };
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -30,7 +35,9 @@ function recordingDb<T extends D1Database | D1DatabaseSession>(real: T, seen: Se
 /** SQLite's own names for a SELECT's output columns (parameters bound to 0: only the shape matters). */
 async function outputColumns(sql: string): Promise<string[]> {
   const params = (sql.match(/\?/g) ?? []).map(() => 0);
-  const [names] = await env.DB.prepare(sql).bind(...params).raw<string>({ columnNames: true });
+  const [names] = await env.DB.prepare(sql)
+    .bind(...params)
+    .raw<string>({ columnNames: true });
   return names as unknown as string[];
 }
 
@@ -56,7 +63,9 @@ describe("output column names", () => {
     const ids: Record<string, string> = { agents: agent.id, contacts: contact.id, people: agent.id, roles: role, groups: group };
     for (const route of createDevelopmentApp().routes.filter((r) => r.method === "GET")) {
       const kind = /\/admin\/([a-z]+)\/:id/.exec(route.path)?.[1] ?? "";
-      const response = await (route.path.startsWith("/support") ? support : client).get(fillPath(route.path, ids[kind] ?? "x").replace(":audience", "agents"));
+      const response = await (route.path.startsWith("/support") ? support : client).get(
+        fillPath(route.path, ids[kind] ?? "x").replace(":audience", "agents"),
+      );
       await response.text();
     }
     const selects = [...seen].filter((sql) => /^\s*select\b/i.test(sql));
@@ -80,7 +89,13 @@ describe("output column names", () => {
     const client = browser();
     await signIn(client, "agent", admin);
     const rows = tableRows(await (await client.get("/agent/admin/agents")).text());
-    expect(rows.find((r) => r["Name"] === "Linus Torvalds")).toEqual({ Name: "Linus Torvalds", Email: agent.email, Role: `Role ${role}`, Groups: "Network Team", Status: "Active" });
-    expect(rows.find((r) => r["Email"] === admin.email)).toMatchObject({ Name: "Ada Admin", Role: "Administrator" });
+    expect(rows.find((r) => r.Name === "Linus Torvalds")).toEqual({
+      Name: "Linus Torvalds",
+      Email: agent.email,
+      Role: `Role ${role}`,
+      Groups: "Network Team",
+      Status: "Active",
+    });
+    expect(rows.find((r) => r.Email === admin.email)).toMatchObject({ Name: "Ada Admin", Role: "Administrator" });
   });
 });

@@ -2,7 +2,25 @@
 // enrollment and recovery codes, the email fallback, and an admin resetting an agent's MFA.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { absent, type Authenticator, emailedCode, enroll, eventually, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, scanQrCode, screenshot, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
+import {
+  absent,
+  type Authenticator,
+  emailedCode,
+  enroll,
+  eventually,
+  finishEnrollment,
+  type Journey,
+  openSecuritySettings,
+  readDownload,
+  saveForNextLogin,
+  scanQrCode,
+  screenshot,
+  shown,
+  signInWithPassword,
+  signInWithRecoveryCode,
+  signOut,
+  startJourney,
+} from "./harness";
 
 const ADMIN = "admin@edgedesk.test";
 const AGENT = "agent1@edgedesk.test";
@@ -78,7 +96,9 @@ describe("agent portal", () => {
     const administrator = lead.getByLabel("Role").getByRole("option", { name: "Administrator (not yours to give)" });
     expect(await administrator.isDisabled()).toBe(true);
     await shown(lead.getByText("Only an Administrator can make someone an Administrator."));
-    await expect(lead.getByLabel("Role").selectOption({ label: "Administrator (not yours to give)" }, { timeout: 1_000 })).rejects.toThrow();
+    await expect(
+      lead.getByLabel("Role").selectOption({ label: "Administrator (not yours to give)" }, { timeout: 1_000 }),
+    ).rejects.toThrow();
 
     // Their own record: the role cannot be changed, and a hand-made post is refused.
     await lead.getByRole("navigation", { name: "Administration" }).getByRole("link", { name: "Agents" }).click();
@@ -86,7 +106,10 @@ describe("agent portal", () => {
     expect(await lead.getByLabel("Role").isDisabled()).toBe(true);
     await shown(lead.getByText("You cannot change your own role. Ask another administrator."));
     const url = new URL(lead.url());
-    const forged = await lead.request.post(url.pathname, { form: { name: "Terry Lead", email: LEAD, roleId: "role_administrator", active: "on" }, headers: { Origin: url.origin } });
+    const forged = await lead.request.post(url.pathname, {
+      form: { name: "Terry Lead", email: LEAD, roleId: "role_administrator", active: "on" },
+      headers: { Origin: url.origin },
+    });
     expect(forged.status()).toBe(403);
     expect(await forged.text()).toContain("You cannot change your own role");
     await lead.reload();
@@ -130,7 +153,11 @@ describe("agent portal", () => {
     await shown(page.getByRole("img", { name: `QR code for ${totp.issuer} (${totp.label})`, exact: true }));
     // The code box says how long a code is, where a screen reader reads it with the label.
     const codeBox = page.getByLabel("Authentication code");
-    expect([await codeBox.getAttribute("inputmode"), await codeBox.getAttribute("pattern"), await codeBox.getAttribute("maxlength")]).toEqual(["numeric", "[0-9]{6}", "6"]);
+    expect([
+      await codeBox.getAttribute("inputmode"),
+      await codeBox.getAttribute("pattern"),
+      await codeBox.getAttribute("maxlength"),
+    ]).toEqual(["numeric", "[0-9]{6}", "6"]);
     expect(await page.locator(`[id="${await codeBox.getAttribute("aria-describedby")}"]`).innerText()).toBe("The code has 6 digits.");
     agentApp = await enroll(page, "RTX Solutions – Agent App", "enroll-authenticator");
     savedRecoveryCodes = await page.getByTestId("recovery-codes").getByRole("listitem").allInnerTexts();

@@ -39,7 +39,12 @@ test("an agent changes Impact, Location, Group and Agent inline, and a reload sh
     await row(ASSET).getByLabel(`${field} of ${ASSET}`).selectOption({ label: value });
     await shown(row(ASSET).getByRole("status").getByText(status, { exact: true }));
     // The saved row replaced the old one: htmx wires its dropdowns once the swap settles (20 ms).
-    await page.waitForFunction(() => !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(".htmx-added, .htmx-settling, .htmx-request"));
+    await page.waitForFunction(
+      () =>
+        !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(
+          ".htmx-added, .htmx-settling, .htmx-request",
+        ),
+    );
   }
 
   await page.reload();
@@ -95,7 +100,11 @@ test("an agent assigns a group to all assets matching a filter, then undoes it",
 /** Every dropdown of the list's rows as the browser has it: its name, chosen value and options. */
 const rowDropdowns = (on: Page) =>
   on.locator("table.inventory-table tbody select").evaluateAll((selects) =>
-    (selects as unknown as { ariaLabel: string; value: string; options: ArrayLike<{ value: string; text: string }> }[]).map((s) => ({ name: s.ariaLabel, value: s.value, options: Array.from(s.options, (o) => `${o.value}=${o.text}`) })),
+    (selects as unknown as { ariaLabel: string; value: string; options: ArrayLike<{ value: string; text: string }> }[]).map((s) => ({
+      name: s.ariaLabel,
+      value: s.value,
+      options: Array.from(s.options, (o) => `${o.value}=${o.text}`),
+    })),
   );
 
 test("the rows' dropdowns, filled in by the page's script, offer what whole ones do; without JavaScript the list sends whole ones, saved with Save", async () => {
@@ -142,7 +151,16 @@ test("the rows' dropdowns, filled in by the page's script, offer what whole ones
 });
 
 test("every static file is served with the security headers a page gets", async () => {
-  const SECURITY = ["content-security-policy", "cross-origin-opener-policy", "cross-origin-resource-policy", "referrer-policy", "strict-transport-security", "x-content-type-options", "x-frame-options", "x-permitted-cross-domain-policies"];
+  const SECURITY = [
+    "content-security-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "referrer-policy",
+    "strict-transport-security",
+    "x-content-type-options",
+    "x-frame-options",
+    "x-permitted-cross-domain-policies",
+  ];
   const pick = (headers: Headers) => Object.fromEntries(SECURITY.map((h) => [h, headers.get(h)]));
   const page = await fetch(`${journey.url}/agent/login`);
   await page.text();
@@ -184,7 +202,16 @@ async function listLayout(page: Page) {
     const edges = (selector) => { const r = document.querySelector(selector).getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right)]; };
     const scroller = document.querySelector(".table-scroll");
     return { dropdowns: document.querySelectorAll("table.inventory-table select").length, cut, searchFits: placeholder <= search.clientWidth + 0.5, filters: edges("form.filters"), bulk: edges(".bulk-bar"), table: edges("table.inventory-table"), scrolls: scroller.scrollWidth > scroller.clientWidth, page: document.documentElement.scrollWidth > innerWidth };
-  })()`) as Promise<{ dropdowns: number; cut: string[]; searchFits: boolean; filters: number[]; bulk: number[]; table: number[]; scrolls: boolean; page: boolean }>;
+  })()`) as Promise<{
+    dropdowns: number;
+    cut: string[];
+    searchFits: boolean;
+    filters: number[];
+    bulk: number[];
+    table: number[];
+    scrolls: boolean;
+    page: boolean;
+  }>;
 }
 
 test("at 1280, 1440 and 1920 px a chosen value reads in full, and the table lines up with the bars above it; at 390 and 320 px too, a card per row", async () => {

@@ -2,7 +2,23 @@
 // with the app, with the emailed fallback, and with a recovery code that then stops working; then
 // forgets the password, sets a new one through the mailed link, and still passes the second factor.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { emailedCode, emailedLink, emailedMessage, enroll, finishEnrollment, type Journey, openSecuritySettings, readDownload, saveForNextLogin, screenshot, shown, signInWithPassword, signInWithRecoveryCode, signOut, startJourney } from "./harness";
+import {
+  emailedCode,
+  emailedLink,
+  emailedMessage,
+  enroll,
+  finishEnrollment,
+  type Journey,
+  openSecuritySettings,
+  readDownload,
+  saveForNextLogin,
+  screenshot,
+  shown,
+  signInWithPassword,
+  signInWithRecoveryCode,
+  signOut,
+  startJourney,
+} from "./harness";
 
 const CONTACT = "contact1@customer.test";
 const HOME = { name: "Hello, Dennis Thompson" };

@@ -9,7 +9,13 @@ import { describe, expect, it } from "vitest";
 import { PERFORMANCE_DOC, withResults } from "../../bench/report.mjs";
 
 const README = readFileSync("README.md", "utf8");
-const PAGES = ["README.md", "SECURITY.md", ...readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const PAGES = [
+  "README.md",
+  "SECURITY.md",
+  ...readdirSync("docs")
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
 const slug = (heading: string) =>
@@ -18,7 +24,8 @@ const slug = (heading: string) =>
     .toLowerCase()
     .replace(/[^\p{L}\p{N}\s_-]/gu, "")
     .replace(/\s/g, "-");
-const anchorsOf = (file: string) => new Set([...readFileSync(file, "utf8").matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1]!.replace(/`/g, ""))));
+const anchorsOf = (file: string) =>
+  new Set([...readFileSync(file, "utf8").matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1]!.replace(/`/g, ""))));
 
 describe("README and docs/", () => {
   it("README is a front page: at most 250 lines", () => {
@@ -37,7 +44,9 @@ describe("README and docs/", () => {
     ];
     expect(names.length).toBeGreaterThan(15);
     const configure = README.slice(README.indexOf("## Configure it"), README.indexOf("\n## ", README.indexOf("## Configure it") + 1));
-    const tableCells = new Set([...configure.matchAll(/^\| (.+?) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([A-Z_]+)`/g)].map((c) => c[1])));
+    const tableCells = new Set(
+      [...configure.matchAll(/^\| (.+?) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([A-Z_]+)`/g)].map((c) => c[1])),
+    );
     expect(names.filter((name) => !tableCells.has(name))).toEqual([]);
   });
 
@@ -49,7 +58,8 @@ describe("README and docs/", () => {
         const [path, anchor] = target!.split("#");
         const file = path ? normalize(join(dirname(page), path)) : page;
         if (!existsSync(file)) broken.push(`${page}: ${target} (no ${file})`);
-        else if (anchor && file.endsWith(".md") && !anchorsOf(file).has(anchor)) broken.push(`${page}: ${target} (no heading #${anchor} in ${file})`);
+        else if (anchor && file.endsWith(".md") && !anchorsOf(file).has(anchor))
+          broken.push(`${page}: ${target} (no heading #${anchor} in ${file})`);
       }
     }
     expect(broken).toEqual([]);

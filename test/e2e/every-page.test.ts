@@ -19,7 +19,9 @@ afterAll(async () => {
 
 /** The same-origin links of a page a person could follow to another page (no downloads, no dev tools). */
 async function linksOf(page: Page): Promise<string[]> {
-  const hrefs = await page.locator("a[href]:not([download])").evaluateAll((links) => links.map((a) => (a as unknown as { href: string }).href));
+  const hrefs = await page
+    .locator("a[href]:not([download])")
+    .evaluateAll((links) => links.map((a) => (a as unknown as { href: string }).href));
   return hrefs.filter((href) => href.startsWith(journey.url) && !/\/dev\/|\.csv|\/export|\/download|#/.test(href));
 }
 
@@ -60,7 +62,18 @@ test("an admin reaches every page of the agent portal by its links", async () =>
   // 40 routes when this was written: a drop means a page lost the links to the others.
   expect(routes.length, routes.join(" ")).toBeGreaterThanOrEqual(38);
   // The areas a person finds from the home page, each with its pages.
-  for (const route of ["/agent/assets", "/agent/assets/:id", "/agent/assets/new", "/agent/software", "/agent/settings/security", "/agent/admin/agents", "/agent/admin/roles", "/agent/settings/security/audit", "/agent/account"]) expect(routes).toContain(route);
+  for (const route of [
+    "/agent/assets",
+    "/agent/assets/:id",
+    "/agent/assets/new",
+    "/agent/software",
+    "/agent/settings/security",
+    "/agent/admin/agents",
+    "/agent/admin/roles",
+    "/agent/settings/security/audit",
+    "/agent/account",
+  ])
+    expect(routes).toContain(route);
 });
 
 test("a contact reaches every page of the support portal by its links", async () => {

@@ -1,7 +1,7 @@
 // Browser journeys: each test file runs its own `wrangler dev` over a copy of the seeded state
 // (global-setup.ts) and drives the run's one Debian Chromium through the labels a person reads.
 import { type ParsedMail, simpleParser } from "mailparser";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +15,6 @@ import { expect, inject } from "vitest";
 import { freePort, randomDevVars, runWorker } from "../../scripts/local-app.mjs";
 import { JOURNEY_HASH_PARAMS } from "./hash-params";
 import { PageLedger } from "./page-checks";
-
 
 export type Portal = "agent" | "support";
 
@@ -58,7 +57,12 @@ export interface Journey {
 async function startWorker(persist: string) {
   // PORTAL_STATE_TTL_SECONDS: saves wait for every isolate's copy of a portal's state to expire;
   // 1 second keeps that cache in play while the journeys stay quick.
-  const vars = { ...randomDevVars(), HMAC_KEY: inject("hmacKey"), PASSWORD_HASH_PARAMS: `N=${JOURNEY_HASH_PARAMS.N},r=${JOURNEY_HASH_PARAMS.r},p=${JOURNEY_HASH_PARAMS.p}`, PORTAL_STATE_TTL_SECONDS: "1" };
+  const vars = {
+    ...randomDevVars(),
+    HMAC_KEY: inject("hmacKey"),
+    PASSWORD_HASH_PARAMS: `N=${JOURNEY_HASH_PARAMS.N},r=${JOURNEY_HASH_PARAMS.r},p=${JOURNEY_HASH_PARAMS.p}`,
+    PORTAL_STATE_TTL_SECONDS: "1",
+  };
   for (let attempt = 1; ; attempt++) {
     try {
       return await runWorker({ persist, port: await freePort(), vars, logLevel: "warn", stdio: ["ignore", "ignore", "inherit"] });
@@ -89,7 +93,13 @@ function changeSeed(persist: string, statements: readonly string[]) {
  * `host: "localhost"` for passkeys: browsers refuse WebAuthn on an IP address. `seedChanges`:
  * SQL run on this journey's copy of the seeded data before its Worker starts.
  */
-export async function startJourney({ host = "127.0.0.1", seedChanges = [] }: { host?: "127.0.0.1" | "localhost"; seedChanges?: readonly string[] } = {}): Promise<Journey> {
+export async function startJourney({
+  host = "127.0.0.1",
+  seedChanges = [],
+}: {
+  host?: "127.0.0.1" | "localhost";
+  seedChanges?: readonly string[];
+} = {}): Promise<Journey> {
   const persist = mkdtempSync(join(tmpdir(), "edgedesk-e2e-"));
   cpSync(inject("templateState"), persist, { recursive: true });
   if (seedChanges.length) changeSeed(persist, seedChanges);
@@ -105,9 +115,18 @@ export async function startJourney({ host = "127.0.0.1", seedChanges = [] }: { h
   const contexts: BrowserContext[] = [];
   const url = app.url.replace("127.0.0.1", host);
   // The checks' own browser context, without the journey's cookies (page-checks.ts).
-  const ledger = new PageLedger(url, () => browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } }), inject("checkedPages"));
+  const ledger = new PageLedger(
+    url,
+    () => browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } }),
+    inject("checkedPages"),
+  );
   const newContext = async ({ javaScriptEnabled = true } = {}) => {
-    const context = await browser.newContext({ baseURL: url, acceptDownloads: true, viewport: { width: 1280, height: 800 }, javaScriptEnabled });
+    const context = await browser.newContext({
+      baseURL: url,
+      acceptDownloads: true,
+      viewport: { width: 1280, height: 800 },
+      javaScriptEnabled,
+    });
     context.setDefaultTimeout(10_000);
     contexts.push(context);
     await ledger.watch(context);
@@ -161,7 +180,10 @@ export class Authenticator {
   nextCode(): string {
     const now = Math.floor(Date.now() / 30_000);
     const step = Math.max(now, this.lastStep + 1);
-    if (step > now + 1) throw new Error("A third authenticator code within one 30-second step would mean waiting for the clock: this journey needs fewer codes per person.");
+    if (step > now + 1)
+      throw new Error(
+        "A third authenticator code within one 30-second step would mean waiting for the clock: this journey needs fewer codes per person.",
+      );
     this.lastStep = step;
     return generateHOTP(this.key, BigInt(step), 6);
   }
@@ -171,7 +193,10 @@ export class Authenticator {
 export async function emailedCode(context: BrowserContext, email: string): Promise<string> {
   const mailbox = await context.newPage();
   await mailbox.goto("/dev/mailbox");
-  const mail = mailbox.getByTestId("mail").filter({ has: mailbox.getByTestId("mail-to").getByText(email, { exact: true }) }).first();
+  const mail = mailbox
+    .getByTestId("mail")
+    .filter({ has: mailbox.getByTestId("mail-to").getByText(email, { exact: true }) })
+    .first();
   const body = await mail.getByTestId("mail-body").innerText();
   await mailbox.close();
   const code = body.match(/\b(\d{6})\b/)?.[1];
@@ -183,7 +208,10 @@ export async function emailedCode(context: BrowserContext, email: string): Promi
 export async function emailedLink(context: BrowserContext, email: string, path: RegExp): Promise<URL> {
   const mailbox = await context.newPage();
   await mailbox.goto("/dev/mailbox");
-  const mail = mailbox.getByTestId("mail").filter({ has: mailbox.getByTestId("mail-to").getByText(email, { exact: true }) }).first();
+  const mail = mailbox
+    .getByTestId("mail")
+    .filter({ has: mailbox.getByTestId("mail-to").getByText(email, { exact: true }) })
+    .first();
   const body = await mail.getByTestId("mail-body").innerText();
   await mailbox.close();
   const link = [...body.matchAll(/https?:\/\/\S+/g)].map((m) => new URL(m[0])).find((url) => path.test(url.pathname));
@@ -195,7 +223,10 @@ export async function emailedLink(context: BrowserContext, email: string, path: 
 export async function emailedMessage(context: BrowserContext, email: string): Promise<{ raw: string; parsed: ParsedMail }> {
   const mailbox = await context.newPage();
   await mailbox.goto("/dev/mailbox");
-  const mail = mailbox.getByTestId("mail").filter({ has: mailbox.getByTestId("mail-to").getByText(email, { exact: true }) }).first();
+  const mail = mailbox
+    .getByTestId("mail")
+    .filter({ has: mailbox.getByTestId("mail-to").getByText(email, { exact: true }) })
+    .first();
   const href = await mail.getByRole("link", { name: "Download .eml" }).getAttribute("href");
   const response = await context.request.get(href!);
   await mailbox.close();
@@ -236,7 +267,18 @@ export async function expectCodesUnbroken(page: Page, selector: string) {
   for (const width of [320, 390, 768, 1280]) {
     await page.setViewportSize({ width, height: 800 });
     const broken = await page.evaluate((sel) => {
-      const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ firstChild: unknown; textContent: string | null }>; createRange(): { setStart(n: unknown, o: number): void; setEnd(n: unknown, o: number): void; getClientRects(): { length: number } } } }).document;
+      const doc = (
+        globalThis as unknown as {
+          document: {
+            querySelectorAll(s: string): ArrayLike<{ firstChild: unknown; textContent: string | null }>;
+            createRange(): {
+              setStart(n: unknown, o: number): void;
+              setEnd(n: unknown, o: number): void;
+              getClientRects(): { length: number };
+            };
+          };
+        }
+      ).document;
       const out: string[] = [];
       for (const element of Array.from(doc.querySelectorAll(sel))) {
         const text = element.textContent ?? "";

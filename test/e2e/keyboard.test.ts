@@ -16,7 +16,8 @@ afterAll(async () => {
   await journey?.stop();
 });
 
-const focused = (locator: Locator) => locator.evaluate((element) => element === (element.ownerDocument as unknown as { activeElement: unknown }).activeElement);
+const focused = (locator: Locator) =>
+  locator.evaluate((element) => element === (element.ownerDocument as unknown as { activeElement: unknown }).activeElement);
 
 /** Presses Tab until the locator has the focus, as a person would; fails past `limit` presses. */
 async function tabTo(locator: Locator, limit = 80) {
@@ -62,7 +63,14 @@ test("an agent searches, filters, selects rows, changes them in bulk, confirms a
   await shown(page.getByTestId("bulk-summary"));
   expect(await focused(page.getByTestId("bulk-summary"))).toBe(true);
   // The focus is there for a screen reader to read the answer; a sentence gets no outline box.
-  expect(await page.getByTestId("bulk-summary").evaluate((element) => (globalThis as unknown as { getComputedStyle(e: unknown): { outlineStyle: string } }).getComputedStyle(element).outlineStyle)).toBe("none");
+  expect(
+    await page
+      .getByTestId("bulk-summary")
+      .evaluate(
+        (element) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { outlineStyle: string } }).getComputedStyle(element).outlineStyle,
+      ),
+  ).toBe("none");
   const change = page.getByRole("button", { name: /^Change \d+ records?$/ });
   await tabTo(change);
   await page.keyboard.press("Enter");
@@ -89,7 +97,12 @@ test("arrowing through an inline dropdown saves once, on Enter, and the focus st
   expect(await status.innerText()).toBe("");
   await page.keyboard.press("Enter");
   await shown(status.getByText("Saved Impact", { exact: true }));
-  await page.waitForFunction(() => !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(".htmx-added, .htmx-settling, .htmx-request"));
+  await page.waitForFunction(
+    () =>
+      !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(
+        ".htmx-added, .htmx-settling, .htmx-request",
+      ),
+  );
   expect(await focused(row("AST-00031").getByRole("combobox", { name: /^Impact of / }))).toBe(true);
 
   // One save, one history entry.
@@ -107,7 +120,9 @@ test("the phone layouts: the asset list as a card per row, and the menu", async 
   // (A cell's accessible name now starts with its column's name, shown before it.)
   const card = page.getByTestId("inventory-row").filter({ hasText: "AST-00010" });
   expect(await card.locator("td[data-label='Managed By Group'] select").isVisible()).toBe(true);
-  await page.getByText("10 records match.").evaluate((element) => (element as unknown as { scrollIntoView(options: object): void }).scrollIntoView({ block: "start" }));
+  await page
+    .getByText("10 records match.")
+    .evaluate((element) => (element as unknown as { scrollIntoView(options: object): void }).scrollIntoView({ block: "start" }));
   await screenshot(page, "phone-asset-list", { fullPage: false });
   await page.getByRole("banner").getByText("Menu", { exact: true }).click();
   await shown(page.getByRole("banner").getByRole("button", { name: "Sign out" }));

@@ -20,13 +20,18 @@ describe("a local database made in one script", () => {
     const db = new DatabaseSync(join(dir, file), { readOnly: true });
     const recorded = db.prepare("SELECT id, name FROM d1_migrations ORDER BY id").all();
     db.close();
-    const files = readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort();
+    const files = readdirSync("migrations")
+      .filter((f) => f.endsWith(".sql"))
+      .sort();
     expect(recorded.map((r) => r.name)).toEqual(files);
     expect(recorded.map((r) => r.id)).toEqual(files.map((_, i) => i + 1));
   });
 
   it("leaves wrangler nothing to apply", () => {
-    const out = execFileSync(WRANGLER[0], [WRANGLER[1], "d1", "migrations", "list", "DB", "--local", "--persist-to", copy], { env: { ...process.env, ...QUIET, CI: "1" }, encoding: "utf8" });
+    const out = execFileSync(WRANGLER[0], [WRANGLER[1], "d1", "migrations", "list", "DB", "--local", "--persist-to", copy], {
+      env: { ...process.env, ...QUIET, CI: "1" },
+      encoding: "utf8",
+    });
     expect(out).toContain("No migrations to apply");
   });
 });

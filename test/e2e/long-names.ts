@@ -2,7 +2,8 @@
 // (100), groups and locations (80), roles (60), asset and software names (120), asset tags (40),
 // serial numbers (80), publishers (120), categories (80), versions (40). Each keeps what made it
 // distinct as its start, so unique names stay unique.
-const filled = (column: string, max: number, filler: string) => `substr(replace(${column}, ' ', '') || replace(hex(zeroblob(${max})), '00', '${filler}'), 1, ${max})`;
+const filled = (column: string, max: number, filler: string) =>
+  `substr(replace(${column}, ' ', '') || replace(hex(zeroblob(${max})), '00', '${filler}'), 1, ${max})`;
 
 export const LONG_NAMES_SQL = [
   `UPDATE users SET name = ${filled("name", 100, "Nm")}`,

@@ -15,7 +15,11 @@ function headerBlock(raw: string): string {
 
 describe("the .eml of a sent mail", () => {
   it("parses cleanly with ASCII headers left as they are and CRLF everywhere", async () => {
-    const message = composeMail(env("EdgeDesk"), { to: "robin@example.com", subject: "Your EdgeDesk sign-in code", text: "Hello Robin,\n\n    123456\n\nIt works once.\n" });
+    const message = composeMail(env("EdgeDesk"), {
+      to: "robin@example.com",
+      subject: "Your EdgeDesk sign-in code",
+      text: "Hello Robin,\n\n    123456\n\nIt works once.\n",
+    });
     const raw = toEml(message, "dev-1", SENT_AT);
     expect(raw).not.toMatch(/[^\r]\n/);
     expect(raw.split("\r\n").every((line) => line.length <= 998)).toBe(true);
@@ -38,12 +42,21 @@ describe("the .eml of a sent mail", () => {
 
   it("encodes a non-ASCII sender name, subject and body so they read back exactly", async () => {
     const name = "Zoë's Ünterstützung — Helpdesk für Überwachung und Ärger mit Gerät";
-    const message = composeMail(env(name), { to: "zoe@example.com", subject: "Willkommen, Zoë Ångström", text: "Hallo Zoë Ångström,\n\nIhr Konto ist bereit. ✓\n" });
+    const message = composeMail(env(name), {
+      to: "zoe@example.com",
+      subject: "Willkommen, Zoë Ångström",
+      text: "Hallo Zoë Ångström,\n\nIhr Konto ist bereit. ✓\n",
+    });
     const raw = toEml(message, "dev-2", SENT_AT);
     expect(raw).not.toMatch(/[^\r]\n/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: anything outside ASCII, control characters being inside it.
     expect(raw).not.toMatch(/[^\x00-\x7f]/);
     expect(headerBlock(raw)).toMatch(/^From: =\?UTF-8\?B\?/m);
-    expect(headerBlock(raw).split("\r\n").every((line) => line.length <= 78)).toBe(true);
+    expect(
+      headerBlock(raw)
+        .split("\r\n")
+        .every((line) => line.length <= 78),
+    ).toBe(true);
     expect(raw).toMatch(/Content-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n/);
 
     const parsed = await simpleParser(raw);

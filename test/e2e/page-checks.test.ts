@@ -23,7 +23,8 @@ async function serve(body: string) {
   await page.goto("https://checks.test/page");
 }
 
-const frame = (main: string) => `<!DOCTYPE html><html lang="en"><head><title>A page</title><meta name="viewport" content="width=device-width, initial-scale=1"></head><body><main><h1>A page</h1>${main}</main></body></html>`;
+const frame = (main: string) =>
+  `<!DOCTYPE html><html lang="en"><head><title>A page</title><meta name="viewport" content="width=device-width, initial-scale=1"></head><body><main><h1>A page</h1>${main}</main></body></html>`;
 
 test("a clean page passes at every width", async () => {
   await serve(frame("<p>Fine at any width.</p>"));
@@ -39,13 +40,20 @@ test("a page wider than a phone fails, naming what sticks out", async () => {
 
 test("a wide table inside a scrolling box passes", async () => {
   // Focusable, as a box that scrolls must be for the keyboard (axe-core: scrollable-region-focusable).
-  await serve(frame('<div style="overflow-x: auto" tabindex="0"><table><tr><th scope="col" style="min-width: 900px">Wide</th></tr><tr><td>cell</td></tr></table></div>'));
+  await serve(
+    frame(
+      '<div style="overflow-x: auto" tabindex="0"><table><tr><th scope="col" style="min-width: 900px">Wide</th></tr><tr><td>cell</td></tr></table></div>',
+    ),
+  );
   await checkPage(page);
 });
 
 test("an axe-core violation fails: an image without a text alternative, a field without a label", async () => {
   await serve(frame('<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" width="10" height="10"><input type="text">'));
-  const failure = await checkPage(page).then(() => null, (error: Error) => error.message);
+  const failure = await checkPage(page).then(
+    () => null,
+    (error: Error) => error.message,
+  );
   expect(failure).toContain("axe-core violations");
   expect(failure).toContain("image-alt (Images must have alternative text)");
   expect(failure).toMatch(/label \(.*\) at input/);
@@ -54,12 +62,27 @@ test("an axe-core violation fails: an image without a text alternative, a field 
 /** A journey over `pages` (path → markup); its ledger's failure message, or null. */
 async function journey(pages: Record<string, string>, passedDir?: string, checkers = { opened: 0 }) {
   const context = await browser.newContext();
-  const ledger = new PageLedger("https://checks.test", () => (checkers.opened++, browser.newContext()), passedDir);
+  const ledger = new PageLedger(
+    "https://checks.test",
+    () => {
+      checkers.opened++;
+      return browser.newContext();
+    },
+    passedDir,
+  );
   await ledger.watch(context);
-  await context.route("https://checks.test/**", (route) => route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: pages[new URL(route.request().url()).pathname] ?? "" }));
+  await context.route("https://checks.test/**", (route) =>
+    route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: pages[new URL(route.request().url()).pathname] ?? "" }),
+  );
   const tab = await context.newPage();
   for (const path of Object.keys(pages)) await tab.goto(`https://checks.test${path}`, { waitUntil: "load" });
-  return ledger.assertAllChecked().then(() => null, (error: Error) => error.message).finally(() => context.close());
+  return ledger
+    .assertAllChecked()
+    .then(
+      () => null,
+      (error: Error) => error.message,
+    )
+    .finally(() => context.close());
 }
 
 test("a journey's page without a doctype fails the journey: the browser lays it out in quirks mode", async () => {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
-import type { BrowserContext, CDPSession, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { expect } from "vitest";
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -16,14 +16,23 @@ const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core
  */
 const WEB_VERSION = (() => {
   const hash = createHash("sha256");
-  for (const file of readdirSync("web", { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).map((f) => join(f.parentPath, f.name)).sort()) hash.update(file).update(readFileSync(file));
+  for (const file of readdirSync("web", { recursive: true, withFileTypes: true })
+    .filter((f) => f.isFile())
+    .map((f) => join(f.parentPath, f.name))
+    .sort())
+    hash.update(file).update(readFileSync(file));
   return hash.digest("hex");
 })();
 const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa", "best-practice"];
 /** Rules not run, each with its reason. */
 const AXE_EXCLUDED: Record<string, string> = {};
 
-export const WIDTHS = { desktop: { width: 1280, height: 800 }, wide: { width: 1440, height: 900 }, phone: { width: 390, height: 844 }, small: { width: 320, height: 640 } } as const;
+export const WIDTHS = {
+  desktop: { width: 1280, height: 800 },
+  wide: { width: 1440, height: 900 },
+  phone: { width: 390, height: 844 },
+  small: { width: 320, height: 640 },
+} as const;
 /** Widths axe-core reads too (the others are only checked for sideways scrolling). */
 const AXE_WIDTHS: ReadonlySet<string> = new Set(["desktop", "phone"]);
 
@@ -70,7 +79,10 @@ async function sidewaysScroll(page: Page): Promise<{ scrollWidth: number; innerW
 
 async function axeViolations(page: Page): Promise<Violation[]> {
   if (!(await page.evaluate('"axe" in window'))) await page.evaluate(AXE_SOURCE);
-  const options = { runOnly: { type: "tag", values: AXE_TAGS }, rules: Object.fromEntries(Object.keys(AXE_EXCLUDED).map((id) => [id, { enabled: false }])) };
+  const options = {
+    runOnly: { type: "tag", values: AXE_TAGS },
+    rules: Object.fromEntries(Object.keys(AXE_EXCLUDED).map((id) => [id, { enabled: false }])),
+  };
   return page.evaluate(`axe.run(document, ${JSON.stringify(options)}).then((result) =>
     result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) })))`);
 }
@@ -86,7 +98,10 @@ export async function checkPage(page: Page, route = routeOf(page.url())) {
       expect(width.scrollWidth, `${route} at ${size.width} px scrolls sideways: ${width.widest}`).toBeLessThanOrEqual(width.innerWidth);
       if (!AXE_WIDTHS.has(name)) continue;
       const violations = await axeViolations(page);
-      expect(violations, `${route} at ${size.width} px: axe-core violations: ${violations.map((v) => `${v.id} (${v.help}) at ${v.targets.join(", ")}`).join("; ")}`).toEqual([]);
+      expect(
+        violations,
+        `${route} at ${size.width} px: axe-core violations: ${violations.map((v) => `${v.id} (${v.help}) at ${v.targets.join(", ")}`).join("; ")}`,
+      ).toEqual([]);
     }
   } finally {
     if (original) await page.setViewportSize(original);
@@ -156,7 +171,8 @@ export class PageLedger {
     this.checked.add(route);
     const { url, html, mode } = this.latest.get(route)!;
     // The copy is checked with a doctype of its own, so whether the page itself had one is read here.
-    if (mode !== "CSS1Compat") this.failures.push(`${route} is laid out in quirks mode (${mode}): the page does not start with <!DOCTYPE html>`);
+    if (mode !== "CSS1Compat")
+      this.failures.push(`${route} is laid out in quirks mode (${mode}): the page does not start with <!DOCTYPE html>`);
     this.queue = this.queue.then(() => this.check(url, html));
   }
 
@@ -165,14 +181,22 @@ export class PageLedger {
     const body = html.replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, "");
     // The same copy at the same address, with the same styles and browser, checks the same: one
     // that passed in an earlier journey of this run (a sign-in page, the home page) is not checked again.
-    const passed = this.passedDir && join(this.passedDir, createHash("sha256").update(`${WEB_VERSION}\n${new URL(url).pathname}${new URL(url).search}\n${body}`).digest("hex"));
+    const passed =
+      this.passedDir &&
+      join(
+        this.passedDir,
+        createHash("sha256")
+          .update(`${WEB_VERSION}\n${new URL(url).pathname}${new URL(url).search}\n${body}`)
+          .digest("hex"),
+      );
     if (passed && existsSync(passed)) return;
     try {
       const page = await this.openCopy(url, body);
       await checkPage(page, routeOf(url));
       if (passed) writeFileSync(passed, url);
     } catch (error) {
-      if (process.env.EDGEDESK_KEEP_FAILED_PAGES) (await import("node:fs")).writeFileSync(`/tmp/failed-${routeOf(url).replaceAll("/", "_")}.html`, html);
+      if (process.env.EDGEDESK_KEEP_FAILED_PAGES)
+        (await import("node:fs")).writeFileSync(`/tmp/failed-${routeOf(url).replaceAll("/", "_")}.html`, html);
       this.failures.push((error as Error).message);
     }
   }
@@ -213,7 +237,10 @@ export class PageLedger {
     for (const route of this.visited.keys()) this.checkSoon(route);
     await this.queue;
     const unchecked = [...this.visited.entries()].filter(([route]) => !this.checked.has(route)).map(([route, url]) => `${route} (${url})`);
-    expect(this.failures, `pages that scroll sideways, have axe-core violations or are laid out in quirks mode:\n${this.failures.join("\n")}`).toEqual([]);
+    expect(
+      this.failures,
+      `pages that scroll sideways, have axe-core violations or are laid out in quirks mode:\n${this.failures.join("\n")}`,
+    ).toEqual([]);
     expect(unchecked, "pages visited but never copied for their check").toEqual([]);
   }
 }

@@ -4,7 +4,16 @@
 // @simplewebauthn/browser end to end; the server-side refusals are tested in test/mfa/passkeys.test.ts.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type Journey, openSecuritySettings, saveForNextLogin, screenshot, shown, signInWithPassword, signOut, startJourney } from "./harness";
+import {
+  type Journey,
+  openSecuritySettings,
+  saveForNextLogin,
+  screenshot,
+  shown,
+  signInWithPassword,
+  signOut,
+  startJourney,
+} from "./harness";
 
 const CONTACT = "contact3@customer.test";
 const OTHER_CONTACT = "contact4@customer.test";
@@ -20,7 +29,14 @@ async function withVirtualAuthenticator(page: Page) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("WebAuthn.enable");
   await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
   });
 }
 

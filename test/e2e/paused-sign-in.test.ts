@@ -16,7 +16,11 @@ afterAll(async () => {
 });
 
 /** The cell of `row` under the column headed `heading`, as a person reads it. */
-async function cellUnder(table: import("playwright-core").Locator, row: import("playwright-core").Locator, heading: string): Promise<string> {
+async function cellUnder(
+  table: import("playwright-core").Locator,
+  row: import("playwright-core").Locator,
+  heading: string,
+): Promise<string> {
   const headings = (await table.getByRole("columnheader").allInnerTexts()).map((h) => h.trim());
   const column = headings.indexOf(heading);
   expect(column, `no column headed ${heading}: ${headings.join(" | ")}`).toBeGreaterThanOrEqual(0);
@@ -40,7 +44,9 @@ test("a stranger's wrong passwords pause new browsers only; the contact is email
     await stranger.getByRole("button", { name: "Sign in", exact: true }).click();
     await shown(stranger.getByRole("alert"));
   }
-  expect(await stranger.getByRole("alert").innerText()).toMatch(/^Too many sign-in attempts\. For your security, try again in \d+ minutes\.$/);
+  expect(await stranger.getByRole("alert").innerText()).toMatch(
+    /^Too many sign-in attempts\. For your security, try again in \d+ minutes\.$/,
+  );
   await stranger.getByLabel("Password").fill(journey.password);
   await stranger.getByRole("button", { name: "Sign in", exact: true }).click();
   await shown(stranger.getByRole("alert").getByText(/Too many sign-in attempts/));
@@ -51,7 +57,9 @@ test("a stranger's wrong passwords pause new browsers only; the contact is email
 
   const { parsed } = await emailedMessage(own, CONTACT);
   expect(parsed.subject).toBe("Sign-in to your EdgeDesk account was paused");
-  expect(parsed.text).toContain("so signing in from new browsers is paused for 15 minutes. Browsers you have signed in with before keep working.");
+  expect(parsed.text).toContain(
+    "so signing in from new browsers is paused for 15 minutes. Browsers you have signed in with before keep working.",
+  );
   // Where they came from: the address (all this journey's browsers share one) and its country, as Cloudflare says.
   expect(parsed.text).toMatch(/10 attempts came from:\n {4}127\.0\.0\.1( \([A-Z]{2}\))?: 10\n/);
   expect(parsed.text).toContain(`${journey.url}/support/login/forgot`);

@@ -5,7 +5,16 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { DEV_TENANTS } from "../../scripts/dev-oidc-provider.mjs";
-import { emailedMessage, type Journey, openSecuritySettings, saveForNextLogin, shown, signInWithPassword, signOut, startJourney } from "./harness";
+import {
+  emailedMessage,
+  type Journey,
+  openSecuritySettings,
+  saveForNextLogin,
+  shown,
+  signInWithPassword,
+  signOut,
+  startJourney,
+} from "./harness";
 
 let journey: Journey;
 beforeAll(async () => {

@@ -49,7 +49,14 @@ describe("src's module structure", () => {
     expect(files.length).toBeGreaterThan(50);
     const graph = importGraph(files);
     // The check itself finds a cycle when there is one.
-    expect(cycles(new Map([["a", ["b"]], ["b", ["a"]]]))).toEqual([["a", "b", "a"]]);
+    expect(
+      cycles(
+        new Map([
+          ["a", ["b"]],
+          ["b", ["a"]],
+        ]),
+      ),
+    ).toEqual([["a", "b", "a"]]);
     const names = cycles(graph).map((cycle) => cycle.map((f) => relative("src", f)).join(" → "));
     expect(names).toEqual([]);
   });
@@ -59,7 +66,11 @@ describe("src's module structure", () => {
   it("parses request input only through the declared-schema helpers", () => {
     const direct = sourceFiles("src")
       .filter((f) => !f.endsWith("lib/validation.ts"))
-      .flatMap((f) => readFileSync(f, "utf8").split("\n").map((line, i) => [`${relative("src", f)}:${i + 1}`, line] as const))
+      .flatMap((f) =>
+        readFileSync(f, "utf8")
+          .split("\n")
+          .map((line, i) => [`${relative("src", f)}:${i + 1}`, line] as const),
+      )
       .filter(([, line]) => /safeParse\((c\.req\.query\(\)|await c\.req\.parseBody|body\b)/.test(line))
       .map(([where]) => where);
     expect(direct).toEqual([]);
@@ -98,7 +109,11 @@ describe("the repository's text", () => {
     // The check itself finds a citation when there is one.
     expect(citation.test(["see", "issue", "20"].join(" "))).toBe(true);
     const hits = files
-      .flatMap((f) => readFileSync(f, "utf8").split("\n").map((line, i) => [`${f}:${i + 1}`, line] as const))
+      .flatMap((f) =>
+        readFileSync(f, "utf8")
+          .split("\n")
+          .map((line, i) => [`${f}:${i + 1}`, line] as const),
+      )
       .filter(([, line]) => citation.test(line))
       .map(([where]) => where);
     expect(hits).toEqual([]);
@@ -114,5 +129,9 @@ function textFiles(dir: string): string[] {
 }
 
 function lines(files: string[]) {
-  return files.flatMap((f) => readFileSync(f, "utf8").split("\n").map((line, i) => [`${relative("src", f)}:${i + 1}`, line] as const));
+  return files.flatMap((f) =>
+    readFileSync(f, "utf8")
+      .split("\n")
+      .map((line, i) => [`${relative("src", f)}:${i + 1}`, line] as const),
+  );
 }

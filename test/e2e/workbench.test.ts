@@ -22,7 +22,8 @@ afterAll(async () => {
 });
 
 const bulk = () => page.getByRole("form", { name: "Bulk change" });
-const headings = async () => (await page.locator("table.inventory-table thead th").allInnerTexts()).map((h) => h.replace(/\s*[▲▼]$/, "").trim());
+const headings = async () =>
+  (await page.locator("table.inventory-table thead th").allInnerTexts()).map((h) => h.replace(/\s*[▲▼]$/, "").trim());
 const rowOfTag = (tag: string) => page.getByTestId("inventory-row").filter({ has: page.getByRole("cell", { name: tag, exact: true }) });
 
 test("the bulk bar appears with a selection, shows only the chosen action's field, and keeps the rows selected after a change", async () => {
@@ -53,7 +54,9 @@ test("the bulk bar appears with a selection, shows only the chosen action's fiel
   await bulk().getByLabel("Location", { exact: true }).selectOption({ label: "Berlin" });
   await bulk().getByRole("button", { name: "Review change" }).click();
   expect(await page.getByTestId("bulk-summary").innerText()).toBe("Location will be set to Berlin on 0 of 3 assets.");
-  expect(await page.getByTestId("bulk-unchanged").innerText()).toBe("3 will be left as they are: 2 already had that value, 1 is retired (read-only).");
+  expect(await page.getByTestId("bulk-unchanged").innerText()).toBe(
+    "3 will be left as they are: 2 already had that value, 1 is retired (read-only).",
+  );
   expect(await page.getByRole("button", { name: /^Change/ }).count()).toBe(0);
 
   // Clear empties the selection and hides the bar.
@@ -72,7 +75,18 @@ test("an agent chooses columns and their order, and finds them again after signi
   await page.getByLabel("Position of Serial number").selectOption("1");
   await page.getByRole("button", { name: "Save columns" }).click();
   await page.waitForURL((url) => url.pathname === "/agent/assets" && url.searchParams.get("q") === "AST-0001");
-  const chosen = ["", "Name", "Serial number", "Asset tag", "Status", "Impact", "Location", "Managed By Group", "Managed By Agent", "Save note"];
+  const chosen = [
+    "",
+    "Name",
+    "Serial number",
+    "Asset tag",
+    "Status",
+    "Impact",
+    "Location",
+    "Managed By Group",
+    "Managed By Agent",
+    "Save note",
+  ];
   expect(await headings()).toEqual(chosen);
 
   await signOut(page);
@@ -89,11 +103,27 @@ test("the export holds every match with the chosen columns, read back by Papa Pa
   await page.goto(LIST);
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()]);
   expect(download.suggestedFilename()).toMatch(/^assets-\d{4}-\d{2}-\d{2}\.csv$/);
-  const csv = Papa.parse<Record<string, string>>((await readDownload(download)).replace(/^\uFEFF/, ""), { header: true, skipEmptyLines: true });
+  const csv = Papa.parse<Record<string, string>>((await readDownload(download)).replace(/^\uFEFF/, ""), {
+    header: true,
+    skipEmptyLines: true,
+  });
   expect(csv.errors).toEqual([]);
-  expect(csv.meta.fields).toEqual(["Name", "Serial number", "Asset tag", "Status", "Impact", "Location", "Managed By Group", "Managed By Agent"]);
+  expect(csv.meta.fields).toEqual([
+    "Name",
+    "Serial number",
+    "Asset tag",
+    "Status",
+    "Impact",
+    "Location",
+    "Managed By Group",
+    "Managed By Agent",
+  ]);
   expect(csv.data.map((r) => r["Asset tag"])).toEqual(Array.from({ length: 10 }, (_, i) => `AST-000${10 + i}`));
-  expect(csv.data.slice(0, 3).map((r) => [r.Status, r.Location])).toEqual([["In stock", "Berlin"], ["In repair", "Berlin"], ["Retired", "New York"]]);
+  expect(csv.data.slice(0, 3).map((r) => [r.Status, r.Location])).toEqual([
+    ["In stock", "Berlin"],
+    ["In repair", "Berlin"],
+    ["Retired", "New York"],
+  ]);
 });
 
 test("an import is checked first (an error on its line), then applied whole, then undone", async () => {
@@ -102,16 +132,38 @@ test("an import is checked first (an error on its line), then applied whole, the
   await shown(page.getByText("At most 1,000 lines and 512 KB a file."));
   const file = (lines: string[][]) => ({ name: "assets.csv", mimeType: "text/csv", buffer: Buffer.from(Papa.unparse(lines)) });
   const header = ["Name", "Asset tag", "Type", "Location", "Impact"];
-  await page.getByLabel("CSV file").setInputFiles(file([header, ["Journey laptop", "JRN-00001", "Laptop", "Berlin", "Medium"], ["ThinkPad X1 00001", "AST-00001", "Laptop", "London HQ", "High"], ["Lost one", "JRN-00002", "Laptop", "Atlantis", "Low"]]));
+  await page
+    .getByLabel("CSV file")
+    .setInputFiles(
+      file([
+        header,
+        ["Journey laptop", "JRN-00001", "Laptop", "Berlin", "Medium"],
+        ["ThinkPad X1 00001", "AST-00001", "Laptop", "London HQ", "High"],
+        ["Lost one", "JRN-00002", "Laptop", "Atlantis", "Low"],
+      ]),
+    );
   await page.getByRole("button", { name: "Check the file (dry run)" }).click();
   expect(await page.getByTestId("import-summary").innerText()).toBe("1 to create, 1 to update, 0 unchanged, 1 with errors.");
   const errorRow = page.getByTestId("import-rows").getByRole("row").filter({ hasText: "JRN-00002" });
-  expect(await errorRow.locator("td").allInnerTexts()).toEqual(["4", "JRN-00002", "Error", 'Location: No location is named "Atlantis" (imports never create one).']);
+  expect(await errorRow.locator("td").allInnerTexts()).toEqual([
+    "4",
+    "JRN-00002",
+    "Error",
+    'Location: No location is named "Atlantis" (imports never create one).',
+  ]);
   expect(await page.getByRole("button", { name: /^Apply/ }).count()).toBe(0);
   await screenshot(page, "asset-import-dry-run");
 
   await page.getByRole("link", { name: "Import" }).click();
-  await page.getByLabel("CSV file").setInputFiles(file([header, ["Journey laptop", "JRN-00001", "Laptop", "Berlin", "Medium"], ["ThinkPad X1 00001", "AST-00001", "Laptop", "London HQ", "High"]]));
+  await page
+    .getByLabel("CSV file")
+    .setInputFiles(
+      file([
+        header,
+        ["Journey laptop", "JRN-00001", "Laptop", "Berlin", "Medium"],
+        ["ThinkPad X1 00001", "AST-00001", "Laptop", "London HQ", "High"],
+      ]),
+    );
   await page.getByRole("button", { name: "Check the file (dry run)" }).click();
   expect(await page.getByTestId("import-summary").innerText()).toBe("1 to create, 1 to update, 0 unchanged, 0 with errors.");
   await page.getByRole("button", { name: "Apply: create 1, update 1" }).click();

@@ -32,7 +32,16 @@ export function deployedEnv(ENVIRONMENT = "production"): Partial<Env> {
  * A browser-like client of the app: keeps cookies, sends the Origin a same-site form post has,
  * and does not follow redirects, so tests see each step.
  */
-export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: string; userAgent?: string; onResponse?: () => void; cookiesOf?: { cookies: Map<string, string> } } = {}) {
+export function browser(
+  options: {
+    clock?: Clock;
+    env?: Partial<Env>;
+    ip?: string;
+    userAgent?: string;
+    onResponse?: () => void;
+    cookiesOf?: { cookies: Map<string, string> };
+  } = {},
+) {
   const app = createDevelopmentApp({ clock: options.clock ?? fakeClock() });
   // `cookiesOf`: the same browser after the Worker's settings changed (a key rotation, say).
   const jar = new Map<string, string>(options.cookiesOf?.cookies ?? []);
@@ -55,11 +64,21 @@ export function browser(options: { clock?: Clock; env?: Partial<Env>; ip?: strin
     if (jar.size && !headers.has("Cookie")) headers.set("Cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
     if (!headers.has("Origin") && init.method && init.method !== "GET") headers.set("Origin", ORIGIN);
     headers.set("CF-Connecting-IP", ip);
-    if (!headers.has("User-Agent")) headers.set("User-Agent", options.userAgent ?? "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36");
+    if (!headers.has("User-Agent"))
+      headers.set("User-Agent", options.userAgent ?? "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36");
     // Work the app hands to waitUntil finishes before the test sees the response, as it would soon after in production.
     const background: Promise<unknown>[] = [];
-    const ctx = { waitUntil: (p: Promise<unknown>) => void background.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
-    const response = await app.request(new Request(new URL(path, ORIGIN), { ...init, headers, redirect: "manual" }), undefined, { ...env, ...options.env }, ctx);
+    const ctx = {
+      waitUntil: (p: Promise<unknown>) => void background.push(p),
+      passThroughOnException: () => {},
+      props: {},
+    } as unknown as ExecutionContext;
+    const response = await app.request(
+      new Request(new URL(path, ORIGIN), { ...init, headers, redirect: "manual" }),
+      undefined,
+      { ...env, ...options.env },
+      ctx,
+    );
     // The moment the person has their answer, before the work handed to waitUntil.
     options.onResponse?.();
     await Promise.all(background);

@@ -20,7 +20,9 @@ export async function signIn(client: Browser, portal: Portal, user: { email: str
   const response = await client.post(`/${portal}/login`, { email: user.email, password: user.password });
   await response.text();
   expect(response.status, "sign-in should redirect").toBe(303);
-  expect(response.headers.get("Location"), "sign-in should land in the portal (is an MFA policy on?)").toMatch(new RegExp(`^/${portal}(\\?|/|$)`));
+  expect(response.headers.get("Location"), "sign-in should land in the portal (is an MFA policy on?)").toMatch(
+    new RegExp(`^/${portal}(\\?|/|$)`),
+  );
   expect(client.cookie(sessionCookieName(portal)), "sign-in should set the session cookie").toBeTruthy();
   return response;
 }

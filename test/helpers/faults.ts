@@ -10,7 +10,7 @@ export function faultyD1(real: D1Database, failAt: (call: number) => boolean = (
   let calls = 0;
   const originals = new WeakMap<object, D1PreparedStatement>();
   const lost = () => new Error("D1_ERROR: Network connection lost (injected by the test).");
-  const guarded = async <T,>(call: () => Promise<T>): Promise<T> => {
+  const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
     calls += 1;
     const fails = failAt(calls);
     if (fails && when === "before") throw lost();
@@ -33,20 +33,22 @@ export function faultyD1(real: D1Database, failAt: (call: number) => boolean = (
     return proxy;
   };
   // The app runs its queries in a D1 session (src/lib/d1-session.ts): the session fails alike.
-  const wrapDatabase = <T extends D1Database | D1DatabaseSession>(database: T): T => new Proxy(database, {
-    get(target, prop) {
-      if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => wrapDatabase((target as D1Database).withSession(...args));
-      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
-      if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => guarded(() => target.batch(statements.map((s) => originals.get(s) ?? s)));
-      }
-      if (prop === "exec") {
-        return (query: string) => guarded(() => (target as D1Database).exec(query));
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  const wrapDatabase = <T extends D1Database | D1DatabaseSession>(database: T): T =>
+    new Proxy(database, {
+      get(target, prop) {
+        if (prop === "withSession")
+          return (...args: Parameters<D1Database["withSession"]>) => wrapDatabase((target as D1Database).withSession(...args));
+        if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+        if (prop === "batch") {
+          return (statements: D1PreparedStatement[]) => guarded(() => target.batch(statements.map((s) => originals.get(s) ?? s)));
+        }
+        if (prop === "exec") {
+          return (query: string) => guarded(() => (target as D1Database).exec(query));
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
   return { db: wrapDatabase(real), calls: () => calls };
 }
 
@@ -66,7 +68,9 @@ export function faultyNamespace<T extends object>(real: T): T {
 }
 
 /** A send_email binding that refuses every message, as it does when the route is not verified. */
-export const failingEmail = { send: async () => Promise.reject(new Error("send_email: destination address is not verified (injected by the test)")) } as unknown as SendEmail;
+export const failingEmail = {
+  send: async () => Promise.reject(new Error("send_email: destination address is not verified (injected by the test)")),
+} as unknown as SendEmail;
 
 /** The real send_email binding, after `drops` dropped connections (Workers mark those retryable). */
 export function droppingEmail(real: SendEmail, drops: number) {
@@ -130,7 +134,8 @@ export function failingBatches(real: D1Database, when: "before" | "after" = "bef
   const wrap = <T extends D1Database | D1DatabaseSession>(database: T): T =>
     new Proxy(database, {
       get(target, prop) {
-        if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => wrap((target as D1Database).withSession(...args));
+        if (prop === "withSession")
+          return (...args: Parameters<D1Database["withSession"]>) => wrap((target as D1Database).withSession(...args));
         if (prop === "batch") {
           return async (statements: D1PreparedStatement[]) => {
             if (when === "after") await target.batch(statements);
@@ -162,7 +167,8 @@ export function failingStatements(real: D1Database, pattern: RegExp, times = 1):
   const wrap = <T extends D1Database | D1DatabaseSession>(database: T): T =>
     new Proxy(database, {
       get(target, prop) {
-        if (prop === "withSession") return (...args: Parameters<D1Database["withSession"]>) => wrap((target as D1Database).withSession(...args));
+        if (prop === "withSession")
+          return (...args: Parameters<D1Database["withSession"]>) => wrap((target as D1Database).withSession(...args));
         if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), query);
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
@@ -172,7 +178,11 @@ export function failingStatements(real: D1Database, pattern: RegExp, times = 1):
 }
 
 /** A Durable Object namespace whose stubs have one RPC method replaced (`real` calls the object's own). */
-export function objectsWith<N extends object>(namespace: N, method: string, replacement: (real: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) => Promise<unknown>): N {
+export function objectsWith<N extends object>(
+  namespace: N,
+  method: string,
+  replacement: (real: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) => Promise<unknown>,
+): N {
   const plain = namespace as unknown as { get(id: DurableObjectId): unknown };
   return new Proxy(namespace, {
     get(target, prop) {
@@ -199,7 +209,10 @@ export function objectsWith<N extends object>(namespace: N, method: string, repl
 export function overloadedOnce<N extends object>(namespace: N, method: string) {
   let calls = 0;
   const objects = objectsWith(namespace, method, async (real, ...args) => {
-    if (calls++ === 0) throw Object.assign(new Error("Durable Object is overloaded. Requests queued for too long. (injected by the test)"), { overloaded: true });
+    if (calls++ === 0)
+      throw Object.assign(new Error("Durable Object is overloaded. Requests queued for too long. (injected by the test)"), {
+        overloaded: true,
+      });
     return real(...args);
   });
   return { objects, calls: () => calls };

@@ -33,13 +33,18 @@ export function maxLengthOf(schema: z.ZodType, field: string): number | null {
 }
 
 function stringMax(schema: z.ZodType): number | null {
-  const def = (schema as unknown as { _zod: { def: Record<string, unknown> & { type: string; checks?: { _zod: { def: { check: string; maximum?: number } } }[] } } })._zod.def;
+  const def = (
+    schema as unknown as {
+      _zod: { def: Record<string, unknown> & { type: string; checks?: { _zod: { def: { check: string; maximum?: number } } }[] } };
+    }
+  )._zod.def;
   const own = def.checks?.map((c) => c._zod.def).find((c) => c.check === "max_length")?.maximum;
   if (own !== undefined) return own;
-  for (const key of ["innerType", "in", "out"] as const) if (def[key]) {
-    const inner = stringMax(def[key] as z.ZodType);
-    if (inner !== null) return inner;
-  }
+  for (const key of ["innerType", "in", "out"] as const)
+    if (def[key]) {
+      const inner = stringMax(def[key] as z.ZodType);
+      if (inner !== null) return inner;
+    }
   if (def.type === "union") return (def.options as z.ZodType[]).map(stringMax).find((m) => m !== null) ?? null;
   return null;
 }
@@ -79,7 +84,16 @@ export function fieldNames(schema: z.ZodType): string[] {
 // The audit log and the record of paused sign-ins note what a refusal was (a refused guess may be
 // the one that pauses an account), and the outbox the notice of that pause; none is a change the
 // request asked for.
-const NOT_DOMAIN = new Set(["audit_events", "sign_in_pauses", "mail_outbox", "dev_mailbox", "d1_migrations", "sqlite_sequence", "_cf_KV", "_cf_METADATA"]);
+const NOT_DOMAIN = new Set([
+  "audit_events",
+  "sign_in_pauses",
+  "mail_outbox",
+  "dev_mailbox",
+  "d1_migrations",
+  "sqlite_sequence",
+  "_cf_KV",
+  "_cf_METADATA",
+]);
 
 /** Every row of every domain table (not the audit log, paused sign-ins, the outbox or the development mailbox), as one string. */
 export async function snapshotData(): Promise<string> {

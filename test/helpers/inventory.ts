@@ -8,7 +8,11 @@ import { signIn } from "./auth";
 import { setMfa } from "./mfa";
 
 let seq = 0;
-const uid = (p: string) => `${p}_${(++seq).toString(36).padStart(4, "0")}${crypto.randomUUID().replace(/[^a-z]/g, "").slice(0, 8)}`;
+const uid = (p: string) =>
+  `${p}_${(++seq).toString(36).padStart(4, "0")}${crypto
+    .randomUUID()
+    .replace(/[^a-z]/g, "")
+    .slice(0, 8)}`;
 
 export async function makeLocation(name = `Location ${++seq}`) {
   const id = uid("loc");
@@ -19,7 +23,10 @@ export async function makeLocation(name = `Location ${++seq}`) {
 export async function makeGroup(agentIds: string[] = [], name = `Group ${++seq}`) {
   const id = uid("grp");
   await db().insert(groups).values({ id, name, createdAt: 0 });
-  if (agentIds.length) await db().insert(groupMembers).values(agentIds.map((agentId) => ({ groupId: id, agentId })));
+  if (agentIds.length)
+    await db()
+      .insert(groupMembers)
+      .values(agentIds.map((agentId) => ({ groupId: id, agentId })));
   return id;
 }
 
@@ -27,7 +34,18 @@ export async function makeGroup(agentIds: string[] = [], name = `Group ${++seq}`
  * Insert `count` assets in one statement (rows built by SQLite from one JSON parameter), named
  * "<prefix> 00001"…, all with these column values. Returns their ids in order.
  */
-export async function seedAssets(count: number, values: { prefix?: string; impact?: string; status?: string; location_id?: string | null; group_id?: string | null; agent_id?: string | null; type?: string } = {}) {
+export async function seedAssets(
+  count: number,
+  values: {
+    prefix?: string;
+    impact?: string;
+    status?: string;
+    location_id?: string | null;
+    group_id?: string | null;
+    agent_id?: string | null;
+    type?: string;
+  } = {},
+) {
   const prefix = values.prefix ?? `Batch${++seq}`;
   const rows = Array.from({ length: count }, (_, i) => ({ id: uid("ast"), n: String(i + 1).padStart(5, "0") }));
   await env.DB.prepare(
@@ -35,7 +53,17 @@ export async function seedAssets(count: number, values: { prefix?: string; impac
      SELECT json_extract(value, '$.id'), ? || ' ' || json_extract(value, '$.n'), ? || '-' || json_extract(value, '$.n'), ?, 'SN-' || json_extract(value, '$.id'),
             ?, ?, ?, ?, ?, 1, 0, 0 FROM json_each(?)`,
   )
-    .bind(prefix, prefix.toUpperCase(), values.type ?? "laptop", values.status ?? "in_use", values.impact ?? "low", values.location_id ?? null, values.group_id ?? null, values.agent_id ?? null, JSON.stringify(rows))
+    .bind(
+      prefix,
+      prefix.toUpperCase(),
+      values.type ?? "laptop",
+      values.status ?? "in_use",
+      values.impact ?? "low",
+      values.location_id ?? null,
+      values.group_id ?? null,
+      values.agent_id ?? null,
+      JSON.stringify(rows),
+    )
     .run();
   return rows.map((r) => r.id);
 }

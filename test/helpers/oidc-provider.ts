@@ -1,8 +1,6 @@
 import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
-import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
-import { portalStub } from "../../src/auth/sessions";
 import type { AccessMode, Portal } from "../../src/portal/policy";
 import type { Browser } from "./app";
 import { writePortalPolicy } from "./portal";
@@ -58,7 +56,8 @@ export async function startProvider() {
       codes.delete(body.get("code")!);
       const verifier = body.get("code_verifier") ?? "";
       const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-      if (encodeBase64urlNoPadding(digest) !== grant.challenge) return Response.json({ error: "invalid_grant", error_description: "PKCE" }, { status: 400 });
+      if (encodeBase64urlNoPadding(digest) !== grant.challenge)
+        return Response.json({ error: "invalid_grant", error_description: "PKCE" }, { status: 400 });
       return Response.json({ access_token: "at", token_type: "Bearer", expires_in: 3600, id_token: grant.idToken });
     }
     return new Response("not found", { status: 404 });
@@ -115,7 +114,14 @@ export async function setAccess(portal: Portal, access: AccessMode) {
 export type SsoToken = JWTPayload | ((nonce: string) => Promise<string>);
 
 /** Click "Sign in with Microsoft", sign in at the provider (with these claims, or a token made from the nonce), come back. */
-export async function signInThrough(provider: Provider, client: Browser, portal: Portal, now: number, token: SsoToken, startPath = `/${portal}/sso/start`) {
+export async function signInThrough(
+  provider: Provider,
+  client: Browser,
+  portal: Portal,
+  now: number,
+  token: SsoToken,
+  startPath = `/${portal}/sso/start`,
+) {
   const start = await client.get(startPath);
   await start.text();
   expect(start.status).toBe(302);

@@ -8,7 +8,11 @@ import { forgetEveryPortalCache } from "../../src/portal/state-cache";
  * until every isolate's copy has expired (src/portal/state-cache.ts); here every copy in this
  * isolate forgets instead, which is what that wait guarantees.
  */
-export async function writePortalPolicy(portal: Portal, change: Partial<Omit<PortalPolicy, "generation">>, endSessions = false): Promise<PortalPolicy> {
+export async function writePortalPolicy(
+  portal: Portal,
+  change: Partial<Omit<PortalPolicy, "generation">>,
+  endSessions = false,
+): Promise<PortalPolicy> {
   const policy = await portalStub(env, portal).updatePolicy(change, endSessions);
   forgetEveryPortalCache();
   return policy;

@@ -15,4 +15,4 @@ export function random(seed: number) {
 
 export type Rand = ReturnType<typeof random>;
 
-export const pick = <T,>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+export const pick = <T>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;

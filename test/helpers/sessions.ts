@@ -8,6 +8,13 @@ import type { Portal } from "../../src/portal/policy";
  */
 export async function openSession(portal: Portal, userId: string, now: number): Promise<string> {
   const policy = await portalStub(env, portal).getPolicy();
-  const { token } = await mintSession(env, userId, { generation: policy.generation, stage: "full", method: "password", now, ip: "198.51.100.1", userAgent: "test" });
+  const { token } = await mintSession(env, userId, {
+    generation: policy.generation,
+    stage: "full",
+    method: "password",
+    now,
+    ip: "198.51.100.1",
+    userAgent: "test",
+  });
   return `${sessionCookieName(portal)}=${token}`;
 }

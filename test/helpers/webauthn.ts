@@ -35,7 +35,8 @@ export async function softwareAuthenticator(rpId = "edgedesk.test") {
   const jwk = (await crypto.subtle.exportKey("jwk", keys.publicKey)) as JsonWebKey;
   const credentialId = crypto.getRandomValues(new Uint8Array(16));
   const rpIdHash = await sha256(new TextEncoder().encode(rpId));
-  const clientData = (type: string, challenge: string, origin: string) => new TextEncoder().encode(JSON.stringify({ type, challenge, origin, crossOrigin: false }));
+  const clientData = (type: string, challenge: string, origin: string) =>
+    new TextEncoder().encode(JSON.stringify({ type, challenge, origin, crossOrigin: false }));
   let counter = 0;
   let userHandle: string | undefined;
   return {
@@ -50,13 +51,31 @@ export async function softwareAuthenticator(rpId = "edgedesk.test") {
         [-2, isoBase64URL.toBuffer(jwk.x!)],
         [-3, isoBase64URL.toBuffer(jwk.y!)],
       ]);
-      const authData = concat(rpIdHash, [0x45], u32(0), new Uint8Array(16), [credentialId.length >> 8, credentialId.length & 255], credentialId, isoCBOR.encode(cose as never));
-      const attestationObject = isoCBOR.encode(new Map<string, unknown>([["fmt", "none"], ["attStmt", new Map()], ["authData", authData]]) as never);
+      const authData = concat(
+        rpIdHash,
+        [0x45],
+        u32(0),
+        new Uint8Array(16),
+        [credentialId.length >> 8, credentialId.length & 255],
+        credentialId,
+        isoCBOR.encode(cose as never),
+      );
+      const attestationObject = isoCBOR.encode(
+        new Map<string, unknown>([
+          ["fmt", "none"],
+          ["attStmt", new Map()],
+          ["authData", authData],
+        ]) as never,
+      );
       return {
         id: b64(credentialId),
         rawId: b64(credentialId),
         type: "public-key",
-        response: { clientDataJSON: b64(clientData("webauthn.create", options.challenge, origin)), attestationObject: b64(attestationObject), transports: ["internal"] },
+        response: {
+          clientDataJSON: b64(clientData("webauthn.create", options.challenge, origin)),
+          attestationObject: b64(attestationObject),
+          transports: ["internal"],
+        },
         clientExtensionResults: discoverable === undefined ? {} : { credProps: { rk: discoverable } },
       };
     },
@@ -65,17 +84,32 @@ export async function softwareAuthenticator(rpId = "edgedesk.test") {
      * authenticator), `userVerified: false` leaves out the UV flag (presence only), and with
      * `withUserHandle` it names the account it holds the passkey for, as a discoverable one does.
      */
-    async assert(options: { challenge: string }, { origin = ORIGIN, signCount, userVerified = true, withUserHandle = false }: { origin?: string; signCount?: number; userVerified?: boolean; withUserHandle?: boolean } = {}) {
+    async assert(
+      options: { challenge: string },
+      {
+        origin = ORIGIN,
+        signCount,
+        userVerified = true,
+        withUserHandle = false,
+      }: { origin?: string; signCount?: number; userVerified?: boolean; withUserHandle?: boolean } = {},
+    ) {
       counter = signCount ?? counter + 1;
       const authData = concat(rpIdHash, [userVerified ? 0x05 : 0x01], u32(counter));
       const clientDataJSON = clientData("webauthn.get", options.challenge, origin);
       const signed = concat(authData, await sha256(clientDataJSON));
-      const signature = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keys.privateKey, signed as Uint8Array<ArrayBuffer>));
+      const signature = new Uint8Array(
+        await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keys.privateKey, signed as Uint8Array<ArrayBuffer>),
+      );
       return {
         id: b64(credentialId),
         rawId: b64(credentialId),
         type: "public-key",
-        response: { clientDataJSON: b64(clientDataJSON), authenticatorData: b64(authData), signature: b64(der(signature)), ...(withUserHandle && userHandle ? { userHandle } : {}) },
+        response: {
+          clientDataJSON: b64(clientDataJSON),
+          authenticatorData: b64(authData),
+          signature: b64(der(signature)),
+          ...(withUserHandle && userHandle ? { userHandle } : {}),
+        },
         clientExtensionResults: {},
       };
     },

@@ -91,7 +91,13 @@ describe("rotating ENCRYPTION_KEY", () => {
     const now = fakeClock().now();
     const rotatingEnv = { ...env, ...rotating };
     const waitingBefore = await staleSecrets(rotatingEnv, db());
-    await storeWithNotices({ ...env, ...before }, db(), [], [{ userId: null, to: "waiting@example.com", subject: "Waiting", text: "Sealed with the old key." }], now);
+    await storeWithNotices(
+      { ...env, ...before },
+      db(),
+      [],
+      [{ userId: null, to: "waiting@example.com", subject: "Waiting", text: "Sealed with the old key." }],
+      now,
+    );
     expect(await staleSecrets(rotatingEnv, db())).toBe(waitingBefore + 1);
     // The pass does not re-encrypt it; sending it (with the old key still there) erases it.
     await resealBatch(rotatingEnv, db(), 5);
@@ -142,7 +148,9 @@ describe("rotating HMAC_KEY", () => {
     const changed = (await findUserById(db(), contact.id))!;
     expect(await setPassword({ ...env, HMAC_KEY: H_OLD }, db(), changed, "the second long passphrase", policy, 2)).toEqual({ ok: true });
     const latest = (await findUserById(db(), contact.id))!;
-    expect(await setPassword({ ...env, HMAC_KEY: H_NEW, HMAC_KEY_PREVIOUS: H_OLD }, db(), latest, "the first long passphrase", policy, 3)).toEqual({
+    expect(
+      await setPassword({ ...env, HMAC_KEY: H_NEW, HMAC_KEY_PREVIOUS: H_OLD }, db(), latest, "the first long passphrase", policy, 3),
+    ).toEqual({
       ok: false,
       message: "You used this password recently. Choose one that is not among your last 3.",
     });

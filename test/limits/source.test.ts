@@ -20,7 +20,18 @@ describe("the source of a request", () => {
   });
 
   it("is one shared 'unknown' for anything else, never the text itself", () => {
-    for (const junk of [undefined, null, "", "unknown", "1.2.3", "256.1.1.1", "2001:db8::1::2", "1:2:3:4:5:6:7:8:9", "x".repeat(500), "10.0.0.1, 10.0.0.2"]) {
+    for (const junk of [
+      undefined,
+      null,
+      "",
+      "unknown",
+      "1.2.3",
+      "256.1.1.1",
+      "2001:db8::1::2",
+      "1:2:3:4:5:6:7:8:9",
+      "x".repeat(500),
+      "10.0.0.1, 10.0.0.2",
+    ]) {
       expect(sourceOf(junk)).toBe("unknown");
     }
   });

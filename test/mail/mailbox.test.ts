@@ -12,7 +12,31 @@ import { postPassword, setMfa } from "../helpers/mfa";
 
 /** Email Service's allowlisted custom headers (developers.cloudflare.com/email-service/reference/headers), and any X- header. */
 const ALLOWED_HEADERS = new Set(
-  ["In-Reply-To", "References", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "List-Archive", "List-Help", "List-Owner", "List-Post", "List-Subscribe", "Precedence", "Auto-Submitted", "Content-Language", "Keywords", "Comments", "Importance", "Priority", "Sensitivity", "Organization", "Require-Recipient-Valid-Since", "Expires", "Reply-By", "Archived-At"].map((h) => h.toLowerCase()),
+  [
+    "In-Reply-To",
+    "References",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "List-Id",
+    "List-Archive",
+    "List-Help",
+    "List-Owner",
+    "List-Post",
+    "List-Subscribe",
+    "Precedence",
+    "Auto-Submitted",
+    "Content-Language",
+    "Keywords",
+    "Comments",
+    "Importance",
+    "Priority",
+    "Sensitivity",
+    "Organization",
+    "Require-Recipient-Valid-Since",
+    "Expires",
+    "Reply-By",
+    "Archived-At",
+  ].map((h) => h.toLowerCase()),
 );
 
 async function lastSentTo(to: string): Promise<OutgoingMail> {
@@ -40,7 +64,8 @@ describe("mail", () => {
     expect(sent.html).toContain("<title>Your EdgeDesk sign-in code</title>");
     expect(sent.html).not.toMatch(/<img|<script|src=|url\(/i);
     expect(sent.headers).toEqual({ "Auto-Submitted": "auto-generated" });
-    for (const name of Object.keys(MAIL_HEADERS)) expect(ALLOWED_HEADERS.has(name.toLowerCase()) || /^X-[A-Za-z0-9_-]+$/.test(name)).toBe(true);
+    for (const name of Object.keys(MAIL_HEADERS))
+      expect(ALLOWED_HEADERS.has(name.toLowerCase()) || /^X-[A-Za-z0-9_-]+$/.test(name)).toBe(true);
   });
 
   it("writes the HTML part from the text: escaped, paragraphs kept, https links made links, nothing remote", () => {
@@ -51,7 +76,9 @@ describe("mail", () => {
     });
     expect(sent.html).toContain("<title>&lt;Hi&gt; &amp; welcome</title>");
     expect(sent.html).toContain("Hello &lt;b&gt;Robin&lt;/b&gt; &amp; co,");
-    expect(sent.html).toContain('<a href="https://helpdesk.example.com/invite?t=a&amp;b=c">https://helpdesk.example.com/invite?t=a&amp;b=c</a>.<br>Then sign in.');
+    expect(sent.html).toContain(
+      '<a href="https://helpdesk.example.com/invite?t=a&amp;b=c">https://helpdesk.example.com/invite?t=a&amp;b=c</a>.<br>Then sign in.',
+    );
     expect(sent.html).toContain(">123456</p>");
     expect(sent.html).not.toContain("<b>");
   });
@@ -59,10 +86,17 @@ describe("mail", () => {
   it("sends only from the address wrangler.toml allows, as Email Service will in production", async () => {
     // An RPC promise: awaited through then() so the refusal is observed where it happens.
     const refused = await Promise.resolve()
-      .then(() => env.EMAIL.send({ from: { email: "someone-else@edgedesk.example", name: "X" }, to: "robin@example.com", subject: "Hi", text: "Hi" }))
-      .then(() => null, (error: Error) => error.message);
+      .then(() =>
+        env.EMAIL.send({ from: { email: "someone-else@edgedesk.example", name: "X" }, to: "robin@example.com", subject: "Hi", text: "Hi" }),
+      )
+      .then(
+        () => null,
+        (error: Error) => error.message,
+      );
     expect(refused).toMatch(/someone-else@edgedesk\.example not allowed/);
-    await expect(env.EMAIL.send(composeMail(env, { to: "robin@example.com", subject: "Hi", text: "Hi" }))).resolves.toHaveProperty("messageId");
+    await expect(env.EMAIL.send(composeMail(env, { to: "robin@example.com", subject: "Hi", text: "Hi" }))).resolves.toHaveProperty(
+      "messageId",
+    );
   });
 
   it("keeps sent messages in the development mailbox, newest first, escaped, with an .eml of each", async () => {

@@ -17,8 +17,15 @@ import { failingBatches, failingStatements, faultyD1, objectsWith, switchableEma
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa } from "../helpers/mfa";
 
-const PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 19_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/19.0 Mobile/15E148 Safari/604.1";
-const visible = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&").replace(/\s+/g, " ");
+const PHONE =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 19_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/19.0 Mobile/15E148 Safari/604.1";
+const visible = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ");
 
 beforeAll(async () => {
   for (const portal of ["agent", "support"] as const) await setMfa(portal, { authenticatorApp: false, emailOtp: false });
@@ -68,7 +75,9 @@ describe("the outbox", () => {
     expect(pass.status).toBe(200);
     expect(pass.text).toContain(agent.email);
     expect((await post(client, `/agent/admin/people/${other.id}/reset-mfa`)).status).toBe(303);
-    expect((await post(client, `/agent/admin/agents/${other.id}/password`, { password: "a password the admin chose 77" })).status).toBe(303);
+    expect((await post(client, `/agent/admin/agents/${other.id}/password`, { password: "a password the admin chose 77" })).status).toBe(
+      303,
+    );
 
     const addresses = [contact.email, agent.email, other.email];
     const expected = [
@@ -77,7 +86,9 @@ describe("the outbox", () => {
       [agent.email, "A temporary access pass was issued for your EdgeDesk account"],
       [other.email, "Your EdgeDesk two-step verification was reset"],
       [other.email, "Your EdgeDesk password was set by an administrator"],
-    ].map(([to, subject]) => `${to} ${subject}`).sort();
+    ]
+      .map(([to, subject]) => `${to} ${subject}`)
+      .sort();
     const queued = await outboxTo(addresses);
     expect(queued.map((m) => `${m.to} ${m.subject}`).sort()).toEqual(expected);
     expect(queued.every((m) => m.sentAt === null && m.attempts === 1 && m.lastError?.includes("Network connection lost"))).toBe(true);
@@ -100,7 +111,9 @@ describe("the outbox", () => {
     expect(mail.state.refusals).toBe(10);
     const afterSecond = await outboxTo(addresses);
     // Due again a backoff after it failed (the run's clock moves on from its scheduled moment).
-    expect(afterSecond.every((m) => m.attempts === 2 && m.dueAt >= clock.now() + backoff(2) && m.dueAt < clock.now() + backoff(2) + 5_000)).toBe(true);
+    expect(
+      afterSecond.every((m) => m.attempts === 2 && m.dueAt >= clock.now() + backoff(2) && m.dueAt < clock.now() + backoff(2) + 5_000),
+    ).toBe(true);
     clock.advance(2 * MINUTE);
     await minuteRun(clock.now(), mail.binding);
     expect(mail.state.refusals).toBe(15);
@@ -115,7 +128,9 @@ describe("the outbox", () => {
     expect(ids.every((id) => typeof id === "string" && id.length > 0)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
     const sent = await outboxTo(addresses);
-    expect(sent.every((m) => m.sentAt! >= clock.now() && m.sentAt! < clock.now() + 5_000 && m.sealedText === "" && ids.includes(m.messageId))).toBe(true);
+    expect(
+      sent.every((m) => m.sentAt! >= clock.now() && m.sentAt! < clock.now() + 5_000 && m.sealedText === "" && ids.includes(m.messageId)),
+    ).toBe(true);
 
     // Later runs send nothing again.
     clock.advance(10 * MINUTE);
@@ -194,7 +209,10 @@ describe("the outbox", () => {
     // Backing off: tries at most an hour apart after the first few, never one per run.
     expect(row!.attempts).toBeGreaterThan(20);
     expect(row!.attempts).toBeLessThan(40);
-    const given = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "mail.undeliverable"), eq(auditEvents.targetId, contact.id)));
+    const given = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "mail.undeliverable"), eq(auditEvents.targetId, contact.id)));
     expect(given).toHaveLength(1);
     expect(given[0]!.details).toMatchObject({ subject: "A temporary access pass was issued for your EdgeDesk account", to: contact.email });
     expect(admin.id).toBeTruthy();
@@ -203,7 +221,13 @@ describe("the outbox", () => {
   it("hands each message over once when two runs meet", async () => {
     const now = fakeClock().now();
     const to = Array.from({ length: 6 }, (_, i) => `outbox-race-${i}-${crypto.randomUUID()}@example.com`);
-    await storeWithNotices(env, db(), [], to.map((address) => ({ userId: null, to: address, subject: "Race", text: "Once." })), now);
+    await storeWithNotices(
+      env,
+      db(),
+      [],
+      to.map((address) => ({ userId: null, to: address, subject: "Race", text: "Once." })),
+      now,
+    );
     const at = { now: () => now };
     const runs = await Promise.all([deliverDueMail(env, at), deliverDueMail(env, at), deliverDueMail(env, at)]);
     expect(runs.reduce((n, r) => n + r.sent, 0)).toBe(6);
@@ -229,7 +253,13 @@ describe("the outbox", () => {
     const mail = switchableEmail(env.EMAIL);
     mail.state.down = "refused";
     const to = Array.from({ length: 3 }, (_, i) => `outbox-slow-${i}-${crypto.randomUUID()}@example.com`);
-    await storeWithNotices(env, db(), [], to.map((address) => ({ userId: null, to: address, subject: "Slow", text: "Slow." })), now);
+    await storeWithNotices(
+      env,
+      db(),
+      [],
+      to.map((address) => ({ userId: null, to: address, subject: "Slow", text: "Slow." })),
+      now,
+    );
     // Each reading of the clock finds 20 seconds gone: a run slowed down by its sends.
     let t = now;
     const slow = { now: () => (t += 20_000) };
@@ -259,8 +289,13 @@ describe("the outbox", () => {
     const [row] = await outboxTo([contact.email]);
     expect(row!.gaveUpAt).not.toBeNull();
     expect(row!.sealedText).toBe("");
-    const given = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "mail.undeliverable"), eq(auditEvents.targetId, contact.id)));
-    expect(given.map((g) => g.details)).toEqual([expect.objectContaining({ subject: "Reset your EdgeDesk password", why: expect.stringMatching(/expired|in time/) })]);
+    const given = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "mail.undeliverable"), eq(auditEvents.targetId, contact.id)));
+    expect(given.map((g) => g.details)).toEqual([
+      expect.objectContaining({ subject: "Reset your EdgeDesk password", why: expect.stringMatching(/expired|in time/) }),
+    ]);
   });
 
   it("never leaves a browser known without its alert: the person's object stores what D1 refused", async () => {
@@ -273,7 +308,11 @@ describe("the outbox", () => {
     const phone = browser({ clock, ip: "203.0.113.9", userAgent: PHONE, env: { DB: failingBatches(env.DB) } });
     await signIn(phone, "support", contact);
     const linksOf = () => db().select().from(notMeLinks).where(eq(notMeLinks.userId, contact.id));
-    const alertAudit = () => db().select().from(auditEvents).where(and(eq(auditEvents.event, "sign_in.new_device"), eq(auditEvents.targetId, contact.id)));
+    const alertAudit = () =>
+      db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.event, "sign_in.new_device"), eq(auditEvents.targetId, contact.id)));
     expect(await linksOf()).toHaveLength(0);
     expect(await outboxTo([contact.email])).toHaveLength(0);
     expect(await alertAudit()).toHaveLength(0);
@@ -315,21 +354,32 @@ describe("the outbox", () => {
     await signIn(browser({ clock }), "support", contact);
     // The request stores and sends the alert; marking it paid in the object is lost.
     const stub = userStub(env, contact.id);
-    const forgetful = objectsWith(env.USER_DO, "alertStored", async () => Promise.reject(new Error("Network connection lost. (injected by the test)")));
+    const forgetful = objectsWith(env.USER_DO, "alertStored", async () =>
+      Promise.reject(new Error("Network connection lost. (injected by the test)")),
+    );
     await signIn(browser({ clock, ip: "203.0.113.10", userAgent: PHONE, env: { USER_DO: forgetful } }), "support", contact);
     expect(await deliveredTo([contact.email])).toHaveLength(1);
     // The alarm finds the alert already in the outbox: no second mail, link or audit row.
     await runDurableObjectAlarm(stub);
     expect(await deliveredTo([contact.email])).toHaveLength(1);
     expect(await db().select().from(notMeLinks).where(eq(notMeLinks.userId, contact.id))).toHaveLength(1);
-    expect(await db().select().from(auditEvents).where(and(eq(auditEvents.event, "sign_in.new_device"), eq(auditEvents.targetId, contact.id)))).toHaveLength(1);
+    expect(
+      await db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.event, "sign_in.new_device"), eq(auditEvents.targetId, contact.id))),
+    ).toHaveLength(1);
   });
 
   it("keeps the promise of a reset link when the work after the answer fails, and says so when it cannot take the request", async () => {
     const clock = fakeClock();
     const contact = await makeContact();
     const resetsOf = () => db().select().from(passwordResets).where(eq(passwordResets.userId, contact.id));
-    const asked = () => db().select().from(auditEvents).where(and(eq(auditEvents.event, "password_reset.requested"), eq(auditEvents.targetId, contact.id)));
+    const asked = () =>
+      db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.event, "password_reset.requested"), eq(auditEvents.targetId, contact.id)));
     // D1 takes the request, then refuses the batch that would store the link, its mail and audit row.
     const forgot = await post(browser({ clock, env: { DB: failingBatches(env.DB) } }), "/support/login/forgot", { email: contact.email });
     expect(forgot.status).toBe(200);

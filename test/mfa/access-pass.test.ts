@@ -17,7 +17,13 @@ import { enrollThroughPages, extract, postPassword, setMfa, totpCode } from "../
 import { makeRole } from "../helpers/roles";
 
 /** What a person reads: tags dropped, entities decoded. */
-const visible = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&").replace(/\s+/g, " ");
+const visible = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ");
 
 async function signedInAdmin(clock: FakeClock, roleId?: string) {
   const admin = roleId ? await makeAgent({ roleId }) : await makeAdmin();
@@ -56,7 +62,11 @@ async function passAtSecondStep(clock: FakeClock, contact: { email: string; pass
 }
 
 const mailsTo = (to: string) => db().select().from(devMailbox).where(eq(devMailbox.to, to)).orderBy(desc(devMailbox.id));
-const auditOf = (event: string, targetId: string) => db().select().from(auditEvents).where(and(eq(auditEvents.event, event), eq(auditEvents.targetId, targetId)));
+const auditOf = (event: string, targetId: string) =>
+  db()
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.event, event), eq(auditEvents.targetId, targetId)));
 const passesOf = (userId: string) => db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, userId));
 
 beforeAll(async () => {
@@ -98,7 +108,9 @@ describe("issuing a temporary access pass", () => {
 
     // Nothing shows it again: the admin's panel says only until when it works.
     const after = visible(await (await client.get(`/agent/admin/contacts/${contact.id}`)).text());
-    expect(after).toContain(`A temporary access pass works until ${new Date(row!.expiresAt).toISOString().slice(0, 16).replace("T", " ")} UTC.`);
+    expect(after).toContain(
+      `A temporary access pass works until ${new Date(row!.expiresAt).toISOString().slice(0, 16).replace("T", " ")} UTC.`,
+    );
     expect(after).not.toContain(pass);
   });
 
@@ -132,7 +144,12 @@ describe("issuing a temporary access pass", () => {
     expect(over.status).toBe(403);
     expect(visible(await over.text())).toContain("This agent holds permissions you don't have");
     expect(await passesOf(administrator.id)).toHaveLength(0);
-    expect(await db().select().from(auditEvents).where(and(eq(auditEvents.event, "access.refused"), eq(auditEvents.targetId, administrator.id)))).toHaveLength(1);
+    expect(
+      await db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.event, "access.refused"), eq(auditEvents.targetId, administrator.id))),
+    ).toHaveLength(1);
     // The same lead may help an agent holding no more than they do.
     const peer = await makeAgent({ roleId: await makeRole(["manageRecoveryAndMfaReset"]) });
     expect(await issuePass(lead.client, peer.id)).toBeTruthy();
@@ -185,7 +202,9 @@ describe("signing in with a temporary access pass", () => {
     const [use] = await auditOf("access_pass.used", contact.id);
     expect(use!.details).toEqual({ issuedBy: admin.id });
     const [mail] = (await mailsTo(contact.email)).filter((m) => m.subject === "Your EdgeDesk temporary access pass was used");
-    expect(mail!.body).toMatch(/was used to sign in to the EdgeDesk support portal at \d{4}-\d\d-\d\d \d\d:\d\d UTC, from 198\.18\.\d+\.\d+ \(Chrome on Linux\)/);
+    expect(mail!.body).toMatch(
+      /was used to sign in to the EdgeDesk support portal at \d{4}-\d\d-\d\d \d\d:\d\d UTC, from 198\.18\.\d+\.\d+ \(Chrome on Linux\)/,
+    );
     // A pass never remembers the device, and never works twice.
     expect(person.cookie("__Host-edgedesk_support_device")).toBeUndefined();
     const again = await passAtSecondStep(clock, contact, pass);
@@ -227,17 +246,23 @@ describe("signing in with a temporary access pass", () => {
         return person;
       }),
     );
-    const answers = await Promise.all(people.map(async (person) => {
-      const response = await person.post("/support/login/verify/pass", { code: pass });
-      await response.text();
-      return response.status;
-    }));
+    const answers = await Promise.all(
+      people.map(async (person) => {
+        const response = await person.post("/support/login/verify/pass", { code: pass });
+        await response.text();
+        return response.status;
+      }),
+    );
     expect(answers.filter((s) => s === 303)).toHaveLength(1);
     expect(answers.filter((s) => s === 401)).toHaveLength(3);
     // Only the winning claim stored its audit row and its notice.
     expect(await auditOf("access_pass.used", contact.id)).toHaveLength(1);
     expect((await mailsTo(contact.email)).filter((m) => m.subject === "Your EdgeDesk temporary access pass was used")).toHaveLength(1);
-    const queued = await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE user_id = ? AND subject = 'Your EdgeDesk temporary access pass was used'").bind(contact.id).first<{ n: number }>();
+    const queued = await env.DB.prepare(
+      "SELECT count(*) AS n FROM mail_outbox WHERE user_id = ? AND subject = 'Your EdgeDesk temporary access pass was used'",
+    )
+      .bind(contact.id)
+      .first<{ n: number }>();
     expect(queued!.n).toBe(1);
   });
 
@@ -276,7 +301,10 @@ describe("signing in with a temporary access pass", () => {
     await setMfa("support", { authenticatorApp: true, passkeys: true, passwordlessPasskeys: true });
     try {
       expect(await (await browser({ clock }).get("/support/login")).text()).toContain('href="/support/login/pass"');
-      for (const [email, code] of [[`nobody-${contact.id}@example.com`, pass], [contact.email, "AAAA-BBBB-CCCC-DDDD"]] as const) {
+      for (const [email, code] of [
+        [`nobody-${contact.id}@example.com`, pass],
+        [contact.email, "AAAA-BBBB-CCCC-DDDD"],
+      ] as const) {
         const refused = await alone(code, email);
         expect(refused.status).toBe(401);
         expect(visible(await refused.text())).toContain("That temporary access pass is not right, was already used, or has expired.");
@@ -285,7 +313,12 @@ describe("signing in with a temporary access pass", () => {
       const used = await person.post("/support/login/pass", { email: contact.email, code: pass });
       await used.text();
       expect(used.headers.get("Location")).toBe("/support/login/enroll");
-      expect(await db().select().from(totpCredentials).where(and(eq(totpCredentials.userId, contact.id), isNotNull(totpCredentials.confirmedAt)))).toHaveLength(0);
+      expect(
+        await db()
+          .select()
+          .from(totpCredentials)
+          .where(and(eq(totpCredentials.userId, contact.id), isNotNull(totpCredentials.confirmedAt))),
+      ).toHaveLength(0);
       const again = await alone(pass);
       expect(again.status).toBe(401);
       await again.text();
@@ -328,12 +361,21 @@ describe("a temporary access pass with the email alone, for a stranger", () => {
       const work = async (email: string, i: number) => {
         const calls = noStorageCalls();
         let answered = noStorageCalls();
-        const r = await browser({ clock, ip: `203.0.121.${i}`, env: countingEnv(env, calls), onResponse: () => (answered = { ...calls }) }).post("/support/login/pass", { email, code: "AAAA-BBBB-CCCC-DDDD" });
+        const r = await browser({
+          clock,
+          ip: `203.0.121.${i}`,
+          env: countingEnv(env, calls),
+          onResponse: () => (answered = { ...calls }),
+        }).post("/support/login/pass", { email, code: "AAAA-BBBB-CCCC-DDDD" });
         await r.text();
         expect(r.status).toBe(401);
         return { d1: answered.d1Statements, roundTrips: answered.d1RoundTrips, objects: answered.user + answered.limiter };
       };
-      const [unknown, off, wrong] = [await work(`ghost-${real.id}@example.com`, 1), await work(disabled.email, 2), await work(real.email, 3)];
+      const [unknown, off, wrong] = [
+        await work(`ghost-${real.id}@example.com`, 1),
+        await work(disabled.email, 2),
+        await work(real.email, 3),
+      ];
       expect(off).toEqual(unknown);
       expect(wrong).toEqual(unknown);
     } finally {

@@ -95,7 +95,9 @@ describe("an email code while KV fails", () => {
     await objectKv(contact.id, []);
     // The relay drops the connection twice (Workers mark that retryable): tried once more, then the same.
     const dropping = droppingEmail(env.EMAIL, 2);
-    const dropped = await read(await browser({ clock, env: { EMAIL: dropping.binding }, cookiesOf: client }).post("/support/login/verify/email/send"));
+    const dropped = await read(
+      await browser({ clock, env: { EMAIL: dropping.binding }, cookiesOf: client }).post("/support/login/verify/email/send"),
+    );
     expect(dropped.status).toBe(503);
     expect(dropping.attempts()).toBe(2);
     expect(await mailCount(contact.email)).toBe(1);
@@ -112,7 +114,10 @@ describe("an email code while KV fails", () => {
     await postPassword(client, "support", contact);
     clock.advance(31_000);
     const dropping = droppingEmail(env.EMAIL, 2);
-    expect((await read(await browser({ clock, env: { EMAIL: dropping.binding }, cookiesOf: client }).post("/support/login/verify/email/send"))).status).toBe(503);
+    expect(
+      (await read(await browser({ clock, env: { EMAIL: dropping.binding }, cookiesOf: client }).post("/support/login/verify/email/send")))
+        .status,
+    ).toBe(503);
     // No cooldown was left by the failure: the very next resend is sent.
     expect(await resendAndVerify(client, contact.email)).toEqual({ resent: 303, mails: 2, signedInTo: "/support" });
   });
@@ -162,7 +167,9 @@ describe("a try given back because KV failed", () => {
     const code = await latestEmailCode(contact.email);
     // One try while KV fails: given back. The window is one short of full, not emptied.
     await objectKv(contact.id, ["get"]);
-    expect((await read(await laptop.post("/support/login/verify/email", { code: code === "000000" ? "111111" : "000000" }))).status).toBe(503);
+    expect((await read(await laptop.post("/support/login/verify/email", { code: code === "000000" ? "111111" : "000000" }))).status).toBe(
+      503,
+    );
     await objectKv(contact.id, []);
     expect(await wrongApp()).toBe(401);
     expect(await wrongApp()).toBe(429);

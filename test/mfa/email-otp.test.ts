@@ -54,7 +54,9 @@ describe.each(PORTALS)("email OTP on the %s portal", (portal) => {
     expect(login.headers.get("Location")).toBe(`/${portal}/login/verify?method=email&wait=20`);
     const page = await (await again.get(login.headers.get("Location")!)).text();
     expect(page).not.toContain("We could not send the code");
-    expect(page).toContain("A code was emailed to you moments ago, for an earlier sign-in, so none was sent this time. You can send a new one in 20 seconds.");
+    expect(page).toContain(
+      "A code was emailed to you moments ago, for an earlier sign-in, so none was sent this time. You can send a new one in 20 seconds.",
+    );
     expect(page).toMatch(/<button type="submit" id="resend-otp" data-wait-seconds="20" disabled="">/);
     expect(await mailCount(user.email)).toBe(1);
     // Once the 30 seconds have passed, Resend OTP sends this sign-in its own code.

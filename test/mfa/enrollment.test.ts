@@ -28,7 +28,9 @@ describe.each(PORTALS)("authenticator app on the %s portal", (portal) => {
     // Reloading shows the same key, so a QR code scanned before the reload still works.
     expect(extract(await (await client.get(`/${portal}/login/enroll`)).text(), "totp-secret")).toBe(manualKey);
 
-    const wrong = await client.post(`/${portal}/login/enroll`, { code: "000000" === totpCode(manualKey, clock.now()) ? "111111" : "000000" });
+    const wrong = await client.post(`/${portal}/login/enroll`, {
+      code: "000000" === totpCode(manualKey, clock.now()) ? "111111" : "000000",
+    });
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).toContain("That code is not right");
 
@@ -37,7 +39,9 @@ describe.each(PORTALS)("authenticator app on the %s portal", (portal) => {
     expect(right.headers.get("Location")).toBe(`/${portal}/login/recovery-codes`);
     // SECURITY.md 13: a new token after the second factor; the pending one no longer works.
     expect(client.cookie(sessionCookieName(portal))).not.toBe(pendingToken);
-    const stale = await browser({ clock }).get(`/${portal}/login/recovery-codes`, { headers: { Cookie: `${sessionCookieName(portal)}=${pendingToken}` } });
+    const stale = await browser({ clock }).get(`/${portal}/login/recovery-codes`, {
+      headers: { Cookie: `${sessionCookieName(portal)}=${pendingToken}` },
+    });
     await stale.text();
     expect(stale.status).toBe(303);
     expect(stale.headers.get("Location")).toContain(`/${portal}/login?next=`);

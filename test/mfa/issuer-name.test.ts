@@ -92,7 +92,11 @@ describe("the Issuer Name", () => {
     await send.text();
     const emailPage = await (await signIn.get("/support/login/verify?method=email")).text();
 
-    for (const [name, page] of [["enrollment", enrollPage], ["app code", appPage], ["emailed code", emailPage]] as const) {
+    for (const [name, page] of [
+      ["enrollment", enrollPage],
+      ["app code", appPage],
+      ["emailed code", emailPage],
+    ] as const) {
       const input = /<input id="field-code"[^>]*>/.exec(page)?.[0];
       expect(input, `${name}: no code field`).toBeTruthy();
       expect(input, name).toContain('inputmode="numeric"');

@@ -1,13 +1,12 @@
 // Passkeys as a second factor, checked with a software authenticator (real P-256 keys).
 import { describe, expect, it } from "vitest";
 import { sessionCookieName } from "../../src/auth/sessions";
-import { ACCOUNT_LIMITS, LIMITS } from "../../src/limits/limits";
+import { ACCOUNT_LIMITS } from "../../src/limits/limits";
 import { browser, type Browser, type FakeClock, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 import { softwareAuthenticator } from "../helpers/webauthn";
-
 
 async function postJson(client: Browser, path: string, body: unknown = {}) {
   const r = await client.request(path, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
@@ -29,7 +28,11 @@ async function contactWithPasskey(clock: FakeClock) {
 }
 
 /** Password, then a passkey assertion made by `answer` for this flow's challenge. */
-async function signInWithPasskey(clock: FakeClock, contact: { email: string; password: string }, answer: (options: { challenge: string }) => Promise<unknown>) {
+async function signInWithPasskey(
+  clock: FakeClock,
+  contact: { email: string; password: string },
+  answer: (options: { challenge: string }) => Promise<unknown>,
+) {
   const client = browser({ clock });
   const login = await postPassword(client, "support", contact);
   expect(login.headers.get("Location")).toBe("/support/login/verify");
@@ -97,10 +100,17 @@ describe("passkeys", () => {
     await signIn(client, "support", contact);
     const key = await softwareAuthenticator();
     const options = await postJson(client, "/support/account/passkeys/options");
-    const wrong = await postJson(client, "/support/account/passkeys", { name: "Phished", response: key.register(options.body, "https://evil.example") });
+    const wrong = await postJson(client, "/support/account/passkeys", {
+      name: "Phished",
+      response: key.register(options.body, "https://evil.example"),
+    });
     expect(wrong.status).toBe(400);
     clock.advance(6 * 60_000);
-    const late = await client.request("/support/account/passkeys/options", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    const late = await client.request("/support/account/passkeys/options", {
+      method: "POST",
+      body: "{}",
+      headers: { "Content-Type": "application/json" },
+    });
     expect(late.status).toBe(401);
     await late.text();
     expect(await (await client.get("/support/account")).text()).toContain("Confirm it&#39;s you to add or remove a passkey");

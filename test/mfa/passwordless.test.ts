@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { portalStub, sessionCookieName } from "../../src/auth/sessions";
 import { auditEvents, passkeys, users } from "../../src/db/schema";
-import { ACCOUNT_LIMITS, LIMITS } from "../../src/limits/limits";
+import { ACCOUNT_LIMITS } from "../../src/limits/limits";
 import { USER_NOT_VERIFIED } from "../../src/mfa/passkeys";
 import { NOT_REGISTERED } from "../../src/mfa/passwordless";
 import type { Portal } from "../../src/portal/policy";
@@ -33,7 +33,10 @@ async function addPasskey(client: Browser, portal: Portal, discoverable?: boolea
   const key = await softwareAuthenticator();
   const options = await postJson(client, `/${portal}/account/passkeys/options`);
   expect(options.status).toBe(200);
-  const added = await postJson(client, `/${portal}/account/passkeys`, { name: "Work laptop", response: key.register(options.body, undefined, { discoverable }) });
+  const added = await postJson(client, `/${portal}/account/passkeys`, {
+    name: "Work laptop",
+    response: key.register(options.body, undefined, { discoverable }),
+  });
   expect(added).toEqual({ status: 200, body: { ok: true } });
   return key;
 }
@@ -79,7 +82,10 @@ describe("signing in with a passkey alone", () => {
     const home = await signedIn.client.get("/support");
     expect(home.status).toBe(200);
     expect(await home.text()).toContain(contact.name);
-    const signIns = await db().select().from(auditEvents).where(and(eq(auditEvents.event, "sign_in.succeeded"), eq(auditEvents.actorId, contact.id)));
+    const signIns = await db()
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "sign_in.succeeded"), eq(auditEvents.actorId, contact.id)));
     expect(signIns.at(-1)!.details).toEqual({ method: "passkey" });
   });
 
@@ -117,7 +123,10 @@ describe("signing in with a passkey alone", () => {
     const { contact, key } = await contactWithPasskey(clock);
     await db().update(users).set({ active: false }).where(eq(users.id, contact.id));
     const refused = await passkeyAlone(clock, "support", (o) => key.assert(o));
-    expect({ status: refused.status, error: refused.body.error }).toEqual({ status: 403, error: "This account is disabled. Ask your administrator to enable it." });
+    expect({ status: refused.status, error: refused.body.error }).toEqual({
+      status: 403,
+      error: "This account is disabled. Ask your administrator to enable it.",
+    });
     expect(refused.client.cookie(sessionCookieName("support"))).toBeUndefined();
   });
 
@@ -161,11 +170,20 @@ describe("the setting", () => {
     const admin = await makeAdmin();
     const client = browser();
     await signIn(client, "agent", admin);
-    const refused = await client.post("/agent/settings/security/contacts/mfa/apply", { passwordlessPasskeys: "on", issuerName: "EdgeDesk", apply: "immediately" });
+    const refused = await client.post("/agent/settings/security/contacts/mfa/apply", {
+      passwordlessPasskeys: "on",
+      issuerName: "EdgeDesk",
+      apply: "immediately",
+    });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain("Turn on Passkeys too: signing in with a passkey alone needs people to be able to add one.");
     expect((await portalStub(env, "support").getPolicy()).mfa.passwordlessPasskeys).toBe(false);
-    const saved = await client.post("/agent/settings/security/contacts/mfa/apply", { passkeys: "on", passwordlessPasskeys: "on", issuerName: "EdgeDesk", apply: "immediately" });
+    const saved = await client.post("/agent/settings/security/contacts/mfa/apply", {
+      passkeys: "on",
+      passwordlessPasskeys: "on",
+      issuerName: "EdgeDesk",
+      apply: "immediately",
+    });
     await saved.text();
     expect(saved.status).toBe(303);
     expect((await portalStub(env, "support").getPolicy()).mfa).toMatchObject({ passkeys: true, passwordlessPasskeys: true });
@@ -180,7 +198,7 @@ describe("passkeys on My account, where they sign in alone", () => {
     const [stored] = await db().select().from(passkeys).where(eq(passkeys.userId, contact.id));
     expect(stored!.discoverable).toBeNull();
     const account = await (await client.get("/support/account")).text();
-    expect(account).toContain("Work laptop<span class=\"hint\"> · may need adding again</span>");
+    expect(account).toContain('Work laptop<span class="hint"> · may need adding again</span>');
     expect(account).toContain('data-testid="passkeys-unknown"');
     expect(account).toContain("This is your only passkey. Without it you sign in with your email, password and second step.");
 

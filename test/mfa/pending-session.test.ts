@@ -11,7 +11,10 @@ import { postPassword, setMfa } from "../helpers/mfa";
 const MFA_PATHS = /^\/(agent|support)\/(login|logout|sso)(\/|$)|^\/(setup|dev\/mailbox)$|^\/$/;
 
 function concrete(path: string): string {
-  return path.replace(/:audience/g, "agents").replace(/:[a-zA-Z]+/g, "x").replace(/\*$/, "");
+  return path
+    .replace(/:audience/g, "agents")
+    .replace(/:[a-zA-Z]+/g, "x")
+    .replace(/\*$/, "");
 }
 
 describe("SECURITY.md 12: a session waiting for its second factor", () => {
@@ -23,11 +26,16 @@ describe("SECURITY.md 12: a session waiting for its second factor", () => {
     await postPassword(client, portal, admin);
     expect(client.cookie(sessionCookieName(portal))).toBeTruthy();
 
-    const routes = createDevelopmentApp().routes.filter((r) => r.method !== "ALL" && r.path.startsWith(`/${portal}`) && !MFA_PATHS.test(r.path));
+    const routes = createDevelopmentApp().routes.filter(
+      (r) => r.method !== "ALL" && r.path.startsWith(`/${portal}`) && !MFA_PATHS.test(r.path),
+    );
     expect(routes.length).toBeGreaterThan(0);
     for (const route of routes) {
       const path = concrete(route.path);
-      const response = await client.request(path, { method: route.method, ...(route.method === "GET" ? {} : { body: new URLSearchParams({}) }) });
+      const response = await client.request(path, {
+        method: route.method,
+        ...(route.method === "GET" ? {} : { body: new URLSearchParams({}) }),
+      });
       const body = await response.text();
       expect([303, 401], `${route.method} ${route.path} let a pending session through`).toContain(response.status);
       if (response.status === 303) expect(response.headers.get("Location")).toBe(`/${portal}/login/verify`);

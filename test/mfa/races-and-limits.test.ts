@@ -98,7 +98,11 @@ describe("SECURITY.md 2: second-factor failures are counted per account, across 
     expect(Number(blocked.headers.get("Retry-After"))).toBeGreaterThan(0);
     expect(await blocked.text()).toContain("Too many wrong codes");
     // The holder is told once; whoever tried knew the password.
-    const notices = await env.DB.prepare("SELECT body FROM dev_mailbox WHERE to_address = ? AND subject = 'Sign-in to your EdgeDesk account was paused'").bind(agent.email).all<{ body: string }>();
+    const notices = await env.DB.prepare(
+      "SELECT body FROM dev_mailbox WHERE to_address = ? AND subject = 'Sign-in to your EdgeDesk account was paused'",
+    )
+      .bind(agent.email)
+      .all<{ body: string }>();
     expect(notices.results).toHaveLength(1);
     expect(notices.results[0]!.body).toContain("too many wrong verification codes");
     expect(notices.results[0]!.body).toContain("Whoever tried knew your password");
@@ -113,7 +117,11 @@ describe("SECURITY.md 2: second-factor failures are counted per account, across 
 });
 
 describe("SECURITY.md 5-6: each code works exactly once", () => {
-  async function pendingFlows(n: number, user: { email: string; password: string }, clock: ReturnType<typeof fakeClock>): Promise<Browser[]> {
+  async function pendingFlows(
+    n: number,
+    user: { email: string; password: string },
+    clock: ReturnType<typeof fakeClock>,
+  ): Promise<Browser[]> {
     const flows = Array.from({ length: n }, () => browser({ clock }));
     for (const flow of flows) await postPassword(flow, "agent", user);
     return flows;
@@ -140,7 +148,9 @@ describe("SECURITY.md 5-6: each code works exactly once", () => {
     const agent = await makeAgent();
     const { recoveryCodes } = await enrollThroughPages(browser({ clock }), "agent", agent, clock);
     const flows = await pendingFlows(10, agent, clock);
-    const results = await statuses(flows.flatMap((f) => Array.from({ length: 5 }, () => f.post("/agent/login/verify/recovery", { code: recoveryCodes[0]! }))));
+    const results = await statuses(
+      flows.flatMap((f) => Array.from({ length: 5 }, () => f.post("/agent/login/verify/recovery", { code: recoveryCodes[0]! }))),
+    );
     expect(count(results, 303)).toBe(1);
     expect(count(results, 401) + count(results, 429)).toBe(49);
     expect(count(results, 401)).toBeGreaterThanOrEqual(9);
@@ -187,7 +197,9 @@ describe("bursts against counted things", () => {
     const results = await statuses(Array.from({ length: 50 }, () => client.post("/agent/login/verify/request-codes")));
     expect(results.filter((s) => s === 429)).toHaveLength(49);
     expect(results.filter((s) => s !== 429)).toHaveLength(1);
-    const filed = await env.DB.prepare("SELECT count(*) AS n FROM recovery_code_requests WHERE user_id = ?").bind(agent.id).first<{ n: number }>();
+    const filed = await env.DB.prepare("SELECT count(*) AS n FROM recovery_code_requests WHERE user_id = ?")
+      .bind(agent.id)
+      .first<{ n: number }>();
     expect(filed!.n).toBe(1);
   });
 });

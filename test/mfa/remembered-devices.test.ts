@@ -85,7 +85,12 @@ describe("remembered devices", () => {
     await (await other.post("/agent/login/verify/app", { code: totpCode(changed.manualKey, clock.now()) })).text();
     clock.advance(30_000);
     const next = "a brand new long passphrase";
-    const r = await other.post("/agent/account/password", { current: changed.agent.password, code: totpCode(changed.manualKey, clock.now()), password: next, confirm: next });
+    const r = await other.post("/agent/account/password", {
+      current: changed.agent.password,
+      code: totpCode(changed.manualKey, clock.now()),
+      password: next,
+      confirm: next,
+    });
     await r.text();
     expect(r.headers.get("Location")).toBe("/agent/account?done=password");
     expect(await landing(changed.device, { email: changed.agent.email, password: next })).toBe("/agent/login/verify");

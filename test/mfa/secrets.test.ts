@@ -62,7 +62,9 @@ describe("SECURITY.md 8 and 10: secrets at rest", () => {
 
   it("fails clearly when ENCRYPTION_KEY is missing or malformed", async () => {
     for (const ENCRYPTION_KEY of ["", "not base64!", "c2hvcnQ="]) {
-      await expect(encryptForUser({ ...env, ENCRYPTION_KEY }, "u", "x")).rejects.toThrow(/The secret ENCRYPTION_KEY is missing or malformed/);
+      await expect(encryptForUser({ ...env, ENCRYPTION_KEY }, "u", "x")).rejects.toThrow(
+        /The secret ENCRYPTION_KEY is missing or malformed/,
+      );
     }
   });
 });

@@ -91,7 +91,11 @@ describe("a change that takes access away", () => {
     const admin = browser({ clock });
     await signIn(admin, "agent", await makeAdmin());
     const asked = clock.now();
-    const apply = await admin.post("/agent/settings/security/contacts/sessions/apply", { idleMinutes: "480", absoluteHours: "168", apply: "immediately" });
+    const apply = await admin.post("/agent/settings/security/contacts/sessions/apply", {
+      idleMinutes: "480",
+      absoluteHours: "168",
+      apply: "immediately",
+    });
     await apply.text();
     expect(apply.status).toBe(303);
     expect(clock.now() - asked).toBeGreaterThanOrEqual(portalChangeSettleMs(env));
@@ -109,7 +113,7 @@ describe("a change that takes access away", () => {
 
     const admin = browser({ clock });
     await signIn(admin, "agent", await makeAdmin());
-    const save = await admin.post(`/agent/admin/roles/${roleId}`, { name: `Viewers ${roleId}`});
+    const save = await admin.post(`/agent/admin/roles/${roleId}`, { name: `Viewers ${roleId}` });
     await save.text();
     expect(save.status).toBe(303);
 

@@ -17,7 +17,8 @@ describe("the Portal Access settings tab", () => {
     const client = browser({ clock });
     await signIn(client, "agent", admin);
     const page = await (await client.get(PAGE)).text();
-    for (const label of ["Both Microsoft 365 and email login", "Microsoft Entra SSO only", "Email and password only"]) expect(page).toContain(label);
+    for (const label of ["Both Microsoft 365 and email login", "Microsoft Entra SSO only", "Email and password only"])
+      expect(page).toContain(label);
 
     const confirm = await (await client.post(PAGE, { access: "sso" })).text();
     expect(confirm).toContain("Portal access: Email and password only → Microsoft Entra SSO only");

@@ -78,7 +78,13 @@ describe("the grace period", () => {
     const longer = await applyGrace(adminClient, "10");
     expect(longer.headers.get("Location")).toBe(`${PAGE}?saved=next_login`);
     expect((await portalStub(env, "agent").getPolicy()).mfa.graceUntil).toBe(restartedAt + 10 * DAY);
-    const r = await adminClient.post(`${PAGE}/apply`, { authenticatorApp: "", issuerName: "EdgeDesk", emailOtp: "", graceDays: "10", apply: "next_login" });
+    const r = await adminClient.post(`${PAGE}/apply`, {
+      authenticatorApp: "",
+      issuerName: "EdgeDesk",
+      emailOtp: "",
+      graceDays: "10",
+      apply: "next_login",
+    });
     await r.text();
     expect((await portalStub(env, "agent").getPolicy()).mfa).toMatchObject({ authenticatorApp: false, graceUntil: null });
   });
@@ -104,7 +110,9 @@ describe("enrollment coverage", () => {
     const enrolled = await makeAgent({ name: "Enid Enrolled" });
     await enrollThroughPages(browser({ clock }), "agent", enrolled, clock);
     const waiting = await makeAgent({ name: "Walter Waiting" });
-    await env.DB.prepare("INSERT INTO passkeys (id, user_id, name, public_key, counter, created_at) VALUES (?, ?, 'Laptop', 'pk', 0, 0)").bind(`cred-${enrolled.id}`, enrolled.id).run();
+    await env.DB.prepare("INSERT INTO passkeys (id, user_id, name, public_key, counter, created_at) VALUES (?, ?, 'Laptop', 'pk', 0, 0)")
+      .bind(`cred-${enrolled.id}`, enrolled.id)
+      .run();
     await setMfa("agent", { authenticatorApp: false });
     const admin = await makeAdmin();
     const client = browser({ clock });
@@ -116,7 +124,9 @@ describe("enrollment coverage", () => {
     expect(counts!.app).toBeGreaterThanOrEqual(1);
     expect(page).toContain(`Authenticator app: <strong>${counts!.app}</strong> of ${counts!.total} active agents`);
     expect(page).toContain(`Email OTP: <strong>${counts!.total}</strong> of ${counts!.total}`);
-    const withPasskeys = await env.DB.prepare("SELECT count(DISTINCT p.user_id) AS n FROM passkeys p JOIN users u ON u.id = p.user_id WHERE u.kind = 'agent' AND u.active = 1").first<{ n: number }>();
+    const withPasskeys = await env.DB.prepare(
+      "SELECT count(DISTINCT p.user_id) AS n FROM passkeys p JOIN users u ON u.id = p.user_id WHERE u.kind = 'agent' AND u.active = 1",
+    ).first<{ n: number }>();
     expect(withPasskeys!.n).toBeGreaterThanOrEqual(1);
     expect(page).toContain(`Passkeys: <strong>${withPasskeys!.n}</strong> of ${counts!.total}`);
     const list = /data-testid="not-enrolled">([\s\S]*?)<\/ul>/.exec(page)![1]!;

@@ -9,7 +9,6 @@ import { openSession } from "../helpers/sessions";
 
 const PAGE = "/agent/settings/security/agents/mfa";
 
-
 describe("the MFA settings page", () => {
   it("refuses an agent without “Access to Agent & Contact Authentication”, and hides the link", async () => {
     const agent = await makeAgent();
@@ -61,7 +60,11 @@ describe("the MFA settings page", () => {
     // Nothing is saved until the choice is made.
     expect((await portalStub(env, "support").getPolicy()).mfa.emailOtp).toBe(false);
 
-    const apply = await client.post("/agent/settings/security/contacts/mfa/apply", { emailOtp: "on", issuerName: "Acme Support", apply: "next_login" });
+    const apply = await client.post("/agent/settings/security/contacts/mfa/apply", {
+      emailOtp: "on",
+      issuerName: "Acme Support",
+      apply: "next_login",
+    });
     await apply.text();
     expect(apply.headers.get("Location")).toBe("/agent/settings/security/contacts/mfa?saved=next_login");
     expect((await portalStub(env, "support").getPolicy()).mfa.emailOtp).toBe(true);
@@ -84,7 +87,11 @@ describe("the MFA settings page", () => {
     const other = browser({ clock });
     for (const cookie of agentCookies) expect(await statusOf(other, "/agent", cookie)).toBe(200);
 
-    const apply = await client.post(`${PAGE}/apply`, { authenticatorApp: "on", issuerName: "RTX Solutions – Agent App", apply: "immediately" });
+    const apply = await client.post(`${PAGE}/apply`, {
+      authenticatorApp: "on",
+      issuerName: "RTX Solutions – Agent App",
+      apply: "immediately",
+    });
     await apply.text();
     expect(apply.headers.get("Location")).toBe("/agent/login?policy_applied=1");
 
@@ -104,7 +111,16 @@ describe("the MFA settings page", () => {
     expect((await client.get("/agent")).status).toBe(303);
     expect(await statusOf(other, "/support", contactCookie)).toBe(200);
     const policy = await portalStub(env, "agent").getPolicy();
-    expect(policy.mfa).toEqual({ authenticatorApp: true, emailOtp: false, issuerName: "RTX Solutions – Agent App", graceDays: 0, graceUntil: null, rememberDays: 0, passkeys: false, passwordlessPasskeys: false });
+    expect(policy.mfa).toEqual({
+      authenticatorApp: true,
+      emailOtp: false,
+      issuerName: "RTX Solutions – Agent App",
+      graceDays: 0,
+      graceUntil: null,
+      rememberDays: 0,
+      passkeys: false,
+      passwordlessPasskeys: false,
+    });
 
     // Signing in again now means enrolling.
     expect((await postPassword(browser({ clock }), "agent", agents[0]!)).headers.get("Location")).toBe("/agent/login/enroll");

@@ -19,24 +19,54 @@ describe("Password Requirements and Session Configuration tabs", () => {
     expect(tab).toContain("NIST SP 800-63B");
     const fields = { minLength: "12", requireUppercase: "on", requireDigit: "on", expiryDays: "365", reuseCount: "5" };
     const confirm = await (await client.post(`${ROOT}/password`, fields)).text();
-    for (const line of ["Minimum length: 8 → 12", "Upper-case letter: not required → required", "Expiration period: never → 365 days", "Reuse restriction: last 0 → last 5"]) {
+    for (const line of [
+      "Minimum length: 8 → 12",
+      "Upper-case letter: not required → required",
+      "Expiration period: never → 365 days",
+      "Reuse restriction: last 0 → last 5",
+    ]) {
       expect(confirm).toContain(line);
     }
     const apply = await client.post(`${ROOT}/password/apply`, { ...fields, apply: "next_login" });
     await apply.text();
     expect((await portalStub(env, "support").getPolicy()).password).toEqual({
-      minLength: 12, requireUppercase: true, requireLowercase: false, requireDigit: true, requireSymbol: false, expiryDays: 365, reuseCount: 5,
+      minLength: 12,
+      requireUppercase: true,
+      requireLowercase: false,
+      requireDigit: true,
+      requireSymbol: false,
+      expiryDays: 365,
+      reuseCount: 5,
     });
 
     const contact = await makeContact();
     const contactClient = browser();
     await signIn(contactClient, "support", contact);
     const account = await (await contactClient.get("/support/account")).text();
-    for (const rule of ["At least 12 characters", "An upper-case letter", "A digit", "Not one of the most commonly used passwords"]) expect(account).toContain(rule);
-    const refused = await contactClient.post("/support/account/password", { current: contact.password, password: "all lower case words", confirm: "all lower case words" });
+    for (const rule of ["At least 12 characters", "An upper-case letter", "A digit", "Not one of the most commonly used passwords"])
+      expect(account).toContain(rule);
+    const refused = await contactClient.post("/support/account/password", {
+      current: contact.password,
+      password: "all lower case words",
+      confirm: "all lower case words",
+    });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain("does not meet these rules: an upper-case letter; a digit.");
-    await writePortalPolicy("support", { password: { minLength: 8, requireUppercase: false, requireLowercase: false, requireDigit: false, requireSymbol: false, expiryDays: 0, reuseCount: 0 } }, false);
+    await writePortalPolicy(
+      "support",
+      {
+        password: {
+          minLength: 8,
+          requireUppercase: false,
+          requireLowercase: false,
+          requireDigit: false,
+          requireSymbol: false,
+          expiryDays: 0,
+          reuseCount: 0,
+        },
+      },
+      false,
+    );
   });
 
   it("refuses out-of-range values with a message naming the field, changing nothing", async () => {

@@ -13,7 +13,11 @@ import { failingBatches, faultyD1, faultyNamespace } from "../helpers/faults";
 import { setMfa } from "../helpers/mfa";
 
 const APPLY = "/agent/settings/security/contacts/mfa/apply";
-const visible = (html: string) => html.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'").replace(/\s+/g, " ");
+const visible = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, " ");
 
 /** The D1 the support portal's object writes through, replaced (null: the real one). */
 async function portalObjectD1(database: D1Database | null) {
@@ -23,7 +27,10 @@ async function portalObjectD1(database: D1Database | null) {
 }
 
 const auditOfSave = (actorId: string, at: number) =>
-  db().select().from(auditEvents).where(and(eq(auditEvents.event, "settings.changed"), eq(auditEvents.actorId, actorId), eq(auditEvents.at, at)));
+  db()
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.event, "settings.changed"), eq(auditEvents.actorId, actorId), eq(auditEvents.at, at)));
 
 async function apply(client: Browser, emailOtp: boolean) {
   const response = await client.post(APPLY, { ...(emailOtp ? { emailOtp: "on" } : {}), issuerName: "Acme Support", apply: "next_login" });
@@ -93,7 +100,10 @@ describe("a change whose storage fails", () => {
     expect(page.status).toBe(503);
     expect(visible(await page.text())).toContain("Part of EdgeDesk did not answer. Try again in a moment.");
 
-    const signingIn = await browser({ clock, env: { DB: faultyD1(env.DB).db } }).post("/agent/login", { email: admin.email, password: admin.password });
+    const signingIn = await browser({ clock, env: { DB: faultyD1(env.DB).db } }).post("/agent/login", {
+      email: admin.email,
+      password: admin.password,
+    });
     expect(signingIn.status).toBe(503);
     expect(visible(await signingIn.text())).toContain("so this step did not finish. Try again in a moment.");
   });

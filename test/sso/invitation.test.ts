@@ -42,7 +42,10 @@ async function invite(client: Browser, personId: string): Promise<string> {
   expect(created.status).toBe(200);
   expect(created.headers.get("Cache-Control")).toBe("no-store");
   const page = await created.text();
-  return /data-testid="invitation-link" value="([^"]+)"|value="([^"]+)"[^>]*data-testid="invitation-link"/.exec(page)!.slice(1).find(Boolean)!;
+  return /data-testid="invitation-link" value="([^"]+)"|value="([^"]+)"[^>]*data-testid="invitation-link"/
+    .exec(page)!
+    .slice(1)
+    .find(Boolean)!;
 }
 
 /** Open the link, press "Sign in with Microsoft", sign in at the provider with these claims, come back. */
@@ -103,7 +106,12 @@ describe("inviting someone to sign in with Microsoft", () => {
     const start = await later.get("/agent/sso/start");
     await start.text();
     const authorize = new URL(start.headers.get("Location")!);
-    const code = provider.authorize(authorize, await provider.sign(provider.claims(authorize.searchParams.get("nonce")!, clock.now(), { oid: `oid-field-${agent.id}`, tid: "tenant-b" })));
+    const code = provider.authorize(
+      authorize,
+      await provider.sign(
+        provider.claims(authorize.searchParams.get("nonce")!, clock.now(), { oid: `oid-field-${agent.id}`, tid: "tenant-b" }),
+      ),
+    );
     const back = await later.get(`/agent/sso/callback?code=${code}&state=${authorize.searchParams.get("state")}`);
     await back.text();
     expect(back.status).toBe(303);
@@ -128,7 +136,9 @@ describe("inviting someone to sign in with Microsoft", () => {
     const later = await invite(client, contact.id);
     clock.advance(72 * HOUR + 1);
     expect((await accept(browser({ clock }), later, clock, { oid: "oid-too-late" })).status).toBe(410);
-    expect(await db().select().from(ssoIdentities).where(eq(ssoIdentities.userId, contact.id))).toEqual([expect.objectContaining({ objectId: `oid-once-${contact.id}` })]);
+    expect(await db().select().from(ssoIdentities).where(eq(ssoIdentities.userId, contact.id))).toEqual([
+      expect.objectContaining({ objectId: `oid-once-${contact.id}` }),
+    ]);
   });
 
   it("is used by exactly one of two sign-ins racing on the same link", async () => {
@@ -145,7 +155,10 @@ describe("inviting someone to sign in with Microsoft", () => {
         const start = await person.get(`${path}/start`);
         await start.text();
         const authorize = new URL(start.headers.get("Location")!);
-        const code = provider.authorize(authorize, await provider.sign(provider.claims(authorize.searchParams.get("nonce")!, clock.now(), { oid: `oid-race-${who}-${contact.id}` })));
+        const code = provider.authorize(
+          authorize,
+          await provider.sign(provider.claims(authorize.searchParams.get("nonce")!, clock.now(), { oid: `oid-race-${who}-${contact.id}` })),
+        );
         return { person, callback: `/support/sso/callback?code=${code}&state=${authorize.searchParams.get("state")}` };
       }),
     );
@@ -158,13 +171,20 @@ describe("inviting someone to sign in with Microsoft", () => {
     const clock = fakeClock();
     const { client } = await signedInAdmin(clock);
     const owner = await makeContact();
-    await db().insert(ssoIdentities).values({ tenantId: "tenant-a", objectId: `oid-owner-${owner.id}`, userId: owner.id, createdAt: clock.now() });
+    await db()
+      .insert(ssoIdentities)
+      .values({ tenantId: "tenant-a", objectId: `oid-owner-${owner.id}`, userId: owner.id, createdAt: clock.now() });
     const contact = await makeContact();
     const link = await invite(client, contact.id);
     const taken = await accept(browser({ clock }), link, clock, { oid: `oid-owner-${owner.id}` });
     expect(taken.status).toBe(403);
     expect(taken.body).toContain("already linked to another EdgeDesk account");
-    expect(await db().select().from(ssoIdentities).where(eq(ssoIdentities.objectId, `oid-owner-${owner.id}`))).toEqual([expect.objectContaining({ userId: owner.id })]);
+    expect(
+      await db()
+        .select()
+        .from(ssoIdentities)
+        .where(eq(ssoIdentities.objectId, `oid-owner-${owner.id}`)),
+    ).toEqual([expect.objectContaining({ userId: owner.id })]);
     expect((await accept(browser({ clock }), link, clock, { oid: `oid-own-${contact.id}` })).status).toBe(303);
   });
 

@@ -17,7 +17,8 @@ beforeAll(async () => {
 });
 afterAll(() => provider.stop());
 
-const ssoSignIn = (client: Browser, portal: Portal, now: number, token: SsoToken, startPath?: string) => signInThrough(provider, client, portal, now, token, startPath);
+const ssoSignIn = (client: Browser, portal: Portal, now: number, token: SsoToken, startPath?: string) =>
+  signInThrough(provider, client, portal, now, token, startPath);
 
 describe("the authorization request", () => {
   it("uses PKCE S256, state, nonce and response_mode=query against the configured authority", async () => {
@@ -47,16 +48,28 @@ describe.each(PORTALS)("single sign-on on the %s portal", (portal) => {
     const clock = fakeClock();
     const person = portal === "agent" ? await makeAgent({ name: "Sam Agent" }) : await makeContact({ name: "Sam Contact" });
     const client = browser({ clock });
-    const { response } = await ssoSignIn(client, portal, clock.now(), { oid: `oid-${person.id}`, email: person.email.toUpperCase(), xms_edov: true });
+    const { response } = await ssoSignIn(client, portal, clock.now(), {
+      oid: `oid-${person.id}`,
+      email: person.email.toUpperCase(),
+      xms_edov: true,
+    });
     expect(response.status).toBe(303);
     expect(response.headers.get("Location")).toBe(`/${portal}`);
     const home = await client.get(`/${portal}`);
     expect(home.status).toBe(200);
     expect(await home.text()).toContain(person.name);
-    const sessions = await userStub(env, person.id).listSessions({ generation: (await portalStub(env, portal).getPolicy()).generation, policy: { idleTimeoutMs: HOUR, absoluteLifetimeMs: 24 * HOUR }, now: clock.now() });
+    const sessions = await userStub(env, person.id).listSessions({
+      generation: (await portalStub(env, portal).getPolicy()).generation,
+      policy: { idleTimeoutMs: HOUR, absoluteLifetimeMs: 24 * HOUR },
+      now: clock.now(),
+    });
     expect(sessions.map((s) => s.method)).toEqual(["sso"]);
     const audit = await db().select().from(auditEvents).where(eq(auditEvents.actorId, person.id)).get();
-    expect(audit).toMatchObject({ event: "sign_in.succeeded", portal, details: { method: "sso", tenantId: "tenant-a", objectId: `oid-${person.id}` } });
+    expect(audit).toMatchObject({
+      event: "sign_in.succeeded",
+      portal,
+      details: { method: "sso", tenantId: "tenant-a", objectId: `oid-${person.id}` },
+    });
     await setMfa(portal, { authenticatorApp: false, emailOtp: false });
   });
 
@@ -66,7 +79,11 @@ describe.each(PORTALS)("single sign-on on the %s portal", (portal) => {
     const person = portal === "agent" ? await makeAgent() : await makeContact();
     await ssoSignIn(browser({ clock }), portal, clock.now(), { oid: `oid-link-${person.id}`, email: person.email, xms_edov: true });
     const again = browser({ clock });
-    const { response } = await ssoSignIn(again, portal, clock.now(), { oid: `oid-link-${person.id}`, email: "renamed@elsewhere.example", xms_edov: true });
+    const { response } = await ssoSignIn(again, portal, clock.now(), {
+      oid: `oid-link-${person.id}`,
+      email: "renamed@elsewhere.example",
+      xms_edov: true,
+    });
     expect(response.headers.get("Location")).toBe(`/${portal}`);
     expect(await (await again.get(`/${portal}`)).text()).toContain(person.name);
   });
@@ -76,7 +93,11 @@ describe("accounts", () => {
   it("never creates an agent: an unknown Microsoft account is refused on the agent portal", async () => {
     await setAccess("agent", "both");
     const clock = fakeClock();
-    const { response, body } = await ssoSignIn(browser({ clock }), "agent", clock.now(), { oid: "oid-stranger", email: "stranger@example.com", xms_edov: true });
+    const { response, body } = await ssoSignIn(browser({ clock }), "agent", clock.now(), {
+      oid: "oid-stranger",
+      email: "stranger@example.com",
+      xms_edov: true,
+    });
     expect(response.status).toBe(403);
     expect(body).toContain("There is no EdgeDesk agent account");
     expect(await db().select().from(users).where(eq(users.email, "stranger@example.com"))).toHaveLength(0);
@@ -86,7 +107,12 @@ describe("accounts", () => {
     await setAccess("support", "both");
     const clock = fakeClock();
     const client = browser({ clock });
-    const { response } = await ssoSignIn(client, "support", clock.now(), { oid: "oid-new-customer", email: "New.Customer@Example.com", xms_edov: true, name: "Nia Customer" });
+    const { response } = await ssoSignIn(client, "support", clock.now(), {
+      oid: "oid-new-customer",
+      email: "New.Customer@Example.com",
+      xms_edov: true,
+      name: "Nia Customer",
+    });
     expect(response.headers.get("Location")).toBe("/support");
     const created = await db().select().from(users).where(eq(users.email, "new.customer@example.com")).get();
     expect(created).toMatchObject({ kind: "contact", name: "Nia Customer", passwordHash: null });
@@ -99,7 +125,12 @@ describe("accounts", () => {
     const agent = await makeAgent();
     await ssoSignIn(browser({ clock }), "agent", clock.now(), { tid: "tenant-a", oid: "oid-real", email: agent.email, xms_edov: true });
     const attacker = browser({ clock });
-    const { response, body } = await ssoSignIn(attacker, "agent", clock.now(), { tid: "tenant-b", oid: "oid-attacker", email: agent.email, xms_edov: true });
+    const { response, body } = await ssoSignIn(attacker, "agent", clock.now(), {
+      tid: "tenant-b",
+      oid: "oid-attacker",
+      email: agent.email,
+      xms_edov: true,
+    });
     expect(response.status).toBe(403);
     expect(body).toContain("already linked to a different Microsoft account");
     expect(attacker.cookie(sessionCookieName("agent"))).toBeUndefined();
@@ -120,7 +151,11 @@ describe("accounts", () => {
     await setAccess("agent", "both");
     const clock = fakeClock();
     const agent = await makeAgent({ active: false });
-    const { response, body } = await ssoSignIn(browser({ clock }), "agent", clock.now(), { oid: "oid-disabled", email: agent.email, xms_edov: true });
+    const { response, body } = await ssoSignIn(browser({ clock }), "agent", clock.now(), {
+      oid: "oid-disabled",
+      email: agent.email,
+      xms_edov: true,
+    });
     expect(response.status).toBe(403);
     expect(body).toContain("disabled");
   });
@@ -132,7 +167,12 @@ describe("SECURITY.md 23-26: rejected callbacks and tokens", () => {
     const clock = fakeClock();
     const contact = await makeContact();
     const client = browser({ clock });
-    const result = await ssoSignIn(client, "support", clock.now(), typeof token === "function" ? token : { oid: `oid-${contact.id}`, email: contact.email, xms_edov: true, ...token });
+    const result = await ssoSignIn(
+      client,
+      "support",
+      clock.now(),
+      typeof token === "function" ? token : { oid: `oid-${contact.id}`, email: contact.email, xms_edov: true, ...token },
+    );
     expect(result.response.status, result.body.slice(0, 200)).toBeGreaterThanOrEqual(400);
     if (message) expect(result.body).toContain(message);
     expect(client.cookie(sessionCookieName("support"))).toBeUndefined();
@@ -165,7 +205,11 @@ describe("SECURITY.md 23-26: rejected callbacks and tokens", () => {
     const clock = fakeClock();
     const contact = await makeContact();
     const client = browser({ clock });
-    const first = await ssoSignIn(client, "support", clock.now(), { oid: `oid-replay-${contact.id}`, email: contact.email, xms_edov: true });
+    const first = await ssoSignIn(client, "support", clock.now(), {
+      oid: `oid-replay-${contact.id}`,
+      email: contact.email,
+      xms_edov: true,
+    });
     expect(first.response.status).toBe(303);
     // The attacker has the callback URL and even the flow cookie the victim's browser sent.
     const replay = await browser({ clock }).get(first.callback, { headers: { Cookie: first.flowCookie } });
@@ -173,14 +217,23 @@ describe("SECURITY.md 23-26: rejected callbacks and tokens", () => {
     expect(await replay.text()).toContain("This sign-in was already used");
   });
 
-  it("a wrong nonce", () => refused((nonce) => provider.sign(provider.claims(`${nonce}-other`, fakeClock().now(), { oid: "o", email: "x@example.com", xms_edov: true })), "does not belong to this sign-in"));
+  it("a wrong nonce", () =>
+    refused(
+      (nonce) => provider.sign(provider.claims(`${nonce}-other`, fakeClock().now(), { oid: "o", email: "x@example.com", xms_edov: true })),
+      "does not belong to this sign-in",
+    ));
   it("a bad signature", async () => {
     const { privateKey } = await generateKeyPair("RS256");
     await refused((nonce) => provider.sign(provider.claims(nonce, fakeClock().now(), { oid: "o" }), privateKey), "could not be verified");
   });
-  it("alg: none", () => refused(async (nonce) => unsignedToken(provider.claims(nonce, fakeClock().now(), { oid: "o" })), "could not be verified"));
+  it("alg: none", () =>
+    refused(async (nonce) => unsignedToken(provider.claims(nonce, fakeClock().now(), { oid: "o" })), "could not be verified"));
   it("a wrong audience", () => refused({ aud: "someone-else" }, "could not be verified"));
-  it("an expired token", () => refused({ exp: Math.floor(fakeClock().now() / 1000) - 120, iat: Math.floor(fakeClock().now() / 1000) - 3720 }, "could not be verified"));
+  it("an expired token", () =>
+    refused(
+      { exp: Math.floor(fakeClock().now() / 1000) - 120, iat: Math.floor(fakeClock().now() / 1000) - 3720 },
+      "could not be verified",
+    ));
   it("a wrong issuer", () => refused({ iss: `${AUTHORITY}/tenant-b/v2.0` }, "could not be verified"));
   it("a foreign tenant", () => refused({ tid: "tenant-evil", iss: `${AUTHORITY}/tenant-evil/v2.0` }, "Your organisation is not allowed"));
   it("a token exchange the provider refuses (PKCE mismatch)", async () => {

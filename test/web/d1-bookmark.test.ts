@@ -16,7 +16,11 @@ function watchedD1() {
   const asked: string[] = [];
   const db = new Proxy(env.DB, {
     get(target, prop) {
-      if (prop === "withSession") return (constraint: string) => (asked.push(constraint), target.withSession(constraint));
+      if (prop === "withSession")
+        return (constraint: string) => {
+          asked.push(constraint);
+          return target.withSession(constraint);
+        };
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -70,7 +74,12 @@ describe("the D1 bookmark", () => {
     const admin = await makeAdmin();
     const client = browser({ env: { DB: db } });
     await signIn(client, "agent", admin);
-    for (const bad of ["garbage", "ffffffff-ffffffff", `${"0".repeat(8)}-${"0".repeat(8)}-${"0".repeat(8)}-${"g".repeat(32)}`, "first-primary"]) {
+    for (const bad of [
+      "garbage",
+      "ffffffff-ffffffff",
+      `${"0".repeat(8)}-${"0".repeat(8)}-${"0".repeat(8)}-${"g".repeat(32)}`,
+      "first-primary",
+    ]) {
       asked.length = 0;
       client.cookies.set(COOKIE, bad);
       const response = await client.get("/agent/admin/locations");

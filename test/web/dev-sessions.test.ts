@@ -9,7 +9,10 @@ describe("/dev/sessions (development only, for the bench)", () => {
   it("mints full sessions whose tokens open the portal, and each is its own session", async () => {
     await setMfa("support", { authenticatorApp: false, emailOtp: false });
     const contact = await makeContact();
-    const r = await browser().request("/dev/sessions", { method: "POST", ...json({ portal: "support", userIds: [contact.id], perUser: 3 }) });
+    const r = await browser().request("/dev/sessions", {
+      method: "POST",
+      ...json({ portal: "support", userIds: [contact.id], perUser: 3 }),
+    });
     expect(r.status).toBe(200);
     const { cookieName, tokens } = (await r.json()) as { cookieName: string; tokens: string[] };
     expect(new Set(tokens).size).toBe(3);
@@ -22,7 +25,10 @@ describe("/dev/sessions (development only, for the bench)", () => {
 
   it("is a 404 outside development", async () => {
     const contact = await makeContact();
-    const r = await browser({ env: deployedEnv() }).request("/dev/sessions", { method: "POST", ...json({ portal: "support", userIds: [contact.id], perUser: 1 }) });
+    const r = await browser({ env: deployedEnv() }).request("/dev/sessions", {
+      method: "POST",
+      ...json({ portal: "support", userIds: [contact.id], perUser: 1 }),
+    });
     expect(r.status).toBe(404);
     await r.text();
   });

@@ -23,11 +23,15 @@ describe("failure classes, from errors workerd raises", () => {
     expect(isDependencyFailure(noTable)).toBe(false);
     const syntax = await errorOf(() => env.DB.prepare("SELEC 1").run());
     expect(isDependencyFailure(syntax)).toBe(false);
-    const duplicate = await errorOf(() => env.DB.prepare("INSERT INTO roles (id, name, permissions, created_at) VALUES ('role_agent', 'x', '[]', 0)").run());
+    const duplicate = await errorOf(() =>
+      env.DB.prepare("INSERT INTO roles (id, name, permissions, created_at) VALUES ('role_agent', 'x', '[]', 0)").run(),
+    );
     expect((duplicate as Error).message).toMatch(/UNIQUE constraint failed/);
     expect(isDependencyFailure(duplicate)).toBe(false);
     // The same through drizzle, which wraps D1's error as its cause.
-    const wrapped = await errorOf(() => getDb(env.DB).insert(roles).values({ id: "role_agent", name: "x", permissions: [], createdAt: 0 }).run());
+    const wrapped = await errorOf(() =>
+      getDb(env.DB).insert(roles).values({ id: "role_agent", name: "x", permissions: [], createdAt: 0 }).run(),
+    );
     expect(isDependencyFailure(wrapped)).toBe(false);
   });
 

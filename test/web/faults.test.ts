@@ -118,7 +118,12 @@ describe("D1 failing", () => {
    * is all there or not there at all (never half-written), and the answer says no more than is
    * known: a success only over a stored change, and a 503 that never claims nothing was changed.
    */
-  async function sweep<T>(setup: () => Promise<T>, act: (fixture: T, faults: Partial<Env>) => Promise<Response>, check: (fixture: T) => Promise<"none" | "all" | "partial">, unsure = UNSURE_CHANGE) {
+  async function sweep<T>(
+    setup: () => Promise<T>,
+    act: (fixture: T, faults: Partial<Env>) => Promise<Response>,
+    check: (fixture: T) => Promise<"none" | "all" | "partial">,
+    unsure = UNSURE_CHANGE,
+  ) {
     // A first run fills the isolate's caches (the dropdowns' options), so every run below makes the same D1 calls.
     await (await act(await setup(), { DB: env.DB })).text();
     const healthy = faultyD1(env.DB, () => false);
@@ -155,13 +160,23 @@ describe("D1 failing", () => {
       async () => ({ email: `new-agent-${++n}-${crypto.randomUUID().slice(0, 8)}@example.com` }),
       ({ email }, inject) => {
         Object.assign(faults, inject);
-        return client.post("/agent/admin/agents/new", { name: "Nia New", email, roleId: "role_agent", groupIds: group, password: "a long and unusual passphrase" });
+        return client.post("/agent/admin/agents/new", {
+          name: "Nia New",
+          email,
+          roleId: "role_agent",
+          groupIds: group,
+          password: "a long and unusual passphrase",
+        });
       },
       async ({ email }) => {
         const user = await findUserByEmail(db(), "agent", email);
         if (!user) return "none";
-        const members = await env.DB.prepare("SELECT count(*) AS n FROM group_members WHERE agent_id = ?").bind(user.id).first<{ n: number }>();
-        const history = await env.DB.prepare("SELECT count(*) AS n FROM password_history WHERE user_id = ?").bind(user.id).first<{ n: number }>();
+        const members = await env.DB.prepare("SELECT count(*) AS n FROM group_members WHERE agent_id = ?")
+          .bind(user.id)
+          .first<{ n: number }>();
+        const history = await env.DB.prepare("SELECT count(*) AS n FROM password_history WHERE user_id = ?")
+          .bind(user.id)
+          .first<{ n: number }>();
         return members!.n === 1 && history!.n === 1 ? "all" : "partial";
       },
     );
@@ -183,7 +198,11 @@ describe("D1 failing", () => {
       async ({ agent, email }) => {
         const user = (await findUserById(db(), agent.id))!;
         const changed = user.roleId === "role_administrator" && user.email === email;
-        const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event IN ('user.updated', 'role.assigned') AND target_id = ?").bind(agent.id).first<{ n: number }>();
+        const audited = await env.DB.prepare(
+          "SELECT count(*) AS n FROM audit_events WHERE event IN ('user.updated', 'role.assigned') AND target_id = ?",
+        )
+          .bind(agent.id)
+          .first<{ n: number }>();
         const told = await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE user_id = ?").bind(agent.id).first<{ n: number }>();
         if (!changed && audited!.n === 0 && told!.n === 0) return "none";
         // The role notice, and the email notice to the old address and the new one.
@@ -208,8 +227,14 @@ describe("D1 failing", () => {
       },
       async ({ ids }) => {
         const placeholders = ids.map(() => "?").join(",");
-        const changed = await env.DB.prepare(`SELECT count(*) AS n FROM assets WHERE group_id = ? AND id IN (${placeholders})`).bind(group, ...ids).first<{ n: number }>();
-        const history = await env.DB.prepare(`SELECT count(*) AS n FROM inventory_history WHERE field = 'group' AND record_id IN (${placeholders})`).bind(...ids).first<{ n: number }>();
+        const changed = await env.DB.prepare(`SELECT count(*) AS n FROM assets WHERE group_id = ? AND id IN (${placeholders})`)
+          .bind(group, ...ids)
+          .first<{ n: number }>();
+        const history = await env.DB.prepare(
+          `SELECT count(*) AS n FROM inventory_history WHERE field = 'group' AND record_id IN (${placeholders})`,
+        )
+          .bind(...ids)
+          .first<{ n: number }>();
         if (changed!.n === 0 && history!.n === 0) return "none";
         return changed!.n === ids.length && history!.n === ids.length ? "all" : "partial";
       },
@@ -231,7 +256,9 @@ describe("D1 failing", () => {
       async ({ contact }) => {
         const user = (await findUserById(db(), contact.id))!;
         const changed = await verifyPassword(user.passwordHash!, "a different long passphrase");
-        const history = await env.DB.prepare("SELECT count(*) AS n FROM password_history WHERE user_id = ?").bind(contact.id).first<{ n: number }>();
+        const history = await env.DB.prepare("SELECT count(*) AS n FROM password_history WHERE user_id = ?")
+          .bind(contact.id)
+          .first<{ n: number }>();
         if (!changed && history!.n === 0) return "none";
         return changed && history!.n === 1 ? "all" : "partial";
       },
@@ -253,7 +280,9 @@ describe("D1 failing", () => {
         return client.post("/support/login", { email: contact.email, password: contact.password });
       },
       async ({ contact }) => {
-        const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'sign_in.succeeded' AND actor_id = ?").bind(contact.id).first<{ n: number }>();
+        const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'sign_in.succeeded' AND actor_id = ?")
+          .bind(contact.id)
+          .first<{ n: number }>();
         const signedIn = client.cookie(sessionCookieName("support")) !== undefined;
         if (!signedIn) return "none";
         return audited!.n === 1 ? "all" : "partial";
@@ -290,7 +319,10 @@ describe("a Durable Object failing", () => {
   });
 
   it("an object overloaded once: a signed-in page's lookups are asked again and the page is served", async () => {
-    for (const [binding, method] of [["USER_DO", "validateSession"], ["PORTAL_DO", "getState"]] as const) {
+    for (const [binding, method] of [
+      ["USER_DO", "validateSession"],
+      ["PORTAL_DO", "getState"],
+    ] as const) {
       const contact = await makeContact();
       const faults: Partial<Env> = {};
       const clock = fakeClock();

@@ -24,7 +24,11 @@ interface Route {
 }
 
 const APP_ROUTES = createDevelopmentApp().routes;
-const ROUTES: Route[] = [...new Map(APP_ROUTES.filter((r) => r.method !== "ALL").map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
+const ROUTES: Route[] = [
+  ...new Map(
+    APP_ROUTES.filter((r) => r.method !== "ALL").map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }]),
+  ).values(),
+];
 // "POST /agent/login" → the schemas its route declares; found in the router, without a request.
 const routeInputs = new Map<string, z.ZodType[]>();
 for (const r of APP_ROUTES) {
@@ -33,7 +37,8 @@ for (const r of APP_ROUTES) {
 }
 const ANONYMOUS = /^\/($|setup|dev\/|(agent|support)\/(login$|login\/(forgot|reset\/)|sso\/))/;
 const UNKNOWN_ID = "zz_doesnotexist0001";
-const NEEDS_MFA = /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll(\/skip)?|change-password)|login\/verify\/passkey|account\/(mfa\/enroll|recovery-codes|passkeys))$/;
+const NEEDS_MFA =
+  /^\/(agent|support)\/(login\/(verify\/(app|recovery|email)|enroll(\/skip)?|change-password)|login\/verify\/passkey|account\/(mfa\/enroll|recovery-codes|passkeys))$/;
 const clock = fakeClock();
 
 type Who = "anonymous" | "agent" | "support";
@@ -124,12 +129,18 @@ async function realPath(route: Route): Promise<string> {
   if (p.includes("/assets/:id")) return fill((await seedAssets(1))[0]!);
   if (p.includes("/software/:id")) {
     const id = `sw_${crypto.randomUUID().slice(0, 12)}`;
-    await env.DB.prepare("INSERT INTO software (id, name, status, impact, row_version, created_at, updated_at) VALUES (?, 'Hostile Suite', 'active', 'low', 1, 0, 0)").bind(id).run();
+    await env.DB.prepare(
+      "INSERT INTO software (id, name, status, impact, row_version, created_at, updated_at) VALUES (?, 'Hostile Suite', 'active', 'low', 1, 0, 0)",
+    )
+      .bind(id)
+      .run();
     return fill(id);
   }
   if (p.includes("/recovery-requests/:id")) {
     const id = `rcr_${crypto.randomUUID().slice(0, 12)}`;
-    await env.DB.prepare("INSERT INTO recovery_code_requests (id, user_id, status, created_at) VALUES (?, ?, 'pending', 0)").bind(id, (await makeAgent()).id).run();
+    await env.DB.prepare("INSERT INTO recovery_code_requests (id, user_id, status, created_at) VALUES (?, ?, 'pending', 0)")
+      .bind(id, (await makeAgent()).id)
+      .run();
     return fill(id);
   }
   return fillPath(p, UNKNOWN_ID);
@@ -145,25 +156,49 @@ function lengthValues(route: Route, field: string): string[] {
 function casesFor(route: Route, path: string, fields: string[]): [string, string, string, RequestInit][] {
   const cases: [string, string, string, RequestInit][] = [];
   for (const name of PROTOTYPE_NAMES) {
-    cases.push([`extra field ${name}`, route.method, route.method === "GET" ? `${path}?${form([[name, "x"]])}` : path, route.method === "GET" ? {} : { body: form([...fields.map((f): [string, string] => [f, "x"]), [name, "x"]]) }]);
+    cases.push([
+      `extra field ${name}`,
+      route.method,
+      route.method === "GET" ? `${path}?${form([[name, "x"]])}` : path,
+      route.method === "GET" ? {} : { body: form([...fields.map((f): [string, string] => [f, "x"]), [name, "x"]]) },
+    ]);
   }
-  for (const value of HOSTILE_VALUES.slice(0, 3)) cases.push([`param ${value}`, route.method, fillPath(route.path, value), route.method === "GET" ? {} : { body: form([]) }]);
+  for (const value of HOSTILE_VALUES.slice(0, 3))
+    cases.push([`param ${value}`, route.method, fillPath(route.path, value), route.method === "GET" ? {} : { body: form([]) }]);
   cases.push(["wrong method", route.method === "GET" ? "DELETE" : "PUT", path, {}]);
   if (route.method === "GET") {
     for (const field of [...fields, "next"]) {
-      for (const value of [...HOSTILE_VALUES, ...lengthValues(route, field)]) cases.push([`query ${field}=${value}`, "GET", `${path}?${form([[field, value]])}`, {}]);
+      for (const value of [...HOSTILE_VALUES, ...lengthValues(route, field)])
+        cases.push([`query ${field}=${value}`, "GET", `${path}?${form([[field, value]])}`, {}]);
     }
     return cases;
   }
   cases.push(["empty body", route.method, path, { body: form([]) }]);
   cases.push(["1 MiB body", route.method, path, { body: form([[fields[0] ?? "name", "x".repeat(1024 * 1024)]]) }]);
-  cases.push(["JSON body", route.method, path, { body: JSON.stringify(Object.fromEntries(fields.map((f) => [f, { $gt: "" }]))), headers: { "Content-Type": "application/json" } }]);
+  cases.push([
+    "JSON body",
+    route.method,
+    path,
+    { body: JSON.stringify(Object.fromEntries(fields.map((f) => [f, { $gt: "" }]))), headers: { "Content-Type": "application/json" } },
+  ]);
   cases.push(["text body", route.method, path, { body: "name=x", headers: { "Content-Type": "text/plain" } }]);
   for (const field of fields) {
-    for (const value of [...HOSTILE_VALUES, ...lengthValues(route, field)]) cases.push([`${field}=${value}`, route.method, path, { body: form([[field, value]]) }]);
-    cases.push([`${field} repeated`, route.method, path, { body: form([[field, "a"], [field, "b"]]) }]);
+    for (const value of [...HOSTILE_VALUES, ...lengthValues(route, field)])
+      cases.push([`${field}=${value}`, route.method, path, { body: form([[field, value]]) }]);
+    cases.push([
+      `${field} repeated`,
+      route.method,
+      path,
+      {
+        body: form([
+          [field, "a"],
+          [field, "b"],
+        ]),
+      },
+    ]);
   }
-  for (const value of HOSTILE_VALUES) cases.push([`every field=${value}`, route.method, path, { body: form(fields.map((f) => [f, value])) }]);
+  for (const value of HOSTILE_VALUES)
+    cases.push([`every field=${value}`, route.method, path, { body: form(fields.map((f) => [f, value])) }]);
   return cases;
 }
 
@@ -241,7 +276,8 @@ describe("hostile input, generated from the router and the schemas", () => {
         // fresh record, comparing after each, so the refusal that wrote is named.
         const before = await snapshotData();
         const outcomes = await inParallel(cases, 8, ([, method, casePath, init]) => send(client, method, casePath, init));
-        outcomes.forEach((outcome, i) => expectSafe(`${route.method} ${route.path} · ${cases[i]![0].slice(0, 80)} → ${outcome.status}`, outcome));
+        for (const [i, outcome] of outcomes.entries())
+          expectSafe(`${route.method} ${route.path} · ${cases[i]![0].slice(0, 80)} → ${outcome.status}`, outcome);
         sent += cases.length;
         if ((await snapshotData()) !== before && outcomes.some((o) => o.status >= 400)) await oneByOne(await clientFor(who), route, fields);
       }
@@ -269,11 +305,15 @@ describe("hostile input, generated from the router and the schemas", () => {
       const before = await snapshotData();
       const cases = casesFor(route, route.path, fields);
       const outcomes = await inParallel(cases, 8, ([, method, casePath, init]) => send(client, method, casePath, init));
-      outcomes.forEach((outcome, i) => expectSafe(`${route.method} ${route.path} · ${cases[i]![0].slice(0, 80)} → ${outcome.status}`, outcome));
+      for (const [i, outcome] of outcomes.entries())
+        expectSafe(`${route.method} ${route.path} · ${cases[i]![0].slice(0, 80)} → ${outcome.status}`, outcome);
       // Reaching the route means getting past its session and stage guard (requireSession's answers).
-      const guarded = outcomes.filter((o) => /^(Your session has ended|Finish signing in first)/.test(o.body) || (o.status === 303 && o.body === ""));
+      const guarded = outcomes.filter(
+        (o) => /^(Your session has ended|Finish signing in first)/.test(o.body) || (o.status === 303 && o.body === ""),
+      );
       expect(guarded.length, `${route.path} stayed behind its guard`).toBeLessThan(cases.length / 2);
-      if ((await snapshotData()) !== before && outcomes.some((o) => o.status >= 400)) await oneByOne(await stageClient(portal, route.path), route, fields);
+      if ((await snapshotData()) !== before && outcomes.some((o) => o.status >= 400))
+        await oneByOne(await stageClient(portal, route.path), route, fields);
       if (expired) await setExpiry(portal, 0);
     }
   }, 600_000);

@@ -8,7 +8,8 @@ describe("documents", () => {
   it("start with a doctype, so browsers lay them out in standards mode, and read their title as written", async () => {
     const agent = await makeAgent();
     const client = browser();
-    for (const path of ["/agent/login", "/support/login", "/no/such/page"]) expect((await (await client.get(path)).text()).startsWith('<!DOCTYPE html><html lang="en">'), path).toBe(true);
+    for (const path of ["/agent/login", "/support/login", "/no/such/page"])
+      expect((await (await client.get(path)).text()).startsWith('<!DOCTYPE html><html lang="en">'), path).toBe(true);
     await signIn(client, "agent", agent);
     const home = await (await client.get("/agent")).text();
     expect(home.startsWith('<!DOCTYPE html><html lang="en">')).toBe(true);
@@ -20,7 +21,11 @@ describe("cross-site requests", () => {
   it("refuses a form POST from another origin with 403 and signs no one in", async () => {
     const agent = await makeAgent();
     const client = browser();
-    const response = await client.post("/agent/login", { email: agent.email, password: agent.password }, { headers: { Origin: "https://evil.example" } });
+    const response = await client.post(
+      "/agent/login",
+      { email: agent.email, password: agent.password },
+      { headers: { Origin: "https://evil.example" } },
+    );
     expect(response.status).toBe(403);
     await response.text();
     expect(client.cookies.size).toBe(0);
@@ -60,7 +65,12 @@ describe("bad input", () => {
 
   it("refuses a body over 64 KiB with 413 and writes nothing", async () => {
     const before = (await db().select().from(users)).length;
-    const response = await browser().post("/setup", { name: "x".repeat(70_000), email: "big@example.com", password: "whatever123", confirm: "whatever123" });
+    const response = await browser().post("/setup", {
+      name: "x".repeat(70_000),
+      email: "big@example.com",
+      password: "whatever123",
+      confirm: "whatever123",
+    });
     expect(response.status).toBe(413);
     await response.text();
     expect((await db().select().from(users)).length).toBe(before);

@@ -17,7 +17,11 @@ const DEV_TOOLS = [
 
 describe("the production app", () => {
   it("lists no development route; the development app lists each tool", () => {
-    expect(createApp().routes.filter((r) => r.path.startsWith("/dev")).map((r) => r.path)).toEqual([]);
+    expect(
+      createApp()
+        .routes.filter((r) => r.path.startsWith("/dev"))
+        .map((r) => r.path),
+    ).toEqual([]);
     const development = createDevelopmentApp().routes.map((r) => `${r.method} ${r.path}`);
     for (const [method, path] of DEV_TOOLS) expect(development).toContain(`${method} ${path}`);
   });
@@ -27,7 +31,15 @@ describe("the production app", () => {
     const contact = await makeContact();
     for (const [method, path] of DEV_TOOLS) {
       const body = method === "POST" ? JSON.stringify({ portal: "support", userIds: [contact.id], perUser: 1 }) : undefined;
-      const response = await production.fetch(new Request(`https://edgedesk.test${path}`, { method, body, headers: { "Content-Type": "application/json", "X-EdgeDesk-Count-Storage": "1", Origin: "https://edgedesk.test" } }), env, { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext);
+      const response = await production.fetch(
+        new Request(`https://edgedesk.test${path}`, {
+          method,
+          body,
+          headers: { "Content-Type": "application/json", "X-EdgeDesk-Count-Storage": "1", Origin: "https://edgedesk.test" },
+        }),
+        env,
+        { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext,
+      );
       expect(response.status, `${method} ${path}`).toBe(404);
       expect(response.headers.get("X-EdgeDesk-Storage-Calls"), `${method} ${path}`).toBeNull();
       await response.text();

@@ -37,7 +37,18 @@ describe("route input declarations", () => {
   });
 
   it("are found in the router without a request", () => {
-    const declared = createDevelopmentApp().routes.filter((r) => declaredInputs(r.handler)).map((r) => `${r.method} ${r.path}`);
-    expect(declared).toEqual(expect.arrayContaining(["POST /agent/login", "POST /support/login", "GET /agent/assets", "GET /agent/software/count", "POST /agent/admin/roles/:id", "GET /agent/settings/security/audit"]));
+    const declared = createDevelopmentApp()
+      .routes.filter((r) => declaredInputs(r.handler))
+      .map((r) => `${r.method} ${r.path}`);
+    expect(declared).toEqual(
+      expect.arrayContaining([
+        "POST /agent/login",
+        "POST /support/login",
+        "GET /agent/assets",
+        "GET /agent/software/count",
+        "POST /agent/admin/roles/:id",
+        "GET /agent/settings/security/audit",
+      ]),
+    );
   });
 });

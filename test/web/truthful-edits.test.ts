@@ -20,8 +20,14 @@ beforeEach(async () => {
 });
 
 async function stored(id: string) {
-  const row = await env.DB.prepare("SELECT impact, group_id, agent_id, version FROM assets WHERE id = ?").bind(id).first<{ impact: string; group_id: string | null; agent_id: string | null; version: number }>();
-  const history = await env.DB.prepare("SELECT field, old_value, new_value, version_after FROM inventory_history WHERE record_id = ? ORDER BY id").bind(id).all<{ field: string; old_value: string | null; new_value: string | null; version_after: number }>();
+  const row = await env.DB.prepare("SELECT impact, group_id, agent_id, version FROM assets WHERE id = ?")
+    .bind(id)
+    .first<{ impact: string; group_id: string | null; agent_id: string | null; version: number }>();
+  const history = await env.DB.prepare(
+    "SELECT field, old_value, new_value, version_after FROM inventory_history WHERE record_id = ? ORDER BY id",
+  )
+    .bind(id)
+    .all<{ field: string; old_value: string | null; new_value: string | null; version_after: number }>();
   return { ...row!, history: history.results };
 }
 
@@ -55,7 +61,15 @@ describe("an inline edit when D1 fails at each step", () => {
         const saved = after.version === 2;
         const step = `D1 call ${k} of ${calls} failing ${when} it runs`;
         // Stored whole or not at all.
-        if (saved) expect(after, step).toMatchObject({ group_id: to, agent_id: null, history: [{ field: "group", new_value: to, version_after: 2 }, { field: "agent", old_value: keeper.id, new_value: null, version_after: 2 }] });
+        if (saved)
+          expect(after, step).toMatchObject({
+            group_id: to,
+            agent_id: null,
+            history: [
+              { field: "group", new_value: to, version_after: 2 },
+              { field: "agent", old_value: keeper.id, new_value: null, version_after: 2 },
+            ],
+          });
         else expect(after, step).toMatchObject({ group_id: from, agent_id: keeper.id, version: 1, history: [] });
         // Told what is stored: saved only when it was; never "nothing was changed" over a stored change.
         if (response.status === 200) {

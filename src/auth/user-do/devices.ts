@@ -42,17 +42,37 @@ export function insertDevice(sql: SqlStorage, device: NewRememberedDevice): void
 }
 
 /** A remembered device skips the second step if it is unexpired and from the portal's current generation. */
-export function useDevice(sql: SqlStorage, tokenHash: string, generation: number, now: number, seen: { ip: string; userAgent: string }): boolean {
+export function useDevice(
+  sql: SqlStorage,
+  tokenHash: string,
+  generation: number,
+  now: number,
+  seen: { ip: string; userAgent: string },
+): boolean {
   // Older generations are forgotten; a newer one was remembered after a change this isolate has not seen yet.
   sql.exec("DELETE FROM devices WHERE expires_at <= ? OR generation < ?", now, generation);
-  return sql.exec("UPDATE devices SET last_used_at = ?, ip = ?, user_agent = ? WHERE token_hash = ?", now, seen.ip, seen.userAgent, tokenHash).rowsWritten === 1;
+  return (
+    sql.exec("UPDATE devices SET last_used_at = ?, ip = ?, user_agent = ? WHERE token_hash = ?", now, seen.ip, seen.userAgent, tokenHash)
+      .rowsWritten === 1
+  );
 }
 
 export function listLiveDevices(sql: SqlStorage, generation: number, now: number): RememberedDevice[] {
   return sql
-    .exec<DeviceRow>("SELECT id, created_at, last_used_at, expires_at, ip, user_agent FROM devices WHERE expires_at > ? AND generation >= ? ORDER BY last_used_at DESC", now, generation)
+    .exec<DeviceRow>(
+      "SELECT id, created_at, last_used_at, expires_at, ip, user_agent FROM devices WHERE expires_at > ? AND generation >= ? ORDER BY last_used_at DESC",
+      now,
+      generation,
+    )
     .toArray()
-    .map((r) => ({ id: r.id, createdAt: r.created_at, lastUsedAt: r.last_used_at, expiresAt: r.expires_at, ip: r.ip, userAgent: r.user_agent }));
+    .map((r) => ({
+      id: r.id,
+      createdAt: r.created_at,
+      lastUsedAt: r.last_used_at,
+      expiresAt: r.expires_at,
+      ip: r.ip,
+      userAgent: r.user_agent,
+    }));
 }
 
 export function deleteDevice(sql: SqlStorage, id: string): boolean {

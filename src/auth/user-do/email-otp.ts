@@ -1,4 +1,12 @@
-import { EMAIL_OTP, type EmailOtpCheck, type EmailOtpIssue, newOtpCode, otpMac, otpMacMatches, type OtpRow } from "../../mfa/email-otp-rules";
+import {
+  EMAIL_OTP,
+  type EmailOtpCheck,
+  type EmailOtpIssue,
+  newOtpCode,
+  otpMac,
+  otpMacMatches,
+  type OtpRow,
+} from "../../mfa/email-otp-rules";
 import { newId } from "../../lib/crypto";
 
 /**
@@ -61,14 +69,27 @@ export async function issueEmailOtp(sql: SqlStorage, env: Env, userId: string, f
   // Requests reach the object out of clock order, so a pending issue "from the future" is in flight too.
   sql.exec("DELETE FROM otp_pending WHERE started_at <= ?", now - IN_FLIGHT_MS);
   const inFlight = sql.exec<{ started_at: number }>("SELECT started_at FROM otp_pending").toArray()[0];
-  if (inFlight) return { ok: false, reason: "in_flight", retryAfterMs: Math.min(IN_FLIGHT_MS, Math.max(1000, inFlight.started_at + IN_FLIGHT_MS - now)) };
-  const sends = sql.exec<{ sent_at: number }>("SELECT sent_at FROM otp_sends WHERE sent_at > ? ORDER BY sent_at", now - EMAIL_OTP.sendWindowMs).toArray();
+  if (inFlight)
+    return {
+      ok: false,
+      reason: "in_flight",
+      retryAfterMs: Math.min(IN_FLIGHT_MS, Math.max(1000, inFlight.started_at + IN_FLIGHT_MS - now)),
+    };
+  const sends = sql
+    .exec<{ sent_at: number }>("SELECT sent_at FROM otp_sends WHERE sent_at > ? ORDER BY sent_at", now - EMAIL_OTP.sendWindowMs)
+    .toArray();
   if (sends.length >= EMAIL_OTP.maxSendsPerWindow) {
     return { ok: false, reason: "hourly_cap", retryAfterMs: sends[0]!.sent_at + EMAIL_OTP.sendWindowMs - now };
   }
   const challengeId = newId("otp");
   const expiresAt = now + EMAIL_OTP.lifetimeMs;
-  sql.exec("INSERT INTO otp_pending (challenge_id, flow_id, expires_at, started_at) VALUES (?, ?, ?, ?)", challengeId, flowId, expiresAt, now);
+  sql.exec(
+    "INSERT INTO otp_pending (challenge_id, flow_id, expires_at, started_at) VALUES (?, ?, ?, ?)",
+    challengeId,
+    flowId,
+    expiresAt,
+    now,
+  );
   const code = newOtpCode();
   try {
     const record: OtpKvRecord = { challengeId, mac: await otpMac(env, userId, flowId, challengeId, code), expiresAt };
@@ -86,7 +107,9 @@ export async function issueEmailOtp(sql: SqlStorage, env: Env, userId: string, f
  * (SECURITY.md 4). False when the issue had lapsed (a newer one started meanwhile).
  */
 export async function confirmEmailOtp(sql: SqlStorage, env: Env, userId: string, challengeId: string, now: number): Promise<boolean> {
-  const pending = sql.exec<{ flow_id: string; expires_at: number }>("SELECT flow_id, expires_at FROM otp_pending WHERE challenge_id = ?", challengeId).toArray()[0];
+  const pending = sql
+    .exec<{ flow_id: string; expires_at: number }>("SELECT flow_id, expires_at FROM otp_pending WHERE challenge_id = ?", challengeId)
+    .toArray()[0];
   if (!pending) return false;
   const current = currentChallenge(sql);
   const attempts = current?.flow_id === pending.flow_id ? current.attempts : 0;
@@ -110,7 +133,14 @@ export async function cancelEmailOtp(sql: SqlStorage, env: Env, userId: string, 
  * parallel guesses at most five are evaluated; after that the challenge is burned and even the
  * right code fails (SECURITY.md 1). A code only works in the flow that asked for it (9).
  */
-export async function verifyEmailOtp(sql: SqlStorage, env: Env, userId: string, flowId: string, code: string, now: number): Promise<EmailOtpCheck> {
+export async function verifyEmailOtp(
+  sql: SqlStorage,
+  env: Env,
+  userId: string,
+  flowId: string,
+  code: string,
+  now: number,
+): Promise<EmailOtpCheck> {
   const challenge = currentChallenge(sql);
   if (!challenge || challenge.flow_id !== flowId) return "no_code";
   if (challenge.attempts >= EMAIL_OTP.maxAttempts) return "burned";
@@ -119,7 +149,9 @@ export async function verifyEmailOtp(sql: SqlStorage, env: Env, userId: string, 
   let record: OtpKvRecord | null;
   try {
     // A code issued before records were kept per challenge is under the older key for its last 10 minutes.
-    record = (await env.OTP_KV.get<OtpKvRecord>(otpKvKey(userId, challenge.challenge_id), "json")) ?? (await env.OTP_KV.get<OtpKvRecord>(`otp:${userId}`, "json"));
+    record =
+      (await env.OTP_KV.get<OtpKvRecord>(otpKvKey(userId, challenge.challenge_id), "json")) ??
+      (await env.OTP_KV.get<OtpKvRecord>(`otp:${userId}`, "json"));
   } catch (error) {
     // The guess was never compared, so it is given back: KV failing costs the person no try.
     console.error("Reading an email code's record failed:", error);

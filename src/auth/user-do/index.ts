@@ -135,7 +135,13 @@ export class UserDurableObject extends DurableObject<Env> {
    * A password sign-in succeeded in this browser: was it first, known or new? A new one owes its
    * alert from the same transaction on (`alertStored` pays it; until then the alarm will).
    */
-  async noteSignInDevice(tokenHash: string, now: number, seen: { ip: string; userAgent: string }, proven: boolean, alert: { alertId: string; userId: string; portal: Portal; siteOrigin: string }): Promise<knownDevices.Sighting> {
+  async noteSignInDevice(
+    tokenHash: string,
+    now: number,
+    seen: { ip: string; userAgent: string },
+    proven: boolean,
+    alert: { alertId: string; userId: string; portal: Portal; siteOrigin: string },
+  ): Promise<knownDevices.Sighting> {
     const sighting = knownDevices.noteSighting(this.sql, tokenHash, now, knownDevices.KNOWN_DEVICE_WINDOW_DAYS * DAY, seen, proven);
     if (sighting === "new") {
       owed.recordOwedAlert(this.sql, { ...alert, tokenHash, at: now, ip: seen.ip, userAgent: seen.userAgent, owedSince: Date.now() });
@@ -166,7 +172,10 @@ export class UserDurableObject extends DurableObject<Env> {
    * The session behind a token with its user's profile; null when it has ended (or the user is
    * disabled, which ends every session), `{ ended: "policy" }` when an immediate policy change ended it.
    */
-  async validateSession(userId: string, check: SessionCheck): Promise<{ session: SessionInfo; profile: UserProfile } | { ended: "policy" } | null> {
+  async validateSession(
+    userId: string,
+    check: SessionCheck,
+  ): Promise<{ session: SessionInfo; profile: UserProfile } | { ended: "policy" } | null> {
     const found = sessions.findSessionByToken(this.sql, check);
     if (!found || "ended" in found) return found;
     const profile = await this.getProfile(userId);
@@ -242,10 +251,21 @@ export class UserDurableObject extends DurableObject<Env> {
   private async getProfile(userId: string): Promise<UserProfile | null> {
     if (this.profile !== undefined) return this.profile;
     const stored = await this.ctx.storage.get<UserProfile>("profile");
-    if (stored) return (this.profile = stored);
+    if (stored) {
+      this.profile = stored;
+      return stored;
+    }
     const version = this.profileVersion;
     const user = await findUserById(getDb(this.env.DB), userId);
-    const profile = user && { id: user.id, kind: user.kind, email: user.email, name: user.name, roleId: user.roleId, active: user.active, listColumns: user.listColumns ?? null };
+    const profile = user && {
+      id: user.id,
+      kind: user.kind,
+      email: user.email,
+      name: user.name,
+      roleId: user.roleId,
+      active: user.active,
+      listColumns: user.listColumns ?? null,
+    };
     if (version === this.profileVersion && profile) {
       await this.ctx.storage.put("profile", profile);
       this.profile = profile;

@@ -7,9 +7,17 @@ export type Sighting = "first" | "known" | "new";
 
 export const KNOWN_DEVICE_WINDOW_DAYS = 90;
 
-export function noteSighting(sql: SqlStorage, tokenHash: string, now: number, windowMs: number, seen: { ip: string; userAgent: string }, proven: boolean): Sighting {
+export function noteSighting(
+  sql: SqlStorage,
+  tokenHash: string,
+  now: number,
+  windowMs: number,
+  seen: { ip: string; userAgent: string },
+  proven: boolean,
+): Sighting {
   const watching = sql.exec("SELECT 1 FROM device_watch").toArray().length > 0;
-  const known = sql.exec("SELECT 1 FROM known_devices WHERE token_hash = ? AND last_seen_at > ?", tokenHash, now - windowMs).toArray().length > 0;
+  const known =
+    sql.exec("SELECT 1 FROM known_devices WHERE token_hash = ? AND last_seen_at > ?", tokenHash, now - windowMs).toArray().length > 0;
   sql.exec(
     "INSERT INTO known_devices (token_hash, first_seen_at, last_seen_at, ip, user_agent, proven) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at, ip = excluded.ip, user_agent = excluded.user_agent, proven = max(proven, excluded.proven)",
     tokenHash,
@@ -28,7 +36,10 @@ export function noteSighting(sql: SqlStorage, tokenHash: string, now: number, wi
 
 /** Whether a sign-in from this browser proved more than a password in the last `windowMs`. */
 export function isProvenBrowser(sql: SqlStorage, tokenHash: string, now: number, windowMs: number): boolean {
-  return sql.exec("SELECT 1 FROM known_devices WHERE token_hash = ? AND proven = 1 AND last_seen_at > ?", tokenHash, now - windowMs).toArray().length > 0;
+  return (
+    sql.exec("SELECT 1 FROM known_devices WHERE token_hash = ? AND proven = 1 AND last_seen_at > ?", tokenHash, now - windowMs).toArray()
+      .length > 0
+  );
 }
 
 /** Whether the person has signed in before, as far as this object has watched. */

@@ -38,9 +38,31 @@ export function recordOwedAlert(sql: SqlStorage, alert: Omit<OwedAlert, "tries">
 
 export function owedAlerts(sql: SqlStorage): OwedAlert[] {
   return sql
-    .exec<{ token_hash: string; alert_id: string; user_id: string; portal: Portal; site_origin: string; at: number; ip: string; user_agent: string; owed_since: number; tries: number }>("SELECT * FROM alerts_owed ORDER BY at")
+    .exec<{
+      token_hash: string;
+      alert_id: string;
+      user_id: string;
+      portal: Portal;
+      site_origin: string;
+      at: number;
+      ip: string;
+      user_agent: string;
+      owed_since: number;
+      tries: number;
+    }>("SELECT * FROM alerts_owed ORDER BY at")
     .toArray()
-    .map((r) => ({ tokenHash: r.token_hash, alertId: r.alert_id, userId: r.user_id, portal: r.portal, siteOrigin: r.site_origin, at: r.at, ip: r.ip, userAgent: r.user_agent, owedSince: r.owed_since, tries: r.tries }));
+    .map((r) => ({
+      tokenHash: r.token_hash,
+      alertId: r.alert_id,
+      userId: r.user_id,
+      portal: r.portal,
+      siteOrigin: r.site_origin,
+      at: r.at,
+      ip: r.ip,
+      userAgent: r.user_agent,
+      owedSince: r.owed_since,
+      tries: r.tries,
+    }));
 }
 
 export function alertPaid(sql: SqlStorage, tokenHash: string): void {

@@ -66,7 +66,9 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
   // 5: an email code being issued: its record stored and its mail not yet accepted. Only when
   // both are done does it become the current challenge and count as sent (cooldown, hourly cap);
   // until then the code before it keeps working.
-  ddl("CREATE TABLE otp_pending (challenge_id TEXT PRIMARY KEY, flow_id TEXT NOT NULL, expires_at INTEGER NOT NULL, started_at INTEGER NOT NULL)"),
+  ddl(
+    "CREATE TABLE otp_pending (challenge_id TEXT PRIMARY KEY, flow_id TEXT NOT NULL, expires_at INTEGER NOT NULL, started_at INTEGER NOT NULL)",
+  ),
   // 6: a new-device alert owed: recorded in the transaction that makes the browser known, and
   // deleted once the alert is stored in the D1 outbox. The alarm stores what the request could not.
   ddl(

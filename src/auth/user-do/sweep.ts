@@ -31,5 +31,7 @@ export function sweepExpired(sql: SqlStorage, now: number): number {
 
 /** Whether anything is left that a later sweep may need to delete. */
 export function holdsExpiringRows(sql: SqlStorage): boolean {
-  return ["sessions", "devices", "known_devices", "webauthn_challenges", "otp_challenge", "otp_sends", "otp_pending"].some((table) => sql.exec(`SELECT 1 FROM ${table} LIMIT 1`).toArray().length > 0);
+  return ["sessions", "devices", "known_devices", "webauthn_challenges", "otp_challenge", "otp_sends", "otp_pending"].some(
+    (table) => sql.exec(`SELECT 1 FROM ${table} LIMIT 1`).toArray().length > 0,
+  );
 }
