@@ -43,7 +43,62 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
+/** A route module: it mounts paths on a Hono app and renders what they answer. */
+const ROUTE_MODULE = /(^|\/)(routes|[a-z-]+-routes?)\.tsx?$/;
+
+/**
+ * The layering docs/ARCHITECTURE.md draws, as rules over the import graph (paths relative to
+ * src): each names who it applies to and what they may not import.
+ */
+const LAYER_RULES: { rule: string; from: (file: string) => boolean; forbids: (target: string) => boolean }[] = [
+  {
+    rule: "nothing outside src/dev reaches src/dev (so `wrangler deploy` never bundles it)",
+    from: (f) => !f.startsWith("dev/"),
+    forbids: (t) => t.startsWith("dev/"),
+  },
+  {
+    rule: "only app.tsx, the development app and route modules import a route module",
+    from: (f) => !ROUTE_MODULE.test(f) && f !== "app.tsx" && !f.startsWith("dev/"),
+    forbids: (t) => ROUTE_MODULE.test(t),
+  },
+  {
+    rule: "src/lib uses nothing of the product",
+    from: (f) => f.startsWith("lib/"),
+    forbids: (t) => !t.startsWith("lib/") && t !== "app-env.ts",
+  },
+  {
+    rule: "src/db uses only src/lib and the permission names roles store",
+    from: (f) => f.startsWith("db/"),
+    forbids: (t) => !t.startsWith("db/") && !t.startsWith("lib/") && t !== "access/permissions.ts" && t !== "app-env.ts",
+  },
+];
+
+function layerViolations(graph: Map<string, string[]>): string[] {
+  return [...graph].flatMap(([file, targets]) =>
+    LAYER_RULES.flatMap(({ rule, from, forbids }) => (from(file) ? targets.filter(forbids).map((t) => `${file} → ${t}: ${rule}`) : [])),
+  );
+}
+
 describe("src's module structure", () => {
+  it("imports only downwards, as docs/ARCHITECTURE.md draws the layers", () => {
+    const graph = new Map([...importGraph(sourceFiles("src"))].map(([f, ts]) => [relative("src", f), ts.map((t) => relative("src", t))]));
+    expect(
+      graph.get("app.tsx")?.some((t) => ROUTE_MODULE.test(t)),
+      "the graph sees app.tsx mount its routes",
+    ).toBe(true);
+    // Each rule catches what it forbids.
+    expect(
+      layerViolations(
+        new Map([
+          ["auth/sessions.ts", ["dev/app.ts", "auth/routes.tsx"]],
+          ["lib/clock.ts", ["auth/sessions.ts"]],
+          ["db/index.ts", ["assets/kinds.ts"]],
+        ]),
+      ),
+    ).toHaveLength(4);
+    expect(layerViolations(graph)).toEqual([]);
+  });
+
   it("has no import cycles", () => {
     const files = sourceFiles("src");
     expect(files.length).toBeGreaterThan(50);
