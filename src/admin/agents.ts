@@ -1,4 +1,5 @@
 import { and, asc, count, eq, inArray, ne, sql } from "drizzle-orm";
+import { type AuditOrigin, auditInsert, auditInsertWhere } from "../audit/events";
 import { AFTER_ONE_CHANGE, type Recording, recorded } from "../audit/recording";
 import { changedAny, type Db } from "../db";
 import { groupMembers, groups, passwordHistory, roles, users } from "../db/schema";
@@ -129,6 +130,7 @@ export async function createAgent(
   policy: PasswordPolicy,
   now: number,
   fresh: boolean,
+  origin: AuditOrigin,
 ): Promise<Result<string>> {
   const problem = await validRoleAndGroups(db, input.roleId, input.groupIds);
   if (problem) return { ok: false, message: problem };
@@ -152,6 +154,18 @@ export async function createAgent(
     ...(input.groupIds.length
       ? [db.insert(groupMembers).values([...new Set(input.groupIds)].map((groupId) => ({ groupId, agentId: row.id })))]
       : []),
+    // In the agent's own batch: nobody exists without the record of who made them, and with what role.
+    auditInsert(
+      db,
+      {
+        event: "user.created",
+        portal: "agent",
+        actorId: actor.id,
+        targetId: row.id,
+        details: { email: input.email, roleId: input.roleId },
+      },
+      origin,
+    ),
   ]);
   return { ok: true, value: row.id };
 }
@@ -372,15 +386,24 @@ export async function saveRole(
   }
 }
 
-export async function deleteRole(_env: Env, db: Db, actor: Holder, roleId: string, fresh: boolean): Promise<Result> {
+export async function deleteRole(db: Db, actor: Holder, roleId: string, fresh: boolean, origin: AuditOrigin): Promise<Result> {
   const role = await db.select().from(roles).where(eq(roles.id, roleId)).get();
   if (!role) return { ok: false, message: "That role does not exist.", status: 404 };
   if (role.builtin) return { ok: false, message: `The built-in ${role.name} role cannot be deleted.` };
   const allowed = mayChangeRole(actor, roleId, role.permissions, null);
   if (!allowed.ok) return refused(allowed.message);
   if (!fresh) return reauthFirst;
-  // Only while no agent holds it: the delete and the check are one statement.
-  const result = await db.delete(roles).where(and(eq(roles.id, roleId), sql`NOT EXISTS (SELECT 1 FROM users WHERE role_id = ${roleId})`));
+  // Only while no agent holds it: the delete and the check are one statement. Its audit entry is
+  // in the same batch, stored only if the role is gone: the two land together or not at all.
+  const [result] = await db.batch([
+    db.delete(roles).where(and(eq(roles.id, roleId), sql`NOT EXISTS (SELECT 1 FROM users WHERE role_id = ${roleId})`)),
+    auditInsertWhere(
+      db,
+      { event: "role.deleted", portal: "agent", actorId: actor.id, targetId: roleId },
+      origin,
+      sql`NOT EXISTS (SELECT 1 FROM roles WHERE id = ${roleId})`,
+    ),
+  ]);
   if (!changedAny(result)) return { ok: false, message: "Agents still have this role: give them another role first." };
   return { ok: true, value: undefined };
 }

@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { type AuditEntry, auditInsert, auditOriginOf, recordAudit } from "../audit/audit";
+import { type AuditEntry, auditInsert, auditOriginOf } from "../audit/audit";
 import { type Notice as MailNotice, queueNotices } from "../mail/outbox";
 import { recordAuditWithNotices, sendAfterResponse } from "../mail/notify";
 import { requireSession } from "../auth/middleware";
@@ -286,6 +286,7 @@ peopleRoutes.post("/agents/new", manage, reads(newAgentForm), async (c) => {
     policy.password,
     c.var.clock.now(),
     recentlyReauthenticated(c),
+    auditOriginOf(c),
   );
   await auditRefusal(c, created, "create an agent", null);
   // Refused as a whole (a weak password, a taken email): said above the form, with what was typed kept (but the password).
@@ -298,13 +299,6 @@ peopleRoutes.post("/agents/new", manage, reads(newAgentForm), async (c) => {
       },
       statusOf(created),
     );
-  await recordAudit(c, {
-    event: "user.created",
-    portal: "agent",
-    actorId: c.var.auth.user.id,
-    targetId: created.value,
-    details: { email: form.data.email, roleId: form.data.roleId },
-  });
   return c.redirect("/agent/admin/agents?created=1", 303);
 });
 

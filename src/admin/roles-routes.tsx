@@ -179,10 +179,9 @@ rolesRoutes.post("/new", reads(roleForm), (c) => save(c, null));
 rolesRoutes.get("/:id", (c) => formPage(c, c.req.param("id")));
 rolesRoutes.post("/:id", reads(roleForm), (c) => save(c, c.req.param("id")));
 rolesRoutes.post("/:id/delete", reads(), async (c) => {
-  const deleted = await deleteRole(c.env, getDb(c.env.DB), actorOf(c), c.req.param("id"), recentlyReauthenticated(c));
+  const deleted = await deleteRole(getDb(c.env.DB), actorOf(c), c.req.param("id"), recentlyReauthenticated(c), auditOriginOf(c));
   await refusedOrError(c, deleted, "delete a role", c.req.param("id"));
   if (!deleted.ok) return listPage(c, { error: deleted.message }, deleted.status ?? 400);
   await reloadRolePermissions(portalWriter(c));
-  await recordAudit(c, { event: "role.deleted", portal: "agent", actorId: c.var.auth.user.id, targetId: c.req.param("id") });
   return c.redirect("/agent/admin/roles?done=deleted", 303);
 });

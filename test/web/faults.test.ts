@@ -12,6 +12,7 @@ import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { portalStateTtlMs } from "../../src/portal/state-cache";
 import { droppingEmail, failingEmail, faultyD1, faultyNamespace, overloadedOnce } from "../helpers/faults";
 import { makeGroup, seedAssets } from "../helpers/inventory";
+import { makeRole } from "../helpers/roles";
 import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
 
 beforeEach(async () => {
@@ -152,7 +153,7 @@ describe("D1 failing", () => {
     }
   }
 
-  it("creating an agent: at every D1 call that can fail, the agent is created whole or not at all", async () => {
+  it("creating an agent: at every D1 call that can fail, the agent (with its audit entry) is created whole or not at all", async () => {
     const { client, faults } = await adminWithFaults();
     const group = await makeGroup();
     let n = 0;
@@ -169,15 +170,39 @@ describe("D1 failing", () => {
         });
       },
       async ({ email }) => {
+        const audited = await env.DB.prepare(
+          "SELECT count(*) AS n FROM audit_events WHERE event = 'user.created' AND json_extract(details, '$.email') = ?",
+        )
+          .bind(email)
+          .first<{ n: number }>();
         const user = await findUserByEmail(db(), "agent", email);
-        if (!user) return "none";
+        if (!user) return audited!.n === 0 ? "none" : "partial";
         const members = await env.DB.prepare("SELECT count(*) AS n FROM group_members WHERE agent_id = ?")
           .bind(user.id)
           .first<{ n: number }>();
         const history = await env.DB.prepare("SELECT count(*) AS n FROM password_history WHERE user_id = ?")
           .bind(user.id)
           .first<{ n: number }>();
-        return members!.n === 1 && history!.n === 1 ? "all" : "partial";
+        return members!.n === 1 && history!.n === 1 && audited!.n === 1 ? "all" : "partial";
+      },
+    );
+  });
+
+  it("deleting a role: at every D1 call that can fail, the role goes with its audit entry, or neither", async () => {
+    const { client, faults } = await adminWithFaults();
+    await sweep(
+      async () => ({ roleId: await makeRole(["viewAssets"]) }),
+      ({ roleId }, inject) => {
+        Object.assign(faults, inject);
+        return client.post(`/agent/admin/roles/${roleId}/delete`, {});
+      },
+      async ({ roleId }) => {
+        const role = await env.DB.prepare("SELECT count(*) AS n FROM roles WHERE id = ?").bind(roleId).first<{ n: number }>();
+        const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'role.deleted' AND target_id = ?")
+          .bind(roleId)
+          .first<{ n: number }>();
+        if (role!.n === 1 && audited!.n === 0) return "none";
+        return role!.n === 0 && audited!.n === 1 ? "all" : "partial";
       },
     );
   });
