@@ -394,17 +394,18 @@ export async function deleteRole(db: Db, actor: Holder, roleId: string, fresh: b
   if (!allowed.ok) return refused(allowed.message);
   if (!fresh) return reauthFirst;
   // Only while no agent holds it: the delete and the check are one statement. Its audit entry is
-  // in the same batch, stored only if the role is gone: the two land together or not at all.
+  // in the same batch, stored only if this delete removed the role: the two land together or not
+  // at all, and of two admins deleting it at once only the one who did is recorded.
   const [result] = await db.batch([
     db.delete(roles).where(and(eq(roles.id, roleId), sql`NOT EXISTS (SELECT 1 FROM users WHERE role_id = ${roleId})`)),
-    auditInsertWhere(
-      db,
-      { event: "role.deleted", portal: "agent", actorId: actor.id, targetId: roleId },
-      origin,
-      sql`NOT EXISTS (SELECT 1 FROM roles WHERE id = ${roleId})`,
-    ),
+    auditInsertWhere(db, { event: "role.deleted", portal: "agent", actorId: actor.id, targetId: roleId }, origin, AFTER_ONE_CHANGE),
   ]);
-  if (!changedAny(result)) return { ok: false, message: "Agents still have this role: give them another role first." };
+  if (!changedAny(result)) {
+    // Nothing deleted: someone else deleted it a moment ago, or agents hold it.
+    const still = await db.select({ id: roles.id }).from(roles).where(eq(roles.id, roleId)).get();
+    if (!still) return { ok: false, message: "That role does not exist.", status: 404 };
+    return { ok: false, message: "Agents still have this role: give them another role first." };
+  }
   return { ok: true, value: undefined };
 }
 

@@ -1,10 +1,11 @@
-import { desc, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditEvents } from "../../src/db/schema";
 import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
+import { makeRole } from "../helpers/roles";
 
 const eventsFor = async (userId: string) =>
   (await db().select().from(auditEvents).where(eq(auditEvents.actorId, userId)).orderBy(auditEvents.id)).map((e) => [e.event, e.details]);
@@ -71,6 +72,34 @@ describe("the security audit log", () => {
       ["policy.applied_immediately", "support", null, { audience: "contacts", tab: "mfa" }],
     ]);
     await setMfa("support", { emailOtp: false });
+  });
+});
+
+describe("an audit entry is written with its change", () => {
+  it("two admins deleting one role at once: it is deleted once, and only the admin who deleted it is recorded", async () => {
+    await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+    const clock = fakeClock();
+    const admins = [await makeAdmin(), await makeAdmin()];
+    const clients = admins.map(() => browser({ clock }));
+    await Promise.all(clients.map((client, i) => signIn(client, "agent", admins[i]!)));
+    for (let round = 0; round < 5; round++) {
+      const roleId = await makeRole(["viewAssets"]);
+      const answers = await Promise.all(
+        clients.map(async (client) => {
+          const response = await client.post(`/agent/admin/roles/${roleId}/delete`, {});
+          await response.text();
+          return response.status;
+        }),
+      );
+      // One is told it is deleted; the other that it no longer exists, and nothing is stored for it.
+      expect([...answers].sort(), `round ${round}`).toEqual([303, 404]);
+      const entries = await db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.event, "role.deleted"), eq(auditEvents.targetId, roleId)));
+      expect(entries).toHaveLength(1);
+      expect(entries[0]!.actorId).toBe(admins[answers.indexOf(303)]!.id);
+    }
   });
 });
 
