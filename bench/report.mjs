@@ -7,8 +7,31 @@ export const PERFORMANCE_DOC = "docs/PERFORMANCE.md";
 const START = "<!-- From bench/results.json, written by `npm run bench`: edit bench/report.mjs, not this. -->";
 const END = "<!-- End of the part written by `npm run bench`. -->";
 
-const fmt = (n, digits = 1) => (typeof n !== "number" || Number.isNaN(n) ? "—" : n.toFixed(digits));
-const yes = (met) => (met === null ? "" : met ? "met" : "**missed**");
+/** A measured number as the tables show it; "—" where nothing was measured. */
+export const fmt = (n, digits = 1) => (typeof n !== "number" || Number.isNaN(n) ? "—" : n.toFixed(digits));
+/** A goal's verdict: "met", "**missed**", or nothing for a figure with no goal. */
+export const yes = (met) => (met === null ? "" : met ? "met" : "**missed**");
+
+/** The page scenarios (bench/results.json `pages`), each against the baseline of the same run. */
+export function pagesTable(pages) {
+  return [
+    "| scenario | req/s | p50 ms | p99 ms | req/s vs baseline | p50 vs baseline | goal | |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ...pages.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.rpsRatio, 2)} | ${fmt(r.p50Ratio, 2)} | ${r.goal} | ${yes(r.met)} |`,
+    ),
+  ];
+}
+
+/** Every goal (bench/results.json `goals`) with its value, limit and verdict. */
+export function goalsTable(goals) {
+  return [
+    "| goal | value | limit | |",
+    "| --- | ---: | ---: | --- |",
+    ...goals.map((g) => `| ${g.name} | ${fmt(g.value, Number.isInteger(g.value) ? 0 : 2)} | ${g.limit} | ${yes(g.met)} |`),
+  ];
+}
 
 /** The latest run as markdown: when and where, the goals met and missed, the page table and every goal. */
 export function renderResults(results) {
@@ -19,16 +42,9 @@ export function renderResults(results) {
     "",
     `**${goals.length - missed.length} of ${goals.length} goals met.**${missed.length ? ` Missed: ${missed.map((g) => `${g.name} (${fmt(g.value, 2)} against ${g.limit})`).join("; ")}.` : ""}`,
     "",
-    "| scenario | req/s | p50 ms | p99 ms | req/s vs baseline | p50 vs baseline | goal | |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-    ...pages.map(
-      (r) =>
-        `| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.rpsRatio, 2)} | ${fmt(r.p50Ratio, 2)} | ${r.goal} | ${yes(r.met)} |`,
-    ),
+    ...pagesTable(pages),
     "",
-    "| goal | value | limit | |",
-    "| --- | ---: | ---: | --- |",
-    ...goals.map((g) => `| ${g.name} | ${fmt(g.value, Number.isInteger(g.value) ? 0 : 2)} | ${g.limit} | ${yes(g.met)} |`),
+    ...goalsTable(goals),
   ].join("\n");
 }
 

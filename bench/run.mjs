@@ -14,7 +14,7 @@ import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { generateHOTP } from "@oslojs/otp";
 import { applyMigrations, freePort, queryLocal, randomDevVars, runWorker, seedDemoData } from "../scripts/local-app.mjs";
 import { benchLists } from "./lists.mjs";
-import { PERFORMANCE_DOC, writePerformanceDoc } from "./report.mjs";
+import { fmt, goalsTable, PERFORMANCE_DOC, pagesTable, writePerformanceDoc, yes } from "./report.mjs";
 import { benchStrangers } from "./strangers.mjs";
 import { keepWranglerLogSmall } from "./wrangler-log.mjs";
 
@@ -422,7 +422,6 @@ rmSync(persist, { recursive: true, force: true });
 
 // ---------------------------------------------------------------------------------------------
 const base = summary(PAGES[0][0]);
-const fmt = (n, digits = 1) => (n === undefined || Number.isNaN(n) ? "—" : n.toFixed(digits));
 const table = [];
 const add = (name, s, goal, met) =>
   table.push({ name, rps: s.rps, p50: s.p50, p99: s.p99, rpsRatio: s.rps / base.rps, p50Ratio: s.p50 / base.p50, goal, met });
@@ -577,16 +576,10 @@ results.goals = [
   },
 ];
 
-const yes = (met) => (met === null ? "" : met ? "met" : "**missed**");
 const md = [
   `Measured ${results.date.slice(0, 16).replace("T", " ")} UTC on ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memoryGiB} GiB, ${results.machine.platform}, Node ${results.machine.node}; \`wrangler dev\` (local workerd), ${CONNECTIONS} connections, median of ${ROUNDS} rounds of ${SECONDS} s. Ratios are to the baseline measured in the same run.`,
   "",
-  "| scenario | req/s | p50 ms | p99 ms | req/s vs baseline | p50 vs baseline | goal | |",
-  "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-  ...table.map(
-    (r) =>
-      `| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.rpsRatio, 2)} | ${fmt(r.p50Ratio, 2)} | ${r.goal} | ${yes(r.met)} |`,
-  ),
+  ...pagesTable(table),
   "",
   "| measure | result | goal | |",
   "| --- | --- | --- | --- |",
@@ -637,9 +630,7 @@ const md = [
   "",
   "Goals (`goals` in bench/results.json):",
   "",
-  "| goal | value | limit | |",
-  "| --- | ---: | ---: | --- |",
-  ...results.goals.map((g) => `| ${g.name} | ${fmt(g.value, Number.isInteger(g.value) ? 0 : 2)} | ${g.limit} | ${yes(g.met)} |`),
+  ...goalsTable(results.goals),
   "",
   `The whole run took ${results.totalSeconds} s.`,
 ].join("\n");

@@ -6,13 +6,14 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { QUIET, WRANGLER } from "./wrangler.mjs";
 
 const LIMIT = 1024 * 1024;
 const outdir = "dist/bundle-check";
 rmSync(outdir, { recursive: true, force: true });
-execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir], {
+execFileSync(WRANGLER[0], [WRANGLER[1], "deploy", "--dry-run", "--outdir", outdir], {
   stdio: ["ignore", "ignore", "inherit"],
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  env: { ...process.env, ...QUIET },
 });
 
 const files = readdirSync(outdir, { recursive: true })
@@ -23,7 +24,9 @@ const gzip = gzipSync(Buffer.concat(files.map((f) => readFileSync(f))), { level:
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(`Worker bundle: ${kib(raw)}, ${kib(gzip)} compressed (limit ${kib(LIMIT)}).`);
 if (gzip > LIMIT) {
-  console.error("The compressed Worker bundle is over 1 MiB: find what grew (npx wrangler deploy --dry-run --outdir dist --metafile).");
+  console.error(
+    "The compressed Worker bundle is over 1 MiB: find what grew (npm run wrangler -- deploy --dry-run --outdir dist --metafile).",
+  );
   process.exit(1);
 }
 

