@@ -17,20 +17,14 @@ import { peopleRoutes } from "./admin/people-routes";
 import { requestsRoutes } from "./admin/requests-routes";
 import { pausesRoutes } from "./admin/pauses-routes";
 import { rolesRoutes } from "./admin/roles-routes";
-import { reauthRoutes } from "./auth/reauth";
-import { signInRoutes } from "./auth/routes";
-import { notMeRoutes } from "./auth/not-me-routes";
-import { passwordlessRoutes } from "./auth/passwordless-routes";
-import { passwordResetRoutes } from "./auth/reset-routes";
+import { signInRoutes } from "./sign-in/routes";
 import { PasswordHashConfigurationError, scryptParamsFor } from "./auth/password";
-import { setupRoutes } from "./auth/setup-routes";
+import { setupRoutes } from "./admin/setup-routes";
 import { type Clock, systemClock } from "./lib/clock";
 import { assertSecrets, SecretConfigurationError } from "./lib/encryption";
 import { isDependencyFailure, RETRY_AFTER_SECONDS, Unavailable } from "./lib/failures";
-import { mfaRoutes } from "./mfa/routes";
 import { settingsHubRoutes } from "./settings/hub";
 import { securitySettingsRoutes } from "./settings/routes";
-import { ssoRoutes } from "./sso/routes";
 import { agentHomeRoutes, supportHomeRoutes } from "./portal/routes";
 import { Card, Layout } from "./web/layout";
 import { d1Sessions } from "./lib/d1-session";
@@ -180,13 +174,7 @@ function buildRoutes(extension: AppExtension | null) {
   if (extension) app.route("/", extension.routes);
   for (const portal of ["agent", "support"] as const) {
     app.route(`/${portal}`, signInRoutes(portal));
-    app.route(`/${portal}`, passwordResetRoutes(portal));
-    app.route(`/${portal}`, notMeRoutes(portal));
-    app.route(`/${portal}`, passwordlessRoutes(portal));
-    app.route(`/${portal}`, mfaRoutes(portal));
-    app.route(`/${portal}`, ssoRoutes(portal));
     app.route(`/${portal}`, accountRoutes(portal));
-    app.route(`/${portal}`, reauthRoutes(portal));
   }
   app.route("/agent/settings", settingsHubRoutes);
   app.route("/agent/settings/security", securitySettingsRoutes);

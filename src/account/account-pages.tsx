@@ -1,13 +1,13 @@
 import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../access/auth";
-import { EmailedCodeField, secondProofFor } from "../auth/reauth";
+import { EmailedCodeField, secondProofFor } from "../sign-in/reauth";
 import type { RememberedDevice, SessionInfo } from "../auth/user-do";
-import { Card, ErrorMessage, Field, FieldErrorsContext, FormProblems, Layout, Notice } from "../web/layout";
+import { Card, ErrorMessage, Field, FieldErrorsContext, Layout, Notice } from "../web/layout";
 import type { FieldErrors } from "../lib/validation";
 import { describeDevice } from "./device";
 import { PasswordRulesList } from "./pages";
-import { RecoveryCodesBlock } from "../mfa/pages";
-import { LOW_RECOVERY_CODES } from "../mfa/recovery-codes";
+import { RecoveryCodesBlock } from "../sign-in/second-step-pages";
+import { LOW_RECOVERY_CODES } from "../factors/recovery-codes";
 import { type PersonalEvent, SecurityLog } from "./security-log";
 
 function when(ms: number, now: number): string {
@@ -118,7 +118,7 @@ export function AccountPage(props: {
   auth: Auth;
   hasPassword: boolean;
   hasApp: boolean;
-  /** Whether the app's code confirms it's them in this session (appProves in src/auth/reauth.tsx). */
+  /** Whether the app's code confirms it's them in this session (appProves in src/sign-in/reauth.tsx). */
   appProves: boolean;
   unusedRecoveryCodes: number;
   rules: PasswordRule[];
@@ -350,31 +350,6 @@ export function AccountPage(props: {
           </div>
         </div>
       </section>
-    </Layout>
-  );
-}
-
-export function ChangeExpiredPasswordPage(props: {
-  auth: Auth;
-  rules: PasswordRule[];
-  error?: string | undefined;
-  errors?: FieldErrors | undefined;
-}) {
-  const errors = props.errors ?? {};
-  return (
-    <Layout title="Change password" auth={props.auth}>
-      <Card title="Change password">
-        <p>Your password has expired under your organisation's policy. Choose a new one to continue.</p>
-        <FormProblems error={props.error} errors={errors} fields={["password", "confirm"]} />
-        <form method="post" action={`/${props.auth.portal}/login/change-password`} class="stack">
-          <Field label="New password" name="password" type="password" autocomplete="new-password" autofocus error={errors.password} />
-          <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" error={errors.confirm} />
-          <PasswordRulesList rules={props.rules} />
-          <button type="submit" class="primary">
-            Change password
-          </button>
-        </form>
-      </Card>
     </Layout>
   );
 }

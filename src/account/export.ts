@@ -3,12 +3,12 @@
 // are never part of it: no password hash, authenticator secret, recovery code or token.
 import type { Auth } from "../access/auth";
 import { assetsOfUser } from "../assets/my-assets";
-import { userStub } from "../auth/sessions";
+import { userStub } from "../auth/user-object";
 import { findUserById } from "../auth/users";
 import type { Db } from "../db";
-import { listPasskeys } from "../mfa/passkeys";
-import { countUnusedRecoveryCodes } from "../mfa/recovery-codes";
-import { hasConfirmedAuthenticator } from "../mfa/totp";
+import { listPasskeys } from "../factors/passkeys";
+import { countUnusedRecoveryCodes } from "../factors/recovery-codes";
+import { hasConfirmedAuthenticator } from "../factors/totp";
 import { linkedIdentityOf } from "../sso/invitations";
 import { describeDevice } from "./device";
 import { personalSecurityLog } from "./security-log";

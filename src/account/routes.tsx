@@ -1,28 +1,26 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { auditInsert, auditOriginOf, recordAudit } from "../audit/audit";
-import { type Notice, queueNotices } from "../mail/outbox";
-import { sendAfterResponse } from "../mail/notify";
-import { utcMinute } from "../lib/clock";
+import { recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { setPassword } from "../auth/password-change";
 import { passwordRules } from "../auth/password-policy";
-import type { Auth } from "../access/auth";
-import { endAllSessionsOfUser, rotateSession, userStub } from "../auth/sessions";
+import { endAllSessionsOfUser, rotateSession } from "../auth/sessions";
+import { userStub } from "../auth/user-object";
 import { findUserById } from "../auth/users";
-import { type Db, getDb } from "../db";
+import { getDb } from "../db";
 import { type FieldErrors, formRefusal, parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
-import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../mfa/passkeys";
-import { signInWays } from "../auth/sign-in-ways";
+import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../factors/passkeys";
+import { signInWays } from "../sign-in/ways";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
-import { hasConfirmedAuthenticator } from "../mfa/totp";
-import { type Portal, portalLabel } from "../portal/policy";
-import { AccountPage, ChangeExpiredPasswordPage, NewRecoveryCodesPage } from "./account-pages";
+import { hasConfirmedAuthenticator } from "../factors/totp";
+import type { Portal } from "../portal/policy";
+import { AccountPage, NewRecoveryCodesPage } from "./account-pages";
+import { changedOwnPassword, finishPasswordChange, matching, newPasswordFields } from "./own-password";
 import { personalSecurityLog } from "./security-log";
 import { personalData } from "./export";
-import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../mfa/recovery-codes";
+import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../factors/recovery-codes";
 
 import {
   appProves,
@@ -33,7 +31,7 @@ import {
   recentlyReauthenticated,
   requireMoreThanPassword,
   requireRecentAuth,
-} from "../auth/reauth";
+} from "../sign-in/reauth";
 import { ownValue } from "../lib/lookup";
 
 // What the browser sends back from navigator.credentials.create(): checked in depth by @simplewebauthn/server.
@@ -45,21 +43,14 @@ const newPasskeyForm = z.object({
   ),
 });
 
-const newPasswordFields = {
-  password: passwordField("a new password"),
-  confirm: passwordField("the new password again"),
-};
-const matching = { message: "The two new passwords do not match.", path: ["confirm"] };
-
 const changeForm = z
   .object({ current: passwordField("your current password"), code: z.string().max(64).optional().default(""), ...newPasswordFields })
   .refine((f) => f.password === f.confirm, matching);
-const expiredForm = z.object(newPasswordFields).refine((f) => f.password === f.confirm, matching);
 const identityForm = z.object({ current: passwordField("your current password"), code: z.string().max(64).optional().default("") });
 
 type Ctx = Context<AppEnv>;
 
-/** My account (password, sessions) and the forced change of an expired password, for one portal. */
+/** My account (password, sessions, recovery codes, passkeys, remembered devices), for one portal. */
 export function accountRoutes(portal: Portal) {
   const app = new Hono<AppEnv>();
   const signedIn = requireSession(portal);
@@ -310,55 +301,5 @@ export function accountRoutes(portal: Portal) {
     );
   });
 
-  const expired = requireSession(portal, ["change_password"]);
-  app.get("/login/change-password", expired, (c) =>
-    c.html(<ChangeExpiredPasswordPage auth={c.var.auth} rules={passwordRules(c.var.auth.policy.password)} />),
-  );
-  app.post("/login/change-password", expired, reads(expiredForm), async (c) => {
-    const auth = c.var.auth;
-    const rules = passwordRules(auth.policy.password);
-    const form = await parseForm(c, expiredForm);
-    if (!form.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} {...formRefusal(form)} />, 400);
-    const db = getDb(c.env.DB);
-    const user = await findUserById(db, auth.user.id);
-    const told = user ? await changedOwnPassword(c, db, auth, user) : null;
-    const changed =
-      user && told
-        ? await setPassword(c.env, db, user, form.data.password, auth.policy.password, c.var.clock.now(), told.statements)
-        : { ok: false as const, message: "Your account was not found." };
-    if (!changed.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} error={changed.message} />, 400);
-    await finishPasswordChange(c, auth, false, told!.ids);
-    return c.redirect(`/${portal}`, 303);
-  });
-
   return app;
-}
-
-/**
- * A person's own password change is stored with its audit row and a notice to them: someone
- * holding a session of theirs could otherwise change it unseen.
- */
-async function changedOwnPassword(c: Ctx, db: Db, auth: Auth, user: { id: string; email: string; name: string }) {
-  const origin = auditOriginOf(c);
-  const notice: Notice = {
-    userId: user.id,
-    to: user.email,
-    subject: "Your EdgeDesk password was changed",
-    text:
-      `Hello ${user.name},\n\nThe password of your account on the EdgeDesk ${portalLabel(auth.portal).toLowerCase()} was just changed ` +
-      `(${utcMinute(origin.at)}, from ${origin.ip ?? "an unknown address"}). A new password signs out your other sessions.\n` +
-      `If this was not you, reset your password from the sign-in page and tell your administrator straight away.\n`,
-  };
-  const mail = await queueNotices(c.env, db, [notice], origin.at);
-  return {
-    statements: [auditInsert(db, { event: "password.changed", portal: auth.portal, actorId: user.id }, origin), ...mail.statements],
-    ids: mail.ids,
-  };
-}
-
-/** After any password change: a new token for this session (SECURITY.md 13), every other session ended (16). */
-async function finishPasswordChange(c: Ctx, auth: Auth, proved: boolean, mailIds: string[]): Promise<void> {
-  const sessionId = await rotateSession(c, auth, { stage: "full", reauthenticated: true, proved });
-  await endAllSessionsOfUser(c.env, auth.user.id, sessionId ?? undefined);
-  await sendAfterResponse(c, mailIds);
 }

@@ -6,14 +6,14 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { requireRecentAuth } from "../auth/reauth";
+import { requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
 import { sendAfterResponse } from "../mail/notify";
 import { auditOriginOf } from "../audit/audit";
 import { parseForm, reads } from "../lib/validation";
 import { utcMinute } from "../lib/clock";
 import { requirePermission } from "../access/guard";
-import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText } from "../mfa/access-pass";
+import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText } from "../factors/access-pass";
 import { ErrorMessage } from "../web/layout";
 import { AdminFrame, CopyableSecret } from "./pages";
 import { personPage, personToActOn } from "./refusals";

@@ -6,7 +6,8 @@ import { groupMembers, groups, passwordHistory, roles, users } from "../db/schem
 import { hashPassword, scryptParamsFor } from "../auth/password";
 import { passwordHistoryMac } from "../auth/password-change";
 import { checkNewPassword } from "../auth/password-policy";
-import { endAllSessionsOfUser, userStub } from "../auth/sessions";
+import { endAllSessionsOfUser } from "../auth/sessions";
+import { userStub } from "../auth/user-object";
 import { findUserByEmail, newUserRow, normalizeEmail } from "../auth/users";
 import type { PasswordPolicy } from "../portal/policy";
 import type { Permission } from "../access/permissions";

@@ -1,10 +1,11 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { passkeys, recoveryCodeRequests, recoveryCodes, totpCredentials } from "../db/schema";
-import { endAllSessionsOfUser, userStub } from "../auth/sessions";
+import { endAllSessionsOfUser } from "../auth/sessions";
+import { userStub } from "../auth/user-object";
 import { type AuditOrigin, auditInsert } from "../audit/audit";
 import { type Notice, storeWithNotices } from "../mail/outbox";
-import { deleteAccessPasses } from "../mfa/access-pass";
+import { deleteAccessPasses } from "../factors/access-pass";
 import { portalLabel, portalOfKind } from "../portal/policy";
 
 interface Person {

@@ -8,7 +8,7 @@ import { mayManagePerson } from "../access/grants";
 import { auditOriginOf } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { liftPause, livePauses, type Pause } from "../auth/pauses";
-import { recentlyReauthenticated, requireRecentAuth } from "../auth/reauth";
+import { recentlyReauthenticated, requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
 import { utcMinute } from "../lib/clock";
 import { reads } from "../lib/validation";

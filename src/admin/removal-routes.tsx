@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { actorOf, requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
-import { requireRecentAuth } from "../auth/reauth";
+import { requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
 import { ASSET_KIND, SOFTWARE_KIND } from "../assets/kinds";
 import { bulkUpdate } from "../assets/inventory";

@@ -5,11 +5,11 @@ import { findUserById } from "../auth/users";
 import { sendAfterResponse } from "../mail/notify";
 import { type AuditEntry, auditOriginOf } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
-import { requireRecentAuth } from "../auth/reauth";
+import { requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
 import { requirePermission } from "../access/guard";
 import { ErrorMessage, Notice } from "../web/layout";
-import { issueRequestedCodes, pendingRecoveryRequests } from "../mfa/recovery-requests";
+import { issueRequestedCodes, pendingRecoveryRequests } from "../factors/recovery-requests";
 import { AdminFrame } from "./pages";
 import { recoveryCodesIssuedNotice } from "./mfa-admin";
 

@@ -9,7 +9,7 @@ import { roles } from "../db/schema";
 import { type FieldErrors, parseForm, reads, requiredText } from "../lib/validation";
 import { actorOf, requirePermission } from "../access/guard";
 import { grantablePermissions, mayChangeRole } from "../access/grants";
-import { recentlyReauthenticated } from "../auth/reauth";
+import { recentlyReauthenticated } from "../sign-in/reauth";
 import { sendAfterResponse } from "../mail/notify";
 import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "../access/permissions";
 import { ErrorMessage, FormProblems, Notice } from "../web/layout";

@@ -5,7 +5,7 @@
 import { type Context, Hono } from "hono";
 import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
-import { requireRecentAuth } from "../auth/reauth";
+import { requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
 import { recordAuditWithNotices } from "../mail/notify";
 import { requirePermission } from "../access/guard";

@@ -3,7 +3,7 @@
 // exported file can be imported back.
 import { z } from "zod";
 import type { UserProfile } from "../auth/user-do";
-import { userStub } from "../auth/sessions";
+import { userStub } from "../auth/user-object";
 import { type EditableField, humanize, type InventoryKind } from "./kinds";
 import type { Row } from "./listing";
 

@@ -6,7 +6,7 @@ import { hmacHex, hmacMatches } from "../lib/encryption";
 import type { PasswordPolicy } from "../portal/policy";
 import { hashPassword, scryptParamsFor, verifyPassword } from "./password";
 import { checkNewPassword } from "./password-policy";
-import { userStub } from "./sessions";
+import { userStub } from "./user-object";
 
 const HISTORY_KEPT = 24;
 

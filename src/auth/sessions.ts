@@ -11,9 +11,7 @@ import type { Auth } from "../access/auth";
 import type { SessionStage, SignInMethod, UserProfile } from "./user-do";
 import { retryOnceIfTransient } from "../lib/failures";
 
-export function userStub(env: Env, userId: string) {
-  return env.USER_DO.get(env.USER_DO.idFromName(userId));
-}
+import { userStub } from "./user-object";
 
 // The portal objects are reached only through src/portal; tests use this same stub.
 export { portalStub } from "../portal/state-cache";

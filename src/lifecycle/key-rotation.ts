@@ -1,13 +1,13 @@
 // After ENCRYPTION_KEY is rotated, authenticator secrets and recovery codes are
-// encrypted again with the new key: when they are used (src/mfa/totp.ts, recovery-codes.ts), and
+// encrypted again with the new key: when they are used (src/factors/totp.ts, recovery-codes.ts), and
 // by this bounded pass on every scheduled run, so ENCRYPTION_KEY_PREVIOUS can be removed once
 // `staleSecrets` reaches zero (docs/CONFIGURATION.md, "Key rotation").
 import { and, ne, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { mailOutbox, recoveryCodes, totpCredentials } from "../db/schema";
 import { currentSealPrefix } from "../lib/encryption";
-import { resealRecoveryCodes } from "../mfa/recovery-codes";
-import { resealSecret } from "../mfa/totp";
+import { resealRecoveryCodes } from "../factors/recovery-codes";
+import { resealSecret } from "../factors/totp";
 
 const RESEAL_BATCH = 100;
 

@@ -9,7 +9,7 @@ import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
 import { type Holder, mayManagePerson } from "../access/grants";
 import type { Result } from "../admin/agents";
 import { holderOf } from "../admin/agents";
-import { userStub } from "../auth/sessions";
+import { userStub } from "../auth/user-object";
 import { normalizeEmail } from "../auth/users";
 import type { Db } from "../db";
 import { portalOfKind, type UserKind } from "../portal/policy";

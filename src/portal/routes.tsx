@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { hasPermission } from "../access/permissions";
-import { GraceReminder } from "../mfa/grace-banner";
+import { GraceReminder } from "./grace-banner";
 import { Layout } from "../web/layout";
 
 /** The agent portal's home: what this agent may use. */

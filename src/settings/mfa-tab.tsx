@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { DAY } from "../lib/clock";
 import type { MfaPolicy } from "../portal/policy";
-import { relyingParty } from "../mfa/passkeys";
+import { relyingParty } from "../factors/passkeys";
 import { EnrollmentCoverage } from "./coverage";
 import { checkbox, NumberField, Toggle, wholeNumber } from "./fields";
 import type { PolicyTab } from "./policy-tab";

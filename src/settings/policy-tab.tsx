@@ -11,7 +11,7 @@ import { ApplyChoice, SettingsFrame, type TabSlug } from "./pages";
 import { ownValue } from "../lib/lookup";
 import { portalPolicy, portalWriter } from "../portal/context";
 import { changePortalPolicy, freshPolicy } from "../portal/state-cache";
-import { requireRecentAuth } from "../auth/reauth";
+import { requireRecentAuth } from "../sign-in/reauth";
 
 /** One tab of a portal's authentication policy: how to read, show, check and write its part. */
 export interface PolicyTab<T> {

@@ -4,7 +4,8 @@
 import { env } from "cloudflare:workers";
 import { and, desc, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { portalStub, userStub } from "../../src/auth/sessions";
+import { portalStub } from "../../src/auth/sessions";
+import { userStub } from "../../src/auth/user-object";
 import { auditEvents, devMailbox, passkeys } from "../../src/db/schema";
 import { DAY, MINUTE } from "../../src/lib/clock";
 import { browser, type Browser, fakeClock } from "../helpers/app";

@@ -4,7 +4,8 @@
 import { env } from "cloudflare:workers";
 import { eq, inArray, or } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { portalStub, userStub } from "../../src/auth/sessions";
+import { portalStub } from "../../src/auth/sessions";
+import { userStub } from "../../src/auth/user-object";
 import {
   auditEvents,
   inventoryHistory,
@@ -15,11 +16,11 @@ import {
   totpCredentials,
   users,
 } from "../../src/db/schema";
-import { INVALID_CREDENTIALS } from "../../src/auth/routes";
+import { INVALID_CREDENTIALS } from "../../src/sign-in/password-routes";
 import { pseudonymFor } from "../../src/lifecycle/removal";
 import { DAY, MINUTE } from "../../src/lib/clock";
-import { generateRecoveryCodes } from "../../src/mfa/recovery-codes";
-import { pendingEnrollmentKey } from "../../src/mfa/totp";
+import { generateRecoveryCodes } from "../../src/factors/recovery-codes";
+import { pendingEnrollmentKey } from "../../src/factors/totp";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, DEFAULT_PASSWORD, makeAdmin, makeAgent, makeContact } from "../helpers/factories";

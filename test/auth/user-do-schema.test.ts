@@ -1,7 +1,7 @@
 // The Durable Objects' SQLite tables carry a version and migrate, on real DO storage.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { userStub } from "../../src/auth/sessions";
+import { userStub } from "../../src/auth/user-object";
 import { UserDurableObject } from "../../src/auth/user-do";
 import { USER_DO_SCHEMA } from "../../src/auth/user-do/schema";
 import { ddl, migrateSchema, schemaVersion, type SchemaStep } from "../../src/lib/do-schema";

@@ -1,7 +1,7 @@
 // Passkeys in real Chromium, with its virtual authenticator (the DevTools WebAuthn domain): a
 // contact adds one on My account and signs in with it; where passkeys may sign in alone,
 // another signs in with one and no password. This drives web/passkeys.js and the vendored
-// @simplewebauthn/browser end to end; the server-side refusals are tested in test/mfa/passkeys.test.ts.
+// @simplewebauthn/browser end to end; the server-side refusals are tested in test/sign-in/passkeys.test.ts.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {

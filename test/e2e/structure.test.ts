@@ -62,6 +62,16 @@ const LAYER_RULES: { rule: string; from: (file: string) => boolean; forbids: (ta
     forbids: (t) => ROUTE_MODULE.test(t),
   },
   {
+    rule: "src/auth (users, passwords, sessions, the user object) serves sign-in and the rest, and uses neither",
+    from: (f) => f.startsWith("auth/"),
+    forbids: (t) => t.startsWith("sign-in/") || t.startsWith("factors/"),
+  },
+  {
+    rule: "src/factors is a library: nothing of sign-in, of routes or of the request's context",
+    from: (f) => f.startsWith("factors/"),
+    forbids: (t) => t.startsWith("sign-in/") || ROUTE_MODULE.test(t) || t === "app-env.ts",
+  },
+  {
     rule: "src/lib uses nothing of the product",
     from: (f) => f.startsWith("lib/"),
     forbids: (t) => !t.startsWith("lib/") && t !== "app-env.ts",
@@ -93,10 +103,37 @@ describe("src's module structure", () => {
           ["auth/sessions.ts", ["dev/app.ts", "auth/routes.tsx"]],
           ["lib/clock.ts", ["auth/sessions.ts"]],
           ["db/index.ts", ["assets/kinds.ts"]],
+          ["auth/users.ts", ["sign-in/steps.ts", "factors/totp.ts"]],
+          ["factors/totp.ts", ["sign-in/steps.ts", "app-env.ts", "account/routes.tsx"]],
         ]),
       ),
-    ).toHaveLength(4);
+    ).toHaveLength(10);
     expect(layerViolations(graph)).toEqual([]);
+  });
+
+  // The factors can be used by anything that has a database and a clock: a scheduled run, a test,
+  // another way of signing in. So nothing they use, however far down, reads a request.
+  it("keeps src/factors, and everything it uses, free of Hono", () => {
+    const graph = importGraph(sourceFiles("src"));
+    const reached = new Set<string>();
+    const visit = (file: string) => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const next of graph.get(file) ?? []) visit(next);
+    };
+    const factors = [...graph.keys()].filter((f) => relative("src", f).startsWith("factors/"));
+    expect(factors.map((f) => relative("src", f)).sort()).toEqual(
+      expect.arrayContaining([
+        "factors/totp.ts",
+        "factors/email-otp.ts",
+        "factors/recovery-codes.ts",
+        "factors/passkeys.ts",
+        "factors/access-pass.ts",
+      ]),
+    );
+    for (const file of factors) visit(file);
+    const usingHono = [...reached].filter((f) => /from\s+"hono(\/[a-z-]+)?"/.test(readFileSync(f, "utf8"))).map((f) => relative("src", f));
+    expect(usingHono).toEqual([]);
   });
 
   it("has no import cycles", () => {

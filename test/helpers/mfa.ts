@@ -5,7 +5,7 @@ import { desc, eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { portalStub, sessionCookieName } from "../../src/auth/sessions";
 import { devMailbox } from "../../src/db/schema";
-import { timeStep } from "../../src/mfa/totp";
+import { timeStep } from "../../src/factors/totp";
 import type { MfaPolicy, Portal } from "../../src/portal/policy";
 import type { Browser, FakeClock } from "./app";
 import { db } from "./factories";

@@ -2,7 +2,7 @@
 import { createScheduledController, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { userStub } from "../../src/auth/sessions";
+import { userStub } from "../../src/auth/user-object";
 import { sweepExpired } from "../../src/auth/user-do/sweep";
 import { DAY, MINUTE } from "../../src/lib/clock";
 import { RETENTION_BATCH, retentionSettings, runRetention } from "../../src/lifecycle/retention";

@@ -6,7 +6,7 @@ import { createScheduledController, env, runDurableObjectAlarm } from "cloudflar
 import { and, eq, inArray } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { userStub } from "../../src/auth/sessions";
+import { userStub } from "../../src/auth/user-object";
 import { auditEvents, devMailbox, mailOutbox, notMeLinks, passwordResets, resetRequests } from "../../src/db/schema";
 import { DAY, MINUTE } from "../../src/lib/clock";
 import { deliverDueMail, OUTBOX_CRON, storeWithNotices } from "../../src/mail/outbox";

@@ -2,7 +2,7 @@
 // errors workerd itself raises here, not against messages typed into a test.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { userStub } from "../../src/auth/sessions";
+import { userStub } from "../../src/auth/user-object";
 import { isDependencyFailure } from "../../src/lib/failures";
 import { getDb } from "../../src/db";
 import { roles } from "../../src/db/schema";

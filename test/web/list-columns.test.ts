@@ -3,7 +3,7 @@
 // its own in test/db/column-names.test.ts; passkeys and devices in test/admin.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { requestRecoveryCodes } from "../../src/mfa/recovery-requests";
+import { requestRecoveryCodes } from "../../src/factors/recovery-requests";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeContact } from "../helpers/factories";

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import production from "../../src/index";
 import { createApp } from "../../src/app";
 import { createDevelopmentApp } from "../../src/dev/app";
+import { signInRoutes } from "../../src/sign-in/routes";
 import { makeContact } from "../helpers/factories";
 
 const DEV_TOOLS = [
@@ -44,5 +45,23 @@ describe("the production app", () => {
       expect(response.headers.get("X-EdgeDesk-Storage-Calls"), `${method} ${path}`).toBeNull();
       await response.text();
     }
+  });
+
+  it("has src/sign-in alone mount the paths of signing in, for both portals", () => {
+    const signingIn = /^\/(agent|support)\/(login|logout|sso|reauth)(\/|$)/;
+    const listed = (routes: { method: string; path: string }[]) => routes.map((r) => `${r.method} ${r.path}`).sort();
+    const app = listed(createApp().routes.filter((r) => signingIn.test(r.path)));
+    const own = (["agent", "support"] as const).flatMap((portal) =>
+      signInRoutes(portal).routes.map((r) => ({ method: r.method, path: `/${portal}${r.path}` })),
+    );
+    expect(own.length).toBeGreaterThan(40);
+    // Same entries, same number of times: no other module adds a handler or a middleware there.
+    expect(app).toEqual(listed(own.filter((r) => signingIn.test(r.path))));
+    expect(listed(own).filter((r) => !signingIn.test(r.split(" ")[1]!))).toEqual([]);
+    for (const path of ["/agent/login", "/support/login/verify", "/agent/login/forgot", "/support/sso/callback", "/agent/reauth"])
+      expect(
+        app.some((r) => r.endsWith(` ${path}`)),
+        path,
+      ).toBe(true);
   });
 });

@@ -1,12 +1,4 @@
-import {
-  EMAIL_OTP,
-  type EmailOtpCheck,
-  type EmailOtpIssue,
-  newOtpCode,
-  otpMac,
-  otpMacMatches,
-  type OtpRow,
-} from "../../mfa/email-otp-rules";
+import { EMAIL_OTP, type EmailOtpCheck, type EmailOtpIssue, newOtpCode, otpMac, otpMacMatches, type OtpRow } from "./email-otp-rules";
 import { newId } from "../../lib/crypto";
 
 /**

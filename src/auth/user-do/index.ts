@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../../db";
 import type { Portal, UserKind } from "../../portal/policy";
 import { findUserById } from "../users";
-import type { EmailOtpCheck, EmailOtpIssue } from "../../mfa/email-otp-rules";
+import type { EmailOtpCheck, EmailOtpIssue } from "./email-otp-rules";
 import { migrateSchema } from "../../lib/do-schema";
 import { USER_DO_SCHEMA } from "./schema";
 import * as sessions from "./sessions";

@@ -1,5 +1,5 @@
 import { SESSION_POLICY_LIMITS } from "../../portal/policy";
-import { EMAIL_OTP } from "../../mfa/email-otp-rules";
+import { EMAIL_OTP } from "./email-otp-rules";
 import { PENDING_SESSION_LIFETIME_MS } from "./sessions";
 import { KNOWN_DEVICE_WINDOW_DAYS } from "./known-devices";
 import { DAY } from "../../lib/clock";

@@ -1,0 +1,317 @@
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { recordAudit } from "../audit/audit";
+import { getDb } from "../db";
+import { MINUTE } from "../lib/clock";
+import { parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
+import { waitMessage } from "../limits/limits";
+import { attempterOf, attemptRight, attemptUnjudged, countAttemptAt, trustThisBrowser } from "./attempts";
+import { retryAfterSeconds } from "../limits/limits";
+import { findAuthenticator, verifyAuthenticatorCode } from "../factors/totp";
+import type { Portal } from "../portal/policy";
+import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
+import { verifyPassword } from "../auth/password";
+import { rotateSession } from "../auth/sessions";
+import { userStub } from "../auth/user-object";
+import { sendEmailOtp } from "../factors/email-otp";
+import { findUserById } from "../auth/users";
+import { requireSession } from "../auth/middleware";
+import { Unavailable } from "../lib/failures";
+import { CODE_CHECK_UNAVAILABLE } from "../auth/user-do/email-otp-rules";
+
+/** SECURITY.md 11, 17: sensitive admin actions need a re-authentication this recent. */
+export const REAUTH_WINDOW_MS = 5 * MINUTE;
+
+type Ctx = Context<AppEnv>;
+/** `proved`: more than the password was shown (the app's code, or a mailed code). */
+type Confirmed =
+  | { ok: true; user: NonNullable<Awaited<ReturnType<typeof findUserById>>>; proved: boolean }
+  | { ok: false; status: 400 | 401 | 429; message: string };
+
+/** The email code that confirms identity belongs to this session's own flow, never a sign-in's. */
+const confirmFlowId = (auth: { session: { id: string } }) => `confirm:${auth.session.id}`;
+
+/**
+ * What confirming identity asks of this person besides the password: their app's code, a mailed
+ * code, or nothing. Where it is nothing, a session that proved only a password from a browser new
+ * to the account may add a mailed code, which it needs before adding a sign-in factor
+ * (SECURITY.md 38: whoever holds a stolen password does not hold the mailbox too, as a rule);
+ * "email_optional" says so.
+ */
+export function secondProofFor(
+  hasApp: boolean,
+  policy: { mfa: { emailOtp: boolean } },
+  passwordOnly = false,
+): "app" | "email" | "email_optional" | "none" {
+  return hasApp ? "app" : policy.mfa.emailOtp ? "email" : passwordOnly ? "email_optional" : "none";
+}
+
+/**
+ * Whether the person's authenticator app proves it's them in this session: it does unless the
+ * session signed in with just a password from a new browser and the app was set up since (by
+ * whoever holds the password, as far as we know: SECURITY.md 38).
+ */
+export async function appProves(
+  db: ReturnType<typeof getDb>,
+  auth: { user: { id: string }; session: { passwordOnly: boolean; createdAt: number } },
+): Promise<boolean> {
+  const app = await findAuthenticator(db, auth.user.id);
+  if (app?.confirmedAt == null) return false;
+  return !auth.session.passwordOnly || app.confirmedAt < auth.session.createdAt;
+}
+
+/**
+ * SECURITY.md 18: the current password, and a second proof: the authenticator code when the user
+ * has one, else a code mailed for this confirmation when the portal uses email
+ * codes; each throttled like sign-in. Used by My account and by re-authentication.
+ */
+export async function confirmIdentity(c: Ctx, form: { current: string; code: string }): Promise<Confirmed> {
+  const auth = c.var.auth;
+  const db = getDb(c.env.DB);
+  const now = c.var.clock.now();
+  const user = await findUserById(db, auth.user.id);
+  if (!user?.passwordHash) return { ok: false, status: 400, message: "You sign in with Microsoft, so your password is managed there." };
+  // Counted like sign-in's password and codes (per account, for this browser), before either is checked.
+  const who = await attempterOf(c, auth.portal, user.email);
+  const holder = async () => user;
+  const attempt = await countAttemptAt(c, who, "password", { perSource: false, method: "reauth", holder, targetId: user.id });
+  if (!attempt.allowed) return { ok: false, status: 429, message: `Too many attempts. Try again in ${waitMessage(attempt.retryAfterMs)}.` };
+  if (!(await verifyPassword(user.passwordHash, form.current)))
+    return { ok: false, status: 401, message: "Your current password is not right." };
+  const proof = secondProofFor(await appProves(db, auth), auth.policy, auth.session.passwordOnly);
+  if (proof === "app") {
+    const second = await countAttemptAt(c, who, "second_step", { perSource: false, method: "reauth", holder, targetId: user.id });
+    if (!second.allowed)
+      return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitMessage(second.retryAfterMs)}.` };
+    if (!(await verifyAuthenticatorCode(c.env, db, user.id, form.code.trim(), now))) {
+      return { ok: false, status: 401, message: `Enter the current code your authenticator app shows for ${auth.policy.mfa.issuerName}.` };
+    }
+    await attemptRight(c, who, second);
+  }
+  const mailed = proof === "email" || (proof === "email_optional" && form.code.trim() !== "");
+  if (mailed) {
+    if (!form.code.trim()) return { ok: false, status: 401, message: "Enter the code we emailed you: choose “Email me a code” first." };
+    const checked = await userStub(c.env, user.id).verifyEmailOtp(user.id, confirmFlowId(auth), form.code.trim(), now);
+    if (checked === "unavailable") {
+      await attemptUnjudged(c, who, attempt);
+      throw new Unavailable(CODE_CHECK_UNAVAILABLE);
+    }
+    if (checked !== "ok")
+      return {
+        ok: false,
+        status: 401,
+        message:
+          checked === "wrong"
+            ? "That code is not right. Check the newest email from EdgeDesk."
+            : "That code has expired or was used up. Choose “Email me a code” for a new one.",
+      };
+  }
+  await attemptRight(c, who, attempt);
+  const proved = proof === "app" || mailed;
+  // The person proved more than the password here: this browser is theirs to the account's limits.
+  if (proved && auth.session.passwordOnly) await trustThisBrowser(c, auth.portal, user.email);
+  return { ok: true, user, proved };
+}
+
+export function recentlyReauthenticated(c: Ctx): boolean {
+  return c.var.clock.now() - c.var.auth.session.reauthenticatedAt < REAUTH_WINDOW_MS;
+}
+
+export const REAUTH_FIRST_MESSAGE = "Confirm it's you first: your re-authentication is more than 5 minutes old.";
+
+/**
+ * After requireSession: a page visit without a recent re-authentication goes to confirm first;
+ * other requests get 401 (a page with the way to confirm and come back, or JSON for JSON).
+ */
+export function requireRecentAuth(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (recentlyReauthenticated(c)) return next();
+    const portal = c.var.auth.portal;
+    if (c.req.method === "GET") {
+      const url = new URL(c.req.url);
+      return c.redirect(`/${portal}/reauth?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+    }
+    if (/json/i.test(c.req.header("Content-Type") ?? "")) return c.json({ error: REAUTH_FIRST_MESSAGE }, 401);
+    // Back to the page the form was on (a path of ours), once confirmed.
+    const referer = c.req.header("Referer");
+    const back = safeNextPath(
+      referer && URL.canParse(referer) && new URL(referer).origin === new URL(c.req.url).origin
+        ? new URL(referer).pathname + new URL(referer).search
+        : undefined,
+      `/${portal}`,
+    );
+    return c.html(
+      <Layout title="Confirm it's you" portal={portal}>
+        <Card title="Confirm it's you">
+          <ErrorMessage message={REAUTH_FIRST_MESSAGE} />
+          <p>Nothing was changed. Confirm it's you, then make the change again.</p>
+          <a class="button primary" href={`/${portal}/reauth?next=${encodeURIComponent(back)}`}>
+            Confirm it's you
+          </a>
+        </Card>
+      </Layout>,
+      401,
+    );
+  };
+}
+
+export const MAILED_CODE_FIRST = "Enter the code we emailed you too: choose “Email me a code” first.";
+export const MORE_THAN_PASSWORD_MESSAGE =
+  "You signed in with only your password, from a browser you had not used here before. Confirm it's you with a code we email you, then add it.";
+
+/**
+ * After requireRecentAuth, for adding a sign-in factor (SECURITY.md 38): a session whose sign-in
+ * proved only a password from a browser new to the account must prove more first (its second
+ * step, or a mailed code on the confirmation page). Otherwise a stolen password alone would be
+ * enough to add a way back in that outlives a password reset.
+ */
+export function requireMoreThanPassword(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!c.var.auth.session.passwordOnly) return next();
+    return c.json({ error: MORE_THAN_PASSWORD_MESSAGE }, 401);
+  };
+}
+
+const reauthForm = z.object({
+  current: passwordField("your password"),
+  code: z.string().max(64).optional().default(""),
+  next: z.string().max(2048).optional(),
+});
+
+/**
+ * The mailed-code part of an identity form: the code field, and a button that (inside the same
+ * form, so no nesting) asks for a code and comes back to `next`.
+ */
+export function EmailedCodeField(props: { portal: Portal; next: string; optional?: boolean }) {
+  const hint = props.optional
+    ? "You signed in to this browser with just your password: to change your password or add a passkey or app here, choose “Email me a code”, then enter the 6 digits."
+    : "Choose “Email me a code”, then enter the 6 digits here.";
+  return (
+    <>
+      <Field
+        label="Code from your email"
+        name="code"
+        inputmode="numeric"
+        autocomplete="one-time-code"
+        maxlength={6}
+        required={false}
+        hint={hint}
+      />
+      <div class="actions">
+        <button
+          type="submit"
+          formaction={`/${props.portal}/reauth/email?next=${encodeURIComponent(props.next)}`}
+          formmethod="post"
+          formnovalidate
+        >
+          Email me a code
+        </button>
+      </div>
+    </>
+  );
+}
+
+export const CODE_SENT = "We emailed you a code. It works once, for 10 minutes.";
+
+function ReauthPage(props: {
+  portal: Portal;
+  next: string;
+  proof: ReturnType<typeof secondProofFor>;
+  issuer: string;
+  hasPassword: boolean;
+  error?: string;
+  notice?: string;
+}) {
+  return (
+    <Layout title="Confirm it's you" portal={props.portal}>
+      <Card title="Confirm it's you">
+        <p>This action needs you to confirm your identity again. It stays confirmed for 5 minutes.</p>
+        <ErrorMessage message={props.error} />
+        <Notice message={props.notice} />
+        {props.hasPassword ? (
+          <form method="post" action={`/${props.portal}/reauth`} class="stack">
+            <input type="hidden" name="next" value={props.next} />
+            <Field label="Password" name="current" type="password" autocomplete="current-password" autofocus />
+            {props.proof === "app" && (
+              <Field
+                label="Authentication code"
+                name="code"
+                inputmode="numeric"
+                autocomplete="one-time-code"
+                maxlength={6}
+                hint={`The 6 digits your authenticator app shows for ${props.issuer}.`}
+              />
+            )}
+            {(props.proof === "email" || props.proof === "email_optional") && (
+              <EmailedCodeField
+                portal={props.portal}
+                next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`}
+                optional={props.proof === "email_optional"}
+              />
+            )}
+            <button type="submit" class="primary">
+              Confirm
+            </button>
+          </form>
+        ) : (
+          <>
+            <p>Microsoft will ask for your password again (signing in to Microsoft earlier does not count).</p>
+            <a class="button sso" href={`/${props.portal}/sso/start?reauth=1&next=${encodeURIComponent(props.next)}`}>
+              Confirm with Microsoft
+            </a>
+          </>
+        )}
+      </Card>
+    </Layout>
+  );
+}
+
+/** /{portal}/reauth: confirm identity again (password, plus the app's code when enrolled). */
+export function reauthRoutes(portal: Portal) {
+  const app = new Hono<AppEnv>();
+  const home = `/${portal}`;
+  async function page(c: Ctx, next: string, error?: string, status: 200 | 400 | 401 | 429 | 503 = 200, notice?: string) {
+    const db = getDb(c.env.DB);
+    const [user, hasApp] = await Promise.all([findUserById(db, c.var.auth.user.id), appProves(db, c.var.auth)]);
+    return c.html(
+      <ReauthPage
+        portal={portal}
+        next={next}
+        proof={secondProofFor(hasApp, c.var.auth.policy, c.var.auth.session.passwordOnly)}
+        issuer={c.var.auth.policy.mfa.issuerName}
+        hasPassword={!!user?.passwordHash}
+        error={error}
+        notice={notice}
+      />,
+      status,
+    );
+  }
+  app.get("/reauth", requireSession(portal), (c) =>
+    page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined),
+  );
+  // A code mailed to confirm identity, for people whose second factor is email.
+  app.post("/reauth/email", requireSession(portal), reads(), async (c) => {
+    const auth = c.var.auth;
+    const back = safeNextPath(c.req.query("next"), home);
+    if (!auth.policy.mfa.emailOtp && !auth.session.passwordOnly) return page(c, back, "This portal does not use email codes.", 400);
+    const sent = await sendEmailOtp(c.env, auth.user, portal, confirmFlowId(auth), c.var.clock.now());
+    if (!sent.ok) {
+      if (sent.retryAfterMs) c.header("Retry-After", String(retryAfterSeconds(sent.retryAfterMs)));
+      return page(c, back, sent.message, sent.status);
+    }
+    return c.redirect(`${back}${back.includes("?") ? "&" : "?"}code_sent=1`, 303);
+  });
+  app.post("/reauth", requireSession(portal), reads(reauthForm), async (c) => {
+    const form = await parseForm(c, reauthForm);
+    if (!form.ok) return page(c, home, form.message, 400);
+    const next = safeNextPath(form.data.next, home);
+    const confirmed = await confirmIdentity(c, form.data);
+    if (!confirmed.ok) return page(c, next, confirmed.message, confirmed.status);
+    // ASVS 7.2.4: a new token after re-authentication too.
+    await rotateSession(c, c.var.auth, { stage: "full", reauthenticated: true, proved: confirmed.proved });
+    await recordAudit(c, { event: "reauthenticated", portal, actorId: c.var.auth.user.id });
+    return c.redirect(next, 303);
+  });
+  return app;
+}
