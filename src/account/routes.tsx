@@ -1,7 +1,9 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../audit/audit";
+import { auditAfterOneChange } from "../audit/events";
+import { owedAudit, storeOwedAudits } from "../audit/owed";
 import { requireSession } from "../auth/middleware";
 import { setPassword } from "../auth/password-change";
 import { passwordRules } from "../auth/password-policy";
@@ -168,8 +170,10 @@ export function accountRoutes(portal: Portal) {
 
   app.post("/account/sessions/others/revoke", signedIn, reads(), async (c) => {
     const auth = c.var.auth;
-    const ended = await endAllSessionsOfUser(c.env, auth.user.id, auth.session.id);
-    await recordAudit(c, { event: "sessions.revoked", portal, actorId: auth.user.id, details: { scope: "others", count: ended } });
+    // The entry is recorded by the person's object with the change, with the number it ended.
+    await endAllSessionsOfUser(c.env, auth.user.id, auth.session.id, [
+      owedAudit({ event: "sessions.revoked", portal, actorId: auth.user.id, details: { scope: "others" } }, auditOriginOf(c)),
+    ]);
     return c.redirect(`/${portal}/account?done=others`, 303);
   });
 
@@ -195,17 +199,18 @@ export function accountRoutes(portal: Portal) {
       form.data.name,
       form.data.response as unknown as RegistrationResponseJSON,
       c.var.clock.now(),
+      { entry: { event: "passkey.added", portal, actorId: auth.user.id, details: { name: form.data.name } }, origin: auditOriginOf(c) },
     );
     if (!added.ok) return c.json({ error: added.message }, 400);
-    await recordAudit(c, { event: "passkey.added", portal, actorId: auth.user.id, details: { name: form.data.name } });
     return c.json({ ok: true });
   });
   app.post("/account/passkeys/:id/delete", signedIn, requireRecentAuth(), reads(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
-    if (id.length > 1024 || !(await removePasskey(getDb(c.env.DB), auth.user.id, id)))
+    const db = getDb(c.env.DB);
+    const audit = auditAfterOneChange(db, { entry: { event: "passkey.removed", portal, actorId: auth.user.id }, origin: auditOriginOf(c) });
+    if (id.length > 1024 || !(await removePasskey(db, auth.user.id, id, [audit])))
       return render(c, { error: "That passkey is not registered to your account." }, 400);
-    await recordAudit(c, { event: "passkey.removed", portal, actorId: auth.user.id });
     // The last one gone where passkeys sign in alone: a warning, never a lock-out (password and second step remain).
     const last = signInWays(c.env, auth.policy).passkey && (await listPasskeys(getDb(c.env.DB), auth.user.id)).length === 0;
     return c.redirect(`/${portal}/account?done=${last ? "last_passkey_removed" : "passkey_removed"}`, 303);
@@ -215,9 +220,10 @@ export function accountRoutes(portal: Portal) {
   app.post("/account/devices/:id/forget", signedIn, reads(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
-    if (!/^dev_[a-z2-7]{16}$/.test(id) || !(await userStub(c.env, auth.user.id).forgetDevice(id)))
+    const audit = owedAudit({ event: "devices.forgotten", portal, actorId: auth.user.id, details: { deviceId: id } }, auditOriginOf(c));
+    if (!/^dev_[a-z2-7]{16}$/.test(id) || !(await userStub(c.env, auth.user.id).forgetDevice(id, [audit])))
       return render(c, { error: "That device is not remembered." }, 400);
-    await recordAudit(c, { event: "devices.forgotten", portal, actorId: auth.user.id, details: { deviceId: id } });
+    await storeOwedAudits(c.env, auth.user.id, [audit]);
     return c.redirect(`/${portal}/account?done=device`, 303);
   });
 
@@ -226,9 +232,13 @@ export function accountRoutes(portal: Portal) {
     const id = c.req.param("id");
     if (!/^ses_[a-z2-7]{16}$/.test(id)) return render(c, { error: "That session does not exist." }, 400);
     // Only this user's own Durable Object is asked, so nobody can end someone else's session.
-    const ended = await userStub(c.env, auth.user.id).revokeSession(id);
+    const audit = owedAudit(
+      { event: "sessions.revoked", portal, actorId: auth.user.id, details: { scope: "one", sessionId: id } },
+      auditOriginOf(c),
+    );
+    const ended = await userStub(c.env, auth.user.id).revokeSession(id, [audit]);
     if (!ended) return render(c, { error: "That session had already ended." }, 400);
-    await recordAudit(c, { event: "sessions.revoked", portal, actorId: auth.user.id, details: { scope: "one", sessionId: id } });
+    await storeOwedAudits(c.env, auth.user.id, [audit]);
     if (id === auth.session.id) return c.redirect(`/${portal}/login?signed_out=1`, 303);
     return c.redirect(`/${portal}/account?done=one`, 303);
   });
@@ -276,9 +286,11 @@ export function accountRoutes(portal: Portal) {
         429,
       );
     }
-    const codes = await generateRecoveryCodes(c.env, db, auth.user.id, now);
+    const codes = await generateRecoveryCodes(c.env, db, auth.user.id, now, {
+      entry: { event: "recovery_codes.regenerated", portal, actorId: auth.user.id },
+      origin: auditOriginOf(c),
+    });
     await rotateSession(c, auth, { stage: "full", reauthenticated: true, proved: confirmed.proved });
-    await recordAudit(c, { event: "recovery_codes.regenerated", portal, actorId: auth.user.id });
     return c.html(<NewRecoveryCodesPage auth={auth} codes={codes} />);
   });
 

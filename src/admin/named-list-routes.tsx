@@ -2,7 +2,8 @@ import { changedAny } from "../db";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf } from "../audit/audit";
+import { auditStatementWhere } from "../audit/events";
 import { requireSession } from "../auth/middleware";
 import { newId } from "../lib/crypto";
 import { parseForm, reads, requiredText } from "../lib/validation";
@@ -111,17 +112,18 @@ export function namedListRoutes(list: NamedList) {
   });
   app.post("/:id/delete", reads(), async (c) => {
     // Deleted only while nothing refers to it: the check and the delete are one statement.
-    const deleted = await c.env.DB.prepare(`DELETE FROM ${list.table} AS t WHERE t.id = ? AND (${list.usage}) = 0`)
-      .bind(c.req.param("id"))
-      .run();
-    if (!changedAny(deleted)) return page(c, { error: `That ${list.noun} is in use or does not exist.` }, 400);
-    await recordAudit(c, {
-      event: "settings.changed",
-      portal: "agent",
-      actorId: c.var.auth.user.id,
-      targetId: null,
-      details: { deleted: list.table, id: c.req.param("id") },
-    });
+    // Its audit entry in the same batch, stored only where the delete took.
+    const entry = { event: "settings.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: null } as const;
+    const [deleted] = await c.env.DB.batch([
+      c.env.DB.prepare(`DELETE FROM ${list.table} AS t WHERE t.id = ? AND (${list.usage}) = 0`).bind(c.req.param("id")),
+      auditStatementWhere(
+        c.env.DB,
+        { ...entry, details: { deleted: list.table, id: c.req.param("id") } },
+        auditOriginOf(c),
+        "changes() = 1",
+      ),
+    ]);
+    if (!changedAny(deleted!)) return page(c, { error: `That ${list.noun} is in use or does not exist.` }, 400);
     return c.redirect(list.path, 303);
   });
   return app;

@@ -4,6 +4,7 @@ import type { AppEnv } from "../app-env";
 import { type AuditEntry, auditInsert, auditOriginOf } from "../audit/audit";
 import { type Notice as MailNotice, queueNotices } from "../mail/outbox";
 import { recordAuditWithNotices, sendAfterResponse } from "../mail/notify";
+import { AFTER_ONE_CHANGE, recorded } from "../audit/recording";
 import { requireSession } from "../auth/middleware";
 import { passwordRules } from "../auth/password-policy";
 import { recentlyReauthenticated, requireRecentAuth } from "../sign-in/reauth";
@@ -588,20 +589,34 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
   const back = target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`;
   if (kind === "passkey") {
     const passkey = (await listPasskeys(db, target.id)).find((p) => p.id === itemId);
-    if (!passkey || !(await removePasskey(db, target.id, itemId))) return c.text("That passkey is not registered to this person.", 404);
-    await recordAuditWithNotices(
-      c,
-      [
-        {
-          event: "passkey.removed",
-          portal: portalOfKind(target.kind),
-          actorId: auth.user.id,
-          targetId: target.id,
-          details: { byAdmin: true, name: passkey.name },
-        },
-      ],
-      [secondFactorRemovedNotice(target, `the passkey “${passkey.name}”`, auth.user)],
+    if (!passkey) return c.text("That passkey is not registered to this person.", 404);
+    const origin = auditOriginOf(c);
+    const records = await recorded(
+      c.env,
+      db,
+      {
+        origin,
+        build: async () => ({
+          entries: [
+            {
+              event: "passkey.removed",
+              portal: portalOfKind(target.kind),
+              actorId: auth.user.id,
+              targetId: target.id,
+              details: { byAdmin: true, name: passkey.name },
+            },
+          ],
+          notices: [secondFactorRemovedNotice(target, `the passkey “${passkey.name}”`, auth.user)],
+        }),
+      },
+      null,
+      origin.at,
+      AFTER_ONE_CHANGE,
     );
+    const [first, ...rest] = records.statements;
+    if (!first || !(await removePasskey(db, target.id, itemId, [first, ...rest])))
+      return c.text("That passkey is not registered to this person.", 404);
+    await sendAfterResponse(c, records.ids);
   } else {
     if (!/^dev_[a-z2-7]{16}$/.test(itemId) || !(await userStub(c.env, target.id).forgetDevice(itemId)))
       return c.text("That device is not remembered for this person.", 404);

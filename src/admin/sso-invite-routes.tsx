@@ -7,7 +7,8 @@ import { reads } from "../lib/validation";
 import type { AppEnv } from "../app-env";
 import { requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
-import { recordAuditWithNotices } from "../mail/notify";
+import { auditOriginOf } from "../audit/audit";
+import { sendAfterResponse } from "../mail/notify";
 import { requirePermission } from "../access/guard";
 import { portalOfKind } from "../portal/policy";
 import { createInvitation, INVITATION_LIFETIME_MS } from "../sso/invitations";
@@ -70,13 +71,16 @@ ssoInviteRoutes.post("/people/:id/sso-invite", manage, requireRecentAuth(), read
   const auth = c.var.auth;
   const now = c.var.clock.now();
   const portal = portalOfKind(person.kind);
-  const { token, expiresAt } = await createInvitation(getDb(c.env.DB), person.id, auth.user.id, now);
-  const link = `${new URL(c.req.url).origin}/${portal}/sso/invitation/${token}`;
-  await recordAuditWithNotices(
-    c,
-    [{ event: "sso.invited", portal, actorId: auth.user.id, targetId: person.id, details: { expiresAt } }],
-    [ssoInvitedNotice(person, portal, link, expiresAt, auth.user)],
-  );
+  const linkTo = (token: string) => `${new URL(c.req.url).origin}/${portal}/sso/invitation/${token}`;
+  const { token, expiresAt, mailIds } = await createInvitation(c.env, getDb(c.env.DB), person.id, auth.user.id, now, {
+    origin: auditOriginOf(c),
+    build: async (made) => ({
+      entries: [{ event: "sso.invited", portal, actorId: auth.user.id, targetId: person.id, details: { expiresAt: made.expiresAt } }],
+      notices: [ssoInvitedNotice(person, portal, linkTo(made.token), made.expiresAt, auth.user)],
+    }),
+  });
+  const link = linkTo(token);
+  await sendAfterResponse(c, mailIds);
   c.header("Cache-Control", "no-store");
   return c.html(
     <AdminFrame auth={auth} title={`Invitation for ${person.name}`}>

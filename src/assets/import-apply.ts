@@ -2,6 +2,7 @@
 // JSON parameter (json_each), so 1,000 rows are a handful of statements and never near D1's 100
 // bound parameters. Every changed field gets its history row under the import's batch id, which
 // is what Undo (undo.ts) reverses.
+import { type AuditOrigin, auditStatementWhere } from "../audit/events";
 import { HISTORY_INSERT } from "./inventory";
 import { fieldsOf } from "./fields";
 import type { ImportPlan } from "./import";
@@ -27,6 +28,7 @@ export async function applyImport(
   actorId: string,
   now: number,
   checkedAt: number,
+  origin: AuditOrigin,
 ): Promise<ApplyResult> {
   if (plan.fileErrors.length > 0 || plan.counts.error > 0)
     return { ok: false, message: "The file has errors: fix them and check it again. Nothing was written." };
@@ -83,6 +85,14 @@ export async function applyImport(
          FROM (${updates}) AS p WHERE t.id = json_extract(p.value, '$.id') AND ${claimed}`,
       )
       .bind(json, batchId, now),
+    // Its audit entry, stored where the claim was.
+    auditStatementWhere(
+      db,
+      { event: "inventory.imported", portal: "agent", actorId, details: { list: kind.table, created: creates, updated, batch: batchId } },
+      origin,
+      "EXISTS (SELECT 1 FROM bulk_operations WHERE id = ?)",
+      batchId,
+    ),
   ];
   let results: D1Result[];
   try {

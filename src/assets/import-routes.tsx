@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { requirePermission } from "../access/guard";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf } from "../audit/audit";
 import { parseDeclared, reads } from "../lib/validation";
 import { Card, Layout } from "../web/layout";
 import { IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, type ImportPlan, importHeaders, planImport } from "./import";
@@ -89,18 +89,12 @@ export function importRoutes(kind: InventoryKind) {
       // What the dry run showed is what is written: if the same file now means something else, check it again.
       result =
         expectedCounts(plan) === expect || plan.counts.error > 0
-          ? await applyImport(c.env.DB, kind, plan, run.actorId, c.var.clock.now(), checkedAt)
+          ? await applyImport(c.env.DB, kind, plan, run.actorId, c.var.clock.now(), checkedAt, auditOriginOf(c))
           : { ok: false as const, message: CHANGED_SINCE_DRY_RUN };
     } finally {
       await heavy.release();
     }
     if (!result.ok) return dryRunPage(c, plan, csv, 409, result.message);
-    await recordAudit(c, {
-      event: "inventory.imported",
-      portal: "agent",
-      actorId: c.var.auth.user.id,
-      details: { list: kind.table, created: result.created, updated: result.updated, batch: result.batchId },
-    });
     return c.html(
       <Layout title="Import done" auth={c.var.auth}>
         <Card title="Import done">

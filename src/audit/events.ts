@@ -1,6 +1,6 @@
 // The audit log's events and the statement that appends one, for the batch of the change it
 // records. Plain values only: src/audit/audit.ts adds what a request knows (its time, address).
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { insertWhere } from "../db/insert-where";
 import { auditEvents } from "../db/schema";
@@ -82,6 +82,65 @@ export function auditInsert(db: Db, entry: AuditEntry, origin: AuditOrigin) {
 /** The same, stored only where `condition` holds: with a compare-and-swap change that may match nothing. */
 export function auditInsertWhere(db: Db, entry: AuditEntry, origin: AuditOrigin, condition: SQL) {
   return insertWhere(db, auditEvents, auditRow(entry, origin), condition);
+}
+
+/**
+ * "The statement just before changed one row": for records placed right after a compare-and-swap
+ * that changes one row when it takes. Each record inserts one row, so the next sees 1 in turn.
+ * (A condition on the row's new values cannot tell two requests that wrote the same values at the
+ * same moment apart; SQLite's changes() can.)
+ */
+export const AFTER_ONE_CHANGE = sql`changes() = 1`;
+
+/**
+ * The same for a batch of D1's own statements: stored only where `condition` (SQL, its `?`s
+ * bound to `binds`) holds, e.g. `changes() = 1` or an EXISTS over the change's own rows.
+ */
+export function auditStatementWhere(d1: D1Database, entry: AuditEntry, origin: AuditOrigin, condition: string, ...binds: unknown[]) {
+  const row = auditRow(entry, origin);
+  return d1
+    .prepare(
+      `INSERT INTO audit_events (at, event, portal, actor_id, target_id, ip, user_agent, details) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${condition}`,
+    )
+    .bind(
+      row.at,
+      row.event,
+      row.portal,
+      row.actorId,
+      row.targetId,
+      row.ip,
+      row.userAgent,
+      row.details && JSON.stringify(row.details),
+      ...binds,
+    );
+}
+
+/** An entry and where it came from: what a change's own batch stores with it. */
+export interface AuditRecord {
+  entry: AuditEntry;
+  origin: AuditOrigin;
+}
+
+/** The statement appending `audit` only where the statement just before it changed one row (see AFTER_ONE_CHANGE). */
+export function auditAfterOneChange(db: Db, audit: AuditRecord) {
+  return auditInsertWhere(db, audit.entry, audit.origin, AFTER_ONE_CHANGE);
+}
+
+/**
+ * An entry a user's object owes D1 (src/auth/user-do/owed-audits.ts), named by its key: stored
+ * once, whether the request or the object's alarm gets there first, or both do.
+ */
+export interface OwedAudit {
+  key: string;
+  entry: AuditEntry;
+  origin: AuditOrigin;
+}
+
+export function owedAuditInsert(db: Db, owed: OwedAudit) {
+  return db
+    .insert(auditEvents)
+    .values({ ...auditRow(owed.entry, owed.origin), eventKey: owed.key })
+    .onConflictDoNothing();
 }
 
 function auditRow(entry: AuditEntry, origin: AuditOrigin) {

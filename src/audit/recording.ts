@@ -1,17 +1,11 @@
 // What records a change: its audit rows and the notices to the people it touches, built once the
 // change is known and stored in the change's own batch, only where the change took.
-import { type SQL, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import type { Db } from "../db";
 import { type Notice, queueNotices } from "../mail/outbox";
 import { type AuditEntry, type AuditOrigin, auditInsertWhere } from "./events";
 
-/**
- * "The statement just before changed one row": for records placed right after a compare-and-swap
- * that changes one row when it takes. Each record inserts one row, so the next sees 1 in turn.
- * (A condition on the row's new values cannot tell two requests that wrote the same values at the
- * same moment apart; SQLite's changes() can.)
- */
-export const AFTER_ONE_CHANGE = sql`changes() = 1`;
+export { AFTER_ONE_CHANGE } from "./events";
 
 /** How a change is recorded: where and when it was asked for, and what to record once it is known. */
 export interface Recording<C> {

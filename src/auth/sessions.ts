@@ -12,6 +12,8 @@ import type { SessionStage, SignInMethod, UserProfile } from "./user-do";
 import { retryOnceIfTransient } from "../lib/failures";
 
 import { userStub } from "./user-object";
+import { type OwedAudit, storeOwedAudits } from "../audit/owed";
+import { withEndedCount } from "./user-do/owed-audits";
 
 // The portal objects are reached only through src/portal; tests use this same stub.
 export { portalStub } from "../portal/state-cache";
@@ -147,30 +149,42 @@ export async function rotateSession(
   c: Context<AppEnv>,
   auth: Pick<Auth, "portal" | "user" | "tokenHash" | "policy">,
   next: { stage: SessionStage; reauthenticated: boolean; proved?: boolean },
+  audits: readonly OwedAudit[] = [],
 ): Promise<string | null> {
   const token = await newToken(c.env, auth.user.id);
   const id = newId("ses");
-  const rotated = await userStub(c.env, auth.user.id).rotateSession(auth.tokenHash, {
-    id,
-    tokenHash: await sha256Hex(token),
-    now: c.var.clock.now(),
-    ...next,
-  });
+  const rotated = await userStub(c.env, auth.user.id).rotateSession(
+    auth.tokenHash,
+    { id, tokenHash: await sha256Hex(token), now: c.var.clock.now(), ...next },
+    audits,
+  );
   if (!rotated) return null;
+  await storeOwedAudits(c.env, auth.user.id, audits);
   setSessionCookie(c, auth.portal, token, auth.policy.session.absoluteLifetimeMs);
   return id;
 }
 
 /** Sign out: end this request's session of the portal and clear its cookie. */
-export async function endCurrentSession(c: Context<AppEnv>, portal: Portal): Promise<void> {
+export async function endCurrentSession(c: Context<AppEnv>, portal: Portal, audits: readonly OwedAudit[] = []): Promise<void> {
   const parsed = await parseToken(c.env, getCookie(c, COOKIE_NAMES[portal], "host"));
-  if (parsed) await userStub(c.env, parsed.userId).revokeSessionByToken(parsed.tokenHash);
+  if (parsed && (await userStub(c.env, parsed.userId).revokeSessionByToken(parsed.tokenHash, audits)))
+    await storeOwedAudits(c.env, parsed.userId, audits);
   clearSessionCookie(c, portal);
 }
 
-/** End every session of one user (disabling, password change, MFA reset). */
-export function endAllSessionsOfUser(env: Env, userId: string, exceptSessionId?: string): Promise<number> {
-  return userStub(env, userId).revokeAllSessions(exceptSessionId);
+/**
+ * End every session of one user (disabling, password change, MFA reset), or all but one. `audits`
+ * are recorded with the change, only when a session ended, with the number that did.
+ */
+export async function endAllSessionsOfUser(
+  env: Env,
+  userId: string,
+  exceptSessionId?: string,
+  audits: readonly OwedAudit[] = [],
+): Promise<number> {
+  const ended = await userStub(env, userId).revokeAllSessions(exceptSessionId, audits);
+  if (ended > 0) await storeOwedAudits(env, userId, withEndedCount(audits, ended));
+  return ended;
 }
 
 export function isAdministrator(permissions: readonly Permission[]): boolean {

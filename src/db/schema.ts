@@ -228,8 +228,12 @@ export const auditEvents = sqliteTable(
     ip: text("ip"),
     userAgent: text("user_agent"),
     details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
+    // Names an entry owed by a user's object until D1 holds it (src/auth/user-do/owed-audits.ts):
+    // stored at most once however often the request and the object's alarm both try.
+    eventKey: text("event_key"),
   },
   (t) => [
+    uniqueIndex("audit_events_event_key_idx").on(t.eventKey).where(sql`event_key IS NOT NULL`),
     index("audit_events_at_idx").on(t.at),
     index("audit_events_event_idx").on(t.event, t.at),
     index("audit_events_target_idx").on(t.targetId, t.at),

@@ -8,7 +8,9 @@ import {
 } from "@simplewebauthn/server";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import { and, asc, eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { userStub } from "../auth/user-object";
+import { type AuditRecord, auditAfterOneChange } from "../audit/events";
 import type { Db } from "../db";
 import { passkeys } from "../db/schema";
 
@@ -79,6 +81,7 @@ export async function finishRegistration(
   name: string,
   response: RegistrationResponseJSON,
   now: number,
+  audit: AuditRecord,
 ): Promise<PasskeyResult> {
   const challenge = await userStub(env, userId).takeChallenge("register", now);
   if (!challenge) return { ok: false, message: "That passkey request expired. Try adding it again." };
@@ -96,7 +99,7 @@ export async function finishRegistration(
   }
   if (!verified.verified || !verified.registrationInfo) return { ok: false, message: "The passkey could not be verified. Try again." };
   const { credential } = verified.registrationInfo;
-  const inserted = await db
+  const insert = db
     .insert(passkeys)
     .values({
       id: credential.id,
@@ -110,6 +113,7 @@ export async function finishRegistration(
     })
     .onConflictDoNothing()
     .returning({ id: passkeys.id });
+  const [inserted] = await db.batch([insert, auditAfterOneChange(db, audit)]);
   return inserted.length ? { ok: true } : { ok: false, message: "That passkey is already registered." };
 }
 
@@ -205,13 +209,20 @@ export async function checkAssertion(
   return moved.length ? { ok: true } : { ok: false, message: "The passkey could not be verified. Try again." };
 }
 
-export async function removePasskey(db: Db, userId: string, id: string): Promise<boolean> {
-  return (
-    (
-      await db
-        .delete(passkeys)
-        .where(and(eq(passkeys.id, id), eq(passkeys.userId, userId)))
-        .returning({ id: passkeys.id })
-    ).length > 0
-  );
+/**
+ * Remove one of the person's passkeys, with what records it (its audit entry, a notice) in the
+ * same batch: build those with AFTER_ONE_CHANGE, so they are stored only where one was removed.
+ */
+export async function removePasskey(
+  db: Db,
+  userId: string,
+  id: string,
+  records: readonly [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]],
+): Promise<boolean> {
+  const remove = db
+    .delete(passkeys)
+    .where(and(eq(passkeys.id, id), eq(passkeys.userId, userId)))
+    .returning({ id: passkeys.id });
+  const [removed] = await db.batch([remove, ...records]);
+  return removed.length > 0;
 }

@@ -1,5 +1,6 @@
 import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 import { and, asc, count, eq, isNull } from "drizzle-orm";
+import { type AuditRecord, auditAfterOneChange, auditInsert } from "../audit/events";
 import type { Db } from "../db";
 import { recoveryCodes } from "../db/schema";
 import { newId, randomBytes } from "../lib/crypto";
@@ -22,9 +23,11 @@ export function normalizeRecoveryCode(input: string): string {
  * Make a new set of ten codes; the old set stops working in the same transaction
  * (SECURITY.md 10). Returns the codes, to be shown once to their owner.
  */
-export async function generateRecoveryCodes(env: Env, db: Db, userId: string, now: number): Promise<string[]> {
+/** A new set of codes replaces the old; `audit`, when the person asked for it, is stored in the same batch. */
+export async function generateRecoveryCodes(env: Env, db: Db, userId: string, now: number, audit?: AuditRecord): Promise<string[]> {
   const { codes, rows } = await newCodeRows(env, userId, now);
-  await db.batch([db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)), db.insert(recoveryCodes).values(rows)]);
+  const replace = [db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)), db.insert(recoveryCodes).values(rows)] as const;
+  await (audit ? db.batch([...replace, auditInsert(db, audit.entry, audit.origin)]) : db.batch(replace));
   return codes;
 }
 
@@ -57,7 +60,7 @@ export async function listRecoveryCodes(env: Env, db: Db, userId: string): Promi
  * Spend one code. Marking it used is a compare-and-swap (`used_at IS NULL`), so of parallel
  * requests with the same code exactly one succeeds (SECURITY.md 6).
  */
-export async function useRecoveryCode(env: Env, db: Db, userId: string, input: string, now: number): Promise<boolean> {
+export async function useRecoveryCode(env: Env, db: Db, userId: string, input: string, now: number, audit?: AuditRecord): Promise<boolean> {
   const wanted = normalizeRecoveryCode(input);
   if (!/^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/.test(wanted)) return false;
   const rows = await db
@@ -66,10 +69,11 @@ export async function useRecoveryCode(env: Env, db: Db, userId: string, input: s
     .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
   for (const row of rows) {
     if ((await decryptForUser(env, userId, row.codeEncrypted)) !== wanted) continue;
-    const result = await db
+    const use = db
       .update(recoveryCodes)
       .set({ usedAt: now })
       .where(and(eq(recoveryCodes.id, row.id), isNull(recoveryCodes.usedAt)));
+    const [result] = audit ? await db.batch([use, auditAfterOneChange(db, audit)]) : [await use];
     if (result.meta.changes !== 1) return false;
     await resealRecoveryCodes(env, db, rows);
     return true;

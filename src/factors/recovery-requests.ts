@@ -2,6 +2,7 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import { changedAny, type Db } from "../db";
 import { recoveryCodeRequests, recoveryCodes, users } from "../db/schema";
 import { insertWhere } from "../db/insert-where";
+import { type AuditRecord, auditInsert } from "../audit/events";
 import { AFTER_ONE_CHANGE, type Recording, recorded } from "../audit/recording";
 import { newId } from "../lib/crypto";
 import { newCodeRows } from "./recovery-codes";
@@ -11,8 +12,9 @@ import { newCodeRows } from "./recovery-codes";
  * two hours); an admin with "Access to Agent Recovery Code and Reset MFA" issues them, and the
  * person is shown them at their next sign-in. A request goes pending -> issued -> shown (or reset).
  */
-export async function requestRecoveryCodes(db: Db, userId: string, now: number): Promise<void> {
-  await db.insert(recoveryCodeRequests).values({ id: newId("rcr"), userId, status: "pending", createdAt: now });
+export async function requestRecoveryCodes(db: Db, userId: string, now: number, audit?: AuditRecord): Promise<void> {
+  const ask = db.insert(recoveryCodeRequests).values({ id: newId("rcr"), userId, status: "pending", createdAt: now });
+  await (audit ? db.batch([ask, auditInsert(db, audit.entry, audit.origin)]) : ask);
 }
 
 export async function pendingRecoveryRequests(db: Db) {

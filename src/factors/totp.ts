@@ -2,6 +2,7 @@ import { decodeBase32IgnorePadding, encodeBase32UpperCaseNoPadding } from "@oslo
 import { verifyHOTP } from "@oslojs/otp";
 import { and, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
 import QRCode from "qrcode-svg";
+import { type AuditRecord, auditAfterOneChange } from "../audit/events";
 import type { Db } from "../db";
 import { totpCredentials } from "../db/schema";
 import { decryptForUser, encryptForUser, resealed } from "../lib/encryption";
@@ -99,12 +100,20 @@ export async function pendingEnrollmentKey(env: Env, db: Db, userId: string, now
  * requests with the same code exactly one wins, and the step that confirmed enrollment can
  * never be used again to sign in (SECURITY.md 5, 6).
  */
-async function consumeStep(env: Env, db: Db, userId: string, code: string, now: number, confirming: boolean): Promise<boolean> {
+async function consumeStep(
+  env: Env,
+  db: Db,
+  userId: string,
+  code: string,
+  now: number,
+  confirming: boolean,
+  audit?: AuditRecord,
+): Promise<boolean> {
   const credential = await findAuthenticator(db, userId);
   if (!credential || (credential.confirmedAt == null) !== confirming) return false;
   const step = matchingStep(await loadKey(env, userId, credential.secretEncrypted), code, now);
   if (step === null) return false;
-  const result = await db
+  const update = db
     .update(totpCredentials)
     .set({ lastUsedStep: step, ...(confirming ? { confirmedAt: now } : {}) })
     .where(
@@ -114,6 +123,8 @@ async function consumeStep(env: Env, db: Db, userId: string, code: string, now: 
         or(isNull(totpCredentials.lastUsedStep), lt(totpCredentials.lastUsedStep, step)),
       ),
     );
+  // The audit entry rides in the step's own batch, stored only where the step was taken.
+  const [result] = audit ? await db.batch([update, auditAfterOneChange(db, audit)]) : [await update];
   if (result.meta.changes !== 1) return false;
   await resealSecret(env, db, userId, credential.secretEncrypted);
   return true;
@@ -133,8 +144,9 @@ export async function resealSecret(env: Env, db: Db, userId: string, secretEncry
   return result.meta.changes === 1;
 }
 
-export function confirmEnrollment(env: Env, db: Db, userId: string, code: string, now: number): Promise<boolean> {
-  return consumeStep(env, db, userId, code, now, true);
+/** The first code from a newly set-up app confirms it; `audit` is stored with the confirmation. */
+export function confirmEnrollment(env: Env, db: Db, userId: string, code: string, now: number, audit: AuditRecord): Promise<boolean> {
+  return consumeStep(env, db, userId, code, now, true, audit);
 }
 
 export function verifyAuthenticatorCode(env: Env, db: Db, userId: string, code: string, now: number): Promise<boolean> {

@@ -34,9 +34,10 @@ export async function signInSucceeded(
   portal: Portal,
   user: { id: string; email: string; name: string },
   details: Record<string, unknown>,
-  { passwordOnly }: { passwordOnly: boolean },
+  { passwordOnly, audited = false }: { passwordOnly: boolean; audited?: boolean },
 ): Promise<void> {
-  await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details });
+  // `audited`: the entry went with the session's own change (the user's object owes it).
+  if (!audited) await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details });
   const token = browserToken(c);
   const seen = requestDetails(c);
   const now = c.var.clock.now();

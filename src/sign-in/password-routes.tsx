@@ -1,7 +1,8 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../audit/audit";
+import { owedAudit } from "../audit/owed";
 import { getDb } from "../db";
 import { emailField, parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
 import { sendEmailOtp } from "../factors/email-otp";
@@ -165,8 +166,7 @@ export function passwordRoutes(portal: Portal) {
 
   app.post("/logout", reads(), async (c) => {
     const auth = await readSession(c, portal);
-    await endCurrentSession(c, portal);
-    if (auth) await recordAudit(c, { event: "sign_out", portal, actorId: auth.user.id });
+    await endCurrentSession(c, portal, auth ? [owedAudit({ event: "sign_out", portal, actorId: auth.user.id }, auditOriginOf(c))] : []);
     return c.redirect(`/${portal}/login?signed_out=1`, 303);
   });
 

@@ -1,7 +1,8 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf } from "../audit/audit";
+import { owedAudit } from "../audit/owed";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
@@ -309,8 +310,8 @@ export function reauthRoutes(portal: Portal) {
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return page(c, next, confirmed.message, confirmed.status);
     // ASVS 7.2.4: a new token after re-authentication too.
-    await rotateSession(c, c.var.auth, { stage: "full", reauthenticated: true, proved: confirmed.proved });
-    await recordAudit(c, { event: "reauthenticated", portal, actorId: c.var.auth.user.id });
+    const audit = owedAudit({ event: "reauthenticated", portal, actorId: c.var.auth.user.id }, auditOriginOf(c));
+    await rotateSession(c, c.var.auth, { stage: "full", reauthenticated: true, proved: confirmed.proved }, [audit]);
     return c.redirect(next, 303);
   });
   return app;

@@ -5,7 +5,8 @@ import { requireSession } from "../auth/middleware";
 import type { Auth } from "../access/auth";
 import { endCurrentSession, rotateSession } from "../auth/sessions";
 import { userStub } from "../auth/user-object";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../audit/audit";
+import { owedAudit } from "../audit/owed";
 import { getDb } from "../db";
 import { parseForm, parseJson, reads } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
@@ -83,17 +84,22 @@ interface SecondStepAttempt {
  */
 async function passSecondFactor(c: Ctx, auth: Auth, attempt: SecondStepAttempt, step: PassedStep): Promise<string> {
   await attemptRight(c, attempt.who, attempt.counted);
-  const audit = { portal: auth.portal, actorId: auth.user.id };
-  if (step.passed === "enrollment") await recordAudit(c, { ...audit, event: "mfa.enrolled", details: { method: "app" } });
-  else if (step.passed === "second_factor") {
-    if (step.method === "recovery") await recordAudit(c, { ...audit, event: "recovery_code.used" });
-    await recordAudit(c, { ...audit, event: "mfa.verified", details: { method: step.method } });
-    await signInSucceeded(c, auth.portal, auth.user, { method: "password", secondFactor: step.method }, { passwordOnly: false });
-  }
+  // Setting up the app and using a recovery code are audited with their own change (src/factors);
+  // the second factor passed, and the sign-in it finishes, with the session's move past this step.
+  const origin = auditOriginOf(c);
+  const who = { portal: auth.portal, actorId: auth.user.id };
+  const finished = step.passed === "second_factor" ? { method: "password", secondFactor: step.method } : null;
+  const audits = finished
+    ? [
+        owedAudit({ ...who, event: "mfa.verified", details: { method: finished.secondFactor } }, origin),
+        owedAudit({ ...who, event: "sign_in.succeeded", details: finished }, origin),
+      ]
+    : [];
   const after = await nextStage(getDb(c.env.DB), auth.portal, auth.user.id, auth.policy, c.var.clock.now(), step);
   // An app set up during this sign-in proves nothing about the person (whoever holds the password may have set it up).
   const proved = step.passed === "second_factor";
-  if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true, proved }))) return `/${auth.portal}/login`;
+  if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true, proved }, audits))) return `/${auth.portal}/login`;
+  if (finished) await signInSucceeded(c, auth.portal, auth.user, finished, { passwordOnly: false, audited: true });
   return after.location;
 }
 
@@ -260,8 +266,10 @@ export function secondStepRoutes(portal: Portal) {
         allowed.retryAfterMs,
       );
     }
-    await requestRecoveryCodes(getDb(c.env.DB), auth.user.id, now);
-    await recordAudit(c, { event: "recovery_codes.requested", portal, actorId: auth.user.id });
+    await requestRecoveryCodes(getDb(c.env.DB), auth.user.id, now, {
+      entry: { event: "recovery_codes.requested", portal, actorId: auth.user.id },
+      origin: auditOriginOf(c),
+    });
     return renderStep(c, "recovery", {
       notice:
         "Your request was sent to your administrators. Once they issue new codes, you will see them the next time you sign in with your app.",
@@ -294,8 +302,11 @@ export function secondStepRoutes(portal: Portal) {
     if (!inGracePeriod(auth.policy.mfa, now))
       return renderEnroll(c, "The time to set up the app has ended: set it up now to continue.", 403);
     const after = await nextStage(getDb(c.env.DB), portal, auth.user.id, auth.policy, now, { passed: "enrollment_skipped" });
-    if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true }))) return c.redirect(`/${portal}/login`, 303);
-    await recordAudit(c, { event: "mfa.skipped", portal, actorId: auth.user.id, details: { until: auth.policy.mfa.graceUntil } });
+    const audit = owedAudit(
+      { event: "mfa.skipped", portal, actorId: auth.user.id, details: { until: auth.policy.mfa.graceUntil } },
+      auditOriginOf(c),
+    );
+    if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true }, [audit]))) return c.redirect(`/${portal}/login`, 303);
     return c.redirect(after.location, 303);
   });
 
@@ -306,7 +317,11 @@ export function secondStepRoutes(portal: Portal) {
     const counted = await countSecondStep(c, auth);
     if (!counted.ok) return tooMany(c, renderEnroll(c, counted.message), counted.retryAfterMs);
     const db = getDb(c.env.DB);
-    if (!code || !(await confirmEnrollment(c.env, db, auth.user.id, code, c.var.clock.now()))) {
+    const enrolled = {
+      entry: { event: "mfa.enrolled", portal, actorId: auth.user.id, details: { method: "app" } },
+      origin: auditOriginOf(c),
+    } as const;
+    if (!code || !(await confirmEnrollment(c.env, db, auth.user.id, code, c.var.clock.now(), enrolled))) {
       await recordAudit(c, { event: "mfa.failed", portal, actorId: auth.user.id, details: { method: "enrollment" } });
       return renderEnroll(
         c,
@@ -381,7 +396,8 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
   },
   async recovery(c, auth, code) {
     if (!code) return "Enter one of your recovery codes.";
-    const ok = await useRecoveryCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now());
+    const used = { entry: { event: "recovery_code.used", portal: auth.portal, actorId: auth.user.id }, origin: auditOriginOf(c) } as const;
+    const ok = await useRecoveryCode(c.env, getDb(c.env.DB), auth.user.id, code, c.var.clock.now(), used);
     return ok ? null : "That recovery code is not right, or was already used.";
   },
   /** A pass counts as both factors once (signInWithAccessPass says what else it does). */

@@ -7,7 +7,8 @@ import { signInWays } from "./ways";
 import { readSession, requestDetails, rotateSession, startSession } from "../auth/sessions";
 import { REAUTH_WINDOW_MS } from "./reauth";
 import { Card, Layout } from "../web/layout";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../audit/audit";
+import { owedAudit } from "../audit/owed";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { hmacHex, hmacMatches } from "../lib/encryption";
@@ -230,8 +231,8 @@ export function ssoRoutes(portal: Portal) {
       return refuseReauth(
         "Microsoft did not ask for your password just now, so this cannot confirm it's you. Try again, and sign in at Microsoft when it asks.",
       );
-    await rotateSession(c, auth, { stage: "full", reauthenticated: true });
-    await recordAudit(c, { event: "reauthenticated", portal, actorId: auth.user.id, details: { method: "sso" } });
+    const audit = owedAudit({ event: "reauthenticated", portal, actorId: auth.user.id, details: { method: "sso" } }, auditOriginOf(c));
+    await rotateSession(c, auth, { stage: "full", reauthenticated: true }, [audit]);
     return c.redirect(safeNextPath(flow.next, home), 303);
   }
 

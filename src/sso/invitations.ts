@@ -9,25 +9,33 @@ import { ssoIdentities, ssoInvitations, users, type User } from "../db/schema";
 import { HOUR } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import type { EntraIdentity } from "./oidc";
-import { type Recording, recorded } from "../audit/recording";
+import { AFTER_ONE_CHANGE, type Recording, recorded } from "../audit/recording";
 
 export const INVITATION_LIFETIME_MS = 72 * HOUR;
 export const INVITATION_TOKEN = /^[a-z2-7]{32}$/;
 
 /** A new invitation for `userId`; any earlier one not yet used stops working. The token is returned once. */
+/**
+ * A new invitation replaces any open one; what records it (its audit entry, the invitation mail
+ * carrying its link) is stored in the same batch.
+ */
 export async function createInvitation(
+  env: Env,
   db: Db,
   userId: string,
   createdBy: string,
   now: number,
-): Promise<{ token: string; expiresAt: number }> {
+  record: Recording<{ token: string; expiresAt: number }>,
+): Promise<{ token: string; expiresAt: number; mailIds: string[] }> {
   const token = randomToken();
   const expiresAt = now + INVITATION_LIFETIME_MS;
+  const records = await recorded(env, db, record, { token, expiresAt }, now, AFTER_ONE_CHANGE);
   await db.batch([
     db.delete(ssoInvitations).where(and(eq(ssoInvitations.userId, userId), isNull(ssoInvitations.usedAt))),
     db.insert(ssoInvitations).values({ id: newId("inv"), tokenHash: await sha256Hex(token), userId, createdBy, createdAt: now, expiresAt }),
+    ...records.statements,
   ]);
-  return { token, expiresAt };
+  return { token, expiresAt, mailIds: records.ids };
 }
 
 export interface OpenInvitation {

@@ -52,7 +52,9 @@ describe("the CSV import", () => {
     // Applying the same file anyway (the page offers no Apply) writes nothing.
     const before = await assetCount();
     const plan = await planImport(env.DB, ASSET_KIND, csv, await loadOptions(env.DB));
-    expect(await applyImport(env.DB, ASSET_KIND, plan, agent.id, Date.now(), Date.now())).toEqual({
+    expect(
+      await applyImport(env.DB, ASSET_KIND, plan, agent.id, Date.now(), Date.now(), { at: Date.now(), ip: null, userAgent: null }),
+    ).toEqual({
       ok: false,
       message: "The file has errors: fix them and check it again. Nothing was written.",
     });

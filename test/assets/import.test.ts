@@ -400,7 +400,9 @@ describe("production limits of an import", () => {
     expect(plan.counts).toEqual({ create: IMPORT_MAX_ROWS, update: 0, unchanged: 0, error: 0 });
     expect(new TextEncoder().encode(JSON.stringify(plan.writes)).length).toBeLessThan(MAX_PLAN_JSON_BYTES);
     const { applyImport } = await import("../../src/assets/import-apply");
-    expect(await applyImport(env.DB, ASSET_KIND, plan, agent.id, Date.now(), Date.now())).toMatchObject({
+    expect(
+      await applyImport(env.DB, ASSET_KIND, plan, agent.id, Date.now(), Date.now(), { at: Date.now(), ip: null, userAgent: null }),
+    ).toMatchObject({
       ok: true,
       created: IMPORT_MAX_ROWS,
     });

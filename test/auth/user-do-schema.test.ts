@@ -90,6 +90,7 @@ describe("the user object's schema", () => {
       expect(schemaVersion(state.storage.sql)).toBe(USER_DO_SCHEMA.length);
       expect(tables(state.storage.sql)).toEqual([
         "alerts_owed",
+        "audits_owed",
         "device_watch",
         "devices",
         "known_devices",

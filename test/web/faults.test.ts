@@ -1,8 +1,12 @@
 // The parts EdgeDesk depends on fail. Each failure is injected into the env the app
 // sees (test/helpers/faults.ts); the real D1, KV and Durable Objects do the work until it fires.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { desc, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { sessionCookieName } from "../../src/auth/sessions";
+import { userStub } from "../../src/auth/user-object";
+import { auditEvents } from "../../src/db/schema";
 import { verifyPassword } from "../../src/auth/password";
 import { findUserByEmail, findUserById } from "../../src/auth/users";
 import { browser, fakeClock } from "../helpers/app";
@@ -11,7 +15,7 @@ import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { portalStateTtlMs } from "../../src/portal/state-cache";
 import { droppingEmail, failingEmail, faultyD1, faultyNamespace, overloadedOnce } from "../helpers/faults";
-import { makeGroup, seedAssets } from "../helpers/inventory";
+import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
 
@@ -205,6 +209,110 @@ describe("D1 failing", () => {
         return role!.n === 0 && audited!.n === 1 ? "all" : "partial";
       },
     );
+  });
+
+  it("deleting a location: at every D1 call that can fail, it goes with its audit entry, or neither", async () => {
+    const { client, faults } = await adminWithFaults();
+    await sweep(
+      async () => ({ locationId: await makeLocation() }),
+      ({ locationId }, inject) => {
+        Object.assign(faults, inject);
+        return client.post(`/agent/admin/locations/${locationId}/delete`, {});
+      },
+      async ({ locationId }) => {
+        const left = await env.DB.prepare("SELECT count(*) AS n FROM locations WHERE id = ?").bind(locationId).first<{ n: number }>();
+        const audited = await env.DB.prepare(
+          "SELECT count(*) AS n FROM audit_events WHERE event = 'settings.changed' AND json_extract(details, '$.id') = ?",
+        )
+          .bind(locationId)
+          .first<{ n: number }>();
+        if (left!.n === 1 && audited!.n === 0) return "none";
+        return left!.n === 0 && audited!.n === 1 ? "all" : "partial";
+      },
+    );
+  });
+
+  /**
+   * A change in the person's own object (a session ended) records its audit entry in the same
+   * transaction; the request stores it in D1, and the object's alarm does if the request could
+   * not. So whatever D1 does, once the alarm has run the entry is there exactly once, with its change.
+   */
+  async function sessionsAndEntries(userId: string, event: string) {
+    const person = userStub(env, userId);
+    await runDurableObjectAlarm(person);
+    const sessions = await runInDurableObject(
+      person,
+      (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n,
+    );
+    const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = ? AND actor_id = ?")
+      .bind(event, userId)
+      .first<{ n: number }>();
+    return { sessions, entries: audited!.n };
+  }
+
+  it("signing out everywhere else: the other sessions end with one audit entry (stored by the alarm if D1 failed), or nothing changes", async () => {
+    const clock = fakeClock();
+    await sweep(
+      async () => {
+        const contact = await makeContact();
+        const elsewhere = browser({ clock });
+        await signIn(elsewhere, "support", contact);
+        return { contact, ...(await signedInWithFaults("support", contact, clock)) };
+      },
+      ({ client, faults }, inject) => {
+        Object.assign(faults, inject);
+        return client.post("/support/account/sessions/others/revoke", {});
+      },
+      async ({ contact }) => {
+        const { sessions, entries } = await sessionsAndEntries(contact.id, "sessions.revoked");
+        if (sessions === 2 && entries === 0) return "none";
+        return sessions === 1 && entries === 1 ? "all" : "partial";
+      },
+    );
+    const [row] = await db()
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.event, "sessions.revoked"))
+      .orderBy(desc(auditEvents.id))
+      .limit(1);
+    expect(row?.details).toEqual({ scope: "others", count: 1 });
+  });
+
+  it("signing out: the session ends with its audit entry, however D1 fails", async () => {
+    const clock = fakeClock();
+    await sweep(
+      async () => {
+        const contact = await makeContact();
+        return { contact, ...(await signedInWithFaults("support", contact, clock)) };
+      },
+      ({ client, faults }, inject) => {
+        Object.assign(faults, inject);
+        return client.post("/support/logout", {});
+      },
+      async ({ contact }) => {
+        const { sessions, entries } = await sessionsAndEntries(contact.id, "sign_out");
+        if (sessions === 1 && entries === 0) return "none";
+        return sessions === 0 && entries === 1 ? "all" : "partial";
+      },
+    );
+  });
+
+  it("an entry the person's object owes is stored once, even when the request's store committed but its answer was lost", async () => {
+    const contact = await makeContact();
+    const { client, faults } = await signedInWithFaults("support", contact);
+    await signIn(browser(), "support", contact);
+    // Every D1 call of the request commits and loses its answer: the object never hears that D1 holds the entry.
+    faults.DB = faultyD1(env.DB, () => true, "after").db;
+    const r = await client.post("/support/account/sessions/others/revoke", {});
+    expect(r.status).toBe(303);
+    const owed = () =>
+      runInDurableObject(
+        userStub(env, contact.id),
+        (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM audits_owed").one().n,
+      );
+    expect(await owed()).toBe(1);
+    expect((await sessionsAndEntries(contact.id, "sessions.revoked")).entries).toBe(1);
+    expect(await owed()).toBe(0);
   });
 
   it("an admin changing an agent's role and email: the change, its audit rows and the notices land together, or none", async () => {

@@ -12,6 +12,9 @@ import * as emailOtp from "./email-otp";
 import { putWebauthnChallenge, takeWebauthnChallenge } from "./webauthn-challenges";
 import { holdsExpiringRows, sweepExpired } from "./sweep";
 import * as owed from "./owed-alerts";
+import * as owedAudit from "./owed-audits";
+import type { OwedAudit } from "./owed-audits";
+import { owedAuditInsert } from "../../audit/events";
 import { storeOwedAlert } from "../new-device-alert";
 import { backoff } from "../../lib/backoff";
 import { DAY, MINUTE } from "../../lib/clock";
@@ -35,7 +38,7 @@ export interface UserProfile {
 }
 
 const SWEEP_EVERY_MS = DAY;
-/** When the alarm stores an alert the request has not (it normally has, well before). */
+/** When the alarm stores an alert or audit entry the request has not (it normally has, well before). */
 const OWED_ALERT_FIRST_RETRY_MS = MINUTE;
 
 /**
@@ -73,9 +76,52 @@ export class UserDurableObject extends DurableObject<Env> {
     const now = Date.now();
     sweepExpired(this.sql, now);
     await this.payOwedAlerts(now);
-    const stillOwed = owed.owedAlerts(this.sql);
-    if (stillOwed.length) await this.ctx.storage.setAlarm(now + backoff(Math.min(...stillOwed.map((a) => a.tries))));
+    await this.payOwedAudits(now);
+    const tries = [...owed.owedAlerts(this.sql), ...owedAudit.owedAudits(this.sql)].map((a) => a.tries);
+    if (tries.length) await this.ctx.storage.setAlarm(now + backoff(Math.min(...tries)));
     else if (holdsExpiringRows(this.sql)) await this.ctx.storage.setAlarm(now + SWEEP_EVERY_MS);
+  }
+
+  /**
+   * A change and the audit entries it owes, in one transaction: owed only where the change took.
+   * The request stores them in D1 next (auditsStored); until it has, the alarm will.
+   */
+  private async changeOwingAudits<T>(
+    change: () => T,
+    took: (result: T) => boolean,
+    audits: readonly OwedAudit[] | (() => readonly OwedAudit[]),
+  ): Promise<T> {
+    const owing = { now: false };
+    const result = this.ctx.storage.transactionSync(() => {
+      const result = change();
+      const owed = typeof audits === "function" ? audits() : audits;
+      if (owed.length && took(result)) {
+        owedAudit.recordOwedAudits(this.sql, owed, Date.now());
+        owing.now = true;
+      }
+      return result;
+    });
+    if (owing.now) await this.alarmBy(Date.now() + OWED_ALERT_FIRST_RETRY_MS);
+    return result;
+  }
+
+  /** Store in D1 each audit entry a request could not. An entry is never given up: the log would lie. */
+  private async payOwedAudits(now: number): Promise<void> {
+    for (const entry of owedAudit.owedAudits(this.sql)) {
+      try {
+        await owedAuditInsert(getDb(this.env.DB), entry);
+        owedAudit.auditsPaid(this.sql, [entry.key]);
+      } catch (error) {
+        owedAudit.auditTried(this.sql, entry.key);
+        const age = now - entry.owedSince > DAY ? " (owed for over a day)" : "";
+        console.error(`Storing an owed audit entry (${entry.entry.event}) failed${age}; to be tried again:`, error);
+      }
+    }
+  }
+
+  /** The request stored these entries in D1: nothing is owed for them. */
+  async auditsStored(keys: string[]): Promise<void> {
+    owedAudit.auditsPaid(this.sql, keys);
   }
 
   /** Store in the outbox each new-device alert a request could not; one owed for a day is given up, loudly. */
@@ -123,8 +169,8 @@ export class UserDurableObject extends DurableObject<Env> {
     return devices.listLiveDevices(this.sql, generation, now);
   }
 
-  async forgetDevice(id: string): Promise<boolean> {
-    return devices.deleteDevice(this.sql, id);
+  async forgetDevice(id: string, audits: readonly OwedAudit[] = []): Promise<boolean> {
+    return this.changeOwingAudits(() => devices.deleteDevice(this.sql, id), Boolean, audits);
   }
 
   async forgetAllDevices(): Promise<number> {
@@ -186,24 +232,36 @@ export class UserDurableObject extends DurableObject<Env> {
     return { session: found.live, profile };
   }
 
-  async rotateSession(oldTokenHash: string, next: SessionRotation): Promise<boolean> {
-    return sessions.rotateSessionToken(this.sql, oldTokenHash, next);
+  async rotateSession(oldTokenHash: string, next: SessionRotation, audits: readonly OwedAudit[] = []): Promise<boolean> {
+    return this.changeOwingAudits(() => sessions.rotateSessionToken(this.sql, oldTokenHash, next), Boolean, audits);
   }
 
   async listSessions(check: Omit<SessionCheck, "tokenHash">): Promise<SessionInfo[]> {
     return sessions.listLiveSessions(this.sql, check);
   }
 
-  async revokeSessionByToken(tokenHash: string): Promise<void> {
-    sessions.deleteSessionByToken(this.sql, tokenHash);
+  async revokeSessionByToken(tokenHash: string, audits: readonly OwedAudit[] = []): Promise<boolean> {
+    return this.changeOwingAudits(() => sessions.deleteSessionByToken(this.sql, tokenHash), Boolean, audits);
   }
 
-  async revokeSession(sessionId: string): Promise<boolean> {
-    return sessions.deleteSession(this.sql, sessionId);
+  async revokeSession(sessionId: string, audits: readonly OwedAudit[] = []): Promise<boolean> {
+    return this.changeOwingAudits(() => sessions.deleteSession(this.sql, sessionId), Boolean, audits);
   }
 
-  async revokeAllSessions(exceptSessionId?: string): Promise<number> {
-    return sessions.deleteAllSessions(this.sql, exceptSessionId);
+  /**
+   * Every session (but one) ends. `audits` are owed only when one did, each with the number that
+   * ended in its details (owedAudit.withEndedCount, as the request stores them too).
+   */
+  async revokeAllSessions(exceptSessionId?: string, audits: readonly OwedAudit[] = []): Promise<number> {
+    let ended = 0;
+    return this.changeOwingAudits(
+      () => {
+        ended = sessions.deleteAllSessions(this.sql, exceptSessionId);
+        return ended;
+      },
+      (n) => n > 0,
+      () => owedAudit.withEndedCount(audits, ended),
+    );
   }
 
   async issueEmailOtp(userId: string, flowId: string, now: number): Promise<EmailOtpIssue> {

@@ -85,4 +85,15 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
       tries INTEGER NOT NULL DEFAULT 0
     )`,
   ),
+  // 7: audit entries owed for changes made here, recorded in the change's own transaction and
+  // deleted once D1 holds them (./owed-audits.ts). The alarm stores what the request could not.
+  ddl(
+    `CREATE TABLE audits_owed (
+      event_key TEXT PRIMARY KEY,
+      entry TEXT NOT NULL,
+      origin TEXT NOT NULL,
+      owed_since INTEGER NOT NULL,
+      tries INTEGER NOT NULL DEFAULT 0
+    )`,
+  ),
 ];

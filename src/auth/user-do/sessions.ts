@@ -173,8 +173,8 @@ export function listLiveSessions(sql: SqlStorage, check: Omit<SessionCheck, "tok
   return live;
 }
 
-export function deleteSessionByToken(sql: SqlStorage, tokenHash: string): void {
-  sql.exec("DELETE FROM sessions WHERE token_hash = ?", tokenHash);
+export function deleteSessionByToken(sql: SqlStorage, tokenHash: string): boolean {
+  return sql.exec("DELETE FROM sessions WHERE token_hash = ?", tokenHash).rowsWritten > 0;
 }
 
 export function deleteSession(sql: SqlStorage, sessionId: string): boolean {
