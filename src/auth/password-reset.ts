@@ -9,7 +9,7 @@ import { type Db, getDb } from "../db";
 import { passwordResets, resetRequests, users, type User } from "../db/schema";
 import { MINUTE } from "../lib/clock";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
-import { type AuditOrigin, auditInsert } from "../audit/audit";
+import { type AuditOrigin, auditInsert } from "../audit/events";
 import { CLAIM_MS, type Notice, OUTBOX_BATCH, storeWithNotices } from "../mail/outbox";
 import { backoff } from "../lib/backoff";
 import { kindOfPortal, type Portal, portalLabel } from "../portal/policy";

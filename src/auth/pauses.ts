@@ -4,7 +4,7 @@
 import { and, eq, gt } from "drizzle-orm";
 import type { Holder } from "../access/grants";
 import { mayManagePerson } from "../access/grants";
-import { auditInsert, type AuditOrigin } from "../audit/audit";
+import { auditInsert, type AuditOrigin } from "../audit/events";
 import type { Db } from "../db";
 import { type Notice, storeWithNotices } from "../mail/outbox";
 import { signInPauses, users } from "../db/schema";

@@ -1,6 +1,4 @@
-import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
-import { type AuditOrigin, auditOriginOf } from "../audit/audit";
+import type { AuditOrigin } from "../audit/events";
 import { findUserByEmail } from "../auth/users";
 import { type Clock, DAY } from "../lib/clock";
 import { randomToken } from "../lib/crypto";
@@ -8,7 +6,6 @@ import { eq } from "drizzle-orm";
 import { mailOutbox } from "../db/schema";
 import { recordPause } from "../auth/pauses";
 import { getDb } from "../db";
-import { afterResponse } from "../lib/background";
 import { deliverQueued, type Notice, storeWithNotices } from "../mail/outbox";
 import { kindOfPortal, type Portal, portalLabel } from "../portal/policy";
 import { accountLimiter, waitMessage } from "./limits";
@@ -60,32 +57,39 @@ const OWED = "owed:throttle-notice:";
  * window's mark is already spent, so a notice D1 would not store then is kept in KV for the
  * minute's scheduled run to store.
  */
-export async function noticeThrottling(
-  c: Context<AppEnv>,
+export function throttleNotice(
   who: Attempter,
   way: Way,
   counted: Counted & { allowed: false },
-  holder: () => Promise<Holder | null>,
-) {
-  const notice: ThrottleNotice = {
+  siteOrigin: string,
+  origin: AuditOrigin,
+): ThrottleNotice {
+  return {
     portal: who.portal as Portal,
     email: who.email,
     way,
     retryAfterMs: counted.retryAfterMs,
     bucket: counted.bucket,
     trustedAny: counted.trustedAny,
-    siteOrigin: new URL(c.req.url).origin,
-    origin: auditOriginOf(c),
+    siteOrigin,
+    origin,
     id: randomToken(10),
   };
-  await afterResponse(c, "The throttling notice", async () => {
-    try {
-      await tellThrottled(c.env, notice, await holder(), c.var.clock);
-    } catch (error) {
-      await c.env.OTP_KV.put(`${OWED}${notice.id}`, JSON.stringify(notice), { expirationTtl: DAY / 1000 });
-      throw error;
-    }
-  });
+}
+
+/** Run after the response: tell the holder, or keep the notice in KV for the minute's run. */
+export async function tellThrottledOrKeep(
+  env: Env,
+  notice: ThrottleNotice,
+  holder: () => Promise<Holder | null>,
+  clock: Pick<Clock, "now">,
+): Promise<void> {
+  try {
+    await tellThrottled(env, notice, await holder(), clock);
+  } catch (error) {
+    await env.OTP_KV.put(`${OWED}${notice.id}`, JSON.stringify(notice), { expirationTtl: DAY / 1000 });
+    throw error;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
 // per window, never one row per refused request: SECURITY.md 44).
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../audit/audit";
 import { retryAfterSeconds, waitMessage } from "../limits/limits";
 import {
   type Attempter,
@@ -15,7 +15,8 @@ import {
   type Way,
 } from "../limits/sign-in-guard";
 import { sourceOf } from "../limits/source";
-import { noticeThrottling, type Holder } from "../limits/throttle-notice";
+import { type Holder, tellThrottledOrKeep, throttleNotice } from "../limits/throttle-notice";
+import { afterResponse } from "../lib/background";
 import type { Portal } from "../portal/policy";
 import { sha256Hex } from "../lib/crypto";
 import { browserToken, carriedBrowserHash, vouchedFor, vouchFor } from "../auth/browser";
@@ -64,7 +65,10 @@ export async function refused(
     targetId: audit.targetId ?? null,
     details: { email: who.email, method: audit.method, by: counted.bucket },
   });
-  if (counted.by === "account") await noticeThrottling(c, who, way, counted, holder);
+  if (counted.by === "account") {
+    const notice = throttleNotice(who, way, counted, new URL(c.req.url).origin, auditOriginOf(c));
+    await afterResponse(c, "The throttling notice", () => tellThrottledOrKeep(c.env, notice, holder, c.var.clock));
+  }
 }
 
 /** Count one attempt (per source and per account, or per account alone) and handle a refusal. */
