@@ -4,7 +4,7 @@ import { EmailedCodeField, secondProofFor } from "../sign-in/reauth";
 import type { RememberedDevice, SessionInfo } from "../auth/user-do";
 import { Card, ErrorMessage, Field, FieldErrorsContext, Layout, Notice } from "../web/layout";
 import type { FieldErrors } from "../lib/validation";
-import { describeDevice } from "./device";
+import { describeDevice } from "../lib/device";
 import { PasswordRulesList } from "./pages";
 import { RecoveryCodesBlock } from "../sign-in/second-step-pages";
 import { LOW_RECOVERY_CODES } from "../factors/recovery-codes";

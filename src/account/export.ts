@@ -10,7 +10,7 @@ import { listPasskeys } from "../factors/passkeys";
 import { countUnusedRecoveryCodes } from "../factors/recovery-codes";
 import { hasConfirmedAuthenticator } from "../factors/totp";
 import { linkedIdentityOf } from "../sso/invitations";
-import { describeDevice } from "./device";
+import { describeDevice } from "../lib/device";
 import { personalSecurityLog } from "./security-log";
 
 /** Everything the security log keeps (retention prunes older events), newest first. */

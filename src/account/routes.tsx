@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { auditOriginOf, recordAudit } from "../audit/audit";
 import { auditAfterOneChange } from "../audit/events";
-import { owedAudit, storeOwedAudits } from "../audit/owed";
+import { owedAudit, storeOwedAudits } from "../auth/owed-audits";
 import { requireSession } from "../auth/middleware";
 import { setPassword } from "../auth/password-change";
 import { passwordRules } from "../auth/password-policy";

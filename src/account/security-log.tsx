@@ -3,7 +3,7 @@ import { alias } from "drizzle-orm/sqlite-core";
 import type { AuditEvent } from "../audit/audit";
 import type { Db } from "../db";
 import { auditEvents, removedPeople, users } from "../db/schema";
-import { describeDevice } from "./device";
+import { describeDevice } from "../lib/device";
 import { utcMinute } from "../lib/clock";
 
 /** The events a person sees about their own account, in their words ({actor}: the admin who did it). */

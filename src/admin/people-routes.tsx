@@ -4,6 +4,7 @@ import type { AppEnv } from "../app-env";
 import { type AuditEntry, auditInsert, auditOriginOf } from "../audit/audit";
 import { type Notice as MailNotice, queueNotices } from "../mail/outbox";
 import { recordAuditWithNotices, sendAfterResponse } from "../mail/notify";
+import { owedAudit, storeOwedAudits } from "../auth/owed-audits";
 import { AFTER_ONE_CHANGE, recorded } from "../audit/recording";
 import { requireSession } from "../auth/middleware";
 import { passwordRules } from "../auth/password-policy";
@@ -618,21 +619,21 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
       return c.text("That passkey is not registered to this person.", 404);
     await sendAfterResponse(c, records.ids);
   } else {
-    if (!/^dev_[a-z2-7]{16}$/.test(itemId) || !(await userStub(c.env, target.id).forgetDevice(itemId)))
-      return c.text("That device is not remembered for this person.", 404);
-    await recordAuditWithNotices(
-      c,
-      [
-        {
-          event: "devices.forgotten",
-          portal: portalOfKind(target.kind),
-          actorId: auth.user.id,
-          targetId: target.id,
-          details: { byAdmin: true, deviceId: itemId },
-        },
-      ],
+    // The person's object forgets the device and owes its entry and notice in one transaction.
+    const audit = owedAudit(
+      {
+        event: "devices.forgotten",
+        portal: portalOfKind(target.kind),
+        actorId: auth.user.id,
+        targetId: target.id,
+        details: { byAdmin: true, deviceId: itemId },
+      },
+      auditOriginOf(c),
       [secondFactorRemovedNotice(target, "a remembered device (it will be asked for the second step again)", auth.user)],
     );
+    if (!/^dev_[a-z2-7]{16}$/.test(itemId) || !(await userStub(c.env, target.id).forgetDevice(itemId, [audit])))
+      return c.text("That device is not remembered for this person.", 404);
+    await sendAfterResponse(c, await storeOwedAudits(c.env, target.id, [audit]));
   }
   return c.redirect(`${back}?done=${kind === "passkey" ? "passkey_removed" : "device_forgotten"}`, 303);
 }

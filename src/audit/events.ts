@@ -126,20 +126,11 @@ export function auditAfterOneChange(db: Db, audit: AuditRecord) {
   return auditInsertWhere(db, audit.entry, audit.origin, AFTER_ONE_CHANGE);
 }
 
-/**
- * An entry a user's object owes D1 (src/auth/user-do/owed-audits.ts), named by its key: stored
- * once, whether the request or the object's alarm gets there first, or both do.
- */
-export interface OwedAudit {
-  key: string;
-  entry: AuditEntry;
-  origin: AuditOrigin;
-}
-
-export function owedAuditInsert(db: Db, owed: OwedAudit) {
+/** The entry under a key, stored once however often it is tried: a second try changes no row. */
+export function keyedAuditInsert(db: Db, entry: AuditEntry, origin: AuditOrigin, key: string) {
   return db
     .insert(auditEvents)
-    .values({ ...auditRow(owed.entry, owed.origin), eventKey: owed.key })
+    .values({ ...auditRow(entry, origin), eventKey: key })
     .onConflictDoNothing();
 }
 

@@ -1,7 +1,7 @@
 // A new-device alert as stored: the "This wasn't me" link, its audit row and the mail that carries
 // it, in one batch. Plain values only, for the sign-in's request and the person's object's alarm.
 import { eq } from "drizzle-orm";
-import { describeDevice } from "../account/device";
+import { describeDevice } from "../lib/device";
 import { auditInsert } from "../audit/events";
 import { getDb, type Db } from "../db";
 import { mailOutbox, notMeLinks } from "../db/schema";

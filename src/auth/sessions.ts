@@ -12,7 +12,7 @@ import type { SessionStage, SignInMethod, UserProfile } from "./user-do";
 import { retryOnceIfTransient } from "../lib/failures";
 
 import { userStub } from "./user-object";
-import { type OwedAudit, storeOwedAudits } from "../audit/owed";
+import { type OwedAudit, storeOwedAudits } from "./owed-audits";
 import { withEndedCount } from "./user-do/owed-audits";
 
 // The portal objects are reached only through src/portal; tests use this same stub.
@@ -110,13 +110,22 @@ export async function startSession(
   c: Context<AppEnv>,
   portal: Portal,
   userId: string,
-  options: { stage: SessionStage; method: SignInMethod; policy?: PortalPolicy; passwordOnly?: boolean },
+  options: {
+    stage: SessionStage;
+    method: SignInMethod;
+    policy?: PortalPolicy;
+    passwordOnly?: boolean;
+    /** Recorded by the person's object with the new session (src/auth/owed-audits.ts), stored before the cookie is set. */
+    audits?: readonly OwedAudit[];
+  },
 ): Promise<string> {
   // A generation read a moment ago is safe to reuse: if it moved on since, this session simply
   // fails its first request, which is what "end every session now" asks.
-  const { policy = await portalPolicy(c, portal), ...rest } = options;
+  const { policy = await portalPolicy(c, portal), audits = [], ...rest } = options;
   const { ip, userAgent } = requestDetails(c);
-  const { id, token } = await mintSession(c.env, userId, { ...rest, generation: policy.generation, now: c.var.clock.now(), ip, userAgent });
+  const session = { ...rest, generation: policy.generation, now: c.var.clock.now(), ip, userAgent };
+  const { id, token } = await mintSession(c.env, userId, session, audits);
+  await storeOwedAudits(c.env, userId, audits);
   setSessionCookie(c, portal, token, policy.session.absoluteLifetimeMs);
   return id;
 }
@@ -134,10 +143,11 @@ export async function mintSession(
     userAgent: string;
     passwordOnly?: boolean;
   },
+  audits: readonly OwedAudit[] = [],
 ): Promise<{ id: string; token: string }> {
   const token = await newToken(env, userId);
   const id = newId("ses");
-  await userStub(env, userId).createSession({ id, tokenHash: await sha256Hex(token), ...session });
+  await userStub(env, userId).createSession({ id, tokenHash: await sha256Hex(token), ...session }, audits);
   return { id, token };
 }
 
@@ -174,7 +184,7 @@ export async function endCurrentSession(c: Context<AppEnv>, portal: Portal, audi
 
 /**
  * End every session of one user (disabling, password change, MFA reset), or all but one. `audits`
- * are recorded with the change, only when a session ended, with the number that did.
+ * are recorded with the change, with the number that ended.
  */
 export async function endAllSessionsOfUser(
   env: Env,
@@ -183,7 +193,7 @@ export async function endAllSessionsOfUser(
   audits: readonly OwedAudit[] = [],
 ): Promise<number> {
   const ended = await userStub(env, userId).revokeAllSessions(exceptSessionId, audits);
-  if (ended > 0) await storeOwedAudits(env, userId, withEndedCount(audits, ended));
+  await storeOwedAudits(env, userId, withEndedCount(audits, ended));
   return ended;
 }
 

@@ -6,7 +6,7 @@
 // counts as both factors once, and the person then sets up their authenticator app (or a passkey).
 import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
 import { and, eq, exists, gt, isNull, sql } from "drizzle-orm";
-import { describeDevice } from "../account/device";
+import { describeDevice } from "../lib/device";
 import type { Db } from "../db";
 import { temporaryAccessPasses, totpCredentials } from "../db/schema";
 import { MINUTE, utcMinute } from "../lib/clock";

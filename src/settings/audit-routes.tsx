@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { AUDIT_EVENTS, type AuditEvent } from "../audit/audit";
 import { type AuditFilter, csvCell, searchAudit } from "../audit/log";
-import { describeDevice } from "../account/device";
+import { describeDevice } from "../lib/device";
 import { getDb } from "../db";
 import { parseQuery, reads } from "../lib/validation";
 import { retentionSettings } from "../lifecycle/retention";

@@ -9,7 +9,7 @@ import { auditLogRoutes } from "./audit-routes";
 import { mfaTab } from "./mfa-tab";
 import { passwordTab } from "./password-tab";
 import { sessionTab } from "./session-tab";
-import { policyTabRoutes } from "./policy-tab";
+import { policyTabRoutes } from "./policy-tab-routes";
 import { TABS } from "./pages";
 
 /** Settings > Security and Compliance, mounted at /agent/settings/security. */

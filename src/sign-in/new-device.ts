@@ -36,7 +36,7 @@ export async function signInSucceeded(
   details: Record<string, unknown>,
   { passwordOnly, audited = false }: { passwordOnly: boolean; audited?: boolean },
 ): Promise<void> {
-  // `audited`: the entry went with the session's own change (the user's object owes it).
+  // `audited`: the entry goes with the session's own change (the user's object owes it).
   if (!audited) await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details });
   const token = browserToken(c);
   const seen = requestDetails(c);

@@ -6,7 +6,7 @@
 // activity.
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { describeDevice } from "../account/device";
+import { describeDevice } from "../lib/device";
 import { auditOriginOf } from "../audit/audit";
 import { sendAfterResponse } from "../mail/notify";
 import { getDb } from "../db";

@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { auditOriginOf, recordAudit } from "../audit/audit";
-import { owedAudit } from "../audit/owed";
+import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
 import { emailField, parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
 import { sendEmailOtp } from "../factors/email-otp";

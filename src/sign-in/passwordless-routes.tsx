@@ -8,7 +8,8 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../audit/audit";
+import { owedAudit } from "../auth/owed-audits";
 import { afterResponse } from "../lib/background";
 import { getDb } from "../db";
 import { emailField, parseForm, parseJson, reads, safeNextPath } from "../lib/validation";
@@ -121,8 +122,9 @@ export function passwordlessRoutes(portal: Portal) {
     }
     await attemptRight(c, who, counted);
     // Possession and the person's verification: both factors, so the portal opens at once.
-    await startSession(c, portal, user.id, { stage: "full", method: "passkey" });
-    await signInSucceeded(c, portal, user, { method: "passkey" }, { passwordOnly: false });
+    await signInSucceeded(c, portal, user, { method: "passkey" }, { passwordOnly: false, audited: true });
+    const audit = owedAudit({ event: "sign_in.succeeded", portal, actorId: user.id, details: { method: "passkey" } }, auditOriginOf(c));
+    await startSession(c, portal, user.id, { stage: "full", method: "passkey", audits: [audit] });
     return c.json({ redirect: safeNextPath(form.data.next, `/${portal}`) });
   });
 
@@ -175,9 +177,13 @@ export function passwordlessRoutes(portal: Portal) {
     }
     await attemptRight(c, who, counted);
     const after = await nextStage(db, portal, user.id, policy, now, { passed: "second_factor", method: "pass" });
-    await startSession(c, portal, user.id, { stage: after.stage, method: "pass", policy });
     // Finished now, or when the new app is set up (that step records the sign-in).
-    if (after.stage === "full") await signInSucceeded(c, portal, user, { method: "pass" }, { passwordOnly: false });
+    const finished = after.stage === "full";
+    if (finished) await signInSucceeded(c, portal, user, { method: "pass" }, { passwordOnly: false, audited: true });
+    const audits = finished
+      ? [owedAudit({ event: "sign_in.succeeded", portal, actorId: user.id, details: { method: "pass" } }, auditOriginOf(c))]
+      : [];
+    await startSession(c, portal, user.id, { stage: after.stage, method: "pass", policy, audits });
     return c.redirect(after.location, 303);
   });
 

@@ -1,23 +1,16 @@
-import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { z } from "zod";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf } from "../audit/audit";
-import { owedAudit } from "../audit/owed";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
-import { parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
+import { safeNextPath } from "../lib/validation";
 import { waitMessage } from "../limits/limits";
 import { attempterOf, attemptRight, attemptUnjudged, countAttemptAt, trustThisBrowser } from "./attempts";
-import { retryAfterSeconds } from "../limits/limits";
 import { findAuthenticator, verifyAuthenticatorCode } from "../factors/totp";
 import type { Portal } from "../portal/policy";
-import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
+import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { verifyPassword } from "../auth/password";
-import { rotateSession } from "../auth/sessions";
 import { userStub } from "../auth/user-object";
-import { sendEmailOtp } from "../factors/email-otp";
 import { findUserById } from "../auth/users";
-import { requireSession } from "../auth/middleware";
 import { Unavailable } from "../lib/failures";
 import { CODE_CHECK_UNAVAILABLE } from "../auth/user-do/email-otp-rules";
 
@@ -31,7 +24,7 @@ type Confirmed =
   | { ok: false; status: 400 | 401 | 429; message: string };
 
 /** The email code that confirms identity belongs to this session's own flow, never a sign-in's. */
-const confirmFlowId = (auth: { session: { id: string } }) => `confirm:${auth.session.id}`;
+export const confirmFlowId = (auth: { session: { id: string } }) => `confirm:${auth.session.id}`;
 
 /**
  * What confirming identity asks of this person besides the password: their app's code, a mailed
@@ -174,12 +167,6 @@ export function requireMoreThanPassword(): MiddlewareHandler<AppEnv> {
   };
 }
 
-const reauthForm = z.object({
-  current: passwordField("your password"),
-  code: z.string().max(64).optional().default(""),
-  next: z.string().max(2048).optional(),
-});
-
 /**
  * The mailed-code part of an identity form: the code field, and a button that (inside the same
  * form, so no nesting) asks for a code and comes back to `next`.
@@ -214,105 +201,3 @@ export function EmailedCodeField(props: { portal: Portal; next: string; optional
 }
 
 export const CODE_SENT = "We emailed you a code. It works once, for 10 minutes.";
-
-function ReauthPage(props: {
-  portal: Portal;
-  next: string;
-  proof: ReturnType<typeof secondProofFor>;
-  issuer: string;
-  hasPassword: boolean;
-  error?: string;
-  notice?: string;
-}) {
-  return (
-    <Layout title="Confirm it's you" portal={props.portal}>
-      <Card title="Confirm it's you">
-        <p>This action needs you to confirm your identity again. It stays confirmed for 5 minutes.</p>
-        <ErrorMessage message={props.error} />
-        <Notice message={props.notice} />
-        {props.hasPassword ? (
-          <form method="post" action={`/${props.portal}/reauth`} class="stack">
-            <input type="hidden" name="next" value={props.next} />
-            <Field label="Password" name="current" type="password" autocomplete="current-password" autofocus />
-            {props.proof === "app" && (
-              <Field
-                label="Authentication code"
-                name="code"
-                inputmode="numeric"
-                autocomplete="one-time-code"
-                maxlength={6}
-                hint={`The 6 digits your authenticator app shows for ${props.issuer}.`}
-              />
-            )}
-            {(props.proof === "email" || props.proof === "email_optional") && (
-              <EmailedCodeField
-                portal={props.portal}
-                next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`}
-                optional={props.proof === "email_optional"}
-              />
-            )}
-            <button type="submit" class="primary">
-              Confirm
-            </button>
-          </form>
-        ) : (
-          <>
-            <p>Microsoft will ask for your password again (signing in to Microsoft earlier does not count).</p>
-            <a class="button sso" href={`/${props.portal}/sso/start?reauth=1&next=${encodeURIComponent(props.next)}`}>
-              Confirm with Microsoft
-            </a>
-          </>
-        )}
-      </Card>
-    </Layout>
-  );
-}
-
-/** /{portal}/reauth: confirm identity again (password, plus the app's code when enrolled). */
-export function reauthRoutes(portal: Portal) {
-  const app = new Hono<AppEnv>();
-  const home = `/${portal}`;
-  async function page(c: Ctx, next: string, error?: string, status: 200 | 400 | 401 | 429 | 503 = 200, notice?: string) {
-    const db = getDb(c.env.DB);
-    const [user, hasApp] = await Promise.all([findUserById(db, c.var.auth.user.id), appProves(db, c.var.auth)]);
-    return c.html(
-      <ReauthPage
-        portal={portal}
-        next={next}
-        proof={secondProofFor(hasApp, c.var.auth.policy, c.var.auth.session.passwordOnly)}
-        issuer={c.var.auth.policy.mfa.issuerName}
-        hasPassword={!!user?.passwordHash}
-        error={error}
-        notice={notice}
-      />,
-      status,
-    );
-  }
-  app.get("/reauth", requireSession(portal), (c) =>
-    page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined),
-  );
-  // A code mailed to confirm identity, for people whose second factor is email.
-  app.post("/reauth/email", requireSession(portal), reads(), async (c) => {
-    const auth = c.var.auth;
-    const back = safeNextPath(c.req.query("next"), home);
-    if (!auth.policy.mfa.emailOtp && !auth.session.passwordOnly) return page(c, back, "This portal does not use email codes.", 400);
-    const sent = await sendEmailOtp(c.env, auth.user, portal, confirmFlowId(auth), c.var.clock.now());
-    if (!sent.ok) {
-      if (sent.retryAfterMs) c.header("Retry-After", String(retryAfterSeconds(sent.retryAfterMs)));
-      return page(c, back, sent.message, sent.status);
-    }
-    return c.redirect(`${back}${back.includes("?") ? "&" : "?"}code_sent=1`, 303);
-  });
-  app.post("/reauth", requireSession(portal), reads(reauthForm), async (c) => {
-    const form = await parseForm(c, reauthForm);
-    if (!form.ok) return page(c, home, form.message, 400);
-    const next = safeNextPath(form.data.next, home);
-    const confirmed = await confirmIdentity(c, form.data);
-    if (!confirmed.ok) return page(c, next, confirmed.message, confirmed.status);
-    // ASVS 7.2.4: a new token after re-authentication too.
-    const audit = owedAudit({ event: "reauthenticated", portal, actorId: c.var.auth.user.id }, auditOriginOf(c));
-    await rotateSession(c, c.var.auth, { stage: "full", reauthenticated: true, proved: confirmed.proved }, [audit]);
-    return c.redirect(next, 303);
-  });
-  return app;
-}

@@ -10,7 +10,7 @@ import { expiredPasswordRoutes } from "./expired-password-routes";
 import { notMeRoutes } from "./not-me-routes";
 import { passwordRoutes } from "./password-routes";
 import { passwordlessRoutes } from "./passwordless-routes";
-import { reauthRoutes } from "./reauth";
+import { reauthRoutes } from "./reauth-routes";
 import { passwordResetRoutes } from "./reset-routes";
 import { secondStepRoutes } from "./second-step-routes";
 import { ssoRoutes } from "./sso-routes";

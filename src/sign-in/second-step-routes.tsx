@@ -6,7 +6,7 @@ import type { Auth } from "../access/auth";
 import { endCurrentSession, rotateSession } from "../auth/sessions";
 import { userStub } from "../auth/user-object";
 import { auditOriginOf, recordAudit } from "../audit/audit";
-import { owedAudit } from "../audit/owed";
+import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
 import { parseForm, parseJson, reads } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
@@ -95,11 +95,13 @@ async function passSecondFactor(c: Ctx, auth: Auth, attempt: SecondStepAttempt, 
         owedAudit({ ...who, event: "sign_in.succeeded", details: finished }, origin),
       ]
     : [];
+  // The browser is vouched for and its new-device check set going before the session moves on:
+  // should that fail, the session stays at this step.
+  if (finished) await signInSucceeded(c, auth.portal, auth.user, finished, { passwordOnly: false, audited: true });
   const after = await nextStage(getDb(c.env.DB), auth.portal, auth.user.id, auth.policy, c.var.clock.now(), step);
   // An app set up during this sign-in proves nothing about the person (whoever holds the password may have set it up).
   const proved = step.passed === "second_factor";
   if (!(await rotateSession(c, auth, { stage: after.stage, reauthenticated: true, proved }, audits))) return `/${auth.portal}/login`;
-  if (finished) await signInSucceeded(c, auth.portal, auth.user, finished, { passwordOnly: false, audited: true });
   return after.location;
 }
 
@@ -358,14 +360,10 @@ export function secondStepRoutes(portal: Portal) {
     const db = getDb(c.env.DB);
     await markIssuedCodesShown(db, auth.user.id);
     const after = await nextStage(db, portal, auth.user.id, auth.policy, c.var.clock.now(), { passed: "recovery_codes_saved" });
-    await rotateSession(c, auth, { stage: after.stage, reauthenticated: false });
-    await signInSucceeded(
-      c,
-      portal,
-      auth.user,
-      { method: "password", secondFactor: "enrollment" },
-      { passwordOnly: auth.session.passwordOnly },
-    );
+    const finished = { method: "password", secondFactor: "enrollment" };
+    await signInSucceeded(c, portal, auth.user, finished, { passwordOnly: auth.session.passwordOnly, audited: true });
+    const audit = owedAudit({ event: "sign_in.succeeded", portal, actorId: auth.user.id, details: finished }, auditOriginOf(c));
+    await rotateSession(c, auth, { stage: after.stage, reauthenticated: false }, [audit]);
     return c.redirect(after.location, 303);
   });
 

@@ -5,7 +5,8 @@
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../app-env";
-import { type AuditEntry, auditOriginOf, recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit, type AuditEntry } from "../audit/audit";
+import { owedAudit } from "../auth/owed-audits";
 import type { User } from "../db/schema";
 import { startSession } from "../auth/sessions";
 import { getDb } from "../db";
@@ -135,7 +136,10 @@ export async function linkThroughInvitation(
   }
   const { user } = accepted;
   await sendAfterResponse(c, accepted.mailIds);
-  await startSession(c, portal, user.id, { stage: "full", method: "sso" });
-  await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: user.id, details: { method: "sso", tenantId, objectId } });
+  const audit = owedAudit(
+    { event: "sign_in.succeeded", portal, actorId: user.id, details: { method: "sso", tenantId, objectId } },
+    auditOriginOf(c),
+  );
+  await startSession(c, portal, user.id, { stage: "full", method: "sso", audits: [audit] });
   return c.redirect(`/${portal}`, 303);
 }

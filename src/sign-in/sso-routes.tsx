@@ -8,7 +8,7 @@ import { readSession, requestDetails, rotateSession, startSession } from "../aut
 import { REAUTH_WINDOW_MS } from "./reauth";
 import { Card, Layout } from "../web/layout";
 import { auditOriginOf, recordAudit } from "../audit/audit";
-import { owedAudit } from "../audit/owed";
+import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { hmacHex, hmacMatches } from "../lib/encryption";
@@ -186,9 +186,12 @@ export function ssoRoutes(portal: Portal) {
       await recordAudit(c, { event: "sign_in.failed", portal, details: { method: "sso", tenantId, objectId, reason: linked.message } });
       return refuse(c, linked.message, 403);
     }
-    await startSession(c, portal, linked.user.id, { stage: "full", method: "sso" });
     await signedIn();
-    await recordAudit(c, { event: "sign_in.succeeded", portal, actorId: linked.user.id, details: { method: "sso", tenantId, objectId } });
+    const audit = owedAudit(
+      { event: "sign_in.succeeded", portal, actorId: linked.user.id, details: { method: "sso", tenantId, objectId } },
+      auditOriginOf(c),
+    );
+    await startSession(c, portal, linked.user.id, { stage: "full", method: "sso", audits: [audit] });
     return c.redirect(safeNextPath(flow.next, home), 303);
   });
 

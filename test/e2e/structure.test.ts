@@ -12,13 +12,20 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+const IMPORT_SPECIFIER =
+  /(?:import|export)[^'"`;]*?from\s*["'](\.[^"']+)["']|import\s*["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g;
+/** Hono itself or one of its packages (@hono/…): what reading a request takes. */
+const HONO = /(?:from\s*|import\s*\(?\s*)["'](?:hono|@hono\/[^"']+)(?:\/[^"']*)?["']/;
+
 function importGraph(files: string[]): Map<string, string[]> {
   const known = new Set(files);
   return new Map(
     files.map((file) => {
-      const specifiers = [...readFileSync(file, "utf8").matchAll(/(?:import|export)[^'"]*?from\s+"(\.[^"]+)"/g)].map((m) => m[1]!);
+      // `import … from`, `export … from`, a bare `import "…"` and a dynamic `import("…")`, with or without an extension.
+      const specifiers = [...readFileSync(file, "utf8").matchAll(IMPORT_SPECIFIER)].map((m) => (m[1] ?? m[2] ?? m[3])!);
       const targets = specifiers
-        .map((s) => [".ts", ".tsx", "/index.ts", "/index.tsx"].map((ext) => resolve(dirname(file), s) + ext).find((p) => known.has(p)))
+        .map((s) => resolve(dirname(file), s.replace(/\.js$/, "")))
+        .map((base) => [base, ...[".ts", ".tsx", "/index.ts", "/index.tsx"].map((ext) => base + ext)].find((p) => known.has(p)))
         .filter((p): p is string => p !== undefined);
       return [file, targets];
     }),
@@ -83,6 +90,38 @@ const LAYER_RULES: { rule: string; from: (file: string) => boolean; forbids: (ta
   },
 ];
 
+/**
+ * The layers docs/ARCHITECTURE.md draws, lowest first (paths relative to src). A module imports
+ * only from its own layer or those below. app-env.ts, the request context's type, stands apart.
+ */
+const LAYERS: { name: string; holds: (file: string) => boolean }[] = [
+  { name: "lib", holds: (f) => f.startsWith("lib/") },
+  { name: "db and the access rule", holds: (f) => f.startsWith("db/") || f === "access/permissions.ts" || f === "access/grants.ts" },
+  {
+    name: "records and state",
+    holds: (f) =>
+      /^(audit\/(events|recording)|mail\/(outbox|mailer|eml|html)|portal\/(policy|portal-do|state-cache|context)|limits\/(limiter-do|limits|windows|source|sign-in-guard))\./.test(
+        f,
+      ),
+  },
+  { name: "identity", holds: (f) => f.startsWith("auth/") || f === "access/auth.ts" },
+  { name: "factors", holds: (f) => f.startsWith("factors/") },
+  { name: "features", holds: (f) => !ROUTE_MODULE.test(f) && f !== "app.tsx" && f !== "index.tsx" && !f.startsWith("dev/") },
+  { name: "routes and entries", holds: () => true },
+];
+
+function layerOf(file: string): number {
+  return file === "app-env.ts" ? -1 : LAYERS.findIndex((l) => l.holds(file));
+}
+
+function upwardImports(graph: Map<string, string[]>): string[] {
+  return [...graph].flatMap(([file, targets]) =>
+    targets
+      .filter((t) => layerOf(file) >= 0 && layerOf(t) > layerOf(file))
+      .map((t) => `${file} (${LAYERS[layerOf(file)]!.name}) → ${t} (${LAYERS[layerOf(t)]!.name})`),
+  );
+}
+
 function layerViolations(graph: Map<string, string[]>): string[] {
   return [...graph].flatMap(([file, targets]) =>
     LAYER_RULES.flatMap(({ rule, from, forbids }) => (from(file) ? targets.filter(forbids).map((t) => `${file} → ${t}: ${rule}`) : [])),
@@ -109,6 +148,17 @@ describe("src's module structure", () => {
       ),
     ).toHaveLength(10);
     expect(layerViolations(graph)).toEqual([]);
+    // And through the layers, lowest first: an upward import is caught wherever it is.
+    expect(
+      upwardImports(
+        new Map([
+          ["factors/access-pass.ts", ["account/pages.tsx", "auth/users.ts"]],
+          ["auth/pauses.ts", ["limits/limits.ts", "factors/totp.ts"]],
+          ["lib/crypto.ts", ["db/index.ts"]],
+        ]),
+      ),
+    ).toHaveLength(3);
+    expect(upwardImports(graph)).toEqual([]);
   });
 
   // The factors and the other domain modules can be used by anything that has a database and a
@@ -136,10 +186,34 @@ describe("src's module structure", () => {
       };
       visit(start);
       return [...reached]
-        .filter((f) => /from\s+"hono(\/[a-z-]+)?"/.test(readFileSync(f, "utf8")))
+        .filter((f) => HONO.test(readFileSync(f, "utf8")))
         .map((f) => `${relative("src", start)} reaches ${relative("src", f)}`);
     });
     expect(usingHono).toEqual([]);
+  });
+
+  // The route-module rule goes by name, so a module that makes a Hono app must be named as one.
+  it("names every module that mounts routes as a route module", () => {
+    const mounting = sourceFiles("src")
+      .map((f) => relative("src", f))
+      .filter((f) => /new Hono\b/.test(readFileSync(join("src", f), "utf8")));
+    expect(mounting.length).toBeGreaterThan(10);
+    expect(mounting.filter((f) => !ROUTE_MODULE.test(f) && f !== "app.tsx" && f !== "dev/app.ts")).toEqual([]);
+  });
+
+  it("reads every form of import the rules must see", () => {
+    const seen = (text: string) => [...text.matchAll(IMPORT_SPECIFIER)].map((m) => m[1] ?? m[2] ?? m[3]);
+    expect(seen(`import { a } from "./a";\nimport "./b.js";\nconst c = await import("../c.ts");\nexport * from './d';`)).toEqual([
+      "./a",
+      "./b.js",
+      "../c.ts",
+      "./d",
+    ]);
+    expect(
+      ['import { Hono } from "hono";', "import { x } from 'hono/jsx/dom';", 'import { zValidator } from "@hono/zod-validator";'].every(
+        (l) => HONO.test(l),
+      ),
+    ).toBe(true);
   });
 
   it("has no import cycles", () => {

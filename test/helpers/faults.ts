@@ -217,3 +217,45 @@ export function overloadedOnce<N extends object>(namespace: N, method: string) {
   });
   return { objects, calls: () => calls };
 }
+
+/**
+ * A D1 database that refuses every statement writing an audit entry (alone or in a batch), as a
+ * failing D1 does, while everything else works: the entry's store fails after its change.
+ */
+export function refusingAuditEntries(real: D1Database): D1Database {
+  const refused = new WeakSet<object>();
+  const originals = new WeakMap<object, D1PreparedStatement>();
+  const lost = () => new Error("D1_ERROR: Network connection lost (injected by the test).");
+  const wrap = (statement: D1PreparedStatement, refuses: boolean): D1PreparedStatement => {
+    const proxy = new Proxy(statement, {
+      get(target, prop) {
+        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values), refuses);
+        if (refuses && (prop === "run" || prop === "all" || prop === "first" || prop === "raw"))
+          return async () => {
+            throw lost();
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    if (refuses) refused.add(proxy);
+    originals.set(proxy, statement);
+    return proxy;
+  };
+  const wrapDatabase = <T extends D1Database | D1DatabaseSession>(database: T): T =>
+    new Proxy(database, {
+      get(target, prop) {
+        if (prop === "withSession")
+          return (...args: Parameters<D1Database["withSession"]>) => wrapDatabase((target as D1Database).withSession(...args));
+        if (prop === "prepare") return (query: string) => wrap(target.prepare(query), /insert into "?audit_events/i.test(query));
+        if (prop === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            if (statements.some((s) => refused.has(s))) throw lost();
+            return target.batch(statements.map((s) => originals.get(s) ?? s));
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return wrapDatabase(real);
+}

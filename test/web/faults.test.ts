@@ -6,6 +6,7 @@ import { desc, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { sessionCookieName } from "../../src/auth/sessions";
 import { userStub } from "../../src/auth/user-object";
+import { newId } from "../../src/lib/crypto";
 import { auditEvents } from "../../src/db/schema";
 import { verifyPassword } from "../../src/auth/password";
 import { findUserByEmail, findUserById } from "../../src/auth/users";
@@ -297,6 +298,46 @@ describe("D1 failing", () => {
     );
   });
 
+  it("an admin forgetting someone's device: the device goes with its audit entry and the person's notice, or nothing changes", async () => {
+    const { client, faults } = await adminWithFaults();
+    await sweep(
+      async () => {
+        const contact = await makeContact();
+        const deviceId = newId("dev");
+        await userStub(env, contact.id).rememberDevice({
+          id: deviceId,
+          tokenHash: `hash-${deviceId}`,
+          generation: 0,
+          now: Date.now(),
+          expiresAt: Date.now() + 86_400_000,
+          ip: "192.0.2.1",
+          userAgent: "test",
+        });
+        return { contact, deviceId };
+      },
+      ({ contact, deviceId }, inject) => {
+        Object.assign(faults, inject);
+        return client.post(`/agent/admin/people/${contact.id}/devices/${deviceId}/forget`, {});
+      },
+      async ({ contact }) => {
+        const person = userStub(env, contact.id);
+        await runDurableObjectAlarm(person);
+        const devices = await runInDurableObject(
+          person,
+          (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM devices").one().n,
+        );
+        const audited = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'devices.forgotten' AND target_id = ?")
+          .bind(contact.id)
+          .first<{ n: number }>();
+        const told = await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE user_id = ?")
+          .bind(contact.id)
+          .first<{ n: number }>();
+        if (devices === 1 && audited!.n === 0 && told!.n === 0) return "none";
+        return devices === 0 && audited!.n === 1 && told!.n === 1 ? "all" : "partial";
+      },
+    );
+  });
+
   it("an entry the person's object owes is stored once, even when the request's store committed but its answer was lost", async () => {
     const contact = await makeContact();
     const { client, faults } = await signedInWithFaults("support", contact);
@@ -472,7 +513,7 @@ describe("a Durable Object failing", () => {
   });
 
   for (const binding of ["USER_DO", "PORTAL_DO", "LIMITER_DO"] as const) {
-    it(`${binding}: a right password signs no one in while it fails`, async () => {
+    it(`$binding: a right password signs no one in while it fails`, async () => {
       const contact = await makeContact();
       const client = browser({ env: { [binding]: faultyNamespace(env[binding]) } });
       const r = await read(await client.post("/support/login", { email: contact.email, password: contact.password }));

@@ -14,7 +14,7 @@ import { holdsExpiringRows, sweepExpired } from "./sweep";
 import * as owed from "./owed-alerts";
 import * as owedAudit from "./owed-audits";
 import type { OwedAudit } from "./owed-audits";
-import { owedAuditInsert } from "../../audit/events";
+import { owedAuditStatements } from "../owed-audits";
 import { storeOwedAlert } from "../new-device-alert";
 import { backoff } from "../../lib/backoff";
 import { DAY, MINUTE } from "../../lib/clock";
@@ -91,25 +91,26 @@ export class UserDurableObject extends DurableObject<Env> {
     took: (result: T) => boolean,
     audits: readonly OwedAudit[] | (() => readonly OwedAudit[]),
   ): Promise<T> {
-    const owing = { now: false };
-    const result = this.ctx.storage.transactionSync(() => {
+    // The alarm is set first: an object that stops right after the change still wakes to store
+    // what it owes (an alarm with nothing owed only sweeps).
+    if (typeof audits === "function" || audits.length) await this.alarmBy(Date.now() + OWED_ALERT_FIRST_RETRY_MS);
+    return this.ctx.storage.transactionSync(() => {
       const result = change();
       const owed = typeof audits === "function" ? audits() : audits;
-      if (owed.length && took(result)) {
-        owedAudit.recordOwedAudits(this.sql, owed, Date.now());
-        owing.now = true;
-      }
+      if (owed.length && took(result)) owedAudit.recordOwedAudits(this.sql, owed, Date.now());
       return result;
     });
-    if (owing.now) await this.alarmBy(Date.now() + OWED_ALERT_FIRST_RETRY_MS);
-    return result;
   }
 
   /** Store in D1 each audit entry a request could not. An entry is never given up: the log would lie. */
   private async payOwedAudits(now: number): Promise<void> {
     for (const entry of owedAudit.owedAudits(this.sql)) {
       try {
-        await owedAuditInsert(getDb(this.env.DB), entry);
+        // The notices wait in the outbox for the minute's run, which sends what is due.
+        const db = getDb(this.env.DB);
+        const { statements } = await owedAuditStatements(this.env, db, [entry]);
+        const [head, ...tail] = statements;
+        await db.batch([head!, ...tail]);
         owedAudit.auditsPaid(this.sql, [entry.key]);
       } catch (error) {
         owedAudit.auditTried(this.sql, entry.key);
@@ -209,8 +210,12 @@ export class UserDurableObject extends DurableObject<Env> {
     return knownDevices.forgetKnownDevice(this.sql, tokenHash);
   }
 
-  async createSession(session: NewSession): Promise<void> {
-    sessions.insertSession(this.sql, session);
+  async createSession(session: NewSession, audits: readonly OwedAudit[] = []): Promise<void> {
+    await this.changeOwingAudits(
+      () => sessions.insertSession(this.sql, session),
+      () => true,
+      audits,
+    );
     await this.scheduleSweep();
   }
 
@@ -249,8 +254,8 @@ export class UserDurableObject extends DurableObject<Env> {
   }
 
   /**
-   * Every session (but one) ends. `audits` are owed only when one did, each with the number that
-   * ended in its details (owedAudit.withEndedCount, as the request stores them too).
+   * Every session (but one) ends. `audits` are owed with the number that ended in their details
+   * (owedAudit.withEndedCount, as the request stores them too).
    */
   async revokeAllSessions(exceptSessionId?: string, audits: readonly OwedAudit[] = []): Promise<number> {
     let ended = 0;
@@ -259,7 +264,8 @@ export class UserDurableObject extends DurableObject<Env> {
         ended = sessions.deleteAllSessions(this.sql, exceptSessionId);
         return ended;
       },
-      (n) => n > 0,
+      // Recorded even when none ended: the person asked, and the entry says how many did.
+      () => true,
       () => owedAudit.withEndedCount(audits, ended),
     );
   }
@@ -293,9 +299,16 @@ export class UserDurableObject extends DurableObject<Env> {
   async eraseEverything(userId: string): Promise<void> {
     this.profileVersion++;
     this.profile = undefined;
+    // Audit entries still owed outlive the person (the log keeps what they did); the notices to
+    // them do not, as removing someone removes their mail.
+    const owedEntries = owedAudit.owedAudits(this.sql).map(({ key, entry, origin }) => ({ key, entry, origin }));
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     migrateSchema(this.ctx.storage, USER_DO_SCHEMA);
+    if (owedEntries.length) {
+      owedAudit.recordOwedAudits(this.sql, owedEntries, Date.now());
+      await this.alarmBy(Date.now() + OWED_ALERT_FIRST_RETRY_MS);
+    }
     await emailOtp.forgetEmailOtp(this.env, userId);
   }
 

@@ -5,9 +5,9 @@
  * D1 fail, the object's alarm stores it later, backing off, until it is stored. The entry's key
  * makes a second store a no-op (audit_events.event_key is unique).
  */
-import type { OwedAudit } from "../../audit/events";
+import type { OwedAudit } from "../owed-audits";
 
-export type { OwedAudit } from "../../audit/events";
+export type { OwedAudit } from "../owed-audits";
 
 export interface OwedAuditRow extends OwedAudit {
   /** When the object recorded it, by the object's own clock (the alarm's). */
@@ -25,7 +25,8 @@ export function recordOwedAudits(sql: SqlStorage, audits: readonly OwedAudit[], 
     sql.exec(
       "INSERT OR IGNORE INTO audits_owed (event_key, entry, origin, owed_since, tries) VALUES (?, ?, ?, ?, 0)",
       owed.key,
-      JSON.stringify(owed.entry),
+      // The notices ride with the entry (they are stored only with it).
+      JSON.stringify({ ...owed.entry, notices: owed.notices ?? [] }),
       JSON.stringify(owed.origin),
       owedSince,
     );
@@ -37,7 +38,10 @@ export function owedAudits(sql: SqlStorage): OwedAuditRow[] {
       "SELECT * FROM audits_owed ORDER BY owed_since, event_key",
     )
     .toArray()
-    .map((r) => ({ key: r.event_key, entry: JSON.parse(r.entry), origin: JSON.parse(r.origin), owedSince: r.owed_since, tries: r.tries }));
+    .map((r) => {
+      const { notices, ...entry } = JSON.parse(r.entry);
+      return { key: r.event_key, entry, notices, origin: JSON.parse(r.origin), owedSince: r.owed_since, tries: r.tries };
+    });
 }
 
 export function auditsPaid(sql: SqlStorage, keys: readonly string[]): void {

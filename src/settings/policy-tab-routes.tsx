@@ -4,32 +4,14 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { type AuditEntry, auditOriginOf } from "../audit/audit";
 import { type FieldErrors, type FormValues, parseForm, reads } from "../lib/validation";
-import type { Portal, PortalPolicy } from "../portal/policy";
 import { FieldErrorsContext, FormProblems, Notice } from "../web/layout";
 import { AUDIENCES, type Audience, parseAudience, SETTINGS_ROOT } from "./audiences";
-import { ApplyChoice, SettingsFrame, type TabSlug } from "./pages";
+import { ApplyChoice, SettingsFrame } from "./pages";
 import { ownValue } from "../lib/lookup";
 import { portalPolicy, portalWriter } from "../portal/context";
 import { changePortalPolicy, freshPolicy } from "../portal/state-cache";
 import { requireRecentAuth } from "../sign-in/reauth";
-
-/** One tab of a portal's authentication policy: how to read, show, check and write its part. */
-export interface PolicyTab<T> {
-  slug: TabSlug;
-  title: string;
-  read(policy: PortalPolicy): T;
-  /** Parses the tab's form fields into a value; its messages are shown to the admin. */
-  schema: z.ZodType<T>;
-  /** A problem the schema cannot see (it needs the environment), or null. */
-  check?(value: T, env: Env, portal: Portal): string | null;
-  /** "Field: before → after" lines; empty when nothing changed. */
-  describe(before: T, after: T, portal: Portal): string[];
-  /** The value as hidden form fields, to carry it through the confirmation. */
-  fields(value: T): Record<string, string>;
-  Form(props: { action: string; value: T; portal: Portal; env: Env }): Child;
-  /** The policy change to store; `before` is the whole policy as it was, `now` the time it applies. */
-  write(value: T, context: { before: PortalPolicy; now: number }): Partial<Omit<PortalPolicy, "generation">>;
-}
+import type { PolicyTab } from "./policy-tab";
 
 const applySchema = z.object({ apply: z.enum(["immediately", "next_login"], { error: "Choose when the change applies." }) });
 

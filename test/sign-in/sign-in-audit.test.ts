@@ -1,0 +1,118 @@
+// A finished sign-in and its audit entry go together: the entry is recorded by the person's
+// object with the session's own change, and everything else a finished sign-in does (the
+// browser vouched for, the new-device check) happens before the session moves on.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { owedAudit } from "../../src/auth/owed-audits";
+import { userStub } from "../../src/auth/user-object";
+import { browser, fakeClock } from "../helpers/app";
+import { signIn } from "../helpers/auth";
+import { makeAgent, makeContact } from "../helpers/factories";
+import { refusingAuditEntries } from "../helpers/faults";
+import { extract, latestEmailCode, postPassword, setMfa, totpCode } from "../helpers/mfa";
+
+beforeEach(async () => {
+  await setMfa("agent", { authenticatorApp: false, emailOtp: false });
+  await setMfa("support", { authenticatorApp: false, emailOtp: false });
+});
+
+/** A LIMITER_DO whose `knowBrowser` (a finished sign-in vouching for its browser) fails as an overloaded object does. */
+function knowingNoBrowser(real: Env["LIMITER_DO"]): Env["LIMITER_DO"] {
+  const failing = async () => {
+    throw Object.assign(new Error("Durable Object is overloaded. Requests queued for too long."), { overloaded: true });
+  };
+  // An RPC stub answers every property name with a method, so each is passed through by name.
+  const wrapStub = <T extends object>(stub: T): T =>
+    new Proxy(stub, {
+      get(target, prop) {
+        if (prop === "knowBrowser") return failing;
+        if (prop === "then") return undefined;
+        return (...args: unknown[]) => (target as Record<PropertyKey, (...a: unknown[]) => unknown>)[prop]!(...args);
+      },
+    });
+  return new Proxy(real, {
+    get(target, prop) {
+      if (prop === "get") return (id: DurableObjectId) => wrapStub(target.get(id));
+      if (prop === "getByName") return (name: string) => wrapStub(target.getByName(name));
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+async function signInEntries(userId: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'sign_in.succeeded' AND actor_id = ?")
+    .bind(userId)
+    .first<{ n: number }>();
+  return row!.n;
+}
+
+describe("a finished sign-in's audit entry", () => {
+  it("a second step whose browser cannot be vouched for leaves the session at the second step", async () => {
+    await setMfa("support", { emailOtp: true });
+    const clock = fakeClock();
+    const contact = await makeContact();
+    const faults: Partial<Env> = {};
+    const client = browser({ clock, env: faults });
+    await postPassword(client, "support", contact);
+    const code = await latestEmailCode(contact.email);
+    faults.LIMITER_DO = knowingNoBrowser(env.LIMITER_DO);
+    const verified = await client.post("/support/login/verify/email", { code });
+    await verified.text();
+    expect(verified.status).toBe(503);
+    delete faults.LIMITER_DO;
+    const home = await client.get("/support");
+    await home.text();
+    // Still half-way: the portal sends the browser back to its second step.
+    expect([home.status, home.headers.get("Location")]).toEqual([303, "/support/login/verify"]);
+    expect(await signInEntries(contact.id)).toBe(0);
+  });
+
+  it("finishing after the recovery codes while D1 refuses audit entries: signed in, and the entry stored once by the person's object", async () => {
+    await setMfa("agent", { authenticatorApp: true });
+    const clock = fakeClock();
+    const agent = await makeAgent();
+    const faults: Partial<Env> = {};
+    const client = browser({ clock, env: faults });
+    await postPassword(client, "agent", agent);
+    const manualKey = extract(await (await client.get("/agent/login/enroll")).text(), "totp-secret");
+    await (await client.post("/agent/login/enroll", { code: totpCode(manualKey, clock.now()) })).text();
+    await (await client.get("/agent/login/recovery-codes")).text();
+    faults.DB = refusingAuditEntries(env.DB);
+    const finished = await client.post("/agent/login/finish");
+    await finished.text();
+    expect(finished.status).toBe(303);
+    delete faults.DB;
+    const home = await client.get("/agent");
+    await home.text();
+    expect(home.status).toBe(200);
+    expect(await signInEntries(agent.id)).toBe(0);
+    await runDurableObjectAlarm(userStub(env, agent.id));
+    expect(await signInEntries(agent.id)).toBe(1);
+    await runDurableObjectAlarm(userStub(env, agent.id));
+    expect(await signInEntries(agent.id)).toBe(1);
+  });
+});
+
+describe("an entry the person's object owes when the person is removed", () => {
+  it("is still stored: the log keeps what they did", async () => {
+    const contact = await makeContact();
+    await signIn(browser(), "support", contact);
+    const person = userStub(env, contact.id);
+    // As a request leaves it when D1 then fails: the change and its owed entry, nothing in D1 yet.
+    const entry = owedAudit({ event: "sign_out", portal: "support", actorId: contact.id }, { at: Date.now(), ip: null, userAgent: null });
+    expect(await person.revokeAllSessions(undefined, [entry])).toBe(1);
+    await person.eraseEverything(contact.id);
+    const left = await runInDurableObject(person, (_instance, state) => ({
+      owed: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM audits_owed").one().n,
+      sessions: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n,
+    }));
+    expect(left).toEqual({ owed: 1, sessions: 0 });
+    await runDurableObjectAlarm(person);
+    const stored = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'sign_out' AND actor_id = ?")
+      .bind(contact.id)
+      .first<{ n: number }>();
+    expect(stored!.n).toBe(1);
+  });
+});
