@@ -11,7 +11,7 @@ import { endAllSessionsOfUser, rotateSession } from "../auth/sessions";
 import { userStub } from "../auth/user-object";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { type FieldErrors, formRefusal, parseForm, parseJson, passwordField, reads, requiredText } from "../lib/validation";
+import { formRefusal, passwordField, readsForm, readsJson, requiredText, type FieldErrors } from "../lib/validation";
 import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../factors/passkeys";
 import { signInWays } from "../sign-in/ways";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
@@ -123,10 +123,10 @@ export function accountRoutes(portal: Portal) {
   });
 
   // SECURITY.md 18: the current password, and the app's code when the user has one.
-  app.post("/account/password", signedIn, reads(changeForm), async (c) => {
+  app.post("/account/password", signedIn, readsForm(changeForm), async (c) => {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
-    const form = await parseForm(c, changeForm);
+    const form = c.req.valid("form");
     if (!form.ok) {
       const refusal = formRefusal(form);
       return render(
@@ -168,7 +168,7 @@ export function accountRoutes(portal: Portal) {
     return c.body(JSON.stringify(data, null, 2), 200, { "Content-Type": "application/json; charset=utf-8" });
   });
 
-  app.post("/account/sessions/others/revoke", signedIn, reads(), async (c) => {
+  app.post("/account/sessions/others/revoke", signedIn, readsForm(), async (c) => {
     const auth = c.var.auth;
     // The entry is recorded by the person's object with the change, with the number it ended.
     await endAllSessionsOfUser(c.env, auth.user.id, auth.session.id, [
@@ -178,18 +178,18 @@ export function accountRoutes(portal: Portal) {
   });
 
   // Passkeys are added and removed only within 5 minutes of confirming it's you.
-  app.post("/account/passkeys/options", signedIn, requireRecentAuth(), requireMoreThanPassword(), reads(), async (c) => {
+  app.post("/account/passkeys/options", signedIn, requireRecentAuth(), requireMoreThanPassword(), readsForm(), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
     const discoverable = signInWays(c.env, auth.policy).passkey;
     return c.json(await registrationOptions(c.env, getDb(c.env.DB), rp, auth.user, c.var.clock.now(), { discoverable }));
   });
-  app.post("/account/passkeys", signedIn, requireRecentAuth(), requireMoreThanPassword(), reads(newPasskeyForm), async (c) => {
+  app.post("/account/passkeys", signedIn, requireRecentAuth(), requireMoreThanPassword(), readsJson(newPasskeyForm), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
-    const form = await parseJson(c, newPasskeyForm);
+    const form = c.req.valid("json");
     if (!form.ok) return c.json({ error: form.message }, form.status ?? 400);
     const added = await finishRegistration(
       c.env,
@@ -204,7 +204,7 @@ export function accountRoutes(portal: Portal) {
     if (!added.ok) return c.json({ error: added.message }, 400);
     return c.json({ ok: true });
   });
-  app.post("/account/passkeys/:id/delete", signedIn, requireRecentAuth(), reads(), async (c) => {
+  app.post("/account/passkeys/:id/delete", signedIn, requireRecentAuth(), readsForm(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
     const db = getDb(c.env.DB);
@@ -217,7 +217,7 @@ export function accountRoutes(portal: Portal) {
   });
 
   // Forget one remembered device; only this user's own object is asked.
-  app.post("/account/devices/:id/forget", signedIn, reads(), async (c) => {
+  app.post("/account/devices/:id/forget", signedIn, readsForm(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
     const audit = owedAudit({ event: "devices.forgotten", portal, actorId: auth.user.id, details: { deviceId: id } }, auditOriginOf(c));
@@ -227,7 +227,7 @@ export function accountRoutes(portal: Portal) {
     return c.redirect(`/${portal}/account?done=device`, 303);
   });
 
-  app.post("/account/sessions/:id/revoke", signedIn, reads(), async (c) => {
+  app.post("/account/sessions/:id/revoke", signedIn, readsForm(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
     if (!/^ses_[a-z2-7]{16}$/.test(id)) return render(c, { error: "That session does not exist." }, 400);
@@ -245,12 +245,12 @@ export function accountRoutes(portal: Portal) {
 
   // Set up the authenticator app now, when the portal uses it and the user has none yet
   // (a policy applied "On next login" while they were signed in).
-  app.post("/account/mfa/enroll", signedIn, reads(identityForm), async (c) => {
+  app.post("/account/mfa/enroll", signedIn, readsForm(identityForm), async (c) => {
     const auth = c.var.auth;
     if (!auth.policy.mfa.authenticatorApp) return render(c, { error: "This portal does not use an authenticator app." }, 400);
     if (await hasConfirmedAuthenticator(getDb(c.env.DB), auth.user.id))
       return render(c, { error: "Your authenticator app is already set up." }, 400);
-    const form = await parseForm(c, identityForm);
+    const form = c.req.valid("form");
     if (!form.ok) return render(c, { error: form.message }, 400);
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);
@@ -261,12 +261,12 @@ export function accountRoutes(portal: Portal) {
   });
 
   // New recovery codes, at most once every two hours (the old set stops working at once).
-  app.post("/account/recovery-codes", signedIn, reads(identityForm), async (c) => {
+  app.post("/account/recovery-codes", signedIn, readsForm(identityForm), async (c) => {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     if (!(await hasConfirmedAuthenticator(db, auth.user.id)))
       return render(c, { error: "Recovery codes come with the authenticator app, which you have not set up." }, 400);
-    const form = await parseForm(c, identityForm);
+    const form = c.req.valid("form");
     if (!form.ok) return render(c, { error: form.message }, 400);
     const confirmed = await confirmIdentity(c, form.data);
     if (!confirmed.ok) return render(c, { error: confirmed.message }, confirmed.status);

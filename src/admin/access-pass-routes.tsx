@@ -10,7 +10,7 @@ import { requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
 import { sendAfterResponse } from "../mail/notify";
 import { auditOriginOf } from "../audit/audit";
-import { parseForm, reads } from "../lib/validation";
+import { readsForm } from "../lib/validation";
 import { utcMinute } from "../lib/clock";
 import { requirePermission } from "../access/guard";
 import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText } from "../factors/access-pass";
@@ -91,12 +91,12 @@ accessPassRoutes.get("/people/:id/access-pass", recovery, requireRecentAuth(), a
   );
 });
 
-accessPassRoutes.post("/people/:id/access-pass", recovery, requireRecentAuth(), reads(passForm), async (c) => {
+accessPassRoutes.post("/people/:id/access-pass", recovery, requireRecentAuth(), readsForm(passForm), async (c) => {
   const found = await holderOfPass(c);
   if (found.refused) return found.refused;
   const { person } = found;
   const auth = c.var.auth;
-  const form = await parseForm(c, passForm);
+  const form = c.req.valid("form");
   if (!form.ok) {
     return c.html(
       <AdminFrame auth={auth} title={`Issue a temporary access pass to ${person.name}?`}>

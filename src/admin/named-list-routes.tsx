@@ -6,7 +6,7 @@ import { auditOriginOf } from "../audit/audit";
 import { auditStatementWhere } from "../audit/events";
 import { requireSession } from "../auth/middleware";
 import { newId } from "../lib/crypto";
-import { parseForm, reads, requiredText } from "../lib/validation";
+import { readsForm, requiredText } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import type { Permission } from "../access/permissions";
 import { ErrorMessage, Field, Notice } from "../web/layout";
@@ -88,8 +88,8 @@ export function namedListRoutes(list: NamedList) {
   }
 
   app.get("/", (c) => page(c));
-  app.post("/", reads(form), async (c) => {
-    const parsed = await parseForm(c, form);
+  app.post("/", readsForm(form), async (c) => {
+    const parsed = c.req.valid("form");
     if (!parsed.ok) return page(c, { error: parsed.message }, 400);
     const added = await c.env.DB.prepare(`INSERT OR IGNORE INTO ${list.table} (id, name, created_at) VALUES (?, ?, ?)`)
       .bind(newId(list.idPrefix), parsed.data.name, c.var.clock.now())
@@ -97,8 +97,8 @@ export function namedListRoutes(list: NamedList) {
     if (!changedAny(added)) return page(c, { error: `A ${list.noun} with this name already exists.` }, 400);
     return page(c, { notice: `Added ${parsed.data.name}.` });
   });
-  app.post("/:id/rename", reads(form), async (c) => {
-    const parsed = await parseForm(c, form);
+  app.post("/:id/rename", readsForm(form), async (c) => {
+    const parsed = c.req.valid("form");
     if (!parsed.ok) return page(c, { error: parsed.message }, 400);
     const taken = await c.env.DB.prepare(`SELECT id FROM ${list.table} WHERE name = ? AND id != ?`)
       .bind(parsed.data.name, c.req.param("id"))
@@ -110,7 +110,7 @@ export function namedListRoutes(list: NamedList) {
     if (!changedAny(renamed)) return page(c, { error: `That ${list.noun} does not exist.` }, 400);
     return c.redirect(list.path, 303);
   });
-  app.post("/:id/delete", reads(), async (c) => {
+  app.post("/:id/delete", readsForm(), async (c) => {
     // Deleted only while nothing refers to it: the check and the delete are one statement.
     // Its audit entry in the same batch, stored only where the delete took.
     const entry = { event: "settings.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: null } as const;

@@ -14,7 +14,7 @@ import { userStub } from "../auth/user-object";
 import { setPassword } from "../auth/password-change";
 import { findUserById, normalizeEmail } from "../auth/users";
 import { getDb } from "../db";
-import { emailField, type FieldErrors, type FormValues, parseForm, passwordField, reads, requiredText } from "../lib/validation";
+import { emailField, type FieldErrors, type FormValues, passwordField, readsForm, readsFormLists, requiredText } from "../lib/validation";
 import { hasConfirmedAuthenticator } from "../factors/totp";
 import { listPasskeys, removePasskey } from "../factors/passkeys";
 import { portalOfKind } from "../portal/policy";
@@ -84,11 +84,6 @@ const passwordForm = z.object({ password: passwordField("a new password") });
 const activeForm = z.object({
   active: z.enum(["on", ""], { error: "The Active box had an unexpected value. Reload the page and try again." }).optional(),
 });
-
-function parseAgentForm<S extends z.ZodType>(c: Ctx, schema: S) {
-  // Checkbox groups arrive as repeated fields: `all` keeps them as arrays.
-  return parseForm(c, schema, { all: true });
-}
 
 /** Agents and contacts, for admins: /agent/admin/... */
 export const peopleRoutes = new Hono<AppEnv>();
@@ -276,8 +271,8 @@ async function newAgentPage(
 
 // Creating an agent gives a role and sets a password: createAgent asks for a recent re-authentication.
 peopleRoutes.get("/agents/new", manage, (c) => newAgentPage(c));
-peopleRoutes.post("/agents/new", manage, reads(newAgentForm), async (c) => {
-  const form = await parseAgentForm(c, newAgentForm);
+peopleRoutes.post("/agents/new", manage, readsFormLists(newAgentForm), async (c) => {
+  const form = c.req.valid("form");
   if (!form.ok)
     return newAgentPage(c, Object.keys(form.errors).length ? { errors: form.errors, values: form.values } : { error: form.message }, 400);
   const policy = await portalPolicy(c, "agent");
@@ -320,10 +315,10 @@ peopleRoutes.get("/agents/:id", async (c) => {
   return agentPage(c, c.req.param("id"), { notice: ownValue(notices, c.req.query("done")) });
 });
 
-peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
+peopleRoutes.post("/agents/:id", manage, readsFormLists(editAgentForm), async (c) => {
   const agentId = c.req.param("id");
   if (!ID.test(agentId)) return c.notFound();
-  const form = await parseAgentForm(c, editAgentForm);
+  const form = c.req.valid("form");
   if (!form.ok)
     return agentPage(
       c,
@@ -389,12 +384,12 @@ peopleRoutes.post("/agents/:id", manage, reads(editAgentForm), async (c) => {
 });
 
 /** An admin sets an agent's password: the agents' policy applies, and every session of that agent ends. */
-peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), reads(passwordForm), async (c) => {
+peopleRoutes.post("/agents/:id/password", manage, requireRecentAuth(), readsForm(passwordForm), async (c) => {
   const agentId = c.req.param("id");
   const db = getDb(c.env.DB);
   const agent = ID.test(agentId) ? await findUserById(db, agentId) : null;
   if (agent?.kind !== "agent") return c.notFound();
-  const form = await parseForm(c, passwordForm);
+  const form = c.req.valid("form");
   if (!form.ok) return agentPage(c, agentId, { error: form.message }, 400);
   const refused = await refuseUnlessManageable(c, agentId, "set their password", "set an agent's password");
   if (refused) return refused;
@@ -491,10 +486,10 @@ peopleRoutes.get("/contacts/:id", async (c) => {
 });
 
 // Who may sign in (SECURITY.md 39).
-peopleRoutes.post("/contacts/:id/active", manage, requireRecentAuth(), reads(activeForm), async (c) => {
+peopleRoutes.post("/contacts/:id/active", manage, requireRecentAuth(), readsForm(activeForm), async (c) => {
   const id = c.req.param("id");
   if (!ID.test(id)) return c.notFound();
-  const form = await parseForm(c, activeForm);
+  const form = c.req.valid("form");
   if (!form.ok) return c.text(form.message, 400);
   const record = {
     origin: auditOriginOf(c),
@@ -533,7 +528,7 @@ peopleRoutes.get("/people/:id/reset-mfa", recovery, requireRecentAuth(), async (
 });
 
 /** SECURITY.md 17: reset someone's MFA. Permission, a re-authentication in the last 5 minutes, and never oneself. */
-peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), reads(), async (c) => {
+peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), readsForm(), async (c) => {
   const auth = c.var.auth;
   const db = getDb(c.env.DB);
   const target = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
@@ -638,5 +633,5 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
   return c.redirect(`${back}?done=${kind === "passkey" ? "passkey_removed" : "device_forgotten"}`, 303);
 }
 
-peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), reads(), (c) => removeOne(c, "passkey"));
-peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), reads(), (c) => removeOne(c, "device"));
+peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), readsForm(), (c) => removeOne(c, "passkey"));
+peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), readsForm(), (c) => removeOne(c, "device"));

@@ -11,7 +11,7 @@ import { ASSET_KIND, SOFTWARE_KIND } from "../assets/kinds";
 import { bulkUpdate } from "../assets/inventory";
 import { loadOptions } from "../assets/listing";
 import { assetsUsedBy, managedRecordIds, managedRecords, outsideGroupsOf, pseudonymFor, removePerson } from "../lifecycle/removal";
-import { parseForm, reads, requiredText } from "../lib/validation";
+import { readsForm, requiredText } from "../lib/validation";
 import { holderOf } from "./agents";
 import { refuseUnlessManageable } from "./refusals";
 import { RemovalPage } from "./removal-pages";
@@ -80,10 +80,10 @@ const PSEUDONYM = /^Removed (agent|contact) [A-Z2-7]{10}$/;
 export const removedNotice = (pseudonym: string | undefined) =>
   pseudonym && PSEUDONYM.test(pseudonym) ? `Removed. In the audit log and asset history they now appear as “${pseudonym}”.` : undefined;
 
-removalRoutes.post("/people/:id/remove", manage, requireRecentAuth(), reads(removeForm), async (c) => {
+removalRoutes.post("/people/:id/remove", manage, requireRecentAuth(), readsForm(removeForm), async (c) => {
   const id = c.req.param("id");
   if (!ID.test(id)) return c.notFound();
-  const form = await parseForm(c, removeForm);
+  const form = c.req.valid("form");
   if (!form.ok) return removalPage(c, id, { error: form.message }, 400);
   // The access rule's refusal is audited here once; removePerson checks it again against the row it removes.
   const refused = await refuseUnlessManageable(c, id, "remove them", "remove a person");
@@ -102,11 +102,11 @@ removalRoutes.post("/people/:id/remove", manage, requireRecentAuth(), reads(remo
 });
 
 /** Every open record the agent manages goes to another agent (or none), each list all or nothing, with history and Undo as any bulk change. */
-removalRoutes.post("/people/:id/reassign", manage, requirePermission("manageAssets"), reads(reassignForm), async (c) => {
+removalRoutes.post("/people/:id/reassign", manage, requirePermission("manageAssets"), readsForm(reassignForm), async (c) => {
   const id = c.req.param("id");
   const person = ID.test(id) ? await holderOf(getDb(c.env.DB), id) : null;
   if (person?.kind !== "agent") return c.notFound();
-  const form = await parseForm(c, reassignForm);
+  const form = c.req.valid("form");
   if (!form.ok) return removalPage(c, id, { error: form.message }, 400);
   const to = form.data.agentId === "none" ? null : form.data.agentId;
   if (to === person.id) return removalPage(c, id, { error: `Choose another agent than ${person.name}.` }, 400);

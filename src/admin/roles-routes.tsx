@@ -6,7 +6,7 @@ import { type AuditEntry, auditOriginOf, recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { getDb } from "../db";
 import { roles } from "../db/schema";
-import { type FieldErrors, parseForm, reads, requiredText } from "../lib/validation";
+import { readsForm, readsFormLists, requiredText, type FieldErrors, type Read } from "../lib/validation";
 import { actorOf, requirePermission } from "../access/guard";
 import { grantablePermissions, mayChangeRole } from "../access/grants";
 import { recentlyReauthenticated } from "../sign-in/reauth";
@@ -30,10 +30,6 @@ const roleForm = z.object({
 });
 
 type Ctx = Context<AppEnv>;
-
-function readRoleForm(c: Ctx) {
-  return parseForm(c, roleForm, { all: true });
-}
 
 /** Roles: /agent/admin/roles. Custom roles with permission checkboxes; built-in roles stay. */
 export const rolesRoutes = new Hono<AppEnv>();
@@ -135,8 +131,7 @@ async function refusedOrError(c: Ctx, result: Result<unknown>, action: string, t
 rolesRoutes.get("/", (c) => listPage(c, { notice: ownValue({ saved: "Role saved.", deleted: "Role deleted." }, c.req.query("done")) }));
 rolesRoutes.get("/new", (c) => formPage(c, null));
 
-async function save(c: Ctx, roleId: string | null) {
-  const form = await readRoleForm(c);
+async function save(c: Ctx, roleId: string | null, form: Read<z.output<typeof roleForm>>) {
   if (!form.ok) {
     // What was typed and ticked comes back with each field's problem (only known permissions are kept).
     const ticked = [form.values.permissions ?? []]
@@ -175,10 +170,10 @@ async function save(c: Ctx, roleId: string | null) {
   return c.redirect("/agent/admin/roles?done=saved", 303);
 }
 
-rolesRoutes.post("/new", reads(roleForm), (c) => save(c, null));
+rolesRoutes.post("/new", readsFormLists(roleForm), (c) => save(c, null, c.req.valid("form")));
 rolesRoutes.get("/:id", (c) => formPage(c, c.req.param("id")));
-rolesRoutes.post("/:id", reads(roleForm), (c) => save(c, c.req.param("id")));
-rolesRoutes.post("/:id/delete", reads(), async (c) => {
+rolesRoutes.post("/:id", readsFormLists(roleForm), (c) => save(c, c.req.param("id"), c.req.valid("form")));
+rolesRoutes.post("/:id/delete", readsForm(), async (c) => {
   const deleted = await deleteRole(getDb(c.env.DB), actorOf(c), c.req.param("id"), recentlyReauthenticated(c), auditOriginOf(c));
   await refusedOrError(c, deleted, "delete a role", c.req.param("id"));
   if (!deleted.ok) return listPage(c, { error: deleted.message }, deleted.status ?? 400);

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { getDb } from "../db";
 import { passwordHistory } from "../db/schema";
-import { emailField, type FieldErrors, parseForm, passwordField, reads, requiredText } from "../lib/validation";
+import { emailField, passwordField, readsForm, requiredText, type FieldErrors } from "../lib/validation";
 import { Card, Field, FormProblems, Layout } from "../web/layout";
 import { hashPassword, scryptParamsFor } from "../auth/password";
 import { constantTimeEqual, sha256Hex } from "../lib/crypto";
@@ -104,11 +104,11 @@ export const setupRoutes = new Hono<AppEnv>()
       );
     return c.html(<SetupPage policy={(await portalPolicy(c, "agent")).password} needsToken={token !== "not needed"} />);
   })
-  .post("/setup", reads(setupForm), async (c) => {
+  .post("/setup", readsForm(setupForm), async (c) => {
     const db = getDb(c.env.DB);
     if (!(await setupIsOpen(db))) return c.notFound();
     const policy = (await portalPolicy(c, "agent")).password;
-    const form = await parseForm(c, setupForm);
+    const form = c.req.valid("form");
     const needsToken = c.env.ENVIRONMENT !== "development";
     if (!form.ok) {
       const typed = (key: string) => (typeof form.values[key] === "string" ? (form.values[key] as string) : undefined);

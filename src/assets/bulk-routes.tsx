@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
-import { parseDeclared, parseQuery, reads, safeNextPath } from "../lib/validation";
+import { type Input, type Parsed, readsFormLists, readsQuery, safeNextPath } from "../lib/validation";
 import { Card, Layout } from "../web/layout";
 import { type BulkPlan, planBulk, type Scope } from "./inventory";
 import { agentsClearedBy, applyBulk, BULK_CHUNK, type JobState, type JobStatus, jobStatus } from "./bulk-job";
@@ -15,7 +15,7 @@ import { startBulkJob } from "./bulk-job-do";
 import { BULK_FIELDS, type BulkField, FIELD_LABELS, type InventoryKind } from "./kinds";
 import { type ListFilter, loadOptions } from "./listing";
 import { listUrl } from "./pages";
-import { filterSchema, idValue, readBody } from "./inputs";
+import { filterSchema, idValue } from "./inputs";
 import { undoBatch } from "./undo";
 import { batchOverview, mayFollowBatch, type Viewer } from "./batch";
 import { BatchPage, BatchSummary } from "./batch-page";
@@ -26,9 +26,12 @@ const MAX_SELECTED = 500;
 const bulkSchema = z.object({
   scope: z.enum(["selected", "all"], { error: "Choose which records to change." }),
   action: z.enum(BULK_FIELDS, { error: "Choose Assign Group, Assign Agent or Update Location." }),
+  // One selected row arrives as one value, several as a list.
   ids: z
-    .array(idValue)
-    .max(MAX_SELECTED, `Select at most ${MAX_SELECTED} rows, or choose all matching this filter.`)
+    .preprocess(
+      (v) => (typeof v === "string" ? [v] : v),
+      z.array(idValue).max(MAX_SELECTED, `Select at most ${MAX_SELECTED} rows, or choose all matching this filter.`),
+    )
     .optional()
     .default([]),
   value_group: z.union([z.literal(""), idValue]).optional(),
@@ -251,21 +254,20 @@ export function bulkRoutes(kind: InventoryKind) {
     return data.scope === "all" ? { filter } : { ids: data.ids };
   }
 
-  async function readBulk(c: Ctx) {
-    const body = await readBody(c);
-    const parsed = parseDeclared(c, bulkSchema, body ?? {});
-    const filter = parseDeclared(c, bulkFilters, body ?? {});
+  /** The bulk form, read with its own schema and the list's filter (readsFormLists(bulkSchema, bulkFilters)). */
+  function readBulk(read: readonly [Parsed<z.output<typeof bulkSchema>>, Parsed<ListFilter>] & { input: Input }) {
+    const [parsed, filter] = read;
     if (!parsed.ok) return { ok: false as const, message: parsed.message };
     if (!filter.ok) return { ok: false as const, message: filter.message };
     if (parsed.data.scope === "selected" && parsed.data.ids.length === 0)
       return { ok: false as const, message: "Select at least one row, or choose all matching this filter." };
     const action = parsed.data.action as BulkField;
     const raw = parsed.data[`value_${action}`];
-    return { ok: true as const, data: parsed.data, filter: filter.data, action, value: raw ? raw : null, body: body! };
+    return { ok: true as const, data: parsed.data, filter: filter.data, action, value: raw ? raw : null, body: read.input };
   }
 
-  app.post("/", manage, reads(bulkSchema, bulkFilters), async (c) => {
-    const bulk = await readBulk(c);
+  app.post("/", manage, readsFormLists(bulkSchema, bulkFilters), async (c) => {
+    const bulk = readBulk(c.req.valid("form"));
     const options = await loadOptions(c.env.DB);
     const planned = bulk.ok ? await planBulk(c.env.DB, kind, scopeOf(bulk.data, bulk.filter), bulk.action, bulk.value, options) : bulk;
     if (!planned.ok || !bulk.ok)
@@ -313,8 +315,8 @@ export function bulkRoutes(kind: InventoryKind) {
     );
   });
 
-  app.post("/apply", manage, reads(bulkSchema, bulkFilters), async (c) => {
-    const bulk = await readBulk(c);
+  app.post("/apply", manage, readsFormLists(bulkSchema, bulkFilters), async (c) => {
+    const bulk = readBulk(c.req.valid("form"));
     const now = c.var.clock.now();
     const startJob = () => startHeavyWork(c.env, c.var.auth.user.id, now);
     const result = bulk.ok
@@ -362,13 +364,13 @@ export function bulkRoutes(kind: InventoryKind) {
 
   // A change's page: a job's progress (htmx asks again every second; without JavaScript, a link
   // does), then its result; a change written at once, what it changed. Undo is offered from here.
-  app.get("/:batchId", reads(returnQuery), async (c) => {
+  app.get("/:batchId", readsQuery(returnQuery), async (c) => {
     const batchId = c.req.param("batchId").slice(0, 40);
     const viewer = viewerOf(c);
     const status = await jobStatus(c.env.DB, kind, batchId);
     // Only its author or a Manage Assets holder may follow a change; to anyone else it does not exist.
     if (!status || !mayFollowBatch(status, viewer)) return c.notFound();
-    const form = parseQuery(c, returnQuery);
+    const form = c.req.valid("query");
     const list = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
     const canUndo = hasPermission(viewer.permissions, "manageAssets");
     if (!status.spec) {
@@ -401,8 +403,8 @@ export function bulkRoutes(kind: InventoryKind) {
     );
   });
 
-  app.post("/:batchId/undo", reads(undoForm), async (c) => {
-    const form = parseDeclared(c, undoForm, (await readBody(c)) ?? {});
+  app.post("/:batchId/undo", readsFormLists(undoForm), async (c) => {
+    const form = c.req.valid("form");
     const back = safeNextPath(form.ok ? form.data.return : undefined, kind.path);
     const batchId = c.req.param("batchId").slice(0, 40);
     // undoBatch decides who may: the change's author or a Manage Assets holder, as for its page (batch.ts).

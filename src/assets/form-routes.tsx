@@ -4,7 +4,7 @@ import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { findUserByEmail, findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { type FieldErrors, parseForm, reads } from "../lib/validation";
+import { type FieldErrors, type Read, readsForm } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { Card, FieldError, FormProblems, Layout } from "../web/layout";
 import { createRecord, deleteRecord, DUPLICATE_TAG, editRecord } from "./inventory";
@@ -233,8 +233,7 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
   };
 
   /** The form read and checked whole: every field's problem at once, with what was typed kept. */
-  async function check(c: Context<AppEnv>, row: Row | null) {
-    const form = await parseForm(c, schema);
+  async function check(c: Context<AppEnv>, form: Read<z.output<typeof schema>>, row: Row | null) {
     const input: Record<string, unknown> = form.ok ? form.data : form.values;
     if (!form.ok && Object.keys(form.errors).length === 0) return { ok: false as const, state: { error: form.message } };
     const checked = await columnsOf(c, fields, input, await loadOptions(c.env.DB), row, form.ok ? {} : form.errors);
@@ -255,8 +254,8 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
   }
 
   app.get("/new", ...manage, (c) => render(c, null));
-  app.post("/new", ...manage, reads(schema), async (c) => {
-    const form = await check(c, null);
+  app.post("/new", ...manage, readsForm(schema), async (c) => {
+    const form = await check(c, c.req.valid("form"), null);
     if (!form.ok) return render(c, null, form.state, 400);
     const created = await createRecord(c.env.DB, kind, valuesOf(form.checked.columns), c.var.auth.user.id, c.var.clock.now());
     if (!created.ok) return render(c, null, { error: created.message, typed: form.typed }, created.status);
@@ -264,11 +263,11 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
   });
 
   app.get("/:id/edit", ...manage, (c) => render(c, c.req.param("id")));
-  app.post("/:id/edit", ...manage, reads(schema), async (c) => {
+  app.post("/:id/edit", ...manage, readsForm(schema), async (c) => {
     const id = c.req.param("id");
     const row = await getRecord(c.env.DB, kind, id);
     if (!row) return c.notFound();
-    const form = await check(c, row);
+    const form = await check(c, c.req.valid("form"), row);
     if (!form.ok) return render(c, id, form.state, 400);
     if (!form.rowVersion) return render(c, id, { error: `The ${kind.noun}'s version is missing: reload the page.` }, 400);
     const changed = Object.fromEntries(
@@ -308,9 +307,9 @@ export function recordFormRoutes(kind: InventoryKind, fields: FormField[]) {
       </Layout>,
     );
   });
-  app.post("/:id/delete", ...manage, reads(deleteForm), async (c) => {
+  app.post("/:id/delete", ...manage, readsForm(deleteForm), async (c) => {
     const id = c.req.param("id");
-    const form = await parseForm(c, deleteForm);
+    const form = c.req.valid("form");
     if (!form.ok) return c.text(form.message, 400);
     const deleted = await deleteRecord(c.env.DB, kind, id, form.data.rowVersion);
     if (!deleted.ok) return deleted.status === 404 ? c.notFound() : render(c, id, { error: deleted.message }, deleted.status);

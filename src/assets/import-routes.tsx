@@ -8,14 +8,13 @@ import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
 import { requirePermission } from "../access/guard";
 import { auditOriginOf } from "../audit/audit";
-import { parseDeclared, reads } from "../lib/validation";
+import { readsFormLists } from "../lib/validation";
 import { Card, Layout } from "../web/layout";
 import { IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, type ImportPlan, importHeaders, planImport } from "./import";
 import { applyImport, CHANGED_SINCE_DRY_RUN } from "./import-apply";
 import { isOurDryRun, signDryRun } from "./import-check";
 import type { InventoryKind } from "./kinds";
 import { loadOptions } from "./listing";
-import { readBody } from "./inputs";
 
 type Ctx = Context<AppEnv>;
 const csvText = z
@@ -56,8 +55,8 @@ export function importRoutes(kind: InventoryKind) {
 
   app.get("/import", ...manage, (c) => form(c));
 
-  app.post("/import", ...manage, reads(dryRunForm), async (c) => {
-    const parsed = parseDeclared(c, dryRunForm, (await readBody(c)) ?? {});
+  app.post("/import", ...manage, readsFormLists(dryRunForm), async (c) => {
+    const parsed = c.req.valid("form");
     if (!parsed.ok) return form(c, parsed.message);
     const file = parsed.data.file instanceof File && parsed.data.file.size > 0 ? parsed.data.file : null;
     if (file && file.size > IMPORT_MAX_BYTES)
@@ -69,8 +68,8 @@ export function importRoutes(kind: InventoryKind) {
     return dryRunPage(c, plan, text, plan.counts.error > 0 ? 400 : 200);
   });
 
-  app.post("/import/apply", ...manage, reads(applyForm), async (c) => {
-    const parsed = parseDeclared(c, applyForm, (await readBody(c)) ?? {});
+  app.post("/import/apply", ...manage, readsFormLists(applyForm), async (c) => {
+    const parsed = c.req.valid("form");
     if (!parsed.ok) return form(c, parsed.message);
     const { csv, checked_at: checkedAt, expect } = parsed.data;
     const plan = await planImport(c.env.DB, kind, csv, await loadOptions(c.env.DB));

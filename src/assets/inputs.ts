@@ -1,8 +1,4 @@
-// What the asset and software routes read from a request: ids, a list's filter (from its query,
-// or from a bulk form's f_ fields), and a form body whose repeated fields arrive as arrays.
-import type { Context } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app-env";
 import { ownValue } from "../lib/lookup";
 import type { InventoryKind } from "./kinds";
 import { decodeCursor, type ListFilter } from "./listing";
@@ -67,11 +63,4 @@ export function filterSchema(kind: InventoryKind, prefix = "") {
             : undefined,
       }),
     );
-}
-
-export async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown> | null> {
-  const body = await c.req.parseBody({ all: true }).catch(() => null);
-  if (!body) return null;
-  if (typeof body.ids === "string") body.ids = [body.ids];
-  return body;
 }

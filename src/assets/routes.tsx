@@ -4,12 +4,12 @@ import { z } from "zod";
 import { IMPACTS } from "../db/schema";
 import type { AppEnv } from "../app-env";
 import { requireSession } from "../auth/middleware";
-import { parseDeclared, parseQuery, reads, safeNextPath } from "../lib/validation";
+import { readsFormLists, readsQuery, safeNextPath } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import { hasPermission } from "../access/permissions";
 import { Card, Layout, Notice } from "../web/layout";
 import { editInline, type EditResult, recordHistory, selectionOf } from "./inventory";
-import { filterSchema, idValue, readBody } from "./inputs";
+import { filterSchema, idValue } from "./inputs";
 import { bulkRoutes } from "./bulk-routes";
 import { exportStream } from "./export";
 import { recordAudit } from "../audit/audit";
@@ -97,17 +97,16 @@ export function inventoryRoutes(kind: InventoryKind) {
     );
   }
 
-  app.get("/", reads(filters, reselectQuery), async (c) => {
-    const parsed = parseQuery(c, filters);
+  app.get("/", readsQuery(filters, reselectQuery), async (c) => {
+    const [parsed, again] = c.req.valid("query");
     if (!parsed.ok) return listPage(c, { enums: {}, sort: "name", dir: "asc", page: 1 }, parsed.message, 400);
-    const again = parseQuery(c, reselectQuery);
     const batchId = again.ok ? again.data.reselect : undefined;
     const selected = batchId && canManage(c) ? new Set(await selectionOf(c.env.DB, kind, batchId, c.var.auth.user.id)) : undefined;
     return listPage(c, parsed.data, undefined, 200, selected);
   });
 
-  app.get("/without-script", reads(returnQuery), (c) => {
-    const back = parseQuery(c, returnQuery);
+  app.get("/without-script", readsQuery(returnQuery), (c) => {
+    const back = c.req.valid("query");
     setCookie(c, NO_SCRIPT_COOKIE, "1", { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: NO_SCRIPT_MAX_AGE_SECONDS });
     return c.redirect(safeNextPath(back.ok ? back.data.return : undefined, kind.path), 303);
   });
@@ -119,22 +118,21 @@ export function inventoryRoutes(kind: InventoryKind) {
       <ColumnChoicePage auth={c.var.auth} kind={kind} chosen={chosenColumns(kind, c.var.auth.user)} back={back} error={error} />,
       error ? 400 : 200,
     );
-  app.get("/columns", reads(returnQuery), (c) => {
-    const back = parseQuery(c, returnQuery);
+  app.get("/columns", readsQuery(returnQuery), (c) => {
+    const back = c.req.valid("query");
     return columnsPage(c, safeNextPath(back.ok ? back.data.return : undefined, kind.path));
   });
-  app.post("/columns", reads(columnForm), async (c) => {
-    const body = await readBody(c);
-    const back = safeNextPath(typeof body?.return === "string" ? body.return : undefined, kind.path);
-    const parsed = parseDeclared(c, columnForm, body ?? {});
+  app.post("/columns", readsFormLists(columnForm), async (c) => {
+    const parsed = c.req.valid("form");
+    const back = safeNextPath(typeof parsed.input.return === "string" ? parsed.input.return : undefined, kind.path);
     if (!parsed.ok) return columnsPage(c, back, parsed.message);
     await saveColumnChoice(c.env, c.var.auth.user.id, kind, parsed.data);
     return c.redirect(back, 303);
   });
 
   // Everything the filter matches as CSV, with the person's columns; audited with its filter and size.
-  app.get("/export.csv", reads(filters), async (c) => {
-    const parsed = parseQuery(c, filters);
+  app.get("/export.csv", readsQuery(filters), async (c) => {
+    const parsed = c.req.valid("query");
     if (!parsed.ok) return c.text(parsed.message, 400);
     const filter: ListFilter = { ...parsed.data, page: 1, cursor: undefined };
     const described = listUrl(kind, filter).slice(kind.path.length).replace(/^\?/, "");
@@ -157,8 +155,8 @@ export function inventoryRoutes(kind: InventoryKind) {
   });
 
   // The count, after the page (htmx swaps it in); without JavaScript, a page of its own.
-  app.get("/count", reads(filters), async (c) => {
-    const parsed = parseQuery(c, filters);
+  app.get("/count", readsQuery(filters), async (c) => {
+    const parsed = c.req.valid("query");
     if (!parsed.ok) return c.text(parsed.message, 400);
     const count = await countMatches(c.env.DB, kind, parsed.data);
     if (c.req.header("HX-Request") === "true") return c.html(<MatchCountFragment count={count} canManage={canManage(c)} />);
@@ -172,10 +170,10 @@ export function inventoryRoutes(kind: InventoryKind) {
     );
   });
 
-  app.post("/:id/inline", manage, reads(inlineSchema), async (c) => {
+  app.post("/:id/inline", manage, readsFormLists(inlineSchema), async (c) => {
     const id = c.req.param("id");
-    const body = await readBody(c);
-    const parsed = parseDeclared(c, inlineSchema, body ?? {});
+    const parsed = c.req.valid("form");
+    const body = parsed.input;
     const htmx = c.req.header("HX-Request") === "true";
     const returnTo = safeNextPath(typeof body?.return === "string" ? body.return : undefined, kind.path);
     if (!parsed.ok) return c.text(parsed.message, 400);
@@ -208,9 +206,9 @@ export function inventoryRoutes(kind: InventoryKind) {
 
   app.route("/bulk", bulkRoutes(kind));
 
-  app.get("/:id", reads(savedQuery), async (c) => {
+  app.get("/:id", readsQuery(savedQuery), async (c) => {
     const row = await getRecord(c.env.DB, kind, c.req.param("id"));
-    const saved = parseQuery(c, savedQuery);
+    const saved = c.req.valid("query");
     if (!row) return c.notFound();
     const [history, options] = await Promise.all([recordHistory(c.env.DB, kind, row.id), loadOptions(c.env.DB)]);
     // People by id: disabled agents and contacts too, and removed people under their pseudonym.

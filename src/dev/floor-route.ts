@@ -10,16 +10,16 @@ import { chosenColumns } from "../assets/columns";
 import { filterSchema } from "../assets/inputs";
 import { escapeHtml } from "../lib/html-escape";
 import { isDevelopment } from "../mail/mailer";
-import { parseQuery, reads } from "../lib/validation";
+import { readsQuery } from "../lib/validation";
 
 const esc = (v: unknown) => escapeHtml(String(v ?? ""));
 
 export const devFloorRoutes = new Hono<AppEnv>();
 for (const kind of [ASSET_KIND, SOFTWARE_KIND]) {
   const filters = filterSchema(kind);
-  devFloorRoutes.get(`/dev/floor/${kind.table}`, reads(filters), async (c) => {
+  devFloorRoutes.get(`/dev/floor/${kind.table}`, readsQuery(filters), async (c) => {
     if (!isDevelopment(c.env)) return c.notFound();
-    const parsed = parseQuery(c, filters);
+    const parsed = c.req.valid("query");
     if (!parsed.ok) return c.text(parsed.message, 400);
     const query = pageQuery(kind, parsed.data);
     const { results } = await c.env.DB.prepare(query.sql)

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { mintSession, sessionCookieName } from "../auth/sessions";
-import { parseJson, reads } from "../lib/validation";
+import { readsJson } from "../lib/validation";
 import { isDevelopment } from "../mail/mailer";
 import { kindOfPortal } from "../portal/policy";
 import { portalPolicy } from "../portal/context";
@@ -24,9 +24,9 @@ const mintRequest = z.strictObject(
  * sessions for seeded users, so `npm run bench` can hold 10,000 live sessions without paying for
  * 10,000 password hashes. POST JSON { portal, userIds, perUser } → { cookieName, tokens }.
  */
-export const devSessionsRoutes = new Hono<AppEnv>().post("/dev/sessions", reads(mintRequest), async (c) => {
+export const devSessionsRoutes = new Hono<AppEnv>().post("/dev/sessions", readsJson(mintRequest), async (c) => {
   if (!isDevelopment(c.env)) return c.notFound();
-  const parsed = await parseJson(c, mintRequest);
+  const parsed = c.req.valid("json");
   if (!parsed.ok)
     return c.text(`Send JSON like {"portal": "support", "userIds": ["cnt_…"], "perUser": 5}: ${parsed.message}`, parsed.status ?? 400);
   const { portal, userIds, perUser } = parsed.data;

@@ -1,5 +1,6 @@
-import type { Context, MiddlewareHandler } from "hono";
-import { matchedRoutes } from "hono/route";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { validator } from "hono/validator";
 import { z } from "zod";
 
 /**
@@ -13,34 +14,105 @@ export type FieldErrors = Record<string, string>;
 
 const INPUT = Symbol("the schemas a route reads its input with");
 
+/** What a request sent, as Hono's validator read it: a field sent more than once as a list. */
+export type Input = Record<string, unknown>;
+/** A route's input read with one schema: the parse (with its refusal's status) and what was sent. */
+export type Read<T> = Parsed<T> & { input: Input; status?: 400 | 415 };
+type ReadAll<S extends readonly z.ZodType[]> = S extends readonly [infer One extends z.ZodType]
+  ? Read<z.output<One>>
+  : { [K in keyof S]: S[K] extends z.ZodType ? Parsed<z.output<S[K]>> : never } & { input: Input };
+
+type Refusal = { refused: string; status: 400 | 415 };
+
 /**
- * A route declares the schemas it reads its input with where it is defined,
- * `app.post("/login", reads(signInForm), handler)`, and `reads()` with none when it reads no
- * fields. Nothing is recorded per request: the hostile-input tests find the declarations in the
- * router's own route list (`declaredInputs`), and parsing with a schema the route did not
- * declare throws, so a forgotten declaration fails the first test that reaches the route.
+ * Hono's validator for `target`, reading it with each schema: `c.req.valid(target)` is the parse
+ * (a tuple of them for several schemas), never an exception, so each page shows its own refusal.
+ * The schemas are declared on the middleware for the hostile-input tests (`declaredInputs`).
  */
-export function reads(...schemas: z.ZodType[]): MiddlewareHandler {
-  const declaration: MiddlewareHandler = (_c, next) => next();
-  return Object.assign(declaration, { [INPUT]: schemas });
+function reading<U extends "form" | "json" | "query", const S extends readonly z.ZodType[]>(
+  target: U,
+  schemas: S,
+  shape: (value: Input, c: Context) => Input | Refusal,
+  unreadable: string,
+) {
+  const readAll = (shaped: Input | Refusal): ReadAll<S> => {
+    const results = schemas.map((schema) =>
+      "refused" in shaped
+        ? { ok: false as const, message: shaped.refused, errors: {}, values: {}, status: shaped.status }
+        : { ...parsedBy(schema, shaped), ...(target === "json" ? { status: 400 as const } : {}) },
+    );
+    const input = "refused" in shaped ? {} : shaped;
+    return (schemas.length === 1 ? { ...results[0], input } : Object.assign(results, { input })) as ReadAll<S>;
+  };
+  const inner = validator(target, (value, c) => readAll(shape(value as Input, c)));
+  // A body Hono cannot read at all (malformed multipart, broken JSON) is refused like any other
+  // bad input, on the route's own page: the validator's own 400 is caught here, never a handler's.
+  const middleware: typeof inner = async (c, next) => {
+    let reached = false;
+    try {
+      return await inner(c, async () => {
+        reached = true;
+        await next();
+      });
+    } catch (error) {
+      if (reached || !(error instanceof HTTPException) || error.status !== 400) throw error;
+      c.req.addValidatedData(target, readAll({ refused: unreadable, status: 400 }));
+      await next();
+    }
+  };
+  return Object.assign(middleware, { [INPUT]: schemas });
 }
 
-/** The schemas a handler of the router declares (`reads`), or undefined for other handlers. */
-export function declaredInputs(handler: unknown): readonly z.ZodType[] | undefined {
-  return typeof handler === "function" ? (handler as { [INPUT]?: readonly z.ZodType[] })[INPUT] : undefined;
+const UNREADABLE_FORM = "The form could not be read. Reload the page and try again.";
+
+/** Keeps the last value of a field sent more than once, as a form field that is one value reads. */
+function lastValues(value: Input): Input {
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v]));
 }
 
-function assertDeclared(c: Context, schema: z.ZodType): void {
-  if (matchedRoutes(c).some((route) => declaredInputs(route.handler)?.includes(schema))) return;
-  throw new Error(
-    `${c.req.method} ${c.req.path} parses input with a schema its route does not declare: add reads(schema) where the route is defined.`,
+/** A form body read with `schemas` (each field one value: the last, if sent twice); `readsForm()` declares a route that reads none. */
+export function readsForm<const S extends readonly z.ZodType[]>(...schemas: S) {
+  return reading("form", schemas, lastValues, UNREADABLE_FORM);
+}
+
+/** A form body whose fields may come as lists (checkboxes, selected rows): a field sent once is one value, more than once a list. */
+export function readsFormLists<const S extends readonly z.ZodType[]>(...schemas: S) {
+  return reading("form", schemas, (value) => value, UNREADABLE_FORM);
+}
+
+/**
+ * A JSON body (the passkey and development routes). Only `application/json` is read (SECURITY.md
+ * 27: a cross-site form cannot send it): anything else is refused with 415, unreadable JSON and a
+ * schema failure with 400.
+ */
+export function readsJson<const S extends readonly z.ZodType[]>(...schemas: S) {
+  return reading(
+    "json",
+    schemas,
+    (value, c) =>
+      c.req.header("Content-Type")?.startsWith("application/json") ? value : { refused: "Send the request as JSON.", status: 415 },
+    "The request's JSON could not be read.",
   );
 }
 
-/** Parse a value the route has read itself (a body read with options, a cookie) with a declared schema. */
-export function parseDeclared<S extends z.ZodType>(c: Context, schema: S, value: unknown): Parsed<z.output<S>> {
-  assertDeclared(c, schema);
-  return parsedBy(schema, value);
+/** The query string, each parameter one value (the first, if sent twice). */
+export function readsQuery<const S extends readonly z.ZodType[]>(...schemas: S) {
+  return reading(
+    "query",
+    schemas,
+    (value) => Object.fromEntries(Object.entries(value).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])),
+    "The address could not be read.",
+  );
+}
+
+/**
+ * The schemas a handler of the router reads its input with (readsForm, readsFormLists, readsJson,
+ * readsQuery), or undefined for other handlers. Nothing is recorded per request: the
+ * hostile-input tests find the declarations in the router's own route list, so a new route or
+ * field is attacked automatically.
+ */
+export function declaredInputs(handler: unknown): readonly z.ZodType[] | undefined {
+  return typeof handler === "function" ? (handler as { [INPUT]?: readonly z.ZodType[] })[INPUT] : undefined;
 }
 
 function parsedBy<S extends z.ZodType>(schema: S, value: unknown): Parsed<z.output<S>> {
@@ -73,38 +145,6 @@ function textValues(value: unknown): FormValues {
 
 function firstMessage(error: z.ZodError): string {
   return error.issues[0]?.message ?? "The form was not filled in correctly.";
-}
-
-/** Parse a form body with a zod schema; a bad or unreadable body becomes a message, never an exception. */
-export async function parseForm<S extends z.ZodType>(c: Context, schema: S, options: { all?: boolean } = {}): Promise<Parsed<z.output<S>>> {
-  assertDeclared(c, schema);
-  let body: Record<string, unknown>;
-  try {
-    // `all`: a field sent more than once (a group of checkboxes) arrives as an array.
-    body = await c.req.parseBody({ all: options.all ?? false });
-  } catch {
-    return { ok: false, message: "The form could not be read. Reload the page and try again.", errors: {}, values: {} };
-  }
-  return parsedBy(schema, body);
-}
-
-/**
- * Parse a JSON body with a zod schema (the passkey and development routes). Only
- * `application/json` is read (SECURITY.md 27: a cross-site form cannot send it); anything else,
- * unreadable JSON or a schema failure becomes a message and a status, never an exception.
- */
-export async function parseJson<S extends z.ZodType>(c: Context, schema: S): Promise<Parsed<z.output<S>> & { status?: 400 | 415 }> {
-  assertDeclared(c, schema);
-  if (!c.req.header("Content-Type")?.startsWith("application/json"))
-    return { ok: false, status: 415, message: "Send the request as JSON.", errors: {}, values: {} };
-  const result = schema.safeParse(await c.req.json().catch(() => undefined));
-  return result.success
-    ? { ok: true, data: result.data }
-    : { ok: false, status: 400, message: firstMessage(result.error), errors: fieldErrorsOf(result.error), values: {} };
-}
-
-export function parseQuery<S extends z.ZodType>(c: Context, schema: S): Parsed<z.output<S>> {
-  return parseDeclared(c, schema, c.req.query());
 }
 
 // Control characters (C0, DEL and C1: Unicode's Cc) in a stored name end up in pages, mail

@@ -5,7 +5,7 @@ import { AUDIT_EVENTS, type AuditEvent } from "../audit/audit";
 import { type AuditFilter, csvCell, searchAudit } from "../audit/log";
 import { describeDevice } from "../lib/device";
 import { getDb } from "../db";
-import { parseQuery, reads } from "../lib/validation";
+import { readsQuery } from "../lib/validation";
 import { retentionSettings } from "../lifecycle/retention";
 import { ErrorMessage, Layout } from "../web/layout";
 
@@ -59,15 +59,16 @@ function RetentionNote({ env }: { env: Env }) {
 /** Settings > Security and Compliance > Audit log (guarded by the settings area's permission). */
 export const auditLogRoutes = new Hono<AppEnv>();
 
-auditLogRoutes.get("/audit", reads(filterSchema), async (c) => {
-  const parsed = parseQuery(c, filterSchema);
+auditLogRoutes.get("/audit", readsQuery(filterSchema), async (c) => {
+  const parsed = c.req.valid("query");
   const filter: AuditFilter & { page: number } = parsed.ok ? parsed.data : { page: 1 };
   const { rows, hasMore } = await searchAudit(getDb(c.env.DB), filter, filter.page);
   const query = (page: number) => {
-    const q = new URLSearchParams(Object.entries({ ...c.req.query(), page: String(page) }).filter(([, v]) => v) as [string, string][]);
+    const q = new URLSearchParams(Object.entries({ ...parsed.input, page: String(page) }).filter(([, v]) => v) as [string, string][]);
     return `?${q}`;
   };
-  const f = c.req.query();
+  // What was asked, as the filter form shows it back (the query as its validator read it: each parameter once).
+  const f = parsed.input as Record<string, string | undefined>;
   return c.html(
     <Layout title="Audit log" auth={c.var.auth}>
       <section class="wide">
@@ -151,8 +152,8 @@ auditLogRoutes.get("/audit", reads(filterSchema), async (c) => {
   );
 });
 
-auditLogRoutes.get("/audit.csv", reads(filterSchema), async (c) => {
-  const parsed = parseQuery(c, filterSchema);
+auditLogRoutes.get("/audit.csv", readsQuery(filterSchema), async (c) => {
+  const parsed = c.req.valid("query");
   if (!parsed.ok) return c.text(parsed.message, 400);
   const { rows } = await searchAudit(getDb(c.env.DB), parsed.data, 1, 10_000);
   const header = ["time_utc", "event", "portal", "actor", "target", "ip", "user_agent", "details"];

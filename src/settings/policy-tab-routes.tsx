@@ -3,7 +3,7 @@ import type { Child } from "hono/jsx";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { type AuditEntry, auditOriginOf } from "../audit/audit";
-import { type FieldErrors, type FormValues, parseForm, reads } from "../lib/validation";
+import { type FieldErrors, type FormValues, type Read, readsForm } from "../lib/validation";
 import { FieldErrorsContext, FormProblems, Notice } from "../web/layout";
 import { AUDIENCES, type Audience, parseAudience, SETTINGS_ROOT } from "./audiences";
 import { ApplyChoice, SettingsFrame } from "./pages";
@@ -71,8 +71,8 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     return tab.read(await portalPolicy(c, AUDIENCES[audience]));
   }
 
-  async function parse<U extends T>(c: Ctx, audience: Audience, schema: z.ZodType<U>) {
-    const form = await parseForm(c, schema);
+  /** The form as its schema read it, and then as the tab checks it against the portal. */
+  function checked<U extends T>(c: Ctx, audience: Audience, form: Read<U>): Read<U> | { ok: false; message: string } {
     if (!form.ok) return form;
     const problem = tab.check?.(form.data, c.env, AUDIENCES[audience]);
     return problem ? ({ ok: false, message: problem } as const) : form;
@@ -87,11 +87,11 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
   const applyForm = z.intersection(tab.schema, applySchema);
   // SECURITY.md 39: who may sign in, and how, changes only within 5 minutes of confirming it's
   // you; Save asks too, so the admin learns it before the confirmation, not after it.
-  app.post(`/:audience/${tab.slug}`, requireRecentAuth(), reads(tab.schema), async (c) => {
+  app.post(`/:audience/${tab.slug}`, requireRecentAuth(), readsForm(tab.schema), async (c) => {
     const audience = parseAudience(c.req.param("audience"));
     if (!audience) return c.notFound();
     const before = await current(c, audience);
-    const form = await parse(c, audience, tab.schema);
+    const form = checked(c, audience, c.req.valid("form") as Read<T>);
     if (!form.ok) {
       const fields = "errors" in form && Object.keys(form.errors).length > 0;
       return page(
@@ -117,11 +117,11 @@ export function policyTabRoutes<T>(tab: PolicyTab<T>) {
     });
   });
 
-  app.post(`/:audience/${tab.slug}/apply`, requireRecentAuth(), reads(applyForm), async (c) => {
+  app.post(`/:audience/${tab.slug}/apply`, requireRecentAuth(), readsForm(applyForm), async (c) => {
     const audience = parseAudience(c.req.param("audience"));
     if (!audience) return c.notFound();
     const before = await current(c, audience);
-    const form = await parse(c, audience, applyForm);
+    const form = checked(c, audience, c.req.valid("form") as Read<T & z.output<typeof applySchema>>);
     if (!form.ok) return page(c, audience, before, { error: form.message }, 400);
     const { apply, ...value } = form.data;
     const portal = AUDIENCES[audience];

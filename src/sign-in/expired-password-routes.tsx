@@ -9,7 +9,7 @@ import { setPassword } from "../auth/password-change";
 import { passwordRules } from "../auth/password-policy";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { formRefusal, parseForm, reads } from "../lib/validation";
+import { formRefusal, readsForm } from "../lib/validation";
 import type { Portal } from "../portal/policy";
 import { ChangeExpiredPasswordPage } from "./pages";
 
@@ -21,10 +21,10 @@ export function expiredPasswordRoutes(portal: Portal) {
   app.get("/login/change-password", expired, (c) =>
     c.html(<ChangeExpiredPasswordPage auth={c.var.auth} rules={passwordRules(c.var.auth.policy.password)} />),
   );
-  app.post("/login/change-password", expired, reads(expiredForm), async (c) => {
+  app.post("/login/change-password", expired, readsForm(expiredForm), async (c) => {
     const auth = c.var.auth;
     const rules = passwordRules(auth.policy.password);
-    const form = await parseForm(c, expiredForm);
+    const form = c.req.valid("form");
     if (!form.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} {...formRefusal(form)} />, 400);
     const db = getDb(c.env.DB);
     const user = await findUserById(db, auth.user.id);

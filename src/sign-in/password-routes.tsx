@@ -4,7 +4,7 @@ import type { AppEnv } from "../app-env";
 import { auditOriginOf, recordAudit } from "../audit/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
-import { emailField, parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
+import { emailField, passwordField, readsForm, safeNextPath } from "../lib/validation";
 import { sendEmailOtp } from "../factors/email-otp";
 import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { rememberedHere } from "./device-cookie";
@@ -92,13 +92,13 @@ export function passwordRoutes(portal: Portal) {
     return c.html(<SignInPage portal={portal} {...ways(c.env, policy)} next={next === home ? undefined : next} notice={notice} />);
   });
 
-  app.post("/login", reads(signInForm), async (c) => {
+  app.post("/login", readsForm(signInForm), async (c) => {
     const policy = await portalPolicy(c, portal);
     const allowed = ways(c.env, policy);
     // The access mode is enforced here too, not only by hiding the form.
     if (!allowed.password)
       return c.html(<SignInPage portal={portal} {...allowed} error="This portal signs in with Microsoft only." />, 403);
-    const form = await parseForm(c, signInForm);
+    const form = c.req.valid("form");
     if (!form.ok)
       return c.html(
         <SignInPage
@@ -164,7 +164,7 @@ export function passwordRoutes(portal: Portal) {
     });
   });
 
-  app.post("/logout", reads(), async (c) => {
+  app.post("/logout", readsForm(), async (c) => {
     const auth = await readSession(c, portal);
     await endCurrentSession(c, portal, auth ? [owedAudit({ event: "sign_out", portal, actorId: auth.user.id }, auditOriginOf(c))] : []);
     return c.redirect(`/${portal}/login?signed_out=1`, 303);

@@ -12,7 +12,7 @@ import { auditOriginOf, recordAudit } from "../audit/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { afterResponse } from "../lib/background";
 import { getDb } from "../db";
-import { emailField, parseForm, parseJson, reads, safeNextPath } from "../lib/validation";
+import { emailField, readsForm, readsJson, safeNextPath } from "../lib/validation";
 import { retryAfterSeconds } from "../limits/limits";
 import { countForAccount, countFromSource, settle } from "../limits/sign-in-guard";
 import { attempterOf, attemptRight, countAttemptAt, refused, tooManyAttempts } from "./attempts";
@@ -61,7 +61,7 @@ export function passwordlessRoutes(portal: Portal) {
     return passwordlessRp(c.env, policy);
   }
 
-  app.post("/login/passkey/options", reads(), async (c) => {
+  app.post("/login/passkey/options", readsForm(), async (c) => {
     const rp = await allowedRp(c);
     if (!rp) return c.json({ error: OFF }, 403);
     const { token, options } = await startPasskeySignIn(c.env, rp, portal, c.var.clock.now());
@@ -69,10 +69,10 @@ export function passwordlessRoutes(portal: Portal) {
     return c.json(options);
   });
 
-  app.post("/login/passkey", reads(assertionForm), async (c) => {
+  app.post("/login/passkey", readsJson(assertionForm), async (c) => {
     const rp = await allowedRp(c);
     if (!rp) return c.json({ error: OFF }, 403);
-    const form = await parseJson(c, assertionForm);
+    const form = c.req.valid("json");
     if (!form.ok) return c.json({ error: "The passkey's answer could not be read. Try again." }, form.status ?? 400);
     const now = c.var.clock.now();
     const db = getDb(c.env.DB);
@@ -138,10 +138,10 @@ export function passwordlessRoutes(portal: Portal) {
     return passPage(c, {});
   });
 
-  app.post("/login/pass", reads(passForm), async (c) => {
+  app.post("/login/pass", readsForm(passForm), async (c) => {
     const policy = await portalPolicy(c, portal);
     if (!passwordlessRp(c.env, policy)) return passPage(c, { error: "A temporary access pass works here only after your password." }, 403);
-    const form = await parseForm(c, passForm);
+    const form = c.req.valid("form");
     if (!form.ok)
       return passPage(c, { error: form.message, email: typeof form.values.email === "string" ? form.values.email : undefined }, 400);
     const { email, code } = form.data;

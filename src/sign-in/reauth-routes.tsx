@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env";
 import { auditOriginOf } from "../audit/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
-import { parseForm, passwordField, reads, safeNextPath } from "../lib/validation";
+import { passwordField, readsForm, safeNextPath } from "../lib/validation";
 import { retryAfterSeconds } from "../limits/limits";
 import type { Portal } from "../portal/policy";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
@@ -100,7 +100,7 @@ export function reauthRoutes(portal: Portal) {
     page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined),
   );
   // A code mailed to confirm identity, for people whose second factor is email.
-  app.post("/reauth/email", requireSession(portal), reads(), async (c) => {
+  app.post("/reauth/email", requireSession(portal), readsForm(), async (c) => {
     const auth = c.var.auth;
     const back = safeNextPath(c.req.query("next"), home);
     if (!auth.policy.mfa.emailOtp && !auth.session.passwordOnly) return page(c, back, "This portal does not use email codes.", 400);
@@ -111,8 +111,8 @@ export function reauthRoutes(portal: Portal) {
     }
     return c.redirect(`${back}${back.includes("?") ? "&" : "?"}code_sent=1`, 303);
   });
-  app.post("/reauth", requireSession(portal), reads(reauthForm), async (c) => {
-    const form = await parseForm(c, reauthForm);
+  app.post("/reauth", requireSession(portal), readsForm(reauthForm), async (c) => {
+    const form = c.req.valid("form");
     if (!form.ok) return page(c, home, form.message, 400);
     const next = safeNextPath(form.data.next, home);
     const confirmed = await confirmIdentity(c, form.data);

@@ -8,7 +8,7 @@ import { sendAfterResponse } from "../mail/notify";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { afterResponse } from "../lib/background";
-import { emailField, type FieldErrors, formRefusal, parseForm, passwordField, reads } from "../lib/validation";
+import { emailField, formRefusal, passwordField, readsForm, type FieldErrors } from "../lib/validation";
 import { accountLimiter, countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sourceOf } from "../limits/source";
 import { attempterOf, attemptRight, countAttemptAt, tooManyAttempts } from "./attempts";
@@ -125,9 +125,9 @@ export function passwordResetRoutes(portal: Portal) {
     return c.html(<ForgotPage portal={portal} />);
   });
 
-  app.post("/login/forgot", reads(forgotForm), async (c) => {
+  app.post("/login/forgot", readsForm(forgotForm), async (c) => {
     if (!(await passwordAllowed(c)).allowed) return c.html(<ForgotPage portal={portal} error={SSO_ONLY} />, 403);
-    const form = await parseForm(c, forgotForm);
+    const form = c.req.valid("form");
     if (!form.ok) return c.html(<ForgotPage portal={portal} error={form.message} />, 400);
     const email = normalizeEmail(form.data.email);
     const now = c.var.clock.now();
@@ -173,7 +173,7 @@ export function passwordResetRoutes(portal: Portal) {
     return c.html(<ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} />);
   });
 
-  app.post("/login/reset/:token", reads(resetForm), async (c) => {
+  app.post("/login/reset/:token", readsForm(resetForm), async (c) => {
     const { policy, allowed } = await passwordAllowed(c);
     if (!allowed) return c.html(<ForgotPage portal={portal} error={SSO_ONLY} />, 403);
     const db = getDb(c.env.DB);
@@ -185,7 +185,7 @@ export function passwordResetRoutes(portal: Portal) {
         <ResetPage portal={portal} action={c.req.path} rules={passwordRules(policy.password)} email={reset.user.email} {...refused} />,
         400,
       );
-    const form = await parseForm(c, resetForm);
+    const form = c.req.valid("form");
     if (!form.ok) return page(formRefusal(form));
     // SECURITY.md 45: setting a password hashes it, so each try counts per source and per account
     // before that, the refused ones included (a link handed back after a refusal is not a free hash).

@@ -8,7 +8,7 @@ import { userStub } from "../auth/user-object";
 import { auditOriginOf, recordAudit } from "../audit/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
-import { parseForm, parseJson, reads } from "../lib/validation";
+import { readsForm, readsJson, type Read } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import type { Attempter } from "../limits/sign-in-guard";
 import { attempterOf, attemptRight, attemptUnjudged, countAttemptAt, type Counted } from "./attempts";
@@ -182,10 +182,10 @@ export function secondStepRoutes(portal: Portal) {
   // One path for every code a person types at the second step: the method must be on, the
   // attempt is counted against the account before the code is looked at, and a failure is audited.
   for (const method of ["app", "recovery", "email", "pass"] as const) {
-    app.post(`/login/verify/${method}`, pending, reads(codeForm), async (c) => {
+    app.post(`/login/verify/${method}`, pending, readsForm(codeForm), async (c) => {
       const auth = c.var.auth;
       if (!allowed(auth, method)) return renderStep(c, method === "email" ? "app" : "email", { error: UNAVAILABLE[method], status: 400 });
-      const { code, remember } = await parseCodeForm(c);
+      const { code, remember } = typedCode(c.req.valid("form"));
       const counted = await countSecondStep(c, auth);
       if (!counted.ok) return tooMany(c, renderStep(c, method, { error: counted.message, status: 429 }), counted.retryAfterMs);
       let error: string | null;
@@ -208,17 +208,17 @@ export function secondStepRoutes(portal: Portal) {
 
   // The second step with a passkey. JSON in and out (the browser's WebAuthn call sits
   // between the two requests); the attempt counts against the same per-account limit as codes.
-  app.post("/login/verify/passkey/options", pending, reads(), async (c) => {
+  app.post("/login/verify/passkey/options", pending, readsForm(), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
     return c.json(await authenticationOptions(c.env, getDb(c.env.DB), rp, auth.user.id, auth.session.id, c.var.clock.now()));
   });
-  app.post("/login/verify/passkey", pending, reads(assertionForm), async (c) => {
+  app.post("/login/verify/passkey", pending, readsJson(assertionForm), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
-    const form = await parseJson(c, assertionForm);
+    const form = c.req.valid("json");
     if (!form.ok) return c.json({ error: "The passkey's answer could not be read. Try again." }, form.status ?? 400);
     const counted = await countSecondStep(c, auth);
     if (!counted.ok) return c.json({ error: counted.message }, 429);
@@ -240,7 +240,7 @@ export function secondStepRoutes(portal: Portal) {
     return c.json({ redirect: await passSecondFactor(c, auth, counted.attempt, { passed: "second_factor", method: "passkey" }) });
   });
 
-  app.post("/login/verify/email/send", pending, reads(), async (c) => {
+  app.post("/login/verify/email/send", pending, readsForm(), async (c) => {
     const auth = c.var.auth;
     if (!allowed(auth, "email")) return renderStep(c, "app", { error: "Email codes are not used for this portal.", status: 400 });
     const sent = await sendEmailOtp(c.env, auth.user, portal, auth.session.id, c.var.clock.now());
@@ -252,7 +252,7 @@ export function secondStepRoutes(portal: Portal) {
   });
 
   // Lost the recovery codes: ask an admin for new ones, once every two hours.
-  app.post("/login/verify/request-codes", pending, reads(), async (c) => {
+  app.post("/login/verify/request-codes", pending, readsForm(), async (c) => {
     const auth = c.var.auth;
     if (!auth.policy.mfa.authenticatorApp) return renderStep(c, "email", { error: UNAVAILABLE.recovery, status: 400 });
     const now = c.var.clock.now();
@@ -298,7 +298,7 @@ export function secondStepRoutes(portal: Portal) {
   }
 
   // Within the grace period, "Skip for now" signs in without the app.
-  app.post("/login/enroll/skip", enrolling, reads(), async (c) => {
+  app.post("/login/enroll/skip", enrolling, readsForm(), async (c) => {
     const auth = c.var.auth;
     const now = c.var.clock.now();
     if (!inGracePeriod(auth.policy.mfa, now))
@@ -313,9 +313,9 @@ export function secondStepRoutes(portal: Portal) {
   });
 
   app.get("/login/enroll", enrolling, (c) => renderEnroll(c));
-  app.post("/login/enroll", enrolling, reads(codeForm), async (c) => {
+  app.post("/login/enroll", enrolling, readsForm(codeForm), async (c) => {
     const auth = c.var.auth;
-    const code = await parseCode(c);
+    const code = typedCode(c.req.valid("form")).code;
     const counted = await countSecondStep(c, auth);
     if (!counted.ok) return tooMany(c, renderEnroll(c, counted.message), counted.retryAfterMs);
     const db = getDb(c.env.DB);
@@ -355,7 +355,7 @@ export function secondStepRoutes(portal: Portal) {
       },
     );
   });
-  app.post("/login/finish", savingCodes, reads(), async (c) => {
+  app.post("/login/finish", savingCodes, readsForm(), async (c) => {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     await markIssuedCodesShown(db, auth.user.id);
@@ -412,13 +412,8 @@ const CHECK_CODE: Record<Method, (c: Ctx, auth: Auth, code: string) => Promise<s
   },
 };
 
-async function parseCode(c: Ctx): Promise<string> {
-  return (await parseCodeForm(c)).code;
-}
-
 /** The code typed at a second step, and whether "Don't ask again on this device" was ticked. */
-async function parseCodeForm(c: Ctx): Promise<{ code: string; remember: boolean }> {
-  const parsed = await parseForm(c, codeForm);
+function typedCode(parsed: Read<z.output<typeof codeForm>>): { code: string; remember: boolean } {
   return parsed.ok ? { code: parsed.data.code.trim(), remember: parsed.data.remember === "on" } : { code: "", remember: false };
 }
 

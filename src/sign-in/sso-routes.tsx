@@ -12,7 +12,7 @@ import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { hmacHex, hmacMatches } from "../lib/encryption";
-import { parseQuery, reads, safeNextPath } from "../lib/validation";
+import { readsQuery, safeNextPath } from "../lib/validation";
 import { countAttempt, LIMITS, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { countFromSource, giveBack, type SourceRules } from "../limits/sign-in-guard";
 import { sourceOf } from "../limits/source";
@@ -122,7 +122,7 @@ export function ssoRoutes(portal: Portal) {
 
   app.route("/", invitationRoutes(portal, goToMicrosoft));
 
-  app.get("/sso/callback", reads(callbackQuery), async (c) => {
+  app.get("/sso/callback", readsQuery(callbackQuery), async (c) => {
     const config = ssoConfig(c.env);
     if (!config) return refuse(c, "Single sign-on is not set up for EdgeDesk yet.", 404);
     const flow = await readFlow(c, portal);
@@ -130,7 +130,7 @@ export function ssoRoutes(portal: Portal) {
     const policy = await portalPolicy(c, portal);
     if (!allowsSso(policy.access)) return refuse(c, "This portal does not use Microsoft sign-in.", 403);
 
-    const query = parseQuery(c, callbackQuery);
+    const query = c.req.valid("query");
     if (!query.ok) return refuse(c, "Microsoft's answer was incomplete. Start the sign-in again.", 400);
     // SECURITY.md 23, 44: the state must be the one this browser started with, before anything is
     // written or asked: a stranger's made-up callback leaves no audit row and no object behind.

@@ -1,6 +1,6 @@
 // SECURITY.md 28: hostile input on every route. The cases are generated from the
 // router's own route list and from the zod schemas each route declares where it is defined
-// (`reads(...)`, src/lib/validation.ts), so a new route or field is attacked automatically.
+// (`readsForm(...)` and the other Hono validators of src/lib/validation.ts), so a new route or field is attacked automatically.
 // For each: no 5xx, no partial write on a refusal, no markup reflected unescaped, and an error a
 // person can read.
 import { beforeAll, describe, expect, it } from "vitest";
@@ -251,7 +251,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe("hostile input, generated from the router and the schemas", () => {
-  it("covers every route, and every POST route declares what it reads (reads(), even of nothing)", () => {
+  it("covers every route, and every POST route declares what it reads (readsForm(), even of nothing)", () => {
     expect(ROUTES.length).toBeGreaterThan(100);
     // A route that parses with a schema it did not declare throws (test/web/route-inputs.test.ts),
     // so a forgotten declaration cannot drop a route out of these cases quietly.
