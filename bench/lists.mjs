@@ -170,7 +170,8 @@ async function exportAtScale(app, size, seed, { log, password }) {
   // One line a record, after the header (no cell of the seed holds a line break).
   const rows = csv.trimEnd().split("\n").length - 1;
   log(
-    `export of ${size.toLocaleString("en-US")} assets: ${status}, ${rows.toLocaleString("en-US")} rows, ${(csv.length / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms, ${cpuMs.toFixed(0)} ms of it the Worker's CPU`,
+    `export of ${size.toLocaleString("en-US")} assets: ${status}, ${rows.toLocaleString("en-US")} rows, ${(csv.length / 1e6).toFixed(1)} MB in ` +
+      `${ms.toFixed(0)} ms, ${cpuMs.toFixed(0)} ms of it the Worker's CPU`,
   );
   return { records: size, status, rows, bytes: csv.length, ms, cpuMs };
 }
@@ -208,7 +209,8 @@ async function bulkAtScale(url, size, seed, { log, password }) {
     signInWaitMs: signInMs,
   };
   log(
-    `bulk all matching on ${size.toLocaleString("en-US")}: ${done.status} in ${done.ms.toFixed(0)} ms (changed ${result.changed} of ${result.matched}; longest step ${result.longestStepMs} ms); a list page meanwhile took ${listMs.toFixed(0)} ms, a sign-in ${signInMs.toFixed(0)} ms`,
+    `bulk all matching on ${size.toLocaleString("en-US")}: ${done.status} in ${done.ms.toFixed(0)} ms (changed ${result.changed} of ${result.matched}; ` +
+      `longest step ${result.longestStepMs} ms); a list page meanwhile took ${listMs.toFixed(0)} ms, a sign-in ${signInMs.toFixed(0)} ms`,
   );
   return result;
 }

@@ -38,7 +38,9 @@ export function renderResults(results) {
   const { machine, settings, goals, pages } = results;
   const missed = goals.filter((g) => !g.met);
   return [
-    `Measured ${results.date.slice(0, 16).replace("T", " ")} UTC on ${machine.cpus} × ${machine.cpu}, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}; \`wrangler dev\` (local workerd), ${settings.connections} connections, median of ${settings.rounds} rounds of ${settings.secondsPerRound} s; the whole run took ${results.totalSeconds} s.`,
+    `Measured ${results.date.slice(0, 16).replace("T", " ")} UTC on ${machine.cpus} × ${machine.cpu}, ${machine.memoryGiB} GiB, ${machine.platform}, ` +
+      `Node ${machine.node}; \`wrangler dev\` (local workerd), ${settings.connections} connections, median of ${settings.rounds} rounds of ` +
+      `${settings.secondsPerRound} s; the whole run took ${results.totalSeconds} s.`,
     "",
     `**${goals.length - missed.length} of ${goals.length} goals met.**${missed.length ? ` Missed: ${missed.map((g) => `${g.name} (${fmt(g.value, 2)} against ${g.limit})`).join("; ")}.` : ""}`,
     "",

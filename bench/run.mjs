@@ -577,29 +577,43 @@ results.goals = [
 ];
 
 const md = [
-  `Measured ${results.date.slice(0, 16).replace("T", " ")} UTC on ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memoryGiB} GiB, ${results.machine.platform}, Node ${results.machine.node}; \`wrangler dev\` (local workerd), ${CONNECTIONS} connections, median of ${ROUNDS} rounds of ${SECONDS} s. Ratios are to the baseline measured in the same run.`,
+  `Measured ${results.date.slice(0, 16).replace("T", " ")} UTC on ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memoryGiB} GiB, ` +
+    `${results.machine.platform}, Node ${results.machine.node}; \`wrangler dev\` (local workerd), ${CONNECTIONS} connections, median of ${ROUNDS} ` +
+    `rounds of ${SECONDS} s. Ratios are to the baseline measured in the same run.`,
   "",
   ...pagesTable(table),
   "",
   "| measure | result | goal | |",
   "| --- | --- | --- | --- |",
-  `| Password hash CPU per sign-in (scrypt N=2^14 r=8 p=5, N·r·p = 655,360 ≤ Workers' 2^20; timed in Node with the same parameters, before the load starts) | ${fmt(hashMs, 0)} ms | ≤ 250 ms | ${yes(hashMs <= 250)} |`,
-  `| "Immediately": earlier sessions (sample of 500 of 10,000 over 2,000 users) served after the apply response | ${immediatelyServed} in each of ${ROUNDS} rounds | 0 | ${yes(results.immediately.met)} |`,
-  `| "Immediately": the apply request's latency (it waits until every isolate's copy of the portal state has expired: 5 s + 1 s); time to check all 500 afterwards | ${fmt(results.immediately.medianApplyMs, 0)} ms; ${fmt(results.immediately.medianAllRefusedMs, 0)} ms | — | |`,
+  `| Password hash CPU per sign-in (scrypt N=2^14 r=8 p=5, N·r·p = 655,360 ≤ Workers' 2^20; timed in Node with the same parameters, before the load ` +
+    `starts) | ${fmt(hashMs, 0)} ms | ≤ 250 ms | ${yes(hashMs <= 250)} |`,
+  `| "Immediately": earlier sessions (sample of 500 of 10,000 over 2,000 users) served after the apply response | ${immediatelyServed} in each of ` +
+    `${ROUNDS} rounds | 0 | ${yes(results.immediately.met)} |`,
+  `| "Immediately": the apply request's latency (it waits until every isolate's copy of the portal state has expired: 5 s + 1 s); time to check all ` +
+    `500 afterwards | ${fmt(results.immediately.medianApplyMs, 0)} ms; ${fmt(results.immediately.medianAllRefusedMs, 0)} ms | — | |`,
   ...[
     ["home page (/agent)", storage.home],
     ["asset list (/agent/assets)", storage.assets],
   ].map(
     ([name, s]) =>
-      `| Storage calls per request, signed-in ${name}, steady state (first request in brackets) | portal ${s.steady.portal}, user ${s.steady.user}, limiter ${s.steady.limiter}, D1 ${s.steady.d1Statements} statements in ${s.steady.d1RoundTrips} round trips (${s.first.portal}, ${s.first.user}, ${s.first.limiter}, ${s.first.d1_statements} in ${s.first.d1_round_trips}) | portal 0, user ≤ 1 | ${yes(s.steady.portal === 0 && s.steady.user <= 1)} |`,
+      `| Storage calls per request, signed-in ${name}, steady state (first request in brackets) | portal ${s.steady.portal}, user ${s.steady.user}, ` +
+      `limiter ${s.steady.limiter}, D1 ${s.steady.d1Statements} statements in ${s.steady.d1RoundTrips} round trips (${s.first.portal}, ` +
+      `${s.first.user}, ${s.first.limiter}, ${s.first.d1_statements} in ${s.first.d1_round_trips}) | portal 0, user ≤ 1 | ${yes(s.steady.portal === 0 && s.steady.user <= 1)} |`,
   ),
   `| Bulk assign-group, all matching, 1,000 assets (one request, one atomic batch) | ${fmt(results.bulk[1000], 0)} ms | — | |`,
-  `| Bulk assign-group, all matching, 10,000 assets (a job of 5 steps of 2,000; until its page shows the result; longest step ${fmt(results.bulk.longestStep10000, 0)} ms) | ${fmt(results.bulk[10000], 0)} ms | < 2,000 ms | ${yes(results.bulk.met)} |`,
-  `| Inline edits: 20 editors × the same 50 assets for ${2 * SECONDS} s | ${inline.applied} applied, ${inline.unchanged} no change, ${inline.conflicts} × 409, ${inline.serverErrors} × 5xx; ${lostUpdates} lost updates (each asset holds its last applied edit); ${historyRows} history rows for ${inline.applied} applied; p50 ${fmt(results.inline.p50)} ms | 0 lost, 0 5xx | ${yes(results.inline.met)} |`,
-  `| Heaviest single requests, one at a time: sign-in ${fmt(results.heaviest.signInMs, 0)} ms; audit CSV of ${auditRows} rows ${fmt(results.heaviest.auditCsvMs, 0)} ms; bulk on 1,000 (one request; larger ones are jobs) ${fmt(results.heaviest.bulk1000Ms, 0)} ms. \`[limits] cpu_ms\` | ${cpuMs} ms = ${fmt(cpuMs / heaviest, 1)} × the heaviest | ≥ 4× | ${yes(results.heaviest.met)} |`,
-  `| Worker bundle (\`wrangler deploy --dry-run\`) | ${gzipKiB} KiB compressed (${rawKiB} KiB raw); startup time is not reported by wrangler 4.86 without a deploy | < 1 MiB | ${yes(results.bundle.met)} |`,
+  `| Bulk assign-group, all matching, 10,000 assets (a job of 5 steps of 2,000; until its page shows the result; longest step ` +
+    `${fmt(results.bulk.longestStep10000, 0)} ms) | ${fmt(results.bulk[10000], 0)} ms | < 2,000 ms | ${yes(results.bulk.met)} |`,
+  `| Inline edits: 20 editors × the same 50 assets for ${2 * SECONDS} s | ${inline.applied} applied, ${inline.unchanged} no change, ` +
+    `${inline.conflicts} × 409, ${inline.serverErrors} × 5xx; ${lostUpdates} lost updates (each asset holds its last applied edit); ${historyRows} ` +
+    `history rows for ${inline.applied} applied; p50 ${fmt(results.inline.p50)} ms | 0 lost, 0 5xx | ${yes(results.inline.met)} |`,
+  `| Heaviest single requests, one at a time: sign-in ${fmt(results.heaviest.signInMs, 0)} ms; audit CSV of ${auditRows} rows ` +
+    `${fmt(results.heaviest.auditCsvMs, 0)} ms; bulk on 1,000 (one request; larger ones are jobs) ${fmt(results.heaviest.bulk1000Ms, 0)} ms. ` +
+    `\`[limits] cpu_ms\` | ${cpuMs} ms = ${fmt(cpuMs / heaviest, 1)} × the heaviest | ≥ 4× | ${yes(results.heaviest.met)} |`,
+  `| Worker bundle (\`wrangler deploy --dry-run\`) | ${gzipKiB} KiB compressed (${rawKiB} KiB raw); startup time is not reported by wrangler 4.86 ` +
+    `without a deploy | < 1 MiB | ${yes(results.bundle.met)} |`,
   "",
-  `Lists at scale (asset list; p50 in ms from each response's time, with ${CONNECTIONS} connections, median of ${ROUNDS} rounds of ${LIST_SECONDS} s, app and floor taking turns at going first; the floor is /dev/floor/assets, the same page query as one raw D1 statement, rows as a string, no session):`,
+  `Lists at scale (asset list; p50 in ms from each response's time, with ${CONNECTIONS} connections, median of ${ROUNDS} rounds of ${LIST_SECONDS} s, ` +
+    `app and floor taking turns at going first; the floor is /dev/floor/assets, the same page query as one raw D1 statement, rows as a string, no session):`,
   "",
   "| scenario | 1,000: app | floor | × | 10,000: app | floor | × | 100,000: app | floor | × |",
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -613,9 +627,14 @@ const md = [
         .join(" | ")} |`,
   ),
   "",
-  `CSV export of all ${lists.export.records.toLocaleString("en-US")} assets, alone: ${lists.export.rows.toLocaleString("en-US")} rows, ${fmt(lists.export.bytes / 1e6, 1)} MB in ${fmt(lists.export.ms, 0)} ms (streamed, 500 rows a D1 query), of which ${fmt(lists.export.cpuMs, 0)} ms was the Worker's CPU time (its V8 profiler's busy samples; cpu_ms caps ${cpuMs.toLocaleString("en-US")} ms).`,
+  `CSV export of all ${lists.export.records.toLocaleString("en-US")} assets, alone: ${lists.export.rows.toLocaleString("en-US")} rows, ` +
+    `${fmt(lists.export.bytes / 1e6, 1)} MB in ${fmt(lists.export.ms, 0)} ms (streamed, 500 rows a D1 query), of which ${fmt(lists.export.cpuMs, 0)} ` +
+    `ms was the Worker's CPU time (its V8 profiler's busy samples; cpu_ms caps ${cpuMs.toLocaleString("en-US")} ms).`,
   "",
-  `Bulk "All matching" on ${lists.bulk.records.toLocaleString("en-US")} assets: ${lists.bulk.status === 200 ? `changed ${lists.bulk.changed} of ${lists.bulk.matched}` : `answered ${lists.bulk.status}`} in ${fmt(lists.bulk.ms, 0)} ms, as a job of steps of 2,000 records (the longest ${fmt(lists.bulk.longestStepMs, 0)} ms; all or nothing); a list page started 100 ms into it took ${fmt(lists.bulk.listWaitMs, 0)} ms and a sign-in ${fmt(lists.bulk.signInWaitMs, 0)} ms.`,
+  `Bulk "All matching" on ${lists.bulk.records.toLocaleString("en-US")} assets: ` +
+    `${lists.bulk.status === 200 ? `changed ${lists.bulk.changed} of ${lists.bulk.matched}` : `answered ${lists.bulk.status}`} in ` +
+    `${fmt(lists.bulk.ms, 0)} ms, as a job of steps of 2,000 records (the longest ${fmt(lists.bulk.longestStepMs, 0)} ms; all or nothing); a list ` +
+    `page started 100 ms into it took ${fmt(lists.bulk.listWaitMs, 0)} ms and a sign-in ${fmt(lists.bulk.signInWaitMs, 0)} ms.`,
   "",
   `A stranger's requests (one address per route, first until its limits bind, then ${SECONDS} s from 10 connections; rows in D1 and Durable Objects with storage, counted before and after):`,
   "",

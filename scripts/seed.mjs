@@ -70,7 +70,10 @@ const MODELS = {
 const STATUSES = ["in_use", "in_use", "in_use", "in_stock", "in_repair", "retired"];
 const IMPACTS = ["low", "medium", "high"];
 
-/** `hmacKey`: the Worker's HMAC_KEY, so the history entries match. Returns { sql, admin, agents, contacts, groups, locations, assetIds, counts }. `retiredAssets: false` keeps every asset editable (the bench). */
+/**
+ * `hmacKey`: the Worker's HMAC_KEY, so the history entries match. Returns { sql, admin, agents, contacts, groups, locations,
+ * assetIds, counts }. `retiredAssets: false` keeps every asset editable (the bench).
+ */
 export function buildSeed({
   password,
   hmacKey,

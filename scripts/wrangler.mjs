@@ -10,7 +10,8 @@ import { dirname, join } from "node:path";
 const [nodeMajor, nodeMinor] = process.versions.node.split(".").map(Number);
 if (nodeMajor < 24 || (nodeMajor === 24 && nodeMinor < 11)) {
   console.error(
-    `EdgeDesk's tools need Node 24.11 or newer (package.json's engines), and this is ${process.version}. Run them through npm (npm start, npm test, npm run bench): npm uses the Node in node_modules/.bin.`,
+    `EdgeDesk's tools need Node 24.11 or newer (package.json's engines), and this is ${process.version}. Run them through npm (npm start, npm test, ` +
+      `npm run bench): npm uses the Node in node_modules/.bin.`,
   );
   process.exit(1);
 }

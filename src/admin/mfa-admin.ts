@@ -65,7 +65,9 @@ export function recoveryCodesIssuedNotice(target: Pick<Person, "id" | "email" | 
     userId: target.id,
     to: target.email,
     subject: "New EdgeDesk recovery codes were issued for you",
-    text: `Hello ${target.name},\n\n${admin.name} issued new recovery codes for your EdgeDesk account, as you asked. You will see them at your next sign-in; your earlier codes no longer work.\nIf you did not ask for new codes, tell your security team straight away.\n`,
+    text:
+      `Hello ${target.name},\n\n${admin.name} issued new recovery codes for your EdgeDesk account, as you asked. You will see them at your next ` +
+      `sign-in; your earlier codes no longer work.\nIf you did not ask for new codes, tell your security team straight away.\n`,
   };
 }
 

@@ -61,7 +61,8 @@ export function ssoInvitedNotice(person: Person, portal: Portal, link: string, e
     ...notice(
       person,
       "Sign in to EdgeDesk with your Microsoft account",
-      `${admin.name} invited you to sign in to the EdgeDesk ${portalLabel(portal).toLowerCase()} with your Microsoft account. Open this link and sign in with the Microsoft account you use for work:\n\n${link}\n\nIt works once, until ${until}. After that, "Sign in with Microsoft" signs you in.\n`,
+      `${admin.name} invited you to sign in to the EdgeDesk ${portalLabel(portal).toLowerCase()} with your Microsoft account. Open this link and sign ` +
+        `in with the Microsoft account you use for work:\n\n${link}\n\nIt works once, until ${until}. After that, "Sign in with Microsoft" signs you in.\n`,
     ),
     expiresAt,
   };

@@ -40,7 +40,9 @@ async function checkSetupToken(env: Env, typed: string | undefined): Promise<"no
   return constantTimeEqual(new TextEncoder().encode(a), new TextEncoder().encode(b)) ? "right" : "wrong";
 }
 
-const NO_TOKEN_YET = `This EdgeDesk has no administrator yet, and no setup token. Set one with \`wrangler secret put SETUP_TOKEN\` (at least ${MIN_SETUP_TOKEN} random characters), then come back and enter it here.`;
+const NO_TOKEN_YET =
+  `This EdgeDesk has no administrator yet, and no setup token. Set one with \`wrangler secret put SETUP_TOKEN\` (at least ` +
+  `${MIN_SETUP_TOKEN} random characters), then come back and enter it here.`;
 
 function SetupPage(props: {
   policy: PasswordPolicy;

@@ -86,7 +86,8 @@ export async function batchOverview(
     ? await db.batch([
         db
           .prepare(
-            `SELECT h.record_id, t.name AS record_name, h.field, h.old_value, h.new_value FROM inventory_history h LEFT JOIN ${kind.table} t ON t.id = h.record_id WHERE h.batch_id = ? ORDER BY h.id LIMIT ?`,
+            `SELECT h.record_id, t.name AS record_name, h.field, h.old_value, h.new_value FROM inventory_history h LEFT JOIN ${kind.table} t ON t.id = ` +
+              `h.record_id WHERE h.batch_id = ? ORDER BY h.id LIMIT ?`,
           )
           .bind(batchId, LISTED_CHANGES),
         db.prepare("SELECT count(*) AS n FROM inventory_history WHERE batch_id = ?").bind(batchId),

@@ -243,6 +243,8 @@ async function applyStep(db: D1Database, kind: InventoryKind, batchId: string, s
   const token = newId("chunk");
   const v = kind.versionColumn;
   const column = EDITABLE[spec.field];
+  // Assign Group also clears each record's agent who is not in the new group.
+  const clearsAgent = spec.field === "group" ? `, agent_id = CASE WHEN ${agentLeavesGroupSql("?4")} THEN NULL ELSE agent_id END` : "";
   const items = `SELECT json_extract(j.value, '$[0]') AS id, json_extract(j.value, '$[1]') AS v FROM json_each((SELECT items FROM bulk_chunks WHERE batch_id = ?1 AND seq = ?2)) j`;
   const fits = fitsWhere(spec.fitsGroupIds, "?4");
   // A record gone, at another version (changed by anyone, retired included), or out of the agent's groups now.
@@ -266,14 +268,15 @@ async function applyStep(db: D1Database, kind: InventoryKind, batchId: string, s
       ? [
           db
             .prepare(
-              `${HISTORY_INSERT} SELECT ?4, t.id, 'agent', t.agent_id, NULL, t.${v} + 1, ?5, ?1, ?6 FROM (${items}) i JOIN ${kind.table} t ON t.id = i.id WHERE ${agentLeavesGroupSql("?7")} AND ${claimed}`,
+              `${HISTORY_INSERT} SELECT ?4, t.id, 'agent', t.agent_id, NULL, t.${v} + 1, ?5, ?1, ?6 FROM (${items}) i JOIN ${kind.table} t ON t.id = ` +
+                `i.id WHERE ${agentLeavesGroupSql("?7")} AND ${claimed}`,
             )
             .bind(batchId, seq, token, kind.type, op.actor_id, spec.at, spec.value),
         ]
       : []),
     db
       .prepare(
-        `UPDATE ${kind.table} AS t SET ${column} = ?4${spec.field === "group" ? `, agent_id = CASE WHEN ${agentLeavesGroupSql("?4")} THEN NULL ELSE agent_id END` : ""}, ${v} = ${v} + 1, updated_at = ?5
+        `UPDATE ${kind.table} AS t SET ${column} = ?4${clearsAgent}, ${v} = ${v} + 1, updated_at = ?5
          WHERE t.id IN (SELECT id FROM (${items})) AND ${claimed}`,
       )
       .bind(batchId, seq, token, spec.value, spec.at),

@@ -264,7 +264,10 @@ export function settleAssignment(options: Options, current: Assignment, requeste
  * (a placeholder): true when it has an agent who is not an active member of that group.
  */
 export function agentLeavesGroupSql(groupParam: string): string {
-  return `(t.agent_id IS NOT NULL AND ${groupParam} IS NOT NULL AND t.agent_id NOT IN (SELECT m.agent_id FROM group_members m JOIN users u ON u.id = m.agent_id WHERE m.group_id = ${groupParam} AND u.kind = 'agent' AND u.active = 1))`;
+  return (
+    `(t.agent_id IS NOT NULL AND ${groupParam} IS NOT NULL AND t.agent_id NOT IN (SELECT m.agent_id FROM group_members m JOIN users u ON u.id = ` +
+    `m.agent_id WHERE m.group_id = ${groupParam} AND u.kind = 'agent' AND u.active = 1))`
+  );
 }
 
 /** agentFitsGroup as SQL over a record aliased `t`, for changes made to many records at once. */

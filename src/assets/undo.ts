@@ -48,7 +48,8 @@ export async function undoBatch(db: D1Database, kind: InventoryKind, batchId: st
     // Claimed here; the job's steps (undoChunk) put the records back. `count` keeps how many it had changed.
     const claim = await db
       .prepare(
-        "UPDATE bulk_operations SET undone_at = ?, undo_token = ?, state = 'undoing', count = done_count, done_count = 0, cursor = NULL, job = json_set(job, '$.undoBy', ?) WHERE id = ? AND undone_at IS NULL AND state = 'done' AND at >= ?",
+        "UPDATE bulk_operations SET undone_at = ?, undo_token = ?, state = 'undoing', count = done_count, done_count = 0, cursor = NULL, job = " +
+          "json_set(job, '$.undoBy', ?) WHERE id = ? AND undone_at IS NULL AND state = 'done' AND at >= ?",
       )
       .bind(now, newId("undo"), actorId, batchId, now - UNDO_WINDOW_MS)
       .run();
@@ -74,7 +75,8 @@ export async function undoBatch(db: D1Database, kind: InventoryKind, batchId: st
     statements.push(
       db
         .prepare(
-          `${HISTORY_INSERT} SELECT ?, t.id, h.field, ${current}, h.old_value, t.${v} + 1, ?, ?, ? FROM ${kind.table} t JOIN inventory_history h ON ${untouched} WHERE h.field IN (${fieldList}) AND ${claimed}`,
+          `${HISTORY_INSERT} SELECT ?, t.id, h.field, ${current}, h.old_value, t.${v} + 1, ?, ?, ? FROM ${kind.table} t JOIN inventory_history h ON ` +
+            `${untouched} WHERE h.field IN (${fieldList}) AND ${claimed}`,
         )
         .bind(kind.type, actorId, `undo:${batchId}`, now, batchId, batchId, token),
       db
@@ -82,7 +84,8 @@ export async function undoBatch(db: D1Database, kind: InventoryKind, batchId: st
           `UPDATE ${kind.table} AS t SET ${fields
             .map(
               (f) =>
-                `${columns.get(f)} = CASE WHEN EXISTS (SELECT 1 FROM inventory_history h WHERE ${untouched} AND h.field = '${f}') THEN (SELECT h.old_value FROM inventory_history h WHERE ${untouched} AND h.field = '${f}') ELSE ${columns.get(f)} END`,
+                `${columns.get(f)} = CASE WHEN EXISTS (SELECT 1 FROM inventory_history h WHERE ${untouched} AND h.field = '${f}') THEN (SELECT ` +
+                `h.old_value FROM inventory_history h WHERE ${untouched} AND h.field = '${f}') ELSE ${columns.get(f)} END`,
             )
             .join(", ")}, ${v} = ${v} + 1, updated_at = ?
            WHERE EXISTS (SELECT 1 FROM inventory_history h WHERE ${untouched} AND h.field IN (${fieldList})) AND ${claimed} RETURNING id`,

@@ -75,7 +75,8 @@ export async function queueNewDeviceAlert(
         text:
           `Hello ${user.name},\n\nYour account on the EdgeDesk ${portalLabel(portal).toLowerCase()} was just signed in to from a browser it has not seen in the last 90 days:\n\n` +
           `    When: ${utcMinute(now)}\n    Browser: ${describeDevice(seen.userAgent)}\n    From: ${seen.ip}\n\n` +
-          `If this was you, there is nothing to do.\n\nIf it was not you, open this link within 7 days: it signs you out everywhere, cancels your password and emails you a link to choose a new one.\n\n` +
+          `If this was you, there is nothing to do.\n\nIf it was not you, open this link within 7 days: it signs you out everywhere, cancels your ` +
+          `password and emails you a link to choose a new one.\n\n` +
           `This wasn't me: ${siteOrigin}/${portal}/login/not-me/${token}\n`,
         expiresAt: now + NOT_ME_LIFETIME_MS,
       },

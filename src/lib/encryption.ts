@@ -102,7 +102,8 @@ export async function decryptForUser(env: Env, userId: string, ciphertext: strin
   const keys = candidates(await aesRing(env), match ? match[1]! : null);
   if (keys.length === 0)
     throw new RetiredKeyError(
-      `A secret was encrypted with key ${match![1]}, which is neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS: put that key back as ENCRYPTION_KEY_PREVIOUS (docs/CONFIGURATION.md, "Key rotation").`,
+      `A secret was encrypted with key ${match![1]}, which is neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS: put that key back as ` +
+        `ENCRYPTION_KEY_PREVIOUS (docs/CONFIGURATION.md, "Key rotation").`,
     );
   const bytes = decodeBase64(match ? match[2]! : ciphertext);
   let failure: unknown;

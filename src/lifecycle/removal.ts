@@ -51,12 +51,14 @@ export async function managedRecords(d1: D1Database, agentId: string): Promise<M
       .bind(agentId, agentId),
     d1
       .prepare(
-        `SELECT 'asset' AS kind, assets.id, assets.name, assets.asset_tag AS detail, g.name AS groupName FROM assets LEFT JOIN groups g ON g.id = assets.group_id WHERE ${MANAGED("assets")} ORDER BY assets.name, assets.id LIMIT 50`,
+        `SELECT 'asset' AS kind, assets.id, assets.name, assets.asset_tag AS detail, g.name AS groupName FROM assets LEFT JOIN groups g ON g.id = ` +
+          `assets.group_id WHERE ${MANAGED("assets")} ORDER BY assets.name, assets.id LIMIT 50`,
       )
       .bind(agentId),
     d1
       .prepare(
-        `SELECT 'software' AS kind, software.id, software.name, software.software_version AS detail, g.name AS groupName FROM software LEFT JOIN groups g ON g.id = software.group_id WHERE ${MANAGED("software")} ORDER BY software.name, software.id LIMIT 50`,
+        `SELECT 'software' AS kind, software.id, software.name, software.software_version AS detail, g.name AS groupName FROM software LEFT JOIN ` +
+          `groups g ON g.id = software.group_id WHERE ${MANAGED("software")} ORDER BY software.name, software.id LIMIT 50`,
       )
       .bind(agentId),
   ]);
@@ -185,7 +187,8 @@ export async function removePerson(env: Env, db: Db, request: RemovalRequest): P
     return [
       d1
         .prepare(
-          `INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, batch_id, at) SELECT ?, id, ?, ${column}, NULL, ${version} + 1, ?, NULL, ? FROM ${table} WHERE ${where}`,
+          `INSERT INTO inventory_history (record_type, record_id, field, old_value, new_value, version_after, actor_id, batch_id, at) SELECT ?, id, ?, ` +
+            `${column}, NULL, ${version} + 1, ?, NULL, ? FROM ${table} WHERE ${where}`,
         )
         .bind(type, field, actor.id, now, target.id, target.id, target.id),
       d1

@@ -137,7 +137,10 @@ export const mfaTab: PolicyTab<MfaSettings> = {
           value={value.rememberDays}
           min={0}
           max={90}
-          hint="Lets people tick “Don't ask again on this device” at the second step, for this many days (1 to 90); 0 turns it off. An MFA reset, a password change and Immediately forget every device."
+          hint={
+            "Lets people tick “Don't ask again on this device” at the second step, for this many days (1 to 90); 0 turns it off. " +
+            "An MFA reset, a password change and Immediately forget every device."
+          }
         />
         <div class="actions">
           <button type="submit" class="primary">

@@ -227,7 +227,8 @@ export function ssoRoutes(portal: Portal) {
     if (linked?.id !== auth.user.id) return refuseReauth("That Microsoft account is not the one linked to your EdgeDesk account.");
     if (identity.authTime === null) {
       return refuseReauth(
-        "Microsoft did not say when you last signed in (the ID token has no auth_time claim), so this cannot confirm it's you. Ask your administrator to add the optional claim auth_time to EdgeDesk's app registration.",
+        "Microsoft did not say when you last signed in (the ID token has no auth_time claim), so this cannot confirm it's you. Ask your administrator " +
+          "to add the optional claim auth_time to EdgeDesk's app registration.",
       );
     }
     if (now - identity.authTime > REAUTH_WINDOW_MS)

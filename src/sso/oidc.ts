@@ -164,7 +164,10 @@ export async function verifyIdToken(config: SsoConfig, idToken: string, nonce: s
 export function entraErrorMessage(error: string, description = ""): string {
   const code = /AADSTS(\d+)/.exec(description)?.[1];
   if (code === "50105")
-    return "Your Microsoft account is not assigned to EdgeDesk. Ask your administrator to assign you to the EdgeDesk app in Microsoft Entra ID (Enterprise applications > EdgeDesk > Users and groups).";
+    return (
+      "Your Microsoft account is not assigned to EdgeDesk. Ask your administrator to assign you to the EdgeDesk app in Microsoft Entra ID " +
+      "(Enterprise applications > EdgeDesk > Users and groups)."
+    );
   if (code === "65001" || code === "90094" || error === "consent_required")
     return "Your organisation has not given EdgeDesk permission to sign you in yet. Ask an administrator of your Microsoft tenant to grant consent to the EdgeDesk app, then try again.";
   if (code === "65004")

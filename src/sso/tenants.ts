@@ -61,7 +61,9 @@ export async function allowedTenantIds(config: TenantSettings, now: number): Pro
     if (!entry!.id) {
       return {
         ok: false,
-        message: `Single sign-on is not set up correctly: ${config.allowedTenantsSetting} names the tenant "${tenant}", which Microsoft did not resolve to a tenant id. Use the tenant id (a GUID, under Entra ID > Overview), or check the domain.`,
+        message:
+          `Single sign-on is not set up correctly: ${config.allowedTenantsSetting} names the tenant "${tenant}", which Microsoft did not ` +
+          `resolve to a tenant id. Use the tenant id (a GUID, under Entra ID > Overview), or check the domain.`,
       };
     }
     ids.push(entry!.id);

@@ -103,7 +103,8 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     });
     expect(rename.status).toBe(403);
     expect(rename.text).toContain(
-      "This agent holds permissions you don't have (“Access to Agent & Contact Authentication”, “Access to Agent Recovery Code and Reset MFA”, “View Assets”, “Manage Assets”, Administrator), so you cannot change their name.",
+      "This agent holds permissions you don't have (“Access to Agent & Contact Authentication”, “Access to Agent Recovery Code and Reset MFA”, “View " +
+        "Assets”, “Manage Assets”, Administrator), so you cannot change their name.",
     );
     const regroup = await post(client, `/agent/admin/agents/${admin.id}`, {
       name: admin.name,

@@ -60,7 +60,8 @@ async function signedInAdmin() {
 async function seedSoftware(name: string, values: { agentId: string; status?: string; groupId?: string | null }) {
   const id = `sw_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   await env.DB.prepare(
-    "INSERT INTO software (id, name, publisher, category, software_version, status, impact, agent_id, group_id, row_version, created_at, updated_at) VALUES (?, ?, 'Acme', 'Office', '2.1', ?, 'low', ?, ?, 1, 0, 0)",
+    "INSERT INTO software (id, name, publisher, category, software_version, status, impact, agent_id, group_id, row_version, created_at, updated_at) " +
+      "VALUES (?, ?, 'Acme', 'Office', '2.1', ?, 'low', ?, ?, 1, 0, 0)",
   )
     .bind(id, name, values.status ?? "active", values.agentId, values.groupId ?? null)
     .run();

@@ -14,11 +14,14 @@ import { makeAgent } from "../helpers/factories";
 // The user object's tables exactly as the constructor made them before they had a version
 // (commit 73a52a7, src/auth/user-do.ts): what every object already in production holds.
 const UNVERSIONED_USER_DO_TABLES = [
-  `CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, generation INTEGER NOT NULL, stage TEXT NOT NULL, method TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, reauthenticated_at INTEGER NOT NULL, ip TEXT NOT NULL, user_agent TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS otp_challenge (id INTEGER PRIMARY KEY CHECK (id = 1), flow_id TEXT NOT NULL, challenge_id TEXT NOT NULL, attempts INTEGER NOT NULL, expires_at INTEGER NOT NULL, sent_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, generation INTEGER NOT NULL, stage TEXT NOT NULL, method ` +
+    `TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, reauthenticated_at INTEGER NOT NULL, ip TEXT NOT NULL, user_agent TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS otp_challenge (id INTEGER PRIMARY KEY CHECK (id = 1), flow_id TEXT NOT NULL, challenge_id TEXT NOT NULL, attempts ` +
+    `INTEGER NOT NULL, expires_at INTEGER NOT NULL, sent_at INTEGER NOT NULL)`,
   "CREATE TABLE IF NOT EXISTS otp_sends (challenge_id TEXT PRIMARY KEY, sent_at INTEGER NOT NULL)",
   "CREATE TABLE IF NOT EXISTS webauthn_challenges (purpose TEXT PRIMARY KEY, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL)",
-  `CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, generation INTEGER NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, ip TEXT NOT NULL, user_agent TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, generation INTEGER NOT NULL, created_at INTEGER NOT NULL, ` +
+    `last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, ip TEXT NOT NULL, user_agent TEXT NOT NULL)`,
 ];
 
 function tables(sql: SqlStorage): string[] {

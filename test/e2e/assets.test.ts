@@ -201,7 +201,16 @@ async function listLayout(page: Page) {
     const placeholder = textWidth(search.placeholder, search) + px(search, "paddingLeft") + px(search, "paddingRight");
     const edges = (selector) => { const r = document.querySelector(selector).getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right)]; };
     const scroller = document.querySelector(".table-scroll");
-    return { dropdowns: document.querySelectorAll("table.inventory-table select").length, cut, searchFits: placeholder <= search.clientWidth + 0.5, filters: edges("form.filters"), bulk: edges(".bulk-bar"), table: edges("table.inventory-table"), scrolls: scroller.scrollWidth > scroller.clientWidth, page: document.documentElement.scrollWidth > innerWidth };
+    return {
+      dropdowns: document.querySelectorAll("table.inventory-table select").length,
+      cut,
+      searchFits: placeholder <= search.clientWidth + 0.5,
+      filters: edges("form.filters"),
+      bulk: edges(".bulk-bar"),
+      table: edges("table.inventory-table"),
+      scrolls: scroller.scrollWidth > scroller.clientWidth,
+      page: document.documentElement.scrollWidth > innerWidth,
+    };
   })()`) as Promise<{
     dropdowns: number;
     cut: string[];

@@ -11,7 +11,8 @@ export const LONG_NAMES_SQL = [
   `UPDATE locations SET name = ${filled("name", 80, "Lc")}`,
   `UPDATE roles SET name = ${filled("name", 60, "Rl")}`,
   `UPDATE assets SET name = ${filled("name", 120, "Wm")}, asset_tag = ${filled("asset_tag", 40, "T9")}, serial_number = ${filled("coalesce(serial_number, id)", 80, "S8")}`,
-  `UPDATE software SET name = ${filled("name", 120, "Sw")}, publisher = ${filled("coalesce(publisher, id)", 120, "Pb")}, category = ${filled("coalesce(category, id)", 80, "Ct")}, software_version = ${filled("coalesce(software_version, id)", 40, "V4")}`,
+  `UPDATE software SET name = ${filled("name", 120, "Sw")}, publisher = ${filled("coalesce(publisher, id)", 120, "Pb")}, category = ` +
+    `${filled("coalesce(category, id)", 80, "Ct")}, software_version = ${filled("coalesce(software_version, id)", 40, "V4")}`,
 ];
 
 /** An authenticator app's issuer name at its maximum (64), without a space: it lives in the portal's object, set through Settings. */

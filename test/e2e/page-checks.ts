@@ -64,7 +64,11 @@ async function sidewaysScroll(page: Page): Promise<{ scrollWidth: number; innerW
     let widest = "";
     const name = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (typeof e.className === "string" && e.className ? "." + e.className.trim().split(/\\s+/).join(".") : "");
     // Inside a box that scrolls, or a closed <details>, an element sticking out moves nothing.
-    const scrolls = (e) => { for (let a = e.parentElement; a; a = a.parentElement) if (/auto|scroll|hidden/.test(getComputedStyle(a).overflowX) || (a.tagName === "DETAILS" && !a.open && !e.closest("summary"))) return true; return false; };
+    const scrolls = (e) => {
+      for (let a = e.parentElement; a; a = a.parentElement)
+        if (/auto|scroll|hidden/.test(getComputedStyle(a).overflowX) || (a.tagName === "DETAILS" && !a.open && !e.closest("summary"))) return true;
+      return false;
+    };
     for (const element of document.querySelectorAll("body *")) {
       const right = element.getBoundingClientRect().right;
       if (right > innerWidth + 1 && !widest && !scrolls(element)) {

@@ -62,7 +62,8 @@ describe("list pages show each value under its heading", () => {
       "Managed By Agent": "Ada Admin",
     });
     await env.DB.prepare(
-      "INSERT INTO software (id, name, publisher, software_version, status, impact, row_version, created_at, updated_at) VALUES ('sw_columns001', 'Columnar Suite', 'Acme', '2.4.1', 'active', 'medium', 1, 0, 0)",
+      "INSERT INTO software (id, name, publisher, software_version, status, impact, row_version, created_at, updated_at) VALUES ('sw_columns001', " +
+        "'Columnar Suite', 'Acme', '2.4.1', 'active', 'medium', 1, 0, 0)",
     ).run();
     const [software] = tableRows(await page("/agent/software?q=Columnar"));
     expect(software).toMatchObject({ Name: "Columnar Suite", Publisher: "Acme", Version: "2.4.1", Status: "Active", Impact: "Medium" });

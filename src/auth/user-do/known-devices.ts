@@ -19,7 +19,8 @@ export function noteSighting(
   const known =
     sql.exec("SELECT 1 FROM known_devices WHERE token_hash = ? AND last_seen_at > ?", tokenHash, now - windowMs).toArray().length > 0;
   sql.exec(
-    "INSERT INTO known_devices (token_hash, first_seen_at, last_seen_at, ip, user_agent, proven) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at, ip = excluded.ip, user_agent = excluded.user_agent, proven = max(proven, excluded.proven)",
+    "INSERT INTO known_devices (token_hash, first_seen_at, last_seen_at, ip, user_agent, proven) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO " +
+      "UPDATE SET last_seen_at = excluded.last_seen_at, ip = excluded.ip, user_agent = excluded.user_agent, proven = max(proven, excluded.proven)",
     tokenHash,
     now,
     now,
