@@ -1,25 +1,60 @@
-/** What a person reads in a cell: a dropdown's chosen option, a text box's value, the text; tags dropped, entities decoded. */
-export function cellText(html: string): string {
-  return (
-    html
-      // A dropdown shows its selected option, or its first when none is marked, as a browser does.
-      .replace(
-        /<select[\s\S]*?<\/select>/g,
-        (select) =>
-          />([^<]*)<\/option>/.exec(
-            select.match(/<option[^>]*selected[^>]*>[^<]*<\/option>/)?.[0] ?? select.match(/<option[^>]*>[^<]*<\/option>/)?.[0] ?? "",
-          )?.[1] ?? "",
-      )
-      .replace(/<input(?![^>]*type="(?:hidden|checkbox)")[^>]*value="([^"]*)"[^>]*>/g, " $1 ")
-      .replace(/<[^>]+>/g, " ")
-      .replace(/&#(\d+);/g, (_, code: string) => String.fromCodePoint(Number(code)))
-      .replace(/&quot;/g, '"')
-      .replace(/&lt;/g, "<")
-      .replace(/&gt;/g, ">")
-      .replace(/&amp;/g, "&")
-      .replace(/\s+/g, " ")
-      .trim()
+// Reading a page as a person does: the markup is parsed by a real HTML parser (linkedom's, on
+// htmlparser2), so what a test reads is what a browser would build, entities decoded and
+// attributes in any order, never a regular expression over raw markup.
+import { DOMParser } from "linkedom";
+
+type Node = { nodeType: number; textContent: string | null; childNodes: ArrayLike<Node> };
+type Element = Node & {
+  tagName: string;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): Element | null;
+  querySelectorAll(selector: string): ArrayLike<Element>;
+  innerHTML: string;
+  content?: Element;
+};
+
+/** The page (or a fragment of one) as a browser's parser builds it. */
+export function parsePage(html: string): Element {
+  const document = new DOMParser().parseFromString(
+    /^\s*<(!doctype|html)/i.test(html) ? html : `<!doctype html><html><body>${html}</body></html>`,
+    "text/html",
   );
+  return document.documentElement as unknown as Element;
+}
+
+const ELEMENT = 1;
+const TEXT = 3;
+
+/** What a person reads in an element: a dropdown's chosen option, a text box's value, the text. */
+function visibleText(node: Node): string {
+  if (node.nodeType === TEXT) return node.textContent ?? "";
+  if (node.nodeType !== ELEMENT) return "";
+  const element = node as Element;
+  const tag = element.tagName.toLowerCase();
+  if (tag === "select") {
+    // A dropdown shows its selected option, or its first when none is marked, as a browser does.
+    const chosen = element.querySelector("option[selected]") ?? element.querySelector("option");
+    return chosen?.textContent ?? "";
+  }
+  if (tag === "input") {
+    const type = (element.getAttribute("type") ?? "text").toLowerCase();
+    return type === "hidden" || type === "checkbox" ? "" : ` ${element.getAttribute("value") ?? ""} `;
+  }
+  if (tag === "template" || tag === "script" || tag === "style") return "";
+  return ` ${Array.from(element.childNodes).map(visibleText).join("")} `;
+}
+
+const squash = (text: string) => text.replace(/\s+/g, " ").trim();
+
+/** What a person reads in a piece of markup (a cell, a message): tags dropped, entities decoded. */
+export function cellText(html: string): string {
+  return squash(visibleText(parsePage(html).querySelector("body")!));
+}
+
+/** The text of the first element matching `selector`, as a person reads it; null when there is none. */
+export function textOf(html: string, selector: string): string | null {
+  const element = parsePage(html).querySelector(selector);
+  return element ? squash(visibleText(element)) : null;
 }
 
 /**
@@ -28,16 +63,13 @@ export function cellText(html: string): string {
  * column unreadable here, so they fail loudly.
  */
 export function tableRows(html: string, testId?: string): Record<string, string>[] {
-  const table =
-    (testId ? new RegExp(`<table[^>]*data-testid="${testId}"[^>]*>([\\s\\S]*?)</table>`) : /<table[^>]*>([\s\S]*?)<\/table>/).exec(
-      html,
-    )?.[1] ?? "";
-  const heads = [...table.matchAll(/<th[^>]*>([\s\S]*?)<\/th>/g)].map((m) => cellText(m[1]!).replace(/\s*[▲▼]$/, ""));
+  const table = parsePage(html).querySelector(testId ? `table[data-testid="${testId}"]` : "table");
+  if (!table) return [];
+  const heads = Array.from(table.querySelectorAll("th")).map((th) => squash(visibleText(th)).replace(/\s*[▲▼]$/, ""));
   const named = heads.filter(Boolean);
   if (new Set(named).size !== named.length) throw new Error(`Two columns share a heading: ${heads.join(" | ")}`);
-  const body = /<tbody[^>]*>([\s\S]*?)<\/tbody>/.exec(table)?.[1] ?? "";
-  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) => {
-    const cells = [...row[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => cellText(m[1]!));
+  return Array.from(table.querySelectorAll("tbody tr")).map((row) => {
+    const cells = Array.from(row.querySelectorAll("td")).map((td) => squash(visibleText(td)));
     return Object.fromEntries(heads.map((h, i) => [h, cells[i] ?? ""]));
   });
 }
@@ -47,14 +79,16 @@ export function tableRows(html: string, testId?: string): Record<string, string>
  * dropdown those of the <template> its data-choices names, as app.js fills it in.
  */
 export function dropdownOptions(html: string, label: string): { value: string; text: string }[] {
-  const select = new RegExp(`<select[^>]*aria-label="${label}"[^>]*>([\\s\\S]*?)</select>`).exec(html);
+  const page = parsePage(html);
+  const select = page.querySelector(`select[aria-label="${label}"]`);
   if (!select) throw new Error(`no dropdown "${label}"`);
-  const list = /data-choices="([^"]+)"/.exec(select[0]);
-  const options = list ? new RegExp(`<template id="choices-${list[1]}">([\\s\\S]*?)</template>`).exec(html)?.[1] : select[1];
-  if (options === undefined) throw new Error(`dropdown "${label}" names a list the page does not have`);
-  return [...options.matchAll(/<option value="([^"]*)"[^>]*>([^<]*)<\/option>/g)].map((m) => ({
-    value: cellText(m[1]!),
-    text: cellText(m[2]!),
+  const list = select.getAttribute("data-choices");
+  const template = list ? page.querySelector(`template[id="choices-${list}"]`) : null;
+  if (list && !template) throw new Error(`dropdown "${label}" names a list the page does not have`);
+  const holder = template ? (template.content ?? template) : select;
+  return Array.from(holder.querySelectorAll("option")).map((option) => ({
+    value: option.getAttribute("value") ?? "",
+    text: squash(option.textContent ?? ""),
   }));
 }
 
@@ -64,16 +98,16 @@ export function dropdownOptions(html: string, label: string): { value: string; t
  * "field-"). A control marked invalid without a described error fails loudly.
  */
 export function fieldErrors(html: string): Record<string, string> {
+  const page = parsePage(html);
   const found: Record<string, string> = {};
-  for (const m of html.matchAll(/<(?:input|select|textarea)[^>]*\baria-invalid="true"[^>]*>/g)) {
-    const id = /\bid="field-([^"]+)"/.exec(m[0])?.[1];
-    const errorId = /aria-describedby="([^"]+)"/
-      .exec(m[0])?.[1]
-      ?.split(" ")
-      .find((ref) => ref.endsWith("-error"));
-    const text = errorId && new RegExp(`<p[^>]*id="${errorId}"[^>]*>([\\s\\S]*?)</p>`).exec(html)?.[1];
-    if (!id || !text) throw new Error(`a control is marked invalid without an error it is described by: ${m[0]}`);
-    found[id] = cellText(text);
+  for (const control of Array.from(
+    page.querySelectorAll('input[aria-invalid="true"], select[aria-invalid="true"], textarea[aria-invalid="true"]'),
+  )) {
+    const id = /^field-(.+)$/.exec(control.getAttribute("id") ?? "")?.[1];
+    const errorId = (control.getAttribute("aria-describedby") ?? "").split(" ").find((ref) => ref.endsWith("-error"));
+    const error = errorId ? page.querySelector(`[id="${errorId}"]`) : null;
+    if (!id || !error) throw new Error(`a control is marked invalid without an error it is described by: ${control.getAttribute("name")}`);
+    found[id] = squash(visibleText(error));
   }
   return found;
 }
