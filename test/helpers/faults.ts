@@ -4,32 +4,39 @@
 /**
  * A D1 database whose n-th call (a statement's run/all/first/raw, or a batch) fails as D1 does:
  * `before` it reaches the database, or `after` (the call ran, and committed, but its answer was
- * lost on the way back, as when a connection drops after the commit).
+ * lost on the way back, as when a connection drops after the commit). `failAt` also gets the SQL
+ * of the call's statements, so a fault can pick a kind of statement.
  */
-export function faultyD1(real: D1Database, failAt: (call: number) => boolean = () => true, when: "before" | "after" = "before") {
+export function faultyD1(
+  real: D1Database,
+  failAt: (call: number, sql: readonly string[]) => boolean = () => true,
+  when: "before" | "after" = "before",
+) {
   let calls = 0;
   const originals = new WeakMap<object, D1PreparedStatement>();
+  const queries = new WeakMap<object, string>();
   const lost = () => new Error("D1_ERROR: Network connection lost (injected by the test).");
-  const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
+  const guarded = async <T>(sql: readonly string[], call: () => Promise<T>): Promise<T> => {
     calls += 1;
-    const fails = failAt(calls);
+    const fails = failAt(calls, sql);
     if (fails && when === "before") throw lost();
     const result = await call();
     if (fails) throw lost();
     return result;
   };
-  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+  const wrap = (statement: D1PreparedStatement, query: string): D1PreparedStatement => {
     const proxy = new Proxy(statement, {
       get(target, prop) {
-        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values));
+        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values), query);
         if (prop === "run" || prop === "all" || prop === "first" || prop === "raw") {
-          return (...args: unknown[]) => guarded(async () => (target[prop] as (...a: unknown[]) => unknown).apply(target, args));
+          return (...args: unknown[]) => guarded([query], async () => (target[prop] as (...a: unknown[]) => unknown).apply(target, args));
         }
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
     originals.set(proxy, statement);
+    queries.set(proxy, query);
     return proxy;
   };
   // The app runs its queries in a D1 session (src/lib/d1-session.ts): the session fails alike.
@@ -38,12 +45,16 @@ export function faultyD1(real: D1Database, failAt: (call: number) => boolean = (
       get(target, prop) {
         if (prop === "withSession")
           return (...args: Parameters<D1Database["withSession"]>) => wrapDatabase((target as D1Database).withSession(...args));
-        if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+        if (prop === "prepare") return (query: string) => wrap(target.prepare(query), query);
         if (prop === "batch") {
-          return (statements: D1PreparedStatement[]) => guarded(() => target.batch(statements.map((s) => originals.get(s) ?? s)));
+          return (statements: D1PreparedStatement[]) =>
+            guarded(
+              statements.map((s) => queries.get(s) ?? ""),
+              () => target.batch(statements.map((s) => originals.get(s) ?? s)),
+            );
         }
         if (prop === "exec") {
-          return (query: string) => guarded(() => (target as D1Database).exec(query));
+          return (query: string) => guarded([query], () => (target as D1Database).exec(query));
         }
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
@@ -219,43 +230,9 @@ export function overloadedOnce<N extends object>(namespace: N, method: string) {
 }
 
 /**
- * A D1 database that refuses every statement writing an audit entry (alone or in a batch), as a
+ * A D1 database that refuses every call writing an audit entry (alone or in a batch), as a
  * failing D1 does, while everything else works: the entry's store fails after its change.
  */
 export function refusingAuditEntries(real: D1Database): D1Database {
-  const refused = new WeakSet<object>();
-  const originals = new WeakMap<object, D1PreparedStatement>();
-  const lost = () => new Error("D1_ERROR: Network connection lost (injected by the test).");
-  const wrap = (statement: D1PreparedStatement, refuses: boolean): D1PreparedStatement => {
-    const proxy = new Proxy(statement, {
-      get(target, prop) {
-        if (prop === "bind") return (...values: unknown[]) => wrap(target.bind(...values), refuses);
-        if (refuses && (prop === "run" || prop === "all" || prop === "first" || prop === "raw"))
-          return async () => {
-            throw lost();
-          };
-        const value = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    if (refuses) refused.add(proxy);
-    originals.set(proxy, statement);
-    return proxy;
-  };
-  const wrapDatabase = <T extends D1Database | D1DatabaseSession>(database: T): T =>
-    new Proxy(database, {
-      get(target, prop) {
-        if (prop === "withSession")
-          return (...args: Parameters<D1Database["withSession"]>) => wrapDatabase((target as D1Database).withSession(...args));
-        if (prop === "prepare") return (query: string) => wrap(target.prepare(query), /insert into "?audit_events/i.test(query));
-        if (prop === "batch")
-          return async (statements: D1PreparedStatement[]) => {
-            if (statements.some((s) => refused.has(s))) throw lost();
-            return target.batch(statements.map((s) => originals.get(s) ?? s));
-          };
-        const value = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  return wrapDatabase(real);
+  return faultyD1(real, (_call, sql) => sql.some((q) => /insert into "?audit_events/i.test(q))).db;
 }
