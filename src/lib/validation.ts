@@ -22,7 +22,15 @@ type ReadAll<S extends readonly z.ZodType[]> = S extends readonly [infer One ext
   ? Read<z.output<One>>
   : { [K in keyof S]: S[K] extends z.ZodType ? Parsed<z.output<S[K]>> : never } & { input: Input };
 
-type Refusal = { refused: string; status: 400 | 415 };
+/** The validator's own refusal of a request it cannot read: a class, so no field a request sends can pass for one. */
+class Refusal {
+  constructor(
+    readonly message: string,
+    readonly status: 400 | 415,
+  ) {}
+}
+
+const isRecord = (value: unknown): value is Input => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * Hono's validator for `target`, reading it with each schema: `c.req.valid(target)` is the parse
@@ -35,16 +43,19 @@ function reading<U extends "form" | "json" | "query", const S extends readonly z
   shape: (value: Input, c: Context) => Input | Refusal,
   unreadable: string,
 ) {
-  const readAll = (shaped: Input | Refusal): ReadAll<S> => {
+  const readAll = (shaped: unknown): ReadAll<S> => {
     const results = schemas.map((schema) =>
-      "refused" in shaped
-        ? { ok: false as const, message: shaped.refused, errors: {}, values: {}, status: shaped.status }
+      shaped instanceof Refusal
+        ? { ok: false as const, message: shaped.message, errors: {}, values: {}, status: shaped.status }
         : { ...parsedBy(schema, shaped), ...(target === "json" ? { status: 400 as const } : {}) },
     );
-    const input = "refused" in shaped ? {} : shaped;
+    const input = isRecord(shaped) ? shaped : {};
     return (schemas.length === 1 ? { ...results[0], input } : Object.assign(results, { input })) as ReadAll<S>;
   };
-  const inner = validator(target, (value, c) => readAll(shape(value as Input, c)));
+  // A JSON body may be any value: what is not an object is refused before any schema reads it.
+  const inner = validator(target, (value, c) =>
+    readAll(isRecord(value) ? shape(value, c) : new Refusal("Send the request's fields as one JSON object.", 400)),
+  );
   // A body Hono cannot read at all (malformed multipart, broken JSON) is refused like any other
   // bad input, on the route's own page: the validator's own 400 is caught here, never a handler's.
   const middleware: typeof inner = async (c, next) => {
@@ -56,7 +67,7 @@ function reading<U extends "form" | "json" | "query", const S extends readonly z
       });
     } catch (error) {
       if (reached || !(error instanceof HTTPException) || error.status !== 400) throw error;
-      c.req.addValidatedData(target, readAll({ refused: unreadable, status: 400 }));
+      c.req.addValidatedData(target, readAll(new Refusal(unreadable, 400)));
       await next();
     }
   };
@@ -89,8 +100,7 @@ export function readsJson<const S extends readonly z.ZodType[]>(...schemas: S) {
   return reading(
     "json",
     schemas,
-    (value, c) =>
-      c.req.header("Content-Type")?.startsWith("application/json") ? value : { refused: "Send the request as JSON.", status: 415 },
+    (value, c) => (c.req.header("Content-Type")?.startsWith("application/json") ? value : new Refusal("Send the request as JSON.", 415)),
     "The request's JSON could not be read.",
   );
 }

@@ -233,9 +233,11 @@ describe("src's module structure", () => {
     expect(names).toEqual([]);
   });
 
-  // Request input is read only through Hono's validators in src/lib/validation.ts, which declare
-  // their schemas on the route: never the raw body or query, nor a schema's safeParse on them.
-  it("reads request input only through the declared validators", () => {
+  // Request bodies and query strings are read only through Hono's validators in
+  // src/lib/validation.ts, which declare their schemas on the route: never the raw body, the whole
+  // query, nor a schema's safeParse on them. (A single query parameter read by name, a notice's
+  // key or a `next` path, is checked where it is read: ownValue, safeNextPath, an exact match.)
+  it("reads bodies and query strings only through the declared validators", () => {
     const direct = sourceFiles("src")
       .filter((f) => !f.endsWith("lib/validation.ts"))
       .flatMap((f) =>

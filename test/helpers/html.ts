@@ -40,11 +40,17 @@ function visibleText(node: Node): string {
     const type = (element.getAttribute("type") ?? "text").toLowerCase();
     return type === "hidden" || type === "checkbox" ? "" : ` ${element.getAttribute("value") ?? ""} `;
   }
+  // A text area's text is raw to the parser here; a browser shows it with its entities decoded.
+  if (tag === "textarea") return ` ${decoded(element.textContent ?? "")} `;
   if (tag === "template" || tag === "script" || tag === "style") return "";
   return ` ${Array.from(element.childNodes).map(visibleText).join("")} `;
 }
 
 const squash = (text: string) => text.replace(/\s+/g, " ").trim();
+
+function decoded(text: string): string {
+  return parsePage(`<p>${text.replace(/</g, "&lt;")}</p>`).querySelector("p")?.textContent ?? text;
+}
 
 /** What a person reads in a piece of markup (a cell, a message): tags dropped, entities decoded. */
 export function cellText(html: string): string {
@@ -86,8 +92,9 @@ export function dropdownOptions(html: string, label: string): { value: string; t
   const template = list ? page.querySelector(`template[id="choices-${list}"]`) : null;
   if (list && !template) throw new Error(`dropdown "${label}" names a list the page does not have`);
   const holder = template ? (template.content ?? template) : select;
+  // An option without a value attribute submits its text, as a browser's does.
   return Array.from(holder.querySelectorAll("option")).map((option) => ({
-    value: option.getAttribute("value") ?? "",
+    value: option.getAttribute("value") ?? squash(option.textContent ?? ""),
     text: squash(option.textContent ?? ""),
   }));
 }
@@ -106,8 +113,9 @@ export function fieldErrors(html: string): Record<string, string> {
     const id = /^field-(.+)$/.exec(control.getAttribute("id") ?? "")?.[1];
     const errorId = (control.getAttribute("aria-describedby") ?? "").split(" ").find((ref) => ref.endsWith("-error"));
     const error = errorId ? page.querySelector(`[id="${errorId}"]`) : null;
-    if (!id || !error) throw new Error(`a control is marked invalid without an error it is described by: ${control.getAttribute("name")}`);
-    found[id] = squash(visibleText(error));
+    const text = error ? squash(visibleText(error)) : "";
+    if (!id || !text) throw new Error(`a control is marked invalid without an error it is described by: ${control.getAttribute("name")}`);
+    found[id] = text;
   }
   return found;
 }

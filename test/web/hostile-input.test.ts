@@ -182,6 +182,9 @@ function casesFor(route: Route, path: string, fields: string[]): [string, string
     { body: JSON.stringify(Object.fromEntries(fields.map((f) => [f, { $gt: "" }]))), headers: { "Content-Type": "application/json" } },
   ]);
   cases.push(["text body", route.method, path, { body: "name=x", headers: { "Content-Type": "text/plain" } }]);
+  // JSON that is not an object: a JSON route's schema refuses it; a form route does not read it.
+  for (const value of ["null", "42", '"x"', "[]", "[{}]"])
+    cases.push([`JSON ${value}`, route.method, path, { body: value, headers: { "Content-Type": "application/json" } }]);
   for (const field of fields) {
     for (const value of [...HOSTILE_VALUES, ...lengthValues(route, field)])
       cases.push([`${field}=${value}`, route.method, path, { body: form([[field, value]]) }]);

@@ -35,6 +35,13 @@ describe("reading a page as a person does", () => {
     ]);
     expect(fieldErrors(page)).toEqual({ email: "Enter a valid email address." });
     expect(() => fieldErrors(`<input id="field-name" aria-invalid="true">`)).toThrow(/without an error/);
+    expect(() => fieldErrors(`<input id="field-name" aria-invalid="true" aria-describedby="n-error"><p id="n-error"> </p>`)).toThrow(
+      /without an error/,
+    );
+    expect(cellText("<td><textarea>a &lt;b&gt; &amp; c</textarea></td>")).toBe("a <b> & c");
+    expect(dropdownOptions(`<select aria-label="Size"><option>Small</option></select>`, "Size")).toEqual([
+      { value: "Small", text: "Small" },
+    ]);
     expect(textOf(page, "p.error")).toBe("Enter a valid email address.");
     expect(textOf(page, "h1")).toBeNull();
   });

@@ -67,6 +67,18 @@ describe("reading a route's input", () => {
     expect([badJson.status, await badJson.text()]).toEqual([400, "The request's JSON could not be read."]);
   });
 
+  it("takes no field a request sends for its own refusal, and refuses JSON that is not an object with a 400", async () => {
+    const app = tinyApp();
+    const forged = await post(app, "/form", new URLSearchParams({ name: "Ada", refused: "Session expired", status: "999" }));
+    expect([forged.status, await forged.text()]).toEqual([200, "hello Ada"]);
+    expect(await (await app.request("/query?name=Ada&refused=Sign+in+again")).text()).toBe("hello Ada");
+    for (const body of ["null", "42", '"Ada"', "[]"]) {
+      const odd = await post(app, "/json", body, "application/json");
+      expect(odd.status, body).toBe(400);
+      await odd.text();
+    }
+  });
+
   it("reads JSON only as application/json: a form posted to a JSON route is 415", async () => {
     const app = tinyApp();
     expect(await (await post(app, "/json", JSON.stringify({ name: "Ada" }), "application/json")).text()).toBe("hello Ada");
