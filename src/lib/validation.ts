@@ -13,6 +13,7 @@ export type FormValues = Record<string, string | string[]>;
 export type FieldErrors = Record<string, string>;
 
 const INPUT = Symbol("the schemas a route reads its input with");
+const TARGET = Symbol("what a route reads: its form, its JSON or its query");
 
 /** What a request sent, as Hono's validator read it: a field sent more than once as a list. */
 export type Input = Record<string, unknown>;
@@ -71,7 +72,7 @@ function reading<U extends "form" | "json" | "query", const S extends readonly z
       await next();
     }
   };
-  return Object.assign(middleware, { [INPUT]: schemas });
+  return Object.assign(middleware, { [INPUT]: schemas, [TARGET]: target });
 }
 
 const UNREADABLE_FORM = "The form could not be read. Reload the page and try again.";
@@ -113,6 +114,11 @@ export function readsQuery<const S extends readonly z.ZodType[]>(...schemas: S) 
     (value) => Object.fromEntries(Object.entries(value).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])),
     "The address could not be read.",
   );
+}
+
+/** What a handler of the router reads its input from, or undefined for other handlers. */
+export function declaredTarget(handler: unknown): "form" | "json" | "query" | undefined {
+  return typeof handler === "function" ? (handler as { [TARGET]?: "form" | "json" | "query" })[TARGET] : undefined;
 }
 
 /**

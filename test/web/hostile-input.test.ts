@@ -5,7 +5,7 @@
 // person can read.
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDevelopmentApp } from "../../src/dev/app";
-import { declaredInputs } from "../../src/lib/validation";
+import { declaredInputs, declaredTarget } from "../../src/lib/validation";
 import type { z } from "zod";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
@@ -31,7 +31,9 @@ const ROUTES: Route[] = [
 ];
 // "POST /agent/login" → the schemas its route declares; found in the router, without a request.
 const routeInputs = new Map<string, z.ZodType[]>();
+const jsonRoutes = new Set<string>();
 for (const r of APP_ROUTES) {
+  if (declaredTarget(r.handler) === "json") jsonRoutes.add(`${r.method} ${r.path}`);
   const declared = declaredInputs(r.handler);
   if (declared) routeInputs.set(`${r.method} ${r.path}`, [...(routeInputs.get(`${r.method} ${r.path}`) ?? []), ...declared]);
 }
@@ -182,8 +184,9 @@ function casesFor(route: Route, path: string, fields: string[]): [string, string
     { body: JSON.stringify(Object.fromEntries(fields.map((f) => [f, { $gt: "" }]))), headers: { "Content-Type": "application/json" } },
   ]);
   cases.push(["text body", route.method, path, { body: "name=x", headers: { "Content-Type": "text/plain" } }]);
-  // JSON that is not an object: a JSON route's schema refuses it; a form route does not read it.
-  for (const value of ["null", "42", '"x"', "[]", "[{}]"])
+  // JSON that is not an object: a JSON route refuses it before its schema; a form route reads no JSON.
+  const oddJson = jsonRoutes.has(`${route.method} ${route.path}`) ? ["null", "42", '"x"', "[]", "[{}]"] : ["null"];
+  for (const value of oddJson)
     cases.push([`JSON ${value}`, route.method, path, { body: value, headers: { "Content-Type": "application/json" } }]);
   for (const field of fields) {
     for (const value of [...HOSTILE_VALUES, ...lengthValues(route, field)])
@@ -260,6 +263,8 @@ describe("hostile input, generated from the router and the schemas", () => {
     // so a forgotten declaration cannot drop a route out of these cases quietly.
     const undeclared = ROUTES.filter((r) => r.method === "POST" && !routeInputs.has(`POST ${r.path}`)).map((r) => r.path);
     expect(undeclared).toEqual([]);
+    // The JSON routes are known by what their validator reads: the passkey steps among them.
+    expect([...jsonRoutes]).toEqual(expect.arrayContaining(["POST /agent/login/passkey", "POST /support/login/verify/passkey"]));
     expect(fieldNames(routeInputs.get("POST /agent/login")![0]!)).toEqual(expect.arrayContaining(["email", "password"]));
     expect(fieldNames(routeInputs.get("POST /agent/assets/bulk")![0]!)).toEqual(expect.arrayContaining(["scope", "action", "ids"]));
   });
