@@ -266,7 +266,8 @@ export class UserDurableObject extends DurableObject<Env> {
       },
       // Recorded even when none ended: the person asked, and the entry says how many did.
       () => true,
-      () => owedAudit.withEndedCount(audits, ended),
+      // Without entries to owe (a disabled account, a password change), no alarm is set for them.
+      audits.length ? () => owedAudit.withEndedCount(audits, ended) : [],
     );
   }
 
