@@ -11,7 +11,7 @@ import { endAllSessionsOfUser, rotateSession } from "../auth/sessions";
 import { userStub } from "../auth/user-object";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { formRefusal, passwordField, readsForm, readsJson, requiredText, type FieldErrors } from "../lib/validation";
+import { type FieldErrors, formRefusal, passwordField, readsForm, readsJson, readsNothing, requiredText } from "../lib/validation";
 import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../factors/passkeys";
 import { signInWays } from "../sign-in/ways";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
@@ -168,7 +168,7 @@ export function accountRoutes(portal: Portal) {
     return c.body(JSON.stringify(data, null, 2), 200, { "Content-Type": "application/json; charset=utf-8" });
   });
 
-  app.post("/account/sessions/others/revoke", signedIn, readsForm(), async (c) => {
+  app.post("/account/sessions/others/revoke", signedIn, readsNothing(), async (c) => {
     const auth = c.var.auth;
     // The entry is recorded by the person's object with the change, with the number it ended.
     await endAllSessionsOfUser(c.env, auth.user.id, auth.session.id, [
@@ -178,7 +178,7 @@ export function accountRoutes(portal: Portal) {
   });
 
   // Passkeys are added and removed only within 5 minutes of confirming it's you.
-  app.post("/account/passkeys/options", signedIn, requireRecentAuth(), requireMoreThanPassword(), readsForm(), async (c) => {
+  app.post("/account/passkeys/options", signedIn, requireRecentAuth(), requireMoreThanPassword(), readsNothing(), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
@@ -204,7 +204,7 @@ export function accountRoutes(portal: Portal) {
     if (!added.ok) return c.json({ error: added.message }, 400);
     return c.json({ ok: true });
   });
-  app.post("/account/passkeys/:id/delete", signedIn, requireRecentAuth(), readsForm(), async (c) => {
+  app.post("/account/passkeys/:id/delete", signedIn, requireRecentAuth(), readsNothing(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
     const db = getDb(c.env.DB);
@@ -217,7 +217,7 @@ export function accountRoutes(portal: Portal) {
   });
 
   // Forget one remembered device; only this user's own object is asked.
-  app.post("/account/devices/:id/forget", signedIn, readsForm(), async (c) => {
+  app.post("/account/devices/:id/forget", signedIn, readsNothing(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
     const audit = owedAudit({ event: "devices.forgotten", portal, actorId: auth.user.id, details: { deviceId: id } }, auditOriginOf(c));
@@ -227,7 +227,7 @@ export function accountRoutes(portal: Portal) {
     return c.redirect(`/${portal}/account?done=device`, 303);
   });
 
-  app.post("/account/sessions/:id/revoke", signedIn, readsForm(), async (c) => {
+  app.post("/account/sessions/:id/revoke", signedIn, readsNothing(), async (c) => {
     const auth = c.var.auth;
     const id = c.req.param("id");
     if (!/^ses_[a-z2-7]{16}$/.test(id)) return render(c, { error: "That session does not exist." }, 400);

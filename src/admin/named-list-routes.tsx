@@ -6,7 +6,7 @@ import { auditOriginOf } from "../audit/audit";
 import { auditStatementWhere } from "../audit/events";
 import { requireSession } from "../auth/middleware";
 import { newId } from "../lib/crypto";
-import { readsForm, requiredText } from "../lib/validation";
+import { readsForm, readsNothing, requiredText } from "../lib/validation";
 import { requirePermission } from "../access/guard";
 import type { Permission } from "../access/permissions";
 import { ErrorMessage, Field, Notice } from "../web/layout";
@@ -110,7 +110,7 @@ export function namedListRoutes(list: NamedList) {
     if (!changedAny(renamed)) return page(c, { error: `That ${list.noun} does not exist.` }, 400);
     return c.redirect(list.path, 303);
   });
-  app.post("/:id/delete", readsForm(), async (c) => {
+  app.post("/:id/delete", readsNothing(), async (c) => {
     // Deleted only while nothing refers to it: the check and the delete are one statement.
     // Its audit entry in the same batch, stored only where the delete took.
     const entry = { event: "settings.changed", portal: "agent", actorId: c.var.auth.user.id, targetId: null } as const;

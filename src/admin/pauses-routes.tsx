@@ -11,7 +11,7 @@ import { liftPause, livePauses, type Pause } from "../auth/pauses";
 import { recentlyReauthenticated, requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
 import { utcMinute } from "../lib/clock";
-import { readsForm } from "../lib/validation";
+import { readsNothing } from "../lib/validation";
 import { OTHER_SOURCES } from "../limits/windows";
 import { ErrorMessage, Notice } from "../web/layout";
 import { holderOf } from "./agents";
@@ -102,7 +102,7 @@ pausesRoutes.get("/", (c) =>
   page(c, { notice: c.req.query("done") === "lifted" ? "The pause is lifted: they can sign in from any browser again." : undefined }),
 );
 
-pausesRoutes.post("/:id/lift", requireRecentAuth(), readsForm(), async (c) => {
+pausesRoutes.post("/:id/lift", requireRecentAuth(), readsNothing(), async (c) => {
   const id = c.req.param("id");
   const db = getDb(c.env.DB);
   const target = ID.test(id) ? await holderOf(db, id) : null;

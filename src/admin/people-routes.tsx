@@ -14,7 +14,16 @@ import { userStub } from "../auth/user-object";
 import { setPassword } from "../auth/password-change";
 import { findUserById, normalizeEmail } from "../auth/users";
 import { getDb } from "../db";
-import { emailField, type FieldErrors, type FormValues, passwordField, readsForm, readsFormLists, requiredText } from "../lib/validation";
+import {
+  emailField,
+  type FieldErrors,
+  type FormValues,
+  passwordField,
+  readsForm,
+  readsFormLists,
+  readsNothing,
+  requiredText,
+} from "../lib/validation";
 import { hasConfirmedAuthenticator } from "../factors/totp";
 import { listPasskeys, removePasskey } from "../factors/passkeys";
 import { portalOfKind } from "../portal/policy";
@@ -528,7 +537,7 @@ peopleRoutes.get("/people/:id/reset-mfa", recovery, requireRecentAuth(), async (
 });
 
 /** SECURITY.md 17: reset someone's MFA. Permission, a re-authentication in the last 5 minutes, and never oneself. */
-peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), readsForm(), async (c) => {
+peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), readsNothing(), async (c) => {
   const auth = c.var.auth;
   const db = getDb(c.env.DB);
   const target = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
@@ -633,5 +642,5 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
   return c.redirect(`${back}?done=${kind === "passkey" ? "passkey_removed" : "device_forgotten"}`, 303);
 }
 
-peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), readsForm(), (c) => removeOne(c, "passkey"));
-peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), readsForm(), (c) => removeOne(c, "device"));
+peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), readsNothing(), (c) => removeOne(c, "passkey"));
+peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), readsNothing(), (c) => removeOne(c, "device"));

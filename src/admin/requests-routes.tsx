@@ -1,5 +1,5 @@
 import { type Context, Hono } from "hono";
-import { readsForm } from "../lib/validation";
+import { readsNothing } from "../lib/validation";
 import type { AppEnv } from "../app-env";
 import { findUserById } from "../auth/users";
 import { sendAfterResponse } from "../mail/notify";
@@ -67,7 +67,7 @@ requestsRoutes.get("/", (c) =>
   page(c, { notice: c.req.query("done") === "issued" ? "New codes issued. They will see them at their next sign-in." : undefined }),
 );
 // New codes are a new way in for that person (SECURITY.md 39).
-requestsRoutes.post("/:id/issue", requireRecentAuth(), readsForm(), async (c) => {
+requestsRoutes.post("/:id/issue", requireRecentAuth(), readsNothing(), async (c) => {
   const db = getDb(c.env.DB);
   const admin = c.var.auth.user;
   // They asked for these codes; should they not have, the notice tells them someone answered.

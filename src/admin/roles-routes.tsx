@@ -6,7 +6,7 @@ import { type AuditEntry, auditOriginOf, recordAudit } from "../audit/audit";
 import { requireSession } from "../auth/middleware";
 import { getDb } from "../db";
 import { roles } from "../db/schema";
-import { readsForm, readsFormLists, requiredText, type FieldErrors, type Read } from "../lib/validation";
+import { type FieldErrors, type Read, readsFormLists, readsNothing, requiredText } from "../lib/validation";
 import { actorOf, requirePermission } from "../access/guard";
 import { grantablePermissions, mayChangeRole } from "../access/grants";
 import { recentlyReauthenticated } from "../sign-in/reauth";
@@ -173,7 +173,7 @@ async function save(c: Ctx, roleId: string | null, form: Read<z.output<typeof ro
 rolesRoutes.post("/new", readsFormLists(roleForm), (c) => save(c, null, c.req.valid("form")));
 rolesRoutes.get("/:id", (c) => formPage(c, c.req.param("id")));
 rolesRoutes.post("/:id", readsFormLists(roleForm), (c) => save(c, c.req.param("id"), c.req.valid("form")));
-rolesRoutes.post("/:id/delete", readsForm(), async (c) => {
+rolesRoutes.post("/:id/delete", readsNothing(), async (c) => {
   const deleted = await deleteRole(getDb(c.env.DB), actorOf(c), c.req.param("id"), recentlyReauthenticated(c), auditOriginOf(c));
   await refusedOrError(c, deleted, "delete a role", c.req.param("id"));
   if (!deleted.ok) return listPage(c, { error: deleted.message }, deleted.status ?? 400);

@@ -3,7 +3,7 @@
 // inviter must hold at least what the person holds), it needs a re-authentication within 5
 // minutes, and it is audited. The link is emailed to the person and shown once here to pass on.
 import { type Context, Hono } from "hono";
-import { readsForm } from "../lib/validation";
+import { readsNothing } from "../lib/validation";
 import type { AppEnv } from "../app-env";
 import { requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
@@ -64,7 +64,7 @@ ssoInviteRoutes.get("/people/:id/sso-invite", manage, requireRecentAuth(), async
   );
 });
 
-ssoInviteRoutes.post("/people/:id/sso-invite", manage, requireRecentAuth(), readsForm(), async (c) => {
+ssoInviteRoutes.post("/people/:id/sso-invite", manage, requireRecentAuth(), readsNothing(), async (c) => {
   const found = await invitee(c);
   if (found.refused) return found.refused;
   const { person } = found;

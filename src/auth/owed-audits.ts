@@ -25,8 +25,8 @@ export function owedAudit(entry: AuditEntry, origin: AuditOrigin, notices: Notic
   return owed;
 }
 
-/** The statements storing owed entries, each notice only where its entry was stored just then, and the notices' outbox ids. */
-export async function owedAuditStatements(env: Env, db: Db, audits: readonly OwedAudit[]) {
+/** Store owed entries in one D1 batch, each notice only where its entry was stored just then; returns the notices' outbox ids. */
+export async function writeOwedAudits(env: Env, db: Db, audits: readonly [OwedAudit, ...OwedAudit[]]): Promise<string[]> {
   const statements: BatchItem<"sqlite">[] = [];
   const ids: string[] = [];
   for (const owed of audits) {
@@ -35,7 +35,9 @@ export async function owedAuditStatements(env: Env, db: Db, audits: readonly Owe
     statements.push(...mail.statements);
     ids.push(...mail.ids);
   }
-  return { statements, ids };
+  const [head, ...tail] = statements;
+  await db.batch([head!, ...tail]);
+  return ids;
 }
 
 /**
@@ -48,9 +50,7 @@ export async function storeOwedAudits(env: Env, userId: string, audits: readonly
   if (!first) return [];
   const db = getDb(env.DB);
   try {
-    const { statements, ids } = await owedAuditStatements(env, db, [first, ...rest]);
-    const [head, ...tail] = statements;
-    await db.batch([head!, ...tail]);
+    const ids = await writeOwedAudits(env, db, [first, ...rest]);
     await userStub(env, userId).auditsStored(audits.map((a) => a.key));
     return ids;
   } catch (error) {

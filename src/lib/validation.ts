@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { validator } from "hono/validator";
 import { z } from "zod";
@@ -82,7 +82,13 @@ function lastValues(value: Input): Input {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v]));
 }
 
-/** A form body read with `schemas` (each field one value: the last, if sent twice); `readsForm()` declares a route that reads none. */
+/** A route that reads no fields: it declares so for the hostile-input tests, and its body is never parsed. */
+export function readsNothing() {
+  const nothing: MiddlewareHandler = (_c, next) => next();
+  return Object.assign(nothing, { [INPUT]: [] as z.ZodType[], [TARGET]: "form" as const });
+}
+
+/** A form body read with `schemas` (each field one value: the last, if sent twice). */
 export function readsForm<const S extends readonly z.ZodType[]>(...schemas: S) {
   return reading("form", schemas, lastValues, UNREADABLE_FORM);
 }

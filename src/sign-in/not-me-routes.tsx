@@ -11,7 +11,7 @@ import { auditOriginOf } from "../audit/audit";
 import { sendAfterResponse } from "../mail/notify";
 import { getDb } from "../db";
 import { randomToken } from "../lib/crypto";
-import { readsForm } from "../lib/validation";
+import { readsNothing } from "../lib/validation";
 import { type Portal, portalLabel } from "../portal/policy";
 import { Card, ErrorMessage, Layout } from "../web/layout";
 import { claimNotMeLink, openNotMeLink, releaseNotMeLink } from "./new-device";
@@ -77,7 +77,7 @@ export function notMeRoutes(portal: Portal) {
     );
   });
 
-  app.post("/login/not-me/:token", readsForm(), async (c) => {
+  app.post("/login/not-me/:token", readsNothing(), async (c) => {
     const db = getDb(c.env.DB);
     const now = c.var.clock.now();
     const open = await openNotMeLink(db, portal, c.req.param("token"), now);

@@ -4,7 +4,7 @@ import type { AppEnv } from "../app-env";
 import { auditOriginOf, recordAudit } from "../audit/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
-import { emailField, passwordField, readsForm, safeNextPath } from "../lib/validation";
+import { emailField, passwordField, readsForm, readsNothing, safeNextPath } from "../lib/validation";
 import { sendEmailOtp } from "../factors/email-otp";
 import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { rememberedHere } from "./device-cookie";
@@ -164,7 +164,7 @@ export function passwordRoutes(portal: Portal) {
     });
   });
 
-  app.post("/logout", readsForm(), async (c) => {
+  app.post("/logout", readsNothing(), async (c) => {
     const auth = await readSession(c, portal);
     await endCurrentSession(c, portal, auth ? [owedAudit({ event: "sign_out", portal, actorId: auth.user.id }, auditOriginOf(c))] : []);
     return c.redirect(`/${portal}/login?signed_out=1`, 303);

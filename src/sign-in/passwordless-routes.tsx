@@ -12,7 +12,7 @@ import { auditOriginOf, recordAudit } from "../audit/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { afterResponse } from "../lib/background";
 import { getDb } from "../db";
-import { emailField, readsForm, readsJson, safeNextPath } from "../lib/validation";
+import { emailField, readsForm, readsJson, readsNothing, safeNextPath } from "../lib/validation";
 import { retryAfterSeconds } from "../limits/limits";
 import { countForAccount, countFromSource, settle } from "../limits/sign-in-guard";
 import { attempterOf, attemptRight, countAttemptAt, refused, tooManyAttempts } from "./attempts";
@@ -61,7 +61,7 @@ export function passwordlessRoutes(portal: Portal) {
     return passwordlessRp(c.env, policy);
   }
 
-  app.post("/login/passkey/options", readsForm(), async (c) => {
+  app.post("/login/passkey/options", readsNothing(), async (c) => {
     const rp = await allowedRp(c);
     if (!rp) return c.json({ error: OFF }, 403);
     const { token, options } = await startPasskeySignIn(c.env, rp, portal, c.var.clock.now());

@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env";
 import { auditOriginOf } from "../audit/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
-import { passwordField, readsForm, safeNextPath } from "../lib/validation";
+import { passwordField, readsForm, readsNothing, safeNextPath } from "../lib/validation";
 import { retryAfterSeconds } from "../limits/limits";
 import type { Portal } from "../portal/policy";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
@@ -100,7 +100,7 @@ export function reauthRoutes(portal: Portal) {
     page(c, safeNextPath(c.req.query("next"), home), undefined, 200, c.req.query("code_sent") === "1" ? CODE_SENT : undefined),
   );
   // A code mailed to confirm identity, for people whose second factor is email.
-  app.post("/reauth/email", requireSession(portal), readsForm(), async (c) => {
+  app.post("/reauth/email", requireSession(portal), readsNothing(), async (c) => {
     const auth = c.var.auth;
     const back = safeNextPath(c.req.query("next"), home);
     if (!auth.policy.mfa.emailOtp && !auth.session.passwordOnly) return page(c, back, "This portal does not use email codes.", 400);

@@ -8,7 +8,7 @@ import { userStub } from "../auth/user-object";
 import { auditOriginOf, recordAudit } from "../audit/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
-import { readsForm, readsJson, type Read } from "../lib/validation";
+import { type Read, readsForm, readsJson, readsNothing } from "../lib/validation";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import type { Attempter } from "../limits/sign-in-guard";
 import { attempterOf, attemptRight, attemptUnjudged, countAttemptAt, type Counted } from "./attempts";
@@ -208,7 +208,7 @@ export function secondStepRoutes(portal: Portal) {
 
   // The second step with a passkey. JSON in and out (the browser's WebAuthn call sits
   // between the two requests); the attempt counts against the same per-account limit as codes.
-  app.post("/login/verify/passkey/options", pending, readsForm(), async (c) => {
+  app.post("/login/verify/passkey/options", pending, readsNothing(), async (c) => {
     const auth = c.var.auth;
     const rp = relyingParty(c.env);
     if (!auth.policy.mfa.passkeys || !rp) return c.json({ error: "Passkeys are not used for this portal." }, 400);
@@ -240,7 +240,7 @@ export function secondStepRoutes(portal: Portal) {
     return c.json({ redirect: await passSecondFactor(c, auth, counted.attempt, { passed: "second_factor", method: "passkey" }) });
   });
 
-  app.post("/login/verify/email/send", pending, readsForm(), async (c) => {
+  app.post("/login/verify/email/send", pending, readsNothing(), async (c) => {
     const auth = c.var.auth;
     if (!allowed(auth, "email")) return renderStep(c, "app", { error: "Email codes are not used for this portal.", status: 400 });
     const sent = await sendEmailOtp(c.env, auth.user, portal, auth.session.id, c.var.clock.now());
@@ -252,7 +252,7 @@ export function secondStepRoutes(portal: Portal) {
   });
 
   // Lost the recovery codes: ask an admin for new ones, once every two hours.
-  app.post("/login/verify/request-codes", pending, readsForm(), async (c) => {
+  app.post("/login/verify/request-codes", pending, readsNothing(), async (c) => {
     const auth = c.var.auth;
     if (!auth.policy.mfa.authenticatorApp) return renderStep(c, "email", { error: UNAVAILABLE.recovery, status: 400 });
     const now = c.var.clock.now();
@@ -298,7 +298,7 @@ export function secondStepRoutes(portal: Portal) {
   }
 
   // Within the grace period, "Skip for now" signs in without the app.
-  app.post("/login/enroll/skip", enrolling, readsForm(), async (c) => {
+  app.post("/login/enroll/skip", enrolling, readsNothing(), async (c) => {
     const auth = c.var.auth;
     const now = c.var.clock.now();
     if (!inGracePeriod(auth.policy.mfa, now))
@@ -355,7 +355,7 @@ export function secondStepRoutes(portal: Portal) {
       },
     );
   });
-  app.post("/login/finish", savingCodes, readsForm(), async (c) => {
+  app.post("/login/finish", savingCodes, readsNothing(), async (c) => {
     const auth = c.var.auth;
     const db = getDb(c.env.DB);
     await markIssuedCodesShown(db, auth.user.id);

@@ -257,7 +257,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe("hostile input, generated from the router and the schemas", () => {
-  it("covers every route, and every POST route declares what it reads (readsForm(), even of nothing)", () => {
+  it("covers every route, and every POST route declares what it reads (readsNothing() when it reads no field)", () => {
     expect(ROUTES.length).toBeGreaterThan(100);
     // A route that parses with a schema it did not declare throws (test/web/route-inputs.test.ts),
     // so a forgotten declaration cannot drop a route out of these cases quietly.

@@ -14,7 +14,7 @@ import { holdsExpiringRows, sweepExpired } from "./sweep";
 import * as owed from "./owed-alerts";
 import * as owedAudit from "./owed-audits";
 import type { OwedAudit } from "./owed-audits";
-import { owedAuditStatements } from "../owed-audits";
+import { writeOwedAudits } from "../owed-audits";
 import { storeOwedAlert } from "../new-device-alert";
 import { backoff } from "../../lib/backoff";
 import { DAY, MINUTE } from "../../lib/clock";
@@ -107,10 +107,7 @@ export class UserDurableObject extends DurableObject<Env> {
     for (const entry of owedAudit.owedAudits(this.sql)) {
       try {
         // The notices wait in the outbox for the minute's run, which sends what is due.
-        const db = getDb(this.env.DB);
-        const { statements } = await owedAuditStatements(this.env, db, [entry]);
-        const [head, ...tail] = statements;
-        await db.batch([head!, ...tail]);
+        await writeOwedAudits(this.env, getDb(this.env.DB), [entry]);
         owedAudit.auditsPaid(this.sql, [entry.key]);
       } catch (error) {
         owedAudit.auditTried(this.sql, entry.key);
