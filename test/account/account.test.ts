@@ -8,7 +8,7 @@ import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 import { writePortalPolicy } from "../helpers/portal";
-import { fieldErrors } from "../helpers/html";
+import { fieldErrors, shown } from "../helpers/html";
 
 async function setPasswordPolicy(portal: Portal, change: Partial<PasswordPolicy>) {
   const current = await portalStub(env, portal).getPolicy();
@@ -33,14 +33,14 @@ describe("changing one's own password on My account", () => {
       confirm: "new sturdy phrase",
     });
     expect(wrongCurrent.status).toBe(401);
-    expect(await wrongCurrent.text()).toContain("Your current password is not right.");
+    expect(await shown(wrongCurrent)).toContain("Your current password is not right.");
     // Every field's problem at once, beside its field in the password form.
     const empty = await laptop.post("/support/account/password", { current: "", password: "", confirm: "" });
     expect(empty.status).toBe(400);
     expect(Object.keys(fieldErrors(await empty.text())).sort()).toEqual(["confirm", "current", "password"]);
     const weak = await laptop.post("/support/account/password", { current: contact.password, password: "football", confirm: "football" });
     expect(weak.status).toBe(400);
-    expect(await weak.text()).toContain("most commonly used");
+    expect(await shown(weak)).toContain("most commonly used");
 
     const ok = await laptop.post("/support/account/password", {
       current: contact.password,
@@ -126,7 +126,7 @@ describe("password expiry", () => {
     expect(page).toContain("Your password has expired");
     const same = await client.post("/agent/login/change-password", { password: agent.password, confirm: agent.password });
     expect(same.status).toBe(400);
-    expect(await same.text()).toContain("Choose a password different from your current one.");
+    expect(await shown(same)).toContain("Choose a password different from your current one.");
     const ok = await client.post("/agent/login/change-password", { password: "a brand new phrase", confirm: "a brand new phrase" });
     await ok.text();
     expect(ok.headers.get("Location")).toBe("/agent");

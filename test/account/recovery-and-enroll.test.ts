@@ -4,6 +4,7 @@ import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
 import { enrollThroughPages, extract, postPassword, recoveryCodesIn, setMfa, totpCode } from "../helpers/mfa";
+import { shown } from "../helpers/html";
 
 describe("regenerating one's recovery codes", () => {
   it("needs the password and app code, kills the old set, and is allowed once every two hours", async () => {
@@ -30,7 +31,7 @@ describe("regenerating one's recovery codes", () => {
     clock.advance(30_000);
     const again = await client.post("/agent/account/recovery-codes", { current: agent.password, code: totpCode(manualKey, clock.now()) });
     expect(again.status).toBe(429);
-    expect(await again.text()).toContain("once every two hours");
+    expect(await shown(again)).toContain("once every two hours");
     expect(Number(again.headers.get("Retry-After"))).toBeGreaterThan(115 * 60);
 
     // After 5 minutes the download needs a fresh confirmation.
@@ -103,7 +104,7 @@ describe("setting up the authenticator app from My account", () => {
     const finish = await client.post("/agent/login/finish");
     await finish.text();
     expect(finish.headers.get("Location")).toBe("/agent");
-    expect(await (await client.get("/agent/account")).text()).toContain("Authenticator app: set up.");
+    expect(await shown(await client.get("/agent/account"))).toContain("Authenticator app: set up.");
     await setMfa("agent", { authenticatorApp: false });
   });
 });

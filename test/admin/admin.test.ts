@@ -9,7 +9,7 @@ import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, recoveryCodesIn, setMfa, totpCode } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
-import { cellText, fieldErrors } from "../helpers/html";
+import { cellText, fieldErrors, shown } from "../helpers/html";
 
 async function reauth(client: Browser, password: string, next = "/agent") {
   const r = await client.post("/agent/reauth", { current: password, next });
@@ -106,10 +106,10 @@ describe("resetting MFA", () => {
     const admin = await makeAdmin();
     const adminClient = browser({ clock });
     await signIn(adminClient, "agent", admin);
-    expect(await (await adminClient.get(`/agent/admin/agents/${target.id}`)).text()).toContain("Reset MFA");
+    expect(await shown(await adminClient.get(`/agent/admin/agents/${target.id}`))).toContain("Reset MFA");
     const self = await adminClient.post(`/agent/admin/people/${admin.id}/reset-mfa`);
     expect(self.status).toBe(403);
-    expect(await self.text()).toContain("cannot reset your own MFA");
+    expect(await shown(self)).toContain("cannot reset your own MFA");
   });
 
   it("works for contacts too, from the contact's page", async () => {
@@ -121,7 +121,7 @@ describe("resetting MFA", () => {
     const admin = await makeAdmin();
     const client = browser({ clock });
     await signIn(client, "agent", admin);
-    expect(await (await client.get(`/agent/admin/contacts/${contact.id}`)).text()).toContain("Reset MFA");
+    expect(await shown(await client.get(`/agent/admin/contacts/${contact.id}`))).toContain("Reset MFA");
     await (await client.post(`/agent/admin/people/${contact.id}/reset-mfa`)).text();
     expect((await contactClient.get("/support")).status).toBe(303);
     expect((await postPassword(browser({ clock }), "support", contact)).headers.get("Location")).toBe("/support/login/enroll");
@@ -168,13 +168,13 @@ describe("recovery-code requests", () => {
     expect(page).toContain("Request new recovery codes");
     const first = await client.post("/agent/login/verify/request-codes");
     expect(first.status).toBe(200);
-    expect(await first.text()).toContain("Your request was sent");
+    expect(await shown(first)).toContain("Your request was sent");
     clock.advance(119 * MINUTE);
     const again = browser({ clock });
     await postPassword(again, "agent", agent);
     const second = await again.post("/agent/login/verify/request-codes");
     expect(second.status).toBe(429);
-    expect(await second.text()).toContain("You can ask again at");
+    expect(await shown(second)).toContain("You can ask again at");
 
     const list = await (await adminClient.get("/agent/admin/recovery-requests")).text();
     expect(list.match(/data-testid="recovery-request"/g)).toHaveLength(1);
@@ -182,7 +182,7 @@ describe("recovery-code requests", () => {
     // New codes are a new way in: the admin, signed in two hours ago, confirms it's them first.
     const stale = await adminClient.post(`/agent/admin/recovery-requests/${requestId}/issue`);
     expect(stale.status).toBe(401);
-    expect(await stale.text()).toContain("your re-authentication is more than 5 minutes old");
+    expect(await shown(stale)).toContain("your re-authentication is more than 5 minutes old");
     await (await adminClient.post("/agent/reauth", { current: admin.password, next: "/agent/admin/recovery-requests" })).text();
     // Two presses at once: one issues the codes, with one audit row and one notice; the other is told it was answered.
     const presses = await Promise.all(
@@ -254,14 +254,14 @@ describe("the last Administrator", () => {
       active: "on",
     });
     expect(demote.status).toBe(403);
-    expect(await demote.text()).toContain("You cannot change your own role");
+    expect(await shown(demote)).toContain("You cannot change your own role");
     const disable = await client.post(`/agent/admin/agents/${admin.id}`, {
       name: admin.name,
       email: admin.email,
       roleId: "role_administrator",
     });
     expect(disable.status).toBe(400);
-    expect(await disable.text()).toContain("This is the last active Administrator");
+    expect(await shown(disable)).toContain("This is the last active Administrator");
 
     const second = await makeAdmin();
     const secondClient = browser();
@@ -288,7 +288,7 @@ describe("the last Administrator", () => {
     await signIn(client, "agent", admin);
     const edit = await client.post("/agent/admin/roles/role_administrator", { name: "Admins", permissions: "viewAssets" });
     expect(edit.status).toBe(403);
-    expect(await edit.text()).toContain("always has every permission");
+    expect(await shown(edit)).toContain("always has every permission");
     const del = await client.post("/agent/admin/roles/role_administrator/delete");
     expect(del.status).toBe(400);
     await del.text();
@@ -344,7 +344,7 @@ describe("agents and roles", () => {
     expect((await niaClient.get("/agent/settings/security")).status).toBe(200);
     const inUse = await client.post(`/agent/admin/roles/${roleId}/delete`);
     expect(inUse.status).toBe(400);
-    expect(await inUse.text()).toContain("Agents still have this role");
+    expect(await shown(inUse)).toContain("Agents still have this role");
 
     // Disabling ends the agent's sessions at once.
     await (await client.post(`/agent/admin/agents/${nia!.id}`, { name: "Nia New", email: "nia@example.com", roleId })).text();
@@ -370,7 +370,7 @@ describe("agents and roles", () => {
         Object.assign({ name: other.name, email: other.email, roleId: "role_agent", active: "on" }, form),
       );
       expect(r.status).toBe(400);
-      expect(await r.text()).toContain(message);
+      expect(await shown(r)).toContain(message);
     }
     expect(await db().select().from(users).where(eq(users.id, other.id)).get()).toEqual(before);
   });

@@ -5,6 +5,7 @@ import { makeAdmin } from "../helpers/factories";
 import { seedAssets } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 import { makeAgent } from "../helpers/factories";
+import { shown } from "../helpers/html";
 
 describe("locations and groups pages", () => {
   it("add, rename, refuse duplicates, and delete only what is unused", async () => {
@@ -16,10 +17,10 @@ describe("locations and groups pages", () => {
     expect(addedPage).toContain("Added Reykjavik.");
     const dup = await client.post("/agent/admin/locations", { name: "Reykjavik" });
     expect(dup.status).toBe(400);
-    expect(await dup.text()).toContain("already exists");
+    expect(await shown(dup)).toContain("already exists");
     const empty = await client.post("/agent/admin/locations", { name: "  " });
     expect(empty.status).toBe(400);
-    expect(await empty.text()).toContain("Enter a location name.");
+    expect(await shown(empty)).toContain("Enter a location name.");
     const page = await (await client.get("/agent/admin/locations")).text();
     const id = /action="\/agent\/admin\/locations\/(loc_[a-z2-7]+)\/rename"/.exec(page)![1]!;
     const renamed = await client.post(`/agent/admin/locations/${id}/rename`, { name: "Reykjavík" });
@@ -28,7 +29,7 @@ describe("locations and groups pages", () => {
     await seedAssets(2, { location_id: id });
     const inUse = await client.post(`/agent/admin/locations/${id}/delete`);
     expect(inUse.status).toBe(400);
-    expect(await inUse.text()).toContain("in use");
+    expect(await shown(inUse)).toContain("in use");
     const group = await client.post("/agent/admin/groups", { name: "Night shift" });
     const groupId = /action="\/agent\/admin\/groups\/(grp_[a-z2-7]+)\/rename"/.exec(await group.text())![1]!;
     const del = await client.post(`/agent/admin/groups/${groupId}/delete`);

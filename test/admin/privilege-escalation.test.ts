@@ -13,22 +13,13 @@ import { db, makeAdmin, makeAgent } from "../helpers/factories";
 import { makeGroup } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
+import { cellText, shown } from "../helpers/html";
 
 async function post(client: Browser, path: string, form: Record<string, string | string[]>) {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) body.append(k, one);
   const response = await client.request(path, { method: "POST", body });
-  return { status: response.status, text: visible(await response.text()) };
-}
-
-/** What a person reads: tags dropped, entities decoded. */
-function visible(html: string): string {
-  return html
-    .replace(/<[^>]+>/g, " ")
-    .replace(/&#39;/g, "'")
-    .replace(/&quot;/g, '"')
-    .replace(/&amp;/g, "&")
-    .replace(/\s+/g, " ");
+  return { status: response.status, text: await shown(response) };
 }
 
 async function reauth(client: Browser, password: string) {
@@ -185,13 +176,13 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     expect(select).toMatch(new RegExp(`<option value="${viewers}" selected="">Role ${viewers}</option>`));
     // The built-in Agent role holds Manage Assets, which this manager lacks.
     expect(select).toMatch(/<option value="role_agent" disabled="">Agent \(not yours to give\)<\/option>/);
-    expect(visible(page)).toContain("Only an Administrator can make someone an Administrator.");
-    expect(visible(page)).toContain("The role Agent includes permissions you don't have (“Manage Assets”), so you cannot give it.");
+    expect(cellText(page)).toContain("Only an Administrator can make someone an Administrator.");
+    expect(cellText(page)).toContain("The role Agent includes permissions you don't have (“Manage Assets”), so you cannot give it.");
     // Someone holding more than the manager: every field of the form is locked, with the reason once and no Save.
     await makeGroup();
     const richerAgent = await makeAgent();
     const lockedPage = await (await client.get(`/agent/admin/agents/${richerAgent.id}`)).text();
-    expect(visible(lockedPage)).toContain(
+    expect(cellText(lockedPage)).toContain(
       "This agent holds permissions you don't have (“Manage Assets”), so you cannot change their name, groups, role, email or active state.",
     );
     expect(lockedPage).not.toContain(`action="/agent/admin/agents/${richerAgent.id}"`);
@@ -202,16 +193,16 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     expect(form).toMatch(/<input type="checkbox" id="group-[^"]+"[^>]*disabled=""/);
     expect(form).not.toMatch(/<input type="checkbox" id="group-[^"]+"(?![^>]*disabled="")[^>]*>/);
     expect(form).toMatch(/<input type="checkbox" id="field-active"[^>]*disabled=""/);
-    expect(visible(lockedPage)).not.toMatch(/\bSave\b/);
+    expect(cellText(lockedPage)).not.toMatch(/\bSave\b/);
 
     const ownPage = await (await client.get(`/agent/admin/agents/${manager.id}`)).text();
-    expect(visible(ownPage)).toContain("You cannot change your own role. Ask another administrator.");
+    expect(cellText(ownPage)).toContain("You cannot change your own role. Ask another administrator.");
     expect(ownPage).not.toMatch(/<select id="field-roleId" name="roleId"/);
 
     const roleForm = await (await client.get("/agent/admin/roles/new")).text();
     expect(roleForm).toMatch(/<input type="checkbox" id="perm-viewAssets" name="permissions" value="viewAssets"(?! disabled)/);
     expect(roleForm).toMatch(/id="perm-manageAuthentication"[^>]*disabled=""/);
-    expect(visible(roleForm)).toContain("You don't hold this permission, so you cannot grant it.");
+    expect(cellText(roleForm)).toContain("You don't hold this permission, so you cannot grant it.");
     const ownRole = await (await client.get(`/agent/admin/roles/${managerRole}`)).text();
     expect(ownRole).toContain("You cannot change the role you hold.");
     expect(ownRole).not.toContain("Save role");
@@ -293,6 +284,6 @@ describe("an agent-manager cannot raise themselves or take over an Administrator
     expect((await post(client, `/agent/admin/people/${admin.id}/reset-mfa`, {})).status).toBe(403);
     const codes = await client.get(`/agent/admin/people/${admin.id}/recovery-codes`);
     expect(codes.status).toBe(403);
-    expect(await codes.text()).toContain("so you cannot view their recovery codes");
+    expect(await shown(codes)).toContain("so you cannot view their recovery codes");
   });
 });

@@ -28,6 +28,7 @@ import { tableRows } from "../helpers/html";
 import { makeGroup, seedAssets } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
+import { cellText, shown } from "../helpers/html";
 
 const clock = fakeClock();
 
@@ -40,15 +41,6 @@ async function page(client: Browser, path: string) {
   const response = await client.get(path);
   return { status: response.status, location: response.headers.get("Location"), text: await response.text() };
 }
-
-const visible = (html: string) =>
-  html
-    .replace(/<[^>]+>/g, " ")
-    .replace(/&#39;/g, "'")
-    .replace(/&quot;/g, '"')
-    .replace(/&amp;/g, "&")
-    .replace(/\s+/g, " ")
-    .replaceAll(" :", ":");
 
 async function signedInAdmin() {
   const admin = await makeAdmin({ name: `Ada Admin ${crypto.randomUUID().slice(0, 6)}` });
@@ -130,24 +122,24 @@ describe("removing a contact", () => {
     await env.DB.prepare("UPDATE assets SET used_by_id = ? WHERE id = ?").bind(contact.id, assetId).run();
 
     const person = await page(client, `/agent/admin/contacts/${contact.id}`);
-    expect(visible(person.text)).toContain("Remove Rhea Removable…");
+    expect(cellText(person.text)).toContain("Remove Rhea Removable…");
     const confirm = await page(client, `/agent/admin/people/${contact.id}/remove`);
     expect(confirm.status).toBe(200);
     const pseudonym = pseudonymFor("contact", contact.id);
     expect(pseudonym).toMatch(/^Removed contact [A-Z2-7]{10}$/);
-    expect(visible(confirm.text)).toContain("clears “Used by” on the asset they use");
-    expect(visible(confirm.text)).toContain(`replaces their name and email in the audit log and asset history with “${pseudonym}”`);
+    expect(cellText(confirm.text)).toContain("clears “Used by” on the asset they use");
+    expect(cellText(confirm.text)).toContain(`replaces their name and email in the audit log and asset history with “${pseudonym}”`);
 
     // A slip is refused and changes nothing.
     const wrong = await post(client, `/agent/admin/people/${contact.id}/remove`, { confirm: "someone.else@example.com" });
     expect(wrong.status).toBe(400);
-    expect(visible(wrong.text)).toContain(`Type ${contact.email} exactly to confirm the removal.`);
+    expect(cellText(wrong.text)).toContain(`Type ${contact.email} exactly to confirm the removal.`);
     expect(await db().select().from(users).where(eq(users.id, contact.id))).toHaveLength(1);
 
     const removed = await post(client, `/agent/admin/people/${contact.id}/remove`, { confirm: `  ${contact.email.toUpperCase()} ` });
     expect(removed.status).toBe(303);
     expect(removed.location).toBe(`/agent/admin/contacts?removed=${encodeURIComponent(pseudonym)}`);
-    expect(visible((await page(client, removed.location!)).text)).toContain(
+    expect(cellText((await page(client, removed.location!)).text)).toContain(
       `Removed. In the audit log and asset history they now appear as “${pseudonym}”.`,
     );
 
@@ -159,7 +151,7 @@ describe("removing a contact", () => {
       password: DEFAULT_PASSWORD,
     });
     expect(again.status).toBe(unknown.status);
-    expect(visible(await again.text())).toContain(INVALID_CREDENTIALS);
+    expect(await shown(again)).toContain(INVALID_CREDENTIALS);
     await unknown.text();
 
     // Sign-in data: gone from D1 and from their Durable Object.
@@ -213,7 +205,7 @@ describe("removing a contact", () => {
       version: 2,
     });
     const asset = await page(client, `/agent/assets/${assetId}`);
-    expect(visible(asset.text)).toContain(`Used by: ${pseudonym} → — · ${admin.name}`);
+    expect(cellText(asset.text)).toContain(`Used by: ${pseudonym} → — · ${admin.name}`);
   });
 });
 
@@ -241,16 +233,16 @@ describe("removing an agent", () => {
         at: clock.now() - DAY,
       });
 
-    expect(visible((await page(client, `/agent/admin/agents/${leaving.id}`)).text)).toContain("To remove Lee Leaving, disable them first");
+    expect(cellText((await page(client, `/agent/admin/agents/${leaving.id}`)).text)).toContain("To remove Lee Leaving, disable them first");
     const active = await page(client, `/agent/admin/people/${leaving.id}/remove`);
     expect(active.status).toBe(409);
-    expect(visible(active.text)).toContain("Disable Lee Leaving first: only a disabled agent can be removed.");
+    expect(cellText(active.text)).toContain("Disable Lee Leaving first: only a disabled agent can be removed.");
     expect((await post(client, `/agent/admin/people/${leaving.id}/remove`, { confirm: leaving.email })).status).toBe(409);
 
     await env.DB.prepare("UPDATE users SET active = 0 WHERE id = ?").bind(leaving.id).run();
     const blocked = await page(client, `/agent/admin/people/${leaving.id}/remove`);
     expect(blocked.status).toBe(200);
-    expect(visible(blocked.text)).toContain("Lee Leaving manages 2 assets and 1 software record that are not retired.");
+    expect(cellText(blocked.text)).toContain("Lee Leaving manages 2 assets and 1 software record that are not retired.");
     expect(tableRows(blocked.text, "managed-table").map((r) => [r.Kind, r.Name, r["Managed By Group"]])).toEqual([
       ["Asset", "Lee open 00001", expect.stringMatching(/^Desk /)],
       ["Asset", "Lee open 00002", expect.stringMatching(/^Desk /)],
@@ -259,12 +251,12 @@ describe("removing an agent", () => {
     expect(blocked.text).not.toContain('name="confirm"');
     const early = await post(client, `/agent/admin/people/${leaving.id}/remove`, { confirm: leaving.email });
     expect(early.status).toBe(409);
-    expect(visible(early.text)).toContain("Lee Leaving still manages 2 assets and 1 software records. Reassign them first.");
+    expect(cellText(early.text)).toContain("Lee Leaving still manages 2 assets and 1 software records. Reassign them first.");
 
     // An agent outside the assets' group cannot take them: nothing of that list changes.
     const refused = await post(client, `/agent/admin/people/${leaving.id}/reassign`, { agentId: outsider.id });
     expect(refused.status).toBe(409);
-    expect(visible(refused.text)).toContain(
+    expect(cellText(refused.text)).toContain(
       "Oli Outsider is not in the Managed By Group of 2 of these assets and 0 of these software records. Nothing was changed.",
     );
     expect(
@@ -278,9 +270,9 @@ describe("removing an agent", () => {
     const reassigned = await post(client, `/agent/admin/people/${leaving.id}/reassign`, { agentId: member.id });
     expect(reassigned.status).toBe(303);
     const ready = await page(client, reassigned.location!);
-    expect(visible(ready.text)).toContain("Reassigned.");
+    expect(cellText(ready.text)).toContain("Reassigned.");
     expect(ready.text).toContain('name="confirm"');
-    expect(visible(ready.text)).toContain("unassigns the retired records they managed");
+    expect(cellText(ready.text)).toContain("unassigns the retired records they managed");
     const { results } = await env.DB.prepare(
       "SELECT id, agent_id FROM assets WHERE id IN (?, ?) UNION ALL SELECT id, agent_id FROM software WHERE id = ?",
     )
@@ -298,9 +290,9 @@ describe("removing an agent", () => {
       agent_id: null,
       version: 2,
     });
-    expect(visible((await page(client, `/agent/assets/${retired}`)).text)).toContain(`Managed By Agent: ${pseudonym} → — · ${admin.name}`);
+    expect(cellText((await page(client, `/agent/assets/${retired}`)).text)).toContain(`Managed By Agent: ${pseudonym} → — · ${admin.name}`);
     // Their own earlier change is still theirs, shown under the same pseudonym; the reassign shows who had them.
-    const history = visible((await page(client, `/agent/assets/${open1}`)).text);
+    const history = cellText((await page(client, `/agent/assets/${open1}`)).text);
     expect(history).toContain(`Impact: Low → High · ${pseudonym}`);
     expect(history).toContain(`Managed By Agent: ${pseudonym} → Mia Member · ${admin.name}`);
     expect(await db().select().from(users).where(eq(users.id, leaving.id))).toEqual([]);
@@ -350,13 +342,13 @@ describe("who may remove whom", () => {
 
     const over = await post(managerClient, `/agent/admin/people/${disabledAdmin.id}/remove`, { confirm: disabledAdmin.email });
     expect(over.status).toBe(403);
-    expect(visible(over.text)).toContain("This agent holds permissions you don't have");
+    expect(cellText(over.text)).toContain("This agent holds permissions you don't have");
     expect(await db().select().from(users).where(eq(users.id, disabledAdmin.id))).toHaveLength(1);
     expect((await auditMentioning(disabledAdmin.id)).map((e) => [e.event, (e.details as { action?: string }).action])).toContainEqual([
       "access.refused",
       "remove a person",
     ]);
-    expect(visible((await page(managerClient, `/agent/admin/agents/${disabledAdmin.id}`)).text)).toContain("so you cannot remove them");
+    expect(cellText((await page(managerClient, `/agent/admin/agents/${disabledAdmin.id}`)).text)).toContain("so you cannot remove them");
 
     // The manager holds everything `plain` holds (nothing), and still needs a fresh confirmation.
     clock.advance(6 * MINUTE);
@@ -369,7 +361,7 @@ describe("who may remove whom", () => {
 
     const self = await page(managerClient, `/agent/admin/people/${manager.id}/remove`);
     expect(self.status).toBe(403);
-    expect(visible(self.text)).toContain("You cannot remove yourself.");
+    expect(cellText(self.text)).toContain("You cannot remove yourself.");
 
     const viewer = await makeAgent({ roleId: await makeRole(["viewAssets"]) });
     const viewerClient = browser({ clock });

@@ -4,7 +4,7 @@ import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { makeGroup, makeLocation } from "../helpers/inventory";
-import { cellText, fieldErrors } from "../helpers/html";
+import { cellText, fieldErrors, shown } from "../helpers/html";
 import { setMfa } from "../helpers/mfa";
 
 const base = {
@@ -40,7 +40,7 @@ describe("asset create, edit and delete pages", () => {
 
     const dup = await client.post("/agent/assets/new", { ...base, name: "Another" });
     expect(dup.status).toBe(409);
-    expect(await dup.text()).toContain("Another asset already has this tag.");
+    expect(await shown(dup)).toContain("Another asset already has this tag.");
     expect((await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE name = 'Another'").first<{ n: number }>())!.n).toBe(0);
 
     for (const [change, message] of [
@@ -51,7 +51,7 @@ describe("asset create, edit and delete pages", () => {
     ] as const) {
       const r = await client.post(`/agent/assets/${id}/edit`, { ...base, rowVersion: "1", ...change });
       expect(r.status, JSON.stringify(change)).toBe(400);
-      expect(await r.text()).toContain(message);
+      expect(await shown(r)).toContain(message);
     }
     const edited = await client.post(`/agent/assets/${id}/edit`, {
       ...base,
@@ -71,7 +71,7 @@ describe("asset create, edit and delete pages", () => {
       name: "Stale write",
     });
     expect(stale.status).toBe(409);
-    expect(await stale.text()).toContain("Changed by someone else");
+    expect(await shown(stale)).toContain("Changed by someone else");
     const detail = await (await client.get(url)).text();
     expect(detail).toContain("MacBook Pro 14 (2024)");
     expect(detail).toMatch(/<strong>Status<\/strong>: In use → In repair/);
@@ -179,7 +179,7 @@ describe("software create, edit and delete pages", () => {
     const id = created.headers.get("Location")!.split("/").pop()!;
     const bad = await client.post(`/agent/software/${id}/edit`, { ...form, rowVersion: "1", status: "deprecated" });
     expect(bad.status).toBe(400);
-    expect(await bad.text()).toContain("Status: choose one from the list.");
+    expect(await shown(bad)).toContain("Status: choose one from the list.");
     const edited = await client.post(`/agent/software/${id}/edit`, { ...form, rowVersion: "1", version: "125.0" });
     await edited.text();
     expect(edited.status).toBe(303);
@@ -235,7 +235,7 @@ describe("an asset tag belongs to one asset (the UNIQUE index decides)", () => {
     const [, b] = [await create(client, "TAKEN-1"), await create(client, "TAKEN-2")];
     const response = await client.post(`/agent/assets/${b}/edit`, { ...base, assetTag: "TAKEN-1", rowVersion: "1" });
     expect(response.status).toBe(409);
-    expect(await response.text()).toContain("Another asset already has this tag.");
+    expect(await shown(response)).toContain("Another asset already has this tag.");
   });
 
   it("of eight parallel creates with one tag exactly one is made", async () => {

@@ -7,7 +7,7 @@ import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
-import { cellText, dropdownOptions, tableRows } from "../helpers/html";
+import { cellText, dropdownOptions, tableRows, shown } from "../helpers/html";
 
 const HX = { "HX-Request": "true" };
 
@@ -31,7 +31,7 @@ describe("the asset list", () => {
     expect(rowCount(first)).toBe(50);
     // The count comes after the rows (htmx asks for it on load).
     expect(first).toContain('hx-get="/agent/assets/count?q=Paging" hx-trigger="load"');
-    expect(await (await client.get("/agent/assets/count?q=Paging", { headers: { "HX-Request": "true" } })).text()).toContain(
+    expect(await shown(await client.get("/agent/assets/count?q=Paging", { headers: { "HX-Request": "true" } }))).toContain(
       "120 records match.",
     );
     const third = await (await client.get(nextHref(await (await client.get(nextHref(first))).text()))).text();
@@ -39,13 +39,13 @@ describe("the asset list", () => {
     expect(third).not.toContain('rel="next"');
     expect(rowCount(await (await client.get("/agent/assets?q=NEEDLE-00002")).text())).toBe(1); // asset tag
     expect(rowCount(await (await client.get(`/agent/assets?impact=high&q=Needle`)).text())).toBe(3);
-    expect(await (await client.get(`/agent/assets/count?location=${loc}&q=Pag`)).text()).toContain("120 records match");
+    expect(await shown(await client.get(`/agent/assets/count?location=${loc}&q=Pag`))).toContain("120 records match");
     const sorted = await (await client.get("/agent/assets?q=Needle&sort=name&dir=desc")).text();
     expect(sorted.indexOf("Needle 00003")).toBeLessThan(sorted.indexOf("Needle 00001"));
     // Paging links keep the filter.
     expect(first).toMatch(/href="\/agent\/assets\?q=Paging&amp;after=[A-Za-z0-9_-]+&amp;page=2" rel="next"/);
     // LIKE wildcards in a search are literal.
-    expect(await (await client.get("/agent/assets/count?q=%25")).text()).toContain("0 records match");
+    expect(await shown(await client.get("/agent/assets/count?q=%25"))).toContain("0 records match");
   });
 
   it("refuses a bad filter with a message, not a 500", async () => {
@@ -59,7 +59,7 @@ describe("the asset list", () => {
     ]) {
       const r = await client.get(`/agent/assets?${query}`);
       expect(r.status, query).toBe(400);
-      expect(await r.text()).toContain(message);
+      expect(await shown(r)).toContain(message);
     }
   });
 });
@@ -215,12 +215,12 @@ describe("bulk actions", () => {
     expect((await inline(client, ids[0]!, { version: "2", impact: "high" })).status).toBe(200);
     const batchId = /bulk\/(bulk_[a-z2-7]+)\/undo/.exec(page)![1]!;
     const undo = await client.post(`/agent/assets/bulk/${batchId}/undo`, { return: "/agent/assets" });
-    expect(await undo.text()).toContain("Undone: 2 restored, 1 left as they were");
+    expect(await shown(undo)).toContain("Undone: 2 restored, 1 left as they were");
     expect((await asset(ids[1]!)).group_id).toBeNull();
     expect((await asset(ids[0]!)).group_id).toBe(group);
     const again = await client.post(`/agent/assets/bulk/${batchId}/undo`);
     expect(again.status).toBe(400);
-    expect(await again.text()).toContain("already undone");
+    expect(await shown(again)).toContain("already undone");
   });
 
   it("changes all 5,000 matching a filter (a job of three steps), and leaves a retired one, saying why", async () => {
@@ -302,7 +302,7 @@ describe("bulk actions", () => {
         body: new URLSearchParams(pairs as [string, string][]),
       });
       expect(r.status, message).toBe(400);
-      expect(await r.text()).toContain(message);
+      expect(await shown(r)).toContain(message);
     }
     for (const id of ids) expect(await asset(id)).toMatchObject({ version: 1, agent_id: null, location_id: null });
   });
@@ -355,7 +355,7 @@ describe("permissions and the support portal", () => {
     expect(rowCount(page)).toBe(1);
     const r = await client.post(`/agent/software/${id}/inline`, { version: "1", impact: "high" }, { headers: HX });
     expect(r.status).toBe(200);
-    expect(await r.text()).toContain("Saved Impact");
+    expect(await shown(r)).toContain("Saved Impact");
     const stale = await client.post(`/agent/software/${id}/inline`, { version: "1", impact: "medium" }, { headers: HX });
     expect(stale.status).toBe(409);
     await stale.text();

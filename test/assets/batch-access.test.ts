@@ -12,7 +12,7 @@ import { ASSET_KIND } from "../../src/assets/kinds";
 import { undoBatch } from "../../src/assets/undo";
 import { type Browser, fakeClock } from "../helpers/app";
 import { makeAgent } from "../helpers/factories";
-import { cellText, tableRows } from "../helpers/html";
+import { cellText, tableRows, shown } from "../helpers/html";
 import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 import { apply, csvOf, dryRun } from "./import-helpers";
@@ -112,7 +112,7 @@ describe("a bulk change written at once", () => {
 
     const undo = await theirs.post(form[1]!, { return: "/agent/assets?q=Shown" });
     expect(undo.status).toBe(200);
-    expect(await undo.text()).toContain("Undone: 3 restored.");
+    expect(await shown(undo)).toContain("Undone: 3 restored.");
     expect((await records(ids)).every((r) => r.group_id === null && r.version === 3)).toBe(true);
     expect(await putBack(batchId)).toEqual({ n: 3, actor: colleague.id });
     const after = await (await theirs.get(`/agent/assets/bulk/${batchId}`)).text();
@@ -184,7 +184,7 @@ describe("an import", () => {
     ]);
     expect(html).toContain(">Undo the import</button>");
     const undo = await theirs.post(`/agent/assets/bulk/${batchId}/undo`, { return: "/agent/assets" });
-    expect(await undo.text()).toContain("Undone: 2 restored.");
+    expect(await shown(undo)).toContain("Undone: 2 restored.");
     expect(await records([existing!, created])).toMatchObject([{ id: existing, impact: "low", version: 3 }]);
   });
 });

@@ -11,6 +11,7 @@ import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from ".
 import { makeAgent } from "../helpers/factories";
 import { makeRole } from "../helpers/roles";
 import { faultyD1 } from "../helpers/faults";
+import { shown } from "../helpers/html";
 
 const filterOf = (q: string): ListFilter => ({ q, enums: {}, sort: "name", dir: "asc", page: 1 });
 
@@ -86,7 +87,7 @@ describe("bulk changes too big for one batch", () => {
     expect(put).toEqual({ n: 4500, actor: agent.id });
     const again = await client.post(`/agent/assets/bulk/${done.batchId}/undo`);
     expect(again.status).toBe(400);
-    expect(await again.text()).toContain("already undone");
+    expect(await shown(again)).toContain("already undone");
   });
 
   it("Assign Group as a job clears, in each step, the agents not in the new group, says so, and Undo brings them back", async () => {
@@ -175,7 +176,7 @@ describe("bulk changes too big for one batch", () => {
 
     const early = await client.post(`/agent/assets/bulk/${batchId}/undo`);
     expect(early.status).toBe(400);
-    expect(await early.text()).toContain("That change is still running");
+    expect(await shown(early)).toContain("That change is still running");
 
     while (await advanceJob(env.DB, ASSET_KIND, batchId));
     const finished = await page();

@@ -6,6 +6,7 @@ import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
 import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
+import { shown } from "../helpers/html";
 
 describe("every bulk action on both scopes", () => {
   it.each(BULK_FIELDS.flatMap((action) => (["selected", "all"] as const).map((scope) => [action, scope] as const)))(
@@ -29,7 +30,7 @@ describe("every bulk action on both scopes", () => {
       else pairs.push(["f_q", prefix]);
       const response = await client.request("/agent/assets/bulk/apply", { method: "POST", body: new URLSearchParams(pairs) });
       const expected = scope === "selected" ? 2 : 4;
-      expect(await response.text()).toContain(`Changed ${expected} of ${expected} assets.`);
+      expect(await shown(response)).toContain(`Changed ${expected} of ${expected} assets.`);
       const { results } = await env.DB.prepare(`SELECT id, ${EDITABLE[action]} AS v, version FROM assets WHERE name LIKE ? ORDER BY name`)
         .bind(`${prefix} %`)
         .all<{ v: string | null; version: number }>();

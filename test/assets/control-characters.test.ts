@@ -9,7 +9,7 @@ import { planImport } from "../../src/assets/import";
 import { ASSET_KIND } from "../../src/assets/kinds";
 import { loadOptions } from "../../src/assets/listing";
 import { requiredText } from "../../src/lib/validation";
-import { tableRows } from "../helpers/html";
+import { tableRows, shown } from "../helpers/html";
 import { seedAssets, signedInAgent } from "../helpers/inventory";
 import { csvOf, dryRun } from "./import-helpers";
 
@@ -91,7 +91,7 @@ describe("the asset and software forms", () => {
     ] as const) {
       const response = await client.post("/agent/assets/new", { ...asset, ...change });
       expect(response.status, JSON.stringify(change)).toBe(400);
-      expect(await response.text(), JSON.stringify(change)).toContain(message);
+      expect(await shown(response), JSON.stringify(change)).toContain(message);
     }
     expect(await assetCount()).toBe(before);
     expect(await assetByTag("CTRL-FORM-1")).toBeNull();
@@ -105,7 +105,7 @@ describe("the asset and software forms", () => {
 
     const edit = await client.post(`/agent/assets/${id}/edit`, { ...asset, rowVersion: "1", name: "Renamed\u0000" });
     expect(edit.status).toBe(400);
-    expect(await edit.text()).toContain(`Name ${ONE_LINE}`);
+    expect(await shown(edit)).toContain(`Name ${ONE_LINE}`);
     expect(await assetByTag("CTRL-FORM-1")).toMatchObject({ name: "Laptop", version: 1 });
 
     // The inline edit has no text field: its values are choices and ids, and a NUL in one is refused too.
@@ -138,7 +138,7 @@ describe("the asset and software forms", () => {
     ] as const) {
       const response = await client.post("/agent/software/new", { ...software, [field]: `x\u0000${field}` });
       expect(response.status, field).toBe(400);
-      expect(await response.text(), field).toContain(`${label} ${ONE_LINE}`);
+      expect(await shown(response), field).toContain(`${label} ${ONE_LINE}`);
     }
     expect(await count()).toBe(before);
   });
@@ -150,7 +150,7 @@ describe("names typed on admin pages", () => {
     for (const name of ["Berlin\u0000", "Berlin\nHQ", "Berlin\u0085"]) {
       const response = await client.post("/agent/admin/locations", { name });
       expect(response.status, JSON.stringify(name)).toBe(400);
-      expect(await response.text(), JSON.stringify(name)).toContain(`A location name ${ONE_LINE}`);
+      expect(await shown(response), JSON.stringify(name)).toContain(`A location name ${ONE_LINE}`);
     }
     expect(await env.DB.prepare("SELECT id FROM locations WHERE name LIKE 'Berlin%'").first()).toBeNull();
   });

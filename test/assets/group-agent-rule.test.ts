@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { Browser } from "../helpers/app";
 import { makeAgent } from "../helpers/factories";
 import { makeGroup, seedAssets, signedInAgent } from "../helpers/inventory";
-import { cellText, tableRows } from "../helpers/html";
+import { cellText, tableRows, shown } from "../helpers/html";
 import { apply, csvOf, dryRun } from "./import-helpers";
 import { pick, random, type Rand } from "../helpers/random";
 
@@ -188,7 +188,7 @@ const bulkStep: Step = async (client, world, rand) => {
     );
   else expect(confirm).not.toContain("clears Managed By Agent");
   const done = await client.request("/agent/assets/bulk/apply", { method: "POST", body: form });
-  const page = cellText(await done.text());
+  const page = await shown(done);
   expect(done.status).toBe(200);
   expect(page).toContain(`Changed ${next.size} of ${selected.length}`);
   if (clears) expect(page).toContain(`Managed By Agent was cleared on ${clears} ${clears === 1 ? "asset" : "assets"}`);
@@ -274,7 +274,7 @@ const undoStep: Step = async (client, world) => {
   if (!batch) return "undo (nothing to undo)";
   world.lastBatch = null;
   const response = await client.post(`/agent/assets/bulk/${batch.id}/undo`, {});
-  const page = cellText(await response.text());
+  const page = await shown(response);
   expect(response.status, page).toBe(200);
   let restored = 0;
   for (const [id, { state, versionAfter }] of batch.before) {

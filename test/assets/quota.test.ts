@@ -9,12 +9,7 @@ import { HOUR } from "../../src/lib/clock";
 import { fakeClock } from "../helpers/app";
 import { makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { apply, csvOf, dryRun } from "./import-helpers";
-
-const visible = (html: string) =>
-  html
-    .replace(/<[^>]+>/g, " ")
-    .replace(/&#39;/g, "'")
-    .replace(/\s+/g, " ");
+import { cellText, shown } from "../helpers/html";
 
 describe("an agent's heavy work", () => {
   it("runs one at a time: while their job runs, their next job and import wait; another agent's do not", async () => {
@@ -39,7 +34,7 @@ describe("an agent's heavy work", () => {
     const second = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: b, f_q: "Quota" });
     expect(second.status).toBe(429);
     expect(second.headers.get("Retry-After")).toBeTruthy();
-    expect(visible(await second.text())).toContain("Your earlier change is still running.");
+    expect(await shown(second)).toContain("Your earlier change is still running.");
     const { html } = await dryRun(
       client,
       csvOf([
@@ -49,7 +44,7 @@ describe("an agent's heavy work", () => {
     );
     const imported = await apply(client, html);
     expect(imported.status).toBe(429);
-    expect(visible(imported.html)).toContain("Your earlier change is still running.");
+    expect(cellText(imported.html)).toContain("Your earlier change is still running.");
     expect(await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE asset_tag = 'QUOTA-WAIT-1'").first<{ n: number }>()).toEqual({
       n: 0,
     });
@@ -109,7 +104,7 @@ describe("an agent's heavy work", () => {
     for (let i = 0; i < HEAVY_WORK.perHour.limit; i++) expect((await importOne(i)).status).toBe(200);
     const refused = await importOne(99);
     expect(refused.status).toBe(429);
-    expect(visible(refused.html)).toMatch(
+    expect(cellText(refused.html)).toMatch(
       /You have started 20 imports and large changes in the last hour, the most one person may\. You can start another in \d+ minutes\./,
     );
     expect(await env.DB.prepare("SELECT count(*) AS n FROM assets WHERE asset_tag = 'QUOTA-HOUR-99'").first<{ n: number }>()).toEqual({

@@ -7,7 +7,7 @@ import { countingEnv, noStorageCalls } from "../../src/dev/storage-calls";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
-import { cellText, tableRows } from "../helpers/html";
+import { columnHeadings, shown, tableRows } from "../helpers/html";
 import { makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
@@ -115,7 +115,7 @@ describe("bulk changes that say what they left alone", () => {
       ["value_location", loc],
       ...[...checkedIds(list), ...keptIds(list)].map((id) => ["ids", id!] as [string, string]),
     ]);
-    expect(await second.text()).toContain("Changed 3 of 3 assets.");
+    expect(await shown(second)).toContain("Changed 3 of 3 assets.");
 
     // Someone else following the link selects nothing.
     const other = await signedInAgent();
@@ -175,7 +175,7 @@ describe("columns each agent chooses", () => {
     // Another agent still has the default columns; the software list has its own choice.
     const other = await signedInAgent();
     expect(Object.keys(tableRows(await (await other.client.get("/agent/assets?q=Columned")).text())[0]!)).toContain("Type");
-    expect(await (await again.get("/agent/software")).text()).toContain(">Publisher");
+    expect(columnHeadings(await (await again.get("/agent/software")).text())).toContain("Publisher");
 
     // Back to the default.
     expect((await post(again, "/agent/assets/columns", [["reset", "1"]])).status).toBe(303);
@@ -215,7 +215,7 @@ describe("columns each agent chooses", () => {
     ];
     expect((await post(client, "/agent/assets/columns", pairs)).status).toBe(303);
     const html = await (await client.get("/agent/assets")).text();
-    const heads = [...html.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => cellText(m[1]!).replace(/\s*[▲▼]$/, ""));
+    const heads = columnHeadings(html);
     expect(heads).toEqual([
       "",
       "Name",
@@ -251,7 +251,7 @@ describe("columns each agent chooses", () => {
     ] as [string[][], string][]) {
       const r = await post(client, "/agent/assets/columns", pairs as [string, string][]);
       expect(r.status).toBe(400);
-      expect(await r.text()).toContain(message);
+      expect(await shown(r)).toContain(message);
     }
     expect(Object.keys(tableRows(await (await client.get("/agent/assets")).text())[0] ?? { "": "" })).not.toEqual([
       "",
@@ -348,6 +348,6 @@ describe("CSV export", () => {
     const viewer = await signedInAgent({ roleId: await makeRole(["viewAssets"]) });
     const bad = await viewer.client.get("/agent/software/export.csv?impact=extreme");
     expect(bad.status).toBe(400);
-    expect(await bad.text()).toContain("Impact: choose one from the list.");
+    expect(await shown(bad)).toContain("Impact: choose one from the list.");
   });
 });

@@ -22,6 +22,7 @@ export function parsePage(html: string): Element {
   return document.documentElement as unknown as Element;
 }
 
+const INLINE = new Set("a abbr b bdi bdo cite code data dfn em i kbd mark q s samp small span strong sub sup time u var".split(" "));
 const ELEMENT = 1;
 const TEXT = 3;
 
@@ -43,7 +44,9 @@ function visibleText(node: Node): string {
   // A text area's text is raw to the parser here; a browser shows it with its entities decoded.
   if (tag === "textarea") return ` ${decoded(element.textContent ?? "")} `;
   if (tag === "template" || tag === "script" || tag === "style") return "";
-  return ` ${Array.from(element.childNodes).map(visibleText).join("")} `;
+  const inside = Array.from(element.childNodes).map(visibleText).join("");
+  // Words in a line (a link, bold, a code) run on with the text around them; anything else is set apart.
+  return INLINE.has(tag) ? inside : ` ${inside} `;
 }
 
 const squash = (text: string) => text.replace(/\s+/g, " ").trim();
@@ -57,10 +60,33 @@ export function cellText(html: string): string {
   return squash(visibleText(parsePage(html).querySelector("body")!));
 }
 
+/**
+ * What a person reads on the page a response carries (reading its body, as every test must):
+ * an HTML page's text, tags dropped and entities decoded; any other body as it came.
+ */
+export async function shown(response: Response): Promise<string> {
+  const body = await response.text();
+  return /html/i.test(response.headers.get("Content-Type") ?? "") ? cellText(body) : body;
+}
+
 /** The text of the first element matching `selector`, as a person reads it; null when there is none. */
 export function textOf(html: string, selector: string): string | null {
   const element = parsePage(html).querySelector(selector);
   return element ? squash(visibleText(element)) : null;
+}
+
+/** A table's column headings as a person reads them (a sort arrow dropped), in order. */
+export function columnHeadings(html: string, testId?: string): string[] {
+  const table = parsePage(html).querySelector(testId ? `table[data-testid="${testId}"]` : "table");
+  return table ? Array.from(table.querySelectorAll("th")).map((th) => squash(visibleText(th)).replace(/\s*[▲▼]$/, "")) : [];
+}
+
+/** Every link on the page: the words a person clicks and where they go. */
+export function links(html: string): { text: string; href: string }[] {
+  return Array.from(parsePage(html).querySelectorAll("a[href]")).map((a) => ({
+    text: squash(visibleText(a)),
+    href: a.getAttribute("href") ?? "",
+  }));
 }
 
 /**
@@ -71,7 +97,7 @@ export function textOf(html: string, selector: string): string | null {
 export function tableRows(html: string, testId?: string): Record<string, string>[] {
   const table = parsePage(html).querySelector(testId ? `table[data-testid="${testId}"]` : "table");
   if (!table) return [];
-  const heads = Array.from(table.querySelectorAll("th")).map((th) => squash(visibleText(th)).replace(/\s*[▲▼]$/, ""));
+  const heads = columnHeadings(html, testId);
   const named = heads.filter(Boolean);
   if (new Set(named).size !== named.length) throw new Error(`Two columns share a heading: ${heads.join(" | ")}`);
   return Array.from(table.querySelectorAll("tbody tr")).map((row) => {

@@ -5,6 +5,7 @@ import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeContact } from "../helpers/factories";
 import { openSession } from "../helpers/sessions";
+import { shown } from "../helpers/html";
 
 const PAGE = "/agent/settings/security/contacts/access";
 
@@ -40,10 +41,10 @@ describe("the Portal Access settings tab", () => {
     const before = (await portalStub(env, "agent").getPolicy()).access;
     const unknown = await client.post("/agent/settings/security/agents/access/apply", { access: "everyone", apply: "immediately" });
     expect(unknown.status).toBe(400);
-    expect(await unknown.text()).toContain("Choose how people sign in.");
+    expect(await shown(unknown)).toContain("Choose how people sign in.");
     const sso = await client.post("/agent/settings/security/agents/access/apply", { access: "both", apply: "immediately" });
     expect(sso.status).toBe(400);
-    expect(await sso.text()).toContain("Microsoft Entra SSO is not set up yet");
+    expect(await shown(sso)).toContain("Microsoft Entra SSO is not set up yet");
     expect((await portalStub(env, "agent").getPolicy()).access).toBe(before);
     expect((await client.get("/agent")).status).toBe(200);
   });

@@ -6,6 +6,7 @@ import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { postPassword, setMfa } from "../helpers/mfa";
 import { openSession } from "../helpers/sessions";
+import { shown } from "../helpers/html";
 
 const PAGE = "/agent/settings/security/agents/mfa";
 
@@ -19,7 +20,7 @@ describe("the MFA settings page", () => {
     for (const path of ["/agent/settings/security", PAGE, "/agent/settings/security/contacts/mfa"]) {
       const response = await client.get(path);
       expect(response.status, path).toBe(403);
-      expect(await response.text()).toContain("Access to Agent &amp; Contact Authentication");
+      expect(await shown(response)).toContain("Access to Agent & Contact Authentication");
     }
     const post = await client.post(`${PAGE}/apply`, { authenticatorApp: "on", issuerName: "X", apply: "immediately" });
     expect(post.status).toBe(403);
@@ -35,7 +36,7 @@ describe("the MFA settings page", () => {
     for (const label of ["Authenticator App", "Email OTP", "Issuer Name"]) expect(page).toContain(label);
     const response = await client.post("/agent/settings/security/contacts/mfa", { authenticatorApp: "on", issuerName: "   " });
     expect(response.status).toBe(400);
-    expect(await response.text()).toContain("Enter an Issuer Name");
+    expect(await shown(response)).toContain("Enter an Issuer Name");
     const bad = await client.post("/agent/settings/security/contacts/mfa/apply", { authenticatorApp: "maybe", apply: "immediately" });
     expect(bad.status).toBe(400);
     await bad.text();

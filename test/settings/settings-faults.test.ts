@@ -11,13 +11,9 @@ import { signIn } from "../helpers/auth";
 import { db, makeAdmin } from "../helpers/factories";
 import { failingBatches, faultyD1, faultyNamespace } from "../helpers/faults";
 import { setMfa } from "../helpers/mfa";
+import { shown } from "../helpers/html";
 
 const APPLY = "/agent/settings/security/contacts/mfa/apply";
-const visible = (html: string) =>
-  html
-    .replace(/<[^>]+>/g, " ")
-    .replace(/&#39;/g, "'")
-    .replace(/\s+/g, " ");
 
 /** The D1 the support portal's object writes through, replaced (null: the real one). */
 async function portalObjectD1(database: D1Database | null) {
@@ -34,7 +30,7 @@ const auditOfSave = (actorId: string, at: number) =>
 
 async function apply(client: Browser, emailOtp: boolean) {
   const response = await client.post(APPLY, { ...(emailOtp ? { emailOtp: "on" } : {}), issuerName: "Acme Support", apply: "next_login" });
-  return { status: response.status, location: response.headers.get("Location"), text: visible(await response.text()) };
+  return { status: response.status, location: response.headers.get("Location"), text: await shown(response) };
 }
 
 beforeEach(async () => {
@@ -98,13 +94,13 @@ describe("a change whose storage fails", () => {
 
     const page = await down.get("/agent/settings/security/contacts/mfa");
     expect(page.status).toBe(503);
-    expect(visible(await page.text())).toContain("Part of EdgeDesk did not answer. Try again in a moment.");
+    expect(await shown(page)).toContain("Part of EdgeDesk did not answer. Try again in a moment.");
 
     const signingIn = await browser({ clock, env: { DB: faultyD1(env.DB).db } }).post("/agent/login", {
       email: admin.email,
       password: admin.password,
     });
     expect(signingIn.status).toBe(503);
-    expect(visible(await signingIn.text())).toContain("so this step did not finish. Try again in a moment.");
+    expect(await shown(signingIn)).toContain("so this step did not finish. Try again in a moment.");
   });
 });

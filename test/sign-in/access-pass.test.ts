@@ -15,15 +15,7 @@ import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, extract, postPassword, setMfa, totpCode } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
-
-/** What a person reads: tags dropped, entities decoded. */
-const visible = (html: string) =>
-  html
-    .replace(/<[^>]+>/g, " ")
-    .replace(/&#39;/g, "'")
-    .replace(/&quot;/g, '"')
-    .replace(/&amp;/g, "&")
-    .replace(/\s+/g, " ");
+import { cellText, links, shown } from "../helpers/html";
 
 async function signedInAdmin(clock: FakeClock, roleId?: string) {
   const admin = roleId ? await makeAgent({ roleId }) : await makeAdmin();
@@ -39,7 +31,7 @@ async function signedInAdmin(clock: FakeClock, roleId?: string) {
 async function issuePass(client: Browser, personId: string, minutes = "60") {
   const response = await client.post(`/agent/admin/people/${personId}/access-pass`, { minutes });
   const html = await response.text();
-  expect(response.status, visible(html).slice(0, 300)).toBe(200);
+  expect(response.status, cellText(html).slice(0, 300)).toBe(200);
   expect(response.headers.get("Cache-Control")).toBe("no-store");
   const pass = /data-testid="access-pass"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*data-testid="access-pass"/.exec(html);
   return (pass![1] ?? pass![2])!;
@@ -84,7 +76,7 @@ describe("issuing a temporary access pass", () => {
     const panel = await (await client.get(`/agent/admin/contacts/${contact.id}`)).text();
     expect(panel).toContain(`href="/agent/admin/people/${contact.id}/access-pass"`);
     const form = await (await client.get(`/agent/admin/people/${contact.id}/access-pass`)).text();
-    expect(visible(form)).toContain("Works for");
+    expect(cellText(form)).toContain("Works for");
     expect(form).toMatch(/<option value="60" selected="">1 hour<\/option>/);
 
     const pass = await issuePass(client, contact.id);
@@ -107,7 +99,7 @@ describe("issuing a temporary access pass", () => {
     for (const form of [pass, pass.replace(/-/g, ""), pass.toLowerCase()]) expect(mail!.body).not.toContain(form);
 
     // Nothing shows it again: the admin's panel says only until when it works.
-    const after = visible(await (await client.get(`/agent/admin/contacts/${contact.id}`)).text());
+    const after = await shown(await client.get(`/agent/admin/contacts/${contact.id}`));
     expect(after).toContain(
       `A temporary access pass works until ${new Date(row!.expiresAt).toISOString().slice(0, 16).replace("T", " ")} UTC.`,
     );
@@ -121,20 +113,20 @@ describe("issuing a temporary access pass", () => {
     for (const minutes of ["5", "abc", "481", ""]) {
       const response = await client.post(`/agent/admin/people/${contact.id}/access-pass`, { minutes });
       expect(response.status).toBe(400);
-      expect(visible(await response.text())).toContain("Choose how long the pass works: from 10 minutes to 8 hours.");
+      expect(await shown(response)).toContain("Choose how long the pass works: from 10 minutes to 8 hours.");
     }
     expect(await passesOf(contact.id)).toHaveLength(0);
 
     const self = await client.post(`/agent/admin/people/${admin.id}/access-pass`, { minutes: "60" });
     expect(self.status).toBe(403);
-    expect(visible(await self.text())).toContain("You cannot issue yourself a temporary access pass");
+    expect(await shown(self)).toContain("You cannot issue yourself a temporary access pass");
 
     const disabled = await makeContact({ active: false });
     expect((await client.post(`/agent/admin/people/${disabled.id}/access-pass`, { minutes: "60" })).status).toBe(409);
     const ssoOnly = await makeContact({ password: null });
     const refusedSso = await client.post(`/agent/admin/people/${ssoOnly.id}/access-pass`, { minutes: "60" });
     expect(refusedSso.status).toBe(409);
-    expect(visible(await refusedSso.text())).toContain("signs in with Microsoft only");
+    expect(await shown(refusedSso)).toContain("signs in with Microsoft only");
     for (const id of [admin.id, disabled.id, ssoOnly.id]) expect(await passesOf(id)).toHaveLength(0);
 
     // A helpdesk lead with the recovery permission, but not Manage Agents, and an Administrator target.
@@ -142,7 +134,7 @@ describe("issuing a temporary access pass", () => {
     const administrator = await makeAdmin();
     const over = await lead.client.post(`/agent/admin/people/${administrator.id}/access-pass`, { minutes: "60" });
     expect(over.status).toBe(403);
-    expect(visible(await over.text())).toContain("This agent holds permissions you don't have");
+    expect(await shown(over)).toContain("This agent holds permissions you don't have");
     expect(await passesOf(administrator.id)).toHaveLength(0);
     expect(
       await db()
@@ -179,7 +171,7 @@ describe("signing in with a temporary access pass", () => {
     await (await postPassword(person, "support", contact)).text();
     const appPage = await (await person.get("/support/login/verify")).text();
     expect(appPage).toContain('href="/support/login/verify?method=pass"');
-    expect(visible(await (await person.get("/support/login/verify?method=pass")).text())).toContain("Temporary access pass");
+    expect(await shown(await person.get("/support/login/verify?method=pass"))).toContain("Temporary access pass");
     const used = await person.post("/support/login/verify/pass", { code: pass.toLowerCase().replace(/-/g, " "), remember: "on" });
     await used.text();
     expect(used.status).toBe(303);
@@ -209,9 +201,9 @@ describe("signing in with a temporary access pass", () => {
     expect(person.cookie("__Host-edgedesk_support_device")).toBeUndefined();
     const again = await passAtSecondStep(clock, contact, pass);
     expect(again.response.status).toBe(401);
-    expect(visible(again.html)).toContain("That temporary access pass is not right, was already used, or has expired.");
+    expect(cellText(again.html)).toContain("That temporary access pass is not right, was already used, or has expired.");
     // The person's own security activity shows both.
-    const activity = visible(await (await person.get("/support/account")).text());
+    const activity = await shown(await person.get("/support/account"));
     expect(activity).toContain(`A temporary access pass was issued by ${admin.name}`);
     expect(activity).toContain("Signed in (password and a temporary access pass)");
   });
@@ -300,14 +292,15 @@ describe("signing in with a temporary access pass", () => {
 
     await setMfa("support", { authenticatorApp: true, passkeys: true, passwordlessPasskeys: true });
     try {
-      expect(await (await browser({ clock }).get("/support/login")).text()).toContain('href="/support/login/pass"');
+      const login = await (await browser({ clock }).get("/support/login")).text();
+      expect(links(login)).toContainEqual({ text: "Use a temporary access pass", href: "/support/login/pass" });
       for (const [email, code] of [
         [`nobody-${contact.id}@example.com`, pass],
         [contact.email, "AAAA-BBBB-CCCC-DDDD"],
       ] as const) {
         const refused = await alone(code, email);
         expect(refused.status).toBe(401);
-        expect(visible(await refused.text())).toContain("That temporary access pass is not right, was already used, or has expired.");
+        expect(await shown(refused)).toContain("That temporary access pass is not right, was already used, or has expired.");
       }
       const person = browser({ clock });
       const used = await person.post("/support/login/pass", { email: contact.email, code: pass });
@@ -341,7 +334,7 @@ describe("signing in with a temporary access pass", () => {
       const used = await person.post("/support/login/verify/pass", { code: pass });
       await used.text();
       expect(used.headers.get("Location")).toBe("/support/account?done=access_pass#passkeys");
-      const account = visible(await (await person.get("/support/account?done=access_pass")).text());
+      const account = await shown(await person.get("/support/account?done=access_pass"));
       expect(account).toContain("You signed in with a temporary access pass, which works only once. Add a passkey now");
       expect(account).toContain("Add a passkey");
     } finally {

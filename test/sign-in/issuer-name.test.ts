@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { keyUri } from "../../src/factors/totp";
 import { browser, fakeClock } from "../helpers/app";
 import { makeContact } from "../helpers/factories";
-import { cellText } from "../helpers/html";
+import { cellText, shown } from "../helpers/html";
 import { enrollThroughPages, extract, postPassword, setMfa, totpCode } from "../helpers/mfa";
 
 const ISSUER = "RTX Solutions – Agent App";
@@ -54,7 +54,7 @@ describe("the Issuer Name", () => {
     const codePage = await (await signIn.get("/support/login/verify")).text();
     expect(codePage).toContain("enter the 6-digit code it shows for RTX Solutions – Agent App.");
     const refused = await signIn.post("/support/login/verify/app", { code: "000000" });
-    expect(await refused.text()).toContain("Enter the newest code your app shows for RTX Solutions – Agent App.");
+    expect(await shown(refused)).toContain("Enter the newest code your app shows for RTX Solutions – Agent App.");
   });
 
   it("says in visible text what the app will call the account, exactly as the QR code adds it", async () => {

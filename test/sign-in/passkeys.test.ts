@@ -7,6 +7,7 @@ import { signIn } from "../helpers/auth";
 import { makeAdmin, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 import { softwareAuthenticator } from "../helpers/webauthn";
+import { shown } from "../helpers/html";
 
 async function postJson(client: Browser, path: string, body: unknown = {}) {
   const r = await client.request(path, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
@@ -113,7 +114,7 @@ describe("passkeys", () => {
     });
     expect(late.status).toBe(401);
     await late.text();
-    expect(await (await client.get("/support/account")).text()).toContain("Confirm it&#39;s you to add or remove a passkey");
+    expect(await shown(await client.get("/support/account"))).toContain("Confirm it's you to add or remove a passkey");
   });
 
   it("count wrong passkeys and wrong codes toward one limit, and can be removed", async () => {
@@ -131,7 +132,7 @@ describe("passkeys", () => {
 
     const flow = browser({ clock });
     await postPassword(flow, "support", contact);
-    expect(await (await flow.get("/support/login/verify")).text()).toContain("Use a passkey");
+    expect(await shown(await flow.get("/support/login/verify"))).toContain("Use a passkey");
     const statuses: number[] = [];
     const stranger = await softwareAuthenticator();
     for (let i = 0; i < ACCOUNT_LIMITS.unknown.limit; i++) {

@@ -5,6 +5,7 @@ import { MINUTE } from "../../src/lib/clock";
 import { browser, fakeClock, type Browser } from "../helpers/app";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, latestEmailCode, mailCount, postPassword, setMfa, totpCode } from "../helpers/mfa";
+import { shown } from "../helpers/html";
 
 async function statuses(responses: Promise<Response>[]) {
   const all = await Promise.all(responses);
@@ -54,7 +55,7 @@ describe("SECURITY.md 1: guessing one email code", () => {
     clock.advance(15 * MINUTE);
     const later = await client.post("/support/login/verify/email", { code });
     expect(later.status).toBe(401);
-    expect(await later.text()).toContain("Your session has ended");
+    expect(await shown(later)).toContain("Your session has ended");
   });
 
   it("keeps the failure count across a resend", async () => {
@@ -96,7 +97,7 @@ describe("SECURITY.md 2: second-factor failures are counted per account, across 
     const blocked = await fresh.post("/agent/login/verify/app", { code: right() });
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get("Retry-After"))).toBeGreaterThan(0);
-    expect(await blocked.text()).toContain("Too many wrong codes");
+    expect(await shown(blocked)).toContain("Too many wrong codes");
     // The holder is told once; whoever tried knew the password.
     const notices = await env.DB.prepare(
       "SELECT body FROM dev_mailbox WHERE to_address = ? AND subject = 'Sign-in to your EdgeDesk account was paused'",

@@ -5,6 +5,7 @@ import { MINUTE } from "../../src/lib/clock";
 import { browser, fakeClock } from "../helpers/app";
 import { makeContact } from "../helpers/factories";
 import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
+import { shown } from "../helpers/html";
 
 describe("confirming it's you with an emailed code", () => {
   it("asks for the password and a mailed code, on the re-authentication page and on My account", async () => {
@@ -24,7 +25,7 @@ describe("confirming it's you with an emailed code", () => {
 
     const passwordOnly = await client.post("/support/reauth", { current: contact.password, next: "/support/account" });
     expect(passwordOnly.status).toBe(401);
-    expect(await passwordOnly.text()).toContain("Enter the code we emailed you");
+    expect(await shown(passwordOnly)).toContain("Enter the code we emailed you");
 
     const mails = await mailCount(contact.email);
     clock.advance(31_000);
@@ -32,9 +33,7 @@ describe("confirming it's you with an emailed code", () => {
     await send.text();
     expect(send.headers.get("Location")).toBe("/support/reauth?next=/support/account&code_sent=1");
     expect(await mailCount(contact.email)).toBe(mails + 1);
-    expect(await (await client.get(send.headers.get("Location")!)).text()).toContain(
-      "We emailed you a code. It works once, for 10 minutes.",
-    );
+    expect(await shown(await client.get(send.headers.get("Location")!))).toContain("We emailed you a code. It works once, for 10 minutes.");
     const code = await latestEmailCode(contact.email);
 
     const wrong = await client.post("/support/reauth", {
@@ -43,7 +42,7 @@ describe("confirming it's you with an emailed code", () => {
       next: "/support/account",
     });
     expect(wrong.status).toBe(401);
-    expect(await wrong.text()).toContain("That code is not right");
+    expect(await shown(wrong)).toContain("That code is not right");
     const right = await client.post("/support/reauth", { current: contact.password, code, next: "/support/account" });
     await right.text();
     expect(right.status).toBe(303);
@@ -62,7 +61,7 @@ describe("confirming it's you with an emailed code", () => {
       confirm: "a brand new passphrase",
     });
     expect(change.status).toBe(401);
-    expect(await change.text()).toContain("Enter the code we emailed you");
+    expect(await shown(change)).toContain("Enter the code we emailed you");
   });
 
   it("asks only for the password where the portal uses no second factor", async () => {

@@ -13,6 +13,7 @@ import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { setMfa } from "../helpers/mfa";
 import { type Provider, setAccess, startProvider } from "../helpers/oidc-provider";
 import { makeRole } from "../helpers/roles";
+import { shown } from "../helpers/html";
 
 let provider: Provider;
 beforeAll(async () => {
@@ -37,7 +38,7 @@ async function signedInAdmin(clock: FakeClock, roleId?: string) {
 async function invite(client: Browser, personId: string): Promise<string> {
   const confirm = await client.get(`/agent/admin/people/${personId}/sso-invite`);
   expect(confirm.status).toBe(200);
-  expect(await confirm.text()).toContain("Create invitation");
+  expect(await shown(confirm)).toContain("Create invitation");
   const created = await client.post(`/agent/admin/people/${personId}/sso-invite`);
   expect(created.status).toBe(200);
   expect(created.headers.get("Cache-Control")).toBe("no-store");
@@ -71,7 +72,7 @@ describe("inviting someone to sign in with Microsoft", () => {
     const clock = fakeClock();
     const { admin, client } = await signedInAdmin(clock);
     const agent = await makeAgent({ name: "Ngozi Field" });
-    expect(await (await client.get(`/agent/admin/agents/${agent.id}`)).text()).toContain("Not linked to a Microsoft account.");
+    expect(await shown(await client.get(`/agent/admin/agents/${agent.id}`))).toContain("Not linked to a Microsoft account.");
     const link = await invite(client, agent.id);
     expect(link).toMatch(/^https:\/\/edgedesk\.test\/agent\/sso\/invitation\/[a-z2-7]{32}$/);
 
@@ -195,7 +196,7 @@ describe("inviting someone to sign in with Microsoft", () => {
     const administrator = await makeAdmin();
     const refused = await client.post(`/agent/admin/people/${administrator.id}/sso-invite`);
     expect(refused.status).toBe(403);
-    expect(await refused.text()).toContain("so you cannot invite them to sign in with Microsoft.");
+    expect(await shown(refused)).toContain("so you cannot invite them to sign in with Microsoft.");
     expect(await db().select().from(ssoInvitations).where(eq(ssoInvitations.userId, administrator.id))).toHaveLength(0);
     const audit = await db().select().from(auditEvents).where(eq(auditEvents.event, "access.refused")).orderBy(desc(auditEvents.id)).get();
     expect(audit).toMatchObject({ targetId: administrator.id, details: { action: "invite to sign in with Microsoft" } });
@@ -224,7 +225,7 @@ describe("inviting someone to sign in with Microsoft", () => {
     const { admin, client } = await signedInAdmin(clock);
     const self = await client.post(`/agent/admin/people/${admin.id}/sso-invite`);
     expect(self.status).toBe(403);
-    expect(await self.text()).toContain("You cannot invite yourself");
+    expect(await shown(self)).toContain("You cannot invite yourself");
     const disabled = await makeContact({ active: false });
     const off = await client.post(`/agent/admin/people/${disabled.id}/sso-invite`);
     expect(off.status).toBe(409);

@@ -11,6 +11,7 @@ import { browser, type Browser, fakeClock } from "../helpers/app";
 import { db, makeAgent, makeContact } from "../helpers/factories";
 import { setMfa } from "../helpers/mfa";
 import { AUTHORITY, type Provider, setAccess, signInThrough, type SsoToken, startProvider, unsignedToken } from "../helpers/oidc-provider";
+import { shown } from "../helpers/html";
 
 let provider: Provider;
 beforeAll(async () => {
@@ -58,7 +59,7 @@ describe.each(PORTALS)("single sign-on on the %s portal", (portal) => {
     expect(response.headers.get("Location")).toBe(`/${portal}`);
     const home = await client.get(`/${portal}`);
     expect(home.status).toBe(200);
-    expect(await home.text()).toContain(person.name);
+    expect(await shown(home)).toContain(person.name);
     const sessions = await userStub(env, person.id).listSessions({
       generation: (await portalStub(env, portal).getPolicy()).generation,
       policy: { idleTimeoutMs: HOUR, absoluteLifetimeMs: 24 * HOUR },
@@ -86,7 +87,7 @@ describe.each(PORTALS)("single sign-on on the %s portal", (portal) => {
       xms_edov: true,
     });
     expect(response.headers.get("Location")).toBe(`/${portal}`);
-    expect(await (await again.get(`/${portal}`)).text()).toContain(person.name);
+    expect(await shown(await again.get(`/${portal}`))).toContain(person.name);
   });
 });
 
@@ -117,7 +118,7 @@ describe("accounts", () => {
     expect(response.headers.get("Location")).toBe("/support");
     const created = await db().select().from(users).where(eq(users.email, "new.customer@example.com")).get();
     expect(created).toMatchObject({ kind: "contact", name: "Nia Customer", passwordHash: null });
-    expect(await (await client.get("/support")).text()).toContain("Nia Customer");
+    expect(await shown(await client.get("/support"))).toContain("Nia Customer");
   });
 
   it("refuses an email-only match: an account linked to one identity cannot be taken by another with the same email", async () => {
@@ -198,7 +199,7 @@ describe("SECURITY.md 23-26: rejected callbacks and tokens", () => {
     // Without the browser's flow cookie (a callback forwarded to someone else) it fails too.
     const other = await browser().get(`/support/sso/callback?code=${code}&state=${authorize.searchParams.get("state")}`);
     expect(other.status).toBe(400);
-    expect(await other.text()).toContain("not started in this browser");
+    expect(await shown(other)).toContain("not started in this browser");
   });
 
   it("a replayed callback (and code)", async () => {
@@ -215,7 +216,7 @@ describe("SECURITY.md 23-26: rejected callbacks and tokens", () => {
     // The attacker has the callback URL and even the flow cookie the victim's browser sent.
     const replay = await browser({ clock }).get(first.callback, { headers: { Cookie: first.flowCookie } });
     expect(replay.status).toBe(400);
-    expect(await replay.text()).toContain("This sign-in was already used");
+    expect(await shown(replay)).toContain("This sign-in was already used");
   });
 
   it("a wrong nonce", () =>
@@ -247,7 +248,7 @@ describe("SECURITY.md 23-26: rejected callbacks and tokens", () => {
     const code = provider.authorize(authorize, "unused");
     const response = await client.get(`/support/sso/callback?code=${code}&state=${authorize.searchParams.get("state")}`);
     expect(response.status).toBe(400);
-    expect(await response.text()).toContain("Microsoft did not accept this sign-in");
+    expect(await shown(response)).toContain("Microsoft did not accept this sign-in");
   });
 });
 

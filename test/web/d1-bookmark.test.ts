@@ -8,6 +8,7 @@ import { BOOKMARK } from "../../src/lib/d1-session";
 import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin } from "../helpers/factories";
+import { shown } from "../helpers/html";
 
 const COOKIE = "__Host-edgedesk_d1";
 
@@ -65,7 +66,7 @@ describe("the D1 bookmark", () => {
 
     // The next read asks for a copy at least that new, and sees the write.
     const list = await client.get("/agent/admin/locations");
-    expect(await list.text()).toContain(name);
+    expect(await shown(list)).toContain(name);
     expect(asked.at(-1)).toBe(afterWrite);
   });
 

@@ -3,6 +3,7 @@ import { users } from "../../src/db/schema";
 import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAgent } from "../helpers/factories";
+import { shown } from "../helpers/html";
 
 describe("documents", () => {
   it("start with a doctype, so browsers lay them out in standards mode, and read their title as written", async () => {
@@ -59,7 +60,7 @@ describe("bad input", () => {
         ? await client.request("/agent/login", { method: "POST", body: body as string, headers: { "Content-Type": type } })
         : await client.post("/agent/login", body as Record<string, string>);
       expect(response.status, JSON.stringify(body).slice(0, 80)).toBe(400);
-      expect(await response.text()).toContain(message);
+      expect(await shown(response)).toContain(message);
     }
   });
 
@@ -79,7 +80,7 @@ describe("bad input", () => {
   it("shows a friendly 404 page for an unknown address", async () => {
     const response = await browser().get("/no/such/page");
     expect(response.status).toBe(404);
-    expect(await response.text()).toContain("Page not found");
+    expect(await shown(response)).toContain("Page not found");
   });
 });
 

@@ -9,7 +9,7 @@ import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent } from "../helpers/factories";
 import { faultyD1 } from "../helpers/faults";
-import { cellText } from "../helpers/html";
+import { shown } from "../helpers/html";
 import { makeGroup, seedAssets } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 
@@ -56,7 +56,7 @@ describe("an inline edit when D1 fails at each step", () => {
         const [id] = await seedAssets(1, { group_id: from, agent_id: keeper.id });
         faults.DB = faultyD1(env.DB, (n) => n === k, when).db;
         const response = await edit(id!);
-        const said = cellText(await response.text());
+        const said = await shown(response);
         const after = await stored(id!);
         const saved = after.version === 2;
         const step = `D1 call ${k} of ${calls} failing ${when} it runs`;
@@ -86,7 +86,7 @@ describe("an inline edit when D1 fails at each step", () => {
         faults.DB = env.DB;
         const retry = await edit(id!);
         expect(retry.status, step).toBe(200);
-        expect(cellText(await retry.text()), step).toContain("Saved Managed By Group; cleared Managed By Agent");
+        expect(await shown(retry), step).toContain("Saved Managed By Group; cleared Managed By Agent");
         const final = await stored(id!);
         expect(final, step).toMatchObject({ group_id: to, agent_id: null, version: 2 });
         expect(final.history, step).toHaveLength(2);
@@ -102,7 +102,7 @@ describe("an inline edit when D1 fails at each step", () => {
     expect((await client.post(`/agent/assets/${id}/inline`, first, { headers: HX })).status).toBe(200);
     const second = await client.post(`/agent/assets/${id}/inline`, { ...first, impact: "medium" }, { headers: HX });
     expect(second.status).toBe(409);
-    expect(cellText(await second.text())).toContain("Changed by someone else");
+    expect(await shown(second)).toContain("Changed by someone else");
     expect(await stored(id!)).toMatchObject({ impact: "high", version: 2 });
   });
 
@@ -115,6 +115,6 @@ describe("an inline edit when D1 fails at each step", () => {
     expect((await a.post(`/agent/assets/${id}/inline`, form, { headers: HX })).status).toBe(200);
     const other = await b.post(`/agent/assets/${id}/inline`, form, { headers: HX });
     expect(other.status).toBe(409);
-    expect(cellText(await other.text())).toContain("Changed by someone else");
+    expect(await shown(other)).toContain("Changed by someone else");
   });
 });
