@@ -27,7 +27,7 @@ import { settingsHubRoutes } from "./settings/hub-routes";
 import { securitySettingsRoutes } from "./settings/routes";
 import { agentHomeRoutes, supportHomeRoutes } from "./portal/routes";
 import { Card, Layout } from "./web/layout";
-import { d1Sessions } from "./lib/d1-session";
+import { d1Sessions } from "./request/d1-session";
 import { PortalStateCache } from "./portal/state-cache";
 
 export interface AppOptions {

@@ -1,9 +1,10 @@
 import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../access/auth";
-import { EmailedCodeField, secondProofFor } from "../sign-in/reauth";
+import { secondProofFor } from "../sign-in/steps";
+import { EmailedCodeField } from "../sign-in/reauth-pages";
 import type { RememberedDevice, SessionInfo } from "../auth/user-do";
 import { Card, ErrorMessage, Field, FieldErrorsContext, Layout, Notice } from "../web/layout";
-import type { FieldErrors } from "../lib/validation";
+import type { FieldErrors } from "../lib/fields";
 import { describeDevice } from "../lib/device";
 import { PasswordRulesList } from "./pages";
 import { RecoveryCodesBlock } from "../sign-in/second-step-pages";
@@ -233,8 +234,18 @@ export function AccountPage(props: {
                     <td>
                       {describeDevice(s.userAgent)}
                       {/* A space before each badge, so a screen reader and a copied cell read the words apart. */}
-                      {s.method === "sso" && <> <span class="badge">SSO</span></>}
-                      {s.id === auth.session.id && <> <span class="badge current">This device</span></>}
+                      {s.method === "sso" && (
+                        <>
+                          {" "}
+                          <span class="badge">SSO</span>
+                        </>
+                      )}
+                      {s.id === auth.session.id && (
+                        <>
+                          {" "}
+                          <span class="badge current">This device</span>
+                        </>
+                      )}
                     </td>
                     <td>{s.ip}</td>
                     <td>{when(s.createdAt, props.now)}</td>

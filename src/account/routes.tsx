@@ -1,17 +1,19 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf, recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../request/audit";
 import { auditAfterOneChange } from "../audit/events";
 import { owedAudit, storeOwedAudits } from "../auth/owed-audits";
-import { requireSession } from "../auth/middleware";
+import { requireSession } from "../request/require-session";
 import { setPassword } from "../auth/password-change";
 import { passwordRules } from "../auth/password-policy";
-import { endAllSessionsOfUser, rotateSession } from "../auth/sessions";
+import { endAllSessionsOfUser } from "../auth/sessions";
+import { rotateSession } from "../request/session-cookie";
 import { userStub } from "../auth/user-object";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { type FieldErrors, formRefusal, passwordField, readsForm, readsJson, readsNothing, requiredText } from "../lib/validation";
+import { readsForm, readsJson, readsNothing } from "../request/validation";
+import { type FieldErrors, formRefusal, passwordField, requiredText } from "../lib/fields";
 import { finishRegistration, listPasskeys, registrationOptions, relyingParty, removePasskey } from "../factors/passkeys";
 import { signInWays } from "../sign-in/ways";
 import type { RegistrationResponseJSON } from "@simplewebauthn/server";
@@ -19,14 +21,14 @@ import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from 
 import { hasConfirmedAuthenticator } from "../factors/totp";
 import type { Portal } from "../portal/policy";
 import { AccountPage, NewRecoveryCodesPage } from "./account-pages";
-import { changedOwnPassword, finishPasswordChange, matching, newPasswordFields } from "./own-password";
+import { changedOwnPassword, matching, newPasswordFields } from "./own-password";
+import { finishPasswordChange } from "../request/session-cookie";
 import { personalSecurityLog } from "./security-log";
 import { personalData } from "./export";
 import { countUnusedRecoveryCodes, generateRecoveryCodes, listRecoveryCodes, recoveryCodesFile } from "../factors/recovery-codes";
 
 import {
   appProves,
-  CODE_SENT,
   confirmIdentity,
   MAILED_CODE_FIRST,
   REAUTH_WINDOW_MS,
@@ -34,6 +36,7 @@ import {
   requireMoreThanPassword,
   requireRecentAuth,
 } from "../sign-in/reauth";
+import { CODE_SENT } from "../sign-in/reauth-pages";
 import { ownValue } from "../lib/lookup";
 
 // What the browser sends back from navigator.credentials.create(): checked in depth by @simplewebauthn/server.
@@ -150,7 +153,7 @@ export function accountRoutes(portal: Portal) {
     if (auth.session.passwordOnly && !confirmed.proved) return render(c, { error: MAILED_CODE_FIRST }, 401);
     const user = confirmed.user;
 
-    const told = await changedOwnPassword(c, db, auth, user);
+    const told = await changedOwnPassword(c.env, db, auth.portal, user, auditOriginOf(c));
     const changed = await setPassword(c.env, db, user, form.data.password, auth.policy.password, now, told.statements);
     if (!changed.ok) return render(c, { error: changed.message }, 400);
     await finishPasswordChange(c, auth, confirmed.proved, told.ids);

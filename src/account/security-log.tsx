@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import type { AuditEvent } from "../audit/audit";
+import type { AuditEvent } from "../audit/events";
 import type { Db } from "../db";
 import { auditEvents, removedPeople, users } from "../db/schema";
 import { describeDevice } from "../lib/device";

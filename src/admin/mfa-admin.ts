@@ -3,7 +3,7 @@ import type { Db } from "../db";
 import { passkeys, recoveryCodeRequests, recoveryCodes, totpCredentials } from "../db/schema";
 import { endAllSessionsOfUser } from "../auth/sessions";
 import { userStub } from "../auth/user-object";
-import { type AuditOrigin, auditInsert } from "../audit/audit";
+import { type AuditOrigin, auditInsert } from "../audit/events";
 import { type Notice, storeWithNotices } from "../mail/outbox";
 import { deleteAccessPasses } from "../factors/access-pass";
 import { portalLabel, portalOfKind } from "../portal/policy";

@@ -6,7 +6,7 @@ import { DevicesTable, PasskeysTable } from "../account/account-pages";
 import type { RememberedDevice } from "../auth/user-do";
 import { ALL_PERMISSIONS, hasPermission, type Permission, PERMISSIONS } from "../access/permissions";
 import { Field, FieldError, Layout } from "../web/layout";
-import type { FieldErrors } from "../lib/validation";
+import type { FieldErrors } from "../lib/fields";
 import { utcMinute } from "../lib/clock";
 
 /** The admin area's frame, with its own navigation of what this admin may use. */

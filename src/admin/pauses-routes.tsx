@@ -1,22 +1,22 @@
 // SECURITY.md 43: who cannot sign in from new browsers because strangers' wrong attempts paused
 // it, and the way to let them: /agent/admin/paused-sign-ins. Lifting a pause changes who may sign
-// in, so it needs a recent re-authentication and the one access rule (src/admin/refusals.tsx).
+// in, so it needs a recent re-authentication and the one access rule (src/request/admin-refusals.tsx).
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { actorOf, requirePermission } from "../access/guard";
+import { actorOf, requirePermission } from "../request/guard";
 import { mayManagePerson } from "../access/grants";
-import { auditOriginOf } from "../audit/audit";
-import { requireSession } from "../auth/middleware";
+import { auditOriginOf } from "../request/audit";
+import { requireSession } from "../request/require-session";
 import { liftPause, livePauses, type Pause } from "../auth/pauses";
 import { recentlyReauthenticated, requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
 import { utcMinute } from "../lib/clock";
-import { readsNothing } from "../lib/validation";
+import { readsNothing } from "../request/validation";
 import { OTHER_SOURCES } from "../limits/windows";
 import { ErrorMessage, Notice } from "../web/layout";
 import { holderOf } from "./agents";
 import { AdminFrame, ReauthLink } from "./pages";
-import { auditRefusal, personPage } from "./refusals";
+import { auditRefusal, personPage } from "../request/admin-refusals";
 
 export const PAUSES_PAGE = "/agent/admin/paused-sign-ins";
 const WAYS: Record<Pause["way"], string> = { password: "Password", second_step: "Second step", reset: "Reset link" };

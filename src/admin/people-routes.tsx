@@ -1,12 +1,13 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { type AuditEntry, auditInsert, auditOriginOf } from "../audit/audit";
+import { auditOriginOf } from "../request/audit";
+import { type AuditEntry, auditInsert } from "../audit/events";
 import { type Notice as MailNotice, queueNotices } from "../mail/outbox";
-import { recordAuditWithNotices, sendAfterResponse } from "../mail/notify";
+import { recordAuditWithNotices, sendAfterResponse } from "../request/mail";
 import { owedAudit, storeOwedAudits } from "../auth/owed-audits";
 import { AFTER_ONE_CHANGE, recorded } from "../audit/recording";
-import { requireSession } from "../auth/middleware";
+import { requireSession } from "../request/require-session";
 import { passwordRules } from "../auth/password-policy";
 import { recentlyReauthenticated, requireRecentAuth } from "../sign-in/reauth";
 import { endAllSessionsOfUser } from "../auth/sessions";
@@ -14,21 +15,13 @@ import { userStub } from "../auth/user-object";
 import { setPassword } from "../auth/password-change";
 import { findUserById, normalizeEmail } from "../auth/users";
 import { getDb } from "../db";
-import {
-  emailField,
-  type FieldErrors,
-  type FormValues,
-  passwordField,
-  readsForm,
-  readsFormLists,
-  readsNothing,
-  requiredText,
-} from "../lib/validation";
+import { readsForm, readsFormLists, readsNothing } from "../request/validation";
+import { emailField, type FieldErrors, type FormValues, passwordField, requiredText } from "../lib/fields";
 import { hasConfirmedAuthenticator } from "../factors/totp";
 import { listPasskeys, removePasskey } from "../factors/passkeys";
 import { portalOfKind } from "../portal/policy";
 import { countUnusedRecoveryCodes, listRecoveryCodes } from "../factors/recovery-codes";
-import { actorOf, requirePermission } from "../access/guard";
+import { actorOf, requirePermission } from "../request/guard";
 import { type Decision, holdsAllOf, mayAssignRole, mayManagePerson } from "../access/grants";
 import { hasPermission, type Permission } from "../access/permissions";
 import { FormProblems, Notice } from "../web/layout";
@@ -63,13 +56,13 @@ import {
 import { linkedIdentityOf } from "../sso/invitations";
 import { ssoConfig } from "../sso/oidc";
 import { ownValue } from "../lib/lookup";
-import { auditRefusal, refuseUnlessManageable } from "./refusals";
+import { auditRefusal, refuseUnlessManageable } from "../request/admin-refusals";
 import { ssoInviteRoutes } from "./sso-invite-routes";
 import { accessPassRoutes } from "./access-pass-routes";
 import { liveAccessPass } from "../factors/access-pass";
 import { removalRoutes, removedNotice } from "./removal-routes";
 import { RemovalPanel } from "./removal-pages";
-import { portalPolicy } from "../portal/context";
+import { portalPolicy } from "../request/portal";
 
 type Ctx = Context<AppEnv>;
 const ID = /^(agt|cnt)_[a-z2-7]{16}$/;

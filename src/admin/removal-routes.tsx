@@ -3,7 +3,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { actorOf, requirePermission } from "../access/guard";
+import { actorOf, requirePermission } from "../request/guard";
 import { hasPermission } from "../access/permissions";
 import { requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
@@ -11,9 +11,10 @@ import { ASSET_KIND, SOFTWARE_KIND } from "../assets/kinds";
 import { bulkUpdate } from "../assets/inventory";
 import { loadOptions } from "../assets/listing";
 import { assetsUsedBy, managedRecordIds, managedRecords, outsideGroupsOf, pseudonymFor, removePerson } from "../lifecycle/removal";
-import { readsForm, requiredText } from "../lib/validation";
+import { readsForm } from "../request/validation";
+import { requiredText } from "../lib/fields";
 import { holderOf } from "./agents";
-import { refuseUnlessManageable } from "./refusals";
+import { refuseUnlessManageable } from "../request/admin-refusals";
 import { RemovalPage } from "./removal-pages";
 
 type Ctx = Context<AppEnv>;

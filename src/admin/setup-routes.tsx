@@ -3,7 +3,8 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { getDb } from "../db";
 import { passwordHistory } from "../db/schema";
-import { emailField, passwordField, readsForm, requiredText, type FieldErrors } from "../lib/validation";
+import { readsForm } from "../request/validation";
+import { emailField, passwordField, requiredText, type FieldErrors } from "../lib/fields";
 import { Card, Field, FormProblems, Layout } from "../web/layout";
 import { hashPassword, scryptParamsFor } from "../auth/password";
 import { constantTimeEqual, sha256Hex } from "../lib/crypto";
@@ -12,8 +13,8 @@ import { passwordHistoryMac } from "../auth/password-change";
 import type { PasswordPolicy } from "../portal/policy";
 import { PasswordRulesList } from "../account/pages";
 import { findUserByEmail, createFirstAdministrator, setupIsOpen } from "../auth/users";
-import { startSession } from "../auth/sessions";
-import { portalPolicy } from "../portal/context";
+import { startSession } from "../request/session-cookie";
+import { portalPolicy } from "../request/portal";
 
 const setupForm = z
   .object({

@@ -3,19 +3,19 @@
 // inviter must hold at least what the person holds), it needs a re-authentication within 5
 // minutes, and it is audited. The link is emailed to the person and shown once here to pass on.
 import { type Context, Hono } from "hono";
-import { readsNothing } from "../lib/validation";
+import { readsNothing } from "../request/validation";
 import type { AppEnv } from "../app-env";
 import { requireRecentAuth } from "../sign-in/reauth";
 import { getDb } from "../db";
-import { auditOriginOf } from "../audit/audit";
-import { sendAfterResponse } from "../mail/notify";
-import { requirePermission } from "../access/guard";
+import { auditOriginOf } from "../request/audit";
+import { sendAfterResponse } from "../request/mail";
+import { requirePermission } from "../request/guard";
 import { portalOfKind } from "../portal/policy";
 import { createInvitation, INVITATION_LIFETIME_MS } from "../sso/invitations";
 import { ssoConfig } from "../sso/oidc";
 import { ssoInvitedNotice } from "./notices";
 import { AdminFrame, CopyableSecret } from "./pages";
-import { personPage, personToActOn } from "./refusals";
+import { personPage, personToActOn } from "../request/admin-refusals";
 
 type Ctx = Context<AppEnv>;
 const WHAT = "invite them to sign in with Microsoft";

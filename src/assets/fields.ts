@@ -1,7 +1,7 @@
 // The fields of a record, as its create and edit forms, the CSV import and Undo know them: `key`
 // names the field in the history, `column` is its column in the kind's table.
 import { ASSET_STATUSES, ASSET_TYPES, IMPACTS, SOFTWARE_STATUSES } from "../db/schema";
-import { controlCharacterMessage, hasControlCharacter } from "../lib/validation";
+import { controlCharacterMessage, hasControlCharacter } from "../lib/fields";
 import type { InventoryKind } from "./kinds";
 
 /** One field of a record's create/edit form; `key` is also its name in the history. */

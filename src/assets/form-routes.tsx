@@ -1,11 +1,12 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { requireSession } from "../auth/middleware";
+import { requireSession } from "../request/require-session";
 import { findUserByEmail, findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { type FieldErrors, type Read, readsForm } from "../lib/validation";
-import { requirePermission } from "../access/guard";
+import { type Read, readsForm } from "../request/validation";
+import type { FieldErrors } from "../lib/fields";
+import { requirePermission } from "../request/guard";
 import { Card, FieldError, FormProblems, Layout } from "../web/layout";
 import { createRecord, deleteRecord, DUPLICATE_TAG, editRecord } from "./inventory";
 import { getRecord, loadOptions, type Options, type Row, settleAssignment } from "./listing";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { requireSession } from "../auth/middleware";
+import { requireSession } from "../request/require-session";
 import { Layout } from "../web/layout";
 import { humanize } from "./kinds";
 import { assetsOfUser } from "./my-assets";

@@ -1,5 +1,5 @@
 // The audit log's events and the statement that appends one, for the batch of the change it
-// records. Plain values only: src/audit/audit.ts adds what a request knows (its time, address).
+// records. Plain values only: src/request/audit.ts adds what a request knows (its time, address).
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { insertWhere } from "../db/insert-where";

@@ -4,7 +4,7 @@ import type { Db } from "../db";
 import { auditEvents, removedPeople, users } from "../db/schema";
 import { DAY } from "../lib/clock";
 import { normalizeEmail } from "../auth/users";
-import type { AuditEvent } from "./audit";
+import type { AuditEvent } from "./events";
 
 export interface AuditFilter {
   event?: AuditEvent | undefined;

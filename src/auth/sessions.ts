@@ -1,15 +1,8 @@
-import type { Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../app-env";
 import { newId, randomToken, sha256Hex } from "../lib/crypto";
 import { hmacHex, hmacMatches } from "../lib/encryption";
-import type { Portal, PortalPolicy } from "../portal/policy";
 import type { PortalState } from "../portal/portal-do";
-import { portalPolicy, portalState } from "../portal/context";
 import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
-import type { Auth } from "../access/auth";
 import type { SessionStage, SignInMethod, UserProfile } from "./user-do";
-import { retryOnceIfTransient } from "../lib/failures";
 
 import { userStub } from "./user-object";
 import { type OwedAudit, storeOwedAudits } from "./owed-audits";
@@ -18,33 +11,13 @@ import { withEndedCount } from "./user-do/owed-audits";
 // The portal objects are reached only through src/portal; tests use this same stub.
 export { portalStub } from "../portal/state-cache";
 
-// SECURITY.md 14: `__Host-` (Secure, Path=/, no Domain), HttpOnly, SameSite=Lax; one cookie per portal.
-const COOKIE_NAMES: Record<Portal, string> = { agent: "edgedesk_agent", support: "edgedesk_support" };
-
-export function sessionCookieName(portal: Portal): string {
-  return `__Host-${COOKIE_NAMES[portal]}`;
-}
-
-function setSessionCookie(c: Context<AppEnv>, portal: Portal, token: string, maxAgeMs: number) {
-  setCookie(c, COOKIE_NAMES[portal], token, {
-    prefix: "host",
-    httpOnly: true,
-    sameSite: "Lax",
-    maxAge: Math.floor(maxAgeMs / 1000),
-  });
-}
-
-export function clearSessionCookie(c: Context<AppEnv>, portal: Portal) {
-  deleteCookie(c, COOKIE_NAMES[portal], { prefix: "host", secure: true, path: "/" });
-}
-
 /**
  * A token is `<user id>.<160 random bits>.<MAC>`: the id routes to the user's Durable Object, the
  * secret proves the session, and the MAC (HMAC_KEY over the two) proves we issued it. SECURITY.md
  * 44: a token is checked for shape and MAC before any object is addressed, so a forged cookie
  * (naming a made-up id, or an admin's) reaches no object at all.
  */
-async function parseToken(env: Env, token: string | undefined): Promise<{ userId: string; tokenHash: string } | null> {
+export async function parseToken(env: Env, token: string | undefined): Promise<{ userId: string; tokenHash: string } | null> {
   const match = token && /^(((?:agt|cnt)_[a-z2-7]{16})\.[a-z2-7]{32})\.([0-9a-f]{8}\.[0-9a-f]{64})$/.exec(token);
   if (!match || !(await hmacMatches(env, tokenMessage(match[1]!), match[3]!))) return null;
   return { userId: match[2]!, tokenHash: await sha256Hex(token!) };
@@ -57,77 +30,9 @@ async function newToken(env: Env, userId: string): Promise<string> {
   return `${idAndSecret}.${await hmacHex(env, tokenMessage(idAndSecret))}`;
 }
 
-function permissionsOf(user: UserProfile, state: PortalState): Permission[] {
+export function permissionsOf(user: UserProfile, state: PortalState): Permission[] {
   if (user.kind !== "agent" || !user.roleId) return [];
   return state.rolePermissions[user.roleId] ?? [];
-}
-
-/**
- * The session of this request's portal cookie, or null. Costs one Durable Object call (the
- * user's) and no D1 query: the portal's state (policy generation, timeouts, role permissions)
- * comes from the isolate's cache, read from the portal's object at most every 5 seconds (issue
- * 20). A failing call throws, so the request fails closed rather than passing as signed in.
- */
-export async function readSession(c: Context<AppEnv>, portal: Portal): Promise<Auth | null> {
-  const parsed = await parseToken(c.env, getCookie(c, COOKIE_NAMES[portal], "host"));
-  if (!parsed) return null;
-  const { tokenHash } = parsed;
-  const state = await portalState(c, portal);
-  // A lookup (its only write is the session's last-seen time): asked again once if the object
-  // answers that it was overloaded or dropped the call.
-  const check = { tokenHash, generation: state.policy.generation, policy: state.policy.session, now: c.var.clock.now() };
-  const validate = async () => userStub(c.env, parsed.userId).validateSession(parsed.userId, check);
-  const result = await retryOnceIfTransient(validate);
-  if (result && "ended" in result) {
-    c.set("sessionEnded", result.ended);
-    return null;
-  }
-  if (!result || result.profile.kind !== (portal === "agent" ? "agent" : "contact")) return null;
-  return {
-    portal,
-    user: result.profile,
-    session: result.session,
-    tokenHash,
-    permissions: permissionsOf(result.profile, state),
-    policy: state.policy,
-  };
-}
-
-/** Where a request comes from, as sessions and remembered devices record it. */
-export function requestDetails(c: Context<AppEnv>) {
-  // Cloudflare sets both headers on every request it forwards (SECURITY.md 41); `cf.country` where the runtime has it.
-  const cf = c.req.raw.cf as { country?: unknown } | undefined;
-  const country = typeof cf?.country === "string" ? cf.country : c.req.header("CF-IPCountry");
-  return {
-    ip: c.req.header("CF-Connecting-IP") ?? "unknown",
-    userAgent: (c.req.header("User-Agent") ?? "").slice(0, 512),
-    country: country && /^[A-Z0-9]{2}$/.test(country) ? country : null,
-  };
-}
-
-/** Start a session for a user who has just proven who they are, and set its cookie. */
-export async function startSession(
-  c: Context<AppEnv>,
-  portal: Portal,
-  userId: string,
-  options: {
-    stage: SessionStage;
-    method: SignInMethod;
-    policy?: PortalPolicy;
-    passwordOnly?: boolean;
-    /** Recorded by the person's object with the new session (src/auth/owed-audits.ts), stored before the cookie is set. */
-    audits?: readonly OwedAudit[];
-  },
-): Promise<string> {
-  // A generation read a moment ago is safe to reuse: if it moved on since, this session simply
-  // fails its first request, which is what "end every session now" asks.
-  const { policy = await portalPolicy(c, portal), audits = [], ...rest } = options;
-  const { ip, userAgent } = requestDetails(c);
-  const session = { ...rest, generation: policy.generation, now: c.var.clock.now(), ip, userAgent };
-  const { id, token } = await mintSession(c.env, userId, session, audits);
-  await storeOwedAudits(c.env, userId, audits);
-  setSessionCookie(c, portal, token, policy.session.absoluteLifetimeMs);
-  return id;
 }
 
 /** A new session in the user's object; only its token's hash is stored. */
@@ -152,34 +57,29 @@ export async function mintSession(
 }
 
 /**
- * Give the current session a new token (ASVS 7.2.4: after MFA, re-authentication or a password
- * change); the old token stops working in the same write.
+ * Give a session a new token (ASVS 7.2.4: after MFA, re-authentication or a password change); the
+ * old token stops working in the same write. The new token, or null when the session had ended.
  */
-export async function rotateSession(
-  c: Context<AppEnv>,
-  auth: Pick<Auth, "portal" | "user" | "tokenHash" | "policy">,
-  next: { stage: SessionStage; reauthenticated: boolean; proved?: boolean },
+export async function rotateSessionToken(
+  env: Env,
+  userId: string,
+  tokenHash: string,
+  next: { stage: SessionStage; reauthenticated: boolean; proved?: boolean; now: number },
   audits: readonly OwedAudit[] = [],
-): Promise<string | null> {
-  const token = await newToken(c.env, auth.user.id);
+): Promise<{ id: string; token: string } | null> {
+  const token = await newToken(env, userId);
   const id = newId("ses");
-  const rotated = await userStub(c.env, auth.user.id).rotateSession(
-    auth.tokenHash,
-    { id, tokenHash: await sha256Hex(token), now: c.var.clock.now(), ...next },
-    audits,
-  );
+  const rotated = await userStub(env, userId).rotateSession(tokenHash, { id, tokenHash: await sha256Hex(token), ...next }, audits);
   if (!rotated) return null;
-  await storeOwedAudits(c.env, auth.user.id, audits);
-  setSessionCookie(c, auth.portal, token, auth.policy.session.absoluteLifetimeMs);
-  return id;
+  await storeOwedAudits(env, userId, audits);
+  return { id, token };
 }
 
-/** Sign out: end this request's session of the portal and clear its cookie. */
-export async function endCurrentSession(c: Context<AppEnv>, portal: Portal, audits: readonly OwedAudit[] = []): Promise<void> {
-  const parsed = await parseToken(c.env, getCookie(c, COOKIE_NAMES[portal], "host"));
-  if (parsed && (await userStub(c.env, parsed.userId).revokeSessionByToken(parsed.tokenHash, audits)))
-    await storeOwedAudits(c.env, parsed.userId, audits);
-  clearSessionCookie(c, portal);
+/** End the session a token names (signing out), when it is one of ours and still live. */
+export async function endSessionOfToken(env: Env, token: string | undefined, audits: readonly OwedAudit[] = []): Promise<void> {
+  const parsed = await parseToken(env, token);
+  if (parsed && (await userStub(env, parsed.userId).revokeSessionByToken(parsed.tokenHash, audits)))
+    await storeOwedAudits(env, parsed.userId, audits);
 }
 
 /**

@@ -10,7 +10,7 @@ import { chosenColumns } from "../assets/columns";
 import { filterSchema } from "../assets/inputs";
 import { escapeHtml } from "../lib/html-escape";
 import { isDevelopment } from "../mail/mailer";
-import { readsQuery } from "../lib/validation";
+import { readsQuery } from "../request/validation";
 
 const esc = (v: unknown) => escapeHtml(String(v ?? ""));
 

@@ -1,11 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { mintSession, sessionCookieName } from "../auth/sessions";
-import { readsJson } from "../lib/validation";
+import { mintSession } from "../auth/sessions";
+import { sessionCookieName } from "../request/session-cookie";
+import { readsJson } from "../request/validation";
 import { isDevelopment } from "../mail/mailer";
 import { kindOfPortal } from "../portal/policy";
-import { portalPolicy } from "../portal/context";
+import { portalPolicy } from "../request/portal";
 
 const mintRequest = z.strictObject(
   {

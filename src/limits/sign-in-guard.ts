@@ -15,9 +15,9 @@ export interface Attempter {
   email: string;
   source: string;
   country: string | null;
-  /** The hash of the browser's cookie (src/auth/browser.ts), null for a browser without one. */
+  /** The hash of the browser's cookie (src/request/browser-cookie.ts), null for a browser without one. */
   browser: string | null;
-  /** The browser carries our word that it proved more than a password for this account (src/auth/browser.ts). */
+  /** The browser carries our word that it proved more than a password for this account (src/request/browser-cookie.ts). */
   vouched: boolean;
 }
 

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { requireSession } from "../auth/middleware";
+import { requireSession } from "../request/require-session";
 import { hasPermission } from "../access/permissions";
 import { GraceReminder } from "./grace-banner";
 import { Layout } from "../web/layout";
+import { getDb } from "../db";
 
 /** The agent portal's home: what this agent may use. */
 export const agentHomeRoutes = new Hono<AppEnv>().get("/", requireSession("agent"), (c) => {
@@ -13,7 +14,7 @@ export const agentHomeRoutes = new Hono<AppEnv>().get("/", requireSession("agent
     <Layout title="Home" auth={auth}>
       <section class="wide">
         <h1>Welcome, {auth.user.name}</h1>
-        <GraceReminder c={c} />
+        <GraceReminder auth={auth} db={getDb(c.env.DB)} now={c.var.clock.now()} />
         <ul class="tiles">
           {can("viewAssets") && (
             <li>
@@ -46,7 +47,7 @@ export const supportHomeRoutes = new Hono<AppEnv>().get("/", requireSession("sup
     <Layout title="Support" auth={auth}>
       <section class="wide">
         <h1>Hello, {auth.user.name}</h1>
-        <GraceReminder c={c} />
+        <GraceReminder auth={auth} db={getDb(c.env.DB)} now={c.var.clock.now()} />
         <p>You are signed in to the support portal as {auth.user.email}.</p>
         <ul class="tiles">
           <li>

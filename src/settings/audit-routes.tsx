@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { AUDIT_EVENTS, type AuditEvent } from "../audit/audit";
+import { AUDIT_EVENTS, type AuditEvent } from "../audit/events";
 import { type AuditFilter, csvCell, searchAudit } from "../audit/log";
 import { describeDevice } from "../lib/device";
 import { getDb } from "../db";
-import { readsQuery } from "../lib/validation";
+import { readsQuery } from "../request/validation";
 import { retentionSettings } from "../lifecycle/retention";
 import { ErrorMessage, Layout } from "../web/layout";
 

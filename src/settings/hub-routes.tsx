@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { requireSession } from "../auth/middleware";
+import { requireSession } from "../request/require-session";
 import { Card, Layout } from "../web/layout";
 import { settingsSectionsFor } from "../web/navigation";
 

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { requireSession } from "../auth/middleware";
+import { requireSession } from "../request/require-session";
 import { Layout } from "../web/layout";
 import { audienceTitle, SETTINGS_ROOT } from "./audiences";
-import { requirePermission } from "../access/guard";
+import { requirePermission } from "../request/guard";
 import { accessTab } from "./access-tab";
 import { auditLogRoutes } from "./audit-routes";
 import { mfaTab } from "./mfa-tab";

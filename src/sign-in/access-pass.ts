@@ -5,10 +5,11 @@
 // them unseen).
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { requestDetails } from "../auth/sessions";
+import { requestDetails } from "../request/session-cookie";
 import { getDb } from "../db";
-import { sendAfterResponse } from "../mail/notify";
-import { type AuditEntry, auditOriginOf } from "../audit/audit";
+import { sendAfterResponse } from "../request/mail";
+import { auditOriginOf } from "../request/audit";
+import type { AuditEntry } from "../audit/events";
 import type { Portal, PortalPolicy } from "../portal/policy";
 import { accessPassUsedNotice, useAccessPass } from "../factors/access-pass";
 

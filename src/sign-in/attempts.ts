@@ -3,7 +3,7 @@
 // per window, never one row per refused request: SECURITY.md 44).
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf, recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../request/audit";
 import { retryAfterSeconds, waitMessage } from "../limits/limits";
 import {
   type Attempter,
@@ -16,11 +16,11 @@ import {
 } from "../limits/sign-in-guard";
 import { sourceOf } from "../limits/source";
 import { type Holder, tellThrottledOrKeep, throttleNotice } from "../limits/throttle-notice";
-import { afterResponse } from "../lib/background";
+import { afterResponse } from "../request/background";
 import type { Portal } from "../portal/policy";
 import { sha256Hex } from "../lib/crypto";
-import { browserToken, carriedBrowserHash, vouchedFor, vouchFor } from "../auth/browser";
-import { requestDetails } from "../auth/sessions";
+import { browserToken, carriedBrowserHash, vouchedFor, vouchFor } from "../request/browser-cookie";
+import { requestDetails } from "../request/session-cookie";
 import { userStub } from "../auth/user-object";
 import { normalizeEmail } from "../auth/users";
 

@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { Auth } from "../access/auth";
 import type { AppEnv } from "../app-env";
-import { requestDetails } from "../auth/sessions";
+import { requestDetails } from "../request/session-cookie";
 import { isRememberedDevice, rememberDevice } from "../factors/remembered-devices";
 import type { Portal, PortalPolicy } from "../portal/policy";
 

@@ -2,14 +2,17 @@
 // the "change_password" stage (steps.ts) and opens the portal only once a new password is set.
 import { Hono } from "hono";
 import { z } from "zod";
-import { changedOwnPassword, finishPasswordChange, matching, newPasswordFields } from "../account/own-password";
+import { changedOwnPassword, matching, newPasswordFields } from "../account/own-password";
+import { finishPasswordChange } from "../request/session-cookie";
 import type { AppEnv } from "../app-env";
-import { requireSession } from "../auth/middleware";
+import { auditOriginOf } from "../request/audit";
+import { requireSession } from "../request/require-session";
 import { setPassword } from "../auth/password-change";
 import { passwordRules } from "../auth/password-policy";
 import { findUserById } from "../auth/users";
 import { getDb } from "../db";
-import { formRefusal, readsForm } from "../lib/validation";
+import { readsForm } from "../request/validation";
+import { formRefusal } from "../lib/fields";
 import type { Portal } from "../portal/policy";
 import { ChangeExpiredPasswordPage } from "./pages";
 
@@ -28,7 +31,7 @@ export function expiredPasswordRoutes(portal: Portal) {
     if (!form.ok) return c.html(<ChangeExpiredPasswordPage auth={auth} rules={rules} {...formRefusal(form)} />, 400);
     const db = getDb(c.env.DB);
     const user = await findUserById(db, auth.user.id);
-    const told = user ? await changedOwnPassword(c, db, auth, user) : null;
+    const told = user ? await changedOwnPassword(c.env, db, auth.portal, user, auditOriginOf(c)) : null;
     const changed =
       user && told
         ? await setPassword(c.env, db, user, form.data.password, auth.policy.password, c.var.clock.now(), told.statements)

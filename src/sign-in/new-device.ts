@@ -7,19 +7,19 @@
 import type { Context } from "hono";
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { AppEnv } from "../app-env";
-import { recordAudit } from "../audit/audit";
+import { recordAudit } from "../request/audit";
 import { queueNewDeviceAlert } from "../auth/new-device-alert";
 import { getDb, type Db } from "../db";
 import { notMeLinks, users, type User } from "../db/schema";
-import { afterResponse } from "../lib/background";
+import { afterResponse } from "../request/background";
 import { retryOnceIfTransient } from "../lib/failures";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { deliverQueued } from "../mail/outbox";
 import type { Portal } from "../portal/policy";
-import { browserToken, vouchFor } from "../auth/browser";
+import { browserToken, vouchFor } from "../request/browser-cookie";
 import { normalizeEmail } from "../auth/users";
 import { browserSignedIn } from "../limits/sign-in-guard";
-import { requestDetails } from "../auth/sessions";
+import { requestDetails } from "../request/session-cookie";
 import { userStub } from "../auth/user-object";
 
 const TOKEN = /^[a-z2-7]{32}$/;

@@ -7,23 +7,24 @@
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { describeDevice } from "../lib/device";
-import { auditOriginOf } from "../audit/audit";
-import { sendAfterResponse } from "../mail/notify";
+import { auditOriginOf } from "../request/audit";
+import { sendAfterResponse } from "../request/mail";
 import { getDb } from "../db";
 import { randomToken } from "../lib/crypto";
-import { readsNothing } from "../lib/validation";
+import { readsNothing } from "../request/validation";
 import { type Portal, portalLabel } from "../portal/policy";
 import { Card, ErrorMessage, Layout } from "../web/layout";
 import { claimNotMeLink, openNotMeLink, releaseNotMeLink } from "./new-device";
 import { hashPassword, scryptParamsFor } from "../auth/password";
 import { queuePasswordResetLink, RESET_LIFETIME_MS } from "../auth/password-reset";
 import { MINUTE, utcMinute } from "../lib/clock";
-import { endAllSessionsOfUser, requestDetails } from "../auth/sessions";
+import { endAllSessionsOfUser } from "../auth/sessions";
+import { requestDetails } from "../request/session-cookie";
 import { userStub } from "../auth/user-object";
 import { factorsCutoff, removeFactorsSince, type SecuredReport } from "../auth/secure-account";
 import { accountLimiter } from "../limits/limits";
 import { normalizeEmail } from "../auth/users";
-import { portalPolicy } from "../portal/context";
+import { portalPolicy } from "../request/portal";
 
 type Ctx = Context<AppEnv>;
 const GONE =

@@ -3,7 +3,7 @@ import { portalLabel } from "../portal/policy";
 import type { Auth } from "../access/auth";
 import { PasswordRulesList } from "../account/pages";
 import type { PasswordRule } from "../auth/password-policy";
-import type { FieldErrors } from "../lib/validation";
+import type { FieldErrors } from "../lib/fields";
 import { Card, ErrorMessage, Field, FormProblems, Layout, Notice } from "../web/layout";
 
 export interface SignInPageProps {

@@ -1,24 +1,25 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf, recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../request/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
-import { emailField, passwordField, readsForm, readsNothing, safeNextPath } from "../lib/validation";
+import { readsForm, readsNothing } from "../request/validation";
+import { emailField, passwordField, safeNextPath } from "../lib/fields";
 import { sendEmailOtp } from "../factors/email-otp";
 import { kindOfPortal, type Portal, type PortalPolicy } from "../portal/policy";
 import { rememberedHere } from "./device-cookie";
 import { SignInPage } from "./pages";
-import { endCurrentSession, readSession, startSession } from "../auth/sessions";
+import { endCurrentSession, readSession, startSession } from "../request/session-cookie";
 import { scryptParamsFor } from "../auth/password";
-import { POLICY_APPLIED } from "../auth/middleware";
+import { POLICY_APPLIED } from "../request/require-session";
 import { checkPassword, nextStage } from "./steps";
 import { findUserByEmail, normalizeEmail } from "../auth/users";
 import { signInSucceeded } from "./new-device";
 import { signInWays } from "./ways";
 import { attempterOf, attemptRight, countAttemptAt, fromNewBrowser, tooManyAttempts } from "./attempts";
-import { portalPolicy } from "../portal/context";
-import { afterResponse } from "../lib/background";
+import { portalPolicy } from "../request/portal";
+import { afterResponse } from "../request/background";
 
 const signInForm = z.object({
   email: emailField(),

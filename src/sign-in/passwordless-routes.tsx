@@ -8,11 +8,12 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf, recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../request/audit";
 import { owedAudit } from "../auth/owed-audits";
-import { afterResponse } from "../lib/background";
+import { afterResponse } from "../request/background";
 import { getDb } from "../db";
-import { emailField, readsForm, readsJson, readsNothing, safeNextPath } from "../lib/validation";
+import { readsForm, readsJson, readsNothing } from "../request/validation";
+import { emailField, safeNextPath } from "../lib/fields";
 import { retryAfterSeconds } from "../limits/limits";
 import { countForAccount, countFromSource, settle } from "../limits/sign-in-guard";
 import { attempterOf, attemptRight, countAttemptAt, refused, tooManyAttempts } from "./attempts";
@@ -24,15 +25,15 @@ import {
   passwordlessRp,
   startPasskeySignIn,
 } from "./passwordless";
-import { portalPolicy } from "../portal/context";
+import { portalPolicy } from "../request/portal";
 import { kindOfPortal, type Portal } from "../portal/policy";
 import { PASS_REFUSED, signInWithAccessPass } from "./access-pass";
 import { Card, ErrorMessage, Field, Layout } from "../web/layout";
 import { nextStage } from "./steps";
 import { findUserByEmail, normalizeEmail } from "../auth/users";
 import { signInSucceeded } from "./new-device";
-import { requestDetails, startSession } from "../auth/sessions";
-import { carriesVouches } from "../auth/browser";
+import { requestDetails, startSession } from "../request/session-cookie";
+import { carriesVouches } from "../request/browser-cookie";
 import { sourceOf } from "../limits/source";
 
 // What navigator.credentials.get() sends back: checked in depth by @simplewebauthn/server.

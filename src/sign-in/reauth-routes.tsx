@@ -2,18 +2,21 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf } from "../audit/audit";
+import { auditOriginOf } from "../request/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
-import { passwordField, readsForm, readsNothing, safeNextPath } from "../lib/validation";
+import { readsForm, readsNothing } from "../request/validation";
+import { passwordField, safeNextPath } from "../lib/fields";
 import { retryAfterSeconds } from "../limits/limits";
 import type { Portal } from "../portal/policy";
 import { Card, ErrorMessage, Field, Layout, Notice } from "../web/layout";
-import { rotateSession } from "../auth/sessions";
+import { rotateSession } from "../request/session-cookie";
 import { sendEmailOtp } from "../factors/email-otp";
 import { findUserById } from "../auth/users";
-import { requireSession } from "../auth/middleware";
-import { appProves, CODE_SENT, confirmFlowId, confirmIdentity, EmailedCodeField, secondProofFor } from "./reauth";
+import { requireSession } from "../request/require-session";
+import { appProves, confirmFlowId, confirmIdentity } from "./reauth";
+import { secondProofFor } from "./steps";
+import { CODE_SENT, EmailedCodeField } from "./reauth-pages";
 
 type Ctx = Context<AppEnv>;
 

@@ -2,17 +2,17 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
-import { safeNextPath } from "../lib/validation";
+import { safeNextPath } from "../lib/fields";
 import { waitMessage } from "../limits/limits";
 import { attempterOf, attemptRight, attemptUnjudged, countAttemptAt, trustThisBrowser } from "./attempts";
 import { findAuthenticator, verifyAuthenticatorCode } from "../factors/totp";
-import type { Portal } from "../portal/policy";
-import { Card, ErrorMessage, Field, Layout } from "../web/layout";
+import { Card, ErrorMessage, Layout } from "../web/layout";
 import { verifyPassword } from "../auth/password";
 import { userStub } from "../auth/user-object";
 import { findUserById } from "../auth/users";
 import { Unavailable } from "../lib/failures";
 import { CODE_CHECK_UNAVAILABLE } from "../auth/user-do/email-otp-rules";
+import { secondProofFor } from "./steps";
 
 /** SECURITY.md 11, 17: sensitive admin actions need a re-authentication this recent. */
 export const REAUTH_WINDOW_MS = 5 * MINUTE;
@@ -25,21 +25,6 @@ type Confirmed =
 
 /** The email code that confirms identity belongs to this session's own flow, never a sign-in's. */
 export const confirmFlowId = (auth: { session: { id: string } }) => `confirm:${auth.session.id}`;
-
-/**
- * What confirming identity asks of this person besides the password: their app's code, a mailed
- * code, or nothing. Where it is nothing, a session that proved only a password from a browser new
- * to the account may add a mailed code, which it needs before adding a sign-in factor
- * (SECURITY.md 38: whoever holds a stolen password does not hold the mailbox too, as a rule);
- * "email_optional" says so.
- */
-export function secondProofFor(
-  hasApp: boolean,
-  policy: { mfa: { emailOtp: boolean } },
-  passwordOnly = false,
-): "app" | "email" | "email_optional" | "none" {
-  return hasApp ? "app" : policy.mfa.emailOtp ? "email" : passwordOnly ? "email_optional" : "none";
-}
 
 /**
  * Whether the person's authenticator app proves it's them in this session: it does unless the
@@ -166,38 +151,3 @@ export function requireMoreThanPassword(): MiddlewareHandler<AppEnv> {
     return c.json({ error: MORE_THAN_PASSWORD_MESSAGE }, 401);
   };
 }
-
-/**
- * The mailed-code part of an identity form: the code field, and a button that (inside the same
- * form, so no nesting) asks for a code and comes back to `next`.
- */
-export function EmailedCodeField(props: { portal: Portal; next: string; optional?: boolean }) {
-  const hint = props.optional
-    ? "You signed in to this browser with just your password: to change your password or add a passkey or app here, choose “Email me a code”, then enter the 6 digits."
-    : "Choose “Email me a code”, then enter the 6 digits here.";
-  return (
-    <>
-      <Field
-        label="Code from your email"
-        name="code"
-        inputmode="numeric"
-        autocomplete="one-time-code"
-        maxlength={6}
-        required={false}
-        hint={hint}
-      />
-      <div class="actions">
-        <button
-          type="submit"
-          formaction={`/${props.portal}/reauth/email?next=${encodeURIComponent(props.next)}`}
-          formmethod="post"
-          formnovalidate
-        >
-          Email me a code
-        </button>
-      </div>
-    </>
-  );
-}
-
-export const CODE_SENT = "We emailed you a code. It works once, for 10 minutes.";

@@ -2,13 +2,15 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { PasswordRulesList } from "../account/pages";
-import { auditInsert, auditOriginOf } from "../audit/audit";
+import { auditOriginOf } from "../request/audit";
+import { auditInsert } from "../audit/events";
 import { deliverQueued, queueNotices } from "../mail/outbox";
-import { sendAfterResponse } from "../mail/notify";
+import { sendAfterResponse } from "../request/mail";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
-import { afterResponse } from "../lib/background";
-import { emailField, formRefusal, passwordField, readsForm, type FieldErrors } from "../lib/validation";
+import { afterResponse } from "../request/background";
+import { readsForm } from "../request/validation";
+import { emailField, formRefusal, passwordField, type FieldErrors } from "../lib/fields";
 import { accountLimiter, countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { sourceOf } from "../limits/source";
 import { attempterOf, attemptRight, countAttemptAt, tooManyAttempts } from "./attempts";
@@ -28,9 +30,10 @@ import {
 } from "../auth/password-reset";
 import { continueAfterPassword } from "./password-routes";
 import { signInWays } from "./ways";
-import { endAllSessionsOfUser, requestDetails } from "../auth/sessions";
+import { endAllSessionsOfUser } from "../auth/sessions";
+import { requestDetails } from "../request/session-cookie";
 import { normalizeEmail } from "../auth/users";
-import { portalPolicy } from "../portal/context";
+import { portalPolicy } from "../request/portal";
 
 const forgotForm = z.object({ email: emailField() });
 const resetForm = z

@@ -1,14 +1,14 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { requireSession } from "../auth/middleware";
+import { requireSession } from "../request/require-session";
 import type { Auth } from "../access/auth";
-import { endCurrentSession, rotateSession } from "../auth/sessions";
+import { endCurrentSession, rotateSession } from "../request/session-cookie";
 import { userStub } from "../auth/user-object";
-import { auditOriginOf, recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../request/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
-import { type Read, readsForm, readsJson, readsNothing } from "../lib/validation";
+import { type Read, readsForm, readsJson, readsNothing } from "../request/validation";
 import { countAttempt, LIMITS, limitKeys, retryAfterSeconds, waitMessage } from "../limits/limits";
 import type { Attempter } from "../limits/sign-in-guard";
 import { attempterOf, attemptRight, attemptUnjudged, countAttemptAt, type Counted } from "./attempts";

@@ -5,18 +5,19 @@
 import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf, recordAudit, type AuditEntry } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../request/audit";
+import type { AuditEntry } from "../audit/events";
 import { owedAudit } from "../auth/owed-audits";
 import type { User } from "../db/schema";
-import { startSession } from "../auth/sessions";
+import { startSession } from "../request/session-cookie";
 import { getDb } from "../db";
 import { ssoLinkedNotice } from "../admin/notices";
-import { sendAfterResponse } from "../mail/notify";
+import { sendAfterResponse } from "../request/mail";
 import { allowsSso, kindOfPortal, type Portal, portalLabel } from "../portal/policy";
 import { Card, Layout } from "../web/layout";
 import { acceptInvitation, INVITATION_GONE, openInvitation } from "../sso/invitations";
 import { type EntraIdentity, type SsoConfig, ssoConfig } from "../sso/oidc";
-import { portalPolicy } from "../portal/context";
+import { portalPolicy } from "../request/portal";
 
 /** How a route sends the browser to Microsoft with a flow of its own (src/sign-in/sso-routes.tsx). */
 export type GoToMicrosoft = (c: Ctx, portal: Portal, config: SsoConfig, next: string, purpose: { invite?: string }) => Promise<Response>;

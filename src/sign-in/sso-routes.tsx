@@ -4,15 +4,16 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { SignInPage } from "./pages";
 import { signInWays } from "./ways";
-import { readSession, requestDetails, rotateSession, startSession } from "../auth/sessions";
+import { readSession, requestDetails, rotateSession, startSession } from "../request/session-cookie";
 import { REAUTH_WINDOW_MS } from "./reauth";
 import { Card, Layout } from "../web/layout";
-import { auditOriginOf, recordAudit } from "../audit/audit";
+import { auditOriginOf, recordAudit } from "../request/audit";
 import { owedAudit } from "../auth/owed-audits";
 import { getDb } from "../db";
 import { MINUTE } from "../lib/clock";
 import { hmacHex, hmacMatches } from "../lib/encryption";
-import { readsQuery, safeNextPath } from "../lib/validation";
+import { readsQuery } from "../request/validation";
+import { safeNextPath } from "../lib/fields";
 import { countAttempt, LIMITS, retryAfterSeconds, waitMessage } from "../limits/limits";
 import { countFromSource, giveBack, type SourceRules } from "../limits/sign-in-guard";
 import { sourceOf } from "../limits/source";
@@ -30,7 +31,7 @@ import {
   verifyIdToken,
 } from "../sso/oidc";
 import { allowedTenantIds } from "../sso/tenants";
-import { portalPolicy } from "../portal/context";
+import { portalPolicy } from "../request/portal";
 
 const FLOW_LIFETIME_MS = 10 * MINUTE;
 const flowCookie = (portal: Portal) => `edgedesk_sso_${portal}`;

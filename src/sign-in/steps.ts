@@ -137,3 +137,18 @@ export function stageLocation(portal: Portal, stage: SessionStage, next = `/${po
   };
   return stage === "full" ? next : pages[stage];
 }
+
+/**
+ * What confirming identity asks of this person besides the password: their app's code, a mailed
+ * code, or nothing. Where it is nothing, a session that proved only a password from a browser new
+ * to the account may add a mailed code, which it needs before adding a sign-in factor
+ * (SECURITY.md 38: whoever holds a stolen password does not hold the mailbox too, as a rule);
+ * "email_optional" says so.
+ */
+export function secondProofFor(
+  hasApp: boolean,
+  policy: { mfa: { emailOtp: boolean } },
+  passwordOnly = false,
+): "app" | "email" | "email_optional" | "none" {
+  return hasApp ? "app" : policy.mfa.emailOtp ? "email" : passwordOnly ? "email_optional" : "none";
+}

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { portalStub, sessionCookieName } from "../../src/auth/sessions";
+import { portalStub } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { DAY, HOUR, MINUTE } from "../../src/lib/clock";
 import type { PasswordPolicy, Portal } from "../../src/portal/policy";
 import { browser, fakeClock, statusOf } from "../helpers/app";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { auditEvents, devMailbox, roles, users } from "../../src/db/schema";
 import { MINUTE } from "../../src/lib/clock";
 import { browser, type Browser, fakeClock } from "../helpers/app";

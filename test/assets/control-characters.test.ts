@@ -8,7 +8,7 @@ import { applyImport } from "../../src/assets/import-apply";
 import { planImport } from "../../src/assets/import";
 import { ASSET_KIND } from "../../src/assets/kinds";
 import { loadOptions } from "../../src/assets/listing";
-import { requiredText } from "../../src/lib/validation";
+import { requiredText } from "../../src/lib/fields";
 import { tableRows, shown } from "../helpers/html";
 import { seedAssets, signedInAgent } from "../helpers/inventory";
 import { csvOf, dryRun } from "./import-helpers";

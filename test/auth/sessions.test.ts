@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { endAllSessionsOfUser, sessionCookieName } from "../../src/auth/sessions";
+import { endAllSessionsOfUser } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { DAY, HOUR, MINUTE } from "../../src/lib/clock";
 import { browser, fakeClock, statusOf } from "../helpers/app";
 import { signIn } from "../helpers/auth";

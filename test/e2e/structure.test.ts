@@ -52,6 +52,17 @@ function cycles(graph: Map<string, string[]>): string[][] {
 
 /** A route module: it mounts paths on a Hono app and renders what they answer. */
 const ROUTE_MODULE = /(^|\/)(routes|[a-z-]+-routes?)\.tsx?$/;
+/**
+ * What stands between a request and the domain: src/request (cookies, the session's cookie, the
+ * request's origin for audit, validators, middleware) and src/sign-in, the one owner of the
+ * sign-in doors, less its pages and its decisions (steps.ts), which any feature may show or ask.
+ * Only these and route modules take a request's Context.
+ */
+const REQUEST_SIDE = {
+  test: (f: string) => f.startsWith("request/") || (f.startsWith("sign-in/") && !/[/-]pages\.tsx$|\/steps\.ts$/.test(f)),
+};
+/** Hono's request and response API (not its JSX and HTML, which any page may render with). */
+const HONO_REQUEST = /(?:from\s*|import\s*\(?\s*)["'](?:hono(?:\/(?!jsx|html)[^"']*)?|@hono\/[^"']+)["']/;
 
 /**
  * The layering docs/ARCHITECTURE.md draws, as rules over the import graph (paths relative to
@@ -106,7 +117,11 @@ const LAYERS: { name: string; holds: (file: string) => boolean }[] = [
   },
   { name: "identity", holds: (f) => f.startsWith("auth/") || f === "access/auth.ts" },
   { name: "factors", holds: (f) => f.startsWith("factors/") },
-  { name: "features", holds: (f) => !ROUTE_MODULE.test(f) && f !== "app.tsx" && f !== "index.tsx" && !f.startsWith("dev/") },
+  {
+    name: "features",
+    holds: (f) => !ROUTE_MODULE.test(f) && !REQUEST_SIDE.test(f) && f !== "app.tsx" && f !== "index.tsx" && !f.startsWith("dev/"),
+  },
+  { name: "the request side", holds: (f) => REQUEST_SIDE.test(f) },
   { name: "routes and entries", holds: () => true },
 ];
 
@@ -155,9 +170,10 @@ describe("src's module structure", () => {
           ["factors/access-pass.ts", ["account/pages.tsx", "auth/users.ts"]],
           ["auth/pauses.ts", ["limits/limits.ts", "factors/totp.ts"]],
           ["lib/crypto.ts", ["db/index.ts"]],
+          ["account/own-password.ts", ["request/session-cookie.ts", "sign-in/attempts.ts", "sign-in/steps.ts", "sign-in/pages.tsx"]],
         ]),
       ),
-    ).toHaveLength(3);
+    ).toHaveLength(5);
     expect(upwardImports(graph)).toEqual([]);
   });
 
@@ -166,7 +182,7 @@ describe("src's module structure", () => {
   // down, reads a request.
   it("keeps the domain modules, and everything they use, free of Hono", () => {
     const graph = importGraph(sourceFiles("src"));
-    const domain = ["factors/", "limits/", "sso/", "db/"];
+    const domain = ["factors/", "limits/", "sso/", "db/", "auth/", "audit/", "access/", "mail/", "lifecycle/"];
     const starts = [...graph.keys()].filter((f) => domain.some((d) => relative("src", f).startsWith(d)));
     expect(starts.map((f) => relative("src", f))).toEqual(
       expect.arrayContaining([
@@ -175,6 +191,9 @@ describe("src's module structure", () => {
         "factors/passkeys.ts",
         "limits/throttle-notice.ts",
         "sso/oidc.ts",
+        "auth/sessions.ts",
+        "audit/events.ts",
+        "lifecycle/removal.ts",
       ]),
     );
     const usingHono = starts.flatMap((start) => {
@@ -190,6 +209,25 @@ describe("src's module structure", () => {
         .map((f) => `${relative("src", start)} reaches ${relative("src", f)}`);
     });
     expect(usingHono).toEqual([]);
+  });
+
+  // Domain functions take plain values (the database, the clock, the acting person, the input)
+  // and return results; reading the request and shaping the answer is the request side's.
+  it("takes a request's Context only on the request side and in route modules", () => {
+    const reading = (text: string) => HONO_REQUEST.test(text);
+    expect(
+      [
+        'import type { Context } from "hono";',
+        'import { getCookie } from "hono/cookie";',
+        'import { x } from "@hono/zod-validator";',
+      ].every(reading),
+    ).toBe(true);
+    expect(['import type { Child } from "hono/jsx";', 'import { raw } from "hono/html";'].some(reading)).toBe(false);
+    const outside = sourceFiles("src")
+      .map((f) => relative("src", f))
+      .filter((f) => reading(readFileSync(join("src", f), "utf8")))
+      .filter((f) => !ROUTE_MODULE.test(f) && !REQUEST_SIDE.test(f) && f !== "app.tsx" && f !== "index.tsx" && !f.startsWith("dev/"));
+    expect(outside).toEqual([]);
   });
 
   // The route-module rule goes by name, so a module that makes a Hono app must be named as one.
@@ -234,12 +272,12 @@ describe("src's module structure", () => {
   });
 
   // Request bodies and query strings are read only through Hono's validators in
-  // src/lib/validation.ts, which declare their schemas on the route: never the raw body, the whole
+  // src/request/validation.ts, which declare their schemas on the route: never the raw body, the whole
   // query, nor a schema's safeParse on them. (A single query parameter read by name, a notice's
   // key or a `next` path, is checked where it is read: ownValue, safeNextPath, an exact match.)
   it("reads bodies and query strings only through the declared validators", () => {
     const direct = sourceFiles("src")
-      .filter((f) => !f.endsWith("lib/validation.ts"))
+      .filter((f) => !f.endsWith("request/validation.ts"))
       .flatMap((f) =>
         readFileSync(f, "utf8")
           .split("\n")
@@ -261,7 +299,7 @@ describe("src's module structure", () => {
     expect(direct).toEqual([]);
   });
 
-  // Requests query D1 through a D1 session (src/lib/d1-session.ts), which has only
+  // Requests query D1 through a D1 session (src/request/d1-session.ts), which has only
   // prepare() and batch(): nothing in src may call exec() or dump() on a database.
   it("calls nothing on D1 that a D1 session lacks", () => {
     const direct = lines(sourceFiles("src"))

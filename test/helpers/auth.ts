@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import type { Portal } from "../../src/portal/policy";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import type { Browser } from "./app";
 import { latestEmailCode } from "./mfa";
 

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
-import { mintSession, portalStub, sessionCookieName } from "../../src/auth/sessions";
+import { mintSession, portalStub } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import type { Portal } from "../../src/portal/policy";
 
 /**

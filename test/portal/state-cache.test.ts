@@ -5,7 +5,8 @@
 // can tell.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { portalStub, sessionCookieName } from "../../src/auth/sessions";
+import { portalStub } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { countingEnv, noStorageCalls } from "../../src/dev/storage-calls";
 import { portalChangeSettleMs, portalStateTtlMs } from "../../src/portal/state-cache";
 import { browser, fakeClock } from "../helpers/app";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { PORTALS, type Portal } from "../../src/portal/policy";
 import { browser, fakeClock } from "../helpers/app";
 import { makeUser } from "../helpers/factories";

@@ -1,6 +1,6 @@
 // Passkeys as a second factor, checked with a software authenticator (real P-256 keys).
 import { describe, expect, it } from "vitest";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { ACCOUNT_LIMITS } from "../../src/limits/limits";
 import { browser, type Browser, type FakeClock, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { desc, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createDevelopmentApp } from "../../src/dev/app";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { auditEvents, devMailbox, passwordResets, users } from "../../src/db/schema";
 import { MINUTE } from "../../src/lib/clock";
 import type { Portal } from "../../src/portal/policy";

@@ -6,7 +6,8 @@
 import { and, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
-import { portalStub, sessionCookieName } from "../../src/auth/sessions";
+import { portalStub } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { auditEvents, passkeys, users } from "../../src/db/schema";
 import { ACCOUNT_LIMITS } from "../../src/limits/limits";
 import { USER_NOT_VERIFIED } from "../../src/factors/passkeys";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createDevelopmentApp } from "../../src/dev/app";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { browser, fakeClock } from "../helpers/app";
 import { makeAdmin, makeContact } from "../helpers/factories";
 import { PORTALS } from "../../src/portal/policy";

@@ -12,7 +12,7 @@ import { REAUTH_WINDOW_MS } from "../../src/sign-in/reauth";
 import { portalStub } from "../../src/auth/sessions";
 import { userStub } from "../../src/auth/user-object";
 import { DAY, MINUTE } from "../../src/lib/clock";
-import { declaredInputs } from "../../src/lib/validation";
+import { declaredInputs } from "../../src/request/validation";
 import type { Portal } from "../../src/portal/policy";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { auditEvents, passkeyChallenges } from "../../src/db/schema";
 import { MINUTE } from "../../src/lib/clock";
 import { randomToken } from "../../src/lib/crypto";

@@ -3,7 +3,7 @@
 // Entra's errors told in words a person can act on.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from "vitest";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { auditEvents } from "../../src/db/schema";
 import { JWKS_REFETCH_BUDGET } from "../../src/sso/jwks";
 import { browser, fakeClock } from "../helpers/app";

@@ -4,7 +4,7 @@
 // them. Single use, expiring, never onto another person's Microsoft account, and audited.
 import { desc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { auditEvents, devMailbox, ssoIdentities, ssoInvitations } from "../../src/db/schema";
 import { HOUR } from "../../src/lib/clock";
 import { browser, type Browser, fakeClock, type FakeClock } from "../helpers/app";

@@ -4,7 +4,7 @@
 // cookie carried and moved on after a write, and a malformed one refused without harm.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BOOKMARK } from "../../src/lib/d1-session";
+import { BOOKMARK } from "../../src/request/d1-session";
 import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin } from "../helpers/factories";

@@ -4,7 +4,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { desc, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { sessionCookieName } from "../../src/auth/sessions";
+import { sessionCookieName } from "../../src/request/session-cookie";
 import { userStub } from "../../src/auth/user-object";
 import { newId } from "../../src/lib/crypto";
 import { auditEvents } from "../../src/db/schema";

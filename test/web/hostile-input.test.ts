@@ -5,7 +5,7 @@
 // person can read.
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDevelopmentApp } from "../../src/dev/app";
-import { declaredInputs, declaredTarget } from "../../src/lib/validation";
+import { declaredInputs, declaredTarget } from "../../src/request/validation";
 import type { z } from "zod";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";

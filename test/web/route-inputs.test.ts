@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createDevelopmentApp } from "../../src/dev/app";
-import { declaredInputs, readsForm, readsFormLists, readsJson, readsNothing, readsQuery } from "../../src/lib/validation";
+import { declaredInputs, readsForm, readsFormLists, readsJson, readsNothing, readsQuery } from "../../src/request/validation";
 
 const nameForm = z.object({ name: z.string().max(10, "Names are at most 10 characters.") });
 const tagsForm = z.object({ tags: z.union([z.string(), z.array(z.string())]) });

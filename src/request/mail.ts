@@ -2,10 +2,11 @@
 // they cause in one batch, and start sending once its response is on its way.
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { type AuditEntry, auditInsert, auditOriginOf } from "../audit/audit";
+import { auditOriginOf } from "./audit";
+import { type AuditEntry, auditInsert } from "../audit/events";
 import { getDb } from "../db";
-import { afterResponse } from "../lib/background";
-import { deliverQueued, type Notice, storeWithNotices } from "./outbox";
+import { afterResponse } from "./background";
+import { deliverQueued, type Notice, storeWithNotices } from "../mail/outbox";
 
 /** Start sending what a request queued once its response is on its way. */
 export async function sendAfterResponse(c: Context<AppEnv>, ids: readonly string[]): Promise<void> {

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Portal } from "../portal/policy";
-import { clearSessionCookie, readSession } from "./sessions";
-import type { SessionStage } from "./user-do";
+import { clearSessionCookie, readSession } from "./session-cookie";
+import type { SessionStage } from "../auth/user-do";
 
 /** What a person signed out by "Immediately" reads: why, and nothing more. */
 export const POLICY_APPLIED = "Your administrator changed the sign-in settings, so you need to sign in again.";

@@ -2,9 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { getDb } from "../db";
 import { auditEvents } from "../db/schema";
-import type { AuditEntry, AuditOrigin } from "./events";
-
-export { AUDIT_EVENTS, type AuditEntry, type AuditEvent, type AuditOrigin, auditInsert } from "./events";
+import type { AuditEntry, AuditOrigin } from "../audit/events";
 
 /** The origin of an event a request causes. */
 export function auditOriginOf(c: Context<AppEnv>): AuditOrigin {

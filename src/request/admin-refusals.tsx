@@ -1,14 +1,14 @@
 // The access rule's refusals on the admin pages: audited (who tried what on whom), then shown.
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { actorOf } from "../access/guard";
+import { actorOf } from "./guard";
 import { mayManagePerson } from "../access/grants";
-import { recordAudit } from "../audit/audit";
+import { recordAudit } from "./audit";
 import { getDb } from "../db";
 import { ErrorMessage } from "../web/layout";
-import { holderOf, type Result } from "./agents";
+import { holderOf, type Result } from "../admin/agents";
 import { findUserById } from "../auth/users";
-import { AdminFrame } from "./pages";
+import { AdminFrame } from "../admin/pages";
 
 type Ctx = Context<AppEnv>;
 

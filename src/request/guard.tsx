@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import { Card, Layout } from "../web/layout";
-import type { Holder } from "./grants";
-import { hasPermission, PERMISSIONS, type Permission } from "./permissions";
+import type { Holder } from "../access/grants";
+import { hasPermission, PERMISSIONS, type Permission } from "../access/permissions";
 
 /** The signed-in agent as the access rule (./grants.ts) sees them. */
 export function actorOf(c: Context<AppEnv>): Holder {

@@ -2,9 +2,9 @@
 // (src/portal/state-cache.ts), with the request's clock.
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import type { Portal, PortalPolicy } from "./policy";
-import type { PortalState } from "./portal-do";
-import type { PortalWriter } from "./state-cache";
+import type { Portal, PortalPolicy } from "../portal/policy";
+import type { PortalState } from "../portal/portal-do";
+import type { PortalWriter } from "../portal/state-cache";
 
 export function portalState(c: Context<AppEnv>, portal: Portal): Promise<PortalState> {
   return c.var.portals.read(c.env, portal, c.var.clock);
