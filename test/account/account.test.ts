@@ -9,7 +9,7 @@ import { signIn } from "../helpers/auth";
 import { makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 import { writePortalPolicy } from "../helpers/portal";
-import { fieldErrors, shown } from "../helpers/html";
+import { fieldErrors, findAll, labelled, shown, textIn } from "../helpers/html";
 
 async function setPasswordPolicy(portal: Portal, change: Partial<PasswordPolicy>) {
   const current = await portalStub(env, portal).getPolicy();
@@ -67,7 +67,7 @@ describe("changing one's own password on My account", () => {
     const client = browser({ clock });
     const { manualKey } = await enrollThroughPages(client, "agent", agent, clock);
     const page = await (await client.get("/agent/account")).text();
-    expect(page).toMatch(/<label for="field-code">Authentication code<\/label>/);
+    expect(labelled(page, "Authentication code")?.getAttribute("id")).toBe("field-code");
     const noCode = await client.post("/agent/account/password", {
       current: agent.password,
       password: "another sturdy phrase",
@@ -180,16 +180,18 @@ describe("active sessions", () => {
     for (const b of [here, phone, tablet]) await signIn(b, "agent", agent);
 
     const page = await (await here.get("/agent/account")).text();
-    expect(page.match(/data-testid="session-row"/g)).toHaveLength(3);
+    const rows = findAll(page, 'tr[data-testid="session-row"]');
+    expect(rows).toHaveLength(3);
     for (const text of ["Edge on Windows", "Chrome on Android", "Safari on iOS", "203.0.113.11", "This device"])
       expect(page).toContain(text);
 
-    const phoneId = [...page.matchAll(/action="\/agent\/account\/sessions\/(ses_[a-z2-7]+)\/revoke"/g)].map((m) => m[1]!);
-    expect(phoneId).toHaveLength(3);
+    // Each row's Sign out posts to that session's own address.
+    const revokeIds = rows.map(
+      (row) => /^\/agent\/account\/sessions\/(ses_[a-z2-7]+)\/revoke$/.exec(row.querySelector("form")?.getAttribute("action") ?? "")?.[1],
+    );
+    expect(new Set(revokeIds.filter(Boolean)).size).toBe(3);
     // Find the phone's row and sign it out.
-    const rows = page.split('data-testid="session-row"').slice(1);
-    const phoneRow = rows.find((r) => r.includes("203.0.113.11"))!;
-    const id = /sessions\/(ses_[a-z2-7]+)\/revoke/.exec(phoneRow)![1]!;
+    const id = revokeIds[rows.findIndex((row) => textIn(row).includes("203.0.113.11"))]!;
     const one = await here.post(`/agent/account/sessions/${id}/revoke`);
     await one.text();
     expect(one.headers.get("Location")).toBe("/agent/account?done=one");

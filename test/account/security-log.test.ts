@@ -3,16 +3,13 @@ import { describe, expect, it } from "vitest";
 import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent } from "../helpers/factories";
+import { tableRows } from "../helpers/html";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 
 const FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
 
-function logRows(html: string): string[][] {
-  const table = /data-testid="security-log"[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? "";
-  return [...table.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((row) =>
-    [...row[1]!.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((cell) => cell[1]!.replaceAll("&#39;", "'")),
-  );
-}
+/** The log's rows, each cell under its heading as the person reads it. */
+const logRows = (html: string) => tableRows(html, "security-log");
 
 describe("the personal security log", () => {
   it("shows sign-ins with device and IP, failed codes, MFA changes, recovery codes used and viewed, and sessions revoked, newest first", async () => {
@@ -52,7 +49,7 @@ describe("the personal security log", () => {
     await signIn(later, "agent", agent);
     const rows = logRows(await (await later.get("/agent/account")).text());
     // Each sign-in here is from a browser the person had not used, so each is told.
-    expect(rows.map((r) => r[1])).toEqual([
+    expect(rows.map((r) => r["What happened"])).toEqual([
       "Signed in from a new browser (Firefox on Windows): you were emailed",
       "Signed in with a password",
       "Two-step verification reset by Ada Admin",
@@ -67,16 +64,18 @@ describe("the personal security log", () => {
       "Signed in (password and app set-up)",
       "Authenticator app set up",
     ]);
-    expect(rows[1]!.slice(2)).toEqual(["Firefox on Windows", "203.0.113.52"]);
-    expect(rows[2]!.slice(2)).toEqual(["—", "—"]); // an admin's action: not the person's device
-    expect(rows[6]!.slice(2)).toEqual(["Firefox on Windows", "203.0.113.51"]);
-    expect(rows[0]![0]).toMatch(/^2026-11-22 09:0\d$/);
+    expect(rows[1]).toMatchObject({ Device: "Firefox on Windows", "IP address": "203.0.113.52" });
+    expect(rows[2]).toMatchObject({ Device: "—", "IP address": "—" }); // an admin's action: not the person's device
+    expect(rows[6]).toMatchObject({ Device: "Firefox on Windows", "IP address": "203.0.113.51" });
+    expect(rows[0]!["When (UTC)"]).toMatch(/^2026-11-22 09:0\d$/);
 
     // Someone else's log holds none of it.
     const stranger = await makeAgent();
     const strangerClient = browser({ clock });
     await signIn(strangerClient, "agent", stranger);
-    expect(logRows(await (await strangerClient.get("/agent/account")).text()).map((r) => r[1])).toEqual(["Signed in with a password"]);
+    expect(logRows(await (await strangerClient.get("/agent/account")).text()).map((r) => r["What happened"])).toEqual([
+      "Signed in with a password",
+    ]);
   });
 });
 

@@ -14,6 +14,7 @@ import { groupMembers, roles, ssoInvitations, temporaryAccessPasses, users } fro
 import { browser, type Browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { db, makeAgent } from "../helpers/factories";
+import { cellText } from "../helpers/html";
 import { makeGroup } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
@@ -74,8 +75,7 @@ async function post(client: Browser, path: string, form: Record<string, string |
   const response = await client.request(path, { method: "POST", body });
   const text = await response.text();
   expect(answers, `${path} answered ${response.status}`).toContain(response.status);
-  if (response.status === 403)
-    expect(text.replace(/<[^>]+>/g, " ")).toMatch(/[Yy]ou (cannot|don't)|Only an Administrator|Your role does not include/);
+  if (response.status === 403) expect(cellText(text)).toMatch(/[Yy]ou (cannot|don't)|Only an Administrator|Your role does not include/);
   return response.status;
 }
 

@@ -12,7 +12,7 @@ import { ASSET_KIND } from "../../src/assets/kinds";
 import { undoBatch } from "../../src/assets/undo";
 import { type Browser, fakeClock } from "../helpers/app";
 import { makeAgent } from "../helpers/factories";
-import { cellText, tableRows, shown } from "../helpers/html";
+import { button, formFields, shown, tableRows, textOf } from "../helpers/html";
 import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 import { apply, csvOf, dryRun } from "./import-helpers";
@@ -89,7 +89,7 @@ describe("a bulk change written at once", () => {
 
     const own = await client.get(`/agent/assets/bulk/${batchId}`);
     expect(own.status).toBe(200);
-    expect(cellText(/<p data-testid="batch-summary"[^>]*>([\s\S]*?)<\/p>/.exec(await own.text())![1]!)).toBe(
+    expect(textOf(await own.text(), '[data-testid="batch-summary"]')).toBe(
       `${author.name} set Managed By Group on 3 assets at 2026-11-22 09:00 UTC.`,
     );
 
@@ -105,12 +105,14 @@ describe("a bulk change written at once", () => {
         After: groupName,
       })),
     );
-    const form = /<form method="post" action="([^"]*\/undo)"[^>]*>([\s\S]*?)<\/form>/.exec(html)!;
-    expect(form[1]).toBe(`/agent/assets/bulk/${batchId}/undo`);
-    expect(form[2]).toContain('<input type="hidden" name="return" value="/agent/assets?q=Shown"/>');
-    expect(form[2]).toContain(">Undo this change</button>");
+    // Undo posts the change's own address, and brings the person back to the list they came from.
+    const form = button(html, "Undo this change")?.closest("form");
+    expect(form?.getAttribute("method")).toBe("post");
+    expect(form?.getAttribute("action")).toBe(`/agent/assets/bulk/${batchId}/undo`);
+    expect(form!.querySelector('input[name="return"]')?.getAttribute("type")).toBe("hidden");
+    expect(formFields(form!)).toEqual([["return", "/agent/assets?q=Shown"]]);
 
-    const undo = await theirs.post(form[1]!, { return: "/agent/assets?q=Shown" });
+    const undo = await theirs.post(form!.getAttribute("action")!, { return: "/agent/assets?q=Shown" });
     expect(undo.status).toBe(200);
     expect(await shown(undo)).toContain("Undone: 3 restored.");
     expect((await records(ids)).every((r) => r.group_id === null && r.version === 3)).toBe(true);
@@ -175,9 +177,7 @@ describe("an import", () => {
     const page = await theirs.get(`/agent/assets/bulk/${batchId}`);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(cellText(/<p data-testid="batch-summary"[^>]*>([\s\S]*?)<\/p>/.exec(html)![1]!)).toBe(
-      `${author.name} imported 2 assets from a CSV file at 2026-11-22 09:00 UTC.`,
-    );
+    expect(textOf(html, '[data-testid="batch-summary"]')).toBe(`${author.name} imported 2 assets from a CSV file at 2026-11-22 09:00 UTC.`);
     expect(tableRows(html, "batch-changes")).toEqual([
       { Asset: "Imported seen", Field: "Created", Before: "—", After: "Imported seen" },
       { Asset: "Seenimport 00001", Field: "Impact", Before: "Low", After: "High" },

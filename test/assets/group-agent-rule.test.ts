@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { Browser } from "../helpers/app";
 import { makeAgent } from "../helpers/factories";
 import { makeGroup, seedAssets, signedInAgent } from "../helpers/inventory";
-import { cellText, tableRows, shown } from "../helpers/html";
+import { cellText, definitions, formFields, labelled, shown, tableRows, textOf } from "../helpers/html";
 import { apply, csvOf, dryRun } from "./import-helpers";
 import { pick, random, type Rand } from "../helpers/random";
 
@@ -127,7 +127,7 @@ const inlineStep: Step = async (client, world, rand) => {
   const html = await response.text();
   const body = cellText(html);
   // The row's own status line, as the person reads it beside the row.
-  const statusLine = cellText(/<span role="status"[^>]*>([^<]*)<\/span>/.exec(html)?.[1] ?? "");
+  const statusLine = textOf(html, 'span[role="status"]') ?? "";
   let expected: State = before;
   if (field === "impact") expected = { ...before, impact: value!, version: before.version + 1 };
   else if (field === "group" && value !== before.group) expected = world.moveToGroup(before, value);
@@ -238,8 +238,9 @@ const formStep: Step = async (client, world, rand) => {
   );
   // The agent as the edit page shows it chosen: what a browser sends back for a field nobody touched.
   const editPage = await (await client.get(`/agent/assets/${asset.id}/edit`)).text();
-  const agentSelect = /<select id="field-agent"[^>]*>([\s\S]*?)<\/select>/.exec(editPage)![1]!;
-  const shownAgent = /<option value="([^"]*)" selected=""/.exec(agentSelect)?.[1] ?? "";
+  const agentSelect = labelled(editPage, "Managed By Agent");
+  expect(agentSelect?.getAttribute("id")).toBe("field-agent");
+  const shownAgent = new Map(formFields(agentSelect!.closest("form")!)).get("agent") ?? "";
   const form = {
     rowVersion: String(state.version),
     name: asset.name,
@@ -341,8 +342,9 @@ async function agree(client: Browser, world: World, log: string[]) {
       Impact: model.impact[0]!.toUpperCase() + model.impact.slice(1),
     });
     const detail = await (await client.get(`/agent/assets/${asset.id}`)).text();
-    expect(cellText(/<dt>Managed By Group<\/dt><dd>([\s\S]*?)<\/dd>/.exec(detail)![1]!), why()).toBe(group);
-    expect(cellText(/<dt>Managed By Agent<\/dt><dd>([\s\S]*?)<\/dd>/.exec(detail)![1]!), why()).toBe(agent);
+    const shownOnDetail = new Map(definitions(detail));
+    expect(shownOnDetail.get("Managed By Group"), why()).toBe(group);
+    expect(shownOnDetail.get("Managed By Agent"), why()).toBe(agent);
     expect(exported.get(asset.name), why()).toMatchObject({
       "Managed By Group": model.group ? group : "",
       "Managed By Agent": model.agent ? agent : "",

@@ -2,6 +2,7 @@
 // every field the page put in it (the file, and whatever the page says about when it was checked).
 import Papa from "papaparse";
 import type { Browser } from "../helpers/app";
+import { findAll, formFields } from "../helpers/html";
 
 export const csvOf = (rows: (string | null)[][]) => Papa.unparse(rows, { newline: "\r\n" });
 
@@ -12,16 +13,12 @@ export async function dryRun(client: Browser, csv: string, path = "/agent/assets
   return { status: response.status, html: await response.text() };
 }
 
-const decoded = (text: string) =>
-  text.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
-
 /** The fields of the dry run's Apply form, as a browser would send them. */
 export function applyFields(html: string): Record<string, string> {
-  const form = /<form[^>]*action="[^"]*\/import\/apply"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+  const form = findAll(html, "form").find((f) => /\/import\/apply$/.test(f.getAttribute("action") ?? ""));
   if (!form) throw new Error("the page has no Apply form");
-  const fields: Record<string, string> = {};
-  for (const m of form[1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields[m[1]!] = decoded(m[2]!);
-  fields.csv = decoded(/<textarea name="csv"[^>]*>([\s\S]*?)<\/textarea>/.exec(form[1]!)![1]!);
+  const fields = Object.fromEntries(formFields(form));
+  if (fields.csv === undefined) throw new Error("the Apply form carries no file");
   return fields;
 }
 

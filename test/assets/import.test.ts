@@ -294,13 +294,14 @@ describe("applying and undoing an import", () => {
     const dry = await dryRun(client, csv);
     const { client: colleague } = await signedInAgent();
     const theirs = await dryRun(colleague, csv);
-    const sig = /name="checked_sig" value="([^"]+)"/.exec(dry.html)?.[1] ?? "";
+    const { checked_sig: sig = "", checked_at: checkedAt } = applyFields(dry.html);
+    expect(checkedAt).toMatch(/^\d+$/);
     const flipped = sig.replace(/.$/, (ch) => (ch === "0" ? "1" : "0"));
     const before = await assetCount();
     const cases: [string, Record<string, string | undefined>, string?][] = [
       ["no proof", { checked_sig: undefined }],
       ["a proof with one digit changed", { checked_sig: flipped }],
-      ["an earlier dry-run time", { checked_at: String(Number(/name="checked_at" value="(\d+)"/.exec(dry.html)![1]) - 1) }],
+      ["an earlier dry-run time", { checked_at: String(Number(checkedAt) - 1) }],
       ["other counts", { expect: "0:0" }],
       [
         "another file",

@@ -7,14 +7,16 @@ import { countingEnv, noStorageCalls } from "../../src/dev/storage-calls";
 import { browser, type Browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAgent } from "../helpers/factories";
-import { columnHeadings, shown, tableRows } from "../helpers/html";
+import { columnHeadings, find, findAll, links, shown, tableRows } from "../helpers/html";
 import { makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
 
-const checkedIds = (html: string) => [...html.matchAll(/<input type="checkbox" name="ids" value="([^"]+)"[^>]*checked/g)].map((m) => m[1]);
+/** The rows whose box is ticked, by id. */
+const checkedIds = (html: string) => findAll(html, 'input[type="checkbox"][name="ids"][checked]').map((box) => box.getAttribute("value"));
+/** The ids the bulk form carries for rows selected on other pages, which no box on this page shows. */
 const keptIds = (html: string) =>
-  [...html.matchAll(/<input type="hidden" name="ids" value="([^"]+)" data-kept-selection/g)].map((m) => m[1]);
+  findAll(html, 'input[type="hidden"][name="ids"][data-kept-selection]').map((kept) => kept.getAttribute("value"));
 const parse = (csv: string) => Papa.parse<Record<string, string>>(csv.replace(/^\uFEFF/, ""), { header: true, skipEmptyLines: true });
 
 async function post(client: Browser, path: string, pairs: [string, string][]) {
@@ -26,9 +28,16 @@ describe("bulk changes that say what they left alone", () => {
     const { client } = await signedInAgent();
     await seedAssets(2, { prefix: "Nojs" });
     const html = await (await client.get("/agent/assets?q=Nojs")).text();
-    const bar = /<form id="bulk"[^>]*>/.exec(html)![0];
-    expect(bar).not.toContain("hidden");
-    for (const field of ["group", "agent", "location"]) expect(html).toMatch(new RegExp(`<div class="field" data-bulk-value="${field}">`));
+    // Nothing in the markup hides the bar or its fields: neither they nor anything around them is hidden.
+    const bar = find(html, "form#bulk");
+    expect(bar).not.toBeNull();
+    expect(bar!.closest("[hidden], [aria-hidden=true]")).toBeNull();
+    expect(bar!.getAttribute("class")).not.toMatch(/hidden/);
+    for (const field of ["group", "agent", "location"]) {
+      const value = bar!.querySelector(`[data-bulk-value="${field}"]`);
+      expect(value?.getAttribute("class"), field).toBe("field");
+      expect(value?.closest("[hidden]"), field).toBeNull();
+    }
     // The count and Clear belong to the script's version; without it they stay hidden.
     expect(html).toContain('<p class="bulk-selection" hidden="" data-bulk-summary="true">');
   });
@@ -102,8 +111,8 @@ describe("bulk changes that say what they left alone", () => {
       ...chosen.map((id) => ["ids", id] as [string, string]),
     ];
     const done = await (await post(client, "/agent/assets/bulk/apply", pairs)).text();
-    const back = /href="([^"]*reselect=[^"]+)"/.exec(done)![1]!.replaceAll("&amp;", "&");
-    expect(done).toContain("Back to Assets, same rows selected");
+    const back = links(done).find((link) => link.text === "Back to Assets, same rows selected")!.href;
+    expect(back).toMatch(/[?&]reselect=[^&]+/);
     const list = await (await client.get(back)).text();
     expect(checkedIds(list)).toEqual([ids[0], ids[1]]);
     expect(keptIds(list)).toEqual([ids[54]]);

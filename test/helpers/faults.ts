@@ -39,7 +39,7 @@ export function faultyD1(
     queries.set(proxy, query);
     return proxy;
   };
-  // The app runs its queries in a D1 session (src/lib/d1-session.ts): the session fails alike.
+  // The app runs its queries in a D1 session (src/request/d1-session.ts): the session fails alike.
   const wrapDatabase = <T extends D1Database | D1DatabaseSession>(database: T): T =>
     new Proxy(database, {
       get(target, prop) {

@@ -7,8 +7,13 @@ type Node = { nodeType: number; textContent: string | null; childNodes: ArrayLik
 type Element = Node & {
   tagName: string;
   getAttribute(name: string): string | null;
+  hasAttribute(name: string): boolean;
   querySelector(selector: string): Element | null;
   querySelectorAll(selector: string): ArrayLike<Element>;
+  closest(selector: string): Element | null;
+  cloneNode(deep: true): Element;
+  remove(): void;
+  ownerDocument: { querySelectorAll(selector: string): ArrayLike<Element> };
   innerHTML: string;
   content?: Element;
 };
@@ -144,4 +149,122 @@ export function fieldErrors(html: string): Record<string, string> {
     found[id] = text;
   }
   return found;
+}
+
+/** The first element matching `selector`, as a browser builds it; null when there is none. */
+export function find(html: string, selector: string): Element | null {
+  return parsePage(html).querySelector(selector);
+}
+
+/** Every element matching `selector`, in the order a person meets them on the page. */
+export function findAll(html: string, selector: string): Element[] {
+  return Array.from(parsePage(html).querySelectorAll(selector));
+}
+
+/** What a person reads in an element already found: tags dropped, entities decoded, a dropdown's chosen option. */
+export function textIn(element: Element): string {
+  return squash(visibleText(element));
+}
+
+/** An attribute value as a CSS selector's string, so an id or a label with quotes still finds its element. */
+const quoted = (value: string) => `"${value.replace(/["\\]/g, "\\$&")}"`;
+
+const CONTROLS = "input, select, textarea, button";
+const LABELABLE = new Set(["button", "input", "meter", "output", "progress", "select", "textarea"]);
+
+/** A label's words as a person reads them, without the value of a control it wraps. */
+function labelWords(label: Element): string {
+  const words = label.cloneNode(true);
+  for (const control of Array.from(words.querySelectorAll(CONTROLS))) control.remove();
+  return squash(visibleText(words));
+}
+
+/** The control a label names (its `for`, or the control it wraps), found by the label's words; null when none reads so. */
+export function labelled(html: string, labelText: string): Element | null {
+  const page = parsePage(html);
+  const label = Array.from(page.querySelectorAll("label")).find((l) => labelWords(l) === labelText);
+  if (!label) return null;
+  const target = label.getAttribute("for");
+  const control = target === null ? label.querySelector(CONTROLS) : page.querySelector(`[id=${quoted(target)}]`);
+  if (!control || !LABELABLE.has(control.tagName.toLowerCase())) return null;
+  return control.tagName.toLowerCase() === "input" && control.getAttribute("type")?.toLowerCase() === "hidden" ? null : control;
+}
+
+/** A button's name: its aria-label when it has one (what a screen reader says), else the words on it. */
+const buttonName = (b: Element) =>
+  squash(b.getAttribute("aria-label") ?? (b.tagName.toLowerCase() === "input" ? (b.getAttribute("value") ?? "") : visibleText(b)));
+
+/** The button a person presses, found by its name (its words, or the aria-label a screen reader says); null when none. */
+export function button(html: string, name: string): Element | null {
+  return findAll(html, "button, input[type=submit], input[type=button], input[type=reset]").find((b) => buttonName(b) === name) ?? null;
+}
+
+/** A dropdown's options as a person meets them: the words, the value it sends, whether it is the chosen one, whether it can be chosen. */
+export function optionsOf(select: Element): { value: string; text: string; selected: boolean; disabled: boolean }[] {
+  return Array.from(select.querySelectorAll("option")).map((option) => ({
+    value: option.getAttribute("value") ?? squash(option.textContent ?? ""),
+    text: squash(option.textContent ?? ""),
+    selected: option.hasAttribute("selected"),
+    disabled: option.hasAttribute("disabled") || option.closest("optgroup[disabled]") !== null,
+  }));
+}
+
+/** The items of the list `selector` finds, each as a person reads it, in order; a page without that list fails loudly. */
+export function listItems(html: string, selector: string): string[] {
+  const list = parsePage(html).querySelector(selector);
+  if (!list) throw new Error(`no list ${selector}`);
+  return Array.from(list.querySelectorAll(":scope > li")).map((li) => squash(visibleText(li)));
+}
+
+/** Each term of the description lists `selector` finds, with the definition a person reads beside it, in page order. */
+export function definitions(html: string, selector = "dl"): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const list of Array.from(parsePage(html).querySelectorAll(selector))) {
+    let term = "";
+    for (const item of Array.from(list.querySelectorAll("dt, dd"))) {
+      if (item.tagName.toLowerCase() === "dt") term = squash(visibleText(item));
+      else pairs.push([term, squash(visibleText(item))]);
+    }
+  }
+  return pairs;
+}
+
+/** Every form on the page: where it sends (its action and method) and the names of the buttons in it that send it. */
+export function forms(html: string): { action: string; method: string; buttons: string[] }[] {
+  return findAll(html, "form").map((form) => ({
+    action: form.getAttribute("action") ?? "",
+    method: (form.getAttribute("method") ?? "get").toLowerCase(),
+    buttons: Array.from(form.querySelectorAll("button:not([type=button]):not([type=reset]), input[type=submit]")).map(buttonName),
+  }));
+}
+
+/** What a browser sends for the form as it stands, no button pressed: each enabled named control of it (form= too), in order. */
+export function formFields(form: Element): [string, string][] {
+  const id = form.getAttribute("id");
+  const owned = Array.from(form.ownerDocument.querySelectorAll("input, select, textarea")).filter((control) =>
+    control.hasAttribute("form") ? id !== null && control.getAttribute("form") === id : control.closest("form") === form,
+  );
+  const fields: [string, string][] = [];
+  for (const control of owned) {
+    const name = control.getAttribute("name");
+    if (!name || control.hasAttribute("disabled") || control.closest("fieldset[disabled]")) continue;
+    const tag = control.tagName.toLowerCase();
+    if (tag === "select") {
+      // A browser's choice: the options marked (the last, for a single choice), else the first it may choose; a disabled one is not sent.
+      const options = optionsOf(control);
+      const marked = options.filter((o) => o.selected);
+      const multiple = control.hasAttribute("multiple");
+      const chosen = multiple ? marked : marked.length ? marked.slice(-1) : options.filter((o) => !o.disabled).slice(0, 1);
+      for (const o of chosen) if (!o.disabled) fields.push([name, o.value]);
+    } else if (tag === "textarea") {
+      // The parser drops a newline right after <textarea>; the rest is the text, its entities decoded.
+      fields.push([name, decoded(control.textContent ?? "").replace(/^\n/, "")]);
+    } else {
+      const type = (control.getAttribute("type") ?? "text").toLowerCase();
+      if (["submit", "image", "button", "reset", "file"].includes(type)) continue;
+      if ((type === "checkbox" || type === "radio") && !control.hasAttribute("checked")) continue;
+      fields.push([name, control.getAttribute("value") ?? (type === "checkbox" || type === "radio" ? "on" : "")]);
+    }
+  }
+  return fields;
 }

@@ -10,6 +10,7 @@ import { timeStep } from "../../src/factors/totp";
 import type { MfaPolicy, Portal } from "../../src/portal/policy";
 import type { Browser, FakeClock } from "./app";
 import { db } from "./factories";
+import { findAll, listItems, textIn, textOf } from "./html";
 import { writePortalPolicy } from "./portal";
 
 /** Set a portal's MFA policy directly (for tests that are not about the settings page). */
@@ -36,15 +37,18 @@ export async function mailCount(to: string): Promise<number> {
   return (await db().select().from(devMailbox).where(eq(devMailbox.to, to))).length;
 }
 
+/** The text a person reads in the element with this data-testid (a key to type, a count). */
 export function extract(html: string, testId: string): string {
-  const match = new RegExp(`data-testid="${testId}"[^>]*>([\\s\\S]*?)</`).exec(html);
-  expect(match, `no element with data-testid="${testId}"`).toBeTruthy();
-  return match![1]!;
+  const text = textOf(html, `[data-testid="${testId}"]`);
+  expect(text, `no element with data-testid="${testId}"`).not.toBeNull();
+  return text!;
 }
 
+/** The recovery codes a page lists, one to an item, each as the code a person copies. */
 export function recoveryCodesIn(html: string): string[] {
-  const list = /data-testid="recovery-codes"[^>]*>([\s\S]*?)<\/ol>/.exec(html)![1]!;
-  return [...list.matchAll(/<li><code>([^<]+)<\/code><\/li>/g)].map((m) => m[1]!);
+  const codes = listItems(html, '[data-testid="recovery-codes"]');
+  expect(findAll(html, '[data-testid="recovery-codes"] > li > code').map(textIn), "each item is one code, set as code").toEqual(codes);
+  return codes;
 }
 
 export async function postPassword(client: Browser, portal: Portal, user: { email: string; password: string }) {

@@ -6,7 +6,7 @@ import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeContact } from "../helpers/factories";
 import { writePortalPolicy } from "../helpers/portal";
-import { fieldErrors, shown } from "../helpers/html";
+import { fieldErrors, labelled, shown } from "../helpers/html";
 
 const ROOT = "/agent/settings/security/contacts";
 
@@ -103,8 +103,12 @@ describe("Password Requirements and Session Configuration tabs", () => {
       minLength: "Minimum length must be a whole number from 8 to 128.",
       reuseCount: "Reuse restriction must be a whole number from 0 to 24.",
     });
-    expect(html).toMatch(/id="field-expiryDays"[^>]*value="30"|value="30"[^>]*id="field-expiryDays"/);
-    expect(html).toMatch(/id="field-requireDigit"[^>]*checked/);
+    const expiry = labelled(html, "Expiration period (days)");
+    expect(expiry?.getAttribute("id")).toBe("field-expiryDays");
+    expect(expiry?.getAttribute("value")).toBe("30");
+    const digit = labelled(html, "At least one digit");
+    expect(digit?.getAttribute("id")).toBe("field-requireDigit");
+    expect(digit?.hasAttribute("checked")).toBe(true);
   });
 
   it("saves session timeouts in minutes and hours", async () => {

@@ -15,7 +15,7 @@ import { signIn } from "../helpers/auth";
 import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, extract, postPassword, setMfa, totpCode } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
-import { cellText, links, shown } from "../helpers/html";
+import { cellText, labelled, links, optionsOf, shown } from "../helpers/html";
 
 async function signedInAdmin(clock: FakeClock, roleId?: string) {
   const admin = roleId ? await makeAgent({ roleId }) : await makeAdmin();
@@ -33,8 +33,12 @@ async function issuePass(client: Browser, personId: string, minutes = "60") {
   const html = await response.text();
   expect(response.status, cellText(html).slice(0, 300)).toBe(200);
   expect(response.headers.get("Cache-Control")).toBe("no-store");
-  const pass = /data-testid="access-pass"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*data-testid="access-pass"/.exec(html);
-  return (pass![1] ?? pass![2])!;
+  // The pass is in a read-only box, labelled, for the admin to copy.
+  const box = labelled(html, "Temporary access pass");
+  expect(box?.hasAttribute("readonly")).toBe(true);
+  const pass = box!.getAttribute("value");
+  expect(pass).toBeTruthy();
+  return pass!;
 }
 
 /** A contact with the authenticator app set up; returns them and their app's key. */
@@ -77,7 +81,7 @@ describe("issuing a temporary access pass", () => {
     expect(panel).toContain(`href="/agent/admin/people/${contact.id}/access-pass"`);
     const form = await (await client.get(`/agent/admin/people/${contact.id}/access-pass`)).text();
     expect(cellText(form)).toContain("Works for");
-    expect(form).toMatch(/<option value="60" selected="">1 hour<\/option>/);
+    expect(optionsOf(labelled(form, "Works for")!)).toContainEqual({ value: "60", text: "1 hour", selected: true, disabled: false });
 
     const pass = await issuePass(client, contact.id);
     expect(pass).toMatch(/^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/);

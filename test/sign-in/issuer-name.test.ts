@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { keyUri } from "../../src/factors/totp";
 import { browser, fakeClock } from "../helpers/app";
 import { makeContact } from "../helpers/factories";
-import { cellText, shown } from "../helpers/html";
+import { find, findAll, shown, textIn, textOf } from "../helpers/html";
 import { enrollThroughPages, extract, postPassword, setMfa, totpCode } from "../helpers/mfa";
 
 const ISSUER = "RTX Solutions – Agent App";
@@ -67,10 +67,10 @@ describe("the Issuer Name", () => {
     const added = readQrCode(page);
     expect(added.issuer).toBe(ISSUER);
     expect(added.label).toBe(contact.email);
-    const named = /<p[^>]*>(It will appear in the app as[\s\S]*?)<\/p>/.exec(page);
+    const named = findAll(page, "p").find((p) => textIn(p).startsWith("It will appear in the app as"));
     expect(named, "no sentence naming what the app will show").toBeTruthy();
-    expect(cellText(named![1]!)).toBe(`It will appear in the app as ${added.issuer} (${added.label}).`);
-    expect(named![1]).toContain(`<strong>${ISSUER}</strong>`);
+    expect(textIn(named!)).toBe(`It will appear in the app as ${added.issuer} (${added.label}).`);
+    expect(Array.from(named!.querySelectorAll("strong")).map(textIn)).toEqual([ISSUER]);
     expect(page).toContain(`role="img" aria-label="QR code for ${added.issuer} (${added.label})"`);
   });
 
@@ -97,15 +97,16 @@ describe("the Issuer Name", () => {
       ["app code", appPage],
       ["emailed code", emailPage],
     ] as const) {
-      const input = /<input id="field-code"[^>]*>/.exec(page)?.[0];
+      const input = find(page, "input#field-code");
       expect(input, `${name}: no code field`).toBeTruthy();
-      expect(input, name).toContain('inputmode="numeric"');
-      expect(input, name).toContain('pattern="[0-9]{6}"');
-      expect(input, name).toContain('maxlength="6"');
-      const describedBy = /aria-describedby="([^"]+)"/.exec(input!)?.[1];
+      expect(input!.getAttribute("inputmode"), name).toBe("numeric");
+      expect(input!.getAttribute("pattern"), name).toBe("[0-9]{6}");
+      expect(input!.getAttribute("maxlength"), name).toBe("6");
+      const describedBy = input!.getAttribute("aria-describedby");
       expect(describedBy, `${name}: the code field is described by nothing`).toBeTruthy();
-      const hint = new RegExp(`<p[^>]*id="${describedBy}"[^>]*>([\\s\\S]*?)</p>`).exec(page)?.[1];
-      expect(cellText(hint ?? ""), name).toBe("The code has 6 digits.");
+      // What a screen reader says after the field's name: the text of each element it is described by.
+      const hint = describedBy!.split(" ").map((id) => textOf(page, `[id="${id}"]`) ?? "");
+      expect(hint.join(" "), name).toBe("The code has 6 digits.");
     }
   });
 });
@@ -115,9 +116,9 @@ describe("the Issuer Name", () => {
  * by jsQR, and its otpauth:// URI parsed by the otpauth library.
  */
 function readQrCode(page: string): OTPAuth.TOTP {
-  const svg = /<div class="qr"[^>]*>([\s\S]*?)<\/div>/.exec(page)?.[1] ?? "";
-  const size = Number(/viewBox="0 0 (\d+) \d+"/.exec(svg)?.[1]);
-  const path = /<path[^>]*fill="#000000"[^>]*d="([^"]+)"/.exec(svg)?.[1] ?? "";
+  const svg = find(page, "div.qr svg");
+  const size = Number(/^0 0 (\d+) \d+$/.exec(svg?.getAttribute("viewBox") ?? "")?.[1]);
+  const path = svg?.querySelector('path[fill="#000000"]')?.getAttribute("d") ?? "";
   const pixels = new Uint8ClampedArray(size * size * 4).fill(255);
   // qrcode-svg draws each dark module as "M x,y V y2 H x2 V y H x Z".
   for (const [, x1, y1, y2, x2] of path.matchAll(/M([\d.]+),([\d.]+) V([\d.]+) H([\d.]+) V[\d.]+ H[\d.]+ Z/g)) {

@@ -5,6 +5,7 @@ import { browser, type Browser, type FakeClock, fakeClock } from "../helpers/app
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
+import { forms } from "../helpers/html";
 
 const DEVICE_COOKIE = "__Host-edgedesk_agent_device";
 
@@ -45,7 +46,8 @@ describe("remembered devices", () => {
     expect(await landing(shared, colleague)).toBe("/agent/login/verify");
 
     const account = await (await device.get("/agent/account")).text();
-    const id = /action="\/agent\/account\/devices\/(dev_[a-z2-7]{16})\/forget"/.exec(account)?.[1];
+    const forget = forms(account).find((form) => form.buttons.some((name) => name.startsWith("Forget Chrome on Linux")));
+    const id = /^\/agent\/account\/devices\/(dev_[a-z2-7]{16})\/forget$/.exec(forget?.action ?? "")?.[1];
     expect(account).toContain('data-testid="remembered-devices"');
     expect(account).toContain("Chrome on Linux");
     const forgot = await device.post(`/agent/account/devices/${id}/forget`);

@@ -4,16 +4,18 @@ import { PORTALS, type Portal } from "../../src/portal/policy";
 import { browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeUser } from "../helpers/factories";
-import { shown } from "../helpers/html";
+import { button, labelled, shown } from "../helpers/html";
 
 const kindOf = (portal: Portal) => (portal === "agent" ? "agent" : "contact");
 
 describe.each(PORTALS)("sign-in to the %s portal", (portal) => {
   it("shows a form with Email, Password and Sign in", async () => {
     const page = await (await browser().get(`/${portal}/login`)).text();
-    expect(page).toMatch(/<label for="field-email">Email<\/label>/);
-    expect(page).toMatch(/<label for="field-password">Password<\/label>/);
-    expect(page).toMatch(/<button type="submit" class="primary">Sign in<\/button>/);
+    expect(labelled(page, "Email")?.getAttribute("id")).toBe("field-email");
+    expect(labelled(page, "Password")?.getAttribute("id")).toBe("field-password");
+    const signInButton = button(page, "Sign in");
+    expect(signInButton?.getAttribute("type")).toBe("submit");
+    expect(signInButton?.getAttribute("class")).toBe("primary");
   });
 
   it("signs in with the right password and lands on the portal home", async () => {
@@ -41,7 +43,7 @@ describe.each(PORTALS)("sign-in to the %s portal", (portal) => {
     expect(wrongBody).toContain("Invalid email or password");
     // Identical but for the email echoed back into the field.
     expect(unknownBody.replace("nobody-here@example.com", "X")).toBe(wrongBody.replace(user.email, "X"));
-    // No session; the D1 bookmark (src/lib/d1-session.ts) comes with both answers alike.
+    // No session; the D1 bookmark (src/request/d1-session.ts) comes with both answers alike.
     const cookieNames = (r: Response) => r.headers.getSetCookie().map((c) => c.split("=")[0]);
     expect(cookieNames(wrong)).toEqual(["__Host-edgedesk_d1"]);
     expect(cookieNames(unknown)).toEqual(cookieNames(wrong));

@@ -1,6 +1,6 @@
 // SECURITY.md 28: hostile input on every route. The cases are generated from the
 // router's own route list and from the zod schemas each route declares where it is defined
-// (`readsForm(...)` and the other Hono validators of src/lib/validation.ts), so a new route or field is attacked automatically.
+// (`readsForm(...)` and the other Hono validators of src/request/validation.ts), so a new route or field is attacked automatically.
 // For each: no 5xx, no partial write on a refusal, no markup reflected unescaped, and an error a
 // person can read.
 import { beforeAll, describe, expect, it } from "vitest";

@@ -1,7 +1,23 @@
 // The tests read pages through a real HTML parser (test/helpers/html.ts): what they assert is what
 // a browser builds from the markup, whatever the attributes' order, quoting or entities.
 import { describe, expect, it } from "vitest";
-import { cellText, dropdownOptions, fieldErrors, tableRows, textOf } from "../helpers/html";
+import {
+  button,
+  cellText,
+  definitions,
+  dropdownOptions,
+  fieldErrors,
+  find,
+  findAll,
+  formFields,
+  forms,
+  labelled,
+  listItems,
+  optionsOf,
+  tableRows,
+  textIn,
+  textOf,
+} from "../helpers/html";
 
 describe("reading a page as a person does", () => {
   it("reads a cell's text: entities decoded, a dropdown's chosen option, a text box's value, no hidden input", () => {
@@ -44,5 +60,54 @@ describe("reading a page as a person does", () => {
     ]);
     expect(textOf(page, "p.error")).toBe("Enter a valid email address.");
     expect(textOf(page, "h1")).toBeNull();
+  });
+
+  it("finds the control a label names, by the label's words, and reads its attributes as a browser sets them", () => {
+    const page = `<label for=code>Code <abbr>(6)</abbr></label><input readonly id=code name=code value="1&amp;2">
+      <label>Wrapped <input type=checkbox name=w checked disabled></label><label for=gone>Nothing</label>
+      <label for=h>Hidden</label><input type=hidden id=h>`;
+    expect(labelled(page, "Code (6)")?.getAttribute("value")).toBe("1&2");
+    expect(labelled(page, "Code (6)")?.hasAttribute("readonly")).toBe(true);
+    expect(labelled(page, "Wrapped")?.getAttribute("name")).toBe("w");
+    expect(labelled(page, "Nothing")).toBeNull();
+    expect(labelled(page, "Hidden")).toBeNull();
+    expect(labelled(page, "Code")).toBeNull();
+    expect(find(page, "input[disabled]")?.getAttribute("name")).toBe("w");
+    expect(findAll(page, "label").map(textIn)).toEqual(["Code (6)", "Wrapped", "Nothing", "Hidden"]);
+    expect(find(page, "table")).toBeNull();
+  });
+
+  it("reads options, buttons, list items, description lists and forms as a person meets them", () => {
+    const page = `<select id=s><option value=a disabled>A &amp; co</option><option selected>B</option><optgroup disabled><option value=c>C</option></optgroup></select>
+      <ol data-testid=codes><li><code>x1</code> <span>used</span></li><li>x2<ol><li>inner</li></ol></li></ol>
+      <dl><dt>Tenant ID</dt><dd>t-1</dd><div><dt>Object ID</dt><dd><b>o</b>-2</dd></div></dl>
+      <form id=f method=POST action="/go?a=1&amp;b=2"><input type=hidden name=h value="&quot;q&quot;"><textarea name=t>
+a &lt;b&gt;</textarea>
+        <input type=checkbox name=c value=1 checked><input type=checkbox name=c value=2><input type=radio name=r>
+        <input name=off value=x disabled><select name=s2><option disabled>no</option><option value=yes>Yes</option></select>
+        <button aria-label="Send the form">Send</button><button type=button>Not a submit</button></form>
+      <input name=outside form=f value=o><input name=elsewhere value=e>`;
+    expect(optionsOf(find(page, "#s")!)).toEqual([
+      { value: "a", text: "A & co", selected: false, disabled: true },
+      { value: "B", text: "B", selected: true, disabled: false },
+      { value: "c", text: "C", selected: false, disabled: true },
+    ]);
+    expect(listItems(page, "[data-testid=codes]")).toEqual(["x1 used", "x2 inner"]);
+    expect(() => listItems(page, "ul")).toThrow(/no list/);
+    expect(definitions(page)).toEqual([
+      ["Tenant ID", "t-1"],
+      ["Object ID", "o-2"],
+    ]);
+    expect(forms(page)).toEqual([{ action: "/go?a=1&b=2", method: "post", buttons: ["Send the form"] }]);
+    expect(button(page, "Send the form")?.closest("form")?.getAttribute("id")).toBe("f");
+    expect(button(page, "Send")).toBeNull();
+    expect(button(page, "Not a submit")?.getAttribute("type")).toBe("button");
+    expect(formFields(find(page, "form")!)).toEqual([
+      ["h", '"q"'],
+      ["t", "a <b>"],
+      ["c", "1"],
+      ["s2", "yes"],
+      ["outside", "o"],
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-// Every route reads its input through Hono's validator (src/lib/validation.ts: readsForm,
+// Every route reads its input through Hono's validator (src/request/validation.ts: readsForm,
 // readsFormLists, readsJson, readsQuery), which declares its schemas where the route is defined,
 // so the hostile-input tests find them, and hands the handler a parse, never an exception.
 import { Hono } from "hono";
