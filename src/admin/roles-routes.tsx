@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf, recordAudit } from "../request/audit";
+import { auditOriginOf, } from "../request/audit";
 import type { AuditEntry } from "../audit/events";
 import { requireSession } from "../request/require-session";
 import { getDb } from "../db";
@@ -13,9 +13,10 @@ import { actorOf, requirePermission } from "../request/guard";
 import { grantablePermissions, mayChangeRole } from "../access/grants";
 import { recentlyReauthenticated } from "../sign-in/reauth";
 import { sendAfterResponse } from "../request/mail";
+import { auditRefusal } from "../request/admin-refusals";
 import { ALL_PERMISSIONS, type Permission, PERMISSIONS } from "../access/permissions";
 import { ErrorMessage, FormProblems, Notice } from "../web/layout";
-import { deleteRole, holdersOfRole, listRoles, REAUTH_FIRST, type Result, saveRole } from "./agents";
+import { deleteRole, holdersOfRole, listRoles, REAUTH_FIRST, saveRole } from "./agents";
 import { rolePermissionsChangedNotice } from "./notices";
 import { AdminFrame, ReauthLink, RoleForm } from "./pages";
 import { ownValue } from "../lib/lookup";
@@ -118,18 +119,6 @@ async function formPage(
   );
 }
 
-async function refusedOrError(c: Ctx, result: Result<unknown>, action: string, targetId: string | null) {
-  if (!result.ok && result.status === 403) {
-    await recordAudit(c, {
-      event: "access.refused",
-      portal: "agent",
-      actorId: c.var.auth.user.id,
-      targetId: targetId ?? undefined,
-      details: { action, reason: result.message },
-    });
-  }
-}
-
 rolesRoutes.get("/", (c) => listPage(c, { notice: ownValue({ saved: "Role saved.", deleted: "Role deleted." }, c.req.query("done")) }));
 rolesRoutes.get("/new", (c) => formPage(c, null));
 
@@ -164,7 +153,7 @@ async function save(c: Ctx, roleId: string | null, form: Read<z.output<typeof ro
     }),
   };
   const saved = await saveRole(c.env, db, actorOf(c), roleId, form.data, now, recentlyReauthenticated(c), record);
-  await refusedOrError(c, saved, roleId ? "change a role" : "create a role", roleId);
+  await auditRefusal(c, saved, roleId ? "change a role" : "create a role", roleId);
   if (!saved.ok) return formPage(c, roleId, { error: saved.message, value }, saved.status ?? 400);
   // Answers only once no isolate still holds the role's permissions from before (src/portal/state-cache.ts).
   await reloadRolePermissions(portalWriter(c));
@@ -177,7 +166,7 @@ rolesRoutes.get("/:id", (c) => formPage(c, c.req.param("id")));
 rolesRoutes.post("/:id", readsFormLists(roleForm), (c) => save(c, c.req.param("id"), c.req.valid("form")));
 rolesRoutes.post("/:id/delete", readsNothing(), async (c) => {
   const deleted = await deleteRole(getDb(c.env.DB), actorOf(c), c.req.param("id"), recentlyReauthenticated(c), auditOriginOf(c));
-  await refusedOrError(c, deleted, "delete a role", c.req.param("id"));
+  await auditRefusal(c, deleted, "delete a role", c.req.param("id"));
   if (!deleted.ok) return listPage(c, { error: deleted.message }, deleted.status ?? 400);
   await reloadRolePermissions(portalWriter(c));
   return c.redirect("/agent/admin/roles?done=deleted", 303);
