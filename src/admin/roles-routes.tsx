@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { auditOriginOf, } from "../request/audit";
+import { auditOriginOf } from "../request/audit";
 import type { AuditEntry } from "../audit/events";
 import { requireSession } from "../request/require-session";
 import { getDb } from "../db";

@@ -39,8 +39,8 @@ export function clearSessionCookie(c: Context<AppEnv>, portal: Portal) {
 /**
  * The session of this request's portal cookie, or null. Costs one Durable Object call (the
  * user's) and no D1 query: the portal's state (policy generation, timeouts, role permissions)
- * comes from the isolate's cache, read from the portal's object at most every 5 seconds (issue
- * 20). A failing call throws, so the request fails closed rather than passing as signed in.
+ * comes from the isolate's cache, read from the portal's object at most every 5 seconds
+ * (docs/SCALING.md). A failing call throws, so the request fails closed rather than passing as signed in.
  */
 export async function readSession(c: Context<AppEnv>, portal: Portal): Promise<Auth | null> {
   const parsed = await parseToken(c.env, getCookie(c, COOKIE_NAMES[portal], "host"));

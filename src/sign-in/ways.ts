@@ -3,8 +3,8 @@ import { allowsPassword, allowsSso, type PortalPolicy } from "../portal/policy";
 import { ssoConfig } from "../sso/oidc";
 
 /**
- * The ways a portal offers right now: its access mode, SSO only once it is set up, and (issue
- * 24.1) a passkey alone where the policy allows it, passkeys are set up, and the password is
+ * The ways a portal offers right now: its access mode, SSO only once it is set up, and a
+ * passkey alone where the policy allows it, passkeys are set up, and the password is
  * offered: "SSO only" means no passkey sign-in either, since a passkey stands in for the password.
  */
 export function signInWays(env: Env, policy: PortalPolicy) {

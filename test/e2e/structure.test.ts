@@ -1,6 +1,6 @@
 // No module of src imports itself back, directly or through others (type imports
 // included: a cycle of types still ties two modules' owners together). Read from the files.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -55,14 +55,22 @@ const ROUTE_MODULE = /(^|\/)(routes|[a-z-]+-routes?)\.tsx?$/;
 /**
  * What stands between a request and the domain: src/request (cookies, the session's cookie, the
  * request's origin for audit, validators, middleware) and src/sign-in, the one owner of the
- * sign-in doors, less its pages and its decisions (steps.ts), which any feature may show or ask.
- * Only these and route modules take a request's Context.
+ * sign-in doors: those of its files that read a request (its pages, its decisions in steps.ts
+ * and its plain-value helpers are features). Only these and route modules take a Context.
  */
-const REQUEST_SIDE = {
-  test: (f: string) => f.startsWith("request/") || (f.startsWith("sign-in/") && !/[/-]pages\.tsx$|\/steps\.ts$/.test(f)),
-};
-/** Hono's request and response API (not its JSX and HTML, which any page may render with). */
-const HONO_REQUEST = /(?:from\s*|import\s*\(?\s*)["'](?:hono(?:\/(?!jsx|html)[^"']*)?|@hono\/[^"']+)["']/;
+const REQUEST_SIDE = { test: (f: string) => f.startsWith("request/") || (f.startsWith("sign-in/") && readsRequest(f)) };
+/**
+ * Hono's request and response API: anything of hono or @hono/… but its JSX and HTML, which any
+ * page may render with (jsx-renderer is not among them: its useRequestContext hands out the Context).
+ */
+const HONO_REQUEST = /(?:from\s*|import\s*\(?\s*)["'](?:hono(?:\/(?!jsx["'/]|html["'])[^"']*)?|@hono\/[^"']+)["']/;
+/** A Context in use, however it is typed: `c.req.header(…)`, `c.var.clock`, `c.executionCtx`. */
+const USES_CONTEXT = /\bc\.(req|var|executionCtx)\b/;
+/** Whether a file of src (a path relative to it) imports Hono's request API; false for one that does not exist. */
+function readsRequest(file: string): boolean {
+  const path = join("src", file);
+  return existsSync(path) && HONO_REQUEST.test(readFileSync(path, "utf8"));
+}
 
 /**
  * The layering docs/ARCHITECTURE.md draws, as rules over the import graph (paths relative to
@@ -111,7 +119,7 @@ const LAYERS: { name: string; holds: (file: string) => boolean }[] = [
   {
     name: "records and state",
     holds: (f) =>
-      /^(audit\/(events|recording)|mail\/(outbox|mailer|eml|html)|portal\/(policy|portal-do|state-cache|context)|limits\/(limiter-do|limits|windows|source|sign-in-guard))\./.test(
+      /^(audit\/(events|recording)|mail\/(outbox|mailer|eml|html)|portal\/(policy|portal-do|state-cache)|limits\/(limiter-do|limits|windows|source|sign-in-guard))\./.test(
         f,
       ),
   },
@@ -223,9 +231,14 @@ describe("src's module structure", () => {
       ].every(reading),
     ).toBe(true);
     expect(['import type { Child } from "hono/jsx";', 'import { raw } from "hono/html";'].some(reading)).toBe(false);
+    expect(reading('import { useRequestContext } from "hono/jsx-renderer";')).toBe(true);
+    // app-env.ts stands apart from the layers, so it must not hand the Context on to those who import it.
+    expect(reading(readFileSync("src/app-env.ts", "utf8"))).toBe(false);
+    expect(readFileSync("src/app-env.ts", "utf8")).not.toMatch(/^export\s+(\*|\{|type\s*\{)[^;]*from/m);
     const outside = sourceFiles("src")
       .map((f) => relative("src", f))
-      .filter((f) => reading(readFileSync(join("src", f), "utf8")))
+      // Importing the API, or using a Context typed some other way (`c: any`): its request, variables or execution context.
+      .filter((f) => reading(readFileSync(join("src", f), "utf8")) || USES_CONTEXT.test(readFileSync(join("src", f), "utf8")))
       .filter((f) => !ROUTE_MODULE.test(f) && !REQUEST_SIDE.test(f) && f !== "app.tsx" && f !== "index.tsx" && !f.startsWith("dev/"));
     expect(outside).toEqual([]);
   });
@@ -237,6 +250,11 @@ describe("src's module structure", () => {
       .filter((f) => /new Hono\b/.test(readFileSync(join("src", f), "utf8")));
     expect(mounting.length).toBeGreaterThan(10);
     expect(mounting.filter((f) => !ROUTE_MODULE.test(f) && f !== "app.tsx" && f !== "dev/app.ts")).toEqual([]);
+    // And the converse: a route module's name exempts it from the domain's rules, so it must be one.
+    const named = sourceFiles("src")
+      .map((f) => relative("src", f))
+      .filter((f) => ROUTE_MODULE.test(f));
+    expect(named.filter((f) => !mounting.includes(f))).toEqual([]);
   });
 
   it("reads every form of import the rules must see", () => {
@@ -335,17 +353,13 @@ describe("the repository's text", () => {
       ...readdirSync(".").filter((name) => /^vitest.*\.ts$/.test(name) || name === "wrangler.toml" || name === "README.md"),
     ];
     expect(files).toEqual(expect.arrayContaining(["wrangler.toml", "README.md", join("docs", "ARCHITECTURE.md")]));
-    const citation = /\b[Ii]ssues? \d+/;
-    // The check itself finds a citation when there is one.
-    expect(citation.test(["see", "issue", "20"].join(" "))).toBe(true);
-    const hits = files
-      .flatMap((f) =>
-        readFileSync(f, "utf8")
-          .split("\n")
-          .map((line, i) => [`${f}:${i + 1}`, line] as const),
-      )
-      .filter(([, line]) => citation.test(line))
-      .map(([where]) => where);
+    // Across a wrapped line too: "(issue" at one line's end, "20)" after the next one's comment marker.
+    const citation = /\b[Ii]ssues?(?:\s|\*|\/\/|#)*\d+/g;
+    const citations = (text: string) => [...text.matchAll(citation)].map((m) => text.slice(0, m.index).split("\n").length);
+    // The check itself finds a citation when there is one, on one line or wrapped across two.
+    expect(citations(["see", "issue", "20"].join(" "))).toEqual([1]);
+    expect(citations(` * read at most every 5 seconds (${"issue"}\n * 20). A failing call`)).toEqual([1]);
+    const hits = files.flatMap((f) => citations(readFileSync(f, "utf8")).map((line) => `${f}:${line}`));
     expect(hits).toEqual([]);
   });
 });
