@@ -11,7 +11,7 @@ import { signIn } from "../helpers/auth";
 import { db, makeAgent, makeContact } from "../helpers/factories";
 import { makeLocation, seedAssets } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
-import { shown } from "../helpers/html";
+import { links, shown } from "../helpers/html";
 
 const FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
 
@@ -52,7 +52,7 @@ describe("a person downloads their own data", () => {
     const client = browser({ clock, ip: "203.0.113.77", userAgent: FIREFOX });
     await signIn(client, "support", contact);
     const account = await (await client.get("/support/account")).text();
-    expect(account).toContain('href="/support/account/export"');
+    expect(links(account)).toContainEqual({ text: "Download my data", href: "/support/account/export" });
 
     clock.advance(60_000);
     const response = await client.get("/support/account/export");

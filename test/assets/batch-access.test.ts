@@ -12,7 +12,7 @@ import { ASSET_KIND } from "../../src/assets/kinds";
 import { undoBatch } from "../../src/assets/undo";
 import { type Browser, fakeClock } from "../helpers/app";
 import { makeAgent } from "../helpers/factories";
-import { button, formFields, shown, tableRows, textOf } from "../helpers/html";
+import { button, formFields, forms, shown, tableRows, textOf } from "../helpers/html";
 import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 import { apply, csvOf, dryRun } from "./import-helpers";
@@ -144,7 +144,7 @@ describe("a bulk change run as a job", () => {
     const html = await page.text();
     expect(html).toContain(`set Location on 2,001 assets at 2026-11-22 09:00 UTC.`);
     expect(html).toContain("Changed 2,001 of 2,001 assets.");
-    expect(html).toContain(">Undo</button>");
+    expect(forms(html).find((form) => form.buttons.includes("Undo"))?.action).toBe(`/agent/assets/bulk/${done.batchId}/undo`);
     const undone = await followJob(theirs, await theirs.post(`/agent/assets/bulk/${done.batchId}/undo`, { return: "/agent/assets" }));
     expect(undone.page).toContain("Undone: 2,001 restored.");
     expect((await records(ids)).every((r) => r.location_id === null && r.version === 3)).toBe(true);
@@ -182,7 +182,7 @@ describe("an import", () => {
       { Asset: "Imported seen", Field: "Created", Before: "—", After: "Imported seen" },
       { Asset: "Seenimport 00001", Field: "Impact", Before: "Low", After: "High" },
     ]);
-    expect(html).toContain(">Undo the import</button>");
+    expect(forms(html).find((form) => form.buttons.includes("Undo the import"))?.action).toBe(`/agent/assets/bulk/${batchId}/undo`);
     const undo = await theirs.post(`/agent/assets/bulk/${batchId}/undo`, { return: "/agent/assets" });
     expect(await shown(undo)).toContain("Undone: 2 restored.");
     expect(await records([existing!, created])).toMatchObject([{ id: existing, impact: "low", version: 3 }]);

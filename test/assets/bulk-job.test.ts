@@ -11,7 +11,7 @@ import { followJob, makeGroup, makeLocation, seedAssets, signedInAgent } from ".
 import { makeAgent } from "../helpers/factories";
 import { makeRole } from "../helpers/roles";
 import { faultyD1 } from "../helpers/faults";
-import { shown } from "../helpers/html";
+import { button, find, findAll, forms, links, shown, textIn, textOf } from "../helpers/html";
 
 const filterOf = (q: string): ListFilter => ({ q, enums: {}, sort: "name", dir: "asc", page: 1 });
 
@@ -54,14 +54,16 @@ describe("bulk changes too big for one batch", () => {
     const review = await (
       await client.post("/agent/assets/bulk", { scope: "all", action: "location", value_location: loc, f_q: "Jobrun" })
     ).text();
-    expect(review).toContain("on <strong>4500</strong> of 4500 assets.");
+    expect(textOf(review, '[data-testid="bulk-summary"]')).toMatch(/ on 4500 of 4500 assets\.$/);
+    // The value set and how many records change are in bold.
+    expect(findAll(review, '[data-testid="bulk-summary"] strong').map(textIn)[1]).toBe("4500");
     expect(review).toContain("So many records change in steps of 2,000");
     const applied = await client.post("/agent/assets/bulk/apply", { scope: "all", action: "location", value_location: loc, f_q: "Jobrun" });
     expect(applied.headers.get("Location")).toMatch(/^\/agent\/assets\/bulk\/bulk_[a-z0-9]+\?return=%2Fagent%2Fassets%3Fq%3DJobrun$/);
     const done = await followJob(client, applied);
     expect(done.page).toContain("Changed 4,500 of 4,500 assets.");
-    expect(done.page).toContain(">Undo</button>");
-    expect(done.page).toContain('href="/agent/assets?q=Jobrun">Back to Assets</a>');
+    expect(forms(done.page).find((form) => form.buttons.includes("Undo"))?.action).toBe(`/agent/assets/bulk/${done.batchId}/undo`);
+    expect(links(done.page)).toContainEqual({ text: "Back to Assets", href: "/agent/assets?q=Jobrun" });
     const rows = await locations("Jobrun");
     expect(rows.every((r) => r.location_id === loc && r.version === 2)).toBe(true);
     expect(await historyOf(done.batchId)).toBe(4500);
@@ -98,7 +100,10 @@ describe("bulk changes too big for one batch", () => {
     await seedAssets(1200, { prefix: "JobgroupB", group_id: from, agent_id: outside.id });
     const form = { scope: "all", action: "group", value_group: to, f_q: "Jobgroup" };
     const review = await (await client.post("/agent/assets/bulk", form)).text();
-    expect(review).toContain("on <strong>2100</strong> of 2100 assets.");
+    expect(textOf(review, '[data-testid="bulk-summary"]')).toBe(
+      "Managed By Group will be set to Jobgroup Security on 2100 of 2100 assets.",
+    );
+    expect(findAll(review, '[data-testid="bulk-summary"] strong').map(textIn)).toEqual(["Jobgroup Security", "2100"]);
     expect(review).toContain("It also clears Managed By Agent on 1,200 assets whose agents are not in Jobgroup Security.");
     const done = await followJob(client, await client.post("/agent/assets/bulk/apply", form));
     expect(done.page).toContain(
@@ -169,8 +174,10 @@ describe("bulk changes too big for one batch", () => {
     await advanceJob(env.DB, ASSET_KIND, batchId);
     const midway = await page();
     expect(midway).toContain("Location: changed 2,000 of 4,500 assets…");
-    expect(midway).toContain('<progress max="4500" value="2000" aria-label="Progress">44%</progress>');
-    expect(midway).toContain('hx-trigger="every 1s"');
+    const bar = find(midway, 'progress[aria-label="Progress"]');
+    expect([bar?.getAttribute("max"), bar?.getAttribute("value"), bar && textIn(bar)]).toEqual(["4500", "2000", "44%"]);
+    // The page asks again every second while the job runs.
+    expect(find(midway, '[hx-trigger="every 1s"]')).not.toBeNull();
     // Part of the change is visible meanwhile (docs/ASSETS.md says so); the rest is not yet written.
     expect((await locations("Progress")).filter((r) => r.location_id === loc)).toHaveLength(2000);
 
@@ -219,7 +226,7 @@ describe("bulk changes too big for one batch", () => {
       "Nothing was changed: records were changed by someone else while this change ran, so the ones it had already changed were put back.",
     );
     expect(shown).toContain("4,000 put back.");
-    expect(shown).not.toContain(">Undo</button>");
+    expect(button(shown, "Undo")).toBeNull();
     // A step run after the end changes nothing.
     const history = await historyOf(batchId);
     expect(await advanceJob(env.DB, ASSET_KIND, batchId)).toBe(false);

@@ -1,7 +1,7 @@
 // Text fields refuse control characters (NUL, the other C0 characters, DEL), naming the field,
 // on CSV import and in the asset and software forms alike, and nothing is written. Description is
 // the one multi-line field: tab and line breaks are fine there. Names typed on admin pages go
-// through the app's shared required-text field (src/request/validation.ts) and refuse them as well.
+// through the app's shared required-text field (src/lib/fields.ts) and refuse them as well.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { applyImport } from "../../src/assets/import-apply";

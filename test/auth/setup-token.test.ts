@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { users } from "../../src/db/schema";
 import { browser, deployedEnv } from "../helpers/app";
 import { db } from "../helpers/factories";
-import { shown } from "../helpers/html";
+import { labelled, shown } from "../helpers/html";
 
 const form = { name: "Ada Admin", email: "ada@example.com", password: "a long enough passphrase", confirm: "a long enough passphrase" };
 const TOKEN = "k3Jq9-vX2mP8-tR5wL1-zN7cB4";
@@ -36,7 +36,8 @@ describe("/setup in production", () => {
   it("refuses a wrong token, and the right one creates the administrator", async () => {
     const client = browser({ env: { ...deployedEnv(), SETUP_TOKEN: TOKEN } });
     const page = await (await client.get("/setup")).text();
-    expect(page).toContain('<label for="field-setupToken">Setup token</label>');
+    const tokenBox = labelled(page, "Setup token");
+    expect([tokenBox?.getAttribute("id"), tokenBox?.getAttribute("name")]).toEqual(["field-setupToken", "setupToken"]);
     for (const setupToken of ["", "wrong token that is long enough", TOKEN.slice(0, -1)]) {
       const wrong = await client.post("/setup", { ...form, setupToken });
       expect(wrong.status).toBe(403);

@@ -27,7 +27,9 @@ export function parsePage(html: string): Element {
   return document.documentElement as unknown as Element;
 }
 
-const INLINE = new Set("a abbr b bdi bdo cite code data dfn em i kbd mark q s samp small span strong sub sup time u var".split(" "));
+const INLINE = new Set(
+  "a abbr b bdi bdo cite code data del dfn em i ins kbd mark q s samp small span strong sub sup time u var".split(" "),
+);
 const ELEMENT = 1;
 const TEXT = 3;
 
@@ -44,8 +46,10 @@ function visibleText(node: Node): string {
   }
   if (tag === "input") {
     const type = (element.getAttribute("type") ?? "text").toLowerCase();
-    return type === "hidden" || type === "checkbox" ? "" : ` ${element.getAttribute("value") ?? ""} `;
+    return ["hidden", "checkbox", "radio"].includes(type) ? "" : ` ${element.getAttribute("value") ?? ""} `;
   }
+  // An image reads as its text alternative, as a screen reader says it.
+  if (tag === "img") return ` ${element.getAttribute("alt") ?? ""} `;
   // A text area's text is raw to the parser here; a browser shows it with its entities decoded.
   if (tag === "textarea") return ` ${decoded(element.textContent ?? "")} `;
   if (tag === "template" || tag === "script" || tag === "style") return "";
@@ -62,7 +66,10 @@ function decoded(text: string): string {
 
 /** What a person reads in a piece of markup (a cell, a message): tags dropped, entities decoded. */
 export function cellText(html: string): string {
-  return squash(visibleText(parsePage(html).querySelector("body")!));
+  // linkedom builds no <body> for a document that leaves it out, as a browser would: say so, never read it wrong.
+  const body = parsePage(html).querySelector("body");
+  if (!body) throw new Error("a page without <body>");
+  return squash(visibleText(body));
 }
 
 /**
@@ -83,7 +90,9 @@ export function textOf(html: string, selector: string): string | null {
 /** A table's column headings as a person reads them (a sort arrow dropped), in order. */
 export function columnHeadings(html: string, testId?: string): string[] {
   const table = parsePage(html).querySelector(testId ? `table[data-testid="${testId}"]` : "table");
-  return table ? Array.from(table.querySelectorAll("th")).map((th) => squash(visibleText(th)).replace(/\s*[▲▼]$/, "")) : [];
+  // The column headings are the head's (a row's own heading in the body heads no column).
+  const heads = table ? Array.from(table.querySelectorAll(table.querySelector("thead") ? "thead th" : "th")) : [];
+  return heads.map((th) => squash(visibleText(th)).replace(/\s*[▲▼]$/, ""));
 }
 
 /** Every link on the page: the words a person clicks and where they go. */
@@ -244,7 +253,8 @@ export function formFields(form: Element): [string, string][] {
   const owned = Array.from(form.ownerDocument.querySelectorAll("input, select, textarea")).filter((control) =>
     control.hasAttribute("form") ? id !== null && control.getAttribute("form") === id : control.closest("form") === form,
   );
-  const fields: [string, string][] = [];
+  // Each sent pair, and whether a radio button sent it (a later checked one in its group replaces it).
+  const fields: [string, string, boolean?][] = [];
   for (const control of owned) {
     const name = control.getAttribute("name");
     if (!name || control.hasAttribute("disabled") || control.closest("fieldset[disabled]")) continue;
@@ -263,8 +273,13 @@ export function formFields(form: Element): [string, string][] {
       const type = (control.getAttribute("type") ?? "text").toLowerCase();
       if (["submit", "image", "button", "reset", "file"].includes(type)) continue;
       if ((type === "checkbox" || type === "radio") && !control.hasAttribute("checked")) continue;
-      fields.push([name, control.getAttribute("value") ?? (type === "checkbox" || type === "radio" ? "on" : "")]);
+      // Of a group of radio buttons marked checked, a browser keeps the last one.
+      if (type === "radio") {
+        const earlier = fields.findIndex(([n, , radio]) => n === name && radio);
+        if (earlier >= 0) fields.splice(earlier, 1);
+      }
+      fields.push([name, control.getAttribute("value") ?? (type === "checkbox" || type === "radio" ? "on" : ""), type === "radio"]);
     }
   }
-  return fields;
+  return fields.map(([name, value]) => [name, value]);
 }

@@ -7,7 +7,7 @@ import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa } from "../helpers/mfa";
-import { listItems, shown } from "../helpers/html";
+import { findAll, links, listItems, shown, textIn, textOf } from "../helpers/html";
 
 const PAGE = "/agent/settings/security/agents/mfa";
 
@@ -42,9 +42,10 @@ describe("the grace period", () => {
     await skipped.text();
     expect(skipped.headers.get("Location")).toBe("/agent");
     const home = await (await client.get("/agent")).text();
-    expect(home).toContain('data-testid="grace-reminder"');
-    expect(home).toContain("Your administrator requires an authenticator app from Sunday, 29 November 2026, 09:00 UTC.");
-    expect(home).toContain('<a href="/agent/account#two-step">Set up now</a>');
+    expect(textOf(home, '[data-testid="grace-reminder"]')).toBe(
+      "Your administrator requires an authenticator app from Sunday, 29 November 2026, 09:00 UTC. Set up now",
+    );
+    expect(links(home)).toContainEqual({ text: "Set up now", href: "/agent/account#two-step" });
     const log = await (await client.get("/agent/account")).text();
     expect(log).toContain("Setting up the authenticator app was skipped for now");
 
@@ -123,13 +124,18 @@ describe("enrollment coverage", () => {
       "SELECT count(*) AS total, count(t.confirmed_at) AS app FROM users u LEFT JOIN totp_credentials t ON t.user_id = u.id WHERE u.kind = 'agent' AND u.active = 1",
     ).first<{ total: number; app: number }>();
     expect(counts!.app).toBeGreaterThanOrEqual(1);
-    expect(page).toContain(`Authenticator app: <strong>${counts!.app}</strong> of ${counts!.total} active agents`);
-    expect(page).toContain(`Email OTP: <strong>${counts!.total}</strong> of ${counts!.total}`);
+    const coverage = listItems(page, 'ul[data-testid="coverage"]');
+    expect(coverage).toContain(`Authenticator app: ${counts!.app} of ${counts!.total} active agents`);
+    expect(coverage).toContain(`Email OTP: ${counts!.total} of ${counts!.total} (every account has an email address)`);
     const withPasskeys = await env.DB.prepare(
       "SELECT count(DISTINCT p.user_id) AS n FROM passkeys p JOIN users u ON u.id = p.user_id WHERE u.kind = 'agent' AND u.active = 1",
     ).first<{ n: number }>();
     expect(withPasskeys!.n).toBeGreaterThanOrEqual(1);
-    expect(page).toContain(`Passkeys: <strong>${withPasskeys!.n}</strong> of ${counts!.total}`);
+    expect(coverage).toContain(`Passkeys: ${withPasskeys!.n} of ${counts!.total}`);
+    // Each count of those set up is in bold.
+    expect(findAll(page, 'ul[data-testid="coverage"] > li > strong').map(textIn)).toEqual(
+      [counts!.app, withPasskeys!.n, counts!.total].map(String),
+    );
     const list = listItems(page, 'ul[data-testid="not-enrolled"]');
     expect(list).toContain(`${waiting.name} · ${waiting.email}`);
     expect(list.join("\n")).not.toContain(enrolled.email);

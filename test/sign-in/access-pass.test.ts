@@ -78,7 +78,7 @@ describe("issuing a temporary access pass", () => {
     const { contact } = await contactWithApp(clock);
 
     const panel = await (await client.get(`/agent/admin/contacts/${contact.id}`)).text();
-    expect(panel).toContain(`href="/agent/admin/people/${contact.id}/access-pass"`);
+    expect(links(panel)).toContainEqual({ text: "Issue temporary access pass", href: `/agent/admin/people/${contact.id}/access-pass` });
     const form = await (await client.get(`/agent/admin/people/${contact.id}/access-pass`)).text();
     expect(cellText(form)).toContain("Works for");
     expect(optionsOf(labelled(form, "Works for")!)).toContainEqual({ value: "60", text: "1 hour", selected: true, disabled: false });
@@ -174,7 +174,7 @@ describe("signing in with a temporary access pass", () => {
     const person = browser({ clock });
     await (await postPassword(person, "support", contact)).text();
     const appPage = await (await person.get("/support/login/verify")).text();
-    expect(appPage).toContain('href="/support/login/verify?method=pass"');
+    expect(links(appPage)).toContainEqual({ text: "Use a temporary access pass", href: "/support/login/verify?method=pass" });
     expect(await shown(await person.get("/support/login/verify?method=pass"))).toContain("Temporary access pass");
     const used = await person.post("/support/login/verify/pass", { code: pass.toLowerCase().replace(/-/g, " "), remember: "on" });
     await used.text();

@@ -4,7 +4,7 @@ import { PORTALS, type Portal } from "../../src/portal/policy";
 import { browser, fakeClock } from "../helpers/app";
 import { makeUser } from "../helpers/factories";
 import { enrollThroughPages, latestEmailCode, mailCount, postPassword, setMfa, totpCode } from "../helpers/mfa";
-import { button, labelled, shown } from "../helpers/html";
+import { button, forms, labelled, shown } from "../helpers/html";
 
 const kindOf = (portal: Portal) => (portal === "agent" ? "agent" : "contact");
 
@@ -31,7 +31,7 @@ describe.each(PORTALS)("email OTP on the %s portal", (portal) => {
     expect(login.headers.get("Location")).toBe(`/${portal}/login/verify?method=email&sent=1`);
     const page = await (await client.get(login.headers.get("Location")!)).text();
     expect(labelled(page, "One-time password")?.getAttribute("id")).toBe("field-code");
-    expect(page).toContain(">Verify</button>");
+    expect(forms(page).find((form) => form.buttons.includes("Verify"))?.action).toBe(`/${portal}/login/verify/email`);
     expect(resendOtp(page)).toEqual({ id: "resend-otp", type: "submit", waitSeconds: "30", disabled: true });
     expect(page).not.toContain("Use a recovery code");
 

@@ -4,7 +4,7 @@ import { PORTALS, type Portal } from "../../src/portal/policy";
 import { browser, fakeClock } from "../helpers/app";
 import { makeUser } from "../helpers/factories";
 import { enrollThroughPages, extract, postPassword, recoveryCodesIn, setMfa, totpCode } from "../helpers/mfa";
-import { labelled, shown } from "../helpers/html";
+import { button, find, forms, labelled, links, shown } from "../helpers/html";
 
 const kindOf = (portal: Portal) => (portal === "agent" ? "agent" : "contact");
 
@@ -20,10 +20,10 @@ describe.each(PORTALS)("authenticator app on the %s portal", (portal) => {
     const pendingToken = client.cookie(sessionCookieName(portal))!;
 
     const page = await (await client.get(`/${portal}/login/enroll`)).text();
-    expect(page).toContain("<svg");
+    expect(find(page, '.qr[role="img"] svg')).not.toBeNull();
     expect(page, "inline styles are blocked by the CSP").not.toMatch(/\sstyle="/);
     expect(labelled(page, "Authentication code")?.getAttribute("id")).toBe("field-code");
-    expect(page).toContain(">Verify</button>");
+    expect(forms(page).find((form) => form.buttons.includes("Verify"))?.action).toBe(`/${portal}/login/enroll`);
     const manualKey = extract(page, "totp-secret");
     expect(manualKey).toMatch(/^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/); // 160 bits in groups of four
     // Reloading shows the same key, so a QR code scanned before the reload still works.
@@ -52,8 +52,9 @@ describe.each(PORTALS)("authenticator app on the %s portal", (portal) => {
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
     for (const code of codes) expect(code).toMatch(/^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/);
-    expect(codesPage).toContain(">Download</a>");
-    expect(codesPage).toContain(">Copy</button>");
+    expect(links(codesPage)).toContainEqual({ text: "Download", href: `/${portal}/login/recovery-codes.txt` });
+    // Copy puts the codes on the clipboard, one a line.
+    expect(button(codesPage, "Copy")?.getAttribute("data-copy")).toBe(codes.join("\n"));
 
     const download = await client.get(`/${portal}/login/recovery-codes.txt`);
     expect(download.headers.get("Content-Disposition")).toContain("attachment");

@@ -13,7 +13,7 @@ import { db, makeAgent, makeContact } from "../helpers/factories";
 import { faultyD1 } from "../helpers/faults";
 import { enrollThroughPages, mailCount, setMfa, totpCode } from "../helpers/mfa";
 import { setAccess } from "../helpers/oidc-provider";
-import { links, shown } from "../helpers/html";
+import { findAll, links, shown, textIn, textOf } from "../helpers/html";
 
 const NEW_PASSWORD = "a brand new long passphrase 42";
 
@@ -63,7 +63,10 @@ describe("asking for a reset link", () => {
     for (const email of [known.email, unknown, disabled.email, noPassword.email]) answers.push(await answerFor(client, "agent", email));
     expect(new Set(answers.map((a) => a.status))).toEqual(new Set([200]));
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
-    expect(answers[0]!.body).toContain("If an account on the agent portal uses <strong>EMAIL</strong>, we have emailed it a link");
+    expect(textOf(answers[0]!.body, '[data-testid="reset-sent"] p')).toContain(
+      "If an account on the agent portal uses EMAIL, we have emailed it a link",
+    );
+    expect(findAll(answers[0]!.body, '[data-testid="reset-sent"] p strong').map(textIn)).toEqual(["EMAIL"]);
     expect([
       await mailCount(known.email),
       await mailCount(unknown),

@@ -19,7 +19,7 @@ import { db, makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { enrollThroughPages, postPassword, setMfa } from "../helpers/mfa";
 import { setAccess } from "../helpers/oidc-provider";
 import { softwareAuthenticator } from "../helpers/webauthn";
-import { shown } from "../helpers/html";
+import { button, findAll, labelled, shown, tableRows, textIn, textOf } from "../helpers/html";
 
 type Key = Awaited<ReturnType<typeof softwareAuthenticator>>;
 
@@ -77,8 +77,9 @@ describe("signing in with a passkey alone", () => {
     expect((await db().select().from(passkeys).where(eq(passkeys.userId, contact.id)).get())!.discoverable).toBe(true);
 
     const page = await (await browser({ clock }).get("/support/login")).text();
-    expect(page).toContain('id="passkey-sign-in-alone"');
-    expect(page).toContain('autocomplete="username webauthn"');
+    expect(button(page, "Sign in with a passkey")?.getAttribute("id")).toBe("passkey-sign-in-alone");
+    // The Email field lets the browser offer passkeys as it is filled in.
+    expect(labelled(page, "Email")?.getAttribute("autocomplete")).toBe("username webauthn");
     const signedIn = await passkeyAlone(clock, "support", (options) => key.assert(options, { withUserHandle: true }));
     expect({ status: signedIn.status, body: signedIn.body }).toEqual({ status: 200, body: { redirect: "/support" } });
     const home = await signedIn.client.get("/support");
@@ -200,8 +201,11 @@ describe("passkeys on My account, where they sign in alone", () => {
     const [stored] = await db().select().from(passkeys).where(eq(passkeys.userId, contact.id));
     expect(stored!.discoverable).toBeNull();
     const account = await (await client.get("/support/account")).text();
-    expect(account).toContain('Work laptop<span class="hint"> · may need adding again</span>');
-    expect(account).toContain('data-testid="passkeys-unknown"');
+    expect(tableRows(account, "passkeys").map((row) => row.Name)).toEqual(["Work laptop · may need adding again"]);
+    expect(findAll(account, '[data-testid="passkeys"] td > span.hint').map(textIn)).toEqual(["· may need adding again"]);
+    expect(textOf(account, '[data-testid="passkeys-unknown"]')).toContain(
+      "was added before EdgeDesk recorded whether it can sign you in without a password.",
+    );
     expect(account).toContain("This is your only passkey. Without it you sign in with your email, password and second step.");
 
     const removed = await client.post(`/support/account/passkeys/${encodeURIComponent(stored!.id)}/delete`);

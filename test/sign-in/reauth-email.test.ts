@@ -5,7 +5,7 @@ import { MINUTE } from "../../src/lib/clock";
 import { browser, fakeClock } from "../helpers/app";
 import { makeContact } from "../helpers/factories";
 import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
-import { shown } from "../helpers/html";
+import { button, labelled, shown } from "../helpers/html";
 
 describe("confirming it's you with an emailed code", () => {
   it("asks for the password and a mailed code, on the re-authentication page and on My account", async () => {
@@ -20,8 +20,13 @@ describe("confirming it's you with an emailed code", () => {
     clock.advance(6 * MINUTE);
 
     const page = await (await client.get("/support/reauth?next=/support/account")).text();
-    expect(page).toContain('<label for="field-code">Code from your email</label>');
-    expect(page).toContain(`formaction="/support/reauth/email?next=${encodeURIComponent("/support/reauth?next=%2Fsupport%2Faccount")}"`);
+    expect(labelled(page, "Code from your email")?.getAttribute("name")).toBe("code");
+    // "Email me a code" posts the same form elsewhere, and comes back here.
+    const emailMe = button(page, "Email me a code");
+    expect([emailMe?.getAttribute("formaction"), emailMe?.getAttribute("formmethod")]).toEqual([
+      `/support/reauth/email?next=${encodeURIComponent("/support/reauth?next=%2Fsupport%2Faccount")}`,
+      "post",
+    ]);
 
     const passwordOnly = await client.post("/support/reauth", { current: contact.password, next: "/support/account" });
     expect(passwordOnly.status).toBe(401);
@@ -54,7 +59,7 @@ describe("confirming it's you with an emailed code", () => {
 
     // My account's password change asks for a mailed code the same way.
     const account = await (await client.get("/support/account")).text();
-    expect(account).toContain('<label for="field-code">Code from your email</label>');
+    expect(labelled(account, "Code from your email")?.getAttribute("name")).toBe("code");
     const change = await client.post("/support/account/password", {
       current: contact.password,
       password: "a brand new passphrase",

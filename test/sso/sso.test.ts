@@ -12,7 +12,7 @@ import { browser, type Browser, fakeClock } from "../helpers/app";
 import { db, makeAgent, makeContact } from "../helpers/factories";
 import { setMfa } from "../helpers/mfa";
 import { AUTHORITY, type Provider, setAccess, signInThrough, type SsoToken, startProvider, unsignedToken } from "../helpers/oidc-provider";
-import { shown } from "../helpers/html";
+import { labelled, links, shown } from "../helpers/html";
 
 let provider: Provider;
 beforeAll(async () => {
@@ -180,8 +180,9 @@ describe("SECURITY.md 23-26: rejected callbacks and tokens", () => {
     if (message) expect(result.body).toContain(message);
     expect(client.cookie(sessionCookieName("support"))).toBeUndefined();
     // The page offers Microsoft sign-in again, beside the password form.
-    expect(result.body).toContain('href="/support/sso/start"');
-    expect(result.body).toContain('<label for="field-password">Password</label>');
+    expect(links(result.body)).toContainEqual({ text: "Sign in with Microsoft", href: "/support/sso/start" });
+    const password = labelled(result.body, "Password");
+    expect([password?.getAttribute("type"), password?.getAttribute("name")]).toEqual(["password", "password"]);
     return { contact, clock };
   }
 
@@ -297,7 +298,7 @@ describe("re-authentication of a person who signs in with Microsoft", () => {
     expect(sensitive.status).toBe(401);
     await sensitive.text();
     const page = await (await client.get("/support/reauth?next=/support/account")).text();
-    expect(page).toContain(`href="/support/sso/start?reauth=1&amp;next=%2Fsupport%2Faccount"`);
+    expect(links(page)).toContainEqual({ text: "Confirm with Microsoft", href: "/support/sso/start?reauth=1&next=%2Fsupport%2Faccount" });
 
     const start = "/support/sso/start?reauth=1&next=/support/account";
     const attempt = (claims: JWTPayload) => ssoSignIn(client, "support", clock.now(), { oid, email, xms_edov: true, ...claims }, start);

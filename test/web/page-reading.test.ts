@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   button,
   cellText,
+  columnHeadings,
   definitions,
   dropdownOptions,
   fieldErrors,
@@ -12,8 +13,10 @@ import {
   formFields,
   forms,
   labelled,
+  links,
   listItems,
   optionsOf,
+  shown,
   tableRows,
   textIn,
   textOf,
@@ -30,6 +33,18 @@ describe("reading a page as a person does", () => {
     expect(cellText(`<select><option value="a">First shown</option><option>Second</option></select>`)).toBe("First shown");
   });
 
+  it("runs words in a line on, as a browser's innerText does, and sets blocks apart", async () => {
+    expect(cellText(`<p><strong>Version</strong>: 1 → 2, e<del>f</del>g <a href=/x>link</a>.</p><p>Next</p>`)).toBe(
+      "Version: 1 → 2, efg link. Next",
+    );
+    expect(cellText(`<label><input type=radio name=r value=secret checked> Yes</label><img alt="QR code" src=x>`)).toBe("Yes QR code");
+    const page = (body: string, type: string) => new Response(body, { headers: { "Content-Type": type } });
+    const html = `<!doctype html><html><head><title>T</title></head><body><p>It&#39;s <b>here</b></p></body></html>`;
+    expect(await shown(page(html, "text/html; charset=UTF-8"))).toBe("It's here");
+    expect(await shown(page(`{"a":"<b>"}`, "application/json"))).toBe(`{"a":"<b>"}`);
+    expect(links(`<a href="/a?x=1&amp;y=2">Go <b>on</b></a><a>no href</a>`)).toEqual([{ text: "Go on", href: "/a?x=1&y=2" }]);
+  });
+
   it("puts each cell under its heading, with attributes in any order and unquoted", () => {
     const html = `<table class=x data-testid=people><thead><tr><th scope=col>Name ▲</th><th>Role</th></tr></thead>
       <tbody><tr data-id=1><td>Ada</td><td><span>Agent</span></td></tr><tr><td>Grace</td><td>Administrator</td></tr></tbody></table>`;
@@ -38,6 +53,10 @@ describe("reading a page as a person does", () => {
       { Name: "Grace", Role: "Administrator" },
     ]);
     expect(() => tableRows("<table><tr><th>A</th><th>A</th></tr></table>")).toThrow(/share a heading/);
+    // A row's own heading in the body heads no column.
+    expect(
+      columnHeadings(`<table><thead><tr><th>Name</th><th>Role ▼</th></tr></thead><tbody><tr><th>Ada</th><td>x</td></tr></tbody></table>`),
+    ).toEqual(["Name", "Role"]);
   });
 
   it("finds a lean dropdown's options in the template it names, and each field's described error", () => {
@@ -102,6 +121,12 @@ a &lt;b&gt;</textarea>
     expect(button(page, "Send the form")?.closest("form")?.getAttribute("id")).toBe("f");
     expect(button(page, "Send")).toBeNull();
     expect(button(page, "Not a submit")?.getAttribute("type")).toBe("button");
+    // Of radio buttons marked checked in one group, a browser sends the last, in its place.
+    const radios = `<form><input type=radio name=r value=a checked><input name=t value=1><input type=radio name=r value=b checked></form>`;
+    expect(formFields(find(radios, "form")!)).toEqual([
+      ["t", "1"],
+      ["r", "b"],
+    ]);
     expect(formFields(find(page, "form")!)).toEqual([
       ["h", '"q"'],
       ["t", "a <b>"],
