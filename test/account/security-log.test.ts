@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { browser, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent } from "../helpers/factories";
-import { tableRows } from "../helpers/html";
+import { tableRows, cellText } from "../helpers/html";
 import { enrollThroughPages, postPassword, setMfa, totpCode } from "../helpers/mfa";
 
 const FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
@@ -100,7 +100,7 @@ describe("running low on recovery codes", () => {
     await postPassword(client, "agent", agent);
     await (await client.post("/agent/login/verify/recovery", { code: recoveryCodes[7]! })).text();
     const page = await (await client.get("/agent/account?done=low_codes")).text();
-    expect(page).toContain("You signed in with a recovery code and have 3 or fewer left.");
-    expect(page).toContain("2 of 10 recovery codes left. Generate new ones so you are not locked out.");
+    expect(cellText(page)).toContain("You signed in with a recovery code and have 3 or fewer left.");
+    expect(cellText(page)).toContain("2 of 10 recovery codes left. Generate new ones so you are not locked out.");
   });
 });

@@ -89,7 +89,7 @@ describe("asset create, edit and delete pages", () => {
     expect(stale.status).toBe(409);
     expect(await shown(stale)).toContain("Changed by someone else");
     const detail = await (await client.get(url)).text();
-    expect(detail).toContain("MacBook Pro 14 (2024)");
+    expect(cellText(detail)).toContain("MacBook Pro 14 (2024)");
     expect(history(detail)).toContainEqual({ bold: ["Status"], text: expect.stringMatching(/^Status: In use → In repair · /) });
     expect(history(detail).flatMap((entry) => entry.bold)).toContain("Created");
 

@@ -9,7 +9,7 @@ import { planImport } from "../../src/assets/import";
 import { ASSET_KIND } from "../../src/assets/kinds";
 import { loadOptions } from "../../src/assets/listing";
 import { requiredText } from "../../src/lib/fields";
-import { tableRows, shown } from "../helpers/html";
+import { tableRows, shown, cellText } from "../helpers/html";
 import { seedAssets, signedInAgent } from "../helpers/inventory";
 import { csvOf, dryRun } from "./import-helpers";
 
@@ -38,7 +38,7 @@ describe("the CSV import", () => {
     ]);
     const { status, html } = await dryRun(client, csv);
     expect(status).toBe(400);
-    expect(html).toContain("1 to create, 0 to update, 0 unchanged, 6 with errors.");
+    expect(cellText(html)).toContain("1 to create, 0 to update, 0 unchanged, 6 with errors.");
     const rows = new Map(tableRows(html, "import-rows").map((r) => [r.Line, r]));
     expect(rows.get("2")).toMatchObject({ Result: "Error", Details: `Name: Name ${ONE_LINE}` });
     expect(rows.get("3")).toMatchObject({ Result: "Error", Details: `Serial number: Serial number ${ONE_LINE}` });

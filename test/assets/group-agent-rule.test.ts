@@ -190,7 +190,7 @@ const bulkStep: Step = async (client, world, rand) => {
   const done = await client.request("/agent/assets/bulk/apply", { method: "POST", body: form });
   const page = await shown(done);
   expect(done.status).toBe(200);
-  expect(page).toContain(`Changed ${next.size} of ${selected.length}`);
+  expect(cellText(page)).toContain(`Changed ${next.size} of ${selected.length}`);
   if (clears) expect(page).toContain(`Managed By Agent was cleared on ${clears} ${clears === 1 ? "asset" : "assets"}`);
   const batchId = (await env.DB.prepare("SELECT id FROM bulk_operations WHERE record_type = 'asset' ORDER BY rowid DESC LIMIT 1").first<{
     id: string;
@@ -284,7 +284,7 @@ const undoStep: Step = async (client, world) => {
     world.model.set(id, { ...state, version: now.version + 1 });
     restored++;
   }
-  expect(page).toContain(`Undone: ${restored} restored`);
+  expect(cellText(page)).toContain(`Undone: ${restored} restored`);
   return `undo (${restored} restored)`;
 };
 

@@ -8,7 +8,7 @@ import { ASSET_KIND } from "../../src/assets/kinds";
 import { loadOptions } from "../../src/assets/listing";
 import { fakeClock } from "../helpers/app";
 import { makeAgent } from "../helpers/factories";
-import { tableRows, shown } from "../helpers/html";
+import { tableRows, shown, cellText } from "../helpers/html";
 import { makeGroup, makeLocation, seedAssets, signedInAgent } from "../helpers/inventory";
 import { setMfa } from "../helpers/mfa";
 import { makeRole } from "../helpers/roles";
@@ -48,7 +48,7 @@ describe("the dry run", () => {
     ]);
     const { status, html } = await dryRun(client, csv);
     expect(status).toBe(400);
-    expect(html).toContain("1 to create, 1 to update, 0 unchanged, 6 with errors.");
+    expect(cellText(html)).toContain("1 to create, 1 to update, 0 unchanged, 6 with errors.");
     expect(html).not.toContain("/import/apply");
     const rows = new Map(tableRows(html, "import-rows").map((r) => [r.Line, r]));
     expect(rows.get("2")).toMatchObject({ "Asset tag": "NEW-DRY-1", Result: "Create" });

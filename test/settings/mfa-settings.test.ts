@@ -6,7 +6,7 @@ import { signIn } from "../helpers/auth";
 import { makeAdmin, makeAgent, makeContact } from "../helpers/factories";
 import { postPassword, setMfa } from "../helpers/mfa";
 import { openSession } from "../helpers/sessions";
-import { shown } from "../helpers/html";
+import { shown, cellText } from "../helpers/html";
 
 const PAGE = "/agent/settings/security/agents/mfa";
 
@@ -55,9 +55,9 @@ describe("the MFA settings page", () => {
     const confirm = await client.post("/agent/settings/security/contacts/mfa", { emailOtp: "on", issuerName: "Acme Support" });
     const confirmPage = await confirm.text();
     expect(confirm.status).toBe(200);
-    expect(confirmPage).toContain("Immediately (all users will be logged out)");
-    expect(confirmPage).toContain("On next login");
-    expect(confirmPage).toContain("Email OTP: off → on");
+    expect(cellText(confirmPage)).toContain("Immediately (all users will be logged out)");
+    expect(cellText(confirmPage)).toContain("On next login");
+    expect(cellText(confirmPage)).toContain("Email OTP: off → on");
     // Nothing is saved until the choice is made.
     expect((await portalStub(env, "support").getPolicy()).mfa.emailOtp).toBe(false);
 
@@ -104,7 +104,7 @@ describe("the MFA settings page", () => {
     await again.text();
     expect(again.headers.get("Location")).toBe(`/agent/login?next=${encodeURIComponent("/agent/assets")}&policy_applied=1`);
     const loginPage = await (await other.get(again.headers.get("Location")!)).text();
-    expect(loginPage).toContain("Your administrator changed the sign-in settings, so you need to sign in again.");
+    expect(cellText(loginPage)).toContain("Your administrator changed the sign-in settings, so you need to sign in again.");
     // A session that simply ran out says nothing of the kind.
     const plain = await browser({ clock }).get("/agent/assets");
     await plain.text();

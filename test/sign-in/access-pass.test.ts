@@ -339,8 +339,8 @@ describe("signing in with a temporary access pass", () => {
       await used.text();
       expect(used.headers.get("Location")).toBe("/support/account?done=access_pass#passkeys");
       const account = await shown(await person.get("/support/account?done=access_pass"));
-      expect(account).toContain("You signed in with a temporary access pass, which works only once. Add a passkey now");
-      expect(account).toContain("Add a passkey");
+      expect(cellText(account)).toContain("You signed in with a temporary access pass, which works only once. Add a passkey now");
+      expect(cellText(account)).toContain("Add a passkey");
     } finally {
       await setMfa("support", { authenticatorApp: true, emailOtp: false, passkeys: false });
     }

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { keyUri } from "../../src/factors/totp";
 import { browser, fakeClock } from "../helpers/app";
 import { makeContact } from "../helpers/factories";
-import { find, findAll, shown, textIn, textOf } from "../helpers/html";
+import { find, findAll, shown, textIn, textOf, cellText } from "../helpers/html";
 import { enrollThroughPages, extract, postPassword, setMfa, totpCode } from "../helpers/mfa";
 
 const ISSUER = "RTX Solutions – Agent App";
@@ -52,7 +52,7 @@ describe("the Issuer Name", () => {
     const signIn = browser({ clock });
     await postPassword(signIn, "support", person);
     const codePage = await (await signIn.get("/support/login/verify")).text();
-    expect(codePage).toContain("enter the 6-digit code it shows for RTX Solutions – Agent App.");
+    expect(cellText(codePage)).toContain("enter the 6-digit code it shows for RTX Solutions – Agent App.");
     const refused = await signIn.post("/support/login/verify/app", { code: "000000" });
     expect(await shown(refused)).toContain("Enter the newest code your app shows for RTX Solutions – Agent App.");
   });

@@ -13,7 +13,7 @@ import { db, makeAgent, makeContact } from "../helpers/factories";
 import { faultyD1 } from "../helpers/faults";
 import { enrollThroughPages, mailCount, setMfa, totpCode } from "../helpers/mfa";
 import { setAccess } from "../helpers/oidc-provider";
-import { findAll, links, shown, textIn, textOf } from "../helpers/html";
+import { findAll, links, shown, textIn, textOf, cellText } from "../helpers/html";
 
 const NEW_PASSWORD = "a brand new long passphrase 42";
 
@@ -207,7 +207,7 @@ describe("using a reset link", () => {
     clock.advance(30 * MINUTE);
     const late = await useLink(client, second);
     expect(late.status).toBe(410);
-    expect(late.body).toContain("This link has expired or was already used.");
+    expect(cellText(late.body)).toContain("This link has expired or was already used.");
     const third = (await askForLink(client, "support", contact.email))!;
     clock.advance(29 * MINUTE);
     expect((await useLink(client, third)).status).toBe(303);
@@ -229,10 +229,10 @@ describe("using a reset link", () => {
     const path = (await askForLink(client, "support", contact.email))!;
     const weak = await useLink(client, path, "short");
     expect(weak.status).toBe(400);
-    expect(weak.body).toContain("At least 8 characters");
+    expect(cellText(weak.body)).toContain("At least 8 characters");
     const same = await useLink(client, path, contact.password);
     expect(same.status).toBe(400);
-    expect(same.body).toContain("Choose a password different from your current one.");
+    expect(cellText(same.body)).toContain("Choose a password different from your current one.");
     const mismatch = await client.post(path, { password: NEW_PASSWORD, confirm: `${NEW_PASSWORD}!` });
     expect(mismatch.status).toBe(400);
     expect(await shown(mismatch)).toContain("The two new passwords do not match.");

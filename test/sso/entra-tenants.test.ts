@@ -60,7 +60,7 @@ describe("allowed tenants", () => {
     expect(result.response.status).toBe(303);
     const other = await contactSignsIn(clock, { ENTRA_ALLOWED_TENANT_IDS: "contoso.onmicrosoft.com" }, { tid: "tenant-a" });
     expect(other.response.status).toBe(403);
-    expect(other.body).toContain("Your organisation is not allowed to sign in here.");
+    expect(cellText(other.body)).toContain("Your organisation is not allowed to sign in here.");
   });
 
   it("stops single sign-on with a message naming the setting when a domain does not resolve", () =>

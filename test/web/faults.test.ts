@@ -19,7 +19,7 @@ import { droppingEmail, failingEmail, faultyD1, faultyNamespace, overloadedOnce 
 import { makeGroup, makeLocation, seedAssets } from "../helpers/inventory";
 import { makeRole } from "../helpers/roles";
 import { latestEmailCode, mailCount, postPassword, setMfa } from "../helpers/mfa";
-import { find } from "../helpers/html";
+import { find, cellText } from "../helpers/html";
 
 beforeEach(async () => {
   await setMfa("agent", { authenticatorApp: false, emailOtp: false });
@@ -50,8 +50,8 @@ describe("a missing or malformed secret", () => {
       for (const value of ["", "not base64!", "c2hvcnQ="]) {
         const r = await read(await browser({ env: { [name]: value } }).get("/agent/login"));
         expect(r.status, `${name}=${value}`).toBe(503);
-        expect(r.body).toContain(`The secret ${name} is missing or malformed`);
-        expect(r.body).toContain(`wrangler secret put ${name}`);
+        expect(cellText(r.body)).toContain(`The secret ${name} is missing or malformed`);
+        expect(cellText(r.body)).toContain(`wrangler secret put ${name}`);
       }
     }
     expect((await read(await browser().get("/agent/login"))).status).toBe(200);
@@ -67,8 +67,8 @@ describe("send_email failing", () => {
     const signedIn = await postPassword(client, "support", contact);
     expect(signedIn.headers.get("Location")).toBe("/support/login/verify?method=email&unsent=1");
     const page = await read(await client.get(signedIn.headers.get("Location")!));
-    expect(page.body).toContain("We could not send the code. Try again in a moment.");
-    expect(page.body).toContain("We will send a one-time password to"); // not "We sent"
+    expect(cellText(page.body)).toContain("We could not send the code. Try again in a moment.");
+    expect(cellText(page.body)).toContain("We will send a one-time password to"); // not "We sent"
     // Nothing was sent, so nothing holds the person back from sending again.
     expect(find(page.body, "#resend-otp")?.hasAttribute("disabled")).toBe(false);
     expect(await mailCount(contact.email)).toBe(0);
@@ -76,7 +76,7 @@ describe("send_email failing", () => {
     // Resend while mail is still down: the same message, 503.
     const again = await read(await client.post("/support/login/verify/email/send"));
     expect(again.status).toBe(503);
-    expect(again.body).toContain("We could not send the code. Try again in a moment.");
+    expect(cellText(again.body)).toContain("We could not send the code. Try again in a moment.");
 
     // Mail is back: Resend works at once (no 30-second cooldown was started) and the code signs in.
     delete faults.EMAIL;
@@ -117,7 +117,7 @@ describe("D1 failing", () => {
     const r = await read(await client.get("/agent/assets"));
     expect(r.status).toBe(503);
     expect(Number(r.retryAfter)).toBeGreaterThan(0);
-    expect(r.body).toContain("Try again in a moment");
+    expect(cellText(r.body)).toContain("Try again in a moment");
   });
 
   /**
