@@ -1,7 +1,7 @@
 import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../access/auth";
 import { secondProofFor } from "../sign-in/steps";
-import { EmailedCodeField } from "../sign-in/reauth-pages";
+import { SecondProofFields } from "../sign-in/reauth-pages";
 import type { RememberedDevice, SessionInfo } from "../auth/user-do";
 import { Card, ErrorMessage, Field, FieldErrorsContext, Layout, Notice } from "../web/layout";
 import type { FieldErrors } from "../lib/fields";
@@ -157,7 +157,7 @@ export function AccountPage(props: {
             <FieldErrorsContext.Provider value={props.passwordErrors ?? {}}>
               <form method="post" action={`${base}/password`} class="stack narrow">
                 <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-                <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
+                <OwnSecondProof auth={auth} appProves={props.appProves} base={base} />
                 <Field label="New password" name="password" type="password" autocomplete="new-password" />
                 <Field label="Confirm new password" name="confirm" type="password" autocomplete="new-password" />
                 <PasswordRulesList rules={props.rules} />
@@ -192,7 +192,7 @@ export function AccountPage(props: {
               </p>
               <form method="post" action={`${base}/recovery-codes`} class="stack narrow">
                 <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-                <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
+                <OwnSecondProof auth={auth} appProves={props.appProves} base={base} />
                 <div class="actions">
                   <button type="submit">Generate new recovery codes</button>
                 </div>
@@ -203,7 +203,7 @@ export function AccountPage(props: {
           {!props.hasApp && mfa.authenticatorApp && props.hasPassword && (
             <form method="post" action={`${base}/mfa/enroll`} class="stack narrow">
               <Field label="Current password" name="current" type="password" autocomplete="current-password" />
-              <SecondProofFields auth={auth} appProves={props.appProves} base={base} />
+              <OwnSecondProof auth={auth} appProves={props.appProves} base={base} />
               <div class="actions">
                 <button type="submit" class="primary">
                   Set up authenticator app
@@ -382,21 +382,8 @@ export function NewRecoveryCodesPage(props: { auth: Auth; codes: string[] }) {
   );
 }
 
-/** What a form that confirms identity asks besides the password, as confirmIdentity checks it. */
-function SecondProofFields(props: { auth: Auth; appProves: boolean; base: string }) {
+/** What a form that confirms identity asks besides the password, for this session. */
+function OwnSecondProof(props: { auth: Auth; appProves: boolean; base: string }) {
   const proof = secondProofFor(props.appProves, props.auth.policy, props.auth.session.passwordOnly);
-  if (proof === "app") {
-    return (
-      <Field
-        label="Authentication code"
-        name="code"
-        inputmode="numeric"
-        autocomplete="one-time-code"
-        maxlength={6}
-        hint={`The 6 digits your authenticator app shows for ${props.auth.policy.mfa.issuerName}.`}
-      />
-    );
-  }
-  if (proof === "none") return null;
-  return <EmailedCodeField portal={props.auth.portal} next={props.base} optional={proof === "email_optional"} />;
+  return <SecondProofFields proof={proof} issuer={props.auth.policy.mfa.issuerName} portal={props.auth.portal} next={props.base} />;
 }

@@ -91,20 +91,23 @@ function SetupPage(props: {
   );
 }
 
+/** Before the Worker has a SETUP_TOKEN secret, /setup says how to set one and takes nothing. */
+function NoSetupTokenPage() {
+  return (
+    <Layout title="Set up EdgeDesk">
+      <Card title="Set a setup token first">
+        <p>{NO_TOKEN_YET}</p>
+      </Card>
+    </Layout>
+  );
+}
+
 /** /setup: creates the first Administrator when no agent exists, then is gone for good. */
 export const setupRoutes = new Hono<AppEnv>()
   .get("/setup", async (c) => {
     if (!(await setupIsOpen(getDb(c.env.DB)))) return c.notFound();
     const token = await checkSetupToken(c.env, undefined);
-    if (token === "missing")
-      return c.html(
-        <Layout title="Set up EdgeDesk">
-          <Card title="Set a setup token first">
-            <p>{NO_TOKEN_YET}</p>
-          </Card>
-        </Layout>,
-        403,
-      );
+    if (token === "missing") return c.html(<NoSetupTokenPage />, 403);
     return c.html(<SetupPage policy={(await portalPolicy(c, "agent")).password} needsToken={token !== "not needed"} />);
   })
   .post("/setup", readsForm(setupForm), async (c) => {
@@ -130,15 +133,7 @@ export const setupRoutes = new Hono<AppEnv>()
     }
     const { name, email, password } = form.data;
     const token = await checkSetupToken(c.env, form.data.setupToken);
-    if (token === "missing")
-      return c.html(
-        <Layout title="Set up EdgeDesk">
-          <Card title="Set a setup token first">
-            <p>{NO_TOKEN_YET}</p>
-          </Card>
-        </Layout>,
-        403,
-      );
+    if (token === "missing") return c.html(<NoSetupTokenPage />, 403);
     if (token === "wrong")
       return c.html(<SetupPage policy={policy} needsToken error="That setup token is not right." name={name} email={email} />, 403);
     const weakness = checkNewPassword(password, policy, { email, name });

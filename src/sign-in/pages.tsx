@@ -6,6 +6,25 @@ import type { PasswordRule } from "../auth/password-policy";
 import type { FieldErrors } from "../lib/fields";
 import { Card, ErrorMessage, Field, FormProblems, Layout, Notice } from "../web/layout";
 
+/**
+ * The email a person signs in with, as every sign-in form asks it (the password, a reset link, a
+ * temporary access pass): named for password managers, bounded as the server bounds it.
+ * `passkeys`: the browser may offer passkeys as it is filled in.
+ */
+export function SignInEmailField(props: { email?: string; autofocus: boolean; passkeys?: boolean }) {
+  return (
+    <Field
+      label="Email"
+      name="email"
+      type="email"
+      value={props.email}
+      autocomplete={props.passkeys ? "username webauthn" : "username"}
+      autofocus={props.autofocus}
+      maxlength={254}
+    />
+  );
+}
+
 export interface SignInPageProps {
   portal: Portal;
   /** Which ways the portal's access mode allows. */
@@ -36,15 +55,7 @@ export function SignInPage(props: SignInPageProps) {
           <form method="post" action={`/${props.portal}/login`} class="stack">
             {props.next && <input type="hidden" name="next" value={props.next} />}
             {/* "webauthn" lets the browser offer passkeys in the Email field's autofill (conditional mediation, web/passkeys.js). */}
-            <Field
-              label="Email"
-              name="email"
-              type="email"
-              value={props.email}
-              autocomplete={props.passkey ? "username webauthn" : "username"}
-              autofocus={!props.email}
-              maxlength={254}
-            />
+            <SignInEmailField email={props.email} autofocus={!props.email} passkeys={props.passkey} />
             <Field label="Password" name="password" type="password" autocomplete="current-password" autofocus={!!props.email} />
             <button type="submit" class="primary">
               Sign in

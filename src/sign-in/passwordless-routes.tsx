@@ -35,6 +35,7 @@ import { signInSucceeded } from "./new-device";
 import { requestDetails, startSession } from "../request/session-cookie";
 import { carriesVouches } from "../request/browser-cookie";
 import { sourceOf } from "../limits/source";
+import { SignInEmailField } from "./pages";
 
 // What navigator.credentials.get() sends back: checked in depth by @simplewebauthn/server.
 const assertionForm = z.object({
@@ -96,6 +97,8 @@ export function passwordlessRoutes(portal: Portal) {
     // A passkey nobody here registered is a stranger's: counted against its source, no row of its own.
     if (!holder.ok) return c.json({ error: holder.message }, 401);
     const { user } = holder;
+    const failed = (reason: "invalid" | "disabled") =>
+      recordAudit(c, { event: "sign_in.failed", portal, targetId: user.id, details: { email: user.email, method: "passkey", reason } });
     const counted = await settle(c.env, who, bySource, await countForAccount(c.env, who, "password", now));
     if (!counted.allowed) {
       await refused(c, who, "password", counted, async () => (user.active ? user : null), { method: "passkey", targetId: user.id });
@@ -103,22 +106,12 @@ export function passwordlessRoutes(portal: Portal) {
     }
     const checked = await finishPasskeySignIn(db, rp, holder, response, now);
     if (!checked.ok) {
-      await recordAudit(c, {
-        event: "sign_in.failed",
-        portal,
-        targetId: user.id,
-        details: { email: user.email, method: "passkey", reason: "invalid" },
-      });
+      await failed("invalid");
       return c.json({ error: checked.message }, 401);
     }
     // Only someone holding the passkey learns that the account is disabled.
     if (!user.active) {
-      await recordAudit(c, {
-        event: "sign_in.failed",
-        portal,
-        targetId: user.id,
-        details: { email: user.email, method: "passkey", reason: "disabled" },
-      });
+      await failed("disabled");
       return c.json({ error: "This account is disabled. Ask your administrator to enable it." }, 403);
     }
     await attemptRight(c, who, counted);
@@ -201,15 +194,7 @@ function AccessPassSignInPage(props: { portal: Portal; email?: string | undefine
         </p>
         <ErrorMessage message={props.error} />
         <form method="post" action={`/${props.portal}/login/pass`} class="stack">
-          <Field
-            label="Email"
-            name="email"
-            type="email"
-            value={props.email}
-            autocomplete="username"
-            autofocus={!props.email}
-            maxlength={254}
-          />
+          <SignInEmailField email={props.email} autofocus={!props.email} />
           <Field label="Temporary access pass" name="code" autocomplete="off" inputmode="text" maxlength={24} autofocus={!!props.email} />
           <button type="submit" class="primary">
             Sign in

@@ -1,6 +1,7 @@
 // The parts of a "confirm it's you" form that My account and re-authentication both show.
 import type { Portal } from "../portal/policy";
 import { Field } from "../web/layout";
+import type { secondProofFor } from "./steps";
 
 /**
  * The mailed-code part of an identity form: the code field, and a button that (inside the same
@@ -36,3 +37,23 @@ export function EmailedCodeField(props: { portal: Portal; next: string; optional
 }
 
 export const CODE_SENT = "We emailed you a code. It works once, for 10 minutes.";
+
+/**
+ * What a form that confirms identity asks besides the password, as secondProofFor decides it and
+ * confirmIdentity checks it: the app's code, a mailed code (`next`: where asking for one returns), or nothing.
+ */
+export function SecondProofFields(props: { proof: ReturnType<typeof secondProofFor>; issuer: string; portal: Portal; next: string }) {
+  if (props.proof === "none") return null;
+  if (props.proof !== "app")
+    return <EmailedCodeField portal={props.portal} next={props.next} optional={props.proof === "email_optional"} />;
+  return (
+    <Field
+      label="Authentication code"
+      name="code"
+      inputmode="numeric"
+      autocomplete="one-time-code"
+      maxlength={6}
+      hint={`The 6 digits your authenticator app shows for ${props.issuer}.`}
+    />
+  );
+}

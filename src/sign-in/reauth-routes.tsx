@@ -16,7 +16,7 @@ import { findUserById } from "../auth/users";
 import { requireSession } from "../request/require-session";
 import { appProves, confirmFlowId, confirmIdentity } from "./reauth";
 import { secondProofFor } from "./steps";
-import { CODE_SENT, EmailedCodeField } from "./reauth-pages";
+import { CODE_SENT, SecondProofFields } from "./reauth-pages";
 
 type Ctx = Context<AppEnv>;
 
@@ -45,23 +45,12 @@ function ReauthPage(props: {
           <form method="post" action={`/${props.portal}/reauth`} class="stack">
             <input type="hidden" name="next" value={props.next} />
             <Field label="Password" name="current" type="password" autocomplete="current-password" autofocus />
-            {props.proof === "app" && (
-              <Field
-                label="Authentication code"
-                name="code"
-                inputmode="numeric"
-                autocomplete="one-time-code"
-                maxlength={6}
-                hint={`The 6 digits your authenticator app shows for ${props.issuer}.`}
-              />
-            )}
-            {(props.proof === "email" || props.proof === "email_optional") && (
-              <EmailedCodeField
-                portal={props.portal}
-                next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`}
-                optional={props.proof === "email_optional"}
-              />
-            )}
+            <SecondProofFields
+              proof={props.proof}
+              issuer={props.issuer}
+              portal={props.portal}
+              next={`/${props.portal}/reauth?next=${encodeURIComponent(props.next)}`}
+            />
             <button type="submit" class="primary">
               Confirm
             </button>

@@ -34,6 +34,7 @@ import { endAllSessionsOfUser } from "../auth/sessions";
 import { requestDetails } from "../request/session-cookie";
 import { normalizeEmail } from "../auth/users";
 import { portalPolicy } from "../request/portal";
+import { SignInEmailField } from "./pages";
 
 const forgotForm = z.object({ email: emailField() });
 const resetForm = z
@@ -62,15 +63,7 @@ function ForgotPage(props: { portal: Portal; email?: string; error?: string; sen
           <p>Enter the email address you sign in with. We will email you a link to choose a new password.</p>
         )}
         <form method="post" action={`/${props.portal}/login/forgot`} class="stack">
-          <Field
-            label="Email"
-            name="email"
-            type="email"
-            value={props.email}
-            autocomplete="username"
-            autofocus={!props.sentTo}
-            maxlength={254}
-          />
+          <SignInEmailField email={props.email} autofocus={!props.sentTo} />
           <button type="submit" class={props.sentTo ? "" : "primary"}>
             {props.sentTo ? "Send again" : "Email me a link"}
           </button>
