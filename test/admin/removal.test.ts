@@ -1,10 +1,12 @@
 // An admin removes a contact, or a disabled agent who manages no open records. The
 // person can no longer sign in, their sign-in data is gone, and the audit log and asset history
 // keep their records under one stable pseudonym, with no trace of their name or email.
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, inArray, or } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { portalStub } from "../../src/auth/sessions";
+import { mintSession, portalStub } from "../../src/auth/sessions";
+import { owedAudit } from "../../src/auth/owed-audits";
 import { userStub } from "../../src/auth/user-object";
 import {
   auditEvents,
@@ -73,6 +75,28 @@ beforeAll(() =>
 );
 
 describe("removing a contact", () => {
+  it("stores an audit entry their object still owed under the pseudonym, never their email", async () => {
+    const { client } = await signedInAdmin();
+    const contact = await makeContact({ name: "Otto Owed" });
+    // A sign-in whose entry D1 did not take: the session stands, its entry is owed by their object.
+    const entry = owedAudit(
+      { event: "sign_in.succeeded", portal: "support", actorId: contact.id, details: { email: contact.email, method: "passkey" } },
+      { at: clock.now(), ip: "203.0.113.7", userAgent: "Firefox" },
+    );
+    const { generation } = await portalStub(env, "support").getPolicy();
+    const session = { stage: "full", method: "passkey", generation, now: clock.now(), ip: "203.0.113.7", userAgent: "Firefox" } as const;
+    await mintSession(env, contact.id, session, [entry]);
+    const stored = () => env.DB.prepare("SELECT details FROM audit_events WHERE event_key = ?").bind(entry.key).all<{ details: string }>();
+    expect((await stored()).results).toEqual([]);
+
+    const removed = await post(client, `/agent/admin/people/${contact.id}/remove`, { confirm: contact.email });
+    expect(removed.status).toBe(303);
+    await runDurableObjectAlarm(userStub(env, contact.id));
+    const rows = (await stored()).results;
+    expect(rows).toHaveLength(1);
+    expect(JSON.parse(rows[0]!.details)).toEqual({ email: pseudonymFor("contact", contact.id), method: "passkey" });
+  });
+
   it("signs them out, destroys their sign-in data, and leaves only a pseudonym in the audit log and asset history", async () => {
     const { admin, client } = await signedInAdmin();
     const contact = await makeContact({ name: "Rhea Removable" });

@@ -96,23 +96,48 @@ describe("a finished sign-in's audit entry", () => {
 });
 
 describe("an entry the person's object owes when the person is removed", () => {
-  it("is still stored: the log keeps what they did", async () => {
+  const owedCount = (person: ReturnType<typeof userStub>) =>
+    runInDurableObject(person, (_instance, state) => ({
+      owed: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM audits_owed").one().n,
+      sessions: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n,
+    }));
+  const storedSignOuts = async (id: string) =>
+    (await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'sign_out' AND actor_id = ?")
+      .bind(id)
+      .first<{ n: number }>())!.n;
+
+  it("is stored as the object is erased, before the removal writes the pseudonym over the log", async () => {
     const contact = await makeContact();
     await signIn(browser(), "support", contact);
     const person = userStub(env, contact.id);
     // As a request leaves it when D1 then fails: the change and its owed entry, nothing in D1 yet.
     const entry = owedAudit({ event: "sign_out", portal: "support", actorId: contact.id }, { at: Date.now(), ip: null, userAgent: null });
     expect(await person.revokeAllSessions(undefined, [entry])).toBe(1);
+    expect(await storedSignOuts(contact.id)).toBe(0);
     await person.eraseEverything(contact.id);
-    const left = await runInDurableObject(person, (_instance, state) => ({
-      owed: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM audits_owed").one().n,
-      sessions: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n,
-    }));
-    expect(left).toEqual({ owed: 1, sessions: 0 });
+    expect(await owedCount(person)).toEqual({ owed: 0, sessions: 0 });
+    expect(await storedSignOuts(contact.id)).toBe(1);
+  });
+
+  it("is kept, and stored by the alarm, when D1 refuses it as the object is erased: the log keeps what they did", async () => {
+    const contact = await makeContact();
+    await signIn(browser(), "support", contact);
+    const person = userStub(env, contact.id);
+    const entry = owedAudit({ event: "sign_out", portal: "support", actorId: contact.id }, { at: Date.now(), ip: null, userAgent: null });
+    expect(await person.revokeAllSessions(undefined, [entry])).toBe(1);
+    await runInDurableObject(person, async (instance) => {
+      const object = instance as unknown as { env: Env };
+      const real = object.env;
+      object.env = { ...real, DB: refusingAuditEntries(real.DB) };
+      try {
+        await instance.eraseEverything(contact.id);
+      } finally {
+        object.env = real;
+      }
+    });
+    expect(await owedCount(person)).toEqual({ owed: 1, sessions: 0 });
+    expect(await storedSignOuts(contact.id)).toBe(0);
     await runDurableObjectAlarm(person);
-    const stored = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE event = 'sign_out' AND actor_id = ?")
-      .bind(contact.id)
-      .first<{ n: number }>();
-    expect(stored!.n).toBe(1);
+    expect(await storedSignOuts(contact.id)).toBe(1);
   });
 });

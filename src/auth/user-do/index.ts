@@ -298,7 +298,10 @@ export class UserDurableObject extends DurableObject<Env> {
     this.profileVersion++;
     this.profile = undefined;
     // Audit entries still owed outlive the person (the log keeps what they did); the notices to
-    // them do not, as removing someone removes their mail.
+    // them do not, as removing someone removes their mail. They are stored now where D1 takes
+    // them, so a removal's pseudonym, written next, replaces the email in them too; stored later
+    // by the alarm, they would bring it back.
+    await this.payOwedAudits(Date.now());
     const owedEntries = owedAudit.owedAudits(this.sql).map(({ key, entry, origin }) => ({ key, entry, origin }));
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
