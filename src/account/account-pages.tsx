@@ -11,7 +11,8 @@ import { RecoveryCodesBlock } from "../sign-in/second-step-pages";
 import { LOW_RECOVERY_CODES } from "../factors/recovery-codes";
 import { type PersonalEvent, SecurityLog } from "./security-log";
 
-function when(ms: number, now: number): string {
+/** How long ago, as a session or device list says it. */
+export function when(ms: number, now: number): string {
   const minutes = Math.round((now - ms) / 60_000);
   if (minutes < 1) return "just now";
   if (minutes < 60) return `${minutes} min ago`;

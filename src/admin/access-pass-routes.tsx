@@ -16,7 +16,8 @@ import { requirePermission } from "../request/guard";
 import { ACCESS_PASS_MINUTES, DEFAULT_ACCESS_PASS_MINUTES, formatPass, issueAccessPass, lifetimeText } from "../factors/access-pass";
 import { ErrorMessage } from "../web/layout";
 import { AdminFrame, CopyableSecret } from "./pages";
-import { personPage, personToActOn } from "../request/admin-refusals";
+import { personToActOn } from "../request/admin-refusals";
+import { personPage } from "./pages";
 
 type Ctx = Context<AppEnv>;
 const CHOOSE = "Choose how long the pass works: from 10 minutes to 8 hours.";

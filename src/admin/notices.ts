@@ -76,3 +76,12 @@ export function ssoLinkedNotice(person: Person, portal: Portal): Notice {
     `A Microsoft account was linked to your EdgeDesk ${portalLabel(portal).toLowerCase()} account through an invitation, and can now sign in as you.\n`,
   );
 }
+
+/** Signed out by an administrator: who did it, why, and where (so a person can tell it from a stolen session's end). */
+export function signedOutByAdminNotice(person: Person, admin: { name: string }, reason: string, where: string): Notice {
+  return notice(
+    person,
+    "An administrator signed you out of EdgeDesk",
+    `${admin.name} signed you out of ${where} on EdgeDesk, giving this reason:\n\n${reason}\n\nSign in again to carry on.\n`,
+  );
+}

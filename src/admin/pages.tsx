@@ -2,8 +2,9 @@ import type { Child } from "hono/jsx";
 import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../access/auth";
 import { PasswordRulesList } from "../account/pages";
-import { DevicesTable, PasskeysTable } from "../account/account-pages";
-import type { RememberedDevice } from "../auth/user-do";
+import { DevicesTable, PasskeysTable, when } from "../account/account-pages";
+import type { RememberedDevice, SessionInfo, SignInMethod } from "../auth/user-do";
+import { describeDevice } from "../lib/device";
 import { ALL_PERMISSIONS, hasPermission, type Permission, PERMISSIONS } from "../access/permissions";
 import { Field, FieldError, Layout } from "../web/layout";
 import type { FieldErrors } from "../lib/fields";
@@ -468,5 +469,77 @@ export function CopyableSecret(props: { id: string; label: string; noun: string;
         <span id={`${props.id}-copied`} role="status" />
       </p>
     </>
+  );
+}
+
+/** The admin page of an agent or a contact. */
+export const personPage = (person: { id: string; kind: "agent" | "contact" }) =>
+  person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`;
+
+const SIGN_IN_METHODS: Record<SignInMethod, string> = {
+  password: "Password",
+  sso: "Microsoft",
+  passkey: "Passkey",
+  pass: "Temporary access pass",
+};
+
+/**
+ * A person's open sessions, for an admin who may act on them: where each is, how it signed in,
+ * and a way to end one or all of them, with the reason the person is told.
+ */
+export function PersonSessionsPanel(props: { person: { id: string; name: string }; sessions: SessionInfo[]; now: number; action: string }) {
+  return (
+    <section class="person-sessions">
+      <h2>Sessions</h2>
+      {props.sessions.length === 0 ? (
+        <p>{props.person.name} is not signed in anywhere.</p>
+      ) : (
+        <form method="post" action={props.action} class="stack">
+          <div class="table-scroll">
+            <table data-testid="admin-sessions">
+              <thead>
+                <tr>
+                  <th scope="col">Device</th>
+                  <th scope="col">IP address</th>
+                  <th scope="col">Country</th>
+                  <th scope="col">Signed in with</th>
+                  <th scope="col">Signed in</th>
+                  <th scope="col">Last activity</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Action</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.sessions.map((s) => (
+                  <tr>
+                    <td>{describeDevice(s.userAgent)}</td>
+                    <td>{s.ip}</td>
+                    <td>{s.country ?? "—"}</td>
+                    <td>{SIGN_IN_METHODS[s.method]}</td>
+                    <td>{when(s.createdAt, props.now)}</td>
+                    <td>{when(s.lastSeenAt, props.now)}</td>
+                    <td>
+                      <button type="submit" name="session" value={s.id} aria-label={`Sign out ${describeDevice(s.userAgent)}, ${s.ip}`}>
+                        Sign out
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <Field label="Reason" name="reason" maxlength={200} hint={`Recorded in the audit log, and emailed to ${props.person.name}.`} />
+          <div class="actions">
+            <button type="submit" name="session" value="all">
+              Sign out everywhere
+            </button>
+          </div>
+        </form>
+      )}
+      <p class="hint">
+        Signing someone out needs you to have confirmed your identity in the last 5 minutes. It takes effect at their next request.
+      </p>
+    </section>
   );
 }

@@ -16,7 +16,8 @@ import { OTHER_SOURCES } from "../limits/windows";
 import { ErrorMessage, Notice } from "../web/layout";
 import { holderOf } from "./agents";
 import { AdminFrame, ReauthLink } from "./pages";
-import { auditRefusal, personPage } from "../request/admin-refusals";
+import { auditRefusal } from "../request/admin-refusals";
+import { personPage } from "./pages";
 
 export const PAUSES_PAGE = "/agent/admin/paused-sign-ins";
 const WAYS: Record<Pause["way"], string> = { password: "Password", second_step: "Second step", reset: "Reset link" };

@@ -46,6 +46,8 @@ import {
   AgentForm,
   MfaPanel,
   PersonDevicesPanel,
+  PersonSessionsPanel,
+  personPage,
   ReauthLink,
   PeopleTable,
   RecoveryCodesView,
@@ -59,6 +61,7 @@ import { ownValue } from "../lib/lookup";
 import { auditRefusal, refuseUnlessManageable } from "../request/admin-refusals";
 import { ssoInviteRoutes } from "./sso-invite-routes";
 import { accessPassRoutes } from "./access-pass-routes";
+import { personSessionsRoutes } from "./person-sessions-routes";
 import { liveAccessPass } from "../factors/access-pass";
 import { removalRoutes, removedNotice } from "./removal-routes";
 import { RemovalPanel } from "./removal-pages";
@@ -93,6 +96,7 @@ peopleRoutes.use("*", requireSession("agent"));
 peopleRoutes.route("/", ssoInviteRoutes);
 peopleRoutes.route("/", removalRoutes);
 peopleRoutes.route("/", accessPassRoutes);
+peopleRoutes.route("/", personSessionsRoutes);
 const manage = requirePermission("manageAgents");
 const recovery = requirePermission("manageRecoveryAndMfaReset");
 
@@ -109,6 +113,15 @@ function roleChoices(
   });
 }
 
+/** What an admin is told back on an agent's or a contact's page after acting on them (`?done=`). */
+const PERSON_NOTICES: Record<string, string> = {
+  passkey_removed: "Passkey removed. They were emailed.",
+  device_forgotten: "Device forgotten: it will be asked for the second step again. They were emailed.",
+  signed_out: "Signed out of that session. They were emailed why.",
+  signed_out_everywhere: "Signed out everywhere. They were emailed why.",
+  reset: "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in.",
+};
+
 const reason = (decision: Decision) => (decision.ok ? undefined : decision.message);
 
 /** The passkeys and remembered devices panel, for admins with the recovery permission over this person. */
@@ -122,6 +135,16 @@ async function devicesPanel(
   const devices = await userStub(c.env, person.id).listDevices(policy.generation, now);
   return (
     <PersonDevicesPanel person={person} passkeys={passkeyList} devices={devices} now={now} base={`/agent/admin/people/${person.id}`} />
+  );
+}
+
+/** A person's open sessions, for admins who may edit people and may act on this one. */
+async function sessionsPanel(c: Ctx, person: { id: string; name: string; kind: "agent" | "contact" }) {
+  const policy = await portalPolicy(c, portalOfKind(person.kind));
+  const now = c.var.clock.now();
+  const sessions = await userStub(c.env, person.id).listSessions({ generation: policy.generation, policy: policy.session, now });
+  return (
+    <PersonSessionsPanel person={person} sessions={sessions} now={now} action={`/agent/admin/people/${person.id}/sessions/sign-out`} />
   );
 }
 
@@ -221,6 +244,10 @@ async function agentPage(
         agent.id !== auth.user.id &&
         holdsAllOf(actor, holder.roleId, holder.permissions) &&
         (await devicesPanel(c, agent, passkeyList))}
+      {hasPermission(auth.permissions, "manageAgents") &&
+        agent.id !== auth.user.id &&
+        mayManagePerson(actor, holder, "sign them out").ok &&
+        (await sessionsPanel(c, agent))}
     </AdminFrame>,
     status,
   );
@@ -308,11 +335,9 @@ peopleRoutes.get("/agents/:id", async (c) => {
     return requirePermission("manageAgents")(c, async () => {});
   if (!ID.test(c.req.param("id"))) return c.notFound();
   const notices: Record<string, string> = {
-    passkey_removed: "Passkey removed. They were emailed.",
-    device_forgotten: "Device forgotten: it will be asked for the second step again. They were emailed.",
+    ...PERSON_NOTICES,
     saved: "Saved.",
     password: "Password set. The agent was signed out everywhere.",
-    reset: "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in.",
   };
   return agentPage(c, c.req.param("id"), { notice: ownValue(notices, c.req.query("done")) });
 });
@@ -438,13 +463,7 @@ peopleRoutes.get("/contacts/:id", async (c) => {
   ]);
   return c.html(
     <AdminFrame auth={auth} title={contact.name}>
-      <Notice
-        message={
-          c.req.query("done") === "reset"
-            ? "MFA was reset. They were signed out and will set up their authenticator app again at their next sign-in."
-            : undefined
-        }
-      />
+      <Notice message={ownValue(PERSON_NOTICES, c.req.query("done"))} />
       <p>
         {contact.email} · {contact.active ? "Active" : "Disabled"}
       </p>
@@ -483,6 +502,9 @@ peopleRoutes.get("/contacts/:id", async (c) => {
         />
       )}
       {hasPermission(auth.permissions, "manageRecoveryAndMfaReset") && (await devicesPanel(c, contact, passkeyList))}
+      {hasPermission(auth.permissions, "manageAgents") &&
+        mayManagePerson(actorOf(c), holder!, "sign them out").ok &&
+        (await sessionsPanel(c, contact))}
     </AdminFrame>,
   );
 });
@@ -523,7 +545,7 @@ peopleRoutes.get("/people/:id/reset-mfa", recovery, requireRecentAuth(), async (
         <button type="submit" class="danger">
           Reset MFA
         </button>
-        <a href={target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`}>Cancel</a>
+        <a href={personPage(target)}>Cancel</a>
       </form>
     </AdminFrame>,
   );
@@ -535,7 +557,7 @@ peopleRoutes.post("/people/:id/reset-mfa", recovery, requireRecentAuth(), readsN
   const db = getDb(c.env.DB);
   const target = ID.test(c.req.param("id")) ? await findUserById(db, c.req.param("id")) : null;
   if (!target) return c.notFound();
-  const back = target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`;
+  const back = personPage(target);
   if (target.id === auth.user.id)
     return agentPage(c, target.id, { error: "You cannot reset your own MFA here. Ask another administrator." }, 403);
   const refused = await refuseUnlessManageable(c, target.id, "reset their MFA", "reset MFA");
@@ -584,7 +606,7 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
   );
   if (refused) return refused;
   const itemId = c.req.param("itemId") ?? "";
-  const back = target.kind === "agent" ? `/agent/admin/agents/${target.id}` : `/agent/admin/contacts/${target.id}`;
+  const back = personPage(target);
   if (kind === "passkey") {
     const passkey = (await listPasskeys(db, target.id)).find((p) => p.id === itemId);
     if (!passkey) return c.text("That passkey is not registered to this person.", 404);

@@ -15,7 +15,8 @@ import { createInvitation, INVITATION_LIFETIME_MS } from "../sso/invitations";
 import { ssoConfig } from "../sso/oidc";
 import { ssoInvitedNotice } from "./notices";
 import { AdminFrame, CopyableSecret } from "./pages";
-import { personPage, personToActOn } from "../request/admin-refusals";
+import { personToActOn } from "../request/admin-refusals";
+import { personPage } from "./pages";
 
 type Ctx = Context<AppEnv>;
 const WHAT = "invite them to sign in with Microsoft";

@@ -47,6 +47,7 @@ export async function mintSession(
     ip: string;
     userAgent: string;
     passwordOnly?: boolean;
+    country?: string | null;
   },
   audits: readonly OwedAudit[] = [],
 ): Promise<{ id: string; token: string }> {

@@ -8,7 +8,7 @@ import { getDb } from "../db";
 import { ErrorMessage } from "../web/layout";
 import { holderOf, type Result } from "../admin/agents";
 import { findUserById } from "../auth/users";
-import { AdminFrame } from "../admin/pages";
+import { AdminFrame, personPage } from "../admin/pages";
 
 type Ctx = Context<AppEnv>;
 
@@ -40,10 +40,6 @@ export async function refuseUnlessManageable(c: Ctx, targetId: string, what: str
 }
 
 const PERSON_ID = /^(agt|cnt)_[a-z2-7]{16}$/;
-
-/** The admin page of an agent or a contact. */
-export const personPage = (person: { id: string; kind: "agent" | "contact" }) =>
-  person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`;
 
 type Person = NonNullable<Awaited<ReturnType<typeof findUserById>>>;
 export type Refusal = { message: string; status: 403 | 409 | 503 };

@@ -96,8 +96,8 @@ export async function startSession(
   // A generation read a moment ago is safe to reuse: if it moved on since, this session simply
   // fails its first request, which is what "end every session now" asks.
   const { policy = await portalPolicy(c, portal), audits = [], ...rest } = options;
-  const { ip, userAgent } = requestDetails(c);
-  const session = { ...rest, generation: policy.generation, now: c.var.clock.now(), ip, userAgent };
+  const { ip, userAgent, country } = requestDetails(c);
+  const session = { ...rest, generation: policy.generation, now: c.var.clock.now(), ip, userAgent, country };
   const { id, token } = await mintSession(c.env, userId, session, audits);
   await storeOwedAudits(c.env, userId, audits);
   setSessionCookie(c, portal, token, policy.session.absoluteLifetimeMs);

@@ -335,6 +335,7 @@ describe("a browser the previous release saw sign in", () => {
       sql.exec("DROP TABLE otp_pending");
       sql.exec("DROP TABLE alerts_owed");
       sql.exec("DROP TABLE audits_owed");
+      sql.exec("ALTER TABLE sessions DROP COLUMN country");
       sql.exec("UPDATE schema_version SET version = 3");
       new UserDurableObject(state, env);
     });

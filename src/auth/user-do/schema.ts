@@ -96,4 +96,7 @@ export const USER_DO_SCHEMA: readonly SchemaStep[] = [
       tries INTEGER NOT NULL DEFAULT 0
     )`,
   ),
+  // 8: the country a session was started from (Cloudflare's reading of its address), which an
+  // admin reads beside the address when deciding whether to end it. Older sessions have none.
+  ddl("ALTER TABLE sessions ADD COLUMN country TEXT"),
 ];

@@ -23,6 +23,8 @@ export interface SessionInfo {
   passwordOnly: boolean;
   ip: string;
   userAgent: string;
+  /** Where the session started, as Cloudflare read its address (two letters); null when it could not, or before it was kept. */
+  country: string | null;
 }
 
 export interface NewSession {
@@ -35,6 +37,7 @@ export interface NewSession {
   passwordOnly?: boolean;
   ip: string;
   userAgent: string;
+  country?: string | null;
 }
 
 export interface SessionCheck {
@@ -66,6 +69,7 @@ interface SessionRow extends Record<string, SqlStorageValue> {
   password_only: number;
   ip: string;
   user_agent: string;
+  country: string | null;
 }
 
 /** What finding a session by its token says: live, ended by an immediate policy change, or gone. */
@@ -86,6 +90,7 @@ function toInfo(row: SessionRow): SessionInfo {
     passwordOnly: row.password_only === 1,
     ip: row.ip,
     userAgent: row.user_agent,
+    country: row.country,
   };
 }
 
@@ -103,8 +108,8 @@ function isExpired(row: SessionRow, check: Omit<SessionCheck, "tokenHash">): boo
 
 export function insertSession(sql: SqlStorage, session: NewSession): void {
   sql.exec(
-    `INSERT INTO sessions (id, token_hash, generation, stage, method, created_at, last_seen_at, reauthenticated_at, password_only, ip, user_agent)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO sessions (id, token_hash, generation, stage, method, created_at, last_seen_at, reauthenticated_at, password_only, ip, user_agent, country)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     session.id,
     session.tokenHash,
     session.generation,
@@ -117,6 +122,7 @@ export function insertSession(sql: SqlStorage, session: NewSession): void {
     session.passwordOnly ? 1 : 0,
     session.ip,
     session.userAgent,
+    session.country ?? null,
   );
 }
 

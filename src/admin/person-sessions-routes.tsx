@@ -1,0 +1,92 @@
+// An admin ends another person's sessions: one, or all of them, with a reason. Their next request
+// is refused (the session is gone from their user object), the entry is written with the change by
+// that object, and they are emailed who did it and why. The one access rule decides who may: an
+// admin never signs out someone who holds more than they do.
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { owedAudit, storeOwedAudits } from "../auth/owed-audits";
+import { withEndedCount } from "../auth/user-do/owed-audits";
+import { userStub } from "../auth/user-object";
+import { requiredText } from "../lib/fields";
+import { portalOfKind } from "../portal/policy";
+import { personToActOn } from "../request/admin-refusals";
+import { auditOriginOf } from "../request/audit";
+import { requirePermission } from "../request/guard";
+import { sendAfterResponse } from "../request/mail";
+import { readsForm } from "../request/validation";
+import { requireRecentAuth } from "../sign-in/reauth";
+import { ErrorMessage } from "../web/layout";
+import { signedOutByAdminNotice } from "./notices";
+import { AdminFrame, personPage } from "./pages";
+
+const CHOOSE = "Choose a session to sign out, or Sign out everywhere.";
+const signOutForm = z.object({
+  session: z.string({ error: CHOOSE }).regex(/^(all|ses_[a-z2-7]{16})$/, CHOOSE),
+  reason: requiredText("a reason", 200),
+});
+
+/** Mounted inside the people routes, behind their signed-in check. */
+export const personSessionsRoutes = new Hono<AppEnv>();
+
+personSessionsRoutes.post(
+  "/people/:id/sessions/sign-out",
+  requirePermission("manageAgents"),
+  requireRecentAuth(),
+  readsForm(signOutForm),
+  async (c) => {
+    const auth = c.var.auth;
+    const found = await personToActOn(c, {
+      title: "Sign out",
+      what: "sign them out",
+      action: "sign out a person",
+      refuse: (person) => (person.id === auth.user.id ? { message: "Sign out your own sessions from My account.", status: 403 } : null),
+    });
+    if (found.refused) return found.refused;
+    const { person } = found;
+    const form = c.req.valid("form");
+    if (!form.ok) {
+      return c.html(
+        <AdminFrame auth={auth} title="Sign out">
+          <ErrorMessage message={form.message} />
+          <p>
+            <a href={personPage(person)}>Back to {person.name}</a>
+          </p>
+        </AdminFrame>,
+        400,
+      );
+    }
+    const { session, reason } = form.data;
+    const everywhere = session === "all";
+    const audit = owedAudit(
+      {
+        event: "sessions.revoked",
+        portal: portalOfKind(person.kind),
+        actorId: auth.user.id,
+        targetId: person.id,
+        details: everywhere ? { byAdmin: true, scope: "all", reason } : { byAdmin: true, scope: "one", sessionId: session, reason },
+      },
+      auditOriginOf(c),
+      [signedOutByAdminNotice(person, auth.user, reason, everywhere ? "every device" : "one device")],
+    );
+    // The person's object ends the session(s) and owes the entry and notice in one transaction.
+    const stub = userStub(c.env, person.id);
+    if (everywhere) {
+      const ended = await stub.revokeAllSessions(undefined, [audit]);
+      await sendAfterResponse(c, await storeOwedAudits(c.env, person.id, withEndedCount([audit], ended)));
+    } else if (await stub.revokeSession(session, [audit])) {
+      await sendAfterResponse(c, await storeOwedAudits(c.env, person.id, [audit]));
+    } else {
+      return c.html(
+        <AdminFrame auth={auth} title="Sign out">
+          <ErrorMessage message={`That session of ${person.name} has already ended (or signed in again since this page was loaded).`} />
+          <p>
+            <a href={personPage(person)}>Back to {person.name}</a>
+          </p>
+        </AdminFrame>,
+        409,
+      );
+    }
+    return c.redirect(`${personPage(person)}?done=${everywhere ? "signed_out_everywhere" : "signed_out"}`, 303);
+  },
+);
