@@ -40,7 +40,10 @@ personSessionsRoutes.post(
       title: "Sign out",
       what: "sign them out",
       action: "sign out a person",
-      refuse: (person) => (person.id === auth.user.id ? { message: "Sign out your own sessions from My account.", status: 403 } : null),
+      refuse: (person) =>
+        person.id === auth.user.id
+          ? { message: "You cannot sign yourself out here: end your own sessions from My account.", status: 403 }
+          : null,
     });
     if (found.refused) return found.refused;
     const { person } = found;

@@ -5,11 +5,16 @@
 // 200 actor/target pairs of permission subsets (Administrator included) and random sequences of
 // every admin endpoint that changes a role, a role's permissions, a role assignment, a password, an
 // email or an active state, edits every field of the agent form at once (each changed or kept at
-// random), invites someone to sign in with Microsoft, removes someone, or issues a temporary
-// access pass. Whatever is refused leaves the person's D1 rows as they were.
+// random), invites someone to sign in with Microsoft, removes someone, issues a temporary access
+// pass, or signs someone out everywhere. Whatever is refused leaves the person's D1 rows and open
+// sessions as they were.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { and, eq, inArray, like, or } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ALL_PERMISSIONS, type Permission } from "../../src/access/permissions";
+import { mintSession, portalStub } from "../../src/auth/sessions";
+import { userStub } from "../../src/auth/user-object";
 import { groupMembers, roles, ssoInvitations, temporaryAccessPasses, users } from "../../src/db/schema";
 import { browser, type Browser } from "../helpers/app";
 import { signIn } from "../helpers/auth";
@@ -56,15 +61,21 @@ async function agentsState(n: string, ids: string[], roleIds: string[]) {
     .where(and(eq(users.kind, "agent"), or(inArray(users.id, ids), inArray(users.roleId, roleIds), like(users.email, `new-${n}-%`))));
 }
 
-/** Everything D1 holds about one person that an admin action could change: their row, groups, invitations and passes. */
+/** Everything about one person that an admin action could change: their row, groups, invitations and passes, and their open sessions. */
 async function personState(id: string) {
-  const [row, groupIds, invitations, passes] = await Promise.all([
+  const [row, groupIds, invitations, passes, sessions] = await Promise.all([
     db().select().from(users).where(eq(users.id, id)).get(),
     db().select({ groupId: groupMembers.groupId }).from(groupMembers).where(eq(groupMembers.agentId, id)),
     db().select().from(ssoInvitations).where(eq(ssoInvitations.userId, id)),
     db().select().from(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, id)),
+    runInDurableObject(userStub(env, id), (_instance, state) =>
+      state.storage.sql
+        .exec<{ id: string }>("SELECT id FROM sessions ORDER BY id")
+        .toArray()
+        .map((r) => r.id),
+    ),
   ]);
-  return { row, groupIds: groupIds.map((g) => g.groupId).sort(), invitations, passes };
+  return { row, groupIds: groupIds.map((g) => g.groupId).sort(), invitations, passes, sessions };
 }
 
 const ANSWERS = [303, 400, 401, 403, 404, 409];
@@ -131,6 +142,16 @@ async function runPair(
   const otherRole = await makeRole(subset(rand));
   // Some start disabled: enabling is an edit too, and only a disabled agent can be removed.
   const target = await makeAgent({ roleId: targetRole, active: rand() >= 0.2 });
+  // Signed in somewhere, so signing them out has something to end.
+  const { generation } = await portalStub(env, "agent").getPolicy();
+  await mintSession(env, target.id, {
+    stage: "full",
+    method: "password",
+    generation,
+    now: Date.now(),
+    ip: "198.51.100.9",
+    userAgent: "Firefox",
+  });
   // Two groups of the case's own; the target starts in one of them, so an edit can add and remove.
   const caseGroups = [await makeGroup(), await makeGroup()];
   if (rand() < 0.5) await db().insert(groupMembers).values({ groupId: caseGroups[0]!, agentId: target.id });
@@ -161,8 +182,9 @@ async function runPair(
       "invite",
       "remove",
       "pass",
+      "signOut",
     ] as const);
-    const person = ["assign", "edit", "password", "email", "active", "invite", "remove", "pass"].includes(op);
+    const person = ["assign", "edit", "password", "email", "active", "invite", "remove", "pass", "signOut"].includes(op);
     const whoBefore = await personState(who.id);
     const whoOutOfReach = outOfReach(whoBefore.row?.roleId, await rolePermissions());
     let status: number;
@@ -223,6 +245,8 @@ async function runPair(
     } else if (op === "pass") {
       // A temporary access pass signs in as them: the page showing it is a 200.
       status = await post(client, `/agent/admin/people/${who.id}/access-pass`, { minutes: "60" }, [200, 401, 403, 404, 409]);
+    } else if (op === "signOut") {
+      status = await post(client, `/agent/admin/people/${who.id}/sessions/sign-out`, { session: "all", reason: `Case ${n}, step ${step}` });
     } else if (op === "remove") {
       // Only a disabled agent can be removed (some start disabled, and the "active" and "edit" steps disable): otherwise a 409.
       status = await post(client, `/agent/admin/people/${who.id}/remove`, { confirm: (await agentEmail(who.id)) ?? "gone@example.com" });

@@ -253,7 +253,7 @@ describe("who may sign someone out", () => {
     // Oneself: from My account, not here.
     const self = await client.post(`/agent/admin/people/${admin.id}/sessions/sign-out`, { session: "all", reason: "Testing" });
     expect(self.status).toBe(403);
-    expect(await shown(self)).toContain("Sign out your own sessions from My account.");
+    expect(await shown(self)).toContain("You cannot sign yourself out here: end your own sessions from My account.");
     expect(await signedIn(client, "agent")).toBe(true);
 
     // An equal the manager may act on, but not five minutes after their last confirmation.
