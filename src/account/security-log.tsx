@@ -36,7 +36,12 @@ const PERSONAL: Partial<Record<AuditEvent, (d: Record<string, unknown>) => strin
   "recovery_codes.requested": () => "New recovery codes requested",
   "recovery_codes.issued": () => "New recovery codes issued by {actor}",
   "recovery_codes.viewed": () => "Your recovery codes were viewed by {actor}",
-  "sessions.revoked": (d) => (d.scope === "one" ? "A session was signed out" : "All other sessions were signed out"),
+  "sessions.revoked": (d) =>
+    d.byAdmin
+      ? `${d.scope === "one" ? "A session was" : "You were"} signed out ${d.scope === "one" ? "" : "everywhere "}by {actor}: “${String(d.reason ?? "")}”`
+      : d.scope === "one"
+        ? "A session was signed out"
+        : "All other sessions were signed out",
   "password.changed": (d) => (d.byAdmin ? "Password set by {actor}" : "Password changed"),
   "password_reset.requested": () => "A password reset link was emailed to you",
   "password_reset.completed": () => "Password set with a reset link",

@@ -3,7 +3,7 @@ import type { PasswordRule } from "../auth/password-policy";
 import type { Auth } from "../access/auth";
 import { PasswordRulesList } from "../account/pages";
 import { DevicesTable, PasskeysTable, when } from "../account/account-pages";
-import type { RememberedDevice, SessionInfo, SignInMethod } from "../auth/user-do";
+import type { RememberedDevice, SessionInfo, SessionStage, SignInMethod } from "../auth/user-do";
 import { describeDevice } from "../lib/device";
 import { ALL_PERMISSIONS, hasPermission, type Permission, PERMISSIONS } from "../access/permissions";
 import { Field, FieldError, Layout } from "../web/layout";
@@ -476,6 +476,15 @@ export function CopyableSecret(props: { id: string; label: string; noun: string;
 export const personPage = (person: { id: string; kind: "agent" | "contact" }) =>
   person.kind === "agent" ? `/agent/admin/agents/${person.id}` : `/agent/admin/contacts/${person.id}`;
 
+/** Where a sign-in stands that has not finished yet. */
+const STAGES: Record<SessionStage, string> = {
+  full: "signed in",
+  second_factor: "at the second step",
+  enroll: "setting up the authenticator app",
+  recovery_codes: "saving recovery codes",
+  change_password: "changing an expired password",
+};
+
 const SIGN_IN_METHODS: Record<SignInMethod, string> = {
   password: "Password",
   sso: "Microsoft",
@@ -516,7 +525,9 @@ export function PersonSessionsPanel(props: { person: { id: string; name: string 
                     <td>{describeDevice(s.userAgent)}</td>
                     <td>{s.ip}</td>
                     <td>{s.country ?? "—"}</td>
-                    <td>{SIGN_IN_METHODS[s.method]}</td>
+                    <td>
+                      {s.stage === "full" ? SIGN_IN_METHODS[s.method] : `${SIGN_IN_METHODS[s.method]}, not finished (${STAGES[s.stage]})`}
+                    </td>
                     <td>{when(s.createdAt, props.now)}</td>
                     <td>{when(s.lastSeenAt, props.now)}</td>
                     <td>
@@ -538,7 +549,9 @@ export function PersonSessionsPanel(props: { person: { id: string; name: string 
         </form>
       )}
       <p class="hint">
-        Signing someone out needs you to have confirmed your identity in the last 5 minutes. It takes effect at their next request.
+        Signing someone out needs you to have confirmed your identity in the last 5 minutes. It takes effect at their next request. Their
+        remembered devices stay remembered (they still need the password there), and a Microsoft sign-in may be silent while their Microsoft
+        session lasts: for a lost device, also forget it under Remembered devices, or reset their MFA.
       </p>
     </section>
   );

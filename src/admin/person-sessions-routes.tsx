@@ -74,15 +74,16 @@ personSessionsRoutes.post(
     );
     // The person's object ends the session(s) and owes the entry and notice in one transaction.
     const stub = userStub(c.env, person.id);
-    if (everywhere) {
-      const ended = await stub.revokeAllSessions(undefined, [audit]);
-      await sendAfterResponse(c, await storeOwedAudits(c.env, person.id, withEndedCount([audit], ended)));
-    } else if (await stub.revokeSession(session, [audit])) {
-      await sendAfterResponse(c, await storeOwedAudits(c.env, person.id, [audit]));
-    } else {
+    const ended = everywhere
+      ? await stub.revokeAllSessions(undefined, [audit], { ifAny: true })
+      : Number(await stub.revokeSession(session, [audit]));
+    if (ended === 0) {
+      const gone = everywhere
+        ? `${person.name} is not signed in anywhere: nothing was changed, and they were not emailed.`
+        : `That session of ${person.name} has already ended (or moved on to a new sign-in step since this page was loaded): nothing was changed.`;
       return c.html(
         <AdminFrame auth={auth} title="Sign out">
-          <ErrorMessage message={`That session of ${person.name} has already ended (or signed in again since this page was loaded).`} />
+          <ErrorMessage message={gone} />
           <p>
             <a href={personPage(person)}>Back to {person.name}</a>
           </p>
@@ -90,6 +91,7 @@ personSessionsRoutes.post(
         409,
       );
     }
+    await sendAfterResponse(c, await storeOwedAudits(c.env, person.id, everywhere ? withEndedCount([audit], ended) : [audit]));
     return c.redirect(`${personPage(person)}?done=${everywhere ? "signed_out_everywhere" : "signed_out"}`, 303);
   },
 );

@@ -171,7 +171,7 @@ export async function removePerson(env: Env, db: Db, request: RemovalRequest): P
   const mentions = quoted.map(() => "instr(details, ?) > 0").join(" OR ");
   const portal = portalOfKind(target.kind);
 
-  await userStub(env, target.id).eraseEverything(target.id);
+  await userStub(env, target.id).eraseEverything(target.id, { emails, pseudonym });
   const d1 = env.DB;
   // Before the final DELETE: the claim row exists and the account still does (only in this batch).
   const claimed = "EXISTS (SELECT 1 FROM removed_people WHERE id = ?) AND EXISTS (SELECT 1 FROM users WHERE id = ?)";
@@ -243,6 +243,6 @@ export async function removePerson(env: Env, db: Db, request: RemovalRequest): P
       `${target.name} changed while you were removing them (their role, email, active state or the records they manage). Review the page and try again.`,
       409,
     );
-  await userStub(env, target.id).eraseEverything(target.id);
+  await userStub(env, target.id).eraseEverything(target.id, { emails, pseudonym });
   return { ok: true, value: { kind: target.kind, pseudonym, usedAssetsCleared: results[1]!.meta.changes } };
 }

@@ -209,7 +209,7 @@ describe("signing a person out everywhere", () => {
       reason: "x",
     });
     expect(madeUp.status).toBe(409);
-    await madeUp.text();
+    expect(await shown(madeUp)).toContain("has already ended");
     expect([await signedIn(phone, "support"), await signedIn(laptop, "support")]).toEqual([true, true]);
 
     const all = await client.post(`/agent/admin/people/${contact.id}/sessions/sign-out`, { session: "all", reason: "Account shared" });
@@ -226,6 +226,40 @@ describe("signing a person out everywhere", () => {
       actorId: admin.id,
       details: { byAdmin: true, scope: "all", reason: "Account shared", count: 2 },
     });
+    // (The second browser's sign-in brought a new-device alert too.)
+    const signedOutMail = async () =>
+      (await db().select().from(devMailbox).where(eq(devMailbox.to, contact.email))).filter(
+        (m) => m.subject === "An administrator signed you out of EdgeDesk",
+      );
+    const mails = await signedOutMail();
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.body).toContain("signed you out of every device on EdgeDesk, giving this reason:\n\nAccount shared");
+
+    // Nobody left signed in: nothing to do, nobody emailed, nothing in the log.
+    const again = await client.post(`/agent/admin/people/${contact.id}/sessions/sign-out`, { session: "all", reason: "Once more" });
+    expect(again.status).toBe(409);
+    expect(await shown(again)).toContain(`${contact.name} is not signed in anywhere: nothing was changed, and they were not emailed.`);
+    expect((await entriesAbout(contact.id)).filter((e) => e.event === "sessions.revoked")).toHaveLength(1);
+    expect(await signedOutMail()).toHaveLength(1);
+  });
+
+  it("shows a sign-in stopped at its second step as not finished, and ends it too", async () => {
+    const clock = fakeClock();
+    const { client } = await signedInAdmin(clock);
+    const agent = await makeAgent();
+    await setMfa("agent", { authenticatorApp: true, emailOtp: false });
+    await enrollThroughPages(browser({ clock }), "agent", agent, clock);
+    const halfway = browser({ clock });
+    expect((await postPassword(halfway, "agent", agent)).headers.get("Location")).toBe("/agent/login/verify");
+    const rows = await sessionsOnPage(client, `/agent/admin/agents/${agent.id}`);
+    expect(rows.map((r) => r["Signed in with"]).sort()).toEqual(["Password", "Password, not finished (at the second step)"]);
+    const signedOut = await client.post(`/agent/admin/people/${agent.id}/sessions/sign-out`, { session: "all", reason: "Not them" });
+    await signedOut.text();
+    expect(signedOut.status).toBe(303);
+    const verify = await halfway.post("/agent/login/verify/app", { code: "123456" });
+    await verify.text();
+    expect(verify.status).not.toBe(303);
+    expect(await signedIn(halfway, "agent")).toBe(false);
   });
 });
 

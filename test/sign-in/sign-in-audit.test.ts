@@ -111,26 +111,40 @@ describe("an entry the person's object owes when the person is removed", () => {
     await signIn(browser(), "support", contact);
     const person = userStub(env, contact.id);
     // As a request leaves it when D1 then fails: the change and its owed entry, nothing in D1 yet.
-    const entry = owedAudit({ event: "sign_out", portal: "support", actorId: contact.id }, { at: Date.now(), ip: null, userAgent: null });
+    const notice = { userId: contact.id, to: contact.email, subject: "Signed out", text: "Hello" };
+    const entry = owedAudit({ event: "sign_out", portal: "support", actorId: contact.id }, { at: Date.now(), ip: null, userAgent: null }, [
+      notice,
+    ]);
     expect(await person.revokeAllSessions(undefined, [entry])).toBe(1);
     expect(await storedSignOuts(contact.id)).toBe(0);
     await person.eraseEverything(contact.id);
     expect(await owedCount(person)).toEqual({ owed: 0, sessions: 0 });
     expect(await storedSignOuts(contact.id)).toBe(1);
+    // Removing someone removes their mail: what the entry owed them is not queued.
+    const queued = await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE to_address = ?")
+      .bind(contact.email)
+      .first<{ n: number }>();
+    expect(queued!.n).toBe(0);
   });
 
-  it("is kept, and stored by the alarm, when D1 refuses it as the object is erased: the log keeps what they did", async () => {
+  it("is kept, and stored by the alarm, under their pseudonym and without their mail, when D1 refuses it as the object is erased", async () => {
     const contact = await makeContact();
     await signIn(browser(), "support", contact);
     const person = userStub(env, contact.id);
-    const entry = owedAudit({ event: "sign_out", portal: "support", actorId: contact.id }, { at: Date.now(), ip: null, userAgent: null });
+    const notice = { userId: contact.id, to: contact.email, subject: "Signed out", text: "Hello" };
+    const entry = owedAudit(
+      { event: "sign_out", portal: "support", actorId: contact.id, details: { email: contact.email, scope: "all" } },
+      { at: Date.now(), ip: null, userAgent: null },
+      [notice],
+    );
     expect(await person.revokeAllSessions(undefined, [entry])).toBe(1);
+    const pseudonymise = { emails: [contact.email], pseudonym: "Removed contact ABCDEFGHIJ" };
     await runInDurableObject(person, async (instance) => {
       const object = instance as unknown as { env: Env };
       const real = object.env;
       object.env = { ...real, DB: refusingAuditEntries(real.DB) };
       try {
-        await instance.eraseEverything(contact.id);
+        await instance.eraseEverything(contact.id, pseudonymise);
       } finally {
         object.env = real;
       }
@@ -139,5 +153,13 @@ describe("an entry the person's object owes when the person is removed", () => {
     expect(await storedSignOuts(contact.id)).toBe(0);
     await runDurableObjectAlarm(person);
     expect(await storedSignOuts(contact.id)).toBe(1);
+    const stored = await env.DB.prepare("SELECT details FROM audit_events WHERE event_key = ?")
+      .bind(entry.key)
+      .first<{ details: string }>();
+    expect(JSON.parse(stored!.details)).toEqual({ email: "Removed contact ABCDEFGHIJ", scope: "all", count: 1 });
+    const queued = await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE to_address = ?")
+      .bind(contact.email)
+      .first<{ n: number }>();
+    expect(queued!.n).toBe(0);
   });
 });

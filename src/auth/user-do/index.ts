@@ -254,15 +254,16 @@ export class UserDurableObject extends DurableObject<Env> {
    * Every session (but one) ends. `audits` are owed with the number that ended in their details
    * (owedAudit.withEndedCount, as the request stores them too).
    */
-  async revokeAllSessions(exceptSessionId?: string, audits: readonly OwedAudit[] = []): Promise<number> {
+  async revokeAllSessions(exceptSessionId?: string, audits: readonly OwedAudit[] = [], { ifAny = false } = {}): Promise<number> {
     let ended = 0;
     return this.changeOwingAudits(
       () => {
         ended = sessions.deleteAllSessions(this.sql, exceptSessionId);
         return ended;
       },
-      // Recorded even when none ended: the person asked, and the entry says how many did.
-      () => true,
+      // Recorded even when none ended where the person asked (the entry says how many did); `ifAny`:
+      // only where one did (an admin signing someone out, who is told and emailed only if so).
+      (count) => !ifAny || count > 0,
       // Without entries to owe (a disabled account, a password change), no alarm is set for them.
       audits.length ? () => owedAudit.withEndedCount(audits, ended) : [],
     );
@@ -294,13 +295,17 @@ export class UserDurableObject extends DurableObject<Env> {
    * The person was removed. Everything this object holds goes (sessions, devices,
    * challenges, email-code state, the cached profile, the alarm), and it starts again empty.
    */
-  async eraseEverything(userId: string): Promise<void> {
+  /**
+   * Forget everything this object holds of the person. `pseudonymise` (a removal): the audit
+   * entries it still owes name them by their pseudonym, never an email of theirs, before they are
+   * stored, now or later by the alarm; a removal's own rewrite of the log cannot reach those.
+   */
+  async eraseEverything(userId: string, pseudonymise?: { emails: readonly string[]; pseudonym: string }): Promise<void> {
     this.profileVersion++;
     this.profile = undefined;
     // Audit entries still owed outlive the person (the log keeps what they did); the notices to
-    // them do not, as removing someone removes their mail. They are stored now where D1 takes
-    // them, so a removal's pseudonym, written next, replaces the email in them too; stored later
-    // by the alarm, they would bring it back.
+    // them do not. They are stored now where D1 takes them; the rest wait for the alarm.
+    owedAudit.readyOwedAuditsForErasure(this.sql, pseudonymise);
     await this.payOwedAudits(Date.now());
     const owedEntries = owedAudit.owedAudits(this.sql).map(({ key, entry, origin }) => ({ key, entry, origin }));
     await this.ctx.storage.deleteAlarm();

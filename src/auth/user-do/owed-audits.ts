@@ -51,3 +51,17 @@ export function auditsPaid(sql: SqlStorage, keys: readonly string[]): void {
 export function auditTried(sql: SqlStorage, key: string): void {
   sql.exec("UPDATE audits_owed SET tries = tries + 1 WHERE event_key = ?", key);
 }
+
+/**
+ * Before a person's object is erased: their owed entries lose the notices to them (removing
+ * someone removes their mail), and, for a removal, name them by `pseudonym` wherever they held one
+ * of `emails` (a value exactly, as the removal rewrites the log).
+ */
+export function readyOwedAuditsForErasure(sql: SqlStorage, pseudonymise?: { emails: readonly string[]; pseudonym: string }): void {
+  for (const owed of owedAudits(sql)) {
+    let entry = JSON.stringify(owed.entry);
+    for (const email of pseudonymise?.emails ?? [])
+      entry = entry.replaceAll(JSON.stringify(email), JSON.stringify(pseudonymise!.pseudonym));
+    sql.exec("UPDATE audits_owed SET entry = ? WHERE event_key = ?", JSON.stringify({ ...JSON.parse(entry), notices: [] }), owed.key);
+  }
+}
