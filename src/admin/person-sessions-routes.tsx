@@ -47,18 +47,19 @@ personSessionsRoutes.post(
     });
     if (found.refused) return found.refused;
     const { person } = found;
-    const form = c.req.valid("form");
-    if (!form.ok) {
-      return c.html(
+    /** Why nothing was done, and the way back to the person. */
+    const nothingDone = (message: string, status: 400 | 409) =>
+      c.html(
         <AdminFrame auth={auth} title="Sign out">
-          <ErrorMessage message={form.message} />
+          <ErrorMessage message={message} />
           <p>
             <a href={personPage(person)}>Back to {person.name}</a>
           </p>
         </AdminFrame>,
-        400,
+        status,
       );
-    }
+    const form = c.req.valid("form");
+    if (!form.ok) return nothingDone(form.message, 400);
     const { session, reason } = form.data;
     const everywhere = session === "all";
     const audit = owedAudit(
@@ -78,16 +79,10 @@ personSessionsRoutes.post(
       ? await stub.revokeAllSessions(undefined, [audit], { ifAny: true })
       : Number(await stub.revokeSession(session, [audit]));
     if (ended === 0) {
-      const gone = everywhere
-        ? `${person.name} is not signed in anywhere: nothing was changed, and they were not emailed.`
-        : `That session of ${person.name} has already ended (or moved on to a new sign-in step since this page was loaded): nothing was changed.`;
-      return c.html(
-        <AdminFrame auth={auth} title="Sign out">
-          <ErrorMessage message={gone} />
-          <p>
-            <a href={personPage(person)}>Back to {person.name}</a>
-          </p>
-        </AdminFrame>,
+      return nothingDone(
+        everywhere
+          ? `${person.name} is not signed in anywhere: nothing was changed, and they were not emailed.`
+          : `That session of ${person.name} has already ended (or moved on to a new sign-in step since this page was loaded): nothing was changed.`,
         409,
       );
     }
