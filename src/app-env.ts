@@ -1,4 +1,5 @@
 import type { Auth } from "./access/auth";
+import type { ApiCaller } from "./api/tokens";
 import type { Clock } from "./lib/clock";
 import type { PortalStateCache } from "./portal/state-cache";
 
@@ -13,5 +14,7 @@ export interface AppEnv {
     auth: Auth;
     /** Set by readSession when this request's session ended because a policy was applied immediately. */
     sessionEnded: "policy";
+    /** Set by requireApiToken on /api routes: the token and the agent it acts for. */
+    api: ApiCaller;
   };
 }

@@ -1,10 +1,11 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./app-env";
 import { accountRoutes } from "./account/routes";
+import { apiRoutes } from "./api/routes";
 import { ASSET_KIND, SOFTWARE_KIND } from "./assets/kinds";
 import { inventoryRoutes } from "./assets/routes";
 import { recordFormRoutes } from "./assets/form-routes";
@@ -54,6 +55,26 @@ function unavailableMessage(method: string, path: string): string {
  */
 function isPasswordStep(method: string, path: string): boolean {
   return method === "POST" && /^\/(agent|support)\/login$/.test(path);
+}
+
+/** The API answers in JSON, refusals and failures alike (src/request/api-auth.ts). */
+function isApi(path: string): boolean {
+  return path.startsWith("/api/");
+}
+
+function apiFailure(error: Error, c: Context<AppEnv>) {
+  if (error instanceof HTTPException && error.status < 500)
+    return c.json({ error: { code: "refused", message: "The request could not be accepted." } }, error.status);
+  const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+  console.error(`${c.req.method} ${c.req.path} failed (request ${requestId}):`, error);
+  if (isDependencyFailure(error)) {
+    c.header("Retry-After", String(RETRY_AFTER_SECONDS));
+    return c.json(
+      { error: { code: "unavailable", message: "Part of EdgeDesk did not answer. Try again in a moment.", request_id: requestId } },
+      503,
+    );
+  }
+  return c.json({ error: { code: "internal", message: "The request could not be finished.", request_id: requestId } }, 500);
 }
 
 /** What the Worker and the tests use of an app: Hono's own fetch, request and route list. */
@@ -162,7 +183,13 @@ function buildRoutes(extension: AppExtension | null) {
   app.use(csrf());
   // A CSV import carries its file (at most IMPORT_MAX_BYTES, checked with a clear message) and
   // multipart's overhead; every other request fits in 64 KB.
-  const smallBodies = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("The request is too large.", 413) });
+  const smallBodies = bodyLimit({
+    maxSize: 64 * 1024,
+    onError: (c) =>
+      isApi(c.req.path)
+        ? c.json({ error: { code: "too_large", message: "The request is too large." } }, 413)
+        : c.text("The request is too large.", 413),
+  });
   const importBodies = bodyLimit({
     maxSize: IMPORT_MAX_BYTES * 2 + 64 * 1024,
     onError: (c) => c.text(`The file is too large: at most ${IMPORT_MAX_BYTES / 1024} KB can be imported at once.`, 413),
@@ -176,6 +203,7 @@ function buildRoutes(extension: AppExtension | null) {
     app.route(`/${portal}`, signInRoutes(portal));
     app.route(`/${portal}`, accountRoutes(portal));
   }
+  app.route("/api/v1", apiRoutes);
   app.route("/agent/settings", settingsHubRoutes);
   app.route("/agent/settings/security", securitySettingsRoutes);
   app.route("/agent/admin/roles", rolesRoutes);
@@ -208,6 +236,7 @@ function buildRoutes(extension: AppExtension | null) {
     ),
   );
   app.onError((error, c) => {
+    if (isApi(c.req.path)) return apiFailure(error, c);
     // Refusals raised by middleware (the CSRF check's 403) keep their status, with a page a person can read.
     if (error instanceof HTTPException && error.status < 500) {
       const message =

@@ -5,19 +5,15 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { owedAudit, storeOwedAudits } from "../auth/owed-audits";
-import { withEndedCount } from "../auth/user-do/owed-audits";
-import { userStub } from "../auth/user-object";
 import { requiredText } from "../lib/fields";
-import { portalOfKind } from "../portal/policy";
 import { personToActOn } from "../request/admin-refusals";
 import { auditOriginOf } from "../request/audit";
-import { requirePermission } from "../request/guard";
+import { actorOf, requirePermission } from "../request/guard";
 import { sendAfterResponse } from "../request/mail";
 import { readsForm } from "../request/validation";
 import { requireRecentAuth } from "../sign-in/reauth";
 import { ErrorMessage } from "../web/layout";
-import { signedOutByAdminNotice } from "./notices";
+import { signOutPerson, signOutRefusal } from "./person-sessions";
 import { AdminFrame, personPage } from "./pages";
 
 const CHOOSE = "Choose a session to sign out, or Sign out everywhere.";
@@ -40,10 +36,10 @@ personSessionsRoutes.post(
       title: "Sign out",
       what: "sign them out",
       action: "sign out a person",
-      refuse: (person) =>
-        person.id === auth.user.id
-          ? { message: "You cannot sign yourself out here: end your own sessions from My account.", status: 403 }
-          : null,
+      refuse: (person) => {
+        const refusal = signOutRefusal(actorOf(c), person);
+        return refusal ? { message: refusal, status: 403 } : null;
+      },
     });
     if (found.refused) return found.refused;
     const { person } = found;
@@ -62,22 +58,7 @@ personSessionsRoutes.post(
     if (!form.ok) return nothingDone(form.message, 400);
     const { session, reason } = form.data;
     const everywhere = session === "all";
-    const audit = owedAudit(
-      {
-        event: "sessions.revoked",
-        portal: portalOfKind(person.kind),
-        actorId: auth.user.id,
-        targetId: person.id,
-        details: everywhere ? { byAdmin: true, scope: "all", reason } : { byAdmin: true, scope: "one", sessionId: session, reason },
-      },
-      auditOriginOf(c),
-      [signedOutByAdminNotice(person, auth.user, reason, everywhere ? "every device" : "one device")],
-    );
-    // The person's object ends the session(s) and owes the entry and notice in one transaction.
-    const stub = userStub(c.env, person.id);
-    const ended = everywhere
-      ? await stub.revokeAllSessions(undefined, [audit], { ifAny: true })
-      : Number(await stub.revokeSession(session, [audit]));
+    const { ended, mail } = await signOutPerson(c.env, { person, admin: auth.user, session, reason }, auditOriginOf(c));
     if (ended === 0) {
       return nothingDone(
         everywhere
@@ -86,7 +67,7 @@ personSessionsRoutes.post(
         409,
       );
     }
-    await sendAfterResponse(c, await storeOwedAudits(c.env, person.id, everywhere ? withEndedCount([audit], ended) : [audit]));
+    await sendAfterResponse(c, mail);
     return c.redirect(`${personPage(person)}?done=${everywhere ? "signed_out_everywhere" : "signed_out"}`, 303);
   },
 );

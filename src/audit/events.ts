@@ -51,6 +51,13 @@ export const AUDIT_EVENTS = {
   "inventory.exported": "Assets or software exported as CSV",
   "inventory.imported": "Assets or software imported from CSV",
   "mail.undeliverable": "A notice could not be delivered for a day, and was given up",
+  "api_token.created": "API token created",
+  "api_token.revoked": "API token revoked",
+  "api_token.new_source": "API token used from a new IP address",
+  "audit_stream.added": "Audit log streaming destination added",
+  "audit_stream.removed": "Audit log streaming destination removed",
+  "audit_stream.paused": "Audit log streaming paused",
+  "audit_stream.resumed": "Audit log streaming resumed",
 } as const;
 export type AuditEvent = keyof typeof AUDIT_EVENTS;
 

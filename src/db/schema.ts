@@ -535,3 +535,63 @@ export const signInPauses = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.userId, t.way] }), index("sign_in_pauses_until_idx").on(t.until)],
 );
+
+// API tokens (src/api/tokens.ts): what a script or a SIEM presents instead of a session. Only a
+// keyed hash of the secret is kept (HMAC_KEY, so a copy of the database alone cannot try
+// guesses); the token acts with its creator's permissions as they are at each request, so a
+// token outlives neither its creator nor their role. `createdBy` stays a plain id: a removed
+// creator's tokens stay listed (and refused) rather than vanish from the record.
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    scopes: text("scopes", { mode: "json" }).notNull().$type<string[]>(),
+    secretHash: text("secret_hash").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    revokedBy: text("revoked_by"),
+    lastUsedAt: integer("last_used_at"),
+    lastUsedIp: text("last_used_ip"),
+  },
+  (t) => [index("api_tokens_created_idx").on(t.createdAt)],
+);
+
+// The addresses each token has been used from: a new one is an audit event.
+export const apiTokenSources = sqliteTable(
+  "api_token_sources",
+  {
+    tokenId: text("token_id")
+      .notNull()
+      .references(() => apiTokens.id, { onDelete: "cascade" }),
+    ip: text("ip").notNull(),
+    firstAt: integer("first_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tokenId, t.ip] })],
+);
+
+// Where the audit log is streamed (src/audit/streaming.ts). The audit table is the outbox: each
+// destination's `cursor` is the id of the last event it acknowledged, moved only after a 2xx.
+// The secret (the HMAC key EdgeDesk made, or the Splunk HEC token the admin gave) is sealed for
+// the destination's id, as TOTP secrets are for their owner's.
+export const auditDestinations = sqliteTable("audit_destinations", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  kind: text("kind", { enum: ["https", "splunk"] }).notNull(),
+  url: text("url").notNull(),
+  sealedSecret: text("sealed_secret").notNull(),
+  createdBy: text("created_by").notNull(),
+  createdAt: integer("created_at").notNull(),
+  cursor: integer("cursor").notNull(),
+  /** Set while an admin has turned it off, or after a day of failures; nothing is sent meanwhile. */
+  pausedAt: integer("paused_at"),
+  pausedReason: text("paused_reason"),
+  lastDeliveredAt: integer("last_delivered_at"),
+  /** The first failure of the present run of them (null once a batch is acknowledged). */
+  failingSince: integer("failing_since"),
+  attempts: integer("attempts").notNull().default(0),
+  nextAttemptAt: integer("next_attempt_at").notNull().default(0),
+  lastError: text("last_error"),
+});

@@ -6,6 +6,7 @@ import { audienceTitle, SETTINGS_ROOT } from "./audiences";
 import { requirePermission } from "../request/guard";
 import { accessTab } from "./access-tab";
 import { auditLogRoutes } from "./audit-routes";
+import { apiTokenRoutes } from "./api-token-routes";
 import { mfaTab } from "./mfa-tab";
 import { passwordTab } from "./password-tab";
 import { sessionTab } from "./session-tab";
@@ -34,12 +35,21 @@ securitySettingsRoutes.get("/", (c) =>
             <a href={`${SETTINGS_ROOT}/audit`}>Audit log</a>
             <p>Every sign-in, MFA and settings event, with filters and CSV export.</p>
           </li>
+          <li>
+            <a href={`${SETTINGS_ROOT}/streaming`}>Audit log streaming</a>
+            <p>Send every audit event to your SIEM: Splunk, or any HTTPS endpoint.</p>
+          </li>
+          <li>
+            <a href={`${SETTINGS_ROOT}/api-tokens`}>API tokens</a>
+            <p>Tokens for scripts and SIEMs: read the audit log, sign people out.</p>
+          </li>
         </ul>
       </section>
     </Layout>,
   ),
 );
 securitySettingsRoutes.route("/", auditLogRoutes);
+securitySettingsRoutes.route("/", apiTokenRoutes);
 securitySettingsRoutes.route("/", policyTabRoutes(accessTab));
 securitySettingsRoutes.route("/", policyTabRoutes(mfaTab));
 securitySettingsRoutes.route("/", policyTabRoutes(passwordTab));
