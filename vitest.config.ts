@@ -39,6 +39,8 @@ export default defineConfig(async () => ({
     // and 2 s of transform each: measured idle, 167 s for the suite against 312 s isolated.
     isolate: false,
     setupFiles: ["./test/apply-migrations.ts"],
+    // A SIEM's receiving end on a real port (in Node): the audit streaming tests post to it.
+    globalSetup: ["./test/receiver/siem-receiver.ts"],
     // Two workers on a 2-core machine (vitest's default there is one): each has its own workerd
     // and storage, so two files running at once cannot meet.
     maxWorkers: 2,

@@ -5,11 +5,13 @@ import { runRetention } from "./lifecycle/retention";
 import { answerDueResetRequests } from "./auth/password-reset";
 import { payOwedThrottleNotices } from "./limits/throttle-notice";
 import { deliverDueMail, OUTBOX_CRON, runClock } from "./mail/outbox";
+import { kickAuditStreams } from "./audit/stream-do";
 
 export { UserDurableObject } from "./auth/user-do";
 export { PortalDurableObject } from "./portal/portal-do";
 export { LimiterDurableObject } from "./limits/limiter-do";
 export { BulkJobDurableObject } from "./assets/bulk-job-do";
+export { AuditStreamDurableObject } from "./audit/stream-do";
 
 const app = createApp();
 
@@ -20,14 +22,15 @@ export default {
   // still reported as failed (Cron Events in the dashboard).
   async scheduled(controller, env) {
     // Each minute (wrangler.toml [triggers]): "Forgot password?" requests and throttling notices a
-    // failed request left, then the mail the outbox still owes.
+    // failed request left, a kick to each audit streaming destination, then the mail the outbox still owes.
     if (controller.cron === OUTBOX_CRON) {
       const clock = runClock(controller.scheduledTime);
       // One part failing (D1 refusing a query) does not stop the others.
       const resets = await answerDueResetRequests(env, clock.now()).catch((error: unknown) => ({ error: String(error) }));
       const throttled = await payOwedThrottleNotices(env, clock).catch((error: unknown) => ({ error: String(error) }));
+      const streams = await kickAuditStreams(env).catch((error: unknown) => ({ error: String(error) }));
       console.log(
-        `Outbox: ${JSON.stringify({ resetRequests: resets, throttleNotices: throttled, mail: await deliverDueMail(env, clock) })}`,
+        `Outbox: ${JSON.stringify({ resetRequests: resets, throttleNotices: throttled, auditStreams: streams, mail: await deliverDueMail(env, clock) })}`,
       );
       return;
     }

@@ -8,6 +8,7 @@
 import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db";
+import { insertWhere } from "../db/insert-where";
 import { apiTokens, apiTokenSources, removedPeople, users } from "../db/schema";
 import { type Holder, powersOf } from "../access/grants";
 import { PERMISSIONS, type Permission } from "../access/permissions";
@@ -74,24 +75,7 @@ export async function createToken(
   // The bound is checked in the insert itself, so two creations at once cannot pass it together.
   const live = sql`(SELECT count(*) FROM ${apiTokens} WHERE ${apiTokens.revokedAt} IS NULL AND ${apiTokens.expiresAt} > ${now}) < ${MAX_LIVE_TOKENS}`;
   const [inserted] = await db.batch([
-    db.insert(apiTokens).select(
-      db
-        .select({
-          id: sql`${row.id}`.as("id"),
-          name: sql`${row.name}`.as("name"),
-          scopes: sql`${JSON.stringify(row.scopes)}`.as("scopes"),
-          secretHash: sql`${row.secretHash}`.as("secret_hash"),
-          createdBy: sql`${row.createdBy}`.as("created_by"),
-          createdAt: sql`${row.createdAt}`.as("created_at"),
-          expiresAt: sql`${row.expiresAt}`.as("expires_at"),
-          revokedAt: sql`NULL`.as("revoked_at"),
-          revokedBy: sql`NULL`.as("revoked_by"),
-          lastUsedAt: sql`NULL`.as("last_used_at"),
-          lastUsedIp: sql`NULL`.as("last_used_ip"),
-        })
-        .from(sql`(SELECT 1)`)
-        .where(live) as never,
-    ),
+    insertWhere(db, apiTokens, row, live),
     auditInsertWhere(
       db,
       {

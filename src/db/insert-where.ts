@@ -8,7 +8,12 @@ import type { Db } from ".";
  * of it) is stored with it, or not at all. Every column is given in the table's order (drizzle
  * checks it); one left out takes its default.
  */
-export function insertWhere<T extends SQLiteTable>(db: Db, table: T, row: Partial<T["$inferInsert"]>, condition: SQL) {
+export function insertWhere<T extends SQLiteTable>(
+  db: Db,
+  table: T,
+  row: { [K in keyof T["$inferInsert"]]?: T["$inferInsert"][K] | SQL },
+  condition: SQL,
+) {
   const fields = Object.fromEntries(
     Object.entries(getTableColumns(table)).map(([key, column]) => {
       const given = (row as Record<string, unknown>)[key];

@@ -7,6 +7,7 @@ import { requirePermission } from "../request/guard";
 import { accessTab } from "./access-tab";
 import { auditLogRoutes } from "./audit-routes";
 import { apiTokenRoutes } from "./api-token-routes";
+import { streamingRoutes } from "./streaming-routes";
 import { mfaTab } from "./mfa-tab";
 import { passwordTab } from "./password-tab";
 import { sessionTab } from "./session-tab";
@@ -50,6 +51,7 @@ securitySettingsRoutes.get("/", (c) =>
 );
 securitySettingsRoutes.route("/", auditLogRoutes);
 securitySettingsRoutes.route("/", apiTokenRoutes);
+securitySettingsRoutes.route("/", streamingRoutes);
 securitySettingsRoutes.route("/", policyTabRoutes(accessTab));
 securitySettingsRoutes.route("/", policyTabRoutes(mfaTab));
 securitySettingsRoutes.route("/", policyTabRoutes(passwordTab));

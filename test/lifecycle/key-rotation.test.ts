@@ -4,7 +4,8 @@ import { env } from "cloudflare:workers";
 import { encodeBase64 } from "@oslojs/encoding";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { devMailbox, recoveryCodes, totpCredentials } from "../../src/db/schema";
+import { auditDestinations, devMailbox, recoveryCodes, totpCredentials } from "../../src/db/schema";
+import { addDestination, findDestination } from "../../src/audit/streaming";
 import { deliverDueMail, storeWithNotices } from "../../src/mail/outbox";
 import { decryptForUser, encryptForUser, hmacHex, hmacMatches, RetiredKeyError } from "../../src/lib/encryption";
 import { resealBatch, staleSecrets } from "../../src/lifecycle/key-rotation";
@@ -107,6 +108,21 @@ describe("rotating ENCRYPTION_KEY", () => {
     expect(await staleSecrets(rotatingEnv, db())).toBe(waitingBefore);
     const [sent] = await db().select().from(devMailbox).where(eq(devMailbox.to, "waiting@example.com"));
     expect(sent!.body).toBe("Sealed with the old key.\n");
+  });
+
+  it("re-encrypts an audit streaming destination's secret, and the destination still signs with it", async () => {
+    const added = await addDestination(
+      { ...env, ...before },
+      db(),
+      { name: "Rotating SIEM", kind: "splunk", url: "https://splunk.example.com/x", splunkToken: "hec-secret-1", creatorId: "agt_x" },
+      { at: Date.UTC(2026, 10, 22), ip: null, userAgent: null },
+    );
+    if (!added.ok) throw new Error(added.message);
+    expect(await staleSecrets({ ...env, ...rotating }, db())).toBeGreaterThan(0);
+    await resealBatch({ ...env, ...rotating }, db());
+    const row = (await findDestination(db(), added.id))!;
+    expect(await decryptForUser({ ...env, ...after }, added.id, row.sealedSecret)).toBe("hec-secret-1");
+    await db().delete(auditDestinations).where(eq(auditDestinations.id, added.id));
   });
 
   it("reads ciphertexts written before keys had ids, and keeps the user id bound to each", async () => {

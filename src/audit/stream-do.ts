@@ -1,0 +1,38 @@
+// One Durable Object per streaming destination runs its deliveries (src/audit/streaming.ts) from
+// its alarm. Why an alarm, and not the minute's Cron Trigger alone or a Queue: an object runs one
+// alarm at a time, so two deliveries to one destination never overlap and overtake each other;
+// a failed alarm is retried by the runtime; it re-arms at once while a backlog remains (a
+// backlog drains in seconds, not a batch a minute); and each destination backs off on its own.
+// The minute's scheduled run kicks every destination that is not paused (src/index.tsx), so new
+// events leave within about a minute, and a destination added or resumed is kicked at once.
+import { DurableObject } from "cloudflare:workers";
+import { getDb } from "../db";
+import { activeDestinationIds, drain } from "./streaming";
+
+export class AuditStreamDurableObject extends DurableObject<Env> {
+  /** Make sure a delivery run is due for this destination (now, unless one is already set). */
+  async kick(destinationId: string): Promise<void> {
+    await this.ctx.storage.put("destination", destinationId);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  override async alarm(): Promise<void> {
+    const id = await this.ctx.storage.get<string>("destination");
+    if (!id) return;
+    const run = await drain(this.env, getDb(this.env.DB), id, Date.now, (request) => fetch(request));
+    if (run.next !== null) await this.ctx.storage.setAlarm(Math.max(run.next, Date.now()));
+    else if (run.last.state === "gone") await this.ctx.storage.deleteAll();
+  }
+}
+
+/** Ask a destination's object to run a delivery soon. */
+export function kickDestination(env: Env, destinationId: string): Promise<void> {
+  return env.AUDIT_STREAM_DO.get(env.AUDIT_STREAM_DO.idFromName(destinationId)).kick(destinationId);
+}
+
+/** The minute's kick: each destination not paused gets a run (which finds nothing to do when caught up). */
+export async function kickAuditStreams(env: Env): Promise<{ kicked: number }> {
+  const ids = await activeDestinationIds(getDb(env.DB));
+  await Promise.all(ids.map((id) => kickDestination(env, id)));
+  return { kicked: ids.length };
+}

@@ -1,0 +1,408 @@
+// Audit log streaming: every audit event reaches every destination at least once, in order, with
+// its id. The audit table is the outbox: a destination's cursor is the id of the last event it
+// acknowledged (a 2xx), moved only after that answer, so a delivery cut short at any point sends
+// the same batch again and nothing after it. Ids follow the order events were stored in (see
+// auditAfter), so "after the cursor" never skips an event stored later. docs/AUDIT-STREAMING.md
+// says what a receiver gets and must do; src/audit/stream-do.ts runs deliveries in the background.
+import { and, count, eq, gt, isNull, sql } from "drizzle-orm";
+import type { Db } from "../db";
+import { insertWhere } from "../db/insert-where";
+import { auditDestinations, auditEvents } from "../db/schema";
+import { type Notice, queueNotices } from "../mail/outbox";
+import { randomToken, newId } from "../lib/crypto";
+import { backoff } from "../lib/backoff";
+import { DAY } from "../lib/clock";
+import { decryptForUser, encryptForUser } from "../lib/encryption";
+import { AFTER_ONE_CHANGE, type AuditOrigin, auditInsertWhere } from "./events";
+import { type AuditRow, auditAfter, type EventRecord, eventRecord } from "./log";
+
+export const DESTINATION_KINDS = {
+  https: "HTTPS endpoint (signed JSON)",
+  splunk: "Splunk HTTP Event Collector",
+} as const;
+export type DestinationKind = keyof typeof DESTINATION_KINDS;
+
+/** Events in one request: a Splunk HEC takes up to 1 MB by default, and 500 events stay well under it. */
+export const STREAM_BATCH = 500;
+/** Batches one background run sends before handing over to the next run (a bound on its time). */
+export const BATCHES_PER_RUN = 20;
+/** A destination failing this long is paused, and the admins are emailed. */
+export const PAUSE_AFTER_MS = DAY;
+/** A receiver that has not answered by then has failed this try. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/** Destinations at once: every one is sent every event. */
+export const MAX_DESTINATIONS = 10;
+
+/** How a delivery reaches a receiver: fetch, or a test's own stand-in for a dropped connection. */
+export type Send = (request: Request) => Promise<Response>;
+
+export type Destination = typeof auditDestinations.$inferSelect;
+
+// Addresses production must never post the audit log to: this machine, the private networks, the
+// link-local range (cloud metadata) and the shared address space.
+const PRIVATE_V4 = [
+  /^127\./,
+  /^10\./,
+  /^192\.168\./,
+  /^172\.(1[6-9]|2\d|3[01])\./,
+  /^169\.254\./,
+  /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./,
+  /^0\./,
+];
+const PRIVATE_V6 = [/^::1?$/, /^f[cd][0-9a-f]{2}:/, /^fe[89ab][0-9a-f]:/, /^::ffff:/];
+const PRIVATE_NAMES = /(^|\.)(localhost|local|internal|home\.arpa)$/;
+
+/**
+ * Why a destination address is refused, or null. Always `https:` in production, never a private,
+ * loopback or link-local address, nor credentials in the URL (they belong in the token field).
+ * In development, a receiver on this machine over plain HTTP is allowed, for trying it out.
+ */
+export function destinationUrlProblem(raw: string, environment: string | undefined): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "Enter the full address, starting with https://.";
+  }
+  if (url.username || url.password) return "Leave the user name and password out of the address.";
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  const local =
+    PRIVATE_NAMES.test(host) || PRIVATE_V4.some((r) => r.test(host)) || (host.includes(":") && PRIVATE_V6.some((r) => r.test(host)));
+  if (environment === "development" && local && (url.protocol === "http:" || url.protocol === "https:")) return null;
+  if (url.protocol !== "https:") return "The address must start with https://: audit events are never sent unencrypted.";
+  if (local) return "That address is on a private or local network, which EdgeDesk does not send to. Use your SIEM's public address.";
+  return null;
+}
+
+export interface NewDestination {
+  name: string;
+  kind: DestinationKind;
+  url: string;
+  /** The Splunk HEC token; an HTTPS endpoint's signing secret is made here instead. */
+  splunkToken?: string | undefined;
+  creatorId: string;
+}
+
+/**
+ * Add a destination, with its audit entry, in one batch. It starts at the newest event stored
+ * (its own "added" entry is the first it is sent). The HTTPS endpoint's signing secret is
+ * returned this once.
+ */
+export async function addDestination(
+  env: Env,
+  db: Db,
+  request: NewDestination,
+  origin: AuditOrigin,
+): Promise<{ ok: true; id: string; secret: string | null } | { ok: false; message: string }> {
+  const id = newId("dst");
+  const secret = request.kind === "https" ? `whsec_${randomToken(32)}` : request.splunkToken!;
+  const sealed = await encryptForUser(env, id, secret);
+  const room = sql`(SELECT count(*) FROM ${auditDestinations}) < ${MAX_DESTINATIONS}`;
+  const [inserted] = await db.batch([
+    insertWhere(
+      db,
+      auditDestinations,
+      {
+        id,
+        name: request.name,
+        kind: request.kind,
+        url: request.url,
+        sealedSecret: sealed,
+        createdBy: request.creatorId,
+        createdAt: origin.at,
+        cursor: sql`(SELECT coalesce(max(${auditEvents.id}), 0) FROM ${auditEvents})`,
+      },
+      room,
+    ),
+    auditInsertWhere(
+      db,
+      {
+        event: "audit_stream.added",
+        portal: "agent",
+        actorId: request.creatorId,
+        targetId: null,
+        details: { destinationId: id, name: request.name, kind: request.kind, url: request.url },
+      },
+      origin,
+      AFTER_ONE_CHANGE,
+    ),
+  ]);
+  if (inserted.meta.changes !== 1) return { ok: false, message: `There are already ${MAX_DESTINATIONS} destinations: remove one first.` };
+  return { ok: true, id, secret: request.kind === "https" ? secret : null };
+}
+
+export function listDestinations(db: Db) {
+  return db.select().from(auditDestinations).orderBy(auditDestinations.createdAt, auditDestinations.id);
+}
+
+export function findDestination(db: Db, id: string) {
+  return db.select().from(auditDestinations).where(eq(auditDestinations.id, id)).get();
+}
+
+/** What waits for a destination: the oldest undelivered event's time, and how many (counted up to a bound). */
+export async function backlogOf(db: Db, cursor: number): Promise<{ oldestAt: number | null; waiting: number; atLeast: boolean }> {
+  const BOUND = 10_000;
+  const [oldest, counted] = await db.batch([
+    db.select({ at: auditEvents.at }).from(auditEvents).where(gt(auditEvents.id, cursor)).orderBy(auditEvents.id).limit(1),
+    db.select({ n: count() }).from(sql`(SELECT 1 FROM ${auditEvents} WHERE ${auditEvents.id} > ${cursor} LIMIT ${BOUND})`),
+  ]);
+  const waiting = counted[0]?.n ?? 0;
+  return { oldestAt: oldest[0]?.at ?? null, waiting, atLeast: waiting >= BOUND };
+}
+
+/** Remove a destination (its cursor goes with it); false when it was already gone. */
+export async function removeDestination(db: Db, id: string, actorId: string, origin: AuditOrigin): Promise<boolean> {
+  const [removed] = await db.batch([
+    db.delete(auditDestinations).where(eq(auditDestinations.id, id)),
+    auditInsertWhere(
+      db,
+      { event: "audit_stream.removed", portal: "agent", actorId, targetId: null, details: { destinationId: id } },
+      origin,
+      AFTER_ONE_CHANGE,
+    ),
+  ]);
+  return removed.meta.changes === 1;
+}
+
+/** An admin pauses a destination: nothing is sent until it is resumed. False when it was already paused (or gone). */
+export async function pauseDestination(db: Db, id: string, actorId: string, origin: AuditOrigin): Promise<boolean> {
+  const [paused] = await db.batch([
+    db
+      .update(auditDestinations)
+      .set({ pausedAt: origin.at, pausedReason: "Paused by an admin." })
+      .where(and(eq(auditDestinations.id, id), isNull(auditDestinations.pausedAt))),
+    auditInsertWhere(
+      db,
+      { event: "audit_stream.paused", portal: "agent", actorId, targetId: null, details: { destinationId: id, byAdmin: true } },
+      origin,
+      AFTER_ONE_CHANGE,
+    ),
+  ]);
+  return paused.meta.changes === 1;
+}
+
+/** Resume a paused destination: it is sent everything after its cursor, from the next run. */
+export async function resumeDestination(db: Db, id: string, actorId: string, origin: AuditOrigin): Promise<boolean> {
+  const [resumed] = await db.batch([
+    db
+      .update(auditDestinations)
+      .set({ pausedAt: null, pausedReason: null, failingSince: null, attempts: 0, nextAttemptAt: 0 })
+      .where(and(eq(auditDestinations.id, id), sql`${auditDestinations.pausedAt} IS NOT NULL`)),
+    auditInsertWhere(
+      db,
+      { event: "audit_stream.resumed", portal: "agent", actorId, targetId: null, details: { destinationId: id } },
+      origin,
+      AFTER_ONE_CHANGE,
+    ),
+  ]);
+  return resumed.meta.changes === 1;
+}
+
+/** HMAC-SHA256 of `<timestamp>.<body>` under the destination's secret, hex: what X-EdgeDesk-Signature carries after `v1=`. */
+export async function streamSignature(secret: string, timestamp: number, body: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}.${body}`)));
+  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The request carrying `events` to a destination, in its format. */
+export async function deliveryRequest(destination: Destination, secret: string, events: EventRecord[], now: number): Promise<Request> {
+  if (destination.kind === "splunk") {
+    // HEC's event format: one JSON object per event, one after another in the body.
+    const body = events
+      .map((e) =>
+        JSON.stringify({
+          time: Date.parse(e.time_utc) / 1000,
+          host: "edgedesk",
+          source: "edgedesk",
+          sourcetype: "edgedesk:audit",
+          event: e,
+        }),
+      )
+      .join("\n");
+    return new Request(destination.url, {
+      method: "POST",
+      body,
+      headers: { Authorization: `Splunk ${secret}`, "Content-Type": "application/json", "User-Agent": "EdgeDesk-Audit-Stream/1" },
+    });
+  }
+  const body = JSON.stringify({ destination: destination.id, events });
+  const timestamp = Math.floor(now / 1000);
+  return new Request(destination.url, {
+    method: "POST",
+    body,
+    headers: {
+      "Content-Type": "application/json",
+      "User-Agent": "EdgeDesk-Audit-Stream/1",
+      "X-EdgeDesk-Timestamp": String(timestamp),
+      "X-EdgeDesk-Signature": `v1=${await streamSignature(secret, timestamp, body)}`,
+    },
+  });
+}
+
+/** Post one request; a 2xx is an acknowledgement, anything else (or no answer in time) a failure, described. */
+async function post(send: Send, request: Request, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
+  try {
+    const response = await send(new Request(request, { signal: AbortSignal.timeout(timeoutMs) }));
+    const text = (await response.text().catch(() => "")).slice(0, 200);
+    if (response.status >= 200 && response.status < 300) return { ok: true };
+    return { ok: false, error: `HTTP ${response.status}${text ? `: ${text}` : ""}` };
+  } catch (error) {
+    if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError"))
+      return { ok: false, error: `No answer within ${timeoutMs / 1000} seconds.` };
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** A single made-up event, sent now to show the admin the destination works; no cursor moves. */
+export async function sendTestEvent(env: Env, destination: Destination, now: number, send: Send) {
+  const secret = await decryptForUser(env, destination.id, destination.sealedSecret);
+  const event: EventRecord = {
+    id: 0,
+    time_utc: new Date(now).toISOString(),
+    event: "edgedesk.test",
+    description: "Test event from EdgeDesk (id 0 is never a real event)",
+    portal: null,
+    actor: null,
+    target: null,
+    ip: null,
+    user_agent: null,
+    details: null,
+  };
+  return post(send, await deliveryRequest(destination, secret, [event], now), REQUEST_TIMEOUT_MS);
+}
+
+/** The agents who hold the authentication permission now: whom a paused destination is told to. */
+async function streamAdmins(d1: D1Database): Promise<{ id: string; email: string; name: string }[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT u.id, u.email, u.name FROM users u LEFT JOIN roles r ON r.id = u.role_id
+       WHERE u.kind = 'agent' AND u.active = 1
+         AND (u.role_id = 'role_administrator' OR EXISTS (SELECT 1 FROM json_each(r.permissions) WHERE value = 'manageAuthentication'))`,
+    )
+    .all<{ id: string; email: string; name: string }>();
+  return results;
+}
+
+function pausedNotice(admin: { id: string; email: string; name: string }, destination: Destination, lastError: string): Notice {
+  return {
+    userId: admin.id,
+    to: admin.email,
+    subject: `Audit log streaming to ${destination.name} is paused`,
+    text:
+      `Hello ${admin.name},\n\nEdgeDesk could not deliver audit events to ${destination.name} (${destination.url}) for 24 hours, ` +
+      `so it stopped trying. The last answer was: ${lastError}\n\nNothing is lost: once the destination works again, resume it in ` +
+      `Settings > Security and Compliance > Audit log streaming, and it is sent every event it missed (those still kept).\n`,
+  };
+}
+
+export type RunResult =
+  | { state: "idle" | "gone" | "paused" }
+  | { state: "delivered"; events: number; lastId: number }
+  | { state: "waiting"; until: number }
+  | { state: "failed"; error: string; retryAt: number; paused: boolean };
+
+/**
+ * One batch to one destination: read the events after its cursor, post them, and move the cursor
+ * past them only once the receiver answered 2xx (compare-and-swap on the cursor read, so a second
+ * run at once cannot move it twice). On failure it backs off; failing for a day, it is paused,
+ * audited and the admins emailed, in one batch.
+ */
+export async function deliverBatch(
+  env: Env,
+  db: Db,
+  id: string,
+  now: number,
+  send: Send,
+  { limit = STREAM_BATCH, timeoutMs = REQUEST_TIMEOUT_MS }: { limit?: number; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  const destination = await findDestination(db, id);
+  if (!destination) return { state: "gone" };
+  if (destination.pausedAt !== null) return { state: "paused" };
+  if (destination.nextAttemptAt > now) return { state: "waiting", until: destination.nextAttemptAt };
+  const { rows } = await auditAfter(db, {}, destination.cursor, limit);
+  if (rows.length === 0) return { state: "idle" };
+  const secret = await decryptForUser(env, id, destination.sealedSecret);
+  const result = await post(send, await deliveryRequest(destination, secret, rows.map(eventRecord), now), timeoutMs);
+  const lastId = (rows.at(-1) as AuditRow).id;
+  if (result.ok) {
+    await db
+      .update(auditDestinations)
+      .set({ cursor: lastId, lastDeliveredAt: now, attempts: 0, failingSince: null, nextAttemptAt: 0, lastError: null })
+      .where(and(eq(auditDestinations.id, id), eq(auditDestinations.cursor, destination.cursor)));
+    return { state: "delivered", events: rows.length, lastId };
+  }
+  const attempts = destination.attempts + 1;
+  const failingSince = destination.failingSince ?? now;
+  const retryAt = now + backoff(attempts);
+  const pause = now - failingSince >= PAUSE_AFTER_MS;
+  const failure = db
+    .update(auditDestinations)
+    .set({
+      attempts,
+      failingSince,
+      lastError: result.error,
+      nextAttemptAt: retryAt,
+      ...(pause ? { pausedAt: now, pausedReason: "Failing for 24 hours." } : {}),
+    })
+    .where(and(eq(auditDestinations.id, id), isNull(auditDestinations.pausedAt), eq(auditDestinations.cursor, destination.cursor)));
+  if (!pause) {
+    await failure;
+    return { state: "failed", error: result.error, retryAt, paused: false };
+  }
+  const origin = { at: now, ip: null, userAgent: null };
+  const notices = (await streamAdmins(env.DB)).map((admin) => pausedNotice(admin, destination, result.error));
+  const mail = await queueNotices(
+    env,
+    db,
+    notices,
+    now,
+    sql`EXISTS (SELECT 1 FROM ${auditDestinations} WHERE ${auditDestinations.id} = ${id} AND ${auditDestinations.pausedAt} = ${now})`,
+  );
+  await db.batch([
+    failure,
+    auditInsertWhere(
+      db,
+      {
+        event: "audit_stream.paused",
+        portal: "agent",
+        actorId: null,
+        targetId: null,
+        details: { destinationId: id, name: destination.name, reason: "failing for 24 hours", lastError: result.error },
+      },
+      origin,
+      AFTER_ONE_CHANGE,
+    ),
+    ...mail.statements,
+  ]);
+  return { state: "failed", error: result.error, retryAt, paused: true };
+}
+
+/**
+ * Batches to one destination until it is caught up, fails, or the run's share is sent. When to
+ * run again: at once (more is waiting), at the retry time, or null (the minute's kick will do).
+ */
+export async function drain(
+  env: Env,
+  db: Db,
+  id: string,
+  now: () => number,
+  send: Send,
+  { batches = BATCHES_PER_RUN, ...options }: { batches?: number; limit?: number; timeoutMs?: number } = {},
+): Promise<{ delivered: number; next: number | null; last: RunResult }> {
+  let delivered = 0;
+  let last: RunResult = { state: "idle" };
+  for (let i = 0; i < batches; i++) {
+    last = await deliverBatch(env, db, id, now(), send, options);
+    if (last.state !== "delivered") break;
+    delivered += last.events;
+  }
+  const next = last.state === "delivered" ? now() : last.state === "failed" ? last.retryAt : last.state === "waiting" ? last.until : null;
+  return { delivered, next, last };
+}
+
+/** The destinations the minute's run hands to their objects: every one not paused. */
+export async function activeDestinationIds(db: Db): Promise<string[]> {
+  const rows = await db.select({ id: auditDestinations.id }).from(auditDestinations).where(isNull(auditDestinations.pausedAt));
+  return rows.map((r) => r.id);
+}
