@@ -25,6 +25,9 @@ const wrangler = (persist, args, options = {}) =>
     ...options,
   });
 
+/** Run a wrangler command against the local state in `persist` (the bench's bulk loads). */
+export const wranglerLocal = (persist, args) => wrangler(persist, args, { stdio: ["ignore", "ignore", "inherit"] });
+
 /** Local secrets for a throwaway run: fresh random keys, development mailbox on. */
 export function randomDevVars() {
   const key = () => randomBytes(32).toString("base64");

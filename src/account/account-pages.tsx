@@ -21,9 +21,18 @@ export function when(ms: number, now: number): string {
 }
 
 /** A table row's one action (Sign out, Forget, Remove), named for screen readers by what it acts on. */
-function RowAction(props: { action: string; label: string; of: string }) {
+function RowAction(props: { action: string; label: string; of: string; reason?: boolean }) {
   return (
-    <form method="post" action={props.action}>
+    <form method="post" action={props.action} class={props.reason ? "actions" : undefined}>
+      {props.reason && (
+        <input
+          name="reason"
+          required
+          maxlength={200}
+          placeholder="Reason"
+          aria-label={`Reason to ${props.label.toLowerCase()} ${props.of}`}
+        />
+      )}
       <button type="submit" class="link" aria-label={`${props.label} ${props.of}`}>
         {props.label}
       </button>
@@ -83,6 +92,8 @@ export function DevicesTable(props: {
   devices: RememberedDevice[];
   now: number;
   forgetAction: (d: RememberedDevice) => string;
+  /** An admin forgetting another person's device gives the reason they are told. */
+  withReason?: boolean;
 }) {
   return (
     <div class="table-scroll">
@@ -106,7 +117,12 @@ export function DevicesTable(props: {
               <td>{when(d.createdAt, props.now)}</td>
               <td>{when(d.lastUsedAt, props.now)}</td>
               <td>
-                <RowAction action={props.forgetAction(d)} label="Forget" of={`${describeDevice(d.userAgent)}, ${d.ip}`} />
+                <RowAction
+                  action={props.forgetAction(d)}
+                  label="Forget"
+                  of={`${describeDevice(d.userAgent)}, ${d.ip}`}
+                  reason={props.withReason}
+                />
               </td>
             </tr>
           ))}

@@ -50,8 +50,9 @@ export function passwordSetByAdminNotice(person: Person, admin: { name: string }
 }
 
 /** An admin removed one passkey or forgot one remembered device of this person. */
-export function secondFactorRemovedNotice(person: Person, what: string, admin: { name: string }): Notice {
-  return notice(person, "An administrator changed your EdgeDesk sign-in", `${admin.name} removed ${what} from your EdgeDesk account.\n`);
+export function secondFactorRemovedNotice(person: Person, what: string, admin: { name: string }, reason?: string): Notice {
+  const why = reason ? `, giving this reason:\n\n${reason}\n` : ".\n";
+  return notice(person, "An administrator changed your EdgeDesk sign-in", `${admin.name} removed ${what} from your EdgeDesk account${why}`);
 }
 
 /** The invitation itself, for people who have a mailbox (the admin also sees the link once). */

@@ -351,11 +351,12 @@ export function PersonDevicesPanel(props: {
           devices={props.devices}
           now={props.now}
           forgetAction={(d) => `${props.base}/devices/${d.id}/forget`}
+          withReason
         />
       )}
       <p class="hint">
-        Removing one needs you to have confirmed your identity in the last 5 minutes. {props.person.name} is emailed, and it is in the audit
-        log.
+        Removing one needs you to have confirmed your identity in the last 5 minutes. {props.person.name} is emailed (with the reason you
+        give for a device), and it is in the audit log.
       </p>
     </section>
   );

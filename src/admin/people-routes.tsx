@@ -16,7 +16,7 @@ import { setPassword } from "../auth/password-change";
 import { findUserById, normalizeEmail } from "../auth/users";
 import { getDb } from "../db";
 import { readsForm, readsFormLists, readsNothing } from "../request/validation";
-import { emailField, type FieldErrors, type FormValues, passwordField, requiredText } from "../lib/fields";
+import { emailField, type FieldErrors, type FormValues, type Parsed, passwordField, requiredText } from "../lib/fields";
 import { hasConfirmedAuthenticator } from "../factors/totp";
 import { listPasskeys, removePasskey } from "../factors/passkeys";
 import { portalOfKind } from "../portal/policy";
@@ -24,7 +24,7 @@ import { countUnusedRecoveryCodes, listRecoveryCodes } from "../factors/recovery
 import { actorOf, requirePermission } from "../request/guard";
 import { type Decision, holdsAllOf, mayAssignRole, mayManagePerson } from "../access/grants";
 import { hasPermission, type Permission } from "../access/permissions";
-import { FormProblems, Notice } from "../web/layout";
+import { ErrorMessage, FormProblems, Notice } from "../web/layout";
 import {
   type AgentChanges,
   createAgent,
@@ -590,8 +590,10 @@ peopleRoutes.get("/people/:id/recovery-codes", recovery, requireRecentAuth(), as
   );
 });
 
-/** Remove one passkey, or forget one remembered device, of another person. */
-async function removeOne(c: Ctx, kind: "passkey" | "device") {
+const forgetForm = z.object({ reason: requiredText("a reason", 200) });
+
+/** Remove one passkey, or forget one remembered device (with the reason the person is told), of another person. */
+async function removeOne(c: Ctx, kind: "passkey" | "device", reasonRead?: Parsed<{ reason: string }>) {
   const auth = c.var.auth;
   const db = getDb(c.env.DB);
   const targetId = c.req.param("id") ?? "";
@@ -638,6 +640,18 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
       return c.text("That passkey is not registered to this person.", 404);
     await sendAfterResponse(c, records.ids);
   } else {
+    const form = reasonRead;
+    if (!form?.ok)
+      return c.html(
+        <AdminFrame auth={auth} title="Forget a device">
+          <ErrorMessage message={form?.message ?? "Enter a reason."} />
+          <p>
+            <a href={back}>Back to {target.name}</a>
+          </p>
+        </AdminFrame>,
+        400,
+      );
+    const { reason } = form.data;
     // The person's object forgets the device and owes its entry and notice in one transaction.
     const audit = owedAudit(
       {
@@ -645,10 +659,10 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
         portal: portalOfKind(target.kind),
         actorId: auth.user.id,
         targetId: target.id,
-        details: { byAdmin: true, deviceId: itemId },
+        details: { byAdmin: true, deviceId: itemId, reason },
       },
       auditOriginOf(c),
-      [secondFactorRemovedNotice(target, "a remembered device (it will be asked for the second step again)", auth.user)],
+      [secondFactorRemovedNotice(target, "a remembered device (it will be asked for the second step again)", auth.user, reason)],
     );
     if (!/^dev_[a-z2-7]{16}$/.test(itemId) || !(await userStub(c.env, target.id).forgetDevice(itemId, [audit])))
       return c.text("That device is not remembered for this person.", 404);
@@ -658,4 +672,6 @@ async function removeOne(c: Ctx, kind: "passkey" | "device") {
 }
 
 peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), readsNothing(), (c) => removeOne(c, "passkey"));
-peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), readsNothing(), (c) => removeOne(c, "device"));
+peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), readsForm(forgetForm), (c) =>
+  removeOne(c, "device", c.req.valid("form")),
+);

@@ -3,11 +3,15 @@
 // alarm at a time, so two deliveries to one destination never overlap and overtake each other;
 // a failed alarm is retried by the runtime; it re-arms at once while a backlog remains (a
 // backlog drains in seconds, not a batch a minute); and each destination backs off on its own.
-// The minute's scheduled run kicks every destination that is not paused (src/index.tsx), so new
-// events leave within about a minute, and a destination added or resumed is kicked at once.
+// A caught-up destination looks again every 10 seconds; the minute's scheduled run also kicks
+// every destination not paused (src/index.tsx), in case an object lost its alarm, and a
+// destination added or resumed is kicked at once.
 import { DurableObject } from "cloudflare:workers";
 import { getDb } from "../db";
 import { activeDestinationIds, drain } from "./streaming";
+
+/** How often a caught-up destination looks for new events: one small D1 read each time. */
+export const STREAM_POLL_MS = 10_000;
 
 export class AuditStreamDurableObject extends DurableObject<Env> {
   /** Make sure a delivery run is due for this destination (now, unless one is already set). */
@@ -21,6 +25,8 @@ export class AuditStreamDurableObject extends DurableObject<Env> {
     if (!id) return;
     const run = await drain(this.env, getDb(this.env.DB), id, Date.now, (request) => fetch(request));
     if (run.next !== null) await this.ctx.storage.setAlarm(Math.max(run.next, Date.now()));
+    // Caught up: look again shortly, so a new event waits seconds, not the minute's kick.
+    else if (run.last.state === "idle") await this.ctx.storage.setAlarm(Date.now() + STREAM_POLL_MS);
     else if (run.last.state === "gone") await this.ctx.storage.deleteAll();
   }
 }

@@ -4,6 +4,6 @@
 import production from "../index";
 import { createDevelopmentApp } from "./app";
 
-export { BulkJobDurableObject, LimiterDurableObject, PortalDurableObject, UserDurableObject } from "../index";
+export { AuditStreamDurableObject, BulkJobDurableObject, LimiterDurableObject, PortalDurableObject, UserDurableObject } from "../index";
 
 export default { ...production, fetch: createDevelopmentApp().fetch } satisfies ExportedHandler<Env>;

@@ -44,9 +44,9 @@ const addForm = z
   .refine((f) => f.kind !== "splunk" || f.token, { message: "Enter the HTTP Event Collector token Splunk gave you.", path: ["token"] });
 
 const DONE = {
-  added: "The destination was added. Events are sent from within a minute.",
+  added: "The destination was added. Events are sent within seconds.",
   paused: "The destination was paused: nothing is sent until you resume it.",
-  resumed: "The destination was resumed: it is sent everything it missed, from within a minute.",
+  resumed: "The destination was resumed: it is sent everything it missed, starting within seconds.",
   removed: "The destination was removed.",
 } as const;
 

@@ -43,8 +43,8 @@ async function giveDevice(userId: string, portal: "agent" | "support") {
   return id;
 }
 
-async function post(client: Browser, path: string) {
-  const response = await client.post(path);
+async function post(client: Browser, path: string, form: Record<string, string> = {}) {
+  const response = await client.post(path, form);
   return { status: response.status, location: response.headers.get("Location"), text: await response.text() };
 }
 
@@ -76,8 +76,14 @@ describe("an admin removes one passkey or one remembered device", () => {
     expect(removed.status).toBe(303);
     expect(removed.location).toBe(`/agent/admin/contacts/${contact.id}?done=passkey_removed`);
     expect((await db().select().from(passkeys).where(eq(passkeys.userId, contact.id))).map((p) => p.name)).toEqual(["Phone"]);
-    const forgot = await post(client, `/agent/admin/people/${contact.id}/devices/${device}/forget`);
-    expect(forgot.status).toBe(303);
+    // A reason is asked for, and told to the person.
+    const noReason = await post(client, `/agent/admin/people/${contact.id}/devices/${device}/forget`);
+    expect(noReason.status).toBe(400);
+    expect(
+      await userStub(env, contact.id).listDevices((await portalStub(env, "support").getPolicy()).generation, clock.now()),
+    ).toHaveLength(1);
+    const forgot = await post(client, `/agent/admin/people/${contact.id}/devices/${device}/forget`, { reason: "Laptop reported stolen" });
+    expect(forgot.status, forgot.text).toBe(303);
     const { generation } = await portalStub(env, "support").getPolicy();
     expect(await userStub(env, contact.id).listDevices(generation, clock.now())).toEqual([]);
 
@@ -89,7 +95,9 @@ describe("an admin removes one passkey or one remembered device", () => {
       ["passkey.removed", "support"],
       ["devices.forgotten", "support"],
     ]);
+    expect(events[1]!.details).toMatchObject({ byAdmin: true, reason: "Laptop reported stolen" });
     const mails = await db().select().from(devMailbox).where(eq(devMailbox.to, contact.email)).orderBy(desc(devMailbox.id));
+    expect(mails[0]!.body).toContain("from your EdgeDesk account, giving this reason:\n\nLaptop reported stolen\n");
     expect(mails.map((m) => m.body.match(/removed (.+) from your EdgeDesk account/)?.[1])).toEqual([
       "a remembered device (it will be asked for the second step again)",
       "the passkey “Work laptop”",
@@ -97,7 +105,7 @@ describe("an admin removes one passkey or one remembered device", () => {
 
     // Unknown items are refused without touching the rest.
     expect((await post(client, `/agent/admin/people/${contact.id}/passkeys/nope/remove`)).status).toBe(404);
-    expect((await post(client, `/agent/admin/people/${contact.id}/devices/dev_aaaaaaaaaaaaaaaa/forget`)).status).toBe(404);
+    expect((await post(client, `/agent/admin/people/${contact.id}/devices/dev_aaaaaaaaaaaaaaaa/forget`, { reason: "x" })).status).toBe(404);
     expect(await db().select().from(passkeys).where(eq(passkeys.userId, contact.id))).toHaveLength(1);
   });
 

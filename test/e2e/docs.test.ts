@@ -28,6 +28,13 @@ const anchorsOf = (file: string) =>
   new Set([...readFileSync(file, "utf8").matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1]!.replace(/`/g, ""))));
 
 describe("README and docs/", () => {
+  it("prints the very signature check the tests' SIEM receiver runs", () => {
+    const receiver = readFileSync("test/receiver/siem-receiver.ts", "utf8");
+    const check = receiver.slice(receiver.indexOf("// docs:verify-start\n") + 21, receiver.indexOf("// docs:verify-end")).trim();
+    expect(check).toMatch(/^\/\*\* True when an EdgeDesk delivery/);
+    expect(readFileSync("docs/AUDIT-STREAMING.md", "utf8")).toContain(check);
+  });
+
   it("README is a front page: at most 250 lines", () => {
     expect(README.split("\n").length).toBeLessThanOrEqual(250);
   });

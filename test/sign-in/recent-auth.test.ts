@@ -73,6 +73,7 @@ const SAMPLES: Record<string, (c: Case) => string | string[]> = {
   minutes: () => "60",
   current: (c) => (c.fresh ? c.actor.password : "not the password at all"),
   code: () => "",
+  reason: () => "Laptop reported stolen",
 };
 
 /** For forms that edit a person: the value that keeps each field as it is, so one field can change alone. */

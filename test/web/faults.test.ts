@@ -319,7 +319,7 @@ describe("D1 failing", () => {
       },
       ({ contact, deviceId }, inject) => {
         Object.assign(faults, inject);
-        return client.post(`/agent/admin/people/${contact.id}/devices/${deviceId}/forget`, {});
+        return client.post(`/agent/admin/people/${contact.id}/devices/${deviceId}/forget`, { reason: "Lost phone" });
       },
       async ({ contact }) => {
         const person = userStub(env, contact.id);
