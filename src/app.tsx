@@ -59,7 +59,7 @@ function isPasswordStep(method: string, path: string): boolean {
 
 /** The API answers in JSON, refusals and failures alike (src/request/api-auth.ts). */
 function isApi(path: string): boolean {
-  return path.startsWith("/api/");
+  return path === "/api" || path.startsWith("/api/");
 }
 
 function apiFailure(error: Error, c: Context<AppEnv>) {
@@ -223,17 +223,19 @@ function buildRoutes(extension: AppExtension | null) {
   app.route("/support", supportHomeRoutes);
 
   app.notFound((c) =>
-    c.html(
-      <Layout title="Not found">
-        <Card title="Page not found">
-          <p>
-            There is nothing at this address. Check the link, or go to the <a href="/agent">agent portal</a> or the{" "}
-            <a href="/support">support portal</a>.
-          </p>
-        </Card>
-      </Layout>,
-      404,
-    ),
+    isApi(c.req.path)
+      ? c.json({ error: { code: "not_found", message: "There is no such API route." } }, 404)
+      : c.html(
+          <Layout title="Not found">
+            <Card title="Page not found">
+              <p>
+                There is nothing at this address. Check the link, or go to the <a href="/agent">agent portal</a> or the{" "}
+                <a href="/support">support portal</a>.
+              </p>
+            </Card>
+          </Layout>,
+          404,
+        ),
   );
   app.onError((error, c) => {
     if (isApi(c.req.path)) return apiFailure(error, c);

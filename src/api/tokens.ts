@@ -112,12 +112,31 @@ export async function listTokens(db: Db) {
       revokedAt: apiTokens.revokedAt,
       lastUsedAt: apiTokens.lastUsedAt,
       lastUsedIp: apiTokens.lastUsedIp,
+      createdById: apiTokens.createdBy,
       createdBy: sql<string>`coalesce(${creator.name}, ${removed.pseudonym}, ${apiTokens.createdBy})`.as("created_by_name"),
     })
     .from(apiTokens)
     .leftJoin(creator, eq(creator.id, apiTokens.createdBy))
     .leftJoin(removed, eq(removed.id, apiTokens.createdBy))
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id));
+}
+
+/**
+ * What the token list says of a token: whether requests with it work now, and if not, why. A
+ * token lives only as long as its creator, and each scope only while they hold what it needs.
+ */
+export function tokenStatus(
+  token: { revokedAt: number | null; expiresAt: number; scopes: string[] },
+  creator: (Holder & { kind: string; active: boolean }) | null,
+  now: number,
+): string {
+  if (token.revokedAt !== null) return "Revoked";
+  if (token.expiresAt <= now) return "Expired";
+  if (creator?.kind !== "agent" || !creator.active) return "Not working: its creator was removed or disabled";
+  const lost = token.scopes.filter((s): s is ApiScope => s in API_SCOPES && scopeRefusal(creator, [s as ApiScope]) !== null);
+  if (lost.length === token.scopes.length) return "Not working: its creator no longer holds what its scopes need";
+  if (lost.length) return `Partly working: ${lost.join(", ")} needs a permission its creator no longer holds`;
+  return "Active";
 }
 
 export async function liveTokenCount(db: Db, now: number): Promise<number> {
@@ -154,11 +173,6 @@ export interface ApiCaller {
 }
 
 export type TokenCheck = ({ ok: true } & ApiCaller) | { ok: false; status: 401 | 403; code: string; message: string };
-
-/** The id a presented token names, for throttling before its secret is checked; null when it is not one of ours. */
-export function tokenIdOf(presented: string): string | null {
-  return TOKEN_FORMAT.exec(presented)?.[1] ?? null;
-}
 
 const UNKNOWN: TokenCheck = { ok: false, status: 401, code: "invalid_token", message: "The API token is not valid." };
 

@@ -17,7 +17,10 @@ export class AuditStreamDurableObject extends DurableObject<Env> {
   /** Make sure a delivery run is due for this destination (now, unless one is already set). */
   async kick(destinationId: string): Promise<void> {
     await this.ctx.storage.put("destination", destinationId);
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+    // Sooner than an alarm already set (a backoff an admin's resume has just cleared): a run that
+    // finds the destination still waiting sets the alarm back to its retry time.
+    const set = await this.ctx.storage.getAlarm();
+    if (set === null || set > Date.now()) await this.ctx.storage.setAlarm(Date.now());
   }
 
   override async alarm(): Promise<void> {

@@ -12,6 +12,7 @@ import { type Notice, queueNotices } from "../mail/outbox";
 import { randomToken, newId } from "../lib/crypto";
 import { backoff } from "../lib/backoff";
 import { DAY } from "../lib/clock";
+import { ipv6Groups } from "../limits/source";
 import { decryptForUser, encryptForUser } from "../lib/encryption";
 import { AFTER_ONE_CHANGE, type AuditOrigin, auditInsertWhere } from "./events";
 import { type AuditRow, auditAfter, type EventRecord, eventRecord } from "./log";
@@ -38,19 +39,74 @@ export type Send = (request: Request) => Promise<Response>;
 
 export type Destination = typeof auditDestinations.$inferSelect;
 
-// Addresses production must never post the audit log to: this machine, the private networks, the
-// link-local range (cloud metadata) and the shared address space.
-const PRIVATE_V4 = [
-  /^127\./,
-  /^10\./,
-  /^192\.168\./,
-  /^172\.(1[6-9]|2\d|3[01])\./,
-  /^169\.254\./,
-  /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./,
-  /^0\./,
+// Addresses production must never post the audit log to: this machine, the private networks,
+// link-local (cloud metadata), the shared, benchmarking, multicast and reserved ranges, as
+// [first address, prefix length].
+const BLOCKED_V4: [number[], number][] = [
+  [[0, 0, 0, 0], 8],
+  [[10, 0, 0, 0], 8],
+  [[100, 64, 0, 0], 10],
+  [[127, 0, 0, 0], 8],
+  [[169, 254, 0, 0], 16],
+  [[172, 16, 0, 0], 12],
+  [[192, 0, 0, 0], 24],
+  [[192, 0, 2, 0], 24],
+  [[192, 168, 0, 0], 16],
+  [[198, 18, 0, 0], 15],
+  [[198, 51, 100, 0], 24],
+  [[203, 0, 113, 0], 24],
+  [[224, 0, 0, 0], 3],
 ];
-const PRIVATE_V6 = [/^::1?$/, /^f[cd][0-9a-f]{2}:/, /^fe[89ab][0-9a-f]:/, /^::ffff:/];
-const PRIVATE_NAMES = /(^|\.)(localhost|local|internal|home\.arpa)$/;
+// The IPv6 ranges that reach no public host: unspecified and loopback (within ::/96, which also
+// holds the old IPv4-compatible form), unique-local, link-local, site-local, multicast,
+// documentation and discard-only.
+const BLOCKED_V6: [number[], number][] = [
+  [[0, 0, 0, 0, 0, 0], 96],
+  [[0xfc00], 7],
+  [[0xfe80], 10],
+  [[0xfec0], 10],
+  [[0xff00], 8],
+  [[0x2001, 0xdb8], 32],
+  [[0x100, 0, 0, 0], 64],
+];
+const LOCAL_NAMES = /(^|\.)(localhost|local|internal|home\.arpa)$/;
+
+/** Whether `bits` (bytes or 16-bit groups, `width` bits each) start with the prefix. */
+function within(value: number[], [first, length]: [number[], number], width: number): boolean {
+  for (let bit = 0; bit < length; bit++) {
+    const i = Math.floor(bit / width);
+    const shift = width - 1 - (bit % width);
+    if ((((value[i] ?? 0) >> shift) & 1) !== (((first[i] ?? 0) >> shift) & 1)) return false;
+  }
+  return true;
+}
+
+function blockedV4(bytes: number[]): boolean {
+  return BLOCKED_V4.some((range) => within(bytes, range, 8));
+}
+
+/** An IPv6 address carrying an IPv4 one (mapped ::ffff:0:0/96, NAT64 64:ff9b::/96) is judged by that IPv4 address. */
+function blockedV6(groups: number[]): boolean {
+  const tail = [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255];
+  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
+  const nat64 = groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0);
+  if (mapped || nat64) return blockedV4(tail);
+  return BLOCKED_V6.some((range) => within(groups, range, 16));
+}
+
+/** Whether a URL's host is this machine or a network production must not reach (a literal address, or a local name). */
+function isLocalHost(hostname: string): boolean {
+  // A name may end in the root's dot ("localhost."); an IPv6 literal comes in brackets.
+  const host = hostname
+    .replace(/\.+$/, "")
+    .replace(/^\[|\]$/g, "")
+    .toLowerCase();
+  if (LOCAL_NAMES.test(host)) return true;
+  // The URL parser writes every IPv4 form (decimal, octal, hex, short) as four decimal parts.
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return blockedV4(host.split(".").map(Number));
+  const groups = host.includes(":") ? ipv6Groups(host) : null;
+  return groups !== null && blockedV6(groups);
+}
 
 /**
  * Why a destination address is refused, or null. Always `https:` in production, never a private,
@@ -65,9 +121,7 @@ export function destinationUrlProblem(raw: string, environment: string | undefin
     return "Enter the full address, starting with https://.";
   }
   if (url.username || url.password) return "Leave the user name and password out of the address.";
-  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  const local =
-    PRIVATE_NAMES.test(host) || PRIVATE_V4.some((r) => r.test(host)) || (host.includes(":") && PRIVATE_V6.some((r) => r.test(host)));
+  const local = isLocalHost(url.hostname);
   if (environment === "development" && local && (url.protocol === "http:" || url.protocol === "https:")) return null;
   if (url.protocol !== "https:") return "The address must start with https://: audit events are never sent unencrypted.";
   if (local) return "That address is on a private or local network, which EdgeDesk does not send to. Use your SIEM's public address.";
@@ -150,39 +204,83 @@ export async function backlogOf(db: Db, cursor: number): Promise<{ oldestAt: num
   return { oldestAt: oldest[0]?.at ?? null, waiting, atLeast: waiting >= BOUND };
 }
 
-/** Remove a destination (its cursor goes with it); false when it was already gone. */
-export async function removeDestination(db: Db, id: string, actorId: string, origin: AuditOrigin): Promise<boolean> {
+/** Who acts on a destination from the settings page. */
+interface Actor {
+  id: string;
+  name: string;
+}
+
+/**
+ * The admins with the authentication permission are told when a destination stops (paused or
+ * removed): the SIEM itself only sees events stop, so a stolen session cannot blind it unseen.
+ * The notices are stored only where the change took (each after the one before, AFTER_ONE_CHANGE).
+ */
+async function stoppedNotices(env: Env, db: Db, destination: Destination, what: string, origin: AuditOrigin) {
+  const notices = (await streamAdmins(env.DB)).map(
+    (admin): Notice => ({
+      userId: admin.id,
+      to: admin.email,
+      subject: `Audit log streaming to ${destination.name} was ${what}`,
+      text:
+        `Hello ${admin.name},\n\n${what === "removed" ? "The" : "Sending to the"} audit log streaming destination ${destination.name} ` +
+        `(${destination.url}) was ${what}. Nothing more is sent there${what === "removed" ? "" : " until it is resumed"}.\n\n` +
+        `If you did not expect this, check Settings > Security and Compliance > Audit log streaming and the audit log.\n`,
+    }),
+  );
+  return queueNotices(env, db, notices, origin.at, AFTER_ONE_CHANGE);
+}
+
+/** Remove a destination (its cursor goes with it), audited and told to the admins; false when it was already gone. */
+export async function removeDestination(env: Env, db: Db, destination: Destination, actor: Actor, origin: AuditOrigin) {
+  const mail = await stoppedNotices(env, db, destination, "removed", origin);
   const [removed] = await db.batch([
-    db.delete(auditDestinations).where(eq(auditDestinations.id, id)),
+    db.delete(auditDestinations).where(eq(auditDestinations.id, destination.id)),
     auditInsertWhere(
       db,
-      { event: "audit_stream.removed", portal: "agent", actorId, targetId: null, details: { destinationId: id } },
+      {
+        event: "audit_stream.removed",
+        portal: "agent",
+        actorId: actor.id,
+        targetId: null,
+        details: { destinationId: destination.id, name: destination.name },
+      },
       origin,
       AFTER_ONE_CHANGE,
     ),
+    ...mail.statements,
   ]);
-  return removed.meta.changes === 1;
+  return { changed: removed.meta.changes === 1, mail: mail.ids };
 }
 
-/** An admin pauses a destination: nothing is sent until it is resumed. False when it was already paused (or gone). */
-export async function pauseDestination(db: Db, id: string, actorId: string, origin: AuditOrigin): Promise<boolean> {
+/** An admin pauses a destination: nothing is sent until it is resumed; audited and told to the admins. */
+export async function pauseDestination(env: Env, db: Db, destination: Destination, actor: Actor, origin: AuditOrigin) {
+  const mail = await stoppedNotices(env, db, destination, `paused by ${actor.name}`, origin);
   const [paused] = await db.batch([
     db
       .update(auditDestinations)
-      .set({ pausedAt: origin.at, pausedReason: "Paused by an admin." })
-      .where(and(eq(auditDestinations.id, id), isNull(auditDestinations.pausedAt))),
+      .set({ pausedAt: origin.at, pausedReason: `Paused by ${actor.name}.` })
+      .where(and(eq(auditDestinations.id, destination.id), isNull(auditDestinations.pausedAt))),
     auditInsertWhere(
       db,
-      { event: "audit_stream.paused", portal: "agent", actorId, targetId: null, details: { destinationId: id, byAdmin: true } },
+      {
+        event: "audit_stream.paused",
+        portal: "agent",
+        actorId: actor.id,
+        targetId: null,
+        details: { destinationId: destination.id, byAdmin: true },
+      },
       origin,
       AFTER_ONE_CHANGE,
     ),
+    ...mail.statements,
   ]);
-  return paused.meta.changes === 1;
+  return { changed: paused.meta.changes === 1, mail: mail.ids };
 }
 
 /** Resume a paused destination: it is sent everything after its cursor, from the next run. */
-export async function resumeDestination(db: Db, id: string, actorId: string, origin: AuditOrigin): Promise<boolean> {
+export async function resumeDestination(_env: Env, db: Db, destination: Destination, actor: Actor, origin: AuditOrigin) {
+  const id = destination.id;
+  const actorId = actor.id;
   const [resumed] = await db.batch([
     db
       .update(auditDestinations)
@@ -195,7 +293,7 @@ export async function resumeDestination(db: Db, id: string, actorId: string, ori
       AFTER_ONE_CHANGE,
     ),
   ]);
-  return resumed.meta.changes === 1;
+  return { changed: resumed.meta.changes === 1, mail: [] as string[] };
 }
 
 /** HMAC-SHA256 of `<timestamp>.<body>` under the destination's secret, hex: what X-EdgeDesk-Signature carries after `v1=`. */
@@ -223,6 +321,7 @@ export async function deliveryRequest(destination: Destination, secret: string, 
     return new Request(destination.url, {
       method: "POST",
       body,
+      redirect: "manual",
       headers: { Authorization: `Splunk ${secret}`, "Content-Type": "application/json", "User-Agent": "EdgeDesk-Audit-Stream/1" },
     });
   }
@@ -231,6 +330,10 @@ export async function deliveryRequest(destination: Destination, secret: string, 
   return new Request(destination.url, {
     method: "POST",
     body,
+    // A redirect is a failure, never followed: a 302 would turn the POST into a GET whose 200
+    // acknowledges nothing, and a 307 would carry the events (and a HEC token) to an address
+    // nobody checked.
+    redirect: "manual",
     headers: {
       "Content-Type": "application/json",
       "User-Agent": "EdgeDesk-Audit-Stream/1",
@@ -240,12 +343,42 @@ export async function deliveryRequest(destination: Destination, secret: string, 
   });
 }
 
-/** Post one request; a 2xx is an acknowledgement, anything else (or no answer in time) a failure, described. */
+/** The start of a response's body, for the error shown to the admin: read no further than that, whatever its size. */
+async function openingOf(response: Response, bytes = 200): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let read = 0;
+  try {
+    while (read < bytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      read += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(read);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(all.slice(0, bytes)).trim();
+}
+
+/** Post one request; a 2xx is an acknowledgement, anything else (a redirect, no answer in time) a failure, described. */
 async function post(send: Send, request: Request, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
   try {
     const response = await send(new Request(request, { signal: AbortSignal.timeout(timeoutMs) }));
-    const text = (await response.text().catch(() => "")).slice(0, 200);
+    const text = await openingOf(response);
     if (response.status >= 200 && response.status < 300) return { ok: true };
+    if (response.status >= 300 && response.status < 400)
+      return {
+        ok: false,
+        error: `HTTP ${response.status}: redirected to ${response.headers.get("Location") ?? "nowhere"}, which is not followed.`,
+      };
     return { ok: false, error: `HTTP ${response.status}${text ? `: ${text}` : ""}` };
   } catch (error) {
     if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError"))
@@ -322,14 +455,24 @@ export async function deliverBatch(
   if (destination.nextAttemptAt > now) return { state: "waiting", until: destination.nextAttemptAt };
   const { rows } = await auditAfter(db, {}, destination.cursor, limit);
   if (rows.length === 0) return { state: "idle" };
-  const secret = await decryptForUser(env, id, destination.sealedSecret);
-  const result = await post(send, await deliveryRequest(destination, secret, rows.map(eventRecord), now), timeoutMs);
+  const secret = await decryptForUser(env, id, destination.sealedSecret).catch(() => null);
+  // A secret no key held can open (the previous key removed too early) fails like a refusing
+  // receiver: counted, shown, and after a day paused with the admins told, not retried unseen.
+  const result =
+    secret === null
+      ? {
+          ok: false as const,
+          error: "Its secret cannot be decrypted with ENCRYPTION_KEY or ENCRYPTION_KEY_PREVIOUS (docs/CONFIGURATION.md, “Key rotation”).",
+        }
+      : await post(send, await deliveryRequest(destination, secret, rows.map(eventRecord), now), timeoutMs);
   const lastId = (rows.at(-1) as AuditRow).id;
   if (result.ok) {
-    await db
+    const moved = await db
       .update(auditDestinations)
       .set({ cursor: lastId, lastDeliveredAt: now, attempts: 0, failingSince: null, nextAttemptAt: 0, lastError: null })
       .where(and(eq(auditDestinations.id, id), eq(auditDestinations.cursor, destination.cursor)));
+    // Removed meanwhile, or another run moved it first: this run stops, and the next looks again.
+    if (moved.meta.changes !== 1) return { state: "idle" };
     return { state: "delivered", events: rows.length, lastId };
   }
   const attempts = destination.attempts + 1;

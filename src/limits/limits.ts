@@ -25,6 +25,9 @@ export const LIMITS = {
   // One API token's requests: a SIEM paging the audit log at 1,000 events a page reads 600,000 a
   // minute; a script gone wrong is stopped within the minute.
   apiRequestsPerToken: { limit: 600, windowMs: MINUTE },
+  // API requests whose token does not work, per source: a script with a stale token stops here,
+  // and guessing is hopeless anyway (a token's secret is 260 random bits).
+  apiFailuresPerSource: { limit: 50, windowMs: 15 * MINUTE },
 } satisfies Record<string, LimitRule>;
 
 /**

@@ -5,7 +5,7 @@
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** The eight 16-bit groups of an IPv6 address, or null when it is not one. */
-function ipv6Groups(address: string): number[] | null {
+export function ipv6Groups(address: string): number[] | null {
   let text = address.toLowerCase();
   // An embedded IPv4 tail (::ffff:192.0.2.1) is two groups.
   const tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);

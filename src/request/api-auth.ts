@@ -2,9 +2,10 @@
 // the one shape `{"error": {"code", "message"}}` a script can branch on.
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import { type ApiScope, authenticateToken, tokenIdOf } from "../api/tokens";
+import { type ApiScope, authenticateToken } from "../api/tokens";
 import { getDb } from "../db";
-import { countAttempt, LIMITS } from "../limits/limits";
+import { countAttempt, LIMITS, limiterFor } from "../limits/limits";
+import { sourceOf } from "../limits/source";
 import { auditOriginOf } from "./audit";
 
 export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
@@ -14,10 +15,17 @@ export function apiError(c: Context<AppEnv>, status: ApiErrorStatus, code: strin
   return c.json({ error: { code, message } }, status);
 }
 
+function tooMany(c: Context<AppEnv>, retryAfterMs: number, message: string) {
+  c.header("Retry-After", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  return apiError(c, 429, "rate_limited", message);
+}
+
 /**
  * Let through requests whose `Authorization: Bearer` token is live, holds `scope`, and whose
- * creator still holds what the scope needs; each token is throttled on its own (SECURITY.md 2),
- * counted before its secret is checked so guessing one token's secret is throttled too.
+ * creator still holds what the scope needs (read on the primary: src/request/d1-session.ts).
+ * SECURITY.md 2: a source that sent too many tokens that do not work is refused before its next
+ * one is checked, and each working token is throttled on its own, counted only once it is
+ * proved, so nobody can spend a token's allowance by naming its id.
  */
 export function requireApiToken(scope: ApiScope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -32,19 +40,21 @@ export function requireApiToken(scope: ApiScope): MiddlewareHandler<AppEnv> {
         "Send an API token as `Authorization: Bearer <token>` (Settings > Security and Compliance > API tokens).",
       );
     }
-    const tokenId = tokenIdOf(presented);
-    if (tokenId) {
-      const limit = await countAttempt(c.env, `api-token:${tokenId}`, LIMITS.apiRequestsPerToken, c.var.clock.now());
-      if (!limit.allowed) {
-        c.header("Retry-After", String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))));
-        return apiError(c, 429, "rate_limited", `This token sent too many requests: at most ${LIMITS.apiRequestsPerToken.limit} a minute.`);
-      }
-    }
+    const now = c.var.clock.now();
+    const failures = limiterFor(c.env, `api-failures:${sourceOf(c.req.header("CF-Connecting-IP"))}`);
+    const blocked = await failures.peek(now, LIMITS.apiFailuresPerSource);
+    if (!blocked.allowed) return tooMany(c, blocked.retryAfterMs, "Too many requests with tokens that do not work came from your address.");
     const checked = await authenticateToken(c.env, getDb(c.env.DB), presented, scope, auditOriginOf(c));
     if (!checked.ok) {
-      if (checked.status === 401) c.header("WWW-Authenticate", `Bearer realm="EdgeDesk API", error="invalid_token"`);
+      if (checked.status === 401) {
+        await failures.hit(now, LIMITS.apiFailuresPerSource);
+        c.header("WWW-Authenticate", `Bearer realm="EdgeDesk API", error="invalid_token"`);
+      }
       return apiError(c, checked.status, checked.code, checked.message);
     }
+    const limit = await countAttempt(c.env, `api-token:${checked.tokenId}`, LIMITS.apiRequestsPerToken, now);
+    if (!limit.allowed)
+      return tooMany(c, limit.retryAfterMs, `This token sent too many requests: at most ${LIMITS.apiRequestsPerToken.limit} a minute.`);
     const { ok: _, ...caller } = checked;
     c.set("api", caller);
     await next();

@@ -22,7 +22,9 @@ export function d1Sessions(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const cookie = getCookie(c, COOKIE, "host");
     const bookmark = carriedBookmark(cookie);
-    const reading = c.req.method === "GET" || c.req.method === "HEAD";
+    // The API is read on the primary: a token revoked, or its creator disabled, a moment ago must
+    // not pass on a lagging copy; and a SIEM paging the audit log wants the newest events.
+    const reading = (c.req.method === "GET" || c.req.method === "HEAD") && !c.req.path.startsWith("/api/");
     const session = c.env.DB.withSession(reading ? (bookmark ?? "first-unconstrained") : "first-primary");
     // The session has prepare() and batch(), all this app and drizzle call (test/e2e/structure.test.ts
     // refuses exec() and dump() in src); it lacks exec, dump and withSession.

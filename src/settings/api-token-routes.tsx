@@ -12,7 +12,9 @@ import {
   listTokens,
   MAX_TOKEN_DAYS,
   revokeToken,
+  tokenStatus,
 } from "../api/tokens";
+import { holderOf } from "../admin/agents";
 import { powersOf } from "../access/grants";
 import { PERMISSIONS } from "../access/permissions";
 import { getDb } from "../db";
@@ -45,7 +47,10 @@ async function tokensPage(
   status: 200 | 400 | 403 | 409 = 200,
 ) {
   const now = c.var.clock.now();
-  const tokens = await listTokens(getDb(c.env.DB));
+  const db = getDb(c.env.DB);
+  const tokens = await listTokens(db);
+  const creatorIds = [...new Set(tokens.map((t) => t.createdById))];
+  const creators = new Map(await Promise.all(creatorIds.map(async (id) => [id, await holderOf(db, id)] as const)));
   const held = powersOf(c.var.auth.user.roleId, c.var.auth.permissions);
   const values = shown.values ?? {};
   const chosen = new Set([values.scopes ?? []].flat().map(String));
@@ -89,7 +94,7 @@ async function tokensPage(
             </thead>
             <tbody>
               {tokens.map((t) => {
-                const status = t.revokedAt !== null ? "Revoked" : t.expiresAt <= now ? "Expired" : "Active";
+                const status = tokenStatus(t, creators.get(t.createdById) ?? null, now);
                 return (
                   <tr data-testid="token-row">
                     <td>{t.name}</td>
@@ -100,7 +105,7 @@ async function tokensPage(
                     <td>{t.lastUsedAt === null ? "Never" : `${when(t.lastUsedAt)} from ${t.lastUsedIp}`}</td>
                     <td>{status}</td>
                     <td>
-                      {status === "Active" && (
+                      {t.revokedAt === null && t.expiresAt > now && (
                         <form method="post" action={`${PATH}/${t.id}/revoke`}>
                           <button type="submit" class="link" aria-label={`Revoke ${t.name}`}>
                             Revoke

@@ -22,6 +22,7 @@ import { getDb } from "../db";
 import { hasControlCharacter, requiredText } from "../lib/fields";
 import { auditOriginOf } from "../request/audit";
 import { afterResponse } from "../request/background";
+import { sendAfterResponse } from "../request/mail";
 import { readsForm, readsNothing, readsQuery } from "../request/validation";
 import { requireRecentAuth } from "../sign-in/reauth";
 import { ErrorMessage, Field, Layout, Notice } from "../web/layout";
@@ -251,22 +252,23 @@ streamingRoutes.post("/streaming/:id/test", readsNothing(), async (c) => {
   return streamingPage(c, { notice: `${destination.name} acknowledged the test event.` });
 });
 
-for (const [action, change] of [
-  ["pause", pauseDestination],
-  ["resume", resumeDestination],
-  ["remove", removeDestination],
-] as const) {
-  streamingRoutes.post(`/streaming/:id/${action}`, readsNothing(), async (c) => {
+const ACTIONS = {
+  pause: { change: pauseDestination, done: "paused", already: "is already paused", confirm: true },
+  resume: { change: resumeDestination, done: "resumed", already: "is not paused", confirm: false },
+  remove: { change: removeDestination, done: "removed", already: "was already removed", confirm: true },
+} as const;
+
+for (const [action, { change, done, already, confirm }] of Object.entries(ACTIONS)) {
+  const handler = async (c: Context<AppEnv>) => {
     const destination = await destinationOf(c);
     if (!destination) return streamingPage(c, { error: GONE }, 404);
-    const changed = await change(getDb(c.env.DB), destination.id, c.var.auth.user.id, auditOriginOf(c));
-    if (!changed)
-      return streamingPage(
-        c,
-        { error: `${destination.name} was already ${action === "pause" ? "paused" : "running"}: nothing was changed.` },
-        409,
-      );
+    const { changed, mail } = await change(c.env, getDb(c.env.DB), destination, c.var.auth.user, auditOriginOf(c));
+    if (!changed) return streamingPage(c, { error: `${destination.name} ${already}: nothing was changed.` }, 409);
+    await sendAfterResponse(c, mail);
     if (action === "resume") await afterResponse(c, "Resuming audit log streaming", () => kickDestination(c.env, destination.id));
-    return c.redirect(`${PATH}?done=${action === "remove" ? "removed" : `${action}d`}`, 303);
-  });
+    return c.redirect(`${PATH}?done=${done}`, 303);
+  };
+  // Stopping a destination blinds the SIEM: it needs a recent confirmation, as adding one does.
+  if (confirm) streamingRoutes.post(`/streaming/:id/${action}`, requireRecentAuth(), readsNothing(), handler);
+  else streamingRoutes.post(`/streaming/:id/${action}`, readsNothing(), handler);
 }

@@ -3,6 +3,8 @@
 // names who, whom and why; the person is emailed; and nobody signs out someone who holds more.
 import { desc, eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { createToken } from "../../src/api/tokens";
 import { auditEvents, devMailbox } from "../../src/db/schema";
 import type { Portal } from "../../src/portal/policy";
 import { browser, type Browser, type FakeClock, fakeClock } from "../helpers/app";
@@ -186,6 +188,35 @@ describe.each(Object.entries(WAYS))("an admin signs out an agent who signed in w
     const mail = await db().select().from(devMailbox).where(eq(devMailbox.to, agent.email)).orderBy(desc(devMailbox.id)).get();
     expect(mail?.subject).toBe("An administrator signed you out of EdgeDesk");
     expect(mail?.body).toContain(`${admin.name} signed you out of one device on EdgeDesk, giving this reason:\n\nLaptop reported stolen`);
+  });
+
+  it("is signed out everywhere through the API, as a playbook does it", async () => {
+    const clock = fakeClock();
+    const admin = await makeAdmin();
+    const made = await createToken(
+      env,
+      db(),
+      { name: "Playbook", scopes: ["sessions:revoke"], days: 30, creator: { id: admin.id, roleId: admin.roleId ?? null, permissions: [] } },
+      { at: clock.now(), ip: null, userAgent: null },
+    );
+    if (!made.ok) throw new Error(made.message);
+    const agent = await makeAgent();
+    const theirs = await signInAs(clock, agent);
+    expect(await signedIn(theirs, "agent")).toBe(true);
+    const script = browser({ clock, ip: "203.0.113.200" });
+    const answer = await script.request(`/api/v1/people/${agent.id}/sign-out`, {
+      method: "POST",
+      body: JSON.stringify({ reason: "Impossible travel alert" }),
+      headers: { Authorization: `Bearer ${made.token}`, "Content-Type": "application/json" },
+    });
+    expect([answer.status, await answer.json()]).toEqual([200, { person: agent.id, ended: 1 }]);
+    expect(await signedIn(theirs, "agent")).toBe(false);
+    const [entry] = await entriesAbout(agent.id);
+    expect(entry).toMatchObject({
+      event: "sessions.revoked",
+      actorId: admin.id,
+      details: { scope: "all", reason: "Impossible travel alert", via: "api" },
+    });
   });
 });
 

@@ -6,6 +6,9 @@ import { env } from "cloudflare:workers";
 import { and, count, desc, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { removePerson } from "../../src/lifecycle/removal";
+import { ALL_PERMISSIONS } from "../../src/access/permissions";
+import { ALL_SCOPES, API_SCOPES, authenticateToken, createToken } from "../../src/api/tokens";
+import { pick, random } from "../helpers/random";
 import { apiTokens, auditEvents, devMailbox, users } from "../../src/db/schema";
 import { browser, type Browser, type FakeClock, fakeClock } from "../helpers/app";
 import { signIn } from "../helpers/auth";
@@ -113,6 +116,40 @@ describe("creating a token in Settings", () => {
     expect(post.status).toBe(403);
     expect(post.token).toBeNull();
     expect(await db().select().from(apiTokens).where(eq(apiTokens.name, "Sneaky"))).toEqual([]);
+  });
+});
+
+describe("least privilege, over generated roles", () => {
+  it("gives a token a scope only when its creator holds what the scope needs, and honours it only while they do", async () => {
+    const rand = random(4711);
+    const clock = fakeClock();
+    for (let i = 0; i < 40; i++) {
+      const held = ALL_PERMISSIONS.filter(() => rand() < 0.5);
+      const asked = ALL_SCOPES.filter(() => rand() < 0.6);
+      if (asked.length === 0) asked.push(pick(rand, ALL_SCOPES));
+      const roleId = rand() < 0.1 ? "role_administrator" : await makeRole(held);
+      const creator = await makeAgent({ roleId });
+      const holder = { id: creator.id, roleId, permissions: roleId === "role_administrator" ? ALL_PERMISSIONS : held };
+      const may = roleId === "role_administrator" || asked.every((s) => held.includes(API_SCOPES[s].needs));
+      const made = await createToken(
+        env,
+        db(),
+        { name: `Generated ${i}`, scopes: asked, days: 30, creator: holder },
+        {
+          at: clock.now(),
+          ip: null,
+          userAgent: null,
+        },
+      );
+      expect(made.ok, `${held.join("+") || "nothing"} asking ${asked.join("+")}`).toBe(may);
+      if (!made.ok) continue;
+      // Each scope works through the API exactly when the token has it and its creator still holds its permission.
+      for (const scope of ALL_SCOPES) {
+        const checked = await authenticateToken(env, db(), made.token, scope, { at: clock.now(), ip: "192.0.2.1", userAgent: null });
+        const works = asked.includes(scope) && (roleId === "role_administrator" || held.includes(API_SCOPES[scope].needs));
+        expect(checked.ok, `${scope} for ${held.join("+")} asking ${asked.join("+")}`).toBe(works);
+      }
+    }
   });
 });
 
@@ -226,6 +263,10 @@ describe("hostile input to the API", () => {
       ["the wrong scope", signOutOnly, {}, 403, "insufficient_scope"],
     ];
     const before = await auditCount();
+    // What a token is (its name, scopes, expiry, revocation), apart from when it was last used.
+    const tokenRows = async () =>
+      (await db().select().from(apiTokens).orderBy(apiTokens.id)).map(({ lastUsedAt: _, lastUsedIp: __, ...rest }) => rest);
+    const tokensBefore = await tokenRows();
     for (const [label, token, init, status, code] of cases) {
       const answer = await call("/api/v1/audit-events", token, init);
       expect(answer.status, label).toBe(status);
@@ -252,7 +293,13 @@ describe("hostile input to the API", () => {
       expect(answer.body.error?.message, query).toContain(message);
     }
     expect(await auditCount()).toBe(before);
+    expect(await tokenRows()).toEqual(tokensBefore);
     expect((await db().select({ n: count() }).from(users).where(eq(users.id, admin.id)))[0]!.n).toBe(1);
+    // Outside the routes, still the API's shape.
+    for (const path of ["/api", "/api/v2/audit-events", "/api/v1/nothing-here"]) {
+      const answer = await call(path, reader);
+      expect([answer.status, answer.body.error?.code], path).toEqual([404, "not_found"]);
+    }
   });
 
   it("refuses a token whose creator was removed, disabled or lost the permission", async () => {
@@ -271,10 +318,14 @@ describe("hostile input to the API", () => {
     await env.DB.prepare(`UPDATE roles SET permissions = '["manageAuthentication","manageAgents"]' WHERE id = ?`).bind(roleId).run();
     expect((await call("/api/v1/audit-events?limit=1", token)).status).toBe(200);
 
-    // Disabled, then removed.
+    // Disabled, then removed; the list says the token no longer works.
     await db().update(users).set({ active: false }).where(eq(users.id, creator.id));
     const disabled = await call("/api/v1/audit-events?limit=1", token);
     expect([disabled.status, disabled.body.error?.code]).toEqual([401, "token_owner_gone"]);
+    const listed = tableRows(await (await (await browserOf(other, clock)).get("/agent/settings/security/api-tokens")).text()).find(
+      (r) => r.Name === "Creator's",
+    )!;
+    expect(listed.Status).toBe("Not working: its creator was removed or disabled");
     const removed = await removePerson(env, db(), {
       actor: { id: other.id, roleId: other.roleId ?? null, permissions: [] },
       targetId: creator.id,
@@ -314,6 +365,21 @@ describe("hostile input to the API", () => {
     expect((await call("/api/v1/audit-events?limit=1", calm)).status).toBe(200);
     clock.advance(61_000);
     expect((await call("/api/v1/audit-events?limit=1", busy)).status).toBe(200);
+  });
+
+  it("never lets a stranger spend a token's allowance by naming its id, and stops the stranger instead", async () => {
+    const clock = fakeClock();
+    const { client } = await signedInAdmin(clock);
+    const victim = (await createThroughPage(client, { name: "Victim", scopes: ["audit:read"] })).token!;
+    const [, id] = victim.split(".");
+    const stranger = api(clock, "198.51.100.66");
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) statuses.push((await stranger("/api/v1/audit-events", `edk.${id}.${"a".repeat(52)}`)).status);
+    expect(statuses.slice(0, 50).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(50).every((s) => s === 429)).toBe(true);
+    // Even the real token is refused from that address now; from its own, it works.
+    expect((await stranger("/api/v1/audit-events?limit=1", victim)).status).toBe(429);
+    expect((await api(clock, "203.0.113.90")("/api/v1/audit-events?limit=1", victim)).status).toBe(200);
   });
 
   it("revoking is audited and refuses the token's very next request", async () => {
@@ -399,7 +465,6 @@ describe("signing a person out by API", () => {
     const { admin: manager, client } = await signedInAdmin(clock, await makeRole(["manageAgents"]));
     // The manager cannot reach the API page (no authentication permission), so the token is made
     // for them by the product's own function, as a token they made before losing it would be.
-    const { createToken } = await import("../../src/api/tokens");
     const made = await createToken(
       env,
       db(),

@@ -3,6 +3,7 @@
 // HTTPS format, the HEC token of Splunk's. Whatever the receiver does (fails every other
 // request, never answers, answers 500 for ten minutes, or for a day), and wherever the Worker is
 // cut off, it ends with every event once or more, in order, with no gap, checked by event id.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, gt, sql } from "drizzle-orm";
 import { afterEach, describe, expect, inject, it } from "vitest";
@@ -187,6 +188,36 @@ describe("a receiver that misbehaves loses nothing", () => {
   });
 });
 
+describe("a receiver that redirects, or a secret that cannot be opened", () => {
+  it("counts a redirect as a failure, never following it, and moves nothing", async () => {
+    const clock = fakeClock();
+    const { id, cursor, receiver } = await newDestination("splunk", clock, "hec-token-3");
+    await storeEvents(5, clock.now());
+    await receiver.set({ fail: "redirect" });
+    const run = await deliverBatch(env, getDb(env.DB), id, clock.now(), send);
+    expect(run).toMatchObject({ state: "failed" });
+    expect((await findDestination(db(), id))!).toMatchObject({
+      cursor,
+      lastError: `HTTP 307: redirected to http://127.0.0.1:9/elsewhere/${receiver.url.split("/").at(-1)}, which is not followed.`,
+    });
+    await receiver.set({ fail: "none" });
+    await deliverAll(id, clock);
+    await expectEveryEventInOrder((await receiver.state()).received, cursor);
+  });
+
+  it("records a secret no key opens as a failure the page shows, not an error nobody sees", async () => {
+    const clock = fakeClock();
+    const { id, cursor, receiver } = await newDestination("https", clock);
+    await storeEvents(2, clock.now());
+    await db().update(auditDestinations).set({ sealedSecret: "v2.00000000.AAAA" }).where(eq(auditDestinations.id, id));
+    const run = await deliverBatch(env, getDb(env.DB), id, clock.now(), send);
+    expect(run).toMatchObject({ state: "failed", paused: false });
+    expect((await findDestination(db(), id))!.lastError).toMatch(/^Its secret cannot be decrypted/);
+    expect((await findDestination(db(), id))!.cursor).toBe(cursor);
+    expect((await receiver.state()).requests).toBe(0);
+  });
+});
+
 describe("a Worker cut off mid-delivery", () => {
   it("sends the batch in flight again, and nothing else twice, when the cursor's write is lost", async () => {
     const clock = fakeClock();
@@ -334,6 +365,93 @@ describe("Settings > Audit log streaming", () => {
     );
   });
 
+  it("pauses, resumes and removes from the page, each audited; stopping one needs a fresh confirmation and tells the admins", async () => {
+    const clock = fakeClock();
+    const { id, receiver } = await newDestination("https", clock);
+    const name = (await findDestination(db(), id))!.name;
+    const admin = await makeAdmin({ name: `Ada ${crypto.randomUUID().slice(0, 4)}` });
+    const other = await makeAdmin();
+    const client = browser({ clock });
+    await signIn(client, "agent", admin);
+    const act = async (action: string) => {
+      const r = await client.post(`/agent/settings/security/streaming/${id}/${action}`);
+      return { status: r.status, location: r.headers.get("Location"), alert: textOf(await r.text(), "[role=alert]") };
+    };
+    expect(await act("resume")).toMatchObject({ status: 409, alert: `${name} is not paused: nothing was changed.` });
+    expect(await act("pause")).toMatchObject({ status: 303, location: "/agent/settings/security/streaming?done=paused" });
+    expect(await act("pause")).toMatchObject({ status: 409, alert: `${name} is already paused: nothing was changed.` });
+    const row = () =>
+      client
+        .get("/agent/settings/security/streaming")
+        .then((r) => r.text())
+        .then((html) => tableRows(html, "destinations").find((r) => r.Address === receiver.url));
+    expect((await row())!.Status).toBe(`Paused: Paused by ${admin.name}.`);
+    const told = await db().select().from(mailOutbox).where(eq(mailOutbox.to, other.email));
+    expect(told.map((m) => m.subject)).toContain(`Audit log streaming to ${name} was paused by ${admin.name}`);
+    expect(await act("resume")).toMatchObject({ status: 303, location: "/agent/settings/security/streaming?done=resumed" });
+    expect((await row())!.Status).toBe("Active");
+
+    // Six minutes on, stopping it asks for a confirmation first, and changes nothing.
+    clock.advance(6 * 60_000);
+    expect((await act("remove")).status).toBe(401);
+    expect(await findDestination(db(), id)).toBeDefined();
+    const fresh = browser({ clock });
+    await signIn(fresh, "agent", admin);
+    const removed = await fresh.post(`/agent/settings/security/streaming/${id}/remove`);
+    await removed.text();
+    expect(removed.status).toBe(303);
+    expect(await findDestination(db(), id)).toBeUndefined();
+    expect(await row()).toBeUndefined();
+    const again = await fresh.post(`/agent/settings/security/streaming/${id}/remove`);
+    expect([again.status, textOf(await again.text(), "[role=alert]")]).toEqual([
+      404,
+      "That destination does not exist (it may have been removed): nothing was changed.",
+    ]);
+    const events = await db()
+      .select({ event: auditEvents.event, actorId: auditEvents.actorId })
+      .from(auditEvents)
+      .where(sql`json_extract(${auditEvents.details}, '$.destinationId') = ${id} AND ${auditEvents.actorId} IS NOT NULL`)
+      .orderBy(auditEvents.id);
+    expect(events.map((e) => e.event)).toEqual([
+      "audit_stream.added",
+      "audit_stream.paused",
+      "audit_stream.resumed",
+      "audit_stream.removed",
+    ]);
+    expect((await db().select().from(mailOutbox).where(eq(mailOutbox.to, other.email))).map((m) => m.subject)).toContain(
+      `Audit log streaming to ${name} was removed`,
+    );
+  });
+
+  it("brings a destination waiting out a long backoff forward when it is resumed", async () => {
+    const clock = fakeClock(Date.now());
+    const { id, receiver } = await newDestination("splunk", clock, "hec-token-4");
+    const stub = env.AUDIT_STREAM_DO.get(env.AUDIT_STREAM_DO.idFromName(id));
+    // Its object waits an hour for the next try, as after a long run of failures.
+    await runInDurableObject(stub, async (_instance, state) => {
+      await state.storage.put("destination", id);
+      await state.storage.setAlarm(Date.now() + 3_600_000);
+    });
+    await db()
+      .update(auditDestinations)
+      .set({ pausedAt: clock.now(), pausedReason: "Paused by an admin.", nextAttemptAt: clock.now() + 3_600_000, attempts: 7 })
+      .where(eq(auditDestinations.id, id));
+    const admin = await makeAdmin();
+    const client = browser({ clock });
+    await signIn(client, "agent", admin);
+    const resumed = await client.post(`/agent/settings/security/streaming/${id}/resume`);
+    await resumed.text();
+    expect(resumed.status).toBe(303);
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm === null || alarm <= Date.now() + 1000).toBe(true);
+    let state = await receiver.state();
+    for (let waited = 0; state.received.length === 0 && waited < 30_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      state = await receiver.state();
+    }
+    expect(state.received.length).toBeGreaterThan(0);
+  });
+
   it("refuses addresses production must not send to, and people without the permission, storing nothing", async () => {
     for (const [url, problem] of [
       ["http://siem.example.com/in", "The address must start with https://: audit events are never sent unencrypted."],
@@ -345,10 +463,31 @@ describe("Settings > Audit log streaming", () => {
       ["https://splunk.internal/in", "That address is on a private or local network"],
       ["https://user:pass@siem.example.com/in", "Leave the user name and password out of the address."],
       ["siem.example.com", "Enter the full address, starting with https://."],
+      ["https://localhost./in", "That address is on a private or local network"],
+      ["https://splunk.internal./in", "That address is on a private or local network"],
+      ["https://2130706433/in", "That address is on a private or local network"],
+      ["https://0177.0.0.1/in", "That address is on a private or local network"],
+      ["https://[::127.0.0.1]/in", "That address is on a private or local network"],
+      ["https://[::ffff:10.0.0.1]/in", "That address is on a private or local network"],
+      ["https://[64:ff9b::a9fe:a9fe]/in", "That address is on a private or local network"],
+      ["https://[fec0::1]/in", "That address is on a private or local network"],
+      ["https://[ff02::1]/in", "That address is on a private or local network"],
+      ["https://[fe80::1]/in", "That address is on a private or local network"],
+      ["https://192.0.0.8/in", "That address is on a private or local network"],
+      ["https://198.18.0.1/in", "That address is on a private or local network"],
+      ["https://100.64.0.1/in", "That address is on a private or local network"],
+      ["https://224.0.0.1/in", "That address is on a private or local network"],
+      ["https://255.255.255.255/in", "That address is on a private or local network"],
     ] as const) {
       expect(destinationUrlProblem(url, "production"), url).toContain(problem);
     }
-    expect(destinationUrlProblem("https://siem.example.com/in", "production")).toBeNull();
+    for (const allowed of [
+      "https://siem.example.com/in",
+      "https://10.example.com/in",
+      "https://[2606:4700::1111]/in",
+      "https://8.8.8.8/in",
+    ])
+      expect(destinationUrlProblem(allowed, "production"), allowed).toBeNull();
     expect(destinationUrlProblem("http://127.0.0.1:9999/in", "development")).toBeNull();
 
     const admin = await makeAdmin();

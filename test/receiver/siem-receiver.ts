@@ -21,8 +21,8 @@ function verifyEdgeDeskSignature(secret: string, timestamp: string, signature: s
 interface Receiver {
   kind: "https" | "splunk";
   secret: string;
-  /** How it misbehaves: answers 500 always, every other request (the first of each pair), or never answers. */
-  fail: "none" | "always" | "every-other" | "hang";
+  /** How it misbehaves: answers 500 always, every other request (the first of each pair), never answers, or redirects elsewhere. */
+  fail: "none" | "always" | "every-other" | "hang" | "redirect";
   /** The test's clock, in seconds, for the signature's freshness check (the tests' clocks are not the wall's). */
   now: number | null;
   requests: number;
@@ -73,6 +73,10 @@ async function handle(request: IncomingMessage, response: ServerResponse) {
   if (!receiver || request.method !== "POST") return answer(response, 404, { error: "no such receiver" });
   receiver.requests += 1;
   if (receiver.fail === "hang") return; // Never answered: the sender's timeout ends it.
+  if (receiver.fail === "redirect") {
+    response.writeHead(307, { Location: `http://127.0.0.1:9/elsewhere/${name}` });
+    return response.end();
+  }
   if (receiver.fail === "always" || (receiver.fail === "every-other" && receiver.requests % 2 === 1))
     return answer(response, 500, { text: "Internal server error (the test receiver's failure)" });
   let events: { id: number }[];
