@@ -23,7 +23,8 @@ import { auditOriginOf } from "../request/audit";
 import { actorOf } from "../request/guard";
 import { readsFormLists, readsNothing, readsQuery } from "../request/validation";
 import { requireRecentAuth } from "../sign-in/reauth";
-import { ErrorMessage, Field, Layout, Notice } from "../web/layout";
+import { ErrorMessage, Field, Notice } from "../web/layout";
+import { SecretOnce, SecurityPage } from "./pages";
 import { wholeNumber } from "./fields";
 
 const PATH = "/agent/settings/security/api-tokens";
@@ -55,126 +56,110 @@ async function tokensPage(
   const values = shown.values ?? {};
   const chosen = new Set([values.scopes ?? []].flat().map(String));
   return c.html(
-    <Layout title="API tokens" auth={c.var.auth}>
-      <section class="wide">
-        <p class="breadcrumb">
-          <a href="/agent/settings/security">Security and Compliance</a> › API tokens
-        </p>
-        <h1>API tokens</h1>
-        <p>
-          A token lets a script or your SIEM read the audit log, or sign people out, through the API (docs/API.md). It acts with your
-          permissions: it stops working if you are removed, disabled, or lose the permission a scope needs.
-        </p>
-        <ErrorMessage message={shown.error} />
-        <Notice message={shown.notice} />
-        {shown.created && (
-          <div class="secret-once" data-testid="new-token">
-            <h2>Copy the token “{shown.created.name}” now</h2>
-            <p>It is shown only this once. Store it in your SIEM's or script's secret store.</p>
-            <p>
-              <code class="secret">{shown.created.token}</code>
-            </p>
-          </div>
-        )}
-        <div class="table-scroll" tabindex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Created by</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.map((t) => {
-                const status = tokenStatus(t, creators.get(t.createdById) ?? null, now);
-                return (
-                  <tr data-testid="token-row">
-                    <td>{t.name}</td>
-                    <td>{t.scopes.join(", ")}</td>
-                    <td>{t.createdBy}</td>
-                    <td>{when(t.createdAt)}</td>
-                    <td>{when(t.expiresAt)}</td>
-                    <td>{t.lastUsedAt === null ? "Never" : `${when(t.lastUsedAt)} from ${t.lastUsedIp}`}</td>
-                    <td>{status}</td>
-                    <td>
-                      {t.revokedAt === null && t.expiresAt > now && (
-                        <form method="post" action={`${PATH}/${t.id}/revoke`}>
-                          <button type="submit" class="link" aria-label={`Revoke ${t.name}`}>
-                            Revoke
-                          </button>
-                        </form>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-        {tokens.length === 0 && <p>No tokens yet.</p>}
-        <form method="post" action={PATH} class="stack">
-          <h2>Create a token</h2>
-          <Field
-            label="Name"
-            name="name"
-            maxlength={80}
-            value={String(values.name ?? "")}
-            hint="What uses it, e.g. “Splunk audit input”."
-          />
-          <fieldset>
-            <legend>What it may do</legend>
-            {ALL_SCOPES.map((scope) => {
-              const id = `scope-${scope.replace(":", "-")}`;
-              const needs = API_SCOPES[scope].needs;
-              const allowed = held.has(needs);
+    <SecurityPage title="API tokens" auth={c.var.auth}>
+      <p>
+        A token lets a script or your SIEM read the audit log, or sign people out, through the API (docs/API.md). It acts with your
+        permissions: it stops working if you are removed, disabled, or lose the permission a scope needs.
+      </p>
+      <ErrorMessage message={shown.error} />
+      <Notice message={shown.notice} />
+      {shown.created && (
+        <SecretOnce testId="new-token" title={`Copy the token “${shown.created.name}” now`} value={shown.created.token}>
+          <p>It is shown only this once. Store it in your SIEM's or script's secret store.</p>
+        </SecretOnce>
+      )}
+      <div class="table-scroll" tabindex={0}>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Scopes</th>
+              <th scope="col">Created by</th>
+              <th scope="col">Created</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Status</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.map((t) => {
+              const status = tokenStatus(t, creators.get(t.createdById) ?? null, now);
               return (
-                <div class="toggle">
-                  <input
-                    type="checkbox"
-                    id={id}
-                    name="scopes"
-                    value={scope}
-                    checked={chosen.has(scope)}
-                    disabled={!allowed}
-                    aria-describedby={`${id}-hint`}
-                  />
-                  <div>
-                    <label for={id}>
-                      {API_SCOPES[scope].label} (<code>{scope}</code>)
-                    </label>
-                    <p class="hint" id={`${id}-hint`}>
-                      {allowed
-                        ? `Needs “${PERMISSIONS[needs]}”, which you hold.`
-                        : `Needs “${PERMISSIONS[needs]}”, which your role does not hold, so you cannot give it.`}
-                    </p>
-                  </div>
-                </div>
+                <tr data-testid="token-row">
+                  <td>{t.name}</td>
+                  <td>{t.scopes.join(", ")}</td>
+                  <td>{t.createdBy}</td>
+                  <td>{when(t.createdAt)}</td>
+                  <td>{when(t.expiresAt)}</td>
+                  <td>{t.lastUsedAt === null ? "Never" : `${when(t.lastUsedAt)} from ${t.lastUsedIp}`}</td>
+                  <td>{status}</td>
+                  <td>
+                    {t.revokedAt === null && t.expiresAt > now && (
+                      <form method="post" action={`${PATH}/${t.id}/revoke`}>
+                        <button type="submit" class="link" aria-label={`Revoke ${t.name}`}>
+                          Revoke
+                        </button>
+                      </form>
+                    )}
+                  </td>
+                </tr>
               );
             })}
-          </fieldset>
-          <Field
-            label="Expires after (days)"
-            name="days"
-            inputmode="numeric"
-            value={String(values.days ?? DEFAULT_TOKEN_DAYS)}
-            hint={`From 1 to ${MAX_TOKEN_DAYS} days.`}
-          />
-          <div class="actions">
-            <button type="submit" class="primary">
-              Create token
-            </button>
-          </div>
-        </form>
-      </section>
-    </Layout>,
+          </tbody>
+        </table>
+      </div>
+      {tokens.length === 0 && <p>No tokens yet.</p>}
+      <form method="post" action={PATH} class="stack">
+        <h2>Create a token</h2>
+        <Field label="Name" name="name" maxlength={80} value={String(values.name ?? "")} hint="What uses it, e.g. “Splunk audit input”." />
+        <fieldset>
+          <legend>What it may do</legend>
+          {ALL_SCOPES.map((scope) => {
+            const id = `scope-${scope.replace(":", "-")}`;
+            const needs = API_SCOPES[scope].needs;
+            const allowed = held.has(needs);
+            return (
+              <div class="toggle">
+                <input
+                  type="checkbox"
+                  id={id}
+                  name="scopes"
+                  value={scope}
+                  checked={chosen.has(scope)}
+                  disabled={!allowed}
+                  aria-describedby={`${id}-hint`}
+                />
+                <div>
+                  <label for={id}>
+                    {API_SCOPES[scope].label} (<code>{scope}</code>)
+                  </label>
+                  <p class="hint" id={`${id}-hint`}>
+                    {allowed
+                      ? `Needs “${PERMISSIONS[needs]}”, which you hold.`
+                      : `Needs “${PERMISSIONS[needs]}”, which your role does not hold, so you cannot give it.`}
+                  </p>
+                </div>
+              </div>
+            );
+          })}
+        </fieldset>
+        <Field
+          label="Expires after (days)"
+          name="days"
+          inputmode="numeric"
+          value={String(values.days ?? DEFAULT_TOKEN_DAYS)}
+          hint={`From 1 to ${MAX_TOKEN_DAYS} days.`}
+        />
+        <div class="actions">
+          <button type="submit" class="primary">
+            Create token
+          </button>
+        </div>
+      </form>
+    </SecurityPage>,
     status,
   );
 }

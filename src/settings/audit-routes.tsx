@@ -7,7 +7,8 @@ import { describeDevice } from "../lib/device";
 import { getDb } from "../db";
 import { readsQuery } from "../request/validation";
 import { retentionSettings } from "../lifecycle/retention";
-import { ErrorMessage, Layout } from "../web/layout";
+import { ErrorMessage } from "../web/layout";
+import { SecurityPage } from "./pages";
 
 const day = z
   .string()
@@ -70,85 +71,79 @@ auditLogRoutes.get("/audit", readsQuery(filterSchema), async (c) => {
   // What was asked, as the filter form shows it back (the query as its validator read it: each parameter once).
   const f = parsed.input as Record<string, string | undefined>;
   return c.html(
-    <Layout title="Audit log" auth={c.var.auth}>
-      <section class="wide">
-        <p class="breadcrumb">
-          <a href="/agent/settings/security">Security and Compliance</a> › Audit log
-        </p>
-        <h1>Audit log</h1>
-        <RetentionNote env={c.env} />
-        {!parsed.ok && <ErrorMessage message={parsed.message} />}
-        <form method="get" action="/agent/settings/security/audit" class="filters">
-          <div class="field">
-            <label for="f-event">Event</label>
-            <select id="f-event" name="event">
-              <option value="">All events</option>
-              {Object.entries(AUDIT_EVENTS).map(([key, label]) => (
-                <option value={key} selected={f.event === key}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="f-user">User (email, or a removed person's pseudonym)</label>
-            <input id="f-user" name="user" type="search" value={f.user ?? ""} maxlength={254} />
-          </div>
-          <div class="field">
-            <label for="f-from">From</label>
-            <input id="f-from" name="from" type="date" value={f.from ?? ""} />
-          </div>
-          <div class="field">
-            <label for="f-to">To</label>
-            <input id="f-to" name="to" type="date" value={f.to ?? ""} />
-          </div>
-          <div class="actions">
-            <button type="submit" class="primary">
-              Filter
-            </button>
-            <a class="button" href={`/agent/settings/security/audit.csv${query(1)}`}>
-              Export CSV
-            </a>
-          </div>
-        </form>
-        <div class="table-scroll" tabindex={0}>
-          <table class="audit">
-            <thead>
-              <tr>
-                <th scope="col">Time (UTC)</th>
-                <th scope="col">Event</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Target</th>
-                <th scope="col">IP</th>
-                <th scope="col">Device</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr data-testid="audit-row">
-                  <td>{new Date(r.at).toISOString().slice(0, 19).replace("T", " ")}</td>
-                  <td>{AUDIT_EVENTS[r.event as AuditEvent] ?? r.event}</td>
-                  <td>{r.actor ?? "—"}</td>
-                  <td>{r.target ?? "—"}</td>
-                  <td>{r.ip ?? ""}</td>
-                  <td>{r.userAgent ? describeDevice(r.userAgent) : ""}</td>
-                  <td>
-                    <code class="details">{r.details ? JSON.stringify(r.details) : ""}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+    <SecurityPage title="Audit log" auth={c.var.auth}>
+      <RetentionNote env={c.env} />
+      {!parsed.ok && <ErrorMessage message={parsed.message} />}
+      <form method="get" action="/agent/settings/security/audit" class="filters">
+        <div class="field">
+          <label for="f-event">Event</label>
+          <select id="f-event" name="event">
+            <option value="">All events</option>
+            {Object.entries(AUDIT_EVENTS).map(([key, label]) => (
+              <option value={key} selected={f.event === key}>
+                {label}
+              </option>
+            ))}
+          </select>
         </div>
-        {rows.length === 0 && <p>No events match.</p>}
-        <nav class="pager" aria-label="Pages">
-          {filter.page > 1 && <a href={query(filter.page - 1)}>Newer</a>}
-          <span>Page {filter.page}</span>
-          {hasMore && <a href={query(filter.page + 1)}>Older</a>}
-        </nav>
-      </section>
-    </Layout>,
+        <div class="field">
+          <label for="f-user">User (email, or a removed person's pseudonym)</label>
+          <input id="f-user" name="user" type="search" value={f.user ?? ""} maxlength={254} />
+        </div>
+        <div class="field">
+          <label for="f-from">From</label>
+          <input id="f-from" name="from" type="date" value={f.from ?? ""} />
+        </div>
+        <div class="field">
+          <label for="f-to">To</label>
+          <input id="f-to" name="to" type="date" value={f.to ?? ""} />
+        </div>
+        <div class="actions">
+          <button type="submit" class="primary">
+            Filter
+          </button>
+          <a class="button" href={`/agent/settings/security/audit.csv${query(1)}`}>
+            Export CSV
+          </a>
+        </div>
+      </form>
+      <div class="table-scroll" tabindex={0}>
+        <table class="audit">
+          <thead>
+            <tr>
+              <th scope="col">Time (UTC)</th>
+              <th scope="col">Event</th>
+              <th scope="col">Actor</th>
+              <th scope="col">Target</th>
+              <th scope="col">IP</th>
+              <th scope="col">Device</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr data-testid="audit-row">
+                <td>{new Date(r.at).toISOString().slice(0, 19).replace("T", " ")}</td>
+                <td>{AUDIT_EVENTS[r.event as AuditEvent] ?? r.event}</td>
+                <td>{r.actor ?? "—"}</td>
+                <td>{r.target ?? "—"}</td>
+                <td>{r.ip ?? ""}</td>
+                <td>{r.userAgent ? describeDevice(r.userAgent) : ""}</td>
+                <td>
+                  <code class="details">{r.details ? JSON.stringify(r.details) : ""}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {rows.length === 0 && <p>No events match.</p>}
+      <nav class="pager" aria-label="Pages">
+        {filter.page > 1 && <a href={query(filter.page - 1)}>Newer</a>}
+        <span>Page {filter.page}</span>
+        {hasMore && <a href={query(filter.page + 1)}>Older</a>}
+      </nav>
+    </SecurityPage>,
   );
 });
 

@@ -77,3 +77,31 @@ export function ApplyChoice(props: {
     </form>
   );
 }
+
+/** A page of Security and Compliance beside the audiences' tabs (the audit log, tokens, streaming): the way back, and its title. */
+export function SecurityPage(props: { auth: Auth; title: string; children?: Child }) {
+  return (
+    <Layout title={props.title} auth={props.auth}>
+      <section class="wide">
+        <p class="breadcrumb">
+          <a href={SETTINGS_ROOT}>Security and Compliance</a> › {props.title}
+        </p>
+        <h1>{props.title}</h1>
+        {props.children}
+      </section>
+    </Layout>
+  );
+}
+
+/** A secret shown this once (an API token, a signing secret): set apart, selectable whole. */
+export function SecretOnce(props: { testId: string; title: string; value: string; children?: Child }) {
+  return (
+    <div class="secret-once" data-testid={props.testId}>
+      <h2>{props.title}</h2>
+      {props.children}
+      <p>
+        <code class="secret">{props.value}</code>
+      </p>
+    </div>
+  );
+}

@@ -25,7 +25,8 @@ import { afterResponse } from "../request/background";
 import { sendAfterResponse } from "../request/mail";
 import { readsForm, readsNothing, readsQuery } from "../request/validation";
 import { requireRecentAuth } from "../sign-in/reauth";
-import { ErrorMessage, Field, Layout, Notice } from "../web/layout";
+import { ErrorMessage, Field, Notice } from "../web/layout";
+import { SecretOnce, SecurityPage } from "./pages";
 
 const PATH = "/agent/settings/security/streaming";
 const DESTINATION_ID = /^dst_[a-z2-7]{16}$/;
@@ -86,126 +87,116 @@ async function streamingPage(
   const lags = await Promise.all(destinations.map((d) => lagOf(c, d, now)));
   const values = shown.values ?? {};
   return c.html(
-    <Layout title="Audit log streaming" auth={c.var.auth}>
-      <section class="wide">
-        <p class="breadcrumb">
-          <a href="/agent/settings/security">Security and Compliance</a> › Audit log streaming
-        </p>
-        <h1>Audit log streaming</h1>
-        <p>
-          Every audit event is sent to each destination below at least once, in order, with its id, so your SIEM can drop a repeat
-          (docs/AUDIT-STREAMING.md). A destination that fails for 24 hours is paused and the admins are emailed; resuming sends what it
-          missed.
-        </p>
-        <ErrorMessage message={shown.error} />
-        <Notice message={shown.notice} />
-        {shown.secret && (
-          <div class="secret-once" data-testid="new-secret">
-            <h2>Copy the signing secret of “{shown.secret.name}” now</h2>
-            <p>
-              It is shown only this once. Your endpoint checks each request's <code>X-EdgeDesk-Signature</code> with it.
-            </p>
-            <p>
-              <code class="secret">{shown.secret.value}</code>
-            </p>
-          </div>
-        )}
-        <div class="table-scroll" tabindex={0}>
-          <table data-testid="destinations">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Address</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last delivery</th>
-                <th scope="col">Lag</th>
-                <th scope="col">Last error</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
+    <SecurityPage title="Audit log streaming" auth={c.var.auth}>
+      <p>
+        Every audit event is sent to each destination below at least once, in order, with its id, so your SIEM can drop a repeat
+        (docs/AUDIT-STREAMING.md). A destination that fails for 24 hours is paused and the admins are emailed; resuming sends what it
+        missed.
+      </p>
+      <ErrorMessage message={shown.error} />
+      <Notice message={shown.notice} />
+      {shown.secret && (
+        <SecretOnce testId="new-secret" title={`Copy the signing secret of “${shown.secret.name}” now`} value={shown.secret.value}>
+          <p>
+            It is shown only this once. Your endpoint checks each request's <code>X-EdgeDesk-Signature</code> with it.
+          </p>
+        </SecretOnce>
+      )}
+      <div class="table-scroll" tabindex={0}>
+        <table data-testid="destinations">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Type</th>
+              <th scope="col">Address</th>
+              <th scope="col">Status</th>
+              <th scope="col">Last delivery</th>
+              <th scope="col">Lag</th>
+              <th scope="col">Last error</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {destinations.map((d, i) => (
+              <tr data-testid="destination-row">
+                <td>{d.name}</td>
+                <td>{DESTINATION_KINDS[d.kind]}</td>
+                <td>
+                  <code>{d.url}</code>
+                </td>
+                <td>{statusOf(d, now)}</td>
+                <td>{when(d.lastDeliveredAt, now)}</td>
+                <td>{lags[i]}</td>
+                <td>{d.lastError ?? "None"}</td>
+                <td>
+                  <div class="actions">
+                    <form method="post" action={`${PATH}/${d.id}/test`}>
+                      <button type="submit" class="link" aria-label={`Send test event to ${d.name}`}>
+                        Send test event
+                      </button>
+                    </form>
+                    <form method="post" action={`${PATH}/${d.id}/${d.pausedAt === null ? "pause" : "resume"}`}>
+                      <button type="submit" class="link" aria-label={`${d.pausedAt === null ? "Pause" : "Resume"} ${d.name}`}>
+                        {d.pausedAt === null ? "Pause" : "Resume"}
+                      </button>
+                    </form>
+                    <form method="post" action={`${PATH}/${d.id}/remove`}>
+                      <button type="submit" class="link" aria-label={`Remove ${d.name}`}>
+                        Remove
+                      </button>
+                    </form>
+                  </div>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {destinations.map((d, i) => (
-                <tr data-testid="destination-row">
-                  <td>{d.name}</td>
-                  <td>{DESTINATION_KINDS[d.kind]}</td>
-                  <td>
-                    <code>{d.url}</code>
-                  </td>
-                  <td>{statusOf(d, now)}</td>
-                  <td>{when(d.lastDeliveredAt, now)}</td>
-                  <td>{lags[i]}</td>
-                  <td>{d.lastError ?? "None"}</td>
-                  <td>
-                    <div class="actions">
-                      <form method="post" action={`${PATH}/${d.id}/test`}>
-                        <button type="submit" class="link" aria-label={`Send test event to ${d.name}`}>
-                          Send test event
-                        </button>
-                      </form>
-                      <form method="post" action={`${PATH}/${d.id}/${d.pausedAt === null ? "pause" : "resume"}`}>
-                        <button type="submit" class="link" aria-label={`${d.pausedAt === null ? "Pause" : "Resume"} ${d.name}`}>
-                          {d.pausedAt === null ? "Pause" : "Resume"}
-                        </button>
-                      </form>
-                      <form method="post" action={`${PATH}/${d.id}/remove`}>
-                        <button type="submit" class="link" aria-label={`Remove ${d.name}`}>
-                          Remove
-                        </button>
-                      </form>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {destinations.length === 0 && <p>No destinations yet: the audit log stays in EdgeDesk (and its API).</p>}
-        <form method="post" action={PATH} class="stack">
-          <h2>Add a destination</h2>
-          <Field
-            label="Name"
-            name="name"
-            maxlength={80}
-            value={String(values.name ?? "")}
-            hint="How it is shown here, e.g. “Splunk Cloud”."
-          />
-          <fieldset>
-            <legend>Type</legend>
-            {(Object.keys(DESTINATION_KINDS) as DestinationKind[]).map((kind) => (
-              <div class="toggle">
-                <input type="radio" id={`kind-${kind}`} name="kind" value={kind} checked={(values.kind ?? "https") === kind} />
-                <label for={`kind-${kind}`}>{DESTINATION_KINDS[kind]}</label>
-              </div>
             ))}
-          </fieldset>
-          <Field
-            label="Address"
-            name="url"
-            type="url"
-            maxlength={2048}
-            value={String(values.url ?? "")}
-            hint="https:// only. For Splunk, the collector's event endpoint, e.g. https://splunk.example.com:8088/services/collector/event."
-          />
-          <Field
-            label="Splunk HEC token"
-            name="token"
-            type="password"
-            autocomplete="off"
-            required={false}
-            maxlength={512}
-            hint="Only for Splunk. Sent as “Authorization: Splunk <token>”; stored encrypted and never shown again."
-          />
-          <div class="actions">
-            <button type="submit" class="primary">
-              Add destination
-            </button>
-          </div>
-        </form>
-      </section>
-    </Layout>,
+          </tbody>
+        </table>
+      </div>
+      {destinations.length === 0 && <p>No destinations yet: the audit log stays in EdgeDesk (and its API).</p>}
+      <form method="post" action={PATH} class="stack">
+        <h2>Add a destination</h2>
+        <Field
+          label="Name"
+          name="name"
+          maxlength={80}
+          value={String(values.name ?? "")}
+          hint="How it is shown here, e.g. “Splunk Cloud”."
+        />
+        <fieldset>
+          <legend>Type</legend>
+          {(Object.keys(DESTINATION_KINDS) as DestinationKind[]).map((kind) => (
+            <div class="toggle">
+              <input type="radio" id={`kind-${kind}`} name="kind" value={kind} checked={(values.kind ?? "https") === kind} />
+              <label for={`kind-${kind}`}>{DESTINATION_KINDS[kind]}</label>
+            </div>
+          ))}
+        </fieldset>
+        <Field
+          label="Address"
+          name="url"
+          type="url"
+          maxlength={2048}
+          value={String(values.url ?? "")}
+          hint="https:// only. For Splunk, the collector's event endpoint, e.g. https://splunk.example.com:8088/services/collector/event."
+        />
+        <Field
+          label="Splunk HEC token"
+          name="token"
+          type="password"
+          autocomplete="off"
+          required={false}
+          maxlength={512}
+          hint="Only for Splunk. Sent as “Authorization: Splunk <token>”; stored encrypted and never shown again."
+        />
+        <div class="actions">
+          <button type="submit" class="primary">
+            Add destination
+          </button>
+        </div>
+      </form>
+    </SecurityPage>,
     status,
   );
 }

@@ -71,6 +71,8 @@ test("an admin reaches every page of the agent portal by its links", async () =>
     "/agent/admin/agents",
     "/agent/admin/roles",
     "/agent/settings/security/audit",
+    "/agent/settings/security/api-tokens",
+    "/agent/settings/security/streaming",
     "/agent/account",
   ])
     expect(routes).toContain(route);
