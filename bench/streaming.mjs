@@ -25,7 +25,7 @@ async function startReceiver() {
     request.on("end", () => {
       if (request.headers.authorization !== `Splunk ${TOKEN}`) {
         rejected += 1;
-        response.writeHead(401).end('{"text":"Invalid authorization","code":3}');
+        response.writeHead(403).end('{"text":"Invalid token","code":4}');
         return;
       }
       const now = Date.now();

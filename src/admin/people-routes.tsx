@@ -593,7 +593,8 @@ peopleRoutes.get("/people/:id/recovery-codes", recovery, requireRecentAuth(), as
 const forgetForm = z.object({ reason: requiredText("a reason", 200) });
 
 /** Remove one passkey, or forget one remembered device (with the reason the person is told), of another person. */
-async function removeOne(c: Ctx, kind: "passkey" | "device", reasonRead?: Parsed<{ reason: string }>) {
+async function removeOne(c: Ctx, item: { kind: "passkey" } | { kind: "device"; form: Parsed<{ reason: string }> }) {
+  const kind = item.kind;
   const auth = c.var.auth;
   const db = getDb(c.env.DB);
   const targetId = c.req.param("id") ?? "";
@@ -609,7 +610,7 @@ async function removeOne(c: Ctx, kind: "passkey" | "device", reasonRead?: Parsed
   if (refused) return refused;
   const itemId = c.req.param("itemId") ?? "";
   const back = personPage(target);
-  if (kind === "passkey") {
+  if (item.kind === "passkey") {
     const passkey = (await listPasskeys(db, target.id)).find((p) => p.id === itemId);
     if (!passkey) return c.text("That passkey is not registered to this person.", 404);
     const origin = auditOriginOf(c);
@@ -640,11 +641,11 @@ async function removeOne(c: Ctx, kind: "passkey" | "device", reasonRead?: Parsed
       return c.text("That passkey is not registered to this person.", 404);
     await sendAfterResponse(c, records.ids);
   } else {
-    const form = reasonRead;
-    if (!form?.ok)
+    const { form } = item;
+    if (!form.ok)
       return c.html(
         <AdminFrame auth={auth} title="Forget a device">
-          <ErrorMessage message={form?.message ?? "Enter a reason."} />
+          <ErrorMessage message={form.message} />
           <p>
             <a href={back}>Back to {target.name}</a>
           </p>
@@ -671,7 +672,9 @@ async function removeOne(c: Ctx, kind: "passkey" | "device", reasonRead?: Parsed
   return c.redirect(`${back}?done=${kind === "passkey" ? "passkey_removed" : "device_forgotten"}`, 303);
 }
 
-peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), readsNothing(), (c) => removeOne(c, "passkey"));
+peopleRoutes.post("/people/:id/passkeys/:itemId/remove", recovery, requireRecentAuth(), readsNothing(), (c) =>
+  removeOne(c, { kind: "passkey" }),
+);
 peopleRoutes.post("/people/:id/devices/:itemId/forget", recovery, requireRecentAuth(), readsForm(forgetForm), (c) =>
-  removeOne(c, "device", c.req.valid("form")),
+  removeOne(c, { kind: "device", form: c.req.valid("form") }),
 );

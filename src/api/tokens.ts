@@ -5,7 +5,7 @@
 // HMAC_KEY is stored (SECURITY.md 8), so neither the database alone nor its backups can use or
 // try a token. A token acts with its creator's permissions as they are at each request: it
 // outlives neither its creator nor the role that allowed each of its scopes.
-import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db";
 import { insertWhere } from "../db/insert-where";
@@ -137,14 +137,6 @@ export function tokenStatus(
   if (lost.length === token.scopes.length) return "Not working: its creator no longer holds what its scopes need";
   if (lost.length) return `Partly working: ${lost.join(", ")} needs a permission its creator no longer holds`;
   return "Active";
-}
-
-export async function liveTokenCount(db: Db, now: number): Promise<number> {
-  const [row] = await db
-    .select({ n: count() })
-    .from(apiTokens)
-    .where(and(isNull(apiTokens.revokedAt), gt(apiTokens.expiresAt, now)));
-  return row?.n ?? 0;
 }
 
 /** Revoke a token: refused from its next request. False when it was already revoked (or never was). */

@@ -15,7 +15,7 @@ import { DAY } from "../lib/clock";
 import { ipv6Groups } from "../limits/source";
 import { decryptForUser, encryptForUser } from "../lib/encryption";
 import { AFTER_ONE_CHANGE, type AuditOrigin, auditInsertWhere } from "./events";
-import { type AuditRow, auditAfter, type EventRecord, eventRecord } from "./log";
+import { auditAfter, type EventRecord, eventRecord } from "./log";
 
 export const DESTINATION_KINDS = {
   https: "HTTPS endpoint (signed JSON)",
@@ -23,8 +23,9 @@ export const DESTINATION_KINDS = {
 } as const;
 export type DestinationKind = keyof typeof DESTINATION_KINDS;
 
-/** Events in one request: a Splunk HEC takes up to 1 MB by default, and 500 events stay well under it. */
+/** Events in one request, and its JSON at most: a Splunk HEC takes up to 1 MB by default. */
 export const STREAM_BATCH = 500;
+export const STREAM_BATCH_BYTES = 512 * 1024;
 /** Batches one background run sends before handing over to the next run (a bound on its time). */
 export const BATCHES_PER_RUN = 20;
 /** A destination failing this long is paused, and the admins are emailed. */
@@ -71,7 +72,7 @@ const BLOCKED_V6: [number[], number][] = [
 ];
 const LOCAL_NAMES = /(^|\.)(localhost|local|internal|home\.arpa)$/;
 
-/** Whether `bits` (bytes or 16-bit groups, `width` bits each) start with the prefix. */
+/** Whether `value` (bytes or 16-bit groups, `width` bits each) starts with the range's first `length` bits. */
 function within(value: number[], [first, length]: [number[], number], width: number): boolean {
   for (let bit = 0; bit < length; bit++) {
     const i = Math.floor(bit / width);
@@ -95,7 +96,7 @@ function blockedV6(groups: number[]): boolean {
 }
 
 /** Whether a URL's host is this machine or a network production must not reach (a literal address, or a local name). */
-function isLocalHost(hostname: string): boolean {
+function isPrivateOrLocal(hostname: string): boolean {
   // A name may end in the root's dot ("localhost."); an IPv6 literal comes in brackets.
   const host = hostname
     .replace(/\.+$/, "")
@@ -121,7 +122,7 @@ export function destinationUrlProblem(raw: string, environment: string | undefin
     return "Enter the full address, starting with https://.";
   }
   if (url.username || url.password) return "Leave the user name and password out of the address.";
-  const local = isLocalHost(url.hostname);
+  const local = isPrivateOrLocal(url.hostname);
   if (environment === "development" && local && (url.protocol === "http:" || url.protocol === "https:")) return null;
   if (url.protocol !== "https:") return "The address must start with https://: audit events are never sent unencrypted.";
   if (local) return "That address is on a private or local network, which EdgeDesk does not send to. Use your SIEM's public address.";
@@ -215,15 +216,16 @@ interface Actor {
  * removed): the SIEM itself only sees events stop, so a stolen session cannot blind it unseen.
  * The notices are stored only where the change took (each after the one before, AFTER_ONE_CHANGE).
  */
-async function stoppedNotices(env: Env, db: Db, destination: Destination, what: string, origin: AuditOrigin) {
+async function stoppedNotices(env: Env, db: Db, destination: Destination, how: "paused" | "removed", actor: Actor, origin: AuditOrigin) {
+  const what = `${how} by ${actor.name}`;
   const notices = (await streamAdmins(env.DB)).map(
     (admin): Notice => ({
       userId: admin.id,
       to: admin.email,
       subject: `Audit log streaming to ${destination.name} was ${what}`,
       text:
-        `Hello ${admin.name},\n\n${what === "removed" ? "The" : "Sending to the"} audit log streaming destination ${destination.name} ` +
-        `(${destination.url}) was ${what}. Nothing more is sent there${what === "removed" ? "" : " until it is resumed"}.\n\n` +
+        `Hello ${admin.name},\n\n${how === "removed" ? "The" : "Sending to the"} audit log streaming destination ${destination.name} ` +
+        `(${destination.url}) was ${what}. Nothing more is sent there${how === "removed" ? "" : " until it is resumed"}.\n\n` +
         `If you did not expect this, check Settings > Security and Compliance > Audit log streaming and the audit log.\n`,
     }),
   );
@@ -232,7 +234,7 @@ async function stoppedNotices(env: Env, db: Db, destination: Destination, what: 
 
 /** Remove a destination (its cursor goes with it), audited and told to the admins; false when it was already gone. */
 export async function removeDestination(env: Env, db: Db, destination: Destination, actor: Actor, origin: AuditOrigin) {
-  const mail = await stoppedNotices(env, db, destination, "removed", origin);
+  const mail = await stoppedNotices(env, db, destination, "removed", actor, origin);
   const [removed] = await db.batch([
     db.delete(auditDestinations).where(eq(auditDestinations.id, destination.id)),
     auditInsertWhere(
@@ -254,7 +256,7 @@ export async function removeDestination(env: Env, db: Db, destination: Destinati
 
 /** An admin pauses a destination: nothing is sent until it is resumed; audited and told to the admins. */
 export async function pauseDestination(env: Env, db: Db, destination: Destination, actor: Actor, origin: AuditOrigin) {
-  const mail = await stoppedNotices(env, db, destination, `paused by ${actor.name}`, origin);
+  const mail = await stoppedNotices(env, db, destination, "paused", actor, origin);
   const [paused] = await db.batch([
     db
       .update(auditDestinations)
@@ -288,7 +290,7 @@ export async function resumeDestination(_env: Env, db: Db, destination: Destinat
       .where(and(eq(auditDestinations.id, id), sql`${auditDestinations.pausedAt} IS NOT NULL`)),
     auditInsertWhere(
       db,
-      { event: "audit_stream.resumed", portal: "agent", actorId, targetId: null, details: { destinationId: id } },
+      { event: "audit_stream.resumed", portal: "agent", actorId, targetId: null, details: { destinationId: id, name: destination.name } },
       origin,
       AFTER_ONE_CHANGE,
     ),
@@ -368,10 +370,13 @@ async function openingOf(response: Response, bytes = 200): Promise<string> {
   return new TextDecoder().decode(all.slice(0, bytes)).trim();
 }
 
-/** Post one request; a 2xx is an acknowledgement, anything else (a redirect, no answer in time) a failure, described. */
-async function post(send: Send, request: Request, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
+/**
+ * Post one request; a 2xx is an acknowledgement, anything else (a redirect, no answer in time) a
+ * failure, described. Building it is inside too: a token no header can carry fails like a refusal.
+ */
+async function post(send: Send, build: () => Promise<Request>, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
   try {
-    const response = await send(new Request(request, { signal: AbortSignal.timeout(timeoutMs) }));
+    const response = await send(new Request(await build(), { signal: AbortSignal.timeout(timeoutMs) }));
     const text = await openingOf(response);
     if (response.status >= 200 && response.status < 300) return { ok: true };
     if (response.status >= 300 && response.status < 400)
@@ -385,6 +390,16 @@ async function post(send: Send, request: Request, timeoutMs: number): Promise<{ 
       return { ok: false, error: `No answer within ${timeoutMs / 1000} seconds.` };
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** The first events of a batch whose JSON stays within STREAM_BATCH_BYTES (always at least one: an event is at most a few KB). */
+function withinBatchBytes(events: EventRecord[]): EventRecord[] {
+  let bytes = 0;
+  for (let i = 0; i < events.length; i++) {
+    bytes += new TextEncoder().encode(JSON.stringify(events[i])).byteLength + 256;
+    if (bytes > STREAM_BATCH_BYTES && i > 0) return events.slice(0, i);
+  }
+  return events;
 }
 
 /** A single made-up event, sent now to show the admin the destination works; no cursor moves. */
@@ -402,7 +417,7 @@ export async function sendTestEvent(env: Env, destination: Destination, now: num
     user_agent: null,
     details: null,
   };
-  return post(send, await deliveryRequest(destination, secret, [event], now), REQUEST_TIMEOUT_MS);
+  return post(send, () => deliveryRequest(destination, secret, [event], now), REQUEST_TIMEOUT_MS);
 }
 
 /** The agents who hold the authentication permission now: whom a paused destination is told to. */
@@ -424,7 +439,7 @@ function pausedNotice(admin: { id: string; email: string; name: string }, destin
     subject: `Audit log streaming to ${destination.name} is paused`,
     text:
       `Hello ${admin.name},\n\nEdgeDesk could not deliver audit events to ${destination.name} (${destination.url}) for 24 hours, ` +
-      `so it stopped trying. The last answer was: ${lastError}\n\nNothing is lost: once the destination works again, resume it in ` +
+      `so it stopped trying. The last answer was: ${lastError.split(":")[0]} (the whole of it is on the settings page).\n\nNothing is lost: once the destination works again, resume it in ` +
       `Settings > Security and Compliance > Audit log streaming, and it is sent every event it missed (those still kept).\n`,
   };
 }
@@ -455,6 +470,7 @@ export async function deliverBatch(
   if (destination.nextAttemptAt > now) return { state: "waiting", until: destination.nextAttemptAt };
   const { rows } = await auditAfter(db, {}, destination.cursor, limit);
   if (rows.length === 0) return { state: "idle" };
+  const events = withinBatchBytes(rows.map(eventRecord));
   const secret = await decryptForUser(env, id, destination.sealedSecret).catch(() => null);
   // A secret no key held can open (the previous key removed too early) fails like a refusing
   // receiver: counted, shown, and after a day paused with the admins told, not retried unseen.
@@ -464,8 +480,8 @@ export async function deliverBatch(
           ok: false as const,
           error: "Its secret cannot be decrypted with ENCRYPTION_KEY or ENCRYPTION_KEY_PREVIOUS (docs/CONFIGURATION.md, “Key rotation”).",
         }
-      : await post(send, await deliveryRequest(destination, secret, rows.map(eventRecord), now), timeoutMs);
-  const lastId = (rows.at(-1) as AuditRow).id;
+      : await post(send, () => deliveryRequest(destination, secret, events, now), timeoutMs);
+  const lastId = (events.at(-1) as EventRecord).id;
   if (result.ok) {
     const moved = await db
       .update(auditDestinations)
@@ -473,7 +489,7 @@ export async function deliverBatch(
       .where(and(eq(auditDestinations.id, id), eq(auditDestinations.cursor, destination.cursor)));
     // Removed meanwhile, or another run moved it first: this run stops, and the next looks again.
     if (moved.meta.changes !== 1) return { state: "idle" };
-    return { state: "delivered", events: rows.length, lastId };
+    return { state: "delivered", events: events.length, lastId };
   }
   const attempts = destination.attempts + 1;
   const failingSince = destination.failingSince ?? now;

@@ -8,7 +8,7 @@ import { countAttempt, LIMITS, limiterFor } from "../limits/limits";
 import { sourceOf } from "../limits/source";
 import { auditOriginOf } from "./audit";
 
-export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
+export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 415 | 429;
 
 /** The API's error answer. */
 export function apiError(c: Context<AppEnv>, status: ApiErrorStatus, code: string, message: string) {

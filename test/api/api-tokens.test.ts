@@ -460,6 +460,28 @@ describe("signing a person out by API", () => {
     expect(await auditCount()).toBe(before);
   });
 
+  it("takes a script's POST from anywhere, refusing only what is not JSON", async () => {
+    const clock = fakeClock();
+    const { client } = await signedInAdmin(clock);
+    const token = (await createThroughPage(client, { name: "SOAR", scopes: ["sessions:revoke"] })).token!;
+    const victim = await makeAgent();
+    const call = api(clock);
+    // A script sends no Origin, or its own; a form's content type is refused as not JSON, never as a cross-site form.
+    for (const headers of [
+      { "Content-Type": "application/x-www-form-urlencoded", Origin: "https://soar.example" },
+      { "Content-Type": "text/plain", Origin: "https://soar.example" },
+    ]) {
+      const answer = await call(`/api/v1/people/${victim.id}/sign-out`, token, { method: "POST", body: '{"reason":"x"}', headers });
+      expect([answer.status, answer.body.error?.code], headers["Content-Type"]).toEqual([415, "unsupported_media_type"]);
+    }
+    const json = await call(`/api/v1/people/${victim.id}/sign-out`, token, {
+      method: "POST",
+      body: '{"reason":"x"}',
+      headers: { "Content-Type": "application/json", Origin: "https://soar.example" },
+    });
+    expect([json.status, json.body.error?.code]).toEqual([409, "nothing_to_end"]);
+  });
+
   it("refuses, and audits, signing out someone who holds more than the token's creator", async () => {
     const clock = fakeClock();
     const { admin: manager, client } = await signedInAdmin(clock, await makeRole(["manageAgents"]));

@@ -81,10 +81,11 @@ async function handle(request: IncomingMessage, response: ServerResponse) {
     return answer(response, 500, { text: "Internal server error (the test receiver's failure)" });
   let events: { id: number }[];
   if (receiver.kind === "splunk") {
-    // Splunk HEC: `Authorization: Splunk <token>`; the body is JSON objects one after another.
+    // Splunk HEC: `Authorization: Splunk <token>`, answered as Splunk answers a wrong token; the
+    // body is JSON objects one after another.
     if (request.headers.authorization !== `Splunk ${receiver.secret}`) {
       receiver.rejected.push("wrong HEC token");
-      return answer(response, 401, { text: "Invalid authorization", code: 3 });
+      return answer(response, 403, { text: "Invalid token", code: 4 });
     }
     events = raw
       .split("\n")
