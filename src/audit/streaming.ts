@@ -439,7 +439,8 @@ function pausedNotice(admin: { id: string; email: string; name: string }, destin
     subject: `Audit log streaming to ${destination.name} is paused`,
     text:
       `Hello ${admin.name},\n\nEdgeDesk could not deliver audit events to ${destination.name} (${destination.url}) for 24 hours, ` +
-      `so it stopped trying. The last answer was: ${lastError.split(":")[0]} (the whole of it is on the settings page).\n\nNothing is lost: once the destination works again, resume it in ` +
+      `so it stopped trying. The last answer was: ${lastError.split(":")[0]} (the whole of it is on the settings page).\n\n` +
+      `Nothing is lost: once the destination works again, resume it in ` +
       `Settings > Security and Compliance > Audit log streaming, and it is sent every event it missed (those still kept).\n`,
   };
 }
@@ -539,7 +540,8 @@ export async function deliverBatch(
 
 /**
  * Batches to one destination until it is caught up, fails, or the run's share is sent. When to
- * run again: at once (more is waiting), at the retry time, or null (the minute's kick will do).
+ * run again: at once (more is waiting), at the retry time, or null (caught up, paused or gone:
+ * its object decides, src/audit/stream-do.ts).
  */
 export async function drain(
   env: Env,
