@@ -505,7 +505,16 @@ export async function deliverBatch(
       nextAttemptAt: retryAt,
       ...(pause ? { pausedAt: now, pausedReason: "Failing for 24 hours." } : {}),
     })
-    .where(and(eq(auditDestinations.id, id), isNull(auditDestinations.pausedAt), eq(auditDestinations.cursor, destination.cursor)));
+    // Only over the state this run read: an admin's pause or resume meanwhile is not undone.
+    .where(
+      and(
+        eq(auditDestinations.id, id),
+        isNull(auditDestinations.pausedAt),
+        eq(auditDestinations.cursor, destination.cursor),
+        eq(auditDestinations.attempts, destination.attempts),
+        eq(auditDestinations.nextAttemptAt, destination.nextAttemptAt),
+      ),
+    );
   if (!pause) {
     await failure;
     return { state: "failed", error: result.error, retryAt, paused: false };

@@ -24,7 +24,7 @@ function tooMany(c: Context<AppEnv>, retryAfterMs: number, message: string) {
  * Let through requests whose `Authorization: Bearer` token is live, holds `scope`, and whose
  * creator still holds what the scope needs (read on the primary: src/request/d1-session.ts).
  * SECURITY.md 2: a source that sent too many tokens that do not work is refused before its next
- * one is checked, and each working token is throttled on its own, counted only once it is
+ * one is checked (each counted before the check, and given back once it works), and each working token is throttled on its own, counted only once it is
  * proved, so nobody can spend a token's allowance by naming its id.
  */
 export function requireApiToken(scope: ApiScope): MiddlewareHandler<AppEnv> {
@@ -42,14 +42,14 @@ export function requireApiToken(scope: ApiScope): MiddlewareHandler<AppEnv> {
     }
     const now = c.var.clock.now();
     const failures = limiterFor(c.env, `api-failures:${sourceOf(c.req.header("CF-Connecting-IP"))}`);
-    const blocked = await failures.peek(now, LIMITS.apiFailuresPerSource);
-    if (!blocked.allowed) return tooMany(c, blocked.retryAfterMs, "Too many requests with tokens that do not work came from your address.");
+    // Counted before the check and given back once the token works: tokens sent together cannot
+    // all be checked before any is counted.
+    const attempt = await failures.hit(now, LIMITS.apiFailuresPerSource);
+    if (!attempt.allowed) return tooMany(c, attempt.retryAfterMs, "Too many requests with tokens that do not work came from your address.");
     const checked = await authenticateToken(c.env, getDb(c.env.DB), presented, scope, auditOriginOf(c));
+    if (checked.ok || checked.status !== 401) await failures.refund(attempt.tickets);
     if (!checked.ok) {
-      if (checked.status === 401) {
-        await failures.hit(now, LIMITS.apiFailuresPerSource);
-        c.header("WWW-Authenticate", `Bearer realm="EdgeDesk API", error="invalid_token"`);
-      }
+      if (checked.status === 401) c.header("WWW-Authenticate", `Bearer realm="EdgeDesk API", error="invalid_token"`);
       return apiError(c, checked.status, checked.code, checked.message);
     }
     const limit = await countAttempt(c.env, `api-token:${checked.tokenId}`, LIMITS.apiRequestsPerToken, now);

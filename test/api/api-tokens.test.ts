@@ -349,11 +349,12 @@ describe("hostile input to the API", () => {
     const { client } = await signedInAdmin(clock);
     const busy = (await createThroughPage(client, { name: "Busy", scopes: ["audit:read"] })).token!;
     const calm = (await createThroughPage(client, { name: "Calm", scopes: ["audit:read"] })).token!;
-    const call = api(clock);
+    // Its own address, 25 at once: an address sends at most 50 requests at once.
+    const call = api(clock, "203.0.113.44");
     const statuses: number[] = [];
-    for (let sent = 0; sent < 600; sent += 50)
+    for (let sent = 0; sent < 600; sent += 25)
       statuses.push(
-        ...(await Promise.all(Array.from({ length: 50 }, () => call("/api/v1/audit-events?limit=1", busy)))).map((a) => a.status),
+        ...(await Promise.all(Array.from({ length: 25 }, () => call("/api/v1/audit-events?limit=1", busy)))).map((a) => a.status),
       );
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     const refused = await call("/api/v1/audit-events?limit=1", busy);
@@ -380,6 +381,16 @@ describe("hostile input to the API", () => {
     // Even the real token is refused from that address now; from its own, it works.
     expect((await stranger("/api/v1/audit-events?limit=1", victim)).status).toBe(429);
     expect((await api(clock, "203.0.113.90")("/api/v1/audit-events?limit=1", victim)).status).toBe(200);
+  });
+
+  it("counts wrong tokens sent all at once, checking no more than the limit", async () => {
+    const clock = fakeClock();
+    const burst = api(clock, "198.51.100.200");
+    const answers = await Promise.all(
+      Array.from({ length: 120 }, () => burst("/api/v1/audit-events", `edk.tok_${"a".repeat(16)}.${"b".repeat(52)}`)),
+    );
+    expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(50);
+    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(70);
   });
 
   it("revoking is audited and refuses the token's very next request", async () => {

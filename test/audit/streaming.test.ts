@@ -16,6 +16,8 @@ import {
   destinationUrlProblem,
   drain,
   findDestination,
+  pauseDestination,
+  resumeDestination,
   STREAM_BATCH,
 } from "../../src/audit/streaming";
 import { browser, deployedEnv, type FakeClock, fakeClock } from "../helpers/app";
@@ -244,6 +246,36 @@ describe("a receiver that redirects, or a secret that cannot be opened", () => {
     expect((await findDestination(db(), id))!.lastError).toMatch(/^Its secret cannot be decrypted/);
     expect((await findDestination(db(), id))!.cursor).toBe(cursor);
     expect((await receiver.state()).requests).toBe(0);
+  });
+});
+
+describe("an admin acting while a delivery is in flight", () => {
+  it("keeps a resume made while a failing batch was on its way", async () => {
+    const clock = fakeClock();
+    const { id, receiver } = await newDestination("https", clock);
+    await storeEvents(3, clock.now());
+    await db()
+      .update(auditDestinations)
+      .set({ failingSince: clock.now() - 24 * 3_600_000, attempts: 12, nextAttemptAt: 0 })
+      .where(eq(auditDestinations.id, id));
+    await receiver.set({ fail: "always" });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = async (request: Request) => {
+      await held;
+      return fetch(request);
+    };
+    const run = deliverBatch(env, getDb(env.DB), id, clock.now(), slow);
+    // The admin pauses and resumes while the batch is on its way.
+    const admin = await makeAdmin();
+    const destination = (await findDestination(db(), id))!;
+    await pauseDestination(env, db(), destination, admin, { at: clock.now(), ip: null, userAgent: null });
+    await resumeDestination(env, db(), (await findDestination(db(), id))!, admin, { at: clock.now(), ip: null, userAgent: null });
+    release();
+    await run;
+    expect((await findDestination(db(), id))!).toMatchObject({ pausedAt: null, failingSince: null, attempts: 0, nextAttemptAt: 0 });
   });
 });
 
