@@ -6,6 +6,7 @@
 // says what a receiver gets and must do; src/audit/stream-do.ts runs deliveries in the background.
 import { and, count, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db";
+import { ADMIN_ROLE_ID } from "../access/grants";
 import { insertWhere } from "../db/insert-where";
 import { auditDestinations, auditEvents } from "../db/schema";
 import { type Notice, queueNotices } from "../mail/outbox";
@@ -426,8 +427,9 @@ async function streamAdmins(d1: D1Database): Promise<{ id: string; email: string
     .prepare(
       `SELECT u.id, u.email, u.name FROM users u LEFT JOIN roles r ON r.id = u.role_id
        WHERE u.kind = 'agent' AND u.active = 1
-         AND (u.role_id = 'role_administrator' OR EXISTS (SELECT 1 FROM json_each(r.permissions) WHERE value = 'manageAuthentication'))`,
+         AND (u.role_id = ?1 OR EXISTS (SELECT 1 FROM json_each(r.permissions) WHERE value = 'manageAuthentication'))`,
     )
+    .bind(ADMIN_ROLE_ID)
     .all<{ id: string; email: string; name: string }>();
   return results;
 }

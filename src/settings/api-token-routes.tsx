@@ -18,6 +18,7 @@ import { holderOf } from "../admin/agents";
 import { powersOf } from "../access/grants";
 import { PERMISSIONS } from "../access/permissions";
 import { getDb } from "../db";
+import { utcMinute } from "../lib/clock";
 import { requiredText } from "../lib/fields";
 import { auditOriginOf } from "../request/audit";
 import { actorOf } from "../request/guard";
@@ -39,7 +40,7 @@ const createForm = z.object({
 });
 
 function when(ms: number | null): string {
-  return ms === null ? "Never" : `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return ms === null ? "Never" : utcMinute(ms);
 }
 
 async function tokensPage(

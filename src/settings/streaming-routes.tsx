@@ -19,6 +19,7 @@ import {
 } from "../audit/streaming";
 import { kickDestination } from "../audit/stream-do";
 import { getDb } from "../db";
+import { utcMinute } from "../lib/clock";
 import { requiredText } from "../lib/fields";
 import { auditOriginOf } from "../request/audit";
 import { afterResponse } from "../request/background";
@@ -60,7 +61,7 @@ function when(ms: number | null, now: number): string {
   if (ms === null) return "Never";
   const minutes = Math.round((now - ms) / 60_000);
   const ago = minutes < 1 ? "just now" : minutes < 120 ? `${minutes} min ago` : `${Math.round(minutes / 60)} h ago`;
-  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC (${ago})`;
+  return `${utcMinute(ms)} (${ago})`;
 }
 
 function statusOf(d: Destination, now: number): string {
